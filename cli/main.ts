@@ -1,0 +1,51 @@
+/**
+ * The `seqgrad` command. Thin: each sub-command parses its flags and calls the library.
+ * Errors print as one line without a stack trace; bad input exits with code 2.
+ */
+import { UsageError } from './args.js';
+import type { Command } from './command.js';
+import { commands } from './commands/index.js';
+
+function usage(list: Command[]): string {
+  const lines = ['usage: seqgrad <command> [flags]   (seqgrad <command> --help for its flags)', '', 'commands:'];
+  for (const c of list) lines.push(`  ${c.name.padEnd(16)}${c.summary}`);
+  return lines.join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage(commands));
+    return name ? 0 : 2;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (!command) {
+    console.error(`seqgrad: unknown command '${name}' (one of: ${commands.map((c) => c.name).join(', ')})`);
+    return 2;
+  }
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    console.error(`seqgrad ${name}: ${message.replace(/^seqgrad \S+: /, '')}`);
+    if (process.env.SEQGRAD_DEBUG && err instanceof Error) console.error(err.stack);
+    return err instanceof UsageError || isInputError(err) ? 2 : 1;
+  }
+}
+
+/** Errors about the user's input (files, flags, shapes they supplied) exit with 2. */
+function isInputError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'EISDIR' || code === 'EACCES' || err.name === 'InputError';
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(`seqgrad: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,77 @@
+/**
+ * Weight initialisers. Each fills `out` in place from the seeded generator and returns it.
+ * Weights are [out, in] (fan_out = rows, fan_in = cols), as in the notes and PyTorch.
+ */
+import { Matrix } from './matrix.js';
+import type { Rng } from './rng.js';
+
+function forEach(out: Matrix, f: (r: number, c: number) => number): Matrix {
+  for (let r = 0; r < out.rows; r++) for (let c = 0; c < out.cols; c++) out.set(r, c, f(r, c));
+  return out;
+}
+
+/** U(low, high) */
+export function initUniform(out: Matrix, rng: Rng, low: number, high: number): Matrix {
+  return forEach(out, () => rng.uniformIn(low, high));
+}
+
+/** N(mean, std²) */
+export function initNormal(out: Matrix, rng: Rng, mean = 0, std = 1): Matrix {
+  return forEach(out, () => rng.normal(mean, std));
+}
+
+/** Xavier/Glorot uniform (Glorot & Bengio 2010): U(±gain·√(6 / (fan_in + fan_out))). */
+export function initXavierUniform(out: Matrix, rng: Rng, gain = 1): Matrix {
+  const limit = gain * Math.sqrt(6 / (out.rows + out.cols));
+  return initUniform(out, rng, -limit, limit);
+}
+
+/** Xavier/Glorot normal: N(0, gain²·2 / (fan_in + fan_out)). */
+export function initXavierNormal(out: Matrix, rng: Rng, gain = 1): Matrix {
+  return initNormal(out, rng, 0, gain * Math.sqrt(2 / (out.rows + out.cols)));
+}
+
+/**
+ * PyTorch's default for recurrent layers and Linear biases: U(−1/√H, 1/√H), H = hidden size
+ * (for nn.Linear, H = fan_in).
+ */
+export function initPytorchDefault(out: Matrix, rng: Rng, hidden: number): Matrix {
+  const k = 1 / Math.sqrt(hidden);
+  return initUniform(out, rng, -k, k);
+}
+
+/**
+ * The identity times `scale` (zeros off the diagonal) — the notes' trick for ReLU RNNs
+ * (IRNN, Le, Jaitly & Hinton 2015: W_aa = I, b = 0).
+ */
+export function initIdentity(out: Matrix, scale = 1): Matrix {
+  return forEach(out, (r, c) => (r === c ? scale : 0));
+}
+
+/**
+ * A (semi-)orthogonal matrix times `gain` (Saxe et al. 2014): QR of a Gaussian matrix by
+ * modified Gram–Schmidt, with column signs fixed by R's diagonal so the result is uniformly
+ * distributed. Rows are orthonormal when rows ≤ cols, columns when rows ≥ cols.
+ */
+export function initOrthogonal(out: Matrix, rng: Rng, gain = 1): Matrix {
+  const tall = out.rows >= out.cols;
+  const n = tall ? out.rows : out.cols; // length of each vector
+  const k = tall ? out.cols : out.rows; // number of orthonormal vectors
+  const q: Float64Array[] = [];
+  for (let j = 0; j < k; j++) {
+    const v = new Float64Array(n);
+    for (let i = 0; i < n; i++) v[i] = rng.normal();
+    for (const u of q) {
+      let dot = 0;
+      for (let i = 0; i < n; i++) dot += u[i] * v[i];
+      for (let i = 0; i < n; i++) v[i] -= dot * u[i];
+    }
+    let norm = 0;
+    for (let i = 0; i < n; i++) norm += v[i] * v[i];
+    norm = Math.sqrt(norm);
+    if (norm < 1e-12) throw new Error('initOrthogonal: degenerate random draw (retry with another seed)');
+    for (let i = 0; i < n; i++) v[i] /= norm;
+    q.push(v);
+  }
+  return forEach(out, (r, c) => gain * (tall ? q[c][r] : q[r][c]));
+}
