@@ -24,3 +24,18 @@ await build({
   outdir: 'dist',
   banner: { js: '#!/usr/bin/env node' },
 });
+
+// `npx seqgrad …` inside this checkout: npm links the bins of dependencies, not the package's own, so link it
+// here (the same file npm would link for a user who installs seqgrad).
+import { chmodSync, existsSync, lstatSync, mkdirSync, symlinkSync, unlinkSync } from 'node:fs';
+if (existsSync('node_modules')) {
+  mkdirSync('node_modules/.bin', { recursive: true });
+  const link = 'node_modules/.bin/seqgrad';
+  try {
+    if (lstatSync(link, { throwIfNoEntry: false })) unlinkSync(link);
+    symlinkSync('../../dist/cli.js', link);
+  } catch (err) {
+    console.warn(`build: could not link ${link}: ${err.message}`);
+  }
+  chmodSync('dist/cli.js', 0o755);
+}

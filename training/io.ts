@@ -1,0 +1,144 @@
+/**
+ * File input and output with the two properties training needs:
+ *
+ * - Writes are atomic: data goes to a temporary file `path.tmp-<pid>-<n>` in the same directory,
+ *   is fsync'ed, and only then renamed over `path`. A crash or a failing write leaves the old
+ *   file intact (rename within one directory is atomic on POSIX file systems), and the temporary
+ *   file is removed on failure.
+ * - Reads fail with one clear line naming the file and what it was supposed to be ("model file",
+ *   "training corpus"), and for JSON the line and column of a syntax error.
+ */
+import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
+
+/** What `writeFileAtomic` accepts: a whole string or byte array, or chunks produced one by one. */
+export type AtomicWriteData = string | Uint8Array | Iterable<string | Uint8Array>;
+
+let tempCounter = 0;
+
+/**
+ * Write `data` to `path` atomically: temp file in the same directory → fsync → rename.
+ * `data` may be an iterable of chunks (e.g. a generator serialising a large model piece by piece);
+ * if the iterable throws, the old file stays as it was and the temp file is removed.
+ * Errors name the operation and the target path.
+ */
+export function writeFileAtomic(path: string, data: AtomicWriteData): void {
+  const target = nodePath.resolve(path);
+  const tempPath = `${target}.tmp-${process.pid}-${tempCounter++}`;
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(tempPath, 'wx');
+    for (const chunk of chunksOf(data)) writeAll(fd, chunk);
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = undefined;
+    fs.renameSync(tempPath, target);
+  } catch (err) {
+    if (fd !== undefined) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // Already failing; the original error is the one worth reporting.
+      }
+    }
+    try {
+      fs.rmSync(tempPath, { force: true });
+    } catch {
+      // Same: keep the original error.
+    }
+    throw new Error(`writeFileAtomic: could not write ${path}: ${messageOf(err)}`);
+  }
+  syncDirectory(nodePath.dirname(target));
+}
+
+function* chunksOf(data: AtomicWriteData): Generator<Uint8Array> {
+  if (typeof data === 'string') {
+    yield Buffer.from(data, 'utf8');
+  } else if (data instanceof Uint8Array) {
+    yield data;
+  } else {
+    for (const chunk of data) yield typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+  }
+}
+
+/** fs.writeSync may write fewer bytes than asked; loop until the chunk is out. */
+function writeAll(fd: number, chunk: Uint8Array): void {
+  let written = 0;
+  while (written < chunk.length) {
+    written += fs.writeSync(fd, chunk, written, chunk.length - written);
+  }
+}
+
+/** Persist the rename itself (the directory entry). Not supported everywhere; best effort. */
+function syncDirectory(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // Some platforms (Windows, some network file systems) refuse to fsync a directory.
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/**
+ * Read a UTF-8 text file. `what` describes it for the error message ("training corpus").
+ * Throws `readTextFile: <what> <path> does not exist` / `is a directory` / `is empty` /
+ * `could not be read: <reason>`.
+ */
+export function readTextFile(path: string, what: string): string {
+  let text: string;
+  try {
+    text = fs.readFileSync(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new Error(`readTextFile: ${what} ${path} does not exist`);
+    if (code === 'EISDIR') throw new Error(`readTextFile: ${what} ${path} is a directory, expected a file`);
+    if (code === 'EACCES') throw new Error(`readTextFile: ${what} ${path} is not readable (permission denied)`);
+    throw new Error(`readTextFile: ${what} ${path} could not be read: ${messageOf(err)}`);
+  }
+  if (text.trim().length === 0) throw new Error(`readTextFile: ${what} ${path} is empty`);
+  return text;
+}
+
+/**
+ * Read and parse a JSON file. Errors name the file and, for syntax errors, the line and column
+ * (`readJsonFile: model file m.json is not valid JSON at line 3, column 7: ...`).
+ */
+export function readJsonFile<T = unknown>(path: string, what: string): T {
+  const text = readTextFile(path, what).replace(/^\uFEFF/, '');
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    const where = jsonErrorLocation(text, messageOf(err));
+    throw new Error(`readJsonFile: ${what} ${path} is not valid JSON${where}: ${messageOf(err)}`);
+  }
+}
+
+/**
+ * Node's JSON.parse messages carry either "(line L column C)" (Node ≥ 21) or "at position P"
+ * (Node 20); turn either into " at line L, column C". Empty when neither is present.
+ */
+export function jsonErrorLocation(text: string, message: string): string {
+  const lineCol = /line (\d+) column (\d+)/.exec(message);
+  if (lineCol) return ` at line ${lineCol[1]}, column ${lineCol[2]}`;
+  const position = /position (\d+)/.exec(message);
+  let offset: number;
+  if (position) offset = Number(position[1]);
+  else if (/Unexpected end of JSON input/.test(message)) offset = text.length;
+  else return '';
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return ` at line ${line}, column ${offset - lineStart + 1}`;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
