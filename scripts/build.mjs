@@ -16,6 +16,9 @@ const common = {
 await build({
   ...common,
   entryPoints: { index: 'index.ts', engine: 'engine/index.ts', ndarray: 'interop/ndarray.ts' },
+  // shared chunks: one Matrix class for seqgrad, seqgrad/engine and seqgrad/ndarray (instanceof works across entries)
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   outdir: 'dist',
 });
 await build({

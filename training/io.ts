@@ -111,23 +111,19 @@ export function readJsonFile<T = unknown>(path: string, what: string): T {
   try {
     return JSON.parse(text) as T;
   } catch (err) {
-    const where = jsonErrorLocation(text, messageOf(err));
+    const where = jsonErrorLocation(text);
     throw new Error(`readJsonFile: ${what} ${path} is not valid JSON${where}: ${messageOf(err)}`);
   }
 }
 
 /**
- * Node's JSON.parse messages carry either "(line L column C)" (Node ≥ 21) or "at position P"
- * (Node 20); turn either into " at line L, column C". Empty when neither is present.
+ * " at line L, column C" of the first syntax error in `text` (1-based), or "" when the scanner
+ * finds none. Node's JSON.parse messages do not always carry a position (Node 20 often only
+ * quotes a snippet), so the position comes from a small JSON scanner of our own.
  */
-export function jsonErrorLocation(text: string, message: string): string {
-  const lineCol = /line (\d+) column (\d+)/.exec(message);
-  if (lineCol) return ` at line ${lineCol[1]}, column ${lineCol[2]}`;
-  const position = /position (\d+)/.exec(message);
-  let offset: number;
-  if (position) offset = Number(position[1]);
-  else if (/Unexpected end of JSON input/.test(message)) offset = text.length;
-  else return '';
+export function jsonErrorLocation(text: string): string {
+  const offset = findJsonErrorOffset(text);
+  if (offset < 0) return '';
   let line = 1;
   let lineStart = 0;
   for (let i = 0; i < offset && i < text.length; i++) {
@@ -139,6 +135,109 @@ export function jsonErrorLocation(text: string, message: string): string {
   return ` at line ${line}, column ${offset - lineStart + 1}`;
 }
 
+/** Offset of the first JSON syntax error in `text`, or −1 when it is valid JSON (RFC 8259). */
+export function findJsonErrorOffset(text: string): number {
+  let i = 0;
+  class Fail {
+    constructor(readonly at: number) {}
+  }
+  const fail = (at = i): never => {
+    throw new Fail(at);
+  };
+  const space = (): void => {
+    while (i < text.length && ' \t\n\r'.includes(text[i])) i++;
+  };
+  const literal = (word: string): void => {
+    for (let k = 0; k < word.length; k++, i++) if (text[i] !== word[k]) fail();
+  };
+  const string = (): void => {
+    i++; // opening quote
+    for (;;) {
+      if (i >= text.length) fail();
+      const ch = text.charCodeAt(i);
+      if (ch === 34) {
+        i++;
+        return;
+      }
+      if (ch < 0x20) fail();
+      if (ch === 92) {
+        i++;
+        const e = text[i];
+        if (e === 'u') {
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 1, i + 5))) fail(i + 1);
+          i += 5;
+        } else if (e !== undefined && '"\\/bfnrt'.includes(e)) i++;
+        else fail();
+      } else i++;
+    }
+  };
+  const number = (): void => {
+    const numberPattern = /-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y;
+    numberPattern.lastIndex = i;
+    const m = numberPattern.exec(text);
+    if (!m) fail();
+    i += m![0].length;
+  };
+  const value = (): void => {
+    space();
+    const ch = text[i];
+    if (ch === '{') {
+      i++;
+      space();
+      if (text[i] === '}') {
+        i++;
+        return;
+      }
+      for (;;) {
+        space();
+        if (text[i] !== '"') fail();
+        string();
+        space();
+        if (text[i] !== ':') fail();
+        i++;
+        value();
+        space();
+        if (text[i] === ',') i++;
+        else if (text[i] === '}') {
+          i++;
+          return;
+        } else fail();
+      }
+    } else if (ch === '[') {
+      i++;
+      space();
+      if (text[i] === ']') {
+        i++;
+        return;
+      }
+      for (;;) {
+        value();
+        space();
+        if (text[i] === ',') i++;
+        else if (text[i] === ']') {
+          i++;
+          return;
+        } else fail();
+      }
+    } else if (ch === '"') string();
+    else if (ch === 't') literal('true');
+    else if (ch === 'f') literal('false');
+    else if (ch === 'n') literal('null');
+    else if (ch === '-' || (ch !== undefined && ch >= '0' && ch <= '9')) number();
+    else fail();
+  };
+  try {
+    value();
+    space();
+    if (i < text.length) fail();
+    return -1;
+  } catch (err) {
+    if (err instanceof Fail) return Math.min(err.at, text.length);
+    throw err;
+  }
+}
+
+/** The error's message on one line (Node's JSON messages quote multi-line snippets). */
 function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  return (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim();
 }

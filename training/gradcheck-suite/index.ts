@@ -4,7 +4,22 @@
  */
 import type { GradCheckCase } from '../gradcheck.js';
 import { engineCases } from './engine-cases.js';
+import { cellsCases } from './cells-cases.js';
+import { attentionCases } from './attention-cases.js';
+import { recursiveCases } from './recursive-cases.js';
+import { embeddingCases } from './embedding-cases.js';
+import { embeddingsTrainingCases } from './embeddings-cases.js';
+import { architecturesCases, wrappersCases } from './wrappers-cases.js';
+import { lmCases } from './lm-cases.js';
 
 export const gradCheckCases: GradCheckCase[] = [
   ...engineCases,
+  ...cellsCases,
+  ...attentionCases,
+  ...recursiveCases,
+  ...embeddingCases,
+  ...embeddingsTrainingCases,
+  ...wrappersCases,
+  ...architecturesCases,
+  ...lmCases,
 ];

@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""The PyTorch peer of `seqgrad bench --peers`: a small server on stdin/stdout, one JSON object per line.
+
+Requests (each answered by one JSON line; errors as {"error": "..."}):
+  {"cmd": "hello"}                                   -> {"torch": "1.13.0", "threads": 1, "blas": "/usr/lib/…"}
+  {"cmd": "setup", "id": 1, "suite": "gemm", "params": {"n": 512}}
+                                                     -> {"ok": true} or {"ok": false, "reason": "..."}
+  {"cmd": "run", "id": 1, "reps": 10}                -> {"ms": 12.3}   (timed here with perf_counter)
+  {"cmd": "dispose", "id": 1}                        -> {"ok": true}
+
+Workloads (the same as seqgrad's suites; one thread, float32, CPU):
+  gemm   {n}                      C = A·B (torch.mm into a preallocated C)
+  cells  {cell, B, T, D, H}       forward + backward of the cell over T steps, loss = sum of outputs
+  train  {cell, B, T, D, H, V}    embedding → cell → linear → cross-entropy summed over time, backward, SGD step
+  sample {cell, D, H, V, tokens}  batch 1: `tokens` steps of embedding → cell step → linear → softmax → multinomial
+"""
+import json
+import os
+import sys
+import time
+
+import torch
+
+torch.set_num_threads(1)
+torch.manual_seed(42)
+
+CELLS = {"rnn": torch.nn.RNN, "gru": torch.nn.GRU, "lstm": torch.nn.LSTM}
+STEP_CELLS = {"rnn": torch.nn.RNNCell, "gru": torch.nn.GRUCell, "lstm": torch.nn.LSTMCell}
+
+
+def gemm(p):
+    n = int(p["n"])
+    a = torch.rand(n, n) * 2 - 1
+    b = torch.rand(n, n) * 2 - 1
+    c = torch.empty(n, n)
+
+    def call():
+        torch.mm(a, b, out=c)
+
+    return call
+
+
+def cells(p):
+    cell, B, T, D, H = p["cell"], int(p["B"]), int(p["T"]), int(p["D"]), int(p["H"])
+    layer = CELLS[cell](D, H)
+    x = torch.randn(T, B, D, requires_grad=True)
+
+    def call():
+        layer.zero_grad(set_to_none=False)
+        out, _ = layer(x)
+        out.sum().backward()
+
+    return call
+
+
+def train(p):
+    cell, B, T, D, H, V = p["cell"], int(p["B"]), int(p["T"]), int(p["D"]), int(p["H"]), int(p["V"])
+    emb = torch.nn.Embedding(V, D)
+    rnn = CELLS[cell](D, H)
+    head = torch.nn.Linear(H, V)
+    params = list(emb.parameters()) + list(rnn.parameters()) + list(head.parameters())
+    opt = torch.optim.SGD(params, lr=0.1)
+    tokens = torch.randint(0, V, (T, B))
+    targets = torch.randint(0, V, (T, B))
+    loss_fn = torch.nn.CrossEntropyLoss(reduction="sum")
+
+    def call():
+        opt.zero_grad(set_to_none=False)
+        out, _ = rnn(emb(tokens))
+        loss = loss_fn(head(out).reshape(T * B, V), targets.reshape(T * B)) / B
+        loss.backward()
+        opt.step()
+
+    return call
+
+
+def sample(p):
+    cell, D, H, V, n = p["cell"], int(p["D"]), int(p["H"]), int(p["V"]), int(p["tokens"])
+    emb = torch.nn.Embedding(V, D)
+    step = STEP_CELLS[cell](D, H)
+    head = torch.nn.Linear(H, V)
+
+    def call():
+        with torch.no_grad():
+            h = torch.zeros(1, H)
+            c = torch.zeros(1, H)
+            token = torch.zeros(1, dtype=torch.long)
+            for _ in range(n):
+                x = emb(token)
+                if cell == "lstm":
+                    h, c = step(x, (h, c))
+                else:
+                    h = step(x, h)
+                probs = torch.softmax(head(h), dim=1)
+                token = torch.multinomial(probs, 1)[0]
+
+    return call
+
+
+def blas_libraries():
+    """The BLAS shared objects really loaded (Debian's torch links libblas.so.3, which the alternatives
+    system points at the reference BLAS or at OpenBLAS: a 20x difference in GEMM)."""
+    torch.mm(torch.rand(64, 64), torch.rand(64, 64))
+    try:
+        with open("/proc/self/maps") as maps:
+            names = {line.split()[-1] for line in maps if "blas" in line.lower() and "/" in line}
+    except OSError:
+        return "unknown"
+    return ", ".join(sorted(os.path.realpath(n) for n in names)) or "unknown"
+
+
+WORKLOADS = {"gemm": gemm, "cells": cells, "train": train, "sample": sample}
+
+
+def main():
+    calls = {}
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            req = json.loads(line)
+            cmd = req["cmd"]
+            if cmd == "hello":
+                reply = {"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas_libraries()}
+            elif cmd == "setup":
+                make = WORKLOADS.get(req["suite"])
+                if make is None:
+                    reply = {"ok": False, "reason": f"no torch workload for suite {req['suite']}"}
+                else:
+                    calls[req["id"]] = make(req["params"])
+                    reply = {"ok": True}
+            elif cmd == "run":
+                call = calls[req["id"]]
+                reps = int(req["reps"])
+                t0 = time.perf_counter()
+                for _ in range(reps):
+                    call()
+                reply = {"ms": (time.perf_counter() - t0) * 1000.0}
+            elif cmd == "dispose":
+                calls.pop(req["id"], None)
+                reply = {"ok": True}
+            else:
+                reply = {"error": f"unknown command {cmd}"}
+        except Exception as err:  # report to the bench instead of dying
+            reply = {"error": f"{type(err).__name__}: {err}"}
+        sys.stdout.write(json.dumps(reply) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+import { helpText, parseArgs, UsageError, type FlagSpec } from '../args.js';
+import type { Command } from '../command.js';
+import { listBackends } from '../../engine/backend.js';
+import { initWasmBackend, type WasmBackend } from '../../engine/wasm/index.js';
+import {
+  formatHeader, formatTable, machineInfo, runCase, type BenchResult, type Peer, type SuiteContext,
+} from '../../benchmarks/harness.js';
+import { loadPeers } from '../../benchmarks/load-peers.js';
+import { suites } from '../../benchmarks/suites/index.js';
+import { writeFileAtomic } from '../../training/io.js';
+
+const BACKENDS = ['js', 'wasm', 'gpu'];
+
+const spec: Record<string, FlagSpec> = {
+  sizes: { type: 'list', description: 'workload sizes (gemm: n; other suites say in their help)' },
+  backend: { type: 'list', description: `seqgrad backends to run, side by side (${BACKENDS.join('|')})`, default: ['js'] },
+  runs: { type: 'int', description: 'timed runs per row (median and min–max over them)', default: 5 },
+  'warmup-ms': { type: 'int', description: 'untimed warm-up per row, milliseconds', default: 300 },
+  'min-run-ms': { type: 'int', description: 'a timed run repeats the call until it lasts this long', default: 100 },
+  'relaxed-simd': { type: 'string', choices: ['auto', 'on', 'off'], description: 'wasm: f32x4.relaxed_madd (auto = where it validates) or mul + add', default: 'auto' },
+  peers: { type: 'boolean', description: 'also run TensorFlow.js (cpu, wasm), brain.js and PyTorch where installed' },
+  json: { type: 'string', description: 'write the header and every result to this JSON file' },
+  list: { type: 'boolean', description: 'list the suites and exit' },
+};
+
+export const benchCommand: Command = {
+  name: 'bench',
+  summary: 'benchmarks: GFLOP/s and timings per backend, peers side by side (--peers)',
+  async run(argv) {
+    if (argv.includes('--help')) {
+      const names = suites.map((s) => `  ${s.name.padEnd(12)}${s.summary}`).join('\n');
+      console.log(`${helpText('seqgrad bench [suite…] [--sizes a,b] [--backend js,wasm] [--peers] [--json FILE]', this.summary, spec)}\n\nsuites:\n${names}`);
+      return 0;
+    }
+    const { flags, positionals } = parseArgs('bench', argv, spec);
+    if (flags.list) {
+      for (const s of suites) console.log(`${s.name.padEnd(12)}${s.summary}${s.defaultSizes ? ` (sizes ${s.defaultSizes.join(',')})` : ''}`);
+      return 0;
+    }
+    const chosen = positionals.length === 0 ? suites : positionals.map((name) => {
+      const suite = suites.find((s) => s.name === name);
+      if (!suite) throw new UsageError(`bench: unknown suite '${name}' (one of: ${suites.map((s) => s.name).join(', ')})`);
+      return suite;
+    });
+    const sizes = parseSizes(flags.sizes as string[] | undefined);
+    const runs = flags.runs as number;
+    if (runs < 1) throw new UsageError(`bench: --runs expects at least 1, got ${runs}`);
+    const { backends, notes } = await prepareBackends(flags.backend as string[], flags['relaxed-simd'] as 'auto' | 'on' | 'off');
+
+    let peers: Peer[] = [];
+    if (flags.peers) {
+      const loaded = await loadPeers();
+      peers = loaded.peers;
+      for (const line of loaded.messages) console.error(line);
+    }
+    try {
+      const ctx: SuiteContext = {
+        runs,
+        warmupMs: flags['warmup-ms'] as number,
+        minRunMs: flags['min-run-ms'] as number,
+        backends,
+        sizes,
+        log: (line) => console.error(line),
+      };
+      const info = machineInfo(backends, notes, peers);
+      console.log(formatHeader(info, ctx));
+      const results: BenchResult[] = [];
+      for (const suite of chosen) {
+        const suiteResults: BenchResult[] = [];
+        for (const benchCase of await suite.cases(ctx)) {
+          ctx.log(`bench: ${suite.name} ${benchCase.name} …`);
+          suiteResults.push(...(await runCase(benchCase, ctx, peers)));
+        }
+        console.log(`\n${suite.name}: ${suite.summary}\n${formatTable(suiteResults)}`);
+        results.push(...suiteResults);
+      }
+      if (flags.json) {
+        const path = flags.json as string;
+        writeFileAtomic(path, `${JSON.stringify({ machine: info, options: { runs: ctx.runs, warmupMs: ctx.warmupMs, minRunMs: ctx.minRunMs }, results }, null, 2)}\n`);
+        console.error(`bench: results written to ${path}`);
+      }
+      return 0;
+    } finally {
+      for (const peer of peers) await peer.close?.();
+    }
+  },
+};
+
+function parseSizes(values: string[] | undefined): number[] | null {
+  if (!values || values.length === 0) return null;
+  return values.map((v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`bench: --sizes expects positive integers, got '${v}'`);
+    return n;
+  });
+}
+
+/** Initialise the requested backends (wasm needs an explicit init); a missing one is a usage error. */
+async function prepareBackends(requested: string[], relaxedSimd: 'auto' | 'on' | 'off'): Promise<{ backends: string[]; notes: string[] }> {
+  const backends: string[] = [];
+  const notes: string[] = [];
+  for (const name of requested) {
+    if (!BACKENDS.includes(name)) throw new UsageError(`bench: --backend expects ${BACKENDS.join('|')}, got '${name}'`);
+    let actual = name;
+    if (name === 'wasm') {
+      const backend = await initWasmBackend({ relaxedSimd });
+      actual = backend.name; // 'js' where WebAssembly SIMD is missing (init printed why)
+      if (actual === 'wasm') notes.push(`wasm: SIMD128, ${(backend as WasmBackend).relaxedSimd ? 'relaxed_madd (FMA)' : 'mul + add'}`);
+    }
+    if (!listBackends().includes(actual)) {
+      throw new UsageError(`bench: backend '${name}' is not available in this build (registered: ${listBackends().join(', ')})`);
+    }
+    if (!backends.includes(actual)) backends.push(actual);
+  }
+  return { backends, notes };
+}

@@ -1,0 +1,61 @@
+/**
+ * `seqgrad gradflow`: ‖∂L/∂a⟨t⟩‖ for every step t when the loss sits at the last step, for the RNN,
+ * GRU and LSTM — the notes' vanishing gradient, printed and plotted on one log-scale chart.
+ * Thin: parses flags, calls training/gradflow.ts.
+ */
+import { helpText, parseArgs, UsageError, type FlagSpec } from '../args.js';
+import type { Command } from '../command.js';
+import type { CellKind } from '../../layers/cell.js';
+import { formatGradFlowTable, gradFlowSvg, gradientFlow } from '../../training/gradflow.js';
+import { writeFileAtomic } from '../../training/io.js';
+
+const CELLS: Record<string, CellKind[]> = { rnn: ['rnn'], gru: ['gru'], lstm: ['lstm'], all: ['rnn', 'gru', 'lstm'] };
+
+const spec: Record<string, FlagSpec> = {
+  cell: { type: 'string', description: 'which cell(s)', default: 'all', choices: Object.keys(CELLS) },
+  steps: { type: 'int', description: 'sequence length T (the loss sits at step T)', default: 100 },
+  hidden: { type: 'int', description: 'hidden size H (input size D = H)', default: 32 },
+  batch: { type: 'int', description: 'sequences averaged per norm', default: 8 },
+  seed: { type: 'int', description: 'seed of the weights (PyTorch default init), inputs and loss direction', default: 1 },
+  'forget-bias': { type: 'number', description: 'LSTM: set b_f to this after init (default: PyTorch init unchanged)' },
+  out: { type: 'string', description: 'the SVG chart (log scale)', default: 'gradflow.svg' },
+  every: { type: 'int', description: 'table: every N-th step (plus the first and last)', default: 10 },
+  json: { type: 'boolean', description: 'print every norm as JSON instead of the table' },
+  help: { type: 'boolean', description: '' },
+};
+
+export const gradflowCommand: Command = {
+  name: 'gradflow',
+  summary: 'vanishing gradients: ‖∂L/∂a⟨t⟩‖ per step for RNN, GRU, LSTM (table + log-scale SVG)',
+  run(argv) {
+    const { flags } = parseArgs('gradflow', argv, spec);
+    if (flags.help) {
+      console.log(helpText('seqgrad gradflow [--cell rnn|gru|lstm|all] [--steps 100] [--hidden 32] [--out gradflow.svg] [--json]', this.summary, spec));
+      return 0;
+    }
+    for (const name of ['steps', 'hidden', 'batch', 'every'] as const) {
+      if ((flags[name] as number) < 1) throw new UsageError(`gradflow: --${name} expects a positive integer, got ${flags[name] as number}`);
+    }
+    const results = CELLS[flags.cell as string].map((cell) => gradientFlow({
+      cell,
+      steps: flags.steps as number,
+      hidden: flags.hidden as number,
+      batch: flags.batch as number,
+      seed: flags.seed as number,
+      forgetBias: cell === 'lstm' ? (flags['forget-bias'] as number | undefined) : undefined,
+    }));
+    const out = flags.out as string;
+    writeFileAtomic(out, gradFlowSvg(results));
+    if (flags.json) {
+      console.log(JSON.stringify({ svg: out, results }, null, 2));
+      return 0;
+    }
+    const { steps, hidden, batch, seed } = results[0];
+    console.log(`‖∂L/∂a⟨t⟩‖ (mean over ${batch} sequences), loss L = w·a⟨${steps}⟩ at the last step only; H = ${hidden}, float64, PyTorch init, seed ${seed}\n`);
+    console.log(formatGradFlowTable(results, flags.every as number));
+    const decay = results.map((r) => `${r.cell} ${Math.log10(r.norms[steps] / Math.max(r.norms[0], Number.MIN_VALUE)).toFixed(1)}`);
+    console.log(`\norders of magnitude lost from t = ${steps} to t = 0: ${decay.join(', ')}`);
+    console.log(`chart: ${out}`);
+    return 0;
+  },
+};

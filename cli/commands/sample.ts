@@ -1,0 +1,77 @@
+/**
+ * `seqgrad sample`: novel sequences from a trained language model — sampled (temperature, top-k,
+ * never <UNK>), greedy, or the n best of a beam search. Thin: training/lm-use.ts.
+ */
+import { UsageError, helpText, parseArgs, type FlagSpec } from '../args.js';
+import type { Command } from '../command.js';
+import { loadLanguageModel } from '../../training/language-model.js';
+import { beamText, greedyText, sampleText, type GeneratedText } from '../../training/lm-use.js';
+
+const spec: Record<string, FlagSpec> = {
+  model: { type: 'string', description: 'model file written by seqgrad train' },
+  n: { type: 'int', description: 'how many sequences (with --beam: the n best)', default: 10 },
+  temperature: { type: 'number', description: 'τ: < 1 sharper, > 1 flatter, 0 greedy', default: 1 },
+  'top-k': { type: 'int', description: 'draw among the k most probable tokens only' },
+  beam: { type: 'int', description: 'beam search of this width instead of sampling' },
+  'length-penalty': { type: 'string', description: 'beam: length normalisation', choices: ['none', 'notes', 'gnmt'], default: 'notes' },
+  alpha: { type: 'number', description: 'beam: exponent α of the length normalisation (default notes 0.7, gnmt 0.6)' },
+  greedy: { type: 'boolean', description: 'one sequence, the most probable token at every step' },
+  'max-length': { type: 'int', description: 'longest sequence in tokens (default 50 chars / 30 words)' },
+  prefix: { type: 'string', description: 'text to continue' },
+  'allow-unk': { type: 'boolean', description: 'let <UNK> be emitted (default: never)' },
+  seed: { type: 'int', description: 'seed of the draws', default: 1 },
+  json: { type: 'boolean', description: 'print the sequences as JSON' },
+  help: { type: 'boolean', description: '' },
+};
+
+export const sampleCommand: Command = {
+  name: 'sample',
+  summary: 'sample novel sequences from a language model (temperature, top-k, greedy, beam)',
+  run(argv) {
+    const { flags, positionals } = parseArgs('sample', argv, spec);
+    if (flags.help) {
+      console.log(helpText('seqgrad sample --model model.json [--n 10] [--temperature 0.8] [--top-k K] [--beam 5] [--greedy] [--prefix TEXT] [--seed 1] [--json]', this.summary, spec));
+      return 0;
+    }
+    if (positionals.length > 0) throw new UsageError(`sample: unexpected argument '${positionals[0]}' (see 'seqgrad sample --help')`);
+    if (!flags.model) throw new UsageError("sample: expected --model FILE (see 'seqgrad sample --help')");
+    const n = flags.n as number;
+    if (!(n >= 1)) throw new UsageError(`sample: --n expects an integer ≥ 1, got ${n}`);
+    const temperature = flags.temperature as number;
+    if (!(temperature >= 0)) throw new UsageError(`sample: --temperature expects a number ≥ 0, got ${temperature}`);
+    for (const name of ['top-k', 'beam', 'max-length']) {
+      const v = flags[name] as number | undefined;
+      if (v !== undefined && !(v >= 1)) throw new UsageError(`sample: --${name} expects an integer ≥ 1, got ${v}`);
+    }
+    const model = loadLanguageModel(flags.model as string);
+    const common = {
+      maxLength: flags['max-length'] as number | undefined,
+      forbidUnk: flags['allow-unk'] !== true,
+      prefix: flags.prefix as string | undefined,
+    };
+    let mode: string;
+    let out: (GeneratedText & { score?: number })[];
+    if (flags.beam !== undefined) {
+      mode = `beam ${String(flags.beam)}`;
+      const kind = flags['length-penalty'] as 'none' | 'notes' | 'gnmt';
+      out = beamText(model, { ...common, beamWidth: flags.beam as number, nBest: n, lengthPenalty: { kind, alpha: flags.alpha as number | undefined } });
+    } else if (flags.greedy || temperature === 0) {
+      mode = 'greedy';
+      out = [greedyText(model, common)];
+    } else {
+      mode = `sampled, temperature ${temperature}${flags['top-k'] ? `, top-${String(flags['top-k'])}` : ''}, seed ${String(flags.seed)}`;
+      out = sampleText(model, { ...common, count: n, temperature, topK: flags['top-k'] as number | undefined, seed: flags.seed as number });
+    }
+    const prefix = (flags.prefix as string | undefined) ?? '';
+    if (flags.json) {
+      console.log(JSON.stringify({ mode, prefix, sequences: out.map((s) => ({ text: s.text, logProb: s.logProb, score: s.score, finished: s.finished })) }, null, 2));
+    } else {
+      console.log(`# ${mode}`);
+      for (const s of out) {
+        const score = s.score !== undefined ? `  (score ${s.score.toFixed(3)}, log P ${s.logProb.toFixed(3)})` : '';
+        console.log(`${prefix}${s.text}${s.finished ? '' : ' …'}${score}`);
+      }
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,208 @@
+/**
+ * `seqgrad sentiment train | eval | predict`: the notes' sentiment classifiers on the UCI labelled
+ * sentences (yelp, amazon, imdb, all; seeded 80/20 split) and on Emojify (its train/test files).
+ * Thin: parses flags, calls training/sentiment.ts. Model kinds are listed in MODEL_FACTORIES
+ * (model (b), the LSTM, is added there beside 'avg').
+ */
+import { helpText, parseArgs, UsageError, type FlagSpec, type FlagValues } from '../args.js';
+import type { Command } from '../command.js';
+import { createProgress } from '../progress.js';
+import { Rng } from '../../engine/rng.js';
+import { readJsonFile, writeFileAtomic } from '../../training/io.js';
+import type { OptimizerConfig } from '../../training/optimizers.js';
+import {
+  averageModelFactory, buildSentimentVocabulary, evaluateSentiment, formatConfusion, loadSentimentData, predictSentiment,
+  SENTIMENT_DATA_NAMES, trainSentiment, EMOJI_SYMBOLS, type SentimentDataName, type SentimentDataset,
+  type SentimentModel, type SentimentModelFactory, type SentimentModelJSON,
+} from '../../training/sentiment.js';
+import { readVectors, type WordVectors } from '../../training/vectors.js';
+
+/** The model kinds `--model` accepts. */
+export const MODEL_FACTORIES: Record<string, SentimentModelFactory> = {
+  avg: averageModelFactory,
+};
+
+function inputError(message: string): Error {
+  const err = new Error(message);
+  err.name = 'InputError';
+  return err;
+}
+
+const COMMON: Record<string, FlagSpec> = {
+  data: { type: 'string', description: 'data set', choices: SENTIMENT_DATA_NAMES },
+  'data-dir': { type: 'string', description: 'the shared data folder', default: '../shared/data' },
+  seed: { type: 'int', description: 'seed of the 80/20 split (and of the model in train)' },
+  json: { type: 'boolean', description: 'print the result as JSON' },
+  help: { type: 'boolean', description: '' },
+};
+
+const TRAIN: Record<string, FlagSpec> = {
+  ...COMMON,
+  model: { type: 'string', description: 'model kind', default: 'avg', choices: Object.keys(MODEL_FACTORIES) },
+  vectors: { type: 'string', description: 'pretrained word vectors (word2vec/GloVe text) for the embedding' },
+  freeze: { type: 'boolean', description: 'keep the embedding fixed (default: yes with --vectors, no without)' },
+  dim: { type: 'int', description: 'embedding size without --vectors', default: 50 },
+  hidden: { type: 'int', description: 'hidden size (recurrent models)', default: 64 },
+  epochs: { type: 'int', description: 'passes over the training sentences', default: 30 },
+  batch: { type: 'int', description: 'sentences per update', default: 32 },
+  optimizer: { type: 'string', description: 'update rule (sgd updates the embedding sparsely)', default: 'adam', choices: ['adam', 'sgd'] },
+  lr: { type: 'number', description: 'learning rate (default: adam 0.01, sgd 0.5)' },
+  'weight-decay': { type: 'number', description: 'L2 weight decay λ', default: 0 },
+  out: { type: 'string', description: 'save the trained model (JSON) here' },
+};
+
+const EVAL: Record<string, FlagSpec> = {
+  ...COMMON,
+  in: { type: 'string', description: 'a model file from `seqgrad sentiment train --out`' },
+};
+
+const PREDICT: Record<string, FlagSpec> = {
+  in: { type: 'string', description: 'a model file from `seqgrad sentiment train --out`' },
+  json: { type: 'boolean', description: 'print the predictions as JSON' },
+  help: { type: 'boolean', description: '' },
+};
+
+const USAGE = [
+  'seqgrad sentiment train --data yelp|amazon|imdb|all|emojify [--model avg] [--vectors FILE] [--out model.json] [--json]',
+  '       seqgrad sentiment eval --in model.json [--data NAME] [--json]',
+  '       seqgrad sentiment predict --in model.json "a sentence" […]',
+].join('\n');
+
+const SUMMARY = 'sentiment classifiers (average of embeddings → softmax, …): train | eval | predict';
+
+function loadData(flags: FlagValues, name: string | undefined, seed: number): SentimentDataset {
+  if (!name) throw new UsageError(`sentiment: expected --data ${SENTIMENT_DATA_NAMES.join('|')}`);
+  try {
+    return loadSentimentData(name as SentimentDataName, flags['data-dir'] as string, { seed });
+  } catch (err) {
+    throw inputError((err as Error).message);
+  }
+}
+
+function loadModel(path: string | undefined): SentimentModel & { json: SentimentModelJSON } {
+  if (!path) throw new UsageError('sentiment: expected --in model.json');
+  try {
+    const json = readJsonFile<SentimentModelJSON>(path, 'sentiment model file');
+    const factory = MODEL_FACTORIES[json?.model];
+    if (!factory) throw new Error(`sentiment model file ${path}: unknown model '${String(json?.model)}' (known: ${Object.keys(MODEL_FACTORIES).join(', ')})`);
+    return Object.assign(factory.fromJSON(json), { json });
+  } catch (err) {
+    throw inputError((err as Error).message);
+  }
+}
+
+function printEvaluation(label: string, model: SentimentModel, data: SentimentDataset): { accuracy: number; confusion: number[][]; total: number } {
+  const result = evaluateSentiment(model, data.test);
+  const classes = data.name === 'emojify' ? data.classes.map((c, i) => `${c} ${EMOJI_SYMBOLS[i]}`) : data.classes;
+  console.log(`${label}: accuracy ${(100 * result.accuracy).toFixed(1)}% (${Math.round(result.accuracy * result.total)}/${result.total})`);
+  console.log(formatConfusion(result.confusion, classes));
+  return result;
+}
+
+function train(flags: FlagValues): number {
+  const seed = (flags.seed as number | undefined) ?? 1;
+  const data = loadData(flags, flags.data as string | undefined, seed);
+  const factory = MODEL_FACTORIES[flags.model as string];
+  let vectors: WordVectors | undefined;
+  if (flags.vectors) {
+    try {
+      vectors = readVectors(flags.vectors as string);
+    } catch (err) {
+      throw inputError((err as Error).message);
+    }
+  }
+  // With pretrained vectors every word they know joins the vocabulary, so test words never seen
+  // in training still get their vector (the point of transfer learning in the notes).
+  const vocab = buildSentimentVocabulary(data.train, vectors ? vectors.words.map((w) => w.toLowerCase()) : []);
+  const rng = new Rng(seed);
+  const model = factory.create(vocab, data.classes, rng, {
+    dim: flags.dim as number, vectors, freeze: flags.freeze as boolean | undefined, hidden: flags.hidden as number,
+  });
+  const kind = flags.optimizer as 'adam' | 'sgd';
+  const optimizer: OptimizerConfig = {
+    kind, lr: (flags.lr as number | undefined) ?? (kind === 'adam' ? 0.01 : 0.5), weightDecay: flags['weight-decay'] as number,
+  };
+  const epochs = flags.epochs as number;
+  const progress = createProgress({ label: `sentiment ${flags.model} on ${data.name}`, total: epochs, unit: 'epochs' });
+  const started = Date.now();
+  const history = trainSentiment(model, data.train, {
+    epochs, batchSize: flags.batch as number, optimizer, rng,
+    onEpoch: (e) => progress.update(e.epoch, { loss: e.loss.toFixed(4), 'train acc': `${(100 * e.trainAccuracy).toFixed(1)}%` }),
+  });
+  const seconds = (Date.now() - started) / 1000;
+  progress.finish(`trained in ${seconds.toFixed(1)} s`);
+  if (flags.out) {
+    const json = model.toJSON();
+    json.meta = { data: data.name, seed, vectors: flags.vectors ?? null, epochs, optimizer };
+    writeFileAtomic(flags.out as string, JSON.stringify(json));
+  }
+  const last = history[history.length - 1];
+  const testName = data.name === 'emojify' ? 'emojify test (tesss.csv)' : `${data.name} held-out 20%`;
+  if (flags.json) {
+    const result = evaluateSentiment(model, data.test);
+    console.log(JSON.stringify({
+      data: data.name, model: flags.model, vectors: flags.vectors ?? null, frozen: model.embedding.frozen,
+      vocabulary: vocab.size, dim: model.embedding.weight.cols, train: data.train.length, test: data.test.length,
+      epochs, seconds, finalLoss: last?.loss, trainAccuracy: last?.trainAccuracy,
+      testAccuracy: result.accuracy, confusion: result.confusion, classes: data.classes,
+    }, null, 2));
+    return 0;
+  }
+  console.log(`${flags.model} model, d = ${model.embedding.weight.cols}, vocabulary ${vocab.size}${model.embedding.frozen ? ', embedding frozen' : ''}; ${data.train.length} training sentences`);
+  console.log(`final training loss ${last?.loss.toFixed(4)}, training accuracy ${(100 * (last?.trainAccuracy ?? 0)).toFixed(1)}%`);
+  printEvaluation(testName, model, data);
+  if (flags.out) console.log(`wrote ${flags.out}`);
+  return 0;
+}
+
+function evaluate(flags: FlagValues): number {
+  const model = loadModel(flags.in as string | undefined);
+  const meta = model.json.meta ?? {};
+  const name = (flags.data as string | undefined) ?? (meta.data as string | undefined);
+  const seed = (flags.seed as number | undefined) ?? (meta.seed as number | undefined) ?? 1;
+  const data = loadData(flags, name, seed);
+  if (data.classes.length !== model.classes.length) {
+    throw inputError(`sentiment eval: the model has ${model.classes.length} classes, data set '${data.name}' has ${data.classes.length}`);
+  }
+  if (flags.json) {
+    const result = evaluateSentiment(model, data.test);
+    console.log(JSON.stringify({ data: data.name, seed, accuracy: result.accuracy, confusion: result.confusion, classes: data.classes, total: result.total }, null, 2));
+    return 0;
+  }
+  printEvaluation(`${data.name} ${data.name === 'emojify' ? 'test' : 'held-out 20%'} (seed ${seed})`, model, data);
+  return 0;
+}
+
+function predict(flags: FlagValues, texts: string[]): number {
+  const model = loadModel(flags.in as string | undefined);
+  if (texts.length === 0) throw new UsageError('sentiment predict: expected at least one sentence');
+  const labels = predictSentiment(model, texts);
+  const names = labels.map((l) => model.classes[l] + (model.classes.length === 5 ? ` ${EMOJI_SYMBOLS[l]}` : ''));
+  if (flags.json) console.log(JSON.stringify(texts.map((text, i) => ({ text, label: labels[i], class: model.classes[labels[i]] })), null, 2));
+  else texts.forEach((t, i) => console.log(`${names[i]}\t${t}`));
+  return 0;
+}
+
+export const sentimentCommand: Command = {
+  name: 'sentiment',
+  summary: SUMMARY,
+  run(argv) {
+    const [sub, ...rest] = argv;
+    const specs: Record<string, Record<string, FlagSpec>> = { train: TRAIN, eval: EVAL, predict: PREDICT };
+    if (!sub || sub === '--help' || sub === '-h') {
+      console.log(`usage: ${USAGE}\n\n${SUMMARY}\n\n(seqgrad sentiment <train|eval|predict> --help for the flags)`);
+      return sub ? 0 : 2;
+    }
+    const spec = specs[sub];
+    if (!spec) throw new UsageError(`sentiment: unknown sub-command '${sub}' (one of: train, eval, predict)`);
+    const { flags, positionals } = parseArgs(`sentiment ${sub}`, rest, spec);
+    if (flags.help) {
+      console.log(helpText(USAGE, SUMMARY, spec));
+      return 0;
+    }
+    if (sub !== 'predict' && positionals.length > 0) throw new UsageError(`sentiment ${sub}: unexpected argument '${positionals[0]}'`);
+    if (sub === 'train') return train(flags);
+    if (sub === 'eval') return evaluate(flags);
+    return predict(flags, positionals);
+  },
+};

@@ -1,0 +1,285 @@
+/**
+ * `seqgrad train`: train a character- or word-level recurrent language model on a text file with
+ * truncated BPTT (training/lm-train.ts), a progress bar (loss, tokens/s), periodic validation
+ * (loss, perplexity, bits per token), checkpoints and bit-identical resume; writes the model file
+ * atomically. Thin: parses flags, calls the library. Also exports the helpers `start` and
+ * `sample` share (backend selection, loading a model, the loss-curve SVG).
+ */
+import { UsageError, helpText, parseArgs, type FlagSpec, type FlagValues } from '../args.js';
+import type { Command } from '../command.js';
+import { createProgress, formatDuration, type Progress } from '../progress.js';
+import { setBackend } from '../../engine/backend.js';
+import { initWasmBackend } from '../../engine/wasm/index.js';
+import type { CellKind } from '../../layers/cell.js';
+import { CELL_KINDS } from '../../layers/create-cell.js';
+import { writeFileAtomic, readTextFile } from '../../training/io.js';
+import {
+  createLanguageModel, lmInputError, lmParameterCount, saveLanguageModel, type LanguageModel,
+} from '../../training/language-model.js';
+import {
+  createLmTrainer, prepareLmCorpus, readLmCheckpoint, resumeLmTrainer,
+  type LmEvaluationRecord, type LmTrainResult, type LmTrainer,
+} from '../../training/lm-train.js';
+import type { OptimizerKind } from '../../training/optimizers.js';
+import { lineChartSvg } from '../../training/plot.js';
+
+const spec: Record<string, FlagSpec> = {
+  data: { type: 'string', description: 'training text file (one sentence / name / line per line)' },
+  level: { type: 'string', description: 'tokens', choices: ['char', 'word'], default: 'char' },
+  cell: { type: 'string', description: 'recurrent cell', choices: [...CELL_KINDS], default: 'lstm' },
+  hidden: { type: 'int', description: 'state size H', default: 128 },
+  layers: { type: 'int', description: 'stacked recurrent layers L', default: 1 },
+  bidirectional: { type: 'string', description: 'must be no: a left-to-right language model cannot read the future', choices: ['yes', 'no'], default: 'no' },
+  embedding: { type: 'int', description: 'input embedding size d, 0 = one-hot input (default: char 0, word 64)' },
+  epochs: { type: 'number', description: 'passes over the training split (default 10 unless --steps is given)' },
+  steps: { type: 'int', description: 'stop after this many steps in total (before --epochs are done)' },
+  'seq-len': { type: 'int', description: 'truncated-BPTT length T', default: 50 },
+  batch: { type: 'int', description: 'parallel streams B', default: 32 },
+  lr: { type: 'number', description: 'learning rate', default: 0.002 },
+  optimizer: { type: 'string', description: 'update rule', choices: ['sgd', 'momentum', 'rmsprop', 'adam', 'adagrad'], default: 'adam' },
+  clip: { type: 'number', description: 'clip threshold (0 = no clipping)', default: 5 },
+  'clip-mode': { type: 'string', description: 'clip the global norm or each value', choices: ['norm', 'value'], default: 'norm' },
+  'time-limit': { type: 'number', description: 'stop before this many seconds have passed' },
+  'val-fraction': { type: 'number', description: 'last fraction of the corpus held out for validation', default: 0.1 },
+  'eval-every': { type: 'int', description: 'validate every N steps (default: once per epoch)' },
+  'eval-every-seconds': { type: 'number', description: 'validate every N seconds' },
+  'max-eval-tokens': { type: 'int', description: 'validate on at most N tokens (default all)' },
+  patience: { type: 'int', description: 'stop after N validations without improvement (0 = never)', default: 0 },
+  seed: { type: 'int', description: 'seed of the initial weights', default: 1 },
+  lowercase: { type: 'boolean', description: 'lower-case the text first' },
+  'keep-empty-lines': { type: 'boolean', description: 'keep empty lines as a lone <EOS>' },
+  'min-count': { type: 'int', description: 'tokens seen fewer times become <UNK>', default: 1 },
+  'max-vocab': { type: 'int', description: 'largest vocabulary, specials included' },
+  checkpoint: { type: 'string', description: 'write checkpoints here (atomically)' },
+  'checkpoint-every': { type: 'int', description: 'checkpoint every N steps (default: at each validation)' },
+  resume: { type: 'string', description: 'continue a checkpoint (model and optimisation flags come from it)' },
+  out: { type: 'string', description: 'model file to write', default: 'model.json' },
+  curve: { type: 'string', description: 'write the loss curve (SVG) here' },
+  'curve-x': { type: 'string', description: 'x axis of the curve', choices: ['step', 'time'], default: 'step' },
+  backend: { type: 'string', description: 'GEMM backend', choices: ['wasm', 'js'], default: 'wasm' },
+  json: { type: 'boolean', description: 'print the summary as JSON' },
+  help: { type: 'boolean', description: '' },
+};
+
+/** Select the GEMM backend: 'wasm' (WebAssembly SIMD; falls back to js with a notice) or 'js'. */
+export async function selectBackend(name: string): Promise<string> {
+  if (name === 'wasm') {
+    const backend = await initWasmBackend({ notice: (line) => console.error(line) });
+    setBackend(backend.name);
+    return backend.name;
+  }
+  setBackend('js');
+  return 'js';
+}
+
+/** Read a text file given by a flag; missing, unreadable or empty is the user's error (exit 2). */
+export function readInputText(command: string, flag: string, path: string | undefined, what: string): string {
+  if (!path) throw new UsageError(`${command}: expected --${flag} FILE (see 'seqgrad ${command} --help')`);
+  try {
+    return readTextFile(path, what);
+  } catch (err) {
+    throw lmInputError(`${(err as Error).message.replace(/^readTextFile: /, '')}`);
+  }
+}
+
+/** The curve of a run: smoothed training loss and validation loss in bits per token, by step or by training time. */
+export function lmCurveSvg(
+  title: string, result: Pick<LmTrainResult, 'lossHistory' | 'evaluations'>, x: 'step' | 'time', unit: string,
+): string {
+  const bits = (nats: number): number => nats / Math.LN2;
+  const series: { name: string; points: [number, number][] }[] = [];
+  if (x === 'step') {
+    const train: [number, number][] = [];
+    let ema = NaN;
+    const every = Math.max(1, Math.floor(result.lossHistory.length / 400));
+    result.lossHistory.forEach((loss, i) => {
+      ema = Number.isNaN(ema) ? loss : 0.95 * ema + 0.05 * loss;
+      if ((i + 1) % every === 0 || i === result.lossHistory.length - 1) train.push([i + 1, bits(ema)]);
+    });
+    series.push({ name: 'train (smoothed)', points: train });
+    series.push({ name: 'validation', points: result.evaluations.map((e) => [e.step, bits(e.loss)]) });
+  } else {
+    series.push({ name: 'train (smoothed)', points: result.evaluations.filter((e) => Number.isFinite(e.trainLoss)).map((e) => [e.trainSeconds, bits(e.trainLoss)]) });
+    series.push({ name: 'validation', points: result.evaluations.map((e) => [e.trainSeconds, bits(e.loss)]) });
+  }
+  return lineChartSvg({
+    title, xLabel: x === 'step' ? 'step' : 'training time (s)', yLabel: `bits per ${unit}`,
+    series: series.filter((s) => s.points.length > 0),
+  });
+}
+
+function positiveInt(command: string, flags: FlagValues, name: string, min = 1): void {
+  const v = flags[name];
+  if (v !== undefined && (!Number.isInteger(v) || (v as number) < min)) {
+    throw new UsageError(`${command}: --${name} expects an integer ≥ ${min}, got ${String(v)}`);
+  }
+}
+
+function positiveNumber(command: string, flags: FlagValues, name: string, allowZero = false): void {
+  const v = flags[name] as number | undefined;
+  if (v !== undefined && !(allowZero ? v >= 0 : v > 0)) {
+    throw new UsageError(`${command}: --${name} expects a number ${allowZero ? '≥' : '>'} 0, got ${v}`);
+  }
+}
+
+function checkFlags(flags: FlagValues): void {
+  const c = 'train';
+  if (flags.bidirectional === 'yes') {
+    throw new UsageError(`${c}: --bidirectional yes is not possible for a language model: it predicts y⟨t⟩ from y⟨1⟩…y⟨t−1⟩ and must not see the future tokens a backward RNN would read`);
+  }
+  for (const name of ['hidden', 'layers', 'seq-len', 'batch', 'min-count']) positiveInt(c, flags, name);
+  for (const name of ['steps', 'embedding', 'patience']) positiveInt(c, flags, name, 0);
+  for (const name of ['eval-every', 'checkpoint-every', 'max-eval-tokens', 'max-vocab']) positiveInt(c, flags, name);
+  for (const name of ['epochs', 'lr', 'time-limit', 'eval-every-seconds']) positiveNumber(c, flags, name);
+  positiveNumber(c, flags, 'clip', true);
+  const vf = flags['val-fraction'] as number;
+  if (!(vf >= 0 && vf < 1)) throw new UsageError(`${c}: --val-fraction expects a number in [0, 1), got ${vf}`);
+}
+
+interface CorpusInfo extends Record<string, unknown> {
+  file: string;
+  level: 'char' | 'word';
+  lowercase: boolean;
+  keepEmptyLines: boolean;
+  valFraction: number;
+  minCount: number;
+  maxVocab: number | null;
+}
+
+export const trainCommand: Command = {
+  name: 'train',
+  summary: 'train a char/word-level RNN/GRU/LSTM language model (truncated BPTT, checkpoints, resume)',
+  async run(argv) {
+    const { flags, positionals } = parseArgs('train', argv, spec);
+    if (flags.help) {
+      console.log(helpText(
+        'seqgrad train --data FILE [--level char|word] [--cell rnn|gru|lstm] [--hidden 128] [--layers 1] [--epochs 10] [--seq-len 50] [--batch 32] [--lr 0.002] [--optimizer adam] [--clip 5] [--time-limit S] [--val-fraction 0.1] [--seed 1] [--checkpoint FILE] [--resume FILE] [--out model.json]',
+        this.summary, spec,
+      ));
+      return 0;
+    }
+    if (positionals.length > 0) throw new UsageError(`train: unexpected argument '${positionals[0]}' (see 'seqgrad train --help')`);
+    checkFlags(flags);
+    const backend = await selectBackend(flags.backend as string);
+
+    let trainer: LmTrainer;
+    let corpus: CorpusInfo;
+    if (flags.resume) {
+      const checkpoint = readLmCheckpoint(flags.resume as string);
+      const saved = checkpoint.corpus as CorpusInfo | null;
+      if (!saved) throw lmInputError(`train: checkpoint ${String(flags.resume)} does not say how its corpus was read`);
+      corpus = { ...saved, file: (flags.data as string | undefined) ?? saved.file };
+      const text = readInputText('train', 'data', corpus.file, 'training corpus');
+      const data = prepareLmCorpus(text, { ...corpus, vocab: checkpoint.model.vocab });
+      trainer = resumeLmTrainer(checkpoint, data);
+    } else {
+      const level = flags.level as 'char' | 'word';
+      corpus = {
+        file: flags.data as string,
+        level,
+        lowercase: flags.lowercase === true,
+        keepEmptyLines: flags['keep-empty-lines'] === true,
+        valFraction: flags['val-fraction'] as number,
+        minCount: flags['min-count'] as number,
+        maxVocab: (flags['max-vocab'] as number | undefined) ?? null,
+      };
+      const text = readInputText('train', 'data', corpus.file, 'training corpus');
+      const data = prepareLmCorpus(text, { ...corpus, maxSize: corpus.maxVocab ?? undefined });
+      const model = createLanguageModel({
+        level, lowercase: corpus.lowercase, cell: flags.cell as CellKind, hidden: flags.hidden as number,
+        layers: flags.layers as number, embeddingDim: flags.embedding as number | undefined, seed: flags.seed as number,
+      }, data.vocab);
+      const clip = flags.clip as number;
+      trainer = createLmTrainer(model, data, {
+        seqLen: flags['seq-len'] as number,
+        batch: flags.batch as number,
+        optimizer: { kind: flags.optimizer as OptimizerKind, lr: flags.lr as number },
+        clip: clip > 0 ? { mode: flags['clip-mode'] as 'norm' | 'value', max: clip } : null,
+      });
+    }
+    trainer.corpusInfo = corpus;
+    const result = runWithProgress(trainer, `train ${trainer.model.config.cell}`, {
+      epochs: (flags.epochs as number | undefined) ?? (flags.steps === undefined ? 10 : undefined),
+      maxSteps: flags.steps as number | undefined,
+      timeLimitSeconds: flags['time-limit'] as number | undefined,
+      evalEvery: flags['eval-every'] as number | undefined,
+      evalEverySeconds: flags['eval-every-seconds'] as number | undefined,
+      maxEvalTokens: flags['max-eval-tokens'] as number | undefined,
+      patience: flags.patience as number,
+      checkpointPath: flags.checkpoint as string | undefined,
+      checkpointEvery: flags['checkpoint-every'] as number | undefined,
+    });
+    const model = trainer.model;
+    const unit = model.config.level === 'char' ? 'char' : 'word';
+    const summary = trainingSummary(trainer, result, backend);
+    saveLanguageModel(flags.out as string, model, summary);
+    if (flags.curve) writeFileAtomic(flags.curve as string, lmCurveSvg(`${model.config.cell} language model`, result, flags['curve-x'] as 'step' | 'time', unit));
+    if (flags.json) {
+      console.log(JSON.stringify({ ...summary, out: flags.out, curve: flags.curve ?? null, evaluations: result.evaluations }, null, 2));
+    } else {
+      printSummary(model, result, unit);
+      console.log(`model written to ${String(flags.out)}${flags.curve ? `, loss curve to ${String(flags.curve)}` : ''}`);
+    }
+    return 0;
+  },
+};
+
+/** Run a trainer with a progress bar on stderr (loss, tokens/s, clip ratio, last validation). */
+export function runWithProgress(
+  trainer: LmTrainer, label: string, opts: Parameters<LmTrainer['run']>[0] & object,
+): LmTrainResult {
+  let progress: Progress | null = null;
+  let lastVal = '';
+  const unit = trainer.model.config.level === 'char' ? 'bpc' : 'bpw';
+  const result = trainer.run({
+    ...opts,
+    onProgress: (p) => {
+      progress ??= createProgress({ label, total: p.totalSteps, unit: 'steps' });
+      progress.update(p.step, {
+        loss: p.smoothLoss.toFixed(3),
+        'tok/s': Math.round(p.tokensPerSecond),
+        clip: p.clipRatio.toFixed(2),
+        ...(lastVal ? { [`val ${unit}`]: lastVal } : {}),
+      });
+    },
+    onEvaluation: (e: LmEvaluationRecord) => {
+      lastVal = e.bitsPerToken.toFixed(3);
+    },
+  });
+  (progress as Progress | null)?.finish(`${result.stopReason}`);
+  return result;
+}
+
+export function trainingSummary(trainer: LmTrainer, result: LmTrainResult, backend: string): Record<string, unknown> {
+  const model = trainer.model;
+  const e = result.lastEvaluation;
+  return {
+    config: model.config,
+    vocabularySize: model.vocab.size,
+    parameters: lmParameterCount(model),
+    train: trainer.config,
+    backend,
+    steps: result.steps,
+    epochs: Number(result.epochs.toFixed(3)),
+    stopReason: result.stopReason,
+    seconds: Number(result.seconds.toFixed(2)),
+    tokensPerSecond: Math.round(result.tokensPerSecond),
+    trainLoss: result.finalLoss,
+    validation: e ? { loss: e.loss, perplexity: e.perplexity, bitsPerToken: e.bitsPerToken, tokens: e.tokens, step: e.step } : null,
+    bestValidationLoss: result.bestValidationLoss,
+  };
+}
+
+export function printSummary(model: LanguageModel, result: LmTrainResult, unit: string): void {
+  const e = result.lastEvaluation;
+  console.log(
+    `${result.steps} steps (${result.epochs.toFixed(2)} epochs) in ${formatDuration(result.seconds)}, ${Math.round(result.tokensPerSecond)} tokens/s, stopped by ${result.stopReason}; ` +
+    `${lmParameterCount(model)} parameters, vocabulary ${model.vocab.size}`,
+  );
+  console.log(`train loss ${result.finalLoss.toFixed(4)} nats/${unit} (${(result.finalLoss / Math.LN2).toFixed(3)} bits/${unit})`);
+  if (e) {
+    console.log(`validation: loss ${e.loss.toFixed(4)} nats/${unit}, perplexity ${e.perplexity.toFixed(3)}, ${e.bitsPerToken.toFixed(3)} bits/${unit} (${e.tokens} tokens)`);
+  } else {
+    console.log('validation: none (empty validation split)');
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * The softmax family, row-wise over a [B, V] matrix of logits (one distribution per row).
+ *
+ * Forward: out = f(x); out may alias x (each row is read fully before it is written).
+ * Backward: like the activations, it works through the forward *output* y and WRITES dx (the
+ * gradient of an intermediate, not of a parameter); pass `accumulate = true` to add into dx
+ * instead. dx may alias dy; dx must not alias y.
+ *
+ * Stability: every row is shifted by its maximum before exp (softmax(x) = softmax(x − max x)), so
+ * exp never sees a positive argument; log-softmax uses log-sum-exp,
+ * log ŷ_j = (x_j − m) − log Σ_k e^(x_k − m) with m = max_k x_k. Finite logits of any size (±1000,
+ * ±1e30) give finite results: probabilities may underflow to 0, but log-probabilities stay exact
+ * (logSoftmax([1000, −1000]) = [0, −2000]).
+ */
+import { Matrix, expectSameDType, expectSameShape } from './matrix.js';
+
+function checkForward(op: string, out: Matrix, x: Matrix): void {
+  expectSameShape(op, 'x', x, 'out', out);
+  expectSameDType(op, out, x);
+  if (x.cols === 0 && x.rows > 0) throw new Error(`${op}: expected at least one column (class), got [${x.rows}, 0]`);
+}
+
+function checkBackward(op: string, dx: Matrix, dy: Matrix, y: Matrix): void {
+  expectSameShape(op, 'y', y, 'dy', dy);
+  expectSameShape(op, 'y', y, 'dx', dx);
+  expectSameDType(op, dx, dy);
+  expectSameDType(op, dx, y);
+}
+
+function checkTemperature(op: string, temperature: number): void {
+  if (!(temperature > 0) || !Number.isFinite(temperature)) {
+    throw new Error(`${op}: expected a positive finite temperature, got ${temperature}`);
+  }
+}
+
+/** max_j x_j over the `cols` entries data[s … s + cols) — a raw-buffer helper shared with the losses. */
+export function rowMax(data: Matrix['data'], s: number, cols: number): number {
+  let m = data[s];
+  for (let j = 1; j < cols; j++) if (data[s + j] > m) m = data[s + j];
+  return m;
+}
+
+/**
+ * log Σ_j e^(x_j − m) over the `cols` entries data[s … s + cols), m = rowMax (so it lies in
+ * [0, log cols] and never overflows). log Σ_j e^(x_j) = m + this; keeping the two apart makes
+ * x_j − log Σ e^x = (x_j − m) − this exact even for logits of 1e30.
+ */
+export function rowLogSumExpShifted(data: Matrix['data'], s: number, cols: number, m: number): number {
+  let sum = 0;
+  for (let j = 0; j < cols; j++) sum += Math.exp(data[s + j] - m);
+  return Math.log(sum);
+}
+
+/**
+ * out[r, :] = softmax(x[r, :] / T): ŷ_j = e^((x_j − m)/T) / Σ_k e^((x_k − m)/T), m = max_k x_k.
+ * The max is subtracted *before* dividing by T, so a tiny T never overflows (T → 0 gives the
+ * one-hot of the argmax, ties shared equally; T → ∞ gives the uniform distribution).
+ */
+function softmaxRows(out: Matrix, x: Matrix, invTemperature: number): Matrix {
+  const { rows, cols } = x;
+  for (let r = 0; r < rows; r++) {
+    const s = x.offset + r * x.stride, o = out.offset + r * out.stride;
+    const m = rowMax(x.data, s, cols);
+    let sum = 0;
+    for (let j = 0; j < cols; j++) {
+      const e = Math.exp((x.data[s + j] - m) * invTemperature);
+      out.data[o + j] = e;
+      sum += e;
+    }
+    const inv = 1 / sum; // sum ≥ 1: the max entry contributes e^0
+    for (let j = 0; j < cols; j++) out.data[o + j] *= inv;
+  }
+  return out;
+}
+
+/**
+ * dx (+)= (1/T)·y ∗ (dy − ⟨dy, y⟩) per row — the softmax Jacobian diag(y) − y yᵀ applied to dy,
+ * times 1/T for the temperature.
+ */
+function softmaxRowsBackward(dx: Matrix, dy: Matrix, y: Matrix, invTemperature: number, accumulate: boolean): Matrix {
+  const { rows, cols } = y;
+  for (let r = 0; r < rows; r++) {
+    const o = dx.offset + r * dx.stride, g = dy.offset + r * dy.stride, s = y.offset + r * y.stride;
+    let dot = 0;
+    for (let j = 0; j < cols; j++) dot += dy.data[g + j] * y.data[s + j];
+    for (let j = 0; j < cols; j++) {
+      const d = invTemperature * y.data[s + j] * (dy.data[g + j] - dot);
+      dx.data[o + j] = accumulate ? dx.data[o + j] + d : d;
+    }
+  }
+  return dx;
+}
+
+/** out[r, :] = softmax(x[r, :]), x and out [B, V]; every row of out sums to 1. out may alias x. */
+export function softmax(out: Matrix, x: Matrix): Matrix {
+  checkForward('softmax', out, x);
+  return softmaxRows(out, x, 1);
+}
+
+/**
+ * dx (+)= y ∗ (dy − Σ_j dy_j·y_j) per row, y = softmax(x) [B, V], dy = ∂L/∂y [B, V].
+ * dx may alias dy.
+ */
+export function softmaxBackward(dx: Matrix, dy: Matrix, y: Matrix, accumulate = false): Matrix {
+  checkBackward('softmaxBackward', dx, dy, y);
+  return softmaxRowsBackward(dx, dy, y, 1, accumulate);
+}
+
+/**
+ * out[r, :] = softmax(x[r, :] / T) — sampling with temperature: T < 1 sharpens, T > 1 flattens.
+ * T must be positive and finite. out may alias x.
+ */
+export function softmaxWithTemperature(out: Matrix, x: Matrix, temperature: number): Matrix {
+  checkForward('softmaxWithTemperature', out, x);
+  checkTemperature('softmaxWithTemperature', temperature);
+  return softmaxRows(out, x, 1 / temperature);
+}
+
+/**
+ * dx (+)= (1/T)·y ∗ (dy − Σ_j dy_j·y_j) per row, y = softmax(x / T) [B, V]. dx may alias dy.
+ * (Gradient with respect to the logits x; T is a constant.)
+ */
+export function softmaxWithTemperatureBackward(
+  dx: Matrix, dy: Matrix, y: Matrix, temperature: number, accumulate = false,
+): Matrix {
+  checkBackward('softmaxWithTemperatureBackward', dx, dy, y);
+  checkTemperature('softmaxWithTemperatureBackward', temperature);
+  return softmaxRowsBackward(dx, dy, y, 1 / temperature, accumulate);
+}
+
+/**
+ * out[r, :] = log softmax(x[r, :]) = (x − m) − log Σ_k e^(x_k − m), m = max_k x_k (log-sum-exp);
+ * x and out [B, V]. out may alias x.
+ */
+export function logSoftmax(out: Matrix, x: Matrix): Matrix {
+  checkForward('logSoftmax', out, x);
+  const { rows, cols } = x;
+  for (let r = 0; r < rows; r++) {
+    const s = x.offset + r * x.stride, o = out.offset + r * out.stride;
+    const m = rowMax(x.data, s, cols);
+    const logSum = rowLogSumExpShifted(x.data, s, cols, m);
+    for (let j = 0; j < cols; j++) out.data[o + j] = (x.data[s + j] - m) - logSum;
+  }
+  return out;
+}
+
+/**
+ * dx (+)= dy − e^y ∗ Σ_j dy_j per row, y = logSoftmax(x) [B, V] (e^y = softmax(x)).
+ * dx may alias dy.
+ */
+export function logSoftmaxBackward(dx: Matrix, dy: Matrix, y: Matrix, accumulate = false): Matrix {
+  checkBackward('logSoftmaxBackward', dx, dy, y);
+  const { rows, cols } = y;
+  for (let r = 0; r < rows; r++) {
+    const o = dx.offset + r * dx.stride, g = dy.offset + r * dy.stride, s = y.offset + r * y.stride;
+    let sum = 0;
+    for (let j = 0; j < cols; j++) sum += dy.data[g + j];
+    for (let j = 0; j < cols; j++) {
+      const d = dy.data[g + j] - Math.exp(y.data[s + j]) * sum;
+      dx.data[o + j] = accumulate ? dx.data[o + j] + d : d;
+    }
+  }
+  return dx;
+}

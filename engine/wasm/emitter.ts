@@ -1,0 +1,304 @@
+/**
+ * A tiny WebAssembly binary emitter: just enough of the format (LEB128 integers, the type,
+ * function, memory, export and code sections, structured control flow, i32 arithmetic, loads and
+ * stores, and the SIMD128 ops the kernels use) to build seqgrad's kernels as bytes at load time —
+ * no compiler toolchain, no package, no eval.
+ *
+ * The format is that of the WebAssembly core specification 2.0 (binary format, chapter 5) and the
+ * relaxed-SIMD proposal: a module is the magic `\0asm`, version 1, then sections
+ * `id · size · contents`, each vector prefixed by its length as unsigned LEB128.
+ */
+
+/** Value types (spec 5.3.1). */
+export const ValType = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, v128: 0x7b } as const;
+export type ValType = (typeof ValType)[keyof typeof ValType];
+
+/** Unsigned LEB128: 7 bits per byte, low bits first, high bit set on every byte but the last. */
+export function writeUleb128(out: number[], value: number): void {
+  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+    throw new Error(`writeUleb128: expected an integer in [0, 2^32), got ${value}`);
+  }
+  do {
+    let byte = value & 0x7f;
+    value = Math.floor(value / 128);
+    if (value !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (value !== 0);
+}
+
+/** Signed LEB128 (two's complement): stop once the rest is all sign bits and bit 6 agrees. */
+export function writeSleb128(out: number[], value: number): void {
+  if (!Number.isInteger(value) || value < -0x80000000 || value > 0x7fffffff) {
+    throw new Error(`writeSleb128: expected a 32-bit signed integer, got ${value}`);
+  }
+  for (;;) {
+    const byte = value & 0x7f;
+    value >>= 7;
+    const signBitClear = (byte & 0x40) === 0;
+    if ((value === 0 && signBitClear) || (value === -1 && !signBitClear)) {
+      out.push(byte);
+      return;
+    }
+    out.push(byte | 0x80);
+  }
+}
+
+/** Push every byte of `bytes` (a loop, not a spread: bodies can outgrow the argument limit). */
+function append(out: number[], bytes: readonly number[]): void {
+  for (let i = 0; i < bytes.length; i++) out.push(bytes[i]);
+}
+
+function writeName(out: number[], name: string): void {
+  const bytes = new TextEncoder().encode(name);
+  writeUleb128(out, bytes.length);
+  for (const b of bytes) out.push(b);
+}
+
+/** Opcodes of the core instruction set that the kernels use (spec 5.4). */
+const Op = {
+  block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b, br: 0x0c, brIf: 0x0d, return: 0x0f,
+  localGet: 0x20, localSet: 0x21, localTee: 0x22,
+  f32Load: 0x2a, f32Store: 0x38,
+  i32Const: 0x41, f32Const: 0x43,
+  i32Eqz: 0x45, i32Eq: 0x46, i32Ne: 0x47, i32LtS: 0x48, i32LtU: 0x49, i32GtS: 0x4a, i32GtU: 0x4b,
+  i32LeS: 0x4c, i32GeS: 0x4e,
+  i32Add: 0x6a, i32Sub: 0x6b, i32Mul: 0x6c, i32And: 0x71, i32Shl: 0x74, i32ShrU: 0x76,
+  f32Eq: 0x5b, f32Ne: 0x5c,
+  f32Add: 0x92, f32Mul: 0x94,
+  simdPrefix: 0xfd,
+} as const;
+
+/** SIMD128 opcodes (after the 0xFD prefix, as unsigned LEB128), spec 5.4.8 and relaxed SIMD. */
+export const SimdOp = {
+  v128Load: 0x00,
+  v128Load32Splat: 0x09,
+  v128Store: 0x0b,
+  f32x4Splat: 0x13,
+  f32x4ExtractLane: 0x1f,
+  f32x4Add: 0xe4,
+  f32x4Sub: 0xe5,
+  f32x4Mul: 0xe6,
+  /** relaxed SIMD: a·b + c, fused or not at the engine's choice (one rounding on FMA hardware). */
+  f32x4RelaxedMadd: 0x105,
+} as const;
+
+/** The empty block type: a block/loop/if that takes and leaves nothing on the stack. */
+const VOID_BLOCK = 0x40;
+
+/**
+ * One function's body, written instruction by instruction. Locals are numbered after the
+ * parameters; `local(type)` declares one and returns its index.
+ */
+export class FunctionBuilder {
+  private readonly code: number[] = [];
+  private readonly localTypes: ValType[] = [];
+  private depth = 0;
+
+  constructor(readonly params: readonly ValType[], readonly results: readonly ValType[] = []) {}
+
+  /** Declare a local of `type`; returns its index. */
+  local(type: ValType): number {
+    this.localTypes.push(type);
+    return this.params.length + this.localTypes.length - 1;
+  }
+
+  // --- control flow (labels are relative depths, as in the text format) ---
+  block(): this { this.depth++; return this.byte(Op.block, VOID_BLOCK); }
+  loop(): this { this.depth++; return this.byte(Op.loop, VOID_BLOCK); }
+  if(): this { this.depth++; return this.byte(Op.if, VOID_BLOCK); }
+  else(): this { return this.byte(Op.else); }
+  end(): this {
+    if (this.depth === 0) throw new Error('FunctionBuilder.end: no open block, loop or if to end');
+    this.depth--;
+    return this.byte(Op.end);
+  }
+  br(depth: number): this { this.byte(Op.br); writeUleb128(this.code, depth); return this; }
+  brIf(depth: number): this { this.byte(Op.brIf); writeUleb128(this.code, depth); return this; }
+  return(): this { return this.byte(Op.return); }
+
+  // --- locals and constants ---
+  localGet(i: number): this { this.byte(Op.localGet); writeUleb128(this.code, i); return this; }
+  localSet(i: number): this { this.byte(Op.localSet); writeUleb128(this.code, i); return this; }
+  localTee(i: number): this { this.byte(Op.localTee); writeUleb128(this.code, i); return this; }
+  i32Const(v: number): this { this.byte(Op.i32Const); writeSleb128(this.code, v | 0); return this; }
+  f32Const(v: number): this {
+    this.byte(Op.f32Const);
+    for (const b of new Uint8Array(new Float32Array([v]).buffer)) this.code.push(b);
+    return this;
+  }
+
+  // --- i32 arithmetic and comparisons ---
+  i32Add(): this { return this.byte(Op.i32Add); }
+  i32Sub(): this { return this.byte(Op.i32Sub); }
+  i32Mul(): this { return this.byte(Op.i32Mul); }
+  i32And(): this { return this.byte(Op.i32And); }
+  i32Shl(): this { return this.byte(Op.i32Shl); }
+  i32ShrU(): this { return this.byte(Op.i32ShrU); }
+  i32Eqz(): this { return this.byte(Op.i32Eqz); }
+  i32Eq(): this { return this.byte(Op.i32Eq); }
+  i32Ne(): this { return this.byte(Op.i32Ne); }
+  i32LtS(): this { return this.byte(Op.i32LtS); }
+  i32LtU(): this { return this.byte(Op.i32LtU); }
+  i32GtS(): this { return this.byte(Op.i32GtS); }
+  i32GtU(): this { return this.byte(Op.i32GtU); }
+  i32LeS(): this { return this.byte(Op.i32LeS); }
+  i32GeS(): this { return this.byte(Op.i32GeS); }
+
+  /** `local[i] += delta` (i32). */
+  i32Increment(i: number, delta: number): this {
+    return this.localGet(i).i32Const(delta).i32Add().localSet(i);
+  }
+
+  // --- scalar f32 memory and arithmetic (memarg: alignment exponent, then byte offset) ---
+  f32Load(offset = 0): this { this.byte(Op.f32Load); return this.memarg(2, offset); }
+  f32Store(offset = 0): this { this.byte(Op.f32Store); return this.memarg(2, offset); }
+  f32Add(): this { return this.byte(Op.f32Add); }
+  f32Mul(): this { return this.byte(Op.f32Mul); }
+  f32Eq(): this { return this.byte(Op.f32Eq); }
+  f32Ne(): this { return this.byte(Op.f32Ne); }
+
+  // --- SIMD128 ---
+  v128Load(offset = 0): this { return this.simd(SimdOp.v128Load).memarg(4, offset); }
+  v128Store(offset = 0): this { return this.simd(SimdOp.v128Store).memarg(4, offset); }
+  /** Load one f32 and splat it into all four lanes. */
+  v128Load32Splat(offset = 0): this { return this.simd(SimdOp.v128Load32Splat).memarg(2, offset); }
+  f32x4Splat(): this { return this.simd(SimdOp.f32x4Splat); }
+  f32x4ExtractLane(lane: number): this { this.simd(SimdOp.f32x4ExtractLane); this.code.push(lane); return this; }
+  f32x4Add(): this { return this.simd(SimdOp.f32x4Add); }
+  f32x4Sub(): this { return this.simd(SimdOp.f32x4Sub); }
+  f32x4Mul(): this { return this.simd(SimdOp.f32x4Mul); }
+  /** Stack: a, b, c → a·b + c. */
+  f32x4RelaxedMadd(): this { return this.simd(SimdOp.f32x4RelaxedMadd); }
+
+  /** The body as the code section wants it: size, local declarations (run-length), code, `end`. */
+  encode(): number[] {
+    if (this.depth !== 0) throw new Error(`FunctionBuilder.encode: ${this.depth} block(s) left open`);
+    const body: number[] = [];
+    const runs: [number, ValType][] = [];
+    for (const t of this.localTypes) {
+      const last = runs[runs.length - 1];
+      if (last && last[1] === t) last[0]++;
+      else runs.push([1, t]);
+    }
+    writeUleb128(body, runs.length);
+    for (const [count, type] of runs) {
+      writeUleb128(body, count);
+      body.push(type);
+    }
+    append(body, this.code);
+    body.push(Op.end);
+    const out: number[] = [];
+    writeUleb128(out, body.length);
+    append(out, body);
+    return out;
+  }
+
+  private byte(...bytes: number[]): this {
+    this.code.push(...bytes);
+    return this;
+  }
+
+  private simd(op: number): this {
+    this.code.push(Op.simdPrefix);
+    writeUleb128(this.code, op);
+    return this;
+  }
+
+  private memarg(alignLog2: number, offset: number): this {
+    writeUleb128(this.code, alignLog2);
+    writeUleb128(this.code, offset);
+    return this;
+  }
+}
+
+interface FunctionEntry {
+  exportName: string | null;
+  body: FunctionBuilder;
+}
+
+/**
+ * A module of functions over one memory. Functions are indexed in the order they are added;
+ * the memory (index 0) is defined here and exported, so the host can view and grow it.
+ */
+export class ModuleBuilder {
+  private readonly functions: FunctionEntry[] = [];
+  private memory: { minPages: number; maxPages: number | null; exportName: string } | null = null;
+
+  /** Add a function; returns its index. */
+  addFunction(body: FunctionBuilder, exportName: string | null = null): number {
+    this.functions.push({ exportName, body });
+    return this.functions.length - 1;
+  }
+
+  /** Define the module's memory (64 KiB pages) and export it under `exportName`. */
+  setMemory(minPages: number, maxPages: number | null, exportName = 'memory'): void {
+    this.memory = { minPages, maxPages, exportName };
+  }
+
+  toBytes(): Uint8Array {
+    const out: number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+    const types = this.functionTypes();
+    this.section(out, 1, (s) => {
+      writeUleb128(s, types.keys.length);
+      for (const key of types.keys) {
+        const [params, results] = types.signatures.get(key)!;
+        s.push(0x60);
+        writeUleb128(s, params.length);
+        s.push(...params);
+        writeUleb128(s, results.length);
+        s.push(...results);
+      }
+    });
+    this.section(out, 3, (s) => {
+      writeUleb128(s, this.functions.length);
+      for (const f of this.functions) writeUleb128(s, types.indexOf(f.body));
+    });
+    if (this.memory) {
+      const { minPages, maxPages } = this.memory;
+      this.section(out, 5, (s) => {
+        writeUleb128(s, 1);
+        if (maxPages === null) {
+          s.push(0x00);
+          writeUleb128(s, minPages);
+        } else {
+          s.push(0x01);
+          writeUleb128(s, minPages);
+          writeUleb128(s, maxPages);
+        }
+      });
+    }
+    const exports: [string, number, number][] = [];
+    this.functions.forEach((f, i) => { if (f.exportName) exports.push([f.exportName, 0x00, i]); });
+    if (this.memory) exports.push([this.memory.exportName, 0x02, 0]);
+    this.section(out, 7, (s) => {
+      writeUleb128(s, exports.length);
+      for (const [name, kind, index] of exports) {
+        writeName(s, name);
+        s.push(kind);
+        writeUleb128(s, index);
+      }
+    });
+    this.section(out, 10, (s) => {
+      writeUleb128(s, this.functions.length);
+      for (const f of this.functions) append(s, f.body.encode());
+    });
+    return new Uint8Array(out);
+  }
+
+  /** Deduplicated function signatures, keyed by their encoding. */
+  private functionTypes(): { keys: string[]; signatures: Map<string, [readonly ValType[], readonly ValType[]]>; indexOf(f: FunctionBuilder): number } {
+    const signatures = new Map<string, [readonly ValType[], readonly ValType[]]>();
+    const keyOf = (f: FunctionBuilder) => `${f.params.join(',')}->${f.results.join(',')}`;
+    for (const f of this.functions) signatures.set(keyOf(f.body), [f.body.params, f.body.results]);
+    const keys = [...signatures.keys()];
+    return { keys, signatures, indexOf: (f) => keys.indexOf(keyOf(f)) };
+  }
+
+  private section(out: number[], id: number, write: (contents: number[]) => void): void {
+    const contents: number[] = [];
+    write(contents);
+    out.push(id);
+    writeUleb128(out, contents.length);
+    append(out, contents);
+  }
+}

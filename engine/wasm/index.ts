@@ -1,0 +1,145 @@
+/**
+ * The `wasm` backend: WebAssembly SIMD128 kernels that seqgrad emits as bytes at load time
+ * (`emitter.ts`, `sgemm-module.ts`) — no toolchain, no package, nothing downloaded, no eval.
+ *
+ * Opt-in, so that importing the engine stays cheap (nothing is built until asked):
+ *
+ *   const backend = await initWasmBackend();   // registers 'wasm' (or returns the js backend)
+ *   setBackend(backend.name);
+ *
+ * Float32 GEMM runs in WebAssembly; float64 calls (gradient checks) fall through to the js kernel,
+ * so `supportsFloat64` is false and gradient checks keep running on `js`.
+ *
+ * Relaxed SIMD: `f32x4.relaxed_madd` (one fused multiply-add per lane where the CPU has FMA) is
+ * used when a probe module using it validates; else the kernel uses f32x4.mul + f32x4.add. Node 20
+ * (V8 11.3) has relaxed SIMD behind `--experimental-wasm-relaxed-simd`: the async init switches
+ * that V8 flag on at run time (`v8.setFlagsFromString`, which Node documents as unsupported — so
+ * it is probed again with `WebAssembly.validate` before use), Node ≥ 22 and Chrome ≥ 114 have it on.
+ * Where WebAssembly SIMD itself is missing, init prints a one-line notice and returns the js backend.
+ */
+import { jsBackend, listBackends, registerBackend, type Backend } from '../backend.js';
+import { relaxedSimdProbeModule, simdProbeModule } from './sgemm-module.js';
+import { WasmSgemm, type WasmSgemmOptions } from './wasm-gemm.js';
+import { webAssembly } from './webassembly.js';
+
+export { WasmSgemm, type WasmSgemmOptions } from './wasm-gemm.js';
+export { buildSgemmModule, DEFAULT_KERNEL_SHAPE, type SgemmKernelShape } from './sgemm-module.js';
+
+export interface WasmFeatures {
+  webAssembly: boolean;
+  /** SIMD128 (f32x4 arithmetic, v128 loads and stores). */
+  simd: boolean;
+  /** Relaxed SIMD's f32x4.relaxed_madd. */
+  relaxedSimd: boolean;
+}
+
+/** What this JavaScript engine validates now (a few microseconds: two tiny modules). */
+export function probeWasmFeatures(): WasmFeatures {
+  const api = webAssembly();
+  if (!api) return { webAssembly: false, simd: false, relaxedSimd: false };
+  const simd = api.validate(simdProbeModule());
+  return { webAssembly: true, simd, relaxedSimd: simd && api.validate(relaxedSimdProbeModule()) };
+}
+
+/**
+ * Try to switch relaxed SIMD on (Node 20: the V8 flag `--experimental-wasm-relaxed-simd`, set at
+ * run time) and report whether it validates afterwards. Does nothing where it validates already.
+ */
+export async function enableRelaxedSimd(): Promise<boolean> {
+  if (probeWasmFeatures().relaxedSimd) return true;
+  try {
+    const v8 = await import('node:v8');
+    v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+  } catch {
+    return false; // not Node, or the flag is gone: keep mul + add
+  }
+  return probeWasmFeatures().relaxedSimd;
+}
+
+/** A wasm backend: the seam's kernels plus what it really runs. */
+export interface WasmBackend extends Backend {
+  /** True when the GEMM kernel uses f32x4.relaxed_madd, false for f32x4.mul + f32x4.add. */
+  readonly relaxedSimd: boolean;
+  /** The SGEMM driver (its blocking, its memory use). */
+  readonly sgemm: WasmSgemm;
+}
+
+/**
+ * Build a wasm backend (not registered). Throws where WebAssembly SIMD — or relaxed SIMD, when
+ * `relaxedSimd` is true — does not validate. Tests use it to run both kernel paths.
+ */
+export function createWasmBackend(options: WasmSgemmOptions & { relaxedSimd: boolean; name?: string }): WasmBackend {
+  const features = probeWasmFeatures();
+  if (!features.simd) {
+    throw new Error('createWasmBackend: expected WebAssembly with SIMD128, this JavaScript engine has none');
+  }
+  if (options.relaxedSimd && !features.relaxedSimd) {
+    throw new Error('createWasmBackend: expected relaxed SIMD (f32x4.relaxed_madd) to validate, it does not (call enableRelaxedSimd() first)');
+  }
+  const sgemm = new WasmSgemm({ ...options, relaxedMadd: options.relaxedSimd });
+  return {
+    name: options.name ?? 'wasm',
+    supportsFloat64: false,
+    relaxedSimd: options.relaxedSimd,
+    sgemm,
+    gemm: sgemm.gemm,
+  };
+}
+
+export interface InitWasmOptions {
+  /** 'auto' (default): relaxed SIMD when it validates (the async init first tries to switch it on);
+   *  'off': always mul + add; 'on': throw unless relaxed SIMD validates. */
+  relaxedSimd?: 'auto' | 'on' | 'off';
+  /** Where the one-line fallback notice goes (default: console.warn). */
+  notice?: (line: string) => void;
+  /** The feature probe (tests replace it to exercise the fallback). */
+  probe?: () => WasmFeatures;
+}
+
+let registered: WasmBackend | null = null;
+
+/**
+ * Register the `wasm` backend and return it — or, where WebAssembly SIMD is missing, print a
+ * one-line notice and return the js backend. Either way `setBackend(result.name)` selects it.
+ * Idempotent: later calls return the backend registered first. Switches relaxed SIMD on first
+ * (see `enableRelaxedSimd`) unless `relaxedSimd: 'off'`.
+ */
+export async function initWasmBackend(options: InitWasmOptions = {}): Promise<Backend> {
+  if (!registered && (options.relaxedSimd ?? 'auto') !== 'off' && !options.probe) await enableRelaxedSimd();
+  return initWasmBackendSync(options);
+}
+
+/** `initWasmBackend` without switching any V8 flag: relaxed SIMD only where it validates already. */
+export function initWasmBackendSync(options: InitWasmOptions = {}): Backend {
+  if (registered) return registered;
+  const features = (options.probe ?? probeWasmFeatures)();
+  const mode = options.relaxedSimd ?? 'auto';
+  if (!features.simd) {
+    const notice = options.notice ?? ((line: string) => console.warn(line));
+    notice(`seqgrad: WebAssembly ${features.webAssembly ? 'SIMD is' : 'is'} not available here; the 'wasm' backend falls back to 'js'`);
+    return jsBackend;
+  }
+  if (mode === 'on' && !features.relaxedSimd) {
+    throw new Error("initWasmBackend: relaxedSimd 'on' expects f32x4.relaxed_madd to validate, it does not");
+  }
+  const backend = createWasmBackend({ relaxedSimd: mode !== 'off' && features.relaxedSimd });
+  warmUp(backend);
+  if (!listBackends().includes(backend.name)) registerBackend(backend);
+  registered = backend;
+  return backend;
+}
+
+/**
+ * A few small products through every kernel (both transpositions, a partial tile, one row) so V8 starts
+ * optimising them now, not inside the caller's first timed or large call.
+ */
+function warmUp(backend: WasmBackend): void {
+  const m = 37, n = 21, k = 300;
+  const a = new Float32Array(m * k).fill(0.5), b = new Float32Array(k * n).fill(0.25), c = new Float32Array(m * n);
+  for (let i = 0; i < 4; i++) {
+    backend.gemm(m, n, k, 1, a, 0, k, false, b, 0, n, false, 0, c, 0, n);
+    backend.gemm(m, n, k, 1, a, 0, m, true, b, 0, k, true, 1, c, 0, n);
+    backend.gemm(1, n, k, 1, a, 0, k, false, b, 0, k, true, 0, c, 0, n); // the few-rows path
+    backend.gemm(1, n, k, 1, a, 0, k, false, b, 0, n, false, 0, c, 0, n);
+  }
+}

@@ -1,0 +1,406 @@
+/**
+ * The SGEMM kernels as one WebAssembly module, emitted as bytes by `emitter.ts`. Exports:
+ *
+ *   memory                                       the linear memory the host copies operands into
+ *   sgemm_macro(mc, nc, kc, aPtr, aStrip, bPtr, bStrip, cPtr, ldc)
+ *       C[mc × nc] += Ã[mc × kc] · B̃[kc × nc]     (Goto & van de Geijn's two inner loops around a
+ *                                                register-blocked micro-kernel; pointers, strides in bytes)
+ *   pack_a / pack_b(dst, src, count, k, si, sp)  packing of op(A) into MR-high strips, op(B) into NR-wide ones
+ *   finish(w, ldw, c, ldc, mc, nc, α, β)         C = α·C̃ + β·C
+ *   gemv_t / gemv_n(x, w, ld, y, n, k)           y = x·Wᵀ, y = x·B (the few-rows path)
+ *
+ * Ã is packed in strips of MR rows (strip s at aPtr + s·aStrip, step p → MR consecutive floats),
+ * B̃ in strips of NR = 4·NV columns (strip s at bPtr + s·bStrip, step p → NR consecutive floats),
+ * C is row-major with row stride `ldc` bytes. mc and nc are multiples of MR and NR (the host pads
+ * with zeros), kc ≥ 1. For each MR × NR tile the MR·NV f32x4 accumulators live in locals (which
+ * V8's optimising compiler keeps in xmm registers); each step p loads NV vectors of B̃, splats MR
+ * scalars of Ã (v128.load32_splat), and does MR·NV multiply-adds: `relaxed_madd` (a fused
+ * multiply-add where the hardware has one) or `f32x4.mul` + `f32x4.add`.
+ *
+ * The 4 × 8 tile was the fastest of 4×8, 4×12, 5×8, 6×8, 8×4, 2×16 and 3×12 measured on the
+ * development machine (AMD EPYC Zen 4, V8 11.3): 8 accumulators + 2 B vectors + 1 splat + 1 product
+ * fit the 15 xmm registers V8 allocates without spills; V8 unrolls the p loop itself, so the emitted
+ * loop is not unrolled (unroll 2 or 4 measured slower).
+ */
+import { FunctionBuilder, ModuleBuilder, ValType } from './emitter.js';
+
+export interface SgemmKernelShape {
+  /** Rows of the register tile. */
+  mr: number;
+  /** f32x4 vectors per tile row: the tile is mr × 4·nv. */
+  nv: number;
+  /** Steps of p per loop iteration (the rest runs one at a time). */
+  unroll: number;
+  /** Use f32x4.relaxed_madd instead of mul + add. */
+  relaxedMadd: boolean;
+}
+
+/** 4 × 8 tiles: 8 accumulators + 2 B vectors + 1 splat + 1 product = 12 of the 15 xmm V8 allocates. */
+export const DEFAULT_KERNEL_SHAPE: Omit<SgemmKernelShape, 'relaxedMadd'> = { mr: 4, nv: 2, unroll: 1 };
+
+export function buildSgemmModule(shape: SgemmKernelShape): Uint8Array {
+  const { mr, nv, unroll, relaxedMadd } = shape;
+  const nr = 4 * nv;
+  const i32 = ValType.i32;
+  const f = new FunctionBuilder([i32, i32, i32, i32, i32, i32, i32, i32, i32]);
+  const [mc, nc, kc, aPtr, aStrip, bPtr, bStrip, cPtr, ldc] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const j = f.local(i32), i = f.local(i32), p = f.local(i32);
+  const pa = f.local(i32), pb = f.local(i32), aRow = f.local(i32), bCol = f.local(i32);
+  const cCol = f.local(i32), cTile = f.local(i32), cRow = f.local(i32), ldcTile = f.local(i32);
+  const acc: number[][] = [];
+  for (let r = 0; r < mr; r++) acc.push(Array.from({ length: nv }, () => f.local(ValType.v128)));
+  const bv = Array.from({ length: nv }, () => f.local(ValType.v128));
+  const av = f.local(ValType.v128);
+
+  /** One step p of the micro-kernel, reading Ã and B̃ at byte offsets aOff, bOff from pa, pb. */
+  const step = (aOff: number, bOff: number) => {
+    for (let v = 0; v < nv; v++) f.localGet(pb).v128Load(bOff + 16 * v).localSet(bv[v]);
+    for (let r = 0; r < mr; r++) {
+      f.localGet(pa).v128Load32Splat(aOff + 4 * r).localSet(av);
+      for (let v = 0; v < nv; v++) {
+        if (relaxedMadd) f.localGet(av).localGet(bv[v]).localGet(acc[r][v]).f32x4RelaxedMadd();
+        else f.localGet(acc[r][v]).localGet(av).localGet(bv[v]).f32x4Mul().f32x4Add();
+        f.localSet(acc[r][v]);
+      }
+    }
+  };
+  /** Load (or store) the MR × NR tile of C at cTile into (from) the accumulators. */
+  const tileTransfer = (store: boolean) => {
+    f.localGet(cTile).localSet(cRow);
+    for (let r = 0; r < mr; r++) {
+      for (let v = 0; v < nv; v++) {
+        if (store) f.localGet(cRow).localGet(acc[r][v]).v128Store(16 * v);
+        else f.localGet(cRow).v128Load(16 * v).localSet(acc[r][v]);
+      }
+      if (r < mr - 1) f.localGet(cRow).localGet(ldc).i32Add().localSet(cRow);
+    }
+  };
+
+  // nothing to do for an empty product
+  f.localGet(mc).i32Eqz().localGet(nc).i32Eqz().i32Add().localGet(kc).i32Eqz().i32Add().if().return().end();
+  f.localGet(ldc).i32Const(mr).i32Mul().localSet(ldcTile);
+  f.localGet(bPtr).localSet(bCol).localGet(cPtr).localSet(cCol).localGet(nc).localSet(j);
+  f.loop(); // over the NR-wide column strips of B̃ and C
+  {
+    f.localGet(aPtr).localSet(aRow).localGet(cCol).localSet(cTile).localGet(mc).localSet(i);
+    f.loop(); // over the MR-high row strips of Ã and C
+    {
+      tileTransfer(false);
+      f.localGet(aRow).localSet(pa).localGet(bCol).localSet(pb).localGet(kc).localSet(p);
+      // the unrolled loop: `unroll` steps per iteration while p ≥ unroll
+      f.block();
+      f.localGet(p).i32Const(unroll).i32LtS().brIf(0);
+      f.loop();
+      for (let u = 0; u < unroll; u++) step(u * mr * 4, u * nr * 4);
+      f.i32Increment(pa, unroll * mr * 4).i32Increment(pb, unroll * nr * 4).i32Increment(p, -unroll);
+      f.localGet(p).i32Const(unroll).i32GeS().brIf(0);
+      f.end();
+      f.end();
+      // the remaining steps, one at a time
+      f.block();
+      f.localGet(p).i32Eqz().brIf(0);
+      f.loop();
+      step(0, 0);
+      f.i32Increment(pa, mr * 4).i32Increment(pb, nr * 4).i32Increment(p, -1);
+      f.localGet(p).brIf(0);
+      f.end();
+      f.end();
+      tileTransfer(true);
+      f.localGet(aRow).localGet(aStrip).i32Add().localSet(aRow);
+      f.localGet(cTile).localGet(ldcTile).i32Add().localSet(cTile);
+      f.i32Increment(i, -mr).localGet(i).brIf(0);
+    }
+    f.end();
+    f.localGet(bCol).localGet(bStrip).i32Add().localSet(bCol);
+    f.i32Increment(cCol, nr * 4);
+    f.i32Increment(j, -nr).localGet(j).brIf(0);
+  }
+  f.end();
+
+  const m = new ModuleBuilder();
+  m.setMemory(1, null);
+  m.addFunction(f, 'sgemm_macro');
+  m.addFunction(buildPack(mr), 'pack_a');
+  m.addFunction(buildPack(nr), 'pack_b');
+  m.addFunction(buildFinish(), 'finish');
+  m.addFunction(buildGemvT(), 'gemv_t');
+  m.addFunction(buildGemvN(), 'gemv_n');
+  return m.toBytes();
+}
+
+/**
+ * pack(dst, src, count, k, si, sp): copy a panel of `count` indices × k steps, element (i, p) at
+ * src + i·si + p·sp (bytes), into strips of W indices: strip s, step p → W consecutive floats at
+ * dst + (s·k + p)·W·4. Only whole strips are written; the host zero-fills the last, partial strip
+ * and its valid indices are copied here too (the ones past `count` keep their zeros).
+ * When si = 4 (the W values of a step are contiguous: op(A) = Aᵀ, op(B) = B) it moves f32x4 vectors.
+ */
+function buildPack(width: number): FunctionBuilder {
+  const i32 = ValType.i32;
+  const f = new FunctionBuilder([i32, i32, i32, i32, i32, i32]);
+  const [dst, src, count, k, si, sp] = [0, 1, 2, 3, 4, 5];
+  const s = f.local(i32), p = f.local(i32), q = f.local(i32), o = f.local(i32), po = f.local(i32);
+  const rows = f.local(i32), r = f.local(i32);
+  const qr = Array.from({ length: width }, () => f.local(i32));
+  f.localGet(dst).localSet(o);
+  f.i32Const(0).localSet(s);
+  f.block(); // strips
+  f.loop();
+  {
+    f.localGet(s).localGet(count).i32GeS().brIf(1);
+    // q = src + s·si: the strip's first index at step 0
+    f.localGet(src).localGet(s).localGet(si).i32Mul().i32Add().localSet(q);
+    f.localGet(count).localGet(s).i32Sub().localSet(rows);
+    f.localGet(rows).i32Const(width).i32GeS();
+    f.if();
+    {
+      f.localGet(si).i32Const(4).i32Eq();
+      f.if();
+      // contiguous indices: W/4 vector moves per step
+      f.localGet(k).localSet(p);
+      f.loop();
+      for (let v = 0; v < width / 4; v++) f.localGet(o).localGet(q).v128Load(16 * v).v128Store(16 * v);
+      f.localGet(q).localGet(sp).i32Add().localSet(q);
+      f.i32Increment(o, 4 * width).i32Increment(p, -1).localGet(p).brIf(0);
+      f.end();
+      f.else();
+      // strided indices: W scalar moves per step from W streams qr[r] + p·sp
+      for (let i = 0; i < width; i++) {
+        f.localGet(q);
+        if (i > 0) f.localGet(si).i32Const(i).i32Mul().i32Add();
+        f.localSet(qr[i]);
+      }
+      f.i32Const(0).localSet(po).localGet(k).localSet(p);
+      f.loop();
+      for (let i = 0; i < width; i++) f.localGet(o).localGet(qr[i]).localGet(po).i32Add().f32Load().f32Store(4 * i);
+      f.localGet(po).localGet(sp).i32Add().localSet(po);
+      f.i32Increment(o, 4 * width).i32Increment(p, -1).localGet(p).brIf(0);
+      f.end();
+      f.end();
+    }
+    f.else();
+    {
+      // the last, partial strip: index r of step p goes to o + (p·W + r)·4
+      f.i32Const(0).localSet(r);
+      f.loop();
+      f.localGet(q).localSet(qr[0]).localGet(o).localSet(po).localGet(k).localSet(p);
+      f.loop();
+      f.localGet(po).localGet(qr[0]).f32Load().f32Store();
+      f.localGet(qr[0]).localGet(sp).i32Add().localSet(qr[0]);
+      f.i32Increment(po, 4 * width).i32Increment(p, -1).localGet(p).brIf(0);
+      f.end();
+      f.localGet(q).localGet(si).i32Add().localSet(q);
+      f.i32Increment(o, 4);
+      f.i32Increment(r, 1).localGet(r).localGet(rows).i32LtS().brIf(0);
+      f.end();
+      f.br(2); // the partial strip is the last one
+    }
+    f.end();
+    f.i32Increment(s, width).br(0);
+  }
+  f.end();
+  f.end();
+  return f;
+}
+
+/**
+ * finish(w, ldw, c, ldc, mc, nc, alpha, beta): C = α·C̃ + β·C on an mc × nc block (row strides
+ * ldw, ldc in bytes); β = 0 does not read C, so NaNs there do not propagate (BLAS semantics).
+ */
+function buildFinish(): FunctionBuilder {
+  const i32 = ValType.i32, f32 = ValType.f32;
+  const f = new FunctionBuilder([i32, i32, i32, i32, i32, i32, f32, f32]);
+  const [w, ldw, c, ldc, mc, nc, alpha, beta] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const i = f.local(i32), j = f.local(i32), wp = f.local(i32), cp = f.local(i32), nc4 = f.local(i32);
+  const va = f.local(ValType.v128), vb = f.local(ValType.v128);
+
+  /** All rows: four columns at a time with f32x4, then the last nc mod 4 one by one. */
+  const rowLoop = (readC: boolean) => {
+    f.localGet(mc).localSet(i);
+    f.loop();
+    f.localGet(w).localSet(wp).localGet(c).localSet(cp).i32Const(0).localSet(j);
+    f.block();
+    f.loop();
+    f.localGet(j).localGet(nc4).i32GeS().brIf(1);
+    f.localGet(cp).localGet(wp).v128Load().localGet(va).f32x4Mul();
+    if (readC) f.localGet(cp).v128Load().localGet(vb).f32x4Mul().f32x4Add();
+    f.v128Store();
+    f.i32Increment(wp, 16).i32Increment(cp, 16).i32Increment(j, 4).br(0);
+    f.end();
+    f.end();
+    f.block();
+    f.loop();
+    f.localGet(j).localGet(nc).i32GeS().brIf(1);
+    f.localGet(cp).localGet(wp).f32Load().localGet(alpha).f32Mul();
+    if (readC) f.localGet(cp).f32Load().localGet(beta).f32Mul().f32Add();
+    f.f32Store();
+    f.i32Increment(wp, 4).i32Increment(cp, 4).i32Increment(j, 1).br(0);
+    f.end();
+    f.end();
+    f.localGet(w).localGet(ldw).i32Add().localSet(w);
+    f.localGet(c).localGet(ldc).i32Add().localSet(c);
+    f.i32Increment(i, -1).localGet(i).brIf(0);
+    f.end();
+  };
+
+  f.localGet(mc).i32Eqz().localGet(nc).i32Eqz().i32Add().if().return().end();
+  f.localGet(alpha).f32x4Splat().localSet(va).localGet(beta).f32x4Splat().localSet(vb);
+  f.localGet(nc).i32Const(-4).i32And().localSet(nc4);
+  f.localGet(beta).f32Const(0).f32Eq();
+  f.if();
+  rowLoop(false);
+  f.else();
+  rowLoop(true);
+  f.end();
+  return f;
+}
+
+/**
+ * gemv_t(x, w, ldw, y, n, k): y[j] = Σ_p x[p]·W[j, p] for j < n — a row vector times Wᵀ, W row-major
+ * with row stride ldw bytes (a layer's x·Wᵀ at batch 1). Four rows of W at a time, four lanes of p
+ * per f32x4, horizontal sums at the end of a row; k mod 4 and n mod 4 are done one by one.
+ */
+function buildGemvT(): FunctionBuilder {
+  const i32 = ValType.i32, f32 = ValType.f32;
+  const f = new FunctionBuilder([i32, i32, i32, i32, i32, i32]);
+  const [x, w, ldw, y, n, k] = [0, 1, 2, 3, 4, 5];
+  const j = f.local(i32), pb = f.local(i32), kb4 = f.local(i32), kb = f.local(i32), wRow = f.local(i32);
+  const row = Array.from({ length: 4 }, () => f.local(i32));
+  const acc = Array.from({ length: 4 }, () => f.local(ValType.v128));
+  const xv = f.local(ValType.v128), sum = f.local(f32);
+  f.localGet(k).i32Const(2).i32Shl().localSet(kb); // k in bytes
+  f.localGet(k).i32Const(-4).i32And().i32Const(2).i32Shl().localSet(kb4); // whole f32x4s of k, in bytes
+  f.localGet(w).localSet(wRow).i32Const(0).localSet(j);
+
+  /** Rows j … j+R−1 while R more rows remain. */
+  const rows = (R: number) => {
+    f.block();
+    f.loop();
+    f.localGet(j).i32Const(R).i32Add().localGet(n).i32GtS().brIf(1);
+    for (let r = 0; r < R; r++) {
+      f.localGet(wRow);
+      if (r > 0) f.localGet(ldw).i32Const(r).i32Mul().i32Add();
+      f.localSet(row[r]);
+      f.f32Const(0).f32x4Splat().localSet(acc[r]);
+    }
+    f.i32Const(0).localSet(pb);
+    f.block();
+    f.loop();
+    f.localGet(pb).localGet(kb4).i32GeS().brIf(1);
+    f.localGet(x).localGet(pb).i32Add().v128Load().localSet(xv);
+    for (let r = 0; r < R; r++) {
+      f.localGet(acc[r]).localGet(xv).localGet(row[r]).localGet(pb).i32Add().v128Load().f32x4Mul().f32x4Add().localSet(acc[r]);
+    }
+    f.i32Increment(pb, 16).br(0);
+    f.end();
+    f.end();
+    for (let r = 0; r < R; r++) {
+      f.localGet(acc[r]).f32x4ExtractLane(0).localGet(acc[r]).f32x4ExtractLane(1).f32Add();
+      f.localGet(acc[r]).f32x4ExtractLane(2).localGet(acc[r]).f32x4ExtractLane(3).f32Add().f32Add().localSet(sum);
+      // the last k mod 4 terms
+      f.localGet(kb4).localSet(pb);
+      f.block();
+      f.loop();
+      f.localGet(pb).localGet(kb).i32GeS().brIf(1);
+      f.localGet(sum).localGet(x).localGet(pb).i32Add().f32Load().localGet(row[r]).localGet(pb).i32Add().f32Load().f32Mul().f32Add().localSet(sum);
+      f.i32Increment(pb, 4).br(0);
+      f.end();
+      f.end();
+      f.localGet(y).localGet(j).i32Const(2).i32Shl().i32Add().localGet(sum).f32Store(4 * r);
+    }
+    f.i32Increment(j, R);
+    f.localGet(wRow).localGet(ldw).i32Const(R).i32Mul().i32Add().localSet(wRow);
+    f.br(0);
+    f.end();
+    f.end();
+  };
+  rows(4);
+  rows(1);
+  return f;
+}
+
+/**
+ * gemv_n(x, b, ldb, y, n, k): y[j] = Σ_p x[p]·B[p, j] for j < n — a row vector times B, B row-major
+ * with row stride ldb bytes. y is built as Σ_p x[p]·B[p, :], four rows of B per pass over y.
+ */
+function buildGemvN(): FunctionBuilder {
+  const i32 = ValType.i32;
+  const f = new FunctionBuilder([i32, i32, i32, i32, i32, i32]);
+  const [x, b, ldb, y, n, k] = [0, 1, 2, 3, 4, 5];
+  const p = f.local(i32), jb = f.local(i32), nb = f.local(i32), nb4 = f.local(i32), bRow = f.local(i32), yp = f.local(i32);
+  const row = Array.from({ length: 4 }, () => f.local(i32));
+  const xs = Array.from({ length: 4 }, () => f.local(ValType.v128));
+  f.localGet(n).i32Const(2).i32Shl().localSet(nb);
+  f.localGet(n).i32Const(-4).i32And().i32Const(2).i32Shl().localSet(nb4);
+  // y = 0
+  f.i32Const(0).localSet(jb);
+  f.block();
+  f.loop();
+  f.localGet(jb).localGet(nb).i32GeS().brIf(1);
+  f.localGet(y).localGet(jb).i32Add().f32Const(0).f32Store();
+  f.i32Increment(jb, 4).br(0);
+  f.end();
+  f.end();
+  f.localGet(b).localSet(bRow).i32Const(0).localSet(p);
+
+  /** Rows p … p+P−1 of B while P more remain: y += Σ_r x[p+r]·B[p+r, :]. */
+  const rows = (P: number) => {
+    f.block();
+    f.loop();
+    f.localGet(p).i32Const(P).i32Add().localGet(k).i32GtS().brIf(1);
+    for (let r = 0; r < P; r++) {
+      f.localGet(bRow);
+      if (r > 0) f.localGet(ldb).i32Const(r).i32Mul().i32Add();
+      f.localSet(row[r]);
+      f.localGet(x).localGet(p).i32Const(2).i32Shl().i32Add().v128Load32Splat(4 * r).localSet(xs[r]);
+    }
+    f.i32Const(0).localSet(jb);
+    f.block();
+    f.loop();
+    f.localGet(jb).localGet(nb4).i32GeS().brIf(1);
+    f.localGet(y).localGet(jb).i32Add().localTee(yp);
+    f.localGet(yp).v128Load();
+    for (let r = 0; r < P; r++) f.localGet(xs[r]).localGet(row[r]).localGet(jb).i32Add().v128Load().f32x4Mul().f32x4Add();
+    f.v128Store();
+    f.i32Increment(jb, 16).br(0);
+    f.end();
+    f.end();
+    // the last n mod 4 columns
+    f.block();
+    f.loop();
+    f.localGet(jb).localGet(nb).i32GeS().brIf(1);
+    f.localGet(y).localGet(jb).i32Add().localTee(yp);
+    f.localGet(yp).f32Load();
+    for (let r = 0; r < P; r++) f.localGet(xs[r]).f32x4ExtractLane(0).localGet(row[r]).localGet(jb).i32Add().f32Load().f32Mul().f32Add();
+    f.f32Store();
+    f.i32Increment(jb, 4).br(0);
+    f.end();
+    f.end();
+    f.i32Increment(p, P);
+    f.localGet(bRow).localGet(ldb).i32Const(P).i32Mul().i32Add().localSet(bRow);
+    f.br(0);
+    f.end();
+    f.end();
+  };
+  rows(4);
+  rows(1);
+  return f;
+}
+
+/** A module whose only function uses `f32x4.relaxed_madd`: validates only where relaxed SIMD is on. */
+export function relaxedSimdProbeModule(): Uint8Array {
+  const f = new FunctionBuilder([], [ValType.f32]);
+  f.f32Const(2).f32x4Splat().f32Const(3).f32x4Splat().f32Const(1).f32x4Splat().f32x4RelaxedMadd().f32x4ExtractLane(0);
+  const m = new ModuleBuilder();
+  m.addFunction(f, 'madd');
+  return m.toBytes();
+}
+
+/** A module whose only function uses SIMD128 (f32x4.add): validates only where SIMD is supported. */
+export function simdProbeModule(): Uint8Array {
+  const f = new FunctionBuilder([], [ValType.f32]);
+  f.f32Const(2).f32x4Splat().f32Const(3).f32x4Splat().f32x4Add().f32x4ExtractLane(0);
+  const m = new ModuleBuilder();
+  m.addFunction(f, 'add');
+  return m.toBytes();
+}

@@ -1,0 +1,38 @@
+/**
+ * `createCell(kind, opts)`: any recurrent cell by name — for wrappers, models and loaders that
+ * take the cell kind as configuration (`createCell(cell.config.kind, { ...cell.config, rng })`
+ * rebuilds a cell's structure).
+ */
+import type { CellKind, CellOptions } from './cell.js';
+import { GruCell } from './gru.js';
+import { LstmCell } from './lstm.js';
+import { RnnCell, type RnnActivation } from './rnn.js';
+
+export interface CreateCellOptions extends Omit<CellOptions, 'init'> {
+  /** 'pytorch' (default) or 'xavier'; 'irnn' for the RNN only. */
+  init?: 'pytorch' | 'xavier' | 'irnn';
+  /** RNN: g = 'tanh' (default) or 'relu'. */
+  activation?: RnnActivation;
+  /** RNN with init 'irnn': std of W_ax (default 0.001). */
+  irnnStd?: number;
+  /** LSTMs: set b_f to this value after initialisation. */
+  forgetBias?: number;
+}
+
+export const CELL_KINDS: readonly CellKind[] = ['rnn', 'gru', 'gru-simple', 'gru-reset-after', 'lstm', 'lstm-peephole'];
+
+export function createCell(kind: CellKind, opts: CreateCellOptions): RnnCell | GruCell | LstmCell {
+  const op = 'createCell';
+  if (kind !== 'rnn' && opts.init === 'irnn') throw new Error(`${op}: expected init 'irnn' only for kind 'rnn', got kind '${kind}'`);
+  if (kind !== 'rnn' && opts.activation !== undefined) throw new Error(`${op}: expected activation only for kind 'rnn', got kind '${kind}'`);
+  const base = { ...opts, init: opts.init as 'pytorch' | 'xavier' | undefined };
+  switch (kind) {
+    case 'rnn': return new RnnCell(opts);
+    case 'gru': return new GruCell(base);
+    case 'gru-simple': return new GruCell({ ...base, variant: 'simple' });
+    case 'gru-reset-after': return new GruCell({ ...base, resetAfter: true });
+    case 'lstm': return new LstmCell(base);
+    case 'lstm-peephole': return new LstmCell({ ...base, peephole: true });
+    default: throw new Error(`${op}: expected a kind among ${CELL_KINDS.join(', ')}, got '${kind as string}'`);
+  }
+}

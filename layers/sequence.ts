@@ -1,0 +1,400 @@
+/**
+ * The BPTT runner: forward and backward through T time steps for any `RecurrentCell`.
+ *
+ * Forward (the notes' "forward propagation through time"), time-major, B sequences at once:
+ *   XP = X·W_xᵀ + b                          [T·B, G]  one GEMM for the inputs of all T steps
+ *   state⟨t⟩ = cell(XP⟨t⟩, state⟨t−1⟩)        [B, H] each, t = 1 … T (state⟨0⟩ = h0, zeros by default)
+ *   output⟨t⟩ = a⟨t⟩ (the first state tensor), 0 where the mask says the step is padding.
+ * Backward (BPTT), t = T … 1:
+ *   ∂L/∂state⟨t⟩ = ∂L/∂a⟨t⟩ (from dOutputs) + what step t+1 sends back; the cell turns it into
+ *   ∂L/∂XP⟨t⟩ and ∂L/∂state⟨t−1⟩; after the loop, one GEMM each:
+ *   dW_x += dXPᵀ·X,  db += Σ_rows dXP,  dX = dXP·W_x.
+ *
+ * Masks ([T, B], 1 = valid, 0 = padding) give variable-length sequences in one batch: at a masked
+ * step a row keeps its state (state⟨t⟩ = state⟨t−1⟩), outputs 0 and gets no gradient — its
+ * incoming state gradient passes through unchanged to state⟨t−1⟩. So a masked row's final state is
+ * its state at its last valid step, and a padded input's gradient is 0.
+ *
+ * Memory: `createSequenceWorkspace(cell, T, B)` allocates every buffer once (the state history,
+ * XP and its gradient, the cell's caches, the per-step views); forward and backward allocate
+ * nothing per time step. A workspace for T steps also runs any shorter sequence (T' ≤ T) of
+ * the same batch size.
+ *
+ * Lifetimes: the returned matrices (outputs, finalState, dx, dh0) are views into the workspace,
+ * valid until its next forward/backward; copy what you keep (`copyState`). X is read again by
+ * backward: do not change it in between.
+ *
+ * Truncated BPTT: run chunk k+1 with `h0 = finalState` of chunk k (copied first — `detachState`);
+ * its backward returns dh0 but the training loop simply drops it, so no gradient crosses the
+ * chunk boundary.
+ */
+import { gemm } from '../engine/gemm.js';
+import {
+  Matrix, copyInto, expectShape, shapeOf, stepView, zero,
+} from '../engine/matrix.js';
+import { addBias, sumRows } from '../engine/ops.js';
+import type { CellWorkspace, RecurrentCell } from './cell.js';
+
+/** Everything the runner needs for T steps of batch B, allocated once. Fields are internal. */
+export class SequenceWorkspace {
+  readonly cell: RecurrentCell;
+  /** Capacity: the longest sequence this workspace runs. */
+  readonly steps: number;
+  readonly batch: number;
+  readonly cellWorkspace: CellWorkspace;
+  /** XP = X·W_xᵀ + b  [T·B, G] and its gradient. */
+  readonly xp: Matrix;
+  readonly dxp: Matrix;
+  /** State history per state tensor: block s (rows s·B … s·B+B−1) is state⟨s⟩, s = 0 … T  [(T+1)·B, H]. */
+  readonly history: Matrix[];
+  /** The outputs a⟨1…T⟩ with zeros at masked steps  [T·B, H]. */
+  readonly outputs: Matrix;
+  /** ∂L/∂X  [T·B, D]. */
+  readonly dx: Matrix;
+  /** Ping-pong buffers of the state gradient, and the pass-through rows of masked steps ([B, H] each). */
+  readonly dCarry: Matrix[];
+  readonly dSpare: Matrix[];
+  readonly passThrough: Matrix[];
+  /** Per-step views (precomputed so the time loop allocates nothing). */
+  readonly xpSteps: Matrix[];
+  readonly dxpSteps: Matrix[];
+  readonly prevStates: Matrix[][];
+  readonly nextStates: Matrix[][];
+  /** valid[t·B + b] = 1 when step t of row b is real data; stepMasked[t] = 1 when any row of step t is padding. */
+  readonly valid: Uint8Array;
+  readonly stepMasked: Uint8Array;
+  /** What the last forward saw (backward needs it). */
+  lastX: Matrix | null = null;
+  lastSteps = 0;
+  lastMasked = false;
+
+  constructor(cell: RecurrentCell, steps: number, batch: number) {
+    if (!Number.isInteger(steps) || steps < 1 || !Number.isInteger(batch) || batch < 1) {
+      throw new Error(`createSequenceWorkspace: expected positive integer steps and batch, got T=${steps}, B=${batch}`);
+    }
+    const { hiddenSize: H, inputSize: D, gateWidth: G, dtype } = cell;
+    this.cell = cell;
+    this.steps = steps;
+    this.batch = batch;
+    this.cellWorkspace = cell.createWorkspace(steps, batch);
+    this.xp = Matrix.zeros(steps * batch, G, dtype);
+    this.dxp = Matrix.zeros(steps * batch, G, dtype);
+    this.history = [];
+    this.dCarry = [];
+    this.dSpare = [];
+    this.passThrough = [];
+    for (let k = 0; k < cell.stateCount; k++) {
+      this.history.push(Matrix.zeros((steps + 1) * batch, H, dtype));
+      this.dCarry.push(Matrix.zeros(batch, H, dtype));
+      this.dSpare.push(Matrix.zeros(batch, H, dtype));
+      this.passThrough.push(Matrix.zeros(batch, H, dtype));
+    }
+    this.outputs = Matrix.zeros(steps * batch, H, dtype);
+    this.dx = Matrix.zeros(steps * batch, D, dtype);
+    this.xpSteps = [];
+    this.dxpSteps = [];
+    this.prevStates = [];
+    this.nextStates = [];
+    for (let t = 0; t < steps; t++) {
+      this.xpSteps.push(stepView(this.xp, t, batch));
+      this.dxpSteps.push(stepView(this.dxp, t, batch));
+      this.prevStates.push(this.history.map((h) => stepView(h, t, batch)));
+      this.nextStates.push(this.history.map((h) => stepView(h, t + 1, batch)));
+    }
+    this.valid = new Uint8Array(steps * batch);
+    this.stepMasked = new Uint8Array(steps);
+  }
+}
+
+/** Allocate the runner's and the cell's buffers for sequences of up to T steps of batch B. */
+export function createSequenceWorkspace(cell: RecurrentCell, steps: number, batch: number): SequenceWorkspace {
+  return new SequenceWorkspace(cell, steps, batch);
+}
+
+export interface SequenceForwardOptions {
+  /** Initial state, one [B, H] matrix per state tensor ([a0] or [a0, c0]); zeros when absent. Copied. */
+  h0?: readonly Matrix[];
+  /** [T, B] validity mask: 1 = real step, 0 = padding. Absent: every step is valid. */
+  mask?: Matrix;
+}
+
+export interface SequenceForwardResult {
+  /** a⟨1…T⟩  [T·B, H], 0 at masked steps (a view into the workspace). */
+  outputs: Matrix;
+  /** state⟨T⟩ per state tensor, [B, H] each; for a masked row, its state at its last valid step. */
+  finalState: readonly Matrix[];
+}
+
+export interface SequenceBackwardOptions {
+  /** ∂L/∂ finalState, one [B, H] per state tensor (e.g. from a decoder or a many-to-one head). */
+  dFinal?: readonly Matrix[];
+  /**
+   * false: skip ∂L/∂X (one GEMM of T·B·G·D multiply-adds) when X is data, not a layer's output;
+   * `dx` is then null. Default true.
+   */
+  inputGradient?: boolean;
+}
+
+export interface SequenceBackwardResult<DX extends Matrix | null = Matrix> {
+  /** ∂L/∂X  [T·B, D] (written, not accumulated; 0 at masked steps); null with inputGradient: false. */
+  dx: DX;
+  /** ∂L/∂h0 per state tensor, [B, H] each. */
+  dh0: readonly Matrix[];
+}
+
+function checkWorkspace(op: string, cell: RecurrentCell, ws: SequenceWorkspace): void {
+  if (ws.cell !== cell) {
+    throw new Error(`${op}: expected a workspace created for this ${cell.kind} cell, got one of a ${ws.cell.kind} cell (createSequenceWorkspace(cell, T, B))`);
+  }
+}
+
+/**
+ * Forward through the sequence x [T·B, D] (T ≤ ws.steps, B = ws.batch).
+ * Returns the outputs [T·B, H] and the final state(s); both are views into `ws`.
+ */
+export function sequenceForward(
+  cell: RecurrentCell, ws: SequenceWorkspace, x: Matrix, opts: SequenceForwardOptions = {},
+): SequenceForwardResult {
+  const op = 'sequenceForward';
+  checkWorkspace(op, cell, ws);
+  const B = ws.batch;
+  const D = cell.inputSize;
+  if (x.cols !== D || x.rows === 0 || x.rows % B !== 0 || x.rows / B > ws.steps) {
+    throw new Error(
+      `${op}: expected x to be [T·B, D] with B = ${B}, D = ${D} and 1 ≤ T ≤ ${ws.steps}, got ${shapeOf(x)}`,
+    );
+  }
+  if (x.dtype !== cell.dtype) throw new Error(`${op}: expected x to be ${cell.dtype} like the cell, got ${x.dtype}`);
+  const T = x.rows / B;
+
+  setInitialState(op, cell, ws, opts.h0);
+  const masked = readMask(op, ws, opts.mask, T);
+
+  // XP = X·W_xᵀ + b for all T steps at once.
+  const xp = T === ws.steps ? ws.xp : ws.xp.rowView(0, T * B);
+  gemm(xp, x, cell.params.W_x, false, true, 1, 0);
+  addBias(xp, xp, cell.params.b);
+
+  const cws = ws.cellWorkspace;
+  for (let t = 0; t < T; t++) {
+    const prev = ws.prevStates[t];
+    const next = ws.nextStates[t];
+    cell.stepForward(cws, t, ws.xpSteps[t], prev, next);
+    if (masked && ws.stepMasked[t] === 1) carryMaskedRows(ws, t, prev, next);
+  }
+
+  const outputs = T === ws.steps ? ws.outputs : ws.outputs.rowView(0, T * B);
+  copyInto(outputs, ws.history[0].rowView(B, T * B));
+  if (masked) zeroMaskedRows(outputs, ws.valid, T * B);
+
+  ws.lastX = x;
+  ws.lastSteps = T;
+  ws.lastMasked = masked;
+  return { outputs, finalState: ws.nextStates[T - 1] };
+}
+
+/**
+ * BPTT through the last forward of `ws`. dOutputs [T·B, H] is ∂L/∂outputs (null: the loss sits
+ * on the final state only); entries at masked steps are ignored. Accumulates (+=) into
+ * cell.grads; returns dx [T·B, D] and dh0 (views into `ws`).
+ */
+export function sequenceBackward(
+  cell: RecurrentCell, ws: SequenceWorkspace, dOutputs: Matrix | null,
+  opts: SequenceBackwardOptions & { inputGradient: false },
+): SequenceBackwardResult<null>;
+export function sequenceBackward(
+  cell: RecurrentCell, ws: SequenceWorkspace, dOutputs: Matrix | null, opts?: SequenceBackwardOptions,
+): SequenceBackwardResult;
+export function sequenceBackward(
+  cell: RecurrentCell, ws: SequenceWorkspace, dOutputs: Matrix | null, opts: SequenceBackwardOptions = {},
+): SequenceBackwardResult<Matrix | null> {
+  const op = 'sequenceBackward';
+  checkWorkspace(op, cell, ws);
+  const x = ws.lastX;
+  if (x === null) throw new Error(`${op}: expected a sequenceForward on this workspace first, got none`);
+  const T = ws.lastSteps;
+  const B = ws.batch;
+  const H = cell.hiddenSize;
+  if (dOutputs !== null) {
+    expectShape(op, 'dOutputs', dOutputs, T * B, H);
+    if (dOutputs.dtype !== cell.dtype) throw new Error(`${op}: expected dOutputs to be ${cell.dtype}, got ${dOutputs.dtype}`);
+  }
+
+  let carry = ws.dCarry;
+  let spare = ws.dSpare;
+  setFinalGradient(op, cell, carry, opts.dFinal, B);
+
+  const cws = ws.cellWorkspace;
+  for (let t = T - 1; t >= 0; t--) {
+    if (dOutputs !== null) addStepOutputGradient(carry[0], dOutputs, t, B, ws.lastMasked ? ws.valid : null);
+    const maskedStep = ws.lastMasked && ws.stepMasked[t] === 1;
+    if (maskedStep) moveMaskedRowsAside(ws, t, carry);
+    cell.stepBackward(cws, t, carry, ws.dxpSteps[t], spare, ws.prevStates[t], ws.nextStates[t]);
+    if (maskedStep) addPassThrough(ws, t, spare);
+    const swap = carry;
+    carry = spare;
+    spare = swap;
+  }
+
+  // The input projection's gradients, one GEMM each over all T steps.
+  const dxp = T === ws.steps ? ws.dxp : ws.dxp.rowView(0, T * B);
+  gemm(cell.grads.W_x, dxp, x, true, false, 1, 1);
+  sumRows(cell.grads.b, dxp, true);
+  if (opts.inputGradient === false) return { dx: null, dh0: carry };
+  const dx = T === ws.steps ? ws.dx : ws.dx.rowView(0, T * B);
+  gemm(dx, dxp, cell.params.W_x, false, false, 1, 0);
+  return { dx, dh0: carry };
+}
+
+function setInitialState(op: string, cell: RecurrentCell, ws: SequenceWorkspace, h0: readonly Matrix[] | undefined): void {
+  const first = ws.prevStates[0];
+  if (h0 === undefined) {
+    for (const s of first) zero(s);
+    return;
+  }
+  if (h0.length !== cell.stateCount) {
+    throw new Error(`${op}: expected h0 to hold ${cell.stateCount} state matrices (${cell.stateCount === 2 ? '[a0, c0]' : '[a0]'}), got ${h0.length}`);
+  }
+  for (let k = 0; k < h0.length; k++) {
+    expectShape(op, `h0[${k}]`, h0[k], ws.batch, cell.hiddenSize);
+    if (h0[k].dtype !== cell.dtype) throw new Error(`${op}: expected h0[${k}] to be ${cell.dtype}, got ${h0[k].dtype}`);
+    copyInto(first[k], h0[k]);
+  }
+}
+
+function setFinalGradient(
+  op: string, cell: RecurrentCell, carry: Matrix[], dFinal: readonly Matrix[] | undefined, batch: number,
+): void {
+  if (dFinal === undefined) {
+    for (const d of carry) zero(d);
+    return;
+  }
+  if (dFinal.length !== cell.stateCount) {
+    throw new Error(`${op}: expected dFinal to hold ${cell.stateCount} matrices, got ${dFinal.length}`);
+  }
+  for (let k = 0; k < dFinal.length; k++) {
+    expectShape(op, `dFinal[${k}]`, dFinal[k], batch, cell.hiddenSize);
+    if (dFinal[k].dtype !== cell.dtype) throw new Error(`${op}: expected dFinal[${k}] to be ${cell.dtype}, got ${dFinal[k].dtype}`);
+    copyInto(carry[k], dFinal[k]);
+  }
+}
+
+/** Fill ws.valid / ws.stepMasked from a [T, B] mask of 0/1; returns whether any step is padding. */
+function readMask(op: string, ws: SequenceWorkspace, mask: Matrix | undefined, T: number): boolean {
+  if (mask === undefined) return false;
+  expectShape(op, 'mask', mask, T, ws.batch);
+  const B = ws.batch;
+  let any = false;
+  for (let t = 0; t < T; t++) {
+    let stepAny = 0;
+    const row = mask.offset + t * mask.stride;
+    for (let b = 0; b < B; b++) {
+      const m = mask.data[row + b];
+      if (m !== 0 && m !== 1) throw new Error(`${op}: expected mask entries 0 or 1, got ${m} at [${t}, ${b}]`);
+      ws.valid[t * B + b] = m;
+      if (m === 0) stepAny = 1;
+    }
+    ws.stepMasked[t] = stepAny;
+    if (stepAny === 1) any = true;
+  }
+  return any;
+}
+
+/** A padded row keeps its state: next[k][b, :] = prev[k][b, :]. */
+function carryMaskedRows(ws: SequenceWorkspace, t: number, prev: Matrix[], next: Matrix[]): void {
+  const B = ws.batch;
+  for (let b = 0; b < B; b++) {
+    if (ws.valid[t * B + b] === 1) continue;
+    for (let k = 0; k < prev.length; k++) copyRow(next[k], b, prev[k], b);
+  }
+}
+
+function zeroMaskedRows(m: Matrix, valid: Uint8Array, rows: number): void {
+  for (let r = 0; r < rows; r++) {
+    if (valid[r] === 0) {
+      const o = m.offset + r * m.stride;
+      m.data.fill(0, o, o + m.cols);
+    }
+  }
+}
+
+/** carry += dOutputs⟨t⟩ on the valid rows (a padded step's output is the constant 0). */
+function addStepOutputGradient(carry: Matrix, dOutputs: Matrix, t: number, B: number, valid: Uint8Array | null): void {
+  const H = carry.cols;
+  const cd = carry.data, gd = dOutputs.data;
+  for (let b = 0; b < B; b++) {
+    if (valid !== null && valid[t * B + b] === 0) continue;
+    const c = carry.offset + b * carry.stride;
+    const g = dOutputs.offset + (t * B + b) * dOutputs.stride;
+    for (let j = 0; j < H; j++) cd[c + j] += gd[g + j];
+  }
+}
+
+/** Before the cell's backward: keep the padded rows' gradient aside and zero them, so the cell sees none. */
+function moveMaskedRowsAside(ws: SequenceWorkspace, t: number, carry: Matrix[]): void {
+  const B = ws.batch;
+  for (let b = 0; b < B; b++) {
+    if (ws.valid[t * B + b] === 1) continue;
+    for (let k = 0; k < carry.length; k++) {
+      copyRow(ws.passThrough[k], b, carry[k], b);
+      zeroRow(carry[k], b);
+    }
+  }
+}
+
+/** After the cell's backward: the padded rows' gradient reaches state⟨t−1⟩ unchanged. */
+function addPassThrough(ws: SequenceWorkspace, t: number, dPrev: Matrix[]): void {
+  const B = ws.batch;
+  for (let b = 0; b < B; b++) {
+    if (ws.valid[t * B + b] === 1) continue;
+    for (let k = 0; k < dPrev.length; k++) {
+      const dst = dPrev[k], src = ws.passThrough[k];
+      const o = dst.offset + b * dst.stride, s = src.offset + b * src.stride;
+      for (let j = 0; j < dst.cols; j++) dst.data[o + j] += src.data[s + j];
+    }
+  }
+}
+
+function copyRow(dst: Matrix, dstRow: number, src: Matrix, srcRow: number): void {
+  const o = dst.offset + dstRow * dst.stride, s = src.offset + srcRow * src.stride;
+  for (let j = 0; j < dst.cols; j++) dst.data[o + j] = src.data[s + j];
+}
+
+function zeroRow(m: Matrix, row: number): void {
+  const o = m.offset + row * m.stride;
+  m.data.fill(0, o, o + m.cols);
+}
+
+/** Fresh copies of a state (e.g. `finalState`, which lives in the workspace). */
+export function copyState(state: readonly Matrix[]): Matrix[] {
+  return state.map((s) => s.clone());
+}
+
+/**
+ * The state to carry into the next chunk of truncated BPTT: a copy, cut from the workspace that
+ * produced it. There is no autograd graph here — "detaching" means the next chunk takes it as a
+ * constant h0 and its dh0 is dropped, so no gradient flows back across the boundary.
+ */
+export function detachState(state: readonly Matrix[]): Matrix[] {
+  return copyState(state);
+}
+
+/** out[k] ← src[k] for each state tensor (no allocation; for a loop that carries state in place). */
+export function copyStateInto(out: readonly Matrix[], src: readonly Matrix[]): void {
+  if (out.length !== src.length) {
+    throw new Error(`copyStateInto: expected ${out.length} state matrices, got ${src.length}`);
+  }
+  for (let k = 0; k < out.length; k++) copyInto(out[k], src[k]);
+}
+
+/** A zero state for batch B: [a0] or [a0, c0], each [B, H]. */
+export function zeroState(cell: RecurrentCell, batch: number): Matrix[] {
+  const out: Matrix[] = [];
+  for (let k = 0; k < cell.stateCount; k++) out.push(Matrix.zeros(batch, cell.hiddenSize, cell.dtype));
+  return out;
+}
+
+/** Zero every gradient buffer of the cell (backward passes accumulate). */
+export function zeroGrads(cell: RecurrentCell): void {
+  for (const g of Object.values(cell.grads)) zero(g);
+}

@@ -1,0 +1,385 @@
+/**
+ * Deep (stacked) RNNs, the notes' "deep RNNs": L recurrent layers, layer l reading the outputs of
+ * layer l − 1 at the same step,
+ *
+ *   a[l]⟨t⟩ = f_l(a[l]⟨t−1⟩, y[l−1]⟨t⟩)        y[−1]⟨t⟩ = x⟨t⟩
+ *   y[l]⟨t⟩ = a[l]⟨t⟩                          (plain)
+ *   y[l]⟨t⟩ = a[l]⟨t⟩ + y[l−1]⟨t⟩              (residual: a skip connection around layer l)
+ * with shapes x [T·B, D], y[l] [T·B, W_l] (W_l = H_l, or H→ + H← for a bidirectional layer).
+ *
+ * Each layer has its own cell kind and size (`createStack`), or all layers share one
+ * configuration (`createStackedRnn`, PyTorch's nn.RNN/GRU/LSTM(num_layers, bidirectional)).
+ * A layer is optionally bidirectional (y[l]⟨t⟩ = [a→[l]⟨t⟩, a←[l]⟨t⟩], layers/bidirectional.ts).
+ *
+ * Skip connections are residual connections *between consecutive layers*, one flag per layer:
+ * layer l with `residual: true` adds its own input y[l−1] to its output, which needs equal widths
+ * (W_l = W_{l−1}, or W_0 = D for the first layer); a mismatch throws at creation. There is no
+ * "input to every layer" skip. `createStackedRnn({ residual: true })` puts one on every layer
+ * l ≥ 1 (their widths always match there). At padded steps the sum is set to 0 like every
+ * output, so y[l] is 0 at padding for every l.
+ *
+ * Initial states (h0) and final states are per layer; masks ([T, B], right-padded when any layer
+ * is bidirectional) apply to every layer. Backward runs the layers top to bottom:
+ *   ∂L/∂y[l−1] = ∂L/∂x of layer l  (+ ∂L/∂y[l] on valid rows when layer l is residual)
+ * and accumulates (+=) into every cell's grads. Nothing is allocated per time step.
+ */
+import { Matrix, copyInto, expectShape, shapeOf, type DType } from '../engine/matrix.js';
+import type { CellKind, RecurrentCell } from './cell.js';
+import { createCell, type CreateCellOptions } from './create-cell.js';
+import {
+  bidirectionalBackward, bidirectionalForward, bidirectionalParameters, bidirectionalZeroGrads, createBidirectional,
+  createBidirectionalWorkspace, isBidirectional, maskLengths,
+  type BidirectionalRnn, type BidirectionalWorkspace,
+} from './bidirectional.js';
+import {
+  createSequenceWorkspace, sequenceBackward, sequenceForward, zeroGrads, type SequenceWorkspace,
+} from './sequence.js';
+
+/** One recurrent layer: a single cell (left to right) or a bidirectional pair. */
+export type RecurrentUnit = RecurrentCell | BidirectionalRnn;
+
+/**
+ * The state of one layer: the forward (or only) direction's [a] / [a, c], and for a
+ * bidirectional layer the backward direction's too. A BidirectionalState is a LayerState.
+ */
+export interface LayerState {
+  forward: readonly Matrix[];
+  backward?: readonly Matrix[];
+}
+
+export interface StackedLayer {
+  readonly unit: RecurrentUnit;
+  /** y[l] = a[l] + y[l−1] (widths equal). */
+  readonly residual: boolean;
+  readonly inputSize: number;
+  /** W_l: H, or H→ + H← when bidirectional. */
+  readonly outputSize: number;
+}
+
+export interface StackedRnn {
+  readonly layers: readonly StackedLayer[];
+  /** D: the width of x. */
+  readonly inputSize: number;
+  /** W_{L−1}: the width of the top layer's outputs. */
+  readonly outputSize: number;
+  readonly dtype: DType;
+}
+
+/** A layer of `createStack`: a cell, optionally a second cell for the backward direction, a skip flag. */
+export interface StackedLayerSpec {
+  cell: RecurrentCell;
+  /** When given, the layer is bidirectional with this cell reading right to left. */
+  backwardCell?: RecurrentCell;
+  /** Add the layer's input to its output (default false). */
+  residual?: boolean;
+}
+
+/** A stack from explicit layers (any cell per layer); layer l's inputSize must be layer l−1's width. */
+export function createStack(specs: readonly StackedLayerSpec[]): StackedRnn {
+  const op = 'createStack';
+  if (!Array.isArray(specs) || specs.length === 0) throw new Error(`${op}: expected at least one layer, got ${Array.isArray(specs) ? 0 : typeof specs}`);
+  const layers: StackedLayer[] = [];
+  const inputSize = specs[0].cell.inputSize;
+  const dtype = specs[0].cell.dtype;
+  let width = inputSize;
+  specs.forEach((spec, l) => {
+    const unit: RecurrentUnit = spec.backwardCell ? createBidirectional(spec.cell, spec.backwardCell) : spec.cell;
+    if (unit.inputSize !== width) {
+      throw new Error(`${op}: expected layer ${l} to read ${width} inputs (${l === 0 ? 'the first cell\'s input size' : `the width of layer ${l - 1}`}), got a cell with inputSize ${unit.inputSize}`);
+    }
+    if (unit.dtype !== dtype) throw new Error(`${op}: expected every layer to be ${dtype}, layer ${l} is ${unit.dtype}`);
+    const outputSize = isBidirectional(unit) ? unit.outputSize : unit.hiddenSize;
+    const residual = spec.residual === true;
+    if (residual && outputSize !== width) {
+      throw new Error(`${op}: a residual layer needs its output width to equal its input width, layer ${l} maps ${width} → ${outputSize}`);
+    }
+    layers.push({ unit, residual, inputSize: width, outputSize });
+    width = outputSize;
+  });
+  return { layers, inputSize, outputSize: width, dtype };
+}
+
+/** PyTorch-style configuration of a uniform stack (nn.LSTM(input_size, hidden_size, num_layers, bidirectional)). */
+export interface StackedRnnOptions extends Omit<CreateCellOptions, 'inputSize'> {
+  kind: CellKind;
+  inputSize: number;
+  /** L ≥ 1 (default 1). */
+  numLayers?: number;
+  /** Every layer bidirectional (default false): layers l ≥ 1 then read 2H inputs. */
+  bidirectional?: boolean;
+  /** A residual connection around every layer l ≥ 1 (default false). */
+  residual?: boolean;
+}
+
+/**
+ * L layers of one cell kind and hidden size. Cells are created (and initialised from opts.rng) in
+ * PyTorch's order: layer 0 forward, layer 0 backward, layer 1 forward, …
+ */
+export function createStackedRnn(opts: StackedRnnOptions): StackedRnn {
+  const numLayers = opts.numLayers ?? 1;
+  if (!Number.isInteger(numLayers) || numLayers < 1) {
+    throw new Error(`createStackedRnn: expected numLayers to be a positive integer, got ${numLayers}`);
+  }
+  const { kind, numLayers: _n, bidirectional, residual, ...cellOpts } = opts;
+  const specs: StackedLayerSpec[] = [];
+  let width = opts.inputSize;
+  for (let l = 0; l < numLayers; l++) {
+    const cell = createCell(kind, { ...cellOpts, inputSize: width });
+    const backwardCell = bidirectional ? createCell(kind, { ...cellOpts, inputSize: width }) : undefined;
+    specs.push({ cell, backwardCell, residual: residual === true && l > 0 });
+    width = bidirectional ? 2 * opts.hiddenSize : opts.hiddenSize;
+  }
+  return createStack(specs);
+}
+
+type UnitWorkspace = SequenceWorkspace | BidirectionalWorkspace;
+
+/** Buffers of a whole stack for up to T steps of batch B, allocated once. Fields are internal. */
+export class StackedWorkspace {
+  readonly stack: StackedRnn;
+  readonly steps: number;
+  readonly batch: number;
+  readonly units: UnitWorkspace[];
+  /** y[l] of residual layers  [T·B, W_l] (null for plain layers, whose y[l] is the unit's output). */
+  readonly sums: (Matrix | null)[];
+  /** ∂L/∂y[l−1] = dx_l + ∂L/∂y[l] for residual layers  [T·B, W_{l−1}] (null for plain layers). */
+  readonly dInputs: (Matrix | null)[];
+  readonly lengths: Int32Array;
+  readonly finalState: LayerState[];
+  readonly dh0: LayerState[];
+  lastSteps = 0;
+  lastMask: Matrix | undefined = undefined;
+
+  constructor(stack: StackedRnn, steps: number, batch: number) {
+    this.stack = stack;
+    this.steps = steps;
+    this.batch = batch;
+    this.units = stack.layers.map((layer) => (isBidirectional(layer.unit)
+      ? createBidirectionalWorkspace(layer.unit, steps, batch)
+      : createSequenceWorkspace(layer.unit, steps, batch)));
+    this.sums = stack.layers.map((layer) => (layer.residual ? Matrix.zeros(steps * batch, layer.outputSize, stack.dtype) : null));
+    this.dInputs = stack.layers.map((layer) => (layer.residual ? Matrix.zeros(steps * batch, layer.inputSize, stack.dtype) : null));
+    this.lengths = new Int32Array(batch);
+    this.finalState = stack.layers.map(() => ({ forward: [] }));
+    this.dh0 = stack.layers.map(() => ({ forward: [] }));
+  }
+}
+
+export function createStackedWorkspace(stack: StackedRnn, steps: number, batch: number): StackedWorkspace {
+  if (!Number.isInteger(steps) || steps < 1 || !Number.isInteger(batch) || batch < 1) {
+    throw new Error(`createStackedWorkspace: expected positive integer steps and batch, got T=${steps}, B=${batch}`);
+  }
+  return new StackedWorkspace(stack, steps, batch);
+}
+
+export interface StackedForwardOptions {
+  /** Initial state per layer (entries may be undefined: zeros); length L. Copied. */
+  h0?: readonly (LayerState | undefined)[];
+  /** [T, B] validity mask (1 = real step; right-padded when a layer is bidirectional). */
+  mask?: Matrix;
+}
+
+export interface StackedForwardResult {
+  /** y[L−1]  [T·B, W], 0 at padded steps (a view into the workspace). */
+  outputs: Matrix;
+  /** Final state per layer (views into the workspace). */
+  finalState: readonly LayerState[];
+}
+
+export interface StackedBackwardOptions {
+  /** ∂L/∂finalState per layer (undefined entries: none), e.g. from a decoder; length L. */
+  dFinal?: readonly (LayerState | undefined)[];
+  /** false: skip ∂L/∂x (dx is null), e.g. when x is data. Default true. */
+  inputGradient?: boolean;
+}
+
+export interface StackedBackwardResult {
+  /** ∂L/∂x  [T·B, D] (written; 0 at padded steps), or null with inputGradient: false. */
+  dx: Matrix | null;
+  /** ∂L/∂h0 per layer (views into the workspace). */
+  dh0: readonly LayerState[];
+}
+
+function checkWorkspace(op: string, stack: StackedRnn, ws: StackedWorkspace): void {
+  if (ws.stack !== stack) {
+    throw new Error(`${op}: expected a workspace created for this stack (createStackedWorkspace(stack, T, B)), got one of another stack`);
+  }
+}
+
+function checkPerLayer(op: string, name: string, list: readonly unknown[] | undefined, L: number): void {
+  if (list !== undefined && list.length !== L) {
+    throw new Error(`${op}: expected ${name} to hold one entry per layer (${L}), got ${list.length}`);
+  }
+}
+
+function zeroPaddedRows(m: Matrix, mask: Matrix, B: number): void {
+  for (let r = 0; r < m.rows; r++) {
+    if (mask.get(Math.floor(r / B), r % B) === 0) {
+      const o = m.offset + r * m.stride;
+      m.data.fill(0, o, o + m.cols);
+    }
+  }
+}
+
+/**
+ * Forward through every layer: x [T·B, D] (T ≤ ws.steps) → y[L−1] [T·B, W]. Returns views into
+ * `ws`. x is read again by backward: do not change it in between.
+ */
+export function stackedForward(
+  stack: StackedRnn, ws: StackedWorkspace, x: Matrix, opts: StackedForwardOptions = {},
+): StackedForwardResult {
+  const op = 'stackedForward';
+  checkWorkspace(op, stack, ws);
+  const B = ws.batch;
+  if (x.cols !== stack.inputSize || x.rows === 0 || x.rows % B !== 0 || x.rows / B > ws.steps) {
+    throw new Error(`${op}: expected x to be [T·B, D] with B = ${B}, D = ${stack.inputSize} and 1 ≤ T ≤ ${ws.steps}, got ${shapeOf(x)}`);
+  }
+  const L = stack.layers.length;
+  checkPerLayer(op, 'h0', opts.h0, L);
+  const T = x.rows / B;
+  if (opts.mask) maskLengthsOrShape(op, ws, opts.mask, T, B);
+
+  let input = x;
+  for (let l = 0; l < L; l++) {
+    const layer = stack.layers[l];
+    const h0 = opts.h0?.[l];
+    let outputs: Matrix;
+    if (isBidirectional(layer.unit)) {
+      const r = bidirectionalForward(layer.unit, ws.units[l] as BidirectionalWorkspace, input, { h0, mask: opts.mask });
+      outputs = r.outputs;
+      ws.finalState[l].forward = r.finalState.forward;
+      ws.finalState[l].backward = r.finalState.backward;
+    } else {
+      if (h0?.backward !== undefined) throw new Error(`${op}: layer ${l} is unidirectional, got a backward initial state for it`);
+      const r = sequenceForward(layer.unit, ws.units[l] as SequenceWorkspace, input, { h0: h0?.forward, mask: opts.mask });
+      outputs = r.outputs;
+      ws.finalState[l].forward = r.finalState;
+    }
+    if (layer.residual) {
+      const sum = (ws.sums[l] as Matrix).rowView(0, T * B);
+      addInto(sum, outputs, input);
+      if (opts.mask) zeroPaddedRows(sum, opts.mask, B);
+      outputs = sum;
+    }
+    input = outputs;
+  }
+  ws.lastSteps = T;
+  ws.lastMask = opts.mask;
+  return { outputs: input, finalState: ws.finalState };
+}
+
+/** Shape-check the mask here so the error names the stack (the units re-check its entries). */
+function maskLengthsOrShape(op: string, ws: StackedWorkspace, mask: Matrix, T: number, B: number): void {
+  expectShape(op, 'mask', mask, T, B);
+  if (ws.stack.layers.some((layer) => isBidirectional(layer.unit))) maskLengths(op, ws.lengths, mask, T, B);
+}
+
+/** out = a + b (same shapes; out may be a fresh buffer, a and b views). */
+function addInto(out: Matrix, a: Matrix, b: Matrix): void {
+  for (let r = 0; r < out.rows; r++) {
+    const o = out.offset + r * out.stride, p = a.offset + r * a.stride, q = b.offset + r * b.stride;
+    for (let c = 0; c < out.cols; c++) out.data[o + c] = a.data[p + c] + b.data[q + c];
+  }
+}
+
+/**
+ * BPTT through every layer of the last forward of `ws`, top to bottom. dOutputs [T·B, W] is
+ * ∂L/∂y[L−1] (null: the loss sits on final states only). Accumulates (+=) into every cell's grads.
+ */
+export function stackedBackward(
+  stack: StackedRnn, ws: StackedWorkspace, dOutputs: Matrix | null, opts: StackedBackwardOptions = {},
+): StackedBackwardResult {
+  const op = 'stackedBackward';
+  checkWorkspace(op, stack, ws);
+  const T = ws.lastSteps;
+  if (T === 0) throw new Error(`${op}: expected a stackedForward on this workspace first, got none`);
+  const B = ws.batch;
+  const L = stack.layers.length;
+  checkPerLayer(op, 'dFinal', opts.dFinal, L);
+  if (dOutputs !== null) {
+    expectShape(op, 'dOutputs', dOutputs, T * B, stack.outputSize);
+    if (dOutputs.dtype !== stack.dtype) throw new Error(`${op}: expected dOutputs to be ${stack.dtype}, got ${dOutputs.dtype}`);
+  }
+  const wantInput = opts.inputGradient !== false;
+
+  let dOut: Matrix | null = dOutputs;
+  for (let l = L - 1; l >= 0; l--) {
+    const layer = stack.layers[l];
+    const dFinal = opts.dFinal?.[l];
+    // Layer 0's dx is only needed when the caller wants ∂L/∂x.
+    const inputGradient = l > 0 || wantInput;
+    let dx: Matrix | null;
+    if (isBidirectional(layer.unit)) {
+      const r = bidirectionalBackward(layer.unit, ws.units[l] as BidirectionalWorkspace, dOut, { dFinal, inputGradient });
+      dx = r.dx;
+      ws.dh0[l].forward = r.dh0.forward;
+      ws.dh0[l].backward = r.dh0.backward;
+    } else {
+      if (dFinal?.backward !== undefined) throw new Error(`${op}: layer ${l} is unidirectional, got a backward final-state gradient for it`);
+      const r = sequenceBackward(layer.unit, ws.units[l] as SequenceWorkspace, dOut, { dFinal: dFinal?.forward, inputGradient });
+      dx = r.dx;
+      ws.dh0[l].forward = r.dh0;
+    }
+    if (layer.residual && inputGradient) {
+      // y[l] = a[l] + y[l−1] on valid rows (0 at padding): the skip passes ∂L/∂y[l] straight down.
+      const sum = (ws.dInputs[l] as Matrix).rowView(0, T * B);
+      if (dOut === null) {
+        copyInto(sum, dx as Matrix);
+      } else {
+        addInto(sum, dx as Matrix, dOut);
+        if (ws.lastMask) zeroPaddedRows(sum, ws.lastMask, B);
+      }
+      dx = sum;
+    }
+    dOut = dx;
+  }
+  return { dx: wantInput ? dOut : null, dh0: ws.dh0 };
+}
+
+/** Zero every cell's gradient buffers. */
+export function stackedZeroGrads(stack: StackedRnn): void {
+  for (const layer of stack.layers) {
+    if (isBidirectional(layer.unit)) bidirectionalZeroGrads(layer.unit);
+    else zeroGrads(layer.unit);
+  }
+}
+
+/**
+ * Parameters and gradients by name: `${prefix}l${l}.${param}` and, for bidirectional layers,
+ * `${prefix}l${l}_reverse.${param}` (e.g. 'l0.W_x', 'l1_reverse.W_a').
+ */
+export function stackedParameters(
+  stack: StackedRnn, prefix = '',
+): { params: Record<string, Matrix>; grads: Record<string, Matrix> } {
+  const params: Record<string, Matrix> = {};
+  const grads: Record<string, Matrix> = {};
+  stack.layers.forEach((layer, l) => {
+    const name = `${prefix}l${l}`;
+    if (isBidirectional(layer.unit)) {
+      const p = bidirectionalParameters(layer.unit, name);
+      Object.assign(params, p.params);
+      Object.assign(grads, p.grads);
+    } else {
+      for (const k of Object.keys(layer.unit.params)) {
+        params[`${name}.${k}`] = layer.unit.params[k];
+        grads[`${name}.${k}`] = layer.unit.grads[k];
+      }
+    }
+  });
+  return { params, grads };
+}
+
+/** Fresh zero initial states for every layer (batch B), shaped like the stack's final states. */
+export function stackedZeroState(stack: StackedRnn, batch: number): LayerState[] {
+  const zeros = (cell: RecurrentCell): Matrix[] => Array.from({ length: cell.stateCount }, () => Matrix.zeros(batch, cell.hiddenSize, cell.dtype));
+  return stack.layers.map((layer) => (isBidirectional(layer.unit)
+    ? { forward: zeros(layer.unit.forward), backward: zeros(layer.unit.backward) }
+    : { forward: zeros(layer.unit) }));
+}
+
+/** Fresh copies of a per-layer state (final states live in the workspace). */
+export function copyLayerStates(states: readonly LayerState[]): LayerState[] {
+  return states.map((s) => (s.backward
+    ? { forward: s.forward.map((m) => m.clone()), backward: s.backward.map((m) => m.clone()) }
+    : { forward: s.forward.map((m) => m.clone()) }));
+}

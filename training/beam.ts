@@ -1,0 +1,229 @@
+/**
+ * The beam decoder as a plain function over any step function, and the matching sequence scorer.
+ *
+ *   step(state, token) → { logProbs, state }
+ *
+ * feeds `token` to a model in `state` and returns log P(next token | everything fed so far) over
+ * the whole vocabulary, and the new state. The step function must not mutate `state` (several
+ * hypotheses extend the same parent state); it may return the same logProbs buffer every call
+ * (it is read before the next call).
+ *
+ * Beam search (Sequence Models week 3, "Beam search"): keep the B most probable partial
+ * sequences. At step t every live hypothesis y⟨1..t−1⟩ is extended by every token; of all
+ * extensions the B with the highest Σ log P are kept (all extensions at one step have the same
+ * length, so that is also the order under length normalisation). A kept extension that ends in
+ * `eosToken` is finished and leaves the beam (the beam shrinks); the others go on. At maxLength
+ * the remaining live hypotheses are finished as they are. B = 1 is greedy decoding.
+ *
+ * Length rule: T_y counts the output tokens, **including the final `<EOS>`** when there is one,
+ * and never the start token. Scores of finished hypotheses (the notes' normalised objective):
+ *   none:  Σ_t log P(y⟨t⟩ | x, y⟨<t⟩)
+ *   notes: (1 / T_y^α) · Σ_t log P(…)                      (α default 0.7, as in the notes)
+ *   gnmt:  Σ_t log P(…) / ((5 + T_y) / 6)^α                (Wu et al. 2016; α default 0.6)
+ * The n-best list is sorted by this score; ties keep the order in which hypotheses finished.
+ */
+import type { ScoreRow, StepFunction } from './sampling.js';
+
+export type { StepFunction } from './sampling.js';
+
+export interface LengthPenalty {
+  kind: 'none' | 'notes' | 'gnmt';
+  /** Exponent α (defaults: notes 0.7, gnmt 0.6; ignored by none). */
+  alpha?: number;
+}
+
+export interface BeamSearchOptions<S> {
+  step: StepFunction<S>;
+  initialState: S;
+  /** Fed at the first step (not part of the output). */
+  startToken: number;
+  eosToken: number;
+  /** B ≥ 1; 1 is greedy. */
+  beamWidth: number;
+  /** Longest output, in tokens (the EOS included), ≥ 1. */
+  maxLength: number;
+  /** Default { kind: 'none' }. */
+  lengthPenalty?: LengthPenalty;
+  /** How many hypotheses to return (default 1). */
+  nBest?: number;
+  /** Token id(s) never to emit (e.g. `<UNK>`, `<PAD>`). */
+  forbid?: number | readonly number[];
+}
+
+export interface Hypothesis {
+  /** Output tokens, ending with eosToken unless maxLength cut the hypothesis. */
+  tokens: number[];
+  /** Σ log P of the tokens. */
+  logProb: number;
+  /** logProb under the length penalty; the sort key. */
+  score: number;
+  /** True when the hypothesis ended with eosToken. */
+  finished: boolean;
+}
+
+/** The normalised score of a sequence of `length` tokens with total log-probability `logProb`. */
+export function lengthNormalizedScore(logProb: number, length: number, penalty: LengthPenalty = { kind: 'none' }): number {
+  switch (penalty.kind) {
+    case 'none':
+      return logProb;
+    case 'notes':
+      return logProb / length ** (penalty.alpha ?? 0.7);
+    case 'gnmt':
+      return logProb / ((5 + length) / 6) ** (penalty.alpha ?? 0.6);
+    default:
+      throw new Error(`lengthNormalizedScore: expected kind none|notes|gnmt, got ${JSON.stringify((penalty as { kind: unknown }).kind)}`);
+  }
+}
+
+interface Live<S> {
+  tokens: number[];
+  logProb: number;
+  state: S;
+}
+
+/** Beam search over `step`; returns the n-best finished hypotheses, best first. */
+export function beamSearch<S>(opts: BeamSearchOptions<S>): Hypothesis[] {
+  const op = 'beamSearch';
+  const B = opts.beamWidth;
+  const nBest = opts.nBest ?? 1;
+  const penalty = opts.lengthPenalty ?? { kind: 'none' };
+  if (!Number.isInteger(B) || B < 1) throw new Error(`${op}: expected beamWidth to be an integer ≥ 1, got ${B}`);
+  if (!Number.isInteger(opts.maxLength) || opts.maxLength < 1) throw new Error(`${op}: expected maxLength to be an integer ≥ 1, got ${opts.maxLength}`);
+  if (!Number.isInteger(nBest) || nBest < 1) throw new Error(`${op}: expected nBest to be an integer ≥ 1, got ${nBest}`);
+  checkPenalty(op, penalty);
+
+  // The B best extensions of this step, sorted by logProb (descending); ties keep scan order.
+  const topLogProb = new Float64Array(B);
+  const topParent = new Int32Array(B);
+  const topToken = new Int32Array(B);
+
+  let live: Live<S>[] = [{ tokens: [], logProb: 0, state: opts.initialState }];
+  let lastTokens: number[] = [opts.startToken];
+  const finished: Hypothesis[] = [];
+
+  for (let t = 0; t < opts.maxLength && live.length > 0; t++) {
+    let count = 0;
+    const nextStates: S[] = [];
+    for (let p = 0; p < live.length; p++) {
+      const out = opts.step(live[p].state, lastTokens[p]);
+      nextStates.push(out.state);
+      const row = out.logProbs;
+      checkRow(op, row, opts.eosToken, t);
+      const base = live[p].logProb;
+      for (let token = 0; token < row.length; token++) {
+        const lp = row[token];
+        if (Number.isNaN(lp)) throw new Error(`${op}: step returned NaN log-probability for token ${token} at output position ${t}`);
+        if (lp === -Infinity || isForbidden(token, opts.forbid)) continue;
+        const total = base + lp;
+        if (count === B && !(total > topLogProb[B - 1])) continue;
+        // Insert after every entry ≥ total (stable), dropping the last when full.
+        let i = count < B ? count++ : B - 1;
+        while (i > 0 && topLogProb[i - 1] < total) {
+          topLogProb[i] = topLogProb[i - 1];
+          topParent[i] = topParent[i - 1];
+          topToken[i] = topToken[i - 1];
+          i--;
+        }
+        topLogProb[i] = total;
+        topParent[i] = p;
+        topToken[i] = token;
+      }
+    }
+    const nextLive: Live<S>[] = [];
+    const nextLast: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const parent = live[topParent[i]];
+      const tokens = [...parent.tokens, topToken[i]];
+      if (topToken[i] === opts.eosToken) {
+        finished.push(makeHypothesis(tokens, topLogProb[i], penalty, true));
+      } else {
+        nextLive.push({ tokens, logProb: topLogProb[i], state: nextStates[topParent[i]] });
+        nextLast.push(topToken[i]);
+      }
+    }
+    live = nextLive;
+    lastTokens = nextLast;
+  }
+  for (const h of live) finished.push(makeHypothesis(h.tokens, h.logProb, penalty, false));
+  if (finished.length === 0) {
+    throw new Error(`${op}: no hypothesis survived: every token had log-probability −∞ or was forbidden at the first step`);
+  }
+  // Array.prototype.sort is stable, so ties keep finishing order.
+  finished.sort((a, b) => b.score - a.score);
+  return finished.slice(0, nBest);
+}
+
+export interface ScoreSequenceOptions<S> {
+  step: StepFunction<S>;
+  initialState: S;
+  startToken: number;
+  /** The output to score (y⟨1⟩ … y⟨T_y⟩, usually ending with EOS); at least one token. */
+  tokens: readonly number[];
+  lengthPenalty?: LengthPenalty;
+}
+
+export interface SequenceScore {
+  /** Σ_t log P(y⟨t⟩ | x, y⟨<t⟩). */
+  logProb: number;
+  /** logProb under the length penalty, comparable with beamSearch's scores. */
+  score: number;
+  /** log P of each token in turn. */
+  tokenLogProbs: number[];
+}
+
+/**
+ * Score a given output under the model, with the same summation and normalisation as
+ * beamSearch (so beamSearch's winner and scoreSequence of its tokens agree to the bit). The notes'
+ * error analysis compares scoreSequence(y*) with scoreSequence(ŷ): if the human output scores
+ * higher, the search is at fault; otherwise the model is.
+ */
+export function scoreSequence<S>(opts: ScoreSequenceOptions<S>): SequenceScore {
+  const op = 'scoreSequence';
+  if (!opts.tokens || opts.tokens.length === 0) throw new Error(`${op}: expected at least one token to score, got none`);
+  const penalty = opts.lengthPenalty ?? { kind: 'none' };
+  checkPenalty(op, penalty);
+  let state = opts.initialState;
+  let input = opts.startToken;
+  let logProb = 0;
+  const tokenLogProbs: number[] = [];
+  opts.tokens.forEach((token, t) => {
+    const out = opts.step(state, input);
+    const row = out.logProbs;
+    if (!Number.isInteger(token) || token < 0 || token >= row.length) {
+      throw new Error(`${op}: expected token ${t} to be an id in [0, ${row.length}), got ${token}`);
+    }
+    const lp = row[token];
+    if (Number.isNaN(lp)) throw new Error(`${op}: step returned NaN log-probability for token ${token} at position ${t}`);
+    logProb += lp;
+    tokenLogProbs.push(lp);
+    state = out.state;
+    input = token;
+  });
+  return { logProb, score: lengthNormalizedScore(logProb, opts.tokens.length, penalty), tokenLogProbs };
+}
+
+function makeHypothesis(tokens: number[], logProb: number, penalty: LengthPenalty, finished: boolean): Hypothesis {
+  return { tokens, logProb, score: lengthNormalizedScore(logProb, tokens.length, penalty), finished };
+}
+
+function checkPenalty(op: string, penalty: LengthPenalty): void {
+  if (!penalty || !['none', 'notes', 'gnmt'].includes(penalty.kind)) {
+    throw new Error(`${op}: expected lengthPenalty.kind none|notes|gnmt, got ${JSON.stringify(penalty?.kind)}`);
+  }
+  if (penalty.alpha !== undefined && !(Number.isFinite(penalty.alpha) && penalty.alpha >= 0)) {
+    throw new Error(`${op}: expected lengthPenalty.alpha to be a finite number ≥ 0, got ${penalty.alpha}`);
+  }
+}
+
+function checkRow(op: string, row: ScoreRow, eosToken: number, t: number): void {
+  if (!row || row.length === 0) throw new Error(`${op}: step returned an empty log-probability row at output position ${t}`);
+  if (!Number.isInteger(eosToken) || eosToken < 0 || eosToken >= row.length) {
+    throw new Error(`${op}: expected eosToken to be an id in [0, ${row.length}), got ${eosToken}`);
+  }
+}
+
+function isForbidden(token: number, forbid: BeamSearchOptions<unknown>['forbid']): boolean {
+  if (forbid === undefined) return false;
+  if (typeof forbid === 'number') return token === forbid;
+  return forbid.includes(token);
+}
