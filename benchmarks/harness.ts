@@ -6,8 +6,13 @@
  *
  * A run times `reps` back-to-back calls (reps chosen during warm-up so a run lasts ≥ minRunMs) and
  * records milliseconds per call; a case's metric turns that into its unit (GFLOP/s, ms, µs/token).
+ *
+ * Two clocks: wall time (the default table) and the process's CPU time (`--clock cpu`). On a shared
+ * machine with more runnable processes than cores, wall time mostly measures the neighbours; CPU time
+ * (user + system of this process, or of the peer's process) stays close to what an idle machine shows
+ * for these one-thread workloads. The header prints the load average so a reader can tell which applies.
  */
-import { cpus, platform, arch } from 'node:os';
+import { cpus, loadavg, platform, arch } from 'node:os';
 import { createRequire } from 'node:module';
 import { setBackend } from '../engine/backend.js';
 
@@ -41,9 +46,26 @@ export interface Workload {
   ours: boolean;
   /** Called before each timed run, outside the timing (select a backend, …). */
   before?(): void | Promise<void>;
-  /** Do the work `reps` times; return the elapsed milliseconds (a peer in another process times itself). */
-  run(reps: number): number | Promise<number>;
+  /** Do the work `reps` times; return the elapsed milliseconds (a peer in another process times itself),
+   *  wall clock alone or with the CPU time it used. */
+  run(reps: number): number | RunTiming | Promise<number | RunTiming>;
   dispose?(): void | Promise<void>;
+}
+
+export interface RunTiming {
+  wallMs: number;
+  /** CPU time (user + system) of the process doing the work, when known. */
+  cpuMs?: number;
+}
+
+/** Time `reps` calls of `call` on both clocks. */
+export function timeCalls(reps: number, call: () => void): RunTiming {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < reps; i++) call();
+  const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  return { wallMs, cpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
 /** A JS workload timed here: `call` is one unit of work. */
@@ -52,11 +74,7 @@ export function timedWorkload(impl: string, ours: boolean, call: () => void, hoo
     impl,
     ours,
     ...hooks,
-    run(reps) {
-      const t0 = performance.now();
-      for (let i = 0; i < reps; i++) call();
-      return performance.now() - t0;
-    },
+    run: (reps) => timeCalls(reps, call),
   };
 }
 
@@ -70,11 +88,9 @@ export function seqgradWorkload(backend: string, call: () => void, dispose?: () 
       previous = setBackend(backend);
     },
     run(reps) {
-      const t0 = performance.now();
-      for (let i = 0; i < reps; i++) call();
-      const elapsed = performance.now() - t0;
+      const timing = timeCalls(reps, call);
       setBackend(previous);
-      return elapsed;
+      return timing;
     },
     dispose,
   };
@@ -111,6 +127,8 @@ export interface Suite {
   cases(ctx: SuiteContext): BenchCase[] | Promise<BenchCase[]>;
 }
 
+export type Clock = 'wall' | 'cpu';
+
 export interface RunOptions {
   /** Timed runs per workload (≥ 5 for the table). */
   runs: number;
@@ -129,6 +147,14 @@ export interface SuiteContext extends RunOptions {
   log(line: string): void;
 }
 
+/** Median and range over the timed runs of one clock, in the case's unit, and the raw ms per call. */
+export interface ClockStats {
+  median: number;
+  min: number;
+  max: number;
+  msPerCall: number[];
+}
+
 export interface BenchResult {
   suite: string;
   case: string;
@@ -137,13 +163,21 @@ export interface BenchResult {
   ours: boolean;
   unit: string;
   higherIsBetter: boolean;
-  /** In `unit`. */
-  median: number;
-  min: number;
-  max: number;
-  /** Calls per timed run, and milliseconds per call of every timed run. */
+  /** Calls per timed run. */
   reps: number;
-  msPerCall: number[];
+  wall: ClockStats;
+  /** null when the workload could not report CPU time. */
+  cpu: ClockStats | null;
+}
+
+function clockStats(metric: Metric, msPerCall: number[]): ClockStats {
+  const values = msPerCall.map((ms) => metric.fromMs(ms));
+  return { median: metric.fromMs(median(msPerCall)), min: Math.min(...values), max: Math.max(...values), msPerCall };
+}
+
+/** The stats of `clock`, falling back to wall time where CPU time is unknown. */
+export function statsOf(r: BenchResult, clock: Clock): ClockStats {
+  return clock === 'cpu' && r.cpu ? r.cpu : r.wall;
 }
 
 export function median(values: number[]): number {
@@ -157,32 +191,34 @@ export async function measureInterleaved(benchCase: BenchCase, workloads: Worklo
   if (options.runs < 1) throw new Error(`bench: expected at least 1 timed run, got ${options.runs}`);
   const reps: number[] = [];
   for (const w of workloads) reps.push(await warmUp(w, options));
-  const samples: number[][] = workloads.map(() => []);
+  const wall: number[][] = workloads.map(() => []);
+  const cpu: (number[] | null)[] = workloads.map(() => []);
   for (let r = 0; r < options.runs; r++) {
     for (let i = 0; i < workloads.length; i++) {
       await workloads[i].before?.();
-      const ms = await workloads[i].run(reps[i]);
-      samples[i].push(ms / reps[i]);
+      const timing = asTiming(await workloads[i].run(reps[i]));
+      wall[i].push(timing.wallMs / reps[i]);
+      if (timing.cpuMs === undefined) cpu[i] = null;
+      else cpu[i]?.push(timing.cpuMs / reps[i]);
     }
   }
   const { metric } = benchCase;
-  return workloads.map((w, i) => {
-    const values = samples[i].map((ms) => metric.fromMs(ms));
-    return {
-      suite: benchCase.suite,
-      case: benchCase.name,
-      params: benchCase.params,
-      impl: w.impl,
-      ours: w.ours,
-      unit: metric.unit,
-      higherIsBetter: metric.higherIsBetter,
-      median: metric.fromMs(median(samples[i])),
-      min: Math.min(...values),
-      max: Math.max(...values),
-      reps: reps[i],
-      msPerCall: samples[i],
-    };
-  });
+  return workloads.map((w, i) => ({
+    suite: benchCase.suite,
+    case: benchCase.name,
+    params: benchCase.params,
+    impl: w.impl,
+    ours: w.ours,
+    unit: metric.unit,
+    higherIsBetter: metric.higherIsBetter,
+    reps: reps[i],
+    wall: clockStats(metric, wall[i]),
+    cpu: cpu[i] ? clockStats(metric, cpu[i]!) : null,
+  }));
+}
+
+function asTiming(t: number | RunTiming): RunTiming {
+  return typeof t === 'number' ? { wallMs: t } : t;
 }
 
 /** Untimed calls (at least 2, until warmupMs passed); returns the reps per timed run. */
@@ -191,7 +227,7 @@ async function warmUp(w: Workload, options: RunOptions): Promise<number> {
   const start = performance.now();
   while (calls < 2 || performance.now() - start < options.warmupMs) {
     await w.before?.();
-    last = await w.run(1);
+    last = asTiming(await w.run(1)).wallMs;
     spent += last;
     calls++;
     if (calls >= 1000) break;
@@ -224,6 +260,8 @@ export interface MachineInfo {
   /** Backend details, e.g. 'wasm: SIMD128, relaxed_madd'. */
   backendNotes: string[];
   peers: string[];
+  /** 1-minute load average when the run started (compare with `cores`). */
+  loadAverage: number;
 }
 
 export function machineInfo(backends: string[], backendNotes: string[], peers: Peer[]): MachineInfo {
@@ -238,6 +276,7 @@ export function machineInfo(backends: string[], backendNotes: string[], peers: P
     backends,
     backendNotes,
     peers: peers.flatMap((p) => p.versions),
+    loadAverage: loadavg()[0],
   };
 }
 
@@ -251,13 +290,16 @@ function seqgradVersion(): string {
   }
 }
 
-export function formatHeader(info: MachineInfo, options: RunOptions): string {
+export function formatHeader(info: MachineInfo, options: RunOptions, clock: Clock = 'wall'): string {
   const lines = [
     `seqgrad ${info.seqgrad} bench — backend${info.backends.length > 1 ? 's' : ''} ${info.backends.join(', ')}${info.backendNotes.length ? ` (${info.backendNotes.join('; ')})` : ''}`,
-    `machine: ${info.cpu}, ${info.cores} core${info.cores === 1 ? '' : 's'}, ${info.os}; Node ${info.node}, V8 ${info.v8}; one thread`,
+    `machine: ${info.cpu}, ${info.cores} core${info.cores === 1 ? '' : 's'}, ${info.os}; Node ${info.node}, V8 ${info.v8}; one thread; load average ${info.loadAverage.toFixed(2)}`,
   ];
   if (info.peers.length) lines.push(`peers: ${info.peers.join(', ')}`);
-  lines.push(`${options.runs} timed runs per row after ≥ ${options.warmupMs} ms warm-up, interleaved; median (min–max)`);
+  lines.push(`${options.runs} timed runs per row after ≥ ${options.warmupMs} ms warm-up, interleaved; median (min–max) of ${clock === 'cpu' ? 'CPU time (user + system of the working process)' : 'wall time'}`);
+  if (clock === 'wall' && info.loadAverage > info.cores) {
+    lines.push(`note: the load average exceeds the ${info.cores} cores, so wall times include waiting for other processes (--clock cpu discounts it)`);
+  }
   return lines.join('\n');
 }
 
@@ -271,20 +313,23 @@ function fmt(x: number): string {
 }
 
 /** How many times faster `ours` is than `peer` (> 1: seqgrad faster), whatever the unit's direction. */
-export function speedRatio(ours: BenchResult, peer: BenchResult): number {
-  return ours.higherIsBetter ? ours.median / peer.median : peer.median / ours.median;
+export function speedRatio(ours: BenchResult, peer: BenchResult, clock: Clock = 'wall'): number {
+  const a = statsOf(ours, clock).median, b = statsOf(peer, clock).median;
+  return ours.higherIsBetter ? a / b : b / a;
 }
 
 /** The table of one suite: a row per case and implementation, then the seqgrad ÷ peer speed ratios. */
-export function formatTable(results: BenchResult[]): string {
+export function formatTable(results: BenchResult[], clock: Clock = 'wall'): string {
   const rows: string[][] = [['case', 'implementation', 'median', 'min–max', 'unit', 'vs peers (×, > 1 = seqgrad faster)']];
   const cases = [...new Set(results.map((r) => r.case))];
   for (const name of cases) {
     const group = results.filter((r) => r.case === name);
     const peers = group.filter((r) => !r.ours);
     for (const r of group) {
-      const ratios = r.ours ? peers.map((p) => `${p.impl} ${fmt(speedRatio(r, p))}`).join(', ') : '';
-      rows.push([name, r.impl, fmt(r.median), `${fmt(r.min)}–${fmt(r.max)}`, r.unit, ratios]);
+      const ratios = r.ours ? peers.map((p) => `${p.impl} ${fmt(speedRatio(r, p, clock))}`).join(', ') : '';
+      const s = statsOf(r, clock);
+      const mark = clock === 'cpu' && !r.cpu ? ' (wall)' : '';
+      rows.push([name, r.impl, fmt(s.median), `${fmt(s.min)}–${fmt(s.max)}`, r.unit + mark, ratios]);
     }
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));

@@ -48,6 +48,7 @@ const spec: Record<string, FlagSpec> = {
   sample: { type: 'number', description: 'subsampling threshold', default: 1e-3 },
   analogies: { type: 'string', description: 'analogy file (questions-words.txt format)', default: path.join(repo, 'data', 'analogies-small.txt') },
   seed: { type: 'int', description: 'seqgrad seed', default: 1 },
+  kernel: { type: 'list', description: "seqgrad kernels to run ('wasm', 'js')", default: ['wasm', 'js'] },
   json: { type: 'boolean', description: 'print the rows as JSON' },
 };
 
@@ -125,15 +126,24 @@ function main(): void {
   console.error(`corpus: ${corpus.documents.length} files, ${corpus.tokenCount} tokens; work dir ${work}`);
 
   const rows: Row[] = [];
+  const kernels = (flags.kernel as string[]).map((k) => {
+    if (k !== 'wasm' && k !== 'js') throw new Error(`word2vec-compare: --kernel expects wasm and/or js, got '${k}'`);
+    return k as 'wasm' | 'js';
+  });
   for (const loss of losses) {
-    // seqgrad
-    const ours = path.join(work, `seqgrad-${loss}.txt`);
-    const t0 = performance.now();
-    const cpu0 = ownCpuSeconds();
-    const result = trainWord2Vec(docs, { method, loss, dim, window, negative, minCount, epochs, sample, seed: flags.seed as number });
-    const seconds = (performance.now() - t0) / 1000;
-    const cpuSeconds = ownCpuSeconds() - cpu0;
-    writeVectors(ours, result.words, result.vectors, { header: true });
+    const ourRuns: { kernel: string; path: string; result: ReturnType<typeof trainWord2Vec>; seconds: number; cpuSeconds: number }[] = [];
+    for (const kernel of kernels) {
+      const ours = path.join(work, `seqgrad-${loss}-${kernel}.txt`);
+      const t0 = performance.now();
+      const cpu0 = ownCpuSeconds();
+      const result = trainWord2Vec(docs, { method, loss, dim, window, negative, minCount, epochs, sample, seed: flags.seed as number, kernel });
+      const seconds = (performance.now() - t0) / 1000;
+      const cpuSeconds = ownCpuSeconds() - cpu0;
+      writeVectors(ours, result.words, result.vectors, { header: true });
+      ourRuns.push({ kernel, path: ours, result, seconds, cpuSeconds });
+      console.error(`${loss}: seqgrad (${kernel}) ${seconds.toFixed(1)} s (${cpuSeconds.toFixed(1)} s CPU)`);
+    }
+    const result = ourRuns[0].result;
     // word2vec.c
     const theirs = path.join(work, `word2vec-c-${loss}.txt`);
     const args = [
@@ -152,26 +162,29 @@ function main(): void {
     // Questions scored: all four words in both vocabularies, so both answer the same questions.
     const cWords = new Set(readVectors(theirs).words);
     const both = new Set(result.words.filter((w) => cWords.has(w)));
-    rows.push({
-      impl: 'seqgrad', loss, vocabulary: result.words.length, trainWords: result.trainWords, seconds, cpuSeconds,
-      wordsPerSecond: (epochs * result.trainWords) / cpuSeconds, analogy: analogyScore(ours, analogiesText, both),
-    });
+    for (const run of ourRuns) {
+      rows.push({
+        impl: `seqgrad ${run.kernel}`, loss, vocabulary: run.result.words.length, trainWords: run.result.trainWords,
+        seconds: run.seconds, cpuSeconds: run.cpuSeconds, wordsPerSecond: (epochs * run.result.trainWords) / run.cpuSeconds,
+        analogy: analogyScore(run.path, analogiesText, both),
+      });
+    }
     rows.push({
       impl: 'word2vec.c', loss, vocabulary: cVocab, trainWords: result.trainWords, seconds: cSeconds, cpuSeconds: cCpuSeconds,
       wordsPerSecond: (epochs * result.trainWords) / cCpuSeconds, analogy: analogyScore(theirs, analogiesText, both),
     });
-    console.error(`${loss}: seqgrad ${seconds.toFixed(1)} s (${cpuSeconds.toFixed(1)} s CPU), word2vec.c ${cSeconds.toFixed(1)} s (${cCpuSeconds.toFixed(1)} s CPU)`);
+    console.error(`${loss}: word2vec.c ${cSeconds.toFixed(1)} s (${cCpuSeconds.toFixed(1)} s CPU)`);
   }
   if (flags.json) {
     console.log(JSON.stringify({ method, dim, window, negative, minCount, epochs, sample, rows }, null, 2));
     return;
   }
   console.log(`word2vec ${method}, d=${dim}, window ${window}, min-count ${minCount}, sample ${sample}, ${epochs} epoch(s), 1 thread; ${os.cpus()[0]?.model ?? ''}`);
-  console.log('impl        loss  vocab   train words  wall (s)  CPU (s)  words/CPU-s  analogies (correct/answered of total)');
+  console.log('impl          loss  vocab   train words  wall (s)  CPU (s)  words/CPU-s  analogies (correct/answered of total)');
   for (const r of rows) {
     const a = r.analogy ? `${(100 * r.analogy.accuracy).toFixed(1)}% (${r.analogy.correct}/${r.analogy.answered} of ${r.analogy.total})` : '-';
     console.log(
-      `${r.impl.padEnd(11)} ${r.loss.padEnd(5)} ${String(r.vocabulary).padStart(6)}  ${String(r.trainWords).padStart(11)}  ` +
+      `${r.impl.padEnd(13)} ${r.loss.padEnd(5)} ${String(r.vocabulary).padStart(6)}  ${String(r.trainWords).padStart(11)}  ` +
       `${r.seconds.toFixed(1).padStart(8)}  ${r.cpuSeconds.toFixed(1).padStart(7)}  ${String(Math.round(r.wordsPerSecond)).padStart(11)}  ${a}`,
     );
   }

@@ -98,7 +98,7 @@ function convert(command: string, name: string, s: FlagSpec, value: string, prev
 /** The --help text of a command from its flag spec. */
 export function helpText(usage: string, summary: string, spec: Record<string, FlagSpec>): string {
   const lines = [`usage: ${usage}`, '', summary, ''];
-  const entries = Object.entries(spec);
+  const entries = Object.entries(spec).filter(([name]) => name !== 'help');
   if (entries.length > 0) lines.push('flags:');
   for (const [name, s] of entries) {
     const arg = s.type === 'boolean' ? '' : s.choices ? ` ${s.choices.join('|')}` : ` ${s.type === 'list' ? 'a,b,…' : s.type.toUpperCase()}`;

@@ -27,7 +27,9 @@ export async function main(argv: string[]): Promise<number> {
     return await command.run(rest);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    console.error(`seqgrad ${name}: ${message.replace(/^seqgrad \S+: /, '')}`);
+    const text = message.replace(/^seqgrad /, '');
+    // Library errors name their operation; a CLI error that already starts with the command name is not prefixed twice.
+    console.error(text.startsWith(`${name} `) || text.startsWith(`${name}:`) ? `seqgrad ${text}` : `seqgrad ${name}: ${text}`);
     if (process.env.SEQGRAD_DEBUG && err instanceof Error) console.error(err.stack);
     return err instanceof UsageError || isInputError(err) ? 2 : 1;
   }

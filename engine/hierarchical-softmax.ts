@@ -282,7 +282,20 @@ export function hierarchicalSoftmaxSgdStep(
     loss += (z < 0 ? -z : 0) + Math.log1p(e);
     const sigmaMinusZ = z >= 0 ? e / (1 + e) : 1 / (1 + e);
     const g = lr * s * sigmaMinusZ;
-    for (let i = 0; i < dim; i++) {
+    // neu1e += g·θ_n (θ_n before its update), θ_n += g·h — unrolled by 4 like the dot product
+    let i = 0;
+    for (; i + 3 < dim; i += 4) {
+      const t0 = theta[tOff + i], t1 = theta[tOff + i + 1], t2 = theta[tOff + i + 2], t3 = theta[tOff + i + 3];
+      neu1e[i] += g * t0;
+      neu1e[i + 1] += g * t1;
+      neu1e[i + 2] += g * t2;
+      neu1e[i + 3] += g * t3;
+      theta[tOff + i] = t0 + g * h[hOffset + i];
+      theta[tOff + i + 1] = t1 + g * h[hOffset + i + 1];
+      theta[tOff + i + 2] = t2 + g * h[hOffset + i + 2];
+      theta[tOff + i + 3] = t3 + g * h[hOffset + i + 3];
+    }
+    for (; i < dim; i++) {
       const t = theta[tOff + i];
       neu1e[i] += g * t;
       theta[tOff + i] = t + g * h[hOffset + i];

@@ -612,6 +612,49 @@ export function oneToManyStepFunction(
   };
 }
 
+/**
+ * The bridge from a bidirectional encoder to a unidirectional decoder of hidden size H→ + H←:
+ * each state tensor of a bidirectional layer becomes [s→, s←]  [B, H→ + H←] (both directions
+ * must have the same number of state tensors); unidirectional layers pass through unchanged.
+ * Allocates the merged matrices (once per batch, not per step).
+ */
+export function concatDirections(states: readonly LayerState[]): LayerState[] {
+  return states.map((s, l) => {
+    if (!s.backward) return { forward: s.forward };
+    const back = s.backward;
+    if (back.length !== s.forward.length) {
+      throw new Error(`concatDirections: expected both directions of layer ${l} to have the same number of state tensors, got ${s.forward.length} and ${back.length}`);
+    }
+    return {
+      forward: s.forward.map((f, k) => {
+        const merged = Matrix.zeros(f.rows, f.cols + back[k].cols, f.dtype);
+        copyInto(merged.colView(0, f.cols), f);
+        copyInto(merged.colView(f.cols, back[k].cols), back[k]);
+        return merged;
+      }),
+    };
+  });
+}
+
+/**
+ * Backward of concatDirections: ∂L/∂[s→, s←] (e.g. a decoder's dh0) split into the two
+ * directions (column views, no copy), shaped like `like` (the encoder's final states) — pass
+ * the result to encoderBackward as dFinal.
+ */
+export function splitDirections(dMerged: readonly LayerState[], like: readonly LayerState[]): LayerState[] {
+  if (dMerged.length !== like.length) {
+    throw new Error(`splitDirections: expected one gradient per layer (${like.length}), got ${dMerged.length}`);
+  }
+  return like.map((s, l) => {
+    if (!s.backward) return { forward: dMerged[l].forward };
+    const back = s.backward;
+    return {
+      forward: s.forward.map((f, k) => dMerged[l].forward[k].colView(0, f.cols)),
+      backward: back.map((b, k) => dMerged[l].forward[k].colView(s.forward[k].cols, b.cols)),
+    };
+  });
+}
+
 // =============================================================================================
 // Parameters of any of the above
 

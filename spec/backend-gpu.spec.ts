@@ -83,15 +83,17 @@ describe('gpu backend: loading gpu.js', () => {
 // both paths are gpu.js' own code, so both must keep parity and free what they take.
 for (const requested of ['gpu', 'cpu']) {
   describe(`gpu backend, gpu.js mode '${requested}'`, () => {
-    let backend: GpuBackend | Error;
+    let backend: GpuBackend | Error | undefined;
     const notices: string[] = [];
     const ok = (): GpuBackend => {
-      if (backend instanceof Error) throw backend;
+      if (!backend || backend instanceof Error) throw backend ?? new Error('no backend (beforeAll failed)');
       return backend;
     };
 
     beforeAll(async () => {
-      backend = await tryBackend({ mode: requested, notice: (line) => notices.push(line) });
+      // SEQGRAD_REQUIRE_GPU=1: a fallback fails here, with initGpuBackend's reason (e.g. gl not built, no display)
+      const requireGpu = REQUIRE_GPU && requested === 'gpu';
+      backend = await tryBackend({ mode: requested, requireGpu, notice: (line) => notices.push(line) });
       const what = backend instanceof Error
         ? `unavailable (${backend.message})`
         : `${backend.mode} — ${backend.accelerated ? 'the WebGL path' : `no GPU: ${backend.fallbackReason}`}`;
@@ -99,7 +101,7 @@ for (const requested of ['gpu', 'cpu']) {
     });
 
     afterAll(async () => {
-      if (!(backend instanceof Error)) await backend.dispose();
+      if (backend && !(backend instanceof Error)) await backend.dispose();
     });
 
     it('reports the mode it really got (and says why when it is not a GPU)', () => {
@@ -107,7 +109,7 @@ for (const requested of ['gpu', 'cpu']) {
         expect(backend.message).toMatch(LOAD_ERROR);
         return;
       }
-      const b = backend;
+      const b = ok();
       expect(['headlessgl', 'webgl', 'webgl2', 'webgpu', 'webasm', 'cpu']).toContain(b.mode);
       expect(b.accelerated).toBe(GL_MODES.includes(b.mode));
       expect(b.supportsFloat64).toBe(false);
@@ -165,23 +167,18 @@ for (const requested of ['gpu', 'cpu']) {
       } finally {
         b.destroyKernel(count);
       }
-      const k = 2500; // above gpu.js' default cap of 1000, within the backend's first cap (4096)
-      const ones = new Matrix(1, k, new Float32Array(k).fill(1));
-      const col = new Matrix(k, 1, new Float32Array(k).fill(1));
-      const out = Matrix.zeros(1, 1);
-      b.gemm(1, 1, k, 1, ones.data, 0, k, false, col.data, 0, 1, false, 0, out.data, 0, 1);
-      expect(out.get(0, 0)).toBe(k);
-      const kBig = 5000; // beyond the first cap: the kernel is rebuilt with a larger one
-      const onesBig = new Float32Array(kBig).fill(1);
-      b.gemm(1, 1, kBig, 1, onesBig, 0, kBig, false, onesBig, 0, 1, false, 0, out.data, 0, 1);
-      expect(out.get(0, 0)).toBe(kBig);
+      for (const k of [2500, 5000]) { // far above gpu.js' default cap of 1000
+        const ones = new Float32Array(k).fill(1), out = new Float32Array(1);
+        b.gemm(1, 1, k, 1, ones, 0, k, false, ones, 0, 1, false, 0, out, 0, 1);
+        expect(out[0]).toBe(k);
+      }
     });
 
     it('through the seam: gemm() on strided views, and float64 falls through to the js kernel', async () => {
       if (backend instanceof Error) return expect(backend.message).toMatch(LOAD_ERROR);
       const b = ok();
       const previous = setBackend(jsBackend.name);
-      const registered = await initGpuBackend({ mode: requested });
+      const registered = await initGpuBackend({ mode: requested, notice: () => {} });
       try {
         setBackend('gpu');
         const rng = new Rng(5);
@@ -192,6 +189,10 @@ for (const requested of ['gpu', 'cpu']) {
         gemm(c, a, bm, false, false, 1, 0.5);
         expect(maxRelDiff(c, want)).toBeLessThan(TOL);
         expect(bigC.colView(0, 11).toArray()).toEqual(untouched);
+        // contiguous row blocks at an offset (passed without a copy), transposed
+        const at = bigA.rowView(7, 20), bt = randomMatrix(rng, 45, 20).rowView(9, 30), ct = Matrix.zeros(50, 30);
+        gemm(ct, at, bt, true, true);
+        expect(maxRelDiff(ct, jsProduct(at, bt, Matrix.zeros(50, 30), true, true, 1, 0))).toBeLessThan(TOL);
 
         const a64 = randomMatrix(rng, 6, 5, 1, 'float64'), b64 = randomMatrix(rng, 5, 4, 1, 'float64');
         const viaGpu = Matrix.zeros(6, 4, 'float64'), viaJs = Matrix.zeros(6, 4, 'float64');
@@ -293,7 +294,7 @@ for (const requested of ['gpu', 'cpu']) {
 
 describe('gpu backend: dispose', () => {
   it('deletes every texture of the context, switches the engine back to js, and refuses further work', async () => {
-    const b = await tryBackend({});
+    const b = await tryBackend({ notice: () => {} });
     if (b instanceof Error) return expect(b.message).toMatch(LOAD_ERROR);
     const gates = b.createLstmGates(2, 3);
     const z = Matrix.zeros(2, 12), cPrev = Matrix.zeros(2, 3);

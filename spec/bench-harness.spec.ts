@@ -38,18 +38,24 @@ describe('bench harness', () => {
     expect(timed).toEqual(['run a', 'run b', 'run a', 'run b', 'run a', 'run b', 'run a', 'run b', 'run a', 'run b']);
     expect(log.slice(0, 4)).toEqual(['before a', 'run a', 'before a', 'run a']);
     // 2e6 flops in 2 ms = 1 GFLOP/s; 4 ms = 0.5
-    expect(results[0].median).toBeCloseTo(1, 12);
-    expect(results[1].median).toBeCloseTo(0.5, 12);
+    expect(results[0].wall.median).toBeCloseTo(1, 12);
+    expect(results[1].wall.median).toBeCloseTo(0.5, 12);
     expect(results[0].reps).toBe(5); // 10 ms per run / 2 ms per call
-    expect(results[0].msPerCall).toHaveLength(5);
+    expect(results[0].wall.msPerCall).toHaveLength(5);
+    expect(results[0].cpu).toBeNull(); // the fake reports wall time only
   });
 
   it('speed ratios point the same way for throughput and time (> 1 = seqgrad faster)', () => {
-    const row = (impl: string, ours: boolean, value: number, higherIsBetter: boolean): BenchResult => ({
-      suite: 'x', case: 'c', params: {}, impl, ours, unit: 'u', higherIsBetter, median: value, min: value, max: value, reps: 1, msPerCall: [],
+    const stats = (value: number) => ({ median: value, min: value, max: value, msPerCall: [] });
+    const row = (impl: string, ours: boolean, value: number, higherIsBetter: boolean, cpu?: number): BenchResult => ({
+      suite: 'x', case: 'c', params: {}, impl, ours, unit: 'u', higherIsBetter, reps: 1,
+      wall: stats(value), cpu: cpu === undefined ? null : stats(cpu),
     });
     expect(speedRatio(row('s', true, 40, true), row('p', false, 20, true))).toBe(2);
     expect(speedRatio(row('s', true, 10, false), row('p', false, 30, false))).toBe(3);
+    // on the CPU clock: 40 vs 10 → 4; a peer without CPU time falls back to its wall time
+    expect(speedRatio(row('s', true, 20, true, 40), row('p', false, 5, true, 10), 'cpu')).toBe(4);
+    expect(speedRatio(row('s', true, 20, true, 40), row('p', false, 5, true), 'cpu')).toBe(8);
     const table = formatTable([row('seqgrad wasm', true, 40, true), row('tfjs wasm', false, 20, true)]);
     expect(table).toMatch(/seqgrad wasm.*tfjs wasm 2\.000/);
     expect(millis().fromMs(3)).toBe(3);
@@ -74,9 +80,11 @@ describe('seqgrad bench', () => {
       ]);
       for (const r of out.results as BenchResult[]) {
         expect(r.unit).toBe('GFLOP/s');
-        expect(r.msPerCall).toHaveLength(5);
-        expect(r.min).toBeLessThanOrEqual(r.median);
-        expect(r.median).toBeLessThanOrEqual(r.max);
+        for (const s of [r.wall, r.cpu!]) {
+          expect(s.msPerCall).toHaveLength(5);
+          expect(s.min).toBeLessThanOrEqual(s.median);
+          expect(s.median).toBeLessThanOrEqual(s.max);
+        }
       }
       expect(printed.join('\n')).toMatch(/machine: .*\d+ cores?.*Node v\d+.*V8/);
     } finally {

@@ -99,13 +99,31 @@ describe('trainWord2Vec mechanics', () => {
 
   it('is reproducible: the same seed gives identical bits, another seed other vectors', () => {
     const docs = syntheticSentences(1, 200);
-    for (const loss of ['neg', 'hs'] as const) {
-      const a = trainWord2Vec(docs, { loss, dim: 8, minCount: 1, seed: 42 });
-      const b = trainWord2Vec(docs, { loss, dim: 8, minCount: 1, seed: 42 });
-      const c = trainWord2Vec(docs, { loss, dim: 8, minCount: 1, seed: 43 });
+    for (const [loss, kernel] of [['neg', 'js'], ['hs', 'js'], ['neg', 'wasm'], ['hs', 'wasm']] as const) {
+      const a = trainWord2Vec(docs, { loss, kernel, dim: 8, minCount: 1, seed: 42 });
+      const b = trainWord2Vec(docs, { loss, kernel, dim: 8, minCount: 1, seed: 42 });
+      const c = trainWord2Vec(docs, { loss, kernel, dim: 8, minCount: 1, seed: 43 });
       expect(Buffer.from(a.vectors.data.buffer).equals(Buffer.from(b.vectors.data.buffer))).toBe(true);
       expect(Buffer.from(a.output.data.buffer).equals(Buffer.from(b.output.data.buffer))).toBe(true);
       expect(Buffer.from(a.vectors.data.buffer).equals(Buffer.from(c.vectors.data.buffer))).toBe(false);
+    }
+  });
+
+  it('the WebAssembly SIMD kernel does the same updates as the JS kernel (float32 sums)', () => {
+    const docs = syntheticSentences(5, 100);
+    for (const loss of ['softmax', 'hs', 'neg'] as const) {
+      for (const method of ['skipgram', 'cbow'] as const) {
+        const js = trainWord2Vec(docs, { method, loss, dim: 10, minCount: 1, seed: 5, kernel: 'js' });
+        const wasm = trainWord2Vec(docs, { method, loss, dim: 10, minCount: 1, seed: 5, kernel: 'wasm' });
+        expect([js.kernel, wasm.kernel]).toEqual(['js', 'wasm']);
+        let diff = 0, scale = 0;
+        for (let i = 0; i < js.vectors.data.length; i++) {
+          diff = Math.max(diff, Math.abs(js.vectors.data[i] - wasm.vectors.data[i]));
+          scale = Math.max(scale, Math.abs(js.vectors.data[i]));
+        }
+        expect(diff / scale).toBeLessThan(1e-4);
+        expect(wasm.finalLoss).toBeCloseTo(js.finalLoss, 4);
+      }
     }
   });
 
@@ -123,6 +141,7 @@ describe('trainWord2Vec mechanics', () => {
     expect(() => trainWord2Vec(docs, { method: 'glove' as Word2VecMethod })).toThrow(/trainWord2Vec: expected method 'skipgram' or 'cbow', got 'glove'/);
     expect(() => trainWord2Vec(docs, { loss: 'nce' as Word2VecLoss })).toThrow(/expected loss 'softmax', 'hs' or 'neg'/);
     expect(() => trainWord2Vec(docs, { dim: 0 })).toThrow(/expected dim to be an integer ≥ 1, got 0/);
+    expect(() => trainWord2Vec(docs, { kernel: 'gpu' as 'js' })).toThrow(/expected kernel 'auto', 'js' or 'wasm', got 'gpu'/);
     expect(() => trainWord2Vec(docs, { minCount: 5 })).toThrow(/at least 2 words seen ≥ minCount = 5 times, got 0/);
   });
 });
@@ -134,8 +153,9 @@ describe('trainWord2Vec learns: words that share contexts end up closer', () => 
     ['cbow', 'softmax'], ['cbow', 'hs'], ['cbow', 'neg'],
   ];
   for (const [method, loss] of combos) {
-    it(`${method} / ${loss}`, () => {
-      const r = trainWord2Vec(docs, { method, loss, dim: 16, window: 3, minCount: 1, sample: 0, epochs: 8, seed: 2 });
+    // the SIMD kernel for all six; the JS kernel for skip-gram (the same math, checked above)
+    for (const kernel of method === 'skipgram' ? (['wasm', 'js'] as const) : (['wasm'] as const)) it(`${method} / ${loss} (${kernel})`, () => {
+      const r = trainWord2Vec(docs, { method, loss, kernel, dim: 16, window: 3, minCount: 1, sample: 0, epochs: 8, seed: 2 });
       const { gap, nearestInGroup } = groupSeparation(r.words, r.vectors);
       expect(nearestInGroup).toBe(8);
       expect(gap).toBeGreaterThan(0.1);
@@ -182,5 +202,8 @@ describe('seqgrad word2vec', () => {
     expect(missing?.message).toMatch(/corpus .*nope\.txt does not exist/);
     expect(missing?.name).toBe('InputError');
     expect(errorOf([])?.message).toMatch(/word2vec: expected --corpus FILE\|DIR/);
+    const badDim = errorOf(['--corpus', path.join(tmp, 'nope.txt'), '--dim', '0']);
+    expect(badDim?.message).toBe('word2vec: --dim expects an integer ≥ 1, got 0');
+    expect(badDim?.name).toBe('InputError');
   });
 });

@@ -16,7 +16,7 @@
  * (reshuffled every epoch from the seeded Rng), AdaGrad on ½J (glove.c's cost is ½Σ f·r²) with
  * η = 0.05, its quirks included: the step of a component is u = η·g / √G and then G += (η·g)²,
  * with G starting at 1 (so G accumulates squared *steps*, not squared gradients); vector gradient
- * components g are clipped to ±100 first; an update whose vector steps are not finite is skipped.
+ * components g are clipped to ±100 first; an entry whose residual is not finite is skipped.
  * Init as glove.c: every entry of θ, e, b, b′ ~ U(−0.5/d, 0.5/d). Float64 throughout (glove.c's
  * `real` is double). Final vectors: (e + θ)/2 as in the notes ('average', default) or e + θ
  * ('sum', glove.c's -model 2); the same direction either way.
@@ -300,7 +300,6 @@ export function trainGlove(corpus: string[][], opts: GloveOptions = {}): GloveRe
   const B1 = params.b.data as Float64Array, B2 = params.bPrime.data as Float64Array;
   const G1 = new Float64Array(V * d).fill(1), G2 = new Float64Array(V * d).fill(1);
   const GB1 = new Float64Array(V).fill(1), GB2 = new Float64Array(V).fill(1);
-  const u1 = new Float64Array(d), u2 = new Float64Array(d);
   const logX = X.values.map(Math.log);
   const weight = X.values.map((x) => gloveWeight(x, xMax, alpha));
   const order = new Int32Array(X.size);
@@ -322,23 +321,20 @@ export function trainGlove(corpus: string[][], opts: GloveOptions = {}): GloveRe
       const fr = weight[k] * r;
       if (!Number.isFinite(fr)) continue;
       cost += 0.5 * fr * r;
-      // AdaGrad on ½J, glove.c's way (see the module comment).
-      let sum1 = 0, sum2 = 0;
+      // AdaGrad on ½J, glove.c's way (see the module comment). Component c of both vectors is
+      // read before either is written, so one pass does what glove.c does in two; its check that
+      // the steps are finite always passes here (fr is finite, steps are clipped, G ≥ 1).
       for (let c = 0; c < d; c++) {
-        const t1 = Math.min(Math.max(fr * W2[l2 + c], -clip), clip) * eta;
-        const t2 = Math.min(Math.max(fr * W1[l1 + c], -clip), clip) * eta;
-        u1[c] = t1 / Math.sqrt(G1[l1 + c]);
-        u2[c] = t2 / Math.sqrt(G2[l2 + c]);
-        sum1 += u1[c];
-        sum2 += u2[c];
-        G1[l1 + c] += t1 * t1;
-        G2[l2 + c] += t2 * t2;
-      }
-      if (Number.isFinite(sum1) && Number.isFinite(sum2)) {
-        for (let c = 0; c < d; c++) {
-          W1[l1 + c] -= u1[c];
-          W2[l2 + c] -= u2[c];
-        }
+        const w1 = W1[l1 + c], w2 = W2[l2 + c];
+        let g1 = fr * w2, g2 = fr * w1;
+        if (g1 > clip) g1 = clip; else if (g1 < -clip) g1 = -clip;
+        if (g2 > clip) g2 = clip; else if (g2 < -clip) g2 = -clip;
+        const t1 = g1 * eta, t2 = g2 * eta;
+        const q1 = G1[l1 + c], q2 = G2[l2 + c];
+        W1[l1 + c] = w1 - t1 / Math.sqrt(q1);
+        W2[l2 + c] = w2 - t2 / Math.sqrt(q2);
+        G1[l1 + c] = q1 + t1 * t1;
+        G2[l2 + c] = q2 + t2 * t2;
       }
       const tb = eta * fr;
       B1[i] -= tb / Math.sqrt(GB1[i]);

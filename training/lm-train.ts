@@ -118,7 +118,7 @@ export function prepareLmCorpus(
 
 // ---- options, progress, results ------------------------------------------------------------
 
-export interface ClipOptions {
+export interface GradientClipOptions {
   /** 'norm': PyTorch's clip_grad_norm_ over all gradients; 'value': clamp each entry to ±max. */
   mode: 'norm' | 'value';
   max: number;
@@ -132,7 +132,7 @@ export interface LmTrainConfig {
   batch: number;
   optimizer: OptimizerConfig;
   /** null: no clipping. */
-  clip: ClipOptions | null;
+  clip: GradientClipOptions | null;
 }
 
 /** How long and how watched a run is (may change on resume). */
@@ -157,6 +157,8 @@ export interface LmRunOptions {
   checkpointEvery?: number;
   onProgress?: (p: LmProgress) => void;
   onEvaluation?: (e: LmEvaluationRecord) => void;
+  /** How the corpus was read (file, level, …): stored in checkpoints so a resume can read it again. */
+  corpus?: Record<string, unknown>;
   /** Called after each backward pass, before the gradients are checked (tests inject faults here). */
   afterBackward?: (step: number, grads: Record<string, Matrix>) => void;
   /** Milliseconds clock (default Date.now). */
@@ -309,6 +311,7 @@ export class LmTrainer {
       this.evalsWithoutImprovement = state.evalsWithoutImprovement;
       this.smoothLoss = state.smoothLoss;
       this.trainSecondsBefore = state.trainSeconds;
+      this.corpus = state.corpus ?? undefined;
       if (state.carriedState) {
         state.carriedState.forEach((layer, l) => layer.forEach((s, k) => copyInto(this.ws.state[l][k], s)));
       }
@@ -356,7 +359,7 @@ export class LmTrainer {
     const loss = crossEntropyForwardBackward(logits, logits, this.targets, { reduction: 'mean' });
     if (!Number.isFinite(loss)) this.failNonFinite(stepNumber, 'loss', loss);
     lmBackward(this.model, this.ws, logits);
-    this.afterBackwardHook?.(stepNumber, this.grads);
+    this.afterBackward?.(stepNumber, this.grads);
     const gradNorm = globalNorm(this.gradList);
     if (!Number.isFinite(gradNorm)) this.failGradients(stepNumber, gradNorm);
     let clipRatio = 0;
@@ -388,8 +391,10 @@ export class LmTrainer {
     return { loss, gradNorm, clipRatio, lr };
   }
 
-  /** Set by `run` from LmRunOptions.afterBackward. */
-  afterBackwardHook: LmRunOptions['afterBackward'] | undefined;
+  /** The current run's LmRunOptions.afterBackward, checkpointPath and corpus (set by `run`). */
+  private afterBackward: LmRunOptions['afterBackward'] | undefined;
+  private checkpointPath: string | undefined;
+  private corpus: Record<string, unknown> | undefined;
 
   private failNonFinite(step: number, tensor: string, value: number): never {
     // A bad loss usually comes from a bad weight: name the first one, if any.
@@ -415,13 +420,10 @@ export class LmTrainer {
     throw new NonFiniteTrainingError(`the gradient norm overflowed to ${norm} at step ${step}${this.keptMessage()}`, step, 'gradient norm');
   }
 
-  /** Set by `run`: where checkpoints go, for the error message. */
-  checkpointPathForMessages: string | undefined;
-
   private keptMessage(): string {
-    if (!this.checkpointPathForMessages) return '; training stopped, nothing was updated with it';
-    if (this.lastCheckpointStep < 0) return `; training stopped before any checkpoint was written to ${this.checkpointPathForMessages}`;
-    return `; training stopped, the last good checkpoint ${this.checkpointPathForMessages} (step ${this.lastCheckpointStep}) is kept`;
+    if (!this.checkpointPath) return '; training stopped, nothing was updated with it';
+    if (this.lastCheckpointStep < 0) return `; training stopped before any checkpoint was written to ${this.checkpointPath}`;
+    return `; training stopped, the last good checkpoint ${this.checkpointPath} (step ${this.lastCheckpointStep}) is kept`;
   }
 
   /** Loss, perplexity and bits per token on the validation split (null when it is empty). */
@@ -434,7 +436,7 @@ export class LmTrainer {
   }
 
   /** Everything a resume needs, as JSON. */
-  checkpointJSON(corpus?: Record<string, unknown>): LmCheckpointJSON {
+  checkpointJSON(corpus: Record<string, unknown> | undefined = this.corpus): LmCheckpointJSON {
     return {
       kind: 'seqgrad.lm-checkpoint',
       version: 1,
@@ -456,13 +458,10 @@ export class LmTrainer {
   }
 
   /** Write a checkpoint atomically. */
-  saveCheckpoint(path: string, corpus?: Record<string, unknown>): void {
+  saveCheckpoint(path: string, corpus: Record<string, unknown> | undefined = this.corpus): void {
     writeFileAtomic(path, JSON.stringify(this.checkpointJSON(corpus)));
     this.lastCheckpointStep = this.position.step;
   }
-
-  /** Free-form description of the corpus options stored in checkpoints (set by the caller). */
-  corpusInfo: Record<string, unknown> | undefined;
 
   /** Train until epochs / maxSteps / time limit / early stopping; see LmRunOptions. */
   run(opts: LmRunOptions = {}): LmTrainResult {
@@ -472,8 +471,9 @@ export class LmTrainer {
     const totalSteps = resolveTotalSteps(opts, this.stepsPerEpoch);
     const evalEvery = opts.evalEvery ?? (opts.evalEverySeconds !== undefined ? Infinity : this.stepsPerEpoch);
     const checkpointEvery = opts.checkpointEvery;
-    this.afterBackwardHook = opts.afterBackward;
-    this.checkpointPathForMessages = opts.checkpointPath;
+    this.afterBackward = opts.afterBackward;
+    this.checkpointPath = opts.checkpointPath;
+    this.corpus = opts.corpus ?? this.corpus;
     let evalSeconds = 0;
     let stepsThisRun = 0;
     let lastEvalAt = start;
@@ -505,7 +505,7 @@ export class LmTrainer {
     const maybeCheckpoint = (force: boolean): void => {
       if (!opts.checkpointPath || this.position.step === this.lastCheckpointStep) return;
       if (force || (checkpointEvery !== undefined && this.position.step % checkpointEvery === 0)) {
-        this.saveCheckpoint(opts.checkpointPath, this.corpusInfo);
+        this.saveCheckpoint(opts.checkpointPath, this.corpus);
       }
     };
 
@@ -534,7 +534,8 @@ export class LmTrainer {
         tokensPerSecond: (stepsThisRun * T * B) / Math.max(1e-9, elapsedSeconds - evalSeconds),
         elapsedSeconds,
       });
-      const dueBySteps = this.position.step - lastEvalStep >= evalEvery;
+      // By steps: at multiples of evalEvery (absolute, so a resumed run evaluates where an uninterrupted one does).
+      const dueBySteps = this.position.step % evalEvery === 0 || this.position.step - lastEvalStep >= evalEvery;
       const dueBySeconds = opts.evalEverySeconds !== undefined && (now() - lastEvalAt) / 1000 >= opts.evalEverySeconds;
       if (dueBySteps || dueBySeconds) {
         const stop = doEvaluation();
@@ -706,6 +707,8 @@ export interface LmTrainerState {
   trainSeconds: number;
   lossHistory: number[];
   evaluations: LmEvaluationRecord[];
+  /** How the corpus was read, carried into the next checkpoints. */
+  corpus?: Record<string, unknown> | null;
 }
 
 export interface LmCheckpoint {
@@ -775,6 +778,7 @@ export function lmCheckpointFromJSON(json: unknown, source = 'checkpoint'): LmCh
       trainSeconds: j.trainSeconds ?? 0,
       lossHistory: Array.isArray(j.lossHistory) ? j.lossHistory : [],
       evaluations: Array.isArray(j.evaluations) ? j.evaluations : [],
+      corpus: j.corpus ?? null,
     },
   };
 }

@@ -150,6 +150,8 @@ export interface SampleOptions extends GenerationOptions {
   /** The generator (default: a new one seeded with `seed`, default 0). */
   rng?: Rng;
   seed?: number;
+  /** Do not stop at `<EOS>`: draw maxLength tokens, each `<EOS>` a line break in the text (default false). */
+  multiline?: boolean;
 }
 
 export interface GeneratedText {
@@ -183,9 +185,15 @@ function defaultMaxLength(model: LanguageModel): number {
   return model.config.level === 'char' ? 50 : 30;
 }
 
-function toText(model: LanguageModel, ids: number[], logProb: number, finished: boolean): GeneratedText {
+function toText(model: LanguageModel, ids: number[], logProb: number, finished: boolean, multiline = false): GeneratedText {
   const tokens = model.vocab.decode(ids);
-  return { text: detokenize(tokens, model.config.level), tokens, logProb, finished };
+  if (!multiline) return { text: detokenize(tokens, model.config.level), tokens, logProb, finished };
+  const lines: string[][] = [[]];
+  for (const t of tokens) {
+    if (t === EOS) lines.push([]);
+    else lines[lines.length - 1].push(t);
+  }
+  return { text: lines.map((line) => detokenize(line, model.config.level)).join('\n'), tokens, logProb, finished };
 }
 
 /** Sample novel sequences (the notes' "Sampling novel sequences"). Same rng state, same output. */
@@ -198,11 +206,12 @@ export function sampleText(model: LanguageModel, opts: SampleOptions = {}): Gene
   const out: GeneratedText[] = [];
   for (let i = 0; i < count; i++) {
     const s = sampleSequence({
-      step: stepper.step, initialState: state, startToken: start, eosToken: eosId(model),
+      // With multiline, no id is the end token (−1), so only maxLength stops the draw.
+      step: stepper.step, initialState: state, startToken: start, eosToken: opts.multiline ? -1 : eosId(model),
       maxLength: opts.maxLength ?? defaultMaxLength(model), rng,
       temperature: opts.temperature ?? 1, topK: opts.topK, forbid: forbidden(model, opts.forbidUnk),
     });
-    out.push(toText(model, s.tokens, s.logProb, s.finished));
+    out.push(toText(model, s.tokens, s.logProb, s.finished, opts.multiline));
   }
   return out;
 }

@@ -275,6 +275,10 @@ export interface SentimentModelOptions {
   freeze?: boolean;
   /** Extra model-specific sizes (e.g. the LSTM's hidden size). */
   hidden?: number;
+  /** Recurrent models: stacked layers (default 1). */
+  layers?: number;
+  /** Recurrent models: every layer reads both ways (default false). */
+  bidirectional?: boolean;
 }
 
 /** How the CLI and loaders create a model of one kind. */

@@ -77,9 +77,12 @@ export async function createPeer() {
         impl: 'brain.js',
         ours: false,
         run(reps) {
+          const cpu0 = process.cpuUsage();
           const t0 = performance.now();
           for (let i = 0; i < reps; i++) work.call();
-          return performance.now() - t0;
+          const wallMs = performance.now() - t0;
+          const cpu = process.cpuUsage(cpu0);
+          return { wallMs, cpuMs: (cpu.user + cpu.system) / 1000 };
         },
       }];
     },

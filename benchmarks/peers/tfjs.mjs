@@ -171,9 +171,12 @@ export async function createPeer() {
           ours: false,
           before: () => tf.setBackend(backend),
           async run(reps) {
+            const cpu0 = process.cpuUsage();
             const t0 = performance.now();
             for (let i = 0; i < reps; i++) await work.call();
-            return performance.now() - t0;
+            const wallMs = performance.now() - t0;
+            const cpu = process.cpuUsage(cpu0);
+            return { wallMs, cpuMs: (cpu.user + cpu.system) / 1000 };
           },
           async dispose() {
             await tf.setBackend(backend);

@@ -76,7 +76,8 @@ export async function createPeer() {
         impl: 'torch',
         ours: false,
         async run(reps) {
-          return (await server.request({ cmd: 'run', id, reps })).ms;
+          const reply = await server.request({ cmd: 'run', id, reps });
+          return { wallMs: reply.ms, cpuMs: reply.cpu_ms };
         },
         async dispose() {
           await server.request({ cmd: 'dispose', id });

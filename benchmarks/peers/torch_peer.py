@@ -5,7 +5,7 @@ Requests (each answered by one JSON line; errors as {"error": "..."}):
   {"cmd": "hello"}                                   -> {"torch": "1.13.0", "threads": 1, "blas": "/usr/lib/…"}
   {"cmd": "setup", "id": 1, "suite": "gemm", "params": {"n": 512}}
                                                      -> {"ok": true} or {"ok": false, "reason": "..."}
-  {"cmd": "run", "id": 1, "reps": 10}                -> {"ms": 12.3}   (timed here with perf_counter)
+  {"cmd": "run", "id": 1, "reps": 10}                -> {"ms": 12.3, "cpu_ms": 12.1}   (perf_counter, process_time)
   {"cmd": "dispose", "id": 1}                        -> {"ok": true}
 
 Workloads (the same as seqgrad's suites; one thread, float32, CPU):
@@ -133,10 +133,10 @@ def main():
             elif cmd == "run":
                 call = calls[req["id"]]
                 reps = int(req["reps"])
-                t0 = time.perf_counter()
+                t0, c0 = time.perf_counter(), time.process_time()
                 for _ in range(reps):
                     call()
-                reply = {"ms": (time.perf_counter() - t0) * 1000.0}
+                reply = {"ms": (time.perf_counter() - t0) * 1000.0, "cpu_ms": (time.process_time() - c0) * 1000.0}
             elif cmd == "dispose":
                 calls.pop(req["id"], None)
                 reply = {"ok": True}

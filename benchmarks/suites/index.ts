@@ -1,7 +1,19 @@
 /**
  * Every suite of `seqgrad bench`, in the order a bare `seqgrad bench` runs them. A suite plugs in
  * by appending itself here (see `Suite` in ../harness.ts: it declares cases, each with seqgrad's
- * workload per backend; peers contribute theirs for the same case by suite name and params).
+ * workload per backend; the peers contribute theirs for the same case, matched by suite name and
+ * params). The peers (benchmarks/peers/*.mjs, torch_peer.py) already implement these suites:
+ *
+ *   gemm   { n }                        C = A·B, float32                         metric gflops(2n³)
+ *   cells  { cell, B, T, D, H }         one layer, forward over T steps +        metric millis()
+ *                                       backward of sum(outputs); cell ∈ rnn|gru|lstm
+ *   train  { cell, B, T, D, H, V }      embedding → cell → dense → softmax CE    metric millis()
+ *                                       summed over time, backward, SGD update
+ *   sample { cell, D, H, V, tokens }    batch 1: `tokens` steps of embedding →   metric microsPer(tokens, 'token')
+ *                                       cell step → dense → softmax → sample
+ *
+ * (brain.js has train and sample only; TensorFlow.js all four on cpu and wasm; PyTorch all four.)
+ * The issue's reference case: train { cell: 'lstm', B: 32, T: 50, D: 64, H: 128, V: 64 }.
  */
 import type { Suite } from '../harness.js';
 import { gemmSuite } from './gemm.js';

@@ -3,7 +3,7 @@ import type { Command } from '../command.js';
 import { listBackends } from '../../engine/backend.js';
 import { initWasmBackend, type WasmBackend } from '../../engine/wasm/index.js';
 import {
-  formatHeader, formatTable, machineInfo, runCase, type BenchResult, type Peer, type SuiteContext,
+  formatHeader, formatTable, machineInfo, runCase, type BenchResult, type Clock, type Peer, type SuiteContext,
 } from '../../benchmarks/harness.js';
 import { loadPeers } from '../../benchmarks/load-peers.js';
 import { suites } from '../../benchmarks/suites/index.js';
@@ -13,11 +13,12 @@ const BACKENDS = ['js', 'wasm', 'gpu'];
 
 const spec: Record<string, FlagSpec> = {
   sizes: { type: 'list', description: 'workload sizes (gemm: n; other suites say in their help)' },
-  backend: { type: 'list', description: `seqgrad backends to run, side by side (${BACKENDS.join('|')})`, default: ['js'] },
+  backend: { type: 'list', description: `seqgrad backends to run, side by side (${BACKENDS.join('|')})`, default: ['js', 'wasm'] },
   runs: { type: 'int', description: 'timed runs per row (median and min–max over them)', default: 5 },
   'warmup-ms': { type: 'int', description: 'untimed warm-up per row, milliseconds', default: 300 },
   'min-run-ms': { type: 'int', description: 'a timed run repeats the call until it lasts this long', default: 100 },
   'relaxed-simd': { type: 'string', choices: ['auto', 'on', 'off'], description: 'wasm: f32x4.relaxed_madd (auto = where it validates) or mul + add', default: 'auto' },
+  clock: { type: 'string', choices: ['wall', 'cpu'], description: 'the table\'s clock: wall time, or CPU time of the working process (for a busy machine)', default: 'wall' },
   peers: { type: 'boolean', description: 'also run TensorFlow.js (cpu, wasm), brain.js and PyTorch where installed' },
   json: { type: 'string', description: 'write the header and every result to this JSON file' },
   list: { type: 'boolean', description: 'list the suites and exit' },
@@ -63,7 +64,8 @@ export const benchCommand: Command = {
         log: (line) => console.error(line),
       };
       const info = machineInfo(backends, notes, peers);
-      console.log(formatHeader(info, ctx));
+      const clock = flags.clock as Clock;
+      console.log(formatHeader(info, ctx, clock));
       const results: BenchResult[] = [];
       for (const suite of chosen) {
         const suiteResults: BenchResult[] = [];
@@ -71,7 +73,7 @@ export const benchCommand: Command = {
           ctx.log(`bench: ${suite.name} ${benchCase.name} …`);
           suiteResults.push(...(await runCase(benchCase, ctx, peers)));
         }
-        console.log(`\n${suite.name}: ${suite.summary}\n${formatTable(suiteResults)}`);
+        console.log(`\n${suite.name}: ${suite.summary}\n${formatTable(suiteResults, clock)}`);
         results.push(...suiteResults);
       }
       if (flags.json) {

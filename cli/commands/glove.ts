@@ -8,7 +8,7 @@ import type { Command } from '../command.js';
 import { createProgress, type Progress } from '../progress.js';
 import { trainGlove } from '../../training/glove.js';
 import { writeVectors } from '../../training/vectors.js';
-import { loadCorpusForCli } from './word2vec.js';
+import { checkCounts, loadCorpusForCli } from './word2vec.js';
 
 const spec: Record<string, FlagSpec> = {
   corpus: { type: 'string', description: 'a text file, or a directory of .txt files' },
@@ -37,6 +37,14 @@ export const gloveCommand: Command = {
         this.summary, spec,
       ));
       return 0;
+    }
+    checkCounts('glove', flags, ['dim', 'window', 'min-count', 'epochs']);
+    for (const name of ['x-max', 'alpha', 'eta']) {
+      if (!((flags[name] as number) > 0)) {
+        const err = new Error(`glove: --${name} expects a positive number, got ${String(flags[name])}`);
+        err.name = 'InputError';
+        throw err;
+      }
     }
     const corpus = loadCorpusForCli('glove', flags.corpus as string | undefined);
     const epochs = flags.epochs as number;

@@ -11,6 +11,9 @@ import { sentimentCommand } from './sentiment.js';
 import { word2vecCommand } from './word2vec.js';
 import { gloveCommand } from './glove.js';
 import { benchCommand } from './bench.js';
+import { seq2seqCommand } from './seq2seq.js';
+import { triggerCommand } from './trigger.js';
+import { taggerCommand } from './tagger.js';
 
 /** Every `seqgrad` sub-command, in the order `seqgrad --help` lists them. */
-export const commands: Command[] = [startCommand, gradcheckCommand, gradflowCommand, trainCommand, sampleCommand, scoreCommand, treeCommand, word2vecCommand, gloveCommand, ...embeddingCommands, sentimentCommand, benchCommand];
+export const commands: Command[] = [startCommand, gradcheckCommand, gradflowCommand, trainCommand, sampleCommand, scoreCommand, treeCommand, word2vecCommand, gloveCommand, ...embeddingCommands, sentimentCommand, seq2seqCommand, triggerCommand, taggerCommand, benchCommand];

@@ -18,6 +18,7 @@ const spec: Record<string, FlagSpec> = {
   greedy: { type: 'boolean', description: 'one sequence, the most probable token at every step' },
   'max-length': { type: 'int', description: 'longest sequence in tokens (default 50 chars / 30 words)' },
   prefix: { type: 'string', description: 'text to continue' },
+  multiline: { type: 'boolean', description: 'sampling: go on past <EOS> (a line break) up to --max-length tokens' },
   'allow-unk': { type: 'boolean', description: 'let <UNK> be emitted (default: never)' },
   seed: { type: 'int', description: 'seed of the draws', default: 1 },
   json: { type: 'boolean', description: 'print the sequences as JSON' },
@@ -33,15 +34,15 @@ export const sampleCommand: Command = {
       console.log(helpText('seqgrad sample --model model.json [--n 10] [--temperature 0.8] [--top-k K] [--beam 5] [--greedy] [--prefix TEXT] [--seed 1] [--json]', this.summary, spec));
       return 0;
     }
-    if (positionals.length > 0) throw new UsageError(`sample: unexpected argument '${positionals[0]}' (see 'seqgrad sample --help')`);
-    if (!flags.model) throw new UsageError("sample: expected --model FILE (see 'seqgrad sample --help')");
+    if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (see 'seqgrad sample --help')`);
+    if (!flags.model) throw new UsageError("expected --model FILE (see 'seqgrad sample --help')");
     const n = flags.n as number;
-    if (!(n >= 1)) throw new UsageError(`sample: --n expects an integer ≥ 1, got ${n}`);
+    if (!(n >= 1)) throw new UsageError(`--n expects an integer ≥ 1, got ${n}`);
     const temperature = flags.temperature as number;
-    if (!(temperature >= 0)) throw new UsageError(`sample: --temperature expects a number ≥ 0, got ${temperature}`);
+    if (!(temperature >= 0)) throw new UsageError(`--temperature expects a number ≥ 0, got ${temperature}`);
     for (const name of ['top-k', 'beam', 'max-length']) {
       const v = flags[name] as number | undefined;
-      if (v !== undefined && !(v >= 1)) throw new UsageError(`sample: --${name} expects an integer ≥ 1, got ${v}`);
+      if (v !== undefined && !(v >= 1)) throw new UsageError(`--${name} expects an integer ≥ 1, got ${v}`);
     }
     const model = loadLanguageModel(flags.model as string);
     const common = {
@@ -60,7 +61,7 @@ export const sampleCommand: Command = {
       out = [greedyText(model, common)];
     } else {
       mode = `sampled, temperature ${temperature}${flags['top-k'] ? `, top-${String(flags['top-k'])}` : ''}, seed ${String(flags.seed)}`;
-      out = sampleText(model, { ...common, count: n, temperature, topK: flags['top-k'] as number | undefined, seed: flags.seed as number });
+      out = sampleText(model, { ...common, count: n, temperature, topK: flags['top-k'] as number | undefined, seed: flags.seed as number, multiline: flags.multiline === true });
     }
     const prefix = (flags.prefix as string | undefined) ?? '';
     if (flags.json) {
@@ -69,7 +70,8 @@ export const sampleCommand: Command = {
       console.log(`# ${mode}`);
       for (const s of out) {
         const score = s.score !== undefined ? `  (score ${s.score.toFixed(3)}, log P ${s.logProb.toFixed(3)})` : '';
-        console.log(`${prefix}${s.text}${s.finished ? '' : ' …'}${score}`);
+        console.log(`${prefix}${s.text}${s.finished || flags.multiline ? '' : ' …'}${score}`);
+        if (flags.multiline) console.log('');
       }
     }
     return 0;

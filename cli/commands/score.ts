@@ -24,11 +24,11 @@ export const scoreCommand: Command = {
       console.log(helpText('seqgrad score --model model.json [--tokens] [--json] "text" ["text" …]', this.summary, spec));
       return 0;
     }
-    if (!flags.model) throw new UsageError("score: expected --model FILE (see 'seqgrad score --help')");
-    if (positionals.length === 0) throw new UsageError('score: expected at least one text to score, e.g. seqgrad score --model model.json "The apple and pear salad"');
+    if (!flags.model) throw new UsageError("expected --model FILE (see 'seqgrad score --help')");
+    if (positionals.length === 0) throw new UsageError('expected at least one text to score, e.g. seqgrad score --model model.json "The apple and pear salad"');
     const model = loadLanguageModel(flags.model as string);
     const scores = positionals.map((text) => {
-      if (text.trim().length === 0 && flags['no-eos']) throw new UsageError('score: expected a non-empty text');
+      if (text.trim().length === 0 && flags['no-eos']) throw new UsageError('expected a non-empty text');
       return { text, ...sentenceLogProb(model, text, { endWithEos: flags['no-eos'] !== true }) };
     });
     if (flags.json) {

@@ -16,10 +16,12 @@ import {
   type SentimentModel, type SentimentModelFactory, type SentimentModelJSON,
 } from '../../training/sentiment.js';
 import { readVectors, type WordVectors } from '../../training/vectors.js';
+import { lstmModelFactory } from '../../training/sentiment-lstm.js';
 
 /** The model kinds `--model` accepts. */
 export const MODEL_FACTORIES: Record<string, SentimentModelFactory> = {
   avg: averageModelFactory,
+  lstm: lstmModelFactory,
 };
 
 function inputError(message: string): Error {
@@ -43,6 +45,8 @@ const TRAIN: Record<string, FlagSpec> = {
   freeze: { type: 'boolean', description: 'keep the embedding fixed (default: yes with --vectors, no without)' },
   dim: { type: 'int', description: 'embedding size without --vectors', default: 50 },
   hidden: { type: 'int', description: 'hidden size (recurrent models)', default: 64 },
+  layers: { type: 'int', description: 'stacked recurrent layers (recurrent models)', default: 1 },
+  bidirectional: { type: 'boolean', description: 'bidirectional recurrent layers (recurrent models)' },
   epochs: { type: 'int', description: 'passes over the training sentences', default: 30 },
   batch: { type: 'int', description: 'sentences per update', default: 32 },
   optimizer: { type: 'string', description: 'update rule (sgd updates the embedding sparsely)', default: 'adam', choices: ['adam', 'sgd'] },
@@ -63,12 +67,12 @@ const PREDICT: Record<string, FlagSpec> = {
 };
 
 const USAGE = [
-  'seqgrad sentiment train --data yelp|amazon|imdb|all|emojify [--model avg] [--vectors FILE] [--out model.json] [--json]',
+  'seqgrad sentiment train --data yelp|amazon|imdb|all|emojify [--model avg|lstm [--hidden 64] [--layers 1] [--bidirectional]] [--vectors FILE] [--out model.json] [--json]',
   '       seqgrad sentiment eval --in model.json [--data NAME] [--json]',
   '       seqgrad sentiment predict --in model.json "a sentence" […]',
 ].join('\n');
 
-const SUMMARY = 'sentiment classifiers (average of embeddings → softmax, …): train | eval | predict';
+const SUMMARY = 'sentiment classifiers (average of embeddings → softmax; embedding → LSTM → softmax): train | eval | predict';
 
 function loadData(flags: FlagValues, name: string | undefined, seed: number): SentimentDataset {
   if (!name) throw new UsageError(`sentiment: expected --data ${SENTIMENT_DATA_NAMES.join('|')}`);
@@ -117,6 +121,7 @@ function train(flags: FlagValues): number {
   const rng = new Rng(seed);
   const model = factory.create(vocab, data.classes, rng, {
     dim: flags.dim as number, vectors, freeze: flags.freeze as boolean | undefined, hidden: flags.hidden as number,
+    layers: flags.layers as number, bidirectional: flags.bidirectional === true,
   });
   const kind = flags.optimizer as 'adam' | 'sgd';
   const optimizer: OptimizerConfig = {

@@ -1,22 +1,129 @@
+/**
+ * `npm start` (`seqgrad start`): the main job.
+ *   1. the gradient check of every recurrent cell (one line each: the worst relative error over
+ *      its tensors; the full tour of every op is `seqgrad gradcheck`);
+ *   2. a character-level LSTM language model trained on the dinosaur names shipped in
+ *      data/dinos.txt (lower-cased, one name per line, `<EOS>` = newline), with a progress bar,
+ *      well under two minutes;
+ *   3. ten names sampled from it (seeded), each marked novel or not;
+ *   4. the loss curve (train and validation, bits per character) as an SVG, written atomically.
+ */
+import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UsageError, helpText, parseArgs, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
+import { formatDuration } from '../progress.js';
 import { runGradCheckCases } from '../../training/gradcheck.js';
 import { gradCheckCases } from '../../training/gradcheck-suite/index.js';
+import { writeFileAtomic } from '../../training/io.js';
+import { createLanguageModel, lmParameterCount } from '../../training/language-model.js';
+import { createLmTrainer, prepareLmCorpus } from '../../training/lm-train.js';
+import { sampleText } from '../../training/lm-use.js';
+import { lmCurveSvg, readInputText, runWithProgress, selectBackend } from './train.js';
 
-/** `npm start`: the gradient-check tour — one line per op, worst relative error over its tensors. */
+const spec: Record<string, FlagSpec> = {
+  data: { type: 'string', description: 'names file, one per line (default: the shipped data/dinos.txt)' },
+  'time-limit': { type: 'number', description: 'stop training before this many seconds', default: 75 },
+  quick: { type: 'boolean', description: 'a small model for a few seconds (for tests)' },
+  seed: { type: 'int', description: 'seed of the weights and of the sampled names', default: 1 },
+  out: { type: 'string', description: 'where the loss curve goes', default: 'out/dinos-loss.svg' },
+  backend: { type: 'string', description: 'GEMM backend', choices: ['wasm', 'js'], default: 'wasm' },
+  help: { type: 'boolean', description: '' },
+};
+
+/** The shipped corpus: data/dinos.txt of the package, found upwards from this module (tsx or dist/). */
+export function shippedDataFile(name: string): string {
+  let dir = nodePath.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const candidate = nodePath.join(dir, 'data', name);
+    if (fs.existsSync(candidate)) return candidate;
+    dir = nodePath.dirname(dir);
+  }
+  throw new Error(`start: the shipped data/${name} was not found above ${nodePath.dirname(fileURLToPath(import.meta.url))}`);
+}
+
+/** Step 1: one line per recurrent cell. Returns how many failed. */
+function cellGradientChecks(): number {
+  const cases = gradCheckCases.filter((c) => c.group === 'cells');
+  console.log(`1. gradient checks of the ${cases.length} recurrent cells (BPTT vs central differences, float64, masked, T ≥ 5, B > 1):`);
+  let failed = 0;
+  for (const testCase of cases) {
+    const rows = runGradCheckCases([testCase]);
+    const worst = Math.max(...rows.map((r) => r.relError));
+    const ok = rows.every((r) => r.pass);
+    if (!ok) failed++;
+    console.log(`   ${ok ? 'pass' : 'FAIL'}  ${testCase.op.padEnd(30)} max rel. error ${worst.toExponential(2)} over ${rows.length} tensors`);
+  }
+  console.log(`   ${cases.length - failed} passed, ${failed} failed  (every op: seqgrad gradcheck)\n`);
+  return failed;
+}
+
+function capitalize(name: string): string {
+  return name.length > 0 ? name[0].toUpperCase() + name.slice(1) : name;
+}
+
 export const startCommand: Command = {
   name: 'start',
-  summary: 'the main job: gradient-check tour of every op',
-  run() {
-    console.log('seqgrad gradient-check tour: every backward pass against central differences (float64)\n');
-    let failed = 0;
-    for (const testCase of gradCheckCases) {
-      const rows = runGradCheckCases([testCase]);
-      const worst = Math.max(...rows.map((r) => r.relError));
-      const ok = rows.every((r) => r.pass);
-      if (!ok) failed++;
-      console.log(`  ${ok ? 'pass' : 'FAIL'}  ${testCase.group.padEnd(10)} ${testCase.op.padEnd(44)} max rel. error ${worst.toExponential(2)}`);
+  summary: 'the main job: cell gradient checks, then a char LSTM on dinosaur names, samples and a loss curve',
+  async run(argv) {
+    const { flags, positionals } = parseArgs('start', argv, spec);
+    if (flags.help) {
+      console.log(helpText('seqgrad start [--data FILE] [--time-limit 75] [--quick] [--seed 1] [--out out/dinos-loss.svg]', this.summary, spec));
+      return 0;
     }
-    console.log(`\n${gradCheckCases.length - failed} passed, ${failed} failed`);
+    if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (see 'seqgrad start --help')`);
+    const timeLimit = flags['time-limit'] as number;
+    if (!(timeLimit > 0)) throw new UsageError(`--time-limit expects a number > 0, got ${timeLimit}`);
+    const quick = flags.quick === true;
+    const dataPath = (flags.data as string | undefined) ?? shippedDataFile('dinos.txt');
+    const text = readInputText('start', 'data', dataPath, 'names file');
+    const seed = flags.seed as number;
+
+    const failed = cellGradientChecks();
+
+    const backend = await selectBackend(flags.backend as string);
+    const corpus = prepareLmCorpus(text, { level: 'char', lowercase: true, valFraction: 0.1 });
+    const hidden = quick ? 32 : 128;
+    const model = createLanguageModel({ level: 'char', lowercase: true, cell: 'lstm', hidden, seed }, corpus.vocab);
+    const batch = Math.max(1, Math.min(32, Math.floor(corpus.train.length / 26)));
+    const trainer = createLmTrainer(model, corpus, {
+      seqLen: 25, batch, optimizer: { kind: 'adam', lr: 0.005 }, clip: { mode: 'norm', max: 5 },
+    });
+    const names = corpus.train.reduce((n, id) => n + (id === corpus.vocab.id('<EOS>') ? 1 : 0), 0);
+    console.log(
+      `2. character-level LSTM language model on ${nodePath.basename(dataPath)}: ${names} training names, ${corpus.train.length} characters ` +
+      `(+ ${corpus.validation.length} for validation), vocabulary ${corpus.vocab.size}, H = ${hidden}, ${lmParameterCount(model)} parameters, ` +
+      `Adam, truncated BPTT T = 25, B = ${batch}, clip ‖g‖ ≤ 5, GEMM backend ${backend}`,
+    );
+    const result = runWithProgress(trainer, '   train', {
+      epochs: quick ? 2 : 16,
+      patience: 2,
+      timeLimitSeconds: timeLimit,
+    });
+    const e = result.lastEvaluation;
+    console.log(
+      `   trained in ${formatDuration(result.seconds)} (${result.seconds.toFixed(1)} s): ${result.steps} steps, ${result.epochs.toFixed(1)} epochs, ` +
+      `${Math.round(result.tokensPerSecond)} characters/s, stopped by ${result.stopReason}`,
+    );
+    console.log(
+      `   train loss ${(result.finalLoss / Math.LN2).toFixed(3)} bits/char` +
+      (e ? `; validation ${(e.loss / Math.LN2).toFixed(3)} bits/char (loss ${e.loss.toFixed(3)} nats, perplexity ${e.perplexity.toFixed(2)})` : '') +
+      ` — uniform guessing over ${corpus.vocab.size - 1} symbols would be ${Math.log2(corpus.vocab.size - 1).toFixed(3)}\n`,
+    );
+
+    const known = new Set(text.toLowerCase().split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0));
+    const samples = sampleText(model, { count: 10, seed, temperature: 1, maxLength: 30 });
+    console.log(`3. ten names sampled from it (seed ${seed}, temperature 1, never <UNK>):`);
+    for (const s of samples) {
+      const note = s.text.length === 0 ? '(empty)' : known.has(s.text) ? '(in the training list)' : '(novel)';
+      console.log(`   ${capitalize(s.text).padEnd(26)} ${s.finished ? '' : '… '}${note}`);
+    }
+
+    const svgPath = flags.out as string;
+    fs.mkdirSync(nodePath.dirname(nodePath.resolve(svgPath)), { recursive: true });
+    writeFileAtomic(svgPath, lmCurveSvg(`char LSTM on ${nodePath.basename(dataPath)} (H = ${hidden})`, result, 'step', 'char'));
+    console.log(`\n4. loss curve (bits/char, train and validation, by step): ${svgPath}`);
     return failed > 0 ? 1 : 0;
   },
 };

@@ -5,6 +5,7 @@
  * atomically. Thin: parses flags, calls the library. Also exports the helpers `start` and
  * `sample` share (backend selection, loading a model, the loss-curve SVG).
  */
+import * as nodePath from 'node:path';
 import { UsageError, helpText, parseArgs, type FlagSpec, type FlagValues } from '../args.js';
 import type { Command } from '../command.js';
 import { createProgress, formatDuration, type Progress } from '../progress.js';
@@ -74,7 +75,7 @@ export async function selectBackend(name: string): Promise<string> {
 
 /** Read a text file given by a flag; missing, unreadable or empty is the user's error (exit 2). */
 export function readInputText(command: string, flag: string, path: string | undefined, what: string): string {
-  if (!path) throw new UsageError(`${command}: expected --${flag} FILE (see 'seqgrad ${command} --help')`);
+  if (!path) throw new UsageError(`expected --${flag} FILE (see 'seqgrad ${command} --help')`);
   try {
     return readTextFile(path, what);
   } catch (err) {
@@ -111,21 +112,21 @@ export function lmCurveSvg(
 function positiveInt(command: string, flags: FlagValues, name: string, min = 1): void {
   const v = flags[name];
   if (v !== undefined && (!Number.isInteger(v) || (v as number) < min)) {
-    throw new UsageError(`${command}: --${name} expects an integer ≥ ${min}, got ${String(v)}`);
+    throw new UsageError(`--${name} expects an integer ≥ ${min}, got ${String(v)}`);
   }
 }
 
 function positiveNumber(command: string, flags: FlagValues, name: string, allowZero = false): void {
   const v = flags[name] as number | undefined;
   if (v !== undefined && !(allowZero ? v >= 0 : v > 0)) {
-    throw new UsageError(`${command}: --${name} expects a number ${allowZero ? '≥' : '>'} 0, got ${v}`);
+    throw new UsageError(`--${name} expects a number ${allowZero ? '≥' : '>'} 0, got ${v}`);
   }
 }
 
 function checkFlags(flags: FlagValues): void {
   const c = 'train';
   if (flags.bidirectional === 'yes') {
-    throw new UsageError(`${c}: --bidirectional yes is not possible for a language model: it predicts y⟨t⟩ from y⟨1⟩…y⟨t−1⟩ and must not see the future tokens a backward RNN would read`);
+    throw new UsageError(`--bidirectional yes is not possible for a language model: it predicts y⟨t⟩ from y⟨1⟩…y⟨t−1⟩ and must not see the future tokens a backward RNN would read`);
   }
   for (const name of ['hidden', 'layers', 'seq-len', 'batch', 'min-count']) positiveInt(c, flags, name);
   for (const name of ['steps', 'embedding', 'patience']) positiveInt(c, flags, name, 0);
@@ -133,7 +134,7 @@ function checkFlags(flags: FlagValues): void {
   for (const name of ['epochs', 'lr', 'time-limit', 'eval-every-seconds']) positiveNumber(c, flags, name);
   positiveNumber(c, flags, 'clip', true);
   const vf = flags['val-fraction'] as number;
-  if (!(vf >= 0 && vf < 1)) throw new UsageError(`${c}: --val-fraction expects a number in [0, 1), got ${vf}`);
+  if (!(vf >= 0 && vf < 1)) throw new UsageError(`--val-fraction expects a number in [0, 1), got ${vf}`);
 }
 
 interface CorpusInfo extends Record<string, unknown> {
@@ -158,7 +159,7 @@ export const trainCommand: Command = {
       ));
       return 0;
     }
-    if (positionals.length > 0) throw new UsageError(`train: unexpected argument '${positionals[0]}' (see 'seqgrad train --help')`);
+    if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (see 'seqgrad train --help')`);
     checkFlags(flags);
     const backend = await selectBackend(flags.backend as string);
 
@@ -197,7 +198,6 @@ export const trainCommand: Command = {
         clip: clip > 0 ? { mode: flags['clip-mode'] as 'norm' | 'value', max: clip } : null,
       });
     }
-    trainer.corpusInfo = corpus;
     const result = runWithProgress(trainer, `train ${trainer.model.config.cell}`, {
       epochs: (flags.epochs as number | undefined) ?? (flags.steps === undefined ? 10 : undefined),
       maxSteps: flags.steps as number | undefined,
@@ -208,12 +208,13 @@ export const trainCommand: Command = {
       patience: flags.patience as number,
       checkpointPath: flags.checkpoint as string | undefined,
       checkpointEvery: flags['checkpoint-every'] as number | undefined,
+      corpus,
     });
     const model = trainer.model;
     const unit = model.config.level === 'char' ? 'char' : 'word';
     const summary = trainingSummary(trainer, result, backend);
     saveLanguageModel(flags.out as string, model, summary);
-    if (flags.curve) writeFileAtomic(flags.curve as string, lmCurveSvg(`${model.config.cell} language model`, result, flags['curve-x'] as 'step' | 'time', unit));
+    if (flags.curve) writeFileAtomic(flags.curve as string, lmCurveSvg(`${model.config.level}-level ${model.config.cell} on ${nodePath.basename(corpus.file)} (H = ${model.config.hidden}, ${model.config.layers} layer${model.config.layers > 1 ? 's' : ''})`, result, flags['curve-x'] as 'step' | 'time', unit));
     if (flags.json) {
       console.log(JSON.stringify({ ...summary, out: flags.out, curve: flags.curve ?? null, evaluations: result.evaluations }, null, 2));
     } else {

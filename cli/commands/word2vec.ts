@@ -9,7 +9,7 @@ import type { Command } from '../command.js';
 import { createProgress, type Progress } from '../progress.js';
 import { readCorpus, type Corpus } from '../../training/corpus.js';
 import { writeVectors } from '../../training/vectors.js';
-import { trainWord2Vec, type Word2VecLoss, type Word2VecMethod } from '../../training/word2vec.js';
+import { trainWord2Vec, type Word2VecKernel, type Word2VecLoss, type Word2VecMethod } from '../../training/word2vec.js';
 
 const spec: Record<string, FlagSpec> = {
   corpus: { type: 'string', description: 'a text file, or a directory of .txt files' },
@@ -23,6 +23,7 @@ const spec: Record<string, FlagSpec> = {
   sample: { type: 'number', description: 'subsampling threshold s (0 = off)', default: 1e-3 },
   alpha: { type: 'number', description: 'starting learning rate (default 0.025 skip-gram, 0.05 CBOW)' },
   seed: { type: 'int', description: 'seed of every random choice', default: 1 },
+  kernel: { type: 'string', description: 'inner loops: WebAssembly SIMD or plain JS (auto: wasm when available)', choices: ['auto', 'wasm', 'js'], default: 'auto' },
   out: { type: 'string', description: 'output vectors file (word2vec text format)', default: 'vectors.txt' },
   json: { type: 'boolean', description: 'print the run summary as JSON' },
   help: { type: 'boolean', description: '' },
@@ -32,6 +33,17 @@ function inputError(message: string): Error {
   const err = new Error(message);
   err.name = 'InputError';
   return err;
+}
+
+/** Throws an input error (exit 2) unless each named flag is an integer ≥ 1 (or ≥ 0 where allowed). */
+export function checkCounts(command: string, flags: Record<string, unknown>, names: string[], zeroOk: string[] = []): void {
+  for (const name of names) {
+    const v = flags[name];
+    const min = zeroOk.includes(name) ? 0 : 1;
+    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min)) {
+      throw inputError(`${command}: --${name} expects an integer ≥ ${min}, got ${String(v)}`);
+    }
+  }
 }
 
 /** Read the corpus; a missing or empty one is the user's input error (exit 2). */
@@ -56,6 +68,9 @@ export const word2vecCommand: Command = {
       ));
       return 0;
     }
+    checkCounts('word2vec', flags, ['dim', 'window', 'negative', 'min-count', 'epochs']);
+    if ((flags.sample as number) < 0) throw inputError(`word2vec: --sample expects a number ≥ 0, got ${flags.sample}`);
+    if (flags.alpha !== undefined && !((flags.alpha as number) > 0)) throw inputError(`word2vec: --alpha expects a positive number, got ${flags.alpha}`);
     const corpus = loadCorpusForCli('word2vec', flags.corpus as string | undefined);
     const method = flags.method as Word2VecMethod;
     const loss = flags.loss as Word2VecLoss;
@@ -71,6 +86,7 @@ export const word2vecCommand: Command = {
       sample: flags.sample as number,
       alpha: flags.alpha as number | undefined,
       seed: flags.seed as number,
+      kernel: flags.kernel as Word2VecKernel,
       onProgress: (p) => {
         progress ??= createProgress({ label, total: p.totalWords, unit: 'words' });
         progress.update(p.wordsDone, {
@@ -86,7 +102,7 @@ export const word2vecCommand: Command = {
     const summary = {
       corpus: flags.corpus, documents: corpus.documents.length, tokens: corpus.tokenCount,
       method, loss, dim: flags.dim, window: flags.window, negative: loss === 'neg' ? flags.negative : undefined,
-      minCount: flags['min-count'], epochs: flags.epochs, seed: flags.seed,
+      minCount: flags['min-count'], epochs: flags.epochs, seed: flags.seed, kernel: result.kernel,
       vocabulary: result.words.length, trainWords: result.trainWords, examples: result.examples,
       seconds: Number(result.seconds.toFixed(3)), wordsPerSecond: Math.round(result.wordsPerSecond),
       finalLoss: Number(result.finalLoss.toFixed(5)), out,
@@ -96,7 +112,7 @@ export const word2vecCommand: Command = {
       console.log(
         `${label}: ${summary.vocabulary} words × ${flags.dim} from ${summary.trainWords} training words ` +
         `(${corpus.documents.length} file${corpus.documents.length === 1 ? '' : 's'}) in ${summary.seconds} s, ` +
-        `${summary.wordsPerSecond} words/s, mean loss of the last epoch ${summary.finalLoss} → ${out}`,
+        `${summary.wordsPerSecond} words/s (${result.kernel} kernel), mean loss of the last epoch ${summary.finalLoss} → ${out}`,
       );
     }
     return 0;

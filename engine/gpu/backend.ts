@@ -23,7 +23,7 @@
 import { getBackend, registerBackend, setBackend, type Backend, type GemmKernel } from '../backend.js';
 import { gemmJs } from '../gemm-js.js';
 import type { FloatArray } from '../matrix.js';
-import { gemmKernel } from './kernels.js';
+import { gemmNNKernel, gemmNTKernel, gemmTNKernel, gemmTTKernel } from './kernels.js';
 import { GpuLstmGates, GpuLstmRunner, type GpuLstmRunnerOptions } from './lstm-runner.js';
 
 /** The gpu.js kernel classes, as named by gpu.js' `mode` option. */
@@ -92,6 +92,8 @@ interface GpuJsInstance {
 
 interface GpuJsModule {
   GPU: new (settings: { mode?: string }) => GpuJsInstance;
+  /** A flat array read as a 2-D (size [cols, rows]) or 1-D argument. */
+  input(value: Float32Array, size: number[]): unknown;
   [kernelClass: string]: unknown;
 }
 
@@ -105,7 +107,28 @@ const KERNEL_CLASS_BY_MODE: readonly [GpuJsMode, string][] = [
   ['cpu', 'CPUKernel'],
 ];
 
-const DEFAULT_LOOP_CAP = 4096;
+/** Distinct GEMM shapes kept compiled (an LSTM training step uses about ten). */
+const GEMM_CACHE_LIMIT = 24;
+
+const GEMM_KERNELS = { NN: gemmNNKernel, NT: gemmNTKernel, TN: gemmTNKernel, TT: gemmTTKernel };
+
+/** One compiled GEMM shape: its kernel and staging buffers for operands that are strided views. */
+interface GemmEntry {
+  kernel: GpuKernel;
+  aStage: Float32Array | null;
+  bStage: Float32Array | null;
+}
+
+/**
+ * A stored operand as a contiguous [rows, cols] array: a zero-copy subarray when its rows follow
+ * each other (ld === cols), else a copy into `stage`.
+ */
+function contiguous(data: Float32Array, offset: number, ld: number, rows: number, cols: number, stage: Float32Array | null): Float32Array {
+  if (ld === cols || rows === 1) return data.subarray(offset, offset + rows * cols);
+  const out = stage!;
+  for (let r = 0; r < rows; r++) out.set(data.subarray(offset + r * ld, offset + r * ld + cols), r * cols);
+  return out;
+}
 
 /**
  * Counts the WebGL textures of one context (created − deleted) by wrapping its createTexture and
@@ -136,6 +159,23 @@ class GlTextureCounter {
       remove(texture);
     };
   }
+}
+
+/** The WebGL 1 calls `handOverVertexBuffer` needs (constants are properties of the context). */
+interface WebGlVertexState {
+  readonly MAX_VERTEX_ATTRIBS: number;
+  readonly ARRAY_BUFFER: number;
+  readonly VERTEX_ATTRIB_ARRAY_BUFFER_BINDING: number;
+  readonly VERTEX_ATTRIB_ARRAY_SIZE: number;
+  readonly VERTEX_ATTRIB_ARRAY_TYPE: number;
+  readonly VERTEX_ATTRIB_ARRAY_NORMALIZED: number;
+  readonly VERTEX_ATTRIB_ARRAY_STRIDE: number;
+  readonly VERTEX_ATTRIB_ARRAY_POINTER: number;
+  getParameter(name: number): unknown;
+  getVertexAttrib(index: number, name: number): unknown;
+  getVertexAttribOffset(index: number, name: number): number;
+  bindBuffer(target: number, buffer: unknown): void;
+  vertexAttribPointer(index: number, size: number, type: number, normalized: boolean, stride: number, offset: number): void;
 }
 
 function isGlContext(gl: unknown): gl is { createTexture(): object | null; deleteTexture(t: object | null): void } {
@@ -203,10 +243,6 @@ export class GpuBackend implements Backend {
   readonly supportsFloat64 = false;
   /** The gpu.js mode asked for ('gpu' = best available). */
   readonly requestedMode: string;
-  /** The gpu.js kernel class that really runs: 'headlessgl', 'webgl', 'webgl2', 'webgpu', 'webasm' or 'cpu'. */
-  mode: GpuJsMode;
-  /** The one-line explanation when `mode` is not a GPU path (null when it is). */
-  fallbackReason: string | null = null;
   /** C = α·op(A)·op(B) + β·C; float32 on gpu.js, float64 through the js kernel. */
   readonly gemm: GemmKernel;
 
@@ -216,8 +252,12 @@ export class GpuBackend implements Backend {
   private readonly notice: (line: string) => void;
   private readonly liveKernels = new Set<GpuKernel>();
   private textureCounter: GlTextureCounter | null = null;
-  private gemmShortcut: GpuKernel | null = null;
-  private gemmLoopCap = 0;
+  /** Compiled GEMM shapes, least recently used first. */
+  private readonly gemmCache = new Map<string, GemmEntry>();
+  /** The kernel that ran the smoke test (the one whose class tells the mode). */
+  private smokeKernel: GpuKernel | null = null;
+  private actualMode: GpuJsMode;
+  private whyNotGpu: string | null = null;
   private disposed = false;
 
   /** Use `createGpuBackend` (async: gpu.js is loaded lazily). */
@@ -227,7 +267,7 @@ export class GpuBackend implements Backend {
     this.requestedMode = requestedMode;
     this.requireGpu = options.requireGpu === true;
     this.notice = options.notice ?? ((line: string) => console.warn(line));
-    this.mode = this.modeOfClass(gpu.Kernel);
+    this.actualMode = this.modeOfClass(gpu.Kernel);
     this.gemm = (m, n, k, alpha, a, aOffset, lda, transA, b, bOffset, ldb, transB, beta, c, cOffset, ldc) => {
       if (!(a instanceof Float32Array) || !(b instanceof Float32Array) || !(c instanceof Float32Array)) {
         gemmJs(m, n, k, alpha, a, aOffset, lda, transA, b, bOffset, ldb, transB, beta, c, cOffset, ldc);
@@ -259,6 +299,16 @@ export class GpuBackend implements Backend {
     return backend;
   }
 
+  /** The gpu.js kernel class that really runs: 'headlessgl', 'webgl', 'webgl2', 'webgpu', 'webasm' or 'cpu'. */
+  get mode(): GpuJsMode {
+    return this.actualMode;
+  }
+
+  /** The one-line explanation when `mode` is not a GPU path (null when it is). */
+  get fallbackReason(): string | null {
+    return this.whyNotGpu;
+  }
+
   /** True when the kernels run on a GPU path (WebGL/WebGPU), false for gpu.js' WebAssembly/CPU kernels. */
   get accelerated(): boolean {
     return GL_MODES.includes(this.mode);
@@ -286,6 +336,7 @@ export class GpuBackend implements Backend {
   destroyKernel(kernel: GpuKernel): void {
     if (!this.liveKernels.delete(kernel)) return;
     const instance = kernel.kernel;
+    this.handOverVertexBuffer(instance);
     // Not destroy(true): the kernels share gpu.js' canvas, and removing its references resets the
     // drawing-buffer size the other kernels rely on (they then render into too small a buffer).
     // gpu.destroy() releases the canvas at the end.
@@ -345,7 +396,8 @@ export class GpuBackend implements Backend {
     if (this.disposed) return;
     this.disposed = true;
     for (const kernel of [...this.liveKernels]) this.destroyKernel(kernel);
-    this.gemmShortcut = null;
+    this.gemmCache.clear();
+    this.smokeKernel = null;
     if (getBackend() === this) setBackend('js');
     if (registered === this) registered = null;
     await this.gpu.destroy();
@@ -354,6 +406,36 @@ export class GpuBackend implements Backend {
   /** @internal Throws when the backend was disposed. */
   expectLive(op: string): void {
     if (this.disposed) throw new Error(`${op}: the gpu backend was disposed (call initGpuBackend() again)`);
+  }
+
+  /**
+   * Before a WebGL kernel is destroyed: gpu.js points the context's vertex attributes (global state
+   * in WebGL 1) at the quad buffer of the kernel built last, and does not set them again when
+   * another kernel runs. Deleting that kernel's buffer would leave every other kernel drawing from
+   * a deleted buffer — they silently return zeros. So re-point those attributes at a surviving
+   * kernel's buffer first (every gpu.js kernel fills its buffer with the same full-screen quad),
+   * keeping the attribute layout exactly as it was.
+   */
+  private handOverVertexBuffer(instance: object): void {
+    const gl = this.gpu.context as WebGlVertexState | null;
+    const dying = (instance as { buffer?: unknown }).buffer;
+    if (!gl || typeof gl.getVertexAttrib !== 'function' || !dying) return;
+    const donor = (this.gpu.kernels as { buffer?: unknown; context?: unknown }[])
+      .find((k) => k !== instance && k.context === gl && k.buffer && k.buffer !== dying);
+    const attribs = gl.getParameter(gl.MAX_VERTEX_ATTRIBS) as number;
+    for (let i = 0; i < attribs; i++) {
+      if (gl.getVertexAttrib(i, gl.VERTEX_ATTRIB_ARRAY_BUFFER_BINDING) !== dying) continue;
+      if (!donor) return; // no kernel left to draw: the next one built sets the attributes up again
+      gl.bindBuffer(gl.ARRAY_BUFFER, donor.buffer);
+      gl.vertexAttribPointer(
+        i,
+        gl.getVertexAttrib(i, gl.VERTEX_ATTRIB_ARRAY_SIZE) as number,
+        gl.getVertexAttrib(i, gl.VERTEX_ATTRIB_ARRAY_TYPE) as number,
+        gl.getVertexAttrib(i, gl.VERTEX_ATTRIB_ARRAY_NORMALIZED) as boolean,
+        gl.getVertexAttrib(i, gl.VERTEX_ATTRIB_ARRAY_STRIDE) as number,
+        gl.getVertexAttribOffset(i, gl.VERTEX_ATTRIB_ARRAY_POINTER),
+      );
+    }
   }
 
   private modeOfClass(kernelClass: GpuJsKernelClass | null): GpuJsMode {
@@ -372,6 +454,7 @@ export class GpuBackend implements Backend {
     const b = new Float32Array([7, 8, 9, 10, 11, 12]);
     const c = new Float32Array(4);
     this.gemm32(2, 2, 3, 1, a, 0, 3, false, b, 0, 2, false, 0, c, 0, 2);
+    this.smokeKernel = this.gemmCache.get('2,2,3,NN')!.kernel;
     const expected = [58, 64, 139, 154]; // [1 2 3; 4 5 6]·[7 8; 9 10; 11 12]
     if (expected.some((v, i) => Math.abs(c[i] - v) > 1e-3)) {
       throw new Error(`initGpuBackend: gpu.js in mode '${this.mode}' computed [${[...c].join(', ')}] for a product whose result is [${expected.join(', ')}]`);
@@ -379,10 +462,10 @@ export class GpuBackend implements Backend {
   }
 
   private async reportMode(): Promise<void> {
-    if (this.gemmShortcut) this.mode = this.modeOfClass(this.gemmShortcut.kernel.constructor as GpuJsKernelClass);
+    if (this.smokeKernel) this.actualMode = this.modeOfClass(this.smokeKernel.kernel.constructor as GpuJsKernelClass);
     if (this.accelerated) return;
     const asked = this.requestedMode === this.mode;
-    this.fallbackReason = asked
+    this.whyNotGpu = asked
       ? `gpu.js runs its '${this.mode}' kernels as asked (mode '${this.requestedMode}')`
       : `gpu.js fell back to its '${this.mode}' kernels (no WebGL: ${await whyNoWebGL()})`;
     if (this.requireGpu) {
@@ -391,7 +474,12 @@ export class GpuBackend implements Backend {
     if (!asked) this.notice(`seqgrad: the 'gpu' backend is not on a GPU: ${this.fallbackReason}`);
   }
 
-  /** The float32 GEMM: op(A), op(B) go to the device as flat arrays, α and β are applied here. */
+  /** A host matrix (flat, row-major [rows, cols]) as a 2-D kernel argument. */
+  input(data: Float32Array, rows: number, cols: number): unknown {
+    return this.api.input(data, [cols, rows]);
+  }
+
+  /** The float32 GEMM: A and B go to the device as 2-D inputs, α and β are applied here. */
   private gemm32(
     m: number, n: number, k: number, alpha: number,
     a: Float32Array, aOffset: number, lda: number, transA: boolean,
@@ -404,16 +492,14 @@ export class GpuBackend implements Backend {
       scaleInPlace(m, n, beta, c, cOffset, ldc);
       return;
     }
-    const kernel = this.gemmKernelFor(k);
     const aRows = transA ? k : m, aCols = transA ? m : k;
     const bRows = transB ? n : k, bCols = transB ? k : n;
-    const aSpan = a.subarray(aOffset, aOffset + (aRows - 1) * lda + aCols);
-    const bSpan = b.subarray(bOffset, bOffset + (bRows - 1) * ldb + bCols);
-    kernel.setOutput([n, m]);
-    const rows = kernel(
-      aSpan, bSpan, k,
-      transA ? 1 : lda, transA ? lda : 1,
-      transB ? 1 : ldb, transB ? ldb : 1,
+    const entry = this.gemmEntry(m, n, k, transA, transB);
+    if (!entry.aStage && lda !== aCols && aRows > 1) entry.aStage = new Float32Array(aRows * aCols);
+    if (!entry.bStage && ldb !== bCols && bRows > 1) entry.bStage = new Float32Array(bRows * bCols);
+    const rows = entry.kernel(
+      this.input(contiguous(a, aOffset, lda, aRows, aCols, entry.aStage), aRows, aCols),
+      this.input(contiguous(b, bOffset, ldb, bRows, bCols, entry.bStage), bRows, bCols),
     ) as ArrayLike<ArrayLike<number>>;
     for (let i = 0; i < m; i++) {
       const row = rows[i];
@@ -427,19 +513,29 @@ export class GpuBackend implements Backend {
   }
 
   /**
-   * The GEMM kernel, rebuilt with a larger `loopMaxIterations` when k outgrows it: gpu.js would
-   * otherwise stop the k-loop silently at the cap and return a wrong product.
+   * The compiled kernel of one GEMM shape (fixed sizes compile to the fastest shader: no dynamic
+   * output or argument sizes, k a constant). Least recently used shapes beyond the limit are destroyed.
    */
-  private gemmKernelFor(k: number): GpuKernel {
-    if (this.gemmShortcut && k <= this.gemmLoopCap) return this.gemmShortcut;
-    if (this.gemmShortcut) this.destroyKernel(this.gemmShortcut);
-    let cap = DEFAULT_LOOP_CAP;
-    while (cap < k) cap *= 2;
-    this.gemmShortcut = this.createKernel(gemmKernel, {
-      output: [1, 1], dynamicOutput: true, dynamicArguments: true, loopMaxIterations: cap,
-    });
-    this.gemmLoopCap = cap;
-    return this.gemmShortcut;
+  private gemmEntry(m: number, n: number, k: number, transA: boolean, transB: boolean): GemmEntry {
+    const variant = `${transA ? 'T' : 'N'}${transB ? 'T' : 'N'}` as keyof typeof GEMM_KERNELS;
+    const key = `${m},${n},${k},${variant}`;
+    let entry = this.gemmCache.get(key);
+    if (entry) {
+      this.gemmCache.delete(key); // re-insert: most recently used last
+    } else {
+      entry = {
+        kernel: this.createKernel(GEMM_KERNELS[variant], { output: [n, m], constants: { k }, loopMaxIterations: k + 1 }),
+        aStage: null,
+        bStage: null,
+      };
+      if (this.gemmCache.size >= GEMM_CACHE_LIMIT) {
+        const [oldestKey, oldest] = this.gemmCache.entries().next().value as [string, GemmEntry];
+        this.gemmCache.delete(oldestKey);
+        this.destroyKernel(oldest.kernel);
+      }
+    }
+    this.gemmCache.set(key, entry);
+    return entry;
   }
 }
 

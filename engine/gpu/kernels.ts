@@ -8,9 +8,9 @@
  *     by default — so every kernel with such a loop is created with a cap above its largest bound.
  *
  * One thread computes one output entry: `this.thread.x` is the column, `this.thread.y` the row of
- * an output declared as `[cols, rows]`. Host data goes in as flat row-major Float32Arrays
- * (indexed `x[r * cols + c]`); results that stay on the GPU (pipelined textures — or, in gpu.js'
- * CPU/WebAssembly fallbacks, arrays of rows) are read as `t[r][c]`.
+ * an output declared as `[cols, rows]`. Every 2-D input is read as `t[r][c]`: host matrices go in
+ * as gpu.js `input(data, [cols, rows])`, results that stay on the device as pipelined textures
+ * (or, in gpu.js' CPU/WebAssembly fallbacks, arrays of rows).
  *
  * Gate order of the LSTM kernels: PyTorch's [i f g o] = [Γu Γf c̃ Γo] in blocks of H columns, as in
  * layers/lstm.ts. The recurrent state lives in one [B, 2H] grid: columns [0, H) are c, [H, 2H) are a.
@@ -48,55 +48,72 @@ export function tanhStable(z: number): number {
 export const lstmHelperFunctions = [sigmoidStable, tanhStable];
 
 /**
- * GEMM for the backend seam: out[i][j] = Σ_p op(A)[i][p]·op(B)[p][j], p < k.
- * op(A)[i][p] = a[i·aRow + p·aCol] and op(B)[p][j] = b[p·bRow + j·bCol]: the strides encode both
- * the transposition and the row stride of a view (A stored [m, k] with stride lda: aRow = lda,
- * aCol = 1; Aᵀ: aRow = 1, aCol = lda). Output [n, m] (columns, rows). α and β are applied by the host.
+ * GEMM for the backend seam, one kernel per transposition: out[i][j] = Σ_p op(A)[i][p]·op(B)[p][j],
+ * p < k (`this.constants.k`). A and B come as 2-D inputs in their stored orientation (A is [m, k],
+ * or [k, m] when transposed; B is [k, n], or [n, k]). Output [n, m] (columns, rows); α and β are
+ * applied by the host. gpu.js compiles a loop bounded by a constant with that exact bound; the
+ * kernels are still created with `loopMaxIterations` above k (the cap applies to argument bounds).
  */
-export const gemmKernel = function (
-  this: KernelThis, a: Float32Array, b: Float32Array, k: number,
-  aRow: number, aCol: number, bRow: number, bCol: number,
-): number {
-  const i = this.thread.y;
-  const j = this.thread.x;
+export const gemmNNKernel = function (this: KernelThis, a: Grid, b: Grid): number {
   let sum = 0;
-  for (let p = 0; p < k; p++) {
-    sum += a[i * aRow + p * aCol] * b[p * bRow + j * bCol];
+  for (let p = 0; p < this.constants.k; p++) {
+    sum += a[this.thread.y][p] * b[p][this.thread.x];
   }
   return sum;
 };
 
-/** Upload: out[r][c] = src[r·cols + c]  (a flat host matrix becomes a device grid). Output [cols, rows]. */
-export const uploadKernel = function (this: KernelThis, src: Float32Array): number {
-  return src[this.thread.y * this.constants.cols + this.thread.x];
+export const gemmNTKernel = function (this: KernelThis, a: Grid, b: Grid): number {
+  let sum = 0;
+  for (let p = 0; p < this.constants.k; p++) {
+    sum += a[this.thread.y][p] * b[this.thread.x][p];
+  }
+  return sum;
+};
+
+export const gemmTNKernel = function (this: KernelThis, a: Grid, b: Grid): number {
+  let sum = 0;
+  for (let p = 0; p < this.constants.k; p++) {
+    sum += a[p][this.thread.y] * b[p][this.thread.x];
+  }
+  return sum;
+};
+
+export const gemmTTKernel = function (this: KernelThis, a: Grid, b: Grid): number {
+  let sum = 0;
+  for (let p = 0; p < this.constants.k; p++) {
+    sum += a[p][this.thread.y] * b[this.thread.x][p];
+  }
+  return sum;
+};
+
+/** Upload: out[r][c] = src[r][c]  (a host matrix becomes a device grid that stays). Output [cols, rows]. */
+export const uploadKernel = function (this: KernelThis, src: Grid): number {
+  return src[this.thread.y][this.thread.x];
 };
 
 /**
- * Initial recurrent state: state[b] = [c0[b] | a0[b]]  [B, 2H]; c0, a0 flat [B, H]. Output [2H, B].
+ * Initial recurrent state: state[b] = [c0[b] | a0[b]]  [B, 2H]; c0, a0: [B, H]. Output [2H, B].
  */
-export const lstmInitStateKernel = function (this: KernelThis, c0: Float32Array, a0: Float32Array): number {
+export const lstmInitStateKernel = function (this: KernelThis, c0: Grid, a0: Grid): number {
   const hidden = this.constants.hidden;
   const b = this.thread.y;
   const x = this.thread.x;
   if (x < hidden) {
-    return c0[b * hidden + x];
+    return c0[b][x];
   }
-  return a0[b * hidden + x - hidden];
+  return a0[b][x - hidden];
 };
 
 /**
  * Input projection of all T steps at once: XP = X·W_xᵀ + b  [T·B, 4H].
- * x: [T·B, D] (flat), wx: [4H, D] (grid), bias: [1, 4H] (grid). Output [4H, T·B].
+ * x: [T·B, D], wx: [4H, D], bias: [1, 4H]. Output [4H, T·B].
  */
-export const lstmInputProjectionKernel = function (
-  this: KernelThis, x: Float32Array, wx: Grid, bias: Grid,
-): number {
-  const inputSize = this.constants.inputSize;
+export const lstmInputProjectionKernel = function (this: KernelThis, x: Grid, wx: Grid, bias: Grid): number {
   const r = this.thread.y;
   const j = this.thread.x;
   let sum = bias[0][j];
-  for (let d = 0; d < inputSize; d++) {
-    sum += x[r * inputSize + d] * wx[j][d];
+  for (let d = 0; d < this.constants.inputSize; d++) {
+    sum += x[r][d] * wx[j][d];
   }
   return sum;
 };
@@ -112,7 +129,7 @@ export const lstmRecurrentKernel = function (
   const b = this.thread.y;
   const j = this.thread.x;
   let sum = xp[row0 + b][j];
-  for (let h = 0; h < hidden; h++) {
+  for (let h = 0; h < this.constants.hidden; h++) {
     sum += state[b][hidden + h] * wa[j][h];
   }
   return sum;

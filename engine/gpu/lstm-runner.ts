@@ -130,9 +130,9 @@ export class GpuLstmRunner {
     this.initState = stepKernel(backend, lstmInitStateKernel, B, H, 2 * H);
     this.state = [stepKernel(backend, lstmStateKernel, B, H, 2 * H), stepKernel(backend, lstmStateKernel, B, H, 2 * H)];
     const loopMaxIterations = Math.max(D, H) + 1;
-    this.uploadWx = backend.createKernel(uploadKernel, { output: [D, 4 * H], pipeline: true, constants: { cols: D }, loopMaxIterations });
-    this.uploadWa = backend.createKernel(uploadKernel, { output: [H, 4 * H], pipeline: true, constants: { cols: H }, loopMaxIterations });
-    this.uploadBias = backend.createKernel(uploadKernel, { output: [4 * H, 1], pipeline: true, constants: { cols: 4 * H }, loopMaxIterations });
+    this.uploadWx = backend.createKernel(uploadKernel, { output: [D, 4 * H], pipeline: true, loopMaxIterations });
+    this.uploadWa = backend.createKernel(uploadKernel, { output: [H, 4 * H], pipeline: true, loopMaxIterations });
+    this.uploadBias = backend.createKernel(uploadKernel, { output: [4 * H, 1], pipeline: true, loopMaxIterations });
     this.inputProjection = backend.createKernel(lstmInputProjectionKernel, {
       output: [4 * H, T * B], pipeline: true, constants: { inputSize: D }, loopMaxIterations,
     });
@@ -155,10 +155,11 @@ export class GpuLstmRunner {
     expectShape(op, 'W_x', w.W_x, 4 * H, D);
     expectShape(op, 'W_a', w.W_a, 4 * H, H);
     expectShape(op, 'b', w.b, 1, 4 * H);
+    const up = (kernel: GpuKernel, buf: Float32Array, m: Matrix): unknown => kernel(this.backend.input(stage(buf, m), m.rows, m.cols));
     this.weights = {
-      wx: this.uploadWx(stage(this.wxStage, w.W_x)),
-      wa: this.uploadWa(stage(this.waStage, w.W_a)),
-      bias: this.uploadBias(stage(this.bStage, w.b)),
+      wx: up(this.uploadWx, this.wxStage, w.W_x),
+      wa: up(this.uploadWa, this.waStage, w.W_a),
+      bias: up(this.uploadBias, this.bStage, w.b),
     };
   }
 
@@ -179,10 +180,11 @@ export class GpuLstmRunner {
     if (a0) expectShape(op, 'a0', a0, B, H);
     if (c0) expectShape(op, 'c0', c0, B, H);
 
-    const xp = this.inputProjection(stage(this.xStage, x), this.weights.wx, this.weights.bias);
+    const be = this.backend;
+    const xp = this.inputProjection(be.input(stage(this.xStage, x), T * B, D), this.weights.wx, this.weights.bias);
     let state = this.initState(
-      c0 ? stage(this.c0Stage, c0) : this.c0Stage.fill(0),
-      a0 ? stage(this.a0Stage, a0) : this.a0Stage.fill(0),
+      be.input(c0 ? stage(this.c0Stage, c0) : this.c0Stage.fill(0), B, H),
+      be.input(a0 ? stage(this.a0Stage, a0) : this.a0Stage.fill(0), B, H),
     );
     for (let t = 0; t < T; t++) {
       const z = this.recurrent(xp, t * B, state, this.weights.wa);
@@ -247,9 +249,7 @@ export class GpuLstmGates {
     this.initState = stepKernel(backend, lstmInitStateKernel, batch, H, 2 * H);
     this.gates = stepKernel(backend, lstmGatesKernel, batch, H, 4 * H);
     this.state = stepKernel(backend, lstmStateKernel, batch, H, 2 * H);
-    this.uploadZ = backend.createKernel(uploadKernel, {
-      output: [4 * H, batch], pipeline: true, constants: { cols: 4 * H }, loopMaxIterations: H + 1,
-    });
+    this.uploadZ = backend.createKernel(uploadKernel, { output: [4 * H, batch], pipeline: true, loopMaxIterations: H + 1 });
     this.zStage = new Float32Array(batch * 4 * H);
     this.cStage = new Float32Array(batch * H);
     this.zeros = new Float32Array(batch * H);
@@ -270,8 +270,9 @@ export class GpuLstmGates {
     expectShape(op, 'aOut', aOut, B, H);
     expectShape(op, 'z', z, B, 4 * H);
     expectShape(op, 'cPrev', cPrev, B, H);
-    const zGrid = this.uploadZ(stage(this.zStage, z));
-    const prev = this.initState(stage(this.cStage, cPrev), this.zeros);
+    const be = this.backend;
+    const zGrid = this.uploadZ(be.input(stage(this.zStage, z), B, 4 * H));
+    const prev = this.initState(be.input(stage(this.cStage, cPrev), B, H), be.input(this.zeros, B, H));
     unstage(gatesOut, readGrid(this.gates(zGrid)), 0);
     const rows = readGrid(this.state(zGrid, prev));
     unstage(cOut, rows, 0);

@@ -11,6 +11,8 @@ import { embeddingCases } from './embedding-cases.js';
 import { embeddingsTrainingCases } from './embeddings-cases.js';
 import { architecturesCases, wrappersCases } from './wrappers-cases.js';
 import { lmCases } from './lm-cases.js';
+import { seq2seqCases } from './seq2seq-cases.js';
+import { sentimentCases } from './sentiment-cases.js';
 
 export const gradCheckCases: GradCheckCase[] = [
   ...engineCases,
@@ -22,4 +24,6 @@ export const gradCheckCases: GradCheckCase[] = [
   ...wrappersCases,
   ...architecturesCases,
   ...lmCases,
+  ...seq2seqCases,
+  ...sentimentCases,
 ];

@@ -11,7 +11,7 @@ import {
   createEncoder, createEncoderWorkspace, createManyToMany, createManyToManyWorkspace, createManyToOne,
   createManyToOneWorkspace, createOneToMany, createOneToManyWorkspace, encoderBackward, encoderForward,
   manyToManyBackward, manyToManyForward, manyToOneBackward, manyToOneForward, modelParameters, modelZeroGrads,
-  oneToManyBackward, oneToManyForward,
+  oneToManyBackward, oneToManyForward, concatDirections, splitDirections,
 } from '../../layers/architectures.js';
 import {
   bidirectionalBackward, bidirectionalForward, bidirectionalParameters, bidirectionalZeroGrads, createBidirectional,
@@ -415,6 +415,56 @@ const encoderDecoderCase: GradCheckCase = {
   },
 };
 
+/**
+ * A bidirectional encoder bridged to a unidirectional decoder: h0_dec = [a→, a←] of the
+ * encoder's bi-GRU (concatDirections), and the decoder's dh0 split back (splitDirections).
+ */
+const biEncoderDecoderCase: GradCheckCase = {
+  group: 'architectures',
+  op: 'bi-GRU encoder → concatDirections → GRU decoder (2H), ragged',
+  build(rng) {
+    const Vs = 5, Vt = 4, d = 3, H = 2, Tx = 5, START = 1;
+    const encoder = createEncoder(
+      createStack([{ cell: cell('gru', d, H, rng), backwardCell: cell('gru-reset-after', d, H, rng) }]),
+      randomEmbedding(rng, Vs, d),
+    );
+    const decoder = createOneToMany({
+      embedding: randomEmbedding(rng, Vt, d),
+      rnn: createStack([{ cell: cell('gru', d, 2 * H, rng) }]),
+      head: createOutputHead('softmax', 2 * H, Vt, rng, { dtype: 'float64' }),
+    });
+    const enc = modelParameters(encoder);
+    const dec = modelParameters(decoder);
+    randomize(enc.params, rng, 0.8);
+    randomize(dec.params, rng, 0.8);
+    const srcMask = raggedMask([3, Tx, 1], Tx);
+    const tgtMask = raggedMask(LENGTHS, T);
+    const source = randomIds(rng, Vs, srcMask, Tx);
+    const targets = randomIds(rng, Vt, tgtMask);
+    const encWs = createEncoderWorkspace(encoder, Tx, B);
+    const decWs = createOneToManyWorkspace(decoder, T, B);
+    const prefixed = (prefix: string, set: Record<string, Matrix>): Record<string, Matrix> =>
+      Object.fromEntries(Object.entries(set).map(([k, v]) => [`${prefix}${k}`, v]));
+    const forward = (): { loss: number; finalState: readonly LayerState[] } => {
+      const { finalState } = encoderForward(encoder, encWs, source, { mask: srcMask });
+      const { loss } = oneToManyForward(decoder, decWs, targets, { first: START, h0: concatDirections(finalState), mask: tgtMask });
+      return { loss, finalState };
+    };
+    return {
+      params: { ...prefixed('enc.', enc.params), ...prefixed('dec.', dec.params) },
+      loss: () => forward().loss,
+      gradients: () => {
+        modelZeroGrads(encoder);
+        modelZeroGrads(decoder);
+        const { finalState } = forward();
+        const { dh0 } = oneToManyBackward(decoder, decWs);
+        encoderBackward(encoder, encWs, null, { dFinal: splitDirections(dh0, finalState) });
+        return { ...prefixed('enc.', enc.grads), ...prefixed('dec.', dec.grads) };
+      },
+    };
+  },
+};
+
 export const wrappersCases: GradCheckCase[] = [
   bidirectionalCase('bidirectional (LSTM →, GRU ←), ragged', 'lstm', 'gru'),
   bidirectionalCase('bidirectional (RNN →, peephole LSTM ←), ragged', 'rnn', 'lstm-peephole'),
@@ -432,4 +482,5 @@ export const architecturesCases: GradCheckCase[] = [
   manyToOneCase('many-to-one (x → peephole LSTM → RNN + skip → softmax), ragged lengths', false, false),
   oneToManyCase,
   encoderDecoderCase,
+  biEncoderDecoderCase,
 ];

@@ -1,0 +1,234 @@
+/**
+ * `seqgrad tagger train|eval|tag`: the notes' per-step name tagger (embedding → LSTM → sigmoid per
+ * word), unidirectional vs bidirectional. Thin: parses flags, calls training/tagger.ts.
+ */
+import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
+import { bool, helpText, num, parseArgs, str, UsageError, type FlagSpec, type FlagValues } from '../args.js';
+import type { Command } from '../command.js';
+import { createProgress } from '../progress.js';
+import { Rng } from '../../engine/rng.js';
+import { modelParameters } from '../../layers/architectures.js';
+import {
+  buildTaggerVocabulary, createTagger, evaluateTagger, generateTaggedSentences, loadNameLists, loadTagger, predictTagger,
+  saveTagger, trainTagger, type NameLists, type TaggedSentence, type TaggerEvaluation,
+} from '../../training/tagger.js';
+import { tokenizeWords } from '../../training/vocab.js';
+
+const SUMMARY = 'per-word name tagger (embedding → LSTM → sigmoid), uni- vs bidirectional: train | eval | tag';
+
+const USAGE = [
+  'seqgrad tagger train [--direction both|uni|bi] [--train N] [--test M] [--steps S] [--out PREFIX] [--json]',
+  '       seqgrad tagger eval --model model.json [--count N] [--seed S] [--json]',
+  '       seqgrad tagger tag --model model.json "Teddy Roosevelt was a great president." [more sentences] [--json]',
+].join('\n');
+
+const TRAIN: Record<string, FlagSpec> = {
+  direction: { type: 'string', description: 'which models to train (both: the same data, batches and budget for each)', default: 'both', choices: ['both', 'uni', 'bi'] },
+  train: { type: 'int', description: 'generated training sentences', default: 4000 },
+  test: { type: 'int', description: 'generated held-out sentences (those also in the training set are dropped)', default: 1000 },
+  seed: { type: 'int', description: 'seed: training sentences S, held-out S+1, weights and batches S+2', default: 1 },
+  names: { type: 'string', description: 'directory with first.txt and last.txt (default: the shipped data/names)' },
+  'ambiguous-rate': { type: 'number', description: 'fraction of sentences that start with an ambiguous word', default: 0.4 },
+  steps: { type: 'int', description: 'Adam updates per model', default: 1500 },
+  batch: { type: 'int', description: 'sentences per update', default: 32 },
+  dim: { type: 'int', description: 'embedding size d', default: 32 },
+  hidden: { type: 'int', description: 'LSTM hidden size H (per direction)', default: 32 },
+  lr: { type: 'number', description: 'Adam learning rate', default: 5e-3 },
+  'min-count': { type: 'int', description: 'words seen fewer times become <UNK>', default: 2 },
+  out: { type: 'string', description: 'save the models as PREFIX-uni.json / PREFIX-bi.json', default: 'out/tagger' },
+  json: { type: 'boolean', description: 'print the results as JSON' },
+  help: { type: 'boolean', description: '' },
+};
+
+const EVAL: Record<string, FlagSpec> = {
+  model: { type: 'string', description: 'a model written by `seqgrad tagger train`' },
+  count: { type: 'int', description: 'generated sentences', default: 1000 },
+  seed: { type: 'int', description: 'seed of the generated sentences (2 = the held-out set of `train --seed 1`)', default: 2 },
+  names: { type: 'string', description: 'directory with first.txt and last.txt (default: the shipped data/names)' },
+  'ambiguous-rate': { type: 'number', description: 'fraction of sentences that start with an ambiguous word', default: 0.4 },
+  json: { type: 'boolean', description: 'print the scores as JSON' },
+  help: { type: 'boolean', description: '' },
+};
+
+const TAG: Record<string, FlagSpec> = {
+  model: { type: 'string', description: 'a model written by `seqgrad tagger train`' },
+  threshold: { type: 'number', description: 'a word is a name when ŷ > threshold', default: 0.5 },
+  json: { type: 'boolean', description: 'print tokens, probabilities and tags as JSON' },
+  help: { type: 'boolean', description: '' },
+};
+
+function positiveInt(command: string, flags: FlagValues, name: string): number {
+  const v = num(flags, name);
+  if (!(Number.isInteger(v) && v >= 1)) throw new UsageError(`${command}: --${name} expects a positive integer, got ${v}`);
+  return v;
+}
+
+function rate(command: string, flags: FlagValues, name: string): number {
+  const v = num(flags, name);
+  if (!(v >= 0 && v <= 1)) throw new UsageError(`${command}: --${name} expects a number in [0, 1], got ${v}`);
+  return v;
+}
+
+function names(flags: FlagValues): NameLists {
+  const dir = flags.names as string | undefined;
+  return dir === undefined ? loadNameLists() : loadNameLists(dir);
+}
+
+function ensureDir(file: string): void {
+  fs.mkdirSync(nodePath.dirname(nodePath.resolve(file)), { recursive: true });
+}
+
+const key = (s: TaggedSentence): string => s.tokens.join(' ');
+
+async function runTrain(argv: string[]): Promise<number> {
+  const command = 'tagger train';
+  const { flags } = parseArgs(command, argv, TRAIN);
+  if (flags.help) return printHelp('seqgrad tagger train [flags]', 'train unidirectional and/or bidirectional taggers on generated sentences; report token F1 on held-out sentences', TRAIN);
+  const seed = num(flags, 'seed');
+  const lists = names(flags);
+  const ambiguousRate = rate(command, flags, 'ambiguous-rate');
+  const train = generateTaggedSentences(new Rng(seed), positiveInt(command, flags, 'train'), lists, { ambiguousRate });
+  const seen = new Set(train.map(key));
+  const generated = generateTaggedSentences(new Rng(seed + 1), positiveInt(command, flags, 'test'), lists, { ambiguousRate });
+  const test = generated.filter((s) => !seen.has(key(s)));
+  if (test.length === 0) throw new UsageError(`${command}: every held-out sentence also occurs in the training set; raise --test`);
+  const vocab = buildTaggerVocabulary(train, positiveInt(command, flags, 'min-count'));
+  const lr = num(flags, 'lr');
+  if (!(lr > 0)) throw new UsageError(`${command}: --lr expects a positive number, got ${lr}`);
+  const direction = str(flags, 'direction');
+  const kinds = direction === 'both' ? ['uni', 'bi'] : [direction];
+  const out = str(flags, 'out');
+  const results: Record<string, { evaluation: TaggerEvaluation; seconds: number; finalLoss: number; parameters: number; file: string }> = {};
+  for (const kind of kinds) {
+    // The same seed for both models: the same initial embedding rows and the same batches.
+    const tagger = createTagger(vocab, {
+      embeddingDim: positiveInt(command, flags, 'dim'), hidden: positiveInt(command, flags, 'hidden'), bidirectional: kind === 'bi',
+    }, new Rng(seed + 2));
+    let progress: ReturnType<typeof createProgress> | null = null;
+    let recent = 0;
+    const r = trainTagger(tagger, train, {
+      steps: positiveInt(command, flags, 'steps'), batchSize: positiveInt(command, flags, 'batch'), lr,
+      onStep: (step, total, loss) => {
+        progress ??= createProgress({ label: `${kind}directional`, total, unit: 'updates' });
+        recent = step === 1 ? loss : 0.95 * recent + 0.05 * loss;
+        progress.update(step, { loss: recent.toFixed(4) });
+      },
+    }, new Rng(seed + 3));
+    (progress as ReturnType<typeof createProgress> | null)?.finish();
+    const file = `${out}-${kind}.json`;
+    ensureDir(file);
+    saveTagger(file, tagger);
+    const parameters = Object.values(modelParameters(tagger.net).params).reduce((n, p) => n + p.size, 0);
+    results[kind] = { evaluation: evaluateTagger(tagger, test), seconds: r.seconds, finalLoss: r.losses.at(-1)!, parameters, file };
+  }
+  const report = {
+    train: train.length, test: test.length, droppedDuplicates: generated.length - test.length, vocabulary: vocab.size,
+    budget: { steps: num(flags, 'steps'), batch: num(flags, 'batch'), lr, dim: num(flags, 'dim'), hidden: num(flags, 'hidden') },
+    models: results,
+  };
+  if (flags.json) console.log(JSON.stringify(report, null, 2));
+  else {
+    console.log(`${train.length} training sentences, ${test.length} held-out (${report.droppedDuplicates} duplicates of training sentences dropped), vocabulary ${vocab.size}`);
+    console.log(scoreTable(Object.entries(results).map(([k, v]) => [`${k}directional (${v.parameters} params)`, v.evaluation])));
+    console.log(`models saved to ${Object.values(results).map((v) => v.file).join(', ')}`);
+  }
+  return 0;
+}
+
+function scoreTable(rows: [string, TaggerEvaluation][]): string {
+  const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+  const header = ['model', 'precision', 'recall', 'token F1', 'F1, ambiguous first word', 'first word acc. (those)'];
+  const body = rows.map(([name, e]) => [
+    name, pct(e.all.precision), pct(e.all.recall), pct(e.all.f1),
+    `${pct(e.ambiguousFirst.f1)} (${e.ambiguousFirst.sentences} sent.)`, pct(e.ambiguousFirst.firstTokenAccuracy),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
+
+function requireModel(command: string, flags: FlagValues): string {
+  const model = flags.model as string | undefined;
+  if (!model) throw new UsageError(`${command}: --model is required (a file written by 'seqgrad tagger train')`);
+  return model;
+}
+
+function runEval(argv: string[]): number {
+  const command = 'tagger eval';
+  const { flags } = parseArgs(command, argv, EVAL);
+  if (flags.help) return printHelp('seqgrad tagger eval --model model.json [flags]', 'token precision/recall/F1 of a saved tagger on generated sentences', EVAL);
+  const modelPath = requireModel(command, flags);
+  const tagger = loadTagger(modelPath);
+  const count = positiveInt(command, flags, 'count');
+  const sentences = generateTaggedSentences(new Rng(num(flags, 'seed')), count, names(flags), { ambiguousRate: rate(command, flags, 'ambiguous-rate') });
+  const progress = createProgress({ label: 'evaluating', total: 1, unit: 'sets' });
+  const evaluation = evaluateTagger(tagger, sentences);
+  progress.update(1);
+  progress.finish();
+  const label = `${tagger.config.bidirectional ? 'bi' : 'uni'}directional ${tagger.config.cell}`;
+  if (flags.json) console.log(JSON.stringify({ model: modelPath, config: tagger.config, seed: num(flags, 'seed'), ...evaluation }, null, 2));
+  else {
+    console.log(`${count} generated sentences (seed ${num(flags, 'seed')}), model ${modelPath}`);
+    console.log(scoreTable([[label, evaluation]]));
+  }
+  return 0;
+}
+
+function runTag(argv: string[]): number {
+  const command = 'tagger tag';
+  const { flags, positionals } = parseArgs(command, argv, TAG);
+  if (flags.help) return printHelp('seqgrad tagger tag --model model.json "sentence" …', 'tag each word of the sentences: [brackets] around the words tagged as names, with ŷ', TAG);
+  const modelPath = requireModel(command, flags);
+  if (positionals.length === 0) throw new UsageError(`${command}: expected at least one sentence, e.g. "Teddy Roosevelt was a great president."`);
+  const threshold = num(flags, 'threshold');
+  if (!(threshold > 0 && threshold < 1)) throw new UsageError(`${command}: --threshold expects a number in (0, 1), got ${threshold}`);
+  const tagger = loadTagger(modelPath);
+  const sentences = positionals.map((p, i) => {
+    const tokens = tokenizeWords(p);
+    if (tokens.length === 0) throw new UsageError(`${command}: sentence ${i + 1} has no words`);
+    return tokens;
+  });
+  const probabilities = predictTagger(tagger, sentences);
+  const tagged = sentences.map((tokens, i) => ({
+    tokens, probabilities: Array.from(probabilities[i], (p) => Number(p.toFixed(4))),
+    tags: Array.from(probabilities[i], (p) => (p > threshold ? 1 : 0)),
+    unknown: tokens.filter((t) => !tagger.vocab.has(t)),
+  }));
+  if (bool(flags, 'json')) console.log(JSON.stringify(tagged, null, 2));
+  else {
+    for (const s of tagged) {
+      console.log(s.tokens.map((t, i) => (s.tags[i] ? `[${t}]` : t)).join(' '));
+      console.log(`  ŷ: ${s.tokens.map((t, i) => `${t} ${s.probabilities[i].toFixed(2)}`).join(' | ')}`);
+      if (s.unknown.length) console.log(`  (not in the vocabulary, read as <UNK>: ${s.unknown.join(', ')})`);
+    }
+  }
+  return 0;
+}
+
+function printHelp(usage: string, summary: string, spec: Record<string, FlagSpec>): number {
+  console.log(helpText(usage, summary, spec));
+  return 0;
+}
+
+export const taggerCommand: Command = {
+  name: 'tagger',
+  summary: SUMMARY,
+  async run(argv) {
+    const [sub, ...rest] = argv;
+    if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
+      console.log(`usage: ${USAGE}\n\n${SUMMARY}\n(seqgrad tagger <train|eval|tag> --help for the flags)`);
+      return sub === undefined ? 2 : 0;
+    }
+    switch (sub) {
+      case 'train':
+        return runTrain(rest);
+      case 'eval':
+        return runEval(rest);
+      case 'tag':
+        return runTag(rest);
+      default:
+        throw new UsageError(`unknown sub-command '${sub}' (one of: train, eval, tag)`);
+    }
+  },
+};

@@ -1,0 +1,296 @@
+/**
+ * `seqgrad trigger synth|train|detect`: the notes' trigger-word detector ("activate") on speech
+ * synthesized with espeak-ng. Thin: parses flags, calls training/trigger.ts.
+ */
+import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
+import { helpText, num, parseArgs, str, UsageError, type FlagSpec, type FlagValues } from '../args.js';
+import type { Command } from '../command.js';
+import { createProgress } from '../progress.js';
+import { Rng } from '../../engine/rng.js';
+import type { CellKind } from '../../layers/cell.js';
+import { ESPEAK_MISSING_MESSAGE, hasEspeak, type ClipEvent } from '../../training/audio/synth.js';
+import { readWav } from '../../training/audio/wav.js';
+import { readJsonFile, writeFileAtomic } from '../../training/io.js';
+import {
+  bandStatistics, createTriggerModel, detectTriggers, evaluateTrigger, loadTriggerModel, loadTriggerSplit, precisionRecall,
+  predictTrigger, readTriggerManifest, saveTriggerModel, scoreDetections, spectrogramOfAudio, synthesizeTriggerDataset,
+  trainTriggerModel, triggerPlotSvg, triggerWindows, type TriggerDataOptions, type TriggerManifest,
+} from '../../training/trigger.js';
+
+const SUMMARY = 'trigger-word detection ("activate") on espeak-ng speech: synth | train | detect';
+
+const USAGE = [
+  'seqgrad trigger synth --out DIR [--train N] [--test M] [--seed S] [--json]',
+  '       seqgrad trigger train --data DIR [--out model.json] [--epochs E] [--hidden H] [--layers L] [--plot plot.svg] [--json]',
+  '       seqgrad trigger detect --model model.json clip.wav [--out plot.svg] [--threshold 0.5] [--json]',
+].join('\n');
+
+const SYNTH: Record<string, FlagSpec> = {
+  out: { type: 'string', description: 'directory of the data set (created; clips already there are kept)' },
+  train: { type: 'int', description: 'training clips', default: 600 },
+  test: { type: 'int', description: 'held-out clips (spoken by a word bank of their own)', default: 100 },
+  seed: { type: 'int', description: 'seed of the clips and word banks', default: 1 },
+  seconds: { type: 'number', description: 'clip length in seconds', default: 10 },
+  bands: { type: 'int', description: 'spectrogram bands (groups of FFT bins)', default: 64 },
+  pool: { type: 'int', description: 'frames per output step of the stored labels', default: 4 },
+  run: { type: 'int', description: 'label run: output steps set to 1 after each "activate"', default: 9 },
+  variants: { type: 'int', description: 'recordings per word in each word bank', default: 6 },
+  wavs: { type: 'int', description: 'held-out clips also written as WAV + JSON under DIR/wav/', default: 5 },
+  json: { type: 'boolean', description: 'print the manifest as JSON' },
+  help: { type: 'boolean', description: '' },
+};
+
+const TRAIN: Record<string, FlagSpec> = {
+  data: { type: 'string', description: 'data set directory (synthesized there first when it holds none)', default: 'out/trigger-data' },
+  'train-clips': { type: 'int', description: 'when synthesizing: training clips', default: 600 },
+  'test-clips': { type: 'int', description: 'when synthesizing: held-out clips', default: 100 },
+  'data-seed': { type: 'int', description: 'when synthesizing: seed of the clips', default: 1 },
+  epochs: { type: 'int', description: 'passes over the training clips', default: 12 },
+  batch: { type: 'int', description: 'clips per update', default: 16 },
+  hidden: { type: 'int', description: 'GRU hidden size H', default: 64 },
+  layers: { type: 'int', description: 'stacked GRU layers', default: 1 },
+  cell: { type: 'string', description: 'recurrent cell', default: 'gru', choices: ['gru', 'gru-reset-after', 'gru-simple', 'lstm', 'rnn'] },
+  pool: { type: 'int', description: 'front end: average-pool frames by P (1 = none; default: the data set\'s)' },
+  lr: { type: 'number', description: 'Adam learning rate', default: 3e-3 },
+  'clip-norm': { type: 'number', description: 'clip the global gradient norm to this', default: 5 },
+  threshold: { type: 'number', description: 'detection threshold on ŷ', default: 0.5 },
+  seed: { type: 'int', description: 'seed of the initial weights and shuffling', default: 1 },
+  out: { type: 'string', description: 'save the model here', default: 'out/trigger-model.json' },
+  plot: { type: 'string', description: 'SVG of the first held-out clip with ŷ over time', default: 'out/trigger-clip.svg' },
+  json: { type: 'boolean', description: 'print the results as JSON' },
+  help: { type: 'boolean', description: '' },
+};
+
+const DETECT: Record<string, FlagSpec> = {
+  model: { type: 'string', description: 'a model written by `seqgrad trigger train`' },
+  out: { type: 'string', description: 'SVG of the spectrogram with ŷ over time' },
+  threshold: { type: 'number', description: 'detection threshold on ŷ', default: 0.5 },
+  truth: { type: 'string', description: 'the clip\'s words (JSON written by synth; default: CLIP.json beside CLIP.wav when it exists)' },
+  json: { type: 'boolean', description: 'print the detections as JSON' },
+  help: { type: 'boolean', description: '' },
+};
+
+/** espeak-ng missing: the one-line message, exit 2. */
+function espeakMissing(): number {
+  console.error(`seqgrad trigger: ${ESPEAK_MISSING_MESSAGE}`);
+  return 2;
+}
+
+function positiveInt(command: string, flags: FlagValues, name: string, min = 1): number {
+  const v = num(flags, name);
+  if (!(Number.isInteger(v) && v >= min)) throw new UsageError(`${command}: --${name} expects an integer ≥ ${min}, got ${v}`);
+  return v;
+}
+
+function probability(command: string, flags: FlagValues, name: string): number {
+  const v = num(flags, name);
+  if (!(v > 0 && v < 1)) throw new UsageError(`${command}: --${name} expects a number in (0, 1), got ${v}`);
+  return v;
+}
+
+function synthesize(dir: string, options: TriggerDataOptions): TriggerManifest {
+  let progress: ReturnType<typeof createProgress> | null = null;
+  const manifest = synthesizeTriggerDataset(dir, options, (done, total) => {
+    progress ??= createProgress({ label: 'synthesizing clips', total, unit: 'clips' });
+    progress.update(done);
+  });
+  (progress as ReturnType<typeof createProgress> | null)?.finish();
+  return manifest;
+}
+
+function runSynth(argv: string[]): number {
+  const command = 'trigger synth';
+  const { flags } = parseArgs(command, argv, SYNTH);
+  if (flags.help) return printHelp('seqgrad trigger synth --out DIR [flags]', 'synthesize clips with espeak-ng over noise; cache their log spectrograms and labels in DIR', SYNTH);
+  const out = flags.out as string | undefined;
+  if (!out) throw new UsageError(`${command}: --out DIR is required (the data set directory)`);
+  const options: TriggerDataOptions = {
+    train: positiveInt(command, flags, 'train', 0), test: positiveInt(command, flags, 'test', 0), seed: num(flags, 'seed'),
+    seconds: num(flags, 'seconds'), bands: positiveInt(command, flags, 'bands'), pool: positiveInt(command, flags, 'pool'),
+    run: positiveInt(command, flags, 'run'), variants: positiveInt(command, flags, 'variants'), wavs: positiveInt(command, flags, 'wavs', 0),
+  };
+  if (!(options.seconds! >= 1 && options.seconds! <= 60)) throw new UsageError(`${command}: --seconds expects a number in [1, 60], got ${options.seconds}`);
+  if (options.train! + options.test! === 0) throw new UsageError(`${command}: expected at least one clip, got --train 0 --test 0`);
+  if (!hasEspeak()) return espeakMissing();
+  const manifest = synthesize(out, options);
+  if (flags.json) console.log(JSON.stringify({ dir: out, ...manifest }, null, 2));
+  else {
+    console.log(`wrote ${manifest.clips.train} training and ${manifest.clips.test} held-out clips of ${manifest.seconds} s to ${out}`);
+    if (manifest.wavs.length) console.log(`held-out WAVs for 'seqgrad trigger detect': ${manifest.wavs.map((w) => nodePath.join(out, w)).join(', ')}`);
+  }
+  return 0;
+}
+
+async function runTrain(argv: string[]): Promise<number> {
+  const command = 'trigger train';
+  const { flags } = parseArgs(command, argv, TRAIN);
+  if (flags.help) return printHelp('seqgrad trigger train [flags]', 'train the GRU detector on a synthesized data set; report precision/recall of detections on the held-out clips', TRAIN);
+  const dir = str(flags, 'data');
+  const epochs = positiveInt(command, flags, 'epochs');
+  const batchSize = positiveInt(command, flags, 'batch');
+  const hidden = positiveInt(command, flags, 'hidden');
+  const layers = positiveInt(command, flags, 'layers');
+  const threshold = probability(command, flags, 'threshold');
+  const lr = num(flags, 'lr');
+  if (!(lr > 0)) throw new UsageError(`${command}: --lr expects a positive number, got ${lr}`);
+  const clipNorm = num(flags, 'clip-norm');
+  if (!(clipNorm > 0)) throw new UsageError(`${command}: --clip-norm expects a positive number, got ${clipNorm}`);
+  const seed = num(flags, 'seed');
+
+  let manifest = readTriggerManifest(dir);
+  if (manifest === null) {
+    if (!hasEspeak()) return espeakMissing();
+    console.error(`no data set in ${dir}: synthesizing one`);
+    manifest = synthesize(dir, {
+      train: positiveInt(command, flags, 'train-clips'), test: positiveInt(command, flags, 'test-clips'), seed: num(flags, 'data-seed'),
+    });
+  }
+  const pool = flags.pool === undefined ? manifest.pool : positiveInt(command, flags, 'pool');
+  const train = loadTriggerSplit(dir, 'train', manifest);
+  const test = loadTriggerSplit(dir, 'test', manifest);
+  if (train.length === 0) throw new UsageError(`${command}: the data set in ${dir} has no training clips`);
+
+  // The label run lasts the same time whatever the pool: run·pool frames.
+  const run = Math.max(1, Math.round((manifest.run * manifest.pool) / pool));
+  const model = createTriggerModel({
+    bands: manifest.spectrogram.bands, pool, hidden, layers, cell: str(flags, 'cell') as CellKind, run,
+    spectrogram: manifest.spectrogram,
+  }, new Rng(seed), bandStatistics(train.map((c) => c.features)));
+  let progress: ReturnType<typeof createProgress> | null = null;
+  let recent = 0;
+  const result = trainTriggerModel(model, train, {
+    epochs, batchSize, lr, clipNorm,
+    onStep: (step, total, loss) => {
+      progress ??= createProgress({ label: 'training', total, unit: 'batches' });
+      recent = recent === 0 ? loss : 0.9 * recent + 0.1 * loss;
+      progress.update(step, { loss: recent.toFixed(4) });
+    },
+  }, new Rng(seed + 1));
+  (progress as ReturnType<typeof createProgress> | null)?.finish();
+
+  const heldOut = test.length > 0 ? evaluateTrigger(model, test, threshold) : null;
+  const trainEval = evaluateTrigger(model, train.slice(0, Math.min(train.length, 100)), threshold);
+  const out = str(flags, 'out');
+  ensureDir(out);
+  saveTriggerModel(out, model);
+  let plot: string | null = null;
+  if (test.length > 0 && flags.plot) {
+    plot = str(flags, 'plot');
+    const clip = test[0];
+    const [p] = predictTrigger(model, [clip.features]);
+    ensureDir(plot);
+    writeFileAtomic(plot, triggerPlotSvg({
+      title: `held-out clip 0: log spectrogram and P(activate) — ${clip.events.map((e) => e.word).join(', ') || 'no words'}`,
+      spectrogram: clip.features, probabilities: p, pool, frameSeconds: manifest.spectrogram.hopMs / 1000,
+      windows: triggerWindows(clip.triggerEnds, p.length, clip.seconds, model.config.run),
+    }));
+  }
+  const report = {
+    data: dir, trainClips: train.length, testClips: test.length,
+    model: { ...model.config }, epochs, batchSize, lr, steps: result.steps, seconds: result.seconds,
+    epochLosses: result.epochLosses, heldOut, trainSubset: trainEval, out, plot,
+  };
+  if (flags.json) console.log(JSON.stringify(report, null, 2));
+  else {
+    console.log(`trained a ${layers}-layer ${model.config.cell} (H = ${hidden}, pool ${pool}) on ${train.length} clips: ${result.steps} updates in ${result.seconds.toFixed(0)} s, final epoch loss ${result.epochLosses.at(-1)!.toFixed(4)}`);
+    if (heldOut) console.log(describeEvaluation('held-out', heldOut));
+    console.log(describeEvaluation(`training (first ${trainEval.clips})`, trainEval));
+    console.log(`model saved to ${out}${plot ? `; plot of held-out clip 0 in ${plot}` : ''}`);
+  }
+  return 0;
+}
+
+function describeEvaluation(name: string, e: ReturnType<typeof evaluateTrigger>): string {
+  const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+  return `${name} clips: ${e.clips}, triggers ${e.triggers}, detections ${e.truePositives + e.falsePositives} → precision ${pct(e.precision)}, recall ${pct(e.recall)}, F1 ${pct(e.f1)} (per-step accuracy ${pct(e.stepAccuracy)}, threshold ${e.threshold})`;
+}
+
+function ensureDir(file: string): void {
+  fs.mkdirSync(nodePath.dirname(nodePath.resolve(file)), { recursive: true });
+}
+
+/** The clip's words: from --truth, or CLIP.json beside CLIP.wav (as written by synth), or none. */
+function readTruth(wavPath: string, truthPath: string | undefined): { seconds: number; events: ClipEvent[] } | null {
+  const path = truthPath ?? wavPath.replace(/\.wav$/i, '.json');
+  if (truthPath === undefined && (path === wavPath || !fs.existsSync(path))) return null;
+  const json = readJsonFile<{ seconds?: number; events?: ClipEvent[] }>(path, 'clip description');
+  if (!Array.isArray(json.events) || typeof json.seconds !== 'number') {
+    const err = new Error(`trigger detect: ${path}: expected { seconds, events: [{ word, start, end, trigger }] } (as written by synth)`);
+    err.name = 'InputError';
+    throw err;
+  }
+  return { seconds: json.seconds, events: json.events };
+}
+
+function runDetect(argv: string[]): number {
+  const command = 'trigger detect';
+  const { flags, positionals } = parseArgs(command, argv, DETECT);
+  if (flags.help) return printHelp('seqgrad trigger detect --model model.json clip.wav [flags]', 'run the detector on a WAV clip: detections (time of each), and an SVG of ŷ over the spectrogram', DETECT);
+  const modelPath = flags.model as string | undefined;
+  if (!modelPath) throw new UsageError(`${command}: --model is required (a file written by 'seqgrad trigger train')`);
+  if (positionals.length !== 1) throw new UsageError(`${command}: expected one WAV file, got ${positionals.length === 0 ? 'none' : positionals.join(' ')}`);
+  const wavPath = positionals[0];
+  const threshold = probability(command, flags, 'threshold');
+  const model = loadTriggerModel(modelPath);
+  const audio = readWav(wavPath);
+  const spectrogram = spectrogramOfAudio(model, audio.samples, audio.sampleRate);
+  if (spectrogram.rows < model.config.pool) throw new UsageError(`${command}: ${wavPath} is too short (${spectrogram.rows} frames, the model pools ${model.config.pool})`);
+  const [p] = predictTrigger(model, [spectrogram]);
+  const seconds = audio.samples.length / audio.sampleRate;
+  const stepSeconds = seconds / p.length;
+  const detections = detectTriggers(p, threshold);
+  const truth = readTruth(wavPath, flags.truth as string | undefined);
+  const ends = truth ? truth.events.filter((e) => e.trigger).map((e) => e.end) : [];
+  const windows = truth ? triggerWindows(ends, p.length, truth.seconds, model.config.run) : undefined;
+  const counts = windows ? scoreDetections(detections, windows) : null;
+  const out = flags.out as string | undefined;
+  if (out) {
+    ensureDir(out);
+    writeFileAtomic(out, triggerPlotSvg({
+      title: `${nodePath.basename(wavPath)}: log spectrogram and P(activate)`, spectrogram, probabilities: p, pool: model.config.pool,
+      frameSeconds: model.config.spectrogram.hopMs / 1000, windows,
+    }));
+  }
+  const times = detections.map((d) => Number((d * stepSeconds).toFixed(2)));
+  if (flags.json) {
+    console.log(JSON.stringify({
+      clip: wavPath, seconds, steps: p.length, threshold, detections: times, maxProbability: Math.max(...p),
+      truth: truth ? { triggerEnds: ends, ...counts, ...precisionRecall(counts!) } : null, plot: out ?? null,
+    }, null, 2));
+  } else {
+    console.log(`${wavPath}: ${detections.length} detection(s)${times.length ? ` at ${times.map((t) => `${t.toFixed(2)} s`).join(', ')}` : ''} (threshold ${threshold}, max ŷ ${Math.max(...p).toFixed(3)})`);
+    if (truth && counts) {
+      console.log(`truth: ${ends.length} "activate"(s) ending at ${ends.map((e) => `${e.toFixed(2)} s`).join(', ') || '—'}; ${counts.truePositives} correct, ${counts.falsePositives} false alarm(s), ${counts.falseNegatives} missed`);
+    }
+    if (out) console.log(`plot written to ${out}`);
+  }
+  return 0;
+}
+
+function printHelp(usage: string, summary: string, spec: Record<string, FlagSpec>): number {
+  console.log(helpText(usage, summary, spec));
+  return 0;
+}
+
+export const triggerCommand: Command = {
+  name: 'trigger',
+  summary: SUMMARY,
+  async run(argv) {
+    const [sub, ...rest] = argv;
+    if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
+      console.log(`usage: ${USAGE}\n\n${SUMMARY}\n(seqgrad trigger <synth|train|detect> --help for the flags)`);
+      return sub === undefined ? 2 : 0;
+    }
+    switch (sub) {
+      case 'synth':
+        return runSynth(rest);
+      case 'train':
+        return runTrain(rest);
+      case 'detect':
+        return runDetect(rest);
+      default:
+        throw new UsageError(`unknown sub-command '${sub}' (one of: synth, train, detect)`);
+    }
+  },
+};
