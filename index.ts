@@ -3,7 +3,6 @@
  * The math core is also importable alone as `seqgrad/engine`.
  */
 export * from './engine/index.js';
-export * from './engine/wasm/index.js';
 export * from './engine/gpu/index.js';
 export * from './layers/index.js';
 export * from './layers/attention.js';

@@ -8,6 +8,7 @@
  */
 import type { FloatArray } from './matrix.js';
 import { gemmJs } from './gemm-js.js';
+import { lstmGatesBackwardJs, lstmGatesForwardJs } from './gates-js.js';
 
 /**
  * C[m×n] = α·op(A)·op(B) + β·C, op(A) is m×k, op(B) is k×n; `ld*` are row strides.
@@ -22,12 +23,54 @@ export type GemmKernel = (
   c: FloatArray, cOffset: number, ldc: number,
 ) => void;
 
+/**
+ * A row-major operand of an elementwise kernel: entry (r, c) at data[offset + r·stride + c].
+ * A `Matrix` is one; the kernels only read these three fields.
+ */
+export interface StridedBuffer {
+  readonly data: FloatArray;
+  readonly offset: number;
+  readonly stride: number;
+}
+
+/**
+ * The elementwise part of one LSTM step (no peepholes), fused, for `rows` rows of H units, gate
+ * order [Γu Γf c̃ Γo]:
+ *   in:  z [rows, 4H] = a⟨t−1⟩·W_aᵀ, xp [rows, 4H] = x⟨t⟩·W_xᵀ + b, cPrev [rows, H]
+ *   out: z ← [Γu Γf c̃ Γo] = [σ σ tanh σ](z + xp);  c = Γu ∗ c̃ + Γf ∗ cPrev;  tanhC = tanh(c);
+ *        a = Γo ∗ tanhC   (c, a, tanhC [rows, H])
+ * Outputs must not overlap each other or the inputs (z is updated in place).
+ */
+export type LstmGatesForwardKernel = (
+  rows: number, H: number,
+  z: StridedBuffer, xp: StridedBuffer, cPrev: StridedBuffer,
+  c: StridedBuffer, a: StridedBuffer, tanhC: StridedBuffer,
+) => void;
+
+/**
+ * Its backward: from the forward's gates [rows, 4H] and tanhC, cPrev, and da, dc = ∂L/∂a⟨t⟩,
+ * ∂L/∂c⟨t⟩ [rows, H], WRITE dz [rows, 4H] = ∂L/∂(z + xp) and dcPrev = ∂L/∂c⟨t−1⟩ [rows, H]
+ * (the formulas are in gates-js.ts). Outputs must not overlap each other or the inputs.
+ */
+export type LstmGatesBackwardKernel = (
+  rows: number, H: number,
+  gates: StridedBuffer, tanhC: StridedBuffer, cPrev: StridedBuffer,
+  da: StridedBuffer, dc: StridedBuffer,
+  dz: StridedBuffer, dcPrev: StridedBuffer,
+) => void;
+
 export interface Backend {
   /** 'js', 'wasm', 'gpu', … */
   readonly name: string;
   /** True when the kernels accept Float64Array (needed for gradient checks). */
   readonly supportsFloat64: boolean;
   readonly gemm: GemmKernel;
+  /**
+   * Fused gate kernels (optional: a backend without them gets the js ones from `lstmGatesKernels`).
+   * A backend that only runs float32 hands float64 calls to the js kernels itself.
+   */
+  readonly lstmGatesForward?: LstmGatesForwardKernel;
+  readonly lstmGatesBackward?: LstmGatesBackwardKernel;
 }
 
 let current: Backend | null = null;
@@ -60,5 +103,20 @@ export function listBackends(): string[] {
 }
 
 /** The reference backend: plain TypeScript, float32 and float64. Always present. */
-export const jsBackend: Backend = { name: 'js', supportsFloat64: true, gemm: gemmJs };
+export const jsBackend: Backend = {
+  name: 'js',
+  supportsFloat64: true,
+  gemm: gemmJs,
+  lstmGatesForward: lstmGatesForwardJs,
+  lstmGatesBackward: lstmGatesBackwardJs,
+};
 registerBackend(jsBackend);
+
+/** The current backend's LSTM gate kernels, or the js ones where it has none. */
+export function lstmGatesForwardKernel(): LstmGatesForwardKernel {
+  return getBackend().lstmGatesForward ?? lstmGatesForwardJs;
+}
+
+export function lstmGatesBackwardKernel(): LstmGatesBackwardKernel {
+  return getBackend().lstmGatesBackward ?? lstmGatesBackwardJs;
+}

@@ -15,3 +15,4 @@ export * from './clip.js';
 export * from './hierarchical-softmax.js';
 export * from './negative-sampling.js';
 export * from './init.js';
+export * from './wasm/index.js';

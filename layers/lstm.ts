@@ -19,9 +19,12 @@
  * The notes' W_u = [W_ua | W_ux] (columns [a⟨t−1⟩, x⟨t⟩]).
  * State: [a, c], each [B, H]. `forgetBias` (e.g. 1, Jozefowicz et al. 2015) sets b_f after init.
  *
- * Per step: one GEMM a⟨t−1⟩·W_aᵀ [B, 4H] for all four gates, then one fused loop over the gates.
+ * Per step: one GEMM a⟨t−1⟩·W_aᵀ [B, 4H] for all four gates, then one fused loop over the gates —
+ * the backend seam's `lstmGatesForward` / `lstmGatesBackward` kernels (WebAssembly SIMD on 'wasm';
+ * js elsewhere) for the plain LSTM, the loops below for the peephole variant.
  * Cache per step (allocated once per (T, B)): the activated gates [B, 4H] and tanh(c⟨t⟩) [B, H].
  */
+import { lstmGatesBackwardKernel, lstmGatesForwardKernel } from '../engine/backend.js';
 import { gemm } from '../engine/gemm.js';
 import { Matrix, stepView, type DType } from '../engine/matrix.js';
 import {
@@ -103,6 +106,10 @@ export class LstmCell implements RecurrentCell {
     const gates = ws.gates[t], tanhC = ws.tanhC[t];
     gemm(gates, prev[0], this.params.W_a, false, true, 1, 0);
     const H = this.hiddenSize;
+    if (!this.peephole) {
+      lstmGatesForwardKernel()(gates.rows, H, gates, xp, prev[1], next[1], next[0], tanhC);
+      return;
+    }
     const peep = this.peephole;
     const pu = peep ? this.params.p_u : this.noPeephole;
     const pf = peep ? this.params.p_f : this.noPeephole;
@@ -167,8 +174,14 @@ export class LstmCell implements RecurrentCell {
     const ws = wsIn as LstmWorkspace;
     const gates = ws.gates[t], tanhC = ws.tanhC[t];
     const H = this.hiddenSize;
-    const peep = this.peephole;
     const P = this.params, G = this.grads;
+    if (!this.peephole) {
+      lstmGatesBackwardKernel()(gates.rows, H, gates, tanhC, prev[1], dNext[0], dNext[1], dxp, dPrev[1]);
+      gemm(dPrev[0], dxp, P.W_a, false, false, 1, 0);
+      gemm(G.W_a, dxp, prev[0], true, false, 1, 1);
+      return;
+    }
+    const peep = this.peephole;
     const pu = peep ? P.p_u : this.noPeephole, pf = peep ? P.p_f : this.noPeephole, po = peep ? P.p_o : this.noPeephole;
     const gpu = peep ? G.p_u : this.noPeephole, gpf = peep ? G.p_f : this.noPeephole, gpo = peep ? G.p_o : this.noPeephole;
     const pud = pu.data, pfd = pf.data, pod = po.data;

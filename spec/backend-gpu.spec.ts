@@ -125,14 +125,22 @@ for (const requested of ['gpu', 'cpu']) {
       if (REQUIRE_GPU && requested === 'gpu') expect(b.accelerated).toBe(true);
     });
 
-    it("requireGpu throws instead of falling back (mode 'cpu' is never a GPU)", async () => {
+    it('requireGpu accepts only a GPU path: it throws, with the reason, where gpu.js would fall back', async () => {
       if (backend instanceof Error) {
-        await expect(createGpuBackend({ mode: 'cpu', requireGpu: true })).rejects.toThrow(LOAD_ERROR);
+        await expect(createGpuBackend({ mode: requested, requireGpu: true })).rejects.toThrow(LOAD_ERROR);
         return;
       }
-      if (requested !== 'cpu') return; // one CPU backend more is enough; the auto suite covers the rest
-      await expect(createGpuBackend({ mode: 'cpu', requireGpu: true }))
-        .rejects.toThrow("initGpuBackend: requireGpu is set but gpu.js runs its 'cpu' kernels as asked (mode 'cpu')");
+      const b = ok();
+      const strict = createGpuBackend({ mode: requested, requireGpu: true, notice: () => {} });
+      if (b.accelerated) {
+        const again = await strict;
+        expect(again.mode).toBe(b.mode);
+        await again.dispose();
+      } else if (requested === 'cpu') {
+        await expect(strict).rejects.toThrow("initGpuBackend: requireGpu is set but gpu.js runs its 'cpu' kernels as asked (mode 'cpu')");
+      } else {
+        await expect(strict).rejects.toThrow(/^initGpuBackend: requireGpu is set but gpu\.js fell back to its '(webasm|cpu)' kernels \(no WebGL: .+\)$/);
+      }
     });
 
     const shapes: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [17, 9, 33], [31, 1, 64], [5, 12, 1031], [7, 3, 1500]];

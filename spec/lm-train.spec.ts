@@ -250,4 +250,25 @@ describe('truncated BPTT trainer', () => {
     expect(t.steps).toBeGreaterThan(0);
     expect(t.steps).toBeLessThan(10);
   });
+
+  it('early stopping puts back the weights of the best evaluation', () => {
+    // A learning rate far too large makes validation worse after the first evaluation; the run must
+    // end with the weights it had at that (best) evaluation, not the last ones.
+    const corpus = toyCorpus();
+    const trainer = createLmTrainer(toyModel(corpus), corpus, { ...CONFIG, optimizer: { kind: 'sgd', lr: 50 }, clip: null });
+    const params = lmParameters(trainer.model);
+    let best: { loss: number; weights: Record<string, number[]> } | null = null;
+    const r = trainer.run({
+      maxSteps: 40, evalEvery: 1, patience: 3,
+      onEvaluation: (e) => {
+        if (best === null || e.loss < best.loss) {
+          best = { loss: e.loss, weights: Object.fromEntries(Object.entries(params).map(([k, m]) => [k, Array.from(m.data)])) };
+        }
+      },
+    });
+    expect(r.stopReason).toBe('early-stopping');
+    expect(r.restoredBest).toBe(true);
+    expect(best).not.toBeNull();
+    for (const [name, m] of Object.entries(params)) expect(Array.from(m.data), name).toEqual(best!.weights[name]);
+  });
 });

@@ -150,10 +150,10 @@ describe('a tiny GRU detector learns to tell the trigger burst from the other bu
       windows: triggerWindows(clip.triggerEnds, p.length, clip.seconds, 4),
     });
     expect(svg.startsWith('<svg')).toBe(true);
-    expect(svg).toContain('P(activate)');
+    expect(svg).toContain('ŷ, max ');
     expect(svg).toContain('▼ activate');
     // 49 steps → 49 columns, 16 bands → 16 rows: one overlay bar per column.
-    expect((svg.match(/<title>P\(activate\)/g) ?? []).length).toBe(49);
+    expect((svg.match(/<title>ŷ, max /g) ?? []).length).toBe(49);
     expect(() => triggerPlotSvg({ title: 'x', spectrogram: clip.features, probabilities: p.slice(1), pool: 4 })).toThrow('expected ⌊198 frames / 4⌋ = 49 probabilities, got 48');
   });
 });

@@ -66,6 +66,8 @@ describe('trigger-word data set synthesized with espeak-ng', () => {
     synthesizeTriggerDataset(data, options);
     expect(fs.statSync(file).mtimeMs).toBe(before);
     expect(loadTriggerSplit(data, 'test')[1].features.data).toEqual(test[1].features.data); // re-made identically (seeded)
+    // Clips made with other options never mix with these.
+    expect(() => synthesizeTriggerDataset(data, { ...options, bands: 16 })).toThrow(`synthesizeTriggerDataset: ${data} holds clips made with other options`);
   });
 
   it('without espeak-ng, synth and train print "espeak-ng not found: …" and exit 2', async () => {

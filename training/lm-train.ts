@@ -216,6 +216,8 @@ export interface LmTrainResult {
   tokensPerSecond: number;
   finalLoss: number;
   bestValidationLoss: number | null;
+  /** True when early stopping put back the weights of the best evaluation. */
+  restoredBest: boolean;
   lastEvaluation: LmEvaluationRecord | null;
   /** Per step, the training loss (all runs of this model). */
   lossHistory: number[];
@@ -268,6 +270,8 @@ export class LmTrainer {
   /** The training workspace; `workspace.state` is the state carried into the next chunk. */
   readonly ws: LmWorkspace;
   private evalWs: LmWorkspace | null = null;
+  /** The weights at the best validation loss of this run (allocated at the first improvement). */
+  private bestWeights: Record<string, Matrix> | null = null;
   private readonly params: Record<string, Matrix>;
   private readonly grads: Record<string, Matrix>;
   private readonly gradList: Matrix[];
@@ -330,6 +334,22 @@ export class LmTrainer {
   }
 
   /** Fill the input and target ids of the next chunk (stream b at L·b + chunk·T + t). */
+  private rememberBestWeights(): void {
+    if (this.bestWeights === null) {
+      this.bestWeights = {};
+      for (const [name, p] of Object.entries(this.params)) this.bestWeights[name] = p.clone();
+      return;
+    }
+    for (const [name, p] of Object.entries(this.params)) copyInto(this.bestWeights[name], p);
+  }
+
+  /** Copy the remembered best weights back into the model; false when there are none. */
+  private restoreBestWeights(): boolean {
+    if (this.bestWeights === null) return false;
+    for (const [name, p] of Object.entries(this.params)) copyInto(p, this.bestWeights[name]);
+    return true;
+  }
+
   private fillBatch(): void {
     const { seqLen: T, batch: B } = this.config;
     const L = this.streamLength;
@@ -496,6 +516,7 @@ export class LmTrainer {
       if (this.bestValidationLoss === null || result.loss < this.bestValidationLoss) {
         this.bestValidationLoss = result.loss;
         this.evalsWithoutImprovement = 0;
+        if (opts.patience !== undefined && opts.patience > 0) this.rememberBestWeights();
       } else {
         this.evalsWithoutImprovement++;
       }
@@ -548,6 +569,8 @@ export class LmTrainer {
         maybeCheckpoint(false);
       }
     }
+    // Early stopping ends with the weights of the best evaluation, not the last (they overfit since).
+    const restoredBest = stopReason === 'early-stopping' && this.restoreBestWeights();
     stopReason ??= opts.maxSteps !== undefined && this.position.step >= opts.maxSteps ? 'max-steps' : 'epochs';
     if (this.position.step !== lastEvalStep || this.evaluations.length === 0) doEvaluation();
     const seconds = (now() - start) / 1000;
@@ -561,6 +584,7 @@ export class LmTrainer {
       tokensPerSecond: (stepsThisRun * T * B) / Math.max(1e-9, seconds - evalSeconds),
       finalLoss: this.smoothLoss,
       bestValidationLoss: this.bestValidationLoss,
+      restoredBest,
       lastEvaluation: last,
       lossHistory: this.lossHistory,
       evaluations: this.evaluations,

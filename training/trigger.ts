@@ -33,11 +33,12 @@
  * when it falls inside the label window [k+1, k+run] of a true "activate" not matched before
  * (`scoreDetections`); precision = correct / detections, recall = matched triggers / triggers.
  *
- * Cache format (a directory): manifest.json (written last: its presence means "complete") and per
- * clip `train/000123.json` (events, shapes, labels) + `train/000123.s16` (the spectrogram as
- * little-endian int16 of round(100·S): 0.01 resolution in log power, half the size of float32).
- * Every file is written atomically, and synthesis skips clips already on disk, so an interrupted
- * synthesis resumes where it stopped.
+ * Cache format (a directory): options.json (written first; a later synthesis into the same
+ * directory must use the same options), manifest.json (written last: its presence means
+ * "complete"), and per clip `train/000123.json` (events, shapes, labels) and `train/000123.s16`
+ * (the spectrogram as little-endian int16 of round(100·S): 0.01 resolution in log power, half the
+ * size of float32). Every file is written atomically, and synthesis skips clips already on disk,
+ * so an interrupted synthesis resumes where it stopped.
  */
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
@@ -256,6 +257,8 @@ export interface TriggerManifest {
   variants: number;
   triggerWord: string;
   otherWords: string[];
+  /** Triggers and other words per clip (null: the synth defaults). */
+  clip: TriggerDataOptions['clip'] | null;
   clips: { train: number; test: number };
   /** The held-out clips written as WAV (paths relative to the directory). */
   wavs: string[];
@@ -287,6 +290,8 @@ interface ClipMeta {
 }
 
 const MANIFEST = 'manifest.json';
+/** The options of a synthesis, written before its first clip. */
+const OPTIONS = 'options.json';
 const QUANT = 100;
 
 function inputError(message: string): Error {
@@ -334,11 +339,17 @@ export function synthesizeTriggerDataset(
 ): TriggerManifest {
   const o = resolveDataOptions(options);
   if (!hasEspeak()) throw new EspeakMissingError();
-  const spectrogram: SpectrogramOptions = { frameMs: 25, hopMs: 10, bands: o.bands };
+  const wavCount = Math.min(o.wavs, o.test);
+  const manifest: TriggerManifest = {
+    format: 'seqgrad.trigger-dataset', version: 1, seed: o.seed, seconds: o.seconds, sampleRate: CLIP_SAMPLE_RATE,
+    spectrogram: { frameMs: 25, hopMs: 10, bands: o.bands }, pool: o.pool, run: o.run, variants: o.variants,
+    triggerWord: TRIGGER_WORD, otherWords: [...OTHER_WORDS], clip: o.clip ?? null, clips: { train: o.train, test: o.test },
+    wavs: Array.from({ length: wavCount }, (_, i) => nodePath.join('wav', `test-${String(i).padStart(6, '0')}.wav`)),
+  };
+  checkCacheOptions(dir, manifest);
   const words = [TRIGGER_WORD, ...OTHER_WORDS];
   const total = o.train + o.test;
   let done = 0;
-  const wavs: string[] = [];
   for (const split of ['train', 'test'] as const) {
     const count = split === 'train' ? o.train : o.test;
     if (count === 0) continue;
@@ -346,15 +357,13 @@ export function synthesizeTriggerDataset(
     // Each split has a word bank of its own: held-out clips are spoken by other voices.
     let bank: ReturnType<typeof synthesizeWordBank> | null = null;
     for (let i = 0; i < count; i++) {
-      const wantWav = split === 'test' && i < o.wavs;
-      const wavBase = nodePath.join(dir, 'wav', `test-${String(i).padStart(6, '0')}`);
-      if (wantWav) wavs.push(nodePath.relative(dir, `${wavBase}.wav`));
-      const cached = fs.existsSync(clipPath(dir, split, i, 'json')) && (!wantWav || fs.existsSync(`${wavBase}.json`));
+      const wavBase = split === 'test' && i < wavCount ? nodePath.join(dir, 'wav', `test-${String(i).padStart(6, '0')}`) : null;
+      const cached = fs.existsSync(clipPath(dir, split, i, 'json')) && (wavBase === null || fs.existsSync(`${wavBase}.json`));
       if (!cached) {
         bank ??= synthesizeWordBank(words, o.variants, new Rng(clipSeed(o.seed, split, -1)));
         const clip = composeClip(new Rng(clipSeed(o.seed, split, i)), bank, { seconds: o.seconds, ...o.clip });
-        writeClip(dir, split, i, clip, spectrogram, o.pool, o.run);
-        if (wantWav) {
+        writeClip(dir, split, i, clip, manifest.spectrogram, o.pool, o.run);
+        if (wavBase !== null) {
           fs.mkdirSync(nodePath.dirname(wavBase), { recursive: true });
           writeTriggerClip(wavBase, clip);
         }
@@ -362,13 +371,31 @@ export function synthesizeTriggerDataset(
       onClip?.(++done, total);
     }
   }
-  const manifest: TriggerManifest = {
-    format: 'seqgrad.trigger-dataset', version: 1, seed: o.seed, seconds: o.seconds, sampleRate: CLIP_SAMPLE_RATE,
-    spectrogram: { frameMs: 25, hopMs: 10, bands: o.bands }, pool: o.pool, run: o.run, variants: o.variants,
-    triggerWord: TRIGGER_WORD, otherWords: [...OTHER_WORDS], clips: { train: o.train, test: o.test }, wavs,
-  };
   writeFileAtomic(nodePath.join(dir, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
   return manifest;
+}
+
+/** What makes a cached clip what it is (everything but the clip counts): clip i is the same for equal keys. */
+function cacheKey(m: TriggerManifest): string {
+  const { clips: _clips, wavs: _wavs, ...key } = m;
+  return JSON.stringify(key);
+}
+
+/**
+ * Refuse to mix clips made with other options in one directory; record the options before the
+ * first clip is written (so an interrupted synthesis is checked too). More or fewer clips with the
+ * same options are fine: clip i depends only on the seed and i.
+ */
+function checkCacheOptions(dir: string, manifest: TriggerManifest): void {
+  const path = nodePath.join(dir, OPTIONS);
+  if (fs.existsSync(path)) {
+    const previous = readJsonFile<TriggerManifest>(path, 'trigger data set options');
+    if (cacheKey(previous) !== cacheKey(manifest)) {
+      throw inputError(`synthesizeTriggerDataset: ${dir} holds clips made with other options (${cacheKey(previous)}); use another directory or delete it`);
+    }
+  }
+  fs.mkdirSync(dir, { recursive: true });
+  writeFileAtomic(path, JSON.stringify(manifest, null, 2) + '\n');
 }
 
 /** The spectrogram and labels of one clip (what the cache stores). */
@@ -381,7 +408,9 @@ export function clipFeatures(
   return { features, labels, triggerEnds };
 }
 
-function writeClip(dir: string, split: TriggerSplit, index: number, clip: TriggerClip, spectrogram: SpectrogramOptions, pool: number, run: number): void {
+function writeClip(
+  dir: string, split: TriggerSplit, index: number, clip: TriggerClip, spectrogram: SpectrogramOptions, pool: number, run: number,
+): void {
   const { features, labels } = clipFeatures(clip, spectrogram, pool, run);
   const q = new Int16Array(features.rows * features.cols);
   for (let i = 0; i < q.length; i++) q[i] = Math.max(-32768, Math.min(32767, Math.round(features.data[i] * QUANT)));
@@ -747,7 +776,7 @@ export function triggerPlotSvg(opts: TriggerPlotOptions): string {
   const peak = Math.max(...overlay);
   return heatmapSvg({
     title: opts.title, values, rowLabels, colLabels,
-    overlay: { name: `P(activate), max ${peak.toFixed(2)}`, values: overlay },
+    overlay: { name: `ŷ, max ${peak.toFixed(2)}`, values: overlay },
   });
 }
 

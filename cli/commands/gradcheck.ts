@@ -6,6 +6,7 @@ import { gradCheckCases } from '../../training/gradcheck-suite/index.js';
 const spec: Record<string, FlagSpec> = {
   group: { type: 'list', description: 'only these groups (engine, cells, wrappers, …)' },
   op: { type: 'string', description: 'only ops whose name contains this text (case-insensitive)' },
+  cell: { type: 'string', description: 'only ops of this cell (ops whose name mentions it)', choices: ['rnn', 'gru', 'lstm'] },
   tolerance: { type: 'number', description: 'pass threshold on the relative error', default: 1e-7 },
   seed: { type: 'int', description: 'seed of the random problems', default: 1234 },
   verbose: { type: 'boolean', description: 'print the worst entries of every row' },
@@ -19,13 +20,15 @@ export const gradcheckCommand: Command = {
   run(argv) {
     const { flags } = parseArgs('gradcheck', argv, spec);
     if (flags.help) {
-      console.log(helpText('seqgrad gradcheck [--group g] [--op text] [--verbose] [--json]', this.summary, spec));
+      console.log(helpText('seqgrad gradcheck [--group g] [--cell rnn|gru|lstm] [--op text] [--verbose] [--json]', this.summary, spec));
       return 0;
     }
     const groups = (flags.group as string[] | undefined) ?? [];
     const opText = ((flags.op as string | undefined) ?? '').toLowerCase();
+    const cell = flags.cell as string | undefined;
+    const mentionsCell = (op: string): boolean => cell === undefined || new RegExp(`\\b${cell}\\b`, 'i').test(op);
     const cases = gradCheckCases.filter(
-      (c) => (groups.length === 0 || groups.includes(c.group)) && c.op.toLowerCase().includes(opText),
+      (c) => (groups.length === 0 || groups.includes(c.group)) && c.op.toLowerCase().includes(opText) && mentionsCell(c.op),
     );
     if (cases.length === 0) {
       console.error(`seqgrad gradcheck: no op matches (groups: ${[...new Set(gradCheckCases.map((c) => c.group))].join(', ')})`);

@@ -1,0 +1,190 @@
+/**
+ * The seqgrad side of the `cells`, `train`, `sample` and `memory` suites: each builder sets up one
+ * workload once (weights from a seeded generator, every buffer preallocated) and returns `call`,
+ * one unit of work, which the harness times. The peers (benchmarks/peers/) build the same work.
+ *
+ *   cells  { cell, B, T, D, H, V }  x [T·B, D] → cell over T steps → dense H→V → softmax CE at every
+ *                                   step (summed); backward through all of it (∂L/∂x included)
+ *   train  { cell, B, T, D, H, V }  ids → embedding V→D → cell → dense → softmax CE summed over time,
+ *                                   backward, then one optimizer update (SGD lr 0.1, or Adam)
+ *   sample { cell, D, H, V, tokens } batch 1: `tokens` steps of embedding → cell step → dense →
+ *                                   softmax → draw the next token
+ *
+ * `cell` is one of rnn (tanh), gru (PyTorch's reset-after GRU, as the peers run), lstm.
+ */
+import { crossEntropyForwardBackward } from '../engine/cross-entropy.js';
+import { Matrix, stepView } from '../engine/matrix.js';
+import { Rng } from '../engine/rng.js';
+import type { CellKind, RecurrentCell } from '../layers/cell.js';
+import { createCell } from '../layers/create-cell.js';
+import { createDense, denseBackward, denseForward, denseZeroGrad } from '../layers/dense.js';
+import { embeddingForward } from '../layers/embedding.js';
+import {
+  createSequenceWorkspace, sequenceBackward, sequenceForward, zeroGrads,
+} from '../layers/sequence.js';
+import {
+  createLanguageModel, createLmWorkspace, lmBackward, lmForward, lmGradients, lmParameters, lmResetState, lmZeroGrad,
+  type LanguageModel,
+} from '../training/language-model.js';
+import { createOptimizer, optimizerStep, type OptimizerKind } from '../training/optimizers.js';
+import { sampleToken } from '../training/sampling.js';
+import { Vocabulary } from '../training/vocab.js';
+
+/** The bench's cell names and the seqgrad cell each one runs. */
+export const BENCH_CELLS: Record<string, CellKind> = { rnn: 'rnn', gru: 'gru-reset-after', lstm: 'lstm' };
+
+export function benchCellKind(op: string, cell: string): CellKind {
+  const kind = BENCH_CELLS[cell];
+  if (!kind) throw new Error(`${op}: expected cell ${Object.keys(BENCH_CELLS).join('|')}, got '${cell}'`);
+  return kind;
+}
+
+export interface BenchWork {
+  /** One unit of work (a training step, a forward + backward, `tokens` sampled tokens). */
+  call(): void;
+  /** The loss of the last call, where there is one (for sanity checks). */
+  lastLoss(): number;
+}
+
+function randomMatrix(rng: Rng, rows: number, cols: number): Matrix {
+  const m = Matrix.zeros(rows, cols);
+  for (let i = 0; i < m.data.length; i++) m.data[i] = rng.normal();
+  return m;
+}
+
+function randomIds(rng: Rng, n: number, V: number): Int32Array {
+  const ids = new Int32Array(n);
+  for (let i = 0; i < n; i++) ids[i] = Math.floor(rng.uniform() * V);
+  return ids;
+}
+
+export interface CellsParams {
+  cell: string;
+  B: number;
+  T: number;
+  D: number;
+  H: number;
+  V: number;
+}
+
+/** Forward + backward of one recurrent layer with a dense softmax head at every step (issue 3, item 9). */
+export function cellsWork(p: CellsParams): BenchWork {
+  const kind = benchCellKind('bench cells', p.cell);
+  const rng = new Rng(42);
+  const cell: RecurrentCell = createCell(kind, { inputSize: p.D, hiddenSize: p.H, rng });
+  const head = createDense(p.H, p.V, rng);
+  const ws = createSequenceWorkspace(cell, p.T, p.B);
+  const x = randomMatrix(rng, p.T * p.B, p.D);
+  const targets = randomIds(rng, p.T * p.B, p.V);
+  const logits = Matrix.zeros(p.T * p.B, p.V);
+  const dTop = Matrix.zeros(p.T * p.B, p.H);
+  let loss = NaN;
+  return {
+    call() {
+      zeroGrads(cell);
+      denseZeroGrad(head);
+      const { outputs } = sequenceForward(cell, ws, x);
+      denseForward(logits, head, outputs);
+      loss = crossEntropyForwardBackward(logits, logits, targets); // dlogits overwrite the logits
+      denseBackward(head, outputs, logits, dTop);
+      sequenceBackward(cell, ws, dTop);
+    },
+    lastLoss: () => loss,
+  };
+}
+
+export interface TrainParams extends CellsParams {
+  optimizer?: OptimizerKind;
+}
+
+/** A vocabulary of V placeholder tokens (the language model needs one; the bench only uses ids). */
+function benchVocabulary(V: number): Vocabulary {
+  const tokens = Array.from({ length: V }, (_, i) => `t${i}`);
+  return new Vocabulary(tokens, tokens.map(() => 1));
+}
+
+/** A one-layer language model with a learnt embedding of width D (training/language-model.ts). */
+export function benchLanguageModel(cell: string, D: number, H: number, V: number, seed = 42): LanguageModel {
+  const kind = benchCellKind('bench', cell);
+  return createLanguageModel({ level: 'word', cell: kind, hidden: H, embeddingDim: D, seed }, benchVocabulary(V));
+}
+
+/** One full training step of the language model: forward, loss, BPTT, optimizer update. */
+export function trainWork(p: TrainParams): BenchWork {
+  const model = benchLanguageModel(p.cell, p.D, p.H, p.V);
+  const ws = createLmWorkspace(model, p.T, p.B);
+  const rng = new Rng(7);
+  ws.inputIds.set(randomIds(rng, p.T * p.B, p.V));
+  const targets = randomIds(rng, p.T * p.B, p.V);
+  const params = lmParameters(model), grads = lmGradients(model);
+  const kind = p.optimizer ?? 'sgd';
+  const opt = createOptimizer({ kind, lr: kind === 'sgd' ? 0.1 : 1e-3 }, params);
+  let loss = NaN;
+  return {
+    call() {
+      lmResetState(ws); // every step starts from the zero state, as the peers do
+      lmZeroGrad(model);
+      const logits = lmForward(model, ws);
+      loss = crossEntropyForwardBackward(logits, logits, targets);
+      lmBackward(model, ws, logits);
+      optimizerStep(opt, params, grads);
+    },
+    lastLoss: () => loss,
+  };
+}
+
+export interface SampleParams {
+  cell: string;
+  D: number;
+  H: number;
+  V: number;
+  tokens: number;
+}
+
+/**
+ * Batch-1 sampling from a language model: per token one embedding row, one cell step, the dense
+ * head and a draw from softmax(z) (sampleToken: float64 probabilities, one uniform per token).
+ * Runs the cell's step kernel directly on a one-step workspace, so the loop allocates nothing.
+ */
+export function sampleWork(p: SampleParams): BenchWork {
+  const model = benchLanguageModel(p.cell, p.D, p.H, p.V);
+  const cell = model.cells[0];
+  const emb = model.embedding!;
+  const cws = cell.createWorkspace(1, 1);
+  const x = Matrix.zeros(1, p.D);
+  const xp = Matrix.zeros(1, cell.gateWidth);
+  const states = [0, 1].map(() => Array.from({ length: cell.stateCount }, () => Matrix.zeros(1, p.H)));
+  const logits = Matrix.zeros(1, p.V);
+  const row = stepView(logits, 0, 1).data.subarray(0, p.V);
+  const probs = new Float64Array(p.V);
+  const ids = new Int32Array(1);
+  const rng = new Rng(7);
+  let last = 0;
+  return {
+    call() {
+      for (const s of states[0]) s.data.fill(0);
+      let cur = 0;
+      let token = 0;
+      for (let t = 0; t < p.tokens; t++) {
+        ids[0] = token;
+        embeddingForward(x, emb, ids);
+        denseForwardInto(xp, x, cell.params.W_x, cell.params.b);
+        cell.stepForward(cws, 0, xp, states[cur], states[1 - cur]);
+        cur = 1 - cur;
+        denseForward(logits, model.output, states[cur][0]);
+        token = sampleToken(row, rng, {}, probs);
+      }
+      last = token;
+    },
+    lastLoss: () => last,
+  };
+}
+
+import { gemm } from '../engine/gemm.js';
+import { addBias } from '../engine/ops.js';
+
+/** y = x·Wᵀ + b (the runner's input projection for one step). */
+function denseForwardInto(y: Matrix, x: Matrix, W: Matrix, b: Matrix): void {
+  gemm(y, x, W, false, true, 1, 0);
+  addBias(y, y, b);
+}
