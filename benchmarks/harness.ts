@@ -105,6 +105,8 @@ export interface BenchCase {
   metric: Metric;
   /** seqgrad's workload on `backend` (the harness makes one per requested backend). */
   ours(backend: string): Workload;
+  /** Run seqgrad only on these of the requested backends (e.g. float64 work, which always runs on js). */
+  onlyBackends?: string[];
 }
 
 /** Something else that runs the same workloads: TensorFlow.js, brain.js, PyTorch. */
@@ -125,7 +127,37 @@ export interface Suite {
   sizesHelp?: string;
   defaultSizes?: number[];
   cases(ctx: SuiteContext): BenchCase[] | Promise<BenchCase[]>;
+  /**
+   * A suite that is not a table of timings (e.g. `memory`) runs itself instead: it returns the text
+   * to print and what goes into --json. `cases` is then not called.
+   */
+  run?(ctx: SuiteContext): Promise<SuiteReport>;
 }
+
+export interface SuiteReport {
+  text: string;
+  results: unknown;
+}
+
+/** The workload shape of the model suites (cells, train, sample, memory), from the bench flags. */
+export interface WorkloadOptions {
+  /** Cells to run: rnn, gru (PyTorch's reset-after GRU), lstm. */
+  cells: string[];
+  /** B, T, D (input / embedding width) and V (vocabulary, the dense head's width). */
+  batch: number;
+  steps: number;
+  input: number;
+  vocab: number;
+  /** Tokens per timed call of the sample suite. */
+  tokens: number;
+  optimizer: 'sgd' | 'adam';
+  /** Training steps the memory suite runs. */
+  heapSteps: number;
+}
+
+export const DEFAULT_WORKLOAD: WorkloadOptions = {
+  cells: ['rnn', 'gru', 'lstm'], batch: 32, steps: 50, input: 64, vocab: 64, tokens: 100, optimizer: 'sgd', heapSteps: 10000,
+};
 
 export type Clock = 'wall' | 'cpu';
 
@@ -143,6 +175,8 @@ export interface SuiteContext extends RunOptions {
   backends: string[];
   /** --sizes, or null for the suite's defaults. */
   sizes: number[] | null;
+  /** The model suites' shape (flags --cell, --batch, …); DEFAULT_WORKLOAD when absent. */
+  workload?: WorkloadOptions;
   /** Progress lines (stderr). */
   log(line: string): void;
 }
@@ -238,7 +272,8 @@ async function warmUp(w: Workload, options: RunOptions): Promise<number> {
 
 /** Run one case: seqgrad on every backend plus every peer's workloads, interleaved. */
 export async function runCase(benchCase: BenchCase, ctx: SuiteContext, peers: Peer[]): Promise<BenchResult[]> {
-  const workloads = ctx.backends.map((b) => benchCase.ours(b));
+  const backends = benchCase.onlyBackends ? ctx.backends.filter((b) => benchCase.onlyBackends!.includes(b)) : ctx.backends;
+  const workloads = backends.map((b) => benchCase.ours(b));
   for (const peer of peers) workloads.push(...(await peer.workloads(benchCase)));
   try {
     return await measureInterleaved(benchCase, workloads, ctx);

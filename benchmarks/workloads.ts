@@ -6,14 +6,17 @@
  *   cells  { cell, B, T, D, H, V }  x [T·B, D] → cell over T steps → dense H→V → softmax CE at every
  *                                   step (summed); backward through all of it (∂L/∂x included)
  *   train  { cell, B, T, D, H, V }  ids → embedding V→D → cell → dense → softmax CE summed over time,
- *                                   backward, then one optimizer update (SGD lr 0.1, or Adam)
+ *                                   backward, then one optimizer update of every parameter (SGD with
+ *                                   lr 0.1 on the loss / B as the PyTorch peer, or Adam lr 1e−3)
  *   sample { cell, D, H, V, tokens } batch 1: `tokens` steps of embedding → cell step → dense →
  *                                   softmax → draw the next token
  *
  * `cell` is one of rnn (tanh), gru (PyTorch's reset-after GRU, as the peers run), lstm.
  */
 import { crossEntropyForwardBackward } from '../engine/cross-entropy.js';
-import { Matrix, stepView } from '../engine/matrix.js';
+import { gemm } from '../engine/gemm.js';
+import { Matrix } from '../engine/matrix.js';
+import { addBias } from '../engine/ops.js';
 import { Rng } from '../engine/rng.js';
 import type { CellKind, RecurrentCell } from '../layers/cell.js';
 import { createCell } from '../layers/create-cell.js';
@@ -118,7 +121,8 @@ export function trainWork(p: TrainParams): BenchWork {
   const targets = randomIds(rng, p.T * p.B, p.V);
   const params = lmParameters(model), grads = lmGradients(model);
   const kind = p.optimizer ?? 'sgd';
-  const opt = createOptimizer({ kind, lr: kind === 'sgd' ? 0.1 : 1e-3 }, params);
+  // SGD on L / B with lr 0.1 (the PyTorch peer's step) is SGD on L with lr 0.1 / B
+  const opt = createOptimizer({ kind, lr: kind === 'sgd' ? 0.1 / p.B : 1e-3 }, params);
   let loss = NaN;
   return {
     call() {
@@ -131,6 +135,12 @@ export function trainWork(p: TrainParams): BenchWork {
     },
     lastLoss: () => loss,
   };
+}
+
+/** y = x·Wᵀ + b (the runner's input projection for one step). */
+function denseForwardInto(y: Matrix, x: Matrix, W: Matrix, b: Matrix): void {
+  gemm(y, x, W, false, true, 1, 0);
+  addBias(y, y, b);
 }
 
 export interface SampleParams {
@@ -155,7 +165,7 @@ export function sampleWork(p: SampleParams): BenchWork {
   const xp = Matrix.zeros(1, cell.gateWidth);
   const states = [0, 1].map(() => Array.from({ length: cell.stateCount }, () => Matrix.zeros(1, p.H)));
   const logits = Matrix.zeros(1, p.V);
-  const row = stepView(logits, 0, 1).data.subarray(0, p.V);
+  const row = logits.data; // [1, V]: the row is the whole buffer
   const probs = new Float64Array(p.V);
   const ids = new Int32Array(1);
   const rng = new Rng(7);
@@ -178,13 +188,4 @@ export function sampleWork(p: SampleParams): BenchWork {
     },
     lastLoss: () => last,
   };
-}
-
-import { gemm } from '../engine/gemm.js';
-import { addBias } from '../engine/ops.js';
-
-/** y = x·Wᵀ + b (the runner's input projection for one step). */
-function denseForwardInto(y: Matrix, x: Matrix, W: Matrix, b: Matrix): void {
-  gemm(y, x, W, false, true, 1, 0);
-  addBias(y, y, b);
 }

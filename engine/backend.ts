@@ -8,7 +8,9 @@
  */
 import type { FloatArray } from './matrix.js';
 import { gemmJs } from './gemm-js.js';
-import { lstmGatesBackwardJs, lstmGatesForwardJs } from './gates-js.js';
+import {
+  gruGatesBackwardJs, gruGatesForwardJs, lstmGatesBackwardJs, lstmGatesForwardJs, rnnTanhForwardJs,
+} from './gates-js.js';
 
 /**
  * C[m×n] = α·op(A)·op(B) + β·C, op(A) is m×k, op(B) is k×n; `ld*` are row strides.
@@ -59,6 +61,33 @@ export type LstmGatesBackwardKernel = (
   dz: StridedBuffer, dcPrev: StridedBuffer,
 ) => void;
 
+/**
+ * The elementwise part of one reset-after GRU step (PyTorch's nn.GRU), gate order [r z n]:
+ *   in:  hp [rows, 3H] = h⟨t−1⟩·W_aᵀ, bias b_a [1, 3H] (one row, broadcast), xp [rows, 3H], hPrev [rows, H]
+ *   out: gates [rows, 3H] = [r z n], hpn [rows, H] = hp_n + b_an, h [rows, H]
+ *   r = σ(xp_r + hp_r + b_ar), z = σ(xp_z + hp_z + b_az), n = tanh(xp_n + r ∗ hpn), h = (1 − z) ∗ n + z ∗ hPrev
+ * Outputs must not overlap each other or the inputs.
+ */
+export type GruGatesForwardKernel = (
+  rows: number, H: number,
+  hp: StridedBuffer, bias: StridedBuffer, xp: StridedBuffer, hPrev: StridedBuffer,
+  gates: StridedBuffer, hpn: StridedBuffer, h: StridedBuffer,
+) => void;
+
+/**
+ * Its backward: from gates, hpn, hPrev and dh = ∂L/∂h⟨t⟩ [rows, H], WRITE dxp [rows, 3H] =
+ * ∂L/∂xp, dhp [rows, 3H] = ∂L/∂(hp + b_a) and dhPrev = dh ∗ z (the direct path; the cell adds
+ * dhp·W_a). Formulas in gates-js.ts. Outputs must not overlap each other or the inputs.
+ */
+export type GruGatesBackwardKernel = (
+  rows: number, H: number,
+  gates: StridedBuffer, hpn: StridedBuffer, hPrev: StridedBuffer, dh: StridedBuffer,
+  dxp: StridedBuffer, dhp: StridedBuffer, dhPrev: StridedBuffer,
+) => void;
+
+/** The tanh RNN's nonlinearity, in place: a [rows, H] ← tanh(a + xp) (a holds a⟨t−1⟩·W_aᵀ). */
+export type RnnTanhForwardKernel = (rows: number, H: number, a: StridedBuffer, xp: StridedBuffer) => void;
+
 export interface Backend {
   /** 'js', 'wasm', 'gpu', … */
   readonly name: string;
@@ -71,6 +100,9 @@ export interface Backend {
    */
   readonly lstmGatesForward?: LstmGatesForwardKernel;
   readonly lstmGatesBackward?: LstmGatesBackwardKernel;
+  readonly gruGatesForward?: GruGatesForwardKernel;
+  readonly gruGatesBackward?: GruGatesBackwardKernel;
+  readonly rnnTanhForward?: RnnTanhForwardKernel;
 }
 
 let current: Backend | null = null;
@@ -109,6 +141,9 @@ export const jsBackend: Backend = {
   gemm: gemmJs,
   lstmGatesForward: lstmGatesForwardJs,
   lstmGatesBackward: lstmGatesBackwardJs,
+  gruGatesForward: gruGatesForwardJs,
+  gruGatesBackward: gruGatesBackwardJs,
+  rnnTanhForward: rnnTanhForwardJs,
 };
 registerBackend(jsBackend);
 
@@ -119,4 +154,16 @@ export function lstmGatesForwardKernel(): LstmGatesForwardKernel {
 
 export function lstmGatesBackwardKernel(): LstmGatesBackwardKernel {
   return getBackend().lstmGatesBackward ?? lstmGatesBackwardJs;
+}
+
+export function gruGatesForwardKernel(): GruGatesForwardKernel {
+  return getBackend().gruGatesForward ?? gruGatesForwardJs;
+}
+
+export function gruGatesBackwardKernel(): GruGatesBackwardKernel {
+  return getBackend().gruGatesBackward ?? gruGatesBackwardJs;
+}
+
+export function rnnTanhForwardKernel(): RnnTanhForwardKernel {
+  return getBackend().rnnTanhForward ?? rnnTanhForwardJs;
 }

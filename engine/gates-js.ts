@@ -1,15 +1,18 @@
 /**
  * The plain-JS reference of the backend seam's fused gate kernels (see `backend.ts`): the
- * elementwise part of one LSTM step, forward and backward, over `rows` rows of H units. Float32
- * or float64; the arithmetic is done in float64 (JS numbers) and stored in the buffers' type, in
- * exactly the order `layers/lstm.ts` always used, so results are bit for bit what they were.
+ * elementwise part of one step of the LSTM, the reset-after GRU and the tanh RNN, over `rows` rows
+ * of H units. Float32 or float64; the arithmetic is done in float64 (JS numbers) and stored in the
+ * buffers' type, in exactly the order the cells in `layers/` always used, so results are bit for
+ * bit what they were.
  *
- * Gate order [Γu Γf c̃ Γo] (PyTorch's [i f g o]); H units per gate block; each operand is a
- * row-major buffer view (data, offset, stride) — a `Matrix` fits.
+ * Each operand is a row-major buffer view (data, offset, stride) — a `Matrix` fits.
  */
-import type { LstmGatesBackwardKernel, LstmGatesForwardKernel } from './backend.js';
+import type {
+  GruGatesBackwardKernel, GruGatesForwardKernel, LstmGatesBackwardKernel, LstmGatesForwardKernel, RnnTanhForwardKernel,
+} from './backend.js';
 
 /**
+ * LSTM, gate order [Γu Γf c̃ Γo] (PyTorch's [i f g o]), H units per gate block.
  * z [rows, 4H] holds a⟨t−1⟩·W_aᵀ and is overwritten by the activated gates; xp [rows, 4H] the
  * input projection (bias included):
  *   Γu = σ(z_u + xp_u), Γf = σ(z_f + xp_f), c̃ = tanh(z_c + xp_c), Γo = σ(z_o + xp_o)
@@ -81,5 +84,78 @@ export const lstmGatesBackwardJs: LstmGatesBackwardKernel = (rows, H, gates, tan
       zd[zo + 3 * H + j] = dzo;
       dcpd[dcpo + j] = dC * gf;
     }
+  }
+};
+
+/** σ(z) without overflow: exp of a non-positive number only (the cells' own formula). */
+function sigmoid(z: number): number {
+  const e = Math.exp(-Math.abs(z));
+  return z >= 0 ? 1 / (1 + e) : e / (1 + e);
+}
+
+/**
+ * The reset-after GRU (PyTorch's nn.GRU), gate order [r z n], H units per block. hp [rows, 3H] =
+ * h⟨t−1⟩·W_aᵀ (without its bias), bias b_a [1, 3H] (one row, broadcast), xp [rows, 3H] = x·W_xᵀ + b:
+ *   r = σ(xp_r + hp_r + b_ar),  z = σ(xp_z + hp_z + b_az),  hn = hp_n + b_an,  n = tanh(xp_n + r ∗ hn)
+ *   gates [rows, 3H] = [r z n];  hpn [rows, H] = hn;  h = (1 − z) ∗ n + z ∗ h⟨t−1⟩  [rows, H]
+ */
+export const gruGatesForwardJs: GruGatesForwardKernel = (rows, H, hp, bias, xp, hPrev, gates, hpn, h) => {
+  const bad = bias.data, bo = bias.offset;
+  const gd = gates.data, xd = xp.data, hd = hp.data, nd = hpn.data, pd = hPrev.data, od = h.data;
+  for (let b = 0; b < rows; b++) {
+    const go = gates.offset + b * gates.stride, xo = xp.offset + b * xp.stride;
+    const ho = hp.offset + b * hp.stride, no = hpn.offset + b * hpn.stride;
+    const po = hPrev.offset + b * hPrev.stride, oo = h.offset + b * h.stride;
+    for (let j = 0; j < H; j++) {
+      const r = sigmoid(xd[xo + j] + hd[ho + j] + bad[bo + j]);
+      const z = sigmoid(xd[xo + H + j] + hd[ho + H + j] + bad[bo + H + j]);
+      const hn = hd[ho + 2 * H + j] + bad[bo + 2 * H + j];
+      const n = Math.tanh(xd[xo + 2 * H + j] + r * hn);
+      gd[go + j] = r;
+      gd[go + H + j] = z;
+      gd[go + 2 * H + j] = n;
+      nd[no + j] = hn;
+      od[oo + j] = (1 - z) * n + z * pd[po + j];
+    }
+  }
+};
+
+/**
+ * Its backward, from gates [r z n], hpn and h⟨t−1⟩ of the forward and dh = ∂L/∂h⟨t⟩ [rows, H]:
+ *   dz_n = dh ∗ (1 − z) ∗ (1 − n²);  dz_z = dh ∗ (h⟨t−1⟩ − n) ∗ z(1 − z);  dz_r = dz_n ∗ hpn ∗ r(1 − r)
+ *   dxp [rows, 3H] = [dz_r dz_z dz_n];  dhp [rows, 3H] = [dz_r dz_z dz_n ∗ r];  dhPrev = dh ∗ z
+ * (all written; the cell then adds dhp·W_a into dhPrev).
+ */
+export const gruGatesBackwardJs: GruGatesBackwardKernel = (rows, H, gates, hpn, hPrev, dh, dxp, dhp, dhPrev) => {
+  const gd = gates.data, nd = hpn.data, zd = dxp.data, sd = dhp.data, pd = hPrev.data, dd = dh.data, qd = dhPrev.data;
+  for (let b = 0; b < rows; b++) {
+    const go = gates.offset + b * gates.stride, no = hpn.offset + b * hpn.stride;
+    const zo = dxp.offset + b * dxp.stride, so = dhp.offset + b * dhp.stride;
+    const po = hPrev.offset + b * hPrev.stride, d = dh.offset + b * dh.stride;
+    const q = dhPrev.offset + b * dhPrev.stride;
+    for (let j = 0; j < H; j++) {
+      const r = gd[go + j], z = gd[go + H + j], n = gd[go + 2 * H + j];
+      const g = dd[d + j];
+      const dzn = g * (1 - z) * (1 - n * n);
+      const dzz = g * (pd[po + j] - n) * z * (1 - z);
+      const dzr = dzn * nd[no + j] * r * (1 - r);
+      zd[zo + j] = dzr;
+      zd[zo + H + j] = dzz;
+      zd[zo + 2 * H + j] = dzn;
+      sd[so + j] = dzr;
+      sd[so + H + j] = dzz;
+      sd[so + 2 * H + j] = dzn * r;
+      qd[q + j] = g * z;
+    }
+  }
+};
+
+/** The tanh RNN's step nonlinearity, in place: a [rows, H] ← tanh(a + xp), a holding a⟨t−1⟩·W_aᵀ. */
+export const rnnTanhForwardJs: RnnTanhForwardKernel = (rows, H, a, xp) => {
+  const ad = a.data, xd = xp.data;
+  for (let b = 0; b < rows; b++) {
+    const ao = a.offset + b * a.stride;
+    const xo = xp.offset + b * xp.stride;
+    for (let j = 0; j < H; j++) ad[ao + j] = Math.tanh(ad[ao + j] + xd[xo + j]);
   }
 };

@@ -27,8 +27,11 @@
  *    columns [z r h] → reorder to [r z n]; bias row 0 → b, row 1 → b_a; no negation (z is z).
  *
  * Each step: one GEMM with W_a for the gates that see c⟨t−1⟩ (the full GRU needs a second one for
- * c̃, which sees Γr ∗ c⟨t−1⟩), then one fused loop. Caches are allocated once per (T, B).
+ * c̃, which sees Γr ∗ c⟨t−1⟩), then one fused loop — for the reset-after GRU the backend seam's
+ * `gruGatesForward` / `gruGatesBackward` kernels (engine/gates-js.ts; WebAssembly SIMD on 'wasm').
+ * Caches are allocated once per (T, B).
  */
+import { gruGatesBackwardKernel, gruGatesForwardKernel } from '../engine/backend.js';
 import { gemm } from '../engine/gemm.js';
 import { Matrix, stepView, type DType } from '../engine/matrix.js';
 import { sumRows } from '../engine/ops.js';
@@ -285,28 +288,9 @@ export class GruCell implements RecurrentCell {
    * n = tanh(xp_n + r ∗ hp_n);  h′ = (1 − z) ∗ n + z ∗ h.  Caches r, z, n and hp_n.
    */
   private resetAfterForward(ws: GruWorkspace, t: number, xp: Matrix, hPrev: Matrix, h: Matrix): void {
-    const H = this.hiddenSize;
-    const gates = ws.gates[t], hpn = ws.aux[t], hp = ws.scratch;
+    const hp = ws.scratch;
     gemm(hp, hPrev, this.params.W_a, false, true, 1, 0);
-    const ba = this.params.b_a;
-    const bad = ba.data, bo = ba.offset;
-    const gd = gates.data, xd = xp.data, hd = hp.data, nd = hpn.data, pd = hPrev.data, od = h.data;
-    for (let b = 0; b < gates.rows; b++) {
-      const go = gates.offset + b * gates.stride, xo = xp.offset + b * xp.stride;
-      const ho = hp.offset + b * hp.stride, no = hpn.offset + b * hpn.stride;
-      const po = hPrev.offset + b * hPrev.stride, oo = h.offset + b * h.stride;
-      for (let j = 0; j < H; j++) {
-        const r = sigmoid(xd[xo + j] + hd[ho + j] + bad[bo + j]);
-        const z = sigmoid(xd[xo + H + j] + hd[ho + H + j] + bad[bo + H + j]);
-        const hn = hd[ho + 2 * H + j] + bad[bo + 2 * H + j];
-        const n = Math.tanh(xd[xo + 2 * H + j] + r * hn);
-        gd[go + j] = r;
-        gd[go + H + j] = z;
-        gd[go + 2 * H + j] = n;
-        nd[no + j] = hn;
-        od[oo + j] = (1 - z) * n + z * pd[po + j];
-      }
-    }
+    gruGatesForwardKernel()(hp.rows, this.hiddenSize, hp, this.params.b_a, xp, hPrev, ws.gates[t], ws.aux[t], h);
   }
 
   /**
@@ -315,29 +299,8 @@ export class GruCell implements RecurrentCell {
    * dh = dh′ ∗ z + dhp·W_a;  dW_a += dhpᵀ·h;  db_a += Σ_b dhp
    */
   private resetAfterBackward(ws: GruWorkspace, t: number, dh: Matrix, dxp: Matrix, dhPrev: Matrix, hPrev: Matrix): void {
-    const H = this.hiddenSize;
-    const gates = ws.gates[t], hpn = ws.aux[t], dhp = ws.scratch;
-    const gd = gates.data, nd = hpn.data, zd = dxp.data, sd = dhp.data, pd = hPrev.data, dd = dh.data, qd = dhPrev.data;
-    for (let b = 0; b < gates.rows; b++) {
-      const go = gates.offset + b * gates.stride, no = hpn.offset + b * hpn.stride;
-      const zo = dxp.offset + b * dxp.stride, so = dhp.offset + b * dhp.stride;
-      const po = hPrev.offset + b * hPrev.stride, d = dh.offset + b * dh.stride;
-      const q = dhPrev.offset + b * dhPrev.stride;
-      for (let j = 0; j < H; j++) {
-        const r = gd[go + j], z = gd[go + H + j], n = gd[go + 2 * H + j];
-        const g = dd[d + j];
-        const dzn = g * (1 - z) * (1 - n * n);
-        const dzz = g * (pd[po + j] - n) * z * (1 - z);
-        const dzr = dzn * nd[no + j] * r * (1 - r);
-        zd[zo + j] = dzr;
-        zd[zo + H + j] = dzz;
-        zd[zo + 2 * H + j] = dzn;
-        sd[so + j] = dzr;
-        sd[so + H + j] = dzz;
-        sd[so + 2 * H + j] = dzn * r;
-        qd[q + j] = g * z;
-      }
-    }
+    const dhp = ws.scratch;
+    gruGatesBackwardKernel()(dhp.rows, this.hiddenSize, ws.gates[t], ws.aux[t], hPrev, dh, dxp, dhp, dhPrev);
     gemm(dhPrev, dhp, this.params.W_a, false, false, 1, 1);
     gemm(this.grads.W_a, dhp, hPrev, true, false, 1, 1);
     sumRows(this.grads.b_a, dhp, true);

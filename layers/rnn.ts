@@ -14,6 +14,7 @@
  * Initialisations: 'pytorch' U(±1/√H); 'xavier' (Xavier-uniform weights, zero bias); 'irnn'
  * (Le, Jaitly & Hinton 2015): W_aa = I, b_a = 0, W_ax ~ N(0, irnnStd²) with irnnStd = 0.001.
  */
+import { rnnTanhForwardKernel } from '../engine/backend.js';
 import { gemm } from '../engine/gemm.js';
 import { initIdentity, initNormal } from '../engine/init.js';
 import { zero, type DType, type Matrix } from '../engine/matrix.js';
@@ -81,14 +82,17 @@ export class RnnCell implements RecurrentCell {
     const a = next[0];
     gemm(a, prev[0], this.params.W_a, false, true, 1, 0);
     const H = this.hiddenSize;
+    if (this.activation === 'tanh') {
+      rnnTanhForwardKernel()(a.rows, H, a, xp); // the backend seam's kernel (WebAssembly SIMD on 'wasm')
+      return;
+    }
     const ad = a.data, xd = xp.data;
-    const relu = this.activation === 'relu';
     for (let b = 0; b < a.rows; b++) {
       const ao = a.offset + b * a.stride;
       const xo = xp.offset + b * xp.stride;
       for (let j = 0; j < H; j++) {
         const z = ad[ao + j] + xd[xo + j];
-        ad[ao + j] = relu ? (z > 0 ? z : 0) : Math.tanh(z);
+        ad[ao + j] = z > 0 ? z : 0;
       }
     }
   }

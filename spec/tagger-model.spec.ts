@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { taggerCommand } from '../cli/commands/tagger.js';
 import { Rng } from '../engine/rng.js';
 import {
-  buildTaggerVocabulary, createTagger, evaluateTagger, generateTaggedSentences, loadNameLists, loadTagger, predictTagger,
+  buildTaggerVocabulary, createTagger, evaluateTagger, generateTaggedSentences, hasAmbiguousFirstWord, loadNameLists, loadTagger, predictTagger,
   saveTagger, tokenScores, trainTagger, type TaggedSentence,
 } from '../training/tagger.js';
 
@@ -112,6 +112,10 @@ describe('name tagger: save, load, CLI', () => {
     const seen = new Set(generateTaggedSentences(new Rng(1), 200, names).map((s) => s.tokens.join(' ')));
     const heldOut = generateTaggedSentences(new Rng(2), 100, names).filter((s) => !seen.has(s.tokens.join(' ')));
     expect(r.test).toBe(heldOut.length);
+    const ambiguous = heldOut.filter((s) => hasAmbiguousFirstWord(s.tokens));
+    const asName = ambiguous.filter((s) => s.labels[0] === 1).length;
+    expect(r.models.uni.evaluation.ambiguousFirst.sentences).toBe(ambiguous.length);
+    expect(r.models.uni.evaluation.ambiguousFirst.majorityRate).toBe(Math.max(asName, ambiguous.length - asName) / ambiguous.length);
     // 4·4 input weights + 4·4 recurrent + 4 biases per gate (the LSTM's 4 gates) per direction.
     expect(r.models.bi.parameters - r.models.uni.parameters).toBe(4 * (4 * 4 + 4 * 4 + 4) + 4);
     const evaluated = await run(['eval', '--model', `${prefix}-bi.json`, '--count', '50', '--seed', '9', '--json']);

@@ -59,6 +59,11 @@ describe('precision and recall of detections', () => {
     // Window edges count; one detection per window.
     expect(scoreDetections([26, 55], windows)).toEqual({ truePositives: 2, falsePositives: 0, falseNegatives: 0 });
     expect(precisionRecall({ truePositives: 2, falsePositives: 0, falseNegatives: 0 })).toEqual({ precision: 1, recall: 1, f1: 1 });
+    // A detection one step before a window (the step in which the word ends) counts only with early ≥ 1.
+    expect(scoreDetections([25, 49], windows)).toEqual({ truePositives: 0, falsePositives: 2, falseNegatives: 2 });
+    expect(scoreDetections([25, 49], windows, 1)).toEqual({ truePositives: 2, falsePositives: 0, falseNegatives: 0 });
+    expect(scoreDetections([24], windows, 1)).toEqual({ truePositives: 0, falsePositives: 1, falseNegatives: 2 });
+    expect(() => scoreDetections([1], windows, -1)).toThrow('scoreDetections: expected early to be an integer ≥ 0, got -1');
     // No detections and no triggers: every ratio is 0 (scikit-learn's zero_division = 0).
     expect(precisionRecall({ truePositives: 0, falsePositives: 0, falseNegatives: 0 })).toEqual({ precision: 0, recall: 0, f1: 0 });
     expect(precisionRecall({ truePositives: 0, falsePositives: 0, falseNegatives: 4 })).toEqual({ precision: 0, recall: 0, f1: 0 });

@@ -155,6 +155,12 @@ export const AMBIGUOUS_STARTS: Readonly<Record<string, readonly string[]>> = {
   Chelsea: ['won the match on Sunday'],
 };
 
+/**
+ * Endings for the ordinary-word sentences ("Teddy bears are on sale at the market"), so that they
+ * are not a small closed set that a held-out sample mostly repeats.
+ */
+const COMMON_SUFFIXES = ['', '', ' in {month}', ' at the {place}', ' in {city}', ' this week', ' near the {place}', ' in {month} again'];
+
 const PLACES = ['station', 'library', 'airport', 'park', 'museum', 'market', 'cafe', 'beach', 'stadium', 'hospital', 'office', 'school'];
 const THINGS = ['car', 'phone', 'bicycle', 'house', 'laptop', 'camera', 'guitar', 'watch', 'lamp', 'table', 'book'];
 const CITIES = ['Paris', 'London', 'Boston', 'Chicago', 'Denver', 'Seattle', 'Dallas', 'Miami', 'Toronto', 'Berlin', 'Rome', 'Tokyo',
@@ -256,7 +262,8 @@ export function hasAmbiguousFirstWord(sentence: TaggedSentence | string[]): bool
 /**
  * `count` seeded sentences. With probability `ambiguousRate` a sentence starts with an ambiguous
  * word, used as a first name (in a name-first template) or as an ordinary word (one of its
- * continuations), each half the time; otherwise any template with random names.
+ * continuations, sometimes with an ending like "in {month}"), each half the time; otherwise any
+ * template with random names.
  */
 export function generateTaggedSentences(rng: Rng, count: number, names: NameLists, opts: GeneratorOptions = {}): TaggedSentence[] {
   const op = 'generateTaggedSentences';
@@ -274,7 +281,7 @@ export function generateTaggedSentences(rng: Rng, count: number, names: NameList
       if (rng.uniform() < 0.5) {
         out.push(expand(rng, pick(rng, NAME_FIRST_TEMPLATES), names, lastNameRate, word));
       } else {
-        out.push(expand(rng, `${word} ${pick(rng, AMBIGUOUS_STARTS[word])} .`, names, lastNameRate));
+        out.push(expand(rng, `${word} ${pick(rng, AMBIGUOUS_STARTS[word])}${pick(rng, COMMON_SUFFIXES)} .`, names, lastNameRate));
       }
     } else {
       const all = rng.uniform() < 0.5 ? NAME_FIRST_TEMPLATES : OTHER_TEMPLATES;
@@ -497,8 +504,12 @@ export function tokenScores(predicted: readonly (ArrayLike<number>)[], gold: rea
 export interface TaggerEvaluation {
   sentences: number;
   all: TokenScores;
-  /** Sentences whose first word is ambiguous (a first name and an ordinary word). */
-  ambiguousFirst: TokenScores & { sentences: number; firstTokenAccuracy: number };
+  /**
+   * Sentences whose first word is ambiguous (a first name and an ordinary word); majorityRate is
+   * the first-word accuracy of always answering the more frequent reading (what a model that
+   * cannot look ahead can at best do there).
+   */
+  ambiguousFirst: TokenScores & { sentences: number; firstTokenAccuracy: number; majorityRate: number };
 }
 
 export function evaluateTagger(tagger: Tagger, sentences: readonly TaggedSentence[], threshold = 0.5): TaggerEvaluation {
@@ -507,6 +518,7 @@ export function evaluateTagger(tagger: Tagger, sentences: readonly TaggedSentenc
   const gold = sentences.map((s) => s.labels);
   const subset = sentences.map((s, i) => i).filter((i) => hasAmbiguousFirstWord(sentences[i]));
   const firstCorrect = subset.filter((i) => predicted[i][0] === gold[i][0]).length;
+  const firstNames = subset.filter((i) => gold[i][0] === 1).length;
   return {
     sentences: sentences.length,
     all: tokenScores(predicted, gold),
@@ -514,6 +526,7 @@ export function evaluateTagger(tagger: Tagger, sentences: readonly TaggedSentenc
       ...tokenScores(subset.map((i) => predicted[i]), subset.map((i) => gold[i])),
       sentences: subset.length,
       firstTokenAccuracy: subset.length ? firstCorrect / subset.length : 0,
+      majorityRate: subset.length ? Math.max(firstNames, subset.length - firstNames) / subset.length : 0,
     },
   };
 }

@@ -1,7 +1,9 @@
 // The TensorFlow.js peer: every workload on the 'cpu' backend (plain JS) and the 'wasm' backend
 // (XNNPACK, SIMD; single-threaded in Node), one row each. Workloads by suite (params as seqgrad's):
 //   gemm   {n}                      C = A·B, A and B uniform in [−1, 1); dataSync() brings C to JS
-//   cells  {cell, B, T, D, H}       tf.layers.{simpleRNN,gru,lstm}: forward over T steps + gradients of sum(outputs)
+//   cells  {cell, B, T, D, H, V}    tf.layers.{simpleRNN,gru,lstm} → dense V → softmax cross-entropy at
+//                                   every step (summed): gradients of all weights and of x (without V:
+//                                   gradients of sum(outputs))
 //   train  {cell, B, T, D, H, V}    embedding (one-hot · W) → cell → dense softmax per step, categorical
 //                                   cross-entropy, SGD: one model.trainOnBatch
 //   sample {cell, D, H, V, tokens}  batch 1, raw ops per token (gather, matMul, split, gates,
@@ -53,19 +55,30 @@ const factories = {
     };
   },
 
-  cells({ cell, B, T, D, H }) {
+  cells({ cell, B, T, D, H, V }) {
     const layer = recurrentLayer(cell, H);
-    const x = tf.randomNormal([B, T, D], 0, 1, 'float32', 42);
-    tf.tidy(() => layer.apply(x)); // builds the weights
-    const vars = layer.trainableWeights.map((w) => w.read());
+    const head = V ? tf.layers.dense({ units: V }) : null;
+    const x = tf.variable(tf.randomNormal([B, T, D], 0, 1, 'float32', 42));
+    const uniform = lcg(42);
+    const targets = V
+      ? tf.tidy(() => tf.oneHot(tf.tensor2d(Array.from({ length: B }, () => Array.from({ length: T }, () => Math.floor(uniform() * V))), [B, T], 'int32'), V).toFloat())
+      : null;
+    tf.tidy(() => (head ? head.apply(layer.apply(x)) : layer.apply(x))); // builds the weights
+    const vars = [...layer.trainableWeights, ...(head ? head.trainableWeights : [])].map((w) => w.read());
+    vars.push(x);
+    const loss = () => {
+      const out = layer.apply(x);
+      if (!head) return out.sum();
+      return tf.losses.softmaxCrossEntropy(targets, head.apply(out), undefined, undefined, tf.Reduction.SUM);
+    };
     return {
       call() {
         tf.tidy(() => {
-          const { value } = tf.variableGrads(() => layer.apply(x).sum(), vars);
+          const { value } = tf.variableGrads(loss, vars);
           value.dataSync();
         });
       },
-      dispose() { x.dispose(); layer.dispose(); },
+      dispose() { x.dispose(); targets?.dispose(); layer.dispose(); head?.dispose(); },
     };
   },
 

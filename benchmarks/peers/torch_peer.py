@@ -10,7 +10,8 @@ Requests (each answered by one JSON line; errors as {"error": "..."}):
 
 Workloads (the same as seqgrad's suites; one thread, float32, CPU):
   gemm   {n}                      C = A·B (torch.mm into a preallocated C)
-  cells  {cell, B, T, D, H}       forward + backward of the cell over T steps, loss = sum of outputs
+  cells  {cell, B, T, D, H, V}    forward + backward of the cell over T steps with a linear head to V and
+                                  cross-entropy (summed) at every step (without V: loss = sum of outputs)
   train  {cell, B, T, D, H, V}    embedding → cell → linear → cross-entropy summed over time, backward, SGD step
   sample {cell, D, H, V, tokens}  batch 1: `tokens` steps of embedding → cell step → linear → softmax → multinomial
 """
@@ -44,11 +45,20 @@ def cells(p):
     cell, B, T, D, H = p["cell"], int(p["B"]), int(p["T"]), int(p["D"]), int(p["H"])
     layer = CELLS[cell](D, H)
     x = torch.randn(T, B, D, requires_grad=True)
+    V = int(p["V"]) if "V" in p else 0
+    head = torch.nn.Linear(H, V) if V else None
+    targets = torch.randint(0, V, (T * B,)) if V else None
+    loss_fn = torch.nn.CrossEntropyLoss(reduction="sum")
 
     def call():
         layer.zero_grad(set_to_none=False)
+        x.grad = None
         out, _ = layer(x)
-        out.sum().backward()
+        if head is None:
+            out.sum().backward()
+            return
+        head.zero_grad(set_to_none=False)
+        loss_fn(head(out).reshape(T * B, V), targets).backward()
 
     return call
 

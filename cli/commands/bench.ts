@@ -3,7 +3,8 @@ import type { Command } from '../command.js';
 import { listBackends } from '../../engine/backend.js';
 import { initWasmBackend, type WasmBackend } from '../../engine/wasm/index.js';
 import {
-  formatHeader, formatTable, machineInfo, runCase, type BenchResult, type Clock, type Peer, type SuiteContext,
+  DEFAULT_WORKLOAD, formatHeader, formatTable, machineInfo, runCase,
+  type BenchResult, type Clock, type Peer, type SuiteContext, type WorkloadOptions,
 } from '../../benchmarks/harness.js';
 import { loadPeers } from '../../benchmarks/load-peers.js';
 import { suites } from '../../benchmarks/suites/index.js';
@@ -12,8 +13,17 @@ import { writeFileAtomic } from '../../training/io.js';
 const BACKENDS = ['js', 'wasm', 'gpu'];
 
 const spec: Record<string, FlagSpec> = {
-  sizes: { type: 'list', description: 'workload sizes (gemm: n; other suites say in their help)' },
+  sizes: { type: 'list', description: 'workload sizes (gemm: n; cells, train, sample, memory: hidden sizes H)' },
   backend: { type: 'list', description: `seqgrad backends to run, side by side (${BACKENDS.join('|')})`, default: ['js', 'wasm'] },
+  'require-gpu': { type: 'boolean', description: 'gpu: fail unless gpu.js really runs WebGL (instead of its WebAssembly/CPU fallback)' },
+  cell: { type: 'list', description: 'cells of the model suites (rnn|gru|lstm; gru = PyTorch\'s reset-after GRU)', default: DEFAULT_WORKLOAD.cells },
+  batch: { type: 'int', description: 'model suites: batch B', default: DEFAULT_WORKLOAD.batch },
+  'seq-len': { type: 'int', description: 'model suites: time steps T', default: DEFAULT_WORKLOAD.steps },
+  input: { type: 'int', description: 'model suites: input / embedding width D', default: DEFAULT_WORKLOAD.input },
+  vocab: { type: 'int', description: 'model suites: vocabulary V (the dense head\'s width)', default: DEFAULT_WORKLOAD.vocab },
+  tokens: { type: 'int', description: 'sample: tokens per timed call', default: DEFAULT_WORKLOAD.tokens },
+  optimizer: { type: 'string', choices: ['sgd', 'adam'], description: 'train: the update rule', default: DEFAULT_WORKLOAD.optimizer },
+  'heap-steps': { type: 'int', description: 'memory: training steps to watch the heap over', default: DEFAULT_WORKLOAD.heapSteps },
   runs: { type: 'int', description: 'timed runs per row (median and min–max over them)', default: 5 },
   'warmup-ms': { type: 'int', description: 'untimed warm-up per row, milliseconds', default: 300 },
   'min-run-ms': { type: 'int', description: 'a timed run repeats the call until it lasts this long', default: 100 },
@@ -30,7 +40,7 @@ export const benchCommand: Command = {
   async run(argv) {
     if (argv.includes('--help')) {
       const names = suites.map((s) => `  ${s.name.padEnd(12)}${s.summary}`).join('\n');
-      console.log(`${helpText('seqgrad bench [suite…] [--sizes a,b] [--backend js,wasm] [--peers] [--json FILE]', this.summary, spec)}\n\nsuites:\n${names}`);
+      console.log(`${helpText('seqgrad bench [suite…] [--sizes a,b] [--backend js,wasm,gpu] [--clock cpu] [--peers] [--json FILE]', this.summary, spec)}\n\nsuites:\n${names}\n\nmemory: run node with --expose-gc for a full GC before each heap sample (else it is switched on at run time).`);
       return 0;
     }
     const { flags, positionals } = parseArgs('bench', argv, spec);
@@ -46,7 +56,10 @@ export const benchCommand: Command = {
     const sizes = parseSizes(flags.sizes as string[] | undefined);
     const runs = flags.runs as number;
     if (runs < 1) throw new UsageError(`bench: --runs expects at least 1, got ${runs}`);
-    const { backends, notes } = await prepareBackends(flags.backend as string[], flags['relaxed-simd'] as 'auto' | 'on' | 'off');
+    const workload = workloadOptions(flags);
+    const { backends, notes, dispose } = await prepareBackends(
+      flags.backend as string[], flags['relaxed-simd'] as 'auto' | 'on' | 'off', flags['require-gpu'] === true,
+    );
 
     let peers: Peer[] = [];
     if (flags.peers) {
@@ -61,13 +74,21 @@ export const benchCommand: Command = {
         minRunMs: flags['min-run-ms'] as number,
         backends,
         sizes,
+        workload,
         log: (line) => console.error(line),
       };
       const info = machineInfo(backends, notes, peers);
       const clock = flags.clock as Clock;
       console.log(formatHeader(info, ctx, clock));
       const results: BenchResult[] = [];
+      const reports: Record<string, unknown> = {};
       for (const suite of chosen) {
+        if (suite.run) {
+          const report = await suite.run(ctx);
+          console.log(`\n${suite.name}: ${suite.summary}\n${report.text}`);
+          reports[suite.name] = report.results;
+          continue;
+        }
         const suiteResults: BenchResult[] = [];
         for (const benchCase of await suite.cases(ctx)) {
           ctx.log(`bench: ${suite.name} ${benchCase.name} …`);
@@ -78,15 +99,41 @@ export const benchCommand: Command = {
       }
       if (flags.json) {
         const path = flags.json as string;
-        writeFileAtomic(path, `${JSON.stringify({ machine: info, options: { runs: ctx.runs, warmupMs: ctx.warmupMs, minRunMs: ctx.minRunMs }, results }, null, 2)}\n`);
+        const options = { runs: ctx.runs, warmupMs: ctx.warmupMs, minRunMs: ctx.minRunMs, clock, workload };
+        writeFileAtomic(path, `${JSON.stringify({ machine: info, options, results, reports }, null, 2)}\n`);
         console.error(`bench: results written to ${path}`);
       }
       return 0;
     } finally {
       for (const peer of peers) await peer.close?.();
+      await dispose();
     }
   },
 };
+
+function positiveInt(flags: Record<string, unknown>, name: string): number {
+  const v = flags[name] as number;
+  if (!Number.isInteger(v) || v < 1) throw new UsageError(`bench: --${name} expects a positive integer, got ${v}`);
+  return v;
+}
+
+/** The model suites' shape from the flags. */
+function workloadOptions(flags: Record<string, unknown>): WorkloadOptions {
+  const cells = flags.cell as string[];
+  for (const c of cells) {
+    if (!DEFAULT_WORKLOAD.cells.includes(c)) throw new UsageError(`bench: --cell expects ${DEFAULT_WORKLOAD.cells.join('|')}, got '${c}'`);
+  }
+  return {
+    cells,
+    batch: positiveInt(flags, 'batch'),
+    steps: positiveInt(flags, 'seq-len'),
+    input: positiveInt(flags, 'input'),
+    vocab: positiveInt(flags, 'vocab'),
+    tokens: positiveInt(flags, 'tokens'),
+    optimizer: flags.optimizer as 'sgd' | 'adam',
+    heapSteps: positiveInt(flags, 'heap-steps'),
+  };
+}
 
 function parseSizes(values: string[] | undefined): number[] | null {
   if (!values || values.length === 0) return null;
@@ -97,22 +144,39 @@ function parseSizes(values: string[] | undefined): number[] | null {
   });
 }
 
-/** Initialise the requested backends (wasm needs an explicit init); a missing one is a usage error. */
-async function prepareBackends(requested: string[], relaxedSimd: 'auto' | 'on' | 'off'): Promise<{ backends: string[]; notes: string[] }> {
+/**
+ * Initialise the requested backends (wasm and gpu need an explicit init; gpu.js is loaded only
+ * when 'gpu' is asked for); a missing one is a usage error. `dispose` releases the gpu backend.
+ */
+async function prepareBackends(
+  requested: string[], relaxedSimd: 'auto' | 'on' | 'off', requireGpu: boolean,
+): Promise<{ backends: string[]; notes: string[]; dispose: () => Promise<void> }> {
   const backends: string[] = [];
   const notes: string[] = [];
+  let dispose = async () => {};
   for (const name of requested) {
     if (!BACKENDS.includes(name)) throw new UsageError(`bench: --backend expects ${BACKENDS.join('|')}, got '${name}'`);
     let actual = name;
     if (name === 'wasm') {
       const backend = await initWasmBackend({ relaxedSimd });
       actual = backend.name; // 'js' where WebAssembly SIMD is missing (init printed why)
-      if (actual === 'wasm') notes.push(`wasm: SIMD128, ${(backend as WasmBackend).relaxedSimd ? 'relaxed_madd (FMA)' : 'mul + add'}`);
+      if (actual === 'wasm') notes.push(`wasm: SIMD128, ${(backend as WasmBackend).relaxedSimd ? 'relaxed_madd (FMA)' : 'mul + add'}, fused gate kernels`);
+    }
+    if (name === 'gpu') {
+      const { initGpuBackend } = await import('../../engine/gpu/index.js');
+      let gpu;
+      try {
+        gpu = await initGpuBackend({ requireGpu });
+      } catch (err) {
+        throw new UsageError(`bench: --backend gpu: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      notes.push(`gpu: gpu.js mode ${gpu.mode}${gpu.accelerated ? '' : ` — not a GPU path (${gpu.fallbackReason ?? 'fallback'})`}`);
+      dispose = () => gpu.dispose();
     }
     if (!listBackends().includes(actual)) {
       throw new UsageError(`bench: backend '${name}' is not available in this build (registered: ${listBackends().join(', ')})`);
     }
     if (!backends.includes(actual)) backends.push(actual);
   }
-  return { backends, notes };
+  return { backends, notes, dispose };
 }

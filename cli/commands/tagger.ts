@@ -138,10 +138,11 @@ async function runTrain(argv: string[]): Promise<number> {
 
 function scoreTable(rows: [string, TaggerEvaluation][]): string {
   const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
-  const header = ['model', 'precision', 'recall', 'token F1', 'F1, ambiguous first word', 'first word acc. (those)'];
+  const header = ['model', 'precision', 'recall', 'token F1', 'F1, ambiguous first word', 'first word acc. (majority)'];
   const body = rows.map(([name, e]) => [
     name, pct(e.all.precision), pct(e.all.recall), pct(e.all.f1),
-    `${pct(e.ambiguousFirst.f1)} (${e.ambiguousFirst.sentences} sent.)`, pct(e.ambiguousFirst.firstTokenAccuracy),
+    `${pct(e.ambiguousFirst.f1)} (${e.ambiguousFirst.sentences} sent.)`,
+    `${pct(e.ambiguousFirst.firstTokenAccuracy)} (${pct(e.ambiguousFirst.majorityRate)})`,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();

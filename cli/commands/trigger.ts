@@ -35,7 +35,7 @@ const SYNTH: Record<string, FlagSpec> = {
   bands: { type: 'int', description: 'spectrogram bands (groups of FFT bins)', default: 64 },
   pool: { type: 'int', description: 'frames per output step of the stored labels', default: 4 },
   run: { type: 'int', description: 'label run: output steps set to 1 after each "activate"', default: 9 },
-  variants: { type: 'int', description: 'recordings per word in each word bank', default: 6 },
+  variants: { type: 'int', description: 'recordings per word in each word bank (seeded voice, speed, pitch)', default: 24 },
   wavs: { type: 'int', description: 'held-out clips also written as WAV + JSON under DIR/wav/', default: 5 },
   json: { type: 'boolean', description: 'print the manifest as JSON' },
   help: { type: 'boolean', description: '' },
@@ -55,6 +55,7 @@ const TRAIN: Record<string, FlagSpec> = {
   lr: { type: 'number', description: 'Adam learning rate', default: 3e-3 },
   'clip-norm': { type: 'number', description: 'clip the global gradient norm to this', default: 5 },
   threshold: { type: 'number', description: 'detection threshold on ŷ', default: 0.5 },
+  early: { type: 'int', description: 'also report scores where a detection this many steps before the label window counts', default: 1 },
   seed: { type: 'int', description: 'seed of the initial weights and shuffling', default: 1 },
   out: { type: 'string', description: 'save the model here', default: 'out/trigger-model.json' },
   plot: { type: 'string', description: 'SVG of the first held-out clip with ŷ over time', default: 'out/trigger-clip.svg' },
@@ -169,7 +170,10 @@ async function runTrain(argv: string[]): Promise<number> {
   }, new Rng(seed + 1));
   (progress as ReturnType<typeof createProgress> | null)?.finish();
 
-  const heldOut = test.length > 0 ? evaluateTrigger(model, test, threshold) : null;
+  const early = positiveInt(command, flags, 'early', 0);
+  const testProbabilities = predictTrigger(model, test.map((c) => c.features));
+  const heldOut = test.length > 0 ? evaluateTrigger(model, test, threshold, 0, testProbabilities) : null;
+  const heldOutEarly = test.length > 0 && early > 0 ? evaluateTrigger(model, test, threshold, early, testProbabilities) : null;
   const trainEval = evaluateTrigger(model, train.slice(0, Math.min(train.length, 100)), threshold);
   const out = str(flags, 'out');
   ensureDir(out);
@@ -178,7 +182,7 @@ async function runTrain(argv: string[]): Promise<number> {
   if (test.length > 0 && flags.plot) {
     plot = str(flags, 'plot');
     const clip = test[0];
-    const [p] = predictTrigger(model, [clip.features]);
+    const p = testProbabilities[0];
     ensureDir(plot);
     writeFileAtomic(plot, triggerPlotSvg({
       title: `held-out clip 0: log spectrogram and P(activate) — ${clip.events.map((e) => e.word).join(', ') || 'no words'}`,
@@ -189,12 +193,13 @@ async function runTrain(argv: string[]): Promise<number> {
   const report = {
     data: dir, trainClips: train.length, testClips: test.length,
     model: { ...model.config }, epochs, batchSize, lr, steps: result.steps, seconds: result.seconds,
-    epochLosses: result.epochLosses, heldOut, trainSubset: trainEval, out, plot,
+    epochLosses: result.epochLosses, heldOut, heldOutEarly, trainSubset: trainEval, out, plot,
   };
   if (flags.json) console.log(JSON.stringify(report, null, 2));
   else {
     console.log(`trained a ${layers}-layer ${model.config.cell} (H = ${hidden}, pool ${pool}) on ${train.length} clips: ${result.steps} updates in ${result.seconds.toFixed(0)} s, final epoch loss ${result.epochLosses.at(-1)!.toFixed(4)}`);
     if (heldOut) console.log(describeEvaluation('held-out', heldOut));
+    if (heldOutEarly) console.log(describeEvaluation(`held-out, detections up to ${early} step(s) before the window counted`, heldOutEarly));
     console.log(describeEvaluation(`training (first ${trainEval.clips})`, trainEval));
     console.log(`model saved to ${out}${plot ? `; plot of held-out clip 0 in ${plot}` : ''}`);
   }

@@ -73,11 +73,20 @@ export const SimdOp = {
   v128Load: 0x00,
   v128Load32Splat: 0x09,
   v128Store: 0x0b,
+  i32x4Splat: 0x11,
   f32x4Splat: 0x13,
   f32x4ExtractLane: 0x1f,
+  f32x4Nearest: 0x6a,
+  i32x4Shl: 0xab,
+  i32x4Add: 0xae,
+  f32x4Neg: 0xe1,
   f32x4Add: 0xe4,
   f32x4Sub: 0xe5,
   f32x4Mul: 0xe6,
+  f32x4Div: 0xe7,
+  f32x4Min: 0xe8,
+  f32x4Max: 0xe9,
+  i32x4TruncSatF32x4S: 0xf8,
   /** relaxed SIMD: a·b + c, fused or not at the engine's choice (one rounding on FMA hardware). */
   f32x4RelaxedMadd: 0x105,
 } as const;
@@ -167,6 +176,19 @@ export class FunctionBuilder {
   f32x4Add(): this { return this.simd(SimdOp.f32x4Add); }
   f32x4Sub(): this { return this.simd(SimdOp.f32x4Sub); }
   f32x4Mul(): this { return this.simd(SimdOp.f32x4Mul); }
+  f32x4Div(): this { return this.simd(SimdOp.f32x4Div); }
+  /** Lane-wise minimum / maximum (NaN in either operand gives NaN). */
+  f32x4Min(): this { return this.simd(SimdOp.f32x4Min); }
+  f32x4Max(): this { return this.simd(SimdOp.f32x4Max); }
+  f32x4Neg(): this { return this.simd(SimdOp.f32x4Neg); }
+  /** Round to the nearest integer, ties to even (still f32). */
+  f32x4Nearest(): this { return this.simd(SimdOp.f32x4Nearest); }
+  /** f32 lanes → i32 lanes, truncating toward zero, saturating at the i32 range (NaN → 0). */
+  i32x4TruncSatF32x4S(): this { return this.simd(SimdOp.i32x4TruncSatF32x4S); }
+  i32x4Splat(): this { return this.simd(SimdOp.i32x4Splat); }
+  i32x4Add(): this { return this.simd(SimdOp.i32x4Add); }
+  /** Stack: v128, i32 count → each i32 lane shifted left by count mod 32. */
+  i32x4Shl(): this { return this.simd(SimdOp.i32x4Shl); }
   /** Stack: a, b, c → a·b + c. */
   f32x4RelaxedMadd(): this { return this.simd(SimdOp.f32x4RelaxedMadd); }
 

@@ -7,7 +7,8 @@
  *   const backend = await initWasmBackend();   // registers 'wasm' (or returns the js backend)
  *   setBackend(backend.name);
  *
- * Float32 GEMM runs in WebAssembly; float64 calls (gradient checks) fall through to the js kernel,
+ * Float32 GEMM and the fused gate kernels of the cells (`wasm-gates.ts`) run in WebAssembly; float64 calls
+ * (gradient checks) fall through to the js kernels,
  * so `supportsFloat64` is false and gradient checks keep running on `js`.
  *
  * Relaxed SIMD: `f32x4.relaxed_madd` (one fused multiply-add per lane where the CPU has FMA) is
@@ -19,10 +20,12 @@
  */
 import { jsBackend, listBackends, registerBackend, type Backend } from '../backend.js';
 import { relaxedSimdProbeModule, simdProbeModule } from './sgemm-module.js';
+import { WasmGates } from './wasm-gates.js';
 import { WasmSgemm, type WasmSgemmOptions } from './wasm-gemm.js';
 import { webAssembly } from './webassembly.js';
 
 export { WasmSgemm, type WasmSgemmOptions } from './wasm-gemm.js';
+export { WasmGates } from './wasm-gates.js';
 export { buildSgemmModule, DEFAULT_KERNEL_SHAPE, type SgemmKernelShape } from './sgemm-module.js';
 
 export interface WasmFeatures {
@@ -62,6 +65,8 @@ export interface WasmBackend extends Backend {
   readonly relaxedSimd: boolean;
   /** The SGEMM driver (its blocking, its memory use). */
   readonly sgemm: WasmSgemm;
+  /** The fused gate kernels of the LSTM, reset-after GRU and tanh RNN (float32, H a multiple of 4; the rest goes to the js kernels). */
+  readonly gates: WasmGates;
 }
 
 /**
@@ -77,12 +82,19 @@ export function createWasmBackend(options: WasmSgemmOptions & { relaxedSimd: boo
     throw new Error('createWasmBackend: expected relaxed SIMD (f32x4.relaxed_madd) to validate, it does not (call enableRelaxedSimd() first)');
   }
   const sgemm = new WasmSgemm({ ...options, relaxedMadd: options.relaxedSimd });
+  const gates = new WasmGates();
   return {
     name: options.name ?? 'wasm',
     supportsFloat64: false,
     relaxedSimd: options.relaxedSimd,
     sgemm,
     gemm: sgemm.gemm,
+    gates,
+    lstmGatesForward: gates.lstmGatesForward,
+    lstmGatesBackward: gates.lstmGatesBackward,
+    gruGatesForward: gates.gruGatesForward,
+    gruGatesBackward: gates.gruGatesBackward,
+    rnnTanhForward: gates.rnnTanhForward,
   };
 }
 

@@ -1,0 +1,186 @@
+/**
+ * `seqgrad bench memory`: does a training step allocate memory that stays? Runs `--heap-steps`
+ * (default 10,000) training steps of the `train` workload at small sizes (B=4 T=10 D=8 V=16,
+ * H = --sizes, default 16: the per-call overheads, not the arithmetic, are what could allocate)
+ * per backend and cell, and reports the growth of the V8 heap in use
+ * (process.memoryUsage().heapUsed) after a warm-up of 3,000 steps (fewer when fewer are asked for):
+ *
+ *   growth     heapUsed at the end − at the start, each measured right after a full GC
+ *   B/step     least-squares bytes per step over 21 samples (each after a full GC), over all of
+ *              the run and over its second half (V8 keeps tiering code up for a while: its
+ *              feedback and code objects show as early growth that then stops)
+ *   minor GCs  scavenges during the run (not counting the forced ones): short-lived garbage per
+ *              step, e.g. the typed-array views the wasm kernels make for their memcpys
+ *
+ * A full GC before each sample needs `gc()`: run `node --expose-gc dist/cli.js bench memory`, or
+ * `NODE_OPTIONS=--expose-gc npx seqgrad bench memory`; without the flag the suite switches it on at
+ * run time (v8.setFlagsFromString('--expose-gc') and takes gc from a fresh context) and says so;
+ * where even that fails it samples without GC (then the numbers include garbage not yet collected).
+ */
+import { setBackend } from '../../engine/backend.js';
+import { DEFAULT_WORKLOAD, type Suite, type SuiteContext } from '../harness.js';
+import { trainWork } from '../workloads.js';
+
+const WARMUP_STEPS = 3000;
+const SAMPLES = 20;
+
+type GcSource = 'flag' | 'runtime' | 'none';
+
+/** gc() from --expose-gc, or switched on now; null when neither works. */
+async function findGc(): Promise<{ gc: (() => void) | null; source: GcSource }> {
+  const global = globalThis as { gc?: () => void };
+  if (typeof global.gc === 'function') return { gc: global.gc, source: 'flag' };
+  try {
+    const v8 = await import('node:v8');
+    const vm = await import('node:vm');
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as unknown;
+    if (typeof gc === 'function') return { gc: gc as () => void, source: 'runtime' };
+  } catch {
+    // not Node, or the flag is gone
+  }
+  return { gc: null, source: 'none' };
+}
+
+/** Counts V8's minor (scavenge) collections while running. */
+async function minorGcCounter(): Promise<{ count(): number; stop(): void }> {
+  const { PerformanceObserver, constants } = await import('node:perf_hooks');
+  let minor = 0;
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = (entry as { detail?: { kind?: number } }).detail?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) minor++;
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return {
+    count: () => minor,
+    stop: () => observer.disconnect(),
+  };
+}
+
+export interface HeapTrace {
+  backend: string;
+  cell: string;
+  params: Record<string, number | string>;
+  steps: number;
+  warmupSteps: number;
+  gc: GcSource;
+  /** [step, heapUsed bytes] after the warm-up. */
+  samples: [number, number][];
+  growthBytes: number;
+  bytesPerStep: number;
+  /** The slope over the second half of the samples. */
+  bytesPerStepLate: number;
+  minorGcs: number;
+  seconds: number;
+}
+
+/** Least-squares slope of y over x. */
+function slope(points: [number, number][]): number {
+  const n = points.length;
+  const mx = points.reduce((s, p) => s + p[0], 0) / n;
+  const my = points.reduce((s, p) => s + p[1], 0) / n;
+  let sxy = 0, sxx = 0;
+  for (const [x, y] of points) {
+    sxy += (x - mx) * (y - my);
+    sxx += (x - mx) * (x - mx);
+  }
+  return sxx === 0 ? 0 : sxy / sxx;
+}
+
+/** Drain pending finalisers and measure. */
+async function heapUsed(gc: (() => void) | null): Promise<number> {
+  if (gc) {
+    gc();
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+  }
+  return process.memoryUsage().heapUsed;
+}
+
+export async function traceHeap(
+  backend: string, cell: string, H: number, steps: number, gc: { gc: (() => void) | null; source: GcSource },
+): Promise<HeapTrace> {
+  const params = { cell, B: 4, T: 10, D: 8, H, V: 16 };
+  const previous = setBackend(backend);
+  try {
+    const work = trainWork(params);
+    const warmupSteps = Math.min(WARMUP_STEPS, steps);
+    for (let i = 0; i < warmupSteps; i++) work.call();
+    const every = Math.max(1, Math.floor(steps / SAMPLES));
+    const samples: [number, number][] = [[0, await heapUsed(gc.gc)]];
+    const counter = await minorGcCounter();
+    const start = performance.now();
+    let duringSamples = 0; // scavenges while sampling (a forced GC can come with one): not the steps'
+    for (let step = 1; step <= steps; step++) {
+      work.call();
+      if (step % every === 0 || step === steps) {
+        const before = counter.count();
+        samples.push([step, await heapUsed(gc.gc)]);
+        duringSamples += counter.count() - before;
+      }
+    }
+    const seconds = (performance.now() - start) / 1000;
+    await new Promise((resolve) => setImmediate(resolve)); // let the observer deliver the last entries
+    const minorGcs = counter.count() - duringSamples;
+    counter.stop();
+    if (!Number.isFinite(work.lastLoss())) throw new Error(`bench memory: the ${cell} training diverged (loss ${work.lastLoss()})`);
+    return {
+      backend, cell, params, steps, warmupSteps, gc: gc.source, samples,
+      growthBytes: samples[samples.length - 1][1] - samples[0][1],
+      bytesPerStep: slope(samples),
+      bytesPerStepLate: slope(samples.slice(Math.floor(samples.length / 2))),
+      minorGcs: Math.max(0, minorGcs),
+      seconds,
+    };
+  } finally {
+    setBackend(previous);
+  }
+}
+
+function kib(bytes: number): string {
+  return `${(bytes / 1024).toFixed(1)} KiB`;
+}
+
+export function formatHeapTable(traces: HeapTrace[]): string {
+  const rows = [['backend', 'cell', 'steps', 'heap at start', 'growth', 'B/step', 'B/step, 2nd half', 'minor GCs', 's']];
+  for (const t of traces) {
+    rows.push([
+      t.backend, t.cell, String(t.steps), kib(t.samples[0][1]), kib(t.growthBytes),
+      t.bytesPerStep.toFixed(2), t.bytesPerStepLate.toFixed(2), String(t.minorGcs), t.seconds.toFixed(1),
+    ]);
+  }
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  const line = (r: string[]) => r.map((cell, c) => (c >= 2 ? cell.padStart(widths[c]) : cell.padEnd(widths[c]))).join('  ');
+  return [line(rows[0]), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
+}
+
+export const memorySuite: Suite = {
+  name: 'memory',
+  summary: 'heap growth over --heap-steps training steps after warm-up (B=4 T=10 D=8 V=16, H = --sizes)',
+  sizesHelp: 'hidden sizes H',
+  defaultSizes: [16],
+  cases: () => [],
+  async run(ctx: SuiteContext) {
+    const w = ctx.workload ?? DEFAULT_WORKLOAD;
+    if (!Number.isInteger(w.heapSteps) || w.heapSteps < 1) throw new Error(`bench memory: expected --heap-steps ≥ 1, got ${w.heapSteps}`);
+    const gc = await findGc();
+    const traces: HeapTrace[] = [];
+    for (const H of ctx.sizes ?? this.defaultSizes!) {
+      for (const backend of ctx.backends) {
+        for (const cell of w.cells) {
+          ctx.log(`bench: memory ${backend} ${cell} H=${H}, ${w.heapSteps} steps …`);
+          traces.push(await traceHeap(backend, cell, H, w.heapSteps, gc));
+        }
+      }
+    }
+    const gcNote = {
+      flag: 'a full GC (--expose-gc) before each sample',
+      runtime: 'a full GC before each sample (gc switched on at run time; or run node with --expose-gc)',
+      none: 'no GC available: samples include uncollected garbage (run node with --expose-gc)',
+    }[gc.source];
+    const text = `${formatHeapTable(traces)}\n(${traces[0]?.warmupSteps ?? WARMUP_STEPS} warm-up steps first; ${gcNote}; growth = last − first sample, B/step = least-squares slope)`;
+    return { text, results: traces };
+  },
+};

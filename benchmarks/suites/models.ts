@@ -1,0 +1,88 @@
+/**
+ * The model suites of `seqgrad bench` (workloads in ../workloads.ts, the same work in every peer):
+ *
+ *   cells   one recurrent layer + dense head + softmax CE at every step: forward + backward, ms
+ *   train   the full training step of a one-layer language model (+ the optimizer update), ms
+ *   sample  batch-1 generation, µs per token
+ *
+ * Shapes from the bench flags (`WorkloadOptions`): --cell rnn,gru,lstm, --batch B, --seq-len T,
+ * --input D, --vocab V, --tokens, --optimizer; `--sizes` are the hidden sizes H (default 128; the
+ * sample suite 128 and 256). The issue's reference case is train lstm B=32 T=50 D=64 H=128 V=64.
+ * One work object per case serves every seqgrad backend (same weights, same data).
+ */
+import {
+  DEFAULT_WORKLOAD, microsPer, millis, seqgradWorkload,
+  type BenchCase, type Metric, type Suite, type SuiteContext,
+} from '../harness.js';
+import { benchCellKind, cellsWork, sampleWork, trainWork, type BenchWork } from '../workloads.js';
+
+function hiddenSizes(suite: Suite, ctx: SuiteContext): number[] {
+  const sizes = ctx.sizes ?? suite.defaultSizes!;
+  for (const h of sizes) {
+    if (!Number.isInteger(h) || h < 1) throw new Error(`bench ${suite.name}: expected hidden sizes to be positive integers, got ${h}`);
+  }
+  return sizes;
+}
+
+/** A case whose seqgrad workload is `make()`'s call, built on first use. */
+function modelCase(
+  suite: string, name: string, params: Record<string, number | string>, metric: Metric, make: () => BenchWork,
+): BenchCase {
+  let work: BenchWork | null = null;
+  return {
+    suite,
+    name,
+    params,
+    metric,
+    ours(backend) {
+      const w = (work ??= make());
+      return seqgradWorkload(backend, () => w.call());
+    },
+  };
+}
+
+export const cellsSuite: Suite = {
+  name: 'cells',
+  summary: 'one recurrent layer + dense head + softmax CE at every step, forward + backward, ms (float32)',
+  sizesHelp: 'hidden sizes H',
+  defaultSizes: [128],
+  cases(ctx) {
+    const w = ctx.workload ?? DEFAULT_WORKLOAD;
+    return hiddenSizes(this, ctx).flatMap((H) => w.cells.map((cell) => {
+      benchCellKind('bench cells', cell);
+      const params = { cell, B: w.batch, T: w.steps, D: w.input, H, V: w.vocab };
+      return modelCase('cells', `${cell} B=${w.batch} T=${w.steps} D=${w.input} H=${H} V=${w.vocab}`, params, millis(), () => cellsWork(params));
+    }));
+  },
+};
+
+export const trainSuite: Suite = {
+  name: 'train',
+  summary: 'training step: embedding → cell → dense → softmax CE, BPTT, optimizer update, ms (float32)',
+  sizesHelp: 'hidden sizes H',
+  defaultSizes: [128],
+  cases(ctx) {
+    const w = ctx.workload ?? DEFAULT_WORKLOAD;
+    return hiddenSizes(this, ctx).flatMap((H) => w.cells.map((cell) => {
+      benchCellKind('bench train', cell);
+      const params = { cell, B: w.batch, T: w.steps, D: w.input, H, V: w.vocab, optimizer: w.optimizer };
+      const name = `${cell} B=${w.batch} T=${w.steps} D=${w.input} H=${H} V=${w.vocab}${w.optimizer === 'sgd' ? '' : ` ${w.optimizer}`}`;
+      return modelCase('train', name, params, millis(), () => trainWork(params));
+    }));
+  },
+};
+
+export const sampleSuite: Suite = {
+  name: 'sample',
+  summary: 'batch-1 sampling: embedding → cell step → dense → softmax → draw, µs/token (float32)',
+  sizesHelp: 'hidden sizes H',
+  defaultSizes: [128, 256],
+  cases(ctx) {
+    const w = ctx.workload ?? DEFAULT_WORKLOAD;
+    return hiddenSizes(this, ctx).flatMap((H) => w.cells.map((cell) => {
+      benchCellKind('bench sample', cell);
+      const params = { cell, D: w.input, H, V: w.vocab, tokens: w.tokens };
+      return modelCase('sample', `${cell} D=${w.input} H=${H} V=${w.vocab}`, params, microsPer(w.tokens, 'token'), () => sampleWork(params));
+    }));
+  },
+};

@@ -1,0 +1,351 @@
+/**
+ * The fused gate kernels of the recurrent cells as one WebAssembly SIMD module, emitted as bytes by
+ * `emitter.ts` (see backend.ts for what each computes). Exports:
+ *
+ *   memory
+ *   lstm_fwd(rows, h, z, ldz, xp, ldxp, cp, ldcp, c, ldc, a, lda, t, ldt)
+ *   lstm_bwd(rows, h, g, ldg, t, ldt, cp, ldcp, da, ldda, dc, lddc, dz, lddz, dcp, lddcp)
+ *   gru_fwd(rows, h, hp, ldhp, ba, xp, ldxp, hprev, ldhprev, g, ldg, hpn, ldhpn, out, ldout)   (reset-after;
+ *       ba: the one bias row)
+ *   gru_bwd(rows, h, g, ldg, hpn, ldhpn, hprev, ldhprev, dh, lddh, dxp, lddxp, dhp, lddhp, dhprev, lddhprev)
+ *   rnn_tanh(rows, h, a, lda, xp, ldxp)
+ *   exp_f32x4(src, dst, n)          dst[i] = exp(src[i]), n a multiple of 4 (for the tests)
+ * Pointers and row strides in bytes; h (units per gate) a multiple of 4; four units per f32x4.
+ *
+ * WebAssembly has no exp, so it is built here (Cephes' expf, single precision):
+ *   x ← clamp(x, −87.3, 88.3);  n = nearest(x·log₂e);  r = x − n·C1 − n·C2   (C1 + C2 = ln 2, split so
+ *   n·C1 is exact);  e^r ≈ 1 + r + r²·P(r) (degree-5 P, |r| ≤ ln2/2);  2ⁿ from the bits ((n + 127) << 23).
+ * Relative error about 2 ulp; the clamp keeps n in [−126, 127] (normal numbers, no inf, no NaN).
+ * Then σ(z) = 1 / (1 + e^(−z)) and tanh(z) = 1 − 2 / (e^(2z) + 1): errors ≤ ~2·10⁻⁷ absolute —
+ * against the js kernels (float64 Math.exp / Math.tanh, rounded to float32) the parity tests allow 1e−5.
+ */
+import { FunctionBuilder, ModuleBuilder, ValType } from './emitter.js';
+
+const EXP_CONSTANTS = {
+  lo: -87.3,
+  hi: 88.3,
+  log2e: 1.44269504088896341,
+  c1: 0.693359375,
+  c2: -2.12194440e-4,
+  p: [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1],
+};
+
+/**
+ * The v128 constants and scratch locals the math helpers share within one function; constants are
+ * splatted once at the function's start (`init`), so the loops only read locals.
+ */
+class VectorMath {
+  readonly one: number;
+  readonly two: number;
+  private readonly lo: number;
+  private readonly hi: number;
+  private readonly log2e: number;
+  private readonly c1: number;
+  private readonly c2: number;
+  private readonly p: number[];
+  private readonly fx: number;
+  private readonly r: number;
+  private readonly y: number;
+
+  constructor(private readonly f: FunctionBuilder) {
+    const v = () => f.local(ValType.v128);
+    this.one = v(); this.two = v(); this.lo = v(); this.hi = v(); this.log2e = v(); this.c1 = v(); this.c2 = v();
+    this.p = EXP_CONSTANTS.p.map(() => v());
+    this.fx = v(); this.r = v(); this.y = v();
+  }
+
+  init(): void {
+    const f = this.f;
+    const splat = (value: number, local: number) => f.f32Const(value).f32x4Splat().localSet(local);
+    splat(1, this.one); splat(2, this.two);
+    splat(EXP_CONSTANTS.lo, this.lo); splat(EXP_CONSTANTS.hi, this.hi); splat(EXP_CONSTANTS.log2e, this.log2e);
+    splat(EXP_CONSTANTS.c1, this.c1); splat(EXP_CONSTANTS.c2, this.c2);
+    EXP_CONSTANTS.p.forEach((c, i) => splat(c, this.p[i]));
+  }
+
+  /** Stack: x → e^x (see the header). */
+  exp(): void {
+    const f = this.f;
+    const { fx, r, y } = this;
+    f.localGet(this.lo).f32x4Max().localGet(this.hi).f32x4Min().localSet(r); // r = clamped x for now
+    f.localGet(r).localGet(this.log2e).f32x4Mul().f32x4Nearest().localSet(fx);
+    f.localGet(r).localGet(fx).localGet(this.c1).f32x4Mul().f32x4Sub();
+    f.localGet(fx).localGet(this.c2).f32x4Mul().f32x4Sub().localSet(r);
+    f.localGet(this.p[0]);
+    for (let i = 1; i < this.p.length; i++) f.localGet(r).f32x4Mul().localGet(this.p[i]).f32x4Add();
+    f.localGet(r).f32x4Mul().localGet(r).f32x4Mul().localGet(r).f32x4Add().localGet(this.one).f32x4Add().localSet(y);
+    // 2ⁿ: the exponent field n + 127, shifted into place
+    f.localGet(fx).i32x4TruncSatF32x4S().i32Const(127).i32x4Splat().i32x4Add().i32Const(23).i32x4Shl();
+    f.localGet(y).f32x4Mul();
+  }
+
+  /** Stack: z → σ(z) = 1 / (1 + e^(−z)). */
+  sigmoid(): void {
+    const f = this.f;
+    f.f32x4Neg();
+    this.exp();
+    f.localGet(this.one).f32x4Add().localSet(this.y);
+    f.localGet(this.one).localGet(this.y).f32x4Div();
+  }
+
+  /** Stack: z → tanh(z) = 1 − 2 / (e^(2z) + 1). */
+  tanh(): void {
+    const f = this.f;
+    f.localGet(this.two).f32x4Mul();
+    this.exp();
+    f.localGet(this.one).f32x4Add().localSet(this.y);
+    f.localGet(this.one).localGet(this.two).localGet(this.y).f32x4Div().f32x4Sub();
+  }
+}
+
+/**
+ * A loop over `rows` rows × `h` units in steps of four: `body` runs with the byte offset of the
+ * current four units (local `jb`) inside each row; `rowPointers` are advanced by their strides.
+ */
+function rowsTimesUnits(
+  f: FunctionBuilder, rows: number, h: number, rowPointers: [number, number][], body: (jb: number) => void,
+): void {
+  const i32 = ValType.i32;
+  const hb = f.local(i32), jb = f.local(i32), left = f.local(i32);
+  f.localGet(rows).i32Eqz().localGet(h).i32Eqz().i32Add().if().return().end();
+  f.localGet(h).i32Const(2).i32Shl().localSet(hb);
+  f.localGet(rows).localSet(left);
+  f.loop();
+  {
+    f.i32Const(0).localSet(jb);
+    f.loop();
+    body(jb);
+    f.i32Increment(jb, 16).localGet(jb).localGet(hb).i32LtS().brIf(0);
+    f.end();
+    for (const [pointer, stride] of rowPointers) f.localGet(pointer).localGet(stride).i32Add().localSet(pointer);
+    f.i32Increment(left, -1).localGet(left).brIf(0);
+  }
+  f.end();
+}
+
+/** The address of the f32x4 at byte jb (+ the gate block's byte offset in local `block`) of the row at `pointer`. */
+function addressAt(f: FunctionBuilder, pointer: number, jb: number, block: number | null): void {
+  f.localGet(pointer).localGet(jb).i32Add();
+  if (block !== null) f.localGet(block).i32Add();
+}
+
+/** Push that f32x4. */
+function loadAt(f: FunctionBuilder, pointer: number, jb: number, block: number | null): void {
+  addressAt(f, pointer, jb, block);
+  f.v128Load();
+}
+
+/** Locals holding the byte offsets of gate blocks 1, 2, 3 (h·4, 2·h·4, 3·h·4); block 0 is null. */
+function gateBlockOffsets(f: FunctionBuilder, h: number): (number | null)[] {
+  const blocks: (number | null)[] = [null];
+  for (let k = 1; k < 4; k++) {
+    const local = f.local(ValType.i32);
+    f.localGet(h).i32Const(4 * k).i32Mul().localSet(local);
+    blocks.push(local);
+  }
+  return blocks;
+}
+
+function buildLstmForward(): FunctionBuilder {
+  const i32 = ValType.i32, v128 = ValType.v128;
+  const f = new FunctionBuilder(Array(14).fill(i32));
+  const [rows, h, z, ldz, xp, ldxp, cp, ldcp, c, ldc, a, lda, t, ldt] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
+  const math = new VectorMath(f);
+  const gi = f.local(v128), gf = f.local(v128), gg = f.local(v128), go = f.local(v128), cn = f.local(v128), tc = f.local(v128);
+  math.init();
+  const block = gateBlockOffsets(f, h);
+  const pointers: [number, number][] = [[z, ldz], [xp, ldxp], [cp, ldcp], [c, ldc], [a, lda], [t, ldt]];
+  rowsTimesUnits(f, rows, h, pointers, (jb) => {
+    const preactivation = (k: number) => {
+      loadAt(f, z, jb, block[k]);
+      loadAt(f, xp, jb, block[k]);
+      f.f32x4Add();
+    };
+    preactivation(0); math.sigmoid(); f.localSet(gi);
+    preactivation(1); math.sigmoid(); f.localSet(gf);
+    preactivation(2); math.tanh(); f.localSet(gg);
+    preactivation(3); math.sigmoid(); f.localSet(go);
+    // c = Γu ∗ c̃ + Γf ∗ c⟨t−1⟩, tanh(c), a = Γo ∗ tanh(c)
+    f.localGet(gi).localGet(gg).f32x4Mul();
+    f.localGet(gf); loadAt(f, cp, jb, null); f.f32x4Mul().f32x4Add().localSet(cn);
+    f.localGet(cn); math.tanh(); f.localSet(tc);
+    const store = (pointer: number, k: number, value: number) => {
+      addressAt(f, pointer, jb, block[k]);
+      f.localGet(value).v128Store();
+    };
+    store(z, 0, gi); store(z, 1, gf); store(z, 2, gg); store(z, 3, go);
+    store(c, 0, cn); store(t, 0, tc);
+    addressAt(f, a, jb, null);
+    f.localGet(go).localGet(tc).f32x4Mul().v128Store();
+  });
+  return f;
+}
+
+function buildLstmBackward(): FunctionBuilder {
+  const i32 = ValType.i32, v128 = ValType.v128;
+  const f = new FunctionBuilder(Array(16).fill(i32));
+  const [rows, h, g, ldg, t, ldt, cp, ldcp, da, ldda, dc, lddc, dz, lddz, dcp, lddcp] =
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+  const one = f.local(v128);
+  const gi = f.local(v128), gf = f.local(v128), gg = f.local(v128), go = f.local(v128);
+  const tc = f.local(v128), dA = f.local(v128), dC = f.local(v128);
+  f.f32Const(1).f32x4Splat().localSet(one);
+  const block = gateBlockOffsets(f, h);
+  const pointers: [number, number][] = [[g, ldg], [t, ldt], [cp, ldcp], [da, ldda], [dc, lddc], [dz, lddz], [dcp, lddcp]];
+  rowsTimesUnits(f, rows, h, pointers, (jb) => {
+    loadAt(f, g, jb, block[0]); f.localSet(gi);
+    loadAt(f, g, jb, block[1]); f.localSet(gf);
+    loadAt(f, g, jb, block[2]); f.localSet(gg);
+    loadAt(f, g, jb, block[3]); f.localSet(go);
+    loadAt(f, t, jb, null); f.localSet(tc);
+    loadAt(f, da, jb, null); f.localSet(dA);
+    /** Push x ∗ (1 − x). */
+    const slope = (x: number) => f.localGet(x).localGet(one).localGet(x).f32x4Sub().f32x4Mul();
+    // dz_o = da ∗ tanhC ∗ Γo(1 − Γo)
+    addressAt(f, dz, jb, block[3]);
+    f.localGet(dA).localGet(tc).f32x4Mul(); slope(go); f.f32x4Mul().v128Store();
+    // dC = dc + da ∗ Γo ∗ (1 − tanhC²)
+    loadAt(f, dc, jb, null);
+    f.localGet(dA).localGet(go).f32x4Mul().localGet(one).localGet(tc).localGet(tc).f32x4Mul().f32x4Sub().f32x4Mul();
+    f.f32x4Add().localSet(dC);
+    // dz_u = dC ∗ c̃ ∗ Γu(1 − Γu)
+    addressAt(f, dz, jb, block[0]);
+    f.localGet(dC).localGet(gg).f32x4Mul(); slope(gi); f.f32x4Mul().v128Store();
+    // dz_f = dC ∗ c⟨t−1⟩ ∗ Γf(1 − Γf)
+    addressAt(f, dz, jb, block[1]);
+    f.localGet(dC); loadAt(f, cp, jb, null); f.f32x4Mul(); slope(gf); f.f32x4Mul().v128Store();
+    // dz_c = dC ∗ Γu ∗ (1 − c̃²)
+    addressAt(f, dz, jb, block[2]);
+    f.localGet(dC).localGet(gi).f32x4Mul().localGet(one).localGet(gg).localGet(gg).f32x4Mul().f32x4Sub().f32x4Mul().v128Store();
+    // dc⟨t−1⟩ = dC ∗ Γf
+    addressAt(f, dcp, jb, null);
+    f.localGet(dC).localGet(gf).f32x4Mul().v128Store();
+  });
+  return f;
+}
+
+function buildGruForward(): FunctionBuilder {
+  const i32 = ValType.i32, v128 = ValType.v128;
+  const f = new FunctionBuilder(Array(15).fill(i32));
+  const [rows, h, hp, ldhp, ba, xp, ldxp, hprev, ldhprev, g, ldg, hpn, ldhpn, out, ldout] =
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
+  const math = new VectorMath(f);
+  const r = f.local(v128), z = f.local(v128), hn = f.local(v128), n = f.local(v128);
+  math.init();
+  const block = gateBlockOffsets(f, h);
+  // the bias row is the same for every row: its pointer does not move
+  const pointers: [number, number][] = [[hp, ldhp], [xp, ldxp], [hprev, ldhprev], [g, ldg], [hpn, ldhpn], [out, ldout]];
+  rowsTimesUnits(f, rows, h, pointers, (jb) => {
+    for (const [k, gate] of [[0, r], [1, z]]) {
+      loadAt(f, xp, jb, block[k]); loadAt(f, hp, jb, block[k]); f.f32x4Add();
+      loadAt(f, ba, jb, block[k]); f.f32x4Add();
+      math.sigmoid(); f.localSet(gate);
+    }
+    loadAt(f, hp, jb, block[2]); loadAt(f, ba, jb, block[2]); f.f32x4Add().localSet(hn);
+    loadAt(f, xp, jb, block[2]); f.localGet(r).localGet(hn).f32x4Mul().f32x4Add();
+    math.tanh(); f.localSet(n);
+    for (const [k, value] of [[0, r], [1, z], [2, n]]) {
+      addressAt(f, g, jb, block[k]);
+      f.localGet(value).v128Store();
+    }
+    addressAt(f, hpn, jb, null);
+    f.localGet(hn).v128Store();
+    // h = (1 − z) ∗ n + z ∗ h⟨t−1⟩
+    addressAt(f, out, jb, null);
+    f.localGet(math.one).localGet(z).f32x4Sub().localGet(n).f32x4Mul();
+    f.localGet(z); loadAt(f, hprev, jb, null); f.f32x4Mul().f32x4Add().v128Store();
+  });
+  return f;
+}
+
+function buildGruBackward(): FunctionBuilder {
+  const i32 = ValType.i32, v128 = ValType.v128;
+  const f = new FunctionBuilder(Array(16).fill(i32));
+  const [rows, h, g, ldg, hpn, ldhpn, hprev, ldhprev, dh, lddh, dxp, lddxp, dhp, lddhp, dhprev, lddhprev] =
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+  const one = f.local(v128);
+  const r = f.local(v128), z = f.local(v128), n = f.local(v128), gv = f.local(v128);
+  const dzn = f.local(v128), dzz = f.local(v128), dzr = f.local(v128);
+  f.f32Const(1).f32x4Splat().localSet(one);
+  const block = gateBlockOffsets(f, h);
+  const pointers: [number, number][] = [
+    [g, ldg], [hpn, ldhpn], [hprev, ldhprev], [dh, lddh], [dxp, lddxp], [dhp, lddhp], [dhprev, lddhprev],
+  ];
+  rowsTimesUnits(f, rows, h, pointers, (jb) => {
+    loadAt(f, g, jb, block[0]); f.localSet(r);
+    loadAt(f, g, jb, block[1]); f.localSet(z);
+    loadAt(f, g, jb, block[2]); f.localSet(n);
+    loadAt(f, dh, jb, null); f.localSet(gv);
+    // dz_n = dh ∗ (1 − z) ∗ (1 − n²)
+    f.localGet(gv).localGet(one).localGet(z).f32x4Sub().f32x4Mul();
+    f.localGet(one).localGet(n).localGet(n).f32x4Mul().f32x4Sub().f32x4Mul().localSet(dzn);
+    // dz_z = dh ∗ (h⟨t−1⟩ − n) ∗ z(1 − z)
+    f.localGet(gv); loadAt(f, hprev, jb, null); f.localGet(n).f32x4Sub().f32x4Mul();
+    f.localGet(z).f32x4Mul().localGet(one).localGet(z).f32x4Sub().f32x4Mul().localSet(dzz);
+    // dz_r = dz_n ∗ hpn ∗ r(1 − r)
+    f.localGet(dzn); loadAt(f, hpn, jb, null); f.f32x4Mul();
+    f.localGet(r).f32x4Mul().localGet(one).localGet(r).f32x4Sub().f32x4Mul().localSet(dzr);
+    for (const [k, value] of [[0, dzr], [1, dzz], [2, dzn]]) {
+      addressAt(f, dxp, jb, block[k]);
+      f.localGet(value).v128Store();
+      if (k < 2) {
+        addressAt(f, dhp, jb, block[k]);
+        f.localGet(value).v128Store();
+      }
+    }
+    addressAt(f, dhp, jb, block[2]);
+    f.localGet(dzn).localGet(r).f32x4Mul().v128Store();
+    addressAt(f, dhprev, jb, null);
+    f.localGet(gv).localGet(z).f32x4Mul().v128Store();
+  });
+  return f;
+}
+
+/** rnn_tanh(rows, h, a, lda, xp, ldxp): a ← tanh(a + xp). */
+function buildRnnTanh(): FunctionBuilder {
+  const i32 = ValType.i32;
+  const f = new FunctionBuilder(Array(6).fill(i32));
+  const [rows, h, a, lda, xp, ldxp] = [0, 1, 2, 3, 4, 5];
+  const math = new VectorMath(f);
+  math.init();
+  rowsTimesUnits(f, rows, h, [[a, lda], [xp, ldxp]], (jb) => {
+    addressAt(f, a, jb, null);
+    loadAt(f, a, jb, null); loadAt(f, xp, jb, null); f.f32x4Add();
+    math.tanh();
+    f.v128Store();
+  });
+  return f;
+}
+
+/** exp_f32x4(src, dst, n): dst[i] = e^src[i] for i < n (n a multiple of 4), for testing the exp. */
+function buildExp(): FunctionBuilder {
+  const i32 = ValType.i32;
+  const f = new FunctionBuilder([i32, i32, i32]);
+  const [src, dst, n] = [0, 1, 2];
+  const math = new VectorMath(f);
+  const left = f.local(i32);
+  math.init();
+  f.localGet(n).i32Const(2).i32ShrU().localSet(left);
+  f.block();
+  f.localGet(left).i32Eqz().brIf(0);
+  f.loop();
+  f.localGet(dst).localGet(src).v128Load();
+  math.exp();
+  f.v128Store();
+  f.i32Increment(src, 16).i32Increment(dst, 16).i32Increment(left, -1).localGet(left).brIf(0);
+  f.end();
+  f.end();
+  return f;
+}
+
+export function buildGatesModule(): Uint8Array {
+  const m = new ModuleBuilder();
+  m.setMemory(1, null);
+  m.addFunction(buildLstmForward(), 'lstm_fwd');
+  m.addFunction(buildLstmBackward(), 'lstm_bwd');
+  m.addFunction(buildGruForward(), 'gru_fwd');
+  m.addFunction(buildGruBackward(), 'gru_bwd');
+  m.addFunction(buildRnnTanh(), 'rnn_tanh');
+  m.addFunction(buildExp(), 'exp_f32x4');
+  return m.toBytes();
+}
