@@ -12,7 +12,12 @@
  *                                   softmax → draw the next token
  *
  * `cell` is one of rnn (tanh), gru (PyTorch's reset-after GRU, as the peers run), lstm.
+ *
+ * The weights are declared constant (`withConstantOperands`) around each forward + backward and
+ * around each sampling loop — the optimizer update runs outside — so the wasm backend copies them
+ * into its memory once per call instead of once per GEMM.
  */
+import { withConstantOperands } from '../engine/backend.js';
 import { crossEntropyForwardBackward } from '../engine/cross-entropy.js';
 import { gemm } from '../engine/gemm.js';
 import { Matrix } from '../engine/matrix.js';
@@ -81,16 +86,20 @@ export function cellsWork(p: CellsParams): BenchWork {
   const targets = randomIds(rng, p.T * p.B, p.V);
   const logits = Matrix.zeros(p.T * p.B, p.V);
   const dTop = Matrix.zeros(p.T * p.B, p.H);
+  const weights = [...Object.values(cell.params), head.params.W, head.params.b!].map((m) => m.data);
   let loss = NaN;
+  const forwardBackward = () => {
+    const { outputs } = sequenceForward(cell, ws, x);
+    denseForward(logits, head, outputs);
+    loss = crossEntropyForwardBackward(logits, logits, targets); // dlogits overwrite the logits
+    denseBackward(head, outputs, logits, dTop);
+    sequenceBackward(cell, ws, dTop);
+  };
   return {
     call() {
       zeroGrads(cell);
       denseZeroGrad(head);
-      const { outputs } = sequenceForward(cell, ws, x);
-      denseForward(logits, head, outputs);
-      loss = crossEntropyForwardBackward(logits, logits, targets); // dlogits overwrite the logits
-      denseBackward(head, outputs, logits, dTop);
-      sequenceBackward(cell, ws, dTop);
+      withConstantOperands(weights, forwardBackward);
     },
     lastLoss: () => loss,
   };
@@ -123,14 +132,18 @@ export function trainWork(p: TrainParams): BenchWork {
   const kind = p.optimizer ?? 'sgd';
   // SGD on L / B with lr 0.1 (the PyTorch peer's step) is SGD on L with lr 0.1 / B
   const opt = createOptimizer({ kind, lr: kind === 'sgd' ? 0.1 / p.B : 1e-3 }, params);
+  const weights = Object.values(params).map((m) => m.data);
   let loss = NaN;
+  const forwardBackward = () => {
+    const logits = lmForward(model, ws);
+    loss = crossEntropyForwardBackward(logits, logits, targets);
+    lmBackward(model, ws, logits);
+  };
   return {
     call() {
       lmResetState(ws); // every step starts from the zero state, as the peers do
       lmZeroGrad(model);
-      const logits = lmForward(model, ws);
-      loss = crossEntropyForwardBackward(logits, logits, targets);
-      lmBackward(model, ws, logits);
+      withConstantOperands(weights, forwardBackward);
       optimizerStep(opt, params, grads);
     },
     lastLoss: () => loss,
@@ -169,22 +182,26 @@ export function sampleWork(p: SampleParams): BenchWork {
   const probs = new Float64Array(p.V);
   const ids = new Int32Array(1);
   const rng = new Rng(7);
+  const weights = Object.values(lmParameters(model)).map((m) => m.data);
   let last = 0;
+  const generate = () => {
+    for (const s of states[0]) s.data.fill(0);
+    let cur = 0;
+    let token = 0;
+    for (let t = 0; t < p.tokens; t++) {
+      ids[0] = token;
+      embeddingForward(x, emb, ids);
+      denseForwardInto(xp, x, cell.params.W_x, cell.params.b);
+      cell.stepForward(cws, 0, xp, states[cur], states[1 - cur]);
+      cur = 1 - cur;
+      denseForward(logits, model.output, states[cur][0]);
+      token = sampleToken(row, rng, {}, probs);
+    }
+    last = token;
+  };
   return {
     call() {
-      for (const s of states[0]) s.data.fill(0);
-      let cur = 0;
-      let token = 0;
-      for (let t = 0; t < p.tokens; t++) {
-        ids[0] = token;
-        embeddingForward(x, emb, ids);
-        denseForwardInto(xp, x, cell.params.W_x, cell.params.b);
-        cell.stepForward(cws, 0, xp, states[cur], states[1 - cur]);
-        cur = 1 - cur;
-        denseForward(logits, model.output, states[cur][0]);
-        token = sampleToken(row, rng, {}, probs);
-      }
-      last = token;
+      withConstantOperands(weights, generate);
     },
     lastLoss: () => last,
   };

@@ -103,6 +103,12 @@ export interface Backend {
   readonly gruGatesForward?: GruGatesForwardKernel;
   readonly gruGatesBackward?: GruGatesBackwardKernel;
   readonly rnnTanhForward?: RnnTanhForwardKernel;
+  /**
+   * Optional: run `fn` with `arrays` declared constant for its duration, so the backend may keep
+   * copies of them (e.g. resident in WebAssembly memory) instead of copying them at every call.
+   * Use `withConstantOperands`, which falls back to plain `fn()`.
+   */
+  readonly runWithConstants?: <T>(arrays: readonly FloatArray[], fn: () => T) => T;
 }
 
 let current: Backend | null = null;
@@ -117,6 +123,19 @@ export function registerBackend(backend: Backend): void {
 export function getBackend(): Backend {
   if (current === null) throw new Error('getBackend: no backend is registered');
   return current;
+}
+
+/**
+ * Run `fn` with the buffers in `arrays` declared CONSTANT while it runs — typically the weights,
+ * around a forward + backward pass (the optimizer step outside) or a sampling loop. A backend
+ * that copies operands (wasm) copies these once and reuses the copy for every kernel call inside
+ * fn; leaving fn drops the copies, so nothing is stale afterwards. The caller's promise: no code
+ * inside fn writes these arrays (a kernel asked to write one throws; a JS write would go unseen).
+ * On backends without the slot this is just `fn()`. Returns fn's result.
+ */
+export function withConstantOperands<T>(arrays: readonly FloatArray[], fn: () => T): T {
+  const backend = getBackend();
+  return backend.runWithConstants ? backend.runWithConstants(arrays, fn) : fn();
 }
 
 /** Switch the engine to a registered backend by name; returns the previous one's name. */

@@ -21,8 +21,8 @@
  *   registers and spills accumulators to the stack. Bigger tiles (4×4 and up) spill anyway
  *   and were slower; 2×5 also fits the batch sizes (m = 32) of the recurrent cells exactly.
  * Tried and dropped: reading unpacked operands (dot products of contiguous rows for transposed B)
- * ran at about half this speed, since such loads get none of the above; unrolling over p, float32
- * packing and other KC/MC/NC values made no measurable difference.
+ * ran at about half this speed, since such loads get none of the above; float32 packing was a
+ * few per cent slower; unrolling over p and other KC/MC/NC values made no measurable difference.
  *
  * Allocation-free: the packing buffer (1 MiB) is allocated once, when the module loads.
  */

@@ -7,8 +7,9 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   gruGatesForwardKernel, jsBackend, lstmGatesBackwardKernel, lstmGatesForwardKernel, registerBackend,
-  rnnTanhForwardKernel, setBackend, type Backend,
+  rnnTanhForwardKernel, setBackend, withConstantOperands, type Backend,
 } from '../engine/backend.js';
+import { gemm } from '../engine/gemm.js';
 import {
   gruGatesBackwardJs, gruGatesForwardJs, lstmGatesBackwardJs, lstmGatesForwardJs, rnnTanhForwardJs,
 } from '../engine/gates-js.js';
@@ -270,4 +271,68 @@ describe('the seam', () => {
       for (let k = 0; k < ref.length; k++) expect(relDiff(got[k], ref[k])).toBeLessThan(1e-4);
     });
   }
+});
+
+describe('withConstantOperands (weights resident in wasm memory)', () => {
+  afterEach(() => { setBackend('js'); });
+
+  /** C = A·Bᵀ through the public gemm on the current backend. */
+  function product(a: Matrix, b: Matrix): Matrix {
+    const c = Matrix.zeros(a.rows, b.rows);
+    gemm(c, a, b, false, true);
+    return c;
+  }
+
+  it('gives bit-identical products, for the packed path and the batch-1 path, and drops the copies on exit', async () => {
+    const backend = (await initWasmBackend()) as WasmBackend;
+    setBackend('wasm');
+    const rng = new Rng(21);
+    const w = random(rng, 96, 40), big = random(rng, 33, 40), one = random(rng, 1, 40);
+    const plain = [product(big, w), product(one, w)];
+    const inside = withConstantOperands([w.data], () => {
+      expect(backend.sgemm.residentCount).toBe(1);
+      return [product(big, w), product(one, w), product(w.rowView(10, 20), big)]; // A resident too
+    });
+    expect(Array.from(inside[0].data)).toEqual(Array.from(plain[0].data));
+    expect(Array.from(inside[1].data)).toEqual(Array.from(plain[1].data));
+    setBackend('js');
+    expect(relDiff(inside[2], product(w.rowView(10, 20), big))).toBeLessThan(1e-5);
+    expect(backend.sgemm.residentCount).toBe(0);
+  });
+
+  it('nothing is stale after the scope: a weight changed between two scopes is seen', async () => {
+    await initWasmBackend();
+    setBackend('wasm');
+    const rng = new Rng(22);
+    const w = random(rng, 24, 16), x = random(rng, 5, 16);
+    const first = withConstantOperands([w.data], () => product(x, w));
+    w.data[3] += 1; // e.g. an optimizer step between training steps
+    const second = withConstantOperands([w.data], () => product(x, w));
+    setBackend('js');
+    expect(relDiff(first, second)).toBeGreaterThan(1e-3);
+    expect(relDiff(second, product(x, w))).toBeLessThan(1e-5);
+  });
+
+  it('survives memory growth inside the scope, nests, and refuses to write a constant', async () => {
+    const backend = (await initWasmBackend()) as WasmBackend;
+    setBackend('wasm');
+    const rng = new Rng(23);
+    const w = random(rng, 8, 8), v = random(rng, 8, 8), x = random(rng, 3, 8);
+    const expected = (() => { setBackend('js'); const r = product(x, w); setBackend('wasm'); return r; })();
+    withConstantOperands([w.data], () => {
+      withConstantOperands([w.data, v.data], () => {
+        expect(backend.sgemm.residentCount).toBe(2);
+        product(random(rng, 700, 300), random(rng, 800, 300)); // grows the memory
+        expect(relDiff(product(x, w), expected)).toBeLessThan(1e-5);
+      });
+      expect(backend.sgemm.residentCount).toBe(1); // the inner scope removed only v
+      expect(() => gemm(w, x.rowView(0, 3).colView(0, 8), x, true, false)).toThrow(/C is one of the constant operands/);
+    });
+    expect(backend.sgemm.residentCount).toBe(0);
+  });
+
+  it('is plain fn() on a backend without the slot', () => {
+    setBackend('js');
+    expect(withConstantOperands([new Float32Array(3)], () => 42)).toBe(42);
+  });
 });

@@ -269,6 +269,7 @@ describe('truncated BPTT trainer', () => {
     expect(r.stopReason).toBe('early-stopping');
     expect(r.restoredBest).toBe(true);
     expect(best).not.toBeNull();
+    expect(r.bestEvaluation?.loss).toBe(best!.loss);
     for (const [name, m] of Object.entries(params)) expect(Array.from(m.data), name).toEqual(best!.weights[name]);
   });
 });

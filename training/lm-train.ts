@@ -218,6 +218,8 @@ export interface LmTrainResult {
   bestValidationLoss: number | null;
   /** True when early stopping put back the weights of the best evaluation. */
   restoredBest: boolean;
+  /** The evaluation with the lowest validation loss in this run. */
+  bestEvaluation: LmEvaluationRecord | null;
   lastEvaluation: LmEvaluationRecord | null;
   /** Per step, the training loss (all runs of this model). */
   lossHistory: number[];
@@ -501,6 +503,7 @@ export class LmTrainer {
     let stopReason: LmStopReason | null = null;
     let lastStepSeconds = 0;
     let last: LmEvaluationRecord | null = this.evaluations.at(-1) ?? null;
+    let best: LmEvaluationRecord | null = null;
 
     const trainSecondsNow = (): number => this.trainSecondsBefore + (now() - start) / 1000 - evalSeconds;
     const doEvaluation = (): boolean => {
@@ -516,6 +519,7 @@ export class LmTrainer {
       if (this.bestValidationLoss === null || result.loss < this.bestValidationLoss) {
         this.bestValidationLoss = result.loss;
         this.evalsWithoutImprovement = 0;
+        best = record;
         if (opts.patience !== undefined && opts.patience > 0) this.rememberBestWeights();
       } else {
         this.evalsWithoutImprovement++;
@@ -585,6 +589,7 @@ export class LmTrainer {
       finalLoss: this.smoothLoss,
       bestValidationLoss: this.bestValidationLoss,
       restoredBest,
+      bestEvaluation: best,
       lastEvaluation: last,
       lossHistory: this.lossHistory,
       evaluations: this.evaluations,

@@ -9,8 +9,10 @@
  *   B/step     least-squares bytes per step over 21 samples (each after a full GC), over all of
  *              the run and over its second half (V8 keeps tiering code up for a while: its
  *              feedback and code objects show as early growth that then stops)
- *   minor GCs  scavenges during the run (not counting the forced ones): short-lived garbage per
- *              step, e.g. the typed-array views the wasm kernels make for their memcpys
+ *   minor GCs  scavenges during the run (the forced collections are full ones, not counted)
+ *   allocated  bytes a step allocates, garbage included (heap growth over a window of steps with
+ *              no GC in it): short-lived objects such as the typed-array views the wasm kernels
+ *              make for their memcpys — freed by the next scavenge, so they do not grow the heap
  *
  * A full GC before each sample needs `gc()`: run `node --expose-gc dist/cli.js bench memory`, or
  * `NODE_OPTIONS=--expose-gc npx seqgrad bench memory`; without the flag the suite switches it on at
@@ -73,6 +75,8 @@ export interface HeapTrace {
   /** The slope over the second half of the samples. */
   bytesPerStepLate: number;
   minorGcs: number;
+  /** Bytes a step allocates (garbage included), from the heap growth over a window without any GC; null without gc(). */
+  allocatedPerStep: number | null;
   seconds: number;
 }
 
@@ -87,6 +91,33 @@ function slope(points: [number, number][]): number {
     sxx += (x - mx) * (x - mx);
   }
   return sxx === 0 ? 0 : sxy / sxx;
+}
+
+/** Let the gc observer deliver what is pending (it reports asynchronously). */
+function flushObserver(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/**
+ * Bytes allocated per step, garbage included: after a full GC, run a window of steps and divide
+ * the growth of heapUsed by their number — valid only when no scavenge ran in the window (else it
+ * tries a shorter one). null without gc() or when every window saw a scavenge.
+ */
+async function allocationPerStep(
+  step: () => void, gc: (() => void) | null, counter: { count(): number },
+): Promise<number | null> {
+  if (!gc) return null;
+  for (const window of [200, 50, 10]) {
+    await flushObserver();
+    gc();
+    const before = counter.count();
+    const h0 = process.memoryUsage().heapUsed;
+    for (let i = 0; i < window; i++) step();
+    const h1 = process.memoryUsage().heapUsed;
+    await flushObserver();
+    if (counter.count() === before) return Math.max(0, (h1 - h0) / window);
+  }
+  return null;
 }
 
 /** Drain pending finalisers and measure. */
@@ -112,18 +143,14 @@ export async function traceHeap(
     const samples: [number, number][] = [[0, await heapUsed(gc.gc)]];
     const counter = await minorGcCounter();
     const start = performance.now();
-    let duringSamples = 0; // scavenges while sampling (a forced GC can come with one): not the steps'
     for (let step = 1; step <= steps; step++) {
       work.call();
-      if (step % every === 0 || step === steps) {
-        const before = counter.count();
-        samples.push([step, await heapUsed(gc.gc)]);
-        duringSamples += counter.count() - before;
-      }
+      if (step % every === 0 || step === steps) samples.push([step, await heapUsed(gc.gc)]);
     }
     const seconds = (performance.now() - start) / 1000;
-    await new Promise((resolve) => setImmediate(resolve)); // let the observer deliver the last entries
-    const minorGcs = counter.count() - duringSamples;
+    await flushObserver();
+    const minorGcs = counter.count(); // the forced collections are full (major) ones: not counted
+    const allocatedPerStep = await allocationPerStep(work.call, gc.gc, counter);
     counter.stop();
     if (!Number.isFinite(work.lastLoss())) throw new Error(`bench memory: the ${cell} training diverged (loss ${work.lastLoss()})`);
     return {
@@ -131,7 +158,8 @@ export async function traceHeap(
       growthBytes: samples[samples.length - 1][1] - samples[0][1],
       bytesPerStep: slope(samples),
       bytesPerStepLate: slope(samples.slice(Math.floor(samples.length / 2))),
-      minorGcs: Math.max(0, minorGcs),
+      minorGcs,
+      allocatedPerStep,
       seconds,
     };
   } finally {
@@ -144,11 +172,12 @@ function kib(bytes: number): string {
 }
 
 export function formatHeapTable(traces: HeapTrace[]): string {
-  const rows = [['backend', 'cell', 'steps', 'heap at start', 'growth', 'B/step', 'B/step, 2nd half', 'minor GCs', 's']];
+  const rows = [['backend', 'cell', 'steps', 'heap at start', 'growth', 'B/step', 'B/step, 2nd half', 'minor GCs', 'allocated B/step', 's']];
   for (const t of traces) {
     rows.push([
       t.backend, t.cell, String(t.steps), kib(t.samples[0][1]), kib(t.growthBytes),
-      t.bytesPerStep.toFixed(2), t.bytesPerStepLate.toFixed(2), String(t.minorGcs), t.seconds.toFixed(1),
+      t.bytesPerStep.toFixed(2), t.bytesPerStepLate.toFixed(2), String(t.minorGcs),
+      t.allocatedPerStep === null ? '—' : t.allocatedPerStep.toFixed(0), t.seconds.toFixed(1),
     ]);
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
@@ -180,7 +209,7 @@ export const memorySuite: Suite = {
       runtime: 'a full GC before each sample (gc switched on at run time; or run node with --expose-gc)',
       none: 'no GC available: samples include uncollected garbage (run node with --expose-gc)',
     }[gc.source];
-    const text = `${formatHeapTable(traces)}\n(${traces[0]?.warmupSteps ?? WARMUP_STEPS} warm-up steps first; ${gcNote}; growth = last − first sample, B/step = least-squares slope)`;
+    const text = `${formatHeapTable(traces)}\n(${traces[0]?.warmupSteps ?? WARMUP_STEPS} warm-up steps first; ${gcNote}; growth = last − first sample, B/step = least-squares slope; allocated = garbage included)`;
     return { text, results: traces };
   },
 };

@@ -429,6 +429,7 @@ function runAttend(argv: string[]): number {
 
 const curveSpec: Record<string, FlagSpec> = {
   model: { type: 'list', description: 'model files (comma-separated or repeated)' },
+  label: { type: 'list', description: 'a legend name per model, no commas (default: attention kind and file name)' },
   pairs: { type: 'string', description: 'test pairs, source<TAB>target' },
   out: { type: 'string', description: 'SVG file to write', default: 'length-curve.svg' },
   metric: { type: 'string', description: 'score on the y axis', choices: ['bleu', 'exact', 'token-accuracy'], default: 'bleu' },
@@ -441,8 +442,8 @@ const curveSpec: Record<string, FlagSpec> = {
 };
 
 function modelLabel(model: Seq2SeqModel, path: string): string {
-  const c = model.config;
-  return `${c.attention === 'none' ? 'no attention' : `attention ${c.attention}`} (${c.bidirectional ? 'bi-' : ''}${c.cell}, ${path.split('/').pop()})`;
+  const name = (path.split('/').pop() as string).replace(/\.json$/, '');
+  return `${model.config.attention === 'none' ? 'no attention' : model.config.attention} (${name})`;
 }
 
 function runLengthCurve(argv: string[]): number {
@@ -459,8 +460,10 @@ function runLengthCurve(argv: string[]): number {
   if (paths.length === 0) throw new UsageError(`${c}: expected --model FILE[,FILE…] (see 'seqgrad ${c} --help')`);
   let pairs = readPairs(c, required(c, flags, 'pairs', 'FILE.tsv'));
   if (flags.max !== undefined) pairs = pairs.slice(0, flags.max as number);
+  const labels = (flags.label as string[] | undefined) ?? [];
+  if (labels.length > 0 && labels.length !== paths.length) throw new UsageError(`${c}: expected one --label per --model (${paths.length}), got ${labels.length}`);
   const metric = flags.metric as 'bleu' | 'exact' | 'token-accuracy';
-  const curves = paths.map((path) => {
+  const curves = paths.map((path, k) => {
     const model = loadSeq2Seq(path);
     if (model.config.form !== 'encoder-decoder') throw lmInputError(`${c}: model ${path} is a ${model.config.form} model`);
     const progress = createProgress({ label: `decode ${path.split('/').pop()}`, total: pairs.length, unit: 'pairs' });
@@ -469,7 +472,7 @@ function runLengthCurve(argv: string[]): number {
       onProgress: (done) => progress.update(done),
     });
     progress.finish();
-    return { path, label: modelLabel(model, path), overall: { bleu: r.bleu, exactMatch: r.exactMatch, tokenAccuracy: r.tokenAccuracy }, buckets: scoresByLength(r.items, flags.bucket as number) };
+    return { path, label: labels[k] ?? modelLabel(model, path), overall: { bleu: r.bleu, exactMatch: r.exactMatch, tokenAccuracy: r.tokenAccuracy }, buckets: scoresByLength(r.items, flags.bucket as number) };
   });
   const value = (b: { bleu: number; exactMatch: number; tokenAccuracy: number }): number => (metric === 'bleu' ? b.bleu : metric === 'exact' ? b.exactMatch : b.tokenAccuracy);
   const yLabel = metric === 'bleu' ? 'BLEU' : metric === 'exact' ? 'exact match' : 'token accuracy';

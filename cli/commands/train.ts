@@ -253,7 +253,7 @@ export function runWithProgress(
 
 export function trainingSummary(trainer: LmTrainer, result: LmTrainResult, backend: string): Record<string, unknown> {
   const model = trainer.model;
-  const e = result.lastEvaluation;
+  const e = result.restoredBest ? result.bestEvaluation : result.lastEvaluation; // the weights the model ends with
   return {
     config: model.config,
     vocabularySize: model.vocab.size,
@@ -272,7 +272,7 @@ export function trainingSummary(trainer: LmTrainer, result: LmTrainResult, backe
 }
 
 export function printSummary(model: LanguageModel, result: LmTrainResult, unit: string): void {
-  const e = result.lastEvaluation;
+  const e = result.restoredBest ? result.bestEvaluation : result.lastEvaluation; // the weights the model ends with
   console.log(
     `${result.steps} steps (${result.epochs.toFixed(2)} epochs) in ${formatDuration(result.seconds)}, ${Math.round(result.tokensPerSecond)} tokens/s, stopped by ${result.stopReason}; ` +
     `${lmParameterCount(model)} parameters, vocabulary ${model.vocab.size}`,

@@ -95,6 +95,7 @@ export function createWasmBackend(options: WasmSgemmOptions & { relaxedSimd: boo
     gruGatesForward: gates.gruGatesForward,
     gruGatesBackward: gates.gruGatesBackward,
     rnnTanhForward: gates.rnnTanhForward,
+    runWithConstants: (arrays, fn) => sgemm.runWithConstants(arrays, fn),
   };
 }
 

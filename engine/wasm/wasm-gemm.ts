@@ -28,6 +28,13 @@
  * Memory: raw A, B, C, then Ã (MC·k floats), B̃ (k·NC) and C̃ (MC·NC) at offsets fixed per call, in
  * one linear memory that grows only when a larger problem arrives (never shrinks): repeated calls
  * of one size allocate no memory and create no new heap view.
+ *
+ * Constant operands (`runWithConstants(arrays, fn)`, the seam's `withConstantOperands`): inside fn
+ * the caller promises that the listed arrays (typically the weights, during a forward + backward
+ * or a sampling loop) do not change. They are copied into the memory once, below the per-call
+ * scratch, and an A or B that lies in one of them is read there instead of being copied again
+ * (for an LSTM step at batch 1 the weight memcpy is about half the GEMM's time). Leaving fn drops
+ * them, so nothing can go stale after it; writing one of them as C inside fn throws.
  */
 import type { GemmKernel } from '../backend.js';
 import { gemmJs } from '../gemm-js.js';
@@ -82,6 +89,10 @@ export class WasmSgemm {
   private readonly gemvT: GemvKernel;
   private readonly gemvN: GemvKernel;
   private heap: Float32Array;
+  /** Constant operands resident in the memory (array → float offset of its element 0), while a scope is open. */
+  private readonly resident = new Map<Float32Array, number>();
+  /** First float of the per-call scratch: just past the resident arrays (0 when there are none). */
+  private scratchBase = 0;
 
   constructor(options: WasmSgemmOptions & { relaxedMadd: boolean }) {
     this.shape = {
@@ -111,6 +122,47 @@ export class WasmSgemm {
     return this.memory.buffer.byteLength;
   }
 
+  /**
+   * Run `fn` with `arrays` resident (see the header): the caller guarantees they do not change
+   * inside fn. Float64 arrays are ignored (they never come here). Scopes nest; each removes what it added.
+   */
+  runWithConstants<T>(arrays: readonly (Float32Array | Float64Array)[], fn: () => T): T {
+    const added: Float32Array[] = [];
+    const baseBefore = this.scratchBase;
+    for (const array of arrays) {
+      if (!(array instanceof Float32Array) || this.resident.has(array)) continue;
+      const at = this.scratchBase;
+      const heap = this.ensureFloats(at + array.length + ALIGN_FLOATS);
+      heap.set(array, at);
+      this.resident.set(array, at);
+      this.scratchBase = roundUp(at + array.length, ALIGN_FLOATS);
+      added.push(array);
+    }
+    try {
+      return fn();
+    } finally {
+      for (const array of added) this.resident.delete(array);
+      this.scratchBase = baseBefore;
+    }
+  }
+
+  /** How many constant operands are resident now (for tests). */
+  get residentCount(): number {
+    return this.resident.size;
+  }
+
+  /** The float offset of data[offset] when `data` is resident, else −1. */
+  private residentAt(data: Float32Array, offset: number): number {
+    const at = this.resident.get(data);
+    return at === undefined ? -1 : at + offset;
+  }
+
+  private checkNotResident(c: Float32Array): void {
+    if (this.resident.has(c)) {
+      throw new Error('wasm gemm: C is one of the constant operands of the enclosing withConstantOperands scope (it must not change inside it)');
+    }
+  }
+
   /** The GemmKernel of the backend seam: float32 runs here, float64 falls through to the JS kernel. */
   readonly gemm: GemmKernel = (m, n, k, alpha, a, aOff, lda, transA, b, bOff, ldb, transB, beta, c, cOff, ldc) => {
     if (!(c instanceof Float32Array) || !(a instanceof Float32Array) || !(b instanceof Float32Array)) {
@@ -118,6 +170,7 @@ export class WasmSgemm {
       return;
     }
     if (m === 0 || n === 0) return;
+    if (this.resident.size > 0) this.checkNotResident(c);
     if (k === 0 || alpha === 0) {
       scaleC(m, n, beta, c, cOff, ldc);
       return;
@@ -139,12 +192,13 @@ export class WasmSgemm {
   ): void {
     const spanB = transB ? (n - 1) * ldb + k : (k - 1) * ldb + n;
     const spanC = (m - 1) * ldc + n;
-    const rawB = 0;
-    const rawC = roundUp(rawB + spanB, ALIGN_FLOATS);
+    const residentB = this.residentAt(b, bOff);
+    const rawB = residentB >= 0 ? residentB : this.scratchBase;
+    const rawC = roundUp(residentB >= 0 ? this.scratchBase : rawB + spanB, ALIGN_FLOATS);
     const x = roundUp(rawC + spanC, ALIGN_FLOATS);
     const y = roundUp(x + k, ALIGN_FLOATS);
     const heap = this.ensureFloats(y + n);
-    heap.set(b.subarray(bOff, bOff + spanB), rawB);
+    if (residentB < 0) heap.set(b.subarray(bOff, bOff + spanB), rawB);
     if (beta !== 0 || (m > 1 && ldc !== n)) heap.set(c.subarray(cOff, cOff + spanC), rawC);
     const gemv = transB ? this.gemvT : this.gemvN;
     for (let i = 0; i < m; i++) {
@@ -170,16 +224,21 @@ export class WasmSgemm {
     const spanC = (m - 1) * ldc + n;
     const mcMax = Math.min(this.mcBlock, roundUp(m, mr));
     const ncMax = Math.min(this.ncPanel, roundUp(n, nr));
-    const rawA = 0;
-    const rawB = roundUp(rawA + spanA, ALIGN_FLOATS);
-    const rawC = roundUp(rawB + spanB, ALIGN_FLOATS);
+    // raw copies of A and B in the scratch, unless they are resident constants
+    const residentA = this.residentAt(a, aOff), residentB = this.residentAt(b, bOff);
+    let top = this.scratchBase;
+    const rawA = residentA >= 0 ? residentA : top;
+    if (residentA < 0) top = roundUp(top + spanA, ALIGN_FLOATS);
+    const rawB = residentB >= 0 ? residentB : top;
+    if (residentB < 0) top = roundUp(top + spanB, ALIGN_FLOATS);
+    const rawC = top;
     const packedA = roundUp(rawC + spanC, ALIGN_FLOATS);
     const packedB = roundUp(packedA + mcMax * k, ALIGN_FLOATS);
     const work = roundUp(packedB + k * ncMax, ALIGN_FLOATS);
     const heap = this.ensureFloats(work + mcMax * ncMax);
 
-    heap.set(a.subarray(aOff, aOff + spanA), rawA);
-    heap.set(b.subarray(bOff, bOff + spanB), rawB);
+    if (residentA < 0) heap.set(a.subarray(aOff, aOff + spanA), rawA);
+    if (residentB < 0) heap.set(b.subarray(bOff, bOff + spanB), rawB);
     if (beta !== 0 || (m > 1 && ldc !== n)) heap.set(c.subarray(cOff, cOff + spanC), rawC);
     // byte strides of op(A)[i, p] along i and p, and of op(B)[p, j] along j and p
     const aSi = 4 * (transA ? 1 : lda), aSp = 4 * (transA ? lda : 1);
