@@ -22,6 +22,7 @@
  * finite losses and gradients (word2vec.c instead skips nodes with |x| ≥ 6).
  */
 import { Matrix, expectSameDType, shapeOf, type FloatArray } from './matrix.js';
+import { sigmoidScalar as sigmoid } from './activations.js';
 
 /**
  * A Huffman tree stored as flat arrays: word w's path is entries offsets[w] … offsets[w + 1] − 1
@@ -238,12 +239,6 @@ export function hierarchicalSoftmaxBackward(
       }
     }
   }
-}
-
-function sigmoid(x: number): number {
-  if (x >= 0) return 1 / (1 + Math.exp(-x));
-  const e = Math.exp(x);
-  return e / (1 + e);
 }
 
 /**

@@ -18,6 +18,7 @@
  */
 import { Matrix, expectSameDType, shapeOf, type FloatArray } from './matrix.js';
 import type { Rng } from './rng.js';
+import { sigmoidScalar as sigmoid } from './activations.js';
 
 function checkNs(
   op: string, h: Matrix, theta: Matrix, targets: ArrayLike<number>, negatives: ArrayLike<number>, k: number,
@@ -48,12 +49,6 @@ function checkNs(
 
 function softplus(z: number): number {
   return (z > 0 ? z : 0) + Math.log1p(Math.exp(-Math.abs(z)));
-}
-
-function sigmoid(x: number): number {
-  if (x >= 0) return 1 / (1 + Math.exp(-x));
-  const e = Math.exp(x);
-  return e / (1 + e);
 }
 
 function dotRows(a: FloatArray, aOff: number, b: FloatArray, bOff: number, d: number): number {

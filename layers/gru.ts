@@ -39,6 +39,7 @@ import {
   allocateParams, checkCellOptions, initCellParams,
   type CellConfig, type CellOptions, type CellWorkspace, type RecurrentCell,
 } from './cell.js';
+import { sigmoidScalar as sigmoid } from '../engine/activations.js';
 
 export type GruVariant = 'full' | 'simple';
 
@@ -47,12 +48,6 @@ export interface GruCellOptions extends CellOptions {
   variant?: GruVariant;
   /** PyTorch/Keras reset-after GRU (only with variant 'full'). */
   resetAfter?: boolean;
-}
-
-/** σ(z) without overflow: exp of a non-positive number only. */
-function sigmoid(z: number): number {
-  const e = Math.exp(-Math.abs(z));
-  return z >= 0 ? 1 / (1 + e) : e / (1 + e);
 }
 
 interface GruWorkspace extends CellWorkspace {

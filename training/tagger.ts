@@ -45,6 +45,7 @@ import { layerFromJSON, layerToJSON, type LayerJSON } from './layer-json.js';
 import { createOptimizer, matrixFromJSON, matrixToJSON, optimizerStep, type MatrixJSON } from './optimizers.js';
 import { precisionRecall, type PrecisionRecall } from './trigger.js';
 import { PAD, UNK, Vocabulary, type VocabularyJSON } from './vocab.js';
+import { sigmoidScalar as sigmoid } from '../engine/activations.js';
 
 export interface TaggedSentence {
   tokens: string[];
@@ -463,11 +464,6 @@ export function predictTagger(tagger: Tagger, sentences: readonly (readonly stri
     }
   }
   return out;
-}
-
-function sigmoid(z: number): number {
-  const e = Math.exp(-Math.abs(z));
-  return z >= 0 ? 1 / (1 + e) : e / (1 + e);
 }
 
 // =============================================================================================

@@ -64,6 +64,7 @@ import { readJsonFile, writeFileAtomic } from './io.js';
 import { layerFromJSON, layerToJSON, type LayerJSON } from './layer-json.js';
 import { createOptimizer, matrixFromJSON, matrixToJSON, optimizerStep, type MatrixJSON } from './optimizers.js';
 import { heatmapSvg } from './plot.js';
+import { sigmoidScalar as sigmoid } from '../engine/activations.js';
 
 // =============================================================================================
 // Labels, detection and scoring (pure functions; no audio needed)
@@ -679,11 +680,6 @@ export function predictTrigger(model: TriggerModel, spectrograms: readonly Matri
     }
   }
   return out;
-}
-
-function sigmoid(z: number): number {
-  const e = Math.exp(-Math.abs(z));
-  return z >= 0 ? 1 / (1 + e) : e / (1 + e);
 }
 
 export interface TriggerEvaluation extends PrecisionRecall, DetectionCounts {
