@@ -10,6 +10,7 @@
 import type {
   GruGatesBackwardKernel, GruGatesForwardKernel, LstmGatesBackwardKernel, LstmGatesForwardKernel, RnnTanhForwardKernel,
 } from './backend.js';
+import { sigmoidScalar } from './activations.js';
 
 /**
  * LSTM, gate order [Γu Γf c̃ Γo] (PyTorch's [i f g o]), H units per gate block.
@@ -33,15 +34,11 @@ export const lstmGatesForwardJs: LstmGatesForwardKernel = (rows, H, z, xp, cPrev
       const zf = gd[go + H + j] + xd[xo + H + j];
       const zg = gd[go + 2 * H + j] + xd[xo + 2 * H + j];
       const zo = gd[go + 3 * H + j] + xd[xo + 3 * H + j];
-      // σ(z) without overflow: exp of a non-positive number only.
-      let e = Math.exp(-Math.abs(zi));
-      const gi = zi >= 0 ? 1 / (1 + e) : e / (1 + e);
-      e = Math.exp(-Math.abs(zf));
-      const gf = zf >= 0 ? 1 / (1 + e) : e / (1 + e);
+      const gi = sigmoidScalar(zi);
+      const gf = sigmoidScalar(zf);
       const gg = Math.tanh(zg);
       const cNew = gi * gg + gf * cp;
-      e = Math.exp(-Math.abs(zo));
-      const gO = zo >= 0 ? 1 / (1 + e) : e / (1 + e);
+      const gO = sigmoidScalar(zo);
       const tc = Math.tanh(cNew);
       gd[go + j] = gi;
       gd[go + H + j] = gf;
@@ -87,12 +84,6 @@ export const lstmGatesBackwardJs: LstmGatesBackwardKernel = (rows, H, gates, tan
   }
 };
 
-/** σ(z) without overflow: exp of a non-positive number only (the cells' own formula). */
-function sigmoid(z: number): number {
-  const e = Math.exp(-Math.abs(z));
-  return z >= 0 ? 1 / (1 + e) : e / (1 + e);
-}
-
 /**
  * The reset-after GRU (PyTorch's nn.GRU), gate order [r z n], H units per block. hp [rows, 3H] =
  * h⟨t−1⟩·W_aᵀ (without its bias), bias b_a [1, 3H] (one row, broadcast), xp [rows, 3H] = x·W_xᵀ + b:
@@ -107,8 +98,8 @@ export const gruGatesForwardJs: GruGatesForwardKernel = (rows, H, hp, bias, xp, 
     const ho = hp.offset + b * hp.stride, no = hpn.offset + b * hpn.stride;
     const po = hPrev.offset + b * hPrev.stride, oo = h.offset + b * h.stride;
     for (let j = 0; j < H; j++) {
-      const r = sigmoid(xd[xo + j] + hd[ho + j] + bad[bo + j]);
-      const z = sigmoid(xd[xo + H + j] + hd[ho + H + j] + bad[bo + H + j]);
+      const r = sigmoidScalar(xd[xo + j] + hd[ho + j] + bad[bo + j]);
+      const z = sigmoidScalar(xd[xo + H + j] + hd[ho + H + j] + bad[bo + H + j]);
       const hn = hd[ho + 2 * H + j] + bad[bo + 2 * H + j];
       const n = Math.tanh(xd[xo + 2 * H + j] + r * hn);
       gd[go + j] = r;

@@ -24,7 +24,12 @@
  * ran at about half this speed, since such loads get none of the above; float32 packing was a
  * few per cent slower; unrolling over p and other KC/MC/NC values made no measurable difference.
  *
- * Allocation-free: the packing buffer (1 MiB) is allocated once, when the module loads.
+ * - The micro-kernel only reads PACK and writes TILE (both float64 constants); C, of either
+ *   dtype, is updated by `addTile`. A typed store into C inside the kernel made its optimized
+ *   code deoptimize in a loop (thousands of times) once both dtypes had been seen.
+ *
+ * Allocation-free: the packing buffer (1 MiB) is allocated once, when the module loads, and a
+ * warm-up (`warmUp`, called at the bottom of the file) then runs every path on a tiny product.
  */
 import type { GemmKernel } from './backend.js';
 import type { FloatArray } from './matrix.js';
@@ -45,8 +50,8 @@ if (A_START + MC * KC >= PACK_CAPACITY) throw new Error('gemm-js: the packing bl
 /** The slack past the capacity covers the last strip's reads at index + (NR − 1). */
 const PACK = new Float64Array(PACK_CAPACITY + 8);
 
-/** Partial micro-tiles at the matrix edges go through this scratch (no allocation in the kernel). */
-const edgeTile = new Float64Array(MR * NR);
+/** The micro-kernel's result, MR×NR sums row by row, added into C by `addTile`. */
+const TILE = new Float64Array(MR * NR);
 
 /**
  * Products with fewer multiply-adds than this use the direct loops, and so do single columns
@@ -64,6 +69,34 @@ export const gemmJs: GemmKernel = (m, n, k, alpha, a, aOff, lda, transA, b, bOff
   }
   gemmBlocked(m, n, k, alpha, a, aOff, lda, transA, b, bOff, ldb, transB, c, cOff, ldc);
 };
+
+/**
+ * Run every float32 path once at load — all transpositions, full and partial tiles, the direct
+ * loops — on a 3×7×3 product, so that the first optimization of each function sees complete type
+ * feedback. Otherwise the first product with a new transposition or edge deoptimizes a packing
+ * loop, and a deoptimization racing with an on-stack-replacement compile can leave a function
+ * interpreted for the rest of the process (seen on Node 20 with the micro-kernel: 10× slower).
+ * float64 is left out on purpose: feedback for both dtypes makes the packing loads polymorphic,
+ * ≈ 5 % slower for float32 training; a process that switches to float64 re-optimizes once.
+ */
+const WARM_UP_ROUNDS = 4;
+
+function warmUp(): void {
+  const a = new Float32Array(9).fill(1), b = new Float32Array(21).fill(1), c = new Float32Array(21).fill(1);
+  // Several rounds: V8 allocates a function's feedback only after its first few calls.
+  for (let round = 0; round < WARM_UP_ROUNDS; round++) {
+    for (const transA of [false, true]) {
+      for (const transB of [false, true]) {
+        const ldb = transB ? 3 : 7;
+        gemmBlocked(3, 7, 3, 1, a, 0, 3, transA, b, 0, ldb, transB, c, 0, 7);
+        gemmDirect(3, 7, 3, 1, a, 0, 3, transA, b, 0, ldb, transB, c, 0, 7);
+        gemmDirect(3, 1, 3, 1, a, 0, 3, transA, b, 0, ldb, transB, c, 0, 7);
+      }
+    }
+    scaleC(3, 7, 0.5, c, 0, 7);
+    scaleC(3, 7, 0, c, 0, 7);
+  }
+}
 
 function scaleC(m: number, n: number, beta: number, c: FloatArray, cOff: number, ldc: number): void {
   if (beta === 1) return;
@@ -128,8 +161,8 @@ function gemmBlocked(
         for (let jr = 0; jr < nc; jr += NR) {
           const nr = Math.min(NR, nc - jr);
           for (let ir = 0; ir < mc; ir += MR) {
-            const mr = Math.min(MR, mc - ir);
-            microKernel2x5(kc, A_START + ir * kc, jr * kc, alpha, c, cOff + (ic + ir) * ldc + jc + jr, ldc, mr, nr);
+            microKernel2x5(kc, A_START + ir * kc, jr * kc);
+            addTile(c, cOff + (ic + ir) * ldc + jc + jr, ldc, Math.min(MR, mc - ir), nr, alpha);
           }
         }
       }
@@ -203,13 +236,12 @@ function packPanelB(
 }
 
 /**
- * C[0:mr, 0:nr] += α · Ã(2×kc) · B̃(kc×5) with Ã at PACK[ai…], B̃ at PACK[bi…] (packed strips).
- * See the header for the masks and the always-true `kc > 0` blocks.
+ * TILE = Ã(2×kc) · B̃(kc×5), with Ã at PACK[ai…] and B̃ at PACK[bi…] (packed strips). See the
+ * header for the masks and the always-true `kc > 0` blocks. The kernel has no other branch and
+ * touches only constant float64 buffers, so its optimized code never meets an unseen case (a
+ * deoptimization here, racing with an on-stack-replacement compile, once left it interpreted).
  */
-function microKernel2x5(
-  kc: number, ai: number, bi: number, alpha: number,
-  c: FloatArray, cStart: number, ldc: number, mr: number, nr: number,
-): void {
+function microKernel2x5(kc: number, ai: number, bi: number): void {
   const pk = PACK;
   let c00 = 0, c01 = 0, c02 = 0, c03 = 0, c04 = 0;
   let c10 = 0, c11 = 0, c12 = 0, c13 = 0, c14 = 0;
@@ -225,17 +257,24 @@ function microKernel2x5(
     if (kc > 0) { const b = pk[bi + 4]; c04 += a0 * b; c14 += a1 * b; }
     bi = (bi + NR) & PACK_MASK;
   }
+  const t = TILE;
+  t[0] = c00; t[1] = c01; t[2] = c02; t[3] = c03; t[4] = c04;
+  t[5] = c10; t[6] = c11; t[7] = c12; t[8] = c13; t[9] = c14;
+}
+
+/** C[0:mr, 0:nr] += α · TILE[0:mr, 0:nr], C starting at cStart with row stride ldc. */
+function addTile(c: FloatArray, cStart: number, ldc: number, mr: number, nr: number, alpha: number): void {
+  const t = TILE;
   if (mr === MR && nr === NR) {
     let r = cStart;
-    c[r] += alpha * c00; c[r + 1] += alpha * c01; c[r + 2] += alpha * c02; c[r + 3] += alpha * c03; c[r + 4] += alpha * c04;
+    c[r] += alpha * t[0]; c[r + 1] += alpha * t[1]; c[r + 2] += alpha * t[2]; c[r + 3] += alpha * t[3]; c[r + 4] += alpha * t[4];
     r += ldc;
-    c[r] += alpha * c10; c[r + 1] += alpha * c11; c[r + 2] += alpha * c12; c[r + 3] += alpha * c13; c[r + 4] += alpha * c14;
+    c[r] += alpha * t[5]; c[r + 1] += alpha * t[6]; c[r + 2] += alpha * t[7]; c[r + 3] += alpha * t[8]; c[r + 4] += alpha * t[9];
     return;
   }
-  const tile = edgeTile;
-  tile[0] = c00; tile[1] = c01; tile[2] = c02; tile[3] = c03; tile[4] = c04;
-  tile[5] = c10; tile[6] = c11; tile[7] = c12; tile[8] = c13; tile[9] = c14;
   for (let i = 0; i < mr; i++) {
-    for (let j = 0; j < nr; j++) c[cStart + i * ldc + j] += alpha * tile[i * NR + j];
+    for (let j = 0; j < nr; j++) c[cStart + i * ldc + j] += alpha * t[i * NR + j];
   }
 }
+
+warmUp();

@@ -23,6 +23,9 @@
  */
 import { Matrix, expectSameDType, shapeOf, type FloatArray } from './matrix.js';
 import { sigmoidScalar as sigmoid } from './activations.js';
+import {
+  accumulateRowGradients, checkGradientBuffers, dotRows, dotRowsUnrolled, sgdRowUpdate, softplusScalar,
+} from './vector-kernels.js';
 
 /**
  * A Huffman tree stored as flat arrays: word w's path is entries offsets[w] … offsets[w + 1] − 1
@@ -172,17 +175,8 @@ function checkHs(op: string, tree: HuffmanTree, h: Matrix, theta: Matrix, target
   }
 }
 
-/** softplus(z) = log(1 + e^z), without overflow: max(z, 0) + log1p(e^−|z|). */
-export function softplusScalar(z: number): number {
-  return (z > 0 ? z : 0) + Math.log1p(Math.exp(-Math.abs(z)));
-}
-
-/** x = θ[row]ᵀ·h[hRow] for raw row-major buffers. */
-function dotRows(a: FloatArray, aOff: number, b: FloatArray, bOff: number, d: number): number {
-  let s = 0;
-  for (let c = 0; c < d; c++) s += a[aOff + c] * b[bOff + c];
-  return s;
-}
+// softplusScalar lives with the shared row kernels; re-exported here, where it was public first.
+export { softplusScalar };
 
 /**
  * L = Σ_b −log p(w_b | h_b) = Σ_b Σ_j softplus(−s_j·θ_{n(w_b,j)}ᵀ h_b).
@@ -215,12 +209,7 @@ export function hierarchicalSoftmaxBackward(
 ): void {
   const op = 'hierarchicalSoftmaxBackward';
   checkHs(op, tree, h, theta, targets);
-  if (dh.rows !== h.rows || dh.cols !== h.cols) throw new Error(`${op}: expected dh to be ${shapeOf(h)} like h, got ${shapeOf(dh)}`);
-  if (dTheta.rows !== theta.rows || dTheta.cols !== theta.cols) {
-    throw new Error(`${op}: expected dTheta to be ${shapeOf(theta)} like theta, got ${shapeOf(dTheta)}`);
-  }
-  expectSameDType(op, dh, h);
-  expectSameDType(op, dTheta, theta);
+  checkGradientBuffers(op, dh, dTheta, h, theta);
   const d = h.cols;
   for (let b = 0; b < h.rows; b++) {
     const w = targets[b];
@@ -233,10 +222,7 @@ export function hierarchicalSoftmaxBackward(
       const x = dotRows(theta.data, tOff, h.data, hOff, d);
       const s = tree.codes[p] === 0 ? 1 : -1;
       const g = -s * sigmoid(-s * x);
-      for (let c = 0; c < d; c++) {
-        dh.data[dhOff + c] += g * theta.data[tOff + c];
-        dTheta.data[dtOff + c] += g * h.data[hOff + c];
-      }
+      accumulateRowGradients(dh.data, dhOff, dTheta.data, dtOff, theta.data, tOff, h.data, hOff, d, g);
     }
   }
 }
@@ -259,17 +245,7 @@ export function hierarchicalSoftmaxSgdStep(
   let loss = 0;
   for (let p = offsets[word]; p < offsets[word + 1]; p++) {
     const tOff = nodes[p] * dim;
-    // x = θ_nᵀh with four partial sums (independent adds pipeline better)
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    let c = 0;
-    for (; c + 3 < dim; c += 4) {
-      s0 += theta[tOff + c] * h[hOffset + c];
-      s1 += theta[tOff + c + 1] * h[hOffset + c + 1];
-      s2 += theta[tOff + c + 2] * h[hOffset + c + 2];
-      s3 += theta[tOff + c + 3] * h[hOffset + c + 3];
-    }
-    for (; c < dim; c++) s0 += theta[tOff + c] * h[hOffset + c];
-    const x = (s0 + s1) + (s2 + s3);
+    const x = dotRowsUnrolled(theta, tOff, h, hOffset, dim);
     // z = s·x; −log σ(z) = softplus(−z); σ(−z) from e^(−|z|), no overflow.
     const s = codes[p] === 0 ? 1 : -1;
     const z = s * x;
@@ -277,24 +253,7 @@ export function hierarchicalSoftmaxSgdStep(
     loss += (z < 0 ? -z : 0) + Math.log1p(e);
     const sigmaMinusZ = z >= 0 ? e / (1 + e) : 1 / (1 + e);
     const g = lr * s * sigmaMinusZ;
-    // neu1e += g·θ_n (θ_n before its update), θ_n += g·h — unrolled by 4 like the dot product
-    let i = 0;
-    for (; i + 3 < dim; i += 4) {
-      const t0 = theta[tOff + i], t1 = theta[tOff + i + 1], t2 = theta[tOff + i + 2], t3 = theta[tOff + i + 3];
-      neu1e[i] += g * t0;
-      neu1e[i + 1] += g * t1;
-      neu1e[i + 2] += g * t2;
-      neu1e[i + 3] += g * t3;
-      theta[tOff + i] = t0 + g * h[hOffset + i];
-      theta[tOff + i + 1] = t1 + g * h[hOffset + i + 1];
-      theta[tOff + i + 2] = t2 + g * h[hOffset + i + 2];
-      theta[tOff + i + 3] = t3 + g * h[hOffset + i + 3];
-    }
-    for (; i < dim; i++) {
-      const t = theta[tOff + i];
-      neu1e[i] += g * t;
-      theta[tOff + i] = t + g * h[hOffset + i];
-    }
+    sgdRowUpdate(neu1e, theta, tOff, h, hOffset, dim, g); // neu1e += g·θ_n (before its update), θ_n += g·h
   }
   return loss;
 }

@@ -19,6 +19,9 @@
 import { Matrix, expectSameDType, shapeOf, type FloatArray } from './matrix.js';
 import type { Rng } from './rng.js';
 import { sigmoidScalar as sigmoid } from './activations.js';
+import {
+  accumulateRowGradients, checkGradientBuffers, dotRows, dotRowsUnrolled, sgdRowUpdate, softplusScalar,
+} from './vector-kernels.js';
 
 function checkNs(
   op: string, h: Matrix, theta: Matrix, targets: ArrayLike<number>, negatives: ArrayLike<number>, k: number,
@@ -47,16 +50,6 @@ function checkNs(
   }
 }
 
-function softplus(z: number): number {
-  return (z > 0 ? z : 0) + Math.log1p(Math.exp(-Math.abs(z)));
-}
-
-function dotRows(a: FloatArray, aOff: number, b: FloatArray, bOff: number, d: number): number {
-  let s = 0;
-  for (let c = 0; c < d; c++) s += a[aOff + c] * b[bOff + c];
-  return s;
-}
-
 /**
  * The negated negative-sampling objective, summed over the batch:
  *   L = Σ_b [ −log σ(θ_{t_b}ᵀh_b) − Σ_{j<k, n_bj ≠ t_b} log σ(−θ_{n_bj}ᵀh_b) ]
@@ -72,11 +65,11 @@ export function negativeSamplingLoss(
   for (let b = 0; b < h.rows; b++) {
     const hOff = h.offset + b * h.stride;
     const t = targets[b];
-    loss += softplus(-dotRows(theta.data, theta.offset + t * theta.stride, h.data, hOff, d));
+    loss += softplusScalar(-dotRows(theta.data, theta.offset + t * theta.stride, h.data, hOff, d));
     for (let j = 0; j < k; j++) {
       const n = negatives[b * k + j];
       if (n === t || n < 0) continue;
-      loss += softplus(dotRows(theta.data, theta.offset + n * theta.stride, h.data, hOff, d));
+      loss += softplusScalar(dotRows(theta.data, theta.offset + n * theta.stride, h.data, hOff, d));
     }
   }
   return loss;
@@ -94,12 +87,7 @@ export function negativeSamplingBackward(
 ): void {
   const op = 'negativeSamplingBackward';
   checkNs(op, h, theta, targets, negatives, k);
-  if (dh.rows !== h.rows || dh.cols !== h.cols) throw new Error(`${op}: expected dh to be ${shapeOf(h)} like h, got ${shapeOf(dh)}`);
-  if (dTheta.rows !== theta.rows || dTheta.cols !== theta.cols) {
-    throw new Error(`${op}: expected dTheta to be ${shapeOf(theta)} like theta, got ${shapeOf(dTheta)}`);
-  }
-  expectSameDType(op, dh, h);
-  expectSameDType(op, dTheta, theta);
+  checkGradientBuffers(op, dh, dTheta, h, theta);
   const d = h.cols;
   const accumulate = (b: number, row: number, label: number): void => {
     const hOff = h.offset + b * h.stride;
@@ -107,10 +95,7 @@ export function negativeSamplingBackward(
     const dhOff = dh.offset + b * dh.stride;
     const dtOff = dTheta.offset + row * dTheta.stride;
     const g = sigmoid(dotRows(theta.data, tOff, h.data, hOff, d)) - label;
-    for (let c = 0; c < d; c++) {
-      dh.data[dhOff + c] += g * theta.data[tOff + c];
-      dTheta.data[dtOff + c] += g * h.data[hOff + c];
-    }
+    accumulateRowGradients(dh.data, dhOff, dTheta.data, dtOff, theta.data, tOff, h.data, hOff, d, g);
   };
   for (let b = 0; b < h.rows; b++) {
     const t = targets[b];
@@ -150,41 +135,14 @@ export function negativeSamplingSgdStep(
       label = 0;
     }
     const tOff = row * dim;
-    // x = θᵀh with four partial sums (independent adds pipeline better)
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    let c = 0;
-    for (; c + 3 < dim; c += 4) {
-      s0 += theta[tOff + c] * h[hOffset + c];
-      s1 += theta[tOff + c + 1] * h[hOffset + c + 1];
-      s2 += theta[tOff + c + 2] * h[hOffset + c + 2];
-      s3 += theta[tOff + c + 3] * h[hOffset + c + 3];
-    }
-    for (; c < dim; c++) s0 += theta[tOff + c] * h[hOffset + c];
-    const x = (s0 + s1) + (s2 + s3);
+    const x = dotRowsUnrolled(theta, tOff, h, hOffset, dim);
     // z = ±x so that the term is −log σ(z) = softplus(−z); σ(x) from e^(−|x|), no overflow.
     const e = Math.exp(-Math.abs(x));
     const sigmaX = x >= 0 ? 1 / (1 + e) : e / (1 + e);
     const z = label === 1 ? x : -x;
     loss += (z < 0 ? -z : 0) + Math.log1p(e);
     const g = lr * (label - sigmaX);
-    // neu1e += g·θ (θ before its update), θ += g·h — unrolled by 4 like the dot product
-    let i = 0;
-    for (; i + 3 < dim; i += 4) {
-      const t0 = theta[tOff + i], t1 = theta[tOff + i + 1], t2 = theta[tOff + i + 2], t3 = theta[tOff + i + 3];
-      neu1e[i] += g * t0;
-      neu1e[i + 1] += g * t1;
-      neu1e[i + 2] += g * t2;
-      neu1e[i + 3] += g * t3;
-      theta[tOff + i] = t0 + g * h[hOffset + i];
-      theta[tOff + i + 1] = t1 + g * h[hOffset + i + 1];
-      theta[tOff + i + 2] = t2 + g * h[hOffset + i + 2];
-      theta[tOff + i + 3] = t3 + g * h[hOffset + i + 3];
-    }
-    for (; i < dim; i++) {
-      const t = theta[tOff + i];
-      neu1e[i] += g * t;
-      theta[tOff + i] = t + g * h[hOffset + i];
-    }
+    sgdRowUpdate(neu1e, theta, tOff, h, hOffset, dim, g); // neu1e += g·θ (before its update), θ += g·h
   }
   return loss;
 }

@@ -1,18 +1,16 @@
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sampleCommand } from '../cli/commands/sample.js';
 import { scoreCommand } from '../cli/commands/score.js';
 import { startCommand } from '../cli/commands/start.js';
 import { trainCommand } from '../cli/commands/train.js';
+import { runSeqgrad, type CliRun } from './cli-helpers.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 let dir: string;
 /** `seqgrad start --quick` runs while the other cases do (it is the slowest spawn). */
-let startRun: Promise<Run>;
+let startRun: Promise<CliRun>;
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seqgrad-lm-cli-'));
   startRun = seqgrad('start', '--quick', '--time-limit', '20', '--out', path.join(dir, 'curve', 'dinos-loss.svg'));
@@ -21,24 +19,8 @@ afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  /** stderr without npm's own warnings about the machine's npm configuration. */
-  stderr: string;
-}
-
-function seqgrad(...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npx', ['tsx', 'cli/main.ts', ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1' } });
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({
-      code, stdout, stderr: stderr.split('\n').filter((l) => l.length > 0 && !l.startsWith('npm warn')).join('\n'),
-    }));
-  });
+function seqgrad(...args: string[]): Promise<CliRun> {
+  return runSeqgrad(args);
 }
 
 describe('seqgrad train / sample / score', () => {
@@ -54,7 +36,7 @@ describe('seqgrad train / sample / score', () => {
       seqgrad('train', '--data', empty),
       seqgrad('score', '--model', broken, 'some text'),
     ]);
-    const cases: [Run, RegExp][] = [
+    const cases: [CliRun, RegExp][] = [
       [bidi, /^seqgrad train: --bidirectional yes is not possible for a language model: .*must not see the future/],
       [noFile, new RegExp(`^seqgrad train: training corpus ${missing} does not exist$`)],
       [emptyFile, new RegExp(`^seqgrad train: training corpus ${empty} is empty$`)],

@@ -1,15 +1,13 @@
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { UsageError } from '../cli/args.js';
 import { seq2seqCommand } from '../cli/commands/seq2seq.js';
 import { parsePairsTsv } from '../training/seq-tasks.js';
 import { toIsoDate } from '../training/dates.js';
+import { runSeqgrad, type CliRun } from './cli-helpers.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 let dir: string;
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seqgrad-seq2seq-cli-'));
@@ -18,25 +16,8 @@ afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function seqgrad(args: string[], stdin?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    // node + the tsx loader directly (npx costs a second or two per spawn on a busy machine)
-    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'seq2seq', ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1' } });
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({
-      code, stdout, stderr: stderr.split('\n').filter((l) => l.length > 0 && !l.startsWith('npm warn')).join('\n'),
-    }));
-    child.stdin.end(stdin ?? '');
-  });
+function seqgrad(args: string[], stdin?: string): Promise<CliRun> {
+  return runSeqgrad(['seq2seq', ...args], stdin);
 }
 
 /** Run `seqgrad seq2seq …` in this process: its exit code, what it printed, or the error it threw. */

@@ -21,7 +21,7 @@
  * written atomically.
  */
 import { crossEntropy } from '../engine/cross-entropy.js';
-import { Matrix, copyInto, fill, shapeOf, zero, type DType } from '../engine/matrix.js';
+import { Matrix, fill, zero, type DType } from '../engine/matrix.js';
 import { Rng } from '../engine/rng.js';
 import type { CellKind, RecurrentCell } from '../layers/cell.js';
 import { CELL_KINDS, createCell } from '../layers/create-cell.js';
@@ -34,8 +34,9 @@ import {
   createStack, createStackedWorkspace, stackedBackward, stackedForward, stackedZeroGrads,
   type LayerState, type StackedRnn, type StackedWorkspace,
 } from '../layers/stacked.js';
-import { readJsonFile, writeFileAtomic } from './io.js';
-import { matrixFromJSON, matrixToJSON, type MatrixJSON } from './optimizers.js';
+import { writeFileAtomic } from './io.js';
+import { copyWeightsFromJSON, lmInputError, readJsonInput } from './model-file.js';
+import { matrixToJSON, type MatrixJSON } from './optimizers.js';
 import { Vocabulary, type VocabularyJSON } from './vocab.js';
 
 export type LmLevel = 'char' | 'word';
@@ -83,12 +84,9 @@ export interface LanguageModel {
   readonly output: DenseLayer;
 }
 
-/** Error about a file or value the user supplied: the CLI prints it as one line and exits with 2. */
-export function lmInputError(message: string): Error {
-  const err = new Error(message);
-  err.name = 'InputError';
-  return err;
-}
+// lmInputError (error about a file or value the user supplied; the CLI exits with 2) lives with the
+// model-file helpers and stays exported from here, where it was public first.
+export { lmInputError };
 
 /** Fill in the defaults and check every field; throws naming the field. */
 export function resolveLanguageModelConfig(opts: LanguageModelOptions, op = 'createLanguageModel'): LanguageModelConfig {
@@ -362,22 +360,7 @@ export function languageModelFromJSON(json: unknown, source = 'model'): Language
   const model = createLanguageModel(config, vocab, new Rng(0));
   const params = lmParameters(model);
   const weights = j.weights as Record<string, MatrixJSON>;
-  for (const [name, p] of Object.entries(params)) {
-    if (!(name in weights)) fail(`lacks weight '${name}' (expected ${p.dtype} ${shapeOf(p)})`);
-    let m: Matrix;
-    try {
-      m = matrixFromJSON(weights[name]);
-    } catch (err) {
-      return fail(`weight '${name}': ${(err as Error).message}`);
-    }
-    if (m.rows !== p.rows || m.cols !== p.cols || m.dtype !== p.dtype) {
-      fail(`expected weight '${name}' to be ${p.dtype} ${shapeOf(p)}, got ${m.dtype} ${shapeOf(m)}`);
-    }
-    copyInto(p, m);
-  }
-  for (const name of Object.keys(weights)) {
-    if (!(name in params)) fail(`has weight '${name}', which this ${config.cell} model (${config.layers} layer(s)) does not have`);
-  }
+  copyWeightsFromJSON(params, weights, fail, `this ${config.cell} model (${config.layers} layer(s))`);
   return model;
 }
 
@@ -388,13 +371,7 @@ export function saveLanguageModel(path: string, model: LanguageModel, training?:
 
 /** Read a model file; a missing, empty, non-JSON or malformed file is an InputError naming it. */
 export function loadLanguageModel(path: string): LanguageModel {
-  let json: unknown;
-  try {
-    json = readJsonFile(path, 'model file');
-  } catch (err) {
-    throw lmInputError((err as Error).message.replace(/^readJsonFile: /, '').replace(/^readTextFile: /, ''));
-  }
-  return languageModelFromJSON(json, `model file ${path}`);
+  return languageModelFromJSON(readJsonInput(path, 'model file'), `model file ${path}`);
 }
 
 function describe(value: unknown): string {

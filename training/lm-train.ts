@@ -37,7 +37,8 @@ import {
   lmGradients, lmInputError, lmLoss, lmParameters, lmResetState, lmZeroGrad,
   type LanguageModel, type LanguageModelJSON, type LmLevel, type LmWorkspace,
 } from './language-model.js';
-import { readJsonFile, writeFileAtomic } from './io.js';
+import { writeFileAtomic } from './io.js';
+import { readJsonInput } from './model-file.js';
 import {
   createOptimizer, learningRateAt, matrixFromJSON, matrixToJSON, optimizerFromJSON, optimizerStep, optimizerToJSON,
   type MatrixJSON, type OptimizerConfig, type OptimizerState, type OptimizerStateJSON,
@@ -814,13 +815,7 @@ export function lmCheckpointFromJSON(json: unknown, source = 'checkpoint'): LmCh
 
 /** Read a checkpoint file (InputError naming the file when missing, empty or malformed). */
 export function readLmCheckpoint(path: string): LmCheckpoint {
-  let json: unknown;
-  try {
-    json = readJsonFile(path, 'checkpoint');
-  } catch (err) {
-    throw lmInputError((err as Error).message.replace(/^read(Json|Text)File: /, ''));
-  }
-  return lmCheckpointFromJSON(json, `checkpoint ${path}`);
+  return lmCheckpointFromJSON(readJsonInput(path, 'checkpoint'), `checkpoint ${path}`);
 }
 
 /** A trainer that continues a checkpoint on `data` (which must be the data it was made on). */

@@ -27,8 +27,9 @@ import { firstNonFinite } from '../engine/ops.js';
 import { Rng, type RngState } from '../engine/rng.js';
 import { corpusBleu, type BleuSmoothing } from './bleu.js';
 import type { LengthPenalty } from './beam.js';
-import { readJsonFile, writeFileAtomic } from './io.js';
+import { writeFileAtomic } from './io.js';
 import { lmInputError } from './language-model.js';
+import { readJsonInput } from './model-file.js';
 import { NonFiniteTrainingError } from './lm-train.js';
 import {
   createOptimizer, learningRateAt, optimizerFromJSON, optimizerStep, optimizerToJSON,
@@ -442,12 +443,7 @@ export interface Seq2SeqCheckpointJSON {
 
 /** Read a checkpoint file (InputError naming it when missing or malformed). */
 export function readSeq2SeqCheckpoint(path: string): Seq2SeqCheckpointJSON {
-  let json: Seq2SeqCheckpointJSON;
-  try {
-    json = readJsonFile<Seq2SeqCheckpointJSON>(path, 'checkpoint');
-  } catch (err) {
-    throw lmInputError((err as Error).message.replace(/^readJsonFile: /, '').replace(/^readTextFile: /, ''));
-  }
+  const json = readJsonInput<Seq2SeqCheckpointJSON>(path, 'checkpoint');
   if (!json || json.kind !== 'seqgrad.seq2seq-checkpoint' || json.version !== 1 || !json.trainer || !json.optimizer) {
     throw lmInputError(`checkpoint ${path}: expected kind "seqgrad.seq2seq-checkpoint" version 1, got ${JSON.stringify((json as { kind?: unknown })?.kind)}`);
   }

@@ -48,7 +48,7 @@
  */
 import { crossEntropyBackward, crossEntropy } from '../engine/cross-entropy.js';
 import { gemm } from '../engine/gemm.js';
-import { Matrix, copyInto, expectShape, shapeOf, stepView, zero, type DType } from '../engine/matrix.js';
+import { Matrix, copyInto, expectShape, stepView, zero, type DType } from '../engine/matrix.js';
 import { addBias, sumRows } from '../engine/ops.js';
 import { Rng } from '../engine/rng.js';
 import { logSoftmax } from '../engine/softmax.js';
@@ -76,8 +76,8 @@ import {
   beamSearch, scoreSequence, type Hypothesis, type LengthPenalty, type SequenceScore, type StepFunction,
 } from './beam.js';
 import { readJsonFile, writeFileAtomic } from './io.js';
-import { lmInputError } from './language-model.js';
-import { matrixFromJSON, matrixToJSON, type MatrixJSON } from './optimizers.js';
+import { copyWeightsFromJSON, lmInputError, readJsonInput } from './model-file.js';
+import { matrixToJSON, type MatrixJSON } from './optimizers.js';
 import {
   EOS, PAD, SOS, UNK, Vocabulary, detokenize, tokenizeText, type TokenLevel, type VocabularyJSON,
 } from './vocab.js';
@@ -1190,22 +1190,7 @@ export function seq2seqFromJSON(json: unknown, source = 'model'): Seq2SeqModel {
   }
   const { params } = seq2seqParameters(model);
   const weights = j.weights as Record<string, MatrixJSON>;
-  for (const [name, p] of Object.entries(params)) {
-    if (!(name in weights)) fail(`lacks weight '${name}' (expected ${p.dtype} ${shapeOf(p)})`);
-    let m: Matrix;
-    try {
-      m = matrixFromJSON(weights[name]);
-    } catch (err) {
-      return fail(`weight '${name}': ${(err as Error).message}`);
-    }
-    if (m.rows !== p.rows || m.cols !== p.cols || m.dtype !== p.dtype) {
-      fail(`expected weight '${name}' to be ${p.dtype} ${shapeOf(p)}, got ${m.dtype} ${shapeOf(m)}`);
-    }
-    copyInto(p, m);
-  }
-  for (const name of Object.keys(weights)) {
-    if (!(name in params)) fail(`has weight '${name}', which this model does not have`);
-  }
+  copyWeightsFromJSON(params, weights, fail, 'this model');
   return model;
 }
 
@@ -1216,13 +1201,7 @@ export function saveSeq2Seq(path: string, model: Seq2SeqModel, training?: Record
 
 /** Read a model file; a missing, empty, non-JSON or malformed file is an InputError naming it. */
 export function loadSeq2Seq(path: string): Seq2SeqModel {
-  let json: unknown;
-  try {
-    json = readJsonFile(path, 'model file');
-  } catch (err) {
-    throw lmInputError((err as Error).message.replace(/^readJsonFile: /, '').replace(/^readTextFile: /, ''));
-  }
-  return seq2seqFromJSON(json, `model file ${path}`);
+  return seq2seqFromJSON(readJsonInput(path, 'model file'), `model file ${path}`);
 }
 
 /** The `training` record stored in a model file (or null). */

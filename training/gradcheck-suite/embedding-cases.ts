@@ -3,7 +3,6 @@
  * ids, ragged mask with a padding row), the t-SNE objective KL(P‖Q) w.r.t. Y, and sentiment
  * model (a) (average of embeddings → softmax) end to end.
  */
-import { crossEntropy, crossEntropyBackward } from '../../engine/cross-entropy.js';
 import { Matrix } from '../../engine/matrix.js';
 import type { Rng } from '../../engine/rng.js';
 import { createEmbedding, embeddingBackward, embeddingForward, embeddingZeroGrad } from '../../layers/embedding.js';
@@ -12,6 +11,7 @@ import { averageModelFactory, makeSentimentBatch } from '../sentiment.js';
 import { createTsneWorkspace, jointProbabilities, tsneKlBackward, tsneKlForward } from '../tsne.js';
 import { Vocabulary } from '../vocab.js';
 import { randomMatrix } from './engine-cases.js';
+import { sentimentObjective } from './sentiment-cases.js';
 
 const T = 5, B = 3, V = 6, D = 4;
 
@@ -98,18 +98,8 @@ const sentimentAverageCase: GradCheckCase = {
     const sentences = [[2, 2, 5, 6, 2, 4], [3, 4, 3, 1], [6, 6], [5]];
     const batch = makeSentimentBatch(sentences, [1, 0, 2, 1], 0, 'float64');
     const params = { E: model.embedding.weight, W: model.params().W, b: model.params().b };
-    return {
-      params,
-      loss: () => crossEntropy(model.forward(batch), batch.labels, { reduction: 'mean' }),
-      gradients: () => {
-        model.zeroGrad();
-        const logits = model.forward(batch);
-        const dLogits = crossEntropyBackward(Matrix.zeros(logits.rows, logits.cols, 'float64'), logits, batch.labels, { reduction: 'mean' });
-        model.backward(batch, dLogits);
-        const g = model.grads();
-        return { E: g.E, W: g.W, b: g.b };
-      },
-    };
+    const g = model.grads();
+    return { params, ...sentimentObjective(model, batch, { E: g.E, W: g.W, b: g.b }) };
   },
 };
 

@@ -8,10 +8,29 @@
  */
 import { crossEntropy, crossEntropyBackward } from '../../engine/cross-entropy.js';
 import { Matrix } from '../../engine/matrix.js';
-import type { GradCheckCase } from '../gradcheck.js';
-import { makeSentimentBatch } from '../sentiment.js';
+import type { GradCheckCase, GradCheckProblem } from '../gradcheck.js';
+import { makeSentimentBatch, type SentimentBatch, type SentimentModel } from '../sentiment.js';
 import { lstmModelFactory } from '../sentiment-lstm.js';
 import { Vocabulary } from '../vocab.js';
+
+/**
+ * The shared training loop's objective on one batch, L = −(1/B) Σ_b log softmax(z_b)[y_b], and its
+ * gradient: zero the model's buffers, forward, backward; `grads` are those buffers (model.grads()).
+ */
+export function sentimentObjective(
+  model: SentimentModel, batch: SentimentBatch, grads: Record<string, Matrix>,
+): Pick<GradCheckProblem, 'loss' | 'gradients'> {
+  return {
+    loss: () => crossEntropy(model.forward(batch), batch.labels, { reduction: 'mean' }),
+    gradients: () => {
+      model.zeroGrad();
+      const logits = model.forward(batch);
+      const dLogits = crossEntropyBackward(Matrix.zeros(logits.rows, logits.cols, 'float64'), logits, batch.labels, { reduction: 'mean' });
+      model.backward(batch, dLogits);
+      return grads;
+    },
+  };
+}
 
 function lstmSentimentCase(op: string, layers: number, bidirectional: boolean): GradCheckCase {
   return {
@@ -30,18 +49,7 @@ function lstmSentimentCase(op: string, layers: number, bidirectional: boolean): 
       model.embedding.weight.data.fill(0, 0, 3);
       const sentences = [[2, 5, 2, 6, 4, 3], [3, 4, 3, 1], [6, 6], [5], []];
       const batch = makeSentimentBatch(sentences, [1, 0, 2, 1, 0], 0, 'float64');
-      const grads = model.grads();
-      return {
-        params,
-        loss: () => crossEntropy(model.forward(batch), batch.labels, { reduction: 'mean' }),
-        gradients: () => {
-          model.zeroGrad();
-          const logits = model.forward(batch);
-          const dLogits = crossEntropyBackward(Matrix.zeros(logits.rows, logits.cols, 'float64'), logits, batch.labels, { reduction: 'mean' });
-          model.backward(batch, dLogits);
-          return grads;
-        },
-      };
+      return { params, ...sentimentObjective(model, batch, model.grads()) };
     },
   };
 }
