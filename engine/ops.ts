@@ -16,9 +16,10 @@ function checkBinary(op: string, out: Matrix, a: Matrix, b: Matrix): void {
 export function add(out: Matrix, a: Matrix, b: Matrix): Matrix {
   checkBinary('add', out, a, b);
   const { rows, cols } = out;
+  const od = out.data, ad = a.data, bd = b.data;
   for (let r = 0; r < rows; r++) {
     const o = out.offset + r * out.stride, x = a.offset + r * a.stride, y = b.offset + r * b.stride;
-    for (let c = 0; c < cols; c++) out.data[o + c] = a.data[x + c] + b.data[y + c];
+    for (let c = 0; c < cols; c++) od[o + c] = ad[x + c] + bd[y + c];
   }
   return out;
 }
@@ -27,9 +28,10 @@ export function add(out: Matrix, a: Matrix, b: Matrix): Matrix {
 export function sub(out: Matrix, a: Matrix, b: Matrix): Matrix {
   checkBinary('sub', out, a, b);
   const { rows, cols } = out;
+  const od = out.data, ad = a.data, bd = b.data;
   for (let r = 0; r < rows; r++) {
     const o = out.offset + r * out.stride, x = a.offset + r * a.stride, y = b.offset + r * b.stride;
-    for (let c = 0; c < cols; c++) out.data[o + c] = a.data[x + c] - b.data[y + c];
+    for (let c = 0; c < cols; c++) od[o + c] = ad[x + c] - bd[y + c];
   }
   return out;
 }
@@ -38,9 +40,10 @@ export function sub(out: Matrix, a: Matrix, b: Matrix): Matrix {
 export function hadamard(out: Matrix, a: Matrix, b: Matrix): Matrix {
   checkBinary('hadamard', out, a, b);
   const { rows, cols } = out;
+  const od = out.data, ad = a.data, bd = b.data;
   for (let r = 0; r < rows; r++) {
     const o = out.offset + r * out.stride, x = a.offset + r * a.stride, y = b.offset + r * b.stride;
-    for (let c = 0; c < cols; c++) out.data[o + c] = a.data[x + c] * b.data[y + c];
+    for (let c = 0; c < cols; c++) od[o + c] = ad[x + c] * bd[y + c];
   }
   return out;
 }
@@ -50,9 +53,10 @@ export function axpy(y: Matrix, alpha: number, x: Matrix): Matrix {
   expectSameShape('axpy', 'y', y, 'x', x);
   expectSameDType('axpy', y, x);
   const { rows, cols } = y;
+  const yd = y.data, xd = x.data;
   for (let r = 0; r < rows; r++) {
     const o = y.offset + r * y.stride, s = x.offset + r * x.stride;
-    for (let c = 0; c < cols; c++) y.data[o + c] += alpha * x.data[s + c];
+    for (let c = 0; c < cols; c++) yd[o + c] += alpha * xd[s + c];
   }
   return y;
 }
@@ -62,9 +66,10 @@ export function scale(out: Matrix, x: Matrix, alpha: number): Matrix {
   expectSameShape('scale', 'x', x, 'out', out);
   expectSameDType('scale', out, x);
   const { rows, cols } = out;
+  const od = out.data, xd = x.data;
   for (let r = 0; r < rows; r++) {
     const o = out.offset + r * out.stride, s = x.offset + r * x.stride;
-    for (let c = 0; c < cols; c++) out.data[o + c] = alpha * x.data[s + c];
+    for (let c = 0; c < cols; c++) od[o + c] = alpha * xd[s + c];
   }
   return out;
 }
@@ -77,9 +82,11 @@ export function addBias(out: Matrix, x: Matrix, bias: Matrix): Matrix {
   expectSameDType('addBias', out, bias);
   const { rows, cols } = out;
   const b = bias.offset;
+  // locals, not property reads, in the inner loop: this runs on every step of every layer
+  const od = out.data, xd = x.data, bd = bias.data;
   for (let r = 0; r < rows; r++) {
     const o = out.offset + r * out.stride, s = x.offset + r * x.stride;
-    for (let c = 0; c < cols; c++) out.data[o + c] = x.data[s + c] + bias.data[b + c];
+    for (let c = 0; c < cols; c++) od[o + c] = xd[s + c] + bd[b + c];
   }
   return out;
 }
@@ -93,10 +100,11 @@ export function sumRows(out: Matrix, x: Matrix, accumulate = false): Matrix {
   expectSameDType('sumRows', out, x);
   const { rows, cols } = x;
   const o = out.offset;
-  if (!accumulate) out.data.fill(0, o, o + cols);
+  const od = out.data, xd = x.data;
+  if (!accumulate) od.fill(0, o, o + cols);
   for (let r = 0; r < rows; r++) {
     const s = x.offset + r * x.stride;
-    for (let c = 0; c < cols; c++) out.data[o + c] += x.data[s + c];
+    for (let c = 0; c < cols; c++) od[o + c] += xd[s + c];
   }
   return out;
 }
