@@ -17,12 +17,14 @@
  *
  * Memory: `createSequenceWorkspace(cell, T, B)` allocates every buffer once (the state history,
  * XP and its gradient, the cell's caches, the per-step views); forward and backward allocate
- * nothing per time step. A workspace for T steps also runs any shorter sequence (T' ≤ T) of
- * the same batch size.
+ * nothing at all — per time step or per call — once warm (a shorter sequence T' < T makes its
+ * views of the workspace on its first run, then reuses them). A workspace for T steps also runs
+ * any shorter sequence (T' ≤ T) of the same batch size.
  *
  * Lifetimes: the returned matrices (outputs, finalState, dx, dh0) are views into the workspace,
- * valid until its next forward/backward; copy what you keep (`copyState`). X is read again by
- * backward: do not change it in between.
+ * valid until its next forward/backward; copy what you keep (`copyState`). The result objects are
+ * the workspace's too (reused by its next call). X is read again by backward: do not change it in
+ * between.
  *
  * Truncated BPTT: run chunk k+1 with `h0 = finalState` of chunk k (copied first — `detachState`);
  * its backward returns dh0 but the training loop simply drops it, so no gradient crosses the
@@ -30,10 +32,21 @@
  */
 import { gemm } from '../engine/gemm.js';
 import {
-  Matrix, copyInto, expectShape, shapeOf, stepView, zero,
+  Matrix, expectSameShape, expectShape, shapeOf, stepView, zero, type FloatArray,
 } from '../engine/matrix.js';
 import { addBias, sumRows } from '../engine/ops.js';
 import type { CellWorkspace, RecurrentCell } from './cell.js';
+
+/** The workspace's views for sequences of T steps: row prefixes of its buffers (made once per T). */
+interface ChunkViews {
+  /** Rows [0, T·B) of xp, dxp, dx and outputs. */
+  readonly xp: Matrix;
+  readonly dxp: Matrix;
+  readonly dx: Matrix;
+  readonly outputs: Matrix;
+  /** a⟨1…T⟩ in history[0] (rows B … B + T·B), as one flat span for the memcpy into outputs. */
+  readonly historyOutputs: FloatArray;
+}
 
 /** Everything the runner needs for T steps of batch B, allocated once. Fields are internal. */
 export class SequenceWorkspace {
@@ -67,6 +80,11 @@ export class SequenceWorkspace {
   lastX: Matrix | null = null;
   lastSteps = 0;
   lastMasked = false;
+  /** chunkViews[T]: the views for sequences of T steps, made on first use. */
+  readonly chunkViews: (ChunkViews | undefined)[] = [];
+  /** The result objects handed out (reused: a call allocates nothing). */
+  readonly forwardResult: SequenceForwardResult;
+  readonly backwardResult: SequenceBackwardResult<Matrix | null>;
 
   constructor(cell: RecurrentCell, steps: number, batch: number) {
     if (!Number.isInteger(steps) || steps < 1 || !Number.isInteger(batch) || batch < 1) {
@@ -103,7 +121,31 @@ export class SequenceWorkspace {
     }
     this.valid = new Uint8Array(steps * batch);
     this.stepMasked = new Uint8Array(steps);
+    this.forwardResult = { outputs: this.outputs, finalState: this.nextStates[steps - 1] };
+    this.backwardResult = { dx: this.dx, dh0: this.dCarry };
+    chunkViewsFor(this, steps);
   }
+}
+
+/** The views of `ws` for T steps (the whole buffers when T is its capacity). */
+function chunkViewsFor(ws: SequenceWorkspace, T: number): ChunkViews {
+  return ws.chunkViews[T] ?? makeChunkViews(ws, T);
+}
+
+/** Separate from the lookup: its closure would make the lookup allocate a context per call. */
+function makeChunkViews(ws: SequenceWorkspace, T: number): ChunkViews {
+  const rows = T * ws.batch;
+  const prefix = (m: Matrix) => (T === ws.steps ? m : m.rowView(0, rows));
+  const source = ws.history[0].rowView(ws.batch, rows); // contiguous: history is a whole matrix
+  const views: ChunkViews = {
+    xp: prefix(ws.xp),
+    dxp: prefix(ws.dxp),
+    dx: prefix(ws.dx),
+    outputs: prefix(ws.outputs),
+    historyOutputs: source.data.subarray(source.offset, source.offset + rows * source.cols),
+  };
+  ws.chunkViews[T] = views;
+  return views;
 }
 
 /** Allocate the runner's and the cell's buffers for sequences of up to T steps of batch B. */
@@ -153,7 +195,7 @@ function checkWorkspace(op: string, cell: RecurrentCell, ws: SequenceWorkspace):
  * Returns the outputs [T·B, H] and the final state(s); both are views into `ws`.
  */
 export function sequenceForward(
-  cell: RecurrentCell, ws: SequenceWorkspace, x: Matrix, opts: SequenceForwardOptions = {},
+  cell: RecurrentCell, ws: SequenceWorkspace, x: Matrix, opts: SequenceForwardOptions = NO_OPTIONS,
 ): SequenceForwardResult {
   const op = 'sequenceForward';
   checkWorkspace(op, cell, ws);
@@ -166,12 +208,13 @@ export function sequenceForward(
   }
   if (x.dtype !== cell.dtype) throw new Error(`${op}: expected x to be ${cell.dtype} like the cell, got ${x.dtype}`);
   const T = x.rows / B;
+  const views = chunkViewsFor(ws, T);
 
   setInitialState(op, cell, ws, opts.h0);
   const masked = readMask(op, ws, opts.mask, T);
 
   // XP = X·W_xᵀ + b for all T steps at once.
-  const xp = T === ws.steps ? ws.xp : ws.xp.rowView(0, T * B);
+  const xp = views.xp;
   gemm(xp, x, cell.params.W_x, false, true, 1, 0);
   addBias(xp, xp, cell.params.b);
 
@@ -183,14 +226,17 @@ export function sequenceForward(
     if (masked && ws.stepMasked[t] === 1) carryMaskedRows(ws, t, prev, next);
   }
 
-  const outputs = T === ws.steps ? ws.outputs : ws.outputs.rowView(0, T * B);
-  copyInto(outputs, ws.history[0].rowView(B, T * B));
+  const outputs = views.outputs;
+  outputs.data.set(views.historyOutputs, outputs.offset); // outputs = a⟨1…T⟩ (both contiguous)
   if (masked) zeroMaskedRows(outputs, ws.valid, T * B);
 
   ws.lastX = x;
   ws.lastSteps = T;
   ws.lastMasked = masked;
-  return { outputs, finalState: ws.nextStates[T - 1] };
+  const result = ws.forwardResult;
+  result.outputs = outputs;
+  result.finalState = ws.nextStates[T - 1];
+  return result;
 }
 
 /**
@@ -206,7 +252,7 @@ export function sequenceBackward(
   cell: RecurrentCell, ws: SequenceWorkspace, dOutputs: Matrix | null, opts?: SequenceBackwardOptions,
 ): SequenceBackwardResult;
 export function sequenceBackward(
-  cell: RecurrentCell, ws: SequenceWorkspace, dOutputs: Matrix | null, opts: SequenceBackwardOptions = {},
+  cell: RecurrentCell, ws: SequenceWorkspace, dOutputs: Matrix | null, opts: SequenceBackwardOptions = NO_OPTIONS,
 ): SequenceBackwardResult<Matrix | null> {
   const op = 'sequenceBackward';
   checkWorkspace(op, cell, ws);
@@ -237,13 +283,30 @@ export function sequenceBackward(
   }
 
   // The input projection's gradients, one GEMM each over all T steps.
-  const dxp = T === ws.steps ? ws.dxp : ws.dxp.rowView(0, T * B);
+  const views = chunkViewsFor(ws, T);
+  const dxp = views.dxp;
   gemm(cell.grads.W_x, dxp, x, true, false, 1, 1);
   sumRows(cell.grads.b, dxp, true);
-  if (opts.inputGradient === false) return { dx: null, dh0: carry };
-  const dx = T === ws.steps ? ws.dx : ws.dx.rowView(0, T * B);
+  const result = ws.backwardResult;
+  result.dh0 = carry;
+  result.dx = null;
+  if (opts.inputGradient === false) return result;
+  const dx = views.dx;
   gemm(dx, dxp, cell.params.W_x, false, false, 1, 0);
-  return { dx, dh0: carry };
+  result.dx = dx;
+  return result;
+}
+
+/** The default options of forward and backward (shared: a default `{}` would be a fresh object per call). */
+const NO_OPTIONS: Readonly<SequenceForwardOptions & SequenceBackwardOptions> = Object.freeze({});
+
+/** out ← src for two same-shape matrices (checked by the caller), row by row: no views, no allocation. */
+function copyRows(out: Matrix, src: Matrix): void {
+  const od = out.data, sd = src.data, cols = out.cols;
+  for (let r = 0; r < out.rows; r++) {
+    const o = out.offset + r * out.stride, s = src.offset + r * src.stride;
+    for (let c = 0; c < cols; c++) od[o + c] = sd[s + c];
+  }
 }
 
 function setInitialState(op: string, cell: RecurrentCell, ws: SequenceWorkspace, h0: readonly Matrix[] | undefined): void {
@@ -256,9 +319,11 @@ function setInitialState(op: string, cell: RecurrentCell, ws: SequenceWorkspace,
     throw new Error(`${op}: expected h0 to hold ${cell.stateCount} state matrices (${cell.stateCount === 2 ? '[a0, c0]' : '[a0]'}), got ${h0.length}`);
   }
   for (let k = 0; k < h0.length; k++) {
-    expectShape(op, `h0[${k}]`, h0[k], ws.batch, cell.hiddenSize);
-    if (h0[k].dtype !== cell.dtype) throw new Error(`${op}: expected h0[${k}] to be ${cell.dtype}, got ${h0[k].dtype}`);
-    copyInto(first[k], h0[k]);
+    const s = h0[k];
+    // the name is built only on failure (a template string per call would be garbage)
+    if (s.rows !== ws.batch || s.cols !== cell.hiddenSize) expectShape(op, `h0[${k}]`, s, ws.batch, cell.hiddenSize);
+    if (s.dtype !== cell.dtype) throw new Error(`${op}: expected h0[${k}] to be ${cell.dtype}, got ${s.dtype}`);
+    copyRows(first[k], s);
   }
 }
 
@@ -273,9 +338,10 @@ function setFinalGradient(
     throw new Error(`${op}: expected dFinal to hold ${cell.stateCount} matrices, got ${dFinal.length}`);
   }
   for (let k = 0; k < dFinal.length; k++) {
-    expectShape(op, `dFinal[${k}]`, dFinal[k], batch, cell.hiddenSize);
-    if (dFinal[k].dtype !== cell.dtype) throw new Error(`${op}: expected dFinal[${k}] to be ${cell.dtype}, got ${dFinal[k].dtype}`);
-    copyInto(carry[k], dFinal[k]);
+    const d = dFinal[k];
+    if (d.rows !== batch || d.cols !== cell.hiddenSize) expectShape(op, `dFinal[${k}]`, d, batch, cell.hiddenSize);
+    if (d.dtype !== cell.dtype) throw new Error(`${op}: expected dFinal[${k}] to be ${cell.dtype}, got ${d.dtype}`);
+    copyRows(carry[k], d);
   }
 }
 
@@ -384,7 +450,10 @@ export function copyStateInto(out: readonly Matrix[], src: readonly Matrix[]): v
   if (out.length !== src.length) {
     throw new Error(`copyStateInto: expected ${out.length} state matrices, got ${src.length}`);
   }
-  for (let k = 0; k < out.length; k++) copyInto(out[k], src[k]);
+  for (let k = 0; k < out.length; k++) {
+    if (out[k].rows !== src[k].rows || out[k].cols !== src[k].cols) expectSameShape('copyInto', 'out', out[k], 'src', src[k]);
+    copyRows(out[k], src[k]);
+  }
 }
 
 /** A zero state for batch B: [a0] or [a0, c0], each [B, H]. */
@@ -396,5 +465,5 @@ export function zeroState(cell: RecurrentCell, batch: number): Matrix[] {
 
 /** Zero every gradient buffer of the cell (backward passes accumulate). */
 export function zeroGrads(cell: RecurrentCell): void {
-  for (const g of Object.values(cell.grads)) zero(g);
+  for (const name in cell.grads) zero(cell.grads[name]); // for-in, not Object.values: no array per call
 }

@@ -10,7 +10,8 @@
  * handle four units per f32x4 and have no scalar tail).
  *
  * An output that is a strided view (stride > width) gets its span copied in first, so the columns
- * between its rows come back unchanged. Memory grows only when a larger problem arrives.
+ * between its rows come back unchanged. Memory grows only when a larger problem arrives. The views
+ * the memcpys need come from a `SpanViews` cache: after the first training step, calls allocate nothing.
  */
 import type {
   GruGatesBackwardKernel, GruGatesForwardKernel, LstmGatesBackwardKernel, LstmGatesForwardKernel, RnnTanhForwardKernel,
@@ -20,6 +21,7 @@ import {
   gruGatesBackwardJs, gruGatesForwardJs, lstmGatesBackwardJs, lstmGatesForwardJs, rnnTanhForwardJs,
 } from '../gates-js.js';
 import { buildGatesModule } from './gates-module.js';
+import { SpanViews } from './wasm-gemm.js';
 import { instantiate, type WasmMemory } from './webassembly.js';
 
 type LstmForwardExport = (
@@ -50,9 +52,13 @@ const roundUp = (x: number, to: number) => Math.ceil(x / to) * to;
 /** Floats from the first entry of row 0 to the last of row rows − 1. */
 const spanOf = (rows: number, width: number, m: StridedBuffer) => (rows - 1) * m.stride + width;
 
-function allFloat32(...buffers: StridedBuffer[]): boolean {
-  for (const b of buffers) if (!(b.data instanceof Float32Array)) return false;
-  return true;
+const f32 = (b: StridedBuffer) => b.data instanceof Float32Array;
+
+/** Up to seven fixed parameters, not a rest parameter: a rest array would be garbage at every call. */
+function allFloat32(
+  a: StridedBuffer, b: StridedBuffer, c = a, d = a, e = a, f = a, g = a,
+): boolean {
+  return f32(a) && f32(b) && f32(c) && f32(d) && f32(e) && f32(f) && f32(g);
 }
 
 export class WasmGates {
@@ -64,6 +70,7 @@ export class WasmGates {
   private readonly rnnTanh: RnnTanhExport;
   private readonly expExport: (src: number, dst: number, n: number) => void;
   private heap: Float32Array;
+  private readonly views = new SpanViews();
   /** Bump pointer (floats) while a call lays out its operands. */
   private top = 0;
 
@@ -230,12 +237,12 @@ export class WasmGates {
   private copyIn(m: StridedBuffer, rows: number, width: number, input: boolean): number {
     const span = spanOf(rows, width, m);
     const at = this.reserve(span);
-    if (input || (rows > 1 && m.stride !== width)) this.heap.set(m.data.subarray(m.offset, m.offset + span), at);
+    if (input || (rows > 1 && m.stride !== width)) this.heap.set(this.views.view(m.data as Float32Array, m.offset, span), at);
     return at;
   }
 
   private copyOut(m: StridedBuffer, rows: number, width: number, at: number): void {
     const span = spanOf(rows, width, m);
-    (m.data as Float32Array).set(this.heap.subarray(at, at + span), m.offset);
+    (m.data as Float32Array).set(this.views.view(this.heap, at, span), m.offset);
   }
 }

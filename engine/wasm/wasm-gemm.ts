@@ -18,8 +18,9 @@
  * loop over typed arrays, which is why packing runs in WebAssembly from the raw copies); packing
  * reads op(A) once per NC-panel and op(B) once. Measured (square n, mul + add kernel): at n = 512
  * copies, packing and finish take under 10 % of the time; at n = 64 about 40 % (~19 of ~47 µs),
- * which the product itself would need to be larger to hide. Each call allocates the 3–4
- * small typed-array views (`subarray`) that the memcpys need, never a buffer.
+ * which the product itself would need to be larger to hide. The typed-array views (`subarray`)
+ * that the memcpys need come from a `SpanViews` cache, so repeated calls of one shape allocate
+ * nothing at all (a training step makes no garbage here after its first call).
  *
  * Fewer rows than a register tile (m < MR: batch 1 in sampling): no packing at all; each row of
  * op(A) is a vector–matrix product (gemv_t / gemv_n) on the raw copy of B, so the cost is the memcpy
@@ -68,8 +69,48 @@ const PAGE_BYTES = 65536;
 const MAX_BYTES = 2 ** 31 - PAGE_BYTES;
 /** Offsets of the three regions are rounded to whole cache lines (16 floats). */
 const ALIGN_FLOATS = 16;
+/** What a freed slot of the resident list holds (so it keeps no caller's array alive). */
+const NO_ARRAY = new Float32Array(0);
 
 const roundUp = (x: number, to: number) => Math.ceil(x / to) * to;
+
+/** Cache bounds per array of SpanViews: distinct starts, and distinct lengths per start (beyond them it starts afresh). */
+const MAX_STARTS_PER_ARRAY = 4096;
+const MAX_LENGTHS_PER_START = 8;
+
+/**
+ * `array.subarray(start, start + length)`, the same view object every time for the same
+ * (array, start, length). TypedArray.set copies a span only from a view of it, and a fresh view per
+ * memcpy is ~100 bytes of garbage per call — tens of kilobytes per training step. The hot callers
+ * copy the same spans step after step (workspace step views, fixed scratch offsets), so a cache
+ * keyed by array, then start, then length serves them all after the first step. Keys are small
+ * integers (no boxing); arrays are held weakly, so a dropped array (or the old heap view after the
+ * WebAssembly memory grows) takes its views with it. Bounded per array (the constants above).
+ */
+export class SpanViews {
+  private readonly byArray = new WeakMap<Float32Array, Map<number, Map<number, Float32Array>>>();
+
+  view(array: Float32Array, start: number, length: number): Float32Array {
+    let byStart = this.byArray.get(array);
+    if (byStart === undefined) {
+      byStart = new Map();
+      this.byArray.set(array, byStart);
+    }
+    let byLength = byStart.get(start);
+    if (byLength === undefined) {
+      if (byStart.size >= MAX_STARTS_PER_ARRAY) byStart.clear();
+      byLength = new Map();
+      byStart.set(start, byLength);
+    }
+    let view = byLength.get(length);
+    if (view === undefined) {
+      if (byLength.size >= MAX_LENGTHS_PER_START) byLength.clear();
+      view = array.subarray(start, start + length);
+      byLength.set(length, view);
+    }
+    return view;
+  }
+}
 
 export class WasmSgemm {
   readonly shape: SgemmKernelShape;
@@ -89,8 +130,15 @@ export class WasmSgemm {
   private readonly gemvT: GemvKernel;
   private readonly gemvN: GemvKernel;
   private heap: Float32Array;
-  /** Constant operands resident in the memory (array → float offset of its element 0), while a scope is open. */
-  private readonly resident = new Map<Float32Array, number>();
+  private readonly views = new SpanViews();
+  /**
+   * Constant operands resident in the memory while a scope is open: residentArrays[i] sits at float
+   * offset residentOffsets[i], i < residentLength. Plain arrays, not a Map: entering and leaving a
+   * scope (once per training step) then allocates nothing; a scope holds a handful of weights.
+   */
+  private readonly residentArrays: Float32Array[] = [];
+  private readonly residentOffsets: number[] = [];
+  private residentLength = 0;
   /** First float of the per-call scratch: just past the resident arrays (0 when there are none). */
   private scratchBase = 0;
 
@@ -127,38 +175,47 @@ export class WasmSgemm {
    * inside fn. Float64 arrays are ignored (they never come here). Scopes nest; each removes what it added.
    */
   runWithConstants<T>(arrays: readonly (Float32Array | Float64Array)[], fn: () => T): T {
-    const added: Float32Array[] = [];
+    const lengthBefore = this.residentLength;
     const baseBefore = this.scratchBase;
-    for (const array of arrays) {
-      if (!(array instanceof Float32Array) || this.resident.has(array)) continue;
-      const at = this.scratchBase;
-      const heap = this.ensureFloats(at + array.length + ALIGN_FLOATS);
-      heap.set(array, at);
-      this.resident.set(array, at);
-      this.scratchBase = roundUp(at + array.length, ALIGN_FLOATS);
-      added.push(array);
-    }
     try {
+      for (let i = 0; i < arrays.length; i++) {
+        const array = arrays[i];
+        if (!(array instanceof Float32Array) || this.residentIndex(array) >= 0) continue;
+        const at = this.scratchBase;
+        const heap = this.ensureFloats(at + array.length + ALIGN_FLOATS);
+        heap.set(array, at);
+        this.residentArrays[this.residentLength] = array;
+        this.residentOffsets[this.residentLength] = at;
+        this.residentLength++;
+        this.scratchBase = roundUp(at + array.length, ALIGN_FLOATS);
+      }
       return fn();
     } finally {
-      for (const array of added) this.resident.delete(array);
+      // drop this scope's entries; the slots keep a placeholder so no caller's array stays referenced
+      for (let i = lengthBefore; i < this.residentLength; i++) this.residentArrays[i] = NO_ARRAY;
+      this.residentLength = lengthBefore;
       this.scratchBase = baseBefore;
     }
   }
 
   /** How many constant operands are resident now (for tests). */
   get residentCount(): number {
-    return this.resident.size;
+    return this.residentLength;
+  }
+
+  private residentIndex(data: Float32Array): number {
+    for (let i = 0; i < this.residentLength; i++) if (this.residentArrays[i] === data) return i;
+    return -1;
   }
 
   /** The float offset of data[offset] when `data` is resident, else −1. */
   private residentAt(data: Float32Array, offset: number): number {
-    const at = this.resident.get(data);
-    return at === undefined ? -1 : at + offset;
+    const i = this.residentLength === 0 ? -1 : this.residentIndex(data);
+    return i < 0 ? -1 : this.residentOffsets[i] + offset;
   }
 
   private checkNotResident(c: Float32Array): void {
-    if (this.resident.has(c)) {
+    if (this.residentIndex(c) >= 0) {
       throw new Error('wasm gemm: C is one of the constant operands of the enclosing withConstantOperands scope (it must not change inside it)');
     }
   }
@@ -170,7 +227,7 @@ export class WasmSgemm {
       return;
     }
     if (m === 0 || n === 0) return;
-    if (this.resident.size > 0) this.checkNotResident(c);
+    if (this.residentLength > 0) this.checkNotResident(c);
     if (k === 0 || alpha === 0) {
       scaleC(m, n, beta, c, cOff, ldc);
       return;
@@ -198,8 +255,8 @@ export class WasmSgemm {
     const x = roundUp(rawC + spanC, ALIGN_FLOATS);
     const y = roundUp(x + k, ALIGN_FLOATS);
     const heap = this.ensureFloats(y + n);
-    if (residentB < 0) heap.set(b.subarray(bOff, bOff + spanB), rawB);
-    if (beta !== 0 || (m > 1 && ldc !== n)) heap.set(c.subarray(cOff, cOff + spanC), rawC);
+    if (residentB < 0) heap.set(this.views.view(b, bOff, spanB), rawB);
+    if (beta !== 0 || (m > 1 && ldc !== n)) heap.set(this.views.view(c, cOff, spanC), rawC);
     const gemv = transB ? this.gemvT : this.gemvN;
     for (let i = 0; i < m; i++) {
       // row i of op(A), gathered (k values: cheaper than a view for the memcpy)
@@ -208,7 +265,7 @@ export class WasmSgemm {
       gemv(4 * x, 4 * rawB, 4 * ldb, 4 * y, n, k);
       this.finish(4 * y, 0, 4 * (rawC + i * ldc), 4 * ldc, 1, n, alpha, beta);
     }
-    c.set(heap.subarray(rawC, rawC + spanC), cOff);
+    c.set(this.views.view(heap, rawC, spanC), cOff);
   }
 
   private run(
@@ -237,9 +294,9 @@ export class WasmSgemm {
     const work = roundUp(packedB + k * ncMax, ALIGN_FLOATS);
     const heap = this.ensureFloats(work + mcMax * ncMax);
 
-    if (residentA < 0) heap.set(a.subarray(aOff, aOff + spanA), rawA);
-    if (residentB < 0) heap.set(b.subarray(bOff, bOff + spanB), rawB);
-    if (beta !== 0 || (m > 1 && ldc !== n)) heap.set(c.subarray(cOff, cOff + spanC), rawC);
+    if (residentA < 0) heap.set(this.views.view(a, aOff, spanA), rawA);
+    if (residentB < 0) heap.set(this.views.view(b, bOff, spanB), rawB);
+    if (beta !== 0 || (m > 1 && ldc !== n)) heap.set(this.views.view(c, cOff, spanC), rawC);
     // byte strides of op(A)[i, p] along i and p, and of op(B)[p, j] along j and p
     const aSi = 4 * (transA ? 1 : lda), aSp = 4 * (transA ? lda : 1);
     const bSj = 4 * (transB ? ldb : 1), bSp = 4 * (transB ? 1 : ldb);
@@ -267,7 +324,7 @@ export class WasmSgemm {
         this.finish(4 * work, 4 * ncPad, 4 * (rawC + ic * ldc + jc), 4 * ldc, mc, nc, alpha, beta);
       }
     }
-    c.set(heap.subarray(rawC, rawC + spanC), cOff);
+    c.set(this.views.view(heap, rawC, spanC), cOff);
   }
 
   /** The heap view, after growing the memory (once per new high-water mark) to hold `floats`. */
