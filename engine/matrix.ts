@@ -166,17 +166,17 @@ export function stepView(seq: Matrix, t: number, batch: number): Matrix {
 export function copyInto(out: Matrix, src: Matrix): Matrix {
   expectSameShape('copyInto', 'out', out, 'src', src);
   const { rows, cols } = out;
-  if (out.isContiguous && src.isContiguous && out.data.constructor === src.data.constructor) {
-    (out.data as Float64Array).set(
-      (src.data as Float64Array).subarray(src.offset, src.offset + rows * cols),
-      out.offset,
-    );
+  const od = out.data, sd = src.data;
+  // A whole source buffer copies natively; anything else loops (a subarray view would allocate
+  // on every call, and copyInto runs on every training step).
+  if (out.isContiguous && src.offset === 0 && rows * cols === sd.length && od.constructor === sd.constructor) {
+    (od as Float64Array).set(sd as Float64Array, out.offset);
     return out;
   }
   for (let r = 0; r < rows; r++) {
     const o = out.offset + r * out.stride;
     const s = src.offset + r * src.stride;
-    for (let c = 0; c < cols; c++) out.data[o + c] = src.data[s + c];
+    for (let c = 0; c < cols; c++) od[o + c] = sd[s + c];
   }
   return out;
 }

@@ -149,6 +149,13 @@ export class StackedWorkspace {
   readonly dh0: LayerState[];
   lastSteps = 0;
   lastMask: Matrix | undefined = undefined;
+  /** Option and result objects reused by every call: no allocation per training step. */
+  readonly sequenceForwardOpts: { h0: readonly Matrix[] | undefined; mask: Matrix | undefined } = { h0: undefined, mask: undefined };
+  readonly bidirectionalForwardOpts: { h0: LayerState | undefined; mask: Matrix | undefined } = { h0: undefined, mask: undefined };
+  readonly sequenceBackwardOpts: { dFinal: readonly Matrix[] | undefined; inputGradient: boolean } = { dFinal: undefined, inputGradient: true };
+  readonly bidirectionalBackwardOpts: { dFinal: LayerState | undefined; inputGradient: boolean } = { dFinal: undefined, inputGradient: true };
+  readonly forwardResult: { outputs: Matrix | null; finalState: readonly LayerState[] };
+  readonly backwardResult: { dx: Matrix | null; dh0: readonly LayerState[] };
 
   constructor(stack: StackedRnn, steps: number, batch: number) {
     this.stack = stack;
@@ -162,6 +169,8 @@ export class StackedWorkspace {
     this.lengths = new Int32Array(batch);
     this.finalState = stack.layers.map(() => ({ forward: [] }));
     this.dh0 = stack.layers.map(() => ({ forward: [] }));
+    this.forwardResult = { outputs: null, finalState: this.finalState };
+    this.backwardResult = { dx: null, dh0: this.dh0 };
   }
 }
 
@@ -245,13 +254,19 @@ export function stackedForward(
     const h0 = opts.h0?.[l];
     let outputs: Matrix;
     if (isBidirectional(layer.unit)) {
-      const r = bidirectionalForward(layer.unit, ws.units[l] as BidirectionalWorkspace, input, { h0, mask: opts.mask });
+      const unitOpts = ws.bidirectionalForwardOpts;
+      unitOpts.h0 = h0;
+      unitOpts.mask = opts.mask;
+      const r = bidirectionalForward(layer.unit, ws.units[l] as BidirectionalWorkspace, input, unitOpts);
       outputs = r.outputs;
       ws.finalState[l].forward = r.finalState.forward;
       ws.finalState[l].backward = r.finalState.backward;
     } else {
       if (h0?.backward !== undefined) throw new Error(`${op}: layer ${l} is unidirectional, got a backward initial state for it`);
-      const r = sequenceForward(layer.unit, ws.units[l] as SequenceWorkspace, input, { h0: h0?.forward, mask: opts.mask });
+      const unitOpts = ws.sequenceForwardOpts;
+      unitOpts.h0 = h0?.forward;
+      unitOpts.mask = opts.mask;
+      const r = sequenceForward(layer.unit, ws.units[l] as SequenceWorkspace, input, unitOpts);
       outputs = r.outputs;
       ws.finalState[l].forward = r.finalState;
     }
@@ -265,7 +280,8 @@ export function stackedForward(
   }
   ws.lastSteps = T;
   ws.lastMask = opts.mask;
-  return { outputs: input, finalState: ws.finalState };
+  ws.forwardResult.outputs = input;
+  return ws.forwardResult as StackedForwardResult;
 }
 
 /** Shape-check the mask here so the error names the stack (the units re-check its entries). */
@@ -310,13 +326,19 @@ export function stackedBackward(
     const inputGradient = l > 0 || wantInput;
     let dx: Matrix | null;
     if (isBidirectional(layer.unit)) {
-      const r = bidirectionalBackward(layer.unit, ws.units[l] as BidirectionalWorkspace, dOut, { dFinal, inputGradient });
+      const unitOpts = ws.bidirectionalBackwardOpts;
+      unitOpts.dFinal = dFinal;
+      unitOpts.inputGradient = inputGradient;
+      const r = bidirectionalBackward(layer.unit, ws.units[l] as BidirectionalWorkspace, dOut, unitOpts);
       dx = r.dx;
       ws.dh0[l].forward = r.dh0.forward;
       ws.dh0[l].backward = r.dh0.backward;
     } else {
       if (dFinal?.backward !== undefined) throw new Error(`${op}: layer ${l} is unidirectional, got a backward final-state gradient for it`);
-      const r = sequenceBackward(layer.unit, ws.units[l] as SequenceWorkspace, dOut, { dFinal: dFinal?.forward, inputGradient });
+      const unitOpts = ws.sequenceBackwardOpts;
+      unitOpts.dFinal = dFinal?.forward;
+      unitOpts.inputGradient = inputGradient;
+      const r = sequenceBackward(layer.unit, ws.units[l] as SequenceWorkspace, dOut, unitOpts);
       dx = r.dx;
       ws.dh0[l].forward = r.dh0;
     }
@@ -333,7 +355,8 @@ export function stackedBackward(
     }
     dOut = dx;
   }
-  return { dx: wantInput ? dOut : null, dh0: ws.dh0 };
+  ws.backwardResult.dx = wantInput ? dOut : null;
+  return ws.backwardResult;
 }
 
 /** Zero every cell's gradient buffers. */

@@ -32,7 +32,7 @@ import {
 import { copyStateInto, zeroState } from '../layers/sequence.js';
 import {
   createStack, createStackedWorkspace, stackedBackward, stackedForward, stackedZeroGrads,
-  type LayerState, type StackedRnn, type StackedWorkspace,
+  type LayerState, type StackedBackwardOptions, type StackedForwardOptions, type StackedRnn, type StackedWorkspace,
 } from '../layers/stacked.js';
 import { writeFileAtomic } from './io.js';
 import { copyWeightsFromJSON, lmInputError, readJsonInput } from './model-file.js';
@@ -207,6 +207,9 @@ export interface LmWorkspace {
   /** The top layer's outputs and the step count of the last forward (backward reads them). */
   lastTop: Matrix | null;
   lastSteps: number;
+  /** The options passed to the stack on every step (reused: no allocation per training step). */
+  readonly forwardOpts: StackedForwardOptions;
+  readonly backwardOpts: StackedBackwardOptions;
 }
 
 export function createLmWorkspace(model: LanguageModel, steps: number, batch: number): LmWorkspace {
@@ -217,6 +220,7 @@ export function createLmWorkspace(model: LanguageModel, steps: number, batch: nu
   const V = model.vocab.size;
   const inputWidth = model.embedding ? model.config.embeddingDim : V;
   const state = model.cells.map((cell) => zeroState(cell, batch));
+  const h0: LayerState[] = state.map((forward) => ({ forward }));
   return {
     steps,
     batch,
@@ -224,11 +228,13 @@ export function createLmWorkspace(model: LanguageModel, steps: number, batch: nu
     x: Matrix.zeros(steps * batch, inputWidth, dtype),
     stack: createStackedWorkspace(model.stack, steps, batch),
     state,
-    h0: state.map((forward) => ({ forward })),
+    h0,
     logits: Matrix.zeros(steps * batch, V, dtype),
     dTop: Matrix.zeros(steps * batch, hidden, dtype),
     lastTop: null,
     lastSteps: 0,
+    forwardOpts: { h0: h0 },
+    backwardOpts: { inputGradient: model.embedding !== null },
   };
 }
 
@@ -265,7 +271,7 @@ export function lmForward(model: LanguageModel, ws: LmWorkspace, steps: number =
   const x = rowsOf(ws.x, n);
   if (model.embedding) embeddingForward(x, model.embedding, ids);
   else oneHotInto(x, ids);
-  const { outputs, finalState } = stackedForward(model.stack, ws.stack, x, { h0: ws.h0 });
+  const { outputs, finalState } = stackedForward(model.stack, ws.stack, x, ws.forwardOpts);
   // h0 was copied into the runners' histories: safe to overwrite it with the final state now.
   for (let l = 0; l < finalState.length; l++) copyStateInto(ws.state[l], finalState[l].forward);
   const logits = rowsOf(ws.logits, n);
@@ -287,7 +293,7 @@ export function lmBackward(model: LanguageModel, ws: LmWorkspace, dLogits: Matri
   const dTop = rowsOf(ws.dTop, n);
   denseBackward(model.output, top, dLogits, dTop);
   // One-hot input is data: skip ∂L/∂x (a [T·B, V] GEMM) unless an embedding needs it.
-  const { dx } = stackedBackward(model.stack, ws.stack, dTop, { inputGradient: model.embedding !== null });
+  const { dx } = stackedBackward(model.stack, ws.stack, dTop, ws.backwardOpts);
   if (model.embedding && dx) {
     const ids = n === ws.inputIds.length ? ws.inputIds : ws.inputIds.subarray(0, n);
     embeddingBackward(model.embedding, ids, dx);

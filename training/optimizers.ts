@@ -164,7 +164,9 @@ export function optimizerStep(state: OptimizerState, params: ParamSet, grads: Pa
   const { config } = state;
   const lr = learningRateAt(config.lr, config.schedule, state.step);
   const t = state.step + 1;
-  for (const [name, param] of Object.entries(params)) {
+  // for…in, not Object.entries: no array per step in the training loop
+  for (const name in params) {
+    const param = params[name];
     const grad = grads[name];
     if (!grad) throw new Error(`optimizerStep: expected a gradient for parameter '${name}', got none`);
     if (grad.rows !== param.rows || grad.cols !== param.cols) {
