@@ -54,16 +54,16 @@ const PACK = new Float64Array(PACK_CAPACITY + 8);
 const TILE = new Float64Array(MR * NR);
 
 /**
- * Products with fewer multiply-adds than this use the direct loops, and so do single columns
- * (n = 1), where the packing costs as much as the product; every other thin shape (m = 1, n < NR)
- * is still faster blocked, padding and all.
+ * Products with fewer multiply-adds than this use the direct loops, and so do a single row
+ * (m = 1: batch-1 sampling) or a single column (n = 1), where packing costs as much as the product;
+ * every other thin shape is still faster blocked, padding and all.
  */
 const DIRECT_FLOPS = 16 * 16 * 16;
 
 export const gemmJs: GemmKernel = (m, n, k, alpha, a, aOff, lda, transA, b, bOff, ldb, transB, beta, c, cOff, ldc) => {
   scaleC(m, n, beta, c, cOff, ldc);
   if (m === 0 || n === 0 || k === 0 || alpha === 0) return;
-  if (m * n * k <= DIRECT_FLOPS || n === 1) {
+  if (m * n * k <= DIRECT_FLOPS || n === 1 || m === 1) {
     gemmDirect(m, n, k, alpha, a, aOff, lda, transA, b, bOff, ldb, transB, c, cOff, ldc);
     return;
   }
