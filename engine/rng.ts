@@ -5,7 +5,7 @@
  * period 2^128 − 1 — seeded by running SplitMix32 over the 32-bit seed, so nearby seeds give
  * unrelated streams. Uniform doubles take 53 bits from two outputs; normals use the Box–Muller
  * transform and keep the second value of each pair (it is part of the saved state, so a
- * restored generator continues bit-identically). Library code never calls Math.random.
+ * restored generator continues bit-identically). Library code draws only from this generator.
  */
 
 export interface RngState {
