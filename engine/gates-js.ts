@@ -9,6 +9,7 @@
  */
 import type {
   GruGatesBackwardKernel, GruGatesForwardKernel, LstmGatesBackwardKernel, LstmGatesForwardKernel, RnnTanhForwardKernel,
+  StridedBuffer,
 } from './backend.js';
 import { sigmoidScalar } from './activations.js';
 
@@ -83,6 +84,92 @@ export const lstmGatesBackwardJs: LstmGatesBackwardKernel = (rows, H, gates, tan
     }
   }
 };
+
+/**
+ * The peephole LSTM (Gers & Schmidhuber 2000), same layout as lstmGatesForwardJs plus the diagonal
+ * peephole weights p_u, p_f, p_o [1, H] (js only: no backend slot):
+ *   Γu = σ(z_u + xp_u + p_u ∗ c⟨t−1⟩), Γf = σ(z_f + xp_f + p_f ∗ c⟨t−1⟩), c̃ = tanh(z_c + xp_c)
+ *   c = Γu ∗ c̃ + Γf ∗ c⟨t−1⟩;  Γo = σ(z_o + xp_o + p_o ∗ c);  a = Γo ∗ tanh(c)
+ */
+export function lstmPeepholeGatesForwardJs(
+  rows: number, H: number, z: StridedBuffer, xp: StridedBuffer, cPrev: StridedBuffer,
+  c: StridedBuffer, a: StridedBuffer, tanhC: StridedBuffer,
+  pu: StridedBuffer, pf: StridedBuffer, po: StridedBuffer,
+): void {
+  const gd = z.data, xd = xp.data, cpd = cPrev.data, cd = c.data, ad = a.data, td = tanhC.data;
+  const pud = pu.data, pfd = pf.data, pod = po.data, puo = pu.offset, pfo = pf.offset, poo = po.offset;
+  for (let b = 0; b < rows; b++) {
+    const go = z.offset + b * z.stride;
+    const xo = xp.offset + b * xp.stride;
+    const to = tanhC.offset + b * tanhC.stride;
+    const cpo = cPrev.offset + b * cPrev.stride;
+    const ao = a.offset + b * a.stride;
+    const co = c.offset + b * c.stride;
+    for (let j = 0; j < H; j++) {
+      const cp = cpd[cpo + j];
+      const zi = gd[go + j] + xd[xo + j] + pud[puo + j] * cp;
+      const zf = gd[go + H + j] + xd[xo + H + j] + pfd[pfo + j] * cp;
+      const zg = gd[go + 2 * H + j] + xd[xo + 2 * H + j];
+      const gi = sigmoidScalar(zi);
+      const gf = sigmoidScalar(zf);
+      const gg = Math.tanh(zg);
+      const cNew = gi * gg + gf * cp;
+      const gO = sigmoidScalar(gd[go + 3 * H + j] + xd[xo + 3 * H + j] + pod[poo + j] * cNew);
+      const tc = Math.tanh(cNew);
+      gd[go + j] = gi;
+      gd[go + H + j] = gf;
+      gd[go + 2 * H + j] = gg;
+      gd[go + 3 * H + j] = gO;
+      td[to + j] = tc;
+      cd[co + j] = cNew;
+      ad[ao + j] = gO * tc;
+    }
+  }
+}
+
+/**
+ * Backward of the peephole LSTM: as lstmGatesBackwardJs, plus the peephole paths
+ *   dC += dz_o ∗ p_o;  dcPrev = dC ∗ Γf + dz_u ∗ p_u + dz_f ∗ p_f
+ *   dp_u += Σ_rows dz_u ∗ c⟨t−1⟩;  dp_f += Σ_rows dz_f ∗ c⟨t−1⟩;  dp_o += Σ_rows dz_o ∗ c⟨t⟩  (accumulated)
+ */
+export function lstmPeepholeGatesBackwardJs(
+  rows: number, H: number, gates: StridedBuffer, tanhC: StridedBuffer, cPrev: StridedBuffer, c: StridedBuffer,
+  da: StridedBuffer, dc: StridedBuffer, dz: StridedBuffer, dcPrev: StridedBuffer,
+  pu: StridedBuffer, pf: StridedBuffer, po: StridedBuffer,
+  dpu: StridedBuffer, dpf: StridedBuffer, dpo: StridedBuffer,
+): void {
+  const gd = gates.data, td = tanhC.data, zd = dz.data;
+  const dad = da.data, dcd = dc.data, cpd = cPrev.data, cd = c.data, dcpd = dcPrev.data;
+  const pud = pu.data, pfd = pf.data, pod = po.data, dpud = dpu.data, dpfd = dpf.data, dpod = dpo.data;
+  for (let b = 0; b < rows; b++) {
+    const go = gates.offset + b * gates.stride;
+    const to = tanhC.offset + b * tanhC.stride;
+    const zo = dz.offset + b * dz.stride;
+    const dao = da.offset + b * da.stride;
+    const dco = dc.offset + b * dc.stride;
+    const cpo = cPrev.offset + b * cPrev.stride;
+    const co = c.offset + b * c.stride;
+    const dcpo = dcPrev.offset + b * dcPrev.stride;
+    for (let j = 0; j < H; j++) {
+      const gi = gd[go + j], gf = gd[go + H + j], gg = gd[go + 2 * H + j], gO = gd[go + 3 * H + j];
+      const tc = td[to + j];
+      const dA = dad[dao + j];
+      const cp = cpd[cpo + j];
+      const dzo = dA * tc * gO * (1 - gO);
+      const dC = dcd[dco + j] + dA * gO * (1 - tc * tc) + dzo * pod[po.offset + j];
+      const dzi = dC * gg * gi * (1 - gi);
+      const dzf = dC * cp * gf * (1 - gf);
+      zd[zo + j] = dzi;
+      zd[zo + H + j] = dzf;
+      zd[zo + 2 * H + j] = dC * gi * (1 - gg * gg);
+      zd[zo + 3 * H + j] = dzo;
+      dcpd[dcpo + j] = dC * gf + (dzi * pud[pu.offset + j] + dzf * pfd[pf.offset + j]);
+      dpud[dpu.offset + j] += dzi * cp;
+      dpfd[dpf.offset + j] += dzf * cp;
+      dpod[dpo.offset + j] += dzo * cd[co + j];
+    }
+  }
+}
 
 /**
  * The reset-after GRU (PyTorch's nn.GRU), gate order [r z n], H units per block. hp [rows, 3H] =

@@ -25,6 +25,7 @@
  * Cache per step (allocated once per (T, B)): the activated gates [B, 4H] and tanh(c⟨t⟩) [B, H].
  */
 import { lstmGatesBackwardKernel, lstmGatesForwardKernel } from '../engine/backend.js';
+import { lstmPeepholeGatesBackwardJs, lstmPeepholeGatesForwardJs } from '../engine/gates-js.js';
 import { gemm } from '../engine/gemm.js';
 import { Matrix, stepView, type DType } from '../engine/matrix.js';
 import {
@@ -57,8 +58,6 @@ export class LstmCell implements RecurrentCell {
   readonly config: CellConfig;
   readonly params: Record<string, Matrix>;
   readonly grads: Record<string, Matrix>;
-  /** Zero-length stand-ins for the peepholes of the plain LSTM (the kernels never read them). */
-  private readonly noPeephole: Matrix;
 
   constructor(opts: LstmCellOptions) {
     const op = 'createLstmCell';
@@ -81,7 +80,6 @@ export class LstmCell implements RecurrentCell {
       if (!Number.isFinite(opts.forgetBias)) throw new Error(`${op}: expected a finite forgetBias, got ${opts.forgetBias}`);
       params.b.data.fill(opts.forgetBias, params.b.offset + H, params.b.offset + 2 * H); // the Γf block
     }
-    this.noPeephole = Matrix.zeros(1, 0, dtype);
   }
 
   createWorkspace(steps: number, batch: number): LstmWorkspace {
@@ -110,52 +108,8 @@ export class LstmCell implements RecurrentCell {
       lstmGatesForwardKernel()(gates.rows, H, gates, xp, prev[1], next[1], next[0], tanhC);
       return;
     }
-    const peep = this.peephole;
-    const pu = peep ? this.params.p_u : this.noPeephole;
-    const pf = peep ? this.params.p_f : this.noPeephole;
-    const po = peep ? this.params.p_o : this.noPeephole;
-    const pud = pu.data, pfd = pf.data, pod = po.data;
-    const puo = pu.offset, pfo = pf.offset, poo = po.offset;
-    const gd = gates.data, xd = xp.data, td = tanhC.data;
-    const cPrev = prev[1], a = next[0], c = next[1];
-    const cpd = cPrev.data, ad = a.data, cd = c.data;
-    for (let b = 0; b < gates.rows; b++) {
-      const go = gates.offset + b * gates.stride;
-      const xo = xp.offset + b * xp.stride;
-      const to = tanhC.offset + b * tanhC.stride;
-      const cpo = cPrev.offset + b * cPrev.stride;
-      const ao = a.offset + b * a.stride;
-      const co = c.offset + b * c.stride;
-      for (let j = 0; j < H; j++) {
-        const cp = cpd[cpo + j];
-        let zi = gd[go + j] + xd[xo + j];
-        let zf = gd[go + H + j] + xd[xo + H + j];
-        const zg = gd[go + 2 * H + j] + xd[xo + 2 * H + j];
-        let zo = gd[go + 3 * H + j] + xd[xo + 3 * H + j];
-        if (peep) {
-          zi += pud[puo + j] * cp;
-          zf += pfd[pfo + j] * cp;
-        }
-        // σ(z) without overflow: exp of a non-positive number only.
-        let e = Math.exp(-Math.abs(zi));
-        const gi = zi >= 0 ? 1 / (1 + e) : e / (1 + e);
-        e = Math.exp(-Math.abs(zf));
-        const gf = zf >= 0 ? 1 / (1 + e) : e / (1 + e);
-        const gg = Math.tanh(zg);
-        const cNew = gi * gg + gf * cp;
-        if (peep) zo += pod[poo + j] * cNew;
-        e = Math.exp(-Math.abs(zo));
-        const gO = zo >= 0 ? 1 / (1 + e) : e / (1 + e);
-        const tc = Math.tanh(cNew);
-        gd[go + j] = gi;
-        gd[go + H + j] = gf;
-        gd[go + 2 * H + j] = gg;
-        gd[go + 3 * H + j] = gO;
-        td[to + j] = tc;
-        cd[co + j] = cNew;
-        ad[ao + j] = gO * tc;
-      }
-    }
+    const P = this.params;
+    lstmPeepholeGatesForwardJs(gates.rows, H, gates, xp, prev[1], next[1], next[0], tanhC, P.p_u, P.p_f, P.p_o);
   }
 
   /**
@@ -181,48 +135,10 @@ export class LstmCell implements RecurrentCell {
       gemm(G.W_a, dxp, prev[0], true, false, 1, 1);
       return;
     }
-    const peep = this.peephole;
-    const pu = peep ? P.p_u : this.noPeephole, pf = peep ? P.p_f : this.noPeephole, po = peep ? P.p_o : this.noPeephole;
-    const gpu = peep ? G.p_u : this.noPeephole, gpf = peep ? G.p_f : this.noPeephole, gpo = peep ? G.p_o : this.noPeephole;
-    const pud = pu.data, pfd = pf.data, pod = po.data;
-    const gpud = gpu.data, gpfd = gpf.data, gpod = gpo.data;
-    const gd = gates.data, td = tanhC.data, zd = dxp.data;
-    const da = dNext[0], dc = dNext[1], cPrev = prev[1], c = next[1], dcPrev = dPrev[1];
-    const dad = da.data, dcd = dc.data, cpd = cPrev.data, cd = c.data, dcpd = dcPrev.data;
-    for (let b = 0; b < gates.rows; b++) {
-      const go = gates.offset + b * gates.stride;
-      const to = tanhC.offset + b * tanhC.stride;
-      const zo = dxp.offset + b * dxp.stride;
-      const dao = da.offset + b * da.stride;
-      const dco = dc.offset + b * dc.stride;
-      const cpo = cPrev.offset + b * cPrev.stride;
-      const co = c.offset + b * c.stride;
-      const dcpo = dcPrev.offset + b * dcPrev.stride;
-      for (let j = 0; j < H; j++) {
-        const gi = gd[go + j], gf = gd[go + H + j], gg = gd[go + 2 * H + j], gO = gd[go + 3 * H + j];
-        const tc = td[to + j];
-        const dA = dad[dao + j];
-        const cp = cpd[cpo + j];
-        const dzo = dA * tc * gO * (1 - gO);
-        let dC = dcd[dco + j] + dA * gO * (1 - tc * tc);
-        if (peep) dC += dzo * pod[po.offset + j];
-        const dzi = dC * gg * gi * (1 - gi);
-        const dzf = dC * cp * gf * (1 - gf);
-        const dzg = dC * gi * (1 - gg * gg);
-        let dcp = dC * gf;
-        if (peep) {
-          dcp += dzi * pud[pu.offset + j] + dzf * pfd[pf.offset + j];
-          gpud[gpu.offset + j] += dzi * cp;
-          gpfd[gpf.offset + j] += dzf * cp;
-          gpod[gpo.offset + j] += dzo * cd[co + j];
-        }
-        zd[zo + j] = dzi;
-        zd[zo + H + j] = dzf;
-        zd[zo + 2 * H + j] = dzg;
-        zd[zo + 3 * H + j] = dzo;
-        dcpd[dcpo + j] = dcp;
-      }
-    }
+    lstmPeepholeGatesBackwardJs(
+      gates.rows, H, gates, tanhC, prev[1], next[1], dNext[0], dNext[1], dxp, dPrev[1],
+      P.p_u, P.p_f, P.p_o, G.p_u, G.p_f, G.p_o,
+    );
     gemm(dPrev[0], dxp, P.W_a, false, false, 1, 0);
     gemm(G.W_a, dxp, prev[0], true, false, 1, 1);
   }
