@@ -21,7 +21,7 @@
  *
  * Per step: one GEMM a⟨t−1⟩·W_aᵀ [B, 4H] for all four gates, then one fused loop over the gates —
  * the backend seam's `lstmGatesForward` / `lstmGatesBackward` kernels (WebAssembly SIMD on 'wasm';
- * js elsewhere) for the plain LSTM, the loops below for the peephole variant.
+ * js elsewhere) for the plain LSTM, `lstmPeepholeGates*Js` in engine/gates-js.ts for the peephole variant.
  * Cache per step (allocated once per (T, B)): the activated gates [B, 4H] and tanh(c⟨t⟩) [B, H].
  */
 import { lstmGatesBackwardKernel, lstmGatesForwardKernel } from '../engine/backend.js';
