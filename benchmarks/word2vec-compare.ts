@@ -25,11 +25,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type FlagSpec } from '../cli/args.js';
-import { readCorpus } from '../training/corpus.js';
-import { evaluateAnalogies, parseAnalogies, type AnalogyReport } from '../training/embeddings.js';
-import { readTextFile } from '../training/io.js';
-import { readVectors, writeVectors } from '../training/vectors.js';
-import { trainWord2Vec, type Word2VecLoss, type Word2VecMethod } from '../training/word2vec.js';
+import { readCorpus } from '../training/text/corpus.js';
+import { evaluateAnalogies, parseAnalogies, type AnalogyReport } from '../training/embeddings/similarity.js';
+import { readTextFile } from '../training/io/files.js';
+import { readVectors, writeVectors } from '../training/embeddings/vectors.js';
+import { trainWord2Vec, type Word2VecLoss, type Word2VecMethod } from '../training/embeddings/word2vec.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');

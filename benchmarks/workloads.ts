@@ -23,8 +23,8 @@ import { gemm } from '../engine/gemm.js';
 import { Matrix } from '../engine/matrix.js';
 import { addBias } from '../engine/ops.js';
 import { Rng } from '../engine/rng.js';
-import type { CellKind, RecurrentCell } from '../layers/cell.js';
-import { createCell } from '../layers/create-cell.js';
+import type { CellKind, RecurrentCell } from '../layers/cells/cell.js';
+import { createCell } from '../layers/cells/create-cell.js';
 import { createDense, denseBackward, denseForward, denseZeroGrad } from '../layers/dense.js';
 import { embeddingForward } from '../layers/embedding.js';
 import {
@@ -33,10 +33,10 @@ import {
 import {
   createLanguageModel, createLmWorkspace, lmBackward, lmForward, lmGradients, lmParameters, lmResetState, lmZeroGrad,
   type LanguageModel,
-} from '../training/language-model.js';
-import { createOptimizer, optimizerStep, type OptimizerKind } from '../training/optimizers.js';
-import { sampleToken } from '../training/sampling.js';
-import { Vocabulary } from '../training/vocab.js';
+} from '../training/lm/model.js';
+import { createOptimizer, optimizerStep, type OptimizerKind } from '../training/core/optimizers.js';
+import { sampleToken } from '../training/decode/sampling.js';
+import { Vocabulary } from '../training/text/vocab.js';
 
 /** The bench's cell names and the seqgrad cell each one runs. */
 export const BENCH_CELLS: Record<string, CellKind> = { rnn: 'rnn', gru: 'gru-reset-after', lstm: 'lstm' };

@@ -7,10 +7,10 @@
  * Every backend must pass the same parity tests as the plain-JS one.
  */
 import type { FloatArray } from './matrix.js';
-import { gemmJs } from './gemm-js.js';
+import { gemmJs } from './kernels/gemm-js.js';
 import {
   gruGatesBackwardJs, gruGatesForwardJs, lstmGatesBackwardJs, lstmGatesForwardJs, rnnTanhForwardJs,
-} from './gates-js.js';
+} from './kernels/gates-js.js';
 
 /**
  * C[m×n] = α·op(A)·op(B) + β·C, op(A) is m×k, op(B) is k×n; `ld*` are row strides.

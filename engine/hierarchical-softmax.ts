@@ -25,7 +25,7 @@ import { Matrix, expectSameDType, shapeOf, type FloatArray } from './matrix.js';
 import { sigmoidScalar as sigmoid } from './activations.js';
 import {
   accumulateRowGradients, checkGradientBuffers, dotRows, dotRowsUnrolled, sgdRowUpdate, softplusScalar,
-} from './vector-kernels.js';
+} from './kernels/vector-kernels.js';
 
 /**
  * A Huffman tree stored as flat arrays: word w's path is entries offsets[w] … offsets[w + 1] − 1

@@ -21,7 +21,7 @@ import type { Rng } from './rng.js';
 import { sigmoidScalar as sigmoid } from './activations.js';
 import {
   accumulateRowGradients, checkGradientBuffers, dotRows, dotRowsUnrolled, sgdRowUpdate, softplusScalar,
-} from './vector-kernels.js';
+} from './kernels/vector-kernels.js';
 
 function checkNs(
   op: string, h: Matrix, theta: Matrix, targets: ArrayLike<number>, negatives: ArrayLike<number>, k: number,

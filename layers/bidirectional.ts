@@ -28,7 +28,7 @@
 import {
   Matrix, copyInto, expectShape, shapeOf, type DType,
 } from '../engine/matrix.js';
-import type { RecurrentCell } from './cell.js';
+import type { RecurrentCell } from './cells/cell.js';
 import {
   createSequenceWorkspace, sequenceBackward, sequenceForward, zeroGrads, type SequenceWorkspace,
 } from './sequence.js';

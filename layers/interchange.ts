@@ -90,7 +90,7 @@
  */
 import { type Matrix } from '../engine/matrix.js';
 import { isBidirectional, type BidirectionalRnn } from './bidirectional.js';
-import type { CellKind, RecurrentCell } from './cell.js';
+import type { CellKind, RecurrentCell } from './cells/cell.js';
 import type { StackedRnn } from './stacked.js';
 
 /** A tensor as JSON: `{ shape, data }` (row-major entries) or nested arrays (tensor.tolist()). */

@@ -35,7 +35,7 @@ import {
   Matrix, expectSameShape, expectShape, shapeOf, stepView, zero, type FloatArray,
 } from '../engine/matrix.js';
 import { addBias, sumRows } from '../engine/ops.js';
-import type { CellWorkspace, RecurrentCell } from './cell.js';
+import type { CellWorkspace, RecurrentCell } from './cells/cell.js';
 
 /** The workspace's views for sequences of T steps: row prefixes of its buffers (made once per T). */
 interface ChunkViews {

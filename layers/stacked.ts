@@ -24,8 +24,8 @@
  * and accumulates (+=) into every cell's grads. Nothing is allocated per time step.
  */
 import { Matrix, copyInto, expectShape, shapeOf, type DType } from '../engine/matrix.js';
-import type { CellKind, RecurrentCell } from './cell.js';
-import { createCell, type CreateCellOptions } from './create-cell.js';
+import type { CellKind, RecurrentCell } from './cells/cell.js';
+import { createCell, type CreateCellOptions } from './cells/create-cell.js';
 import {
   bidirectionalBackward, bidirectionalForward, bidirectionalParameters, bidirectionalZeroGrads, createBidirectional,
   createBidirectionalWorkspace, isBidirectional, maskLengths,

@@ -4,8 +4,8 @@
  * Float64 always runs on the js kernels (the float32 backends hand float64 calls to them), so there
  * is one row, on js (or on the first requested backend when js is not among them). No peer has it.
  */
-import { runGradCheckCases } from '../../training/gradcheck.js';
-import { gradCheckCases } from '../../training/gradcheck-suite/index.js';
+import { runGradCheckCases } from '../../training/check/gradcheck.js';
+import { gradCheckCases } from '../../training/gradcheck-suite.js';
 import { millis, seqgradWorkload, type Suite } from '../harness.js';
 
 /** The defaults of `seqgrad gradcheck`. */

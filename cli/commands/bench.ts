@@ -8,7 +8,7 @@ import {
 } from '../../benchmarks/harness.js';
 import { loadPeers } from '../../benchmarks/load-peers.js';
 import { suites } from '../../benchmarks/suites/index.js';
-import { writeFileAtomic } from '../../training/io.js';
+import { writeFileAtomic } from '../../training/io/files.js';
 
 const BACKENDS = ['js', 'wasm', 'gpu'];
 

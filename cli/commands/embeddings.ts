@@ -8,15 +8,15 @@ import type { Command } from '../command.js';
 import { createProgress } from '../progress.js';
 import { Matrix } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
-import { debiasWordVectors, type BiasMethod } from '../../training/debias.js';
+import { debiasWordVectors, type BiasMethod } from '../../training/embeddings/debias.js';
 import {
   analogy, evaluateAnalogies, evaluateSimilarity, nearestNeighbors, parseAnalogies, parseSimilarityPairs,
   type AnalogyScore,
-} from '../../training/embeddings.js';
-import { readTextFile, writeFileAtomic } from '../../training/io.js';
-import { scatterSvg } from '../../training/plot.js';
-import { tsne } from '../../training/tsne.js';
-import { readVectors, writeVectors, type ReadVectorsResult } from '../../training/vectors.js';
+} from '../../training/embeddings/similarity.js';
+import { readTextFile, writeFileAtomic } from '../../training/io/files.js';
+import { scatterSvg } from '../../training/plot/charts.js';
+import { tsne } from '../../training/embeddings/tsne.js';
+import { readVectors, writeVectors, type ReadVectorsResult } from '../../training/embeddings/vectors.js';
 
 /** An error about the user's input: the CLI prints it as one line and exits with 2. */
 function inputError(message: string): Error {

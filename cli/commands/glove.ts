@@ -6,8 +6,8 @@
 import { helpText, parseArgs, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
 import { createProgress, type Progress } from '../progress.js';
-import { trainGlove } from '../../training/glove.js';
-import { writeVectors } from '../../training/vectors.js';
+import { trainGlove } from '../../training/embeddings/glove.js';
+import { writeVectors } from '../../training/embeddings/vectors.js';
 import { checkCounts, loadCorpusForCli } from './word2vec.js';
 
 const spec: Record<string, FlagSpec> = {

@@ -1,7 +1,7 @@
 import { helpText, parseArgs, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
-import { formatGradCheckTable, runGradCheckCases } from '../../training/gradcheck.js';
-import { gradCheckCases } from '../../training/gradcheck-suite/index.js';
+import { formatGradCheckTable, runGradCheckCases } from '../../training/check/gradcheck.js';
+import { gradCheckCases } from '../../training/gradcheck-suite.js';
 
 const spec: Record<string, FlagSpec> = {
   group: { type: 'list', description: 'only these groups (engine, cells, wrappers, …)' },

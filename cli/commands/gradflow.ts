@@ -5,9 +5,9 @@
  */
 import { helpText, parseArgs, UsageError, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
-import type { CellKind } from '../../layers/cell.js';
-import { formatGradFlowTable, gradFlowSvg, gradientFlow } from '../../training/gradflow.js';
-import { writeFileAtomic } from '../../training/io.js';
+import type { CellKind } from '../../layers/cells/cell.js';
+import { formatGradFlowTable, gradFlowSvg, gradientFlow } from '../../training/check/gradflow.js';
+import { writeFileAtomic } from '../../training/io/files.js';
 
 const CELLS: Record<string, CellKind[]> = { rnn: ['rnn'], gru: ['gru'], lstm: ['lstm'], all: ['rnn', 'gru', 'lstm'] };
 

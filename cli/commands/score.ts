@@ -4,8 +4,8 @@
  */
 import { UsageError, helpText, parseArgs, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
-import { loadLanguageModel } from '../../training/language-model.js';
-import { sentenceLogProb } from '../../training/lm-use.js';
+import { loadLanguageModel } from '../../training/lm/model.js';
+import { sentenceLogProb } from '../../training/lm/use.js';
 
 const spec: Record<string, FlagSpec> = {
   model: { type: 'string', description: 'model file written by seqgrad train' },

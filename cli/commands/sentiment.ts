@@ -8,15 +8,15 @@ import { helpText, parseArgs, UsageError, type FlagSpec, type FlagValues } from 
 import type { Command } from '../command.js';
 import { createProgress } from '../progress.js';
 import { Rng } from '../../engine/rng.js';
-import { readJsonFile, writeFileAtomic } from '../../training/io.js';
-import type { OptimizerConfig } from '../../training/optimizers.js';
+import { readJsonFile, writeFileAtomic } from '../../training/io/files.js';
+import type { OptimizerConfig } from '../../training/core/optimizers.js';
 import {
   averageModelFactory, buildSentimentVocabulary, evaluateSentiment, formatConfusion, loadSentimentData, predictSentiment,
   SENTIMENT_DATA_NAMES, trainSentiment, EMOJI_SYMBOLS, type SentimentDataName, type SentimentDataset,
   type SentimentModel, type SentimentModelFactory, type SentimentModelJSON,
-} from '../../training/sentiment.js';
-import { readVectors, type WordVectors } from '../../training/vectors.js';
-import { lstmModelFactory } from '../../training/sentiment-lstm.js';
+} from '../../training/sentiment/sentiment.js';
+import { readVectors, type WordVectors } from '../../training/embeddings/vectors.js';
+import { lstmModelFactory } from '../../training/sentiment/lstm.js';
 
 /** The model kinds `--model` accepts. */
 export const MODEL_FACTORIES: Record<string, SentimentModelFactory> = {

@@ -18,25 +18,25 @@ import type { Command } from '../command.js';
 import { createProgress, formatDuration, type Progress } from '../progress.js';
 import { readInputText, selectBackend } from './train.js';
 import { Rng } from '../../engine/rng.js';
-import type { CellKind } from '../../layers/cell.js';
-import { CELL_KINDS } from '../../layers/create-cell.js';
-import type { LengthPenalty } from '../../training/beam.js';
-import { DATE_FORMATS, generateDatePairs } from '../../training/dates.js';
-import { writeFileAtomic } from '../../training/io.js';
-import { lmInputError } from '../../training/language-model.js';
-import type { OptimizerKind } from '../../training/optimizers.js';
-import { heatmapSvg, lineChartSvg } from '../../training/plot.js';
+import type { CellKind } from '../../layers/cells/cell.js';
+import { CELL_KINDS } from '../../layers/cells/create-cell.js';
+import type { LengthPenalty } from '../../training/decode/beam.js';
+import { DATE_FORMATS, generateDatePairs } from '../../training/seq2seq/dates.js';
+import { writeFileAtomic } from '../../training/io/files.js';
+import { lmInputError } from '../../training/lm/model.js';
+import type { OptimizerKind } from '../../training/core/optimizers.js';
+import { heatmapSvg, lineChartSvg } from '../../training/plot/charts.js';
 import {
   Seq2SeqDecoder, SEQ2SEQ_ATTENTIONS, attentionMap, createSeq2Seq, encodeSource, loadSeq2Seq, saveSeq2Seq,
   seq2seqFromJSON, seq2seqParameterCount, seq2seqTokens, translate, type Seq2SeqAttention, type Seq2SeqModel,
-} from '../../training/seq2seq.js';
+} from '../../training/seq2seq/model.js';
 import {
   Seq2SeqTrainer, evaluateSeq2Seq, prepareSeq2SeqData, readSeq2SeqCheckpoint, resumeSeq2SeqTrainer, scoresByLength,
   type Seq2SeqEvalResult, type Seq2SeqTrainResult,
-} from '../../training/seq2seq-train.js';
+} from '../../training/seq2seq/train.js';
 import {
   createTransliteration, parsePairsTsv, reversalPairs, transliterationPairs, writePairsTsv, type SeqPair,
-} from '../../training/seq-tasks.js';
+} from '../../training/seq2seq/tasks.js';
 
 // ---- shared flag helpers -------------------------------------------------------------------
 

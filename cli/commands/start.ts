@@ -14,13 +14,13 @@ import { fileURLToPath } from 'node:url';
 import { UsageError, helpText, parseArgs, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
 import { formatDuration } from '../progress.js';
-import { runGradCheckCases } from '../../training/gradcheck.js';
-import { gradCheckCases } from '../../training/gradcheck-suite/index.js';
+import { runGradCheckCases } from '../../training/check/gradcheck.js';
+import { gradCheckCases } from '../../training/gradcheck-suite.js';
 import { Rng } from '../../engine/rng.js';
-import { writeFileAtomic } from '../../training/io.js';
-import { createLanguageModel, lmParameterCount } from '../../training/language-model.js';
-import { createLmTrainer, prepareLmCorpus } from '../../training/lm-train.js';
-import { sampleText } from '../../training/lm-use.js';
+import { writeFileAtomic } from '../../training/io/files.js';
+import { createLanguageModel, lmParameterCount } from '../../training/lm/model.js';
+import { createLmTrainer, prepareLmCorpus } from '../../training/lm/train.js';
+import { sampleText } from '../../training/lm/use.js';
 import { lmCurveSvg, readInputText, runWithProgress, selectBackend } from './train.js';
 
 const spec: Record<string, FlagSpec> = {

@@ -12,8 +12,8 @@ import { modelParameters } from '../../layers/architectures.js';
 import {
   buildTaggerVocabulary, createTagger, evaluateTagger, generateTaggedSentences, loadNameLists, loadTagger, predictTagger,
   saveTagger, trainTagger, type NameLists, type TaggedSentence, type TaggerEvaluation,
-} from '../../training/tagger.js';
-import { tokenizeWords } from '../../training/vocab.js';
+} from '../../training/tagger/tagger.js';
+import { tokenizeWords } from '../../training/text/vocab.js';
 
 const SUMMARY = 'per-word name tagger (embedding → LSTM → sigmoid), uni- vs bidirectional: train | eval | tag';
 

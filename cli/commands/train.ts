@@ -11,18 +11,18 @@ import type { Command } from '../command.js';
 import { createProgress, formatDuration, type Progress } from '../progress.js';
 import { setBackend } from '../../engine/backend.js';
 import { initWasmBackend } from '../../engine/wasm/index.js';
-import type { CellKind } from '../../layers/cell.js';
-import { CELL_KINDS } from '../../layers/create-cell.js';
-import { writeFileAtomic, readTextFile } from '../../training/io.js';
+import type { CellKind } from '../../layers/cells/cell.js';
+import { CELL_KINDS } from '../../layers/cells/create-cell.js';
+import { writeFileAtomic, readTextFile } from '../../training/io/files.js';
 import {
   createLanguageModel, lmInputError, lmParameterCount, saveLanguageModel, type LanguageModel,
-} from '../../training/language-model.js';
+} from '../../training/lm/model.js';
 import {
   createLmTrainer, prepareLmCorpus, readLmCheckpoint, resumeLmTrainer,
   type LmEvaluationRecord, type LmTrainResult, type LmTrainer,
-} from '../../training/lm-train.js';
-import type { OptimizerKind } from '../../training/optimizers.js';
-import { lineChartSvg } from '../../training/plot.js';
+} from '../../training/lm/train.js';
+import type { OptimizerKind } from '../../training/core/optimizers.js';
+import { lineChartSvg } from '../../training/plot/charts.js';
 
 const spec: Record<string, FlagSpec> = {
   data: { type: 'string', description: 'training text file (one sentence / name / line per line)' },

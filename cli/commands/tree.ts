@@ -6,12 +6,12 @@ import { bool, helpText, num, parseArgs, str, UsageError, type FlagSpec, type Fl
 import type { Command } from '../command.js';
 import { createProgress } from '../progress.js';
 import { Rng } from '../../engine/rng.js';
-import { readJsonFile, readTextFile, writeFileAtomic } from '../../training/io.js';
-import { generateSentimentTrees, parseTrees, treeToString, type Tree } from '../../training/trees.js';
+import { readJsonFile, readTextFile, writeFileAtomic } from '../../training/io/files.js';
+import { generateSentimentTrees, parseTrees, treeToString, type Tree } from '../../training/trees/trees.js';
 import {
   evaluateBag, evaluateTreeNet, inferClasses, labelClass, trainBagOfEmbeddings, trainTreeNet, treeModelsFromJSON,
   treeModelsToJSON, type TreeEvaluation, type TreeModelsJSON, type TreeTrainOptions,
-} from '../../training/treenet.js';
+} from '../../training/trees/treenet.js';
 
 const SUMMARY = 'recursive (tree) net on sentiment trees vs a bag of embeddings: generate | train | eval';
 

@@ -8,15 +8,15 @@ import { helpText, num, parseArgs, str, UsageError, type FlagSpec, type FlagValu
 import type { Command } from '../command.js';
 import { createProgress } from '../progress.js';
 import { Rng } from '../../engine/rng.js';
-import type { CellKind } from '../../layers/cell.js';
-import { ESPEAK_MISSING_MESSAGE, hasEspeak, type ClipEvent } from '../../training/audio/synth.js';
-import { readWav } from '../../training/audio/wav.js';
-import { readJsonFile, writeFileAtomic } from '../../training/io.js';
+import type { CellKind } from '../../layers/cells/cell.js';
+import { ESPEAK_MISSING_MESSAGE, hasEspeak, type ClipEvent } from '../../training/trigger/audio/synth.js';
+import { readWav } from '../../training/trigger/audio/wav.js';
+import { readJsonFile, writeFileAtomic } from '../../training/io/files.js';
 import {
   bandStatistics, createTriggerModel, detectTriggers, evaluateTrigger, loadTriggerModel, loadTriggerSplit, precisionRecall,
   predictTrigger, readTriggerManifest, saveTriggerModel, scoreDetections, spectrogramOfAudio, synthesizeTriggerDataset,
   trainTriggerModel, triggerPlotSvg, triggerWindows, type TriggerDataOptions, type TriggerManifest,
-} from '../../training/trigger.js';
+} from '../../training/trigger/trigger.js';
 
 const SUMMARY = 'trigger-word detection ("activate") on espeak-ng speech: synth | train | detect';
 

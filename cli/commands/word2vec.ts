@@ -7,9 +7,9 @@
 import { helpText, parseArgs, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
 import { createProgress, type Progress } from '../progress.js';
-import { readCorpus, type Corpus } from '../../training/corpus.js';
-import { writeVectors } from '../../training/vectors.js';
-import { trainWord2Vec, type Word2VecKernel, type Word2VecLoss, type Word2VecMethod } from '../../training/word2vec.js';
+import { readCorpus, type Corpus } from '../../training/text/corpus.js';
+import { writeVectors } from '../../training/embeddings/vectors.js';
+import { trainWord2Vec, type Word2VecKernel, type Word2VecLoss, type Word2VecMethod } from '../../training/embeddings/word2vec.js';
 
 const spec: Record<string, FlagSpec> = {
   corpus: { type: 'string', description: 'a text file, or a directory of .txt files' },

@@ -21,7 +21,7 @@
  * itself and keeps gpu.js out of the public declarations.
  */
 import { getBackend, registerBackend, setBackend, type Backend, type GemmKernel } from '../backend.js';
-import { gemmJs } from '../gemm-js.js';
+import { gemmJs } from '../kernels/gemm-js.js';
 import type { FloatArray } from '../matrix.js';
 import { gemmNNKernel, gemmNTKernel, gemmTNKernel, gemmTTKernel } from './kernels.js';
 import { GpuLstmGates, GpuLstmRunner, type GpuLstmRunnerOptions } from './lstm-runner.js';

@@ -19,7 +19,7 @@ import type {
 } from '../backend.js';
 import {
   gruGatesBackwardJs, gruGatesForwardJs, lstmGatesBackwardJs, lstmGatesForwardJs, rnnTanhForwardJs,
-} from '../gates-js.js';
+} from '../kernels/gates-js.js';
 import { buildGatesModule } from './gates-module.js';
 import { SpanViews } from './wasm-gemm.js';
 import { instantiate, type WasmMemory } from './webassembly.js';

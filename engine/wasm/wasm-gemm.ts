@@ -38,7 +38,7 @@
  * them, so nothing can go stale after it; writing one of them as C inside fn throws.
  */
 import type { GemmKernel } from '../backend.js';
-import { gemmJs } from '../gemm-js.js';
+import { gemmJs } from '../kernels/gemm-js.js';
 import type { FloatArray } from '../matrix.js';
 import { instantiate, type WasmMemory } from './webassembly.js';
 import { buildSgemmModule, DEFAULT_KERNEL_SHAPE, type SgemmKernelShape } from './sgemm-module.js';

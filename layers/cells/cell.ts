@@ -1,0 +1,153 @@
+/**
+ * The contract between a recurrent cell and the sequence runner (`layers/sequence.ts`).
+ *
+ * A cell owns its parameters in the notes' fused layout and two paired step kernels. The runner
+ * does everything that is the same for every cell:
+ *   1. projects the inputs of all T steps with one GEMM: XP = X·W_xᵀ + b  ([T·B, G], G = gateWidth);
+ *   2. calls `stepForward` for t = 0 … T−1 with the step's slice of XP and the previous state;
+ *   3. applies the [T, B] mask (a masked row keeps its previous state; its output is 0);
+ *   4. in backward, calls `stepBackward` for t = T−1 … 0, then forms dW_x = dXPᵀ·X, db = Σ dXP and
+ *      dX = dXP·W_x with one GEMM each over all T steps.
+ *
+ * Names and shapes (H = hiddenSize, D = inputSize, B = batch):
+ *   params.W_x  [G, D]  input weights of all gates, fused (rows in the cell's documented gate order)
+ *   params.b    [1, G]  the gate biases, fused
+ *   other params (recurrent weights, peepholes, …) are the cell's own; `grads` mirrors `params`.
+ * A state is a list of [B, H] matrices: [a] for RNN and GRU, [a, c] for LSTM.
+ */
+import { initPytorchDefault, initXavierUniform } from '../../engine/init.js';
+import { Matrix, zero, type DType } from '../../engine/matrix.js';
+import type { Rng } from '../../engine/rng.js';
+
+export type CellKind =
+  | 'rnn'
+  | 'gru'            // the notes' full GRU (reset before the matmul)
+  | 'gru-simple'     // the notes' simplified GRU (update gate only)
+  | 'gru-reset-after' // PyTorch/Keras GRU: n = tanh(W_in x + b_in + r ∗ (W_hn h + b_hn))
+  | 'lstm'
+  | 'lstm-peephole';
+
+/** Per-(T, B) workspace of one cell: the caches of every step, allocated once and reused. */
+export interface CellWorkspace {
+  readonly steps: number;
+  readonly batch: number;
+}
+
+export interface RecurrentCell {
+  readonly kind: CellKind;
+  readonly inputSize: number;
+  readonly hiddenSize: number;
+  /** Fused gate width G: H (RNN), 2H (simplified GRU), 3H (GRU), 4H (LSTM). */
+  readonly gateWidth: number;
+  /** Number of state tensors: 1 ([a]) or 2 ([a, c]). */
+  readonly stateCount: 1 | 2;
+  readonly dtype: DType;
+  /** Structure of the cell (kind, sizes, dtype, activation), enough to rebuild it. */
+  readonly config: CellConfig;
+  /**
+   * All parameters by name; always includes W_x [G, D] and b [1, G]. Load weights by copying into
+   * these matrices (copyInto), never by replacing the entries: cells keep views of them.
+   */
+  readonly params: Record<string, Matrix>;
+  /** Gradient buffers with the keys and shapes of params; backward accumulates into them. */
+  readonly grads: Record<string, Matrix>;
+
+  /** Allocate the caches for T steps of batch B (done once per (T, B), reused across calls). */
+  createWorkspace(steps: number, batch: number): CellWorkspace;
+
+  /**
+   * One forward step at time t: from xp = (x⟨t⟩·W_xᵀ + b) [B, G] and the previous state, write the
+   * new state into `next` (each [B, H]) and keep in `ws` what the backward step needs.
+   * `next` never aliases `prev`.
+   */
+  stepForward(ws: CellWorkspace, t: number, xp: Matrix, prev: readonly Matrix[], next: readonly Matrix[]): void;
+
+  /**
+   * One backward step at time t: given dNext (∂L/∂ state⟨t⟩, each [B, H], already including the
+   * output's gradient), write ∂L/∂xp into `dxp` [B, G], write ∂L/∂ state⟨t−1⟩ into `dPrev`, and
+   * accumulate (+=) the gradients of the recurrent parameters into `grads`.
+   * `prev` and `next` are the states the forward step read and wrote (the runner keeps the state
+   * history, so cells need not cache it); for rows the runner masked, `next` holds the carried
+   * state, not the cell's output, and dNext is 0 there.
+   * Rows of dNext that are zero contribute nothing (the runner uses this for masked rows).
+   * dNext is read-only; dPrev never aliases dNext, prev or next.
+   */
+  stepBackward(
+    ws: CellWorkspace, t: number, dNext: readonly Matrix[], dxp: Matrix, dPrev: readonly Matrix[],
+    prev: readonly Matrix[], next: readonly Matrix[],
+  ): void;
+}
+
+/** What `createCell(config.kind, { ...config, rng })` needs to rebuild a cell's structure (for saving). */
+export interface CellConfig {
+  kind: CellKind;
+  inputSize: number;
+  hiddenSize: number;
+  dtype: DType;
+  /** RNN only: the non-linearity g. */
+  activation?: 'tanh' | 'relu';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared by the cell files: options, parameter allocation and initialisation.
+
+/** Options every cell takes. */
+export interface CellOptions {
+  inputSize: number;
+  hiddenSize: number;
+  /** The generator every random initial weight comes from. */
+  rng: Rng;
+  /** 'float32' (default) or 'float64' (gradient checks). */
+  dtype?: DType;
+  /**
+   * 'pytorch' (default): every weight and bias U(−1/√H, 1/√H), as torch.nn.RNN/GRU/LSTM.
+   * 'xavier': each gate's [H, D] block of W_x and [H, H] block of W_a Xavier-uniform, biases 0.
+   */
+  init?: 'pytorch' | 'xavier';
+}
+
+/** Throws unless the sizes are positive integers; returns the dtype. */
+export function checkCellOptions(op: string, opts: CellOptions): DType {
+  const { inputSize, hiddenSize } = opts;
+  if (!Number.isInteger(inputSize) || inputSize < 1 || !Number.isInteger(hiddenSize) || hiddenSize < 1) {
+    throw new Error(`${op}: expected positive integer inputSize and hiddenSize, got ${inputSize} and ${hiddenSize}`);
+  }
+  const dtype = opts.dtype ?? 'float32';
+  if (dtype !== 'float32' && dtype !== 'float64') throw new Error(`${op}: expected dtype float32 or float64, got '${dtype as string}'`);
+  if (!opts.rng || typeof opts.rng.uniform !== 'function') throw new Error(`${op}: expected an Rng in opts.rng, got ${typeof opts.rng}`);
+  return dtype;
+}
+
+/** Zero parameters and matching zero gradients from a table of shapes. */
+export function allocateParams(
+  shapes: Record<string, [number, number]>, dtype: DType,
+): { params: Record<string, Matrix>; grads: Record<string, Matrix> } {
+  const params: Record<string, Matrix> = {};
+  const grads: Record<string, Matrix> = {};
+  for (const [name, [rows, cols]] of Object.entries(shapes)) {
+    params[name] = Matrix.zeros(rows, cols, dtype);
+    grads[name] = Matrix.zeros(rows, cols, dtype);
+  }
+  return { params, grads };
+}
+
+/**
+ * Initialise a cell's parameters in place, in the order of `params`' keys. Weight matrices are
+ * the names in `gateBlockWeights` (fused, H rows per gate); everything else (biases, peepholes)
+ * is "bias-like".
+ */
+export function initCellParams(
+  params: Record<string, Matrix>, gateBlockWeights: string[], hiddenSize: number,
+  init: 'pytorch' | 'xavier', rng: Rng, op: string,
+): void {
+  if (init !== 'pytorch' && init !== 'xavier') throw new Error(`${op}: expected init 'pytorch' or 'xavier', got '${init as string}'`);
+  for (const [name, p] of Object.entries(params)) {
+    if (init === 'pytorch') {
+      initPytorchDefault(p, rng, hiddenSize);
+    } else if (gateBlockWeights.includes(name)) {
+      for (let g = 0; g < p.rows / hiddenSize; g++) initXavierUniform(p.rowView(g * hiddenSize, hiddenSize), rng);
+    } else {
+      zero(p);
+    }
+  }
+}

@@ -1,0 +1,108 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { sampleCommand } from '../../cli/commands/sample.js';
+import { scoreCommand } from '../../cli/commands/score.js';
+import { startCommand } from '../../cli/commands/start.js';
+import { trainCommand } from '../../cli/commands/train.js';
+import { runSeqgrad, type CliRun } from './helpers.js';
+
+let dir: string;
+/** `seqgrad start --quick` runs while the other cases do (it is the slowest spawn). */
+let startRun: Promise<CliRun>;
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seqgrad-lm-cli-'));
+  startRun = seqgrad('start', '--quick', '--time-limit', '20', '--out', path.join(dir, 'curve', 'dinos-loss.svg'));
+});
+afterAll(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function seqgrad(...args: string[]): Promise<CliRun> {
+  return runSeqgrad(args);
+}
+
+describe('seqgrad train / sample / score', () => {
+  it('answers bad input with one clear line and exit code 2', async () => {
+    const empty = path.join(dir, 'empty.txt');
+    fs.writeFileSync(empty, '\n\n');
+    const broken = path.join(dir, 'broken.json');
+    fs.writeFileSync(broken, '{"kind": ');
+    const missing = path.join(dir, 'missing.txt');
+    const [bidi, noFile, emptyFile, badModel] = await Promise.all([
+      seqgrad('train', '--data', 'data/dinos.txt', '--bidirectional', 'yes'),
+      seqgrad('train', '--data', missing),
+      seqgrad('train', '--data', empty),
+      seqgrad('score', '--model', broken, 'some text'),
+    ]);
+    const cases: [CliRun, RegExp][] = [
+      [bidi, /^seqgrad train: --bidirectional yes is not possible for a language model: .*must not see the future/],
+      [noFile, new RegExp(`^seqgrad train: training corpus ${missing} does not exist$`)],
+      [emptyFile, new RegExp(`^seqgrad train: training corpus ${empty} is empty$`)],
+      [badModel, new RegExp(`^seqgrad score: model file ${broken} is not valid JSON`)],
+    ];
+    for (const [run, pattern] of cases) {
+      expect(run.stderr).toMatch(pattern);
+      expect(run.stderr.split('\n')).toHaveLength(1);
+      expect(run.code).toBe(2);
+    }
+  });
+
+  it('has --help on every command, and rejects unknown flags', async () => {
+    const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      for (const command of [trainCommand, sampleCommand, scoreCommand, startCommand]) {
+        log.mockClear();
+        expect(await command.run(['--help'])).toBe(0);
+        expect(String(log.mock.calls[0][0])).toMatch(new RegExp(`^usage: seqgrad ${command.name} `));
+        await expect(async () => command.run(['--frobnicate'])).rejects.toThrow(/unknown flag --frobnicate/);
+      }
+    } finally {
+      log.mockRestore();
+    }
+  });
+
+  it('trains, samples and scores end to end with --json', async () => {
+    const data = path.join(dir, 'names.txt');
+    fs.writeFileSync(data, Array.from({ length: 40 }, (_, i) => ['abba', 'baab', 'abab'][i % 3]).join('\n') + '\n');
+    const model = path.join(dir, 'm.json');
+    const train = await seqgrad('train', '--data', data, '--steps', '3', '--seq-len', '5', '--batch', '4', '--hidden', '8', '--backend', 'js', '--out', model, '--json');
+    expect(train.code).toBe(0);
+    const summary = JSON.parse(train.stdout);
+    expect(summary.steps).toBe(3);
+    expect(summary.vocabularySize).toBe(4); // <EOS>, <UNK>, a, b
+    expect(summary.validation.bitsPerToken).toBeCloseTo(summary.validation.loss / Math.LN2, 12);
+
+    const [sample, score] = await Promise.all([
+      seqgrad('sample', '--model', model, '--n', '3', '--seed', '2', '--json'),
+      seqgrad('score', '--model', model, 'abba', 'bbbb', '--json'),
+    ]);
+    expect(sample.code).toBe(0);
+    const sequences = JSON.parse(sample.stdout).sequences;
+    expect(sequences).toHaveLength(3);
+    for (const s of sequences) expect(s.text).toMatch(/^[ab]*$/);
+    expect(score.code).toBe(0);
+    const scores = JSON.parse(score.stdout);
+    expect(scores.map((s: { tokens: string[] }) => s.tokens.length)).toEqual([5, 5]);
+    for (const s of scores) expect(s.logProb).toBeCloseTo(s.tokenLogProbs.reduce((a: number, b: number) => a + b, 0), 12);
+  });
+
+  it('start --quick: one gradient-check line per cell, a trained model, ten sampled names and the SVG curve', async () => {
+    const run = await startRun;
+    expect(run.code).toBe(0);
+    const out = run.stdout;
+    const cellLines = out.split('\n').filter((l) => /^ {3}pass {2}(RNN|GRU|LSTM)/.test(l));
+    expect(cellLines).toHaveLength(7);
+    // 1,536 names, shuffled; about 90% of the characters (so of the names) are for training
+    const trainNames = Number(/2\. character-level LSTM language model on dinos\.txt: (\d+) training names/.exec(out)?.[1]);
+    expect(trainNames).toBeGreaterThan(0.85 * 1536);
+    expect(trainNames).toBeLessThan(0.95 * 1536);
+    const names = out.slice(out.indexOf('3. ten names')).split('\n').slice(1, 11);
+    expect(names).toHaveLength(10);
+    for (const n of names) expect(n).toMatch(/^ {3}\S*.*\((novel|in the training list|empty)\)$/);
+    const svg = path.join(dir, 'curve', 'dinos-loss.svg');
+    expect(out).toContain(`4. loss curve (bits/char, train and validation, by step): ${svg}`);
+    expect(fs.readFileSync(svg, 'utf8')).toMatch(/<svg[^>]*>[\s\S]*validation[\s\S]*<\/svg>\s*$/);
+  });
+});

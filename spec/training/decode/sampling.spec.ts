@@ -1,0 +1,146 @@
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../../../engine/index.js';
+import { greedyToken, logSumExpRow, sampleSequence, sampleToken, tokenProbabilitiesInto, type TokenChoiceOptions } from '../../../training/decode/sampling.js';
+
+const logits = [1, 2, 0.5, -1, 1.5];
+
+/** softmax(z/τ) restricted to `keep`, written out independently of the code under test. */
+function expectedProbs(z: number[], tau: number, keep: (i: number) => boolean): number[] {
+  const w = z.map((v, i) => (keep(i) ? Math.exp(v / tau) : 0));
+  const total = w.reduce((a, b) => a + b, 0);
+  return w.map((v) => v / total);
+}
+
+/**
+ * Draw N tokens and compare each frequency with its expected probability p: the count is
+ * Binomial(N, p), so |freq − p| ≤ 5·√(p(1−p)/N) fails by chance with probability < 1e−6 per token.
+ * Zero-probability tokens must never appear.
+ */
+function expectFrequencies(row: number[], opts: TokenChoiceOptions, expected: number[], seed = 1): void {
+  const N = 20000;
+  const rng = new Rng(seed);
+  const counts = new Array(row.length).fill(0);
+  const scratch = new Float64Array(row.length);
+  for (let n = 0; n < N; n++) counts[sampleToken(row, rng, opts, scratch)]++;
+  expected.forEach((p, i) => {
+    const freq = counts[i] / N;
+    if (p === 0) expect(counts[i], `token ${i} has probability 0`).toBe(0);
+    else expect(Math.abs(freq - p), `token ${i}: frequency ${freq} vs p = ${p}`).toBeLessThanOrEqual(5 * Math.sqrt((p * (1 - p)) / N));
+  });
+}
+
+describe('sampleToken', () => {
+  it('τ = 1 draws from softmax(z)', () => {
+    expectFrequencies(logits, {}, expectedProbs(logits, 1, () => true));
+  });
+
+  it('τ = 0.5 sharpens and τ = 2 flattens: softmax(z/τ)', () => {
+    expectFrequencies(logits, { temperature: 0.5 }, expectedProbs(logits, 0.5, () => true), 2);
+    expectFrequencies(logits, { temperature: 2 }, expectedProbs(logits, 2, () => true), 3);
+  });
+
+  it('log-probabilities give the same distribution as the logits they come from', () => {
+    const lse = Math.log(logits.reduce((a, z) => a + Math.exp(z), 0));
+    const logProbs = logits.map((z) => z - lse);
+    expectFrequencies(logProbs, { temperature: 0.7 }, expectedProbs(logits, 0.7, () => true), 4);
+  });
+
+  it('top-k = 2 keeps the two best tokens (indices 1 and 4) and renormalises', () => {
+    expectFrequencies(logits, { topK: 2 }, expectedProbs(logits, 1, (i) => i === 1 || i === 4), 5);
+  });
+
+  it('a forbidden token (the notes\' no-<UNK>) is never drawn; top-k then picks among the allowed', () => {
+    expectFrequencies(logits, { forbid: 1 }, expectedProbs(logits, 1, (i) => i !== 1), 6);
+    // forbid 1 and topK 2: the two best allowed are 4 (1.5) and 0 (1).
+    expectFrequencies(logits, { forbid: [1], topK: 2 }, expectedProbs(logits, 1, (i) => i === 4 || i === 0), 7);
+  });
+
+  it('tokens tied with the k-th best are all kept', () => {
+    const probs = tokenProbabilitiesInto(new Float64Array(4), [3, 1, 3, 3], { topK: 2 });
+    expect(Array.from(probs)).toEqual([1 / 3, 0, 1 / 3, 1 / 3]);
+  });
+
+  it('top-k threshold agrees with sorting on random rows (quickselect)', () => {
+    const rng = new Rng(11);
+    for (let trial = 0; trial < 200; trial++) {
+      const V = 1 + rng.int(30);
+      const row = Array.from({ length: V }, () => Math.round(rng.normal() * 4) / 2); // many ties
+      const k = 1 + rng.int(V);
+      const kth = [...row].sort((a, b) => b - a)[k - 1];
+      const probs = tokenProbabilitiesInto(new Float64Array(V), row, { topK: k });
+      row.forEach((v, i) => expect(probs[i] > 0).toBe(v >= kth));
+    }
+  });
+
+  it('τ = 0 and greedyToken return the argmax (first on ties), honouring forbid', () => {
+    expect(sampleToken(logits, new Rng(0), { temperature: 0 })).toBe(1);
+    expect(greedyToken([0, 5, 5, 1])).toBe(1);
+    expect(greedyToken(logits, { forbid: 1 })).toBe(4);
+    expect(greedyToken(new Float32Array([-Infinity, -3, -2]))).toBe(2);
+  });
+
+  it('is deterministic under a seed and uses exactly one uniform per draw', () => {
+    const a = new Rng(42);
+    const b = new Rng(42);
+    const drawsA = Array.from({ length: 50 }, () => sampleToken(logits, a, { temperature: 0.8 }));
+    const drawsB = Array.from({ length: 50 }, () => sampleToken(logits, b, { temperature: 0.8 }));
+    expect(drawsA).toEqual(drawsB);
+    const c = new Rng(42);
+    for (let i = 0; i < 50; i++) c.uniform();
+    expect(a.getState()).toEqual(c.getState());
+  });
+
+  it('rejects NaN scores, negative temperature, bad top-k and rows with nothing allowed', () => {
+    const rng = new Rng(0);
+    expect(() => sampleToken([0, NaN], rng)).toThrow(/NaN at token 1/);
+    expect(() => sampleToken([0, 1], rng, { temperature: -1 })).toThrow(/temperature/);
+    expect(() => sampleToken([0, 1], rng, { topK: 0 })).toThrow(/topK/);
+    expect(() => sampleToken([0, 1], rng, { forbid: [0, 1] })).toThrow(/at least one allowed token/);
+    expect(() => sampleToken([], rng)).toThrow(/non-empty row/);
+  });
+});
+
+describe('sampleSequence', () => {
+  // A 3-token "model": state = number of steps taken; token 2 is <EOS>.
+  // Row at every step: log-probs of [0.5, 0.3, 0.2].
+  const row = [Math.log(0.5), Math.log(0.3), Math.log(0.2)];
+  const step = (state: number, _token: number) => ({ logProbs: row, state: state + 1 });
+
+  it('stops at <EOS> (included) or at maxLength, and sums log-probabilities', () => {
+    const rng = new Rng(3);
+    let sawEos = false;
+    let sawCut = false;
+    for (let i = 0; i < 200; i++) {
+      const s = sampleSequence({ step, initialState: 0, startToken: 2, eosToken: 2, maxLength: 4, rng });
+      expect(s.tokens.length).toBeLessThanOrEqual(4);
+      expect(s.finished).toBe(s.tokens[s.tokens.length - 1] === 2);
+      expect(s.tokens.slice(0, -1)).not.toContain(2);
+      const expected = s.tokens.reduce((acc, t) => acc + row[t], 0);
+      expect(s.logProb).toBeCloseTo(expected, 12);
+      sawEos ||= s.finished;
+      sawCut ||= !s.finished;
+    }
+    expect(sawEos && sawCut).toBe(true);
+  });
+
+  it('length follows the geometric law: P(length = 1) = P(EOS) = 0.2', () => {
+    const rng = new Rng(9);
+    const N = 5000;
+    let ones = 0;
+    for (let i = 0; i < N; i++) if (sampleSequence({ step, initialState: 0, startToken: 2, eosToken: 2, maxLength: 50, rng }).tokens.length === 1) ones++;
+    expect(Math.abs(ones / N - 0.2)).toBeLessThanOrEqual(5 * Math.sqrt((0.2 * 0.8) / N));
+  });
+
+  it('greedy follows the argmax; forbid keeps a token out of every step', () => {
+    const g = sampleSequence({ step, initialState: 0, startToken: 2, eosToken: 2, maxLength: 3, rng: new Rng(0), greedy: true });
+    expect(g.tokens).toEqual([0, 0, 0]);
+    expect(g.finished).toBe(false);
+    const f = sampleSequence({ step, initialState: 0, startToken: 2, eosToken: 2, maxLength: 3, rng: new Rng(0), greedy: true, forbid: 0 });
+    expect(f.tokens).toEqual([1, 1, 1]);
+  });
+
+  it('logSumExpRow is stable for large and −∞ entries', () => {
+    expect(logSumExpRow([1000, 1000])).toBeCloseTo(1000 + Math.log(2), 10);
+    expect(logSumExpRow([-Infinity, 0])).toBe(0);
+  });
+});

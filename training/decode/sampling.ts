@@ -1,0 +1,212 @@
+/**
+ * Choosing the next token from one row of scores: greedy argmax, sampling with temperature,
+ * top-k, and the notes' option never to emit a given token (e.g. `<UNK>`, Sequence Models week 1,
+ * "Sampling novel sequences"). Plus the sampling loop itself over any step function.
+ *
+ * The row may hold logits z or log-probabilities log p: both give the same distribution, because
+ *   P(i) = exp(z_i / τ) / Σ_j exp(z_j / τ)
+ * is unchanged by adding a constant to every z (and log p = z − logsumexp z). With τ = 1 it is
+ * the model's own distribution; τ < 1 sharpens it, τ > 1 flattens it, τ = 0 is greedy.
+ *
+ * Top-k keeps the k highest-scoring allowed tokens (tokens tied with the k-th are all kept) and
+ * renormalises over them. Forbidden tokens get probability 0 before top-k, so top-k picks among
+ * allowed tokens. All randomness comes from the passed Rng: one `uniform()` per sampled token.
+ * With a scratch buffer of at least the row's length, choosing a token allocates nothing.
+ */
+import type { Rng } from '../../engine/rng.js';
+
+export type ScoreRow = ArrayLike<number>;
+
+export interface TokenChoiceOptions {
+  /** τ ≥ 0 (default 1); 0 means greedy. */
+  temperature?: number;
+  /** Keep only the k best tokens (default: all). */
+  topK?: number;
+  /** Token id(s) never to emit (the notes' "never sample <UNK>"). */
+  forbid?: number | readonly number[];
+}
+
+/** The allowed token with the highest score (the first such index on ties). */
+export function greedyToken(row: ScoreRow, opts: Pick<TokenChoiceOptions, 'forbid'> = {}): number {
+  checkRow('greedyToken', row);
+  let best = -1;
+  let bestScore = -Infinity;
+  for (let i = 0; i < row.length; i++) {
+    if (isForbidden(i, opts.forbid)) continue;
+    const s = row[i];
+    if (Number.isNaN(s)) throw new Error(`greedyToken: expected scores, got NaN at token ${i}`);
+    if (best < 0 || s > bestScore) {
+      best = i;
+      bestScore = s;
+    }
+  }
+  if (best < 0 || bestScore === -Infinity) {
+    throw new Error(`greedyToken: expected at least one allowed token with a finite score, got none of ${row.length}`);
+  }
+  return best;
+}
+
+/**
+ * Fill `probs[0..V)` with the distribution `sampleToken` draws from (exactly: the same code path).
+ * `probs` may be longer than the row; it must not alias it.
+ */
+export function tokenProbabilitiesInto(probs: Float64Array, row: ScoreRow, opts: TokenChoiceOptions = {}): Float64Array {
+  const op = 'tokenProbabilities';
+  const V = row.length;
+  checkRow(op, row);
+  if (probs.length < V) throw new Error(`${op}: expected a buffer of at least ${V} entries, got ${probs.length}`);
+  const temperature = opts.temperature ?? 1;
+  if (!(temperature >= 0) || !Number.isFinite(temperature)) {
+    throw new Error(`${op}: expected temperature to be a finite number ≥ 0, got ${temperature}`);
+  }
+  const topK = opts.topK ?? V;
+  if (!Number.isInteger(topK) || topK < 1) throw new Error(`${op}: expected topK to be an integer ≥ 1, got ${topK}`);
+
+  if (temperature === 0) {
+    probs.fill(0, 0, V);
+    probs[greedyToken(row, opts)] = 1;
+    return probs;
+  }
+  // Threshold: the k-th largest allowed score (−∞ keeps every allowed token).
+  const threshold = topK < V ? kthLargestAllowed(probs, row, topK, opts.forbid) : -Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < V; i++) {
+    const s = row[i];
+    if (Number.isNaN(s)) throw new Error(`${op}: expected scores, got NaN at token ${i}`);
+    if (!isForbidden(i, opts.forbid) && s >= threshold && s > max) max = s;
+  }
+  if (max === -Infinity) throw new Error(`${op}: expected at least one allowed token with a finite score, got none of ${V}`);
+  if (max === Infinity) throw new Error(`${op}: expected finite scores, got +Infinity`);
+  let total = 0;
+  for (let i = 0; i < V; i++) {
+    const keep = !isForbidden(i, opts.forbid) && row[i] >= threshold;
+    const w = keep ? Math.exp((row[i] - max) / temperature) : 0;
+    probs[i] = w;
+    total += w;
+  }
+  for (let i = 0; i < V; i++) probs[i] /= total;
+  return probs;
+}
+
+/**
+ * Draw a token from `row` (logits or log-probs) with temperature, top-k and forbidden tokens.
+ * Pass a `scratch` buffer (length ≥ V) in loops to avoid allocation; it is overwritten.
+ */
+export function sampleToken(row: ScoreRow, rng: Rng, opts: TokenChoiceOptions = {}, scratch?: Float64Array): number {
+  if ((opts.temperature ?? 1) === 0) return greedyToken(row, opts);
+  const probs = tokenProbabilitiesInto(scratch ?? new Float64Array(row.length), row, opts);
+  return rng.categorical(probs, row.length);
+}
+
+// ---- the sampling loop ----------------------------------------------------------------------
+
+/** The step contract shared with the beam decoder: feed `token`, get scores for the next one. */
+export type StepFunction<S> = (state: S, token: number) => { logProbs: ScoreRow; state: S };
+
+export interface SampleSequenceOptions<S> extends TokenChoiceOptions {
+  step: StepFunction<S>;
+  initialState: S;
+  /** Fed at the first step (for a language model: `<EOS>` or a start token, or a prompt's last). */
+  startToken: number;
+  /** Stops the sequence when drawn (it is included in the result). */
+  eosToken: number;
+  /** At most this many tokens are drawn (≥ 1). */
+  maxLength: number;
+  rng: Rng;
+  /** true: argmax at every step instead of drawing (default false). */
+  greedy?: boolean;
+}
+
+export interface SampledSequence {
+  /** The drawn tokens, ending with eosToken unless maxLength was reached first. */
+  tokens: number[];
+  /** Σ log P(token) under the model's own distribution (τ = 1, no top-k), for reference. */
+  logProb: number;
+  /** True when the sequence ended with eosToken. */
+  finished: boolean;
+}
+
+/**
+ * The notes' sampling of a novel sequence: draw y⟨t⟩ from the model's distribution, feed it back
+ * as the next input, stop at `<EOS>` or after maxLength tokens.
+ */
+export function sampleSequence<S>(opts: SampleSequenceOptions<S>): SampledSequence {
+  if (!Number.isInteger(opts.maxLength) || opts.maxLength < 1) {
+    throw new Error(`sampleSequence: expected maxLength to be an integer ≥ 1, got ${opts.maxLength}`);
+  }
+  let state = opts.initialState;
+  let token = opts.startToken;
+  let scratch: Float64Array | undefined;
+  const tokens: number[] = [];
+  let logProb = 0;
+  for (let t = 0; t < opts.maxLength; t++) {
+    const out = opts.step(state, token);
+    state = out.state;
+    const row = out.logProbs;
+    if (!scratch || scratch.length < row.length) scratch = new Float64Array(row.length);
+    token = opts.greedy ? greedyToken(row, opts) : sampleToken(row, opts.rng, opts, scratch);
+    logProb += row[token] - logSumExpRow(row);
+    tokens.push(token);
+    if (token === opts.eosToken) return { tokens, logProb, finished: true };
+  }
+  return { tokens, logProb, finished: false };
+}
+
+/** log Σ exp(row_i), stable. */
+export function logSumExpRow(row: ScoreRow): number {
+  let max = -Infinity;
+  for (let i = 0; i < row.length; i++) if (row[i] > max) max = row[i];
+  if (max === -Infinity || max === Infinity) return max;
+  let s = 0;
+  for (let i = 0; i < row.length; i++) s += Math.exp(row[i] - max);
+  return max + Math.log(s);
+}
+
+// ---- helpers -------------------------------------------------------------------------------
+
+function isForbidden(i: number, forbid: TokenChoiceOptions['forbid']): boolean {
+  if (forbid === undefined) return false;
+  if (typeof forbid === 'number') return i === forbid;
+  for (let k = 0; k < forbid.length; k++) if (forbid[k] === i) return true;
+  return false;
+}
+
+function checkRow(op: string, row: ScoreRow): void {
+  if (!row || typeof row.length !== 'number' || row.length === 0) {
+    throw new Error(`${op}: expected a non-empty row of scores, got ${row ? `length ${row.length}` : String(row)}`);
+  }
+}
+
+/**
+ * The k-th largest score among allowed tokens, by quickselect in `buf` (no allocation).
+ * Returns −∞ when fewer than k tokens are allowed (keep them all).
+ */
+function kthLargestAllowed(buf: Float64Array, row: ScoreRow, k: number, forbid: TokenChoiceOptions['forbid']): number {
+  let n = 0;
+  for (let i = 0; i < row.length; i++) if (!isForbidden(i, forbid)) buf[n++] = row[i];
+  if (n <= k) return -Infinity;
+  // Quickselect for index k−1 in descending order (deterministic middle pivot).
+  let lo = 0;
+  let hi = n - 1;
+  const target = k - 1;
+  while (lo < hi) {
+    const pivot = buf[(lo + hi) >>> 1];
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (buf[i] > pivot) i++;
+      while (buf[j] < pivot) j--;
+      if (i <= j) {
+        const tmp = buf[i];
+        buf[i] = buf[j];
+        buf[j] = tmp;
+        i++;
+        j--;
+      }
+    }
+    if (target <= j) hi = j;
+    else if (target >= i) lo = i;
+    else break;
+  }
+  return buf[target];
+}

@@ -1,0 +1,244 @@
+/**
+ * The neural probabilistic language model (Bengio, Ducharme, Vincent & Jauvin 2003) — the notes'
+ * first way to learn word embeddings: predict the next word from the previous n words, and keep
+ * the embedding matrix the network learnt on the way.
+ *
+ * For a batch of B positions, each with its context w_{t−n} … w_{t−1} (oldest first):
+ *   x = [e_{w_{t−n}}, …, e_{w_{t−1}}]        [B, n·m]   (lookup in E [V, m], concatenated)
+ *   a = tanh(x·Hᵀ + d)                       [B, h]     (H [h, n·m], d [1, h])
+ *   z = a·Uᵀ + b                             [B, V]     (U [V, h], b [1, V])
+ *   L = Σ_b −log softmax(z_b)[w_t]                     (summed over the batch)
+ * Backward (accumulating into the gradients; E's only in the looked-up rows):
+ *   dz = softmax(z) − onehot(w_t);  dU += dzᵀa, db += Σ dz;  da = dz·U
+ *   dpre = da ∗ (1 − a²);  dH += dpreᵀx, dd += Σ dpre;  dx = dpre·H;  dE[w] += the slices of dx
+ * Bengio's optional direct connections x → z are left out (the notes' version has none).
+ *
+ * Built from the shared layers: layers/embedding.ts (E), layers/dense.ts (H, d and U, b),
+ * engine tanh and cross-entropy. A [B, n·m] row-major x is the same memory as the [B·n, m] lookup
+ * of the B·n context ids, so the concatenation costs nothing.
+ */
+import { tanh, tanhBackward } from '../../engine/activations.js';
+import { crossEntropy, crossEntropyBackward } from '../../engine/cross-entropy.js';
+import { Matrix, type DType } from '../../engine/matrix.js';
+import { Rng } from '../../engine/rng.js';
+import {
+  createEmbedding, embeddingBackward, embeddingForward, embeddingSgdStep, embeddingZeroGrad, type Embedding,
+} from '../../layers/embedding.js';
+import { createDense, denseBackward, denseForward, denseZeroGrad, type DenseLayer } from '../../layers/dense.js';
+import { UNK, Vocabulary } from '../text/vocab.js';
+
+export interface NplmConfig {
+  vocabSize: number;
+  /** n: words of context (default 3). */
+  contextSize?: number;
+  /** m: embedding size (default 30). */
+  dim?: number;
+  /** h: hidden units (default 50). */
+  hidden?: number;
+  dtype?: DType;
+}
+
+export interface Nplm {
+  readonly vocabSize: number;
+  readonly contextSize: number;
+  readonly dim: number;
+  readonly hidden: number;
+  /** E [V, m]: the embeddings, the model's by-product that one keeps. */
+  readonly embedding: Embedding;
+  /** H [h, n·m], d [1, h] */
+  readonly hiddenLayer: DenseLayer;
+  /** U [V, h], b [1, V] */
+  readonly outputLayer: DenseLayer;
+}
+
+/**
+ * A new model. Init: E ~ N(0, 0.1²), H and U Xavier-uniform, biases 0 (a small E keeps tanh
+ * out of saturation at the start).
+ */
+export function createNplm(config: NplmConfig, rng: Rng): Nplm {
+  const V = config.vocabSize;
+  const n = config.contextSize ?? 3;
+  const m = config.dim ?? 30;
+  const h = config.hidden ?? 50;
+  for (const [name, v] of [['vocabSize', V], ['contextSize', n], ['dim', m], ['hidden', h]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`createNplm: expected ${name} to be a positive integer, got ${v}`);
+  }
+  const dtype = config.dtype ?? 'float32';
+  return {
+    vocabSize: V, contextSize: n, dim: m, hidden: h,
+    embedding: createEmbedding(V, m, rng, { dtype, init: 'normal', std: 0.1 }),
+    hiddenLayer: createDense(n * m, h, rng, { dtype, init: 'xavier' }),
+    outputLayer: createDense(h, V, rng, { dtype, init: 'xavier' }),
+  };
+}
+
+/** Preallocated activations for batches of up to `maxBatch` positions. */
+export interface NplmWorkspace {
+  readonly maxBatch: number;
+  /** [maxBatch, n·m] */
+  readonly x: Matrix;
+  /** [maxBatch, h] (tanh output) */
+  readonly a: Matrix;
+  /** [maxBatch, V] */
+  readonly logits: Matrix;
+  /** [maxBatch, V] */
+  readonly dLogits: Matrix;
+  /** [maxBatch, h] */
+  readonly dA: Matrix;
+  /** [maxBatch, n·m] */
+  readonly dX: Matrix;
+}
+
+export function createNplmWorkspace(model: Nplm, maxBatch: number): NplmWorkspace {
+  if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new Error(`createNplmWorkspace: expected a positive batch size, got ${maxBatch}`);
+  const dtype = model.embedding.weight.dtype;
+  const nm = model.contextSize * model.dim;
+  return {
+    maxBatch,
+    x: Matrix.zeros(maxBatch, nm, dtype),
+    a: Matrix.zeros(maxBatch, model.hidden, dtype),
+    logits: Matrix.zeros(maxBatch, model.vocabSize, dtype),
+    dLogits: Matrix.zeros(maxBatch, model.vocabSize, dtype),
+    dA: Matrix.zeros(maxBatch, model.hidden, dtype),
+    dX: Matrix.zeros(maxBatch, nm, dtype),
+  };
+}
+
+function batchOf(op: string, model: Nplm, ws: NplmWorkspace, contexts: ArrayLike<number>, targets: ArrayLike<number>): number {
+  const B = targets.length;
+  if (B < 1 || B > ws.maxBatch) throw new Error(`${op}: expected 1 … ${ws.maxBatch} targets (the workspace's batch), got ${B}`);
+  if (contexts.length !== B * model.contextSize) {
+    throw new Error(`${op}: expected B·n = ${B}·${model.contextSize} = ${B * model.contextSize} context ids, got ${contexts.length}`);
+  }
+  return B;
+}
+
+/** The [B·n, m] view of x's first B rows (same memory as [B, n·m]). */
+function lookupView(x: Matrix, B: number, n: number, m: number): Matrix {
+  return new Matrix(B * n, m, x.data, 0, m);
+}
+
+/**
+ * Forward pass of a batch: contexts holds B·n ids (row b's context at b·n … b·n + n − 1, oldest
+ * first), targets B ids. Fills the workspace and returns L = Σ_b −log p(w_t | context).
+ */
+export function nplmForward(ws: NplmWorkspace, model: Nplm, contexts: ArrayLike<number>, targets: ArrayLike<number>): number {
+  const B = batchOf('nplmForward', model, ws, contexts, targets);
+  const { contextSize: n, dim: m } = model;
+  const x = ws.x.rowView(0, B);
+  const a = ws.a.rowView(0, B);
+  const logits = ws.logits.rowView(0, B);
+  embeddingForward(lookupView(ws.x, B, n, m), model.embedding, contexts);
+  denseForward(a, model.hiddenLayer, x);
+  tanh(a, a);
+  denseForward(logits, model.outputLayer, a);
+  return crossEntropy(logits, targets);
+}
+
+/** Backward of the last nplmForward on the same batch, ACCUMULATING into the model's gradients. */
+export function nplmBackward(model: Nplm, ws: NplmWorkspace, contexts: ArrayLike<number>, targets: ArrayLike<number>): void {
+  const B = batchOf('nplmBackward', model, ws, contexts, targets);
+  const { contextSize: n, dim: m } = model;
+  const x = ws.x.rowView(0, B);
+  const a = ws.a.rowView(0, B);
+  const dLogits = ws.dLogits.rowView(0, B);
+  const dA = ws.dA.rowView(0, B);
+  const dX = ws.dX.rowView(0, B);
+  crossEntropyBackward(dLogits, ws.logits.rowView(0, B), targets);
+  denseBackward(model.outputLayer, a, dLogits, dA);
+  tanhBackward(dA, dA, a);
+  denseBackward(model.hiddenLayer, x, dA, dX);
+  embeddingBackward(model.embedding, contexts, lookupView(ws.dX, B, n, m));
+}
+
+export function nplmZeroGrad(model: Nplm): void {
+  embeddingZeroGrad(model.embedding);
+  denseZeroGrad(model.hiddenLayer);
+  denseZeroGrad(model.outputLayer);
+}
+
+/** Plain SGD on every parameter: θ −= lr·∂L/∂θ (E sparsely, only the looked-up rows). */
+export function nplmSgdStep(model: Nplm, lr: number): void {
+  embeddingSgdStep(model.embedding, lr);
+  for (const layer of [model.hiddenLayer, model.outputLayer]) {
+    for (const key of ['W', 'b'] as const) {
+      const p = layer.params[key];
+      const g = layer.grads[key];
+      if (!p || !g) continue;
+      for (let i = 0; i < p.data.length; i++) p.data[i] -= lr * g.data[i];
+    }
+  }
+}
+
+export interface NplmTrainOptions {
+  contextSize?: number;
+  dim?: number;
+  hidden?: number;
+  /** Words seen fewer times become <UNK> (default 1). */
+  minCount?: number;
+  epochs?: number;
+  /** Positions per SGD step (default 32). */
+  batchSize?: number;
+  /** Learning rate for the batch-mean loss (default 0.1). */
+  lr?: number;
+  seed?: number;
+  onEpoch?: (info: { epoch: number; loss: number; perplexity: number }) => void;
+}
+
+export interface NplmTrainResult {
+  vocab: Vocabulary;
+  model: Nplm;
+  /** Mean loss per predicted word of each epoch. */
+  epochLosses: number[];
+}
+
+/**
+ * Train on documents of tokens: every position t ≥ n of a document is one example (its n
+ * previous words predict it); positions are visited in a seeded random order each epoch, in
+ * batches, with SGD on the batch-mean loss. Words below minCount map to <UNK>.
+ */
+export function trainNplm(corpus: string[][], opts: NplmTrainOptions = {}): NplmTrainResult {
+  const n = opts.contextSize ?? 3;
+  const epochs = opts.epochs ?? 1;
+  const batchSize = opts.batchSize ?? 32;
+  const lr = opts.lr ?? 0.1;
+  const rng = new Rng(opts.seed ?? 1);
+  const vocab = Vocabulary.build((function* () { for (const d of corpus) yield* d; })(), { minCount: opts.minCount ?? 1, specials: [UNK] });
+  const docs = corpus.map((d) => Int32Array.from(vocab.encode(d)));
+  const positions: number[] = [];
+  let offset = 0;
+  const flat = new Int32Array(docs.reduce((s, d) => s + d.length, 0));
+  docs.forEach((d) => {
+    flat.set(d, offset);
+    for (let t = n; t < d.length; t++) positions.push(offset + t);
+    offset += d.length;
+  });
+  if (positions.length === 0) throw new Error(`trainNplm: expected documents longer than the context (${n} words)`);
+  const model = createNplm({ vocabSize: vocab.size, contextSize: n, dim: opts.dim, hidden: opts.hidden }, rng);
+  const ws = createNplmWorkspace(model, batchSize);
+  const contexts = new Int32Array(batchSize * n);
+  const targets = new Int32Array(batchSize);
+  const epochLosses: number[] = [];
+  for (let epoch = 0; epoch < epochs; epoch++) {
+    rng.shuffle(positions);
+    let total = 0;
+    for (let start = 0; start < positions.length; start += batchSize) {
+      const B = Math.min(batchSize, positions.length - start);
+      for (let b = 0; b < B; b++) {
+        const p = positions[start + b];
+        targets[b] = flat[p];
+        for (let j = 0; j < n; j++) contexts[b * n + j] = flat[p - n + j];
+      }
+      const ctx = contexts.subarray(0, B * n);
+      const tgt = targets.subarray(0, B);
+      nplmZeroGrad(model);
+      total += nplmForward(ws, model, ctx, tgt);
+      nplmBackward(model, ws, ctx, tgt);
+      nplmSgdStep(model, lr / B);
+    }
+    const loss = total / positions.length;
+    epochLosses.push(loss);
+    opts.onEpoch?.({ epoch, loss, perplexity: Math.exp(loss) });
+  }
+  return { vocab, model, epochLosses };
+}

@@ -1,0 +1,641 @@
+/**
+ * word2vec (Mikolov et al. 2013, arXiv:1301.3781 and 1310.4546), trained as the reference C code
+ * trains it — one thread, plain SGD on Float32Array, the update of each example applied at once.
+ *
+ * Pairs. For every position of a sentence the window is shrunk at random: b ~ U{0 … window−1}
+ * and the words at distance 1 … window − b on either side are the context (word2vec.c's rule).
+ *   skip-gram: every context word c predicts the centre word t: h = e_c, one example per pair
+ *              (the C code's direction; the notes' "context → target" with the roles swapped
+ *              gives the same pairs over a corpus).
+ *   CBOW:      the mean of the context vectors predicts the centre word: h = (1/|C|) Σ_{c∈C} e_c,
+ *              and every e_c receives the whole gradient of h (as word2vec.c does).
+ * Losses of one example (h, t), each minimised by SGD on E (input vectors e, [V, d]) and the
+ * output matrix Θ:
+ *   'softmax': −log p(t|h), p(t|h) = exp(θ_tᵀh) / Σ_j exp(θ_jᵀh)      Θ [V, d], O(V·d) per example
+ *   'hs':      hierarchical softmax over the Huffman tree of the counts  Θ [V − 1, d], O(log V · d)
+ *   'neg':     −log σ(θ_tᵀh) − Σ_k log σ(−θ_{n_k}ᵀh), n_k ~ count^0.75     Θ [V, d], O(k·d)
+ * (engine/hierarchical-softmax.ts and engine/negative-sampling.ts hold the last two, with the
+ * rule that a negative equal to the target is skipped).
+ *
+ * As in word2vec.c:
+ * - vocabulary: words seen ≥ minCount times, by descending count; rarer words are removed from
+ *   the text before windows are formed (they are not replaced by <UNK>);
+ * - subsampling: a word with count f among T training words is kept with probability
+ *   min(1, (√(f/(s·T)) + 1)·(s·T)/f), s = `sample` (1e−3), drawn when the sentence is read;
+ * - sentences longer than 1000 kept words are cut (MAX_SENTENCE_LENGTH); windows never cross a
+ *   sentence (here: a document) boundary;
+ * - learning rate α = α0·(1 − done/(epochs·T + 1)), floored at α0·1e−4, recomputed when 10,000
+ *   words (1% of the run on corpora under a million words) have been read since the last time,
+ *   checked once per sentence as word2vec.c does; α0 = 0.025 skip-gram, 0.05 CBOW;
+ * - init: e ~ U(−0.5/d, 0.5/d), Θ = 0.
+ * Unlike it: σ is exact (no ±6 table and no skipped updates), negatives come from an alias table
+ * (engine NegativeSampler), and every random choice — init, subsampling, window shrink, negatives —
+ * comes from one seeded Rng, so the same seed gives bit-identical vectors (per kernel).
+ *
+ * Kernels: the per-row arithmetic (θᵀh, then e += g·θ and θ += g·h) runs either in the engine's
+ * scalar JS kernels or in WebAssembly SIMD emitted at run time (the default where available,
+ * about 3× faster, float32 sums). Both apply exactly the same updates; see Word2VecKernel.
+ */
+import { gemm } from '../../engine/gemm.js';
+import { buildHuffmanTree, hierarchicalSoftmaxSgdStep, type HuffmanTree } from '../../engine/hierarchical-softmax.js';
+import { Matrix, expectSameDType, shapeOf, type FloatArray } from '../../engine/matrix.js';
+import { NegativeSampler, negativeSamplingSgdStep } from '../../engine/negative-sampling.js';
+import { crossEntropy, crossEntropyBackward } from '../../engine/cross-entropy.js';
+import { Rng } from '../../engine/rng.js';
+import { FunctionBuilder, ModuleBuilder, ValType } from '../../engine/wasm/emitter.js';
+import { instantiate, webAssembly, type WasmMemory } from '../../engine/wasm/webassembly.js';
+import { Vocabulary } from '../text/vocab.js';
+
+export type Word2VecMethod = 'skipgram' | 'cbow';
+export type Word2VecLoss = 'softmax' | 'hs' | 'neg';
+/**
+ * 'js': the engine's scalar kernels (sums in double precision); 'wasm': the same updates with
+ * WebAssembly SIMD dot products and row updates (float32 sums, 2–3× faster); 'auto' (default):
+ * 'wasm' where the JavaScript engine has WebAssembly SIMD, else 'js'.
+ */
+export type Word2VecKernel = 'auto' | 'js' | 'wasm';
+
+export interface Word2VecOptions {
+  /** 'skipgram' (default) or 'cbow'. */
+  method?: Word2VecMethod;
+  /** 'neg' (default), 'hs' or 'softmax' (full softmax: only for small vocabularies). */
+  loss?: Word2VecLoss;
+  /** Vector size d (default 100). */
+  dim?: number;
+  /** Largest distance between centre and context word (default 5). */
+  window?: number;
+  /** Negatives per example for loss 'neg' (default 5). */
+  negative?: number;
+  /** Words seen fewer times are dropped (default 5). */
+  minCount?: number;
+  /** Passes over the corpus (default 1). */
+  epochs?: number;
+  /** Subsampling threshold s (default 1e−3; 0 turns subsampling off). */
+  sample?: number;
+  /** Starting learning rate α0 (default 0.025 for skip-gram, 0.05 for CBOW). */
+  alpha?: number;
+  /** Seed of the one Rng behind every random choice (default 1). */
+  seed?: number;
+  /** Which inner loops run the updates (default 'auto'; see Word2VecKernel). */
+  kernel?: Word2VecKernel;
+  /** Cut sentences after this many kept words (default 1000, word2vec.c's MAX_SENTENCE_LENGTH). */
+  maxSentenceLength?: number;
+  /** Called every `progressEvery` words with the running figures. */
+  onProgress?: (progress: Word2VecProgress) => void;
+  /** Words between two progress reports (default 10,000). */
+  progressEvery?: number;
+  /**
+   * Called with every sentence as it is trained on (word ids after subsampling, at most
+   * maxSentenceLength of them; a view valid during the call) — for inspection and tests.
+   */
+  onSentence?: (ids: Int32Array) => void;
+}
+
+export interface Word2VecProgress {
+  epoch: number;
+  /** In-vocabulary words read so far (before subsampling, word2vec.c's word_count), all epochs. */
+  wordsDone: number;
+  /** epochs · T */
+  totalWords: number;
+  /** wordsDone / totalWords */
+  progress: number;
+  alpha: number;
+  /** Mean loss per example (prediction of one target) since the previous report. */
+  loss: number;
+  wordsPerSecond: number;
+  elapsedSeconds: number;
+}
+
+export interface Word2VecResult {
+  /** The vocabulary, by descending count: row i of `vectors` is words[i]. */
+  words: string[];
+  counts: number[];
+  /** E [V, d]: the input vectors, the word vectors one keeps. */
+  vectors: Matrix;
+  /** Θ: [V, d] for 'softmax' and 'neg', [V − 1, d] (inner nodes) for 'hs'. */
+  output: Matrix;
+  /** The Huffman tree, for 'hs'. */
+  tree: HuffmanTree | null;
+  /** T: in-vocabulary words per epoch. */
+  trainWords: number;
+  /** Examples (predictions) made over the run. */
+  examples: number;
+  /** Mean loss per example over the last epoch. */
+  finalLoss: number;
+  seconds: number;
+  /** epochs · T / seconds */
+  wordsPerSecond: number;
+  /** The kernel that ran ('js' or 'wasm'). */
+  kernel: 'js' | 'wasm';
+}
+
+interface ResolvedOptions {
+  method: Word2VecMethod;
+  loss: Word2VecLoss;
+  dim: number;
+  window: number;
+  negative: number;
+  minCount: number;
+  epochs: number;
+  sample: number;
+  alpha: number;
+  seed: number;
+  maxSentenceLength: number;
+  progressEvery: number;
+  kernel: Word2VecKernel;
+}
+
+function resolveOptions(opts: Word2VecOptions): ResolvedOptions {
+  const op = 'trainWord2Vec';
+  const method = opts.method ?? 'skipgram';
+  const loss = opts.loss ?? 'neg';
+  if (method !== 'skipgram' && method !== 'cbow') throw new Error(`${op}: expected method 'skipgram' or 'cbow', got '${String(method)}'`);
+  if (loss !== 'softmax' && loss !== 'hs' && loss !== 'neg') throw new Error(`${op}: expected loss 'softmax', 'hs' or 'neg', got '${String(loss)}'`);
+  const r: ResolvedOptions = {
+    method,
+    loss,
+    dim: opts.dim ?? 100,
+    window: opts.window ?? 5,
+    negative: opts.negative ?? 5,
+    minCount: opts.minCount ?? 5,
+    epochs: opts.epochs ?? 1,
+    sample: opts.sample ?? 1e-3,
+    alpha: opts.alpha ?? (method === 'cbow' ? 0.05 : 0.025),
+    seed: opts.seed ?? 1,
+    maxSentenceLength: opts.maxSentenceLength ?? 1000,
+    progressEvery: opts.progressEvery ?? 10000,
+    kernel: opts.kernel ?? 'auto',
+  };
+  if (r.kernel !== 'auto' && r.kernel !== 'js' && r.kernel !== 'wasm') {
+    throw new Error(`${op}: expected kernel 'auto', 'js' or 'wasm', got '${String(r.kernel)}'`);
+  }
+  const positiveInts: [string, number][] = [
+    ['dim', r.dim], ['window', r.window], ['minCount', r.minCount], ['epochs', r.epochs],
+    ['maxSentenceLength', r.maxSentenceLength], ['progressEvery', r.progressEvery],
+  ];
+  for (const [name, v] of positiveInts) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${op}: expected ${name} to be an integer ≥ 1, got ${v}`);
+  }
+  if (loss === 'neg' && (!Number.isInteger(r.negative) || r.negative < 1)) {
+    throw new Error(`${op}: expected negative to be an integer ≥ 1 for loss 'neg', got ${r.negative}`);
+  }
+  if (!(r.sample >= 0) || !Number.isFinite(r.sample)) throw new Error(`${op}: expected sample ≥ 0, got ${r.sample}`);
+  if (!(r.alpha > 0) || !Number.isFinite(r.alpha)) throw new Error(`${op}: expected a positive learning rate alpha, got ${r.alpha}`);
+  if (!Number.isInteger(r.seed)) throw new Error(`${op}: expected an integer seed, got ${r.seed}`);
+  return r;
+}
+
+/**
+ * word2vec.c's keep probability of a word seen `count` times among `totalWords`, with threshold
+ * s: (√(f/(s·T)) + 1)·(s·T)/f, capped at 1 (1 when s = 0). In terms of the frequency z = f/T it
+ * is (√(z/s) + 1)·s/z; the paper's rule keeps with √(s/z) instead.
+ */
+export function keepProbability(count: number, totalWords: number, sample: number): number {
+  if (sample <= 0 || count <= 0) return 1;
+  const st = sample * totalWords;
+  return Math.min(1, (Math.sqrt(count / st) + 1) * (st / count));
+}
+
+/** The vocabulary of a corpus (minCount, descending count) without specials. */
+export function buildWord2VecVocabulary(corpus: string[][], minCount: number): Vocabulary {
+  return Vocabulary.build(iterateTokens(corpus), { minCount, specials: [] });
+}
+
+function* iterateTokens(corpus: string[][]): Generator<string> {
+  for (const doc of corpus) yield* doc;
+}
+
+/** Each document as word ids, words outside the vocabulary removed. */
+export function encodeCorpus(corpus: string[][], vocab: Vocabulary): Int32Array[] {
+  return corpus.map((doc) => {
+    const ids = new Int32Array(doc.length);
+    let n = 0;
+    for (const token of doc) if (vocab.has(token)) ids[n++] = vocab.id(token);
+    return ids.slice(0, n);
+  });
+}
+
+/**
+ * One fused SGD step of the full softmax for one example (the 'softmax' loss's kernel): with
+ * x_j = θ_jᵀh, p = softmax(x) and g_j = −lr·∂L/∂x_j = lr·([j = t] − p_j),
+ *   neu1e += g_j·θ_j   (θ_j before its update),   θ_j += g_j·h      for every j.
+ * `scores` is a workspace of ≥ V entries. Returns −log p_t. No checks (hot loop).
+ */
+export function fullSoftmaxSgdStep(
+  neu1e: FloatArray, theta: FloatArray, h: FloatArray, hOffset: number, dim: number,
+  vocabSize: number, target: number, lr: number, scores: Float64Array,
+): number {
+  let max = -Infinity;
+  for (let j = 0; j < vocabSize; j++) {
+    const tOff = j * dim;
+    let x = 0;
+    for (let c = 0; c < dim; c++) x += theta[tOff + c] * h[hOffset + c];
+    scores[j] = x;
+    if (x > max) max = x;
+  }
+  let sum = 0;
+  for (let j = 0; j < vocabSize; j++) sum += Math.exp(scores[j] - max);
+  const logZ = max + Math.log(sum);
+  const loss = logZ - scores[target];
+  for (let j = 0; j < vocabSize; j++) {
+    const p = Math.exp(scores[j] - logZ);
+    const g = lr * ((j === target ? 1 : 0) - p);
+    const tOff = j * dim;
+    for (let c = 0; c < dim; c++) {
+      neu1e[c] += g * theta[tOff + c];
+      theta[tOff + c] += g * h[hOffset + c];
+    }
+  }
+  return loss;
+}
+
+/**
+ * Train word vectors on `corpus` (documents of tokens; windows stay inside a document).
+ * Returns E, Θ, the vocabulary and the run's figures. Deterministic for a given seed.
+ */
+export function trainWord2Vec(corpus: string[][], options: Word2VecOptions = {}): Word2VecResult {
+  const o = resolveOptions(options);
+  const vocab = buildWord2VecVocabulary(corpus, o.minCount);
+  const V = vocab.size;
+  if (V < 2) {
+    throw new Error(`trainWord2Vec: expected at least 2 words seen ≥ minCount = ${o.minCount} times, got ${V}`);
+  }
+  const docs = encodeCorpus(corpus, vocab);
+  const counts = vocab.counts;
+  let trainWords = 0;
+  for (const c of counts) trainWords += c;
+
+  const rng = new Rng(o.seed);
+  const d = o.dim;
+  const thetaRows = o.loss === 'hs' ? V - 1 : V;
+  // Storage: syn0 = E [V, d], syn1 = Θ, neu1 (CBOW's h), neu1e (−α·∂L/∂h) — in the SIMD module's
+  // memory for the 'wasm' kernel (then *Ptr are their byte addresses), plain arrays for 'js'.
+  const simd = o.kernel === 'js' ? null : createSimdKernels(V * d + thetaRows * d + 2 * d);
+  if (o.kernel === 'wasm' && !simd) throw new Error("trainWord2Vec: kernel 'wasm' asked for, but this JavaScript engine has no WebAssembly SIMD");
+  const floats = simd ? simd.floats : new Float32Array(V * d + thetaRows * d + 2 * d);
+  const syn0Ptr = 0, syn1Ptr = 4 * V * d, neu1Ptr = syn1Ptr + 4 * thetaRows * d, neu1ePtr = neu1Ptr + 4 * d;
+  const syn0 = floats.subarray(0, V * d);
+  const syn1 = floats.subarray(syn1Ptr / 4, syn1Ptr / 4 + thetaRows * d);
+  const neu1 = floats.subarray(neu1Ptr / 4, neu1Ptr / 4 + d);
+  const neu1e = floats.subarray(neu1ePtr / 4, neu1ePtr / 4 + d);
+  const half = 0.5 / d;
+  for (let i = 0; i < syn0.length; i++) syn0[i] = rng.uniformIn(-half, half);
+  const tree = o.loss === 'hs' ? buildHuffmanTree(counts) : null;
+  const sampler = o.loss === 'neg' ? new NegativeSampler(counts, 0.75) : null;
+
+  const keep = new Float64Array(V);
+  for (let w = 0; w < V; w++) keep[w] = keepProbability(counts[w], trainWords, o.sample);
+
+  // Workspaces: no allocation inside the loops.
+  const negatives = new Int32Array(Math.max(1, o.negative));
+  const scores = o.loss === 'softmax' ? new Float64Array(V) : new Float64Array(0);
+  const sentence = new Int32Array(o.maxSentenceLength);
+
+  const k = o.negative;
+  /**
+   * One example: predict `target` from h = h[hOffset …] (at byte address hPtr for the SIMD
+   * kernels); neu1e collects −α·∂L/∂h. Returns the example's loss.
+   */
+  const trainExample = (h: Float32Array, hOffset: number, hPtr: number, target: number, alpha: number): number => {
+    if (sampler) for (let j = 0; j < k; j++) negatives[j] = sampler.sample(rng);
+    if (simd) {
+      if (tree) return simdHierarchicalSoftmaxStep(simd, syn1Ptr, hPtr, neu1ePtr, d, tree, target, alpha);
+      if (sampler) return simdNegativeSamplingStep(simd, syn1Ptr, hPtr, neu1ePtr, d, target, negatives, k, alpha);
+      return simdFullSoftmaxStep(simd, syn1Ptr, hPtr, neu1ePtr, d, V, target, alpha, scores);
+    }
+    if (tree) return hierarchicalSoftmaxSgdStep(neu1e, syn1, h, hOffset, d, tree, target, alpha);
+    if (sampler) return negativeSamplingSgdStep(neu1e, syn1, h, hOffset, d, target, negatives, 0, k, alpha);
+    return fullSoftmaxSgdStep(neu1e, syn1, h, hOffset, d, V, target, alpha, scores);
+  };
+
+  const totalWords = o.epochs * trainWords;
+  const alphaEvery = Math.max(1, Math.min(10000, Math.floor(totalWords / 100)));
+  const start = performance.now();
+  let alpha = o.alpha;
+  let wordsDone = 0;
+  let lastAlphaUpdate = 0;
+  let lastReport = 0;
+  let reportLoss = 0, reportExamples = 0;
+  let epochLoss = 0, epochExamples = 0;
+  let examples = 0;
+  let epoch = 0;
+
+  const report = (): void => {
+    const elapsed = (performance.now() - start) / 1000;
+    options.onProgress?.({
+      epoch, wordsDone, totalWords, progress: wordsDone / totalWords, alpha,
+      loss: reportExamples > 0 ? reportLoss / reportExamples : NaN,
+      wordsPerSecond: elapsed > 0 ? wordsDone / elapsed : 0, elapsedSeconds: elapsed,
+    });
+    reportLoss = 0;
+    reportExamples = 0;
+    lastReport = wordsDone;
+  };
+
+  /** Train on sentence[0 … length): every position with its shrunk window. */
+  const trainSentence = (length: number): void => {
+    const win = o.window;
+    for (let pos = 0; pos < length; pos++) {
+      const word = sentence[pos];
+      const b = rng.int(win);
+      const from = Math.max(0, pos - win + b);
+      const to = Math.min(length - 1, pos + win - b);
+      let loss = 0, n = 0;
+      if (o.method === 'skipgram') {
+        for (let c = from; c <= to; c++) {
+          if (c === pos) continue;
+          const l1 = sentence[c] * d;
+          neu1e.fill(0);
+          loss += trainExample(syn0, l1, syn0Ptr + 4 * l1, word, alpha);
+          for (let i = 0; i < d; i++) syn0[l1 + i] += neu1e[i];
+          n++;
+        }
+      } else {
+        neu1.fill(0);
+        for (let c = from; c <= to; c++) {
+          if (c === pos) continue;
+          const l1 = sentence[c] * d;
+          for (let i = 0; i < d; i++) neu1[i] += syn0[l1 + i];
+          n++;
+        }
+        if (n === 0) continue;
+        const inv = 1 / n;
+        for (let i = 0; i < d; i++) neu1[i] *= inv;
+        neu1e.fill(0);
+        loss = trainExample(neu1, 0, neu1Ptr, word, alpha);
+        for (let c = from; c <= to; c++) {
+          if (c === pos) continue;
+          const l1 = sentence[c] * d;
+          for (let i = 0; i < d; i++) syn0[l1 + i] += neu1e[i];
+        }
+        n = 1;
+      }
+      reportLoss += loss;
+      reportExamples += n;
+      epochLoss += loss;
+      epochExamples += n;
+      examples += n;
+    }
+  };
+
+  for (epoch = 0; epoch < o.epochs; epoch++) {
+    epochLoss = 0;
+    epochExamples = 0;
+    for (const doc of docs) {
+      let i = 0;
+      while (i < doc.length) {
+        // Read a sentence: up to maxSentenceLength words that survive subsampling.
+        let length = 0;
+        while (i < doc.length && length < o.maxSentenceLength) {
+          const w = doc[i++];
+          wordsDone++;
+          if (keep[w] < 1 && rng.uniform() >= keep[w]) continue;
+          sentence[length++] = w;
+        }
+        if (wordsDone - lastAlphaUpdate >= alphaEvery) {
+          alpha = Math.max(o.alpha * 1e-4, o.alpha * (1 - wordsDone / (totalWords + 1)));
+          lastAlphaUpdate = wordsDone;
+        }
+        if (wordsDone - lastReport >= o.progressEvery && options.onProgress) report();
+        if (length === 0) continue;
+        options.onSentence?.(sentence.subarray(0, length));
+        trainSentence(length);
+      }
+    }
+  }
+  if (options.onProgress) report();
+  const seconds = (performance.now() - start) / 1000;
+  return {
+    words: vocab.tokens.slice(),
+    counts: counts.slice(),
+    // copies, so that the results do not keep the SIMD module's memory alive
+    vectors: Matrix.fromData(V, d, syn0.slice()),
+    output: Matrix.fromData(thetaRows, d, syn1.slice()),
+    tree,
+    trainWords,
+    examples,
+    finalLoss: epochExamples > 0 ? epochLoss / epochExamples : NaN,
+    seconds,
+    wordsPerSecond: seconds > 0 ? totalWords / seconds : 0,
+    kernel: simd ? 'wasm' : 'js',
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// WebAssembly SIMD kernels (kernel 'wasm'): the per-row arithmetic of the training loop —
+//   dot(a, b, n)            → Σ_i a[i]·b[i]                 (two f32x4 accumulators)
+//   step(θ, h, e, n, g)     e[i] += g·θ[i]; θ[i] += g·h[i]  (θ read before it is written)
+// on f32 arrays at byte addresses in the module's memory — emitted as bytes by engine/wasm's
+// emitter (no toolchain, no eval). The σ / softplus of each row stays in JavaScript, exactly as in
+// the engine kernels; only the sums run in float32 (word2vec.c's `real` is float too).
+
+interface SimdKernels {
+  dot: (a: number, b: number, n: number) => number;
+  step: (theta: number, h: number, e: number, n: number, g: number) => void;
+  /** The module's whole memory as floats. */
+  floats: Float32Array;
+}
+
+let simdModule: Uint8Array | null | undefined;
+
+/** A fresh instance whose memory holds at least `floatsNeeded` floats, or null without SIMD. */
+function createSimdKernels(floatsNeeded: number): SimdKernels | null {
+  const api = webAssembly();
+  if (!api) return null;
+  if (simdModule === undefined) {
+    const bytes = buildWord2VecSimdModule();
+    simdModule = api.validate(bytes) ? bytes : null;
+  }
+  if (!simdModule) return null;
+  const instance = instantiate(simdModule, 'trainWord2Vec');
+  const memory = instance.exports.memory as WasmMemory;
+  const pages = Math.ceil((4 * floatsNeeded) / 65536);
+  const have = memory.buffer.byteLength / 65536;
+  if (pages > have) memory.grow(pages - have);
+  return {
+    dot: instance.exports.dot as SimdKernels['dot'],
+    step: instance.exports.step as SimdKernels['step'],
+    floats: new Float32Array(memory.buffer, 0, floatsNeeded),
+  };
+}
+
+function buildWord2VecSimdModule(): Uint8Array {
+  const { i32, f32, v128 } = ValType;
+
+  const dot = new FunctionBuilder([i32, i32, i32], [f32]);
+  {
+    const f = dot;
+    const [a, b, n] = [0, 1, 2];
+    const acc0 = f.local(v128), acc1 = f.local(v128), end = f.local(i32), sum = f.local(f32);
+    // 8 floats per iteration, two independent accumulators
+    f.localGet(a).localGet(n).i32Const(-8).i32And().i32Const(2).i32Shl().i32Add().localSet(end);
+    f.block().loop();
+    f.localGet(a).localGet(end).i32GeS().brIf(1);
+    f.localGet(acc0).localGet(a).v128Load(0).localGet(b).v128Load(0).f32x4Mul().f32x4Add().localSet(acc0);
+    f.localGet(acc1).localGet(a).v128Load(16).localGet(b).v128Load(16).f32x4Mul().f32x4Add().localSet(acc1);
+    f.i32Increment(a, 32).i32Increment(b, 32).br(0);
+    f.end().end();
+    f.localGet(acc0).localGet(acc1).f32x4Add().localSet(acc0);
+    f.localGet(acc0).f32x4ExtractLane(0).localGet(acc0).f32x4ExtractLane(1).f32Add()
+      .localGet(acc0).f32x4ExtractLane(2).localGet(acc0).f32x4ExtractLane(3).f32Add()
+      .f32Add().localSet(sum);
+    // the last n mod 8 floats one at a time
+    f.localGet(end).localGet(n).i32Const(7).i32And().i32Const(2).i32Shl().i32Add().localSet(end);
+    f.block().loop();
+    f.localGet(a).localGet(end).i32GeS().brIf(1);
+    f.localGet(sum).localGet(a).f32Load(0).localGet(b).f32Load(0).f32Mul().f32Add().localSet(sum);
+    f.i32Increment(a, 4).i32Increment(b, 4).br(0);
+    f.end().end();
+    f.localGet(sum);
+  }
+
+  const step = new FunctionBuilder([i32, i32, i32, i32, f32]);
+  {
+    const f = step;
+    const [t, h, e, n, g] = [0, 1, 2, 3, 4];
+    const gv = f.local(v128), tv = f.local(v128), end = f.local(i32), ts = f.local(f32);
+    f.localGet(g).f32x4Splat().localSet(gv);
+    f.localGet(t).localGet(n).i32Const(-4).i32And().i32Const(2).i32Shl().i32Add().localSet(end);
+    f.block().loop();
+    f.localGet(t).localGet(end).i32GeS().brIf(1);
+    f.localGet(t).v128Load(0).localSet(tv);
+    f.localGet(e).localGet(e).v128Load(0).localGet(gv).localGet(tv).f32x4Mul().f32x4Add().v128Store(0);
+    f.localGet(t).localGet(tv).localGet(gv).localGet(h).v128Load(0).f32x4Mul().f32x4Add().v128Store(0);
+    f.i32Increment(t, 16).i32Increment(h, 16).i32Increment(e, 16).br(0);
+    f.end().end();
+    f.localGet(end).localGet(n).i32Const(3).i32And().i32Const(2).i32Shl().i32Add().localSet(end);
+    f.block().loop();
+    f.localGet(t).localGet(end).i32GeS().brIf(1);
+    f.localGet(t).f32Load(0).localSet(ts);
+    f.localGet(e).localGet(e).f32Load(0).localGet(g).localGet(ts).f32Mul().f32Add().f32Store(0);
+    f.localGet(t).localGet(ts).localGet(g).localGet(h).f32Load(0).f32Mul().f32Add().f32Store(0);
+    f.i32Increment(t, 4).i32Increment(h, 4).i32Increment(e, 4).br(0);
+    f.end().end();
+  }
+
+  const module = new ModuleBuilder();
+  module.addFunction(dot, 'dot');
+  module.addFunction(step, 'step');
+  module.setMemory(1, null, 'memory');
+  return module.toBytes();
+}
+
+/** hierarchicalSoftmaxSgdStep with the SIMD row kernels; Θ at byte address thetaPtr. */
+function simdHierarchicalSoftmaxStep(
+  k: SimdKernels, thetaPtr: number, hPtr: number, neu1ePtr: number, dim: number,
+  tree: HuffmanTree, word: number, lr: number,
+): number {
+  const { offsets, nodes, codes } = tree;
+  let loss = 0;
+  for (let p = offsets[word]; p < offsets[word + 1]; p++) {
+    const tPtr = thetaPtr + 4 * dim * nodes[p];
+    const s = codes[p] === 0 ? 1 : -1;
+    const z = s * k.dot(tPtr, hPtr, dim);
+    const e = Math.exp(-Math.abs(z));
+    loss += (z < 0 ? -z : 0) + Math.log1p(e);
+    k.step(tPtr, hPtr, neu1ePtr, dim, lr * s * (z >= 0 ? e / (1 + e) : 1 / (1 + e)));
+  }
+  return loss;
+}
+
+/** negativeSamplingSgdStep with the SIMD row kernels (a negative equal to the target is skipped). */
+function simdNegativeSamplingStep(
+  k: SimdKernels, thetaPtr: number, hPtr: number, neu1ePtr: number, dim: number,
+  target: number, negatives: Int32Array, count: number, lr: number,
+): number {
+  let loss = 0;
+  for (let j = -1; j < count; j++) {
+    const row = j < 0 ? target : negatives[j];
+    if (j >= 0 && row === target) continue;
+    const label = j < 0 ? 1 : 0;
+    const tPtr = thetaPtr + 4 * dim * row;
+    const x = k.dot(tPtr, hPtr, dim);
+    const e = Math.exp(-Math.abs(x));
+    const z = label === 1 ? x : -x;
+    loss += (z < 0 ? -z : 0) + Math.log1p(e);
+    k.step(tPtr, hPtr, neu1ePtr, dim, lr * (label - (x >= 0 ? 1 / (1 + e) : e / (1 + e))));
+  }
+  return loss;
+}
+
+/** fullSoftmaxSgdStep with the SIMD row kernels. */
+function simdFullSoftmaxStep(
+  k: SimdKernels, thetaPtr: number, hPtr: number, neu1ePtr: number, dim: number,
+  vocabSize: number, target: number, lr: number, scores: Float64Array,
+): number {
+  let max = -Infinity;
+  for (let j = 0; j < vocabSize; j++) {
+    const x = k.dot(thetaPtr + 4 * dim * j, hPtr, dim);
+    scores[j] = x;
+    if (x > max) max = x;
+  }
+  let sum = 0;
+  for (let j = 0; j < vocabSize; j++) sum += Math.exp(scores[j] - max);
+  const logZ = max + Math.log(sum);
+  for (let j = 0; j < vocabSize; j++) {
+    const g = lr * ((j === target ? 1 : 0) - Math.exp(scores[j] - logZ));
+    k.step(thetaPtr + 4 * dim * j, hPtr, neu1ePtr, dim, g);
+  }
+  return logZ - scores[target];
+}
+
+function checkSkipGram(op: string, E: Matrix, theta: Matrix, contexts: ArrayLike<number>, targets: ArrayLike<number>): void {
+  if (theta.cols !== E.cols) throw new Error(`${op}: expected theta [V, ${E.cols}] to match E ${shapeOf(E)}, got ${shapeOf(theta)}`);
+  expectSameDType(op, E, theta);
+  if (contexts.length !== targets.length) {
+    throw new Error(`${op}: expected as many contexts as targets, got ${contexts.length} and ${targets.length}`);
+  }
+  for (let b = 0; b < contexts.length; b++) {
+    if (!Number.isInteger(contexts[b]) || contexts[b] < 0 || contexts[b] >= E.rows) {
+      throw new Error(`${op}: expected context ids in [0, ${E.rows}), got ${contexts[b]} at ${b}`);
+    }
+    if (!Number.isInteger(targets[b]) || targets[b] < 0 || targets[b] >= theta.rows) {
+      throw new Error(`${op}: expected target ids in [0, ${theta.rows}), got ${targets[b]} at ${b}`);
+    }
+  }
+}
+
+function gatherRows(E: Matrix, ids: ArrayLike<number>): Matrix {
+  const H = Matrix.zeros(ids.length, E.cols, E.dtype);
+  for (let b = 0; b < ids.length; b++) for (let c = 0; c < E.cols; c++) H.set(b, c, E.get(ids[b], c));
+  return H;
+}
+
+/**
+ * The full-softmax skip-gram loss of a batch of (context, target) pairs, as matrices (for
+ * gradient checks and tests; training uses fullSoftmaxSgdStep):
+ *   h_b = e_{c_b} (row c_b of E [V, d]),  z_b = Θ h_b ([V]),  L = Σ_b −log softmax(z_b)[t_b]
+ * E [V, d], theta [V, d], contexts and targets: B ids each.
+ */
+export function skipGramSoftmaxLoss(E: Matrix, theta: Matrix, contexts: ArrayLike<number>, targets: ArrayLike<number>): number {
+  checkSkipGram('skipGramSoftmaxLoss', E, theta, contexts, targets);
+  const H = gatherRows(E, contexts);
+  const logits = Matrix.zeros(H.rows, theta.rows, E.dtype);
+  gemm(logits, H, theta, false, true);
+  return crossEntropy(logits, targets);
+}
+
+/**
+ * Backward of skipGramSoftmaxLoss, ACCUMULATING: with dZ = softmax(Z) − onehot(t) [B, V],
+ *   dTheta += dZᵀ·H,   dE[c_b, :] += (dZ·Θ)[b, :]   (only the context rows of dE change).
+ */
+export function skipGramSoftmaxBackward(
+  dE: Matrix, dTheta: Matrix, E: Matrix, theta: Matrix, contexts: ArrayLike<number>, targets: ArrayLike<number>,
+): void {
+  const op = 'skipGramSoftmaxBackward';
+  checkSkipGram(op, E, theta, contexts, targets);
+  if (dE.rows !== E.rows || dE.cols !== E.cols) throw new Error(`${op}: expected dE to be ${shapeOf(E)}, got ${shapeOf(dE)}`);
+  if (dTheta.rows !== theta.rows || dTheta.cols !== theta.cols) {
+    throw new Error(`${op}: expected dTheta to be ${shapeOf(theta)}, got ${shapeOf(dTheta)}`);
+  }
+  const H = gatherRows(E, contexts);
+  const dZ = Matrix.zeros(H.rows, theta.rows, E.dtype);
+  gemm(dZ, H, theta, false, true);
+  crossEntropyBackward(dZ, dZ, targets);
+  gemm(dTheta, dZ, H, true, false, 1, 1);
+  const dH = Matrix.zeros(H.rows, H.cols, E.dtype);
+  gemm(dH, dZ, theta);
+  for (let b = 0; b < contexts.length; b++) {
+    for (let c = 0; c < E.cols; c++) dE.set(contexts[b], c, dE.get(contexts[b], c) + dH.get(b, c));
+  }
+}

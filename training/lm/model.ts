@@ -1,0 +1,387 @@
+/**
+ * The recurrent language model of the notes (Sequence Models week 1, "Language model and sequence
+ * generation"): read y⟨1⟩ … y⟨t−1⟩, predict y⟨t⟩.
+ *
+ *   x⟨t⟩ = E[y⟨t−1⟩]  (a learnt embedding, [T·B, d])  or  one-hot(y⟨t−1⟩)  ([T·B, V], the notes' form)
+ *   a⟨t⟩ = cell(x⟨t⟩, a⟨t−1⟩)                         (L stacked cells, each [T·B, H] out)
+ *   z⟨t⟩ = a⟨t⟩·W_yaᵀ + b_y                          [T·B, V]   (layers/dense.ts)
+ *   ŷ⟨t⟩ = softmax(z⟨t⟩),  L = −Σ_t log ŷ⟨t⟩[y⟨t⟩]   (engine/cross-entropy.ts takes the logits z)
+ *
+ * Everything is time-major (`[T, B, D]` stored as `[T·B, D]`). The cells run as a deep RNN
+ * (layers/stacked.ts). `lmForward` / `lmBackward` run a chunk of T steps for B parallel streams in a preallocated `LmWorkspace`; the state each layer
+ * ends the chunk with is kept in `ws.state` and is the next chunk's initial state (truncated BPTT:
+ * no gradient crosses that boundary, the next chunk simply starts from these numbers).
+ *
+ * Parameter names (optimizer state, checkpoints, error messages) — for an LSTM with one layer:
+ *   embedding.weight [V, d] (absent with one-hot input), lstm.W_x [4H, D], lstm.W_a [4H, H],
+ *   lstm.b [1, 4H], dense.W [V, H], dense.b [1, V].  Layer l ≥ 1 of a stack is `lstm.l<l>.W_x` ….
+ *
+ * The model file is JSON: { kind: "seqgrad.language-model", version: 1, config, vocabulary,
+ * weights: name → matrixToJSON (raw little-endian bytes in base64, so the round trip is exact) },
+ * written atomically.
+ */
+import { crossEntropy } from '../../engine/cross-entropy.js';
+import { Matrix, fill, zero, type DType } from '../../engine/matrix.js';
+import { Rng } from '../../engine/rng.js';
+import type { CellKind, RecurrentCell } from '../../layers/cells/cell.js';
+import { CELL_KINDS, createCell } from '../../layers/cells/create-cell.js';
+import { createDense, denseBackward, denseForward, denseZeroGrad, type DenseLayer } from '../../layers/dense.js';
+import {
+  createEmbedding, embeddingBackward, embeddingForward, embeddingZeroGrad, type Embedding,
+} from '../../layers/embedding.js';
+import { copyStateInto, zeroState } from '../../layers/sequence.js';
+import {
+  createStack, createStackedWorkspace, stackedBackward, stackedForward, stackedZeroGrads,
+  type LayerState, type StackedBackwardOptions, type StackedForwardOptions, type StackedRnn, type StackedWorkspace,
+} from '../../layers/stacked.js';
+import { writeFileAtomic } from '../io/files.js';
+import { copyWeightsFromJSON, lmInputError, readJsonInput } from '../io/model-file.js';
+import { matrixToJSON, type MatrixJSON } from '../core/optimizers.js';
+import { Vocabulary, type VocabularyJSON } from '../text/vocab.js';
+
+export type LmLevel = 'char' | 'word';
+
+/** Everything that fixes the model's structure (saved in the model file). */
+export interface LanguageModelConfig {
+  /** Tokens are characters or words. */
+  level: LmLevel;
+  /** The text was lower-cased before tokenising (scoring and prompts do the same). */
+  lowercase: boolean;
+  cell: CellKind;
+  /** H, the state size of every layer. */
+  hidden: number;
+  /** L, stacked recurrent layers (layer l + 1 reads the outputs a⟨t⟩ of layer l). */
+  layers: number;
+  /** d of the learnt input embedding; 0 = one-hot input of size V (the notes' x⟨t⟩ = y⟨t−1⟩). */
+  embeddingDim: number;
+  /** Seed of the initial weights. */
+  seed: number;
+  dtype: DType;
+}
+
+/** What `createLanguageModel` accepts: anything left out takes the default shown. */
+export interface LanguageModelOptions {
+  level?: LmLevel;            // 'char'
+  lowercase?: boolean;        // false
+  cell?: CellKind;            // 'lstm'
+  hidden?: number;            // 128
+  layers?: number;            // 1
+  embeddingDim?: number;      // char: 0 (one-hot), word: 64
+  seed?: number;              // 1
+  dtype?: DType;              // 'float32'
+}
+
+export interface LanguageModel {
+  readonly config: LanguageModelConfig;
+  readonly vocab: Vocabulary;
+  /** E [V, d], or null for one-hot input. */
+  readonly embedding: Embedding | null;
+  /** The L cells, bottom first. */
+  readonly cells: RecurrentCell[];
+  /** The same cells as a deep RNN (layers/stacked.ts), which runs forward and BPTT through them. */
+  readonly stack: StackedRnn;
+  /** W_ya [V, H], b_y [1, V]. */
+  readonly output: DenseLayer;
+}
+
+// lmInputError (error about a file or value the user supplied; the CLI exits with 2) lives with the
+// model-file helpers and stays exported from here, where it was public first.
+export { lmInputError };
+
+/** Fill in the defaults and check every field; throws naming the field. */
+export function resolveLanguageModelConfig(opts: LanguageModelOptions, op = 'createLanguageModel'): LanguageModelConfig {
+  const level = opts.level ?? 'char';
+  if (level !== 'char' && level !== 'word') throw new Error(`${op}: expected level 'char' or 'word', got ${JSON.stringify(level)}`);
+  const config: LanguageModelConfig = {
+    level,
+    lowercase: opts.lowercase ?? false,
+    cell: opts.cell ?? 'lstm',
+    hidden: opts.hidden ?? 128,
+    layers: opts.layers ?? 1,
+    embeddingDim: opts.embeddingDim ?? (level === 'char' ? 0 : 64),
+    seed: opts.seed ?? 1,
+    dtype: opts.dtype ?? 'float32',
+  };
+  if (!CELL_KINDS.includes(config.cell)) throw new Error(`${op}: expected cell among ${CELL_KINDS.join('|')}, got ${JSON.stringify(config.cell)}`);
+  const positive = (name: string, v: number): void => {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${op}: expected ${name} to be an integer ≥ 1, got ${v}`);
+  };
+  positive('hidden', config.hidden);
+  positive('layers', config.layers);
+  if (!Number.isInteger(config.embeddingDim) || config.embeddingDim < 0) {
+    throw new Error(`${op}: expected embeddingDim to be an integer ≥ 0 (0 = one-hot input), got ${config.embeddingDim}`);
+  }
+  if (!Number.isInteger(config.seed)) throw new Error(`${op}: expected an integer seed, got ${config.seed}`);
+  if (config.dtype !== 'float32' && config.dtype !== 'float64') throw new Error(`${op}: expected dtype float32 or float64, got ${JSON.stringify(config.dtype)}`);
+  if (typeof config.lowercase !== 'boolean') throw new Error(`${op}: expected lowercase to be true or false, got ${JSON.stringify(config.lowercase)}`);
+  return config;
+}
+
+/**
+ * A new model over `vocab`, initialised from `rng` (default: a generator seeded with config.seed).
+ * Cells take PyTorch's U(−1/√H, 1/√H) with the LSTM forget-gate bias set to 1; the embedding
+ * N(0, 1); the output layer nn.Linear's default.
+ */
+export function createLanguageModel(opts: LanguageModelOptions, vocab: Vocabulary, rng?: Rng): LanguageModel {
+  const config = resolveLanguageModelConfig(opts);
+  if (!(vocab instanceof Vocabulary) || vocab.size < 2) {
+    throw new Error(`createLanguageModel: expected a Vocabulary of at least 2 tokens, got ${vocab instanceof Vocabulary ? vocab.size : typeof vocab}`);
+  }
+  const gen = rng ?? new Rng(config.seed);
+  const V = vocab.size;
+  const { dtype } = config;
+  const embedding = config.embeddingDim > 0 ? createEmbedding(V, config.embeddingDim, gen, { dtype }) : null;
+  const cells: RecurrentCell[] = [];
+  for (let l = 0; l < config.layers; l++) {
+    const inputSize = l === 0 ? (embedding ? config.embeddingDim : V) : config.hidden;
+    const isLstm = config.cell === 'lstm' || config.cell === 'lstm-peephole';
+    cells.push(createCell(config.cell, {
+      inputSize, hiddenSize: config.hidden, rng: gen, dtype, ...(isLstm ? { forgetBias: 1 } : {}),
+    }));
+  }
+  const output = createDense(config.hidden, V, gen, { dtype });
+  const stack = createStack(cells.map((cell) => ({ cell })));
+  return { config, vocab, embedding, cells, stack, output };
+}
+
+/** The name prefix of layer l's parameters: `lstm` for the first, `lstm.l1`, `lstm.l2`, … after. */
+export function cellPrefix(model: LanguageModel, layer: number): string {
+  return layer === 0 ? model.config.cell : `${model.config.cell}.l${layer}`;
+}
+
+/** Every parameter by name, in forward order (embedding, cells bottom-up, output layer). */
+export function lmParameters(model: LanguageModel): Record<string, Matrix> {
+  const out: Record<string, Matrix> = {};
+  if (model.embedding) out['embedding.weight'] = model.embedding.weight;
+  model.cells.forEach((cell, l) => {
+    for (const [name, p] of Object.entries(cell.params)) out[`${cellPrefix(model, l)}.${name}`] = p;
+  });
+  out['dense.W'] = model.output.params.W;
+  if (model.output.params.b) out['dense.b'] = model.output.params.b;
+  return out;
+}
+
+/** The gradient buffers, with the names and order of `lmParameters`. */
+export function lmGradients(model: LanguageModel): Record<string, Matrix> {
+  const out: Record<string, Matrix> = {};
+  if (model.embedding) out['embedding.weight'] = model.embedding.grad;
+  model.cells.forEach((cell, l) => {
+    for (const [name, g] of Object.entries(cell.grads)) out[`${cellPrefix(model, l)}.${name}`] = g;
+  });
+  out['dense.W'] = model.output.grads.W;
+  if (model.output.grads.b) out['dense.b'] = model.output.grads.b;
+  return out;
+}
+
+/** Total number of trainable numbers. */
+export function lmParameterCount(model: LanguageModel): number {
+  return Object.values(lmParameters(model)).reduce((s, p) => s + p.size, 0);
+}
+
+/** Zero every gradient buffer (the backward passes accumulate). */
+export function lmZeroGrad(model: LanguageModel): void {
+  if (model.embedding) embeddingZeroGrad(model.embedding);
+  stackedZeroGrads(model.stack);
+  denseZeroGrad(model.output);
+}
+
+// ---- forward and backward over a chunk -----------------------------------------------------
+
+/** The buffers of one (T, B): allocated once, reused by every chunk. Fields are internal. */
+export interface LmWorkspace {
+  readonly steps: number;
+  readonly batch: number;
+  /** Input ids, time-major: entry t·B + b is stream b's token at step t. Fill before lmForward. */
+  readonly inputIds: Int32Array;
+  /** x [T·B, d] (embedding) or [T·B, V] (one-hot). */
+  readonly x: Matrix;
+  readonly stack: StackedWorkspace;
+  /** Per layer, the state the next chunk starts from ([a] or [a, c], each [B, H]). */
+  readonly state: Matrix[][];
+  /** The same matrices as the stack's initial states. */
+  readonly h0: LayerState[];
+  /** z [T·B, V]; lmBackward takes ∂L/∂z in it or in any other [T·B, V] matrix. */
+  readonly logits: Matrix;
+  /** ∂L/∂a⟨t⟩ of the top layer [T·B, H]. */
+  readonly dTop: Matrix;
+  /** The top layer's outputs and the step count of the last forward (backward reads them). */
+  lastTop: Matrix | null;
+  lastSteps: number;
+  /** The options passed to the stack on every step (reused: no allocation per training step). */
+  readonly forwardOpts: StackedForwardOptions;
+  readonly backwardOpts: StackedBackwardOptions;
+}
+
+export function createLmWorkspace(model: LanguageModel, steps: number, batch: number): LmWorkspace {
+  if (!Number.isInteger(steps) || steps < 1 || !Number.isInteger(batch) || batch < 1) {
+    throw new Error(`createLmWorkspace: expected positive integer steps and batch, got T=${steps}, B=${batch}`);
+  }
+  const { dtype, hidden } = model.config;
+  const V = model.vocab.size;
+  const inputWidth = model.embedding ? model.config.embeddingDim : V;
+  const state = model.cells.map((cell) => zeroState(cell, batch));
+  const h0: LayerState[] = state.map((forward) => ({ forward }));
+  return {
+    steps,
+    batch,
+    inputIds: new Int32Array(steps * batch),
+    x: Matrix.zeros(steps * batch, inputWidth, dtype),
+    stack: createStackedWorkspace(model.stack, steps, batch),
+    state,
+    h0,
+    logits: Matrix.zeros(steps * batch, V, dtype),
+    dTop: Matrix.zeros(steps * batch, hidden, dtype),
+    lastTop: null,
+    lastSteps: 0,
+    forwardOpts: { h0: h0 },
+    backwardOpts: { inputGradient: model.embedding !== null },
+  };
+}
+
+/** Set every layer's carried state to 0 (the start of a stream). */
+export function lmResetState(ws: LmWorkspace): void {
+  for (const layer of ws.state) for (const s of layer) zero(s);
+}
+
+/** A fresh copy of the carried state (one list per layer). */
+export function lmCopyState(ws: LmWorkspace): Matrix[][] {
+  return ws.state.map((layer) => layer.map((s) => s.clone()));
+}
+
+/** Overwrite the carried state with `state` (shapes as ws.state). */
+export function lmSetState(ws: LmWorkspace, state: readonly (readonly Matrix[])[]): void {
+  if (state.length !== ws.state.length) throw new Error(`lmSetState: expected ${ws.state.length} layers of state, got ${state.length}`);
+  ws.state.forEach((layer, l) => copyStateInto(layer, state[l]));
+}
+
+function rowsOf(m: Matrix, rows: number): Matrix {
+  return rows === m.rows ? m : m.rowView(0, rows);
+}
+
+/**
+ * Forward over T ≤ ws.steps steps of the ids in ws.inputIds[0 … T·B): returns the logits
+ * z [T·B, V] (a view into ws). Starts every layer from ws.state and leaves its final state there.
+ */
+export function lmForward(model: LanguageModel, ws: LmWorkspace, steps: number = ws.steps): Matrix {
+  if (!Number.isInteger(steps) || steps < 1 || steps > ws.steps) {
+    throw new Error(`lmForward: expected 1 ≤ steps ≤ ${ws.steps}, got ${steps}`);
+  }
+  const n = steps * ws.batch;
+  const ids = n === ws.inputIds.length ? ws.inputIds : ws.inputIds.subarray(0, n);
+  const x = rowsOf(ws.x, n);
+  if (model.embedding) embeddingForward(x, model.embedding, ids);
+  else oneHotInto(x, ids);
+  const { outputs, finalState } = stackedForward(model.stack, ws.stack, x, ws.forwardOpts);
+  // h0 was copied into the runners' histories: safe to overwrite it with the final state now.
+  for (let l = 0; l < finalState.length; l++) copyStateInto(ws.state[l], finalState[l].forward);
+  const logits = rowsOf(ws.logits, n);
+  denseForward(logits, model.output, outputs);
+  ws.lastTop = outputs;
+  ws.lastSteps = steps;
+  return logits;
+}
+
+/**
+ * BPTT through the last lmForward of `ws`, from dLogits = ∂L/∂z [T·B, V] (may be ws.logits).
+ * Accumulates (+=) into every gradient buffer of the model. Nothing flows into the carried
+ * state's past (truncated BPTT).
+ */
+export function lmBackward(model: LanguageModel, ws: LmWorkspace, dLogits: Matrix): void {
+  const top = ws.lastTop;
+  if (top === null) throw new Error('lmBackward: expected an lmForward on this workspace first, got none');
+  const n = ws.lastSteps * ws.batch;
+  const dTop = rowsOf(ws.dTop, n);
+  denseBackward(model.output, top, dLogits, dTop);
+  // One-hot input is data: skip ∂L/∂x (a [T·B, V] GEMM) unless an embedding needs it.
+  const { dx } = stackedBackward(model.stack, ws.stack, dTop, ws.backwardOpts);
+  if (model.embedding && dx) {
+    const ids = n === ws.inputIds.length ? ws.inputIds : ws.inputIds.subarray(0, n);
+    embeddingBackward(model.embedding, ids, dx);
+  }
+}
+
+/** x[i, :] = one-hot(ids[i]) over the V columns. */
+function oneHotInto(x: Matrix, ids: ArrayLike<number>): void {
+  fill(x, 0);
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    if (!Number.isInteger(id) || id < 0 || id >= x.cols) {
+      throw new Error(`lmForward: expected token ids in [0, ${x.cols}), got ${id} at position ${i}`);
+    }
+    x.data[x.offset + i * x.stride + id] = 1;
+  }
+}
+
+/** Σ_t −log ŷ⟨t⟩[y⟨t⟩] over the n = T·B rows of logits (for evaluation; no gradient). */
+export function lmLoss(logits: Matrix, targets: ArrayLike<number>): number {
+  return crossEntropy(logits, targets);
+}
+
+// ---- the model file ------------------------------------------------------------------------
+
+export interface LanguageModelJSON {
+  kind: 'seqgrad.language-model';
+  version: 1;
+  config: LanguageModelConfig;
+  vocabulary: VocabularyJSON;
+  weights: Record<string, MatrixJSON>;
+  /** Free-form facts about the training run (steps, validation bits per token, …). */
+  training?: Record<string, unknown>;
+}
+
+export function languageModelToJSON(model: LanguageModel, training?: Record<string, unknown>): LanguageModelJSON {
+  const weights: Record<string, MatrixJSON> = {};
+  for (const [name, p] of Object.entries(lmParameters(model))) weights[name] = matrixToJSON(p);
+  const json: LanguageModelJSON = {
+    kind: 'seqgrad.language-model', version: 1, config: { ...model.config }, vocabulary: model.vocab.toJSON(), weights,
+  };
+  if (training) json.training = training;
+  return json;
+}
+
+/**
+ * Rebuild a model from its JSON. `source` names where it came from in error messages ("model
+ * file m.json"); every problem is an InputError naming the source and the field.
+ */
+export function languageModelFromJSON(json: unknown, source = 'model'): LanguageModel {
+  const fail = (what: string): never => { throw lmInputError(`${source}: ${what}`); };
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) fail(`expected a JSON object, got ${describe(json)}`);
+  const j = json as Partial<LanguageModelJSON>;
+  if (j.kind !== 'seqgrad.language-model') fail(`expected kind "seqgrad.language-model", got ${JSON.stringify(j.kind)} (not a seqgrad language model)`);
+  if (j.version !== 1) fail(`expected version 1, got ${JSON.stringify(j.version)}`);
+  if (!j.config || typeof j.config !== 'object') fail('has no config');
+  let config: LanguageModelConfig;
+  try {
+    config = resolveLanguageModelConfig(j.config as LanguageModelConfig, 'config');
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+  let vocab: Vocabulary;
+  try {
+    vocab = Vocabulary.fromJSON(j.vocabulary as VocabularyJSON);
+  } catch (err) {
+    return fail(`bad vocabulary: ${(err as Error).message}`);
+  }
+  if (!j.weights || typeof j.weights !== 'object') fail('has no weights');
+  const model = createLanguageModel(config, vocab, new Rng(0));
+  const params = lmParameters(model);
+  const weights = j.weights as Record<string, MatrixJSON>;
+  copyWeightsFromJSON(params, weights, fail, `this ${config.cell} model (${config.layers} layer(s))`);
+  return model;
+}
+
+/** Write the model file atomically (temp file + rename). */
+export function saveLanguageModel(path: string, model: LanguageModel, training?: Record<string, unknown>): void {
+  writeFileAtomic(path, JSON.stringify(languageModelToJSON(model, training)));
+}
+
+/** Read a model file; a missing, empty, non-JSON or malformed file is an InputError naming it. */
+export function loadLanguageModel(path: string): LanguageModel {
+  return languageModelFromJSON(readJsonInput(path, 'model file'), `model file ${path}`);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value;
+}

@@ -1,0 +1,836 @@
+/**
+ * Training a language model (training/language-model.ts) on a corpus with truncated BPTT — the
+ * classic char-rnn layout:
+ *
+ *   - the corpus is one token array: each line's tokens followed by `<EOS>` (the notes' end of
+ *     sentence; for characters, `<EOS>` stands for the newline);
+ *   - the last `valFraction` of it is the validation split;
+ *   - the training part is cut into B parallel streams of L = ⌊N / B⌋ tokens; step k feeds every
+ *     stream's tokens k·T … k·T + T − 1 and asks for the next token at each position (teacher
+ *     forcing: the input at t is the true y⟨t−1⟩, never a prediction);
+ *   - the state a layer ends chunk k with is chunk k + 1's initial state (carried, but no gradient
+ *     crosses the boundary); at the start of every epoch the streams restart from 0 with a zero
+ *     state. An epoch is ⌊(L − 1) / T⌋ steps (a stream's tail shorter than T is left out).
+ *
+ * One step: forward, mean cross-entropy over the T·B predictions, BPTT, gradient clipping (global
+ * norm or value; the clip ratio ‖g‖/maxNorm or max|g|/maxValue is reported — > 1 means it clipped),
+ * one optimizer update. A NaN or ±Infinity in the loss or any gradient stops training before the
+ * update with a `NonFiniteTrainingError` naming the step and the first bad tensor; the checkpoint
+ * on disk (if any) is the last good one, since checkpoints are only written after good steps.
+ *
+ * Checkpoints (atomic) hold the weights, the optimizer state, the generator's state, the data
+ * position, the carried state, the step, the best validation loss and the curves; `resumeLmTrainer`
+ * continues bit-identically: K steps + save + load + (N − K) steps gives the weights of N steps.
+ *
+ * Evaluation: the validation split in min(B, …) streams from a zero state, chunks of T: loss per
+ * token (nats), perplexity e^loss and bits per token loss / ln 2 (bits per character at char level).
+ *
+ * Memory: the workspaces are allocated when the trainer is made; a step allocates no buffers.
+ */
+import { CLIP_NORM_EPS, clipByValue, globalNorm } from '../../engine/clip.js';
+import { crossEntropyForwardBackward } from '../../engine/cross-entropy.js';
+import { Matrix, copyInto } from '../../engine/matrix.js';
+import { firstNonFinite, maxAbs } from '../../engine/ops.js';
+import { Rng, type RngState } from '../../engine/rng.js';
+import {
+  createLmWorkspace, languageModelFromJSON, languageModelToJSON, lmBackward, lmForward,
+  lmGradients, lmInputError, lmLoss, lmParameters, lmResetState, lmZeroGrad,
+  type LanguageModel, type LanguageModelJSON, type LmLevel, type LmWorkspace,
+} from './model.js';
+import { writeFileAtomic } from '../io/files.js';
+import { readJsonInput } from '../io/model-file.js';
+import {
+  createOptimizer, learningRateAt, matrixFromJSON, matrixToJSON, optimizerFromJSON, optimizerStep, optimizerToJSON,
+  type MatrixJSON, type OptimizerConfig, type OptimizerState, type OptimizerStateJSON,
+} from '../core/optimizers.js';
+import { EOS, UNK, Vocabulary, tokenizeText } from '../text/vocab.js';
+
+// ---- the corpus ----------------------------------------------------------------------------
+
+export interface LmCorpusOptions {
+  level: LmLevel;
+  /** Lower-case the text first (default false). */
+  lowercase?: boolean;
+  /** Keep empty lines as a lone `<EOS>` (default false: skip them, as the notes skip empty sentences). */
+  keepEmptyLines?: boolean;
+}
+
+/**
+ * The corpus as one token list: every line's tokens (characters or words) followed by `<EOS>`.
+ * `\r\n` counts as a line break; the text after the last newline is a line when it is not empty.
+ */
+export function tokenizeCorpus(text: string, opts: LmCorpusOptions): string[] {
+  const lines = text.split(/\r?\n/);
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop(); // the final newline ends a line, it starts none
+  const out: string[] = [];
+  for (const line of lines) {
+    const tokens = tokenizeText(line, { level: opts.level, lowercase: opts.lowercase });
+    if (tokens.length === 0 && !(opts.keepEmptyLines && line.length === 0)) continue;
+    for (const t of tokens) out.push(t);
+    out.push(EOS);
+  }
+  return out;
+}
+
+export interface LmVocabularyOptions {
+  /** Tokens seen fewer times become `<UNK>` (default 1). */
+  minCount?: number;
+  /** At most this many entries, specials included. */
+  maxSize?: number;
+}
+
+/** The vocabulary of a language model: specials `<EOS>`, `<UNK>` first, then by frequency. */
+export function buildLmVocabulary(tokens: Iterable<string>, opts: LmVocabularyOptions = {}): Vocabulary {
+  return Vocabulary.build(tokens, { ...opts, specials: [EOS, UNK] });
+}
+
+export interface LmData {
+  train: Int32Array;
+  validation: Int32Array;
+}
+
+/** Ids of `tokens`, the last ⌊valFraction·N⌋ of them as the validation split. */
+export function splitLmData(ids: ArrayLike<number>, valFraction: number): LmData {
+  if (!(valFraction >= 0 && valFraction < 1)) throw new Error(`splitLmData: expected valFraction in [0, 1), got ${valFraction}`);
+  const all = Int32Array.from(ids);
+  const nVal = Math.floor(all.length * valFraction);
+  return { train: all.subarray(0, all.length - nVal), validation: all.subarray(all.length - nVal) };
+}
+
+export interface PreparedLmCorpus extends LmData {
+  vocab: Vocabulary;
+  tokenCount: number;
+}
+
+/**
+ * Text → tokens → vocabulary (built on the training split only, unless `vocab` is given, e.g. a
+ * resumed model's) → ids → train/validation split.
+ */
+export function prepareLmCorpus(
+  text: string, opts: LmCorpusOptions & LmVocabularyOptions & { valFraction: number; vocab?: Vocabulary },
+): PreparedLmCorpus {
+  const tokens = tokenizeCorpus(text, opts);
+  if (tokens.length < 2) throw lmInputError(`prepareLmCorpus: expected a corpus of at least 2 tokens, got ${tokens.length}`);
+  const nVal = Math.floor(tokens.length * opts.valFraction);
+  const vocab = opts.vocab ?? buildLmVocabulary(tokens.slice(0, tokens.length - nVal), opts);
+  const { train, validation } = splitLmData(vocab.encode(tokens), opts.valFraction);
+  return { vocab, train, validation, tokenCount: tokens.length };
+}
+
+// ---- options, progress, results ------------------------------------------------------------
+
+export interface GradientClipOptions {
+  /** 'norm': PyTorch's clip_grad_norm_ over all gradients; 'value': clamp each entry to ±max. */
+  mode: 'norm' | 'value';
+  max: number;
+}
+
+/** What decides the numbers of a run (saved in the checkpoint; a resume keeps them). */
+export interface LmTrainConfig {
+  /** T, the truncated-BPTT length (steps per chunk). */
+  seqLen: number;
+  /** B, parallel streams. */
+  batch: number;
+  optimizer: OptimizerConfig;
+  /** null: no clipping. */
+  clip: GradientClipOptions | null;
+}
+
+/** How long and how watched a run is (may change on resume). */
+export interface LmRunOptions {
+  /** Stop after this many epochs in total (default 1 when maxSteps is absent too). */
+  epochs?: number;
+  /** Stop after this many steps in total (counting the steps before a resume). */
+  maxSteps?: number;
+  /** Stop before a step that would end after this many seconds of this run. */
+  timeLimitSeconds?: number;
+  /** Evaluate on the validation split every this many steps (default: once per epoch). */
+  evalEvery?: number;
+  /** …and/or every this many seconds (wall clock of this run). */
+  evalEverySeconds?: number;
+  /** Evaluate on at most this many validation tokens (default all). */
+  maxEvalTokens?: number;
+  /** Stop when this many evaluations in a row did not improve the best validation loss (0 = never). */
+  patience?: number;
+  /** Write checkpoints here (atomically) every `checkpointEvery` steps and at the end. */
+  checkpointPath?: string;
+  /** Default: at every evaluation. */
+  checkpointEvery?: number;
+  onProgress?: (p: LmProgress) => void;
+  onEvaluation?: (e: LmEvaluationRecord) => void;
+  /** How the corpus was read (file, level, …): stored in checkpoints so a resume can read it again. */
+  corpus?: Record<string, unknown>;
+  /** Called after each backward pass, before the gradients are checked (tests inject faults here). */
+  afterBackward?: (step: number, grads: Record<string, Matrix>) => void;
+  /** Milliseconds clock (default Date.now). */
+  now?: () => number;
+}
+
+export interface LmProgress {
+  /** Steps done (1-based count of the step just finished). */
+  step: number;
+  /** The step at which the run stops (from epochs/maxSteps; the time limit may stop it earlier). */
+  totalSteps: number;
+  /** Fractional epochs done. */
+  epoch: number;
+  /** Mean cross-entropy per token of this step (nats). */
+  loss: number;
+  /** Exponential moving average of loss (weight 0.95 on the past). */
+  smoothLoss: number;
+  gradNorm: number;
+  /** ‖g‖/maxNorm (norm clipping) or max|g|/maxValue (value clipping), before clipping; > 1 clipped. 0 without clipping. */
+  clipRatio: number;
+  lr: number;
+  tokensPerSecond: number;
+  /** Seconds of this run so far. */
+  elapsedSeconds: number;
+}
+
+export interface LmEvaluation {
+  /** Mean −log P per token (nats). */
+  loss: number;
+  /** e^loss. */
+  perplexity: number;
+  /** loss / ln 2: bits per character (char level) or per word. */
+  bitsPerToken: number;
+  /** Predictions counted. */
+  tokens: number;
+}
+
+export interface LmEvaluationRecord extends LmEvaluation {
+  step: number;
+  /** Seconds of training (over every run of this model, eval time excluded). */
+  trainSeconds: number;
+  /** Training loss (smoothed) at that step. */
+  trainLoss: number;
+}
+
+export type LmStopReason = 'epochs' | 'max-steps' | 'time-limit' | 'early-stopping';
+
+export interface LmTrainResult {
+  steps: number;
+  epochs: number;
+  stopReason: LmStopReason;
+  /** Seconds of this run (evaluations included). */
+  seconds: number;
+  /** Training tokens per second of this run (evaluations excluded). */
+  tokensPerSecond: number;
+  finalLoss: number;
+  bestValidationLoss: number | null;
+  /** True when early stopping put back the weights of the best evaluation. */
+  restoredBest: boolean;
+  /** The evaluation with the lowest validation loss in this run. */
+  bestEvaluation: LmEvaluationRecord | null;
+  lastEvaluation: LmEvaluationRecord | null;
+  /** Per step, the training loss (all runs of this model). */
+  lossHistory: number[];
+  evaluations: LmEvaluationRecord[];
+}
+
+/** A NaN or ±Infinity in the loss or a gradient; `tensor` is e.g. `loss` or `grad of lstm.W_a`. */
+export class NonFiniteTrainingError extends Error {
+  readonly step: number;
+  readonly tensor: string;
+  constructor(message: string, step: number, tensor: string) {
+    super(message);
+    this.name = 'NonFiniteTrainingError';
+    this.step = step;
+    this.tensor = tensor;
+  }
+}
+
+// ---- the trainer ---------------------------------------------------------------------------
+
+interface TrainPosition {
+  /** Steps done in total. */
+  step: number;
+  /** Epochs done. */
+  epoch: number;
+  /** Chunk index of the next step within the epoch. */
+  chunk: number;
+}
+
+const EMA = 0.95;
+
+export class LmTrainer {
+  readonly model: LanguageModel;
+  readonly config: LmTrainConfig;
+  readonly data: LmData;
+  readonly optimizer: OptimizerState;
+  /** Every random choice of the run (saved and restored with the checkpoint). */
+  readonly rng: Rng;
+  readonly position: TrainPosition;
+  readonly lossHistory: number[];
+  readonly evaluations: LmEvaluationRecord[];
+  bestValidationLoss: number | null;
+  evalsWithoutImprovement: number;
+  smoothLoss: number;
+  /** Training seconds of earlier runs (restored from the checkpoint). */
+  trainSecondsBefore: number;
+  /** The step of the last checkpoint written (−1: none yet). */
+  lastCheckpointStep = -1;
+
+  /** The training workspace; `workspace.state` is the state carried into the next chunk. */
+  readonly ws: LmWorkspace;
+  private evalWs: LmWorkspace | null = null;
+  /** The weights at the best validation loss of this run (allocated at the first improvement). */
+  private bestWeights: Record<string, Matrix> | null = null;
+  private readonly params: Record<string, Matrix>;
+  private readonly grads: Record<string, Matrix>;
+  private readonly gradList: Matrix[];
+  /** Gradient names in backward order (the output layer's first): the order the check reports. */
+  private readonly backwardOrder: string[];
+  private readonly targets: Int32Array;
+  /** Stream length L and steps per epoch. */
+  readonly streamLength: number;
+  readonly stepsPerEpoch: number;
+
+  constructor(model: LanguageModel, data: LmData, config: LmTrainConfig, state?: LmTrainerState) {
+    const op = 'LmTrainer';
+    checkTrainConfig(op, config);
+    const { seqLen: T, batch: B } = config;
+    const L = Math.floor(data.train.length / B);
+    if (L - 1 < T) {
+      throw lmInputError(
+        `${op}: the training split has ${data.train.length} tokens; batch ${B} × (seq-len ${T} + 1) = ${B * (T + 1)} are needed for one step (use a smaller --batch or --seq-len)`,
+      );
+    }
+    checkIds(op, data.train, model.vocab.size, 'training');
+    checkIds(op, data.validation, model.vocab.size, 'validation');
+    this.model = model;
+    this.config = config;
+    this.data = data;
+    this.streamLength = L;
+    this.stepsPerEpoch = Math.floor((L - 1) / T);
+    this.params = lmParameters(model);
+    this.grads = lmGradients(model);
+    this.gradList = Object.values(this.grads);
+    this.backwardOrder = Object.keys(this.grads).reverse();
+    this.ws = createLmWorkspace(model, T, B);
+    this.targets = new Int32Array(T * B);
+    if (state) {
+      this.optimizer = state.optimizer;
+      this.rng = state.rng;
+      this.position = { ...state.position };
+      this.lossHistory = state.lossHistory.slice();
+      this.evaluations = state.evaluations.slice();
+      this.bestValidationLoss = state.bestValidationLoss;
+      this.evalsWithoutImprovement = state.evalsWithoutImprovement;
+      this.smoothLoss = state.smoothLoss;
+      this.trainSecondsBefore = state.trainSeconds;
+      this.corpus = state.corpus ?? undefined;
+      if (state.carriedState) {
+        state.carriedState.forEach((layer, l) => layer.forEach((s, k) => copyInto(this.ws.state[l][k], s)));
+      }
+      this.lastCheckpointStep = this.position.step;
+    } else {
+      this.optimizer = createOptimizer(config.optimizer, this.params);
+      this.rng = new Rng(model.config.seed);
+      this.position = { step: 0, epoch: 0, chunk: 0 };
+      this.lossHistory = [];
+      this.evaluations = [];
+      this.bestValidationLoss = null;
+      this.evalsWithoutImprovement = 0;
+      this.smoothLoss = NaN;
+      this.trainSecondsBefore = 0;
+    }
+  }
+
+  /** Fill the input and target ids of the next chunk (stream b at L·b + chunk·T + t). */
+  private rememberBestWeights(): void {
+    if (this.bestWeights === null) {
+      this.bestWeights = {};
+      for (const [name, p] of Object.entries(this.params)) this.bestWeights[name] = p.clone();
+      return;
+    }
+    for (const [name, p] of Object.entries(this.params)) copyInto(this.bestWeights[name], p);
+  }
+
+  /** Copy the remembered best weights back into the model; false when there are none. */
+  private restoreBestWeights(): boolean {
+    if (this.bestWeights === null) return false;
+    for (const [name, p] of Object.entries(this.params)) copyInto(p, this.bestWeights[name]);
+    return true;
+  }
+
+  private fillBatch(): void {
+    const { seqLen: T, batch: B } = this.config;
+    const L = this.streamLength;
+    const train = this.data.train;
+    const inputs = this.ws.inputIds;
+    const base = this.position.chunk * T;
+    for (let t = 0; t < T; t++) {
+      for (let b = 0; b < B; b++) {
+        const pos = b * L + base + t;
+        inputs[t * B + b] = train[pos];
+        this.targets[t * B + b] = train[pos + 1];
+      }
+    }
+  }
+
+  /**
+   * One step of truncated BPTT: forward the next chunk, mean cross-entropy, backward, check,
+   * clip, update. Returns what the progress callback gets (minus timing).
+   */
+  step(): { loss: number; gradNorm: number; clipRatio: number; lr: number } {
+    const stepNumber = this.position.step + 1;
+    if (this.position.chunk === 0) lmResetState(this.ws); // a new epoch: the streams restart
+    this.fillBatch();
+    lmZeroGrad(this.model);
+    const logits = lmForward(this.model, this.ws);
+    // The logits buffer receives its own gradient (the loss reads each row before writing it).
+    const loss = crossEntropyForwardBackward(logits, logits, this.targets, { reduction: 'mean' });
+    if (!Number.isFinite(loss)) this.failNonFinite(stepNumber, 'loss', loss);
+    lmBackward(this.model, this.ws, logits);
+    this.afterBackward?.(stepNumber, this.grads);
+    const gradNorm = globalNorm(this.gradList);
+    if (!Number.isFinite(gradNorm)) this.failGradients(stepNumber, gradNorm);
+    let clipRatio = 0;
+    const clip = this.config.clip;
+    if (clip) {
+      if (clip.mode === 'norm') {
+        clipRatio = gradNorm / clip.max;
+        if (gradNorm > clip.max) {
+          const factor = clip.max / (gradNorm + CLIP_NORM_EPS);
+          for (const g of this.gradList) scaleInPlace(g, factor);
+        }
+      } else {
+        let worst = 0;
+        for (const g of this.gradList) worst = Math.max(worst, maxAbs(g));
+        clipRatio = worst / clip.max;
+        if (worst > clip.max) clipByValue(this.gradList, clip.max);
+      }
+    }
+    const lr = learningRateAt(this.optimizer.config.lr, this.optimizer.config.schedule, this.optimizer.step);
+    optimizerStep(this.optimizer, this.params, this.grads);
+    this.lossHistory.push(loss);
+    this.smoothLoss = Number.isNaN(this.smoothLoss) ? loss : EMA * this.smoothLoss + (1 - EMA) * loss;
+    this.position.step = stepNumber;
+    this.position.chunk++;
+    if (this.position.chunk >= this.stepsPerEpoch) {
+      this.position.chunk = 0;
+      this.position.epoch++;
+    }
+    return { loss, gradNorm, clipRatio, lr };
+  }
+
+  /** The current run's LmRunOptions.afterBackward, checkpointPath and corpus (set by `run`). */
+  private afterBackward: LmRunOptions['afterBackward'] | undefined;
+  private checkpointPath: string | undefined;
+  private corpus: Record<string, unknown> | undefined;
+
+  private failNonFinite(step: number, tensor: string, value: number): never {
+    // A bad loss usually comes from a bad weight: name the first one, if any.
+    let weight = '';
+    for (const [name, p] of Object.entries(this.params)) {
+      if (firstNonFinite(p)) {
+        weight = ` (first non-finite weight: ${name})`;
+        break;
+      }
+    }
+    throw new NonFiniteTrainingError(`${value} in ${tensor} at step ${step}${weight}${this.keptMessage()}`, step, tensor);
+  }
+
+  private failGradients(step: number, norm: number): never {
+    for (const name of this.backwardOrder) {
+      const at = firstNonFinite(this.grads[name]);
+      if (at) {
+        const value = this.grads[name].get(at[0], at[1]);
+        const tensor = `grad of ${name}`;
+        throw new NonFiniteTrainingError(`${value} in ${tensor} at step ${step} (entry [${at[0]}, ${at[1]}])${this.keptMessage()}`, step, tensor);
+      }
+    }
+    throw new NonFiniteTrainingError(`the gradient norm overflowed to ${norm} at step ${step}${this.keptMessage()}`, step, 'gradient norm');
+  }
+
+  private keptMessage(): string {
+    if (!this.checkpointPath) return '; training stopped, nothing was updated with it';
+    if (this.lastCheckpointStep < 0) return `; training stopped before any checkpoint was written to ${this.checkpointPath}`;
+    return `; training stopped, the last good checkpoint ${this.checkpointPath} (step ${this.lastCheckpointStep}) is kept`;
+  }
+
+  /** Loss, perplexity and bits per token on the validation split (null when it is empty). */
+  evaluate(maxTokens?: number): LmEvaluation | null {
+    const ids = this.data.validation;
+    if (ids.length < 2) return null;
+    const B = Math.min(this.config.batch, ids.length - 1);
+    if (!this.evalWs || this.evalWs.batch !== B) this.evalWs = createLmWorkspace(this.model, this.config.seqLen, B);
+    return evaluateWithWorkspace(this.model, this.evalWs, ids, maxTokens, this.targets);
+  }
+
+  /** Everything a resume needs, as JSON. */
+  checkpointJSON(corpus: Record<string, unknown> | undefined = this.corpus): LmCheckpointJSON {
+    return {
+      kind: 'seqgrad.lm-checkpoint',
+      version: 1,
+      model: languageModelToJSON(this.model),
+      train: { ...this.config },
+      optimizer: optimizerToJSON(this.optimizer),
+      rng: this.rng.getState(),
+      position: { ...this.position },
+      carriedState: this.ws.state.map((layer) => layer.map((s) => matrixToJSON(s))),
+      bestValidationLoss: this.bestValidationLoss,
+      evalsWithoutImprovement: this.evalsWithoutImprovement,
+      smoothLoss: Number.isNaN(this.smoothLoss) ? null : this.smoothLoss,
+      trainSeconds: this.trainSecondsBefore,
+      lossHistory: this.lossHistory,
+      evaluations: this.evaluations,
+      data: dataFingerprint(this.data),
+      corpus: corpus ?? null,
+    };
+  }
+
+  /** Write a checkpoint atomically. */
+  saveCheckpoint(path: string, corpus: Record<string, unknown> | undefined = this.corpus): void {
+    writeFileAtomic(path, JSON.stringify(this.checkpointJSON(corpus)));
+    this.lastCheckpointStep = this.position.step;
+  }
+
+  /** Train until epochs / maxSteps / time limit / early stopping; see LmRunOptions. */
+  run(opts: LmRunOptions = {}): LmTrainResult {
+    const now = opts.now ?? Date.now;
+    const start = now();
+    const T = this.config.seqLen, B = this.config.batch;
+    const totalSteps = resolveTotalSteps(opts, this.stepsPerEpoch);
+    const evalEvery = opts.evalEvery ?? (opts.evalEverySeconds !== undefined ? Infinity : this.stepsPerEpoch);
+    const checkpointEvery = opts.checkpointEvery;
+    this.afterBackward = opts.afterBackward;
+    this.checkpointPath = opts.checkpointPath;
+    this.corpus = opts.corpus ?? this.corpus;
+    let evalSeconds = 0;
+    let stepsThisRun = 0;
+    let lastEvalAt = start;
+    let lastEvalStep = this.position.step;
+    let stopReason: LmStopReason | null = null;
+    let lastStepSeconds = 0;
+    let last: LmEvaluationRecord | null = this.evaluations.at(-1) ?? null;
+    let best: LmEvaluationRecord | null = null;
+
+    const trainSecondsNow = (): number => this.trainSecondsBefore + (now() - start) / 1000 - evalSeconds;
+    const doEvaluation = (): boolean => {
+      const t0 = now();
+      const result = this.evaluate(opts.maxEvalTokens);
+      lastEvalAt = now();
+      evalSeconds += (lastEvalAt - t0) / 1000;
+      lastEvalStep = this.position.step;
+      if (!result) return false;
+      const record: LmEvaluationRecord = { ...result, step: this.position.step, trainSeconds: trainSecondsNow(), trainLoss: this.smoothLoss };
+      this.evaluations.push(record);
+      last = record;
+      if (this.bestValidationLoss === null || result.loss < this.bestValidationLoss) {
+        this.bestValidationLoss = result.loss;
+        this.evalsWithoutImprovement = 0;
+        best = record;
+        if (opts.patience !== undefined && opts.patience > 0) this.rememberBestWeights();
+      } else {
+        this.evalsWithoutImprovement++;
+      }
+      opts.onEvaluation?.(record);
+      return opts.patience !== undefined && opts.patience > 0 && this.evalsWithoutImprovement >= opts.patience;
+    };
+    const maybeCheckpoint = (force: boolean): void => {
+      if (!opts.checkpointPath || this.position.step === this.lastCheckpointStep) return;
+      if (force || (checkpointEvery !== undefined && this.position.step % checkpointEvery === 0)) {
+        this.saveCheckpoint(opts.checkpointPath, this.corpus);
+      }
+    };
+
+    while (this.position.step < totalSteps) {
+      if (opts.timeLimitSeconds !== undefined) {
+        const elapsed = (now() - start) / 1000;
+        if (elapsed + lastStepSeconds > opts.timeLimitSeconds) {
+          stopReason = 'time-limit';
+          break;
+        }
+      }
+      const t0 = now();
+      const info = this.step();
+      stepsThisRun++;
+      lastStepSeconds = (now() - t0) / 1000;
+      const elapsedSeconds = (now() - start) / 1000;
+      opts.onProgress?.({
+        step: this.position.step,
+        totalSteps,
+        epoch: this.position.epoch + this.position.chunk / this.stepsPerEpoch,
+        loss: info.loss,
+        smoothLoss: this.smoothLoss,
+        gradNorm: info.gradNorm,
+        clipRatio: info.clipRatio,
+        lr: info.lr,
+        tokensPerSecond: (stepsThisRun * T * B) / Math.max(1e-9, elapsedSeconds - evalSeconds),
+        elapsedSeconds,
+      });
+      // By steps: at multiples of evalEvery (absolute, so a resumed run evaluates where an uninterrupted one does).
+      const dueBySteps = this.position.step % evalEvery === 0 || this.position.step - lastEvalStep >= evalEvery;
+      const dueBySeconds = opts.evalEverySeconds !== undefined && (now() - lastEvalAt) / 1000 >= opts.evalEverySeconds;
+      if (dueBySteps || dueBySeconds) {
+        const stop = doEvaluation();
+        maybeCheckpoint(checkpointEvery === undefined);
+        if (stop) {
+          stopReason = 'early-stopping';
+          break;
+        }
+      } else {
+        maybeCheckpoint(false);
+      }
+    }
+    // Early stopping ends with the weights of the best evaluation, not the last (they overfit since).
+    const restoredBest = stopReason === 'early-stopping' && this.restoreBestWeights();
+    stopReason ??= opts.maxSteps !== undefined && this.position.step >= opts.maxSteps ? 'max-steps' : 'epochs';
+    if (this.position.step !== lastEvalStep || this.evaluations.length === 0) doEvaluation();
+    const seconds = (now() - start) / 1000;
+    this.trainSecondsBefore += seconds - evalSeconds;
+    maybeCheckpoint(true);
+    return {
+      steps: this.position.step,
+      epochs: this.position.epoch + this.position.chunk / this.stepsPerEpoch,
+      stopReason,
+      seconds,
+      tokensPerSecond: (stepsThisRun * T * B) / Math.max(1e-9, seconds - evalSeconds),
+      finalLoss: this.smoothLoss,
+      bestValidationLoss: this.bestValidationLoss,
+      restoredBest,
+      bestEvaluation: best,
+      lastEvaluation: last,
+      lossHistory: this.lossHistory,
+      evaluations: this.evaluations,
+    };
+  }
+}
+
+function resolveTotalSteps(opts: LmRunOptions, stepsPerEpoch: number): number {
+  const byEpochs = opts.epochs !== undefined ? Math.round(opts.epochs * stepsPerEpoch) : Infinity;
+  const bySteps = opts.maxSteps ?? Infinity;
+  if (opts.epochs !== undefined && !(opts.epochs > 0)) throw lmInputError(`LmTrainer.run: expected epochs > 0, got ${opts.epochs}`);
+  if (opts.maxSteps !== undefined && !(Number.isInteger(opts.maxSteps) && opts.maxSteps >= 0)) {
+    throw lmInputError(`LmTrainer.run: expected maxSteps to be an integer ≥ 0, got ${opts.maxSteps}`);
+  }
+  const total = Math.min(byEpochs, bySteps);
+  return total === Infinity ? stepsPerEpoch : total; // neither given: one epoch
+}
+
+function scaleInPlace(g: Matrix, factor: number): void {
+  for (let r = 0; r < g.rows; r++) {
+    const s = g.offset + r * g.stride;
+    for (let c = 0; c < g.cols; c++) g.data[s + c] *= factor;
+  }
+}
+
+function checkTrainConfig(op: string, c: LmTrainConfig): void {
+  const int = (name: string, v: number): void => {
+    if (!Number.isInteger(v) || v < 1) throw lmInputError(`${op}: expected ${name} to be an integer ≥ 1, got ${v}`);
+  };
+  int('seqLen', c.seqLen);
+  int('batch', c.batch);
+  if (c.clip !== null && c.clip !== undefined) {
+    if (c.clip.mode !== 'norm' && c.clip.mode !== 'value') throw lmInputError(`${op}: expected clip mode 'norm' or 'value', got ${JSON.stringify(c.clip.mode)}`);
+    if (!(c.clip.max > 0) || !Number.isFinite(c.clip.max)) throw lmInputError(`${op}: expected a finite clip threshold > 0, got ${c.clip.max}`);
+  }
+}
+
+function checkIds(op: string, ids: Int32Array, V: number, what: string): void {
+  for (let i = 0; i < ids.length; i++) {
+    if (ids[i] < 0 || ids[i] >= V) throw new Error(`${op}: expected ${what} token ids in [0, ${V}), got ${ids[i]} at position ${i}`);
+  }
+}
+
+// ---- evaluation ----------------------------------------------------------------------------
+
+/**
+ * Loss per token, perplexity and bits per token of `model` on `ids`, read as min(batch, N − 1)
+ * streams from a zero state in chunks of seqLen (the last chunk may be shorter).
+ */
+export function evaluateLanguageModel(
+  model: LanguageModel, ids: ArrayLike<number>, opts: { seqLen?: number; batch?: number; maxTokens?: number } = {},
+): LmEvaluation {
+  const all = Int32Array.from(ids);
+  if (all.length < 2) throw new Error(`evaluateLanguageModel: expected at least 2 tokens, got ${all.length}`);
+  const T = opts.seqLen ?? 100;
+  const B = Math.min(opts.batch ?? 32, all.length - 1);
+  const ws = createLmWorkspace(model, T, B);
+  return evaluateWithWorkspace(model, ws, all, opts.maxTokens, new Int32Array(T * B));
+}
+
+function evaluateWithWorkspace(
+  model: LanguageModel, ws: LmWorkspace, ids: Int32Array, maxTokens: number | undefined, targetsBuffer: Int32Array,
+): LmEvaluation {
+  const B = ws.batch, T = ws.steps;
+  let L = Math.floor(ids.length / B); // each stream: L tokens, L − 1 predictions
+  if (maxTokens !== undefined && maxTokens > 0) L = Math.max(2, Math.min(L, Math.floor(maxTokens / B) + 1));
+  const targets = targetsBuffer.length >= T * B ? targetsBuffer : new Int32Array(T * B);
+  lmResetState(ws);
+  let total = 0;
+  let count = 0;
+  for (let p = 0; p < L - 1; p += T) {
+    const steps = Math.min(T, L - 1 - p);
+    for (let t = 0; t < steps; t++) {
+      for (let b = 0; b < B; b++) {
+        ws.inputIds[t * B + b] = ids[b * L + p + t];
+        targets[t * B + b] = ids[b * L + p + t + 1];
+      }
+    }
+    const logits = lmForward(model, ws, steps);
+    const n = steps * B;
+    total += lmLoss(logits, n === targets.length ? targets : targets.subarray(0, n));
+    count += n;
+  }
+  const loss = total / count;
+  return { loss, perplexity: Math.exp(loss), bitsPerToken: loss / Math.LN2, tokens: count };
+}
+
+// ---- checkpoints ---------------------------------------------------------------------------
+
+export interface LmCheckpointJSON {
+  kind: 'seqgrad.lm-checkpoint';
+  version: 1;
+  model: LanguageModelJSON;
+  train: LmTrainConfig;
+  optimizer: OptimizerStateJSON;
+  rng: RngState;
+  position: TrainPosition;
+  carriedState: MatrixJSON[][];
+  bestValidationLoss: number | null;
+  evalsWithoutImprovement: number;
+  smoothLoss: number | null;
+  trainSeconds: number;
+  lossHistory: number[];
+  evaluations: LmEvaluationRecord[];
+  /** Sizes and a hash of the token ids: a resume must see the same data. */
+  data: LmDataFingerprint;
+  /** How the corpus was read (level, lowercase, validation fraction, file, …), for the CLI. */
+  corpus: Record<string, unknown> | null;
+}
+
+export interface LmDataFingerprint {
+  trainTokens: number;
+  validationTokens: number;
+  /** FNV-1a (32 bit) over the train ids then the validation ids, hex. */
+  hash: string;
+}
+
+export function dataFingerprint(data: LmData): LmDataFingerprint {
+  let h = 0x811c9dc5;
+  const mix = (ids: Int32Array): void => {
+    for (let i = 0; i < ids.length; i++) {
+      let v = ids[i];
+      for (let k = 0; k < 4; k++) {
+        h ^= v & 0xff;
+        h = Math.imul(h, 0x01000193) >>> 0;
+        v >>>= 8;
+      }
+    }
+  };
+  mix(data.train);
+  mix(data.validation);
+  return { trainTokens: data.train.length, validationTokens: data.validation.length, hash: h.toString(16).padStart(8, '0') };
+}
+
+/** The trainer's state as restored from a checkpoint. */
+export interface LmTrainerState {
+  optimizer: OptimizerState;
+  rng: Rng;
+  position: TrainPosition;
+  carriedState: Matrix[][] | null;
+  bestValidationLoss: number | null;
+  evalsWithoutImprovement: number;
+  smoothLoss: number;
+  trainSeconds: number;
+  lossHistory: number[];
+  evaluations: LmEvaluationRecord[];
+  /** How the corpus was read, carried into the next checkpoints. */
+  corpus?: Record<string, unknown> | null;
+}
+
+export interface LmCheckpoint {
+  model: LanguageModel;
+  train: LmTrainConfig;
+  state: LmTrainerState;
+  data: LmDataFingerprint;
+  corpus: Record<string, unknown> | null;
+}
+
+/** Parse and check a checkpoint's JSON (every problem is an InputError naming `source`). */
+export function lmCheckpointFromJSON(json: unknown, source = 'checkpoint'): LmCheckpoint {
+  const fail = (what: string): never => { throw lmInputError(`${source}: ${what}`); };
+  if (json === null || typeof json !== 'object') fail('expected a JSON object');
+  const j = json as Partial<LmCheckpointJSON>;
+  if (j.kind !== 'seqgrad.lm-checkpoint') fail(`expected kind "seqgrad.lm-checkpoint", got ${JSON.stringify(j.kind)} (not a training checkpoint)`);
+  if (j.version !== 1) fail(`expected version 1, got ${JSON.stringify(j.version)}`);
+  const model = languageModelFromJSON(j.model, `${source} (model)`);
+  if (!j.train || typeof j.train !== 'object') fail('has no training configuration');
+  const train = j.train as LmTrainConfig;
+  try {
+    checkTrainConfig('train', train);
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  let optimizer: OptimizerState;
+  try {
+    optimizer = optimizerFromJSON(j.optimizer as OptimizerStateJSON, lmParameters(model));
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+  const rng = new Rng(0);
+  try {
+    rng.setState(j.rng as RngState);
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  const pos = j.position;
+  if (!pos || ![pos.step, pos.epoch, pos.chunk].every((v) => Number.isInteger(v) && v >= 0)) fail('expected position { step, epoch, chunk } of integers ≥ 0');
+  let carriedState: Matrix[][] | null = null;
+  try {
+    carriedState = (j.carriedState ?? []).map((layer) => layer.map((m) => matrixFromJSON(m)));
+  } catch (err) {
+    fail(`carried state: ${(err as Error).message}`);
+  }
+  if (!carriedState || carriedState.length !== model.cells.length) fail(`expected carried state for ${model.cells.length} layer(s)`);
+  carriedState!.forEach((layer, l) => {
+    const cell = model.cells[l];
+    if (layer.length !== cell.stateCount || layer.some((m) => m.rows !== train.batch || m.cols !== cell.hiddenSize || m.dtype !== cell.dtype)) {
+      fail(`expected layer ${l}'s carried state to be ${cell.stateCount} ${cell.dtype} [${train.batch}, ${cell.hiddenSize}] matrices`);
+    }
+  });
+  if (!j.data || typeof j.data.hash !== 'string') fail('has no data fingerprint');
+  return {
+    model,
+    train,
+    data: j.data!,
+    corpus: j.corpus ?? null,
+    state: {
+      optimizer,
+      rng,
+      position: pos!,
+      carriedState,
+      bestValidationLoss: j.bestValidationLoss ?? null,
+      evalsWithoutImprovement: j.evalsWithoutImprovement ?? 0,
+      smoothLoss: j.smoothLoss ?? NaN,
+      trainSeconds: j.trainSeconds ?? 0,
+      lossHistory: Array.isArray(j.lossHistory) ? j.lossHistory : [],
+      evaluations: Array.isArray(j.evaluations) ? j.evaluations : [],
+      corpus: j.corpus ?? null,
+    },
+  };
+}
+
+/** Read a checkpoint file (InputError naming the file when missing, empty or malformed). */
+export function readLmCheckpoint(path: string): LmCheckpoint {
+  return lmCheckpointFromJSON(readJsonInput(path, 'checkpoint'), `checkpoint ${path}`);
+}
+
+/** A trainer that continues a checkpoint on `data` (which must be the data it was made on). */
+export function resumeLmTrainer(checkpoint: LmCheckpoint, data: LmData): LmTrainer {
+  const fp = dataFingerprint(data);
+  const saved = checkpoint.data;
+  if (fp.hash !== saved.hash || fp.trainTokens !== saved.trainTokens || fp.validationTokens !== saved.validationTokens) {
+    throw lmInputError(
+      `resumeLmTrainer: the checkpoint was made on other data (${saved.trainTokens} + ${saved.validationTokens} tokens, hash ${saved.hash}), got ${fp.trainTokens} + ${fp.validationTokens} tokens, hash ${fp.hash}`,
+    );
+  }
+  return new LmTrainer(checkpoint.model, data, checkpoint.train, checkpoint.state);
+}
+
+/** A fresh trainer (its own generator seeded with model.config.seed). */
+export function createLmTrainer(model: LanguageModel, data: LmData, config: LmTrainConfig): LmTrainer {
+  return new LmTrainer(model, data, config);
+}

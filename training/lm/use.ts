@@ -1,0 +1,253 @@
+/**
+ * Using a trained language model (Sequence Models week 1):
+ *
+ * - Sentence probability by the chain rule. With y⟨0⟩ = `<EOS>` (what precedes every line in
+ *   training) and the sentence's tokens y⟨1⟩ … y⟨T⟩ followed by `<EOS>`:
+ *     P(y⟨1⟩ … y⟨T⟩) = Π_t P(y⟨t⟩ | y⟨0⟩ … y⟨t−1⟩),   log P = Σ_t log softmax(z⟨t⟩)[y⟨t⟩]
+ *   so "The apple and pear salad" and "The apple and pair salad" can be compared token by token.
+ * - Sampling novel sequences: feed `<EOS>`, draw y⟨1⟩ from ŷ⟨1⟩, feed it back, … until `<EOS>` or
+ *   a length limit; with temperature, top-k, and never `<UNK>` (the notes' option).
+ * - Greedy decoding (argmax at every step) and beam decoding (training/beam.ts) over the model's
+ *   step function (state, token) → (log-probabilities, state).
+ */
+import { Matrix } from '../../engine/matrix.js';
+import { Rng } from '../../engine/rng.js';
+import { beamSearch, type LengthPenalty } from '../decode/beam.js';
+import {
+  createLmWorkspace, lmCopyState, lmForward, lmResetState, lmSetState, type LanguageModel,
+} from './model.js';
+import { sampleSequence, type StepFunction } from '../decode/sampling.js';
+import { EOS, UNK, detokenize, tokenizeText } from '../text/vocab.js';
+
+/** The recurrent state of a model for one sequence: per layer [a] or [a, c], each [1, H]. */
+export type LmState = Matrix[][];
+
+export interface LmStepper {
+  /** The zero state (the start of a stream). */
+  initialState(): LmState;
+  /** Feed `token` in `state`: log P(next | …) over the vocabulary (float64, reused buffer) and the new state. */
+  step: StepFunction<LmState>;
+}
+
+/**
+ * The model as a step function for sampling and beam search. The state passed in is never
+ * changed (a beam extends one parent state several times); each call returns a fresh state.
+ * The returned log-probability row is one buffer, overwritten by the next call.
+ */
+export function createLmStepper(model: LanguageModel): LmStepper {
+  const ws = createLmWorkspace(model, 1, 1);
+  const V = model.vocab.size;
+  const logProbs = new Float64Array(V);
+  return {
+    initialState(): LmState {
+      lmResetState(ws);
+      return lmCopyState(ws);
+    },
+    step(state: LmState, token: number) {
+      if (!Number.isInteger(token) || token < 0 || token >= V) {
+        throw new Error(`lmStep: expected a token id in [0, ${V}), got ${token}`);
+      }
+      lmSetState(ws, state);
+      ws.inputIds[0] = token;
+      const logits = lmForward(model, ws, 1);
+      logSoftmaxRowInto(logProbs, logits, 0);
+      return { logProbs, state: lmCopyState(ws) };
+    },
+  };
+}
+
+/** out[j] = z_j − log Σ_k e^(z_k) for row r of z, in float64 (log-sum-exp shifted by the max). */
+function logSoftmaxRowInto(out: Float64Array, z: Matrix, r: number): void {
+  const s = z.offset + r * z.stride;
+  let max = -Infinity;
+  for (let j = 0; j < z.cols; j++) if (z.data[s + j] > max) max = z.data[s + j];
+  let sum = 0;
+  for (let j = 0; j < z.cols; j++) sum += Math.exp(z.data[s + j] - max);
+  const logSum = max + Math.log(sum);
+  for (let j = 0; j < z.cols; j++) out[j] = z.data[s + j] - logSum;
+}
+
+function eosId(model: LanguageModel): number {
+  if (!model.vocab.has(EOS)) throw new Error(`language model: its vocabulary has no ${EOS} token`);
+  return model.vocab.id(EOS);
+}
+
+/** The model's tokens of `text` (same level and lower-casing as training), unknown ones as `<UNK>`. */
+export function lmTokenize(model: LanguageModel, text: string): string[] {
+  const tokens = tokenizeText(text, { level: model.config.level, lowercase: model.config.lowercase });
+  return tokens.map((t) => (model.vocab.has(t) ? t : UNK));
+}
+
+export interface SentenceScore {
+  /** The scored tokens y⟨1⟩ … y⟨T⟩ (`<UNK>` for unknown ones), ending with `<EOS>` unless told otherwise. */
+  tokens: string[];
+  /** log P(y⟨t⟩ | y⟨<t⟩) for each, natural log. */
+  tokenLogProbs: number[];
+  /** log P(y⟨1⟩ … y⟨T⟩) = Σ tokenLogProbs. */
+  logProb: number;
+  /** −log₂ P: the bits the model needs to encode the sentence. */
+  bits: number;
+  /** logProb / T. */
+  logProbPerToken: number;
+  /** e^(−logProb / T). */
+  perplexity: number;
+  /** How many tokens were not in the vocabulary (scored as `<UNK>`). */
+  unknownTokens: number;
+}
+
+/**
+ * log P of a sentence by the chain rule, in one forward pass over [<EOS>, y⟨1⟩ … y⟨T−1⟩] that
+ * predicts [y⟨1⟩ … y⟨T⟩] (y⟨T⟩ = `<EOS>` unless `endWithEos: false`).
+ */
+export function sentenceLogProb(model: LanguageModel, text: string, opts: { endWithEos?: boolean } = {}): SentenceScore {
+  const eos = eosId(model);
+  const raw = tokenizeText(text, { level: model.config.level, lowercase: model.config.lowercase });
+  const tokens = lmTokenize(model, text);
+  const unknownTokens = raw.filter((t) => !model.vocab.has(t)).length;
+  if (unknownTokens > 0 && !model.vocab.has(UNK)) {
+    throw new Error(`sentenceLogProb: ${unknownTokens} token(s) are not in the vocabulary, which has no ${UNK}`);
+  }
+  const targets = tokens.map((t) => model.vocab.id(t));
+  if (opts.endWithEos !== false) {
+    targets.push(eos);
+    tokens.push(EOS);
+  }
+  if (targets.length === 0) throw new Error('sentenceLogProb: expected a text with at least one token, got none');
+  const T = targets.length;
+  const ws = createLmWorkspace(model, T, 1);
+  ws.inputIds[0] = eos;
+  for (let t = 1; t < T; t++) ws.inputIds[t] = targets[t - 1];
+  const logits = lmForward(model, ws, T);
+  const row = new Float64Array(model.vocab.size);
+  const tokenLogProbs: number[] = [];
+  let logProb = 0;
+  for (let t = 0; t < T; t++) {
+    logSoftmaxRowInto(row, logits, t);
+    tokenLogProbs.push(row[targets[t]]);
+    logProb += row[targets[t]];
+  }
+  return {
+    tokens, tokenLogProbs, logProb, bits: -logProb / Math.LN2, logProbPerToken: logProb / T,
+    perplexity: Math.exp(-logProb / T), unknownTokens,
+  };
+}
+
+export interface GenerationOptions {
+  /** Longest output in tokens, `<EOS>` included (default 50 for characters, 30 for words). */
+  maxLength?: number;
+  /** Never emit `<UNK>` (default true, the notes' option). */
+  forbidUnk?: boolean;
+  /** Text the output continues (fed after `<EOS>`; not part of the result). */
+  prefix?: string;
+}
+
+export interface SampleOptions extends GenerationOptions {
+  /** How many sequences (default 1). */
+  count?: number;
+  /** τ (default 1); 0 is greedy. */
+  temperature?: number;
+  topK?: number;
+  /** The generator (default: a new one seeded with `seed`, default 0). */
+  rng?: Rng;
+  seed?: number;
+  /** Do not stop at `<EOS>`: draw maxLength tokens, each `<EOS>` a line break in the text (default false). */
+  multiline?: boolean;
+}
+
+export interface GeneratedText {
+  /** The text (tokens up to `<EOS>`, joined as the level says). */
+  text: string;
+  tokens: string[];
+  /** Σ log P of the tokens under the model (τ = 1). */
+  logProb: number;
+  /** True when it ended with `<EOS>` (not cut at maxLength). */
+  finished: boolean;
+}
+
+/** State and start token after `<EOS>` and the prefix: the prefix's last token is the first one fed by the decoder. */
+function primed(model: LanguageModel, stepper: LmStepper, prefix: string | undefined): { state: LmState; start: number } {
+  const eos = eosId(model);
+  const ids = prefix ? lmTokenize(model, prefix).map((t) => model.vocab.id(t)) : [];
+  let state = stepper.initialState();
+  let start = eos;
+  for (const id of ids) {
+    state = stepper.step(state, start).state;
+    start = id;
+  }
+  return { state, start };
+}
+
+function forbidden(model: LanguageModel, forbidUnk: boolean | undefined): number[] {
+  return forbidUnk !== false && model.vocab.has(UNK) ? [model.vocab.id(UNK)] : [];
+}
+
+function defaultMaxLength(model: LanguageModel): number {
+  return model.config.level === 'char' ? 50 : 30;
+}
+
+function toText(model: LanguageModel, ids: number[], logProb: number, finished: boolean, multiline = false): GeneratedText {
+  const tokens = model.vocab.decode(ids);
+  if (!multiline) return { text: detokenize(tokens, model.config.level), tokens, logProb, finished };
+  const lines: string[][] = [[]];
+  for (const t of tokens) {
+    if (t === EOS) lines.push([]);
+    else lines[lines.length - 1].push(t);
+  }
+  return { text: lines.map((line) => detokenize(line, model.config.level)).join('\n'), tokens, logProb, finished };
+}
+
+/** Sample novel sequences (the notes' "Sampling novel sequences"). Same rng state, same output. */
+export function sampleText(model: LanguageModel, opts: SampleOptions = {}): GeneratedText[] {
+  const count = opts.count ?? 1;
+  if (!Number.isInteger(count) || count < 1) throw new Error(`sampleText: expected count to be an integer ≥ 1, got ${count}`);
+  const rng = opts.rng ?? new Rng(opts.seed ?? 0);
+  const stepper = createLmStepper(model);
+  const { state, start } = primed(model, stepper, opts.prefix);
+  const out: GeneratedText[] = [];
+  for (let i = 0; i < count; i++) {
+    const s = sampleSequence({
+      // With multiline, no id is the end token (−1), so only maxLength stops the draw.
+      step: stepper.step, initialState: state, startToken: start, eosToken: opts.multiline ? -1 : eosId(model),
+      maxLength: opts.maxLength ?? defaultMaxLength(model), rng,
+      temperature: opts.temperature ?? 1, topK: opts.topK, forbid: forbidden(model, opts.forbidUnk),
+    });
+    out.push(toText(model, s.tokens, s.logProb, s.finished, opts.multiline));
+  }
+  return out;
+}
+
+/** Greedy decoding: the most probable token at every step. */
+export function greedyText(model: LanguageModel, opts: GenerationOptions = {}): GeneratedText {
+  const stepper = createLmStepper(model);
+  const { state, start } = primed(model, stepper, opts.prefix);
+  const s = sampleSequence({
+    step: stepper.step, initialState: state, startToken: start, eosToken: eosId(model),
+    maxLength: opts.maxLength ?? defaultMaxLength(model), rng: new Rng(0), greedy: true,
+    forbid: forbidden(model, opts.forbidUnk),
+  });
+  return toText(model, s.tokens, s.logProb, s.finished);
+}
+
+export interface BeamTextOptions extends GenerationOptions {
+  beamWidth: number;
+  /** How many hypotheses (default 1). */
+  nBest?: number;
+  lengthPenalty?: LengthPenalty;
+}
+
+export interface BeamText extends GeneratedText {
+  /** logProb under the length penalty (the ranking key). */
+  score: number;
+}
+
+/** Beam decoding through training/beam.ts: the n-best sequences, best first. */
+export function beamText(model: LanguageModel, opts: BeamTextOptions): BeamText[] {
+  const stepper = createLmStepper(model);
+  const { state, start } = primed(model, stepper, opts.prefix);
+  const hyps = beamSearch({
+    step: stepper.step, initialState: state, startToken: start, eosToken: eosId(model),
+    beamWidth: opts.beamWidth, maxLength: opts.maxLength ?? defaultMaxLength(model), nBest: opts.nBest,
+    lengthPenalty: opts.lengthPenalty, forbid: forbidden(model, opts.forbidUnk),
+  });
+  return hyps.map((h) => ({ ...toText(model, h.tokens, h.logProb, h.finished), score: h.score }));
+}

@@ -1,0 +1,641 @@
+/**
+ * Training and evaluating a sequence-to-sequence model (training/seq2seq.ts) on text pairs.
+ *
+ * Data: `source<TAB>target` pairs are tokenised at the model's level (characters or words), the pairs
+ * are shuffled with the data seed and the last `valFraction` of them held out for validation; the
+ * vocabularies are built on the training split only.
+ *
+ * Batches by similar length (less padding, so less wasted work): every epoch, the training examples
+ * are put in a seeded random order, cut into windows of `bucketWindow` batches, each window is sorted
+ * by source length (then target length) and cut into batches of B, and the batches are shuffled.
+ *
+ * One step: teacher-forced forward, mean cross-entropy per target token, BPTT, gradient clipping by
+ * global norm (PyTorch's clip_grad_norm_), one optimizer update (Adam by default). A NaN or ±∞ loss or
+ * gradient stops training before the update with a NonFiniteTrainingError (training/lm-train.ts).
+ *
+ * Evaluation: validation loss per token (teacher forcing, batched) and, on up to `maxEvalExamples`
+ * validation pairs, greedy decoding: exact match (the output's tokens equal the reference's) and
+ * corpus BLEU (training/bleu.ts) over the target tokens.
+ *
+ * Checkpoints (atomic) hold the model, the optimizer state, the data order (the generator's state at
+ * the start of the epoch and the batch index), the step, the curves and the run's settings; a resumed
+ * trainer continues with the same batches in the same order.
+ */
+import { CLIP_NORM_EPS, globalNorm } from '../../engine/clip.js';
+import { Matrix } from '../../engine/matrix.js';
+import { firstNonFinite } from '../../engine/ops.js';
+import { Rng, type RngState } from '../../engine/rng.js';
+import { corpusBleu, type BleuSmoothing } from '../metrics/bleu.js';
+import type { LengthPenalty } from '../decode/beam.js';
+import { writeFileAtomic } from '../io/files.js';
+import { lmInputError } from '../lm/model.js';
+import { readJsonInput } from '../io/model-file.js';
+import { NonFiniteTrainingError } from '../lm/train.js';
+import {
+  createOptimizer, learningRateAt, optimizerFromJSON, optimizerStep, optimizerToJSON,
+  type OptimizerConfig, type OptimizerState, type OptimizerStateJSON,
+} from '../core/optimizers.js';
+import {
+  Seq2SeqDecoder, attributeTranslationError, buildSourceVocabulary, buildTargetVocabulary, createSeq2SeqWorkspace,
+  makeSeq2SeqBatch, seq2seqForward, seq2seqBackward, seq2seqFromJSON, seq2seqParameters, seq2seqToJSON, seq2seqZeroGrad,
+  translateIds, type ErrorVerdict, type Seq2SeqExample, type Seq2SeqModel, type Seq2SeqModelJSON, type Seq2SeqWorkspace,
+} from './model.js';
+import type { SeqPair } from './tasks.js';
+import { tokenizeText, type TokenLevel, type Vocabulary } from '../text/vocab.js';
+
+// ---- data ----------------------------------------------------------------------------------
+
+export interface Seq2SeqDataOptions {
+  level: TokenLevel;
+  lowercase?: boolean;
+  /** Fraction of the pairs held out for validation (default 0.1). */
+  valFraction?: number;
+  /** Seed of the train/validation split (default 1). */
+  seed?: number;
+  /** Tokens seen fewer times in the training split become <UNK> (default 1). */
+  minCount?: number;
+  /** Use these vocabularies instead of building them (a resumed or loaded model's). */
+  sourceVocab?: Vocabulary;
+  targetVocab?: Vocabulary;
+}
+
+export interface PreparedSeq2SeqData {
+  sourceVocab: Vocabulary;
+  targetVocab: Vocabulary;
+  train: Seq2SeqExample[];
+  validation: Seq2SeqExample[];
+  /** The text pairs behind train and validation (same order). */
+  trainPairs: SeqPair[];
+  validationPairs: SeqPair[];
+  /** Longest source and target (tokens, without <EOS>) over both splits. */
+  maxSourceLength: number;
+  maxTargetLength: number;
+}
+
+/**
+ * Tokenise, split and encode text pairs. A pair whose source or target has no token is refused
+ * (InputError naming the pair's line).
+ */
+export function prepareSeq2SeqData(pairs: readonly SeqPair[], opts: Seq2SeqDataOptions): PreparedSeq2SeqData {
+  const op = 'prepareSeq2SeqData';
+  const valFraction = opts.valFraction ?? 0.1;
+  if (!(valFraction >= 0 && valFraction < 1)) throw new Error(`${op}: expected valFraction in [0, 1), got ${valFraction}`);
+  if (pairs.length === 0) throw lmInputError(`${op}: expected at least one pair, got none`);
+  const tok = { level: opts.level, lowercase: opts.lowercase ?? false };
+  const tokenized = pairs.map((p, i) => {
+    const source = tokenizeText(p.source, tok);
+    const target = tokenizeText(p.target, tok);
+    if (source.length === 0 || target.length === 0) {
+      throw lmInputError(`${op}: expected a source and a target with at least one token each, pair ${i + 1} has ${source.length} and ${target.length}`);
+    }
+    return { source, target };
+  });
+  const order = new Rng(opts.seed ?? 1).permutation(pairs.length);
+  const nVal = Math.floor(pairs.length * valFraction);
+  const trainIdx = order.slice(0, pairs.length - nVal);
+  const valIdx = order.slice(pairs.length - nVal);
+  const minCount = opts.minCount ?? 1;
+  const sourceVocab = opts.sourceVocab ?? buildSourceVocabulary(trainIdx.flatMap((i) => tokenized[i].source), { minCount });
+  const targetVocab = opts.targetVocab ?? buildTargetVocabulary(trainIdx.flatMap((i) => tokenized[i].target), { minCount });
+  const encode = (i: number): Seq2SeqExample => ({
+    source: sourceVocab.encode(tokenized[i].source), target: targetVocab.encode(tokenized[i].target),
+  });
+  let maxSourceLength = 0, maxTargetLength = 0;
+  for (const t of tokenized) {
+    maxSourceLength = Math.max(maxSourceLength, t.source.length);
+    maxTargetLength = Math.max(maxTargetLength, t.target.length);
+  }
+  return {
+    sourceVocab, targetVocab,
+    train: trainIdx.map(encode), validation: valIdx.map(encode),
+    trainPairs: trainIdx.map((i) => pairs[i]), validationPairs: valIdx.map((i) => pairs[i]),
+    maxSourceLength, maxTargetLength,
+  };
+}
+
+/**
+ * One epoch's batches (lists of example indices): seeded random order, windows of `window` batches
+ * sorted by (source length, target length), cut into batches of B, batches shuffled.
+ */
+export function lengthBucketedBatches(examples: readonly Seq2SeqExample[], batch: number, window: number, rng: Rng): number[][] {
+  const order = rng.permutation(examples.length);
+  const span = batch * window;
+  const batches: number[][] = [];
+  for (let start = 0; start < order.length; start += span) {
+    const chunk = order.slice(start, start + span);
+    const len = (i: number): number => (examples[i].source?.length ?? 0);
+    chunk.sort((a, b) => len(a) - len(b) || examples[a].target.length - examples[b].target.length);
+    for (let k = 0; k < chunk.length; k += batch) batches.push(chunk.slice(k, k + batch));
+  }
+  rng.shuffle(batches);
+  return batches;
+}
+
+// ---- configuration, progress, results ------------------------------------------------------
+
+/** What decides the numbers of a run (saved in the checkpoint). */
+export interface Seq2SeqTrainConfig {
+  /** B, examples per batch. */
+  batch: number;
+  optimizer: OptimizerConfig;
+  /** Clip the global gradient norm to this (null: no clipping). */
+  clipNorm: number | null;
+  /** Batches per length-sorting window (default 50). */
+  bucketWindow?: number;
+  /** Seed of the batch order (default 1). */
+  seed?: number;
+}
+
+export interface Seq2SeqRunOptions {
+  /** Stop after this many epochs in total (default 1 when maxSteps is absent too). */
+  epochs?: number;
+  /** Stop after this many steps in total. */
+  maxSteps?: number;
+  /** Stop before a step that would end after this many seconds of this run. */
+  timeLimitSeconds?: number;
+  /** Evaluate every this many steps (default: at the end of each epoch), and at the end. */
+  evalEvery?: number;
+  /** Greedy-decode at most this many validation pairs per evaluation (default 300; 0 = loss only). */
+  maxEvalExamples?: number;
+  /** Write checkpoints here (atomically) at every evaluation and at the end. */
+  checkpointPath?: string;
+  onProgress?: (p: Seq2SeqProgress) => void;
+  onEvaluation?: (e: Seq2SeqEvaluationRecord) => void;
+  /** Milliseconds clock (default Date.now). */
+  now?: () => number;
+}
+
+export interface Seq2SeqProgress {
+  step: number;
+  totalSteps: number;
+  /** Fractional epochs done. */
+  epoch: number;
+  /** Mean cross-entropy per target token of this batch (nats). */
+  loss: number;
+  /** Exponential moving average of loss (0.95 on the past). */
+  smoothLoss: number;
+  gradNorm: number;
+  lr: number;
+  examplesPerSecond: number;
+  elapsedSeconds: number;
+}
+
+export interface Seq2SeqEvaluationRecord {
+  step: number;
+  /** Seconds of training so far (all runs of this model, evaluations excluded). */
+  trainSeconds: number;
+  trainLoss: number;
+  /** Validation loss per target token (nats), teacher forcing. */
+  loss: number;
+  /** Greedy exact match on the decoded validation pairs (NaN when none were decoded). */
+  exactMatch: number;
+  bleu: number;
+  decoded: number;
+}
+
+export type Seq2SeqStopReason = 'epochs' | 'max-steps' | 'time-limit';
+
+export interface Seq2SeqTrainResult {
+  steps: number;
+  epochs: number;
+  stopReason: Seq2SeqStopReason;
+  /** Seconds of this run (evaluations included). */
+  seconds: number;
+  /** Seconds spent in training steps over every run of this model. */
+  trainSeconds: number;
+  examplesPerSecond: number;
+  finalLoss: number;
+  lossHistory: number[];
+  evaluations: Seq2SeqEvaluationRecord[];
+  lastEvaluation: Seq2SeqEvaluationRecord | null;
+}
+
+// ---- the trainer ---------------------------------------------------------------------------
+
+const EMA = 0.95;
+
+export class Seq2SeqTrainer {
+  readonly model: Seq2SeqModel;
+  readonly data: PreparedSeq2SeqData;
+  readonly config: Required<Seq2SeqTrainConfig>;
+  readonly optimizer: OptimizerState;
+  /** Free-form facts about the data (file, level, split), saved in checkpoints and the model file. */
+  dataInfo: Record<string, unknown> = {};
+  step = 0;
+  /** Epochs done, and the next batch of the current epoch. */
+  epoch = 0;
+  batchInEpoch = 0;
+  trainSeconds = 0;
+  readonly lossHistory: number[] = [];
+  readonly evaluations: Seq2SeqEvaluationRecord[] = [];
+  private readonly rng: Rng;
+  /** The generator state that produced this epoch's batches (saved, so a resume rebuilds them). */
+  private epochRngState: RngState;
+  private epochBatches: number[][];
+  private readonly params: Record<string, Matrix>;
+  private readonly grads: Record<string, Matrix>;
+  private readonly gradList: Matrix[];
+  private readonly workspaces = new Map<number, Seq2SeqWorkspace>();
+  private smoothLoss = NaN;
+
+  constructor(model: Seq2SeqModel, data: PreparedSeq2SeqData, config: Seq2SeqTrainConfig, optimizer?: OptimizerState) {
+    const op = 'Seq2SeqTrainer';
+    if (!Number.isInteger(config.batch) || config.batch < 1) throw new Error(`${op}: expected batch to be an integer ≥ 1, got ${config.batch}`);
+    if (config.clipNorm !== null && !(config.clipNorm > 0)) throw new Error(`${op}: expected clipNorm > 0 or null, got ${config.clipNorm}`);
+    if (data.train.length === 0) throw lmInputError(`${op}: expected at least one training pair, got none`);
+    this.model = model;
+    this.data = data;
+    this.config = { bucketWindow: 50, seed: 1, ...config };
+    const { params, grads } = seq2seqParameters(model);
+    this.params = params;
+    this.grads = grads;
+    this.gradList = Object.values(grads);
+    this.optimizer = optimizer ?? createOptimizer(config.optimizer, params);
+    this.rng = new Rng(this.config.seed);
+    this.epochRngState = this.rng.getState();
+    this.epochBatches = this.planEpoch();
+  }
+
+  get stepsPerEpoch(): number {
+    return this.epochBatches.length;
+  }
+
+  private planEpoch(): number[][] {
+    this.epochRngState = this.rng.getState();
+    return lengthBucketedBatches(this.data.train, this.config.batch, this.config.bucketWindow, this.rng);
+  }
+
+  private workspaceFor(batchSize: number): Seq2SeqWorkspace {
+    let ws = this.workspaces.get(batchSize);
+    if (!ws) {
+      const maxSrc = Math.max(1, ...this.data.train.map((e) => e.source?.length ?? 0), ...this.data.validation.map((e) => e.source?.length ?? 0));
+      const maxTgt = 1 + Math.max(...this.data.train.map((e) => e.target.length), ...this.data.validation.map((e) => e.target.length), 0);
+      ws = createSeq2SeqWorkspace(this.model, maxSrc, maxTgt, batchSize);
+      this.workspaces.set(batchSize, ws);
+    }
+    return ws;
+  }
+
+  /** One training step on the next batch; returns the mean loss per target token. */
+  trainStep(): { loss: number; gradNorm: number; lr: number; examples: number } {
+    if (this.batchInEpoch >= this.epochBatches.length) {
+      this.epoch++;
+      this.batchInEpoch = 0;
+      this.epochBatches = this.planEpoch();
+    }
+    const indices = this.epochBatches[this.batchInEpoch];
+    const examples = indices.map((i) => this.data.train[i]);
+    const batch = makeSeq2SeqBatch(this.model, examples);
+    const ws = this.workspaceFor(examples.length);
+    seq2seqZeroGrad(this.model);
+    const loss = seq2seqForward(this.model, ws, batch) / batch.tokens;
+    const stepNo = this.step + 1;
+    if (!Number.isFinite(loss)) throw new NonFiniteTrainingError(`seq2seq training: the loss is ${loss} at step ${stepNo}`, stepNo, 'loss');
+    seq2seqBackward(this.model, ws, 1 / batch.tokens);
+    for (const [name, g] of Object.entries(this.grads)) {
+      const bad = firstNonFinite(g);
+      if (bad) throw new NonFiniteTrainingError(`seq2seq training: the gradient of ${name} is ${g.get(bad[0], bad[1])} at [${bad[0]}, ${bad[1]}] at step ${stepNo}`, stepNo, `grad of ${name}`);
+    }
+    const gradNorm = globalNorm(this.gradList);
+    const clip = this.config.clipNorm;
+    if (clip !== null && gradNorm > clip) {
+      const factor = clip / (gradNorm + CLIP_NORM_EPS);
+      for (const g of this.gradList) for (let i = 0; i < g.data.length; i++) g.data[i] *= factor;
+    }
+    const lr = learningRateAt(this.optimizer.config.lr, this.optimizer.config.schedule, this.optimizer.step);
+    optimizerStep(this.optimizer, this.params, this.grads);
+    this.step = stepNo;
+    this.batchInEpoch++;
+    this.lossHistory.push(loss);
+    return { loss, gradNorm, lr, examples: examples.length };
+  }
+
+  /** Validation loss and greedy exact match / BLEU on up to maxExamples validation pairs. */
+  evaluate(maxExamples = 300): Omit<Seq2SeqEvaluationRecord, 'step' | 'trainSeconds' | 'trainLoss'> {
+    const loss = this.data.validation.length > 0
+      ? validationLoss(this.model, this.data.validation, this.config.batch, (b) => this.workspaceFor(b)).loss
+      : NaN;
+    const n = Math.min(maxExamples, this.data.validationPairs.length);
+    if (n === 0) return { loss, exactMatch: NaN, bleu: NaN, decoded: 0 };
+    const r = evaluateSeq2Seq(this.model, this.data.validationPairs.slice(0, n), { beamWidth: 1 });
+    return { loss, exactMatch: r.exactMatch, bleu: r.bleu, decoded: n };
+  }
+
+  /** Train until epochs / maxSteps / the time limit, evaluating and checkpointing on the way. */
+  run(opts: Seq2SeqRunOptions = {}): Seq2SeqTrainResult {
+    const now = opts.now ?? Date.now;
+    const start = now();
+    const epochsTarget = opts.epochs ?? (opts.maxSteps === undefined ? 1 : undefined);
+    const perEpoch = this.stepsPerEpoch;
+    const epochSteps = epochsTarget === undefined ? Infinity : Math.ceil(epochsTarget * perEpoch);
+    const totalSteps = Math.min(epochSteps, opts.maxSteps ?? Infinity);
+    if (!Number.isFinite(totalSteps)) throw new Error('Seq2SeqTrainer.run: expected epochs or maxSteps');
+    const evalEvery = opts.evalEvery ?? perEpoch;
+    const maxEval = opts.maxEvalExamples ?? 300;
+    let stopReason: Seq2SeqStopReason = totalSteps === epochSteps ? 'epochs' : 'max-steps';
+    let lastStepMs = 0;
+    let examples = 0;
+    let runTrainMs = 0;
+    const evaluate = (): void => {
+      const e = this.evaluate(maxEval);
+      const record: Seq2SeqEvaluationRecord = {
+        step: this.step, trainSeconds: this.trainSeconds, trainLoss: this.smoothLoss, ...e,
+      };
+      this.evaluations.push(record);
+      opts.onEvaluation?.(record);
+      if (opts.checkpointPath) this.saveCheckpoint(opts.checkpointPath);
+    };
+    while (this.step < totalSteps) {
+      if (opts.timeLimitSeconds !== undefined && (now() - start + lastStepMs) / 1000 > opts.timeLimitSeconds) {
+        stopReason = 'time-limit';
+        break;
+      }
+      const t0 = now();
+      const r = this.trainStep();
+      lastStepMs = now() - t0;
+      runTrainMs += lastStepMs;
+      this.trainSeconds += lastStepMs / 1000;
+      examples += r.examples;
+      this.smoothLoss = Number.isNaN(this.smoothLoss) ? r.loss : EMA * this.smoothLoss + (1 - EMA) * r.loss;
+      opts.onProgress?.({
+        step: this.step, totalSteps, epoch: this.epoch + this.batchInEpoch / perEpoch, loss: r.loss,
+        smoothLoss: this.smoothLoss, gradNorm: r.gradNorm, lr: r.lr,
+        examplesPerSecond: runTrainMs > 0 ? examples / (runTrainMs / 1000) : 0, elapsedSeconds: (now() - start) / 1000,
+      });
+      if (this.step % evalEvery === 0 && this.step < totalSteps) evaluate();
+    }
+    if (this.evaluations.length === 0 || this.evaluations[this.evaluations.length - 1].step !== this.step) evaluate();
+    const last = this.evaluations[this.evaluations.length - 1] ?? null;
+    return {
+      steps: this.step,
+      epochs: this.epoch + this.batchInEpoch / perEpoch,
+      stopReason,
+      seconds: (now() - start) / 1000,
+      trainSeconds: this.trainSeconds,
+      examplesPerSecond: runTrainMs > 0 ? examples / (runTrainMs / 1000) : 0,
+      finalLoss: this.smoothLoss,
+      lossHistory: this.lossHistory.slice(),
+      evaluations: this.evaluations.slice(),
+      lastEvaluation: last,
+    };
+  }
+
+  // ---- checkpoints ----
+
+  toCheckpointJSON(): Seq2SeqCheckpointJSON {
+    return {
+      kind: 'seqgrad.seq2seq-checkpoint',
+      version: 1,
+      model: seq2seqToJSON(this.model),
+      optimizer: optimizerToJSON(this.optimizer),
+      trainer: {
+        config: this.config,
+        step: this.step,
+        epoch: this.epoch,
+        batchInEpoch: this.batchInEpoch,
+        epochRngState: this.epochRngState,
+        trainSeconds: this.trainSeconds,
+        smoothLoss: Number.isNaN(this.smoothLoss) ? null : this.smoothLoss,
+        lossHistory: this.lossHistory,
+        evaluations: this.evaluations,
+      },
+      data: { ...this.dataInfo, train: this.data.train.length, validation: this.data.validation.length },
+    };
+  }
+
+  saveCheckpoint(path: string): void {
+    writeFileAtomic(path, JSON.stringify(this.toCheckpointJSON()));
+  }
+
+  /** Continue from a checkpoint's position (used by resumeSeq2SeqTrainer). */
+  restorePosition(state: Seq2SeqCheckpointJSON['trainer']): void {
+    this.step = state.step;
+    this.epoch = state.epoch;
+    this.batchInEpoch = state.batchInEpoch;
+    this.trainSeconds = state.trainSeconds;
+    this.smoothLoss = state.smoothLoss ?? NaN;
+    this.lossHistory.push(...state.lossHistory);
+    this.evaluations.push(...state.evaluations);
+    this.rng.setState(state.epochRngState);
+    this.epochBatches = this.planEpoch();
+  }
+}
+
+export interface Seq2SeqCheckpointJSON {
+  kind: 'seqgrad.seq2seq-checkpoint';
+  version: 1;
+  model: Seq2SeqModelJSON;
+  optimizer: OptimizerStateJSON;
+  trainer: {
+    config: Required<Seq2SeqTrainConfig>;
+    step: number;
+    epoch: number;
+    batchInEpoch: number;
+    epochRngState: RngState;
+    trainSeconds: number;
+    smoothLoss: number | null;
+    lossHistory: number[];
+    evaluations: Seq2SeqEvaluationRecord[];
+  };
+  /** The data's description (file, level, split seed, …) and split sizes. */
+  data: Record<string, unknown>;
+}
+
+/** Read a checkpoint file (InputError naming it when missing or malformed). */
+export function readSeq2SeqCheckpoint(path: string): Seq2SeqCheckpointJSON {
+  const json = readJsonInput<Seq2SeqCheckpointJSON>(path, 'checkpoint');
+  if (!json || json.kind !== 'seqgrad.seq2seq-checkpoint' || json.version !== 1 || !json.trainer || !json.optimizer) {
+    throw lmInputError(`checkpoint ${path}: expected kind "seqgrad.seq2seq-checkpoint" version 1, got ${JSON.stringify((json as { kind?: unknown })?.kind)}`);
+  }
+  return json;
+}
+
+/**
+ * A trainer that continues a checkpoint: its model, optimizer and batch order. `data` must be the
+ * same pairs prepared the same way with the checkpoint model's vocabularies.
+ */
+export function resumeSeq2SeqTrainer(checkpoint: Seq2SeqCheckpointJSON, data: PreparedSeq2SeqData, source = 'checkpoint'): Seq2SeqTrainer {
+  const model = seq2seqFromJSON(checkpoint.model, source);
+  const expected = checkpoint.data as { train?: number; validation?: number };
+  if (expected.train !== undefined && (expected.train !== data.train.length || expected.validation !== data.validation.length)) {
+    throw lmInputError(`${source}: expected the data it was trained on (${expected.train} training / ${expected.validation} validation pairs), got ${data.train.length} / ${data.validation.length}`);
+  }
+  const optimizer = optimizerFromJSON(checkpoint.optimizer, seq2seqParameters(model).params);
+  const trainer = new Seq2SeqTrainer(model, data, checkpoint.trainer.config, optimizer);
+  trainer.dataInfo = { ...checkpoint.data };
+  trainer.restorePosition(checkpoint.trainer);
+  return trainer;
+}
+
+// ---- evaluation ----------------------------------------------------------------------------
+
+/**
+ * Mean loss per target token under teacher forcing, batched. `workspaceFor(B)` may supply reusable
+ * workspaces (large enough for the examples); by default they are made here.
+ */
+export function validationLoss(
+  model: Seq2SeqModel, examples: readonly Seq2SeqExample[], batchSize = 64, workspaceFor?: (batch: number) => Seq2SeqWorkspace,
+): { loss: number; tokens: number } {
+  if (examples.length === 0) return { loss: NaN, tokens: 0 };
+  const maxSrc = Math.max(1, ...examples.map((e) => e.source?.length ?? 0));
+  const maxTgt = 1 + Math.max(...examples.map((e) => e.target.length));
+  const workspaces = new Map<number, Seq2SeqWorkspace>();
+  let total = 0, tokens = 0;
+  for (let start = 0; start < examples.length; start += batchSize) {
+    const chunk = examples.slice(start, start + batchSize);
+    let ws = workspaceFor ? workspaceFor(chunk.length) : workspaces.get(chunk.length);
+    if (!ws) {
+      ws = createSeq2SeqWorkspace(model, maxSrc, maxTgt, chunk.length);
+      workspaces.set(chunk.length, ws);
+    }
+    const batch = makeSeq2SeqBatch(model, chunk);
+    total += seq2seqForward(model, ws, batch);
+    tokens += batch.tokens;
+  }
+  return { loss: total / tokens, tokens };
+}
+
+export interface Seq2SeqEvalOptions {
+  /** 1 = greedy (default). */
+  beamWidth?: number;
+  lengthPenalty?: LengthPenalty;
+  /** Attribute every error to the search or the model (default false). */
+  errorAnalysis?: boolean;
+  /** BLEU smoothing (default none). */
+  smoothing?: BleuSmoothing;
+  maxLength?: number;
+  /** Called after each pair (done, total). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface Seq2SeqEvalItem {
+  source: string;
+  reference: string;
+  output: string;
+  correct: boolean;
+  /** Source length in tokens. */
+  sourceLength: number;
+  /** Position-wise matches of output and reference tokens over the reference length. */
+  tokenMatches: number;
+  referenceLength: number;
+  /** The tokens BLEU compared. */
+  outputTokens: string[];
+  referenceTokens: string[];
+  verdict?: ErrorVerdict;
+  referenceScore?: number;
+  outputScore?: number;
+}
+
+export interface ErrorAnalysisSummary {
+  errors: number;
+  /** Errors where P(y*|x) > P(ŷ|x): beam search at fault. */
+  search: number;
+  /** Errors where P(ŷ|x) ≥ P(y*|x): the model at fault. */
+  model: number;
+  searchFraction: number;
+  modelFraction: number;
+}
+
+export interface Seq2SeqEvalResult {
+  examples: number;
+  /** Fraction of outputs whose tokens equal the reference's. */
+  exactMatch: number;
+  /** Corpus BLEU over target tokens (characters at char level), n = 1…4. */
+  bleu: number;
+  /** Σ position-wise token matches / Σ reference lengths. */
+  tokenAccuracy: number;
+  errorAnalysis: ErrorAnalysisSummary | null;
+  items: Seq2SeqEvalItem[];
+}
+
+/** Decode every pair's source (greedy or beam) and score the outputs against the references. */
+export function evaluateSeq2Seq(model: Seq2SeqModel, pairs: readonly SeqPair[], opts: Seq2SeqEvalOptions = {}): Seq2SeqEvalResult {
+  const decoder = new Seq2SeqDecoder(model);
+  const tok = { level: model.config.level, lowercase: model.config.lowercase };
+  const items: Seq2SeqEvalItem[] = [];
+  const candidates: string[][] = [];
+  const references: string[][][] = [];
+  let search = 0, modelErrors = 0, matched = 0, refTokens = 0;
+  pairs.forEach((pair, i) => {
+    const srcTokens = tokenizeText(pair.source, tok);
+    const refTokensList = tokenizeText(pair.target, tok);
+    if (srcTokens.length === 0) throw lmInputError(`evaluateSeq2Seq: expected pair ${i + 1} to have a source with at least one token, got none`);
+    const src = (model.sourceVocab as Vocabulary).encode(srcTokens);
+    const ref = model.targetVocab.encode(refTokensList);
+    const [best] = translateIds(decoder, src, { beamWidth: opts.beamWidth ?? 1, lengthPenalty: opts.lengthPenalty, maxLength: opts.maxLength });
+    const outTokens = model.targetVocab.decode(best.ids);
+    const correct = best.finished && best.ids.length === ref.length && best.ids.every((t, k) => t === ref[k]);
+    let tokenMatches = 0;
+    for (let k = 0; k < ref.length; k++) if (best.ids[k] === ref[k]) tokenMatches++;
+    matched += tokenMatches;
+    refTokens += ref.length;
+    const item: Seq2SeqEvalItem = {
+      source: pair.source, reference: pair.target, output: best.text, correct, sourceLength: srcTokens.length,
+      tokenMatches, referenceLength: ref.length, outputTokens: outTokens, referenceTokens: refTokensList,
+    };
+    if (opts.errorAnalysis && !correct) {
+      const a = attributeTranslationError(decoder, src, ref, best, opts.lengthPenalty);
+      item.verdict = a.verdict === 'correct' ? 'model' : a.verdict;
+      item.referenceScore = a.referenceScore;
+      item.outputScore = a.outputScore;
+      if (item.verdict === 'search') search++;
+      else modelErrors++;
+    } else if (opts.errorAnalysis) {
+      item.verdict = 'correct';
+    }
+    items.push(item);
+    candidates.push(outTokens);
+    references.push([refTokensList]);
+    opts.onProgress?.(i + 1, pairs.length);
+  });
+  const n = items.length;
+  const correctCount = items.filter((it) => it.correct).length;
+  const errors = n - correctCount;
+  const bleu = n === 0 ? NaN : corpusBleu(candidates, references, { smoothing: opts.smoothing ?? 'none' }).bleu;
+  return {
+    examples: n,
+    exactMatch: n === 0 ? NaN : correctCount / n,
+    bleu,
+    tokenAccuracy: refTokens === 0 ? NaN : matched / refTokens,
+    errorAnalysis: opts.errorAnalysis
+      ? { errors, search, model: modelErrors, searchFraction: errors ? search / errors : 0, modelFraction: errors ? modelErrors / errors : 0 }
+      : null,
+    items,
+  };
+}
+
+export interface LengthBucket {
+  /** Source lengths [from, to] (tokens). */
+  from: number;
+  to: number;
+  examples: number;
+  bleu: number;
+  exactMatch: number;
+  tokenAccuracy: number;
+}
+
+/**
+ * Score by source length (the notes' "BLEU falls with sentence length" curve): the evaluated items
+ * grouped into buckets of `width` source tokens, corpus BLEU, exact match and token accuracy in each.
+ */
+export function scoresByLength(items: readonly Seq2SeqEvalItem[], width = 5, smoothing: BleuSmoothing = 'none'): LengthBucket[] {
+  if (!Number.isInteger(width) || width < 1) throw new Error(`scoresByLength: expected an integer width ≥ 1, got ${width}`);
+  const groups = new Map<number, Seq2SeqEvalItem[]>();
+  for (const it of items) {
+    const key = Math.floor((it.sourceLength - 1) / width);
+    const list = groups.get(key) ?? [];
+    list.push(it);
+    groups.set(key, list);
+  }
+  return [...groups.keys()].sort((a, b) => a - b).map((key) => {
+    const list = groups.get(key) as Seq2SeqEvalItem[];
+    const bleu = corpusBleu(list.map((it) => it.outputTokens), list.map((it) => [it.referenceTokens]), { smoothing }).bleu;
+    const matches = list.reduce((s, it) => s + it.tokenMatches, 0);
+    const total = list.reduce((s, it) => s + it.referenceLength, 0);
+    return {
+      from: key * width + 1, to: (key + 1) * width, examples: list.length, bleu,
+      exactMatch: list.filter((it) => it.correct).length / list.length,
+      tokenAccuracy: total === 0 ? NaN : matches / total,
+    };
+  });
+}

@@ -1,0 +1,597 @@
+/**
+ * A per-step tagger, the notes' named-entity example: for each word x⟨t⟩ of a sentence, y⟨t⟩ = 1
+ * when it is part of a person's name ("Harry Potter and Hermione Granger invented a new spell"
+ * → 1 1 0 1 1 0 0 0 0 0).
+ *
+ * Data (`generateTaggedSentences`): a seeded generator of sentences with person names drawn from
+ * the lists shipped in data/names/ (first.txt, last.txt), in varied contexts where the same word
+ * can be a name or not. Case is kept, so most non-initial names are easy (capitalised); the hard
+ * case is the notes' one, the first word: "Teddy bears are on sale" vs "Teddy Roosevelt was a
+ * great president". Both start with the capitalised "Teddy"; only the words *after* it decide.
+ * Other ambiguities: months (April, May, June), cities (Austin, Madison, Charlotte, Washington),
+ * lower-case common words mid-sentence (will, mark, bill, grant).
+ *
+ * Model (`createTagger`), time-major batches of B sentences padded to T words, mask m [T, B]:
+ *   x⟨t⟩ = E[id⟨t⟩]                                  [T·B, d]     embedding
+ *   a⟨t⟩ = LSTM(a⟨t−1⟩, x⟨t⟩)                         [T·B, H]     unidirectional, or
+ *   a⟨t⟩ = [a→⟨t⟩, a←⟨t⟩]                            [T·B, 2H]    bidirectional (the notes' BRNN)
+ *   ŷ⟨t⟩ = σ(W_y a⟨t⟩ + b_y)                          [T·B, 1]     sigmoid head per step
+ *   L = (1/Σm) Σ_t Σ_b m⟨t⟩_b · BCE(ŷ⟨t⟩_b, y⟨t⟩_b)
+ * (layers/architectures.ts createManyToMany). A unidirectional model decides ŷ⟨1⟩ from x⟨1⟩
+ * alone, so on an ambiguous first word it can at best guess the majority reading; the
+ * bidirectional one sees a←⟨1⟩, which has read the whole sentence.
+ *
+ * Evaluation: token-level precision/recall/F1 of the name class (ŷ > 0.5), on all held-out
+ * tokens and on the sentences whose first word is ambiguous (plus the accuracy on that first
+ * word alone).
+ */
+import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { clipGradNorm } from '../../engine/clip.js';
+import { Matrix, copyInto, shapeOf } from '../../engine/matrix.js';
+import { Rng } from '../../engine/rng.js';
+import {
+  createManyToMany, createManyToManyWorkspace, manyToManyBackward, manyToManyForward, manyToManyLogits,
+  modelParameters, modelZeroGrads, type ManyToManyModel, type ManyToManyWorkspace,
+} from '../../layers/architectures.js';
+import type { CellKind } from '../../layers/cells/cell.js';
+import { createEmbedding } from '../../layers/embedding.js';
+import { createOutputHead } from '../../layers/heads.js';
+import { isStackedRnn } from '../../layers/interchange.js';
+import { createStackedRnn } from '../../layers/stacked.js';
+import { readJsonFile, readTextFile, writeFileAtomic } from '../io/files.js';
+import { layerFromJSON, layerToJSON, type LayerJSON } from '../io/layer-json.js';
+import { createOptimizer, matrixFromJSON, matrixToJSON, optimizerStep, type MatrixJSON } from '../core/optimizers.js';
+import { precisionRecall, type PrecisionRecall } from '../trigger/trigger.js';
+import { PAD, UNK, Vocabulary, type VocabularyJSON } from '../text/vocab.js';
+import { sigmoidScalar as sigmoid } from '../../engine/activations.js';
+
+export interface TaggedSentence {
+  tokens: string[];
+  /** y⟨t⟩ ∈ {0, 1}, one per token. */
+  labels: number[];
+}
+
+function inputError(message: string): Error {
+  const err = new Error(message);
+  err.name = 'InputError';
+  return err;
+}
+
+// =============================================================================================
+// Names and the sentence generator
+
+export interface NameLists {
+  first: string[];
+  last: string[];
+}
+
+/** data/names of the package, found upwards from this module (works under tsx and from dist/). */
+export function shippedNamesDir(): string {
+  let dir = nodePath.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const candidate = nodePath.join(dir, 'data', 'names');
+    if (fs.existsSync(nodePath.join(candidate, 'first.txt'))) return candidate;
+    dir = nodePath.dirname(dir);
+  }
+  throw new Error(`shippedNamesDir: data/names/first.txt was not found above ${nodePath.dirname(fileURLToPath(import.meta.url))}`);
+}
+
+/** Read first.txt and last.txt (one capitalised name per line; blank lines and # comments skipped). */
+export function loadNameLists(dir = shippedNamesDir()): NameLists {
+  const read = (file: string): string[] => {
+    const path = nodePath.join(dir, file);
+    let text: string;
+    try {
+      text = readTextFile(path, 'name list');
+    } catch (err) {
+      throw inputError((err as Error).message);
+    }
+    const names: string[] = [];
+    text.split(/\r?\n/).forEach((line, i) => {
+      const name = line.trim();
+      if (name === '' || name.startsWith('#')) return;
+      if (!/^\p{Lu}[\p{L}'-]*$/u.test(name)) {
+        throw inputError(`loadNameLists: ${path}:${i + 1}: expected one capitalised name per line, got ${JSON.stringify(line)}`);
+      }
+      names.push(name);
+    });
+    if (names.length === 0) throw inputError(`loadNameLists: ${path} holds no names`);
+    return names;
+  };
+  return { first: read('first.txt'), last: read('last.txt') };
+}
+
+/**
+ * First names that are also ordinary words at the start of a sentence, with continuations that
+ * make them ordinary words: "Teddy" + "bears are on sale ." Every key is in data/names/first.txt.
+ */
+export const AMBIGUOUS_STARTS: Readonly<Record<string, readonly string[]>> = {
+  Teddy: ['bears are on sale', 'bears make great gifts for children', 'bear collectors met in the park'],
+  Rose: ['petals covered the floor', 'bushes need a lot of sun', 'gardens look beautiful in June'],
+  Grant: ['money arrived late this year', 'applications are due next week', 'me one more wish'],
+  Will: ['you come to the party', 'it rain tomorrow', 'power alone is not enough'],
+  Mark: ['the date on your calendar', 'your answers clearly', 'the boxes before moving'],
+  Bill: ['the client for the repairs', 'payments are due every month', 'collectors called again'],
+  April: ['showers bring May flowers', 'is usually a rainy month', 'was colder than expected'],
+  Jack: ['up the car before changing the tire', 'rabbits run very fast'],
+  Frank: ['discussions help everyone', 'advice is hard to find'],
+  Pat: ['the dog gently', 'the dough into a circle'],
+  Sue: ['the company for the damages', 'them if they refuse to pay'],
+  Hope: ['is a good thing', 'springs eternal', 'remains that the rain stops soon'],
+  Joy: ['filled the room', 'is contagious'],
+  May: ['I help you', 'I borrow your pen', 'is a warm month'],
+  June: ['is a warm month', 'weddings are popular'],
+  Summer: ['vacation starts next week', 'days are long and hot'],
+  Daisy: ['chains are easy to make', 'petals are white'],
+  Ray: ['tracing makes images realistic', 'guns only exist in movies'],
+  Dawn: ['broke over the hills', 'is the best time to fish'],
+  Chase: ['the ball across the yard', 'scenes are exciting to watch'],
+  Penny: ['stocks are risky', 'candy was cheap back then'],
+  Ginger: ['tea helps with colds', 'cookies smell wonderful'],
+  Holly: ['leaves are sharp', 'berries are poisonous'],
+  Ivy: ['covered the old walls', 'grows quickly in the shade'],
+  Amber: ['lights flashed at the crossing', 'jewelry is quite old'],
+  Ruby: ['rings are expensive', 'red is a bright color'],
+  Olive: ['oil is healthy', 'trees grow in dry places'],
+  Iris: ['flowers bloom in spring', 'scans are used at airports'],
+  Bob: ['your head to the music'],
+  Sandy: ['beaches line the coast', 'soil drains quickly'],
+  Miles: ['of road lay ahead', 'and miles of sand surrounded us'],
+  Gene: ['therapy is promising', 'editing raises hard questions'],
+  Lily: ['pads float on the pond'],
+  Violet: ['flowers grow near the river'],
+  Carol: ['singers visited the village'],
+  Faith: ['can move mountains', 'in science is important'],
+  Grace: ['under pressure is rare', 'and beauty are not the same'],
+  Heather: ['grows on the hills'],
+  Crystal: ['glasses break easily', 'clear water flowed down the hill'],
+  Cliff: ['divers are very brave', 'edges can be dangerous'],
+  Hazel: ['nuts are delicious', 'eyes are uncommon'],
+  Austin: ['is a big city in Texas', 'traffic is terrible'],
+  Jordan: ['is a country in the Middle East'],
+  Charlotte: ['is a city in North Carolina'],
+  Virginia: ['is a state on the east coast'],
+  Chelsea: ['won the match on Sunday'],
+};
+
+/**
+ * Endings for the ordinary-word sentences ("Teddy bears are on sale at the market"), so that they
+ * are not a small closed set that a held-out sample mostly repeats.
+ */
+const COMMON_SUFFIXES = ['', '', ' in {month}', ' at the {place}', ' in {city}', ' this week', ' near the {place}', ' in {month} again'];
+
+const PLACES = ['station', 'library', 'airport', 'park', 'museum', 'market', 'cafe', 'beach', 'stadium', 'hospital', 'office', 'school'];
+const THINGS = ['car', 'phone', 'bicycle', 'house', 'laptop', 'camera', 'guitar', 'watch', 'lamp', 'table', 'book'];
+const CITIES = ['Paris', 'London', 'Boston', 'Chicago', 'Denver', 'Seattle', 'Dallas', 'Miami', 'Toronto', 'Berlin', 'Rome', 'Tokyo',
+  'Austin', 'Madison', 'Charlotte', 'Victoria', 'Houston', 'Lincoln', 'Jackson', 'Washington'];
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+const TOPICS = ['history', 'music', 'science', 'cooking', 'football', 'painting', 'chess', 'poetry'];
+const TITLES = ['President', 'Doctor', 'Professor', 'Captain', 'Senator', 'Judge', 'Coach'];
+
+/**
+ * Templates. Slots: {P} a person (first name, sometimes with a last name — all tagged 1),
+ * {L} a last name alone (after a title; tagged 1), {place} {thing} {city} {month} {topic} {title}
+ * (tagged 0). A template starting with {P} starts with a first name.
+ */
+const NAME_FIRST_TEMPLATES = [
+  '{P} was a great president .',
+  '{P} and {P} invented a new spell .',
+  '{P} invented a new spell .',
+  '{P} met {P} at the {place} .',
+  '{P} bought a new {thing} yesterday .',
+  '{P} said that the {thing} was broken .',
+  '{P} lives in {city} with {P} .',
+  '{P} wrote a famous book about {topic} .',
+  '{P} arrived late to the meeting .',
+  '{P} called {P} last night .',
+  '{P} will visit {city} in {month} .',
+  '{P} gave {P} a {thing} .',
+  '{P} laughed at the joke .',
+  '{P} is my best friend .',
+  '{P} will pay the bill .',
+];
+
+const OTHER_TEMPLATES = [
+  'Yesterday {P} met {P} at the {place} .',
+  'The {thing} belongs to {P} .',
+  'I think {P} is right .',
+  'According to {P} , the meeting was canceled .',
+  'In {month} , {P} moved to {city} .',
+  'We saw {P} at the {place} .',
+  '{title} {L} gave a long speech .',
+  'My friend {P} loves {topic} .',
+  'She will mark the papers tomorrow .',
+  'The children love their teddy bears .',
+  'They received a grant from the city .',
+  'The rose garden opens in {month} .',
+  'We moved to {city} last year .',
+  'It rained all day in {city} .',
+  'The {thing} on the shelf is new .',
+  'Everyone at the {place} listened to {title} {L} .',
+  'A letter from {P} arrived in {month} .',
+];
+
+export interface GeneratorOptions {
+  /** Fraction of sentences that start with an ambiguous word (default 0.4; half as a name, half not). */
+  ambiguousRate?: number;
+  /** Probability that a person gets a last name too (default 0.6). */
+  lastNameRate?: number;
+}
+
+function pick<T>(rng: Rng, items: readonly T[]): T {
+  return items[rng.int(items.length)];
+}
+
+/** Expand a template into tokens and labels; `firstName` (when given) is the first {P}'s first name. */
+function expand(rng: Rng, template: string, names: NameLists, lastNameRate: number, firstName?: string): TaggedSentence {
+  const tokens: string[] = [];
+  const labels: number[] = [];
+  let people = 0;
+  for (const piece of template.split(' ')) {
+    switch (piece) {
+      case '{P}': {
+        tokens.push(people === 0 && firstName !== undefined ? firstName : pick(rng, names.first));
+        labels.push(1);
+        if (rng.uniform() < lastNameRate) {
+          tokens.push(pick(rng, names.last));
+          labels.push(1);
+        }
+        people++;
+        break;
+      }
+      case '{L}': tokens.push(pick(rng, names.last)); labels.push(1); break;
+      case '{place}': tokens.push(pick(rng, PLACES)); labels.push(0); break;
+      case '{thing}': tokens.push(pick(rng, THINGS)); labels.push(0); break;
+      case '{city}': tokens.push(pick(rng, CITIES)); labels.push(0); break;
+      case '{month}': tokens.push(pick(rng, MONTHS)); labels.push(0); break;
+      case '{topic}': tokens.push(pick(rng, TOPICS)); labels.push(0); break;
+      case '{title}': tokens.push(pick(rng, TITLES)); labels.push(0); break;
+      default: tokens.push(piece); labels.push(0);
+    }
+  }
+  return { tokens, labels };
+}
+
+/** True when the sentence's first token is one of the ambiguous words (name or not). */
+export function hasAmbiguousFirstWord(sentence: TaggedSentence | string[]): boolean {
+  const tokens = Array.isArray(sentence) ? sentence : sentence.tokens;
+  return tokens.length > 0 && Object.hasOwn(AMBIGUOUS_STARTS, tokens[0]);
+}
+
+/**
+ * `count` seeded sentences. With probability `ambiguousRate` a sentence starts with an ambiguous
+ * word, used as a first name (in a name-first template) or as an ordinary word (one of its
+ * continuations, sometimes with an ending like "in {month}"), each half the time; otherwise any
+ * template with random names.
+ */
+export function generateTaggedSentences(rng: Rng, count: number, names: NameLists, opts: GeneratorOptions = {}): TaggedSentence[] {
+  const op = 'generateTaggedSentences';
+  const ambiguousRate = opts.ambiguousRate ?? 0.4;
+  const lastNameRate = opts.lastNameRate ?? 0.6;
+  if (!Number.isInteger(count) || count < 0) throw new Error(`${op}: expected a count ≥ 0, got ${count}`);
+  if (!(ambiguousRate >= 0 && ambiguousRate <= 1)) throw new Error(`${op}: expected ambiguousRate in [0, 1], got ${ambiguousRate}`);
+  if (!(lastNameRate >= 0 && lastNameRate <= 1)) throw new Error(`${op}: expected lastNameRate in [0, 1], got ${lastNameRate}`);
+  if (names.first.length === 0 || names.last.length === 0) throw new Error(`${op}: expected non-empty first and last name lists`);
+  const ambiguous = Object.keys(AMBIGUOUS_STARTS);
+  const out: TaggedSentence[] = [];
+  for (let i = 0; i < count; i++) {
+    if (rng.uniform() < ambiguousRate) {
+      const word = pick(rng, ambiguous);
+      if (rng.uniform() < 0.5) {
+        out.push(expand(rng, pick(rng, NAME_FIRST_TEMPLATES), names, lastNameRate, word));
+      } else {
+        out.push(expand(rng, `${word} ${pick(rng, AMBIGUOUS_STARTS[word])}${pick(rng, COMMON_SUFFIXES)} .`, names, lastNameRate));
+      }
+    } else {
+      const all = rng.uniform() < 0.5 ? NAME_FIRST_TEMPLATES : OTHER_TEMPLATES;
+      out.push(expand(rng, pick(rng, all), names, lastNameRate));
+    }
+  }
+  return out;
+}
+
+/** Tokens back to a sentence: spaces between words, none before . and , */
+export function sentenceText(tokens: readonly string[]): string {
+  return tokens.join(' ').replace(/ ([.,!?;:])/g, '$1');
+}
+
+// =============================================================================================
+// The model
+
+export interface TaggerConfig {
+  /** Embedding size d (default 32). */
+  embeddingDim: number;
+  /** Hidden size H per direction (default 32). */
+  hidden: number;
+  bidirectional: boolean;
+  /** Default 'lstm'. */
+  cell: CellKind;
+  /** Stacked layers (default 1). */
+  layers: number;
+}
+
+export interface Tagger {
+  readonly vocab: Vocabulary;
+  readonly config: TaggerConfig;
+  readonly net: ManyToManyModel;
+}
+
+/** Vocabulary of the training sentences (case kept): `<PAD>` = 0, `<EOS>`, `<UNK>`; words seen fewer than minCount times are `<UNK>`. */
+export function buildTaggerVocabulary(sentences: readonly TaggedSentence[], minCount = 2): Vocabulary {
+  return Vocabulary.build(sentences.flatMap((s) => s.tokens), { minCount });
+}
+
+export function createTagger(vocab: Vocabulary, config: Partial<TaggerConfig>, rng: Rng): Tagger {
+  const op = 'createTagger';
+  const c: TaggerConfig = {
+    embeddingDim: config.embeddingDim ?? 32, hidden: config.hidden ?? 32, bidirectional: config.bidirectional ?? true,
+    cell: config.cell ?? 'lstm', layers: config.layers ?? 1,
+  };
+  for (const name of ['embeddingDim', 'hidden', 'layers'] as const) {
+    if (!Number.isInteger(c[name]) || c[name] < 1) throw new Error(`${op}: expected ${name} to be a positive integer, got ${c[name]}`);
+  }
+  if (!vocab.has(PAD) || vocab.id(PAD) !== 0 || vocab.unkId < 0) {
+    throw new Error(`${op}: expected a vocabulary with ${PAD} at id 0 and ${UNK} (buildTaggerVocabulary), got ${vocab.tokens.slice(0, 3).join(', ')}…`);
+  }
+  const embedding = createEmbedding(vocab.size, c.embeddingDim, rng, { std: 0.3, paddingIdx: 0 });
+  const rnn = createStackedRnn({
+    kind: c.cell, inputSize: c.embeddingDim, hiddenSize: c.hidden, numLayers: c.layers, bidirectional: c.bidirectional, rng,
+    ...(c.cell.startsWith('lstm') ? { forgetBias: 1 } : {}),
+  });
+  const head = createOutputHead('sigmoid', rnn.outputSize, 1, rng);
+  return { vocab, config: c, net: createManyToMany({ rnn, head, embedding }) };
+}
+
+/** Time-major ids [T·B] (PAD after each sentence), labels [T·B, 1] and mask [T, B] of a batch. */
+interface TaggerBatch {
+  ids: Int32Array;
+  y: Matrix;
+  mask: Matrix;
+}
+
+function createBatchBuffers(steps: number, batch: number): TaggerBatch {
+  return { ids: new Int32Array(steps * batch), y: Matrix.zeros(steps * batch, 1, 'float32'), mask: Matrix.zeros(steps, batch, 'float32') };
+}
+
+/** Fill the first T·B entries of the buffers; returns T (the longest sentence of the batch). */
+function fillBatch(buf: TaggerBatch, encoded: readonly Int32Array[], labels: readonly (readonly number[])[] | null): number {
+  const B = encoded.length;
+  const T = Math.max(...encoded.map((e) => e.length));
+  buf.ids.fill(0, 0, T * B);
+  buf.y.data.fill(0, 0, T * B);
+  buf.mask.data.fill(0, 0, T * B);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < encoded[b].length; t++) {
+      buf.ids[t * B + b] = encoded[b][t];
+      if (labels) buf.y.data[t * B + b] = labels[b][t];
+      buf.mask.data[t * B + b] = 1;
+    }
+  }
+  return T;
+}
+
+function encode(tagger: Tagger, tokens: readonly string[]): Int32Array {
+  if (tokens.length === 0) throw new Error('tagger: expected sentences of at least one token, got an empty one');
+  return Int32Array.from(tokens, (t) => tagger.vocab.id(t));
+}
+
+export interface TaggerTrainOptions {
+  /** Updates (default 1500). */
+  steps?: number;
+  /** Sentences per update (default 32). */
+  batchSize?: number;
+  /** Adam's learning rate (default 5e−3). */
+  lr?: number;
+  /** Clip the global gradient norm to this (default 5). */
+  clipNorm?: number;
+  onStep?: (step: number, totalSteps: number, loss: number) => void;
+}
+
+/**
+ * `steps` Adam updates on batches drawn in a fresh seeded shuffle each pass over the sentences
+ * (the same budget for any model: uni- and bidirectional taggers see the same batches given the
+ * same rng seed). Returns the loss of every update.
+ */
+export function trainTagger(
+  tagger: Tagger, sentences: readonly TaggedSentence[], opts: TaggerTrainOptions, rng: Rng,
+): { steps: number; losses: number[]; seconds: number } {
+  const op = 'trainTagger';
+  const steps = opts.steps ?? 1500;
+  const B = Math.min(opts.batchSize ?? 32, sentences.length);
+  if (sentences.length === 0) throw new Error(`${op}: expected at least one training sentence, got none`);
+  if (!Number.isInteger(steps) || steps < 1) throw new Error(`${op}: expected a positive integer number of steps, got ${steps}`);
+  if (!Number.isInteger(B) || B < 1) throw new Error(`${op}: expected a positive integer batch size, got ${opts.batchSize}`);
+  sentences.forEach((s, i) => {
+    if (s.tokens.length !== s.labels.length) throw new Error(`${op}: sentence ${i} has ${s.tokens.length} tokens but ${s.labels.length} labels`);
+  });
+  const encoded = sentences.map((s) => encode(tagger, s.tokens));
+  const T = Math.max(...encoded.map((e) => e.length));
+  const ws = createManyToManyWorkspace(tagger.net, T, B);
+  const buf = createBatchBuffers(T, B);
+  const { params, grads } = modelParameters(tagger.net);
+  const gradList = Object.values(grads);
+  const optimizer = createOptimizer({ kind: 'adam', lr: opts.lr ?? 5e-3 }, params);
+  const clipNorm = opts.clipNorm ?? 5;
+  const losses: number[] = [];
+  const start = Date.now();
+  let order: number[] = [];
+  let cursor = 0;
+  for (let step = 0; step < steps; step++) {
+    if (cursor + B > order.length) {
+      order = rng.permutation(sentences.length);
+      cursor = 0;
+    }
+    const pickIds = order.slice(cursor, cursor + B);
+    cursor += B;
+    const batchSteps = fillBatch(buf, pickIds.map((i) => encoded[i]), pickIds.map((i) => sentences[i].labels));
+    const rows = batchSteps * B;
+    modelZeroGrads(tagger.net);
+    const r = manyToManyForward(tagger.net, ws, buf.ids.subarray(0, rows), buf.y.rowView(0, rows), {
+      mask: buf.mask.rowView(0, batchSteps), reduction: 'mean',
+    });
+    manyToManyBackward(tagger.net, ws);
+    clipGradNorm(gradList, clipNorm);
+    optimizerStep(optimizer, params, grads);
+    losses.push(r.loss);
+    opts.onStep?.(step + 1, steps, r.loss);
+  }
+  return { steps, losses, seconds: (Date.now() - start) / 1000 };
+}
+
+/** ŷ⟨t⟩ for every token of every sentence (unknown words are `<UNK>`). */
+export function predictTagger(tagger: Tagger, sentences: readonly (readonly string[])[], batchSize = 64): Float32Array[] {
+  const out: Float32Array[] = [];
+  const workspaces = new Map<string, ManyToManyWorkspace>();
+  for (let start = 0; start < sentences.length; start += batchSize) {
+    const encoded = sentences.slice(start, start + batchSize).map((s) => encode(tagger, s));
+    const B = encoded.length;
+    const T = Math.max(...encoded.map((e) => e.length));
+    const key = `${T}x${B}`;
+    let ws = workspaces.get(key);
+    if (!ws) {
+      ws = createManyToManyWorkspace(tagger.net, T, B);
+      workspaces.set(key, ws);
+    }
+    const buf = createBatchBuffers(T, B);
+    fillBatch(buf, encoded, null);
+    const { logits } = manyToManyLogits(tagger.net, ws, buf.ids, { mask: buf.mask });
+    for (let b = 0; b < B; b++) {
+      const p = new Float32Array(encoded[b].length);
+      for (let t = 0; t < p.length; t++) p[t] = sigmoid(logits.get(t * B + b, 0));
+      out.push(p);
+    }
+  }
+  return out;
+}
+
+// =============================================================================================
+// Scores
+
+export interface TokenScores extends PrecisionRecall {
+  tokens: number;
+  truePositives: number;
+  falsePositives: number;
+  falseNegatives: number;
+  /** (TP + TN) / tokens. */
+  accuracy: number;
+}
+
+/** Token-level scores of the positive (name) class: predicted and gold are 0/1 per token. */
+export function tokenScores(predicted: readonly (ArrayLike<number>)[], gold: readonly (ArrayLike<number>)[]): TokenScores {
+  if (predicted.length !== gold.length) throw new Error(`tokenScores: expected as many predicted as gold sentences, got ${predicted.length} and ${gold.length}`);
+  let tp = 0, fp = 0, fn = 0, tokens = 0, correct = 0;
+  predicted.forEach((p, i) => {
+    const g = gold[i];
+    if (p.length !== g.length) throw new Error(`tokenScores: sentence ${i} has ${p.length} predictions for ${g.length} gold labels`);
+    for (let t = 0; t < g.length; t++) {
+      if (p[t] === 1 && g[t] === 1) tp++;
+      else if (p[t] === 1) fp++;
+      else if (g[t] === 1) fn++;
+      if (p[t] === g[t]) correct++;
+      tokens++;
+    }
+  });
+  const counts = { truePositives: tp, falsePositives: fp, falseNegatives: fn };
+  return { ...counts, ...precisionRecall(counts), tokens, accuracy: tokens ? correct / tokens : 0 };
+}
+
+export interface TaggerEvaluation {
+  sentences: number;
+  all: TokenScores;
+  /**
+   * Sentences whose first word is ambiguous (a first name and an ordinary word); majorityRate is
+   * the first-word accuracy of always answering the more frequent reading (what a model that
+   * cannot look ahead can at best do there).
+   */
+  ambiguousFirst: TokenScores & { sentences: number; firstTokenAccuracy: number; majorityRate: number };
+}
+
+export function evaluateTagger(tagger: Tagger, sentences: readonly TaggedSentence[], threshold = 0.5): TaggerEvaluation {
+  const probabilities = predictTagger(tagger, sentences.map((s) => s.tokens));
+  const predicted = probabilities.map((p) => Array.from(p, (v) => (v > threshold ? 1 : 0)));
+  const gold = sentences.map((s) => s.labels);
+  const subset = sentences.map((s, i) => i).filter((i) => hasAmbiguousFirstWord(sentences[i]));
+  const firstCorrect = subset.filter((i) => predicted[i][0] === gold[i][0]).length;
+  const firstNames = subset.filter((i) => gold[i][0] === 1).length;
+  return {
+    sentences: sentences.length,
+    all: tokenScores(predicted, gold),
+    ambiguousFirst: {
+      ...tokenScores(subset.map((i) => predicted[i]), subset.map((i) => gold[i])),
+      sentences: subset.length,
+      firstTokenAccuracy: subset.length ? firstCorrect / subset.length : 0,
+      majorityRate: subset.length ? Math.max(firstNames, subset.length - firstNames) / subset.length : 0,
+    },
+  };
+}
+
+// =============================================================================================
+// Saving and loading
+
+export interface TaggerJSON {
+  format: 'seqgrad.tagger';
+  version: 1;
+  config: TaggerConfig;
+  vocab: VocabularyJSON;
+  embedding: MatrixJSON;
+  rnn: LayerJSON;
+  head: { W: MatrixJSON; b: MatrixJSON };
+}
+
+export function taggerToJSON(tagger: Tagger): TaggerJSON {
+  const { W, b } = tagger.net.head.dense.params;
+  return {
+    format: 'seqgrad.tagger', version: 1, config: { ...tagger.config }, vocab: tagger.vocab.toJSON(),
+    embedding: matrixToJSON((tagger.net.embedding as NonNullable<ManyToManyModel['embedding']>).weight),
+    rnn: layerToJSON(tagger.net.rnn), head: { W: matrixToJSON(W), b: matrixToJSON(b as Matrix) },
+  };
+}
+
+export function saveTagger(path: string, tagger: Tagger): void {
+  writeFileAtomic(path, JSON.stringify(taggerToJSON(tagger)) + '\n');
+}
+
+/** Rebuild a tagger from its JSON; every problem is an InputError naming `source` and the field. */
+export function taggerFromJSON(json: TaggerJSON, source = 'tagger'): Tagger {
+  const fail = (what: string): never => { throw inputError(`${source}: ${what}`); };
+  if (json?.format !== 'seqgrad.tagger' || json.version !== 1) {
+    return fail(`expected format "seqgrad.tagger" version 1, got ${JSON.stringify(json?.format)} version ${JSON.stringify(json?.version)}`);
+  }
+  let tagger: Tagger;
+  try {
+    tagger = createTagger(Vocabulary.fromJSON(json.vocab), json.config, new Rng(0));
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+  const rnn = layerFromJSON(json.rnn, `${source} (rnn)`);
+  if (!isStackedRnn(rnn) || rnn.inputSize !== tagger.net.rnn.inputSize || rnn.outputSize !== tagger.net.rnn.outputSize) {
+    return fail(`expected a stacked rnn ${tagger.net.rnn.inputSize} → ${tagger.net.rnn.outputSize} (from the config)`);
+  }
+  const load = (name: string, into: Matrix, value: MatrixJSON | undefined): void => {
+    let m: Matrix;
+    try {
+      m = matrixFromJSON(value as MatrixJSON);
+    } catch (err) {
+      return fail(`${name}: ${(err as Error).message}`);
+    }
+    if (m.rows !== into.rows || m.cols !== into.cols) return fail(`expected ${name} ${shapeOf(into)}, got ${shapeOf(m)}`);
+    copyInto(into, m);
+  };
+  const embedding = tagger.net.embedding as NonNullable<ManyToManyModel['embedding']>;
+  load('embedding', embedding.weight, json.embedding);
+  load('head.W', tagger.net.head.dense.params.W, json.head?.W);
+  load('head.b', tagger.net.head.dense.params.b as Matrix, json.head?.b);
+  return { ...tagger, net: createManyToMany({ rnn, head: tagger.net.head, embedding }) };
+}
+
+export function loadTagger(path: string): Tagger {
+  let json: TaggerJSON;
+  try {
+    json = readJsonFile<TaggerJSON>(path, 'tagger model file');
+  } catch (err) {
+    throw inputError((err as Error).message);
+  }
+  return taggerFromJSON(json, `tagger model file ${path}`);
+}
