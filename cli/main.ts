@@ -2,6 +2,7 @@
  * The `seqgrad` command. Thin: each sub-command parses its flags and calls the library.
  * Errors print as one line without a stack trace; bad input exits with code 2.
  */
+import { isInputError } from '../training/core/errors.js';
 import { UsageError } from './args.js';
 import type { Command } from './command.js';
 import { commands } from './commands/index.js';
@@ -31,15 +32,9 @@ export async function main(argv: string[]): Promise<number> {
     // Library errors name their operation; a CLI error that already starts with the command name is not prefixed twice.
     console.error(text.startsWith(`${name} `) || text.startsWith(`${name}:`) ? `seqgrad ${text}` : `seqgrad ${name}: ${text}`);
     if (process.env.SEQGRAD_DEBUG && err instanceof Error) console.error(err.stack);
+    // Bad flags and bad input exit 2 (by class: UsageError, InputError); anything else, 1.
     return err instanceof UsageError || isInputError(err) ? 2 : 1;
   }
-}
-
-/** Errors about the user's input (files, flags, shapes they supplied) exit with 2. */
-function isInputError(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  const code = (err as NodeJS.ErrnoException).code;
-  return code === 'ENOENT' || code === 'EISDIR' || code === 'EACCES' || err.name === 'InputError';
 }
 
 main(process.argv.slice(2)).then(

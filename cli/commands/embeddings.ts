@@ -17,26 +17,21 @@ import { readTextFile, writeFileAtomic } from '../../training/io/files.js';
 import { scatterSvg } from '../../training/plot/charts.js';
 import { tsne } from '../../training/embeddings/tsne.js';
 import { readVectors, writeVectors, type ReadVectorsResult } from '../../training/embeddings/vectors.js';
+import { InputError } from '../../training/core/errors.js';
 
-/** An error about the user's input: the CLI prints it as one line and exits with 2. */
-function inputError(message: string): Error {
-  const err = new Error(message);
-  err.name = 'InputError';
-  return err;
-}
 
 function loadVectors(path: string | undefined, limit: number | undefined, command: string): ReadVectorsResult {
-  if (!path) throw inputError(`${command}: expected a vectors file as the first argument (see 'seqgrad ${command} --help')`);
+  if (!path) throw new InputError(`${command}: expected a vectors file as the first argument (see 'seqgrad ${command} --help')`);
   try {
     return readVectors(path, { limit });
   } catch (err) {
-    throw inputError((err as Error).message);
+    throw new InputError((err as Error).message);
   }
 }
 
 function rowOf(wv: ReadVectorsResult, word: string, path: string): number {
   const i = wv.index.get(word);
-  if (i === undefined) throw inputError(`'${word}' is not in the vocabulary of ${path} (${wv.words.length} words)`);
+  if (i === undefined) throw new InputError(`'${word}' is not in the vocabulary of ${path} (${wv.words.length} words)`);
   return i;
 }
 
@@ -44,7 +39,7 @@ function readInput(path: string, what: string): string {
   try {
     return readTextFile(path, what);
   } catch (err) {
-    throw inputError((err as Error).message);
+    throw new InputError((err as Error).message);
   }
 }
 
@@ -78,7 +73,7 @@ export const analogyCommand: Command = {
     const p = parse('analogy', argv, ANALOGY_SPEC, 'seqgrad analogy VECTORS a b c [--k 5] [--json]', this.summary);
     if (!p) return 0;
     const [path, a, b, c, ...extra] = p.positionals;
-    if (!c || extra.length > 0) throw inputError(`analogy: expected VECTORS a b c (4 arguments), got ${p.positionals.length}`);
+    if (!c || extra.length > 0) throw new InputError(`analogy: expected VECTORS a b c (4 arguments), got ${p.positionals.length}`);
     const wv = loadVectors(path, p.flags.limit as number | undefined, 'analogy');
     for (const w of [a, b, c]) rowOf(wv, w, path);
     const answers = analogy(wv, a, b, c, p.flags.k as number, { unitInputs: !p.flags.raw });
@@ -108,7 +103,7 @@ export const similarCommand: Command = {
     const p = parse('similar', argv, SIMILAR_SPEC, 'seqgrad similar VECTORS word [word …] [--k 10] [--json]', this.summary);
     if (!p) return 0;
     const [path, ...words] = p.positionals;
-    if (words.length === 0) throw inputError('similar: expected VECTORS and at least one word');
+    if (words.length === 0) throw new InputError('similar: expected VECTORS and at least one word');
     const wv = loadVectors(path, p.flags.limit as number | undefined, 'similar');
     const rows = words.map((w) => rowOf(wv, w, path));
     const queries = Matrix.zeros(rows.length, wv.vectors.cols, wv.vectors.dtype);
@@ -154,13 +149,13 @@ export const evalAnalogiesCommand: Command = {
     const p = parse('eval-analogies', argv, EVAL_SPEC, 'seqgrad eval-analogies VECTORS QUESTIONS [--limit 30000] [--json]', this.summary);
     if (!p) return 0;
     const [path, questionsPath] = p.positionals;
-    if (!questionsPath || p.positionals.length > 2) throw inputError('eval-analogies: expected VECTORS QUESTIONS (2 arguments)');
+    if (!questionsPath || p.positionals.length > 2) throw new InputError('eval-analogies: expected VECTORS QUESTIONS (2 arguments)');
     const wv = loadVectors(path, undefined, 'eval-analogies');
     let sections;
     try {
       sections = parseAnalogies(readInput(questionsPath, 'analogy file'), questionsPath);
     } catch (err) {
-      throw inputError((err as Error).message);
+      throw new InputError((err as Error).message);
     }
     const started = Date.now();
     const report = evaluateAnalogies(wv, sections, {
@@ -192,13 +187,13 @@ export const evalSimilarityCommand: Command = {
     const p = parse('eval-similarity', argv, SIM_SPEC, 'seqgrad eval-similarity VECTORS PAIRS [--json]', this.summary);
     if (!p) return 0;
     const [path, pairsPath] = p.positionals;
-    if (!pairsPath || p.positionals.length > 2) throw inputError('eval-similarity: expected VECTORS PAIRS (2 arguments)');
+    if (!pairsPath || p.positionals.length > 2) throw new InputError('eval-similarity: expected VECTORS PAIRS (2 arguments)');
     const wv = loadVectors(path, undefined, 'eval-similarity');
     let pairs;
     try {
       pairs = parseSimilarityPairs(readInput(pairsPath, 'similarity list'), pairsPath);
     } catch (err) {
-      throw inputError((err as Error).message);
+      throw new InputError((err as Error).message);
     }
     const report = evaluateSimilarity(wv, pairs, { caseInsensitive: !p.flags['case-sensitive'] });
     if (p.flags.json) {
@@ -235,8 +230,8 @@ export const tsneCommand: Command = {
     const [path] = p.positionals;
     const words = p.flags.words as string[] | undefined;
     const top = p.flags.top as number | undefined;
-    if ((words === undefined) === (top === undefined)) throw inputError('tsne: expected exactly one of --words a,b,c and --top N');
-    if (top !== undefined && top < 2) throw inputError(`tsne: expected --top N with N ≥ 2, got ${top}`);
+    if ((words === undefined) === (top === undefined)) throw new InputError('tsne: expected exactly one of --words a,b,c and --top N');
+    if (top !== undefined && top < 2) throw new InputError(`tsne: expected --top N with N ≥ 2, got ${top}`);
     const wv = loadVectors(path, undefined, 'tsne');
     let rows: number[];
     if (words) rows = words.map((w) => rowOf(wv, w, path));
@@ -244,7 +239,7 @@ export const tsneCommand: Command = {
       rows = [];
       for (let i = 0; i < wv.words.length && rows.length < top!; i++) if (/\p{L}/u.test(wv.words[i])) rows.push(i);
     }
-    if (rows.length < 3) throw inputError(`tsne: expected at least 3 words to plot, got ${rows.length}`);
+    if (rows.length < 3) throw new InputError(`tsne: expected at least 3 words to plot, got ${rows.length}`);
     const d = wv.vectors.cols;
     const x = Matrix.zeros(rows.length, d, 'float64');
     rows.forEach((r, i) => {
@@ -298,7 +293,7 @@ const DEBIAS_SPEC: Record<string, FlagSpec> = {
 function parsePairs(list: string[] | undefined, flag: string): [string, string][] {
   return (list ?? []).map((item) => {
     const parts = item.split(':');
-    if (parts.length !== 2 || !parts[0] || !parts[1]) throw inputError(`debias: --${flag} expects pairs a:b, got '${item}'`);
+    if (parts.length !== 2 || !parts[0] || !parts[1]) throw new InputError(`debias: --${flag} expects pairs a:b, got '${item}'`);
     return [parts[0], parts[1]];
   });
 }

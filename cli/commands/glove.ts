@@ -9,6 +9,7 @@ import { createProgress, type Progress } from '../progress.js';
 import { trainGlove } from '../../training/embeddings/glove.js';
 import { writeVectors } from '../../training/embeddings/vectors.js';
 import { checkCounts, loadCorpusForCli } from './word2vec.js';
+import { InputError } from '../../training/core/errors.js';
 
 const spec: Record<string, FlagSpec> = {
   corpus: { type: 'string', description: 'a text file, or a directory of .txt files' },
@@ -41,9 +42,7 @@ export const gloveCommand: Command = {
     checkCounts('glove', flags, ['dim', 'window', 'min-count', 'epochs']);
     for (const name of ['x-max', 'alpha', 'eta']) {
       if (!((flags[name] as number) > 0)) {
-        const err = new Error(`glove: --${name} expects a positive number, got ${String(flags[name])}`);
-        err.name = 'InputError';
-        throw err;
+        throw new InputError(`glove: --${name} expects a positive number, got ${String(flags[name])}`);
       }
     }
     const corpus = loadCorpusForCli('glove', flags.corpus as string | undefined);

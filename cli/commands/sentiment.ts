@@ -17,6 +17,7 @@ import {
 } from '../../training/sentiment/sentiment.js';
 import { readVectors, type WordVectors } from '../../training/embeddings/vectors.js';
 import { lstmModelFactory } from '../../training/sentiment/lstm.js';
+import { InputError } from '../../training/core/errors.js';
 
 /** The model kinds `--model` accepts. */
 export const MODEL_FACTORIES: Record<string, SentimentModelFactory> = {
@@ -24,11 +25,6 @@ export const MODEL_FACTORIES: Record<string, SentimentModelFactory> = {
   lstm: lstmModelFactory,
 };
 
-function inputError(message: string): Error {
-  const err = new Error(message);
-  err.name = 'InputError';
-  return err;
-}
 
 const COMMON: Record<string, FlagSpec> = {
   data: { type: 'string', description: 'data set', choices: SENTIMENT_DATA_NAMES },
@@ -79,7 +75,7 @@ function loadData(flags: FlagValues, name: string | undefined, seed: number): Se
   try {
     return loadSentimentData(name as SentimentDataName, flags['data-dir'] as string, { seed });
   } catch (err) {
-    throw inputError((err as Error).message);
+    throw new InputError((err as Error).message);
   }
 }
 
@@ -91,7 +87,7 @@ function loadModel(path: string | undefined): SentimentModel & { json: Sentiment
     if (!factory) throw new Error(`sentiment model file ${path}: unknown model '${String(json?.model)}' (known: ${Object.keys(MODEL_FACTORIES).join(', ')})`);
     return Object.assign(factory.fromJSON(json), { json });
   } catch (err) {
-    throw inputError((err as Error).message);
+    throw new InputError((err as Error).message);
   }
 }
 
@@ -112,7 +108,7 @@ function train(flags: FlagValues): number {
     try {
       vectors = readVectors(flags.vectors as string);
     } catch (err) {
-      throw inputError((err as Error).message);
+      throw new InputError((err as Error).message);
     }
   }
   // With pretrained vectors every word they know joins the vocabulary, so test words never seen
@@ -167,7 +163,7 @@ function evaluate(flags: FlagValues): number {
   const seed = (flags.seed as number | undefined) ?? (meta.seed as number | undefined) ?? 1;
   const data = loadData(flags, name, seed);
   if (data.classes.length !== model.classes.length) {
-    throw inputError(`sentiment eval: the model has ${model.classes.length} classes, data set '${data.name}' has ${data.classes.length}`);
+    throw new InputError(`sentiment eval: the model has ${model.classes.length} classes, data set '${data.name}' has ${data.classes.length}`);
   }
   if (flags.json) {
     const result = evaluateSentiment(model, data.test);

@@ -23,7 +23,6 @@ import { CELL_KINDS } from '../../layers/cells/create-cell.js';
 import type { LengthPenalty } from '../../training/decode/beam.js';
 import { DATE_FORMATS, generateDatePairs } from '../../training/seq2seq/dates.js';
 import { writeFileAtomic } from '../../training/io/files.js';
-import { lmInputError } from '../../training/lm/model.js';
 import type { OptimizerKind } from '../../training/core/optimizers.js';
 import { heatmapSvg, lineChartSvg } from '../../training/plot/charts.js';
 import {
@@ -37,6 +36,7 @@ import {
 import {
   createTransliteration, parsePairsTsv, reversalPairs, transliterationPairs, writePairsTsv, type SeqPair,
 } from '../../training/seq2seq/tasks.js';
+import { InputError } from '../../training/core/errors.js';
 
 // ---- shared flag helpers -------------------------------------------------------------------
 
@@ -65,7 +65,7 @@ function readPairs(c: string, path: string): SeqPair[] {
   try {
     return parsePairsTsv(text, path);
   } catch (err) {
-    throw lmInputError((err as Error).message);
+    throw new InputError((err as Error).message);
   }
 }
 
@@ -157,7 +157,7 @@ async function runTrain(argv: string[]): Promise<number> {
     const checkpoint = readSeq2SeqCheckpoint(flags.resume as string);
     const info = checkpoint.data as { file?: string; level?: 'char' | 'word'; lowercase?: boolean; valFraction?: number; seed?: number };
     const file = (flags.pairs as string | undefined) ?? info.file;
-    if (!file) throw lmInputError(`${c}: checkpoint ${String(flags.resume)} does not name its pairs file; give --pairs`);
+    if (!file) throw new InputError(`${c}: checkpoint ${String(flags.resume)} does not name its pairs file; give --pairs`);
     // The checkpoint's model fixes the level and the vocabularies the pairs are encoded with.
     const resumedModel = seq2seqFromJSON(checkpoint.model, `checkpoint ${String(flags.resume)}`);
     const data = prepareSeq2SeqData(readPairs(c, file), {
@@ -274,7 +274,7 @@ function runTranslate(argv: string[]): number {
   for (const name of ['beam', 'nbest', 'max-length']) positiveInt(c, flags, name);
   positiveNumber(c, flags, 'alpha', true);
   const model = loadSeq2Seq(required(c, flags, 'model', 'FILE'));
-  if (model.config.form !== 'encoder-decoder') throw lmInputError(`${c}: the model is a ${model.config.form} model; translate needs an encoder-decoder`);
+  if (model.config.form !== 'encoder-decoder') throw new InputError(`${c}: the model is a ${model.config.form} model; translate needs an encoder-decoder`);
   const beamWidth = flags.beam as number;
   const nBest = flags.nbest as number;
   if (nBest > beamWidth) throw new UsageError(`${c}: --nbest ${nBest} exceeds --beam ${beamWidth} (the beam keeps at most B hypotheses per step)`);
@@ -342,7 +342,7 @@ function runEval(argv: string[]): number {
   positiveNumber(c, flags, 'alpha', true);
   const widths = beamWidths(c, flags);
   const model = loadSeq2Seq(required(c, flags, 'model', 'FILE'));
-  if (model.config.form !== 'encoder-decoder') throw lmInputError(`${c}: the model is a ${model.config.form} model; eval needs an encoder-decoder`);
+  if (model.config.form !== 'encoder-decoder') throw new InputError(`${c}: the model is a ${model.config.form} model; eval needs an encoder-decoder`);
   let pairs = readPairs(c, required(c, flags, 'pairs', 'FILE.tsv'));
   if (flags.max !== undefined) pairs = pairs.slice(0, flags.max as number);
   const t0 = Date.now();
@@ -404,7 +404,7 @@ function runAttend(argv: string[]): number {
   positiveInt(c, flags, 'beam');
   positiveInt(c, flags, 'max-length');
   const model = loadSeq2Seq(required(c, flags, 'model', 'FILE'));
-  if (!model.attention) throw lmInputError(`${c}: model ${String(flags.model)} has attention '${model.config.attention}': there are no weights α to draw`);
+  if (!model.attention) throw new InputError(`${c}: model ${String(flags.model)} has attention '${model.config.attention}': there are no weights α to draw`);
   const source = positionals[0];
   const ids = encodeSource(model, source);
   if (ids.length === 0) throw new UsageError(`${c}: expected a source with at least one token, got ${JSON.stringify(source)}`);
@@ -465,7 +465,7 @@ function runLengthCurve(argv: string[]): number {
   const metric = flags.metric as 'bleu' | 'exact' | 'token-accuracy';
   const curves = paths.map((path, k) => {
     const model = loadSeq2Seq(path);
-    if (model.config.form !== 'encoder-decoder') throw lmInputError(`${c}: model ${path} is a ${model.config.form} model`);
+    if (model.config.form !== 'encoder-decoder') throw new InputError(`${c}: model ${path} is a ${model.config.form} model`);
     const progress = createProgress({ label: `decode ${path.split('/').pop()}`, total: pairs.length, unit: 'pairs' });
     const r = evaluateSeq2Seq(model, pairs, {
       beamWidth: flags.beam as number, lengthPenalty: lengthPenalty(flags), maxLength: flags['max-length'] as number | undefined,

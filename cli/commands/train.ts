@@ -15,7 +15,7 @@ import type { CellKind } from '../../layers/cells/cell.js';
 import { CELL_KINDS } from '../../layers/cells/create-cell.js';
 import { writeFileAtomic, readTextFile } from '../../training/io/files.js';
 import {
-  createLanguageModel, lmInputError, lmParameterCount, saveLanguageModel, type LanguageModel,
+  createLanguageModel, lmParameterCount, saveLanguageModel, type LanguageModel,
 } from '../../training/lm/model.js';
 import {
   createLmTrainer, prepareLmCorpus, readLmCheckpoint, resumeLmTrainer,
@@ -23,6 +23,7 @@ import {
 } from '../../training/lm/train.js';
 import type { OptimizerKind } from '../../training/core/optimizers.js';
 import { lineChartSvg } from '../../training/plot/charts.js';
+import { InputError } from '../../training/core/errors.js';
 
 const spec: Record<string, FlagSpec> = {
   data: { type: 'string', description: 'training text file (one sentence / name / line per line)' },
@@ -79,7 +80,7 @@ export function readInputText(command: string, flag: string, path: string | unde
   try {
     return readTextFile(path, what);
   } catch (err) {
-    throw lmInputError(`${(err as Error).message.replace(/^readTextFile: /, '')}`);
+    throw new InputError(`${(err as Error).message.replace(/^readTextFile: /, '')}`);
   }
 }
 
@@ -168,7 +169,7 @@ export const trainCommand: Command = {
     if (flags.resume) {
       const checkpoint = readLmCheckpoint(flags.resume as string);
       const saved = checkpoint.corpus as CorpusInfo | null;
-      if (!saved) throw lmInputError(`train: checkpoint ${String(flags.resume)} does not say how its corpus was read`);
+      if (!saved) throw new InputError(`train: checkpoint ${String(flags.resume)} does not say how its corpus was read`);
       corpus = { ...saved, file: (flags.data as string | undefined) ?? saved.file };
       const text = readInputText('train', 'data', corpus.file, 'training corpus');
       const data = prepareLmCorpus(text, { ...corpus, vocab: checkpoint.model.vocab });

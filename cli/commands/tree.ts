@@ -12,6 +12,7 @@ import {
   evaluateBag, evaluateTreeNet, inferClasses, labelClass, trainBagOfEmbeddings, trainTreeNet, treeModelsFromJSON,
   treeModelsToJSON, type TreeEvaluation, type TreeModelsJSON, type TreeTrainOptions,
 } from '../../training/trees/treenet.js';
+import { InputError } from '../../training/core/errors.js';
 
 const SUMMARY = 'recursive (tree) net on sentiment trees vs a bag of embeddings: generate | train | eval';
 
@@ -60,12 +61,6 @@ const EVAL: Record<string, FlagSpec> = {
   help: { type: 'boolean', description: '' },
 };
 
-/** An error about the user's input: the CLI exits with 2. */
-function inputError(message: string): Error {
-  const err = new Error(message);
-  err.name = 'InputError';
-  return err;
-}
 
 /** Read and parse a tree file; every failure (missing file, malformed tree, bad label) is an input error. */
 function loadTrees(path: string, what: string, classes?: number): Tree[] {
@@ -77,7 +72,7 @@ function loadTrees(path: string, what: string, classes?: number): Tree[] {
     }
     return trees;
   } catch (err) {
-    throw inputError((err as Error).message);
+    throw new InputError((err as Error).message);
   }
 }
 
@@ -203,7 +198,7 @@ function runEval(argv: string[]): number {
   try {
     models = treeModelsFromJSON(readJsonFile<TreeModelsJSON>(modelPath, 'model file'), modelPath);
   } catch (err) {
-    throw inputError((err as Error).message);
+    throw new InputError((err as Error).message);
   }
   const { tree, bag } = models;
   const treesPath = flags.trees as string | undefined;

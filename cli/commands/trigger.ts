@@ -17,6 +17,7 @@ import {
   predictTrigger, readTriggerManifest, saveTriggerModel, scoreDetections, spectrogramOfAudio, synthesizeTriggerDataset,
   trainTriggerModel, triggerPlotSvg, triggerWindows, type TriggerDataOptions, type TriggerManifest,
 } from '../../training/trigger/trigger.js';
+import { InputError } from '../../training/core/errors.js';
 
 const SUMMARY = 'trigger-word detection ("activate") on espeak-ng speech: synth | train | detect';
 
@@ -221,9 +222,7 @@ function readTruth(wavPath: string, truthPath: string | undefined): { seconds: n
   if (truthPath === undefined && (path === wavPath || !fs.existsSync(path))) return null;
   const json = readJsonFile<{ seconds?: number; events?: ClipEvent[] }>(path, 'clip description');
   if (!Array.isArray(json.events) || typeof json.seconds !== 'number') {
-    const err = new Error(`trigger detect: ${path}: expected { seconds, events: [{ word, start, end, trigger }] } (as written by synth)`);
-    err.name = 'InputError';
-    throw err;
+    throw new InputError(`trigger detect: ${path}: expected { seconds, events: [{ word, start, end, trigger }] } (as written by synth)`);
   }
   return { seconds: json.seconds, events: json.events };
 }

@@ -10,6 +10,7 @@ import { createProgress, type Progress } from '../progress.js';
 import { readCorpus, type Corpus } from '../../training/text/corpus.js';
 import { writeVectors } from '../../training/embeddings/vectors.js';
 import { trainWord2Vec, type Word2VecKernel, type Word2VecLoss, type Word2VecMethod } from '../../training/embeddings/word2vec.js';
+import { InputError } from '../../training/core/errors.js';
 
 const spec: Record<string, FlagSpec> = {
   corpus: { type: 'string', description: 'a text file, or a directory of .txt files' },
@@ -29,11 +30,6 @@ const spec: Record<string, FlagSpec> = {
   help: { type: 'boolean', description: '' },
 };
 
-function inputError(message: string): Error {
-  const err = new Error(message);
-  err.name = 'InputError';
-  return err;
-}
 
 /** Throws an input error (exit 2) unless each named flag is an integer ≥ 1 (or ≥ 0 where allowed). */
 export function checkCounts(command: string, flags: Record<string, unknown>, names: string[], zeroOk: string[] = []): void {
@@ -41,18 +37,18 @@ export function checkCounts(command: string, flags: Record<string, unknown>, nam
     const v = flags[name];
     const min = zeroOk.includes(name) ? 0 : 1;
     if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min)) {
-      throw inputError(`${command}: --${name} expects an integer ≥ ${min}, got ${String(v)}`);
+      throw new InputError(`${command}: --${name} expects an integer ≥ ${min}, got ${String(v)}`);
     }
   }
 }
 
 /** Read the corpus; a missing or empty one is the user's input error (exit 2). */
 export function loadCorpusForCli(command: string, path: string | undefined): Corpus {
-  if (!path) throw inputError(`${command}: expected --corpus FILE|DIR (see 'seqgrad ${command} --help')`);
+  if (!path) throw new InputError(`${command}: expected --corpus FILE|DIR (see 'seqgrad ${command} --help')`);
   try {
     return readCorpus(path);
   } catch (err) {
-    throw inputError((err as Error).message);
+    throw new InputError((err as Error).message);
   }
 }
 
@@ -69,8 +65,8 @@ export const word2vecCommand: Command = {
       return 0;
     }
     checkCounts('word2vec', flags, ['dim', 'window', 'negative', 'min-count', 'epochs']);
-    if ((flags.sample as number) < 0) throw inputError(`word2vec: --sample expects a number ≥ 0, got ${flags.sample}`);
-    if (flags.alpha !== undefined && !((flags.alpha as number) > 0)) throw inputError(`word2vec: --alpha expects a positive number, got ${flags.alpha}`);
+    if ((flags.sample as number) < 0) throw new InputError(`word2vec: --sample expects a number ≥ 0, got ${flags.sample}`);
+    if (flags.alpha !== undefined && !((flags.alpha as number) > 0)) throw new InputError(`word2vec: --alpha expects a positive number, got ${flags.alpha}`);
     const corpus = loadCorpusForCli('word2vec', flags.corpus as string | undefined);
     const method = flags.method as Word2VecMethod;
     const loss = flags.loss as Word2VecLoss;

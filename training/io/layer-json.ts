@@ -32,6 +32,7 @@ import { isStackedRnn, type RecurrentLayer } from '../../layers/interchange.js';
 import { createStack, stackedParameters, type StackedLayerSpec } from '../../layers/stacked.js';
 import { readJsonFile, writeFileAtomic } from './files.js';
 import { matrixFromJSON, matrixToJSON, type MatrixJSON } from '../core/optimizers.js';
+import { InputError } from '../core/errors.js';
 
 export const LAYER_FORMAT = 'seqgrad.recurrent-layer';
 
@@ -88,11 +89,6 @@ export function layerToJSON(layer: RecurrentLayer): LayerJSON {
   return { format: LAYER_FORMAT, version: 1, ...layerKindAndConfig(layer), dtype: layer.dtype, shapes, weights } as LayerJSON;
 }
 
-function inputError(message: string): Error {
-  const err = new Error(message);
-  err.name = 'InputError';
-  return err;
-}
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
@@ -160,7 +156,7 @@ function structureFromJSON(json: Record<string, unknown>, dtype: DType, fail: (w
  * message ("layer file m.json"); the errors are InputErrors naming the field or weight.
  */
 export function layerFromJSON(json: unknown, source = 'layer JSON'): RecurrentLayer {
-  const fail = (what: string): never => { throw inputError(`${source}: ${what}`); };
+  const fail = (what: string): never => { throw new InputError(`${source}: ${what}`); };
   if (!isObject(json)) return fail(`expected a JSON object, got ${describe(json)}`);
   if (json.format !== LAYER_FORMAT) return fail(`expected format "${LAYER_FORMAT}", got ${describe(json.format)} (not a seqgrad recurrent layer)`);
   if (json.version !== 1) return fail(`expected version 1, got ${JSON.stringify(json.version)}`);
@@ -214,7 +210,7 @@ export function loadLayer(path: string): RecurrentLayer {
   try {
     json = readJsonFile(path, 'layer file');
   } catch (err) {
-    throw inputError((err as Error).message);
+    throw new InputError((err as Error).message);
   }
   return layerFromJSON(json, `layer file ${path}`);
 }

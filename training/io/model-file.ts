@@ -6,13 +6,7 @@
 import { copyInto, shapeOf, type Matrix } from '../../engine/matrix.js';
 import { readJsonFile } from './files.js';
 import { matrixFromJSON, type MatrixJSON } from '../core/optimizers.js';
-
-/** Error about a file or value the user supplied: the CLI prints it as one line and exits with 2. */
-export function lmInputError(message: string): Error {
-  const err = new Error(message);
-  err.name = 'InputError';
-  return err;
-}
+import { InputError } from '../core/errors.js';
 
 /**
  * Read and parse a JSON file; a missing, empty or non-JSON file is an InputError
@@ -22,7 +16,7 @@ export function readJsonInput<T = unknown>(path: string, what: string): T {
   try {
     return readJsonFile<T>(path, what);
   } catch (err) {
-    throw lmInputError((err as Error).message.replace(/^read(Json|Text)File: /, ''));
+    throw new InputError((err as Error).message.replace(/^read(Json|Text)File: /, ''));
   }
 }
 

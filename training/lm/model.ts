@@ -35,9 +35,10 @@ import {
   type LayerState, type StackedBackwardOptions, type StackedForwardOptions, type StackedRnn, type StackedWorkspace,
 } from '../../layers/stacked.js';
 import { writeFileAtomic } from '../io/files.js';
-import { copyWeightsFromJSON, lmInputError, readJsonInput } from '../io/model-file.js';
+import { copyWeightsFromJSON, readJsonInput } from '../io/model-file.js';
 import { matrixToJSON, type MatrixJSON } from '../core/optimizers.js';
 import { Vocabulary, type VocabularyJSON } from '../text/vocab.js';
+import { InputError } from '../core/errors.js';
 
 export type LmLevel = 'char' | 'word';
 
@@ -83,10 +84,6 @@ export interface LanguageModel {
   /** W_ya [V, H], b_y [1, V]. */
   readonly output: DenseLayer;
 }
-
-// lmInputError (error about a file or value the user supplied; the CLI exits with 2) lives with the
-// model-file helpers and stays exported from here, where it was public first.
-export { lmInputError };
 
 /** Fill in the defaults and check every field; throws naming the field. */
 export function resolveLanguageModelConfig(opts: LanguageModelOptions, op = 'createLanguageModel'): LanguageModelConfig {
@@ -344,7 +341,7 @@ export function languageModelToJSON(model: LanguageModel, training?: Record<stri
  * file m.json"); every problem is an InputError naming the source and the field.
  */
 export function languageModelFromJSON(json: unknown, source = 'model'): LanguageModel {
-  const fail = (what: string): never => { throw lmInputError(`${source}: ${what}`); };
+  const fail = (what: string): never => { throw new InputError(`${source}: ${what}`); };
   if (json === null || typeof json !== 'object' || Array.isArray(json)) fail(`expected a JSON object, got ${describe(json)}`);
   const j = json as Partial<LanguageModelJSON>;
   if (j.kind !== 'seqgrad.language-model') fail(`expected kind "seqgrad.language-model", got ${JSON.stringify(j.kind)} (not a seqgrad language model)`);

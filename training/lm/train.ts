@@ -15,7 +15,7 @@
  * One step: forward, mean cross-entropy over the T·B predictions, BPTT, gradient clipping (global
  * norm or value; the clip ratio ‖g‖/maxNorm or max|g|/maxValue is reported — > 1 means it clipped),
  * one optimizer update. A NaN or ±Infinity in the loss or any gradient stops training before the
- * update with a `NonFiniteTrainingError` naming the step and the first bad tensor; the checkpoint
+ * update with a `NumericalError` (training/core/errors.ts) naming the step and the first bad tensor; the checkpoint
  * on disk (if any) is the last good one, since checkpoints are only written after good steps.
  *
  * Checkpoints (atomic) hold the weights, the optimizer state, the generator's state, the data
@@ -34,7 +34,7 @@ import { firstNonFinite, maxAbs } from '../../engine/ops.js';
 import { Rng, type RngState } from '../../engine/rng.js';
 import {
   createLmWorkspace, languageModelFromJSON, languageModelToJSON, lmBackward, lmForward,
-  lmGradients, lmInputError, lmLoss, lmParameters, lmResetState, lmZeroGrad,
+  lmGradients, lmLoss, lmParameters, lmResetState, lmZeroGrad,
   type LanguageModel, type LanguageModelJSON, type LmLevel, type LmWorkspace,
 } from './model.js';
 import { writeFileAtomic } from '../io/files.js';
@@ -44,6 +44,7 @@ import {
   type MatrixJSON, type OptimizerConfig, type OptimizerState, type OptimizerStateJSON,
 } from '../core/optimizers.js';
 import { EOS, UNK, Vocabulary, tokenizeText } from '../text/vocab.js';
+import { InputError, NumericalError } from '../core/errors.js';
 
 // ---- the corpus ----------------------------------------------------------------------------
 
@@ -110,7 +111,7 @@ export function prepareLmCorpus(
   text: string, opts: LmCorpusOptions & LmVocabularyOptions & { valFraction: number; vocab?: Vocabulary },
 ): PreparedLmCorpus {
   const tokens = tokenizeCorpus(text, opts);
-  if (tokens.length < 2) throw lmInputError(`prepareLmCorpus: expected a corpus of at least 2 tokens, got ${tokens.length}`);
+  if (tokens.length < 2) throw new InputError(`prepareLmCorpus: expected a corpus of at least 2 tokens, got ${tokens.length}`);
   const nVal = Math.floor(tokens.length * opts.valFraction);
   const vocab = opts.vocab ?? buildLmVocabulary(tokens.slice(0, tokens.length - nVal), opts);
   const { train, validation } = splitLmData(vocab.encode(tokens), opts.valFraction);
@@ -227,18 +228,6 @@ export interface LmTrainResult {
   evaluations: LmEvaluationRecord[];
 }
 
-/** A NaN or ±Infinity in the loss or a gradient; `tensor` is e.g. `loss` or `grad of lstm.W_a`. */
-export class NonFiniteTrainingError extends Error {
-  readonly step: number;
-  readonly tensor: string;
-  constructor(message: string, step: number, tensor: string) {
-    super(message);
-    this.name = 'NonFiniteTrainingError';
-    this.step = step;
-    this.tensor = tensor;
-  }
-}
-
 // ---- the trainer ---------------------------------------------------------------------------
 
 interface TrainPosition {
@@ -291,7 +280,7 @@ export class LmTrainer {
     const { seqLen: T, batch: B } = config;
     const L = Math.floor(data.train.length / B);
     if (L - 1 < T) {
-      throw lmInputError(
+      throw new InputError(
         `${op}: the training split has ${data.train.length} tokens; batch ${B} × (seq-len ${T} + 1) = ${B * (T + 1)} are needed for one step (use a smaller --batch or --seq-len)`,
       );
     }
@@ -428,7 +417,7 @@ export class LmTrainer {
         break;
       }
     }
-    throw new NonFiniteTrainingError(`${value} in ${tensor} at step ${step}${weight}${this.keptMessage()}`, step, tensor);
+    throw new NumericalError(`${value} in ${tensor} at step ${step}${weight}${this.keptMessage()}`, step, tensor);
   }
 
   private failGradients(step: number, norm: number): never {
@@ -437,10 +426,10 @@ export class LmTrainer {
       if (at) {
         const value = this.grads[name].get(at[0], at[1]);
         const tensor = `grad of ${name}`;
-        throw new NonFiniteTrainingError(`${value} in ${tensor} at step ${step} (entry [${at[0]}, ${at[1]}])${this.keptMessage()}`, step, tensor);
+        throw new NumericalError(`${value} in ${tensor} at step ${step} (entry [${at[0]}, ${at[1]}])${this.keptMessage()}`, step, tensor);
       }
     }
-    throw new NonFiniteTrainingError(`the gradient norm overflowed to ${norm} at step ${step}${this.keptMessage()}`, step, 'gradient norm');
+    throw new NumericalError(`the gradient norm overflowed to ${norm} at step ${step}${this.keptMessage()}`, step, 'gradient norm');
   }
 
   private keptMessage(): string {
@@ -601,9 +590,9 @@ export class LmTrainer {
 function resolveTotalSteps(opts: LmRunOptions, stepsPerEpoch: number): number {
   const byEpochs = opts.epochs !== undefined ? Math.round(opts.epochs * stepsPerEpoch) : Infinity;
   const bySteps = opts.maxSteps ?? Infinity;
-  if (opts.epochs !== undefined && !(opts.epochs > 0)) throw lmInputError(`LmTrainer.run: expected epochs > 0, got ${opts.epochs}`);
+  if (opts.epochs !== undefined && !(opts.epochs > 0)) throw new InputError(`LmTrainer.run: expected epochs > 0, got ${opts.epochs}`);
   if (opts.maxSteps !== undefined && !(Number.isInteger(opts.maxSteps) && opts.maxSteps >= 0)) {
-    throw lmInputError(`LmTrainer.run: expected maxSteps to be an integer ≥ 0, got ${opts.maxSteps}`);
+    throw new InputError(`LmTrainer.run: expected maxSteps to be an integer ≥ 0, got ${opts.maxSteps}`);
   }
   const total = Math.min(byEpochs, bySteps);
   return total === Infinity ? stepsPerEpoch : total; // neither given: one epoch
@@ -618,13 +607,13 @@ function scaleInPlace(g: Matrix, factor: number): void {
 
 function checkTrainConfig(op: string, c: LmTrainConfig): void {
   const int = (name: string, v: number): void => {
-    if (!Number.isInteger(v) || v < 1) throw lmInputError(`${op}: expected ${name} to be an integer ≥ 1, got ${v}`);
+    if (!Number.isInteger(v) || v < 1) throw new InputError(`${op}: expected ${name} to be an integer ≥ 1, got ${v}`);
   };
   int('seqLen', c.seqLen);
   int('batch', c.batch);
   if (c.clip !== null && c.clip !== undefined) {
-    if (c.clip.mode !== 'norm' && c.clip.mode !== 'value') throw lmInputError(`${op}: expected clip mode 'norm' or 'value', got ${JSON.stringify(c.clip.mode)}`);
-    if (!(c.clip.max > 0) || !Number.isFinite(c.clip.max)) throw lmInputError(`${op}: expected a finite clip threshold > 0, got ${c.clip.max}`);
+    if (c.clip.mode !== 'norm' && c.clip.mode !== 'value') throw new InputError(`${op}: expected clip mode 'norm' or 'value', got ${JSON.stringify(c.clip.mode)}`);
+    if (!(c.clip.max > 0) || !Number.isFinite(c.clip.max)) throw new InputError(`${op}: expected a finite clip threshold > 0, got ${c.clip.max}`);
   }
 }
 
@@ -751,7 +740,7 @@ export interface LmCheckpoint {
 
 /** Parse and check a checkpoint's JSON (every problem is an InputError naming `source`). */
 export function lmCheckpointFromJSON(json: unknown, source = 'checkpoint'): LmCheckpoint {
-  const fail = (what: string): never => { throw lmInputError(`${source}: ${what}`); };
+  const fail = (what: string): never => { throw new InputError(`${source}: ${what}`); };
   if (json === null || typeof json !== 'object') fail('expected a JSON object');
   const j = json as Partial<LmCheckpointJSON>;
   if (j.kind !== 'seqgrad.lm-checkpoint') fail(`expected kind "seqgrad.lm-checkpoint", got ${JSON.stringify(j.kind)} (not a training checkpoint)`);
@@ -823,7 +812,7 @@ export function resumeLmTrainer(checkpoint: LmCheckpoint, data: LmData): LmTrain
   const fp = dataFingerprint(data);
   const saved = checkpoint.data;
   if (fp.hash !== saved.hash || fp.trainTokens !== saved.trainTokens || fp.validationTokens !== saved.validationTokens) {
-    throw lmInputError(
+    throw new InputError(
       `resumeLmTrainer: the checkpoint was made on other data (${saved.trainTokens} + ${saved.validationTokens} tokens, hash ${saved.hash}), got ${fp.trainTokens} + ${fp.validationTokens} tokens, hash ${fp.hash}`,
     );
   }

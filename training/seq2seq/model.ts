@@ -76,11 +76,12 @@ import {
   beamSearch, scoreSequence, type Hypothesis, type LengthPenalty, type SequenceScore, type StepFunction,
 } from '../decode/beam.js';
 import { readJsonFile, writeFileAtomic } from '../io/files.js';
-import { copyWeightsFromJSON, lmInputError, readJsonInput } from '../io/model-file.js';
+import { copyWeightsFromJSON, readJsonInput } from '../io/model-file.js';
 import { matrixToJSON, type MatrixJSON } from '../core/optimizers.js';
 import {
   EOS, PAD, SOS, UNK, Vocabulary, detokenize, tokenizeText, type TokenLevel, type VocabularyJSON,
 } from '../text/vocab.js';
+import { InputError } from '../core/errors.js';
 
 export type Seq2SeqAttention = 'none' | 'bahdanau' | 'dot' | 'general';
 export const SEQ2SEQ_ATTENTIONS: readonly Seq2SeqAttention[] = ['none', 'bahdanau', 'dot', 'general'];
@@ -1044,7 +1045,7 @@ function toTranslation(model: Seq2SeqModel, h: Hypothesis): Translation {
 /** Translate a source text (tokenised like the training data). */
 export function translate(decoder: Seq2SeqDecoder, text: string, opts: TranslateOptions = {}): Translation[] {
   const ids = encodeSource(decoder.model, text);
-  if (ids.length === 0) throw lmInputError(`translate: expected a source with at least one token, got ${JSON.stringify(text)}`);
+  if (ids.length === 0) throw new InputError(`translate: expected a source with at least one token, got ${JSON.stringify(text)}`);
   return translateIds(decoder, ids, opts);
 }
 
@@ -1069,7 +1070,7 @@ export function scoreTarget(
  */
 export function attentionMap(decoder: Seq2SeqDecoder, source: readonly number[], output: readonly number[]): number[][] {
   const model = decoder.model;
-  if (!model.attention) throw lmInputError(`attentionMap: the model has attention '${model.config.attention}', there are no attention weights to show`);
+  if (!model.attention) throw new InputError(`attentionMap: the model has attention '${model.config.attention}', there are no attention weights to show`);
   const stepper = decoder.prepare(source);
   const rowsOut: number[][] = [];
   let state = stepper.initialState;
@@ -1161,7 +1162,7 @@ export function seq2seqToJSON(model: Seq2SeqModel, training?: Record<string, unk
 
 /** Rebuild a model from its JSON; every problem is an InputError naming `source` and the field. */
 export function seq2seqFromJSON(json: unknown, source = 'model'): Seq2SeqModel {
-  const fail = (what: string): never => { throw lmInputError(`${source}: ${what}`); };
+  const fail = (what: string): never => { throw new InputError(`${source}: ${what}`); };
   if (json === null || typeof json !== 'object' || Array.isArray(json)) fail(`expected a JSON object, got ${json === null ? 'null' : Array.isArray(json) ? 'an array' : typeof json}`);
   const j = json as Partial<Seq2SeqModelJSON>;
   if (j.kind !== 'seqgrad.seq2seq') fail(`expected kind "seqgrad.seq2seq", got ${JSON.stringify(j.kind)} (not a seqgrad sequence-to-sequence model)`);

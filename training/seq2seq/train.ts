@@ -11,7 +11,7 @@
  *
  * One step: teacher-forced forward, mean cross-entropy per target token, BPTT, gradient clipping by
  * global norm (PyTorch's clip_grad_norm_), one optimizer update (Adam by default). A NaN or ±∞ loss or
- * gradient stops training before the update with a NonFiniteTrainingError (training/lm-train.ts).
+ * gradient stops training before the update with a NumericalError (training/core/errors.ts).
  *
  * Evaluation: validation loss per token (teacher forcing, batched) and, on up to `maxEvalExamples`
  * validation pairs, greedy decoding: exact match (the output's tokens equal the reference's) and
@@ -28,9 +28,7 @@ import { Rng, type RngState } from '../../engine/rng.js';
 import { corpusBleu, type BleuSmoothing } from '../metrics/bleu.js';
 import type { LengthPenalty } from '../decode/beam.js';
 import { writeFileAtomic } from '../io/files.js';
-import { lmInputError } from '../lm/model.js';
 import { readJsonInput } from '../io/model-file.js';
-import { NonFiniteTrainingError } from '../lm/train.js';
 import {
   createOptimizer, learningRateAt, optimizerFromJSON, optimizerStep, optimizerToJSON,
   type OptimizerConfig, type OptimizerState, type OptimizerStateJSON,
@@ -42,6 +40,7 @@ import {
 } from './model.js';
 import type { SeqPair } from './tasks.js';
 import { tokenizeText, type TokenLevel, type Vocabulary } from '../text/vocab.js';
+import { InputError, NumericalError } from '../core/errors.js';
 
 // ---- data ----------------------------------------------------------------------------------
 
@@ -80,13 +79,13 @@ export function prepareSeq2SeqData(pairs: readonly SeqPair[], opts: Seq2SeqDataO
   const op = 'prepareSeq2SeqData';
   const valFraction = opts.valFraction ?? 0.1;
   if (!(valFraction >= 0 && valFraction < 1)) throw new Error(`${op}: expected valFraction in [0, 1), got ${valFraction}`);
-  if (pairs.length === 0) throw lmInputError(`${op}: expected at least one pair, got none`);
+  if (pairs.length === 0) throw new InputError(`${op}: expected at least one pair, got none`);
   const tok = { level: opts.level, lowercase: opts.lowercase ?? false };
   const tokenized = pairs.map((p, i) => {
     const source = tokenizeText(p.source, tok);
     const target = tokenizeText(p.target, tok);
     if (source.length === 0 || target.length === 0) {
-      throw lmInputError(`${op}: expected a source and a target with at least one token each, pair ${i + 1} has ${source.length} and ${target.length}`);
+      throw new InputError(`${op}: expected a source and a target with at least one token each, pair ${i + 1} has ${source.length} and ${target.length}`);
     }
     return { source, target };
   });
@@ -242,7 +241,7 @@ export class Seq2SeqTrainer {
     const op = 'Seq2SeqTrainer';
     if (!Number.isInteger(config.batch) || config.batch < 1) throw new Error(`${op}: expected batch to be an integer ≥ 1, got ${config.batch}`);
     if (config.clipNorm !== null && !(config.clipNorm > 0)) throw new Error(`${op}: expected clipNorm > 0 or null, got ${config.clipNorm}`);
-    if (data.train.length === 0) throw lmInputError(`${op}: expected at least one training pair, got none`);
+    if (data.train.length === 0) throw new InputError(`${op}: expected at least one training pair, got none`);
     this.model = model;
     this.data = data;
     this.config = { bucketWindow: 50, seed: 1, ...config };
@@ -290,11 +289,11 @@ export class Seq2SeqTrainer {
     seq2seqZeroGrad(this.model);
     const loss = seq2seqForward(this.model, ws, batch) / batch.tokens;
     const stepNo = this.step + 1;
-    if (!Number.isFinite(loss)) throw new NonFiniteTrainingError(`seq2seq training: the loss is ${loss} at step ${stepNo}`, stepNo, 'loss');
+    if (!Number.isFinite(loss)) throw new NumericalError(`seq2seq training: the loss is ${loss} at step ${stepNo}`, stepNo, 'loss');
     seq2seqBackward(this.model, ws, 1 / batch.tokens);
     for (const [name, g] of Object.entries(this.grads)) {
       const bad = firstNonFinite(g);
-      if (bad) throw new NonFiniteTrainingError(`seq2seq training: the gradient of ${name} is ${g.get(bad[0], bad[1])} at [${bad[0]}, ${bad[1]}] at step ${stepNo}`, stepNo, `grad of ${name}`);
+      if (bad) throw new NumericalError(`seq2seq training: the gradient of ${name} is ${g.get(bad[0], bad[1])} at [${bad[0]}, ${bad[1]}] at step ${stepNo}`, stepNo, `grad of ${name}`);
     }
     const gradNorm = globalNorm(this.gradList);
     const clip = this.config.clipNorm;
@@ -445,7 +444,7 @@ export interface Seq2SeqCheckpointJSON {
 export function readSeq2SeqCheckpoint(path: string): Seq2SeqCheckpointJSON {
   const json = readJsonInput<Seq2SeqCheckpointJSON>(path, 'checkpoint');
   if (!json || json.kind !== 'seqgrad.seq2seq-checkpoint' || json.version !== 1 || !json.trainer || !json.optimizer) {
-    throw lmInputError(`checkpoint ${path}: expected kind "seqgrad.seq2seq-checkpoint" version 1, got ${JSON.stringify((json as { kind?: unknown })?.kind)}`);
+    throw new InputError(`checkpoint ${path}: expected kind "seqgrad.seq2seq-checkpoint" version 1, got ${JSON.stringify((json as { kind?: unknown })?.kind)}`);
   }
   return json;
 }
@@ -458,7 +457,7 @@ export function resumeSeq2SeqTrainer(checkpoint: Seq2SeqCheckpointJSON, data: Pr
   const model = seq2seqFromJSON(checkpoint.model, source);
   const expected = checkpoint.data as { train?: number; validation?: number };
   if (expected.train !== undefined && (expected.train !== data.train.length || expected.validation !== data.validation.length)) {
-    throw lmInputError(`${source}: expected the data it was trained on (${expected.train} training / ${expected.validation} validation pairs), got ${data.train.length} / ${data.validation.length}`);
+    throw new InputError(`${source}: expected the data it was trained on (${expected.train} training / ${expected.validation} validation pairs), got ${data.train.length} / ${data.validation.length}`);
   }
   const optimizer = optimizerFromJSON(checkpoint.optimizer, seq2seqParameters(model).params);
   const trainer = new Seq2SeqTrainer(model, data, checkpoint.trainer.config, optimizer);
@@ -559,7 +558,7 @@ export function evaluateSeq2Seq(model: Seq2SeqModel, pairs: readonly SeqPair[], 
   pairs.forEach((pair, i) => {
     const srcTokens = tokenizeText(pair.source, tok);
     const refTokensList = tokenizeText(pair.target, tok);
-    if (srcTokens.length === 0) throw lmInputError(`evaluateSeq2Seq: expected pair ${i + 1} to have a source with at least one token, got none`);
+    if (srcTokens.length === 0) throw new InputError(`evaluateSeq2Seq: expected pair ${i + 1} to have a source with at least one token, got none`);
     const src = (model.sourceVocab as Vocabulary).encode(srcTokens);
     const ref = model.targetVocab.encode(refTokensList);
     const [best] = translateIds(decoder, src, { beamWidth: opts.beamWidth ?? 1, lengthPenalty: opts.lengthPenalty, maxLength: opts.maxLength });

@@ -46,6 +46,7 @@ import { createOptimizer, matrixFromJSON, matrixToJSON, optimizerStep, type Matr
 import { precisionRecall, type PrecisionRecall } from '../trigger/trigger.js';
 import { PAD, UNK, Vocabulary, type VocabularyJSON } from '../text/vocab.js';
 import { sigmoidScalar as sigmoid } from '../../engine/activations.js';
+import { InputError } from '../core/errors.js';
 
 export interface TaggedSentence {
   tokens: string[];
@@ -53,11 +54,6 @@ export interface TaggedSentence {
   labels: number[];
 }
 
-function inputError(message: string): Error {
-  const err = new Error(message);
-  err.name = 'InputError';
-  return err;
-}
 
 // =============================================================================================
 // Names and the sentence generator
@@ -86,18 +82,18 @@ export function loadNameLists(dir = shippedNamesDir()): NameLists {
     try {
       text = readTextFile(path, 'name list');
     } catch (err) {
-      throw inputError((err as Error).message);
+      throw new InputError((err as Error).message);
     }
     const names: string[] = [];
     text.split(/\r?\n/).forEach((line, i) => {
       const name = line.trim();
       if (name === '' || name.startsWith('#')) return;
       if (!/^\p{Lu}[\p{L}'-]*$/u.test(name)) {
-        throw inputError(`loadNameLists: ${path}:${i + 1}: expected one capitalised name per line, got ${JSON.stringify(line)}`);
+        throw new InputError(`loadNameLists: ${path}:${i + 1}: expected one capitalised name per line, got ${JSON.stringify(line)}`);
       }
       names.push(name);
     });
-    if (names.length === 0) throw inputError(`loadNameLists: ${path} holds no names`);
+    if (names.length === 0) throw new InputError(`loadNameLists: ${path} holds no names`);
     return names;
   };
   return { first: read('first.txt'), last: read('last.txt') };
@@ -555,7 +551,7 @@ export function saveTagger(path: string, tagger: Tagger): void {
 
 /** Rebuild a tagger from its JSON; every problem is an InputError naming `source` and the field. */
 export function taggerFromJSON(json: TaggerJSON, source = 'tagger'): Tagger {
-  const fail = (what: string): never => { throw inputError(`${source}: ${what}`); };
+  const fail = (what: string): never => { throw new InputError(`${source}: ${what}`); };
   if (json?.format !== 'seqgrad.tagger' || json.version !== 1) {
     return fail(`expected format "seqgrad.tagger" version 1, got ${JSON.stringify(json?.format)} version ${JSON.stringify(json?.version)}`);
   }
@@ -591,7 +587,7 @@ export function loadTagger(path: string): Tagger {
   try {
     json = readJsonFile<TaggerJSON>(path, 'tagger model file');
   } catch (err) {
-    throw inputError((err as Error).message);
+    throw new InputError((err as Error).message);
   }
   return taggerFromJSON(json, `tagger model file ${path}`);
 }

@@ -14,6 +14,7 @@
  */
 
 import type { Rng } from '../../engine/rng.js';
+import { InputError } from '../core/errors.js';
 
 /** A node of a parse tree: a leaf carries a word, an internal node its children. */
 export interface Tree {
@@ -37,13 +38,12 @@ export function isLeaf(tree: Tree): boolean {
   return tree.word !== null;
 }
 
-/** A malformed tree. `name` is 'InputError' so the CLI exits with code 2. */
-export class TreeParseError extends Error {
+/** A malformed tree, at a line and column (an InputError: the CLI exits with code 2). */
+export class TreeParseError extends InputError {
   readonly line: number;
   readonly column: number;
   constructor(message: string, line: number, column: number) {
     super(message);
-    this.name = 'InputError';
     this.line = line;
     this.column = column;
   }

@@ -65,6 +65,7 @@ import { layerFromJSON, layerToJSON, type LayerJSON } from '../io/layer-json.js'
 import { createOptimizer, matrixFromJSON, matrixToJSON, optimizerStep, type MatrixJSON } from '../core/optimizers.js';
 import { heatmapSvg } from '../plot/charts.js';
 import { sigmoidScalar as sigmoid } from '../../engine/activations.js';
+import { InputError } from '../core/errors.js';
 
 // =============================================================================================
 // Labels, detection and scoring (pure functions; no audio needed)
@@ -302,11 +303,6 @@ const MANIFEST = 'manifest.json';
 const OPTIONS = 'options.json';
 const QUANT = 100;
 
-function inputError(message: string): Error {
-  const err = new Error(message);
-  err.name = 'InputError';
-  return err;
-}
 
 /** The seed of clip i of a split (independent of the order clips are made in, so resuming is exact). */
 function clipSeed(seed: number, split: TriggerSplit, index: number): number {
@@ -399,7 +395,7 @@ function checkCacheOptions(dir: string, manifest: TriggerManifest): void {
   if (fs.existsSync(path)) {
     const previous = readJsonFile<TriggerManifest>(path, 'trigger data set options');
     if (cacheKey(previous) !== cacheKey(manifest)) {
-      throw inputError(`synthesizeTriggerDataset: ${dir} holds clips made with other options (${cacheKey(previous)}); use another directory or delete it`);
+      throw new InputError(`synthesizeTriggerDataset: ${dir} holds clips made with other options (${cacheKey(previous)}); use another directory or delete it`);
     }
   }
   fs.mkdirSync(dir, { recursive: true });
@@ -442,10 +438,10 @@ export function readTriggerManifest(dir: string): TriggerManifest | null {
   try {
     json = readJsonFile<TriggerManifest>(path, 'trigger data set manifest');
   } catch (err) {
-    throw inputError((err as Error).message);
+    throw new InputError((err as Error).message);
   }
   if (json?.format !== 'seqgrad.trigger-dataset' || json.version !== 1) {
-    throw inputError(`readTriggerManifest: ${path} is not a seqgrad trigger data set (format ${JSON.stringify(json?.format)}, version ${JSON.stringify(json?.version)})`);
+    throw new InputError(`readTriggerManifest: ${path} is not a seqgrad trigger data set (format ${JSON.stringify(json?.format)}, version ${JSON.stringify(json?.version)})`);
   }
   return json;
 }
@@ -453,7 +449,7 @@ export function readTriggerManifest(dir: string): TriggerManifest | null {
 /** Load every clip of a split from the cache (throws an InputError naming the file when one is missing or damaged). */
 export function loadTriggerSplit(dir: string, split: TriggerSplit, manifest?: TriggerManifest): TriggerClipData[] {
   const m = manifest ?? readTriggerManifest(dir);
-  if (m === null) throw inputError(`loadTriggerSplit: ${dir} holds no trigger data set (no ${MANIFEST}; run 'seqgrad trigger synth --out ${dir}')`);
+  if (m === null) throw new InputError(`loadTriggerSplit: ${dir} holds no trigger data set (no ${MANIFEST}; run 'seqgrad trigger synth --out ${dir}')`);
   const out: TriggerClipData[] = [];
   for (let i = 0; i < m.clips[split]; i++) out.push(readClip(dir, split, i));
   return out;
@@ -468,14 +464,14 @@ function readClip(dir: string, split: TriggerSplit, index: number): TriggerClipD
     meta = readJsonFile<ClipMeta>(metaPath, 'cached clip');
     bytes = fs.readFileSync(dataPath);
   } catch (err) {
-    throw inputError(`loadTriggerSplit: ${(err as Error).message}`);
+    throw new InputError(`loadTriggerSplit: ${(err as Error).message}`);
   }
   const n = meta.frames * meta.bands;
   if (!Number.isInteger(n) || n <= 0 || bytes.length !== 2 * n) {
-    throw inputError(`loadTriggerSplit: ${dataPath} holds ${bytes.length} bytes, expected ${2 * n} for a [${meta.frames}, ${meta.bands}] int16 spectrogram`);
+    throw new InputError(`loadTriggerSplit: ${dataPath} holds ${bytes.length} bytes, expected ${2 * n} for a [${meta.frames}, ${meta.bands}] int16 spectrogram`);
   }
   if (typeof meta.labels !== 'string' || meta.labels.length !== meta.steps || /[^01]/.test(meta.labels)) {
-    throw inputError(`loadTriggerSplit: ${metaPath}: expected labels to be a string of ${meta.steps} 0s and 1s`);
+    throw new InputError(`loadTriggerSplit: ${metaPath}: expected labels to be a string of ${meta.steps} 0s and 1s`);
   }
   const features = Matrix.zeros(meta.frames, meta.bands, 'float32');
   for (let i = 0; i < n; i++) features.data[i] = bytes.readInt16LE(2 * i) / QUANT;
@@ -815,7 +811,7 @@ export function saveTriggerModel(path: string, model: TriggerModel): void {
 
 /** Rebuild a model from its JSON; every problem is an InputError naming `source` and the field. */
 export function triggerModelFromJSON(json: TriggerModelJSON, source = 'trigger model'): TriggerModel {
-  const fail = (what: string): never => { throw inputError(`${source}: ${what}`); };
+  const fail = (what: string): never => { throw new InputError(`${source}: ${what}`); };
   if (json?.format !== 'seqgrad.trigger-model' || json.version !== 1) {
     return fail(`expected format "seqgrad.trigger-model" version 1, got ${JSON.stringify(json?.format)} version ${JSON.stringify(json?.version)}`);
   }
@@ -850,7 +846,7 @@ export function loadTriggerModel(path: string): TriggerModel {
   try {
     json = readJsonFile<TriggerModelJSON>(path, 'trigger model file');
   } catch (err) {
-    throw inputError((err as Error).message);
+    throw new InputError((err as Error).message);
   }
   return triggerModelFromJSON(json, `trigger model file ${path}`);
 }

@@ -7,8 +7,9 @@ import { Rng } from '../../../engine/rng.js';
 import { createLanguageModel, lmParameters, type LanguageModel } from '../../../training/lm/model.js';
 import {
   createLmTrainer, evaluateLanguageModel, prepareLmCorpus, readLmCheckpoint, resumeLmTrainer, tokenizeCorpus,
-  NonFiniteTrainingError, type LmTrainConfig, type LmTrainer, type PreparedLmCorpus,
+  type LmTrainConfig, type LmTrainer, type PreparedLmCorpus,
 } from '../../../training/lm/train.js';
+import { NumericalError } from '../../../training/core/errors.js';
 import { EOS } from '../../../training/text/vocab.js';
 
 let dir: string;
@@ -161,8 +162,8 @@ describe('truncated BPTT trainer', () => {
     } catch (e) {
       err = e;
     }
-    expect(err).toBeInstanceOf(NonFiniteTrainingError);
-    const e = err as NonFiniteTrainingError;
+    expect(err).toBeInstanceOf(NumericalError);
+    const e = err as NumericalError;
     expect(e.step).toBe(7);
     expect(e.tensor).toBe('grad of lstm.W_a');
     expect(e.message).toBe(`NaN in grad of lstm.W_a at step 7 (entry [1, 5]); training stopped, the last good checkpoint ${file} (step 5) is kept`);

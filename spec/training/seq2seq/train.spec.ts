@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../../engine/index.js';
-import { NonFiniteTrainingError } from '../../../training/lm/train.js';
+import { NumericalError } from '../../../training/core/errors.js';
 import { createSeq2Seq, seq2seqParameters, type Seq2SeqExample } from '../../../training/seq2seq/model.js';
 import {
   Seq2SeqTrainer, lengthBucketedBatches, prepareSeq2SeqData, readSeq2SeqCheckpoint, resumeSeq2SeqTrainer, scoresByLength,
@@ -105,8 +105,8 @@ describe('seq2seq trainer', () => {
     seq2seqParameters(trainer.model).params['output.b'].data[0] = NaN;
     let err: unknown = null;
     try { trainer.trainStep(); } catch (e) { err = e; }
-    expect(err).toBeInstanceOf(NonFiniteTrainingError);
-    expect((err as NonFiniteTrainingError).step).toBe(3);
+    expect(err).toBeInstanceOf(NumericalError);
+    expect((err as NumericalError).step).toBe(3);
     expect(trainer.step).toBe(2);
   });
 });

@@ -15,6 +15,7 @@
  */
 import * as fs from 'node:fs';
 import { writeFileAtomic } from '../../io/files.js';
+import { InputError } from '../../core/errors.js';
 
 export interface WavAudio {
   sampleRate: number;
@@ -22,11 +23,9 @@ export interface WavAudio {
   samples: Float32Array;
 }
 
-/** A malformed or unsupported WAV file; `name` is 'InputError' so the CLI exits with 2. */
+/** A malformed or unsupported WAV file (an InputError: the CLI exits with 2). */
 function wavError(source: string, message: string): Error {
-  const err = new Error(`decodeWav: ${source}: ${message}`);
-  err.name = 'InputError';
-  return err;
+  return new InputError(`decodeWav: ${source}: ${message}`);
 }
 
 function fourCC(bytes: Uint8Array, at: number): string {
@@ -126,9 +125,7 @@ export function readWav(path: string): WavAudio {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const what = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a directory' : `could not be read (${(err as Error).message})`;
-    const e = new Error(`readWav: WAV file ${path} ${what}`);
-    e.name = 'InputError';
-    throw e;
+    throw new InputError(`readWav: WAV file ${path} ${what}`, { code, cause: err });
   }
   return decodeWav(bytes, path);
 }
