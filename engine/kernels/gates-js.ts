@@ -10,7 +10,7 @@
 import type {
   GruGatesBackwardKernel, GruGatesForwardKernel, LstmGatesBackwardKernel, LstmGatesForwardKernel, RnnTanhForwardKernel,
   StridedBuffer,
-} from '../backend.js';
+} from './types.js';
 import { sigmoidScalar } from '../activations.js';
 
 /**

@@ -31,7 +31,7 @@
  * Allocation-free: the packing buffer (1 MiB) is allocated once, when the module loads, and a
  * warm-up (`warmUp`, called at the bottom of the file) then runs every path on a tiny product.
  */
-import type { GemmKernel } from '../backend.js';
+import type { GemmKernel } from './types.js';
 import type { FloatArray } from '../matrix.js';
 
 /** Micro-tile: MR rows of op(A) × NR columns of op(B). */

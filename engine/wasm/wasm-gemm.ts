@@ -37,7 +37,7 @@
  * (for an LSTM step at batch 1 the weight memcpy is about half the GEMM's time). Leaving fn drops
  * them, so nothing can go stale after it; writing one of them as C inside fn throws.
  */
-import type { GemmKernel } from '../backend.js';
+import type { GemmKernel } from '../kernels/types.js';
 import { gemmJs } from '../kernels/gemm-js.js';
 import type { FloatArray } from '../matrix.js';
 import { instantiate, type WasmMemory } from './webassembly.js';
