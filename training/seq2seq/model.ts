@@ -52,7 +52,7 @@ import { gemm } from '../../engine/gemm.js';
 import { Matrix, copyInto, expectShape, stepView, zero, type DType } from '../../engine/matrix.js';
 import { add, scale as scaleMatrix } from '../../engine/ops.js';
 import { Rng } from '../../engine/rng.js';
-import { logSoftmax } from '../../engine/softmax.js';
+import { logSoftmax, logSoftmaxRow } from '../../engine/softmax.js';
 import {
   createEncoder, createEncoderWorkspace, encoderBackward, encoderForward,
   type EncoderWorkspace, type SequenceEncoder,
@@ -638,14 +638,8 @@ export function seq2seqExampleLosses(ws: Seq2SeqWorkspace): Float64Array {
     for (let b = 0; b < B; b++) {
       if (batch.tgtMask.get(t, b) === 0) continue;
       const r = t * B + b;
-      let max = -Infinity;
-      for (let j = 0; j < V; j++) {
-        row[j] = ws.logits.get(r, j);
-        if (row[j] > max) max = row[j];
-      }
-      let sum = 0;
-      for (let j = 0; j < V; j++) sum += Math.exp(row[j] - max);
-      out[b] += max + Math.log(sum) - row[batch.tgtOut[r]];
+      logSoftmaxRow(row, 0, ws.logits.data, ws.logits.offset + r * ws.logits.stride, V);
+      out[b] -= row[batch.tgtOut[r]];
     }
   }
   return out;
