@@ -19,6 +19,7 @@
  * for T steps also runs shorter sequences of the same batch size.
  */
 import { Matrix, copyInto, shapeOf, zero } from '../engine/matrix.js';
+import { logSoftmaxRow } from '../engine/softmax.js';
 import { embeddingBackward, embeddingForward, embeddingZeroGrad, type Embedding } from './embedding.js';
 import { isBidirectional, maskLengths } from './bidirectional.js';
 import {
@@ -600,14 +601,9 @@ export function oneToManyStepFunction(
       embeddingForward(input, model.embedding, id);
     }
     const r = encoderForward(model, enc, input, { h0: state ?? undefined });
-    const logits = headLogits(model.head, headWs, r.outputs);
-    let max = -Infinity;
-    for (let k = 0; k < V; k++) max = Math.max(max, logits.get(0, k));
-    let sum = 0;
-    for (let k = 0; k < V; k++) sum += Math.exp(logits.get(0, k) - max);
-    const logSum = max + Math.log(sum);
+    const logits = headLogits(model.head, headWs, r.outputs); // [1, V]
     const logProbs = new Float64Array(V);
-    for (let k = 0; k < V; k++) logProbs[k] = logits.get(0, k) - logSum;
+    logSoftmaxRow(logProbs, 0, logits.data, logits.offset, V);
     return { logProbs, state: copyLayerStates(r.finalState) };
   };
 }

@@ -7,5 +7,8 @@ export * from './sequence.js';
 export * from './cells/rnn.js';
 export * from './cells/lstm.js';
 export * from './cells/gru.js';
+export * from './cells/gru-simple.js';
+export * from './cells/gru-reset-after.js';
+export * from './cells/lstm-peephole.js';
 export * from './cells/create-cell.js';
 export * from './dense.js';

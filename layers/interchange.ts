@@ -3,7 +3,7 @@
  * layouts of other frameworks. (Whole-model JSON of seqgrad's own, exact to the bit, lives in
  * training/layer-json.ts.)
  *
- * ## seqgrad's own layout (layers/cell.ts; H = hidden size, D = input size, rows in blocks of H)
+ * ## seqgrad's own layout (layers/cells/cell.ts; H = hidden size, D = input size, rows in blocks of H)
  *
  *   kind               row blocks of W_x [G, D], W_a [G, H]   b [1, G]             other parameters
  *   'rnn'              [a]            G = H                   [b_a]                —

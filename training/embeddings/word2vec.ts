@@ -42,6 +42,7 @@ import { Matrix, expectSameDType, shapeOf, type FloatArray } from '../../engine/
 import { NegativeSampler, negativeSamplingSgdStep } from '../../engine/negative-sampling.js';
 import { crossEntropy, crossEntropyBackward } from '../../engine/cross-entropy.js';
 import { Rng } from '../../engine/rng.js';
+import { logSoftmaxRow } from '../../engine/softmax.js';
 import { FunctionBuilder, ModuleBuilder, ValType } from '../../engine/wasm/emitter.js';
 import { instantiate, webAssembly, type WasmMemory } from '../../engine/wasm/webassembly.js';
 import { Vocabulary } from '../text/vocab.js';
@@ -219,26 +220,22 @@ export function encodeCorpus(corpus: string[][], vocab: Vocabulary): Int32Array[
  * One fused SGD step of the full softmax for one example (the 'softmax' loss's kernel): with
  * x_j = θ_jᵀh, p = softmax(x) and g_j = −lr·∂L/∂x_j = lr·([j = t] − p_j),
  *   neu1e += g_j·θ_j   (θ_j before its update),   θ_j += g_j·h      for every j.
- * `scores` is a workspace of ≥ V entries. Returns −log p_t. No checks (hot loop).
+ * `scores` is a workspace of ≥ V entries (it ends up holding log p). Returns −log p_t. No checks (hot loop).
  */
 export function fullSoftmaxSgdStep(
   neu1e: FloatArray, theta: FloatArray, h: FloatArray, hOffset: number, dim: number,
   vocabSize: number, target: number, lr: number, scores: Float64Array,
 ): number {
-  let max = -Infinity;
   for (let j = 0; j < vocabSize; j++) {
     const tOff = j * dim;
     let x = 0;
     for (let c = 0; c < dim; c++) x += theta[tOff + c] * h[hOffset + c];
     scores[j] = x;
-    if (x > max) max = x;
   }
-  let sum = 0;
-  for (let j = 0; j < vocabSize; j++) sum += Math.exp(scores[j] - max);
-  const logZ = max + Math.log(sum);
-  const loss = logZ - scores[target];
+  logSoftmaxRow(scores, 0, scores, 0, vocabSize); // scores ← log p
+  const loss = -scores[target];
   for (let j = 0; j < vocabSize; j++) {
-    const p = Math.exp(scores[j] - logZ);
+    const p = Math.exp(scores[j]);
     const g = lr * ((j === target ? 1 : 0) - p);
     const tOff = j * dim;
     for (let c = 0; c < dim; c++) {
@@ -563,20 +560,13 @@ function simdFullSoftmaxStep(
   k: SimdKernels, thetaPtr: number, hPtr: number, neu1ePtr: number, dim: number,
   vocabSize: number, target: number, lr: number, scores: Float64Array,
 ): number {
-  let max = -Infinity;
+  for (let j = 0; j < vocabSize; j++) scores[j] = k.dot(thetaPtr + 4 * dim * j, hPtr, dim);
+  logSoftmaxRow(scores, 0, scores, 0, vocabSize); // scores ← log p
   for (let j = 0; j < vocabSize; j++) {
-    const x = k.dot(thetaPtr + 4 * dim * j, hPtr, dim);
-    scores[j] = x;
-    if (x > max) max = x;
-  }
-  let sum = 0;
-  for (let j = 0; j < vocabSize; j++) sum += Math.exp(scores[j] - max);
-  const logZ = max + Math.log(sum);
-  for (let j = 0; j < vocabSize; j++) {
-    const g = lr * ((j === target ? 1 : 0) - Math.exp(scores[j] - logZ));
+    const g = lr * ((j === target ? 1 : 0) - Math.exp(scores[j]));
     k.step(thetaPtr + 4 * dim * j, hPtr, neu1ePtr, dim, g);
   }
-  return logZ - scores[target];
+  return -scores[target];
 }
 
 function checkSkipGram(op: string, E: Matrix, theta: Matrix, contexts: ArrayLike<number>, targets: ArrayLike<number>): void {

@@ -11,6 +11,7 @@
  *   step function (state, token) → (log-probabilities, state).
  */
 import { Matrix } from '../../engine/matrix.js';
+import { logSoftmaxRow } from '../../engine/softmax.js';
 import { Rng } from '../../engine/rng.js';
 import { beamSearch, type LengthPenalty } from '../decode/beam.js';
 import {
@@ -50,21 +51,10 @@ export function createLmStepper(model: LanguageModel): LmStepper {
       lmSetState(ws, state);
       ws.inputIds[0] = token;
       const logits = lmForward(model, ws, 1);
-      logSoftmaxRowInto(logProbs, logits, 0);
+      logSoftmaxRow(logProbs, 0, logits.data, logits.offset, V);
       return { logProbs, state: lmCopyState(ws) };
     },
   };
-}
-
-/** out[j] = z_j − log Σ_k e^(z_k) for row r of z, in float64 (log-sum-exp shifted by the max). */
-function logSoftmaxRowInto(out: Float64Array, z: Matrix, r: number): void {
-  const s = z.offset + r * z.stride;
-  let max = -Infinity;
-  for (let j = 0; j < z.cols; j++) if (z.data[s + j] > max) max = z.data[s + j];
-  let sum = 0;
-  for (let j = 0; j < z.cols; j++) sum += Math.exp(z.data[s + j] - max);
-  const logSum = max + Math.log(sum);
-  for (let j = 0; j < z.cols; j++) out[j] = z.data[s + j] - logSum;
 }
 
 function eosId(model: LanguageModel): number {
@@ -122,7 +112,7 @@ export function sentenceLogProb(model: LanguageModel, text: string, opts: { endW
   const tokenLogProbs: number[] = [];
   let logProb = 0;
   for (let t = 0; t < T; t++) {
-    logSoftmaxRowInto(row, logits, t);
+    logSoftmaxRow(row, 0, logits.data, logits.offset + t * logits.stride, logits.cols);
     tokenLogProbs.push(row[targets[t]]);
     logProb += row[targets[t]];
   }
