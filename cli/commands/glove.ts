@@ -4,7 +4,7 @@
  * in GloVe's text format (no header) atomically. Thin: training/text/corpus.ts,
  * training/embeddings/glove.ts and vectors.ts.
  */
-import { helpText, parseArgs, type FlagSpec } from '../args.js';
+import { parseArgs, printHelp, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
 import { readCorpusInput } from '../files.js';
 import { createProgress, type Progress } from '../progress.js';
@@ -33,13 +33,10 @@ export const gloveCommand: Command = {
   summary: 'train GloVe vectors (co-occurrence counts, weighted least squares, AdaGrad)',
   run(argv) {
     const { flags } = parseArgs('glove', argv, spec);
-    if (flags.help) {
-      console.log(helpText(
-        'seqgrad glove --corpus FILE|DIR [--dim 100] [--window 15] [--min-count 5] [--epochs 15] [--combine average|sum] [--out vectors.txt]',
-        this.summary, spec,
-      ));
-      return 0;
-    }
+    if (flags.help) return printHelp(
+      'seqgrad glove --corpus FILE|DIR [--dim 100] [--window 15] [--min-count 5] [--epochs 15] [--combine average|sum] [--out vectors.txt]',
+      this.summary, spec,
+    );
     for (const name of ['x-max', 'alpha', 'eta']) {
       if (!((flags[name] as number) > 0)) {
         throw new InputError(`glove: --${name} expects a positive number, got ${String(flags[name])}`);

@@ -3,7 +3,7 @@
  * GRU and LSTM — the notes' vanishing gradient, printed and plotted on one log-scale chart.
  * Thin: parses flags, calls training/check/gradflow.ts.
  */
-import { helpText, parseArgs, type FlagSpec } from '../args.js';
+import { parseArgs, printHelp, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
 import type { CellKind } from '../../layers/cells/cell.js';
 import { formatGradFlowTable, gradFlowSvg, gradientFlow } from '../../training/check/gradflow.js';
@@ -29,10 +29,7 @@ export const gradflowCommand: Command = {
   summary: 'vanishing gradients: ‖∂L/∂a⟨t⟩‖ per step for RNN, GRU, LSTM (table + log-scale SVG)',
   run(argv) {
     const { flags } = parseArgs('gradflow', argv, spec);
-    if (flags.help) {
-      console.log(helpText('seqgrad gradflow [--cell rnn|gru|lstm|all] [--steps 100] [--hidden 32] [--out gradflow.svg] [--json]', this.summary, spec));
-      return 0;
-    }
+    if (flags.help) return printHelp('seqgrad gradflow [--cell rnn|gru|lstm|all] [--steps 100] [--hidden 32] [--out gradflow.svg] [--json]', this.summary, spec);
     const results = CELLS[flags.cell as string].map((cell) => gradientFlow({
       cell,
       steps: flags.steps as number,

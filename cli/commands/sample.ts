@@ -2,7 +2,7 @@
  * `seqgrad sample`: novel sequences from a trained language model — sampled (temperature, top-k,
  * never <UNK>), greedy, or the n best of a beam search. Thin: training/lm-use.ts.
  */
-import { UsageError, helpText, parseArgs, type FlagSpec } from '../args.js';
+import { parseArgs, printHelp, UsageError, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
 import { loadLanguageModel } from '../../training/lm/model.js';
 import { beamText, greedyText, sampleText, type GeneratedText } from '../../training/lm/use.js';
@@ -30,10 +30,7 @@ export const sampleCommand: Command = {
   summary: 'sample novel sequences from a language model (temperature, top-k, greedy, beam)',
   run(argv) {
     const { flags, positionals } = parseArgs('sample', argv, spec);
-    if (flags.help) {
-      console.log(helpText('seqgrad sample --model model.json [--n 10] [--temperature 0.8] [--top-k K] [--beam 5] [--greedy] [--prefix TEXT] [--seed 1] [--json]', this.summary, spec));
-      return 0;
-    }
+    if (flags.help) return printHelp('seqgrad sample --model model.json [--n 10] [--temperature 0.8] [--top-k K] [--beam 5] [--greedy] [--prefix TEXT] [--seed 1] [--json]', this.summary, spec);
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (see 'seqgrad sample --help')`);
     if (!flags.model) throw new UsageError("expected --model FILE (see 'seqgrad sample --help')");
     const n = flags.n as number;

@@ -13,7 +13,7 @@
  * Thin: parses flags and calls training/seq2seq/ (model.ts, train.ts, tasks.ts, dates.ts, curve.ts).
  */
 import * as fs from 'node:fs';
-import { UsageError, helpText, parseArgs, parseDecimalInt, positiveNumber, type FlagSpec, type FlagValues } from '../args.js';
+import { parseArgs, parseDecimalInt, positiveNumber, printHelp, UsageError, type FlagSpec, type FlagValues } from '../args.js';
 import { selectBackend } from '../backend.js';
 import type { Command } from '../command.js';
 import { readInputText } from '../files.js';
@@ -109,13 +109,10 @@ const trainSpec: Record<string, FlagSpec> = {
 async function runTrain(argv: string[]): Promise<number> {
   const c = 'seq2seq train';
   const { flags, positionals } = parseArgs(c, argv, trainSpec);
-  if (flags.help) {
-    console.log(helpText(
-      'seqgrad seq2seq train --pairs FILE.tsv [--level char|word] [--attention none|bahdanau|dot|general] [--cell lstm] [--hidden 64] [--bidirectional] [--layers 1] [--epochs 10] [--time-limit S] [--checkpoint FILE] [--resume FILE] --out M',
-      'train an encoder-decoder on source<TAB>target pairs (teacher forcing, Adam, clipping, validation exact match and BLEU)', trainSpec,
-    ));
-    return 0;
-  }
+  if (flags.help) return printHelp(
+    'seqgrad seq2seq train --pairs FILE.tsv [--level char|word] [--attention none|bahdanau|dot|general] [--cell lstm] [--hidden 64] [--bidirectional] [--layers 1] [--epochs 10] [--time-limit S] [--checkpoint FILE] [--resume FILE] --out M',
+    'train an encoder-decoder on source<TAB>target pairs (teacher forcing, Adam, clipping, validation exact match and BLEU)', trainSpec,
+  );
   noPositionals(c, positionals);
   for (const name of ['epochs', 'lr', 'time-limit']) positiveNumber(c, flags, name);
   positiveNumber(c, flags, 'clip', true);
@@ -237,10 +234,7 @@ const translateSpec: Record<string, FlagSpec> = {
 function runTranslate(argv: string[]): number {
   const c = 'seq2seq translate';
   const { flags, positionals } = parseArgs(c, argv, translateSpec);
-  if (flags.help) {
-    console.log(helpText('seqgrad seq2seq translate --model M [--beam 5] [--nbest 3] [--length-penalty notes] < sources.txt', 'translate every line of stdin (empty lines are skipped)', translateSpec));
-    return 0;
-  }
+  if (flags.help) return printHelp('seqgrad seq2seq translate --model M [--beam 5] [--nbest 3] [--length-penalty notes] < sources.txt', 'translate every line of stdin (empty lines are skipped)', translateSpec);
   noPositionals(c, positionals);
   positiveNumber(c, flags, 'alpha', true);
   const model = loadSeq2Seq(required(c, flags, 'model', 'FILE'));
@@ -301,11 +295,8 @@ function evalWithProgress(model: Seq2SeqModel, pairs: SeqPair[], beamWidth: numb
 function runEval(argv: string[]): number {
   const c = 'seq2seq eval';
   const { flags, positionals } = parseArgs(c, argv, evalSpec);
-  if (flags.help) {
-    console.log(helpText('seqgrad seq2seq eval --model M --pairs FILE.tsv [--beam 1,5] [--length-penalty notes] [--max N] [--by-length 5] [--json]',
-      'exact match, BLEU and the error-analysis split: for each wrong output ŷ, search at fault if P(y*|x) > P(ŷ|x), else the model', evalSpec));
-    return 0;
-  }
+  if (flags.help) return printHelp('seqgrad seq2seq eval --model M --pairs FILE.tsv [--beam 1,5] [--length-penalty notes] [--max N] [--by-length 5] [--json]',
+    'exact match, BLEU and the error-analysis split: for each wrong output ŷ, search at fault if P(y*|x) > P(ŷ|x), else the model', evalSpec);
   noPositionals(c, positionals);
   positiveNumber(c, flags, 'alpha', true);
   const widths = beamWidths(c, flags);
@@ -364,10 +355,7 @@ const attendSpec: Record<string, FlagSpec> = {
 function runAttend(argv: string[]): number {
   const c = 'seq2seq attend';
   const { flags, positionals } = parseArgs(c, argv, attendSpec);
-  if (flags.help) {
-    console.log(helpText('seqgrad seq2seq attend --model M "source text" [--out heat.svg] [--beam 1]', 'translate one source and draw the attention weights α⟨t,i⟩ (rows: output tokens, columns: source tokens)', attendSpec));
-    return 0;
-  }
+  if (flags.help) return printHelp('seqgrad seq2seq attend --model M "source text" [--out heat.svg] [--beam 1]', 'translate one source and draw the attention weights α⟨t,i⟩ (rows: output tokens, columns: source tokens)', attendSpec);
   if (positionals.length !== 1) throw new UsageError(`${c}: expected one source text argument, got ${positionals.length} (quote it)`);
   const model = loadSeq2Seq(required(c, flags, 'model', 'FILE'));
   if (!model.attention) throw new InputError(`${c}: model ${String(flags.model)} has attention '${model.config.attention}': there are no weights α to draw`);
@@ -415,11 +403,8 @@ function modelLabel(model: Seq2SeqModel, path: string): string {
 function runLengthCurve(argv: string[]): number {
   const c = 'seq2seq length-curve';
   const { flags, positionals } = parseArgs(c, argv, curveSpec);
-  if (flags.help) {
-    console.log(helpText('seqgrad seq2seq length-curve --model A.json,B.json --pairs test.tsv [--metric bleu] [--bucket 5] --out curve.svg',
-      "score vs source length for each model: the notes' curve 'BLEU falls with sentence length without attention'", curveSpec));
-    return 0;
-  }
+  if (flags.help) return printHelp('seqgrad seq2seq length-curve --model A.json,B.json --pairs test.tsv [--metric bleu] [--bucket 5] --out curve.svg',
+    "score vs source length for each model: the notes' curve 'BLEU falls with sentence length without attention'", curveSpec);
   noPositionals(c, positionals);
   const paths = (flags.model as string[] | undefined) ?? [];
   if (paths.length === 0) throw new UsageError(`${c}: expected --model FILE[,FILE…] (see 'seqgrad ${c} --help')`);
@@ -473,10 +458,7 @@ const datesSpec: Record<string, FlagSpec> = {
 function runDates(argv: string[]): number {
   const c = 'seq2seq dates';
   const { flags, positionals } = parseArgs(c, argv, datesSpec);
-  if (flags.help) {
-    console.log(helpText('seqgrad seq2seq dates --n 20000 --out dates.tsv [--seed 1]', 'write human-readable dates in many formats → ISO yyyy-mm-dd pairs', datesSpec));
-    return 0;
-  }
+  if (flags.help) return printHelp('seqgrad seq2seq dates --n 20000 --out dates.tsv [--seed 1]', 'write human-readable dates in many formats → ISO yyyy-mm-dd pairs', datesSpec);
   noPositionals(c, positionals);
   const out = required(c, flags, 'out', 'FILE.tsv');
   let pairs: SeqPair[];
@@ -507,11 +489,8 @@ const generateSpec: Record<string, FlagSpec> = {
 function runGenerate(argv: string[]): number {
   const c = 'seq2seq generate';
   const { flags, positionals } = parseArgs(c, argv, generateSpec);
-  if (flags.help) {
-    console.log(helpText('seqgrad seq2seq generate --task reversal|transliteration --n 20000 --out FILE.tsv [--min-length 5] [--max-length 60] [--seed 1]',
-      'write long-input synthetic pairs (space-separated letters; use --level word)', generateSpec));
-    return 0;
-  }
+  if (flags.help) return printHelp('seqgrad seq2seq generate --task reversal|transliteration --n 20000 --out FILE.tsv [--min-length 5] [--max-length 60] [--seed 1]',
+    'write long-input synthetic pairs (space-separated letters; use --level word)', generateSpec);
   noPositionals(c, positionals);
   const out = required(c, flags, 'out', 'FILE.tsv');
   const rng = new Rng(flags.seed as number);

@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UsageError, helpText, parseArgs, positiveNumber, type FlagSpec } from '../args.js';
+import { parseArgs, positiveNumber, printHelp, UsageError, type FlagSpec } from '../args.js';
 import { selectBackend } from '../backend.js';
 import type { Command } from '../command.js';
 import { ensureParentDir, readInputText } from '../files.js';
@@ -72,10 +72,7 @@ export const startCommand: Command = {
   summary: 'the main job: cell gradient checks, then a char LSTM on dinosaur names, samples and a loss curve',
   async run(argv) {
     const { flags, positionals } = parseArgs('start', argv, spec);
-    if (flags.help) {
-      console.log(helpText('seqgrad start [--data FILE] [--time-limit 75] [--quick] [--seed 1] [--out out/dinos-loss.svg]', this.summary, spec));
-      return 0;
-    }
+    if (flags.help) return printHelp('seqgrad start [--data FILE] [--time-limit 75] [--quick] [--seed 1] [--out out/dinos-loss.svg]', this.summary, spec);
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (see 'seqgrad start --help')`);
     positiveNumber('start', flags, 'time-limit');
     const timeLimit = flags['time-limit'] as number;

@@ -5,7 +5,7 @@
  * atomically. Thin: parses flags, calls the library.
  */
 import * as nodePath from 'node:path';
-import { UsageError, helpText, parseArgs, positiveNumber, type FlagSpec, type FlagValues } from '../args.js';
+import { parseArgs, positiveNumber, printHelp, UsageError, type FlagSpec, type FlagValues } from '../args.js';
 import { selectBackend } from '../backend.js';
 import type { Command } from '../command.js';
 import { readInputText } from '../files.js';
@@ -88,13 +88,10 @@ export const trainCommand: Command = {
   summary: 'train a char/word-level RNN/GRU/LSTM language model (truncated BPTT, checkpoints, resume)',
   async run(argv) {
     const { flags, positionals } = parseArgs('train', argv, spec);
-    if (flags.help) {
-      console.log(helpText(
-        'seqgrad train --data FILE [--level char|word] [--cell rnn|gru|lstm] [--hidden 128] [--layers 1] [--epochs 10] [--seq-len 50] [--batch 32] [--lr 0.002] [--optimizer adam] [--clip 5] [--time-limit S] [--val-fraction 0.1] [--seed 1] [--checkpoint FILE] [--resume FILE] [--out model.json]',
-        this.summary, spec,
-      ));
-      return 0;
-    }
+    if (flags.help) return printHelp(
+      'seqgrad train --data FILE [--level char|word] [--cell rnn|gru|lstm] [--hidden 128] [--layers 1] [--epochs 10] [--seq-len 50] [--batch 32] [--lr 0.002] [--optimizer adam] [--clip 5] [--time-limit S] [--val-fraction 0.1] [--seed 1] [--checkpoint FILE] [--resume FILE] [--out model.json]',
+      this.summary, spec,
+    );
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (see 'seqgrad train --help')`);
     checkFlags(flags);
     const backend = await selectBackend(flags.backend as string);

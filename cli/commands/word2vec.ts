@@ -5,7 +5,7 @@
  * text format (`V d` header) atomically. Thin: training/text/corpus.ts, training/embeddings/word2vec.ts
  * and vectors.ts.
  */
-import { helpText, parseArgs, type FlagSpec } from '../args.js';
+import { parseArgs, printHelp, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
 import { readCorpusInput } from '../files.js';
 import { createProgress, type Progress } from '../progress.js';
@@ -36,13 +36,10 @@ export const word2vecCommand: Command = {
   summary: 'train word2vec vectors (skip-gram/CBOW; softmax, hierarchical softmax or negative sampling)',
   run(argv) {
     const { flags } = parseArgs('word2vec', argv, spec);
-    if (flags.help) {
-      console.log(helpText(
-        'seqgrad word2vec --corpus FILE|DIR [--method skipgram|cbow] [--loss softmax|hs|neg] [--dim 100] [--window 5] [--negative 5] [--min-count 5] [--epochs 1] [--seed 1] [--out vectors.txt]',
-        this.summary, spec,
-      ));
-      return 0;
-    }
+    if (flags.help) return printHelp(
+      'seqgrad word2vec --corpus FILE|DIR [--method skipgram|cbow] [--loss softmax|hs|neg] [--dim 100] [--window 5] [--negative 5] [--min-count 5] [--epochs 1] [--seed 1] [--out vectors.txt]',
+      this.summary, spec,
+    );
     if ((flags.sample as number) < 0) throw new InputError(`word2vec: --sample expects a number ≥ 0, got ${flags.sample}`);
     if (flags.alpha !== undefined && !((flags.alpha as number) > 0)) throw new InputError(`word2vec: --alpha expects a positive number, got ${flags.alpha}`);
     const corpus = readCorpusInput('word2vec', flags.corpus as string | undefined);
