@@ -688,9 +688,9 @@ export interface NamedParts {
  *   rnn.l{k}_reverse.{p}        the right-to-left cell of a bidirectional layer k
  *   head.W, head.b              the output layer
  *
- * `l{k}` and `_reverse` are PyTorch's (weight_ih_l{k}_reverse: layers/interchange.ts maps
- * rnn.l{k}.W_x of a model to rnn.weight_ih_l{k} of `self.rnn = nn.LSTM(…)` with prefix 'rnn.'),
- * `embedding.weight` is nn.Embedding's. A model with two of these parts names each under a
+ * `l{k}` and `_reverse` are PyTorch's: rnn.l{k}.W_x is rnn.weight_ih_l{k} of a PyTorch model with
+ * `self.rnn = nn.LSTM(…)` (loadRnnStateDict / rnnStateDict of layers/interchange.ts with prefix
+ * 'rnn.'), and `embedding.weight` is nn.Embedding's. A model with two of these parts names each under a
  * `prefix`: seq2seq has encoder.embedding.weight, encoder.rnn.l0_reverse.W_x, …,
  * decoder.embedding.weight, decoder.rnn.l0.W_x, decoder.head.W, and its own bridge.* and attention.*.
  * Order: embedding, stack bottom-up (forward before reverse), head. The embedding's gradient is

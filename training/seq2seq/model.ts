@@ -73,7 +73,7 @@ import {
 } from '../../layers/embedding.js';
 import { zeroGrads } from '../../layers/sequence.js';
 import {
-  createStackedRnn, stackedParameters, stackedZeroGrads, type LayerState,
+  createStackedRnn, stackedZeroGrads, type LayerState,
 } from '../../layers/stacked.js';
 import {
   beamSearch, scoreSequence, type Hypothesis, type LengthPenalty, type SequenceScore, type StepFunction,
