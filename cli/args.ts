@@ -1,7 +1,9 @@
 /**
  * A small flag parser for the `seqgrad` commands: `--name value`, `--name=value`, boolean
  * `--flag`/`--no-flag`, and positionals. Unknown flags and bad values raise a UsageError,
- * which the CLI prints as one line and exits with code 2.
+ * which the CLI prints as one line and exits with code 2. An 'int' flag takes decimal digits
+ * only (`--hidden 0x10`, `--hidden 1e3` and `--hidden ""` are refused) and, with `min` in its
+ * spec, checks the lower bound — the one place the commands' integer flags are checked.
  */
 
 export class UsageError extends Error {
@@ -19,6 +21,8 @@ export interface FlagSpec {
   default?: string | number | boolean | string[];
   /** Allowed values for a string flag. */
   choices?: string[];
+  /** Smallest value an 'int' flag accepts (absent: any integer). */
+  min?: number;
 }
 
 export type FlagValues = Record<string, string | number | boolean | string[] | undefined>;
@@ -78,8 +82,9 @@ function convert(command: string, name: string, s: FlagSpec, value: string, prev
       return v;
     }
     case 'int': {
-      const v = Number(value);
-      if (!Number.isInteger(v)) throw new UsageError(`${command}: --${name} expects an integer, got '${value}'`);
+      const v = parseDecimalInt(value);
+      if (v === null) throw new UsageError(`${command}: --${name} expects an integer, got '${value}'`);
+      if (s.min !== undefined && v < s.min) throw new UsageError(`${command}: --${name} expects an integer ≥ ${s.min}, got ${v}`);
       return v;
     }
     case 'list': {
@@ -95,6 +100,13 @@ function convert(command: string, name: string, s: FlagSpec, value: string, prev
   }
 }
 
+/** `text` as an integer when it is one in decimal digits (an optional minus sign first), else null. */
+export function parseDecimalInt(text: string): number | null {
+  if (!/^-?\d+$/.test(text)) return null;
+  const v = Number(text);
+  return Number.isSafeInteger(v) ? v : null;
+}
+
 /** The --help text of a command from its flag spec. */
 export function helpText(usage: string, summary: string, spec: Record<string, FlagSpec>): string {
   const lines = [`usage: ${usage}`, '', summary, ''];
@@ -107,6 +119,20 @@ export function helpText(usage: string, summary: string, spec: Record<string, Fl
   }
   lines.push('  --help'.padEnd(34) + 'show this help');
   return lines.join('\n');
+}
+
+/** Print a command's --help text; returns the exit code 0. */
+export function printHelp(usage: string, summary: string, spec: Record<string, FlagSpec>): number {
+  console.log(helpText(usage, summary, spec));
+  return 0;
+}
+
+/** Throws a UsageError unless the number flag `name`, when given, is > 0 (≥ 0 with allowZero). */
+export function positiveNumber(command: string, flags: FlagValues, name: string, allowZero = false): void {
+  const v = flags[name] as number | undefined;
+  if (v !== undefined && !(allowZero ? v >= 0 : v > 0)) {
+    throw new UsageError(`${command}: --${name} expects a number ${allowZero ? '≥' : '>'} 0, got ${v}`);
+  }
 }
 
 export function str(flags: FlagValues, name: string): string {

@@ -3,7 +3,7 @@
  * tsne | debias`. Thin: read the vectors file (word2vec or GloVe text format, detected), call
  * training/embeddings.ts, tsne.ts, debias.ts, print a table or JSON.
  */
-import { helpText, parseArgs, type FlagSpec, type FlagValues } from '../args.js';
+import { parseArgs, printHelp, type FlagSpec, type FlagValues } from '../args.js';
 import type { Command } from '../command.js';
 import { createProgress } from '../progress.js';
 import { Matrix } from '../../engine/matrix.js';
@@ -50,7 +50,7 @@ const HELP: FlagSpec = { type: 'boolean', description: '' };
 function parse(command: string, argv: string[], spec: Record<string, FlagSpec>, usage: string, summary: string): { flags: FlagValues; positionals: string[] } | null {
   const parsed = parseArgs(command, argv, spec);
   if (parsed.flags.help) {
-    console.log(helpText(usage, summary, spec));
+    printHelp(usage, summary, spec);
     return null;
   }
   return parsed;

@@ -1,11 +1,12 @@
 /**
  * The pieces every JSON model file (language model, seq2seq, their checkpoints) loads with:
- * reading the file as an InputError the CLI prints as one line, and copying named weights into
- * a freshly built model with messages that name the weight, its expected and its actual shape.
+ * reading the file as an InputError the CLI prints as one line, copying named weights into
+ * a freshly built model with messages that name the weight, its expected and its actual shape,
+ * and reading files that wrote a parameter under a former name.
  */
 import { copyInto, shapeOf, type Matrix } from '../../engine/matrix.js';
 import { readJsonFile } from './files.js';
-import { matrixFromJSON, type MatrixJSON } from '../core/optimizers.js';
+import { matrixFromJSON, type MatrixJSON, type OptimizerStateJSON } from '../core/optimizers.js';
 import { InputError } from '../core/errors.js';
 
 /**
@@ -45,4 +46,27 @@ export function copyWeightsFromJSON(
   for (const name of Object.keys(weights)) {
     if (!(name in params)) fail(`has weight '${name}', which ${owner} does not have`);
   }
+}
+
+/**
+ * `byName` (weights, or an optimizer's state, by parameter name) under the current names:
+ * an entry stored under a parameter's former name (`formerNames`: current → former) moves to the
+ * current one, unless the current name is there too. Other entries are kept as they are, so
+ * copyWeightsFromJSON still reports what is missing or unknown. Returns a new record.
+ */
+export function withCurrentNames<T>(byName: Record<string, T>, formerNames: Record<string, string>): Record<string, T> {
+  const out: Record<string, T> = { ...byName };
+  for (const [current, former] of Object.entries(formerNames)) {
+    if (!Object.hasOwn(out, current) && Object.hasOwn(out, former)) {
+      out[current] = out[former];
+      delete out[former];
+    }
+  }
+  return out;
+}
+
+/** A checkpoint's optimizer state with its per-parameter slots under the current names (anything else as it came). */
+export function optimizerWithCurrentNames(json: OptimizerStateJSON, formerNames: Record<string, string>): OptimizerStateJSON {
+  if (json === null || typeof json !== 'object' || json.slots === null || typeof json.slots !== 'object') return json;
+  return { ...json, slots: withCurrentNames(json.slots, formerNames) };
 }

@@ -34,11 +34,11 @@ import { firstNonFinite, maxAbs } from '../../engine/ops.js';
 import { Rng, type RngState } from '../../engine/rng.js';
 import {
   createLmWorkspace, languageModelFromJSON, languageModelToJSON, lmBackward, lmForward,
-  lmGradients, lmLoss, lmParameters, lmResetState, lmZeroGrad,
+  lmFormerNames, lmGradients, lmLoss, lmParameters, lmResetState, lmZeroGrad,
   type LanguageModel, type LanguageModelJSON, type LmLevel, type LmWorkspace,
 } from './model.js';
 import { writeFileAtomic } from '../io/files.js';
-import { readJsonInput } from '../io/model-file.js';
+import { optimizerWithCurrentNames, readJsonInput } from '../io/model-file.js';
 import {
   createOptimizer, learningRateAt, matrixFromJSON, matrixToJSON, optimizerFromJSON, optimizerStep, optimizerToJSON,
   type MatrixJSON, type OptimizerConfig, type OptimizerState, type OptimizerStateJSON,
@@ -755,7 +755,7 @@ export function lmCheckpointFromJSON(json: unknown, source = 'checkpoint'): LmCh
   }
   let optimizer: OptimizerState;
   try {
-    optimizer = optimizerFromJSON(j.optimizer as OptimizerStateJSON, lmParameters(model));
+    optimizer = optimizerFromJSON(optimizerWithCurrentNames(j.optimizer as OptimizerStateJSON, lmFormerNames(model)), lmParameters(model));
   } catch (err) {
     return fail((err as Error).message);
   }

@@ -37,10 +37,13 @@
  * shorter source runs attention over the workspace's T_x positions with the extra ones masked (one
  * attention workspace, not one per source length); a decoder step allocates nothing.
  *
- * Parameter names (optimizer state, model file): source_embedding.weight, encoder.l0.W_x,
- * encoder.l0_reverse.W_x, …, bridge.a.W/b (bridge.c.W/b for an LSTM), target_embedding.weight,
- * decoder.W_x/W_a/b (and the cell's other parameters), attention.W/U/b/v (or attention.W_a),
- * output.W, output.b.
+ * Parameter names (optimizer state, model file), by layers/architectures.ts' namedParameters under
+ * the prefixes encoder. and decoder.: encoder.embedding.weight, encoder.rnn.l0.W_x,
+ * encoder.rnn.l0_reverse.W_x, …, bridge.a.W/b (bridge.c.W/b for an LSTM), decoder.embedding.weight,
+ * decoder.rnn.l0.W_x/W_a/b (and the cell's other parameters), attention.W/U/b/v (or attention.W_a),
+ * decoder.head.W, decoder.head.b. Files written before this scheme named them source_embedding.weight,
+ * encoder.l0.W_x, target_embedding.weight, decoder.W_x, output.W: loading maps those names
+ * (seq2seqFormerNames).
  *
  * The model file is JSON { kind: "seqgrad.seq2seq", version: 1, config, sourceVocabulary,
  * targetVocabulary, weights: name → raw little-endian bytes in base64 (exact round trip), training? },
@@ -54,8 +57,8 @@ import { add, scale as scaleMatrix } from '../../engine/ops.js';
 import { Rng } from '../../engine/rng.js';
 import { logSoftmax, logSoftmaxRow } from '../../engine/softmax.js';
 import {
-  createEncoder, createEncoderWorkspace, encoderBackward, encoderForward,
-  type EncoderWorkspace, type SequenceEncoder,
+  createEncoder, createEncoderWorkspace, encoderBackward, encoderForward, namedParameters,
+  type EncoderWorkspace, type NamedParameters, type SequenceEncoder,
 } from '../../layers/architectures.js';
 import {
   attentionKeysBackward, attentionKeysForward, attentionStepBackward, attentionStepForward, attentionWeights,
@@ -74,13 +77,13 @@ import {
   projectStepInput, stateAt, stateGradient, zeroGrads, type SequenceWorkspace,
 } from '../../layers/sequence.js';
 import {
-  createStackedRnn, stackedParameters, stackedZeroGrads, type LayerState,
+  createStackedRnn, stackedZeroGrads, type LayerState,
 } from '../../layers/stacked.js';
 import {
   beamSearch, scoreSequence, type Hypothesis, type LengthPenalty, type SequenceScore, type StepFunction,
 } from '../decode/beam.js';
 import { readJsonFile, writeFileAtomic } from '../io/files.js';
-import { copyWeightsFromJSON, readJsonInput } from '../io/model-file.js';
+import { copyWeightsFromJSON, readJsonInput, withCurrentNames } from '../io/model-file.js';
 import { matrixToJSON, type MatrixJSON } from '../core/optimizers.js';
 import {
   EOS, PAD, SOS, UNK, Vocabulary, detokenize, tokenizeText, type TokenLevel, type VocabularyJSON,
@@ -283,33 +286,49 @@ export function createSeq2Seq(opts: Seq2SeqOptions, sourceVocab: Vocabulary | nu
 
 // ---- parameters ----------------------------------------------------------------------------
 
-/** Every parameter and its gradient buffer by name, in forward order. */
-export function seq2seqParameters(model: Seq2SeqModel): { params: Record<string, Matrix>; grads: Record<string, Matrix> } {
+/** Every parameter and its gradient buffer by name (layers/architectures.ts' scheme), in forward order. */
+export function seq2seqParameters(model: Seq2SeqModel): NamedParameters {
   const params: Record<string, Matrix> = {};
   const grads: Record<string, Matrix> = {};
   const add = (name: string, p: Matrix, g: Matrix): void => {
     params[name] = p;
     grads[name] = g;
   };
-  if (model.encoder) {
-    const emb = model.encoder.embedding as Embedding;
-    add('source_embedding.weight', emb.weight, emb.grad);
-    const s = stackedParameters(model.encoder.rnn, 'encoder.');
-    for (const name of Object.keys(s.params)) add(name, s.params[name], s.grads[name]);
-  }
+  const addAll = (named: NamedParameters): void => {
+    for (const name of Object.keys(named.params)) add(name, named.params[name], named.grads[name]);
+  };
+  if (model.encoder) addAll(namedParameters({ embedding: model.encoder.embedding, rnn: model.encoder.rnn }, 'encoder.'));
   model.bridge?.forEach((dense, k) => {
     const name = k === 0 ? 'bridge.a' : 'bridge.c';
     add(`${name}.W`, dense.params.W, dense.grads.W);
     add(`${name}.b`, dense.params.b as Matrix, dense.grads.b as Matrix);
   });
-  add('target_embedding.weight', model.targetEmbedding.weight, model.targetEmbedding.grad);
-  for (const name of Object.keys(model.decoder.params)) add(`decoder.${name}`, model.decoder.params[name], model.decoder.grads[name]);
+  addAll(namedParameters({ embedding: model.targetEmbedding, rnn: model.decoder }, 'decoder.'));
   if (model.attention) {
     for (const name of Object.keys(model.attention.params)) add(`attention.${name}`, model.attention.params[name], model.attention.grads[name]);
   }
-  add('output.W', model.output.params.W, model.output.grads.W);
-  add('output.b', model.output.params.b as Matrix, model.output.grads.b as Matrix);
+  addAll(namedParameters({ head: model.output }, 'decoder.'));
   return { params, grads };
+}
+
+/**
+ * current name → the name files written before the one naming scheme used: encoder.embedding.weight
+ * was source_embedding.weight, encoder.rnn.l<k>… was encoder.l<k>…, decoder.embedding.weight was
+ * target_embedding.weight, decoder.rnn.l0.<p> was decoder.<p>, decoder.head.<p> was output.<p>.
+ * For model files and checkpoints (weights and optimizer state) of those versions.
+ */
+export function seq2seqFormerNames(model: Seq2SeqModel): Record<string, string> {
+  const former: Record<string, string> = {};
+  for (const name of Object.keys(seq2seqParameters(model).params)) {
+    const old = name
+      .replace(/^encoder\.embedding\./, 'source_embedding.')
+      .replace(/^encoder\.rnn\./, 'encoder.')
+      .replace(/^decoder\.embedding\./, 'target_embedding.')
+      .replace(/^decoder\.rnn\.l0\./, 'decoder.')
+      .replace(/^decoder\.head\./, 'output.');
+    if (old !== name) former[name] = old;
+  }
+  return former;
 }
 
 export function seq2seqParameterCount(model: Seq2SeqModel): number {
@@ -1119,7 +1138,7 @@ export function seq2seqFromJSON(json: unknown, source = 'model'): Seq2SeqModel {
     return fail((err as Error).message);
   }
   const { params } = seq2seqParameters(model);
-  const weights = j.weights as Record<string, MatrixJSON>;
+  const weights = withCurrentNames(j.weights as Record<string, MatrixJSON>, seq2seqFormerNames(model));
   copyWeightsFromJSON(params, weights, fail, 'this model');
   return model;
 }

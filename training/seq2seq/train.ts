@@ -28,14 +28,14 @@ import { Rng, type RngState } from '../../engine/rng.js';
 import { corpusBleu, type BleuSmoothing } from '../metrics/bleu.js';
 import type { LengthPenalty } from '../decode/beam.js';
 import { writeFileAtomic } from '../io/files.js';
-import { readJsonInput } from '../io/model-file.js';
+import { optimizerWithCurrentNames, readJsonInput } from '../io/model-file.js';
 import {
   createOptimizer, learningRateAt, optimizerFromJSON, optimizerStep, optimizerToJSON,
   type OptimizerConfig, type OptimizerState, type OptimizerStateJSON,
 } from '../core/optimizers.js';
 import {
   Seq2SeqDecoder, attributeTranslationError, buildSourceVocabulary, buildTargetVocabulary, createSeq2SeqWorkspace,
-  makeSeq2SeqBatch, seq2seqForward, seq2seqBackward, seq2seqFromJSON, seq2seqParameters, seq2seqToJSON, seq2seqZeroGrad,
+  makeSeq2SeqBatch, seq2seqForward, seq2seqBackward, seq2seqFormerNames, seq2seqFromJSON, seq2seqParameters, seq2seqToJSON, seq2seqZeroGrad,
   translateIds, type ErrorVerdict, type Seq2SeqExample, type Seq2SeqModel, type Seq2SeqModelJSON, type Seq2SeqWorkspace,
 } from './model.js';
 import type { SeqPair } from './tasks.js';
@@ -459,7 +459,7 @@ export function resumeSeq2SeqTrainer(checkpoint: Seq2SeqCheckpointJSON, data: Pr
   if (expected.train !== undefined && (expected.train !== data.train.length || expected.validation !== data.validation.length)) {
     throw new InputError(`${source}: expected the data it was trained on (${expected.train} training / ${expected.validation} validation pairs), got ${data.train.length} / ${data.validation.length}`);
   }
-  const optimizer = optimizerFromJSON(checkpoint.optimizer, seq2seqParameters(model).params);
+  const optimizer = optimizerFromJSON(optimizerWithCurrentNames(checkpoint.optimizer, seq2seqFormerNames(model)), seq2seqParameters(model).params);
   const trainer = new Seq2SeqTrainer(model, data, checkpoint.trainer.config, optimizer);
   trainer.dataInfo = { ...checkpoint.data };
   trainer.restorePosition(checkpoint.trainer);

@@ -204,6 +204,6 @@ describe('seqgrad word2vec', () => {
     expect(errorOf([])?.message).toMatch(/word2vec: expected --corpus FILE\|DIR/);
     const badDim = errorOf(['--corpus', path.join(tmp, 'nope.txt'), '--dim', '0']);
     expect(badDim?.message).toBe('word2vec: --dim expects an integer ≥ 1, got 0');
-    expect(badDim?.name).toBe('InputError');
+    expect(badDim?.name).toBe('UsageError'); // bad flags: exit 2 like bad input
   });
 });

@@ -257,9 +257,9 @@ describe('seq2seq: the model file', () => {
     const file = path.join(tmp, 'trunc.json');
     saveSeq2Seq(file, model);
     const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as { weights: Record<string, unknown> };
-    delete parsed.weights['decoder.W_a'];
+    delete parsed.weights['decoder.rnn.l0.W_a'];
     fs.writeFileSync(file, JSON.stringify(parsed));
-    expect(() => loadSeq2Seq(file)).toThrow(/lacks weight 'decoder\.W_a' \(expected float64 \[20, 5\]\)/);
+    expect(() => loadSeq2Seq(file)).toThrow(/lacks weight 'decoder\.rnn\.l0\.W_a' \(expected float64 \[20, 5\]\)/);
   });
 });
 

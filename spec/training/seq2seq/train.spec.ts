@@ -102,7 +102,7 @@ describe('seq2seq trainer', () => {
   it('stops before the update on a non-finite loss, naming the step', () => {
     const { trainer } = dateSetup();
     trainer.run({ maxSteps: 2, maxEvalExamples: 0, evalEvery: 100 });
-    seq2seqParameters(trainer.model).params['output.b'].data[0] = NaN;
+    seq2seqParameters(trainer.model).params['decoder.head.b'].data[0] = NaN;
     let err: unknown = null;
     try { trainer.trainStep(); } catch (e) { err = e; }
     expect(err).toBeInstanceOf(NumericalError);
