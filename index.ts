@@ -19,6 +19,7 @@ export * from './training/core/optimizers.js';
 export * from './training/decode/sampling.js';
 export * from './training/decode/beam.js';
 export * from './training/lm/model.js';
+export * from './training/lm/model-file.js';
 export * from './training/lm/train.js';
 export * from './training/lm/use.js';
 export * from './training/metrics/bleu.js';

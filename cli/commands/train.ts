@@ -15,8 +15,9 @@ import type { CellKind } from '../../layers/cells/cell.js';
 import { CELL_KINDS } from '../../layers/cells/create-cell.js';
 import { writeFileAtomic, readTextFile } from '../../training/io/files.js';
 import {
-  createLanguageModel, lmParameterCount, saveLanguageModel, type LanguageModel,
+  createLanguageModel, lmParameterCount, type LanguageModel,
 } from '../../training/lm/model.js';
+import { saveLanguageModel } from '../../training/lm/model-file.js';
 import {
   createLmTrainer, prepareLmCorpus, readLmCheckpoint, resumeLmTrainer,
   type LmEvaluationRecord, type LmTrainResult, type LmTrainer,

@@ -1,12 +1,12 @@
 /**
  * The pieces every JSON model file (language model, seq2seq, their checkpoints) loads with:
- * reading the file as an InputError the CLI prints as one line, and copying named weights into
- * a freshly built model with messages that name the weight, its expected and its actual shape.
+ * reading the file as an InputError the CLI prints as one line (Node only: node:fs), and copying
+ * named weights into a freshly built model (`weights-json.ts`, no file system; re-exported here).
  */
-import { copyInto, shapeOf, type Matrix } from '../../engine/matrix.js';
 import { readJsonFile } from './files.js';
-import { matrixFromJSON, type MatrixJSON } from '../core/optimizers.js';
 import { InputError } from '../core/errors.js';
+
+export { copyWeightsFromJSON } from './weights-json.js';
 
 /**
  * Read and parse a JSON file; a missing, empty or non-JSON file is an InputError
@@ -17,32 +17,5 @@ export function readJsonInput<T = unknown>(path: string, what: string): T {
     return readJsonFile<T>(path, what);
   } catch (err) {
     throw new InputError((err as Error).message.replace(/^read(Json|Text)File: /, ''));
-  }
-}
-
-/**
- * Copy `weights` (name → MatrixJSON) into the model's parameters `params` (name → Matrix) of
- * the same names, shapes and dtypes. Every parameter must have a weight and every weight a
- * parameter; `fail` throws the caller's error ("model file m.json: lacks weight 'W_x' …") and
- * `owner` names the model in the message about an unknown weight ("this lstm model").
- */
-export function copyWeightsFromJSON(
-  params: Record<string, Matrix>, weights: Record<string, MatrixJSON>, fail: (what: string) => never, owner: string,
-): void {
-  for (const [name, p] of Object.entries(params)) {
-    if (!(name in weights)) fail(`lacks weight '${name}' (expected ${p.dtype} ${shapeOf(p)})`);
-    let m: Matrix;
-    try {
-      m = matrixFromJSON(weights[name]);
-    } catch (err) {
-      return fail(`weight '${name}': ${(err as Error).message}`);
-    }
-    if (m.rows !== p.rows || m.cols !== p.cols || m.dtype !== p.dtype) {
-      fail(`expected weight '${name}' to be ${p.dtype} ${shapeOf(p)}, got ${m.dtype} ${shapeOf(m)}`);
-    }
-    copyInto(p, m);
-  }
-  for (const name of Object.keys(weights)) {
-    if (!(name in params)) fail(`has weight '${name}', which ${owner} does not have`);
   }
 }

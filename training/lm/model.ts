@@ -17,8 +17,9 @@
  *   lstm.b [1, 4H], dense.W [V, H], dense.b [1, V].  Layer l ≥ 1 of a stack is `lstm.l<l>.W_x` ….
  *
  * The model file is JSON: { kind: "seqgrad.language-model", version: 1, config, vocabulary,
- * weights: name → matrixToJSON (raw little-endian bytes in base64, so the round trip is exact) },
- * written atomically.
+ * weights: name → matrixToJSON (raw little-endian bytes in base64, so the round trip is exact) }.
+ * This module touches no file system (it also runs in a browser); `training/lm/model-file.ts` reads
+ * and writes the file (atomically) under Node.
  */
 import { crossEntropy } from '../../engine/cross-entropy.js';
 import { Matrix, fill, zero, type DType } from '../../engine/matrix.js';
@@ -34,8 +35,7 @@ import {
   createStack, createStackedWorkspace, stackedBackward, stackedForward, stackedZeroGrads,
   type LayerState, type StackedBackwardOptions, type StackedForwardOptions, type StackedRnn, type StackedWorkspace,
 } from '../../layers/stacked.js';
-import { writeFileAtomic } from '../io/files.js';
-import { copyWeightsFromJSON, readJsonInput } from '../io/model-file.js';
+import { copyWeightsFromJSON } from '../io/weights-json.js';
 import { matrixToJSON, type MatrixJSON } from '../core/optimizers.js';
 import { Vocabulary, type VocabularyJSON } from '../text/vocab.js';
 import { InputError } from '../core/errors.js';
@@ -365,16 +365,6 @@ export function languageModelFromJSON(json: unknown, source = 'model'): Language
   const weights = j.weights as Record<string, MatrixJSON>;
   copyWeightsFromJSON(params, weights, fail, `this ${config.cell} model (${config.layers} layer(s))`);
   return model;
-}
-
-/** Write the model file atomically (temp file + rename). */
-export function saveLanguageModel(path: string, model: LanguageModel, training?: Record<string, unknown>): void {
-  writeFileAtomic(path, JSON.stringify(languageModelToJSON(model, training)));
-}
-
-/** Read a model file; a missing, empty, non-JSON or malformed file is an InputError naming it. */
-export function loadLanguageModel(path: string): LanguageModel {
-  return languageModelFromJSON(readJsonInput(path, 'model file'), `model file ${path}`);
 }
 
 function describe(value: unknown): string {
