@@ -1,0 +1,173 @@
+/**
+ * The playground in a real browser: Debian's Chromium, driven headless by playwright-core (no
+ * browser download). Skipped, with one line saying so, where /usr/bin/chromium is not installed.
+ * Screenshots go to out/playground/ (git-ignored). Any console error or uncaught page error fails.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadLanguageModel } from '../../training/lm/model-file.js';
+import { sampleText } from '../../training/lm/use.js';
+import { buildPlayground, servePlayground } from '../../scripts/playground.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const HAVE_CHROMIUM = existsSync(CHROMIUM);
+if (!HAVE_CHROMIUM) console.log(`spec/playground/browser: skipped — ${CHROMIUM} is not installed (apt-get install chromium)`);
+
+const SHOTS = join(process.cwd(), 'out', 'playground');
+
+/**
+ * Wait until `expression` (JavaScript run in the page; a string, as this file is type-checked
+ * without the DOM's types) is true.
+ */
+async function inPage(page: Page, expression: string, timeout = 20_000): Promise<void> {
+  await page.waitForFunction(expression, null, { timeout });
+}
+
+/** The step count of the training panel's status line. */
+async function trainedSteps(page: Page): Promise<number> {
+  return Number(await page.getAttribute('#tr-status', 'data-step'));
+}
+
+describe.skipIf(!HAVE_CHROMIUM)('the playground in Chromium', () => {
+  let server: Server;
+  let browser: Browser;
+  let page: Page;
+  const problems: string[] = [];
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    const dir = await buildPlayground(mkdtempSync(join(tmpdir(), 'seqgrad-playground-')));
+    const served = await servePlayground(dir, 0);
+    server = served.server;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+    page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    await page.goto(served.url);
+    await page.waitForSelector('#backend[data-backend]', { timeout: 20_000 });
+  }, 60_000);
+
+  afterEach(async () => {
+    expect(problems).toEqual([]);
+    expect(await page.textContent('#errors')).toBe('');
+  });
+
+  it('says which backend the worker really got (wasm SIMD in this Chromium), cross-origin isolated', async () => {
+    expect(await page.getAttribute('#backend', 'data-backend')).toBe('wasm');
+    expect(await page.textContent('#backend')).toMatch(/WebAssembly SIMD128.*Cross-origin isolated/);
+  });
+
+  it('gradient check: every row of all seven cells passes; the broken backward makes rows fail', async () => {
+    const run = async (): Promise<{ passed: number; total: number }> => {
+      await page.locator('#gc-status').evaluate((el) => el.removeAttribute('data-total'));
+      await page.click('#gc-run');
+      await page.waitForSelector('#gc-status[data-total]', { timeout: 20_000 });
+      return {
+        passed: Number(await page.getAttribute('#gc-status', 'data-passed')),
+        total: Number(await page.getAttribute('#gc-status', 'data-total')),
+      };
+    };
+    const cells = await page.$$eval('#gc-cell option', (options) => options.map((o) => o.getAttribute('value') ?? ''));
+    expect(cells).toHaveLength(7);
+    for (const cell of cells) {
+      await page.selectOption('#gc-cell', cell);
+      const { passed, total } = await run();
+      // W_x, W_a, b, x, h0 (+ c0 for the LSTMs, + b_a for the reset-after GRU, + peepholes).
+      expect(total, cell).toBeGreaterThanOrEqual(5);
+      expect(passed, cell).toBe(total);
+    }
+    await page.selectOption('#gc-cell', 'lstm');
+    await page.fill('#gc-steps', '8');
+    await page.selectOption('#gc-mask', 'none');
+    expect(await run()).toEqual({ passed: 6, total: 6 });
+    await page.check('#gc-broken');
+    const broken = await run();
+    expect(broken.passed).toBeLessThan(broken.total);
+    expect(await page.textContent('#gc-table tbody')).toMatch(/FAIL/);
+    await page.locator('#gradcheck').screenshot({ path: join(SHOTS, 'gradcheck-broken.png') });
+    await page.uncheck('#gc-broken');
+  });
+
+  it('gradient flow: moving a slider with the keyboard redraws the plot', async () => {
+    await page.waitForSelector('#gf-plot svg');
+    const before = await page.innerHTML('#gf-plot');
+    expect(before).toContain('T = 60');
+    await page.focus('#gf-scale');
+    for (let i = 0; i < 20; i++) await page.keyboard.press('ArrowRight'); // scale 1 → 2
+    await inPage(page, `document.querySelector('#gf-scale-out').textContent === '2.00'`);
+    await inPage(page, `document.querySelector('#gf-plot').innerHTML !== ${JSON.stringify(before)}`);
+    await page.focus('#gf-steps');
+    await page.keyboard.press('End'); // T = 200
+    await inPage(page, `document.querySelector('#gf-plot').innerHTML.includes('T = 200')`);
+    expect(await page.textContent('#gf-summary')).toMatch(/RNN \(tanh\).*GRU.*LSTM/);
+    await page.locator('#gradflow').screenshot({ path: join(SHOTS, 'gradflow.png') });
+  });
+
+  it('trains the dinosaur model for a few hundred steps: the loss falls, samples appear, pause stops it', async () => {
+    await page.click('#tr-start');
+    await inPage(page, `Number(document.querySelector('#tr-status').dataset.step) >= 300`, 40_000);
+    const first = Number(await page.getAttribute('#tr-status', 'data-first-loss'));
+    const now = Number(await page.getAttribute('#tr-status', 'data-loss'));
+    expect(first).toBeGreaterThan(3); // ≈ ln 28 at the start
+    expect(now).toBeLessThan(first - 0.8);
+    await page.waitForSelector('#tr-samples li');
+    const samples = await page.$$eval('#tr-samples li', (items) => items.map((li) => li.textContent ?? ''));
+    expect(samples.length).toBe(5);
+    expect(samples.join('')).toMatch(/[a-z]{3}/);
+    await page.waitForSelector('#tr-plot svg');
+    await page.click('#tr-pause');
+    await page.waitForSelector('#tr-pause[aria-pressed="true"]');
+    const paused = await trainedSteps(page);
+    await page.waitForTimeout(300);
+    expect(await trainedSteps(page)).toBe(paused);
+    await page.screenshot({ path: join(SHOTS, 'train-1280x800.png'), fullPage: true });
+  });
+
+  it('saves the model (a file the CLI loads) and loads it back into the page', async () => {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#tr-save')]);
+    const file = join(SHOTS, download.suggestedFilename());
+    await download.saveAs(file);
+    expect(download.suggestedFilename()).toMatch(/^seqgrad-lstm-h64-\d+steps\.json$/);
+    const json = JSON.parse(readFileSync(file, 'utf8'));
+    expect(json.kind).toBe('seqgrad.language-model');
+    // The CLI's loader (seqgrad sample --model …) reads it, and the trained model makes names.
+    const model = loadLanguageModel(file);
+    expect(model.config).toMatchObject({ cell: 'lstm', hidden: 64, level: 'char' });
+    expect(sampleText(model, { count: 3, seed: 1, temperature: 0.5 }).map((s) => s.text).join(' ')).toMatch(/[a-z]{3}/);
+
+    await page.locator('#tr-samples').evaluate((el) => el.replaceChildren());
+    await page.setInputFiles('#tr-load', file);
+    await inPage(page, `document.querySelector('#tr-status').dataset.loaded === ${JSON.stringify(download.suggestedFilename())}`);
+    await page.waitForSelector('#tr-samples li');
+    expect(await page.textContent('#tr-status')).toMatch(/Loaded .*lstm \(H = 64/);
+    // A file that is not a model is refused with one line naming it.
+    await page.setInputFiles('#tr-load', { name: 'notes.json', mimeType: 'application/json', buffer: Buffer.from('{"kind": "x"}') });
+    await inPage(page, `document.querySelector('#errors').textContent !== ''`);
+    expect(await page.textContent('#errors')).toMatch(/model file notes\.json: expected kind "seqgrad.language-model"/);
+    await page.locator('#errors').evaluate((el) => { el.textContent = ''; });
+  });
+
+  it('fits a phone-width screen without sideways scrolling; every control has a label', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+    expect(overflow).toBeLessThanOrEqual(0);
+    const unlabelled = await page.$$eval('input, select, textarea', (els) =>
+      els.filter((el) => (el as unknown as { labels: { length: number } }).labels.length === 0).map((el) => el.id || el.outerHTML));
+    expect(unlabelled).toEqual([]);
+    await page.screenshot({ path: join(SHOTS, 'phone-390.png'), fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await new Promise<void>((done) => (server ? server.close(() => done()) : done()));
+  });
+});
