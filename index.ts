@@ -47,4 +47,5 @@ export * from './training/tagger/tagger.js';
 export * from './layers/interchange.js';
 export * from './training/io/layer-json.js';
 export * from './training/seq2seq/model.js';
+export * from './training/seq2seq/model-file.js';
 export * from './training/seq2seq/train.js';

@@ -3,7 +3,7 @@
  * Nothing here computes gradients; the charts are the library's SVG charts (training/plot/charts.ts).
  */
 import { lineChartSvg, type LineSeries } from '../training/plot/charts.js';
-import type { CheckCellKey, FromWorker, GradCheckRowData, ToWorker, TrainSettings } from './protocol.js';
+import type { CheckCellKey, DatesResult, FromWorker, GradCheckRowData, ToWorker, TrainSettings } from './protocol.js';
 
 const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
 const send = (msg: ToWorker): void => worker.postMessage(msg);
@@ -230,6 +230,66 @@ async function useFileAsText(file: File): Promise<void> {
   (document.querySelector('input[name="corpus"][value="text"]') as HTMLInputElement).checked = true;
 }
 
+// ---- 4. the dates model -----------------------------------------------------------------------
+
+function translateDate(event: Event): void {
+  event.preventDefault();
+  clearError();
+  const text = byId<HTMLInputElement>('dt-input').value;
+  if (text.trim().length === 0) {
+    showError('dates model', 'expected a date to translate, got an empty box');
+    return;
+  }
+  byId<HTMLButtonElement>('dt-run').disabled = true;
+  byId('dt-output').textContent = 'Translating…';
+  send({
+    type: 'dates', id: nextId++, text,
+    beamWidth: Number(byId<HTMLSelectElement>('dt-beam').value),
+    expected: byId<HTMLInputElement>('dt-expected').value,
+  });
+}
+
+const VERDICTS = {
+  correct: 'The output is the expected answer.',
+  search: 'Search at fault: the model gives your answer a higher probability than its own output — the beam did not find it (try a wider beam).',
+  model: 'Model at fault: the model gives its own output at least the probability of your answer — a wider beam would not help (more data, a bigger model).',
+};
+
+function showDates(msg: DatesResult): void {
+  byId<HTMLButtonElement>('dt-run').disabled = false;
+  byId('dates-model').textContent = `Shipped model: ${msg.modelNote}.`;
+  const best = msg.nBest[0];
+  const output = byId('dt-output');
+  output.textContent = `→ ${best.text}${best.finished ? '' : ' (cut at the length limit)'}`;
+  output.dataset.output = best.text;
+  const body = byId<HTMLTableElement>('dt-nbest').tBodies[0];
+  body.replaceChildren(...msg.nBest.map((h, i) => {
+    const tr = document.createElement('tr');
+    const cells = [String(i + 1), h.text, h.logProb.toFixed(4)];
+    cells.forEach((text, k) => {
+      const td = document.createElement(k === 0 ? 'th' : 'td');
+      if (k === 0) td.setAttribute('scope', 'row');
+      td.textContent = text;
+      tr.append(td);
+    });
+    return tr;
+  }));
+  byId<HTMLTableElement>('dt-nbest').hidden = false;
+  const heatmap = byId('dt-heatmap');
+  heatmap.innerHTML = msg.heatmap;
+  heatmap.setAttribute('aria-label', `Attention weights of ${best.text}`);
+  const analysis = byId('dt-analysis');
+  if (msg.analysis) {
+    const a = msg.analysis;
+    analysis.textContent = `Error analysis: log P(expected “${a.expected}” | x) = ${a.expectedLogProb.toFixed(4)}, ` +
+      `log P(output | x) = ${a.outputLogProb.toFixed(4)}. ${VERDICTS[a.verdict]}`;
+    analysis.dataset.verdict = a.verdict;
+  } else {
+    analysis.textContent = '';
+    delete analysis.dataset.verdict;
+  }
+}
+
 // ---- wiring ----------------------------------------------------------------------------------
 
 worker.onmessage = (event: MessageEvent<FromWorker>) => {
@@ -248,6 +308,7 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
     }
     case 'gradcheck-result': return showGradCheck(msg.rows, msg.milliseconds);
     case 'gradflow-result': return showGradFlow(msg.svg, msg.summary);
+    case 'dates-result': return showDates(msg);
     case 'train-started':
       byId('tr-status').textContent = `Training a ${msg.model.cell} (H = ${msg.model.hidden}, ${msg.model.vocabSize} symbols, ` +
         `${msg.model.parameters.toLocaleString('en')} parameters) on ${msg.model.source}: ${msg.trainTokens.toLocaleString('en')} characters, ` +
@@ -278,6 +339,10 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
         byId('gc-status').textContent = '';
       }
       if (msg.context === 'gradient flow') flowInFlight = false;
+      if (msg.context === 'dates model') {
+        byId<HTMLButtonElement>('dt-run').disabled = false;
+        byId('dt-output').textContent = '';
+      }
       showError(msg.context, msg.message);
       return;
   }
@@ -292,6 +357,7 @@ byId('gc-form').addEventListener('submit', runGradCheck);
 byId('gf-form').addEventListener('submit', (e) => e.preventDefault());
 for (const id of ['gf-steps', 'gf-scale', 'gf-bias', 'gf-activation']) byId(id).addEventListener('input', requestGradFlow);
 byId('tr-form').addEventListener('submit', startTraining);
+byId('dt-form').addEventListener('submit', translateDate);
 byId('tr-pause').addEventListener('click', () => send({ type: running ? 'train-pause' : 'train-resume' }));
 byId<HTMLInputElement>('tr-temp').addEventListener('input', (e) => {
   const value = Number((e.target as HTMLInputElement).value);

@@ -52,10 +52,46 @@ export interface TrainSettings {
   temperature: number;
 }
 
+export interface DatesRequest {
+  type: 'dates';
+  id: number;
+  /** A date as people write it ("3rd of may 79"). */
+  text: string;
+  beamWidth: number;
+  /** The output the user expects (empty: no error analysis). */
+  expected: string;
+}
+
+export interface DatesHypothesis {
+  text: string;
+  /** Σ log P(y⟨t⟩ | …, x) over the output and <EOS>. */
+  logProb: number;
+  finished: boolean;
+}
+
+export interface DatesResult {
+  type: 'dates-result';
+  id: number;
+  /** The beam's n-best, best first. */
+  nBest: DatesHypothesis[];
+  /** The heatmap of α⟨t,i⟩ of the best output (SVG). */
+  heatmap: string;
+  /** The notes' error analysis against the expected output, when one was given. */
+  analysis: null | {
+    expected: string;
+    verdict: 'correct' | 'search' | 'model';
+    expectedLogProb: number;
+    outputLogProb: number;
+  };
+  /** How the shipped model was trained (its file's record). */
+  modelNote: string;
+}
+
 export type ToWorker =
   | { type: 'init' }
   | GradCheckRequest
   | GradFlowRequest
+  | DatesRequest
   | { type: 'train-start'; settings: TrainSettings }
   | { type: 'train-pause' }
   | { type: 'train-resume' }
@@ -83,6 +119,7 @@ export type FromWorker =
   | { type: 'ready'; backend: BackendInfo }
   | { type: 'gradcheck-result'; id: number; rows: GradCheckRowData[]; milliseconds: number }
   | { type: 'gradflow-result'; id: number; svg: string; summary: string }
+  | DatesResult
   | { type: 'train-started'; model: ModelInfo; trainTokens: number; validationTokens: number }
   | { type: 'train-progress'; step: number; losses: number[]; tokensPerSecond: number }
   | { type: 'evaluation'; step: number; trainLoss: number; validationLoss: number | null }

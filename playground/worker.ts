@@ -13,10 +13,15 @@ import { runGradCheckCases } from '../training/check/gradcheck.js';
 import { cellCase } from '../training/check/cases/cells-cases.js';
 import { gradFlowSvg, gradientFlow } from '../training/check/gradflow.js';
 import { languageModelFromJSON } from '../training/lm/model.js';
+import { heatmapSvg } from '../training/plot/charts.js';
+import {
+  Seq2SeqDecoder, attentionMap, attributeTranslationError, encodeSource, encodeTarget, seq2seqFromJSON, seq2seqTokens,
+  translateIds, type Seq2SeqModelJSON,
+} from '../training/seq2seq/model.js';
 import { dropRecurrentTerm } from './broken-backward.js';
 import { CharModelSession, charCorpusTokens } from './char-model.js';
 import type {
-  CheckCellKey, FromWorker, GradCheckRequest, GradFlowRequest, ModelInfo, ToWorker, TrainSettings,
+  CheckCellKey, DatesRequest, DatesResult, FromWorker, GradCheckRequest, GradFlowRequest, ModelInfo, ToWorker, TrainSettings,
 } from './protocol.js';
 
 interface WorkerScope {
@@ -79,6 +84,51 @@ function gradFlow(req: GradFlowRequest): void {
     .map((r) => `${label[r.cell]}: ‖∂L/∂a⟨0⟩‖ = ${r.norms[0].toExponential(2)}`)
     .join('; ');
   post({ type: 'gradflow-result', id: req.id, svg: gradFlowSvg(results), summary });
+}
+
+// ---- the dates model (attention) -------------------------------------------------------------
+
+/** The shipped model (scripts/train-playground-dates.ts), fetched from the page's folder on first use. */
+let dates: Promise<{ decoder: Seq2SeqDecoder; note: string }> | null = null;
+
+async function loadDatesModel(): Promise<{ decoder: Seq2SeqDecoder; note: string }> {
+  const url = new URL('./dates-model.json', import.meta.url);
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`dates-model.json: expected the shipped model file, got HTTP ${response.status}`);
+  const json = (await response.json()) as Seq2SeqModelJSON;
+  const model = seq2seqFromJSON(json, 'dates-model.json');
+  const t = json.training ?? {};
+  const exact = typeof t.validationExactMatch === 'number' ? `${(100 * t.validationExactMatch).toFixed(1)} %` : 'n/a';
+  const note = `${model.config.cell}, bidirectional encoder H = ${model.config.encoderHidden}, ${model.config.attention} attention; ` +
+    `validation exact match ${exact} of ${String(t.validationExamples ?? '?')} held-out dates`;
+  return { decoder: new Seq2SeqDecoder(model), note };
+}
+
+async function translateDate(req: DatesRequest): Promise<void> {
+  dates ??= loadDatesModel().catch((err: unknown) => { dates = null; throw err; });
+  const { decoder, note } = await dates;
+  const model = decoder.model;
+  const source = encodeSource(model, req.text);
+  if (source.length === 0) throw new Error('expected a date to translate, got an empty box');
+  const nBest = translateIds(decoder, source, { beamWidth: req.beamWidth, nBest: req.beamWidth });
+  const best = nBest[0];
+  const show = (t: string): string => (t === ' ' ? '␣' : t);
+  const heatmap = heatmapSvg({
+    title: `attention α⟨t,i⟩: ${req.text} → ${best.text}`,
+    values: attentionMap(decoder, source, best.ids),
+    rowLabels: [...model.targetVocab.decode(best.ids).map(show), '<EOS>'],
+    colLabels: seq2seqTokens(model, req.text).map(show),
+  });
+  let analysis: DatesResult['analysis'] = null;
+  const expected = req.expected.trim();
+  if (expected.length > 0) {
+    const verdict = attributeTranslationError(decoder, source, encodeTarget(model, expected), best);
+    analysis = { expected, verdict: verdict.verdict, expectedLogProb: verdict.referenceLogProb, outputLogProb: verdict.outputLogProb };
+  }
+  post({
+    type: 'dates-result', id: req.id, heatmap, analysis, modelNote: note,
+    nBest: nBest.map((h) => ({ text: h.text, logProb: h.logProb, finished: h.finished })),
+  });
 }
 
 // ---- training --------------------------------------------------------------------------------
@@ -215,6 +265,7 @@ async function handle(msg: ToWorker): Promise<void> {
     }
     case 'gradcheck': return gradCheck(msg);
     case 'gradflow': return gradFlow(msg);
+    case 'dates': return translateDate(msg);
     case 'train-start':
       lastText = msg.settings.text;
       return startTraining(msg.settings);
@@ -229,7 +280,7 @@ async function handle(msg: ToWorker): Promise<void> {
 }
 
 const CONTEXT: Record<ToWorker['type'], string> = {
-  init: 'starting the worker', gradcheck: 'gradient check', gradflow: 'gradient flow', 'train-start': 'training',
+  init: 'starting the worker', gradcheck: 'gradient check', gradflow: 'gradient flow', dates: 'dates model', 'train-start': 'training',
   'train-pause': 'training', 'train-resume': 'training', temperature: 'sampling', save: 'saving the model', load: 'loading the model',
 };
 

@@ -33,7 +33,8 @@ export async function buildPlayground(outdir = DEFAULT_PLAYGROUND_DIR): Promise<
     external: ['node:v8'],
     logLevel: 'warning',
   });
-  for (const file of ['index.html', 'style.css']) copyFileSync(join(ROOT, 'playground', file), join(outdir, file));
+  // dates-model.json: the attention model the page ships (scripts/train-playground-dates.ts made it).
+  for (const file of ['index.html', 'style.css', 'dates-model.json']) copyFileSync(join(ROOT, 'playground', file), join(outdir, file));
   return outdir;
 }
 

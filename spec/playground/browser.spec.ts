@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Rng } from '../../engine/rng.js';
 import { loadLanguageModel } from '../../training/lm/model-file.js';
+import { generateDatePairs } from '../../training/seq2seq/dates.js';
 import { sampleText } from '../../training/lm/use.js';
 import { buildPlayground, servePlayground } from '../../scripts/playground.js';
 
@@ -153,6 +155,31 @@ describe.skipIf(!HAVE_CHROMIUM)('the playground in Chromium', () => {
     await inPage(page, `document.querySelector('#errors').textContent !== ''`);
     expect(await page.textContent('#errors')).toMatch(/model file notes\.json: expected kind "seqgrad.language-model"/);
     await page.locator('#errors').evaluate((el) => { el.textContent = ''; });
+  });
+
+  it('dates model: a typed date comes back in ISO form, with the n-best, the heatmap and the error analysis', async () => {
+    const translateInPage = async (text: string, expected = ''): Promise<string> => {
+      await page.locator('#dt-output').evaluate((el) => el.removeAttribute('data-output'));
+      await page.fill('#dt-input', text);
+      await page.fill('#dt-expected', expected);
+      await page.click('#dt-run');
+      await page.waitForSelector('#dt-output[data-output]', { timeout: 20_000 });
+      return (await page.getAttribute('#dt-output', 'data-output')) ?? '';
+    };
+    expect(await translateInPage('3rd of may 79', '1979-05-03')).toBe('1979-05-03');
+    expect(await page.getAttribute('#dt-analysis', 'data-verdict')).toBe('correct');
+    expect(await page.locator('#dt-nbest tbody tr').count()).toBe(3);
+    expect(await page.innerHTML('#dt-heatmap')).toContain('<svg');
+    // A wrong expectation: the model prefers its own output, so the model (not the search) is "at fault".
+    expect(await translateInPage('3rd of may 79', '1979-05-04')).toBe('1979-05-03');
+    expect(await page.getAttribute('#dt-analysis', 'data-verdict')).toBe('model');
+    expect(await page.textContent('#dt-analysis')).toMatch(/Model at fault/);
+    await page.locator('#dates').screenshot({ path: join(SHOTS, 'dates.png') });
+    // Dates in other formats, from the generator (checked against an independent reader in its own spec).
+    const pairs = generateDatePairs(5, new Rng(2026));
+    let correct = 0;
+    for (const pair of pairs) if ((await translateInPage(pair.source)) === pair.target) correct++;
+    expect(correct).toBeGreaterThanOrEqual(4);
   });
 
   it('fits a phone-width screen without sideways scrolling; every control has a label', async () => {
