@@ -136,19 +136,26 @@ function corpusChoice(): Pick<TrainSettings, 'text' | 'source'> {
   return { text, source: byId('tr-text').dataset.source ?? 'pasted text' };
 }
 
+/** The text and the optimisation settings of the form (a loaded model trains on with them too). */
+function runSettings(): Omit<TrainSettings, 'cell' | 'hidden'> {
+  return {
+    ...corpusChoice(),
+    seqLen: numberField('tr-steps', 'Steps T'),
+    batch: numberField('tr-batch', 'Batch B'),
+    lr: numberField('tr-lr', 'Learning rate', false),
+    temperature: Number(byId<HTMLInputElement>('tr-temp').value),
+  };
+}
+
 function startTraining(event: Event): void {
   event.preventDefault();
   clearError();
   let settings: TrainSettings;
   try {
     settings = {
-      ...corpusChoice(),
+      ...runSettings(),
       cell: byId<HTMLSelectElement>('tr-cell').value as TrainSettings['cell'],
       hidden: numberField('tr-hidden', 'Hidden H'),
-      seqLen: numberField('tr-steps', 'Steps T'),
-      batch: numberField('tr-batch', 'Batch B'),
-      lr: numberField('tr-lr', 'Learning rate', false),
-      temperature: Number(byId<HTMLInputElement>('tr-temp').value),
     };
   } catch (err) {
     showError('training', (err as Error).message);
@@ -370,7 +377,11 @@ byId<HTMLInputElement>('tr-load').addEventListener('change', async (e) => {
   const file = input.files?.[0];
   if (!file) return;
   clearError();
-  send({ type: 'load', id: nextId++, text: await file.text(), fileName: file.name });
+  try {
+    send({ type: 'load', id: nextId++, text: await file.text(), fileName: file.name, settings: runSettings() });
+  } catch (err) {
+    showError('loading the model', (err as Error).message);
+  }
   input.value = '';
 });
 byId<HTMLInputElement>('tr-file').addEventListener('change', async (e) => {

@@ -97,7 +97,8 @@ export type ToWorker =
   | { type: 'train-resume' }
   | { type: 'temperature'; value: number }
   | { type: 'save'; id: number }
-  | { type: 'load'; id: number; text: string; fileName: string };
+  /** Load a model file; it trains on with the form's text, T, B and learning rate (its own cell and H). */
+  | { type: 'load'; id: number; text: string; fileName: string; settings: Omit<TrainSettings, 'cell' | 'hidden'> };
 
 export interface BackendInfo {
   /** The backend the float32 model runs on ('wasm' or 'js'). */

@@ -47,8 +47,8 @@ const CHECK_CELLS: Record<CheckCellKey, { kind: CellKind; activation?: 'tanh' | 
 /** Input width D of the checked cells. */
 const CHECK_INPUT_SIZE = 3;
 
-/** Ragged lengths T, then shorter ones down to 1 (the suite's [6, 4, 1] pattern for any B). */
-export function raggedLengths(steps: number, batch: number): number[] {
+/** Ragged lengths: T, then shorter ones down to 1 (the suite's [6, 4, 1] for T = 6, B = 3). */
+function raggedLengths(steps: number, batch: number): number[] {
   return Array.from({ length: batch }, (_, b) => (b === 0 ? steps : Math.max(1, Math.round(steps * (1 - b / batch)) - 1)));
 }
 
@@ -218,8 +218,8 @@ function saveModel(id: number): void {
   post({ type: 'saved', id, json: session.toJSON(source), fileName: name });
 }
 
-/** Replace the model with a model file's; training continues on the current text (or the names). */
-function loadModel(id: number, text: string, fileName: string): void {
+/** Replace the model with a model file's; training resumes with the page's text, T, B and learning rate. */
+function loadModel(id: number, text: string, fileName: string, settings: Omit<TrainSettings, 'cell' | 'hidden'>): void {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -228,22 +228,17 @@ function loadModel(id: number, text: string, fileName: string): void {
   }
   const model = languageModelFromJSON(json, `model file ${fileName}`);
   if (model.config.level !== 'char') throw new Error(`model file ${fileName}: expected a character-level model, got level '${model.config.level}'`);
-  const previous = session;
-  const settings = {
-    cell: model.config.cell, hidden: model.config.hidden,
-    seqLen: previous?.seqLen ?? 16, batch: previous?.batch ?? 16, lr: 0.005,
-  };
   running = false;
-  session = new CharModelSession(charCorpusTokens(corpusText({ text: lastText })), settings, model);
+  session = new CharModelSession(
+    charCorpusTokens(corpusText(settings)), { ...settings, cell: model.config.cell, hidden: model.config.hidden }, model,
+  );
   source = fileName;
+  temperature = settings.temperature;
   resetClocks();
   post({ type: 'train-state', running: false });
   post({ type: 'loaded', id, model: modelInfo(session, fileName) });
   post({ type: 'samples', step: session.steps, texts: session.samples(5, temperature) });
 }
-
-/** The text of the last training run (null: the names), which a loaded model continues on. */
-let lastText: string | null = null;
 
 // ---- dispatch --------------------------------------------------------------------------------
 
@@ -266,16 +261,14 @@ async function handle(msg: ToWorker): Promise<void> {
     case 'gradcheck': return gradCheck(msg);
     case 'gradflow': return gradFlow(msg);
     case 'dates': return translateDate(msg);
-    case 'train-start':
-      lastText = msg.settings.text;
-      return startTraining(msg.settings);
+    case 'train-start': return startTraining(msg.settings);
     case 'train-pause': return setRunning(false);
     case 'train-resume': return setRunning(true);
     case 'temperature':
       temperature = msg.value;
       return;
     case 'save': return saveModel(msg.id);
-    case 'load': return loadModel(msg.id, msg.text, msg.fileName);
+    case 'load': return loadModel(msg.id, msg.text, msg.fileName, msg.settings);
   }
 }
 

@@ -72,7 +72,7 @@ describe.skipIf(!HAVE_CHROMIUM)('the playground in Chromium', () => {
   it('gradient check: every row of all seven cells passes; the broken backward makes rows fail', async () => {
     const run = async (): Promise<{ passed: number; total: number }> => {
       await page.locator('#gc-status').evaluate((el) => el.removeAttribute('data-total'));
-      await page.click('#gc-run');
+      await page.press('#gc-hidden', 'Enter'); // the keyboard submits the form
       await page.waitForSelector('#gc-status[data-total]', { timeout: 20_000 });
       return {
         passed: Number(await page.getAttribute('#gc-status', 'data-passed')),
@@ -186,7 +186,7 @@ describe.skipIf(!HAVE_CHROMIUM)('the playground in Chromium', () => {
       await page.locator('#dt-output').evaluate((el) => el.removeAttribute('data-output'));
       await page.fill('#dt-input', text);
       await page.fill('#dt-expected', expected);
-      await page.click('#dt-run');
+      await page.press('#dt-expected', 'Enter');
       await page.waitForSelector('#dt-output[data-output]', { timeout: 20_000 });
       return (await page.getAttribute('#dt-output', 'data-output')) ?? '';
     };
