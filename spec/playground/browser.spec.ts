@@ -40,10 +40,14 @@ describe.skipIf(!HAVE_CHROMIUM)('the playground in Chromium', () => {
   let browser: Browser;
   let page: Page;
   const problems: string[] = [];
+  const cliModel = join(SHOTS, 'cli-gru-model.json');
+  /** `seqgrad train` of a small model for the page to load, spawned while the browser starts. */
+  let cliTraining: ReturnType<typeof runSeqgrad>;
 
   beforeAll(async () => {
     rmSync(SHOTS, { recursive: true, force: true });
     mkdirSync(SHOTS, { recursive: true });
+    cliTraining = runSeqgrad(['train', '--data', 'data/dinos.txt', '--cell', 'gru', '--hidden', '12', '--steps', '5', '--seq-len', '8', '--batch', '4', '--out', cliModel, '--json']);
     const dir = await buildPlayground(mkdtempSync(join(tmpdir(), 'seqgrad-playground-')));
     const served = await servePlayground(dir, 0);
     server = served.server;
@@ -162,10 +166,9 @@ describe.skipIf(!HAVE_CHROMIUM)('the playground in Chromium', () => {
   it('the CLI samples from the page\'s model file, and a model the CLI trained loads in the page', async () => {
     const pageModel = readdirSync(SHOTS).find((f) => /^seqgrad-lstm-h64-\d+steps\.json$/.test(f));
     expect(pageModel).toBeDefined();
-    const cliModel = join(SHOTS, 'cli-gru-model.json');
     const [sample, train] = await Promise.all([
       runSeqgrad(['sample', '--model', join(SHOTS, pageModel!), '--n', '3', '--seed', '2', '--json']),
-      runSeqgrad(['train', '--data', 'data/dinos.txt', '--cell', 'gru', '--hidden', '12', '--steps', '5', '--seq-len', '8', '--batch', '4', '--out', cliModel, '--json']),
+      cliTraining,
     ]);
     expect(sample.stderr).toBe('');
     expect(sample.code).toBe(0);
