@@ -29,9 +29,10 @@ import { writeFileAtomic } from '../../training/io/files.js';
 import type { OptimizerKind } from '../../training/core/optimizers.js';
 import { heatmapSvg, lineChartSvg } from '../../training/plot/charts.js';
 import {
-  Seq2SeqDecoder, SEQ2SEQ_ATTENTIONS, attentionMap, createSeq2Seq, encodeSource, loadSeq2Seq, saveSeq2Seq,
+  Seq2SeqDecoder, SEQ2SEQ_ATTENTIONS, attentionMap, createSeq2Seq, encodeSource,
   seq2seqFromJSON, seq2seqParameterCount, seq2seqTokens, translate, type Seq2SeqAttention, type Seq2SeqModel,
 } from '../../training/seq2seq/model.js';
+import { loadSeq2Seq, saveSeq2Seq } from '../../training/seq2seq/model-file.js';
 import {
   Seq2SeqTrainer, evaluateSeq2Seq, prepareSeq2SeqData, readSeq2SeqCheckpoint, resumeSeq2SeqTrainer, scoresByLength,
   type Seq2SeqEvalResult,

@@ -16,8 +16,9 @@ import { CELL_KINDS } from '../../layers/cells/create-cell.js';
 import { writeFileAtomic } from '../../training/io/files.js';
 import { lmCurveSvg } from '../../training/lm/curve.js';
 import {
-  createLanguageModel, lmParameterCount, saveLanguageModel, type LanguageModel,
+  createLanguageModel, lmParameterCount, type LanguageModel,
 } from '../../training/lm/model.js';
+import { saveLanguageModel } from '../../training/lm/model-file.js';
 import {
   createLmTrainer, prepareLmCorpus, readLmCheckpoint, resumeLmTrainer, type LmTrainResult, type LmTrainer,
 } from '../../training/lm/train.js';

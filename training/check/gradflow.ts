@@ -23,6 +23,7 @@
  *                             returns dh0 = ∂L/∂a⟨t⟩ (O(T²); for checking).
  */
 import { Matrix, type DType } from '../../engine/matrix.js';
+import { scale } from '../../engine/ops.js';
 import { Rng } from '../../engine/rng.js';
 import type { CellKind, RecurrentCell } from '../../layers/cells/cell.js';
 import { createCell } from '../../layers/cells/create-cell.js';
@@ -45,6 +46,10 @@ export interface GradFlowOptions {
   seed?: number;
   /** LSTMs: b_f after initialisation (default: PyTorch's init, no change). */
   forgetBias?: number;
+  /** Multiply the recurrent weights W_a by this after initialisation (default 1): > 1 pushes toward exploding. */
+  recurrentScale?: number;
+  /** RNN only: g = 'tanh' (default) or 'relu'. */
+  activation?: 'tanh' | 'relu';
 }
 
 export interface GradFlowResult {
@@ -76,7 +81,10 @@ function setUp(opts: GradFlowOptions): Setup {
   }
   const rng = new Rng(opts.seed ?? 1);
   const dtype: DType = 'float64';
-  const cell = createCell(opts.cell, { inputSize: D, hiddenSize: H, rng, dtype, forgetBias: opts.forgetBias });
+  const cell = createCell(opts.cell, { inputSize: D, hiddenSize: H, rng, dtype, forgetBias: opts.forgetBias, activation: opts.activation });
+  const recurrentScale = opts.recurrentScale ?? 1;
+  if (!Number.isFinite(recurrentScale)) throw new Error(`${op}: expected a finite recurrentScale, got ${recurrentScale}`);
+  if (recurrentScale !== 1) scale(cell.params.W_a, cell.params.W_a, recurrentScale);
   const x = Matrix.zeros(T * B, D, dtype);
   for (let i = 0; i < x.data.length; i++) x.data[i] = rng.normal(0, 1);
   const w = new Float64Array(H);

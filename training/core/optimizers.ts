@@ -25,6 +25,7 @@
  * a save/load round trip is exact and a resumed run continues bit-identically.
  */
 import { Matrix, shapeOf, type DType, type FloatArray } from '../../engine/matrix.js';
+import { base64ToBytes, bytesToBase64 } from './base64.js';
 
 export type ParamSet = Record<string, Matrix>;
 export type OptimizerKind = 'sgd' | 'momentum' | 'rmsprop' | 'adam' | 'adagrad';
@@ -315,7 +316,7 @@ export function matrixToJSON(m: Matrix): MatrixJSON {
       else view.setFloat32(i, m.data[o + c], true);
     }
   }
-  return { rows: m.rows, cols: m.cols, dtype: m.dtype, data: Buffer.from(bytes).toString('base64') };
+  return { rows: m.rows, cols: m.cols, dtype: m.dtype, data: bytesToBase64(bytes) };
 }
 
 export function matrixFromJSON(json: MatrixJSON): Matrix {
@@ -325,7 +326,7 @@ export function matrixFromJSON(json: MatrixJSON): Matrix {
   }
   if (json.dtype !== 'float32' && json.dtype !== 'float64') throw new Error(`${op}: expected dtype float32 or float64, got ${JSON.stringify(json.dtype)}`);
   const bytesPer = json.dtype === 'float64' ? 8 : 4;
-  const bytes = Buffer.from(json.data, 'base64');
+  const bytes = base64ToBytes(json.data);
   const n = json.rows * json.cols;
   if (bytes.length !== n * bytesPer) {
     throw new Error(`${op}: expected ${n * bytesPer} bytes for ${json.dtype} [${json.rows}, ${json.cols}], got ${bytes.length}`);

@@ -1,13 +1,13 @@
 /**
- * The pieces every JSON model file (language model, seq2seq, their checkpoints) loads with:
- * reading the file as an InputError the CLI prints as one line, copying named weights into
- * a freshly built model with messages that name the weight, its expected and its actual shape,
- * and reading files that wrote a parameter under a former name.
+ * The pieces every JSON model file (language model, seq2seq, their checkpoints) loads with under Node:
+ * reading the file as an InputError the CLI prints as one line (node:fs). Copying named weights into a
+ * freshly built model and reading files that wrote a parameter under a former name need no file
+ * system: they live in `weights-json.ts` (re-exported here).
  */
-import { copyInto, shapeOf, type Matrix } from '../../engine/matrix.js';
 import { readJsonFile } from './files.js';
-import { matrixFromJSON, type MatrixJSON, type OptimizerStateJSON } from '../core/optimizers.js';
 import { InputError } from '../core/errors.js';
+
+export { copyWeightsFromJSON, optimizerWithCurrentNames, withCurrentNames } from './weights-json.js';
 
 /**
  * Read and parse a JSON file; a missing, empty or non-JSON file is an InputError
@@ -19,54 +19,4 @@ export function readJsonInput<T = unknown>(path: string, what: string): T {
   } catch (err) {
     throw new InputError((err as Error).message.replace(/^read(Json|Text)File: /, ''));
   }
-}
-
-/**
- * Copy `weights` (name → MatrixJSON) into the model's parameters `params` (name → Matrix) of
- * the same names, shapes and dtypes. Every parameter must have a weight and every weight a
- * parameter; `fail` throws the caller's error ("model file m.json: lacks weight 'W_x' …") and
- * `owner` names the model in the message about an unknown weight ("this lstm model").
- */
-export function copyWeightsFromJSON(
-  params: Record<string, Matrix>, weights: Record<string, MatrixJSON>, fail: (what: string) => never, owner: string,
-): void {
-  for (const [name, p] of Object.entries(params)) {
-    if (!(name in weights)) fail(`lacks weight '${name}' (expected ${p.dtype} ${shapeOf(p)})`);
-    let m: Matrix;
-    try {
-      m = matrixFromJSON(weights[name]);
-    } catch (err) {
-      return fail(`weight '${name}': ${(err as Error).message}`);
-    }
-    if (m.rows !== p.rows || m.cols !== p.cols || m.dtype !== p.dtype) {
-      fail(`expected weight '${name}' to be ${p.dtype} ${shapeOf(p)}, got ${m.dtype} ${shapeOf(m)}`);
-    }
-    copyInto(p, m);
-  }
-  for (const name of Object.keys(weights)) {
-    if (!(name in params)) fail(`has weight '${name}', which ${owner} does not have`);
-  }
-}
-
-/**
- * `byName` (weights, or an optimizer's state, by parameter name) under the current names:
- * an entry stored under a parameter's former name (`formerNames`: current → former) moves to the
- * current one, unless the current name is there too. Other entries are kept as they are, so
- * copyWeightsFromJSON still reports what is missing or unknown. Returns a new record.
- */
-export function withCurrentNames<T>(byName: Record<string, T>, formerNames: Record<string, string>): Record<string, T> {
-  const out: Record<string, T> = { ...byName };
-  for (const [current, former] of Object.entries(formerNames)) {
-    if (!Object.hasOwn(out, current) && Object.hasOwn(out, former)) {
-      out[current] = out[former];
-      delete out[former];
-    }
-  }
-  return out;
-}
-
-/** A checkpoint's optimizer state with its per-parameter slots under the current names (anything else as it came). */
-export function optimizerWithCurrentNames(json: OptimizerStateJSON, formerNames: Record<string, string>): OptimizerStateJSON {
-  if (json === null || typeof json !== 'object' || json.slots === null || typeof json.slots !== 'object') return json;
-  return { ...json, slots: withCurrentNames(json.slots, formerNames) };
 }

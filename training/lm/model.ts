@@ -20,8 +20,9 @@
  * (the cell kind, then `.l<l>` for layers l ≥ 1): loading maps those names (lmFormerNames).
  *
  * The model file is JSON: { kind: "seqgrad.language-model", version: 1, config, vocabulary,
- * weights: name → matrixToJSON (raw little-endian bytes in base64, so the round trip is exact) },
- * written atomically.
+ * weights: name → matrixToJSON (raw little-endian bytes in base64, so the round trip is exact) }.
+ * This module touches no file system (it also runs in a browser); `training/lm/model-file.ts` reads
+ * and writes the file (atomically) under Node.
  */
 import { crossEntropy } from '../../engine/cross-entropy.js';
 import { Matrix, fill, zero, type DType } from '../../engine/matrix.js';
@@ -38,8 +39,7 @@ import {
   createStack, createStackedWorkspace, stackedBackward, stackedForward, stackedZeroGrads,
   type LayerState, type StackedBackwardOptions, type StackedForwardOptions, type StackedRnn, type StackedWorkspace,
 } from '../../layers/stacked.js';
-import { writeFileAtomic } from '../io/files.js';
-import { copyWeightsFromJSON, readJsonInput, withCurrentNames } from '../io/model-file.js';
+import { copyWeightsFromJSON, withCurrentNames } from '../io/weights-json.js';
 import { matrixToJSON, type MatrixJSON } from '../core/optimizers.js';
 import { Vocabulary, type VocabularyJSON } from '../text/vocab.js';
 import { InputError } from '../core/errors.js';
@@ -375,16 +375,6 @@ export function languageModelFromJSON(json: unknown, source = 'model'): Language
   const weights = withCurrentNames(j.weights as Record<string, MatrixJSON>, lmFormerNames(model));
   copyWeightsFromJSON(params, weights, fail, `this ${config.cell} model (${config.layers} layer(s))`);
   return model;
-}
-
-/** Write the model file atomically (temp file + rename). */
-export function saveLanguageModel(path: string, model: LanguageModel, training?: Record<string, unknown>): void {
-  writeFileAtomic(path, JSON.stringify(languageModelToJSON(model, training)));
-}
-
-/** Read a model file; a missing, empty, non-JSON or malformed file is an InputError naming it. */
-export function loadLanguageModel(path: string): LanguageModel {
-  return languageModelFromJSON(readJsonInput(path, 'model file'), `model file ${path}`);
 }
 
 function describe(value: unknown): string {

@@ -46,8 +46,9 @@
  * (seq2seqFormerNames).
  *
  * The model file is JSON { kind: "seqgrad.seq2seq", version: 1, config, sourceVocabulary,
- * targetVocabulary, weights: name → raw little-endian bytes in base64 (exact round trip), training? },
- * written atomically (training/io.ts).
+ * targetVocabulary, weights: name → raw little-endian bytes in base64 (exact round trip), training? }.
+ * This module touches no file system (the playground decodes in a browser); `model-file.ts` reads and
+ * writes the file (atomically) under Node.
  */
 import { crossEntropyBackward, crossEntropy } from '../../engine/cross-entropy.js';
 import { tanh, tanhBackward } from '../../engine/activations.js';
@@ -82,8 +83,7 @@ import {
 import {
   beamSearch, scoreSequence, type Hypothesis, type LengthPenalty, type SequenceScore, type StepFunction,
 } from '../decode/beam.js';
-import { readJsonFile, writeFileAtomic } from '../io/files.js';
-import { copyWeightsFromJSON, readJsonInput, withCurrentNames } from '../io/model-file.js';
+import { copyWeightsFromJSON, withCurrentNames } from '../io/weights-json.js';
 import { matrixToJSON, type MatrixJSON } from '../core/optimizers.js';
 import {
   EOS, PAD, SOS, UNK, Vocabulary, detokenize, tokenizeText, type TokenLevel, type VocabularyJSON,
@@ -1141,20 +1141,4 @@ export function seq2seqFromJSON(json: unknown, source = 'model'): Seq2SeqModel {
   const weights = withCurrentNames(j.weights as Record<string, MatrixJSON>, seq2seqFormerNames(model));
   copyWeightsFromJSON(params, weights, fail, 'this model');
   return model;
-}
-
-/** Write the model file atomically (temp file + rename). */
-export function saveSeq2Seq(path: string, model: Seq2SeqModel, training?: Record<string, unknown>): void {
-  writeFileAtomic(path, JSON.stringify(seq2seqToJSON(model, training)));
-}
-
-/** Read a model file; a missing, empty, non-JSON or malformed file is an InputError naming it. */
-export function loadSeq2Seq(path: string): Seq2SeqModel {
-  return seq2seqFromJSON(readJsonInput(path, 'model file'), `model file ${path}`);
-}
-
-/** The `training` record stored in a model file (or null). */
-export function readSeq2SeqTrainingInfo(path: string): Record<string, unknown> | null {
-  const json = readJsonFile<Seq2SeqModelJSON>(path, 'model file');
-  return json.training ?? null;
 }

@@ -3,8 +3,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  createLanguageModel, languageModelToJSON, lmParameters, loadLanguageModel, saveLanguageModel, type LanguageModel,
+  createLanguageModel, languageModelToJSON, lmParameters, type LanguageModel,
 } from '../../../training/lm/model.js';
+import { loadLanguageModel, saveLanguageModel } from '../../../training/lm/model-file.js';
 import { Vocabulary } from '../../../training/text/vocab.js';
 
 let dir: string;

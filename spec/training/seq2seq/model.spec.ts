@@ -6,9 +6,10 @@ import { Matrix, Rng } from '../../../engine/index.js';
 import { beamSearch, scoreSequence } from '../../../training/decode/beam.js';
 import {
   Seq2SeqDecoder, attributeError, buildSourceVocabulary, buildTargetVocabulary, createSeq2Seq, createSeq2SeqWorkspace,
-  loadSeq2Seq, makeSeq2SeqBatch, saveSeq2Seq, scoreTarget, seq2seqBackward, seq2seqExampleLosses, seq2seqForward,
+  makeSeq2SeqBatch, scoreTarget, seq2seqBackward, seq2seqExampleLosses, seq2seqForward,
   seq2seqParameters, seq2seqZeroGrad, translate, translateIds, type Seq2SeqExample, type Seq2SeqModel, type Seq2SeqOptions,
 } from '../../../training/seq2seq/model.js';
+import { loadSeq2Seq, saveSeq2Seq } from '../../../training/seq2seq/model-file.js';
 import { Seq2SeqTrainer, evaluateSeq2Seq, prepareSeq2SeqData } from '../../../training/seq2seq/train.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'seq2seq-model-'));

@@ -1,0 +1,57 @@
+/**
+ * Copying named weights (name → MatrixJSON) into a freshly built model, with messages that name the
+ * weight, its expected and its actual shape. No file system: model loaders that also run in a
+ * browser (training/lm/model.ts) import this; reading the file is `model-file.ts`'s part.
+ */
+import { copyInto, shapeOf, type Matrix } from '../../engine/matrix.js';
+import { matrixFromJSON, type MatrixJSON, type OptimizerStateJSON } from '../core/optimizers.js';
+
+/**
+ * Copy `weights` (name → MatrixJSON) into the model's parameters `params` (name → Matrix) of
+ * the same names, shapes and dtypes. Every parameter must have a weight and every weight a
+ * parameter; `fail` throws the caller's error ("model file m.json: lacks weight 'W_x' …") and
+ * `owner` names the model in the message about an unknown weight ("this lstm model").
+ */
+export function copyWeightsFromJSON(
+  params: Record<string, Matrix>, weights: Record<string, MatrixJSON>, fail: (what: string) => never, owner: string,
+): void {
+  for (const [name, p] of Object.entries(params)) {
+    if (!(name in weights)) fail(`lacks weight '${name}' (expected ${p.dtype} ${shapeOf(p)})`);
+    let m: Matrix;
+    try {
+      m = matrixFromJSON(weights[name]);
+    } catch (err) {
+      return fail(`weight '${name}': ${(err as Error).message}`);
+    }
+    if (m.rows !== p.rows || m.cols !== p.cols || m.dtype !== p.dtype) {
+      fail(`expected weight '${name}' to be ${p.dtype} ${shapeOf(p)}, got ${m.dtype} ${shapeOf(m)}`);
+    }
+    copyInto(p, m);
+  }
+  for (const name of Object.keys(weights)) {
+    if (!(name in params)) fail(`has weight '${name}', which ${owner} does not have`);
+  }
+}
+
+/**
+ * `byName` (weights, or an optimizer's state, by parameter name) under the current names:
+ * an entry stored under a parameter's former name (`formerNames`: current → former) moves to the
+ * current one, unless the current name is there too. Other entries are kept as they are, so
+ * copyWeightsFromJSON still reports what is missing or unknown. Returns a new record.
+ */
+export function withCurrentNames<T>(byName: Record<string, T>, formerNames: Record<string, string>): Record<string, T> {
+  const out: Record<string, T> = { ...byName };
+  for (const [current, former] of Object.entries(formerNames)) {
+    if (!Object.hasOwn(out, current) && Object.hasOwn(out, former)) {
+      out[current] = out[former];
+      delete out[former];
+    }
+  }
+  return out;
+}
+
+/** A checkpoint's optimizer state with its per-parameter slots under the current names (anything else as it came). */
+export function optimizerWithCurrentNames(json: OptimizerStateJSON, formerNames: Record<string, string>): OptimizerStateJSON {
+  if (json === null || typeof json !== 'object' || json.slots === null || typeof json.slots !== 'object') return json;
+  return { ...json, slots: withCurrentNames(json.slots, formerNames) };
+}
