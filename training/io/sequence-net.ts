@@ -27,6 +27,7 @@ import { createEmbedding, type Embedding } from '../../layers/embedding.js';
 import { createOutputHead, type HeadKind, type OutputHead } from '../../layers/heads.js';
 import { createStackedRnn, type StackedRnn } from '../../layers/stacked.js';
 import { InputError } from '../core/errors.js';
+import { readJsonInput } from './model-file.js';
 import { readSafetensorsFile, writeSafetensorsFile, type SafeTensor } from './safetensors.js';
 import {
   checkTensorNames, embeddingTensors, linearTensors, loadEmbeddingTensors, loadLinearTensors, loadRecurrentTensors,
@@ -260,4 +261,94 @@ function oneHot(ids: ArrayLike<number>, width: number, dtype: DType): Matrix {
     x.set(i, ids[i], 1);
   }
   return x;
+}
+
+// ---- a whole application model: which model, its net, and what the application needs -------
+
+/**
+ * What rebuilds an application model from tensors: the model kind ('language-model', 'tagger',
+ * 'sentiment'), the net's description (optional when the application can derive it) and the
+ * application's own part (its config, vocabulary, classes). In a safetensors file it is
+ * `__metadata__` = { format: "seqgrad", "seqgrad.model": model, "seqgrad.net": JSON(net),
+ * "seqgrad.app": JSON(app) }; for a file without it (a PyTorch state_dict), `seqgrad import
+ * --config FILE.json` reads it as one JSON object { model, net?, app }.
+ */
+export interface ModelDocument {
+  model: string;
+  net?: NetDescription;
+  app: Record<string, unknown>;
+}
+
+/** An application model ready to export: its document and its net (views of its weights). */
+export interface ExportableModel {
+  document: ModelDocument & { net: NetDescription };
+  net: SequenceNet;
+}
+
+/** The ExportableModel of a net and an application part. */
+export function exportable(model: string, net: SequenceNet, app: Record<string, unknown>): ExportableModel {
+  return { document: { model, net: describeNet(net), app }, net };
+}
+
+/** The metadata strings of a document. */
+export function documentMetadata(doc: ModelDocument): Record<string, string> {
+  const out: Record<string, string> = { format: 'seqgrad', 'seqgrad.model': doc.model, 'seqgrad.app': JSON.stringify(doc.app) };
+  if (doc.net) out[NET_METADATA_KEY] = JSON.stringify(doc.net);
+  return out;
+}
+
+/** Write an exportable model as safetensors: PyTorch names, and the document in `__metadata__`. */
+export function saveModelSafetensors(path: string, model: ExportableModel): void {
+  writeSafetensorsFile(path, sequenceNetTensors(model.net), documentMetadata(model.document));
+}
+
+function checkDocument(json: unknown, source: string): ModelDocument {
+  const fail = (what: string): never => { throw new InputError(`${source}: ${what}`); };
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) return fail(`expected a JSON object { model, net?, app }, got ${describeValue(json)}`);
+  const { model, net, app } = json as Record<string, unknown>;
+  if (typeof model !== 'string') return fail(`expected "model" to name the model kind (language-model, tagger, sentiment), got ${describeValue(model)}`);
+  if (app === null || typeof app !== 'object' || Array.isArray(app)) return fail(`expected "app" to be an object (the model's config and vocabulary), got ${describeValue(app)}`);
+  const doc: ModelDocument = { model, app: app as Record<string, unknown> };
+  if (net !== undefined) doc.net = parseNetDescription(net, `${source}: net`);
+  return doc;
+}
+
+/** The document in a file's `__metadata__`; an InputError when it is missing or malformed. */
+export function documentFromMetadata(metadata: Record<string, string>, source: string): ModelDocument {
+  if (metadata['seqgrad.model'] === undefined) {
+    throw new InputError(`${source}: expected seqgrad's config in __metadata__ ('seqgrad.model', 'seqgrad.app'), found none: a state_dict saved elsewhere needs --config FILE.json ({ model, net?, app })`);
+  }
+  const json: Record<string, unknown> = { model: metadata['seqgrad.model'], app: metadataJSON(metadata, 'seqgrad.app', source) };
+  if (metadata[NET_METADATA_KEY] !== undefined) json.net = metadataJSON(metadata, NET_METADATA_KEY, source);
+  return checkDocument(json, `${source}: __metadata__`);
+}
+
+/** Read a `--config` file: one JSON object { model, net?, app }. */
+export function readModelDocument(path: string): ModelDocument {
+  return checkDocument(readJsonInput(path, 'config file'), `config file ${path}`);
+}
+
+/**
+ * Copy a file's tensors into an application's freshly built net. When the document carries a net
+ * description, the net built from the application's config must be the same (field by field):
+ * a config and a file that disagree are an InputError naming the field.
+ */
+export function loadNetFromFile(net: SequenceNet, tensors: Record<string, SafeTensor>, doc: ModelDocument, source: string): void {
+  const built = describeNet(net);
+  if (doc.net) {
+    for (const key of new Set([...Object.keys(built), ...Object.keys(doc.net)]) as Set<keyof NetDescription>) {
+      if (built[key] !== doc.net[key]) {
+        throw new InputError(`${source}: the net config says ${key} = ${JSON.stringify(doc.net[key])}, the ${doc.model} config builds ${JSON.stringify(built[key])}`);
+      }
+    }
+  }
+  loadSequenceNetTensors(net, tensors, source, `a ${netSummary(built)}`);
+}
+
+/** Read a safetensors file and the document that rebuilds it (from `configPath`, else from the file). */
+export function readModelSafetensors(path: string, configPath?: string): { tensors: Record<string, SafeTensor>; document: ModelDocument; source: string } {
+  const source = `safetensors file ${path}`;
+  const file = readSafetensorsFile(path);
+  const document = configPath ? readModelDocument(configPath) : documentFromMetadata(file.metadata, source);
+  return { tensors: file.tensors, document, source };
 }

@@ -59,15 +59,18 @@ const OWN_LAYOUT_NAMES: Record<string, string> = {
   W_x: 'weight_ih', W_a: 'weight_hh', b: 'bias_ih', p_u: 'peephole_i', p_f: 'peephole_f', p_o: 'peephole_o',
 };
 
-/** PyTorch's shape of a seqgrad matrix: [1, n] → (n), else [rows, cols]. */
-function torchShape(m: Matrix): number[] {
-  return m.rows === 1 ? [m.cols] : [m.rows, m.cols];
+/** seqgrad parameters that are vectors [1, n] (1-D (n) in PyTorch); everything else is a matrix. */
+const VECTOR_PARAMS = new Set(['b', 'b_a', 'p_u', 'p_f', 'p_o']);
+
+/** PyTorch's shape of a seqgrad parameter: a vector [1, n] → (n), a matrix [rows, cols]. */
+function torchShape(m: Matrix, vector: boolean): number[] {
+  return vector ? [m.cols] : [m.rows, m.cols];
 }
 
-function tensorOf(m: Matrix): SafeTensor {
+function tensorOf(m: Matrix, vector: boolean): SafeTensor {
   const data = m.dtype === 'float64' ? new Float64Array(m.rows * m.cols) : new Float32Array(m.rows * m.cols);
   for (let r = 0; r < m.rows; r++) for (let c = 0; c < m.cols; c++) data[r * m.cols + c] = m.get(r, c);
-  return { dtype: m.dtype === 'float64' ? 'F64' : 'F32', shape: torchShape(m), data };
+  return { dtype: m.dtype === 'float64' ? 'F64' : 'F32', shape: torchShape(m, vector), data };
 }
 
 /** A tensor from interchange's JSON form (row-major numbers already of the cell's dtype). */
@@ -87,7 +90,7 @@ export function recurrentTensors(layer: RecurrentLayer, prefix = ''): Record<str
         out[`${prefix}${key.replace(/_l0$/, `_${suffix}`)}`] = tensorFromJSON(json, cell.dtype);
       }
     } else {
-      for (const [name, m] of Object.entries(cell.params)) out[`${prefix}${OWN_LAYOUT_NAMES[name]}_${suffix}`] = tensorOf(m);
+      for (const [name, m] of Object.entries(cell.params)) out[`${prefix}${OWN_LAYOUT_NAMES[name]}_${suffix}`] = tensorOf(m, VECTOR_PARAMS.has(name));
     }
   }
   return out;
@@ -104,7 +107,7 @@ export function recurrentShapes(layer: RecurrentLayer, prefix = ''): Record<stri
       out[`${prefix}bias_ih_${suffix}`] = [G];
       out[`${prefix}bias_hh_${suffix}`] = [G];
     } else {
-      for (const [name, m] of Object.entries(cell.params)) out[`${prefix}${OWN_LAYOUT_NAMES[name]}_${suffix}`] = torchShape(m);
+      for (const [name, m] of Object.entries(cell.params)) out[`${prefix}${OWN_LAYOUT_NAMES[name]}_${suffix}`] = torchShape(m, VECTOR_PARAMS.has(name));
     }
   }
   return out;
@@ -112,13 +115,13 @@ export function recurrentShapes(layer: RecurrentLayer, prefix = ''): Record<stri
 
 /** The tensors of an nn.Embedding ('weight' (V, d)). */
 export function embeddingTensors(embedding: Embedding, prefix = 'embedding.'): Record<string, SafeTensor> {
-  return { [`${prefix}weight`]: tensorOf(embedding.weight) };
+  return { [`${prefix}weight`]: tensorOf(embedding.weight, false) };
 }
 
 /** The tensors of an nn.Linear ('weight' (out, in), 'bias' (out)). */
 export function linearTensors(dense: DenseLayer, prefix = 'linear.'): Record<string, SafeTensor> {
-  const out: Record<string, SafeTensor> = { [`${prefix}weight`]: tensorOf(dense.params.W) };
-  if (dense.params.b) out[`${prefix}bias`] = tensorOf(dense.params.b);
+  const out: Record<string, SafeTensor> = { [`${prefix}weight`]: tensorOf(dense.params.W, false) };
+  if (dense.params.b) out[`${prefix}bias`] = tensorOf(dense.params.b, true);
   return out;
 }
 

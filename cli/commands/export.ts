@@ -1,0 +1,40 @@
+/**
+ * `seqgrad export --model M --format safetensors|pytorch|onnx --out PATH`: a trained model in the
+ * formats the field exchanges. Thin: cli/commands/interchange-models.ts loads the model; the
+ * library writes safetensors (training/io/sequence-net.ts), the PyTorch folder
+ * (training/io/pytorch-export.ts) and ONNX (training/io/onnx.ts).
+ */
+import { helpText, parseArgs, UsageError, type FlagSpec } from '../args.js';
+import type { Command } from '../command.js';
+import { netSummary, saveModelSafetensors } from '../../training/io/sequence-net.js';
+import { checkOutputPath, loadExportable } from './interchange-models.js';
+
+const FORMATS = ['safetensors', 'pytorch', 'onnx'];
+
+const spec: Record<string, FlagSpec> = {
+  model: { type: 'string', description: 'a seqgrad model file (language model, tagger, lstm sentiment model)' },
+  format: { type: 'string', description: 'safetensors: one file; pytorch: a folder (model.safetensors, model.py, train_ddp.py); onnx: one .onnx file', choices: FORMATS },
+  out: { type: 'string', description: 'the file (or folder for pytorch) to write' },
+  help: { type: 'boolean', description: '' },
+};
+
+export const exportCommand: Command = {
+  name: 'export',
+  summary: 'write a model as safetensors (PyTorch names), a PyTorch folder (model.py, train_ddp.py) or ONNX',
+  run(argv) {
+    const { flags, positionals } = parseArgs('export', argv, spec);
+    if (flags.help) {
+      console.log(helpText('seqgrad export --model model.json --format safetensors|pytorch|onnx --out PATH', this.summary, spec));
+      return 0;
+    }
+    if (positionals.length > 0) throw new UsageError(`export: unexpected argument '${positionals[0]}' (see 'seqgrad export --help')`);
+    const model = flags.model as string | undefined, format = flags.format as string | undefined, out = flags.out as string | undefined;
+    if (!model || !format || !out) throw new UsageError("export: expected --model FILE --format safetensors|pytorch|onnx --out PATH (see 'seqgrad export --help')");
+    checkOutputPath('export', out, [model], format === 'pytorch' ? 'directory' : 'file');
+    const exportable = loadExportable(model);
+    if (format === 'safetensors') saveModelSafetensors(out, exportable);
+    else throw new UsageError(`export: --format ${format} is not available yet`);
+    console.log(`wrote ${out}: ${exportable.document.model}, ${netSummary(exportable.document.net)}`);
+    return 0;
+  },
+};

@@ -1,0 +1,81 @@
+/**
+ * Which seqgrad model files `seqgrad export` and `seqgrad import` handle, and the library call
+ * for each: the language model (`seqgrad train`), the tagger (`seqgrad tagger train`) and the
+ * recurrent sentiment model (`seqgrad sentiment train --model lstm`). Thin: recognise the file,
+ * call the application's loader and its export glue (training/<app>/export.ts).
+ */
+import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
+import { UsageError } from '../args.js';
+import { InputError } from '../../training/core/errors.js';
+import { writeFileAtomic } from '../../training/io/files.js';
+import { readJsonInput } from '../../training/io/model-file.js';
+import type { ExportableModel, ModelDocument } from '../../training/io/sequence-net.js';
+import type { SafeTensor } from '../../training/io/safetensors.js';
+import { languageModelFromJSON, saveLanguageModel } from '../../training/lm/model.js';
+import { languageModelFromTensors, lmExportable, LM_MODEL_KIND } from '../../training/lm/export.js';
+import { lstmModelFactory } from '../../training/sentiment/lstm.js';
+import { sentimentExportable, sentimentFromTensors, SENTIMENT_MODEL_KIND } from '../../training/sentiment/export.js';
+import type { SentimentModelJSON } from '../../training/sentiment/sentiment.js';
+import { saveTagger, taggerFromJSON, type TaggerJSON } from '../../training/tagger/tagger.js';
+import { taggerExportable, taggerFromTensors, TAGGER_MODEL_KIND } from '../../training/tagger/export.js';
+
+const KNOWN = "a language model (seqgrad train), a tagger (seqgrad tagger train) or an lstm sentiment model (seqgrad sentiment train --model lstm)";
+
+/** Load a seqgrad model file of any exportable kind. */
+export function loadExportable(path: string): ExportableModel {
+  const source = `model file ${path}`;
+  const json = readJsonInput<Record<string, unknown>>(path, 'model file');
+  const tag = json && typeof json === 'object' ? (json.kind ?? json.format) : undefined;
+  switch (tag) {
+    case 'seqgrad.language-model':
+      return lmExportable(languageModelFromJSON(json, source));
+    case 'seqgrad.tagger':
+      return taggerExportable(taggerFromJSON(json as unknown as TaggerJSON, source));
+    case 'seqgrad.sentiment': {
+      if (json.model !== 'lstm') throw new InputError(`${source}: expected an 'lstm' sentiment model, got '${String(json.model)}' (the averaging model has no recurrent net to export)`);
+      try {
+        return sentimentExportable(lstmModelFactory.fromJSON(json as unknown as SentimentModelJSON));
+      } catch (err) {
+        throw new InputError(`${source}: ${(err as Error).message}`);
+      }
+    }
+    default:
+      throw new InputError(`${source}: expected ${KNOWN}, got a file of kind ${JSON.stringify(tag ?? null)}`);
+  }
+}
+
+/** Rebuild the model a document describes and write it as a seqgrad model file; returns its kind. */
+export function importModel(tensors: Record<string, SafeTensor>, doc: ModelDocument, source: string, out: string): string {
+  switch (doc.model) {
+    case LM_MODEL_KIND:
+      saveLanguageModel(out, languageModelFromTensors(tensors, doc, source));
+      break;
+    case TAGGER_MODEL_KIND:
+      saveTagger(out, taggerFromTensors(tensors, doc, source));
+      break;
+    case SENTIMENT_MODEL_KIND:
+      writeFileAtomic(out, JSON.stringify(sentimentFromTensors(tensors, doc, source).toJSON()));
+      break;
+    default:
+      throw new InputError(`${source}: expected model ${[LM_MODEL_KIND, TAGGER_MODEL_KIND, SENTIMENT_MODEL_KIND].join(', ')}, got '${doc.model}'`);
+  }
+  return doc.model;
+}
+
+/**
+ * Refuse an output path that is one of the inputs or that exists as something other than what
+ * will be written (a regular file, or a directory for `kind` 'directory').
+ */
+export function checkOutputPath(command: string, out: string, inputs: string[], kind: 'file' | 'directory' = 'file'): void {
+  const resolved = nodePath.resolve(out);
+  for (const input of inputs) {
+    if (nodePath.resolve(input) === resolved || (fs.existsSync(out) && fs.existsSync(input) && fs.realpathSync(input) === fs.realpathSync(out))) {
+      throw new UsageError(`${command}: --out ${out} is also an input: write to another path`);
+    }
+  }
+  if (!fs.existsSync(out)) return;
+  const stat = fs.statSync(out);
+  if (kind === 'file' && !stat.isFile()) throw new UsageError(`${command}: --out ${out} exists and is not a regular file`);
+  if (kind === 'directory' && !stat.isDirectory()) throw new UsageError(`${command}: --out ${out} exists and is not a directory (--format pytorch writes a folder)`);
+}
