@@ -6,6 +6,8 @@
  */
 import { helpText, parseArgs, UsageError, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
+import { writeFileAtomic } from '../../training/io/files.js';
+import { sequenceNetToOnnx } from '../../training/io/onnx.js';
 import { writePytorchFolder } from '../../training/io/pytorch-export.js';
 import { netSummary, saveModelSafetensors } from '../../training/io/sequence-net.js';
 import { checkOutputPath, loadExportable } from './interchange-models.js';
@@ -35,7 +37,7 @@ export const exportCommand: Command = {
     const exportable = loadExportable(model);
     if (format === 'safetensors') saveModelSafetensors(out, exportable);
     else if (format === 'pytorch') console.log(`${out}: ${writePytorchFolder(out, exportable).files.join(', ')}`);
-    else throw new UsageError(`export: --format ${format} is not available yet`);
+    else writeFileAtomic(out, sequenceNetToOnnx(exportable));
     console.log(`wrote ${out}: ${exportable.document.model}, ${netSummary(exportable.document.net)}`);
     return 0;
   },

@@ -64,6 +64,18 @@ describe('seqgrad export --format safetensors / seqgrad import', () => {
     expect(bad.stderr).toMatch(/^seqgrad import: safetensors file .*lstm\.safetensors: tensor 'embedding\.weight': expected shape \[13, 4\] for a embedding 13×4 → 2-layer gru-reset-after H=6 → linear 13 \(softmax, every-step\), got \[11, 5\]$/);
   });
 
+  it('--format pytorch writes the folder, --format onnx one ONNX file', async () => {
+    const [torch, onnx] = await Promise.all([
+      runSeqgrad(['export', '--model', file('lm.json'), '--format', 'pytorch', '--out', file('lm-torch')]),
+      runSeqgrad(['export', '--model', file('sentiment.json'), '--format', 'onnx', '--out', file('sentiment.onnx')]),
+    ]);
+    expect([torch.code, torch.stderr, onnx.code, onnx.stderr]).toEqual([0, '', 0, '']);
+    expect(fs.readdirSync(file('lm-torch')).sort()).toEqual(['model.py', 'model.safetensors', 'train_ddp.py']);
+    expect(decodeSafetensors(fs.readFileSync(file('lm-torch/model.safetensors'))).metadata['seqgrad.model']).toBe('language-model');
+    // ModelProto field 1 (ir_version, varint) = 8, then field 2 (producer_name) = "seqgrad".
+    expect([...fs.readFileSync(file('sentiment.onnx')).subarray(0, 11)]).toEqual([0x08, 0x08, 0x12, 0x07, ...Buffer.from('seqgrad')]);
+  });
+
   it('answers bad input with one line and exit code 2', async () => {
     fs.writeFileSync(file('truncated.safetensors'), fs.readFileSync('spec/fixtures/torch-safetensors/lstm.safetensors').subarray(0, 300));
     fs.mkdirSync(file('a-folder'), { recursive: true });
