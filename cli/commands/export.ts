@@ -9,13 +9,12 @@ import type { Command } from '../command.js';
 import { writeFileAtomic } from '../../training/io/files.js';
 import { sequenceNetToOnnx } from '../../training/io/onnx.js';
 import { writePytorchFolder } from '../../training/io/pytorch-export.js';
-import { netSummary, saveModelSafetensors } from '../../training/io/sequence-net.js';
-import { checkOutputPath, loadExportable } from './interchange-models.js';
+import { checkOutputPath, loadModelFile } from './interchange-models.js';
 
 const FORMATS = ['safetensors', 'pytorch', 'onnx'];
 
 const spec: Record<string, FlagSpec> = {
-  model: { type: 'string', description: 'a seqgrad model file (language model, tagger, lstm sentiment model)' },
+  model: { type: 'string', description: 'a seqgrad model file (language model, tagger, lstm sentiment model; seq2seq: safetensors only)' },
   format: { type: 'string', description: 'safetensors: one file; pytorch: a folder (model.safetensors, model.py, train_ddp.py); onnx: one .onnx file', choices: FORMATS },
   out: { type: 'string', description: 'the file (or folder for pytorch) to write' },
   help: { type: 'boolean', description: '' },
@@ -34,11 +33,16 @@ export const exportCommand: Command = {
     const model = flags.model as string | undefined, format = flags.format as string | undefined, out = flags.out as string | undefined;
     if (!model || !format || !out) throw new UsageError("export: expected --model FILE --format safetensors|pytorch|onnx --out PATH (see 'seqgrad export --help')");
     checkOutputPath('export', out, [model], format === 'pytorch' ? 'directory' : 'file');
-    const exportable = loadExportable(model);
-    if (format === 'safetensors') saveModelSafetensors(out, exportable);
-    else if (format === 'pytorch') console.log(`${out}: ${writePytorchFolder(out, exportable).files.join(', ')}`);
-    else writeFileAtomic(out, sequenceNetToOnnx(exportable));
-    console.log(`wrote ${out}: ${exportable.document.model}, ${netSummary(exportable.document.net)}`);
+    const loaded = loadModelFile(model);
+    if (format === 'safetensors') {
+      loaded.saveSafetensors(out);
+    } else {
+      const { exportable } = loaded;
+      if (!exportable) throw new UsageError(`export: --format ${format} takes a language model, tagger or sentiment model; a ${loaded.kind} model exports as --format safetensors`);
+      if (format === 'pytorch') console.log(`${out}: ${writePytorchFolder(out, exportable).files.join(', ')}`);
+      else writeFileAtomic(out, sequenceNetToOnnx(exportable));
+    }
+    console.log(`wrote ${out}: ${loaded.kind}, ${loaded.summary}`);
     return 0;
   },
 };

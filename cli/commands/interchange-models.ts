@@ -1,7 +1,8 @@
 /**
  * Which seqgrad model files `seqgrad export` and `seqgrad import` handle, and the library call
  * for each: the language model (`seqgrad train`), the tagger (`seqgrad tagger train`) and the
- * recurrent sentiment model (`seqgrad sentiment train --model lstm`). Thin: recognise the file,
+ * recurrent sentiment model (`seqgrad sentiment train --model lstm`), and as safetensors the
+ * sequence-to-sequence model (`seqgrad seq2seq train`). Thin: recognise the file,
  * call the application's loader and its export glue (training/<app>/export.ts).
  */
 import * as fs from 'node:fs';
@@ -10,7 +11,7 @@ import { UsageError } from '../args.js';
 import { InputError } from '../../training/core/errors.js';
 import { writeFileAtomic } from '../../training/io/files.js';
 import { readJsonInput } from '../../training/io/model-file.js';
-import type { ExportableModel, ModelDocument } from '../../training/io/sequence-net.js';
+import { netSummary, saveModelSafetensors, type ExportableModel, type ModelDocument } from '../../training/io/sequence-net.js';
 import type { SafeTensor } from '../../training/io/safetensors.js';
 import { languageModelFromJSON, saveLanguageModel } from '../../training/lm/model.js';
 import { languageModelFromTensors, lmExportable, LM_MODEL_KIND } from '../../training/lm/export.js';
@@ -19,26 +20,52 @@ import { sentimentExportable, sentimentFromTensors, SENTIMENT_MODEL_KIND } from 
 import type { SentimentModelJSON } from '../../training/sentiment/sentiment.js';
 import { saveTagger, taggerFromJSON, type TaggerJSON } from '../../training/tagger/tagger.js';
 import { taggerExportable, taggerFromTensors, TAGGER_MODEL_KIND } from '../../training/tagger/export.js';
+import { saveSeq2SeqSafetensors, seq2seqFromTensors, SEQ2SEQ_MODEL_KIND } from '../../training/seq2seq/export.js';
+import { saveSeq2Seq, seq2seqFromJSON } from '../../training/seq2seq/model.js';
 
-const KNOWN = "a language model (seqgrad train), a tagger (seqgrad tagger train) or an lstm sentiment model (seqgrad sentiment train --model lstm)";
+const KNOWN = 'a language model (seqgrad train), a tagger (seqgrad tagger train), an lstm sentiment model (seqgrad sentiment train --model lstm) or a seq2seq model (seqgrad seq2seq train)';
+
+/** A loaded model: its kind, a one-line description, and what it can be exported as. */
+export interface LoadedModel {
+  kind: string;
+  summary: string;
+  saveSafetensors(path: string): void;
+  /** The single-stack architecture the PyTorch folder and ONNX exports take (null for seq2seq). */
+  exportable: ExportableModel | null;
+}
+
+function fromExportable(model: ExportableModel): LoadedModel {
+  return {
+    kind: model.document.model, summary: netSummary(model.document.net), exportable: model,
+    saveSafetensors: (path) => saveModelSafetensors(path, model),
+  };
+}
 
 /** Load a seqgrad model file of any exportable kind. */
-export function loadExportable(path: string): ExportableModel {
+export function loadModelFile(path: string): LoadedModel {
   const source = `model file ${path}`;
   const json = readJsonInput<Record<string, unknown>>(path, 'model file');
   const tag = json && typeof json === 'object' ? (json.kind ?? json.format) : undefined;
   switch (tag) {
     case 'seqgrad.language-model':
-      return lmExportable(languageModelFromJSON(json, source));
+      return fromExportable(lmExportable(languageModelFromJSON(json, source)));
     case 'seqgrad.tagger':
-      return taggerExportable(taggerFromJSON(json as unknown as TaggerJSON, source));
+      return fromExportable(taggerExportable(taggerFromJSON(json as unknown as TaggerJSON, source)));
     case 'seqgrad.sentiment': {
       if (json.model !== 'lstm') throw new InputError(`${source}: expected an 'lstm' sentiment model, got '${String(json.model)}' (the averaging model has no recurrent net to export)`);
       try {
-        return sentimentExportable(lstmModelFactory.fromJSON(json as unknown as SentimentModelJSON));
+        return fromExportable(sentimentExportable(lstmModelFactory.fromJSON(json as unknown as SentimentModelJSON)));
       } catch (err) {
         throw new InputError(`${source}: ${(err as Error).message}`);
       }
+    }
+    case 'seqgrad.seq2seq': {
+      const model = seq2seqFromJSON(json, source);
+      const { cell, attention, bidirectional } = model.config;
+      return {
+        kind: SEQ2SEQ_MODEL_KIND, summary: `${bidirectional ? 'bidirectional ' : ''}${cell} encoder-decoder, attention ${attention}`, exportable: null,
+        saveSafetensors: (path) => saveSeq2SeqSafetensors(path, model),
+      };
     }
     default:
       throw new InputError(`${source}: expected ${KNOWN}, got a file of kind ${JSON.stringify(tag ?? null)}`);
@@ -57,8 +84,11 @@ export function importModel(tensors: Record<string, SafeTensor>, doc: ModelDocum
     case SENTIMENT_MODEL_KIND:
       writeFileAtomic(out, JSON.stringify(sentimentFromTensors(tensors, doc, source).toJSON()));
       break;
+    case SEQ2SEQ_MODEL_KIND:
+      saveSeq2Seq(out, seq2seqFromTensors(tensors, doc, source));
+      break;
     default:
-      throw new InputError(`${source}: expected model ${[LM_MODEL_KIND, TAGGER_MODEL_KIND, SENTIMENT_MODEL_KIND].join(', ')}, got '${doc.model}'`);
+      throw new InputError(`${source}: expected model ${[LM_MODEL_KIND, TAGGER_MODEL_KIND, SENTIMENT_MODEL_KIND, SEQ2SEQ_MODEL_KIND].join(', ')}, got '${doc.model}'`);
   }
   return doc.model;
 }

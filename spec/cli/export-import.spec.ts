@@ -9,6 +9,7 @@ import { importCommand } from '../../cli/commands/import.js';
 import { InputError } from '../../training/core/errors.js';
 import { Rng } from '../../engine/rng.js';
 import { decodeSafetensors, encodeSafetensors } from '../../training/io/safetensors.js';
+import { buildSourceVocabulary, buildTargetVocabulary, createSeq2Seq, saveSeq2Seq } from '../../training/seq2seq/model.js';
 import { createLanguageModel, saveLanguageModel } from '../../training/lm/model.js';
 import { createLstmSentimentModel } from '../../training/sentiment/lstm.js';
 import { buildTaggerVocabulary, createTagger, saveTagger } from '../../training/tagger/tagger.js';
@@ -28,12 +29,15 @@ beforeAll(() => {
   const sentimentVocab = Vocabulary.build(['good', 'bad', 'not', 'good'], { specials: ['<PAD>', '<UNK>'] });
   const sentiment = createLstmSentimentModel(sentimentVocab, ['negative', 'positive'], new Rng(6), { dim: 4, hidden: 3, bidirectional: true });
   fs.writeFileSync(file('sentiment.json'), JSON.stringify(sentiment.toJSON()));
+  const source = buildSourceVocabulary('may 3rd 1979'.split('')), target = buildTargetVocabulary('1979-05-03'.split(''));
+  saveSeq2Seq(file('seq2seq.json'), createSeq2Seq({ cell: 'lstm', bidirectional: true, encoderHidden: 4, decoderHidden: 5, embeddingDim: 3, attention: 'bahdanau' }, source, target, new Rng(7)));
+  saveSeq2Seq(file('seq2seq-gru.json'), createSeq2Seq({ cell: 'gru', encoderHidden: 4, embeddingDim: 3, attention: 'general' }, source, target, new Rng(8)));
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** The weights of a model file, whatever its kind (each stores its weights' bytes in base64). */
 function weightsOf(json: Record<string, unknown>): unknown {
-  if (json.kind === 'seqgrad.language-model' || json.kind === 'seqgrad.sentiment') return json.weights;
+  if (json.kind === 'seqgrad.language-model' || json.kind === 'seqgrad.sentiment' || json.kind === 'seqgrad.seq2seq') return json.weights;
   return { embedding: json.embedding, rnn: json.rnn, head: json.head };
 }
 
@@ -48,9 +52,9 @@ async function inProcess(command: Command, args: string[]): Promise<number> {
 }
 
 describe('seqgrad export --format safetensors / seqgrad import', () => {
-  const names = ['lm', 'lm-peephole', 'tagger', 'sentiment'];
+  const names = ['lm', 'lm-peephole', 'tagger', 'sentiment', 'seq2seq', 'seq2seq-gru'];
 
-  it('model → safetensors → model is bit-identical for the language model (GRU, peephole LSTM), the tagger and the sentiment model', async () => {
+  it('model → safetensors → model is bit-identical for the language model (GRU, peephole LSTM), the tagger, the sentiment and the seq2seq models', async () => {
     for (const name of names) {
       expect(await inProcess(exportCommand, ['--model', file(`${name}.json`), '--format', 'safetensors', '--out', file(`${name}.safetensors`)])).toBe(0);
       expect(await inProcess(importCommand, [file(`${name}.safetensors`), '--out', file(`${name}-back.json`)])).toBe(0);
@@ -90,6 +94,7 @@ describe('seqgrad export --format safetensors / seqgrad import', () => {
       [importCommand, ['spec/fixtures/torch-safetensors/lstm.safetensors', '--out', file('x.json')], InputError, /^safetensors file .*lstm\.safetensors: expected seqgrad's config in __metadata__ .* needs --config FILE\.json/],
       [exportCommand, ['--model', file('lm.json'), '--format', 'safetensors', '--out', file('a-folder')], UsageError, /^export: --out .*a-folder exists and is not a regular file$/],
       [exportCommand, ['--model', file('lm-config.json'), '--format', 'onnx', '--out', file('x.onnx')], InputError, /^model file .*lm-config\.json: expected a language model .*, got a file of kind null$/],
+      [exportCommand, ['--model', file('seq2seq.json'), '--format', 'onnx', '--out', file('x.onnx')], UsageError, /^export: --format onnx takes a language model, tagger or sentiment model; a seq2seq model exports as --format safetensors$/],
     ];
     for (const [command, args, kind, message] of cases) {
       const run = inProcess(command, args);

@@ -67,7 +67,8 @@ function torchShape(m: Matrix, vector: boolean): number[] {
   return vector ? [m.cols] : [m.rows, m.cols];
 }
 
-function tensorOf(m: Matrix, vector: boolean): SafeTensor {
+/** A matrix as a tensor of its dtype: (n) for a vector [1, n], (rows, cols) otherwise. */
+export function matrixTensor(m: Matrix, vector: boolean): SafeTensor {
   const data = m.dtype === 'float64' ? new Float64Array(m.rows * m.cols) : new Float32Array(m.rows * m.cols);
   for (let r = 0; r < m.rows; r++) for (let c = 0; c < m.cols; c++) data[r * m.cols + c] = m.get(r, c);
   return { dtype: m.dtype === 'float64' ? 'F64' : 'F32', shape: torchShape(m, vector), data };
@@ -90,7 +91,7 @@ export function recurrentTensors(layer: RecurrentLayer, prefix = ''): Record<str
         out[`${prefix}${key.replace(/_l0$/, `_${suffix}`)}`] = tensorFromJSON(json, cell.dtype);
       }
     } else {
-      for (const [name, m] of Object.entries(cell.params)) out[`${prefix}${OWN_LAYOUT_NAMES[name]}_${suffix}`] = tensorOf(m, VECTOR_PARAMS.has(name));
+      for (const [name, m] of Object.entries(cell.params)) out[`${prefix}${OWN_LAYOUT_NAMES[name]}_${suffix}`] = matrixTensor(m, VECTOR_PARAMS.has(name));
     }
   }
   return out;
@@ -115,13 +116,13 @@ export function recurrentShapes(layer: RecurrentLayer, prefix = ''): Record<stri
 
 /** The tensors of an nn.Embedding ('weight' (V, d)). */
 export function embeddingTensors(embedding: Embedding, prefix = 'embedding.'): Record<string, SafeTensor> {
-  return { [`${prefix}weight`]: tensorOf(embedding.weight, false) };
+  return { [`${prefix}weight`]: matrixTensor(embedding.weight, false) };
 }
 
 /** The tensors of an nn.Linear ('weight' (out, in), 'bias' (out)). */
 export function linearTensors(dense: DenseLayer, prefix = 'linear.'): Record<string, SafeTensor> {
-  const out: Record<string, SafeTensor> = { [`${prefix}weight`]: tensorOf(dense.params.W, false) };
-  if (dense.params.b) out[`${prefix}bias`] = tensorOf(dense.params.b, true);
+  const out: Record<string, SafeTensor> = { [`${prefix}weight`]: matrixTensor(dense.params.W, false) };
+  if (dense.params.b) out[`${prefix}bias`] = matrixTensor(dense.params.b, true);
   return out;
 }
 
@@ -145,8 +146,8 @@ export function checkTensorNames(tensors: Record<string, SafeTensor>, expected: 
   }
 }
 
-/** m ← t (shapes checked by the caller). */
-function fillMatrix(m: Matrix, t: SafeTensor): void {
+/** m ← t, row-major (shapes checked by the caller). */
+export function fillMatrix(m: Matrix, t: SafeTensor): void {
   for (let r = 0; r < m.rows; r++) for (let c = 0; c < m.cols; c++) m.set(r, c, t.data[r * m.cols + c]);
 }
 
