@@ -2,7 +2,8 @@
  * Which seqgrad model files `seqgrad export` and `seqgrad import` handle, and the library call
  * for each: the language model (`seqgrad train`), the tagger (`seqgrad tagger train`) and the
  * recurrent sentiment model (`seqgrad sentiment train --model lstm`), and as safetensors the
- * sequence-to-sequence model (`seqgrad seq2seq train`). Thin: recognise the file,
+ * sequence-to-sequence model (`seqgrad seq2seq train`) and any recurrent layer saved by the library
+ * (`saveLayer`). Thin: recognise the file,
  * call the application's loader and its export glue (training/<app>/export.ts).
  */
 import * as fs from 'node:fs';
@@ -10,6 +11,8 @@ import * as nodePath from 'node:path';
 import { UsageError } from '../args.js';
 import { InputError } from '../../training/core/errors.js';
 import { writeFileAtomic } from '../../training/io/files.js';
+import { LAYER_FORMAT, layerFromJSON, saveLayer } from '../../training/io/layer-json.js';
+import { LAYER_MODEL_KIND, layerFromTensors, saveLayerSafetensors } from '../../training/io/layer-safetensors.js';
 import { readJsonInput } from '../../training/io/model-file.js';
 import { netSummary, saveModelSafetensors, type ExportableModel, type ModelDocument } from '../../training/io/sequence-net.js';
 import type { SafeTensor } from '../../training/io/safetensors.js';
@@ -23,7 +26,7 @@ import { taggerExportable, taggerFromTensors, TAGGER_MODEL_KIND } from '../../tr
 import { saveSeq2SeqSafetensors, seq2seqFromTensors, SEQ2SEQ_MODEL_KIND } from '../../training/seq2seq/export.js';
 import { saveSeq2Seq, seq2seqFromJSON } from '../../training/seq2seq/model.js';
 
-const KNOWN = 'a language model (seqgrad train), a tagger (seqgrad tagger train), an lstm sentiment model (seqgrad sentiment train --model lstm) or a seq2seq model (seqgrad seq2seq train)';
+const KNOWN = 'a language model (seqgrad train), a tagger (seqgrad tagger train), an lstm sentiment model (seqgrad sentiment train --model lstm), a seq2seq model (seqgrad seq2seq train) or a recurrent layer (saveLayer)';
 
 /** A loaded model: its kind, a one-line description, and what it can be exported as. */
 export interface LoadedModel {
@@ -45,7 +48,8 @@ function fromExportable(model: ExportableModel): LoadedModel {
 export function loadModelFile(path: string): LoadedModel {
   const source = `model file ${path}`;
   const json = readJsonInput<Record<string, unknown>>(path, 'model file');
-  const tag = json && typeof json === 'object' ? (json.kind ?? json.format) : undefined;
+  // Model files name themselves by `kind`, the tagger and layer files by `format` (a layer's `kind` is its structure).
+  const tag = json && typeof json === 'object' ? (json.format === LAYER_FORMAT ? LAYER_FORMAT : json.kind ?? json.format) : undefined;
   switch (tag) {
     case 'seqgrad.language-model':
       return fromExportable(lmExportable(languageModelFromJSON(json, source)));
@@ -65,6 +69,13 @@ export function loadModelFile(path: string): LoadedModel {
       return {
         kind: SEQ2SEQ_MODEL_KIND, summary: `${bidirectional ? 'bidirectional ' : ''}${cell} encoder-decoder, attention ${attention}`, exportable: null,
         saveSafetensors: (path) => saveSeq2SeqSafetensors(path, model),
+      };
+    }
+    case LAYER_FORMAT: {
+      const layer = layerFromJSON(json, source);
+      return {
+        kind: LAYER_MODEL_KIND, summary: `${String(json.kind)} ${layer.dtype} layer (PyTorch nn.RNN/GRU/LSTM names, no prefix)`, exportable: null,
+        saveSafetensors: (path) => saveLayerSafetensors(path, layer),
       };
     }
     default:
@@ -87,8 +98,11 @@ export function importModel(tensors: Record<string, SafeTensor>, doc: ModelDocum
     case SEQ2SEQ_MODEL_KIND:
       saveSeq2Seq(out, seq2seqFromTensors(tensors, doc, source));
       break;
+    case LAYER_MODEL_KIND:
+      saveLayer(out, layerFromTensors(tensors, doc, source));
+      break;
     default:
-      throw new InputError(`${source}: expected model ${[LM_MODEL_KIND, TAGGER_MODEL_KIND, SENTIMENT_MODEL_KIND, SEQ2SEQ_MODEL_KIND].join(', ')}, got '${doc.model}'`);
+      throw new InputError(`${source}: expected model ${[LM_MODEL_KIND, TAGGER_MODEL_KIND, SENTIMENT_MODEL_KIND, SEQ2SEQ_MODEL_KIND, LAYER_MODEL_KIND].join(', ')}, got '${doc.model}'`);
   }
   return doc.model;
 }

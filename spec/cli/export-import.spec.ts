@@ -8,6 +8,8 @@ import { exportCommand } from '../../cli/commands/export.js';
 import { importCommand } from '../../cli/commands/import.js';
 import { InputError } from '../../training/core/errors.js';
 import { Rng } from '../../engine/rng.js';
+import { createStackedRnn } from '../../layers/stacked.js';
+import { saveLayer } from '../../training/io/layer-json.js';
 import { decodeSafetensors, encodeSafetensors } from '../../training/io/safetensors.js';
 import { buildSourceVocabulary, buildTargetVocabulary, createSeq2Seq, saveSeq2Seq } from '../../training/seq2seq/model.js';
 import { createLanguageModel, saveLanguageModel } from '../../training/lm/model.js';
@@ -31,13 +33,14 @@ beforeAll(() => {
   fs.writeFileSync(file('sentiment.json'), JSON.stringify(sentiment.toJSON()));
   const source = buildSourceVocabulary('may 3rd 1979'.split('')), target = buildTargetVocabulary('1979-05-03'.split(''));
   saveSeq2Seq(file('seq2seq.json'), createSeq2Seq({ cell: 'lstm', bidirectional: true, encoderHidden: 4, decoderHidden: 5, embeddingDim: 3, attention: 'bahdanau' }, source, target, new Rng(7)));
+  saveLayer(file('layer.json'), createStackedRnn({ kind: 'lstm-peephole', inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true, rng: new Rng(9), dtype: 'float64' }));
   saveSeq2Seq(file('seq2seq-gru.json'), createSeq2Seq({ cell: 'gru', encoderHidden: 4, embeddingDim: 3, attention: 'general' }, source, target, new Rng(8)));
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** The weights of a model file, whatever its kind (each stores its weights' bytes in base64). */
 function weightsOf(json: Record<string, unknown>): unknown {
-  if (json.kind === 'seqgrad.language-model' || json.kind === 'seqgrad.sentiment' || json.kind === 'seqgrad.seq2seq') return json.weights;
+  if (json.kind === 'seqgrad.language-model' || json.kind === 'seqgrad.sentiment' || json.kind === 'seqgrad.seq2seq' || json.format === 'seqgrad.recurrent-layer') return json.weights;
   return { embedding: json.embedding, rnn: json.rnn, head: json.head };
 }
 
@@ -52,9 +55,9 @@ async function inProcess(command: Command, args: string[]): Promise<number> {
 }
 
 describe('seqgrad export --format safetensors / seqgrad import', () => {
-  const names = ['lm', 'lm-peephole', 'tagger', 'sentiment', 'seq2seq', 'seq2seq-gru'];
+  const names = ['lm', 'lm-peephole', 'tagger', 'sentiment', 'seq2seq', 'seq2seq-gru', 'layer'];
 
-  it('model → safetensors → model is bit-identical for the language model (GRU, peephole LSTM), the tagger, the sentiment and the seq2seq models', async () => {
+  it('model → safetensors → model is bit-identical for the language model (GRU, peephole LSTM), the tagger, the sentiment and seq2seq models and a float64 layer file', async () => {
     for (const name of names) {
       expect(await inProcess(exportCommand, ['--model', file(`${name}.json`), '--format', 'safetensors', '--out', file(`${name}.safetensors`)])).toBe(0);
       expect(await inProcess(importCommand, [file(`${name}.safetensors`), '--out', file(`${name}-back.json`)])).toBe(0);
@@ -62,6 +65,7 @@ describe('seqgrad export --format safetensors / seqgrad import', () => {
       const after = JSON.parse(fs.readFileSync(file(`${name}-back.json`), 'utf8'));
       expect(weightsOf(after), name).toEqual(weightsOf(before));
       expect(after.config ?? after.classes, name).toEqual(before.config ?? before.classes);
+      expect(after.config ?? after.classes, name).toBeDefined();
     }
   });
 
