@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Rng } from '../../../engine/rng.js';
 import type { CellKind } from '../../../layers/cells/cell.js';
 import { CELL_KINDS } from '../../../layers/cells/create-cell.js';
-import { writePytorchFolder } from '../../../training/io/pytorch-export.js';
+import { TRAIN_DDP_PY, writePytorchFolder } from '../../../training/io/pytorch-export.js';
 import { createSequenceNet, exportable, sequenceNetLogits, type NetDescription } from '../../../training/io/sequence-net.js';
 import { lmExportable, loadLanguageModelSafetensors } from '../../../training/lm/export.js';
 import { createLanguageModel, lmParameters } from '../../../training/lm/model.js';
@@ -70,7 +70,7 @@ function descriptions(): NetDescription[] {
 }
 
 describe('seqgrad export --format pytorch', () => {
-  it.skipIf(!hasTorch)('model.py reproduces seqgrad’s logits to 1e-5 for every cell kind (skips without /usr/bin/python3 + torch)', async () => {
+  it.skipIf(!hasTorch)('model.py reproduces seqgrad’s logits to 1e-5 for every cell kind, train_ddp.py tokenizes as seqgrad train (skips without /usr/bin/python3 + torch)', async () => {
     const T = 6, B = 3;
     const rng = new Rng(17);
     const cases = descriptions().map((desc, i) => {
@@ -91,13 +91,23 @@ describe('seqgrad export --format pytorch', () => {
       '    with torch.no_grad():',
       '        logits = net(torch.tensor(case["ids"]).reshape(case["T"], case["B"]))',
       '    out.append(logits.reshape(-1, logits.shape[-1]).tolist())',
-      'print(json.dumps(out))',
+      'from train_ddp import tokenize_corpus',
+      'text = open(sys.argv[2], encoding="utf-8").read()',
+      'tokens = [tokenize_corpus(text, level, lowercase) for level in ("char", "word") for lowercase in (False, True)]',
+      'print(json.dumps({"logits": out, "tokens": tokens}))',
     ].join('\n'));
+    // train_ddp.py must read a corpus as `seqgrad train` does (tokenizeCorpus).
+    fs.writeFileSync(path.join(cases[0].folder, 'train_ddp.py'), TRAIN_DDP_PY);
+    const corpus = path.join(dir, 'corpus.txt');
+    const text = "Don't stop—the well-known café's 3.5 items!\r\nsnake_case  x²\n\n   \nÉLAN Ωmega 2026.\nlast line without newline";
+    fs.writeFileSync(corpus, text);
     const input = path.join(dir, 'cases.json');
     fs.writeFileSync(input, JSON.stringify(cases.map((c) => ({ file: path.join(c.folder, 'model.safetensors'), ids: c.ids, T, B }))));
-    const result = await run(PYTHON, [driver, input], dir);
+    const result = await run(PYTHON, [driver, input, corpus], dir);
     expect(result.stderr).toBe('');
-    const torchLogits = JSON.parse(result.stdout) as number[][][];
+    const { logits: torchLogits, tokens } = JSON.parse(result.stdout) as { logits: number[][][]; tokens: string[][] };
+    const ours = (['char', 'word'] as const).flatMap((level) => [false, true].map((lowercase) => tokenizeCorpus(text, { level, lowercase })));
+    expect(tokens).toEqual(ours);
     cases.forEach((c, i) => {
       const ours = sequenceNetLogits(c.net, c.ids, T, B);
       const theirs = torchLogits[i];
