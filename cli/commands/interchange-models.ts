@@ -3,8 +3,8 @@
  * for each: the language model (`seqgrad train`), the tagger (`seqgrad tagger train`) and the
  * recurrent sentiment model (`seqgrad sentiment train --model lstm`), and as safetensors the
  * sequence-to-sequence model (`seqgrad seq2seq train`) and any recurrent layer saved by the library
- * (`saveLayer`). Thin: recognise the file,
- * call the application's loader and its export glue (training/<app>/export.ts).
+ * (`saveLayer`). Thin: recognise the file, call the application's loader and its export glue
+ * (training/<app>/export.ts, training/io/layer-safetensors.ts).
  */
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
