@@ -19,7 +19,7 @@ import type { SafeTensor } from '../../training/io/safetensors.js';
 import { languageModelFromJSON, saveLanguageModel } from '../../training/lm/model.js';
 import { languageModelFromTensors, lmExportable, LM_MODEL_KIND } from '../../training/lm/export.js';
 import { lstmModelFactory } from '../../training/sentiment/lstm.js';
-import { sentimentExportable, sentimentFromTensors, SENTIMENT_MODEL_KIND } from '../../training/sentiment/export.js';
+import { sentimentExportable, sentimentFromTensors, sentimentModelJSON, SENTIMENT_MODEL_KIND } from '../../training/sentiment/export.js';
 import type { SentimentModelJSON } from '../../training/sentiment/sentiment.js';
 import { saveTagger, taggerFromJSON, type TaggerJSON } from '../../training/tagger/tagger.js';
 import { taggerExportable, taggerFromTensors, TAGGER_MODEL_KIND } from '../../training/tagger/export.js';
@@ -58,7 +58,8 @@ export function loadModelFile(path: string): LoadedModel {
     case 'seqgrad.sentiment': {
       if (json.model !== 'lstm') throw new InputError(`${source}: expected an 'lstm' sentiment model, got '${String(json.model)}' (the averaging model has no recurrent net to export)`);
       try {
-        return fromExportable(sentimentExportable(lstmModelFactory.fromJSON(json as unknown as SentimentModelJSON)));
+        const file = json as unknown as SentimentModelJSON;
+        return fromExportable(sentimentExportable(lstmModelFactory.fromJSON(file), file.meta));
       } catch (err) {
         throw new InputError(`${source}: ${(err as Error).message}`);
       }
@@ -93,7 +94,7 @@ export function importModel(tensors: Record<string, SafeTensor>, doc: ModelDocum
       saveTagger(out, taggerFromTensors(tensors, doc, source));
       break;
     case SENTIMENT_MODEL_KIND:
-      writeFileAtomic(out, JSON.stringify(sentimentFromTensors(tensors, doc, source).toJSON()));
+      writeFileAtomic(out, JSON.stringify(sentimentModelJSON(sentimentFromTensors(tensors, doc, source), doc)));
       break;
     case SEQ2SEQ_MODEL_KIND:
       saveSeq2Seq(out, seq2seqFromTensors(tensors, doc, source));

@@ -30,7 +30,7 @@ beforeAll(() => {
   saveTagger(file('tagger.json'), createTagger(words, { hidden: 5, embeddingDim: 4, bidirectional: true }, new Rng(5)));
   const sentimentVocab = Vocabulary.build(['good', 'bad', 'not', 'good'], { specials: ['<PAD>', '<UNK>'] });
   const sentiment = createLstmSentimentModel(sentimentVocab, ['negative', 'positive'], new Rng(6), { dim: 4, hidden: 3, bidirectional: true });
-  fs.writeFileSync(file('sentiment.json'), JSON.stringify(sentiment.toJSON()));
+  fs.writeFileSync(file('sentiment.json'), JSON.stringify({ ...sentiment.toJSON(), meta: { data: 'emojify', seed: 4 } }));
   const source = buildSourceVocabulary('may 3rd 1979'.split('')), target = buildTargetVocabulary('1979-05-03'.split(''));
   saveSeq2Seq(file('seq2seq.json'), createSeq2Seq({ cell: 'lstm', bidirectional: true, encoderHidden: 4, decoderHidden: 5, embeddingDim: 3, attention: 'bahdanau' }, source, target, new Rng(7)));
   saveLayer(file('layer.json'), createStackedRnn({ kind: 'lstm-peephole', inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true, rng: new Rng(9), dtype: 'float64' }));
@@ -66,6 +66,7 @@ describe('seqgrad export --format safetensors / seqgrad import', () => {
       expect(weightsOf(after), name).toEqual(weightsOf(before));
       expect(after.config ?? after.classes, name).toEqual(before.config ?? before.classes);
       expect(after.config ?? after.classes, name).toBeDefined();
+      expect(after.meta, name).toEqual(before.meta); // the sentiment model's data and seed (sentiment eval reads them)
     }
   });
 

@@ -14,7 +14,7 @@ import {
 import type { SafeTensor } from '../io/safetensors.js';
 import { Vocabulary, type VocabularyJSON } from '../text/vocab.js';
 import { createLstmSentimentModel, LstmSentimentModel, type LstmSentimentConfig } from './lstm.js';
-import type { SentimentModel } from './sentiment.js';
+import type { SentimentModel, SentimentModelJSON } from './sentiment.js';
 
 export const SENTIMENT_MODEL_KIND = 'sentiment';
 
@@ -30,11 +30,21 @@ export function sentimentSequenceNet(model: SentimentModel): SequenceNet {
   return { embedding, rnn, head, readout: 'last-step' };
 }
 
-export function sentimentExportable(model: SentimentModel): ExportableModel {
+/** `meta`: the model file's record of its data and seed (what `sentiment eval` reads), kept in app.meta. */
+export function sentimentExportable(model: SentimentModel, meta?: Record<string, unknown>): ExportableModel {
   const lstm = asLstm(model);
   return exportable(SENTIMENT_MODEL_KIND, sentimentSequenceNet(lstm), {
     classes: lstm.classes.slice(), vocabulary: lstm.vocab.toJSON(), frozen: lstm.embedding.frozen, config: { ...lstm.config },
+    ...(meta ? { meta } : {}),
   });
+}
+
+/** The model file of an imported model: the model's JSON with app.meta restored. */
+export function sentimentModelJSON(model: LstmSentimentModel, doc: ModelDocument): SentimentModelJSON {
+  const json = model.toJSON();
+  const { meta } = doc.app;
+  if (meta !== null && typeof meta === 'object' && !Array.isArray(meta)) json.meta = meta as Record<string, unknown>;
+  return json;
 }
 
 export function saveSentimentSafetensors(path: string, model: SentimentModel): void {
