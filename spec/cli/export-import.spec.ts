@@ -12,7 +12,7 @@ import { createStackedRnn } from '../../layers/stacked.js';
 import { saveLayer } from '../../training/io/layer-json.js';
 import { decodeSafetensors, encodeSafetensors } from '../../training/io/safetensors.js';
 import { buildSourceVocabulary, buildTargetVocabulary, createSeq2Seq, saveSeq2Seq } from '../../training/seq2seq/model.js';
-import { createLanguageModel, saveLanguageModel } from '../../training/lm/model.js';
+import { createLanguageModel, createLmWorkspace, lmForward, loadLanguageModel, saveLanguageModel } from '../../training/lm/model.js';
 import { createLstmSentimentModel } from '../../training/sentiment/lstm.js';
 import { buildTaggerVocabulary, createTagger, saveTagger } from '../../training/tagger/tagger.js';
 import { Vocabulary } from '../../training/text/vocab.js';
@@ -81,6 +81,27 @@ describe('seqgrad export --format safetensors / seqgrad import', () => {
     const bad = inProcess(importCommand, ['spec/fixtures/torch-safetensors/lstm.safetensors', '--config', file('lm-config.json'), '--out', file('x.json')]);
     await expect(bad).rejects.toThrow(InputError);
     await expect(bad).rejects.toThrow(/^safetensors file .*lstm\.safetensors: tensor 'embedding\.weight': expected shape \[13, 4\] for a embedding 13×4 → 2-layer gru-reset-after H=6 → linear 13 \(softmax, every-step\), got \[11, 5\]$/);
+  });
+
+  it('imports a language model trained in PyTorch (nn.Embedding → 2-layer nn.LSTM → nn.Linear) with --config: same logits to 1e-6', async () => {
+    const fixtures = JSON.parse(fs.readFileSync('spec/fixtures/torch-safetensors.json', 'utf8')) as { cases: { name: string; T: number; B: number; ids: number[]; logits: number[][] }[] };
+    const c = fixtures.cases.find((x) => x.name === 'lstm-language-model')!;
+    const tokens = 'abcdefghijk'.split(''); // V = 11 tokens, ids 0 … 10
+    fs.writeFileSync(file('torch-lm-config.json'), JSON.stringify({
+      model: 'language-model',
+      app: {
+        config: { level: 'char', lowercase: false, cell: 'lstm', hidden: 4, layers: 2, embeddingDim: 5, seed: 1, dtype: 'float32' },
+        vocabulary: { kind: 'seqgrad.vocabulary', version: 1, tokens, counts: tokens.map(() => 1) },
+      },
+    }));
+    expect(await inProcess(importCommand, ['spec/fixtures/torch-safetensors/lstm-language-model.safetensors', '--config', file('torch-lm-config.json'), '--out', file('torch-lm.json')])).toBe(0);
+    const model = loadLanguageModel(file('torch-lm.json'));
+    const ws = createLmWorkspace(model, c.T, c.B);
+    ws.inputIds.set(c.ids);
+    const logits = lmForward(model, ws);
+    let worst = 0;
+    for (let r = 0; r < logits.rows; r++) for (let k = 0; k < logits.cols; k++) worst = Math.max(worst, Math.abs(logits.get(r, k) - c.logits[r][k]));
+    expect(worst).toBeLessThanOrEqual(1e-6);
   });
 
   it('--format pytorch writes the folder, --format onnx one ONNX file', async () => {

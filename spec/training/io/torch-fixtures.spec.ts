@@ -28,6 +28,7 @@ describe('PyTorch state_dicts as safetensors → seqgrad', () => {
     expect(cases.map((c) => c.name)).toEqual([
       'rnn-tanh', 'rnn-relu', 'gru', 'lstm', 'lstm-2layer', 'gru-2layer-onehot', 'rnn-tanh-bidirectional',
       'gru-bidirectional-2layer', 'lstm-bidirectional-2layer', 'lstm-bidirectional-last-step', 'gru-f16', 'lstm-bf16',
+      'lstm-language-model',
     ]);
   });
 
