@@ -119,7 +119,8 @@ function cellFromConfig(config: unknown, where: string, dtype: DType, fail: (wha
   }
 }
 
-function structureFromJSON(json: Record<string, unknown>, dtype: DType, fail: (what: string) => never): RecurrentLayer {
+/** Build a layer's structure (fresh weights) from the kind and config of its JSON; `fail` throws naming the field. */
+export function structureFromJSON(json: Record<string, unknown>, dtype: DType, fail: (what: string) => never): RecurrentLayer {
   const { kind, config } = json;
   const wrap = <T>(build: () => T, what: string): T => {
     try {
