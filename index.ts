@@ -16,6 +16,7 @@ export * from './training/check/gradcheck.js';
 export * from './training/io/files.js';
 export * from './training/text/vocab.js';
 export * from './training/core/optimizers.js';
+export * from './training/io/tensors.js';
 export * from './training/decode/sampling.js';
 export * from './training/decode/beam.js';
 export * from './training/lm/model.js';

@@ -5,7 +5,7 @@
  */
 import { copyInto, shapeOf, type Matrix } from '../../engine/matrix.js';
 import { readJsonFile } from './files.js';
-import { matrixFromJSON, type MatrixJSON } from '../core/optimizers.js';
+import { matrixFromJSON, type MatrixJSON } from './tensors.js';
 import { InputError } from '../core/errors.js';
 
 /**

@@ -36,7 +36,7 @@ import {
 } from '../../layers/stacked.js';
 import { writeFileAtomic } from '../io/files.js';
 import { copyWeightsFromJSON, readJsonInput } from '../io/model-file.js';
-import { matrixToJSON, type MatrixJSON } from '../core/optimizers.js';
+import { matrixToJSON, type MatrixJSON } from '../io/tensors.js';
 import { Vocabulary, type VocabularyJSON } from '../text/vocab.js';
 import { InputError } from '../core/errors.js';
 

@@ -40,9 +40,10 @@ import {
 import { writeFileAtomic } from '../io/files.js';
 import { readJsonInput } from '../io/model-file.js';
 import {
-  createOptimizer, learningRateAt, matrixFromJSON, matrixToJSON, optimizerFromJSON, optimizerStep, optimizerToJSON,
-  type MatrixJSON, type OptimizerConfig, type OptimizerState, type OptimizerStateJSON,
+  createOptimizer, learningRateAt, optimizerFromJSON, optimizerStep, optimizerToJSON, type OptimizerConfig,
+  type OptimizerState, type OptimizerStateJSON,
 } from '../core/optimizers.js';
+import { matrixFromJSON, matrixToJSON, type MatrixJSON } from '../io/tensors.js';
 import { EOS, UNK, Vocabulary, tokenizeText } from '../text/vocab.js';
 import { InputError, NumericalError } from '../core/errors.js';
 

@@ -25,9 +25,9 @@ import {
 } from '../../layers/embedding.js';
 import { readTextFile } from '../io/files.js';
 import {
-  createOptimizer, learningRateAt, matrixFromJSON, matrixToJSON, optimizerStep,
-  type MatrixJSON, type OptimizerConfig, type ParamSet,
+  createOptimizer, learningRateAt, optimizerStep, type OptimizerConfig, type ParamSet,
 } from '../core/optimizers.js';
+import { matrixFromJSON, matrixToJSON, type MatrixJSON } from '../io/tensors.js';
 import type { WordVectors } from '../embeddings/vectors.js';
 import { PAD, UNK, Vocabulary, tokenizeWords, type VocabularyJSON } from '../text/vocab.js';
 

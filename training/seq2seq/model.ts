@@ -77,7 +77,7 @@ import {
 } from '../decode/beam.js';
 import { readJsonFile, writeFileAtomic } from '../io/files.js';
 import { copyWeightsFromJSON, readJsonInput } from '../io/model-file.js';
-import { matrixToJSON, type MatrixJSON } from '../core/optimizers.js';
+import { matrixToJSON, type MatrixJSON } from '../io/tensors.js';
 import {
   EOS, PAD, SOS, UNK, Vocabulary, detokenize, tokenizeText, type TokenLevel, type VocabularyJSON,
 } from '../text/vocab.js';

@@ -20,9 +20,8 @@ import {
   createRecursiveNet, createRecursiveWorkspace, packTrees, recursiveBackward, recursiveForward, recursivePredict,
   recursiveZeroGrad, type IndexedTree, type RecursiveLossAt, type RecursiveNet,
 } from '../../layers/recursive.js';
-import {
-  createOptimizer, matrixFromJSON, matrixToJSON, optimizerStep, type MatrixJSON, type OptimizerKind,
-} from '../core/optimizers.js';
+import { createOptimizer, optimizerStep, type OptimizerKind } from '../core/optimizers.js';
+import { matrixFromJSON, matrixToJSON, type MatrixJSON } from '../io/tensors.js';
 import {
   averageModelFactory, makeSentimentBatch, type AverageSentimentModel, type SentimentBatch, type SentimentModelJSON,
 } from '../sentiment/sentiment.js';

@@ -62,7 +62,8 @@ import {
 } from './audio/synth.js';
 import { readJsonFile, writeFileAtomic } from '../io/files.js';
 import { layerFromJSON, layerToJSON, type LayerJSON } from '../io/layer-json.js';
-import { createOptimizer, matrixFromJSON, matrixToJSON, optimizerStep, type MatrixJSON } from '../core/optimizers.js';
+import { createOptimizer, optimizerStep } from '../core/optimizers.js';
+import { matrixFromJSON, matrixToJSON, type MatrixJSON } from '../io/tensors.js';
 import { heatmapSvg } from '../plot/charts.js';
 import { sigmoidScalar as sigmoid } from '../../engine/activations.js';
 import { InputError } from '../core/errors.js';
