@@ -25,7 +25,7 @@ export * from './training/lm/use.js';
 export * from './training/metrics/bleu.js';
 export * from './training/plot/charts.js';
 export * from './layers/embedding.js';
-export * from './training/embeddings/vectors.js';
+export * from './training/io/vectors.js';
 export * from './training/embeddings/similarity.js';
 export * from './training/embeddings/tsne.js';
 export * from './training/embeddings/debias.js';

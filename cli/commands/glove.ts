@@ -7,7 +7,7 @@ import { helpText, parseArgs, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
 import { createProgress, type Progress } from '../progress.js';
 import { trainGlove } from '../../training/embeddings/glove.js';
-import { writeVectors } from '../../training/embeddings/vectors.js';
+import { writeVectors } from '../../training/io/vectors.js';
 import { checkCounts, loadCorpusForCli } from './word2vec.js';
 import { InputError } from '../../training/core/errors.js';
 

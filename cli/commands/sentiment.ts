@@ -15,7 +15,7 @@ import {
   SENTIMENT_DATA_NAMES, trainSentiment, EMOJI_SYMBOLS, type SentimentDataName, type SentimentDataset,
   type SentimentModel, type SentimentModelFactory, type SentimentModelJSON,
 } from '../../training/sentiment/sentiment.js';
-import { readVectors, type WordVectors } from '../../training/embeddings/vectors.js';
+import { readVectors, type WordVectors } from '../../training/io/vectors.js';
 import { lstmModelFactory } from '../../training/sentiment/lstm.js';
 import { InputError } from '../../training/core/errors.js';
 

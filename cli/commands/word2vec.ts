@@ -8,7 +8,7 @@ import { helpText, parseArgs, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
 import { createProgress, type Progress } from '../progress.js';
 import { readCorpus, type Corpus } from '../../training/text/corpus.js';
-import { writeVectors } from '../../training/embeddings/vectors.js';
+import { writeVectors } from '../../training/io/vectors.js';
 import { trainWord2Vec, type Word2VecKernel, type Word2VecLoss, type Word2VecMethod } from '../../training/embeddings/word2vec.js';
 import { InputError } from '../../training/core/errors.js';
 

@@ -28,7 +28,7 @@ import {
   createOptimizer, learningRateAt, optimizerStep, type OptimizerConfig, type ParamSet,
 } from '../core/optimizers.js';
 import { matrixFromJSON, matrixToJSON, type MatrixJSON } from '../io/tensors.js';
-import type { WordVectors } from '../embeddings/vectors.js';
+import type { WordVectors } from '../io/vectors.js';
 import { PAD, UNK, Vocabulary, tokenizeWords, type VocabularyJSON } from '../text/vocab.js';
 
 // ---------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ import {
   averageModelFactory, buildSentimentVocabulary, confusionReport, createSentimentEmbedding, evaluateSentiment,
   loadSentimentData, makeSentimentBatch, parseEmojiCsv, parseLabelledSentences, trainSentiment, type SentimentExample,
 } from '../../../training/sentiment/sentiment.js';
-import { makeWordVectors } from '../../../training/embeddings/vectors.js';
+import { makeWordVectors } from '../../../training/io/vectors.js';
 import { Vocabulary } from '../../../training/text/vocab.js';
 
 const DATA = '../shared/data';

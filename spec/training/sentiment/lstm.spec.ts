@@ -10,7 +10,7 @@ import {
   trainSentiment, type SentimentExample,
 } from '../../../training/sentiment/sentiment.js';
 import { LstmSentimentModel, lstmModelFactory } from '../../../training/sentiment/lstm.js';
-import { makeWordVectors } from '../../../training/embeddings/vectors.js';
+import { makeWordVectors } from '../../../training/io/vectors.js';
 import { Vocabulary } from '../../../training/text/vocab.js';
 
 const sigmoid = (v: number): number => 1 / (1 + Math.exp(-v));
