@@ -23,6 +23,7 @@ export * from './training/lm/model.js';
 export * from './training/lm/train.js';
 export * from './training/lm/use.js';
 export * from './training/metrics/bleu.js';
+export * from './training/metrics/detection.js';
 export * from './training/plot/charts.js';
 export * from './layers/embedding.js';
 export * from './training/io/vectors.js';

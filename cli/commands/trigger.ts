@@ -13,10 +13,11 @@ import { ESPEAK_MISSING_MESSAGE, hasEspeak, type ClipEvent } from '../../trainin
 import { readWav } from '../../training/trigger/audio/wav.js';
 import { readJsonFile, writeFileAtomic } from '../../training/io/files.js';
 import {
-  bandStatistics, createTriggerModel, detectTriggers, evaluateTrigger, loadTriggerModel, loadTriggerSplit, precisionRecall,
-  predictTrigger, readTriggerManifest, saveTriggerModel, scoreDetections, spectrogramOfAudio, synthesizeTriggerDataset,
+  bandStatistics, createTriggerModel, detectTriggers, evaluateTrigger, loadTriggerModel, loadTriggerSplit,
+  predictTrigger, readTriggerManifest, saveTriggerModel, spectrogramOfAudio, synthesizeTriggerDataset,
   trainTriggerModel, triggerPlotSvg, triggerWindows, type TriggerDataOptions, type TriggerManifest,
 } from '../../training/trigger/trigger.js';
+import { precisionRecall, scoreDetections } from '../../training/metrics/detection.js';
 import { InputError } from '../../training/core/errors.js';
 
 const SUMMARY = 'trigger-word detection ("activate") on espeak-ng speech: synth | train | detect';

@@ -44,7 +44,7 @@ import { readJsonFile, readTextFile, writeFileAtomic } from '../io/files.js';
 import { layerFromJSON, layerToJSON, type LayerJSON } from '../io/layer-json.js';
 import { createOptimizer, optimizerStep } from '../core/optimizers.js';
 import { matrixFromJSON, matrixToJSON, type MatrixJSON } from '../io/tensors.js';
-import { precisionRecall, type PrecisionRecall } from '../trigger/trigger.js';
+import { precisionRecall, type PrecisionRecall } from '../metrics/detection.js';
 import { PAD, UNK, Vocabulary, type VocabularyJSON } from '../text/vocab.js';
 import { sigmoidScalar as sigmoid } from '../../engine/activations.js';
 import { InputError } from '../core/errors.js';
