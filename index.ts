@@ -30,6 +30,7 @@ export * from './training/io/vectors.js';
 export * from './training/embeddings/similarity.js';
 export * from './training/embeddings/tsne.js';
 export * from './training/embeddings/debias.js';
+export * from './training/classify/sentence-classifier.js';
 export * from './training/sentiment/sentiment.js';
 export * from './training/sentiment/lstm.js';
 export * from './training/text/corpus.js';

@@ -22,9 +22,7 @@ import {
 } from '../../layers/recursive.js';
 import { createOptimizer, optimizerStep, type OptimizerKind } from '../core/optimizers.js';
 import { matrixFromJSON, matrixToJSON, type MatrixJSON } from '../io/tensors.js';
-import {
-  averageModelFactory, makeSentimentBatch, type AverageSentimentModel, type SentimentBatch, type SentimentModelJSON,
-} from '../sentiment/sentiment.js';
+import { averageModelFactory, makeSentimentBatch, type AverageSentimentModel, type SentimentBatch, type SentimentModelJSON } from '../classify/sentence-classifier.js';
 import { binarize, isLeaf, treeLeaves, type Tree } from './trees.js';
 import { PAD, UNK, Vocabulary, type VocabularyJSON } from '../text/vocab.js';
 
@@ -269,8 +267,9 @@ function scorePredictions(
 // ───────────────────────── the bag-of-embeddings baseline ─────────────────────────
 
 /**
- * The order-blind baseline, the notes' average-of-embeddings classifier (training/sentiment.ts's
- * AverageSentimentModel, reused): a phrase's vector is the average of its words' embeddings,
+ * The order-blind baseline, the notes' average-of-embeddings classifier (AverageSentimentModel of
+ * training/classify/sentence-classifier.ts, shared with sentiment): a phrase's vector is the
+ * average of its words' embeddings,
  *   x = (1/n)·Σ_{w ∈ phrase} E[w, :]  [d],   ŷ = softmax(W·x + b)  W [C, d], b [1, C]
  * so "not good" and "good not", "good but bad" and "bad but good" get the same vector. Trained on
  * the leaf spans of the same labelled nodes the tree net learns from.
@@ -419,7 +418,7 @@ export interface TreeModelsJSON {
   classes: number;
   vocab: VocabularyJSON;
   tree: { dim: number; params: Record<'E' | 'W' | 'b' | 'Ws' | 'bs', MatrixJSON> };
-  /** The bag baseline as a sentiment model file (training/sentiment.ts), or null. */
+  /** The bag baseline as a sentiment model file (training/classify/sentence-classifier.ts), or null. */
   bag: SentimentModelJSON | null;
 }
 
