@@ -15,6 +15,7 @@ export * from './training/check/gradflow.js';
 export * from './training/check/gradcheck.js';
 export * from './training/io/files.js';
 export * from './training/text/vocab.js';
+export * from './training/core/loop.js';
 export * from './training/core/optimizers.js';
 export * from './training/io/tensors.js';
 export * from './training/decode/sampling.js';
