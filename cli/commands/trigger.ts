@@ -161,13 +161,11 @@ async function runTrain(argv: string[]): Promise<number> {
     spectrogram: manifest.spectrogram,
   }, new Rng(seed), bandStatistics(train.map((c) => c.features)));
   let progress: ReturnType<typeof createProgress> | null = null;
-  let recent = 0;
   const result = trainTriggerModel(model, train, {
     epochs, batchSize, lr, clipNorm,
-    onStep: (step, total, loss) => {
-      progress ??= createProgress({ label: 'training', total, unit: 'batches' });
-      recent = recent === 0 ? loss : 0.9 * recent + 0.1 * loss;
-      progress.update(step, { loss: recent.toFixed(4) });
+    onProgress: (p) => {
+      progress ??= createProgress({ label: 'training', total: p.totalSteps, unit: 'batches' });
+      progress.update(p.step, { loss: p.smoothLoss.toFixed(4) });
     },
   }, new Rng(seed + 1));
   (progress as ReturnType<typeof createProgress> | null)?.finish();

@@ -15,7 +15,8 @@ import { Rng } from '../../engine/rng.js';
 import { embeddingSgdStep } from '../../layers/embedding.js';
 import { makeSentimentBatch, type SentimentModel } from '../classify/sentence-classifier.js';
 import { readTextFile } from '../io/files.js';
-import { createOptimizer, learningRateAt, optimizerStep, type OptimizerConfig } from '../core/optimizers.js';
+import { createUpdate, runTrainingLoop, type LoopControls } from '../core/loop.js';
+import { createOptimizer, type OptimizerConfig } from '../core/optimizers.js';
 import { PAD, UNK, Vocabulary, tokenizeWords } from '../text/vocab.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -185,7 +186,11 @@ export function encodeSentence(vocab: Vocabulary, text: string): number[] {
 // ---------------------------------------------------------------------------------------------
 // Training and evaluation (any SentimentModel)
 
-export interface TrainSentimentOptions {
+/**
+ * The shared loop's controls (time limit, stop signal, progress per batch) and the training's
+ * settings. The history holds the epochs that finished.
+ */
+export interface TrainSentimentOptions extends LoopControls {
   epochs: number;
   batchSize: number;
   /** Adam, SGD, … from training/optimizers.ts. With plain 'sgd' the embedding is updated sparsely (touched rows only). */
@@ -208,8 +213,13 @@ export function encodeExamples(vocab: Vocabulary, examples: SentimentExample[]):
   return { ids: examples.map((e) => encodeSentence(vocab, e.text)), labels: examples.map((e) => e.label) };
 }
 
-/** Mini-batch training with a seeded shuffle per epoch; the loss is the batch mean of −log p(y). */
+/**
+ * Mini-batch training with a seeded shuffle per epoch, through the shared training loop
+ * (training/core/loop.ts); the loss is the batch mean of −log p(y).
+ */
 export function trainSentiment(model: SentimentModel, train: SentimentExample[], opts: TrainSentimentOptions): EpochInfo[] {
+  if (train.length === 0) throw new Error('trainSentiment: expected at least one training sentence, got none');
+  const now = opts.now ?? Date.now;
   const { ids, labels } = encodeExamples(model.vocab, train);
   const padId = model.vocab.has(PAD) ? model.vocab.id(PAD) : 0;
   const sparseEmbedding = opts.optimizer.kind === 'sgd' && !opts.optimizer.weightDecay && !model.embedding.frozen;
@@ -218,30 +228,45 @@ export function trainSentiment(model: SentimentModel, train: SentimentExample[],
     delete params.E;
     delete grads.E;
   }
-  const optimizer = createOptimizer(opts.optimizer, params);
+  const update = createUpdate(params, grads, createOptimizer(opts.optimizer, params));
+  const perEpoch = Math.ceil(train.length / opts.batchSize);
   const history: EpochInfo[] = [];
-  for (let epoch = 1; epoch <= opts.epochs; epoch++) {
-    const started = Date.now();
-    const order = opts.rng.permutation(train.length);
-    let lossSum = 0, batches = 0, correct = 0;
-    for (let start = 0; start < order.length; start += opts.batchSize) {
-      const chosen = order.slice(start, start + opts.batchSize);
+  let order: number[] = [];
+  let epoch = 0, k = perEpoch, started = 0, lossSum = 0, correct = 0, done = 0;
+  runTrainingLoop({
+    startStep: 0, totalSteps: opts.epochs * perEpoch, budgetReason: 'epochs',
+    timeLimitSeconds: opts.timeLimitSeconds, signal: opts.signal, now, onProgress: opts.onProgress,
+    step: () => {
+      if (k === perEpoch) {
+        epoch++;
+        started = now();
+        order = opts.rng.permutation(train.length);
+        k = 0;
+        lossSum = 0;
+        correct = 0;
+      }
+      const chosen = order.slice(k * opts.batchSize, (k + 1) * opts.batchSize);
       const batch = makeSentimentBatch(chosen.map((i) => ids[i]), chosen.map((i) => labels[i]), padId, model.dtype);
       model.zeroGrad();
       const logits = model.forward(batch);
       correct += countCorrect(logits, batch.labels);
-      lossSum += crossEntropy(logits, batch.labels, { reduction: 'mean' });
-      batches++;
+      const loss = crossEntropy(logits, batch.labels, { reduction: 'mean' });
+      lossSum += loss;
       const dLogits = crossEntropyBackward(Matrix.zeros(logits.rows, logits.cols, logits.dtype), logits, batch.labels, { reduction: 'mean' });
       model.backward(batch, dLogits);
-      const lr = learningRateAt(optimizer.config.lr, optimizer.config.schedule, optimizer.step);
-      optimizerStep(optimizer, params, grads);
+      const { lr } = update(done + 1, loss);
       if (sparseEmbedding) embeddingSgdStep(model.embedding, lr);
-    }
-    const info = { epoch, loss: lossSum / batches, trainAccuracy: correct / train.length, seconds: (Date.now() - started) / 1000 };
-    history.push(info);
-    opts.onEpoch?.(info);
-  }
+      done++;
+      k++;
+      return { loss, epoch: epoch - 1 + k / perEpoch, units: chosen.length };
+    },
+    afterStep: () => {
+      if (k < perEpoch) return;
+      const info = { epoch, loss: lossSum / perEpoch, trainAccuracy: correct / train.length, seconds: (now() - started) / 1000 };
+      history.push(info);
+      opts.onEpoch?.(info);
+    },
+  });
   return history;
 }
 

@@ -44,7 +44,6 @@
  */
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
-import { clipGradNorm } from '../../engine/clip.js';
 import { Matrix, copyInto, shapeOf } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
 import {
@@ -62,7 +61,8 @@ import {
 } from './audio/synth.js';
 import { readJsonFile, writeFileAtomic } from '../io/files.js';
 import { layerFromJSON, layerToJSON, type LayerJSON } from '../io/layer-json.js';
-import { createOptimizer, optimizerStep } from '../core/optimizers.js';
+import { createUpdate, runTrainingLoop, type LoopControls, type StopReason } from '../core/loop.js';
+import { createOptimizer } from '../core/optimizers.js';
 import { matrixFromJSON, matrixToJSON, type MatrixJSON } from '../io/tensors.js';
 import { addCounts, precisionRecall, scoreDetections, type DetectionCounts, type PrecisionRecall } from '../metrics/detection.js';
 import { heatmapSvg } from '../plot/charts.js';
@@ -502,7 +502,8 @@ function fillBatch(
   }
 }
 
-export interface TriggerTrainOptions {
+/** The shared loop's controls (time limit, stop signal, progress) and the trigger model's training. */
+export interface TriggerTrainOptions extends LoopControls {
   epochs?: number;
   /** Clips per update (default 16). */
   batchSize?: number;
@@ -510,21 +511,21 @@ export interface TriggerTrainOptions {
   lr?: number;
   /** Clip the global gradient norm to this (default 5). */
   clipNorm?: number;
-  /** Called after every update. */
-  onStep?: (step: number, totalSteps: number, loss: number) => void;
 }
 
 export interface TriggerTrainResult {
   steps: number;
-  /** Mean loss of each epoch. */
+  /** Mean loss of each epoch (the epochs finished). */
   epochLosses: number[];
   seconds: number;
+  stopReason: StopReason;
 }
 
 /**
  * Train on the clips (labels at the model's pool: T_y = ⌊frames / pool⌋, else recomputed from the
  * trigger end times). Shuffles with `rng` every epoch; a last batch smaller than batchSize is
- * skipped that epoch (the next shuffle puts its clips elsewhere).
+ * skipped that epoch (the next shuffle puts its clips elsewhere). Adam with clipping by global
+ * norm, through the shared training loop (training/core/loop.ts).
  */
 export function trainTriggerModel(model: TriggerModel, clips: readonly TriggerClipData[], opts: TriggerTrainOptions, rng: Rng): TriggerTrainResult {
   const op = 'trainTriggerModel';
@@ -546,17 +547,22 @@ export function trainTriggerModel(model: TriggerModel, clips: readonly TriggerCl
   const y = Matrix.zeros(T * B, 1, 'float32');
   const mask = Matrix.zeros(T, B, 'float32');
   const { params, grads } = modelParameters(model.net);
-  const gradList = Object.values(grads);
   const optimizer = createOptimizer({ kind: 'adam', lr }, params);
+  const update = createUpdate(params, grads, optimizer, { clip: { mode: 'norm', max: clipNorm } });
   const perEpoch = Math.floor(clips.length / B);
-  const totalSteps = perEpoch * epochs;
   const epochLosses: number[] = [];
-  const start = Date.now();
-  let step = 0;
-  for (let epoch = 0; epoch < epochs; epoch++) {
-    const order = rng.permutation(clips.length);
-    let lossSum = 0;
-    for (let k = 0; k < perEpoch; k++) {
+  let order: number[] = [];
+  let epoch = -1, k = perEpoch, lossSum = 0, done = 0;
+  const result = runTrainingLoop({
+    startStep: 0, totalSteps: perEpoch * epochs, budgetReason: 'epochs',
+    timeLimitSeconds: opts.timeLimitSeconds, signal: opts.signal, now: opts.now, onProgress: opts.onProgress,
+    step: () => {
+      if (k === perEpoch) {
+        order = rng.permutation(clips.length);
+        epoch++;
+        k = 0;
+        lossSum = 0;
+      }
       const pick = order.slice(k * B, (k + 1) * B);
       const steps = Math.max(...pick.map((i) => inputs[i].rows));
       fillBatch(x, y, mask, pick.map((i) => inputs[i]), pick.map((i) => labels[i]), steps);
@@ -566,15 +572,15 @@ export function trainTriggerModel(model: TriggerModel, clips: readonly TriggerCl
         mask: steps === T ? mask : mask.rowView(0, steps), reduction: 'mean',
       });
       manyToManyBackward(model.net, ws, { inputGradient: false });
-      clipGradNorm(gradList, clipNorm);
-      optimizerStep(optimizer, params, grads);
+      update(done + 1, r.loss);
+      done++;
       lossSum += r.loss;
-      step++;
-      opts.onStep?.(step, totalSteps, r.loss);
-    }
-    epochLosses.push(lossSum / perEpoch);
-  }
-  return { steps: step, epochLosses, seconds: (Date.now() - start) / 1000 };
+      k++;
+      if (k === perEpoch) epochLosses.push(lossSum / perEpoch);
+      return { loss: r.loss, epoch: epoch + k / perEpoch, units: B };
+    },
+  });
+  return { steps: result.steps, epochLosses, seconds: result.seconds, stopReason: result.stopReason };
 }
 
 /** The clip's labels at T_y steps: the stored ones when they match, else recomputed from the trigger ends. */
