@@ -209,8 +209,8 @@ export class Seq2SeqTrainer {
   readonly data: PreparedSeq2SeqData;
   readonly config: Required<Seq2SeqTrainConfig>;
   readonly optimizer: OptimizerState;
-  /** Free-form facts about the data (file, level, split), saved in checkpoints and the model file. */
-  dataInfo: Record<string, unknown> = {};
+  /** Facts about the data (file, level, split), saved in checkpoints and the model file. */
+  dataInfo: Seq2SeqDataInfo = {};
   step = 0;
   /** Epochs done, and the next batch of the current epoch. */
   epoch = 0;
@@ -426,7 +426,21 @@ export interface Seq2SeqCheckpointJSON {
     evaluations: Seq2SeqEvaluationRecord[];
   };
   /** The data's description (file, level, split seed, …) and split sizes. */
-  data: Record<string, unknown>;
+  data: Seq2SeqDataInfo & { train?: number; validation?: number };
+}
+
+/**
+ * What a run records about its data (Seq2SeqTrainer.dataInfo, saved in checkpoints) so that a
+ * resume can prepare the same pairs the same way: the pairs file and the split's fraction and seed
+ * (level, case and vocabularies come from the checkpoint's model). Other facts may be added.
+ */
+export interface Seq2SeqDataInfo {
+  file?: string;
+  level?: TokenLevel;
+  lowercase?: boolean;
+  valFraction?: number;
+  seed?: number;
+  [fact: string]: unknown;
 }
 
 /** Read a checkpoint file (InputError naming it when missing or malformed). */
@@ -440,11 +454,34 @@ export function readSeq2SeqCheckpoint(path: string): Seq2SeqCheckpointJSON {
 
 /**
  * A trainer that continues a checkpoint: its model, optimizer and batch order. `data` must be the
- * same pairs prepared the same way with the checkpoint model's vocabularies.
+ * same pairs prepared the same way with the checkpoint model's vocabularies (see resumeSeq2SeqRun).
  */
 export function resumeSeq2SeqTrainer(checkpoint: Seq2SeqCheckpointJSON, data: PreparedSeq2SeqData, source = 'checkpoint'): Seq2SeqTrainer {
+  return continueRun(seq2seqFromJSON(checkpoint.model, source), checkpoint, data, source);
+}
+
+/** The pairs file a checkpoint's run was trained on, or null when its data description does not say. */
+export function checkpointPairsFile(checkpoint: Seq2SeqCheckpointJSON): string | null {
+  return typeof checkpoint.data.file === 'string' ? checkpoint.data.file : null;
+}
+
+/**
+ * Rebuild a checkpoint's run on its `pairs` (read from checkpointPairsFile, or given anew): they
+ * are prepared as the run prepared them — the checkpoint model's level, case and vocabularies, the
+ * split fraction and seed of its data description — and the trainer continues where it stopped.
+ */
+export function resumeSeq2SeqRun(checkpoint: Seq2SeqCheckpointJSON, pairs: readonly SeqPair[], source = 'checkpoint'): Seq2SeqTrainer {
   const model = seq2seqFromJSON(checkpoint.model, source);
-  const expected = checkpoint.data as { train?: number; validation?: number };
+  const info = checkpoint.data;
+  const data = prepareSeq2SeqData(pairs, {
+    level: model.config.level, lowercase: model.config.lowercase, valFraction: info.valFraction ?? 0.1,
+    seed: info.seed ?? 1, sourceVocab: model.sourceVocab ?? undefined, targetVocab: model.targetVocab,
+  });
+  return continueRun(model, checkpoint, data, source);
+}
+
+function continueRun(model: Seq2SeqModel, checkpoint: Seq2SeqCheckpointJSON, data: PreparedSeq2SeqData, source: string): Seq2SeqTrainer {
+  const expected = checkpoint.data;
   if (expected.train !== undefined && (expected.train !== data.train.length || expected.validation !== data.validation.length)) {
     throw new InputError(`${source}: expected the data it was trained on (${expected.train} training / ${expected.validation} validation pairs), got ${data.train.length} / ${data.validation.length}`);
   }
