@@ -24,7 +24,6 @@
  * the start of the epoch and the batch index), the step, the curves and the run's settings; a resumed
  * trainer continues with the same batches in the same order.
  */
-import { Matrix } from '../../engine/matrix.js';
 import { Rng, type RngState } from '../../engine/rng.js';
 import { corpusBleu, type BleuSmoothing } from '../metrics/bleu.js';
 import type { LengthPenalty } from '../decode/beam.js';
@@ -223,8 +222,6 @@ export class Seq2SeqTrainer {
   /** The generator state that produced this epoch's batches (saved, so a resume rebuilds them). */
   private epochRngState: RngState;
   private epochBatches: number[][];
-  private readonly params: Record<string, Matrix>;
-  private readonly grads: Record<string, Matrix>;
   /** Check, clip, optimizer step (training/core/loop.ts). */
   private readonly update: Update;
   private readonly workspaces = new Map<number, Seq2SeqWorkspace>();
@@ -243,8 +240,6 @@ export class Seq2SeqTrainer {
     this.data = data;
     this.config = { bucketWindow: 50, seed: 1, ...config };
     const { params, grads } = seq2seqParameters(model);
-    this.params = params;
-    this.grads = grads;
     this.optimizer = optimizer ?? createOptimizer(config.optimizer, params);
     this.update = createUpdate(params, grads, this.optimizer, { clip: config.clipNorm === null ? null : { mode: 'norm', max: config.clipNorm } });
     this.rng = new Rng(this.config.seed);
