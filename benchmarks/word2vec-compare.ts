@@ -31,7 +31,7 @@ import { parseArgs } from 'node:util';
 import { readCorpus } from '../training/text/corpus.js';
 import { evaluateAnalogies, parseAnalogies, type AnalogyReport } from '../training/embeddings/similarity.js';
 import { readTextFile } from '../training/io/files.js';
-import { readVectors, writeVectors } from '../training/embeddings/vectors.js';
+import { readVectors, writeVectors } from '../training/io/vectors.js';
 import { trainWord2Vec, type Word2VecLoss, type Word2VecMethod } from '../training/embeddings/word2vec.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

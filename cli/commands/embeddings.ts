@@ -16,7 +16,7 @@ import {
 import { readTextFile, writeFileAtomic } from '../../training/io/files.js';
 import { scatterSvg } from '../../training/plot/charts.js';
 import { tsne } from '../../training/embeddings/tsne.js';
-import { readVectors, writeVectors, type ReadVectorsResult } from '../../training/embeddings/vectors.js';
+import { readVectors, writeVectors, type ReadVectorsResult } from '../../training/io/vectors.js';
 import { InputError } from '../../training/core/errors.js';
 
 

@@ -9,7 +9,7 @@ import type { Command } from '../command.js';
 import { readCorpusInput } from '../files.js';
 import { createProgress, type Progress } from '../progress.js';
 import { trainGlove } from '../../training/embeddings/glove.js';
-import { writeVectors } from '../../training/embeddings/vectors.js';
+import { writeVectors } from '../../training/io/vectors.js';
 import { InputError } from '../../training/core/errors.js';
 
 const spec: Record<string, FlagSpec> = {

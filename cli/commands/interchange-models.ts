@@ -21,7 +21,7 @@ import { saveLanguageModel } from '../../training/lm/model-file.js';
 import { languageModelFromTensors, lmExportable, LM_MODEL_KIND } from '../../training/lm/export.js';
 import { lstmModelFactory } from '../../training/sentiment/lstm.js';
 import { sentimentExportable, sentimentFromTensors, sentimentModelJSON, SENTIMENT_MODEL_KIND } from '../../training/sentiment/export.js';
-import type { SentimentModelJSON } from '../../training/sentiment/sentiment.js';
+import type { SentimentModelJSON } from '../../training/classify/sentence-classifier.js';
 import { saveTagger, taggerFromJSON, type TaggerJSON } from '../../training/tagger/tagger.js';
 import { taggerExportable, taggerFromTensors, TAGGER_MODEL_KIND } from '../../training/tagger/export.js';
 import { saveSeq2SeqSafetensors, seq2seqFromTensors, SEQ2SEQ_MODEL_KIND } from '../../training/seq2seq/export.js';

@@ -12,11 +12,11 @@ import { Rng } from '../../engine/rng.js';
 import { readJsonFile, writeFileAtomic } from '../../training/io/files.js';
 import type { OptimizerConfig } from '../../training/core/optimizers.js';
 import {
-  averageModelFactory, buildSentimentVocabulary, evaluateSentiment, formatConfusion, loadSentimentData, predictSentiment,
+  buildSentimentVocabulary, evaluateSentiment, formatConfusion, loadSentimentData, predictSentiment,
   SENTIMENT_DATA_NAMES, trainSentiment, EMOJI_SYMBOLS, type SentimentDataName, type SentimentDataset,
-  type SentimentModel, type SentimentModelFactory, type SentimentModelJSON,
 } from '../../training/sentiment/sentiment.js';
-import { readVectors, type WordVectors } from '../../training/embeddings/vectors.js';
+import { averageModelFactory, type SentimentModel, type SentimentModelFactory, type SentimentModelJSON } from '../../training/classify/sentence-classifier.js';
+import { readVectors, type WordVectors } from '../../training/io/vectors.js';
 import { lstmModelFactory } from '../../training/sentiment/lstm.js';
 import { InputError } from '../../training/core/errors.js';
 

@@ -34,8 +34,8 @@ import {
 } from '../../training/seq2seq/model.js';
 import { loadSeq2Seq, saveSeq2Seq } from '../../training/seq2seq/model-file.js';
 import {
-  Seq2SeqTrainer, evaluateSeq2Seq, prepareSeq2SeqData, readSeq2SeqCheckpoint, resumeSeq2SeqTrainer, scoresByLength,
-  type Seq2SeqEvalResult,
+  Seq2SeqTrainer, checkpointPairsFile, evaluateSeq2Seq, prepareSeq2SeqData, readSeq2SeqCheckpoint, resumeSeq2SeqRun,
+  scoresByLength, type Seq2SeqEvalResult, type Seq2SeqTrainResult,
 } from '../../training/seq2seq/train.js';
 import {
   createTransliteration, parsePairsTsv, reversalPairs, transliterationPairs, writePairsTsv, type SeqPair,
@@ -124,16 +124,9 @@ async function runTrain(argv: string[]): Promise<number> {
   let trainer: Seq2SeqTrainer;
   if (flags.resume) {
     const checkpoint = readSeq2SeqCheckpoint(flags.resume as string);
-    const info = checkpoint.data as { file?: string; level?: 'char' | 'word'; lowercase?: boolean; valFraction?: number; seed?: number };
-    const file = (flags.pairs as string | undefined) ?? info.file;
+    const file = (flags.pairs as string | undefined) ?? checkpointPairsFile(checkpoint);
     if (!file) throw new InputError(`${c}: checkpoint ${String(flags.resume)} does not name its pairs file; give --pairs`);
-    // The checkpoint's model fixes the level and the vocabularies the pairs are encoded with.
-    const resumedModel = seq2seqFromJSON(checkpoint.model, `checkpoint ${String(flags.resume)}`);
-    const data = prepareSeq2SeqData(readPairs(c, file), {
-      level: resumedModel.config.level, lowercase: resumedModel.config.lowercase, valFraction: info.valFraction ?? 0.1,
-      seed: info.seed ?? 1, sourceVocab: resumedModel.sourceVocab ?? undefined, targetVocab: resumedModel.targetVocab,
-    });
-    trainer = resumeSeq2SeqTrainer(checkpoint, data, `checkpoint ${String(flags.resume)}`);
+    trainer = resumeSeq2SeqRun(checkpoint, readPairs(c, file), `checkpoint ${String(flags.resume)}`);
   } else {
     const file = required(c, flags, 'pairs', 'FILE.tsv');
     const pairs = readPairs(c, file);

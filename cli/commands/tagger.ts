@@ -96,13 +96,11 @@ async function runTrain(argv: string[]): Promise<number> {
       embeddingDim: num(flags, 'dim'), hidden: num(flags, 'hidden'), bidirectional: kind === 'bi',
     }, new Rng(seed + 2));
     let progress: ReturnType<typeof createProgress> | null = null;
-    let recent = 0;
     const r = trainTagger(tagger, train, {
       steps: num(flags, 'steps'), batchSize: num(flags, 'batch'), lr,
-      onStep: (step, total, loss) => {
-        progress ??= createProgress({ label: `${kind}directional`, total, unit: 'updates' });
-        recent = step === 1 ? loss : 0.95 * recent + 0.05 * loss;
-        progress.update(step, { loss: recent.toFixed(4) });
+      onProgress: (p) => {
+        progress ??= createProgress({ label: `${kind}directional`, total: p.totalSteps, unit: 'updates' });
+        progress.update(p.step, { loss: p.smoothLoss.toFixed(4) });
       },
     }, new Rng(seed + 3));
     (progress as ReturnType<typeof createProgress> | null)?.finish();

@@ -174,10 +174,10 @@ function withProgress(options: TreeTrainOptions, label: string): TreeTrainOption
   let progress: ReturnType<typeof createProgress> | null = null;
   return {
     ...options,
-    onStep: (step, total, loss) => {
-      progress ??= createProgress({ label, total, unit: 'batches' });
-      progress.update(step, { loss });
-      if (step === total) progress.finish();
+    onProgress: (p) => {
+      progress ??= createProgress({ label, total: p.totalSteps, unit: 'batches' });
+      progress.update(p.step, { loss: p.loss });
+      if (p.step === p.totalSteps) progress.finish();
     },
   };
 }

@@ -15,10 +15,11 @@ import { ESPEAK_MISSING_MESSAGE, hasEspeak, type ClipEvent } from '../../trainin
 import { readWav } from '../../training/trigger/audio/wav.js';
 import { readJsonFile, writeFileAtomic } from '../../training/io/files.js';
 import {
-  bandStatistics, createTriggerModel, detectTriggers, evaluateTrigger, loadTriggerModel, loadTriggerSplit, precisionRecall,
-  predictTrigger, readTriggerManifest, saveTriggerModel, scoreDetections, spectrogramOfAudio, synthesizeTriggerDataset,
+  bandStatistics, createTriggerModel, detectTriggers, evaluateTrigger, loadTriggerModel, loadTriggerSplit,
+  predictTrigger, readTriggerManifest, saveTriggerModel, spectrogramOfAudio, synthesizeTriggerDataset,
   trainTriggerModel, triggerPlotSvg, triggerWindows, type TriggerDataOptions, type TriggerManifest,
 } from '../../training/trigger/trigger.js';
+import { precisionRecall, scoreDetections } from '../../training/metrics/detection.js';
 import { InputError } from '../../training/core/errors.js';
 
 const SUMMARY = 'trigger-word detection ("activate") on espeak-ng speech: synth | train | detect';
@@ -156,13 +157,11 @@ async function runTrain(argv: string[]): Promise<number> {
     spectrogram: manifest.spectrogram,
   }, new Rng(seed), bandStatistics(train.map((c) => c.features)));
   let progress: ReturnType<typeof createProgress> | null = null;
-  let recent = 0;
   const result = trainTriggerModel(model, train, {
     epochs, batchSize, lr, clipNorm,
-    onStep: (step, total, loss) => {
-      progress ??= createProgress({ label: 'training', total, unit: 'batches' });
-      recent = recent === 0 ? loss : 0.9 * recent + 0.1 * loss;
-      progress.update(step, { loss: recent.toFixed(4) });
+    onProgress: (p) => {
+      progress ??= createProgress({ label: 'training', total: p.totalSteps, unit: 'batches' });
+      progress.update(p.step, { loss: p.smoothLoss.toFixed(4) });
     },
   }, new Rng(seed + 1));
   (progress as ReturnType<typeof createProgress> | null)?.finish();

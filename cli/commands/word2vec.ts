@@ -9,7 +9,7 @@ import { parseArgs, printHelp, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
 import { readCorpusInput } from '../files.js';
 import { createProgress, type Progress } from '../progress.js';
-import { writeVectors } from '../../training/embeddings/vectors.js';
+import { writeVectors } from '../../training/io/vectors.js';
 import { trainWord2Vec, type Word2VecKernel, type Word2VecLoss, type Word2VecMethod } from '../../training/embeddings/word2vec.js';
 import { InputError } from '../../training/core/errors.js';
 

@@ -23,6 +23,7 @@
  */
 import { Matrix, expectSameDType, shapeOf } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
+import { runTrainingLoop, type LoopControls, type StopReason } from '../core/loop.js';
 import { buildWord2VecVocabulary, encodeCorpus } from './word2vec.js';
 
 /** The non-zero entries of X as parallel arrays: X[rows[k], cols[k]] = values[k]. */
@@ -201,7 +202,11 @@ export function gloveBackward(grads: GloveParams, p: GloveParams, X: Cooccurrenc
   }
 }
 
-export interface GloveOptions {
+/**
+ * The shared loop's time limit and stop signal (checked between epochs: a step of the loop is one
+ * epoch over the entries) and GloVe's settings.
+ */
+export interface GloveOptions extends Omit<LoopControls, 'onProgress'> {
   dim?: number;
   /** Symmetric window (default 15, cooccur.c's). */
   window?: number;
@@ -250,6 +255,7 @@ export interface GloveResult {
   /** Corpus words (after minCount) per second of the whole run (counting + training). */
   wordsPerSecond: number;
   trainWords: number;
+  stopReason: StopReason;
 }
 
 /** Count co-occurrences in `corpus` and fit GloVe vectors; deterministic for a given seed. */
@@ -307,55 +313,61 @@ export function trainGlove(corpus: string[][], opts: GloveOptions = {}): GloveRe
 
   const epochCosts: number[] = [];
   const trainStart = performance.now();
-  for (let epoch = 0; epoch < epochs; epoch++) {
-    rng.shuffle(order);
-    let cost = 0;
-    const epochStart = performance.now();
-    for (let n = 0; n < X.size; n++) {
-      const k = order[n];
-      const i = X.rows[k], j = X.cols[k];
-      const l1 = i * d, l2 = j * d;
-      let dot = 0;
-      for (let c = 0; c < d; c++) dot += W1[l1 + c] * W2[l2 + c];
-      const r = dot + B1[i] + B2[j] - logX[k];
-      const fr = weight[k] * r;
-      if (!Number.isFinite(fr)) continue;
-      cost += 0.5 * fr * r;
-      // AdaGrad on ½J, glove.c's way (see the module comment). Component c of both vectors is
-      // read before either is written, so one pass does what glove.c does in two; its check that
-      // the steps are finite always passes here (fr is finite, steps are clipped, G ≥ 1).
-      for (let c = 0; c < d; c++) {
-        const w1 = W1[l1 + c], w2 = W2[l2 + c];
-        let g1 = fr * w2, g2 = fr * w1;
-        if (g1 > clip) g1 = clip; else if (g1 < -clip) g1 = -clip;
-        if (g2 > clip) g2 = clip; else if (g2 < -clip) g2 = -clip;
-        const t1 = g1 * eta, t2 = g2 * eta;
-        const q1 = G1[l1 + c], q2 = G2[l2 + c];
-        W1[l1 + c] = w1 - t1 / Math.sqrt(q1);
-        W2[l2 + c] = w2 - t2 / Math.sqrt(q2);
-        G1[l1 + c] = q1 + t1 * t1;
-        G2[l2 + c] = q2 + t2 * t2;
+  let epoch = 0;
+  const loop = runTrainingLoop({
+    startStep: 0, totalSteps: epochs, budgetReason: 'epochs', timeLimitSeconds: opts.timeLimitSeconds, signal: opts.signal, now: opts.now,
+    step: () => {
+      rng.shuffle(order);
+      let cost = 0;
+      const epochStart = performance.now();
+      for (let n = 0; n < X.size; n++) {
+        const k = order[n];
+        const i = X.rows[k], j = X.cols[k];
+        const l1 = i * d, l2 = j * d;
+        let dot = 0;
+        for (let c = 0; c < d; c++) dot += W1[l1 + c] * W2[l2 + c];
+        const r = dot + B1[i] + B2[j] - logX[k];
+        const fr = weight[k] * r;
+        if (!Number.isFinite(fr)) continue;
+        cost += 0.5 * fr * r;
+        // AdaGrad on ½J, glove.c's way (see the module comment). Component c of both vectors is
+        // read before either is written, so one pass does what glove.c does in two; its check that
+        // the steps are finite always passes here (fr is finite, steps are clipped, G ≥ 1).
+        for (let c = 0; c < d; c++) {
+          const w1 = W1[l1 + c], w2 = W2[l2 + c];
+          let g1 = fr * w2, g2 = fr * w1;
+          if (g1 > clip) g1 = clip; else if (g1 < -clip) g1 = -clip;
+          if (g2 > clip) g2 = clip; else if (g2 < -clip) g2 = -clip;
+          const t1 = g1 * eta, t2 = g2 * eta;
+          const q1 = G1[l1 + c], q2 = G2[l2 + c];
+          W1[l1 + c] = w1 - t1 / Math.sqrt(q1);
+          W2[l2 + c] = w2 - t2 / Math.sqrt(q2);
+          G1[l1 + c] = q1 + t1 * t1;
+          G2[l2 + c] = q2 + t2 * t2;
+        }
+        const tb = eta * fr;
+        B1[i] -= tb / Math.sqrt(GB1[i]);
+        B2[j] -= tb / Math.sqrt(GB2[j]);
+        GB1[i] += tb * tb;
+        GB2[j] += tb * tb;
+        if (opts.onProgress && (n + 1) % progressEvery === 0) {
+          const elapsed = (performance.now() - epochStart) / 1000;
+          opts.onProgress({
+            stage: 'train', epoch, done: n + 1, entries: X.size, cost: cost / (n + 1),
+            rate: (n + 1) / Math.max(elapsed, 1e-9), elapsedSeconds: (performance.now() - started) / 1000,
+          });
+        }
       }
-      const tb = eta * fr;
-      B1[i] -= tb / Math.sqrt(GB1[i]);
-      B2[j] -= tb / Math.sqrt(GB2[j]);
-      GB1[i] += tb * tb;
-      GB2[j] += tb * tb;
-      if (opts.onProgress && (n + 1) % progressEvery === 0) {
-        const elapsed = (performance.now() - epochStart) / 1000;
-        opts.onProgress({
-          stage: 'train', epoch, done: n + 1, entries: X.size, cost: cost / (n + 1),
-          rate: (n + 1) / Math.max(elapsed, 1e-9), elapsedSeconds: (performance.now() - started) / 1000,
-        });
-      }
-    }
-    epochCosts.push(cost / X.size);
-    const elapsed = (performance.now() - epochStart) / 1000;
-    opts.onProgress?.({
-      stage: 'train', epoch, done: X.size, entries: X.size, cost: cost / X.size,
-      rate: X.size / Math.max(elapsed, 1e-9), elapsedSeconds: (performance.now() - started) / 1000,
-    });
-  }
+      epochCosts.push(cost / X.size);
+      const elapsed = (performance.now() - epochStart) / 1000;
+      opts.onProgress?.({
+        stage: 'train', epoch, done: X.size, entries: X.size, cost: cost / X.size,
+        rate: X.size / Math.max(elapsed, 1e-9), elapsedSeconds: (performance.now() - started) / 1000,
+      });
+      epoch++;
+      return { loss: cost / X.size, epoch, units: X.size };
+    },
+  });
   const trainSeconds = (performance.now() - trainStart) / 1000;
   const vectors = Matrix.zeros(V, d, 'float32');
   const scale = combine === 'average' ? 0.5 : 1;
@@ -371,5 +383,6 @@ export function trainGlove(corpus: string[][], opts: GloveOptions = {}): GloveRe
     trainSeconds,
     wordsPerSecond: trainWords / Math.max(countSeconds + trainSeconds, 1e-9),
     trainWords,
+    stopReason: loop.stopReason,
   };
 }

@@ -45,6 +45,7 @@ import { Rng } from '../../engine/rng.js';
 import { logSoftmaxRow } from '../../engine/softmax.js';
 import { FunctionBuilder, ModuleBuilder, ValType } from '../../engine/wasm/emitter.js';
 import { instantiate, webAssembly, type WasmMemory } from '../../engine/wasm/webassembly.js';
+import { runTrainingLoop, type LoopControls, type StopReason } from '../core/loop.js';
 import { Vocabulary } from '../text/vocab.js';
 
 export type Word2VecMethod = 'skipgram' | 'cbow';
@@ -56,7 +57,11 @@ export type Word2VecLoss = 'softmax' | 'hs' | 'neg';
  */
 export type Word2VecKernel = 'auto' | 'js' | 'wasm';
 
-export interface Word2VecOptions {
+/**
+ * The shared loop's time limit and stop signal (checked between epochs: a step of the loop is one
+ * epoch over the corpus) and word2vec's settings.
+ */
+export interface Word2VecOptions extends Omit<LoopControls, 'onProgress'> {
   /** 'skipgram' (default) or 'cbow'. */
   method?: Word2VecMethod;
   /** 'neg' (default), 'hs' or 'softmax' (full softmax: only for small vocabularies). */
@@ -124,10 +129,11 @@ export interface Word2VecResult {
   /** Mean loss per example over the last epoch. */
   finalLoss: number;
   seconds: number;
-  /** epochs · T / seconds */
+  /** Words read / seconds (epochs · T / seconds when every epoch ran). */
   wordsPerSecond: number;
   /** The kernel that ran ('js' or 'wasm'). */
   kernel: 'js' | 'wasm';
+  stopReason: StopReason;
 }
 
 interface ResolvedOptions {
@@ -375,31 +381,37 @@ export function trainWord2Vec(corpus: string[][], options: Word2VecOptions = {})
     }
   };
 
-  for (epoch = 0; epoch < o.epochs; epoch++) {
-    epochLoss = 0;
-    epochExamples = 0;
-    for (const doc of docs) {
-      let i = 0;
-      while (i < doc.length) {
-        // Read a sentence: up to maxSentenceLength words that survive subsampling.
-        let length = 0;
-        while (i < doc.length && length < o.maxSentenceLength) {
-          const w = doc[i++];
-          wordsDone++;
-          if (keep[w] < 1 && rng.uniform() >= keep[w]) continue;
-          sentence[length++] = w;
+  const loop = runTrainingLoop({
+    startStep: 0, totalSteps: o.epochs, budgetReason: 'epochs',
+    timeLimitSeconds: options.timeLimitSeconds, signal: options.signal, now: options.now,
+    step: () => {
+      epochLoss = 0;
+      epochExamples = 0;
+      for (const doc of docs) {
+        let i = 0;
+        while (i < doc.length) {
+          // Read a sentence: up to maxSentenceLength words that survive subsampling.
+          let length = 0;
+          while (i < doc.length && length < o.maxSentenceLength) {
+            const w = doc[i++];
+            wordsDone++;
+            if (keep[w] < 1 && rng.uniform() >= keep[w]) continue;
+            sentence[length++] = w;
+          }
+          if (wordsDone - lastAlphaUpdate >= alphaEvery) {
+            alpha = Math.max(o.alpha * 1e-4, o.alpha * (1 - wordsDone / (totalWords + 1)));
+            lastAlphaUpdate = wordsDone;
+          }
+          if (wordsDone - lastReport >= o.progressEvery && options.onProgress) report();
+          if (length === 0) continue;
+          options.onSentence?.(sentence.subarray(0, length));
+          trainSentence(length);
         }
-        if (wordsDone - lastAlphaUpdate >= alphaEvery) {
-          alpha = Math.max(o.alpha * 1e-4, o.alpha * (1 - wordsDone / (totalWords + 1)));
-          lastAlphaUpdate = wordsDone;
-        }
-        if (wordsDone - lastReport >= o.progressEvery && options.onProgress) report();
-        if (length === 0) continue;
-        options.onSentence?.(sentence.subarray(0, length));
-        trainSentence(length);
       }
-    }
-  }
+      epoch++;
+      return { loss: epochExamples > 0 ? epochLoss / epochExamples : NaN, epoch, units: trainWords };
+    },
+  });
   if (options.onProgress) report();
   const seconds = (performance.now() - start) / 1000;
   return {
@@ -413,8 +425,9 @@ export function trainWord2Vec(corpus: string[][], options: Word2VecOptions = {})
     examples,
     finalLoss: epochExamples > 0 ? epochLoss / epochExamples : NaN,
     seconds,
-    wordsPerSecond: seconds > 0 ? totalWords / seconds : 0,
+    wordsPerSecond: seconds > 0 ? wordsDone / seconds : 0,
     kernel: simd ? 'wasm' : 'js',
+    stopReason: loop.stopReason,
   };
 }
 

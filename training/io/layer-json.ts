@@ -31,7 +31,7 @@ import { CELL_KINDS, createCell } from '../../layers/cells/create-cell.js';
 import { isStackedRnn, type RecurrentLayer } from '../../layers/interchange.js';
 import { createStack, stackedParameters, type StackedLayerSpec } from '../../layers/stacked.js';
 import { readJsonFile, writeFileAtomic } from './files.js';
-import { matrixFromJSON, matrixToJSON, type MatrixJSON } from '../core/optimizers.js';
+import { matrixFromJSON, matrixToJSON, type MatrixJSON } from './tensors.js';
 import { InputError } from '../core/errors.js';
 
 export const LAYER_FORMAT = 'seqgrad.recurrent-layer';

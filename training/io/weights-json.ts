@@ -4,7 +4,8 @@
  * browser (training/lm/model.ts) import this; reading the file is `model-file.ts`'s part.
  */
 import { copyInto, shapeOf, type Matrix } from '../../engine/matrix.js';
-import { matrixFromJSON, type MatrixJSON, type OptimizerStateJSON } from '../core/optimizers.js';
+import type { OptimizerStateJSON } from '../core/optimizers.js';
+import { matrixFromJSON, type MatrixJSON } from './tensors.js';
 
 /**
  * Copy `weights` (name → MatrixJSON) into the model's parameters `params` (name → Matrix) of

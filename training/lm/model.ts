@@ -40,7 +40,7 @@ import {
   type LayerState, type StackedBackwardOptions, type StackedForwardOptions, type StackedRnn, type StackedWorkspace,
 } from '../../layers/stacked.js';
 import { copyWeightsFromJSON, withCurrentNames } from '../io/weights-json.js';
-import { matrixToJSON, type MatrixJSON } from '../core/optimizers.js';
+import { matrixToJSON, type MatrixJSON } from '../io/tensors.js';
 import { Vocabulary, type VocabularyJSON } from '../text/vocab.js';
 import { InputError } from '../core/errors.js';
 

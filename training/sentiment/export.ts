@@ -14,7 +14,7 @@ import {
 import type { SafeTensor } from '../io/safetensors.js';
 import { Vocabulary, type VocabularyJSON } from '../text/vocab.js';
 import { createLstmSentimentModel, LstmSentimentModel, type LstmSentimentConfig } from './lstm.js';
-import type { SentimentModel, SentimentModelJSON } from './sentiment.js';
+import type { SentimentModel, SentimentModelJSON } from '../classify/sentence-classifier.js';
 
 export const SENTIMENT_MODEL_KIND = 'sentiment';
 

@@ -84,7 +84,7 @@ import {
   beamSearch, scoreSequence, type Hypothesis, type LengthPenalty, type SequenceScore, type StepFunction,
 } from '../decode/beam.js';
 import { copyWeightsFromJSON, withCurrentNames } from '../io/weights-json.js';
-import { matrixToJSON, type MatrixJSON } from '../core/optimizers.js';
+import { matrixToJSON, type MatrixJSON } from '../io/tensors.js';
 import {
   EOS, PAD, SOS, UNK, Vocabulary, detokenize, tokenizeText, type TokenLevel, type VocabularyJSON,
 } from '../text/vocab.js';

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { word2vecCommand } from '../../../cli/commands/word2vec.js';
-import { readVectors } from '../../../training/embeddings/vectors.js';
+import { readVectors } from '../../../training/io/vectors.js';
 import {
   keepProbability, trainWord2Vec, type Word2VecLoss, type Word2VecMethod, type Word2VecProgress,
 } from '../../../training/embeddings/word2vec.js';

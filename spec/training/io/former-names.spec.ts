@@ -18,7 +18,7 @@ import { loadSeq2Seq } from '../../../training/seq2seq/model-file.js';
 import { Seq2SeqDecoder, seq2seqFromJSON, seq2seqParameters, translate } from '../../../training/seq2seq/model.js';
 import { prepareSeq2SeqData, readSeq2SeqCheckpoint, resumeSeq2SeqTrainer } from '../../../training/seq2seq/train.js';
 import { parsePairsTsv } from '../../../training/seq2seq/tasks.js';
-import { averageModelFactory, type AverageSentimentModel, type SentimentModelJSON } from '../../../training/sentiment/sentiment.js';
+import { averageModelFactory, type AverageSentimentModel, type SentimentModelJSON } from '../../../training/classify/sentence-classifier.js';
 import { lstmModelFactory, type LstmSentimentModel } from '../../../training/sentiment/lstm.js';
 import { loadTagger } from '../../../training/tagger/tagger.js';
 import { loadTriggerModel } from '../../../training/trigger/trigger.js';

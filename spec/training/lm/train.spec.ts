@@ -252,6 +252,23 @@ describe('truncated BPTT trainer', () => {
     expect(t.steps).toBeLessThan(10);
   });
 
+  it('a stop request ends the run after the step under way; the end of the run evaluates and checkpoints there', () => {
+    const corpus = toyCorpus();
+    const file = path.join(dir, 'ckpt.json');
+    const controller = new AbortController();
+    const trainer = createLmTrainer(toyModel(corpus), corpus, CONFIG);
+    const r = trainer.run({
+      maxSteps: 20, evalEvery: 5, checkpointPath: file, signal: controller.signal,
+      onProgress: (p) => {
+        if (p.step === 7) controller.abort();
+      },
+    });
+    expect(r.stopReason).toBe('interrupted');
+    expect(r.steps).toBe(7);
+    expect(r.evaluations.map((e) => e.step)).toEqual([5, 7]);
+    expect(readLmCheckpoint(file).state.position.step).toBe(7);
+  });
+
   it('early stopping puts back the weights of the best evaluation', () => {
     // A learning rate far too large makes validation worse after the first evaluation; the run must
     // end with the weights it had at that (best) evaluation, not the last ones.

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { base64ToBytes, bytesToBase64 } from '../../../training/core/base64.js';
+import { base64ToBytes, bytesToBase64 } from '../../../training/io/base64.js';
 
 afterEach(() => vi.unstubAllGlobals());
 
