@@ -9,3 +9,4 @@ export * from './cells/lstm.js';
 export * from './cells/gru.js';
 export * from './cells/create-cell.js';
 export * from './dense.js';
+export * from './norm.js';

@@ -13,6 +13,7 @@ import { architecturesCases, wrappersCases } from './check/cases/wrappers-cases.
 import { lmCases } from './lm/gradcheck-cases.js';
 import { seq2seqCases } from './seq2seq/gradcheck-cases.js';
 import { sentimentCases } from './sentiment/gradcheck-cases.js';
+import { transformerCases } from './check/cases/transformer-cases.js';
 
 export const gradCheckCases: GradCheckCase[] = [
   ...engineCases,
@@ -26,4 +27,5 @@ export const gradCheckCases: GradCheckCase[] = [
   ...lmCases,
   ...seq2seqCases,
   ...sentimentCases,
+  ...transformerCases,
 ];
