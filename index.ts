@@ -3,6 +3,7 @@
  * The math core is also importable alone as `seqgrad/engine`.
  */
 export * from './engine/index.js';
+export * from './engine/gelu.js';
 export * from './engine/gpu/index.js';
 export * from './layers/index.js';
 export * from './layers/attention/attention.js';

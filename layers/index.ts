@@ -20,3 +20,4 @@ export * from './transformer/decoder-layer.js';
 export * from './transformer/encoder.js';
 export * from './transformer/decoder.js';
 export * from './transformer/positions.js';
+export * from './transformer/state-dict.js';
