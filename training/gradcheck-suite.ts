@@ -14,6 +14,7 @@ import { lmCases } from './lm/gradcheck-cases.js';
 import { seq2seqCases } from './seq2seq/gradcheck-cases.js';
 import { sentimentCases } from './sentiment/gradcheck-cases.js';
 import { transformerCases } from './check/cases/transformer-cases.js';
+import { transformerLmCases } from './lm/transformer-gradcheck-cases.js';
 
 export const gradCheckCases: GradCheckCase[] = [
   ...engineCases,
@@ -28,4 +29,5 @@ export const gradCheckCases: GradCheckCase[] = [
   ...seq2seqCases,
   ...sentimentCases,
   ...transformerCases,
+  ...transformerLmCases,
 ];
