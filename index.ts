@@ -49,3 +49,4 @@ export * from './training/io/layer-json.js';
 export * from './training/seq2seq/model.js';
 export * from './training/seq2seq/train.js';
 export * from './training/lm/transformer-model.js';
+export * from './training/lm/transformer-train.js';
