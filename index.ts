@@ -50,3 +50,4 @@ export * from './training/seq2seq/model.js';
 export * from './training/seq2seq/train.js';
 export * from './training/lm/transformer-model.js';
 export * from './training/lm/transformer-train.js';
+export * from './training/seq2seq/transformer-model.js';

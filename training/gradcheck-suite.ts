@@ -15,6 +15,7 @@ import { seq2seqCases } from './seq2seq/gradcheck-cases.js';
 import { sentimentCases } from './sentiment/gradcheck-cases.js';
 import { transformerCases } from './check/cases/transformer-cases.js';
 import { transformerLmCases } from './lm/transformer-gradcheck-cases.js';
+import { transformerSeq2SeqCases } from './seq2seq/transformer-gradcheck-cases.js';
 
 export const gradCheckCases: GradCheckCase[] = [
   ...engineCases,
@@ -30,4 +31,5 @@ export const gradCheckCases: GradCheckCase[] = [
   ...sentimentCases,
   ...transformerCases,
   ...transformerLmCases,
+  ...transformerSeq2SeqCases,
 ];
