@@ -37,6 +37,9 @@ import {
   createTransliteration, parsePairsTsv, reversalPairs, transliterationPairs, writePairsTsv, type SeqPair,
 } from '../../training/seq2seq/tasks.js';
 import { InputError } from '../../training/core/errors.js';
+import {
+  attendWithTransformer, evalWithTransformer, readTransformerSeq2Seq, trainTransformerSeq2Seq, transformerSeq2SeqFlags, translateWithTransformer,
+} from './seq2seq-transformer.js';
 
 // ---- shared flag helpers -------------------------------------------------------------------
 
@@ -110,6 +113,7 @@ const trainSpec: Record<string, FlagSpec> = {
   curve: { type: 'string', description: 'write the loss / exact-match curve (SVG) here' },
   backend: { type: 'string', description: 'GEMM backend', choices: ['wasm', 'js'], default: 'wasm' },
   json: { type: 'boolean', description: 'print the summary as JSON' },
+  ...transformerSeq2SeqFlags,
   help: { type: 'boolean', description: '' },
 };
 
@@ -171,6 +175,9 @@ async function runTrain(argv: string[]): Promise<number> {
     const level = flags.level as 'char' | 'word';
     const seed = flags.seed as number;
     const data = prepareSeq2SeqData(pairs, { level, lowercase: flags.lowercase === true, valFraction: vf, seed });
+    if (flags.arch === 'transformer') {
+      return trainTransformerSeq2Seq(c, flags, data, { file, level, lowercase: flags.lowercase === true, valFraction: vf, seed }, backend, trainCurveSvg);
+    }
     const attention = flags.attention as Seq2SeqAttention;
     let model: Seq2SeqModel;
     try {
@@ -273,6 +280,12 @@ function runTranslate(argv: string[]): number {
   noPositionals(c, positionals);
   for (const name of ['beam', 'nbest', 'max-length']) positiveInt(c, flags, name);
   positiveNumber(c, flags, 'alpha', true);
+  const transformer = readTransformerSeq2Seq(required(c, flags, 'model', 'FILE'));
+  if (transformer) {
+    return translateWithTransformer(c, transformer, {
+      beamWidth: flags.beam as number, nBest: flags.nbest as number, lengthPenalty: lengthPenalty(flags), maxLength: flags['max-length'] as number | undefined, json: flags.json === true,
+    });
+  }
   const model = loadSeq2Seq(required(c, flags, 'model', 'FILE'));
   if (model.config.form !== 'encoder-decoder') throw new InputError(`${c}: the model is a ${model.config.form} model; translate needs an encoder-decoder`);
   const beamWidth = flags.beam as number;
@@ -341,6 +354,11 @@ function runEval(argv: string[]): number {
   positiveInt(c, flags, 'errors', 0);
   positiveNumber(c, flags, 'alpha', true);
   const widths = beamWidths(c, flags);
+  const transformer = readTransformerSeq2Seq(required(c, flags, 'model', 'FILE'));
+  if (transformer) {
+    const all = readPairs(c, required(c, flags, 'pairs', 'FILE.tsv'));
+    return evalWithTransformer(transformer, flags.max !== undefined ? all.slice(0, flags.max as number) : all, widths, flags['by-length'] as number | undefined, flags.json === true);
+  }
   const model = loadSeq2Seq(required(c, flags, 'model', 'FILE'));
   if (model.config.form !== 'encoder-decoder') throw new InputError(`${c}: the model is a ${model.config.form} model; eval needs an encoder-decoder`);
   let pairs = readPairs(c, required(c, flags, 'pairs', 'FILE.tsv'));
@@ -403,6 +421,12 @@ function runAttend(argv: string[]): number {
   if (positionals.length !== 1) throw new UsageError(`${c}: expected one source text argument, got ${positionals.length} (quote it)`);
   positiveInt(c, flags, 'beam');
   positiveInt(c, flags, 'max-length');
+  const transformer = readTransformerSeq2Seq(required(c, flags, 'model', 'FILE'));
+  if (transformer) {
+    return attendWithTransformer(c, transformer, positionals[0], flags.out as string, {
+      beamWidth: flags.beam as number, lengthPenalty: lengthPenalty(flags), maxLength: flags['max-length'] as number | undefined, json: flags.json === true,
+    });
+  }
   const model = loadSeq2Seq(required(c, flags, 'model', 'FILE'));
   if (!model.attention) throw new InputError(`${c}: model ${String(flags.model)} has attention '${model.config.attention}': there are no weights α to draw`);
   const source = positionals[0];
