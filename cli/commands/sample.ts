@@ -1,10 +1,10 @@
 /**
- * `seqgrad sample`: novel sequences from a trained language model — sampled (temperature, top-k,
+ * `seqgrad sample`: novel sequences from a trained language model (recurrent or Transformer) — sampled (temperature, top-k,
  * never <UNK>), greedy, or the n best of a beam search. Thin: training/lm-use.ts.
  */
 import { UsageError, helpText, parseArgs, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
-import { loadLanguageModel } from '../../training/lm/model.js';
+import { loadAnyLanguageModel } from '../../training/lm/transformer-model.js';
 import { beamText, greedyText, sampleText, type GeneratedText } from '../../training/lm/use.js';
 
 const spec: Record<string, FlagSpec> = {
@@ -44,7 +44,7 @@ export const sampleCommand: Command = {
       const v = flags[name] as number | undefined;
       if (v !== undefined && !(v >= 1)) throw new UsageError(`--${name} expects an integer ≥ 1, got ${v}`);
     }
-    const model = loadLanguageModel(flags.model as string);
+    const model = loadAnyLanguageModel(flags.model as string); // recurrent or Transformer
     const common = {
       maxLength: flags['max-length'] as number | undefined,
       forbidUnk: flags['allow-unk'] !== true,

@@ -9,7 +9,7 @@ beforeAll(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seqgrad-transform
 afterAll(() => { fs.rmSync(dir, { recursive: true, force: true }); });
 
 describe('seqgrad train --arch transformer', () => {
-  it('trains a causal Transformer LM end to end with --json and writes its model file', async () => {
+  it('trains a causal Transformer LM end to end with --json, writes its model file, and samples from it', async () => {
     const data = path.join(dir, 'names.txt');
     fs.writeFileSync(data, Array.from({ length: 40 }, (_, i) => ['abba', 'baab', 'abab'][i % 3]).join('\n') + '\n');
     const model = path.join(dir, 't.json');
@@ -26,6 +26,11 @@ describe('seqgrad train --arch transformer', () => {
     const file = JSON.parse(fs.readFileSync(model, 'utf8'));
     expect(file.kind).toBe('seqgrad.transformer-language-model');
     expect(Object.keys(file.weights)).toContain('encoder.layers.1.self_attn.W_q');
+    const sample = await runSeqgrad(['sample', '--model', model, '--n', '3', '--seed', '2', '--json']);
+    expect(sample.code).toBe(0);
+    const sequences = JSON.parse(sample.stdout).sequences;
+    expect(sequences).toHaveLength(3);
+    for (const seq of sequences) expect(seq.text).toMatch(/^[ab]*$/);
   });
 
   it('answers a head count that does not divide d_model with one line and exit code 2', async () => {

@@ -21,7 +21,7 @@ import { Matrix, type DType } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
 import { causalMask, type AttentionMasks } from '../../layers/attention/multihead.js';
 import { createDense, denseBackward, denseForward, denseZeroGrad, type DenseLayer } from '../../layers/dense.js';
-import type { DropoutMode } from '../../layers/dropout.js';
+import { DROPOUT_OFF, type DropoutMode } from '../../layers/dropout.js';
 import {
   createEmbedding, embeddingBackward, embeddingForward, embeddingZeroGrad, type Embedding,
 } from '../../layers/embedding.js';
@@ -39,7 +39,8 @@ import { matrixToJSON, type MatrixJSON } from '../core/optimizers.js';
 import { writeFileAtomic } from '../io/files.js';
 import { copyWeightsFromJSON, readJsonInput } from '../io/model-file.js';
 import { Vocabulary, type VocabularyJSON } from '../text/vocab.js';
-import type { LmLevel } from './model.js';
+import type { StepFunction } from '../decode/sampling.js';
+import { languageModelFromJSON, type LanguageModel, type LmLevel } from './model.js';
 
 export interface TransformerLmConfig {
   level: LmLevel;
@@ -241,4 +242,54 @@ export function saveTransformerLm(path: string, model: TransformerLanguageModel,
 
 export function loadTransformerLm(path: string): TransformerLanguageModel {
   return transformerLmFromJSON(readJsonInput(path, 'model file'), `model file ${path}`);
+}
+
+// ---- generation ------------------------------------------------------------------------------
+
+/** A hypothesis' state for sampling and beam search: the tokens fed so far. Never mutated. */
+export type TransformerLmState = readonly number[];
+
+/**
+ * The model as a step function (decode/sampling.ts, decode/beam.ts): step(state, token) runs the causal
+ * model over the last ≤ maxLength tokens of state + token (a sliding window once the context is full:
+ * positions restart, as in training where a context starts anywhere in the stream) and returns
+ * log P(next | …) of the last position (float64, one buffer overwritten by the next call) and the new state.
+ * O(T²) per token without a key/value cache; workspaces are kept per context length.
+ */
+export function createTransformerLmStepper(model: TransformerLanguageModel): { initialState(): TransformerLmState; step: StepFunction<TransformerLmState> } {
+  const V = model.vocab.size;
+  const logProbs = new Float64Array(V);
+  const workspaces = new Map<number, TransformerLmWorkspace>();
+  return {
+    initialState: () => [],
+    step(state, token) {
+      if (!Number.isInteger(token) || token < 0 || token >= V) throw new Error(`transformerLmStep: expected a token id in [0, ${V}), got ${token}`);
+      const next = [...state, token];
+      const window = next.slice(Math.max(0, next.length - model.config.maxLength));
+      const T = window.length;
+      let ws = workspaces.get(T);
+      if (!ws) {
+        ws = createTransformerLmWorkspace(model, T, 1);
+        workspaces.set(T, ws);
+      }
+      ws.inputIds.set(window);
+      const logits = transformerLmForward(model, ws, DROPOUT_OFF);
+      let max = -Infinity;
+      for (let j = 0; j < V; j++) max = Math.max(max, logits.get(T - 1, j));
+      let sum = 0;
+      for (let j = 0; j < V; j++) sum += Math.exp(logits.get(T - 1, j) - max);
+      const logSum = max + Math.log(sum);
+      for (let j = 0; j < V; j++) logProbs[j] = logits.get(T - 1, j) - logSum;
+      return { logProbs, state: next };
+    },
+  };
+}
+
+/** A language model file of either kind: the Transformer's, or the recurrent model's (model.ts). */
+export function loadAnyLanguageModel(path: string): LanguageModel | TransformerLanguageModel {
+  const json = readJsonInput<{ kind?: unknown }>(path, 'model file');
+  if (json !== null && typeof json === 'object' && json.kind === 'seqgrad.transformer-language-model') {
+    return transformerLmFromJSON(json, `model file ${path}`);
+  }
+  return languageModelFromJSON(json, `model file ${path}`);
 }

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { Matrix } from '../../../engine/matrix.js';
+import { logSoftmax } from '../../../engine/softmax.js';
 import { DROPOUT_OFF } from '../../../layers/dropout.js';
+import { beamText, greedyText } from '../../../training/lm/use.js';
 import { prepareLmCorpus } from '../../../training/lm/train.js';
 import {
-  createTransformerLanguageModel, createTransformerLmWorkspace, transformerLmForward, transformerLmFromJSON, transformerLmToJSON,
+  createTransformerLanguageModel, createTransformerLmStepper, createTransformerLmWorkspace, transformerLmForward, transformerLmFromJSON, transformerLmToJSON,
 } from '../../../training/lm/transformer-model.js';
 import { TransformerLmTrainer } from '../../../training/lm/transformer-train.js';
 
@@ -25,6 +28,26 @@ describe('causal Transformer language model', () => {
     const result = t.run({ maxSteps: 60, evalEvery: 60 });
     expect(result.stopReason).toBe('max-steps');
     expect(result.lastEvaluation!.bitsPerToken).toBeLessThan(0.3);
+    // …and continues the period from a prefix (greedy and beam through the shared generation code)
+    expect(greedyText(t.model, { prefix: 'bcd', maxLength: 7, forbidUnk: true }).text).toBe('efghiab');
+    expect(beamText(t.model, { prefix: 'fg', maxLength: 4, beamWidth: 3 })[0].text).toBe('hiab');
+  });
+
+  it('the step function gives the log-probabilities of a full causal forward pass at every position', () => {
+    const d = data();
+    const model = createTransformerLanguageModel({ dModel: 8, numHeads: 2, layers: 2, maxLength: 8, seed: 4, dtype: 'float64' }, d.vocab);
+    const ids = [2, 5, 3, 3, 7];
+    const ws = createTransformerLmWorkspace(model, ids.length, 1);
+    ws.inputIds.set(ids);
+    const logits = transformerLmForward(model, ws, DROPOUT_OFF);
+    const logProbs = logSoftmax(Matrix.zeros(logits.rows, logits.cols, 'float64'), logits).toArray();
+    const stepper = createTransformerLmStepper(model);
+    let state = stepper.initialState();
+    ids.forEach((id, t) => {
+      const out = stepper.step(state, id);
+      Array.from(out.logProbs).forEach((v, j) => expect(Math.abs(v - logProbs[t][j])).toBeLessThan(1e-12));
+      state = out.state;
+    });
   });
 
   it('is causal: the logits of step t ignore every later input', () => {
