@@ -47,7 +47,6 @@ export function trainTransformerSeq2Seq(
   c: string, flags: FlagValues, data: PreparedSeq2SeqData, dataInfo: Record<string, unknown>, backend: string,
   curveSvg: (title: string, result: Seq2SeqTrainResult) => string,
 ): number {
-  if (flags.resume || flags.checkpoint) throw new UsageError(`${c}: --arch transformer has no checkpoints or --resume yet`);
   const dModel = flags.hidden as number, heads = flags.heads as number, dropout = flags.dropout as number;
   if (!Number.isInteger(heads) || heads < 1 || dModel % heads !== 0) throw new UsageError(`${c}: --heads expects a positive divisor of --hidden ${dModel}, got ${heads}`);
   if (!(dropout >= 0 && dropout < 1)) throw new UsageError(`${c}: --dropout expects a number in [0, 1), got ${dropout}`);

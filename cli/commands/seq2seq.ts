@@ -156,6 +156,7 @@ async function runTrain(argv: string[]): Promise<number> {
   if (!(vf >= 0 && vf < 1)) throw new UsageError(`${c}: --val-fraction expects a number in [0, 1), got ${vf}`);
   const backend = await selectBackend(flags.backend as string);
 
+  if (flags.arch === 'transformer' && (flags.resume || flags.checkpoint)) throw new UsageError(`${c}: --arch transformer has no checkpoints or --resume yet`);
   let trainer: Seq2SeqTrainer;
   if (flags.resume) {
     const checkpoint = readSeq2SeqCheckpoint(flags.resume as string);

@@ -37,7 +37,6 @@ export function trainTransformerFromFlags(
   flags: FlagValues, data: PreparedLmCorpus, corpus: { file: string; level: 'char' | 'word'; lowercase: boolean },
   backend: string, curveSvg: (title: string, result: LmTrainResult, unit: string) => string | null,
 ): number {
-  if (flags.resume || flags.checkpoint) throw new UsageError('--arch transformer has no checkpoints or --resume yet');
   const dModel = flags.hidden as number;
   const dropout = flags.dropout as number;
   if (!(dropout >= 0 && dropout < 1)) throw new UsageError(`--dropout expects a number in [0, 1), got ${dropout}`);

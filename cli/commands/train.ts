@@ -166,6 +166,7 @@ export const trainCommand: Command = {
     checkFlags(flags);
     const backend = await selectBackend(flags.backend as string);
 
+    if (flags.arch === 'transformer' && (flags.resume || flags.checkpoint)) throw new UsageError('--arch transformer has no checkpoints or --resume yet');
     let trainer: LmTrainer;
     let corpus: CorpusInfo;
     if (flags.resume) {

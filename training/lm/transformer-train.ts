@@ -65,7 +65,7 @@ export class TransformerLmTrainer {
   private readonly gradList: Matrix[];
   private readonly trainMode: DropoutMode;
   /** Evaluation workspaces by context length (the full T and the last, shorter context). */
-  private readonly evalWs = new Map<string, TransformerLmWorkspace>();
+  private readonly evalWs = new Map<string, { ws: TransformerLmWorkspace; targets: Int32Array }>();
 
   constructor(model: TransformerLanguageModel, data: LmData, config: LmTrainConfig) {
     const op = 'TransformerLmTrainer';
@@ -159,12 +159,12 @@ export class TransformerLmTrainer {
     for (let p = 0; p < L - 1; p += this.config.seqLen) {
       const steps = Math.min(this.config.seqLen, L - 1 - p);
       const key = `${steps}x${B}`;
-      let ws = this.evalWs.get(key);
-      if (!ws) {
-        ws = createTransformerLmWorkspace(this.model, steps, B);
-        this.evalWs.set(key, ws);
+      let entry = this.evalWs.get(key);
+      if (!entry) {
+        entry = { ws: createTransformerLmWorkspace(this.model, steps, B), targets: new Int32Array(steps * B) };
+        this.evalWs.set(key, entry);
       }
-      const targets = new Int32Array(steps * B);
+      const { ws, targets } = entry;
       for (let t = 0; t < steps; t++) {
         for (let b = 0; b < B; b++) {
           ws.inputIds[t * B + b] = ids[b * L + p + t];
