@@ -37,11 +37,15 @@ export function createDropoutWorkspace(p: number, rows: number, cols: number, dt
   return { p, mask, active: false };
 }
 
-/** Draw a new mask into ws.mask from `rng` (entries 1/(1 − p) with probability 1 − p, else 0). */
+/**
+ * Draw a new mask into ws.mask from `rng` (entries 1/(1 − p) with probability 1 − p, else 0): one 32-bit
+ * draw per entry (keep when u < (1 − p)·2³²), half the cost of a 53-bit uniform on the hot path.
+ */
 export function sampleDropoutMask(ws: DropoutWorkspace, rng: Rng): void {
   const keep = 1 - ws.p, scale = 1 / keep;
+  const threshold = keep * 4294967296;
   const m = ws.mask.data;
-  for (let i = 0; i < m.length; i++) m[i] = rng.uniform() < keep ? scale : 0;
+  for (let i = 0; i < m.length; i++) m[i] = rng.nextUint32() < threshold ? scale : 0;
 }
 
 /** y = x ∗ m (or y = x when off or p = 0): x, y [N, D] like the mask; y may alias x. */
