@@ -3,6 +3,7 @@
  * The math core is also importable alone as `seqgrad/engine`.
  */
 export * from './engine/index.js';
+export * from './engine/gelu.js';
 export * from './engine/gpu/index.js';
 export * from './layers/index.js';
 export * from './layers/attention/attention.js';
@@ -53,3 +54,7 @@ export * from './training/io/layer-json.js';
 export * from './training/seq2seq/model.js';
 export * from './training/seq2seq/model-file.js';
 export * from './training/seq2seq/train.js';
+export * from './training/lm/transformer-model.js';
+export * from './training/lm/transformer-train.js';
+export * from './training/seq2seq/transformer-model.js';
+export * from './training/seq2seq/transformer-train.js';

@@ -13,6 +13,9 @@ import { architecturesCases, wrappersCases } from './check/cases/wrappers-cases.
 import { lmCases } from './lm/gradcheck-cases.js';
 import { seq2seqCases } from './seq2seq/gradcheck-cases.js';
 import { sentimentAverageCases, sentimentCases } from './sentiment/gradcheck-cases.js';
+import { transformerCases } from './check/cases/transformer-cases.js';
+import { transformerLmCases } from './lm/transformer-gradcheck-cases.js';
+import { transformerSeq2SeqCases } from './seq2seq/transformer-gradcheck-cases.js';
 
 export const gradCheckCases: GradCheckCase[] = [
   ...engineCases,
@@ -28,4 +31,7 @@ export const gradCheckCases: GradCheckCase[] = [
   ...lmCases,
   ...seq2seqCases,
   ...sentimentCases,
+  ...transformerCases,
+  ...transformerLmCases,
+  ...transformerSeq2SeqCases,
 ];

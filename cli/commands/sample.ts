@@ -1,10 +1,10 @@
 /**
- * `seqgrad sample`: novel sequences from a trained language model — sampled (temperature, top-k,
+ * `seqgrad sample`: novel sequences from a trained language model (recurrent or Transformer) — sampled (temperature, top-k,
  * never <UNK>), greedy, or the n best of a beam search. Thin: training/lm-use.ts.
  */
 import { parseArgs, printHelp, UsageError, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
-import { loadLanguageModel } from '../../training/lm/model-file.js';
+import { loadAnyLanguageModel } from '../../training/lm/transformer-model.js';
 import { beamText, greedyText, sampleText, type GeneratedText } from '../../training/lm/use.js';
 
 const spec: Record<string, FlagSpec> = {
@@ -36,7 +36,7 @@ export const sampleCommand: Command = {
     const n = flags.n as number;
     const temperature = flags.temperature as number;
     if (!(temperature >= 0)) throw new UsageError(`--temperature expects a number ≥ 0, got ${temperature}`);
-    const model = loadLanguageModel(flags.model as string);
+    const model = loadAnyLanguageModel(flags.model as string); // recurrent or Transformer
     const common = {
       maxLength: flags['max-length'] as number | undefined,
       forbidUnk: flags['allow-unk'] !== true,

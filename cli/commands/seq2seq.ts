@@ -41,6 +41,9 @@ import {
   createTransliteration, parsePairsTsv, reversalPairs, transliterationPairs, writePairsTsv, type SeqPair,
 } from '../../training/seq2seq/tasks.js';
 import { InputError } from '../../training/core/errors.js';
+import {
+  attendWithTransformer, evalWithTransformer, readTransformerSeq2Seq, trainTransformerSeq2Seq, transformerSeq2SeqFlags, translateWithTransformer,
+} from './seq2seq-transformer.js';
 
 // ---- shared flag helpers -------------------------------------------------------------------
 
@@ -104,6 +107,7 @@ const trainSpec: Record<string, FlagSpec> = {
   curve: { type: 'string', description: 'write the loss / exact-match curve (SVG) here' },
   backend: { type: 'string', description: 'GEMM backend', choices: ['wasm', 'js'], default: 'wasm' },
   json: { type: 'boolean', description: 'print the summary as JSON' },
+  ...transformerSeq2SeqFlags,
   help: { type: 'boolean', description: '' },
 };
 
@@ -121,6 +125,7 @@ async function runTrain(argv: string[]): Promise<number> {
   if (!(vf >= 0 && vf < 1)) throw new UsageError(`${c}: --val-fraction expects a number in [0, 1), got ${vf}`);
   const backend = await selectBackend(flags.backend as string);
 
+  if (flags.arch === 'transformer' && (flags.resume || flags.checkpoint)) throw new UsageError(`${c}: --arch transformer has no checkpoints or --resume yet`);
   let trainer: Seq2SeqTrainer;
   if (flags.resume) {
     const checkpoint = readSeq2SeqCheckpoint(flags.resume as string);
@@ -133,6 +138,9 @@ async function runTrain(argv: string[]): Promise<number> {
     const level = flags.level as 'char' | 'word';
     const seed = flags.seed as number;
     const data = prepareSeq2SeqData(pairs, { level, lowercase: flags.lowercase === true, valFraction: vf, seed });
+    if (flags.arch === 'transformer') {
+      return trainTransformerSeq2Seq(c, flags, data, { file, level, lowercase: flags.lowercase === true, valFraction: vf, seed }, backend, seq2seqCurveSvg);
+    }
     const attention = flags.attention as Seq2SeqAttention;
     let model: Seq2SeqModel;
     try {
@@ -231,6 +239,12 @@ function runTranslate(argv: string[]): number {
   if (flags.help) return printHelp('seqgrad seq2seq translate --model M [--beam 5] [--nbest 3] [--length-penalty notes] < sources.txt', 'translate every line of stdin (empty lines are skipped)', translateSpec);
   noPositionals(c, positionals);
   positiveNumber(c, flags, 'alpha', true);
+  const transformer = readTransformerSeq2Seq(required(c, flags, 'model', 'FILE'));
+  if (transformer) {
+    return translateWithTransformer(c, transformer, {
+      beamWidth: flags.beam as number, nBest: flags.nbest as number, lengthPenalty: lengthPenalty(flags), maxLength: flags['max-length'] as number | undefined, json: flags.json === true,
+    });
+  }
   const model = loadSeq2Seq(required(c, flags, 'model', 'FILE'));
   if (model.config.form !== 'encoder-decoder') throw new InputError(`${c}: the model is a ${model.config.form} model; translate needs an encoder-decoder`);
   const beamWidth = flags.beam as number;
@@ -294,6 +308,11 @@ function runEval(argv: string[]): number {
   noPositionals(c, positionals);
   positiveNumber(c, flags, 'alpha', true);
   const widths = beamWidths(c, flags);
+  const transformer = readTransformerSeq2Seq(required(c, flags, 'model', 'FILE'));
+  if (transformer) {
+    const all = readPairs(c, required(c, flags, 'pairs', 'FILE.tsv'));
+    return evalWithTransformer(transformer, flags.max !== undefined ? all.slice(0, flags.max as number) : all, widths, flags['by-length'] as number | undefined, flags.json === true);
+  }
   const model = loadSeq2Seq(required(c, flags, 'model', 'FILE'));
   if (model.config.form !== 'encoder-decoder') throw new InputError(`${c}: the model is a ${model.config.form} model; eval needs an encoder-decoder`);
   let pairs = readPairs(c, required(c, flags, 'pairs', 'FILE.tsv'));
@@ -351,6 +370,12 @@ function runAttend(argv: string[]): number {
   const { flags, positionals } = parseArgs(c, argv, attendSpec);
   if (flags.help) return printHelp('seqgrad seq2seq attend --model M "source text" [--out heat.svg] [--beam 1]', 'translate one source and draw the attention weights α⟨t,i⟩ (rows: output tokens, columns: source tokens)', attendSpec);
   if (positionals.length !== 1) throw new UsageError(`${c}: expected one source text argument, got ${positionals.length} (quote it)`);
+  const transformer = readTransformerSeq2Seq(required(c, flags, 'model', 'FILE'));
+  if (transformer) {
+    return attendWithTransformer(c, transformer, positionals[0], flags.out as string, {
+      beamWidth: flags.beam as number, lengthPenalty: lengthPenalty(flags), maxLength: flags['max-length'] as number | undefined, json: flags.json === true,
+    });
+  }
   const model = loadSeq2Seq(required(c, flags, 'model', 'FILE'));
   if (!model.attention) throw new InputError(`${c}: model ${String(flags.model)} has attention '${model.config.attention}': there are no weights α to draw`);
   const source = positionals[0];

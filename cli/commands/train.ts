@@ -24,6 +24,7 @@ import {
 } from '../../training/lm/train.js';
 import type { OptimizerKind } from '../../training/core/optimizers.js';
 import { InputError } from '../../training/core/errors.js';
+import { trainTransformerFromFlags, transformerTrainFlags } from './train-transformer.js';
 
 const spec: Record<string, FlagSpec> = {
   data: { type: 'string', description: 'training text file (one sentence / name / line per line)' },
@@ -60,6 +61,7 @@ const spec: Record<string, FlagSpec> = {
   'curve-x': { type: 'string', description: 'x axis of the curve', choices: ['step', 'time'], default: 'step' },
   backend: { type: 'string', description: 'GEMM backend', choices: ['wasm', 'js'], default: 'wasm' },
   json: { type: 'boolean', description: 'print the summary as JSON' },
+  ...transformerTrainFlags,
   help: { type: 'boolean', description: '' },
 };
 
@@ -97,6 +99,7 @@ export const trainCommand: Command = {
     checkFlags(flags);
     const backend = await selectBackend(flags.backend as string);
 
+    if (flags.arch === 'transformer' && (flags.resume || flags.checkpoint)) throw new UsageError('--arch transformer has no checkpoints or --resume yet');
     let trainer: LmTrainer;
     let corpus: CorpusInfo;
     if (flags.resume) {
@@ -120,6 +123,9 @@ export const trainCommand: Command = {
       };
       const text = readInputText('train', 'data', corpus.file, 'training corpus');
       const data = prepareLmCorpus(text, { ...corpus, maxSize: corpus.maxVocab ?? undefined });
+      if (flags.arch === 'transformer') {
+        return trainTransformerFromFlags(flags, data, corpus, backend, (title, result, unit) => lmCurveSvg(title, result, flags['curve-x'] as 'step' | 'time', unit));
+      }
       const model = createLanguageModel({
         level, lowercase: corpus.lowercase, cell: flags.cell as CellKind, hidden: flags.hidden as number,
         layers: flags.layers as number, embeddingDim: flags.embedding as number | undefined, seed: flags.seed as number,
