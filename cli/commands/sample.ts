@@ -4,7 +4,7 @@
  */
 import { parseArgs, printHelp, UsageError, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
-import { loadAnyLanguageModel } from '../../training/lm/transformer-model.js';
+import { loadAnyLanguageModel } from '../../training/lm/model-file.js';
 import { beamText, greedyText, sampleText, type GeneratedText } from '../../training/lm/use.js';
 
 const spec: Record<string, FlagSpec> = {

@@ -135,7 +135,7 @@ describe('seqgrad export --format pytorch', () => {
     const trained = loadLanguageModelSafetensors(path.join(folder, 'trained.safetensors'));
     expect(trained.config).toEqual(model.config);
     expect(trained.vocab.tokens).toEqual(model.vocab.tokens);
-    const before = lmParameters(model)['dense.W'], after = lmParameters(trained)['dense.W'];
+    const before = lmParameters(model)['head.W'], after = lmParameters(trained)['head.W'];
     expect(after.data).not.toEqual(before.data); // three Adam steps moved the weights
   });
 });
