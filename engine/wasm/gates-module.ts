@@ -1,8 +1,7 @@
 /**
  * The fused gate kernels of the recurrent cells as one WebAssembly SIMD module, emitted as bytes by
- * `emitter.ts` (see backend.ts for what each computes). Exports:
+ * `emitter.ts` (see backend.ts for what each computes). It imports the backend heap's memory. Exports:
  *
- *   memory
  *   lstm_fwd(rows, h, z, ldz, xp, ldxp, cp, ldcp, c, ldc, a, lda, t, ldt)
  *   lstm_bwd(rows, h, g, ldg, t, ldt, cp, ldcp, da, ldda, dc, lddc, dz, lddz, dcp, lddcp)
  *   gru_fwd(rows, h, hp, ldhp, ba, xp, ldxp, hprev, ldhprev, g, ldg, hpn, ldhpn, out, ldout)   (reset-after;
@@ -21,6 +20,8 @@
  * against the js kernels (float64 Math.exp / Math.tanh, rounded to float32) the parity tests allow 1e−5.
  */
 import { FunctionBuilder, ModuleBuilder, ValType } from './emitter.js';
+import type { HeapImport } from './heap.js';
+import { importHeapMemory } from './sgemm-module.js';
 
 const EXP_CONSTANTS = {
   lo: -87.3,
@@ -35,7 +36,7 @@ const EXP_CONSTANTS = {
  * The v128 constants and scratch locals the math helpers share within one function; constants are
  * splatted once at the function's start (`init`), so the loops only read locals.
  */
-class VectorMath {
+export class VectorMath {
   readonly one: number;
   readonly two: number;
   private readonly lo: number;
@@ -339,9 +340,9 @@ function buildExp(): FunctionBuilder {
   return f;
 }
 
-export function buildGatesModule(): Uint8Array {
+export function buildGatesModule(heap: HeapImport): Uint8Array {
   const m = new ModuleBuilder();
-  m.setMemory(1, null);
+  importHeapMemory(m, heap);
   m.addFunction(buildLstmForward(), 'lstm_fwd');
   m.addFunction(buildLstmBackward(), 'lstm_bwd');
   m.addFunction(buildGruForward(), 'gru_fwd');

@@ -1,10 +1,11 @@
 /**
- * The SGEMM kernels as one WebAssembly module, emitted as bytes by `emitter.ts`. Exports:
+ * The SGEMM kernels as one WebAssembly module, emitted as bytes by `emitter.ts`. The module imports
+ * its memory (`env.memory`, the backend's WasmHeap). Exports:
  *
- *   memory                                       the linear memory the host copies operands into
- *   sgemm_macro(mc, nc, kc, aPtr, aStrip, bPtr, bStrip, cPtr, ldc)
- *       C[mc × nc] += Ã[mc × kc] · B̃[kc × nc]     (Goto & van de Geijn's two inner loops around a
- *                                                register-blocked micro-kernel; pointers, strides in bytes)
+ *   sgemm_macro(mc, nc, kc, aPtr, aStrip, bPtr, bStrip, cPtr, ldc, loadC)
+ *       C[mc × nc] (+)= Ã[mc × kc] · B̃[kc × nc]   (Goto & van de Geijn's two inner loops around a
+ *       register-blocked micro-kernel; pointers, strides in bytes; loadC = 0 starts from zero —
+ *       the first k-block of C = A·B, nothing of C read — else C += Ã·B̃)
  *   pack_a / pack_b(dst, src, count, k, si, sp)  packing of op(A) into MR-high strips, op(B) into NR-wide ones
  *   finish(w, ldw, c, ldc, mc, nc, α, β)         C = α·C̃ + β·C
  *   gemv_t / gemv_n(x, w, ld, y, n, k)           y = x·Wᵀ, y = x·B (the few-rows path)
@@ -18,33 +19,40 @@
  * multiply-add where the hardware has one) or `f32x4.mul` + `f32x4.add`.
  *
  * The 4 × 8 tile was the fastest of 4×8, 4×12, 5×8, 6×8, 8×4, 2×16 and 3×12 measured on the
- * development machine (AMD EPYC Zen 4, V8 11.3): 8 accumulators + 2 B vectors + 1 splat + 1 product
- * fit the 15 xmm registers V8 allocates without spills; V8 unrolls the p loop itself, so the emitted
- * loop is not unrolled (unroll 2 or 4 measured slower).
+ * development machine (AMD EPYC Zen 4, V8 11.3): V8 hoists the four splats of a step, so 8
+ * accumulators + 2 B vectors + 4 splats use 14 of its xmm registers; larger tiles spill and run at
+ * half speed. V8 unrolls the p loop itself (three steps per iteration); unrolled in the emitted code
+ * it measured slower. Reading unpacked operands through general strides (register offsets for the
+ * splats, a B row per step) measured slower than packing them: packing stays, and constant operands
+ * are packed once per `withConstantOperands` scope instead (wasm-gemm.ts).
  */
 import { FunctionBuilder, ModuleBuilder, ValType } from './emitter.js';
+import type { HeapImport } from './heap.js';
 
 export interface SgemmKernelShape {
   /** Rows of the register tile. */
   mr: number;
   /** f32x4 vectors per tile row: the tile is mr × 4·nv. */
   nv: number;
-  /** Steps of p per loop iteration (the rest runs one at a time). */
-  unroll: number;
   /** Use f32x4.relaxed_madd instead of mul + add. */
   relaxedMadd: boolean;
 }
 
-/** 4 × 8 tiles: 8 accumulators + 2 B vectors + 1 splat + 1 product = 12 of the 15 xmm V8 allocates. */
-export const DEFAULT_KERNEL_SHAPE: Omit<SgemmKernelShape, 'relaxedMadd'> = { mr: 4, nv: 2, unroll: 1 };
+/** 4 × 8 tiles: 8 accumulators + 2 B vectors + 4 splats. */
+export const DEFAULT_KERNEL_SHAPE: Omit<SgemmKernelShape, 'relaxedMadd'> = { mr: 4, nv: 2 };
 
-export function buildSgemmModule(shape: SgemmKernelShape): Uint8Array {
-  const { mr, nv, unroll, relaxedMadd } = shape;
+/** The memory import every kernel module declares: the heap's memory, shared or not, up to 4 GiB. */
+export function importHeapMemory(m: ModuleBuilder, heap: HeapImport): void {
+  m.importMemory({ module: 'env', field: 'memory', minPages: 1, maxPages: 65536, shared: heap.shared });
+}
+
+export function buildSgemmModule(shape: SgemmKernelShape, heap: HeapImport): Uint8Array {
+  const { mr, nv, relaxedMadd } = shape;
   const nr = 4 * nv;
   const i32 = ValType.i32;
-  const f = new FunctionBuilder([i32, i32, i32, i32, i32, i32, i32, i32, i32]);
-  const [mc, nc, kc, aPtr, aStrip, bPtr, bStrip, cPtr, ldc] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
-  const j = f.local(i32), i = f.local(i32), p = f.local(i32);
+  const f = new FunctionBuilder(Array(10).fill(i32));
+  const [mc, nc, kc, aPtr, aStrip, bPtr, bStrip, cPtr, ldc, loadC] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const j = f.local(i32), i = f.local(i32), pbEnd = f.local(i32);
   const pa = f.local(i32), pb = f.local(i32), aRow = f.local(i32), bCol = f.local(i32);
   const cCol = f.local(i32), cTile = f.local(i32), cRow = f.local(i32), ldcTile = f.local(i32);
   const acc: number[][] = [];
@@ -52,11 +60,11 @@ export function buildSgemmModule(shape: SgemmKernelShape): Uint8Array {
   const bv = Array.from({ length: nv }, () => f.local(ValType.v128));
   const av = f.local(ValType.v128);
 
-  /** One step p of the micro-kernel, reading Ã and B̃ at byte offsets aOff, bOff from pa, pb. */
-  const step = (aOff: number, bOff: number) => {
-    for (let v = 0; v < nv; v++) f.localGet(pb).v128Load(bOff + 16 * v).localSet(bv[v]);
+  /** One step p of the micro-kernel, reading Ã and B̃ at pa, pb. */
+  const step = () => {
+    for (let v = 0; v < nv; v++) f.localGet(pb).v128Load(16 * v).localSet(bv[v]);
     for (let r = 0; r < mr; r++) {
-      f.localGet(pa).v128Load32Splat(aOff + 4 * r).localSet(av);
+      f.localGet(pa).v128Load32Splat(4 * r).localSet(av);
       for (let v = 0; v < nv; v++) {
         if (relaxedMadd) f.localGet(av).localGet(bv[v]).localGet(acc[r][v]).f32x4RelaxedMadd();
         else f.localGet(acc[r][v]).localGet(av).localGet(bv[v]).f32x4Mul().f32x4Add();
@@ -75,6 +83,9 @@ export function buildSgemmModule(shape: SgemmKernelShape): Uint8Array {
       if (r < mr - 1) f.localGet(cRow).localGet(ldc).i32Add().localSet(cRow);
     }
   };
+  const zeroAccumulators = () => {
+    for (let r = 0; r < mr; r++) for (let v = 0; v < nv; v++) f.f32Const(0).f32x4Splat().localSet(acc[r][v]);
+  };
 
   // nothing to do for an empty product
   f.localGet(mc).i32Eqz().localGet(nc).i32Eqz().i32Add().localGet(kc).i32Eqz().i32Add().if().return().end();
@@ -85,25 +96,17 @@ export function buildSgemmModule(shape: SgemmKernelShape): Uint8Array {
     f.localGet(aPtr).localSet(aRow).localGet(cCol).localSet(cTile).localGet(mc).localSet(i);
     f.loop(); // over the MR-high row strips of Ã and C
     {
+      f.localGet(loadC).if();
       tileTransfer(false);
-      f.localGet(aRow).localSet(pa).localGet(bCol).localSet(pb).localGet(kc).localSet(p);
-      // the unrolled loop: `unroll` steps per iteration while p ≥ unroll
-      f.block();
-      f.localGet(p).i32Const(unroll).i32LtS().brIf(0);
+      f.else();
+      zeroAccumulators();
+      f.end();
+      // the kc steps: pb runs to pbEnd (one induction variable; pa follows)
+      f.localGet(aRow).localSet(pa).localGet(bCol).localTee(pb).localGet(kc).i32Const(nr * 4).i32Mul().i32Add().localSet(pbEnd);
       f.loop();
-      for (let u = 0; u < unroll; u++) step(u * mr * 4, u * nr * 4);
-      f.i32Increment(pa, unroll * mr * 4).i32Increment(pb, unroll * nr * 4).i32Increment(p, -unroll);
-      f.localGet(p).i32Const(unroll).i32GeS().brIf(0);
-      f.end();
-      f.end();
-      // the remaining steps, one at a time
-      f.block();
-      f.localGet(p).i32Eqz().brIf(0);
-      f.loop();
-      step(0, 0);
-      f.i32Increment(pa, mr * 4).i32Increment(pb, nr * 4).i32Increment(p, -1);
-      f.localGet(p).brIf(0);
-      f.end();
+      step();
+      f.i32Increment(pa, mr * 4);
+      f.localGet(pb).i32Const(nr * 4).i32Add().localTee(pb).localGet(pbEnd).i32Ne().brIf(0);
       f.end();
       tileTransfer(true);
       f.localGet(aRow).localGet(aStrip).i32Add().localSet(aRow);
@@ -118,7 +121,7 @@ export function buildSgemmModule(shape: SgemmKernelShape): Uint8Array {
   f.end();
 
   const m = new ModuleBuilder();
-  m.setMemory(1, null);
+  importHeapMemory(m, heap);
   m.addFunction(f, 'sgemm_macro');
   m.addFunction(buildPack(mr), 'pack_a');
   m.addFunction(buildPack(nr), 'pack_b');
