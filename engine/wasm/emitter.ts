@@ -108,6 +108,8 @@ export const SimdOp = {
   f32x4Div: 0xe7,
   f32x4Min: 0xe8,
   f32x4Max: 0xe9,
+  f32x4Pmin: 0xea,
+  f32x4Pmax: 0xeb,
   f64x2Sqrt: 0xef,
   f64x2Add: 0xf0,
   f64x2Sub: 0xf1,
@@ -277,6 +279,9 @@ export class FunctionBuilder {
   /** Lane-wise minimum / maximum (NaN in either operand gives NaN). */
   f32x4Min(): this { return this.simd(SimdOp.f32x4Min); }
   f32x4Max(): this { return this.simd(SimdOp.f32x4Max); }
+  /** Pseudo-minimum / maximum: pmin(a, b) = b < a ? b : a, pmax(a, b) = a < b ? b : a (one x86 instruction; a NaN in a is kept). */
+  f32x4Pmin(): this { return this.simd(SimdOp.f32x4Pmin); }
+  f32x4Pmax(): this { return this.simd(SimdOp.f32x4Pmax); }
   f32x4Neg(): this { return this.simd(SimdOp.f32x4Neg); }
   /** Round to the nearest integer, ties to even (still f32). */
   f32x4Nearest(): this { return this.simd(SimdOp.f32x4Nearest); }

@@ -148,10 +148,12 @@ export class WasmHeap {
     return { shared: this.shared };
   }
 
-  /** A float32 view of the whole memory, re-made when the memory grew (fetch it after any allocation). */
+  /**
+   * A float32 view of the whole memory as this heap last grew it (fetch it after any allocation:
+   * growth makes a new one). Only this heap grows the memory it allocates in (a region heap never
+   * does), so no `memory.buffer` call is needed here — that getter is slow for a hot path.
+   */
   get f32(): Float32Array {
-    const buffer = this.memory.buffer;
-    if (buffer !== this.lastBuffer) this.adopt(buffer);
     return this.view;
   }
 
@@ -216,10 +218,11 @@ export class WasmHeap {
   }
 
   /**
-   * A zeroed block of n floats (a whole number of cache lines) for a kernel's scratch; returns its
-   * start index in `f32`. Throws when the memory cannot hold it (or −1 with `orFail` false).
+   * A block of n floats (a whole number of cache lines) for a kernel's scratch, zeroed unless
+   * `zeroed` is false (the caller overwrites it); returns its start index in `f32`. Throws when the
+   * memory cannot hold it (or returns −1 with `orThrow` false).
    */
-  allocFloats(n: number, orThrow = true): number {
+  allocFloats(n: number, orThrow = true, zeroed = true): number {
     const size = roundUp(Math.max(n, 1), ALIGN_FLOATS);
     let start = this.takeFree(size);
     if (start < 0) {
@@ -232,7 +235,7 @@ export class WasmHeap {
     }
     this.live.set(start, size);
     this.liveTotal += size;
-    this.f32.fill(0, start, start + size);
+    if (zeroed) this.view.fill(0, start, start + size);
     return start;
   }
 

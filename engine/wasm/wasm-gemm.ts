@@ -429,8 +429,8 @@ export class WasmSgemm {
       }
     }
     const width = roleA ? this.mr : this.nr;
-    const start = this.heap.allocFloats(roundUp(count, width) * k);
-    // allocFloats zeroed the block (the partial strip's padding) and may have grown the memory
+    const start = this.heap.allocFloats(roundUp(count, width) * k, true, false);
+    zeroPartialStrip(this.heap.f32, start, count, width, k); // (the allocation may have grown the memory)
     (roleA ? this.packA : this.packB)(4 * start, 4 * at, count, k, si, sp);
     this.packCount++;
     this.packed.push({ data, offset, ld, trans, roleA, count, k, start });
