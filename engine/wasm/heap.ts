@@ -107,8 +107,12 @@ export class WasmHeap {
   /** Free blocks below `top`, sorted by start, never adjacent to each other (merged on release). */
   private readonly freeStarts: number[] = [];
   private readonly freeSizes: number[] = [];
-  /** Size of every block handed out, by its start. */
-  private readonly live = new Map<number, number>();
+  /**
+   * Size of every block handed out, at (start − this.start) / ALIGN_FLOATS (0: no block starts
+   * there) — a typed array, not a Map, so that allocating and releasing make no garbage.
+   */
+  private liveSizes = new Int32Array(0);
+  private liveCount = 0;
   private liveTotal = 0;
   private readonly registry: FinalizationRegistry<number> | null;
 
@@ -136,6 +140,7 @@ export class WasmHeap {
       this.growable = true;
     }
     this.top = this.start;
+    this.liveSizes = new Int32Array(Math.ceil((this.end - this.start) / ALIGN_FLOATS));
     this.lastBuffer = this.memory.buffer;
     this.buffers.push(this.lastBuffer);
     this.view = new Float32Array(this.lastBuffer);
@@ -169,7 +174,7 @@ export class WasmHeap {
 
   /** Blocks handed out and not yet released. */
   get blockCount(): number {
-    return this.live.size;
+    return this.liveCount;
   }
 
   /**
@@ -211,7 +216,7 @@ export class WasmHeap {
   /** Give the block of an array from `allocArray` back now; false when it is not one. */
   release(array: FloatArray): boolean {
     const start = this.offsetOf(array);
-    if (start < 0 || !this.live.has(start)) return false;
+    if (this.sizeOf(start) === 0) return false;
     this.registry?.unregister(array);
     this.freeFloats(start);
     return true;
@@ -233,7 +238,8 @@ export class WasmHeap {
       start = this.top;
       this.top += size;
     }
-    this.live.set(start, size);
+    this.liveSizes[(start - this.start) / ALIGN_FLOATS] = size;
+    this.liveCount++;
     this.liveTotal += size;
     if (zeroed) this.view.fill(0, start, start + size);
     return start;
@@ -241,11 +247,18 @@ export class WasmHeap {
 
   /** Release a block from allocFloats / allocArray by its start (a second release is ignored). */
   freeFloats(start: number): void {
-    const size = this.live.get(start);
-    if (size === undefined) return;
-    this.live.delete(start);
+    const size = this.sizeOf(start);
+    if (size === 0) return;
+    this.liveSizes[(start - this.start) / ALIGN_FLOATS] = 0;
+    this.liveCount--;
     this.liveTotal -= size;
     this.insertFree(start, size);
+  }
+
+  /** The size of the live block starting at `start`, or 0 when none does. */
+  private sizeOf(start: number): number {
+    const i = (start - this.start) / ALIGN_FLOATS;
+    return Number.isInteger(i) && i >= 0 && i < this.liveSizes.length ? this.liveSizes[i] : 0;
   }
 
   /** Take n floats out of this heap for good, for a worker's `new WasmHeap({ memory, region })`. */
@@ -267,8 +280,7 @@ export class WasmHeap {
     if (best < 0) return -1;
     const start = this.freeStarts[best];
     if (this.freeSizes[best] === size) {
-      this.freeStarts.splice(best, 1);
-      this.freeSizes.splice(best, 1);
+      this.removeFree(best);
     } else {
       this.freeStarts[best] += size;
       this.freeSizes[best] -= size;
@@ -289,20 +301,40 @@ export class WasmHeap {
       at--;
       this.freeSizes[at] += size;
     } else {
-      this.freeStarts.splice(at, 0, start);
-      this.freeSizes.splice(at, 0, size);
+      this.insertFreeAt(at, start, size);
     }
     const next = at + 1;
     if (next < this.freeStarts.length && this.freeStarts[at] + this.freeSizes[at] === this.freeStarts[next]) {
       this.freeSizes[at] += this.freeSizes[next];
-      this.freeStarts.splice(next, 1);
-      this.freeSizes.splice(next, 1);
+      this.removeFree(next);
     }
     if (this.freeStarts[at] + this.freeSizes[at] === this.top) {
       this.top = this.freeStarts[at];
-      this.freeStarts.splice(at, 1);
-      this.freeSizes.splice(at, 1);
+      this.removeFree(at);
     }
+  }
+
+  // In place, not `splice`: splice returns an array of what it removed — garbage on every release.
+  private insertFreeAt(i: number, start: number, size: number): void {
+    const starts = this.freeStarts, sizes = this.freeSizes;
+    starts.push(0);
+    sizes.push(0);
+    for (let j = starts.length - 1; j > i; j--) {
+      starts[j] = starts[j - 1];
+      sizes[j] = sizes[j - 1];
+    }
+    starts[i] = start;
+    sizes[i] = size;
+  }
+
+  private removeFree(i: number): void {
+    const starts = this.freeStarts, sizes = this.freeSizes;
+    for (let j = i; j < starts.length - 1; j++) {
+      starts[j] = starts[j + 1];
+      sizes[j] = sizes[j + 1];
+    }
+    starts.pop();
+    sizes.pop();
   }
 
   /** Grow the memory so that `floats` fit (with a quarter more room, within the maximum); false when it cannot. */
@@ -324,6 +356,9 @@ export class WasmHeap {
     this.growCount++;
     this.adopt(this.memory.buffer);
     this.end = this.memory.buffer.byteLength / 4;
+    const sizes = new Int32Array(Math.ceil((this.end - this.start) / ALIGN_FLOATS));
+    sizes.set(this.liveSizes);
+    this.liveSizes = sizes;
     return true;
   }
 

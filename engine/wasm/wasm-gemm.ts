@@ -173,8 +173,12 @@ export class WasmSgemm {
   private readonly constOffsets: number[] = [];
   private readonly constCopied: boolean[] = [];
   private constLength = 0;
-  /** Packed constants of the open scopes, in creation order. */
+  /**
+   * Packed constants of the open scopes, in creation order: packed[i] for i < packedLength. The
+   * entry objects are kept and refilled (no new object per scope and weight).
+   */
   private readonly packed: PackedConstant[] = [];
+  private packedLength = 0;
 
   constructor(readonly heap: WasmHeap, options: WasmSgemmOptions & { relaxedMadd: boolean }) {
     this.shape = {
@@ -208,7 +212,7 @@ export class WasmSgemm {
    */
   runWithConstants<T>(arrays: readonly (Float32Array | Float64Array)[], fn: () => T): T {
     const lengthBefore = this.constLength;
-    const packedBefore = this.packed.length;
+    const packedBefore = this.packedLength;
     try {
       for (let i = 0; i < arrays.length; i++) {
         const array = arrays[i];
@@ -228,7 +232,11 @@ export class WasmSgemm {
       return fn();
     } finally {
       // drop this scope's entries; the slots keep a placeholder so no caller's array stays referenced
-      while (this.packed.length > packedBefore) this.heap.freeFloats(this.packed.pop()!.start);
+      while (this.packedLength > packedBefore) {
+        const entry = this.packed[--this.packedLength];
+        this.heap.freeFloats(entry.start);
+        entry.data = NO_ARRAY;
+      }
       for (let i = lengthBefore; i < this.constLength; i++) {
         if (this.constCopied[i]) this.heap.freeFloats(this.constOffsets[i]);
         this.constArrays[i] = NO_ARRAY;
@@ -244,7 +252,7 @@ export class WasmSgemm {
 
   /** How many packed constants the open scopes hold (for tests). */
   get packedCount(): number {
-    return this.packed.length;
+    return this.packedLength;
   }
 
   private constIndex(data: Float32Array): number {
@@ -422,7 +430,7 @@ export class WasmSgemm {
     roleA: boolean, data: Float32Array, offset: number, ld: number, trans: boolean,
     count: number, k: number, at: number, si: number, sp: number,
   ): number {
-    for (let i = 0; i < this.packed.length; i++) {
+    for (let i = 0; i < this.packedLength; i++) {
       const p = this.packed[i];
       if (p.data === data && p.offset === offset && p.ld === ld && p.trans === trans && p.roleA === roleA && p.count === count && p.k === k) {
         return p.start;
@@ -433,7 +441,14 @@ export class WasmSgemm {
     zeroPartialStrip(this.heap.f32, start, count, width, k); // (the allocation may have grown the memory)
     (roleA ? this.packA : this.packB)(4 * start, 4 * at, count, k, si, sp);
     this.packCount++;
-    this.packed.push({ data, offset, ld, trans, roleA, count, k, start });
+    if (this.packedLength === this.packed.length) {
+      this.packed.push({ data, offset, ld, trans, roleA, count, k, start });
+    } else {
+      const entry = this.packed[this.packedLength];
+      entry.data = data; entry.offset = offset; entry.ld = ld; entry.trans = trans;
+      entry.roleA = roleA; entry.count = count; entry.k = k; entry.start = start;
+    }
+    this.packedLength++;
     return start;
   }
 
