@@ -136,7 +136,9 @@ export function buildSgemmModule(shape: SgemmKernelShape, heap: HeapImport): Uin
  * src + i·si + p·sp (bytes), into strips of W indices: strip s, step p → W consecutive floats at
  * dst + (s·k + p)·W·4. Only whole strips are written; the host zero-fills the last, partial strip
  * and its valid indices are copied here too (the ones past `count` keep their zeros).
- * When si = 4 (the W values of a step are contiguous: op(A) = Aᵀ, op(B) = B) it moves f32x4 vectors.
+ * When si = 4 (the W values of a step are contiguous: op(A) = Aᵀ, op(B) = B) it moves f32x4 vectors;
+ * when sp = 4 (each index's steps are contiguous: op(A) = A, op(B) = Bᵀ) it reads four steps of four
+ * indices as four f32x4 and transposes them with shuffles; otherwise it moves floats one by one.
  */
 function buildPack(width: number): FunctionBuilder {
   const i32 = ValType.i32;
@@ -145,6 +147,8 @@ function buildPack(width: number): FunctionBuilder {
   const s = f.local(i32), p = f.local(i32), q = f.local(i32), o = f.local(i32), po = f.local(i32);
   const rows = f.local(i32), r = f.local(i32);
   const qr = Array.from({ length: width }, () => f.local(i32));
+  const rowv = Array.from({ length: 4 }, () => f.local(ValType.v128));
+  const half = Array.from({ length: 4 }, () => f.local(ValType.v128));
   f.localGet(dst).localSet(o);
   f.i32Const(0).localSet(s);
   f.block(); // strips
@@ -167,17 +171,44 @@ function buildPack(width: number): FunctionBuilder {
       f.i32Increment(o, 4 * width).i32Increment(p, -1).localGet(p).brIf(0);
       f.end();
       f.else();
-      // strided indices: W scalar moves per step from W streams qr[r] + p·sp
+      // strided indices: W streams qr[r] + p·sp
       for (let i = 0; i < width; i++) {
         f.localGet(q);
         if (i > 0) f.localGet(si).i32Const(i).i32Mul().i32Add();
         f.localSet(qr[i]);
       }
       f.i32Const(0).localSet(po).localGet(k).localSet(p);
+      // steps contiguous in each stream (sp = 4: op(A) = A, op(B) = Bᵀ): four steps at a time, each
+      // group of four streams read as four f32x4 and transposed in registers (4 × 4 shuffles)
+      f.localGet(sp).i32Const(4).i32Eq();
+      f.if();
+      f.block();
+      f.loop();
+      f.localGet(p).i32Const(4).i32LtS().brIf(1);
+      for (let g = 0; g < width / 4; g++) {
+        for (let i = 0; i < 4; i++) f.localGet(qr[4 * g + i]).localGet(po).i32Add().v128Load().localSet(rowv[i]);
+        f.localGet(rowv[0]).localGet(rowv[1]).f32x4Shuffle([0, 4, 1, 5]).localSet(half[0]); // a0 b0 a1 b1
+        f.localGet(rowv[0]).localGet(rowv[1]).f32x4Shuffle([2, 6, 3, 7]).localSet(half[1]); // a2 b2 a3 b3
+        f.localGet(rowv[2]).localGet(rowv[3]).f32x4Shuffle([0, 4, 1, 5]).localSet(half[2]); // c0 d0 c1 d1
+        f.localGet(rowv[2]).localGet(rowv[3]).f32x4Shuffle([2, 6, 3, 7]).localSet(half[3]); // c2 d2 c3 d3
+        for (let step = 0; step < 4; step++) {
+          const lo = step < 2 ? half[0] : half[1], hi = step < 2 ? half[2] : half[3];
+          const lanes: [number, number, number, number] = step % 2 === 0 ? [0, 1, 4, 5] : [2, 3, 6, 7];
+          f.localGet(o).localGet(lo).localGet(hi).f32x4Shuffle(lanes).v128Store(4 * (step * width + 4 * g));
+        }
+      }
+      f.i32Increment(po, 16).i32Increment(o, 16 * width).i32Increment(p, -4).br(0);
+      f.end();
+      f.end();
+      f.end();
+      // the other steps one at a time: W scalar moves per step
+      f.block();
+      f.localGet(p).i32Eqz().brIf(0);
       f.loop();
       for (let i = 0; i < width; i++) f.localGet(o).localGet(qr[i]).localGet(po).i32Add().f32Load().f32Store(4 * i);
       f.localGet(po).localGet(sp).i32Add().localSet(po);
       f.i32Increment(o, 4 * width).i32Increment(p, -1).localGet(p).brIf(0);
+      f.end();
       f.end();
       f.end();
     }
