@@ -340,12 +340,15 @@ interface FunctionEntry {
   body: FunctionBuilder;
 }
 
-/** A memory the module imports (`module`.`field`); shared memories need a maximum. */
+/**
+ * A memory the module imports (`module`.`field`). A shared memory needs a maximum; an ordinary one
+ * should declare none (null), or the host's memory must declare one at most as large.
+ */
 export interface MemoryImport {
   module: string;
   field: string;
   minPages: number;
-  maxPages: number;
+  maxPages: number | null;
   shared: boolean;
 }
 
@@ -398,9 +401,10 @@ export class ModuleBuilder {
         writeUleb128(s, 1);
         writeName(s, module);
         writeName(s, field);
-        s.push(0x02, shared ? 0x03 : 0x01);
+        if (shared && maxPages === null) throw new Error('ModuleBuilder.importMemory: a shared memory needs a maximum');
+        s.push(0x02, shared ? 0x03 : maxPages === null ? 0x00 : 0x01);
         writeUleb128(s, minPages);
-        writeUleb128(s, maxPages);
+        if (maxPages !== null) writeUleb128(s, maxPages);
       });
     }
     this.section(out, 3, (s) => {

@@ -41,9 +41,12 @@ export interface SgemmKernelShape {
 /** 4 × 8 tiles: 8 accumulators + 2 B vectors + 4 splats. */
 export const DEFAULT_KERNEL_SHAPE: Omit<SgemmKernelShape, 'relaxedMadd'> = { mr: 4, nv: 2 };
 
-/** The memory import every kernel module declares: the heap's memory, shared or not, up to 4 GiB. */
+/**
+ * The memory import every kernel module declares: the heap's memory — shared (which needs a declared
+ * maximum: up to 4 GiB admits any heap's), or ordinary (no maximum, as the heap creates it).
+ */
 export function importHeapMemory(m: ModuleBuilder, heap: HeapImport): void {
-  m.importMemory({ module: 'env', field: 'memory', minPages: 1, maxPages: 65536, shared: heap.shared });
+  m.importMemory({ module: 'env', field: 'memory', minPages: 1, maxPages: heap.shared ? 65536 : null, shared: heap.shared });
 }
 
 export function buildSgemmModule(shape: SgemmKernelShape, heap: HeapImport): Uint8Array {

@@ -3,8 +3,8 @@
  * an allocator over it, and matrices that live in it while the wasm backend is selected.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Matrix, releaseMatrix, setBackend } from '../../engine/index.js';
-import { initWasmBackend, WasmHeap, type WasmBackend } from '../../engine/wasm/index.js';
+import { addBias, gemm, jsBackend, Matrix, registerBackend, releaseMatrix, Rng, setBackend } from '../../engine/index.js';
+import { createWasmBackend, initWasmBackend, WasmHeap, type WasmBackend } from '../../engine/wasm/index.js';
 import { ALIGN_FLOATS } from '../../engine/wasm/heap.js';
 
 afterEach(() => { setBackend('js'); });
@@ -124,5 +124,32 @@ describe('matrices in wasm memory', () => {
     expect(backend.heap.bytesInUse).toBe(before - 4 * 10_000);
     setBackend('js');
     expect(releaseMatrix(Matrix.zeros(2, 2))).toBe(false);
+  });
+});
+
+describe('without shared memory (a browser page that is not cross-origin isolated)', () => {
+  it('matrices keep plain arrays and every kernel still works, through copies or the js kernels', () => {
+    const backend = createWasmBackend({ relaxedSimd: false, name: 'wasm ordinary memory', sharedMemory: 'off' });
+    expect(backend.heap.shared).toBe(false);
+    expect(backend.allocateFloat32).toBeUndefined();
+    registerBackend(backend);
+    const rng = new Rng(8);
+    const fill = (m: Matrix) => { for (let i = 0; i < m.data.length; i++) m.data[i] = rng.uniformIn(-1, 1); return m; };
+    setBackend(backend.name);
+    const a = fill(Matrix.zeros(40, 30)), b = fill(Matrix.zeros(30, 24)), bias = fill(Matrix.zeros(1, 24));
+    expect(backend.heap.offsetOf(a.data)).toBe(-1);
+    const c = Matrix.zeros(40, 24);
+    gemm(c, a, b);
+    addBias(c, c, bias);
+    setBackend('js');
+    const ref = Matrix.zeros(40, 24);
+    gemm(ref, a, b);
+    addBias(ref, ref, bias);
+    let worst = 0;
+    for (let i = 0; i < ref.data.length; i++) worst = Math.max(worst, Math.abs(c.data[i] - ref.data[i]));
+    expect(worst).toBeLessThan(1e-5);
+    expect(backend.sgemm.copyCount).toBeGreaterThan(0);
+    expect(backend.vectors.jsCalls).toBe(1);
+    expect(jsBackend.name).toBe('js');
   });
 });
