@@ -74,6 +74,23 @@ describe('WasmHeap allocator', () => {
     expect(heap.release(a)).toBe(false);
   });
 
+  it('a dropped array gives its block back after garbage collection', async () => {
+    const v8 = await import('node:v8');
+    const vm = await import('node:vm');
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const heap = new WasmHeap();
+    const kept = heap.allocArray(100)!;
+    (() => { heap.allocArray(50_000)!.fill(1); })(); // dropped at once
+    expect(heap.blockCount).toBe(2);
+    for (let tries = 0; tries < 50 && heap.blockCount > 1; tries++) {
+      gc();
+      await new Promise((resolve) => setTimeout(resolve, 5)); // finalizers run in a later task
+    }
+    expect(heap.blockCount).toBe(1);
+    expect(heap.offsetOf(kept)).toBeGreaterThanOrEqual(0);
+  });
+
   it('past its maximum the heap says so: allocArray returns null (callers fall back), allocFloats throws', () => {
     const heap = new WasmHeap({ initialPages: 1, maximumPages: 2 });
     expect(heap.allocArray(100_000)).toBeNull(); // 400 KB > 128 KiB
