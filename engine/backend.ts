@@ -41,18 +41,38 @@ export type {
   RnnTanhBackwardKernel,
 } from './kernels/types.js';
 
+/** The backend in use; null until the first kernel call or `setBackend` (then the default is chosen). */
 let current: Backend | null = null;
 const registry = new Map<string, Backend>();
+/** Builds the fastest backend this JavaScript engine has (wasm/index.ts offers the wasm one); null: none. */
+let defaultProvider: (() => Backend | null) | null = null;
 
+/** Add a backend to the registry (selecting it is `setBackend`'s job, or the default's). */
 export function registerBackend(backend: Backend): void {
   registry.set(backend.name, backend);
-  if (current === null) current = backend;
 }
 
-/** The backend the engine dispatches to now. */
+/**
+ * Offer the backend to use when nobody called `setBackend`: `provider` runs once, at the first kernel call, and
+ * returns a registered backend, or null to keep js. engine/wasm/index.ts offers the wasm backend this way, so
+ * importing `seqgrad` or `seqgrad/engine` makes wasm the default wherever WebAssembly SIMD validates.
+ */
+export function offerDefaultBackend(provider: () => Backend | null): void {
+  defaultProvider = provider;
+}
+
+/**
+ * The backend the engine dispatches to now. Before any `setBackend`, the first call picks the default: the
+ * offered one (wasm where WebAssembly SIMD exists), else js.
+ */
 export function getBackend(): Backend {
-  if (current === null) throw new Error('getBackend: no backend is registered');
+  if (current === null) current = defaultProvider?.() ?? jsBackend;
   return current;
+}
+
+/** The name of the backend in use ('wasm' or 'js'; picks the default if none is chosen yet). */
+export function backendName(): string {
+  return getBackend().name;
 }
 
 /**
@@ -68,13 +88,13 @@ export function withConstantOperands<T>(arrays: readonly FloatArray[], fn: () =>
   return backend.runWithConstants ? backend.runWithConstants(arrays, fn) : fn();
 }
 
-/** Switch the engine to a registered backend by name; returns the previous one's name. */
+/** Switch the engine to a registered backend by name (overrides the default); returns the previous one's name. */
 export function setBackend(name: string): string {
   const next = registry.get(name);
   if (!next) {
     throw new Error(`setBackend: expected one of ${[...registry.keys()].join(', ')}, got '${name}'`);
   }
-  const previous = current?.name ?? '';
+  const previous = getBackend().name; // nothing chosen yet: the default, so that setBackend(previous) restores it
   current = next;
   return previous;
 }

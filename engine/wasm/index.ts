@@ -2,7 +2,11 @@
  * The `wasm` backend: WebAssembly SIMD128 kernels that seqgrad emits as bytes at load time
  * (`emitter.ts`, `sgemm-module.ts`) — no toolchain, no package, nothing downloaded, no eval.
  *
- * Opt-in, so that importing the engine stays cheap (nothing is built until asked):
+ * The default backend: this module offers it to the seam (`offerDefaultBackend`), so the first kernel call of a
+ * program that imported `seqgrad` or `seqgrad/engine` builds it synchronously (`initWasmBackendSync`: the emitted
+ * modules are small, `new WebAssembly.Module(bytes)` compiles them in milliseconds) — where WebAssembly SIMD
+ * validates; elsewhere js stays, silently (`backendName()` tells which). Importing stays cheap: nothing is built
+ * before that first call. `setBackend('js')` overrides; the explicit form still works:
  *
  *   const backend = await initWasmBackend();   // registers 'wasm' (or returns the js backend)
  *   setBackend(backend.name);
@@ -18,7 +22,7 @@
  * it is probed again with `WebAssembly.validate` before use), Node ≥ 22 and Chrome ≥ 114 have it on.
  * Where WebAssembly SIMD itself is missing, init prints a one-line notice and returns the js backend.
  */
-import { jsBackend, listBackends, registerBackend, type Backend } from '../backend.js';
+import { jsBackend, listBackends, offerDefaultBackend, registerBackend, type Backend } from '../backend.js';
 import { relaxedSimdProbeModule, simdProbeModule } from './sgemm-module.js';
 import { WasmGates } from './wasm-gates.js';
 import { WasmSgemm, type WasmSgemmOptions } from './wasm-gemm.js';
@@ -156,3 +160,14 @@ function warmUp(backend: WasmBackend): void {
     backend.gemm(1, n, k, 1, a, 0, k, false, b, 0, n, false, 0, c, 0, n);
   }
 }
+
+// The default backend (see the top of this file): wasm where SIMD validates, else null (js stays), with no notice.
+// A host that refuses synchronous compilation (a browser's main thread may) keeps js too.
+offerDefaultBackend(() => {
+  try {
+    const backend = initWasmBackendSync({ notice: () => {} });
+    return backend === jsBackend ? null : backend;
+  } catch {
+    return null;
+  }
+});
