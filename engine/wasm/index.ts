@@ -54,11 +54,15 @@ export function probeWasmFeatures(): WasmFeatures {
  */
 export async function enableRelaxedSimd(): Promise<boolean> {
   if (probeWasmFeatures().relaxedSimd) return true;
+  // Node's v8 module through process.getBuiltinModule (Node ≥ 20.16), not an import: the engine entry imports no
+  // node: module, so it bundles for the browser as it is.
+  const host = globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } };
+  const v8 = host.process?.getBuiltinModule?.('node:v8') as { setFlagsFromString(flags: string): void } | undefined;
+  if (!v8) return false; // not Node, or an older one: keep mul + add
   try {
-    const v8 = await import('node:v8');
     v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
   } catch {
-    return false; // not Node, or the flag is gone: keep mul + add
+    return false; // the flag is gone: keep mul + add
   }
   return probeWasmFeatures().relaxedSimd;
 }
