@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { helpText } from '../../cli/args.js';
+import type { Command } from '../../cli/command.js';
 import { commands } from '../../cli/commands/index.js';
 import { repoRoot, runSeqgrad } from './helpers.js';
 
@@ -64,6 +65,19 @@ describe('--help of every command', () => {
       }
     }
     expect(read).toBeGreaterThan(commands.length);
+  });
+});
+
+describe('defaults a newcomer meets', () => {
+  it('word2vec runs 5 epochs (as word2vec.c and gensim); word2vec and glove write different files', async () => {
+    const help = async (name: string) => printed(() => (commands.find((c) => c.name === name) as Command).run(['--help']));
+    const defaultOf = (text: string, flag: string) => new RegExp(`^ {2}--${flag} .*\\(default ([^)]+)\\)$`, 'm').exec(text)?.[1];
+    const [word2vec, glove] = [await help('word2vec'), await help('glove')];
+    expect(defaultOf(word2vec, 'epochs')).toBe('5');
+    const outs = [defaultOf(word2vec, 'out'), defaultOf(glove, 'out')];
+    expect(outs[0]).toBeDefined();
+    expect(outs[1]).toBeDefined();
+    expect(outs[0]).not.toBe(outs[1]);
   });
 });
 
