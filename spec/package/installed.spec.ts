@@ -18,7 +18,7 @@ const tsc = path.join(repoRoot, 'node_modules/typescript/bin/tsc');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
 const consumer = `
-import { Matrix } from 'seqgrad';
+import { Matrix, backendName } from 'seqgrad';
 import * as engine from 'seqgrad/engine';
 import { toNdarray } from 'seqgrad/ndarray';
 import type { DType } from 'seqgrad/engine';
@@ -27,7 +27,7 @@ const a = new Matrix(2, 3, new Float32Array([1, 2, 3, 4, 5, 6]));
 const b = new Matrix(3, 1, new Float32Array([1, 1, 1]));
 const c = engine.matmul(a, b);
 console.log(JSON.stringify({
-  c: Array.from(c.data), nd: toNdarray(c).get(1, 0), sameClass: c instanceof Matrix, dtype: c.dtype === dtype,
+  c: Array.from(c.data), nd: toNdarray(c).get(1, 0), sameClass: c instanceof Matrix, dtype: c.dtype === dtype, backend: backendName(),
 }));
 `;
 
@@ -71,6 +71,7 @@ describe('the packed package, installed into a fresh project', () => {
     await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: app });
     const { stdout } = await run(process.execPath, ['out/consumer.js'], { cwd: app });
     const result = JSON.parse(stdout);
-    expect(result).toMatchObject({ c: [6, 15], nd: 15, sameClass: true, dtype: true });
+    // wasm by default, without any call (Node ≥ 16 validates WebAssembly SIMD)
+    expect(result).toMatchObject({ c: [6, 15], nd: 15, sameClass: true, dtype: true, backend: 'wasm' });
   }, 120_000);
 });
