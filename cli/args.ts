@@ -108,6 +108,9 @@ export function parseDecimalInt(text: string): number | null {
 }
 
 /** The --help text of a command from its flag spec. */
+/** Where flag descriptions start in --help (a flag and its argument longer than this get their own line). */
+const HELP_COLUMN = 34;
+
 export function helpText(usage: string, summary: string, spec: Record<string, FlagSpec>): string {
   const lines = [`usage: ${usage}`, '', summary, ''];
   const entries = Object.entries(spec).filter(([name]) => name !== 'help');
@@ -115,9 +118,12 @@ export function helpText(usage: string, summary: string, spec: Record<string, Fl
   for (const [name, s] of entries) {
     const arg = s.type === 'boolean' ? '' : s.choices ? ` ${s.choices.join('|')}` : ` ${s.type === 'list' ? 'a,b,…' : s.type.toUpperCase()}`;
     const def = s.default !== undefined && s.default !== false ? ` (default ${Array.isArray(s.default) ? s.default.join(',') : s.default})` : '';
-    lines.push(`  --${name}${arg}`.padEnd(34) + `${s.description}${def}`);
+    const head = `  --${name}${arg}`;
+    // A long choice list gets a line of its own: a description never runs into it.
+    if (head.length > HELP_COLUMN - 2) lines.push(head, ' '.repeat(HELP_COLUMN) + `${s.description}${def}`);
+    else lines.push(head.padEnd(HELP_COLUMN) + `${s.description}${def}`);
   }
-  lines.push('  --help'.padEnd(34) + 'show this help');
+  lines.push('  --help'.padEnd(HELP_COLUMN) + 'show this help');
   return lines.join('\n');
 }
 

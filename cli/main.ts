@@ -2,15 +2,23 @@
  * The `seqgrad` command. Thin: each sub-command parses its flags and calls the library.
  * Errors print as one line without a stack trace; bad input exits with code 2.
  */
+import { readFileSync } from 'node:fs';
 import { isInputError } from '../training/core/errors.js';
 import { UsageError } from './args.js';
 import type { Command } from './command.js';
+import { prepareBackends } from './backend.js';
 import { commands } from './commands/index.js';
 
 function usage(list: Command[]): string {
-  const lines = ['usage: seqgrad <command> [flags]   (seqgrad <command> --help for its flags)', '', 'commands:'];
+  const lines = ['usage: seqgrad <command> [flags]   (seqgrad <command> --help for its flags; seqgrad --version)', '', 'commands:'];
   for (const c of list) lines.push(`  ${c.name.padEnd(16)}${c.summary}`);
   return lines.join('\n');
+}
+
+/** The version in package.json, one folder above this file both as cli/main.ts (tsx) and as the bundled dist/cli.js. */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -19,12 +27,17 @@ export async function main(argv: string[]): Promise<number> {
     console.log(usage(commands));
     return name ? 0 : 2;
   }
+  if (name === '--version' || name === '-v' || name === 'version') {
+    console.log(packageVersion());
+    return 0;
+  }
   const command = commands.find((c) => c.name === name);
   if (!command) {
     console.error(`seqgrad: unknown command '${name}' (one of: ${commands.map((c) => c.name).join(', ')})`);
     return 2;
   }
   try {
+    await prepareBackends();
     return await command.run(rest);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);

@@ -43,12 +43,15 @@ export type {
   SumRowsKernel, SumSquaresKernel, UpdateRule,
 } from './kernels/types.js';
 
+/** The backend in use; null until the first kernel call or `setBackend` (then the default is chosen). */
 let current: Backend | null = null;
 const registry = new Map<string, Backend>();
+/** Builds the fastest backend this JavaScript engine has (wasm/index.ts offers the wasm one); null: none. */
+let defaultProvider: (() => Backend | null) | null = null;
 
+/** Add a backend to the registry (selecting it is `setBackend`'s job, or the default's). */
 export function registerBackend(backend: Backend): void {
   registry.set(backend.name, backend);
-  if (current === null) select(backend);
 }
 
 /** Make `backend` current; Matrix.zeros then takes float32 storage from its allocator (if any). */
@@ -57,10 +60,38 @@ function select(backend: Backend): void {
   setFloat32Allocator(backend.allocateFloat32 ?? null);
 }
 
-/** The backend the engine dispatches to now. */
+/**
+ * Offer the backend to use when nobody called `setBackend`: `provider` runs once, at the first kernel call, and
+ * returns a registered backend, or null to keep js. engine/wasm/index.ts offers the wasm backend this way, so
+ * importing `seqgrad` or `seqgrad/engine` makes wasm the default wherever WebAssembly SIMD validates.
+ */
+export function offerDefaultBackend(provider: () => Backend | null): void {
+  defaultProvider = provider;
+}
+
+/**
+ * The backend the engine dispatches to now. Before any `setBackend`, the first call picks the default: the
+ * offered one (wasm where WebAssembly SIMD exists), else js.
+ */
 export function getBackend(): Backend {
-  if (current === null) throw new Error('getBackend: no backend is registered');
-  return current;
+  if (current === null) {
+    select(jsBackend); // first, so that anything the provider allocates or computes runs on js, not back in here
+    const chosen = defaultProvider?.() ?? null;
+    if (chosen !== null) select(chosen);
+  }
+  return current as unknown as Backend;
+}
+
+// Until a backend is chosen, the first float32 allocation chooses the default too, so a model built before its
+// first kernel call already lives in the default backend's memory (select() then installs its allocator).
+setFloat32Allocator((n) => {
+  const backend = getBackend();
+  return backend.allocateFloat32 ? backend.allocateFloat32(n) : null;
+});
+
+/** The name of the backend in use ('wasm' or 'js'; picks the default if none is chosen yet). */
+export function backendName(): string {
+  return getBackend().name;
 }
 
 /**
@@ -76,13 +107,13 @@ export function withConstantOperands<T>(arrays: readonly FloatArray[], fn: () =>
   return backend.runWithConstants ? backend.runWithConstants(arrays, fn) : fn();
 }
 
-/** Switch the engine to a registered backend by name; returns the previous one's name. */
+/** Switch the engine to a registered backend by name (overrides the default); returns the previous one's name. */
 export function setBackend(name: string): string {
   const next = registry.get(name);
   if (!next) {
     throw new Error(`setBackend: expected one of ${[...registry.keys()].join(', ')}, got '${name}'`);
   }
-  const previous = current?.name ?? '';
+  const previous = getBackend().name; // nothing chosen yet: the default, so that setBackend(previous) restores it
   select(next);
   return previous;
 }

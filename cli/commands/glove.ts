@@ -23,7 +23,7 @@ const spec: Record<string, FlagSpec> = {
   epochs: { type: 'int', description: 'passes over the co-occurrence entries', min: 1, default: 15 },
   combine: { type: 'string', description: 'final vectors (e + θ)/2 or e + θ', choices: ['average', 'sum'], default: 'average' },
   seed: { type: 'int', description: 'seed of the init and the shuffles', default: 1 },
-  out: { type: 'string', description: 'output vectors file (GloVe text format)', default: 'vectors.txt' },
+  out: { type: 'string', description: 'output vectors file (GloVe text format)', default: 'glove.txt' },
   json: { type: 'boolean', description: 'print the run summary as JSON' },
   help: { type: 'boolean', description: '' },
 };
@@ -34,7 +34,7 @@ export const gloveCommand: Command = {
   run(argv) {
     const { flags } = parseArgs('glove', argv, spec);
     if (flags.help) return printHelp(
-      'seqgrad glove --corpus FILE|DIR [--dim 100] [--window 15] [--min-count 5] [--epochs 15] [--combine average|sum] [--out vectors.txt]',
+      'seqgrad glove --corpus FILE|DIR [--dim 100] [--window 15] [--min-count 5] [--epochs 15] [--combine average|sum] [--out glove.txt]',
       this.summary, spec,
     );
     for (const name of ['x-max', 'alpha', 'eta']) {

@@ -3,6 +3,7 @@
  * never <UNK>), greedy, or the n best of a beam search. Thin: training/lm-use.ts.
  */
 import { parseArgs, printHelp, UsageError, type FlagSpec } from '../args.js';
+import { BACKEND_FLAG, selectBackend } from '../backend.js';
 import type { Command } from '../command.js';
 import { loadAnyLanguageModel } from '../../training/lm/model-file.js';
 import { beamText, greedyText, sampleText, type GeneratedText } from '../../training/lm/use.js';
@@ -21,6 +22,7 @@ const spec: Record<string, FlagSpec> = {
   multiline: { type: 'boolean', description: 'sampling: go on past <EOS> (a line break) up to --max-length tokens' },
   'allow-unk': { type: 'boolean', description: 'let <UNK> be emitted (default: never)' },
   seed: { type: 'int', description: 'seed of the draws', default: 1 },
+  backend: BACKEND_FLAG,
   json: { type: 'boolean', description: 'print the sequences as JSON' },
   help: { type: 'boolean', description: '' },
 };
@@ -28,7 +30,7 @@ const spec: Record<string, FlagSpec> = {
 export const sampleCommand: Command = {
   name: 'sample',
   summary: 'sample novel sequences from a language model (temperature, top-k, greedy, beam)',
-  run(argv) {
+  async run(argv) {
     const { flags, positionals } = parseArgs('sample', argv, spec);
     if (flags.help) return printHelp('seqgrad sample --model model.json [--n 10] [--temperature 0.8] [--top-k K] [--beam 5] [--greedy] [--prefix TEXT] [--seed 1] [--json]', this.summary, spec);
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (see 'seqgrad sample --help')`);
@@ -36,6 +38,7 @@ export const sampleCommand: Command = {
     const n = flags.n as number;
     const temperature = flags.temperature as number;
     if (!(temperature >= 0)) throw new UsageError(`--temperature expects a number ≥ 0, got ${temperature}`);
+    const backend = await selectBackend(flags.backend as string);
     const model = loadAnyLanguageModel(flags.model as string); // recurrent or Transformer
     const common = {
       maxLength: flags['max-length'] as number | undefined,
@@ -57,7 +60,7 @@ export const sampleCommand: Command = {
     }
     const prefix = (flags.prefix as string | undefined) ?? '';
     if (flags.json) {
-      console.log(JSON.stringify({ mode, prefix, sequences: out.map((s) => ({ text: s.text, logProb: s.logProb, score: s.score, finished: s.finished })) }, null, 2));
+      console.log(JSON.stringify({ mode, prefix, backend, sequences: out.map((s) => ({ text: s.text, logProb: s.logProb, score: s.score, finished: s.finished })) }, null, 2));
     } else {
       console.log(`# ${mode}`);
       for (const s of out) {

@@ -3,6 +3,7 @@
  * P(y⟨1⟩…y⟨T⟩) = Π_t P(y⟨t⟩ | y⟨<t⟩), in total and per token. Thin: training/lm-use.ts.
  */
 import { parseArgs, printHelp, UsageError, type FlagSpec } from '../args.js';
+import { BACKEND_FLAG, selectBackend } from '../backend.js';
 import type { Command } from '../command.js';
 import { loadLanguageModel } from '../../training/lm/model-file.js';
 import { sentenceLogProb } from '../../training/lm/use.js';
@@ -11,25 +12,27 @@ const spec: Record<string, FlagSpec> = {
   model: { type: 'string', description: 'model file written by seqgrad train' },
   tokens: { type: 'boolean', description: 'also print log P of every token' },
   'no-eos': { type: 'boolean', description: 'do not score the final <EOS>' },
-  json: { type: 'boolean', description: 'print the scores as JSON' },
+  backend: BACKEND_FLAG,
+  json: { type: 'boolean', description: 'print the scores as JSON (each names the backend used)' },
   help: { type: 'boolean', description: '' },
 };
 
 export const scoreCommand: Command = {
   name: 'score',
   summary: 'log-probability of sentences under a language model (chain rule, total and per token)',
-  run(argv) {
+  async run(argv) {
     const { flags, positionals } = parseArgs('score', argv, spec);
     if (flags.help) return printHelp('seqgrad score --model model.json [--tokens] [--json] "text" ["text" …]', this.summary, spec);
     if (!flags.model) throw new UsageError("expected --model FILE (see 'seqgrad score --help')");
     if (positionals.length === 0) throw new UsageError('expected at least one text to score, e.g. seqgrad score --model model.json "The apple and pear salad"');
+    const backend = await selectBackend(flags.backend as string);
     const model = loadLanguageModel(flags.model as string);
     const scores = positionals.map((text) => {
       if (text.trim().length === 0 && flags['no-eos']) throw new UsageError('expected a non-empty text');
       return { text, ...sentenceLogProb(model, text, { endWithEos: flags['no-eos'] !== true }) };
     });
     if (flags.json) {
-      console.log(JSON.stringify(scores, null, 2));
+      console.log(JSON.stringify(scores.map((s) => ({ ...s, backend })), null, 2));
       return 0;
     }
     for (const s of scores) {

@@ -14,7 +14,7 @@
  */
 import * as fs from 'node:fs';
 import { parseArgs, parseDecimalInt, positiveNumber, printHelp, UsageError, type FlagSpec, type FlagValues } from '../args.js';
-import { selectBackend } from '../backend.js';
+import { BACKEND_FLAG, selectBackend } from '../backend.js';
 import type { Command } from '../command.js';
 import { readInputText } from '../files.js';
 import { createProgress, formatDuration, type Progress } from '../progress.js';
@@ -105,7 +105,7 @@ const trainSpec: Record<string, FlagSpec> = {
   resume: { type: 'string', description: 'continue a checkpoint (model and optimisation flags come from it)' },
   out: { type: 'string', description: 'model file to write', default: 'seq2seq.json' },
   curve: { type: 'string', description: 'write the loss / exact-match curve (SVG) here' },
-  backend: { type: 'string', description: 'GEMM backend', choices: ['wasm', 'js'], default: 'wasm' },
+  backend: BACKEND_FLAG,
   json: { type: 'boolean', description: 'print the summary as JSON' },
   ...transformerSeq2SeqFlags,
   help: { type: 'boolean', description: '' },
@@ -229,16 +229,18 @@ const translateSpec: Record<string, FlagSpec> = {
   beam: { type: 'int', description: 'beam width (1 = greedy)', min: 1, default: 5 },
   nbest: { type: 'int', description: 'print the n best outputs per line', min: 1, default: 1 },
   ...penaltyFlags,
+  backend: BACKEND_FLAG,
   json: { type: 'boolean', description: 'print one JSON object per input line' },
   help: { type: 'boolean', description: '' },
 };
 
-function runTranslate(argv: string[]): number {
+async function runTranslate(argv: string[]): Promise<number> {
   const c = 'seq2seq translate';
   const { flags, positionals } = parseArgs(c, argv, translateSpec);
   if (flags.help) return printHelp('seqgrad seq2seq translate --model M [--beam 5] [--nbest 3] [--length-penalty notes] < sources.txt', 'translate every line of stdin (empty lines are skipped)', translateSpec);
   noPositionals(c, positionals);
   positiveNumber(c, flags, 'alpha', true);
+  const backend = await selectBackend(flags.backend as string);
   const transformer = readTransformerSeq2Seq(required(c, flags, 'model', 'FILE'));
   if (transformer) {
     return translateWithTransformer(c, transformer, {
@@ -257,7 +259,7 @@ function runTranslate(argv: string[]): number {
     if (encodeSource(model, line).length === 0) continue;
     const outs = translate(decoder, line, { beamWidth, nBest, lengthPenalty: lengthPenalty(flags), maxLength: flags['max-length'] as number | undefined });
     if (flags.json) {
-      console.log(JSON.stringify({ source: line, outputs: outs.map((o) => ({ text: o.text, logProb: o.logProb, score: o.score, finished: o.finished })) }));
+      console.log(JSON.stringify({ source: line, backend, outputs: outs.map((o) => ({ text: o.text, logProb: o.logProb, score: o.score, finished: o.finished })) }));
     } else if (nBest === 1) {
       console.log(outs[0].text);
     } else {
@@ -279,6 +281,7 @@ const evalSpec: Record<string, FlagSpec> = {
   errors: { type: 'int', description: 'print up to N wrong outputs with their verdict', min: 0, default: 5 },
   'by-length': { type: 'int', description: 'also report scores by source length in buckets of N tokens', min: 1 },
   smoothing: { type: 'string', description: 'BLEU smoothing', choices: ['none', 'add-1', 'epsilon'], default: 'none' },
+  backend: BACKEND_FLAG,
   json: { type: 'boolean', description: 'print the results as JSON' },
   help: { type: 'boolean', description: '' },
 };
@@ -300,7 +303,7 @@ function evalWithProgress(model: Seq2SeqModel, pairs: SeqPair[], beamWidth: numb
   return r;
 }
 
-function runEval(argv: string[]): number {
+async function runEval(argv: string[]): Promise<number> {
   const c = 'seq2seq eval';
   const { flags, positionals } = parseArgs(c, argv, evalSpec);
   if (flags.help) return printHelp('seqgrad seq2seq eval --model M --pairs FILE.tsv [--beam 1,5] [--length-penalty notes] [--max N] [--by-length 5] [--json]',
@@ -308,6 +311,7 @@ function runEval(argv: string[]): number {
   noPositionals(c, positionals);
   positiveNumber(c, flags, 'alpha', true);
   const widths = beamWidths(c, flags);
+  const backend = await selectBackend(flags.backend as string);
   const transformer = readTransformerSeq2Seq(required(c, flags, 'model', 'FILE'));
   if (transformer) {
     const all = readPairs(c, required(c, flags, 'pairs', 'FILE.tsv'));
@@ -326,7 +330,7 @@ function runEval(argv: string[]): number {
   const byLength = flags['by-length'] as number | undefined;
   if (flags.json) {
     console.log(JSON.stringify({
-      model: flags.model, pairs: flags.pairs, examples: pairs.length, lengthPenalty: lengthPenalty(flags),
+      model: flags.model, pairs: flags.pairs, backend, examples: pairs.length, lengthPenalty: lengthPenalty(flags),
       results: results.map(({ beam, seconds, r }) => ({
         beam, seconds, exactMatch: r.exactMatch, bleu: r.bleu, tokenAccuracy: r.tokenAccuracy, errorAnalysis: r.errorAnalysis,
         byLength: byLength ? scoresByLength(r.items, byLength) : undefined,

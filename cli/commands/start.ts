@@ -22,6 +22,7 @@ import { gradCheckCases } from '../../training/gradcheck-suite.js';
 import { Rng } from '../../engine/rng.js';
 import { writeFileAtomic } from '../../training/io/files.js';
 import { lmCurveSvg } from '../../training/lm/curve.js';
+import { saveLanguageModel } from '../../training/lm/model-file.js';
 import { createLanguageModel, lmParameterCount } from '../../training/lm/model.js';
 import { createLmTrainer, prepareLmCorpus } from '../../training/lm/train.js';
 import { sampleText } from '../../training/lm/use.js';
@@ -32,6 +33,7 @@ const spec: Record<string, FlagSpec> = {
   quick: { type: 'boolean', description: 'a small model for a few seconds (for tests)' },
   seed: { type: 'int', description: 'seed of the weights and of the sampled names', default: 1 },
   out: { type: 'string', description: 'where the loss curve goes', default: 'out/dinos-loss.svg' },
+  'model-out': { type: 'string', description: 'where the trained model goes (default: dinos.json beside --out)' },
   backend: { type: 'string', description: 'GEMM backend', choices: ['wasm', 'js'], default: 'wasm' },
   help: { type: 'boolean', description: '' },
 };
@@ -72,7 +74,7 @@ export const startCommand: Command = {
   summary: 'the main job: cell gradient checks, then a char LSTM on dinosaur names, samples and a loss curve',
   async run(argv) {
     const { flags, positionals } = parseArgs('start', argv, spec);
-    if (flags.help) return printHelp('seqgrad start [--data FILE] [--time-limit 75] [--quick] [--seed 1] [--out out/dinos-loss.svg]', this.summary, spec);
+    if (flags.help) return printHelp('seqgrad start [--data FILE] [--time-limit 75] [--quick] [--seed 1] [--out out/dinos-loss.svg] [--model-out out/dinos.json]', this.summary, spec);
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (see 'seqgrad start --help')`);
     positiveNumber('start', flags, 'time-limit');
     const timeLimit = flags['time-limit'] as number;
@@ -127,9 +129,25 @@ export const startCommand: Command = {
     ensureParentDir(svgPath);
     writeFileAtomic(svgPath, lmCurveSvg(`char LSTM on ${nodePath.basename(dataPath)} (H = ${hidden})`, result, 'step', 'char'));
     console.log(`\n4. loss curve (bits/char, train and validation, by step): ${svgPath}`);
+
+    const modelPath = (flags['model-out'] as string | undefined) ?? nodePath.join(nodePath.dirname(svgPath), 'dinos.json');
+    ensureParentDir(modelPath);
+    saveLanguageModel(modelPath, model, { data: dataPath, steps: result.steps, seed });
+    console.log(`5. the model: ${modelPath} — next, try:`);
+    for (const line of nextCommands(modelPath)) console.log(`   ${line}`);
     return failed > 0 ? 1 : 0;
   },
 };
+
+/** The three commands to try next on the saved model: sample it, score names with it, watch gradients flow. */
+function nextCommands(modelPath: string): string[] {
+  const model = /^[\w./-]+$/.test(modelPath) ? modelPath : JSON.stringify(modelPath);
+  return [
+    `npx seqgrad sample --model ${model} --n 10 --temperature 0.8    # more names, sharper`,
+    `npx seqgrad score --model ${model} --tokens "tyrannosaurus" "xqzzkw"    # how probable is each name, per letter`,
+    'npx seqgrad gradflow --cell all    # how the gradient fades through time in the RNN, GRU and LSTM',
+  ];
+}
 
 /** The non-empty lines of `text` in a seeded random order, one per line. */
 function shuffledLines(text: string, seed: number): string {

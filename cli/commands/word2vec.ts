@@ -21,12 +21,12 @@ const spec: Record<string, FlagSpec> = {
   window: { type: 'int', description: 'largest context distance (shrunk at random per position)', min: 1, default: 5 },
   negative: { type: 'int', description: 'negatives per example (--loss neg)', min: 1, default: 5 },
   'min-count': { type: 'int', description: 'drop words seen fewer times', min: 1, default: 5 },
-  epochs: { type: 'int', description: 'passes over the corpus', min: 1, default: 1 },
+  epochs: { type: 'int', description: 'passes over the corpus (word2vec.c and gensim use 5)', min: 1, default: 5 },
   sample: { type: 'number', description: 'subsampling threshold s (0 = off)', default: 1e-3 },
   alpha: { type: 'number', description: 'starting learning rate (default 0.025 skip-gram, 0.05 CBOW)' },
   seed: { type: 'int', description: 'seed of every random choice', default: 1 },
   kernel: { type: 'string', description: 'inner loops: WebAssembly SIMD or plain JS (auto: wasm when available)', choices: ['auto', 'wasm', 'js'], default: 'auto' },
-  out: { type: 'string', description: 'output vectors file (word2vec text format)', default: 'vectors.txt' },
+  out: { type: 'string', description: 'output vectors file (word2vec text format)', default: 'word2vec.txt' },
   json: { type: 'boolean', description: 'print the run summary as JSON' },
   help: { type: 'boolean', description: '' },
 };
@@ -37,7 +37,7 @@ export const word2vecCommand: Command = {
   run(argv) {
     const { flags } = parseArgs('word2vec', argv, spec);
     if (flags.help) return printHelp(
-      'seqgrad word2vec --corpus FILE|DIR [--method skipgram|cbow] [--loss softmax|hs|neg] [--dim 100] [--window 5] [--negative 5] [--min-count 5] [--epochs 1] [--seed 1] [--out vectors.txt]',
+      'seqgrad word2vec --corpus FILE|DIR [--method skipgram|cbow] [--loss softmax|hs|neg] [--dim 100] [--window 5] [--negative 5] [--min-count 5] [--epochs 5] [--seed 1] [--out word2vec.txt]',
       this.summary, spec,
     );
     if ((flags.sample as number) < 0) throw new InputError(`word2vec: --sample expects a number ≥ 0, got ${flags.sample}`);

@@ -2,7 +2,11 @@
  * The `wasm` backend: WebAssembly SIMD128 kernels that seqgrad emits as bytes at load time
  * (`emitter.ts`, `sgemm-module.ts`) — no toolchain, no package, nothing downloaded, no eval.
  *
- * Opt-in, so that importing the engine stays cheap (nothing is built until asked):
+ * The default backend: this module offers it to the seam (`offerDefaultBackend`), so the first kernel call of a
+ * program that imported `seqgrad` or `seqgrad/engine` builds it synchronously (`initWasmBackendSync`: the emitted
+ * modules are small, `new WebAssembly.Module(bytes)` compiles them in milliseconds) — where WebAssembly SIMD
+ * validates; elsewhere js stays, silently (`backendName()` tells which). Importing stays cheap: nothing is built
+ * before that first call. `setBackend('js')` overrides; the explicit form still works:
  *
  *   const backend = await initWasmBackend();   // registers 'wasm' (or returns the js backend)
  *   setBackend(backend.name);
@@ -24,7 +28,7 @@
  * it is probed again with `WebAssembly.validate` before use), Node ≥ 22 and Chrome ≥ 114 have it on.
  * Where WebAssembly SIMD itself is missing, init prints a one-line notice and returns the js backend.
  */
-import { jsBackend, listBackends, registerBackend, type Backend } from '../backend.js';
+import { jsBackend, listBackends, offerDefaultBackend, registerBackend, type Backend } from '../backend.js';
 import { registerStorageOwner } from '../matrix.js';
 import { WasmHeap } from './heap.js';
 import { relaxedSimdProbeModule, simdProbeModule } from './sgemm-module.js';
@@ -61,11 +65,15 @@ export function probeWasmFeatures(): WasmFeatures {
  */
 export async function enableRelaxedSimd(): Promise<boolean> {
   if (probeWasmFeatures().relaxedSimd) return true;
+  // Node's v8 module through process.getBuiltinModule (Node ≥ 20.16), not an import: the engine entry imports no
+  // node: module, so it bundles for the browser as it is.
+  const host = globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } };
+  const v8 = host.process?.getBuiltinModule?.('node:v8') as { setFlagsFromString(flags: string): void } | undefined;
+  if (!v8) return false; // not Node, or an older one: keep mul + add
   try {
-    const v8 = await import('node:v8');
     v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
   } catch {
-    return false; // not Node, or the flag is gone: keep mul + add
+    return false; // the flag is gone: keep mul + add
   }
   return probeWasmFeatures().relaxedSimd;
 }
@@ -199,3 +207,14 @@ function warmUp(backend: WasmBackend): void {
     backend.gemm(1, n, k, 1, a, 0, k, false, b, 0, n, false, 0, c, 0, n);
   }
 }
+
+// The default backend (see the top of this file): wasm where SIMD validates, else null (js stays), with no notice.
+// A host that refuses synchronous compilation (a browser's main thread may) keeps js too.
+offerDefaultBackend(() => {
+  try {
+    const backend = initWasmBackendSync({ notice: () => {} });
+    return backend === jsBackend ? null : backend;
+  } catch {
+    return null;
+  }
+});

@@ -104,5 +104,13 @@ describe('seqgrad train / sample / score', () => {
     const svg = path.join(dir, 'curve', 'dinos-loss.svg');
     expect(out).toContain(`4. loss curve (bits/char, train and validation, by step): ${svg}`);
     expect(fs.readFileSync(svg, 'utf8')).toMatch(/<svg[^>]*>[\s\S]*validation[\s\S]*<\/svg>\s*$/);
+    // the model is saved beside the curve, and the run ends with the next three commands, which work on it
+    const model = path.join(dir, 'curve', 'dinos.json');
+    expect(out).toContain(`5. the model: ${model}`);
+    const next = out.trimEnd().split('\n').slice(-3).map((l) => l.trim());
+    expect(next.map((l) => l.split(' ')[2])).toEqual(['sample', 'score', 'gradflow']);
+    const sampled = await seqgrad('sample', '--model', model, '--n', '3', '--json');
+    expect(sampled.code).toBe(0);
+    expect(JSON.parse(sampled.stdout).sequences).toHaveLength(3);
   });
 });

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  getBackend, gemm, jsBackend, listBackends, Matrix, Rng, setBackend, type Backend, type DType,
+  backendName, getBackend, gemm, jsBackend, listBackends, Matrix, Rng, setBackend, type Backend, type DType,
 } from '../../engine/index.js';
 import {
   createWasmBackend, enableRelaxedSimd, initWasmBackend, initWasmBackendSync, probeWasmFeatures,
@@ -89,15 +89,27 @@ describe('wasm backend initialisation', () => {
     expect(listBackends()).not.toContain('wasm');
   });
 
-  it('registers wasm on request only, float64 is not supported natively, relaxed SIMD is used when it validates', async () => {
-    expect(getBackend().name).toBe('js'); // importing the engine does not switch
+  it('makes wasm the default at the first kernel call (importing builds nothing); setBackend overrides; backendName tells', () => {
+    expect(listBackends()).not.toContain('wasm'); // imported, not yet used: nothing built
+    expect(probeWasmFeatures().simd).toBe(true); // Node ≥ 16 validates SIMD128
+    const c = Matrix.zeros(1, 1);
+    gemm(c, new Matrix(1, 2, new Float32Array([1, 2])), new Matrix(2, 1, new Float32Array([3, 4])));
+    expect(c.data[0]).toBe(11);
+    expect(backendName()).toBe('wasm');
+    expect(listBackends()).toContain('wasm');
+    expect(setBackend('js')).toBe('wasm');
+    expect(backendName()).toBe('js');
+    expect(setBackend('wasm')).toBe('js');
+    setBackend('js');
+  });
+
+  it('initWasmBackend returns the default wasm backend, idempotent; float64 is not native; relaxed SIMD when it validates', async () => {
     const backend = (await initWasmBackend()) as WasmBackend;
     expect(backend.name).toBe('wasm');
-    expect(listBackends()).toContain('wasm');
     expect(backend.supportsFloat64).toBe(false);
     expect(backend.relaxedSimd).toBe(probeWasmFeatures().relaxedSimd);
     expect(getBackend().name).toBe('js'); // init registers, setBackend switches
-    expect(await initWasmBackend()).toBe(backend); // idempotent
+    expect(await initWasmBackend()).toBe(backend);
   });
 });
 
