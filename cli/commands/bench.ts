@@ -9,6 +9,7 @@ import {
 import { loadPeers } from '../../benchmarks/load-peers.js';
 import { suites } from '../../benchmarks/suites/index.js';
 import { writeFileAtomic } from '../../training/io/files.js';
+import { planOutputs } from '../../training/io/outputs.js';
 
 const BACKENDS = ['js', 'wasm', 'gpu'];
 
@@ -57,6 +58,7 @@ export const benchCommand: Command = {
     const runs = flags.runs as number;
     if (runs < 1) throw new UsageError(`bench: --runs expects at least 1, got ${runs}`);
     const workload = workloadOptions(flags);
+    planOutputs({ command: 'bench', outputs: { '--json': flags.json as string | undefined } });
     const { backends, notes, dispose } = await prepareBackends(
       flags.backend as string[], flags['relaxed-simd'] as 'auto' | 'on' | 'off', flags['require-gpu'] === true,
     );

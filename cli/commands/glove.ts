@@ -10,6 +10,7 @@ import { trainGlove } from '../../training/embeddings/glove.js';
 import { writeVectors } from '../../training/embeddings/vectors.js';
 import { checkCounts, loadCorpusForCli } from './word2vec.js';
 import { InputError } from '../../training/core/errors.js';
+import { planOutputs } from '../../training/io/outputs.js';
 
 const spec: Record<string, FlagSpec> = {
   corpus: { type: 'string', description: 'a text file, or a directory of .txt files' },
@@ -45,6 +46,7 @@ export const gloveCommand: Command = {
         throw new InputError(`glove: --${name} expects a positive number, got ${String(flags[name])}`);
       }
     }
+    planOutputs({ command: 'glove', inputs: { '--corpus': flags.corpus as string | undefined }, outputs: { '--out': flags.out as string } });
     const corpus = loadCorpusForCli('glove', flags.corpus as string | undefined);
     const epochs = flags.epochs as number;
     let progress: Progress | null = null;

@@ -8,6 +8,7 @@ import type { Command } from '../command.js';
 import type { CellKind } from '../../layers/cells/cell.js';
 import { formatGradFlowTable, gradFlowSvg, gradientFlow } from '../../training/check/gradflow.js';
 import { writeFileAtomic } from '../../training/io/files.js';
+import { planOutputs } from '../../training/io/outputs.js';
 
 const CELLS: Record<string, CellKind[]> = { rnn: ['rnn'], gru: ['gru'], lstm: ['lstm'], all: ['rnn', 'gru', 'lstm'] };
 
@@ -36,6 +37,7 @@ export const gradflowCommand: Command = {
     for (const name of ['steps', 'hidden', 'batch', 'every'] as const) {
       if ((flags[name] as number) < 1) throw new UsageError(`gradflow: --${name} expects a positive integer, got ${flags[name] as number}`);
     }
+    planOutputs({ command: 'gradflow', outputs: { '--out': flags.out as string } });
     const results = CELLS[flags.cell as string].map((cell) => gradientFlow({
       cell,
       steps: flags.steps as number,

@@ -9,6 +9,7 @@ import type { Command } from '../command.js';
 import { createProgress } from '../progress.js';
 import { Rng } from '../../engine/rng.js';
 import { readJsonFile, writeFileAtomic } from '../../training/io/files.js';
+import { planOutputs } from '../../training/io/outputs.js';
 import type { OptimizerConfig } from '../../training/core/optimizers.js';
 import {
   averageModelFactory, buildSentimentVocabulary, evaluateSentiment, formatConfusion, loadSentimentData, predictSentiment,
@@ -100,6 +101,7 @@ function printEvaluation(label: string, model: SentimentModel, data: SentimentDa
 }
 
 function train(flags: FlagValues): number {
+  planOutputs({ command: 'sentiment train', inputs: { '--vectors': flags.vectors as string | undefined }, outputs: { '--out': flags.out as string | undefined } });
   const seed = (flags.seed as number | undefined) ?? 1;
   const data = loadData(flags, flags.data as string | undefined, seed);
   const factory = MODEL_FACTORIES[flags.model as string];

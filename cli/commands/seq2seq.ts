@@ -23,6 +23,7 @@ import { CELL_KINDS } from '../../layers/cells/create-cell.js';
 import type { LengthPenalty } from '../../training/decode/beam.js';
 import { DATE_FORMATS, generateDatePairs } from '../../training/seq2seq/dates.js';
 import { writeFileAtomic } from '../../training/io/files.js';
+import { planOutputs } from '../../training/io/outputs.js';
 import type { OptimizerKind } from '../../training/core/optimizers.js';
 import { heatmapSvg, lineChartSvg } from '../../training/plot/charts.js';
 import {
@@ -150,6 +151,12 @@ async function runTrain(argv: string[]): Promise<number> {
   positiveNumber(c, flags, 'clip', true);
   const vf = flags['val-fraction'] as number;
   if (!(vf >= 0 && vf < 1)) throw new UsageError(`${c}: --val-fraction expects a number in [0, 1), got ${vf}`);
+  planOutputs({
+    command: c,
+    inputs: { '--pairs': flags.pairs as string | undefined, '--resume': flags.resume as string | undefined },
+    outputs: { '--out': flags.out as string, '--checkpoint': flags.checkpoint as string | undefined, '--curve': flags.curve as string | undefined },
+    updates: { '--checkpoint': '--resume' },
+  });
   const backend = await selectBackend(flags.backend as string);
 
   let trainer: Seq2SeqTrainer;
@@ -403,6 +410,7 @@ function runAttend(argv: string[]): number {
   if (positionals.length !== 1) throw new UsageError(`${c}: expected one source text argument, got ${positionals.length} (quote it)`);
   positiveInt(c, flags, 'beam');
   positiveInt(c, flags, 'max-length');
+  planOutputs({ command: c, inputs: { '--model': flags.model as string | undefined }, outputs: { '--out': flags.out as string } });
   const model = loadSeq2Seq(required(c, flags, 'model', 'FILE'));
   if (!model.attention) throw new InputError(`${c}: model ${String(flags.model)} has attention '${model.config.attention}': there are no weights α to draw`);
   const source = positionals[0];
@@ -458,6 +466,11 @@ function runLengthCurve(argv: string[]): number {
   for (const name of ['bucket', 'beam', 'max', 'max-length']) positiveInt(c, flags, name);
   const paths = (flags.model as string[] | undefined) ?? [];
   if (paths.length === 0) throw new UsageError(`${c}: expected --model FILE[,FILE…] (see 'seqgrad ${c} --help')`);
+  planOutputs({
+    command: c,
+    inputs: { '--pairs': flags.pairs as string | undefined, ...Object.fromEntries(paths.map((p, k) => [`--model #${k + 1}`, p])) },
+    outputs: { '--out': flags.out as string },
+  });
   let pairs = readPairs(c, required(c, flags, 'pairs', 'FILE.tsv'));
   if (flags.max !== undefined) pairs = pairs.slice(0, flags.max as number);
   const labels = (flags.label as string[] | undefined) ?? [];
@@ -515,6 +528,7 @@ function runDates(argv: string[]): number {
   noPositionals(c, positionals);
   positiveInt(c, flags, 'n');
   const out = required(c, flags, 'out', 'FILE.tsv');
+  planOutputs({ command: c, outputs: { '--out': out } });
   let pairs: SeqPair[];
   try {
     pairs = generateDatePairs(flags.n as number, new Rng(flags.seed as number), {
@@ -551,6 +565,7 @@ function runGenerate(argv: string[]): number {
   noPositionals(c, positionals);
   for (const name of ['n', 'min-length', 'max-length', 'vocab']) positiveInt(c, flags, name);
   const out = required(c, flags, 'out', 'FILE.tsv');
+  planOutputs({ command: c, outputs: { '--out': out } });
   const rng = new Rng(flags.seed as number);
   const opts = { minLength: flags['min-length'] as number, maxLength: flags['max-length'] as number, vocabSize: flags.vocab as number };
   let pairs: SeqPair[];

@@ -18,6 +18,7 @@ import { runGradCheckCases } from '../../training/check/gradcheck.js';
 import { gradCheckCases } from '../../training/gradcheck-suite.js';
 import { Rng } from '../../engine/rng.js';
 import { writeFileAtomic } from '../../training/io/files.js';
+import { planOutputs } from '../../training/io/outputs.js';
 import { createLanguageModel, lmParameterCount } from '../../training/lm/model.js';
 import { createLmTrainer, prepareLmCorpus } from '../../training/lm/train.js';
 import { sampleText } from '../../training/lm/use.js';
@@ -78,6 +79,7 @@ export const startCommand: Command = {
     if (!(timeLimit > 0)) throw new UsageError(`--time-limit expects a number > 0, got ${timeLimit}`);
     const quick = flags.quick === true;
     const dataPath = (flags.data as string | undefined) ?? shippedDataFile('dinos.txt');
+    planOutputs({ command: 'start', inputs: { '--data': dataPath }, outputs: { '--out': flags.out as string }, createParents: true });
     const text = readInputText('start', 'data', dataPath, 'names file');
     const seed = flags.seed as number;
 
@@ -124,7 +126,6 @@ export const startCommand: Command = {
     }
 
     const svgPath = flags.out as string;
-    fs.mkdirSync(nodePath.dirname(nodePath.resolve(svgPath)), { recursive: true });
     writeFileAtomic(svgPath, lmCurveSvg(`char LSTM on ${nodePath.basename(dataPath)} (H = ${hidden})`, result, 'step', 'char'));
     console.log(`\n4. loss curve (bits/char, train and validation, by step): ${svgPath}`);
     return failed > 0 ? 1 : 0;

@@ -2,11 +2,10 @@
  * `seqgrad tagger train|eval|tag`: the notes' per-step name tagger (embedding → LSTM → sigmoid per
  * word), unidirectional vs bidirectional. Thin: parses flags, calls training/tagger.ts.
  */
-import * as fs from 'node:fs';
-import * as nodePath from 'node:path';
 import { bool, helpText, num, parseArgs, str, UsageError, type FlagSpec, type FlagValues } from '../args.js';
 import type { Command } from '../command.js';
 import { createProgress } from '../progress.js';
+import { planOutputs } from '../../training/io/outputs.js';
 import { Rng } from '../../engine/rng.js';
 import { modelParameters } from '../../layers/architectures.js';
 import {
@@ -75,10 +74,6 @@ function names(flags: FlagValues): NameLists {
   return dir === undefined ? loadNameLists() : loadNameLists(dir);
 }
 
-function ensureDir(file: string): void {
-  fs.mkdirSync(nodePath.dirname(nodePath.resolve(file)), { recursive: true });
-}
-
 const key = (s: TaggedSentence): string => s.tokens.join(' ');
 
 async function runTrain(argv: string[]): Promise<number> {
@@ -86,6 +81,10 @@ async function runTrain(argv: string[]): Promise<number> {
   const { flags } = parseArgs(command, argv, TRAIN);
   if (flags.help) return printHelp('seqgrad tagger train [flags]', 'train unidirectional and/or bidirectional taggers on generated sentences; report token F1 on held-out sentences', TRAIN);
   const seed = num(flags, 'seed');
+  const direction = str(flags, 'direction');
+  const kinds = direction === 'both' ? ['uni', 'bi'] : [direction];
+  const out = str(flags, 'out');
+  planOutputs({ command, outputs: Object.fromEntries(kinds.map((kind) => [`--out (${kind})`, `${out}-${kind}.json`])), createParents: true });
   const lists = names(flags);
   const ambiguousRate = rate(command, flags, 'ambiguous-rate');
   const train = generateTaggedSentences(new Rng(seed), positiveInt(command, flags, 'train'), lists, { ambiguousRate });
@@ -96,9 +95,6 @@ async function runTrain(argv: string[]): Promise<number> {
   const vocab = buildTaggerVocabulary(train, positiveInt(command, flags, 'min-count'));
   const lr = num(flags, 'lr');
   if (!(lr > 0)) throw new UsageError(`${command}: --lr expects a positive number, got ${lr}`);
-  const direction = str(flags, 'direction');
-  const kinds = direction === 'both' ? ['uni', 'bi'] : [direction];
-  const out = str(flags, 'out');
   const results: Record<string, { evaluation: TaggerEvaluation; seconds: number; finalLoss: number; parameters: number; file: string }> = {};
   for (const kind of kinds) {
     // The same seed for both models: the same initial embedding rows and the same batches.
@@ -117,7 +113,6 @@ async function runTrain(argv: string[]): Promise<number> {
     }, new Rng(seed + 3));
     (progress as ReturnType<typeof createProgress> | null)?.finish();
     const file = `${out}-${kind}.json`;
-    ensureDir(file);
     saveTagger(file, tagger);
     const parameters = Object.values(modelParameters(tagger.net).params).reduce((n, p) => n + p.size, 0);
     results[kind] = { evaluation: evaluateTagger(tagger, test), seconds: r.seconds, finalLoss: r.losses.at(-1)!, parameters, file };

@@ -24,6 +24,7 @@ import {
 import type { OptimizerKind } from '../../training/core/optimizers.js';
 import { lineChartSvg } from '../../training/plot/charts.js';
 import { InputError } from '../../training/core/errors.js';
+import { planOutputs } from '../../training/io/outputs.js';
 
 const spec: Record<string, FlagSpec> = {
   data: { type: 'string', description: 'training text file (one sentence / name / line per line)' },
@@ -162,6 +163,12 @@ export const trainCommand: Command = {
     }
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (see 'seqgrad train --help')`);
     checkFlags(flags);
+    planOutputs({
+      command: 'train',
+      inputs: { '--data': flags.data as string | undefined, '--resume': flags.resume as string | undefined },
+      outputs: { '--out': flags.out as string, '--checkpoint': flags.checkpoint as string | undefined, '--curve': flags.curve as string | undefined },
+      updates: { '--checkpoint': '--resume' },
+    });
     const backend = await selectBackend(flags.backend as string);
 
     let trainer: LmTrainer;

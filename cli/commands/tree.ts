@@ -7,6 +7,7 @@ import type { Command } from '../command.js';
 import { createProgress } from '../progress.js';
 import { Rng } from '../../engine/rng.js';
 import { readJsonFile, readTextFile, writeFileAtomic } from '../../training/io/files.js';
+import { planOutputs } from '../../training/io/outputs.js';
 import { generateSentimentTrees, parseTrees, treeToString, type Tree } from '../../training/trees/trees.js';
 import {
   evaluateBag, evaluateTreeNet, inferClasses, labelClass, trainBagOfEmbeddings, trainTreeNet, treeModelsFromJSON,
@@ -101,6 +102,7 @@ function runGenerate(argv: string[]): number {
   const { flags } = parseArgs(command, argv, GENERATE);
   if (flags.help) return printHelp('seqgrad tree generate [flags]', 'write seeded sentiment trees with negation and intensifiers (labels follow the rules of training/trees.ts)', GENERATE);
   const count = positiveInt(command, flags, 'count');
+  planOutputs({ command, outputs: { '--out': flags.out as string | undefined } });
   const classes = checkClasses(command, num(flags, 'classes'));
   const negation = num(flags, 'negation');
   if (!(negation >= 0 && negation <= 1)) throw new UsageError(`${command}: --negation expects a probability in [0, 1], got ${negation}`);
@@ -128,6 +130,7 @@ async function runTrain(argv: string[]): Promise<number> {
   const classesFlag = flags.classes as number | undefined;
   const trainPath = flags.train as string | undefined;
   const testPath = flags.test as string | undefined;
+  planOutputs({ command, inputs: { '--train': trainPath, '--test': testPath }, outputs: { '--out': flags.out as string | undefined } });
   let classes = classesFlag;
   if (classes !== undefined && !(Number.isInteger(classes) && classes >= 2)) throw new UsageError(`${command}: --classes expects an integer ≥ 2, got ${classes}`);
   const train = trainPath

@@ -12,6 +12,7 @@ import type { CellKind } from '../../layers/cells/cell.js';
 import { ESPEAK_MISSING_MESSAGE, hasEspeak, type ClipEvent } from '../../training/trigger/audio/synth.js';
 import { readWav } from '../../training/trigger/audio/wav.js';
 import { readJsonFile, writeFileAtomic } from '../../training/io/files.js';
+import { planOutputs } from '../../training/io/outputs.js';
 import {
   bandStatistics, createTriggerModel, detectTriggers, evaluateTrigger, loadTriggerModel, loadTriggerSplit, precisionRecall,
   predictTrigger, readTriggerManifest, saveTriggerModel, scoreDetections, spectrogramOfAudio, synthesizeTriggerDataset,
@@ -139,6 +140,8 @@ async function runTrain(argv: string[]): Promise<number> {
   const clipNorm = num(flags, 'clip-norm');
   if (!(clipNorm > 0)) throw new UsageError(`${command}: --clip-norm expects a positive number, got ${clipNorm}`);
   const seed = num(flags, 'seed');
+  const plotPath = flags.plot ? str(flags, 'plot') : undefined;
+  planOutputs({ command, inputs: { '--data': dir }, outputs: { '--out': str(flags, 'out'), '--plot': plotPath }, createParents: true });
 
   let manifest = readTriggerManifest(dir);
   if (manifest === null) {
@@ -177,14 +180,12 @@ async function runTrain(argv: string[]): Promise<number> {
   const heldOutEarly = test.length > 0 && early > 0 ? evaluateTrigger(model, test, threshold, early, testProbabilities) : null;
   const trainEval = evaluateTrigger(model, train.slice(0, Math.min(train.length, 100)), threshold);
   const out = str(flags, 'out');
-  ensureDir(out);
   saveTriggerModel(out, model);
   let plot: string | null = null;
   if (test.length > 0 && flags.plot) {
     plot = str(flags, 'plot');
     const clip = test[0];
     const p = testProbabilities[0];
-    ensureDir(plot);
     writeFileAtomic(plot, triggerPlotSvg({
       title: `held-out clip 0: log spectrogram and P(activate) — ${clip.events.map((e) => e.word).join(', ') || 'no words'}`,
       spectrogram: clip.features, probabilities: p, pool, frameSeconds: manifest.spectrogram.hopMs / 1000,
@@ -212,10 +213,6 @@ function describeEvaluation(name: string, e: ReturnType<typeof evaluateTrigger>)
   return `${name} clips: ${e.clips}, triggers ${e.triggers}, detections ${e.truePositives + e.falsePositives} → precision ${pct(e.precision)}, recall ${pct(e.recall)}, F1 ${pct(e.f1)} (per-step accuracy ${pct(e.stepAccuracy)}, threshold ${e.threshold})`;
 }
 
-function ensureDir(file: string): void {
-  fs.mkdirSync(nodePath.dirname(nodePath.resolve(file)), { recursive: true });
-}
-
 /** The clip's words: from --truth, or CLIP.json beside CLIP.wav (as written by synth), or none. */
 function readTruth(wavPath: string, truthPath: string | undefined): { seconds: number; events: ClipEvent[] } | null {
   const path = truthPath ?? wavPath.replace(/\.wav$/i, '.json');
@@ -236,6 +233,10 @@ function runDetect(argv: string[]): number {
   if (positionals.length !== 1) throw new UsageError(`${command}: expected one WAV file, got ${positionals.length === 0 ? 'none' : positionals.join(' ')}`);
   const wavPath = positionals[0];
   const threshold = probability(command, flags, 'threshold');
+  planOutputs({
+    command, inputs: { '--model': modelPath, WAV: wavPath, '--truth': flags.truth as string | undefined },
+    outputs: { '--out': flags.out as string | undefined }, createParents: true,
+  });
   const model = loadTriggerModel(modelPath);
   const audio = readWav(wavPath);
   const spectrogram = spectrogramOfAudio(model, audio.samples, audio.sampleRate);
@@ -250,7 +251,6 @@ function runDetect(argv: string[]): number {
   const counts = windows ? scoreDetections(detections, windows) : null;
   const out = flags.out as string | undefined;
   if (out) {
-    ensureDir(out);
     writeFileAtomic(out, triggerPlotSvg({
       title: `${nodePath.basename(wavPath)}: log spectrogram and P(activate)`, spectrogram, probabilities: p, pool: model.config.pool,
       frameSeconds: model.config.spectrogram.hopMs / 1000, windows,

@@ -11,6 +11,7 @@ import { readCorpus, type Corpus } from '../../training/text/corpus.js';
 import { writeVectors } from '../../training/embeddings/vectors.js';
 import { trainWord2Vec, type Word2VecKernel, type Word2VecLoss, type Word2VecMethod } from '../../training/embeddings/word2vec.js';
 import { InputError } from '../../training/core/errors.js';
+import { planOutputs } from '../../training/io/outputs.js';
 
 const spec: Record<string, FlagSpec> = {
   corpus: { type: 'string', description: 'a text file, or a directory of .txt files' },
@@ -67,6 +68,7 @@ export const word2vecCommand: Command = {
     checkCounts('word2vec', flags, ['dim', 'window', 'negative', 'min-count', 'epochs']);
     if ((flags.sample as number) < 0) throw new InputError(`word2vec: --sample expects a number ≥ 0, got ${flags.sample}`);
     if (flags.alpha !== undefined && !((flags.alpha as number) > 0)) throw new InputError(`word2vec: --alpha expects a positive number, got ${flags.alpha}`);
+    planOutputs({ command: 'word2vec', inputs: { '--corpus': flags.corpus as string | undefined }, outputs: { '--out': flags.out as string } });
     const corpus = loadCorpusForCli('word2vec', flags.corpus as string | undefined);
     const method = flags.method as Word2VecMethod;
     const loss = flags.loss as Word2VecLoss;
