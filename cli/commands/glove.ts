@@ -11,6 +11,8 @@ import { writeVectors } from '../../training/embeddings/vectors.js';
 import { checkCounts, loadCorpusForCli } from './word2vec.js';
 import { InputError } from '../../training/core/errors.js';
 import { planOutputs } from '../../training/io/outputs.js';
+import { stopFlag } from '../interrupt.js';
+import { interrupted } from './train.js';
 
 const spec: Record<string, FlagSpec> = {
   corpus: { type: 'string', description: 'a text file, or a directory of .txt files' },
@@ -60,6 +62,7 @@ export const gloveCommand: Command = {
       epochs,
       combine: flags.combine as 'average' | 'sum',
       seed: flags.seed as number,
+      stop: stopFlag,
       onProgress: (p) => {
         if (p.stage === 'count') {
           console.error(`glove: ${p.entries} non-zero co-occurrences counted in ${p.elapsedSeconds.toFixed(1)} s (${Math.round(p.rate)} words/s)`);
@@ -93,6 +96,6 @@ export const gloveCommand: Command = {
         `${summary.wordsPerSecond} corpus words/s, final cost ${summary.finalCost} → ${out}`,
       );
     }
-    return 0;
+    return interrupted('glove', null, [out]);
   },
 };

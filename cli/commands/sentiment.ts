@@ -19,6 +19,8 @@ import {
 import { readVectors, type WordVectors } from '../../training/embeddings/vectors.js';
 import { lstmModelFactory } from '../../training/sentiment/lstm.js';
 import { InputError } from '../../training/core/errors.js';
+import { stopFlag } from '../interrupt.js';
+import { interrupted } from './train.js';
 
 /** The model kinds `--model` accepts. */
 export const MODEL_FACTORIES: Record<string, SentimentModelFactory> = {
@@ -129,7 +131,7 @@ function train(flags: FlagValues): number {
   const progress = createProgress({ label: `sentiment ${flags.model} on ${data.name}`, total: epochs, unit: 'epochs' });
   const started = Date.now();
   const history = trainSentiment(model, data.train, {
-    epochs, batchSize: flags.batch as number, optimizer, rng,
+    epochs, batchSize: flags.batch as number, optimizer, rng, stop: stopFlag,
     onEpoch: (e) => progress.update(e.epoch, { loss: e.loss.toFixed(4), 'train acc': `${(100 * e.trainAccuracy).toFixed(1)}%` }),
   });
   const seconds = (Date.now() - started) / 1000;
@@ -149,13 +151,13 @@ function train(flags: FlagValues): number {
       epochs, seconds, finalLoss: last?.loss, trainAccuracy: last?.trainAccuracy,
       testAccuracy: result.accuracy, confusion: result.confusion, classes: data.classes,
     }, null, 2));
-    return 0;
+    return interrupted('sentiment train', null, [flags.out as string | undefined]);
   }
   console.log(`${flags.model} model, d = ${model.embedding.weight.cols}, vocabulary ${vocab.size}${model.embedding.frozen ? ', embedding frozen' : ''}; ${data.train.length} training sentences`);
   console.log(`final training loss ${last?.loss.toFixed(4)}, training accuracy ${(100 * (last?.trainAccuracy ?? 0)).toFixed(1)}%`);
   printEvaluation(testName, model, data);
   if (flags.out) console.log(`wrote ${flags.out}`);
-  return 0;
+  return interrupted('sentiment train', null, [flags.out as string | undefined]);
 }
 
 function evaluate(flags: FlagValues): number {

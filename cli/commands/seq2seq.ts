@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import { UsageError, helpText, parseArgs, type FlagSpec, type FlagValues } from '../args.js';
 import type { Command } from '../command.js';
 import { createProgress, formatDuration, type Progress } from '../progress.js';
-import { readInputText, selectBackend } from './train.js';
+import { interrupted, readInputText, selectBackend } from './train.js';
 import { Rng } from '../../engine/rng.js';
 import type { CellKind } from '../../layers/cells/cell.js';
 import { CELL_KINDS } from '../../layers/cells/create-cell.js';
@@ -38,6 +38,7 @@ import {
   createTransliteration, parsePairsTsv, reversalPairs, transliterationPairs, writePairsTsv, type SeqPair,
 } from '../../training/seq2seq/tasks.js';
 import { InputError } from '../../training/core/errors.js';
+import { stopFlag } from '../interrupt.js';
 
 // ---- shared flag helpers -------------------------------------------------------------------
 
@@ -209,6 +210,7 @@ async function runTrain(argv: string[]): Promise<number> {
     evalEvery: flags['eval-every'] as number | undefined,
     maxEvalExamples: flags['max-eval'] as number,
     checkpointPath: flags.checkpoint as string | undefined,
+    stop: stopFlag,
     onProgress: (p) => {
       progress ??= createProgress({ label: `seq2seq ${model.config.cell}/${model.config.attention}`, total: p.totalSteps, unit: 'steps' });
       progress.update(p.step, {
@@ -248,7 +250,7 @@ async function runTrain(argv: string[]): Promise<number> {
     if (e) console.log(`validation: loss ${e.loss.toFixed(4)} nats/token, greedy exact match ${fmtPct(e.exactMatch)}, BLEU ${fmt(e.bleu)} (${e.decoded} pairs decoded)`);
     console.log(`model written to ${String(flags.out)}${flags.curve ? `, curve to ${String(flags.curve)}` : ''}`);
   }
-  return 0;
+  return interrupted(c, result.steps, [flags.out as string, flags.checkpoint as string | undefined]);
 }
 
 function fmt(v: number): string {

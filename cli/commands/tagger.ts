@@ -13,6 +13,8 @@ import {
   saveTagger, trainTagger, type NameLists, type TaggedSentence, type TaggerEvaluation,
 } from '../../training/tagger/tagger.js';
 import { tokenizeWords } from '../../training/text/vocab.js';
+import { stopFlag } from '../interrupt.js';
+import { interrupted } from './train.js';
 
 const SUMMARY = 'per-word name tagger (embedding → LSTM → sigmoid), uni- vs bidirectional: train | eval | tag';
 
@@ -96,7 +98,9 @@ async function runTrain(argv: string[]): Promise<number> {
   const lr = num(flags, 'lr');
   if (!(lr > 0)) throw new UsageError(`${command}: --lr expects a positive number, got ${lr}`);
   const results: Record<string, { evaluation: TaggerEvaluation; seconds: number; finalLoss: number; parameters: number; file: string }> = {};
+  let stepsDone = 0;
   for (const kind of kinds) {
+    if (stopFlag.stopRequested) break; // interrupted during the first model: do not start the second
     // The same seed for both models: the same initial embedding rows and the same batches.
     const tagger = createTagger(vocab, {
       embeddingDim: positiveInt(command, flags, 'dim'), hidden: positiveInt(command, flags, 'hidden'), bidirectional: kind === 'bi',
@@ -104,7 +108,7 @@ async function runTrain(argv: string[]): Promise<number> {
     let progress: ReturnType<typeof createProgress> | null = null;
     let recent = 0;
     const r = trainTagger(tagger, train, {
-      steps: positiveInt(command, flags, 'steps'), batchSize: positiveInt(command, flags, 'batch'), lr,
+      steps: positiveInt(command, flags, 'steps'), batchSize: positiveInt(command, flags, 'batch'), lr, stop: stopFlag,
       onStep: (step, total, loss) => {
         progress ??= createProgress({ label: `${kind}directional`, total, unit: 'updates' });
         recent = step === 1 ? loss : 0.95 * recent + 0.05 * loss;
@@ -112,6 +116,7 @@ async function runTrain(argv: string[]): Promise<number> {
       },
     }, new Rng(seed + 3));
     (progress as ReturnType<typeof createProgress> | null)?.finish();
+    stepsDone = r.steps;
     const file = `${out}-${kind}.json`;
     saveTagger(file, tagger);
     const parameters = Object.values(modelParameters(tagger.net).params).reduce((n, p) => n + p.size, 0);
@@ -128,7 +133,7 @@ async function runTrain(argv: string[]): Promise<number> {
     console.log(scoreTable(Object.entries(results).map(([k, v]) => [`${k}directional (${v.parameters} params)`, v.evaluation])));
     console.log(`models saved to ${Object.values(results).map((v) => v.file).join(', ')}`);
   }
-  return 0;
+  return interrupted(command, stepsDone, Object.values(results).map((v) => v.file));
 }
 
 function scoreTable(rows: [string, TaggerEvaluation][]): string {

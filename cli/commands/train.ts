@@ -25,6 +25,7 @@ import type { OptimizerKind } from '../../training/core/optimizers.js';
 import { lineChartSvg } from '../../training/plot/charts.js';
 import { InputError } from '../../training/core/errors.js';
 import { planOutputs } from '../../training/io/outputs.js';
+import { interruptedExitCode, interruptionNote, stopFlag } from '../interrupt.js';
 
 const spec: Record<string, FlagSpec> = {
   data: { type: 'string', description: 'training text file (one sentence / name / line per line)' },
@@ -229,9 +230,21 @@ export const trainCommand: Command = {
       printSummary(model, result, unit);
       console.log(`model written to ${String(flags.out)}${flags.curve ? `, loss curve to ${String(flags.curve)}` : ''}`);
     }
-    return 0;
+    return interrupted('train', result.steps, [flags.out as string, flags.checkpoint as string | undefined]);
   },
 };
+
+/**
+ * After a run a signal stopped (cli/interrupt.ts): one line on stderr saying what was saved
+ * where, and the exit code 130/143. 0 when the run was not interrupted.
+ */
+export function interrupted(command: string, steps: number | null, saved: (string | undefined)[]): number {
+  const code = interruptedExitCode();
+  if (code === null) return 0;
+  const files = saved.filter((f): f is string => f !== undefined);
+  console.error(`seqgrad ${command}: ${interruptionNote()}${steps === null ? '' : ` after step ${steps}`}; saved ${files.length > 0 ? files.join(', ') : 'nothing (no output was asked for)'}`);
+  return code;
+}
 
 /** Run a trainer with a progress bar on stderr (loss, tokens/s, clip ratio, last validation). */
 export function runWithProgress(
@@ -242,6 +255,7 @@ export function runWithProgress(
   const unit = trainer.model.config.level === 'char' ? 'bpc' : 'bpw';
   const result = trainer.run({
     ...opts,
+    stop: stopFlag,
     onProgress: (p) => {
       progress ??= createProgress({ label, total: p.totalSteps, unit: 'steps' });
       progress.update(p.step, {
@@ -289,6 +303,6 @@ export function printSummary(model: LanguageModel, result: LmTrainResult, unit: 
   if (e) {
     console.log(`validation: loss ${e.loss.toFixed(4)} nats/${unit}, perplexity ${e.perplexity.toFixed(3)}, ${e.bitsPerToken.toFixed(3)} bits/${unit} (${e.tokens} tokens)`);
   } else {
-    console.log('validation: none (empty validation split)');
+    console.log(`validation: none (${result.stopReason === 'interrupted' ? 'interrupted before one was done' : 'empty validation split'})`);
   }
 }

@@ -14,6 +14,8 @@ import {
   treeModelsToJSON, type TreeEvaluation, type TreeModelsJSON, type TreeTrainOptions,
 } from '../../training/trees/treenet.js';
 import { InputError } from '../../training/core/errors.js';
+import { stopFlag } from '../interrupt.js';
+import { interrupted } from './train.js';
 
 const SUMMARY = 'recursive (tree) net on sentiment trees vs a bag of embeddings: generate | train | eval';
 
@@ -176,13 +178,14 @@ async function runTrain(argv: string[]): Promise<number> {
     console.log(accuracyTable([[`tree net (d=${options.dim})`, treeEval], ...(bagEval ? [['bag of embeddings', bagEval] as [string, TreeEvaluation]] : [])]));
     if (out) console.log(`models saved to ${out}`);
   }
-  return 0;
+  return interrupted(command, null, [out]);
 }
 
 function withProgress(options: TreeTrainOptions, label: string): TreeTrainOptions {
   let progress: ReturnType<typeof createProgress> | null = null;
   return {
     ...options,
+    stop: stopFlag,
     onStep: (step, total, loss) => {
       progress ??= createProgress({ label, total, unit: 'batches' });
       progress.update(step, { loss });

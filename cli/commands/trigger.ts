@@ -19,6 +19,8 @@ import {
   trainTriggerModel, triggerPlotSvg, triggerWindows, type TriggerDataOptions, type TriggerManifest,
 } from '../../training/trigger/trigger.js';
 import { InputError } from '../../training/core/errors.js';
+import { stopFlag } from '../interrupt.js';
+import { interrupted } from './train.js';
 
 const SUMMARY = 'trigger-word detection ("activate") on espeak-ng speech: synth | train | detect';
 
@@ -165,7 +167,7 @@ async function runTrain(argv: string[]): Promise<number> {
   let progress: ReturnType<typeof createProgress> | null = null;
   let recent = 0;
   const result = trainTriggerModel(model, train, {
-    epochs, batchSize, lr, clipNorm,
+    epochs, batchSize, lr, clipNorm, stop: stopFlag,
     onStep: (step, total, loss) => {
       progress ??= createProgress({ label: 'training', total, unit: 'batches' });
       recent = recent === 0 ? loss : 0.9 * recent + 0.1 * loss;
@@ -205,7 +207,7 @@ async function runTrain(argv: string[]): Promise<number> {
     console.log(describeEvaluation(`training (first ${trainEval.clips})`, trainEval));
     console.log(`model saved to ${out}${plot ? `; plot of held-out clip 0 in ${plot}` : ''}`);
   }
-  return 0;
+  return interrupted(command, result.steps, [out, plot ?? undefined]);
 }
 
 function describeEvaluation(name: string, e: ReturnType<typeof evaluateTrigger>): string {

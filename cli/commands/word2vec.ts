@@ -12,6 +12,8 @@ import { writeVectors } from '../../training/embeddings/vectors.js';
 import { trainWord2Vec, type Word2VecKernel, type Word2VecLoss, type Word2VecMethod } from '../../training/embeddings/word2vec.js';
 import { InputError } from '../../training/core/errors.js';
 import { planOutputs } from '../../training/io/outputs.js';
+import { stopFlag } from '../interrupt.js';
+import { interrupted } from './train.js';
 
 const spec: Record<string, FlagSpec> = {
   corpus: { type: 'string', description: 'a text file, or a directory of .txt files' },
@@ -85,6 +87,7 @@ export const word2vecCommand: Command = {
       alpha: flags.alpha as number | undefined,
       seed: flags.seed as number,
       kernel: flags.kernel as Word2VecKernel,
+      stop: stopFlag,
       onProgress: (p) => {
         progress ??= createProgress({ label, total: p.totalWords, unit: 'words' });
         progress.update(p.wordsDone, {
@@ -113,6 +116,6 @@ export const word2vecCommand: Command = {
         `${summary.wordsPerSecond} words/s (${result.kernel} kernel), mean loss of the last epoch ${summary.finalLoss} → ${out}`,
       );
     }
-    return 0;
+    return interrupted('word2vec', null, [out]);
   },
 };

@@ -24,6 +24,7 @@
 import { Matrix, expectSameDType, shapeOf } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
 import { buildWord2VecVocabulary, encodeCorpus } from './word2vec.js';
+import { stopRequested, type StopFlag } from '../core/stop.js';
 
 /** The non-zero entries of X as parallel arrays: X[rows[k], cols[k]] = values[k]. */
 export interface Cooccurrences {
@@ -217,6 +218,8 @@ export interface GloveOptions {
   seed?: number;
   /** 'average' (default): (e + θ)/2; 'sum': e + θ. */
   combine?: 'average' | 'sum';
+  /** Checked every 1024 entries: when set, training ends there (result.interrupted). */
+  stop?: StopFlag;
   /** Called after counting and after every epoch. */
   onProgress?: (p: GloveProgress) => void;
   /** Called every `progressEvery` entries within an epoch (default 1,000,000). */
@@ -250,6 +253,8 @@ export interface GloveResult {
   /** Corpus words (after minCount) per second of the whole run (counting + training). */
   wordsPerSecond: number;
   trainWords: number;
+  /** True when `stop` ended the run before its last epoch was done. */
+  interrupted: boolean;
 }
 
 /** Count co-occurrences in `corpus` and fit GloVe vectors; deterministic for a given seed. */
@@ -307,11 +312,16 @@ export function trainGlove(corpus: string[][], opts: GloveOptions = {}): GloveRe
 
   const epochCosts: number[] = [];
   const trainStart = performance.now();
-  for (let epoch = 0; epoch < epochs; epoch++) {
+  let interrupted = false;
+  training: for (let epoch = 0; epoch < epochs; epoch++) {
     rng.shuffle(order);
     let cost = 0;
     const epochStart = performance.now();
     for (let n = 0; n < X.size; n++) {
+      if ((n & 1023) === 0 && stopRequested(opts.stop)) {
+        interrupted = true;
+        break training;
+      }
       const k = order[n];
       const i = X.rows[k], j = X.cols[k];
       const l1 = i * d, l2 = j * d;
@@ -371,5 +381,6 @@ export function trainGlove(corpus: string[][], opts: GloveOptions = {}): GloveRe
     trainSeconds,
     wordsPerSecond: trainWords / Math.max(countSeconds + trainSeconds, 1e-9),
     trainWords,
+    interrupted,
   };
 }

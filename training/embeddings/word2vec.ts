@@ -45,6 +45,7 @@ import { Rng } from '../../engine/rng.js';
 import { FunctionBuilder, ModuleBuilder, ValType } from '../../engine/wasm/emitter.js';
 import { instantiate, webAssembly, type WasmMemory } from '../../engine/wasm/webassembly.js';
 import { Vocabulary } from '../text/vocab.js';
+import { stopRequested, type StopFlag } from '../core/stop.js';
 
 export type Word2VecMethod = 'skipgram' | 'cbow';
 export type Word2VecLoss = 'softmax' | 'hs' | 'neg';
@@ -80,6 +81,8 @@ export interface Word2VecOptions {
   kernel?: Word2VecKernel;
   /** Cut sentences after this many kept words (default 1000, word2vec.c's MAX_SENTENCE_LENGTH). */
   maxSentenceLength?: number;
+  /** Checked between sentences: when set, training ends there (result.interrupted). */
+  stop?: StopFlag;
   /** Called every `progressEvery` words with the running figures. */
   onProgress?: (progress: Word2VecProgress) => void;
   /** Words between two progress reports (default 10,000). */
@@ -127,6 +130,8 @@ export interface Word2VecResult {
   wordsPerSecond: number;
   /** The kernel that ran ('js' or 'wasm'). */
   kernel: 'js' | 'wasm';
+  /** True when `stop` ended the run before its last epoch was done. */
+  interrupted: boolean;
 }
 
 interface ResolvedOptions {
@@ -378,12 +383,17 @@ export function trainWord2Vec(corpus: string[][], options: Word2VecOptions = {})
     }
   };
 
-  for (epoch = 0; epoch < o.epochs; epoch++) {
+  let interrupted = false;
+  training: for (epoch = 0; epoch < o.epochs; epoch++) {
     epochLoss = 0;
     epochExamples = 0;
     for (const doc of docs) {
       let i = 0;
       while (i < doc.length) {
+        if (stopRequested(options.stop)) {
+          interrupted = true;
+          break training;
+        }
         // Read a sentence: up to maxSentenceLength words that survive subsampling.
         let length = 0;
         while (i < doc.length && length < o.maxSentenceLength) {
@@ -418,6 +428,7 @@ export function trainWord2Vec(corpus: string[][], options: Word2VecOptions = {})
     seconds,
     wordsPerSecond: seconds > 0 ? totalWords / seconds : 0,
     kernel: simd ? 'wasm' : 'js',
+    interrupted,
   };
 }
 

@@ -38,6 +38,7 @@ import {
   type LanguageModel, type LanguageModelJSON, type LmLevel, type LmWorkspace,
 } from './model.js';
 import { writeFileAtomic } from '../io/files.js';
+import { stopRequested, type StopFlag } from '../core/stop.js';
 import { readJsonInput } from '../io/model-file.js';
 import {
   createOptimizer, learningRateAt, matrixFromJSON, matrixToJSON, optimizerFromJSON, optimizerStep, optimizerToJSON,
@@ -157,6 +158,8 @@ export interface LmRunOptions {
   checkpointPath?: string;
   /** Default: at every evaluation. */
   checkpointEvery?: number;
+  /** Checked between steps: when set, the run ends after the step under way ('interrupted'; checkpoint written, no final validation). */
+  stop?: StopFlag;
   onProgress?: (p: LmProgress) => void;
   onEvaluation?: (e: LmEvaluationRecord) => void;
   /** How the corpus was read (file, level, …): stored in checkpoints so a resume can read it again. */
@@ -206,7 +209,7 @@ export interface LmEvaluationRecord extends LmEvaluation {
   trainLoss: number;
 }
 
-export type LmStopReason = 'epochs' | 'max-steps' | 'time-limit' | 'early-stopping';
+export type LmStopReason = 'epochs' | 'max-steps' | 'time-limit' | 'early-stopping' | 'interrupted';
 
 export interface LmTrainResult {
   steps: number;
@@ -525,6 +528,10 @@ export class LmTrainer {
     };
 
     while (this.position.step < totalSteps) {
+      if (stopRequested(opts.stop)) {
+        stopReason = 'interrupted';
+        break;
+      }
       if (opts.timeLimitSeconds !== undefined) {
         const elapsed = (now() - start) / 1000;
         if (elapsed + lastStepSeconds > opts.timeLimitSeconds) {
@@ -566,7 +573,8 @@ export class LmTrainer {
     // Early stopping ends with the weights of the best evaluation, not the last (they overfit since).
     const restoredBest = stopReason === 'early-stopping' && this.restoreBestWeights();
     stopReason ??= opts.maxSteps !== undefined && this.position.step >= opts.maxSteps ? 'max-steps' : 'epochs';
-    if (this.position.step !== lastEvalStep || this.evaluations.length === 0) doEvaluation();
+    // Interrupted: stop promptly, validation is left to the next run.
+    if (stopReason !== 'interrupted' && (this.position.step !== lastEvalStep || this.evaluations.length === 0)) doEvaluation();
     const seconds = (now() - start) / 1000;
     this.trainSecondsBefore += seconds - evalSeconds;
     maybeCheckpoint(true);

@@ -30,6 +30,7 @@ import {
 } from '../core/optimizers.js';
 import type { WordVectors } from '../embeddings/vectors.js';
 import { PAD, UNK, Vocabulary, tokenizeWords, type VocabularyJSON } from '../text/vocab.js';
+import { stopRequested, type StopFlag } from '../core/stop.js';
 
 // ---------------------------------------------------------------------------------------------
 // Data
@@ -483,6 +484,8 @@ export interface TrainSentimentOptions {
   rng: Rng;
   /** Called after every epoch. */
   onEpoch?: (info: EpochInfo) => void;
+  /** Checked between batches: when set, training ends there (the partial epoch is the last entry). */
+  stop?: StopFlag;
 }
 
 export interface EpochInfo {
@@ -510,11 +513,12 @@ export function trainSentiment(model: SentimentModel, train: SentimentExample[],
   }
   const optimizer = createOptimizer(opts.optimizer, params);
   const history: EpochInfo[] = [];
-  for (let epoch = 1; epoch <= opts.epochs; epoch++) {
+  for (let epoch = 1; epoch <= opts.epochs && !stopRequested(opts.stop); epoch++) {
     const started = Date.now();
     const order = opts.rng.permutation(train.length);
-    let lossSum = 0, batches = 0, correct = 0;
+    let lossSum = 0, batches = 0, correct = 0, seen = 0;
     for (let start = 0; start < order.length; start += opts.batchSize) {
+      if (stopRequested(opts.stop)) break;
       const chosen = order.slice(start, start + opts.batchSize);
       const batch = makeSentimentBatch(chosen.map((i) => ids[i]), chosen.map((i) => labels[i]), padId, model.dtype);
       model.zeroGrad();
@@ -522,13 +526,15 @@ export function trainSentiment(model: SentimentModel, train: SentimentExample[],
       correct += countCorrect(logits, batch.labels);
       lossSum += crossEntropy(logits, batch.labels, { reduction: 'mean' });
       batches++;
+      seen += chosen.length;
       const dLogits = crossEntropyBackward(Matrix.zeros(logits.rows, logits.cols, logits.dtype), logits, batch.labels, { reduction: 'mean' });
       model.backward(batch, dLogits);
       const lr = learningRateAt(optimizer.config.lr, optimizer.config.schedule, optimizer.step);
       optimizerStep(optimizer, params, grads);
       if (sparseEmbedding) embeddingSgdStep(model.embedding, lr);
     }
-    const info = { epoch, loss: lossSum / batches, trainAccuracy: correct / train.length, seconds: (Date.now() - started) / 1000 };
+    if (batches === 0) break;
+    const info = { epoch, loss: lossSum / batches, trainAccuracy: correct / seen, seconds: (Date.now() - started) / 1000 };
     history.push(info);
     opts.onEpoch?.(info);
   }

@@ -28,6 +28,7 @@ import { Rng, type RngState } from '../../engine/rng.js';
 import { corpusBleu, type BleuSmoothing } from '../metrics/bleu.js';
 import type { LengthPenalty } from '../decode/beam.js';
 import { writeFileAtomic } from '../io/files.js';
+import { stopRequested, type StopFlag } from '../core/stop.js';
 import { readJsonInput } from '../io/model-file.js';
 import {
   createOptimizer, learningRateAt, optimizerFromJSON, optimizerStep, optimizerToJSON,
@@ -158,6 +159,8 @@ export interface Seq2SeqRunOptions {
   maxEvalExamples?: number;
   /** Write checkpoints here (atomically) at every evaluation and at the end. */
   checkpointPath?: string;
+  /** Checked between steps: when set, the run ends after the step under way ('interrupted'; checkpoint written, no evaluation). */
+  stop?: StopFlag;
   onProgress?: (p: Seq2SeqProgress) => void;
   onEvaluation?: (e: Seq2SeqEvaluationRecord) => void;
   /** Milliseconds clock (default Date.now). */
@@ -192,7 +195,7 @@ export interface Seq2SeqEvaluationRecord {
   decoded: number;
 }
 
-export type Seq2SeqStopReason = 'epochs' | 'max-steps' | 'time-limit';
+export type Seq2SeqStopReason = 'epochs' | 'max-steps' | 'time-limit' | 'interrupted';
 
 export interface Seq2SeqTrainResult {
   steps: number;
@@ -345,6 +348,10 @@ export class Seq2SeqTrainer {
       if (opts.checkpointPath) this.saveCheckpoint(opts.checkpointPath);
     };
     while (this.step < totalSteps) {
+      if (stopRequested(opts.stop)) {
+        stopReason = 'interrupted';
+        break;
+      }
       if (opts.timeLimitSeconds !== undefined && (now() - start + lastStepMs) / 1000 > opts.timeLimitSeconds) {
         stopReason = 'time-limit';
         break;
@@ -363,7 +370,10 @@ export class Seq2SeqTrainer {
       });
       if (this.step % evalEvery === 0 && this.step < totalSteps) evaluate();
     }
-    if (this.evaluations.length === 0 || this.evaluations[this.evaluations.length - 1].step !== this.step) evaluate();
+    if (stopReason === 'interrupted') {
+      // Stop promptly: keep the position in a checkpoint, leave validation to the next run.
+      if (opts.checkpointPath) this.saveCheckpoint(opts.checkpointPath);
+    } else if (this.evaluations.length === 0 || this.evaluations[this.evaluations.length - 1].step !== this.step) evaluate();
     const last = this.evaluations[this.evaluations.length - 1] ?? null;
     return {
       steps: this.step,

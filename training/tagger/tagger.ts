@@ -47,6 +47,7 @@ import { precisionRecall, type PrecisionRecall } from '../trigger/trigger.js';
 import { PAD, UNK, Vocabulary, type VocabularyJSON } from '../text/vocab.js';
 import { sigmoidScalar as sigmoid } from '../../engine/activations.js';
 import { InputError } from '../core/errors.js';
+import { stopRequested, type StopFlag } from '../core/stop.js';
 
 export interface TaggedSentence {
   tokens: string[];
@@ -383,6 +384,8 @@ export interface TaggerTrainOptions {
   /** Clip the global gradient norm to this (default 5). */
   clipNorm?: number;
   onStep?: (step: number, totalSteps: number, loss: number) => void;
+  /** Checked between updates: when set, training ends there (`steps` is the number done). */
+  stop?: StopFlag;
 }
 
 /**
@@ -414,7 +417,8 @@ export function trainTagger(
   const start = Date.now();
   let order: number[] = [];
   let cursor = 0;
-  for (let step = 0; step < steps; step++) {
+  let done = 0;
+  for (let step = 0; step < steps && !stopRequested(opts.stop); step++) {
     if (cursor + B > order.length) {
       order = rng.permutation(sentences.length);
       cursor = 0;
@@ -431,9 +435,10 @@ export function trainTagger(
     clipGradNorm(gradList, clipNorm);
     optimizerStep(optimizer, params, grads);
     losses.push(r.loss);
+    done = step + 1;
     opts.onStep?.(step + 1, steps, r.loss);
   }
-  return { steps, losses, seconds: (Date.now() - start) / 1000 };
+  return { steps: done, losses, seconds: (Date.now() - start) / 1000 };
 }
 
 /** ŷ⟨t⟩ for every token of every sentence (unknown words are `<UNK>`). */

@@ -28,6 +28,7 @@ import {
 } from '../sentiment/sentiment.js';
 import { binarize, isLeaf, treeLeaves, type Tree } from './trees.js';
 import { PAD, UNK, Vocabulary, type VocabularyJSON } from '../text/vocab.js';
+import { stopRequested, type StopFlag } from '../core/stop.js';
 
 // ───────────────────────── trees → the layer's indexed form ─────────────────────────
 
@@ -108,6 +109,8 @@ export interface TreeTrainOptions {
   onStep?: (step: number, total: number, loss: number) => void;
   /** Called after every epoch. */
   onEpoch?: (epoch: number, meanLoss: number) => void;
+  /** Checked between updates: when set, training ends there. */
+  stop?: StopFlag;
 }
 
 interface Resolved {
@@ -168,9 +171,10 @@ export function trainTreeNet(trees: readonly Tree[], options: TreeTrainOptions, 
   const opt = createOptimizer({ kind: o.optimizer, lr: o.lr, weightDecay: o.weightDecay }, net.params);
   const total = o.epochs * Math.ceil(items.length / o.batchSize);
   let step = 0;
-  for (let epoch = 1; epoch <= o.epochs; epoch++) {
+  training: for (let epoch = 1; epoch <= o.epochs; epoch++) {
     let epochLoss = 0, epochCount = 0;
     for (const batch of batches(items, o.batchSize, rng)) {
+      if (stopRequested(options.stop)) break training;
       const packed = packTrees(batch, vocab.size, classes);
       recursiveZeroGrad(net);
       const loss = recursiveForward(ws, net, packed, o.lossAt);
@@ -333,9 +337,10 @@ export function trainBagOfEmbeddings(trees: readonly Tree[], options: TreeTrainO
   const opt = createOptimizer({ kind: o.optimizer, lr: o.lr, weightDecay: o.weightDecay }, params);
   const total = o.epochs * Math.ceil(items.length / o.batchSize);
   let step = 0;
-  for (let epoch = 1; epoch <= o.epochs; epoch++) {
+  training: for (let epoch = 1; epoch <= o.epochs; epoch++) {
     let epochLoss = 0, epochCount = 0;
     for (const batch of batches(items, o.batchSize, rng)) {
+      if (stopRequested(options.stop)) break training;
       const phrases = bagPhrases(batch, o.lossAt);
       const n = phrases.targets.length;
       model.zeroGrad();

@@ -66,6 +66,7 @@ import { createOptimizer, matrixFromJSON, matrixToJSON, optimizerStep, type Matr
 import { heatmapSvg } from '../plot/charts.js';
 import { sigmoidScalar as sigmoid } from '../../engine/activations.js';
 import { InputError } from '../core/errors.js';
+import { stopRequested, type StopFlag } from '../core/stop.js';
 
 // =============================================================================================
 // Labels, detection and scoring (pure functions; no audio needed)
@@ -570,6 +571,8 @@ export interface TriggerTrainOptions {
   clipNorm?: number;
   /** Called after every update. */
   onStep?: (step: number, totalSteps: number, loss: number) => void;
+  /** Checked between updates: when set, training ends there (`steps` is the number done). */
+  stop?: StopFlag;
 }
 
 export interface TriggerTrainResult {
@@ -611,10 +614,14 @@ export function trainTriggerModel(model: TriggerModel, clips: readonly TriggerCl
   const epochLosses: number[] = [];
   const start = Date.now();
   let step = 0;
-  for (let epoch = 0; epoch < epochs; epoch++) {
+  training: for (let epoch = 0; epoch < epochs; epoch++) {
     const order = rng.permutation(clips.length);
     let lossSum = 0;
     for (let k = 0; k < perEpoch; k++) {
+      if (stopRequested(opts.stop)) {
+        if (k > 0) epochLosses.push(lossSum / k);
+        break training;
+      }
       const pick = order.slice(k * B, (k + 1) * B);
       const steps = Math.max(...pick.map((i) => inputs[i].rows));
       fillBatch(x, y, mask, pick.map((i) => inputs[i]), pick.map((i) => labels[i]), steps);
