@@ -5,7 +5,8 @@
 import { UsageError, helpText, parseArgs, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
 import { loadLanguageModel } from '../../training/lm/model.js';
-import { beamText, greedyText, sampleText, type GeneratedText } from '../../training/lm/use.js';
+import { beamText, greedyText, sampleTextStream, type GeneratedText } from '../../training/lm/use.js';
+import { MAX_BEAM_WIDTH } from '../../training/decode/beam.js';
 
 const spec: Record<string, FlagSpec> = {
   model: { type: 'string', description: 'model file written by seqgrad train' },
@@ -44,6 +45,9 @@ export const sampleCommand: Command = {
       const v = flags[name] as number | undefined;
       if (v !== undefined && !(v >= 1)) throw new UsageError(`--${name} expects an integer ≥ 1, got ${v}`);
     }
+    const beam = flags.beam as number | undefined;
+    if (beam !== undefined && beam > MAX_BEAM_WIDTH) throw new UsageError(`--beam expects a width ≤ ${MAX_BEAM_WIDTH}, got ${beam}`);
+    if (beam !== undefined && n > beam) throw new UsageError(`--n expects at most --beam (${beam}) sequences with beam search, got ${n}`);
     const model = loadLanguageModel(flags.model as string);
     const common = {
       maxLength: flags['max-length'] as number | undefined,
@@ -51,7 +55,7 @@ export const sampleCommand: Command = {
       prefix: flags.prefix as string | undefined,
     };
     let mode: string;
-    let out: (GeneratedText & { score?: number })[];
+    let out: Iterable<GeneratedText & { score?: number }>;
     if (flags.beam !== undefined) {
       mode = `beam ${String(flags.beam)}`;
       const kind = flags['length-penalty'] as 'none' | 'notes' | 'gnmt';
@@ -61,11 +65,18 @@ export const sampleCommand: Command = {
       out = [greedyText(model, common)];
     } else {
       mode = `sampled, temperature ${temperature}${flags['top-k'] ? `, top-${String(flags['top-k'])}` : ''}, seed ${String(flags.seed)}`;
-      out = sampleText(model, { ...common, count: n, temperature, topK: flags['top-k'] as number | undefined, seed: flags.seed as number, multiline: flags.multiline === true });
+      out = sampleTextStream(model, { ...common, count: n, temperature, topK: flags['top-k'] as number | undefined, seed: flags.seed as number, multiline: flags.multiline === true });
     }
     const prefix = (flags.prefix as string | undefined) ?? '';
+    // Printed as they are made: `--n 1000000000` streams instead of holding every sequence.
     if (flags.json) {
-      console.log(JSON.stringify({ mode, prefix, sequences: out.map((s) => ({ text: s.text, logProb: s.logProb, score: s.score, finished: s.finished })) }, null, 2));
+      console.log(`{\n  "mode": ${JSON.stringify(mode)},\n  "prefix": ${JSON.stringify(prefix)},\n  "sequences": [`);
+      let first = true;
+      for (const s of out) {
+        console.log(`${first ? '' : ','}    ${JSON.stringify({ text: s.text, logProb: s.logProb, score: s.score, finished: s.finished })}`);
+        first = false;
+      }
+      console.log('  ]\n}');
     } else {
       console.log(`# ${mode}`);
       for (const s of out) {

@@ -20,7 +20,7 @@ import { interrupted, readInputText, selectBackend } from './train.js';
 import { Rng } from '../../engine/rng.js';
 import type { CellKind } from '../../layers/cells/cell.js';
 import { CELL_KINDS } from '../../layers/cells/create-cell.js';
-import type { LengthPenalty } from '../../training/decode/beam.js';
+import { MAX_BEAM_WIDTH, type LengthPenalty } from '../../training/decode/beam.js';
 import { DATE_FORMATS, generateDatePairs } from '../../training/seq2seq/dates.js';
 import { writeFileAtomic } from '../../training/io/files.js';
 import { planOutputs } from '../../training/io/outputs.js';
@@ -267,6 +267,7 @@ const translateSpec: Record<string, FlagSpec> = {
   model: { type: 'string', description: 'model file written by seqgrad seq2seq train' },
   beam: { type: 'int', description: 'beam width (1 = greedy)', default: 5 },
   nbest: { type: 'int', description: 'print the n best outputs per line', default: 1 },
+  'max-source': { type: 'int', description: 'longest source line in tokens (decoding time grows with its square)', default: 1000 },
   ...penaltyFlags,
   json: { type: 'boolean', description: 'print one JSON object per input line' },
   help: { type: 'boolean', description: '' },
@@ -276,22 +277,38 @@ function runTranslate(argv: string[]): number {
   const c = 'seq2seq translate';
   const { flags, positionals } = parseArgs(c, argv, translateSpec);
   if (flags.help) {
-    console.log(helpText('seqgrad seq2seq translate --model M [--beam 5] [--nbest 3] [--length-penalty notes] < sources.txt', 'translate every line of stdin (empty lines are skipped)', translateSpec));
+    console.log(helpText('seqgrad seq2seq translate --model M [--beam 5] [--nbest 3] [--length-penalty notes] < sources.txt', 'translate every line of stdin (one output per line; an empty line gives an empty output)', translateSpec));
     return 0;
   }
   noPositionals(c, positionals);
-  for (const name of ['beam', 'nbest', 'max-length']) positiveInt(c, flags, name);
+  for (const name of ['beam', 'nbest', 'max-length', 'max-source']) positiveInt(c, flags, name);
   positiveNumber(c, flags, 'alpha', true);
+  if ((flags.beam as number) > MAX_BEAM_WIDTH) throw new UsageError(`${c}: --beam expects a width ≤ ${MAX_BEAM_WIDTH}, got ${String(flags.beam)}`);
   const model = loadSeq2Seq(required(c, flags, 'model', 'FILE'));
   if (model.config.form !== 'encoder-decoder') throw new InputError(`${c}: the model is a ${model.config.form} model; translate needs an encoder-decoder`);
+  const maxSource = flags['max-source'] as number;
   const beamWidth = flags.beam as number;
   const nBest = flags.nbest as number;
   if (nBest > beamWidth) throw new UsageError(`${c}: --nbest ${nBest} exceeds --beam ${beamWidth} (the beam keeps at most B hypotheses per step)`);
   const decoder = new Seq2SeqDecoder(model);
-  const input = fs.readFileSync(0, 'utf8');
-  for (const line of input.split(/\r?\n/)) {
-    if (line.trim() === '') continue;
-    if (encodeSource(model, line).length === 0) continue;
+  const input = fs.readFileSync(0, 'utf8').replace(/\r?\n$/, '');
+  let warnedUnknown = false;
+  const lines = input === '' ? [] : input.split(/\r?\n/);
+  for (const [index, line] of lines.entries()) {
+    // One output per input line, so outputs line up with inputs (an empty source gives an empty output).
+    const tokens = line.trim() === '' ? [] : seq2seqTokens(model, line);
+    if (tokens.length > maxSource) {
+      throw new InputError(`${c}: line ${index + 1} has ${tokens.length} tokens, more than --max-source ${maxSource}`);
+    }
+    if (tokens.length === 0) {
+      console.log(flags.json ? JSON.stringify({ source: line, outputs: [] }) : nBest === 1 ? '' : `# ${line}`);
+      continue;
+    }
+    const unknown = tokens.find((t) => !model.sourceVocab!.has(t));
+    if (unknown !== undefined && !warnedUnknown) {
+      warnedUnknown = true;
+      console.error(`${c}: line ${index + 1}: ${JSON.stringify(unknown)} is not in the model's source vocabulary; unknown tokens are read as <UNK> (reported once)`);
+    }
     const outs = translate(decoder, line, { beamWidth, nBest, lengthPenalty: lengthPenalty(flags), maxLength: flags['max-length'] as number | undefined });
     if (flags.json) {
       console.log(JSON.stringify({ source: line, outputs: outs.map((o) => ({ text: o.text, logProb: o.logProb, score: o.score, finished: o.finished })) }));

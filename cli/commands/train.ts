@@ -88,7 +88,7 @@ export function readInputText(command: string, flag: string, path: string | unde
 
 /** The curve of a run: smoothed training loss and validation loss in bits per token, by step or by training time. */
 export function lmCurveSvg(
-  title: string, result: Pick<LmTrainResult, 'lossHistory' | 'evaluations'>, x: 'step' | 'time', unit: string,
+  title: string, result: Pick<LmTrainResult, 'lossHistory' | 'evaluations'> & { lossHistoryFirstStep?: number }, x: 'step' | 'time', unit: string,
 ): string {
   const bits = (nats: number): number => nats / Math.LN2;
   const series: { name: string; points: [number, number][] }[] = [];
@@ -98,7 +98,8 @@ export function lmCurveSvg(
     const every = Math.max(1, Math.floor(result.lossHistory.length / 400));
     result.lossHistory.forEach((loss, i) => {
       ema = Number.isNaN(ema) ? loss : 0.95 * ema + 0.05 * loss;
-      if ((i + 1) % every === 0 || i === result.lossHistory.length - 1) train.push([i + 1, bits(ema)]);
+      const step = (result.lossHistoryFirstStep ?? 1) + i;
+      if (step % every === 0 || i === result.lossHistory.length - 1) train.push([step, bits(ema)]);
     });
     series.push({ name: 'train (smoothed)', points: train });
     series.push({ name: 'validation', points: result.evaluations.map((e) => [e.step, bits(e.loss)]) });

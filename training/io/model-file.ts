@@ -20,6 +20,33 @@ export function readJsonInput<T = unknown>(path: string, what: string): T {
   }
 }
 
+/** The most weights a model may have (2²⁸ ≈ 268 M: 1 GB in float32, before gradients and optimizer state). */
+export const MAX_MODEL_WEIGHTS = 2 ** 28;
+
+/**
+ * Before allocating a model: refuse one that needs more than MAX_MODEL_WEIGHTS weights (`needed`
+ * is a lower bound from its configuration), as an InputError naming `op` and `what` it is.
+ */
+export function checkModelSize(op: string, needed: number, what: string): void {
+  if (!(needed <= MAX_MODEL_WEIGHTS)) {
+    throw new InputError(`${op}: ${what} needs at least ${needed.toExponential(2)} weights, more than the ${MAX_MODEL_WEIGHTS} a model may have`);
+  }
+}
+
+/**
+ * Before building a model from a file's configuration: a model that would need at least
+ * `needed` weights (a lower bound from the configuration) cannot be filled from a file holding
+ * fewer, so refuse it at once instead of allocating it first (`"layers": 100000` in a 14 KB file).
+ * `what` describes the configuration ("lstm, hidden 100000, 1 layer(s)").
+ */
+export function checkConfigAgainstWeights(needed: number, weights: Record<string, MatrixJSON>, fail: (what: string) => never, what: string): void {
+  let stored = 0;
+  for (const w of Object.values(weights)) {
+    if (w && Number.isInteger(w.rows) && Number.isInteger(w.cols) && w.rows >= 0 && w.cols >= 0) stored += w.rows * w.cols;
+  }
+  if (!(needed <= stored)) fail(`its config (${what}) needs at least ${needed} weights, the file holds ${stored}`);
+}
+
 /**
  * Copy `weights` (name → MatrixJSON) into the model's parameters `params` (name → Matrix) of
  * the same names, shapes and dtypes. Every parameter must have a weight and every weight a

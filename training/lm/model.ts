@@ -35,7 +35,7 @@ import {
   type LayerState, type StackedBackwardOptions, type StackedForwardOptions, type StackedRnn, type StackedWorkspace,
 } from '../../layers/stacked.js';
 import { writeFileAtomic } from '../io/files.js';
-import { copyWeightsFromJSON, readJsonInput } from '../io/model-file.js';
+import { checkConfigAgainstWeights, checkModelSize, copyWeightsFromJSON, readJsonInput } from '../io/model-file.js';
 import { matrixToJSON, type MatrixJSON } from '../core/optimizers.js';
 import { Vocabulary, type VocabularyJSON } from '../text/vocab.js';
 import { InputError } from '../core/errors.js';
@@ -124,6 +124,10 @@ export function createLanguageModel(opts: LanguageModelOptions, vocab: Vocabular
   if (!(vocab instanceof Vocabulary) || vocab.size < 2) {
     throw new Error(`createLanguageModel: expected a Vocabulary of at least 2 tokens, got ${vocab instanceof Vocabulary ? vocab.size : typeof vocab}`);
   }
+  // At least W_aa [H, H] and W_ax [H, in] per layer, and W_ya [V, H]: checked before allocating.
+  const input = config.embeddingDim > 0 ? config.embeddingDim : vocab.size;
+  checkModelSize('createLanguageModel', config.layers * config.hidden * (config.hidden + input) + vocab.size * config.hidden,
+    `a ${config.cell} of hidden ${config.hidden} × ${config.layers} layer(s) over ${vocab.size} tokens`);
   const gen = rng ?? new Rng(config.seed);
   const V = vocab.size;
   const { dtype } = config;
@@ -360,6 +364,9 @@ export function languageModelFromJSON(json: unknown, source = 'model'): Language
     return fail(`bad vocabulary: ${(err as Error).message}`);
   }
   if (!j.weights || typeof j.weights !== 'object') fail('has no weights');
+  // At least W_aa [H, H] per layer and W_ya [V, H]: checked before anything is allocated.
+  const needed = config.layers * config.hidden * config.hidden + vocab.size * config.hidden;
+  checkConfigAgainstWeights(needed, j.weights as Record<string, MatrixJSON>, fail, `${config.cell}, hidden ${config.hidden}, ${config.layers} layer(s)`);
   const model = createLanguageModel(config, vocab, new Rng(0));
   const params = lmParameters(model);
   const weights = j.weights as Record<string, MatrixJSON>;

@@ -226,8 +226,10 @@ export interface LmTrainResult {
   /** The evaluation with the lowest validation loss in this run. */
   bestEvaluation: LmEvaluationRecord | null;
   lastEvaluation: LmEvaluationRecord | null;
-  /** Per step, the training loss (all runs of this model). */
+  /** Per step, the training loss (this run, and the last steps of earlier runs a checkpoint keeps). */
   lossHistory: number[];
+  /** The step of lossHistory[0] (1 unless a resumed checkpoint dropped older steps). */
+  lossHistoryFirstStep: number;
   evaluations: LmEvaluationRecord[];
 }
 
@@ -243,6 +245,8 @@ interface TrainPosition {
 }
 
 const EMA = 0.95;
+/** The training losses a checkpoint keeps (the last ones): ~75 KB whatever the run's length. */
+export const LM_CHECKPOINT_LOSSES = 4096;
 
 export class LmTrainer {
   readonly model: LanguageModel;
@@ -261,6 +265,8 @@ export class LmTrainer {
   trainSecondsBefore: number;
   /** The step of the last checkpoint written (−1: none yet). */
   lastCheckpointStep = -1;
+  /** The step of lossHistory[0]. */
+  lossHistoryFirstStep = 1;
 
   /** The training workspace; `workspace.state` is the state carried into the next chunk. */
   readonly ws: LmWorkspace;
@@ -305,6 +311,8 @@ export class LmTrainer {
       this.rng = state.rng;
       this.position = { ...state.position };
       this.lossHistory = state.lossHistory.slice();
+      this.lossHistoryFirstStep = state.lossHistoryFirstStep ?? 1;
+      checkPosition(op, state.position, this.stepsPerEpoch);
       this.evaluations = state.evaluations.slice();
       this.bestValidationLoss = state.bestValidationLoss;
       this.evalsWithoutImprovement = state.evalsWithoutImprovement;
@@ -465,7 +473,8 @@ export class LmTrainer {
       evalsWithoutImprovement: this.evalsWithoutImprovement,
       smoothLoss: Number.isNaN(this.smoothLoss) ? null : this.smoothLoss,
       trainSeconds: this.trainSecondsBefore,
-      lossHistory: this.lossHistory,
+      lossHistory: this.lossHistory.slice(-LM_CHECKPOINT_LOSSES),
+      lossHistoryFirstStep: this.lossHistoryFirstStep + Math.max(0, this.lossHistory.length - LM_CHECKPOINT_LOSSES),
       evaluations: this.evaluations,
       data: dataFingerprint(this.data),
       corpus: corpus ?? null,
@@ -590,6 +599,7 @@ export class LmTrainer {
       bestEvaluation: best,
       lastEvaluation: last,
       lossHistory: this.lossHistory,
+      lossHistoryFirstStep: this.lossHistoryFirstStep,
       evaluations: this.evaluations,
     };
   }
@@ -622,6 +632,19 @@ function checkTrainConfig(op: string, c: LmTrainConfig): void {
   if (c.clip !== null && c.clip !== undefined) {
     if (c.clip.mode !== 'norm' && c.clip.mode !== 'value') throw new InputError(`${op}: expected clip mode 'norm' or 'value', got ${JSON.stringify(c.clip.mode)}`);
     if (!(c.clip.max > 0) || !Number.isFinite(c.clip.max)) throw new InputError(`${op}: expected a finite clip threshold > 0, got ${c.clip.max}`);
+  }
+}
+
+/**
+ * A checkpoint's position must be one this data can be at: chunk within an epoch, and the step
+ * count that epoch and chunk imply (a hand-edited `position.chunk: 999999` is refused, not run).
+ */
+function checkPosition(op: string, pos: TrainPosition, stepsPerEpoch: number): void {
+  if (pos.chunk >= stepsPerEpoch || pos.step !== pos.epoch * stepsPerEpoch + pos.chunk) {
+    throw new InputError(
+      `${op}: checkpoint position { step ${pos.step}, epoch ${pos.epoch}, chunk ${pos.chunk} } does not fit this data ` +
+      `(${stepsPerEpoch} steps per epoch: expected chunk < ${stepsPerEpoch} and step = epoch × ${stepsPerEpoch} + chunk)`,
+    );
   }
 }
 
@@ -690,7 +713,10 @@ export interface LmCheckpointJSON {
   evalsWithoutImprovement: number;
   smoothLoss: number | null;
   trainSeconds: number;
+  /** The losses of the last (at most LM_CHECKPOINT_LOSSES) steps, so checkpoints stay bounded. */
   lossHistory: number[];
+  /** The step of lossHistory[0] (absent in older checkpoints: 1). */
+  lossHistoryFirstStep?: number;
   evaluations: LmEvaluationRecord[];
   /** Sizes and a hash of the token ids: a resume must see the same data. */
   data: LmDataFingerprint;
@@ -733,6 +759,7 @@ export interface LmTrainerState {
   smoothLoss: number;
   trainSeconds: number;
   lossHistory: number[];
+  lossHistoryFirstStep?: number;
   evaluations: LmEvaluationRecord[];
   /** How the corpus was read, carried into the next checkpoints. */
   corpus?: Record<string, unknown> | null;
@@ -804,6 +831,7 @@ export function lmCheckpointFromJSON(json: unknown, source = 'checkpoint'): LmCh
       smoothLoss: j.smoothLoss ?? NaN,
       trainSeconds: j.trainSeconds ?? 0,
       lossHistory: Array.isArray(j.lossHistory) ? j.lossHistory : [],
+      lossHistoryFirstStep: Number.isInteger(j.lossHistoryFirstStep) && j.lossHistoryFirstStep! >= 1 ? j.lossHistoryFirstStep : 1,
       evaluations: Array.isArray(j.evaluations) ? j.evaluations : [],
       corpus: j.corpus ?? null,
     },
