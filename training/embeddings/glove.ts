@@ -25,6 +25,7 @@ import { Matrix, expectSameDType, shapeOf } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
 import { buildWord2VecVocabulary, encodeCorpus } from './word2vec.js';
 import { stopRequested, type StopFlag } from '../core/stop.js';
+import { checkDivergence, createDivergenceWatch } from '../core/divergence.js';
 
 /** The non-zero entries of X as parallel arrays: X[rows[k], cols[k]] = values[k]. */
 export interface Cooccurrences {
@@ -257,6 +258,13 @@ export interface GloveResult {
   interrupted: boolean;
 }
 
+/** The mean of `costOf(k)` over entries 0 … n − 1 (0 for none). */
+function initialCost(n: number, costOf: (k: number) => number): number {
+  let sum = 0;
+  for (let k = 0; k < n; k++) sum += costOf(k);
+  return n > 0 ? sum / n : 0;
+}
+
 /** Count co-occurrences in `corpus` and fit GloVe vectors; deterministic for a given seed. */
 export function trainGlove(corpus: string[][], opts: GloveOptions = {}): GloveResult {
   const op = 'trainGlove';
@@ -311,6 +319,14 @@ export function trainGlove(corpus: string[][], opts: GloveOptions = {}): GloveRe
   for (let k = 0; k < X.size; k++) order[k] = k;
 
   const epochCosts: number[] = [];
+  // The cost of the initial vectors (on the first entries) is the start a diverging run climbs far above.
+  const divergence = createDivergenceWatch();
+  divergence.startLoss = initialCost(Math.min(X.size, 4096), (k) => {
+    let dot = 0;
+    for (let c = 0; c < d; c++) dot += W1[X.rows[k] * d + c] * W2[X.cols[k] * d + c];
+    const r = dot + B1[X.rows[k]] + B2[X.cols[k]] - logX[k];
+    return 0.5 * weight[k] * r * r;
+  });
   const trainStart = performance.now();
   let interrupted = false;
   training: for (let epoch = 0; epoch < epochs; epoch++) {
@@ -351,6 +367,7 @@ export function trainGlove(corpus: string[][], opts: GloveOptions = {}): GloveRe
       B2[j] -= tb / Math.sqrt(GB2[j]);
       GB1[i] += tb * tb;
       GB2[j] += tb * tb;
+      if ((n + 1) % progressEvery === 0) checkDivergence(divergence, op, cost / (n + 1), epoch + 1, 'lower --eta; no vectors were written', 'epoch');
       if (opts.onProgress && (n + 1) % progressEvery === 0) {
         const elapsed = (performance.now() - epochStart) / 1000;
         opts.onProgress({
@@ -359,6 +376,7 @@ export function trainGlove(corpus: string[][], opts: GloveOptions = {}): GloveRe
         });
       }
     }
+    checkDivergence(divergence, op, cost / X.size, epoch + 1, 'lower --eta; no vectors were written', 'epoch');
     epochCosts.push(cost / X.size);
     const elapsed = (performance.now() - epochStart) / 1000;
     opts.onProgress?.({

@@ -169,7 +169,7 @@ function syncDirectory(dir: string): void {
 /**
  * Read a UTF-8 text file. `what` describes it for the error message ("training corpus").
  * Throws `readTextFile: <what> <path> does not exist` / `is a directory` / `is empty` /
- * `could not be read: <reason>`.
+ * `is not a text file (…)` (binary: NUL bytes or mostly invalid UTF-8) / `could not be read: <reason>`.
  */
 export function readTextFile(path: string, what: string): string {
   let text: string;
@@ -183,7 +183,22 @@ export function readTextFile(path: string, what: string): string {
     throw new Error(`readTextFile: ${what} ${path} could not be read: ${messageOf(err)}`);
   }
   if (text.trim().length === 0) throw new Error(`readTextFile: ${what} ${path} is empty`);
+  const binary = binaryEvidence(text);
+  if (binary) throw new Error(`readTextFile: ${what} ${path} is not a text file (${binary})`);
   return text;
+}
+
+/**
+ * Why `text` (decoded as UTF-8) looks like a binary file, or null: a NUL character (text files
+ * have none), or more than 1 in 100 characters that were not valid UTF-8 (U+FFFD).
+ */
+function binaryEvidence(text: string): string | null {
+  const nul = text.indexOf('\0');
+  if (nul >= 0) return `a NUL byte at character ${nul + 1}`;
+  let invalid = 0;
+  for (let i = text.indexOf('\uFFFD'); i >= 0; i = text.indexOf('\uFFFD', i + 1)) invalid++;
+  if (invalid > 0 && invalid * 100 > text.length) return `${invalid} of ${text.length} characters are not valid UTF-8`;
+  return null;
 }
 
 /**
@@ -192,12 +207,40 @@ export function readTextFile(path: string, what: string): string {
  */
 export function readJsonFile<T = unknown>(path: string, what: string): T {
   const text = readTextFile(path, what).replace(/^\uFEFF/, '');
+  let value: T;
   try {
-    return JSON.parse(text) as T;
+    value = JSON.parse(text) as T;
   } catch (err) {
-    const where = jsonErrorLocation(text);
+    let where = '';
+    try {
+      where = jsonErrorLocation(text);
+    } catch {
+      // The scanner recurses: a file nested deeper than the stack gets no position.
+    }
     throw new Error(`readJsonFile: ${what} ${path} is not valid JSON${where}: ${messageOf(err)}`);
   }
+  // Every reader after this one (messages that quote a value, too) may recurse: bound the depth here.
+  if (jsonDepth(value) > MAX_JSON_DEPTH) throw new Error(`readJsonFile: ${what} ${path} nests deeper than ${MAX_JSON_DEPTH} levels`);
+  return value;
+}
+
+/** The deepest nesting any seqgrad file may have (they need fewer than 10). */
+const MAX_JSON_DEPTH = 1000;
+
+/** The nesting depth of a parsed JSON value (a scalar is 0), without recursion. */
+function jsonDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    deepest = Math.max(deepest, depth + 1);
+    if (deepest > MAX_JSON_DEPTH) return deepest;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return deepest;
 }
 
 /**

@@ -46,6 +46,7 @@ import {
 } from '../core/optimizers.js';
 import { EOS, UNK, Vocabulary, tokenizeText } from '../text/vocab.js';
 import { InputError, NumericalError } from '../core/errors.js';
+import { checkDivergence, createDivergenceWatch } from '../core/divergence.js';
 
 // ---- the corpus ----------------------------------------------------------------------------
 
@@ -381,6 +382,7 @@ export class LmTrainer {
     // The logits buffer receives its own gradient (the loss reads each row before writing it).
     const loss = crossEntropyForwardBackward(logits, logits, this.targets, { reduction: 'mean' });
     if (!Number.isFinite(loss)) this.failNonFinite(stepNumber, 'loss', loss);
+    checkDivergence(this.divergence, 'train', loss, stepNumber, `lower --lr${this.keptMessage()}`);
     lmBackward(this.model, this.ws, logits);
     this.afterBackward?.(stepNumber, this.grads);
     const gradNorm = globalNorm(this.gradList);
@@ -413,6 +415,9 @@ export class LmTrainer {
     }
     return { loss, gradNorm, clipRatio, lr };
   }
+
+  /** The first loss of this trainer: a loss far above it means the run diverged. */
+  private readonly divergence = createDivergenceWatch();
 
   /** The current run's LmRunOptions.afterBackward, checkpointPath and corpus (set by `run`). */
   private afterBackward: LmRunOptions['afterBackward'] | undefined;

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { Matrix } from '../../../engine/matrix.js';
 import { Rng } from '../../../engine/rng.js';
-import { InputError } from '../../../training/core/errors.js';
+import { InputError, NumericalError } from '../../../training/core/errors.js';
 import { MAX_MODEL_WEIGHTS } from '../../../training/io/model-file.js';
 import { createLanguageModel, languageModelFromJSON, languageModelToJSON } from '../../../training/lm/model.js';
 import { sampleText, sampleTextStream } from '../../../training/lm/use.js';
@@ -99,5 +99,20 @@ describe('bounds of generation', () => {
     // the same draws as the eager sampleText of two sequences
     const second = stream.next().value;
     expect([first.value, second]).toEqual(sampleText(model(), { count: 2, seed: 3, maxLength: 5 }));
+  });
+});
+
+describe('divergence', () => {
+  it('stops with a NumericalError when the loss climbs far above its start (lr 1e9), saying no weights were kept', () => {
+    const trainer = createLmTrainer(model(), corpus, { seqLen: 4, batch: 2, optimizer: { kind: 'sgd', lr: 1e9 }, clip: { mode: 'norm', max: 5 } });
+    let error: unknown = null;
+    try {
+      trainer.run({ maxSteps: 50 });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(NumericalError);
+    expect((error as Error).message).toMatch(/^train: the (loss rose from [\d.]+ to [\d.e+]+|loss is (NaN|Infinity)) at step \d+: training diverged \(lower --lr; training stopped/);
+    expect(trainer.position.step).toBeLessThan(50);
   });
 });

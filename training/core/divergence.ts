@@ -1,0 +1,38 @@
+/**
+ * Divergence: a loss that is not finite, or far above where the run started, means the updates
+ * are making the model worse (a learning rate far too large). Training then stops with a
+ * `NumericalError` instead of going on and saving garbage weights.
+ *
+ * "Far above": more than 10 × the first loss plus 20 nats. A healthy run never climbs that high
+ * (a language model starts near ln V and goes down); `train --lr 1e9` reaches 2e9 nats per token.
+ */
+import { NumericalError } from './errors.js';
+
+/** The first loss of a run, against which later ones are judged. */
+export interface DivergenceWatch {
+  startLoss: number;
+}
+
+export function createDivergenceWatch(): DivergenceWatch {
+  return { startLoss: NaN };
+}
+
+/**
+ * Throws a NumericalError (naming `op`, the step — or epoch: `unit` —, both losses and `advice`) when `loss` is not
+ * finite or far above the watch's start; the first finite loss becomes the start.
+ */
+export function checkDivergence(watch: DivergenceWatch, op: string, loss: number, step: number, advice: string, unit = 'step'): void {
+  if (!Number.isFinite(loss)) {
+    throw new NumericalError(`${op}: the loss is ${loss} at ${unit} ${step}: training diverged (${advice})`, step, 'loss');
+  }
+  if (Number.isNaN(watch.startLoss)) {
+    watch.startLoss = loss;
+    return;
+  }
+  if (loss > 10 * watch.startLoss + 20) {
+    throw new NumericalError(
+      `${op}: the loss rose from ${watch.startLoss.toPrecision(4)} to ${loss.toPrecision(4)} at ${unit} ${step}: training diverged (${advice})`,
+      step, 'loss',
+    );
+  }
+}
