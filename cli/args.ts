@@ -78,8 +78,11 @@ function convert(command: string, name: string, s: FlagSpec, value: string, prev
       return v;
     }
     case 'int': {
+      // Decimal digits only: Number() would also take '0x10', '1e3' and '' (as 0).
       const v = Number(value);
-      if (!Number.isInteger(v)) throw new UsageError(`${command}: --${name} expects an integer, got '${value}'`);
+      if (!/^[-+]?\d+$/.test(value.trim()) || !Number.isSafeInteger(v)) {
+        throw new UsageError(`${command}: --${name} expects a decimal integer, got '${value}'`);
+      }
       return v;
     }
     case 'list': {

@@ -54,6 +54,10 @@ function parse(command: string, argv: string[], spec: Record<string, FlagSpec>, 
     console.log(helpText(usage, summary, spec));
     return null;
   }
+  for (const name of ['k', 'limit', 'top', 'iterations']) {
+    const v = parsed.flags[name] as number | undefined;
+    if (name in spec && v !== undefined && v < 1) throw new InputError(`${command}: --${name} expects an integer ≥ 1, got ${v}`);
+  }
   return parsed;
 }
 

@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import { UsageError, helpText, parseArgs, type FlagSpec, type FlagValues } from '../args.js';
 import type { Command } from '../command.js';
 import { createProgress, formatDuration, type Progress } from '../progress.js';
-import { interrupted, readInputText, selectBackend } from './train.js';
+import { checkResumeConflicts, interrupted, readInputText, selectBackend } from './train.js';
 import { Rng } from '../../engine/rng.js';
 import type { CellKind } from '../../layers/cells/cell.js';
 import { CELL_KINDS } from '../../layers/cells/create-cell.js';
@@ -168,6 +168,12 @@ async function runTrain(argv: string[]): Promise<number> {
     if (!file) throw new InputError(`${c}: checkpoint ${String(flags.resume)} does not name its pairs file; give --pairs`);
     // The checkpoint's model fixes the level and the vocabularies the pairs are encoded with.
     const resumedModel = seq2seqFromJSON(checkpoint.model, `checkpoint ${String(flags.resume)}`);
+    const m = resumedModel.config, t = checkpoint.trainer.config;
+    checkResumeConflicts(c, argv, flags, {
+      level: m.level, lowercase: m.lowercase, attention: m.attention, cell: m.cell, hidden: m.encoderHidden, 'decoder-hidden': m.decoderHidden,
+      bidirectional: m.bidirectional, layers: m.encoderLayers, embedding: m.embeddingDim, 'attention-size': m.attentionSize || undefined,
+      batch: t.batch, lr: t.optimizer.lr, optimizer: t.optimizer.kind, clip: t.clipNorm ?? 0, seed: info.seed, 'val-fraction': info.valFraction,
+    });
     const data = prepareSeq2SeqData(readPairs(c, file), {
       level: resumedModel.config.level, lowercase: resumedModel.config.lowercase, valFraction: info.valFraction ?? 0.1,
       seed: info.seed ?? 1, sourceVocab: resumedModel.sourceVocab ?? undefined, targetVocab: resumedModel.targetVocab,

@@ -76,6 +76,24 @@ export async function selectBackend(name: string): Promise<string> {
   return 'js';
 }
 
+/**
+ * A resumed run takes its model and optimisation settings from the checkpoint: a flag given on
+ * the command line (not a default) whose value differs from the checkpoint's is an error, not
+ * silently ignored. `saved` maps flag names to the checkpoint's values.
+ */
+export function checkResumeConflicts(command: string, argv: string[], flags: FlagValues, saved: Record<string, unknown>): void {
+  for (const [name, value] of Object.entries(saved)) {
+    const given = argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`) || a === `--no-${name}`);
+    if (!given || value === undefined) continue;
+    const mine = flags[name] === undefined ? false : flags[name];
+    if (mine !== value) {
+      throw new UsageError(
+        `${command}: --${name} ${String(mine)} conflicts with the checkpoint's ${String(value)} (a resumed run keeps its model and optimisation settings: drop the flag)`,
+      );
+    }
+  }
+}
+
 /** Read a text file given by a flag; missing, unreadable or empty is the user's error (exit 2). */
 export function readInputText(command: string, flag: string, path: string | undefined, what: string): string {
   if (!path) throw new UsageError(`expected --${flag} FILE (see 'seqgrad ${command} --help')`);
@@ -179,6 +197,12 @@ export const trainCommand: Command = {
       const checkpoint = readLmCheckpoint(flags.resume as string);
       const saved = checkpoint.corpus as CorpusInfo | null;
       if (!saved) throw new InputError(`train: checkpoint ${String(flags.resume)} does not say how its corpus was read`);
+      const m = checkpoint.model.config, t = checkpoint.train;
+      checkResumeConflicts('train', argv, flags, {
+        level: m.level, cell: m.cell, hidden: m.hidden, layers: m.layers, embedding: m.embeddingDim, seed: m.seed, lowercase: m.lowercase,
+        'seq-len': t.seqLen, batch: t.batch, lr: t.optimizer.lr, optimizer: t.optimizer.kind, clip: t.clip?.max ?? 0, 'clip-mode': t.clip?.mode,
+        'min-count': saved.minCount, 'max-vocab': saved.maxVocab ?? undefined, 'val-fraction': saved.valFraction, 'keep-empty-lines': saved.keepEmptyLines,
+      });
       corpus = { ...saved, file: (flags.data as string | undefined) ?? saved.file };
       const text = readInputText('train', 'data', corpus.file, 'training corpus');
       const data = prepareLmCorpus(text, { ...corpus, vocab: checkpoint.model.vocab });

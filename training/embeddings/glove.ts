@@ -26,6 +26,7 @@ import { Rng } from '../../engine/rng.js';
 import { buildWord2VecVocabulary, encodeCorpus } from './word2vec.js';
 import { stopRequested, type StopFlag } from '../core/stop.js';
 import { checkDivergence, createDivergenceWatch } from '../core/divergence.js';
+import { InputError } from '../core/errors.js';
 
 /** The non-zero entries of X as parallel arrays: X[rows[k], cols[k]] = values[k]. */
 export interface Cooccurrences {
@@ -289,7 +290,7 @@ export function trainGlove(corpus: string[][], opts: GloveOptions = {}): GloveRe
   const started = performance.now();
   const vocab = buildWord2VecVocabulary(corpus, minCount);
   const V = vocab.size;
-  if (V < 2) throw new Error(`${op}: expected at least 2 words seen ≥ minCount = ${minCount} times, got ${V}`);
+  if (V < 2) throw new InputError(`${op}: expected at least 2 words seen ≥ minCount = ${minCount} times, got ${V}`);
   const docs = encodeCorpus(corpus, vocab);
   const trainWords = docs.reduce((s, doc) => s + doc.length, 0);
   const X = countCooccurrences(docs, V, window);

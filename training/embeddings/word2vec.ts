@@ -46,6 +46,7 @@ import { FunctionBuilder, ModuleBuilder, ValType } from '../../engine/wasm/emitt
 import { instantiate, webAssembly, type WasmMemory } from '../../engine/wasm/webassembly.js';
 import { Vocabulary } from '../text/vocab.js';
 import { stopRequested, type StopFlag } from '../core/stop.js';
+import { InputError } from '../core/errors.js';
 
 export type Word2VecMethod = 'skipgram' | 'cbow';
 export type Word2VecLoss = 'softmax' | 'hs' | 'neg';
@@ -263,7 +264,7 @@ export function trainWord2Vec(corpus: string[][], options: Word2VecOptions = {})
   const vocab = buildWord2VecVocabulary(corpus, o.minCount);
   const V = vocab.size;
   if (V < 2) {
-    throw new Error(`trainWord2Vec: expected at least 2 words seen ≥ minCount = ${o.minCount} times, got ${V}`);
+    throw new InputError(`trainWord2Vec: expected at least 2 words seen ≥ minCount = ${o.minCount} times, got ${V}`);
   }
   const docs = encodeCorpus(corpus, vocab);
   const counts = vocab.counts;

@@ -84,7 +84,19 @@ export interface LmVocabularyOptions {
 
 /** The vocabulary of a language model: specials `<EOS>`, `<UNK>` first, then by frequency. */
 export function buildLmVocabulary(tokens: Iterable<string>, opts: LmVocabularyOptions = {}): Vocabulary {
-  return Vocabulary.build(tokens, { ...opts, specials: [EOS, UNK] });
+  let vocab: Vocabulary;
+  try {
+    vocab = Vocabulary.build(tokens, { ...opts, specials: [EOS, UNK] });
+  } catch (err) {
+    throw new InputError(`buildLmVocabulary: ${(err as Error).message}`);
+  }
+  // Only the specials: every token would be <UNK>, and the model would learn nothing worth saving.
+  if (vocab.size <= 2) {
+    throw new InputError(
+      `buildLmVocabulary: no token is left besides <EOS> and <UNK> (minCount ${opts.minCount ?? 1}, maxSize ${opts.maxSize ?? 'none'}): lower --min-count or raise --max-vocab`,
+    );
+  }
+  return vocab;
 }
 
 export interface LmData {
