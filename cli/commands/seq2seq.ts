@@ -120,8 +120,9 @@ function trainCurveSvg(title: string, result: Seq2SeqTrainResult): string {
   let ema = NaN;
   const every = Math.max(1, Math.floor(result.lossHistory.length / 400));
   result.lossHistory.forEach((loss, i) => {
+    const step = result.lossHistoryFirstStep + i;
     ema = Number.isNaN(ema) ? loss : 0.95 * ema + 0.05 * loss;
-    if ((i + 1) % every === 0 || i === result.lossHistory.length - 1) train.push([i + 1, ema]);
+    if (step % every === 0 || i === result.lossHistory.length - 1) train.push([step, ema]);
   });
   const val = result.evaluations.filter((e) => Number.isFinite(e.loss)).map((e): [number, number] => [e.step, e.loss]);
   const exact = result.evaluations.filter((e) => Number.isFinite(e.exactMatch)).map((e): [number, number] => [e.step, 1 - e.exactMatch]);

@@ -146,6 +146,9 @@ export interface Seq2SeqTrainConfig {
   seed?: number;
 }
 
+/** The training losses a checkpoint keeps (the last ones): ~75 KB whatever the run's length. */
+export const SEQ2SEQ_CHECKPOINT_LOSSES = 4096;
+
 export interface Seq2SeqRunOptions {
   /** Stop after this many epochs in total (default 1 when maxSteps is absent too). */
   epochs?: number;
@@ -208,6 +211,8 @@ export interface Seq2SeqTrainResult {
   examplesPerSecond: number;
   finalLoss: number;
   lossHistory: number[];
+  /** The step of lossHistory[0]. */
+  lossHistoryFirstStep: number;
   evaluations: Seq2SeqEvaluationRecord[];
   lastEvaluation: Seq2SeqEvaluationRecord | null;
 }
@@ -229,6 +234,8 @@ export class Seq2SeqTrainer {
   batchInEpoch = 0;
   trainSeconds = 0;
   readonly lossHistory: number[] = [];
+  /** The step of lossHistory[0] (after a resume, older steps may have been dropped). */
+  lossHistoryFirstStep = 1;
   readonly evaluations: Seq2SeqEvaluationRecord[] = [];
   private readonly rng: Rng;
   /** The generator state that produced this epoch's batches (saved, so a resume rebuilds them). */
@@ -384,6 +391,7 @@ export class Seq2SeqTrainer {
       examplesPerSecond: runTrainMs > 0 ? examples / (runTrainMs / 1000) : 0,
       finalLoss: this.smoothLoss,
       lossHistory: this.lossHistory.slice(),
+      lossHistoryFirstStep: this.lossHistoryFirstStep,
       evaluations: this.evaluations.slice(),
       lastEvaluation: last,
     };
@@ -405,7 +413,8 @@ export class Seq2SeqTrainer {
         epochRngState: this.epochRngState,
         trainSeconds: this.trainSeconds,
         smoothLoss: Number.isNaN(this.smoothLoss) ? null : this.smoothLoss,
-        lossHistory: this.lossHistory,
+        lossHistory: this.lossHistory.slice(-SEQ2SEQ_CHECKPOINT_LOSSES),
+        lossHistoryFirstStep: this.lossHistoryFirstStep + Math.max(0, this.lossHistory.length - SEQ2SEQ_CHECKPOINT_LOSSES),
         evaluations: this.evaluations,
       },
       data: { ...this.dataInfo, train: this.data.train.length, validation: this.data.validation.length },
@@ -418,13 +427,22 @@ export class Seq2SeqTrainer {
 
   /** Continue from a checkpoint's position (used by resumeSeq2SeqTrainer). */
   restorePosition(state: Seq2SeqCheckpointJSON['trainer']): void {
+    const perEpoch = this.stepsPerEpoch;
+    const { step, epoch, batchInEpoch } = state;
+    if (![step, epoch, batchInEpoch].every((v) => Number.isInteger(v) && v >= 0) || batchInEpoch > perEpoch || step > (epoch + 1) * perEpoch) {
+      throw new InputError(
+        `resumeSeq2SeqTrainer: checkpoint position { step ${step}, epoch ${epoch}, batchInEpoch ${batchInEpoch} } does not fit this data (${perEpoch} batches per epoch)`,
+      );
+    }
     this.step = state.step;
     this.epoch = state.epoch;
     this.batchInEpoch = state.batchInEpoch;
     this.trainSeconds = state.trainSeconds;
     this.smoothLoss = state.smoothLoss ?? NaN;
-    this.lossHistory.push(...state.lossHistory);
-    this.evaluations.push(...state.evaluations);
+    // A loop, not push(...): a long history would overflow the call stack as arguments.
+    for (const loss of state.lossHistory) this.lossHistory.push(loss);
+    for (const e of state.evaluations) this.evaluations.push(e);
+    this.lossHistoryFirstStep = state.lossHistoryFirstStep ?? 1;
     this.rng.setState(state.epochRngState);
     this.epochBatches = this.planEpoch();
   }
@@ -443,7 +461,10 @@ export interface Seq2SeqCheckpointJSON {
     epochRngState: RngState;
     trainSeconds: number;
     smoothLoss: number | null;
+    /** The losses of the last (at most SEQ2SEQ_CHECKPOINT_LOSSES) steps, so checkpoints stay bounded. */
     lossHistory: number[];
+    /** The step of lossHistory[0] (absent in older checkpoints: 1). */
+    lossHistoryFirstStep?: number;
     evaluations: Seq2SeqEvaluationRecord[];
   };
   /** The data's description (file, level, split seed, …) and split sizes. */
