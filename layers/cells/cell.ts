@@ -78,6 +78,29 @@ export interface RecurrentCell {
   ): void;
 }
 
+/**
+ * The cheap shape check of one stepForward / stepBackward call (the cell contract is public): t
+ * within the workspace, xp (or dxp) [B, G] with B the workspace's batch, and every state tensor
+ * of `states` [B, H]. A wrong width would read past a buffer on wasm; name it instead.
+ */
+export function checkStepShapes(
+  op: string, cell: RecurrentCell, ws: CellWorkspace, t: number, xp: Matrix, states: readonly (readonly Matrix[])[],
+): void {
+  if (!Number.isInteger(t) || t < 0 || t >= ws.steps) throw new Error(`${op}: expected step t in [0, ${ws.steps}) of the workspace, got ${t}`);
+  const B = xp.rows;
+  if (B !== ws.batch || xp.cols !== cell.gateWidth) {
+    throw new Error(`${op}: expected xp [${ws.batch}, ${cell.gateWidth}] (the workspace's batch, G), got [${xp.rows}, ${xp.cols}]`);
+  }
+  for (const group of states) {
+    for (let k = 0; k < cell.stateCount; k++) {
+      const s = group[k];
+      if (!s || s.rows !== B || s.cols !== cell.hiddenSize) {
+        throw new Error(`${op}: expected state tensor ${k} to be [${B}, ${cell.hiddenSize}] (xp's batch, H), got ${s ? `[${s.rows}, ${s.cols}]` : 'none'}`);
+      }
+    }
+  }
+}
+
 /** What `createCell(config.kind, { ...config, rng })` needs to rebuild a cell's structure (for saving). */
 export interface CellConfig {
   kind: CellKind;

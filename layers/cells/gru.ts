@@ -36,7 +36,7 @@ import { gemm } from '../../engine/gemm.js';
 import { Matrix, stepView, type DType } from '../../engine/matrix.js';
 import { sumRows } from '../../engine/ops.js';
 import {
-  allocateParams, checkCellOptions, initCellParams,
+  allocateParams, checkCellOptions, checkStepShapes, initCellParams,
   type CellConfig, type CellOptions, type CellWorkspace, type RecurrentCell,
 } from './cell.js';
 import { sigmoidScalar as sigmoid } from '../../engine/activations.js';
@@ -137,6 +137,7 @@ export class GruCell implements RecurrentCell {
   }
 
   stepForward(wsIn: CellWorkspace, t: number, xp: Matrix, prev: readonly Matrix[], next: readonly Matrix[]): void {
+    checkStepShapes('gru.stepForward', this, wsIn, t, xp, [prev, next]);
     const ws = wsIn as GruWorkspace;
     if (this.kind === 'gru') this.fullForward(ws, t, xp, prev[0], next[0]);
     else if (this.kind === 'gru-simple') this.simpleForward(ws, t, xp, prev[0], next[0]);
@@ -147,6 +148,7 @@ export class GruCell implements RecurrentCell {
     wsIn: CellWorkspace, t: number, dNext: readonly Matrix[], dxp: Matrix, dPrev: readonly Matrix[],
     prev: readonly Matrix[], _next: readonly Matrix[],
   ): void {
+    checkStepShapes('gru.stepBackward', this, wsIn, t, dxp, [dNext, dPrev, prev, _next]);
     const ws = wsIn as GruWorkspace;
     if (this.kind === 'gru') this.fullBackward(ws, t, dNext[0], dxp, dPrev[0], prev[0]);
     else if (this.kind === 'gru-simple') this.simpleBackward(ws, t, dNext[0], dxp, dPrev[0], prev[0]);

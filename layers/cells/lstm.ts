@@ -29,7 +29,7 @@ import { lstmPeepholeGatesBackwardJs, lstmPeepholeGatesForwardJs } from '../../e
 import { gemm } from '../../engine/gemm.js';
 import { Matrix, stepView, type DType } from '../../engine/matrix.js';
 import {
-  allocateParams, checkCellOptions, initCellParams,
+  allocateParams, checkCellOptions, checkStepShapes, initCellParams,
   type CellConfig, type CellOptions, type CellWorkspace, type RecurrentCell,
 } from './cell.js';
 
@@ -100,6 +100,7 @@ export class LstmCell implements RecurrentCell {
    * (row, unit) computing all four gates.
    */
   stepForward(wsIn: CellWorkspace, t: number, xp: Matrix, prev: readonly Matrix[], next: readonly Matrix[]): void {
+    checkStepShapes('lstm.stepForward', this, wsIn, t, xp, [prev, next]);
     const ws = wsIn as LstmWorkspace;
     const gates = ws.gates[t], tanhC = ws.tanhC[t];
     gemm(gates, prev[0], this.params.W_a, false, true, 1, 0);
@@ -125,6 +126,7 @@ export class LstmCell implements RecurrentCell {
     wsIn: CellWorkspace, t: number, dNext: readonly Matrix[], dxp: Matrix, dPrev: readonly Matrix[],
     prev: readonly Matrix[], next: readonly Matrix[],
   ): void {
+    checkStepShapes('lstm.stepBackward', this, wsIn, t, dxp, [dNext, dPrev, prev, next]);
     const ws = wsIn as LstmWorkspace;
     const gates = ws.gates[t], tanhC = ws.tanhC[t];
     const H = this.hiddenSize;
