@@ -47,7 +47,6 @@ export const sampleCommand: Command = {
     }
     const beam = flags.beam as number | undefined;
     if (beam !== undefined && beam > MAX_BEAM_WIDTH) throw new UsageError(`--beam expects a width ≤ ${MAX_BEAM_WIDTH}, got ${beam}`);
-    if (beam !== undefined && n > beam) throw new UsageError(`--n expects at most --beam (${beam}) sequences with beam search, got ${n}`);
     const model = loadLanguageModel(flags.model as string);
     const common = {
       maxLength: flags['max-length'] as number | undefined,

@@ -290,7 +290,7 @@ function runTranslate(argv: string[]): number {
   noPositionals(c, positionals);
   for (const name of ['beam', 'nbest', 'max-length', 'max-source']) positiveInt(c, flags, name);
   positiveNumber(c, flags, 'alpha', true);
-  if ((flags.beam as number) > MAX_BEAM_WIDTH) throw new UsageError(`${c}: --beam expects a width ≤ ${MAX_BEAM_WIDTH}, got ${String(flags.beam)}`);
+  checkBeamWidth(c, flags.beam as number);
   const model = loadSeq2Seq(required(c, flags, 'model', 'FILE'));
   if (model.config.form !== 'encoder-decoder') throw new InputError(`${c}: the model is a ${model.config.form} model; translate needs an encoder-decoder`);
   const maxSource = flags['max-source'] as number;
@@ -344,9 +344,15 @@ const evalSpec: Record<string, FlagSpec> = {
   help: { type: 'boolean', description: '' },
 };
 
+/** A beam wider than MAX_BEAM_WIDTH costs B decoder steps per output token for nothing: refuse it. */
+function checkBeamWidth(c: string, width: number): void {
+  if (width > MAX_BEAM_WIDTH) throw new UsageError(`${c}: --beam expects a width ≤ ${MAX_BEAM_WIDTH}, got ${width}`);
+}
+
 function beamWidths(c: string, flags: FlagValues): number[] {
   const widths = (flags.beam as string[]).map((s) => Number(s));
   for (const w of widths) if (!Number.isInteger(w) || w < 1) throw new UsageError(`${c}: --beam expects integers ≥ 1, got '${(flags.beam as string[]).join(',')}'`);
+  for (const w of widths) checkBeamWidth(c, w);
   if (widths.length === 0) throw new UsageError(`${c}: --beam expects at least one width`);
   return widths;
 }
@@ -435,6 +441,7 @@ function runAttend(argv: string[]): number {
   }
   if (positionals.length !== 1) throw new UsageError(`${c}: expected one source text argument, got ${positionals.length} (quote it)`);
   positiveInt(c, flags, 'beam');
+  checkBeamWidth(c, flags.beam as number);
   positiveInt(c, flags, 'max-length');
   planOutputs({ command: c, inputs: { '--model': flags.model as string | undefined }, outputs: { '--out': flags.out as string } });
   const model = loadSeq2Seq(required(c, flags, 'model', 'FILE'));
@@ -490,6 +497,7 @@ function runLengthCurve(argv: string[]): number {
   }
   noPositionals(c, positionals);
   for (const name of ['bucket', 'beam', 'max', 'max-length']) positiveInt(c, flags, name);
+  checkBeamWidth(c, flags.beam as number);
   const paths = (flags.model as string[] | undefined) ?? [];
   if (paths.length === 0) throw new UsageError(`${c}: expected --model FILE[,FILE…] (see 'seqgrad ${c} --help')`);
   planOutputs({

@@ -22,7 +22,7 @@ import { planOutputs } from '../../training/io/outputs.js';
 import { createLanguageModel, lmParameterCount } from '../../training/lm/model.js';
 import { createLmTrainer, prepareLmCorpus } from '../../training/lm/train.js';
 import { sampleText } from '../../training/lm/use.js';
-import { lmCurveSvg, readInputText, runWithProgress, selectBackend } from './train.js';
+import { interrupted, lmCurveSvg, readInputText, runWithProgress, selectBackend } from './train.js';
 
 const spec: Record<string, FlagSpec> = {
   data: { type: 'string', description: 'names file, one per line (default: the shipped data/dinos.txt)' },
@@ -128,7 +128,7 @@ export const startCommand: Command = {
     const svgPath = flags.out as string;
     writeFileAtomic(svgPath, lmCurveSvg(`char LSTM on ${nodePath.basename(dataPath)} (H = ${hidden})`, result, 'step', 'char'));
     console.log(`\n4. loss curve (bits/char, train and validation, by step): ${svgPath}`);
-    return failed > 0 ? 1 : 0;
+    return failed > 0 ? 1 : interrupted('start', result.steps, [svgPath]);
   },
 };
 
