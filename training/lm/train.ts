@@ -63,16 +63,30 @@ export interface LmCorpusOptions {
  * `\r\n` counts as a line break; the text after the last newline is a line when it is not empty.
  */
 export function tokenizeCorpus(text: string, opts: LmCorpusOptions): string[] {
-  const lines = text.split(/\r?\n/);
-  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop(); // the final newline ends a line, it starts none
-  const out: string[] = [];
-  for (const line of lines) {
+  return [...corpusTokens(text, opts)];
+}
+
+/**
+ * tokenizeCorpus one token at a time, without holding them all (a 100 MB corpus as a string[] of
+ * characters takes gigabytes); at most the first `limit` tokens.
+ */
+export function* corpusTokens(text: string, opts: LmCorpusOptions, limit = Infinity): Generator<string> {
+  let count = 0;
+  let start = 0;
+  while (start < text.length && count < limit) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const line = text.slice(start, end < text.length && end > start && text[end - 1] === '\r' ? end - 1 : end);
+    start = end + 1;
     const tokens = tokenizeText(line, { level: opts.level, lowercase: opts.lowercase });
     if (tokens.length === 0 && !(opts.keepEmptyLines && line.length === 0)) continue;
-    for (const t of tokens) out.push(t);
-    out.push(EOS);
+    for (const t of tokens) {
+      if (count++ >= limit) return;
+      yield t;
+    }
+    if (count++ >= limit) return;
+    yield EOS;
   }
-  return out;
 }
 
 export interface LmVocabularyOptions {
@@ -124,12 +138,17 @@ export interface PreparedLmCorpus extends LmData {
 export function prepareLmCorpus(
   text: string, opts: LmCorpusOptions & LmVocabularyOptions & { valFraction: number; vocab?: Vocabulary },
 ): PreparedLmCorpus {
-  const tokens = tokenizeCorpus(text, opts);
-  if (tokens.length < 2) throw new InputError(`prepareLmCorpus: expected a corpus of at least 2 tokens, got ${tokens.length}`);
-  const nVal = Math.floor(tokens.length * opts.valFraction);
-  const vocab = opts.vocab ?? buildLmVocabulary(tokens.slice(0, tokens.length - nVal), opts);
-  const { train, validation } = splitLmData(vocab.encode(tokens), opts.valFraction);
-  return { vocab, train, validation, tokenCount: tokens.length };
+  // Three passes over the text (count, vocabulary, ids) instead of one list of every token: memory
+  // stays at the text plus 4 bytes per token.
+  let n = 0;
+  for (const _ of corpusTokens(text, opts)) n++;
+  if (n < 2) throw new InputError(`prepareLmCorpus: expected a corpus of at least 2 tokens, got ${n}`);
+  const nVal = Math.floor(n * opts.valFraction);
+  const vocab = opts.vocab ?? buildLmVocabulary(corpusTokens(text, opts, n - nVal), opts);
+  const ids = new Int32Array(n);
+  let i = 0;
+  for (const t of corpusTokens(text, opts)) ids[i++] = vocab.id(t);
+  return { vocab, train: ids.subarray(0, n - nVal), validation: ids.subarray(n - nVal), tokenCount: n };
 }
 
 // ---- options, progress, results ------------------------------------------------------------
