@@ -86,7 +86,9 @@ export function reportExitCode(code: number): void {
  */
 function startWorker(entry: URL, data: WorkerData): Worker {
   if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData: data });
-  const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`;
+  // Resolved here, where the project's node_modules is known: the worker's eval code resolves from the working folder.
+  const tsxApi = import.meta.resolve('tsx/esm/api');
+  const boot = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`;
   return new Worker(boot, { eval: true, workerData: data });
 }
 
