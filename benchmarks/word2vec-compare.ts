@@ -1,9 +1,12 @@
 /**
  * seqgrad's word2vec against word2vec.c itself, same settings, same corpus, same machine:
  *
- *   npx tsx benchmarks/word2vec-compare.ts [--corpus DIR|FILE] [--loss neg,hs] [--method skipgram]
+ *   npx tsx benchmarks/word2vec-compare.ts --corpus DIR|FILE [--loss neg,hs] [--method skipgram]
  *       [--dim 100] [--window 5] [--negative 5] [--min-count 5] [--epochs 1] [--sample 1e-3]
- *       [--analogies data/analogies-small.txt] [--seed 1] [--json]
+ *       [--analogies data/analogies-small.txt] [--seed 1] [--kernel wasm,js] [--json]
+ *
+ * The corpus is required (e.g. the shared Gutenberg books, ../shared/data/english-corpus from the
+ * repository root). Flags are read with node:util's parseArgs: benchmarks/ does not import cli/.
  *
  * The peer is Mikolov's C code as the npm package `word2vec` (an exact pin in
  * benchmarks/peers-word2vec/package.json) builds it on install (`make`, gcc -O3 -march=native);
@@ -24,11 +27,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, type FlagSpec } from '../cli/args.js';
+import { parseArgs } from 'node:util';
 import { readCorpus } from '../training/text/corpus.js';
 import { evaluateAnalogies, parseAnalogies, type AnalogyReport } from '../training/embeddings/similarity.js';
 import { readTextFile } from '../training/io/files.js';
-import { readVectors, writeVectors } from '../training/embeddings/vectors.js';
+import { readVectors, writeVectors } from '../training/io/vectors.js';
 import { trainWord2Vec, type Word2VecLoss, type Word2VecMethod } from '../training/embeddings/word2vec.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -36,21 +39,88 @@ const repo = path.resolve(here, '..');
 const peerDir = path.join(here, 'peers-word2vec');
 const peerBinary = path.join(peerDir, 'node_modules', 'word2vec', 'src', 'word2vec');
 
-const spec: Record<string, FlagSpec> = {
-  corpus: { type: 'string', description: 'corpus', default: path.resolve(repo, '..', 'shared', 'data', 'english-corpus') },
-  loss: { type: 'list', description: 'losses to compare (neg, hs)', default: ['neg', 'hs'] },
-  method: { type: 'string', description: 'skipgram or cbow', choices: ['skipgram', 'cbow'], default: 'skipgram' },
-  dim: { type: 'int', description: 'vector size', default: 100 },
-  window: { type: 'int', description: 'window', default: 5 },
-  negative: { type: 'int', description: 'negatives', default: 5 },
-  'min-count': { type: 'int', description: 'min count', default: 5 },
-  epochs: { type: 'int', description: 'epochs', default: 1 },
-  sample: { type: 'number', description: 'subsampling threshold', default: 1e-3 },
-  analogies: { type: 'string', description: 'analogy file (questions-words.txt format)', default: path.join(repo, 'data', 'analogies-small.txt') },
-  seed: { type: 'int', description: 'seqgrad seed', default: 1 },
-  kernel: { type: 'list', description: "seqgrad kernels to run ('wasm', 'js')", default: ['wasm', 'js'] },
-  json: { type: 'boolean', description: 'print the rows as JSON' },
-};
+/** A bad flag: the message is printed alone and the exit code is 2. */
+class FlagError extends Error {}
+
+interface Options {
+  corpus: string;
+  losses: Word2VecLoss[];
+  method: Word2VecMethod;
+  dim: number;
+  window: number;
+  negative: number;
+  minCount: number;
+  epochs: number;
+  sample: number;
+  analogies: string;
+  seed: number;
+  kernels: ('wasm' | 'js')[];
+  json: boolean;
+}
+
+const FLAGS = {
+  corpus: { type: 'string' },
+  loss: { type: 'string', default: 'neg,hs' },
+  method: { type: 'string', default: 'skipgram' },
+  dim: { type: 'string', default: '100' },
+  window: { type: 'string', default: '5' },
+  negative: { type: 'string', default: '5' },
+  'min-count': { type: 'string', default: '5' },
+  epochs: { type: 'string', default: '1' },
+  sample: { type: 'string', default: '1e-3' },
+  analogies: { type: 'string', default: path.join(repo, 'data', 'analogies-small.txt') },
+  seed: { type: 'string', default: '1' },
+  kernel: { type: 'string', default: 'wasm,js' },
+  json: { type: 'boolean', default: false },
+} as const;
+
+/** A comma-separated list flag whose items are all among `allowed`. */
+function listOf<T extends string>(flag: string, text: string, allowed: readonly T[]): T[] {
+  const items = text.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+  for (const item of items) {
+    if (!allowed.includes(item as T)) throw new FlagError(`word2vec-compare: --${flag} expects ${allowed.join(' and/or ')}, got '${item}'`);
+  }
+  if (items.length === 0) throw new FlagError(`word2vec-compare: --${flag} expects at least one of ${allowed.join(', ')}`);
+  return items as T[];
+}
+
+/** A decimal integer flag, ≥ min when given. */
+function int(flag: string, text: string, min?: number): number {
+  const v = /^-?\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(v) || (min !== undefined && v < min)) {
+    throw new FlagError(`word2vec-compare: --${flag} expects an integer${min === undefined ? '' : ` ≥ ${min}`}, got '${text}'`);
+  }
+  return v;
+}
+
+function readOptions(argv: string[]): Options {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: FLAGS, strict: true, allowPositionals: false }));
+  } catch (err) {
+    throw new FlagError(`word2vec-compare: ${(err as Error).message}`);
+  }
+  if (values.corpus === undefined) {
+    throw new FlagError('word2vec-compare: expected --corpus DIR|FILE (e.g. --corpus ../shared/data/english-corpus)');
+  }
+  const sample = Number(values.sample);
+  if (values.sample.trim() === '' || !(sample >= 0)) throw new FlagError(`word2vec-compare: --sample expects a number ≥ 0, got '${values.sample}'`);
+  return {
+    corpus: values.corpus,
+    losses: listOf('loss', values.loss, ['neg', 'hs'] as const),
+    method: listOf('method', values.method, ['skipgram', 'cbow'] as const)[0],
+    dim: int('dim', values.dim, 1),
+    window: int('window', values.window, 1),
+    negative: int('negative', values.negative, 1),
+    minCount: int('min-count', values['min-count'], 1),
+    epochs: int('epochs', values.epochs, 1),
+    sample,
+    analogies: values.analogies,
+    seed: int('seed', values.seed),
+    kernels: listOf('kernel', values.kernel, ['wasm', 'js'] as const),
+    json: values.json,
+  };
+}
 
 interface Row {
   impl: string;
@@ -107,36 +177,26 @@ function analogyScore(vectorsPath: string, sectionsText: string | null, restrict
 }
 
 function main(): void {
-  const { flags } = parseArgs('word2vec-compare', process.argv.slice(2), spec);
-  const losses = (flags.loss as string[]).map((l) => {
-    if (l !== 'neg' && l !== 'hs') throw new Error(`word2vec-compare: --loss expects neg and/or hs, got '${l}'`);
-    return l as Word2VecLoss;
-  });
-  const method = flags.method as Word2VecMethod;
-  const dim = flags.dim as number, window = flags.window as number, negative = flags.negative as number;
-  const minCount = flags['min-count'] as number, epochs = flags.epochs as number, sample = flags.sample as number;
+  const options = readOptions(process.argv.slice(2));
+  const { losses, method, dim, window, negative, minCount, epochs, sample, seed, kernels } = options;
   ensurePeer();
 
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'seqgrad-w2v-compare-'));
-  const corpus = readCorpus(flags.corpus as string);
+  const corpus = readCorpus(options.corpus);
   const docs = corpus.documents.map((d) => d.tokens);
   const textPath = path.join(work, 'corpus.txt');
   fs.writeFileSync(textPath, docs.map((d) => d.join(' ')).join('\n') + '\n');
-  const analogiesText = flags.analogies ? readTextFile(flags.analogies as string, 'analogy file') : null;
+  const analogiesText = options.analogies ? readTextFile(options.analogies, 'analogy file') : null;
   console.error(`corpus: ${corpus.documents.length} files, ${corpus.tokenCount} tokens; work dir ${work}`);
 
   const rows: Row[] = [];
-  const kernels = (flags.kernel as string[]).map((k) => {
-    if (k !== 'wasm' && k !== 'js') throw new Error(`word2vec-compare: --kernel expects wasm and/or js, got '${k}'`);
-    return k as 'wasm' | 'js';
-  });
   for (const loss of losses) {
     const ourRuns: { kernel: string; path: string; result: ReturnType<typeof trainWord2Vec>; seconds: number; cpuSeconds: number }[] = [];
     for (const kernel of kernels) {
       const ours = path.join(work, `seqgrad-${loss}-${kernel}.txt`);
       const t0 = performance.now();
       const cpu0 = ownCpuSeconds();
-      const result = trainWord2Vec(docs, { method, loss, dim, window, negative, minCount, epochs, sample, seed: flags.seed as number, kernel });
+      const result = trainWord2Vec(docs, { method, loss, dim, window, negative, minCount, epochs, sample, seed, kernel });
       const seconds = (performance.now() - t0) / 1000;
       const cpuSeconds = ownCpuSeconds() - cpu0;
       writeVectors(ours, result.words, result.vectors, { header: true });
@@ -175,7 +235,7 @@ function main(): void {
     });
     console.error(`${loss}: word2vec.c ${cSeconds.toFixed(1)} s (${cCpuSeconds.toFixed(1)} s CPU)`);
   }
-  if (flags.json) {
+  if (options.json) {
     console.log(JSON.stringify({ method, dim, window, negative, minCount, epochs, sample, rows }, null, 2));
     return;
   }
@@ -195,5 +255,5 @@ try {
   main();
 } catch (err) {
   console.error(err instanceof Error ? err.message : String(err));
-  process.exitCode = 1;
+  process.exitCode = err instanceof FlagError ? 2 : 1;
 }

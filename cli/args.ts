@@ -1,7 +1,9 @@
 /**
  * A small flag parser for the `seqgrad` commands: `--name value`, `--name=value`, boolean
  * `--flag`/`--no-flag`, and positionals. Unknown flags and bad values raise a UsageError,
- * which the CLI prints as one line and exits with code 2.
+ * which the CLI prints as one line and exits with code 2. An 'int' flag takes decimal digits
+ * only (`--hidden 0x10`, `--hidden 1e3` and `--hidden ""` are refused) and, with `min` in its
+ * spec, checks the lower bound — the one place the commands' integer flags are checked.
  */
 
 export class UsageError extends Error {
@@ -19,6 +21,8 @@ export interface FlagSpec {
   default?: string | number | boolean | string[];
   /** Allowed values for a string flag. */
   choices?: string[];
+  /** Smallest value an 'int' flag accepts (absent: any integer). */
+  min?: number;
 }
 
 export type FlagValues = Record<string, string | number | boolean | string[] | undefined>;
@@ -79,10 +83,9 @@ function convert(command: string, name: string, s: FlagSpec, value: string, prev
     }
     case 'int': {
       // Decimal digits only: Number() would also take '0x10', '1e3' and '' (as 0).
-      const v = Number(value);
-      if (!/^[-+]?\d+$/.test(value.trim()) || !Number.isSafeInteger(v)) {
-        throw new UsageError(`${command}: --${name} expects a decimal integer, got '${value}'`);
-      }
+      const v = parseDecimalInt(value);
+      if (v === null) throw new UsageError(`${command}: --${name} expects an integer, got '${value}'`);
+      if (s.min !== undefined && v < s.min) throw new UsageError(`${command}: --${name} expects an integer ≥ ${s.min}, got ${v}`);
       return v;
     }
     case 'list': {
@@ -96,6 +99,13 @@ function convert(command: string, name: string, s: FlagSpec, value: string, prev
       }
       return value;
   }
+}
+
+/** `text` as an integer when it is one in decimal digits (an optional minus sign first), else null. */
+export function parseDecimalInt(text: string): number | null {
+  if (!/^-?\d+$/.test(text)) return null;
+  const v = Number(text);
+  return Number.isSafeInteger(v) ? v : null;
 }
 
 /** The --help text of a command from its flag spec. */
@@ -112,6 +122,20 @@ export function helpText(usage: string, summary: string, spec: Record<string, Fl
   return lines.join('\n');
 }
 
+/** Print a command's --help text; returns the exit code 0. */
+export function printHelp(usage: string, summary: string, spec: Record<string, FlagSpec>): number {
+  console.log(helpText(usage, summary, spec));
+  return 0;
+}
+
+/** Throws a UsageError unless the number flag `name`, when given, is > 0 (≥ 0 with allowZero). */
+export function positiveNumber(command: string, flags: FlagValues, name: string, allowZero = false): void {
+  const v = flags[name] as number | undefined;
+  if (v !== undefined && !(allowZero ? v >= 0 : v > 0)) {
+    throw new UsageError(`${command}: --${name} expects a number ${allowZero ? '≥' : '>'} 0, got ${v}`);
+  }
+}
+
 export function str(flags: FlagValues, name: string): string {
   return flags[name] as string;
 }
@@ -120,4 +144,22 @@ export function num(flags: FlagValues, name: string): number {
 }
 export function bool(flags: FlagValues, name: string): boolean {
   return flags[name] === true;
+}
+
+/**
+ * A resumed run takes its model and optimisation settings from the checkpoint: a flag given on
+ * the command line (not a default) whose value differs from the checkpoint's is an error, not
+ * silently ignored. `saved` maps flag names to the checkpoint's values.
+ */
+export function checkResumeConflicts(command: string, argv: string[], flags: FlagValues, saved: Record<string, unknown>): void {
+  for (const [name, value] of Object.entries(saved)) {
+    const given = argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`) || a === `--no-${name}`);
+    if (!given || value === undefined) continue;
+    const mine = flags[name] === undefined ? false : flags[name];
+    if (mine !== value) {
+      throw new UsageError(
+        `${command}: --${name} ${String(mine)} conflicts with the checkpoint's ${String(value)} (a resumed run keeps its model and optimisation settings: drop the flag)`,
+      );
+    }
+  }
 }

@@ -148,3 +148,15 @@ export function runInWorker(entry: URL, argv: string[]): Promise<number> {
     });
   });
 }
+
+/**
+ * After a run a signal stopped: one line on stderr saying what was saved where, and the exit code
+ * 130/143. 0 when the run was not interrupted.
+ */
+export function interrupted(command: string, steps: number | null, saved: (string | undefined)[]): number {
+  const code = interruptedExitCode();
+  if (code === null) return 0;
+  const files = saved.filter((f): f is string => f !== undefined);
+  console.error(`seqgrad ${command}: ${interruptionNote()}${steps === null ? '' : ` after step ${steps}`}; saved ${files.length > 0 ? files.join(', ') : 'nothing (no output was asked for)'}`);
+  return code;
+}

@@ -14,14 +14,31 @@ import type {
   Backend, GruGatesBackwardKernel, GruGatesForwardKernel, LstmGatesBackwardKernel, LstmGatesForwardKernel,
   RnnTanhForwardKernel,
 } from './kernels/types.js';
+import type {
+  CellKernelSlots, GruFullCandidateBackwardKernel, GruFullCandidateForwardKernel, GruFullGatesBackwardKernel,
+  GruFullGatesForwardKernel, GruSimpleGatesBackwardKernel, GruSimpleGatesForwardKernel,
+  LstmPeepholeGatesBackwardKernel, LstmPeepholeGatesForwardKernel, RnnReluBackwardKernel, RnnReluForwardKernel,
+  RnnTanhBackwardKernel,
+} from './kernels/types.js';
 import { gemmJs } from './kernels/gemm-js.js';
 import {
   gruGatesBackwardJs, gruGatesForwardJs, lstmGatesBackwardJs, lstmGatesForwardJs, rnnTanhForwardJs,
+} from './kernels/gates-js.js';
+import {
+  gruFullCandidateBackwardJs, gruFullCandidateForwardJs, gruFullGatesBackwardJs, gruFullGatesForwardJs,
+  gruSimpleGatesBackwardJs, gruSimpleGatesForwardJs, lstmPeepholeGatesBackwardJs, lstmPeepholeGatesForwardJs,
+  rnnReluBackwardJs, rnnReluForwardJs, rnnTanhBackwardJs,
 } from './kernels/gates-js.js';
 
 export type {
   Backend, GemmKernel, GruGatesBackwardKernel, GruGatesForwardKernel, LstmGatesBackwardKernel, LstmGatesForwardKernel,
   RnnTanhForwardKernel, StridedBuffer,
+} from './kernels/types.js';
+export type {
+  CellKernelSlots, GruFullCandidateBackwardKernel, GruFullCandidateForwardKernel, GruFullGatesBackwardKernel,
+  GruFullGatesForwardKernel, GruSimpleGatesBackwardKernel, GruSimpleGatesForwardKernel,
+  LstmPeepholeGatesBackwardKernel, LstmPeepholeGatesForwardKernel, RnnReluBackwardKernel, RnnReluForwardKernel,
+  RnnTanhBackwardKernel,
 } from './kernels/types.js';
 
 let current: Backend | null = null;
@@ -66,11 +83,27 @@ export function listBackends(): string[] {
   return [...registry.keys()];
 }
 
+/** The js reference of the cell kernel slots (the block at the end of kernels/types.ts). */
+const jsCellKernels: Required<CellKernelSlots> = {
+  gruFullGatesForward: gruFullGatesForwardJs,
+  gruFullCandidateForward: gruFullCandidateForwardJs,
+  gruFullCandidateBackward: gruFullCandidateBackwardJs,
+  gruFullGatesBackward: gruFullGatesBackwardJs,
+  gruSimpleGatesForward: gruSimpleGatesForwardJs,
+  gruSimpleGatesBackward: gruSimpleGatesBackwardJs,
+  lstmPeepholeGatesForward: lstmPeepholeGatesForwardJs,
+  lstmPeepholeGatesBackward: lstmPeepholeGatesBackwardJs,
+  rnnReluForward: rnnReluForwardJs,
+  rnnTanhBackward: rnnTanhBackwardJs,
+  rnnReluBackward: rnnReluBackwardJs,
+};
+
 /** The reference backend: plain TypeScript, float32 and float64. Always present. */
 export const jsBackend: Backend = {
   name: 'js',
   supportsFloat64: true,
   gemm: gemmJs,
+  ...jsCellKernels,
   lstmGatesForward: lstmGatesForwardJs,
   lstmGatesBackward: lstmGatesBackwardJs,
   gruGatesForward: gruGatesForwardJs,
@@ -98,4 +131,52 @@ export function gruGatesBackwardKernel(): GruGatesBackwardKernel {
 
 export function rnnTanhForwardKernel(): RnnTanhForwardKernel {
   return getBackend().rnnTanhForward ?? rnnTanhForwardJs;
+}
+
+// ---- The other cells' kernels (the CellKernelSlots block of kernels/types.ts) ------------------
+// Each looks the slot up on every call (the backend may change between calls) and falls back to
+// the js reference.
+
+export function gruFullGatesForwardKernel(): GruFullGatesForwardKernel {
+  return getBackend().gruFullGatesForward ?? gruFullGatesForwardJs;
+}
+
+export function gruFullCandidateForwardKernel(): GruFullCandidateForwardKernel {
+  return getBackend().gruFullCandidateForward ?? gruFullCandidateForwardJs;
+}
+
+export function gruFullCandidateBackwardKernel(): GruFullCandidateBackwardKernel {
+  return getBackend().gruFullCandidateBackward ?? gruFullCandidateBackwardJs;
+}
+
+export function gruFullGatesBackwardKernel(): GruFullGatesBackwardKernel {
+  return getBackend().gruFullGatesBackward ?? gruFullGatesBackwardJs;
+}
+
+export function gruSimpleGatesForwardKernel(): GruSimpleGatesForwardKernel {
+  return getBackend().gruSimpleGatesForward ?? gruSimpleGatesForwardJs;
+}
+
+export function gruSimpleGatesBackwardKernel(): GruSimpleGatesBackwardKernel {
+  return getBackend().gruSimpleGatesBackward ?? gruSimpleGatesBackwardJs;
+}
+
+export function lstmPeepholeGatesForwardKernel(): LstmPeepholeGatesForwardKernel {
+  return getBackend().lstmPeepholeGatesForward ?? lstmPeepholeGatesForwardJs;
+}
+
+export function lstmPeepholeGatesBackwardKernel(): LstmPeepholeGatesBackwardKernel {
+  return getBackend().lstmPeepholeGatesBackward ?? lstmPeepholeGatesBackwardJs;
+}
+
+export function rnnReluForwardKernel(): RnnReluForwardKernel {
+  return getBackend().rnnReluForward ?? rnnReluForwardJs;
+}
+
+export function rnnTanhBackwardKernel(): RnnTanhBackwardKernel {
+  return getBackend().rnnTanhBackward ?? rnnTanhBackwardJs;
+}
+
+export function rnnReluBackwardKernel(): RnnReluBackwardKernel {
+  return getBackend().rnnReluBackward ?? rnnReluBackwardJs;
 }

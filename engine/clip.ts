@@ -54,11 +54,11 @@ export function clipByValue(grads: readonly Matrix[], maxValue: number): number 
  * (PyTorch multiplies by min(1, maxNorm / (norm + 1e−6)) unconditionally, which differs from this
  * only for norms within 1e−6 below maxNorm.) Unlike PyTorch, a non-finite norm (NaN or Infinity in some gradient) leaves the buffers
  * untouched — PyTorch would turn them into NaN/0 — and is returned so the caller can skip the
- * update. maxNorm must be > 0.
+ * update. maxNorm must be > 0. A caller that already has globalNorm(grads) passes it as `norm`
+ * (one pass over the gradients fewer).
  */
-export function clipGradNorm(grads: readonly Matrix[], maxNorm: number): number {
+export function clipGradNorm(grads: readonly Matrix[], maxNorm: number, norm = globalNorm(grads)): number {
   if (!(maxNorm > 0)) throw new Error(`clipGradNorm: expected maxNorm > 0, got ${maxNorm}`);
-  const norm = globalNorm(grads);
   if (!Number.isFinite(norm) || norm <= maxNorm) return norm;
   const factor = maxNorm / (norm + CLIP_NORM_EPS);
   for (const g of grads) {

@@ -12,7 +12,7 @@
  * ±1e30) give finite results: probabilities may underflow to 0, but log-probabilities stay exact
  * (logSoftmax([1000, −1000]) = [0, −2000]).
  */
-import { Matrix, expectSameDType, expectSameShape } from './matrix.js';
+import { Matrix, expectSameDType, expectSameShape, type FloatArray } from './matrix.js';
 
 function checkForward(op: string, out: Matrix, x: Matrix): void {
   expectSameShape(op, 'x', x, 'out', out);
@@ -34,7 +34,7 @@ function checkTemperature(op: string, temperature: number): void {
 }
 
 /** max_j x_j over the `cols` entries data[s … s + cols) — a raw-buffer helper shared with the losses. */
-export function rowMax(data: Matrix['data'], s: number, cols: number): number {
+export function rowMax(data: ArrayLike<number>, s: number, cols: number): number {
   let m = data[s];
   for (let j = 1; j < cols; j++) if (data[s + j] > m) m = data[s + j];
   return m;
@@ -45,7 +45,7 @@ export function rowMax(data: Matrix['data'], s: number, cols: number): number {
  * [0, log cols] and never overflows). log Σ_j e^(x_j) = m + this; keeping the two apart makes
  * x_j − log Σ e^x = (x_j − m) − this exact even for logits of 1e30.
  */
-export function rowLogSumExpShifted(data: Matrix['data'], s: number, cols: number, m: number): number {
+export function rowLogSumExpShifted(data: ArrayLike<number>, s: number, cols: number, m: number): number {
   let sum = 0;
   for (let j = 0; j < cols; j++) sum += Math.exp(data[s + j] - m);
   return Math.log(sum);
@@ -135,13 +135,22 @@ export function softmaxWithTemperatureBackward(
 export function logSoftmax(out: Matrix, x: Matrix): Matrix {
   checkForward('logSoftmax', out, x);
   const { rows, cols } = x;
-  for (let r = 0; r < rows; r++) {
-    const s = x.offset + r * x.stride, o = out.offset + r * out.stride;
-    const m = rowMax(x.data, s, cols);
-    const logSum = rowLogSumExpShifted(x.data, s, cols, m);
-    for (let j = 0; j < cols; j++) out.data[o + j] = (x.data[s + j] - m) - logSum;
-  }
+  for (let r = 0; r < rows; r++) logSoftmaxRow(out.data, out.offset + r * out.stride, x.data, x.offset + r * x.stride, cols);
   return out;
+}
+
+/**
+ * One row of logSoftmax on raw buffers — the one log-softmax of seqgrad, for rows that are not a
+ * whole Matrix of matching dtype (float32 logits into a float64 row, scores computed on the fly,
+ * a plain array of scores):
+ *   out[o + j] = (x_j − m) − log Σ_k e^(x_k − m),  m = max_k x_k,  x_j = x[s + j], j < cols.
+ * out may be x at the same offset (in place: the row is read fully before it is written). No
+ * checks (cols ≥ 1; an entry of −∞ gets −∞ as long as some entry is finite).
+ */
+export function logSoftmaxRow(out: FloatArray, o: number, x: ArrayLike<number>, s: number, cols: number): void {
+  const m = rowMax(x, s, cols);
+  const logSum = rowLogSumExpShifted(x, s, cols, m);
+  for (let j = 0; j < cols; j++) out[o + j] = (x[s + j] - m) - logSum;
 }
 
 /**

@@ -19,12 +19,16 @@
  * for T steps also runs shorter sequences of the same batch size.
  */
 import { Matrix, copyInto, shapeOf, zero } from '../engine/matrix.js';
+import { logSoftmaxRow } from '../engine/softmax.js';
+import type { RecurrentCell } from './cells/cell.js';
+import type { DenseLayer } from './dense.js';
 import { embeddingBackward, embeddingForward, embeddingZeroGrad, type Embedding } from './embedding.js';
 import { isBidirectional, maskLengths } from './bidirectional.js';
 import {
-  createHeadWorkspace, headBackward, headForward, headLogits, headParameters, headZeroGrads,
+  createHeadWorkspace, headBackward, headForward, headLogits, headZeroGrads,
   type HeadLossOptions, type HeadTargets, type HeadWorkspace, type OutputHead,
 } from './heads.js';
+import { isStackedRnn } from './interchange.js';
 import {
   createStackedWorkspace, copyLayerStates, stackedBackward, stackedForward, stackedParameters, stackedZeroGrads,
   type LayerState, type StackedRnn, type StackedWorkspace,
@@ -600,14 +604,9 @@ export function oneToManyStepFunction(
       embeddingForward(input, model.embedding, id);
     }
     const r = encoderForward(model, enc, input, { h0: state ?? undefined });
-    const logits = headLogits(model.head, headWs, r.outputs);
-    let max = -Infinity;
-    for (let k = 0; k < V; k++) max = Math.max(max, logits.get(0, k));
-    let sum = 0;
-    for (let k = 0; k < V; k++) sum += Math.exp(logits.get(0, k) - max);
-    const logSum = max + Math.log(sum);
+    const logits = headLogits(model.head, headWs, r.outputs); // [1, V]
     const logProbs = new Float64Array(V);
-    for (let k = 0; k < V; k++) logProbs[k] = logits.get(0, k) - logSum;
+    logSoftmaxRow(logProbs, 0, logits.data, logits.offset, V);
     return { logProbs, state: copyLayerStates(r.finalState) };
   };
 }
@@ -658,28 +657,65 @@ export function splitDirections(dMerged: readonly LayerState[], like: readonly L
 // =============================================================================================
 // Parameters of any of the above
 
+/** Parameters and gradients by name (the same names in both records). */
+export interface NamedParameters {
+  params: Record<string, Matrix>;
+  grads: Record<string, Matrix>;
+}
+
+/** The parts every model of seqgrad is built from, as `namedParameters` names them. */
+export interface NamedParts {
+  /** The input embedding E [V, d]. */
+  embedding?: Embedding | null;
+  /** The recurrent stack; a lone cell is named as layer 0 of a stack. */
+  rnn?: StackedRnn | RecurrentCell;
+  /** The output layer (a softmax or sigmoid head's dense layer): W [K, W_L], b [1, K]. */
+  head?: DenseLayer;
+}
+
 /**
- * Parameters and gradients by name: 'embedding.weight', 'rnn.l0.W_x', 'rnn.l0_reverse.W_a', …,
- * 'head.W', 'head.b'. (The embedding's gradient is dense storage, non-zero on touched rows only.)
+ * The one parameter-naming scheme of seqgrad — the names of optimizer state, gradient checks,
+ * model files and checkpoints of the language model, these architectures and seq2seq:
+ *
+ *   embedding.weight            E [V, d]
+ *   rnn.l{k}.{p}                layer k of the recurrent stack (k = 0 at the bottom): the cell's
+ *                               parameters p = W_x, W_a, b (and b_a, p_u, … of its kind; layouts in
+ *                               layers/interchange.ts)
+ *   rnn.l{k}_reverse.{p}        the right-to-left cell of a bidirectional layer k
+ *   head.W, head.b              the output layer
+ *
+ * `l{k}` and `_reverse` are PyTorch's: rnn.l{k}.W_x is rnn.weight_ih_l{k} of a PyTorch model with
+ * `self.rnn = nn.LSTM(…)` (loadRnnStateDict / rnnStateDict of layers/interchange.ts with prefix
+ * 'rnn.'), and `embedding.weight` is nn.Embedding's. A model with two of these parts names each under a
+ * `prefix`: seq2seq has encoder.embedding.weight, encoder.rnn.l0_reverse.W_x, …,
+ * decoder.embedding.weight, decoder.rnn.l0.W_x, decoder.head.W, and its own bridge.* and attention.*.
+ * Order: embedding, stack bottom-up (forward before reverse), head. The embedding's gradient is
+ * dense storage, non-zero on touched rows only.
  */
-export function modelParameters(
-  model: SequenceEncoder & { head?: OutputHead },
-): { params: Record<string, Matrix>; grads: Record<string, Matrix> } {
+export function namedParameters(parts: NamedParts, prefix = ''): NamedParameters {
   const params: Record<string, Matrix> = {};
   const grads: Record<string, Matrix> = {};
-  if (model.embedding) {
-    params['embedding.weight'] = model.embedding.weight;
-    grads['embedding.weight'] = model.embedding.grad;
+  const add = (name: string, p: Matrix, g: Matrix): void => {
+    params[prefix + name] = p;
+    grads[prefix + name] = g;
+  };
+  if (parts.embedding) add('embedding.weight', parts.embedding.weight, parts.embedding.grad);
+  if (parts.rnn && isStackedRnn(parts.rnn)) {
+    const stack = stackedParameters(parts.rnn, 'rnn.');
+    for (const name of Object.keys(stack.params)) add(name, stack.params[name], stack.grads[name]);
+  } else if (parts.rnn) {
+    for (const name of Object.keys(parts.rnn.params)) add(`rnn.l0.${name}`, parts.rnn.params[name], parts.rnn.grads[name]);
   }
-  const rnn = stackedParameters(model.rnn, 'rnn.');
-  Object.assign(params, rnn.params);
-  Object.assign(grads, rnn.grads);
-  if (model.head) {
-    const head = headParameters(model.head, 'head.');
-    Object.assign(params, head.params);
-    Object.assign(grads, head.grads);
+  if (parts.head) {
+    add('head.W', parts.head.params.W, parts.head.grads.W);
+    if (parts.head.params.b && parts.head.grads.b) add('head.b', parts.head.params.b, parts.head.grads.b);
   }
   return { params, grads };
+}
+
+/** The parameters of any model above, by `namedParameters`' scheme (under `prefix`, default none). */
+export function modelParameters(model: SequenceEncoder & { head?: OutputHead }, prefix = ''): NamedParameters {
+  return namedParameters({ embedding: model.embedding, rnn: model.rnn, head: model.head?.dense }, prefix);
 }
 
 /** Zero every gradient of the model (the embedding's touched rows, the stack, the head). */

@@ -3,7 +3,7 @@
  * layouts of other frameworks. (Whole-model JSON of seqgrad's own, exact to the bit, lives in
  * training/layer-json.ts.)
  *
- * ## seqgrad's own layout (layers/cell.ts; H = hidden size, D = input size, rows in blocks of H)
+ * ## seqgrad's own layout (layers/cells/cell.ts; H = hidden size, D = input size, rows in blocks of H)
  *
  *   kind               row blocks of W_x [G, D], W_a [G, H]   b [1, G]             other parameters
  *   'rnn'              [a]            G = H                   [b_a]                —
@@ -54,7 +54,10 @@
  *   json.dump({k: {'shape': list(v.shape), 'data': v.flatten().tolist()}
  *              for k, v in module.state_dict().items()}, open(p, 'w'))  # PyTorch → JSON
  * `prefix` addresses the recurrent module inside a bigger model's state_dict ('rnn.' for
- * `self.rnn = nn.LSTM(…)`); keys without the prefix are then ignored.
+ * `self.rnn = nn.LSTM(…)`); keys without the prefix are then ignored. seqgrad's own names follow
+ * the same module structure (namedParameters, layers/architectures.ts): a model's rnn.l{k}[_reverse].W_x
+ * is rnn.weight_ih_l{k}[_reverse] of a PyTorch model whose stack is `self.rnn` (prefix 'rnn.'),
+ * and its embedding.weight is nn.Embedding's `embedding.weight`.
  *
  * ## Keras (SimpleRNN, GRU, LSTM; recurrent_activation 'sigmoid', use_bias=True)
  *

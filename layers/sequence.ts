@@ -29,6 +29,12 @@
  * Truncated BPTT: run chunk k+1 with `h0 = finalState` of chunk k (copied first — `detachState`);
  * its backward returns dh0 but the training loop simply drops it, so no gradient crosses the
  * chunk boundary.
+ *
+ * The step driver (`beginSteps`, `projectStepInput`, `forwardStep`, `stateAt`, `beginBackwardSteps`,
+ * `stateGradient`, `backwardStep`, `endBackwardSteps`, documented at its section below) runs the
+ * same time loop one step at a time, for callers whose input at step t depends on step t−1 (a
+ * decoder with attention) or who watch every step (gradient flow). sequenceForward and
+ * sequenceBackward are that driver with the inputs of all T steps projected by one GEMM.
  */
 import { gemm } from '../engine/gemm.js';
 import {
@@ -64,9 +70,13 @@ export class SequenceWorkspace {
   readonly outputs: Matrix;
   /** ∂L/∂X  [T·B, D]. */
   readonly dx: Matrix;
-  /** Ping-pong buffers of the state gradient, and the pass-through rows of masked steps ([B, H] each). */
-  readonly dCarry: Matrix[];
-  readonly dSpare: Matrix[];
+  /**
+   * Ping-pong buffers of the state gradient ([B, H] each): dState is ∂L/∂state⟨t⟩ of the step the
+   * backward pass is at, dStateSpare receives ∂L/∂state⟨t−1⟩; they swap after every step.
+   */
+  dState: Matrix[];
+  dStateSpare: Matrix[];
+  /** The pass-through rows of masked steps ([B, H] each). */
   readonly passThrough: Matrix[];
   /** Per-step views (precomputed so the time loop allocates nothing). */
   readonly xpSteps: Matrix[];
@@ -76,10 +86,13 @@ export class SequenceWorkspace {
   /** valid[t·B + b] = 1 when step t of row b is real data; stepMasked[t] = 1 when any row of step t is padding. */
   readonly valid: Uint8Array;
   readonly stepMasked: Uint8Array;
-  /** What the last forward saw (backward needs it). */
+  /** What the last forward saw (backward needs it); null X when the step driver ran it. */
   lastX: Matrix | null = null;
   lastSteps = 0;
   lastMasked = false;
+  /** The step driver's position: forward steps run since beginSteps; the next backward step (−1: none). */
+  forwardDone = 0;
+  backwardNext = -1;
   /** chunkViews[T]: the views for sequences of T steps, made on first use. */
   readonly chunkViews: (ChunkViews | undefined)[] = [];
   /** The result objects handed out (reused: a call allocates nothing). */
@@ -98,13 +111,13 @@ export class SequenceWorkspace {
     this.xp = Matrix.zeros(steps * batch, G, dtype);
     this.dxp = Matrix.zeros(steps * batch, G, dtype);
     this.history = [];
-    this.dCarry = [];
-    this.dSpare = [];
+    this.dState = [];
+    this.dStateSpare = [];
     this.passThrough = [];
     for (let k = 0; k < cell.stateCount; k++) {
       this.history.push(Matrix.zeros((steps + 1) * batch, H, dtype));
-      this.dCarry.push(Matrix.zeros(batch, H, dtype));
-      this.dSpare.push(Matrix.zeros(batch, H, dtype));
+      this.dState.push(Matrix.zeros(batch, H, dtype));
+      this.dStateSpare.push(Matrix.zeros(batch, H, dtype));
       this.passThrough.push(Matrix.zeros(batch, H, dtype));
     }
     this.outputs = Matrix.zeros(steps * batch, H, dtype);
@@ -122,7 +135,7 @@ export class SequenceWorkspace {
     this.valid = new Uint8Array(steps * batch);
     this.stepMasked = new Uint8Array(steps);
     this.forwardResult = { outputs: this.outputs, finalState: this.nextStates[steps - 1] };
-    this.backwardResult = { dx: this.dx, dh0: this.dCarry };
+    this.backwardResult = { dx: this.dx, dh0: this.dState };
     chunkViewsFor(this, steps);
   }
 }
@@ -209,30 +222,20 @@ export function sequenceForward(
   if (x.dtype !== cell.dtype) throw new Error(`${op}: expected x to be ${cell.dtype} like the cell, got ${x.dtype}`);
   const T = x.rows / B;
   const views = chunkViewsFor(ws, T);
-
-  setInitialState(op, cell, ws, opts.h0);
-  const masked = readMask(op, ws, opts.mask, T);
+  startForward(op, ws, T, opts);
 
   // XP = X·W_xᵀ + b for all T steps at once.
   const xp = views.xp;
   gemm(xp, x, cell.params.W_x, false, true, 1, 0);
   addBias(xp, xp, cell.params.b);
 
-  const cws = ws.cellWorkspace;
-  for (let t = 0; t < T; t++) {
-    const prev = ws.prevStates[t];
-    const next = ws.nextStates[t];
-    cell.stepForward(cws, t, ws.xpSteps[t], prev, next);
-    if (masked && ws.stepMasked[t] === 1) carryMaskedRows(ws, t, prev, next);
-  }
+  for (let t = 0; t < T; t++) runForwardStep(ws, t);
 
   const outputs = views.outputs;
   outputs.data.set(views.historyOutputs, outputs.offset); // outputs = a⟨1…T⟩ (both contiguous)
-  if (masked) zeroMaskedRows(outputs, ws.valid, T * B);
+  if (ws.lastMasked) zeroMaskedRows(outputs, ws.valid, T * B);
 
   ws.lastX = x;
-  ws.lastSteps = T;
-  ws.lastMasked = masked;
   const result = ws.forwardResult;
   result.outputs = outputs;
   result.finalState = ws.nextStates[T - 1];
@@ -266,35 +269,173 @@ export function sequenceBackward(
     if (dOutputs.dtype !== cell.dtype) throw new Error(`${op}: expected dOutputs to be ${cell.dtype}, got ${dOutputs.dtype}`);
   }
 
-  let carry = ws.dCarry;
-  let spare = ws.dSpare;
-  setFinalGradient(op, cell, carry, opts.dFinal, B);
-
-  const cws = ws.cellWorkspace;
+  startBackward(op, ws, opts.dFinal);
   for (let t = T - 1; t >= 0; t--) {
-    if (dOutputs !== null) addStepOutputGradient(carry[0], dOutputs, t, B, ws.lastMasked ? ws.valid : null);
-    const maskedStep = ws.lastMasked && ws.stepMasked[t] === 1;
-    if (maskedStep) moveMaskedRowsAside(ws, t, carry);
-    cell.stepBackward(cws, t, carry, ws.dxpSteps[t], spare, ws.prevStates[t], ws.nextStates[t]);
-    if (maskedStep) addPassThrough(ws, t, spare);
-    const swap = carry;
-    carry = spare;
-    spare = swap;
+    if (dOutputs !== null) addStepOutputGradient(ws.dState[0], dOutputs, t, B, ws.lastMasked ? ws.valid : null);
+    runBackwardStep(ws, t);
   }
 
   // The input projection's gradients, one GEMM each over all T steps.
   const views = chunkViewsFor(ws, T);
-  const dxp = views.dxp;
-  gemm(cell.grads.W_x, dxp, x, true, false, 1, 1);
-  sumRows(cell.grads.b, dxp, true);
+  inputProjectionBackward(ws, views.dxp, x);
   const result = ws.backwardResult;
-  result.dh0 = carry;
+  result.dh0 = ws.dState;
   result.dx = null;
   if (opts.inputGradient === false) return result;
   const dx = views.dx;
-  gemm(dx, dxp, cell.params.W_x, false, false, 1, 0);
+  gemm(dx, views.dxp, cell.params.W_x, false, false, 1, 0);
   result.dx = dx;
   return result;
+}
+
+// ---- The step driver ------------------------------------------------------------------------
+//
+// The runner's time loop, one step at a time, on a SequenceWorkspace (its state history, the
+// cell's caches, the masks): for loops whose input at step t depends on step t−1's output (the
+// seq2seq decoder feeds attention's context c⟨t⟩, computed from the state, into the cell) and for
+// loops that look at every step (gradient flow's ‖∂L/∂a⟨t⟩‖). Steps are 0-based: step t reads
+// row block t of the inputs and state⟨t⟩, and writes state⟨t+1⟩ (state⟨0⟩ = h0).
+//
+//   beginSteps(ws, T, { h0, mask })    state⟨0⟩ = h0 (zeros when absent); T ≤ ws.steps
+//   for t = 0 … T−1:
+//     projectStepInput(ws, t, x⟨t⟩)    xp⟨t⟩ = x⟨t⟩·W_xᵀ + b   (x⟨t⟩ [B, D] may depend on stateAt(ws, t))
+//     forwardStep(ws, t)               state⟨t+1⟩ = cell(xp⟨t⟩, state⟨t⟩), masked rows carried; returns it
+//   beginBackwardSteps(ws, dFinal)     ∂L/∂state⟨T⟩ = dFinal (zeros when absent)
+//   for t = T−1 … 0:
+//     add ∂L/∂a⟨t+1⟩ from outside (the step's output, a head, attention) into stateGradient(ws)[0]
+//     backwardStep(ws, t)              returns ∂L/∂xp⟨t⟩ [B, G]; stateGradient(ws) is now ∂L/∂state⟨t⟩
+//   endBackwardSteps(ws, X)            dW_x += dXPᵀ·X, db += Σ dXP over the T steps (X [T·B, D]: the inputs)
+//
+// ∂L/∂x⟨t⟩ = ∂L/∂xp⟨t⟩·W_x is the caller's (one GEMM per step, or one over all steps). The steps must
+// come in this order (each call checks it), backward after all T forward steps. Nothing allocates;
+// the returned matrices are views into `ws`, valid until it runs the step again. sequenceForward and
+// sequenceBackward run the same steps (after one GEMM for the inputs of all T steps).
+
+/** Start a forward pass of T steps (1 ≤ T ≤ ws.steps): state⟨0⟩ = h0 (copied; zeros when absent), mask [T, B]. */
+export function beginSteps(ws: SequenceWorkspace, steps: number, opts: SequenceForwardOptions = NO_OPTIONS): void {
+  const op = 'beginSteps';
+  if (!Number.isInteger(steps) || steps < 1 || steps > ws.steps) {
+    throw new Error(`${op}: expected an integer number of steps in [1, ${ws.steps}] (the workspace's), got ${steps}`);
+  }
+  startForward(op, ws, steps, opts);
+}
+
+/** xp⟨t⟩ = x⟨t⟩·W_xᵀ + b into the workspace, x⟨t⟩ [B, D] (step t's input, before forwardStep(ws, t)). */
+export function projectStepInput(ws: SequenceWorkspace, t: number, x: Matrix): void {
+  checkStep('projectStepInput', ws, t, ws.lastSteps - 1);
+  const xp = ws.xpSteps[t];
+  gemm(xp, x, ws.cell.params.W_x, false, true, 1, 0);
+  addBias(xp, xp, ws.cell.params.b);
+}
+
+/** Run step t (the next one) of the cell on xp⟨t⟩; returns state⟨t+1⟩ (views into ws). */
+export function forwardStep(ws: SequenceWorkspace, t: number): readonly Matrix[] {
+  const op = 'forwardStep';
+  checkStep(op, ws, t, ws.lastSteps - 1);
+  if (t !== ws.forwardDone) throw new Error(`${op}: expected step ${ws.forwardDone} (steps run in order from 0), got ${t}`);
+  runForwardStep(ws, t);
+  return ws.nextStates[t];
+}
+
+/** state⟨t⟩ for t = 0 … T (state⟨0⟩ = h0), one [B, H] view per state tensor. */
+export function stateAt(ws: SequenceWorkspace, t: number): readonly Matrix[] {
+  checkStep('stateAt', ws, t, ws.lastSteps);
+  return t === 0 ? ws.prevStates[0] : ws.nextStates[t - 1];
+}
+
+/**
+ * Start BPTT over the T steps of the last forward (all run): ∂L/∂state⟨T⟩ = dFinal (copied; zeros
+ * when absent). Returns stateGradient(ws).
+ */
+export function beginBackwardSteps(ws: SequenceWorkspace, dFinal?: readonly Matrix[]): readonly Matrix[] {
+  const op = 'beginBackwardSteps';
+  if (ws.lastSteps === 0 || ws.forwardDone !== ws.lastSteps) {
+    throw new Error(`${op}: expected a forward pass of all its steps first, got ${ws.forwardDone} of ${ws.lastSteps}`);
+  }
+  startBackward(op, ws, dFinal);
+  return ws.dState;
+}
+
+/**
+ * ∂L/∂state⟨t+1⟩ before backwardStep(ws, t) — add what reaches the state from outside the cell
+ * here — and ∂L/∂state⟨t⟩ after it (after step 0: ∂L/∂h0). Views into ws; they change after every step.
+ */
+export function stateGradient(ws: SequenceWorkspace): readonly Matrix[] {
+  return ws.dState;
+}
+
+/**
+ * BPTT through step t (the next one, T−1 down to 0): the cell's backward accumulates into its
+ * recurrent parameters' gradients; returns ∂L/∂xp⟨t⟩ [B, G] (a view into ws).
+ */
+export function backwardStep(ws: SequenceWorkspace, t: number): Matrix {
+  const op = 'backwardStep';
+  if (t !== ws.backwardNext) {
+    throw new Error(`${op}: expected step ${ws.backwardNext} (beginBackwardSteps first, then T−1 down to 0), got ${t}`);
+  }
+  runBackwardStep(ws, t);
+  return ws.dxpSteps[t];
+}
+
+/**
+ * After the last backwardStep: the input projection's gradients over the T steps, one GEMM each,
+ * dW_x += dXPᵀ·X and db += Σ_rows dXP. x [T·B, D] holds the inputs x⟨0…T−1⟩ the steps read.
+ */
+export function endBackwardSteps(ws: SequenceWorkspace, x: Matrix): void {
+  const op = 'endBackwardSteps';
+  if (ws.backwardNext !== -1 || ws.lastSteps === 0) throw new Error(`${op}: expected every backward step first, got step ${ws.backwardNext} next`);
+  inputProjectionBackward(ws, chunkViewsFor(ws, ws.lastSteps).dxp, x);
+}
+
+function checkStep(op: string, ws: SequenceWorkspace, t: number, last: number): void {
+  if (ws.lastSteps === 0) throw new Error(`${op}: expected beginSteps (or sequenceForward) on this workspace first, got none`);
+  if (!Number.isInteger(t) || t < 0 || t > last) throw new Error(`${op}: expected a step in [0, ${last}], got ${t}`);
+}
+
+/** The forward's start, shared by sequenceForward and beginSteps. */
+function startForward(op: string, ws: SequenceWorkspace, T: number, opts: SequenceForwardOptions): void {
+  setInitialState(op, ws.cell, ws, opts.h0);
+  ws.lastMasked = readMask(op, ws, opts.mask, T);
+  ws.lastSteps = T;
+  ws.lastX = null; // sequenceForward sets it once its steps ran
+  ws.forwardDone = 0;
+  ws.backwardNext = -1;
+}
+
+/** Step t of the forward: the cell, then the masked rows keep their state. */
+function runForwardStep(ws: SequenceWorkspace, t: number): void {
+  const prev = ws.prevStates[t];
+  const next = ws.nextStates[t];
+  ws.cell.stepForward(ws.cellWorkspace, t, ws.xpSteps[t], prev, next);
+  if (ws.lastMasked && ws.stepMasked[t] === 1) carryMaskedRows(ws, t, prev, next);
+  ws.forwardDone = t + 1;
+}
+
+/** The backward's start, shared by sequenceBackward and beginBackwardSteps. */
+function startBackward(op: string, ws: SequenceWorkspace, dFinal: readonly Matrix[] | undefined): void {
+  setFinalGradient(op, ws.cell, ws.dState, dFinal, ws.batch);
+  ws.backwardNext = ws.lastSteps - 1;
+}
+
+/**
+ * Step t of BPTT: the cell turns dState = ∂L/∂state⟨t+1⟩ into ∂L/∂xp⟨t⟩ and ∂L/∂state⟨t⟩ (in
+ * dStateSpare; a masked row's gradient passes through unchanged); then the two swap.
+ */
+function runBackwardStep(ws: SequenceWorkspace, t: number): void {
+  const carry = ws.dState, spare = ws.dStateSpare;
+  const maskedStep = ws.lastMasked && ws.stepMasked[t] === 1;
+  if (maskedStep) moveMaskedRowsAside(ws, t, carry);
+  ws.cell.stepBackward(ws.cellWorkspace, t, carry, ws.dxpSteps[t], spare, ws.prevStates[t], ws.nextStates[t]);
+  if (maskedStep) addPassThrough(ws, t, spare);
+  ws.dState = spare;
+  ws.dStateSpare = carry;
+  ws.backwardNext = t - 1;
+}
+
+/** dW_x += dXPᵀ·X, db += Σ_rows dXP (dxp [T·B, G], x [T·B, D]). */
+function inputProjectionBackward(ws: SequenceWorkspace, dxp: Matrix, x: Matrix): void {
+  gemm(ws.cell.grads.W_x, dxp, x, true, false, 1, 1);
+  sumRows(ws.cell.grads.b, dxp, true);
 }
 
 /** The default options of forward and backward (shared: a default `{}` would be a fresh object per call). */

@@ -8,11 +8,14 @@ import { cellsCases } from './check/cases/cells-cases.js';
 import { attentionCases } from './check/cases/attention-cases.js';
 import { recursiveCases } from './trees/gradcheck-cases.js';
 import { embeddingCases } from './check/cases/embedding-cases.js';
-import { embeddingsTrainingCases } from './embeddings/gradcheck-cases.js';
+import { embeddingsTrainingCases, tsneCases } from './embeddings/gradcheck-cases.js';
 import { architecturesCases, wrappersCases } from './check/cases/wrappers-cases.js';
 import { lmCases } from './lm/gradcheck-cases.js';
 import { seq2seqCases } from './seq2seq/gradcheck-cases.js';
-import { sentimentCases } from './sentiment/gradcheck-cases.js';
+import { sentimentAverageCases, sentimentCases } from './sentiment/gradcheck-cases.js';
+import { transformerCases } from './check/cases/transformer-cases.js';
+import { transformerLmCases } from './lm/transformer-gradcheck-cases.js';
+import { transformerSeq2SeqCases } from './seq2seq/transformer-gradcheck-cases.js';
 
 export const gradCheckCases: GradCheckCase[] = [
   ...engineCases,
@@ -20,10 +23,15 @@ export const gradCheckCases: GradCheckCase[] = [
   ...attentionCases,
   ...recursiveCases,
   ...embeddingCases,
+  ...tsneCases,
+  ...sentimentAverageCases,
   ...embeddingsTrainingCases,
   ...wrappersCases,
   ...architecturesCases,
   ...lmCases,
   ...seq2seqCases,
   ...sentimentCases,
+  ...transformerCases,
+  ...transformerLmCases,
+  ...transformerSeq2SeqCases,
 ];

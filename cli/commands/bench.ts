@@ -1,4 +1,4 @@
-import { helpText, parseArgs, UsageError, type FlagSpec } from '../args.js';
+import { helpText, parseArgs, parseDecimalInt, UsageError, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
 import { listBackends } from '../../engine/backend.js';
 import { initWasmBackend, type WasmBackend } from '../../engine/wasm/index.js';
@@ -18,14 +18,14 @@ const spec: Record<string, FlagSpec> = {
   backend: { type: 'list', description: `seqgrad backends to run, side by side (${BACKENDS.join('|')})`, default: ['js', 'wasm'] },
   'require-gpu': { type: 'boolean', description: 'gpu: fail unless gpu.js really runs WebGL (instead of its WebAssembly/CPU fallback)' },
   cell: { type: 'list', description: 'cells of the model suites (rnn|gru|lstm; gru = PyTorch\'s reset-after GRU)', default: DEFAULT_WORKLOAD.cells },
-  batch: { type: 'int', description: 'model suites: batch B', default: DEFAULT_WORKLOAD.batch },
-  'seq-len': { type: 'int', description: 'model suites: time steps T', default: DEFAULT_WORKLOAD.steps },
-  input: { type: 'int', description: 'model suites: input / embedding width D', default: DEFAULT_WORKLOAD.input },
-  vocab: { type: 'int', description: 'model suites: vocabulary V (the dense head\'s width)', default: DEFAULT_WORKLOAD.vocab },
-  tokens: { type: 'int', description: 'sample: tokens per timed call', default: DEFAULT_WORKLOAD.tokens },
+  batch: { type: 'int', description: 'model suites: batch B', min: 1, default: DEFAULT_WORKLOAD.batch },
+  'seq-len': { type: 'int', description: 'model suites: time steps T', min: 1, default: DEFAULT_WORKLOAD.steps },
+  input: { type: 'int', description: 'model suites: input / embedding width D', min: 1, default: DEFAULT_WORKLOAD.input },
+  vocab: { type: 'int', description: 'model suites: vocabulary V (the dense head\'s width)', min: 1, default: DEFAULT_WORKLOAD.vocab },
+  tokens: { type: 'int', description: 'sample: tokens per timed call', min: 1, default: DEFAULT_WORKLOAD.tokens },
   optimizer: { type: 'string', choices: ['sgd', 'adam'], description: 'train: the update rule', default: DEFAULT_WORKLOAD.optimizer },
-  'heap-steps': { type: 'int', description: 'memory: training steps to watch the heap over', default: DEFAULT_WORKLOAD.heapSteps },
-  runs: { type: 'int', description: 'timed runs per row (median and min–max over them)', default: 5 },
+  'heap-steps': { type: 'int', description: 'memory: training steps to watch the heap over', min: 1, default: DEFAULT_WORKLOAD.heapSteps },
+  runs: { type: 'int', description: 'timed runs per row (median and min–max over them)', min: 1, default: 5 },
   'warmup-ms': { type: 'int', description: 'untimed warm-up per row, milliseconds', default: 300 },
   'min-run-ms': { type: 'int', description: 'a timed run repeats the call until it lasts this long', default: 100 },
   'relaxed-simd': { type: 'string', choices: ['auto', 'on', 'off'], description: 'wasm: f32x4.relaxed_madd (auto = where it validates) or mul + add', default: 'auto' },
@@ -56,7 +56,6 @@ export const benchCommand: Command = {
     });
     const sizes = parseSizes(flags.sizes as string[] | undefined);
     const runs = flags.runs as number;
-    if (runs < 1) throw new UsageError(`bench: --runs expects at least 1, got ${runs}`);
     const workload = workloadOptions(flags);
     planOutputs({ command: 'bench', outputs: { '--json': flags.json as string | undefined } });
     const { backends, notes, dispose } = await prepareBackends(
@@ -113,12 +112,6 @@ export const benchCommand: Command = {
   },
 };
 
-function positiveInt(flags: Record<string, unknown>, name: string): number {
-  const v = flags[name] as number;
-  if (!Number.isInteger(v) || v < 1) throw new UsageError(`bench: --${name} expects a positive integer, got ${v}`);
-  return v;
-}
-
 /** The model suites' shape from the flags. */
 function workloadOptions(flags: Record<string, unknown>): WorkloadOptions {
   const cells = flags.cell as string[];
@@ -127,21 +120,21 @@ function workloadOptions(flags: Record<string, unknown>): WorkloadOptions {
   }
   return {
     cells,
-    batch: positiveInt(flags, 'batch'),
-    steps: positiveInt(flags, 'seq-len'),
-    input: positiveInt(flags, 'input'),
-    vocab: positiveInt(flags, 'vocab'),
-    tokens: positiveInt(flags, 'tokens'),
+    batch: flags.batch as number,
+    steps: flags['seq-len'] as number,
+    input: flags.input as number,
+    vocab: flags.vocab as number,
+    tokens: flags.tokens as number,
     optimizer: flags.optimizer as 'sgd' | 'adam',
-    heapSteps: positiveInt(flags, 'heap-steps'),
+    heapSteps: flags['heap-steps'] as number,
   };
 }
 
 function parseSizes(values: string[] | undefined): number[] | null {
   if (!values || values.length === 0) return null;
   return values.map((v) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new UsageError(`bench: --sizes expects positive integers, got '${v}'`);
+    const n = parseDecimalInt(v) ?? NaN;
+    if (!(n >= 1)) throw new UsageError(`bench: --sizes expects positive integers, got '${v}'`);
     return n;
   });
 }

@@ -3,7 +3,7 @@
  * tsne | debias`. Thin: read the vectors file (word2vec or GloVe text format, detected), call
  * training/embeddings.ts, tsne.ts, debias.ts, print a table or JSON.
  */
-import { helpText, parseArgs, type FlagSpec, type FlagValues } from '../args.js';
+import { parseArgs, printHelp, type FlagSpec, type FlagValues } from '../args.js';
 import type { Command } from '../command.js';
 import { createProgress } from '../progress.js';
 import { Matrix } from '../../engine/matrix.js';
@@ -17,7 +17,7 @@ import { readTextFile, writeFileAtomic } from '../../training/io/files.js';
 import { planOutputs } from '../../training/io/outputs.js';
 import { scatterSvg } from '../../training/plot/charts.js';
 import { tsne } from '../../training/embeddings/tsne.js';
-import { readVectors, writeVectors, type ReadVectorsResult } from '../../training/embeddings/vectors.js';
+import { readVectors, writeVectors, type ReadVectorsResult } from '../../training/io/vectors.js';
 import { InputError } from '../../training/core/errors.js';
 
 
@@ -51,7 +51,7 @@ const HELP: FlagSpec = { type: 'boolean', description: '' };
 function parse(command: string, argv: string[], spec: Record<string, FlagSpec>, usage: string, summary: string): { flags: FlagValues; positionals: string[] } | null {
   const parsed = parseArgs(command, argv, spec);
   if (parsed.flags.help) {
-    console.log(helpText(usage, summary, spec));
+    printHelp(usage, summary, spec);
     return null;
   }
   for (const name of ['k', 'limit', 'top', 'iterations']) {

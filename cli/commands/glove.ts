@@ -1,28 +1,28 @@
 /**
  * `seqgrad glove`: count co-occurrences (symmetric window, 1/d weighting) in a text file or a
  * directory of .txt files and fit GloVe vectors with AdaGrad, with a progress bar, then write them
- * in GloVe's text format (no header) atomically. Thin: training/corpus.ts, glove.ts, vectors.ts.
+ * in GloVe's text format (no header) atomically. Thin: training/text/corpus.ts,
+ * training/embeddings/glove.ts and vectors.ts.
  */
-import { helpText, parseArgs, type FlagSpec } from '../args.js';
+import { parseArgs, printHelp, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
+import { readCorpusInput } from '../files.js';
 import { createProgress, type Progress } from '../progress.js';
 import { trainGlove } from '../../training/embeddings/glove.js';
-import { writeVectors } from '../../training/embeddings/vectors.js';
-import { checkCounts, loadCorpusForCli } from './word2vec.js';
+import { writeVectors } from '../../training/io/vectors.js';
 import { InputError } from '../../training/core/errors.js';
 import { planOutputs } from '../../training/io/outputs.js';
-import { stopFlag } from '../interrupt.js';
-import { interrupted } from './train.js';
+import { interrupted, stopFlag } from '../interrupt.js';
 
 const spec: Record<string, FlagSpec> = {
   corpus: { type: 'string', description: 'a text file, or a directory of .txt files' },
-  dim: { type: 'int', description: 'vector size d', default: 100 },
-  window: { type: 'int', description: 'symmetric window (pairs at distance d weigh 1/d)', default: 15 },
-  'min-count': { type: 'int', description: 'drop words seen fewer times', default: 5 },
+  dim: { type: 'int', description: 'vector size d', min: 1, default: 100 },
+  window: { type: 'int', description: 'symmetric window (pairs at distance d weigh 1/d)', min: 1, default: 15 },
+  'min-count': { type: 'int', description: 'drop words seen fewer times', min: 1, default: 5 },
   'x-max': { type: 'number', description: 'x_max of f(x) = (x/x_max)^α', default: 100 },
   alpha: { type: 'number', description: 'α of the weighting f', default: 0.75 },
   eta: { type: 'number', description: 'AdaGrad learning rate η', default: 0.05 },
-  epochs: { type: 'int', description: 'passes over the co-occurrence entries', default: 15 },
+  epochs: { type: 'int', description: 'passes over the co-occurrence entries', min: 1, default: 15 },
   combine: { type: 'string', description: 'final vectors (e + θ)/2 or e + θ', choices: ['average', 'sum'], default: 'average' },
   seed: { type: 'int', description: 'seed of the init and the shuffles', default: 1 },
   out: { type: 'string', description: 'output vectors file (GloVe text format)', default: 'vectors.txt' },
@@ -35,21 +35,17 @@ export const gloveCommand: Command = {
   summary: 'train GloVe vectors (co-occurrence counts, weighted least squares, AdaGrad)',
   run(argv) {
     const { flags } = parseArgs('glove', argv, spec);
-    if (flags.help) {
-      console.log(helpText(
-        'seqgrad glove --corpus FILE|DIR [--dim 100] [--window 15] [--min-count 5] [--epochs 15] [--combine average|sum] [--out vectors.txt]',
-        this.summary, spec,
-      ));
-      return 0;
-    }
-    checkCounts('glove', flags, ['dim', 'window', 'min-count', 'epochs']);
+    if (flags.help) return printHelp(
+      'seqgrad glove --corpus FILE|DIR [--dim 100] [--window 15] [--min-count 5] [--epochs 15] [--combine average|sum] [--out vectors.txt]',
+      this.summary, spec,
+    );
     for (const name of ['x-max', 'alpha', 'eta']) {
       if (!((flags[name] as number) > 0)) {
         throw new InputError(`glove: --${name} expects a positive number, got ${String(flags[name])}`);
       }
     }
     planOutputs({ command: 'glove', inputs: { '--corpus': flags.corpus as string | undefined }, outputs: { '--out': flags.out as string } });
-    const corpus = loadCorpusForCli('glove', flags.corpus as string | undefined);
+    const corpus = readCorpusInput('glove', flags.corpus as string | undefined);
     const epochs = flags.epochs as number;
     let progress: Progress | null = null;
     const result = trainGlove(corpus.documents.map((d) => d.tokens), {
@@ -62,7 +58,7 @@ export const gloveCommand: Command = {
       epochs,
       combine: flags.combine as 'average' | 'sum',
       seed: flags.seed as number,
-      stop: stopFlag,
+      signal: stopFlag,
       onProgress: (p) => {
         if (p.stage === 'count') {
           console.error(`glove: ${p.entries} non-zero co-occurrences counted in ${p.elapsedSeconds.toFixed(1)} s (${Math.round(p.rate)} words/s)`);

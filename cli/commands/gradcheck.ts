@@ -1,4 +1,4 @@
-import { helpText, parseArgs, type FlagSpec } from '../args.js';
+import { parseArgs, printHelp, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
 import { formatGradCheckTable, runGradCheckCases } from '../../training/check/gradcheck.js';
 import { gradCheckCases } from '../../training/gradcheck-suite.js';
@@ -19,10 +19,7 @@ export const gradcheckCommand: Command = {
   summary: 'central-difference gradient checks (float64) of every backward pass',
   run(argv) {
     const { flags } = parseArgs('gradcheck', argv, spec);
-    if (flags.help) {
-      console.log(helpText('seqgrad gradcheck [--group g] [--cell rnn|gru|lstm] [--op text] [--verbose] [--json]', this.summary, spec));
-      return 0;
-    }
+    if (flags.help) return printHelp('seqgrad gradcheck [--group g] [--cell rnn|gru|lstm] [--op text] [--verbose] [--json]', this.summary, spec);
     const groups = (flags.group as string[] | undefined) ?? [];
     const opText = ((flags.op as string | undefined) ?? '').toLowerCase();
     const cell = flags.cell as string | undefined;

@@ -1,9 +1,9 @@
 /**
  * `seqgrad gradflow`: ‖∂L/∂a⟨t⟩‖ for every step t when the loss sits at the last step, for the RNN,
  * GRU and LSTM — the notes' vanishing gradient, printed and plotted on one log-scale chart.
- * Thin: parses flags, calls training/gradflow.ts.
+ * Thin: parses flags, calls training/check/gradflow.ts.
  */
-import { helpText, parseArgs, UsageError, type FlagSpec } from '../args.js';
+import { parseArgs, printHelp, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
 import type { CellKind } from '../../layers/cells/cell.js';
 import { formatGradFlowTable, gradFlowSvg, gradientFlow } from '../../training/check/gradflow.js';
@@ -14,13 +14,13 @@ const CELLS: Record<string, CellKind[]> = { rnn: ['rnn'], gru: ['gru'], lstm: ['
 
 const spec: Record<string, FlagSpec> = {
   cell: { type: 'string', description: 'which cell(s)', default: 'all', choices: Object.keys(CELLS) },
-  steps: { type: 'int', description: 'sequence length T (the loss sits at step T)', default: 100 },
-  hidden: { type: 'int', description: 'hidden size H (input size D = H)', default: 32 },
-  batch: { type: 'int', description: 'sequences averaged per norm', default: 8 },
+  steps: { type: 'int', description: 'sequence length T (the loss sits at step T)', min: 1, default: 100 },
+  hidden: { type: 'int', description: 'hidden size H (input size D = H)', min: 1, default: 32 },
+  batch: { type: 'int', description: 'sequences averaged per norm', min: 1, default: 8 },
   seed: { type: 'int', description: 'seed of the weights (PyTorch default init), inputs and loss direction', default: 1 },
   'forget-bias': { type: 'number', description: 'LSTM: set b_f to this after init (default: PyTorch init unchanged)' },
   out: { type: 'string', description: 'the SVG chart (log scale)', default: 'gradflow.svg' },
-  every: { type: 'int', description: 'table: every N-th step (plus the first and last)', default: 10 },
+  every: { type: 'int', description: 'table: every N-th step (plus the first and last)', min: 1, default: 10 },
   json: { type: 'boolean', description: 'print every norm as JSON instead of the table' },
   help: { type: 'boolean', description: '' },
 };
@@ -30,13 +30,7 @@ export const gradflowCommand: Command = {
   summary: 'vanishing gradients: ‖∂L/∂a⟨t⟩‖ per step for RNN, GRU, LSTM (table + log-scale SVG)',
   run(argv) {
     const { flags } = parseArgs('gradflow', argv, spec);
-    if (flags.help) {
-      console.log(helpText('seqgrad gradflow [--cell rnn|gru|lstm|all] [--steps 100] [--hidden 32] [--out gradflow.svg] [--json]', this.summary, spec));
-      return 0;
-    }
-    for (const name of ['steps', 'hidden', 'batch', 'every'] as const) {
-      if ((flags[name] as number) < 1) throw new UsageError(`gradflow: --${name} expects a positive integer, got ${flags[name] as number}`);
-    }
+    if (flags.help) return printHelp('seqgrad gradflow [--cell rnn|gru|lstm|all] [--steps 100] [--hidden 32] [--out gradflow.svg] [--json]', this.summary, spec);
     planOutputs({ command: 'gradflow', outputs: { '--out': flags.out as string } });
     const results = CELLS[flags.cell as string].map((cell) => gradientFlow({
       cell,

@@ -14,6 +14,8 @@ import { benchCommand } from './bench.js';
 import { seq2seqCommand } from './seq2seq.js';
 import { triggerCommand } from './trigger.js';
 import { taggerCommand } from './tagger.js';
+import { exportCommand } from './export.js';
+import { importCommand } from './import.js';
 
 /** Every `seqgrad` sub-command, in the order `seqgrad --help` lists them. */
-export const commands: Command[] = [startCommand, gradcheckCommand, gradflowCommand, trainCommand, sampleCommand, scoreCommand, treeCommand, word2vecCommand, gloveCommand, ...embeddingCommands, sentimentCommand, seq2seqCommand, triggerCommand, taggerCommand, benchCommand];
+export const commands: Command[] = [startCommand, gradcheckCommand, gradflowCommand, trainCommand, sampleCommand, scoreCommand, treeCommand, word2vecCommand, gloveCommand, ...embeddingCommands, sentimentCommand, seq2seqCommand, triggerCommand, taggerCommand, exportCommand, importCommand, benchCommand];

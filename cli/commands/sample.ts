@@ -1,23 +1,23 @@
 /**
- * `seqgrad sample`: novel sequences from a trained language model — sampled (temperature, top-k,
+ * `seqgrad sample`: novel sequences from a trained language model (recurrent or Transformer) — sampled (temperature, top-k,
  * never <UNK>), greedy, or the n best of a beam search. Thin: training/lm-use.ts.
  */
-import { UsageError, helpText, parseArgs, type FlagSpec } from '../args.js';
+import { parseArgs, printHelp, UsageError, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
-import { loadLanguageModel } from '../../training/lm/model.js';
-import { beamText, greedyText, sampleTextStream, type GeneratedText } from '../../training/lm/use.js';
 import { MAX_BEAM_WIDTH } from '../../training/decode/beam.js';
+import { loadAnyLanguageModel } from '../../training/lm/transformer-model.js';
+import { beamText, greedyText, sampleTextStream, type GeneratedText } from '../../training/lm/use.js';
 
 const spec: Record<string, FlagSpec> = {
   model: { type: 'string', description: 'model file written by seqgrad train' },
-  n: { type: 'int', description: 'how many sequences (with --beam: the n best)', default: 10 },
+  n: { type: 'int', description: 'how many sequences (with --beam: the n best)', min: 1, default: 10 },
   temperature: { type: 'number', description: 'τ: < 1 sharper, > 1 flatter, 0 greedy', default: 1 },
-  'top-k': { type: 'int', description: 'draw among the k most probable tokens only' },
-  beam: { type: 'int', description: 'beam search of this width instead of sampling' },
+  'top-k': { type: 'int', description: 'draw among the k most probable tokens only', min: 1 },
+  beam: { type: 'int', description: 'beam search of this width instead of sampling', min: 1 },
   'length-penalty': { type: 'string', description: 'beam: length normalisation', choices: ['none', 'notes', 'gnmt'], default: 'notes' },
   alpha: { type: 'number', description: 'beam: exponent α of the length normalisation (default notes 0.7, gnmt 0.6)' },
   greedy: { type: 'boolean', description: 'one sequence, the most probable token at every step' },
-  'max-length': { type: 'int', description: 'longest sequence in tokens (default 50 chars / 30 words)' },
+  'max-length': { type: 'int', description: 'longest sequence in tokens (default 50 chars / 30 words)', min: 1 },
   prefix: { type: 'string', description: 'text to continue' },
   multiline: { type: 'boolean', description: 'sampling: go on past <EOS> (a line break) up to --max-length tokens' },
   'allow-unk': { type: 'boolean', description: 'let <UNK> be emitted (default: never)' },
@@ -31,23 +31,15 @@ export const sampleCommand: Command = {
   summary: 'sample novel sequences from a language model (temperature, top-k, greedy, beam)',
   run(argv) {
     const { flags, positionals } = parseArgs('sample', argv, spec);
-    if (flags.help) {
-      console.log(helpText('seqgrad sample --model model.json [--n 10] [--temperature 0.8] [--top-k K] [--beam 5] [--greedy] [--prefix TEXT] [--seed 1] [--json]', this.summary, spec));
-      return 0;
-    }
+    if (flags.help) return printHelp('seqgrad sample --model model.json [--n 10] [--temperature 0.8] [--top-k K] [--beam 5] [--greedy] [--prefix TEXT] [--seed 1] [--json]', this.summary, spec);
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (see 'seqgrad sample --help')`);
     if (!flags.model) throw new UsageError("expected --model FILE (see 'seqgrad sample --help')");
     const n = flags.n as number;
-    if (!(n >= 1)) throw new UsageError(`--n expects an integer ≥ 1, got ${n}`);
     const temperature = flags.temperature as number;
     if (!(temperature >= 0)) throw new UsageError(`--temperature expects a number ≥ 0, got ${temperature}`);
-    for (const name of ['top-k', 'beam', 'max-length']) {
-      const v = flags[name] as number | undefined;
-      if (v !== undefined && !(v >= 1)) throw new UsageError(`--${name} expects an integer ≥ 1, got ${v}`);
-    }
     const beam = flags.beam as number | undefined;
     if (beam !== undefined && beam > MAX_BEAM_WIDTH) throw new UsageError(`--beam expects a width ≤ ${MAX_BEAM_WIDTH}, got ${beam}`);
-    const model = loadLanguageModel(flags.model as string);
+    const model = loadAnyLanguageModel(flags.model as string); // recurrent or Transformer
     const common = {
       maxLength: flags['max-length'] as number | undefined,
       forbidUnk: flags['allow-unk'] !== true,

@@ -2,9 +2,9 @@
  * `seqgrad score`: the probability of sentences under a language model by the chain rule,
  * P(y⟨1⟩…y⟨T⟩) = Π_t P(y⟨t⟩ | y⟨<t⟩), in total and per token. Thin: training/lm-use.ts.
  */
-import { UsageError, helpText, parseArgs, type FlagSpec } from '../args.js';
+import { parseArgs, printHelp, UsageError, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
-import { loadLanguageModel } from '../../training/lm/model.js';
+import { loadLanguageModel } from '../../training/lm/model-file.js';
 import { sentenceLogProb } from '../../training/lm/use.js';
 
 const spec: Record<string, FlagSpec> = {
@@ -20,10 +20,7 @@ export const scoreCommand: Command = {
   summary: 'log-probability of sentences under a language model (chain rule, total and per token)',
   run(argv) {
     const { flags, positionals } = parseArgs('score', argv, spec);
-    if (flags.help) {
-      console.log(helpText('seqgrad score --model model.json [--tokens] [--json] "text" ["text" …]', this.summary, spec));
-      return 0;
-    }
+    if (flags.help) return printHelp('seqgrad score --model model.json [--tokens] [--json] "text" ["text" …]', this.summary, spec);
     if (!flags.model) throw new UsageError("expected --model FILE (see 'seqgrad score --help')");
     if (positionals.length === 0) throw new UsageError('expected at least one text to score, e.g. seqgrad score --model model.json "The apple and pear salad"');
     const model = loadLanguageModel(flags.model as string);

@@ -4,30 +4,29 @@
  * Thin: parses flags, calls training/sentiment.ts. Model kinds are listed in MODEL_FACTORIES
  * (model (b), the LSTM, is added there beside 'avg').
  */
-import { helpText, parseArgs, UsageError, type FlagSpec, type FlagValues } from '../args.js';
+import { parseArgs, printHelp, UsageError, type FlagSpec, type FlagValues } from '../args.js';
 import type { Command } from '../command.js';
 import { createProgress } from '../progress.js';
+import { runSubcommand, type SubcommandRun } from '../subcommands.js';
 import { Rng } from '../../engine/rng.js';
 import { readJsonFile, writeFileAtomic } from '../../training/io/files.js';
 import { planOutputs } from '../../training/io/outputs.js';
 import type { OptimizerConfig } from '../../training/core/optimizers.js';
 import {
-  averageModelFactory, buildSentimentVocabulary, evaluateSentiment, formatConfusion, loadSentimentData, predictSentiment,
+  buildSentimentVocabulary, evaluateSentiment, formatConfusion, loadSentimentData, predictSentiment,
   SENTIMENT_DATA_NAMES, trainSentiment, EMOJI_SYMBOLS, type SentimentDataName, type SentimentDataset,
-  type SentimentModel, type SentimentModelFactory, type SentimentModelJSON,
 } from '../../training/sentiment/sentiment.js';
-import { readVectors, type WordVectors } from '../../training/embeddings/vectors.js';
+import { averageModelFactory, type SentimentModel, type SentimentModelFactory, type SentimentModelJSON } from '../../training/classify/sentence-classifier.js';
+import { readVectors, type WordVectors } from '../../training/io/vectors.js';
 import { lstmModelFactory } from '../../training/sentiment/lstm.js';
 import { InputError } from '../../training/core/errors.js';
-import { stopFlag } from '../interrupt.js';
-import { interrupted } from './train.js';
+import { interrupted, stopFlag } from '../interrupt.js';
 
 /** The model kinds `--model` accepts. */
 export const MODEL_FACTORIES: Record<string, SentimentModelFactory> = {
   avg: averageModelFactory,
   lstm: lstmModelFactory,
 };
-
 
 const COMMON: Record<string, FlagSpec> = {
   data: { type: 'string', description: 'data set', choices: SENTIMENT_DATA_NAMES },
@@ -131,7 +130,7 @@ function train(flags: FlagValues): number {
   const progress = createProgress({ label: `sentiment ${flags.model} on ${data.name}`, total: epochs, unit: 'epochs' });
   const started = Date.now();
   const history = trainSentiment(model, data.train, {
-    epochs, batchSize: flags.batch as number, optimizer, rng, stop: stopFlag,
+    epochs, batchSize: flags.batch as number, optimizer, rng, signal: stopFlag,
     onEpoch: (e) => progress.update(e.epoch, { loss: e.loss.toFixed(4), 'train acc': `${(100 * e.trainAccuracy).toFixed(1)}%` }),
   });
   const seconds = (Date.now() - started) / 1000;
@@ -188,26 +187,24 @@ function predict(flags: FlagValues, texts: string[]): number {
   return 0;
 }
 
+/** A sub-command: its flags parsed (the help printed on --help), then `run`; only predict takes positionals. */
+function subcommand(sub: string, spec: Record<string, FlagSpec>, run: (flags: FlagValues, positionals: string[]) => number): SubcommandRun {
+  return (argv) => {
+    const { flags, positionals } = parseArgs(`sentiment ${sub}`, argv, spec);
+    if (flags.help) return printHelp(USAGE, SUMMARY, spec);
+    if (sub !== 'predict' && positionals.length > 0) throw new UsageError(`sentiment ${sub}: unexpected argument '${positionals[0]}'`);
+    return run(flags, positionals);
+  };
+}
+
 export const sentimentCommand: Command = {
   name: 'sentiment',
   summary: SUMMARY,
   run(argv) {
-    const [sub, ...rest] = argv;
-    const specs: Record<string, Record<string, FlagSpec>> = { train: TRAIN, eval: EVAL, predict: PREDICT };
-    if (!sub || sub === '--help' || sub === '-h') {
-      console.log(`usage: ${USAGE}\n\n${SUMMARY}\n\n(seqgrad sentiment <train|eval|predict> --help for the flags)`);
-      return sub ? 0 : 2;
-    }
-    const spec = specs[sub];
-    if (!spec) throw new UsageError(`sentiment: unknown sub-command '${sub}' (one of: train, eval, predict)`);
-    const { flags, positionals } = parseArgs(`sentiment ${sub}`, rest, spec);
-    if (flags.help) {
-      console.log(helpText(USAGE, SUMMARY, spec));
-      return 0;
-    }
-    if (sub !== 'predict' && positionals.length > 0) throw new UsageError(`sentiment ${sub}: unexpected argument '${positionals[0]}'`);
-    if (sub === 'train') return train(flags);
-    if (sub === 'eval') return evaluate(flags);
-    return predict(flags, positionals);
+    return runSubcommand('sentiment', argv, {
+      train: subcommand('train', TRAIN, train),
+      eval: subcommand('eval', EVAL, evaluate),
+      predict: subcommand('predict', PREDICT, predict),
+    }, `usage: ${USAGE}\n\n${SUMMARY}\n\n(seqgrad sentiment <train|eval|predict> --help for the flags)`);
   },
 };

@@ -10,47 +10,44 @@
  *   dates         write generated date pairs ("3rd of may 79" → 1979-05-03)
  *   generate      write long-input synthetic pairs (reversal, transliteration; lengths 5–60)
  *
- * Thin: parses flags and calls training/seq2seq.ts and training/seq2seq-train.ts.
+ * Thin: parses flags and calls training/seq2seq/ (model.ts, train.ts, tasks.ts, dates.ts, curve.ts).
  */
 import * as fs from 'node:fs';
-import { UsageError, helpText, parseArgs, type FlagSpec, type FlagValues } from '../args.js';
+import { checkResumeConflicts, parseArgs, parseDecimalInt, positiveNumber, printHelp, UsageError, type FlagSpec, type FlagValues } from '../args.js';
+import { selectBackend } from '../backend.js';
 import type { Command } from '../command.js';
+import { readInputText } from '../files.js';
 import { createProgress, formatDuration, type Progress } from '../progress.js';
-import { checkResumeConflicts, interrupted, readInputText, selectBackend } from './train.js';
+import { runSubcommand, type SubcommandRun } from '../subcommands.js';
 import { Rng } from '../../engine/rng.js';
 import type { CellKind } from '../../layers/cells/cell.js';
 import { CELL_KINDS } from '../../layers/cells/create-cell.js';
 import { MAX_BEAM_WIDTH, type LengthPenalty } from '../../training/decode/beam.js';
+import { seq2seqCurveSvg } from '../../training/seq2seq/curve.js';
 import { DATE_FORMATS, generateDatePairs } from '../../training/seq2seq/dates.js';
 import { writeFileAtomic } from '../../training/io/files.js';
 import { planOutputs } from '../../training/io/outputs.js';
 import type { OptimizerKind } from '../../training/core/optimizers.js';
 import { heatmapSvg, lineChartSvg } from '../../training/plot/charts.js';
 import {
-  Seq2SeqDecoder, SEQ2SEQ_ATTENTIONS, attentionMap, createSeq2Seq, encodeSource, loadSeq2Seq, saveSeq2Seq,
+  Seq2SeqDecoder, SEQ2SEQ_ATTENTIONS, attentionMap, createSeq2Seq, encodeSource,
   seq2seqFromJSON, seq2seqParameterCount, seq2seqTokens, translate, type Seq2SeqAttention, type Seq2SeqModel,
 } from '../../training/seq2seq/model.js';
+import { loadSeq2Seq, saveSeq2Seq } from '../../training/seq2seq/model-file.js';
 import {
-  Seq2SeqTrainer, evaluateSeq2Seq, prepareSeq2SeqData, readSeq2SeqCheckpoint, resumeSeq2SeqTrainer, scoresByLength,
-  type Seq2SeqEvalResult, type Seq2SeqTrainResult,
+  Seq2SeqTrainer, checkpointPairsFile, evaluateSeq2Seq, prepareSeq2SeqData, readSeq2SeqCheckpoint, resumeSeq2SeqRun,
+  scoresByLength, type Seq2SeqEvalResult, type Seq2SeqTrainResult,
 } from '../../training/seq2seq/train.js';
 import {
   createTransliteration, parsePairsTsv, reversalPairs, transliterationPairs, writePairsTsv, type SeqPair,
 } from '../../training/seq2seq/tasks.js';
 import { InputError } from '../../training/core/errors.js';
-import { stopFlag } from '../interrupt.js';
+import { interrupted, stopFlag } from '../interrupt.js';
+import {
+  attendWithTransformer, evalWithTransformer, readTransformerSeq2Seq, trainTransformerSeq2Seq, transformerSeq2SeqFlags, translateWithTransformer,
+} from './seq2seq-transformer.js';
 
 // ---- shared flag helpers -------------------------------------------------------------------
-
-function positiveInt(c: string, flags: FlagValues, name: string, min = 1): void {
-  const v = flags[name];
-  if (v !== undefined && (!Number.isInteger(v) || (v as number) < min)) throw new UsageError(`${c}: --${name} expects an integer ≥ ${min}, got ${String(v)}`);
-}
-
-function positiveNumber(c: string, flags: FlagValues, name: string, allowZero = false): void {
-  const v = flags[name] as number | undefined;
-  if (v !== undefined && !(allowZero ? v >= 0 : v > 0)) throw new UsageError(`${c}: --${name} expects a number ${allowZero ? '≥' : '>'} 0, got ${v}`);
-}
 
 function noPositionals(c: string, positionals: string[]): void {
   if (positionals.length > 0) throw new UsageError(`${c}: unexpected argument '${positionals[0]}' (see 'seqgrad ${c} --help')`);
@@ -74,7 +71,7 @@ function readPairs(c: string, path: string): SeqPair[] {
 const penaltyFlags: Record<string, FlagSpec> = {
   'length-penalty': { type: 'string', description: 'length normalisation of beam scores', choices: ['none', 'notes', 'gnmt'], default: 'notes' },
   alpha: { type: 'number', description: 'exponent α of the length normalisation (default notes 0.7, gnmt 0.6)' },
-  'max-length': { type: 'int', description: 'longest output in tokens, <EOS> included (default 2·T_x + 10)' },
+  'max-length': { type: 'int', description: 'longest output in tokens, <EOS> included (default 2·T_x + 10)', min: 1 },
 };
 
 function lengthPenalty(flags: FlagValues): LengthPenalty {
@@ -89,22 +86,22 @@ const trainSpec: Record<string, FlagSpec> = {
   lowercase: { type: 'boolean', description: 'lower-case both sides first' },
   attention: { type: 'string', description: 'attention score', choices: [...SEQ2SEQ_ATTENTIONS], default: 'bahdanau' },
   cell: { type: 'string', description: 'cell of encoder and decoder', choices: [...CELL_KINDS], default: 'lstm' },
-  hidden: { type: 'int', description: 'encoder state size H (per direction)', default: 64 },
-  'decoder-hidden': { type: 'int', description: "decoder state size (default: the encoder's output width, H or 2H)" },
+  hidden: { type: 'int', description: 'encoder state size H (per direction)', min: 1, default: 64 },
+  'decoder-hidden': { type: 'int', description: "decoder state size (default: the encoder's output width, H or 2H)", min: 1 },
   bidirectional: { type: 'boolean', description: 'bidirectional encoder' },
-  layers: { type: 'int', description: 'stacked encoder layers', default: 1 },
-  embedding: { type: 'int', description: 'embedding size d (source and target)', default: 32 },
-  'attention-size': { type: 'int', description: 'n_att of the Bahdanau score (default: decoder hidden)' },
+  layers: { type: 'int', description: 'stacked encoder layers', min: 1, default: 1 },
+  embedding: { type: 'int', description: 'embedding size d (source and target)', min: 1, default: 32 },
+  'attention-size': { type: 'int', description: 'n_att of the Bahdanau score (default: decoder hidden)', min: 1 },
   epochs: { type: 'number', description: 'passes over the training split (default 10 unless --steps)' },
-  steps: { type: 'int', description: 'stop after this many steps in total' },
-  batch: { type: 'int', description: 'examples per batch (batches group similar lengths)', default: 64 },
+  steps: { type: 'int', description: 'stop after this many steps in total', min: 1 },
+  batch: { type: 'int', description: 'examples per batch (batches group similar lengths)', min: 1, default: 64 },
   lr: { type: 'number', description: 'learning rate', default: 0.003 },
   optimizer: { type: 'string', description: 'update rule', choices: ['sgd', 'momentum', 'rmsprop', 'adam', 'adagrad'], default: 'adam' },
   clip: { type: 'number', description: 'clip the global gradient norm to this (0 = no clipping)', default: 5 },
   'time-limit': { type: 'number', description: 'stop before this many seconds have passed' },
   'val-fraction': { type: 'number', description: 'fraction of the pairs held out for validation', default: 0.1 },
-  'eval-every': { type: 'int', description: 'validate every N steps (default: once per epoch)' },
-  'max-eval': { type: 'int', description: 'greedy-decode at most N validation pairs per validation', default: 300 },
+  'eval-every': { type: 'int', description: 'validate every N steps (default: once per epoch)', min: 1 },
+  'max-eval': { type: 'int', description: 'greedy-decode at most N validation pairs per validation', min: 0, default: 300 },
   seed: { type: 'int', description: 'seed of the weights, the split and the batch order', default: 1 },
   checkpoint: { type: 'string', description: 'write checkpoints here (atomically) at every validation' },
   resume: { type: 'string', description: 'continue a checkpoint (model and optimisation flags come from it)' },
@@ -112,43 +109,18 @@ const trainSpec: Record<string, FlagSpec> = {
   curve: { type: 'string', description: 'write the loss / exact-match curve (SVG) here' },
   backend: { type: 'string', description: 'GEMM backend', choices: ['wasm', 'js'], default: 'wasm' },
   json: { type: 'boolean', description: 'print the summary as JSON' },
+  ...transformerSeq2SeqFlags,
   help: { type: 'boolean', description: '' },
 };
-
-function trainCurveSvg(title: string, result: Seq2SeqTrainResult): string {
-  const train: [number, number][] = [];
-  let ema = NaN;
-  const every = Math.max(1, Math.floor(result.lossHistory.length / 400));
-  result.lossHistory.forEach((loss, i) => {
-    const step = result.lossHistoryFirstStep + i;
-    ema = Number.isNaN(ema) ? loss : 0.95 * ema + 0.05 * loss;
-    if (step % every === 0 || i === result.lossHistory.length - 1) train.push([step, ema]);
-  });
-  const val = result.evaluations.filter((e) => Number.isFinite(e.loss)).map((e): [number, number] => [e.step, e.loss]);
-  const exact = result.evaluations.filter((e) => Number.isFinite(e.exactMatch)).map((e): [number, number] => [e.step, 1 - e.exactMatch]);
-  return lineChartSvg({
-    title, xLabel: 'step', yLabel: 'loss per token (nats) / 1 − exact match', logY: true,
-    series: [
-      { name: 'train loss (smoothed)', points: train },
-      { name: 'validation loss', points: val },
-      { name: '1 − greedy exact match', points: exact.map(([x, y]): [number, number] => [x, Math.max(y, 1e-4)]) },
-    ].filter((s) => s.points.length > 0),
-  });
-}
 
 async function runTrain(argv: string[]): Promise<number> {
   const c = 'seq2seq train';
   const { flags, positionals } = parseArgs(c, argv, trainSpec);
-  if (flags.help) {
-    console.log(helpText(
-      'seqgrad seq2seq train --pairs FILE.tsv [--level char|word] [--attention none|bahdanau|dot|general] [--cell lstm] [--hidden 64] [--bidirectional] [--layers 1] [--epochs 10] [--time-limit S] [--checkpoint FILE] [--resume FILE] --out M',
-      'train an encoder-decoder on source<TAB>target pairs (teacher forcing, Adam, clipping, validation exact match and BLEU)', trainSpec,
-    ));
-    return 0;
-  }
+  if (flags.help) return printHelp(
+    'seqgrad seq2seq train --pairs FILE.tsv [--level char|word] [--attention none|bahdanau|dot|general] [--cell lstm] [--hidden 64] [--bidirectional] [--layers 1] [--epochs 10] [--time-limit S] [--checkpoint FILE] [--resume FILE] --out M',
+    'train an encoder-decoder on source<TAB>target pairs (teacher forcing, Adam, clipping, validation exact match and BLEU)', trainSpec,
+  );
   noPositionals(c, positionals);
-  for (const name of ['hidden', 'layers', 'embedding', 'batch', 'decoder-hidden', 'attention-size', 'eval-every', 'steps']) positiveInt(c, flags, name);
-  positiveInt(c, flags, 'max-eval', 0);
   for (const name of ['epochs', 'lr', 'time-limit']) positiveNumber(c, flags, name);
   positiveNumber(c, flags, 'clip', true);
   const vf = flags['val-fraction'] as number;
@@ -161,31 +133,28 @@ async function runTrain(argv: string[]): Promise<number> {
   });
   const backend = await selectBackend(flags.backend as string);
 
+  if (flags.arch === 'transformer' && (flags.resume || flags.checkpoint)) throw new UsageError(`${c}: --arch transformer has no checkpoints or --resume yet`);
   let trainer: Seq2SeqTrainer;
   if (flags.resume) {
     const checkpoint = readSeq2SeqCheckpoint(flags.resume as string);
-    const info = checkpoint.data as { file?: string; level?: 'char' | 'word'; lowercase?: boolean; valFraction?: number; seed?: number };
-    const file = (flags.pairs as string | undefined) ?? info.file;
+    const file = (flags.pairs as string | undefined) ?? checkpointPairsFile(checkpoint);
     if (!file) throw new InputError(`${c}: checkpoint ${String(flags.resume)} does not name its pairs file; give --pairs`);
-    // The checkpoint's model fixes the level and the vocabularies the pairs are encoded with.
-    const resumedModel = seq2seqFromJSON(checkpoint.model, `checkpoint ${String(flags.resume)}`);
-    const m = resumedModel.config, t = checkpoint.trainer.config;
+    const m = checkpoint.model.config, t = checkpoint.trainer.config, info = checkpoint.data;
     checkResumeConflicts(c, argv, flags, {
       level: m.level, lowercase: m.lowercase, attention: m.attention, cell: m.cell, hidden: m.encoderHidden, 'decoder-hidden': m.decoderHidden,
       bidirectional: m.bidirectional, layers: m.encoderLayers, embedding: m.embeddingDim, 'attention-size': m.attentionSize || undefined,
       batch: t.batch, lr: t.optimizer.lr, optimizer: t.optimizer.kind, clip: t.clipNorm ?? 0, seed: info.seed, 'val-fraction': info.valFraction,
     });
-    const data = prepareSeq2SeqData(readPairs(c, file), {
-      level: resumedModel.config.level, lowercase: resumedModel.config.lowercase, valFraction: info.valFraction ?? 0.1,
-      seed: info.seed ?? 1, sourceVocab: resumedModel.sourceVocab ?? undefined, targetVocab: resumedModel.targetVocab,
-    });
-    trainer = resumeSeq2SeqTrainer(checkpoint, data, `checkpoint ${String(flags.resume)}`);
+    trainer = resumeSeq2SeqRun(checkpoint, readPairs(c, file), `checkpoint ${String(flags.resume)}`);
   } else {
     const file = required(c, flags, 'pairs', 'FILE.tsv');
     const pairs = readPairs(c, file);
     const level = flags.level as 'char' | 'word';
     const seed = flags.seed as number;
     const data = prepareSeq2SeqData(pairs, { level, lowercase: flags.lowercase === true, valFraction: vf, seed });
+    if (flags.arch === 'transformer') {
+      return trainTransformerSeq2Seq(c, flags, data, { file, level, lowercase: flags.lowercase === true, valFraction: vf, seed }, backend, seq2seqCurveSvg);
+    }
     const attention = flags.attention as Seq2SeqAttention;
     let model: Seq2SeqModel;
     try {
@@ -217,7 +186,7 @@ async function runTrain(argv: string[]): Promise<number> {
     evalEvery: flags['eval-every'] as number | undefined,
     maxEvalExamples: flags['max-eval'] as number,
     checkpointPath: flags.checkpoint as string | undefined,
-    stop: stopFlag,
+    signal: stopFlag,
     onProgress: (p) => {
       progress ??= createProgress({ label: `seq2seq ${model.config.cell}/${model.config.attention}`, total: p.totalSteps, unit: 'steps' });
       progress.update(p.step, {
@@ -248,7 +217,7 @@ async function runTrain(argv: string[]): Promise<number> {
     validation: e ? { loss: e.loss, exactMatch: e.exactMatch, bleu: e.bleu, decoded: e.decoded, step: e.step } : null,
   };
   saveSeq2Seq(flags.out as string, model, summary);
-  if (flags.curve) writeFileAtomic(flags.curve as string, trainCurveSvg(`seq2seq ${model.config.cell}, attention ${model.config.attention}`, result));
+  if (flags.curve) writeFileAtomic(flags.curve as string, seq2seqCurveSvg(`seq2seq ${model.config.cell}, attention ${model.config.attention}`, result));
   if (flags.json) {
     console.log(JSON.stringify({ ...summary, out: flags.out, evaluations: result.evaluations }, null, 2));
   } else {
@@ -272,9 +241,9 @@ function fmtPct(v: number): string {
 
 const translateSpec: Record<string, FlagSpec> = {
   model: { type: 'string', description: 'model file written by seqgrad seq2seq train' },
-  beam: { type: 'int', description: 'beam width (1 = greedy)', default: 5 },
-  nbest: { type: 'int', description: 'print the n best outputs per line', default: 1 },
-  'max-source': { type: 'int', description: 'longest source line in tokens (decoding time grows with its square)', default: 1000 },
+  beam: { type: 'int', description: 'beam width (1 = greedy)', min: 1, default: 5 },
+  nbest: { type: 'int', description: 'print the n best outputs per line', min: 1, default: 1 },
+  'max-source': { type: 'int', description: 'longest source line in tokens (decoding time grows with its square)', min: 1, default: 1000 },
   ...penaltyFlags,
   json: { type: 'boolean', description: 'print one JSON object per input line' },
   help: { type: 'boolean', description: '' },
@@ -283,14 +252,16 @@ const translateSpec: Record<string, FlagSpec> = {
 function runTranslate(argv: string[]): number {
   const c = 'seq2seq translate';
   const { flags, positionals } = parseArgs(c, argv, translateSpec);
-  if (flags.help) {
-    console.log(helpText('seqgrad seq2seq translate --model M [--beam 5] [--nbest 3] [--length-penalty notes] < sources.txt', 'translate every line of stdin (one output per line; an empty line gives an empty output)', translateSpec));
-    return 0;
-  }
+  if (flags.help) return printHelp('seqgrad seq2seq translate --model M [--beam 5] [--nbest 3] [--length-penalty notes] < sources.txt', 'translate every line of stdin (one output per line; an empty line gives an empty output)', translateSpec);
   noPositionals(c, positionals);
-  for (const name of ['beam', 'nbest', 'max-length', 'max-source']) positiveInt(c, flags, name);
   positiveNumber(c, flags, 'alpha', true);
   checkBeamWidth(c, flags.beam as number);
+  const transformer = readTransformerSeq2Seq(required(c, flags, 'model', 'FILE'));
+  if (transformer) {
+    return translateWithTransformer(c, transformer, {
+      beamWidth: flags.beam as number, nBest: flags.nbest as number, lengthPenalty: lengthPenalty(flags), maxLength: flags['max-length'] as number | undefined, json: flags.json === true,
+    });
+  }
   const model = loadSeq2Seq(required(c, flags, 'model', 'FILE'));
   if (model.config.form !== 'encoder-decoder') throw new InputError(`${c}: the model is a ${model.config.form} model; translate needs an encoder-decoder`);
   const maxSource = flags['max-source'] as number;
@@ -336,9 +307,9 @@ const evalSpec: Record<string, FlagSpec> = {
   pairs: { type: 'string', description: 'pairs to evaluate on, source<TAB>target' },
   beam: { type: 'list', description: 'beam widths to evaluate (1 = greedy)', default: ['1', '5'] },
   ...penaltyFlags,
-  max: { type: 'int', description: 'evaluate at most the first N pairs' },
-  errors: { type: 'int', description: 'print up to N wrong outputs with their verdict', default: 5 },
-  'by-length': { type: 'int', description: 'also report scores by source length in buckets of N tokens' },
+  max: { type: 'int', description: 'evaluate at most the first N pairs', min: 1 },
+  errors: { type: 'int', description: 'print up to N wrong outputs with their verdict', min: 0, default: 5 },
+  'by-length': { type: 'int', description: 'also report scores by source length in buckets of N tokens', min: 1 },
   smoothing: { type: 'string', description: 'BLEU smoothing', choices: ['none', 'add-1', 'epsilon'], default: 'none' },
   json: { type: 'boolean', description: 'print the results as JSON' },
   help: { type: 'boolean', description: '' },
@@ -350,8 +321,8 @@ function checkBeamWidth(c: string, width: number): void {
 }
 
 function beamWidths(c: string, flags: FlagValues): number[] {
-  const widths = (flags.beam as string[]).map((s) => Number(s));
-  for (const w of widths) if (!Number.isInteger(w) || w < 1) throw new UsageError(`${c}: --beam expects integers ≥ 1, got '${(flags.beam as string[]).join(',')}'`);
+  const widths = (flags.beam as string[]).map((s) => parseDecimalInt(s) ?? NaN);
+  for (const w of widths) if (!(w >= 1)) throw new UsageError(`${c}: --beam expects integers ≥ 1, got '${(flags.beam as string[]).join(',')}'`);
   for (const w of widths) checkBeamWidth(c, w);
   if (widths.length === 0) throw new UsageError(`${c}: --beam expects at least one width`);
   return widths;
@@ -370,16 +341,16 @@ function evalWithProgress(model: Seq2SeqModel, pairs: SeqPair[], beamWidth: numb
 function runEval(argv: string[]): number {
   const c = 'seq2seq eval';
   const { flags, positionals } = parseArgs(c, argv, evalSpec);
-  if (flags.help) {
-    console.log(helpText('seqgrad seq2seq eval --model M --pairs FILE.tsv [--beam 1,5] [--length-penalty notes] [--max N] [--by-length 5] [--json]',
-      'exact match, BLEU and the error-analysis split: for each wrong output ŷ, search at fault if P(y*|x) > P(ŷ|x), else the model', evalSpec));
-    return 0;
-  }
+  if (flags.help) return printHelp('seqgrad seq2seq eval --model M --pairs FILE.tsv [--beam 1,5] [--length-penalty notes] [--max N] [--by-length 5] [--json]',
+    'exact match, BLEU and the error-analysis split: for each wrong output ŷ, search at fault if P(y*|x) > P(ŷ|x), else the model', evalSpec);
   noPositionals(c, positionals);
-  for (const name of ['max', 'max-length', 'by-length']) positiveInt(c, flags, name);
-  positiveInt(c, flags, 'errors', 0);
   positiveNumber(c, flags, 'alpha', true);
   const widths = beamWidths(c, flags);
+  const transformer = readTransformerSeq2Seq(required(c, flags, 'model', 'FILE'));
+  if (transformer) {
+    const all = readPairs(c, required(c, flags, 'pairs', 'FILE.tsv'));
+    return evalWithTransformer(transformer, flags.max !== undefined ? all.slice(0, flags.max as number) : all, widths, flags['by-length'] as number | undefined, flags.json === true);
+  }
   const model = loadSeq2Seq(required(c, flags, 'model', 'FILE'));
   if (model.config.form !== 'encoder-decoder') throw new InputError(`${c}: the model is a ${model.config.form} model; eval needs an encoder-decoder`);
   let pairs = readPairs(c, required(c, flags, 'pairs', 'FILE.tsv'));
@@ -426,7 +397,7 @@ function runEval(argv: string[]): number {
 const attendSpec: Record<string, FlagSpec> = {
   model: { type: 'string', description: 'model file (with attention)' },
   out: { type: 'string', description: 'SVG file to write', default: 'attention.svg' },
-  beam: { type: 'int', description: 'beam width of the translation shown', default: 1 },
+  beam: { type: 'int', description: 'beam width of the translation shown', min: 1, default: 1 },
   ...penaltyFlags,
   json: { type: 'boolean', description: 'print α as JSON' },
   help: { type: 'boolean', description: '' },
@@ -435,15 +406,16 @@ const attendSpec: Record<string, FlagSpec> = {
 function runAttend(argv: string[]): number {
   const c = 'seq2seq attend';
   const { flags, positionals } = parseArgs(c, argv, attendSpec);
-  if (flags.help) {
-    console.log(helpText('seqgrad seq2seq attend --model M "source text" [--out heat.svg] [--beam 1]', 'translate one source and draw the attention weights α⟨t,i⟩ (rows: output tokens, columns: source tokens)', attendSpec));
-    return 0;
-  }
+  if (flags.help) return printHelp('seqgrad seq2seq attend --model M "source text" [--out heat.svg] [--beam 1]', 'translate one source and draw the attention weights α⟨t,i⟩ (rows: output tokens, columns: source tokens)', attendSpec);
   if (positionals.length !== 1) throw new UsageError(`${c}: expected one source text argument, got ${positionals.length} (quote it)`);
-  positiveInt(c, flags, 'beam');
   checkBeamWidth(c, flags.beam as number);
-  positiveInt(c, flags, 'max-length');
   planOutputs({ command: c, inputs: { '--model': flags.model as string | undefined }, outputs: { '--out': flags.out as string } });
+  const transformer = readTransformerSeq2Seq(required(c, flags, 'model', 'FILE'));
+  if (transformer) {
+    return attendWithTransformer(c, transformer, positionals[0], flags.out as string, {
+      beamWidth: flags.beam as number, lengthPenalty: lengthPenalty(flags), maxLength: flags['max-length'] as number | undefined, json: flags.json === true,
+    });
+  }
   const model = loadSeq2Seq(required(c, flags, 'model', 'FILE'));
   if (!model.attention) throw new InputError(`${c}: model ${String(flags.model)} has attention '${model.config.attention}': there are no weights α to draw`);
   const source = positionals[0];
@@ -474,10 +446,10 @@ const curveSpec: Record<string, FlagSpec> = {
   pairs: { type: 'string', description: 'test pairs, source<TAB>target' },
   out: { type: 'string', description: 'SVG file to write', default: 'length-curve.svg' },
   metric: { type: 'string', description: 'score on the y axis', choices: ['bleu', 'exact', 'token-accuracy'], default: 'bleu' },
-  bucket: { type: 'int', description: 'width of a source-length bucket (tokens)', default: 5 },
-  beam: { type: 'int', description: 'beam width (1 = greedy)', default: 1 },
+  bucket: { type: 'int', description: 'width of a source-length bucket (tokens)', min: 1, default: 5 },
+  beam: { type: 'int', description: 'beam width (1 = greedy)', min: 1, default: 1 },
   ...penaltyFlags,
-  max: { type: 'int', description: 'use at most the first N pairs' },
+  max: { type: 'int', description: 'use at most the first N pairs', min: 1 },
   json: { type: 'boolean', description: 'print the buckets as JSON' },
   help: { type: 'boolean', description: '' },
 };
@@ -490,13 +462,9 @@ function modelLabel(model: Seq2SeqModel, path: string): string {
 function runLengthCurve(argv: string[]): number {
   const c = 'seq2seq length-curve';
   const { flags, positionals } = parseArgs(c, argv, curveSpec);
-  if (flags.help) {
-    console.log(helpText('seqgrad seq2seq length-curve --model A.json,B.json --pairs test.tsv [--metric bleu] [--bucket 5] --out curve.svg',
-      "score vs source length for each model: the notes' curve 'BLEU falls with sentence length without attention'", curveSpec));
-    return 0;
-  }
+  if (flags.help) return printHelp('seqgrad seq2seq length-curve --model A.json,B.json --pairs test.tsv [--metric bleu] [--bucket 5] --out curve.svg',
+    "score vs source length for each model: the notes' curve 'BLEU falls with sentence length without attention'", curveSpec);
   noPositionals(c, positionals);
-  for (const name of ['bucket', 'beam', 'max', 'max-length']) positiveInt(c, flags, name);
   checkBeamWidth(c, flags.beam as number);
   const paths = (flags.model as string[] | undefined) ?? [];
   if (paths.length === 0) throw new UsageError(`${c}: expected --model FILE[,FILE…] (see 'seqgrad ${c} --help')`);
@@ -543,7 +511,7 @@ function runLengthCurve(argv: string[]): number {
 // ---- dates and generate --------------------------------------------------------------------
 
 const datesSpec: Record<string, FlagSpec> = {
-  n: { type: 'int', description: 'number of pairs', default: 10000 },
+  n: { type: 'int', description: 'number of pairs', min: 1, default: 10000 },
   out: { type: 'string', description: 'TSV file to write (source<TAB>target)' },
   seed: { type: 'int', description: 'seed of the generator', default: 1 },
   'min-year': { type: 'int', description: 'earliest year', default: 1950 },
@@ -555,12 +523,8 @@ const datesSpec: Record<string, FlagSpec> = {
 function runDates(argv: string[]): number {
   const c = 'seq2seq dates';
   const { flags, positionals } = parseArgs(c, argv, datesSpec);
-  if (flags.help) {
-    console.log(helpText('seqgrad seq2seq dates --n 20000 --out dates.tsv [--seed 1]', 'write human-readable dates in many formats → ISO yyyy-mm-dd pairs', datesSpec));
-    return 0;
-  }
+  if (flags.help) return printHelp('seqgrad seq2seq dates --n 20000 --out dates.tsv [--seed 1]', 'write human-readable dates in many formats → ISO yyyy-mm-dd pairs', datesSpec);
   noPositionals(c, positionals);
-  positiveInt(c, flags, 'n');
   const out = required(c, flags, 'out', 'FILE.tsv');
   planOutputs({ command: c, outputs: { '--out': out } });
   let pairs: SeqPair[];
@@ -578,11 +542,11 @@ function runDates(argv: string[]): number {
 
 const generateSpec: Record<string, FlagSpec> = {
   task: { type: 'string', description: 'the task', choices: ['reversal', 'transliteration'], default: 'reversal' },
-  n: { type: 'int', description: 'number of pairs', default: 10000 },
+  n: { type: 'int', description: 'number of pairs', min: 1, default: 10000 },
   out: { type: 'string', description: 'TSV file to write' },
-  'min-length': { type: 'int', description: 'shortest source (tokens)', default: 5 },
-  'max-length': { type: 'int', description: 'longest source (tokens)', default: 60 },
-  vocab: { type: 'int', description: 'distinct source letters (2–26)', default: 20 },
+  'min-length': { type: 'int', description: 'shortest source (tokens)', min: 1, default: 5 },
+  'max-length': { type: 'int', description: 'longest source (tokens)', min: 1, default: 60 },
+  vocab: { type: 'int', description: 'distinct source letters (2–26)', min: 1, default: 20 },
   seed: { type: 'int', description: 'seed of the pairs', default: 1 },
   'table-seed': { type: 'int', description: 'transliteration: seed of the letter table (keep it for train and test)', default: 7 },
   help: { type: 'boolean', description: '' },
@@ -591,13 +555,9 @@ const generateSpec: Record<string, FlagSpec> = {
 function runGenerate(argv: string[]): number {
   const c = 'seq2seq generate';
   const { flags, positionals } = parseArgs(c, argv, generateSpec);
-  if (flags.help) {
-    console.log(helpText('seqgrad seq2seq generate --task reversal|transliteration --n 20000 --out FILE.tsv [--min-length 5] [--max-length 60] [--seed 1]',
-      'write long-input synthetic pairs (space-separated letters; use --level word)', generateSpec));
-    return 0;
-  }
+  if (flags.help) return printHelp('seqgrad seq2seq generate --task reversal|transliteration --n 20000 --out FILE.tsv [--min-length 5] [--max-length 60] [--seed 1]',
+    'write long-input synthetic pairs (space-separated letters; use --level word)', generateSpec);
   noPositionals(c, positionals);
-  for (const name of ['n', 'min-length', 'max-length', 'vocab']) positiveInt(c, flags, name);
   const out = required(c, flags, 'out', 'FILE.tsv');
   planOutputs({ command: c, outputs: { '--out': out } });
   const rng = new Rng(flags.seed as number);
@@ -617,7 +577,7 @@ function runGenerate(argv: string[]): number {
 
 // ---- the command ---------------------------------------------------------------------------
 
-const subcommands: Record<string, { summary: string; run: (argv: string[]) => Promise<number> | number }> = {
+const subcommands: Record<string, { summary: string; run: SubcommandRun }> = {
   train: { summary: 'train an encoder-decoder on a pairs file (progress, validation, checkpoints)', run: runTrain },
   translate: { summary: 'translate lines from stdin (greedy or beam, n-best)', run: runTranslate },
   eval: { summary: 'exact match, BLEU and the search/model error split on a pairs file', run: runEval },
@@ -627,7 +587,7 @@ const subcommands: Record<string, { summary: string; run: (argv: string[]) => Pr
   generate: { summary: 'write reversal / transliteration pairs with long inputs', run: runGenerate },
 };
 
-function usage(): string {
+function overview(): string {
   const lines = ['usage: seqgrad seq2seq <sub-command> [flags]   (seqgrad seq2seq <sub-command> --help)', '', 'sub-commands:'];
   for (const [name, s] of Object.entries(subcommands)) lines.push(`  ${name.padEnd(14)}${s.summary}`);
   return lines.join('\n');
@@ -636,14 +596,8 @@ function usage(): string {
 export const seq2seqCommand: Command = {
   name: 'seq2seq',
   summary: 'encoder-decoder models with attention: train, translate, eval (BLEU, error analysis), attend, dates',
-  async run(argv) {
-    const [sub, ...rest] = argv;
-    if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
-      console.log(usage());
-      return sub === undefined ? 2 : 0;
-    }
-    const command = subcommands[sub];
-    if (!command) throw new UsageError(`seq2seq: unknown sub-command '${sub}' (one of: ${Object.keys(subcommands).join(', ')})`);
-    return command.run(rest);
+  run(argv) {
+    const runs = Object.fromEntries(Object.entries(subcommands).map(([name, s]) => [name, s.run]));
+    return runSubcommand('seq2seq', argv, runs, overview());
   },
 };

@@ -11,18 +11,22 @@
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UsageError, helpText, parseArgs, type FlagSpec } from '../args.js';
+import { parseArgs, positiveNumber, printHelp, UsageError, type FlagSpec } from '../args.js';
+import { selectBackend } from '../backend.js';
 import type { Command } from '../command.js';
+import { readInputText } from '../files.js';
+import { runWithProgress } from '../lm-progress.js';
 import { formatDuration } from '../progress.js';
 import { runGradCheckCases } from '../../training/check/gradcheck.js';
 import { gradCheckCases } from '../../training/gradcheck-suite.js';
 import { Rng } from '../../engine/rng.js';
 import { writeFileAtomic } from '../../training/io/files.js';
+import { lmCurveSvg } from '../../training/lm/curve.js';
 import { planOutputs } from '../../training/io/outputs.js';
 import { createLanguageModel, lmParameterCount } from '../../training/lm/model.js';
 import { createLmTrainer, prepareLmCorpus } from '../../training/lm/train.js';
 import { sampleText } from '../../training/lm/use.js';
-import { interrupted, lmCurveSvg, readInputText, runWithProgress, selectBackend } from './train.js';
+import { interrupted } from '../interrupt.js';
 
 const spec: Record<string, FlagSpec> = {
   data: { type: 'string', description: 'names file, one per line (default: the shipped data/dinos.txt)' },
@@ -35,7 +39,7 @@ const spec: Record<string, FlagSpec> = {
 };
 
 /** The shipped corpus: data/dinos.txt of the package, found upwards from this module (tsx or dist/). */
-export function shippedDataFile(name: string): string {
+function shippedDataFile(name: string): string {
   let dir = nodePath.dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
     const candidate = nodePath.join(dir, 'data', name);
@@ -70,13 +74,10 @@ export const startCommand: Command = {
   summary: 'the main job: cell gradient checks, then a char LSTM on dinosaur names, samples and a loss curve',
   async run(argv) {
     const { flags, positionals } = parseArgs('start', argv, spec);
-    if (flags.help) {
-      console.log(helpText('seqgrad start [--data FILE] [--time-limit 75] [--quick] [--seed 1] [--out out/dinos-loss.svg]', this.summary, spec));
-      return 0;
-    }
+    if (flags.help) return printHelp('seqgrad start [--data FILE] [--time-limit 75] [--quick] [--seed 1] [--out out/dinos-loss.svg]', this.summary, spec);
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (see 'seqgrad start --help')`);
+    positiveNumber('start', flags, 'time-limit');
     const timeLimit = flags['time-limit'] as number;
-    if (!(timeLimit > 0)) throw new UsageError(`--time-limit expects a number > 0, got ${timeLimit}`);
     const quick = flags.quick === true;
     const dataPath = (flags.data as string | undefined) ?? shippedDataFile('dinos.txt');
     planOutputs({ command: 'start', inputs: { '--data': dataPath }, outputs: { '--out': flags.out as string }, createParents: true });

@@ -2,10 +2,11 @@
  * `seqgrad tagger train|eval|tag`: the notes' per-step name tagger (embedding → LSTM → sigmoid per
  * word), unidirectional vs bidirectional. Thin: parses flags, calls training/tagger.ts.
  */
-import { bool, helpText, num, parseArgs, str, UsageError, type FlagSpec, type FlagValues } from '../args.js';
+import { bool, num, parseArgs, printHelp, str, UsageError, type FlagSpec, type FlagValues } from '../args.js';
 import type { Command } from '../command.js';
 import { createProgress } from '../progress.js';
 import { planOutputs } from '../../training/io/outputs.js';
+import { runSubcommand } from '../subcommands.js';
 import { Rng } from '../../engine/rng.js';
 import { modelParameters } from '../../layers/architectures.js';
 import {
@@ -13,8 +14,7 @@ import {
   saveTagger, trainTagger, type NameLists, type TaggedSentence, type TaggerEvaluation,
 } from '../../training/tagger/tagger.js';
 import { tokenizeWords } from '../../training/text/vocab.js';
-import { stopFlag } from '../interrupt.js';
-import { interrupted } from './train.js';
+import { interrupted, stopFlag } from '../interrupt.js';
 
 const SUMMARY = 'per-word name tagger (embedding → LSTM → sigmoid), uni- vs bidirectional: train | eval | tag';
 
@@ -26,17 +26,17 @@ const USAGE = [
 
 const TRAIN: Record<string, FlagSpec> = {
   direction: { type: 'string', description: 'which models to train (both: the same data, batches and budget for each)', default: 'both', choices: ['both', 'uni', 'bi'] },
-  train: { type: 'int', description: 'generated training sentences', default: 4000 },
-  test: { type: 'int', description: 'generated held-out sentences (those also in the training set are dropped)', default: 1000 },
+  train: { type: 'int', description: 'generated training sentences', min: 1, default: 4000 },
+  test: { type: 'int', description: 'generated held-out sentences (those also in the training set are dropped)', min: 1, default: 1000 },
   seed: { type: 'int', description: 'seed: training sentences S, held-out S+1, weights and batches S+2', default: 1 },
   names: { type: 'string', description: 'directory with first.txt and last.txt (default: the shipped data/names)' },
   'ambiguous-rate': { type: 'number', description: 'fraction of sentences that start with an ambiguous word', default: 0.4 },
-  steps: { type: 'int', description: 'Adam updates per model', default: 1500 },
-  batch: { type: 'int', description: 'sentences per update', default: 32 },
-  dim: { type: 'int', description: 'embedding size d', default: 32 },
-  hidden: { type: 'int', description: 'LSTM hidden size H (per direction)', default: 32 },
+  steps: { type: 'int', description: 'Adam updates per model', min: 1, default: 1500 },
+  batch: { type: 'int', description: 'sentences per update', min: 1, default: 32 },
+  dim: { type: 'int', description: 'embedding size d', min: 1, default: 32 },
+  hidden: { type: 'int', description: 'LSTM hidden size H (per direction)', min: 1, default: 32 },
   lr: { type: 'number', description: 'Adam learning rate', default: 5e-3 },
-  'min-count': { type: 'int', description: 'words seen fewer times become <UNK>', default: 2 },
+  'min-count': { type: 'int', description: 'words seen fewer times become <UNK>', min: 1, default: 2 },
   out: { type: 'string', description: 'save the models as PREFIX-uni.json / PREFIX-bi.json', default: 'out/tagger' },
   json: { type: 'boolean', description: 'print the results as JSON' },
   help: { type: 'boolean', description: '' },
@@ -44,7 +44,7 @@ const TRAIN: Record<string, FlagSpec> = {
 
 const EVAL: Record<string, FlagSpec> = {
   model: { type: 'string', description: 'a model written by `seqgrad tagger train`' },
-  count: { type: 'int', description: 'generated sentences', default: 1000 },
+  count: { type: 'int', description: 'generated sentences', min: 1, default: 1000 },
   seed: { type: 'int', description: 'seed of the generated sentences (2 = the held-out set of `train --seed 1`)', default: 2 },
   names: { type: 'string', description: 'directory with first.txt and last.txt (default: the shipped data/names)' },
   'ambiguous-rate': { type: 'number', description: 'fraction of sentences that start with an ambiguous word', default: 0.4 },
@@ -58,12 +58,6 @@ const TAG: Record<string, FlagSpec> = {
   json: { type: 'boolean', description: 'print tokens, probabilities and tags as JSON' },
   help: { type: 'boolean', description: '' },
 };
-
-function positiveInt(command: string, flags: FlagValues, name: string): number {
-  const v = num(flags, name);
-  if (!(Number.isInteger(v) && v >= 1)) throw new UsageError(`${command}: --${name} expects a positive integer, got ${v}`);
-  return v;
-}
 
 function rate(command: string, flags: FlagValues, name: string): number {
   const v = num(flags, name);
@@ -89,12 +83,12 @@ async function runTrain(argv: string[]): Promise<number> {
   planOutputs({ command, outputs: Object.fromEntries(kinds.map((kind) => [`--out (${kind})`, `${out}-${kind}.json`])), createParents: true });
   const lists = names(flags);
   const ambiguousRate = rate(command, flags, 'ambiguous-rate');
-  const train = generateTaggedSentences(new Rng(seed), positiveInt(command, flags, 'train'), lists, { ambiguousRate });
+  const train = generateTaggedSentences(new Rng(seed), num(flags, 'train'), lists, { ambiguousRate });
   const seen = new Set(train.map(key));
-  const generated = generateTaggedSentences(new Rng(seed + 1), positiveInt(command, flags, 'test'), lists, { ambiguousRate });
+  const generated = generateTaggedSentences(new Rng(seed + 1), num(flags, 'test'), lists, { ambiguousRate });
   const test = generated.filter((s) => !seen.has(key(s)));
   if (test.length === 0) throw new UsageError(`${command}: every held-out sentence also occurs in the training set; raise --test`);
-  const vocab = buildTaggerVocabulary(train, positiveInt(command, flags, 'min-count'));
+  const vocab = buildTaggerVocabulary(train, num(flags, 'min-count'));
   const lr = num(flags, 'lr');
   if (!(lr > 0)) throw new UsageError(`${command}: --lr expects a positive number, got ${lr}`);
   const results: Record<string, { evaluation: TaggerEvaluation; seconds: number; finalLoss: number; parameters: number; file: string }> = {};
@@ -103,16 +97,14 @@ async function runTrain(argv: string[]): Promise<number> {
     if (stopFlag.stopRequested) break; // interrupted during the first model: do not start the second
     // The same seed for both models: the same initial embedding rows and the same batches.
     const tagger = createTagger(vocab, {
-      embeddingDim: positiveInt(command, flags, 'dim'), hidden: positiveInt(command, flags, 'hidden'), bidirectional: kind === 'bi',
+      embeddingDim: num(flags, 'dim'), hidden: num(flags, 'hidden'), bidirectional: kind === 'bi',
     }, new Rng(seed + 2));
     let progress: ReturnType<typeof createProgress> | null = null;
-    let recent = 0;
     const r = trainTagger(tagger, train, {
-      steps: positiveInt(command, flags, 'steps'), batchSize: positiveInt(command, flags, 'batch'), lr, stop: stopFlag,
-      onStep: (step, total, loss) => {
-        progress ??= createProgress({ label: `${kind}directional`, total, unit: 'updates' });
-        recent = step === 1 ? loss : 0.95 * recent + 0.05 * loss;
-        progress.update(step, { loss: recent.toFixed(4) });
+      steps: num(flags, 'steps'), batchSize: num(flags, 'batch'), lr, signal: stopFlag,
+      onProgress: (p) => {
+        progress ??= createProgress({ label: `${kind}directional`, total: p.totalSteps, unit: 'updates' });
+        progress.update(p.step, { loss: p.smoothLoss.toFixed(4) });
       },
     }, new Rng(seed + 3));
     (progress as ReturnType<typeof createProgress> | null)?.finish();
@@ -161,7 +153,7 @@ function runEval(argv: string[]): number {
   if (flags.help) return printHelp('seqgrad tagger eval --model model.json [flags]', 'token precision/recall/F1 of a saved tagger on generated sentences', EVAL);
   const modelPath = requireModel(command, flags);
   const tagger = loadTagger(modelPath);
-  const count = positiveInt(command, flags, 'count');
+  const count = num(flags, 'count');
   const sentences = generateTaggedSentences(new Rng(num(flags, 'seed')), count, names(flags), { ambiguousRate: rate(command, flags, 'ambiguous-rate') });
   const progress = createProgress({ label: 'evaluating', total: 1, unit: 'sets' });
   const evaluation = evaluateTagger(tagger, sentences);
@@ -207,29 +199,11 @@ function runTag(argv: string[]): number {
   return 0;
 }
 
-function printHelp(usage: string, summary: string, spec: Record<string, FlagSpec>): number {
-  console.log(helpText(usage, summary, spec));
-  return 0;
-}
-
 export const taggerCommand: Command = {
   name: 'tagger',
   summary: SUMMARY,
-  async run(argv) {
-    const [sub, ...rest] = argv;
-    if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
-      console.log(`usage: ${USAGE}\n\n${SUMMARY}\n(seqgrad tagger <train|eval|tag> --help for the flags)`);
-      return sub === undefined ? 2 : 0;
-    }
-    switch (sub) {
-      case 'train':
-        return runTrain(rest);
-      case 'eval':
-        return runEval(rest);
-      case 'tag':
-        return runTag(rest);
-      default:
-        throw new UsageError(`unknown sub-command '${sub}' (one of: train, eval, tag)`);
-    }
+  run(argv) {
+    return runSubcommand('tagger', argv, { train: runTrain, eval: runEval, tag: runTag },
+      `usage: ${USAGE}\n\n${SUMMARY}\n(seqgrad tagger <train|eval|tag> --help for the flags)`);
   },
 };

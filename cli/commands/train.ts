@@ -1,162 +1,81 @@
 /**
  * `seqgrad train`: train a character- or word-level recurrent language model on a text file with
- * truncated BPTT (training/lm-train.ts), a progress bar (loss, tokens/s), periodic validation
+ * truncated BPTT (training/lm/train.ts), a progress bar (loss, tokens/s), periodic validation
  * (loss, perplexity, bits per token), checkpoints and bit-identical resume; writes the model file
- * atomically. Thin: parses flags, calls the library. Also exports the helpers `start` and
- * `sample` share (backend selection, loading a model, the loss-curve SVG).
+ * atomically. Thin: parses flags, calls the library.
  */
 import * as nodePath from 'node:path';
-import { UsageError, helpText, parseArgs, type FlagSpec, type FlagValues } from '../args.js';
+import { checkResumeConflicts, parseArgs, positiveNumber, printHelp, UsageError, type FlagSpec, type FlagValues } from '../args.js';
+import { selectBackend } from '../backend.js';
 import type { Command } from '../command.js';
-import { createProgress, formatDuration, type Progress } from '../progress.js';
-import { setBackend } from '../../engine/backend.js';
-import { initWasmBackend } from '../../engine/wasm/index.js';
+import { readInputText } from '../files.js';
+import { runWithProgress } from '../lm-progress.js';
+import { formatDuration } from '../progress.js';
 import type { CellKind } from '../../layers/cells/cell.js';
 import { CELL_KINDS } from '../../layers/cells/create-cell.js';
-import { writeFileAtomic, readTextFile } from '../../training/io/files.js';
+import { writeFileAtomic } from '../../training/io/files.js';
+import { lmCurveSvg } from '../../training/lm/curve.js';
 import {
-  createLanguageModel, lmParameterCount, saveLanguageModel, type LanguageModel,
+  createLanguageModel, lmParameterCount, type LanguageModel,
 } from '../../training/lm/model.js';
+import { saveLanguageModel } from '../../training/lm/model-file.js';
 import {
-  createLmTrainer, prepareLmCorpus, readLmCheckpoint, resumeLmTrainer,
-  type LmEvaluationRecord, type LmTrainResult, type LmTrainer,
+  createLmTrainer, prepareLmCorpus, readLmCheckpoint, resumeLmTrainer, type LmTrainResult, type LmTrainer,
 } from '../../training/lm/train.js';
 import type { OptimizerKind } from '../../training/core/optimizers.js';
-import { lineChartSvg } from '../../training/plot/charts.js';
 import { InputError } from '../../training/core/errors.js';
 import { planOutputs } from '../../training/io/outputs.js';
-import { interruptedExitCode, interruptionNote, stopFlag } from '../interrupt.js';
+import { interrupted } from '../interrupt.js';
+import { trainTransformerFromFlags, transformerTrainFlags } from './train-transformer.js';
 
 const spec: Record<string, FlagSpec> = {
   data: { type: 'string', description: 'training text file (one sentence / name / line per line)' },
   level: { type: 'string', description: 'tokens', choices: ['char', 'word'], default: 'char' },
   cell: { type: 'string', description: 'recurrent cell', choices: [...CELL_KINDS], default: 'lstm' },
-  hidden: { type: 'int', description: 'state size H', default: 128 },
-  layers: { type: 'int', description: 'stacked recurrent layers L', default: 1 },
+  hidden: { type: 'int', description: 'state size H', min: 1, default: 128 },
+  layers: { type: 'int', description: 'stacked recurrent layers L', min: 1, default: 1 },
   bidirectional: { type: 'string', description: 'must be no: a left-to-right language model cannot read the future', choices: ['yes', 'no'], default: 'no' },
-  embedding: { type: 'int', description: 'input embedding size d, 0 = one-hot input (default: char 0, word 64)' },
+  embedding: { type: 'int', description: 'input embedding size d, 0 = one-hot input (default: char 0, word 64)', min: 0 },
   epochs: { type: 'number', description: 'passes over the training split (default 10 unless --steps is given)' },
-  steps: { type: 'int', description: 'stop after this many steps in total (before --epochs are done)' },
-  'seq-len': { type: 'int', description: 'truncated-BPTT length T', default: 50 },
-  batch: { type: 'int', description: 'parallel streams B', default: 32 },
+  steps: { type: 'int', description: 'stop after this many steps in total (before --epochs are done)', min: 0 },
+  'seq-len': { type: 'int', description: 'truncated-BPTT length T', min: 1, default: 50 },
+  batch: { type: 'int', description: 'parallel streams B', min: 1, default: 32 },
   lr: { type: 'number', description: 'learning rate', default: 0.002 },
   optimizer: { type: 'string', description: 'update rule', choices: ['sgd', 'momentum', 'rmsprop', 'adam', 'adagrad'], default: 'adam' },
   clip: { type: 'number', description: 'clip threshold (0 = no clipping)', default: 5 },
   'clip-mode': { type: 'string', description: 'clip the global norm or each value', choices: ['norm', 'value'], default: 'norm' },
   'time-limit': { type: 'number', description: 'stop before this many seconds have passed' },
   'val-fraction': { type: 'number', description: 'last fraction of the corpus held out for validation', default: 0.1 },
-  'eval-every': { type: 'int', description: 'validate every N steps (default: once per epoch)' },
+  'eval-every': { type: 'int', description: 'validate every N steps (default: once per epoch)', min: 1 },
   'eval-every-seconds': { type: 'number', description: 'validate every N seconds' },
-  'max-eval-tokens': { type: 'int', description: 'validate on at most N tokens (default all)' },
-  patience: { type: 'int', description: 'stop after N validations without improvement (0 = never)', default: 0 },
+  'max-eval-tokens': { type: 'int', description: 'validate on at most N tokens (default all)', min: 1 },
+  patience: { type: 'int', description: 'stop after N validations without improvement (0 = never)', min: 0, default: 0 },
   seed: { type: 'int', description: 'seed of the initial weights', default: 1 },
   lowercase: { type: 'boolean', description: 'lower-case the text first' },
   'keep-empty-lines': { type: 'boolean', description: 'keep empty lines as a lone <EOS>' },
-  'min-count': { type: 'int', description: 'tokens seen fewer times become <UNK>', default: 1 },
-  'max-vocab': { type: 'int', description: 'largest vocabulary, specials included' },
+  'min-count': { type: 'int', description: 'tokens seen fewer times become <UNK>', min: 1, default: 1 },
+  'max-vocab': { type: 'int', description: 'largest vocabulary, specials included', min: 1 },
   checkpoint: { type: 'string', description: 'write checkpoints here (atomically)' },
-  'checkpoint-every': { type: 'int', description: 'checkpoint every N steps (default: at each validation)' },
+  'checkpoint-every': { type: 'int', description: 'checkpoint every N steps (default: at each validation)', min: 1 },
   resume: { type: 'string', description: 'continue a checkpoint (model and optimisation flags come from it)' },
   out: { type: 'string', description: 'model file to write', default: 'model.json' },
   curve: { type: 'string', description: 'write the loss curve (SVG) here' },
   'curve-x': { type: 'string', description: 'x axis of the curve', choices: ['step', 'time'], default: 'step' },
   backend: { type: 'string', description: 'GEMM backend', choices: ['wasm', 'js'], default: 'wasm' },
   json: { type: 'boolean', description: 'print the summary as JSON' },
+  ...transformerTrainFlags,
   help: { type: 'boolean', description: '' },
 };
-
-/** Select the GEMM backend: 'wasm' (WebAssembly SIMD; falls back to js with a notice) or 'js'. */
-export async function selectBackend(name: string): Promise<string> {
-  if (name === 'wasm') {
-    const backend = await initWasmBackend({ notice: (line) => console.error(line) });
-    setBackend(backend.name);
-    return backend.name;
-  }
-  setBackend('js');
-  return 'js';
-}
-
-/**
- * A resumed run takes its model and optimisation settings from the checkpoint: a flag given on
- * the command line (not a default) whose value differs from the checkpoint's is an error, not
- * silently ignored. `saved` maps flag names to the checkpoint's values.
- */
-export function checkResumeConflicts(command: string, argv: string[], flags: FlagValues, saved: Record<string, unknown>): void {
-  for (const [name, value] of Object.entries(saved)) {
-    const given = argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`) || a === `--no-${name}`);
-    if (!given || value === undefined) continue;
-    const mine = flags[name] === undefined ? false : flags[name];
-    if (mine !== value) {
-      throw new UsageError(
-        `${command}: --${name} ${String(mine)} conflicts with the checkpoint's ${String(value)} (a resumed run keeps its model and optimisation settings: drop the flag)`,
-      );
-    }
-  }
-}
-
-/** Read a text file given by a flag; missing, unreadable or empty is the user's error (exit 2). */
-export function readInputText(command: string, flag: string, path: string | undefined, what: string): string {
-  if (!path) throw new UsageError(`expected --${flag} FILE (see 'seqgrad ${command} --help')`);
-  try {
-    return readTextFile(path, what);
-  } catch (err) {
-    throw new InputError(`${(err as Error).message.replace(/^readTextFile: /, '')}`);
-  }
-}
-
-/** The curve of a run: smoothed training loss and validation loss in bits per token, by step or by training time. */
-export function lmCurveSvg(
-  title: string, result: Pick<LmTrainResult, 'lossHistory' | 'evaluations'> & { lossHistoryFirstStep?: number }, x: 'step' | 'time', unit: string,
-): string {
-  const bits = (nats: number): number => nats / Math.LN2;
-  const series: { name: string; points: [number, number][] }[] = [];
-  if (x === 'step') {
-    const train: [number, number][] = [];
-    let ema = NaN;
-    const every = Math.max(1, Math.floor(result.lossHistory.length / 400));
-    result.lossHistory.forEach((loss, i) => {
-      ema = Number.isNaN(ema) ? loss : 0.95 * ema + 0.05 * loss;
-      const step = (result.lossHistoryFirstStep ?? 1) + i;
-      if (step % every === 0 || i === result.lossHistory.length - 1) train.push([step, bits(ema)]);
-    });
-    series.push({ name: 'train (smoothed)', points: train });
-    series.push({ name: 'validation', points: result.evaluations.map((e) => [e.step, bits(e.loss)]) });
-  } else {
-    series.push({ name: 'train (smoothed)', points: result.evaluations.filter((e) => Number.isFinite(e.trainLoss)).map((e) => [e.trainSeconds, bits(e.trainLoss)]) });
-    series.push({ name: 'validation', points: result.evaluations.map((e) => [e.trainSeconds, bits(e.loss)]) });
-  }
-  return lineChartSvg({
-    title, xLabel: x === 'step' ? 'step' : 'training time (s)', yLabel: `bits per ${unit}`,
-    series: series.filter((s) => s.points.length > 0),
-  });
-}
-
-function positiveInt(command: string, flags: FlagValues, name: string, min = 1): void {
-  const v = flags[name];
-  if (v !== undefined && (!Number.isInteger(v) || (v as number) < min)) {
-    throw new UsageError(`--${name} expects an integer ≥ ${min}, got ${String(v)}`);
-  }
-}
-
-function positiveNumber(command: string, flags: FlagValues, name: string, allowZero = false): void {
-  const v = flags[name] as number | undefined;
-  if (v !== undefined && !(allowZero ? v >= 0 : v > 0)) {
-    throw new UsageError(`--${name} expects a number ${allowZero ? '≥' : '>'} 0, got ${v}`);
-  }
-}
 
 function checkFlags(flags: FlagValues): void {
   const c = 'train';
   if (flags.bidirectional === 'yes') {
     throw new UsageError(`--bidirectional yes is not possible for a language model: it predicts y⟨t⟩ from y⟨1⟩…y⟨t−1⟩ and must not see the future tokens a backward RNN would read`);
   }
-  for (const name of ['hidden', 'layers', 'seq-len', 'batch', 'min-count']) positiveInt(c, flags, name);
-  for (const name of ['steps', 'embedding', 'patience']) positiveInt(c, flags, name, 0);
-  for (const name of ['eval-every', 'checkpoint-every', 'max-eval-tokens', 'max-vocab']) positiveInt(c, flags, name);
   for (const name of ['epochs', 'lr', 'time-limit', 'eval-every-seconds']) positiveNumber(c, flags, name);
   positiveNumber(c, flags, 'clip', true);
   const vf = flags['val-fraction'] as number;
-  if (!(vf >= 0 && vf < 1)) throw new UsageError(`--val-fraction expects a number in [0, 1), got ${vf}`);
+  if (!(vf >= 0 && vf < 1)) throw new UsageError(`${c}: --val-fraction expects a number in [0, 1), got ${vf}`);
 }
 
 interface CorpusInfo extends Record<string, unknown> {
@@ -174,13 +93,10 @@ export const trainCommand: Command = {
   summary: 'train a char/word-level RNN/GRU/LSTM language model (truncated BPTT, checkpoints, resume)',
   async run(argv) {
     const { flags, positionals } = parseArgs('train', argv, spec);
-    if (flags.help) {
-      console.log(helpText(
-        'seqgrad train --data FILE [--level char|word] [--cell rnn|gru|lstm] [--hidden 128] [--layers 1] [--epochs 10] [--seq-len 50] [--batch 32] [--lr 0.002] [--optimizer adam] [--clip 5] [--time-limit S] [--val-fraction 0.1] [--seed 1] [--checkpoint FILE] [--resume FILE] [--out model.json]',
-        this.summary, spec,
-      ));
-      return 0;
-    }
+    if (flags.help) return printHelp(
+      'seqgrad train --data FILE [--level char|word] [--cell rnn|gru|lstm] [--hidden 128] [--layers 1] [--epochs 10] [--seq-len 50] [--batch 32] [--lr 0.002] [--optimizer adam] [--clip 5] [--time-limit S] [--val-fraction 0.1] [--seed 1] [--checkpoint FILE] [--resume FILE] [--out model.json]',
+      this.summary, spec,
+    );
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (see 'seqgrad train --help')`);
     checkFlags(flags);
     planOutputs({
@@ -191,6 +107,7 @@ export const trainCommand: Command = {
     });
     const backend = await selectBackend(flags.backend as string);
 
+    if (flags.arch === 'transformer' && (flags.resume || flags.checkpoint)) throw new UsageError('--arch transformer has no checkpoints or --resume yet');
     let trainer: LmTrainer;
     let corpus: CorpusInfo;
     if (flags.resume) {
@@ -220,6 +137,9 @@ export const trainCommand: Command = {
       };
       const text = readInputText('train', 'data', corpus.file, 'training corpus');
       const data = prepareLmCorpus(text, { ...corpus, maxSize: corpus.maxVocab ?? undefined });
+      if (flags.arch === 'transformer') {
+        return trainTransformerFromFlags(flags, data, corpus, backend, (title, result, unit) => lmCurveSvg(title, result, flags['curve-x'] as 'step' | 'time', unit));
+      }
       const model = createLanguageModel({
         level, lowercase: corpus.lowercase, cell: flags.cell as CellKind, hidden: flags.hidden as number,
         layers: flags.layers as number, embeddingDim: flags.embedding as number | undefined, seed: flags.seed as number,
@@ -259,46 +179,7 @@ export const trainCommand: Command = {
   },
 };
 
-/**
- * After a run a signal stopped (cli/interrupt.ts): one line on stderr saying what was saved
- * where, and the exit code 130/143. 0 when the run was not interrupted.
- */
-export function interrupted(command: string, steps: number | null, saved: (string | undefined)[]): number {
-  const code = interruptedExitCode();
-  if (code === null) return 0;
-  const files = saved.filter((f): f is string => f !== undefined);
-  console.error(`seqgrad ${command}: ${interruptionNote()}${steps === null ? '' : ` after step ${steps}`}; saved ${files.length > 0 ? files.join(', ') : 'nothing (no output was asked for)'}`);
-  return code;
-}
-
-/** Run a trainer with a progress bar on stderr (loss, tokens/s, clip ratio, last validation). */
-export function runWithProgress(
-  trainer: LmTrainer, label: string, opts: Parameters<LmTrainer['run']>[0] & object,
-): LmTrainResult {
-  let progress: Progress | null = null;
-  let lastVal = '';
-  const unit = trainer.model.config.level === 'char' ? 'bpc' : 'bpw';
-  const result = trainer.run({
-    ...opts,
-    stop: stopFlag,
-    onProgress: (p) => {
-      progress ??= createProgress({ label, total: p.totalSteps, unit: 'steps' });
-      progress.update(p.step, {
-        loss: p.smoothLoss.toFixed(3),
-        'tok/s': Math.round(p.tokensPerSecond),
-        clip: p.clipRatio.toFixed(2),
-        ...(lastVal ? { [`val ${unit}`]: lastVal } : {}),
-      });
-    },
-    onEvaluation: (e: LmEvaluationRecord) => {
-      lastVal = e.bitsPerToken.toFixed(3);
-    },
-  });
-  (progress as Progress | null)?.finish(`${result.stopReason}`);
-  return result;
-}
-
-export function trainingSummary(trainer: LmTrainer, result: LmTrainResult, backend: string): Record<string, unknown> {
+function trainingSummary(trainer: LmTrainer, result: LmTrainResult, backend: string): Record<string, unknown> {
   const model = trainer.model;
   const e = result.restoredBest ? result.bestEvaluation : result.lastEvaluation; // the weights the model ends with
   return {
@@ -318,7 +199,7 @@ export function trainingSummary(trainer: LmTrainer, result: LmTrainResult, backe
   };
 }
 
-export function printSummary(model: LanguageModel, result: LmTrainResult, unit: string): void {
+function printSummary(model: LanguageModel, result: LmTrainResult, unit: string): void {
   const e = result.restoredBest ? result.bestEvaluation : result.lastEvaluation; // the weights the model ends with
   console.log(
     `${result.steps} steps (${result.epochs.toFixed(2)} epochs) in ${formatDuration(result.seconds)}, ${Math.round(result.tokensPerSecond)} tokens/s, stopped by ${result.stopReason}; ` +

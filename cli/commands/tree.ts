@@ -2,9 +2,10 @@
  * `seqgrad tree generate|train|eval`: the recursive (tree) network on sentiment trees, against
  * the bag-of-embeddings baseline. Thin: parses flags, calls training/trees.ts and treenet.ts.
  */
-import { bool, helpText, num, parseArgs, str, UsageError, type FlagSpec, type FlagValues } from '../args.js';
+import { bool, num, parseArgs, printHelp, str, UsageError, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
 import { createProgress } from '../progress.js';
+import { runSubcommand } from '../subcommands.js';
 import { Rng } from '../../engine/rng.js';
 import { readJsonFile, readTextFile, writeFileAtomic } from '../../training/io/files.js';
 import { planOutputs } from '../../training/io/outputs.js';
@@ -14,8 +15,7 @@ import {
   treeModelsToJSON, type TreeEvaluation, type TreeModelsJSON, type TreeTrainOptions,
 } from '../../training/trees/treenet.js';
 import { InputError } from '../../training/core/errors.js';
-import { stopFlag } from '../interrupt.js';
-import { interrupted } from './train.js';
+import { interrupted, stopFlag } from '../interrupt.js';
 
 const SUMMARY = 'recursive (tree) net on sentiment trees vs a bag of embeddings: generate | train | eval';
 
@@ -26,7 +26,7 @@ const USAGE = [
 ].join('\n');
 
 const GENERATE: Record<string, FlagSpec> = {
-  count: { type: 'int', description: 'number of trees', default: 1000 },
+  count: { type: 'int', description: 'number of trees', min: 1, default: 1000 },
   seed: { type: 'int', description: 'seed of the generator', default: 1 },
   classes: { type: 'int', description: 'label classes: 5 (0 very negative … 4 very positive) or 3', default: 5 },
   negation: { type: 'number', description: 'probability that a phrase is negated', default: 0.4 },
@@ -38,13 +38,13 @@ const GENERATE: Record<string, FlagSpec> = {
 const TRAIN: Record<string, FlagSpec> = {
   train: { type: 'string', description: 'training trees (bracket format, e.g. SST); default: generated' },
   test: { type: 'string', description: 'held-out trees; default: generated' },
-  count: { type: 'int', description: 'generated training trees', default: 2000 },
-  'test-count': { type: 'int', description: 'generated held-out trees', default: 500 },
+  count: { type: 'int', description: 'generated training trees', min: 1, default: 2000 },
+  'test-count': { type: 'int', description: 'generated held-out trees', min: 1, default: 500 },
   seed: { type: 'int', description: 'seed: training trees use S, held-out trees S+1, the models S+2', default: 1 },
   classes: { type: 'int', description: 'label classes (default: 5 for generated trees, else inferred from the labels)' },
-  dim: { type: 'int', description: 'embedding and node vector size d', default: 25 },
-  epochs: { type: 'int', description: 'passes over the training trees', default: 20 },
-  batch: { type: 'int', description: 'trees per update', default: 25 },
+  dim: { type: 'int', description: 'embedding and node vector size d', min: 1, default: 25 },
+  epochs: { type: 'int', description: 'passes over the training trees', min: 1, default: 20 },
+  batch: { type: 'int', description: 'trees per update', min: 1, default: 25 },
   optimizer: { type: 'string', description: 'update rule', default: 'adagrad', choices: ['adagrad', 'adam'] },
   lr: { type: 'number', description: 'learning rate (default 0.05 adagrad, 0.005 adam)' },
   'weight-decay': { type: 'number', description: 'L2 weight decay λ', default: 1e-4 },
@@ -58,12 +58,11 @@ const TRAIN: Record<string, FlagSpec> = {
 const EVAL: Record<string, FlagSpec> = {
   model: { type: 'string', description: 'a model file written by `seqgrad tree train --out`' },
   trees: { type: 'string', description: 'trees to evaluate on (default: generated)' },
-  count: { type: 'int', description: 'generated trees', default: 500 },
+  count: { type: 'int', description: 'generated trees', min: 1, default: 500 },
   seed: { type: 'int', description: 'seed of the generated trees (2 = the held-out set of `train --seed 1`)', default: 2 },
   json: { type: 'boolean', description: 'print the accuracies as JSON' },
   help: { type: 'boolean', description: '' },
 };
-
 
 /** Read and parse a tree file; every failure (missing file, malformed tree, bad label) is an input error. */
 function loadTrees(path: string, what: string, classes?: number): Tree[] {
@@ -84,12 +83,6 @@ function checkLabels(tree: Tree, classes: number, where: string): void {
   for (const child of tree.children) checkLabels(child, classes, where);
 }
 
-function positiveInt(command: string, flags: FlagValues, name: string): number {
-  const v = num(flags, name);
-  if (!(v > 0)) throw new UsageError(`${command}: --${name} expects a positive integer, got ${v}`);
-  return v;
-}
-
 function generated(count: number, seed: number, classes: 3 | 5, negation?: number): Tree[] {
   return generateSentimentTrees(new Rng(seed), count, { classes, negation });
 }
@@ -103,7 +96,7 @@ function runGenerate(argv: string[]): number {
   const command = 'tree generate';
   const { flags } = parseArgs(command, argv, GENERATE);
   if (flags.help) return printHelp('seqgrad tree generate [flags]', 'write seeded sentiment trees with negation and intensifiers (labels follow the rules of training/trees.ts)', GENERATE);
-  const count = positiveInt(command, flags, 'count');
+  const count = num(flags, 'count');
   planOutputs({ command, outputs: { '--out': flags.out as string | undefined } });
   const classes = checkClasses(command, num(flags, 'classes'));
   const negation = num(flags, 'negation');
@@ -137,14 +130,14 @@ async function runTrain(argv: string[]): Promise<number> {
   if (classes !== undefined && !(Number.isInteger(classes) && classes >= 2)) throw new UsageError(`${command}: --classes expects an integer ≥ 2, got ${classes}`);
   const train = trainPath
     ? loadTrees(trainPath, 'training trees', classes)
-    : generated(positiveInt(command, flags, 'count'), seed, checkClasses(command, classes ?? 5));
+    : generated(num(flags, 'count'), seed, checkClasses(command, classes ?? 5));
   classes ??= trainPath ? inferClasses(train) : 5;
   const test = testPath
     ? loadTrees(testPath, 'held-out trees', classes)
-    : generated(positiveInt(command, flags, 'test-count'), seed + 1, checkClasses(command, classes));
+    : generated(num(flags, 'test-count'), seed + 1, checkClasses(command, classes));
   const options: TreeTrainOptions = {
-    dim: positiveInt(command, flags, 'dim'), classes, epochs: positiveInt(command, flags, 'epochs'),
-    batchSize: positiveInt(command, flags, 'batch'), optimizer: str(flags, 'optimizer') as 'adagrad' | 'adam',
+    dim: num(flags, 'dim'), classes, epochs: num(flags, 'epochs'),
+    batchSize: num(flags, 'batch'), optimizer: str(flags, 'optimizer') as 'adagrad' | 'adam',
     lr: flags.lr as number | undefined, weightDecay: num(flags, 'weight-decay'),
     lossAt: str(flags, 'loss-at') as 'all' | 'root',
   };
@@ -185,11 +178,11 @@ function withProgress(options: TreeTrainOptions, label: string): TreeTrainOption
   let progress: ReturnType<typeof createProgress> | null = null;
   return {
     ...options,
-    stop: stopFlag,
-    onStep: (step, total, loss) => {
-      progress ??= createProgress({ label, total, unit: 'batches' });
-      progress.update(step, { loss });
-      if (step === total) progress.finish();
+    signal: stopFlag,
+    onProgress: (p) => {
+      progress ??= createProgress({ label, total: p.totalSteps, unit: 'batches' });
+      progress.update(p.step, { loss: p.loss });
+      if (p.step === p.totalSteps) progress.finish();
     },
   };
 }
@@ -210,7 +203,7 @@ function runEval(argv: string[]): number {
   const treesPath = flags.trees as string | undefined;
   const trees = treesPath
     ? loadTrees(treesPath, 'trees', tree.classes)
-    : generated(positiveInt(command, flags, 'count'), num(flags, 'seed'), checkClasses(command, tree.classes));
+    : generated(num(flags, 'count'), num(flags, 'seed'), checkClasses(command, tree.classes));
   const progress = createProgress({ label: 'evaluating', total: bag ? 2 : 1, unit: 'models' });
   const treeEval = evaluateTreeNet(tree, trees);
   progress.update(1);
@@ -237,29 +230,11 @@ function accuracyTable(rows: [string, TreeEvaluation][]): string {
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
-function printHelp(usage: string, summary: string, spec: Record<string, FlagSpec>): number {
-  console.log(helpText(usage, summary, spec));
-  return 0;
-}
-
 export const treeCommand: Command = {
   name: 'tree',
   summary: SUMMARY,
-  async run(argv) {
-    const [sub, ...rest] = argv;
-    if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
-      console.log(`usage: ${USAGE}\n\n${SUMMARY}\n(seqgrad tree <generate|train|eval> --help for the flags)`);
-      return sub === undefined ? 2 : 0;
-    }
-    switch (sub) {
-      case 'generate':
-        return runGenerate(rest);
-      case 'train':
-        return runTrain(rest);
-      case 'eval':
-        return runEval(rest);
-      default:
-        throw new UsageError(`unknown sub-command '${sub}' (one of: generate, train, eval)`);
-    }
+  run(argv) {
+    return runSubcommand('tree', argv, { generate: runGenerate, train: runTrain, eval: runEval },
+      `usage: ${USAGE}\n\n${SUMMARY}\n(seqgrad tree <generate|train|eval> --help for the flags)`);
   },
 };

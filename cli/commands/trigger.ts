@@ -4,9 +4,10 @@
  */
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
-import { helpText, num, parseArgs, str, UsageError, type FlagSpec, type FlagValues } from '../args.js';
+import { num, parseArgs, printHelp, str, UsageError, type FlagSpec, type FlagValues } from '../args.js';
 import type { Command } from '../command.js';
 import { createProgress } from '../progress.js';
+import { runSubcommand } from '../subcommands.js';
 import { Rng } from '../../engine/rng.js';
 import type { CellKind } from '../../layers/cells/cell.js';
 import { ESPEAK_MISSING_MESSAGE, hasEspeak, type ClipEvent } from '../../training/trigger/audio/synth.js';
@@ -14,13 +15,13 @@ import { readWav } from '../../training/trigger/audio/wav.js';
 import { readJsonFile, writeFileAtomic } from '../../training/io/files.js';
 import { planOutputs } from '../../training/io/outputs.js';
 import {
-  bandStatistics, createTriggerModel, detectTriggers, evaluateTrigger, loadTriggerModel, loadTriggerSplit, precisionRecall,
-  predictTrigger, readTriggerManifest, saveTriggerModel, scoreDetections, spectrogramOfAudio, synthesizeTriggerDataset,
+  bandStatistics, createTriggerModel, detectTriggers, evaluateTrigger, loadTriggerModel, loadTriggerSplit,
+  predictTrigger, readTriggerManifest, saveTriggerModel, spectrogramOfAudio, synthesizeTriggerDataset,
   trainTriggerModel, triggerPlotSvg, triggerWindows, type TriggerDataOptions, type TriggerManifest,
 } from '../../training/trigger/trigger.js';
+import { precisionRecall, scoreDetections } from '../../training/metrics/detection.js';
 import { InputError } from '../../training/core/errors.js';
-import { stopFlag } from '../interrupt.js';
-import { interrupted } from './train.js';
+import { interrupted, stopFlag } from '../interrupt.js';
 
 const SUMMARY = 'trigger-word detection ("activate") on espeak-ng speech: synth | train | detect';
 
@@ -32,34 +33,34 @@ const USAGE = [
 
 const SYNTH: Record<string, FlagSpec> = {
   out: { type: 'string', description: 'directory of the data set (created; clips already there are kept)' },
-  train: { type: 'int', description: 'training clips', default: 600 },
-  test: { type: 'int', description: 'held-out clips (spoken by a word bank of their own)', default: 100 },
+  train: { type: 'int', description: 'training clips', min: 0, default: 600 },
+  test: { type: 'int', description: 'held-out clips (spoken by a word bank of their own)', min: 0, default: 100 },
   seed: { type: 'int', description: 'seed of the clips and word banks', default: 1 },
   seconds: { type: 'number', description: 'clip length in seconds', default: 10 },
-  bands: { type: 'int', description: 'spectrogram bands (groups of FFT bins)', default: 64 },
-  pool: { type: 'int', description: 'frames per output step of the stored labels', default: 4 },
-  run: { type: 'int', description: 'label run: output steps set to 1 after each "activate"', default: 9 },
-  variants: { type: 'int', description: 'recordings per word in each word bank (seeded voice, speed, pitch)', default: 24 },
-  wavs: { type: 'int', description: 'held-out clips also written as WAV + JSON under DIR/wav/', default: 5 },
+  bands: { type: 'int', description: 'spectrogram bands (groups of FFT bins)', min: 1, default: 64 },
+  pool: { type: 'int', description: 'frames per output step of the stored labels', min: 1, default: 4 },
+  run: { type: 'int', description: 'label run: output steps set to 1 after each "activate"', min: 1, default: 9 },
+  variants: { type: 'int', description: 'recordings per word in each word bank (seeded voice, speed, pitch)', min: 1, default: 24 },
+  wavs: { type: 'int', description: 'held-out clips also written as WAV + JSON under DIR/wav/', min: 0, default: 5 },
   json: { type: 'boolean', description: 'print the manifest as JSON' },
   help: { type: 'boolean', description: '' },
 };
 
 const TRAIN: Record<string, FlagSpec> = {
   data: { type: 'string', description: 'data set directory (synthesized there first when it holds none)', default: 'out/trigger-data' },
-  'train-clips': { type: 'int', description: 'when synthesizing: training clips', default: 600 },
-  'test-clips': { type: 'int', description: 'when synthesizing: held-out clips', default: 100 },
+  'train-clips': { type: 'int', description: 'when synthesizing: training clips', min: 1, default: 600 },
+  'test-clips': { type: 'int', description: 'when synthesizing: held-out clips', min: 1, default: 100 },
   'data-seed': { type: 'int', description: 'when synthesizing: seed of the clips', default: 1 },
-  epochs: { type: 'int', description: 'passes over the training clips', default: 12 },
-  batch: { type: 'int', description: 'clips per update', default: 16 },
-  hidden: { type: 'int', description: 'GRU hidden size H', default: 64 },
-  layers: { type: 'int', description: 'stacked GRU layers', default: 1 },
+  epochs: { type: 'int', description: 'passes over the training clips', min: 1, default: 12 },
+  batch: { type: 'int', description: 'clips per update', min: 1, default: 16 },
+  hidden: { type: 'int', description: 'GRU hidden size H', min: 1, default: 64 },
+  layers: { type: 'int', description: 'stacked GRU layers', min: 1, default: 1 },
   cell: { type: 'string', description: 'recurrent cell', default: 'gru', choices: ['gru', 'gru-reset-after', 'gru-simple', 'lstm', 'rnn'] },
-  pool: { type: 'int', description: 'front end: average-pool frames by P (1 = none; default: the data set\'s)' },
+  pool: { type: 'int', description: 'front end: average-pool frames by P (1 = none; default: the data set\'s)', min: 1 },
   lr: { type: 'number', description: 'Adam learning rate', default: 3e-3 },
   'clip-norm': { type: 'number', description: 'clip the global gradient norm to this', default: 5 },
   threshold: { type: 'number', description: 'detection threshold on ŷ', default: 0.5 },
-  early: { type: 'int', description: 'also report scores where a detection this many steps before the label window counts', default: 1 },
+  early: { type: 'int', description: 'also report scores where a detection this many steps before the label window counts', min: 0, default: 1 },
   seed: { type: 'int', description: 'seed of the initial weights and shuffling', default: 1 },
   out: { type: 'string', description: 'save the model here', default: 'out/trigger-model.json' },
   plot: { type: 'string', description: 'SVG of the first held-out clip with ŷ over time', default: 'out/trigger-clip.svg' },
@@ -80,12 +81,6 @@ const DETECT: Record<string, FlagSpec> = {
 function espeakMissing(): number {
   console.error(`seqgrad trigger: ${ESPEAK_MISSING_MESSAGE}`);
   return 2;
-}
-
-function positiveInt(command: string, flags: FlagValues, name: string, min = 1): number {
-  const v = num(flags, name);
-  if (!(Number.isInteger(v) && v >= min)) throw new UsageError(`${command}: --${name} expects an integer ≥ ${min}, got ${v}`);
-  return v;
 }
 
 function probability(command: string, flags: FlagValues, name: string): number {
@@ -111,9 +106,9 @@ function runSynth(argv: string[]): number {
   const out = flags.out as string | undefined;
   if (!out) throw new UsageError(`${command}: --out DIR is required (the data set directory)`);
   const options: TriggerDataOptions = {
-    train: positiveInt(command, flags, 'train', 0), test: positiveInt(command, flags, 'test', 0), seed: num(flags, 'seed'),
-    seconds: num(flags, 'seconds'), bands: positiveInt(command, flags, 'bands'), pool: positiveInt(command, flags, 'pool'),
-    run: positiveInt(command, flags, 'run'), variants: positiveInt(command, flags, 'variants'), wavs: positiveInt(command, flags, 'wavs', 0),
+    train: num(flags, 'train'), test: num(flags, 'test'), seed: num(flags, 'seed'),
+    seconds: num(flags, 'seconds'), bands: num(flags, 'bands'), pool: num(flags, 'pool'),
+    run: num(flags, 'run'), variants: num(flags, 'variants'), wavs: num(flags, 'wavs'),
   };
   if (!(options.seconds! >= 1 && options.seconds! <= 60)) throw new UsageError(`${command}: --seconds expects a number in [1, 60], got ${options.seconds}`);
   if (options.train! + options.test! === 0) throw new UsageError(`${command}: expected at least one clip, got --train 0 --test 0`);
@@ -132,10 +127,10 @@ async function runTrain(argv: string[]): Promise<number> {
   const { flags } = parseArgs(command, argv, TRAIN);
   if (flags.help) return printHelp('seqgrad trigger train [flags]', 'train the GRU detector on a synthesized data set; report precision/recall of detections on the held-out clips', TRAIN);
   const dir = str(flags, 'data');
-  const epochs = positiveInt(command, flags, 'epochs');
-  const batchSize = positiveInt(command, flags, 'batch');
-  const hidden = positiveInt(command, flags, 'hidden');
-  const layers = positiveInt(command, flags, 'layers');
+  const epochs = num(flags, 'epochs');
+  const batchSize = num(flags, 'batch');
+  const hidden = num(flags, 'hidden');
+  const layers = num(flags, 'layers');
   const threshold = probability(command, flags, 'threshold');
   const lr = num(flags, 'lr');
   if (!(lr > 0)) throw new UsageError(`${command}: --lr expects a positive number, got ${lr}`);
@@ -150,10 +145,10 @@ async function runTrain(argv: string[]): Promise<number> {
     if (!hasEspeak()) return espeakMissing();
     console.error(`no data set in ${dir}: synthesizing one`);
     manifest = synthesize(dir, {
-      train: positiveInt(command, flags, 'train-clips'), test: positiveInt(command, flags, 'test-clips'), seed: num(flags, 'data-seed'),
+      train: num(flags, 'train-clips'), test: num(flags, 'test-clips'), seed: num(flags, 'data-seed'),
     });
   }
-  const pool = flags.pool === undefined ? manifest.pool : positiveInt(command, flags, 'pool');
+  const pool = flags.pool === undefined ? manifest.pool : num(flags, 'pool');
   const train = loadTriggerSplit(dir, 'train', manifest);
   const test = loadTriggerSplit(dir, 'test', manifest);
   if (train.length === 0) throw new UsageError(`${command}: the data set in ${dir} has no training clips`);
@@ -165,18 +160,16 @@ async function runTrain(argv: string[]): Promise<number> {
     spectrogram: manifest.spectrogram,
   }, new Rng(seed), bandStatistics(train.map((c) => c.features)));
   let progress: ReturnType<typeof createProgress> | null = null;
-  let recent = 0;
   const result = trainTriggerModel(model, train, {
-    epochs, batchSize, lr, clipNorm, stop: stopFlag,
-    onStep: (step, total, loss) => {
-      progress ??= createProgress({ label: 'training', total, unit: 'batches' });
-      recent = recent === 0 ? loss : 0.9 * recent + 0.1 * loss;
-      progress.update(step, { loss: recent.toFixed(4) });
+    epochs, batchSize, lr, clipNorm, signal: stopFlag,
+    onProgress: (p) => {
+      progress ??= createProgress({ label: 'training', total: p.totalSteps, unit: 'batches' });
+      progress.update(p.step, { loss: p.smoothLoss.toFixed(4) });
     },
   }, new Rng(seed + 1));
   (progress as ReturnType<typeof createProgress> | null)?.finish();
 
-  const early = positiveInt(command, flags, 'early', 0);
+  const early = num(flags, 'early');
   const testProbabilities = predictTrigger(model, test.map((c) => c.features));
   const heldOut = test.length > 0 ? evaluateTrigger(model, test, threshold, 0, testProbabilities) : null;
   const heldOutEarly = test.length > 0 && early > 0 ? evaluateTrigger(model, test, threshold, early, testProbabilities) : null;
@@ -274,29 +267,11 @@ function runDetect(argv: string[]): number {
   return 0;
 }
 
-function printHelp(usage: string, summary: string, spec: Record<string, FlagSpec>): number {
-  console.log(helpText(usage, summary, spec));
-  return 0;
-}
-
 export const triggerCommand: Command = {
   name: 'trigger',
   summary: SUMMARY,
-  async run(argv) {
-    const [sub, ...rest] = argv;
-    if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
-      console.log(`usage: ${USAGE}\n\n${SUMMARY}\n(seqgrad trigger <synth|train|detect> --help for the flags)`);
-      return sub === undefined ? 2 : 0;
-    }
-    switch (sub) {
-      case 'synth':
-        return runSynth(rest);
-      case 'train':
-        return runTrain(rest);
-      case 'detect':
-        return runDetect(rest);
-      default:
-        throw new UsageError(`unknown sub-command '${sub}' (one of: synth, train, detect)`);
-    }
+  run(argv) {
+    return runSubcommand('trigger', argv, { synth: runSynth, train: runTrain, detect: runDetect },
+      `usage: ${USAGE}\n\n${SUMMARY}\n(seqgrad trigger <synth|train|detect> --help for the flags)`);
   },
 };

@@ -2,28 +2,28 @@
  * `seqgrad word2vec`: train word vectors (skip-gram or CBOW; full softmax, hierarchical softmax
  * or negative sampling) on a text file or a directory of .txt files (Gutenberg books are cut to
  * their prose), with a progress bar showing words/s and the loss, and write them in word2vec's
- * text format (`V d` header) atomically. Thin: training/corpus.ts, word2vec.ts, vectors.ts.
+ * text format (`V d` header) atomically. Thin: training/text/corpus.ts, training/embeddings/word2vec.ts
+ * and vectors.ts.
  */
-import { helpText, parseArgs, type FlagSpec } from '../args.js';
+import { parseArgs, printHelp, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
+import { readCorpusInput } from '../files.js';
 import { createProgress, type Progress } from '../progress.js';
-import { readCorpus, type Corpus } from '../../training/text/corpus.js';
-import { writeVectors } from '../../training/embeddings/vectors.js';
+import { writeVectors } from '../../training/io/vectors.js';
 import { trainWord2Vec, type Word2VecKernel, type Word2VecLoss, type Word2VecMethod } from '../../training/embeddings/word2vec.js';
 import { InputError } from '../../training/core/errors.js';
 import { planOutputs } from '../../training/io/outputs.js';
-import { stopFlag } from '../interrupt.js';
-import { interrupted } from './train.js';
+import { interrupted, stopFlag } from '../interrupt.js';
 
 const spec: Record<string, FlagSpec> = {
   corpus: { type: 'string', description: 'a text file, or a directory of .txt files' },
   method: { type: 'string', description: 'architecture', choices: ['skipgram', 'cbow'], default: 'skipgram' },
   loss: { type: 'string', description: 'output layer', choices: ['softmax', 'hs', 'neg'], default: 'neg' },
-  dim: { type: 'int', description: 'vector size d', default: 100 },
-  window: { type: 'int', description: 'largest context distance (shrunk at random per position)', default: 5 },
-  negative: { type: 'int', description: 'negatives per example (--loss neg)', default: 5 },
-  'min-count': { type: 'int', description: 'drop words seen fewer times', default: 5 },
-  epochs: { type: 'int', description: 'passes over the corpus', default: 1 },
+  dim: { type: 'int', description: 'vector size d', min: 1, default: 100 },
+  window: { type: 'int', description: 'largest context distance (shrunk at random per position)', min: 1, default: 5 },
+  negative: { type: 'int', description: 'negatives per example (--loss neg)', min: 1, default: 5 },
+  'min-count': { type: 'int', description: 'drop words seen fewer times', min: 1, default: 5 },
+  epochs: { type: 'int', description: 'passes over the corpus', min: 1, default: 1 },
   sample: { type: 'number', description: 'subsampling threshold s (0 = off)', default: 1e-3 },
   alpha: { type: 'number', description: 'starting learning rate (default 0.025 skip-gram, 0.05 CBOW)' },
   seed: { type: 'int', description: 'seed of every random choice', default: 1 },
@@ -33,45 +33,19 @@ const spec: Record<string, FlagSpec> = {
   help: { type: 'boolean', description: '' },
 };
 
-
-/** Throws an input error (exit 2) unless each named flag is an integer ≥ 1 (or ≥ 0 where allowed). */
-export function checkCounts(command: string, flags: Record<string, unknown>, names: string[], zeroOk: string[] = []): void {
-  for (const name of names) {
-    const v = flags[name];
-    const min = zeroOk.includes(name) ? 0 : 1;
-    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min)) {
-      throw new InputError(`${command}: --${name} expects an integer ≥ ${min}, got ${String(v)}`);
-    }
-  }
-}
-
-/** Read the corpus; a missing or empty one is the user's input error (exit 2). */
-export function loadCorpusForCli(command: string, path: string | undefined): Corpus {
-  if (!path) throw new InputError(`${command}: expected --corpus FILE|DIR (see 'seqgrad ${command} --help')`);
-  try {
-    return readCorpus(path);
-  } catch (err) {
-    throw new InputError((err as Error).message);
-  }
-}
-
 export const word2vecCommand: Command = {
   name: 'word2vec',
   summary: 'train word2vec vectors (skip-gram/CBOW; softmax, hierarchical softmax or negative sampling)',
   run(argv) {
     const { flags } = parseArgs('word2vec', argv, spec);
-    if (flags.help) {
-      console.log(helpText(
-        'seqgrad word2vec --corpus FILE|DIR [--method skipgram|cbow] [--loss softmax|hs|neg] [--dim 100] [--window 5] [--negative 5] [--min-count 5] [--epochs 1] [--seed 1] [--out vectors.txt]',
-        this.summary, spec,
-      ));
-      return 0;
-    }
-    checkCounts('word2vec', flags, ['dim', 'window', 'negative', 'min-count', 'epochs']);
+    if (flags.help) return printHelp(
+      'seqgrad word2vec --corpus FILE|DIR [--method skipgram|cbow] [--loss softmax|hs|neg] [--dim 100] [--window 5] [--negative 5] [--min-count 5] [--epochs 1] [--seed 1] [--out vectors.txt]',
+      this.summary, spec,
+    );
     if ((flags.sample as number) < 0) throw new InputError(`word2vec: --sample expects a number ≥ 0, got ${flags.sample}`);
     if (flags.alpha !== undefined && !((flags.alpha as number) > 0)) throw new InputError(`word2vec: --alpha expects a positive number, got ${flags.alpha}`);
     planOutputs({ command: 'word2vec', inputs: { '--corpus': flags.corpus as string | undefined }, outputs: { '--out': flags.out as string } });
-    const corpus = loadCorpusForCli('word2vec', flags.corpus as string | undefined);
+    const corpus = readCorpusInput('word2vec', flags.corpus as string | undefined);
     const method = flags.method as Word2VecMethod;
     const loss = flags.loss as Word2VecLoss;
     const label = `word2vec ${method}/${loss}`;
@@ -87,7 +61,7 @@ export const word2vecCommand: Command = {
       alpha: flags.alpha as number | undefined,
       seed: flags.seed as number,
       kernel: flags.kernel as Word2VecKernel,
-      stop: stopFlag,
+      signal: stopFlag,
       onProgress: (p) => {
         progress ??= createProgress({ label, total: p.totalWords, unit: 'words' });
         progress.update(p.wordsDone, {

@@ -13,7 +13,7 @@
  * (or, in gpu.js' CPU/WebAssembly fallbacks, arrays of rows).
  *
  * Gate order of the LSTM kernels: PyTorch's [i f g o] = [Γu Γf c̃ Γo] in blocks of H columns, as in
- * layers/lstm.ts. The recurrent state lives in one [B, 2H] grid: columns [0, H) are c, [H, 2H) are a.
+ * layers/cells/lstm.ts. The recurrent state lives in one [B, 2H] grid: columns [0, H) are c, [H, 2H) are a.
  */
 
 /** What gpu.js gives a kernel function as `this` (the part these kernels use). */

@@ -2,7 +2,7 @@
  * LSTM forward steps on the `gpu` backend with the data kept on the device between steps
  * (gpu.js `pipeline: true`: each kernel returns its output texture, which the next kernel reads).
  *
- * GpuLstmRunner, for a fixed (T, B, D, H), gate order [i f g o] = [Γu Γf c̃ Γo] as in layers/lstm.ts:
+ * GpuLstmRunner, for a fixed (T, B, D, H), gate order [i f g o] = [Γu Γf c̃ Γo] as in layers/cells/lstm.ts:
  *   setWeights: W_x [4H, D], W_a [4H, H], b [1, 4H] are uploaded once and stay resident.
  *   forward:    XP = X·W_xᵀ + b                        [T·B, 4H]  one kernel for all T steps
  *               for t = 1 … T:
@@ -35,7 +35,7 @@ export interface GpuLstmRunnerOptions {
   batch: number;
 }
 
-/** LSTM weights in layers/lstm.ts' fused layout (an LstmCell's `params` fit). */
+/** LSTM weights in layers/cells/lstm.ts' fused layout (an LstmCell's `params` fit). */
 export interface GpuLstmWeights {
   /** [4H, D], rows [W_ux; W_fx; W_cx; W_ox]. */
   W_x: Matrix;

@@ -81,7 +81,7 @@ export type GruGatesBackwardKernel = (
 /** The tanh RNN's nonlinearity, in place: a [rows, H] ← tanh(a + xp) (a holds a⟨t−1⟩·W_aᵀ). */
 export type RnnTanhForwardKernel = (rows: number, H: number, a: StridedBuffer, xp: StridedBuffer) => void;
 
-export interface Backend {
+export interface Backend extends CellKernelSlots {
   /** 'js', 'wasm', 'gpu', … */
   readonly name: string;
   /** True when the kernels accept Float64Array (needed for gradient checks). */
@@ -102,4 +102,120 @@ export interface Backend {
    * Use `withConstantOperands`, which falls back to plain `fn()`.
    */
   readonly runWithConstants?: <T>(arrays: readonly FloatArray[], fn: () => T) => T;
+}
+
+// ---- The other cells' elementwise steps ---------------------------------------------------------
+// The full and the simplified GRU, the peephole LSTM, and the RNN's ReLU forward and backward:
+// each fused loop of a cell step is a kernel here too (so every cell reaches its arithmetic through
+// the seam). Only the js reference (gates-js.ts) implements them so far. Shapes as above: `rows`
+// rows of H units; the formulas are in gates-js.ts. Outputs must not overlap each other or the
+// inputs, except where a kernel says it updates an operand in place.
+
+/**
+ * The notes' full GRU, first half of the step, gate order [Γr Γu c̃] (H columns each):
+ *   in:  gates [rows, 3H] whose first 2H columns hold c⟨t−1⟩·[W_ra; W_ua]ᵀ, xp [rows, 3H], cPrev [rows, H]
+ *   out: gates[:, 0:2H] ← [Γr Γu] = σ(· + xp[:, 0:2H]) (in place);  resetState [rows, H] = Γr ∗ cPrev
+ */
+export type GruFullGatesForwardKernel = (
+  rows: number, H: number,
+  gates: StridedBuffer, xp: StridedBuffer, cPrev: StridedBuffer, resetState: StridedBuffer,
+) => void;
+
+/**
+ * Its second half, after the cell's GEMM (Γr ∗ c⟨t−1⟩)·W_caᵀ into gates[:, 2H:3H]:
+ *   gates[:, 2H:3H] ← c̃ = tanh(· + xp[:, 2H:3H]) (in place);  c [rows, H] = Γu ∗ c̃ + (1 − Γu) ∗ cPrev
+ */
+export type GruFullCandidateForwardKernel = (
+  rows: number, H: number,
+  gates: StridedBuffer, xp: StridedBuffer, cPrev: StridedBuffer, c: StridedBuffer,
+) => void;
+
+/**
+ * Full GRU backward, first half: from gates [Γr Γu c̃], cPrev and dc = ∂L/∂c⟨t⟩ [rows, H], WRITE
+ * dzC [rows, H] = ∂L/∂z_c, the Γu half dzRU[:, H:2H] = ∂L/∂z_u (dzRU [rows, 2H]) and
+ * dcPrev [rows, H] = dc ∗ (1 − Γu) (the direct path).
+ */
+export type GruFullCandidateBackwardKernel = (
+  rows: number, H: number,
+  gates: StridedBuffer, cPrev: StridedBuffer, dc: StridedBuffer,
+  dzRU: StridedBuffer, dzC: StridedBuffer, dcPrev: StridedBuffer,
+) => void;
+
+/**
+ * Its second half, after the cell's GEMM dResetState = ∂L/∂(Γr ∗ c⟨t−1⟩) = dzC·W_ca [rows, H]:
+ * WRITE the Γr half dzRU[:, 0:H] = ∂L/∂z_r and dxp [rows, 3H] = [dz_r dz_u dz_c]; ADD
+ * dResetState ∗ Γr into dcPrev.
+ */
+export type GruFullGatesBackwardKernel = (
+  rows: number, H: number,
+  gates: StridedBuffer, cPrev: StridedBuffer, dResetState: StridedBuffer,
+  dzRU: StridedBuffer, dzC: StridedBuffer, dxp: StridedBuffer, dcPrev: StridedBuffer,
+) => void;
+
+/**
+ * The notes' simplified GRU (Γr ≡ 1), gate order [Γu c̃]:
+ *   in:  z [rows, 2H] = c⟨t−1⟩·W_aᵀ, xp [rows, 2H], cPrev [rows, H]
+ *   out: z ← [Γu c̃] = [σ tanh](z + xp) (in place);  c [rows, H] = Γu ∗ c̃ + (1 − Γu) ∗ cPrev
+ */
+export type GruSimpleGatesForwardKernel = (
+  rows: number, H: number, z: StridedBuffer, xp: StridedBuffer, cPrev: StridedBuffer, c: StridedBuffer,
+) => void;
+
+/**
+ * Its backward: from gates [Γu c̃], cPrev and dc = ∂L/∂c⟨t⟩ [rows, H], WRITE dz [rows, 2H] =
+ * [dz_u dz_c] and dcPrev = dc ∗ (1 − Γu) (the direct path; the cell adds dz·W_a).
+ */
+export type GruSimpleGatesBackwardKernel = (
+  rows: number, H: number,
+  gates: StridedBuffer, cPrev: StridedBuffer, dc: StridedBuffer, dz: StridedBuffer, dcPrev: StridedBuffer,
+) => void;
+
+/**
+ * The peephole LSTM (Gers & Schmidhuber 2000): LstmGatesForwardKernel's operands plus the diagonal
+ * peephole weights pu, pf, po [1, H] (one row, broadcast); Γu and Γf also see p ∗ c⟨t−1⟩, Γo sees
+ * po ∗ c⟨t⟩.
+ */
+export type LstmPeepholeGatesForwardKernel = (
+  rows: number, H: number,
+  z: StridedBuffer, xp: StridedBuffer, cPrev: StridedBuffer,
+  c: StridedBuffer, a: StridedBuffer, tanhC: StridedBuffer,
+  pu: StridedBuffer, pf: StridedBuffer, po: StridedBuffer,
+) => void;
+
+/**
+ * Its backward: LstmGatesBackwardKernel's operands plus c = c⟨t⟩ [rows, H] and the peepholes;
+ * WRITES dz and dcPrev (peephole paths included) and ADDS the peepholes' gradients into dpu, dpf,
+ * dpo [1, H].
+ */
+export type LstmPeepholeGatesBackwardKernel = (
+  rows: number, H: number,
+  gates: StridedBuffer, tanhC: StridedBuffer, cPrev: StridedBuffer, c: StridedBuffer,
+  da: StridedBuffer, dc: StridedBuffer, dz: StridedBuffer, dcPrev: StridedBuffer,
+  pu: StridedBuffer, pf: StridedBuffer, po: StridedBuffer,
+  dpu: StridedBuffer, dpf: StridedBuffer, dpo: StridedBuffer,
+) => void;
+
+/** The ReLU RNN's nonlinearity, in place: a [rows, H] ← max(0, a + xp) (a holds a⟨t−1⟩·W_aᵀ). */
+export type RnnReluForwardKernel = (rows: number, H: number, a: StridedBuffer, xp: StridedBuffer) => void;
+
+/**
+ * The RNN's backward through g, read off the output a = a⟨t⟩ [rows, H]: WRITE dz [rows, H] =
+ * da ∗ g′ with tanh′ = 1 − a² (RnnTanhBackwardKernel) or ReLU′ = [a > 0] (RnnReluBackwardKernel).
+ */
+export type RnnTanhBackwardKernel = (rows: number, H: number, a: StridedBuffer, da: StridedBuffer, dz: StridedBuffer) => void;
+export type RnnReluBackwardKernel = (rows: number, H: number, a: StridedBuffer, da: StridedBuffer, dz: StridedBuffer) => void;
+
+/** The slots of these kernels in `Backend` (optional: a backend without one gets the js kernel). */
+export interface CellKernelSlots {
+  readonly gruFullGatesForward?: GruFullGatesForwardKernel;
+  readonly gruFullCandidateForward?: GruFullCandidateForwardKernel;
+  readonly gruFullCandidateBackward?: GruFullCandidateBackwardKernel;
+  readonly gruFullGatesBackward?: GruFullGatesBackwardKernel;
+  readonly gruSimpleGatesForward?: GruSimpleGatesForwardKernel;
+  readonly gruSimpleGatesBackward?: GruSimpleGatesBackwardKernel;
+  readonly lstmPeepholeGatesForward?: LstmPeepholeGatesForwardKernel;
+  readonly lstmPeepholeGatesBackward?: LstmPeepholeGatesBackwardKernel;
+  readonly rnnReluForward?: RnnReluForwardKernel;
+  readonly rnnTanhBackward?: RnnTanhBackwardKernel;
+  readonly rnnReluBackward?: RnnReluBackwardKernel;
 }

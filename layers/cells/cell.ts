@@ -14,6 +14,11 @@
  *   params.b    [1, G]  the gate biases, fused
  *   other params (recurrent weights, peepholes, …) are the cell's own; `grads` mirrors `params`.
  * A state is a list of [B, H] matrices: [a] for RNN and GRU, [a, c] for LSTM.
+ *
+ * One class per cell kind, each in its own file with its equations at the top: rnn.ts, gru.ts (the
+ * notes' full GRU), gru-simple.ts, gru-reset-after.ts, lstm.ts, lstm-peephole.ts. A cell's
+ * elementwise step loops are kernels of the backend seam (engine/backend.ts); the cell does the
+ * GEMMs and the bookkeeping around them.
  */
 import { initPytorchDefault, initXavierUniform } from '../../engine/init.js';
 import { Matrix, zero, type DType } from '../../engine/matrix.js';
@@ -33,7 +38,14 @@ export interface CellWorkspace {
   readonly batch: number;
 }
 
-export interface RecurrentCell {
+/**
+ * A recurrent cell whose per-(T, B) caches have the type W. Code that holds cells of any kind
+ * (the runner, the wrappers, the models) uses `RecurrentCell` = `RecurrentCell<CellWorkspace>`: a
+ * cell of any W is one (its step methods take the workspace its own `createWorkspace` made, and
+ * that is the only workspace the runner ever hands it), and the cell itself sees its W without a
+ * downcast.
+ */
+export interface RecurrentCell<W extends CellWorkspace = CellWorkspace> {
   readonly kind: CellKind;
   readonly inputSize: number;
   readonly hiddenSize: number;
@@ -53,14 +65,14 @@ export interface RecurrentCell {
   readonly grads: Record<string, Matrix>;
 
   /** Allocate the caches for T steps of batch B (done once per (T, B), reused across calls). */
-  createWorkspace(steps: number, batch: number): CellWorkspace;
+  createWorkspace(steps: number, batch: number): W;
 
   /**
    * One forward step at time t: from xp = (x⟨t⟩·W_xᵀ + b) [B, G] and the previous state, write the
    * new state into `next` (each [B, H]) and keep in `ws` what the backward step needs.
    * `next` never aliases `prev`.
    */
-  stepForward(ws: CellWorkspace, t: number, xp: Matrix, prev: readonly Matrix[], next: readonly Matrix[]): void;
+  stepForward(ws: W, t: number, xp: Matrix, prev: readonly Matrix[], next: readonly Matrix[]): void;
 
   /**
    * One backward step at time t: given dNext (∂L/∂ state⟨t⟩, each [B, H], already including the
@@ -73,7 +85,7 @@ export interface RecurrentCell {
    * dNext is read-only; dPrev never aliases dNext, prev or next.
    */
   stepBackward(
-    ws: CellWorkspace, t: number, dNext: readonly Matrix[], dxp: Matrix, dPrev: readonly Matrix[],
+    ws: W, t: number, dNext: readonly Matrix[], dxp: Matrix, dPrev: readonly Matrix[],
     prev: readonly Matrix[], next: readonly Matrix[],
   ): void;
 }
@@ -81,22 +93,29 @@ export interface RecurrentCell {
 /**
  * The cheap shape check of one stepForward / stepBackward call (the cell contract is public): t
  * within the workspace, xp (or dxp) [B, G] with B the workspace's batch, and every state tensor
- * of `states` [B, H]. A wrong width would read past a buffer on wasm; name it instead.
+ * of the state groups `s0` … `s3` (prev/next, or dNext/dPrev/prev/next) [B, H]. A wrong width
+ * would read past a buffer on wasm; name it instead. Fixed parameters, not an array of groups:
+ * nothing is allocated per step.
  */
 export function checkStepShapes(
-  op: string, cell: RecurrentCell, ws: CellWorkspace, t: number, xp: Matrix, states: readonly (readonly Matrix[])[],
+  op: string, cell: RecurrentCell, ws: CellWorkspace, t: number, xp: Matrix,
+  s0: readonly Matrix[], s1: readonly Matrix[], s2?: readonly Matrix[], s3?: readonly Matrix[],
 ): void {
   if (!Number.isInteger(t) || t < 0 || t >= ws.steps) throw new Error(`${op}: expected step t in [0, ${ws.steps}) of the workspace, got ${t}`);
-  const B = xp.rows;
-  if (B !== ws.batch || xp.cols !== cell.gateWidth) {
+  if (xp.rows !== ws.batch || xp.cols !== cell.gateWidth) {
     throw new Error(`${op}: expected xp [${ws.batch}, ${cell.gateWidth}] (the workspace's batch, G), got [${xp.rows}, ${xp.cols}]`);
   }
-  for (const group of states) {
-    for (let k = 0; k < cell.stateCount; k++) {
-      const s = group[k];
-      if (!s || s.rows !== B || s.cols !== cell.hiddenSize) {
-        throw new Error(`${op}: expected state tensor ${k} to be [${B}, ${cell.hiddenSize}] (xp's batch, H), got ${s ? `[${s.rows}, ${s.cols}]` : 'none'}`);
-      }
+  checkStateGroup(op, cell, xp.rows, s0);
+  checkStateGroup(op, cell, xp.rows, s1);
+  if (s2) checkStateGroup(op, cell, xp.rows, s2);
+  if (s3) checkStateGroup(op, cell, xp.rows, s3);
+}
+
+function checkStateGroup(op: string, cell: RecurrentCell, B: number, group: readonly Matrix[]): void {
+  for (let k = 0; k < cell.stateCount; k++) {
+    const s = group[k];
+    if (!s || s.rows !== B || s.cols !== cell.hiddenSize) {
+      throw new Error(`${op}: expected state tensor ${k} to be [${B}, ${cell.hiddenSize}] (xp's batch, H), got ${s ? `[${s.rows}, ${s.cols}]` : 'none'}`);
     }
   }
 }

@@ -3,9 +3,12 @@
  * take the cell kind as configuration (`createCell(cell.config.kind, { ...cell.config, rng })`
  * rebuilds a cell's structure).
  */
-import type { CellKind, CellOptions } from './cell.js';
+import type { CellKind, CellOptions, RecurrentCell } from './cell.js';
 import { GruCell } from './gru.js';
+import { ResetAfterGruCell } from './gru-reset-after.js';
+import { SimpleGruCell } from './gru-simple.js';
 import { LstmCell } from './lstm.js';
+import { PeepholeLstmCell } from './lstm-peephole.js';
 import { RnnCell, type RnnActivation } from './rnn.js';
 
 export interface CreateCellOptions extends Omit<CellOptions, 'init'> {
@@ -21,7 +24,7 @@ export interface CreateCellOptions extends Omit<CellOptions, 'init'> {
 
 export const CELL_KINDS: readonly CellKind[] = ['rnn', 'gru', 'gru-simple', 'gru-reset-after', 'lstm', 'lstm-peephole'];
 
-export function createCell(kind: CellKind, opts: CreateCellOptions): RnnCell | GruCell | LstmCell {
+export function createCell(kind: CellKind, opts: CreateCellOptions): RecurrentCell {
   const op = 'createCell';
   if (kind !== 'rnn' && opts.init === 'irnn') throw new Error(`${op}: expected init 'irnn' only for kind 'rnn', got kind '${kind}'`);
   if (kind !== 'rnn' && opts.activation !== undefined) throw new Error(`${op}: expected activation only for kind 'rnn', got kind '${kind}'`);
@@ -29,10 +32,10 @@ export function createCell(kind: CellKind, opts: CreateCellOptions): RnnCell | G
   switch (kind) {
     case 'rnn': return new RnnCell(opts);
     case 'gru': return new GruCell(base);
-    case 'gru-simple': return new GruCell({ ...base, variant: 'simple' });
-    case 'gru-reset-after': return new GruCell({ ...base, resetAfter: true });
+    case 'gru-simple': return new SimpleGruCell(base);
+    case 'gru-reset-after': return new ResetAfterGruCell(base);
     case 'lstm': return new LstmCell(base);
-    case 'lstm-peephole': return new LstmCell({ ...base, peephole: true });
+    case 'lstm-peephole': return new PeepholeLstmCell(base);
     default: throw new Error(`${op}: expected a kind among ${CELL_KINDS.join(', ')}, got '${kind as string}'`);
   }
 }

@@ -10,11 +10,16 @@
  *   b   = b_a   [1, H]   (bias_ih_l0 + bias_hh_l0: PyTorch's two biases always appear summed)
  * The runner supplies xp⟨t⟩ = x⟨t⟩·W_axᵀ + b_a; the cell adds the recurrent term and applies g.
  * The cell caches nothing: g′ is read off a⟨t⟩ itself (tanh′ = 1 − a², ReLU′ = [a > 0]).
+ * Per step: one GEMM a⟨t−1⟩·W_aaᵀ, then the backend seam's kernel for g (`rnnTanhForward` /
+ * `rnnReluForward`; backward `rnnTanhBackward` / `rnnReluBackward`, engine/kernels/gates-js.ts).
  *
  * Initialisations: 'pytorch' U(±1/√H); 'xavier' (Xavier-uniform weights, zero bias); 'irnn'
  * (Le, Jaitly & Hinton 2015): W_aa = I, b_a = 0, W_ax ~ N(0, irnnStd²) with irnnStd = 0.001.
  */
-import { rnnTanhForwardKernel } from '../../engine/backend.js';
+import {
+  rnnReluBackwardKernel, rnnReluForwardKernel, rnnTanhBackwardKernel, rnnTanhForwardKernel,
+  type RnnTanhBackwardKernel, type RnnTanhForwardKernel,
+} from '../../engine/backend.js';
 import { gemm } from '../../engine/gemm.js';
 import { initIdentity, initNormal } from '../../engine/init.js';
 import { zero, type DType, type Matrix } from '../../engine/matrix.js';
@@ -45,6 +50,9 @@ export class RnnCell implements RecurrentCell {
   readonly config: CellConfig;
   readonly params: Record<string, Matrix>;
   readonly grads: Record<string, Matrix>;
+  /** The seam's lookups for g and g′ (chosen once: the activation is fixed, the backend is not). */
+  private readonly forwardKernel: () => RnnTanhForwardKernel;
+  private readonly backwardKernel: () => RnnTanhBackwardKernel;
 
   constructor(opts: RnnCellOptions) {
     const op = 'createRnnCell';
@@ -59,6 +67,8 @@ export class RnnCell implements RecurrentCell {
     this.gateWidth = H;
     this.dtype = dtype;
     this.activation = activation;
+    this.forwardKernel = activation === 'tanh' ? rnnTanhForwardKernel : rnnReluForwardKernel;
+    this.backwardKernel = activation === 'tanh' ? rnnTanhBackwardKernel : rnnReluBackwardKernel;
     this.config = { kind: 'rnn', inputSize: D, hiddenSize: H, dtype, activation };
     const { params, grads } = allocateParams({ W_x: [H, D], W_a: [H, H], b: [1, H] }, dtype);
     this.params = params;
@@ -79,23 +89,10 @@ export class RnnCell implements RecurrentCell {
 
   /** a⟨t⟩ = g(xp⟨t⟩ + a⟨t−1⟩·W_aaᵀ)   xp [B, H], a⟨t−1⟩ [B, H] → a⟨t⟩ [B, H] */
   stepForward(_ws: CellWorkspace, _t: number, xp: Matrix, prev: readonly Matrix[], next: readonly Matrix[]): void {
-    checkStepShapes('rnn.stepForward', this, _ws, _t, xp, [prev, next]);
+    checkStepShapes('rnn.stepForward', this, _ws, _t, xp, prev, next);
     const a = next[0];
     gemm(a, prev[0], this.params.W_a, false, true, 1, 0);
-    const H = this.hiddenSize;
-    if (this.activation === 'tanh') {
-      rnnTanhForwardKernel()(a.rows, H, a, xp); // the backend seam's kernel (WebAssembly SIMD on 'wasm')
-      return;
-    }
-    const ad = a.data, xd = xp.data;
-    for (let b = 0; b < a.rows; b++) {
-      const ao = a.offset + b * a.stride;
-      const xo = xp.offset + b * xp.stride;
-      for (let j = 0; j < H; j++) {
-        const z = ad[ao + j] + xd[xo + j];
-        ad[ao + j] = z > 0 ? z : 0;
-      }
-    }
+    this.forwardKernel()(a.rows, this.hiddenSize, a, xp);
   }
 
   /**
@@ -105,21 +102,9 @@ export class RnnCell implements RecurrentCell {
     _ws: CellWorkspace, _t: number, dNext: readonly Matrix[], dxp: Matrix, dPrev: readonly Matrix[],
     prev: readonly Matrix[], next: readonly Matrix[],
   ): void {
-    checkStepShapes('rnn.stepBackward', this, _ws, _t, dxp, [dNext, dPrev, prev, next]);
-    const a = next[0], da = dNext[0];
-    const H = this.hiddenSize;
-    const ad = a.data, gd = da.data, zd = dxp.data;
-    const relu = this.activation === 'relu';
-    for (let b = 0; b < a.rows; b++) {
-      const ao = a.offset + b * a.stride;
-      const go = da.offset + b * da.stride;
-      const zo = dxp.offset + b * dxp.stride;
-      for (let j = 0; j < H; j++) {
-        const y = ad[ao + j];
-        const g = gd[go + j];
-        zd[zo + j] = relu ? (y > 0 ? g : 0) : g * (1 - y * y);
-      }
-    }
+    checkStepShapes('rnn.stepBackward', this, _ws, _t, dxp, dNext, dPrev, prev, next);
+    const a = next[0];
+    this.backwardKernel()(a.rows, this.hiddenSize, a, dNext[0], dxp);
     gemm(dPrev[0], dxp, this.params.W_a, false, false, 1, 0);
     gemm(this.grads.W_a, dxp, prev[0], true, false, 1, 1);
   }

@@ -127,7 +127,7 @@ describe('seqgrad bench model suites', () => {
 
   it('rejects bad model flags', async () => {
     await expect(benchCommand.run(['cells', '--cell', 'tcn'])).rejects.toThrow(UsageError);
-    await expect(benchCommand.run(['train', '--batch', '0'])).rejects.toThrow(/--batch expects a positive integer/);
+    await expect(benchCommand.run(['train', '--batch', '0'])).rejects.toThrow('bench: --batch expects an integer ≥ 1, got 0');
     await expect(benchCommand.run(['train', '--optimizer', 'lbfgs'])).rejects.toThrow(UsageError);
   });
 });

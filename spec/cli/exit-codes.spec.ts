@@ -48,14 +48,14 @@ describe('integer flags are decimal', () => {
     expect(parseArgs('x', ['--hidden', '-3'], spec).flags.hidden).toBe(-3);
     for (const bad of ['0x10', '1e3', '1.5', '', ' ', '0b1', '99999999999999999999']) {
       expect(() => parseArgs('x', [`--hidden=${bad}`], spec)).toThrow(UsageError);
-      expect(() => parseArgs('x', [`--hidden=${bad}`], spec)).toThrow(`x: --hidden expects a decimal integer, got '${bad}'`);
+      expect(() => parseArgs('x', [`--hidden=${bad}`], spec)).toThrow(`x: --hidden expects an integer, got '${bad}'`);
     }
   });
 
   it('exits 2 with one line from the command line', async () => {
     const r = await runSeqgrad(['train', '--data', 'data/dinos.txt', '--hidden', '0x10']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe("seqgrad train: --hidden expects a decimal integer, got '0x10'");
+    expect(r.stderr).toBe("seqgrad train: --hidden expects an integer, got '0x10'");
   });
 });
 

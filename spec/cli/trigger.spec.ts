@@ -8,9 +8,10 @@ import { Rng } from '../../engine/rng.js';
 import { composeClip, writeTriggerClip, type WordBank } from '../../training/trigger/audio/synth.js';
 import { readWav } from '../../training/trigger/audio/wav.js';
 import {
-  bandStatistics, clipFeatures, createTriggerModel, detectTriggers, predictTrigger, saveTriggerModel, scoreDetections,
+  bandStatistics, clipFeatures, createTriggerModel, detectTriggers, predictTrigger, saveTriggerModel,
   spectrogramOfAudio, trainTriggerModel, triggerWindows, type TriggerClipData,
 } from '../../training/trigger/trigger.js';
+import { scoreDetections } from '../../training/metrics/detection.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seqgrad-trigger-cli-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

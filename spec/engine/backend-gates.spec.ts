@@ -16,6 +16,7 @@ import {
 import { Matrix, type DType } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
 import { createWasmBackend, initWasmBackend, type WasmBackend } from '../../engine/wasm/index.js';
+import type { CellKind } from '../../layers/cells/cell.js';
 import { createCell } from '../../layers/cells/create-cell.js';
 import { createSequenceWorkspace, sequenceBackward, sequenceForward } from '../../layers/sequence.js';
 
@@ -241,6 +242,41 @@ describe('the seam', () => {
     expect(lstmGatesBackwardKernel()).toBe(lstmGatesBackwardJs);
     expect(gruGatesForwardKernel()).toBe(gruGatesForwardJs);
     expect(rnnTanhForwardKernel()).toBe(rnnTanhForwardJs);
+  });
+
+  it('every cell kind runs its elementwise loops through the seam: a backend\'s slots replace the js kernels', () => {
+    const calls: Record<string, number> = {};
+    const slots: Record<string, unknown> = {};
+    for (const [slot, kernel] of Object.entries(jsBackend)) {
+      if (slot === 'name' || slot === 'supportsFloat64' || slot === 'gemm' || typeof kernel !== 'function') continue;
+      slots[slot] = (...args: unknown[]) => {
+        calls[slot] = (calls[slot] ?? 0) + 1;
+        return (kernel as (...a: unknown[]) => unknown)(...args);
+      };
+    }
+    const counting = { ...jsBackend, ...slots, name: 'counting' } as Backend;
+    registerBackend(counting);
+    setBackend(counting.name);
+    const T = 3, B = 2, D = 2, H = 3;
+    const expected: Record<string, string[]> = {
+      rnn: ['rnnTanhForward', 'rnnTanhBackward'],
+      'rnn relu': ['rnnReluForward', 'rnnReluBackward'],
+      gru: ['gruFullGatesForward', 'gruFullCandidateForward', 'gruFullCandidateBackward', 'gruFullGatesBackward'],
+      'gru-simple': ['gruSimpleGatesForward', 'gruSimpleGatesBackward'],
+      'gru-reset-after': ['gruGatesForward', 'gruGatesBackward'],
+      lstm: ['lstmGatesForward', 'lstmGatesBackward'],
+      'lstm-peephole': ['lstmPeepholeGatesForward', 'lstmPeepholeGatesBackward'],
+    };
+    for (const [name, kernels] of Object.entries(expected)) {
+      for (const k of Object.keys(calls)) delete calls[k];
+      const [kind, activation] = name.split(' ') as [CellKind, 'relu' | undefined];
+      const cell = createCell(kind, { inputSize: D, hiddenSize: H, rng: new Rng(1), dtype: 'float64', activation });
+      const ws = createSequenceWorkspace(cell, T, B);
+      sequenceForward(cell, ws, random(new Rng(2), T * B, D, 1, 'float64'));
+      sequenceBackward(cell, ws, random(new Rng(3), T * B, H, 1, 'float64'));
+      expect(Object.keys(calls).sort(), name).toEqual([...kernels].sort());
+      for (const k of kernels) expect(calls[k], `${name}: ${k}`).toBe(T);
+    }
   });
 
   it('the wasm backend exposes its own kernels', async () => {

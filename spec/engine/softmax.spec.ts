@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   Matrix, Rng, activate, activateBackward, binaryCrossEntropyWithLogits, binaryCrossEntropyWithLogitsBackward,
   crossEntropy, crossEntropyBackward, crossEntropyForwardBackward, firstNonFinite, logSoftmax, logSoftmaxBackward,
-  softmax, softmaxBackward, softmaxWithTemperature, softmaxWithTemperatureBackward, type Activation, type DType,
+  logSoftmaxRow, softmax, softmaxBackward, softmaxWithTemperature, softmaxWithTemperatureBackward, type Activation, type DType,
 } from '../../engine/index.js';
 
 const dtypes: DType[] = ['float32', 'float64'];
@@ -78,6 +78,45 @@ describe('softmax, log-softmax and softmax with temperature: values', () => {
       expectClose(big2, [[7, Math.log(0.25), Math.log(0.75)], [7, -Math.LN2, -Math.LN2]], tol);
     });
   }
+});
+
+describe('logSoftmaxRow: one row on raw buffers', () => {
+  it('float32 logits at an offset into a float64 row; a plain array; in place', () => {
+    const logits = new Float32Array([9, 0, Math.log(3), 9]);
+    const out = new Float64Array(3).fill(NaN);
+    logSoftmaxRow(out, 1, logits, 1, 2);
+    expect(out[0]).toBeNaN(); // only [o, o + cols) is written
+    expect(out[1]).toBeCloseTo(Math.log(0.25), 7); // log 3 rounded to float32: 1e−7
+    expect(out[2]).toBeCloseTo(Math.log(0.75), 7);
+    const plain = new Float64Array(2);
+    logSoftmaxRow(plain, 0, [1000, 1000 + LOG3], 0, 2);
+    expect(plain[0]).toBeCloseTo(Math.log(0.25), 12); // no overflow at 1000
+    expect(plain[1]).toBeCloseTo(Math.log(0.75), 12);
+    const scores = new Float64Array([2, 2, 2, 2]);
+    logSoftmaxRow(scores, 0, scores, 0, 4);
+    expect(Array.from(scores)).toEqual([-Math.log(4), -Math.log(4), -Math.log(4), -Math.log(4)]);
+  });
+
+  it('an entry of −∞ gets log P = −∞ and takes no mass', () => {
+    const out = new Float64Array(3);
+    logSoftmaxRow(out, 0, [-Infinity, 0, LOG3], 0, 3);
+    expect(out[0]).toBe(-Infinity);
+    expect(out[1]).toBeCloseTo(Math.log(0.25), 14);
+    expect(out[2]).toBeCloseTo(Math.log(0.75), 14);
+  });
+
+  it('is the row form of logSoftmax: the same bits, row by row of a strided view', () => {
+    const rng = new Rng(4);
+    const big = Matrix.zeros(5, 9, 'float64');
+    for (let i = 0; i < big.data.length; i++) big.data[i] = 20 * rng.normal();
+    const x = big.rowView(1, 3).colView(2, 6);
+    const whole = logSoftmax(Matrix.zeros(3, 6, 'float64'), x);
+    for (let r = 0; r < 3; r++) {
+      const row = new Float64Array(6);
+      logSoftmaxRow(row, 0, x.data, x.offset + r * x.stride, 6);
+      expect(Array.from(row)).toEqual(whole.toArray()[r]);
+    }
+  });
 });
 
 describe('softmax family: extreme logits stay finite', () => {

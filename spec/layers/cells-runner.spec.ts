@@ -4,7 +4,10 @@ import { Rng } from '../../engine/rng.js';
 import type { CellKind, RecurrentCell } from '../../layers/cells/cell.js';
 import { createCell } from '../../layers/cells/create-cell.js';
 import { createGruCell } from '../../layers/cells/gru.js';
+import { createResetAfterGruCell } from '../../layers/cells/gru-reset-after.js';
+import { createSimpleGruCell } from '../../layers/cells/gru-simple.js';
 import { createLstmCell } from '../../layers/cells/lstm.js';
+import { createPeepholeLstmCell } from '../../layers/cells/lstm-peephole.js';
 import { createRnnCell } from '../../layers/cells/rnn.js';
 import {
   copyStateInto, createSequenceWorkspace, detachState, sequenceBackward, sequenceForward, zeroGrads, zeroState,
@@ -222,8 +225,13 @@ describe('cells: bad input throws an error naming the operation', () => {
     expect(() => createRnnCell({ inputSize: 2, hiddenSize: 3, rng, activation: 'sigmoid' as 'tanh' }))
       .toThrow(/createRnnCell: expected activation 'tanh' or 'relu', got 'sigmoid'/);
     expect(() => createLstmCell({ inputSize: 0, hiddenSize: 3, rng })).toThrow(/createLstmCell: expected positive integer inputSize and hiddenSize, got 0 and 3/);
-    expect(() => createGruCell({ inputSize: 2, hiddenSize: 3, rng, variant: 'simple', resetAfter: true }))
-      .toThrow(/createGruCell: expected resetAfter only with the full GRU/);
+    expect(() => createGruCell({ inputSize: 2, hiddenSize: 1.5, rng })).toThrow(/createGruCell: expected positive integer inputSize and hiddenSize, got 2 and 1.5/);
+    expect(() => createSimpleGruCell({ inputSize: 2, hiddenSize: 3, rng, init: 'he' as 'xavier' }))
+      .toThrow(/createSimpleGruCell: expected init 'pytorch' or 'xavier', got 'he'/);
+    expect(() => createResetAfterGruCell({ inputSize: 2, hiddenSize: 3, rng, dtype: 'float16' as 'float32' }))
+      .toThrow(/createResetAfterGruCell: expected dtype float32 or float64, got 'float16'/);
+    expect(() => createPeepholeLstmCell({ inputSize: 2, hiddenSize: 3, rng, forgetBias: NaN }))
+      .toThrow(/createPeepholeLstmCell: expected a finite forgetBias, got NaN/);
     expect(() => createCell('lstm', { inputSize: 2, hiddenSize: 3, rng, init: 'irnn' })).toThrow(/createCell: expected init 'irnn' only for kind 'rnn'/);
     expect(() => createCell('transformer' as CellKind, { inputSize: 2, hiddenSize: 3, rng })).toThrow(/createCell: expected a kind among rnn, gru/);
     expect(() => createSequenceWorkspace(cell, 0, 2)).toThrow(/createSequenceWorkspace: expected positive integer steps and batch, got T=0, B=2/);

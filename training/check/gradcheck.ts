@@ -32,6 +32,9 @@ export interface GradCheckResult {
   /** Entries compared (all, or a seeded sample of maxEntries). */
   checked: number;
   relError: number;
+  /** ‖g‖ and ‖n‖ over the checked entries (the analytic and the numeric gradient). */
+  analyticNorm: number;
+  numericNorm: number;
   pass: boolean;
   worst: GradCheckEntry[];
 }
@@ -92,6 +95,8 @@ export function gradCheck(problem: GradCheckProblem, options: GradCheckOptions =
       shape: [param.rows, param.cols],
       checked: indices.length,
       relError: Number.isFinite(relError) ? relError : Infinity,
+      analyticNorm: Math.sqrt(g2),
+      numericNorm: Math.sqrt(n2),
       pass: Number.isFinite(relError) && relError <= tolerance,
       worst: entries.slice(0, worstCount),
     });

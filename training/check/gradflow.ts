@@ -16,18 +16,20 @@
  * reproducible and far below float32's range (1e−38) still meaningful.
  *
  * Two ways to get g⟨t⟩ (they agree to rounding; a test checks it):
- *   `gradientFlow`            one BPTT pass with the cell's step kernels, reading ∂L/∂a⟨t⟩ at each step;
+ *   `gradientFlow`            one forward and one BPTT pass, the backward driven step by step by the
+ *                             runner's step driver, reading ∂L/∂a⟨t⟩ at each step;
  *   `gradientFlowViaRunner`   for each t, the runner's forward over the prefix x⟨1…t⟩ gives
  *                             state⟨t⟩, and its backward over the suffix x⟨t+1…T⟩ from h0 = state⟨t⟩
  *                             returns dh0 = ∂L/∂a⟨t⟩ (O(T²); for checking).
  */
-import { gemm } from '../../engine/gemm.js';
-import { Matrix, stepView, type DType } from '../../engine/matrix.js';
-import { addBias } from '../../engine/ops.js';
+import { Matrix, type DType } from '../../engine/matrix.js';
+import { scale } from '../../engine/ops.js';
 import { Rng } from '../../engine/rng.js';
 import type { CellKind, RecurrentCell } from '../../layers/cells/cell.js';
 import { createCell } from '../../layers/cells/create-cell.js';
-import { createSequenceWorkspace, sequenceBackward, sequenceForward } from '../../layers/sequence.js';
+import {
+  backwardStep, beginBackwardSteps, createSequenceWorkspace, sequenceBackward, sequenceForward, stateGradient,
+} from '../../layers/sequence.js';
 import { lineChartSvg } from '../plot/charts.js';
 
 export interface GradFlowOptions {
@@ -44,6 +46,10 @@ export interface GradFlowOptions {
   seed?: number;
   /** LSTMs: b_f after initialisation (default: PyTorch's init, no change). */
   forgetBias?: number;
+  /** Multiply the recurrent weights W_a by this after initialisation (default 1): > 1 pushes toward exploding. */
+  recurrentScale?: number;
+  /** RNN only: g = 'tanh' (default) or 'relu'. */
+  activation?: 'tanh' | 'relu';
 }
 
 export interface GradFlowResult {
@@ -75,7 +81,10 @@ function setUp(opts: GradFlowOptions): Setup {
   }
   const rng = new Rng(opts.seed ?? 1);
   const dtype: DType = 'float64';
-  const cell = createCell(opts.cell, { inputSize: D, hiddenSize: H, rng, dtype, forgetBias: opts.forgetBias });
+  const cell = createCell(opts.cell, { inputSize: D, hiddenSize: H, rng, dtype, forgetBias: opts.forgetBias, activation: opts.activation });
+  const recurrentScale = opts.recurrentScale ?? 1;
+  if (!Number.isFinite(recurrentScale)) throw new Error(`${op}: expected a finite recurrentScale, got ${recurrentScale}`);
+  if (recurrentScale !== 1) scale(cell.params.W_a, cell.params.W_a, recurrentScale);
   const x = Matrix.zeros(T * B, D, dtype);
   for (let i = 0; i < x.data.length; i++) x.data[i] = rng.normal(0, 1);
   const w = new Float64Array(H);
@@ -98,32 +107,22 @@ function meanRowNorm(m: Matrix): number {
 }
 
 /**
- * g⟨t⟩ for t = 0 … T from one BPTT pass driven directly by the cell's step kernels: forward
- * keeps every state, backward starts from ∂L/∂a⟨T⟩ = w and records ‖∂L/∂a⟨t⟩‖ as it goes.
+ * g⟨t⟩ for t = 0 … T from one forward pass and one BPTT pass: the runner's forward keeps every
+ * state; its step driver runs the backward from ∂L/∂a⟨T⟩ = w (∂L/∂c⟨T⟩ = 0), and ‖∂L/∂a⟨t⟩‖ is
+ * read before every step.
  */
 export function gradientFlow(opts: GradFlowOptions): GradFlowResult {
   const { cell, x, dLoss, T, B, H } = setUp(opts);
-  const dtype = cell.dtype;
-  const S = cell.stateCount;
-  const cws = cell.createWorkspace(T, B);
-  const xp = Matrix.zeros(T * B, cell.gateWidth, dtype);
-  gemm(xp, x, cell.params.W_x, false, true, 1, 0);
-  addBias(xp, xp, cell.params.b);
-  const history = Array.from({ length: S }, () => Matrix.zeros((T + 1) * B, H, dtype));
-  const stateAt = (t: number): Matrix[] => history.map((h) => stepView(h, t, B));
-  for (let t = 0; t < T; t++) cell.stepForward(cws, t, stepView(xp, t, B), stateAt(t), stateAt(t + 1));
-
-  const dxp = Matrix.zeros(B, cell.gateWidth, dtype);
-  let carry = Array.from({ length: S }, () => Matrix.zeros(B, H, dtype));
-  let spare = Array.from({ length: S }, () => Matrix.zeros(B, H, dtype));
-  carry[0].data.set(dLoss.data);
+  const ws = createSequenceWorkspace(cell, T, B);
+  sequenceForward(cell, ws, x);
+  const dFinal = cell.stateCount === 2 ? [dLoss, Matrix.zeros(B, H, cell.dtype)] : [dLoss];
+  beginBackwardSteps(ws, dFinal);
   const norms = new Array<number>(T + 1).fill(0);
   for (let t = T - 1; t >= 0; t--) {
-    norms[t + 1] = meanRowNorm(carry[0]);
-    cell.stepBackward(cws, t, carry, dxp, spare, stateAt(t), stateAt(t + 1));
-    [carry, spare] = [spare, carry];
+    norms[t + 1] = meanRowNorm(stateGradient(ws)[0]);
+    backwardStep(ws, t);
   }
-  norms[0] = meanRowNorm(carry[0]);
+  norms[0] = meanRowNorm(stateGradient(ws)[0]);
   return result(opts, T, H, B, norms);
 }
 

@@ -20,11 +20,15 @@ export function createDivergenceWatch(): DivergenceWatch {
 
 /**
  * Throws a NumericalError (naming `op`, the step — or epoch: `unit` —, both losses and `advice`) when `loss` is not
- * finite or far above the watch's start; the first finite loss becomes the start.
+ * finite or far above the watch's start; the first finite loss becomes the start. `advice` may be a
+ * function, called only on a failure (the loop's update builds its note lazily).
  */
-export function checkDivergence(watch: DivergenceWatch, op: string, loss: number, step: number, advice: string, unit = 'step'): void {
+export function checkDivergence(
+  watch: DivergenceWatch, op: string, loss: number, step: number, advice: string | (() => string), unit = 'step',
+): void {
+  const say = (): string => (typeof advice === 'string' ? advice : advice());
   if (!Number.isFinite(loss)) {
-    throw new NumericalError(`${op}: the loss is ${loss} at ${unit} ${step}: training diverged (${advice})`, step, 'loss');
+    throw new NumericalError(`${op}: the loss is ${loss} at ${unit} ${step}: training diverged (${say()})`, step, 'loss');
   }
   if (Number.isNaN(watch.startLoss)) {
     watch.startLoss = loss;
@@ -32,7 +36,7 @@ export function checkDivergence(watch: DivergenceWatch, op: string, loss: number
   }
   if (loss > Math.max(100 * watch.startLoss, watch.startLoss + 100)) {
     throw new NumericalError(
-      `${op}: the loss rose from ${watch.startLoss.toPrecision(4)} to ${loss.toPrecision(4)} at ${unit} ${step}: training diverged (${advice})`,
+      `${op}: the loss rose from ${watch.startLoss.toPrecision(4)} to ${loss.toPrecision(4)} at ${unit} ${step}: training diverged (${say()})`,
       step, 'loss',
     );
   }

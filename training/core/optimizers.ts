@@ -24,7 +24,8 @@
  * parameter's dtype. Serialisation stores the raw bytes of every buffer (base64, little-endian), so
  * a save/load round trip is exact and a resumed run continues bit-identically.
  */
-import { Matrix, shapeOf, type DType, type FloatArray } from '../../engine/matrix.js';
+import { Matrix, shapeOf } from '../../engine/matrix.js';
+import { matrixFromJSON, matrixToJSON, type MatrixJSON } from '../io/tensors.js';
 
 export type ParamSet = Record<string, Matrix>;
 export type OptimizerKind = 'sgd' | 'momentum' | 'rmsprop' | 'adam' | 'adagrad';
@@ -241,14 +242,6 @@ function updateParameter(
 
 // ---- serialisation -------------------------------------------------------------------------
 
-/** A matrix as JSON: shape, dtype and the raw little-endian bytes in base64 (exact). */
-export interface MatrixJSON {
-  rows: number;
-  cols: number;
-  dtype: DType;
-  data: string;
-}
-
 export interface OptimizerStateJSON {
   kind: 'seqgrad.optimizer';
   version: 1;
@@ -300,45 +293,6 @@ export function optimizerFromJSON(json: OptimizerStateJSON, params?: ParamSet): 
     }
   }
   return { config, step: json.step, slots };
-}
-
-/** Exact serialisation of a matrix (any stride) as little-endian bytes in base64. */
-export function matrixToJSON(m: Matrix): MatrixJSON {
-  const bytesPer = m.dtype === 'float64' ? 8 : 4;
-  const bytes = new Uint8Array(m.rows * m.cols * bytesPer);
-  const view = new DataView(bytes.buffer);
-  let i = 0;
-  for (let r = 0; r < m.rows; r++) {
-    const o = m.offset + r * m.stride;
-    for (let c = 0; c < m.cols; c++, i += bytesPer) {
-      if (bytesPer === 8) view.setFloat64(i, m.data[o + c], true);
-      else view.setFloat32(i, m.data[o + c], true);
-    }
-  }
-  return { rows: m.rows, cols: m.cols, dtype: m.dtype, data: Buffer.from(bytes).toString('base64') };
-}
-
-export function matrixFromJSON(json: MatrixJSON): Matrix {
-  const op = 'matrixFromJSON';
-  if (!json || !Number.isInteger(json.rows) || !Number.isInteger(json.cols) || typeof json.data !== 'string') {
-    throw new Error(`${op}: expected { rows, cols, dtype, data: base64 }, got ${JSON.stringify(json)?.slice(0, 80)}`);
-  }
-  if (json.dtype !== 'float32' && json.dtype !== 'float64') throw new Error(`${op}: expected dtype float32 or float64, got ${JSON.stringify(json.dtype)}`);
-  const bytesPer = json.dtype === 'float64' ? 8 : 4;
-  const bytes = Buffer.from(json.data, 'base64');
-  const n = json.rows * json.cols;
-  if (bytes.length !== n * bytesPer) {
-    throw new Error(`${op}: expected ${n * bytesPer} bytes for ${json.dtype} [${json.rows}, ${json.cols}], got ${bytes.length}`);
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const data: FloatArray = json.dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const v = bytesPer === 8 ? view.getFloat64(i * 8, true) : view.getFloat32(i * 4, true);
-    // A stored weight or optimizer state is never NaN or ±Inf: one would poison every output.
-    if (!Number.isFinite(v)) throw new Error(`${op}: expected finite values, got ${v} at [${Math.floor(i / json.cols)}, ${i % json.cols}]`);
-    data[i] = v;
-  }
-  return Matrix.fromData(json.rows, json.cols, data);
 }
 
 // ---- validation ----------------------------------------------------------------------------

@@ -14,6 +14,7 @@
  * With a scratch buffer of at least the row's length, choosing a token allocates nothing.
  */
 import type { Rng } from '../../engine/rng.js';
+import { logSoftmaxRow } from '../../engine/softmax.js';
 
 export type ScoreRow = ArrayLike<number>;
 
@@ -145,21 +146,12 @@ export function sampleSequence<S>(opts: SampleSequenceOptions<S>): SampledSequen
     const row = out.logProbs;
     if (!scratch || scratch.length < row.length) scratch = new Float64Array(row.length);
     token = opts.greedy ? greedyToken(row, opts) : sampleToken(row, opts.rng, opts, scratch);
-    logProb += row[token] - logSumExpRow(row);
+    logSoftmaxRow(scratch, 0, row, 0, row.length); // the drawn token's log P (the row may be unnormalised logits)
+    logProb += scratch[token];
     tokens.push(token);
     if (token === opts.eosToken) return { tokens, logProb, finished: true };
   }
   return { tokens, logProb, finished: false };
-}
-
-/** log Σ exp(row_i), stable. */
-export function logSumExpRow(row: ScoreRow): number {
-  let max = -Infinity;
-  for (let i = 0; i < row.length; i++) if (row[i] > max) max = row[i];
-  if (max === -Infinity || max === Infinity) return max;
-  let s = 0;
-  for (let i = 0; i < row.length; i++) s += Math.exp(row[i] - max);
-  return max + Math.log(s);
 }
 
 // ---- helpers -------------------------------------------------------------------------------

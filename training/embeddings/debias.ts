@@ -23,7 +23,7 @@
  *    √(1 − ‖ν‖²), so they are not unit vectors; the |·| hides 1 − ‖ν‖² < 0 for long raw vectors.
  */
 import type { Matrix } from '../../engine/matrix.js';
-import { makeWordVectors, type WordVectors } from './vectors.js';
+import { makeWordVectors, type WordVectors } from '../io/vectors.js';
 
 export type BiasMethod = 'mean' | 'pca';
 

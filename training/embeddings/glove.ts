@@ -23,8 +23,9 @@
  */
 import { Matrix, expectSameDType, shapeOf } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
+import { runTrainingLoop, type LoopControls, type StopReason } from '../core/loop.js';
 import { buildWord2VecVocabulary, encodeCorpus } from './word2vec.js';
-import { stopRequested, type StopFlag } from '../core/stop.js';
+import { stopRequested } from '../core/stop.js';
 import { checkDivergence, createDivergenceWatch } from '../core/divergence.js';
 import { InputError } from '../core/errors.js';
 
@@ -204,7 +205,12 @@ export function gloveBackward(grads: GloveParams, p: GloveParams, X: Cooccurrenc
   }
 }
 
-export interface GloveOptions {
+/**
+ * The shared loop's time limit and stop signal (a step of the loop is one epoch over the entries;
+ * the signal is also checked every 1024 entries, so a stop request ends the run there: stop
+ * reason 'interrupted') and GloVe's settings.
+ */
+export interface GloveOptions extends Omit<LoopControls, 'onProgress'> {
   dim?: number;
   /** Symmetric window (default 15, cooccur.c's). */
   window?: number;
@@ -220,8 +226,6 @@ export interface GloveOptions {
   seed?: number;
   /** 'average' (default): (e + θ)/2; 'sum': e + θ. */
   combine?: 'average' | 'sum';
-  /** Checked every 1024 entries: when set, training ends there (result.interrupted). */
-  stop?: StopFlag;
   /** Called after counting and after every epoch. */
   onProgress?: (p: GloveProgress) => void;
   /** Called every `progressEvery` entries within an epoch (default 1,000,000). */
@@ -255,8 +259,7 @@ export interface GloveResult {
   /** Corpus words (after minCount) per second of the whole run (counting + training). */
   wordsPerSecond: number;
   trainWords: number;
-  /** True when `stop` ended the run before its last epoch was done. */
-  interrupted: boolean;
+  stopReason: StopReason;
 }
 
 /** The mean of `costOf(k)` over entries 0 … n − 1 (0 for none). */
@@ -329,62 +332,70 @@ export function trainGlove(corpus: string[][], opts: GloveOptions = {}): GloveRe
     return 0.5 * weight[k] * r * r;
   });
   const trainStart = performance.now();
+  let epoch = 0;
   let interrupted = false;
-  training: for (let epoch = 0; epoch < epochs; epoch++) {
-    rng.shuffle(order);
-    let cost = 0;
-    const epochStart = performance.now();
-    for (let n = 0; n < X.size; n++) {
-      if ((n & 1023) === 0 && stopRequested(opts.stop)) {
-        interrupted = true;
-        break training;
+  const diverged = (cost: number): void => checkDivergence(divergence, op, cost, epoch + 1, 'lower --eta; no vectors were written', 'epoch');
+  const loop = runTrainingLoop({
+    startStep: 0, totalSteps: epochs, budgetReason: 'epochs', timeLimitSeconds: opts.timeLimitSeconds, signal: opts.signal, now: opts.now,
+    step: () => {
+      rng.shuffle(order);
+      let cost = 0;
+      const epochStart = performance.now();
+      for (let n = 0; n < X.size; n++) {
+        if ((n & 1023) === 0 && stopRequested(opts.signal)) {
+          interrupted = true; // mid-epoch: the loop ends after this step, as 'interrupted'
+          return { loss: n > 0 ? cost / n : 0, epoch: epoch + n / X.size, units: n };
+        }
+        const k = order[n];
+        const i = X.rows[k], j = X.cols[k];
+        const l1 = i * d, l2 = j * d;
+        let dot = 0;
+        for (let c = 0; c < d; c++) dot += W1[l1 + c] * W2[l2 + c];
+        const r = dot + B1[i] + B2[j] - logX[k];
+        const fr = weight[k] * r;
+        if (!Number.isFinite(fr)) continue;
+        cost += 0.5 * fr * r;
+        // AdaGrad on ½J, glove.c's way (see the module comment). Component c of both vectors is
+        // read before either is written, so one pass does what glove.c does in two; its check that
+        // the steps are finite always passes here (fr is finite, steps are clipped, G ≥ 1).
+        for (let c = 0; c < d; c++) {
+          const w1 = W1[l1 + c], w2 = W2[l2 + c];
+          let g1 = fr * w2, g2 = fr * w1;
+          if (g1 > clip) g1 = clip; else if (g1 < -clip) g1 = -clip;
+          if (g2 > clip) g2 = clip; else if (g2 < -clip) g2 = -clip;
+          const t1 = g1 * eta, t2 = g2 * eta;
+          const q1 = G1[l1 + c], q2 = G2[l2 + c];
+          W1[l1 + c] = w1 - t1 / Math.sqrt(q1);
+          W2[l2 + c] = w2 - t2 / Math.sqrt(q2);
+          G1[l1 + c] = q1 + t1 * t1;
+          G2[l2 + c] = q2 + t2 * t2;
+        }
+        const tb = eta * fr;
+        B1[i] -= tb / Math.sqrt(GB1[i]);
+        B2[j] -= tb / Math.sqrt(GB2[j]);
+        GB1[i] += tb * tb;
+        GB2[j] += tb * tb;
+        if ((n + 1) % progressEvery === 0) diverged(cost / (n + 1));
+        if (opts.onProgress && (n + 1) % progressEvery === 0) {
+          const elapsed = (performance.now() - epochStart) / 1000;
+          opts.onProgress({
+            stage: 'train', epoch, done: n + 1, entries: X.size, cost: cost / (n + 1),
+            rate: (n + 1) / Math.max(elapsed, 1e-9), elapsedSeconds: (performance.now() - started) / 1000,
+          });
+        }
       }
-      const k = order[n];
-      const i = X.rows[k], j = X.cols[k];
-      const l1 = i * d, l2 = j * d;
-      let dot = 0;
-      for (let c = 0; c < d; c++) dot += W1[l1 + c] * W2[l2 + c];
-      const r = dot + B1[i] + B2[j] - logX[k];
-      const fr = weight[k] * r;
-      if (!Number.isFinite(fr)) continue;
-      cost += 0.5 * fr * r;
-      // AdaGrad on ½J, glove.c's way (see the module comment). Component c of both vectors is
-      // read before either is written, so one pass does what glove.c does in two; its check that
-      // the steps are finite always passes here (fr is finite, steps are clipped, G ≥ 1).
-      for (let c = 0; c < d; c++) {
-        const w1 = W1[l1 + c], w2 = W2[l2 + c];
-        let g1 = fr * w2, g2 = fr * w1;
-        if (g1 > clip) g1 = clip; else if (g1 < -clip) g1 = -clip;
-        if (g2 > clip) g2 = clip; else if (g2 < -clip) g2 = -clip;
-        const t1 = g1 * eta, t2 = g2 * eta;
-        const q1 = G1[l1 + c], q2 = G2[l2 + c];
-        W1[l1 + c] = w1 - t1 / Math.sqrt(q1);
-        W2[l2 + c] = w2 - t2 / Math.sqrt(q2);
-        G1[l1 + c] = q1 + t1 * t1;
-        G2[l2 + c] = q2 + t2 * t2;
-      }
-      const tb = eta * fr;
-      B1[i] -= tb / Math.sqrt(GB1[i]);
-      B2[j] -= tb / Math.sqrt(GB2[j]);
-      GB1[i] += tb * tb;
-      GB2[j] += tb * tb;
-      if ((n + 1) % progressEvery === 0) checkDivergence(divergence, op, cost / (n + 1), epoch + 1, 'lower --eta; no vectors were written', 'epoch');
-      if (opts.onProgress && (n + 1) % progressEvery === 0) {
-        const elapsed = (performance.now() - epochStart) / 1000;
-        opts.onProgress({
-          stage: 'train', epoch, done: n + 1, entries: X.size, cost: cost / (n + 1),
-          rate: (n + 1) / Math.max(elapsed, 1e-9), elapsedSeconds: (performance.now() - started) / 1000,
-        });
-      }
-    }
-    checkDivergence(divergence, op, cost / X.size, epoch + 1, 'lower --eta; no vectors were written', 'epoch');
-    epochCosts.push(cost / X.size);
-    const elapsed = (performance.now() - epochStart) / 1000;
-    opts.onProgress?.({
-      stage: 'train', epoch, done: X.size, entries: X.size, cost: cost / X.size,
-      rate: X.size / Math.max(elapsed, 1e-9), elapsedSeconds: (performance.now() - started) / 1000,
-    });
-  }
+      diverged(cost / X.size);
+      epochCosts.push(cost / X.size);
+      const elapsed = (performance.now() - epochStart) / 1000;
+      opts.onProgress?.({
+        stage: 'train', epoch, done: X.size, entries: X.size, cost: cost / X.size,
+        rate: X.size / Math.max(elapsed, 1e-9), elapsedSeconds: (performance.now() - started) / 1000,
+      });
+      epoch++;
+      return { loss: cost / X.size, epoch, units: X.size };
+    },
+    afterStep: () => (interrupted ? 'interrupted' : undefined),
+  });
   const trainSeconds = (performance.now() - trainStart) / 1000;
   const vectors = Matrix.zeros(V, d, 'float32');
   const scale = combine === 'average' ? 0.5 : 1;
@@ -400,6 +411,6 @@ export function trainGlove(corpus: string[][], opts: GloveOptions = {}): GloveRe
     trainSeconds,
     wordsPerSecond: trainWords / Math.max(countSeconds + trainSeconds, 1e-9),
     trainWords,
-    interrupted,
+    stopReason: loop.stopReason,
   };
 }

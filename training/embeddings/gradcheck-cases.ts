@@ -3,7 +3,7 @@
  * hierarchical softmax over a Huffman tree, negative sampling with fixed drawn negatives (a
  * repeated one and one equal to the target, which is skipped), the GloVe objective (entries on
  * both sides of x_max) and Bengio's neural language model end to end. Batches > 1 with repeated
- * words, so accumulation into shared rows is checked too.
+ * words, so accumulation into shared rows is checked too. Also t-SNE's objective KL(P‖Q) w.r.t. Y.
  */
 import {
   buildHuffmanTree, hierarchicalSoftmaxBackward, hierarchicalSoftmaxLoss,
@@ -14,6 +14,7 @@ import type { Rng } from '../../engine/rng.js';
 import type { GradCheckCase } from '../check/gradcheck.js';
 import { countCooccurrences, gloveBackward, gloveLoss, type GloveParams } from './glove.js';
 import { createNplm, createNplmWorkspace, nplmBackward, nplmForward, nplmZeroGrad } from './nplm.js';
+import { createTsneWorkspace, jointProbabilities, tsneKlBackward, tsneKlForward } from './tsne.js';
 import { skipGramSoftmaxBackward, skipGramSoftmaxLoss } from './word2vec.js';
 import { randomMatrix } from '../check/cases/engine-cases.js';
 
@@ -171,3 +172,28 @@ export const embeddingsTrainingCases: GradCheckCase[] = [
   gloveCase,
   nplmCase,
 ];
+
+/** KL(P‖Q) of t-SNE w.r.t. the low-dimensional points Y [n, 2], P from random 5-D data. */
+const tsneCase: GradCheckCase = {
+  group: 'embeddings',
+  op: 't-SNE KL(P‖Q) w.r.t. Y',
+  build(rng) {
+    const n = 9;
+    const p = jointProbabilities(randomMatrix(rng, n, 5, 2), 3);
+    const y = randomMatrix(rng, n, 2, 1.5);
+    const ws = createTsneWorkspace(n);
+    const dY = Matrix.zeros(n, 2, 'float64');
+    return {
+      params: { Y: y },
+      loss: () => tsneKlForward(p, y, ws),
+      gradients: () => {
+        dY.data.fill(0);
+        tsneKlForward(p, y, ws);
+        return { Y: tsneKlBackward(dY, p, y, ws) };
+      },
+    };
+  },
+};
+
+/** Listed before the trainers' cases (in the suite, right after the embedding lookup's). */
+export const tsneCases: GradCheckCase[] = [tsneCase];

@@ -25,6 +25,7 @@ import {
   createEmbedding, embeddingBackward, embeddingForward, embeddingSgdStep, embeddingZeroGrad, type Embedding,
 } from '../../layers/embedding.js';
 import { createDense, denseBackward, denseForward, denseZeroGrad, type DenseLayer } from '../../layers/dense.js';
+import { runTrainingLoop, type LoopControls, type StopReason } from '../core/loop.js';
 import { UNK, Vocabulary } from '../text/vocab.js';
 
 export interface NplmConfig {
@@ -170,7 +171,8 @@ export function nplmSgdStep(model: Nplm, lr: number): void {
   }
 }
 
-export interface NplmTrainOptions {
+/** The shared loop's controls (time limit, stop signal, progress per batch) and the training's settings. */
+export interface NplmTrainOptions extends LoopControls {
   contextSize?: number;
   dim?: number;
   hidden?: number;
@@ -188,14 +190,16 @@ export interface NplmTrainOptions {
 export interface NplmTrainResult {
   vocab: Vocabulary;
   model: Nplm;
-  /** Mean loss per predicted word of each epoch. */
+  /** Mean loss per predicted word of each epoch (the epochs finished). */
   epochLosses: number[];
+  stopReason: StopReason;
 }
 
 /**
  * Train on documents of tokens: every position t ≥ n of a document is one example (its n
  * previous words predict it); positions are visited in a seeded random order each epoch, in
- * batches, with SGD on the batch-mean loss. Words below minCount map to <UNK>.
+ * batches, with SGD on the batch-mean loss (nplmSgdStep: the embedding's touched rows only), through
+ * the shared training loop (training/core/loop.ts). Words below minCount map to <UNK>.
  */
 export function trainNplm(corpus: string[][], opts: NplmTrainOptions = {}): NplmTrainResult {
   const n = opts.contextSize ?? 3;
@@ -219,10 +223,19 @@ export function trainNplm(corpus: string[][], opts: NplmTrainOptions = {}): Nplm
   const contexts = new Int32Array(batchSize * n);
   const targets = new Int32Array(batchSize);
   const epochLosses: number[] = [];
-  for (let epoch = 0; epoch < epochs; epoch++) {
-    rng.shuffle(positions);
-    let total = 0;
-    for (let start = 0; start < positions.length; start += batchSize) {
+  const perEpoch = Math.ceil(positions.length / batchSize);
+  let epoch = -1, k = perEpoch, total = 0;
+  const result = runTrainingLoop({
+    startStep: 0, totalSteps: epochs * perEpoch, budgetReason: 'epochs',
+    timeLimitSeconds: opts.timeLimitSeconds, signal: opts.signal, now: opts.now, onProgress: opts.onProgress,
+    step: () => {
+      if (k === perEpoch) {
+        rng.shuffle(positions);
+        epoch++;
+        k = 0;
+        total = 0;
+      }
+      const start = k * batchSize;
       const B = Math.min(batchSize, positions.length - start);
       for (let b = 0; b < B; b++) {
         const p = positions[start + b];
@@ -232,13 +245,19 @@ export function trainNplm(corpus: string[][], opts: NplmTrainOptions = {}): Nplm
       const ctx = contexts.subarray(0, B * n);
       const tgt = targets.subarray(0, B);
       nplmZeroGrad(model);
-      total += nplmForward(ws, model, ctx, tgt);
+      const loss = nplmForward(ws, model, ctx, tgt);
+      total += loss;
       nplmBackward(model, ws, ctx, tgt);
       nplmSgdStep(model, lr / B);
-    }
-    const loss = total / positions.length;
-    epochLosses.push(loss);
-    opts.onEpoch?.({ epoch, loss, perplexity: Math.exp(loss) });
-  }
-  return { vocab, model, epochLosses };
+      k++;
+      return { loss: loss / B, epoch: epoch + k / perEpoch, units: B };
+    },
+    afterStep: () => {
+      if (k < perEpoch) return;
+      const loss = total / positions.length;
+      epochLosses.push(loss);
+      opts.onEpoch?.({ epoch, loss, perplexity: Math.exp(loss) });
+    },
+  });
+  return { vocab, model, epochLosses, stopReason: result.stopReason };
 }

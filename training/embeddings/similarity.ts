@@ -18,7 +18,7 @@
  */
 import { gemm } from '../../engine/gemm.js';
 import { Matrix, shapeOf } from '../../engine/matrix.js';
-import type { WordVectors } from './vectors.js';
+import type { WordVectors } from '../io/vectors.js';
 
 /** cos(u, v) = uᵀv / (‖u‖‖v‖); 0 when either vector is zero. */
 export function cosineSimilarity(u: ArrayLike<number>, v: ArrayLike<number>): number {

@@ -42,10 +42,12 @@ import { Matrix, expectSameDType, shapeOf, type FloatArray } from '../../engine/
 import { NegativeSampler, negativeSamplingSgdStep } from '../../engine/negative-sampling.js';
 import { crossEntropy, crossEntropyBackward } from '../../engine/cross-entropy.js';
 import { Rng } from '../../engine/rng.js';
+import { logSoftmaxRow } from '../../engine/softmax.js';
 import { FunctionBuilder, ModuleBuilder, ValType } from '../../engine/wasm/emitter.js';
 import { instantiate, webAssembly, type WasmMemory } from '../../engine/wasm/webassembly.js';
+import { runTrainingLoop, type LoopControls, type StopReason } from '../core/loop.js';
 import { Vocabulary } from '../text/vocab.js';
-import { stopRequested, type StopFlag } from '../core/stop.js';
+import { stopRequested } from '../core/stop.js';
 import { InputError } from '../core/errors.js';
 
 export type Word2VecMethod = 'skipgram' | 'cbow';
@@ -57,7 +59,12 @@ export type Word2VecLoss = 'softmax' | 'hs' | 'neg';
  */
 export type Word2VecKernel = 'auto' | 'js' | 'wasm';
 
-export interface Word2VecOptions {
+/**
+ * The shared loop's time limit and stop signal (a step of the loop is one epoch over the corpus;
+ * the signal is also checked between sentences, so a stop request ends the run there: stop reason
+ * 'interrupted') and word2vec's settings.
+ */
+export interface Word2VecOptions extends Omit<LoopControls, 'onProgress'> {
   /** 'skipgram' (default) or 'cbow'. */
   method?: Word2VecMethod;
   /** 'neg' (default), 'hs' or 'softmax' (full softmax: only for small vocabularies). */
@@ -82,8 +89,6 @@ export interface Word2VecOptions {
   kernel?: Word2VecKernel;
   /** Cut sentences after this many kept words (default 1000, word2vec.c's MAX_SENTENCE_LENGTH). */
   maxSentenceLength?: number;
-  /** Checked between sentences: when set, training ends there (result.interrupted). */
-  stop?: StopFlag;
   /** Called every `progressEvery` words with the running figures. */
   onProgress?: (progress: Word2VecProgress) => void;
   /** Words between two progress reports (default 10,000). */
@@ -127,12 +132,11 @@ export interface Word2VecResult {
   /** Mean loss per example over the last epoch. */
   finalLoss: number;
   seconds: number;
-  /** epochs · T / seconds */
+  /** Words read / seconds (epochs · T / seconds when every epoch ran). */
   wordsPerSecond: number;
   /** The kernel that ran ('js' or 'wasm'). */
   kernel: 'js' | 'wasm';
-  /** True when `stop` ended the run before its last epoch was done. */
-  interrupted: boolean;
+  stopReason: StopReason;
 }
 
 interface ResolvedOptions {
@@ -225,26 +229,22 @@ export function encodeCorpus(corpus: string[][], vocab: Vocabulary): Int32Array[
  * One fused SGD step of the full softmax for one example (the 'softmax' loss's kernel): with
  * x_j = θ_jᵀh, p = softmax(x) and g_j = −lr·∂L/∂x_j = lr·([j = t] − p_j),
  *   neu1e += g_j·θ_j   (θ_j before its update),   θ_j += g_j·h      for every j.
- * `scores` is a workspace of ≥ V entries. Returns −log p_t. No checks (hot loop).
+ * `scores` is a workspace of ≥ V entries (it ends up holding log p). Returns −log p_t. No checks (hot loop).
  */
 export function fullSoftmaxSgdStep(
   neu1e: FloatArray, theta: FloatArray, h: FloatArray, hOffset: number, dim: number,
   vocabSize: number, target: number, lr: number, scores: Float64Array,
 ): number {
-  let max = -Infinity;
   for (let j = 0; j < vocabSize; j++) {
     const tOff = j * dim;
     let x = 0;
     for (let c = 0; c < dim; c++) x += theta[tOff + c] * h[hOffset + c];
     scores[j] = x;
-    if (x > max) max = x;
   }
-  let sum = 0;
-  for (let j = 0; j < vocabSize; j++) sum += Math.exp(scores[j] - max);
-  const logZ = max + Math.log(sum);
-  const loss = logZ - scores[target];
+  logSoftmaxRow(scores, 0, scores, 0, vocabSize); // scores ← log p
+  const loss = -scores[target];
   for (let j = 0; j < vocabSize; j++) {
-    const p = Math.exp(scores[j] - logZ);
+    const p = Math.exp(scores[j]);
     const g = lr * ((j === target ? 1 : 0) - p);
     const tOff = j * dim;
     for (let c = 0; c < dim; c++) {
@@ -385,35 +385,42 @@ export function trainWord2Vec(corpus: string[][], options: Word2VecOptions = {})
   };
 
   let interrupted = false;
-  training: for (epoch = 0; epoch < o.epochs; epoch++) {
-    epochLoss = 0;
-    epochExamples = 0;
-    for (const doc of docs) {
-      let i = 0;
-      while (i < doc.length) {
-        if (stopRequested(options.stop)) {
-          interrupted = true;
-          break training;
+  const loop = runTrainingLoop({
+    startStep: 0, totalSteps: o.epochs, budgetReason: 'epochs',
+    timeLimitSeconds: options.timeLimitSeconds, signal: options.signal, now: options.now,
+    step: () => {
+      epochLoss = 0;
+      epochExamples = 0;
+      corpus: for (const doc of docs) {
+        let i = 0;
+        while (i < doc.length) {
+          if (stopRequested(options.signal)) {
+            interrupted = true; // mid-epoch: the loop ends after this step, as 'interrupted'
+            break corpus;
+          }
+          // Read a sentence: up to maxSentenceLength words that survive subsampling.
+          let length = 0;
+          while (i < doc.length && length < o.maxSentenceLength) {
+            const w = doc[i++];
+            wordsDone++;
+            if (keep[w] < 1 && rng.uniform() >= keep[w]) continue;
+            sentence[length++] = w;
+          }
+          if (wordsDone - lastAlphaUpdate >= alphaEvery) {
+            alpha = Math.max(o.alpha * 1e-4, o.alpha * (1 - wordsDone / (totalWords + 1)));
+            lastAlphaUpdate = wordsDone;
+          }
+          if (wordsDone - lastReport >= o.progressEvery && options.onProgress) report();
+          if (length === 0) continue;
+          options.onSentence?.(sentence.subarray(0, length));
+          trainSentence(length);
         }
-        // Read a sentence: up to maxSentenceLength words that survive subsampling.
-        let length = 0;
-        while (i < doc.length && length < o.maxSentenceLength) {
-          const w = doc[i++];
-          wordsDone++;
-          if (keep[w] < 1 && rng.uniform() >= keep[w]) continue;
-          sentence[length++] = w;
-        }
-        if (wordsDone - lastAlphaUpdate >= alphaEvery) {
-          alpha = Math.max(o.alpha * 1e-4, o.alpha * (1 - wordsDone / (totalWords + 1)));
-          lastAlphaUpdate = wordsDone;
-        }
-        if (wordsDone - lastReport >= o.progressEvery && options.onProgress) report();
-        if (length === 0) continue;
-        options.onSentence?.(sentence.subarray(0, length));
-        trainSentence(length);
       }
-    }
-  }
+      epoch++;
+      return { loss: epochExamples > 0 ? epochLoss / epochExamples : NaN, epoch, units: trainWords };
+    },
+    afterStep: () => (interrupted ? 'interrupted' : undefined),
+  });
   if (options.onProgress) report();
   const seconds = (performance.now() - start) / 1000;
   return {
@@ -427,9 +434,9 @@ export function trainWord2Vec(corpus: string[][], options: Word2VecOptions = {})
     examples,
     finalLoss: epochExamples > 0 ? epochLoss / epochExamples : NaN,
     seconds,
-    wordsPerSecond: seconds > 0 ? totalWords / seconds : 0,
+    wordsPerSecond: seconds > 0 ? wordsDone / seconds : 0,
     kernel: simd ? 'wasm' : 'js',
-    interrupted,
+    stopReason: loop.stopReason,
   };
 }
 
@@ -575,20 +582,13 @@ function simdFullSoftmaxStep(
   k: SimdKernels, thetaPtr: number, hPtr: number, neu1ePtr: number, dim: number,
   vocabSize: number, target: number, lr: number, scores: Float64Array,
 ): number {
-  let max = -Infinity;
+  for (let j = 0; j < vocabSize; j++) scores[j] = k.dot(thetaPtr + 4 * dim * j, hPtr, dim);
+  logSoftmaxRow(scores, 0, scores, 0, vocabSize); // scores ← log p
   for (let j = 0; j < vocabSize; j++) {
-    const x = k.dot(thetaPtr + 4 * dim * j, hPtr, dim);
-    scores[j] = x;
-    if (x > max) max = x;
-  }
-  let sum = 0;
-  for (let j = 0; j < vocabSize; j++) sum += Math.exp(scores[j] - max);
-  const logZ = max + Math.log(sum);
-  for (let j = 0; j < vocabSize; j++) {
-    const g = lr * ((j === target ? 1 : 0) - Math.exp(scores[j] - logZ));
+    const g = lr * ((j === target ? 1 : 0) - Math.exp(scores[j]));
     k.step(thetaPtr + 4 * dim * j, hPtr, neu1ePtr, dim, g);
   }
-  return logZ - scores[target];
+  return -scores[target];
 }
 
 function checkSkipGram(op: string, E: Matrix, theta: Matrix, contexts: ArrayLike<number>, targets: ArrayLike<number>): void {

@@ -31,7 +31,7 @@ import { CELL_KINDS, createCell } from '../../layers/cells/create-cell.js';
 import { isStackedRnn, type RecurrentLayer } from '../../layers/interchange.js';
 import { createStack, stackedParameters, type StackedLayerSpec } from '../../layers/stacked.js';
 import { readJsonFile, writeFileAtomic } from './files.js';
-import { matrixFromJSON, matrixToJSON, type MatrixJSON } from '../core/optimizers.js';
+import { matrixFromJSON, matrixToJSON, type MatrixJSON } from './tensors.js';
 import { InputError } from '../core/errors.js';
 
 export const LAYER_FORMAT = 'seqgrad.recurrent-layer';
@@ -119,7 +119,8 @@ function cellFromConfig(config: unknown, where: string, dtype: DType, fail: (wha
   }
 }
 
-function structureFromJSON(json: Record<string, unknown>, dtype: DType, fail: (what: string) => never): RecurrentLayer {
+/** Build a layer's structure (fresh weights) from the kind and config of its JSON; `fail` throws naming the field. */
+export function structureFromJSON(json: Record<string, unknown>, dtype: DType, fail: (what: string) => never): RecurrentLayer {
   const { kind, config } = json;
   const wrap = <T>(build: () => T, what: string): T => {
     try {

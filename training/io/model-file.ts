@@ -1,12 +1,15 @@
 /**
- * The pieces every JSON model file (language model, seq2seq, their checkpoints) loads with:
- * reading the file as an InputError the CLI prints as one line, and copying named weights into
- * a freshly built model with messages that name the weight, its expected and its actual shape.
+ * The pieces every JSON model file (language model, seq2seq, their checkpoints) loads with under Node:
+ * reading the file as an InputError the CLI prints as one line (node:fs). Copying named weights into a
+ * freshly built model and reading files that wrote a parameter under a former name need no file
+ * system: they live in `weights-json.ts` (re-exported here).
  */
-import { copyInto, shapeOf, type Matrix } from '../../engine/matrix.js';
 import { readJsonFile } from './files.js';
-import { matrixFromJSON, type MatrixJSON } from '../core/optimizers.js';
 import { InputError } from '../core/errors.js';
+
+export {
+  checkConfigAgainstWeights, checkModelSize, copyWeightsFromJSON, MAX_MODEL_WEIGHTS, optimizerWithCurrentNames, withCurrentNames,
+} from './weights-json.js';
 
 /**
  * Read and parse a JSON file; a missing, empty or non-JSON file is an InputError
@@ -17,59 +20,5 @@ export function readJsonInput<T = unknown>(path: string, what: string): T {
     return readJsonFile<T>(path, what);
   } catch (err) {
     throw new InputError((err as Error).message.replace(/^read(Json|Text)File: /, ''));
-  }
-}
-
-/** The most weights a model may have (2²⁸ ≈ 268 M: 1 GB in float32, before gradients and optimizer state). */
-export const MAX_MODEL_WEIGHTS = 2 ** 28;
-
-/**
- * Before allocating a model: refuse one that needs more than MAX_MODEL_WEIGHTS weights (`needed`
- * is a lower bound from its configuration), as an InputError naming `op` and `what` it is.
- */
-export function checkModelSize(op: string, needed: number, what: string): void {
-  if (!(needed <= MAX_MODEL_WEIGHTS)) {
-    throw new InputError(`${op}: ${what} needs at least ${needed.toExponential(2)} weights, more than the ${MAX_MODEL_WEIGHTS} a model may have`);
-  }
-}
-
-/**
- * Before building a model from a file's configuration: a model that would need at least
- * `needed` weights (a lower bound from the configuration) cannot be filled from a file holding
- * fewer, so refuse it at once instead of allocating it first (`"layers": 100000` in a 14 KB file).
- * `what` describes the configuration ("lstm, hidden 100000, 1 layer(s)").
- */
-export function checkConfigAgainstWeights(needed: number, weights: Record<string, MatrixJSON>, fail: (what: string) => never, what: string): void {
-  let stored = 0;
-  for (const w of Object.values(weights)) {
-    if (w && Number.isInteger(w.rows) && Number.isInteger(w.cols) && w.rows >= 0 && w.cols >= 0) stored += w.rows * w.cols;
-  }
-  if (!(needed <= stored)) fail(`its config (${what}) needs at least ${needed} weights, the file holds ${stored}`);
-}
-
-/**
- * Copy `weights` (name → MatrixJSON) into the model's parameters `params` (name → Matrix) of
- * the same names, shapes and dtypes. Every parameter must have a weight and every weight a
- * parameter; `fail` throws the caller's error ("model file m.json: lacks weight 'W_x' …") and
- * `owner` names the model in the message about an unknown weight ("this lstm model").
- */
-export function copyWeightsFromJSON(
-  params: Record<string, Matrix>, weights: Record<string, MatrixJSON>, fail: (what: string) => never, owner: string,
-): void {
-  for (const [name, p] of Object.entries(params)) {
-    if (!(name in weights)) fail(`lacks weight '${name}' (expected ${p.dtype} ${shapeOf(p)})`);
-    let m: Matrix;
-    try {
-      m = matrixFromJSON(weights[name]);
-    } catch (err) {
-      return fail(`weight '${name}': ${(err as Error).message}`);
-    }
-    if (m.rows !== p.rows || m.cols !== p.cols || m.dtype !== p.dtype) {
-      fail(`expected weight '${name}' to be ${p.dtype} ${shapeOf(p)}, got ${m.dtype} ${shapeOf(m)}`);
-    }
-    copyInto(p, m);
-  }
-  for (const name of Object.keys(weights)) {
-    if (!(name in params)) fail(`has weight '${name}', which ${owner} does not have`);
   }
 }

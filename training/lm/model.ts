@@ -12,17 +12,22 @@
  * ends the chunk with is kept in `ws.state` and is the next chunk's initial state (truncated BPTT:
  * no gradient crosses that boundary, the next chunk simply starts from these numbers).
  *
- * Parameter names (optimizer state, checkpoints, error messages) — for an LSTM with one layer:
- *   embedding.weight [V, d] (absent with one-hot input), lstm.W_x [4H, D], lstm.W_a [4H, H],
- *   lstm.b [1, 4H], dense.W [V, H], dense.b [1, V].  Layer l ≥ 1 of a stack is `lstm.l<l>.W_x` ….
+ * Parameter names (optimizer state, checkpoints, error messages) follow layers/architectures.ts'
+ * namedParameters — for an LSTM with L layers:
+ *   embedding.weight [V, d] (absent with one-hot input), rnn.l0.W_x [4H, D], rnn.l0.W_a [4H, H],
+ *   rnn.l0.b [1, 4H], rnn.l1.W_x [4H, H], …, head.W [V, H], head.b [1, V].
+ * Files written before this scheme named them embedding.weight, lstm.W_x, lstm.l1.W_x, dense.W
+ * (the cell kind, then `.l<l>` for layers l ≥ 1): loading maps those names (lmFormerNames).
  *
  * The model file is JSON: { kind: "seqgrad.language-model", version: 1, config, vocabulary,
- * weights: name → matrixToJSON (raw little-endian bytes in base64, so the round trip is exact) },
- * written atomically.
+ * weights: name → matrixToJSON (raw little-endian bytes in base64, so the round trip is exact) }.
+ * This module touches no file system (it also runs in a browser); `training/lm/model-file.ts` reads
+ * and writes the file (atomically) under Node.
  */
 import { crossEntropy } from '../../engine/cross-entropy.js';
 import { Matrix, fill, zero, type DType } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
+import { namedParameters, type NamedParameters } from '../../layers/architectures.js';
 import type { CellKind, RecurrentCell } from '../../layers/cells/cell.js';
 import { CELL_KINDS, createCell } from '../../layers/cells/create-cell.js';
 import { createDense, denseBackward, denseForward, denseZeroGrad, type DenseLayer } from '../../layers/dense.js';
@@ -34,9 +39,8 @@ import {
   createStack, createStackedWorkspace, stackedBackward, stackedForward, stackedZeroGrads,
   type LayerState, type StackedBackwardOptions, type StackedForwardOptions, type StackedRnn, type StackedWorkspace,
 } from '../../layers/stacked.js';
-import { writeFileAtomic } from '../io/files.js';
-import { checkConfigAgainstWeights, checkModelSize, copyWeightsFromJSON, readJsonInput } from '../io/model-file.js';
-import { matrixToJSON, type MatrixJSON } from '../core/optimizers.js';
+import { checkConfigAgainstWeights, checkModelSize, copyWeightsFromJSON, withCurrentNames } from '../io/weights-json.js';
+import { matrixToJSON, type MatrixJSON } from '../io/tensors.js';
 import { Vocabulary, type VocabularyJSON } from '../text/vocab.js';
 import { InputError } from '../core/errors.js';
 
@@ -145,33 +149,39 @@ export function createLanguageModel(opts: LanguageModelOptions, vocab: Vocabular
   return { config, vocab, embedding, cells, stack, output };
 }
 
-/** The name prefix of layer l's parameters: `lstm` for the first, `lstm.l1`, `lstm.l2`, … after. */
-export function cellPrefix(model: LanguageModel, layer: number): string {
-  return layer === 0 ? model.config.cell : `${model.config.cell}.l${layer}`;
+/** Every parameter and its gradient by name (layers/architectures.ts' scheme), in forward order. */
+function lmNamedParameters(model: LanguageModel): NamedParameters {
+  return namedParameters({ embedding: model.embedding, rnn: model.stack, head: model.output });
 }
 
 /** Every parameter by name, in forward order (embedding, cells bottom-up, output layer). */
 export function lmParameters(model: LanguageModel): Record<string, Matrix> {
-  const out: Record<string, Matrix> = {};
-  if (model.embedding) out['embedding.weight'] = model.embedding.weight;
-  model.cells.forEach((cell, l) => {
-    for (const [name, p] of Object.entries(cell.params)) out[`${cellPrefix(model, l)}.${name}`] = p;
-  });
-  out['dense.W'] = model.output.params.W;
-  if (model.output.params.b) out['dense.b'] = model.output.params.b;
-  return out;
+  return lmNamedParameters(model).params;
 }
 
 /** The gradient buffers, with the names and order of `lmParameters`. */
 export function lmGradients(model: LanguageModel): Record<string, Matrix> {
-  const out: Record<string, Matrix> = {};
-  if (model.embedding) out['embedding.weight'] = model.embedding.grad;
-  model.cells.forEach((cell, l) => {
-    for (const [name, g] of Object.entries(cell.grads)) out[`${cellPrefix(model, l)}.${name}`] = g;
-  });
-  out['dense.W'] = model.output.grads.W;
-  if (model.output.grads.b) out['dense.b'] = model.output.grads.b;
-  return out;
+  return lmNamedParameters(model).grads;
+}
+
+/**
+ * current name → the name files written before the one naming scheme used: `rnn.l0.W_x` was
+ * `<cell>.W_x` (e.g. lstm.W_x), `rnn.l<l>.W_x` was `<cell>.l<l>.W_x`, `head.W` was `dense.W`.
+ * For model files and checkpoints (weights and optimizer state) of those versions.
+ */
+export function lmFormerNames(model: LanguageModel): Record<string, string> {
+  const former: Record<string, string> = {};
+  for (const name of Object.keys(lmParameters(model))) {
+    const old = formerLmName(name, model.config.cell);
+    if (old !== name) former[name] = old;
+  }
+  return former;
+}
+
+function formerLmName(name: string, cell: CellKind): string {
+  const layer = /^rnn\.l(\d+)\.(.+)$/.exec(name);
+  if (layer) return layer[1] === '0' ? `${cell}.${layer[2]}` : `${cell}.l${layer[1]}.${layer[2]}`;
+  return name.replace(/^head\./, 'dense.');
 }
 
 /** Total number of trainable numbers. */
@@ -369,19 +379,9 @@ export function languageModelFromJSON(json: unknown, source = 'model'): Language
   checkConfigAgainstWeights(needed, j.weights as Record<string, MatrixJSON>, fail, `${config.cell}, hidden ${config.hidden}, ${config.layers} layer(s)`);
   const model = createLanguageModel(config, vocab, new Rng(0));
   const params = lmParameters(model);
-  const weights = j.weights as Record<string, MatrixJSON>;
+  const weights = withCurrentNames(j.weights as Record<string, MatrixJSON>, lmFormerNames(model));
   copyWeightsFromJSON(params, weights, fail, `this ${config.cell} model (${config.layers} layer(s))`);
   return model;
-}
-
-/** Write the model file atomically (temp file + rename). */
-export function saveLanguageModel(path: string, model: LanguageModel, training?: Record<string, unknown>): void {
-  writeFileAtomic(path, JSON.stringify(languageModelToJSON(model, training)));
-}
-
-/** Read a model file; a missing, empty, non-JSON or malformed file is an InputError naming it. */
-export function loadLanguageModel(path: string): LanguageModel {
-  return languageModelFromJSON(readJsonInput(path, 'model file'), `model file ${path}`);
 }
 
 function describe(value: unknown): string {

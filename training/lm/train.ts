@@ -12,11 +12,14 @@
  *     crosses the boundary); at the start of every epoch the streams restart from 0 with a zero
  *     state. An epoch is ⌊(L − 1) / T⌋ steps (a stream's tail shorter than T is left out).
  *
- * One step: forward, mean cross-entropy over the T·B predictions, BPTT, gradient clipping (global
- * norm or value; the clip ratio ‖g‖/maxNorm or max|g|/maxValue is reported — > 1 means it clipped),
- * one optimizer update. A NaN or ±Infinity in the loss or any gradient stops training before the
- * update with a `NumericalError` (training/core/errors.ts) naming the step and the first bad tensor; the checkpoint
- * on disk (if any) is the last good one, since checkpoints are only written after good steps.
+ * One step: forward, mean cross-entropy over the T·B predictions, BPTT, then the shared update of
+ * training/core/loop.ts: gradient clipping (global norm or value; the clip ratio ‖g‖/maxNorm or
+ * max|g|/maxValue is reported — > 1 means it clipped) and one optimizer update. A NaN or ±Infinity
+ * in the loss or any gradient stops training before the update with a `NumericalError` naming the
+ * step and the first bad tensor; the checkpoint on disk (if any) is the last good one, since
+ * checkpoints are only written after good steps. `run` drives the steps with the shared loop
+ * (stop reasons, time limit, progress, the loss's moving average) and adds evaluation, early
+ * stopping and checkpoints after each step.
  *
  * Checkpoints (atomic) hold the weights, the optimizer state, the generator's state, the data
  * position, the carried state, the step, the best validation loss and the curves; `resumeLmTrainer`
@@ -27,26 +30,27 @@
  *
  * Memory: the workspaces are allocated when the trainer is made; a step allocates no buffers.
  */
-import { CLIP_NORM_EPS, clipByValue, globalNorm } from '../../engine/clip.js';
 import { crossEntropyForwardBackward } from '../../engine/cross-entropy.js';
 import { Matrix, copyInto } from '../../engine/matrix.js';
-import { firstNonFinite, maxAbs } from '../../engine/ops.js';
 import { Rng, type RngState } from '../../engine/rng.js';
 import {
   createLmWorkspace, languageModelFromJSON, languageModelToJSON, lmBackward, lmForward,
-  lmGradients, lmLoss, lmParameters, lmResetState, lmZeroGrad,
+  lmFormerNames, lmGradients, lmLoss, lmParameters, lmResetState, lmZeroGrad,
   type LanguageModel, type LanguageModelJSON, type LmLevel, type LmWorkspace,
 } from './model.js';
 import { writeFileAtomic } from '../io/files.js';
-import { stopRequested, type StopFlag } from '../core/stop.js';
-import { readJsonInput } from '../io/model-file.js';
+import { optimizerWithCurrentNames, readJsonInput } from '../io/model-file.js';
 import {
-  createOptimizer, learningRateAt, matrixFromJSON, matrixToJSON, optimizerFromJSON, optimizerStep, optimizerToJSON,
-  type MatrixJSON, type OptimizerConfig, type OptimizerState, type OptimizerStateJSON,
+  CHECKPOINT_LOSSES, LossHistory, checkGradientClip, createUpdate, keptNote, runTrainingLoop, stepBudget,
+  type GradientClip, type LoopControls, type StepLimits, type StepOutcome, type StopReason, type TrainProgress,
+  type Update, type UpdateInfo,
+} from '../core/loop.js';
+import {
+  createOptimizer, optimizerFromJSON, optimizerToJSON, type OptimizerConfig, type OptimizerState, type OptimizerStateJSON,
 } from '../core/optimizers.js';
+import { matrixFromJSON, matrixToJSON, type MatrixJSON } from '../io/tensors.js';
 import { EOS, UNK, Vocabulary, tokenizeText } from '../text/vocab.js';
-import { InputError, NumericalError } from '../core/errors.js';
-import { checkDivergence, createDivergenceWatch } from '../core/divergence.js';
+import { InputError } from '../core/errors.js';
 
 // ---- the corpus ----------------------------------------------------------------------------
 
@@ -153,12 +157,6 @@ export function prepareLmCorpus(
 
 // ---- options, progress, results ------------------------------------------------------------
 
-export interface GradientClipOptions {
-  /** 'norm': PyTorch's clip_grad_norm_ over all gradients; 'value': clamp each entry to ±max. */
-  mode: 'norm' | 'value';
-  max: number;
-}
-
 /** What decides the numbers of a run (saved in the checkpoint; a resume keeps them). */
 export interface LmTrainConfig {
   /** T, the truncated-BPTT length (steps per chunk). */
@@ -167,17 +165,14 @@ export interface LmTrainConfig {
   batch: number;
   optimizer: OptimizerConfig;
   /** null: no clipping. */
-  clip: GradientClipOptions | null;
+  clip: GradientClip | null;
 }
 
-/** How long and how watched a run is (may change on resume). */
-export interface LmRunOptions {
-  /** Stop after this many epochs in total (default 1 when maxSteps is absent too). */
-  epochs?: number;
-  /** Stop after this many steps in total (counting the steps before a resume). */
-  maxSteps?: number;
-  /** Stop before a step that would end after this many seconds of this run. */
-  timeLimitSeconds?: number;
+/**
+ * How long and how watched a run is (may change on resume): the step budget, time limit, stop
+ * signal and progress of the shared loop (training/core/loop.ts), and the evaluation schedule.
+ */
+export interface LmRunOptions extends StepLimits, LoopControls<LmProgress> {
   /** Evaluate on the validation split every this many steps (default: once per epoch). */
   evalEvery?: number;
   /** …and/or every this many seconds (wall clock of this run). */
@@ -190,36 +185,22 @@ export interface LmRunOptions {
   checkpointPath?: string;
   /** Default: at every evaluation. */
   checkpointEvery?: number;
-  /** Checked between steps: when set, the run ends after the step under way ('interrupted'; checkpoint written, no final validation). */
-  stop?: StopFlag;
-  onProgress?: (p: LmProgress) => void;
   onEvaluation?: (e: LmEvaluationRecord) => void;
   /** How the corpus was read (file, level, …): stored in checkpoints so a resume can read it again. */
   corpus?: Record<string, unknown>;
   /** Called after each backward pass, before the gradients are checked (tests inject faults here). */
   afterBackward?: (step: number, grads: Record<string, Matrix>) => void;
-  /** Milliseconds clock (default Date.now). */
-  now?: () => number;
 }
 
-export interface LmProgress {
-  /** Steps done (1-based count of the step just finished). */
-  step: number;
-  /** The step at which the run stops (from epochs/maxSteps; the time limit may stop it earlier). */
-  totalSteps: number;
-  /** Fractional epochs done. */
-  epoch: number;
-  /** Mean cross-entropy per token of this step (nats). */
-  loss: number;
-  /** Exponential moving average of loss (weight 0.95 on the past). */
-  smoothLoss: number;
-  gradNorm: number;
-  /** ‖g‖/maxNorm (norm clipping) or max|g|/maxValue (value clipping), before clipping; > 1 clipped. 0 without clipping. */
-  clipRatio: number;
-  lr: number;
+/** The loop's progress (loss: mean cross-entropy per token of this step, nats) and the step's update. */
+export interface LmProgress extends TrainProgress, UpdateInfo {
+  /** unitsPerSecond: training tokens per second. */
   tokensPerSecond: number;
-  /** Seconds of this run so far. */
-  elapsedSeconds: number;
+}
+
+/** What one step returns: its loss, its update, and the tokens it trained on (T·B). */
+export interface LmStepInfo extends StepOutcome, UpdateInfo {
+  units: number;
 }
 
 export interface LmEvaluation {
@@ -241,15 +222,13 @@ export interface LmEvaluationRecord extends LmEvaluation {
   trainLoss: number;
 }
 
-export type LmStopReason = 'epochs' | 'max-steps' | 'time-limit' | 'early-stopping' | 'interrupted';
-
 export interface LmTrainResult {
   steps: number;
   epochs: number;
-  stopReason: LmStopReason;
+  stopReason: StopReason;
   /** Seconds of this run (evaluations included). */
   seconds: number;
-  /** Training tokens per second of this run (evaluations excluded). */
+  /** Training tokens per second of this run (time in steps only). */
   tokensPerSecond: number;
   finalLoss: number;
   bestValidationLoss: number | null;
@@ -276,9 +255,8 @@ interface TrainPosition {
   chunk: number;
 }
 
-const EMA = 0.95;
-/** The training losses a checkpoint keeps (the last ones): ~75 KB whatever the run's length. */
-export const LM_CHECKPOINT_LOSSES = 4096;
+/** The training losses a checkpoint keeps (the last ones; training/core/loop.ts). */
+export const LM_CHECKPOINT_LOSSES = CHECKPOINT_LOSSES;
 
 export class LmTrainer {
   readonly model: LanguageModel;
@@ -288,17 +266,15 @@ export class LmTrainer {
   /** Every random choice of the run (saved and restored with the checkpoint). */
   readonly rng: Rng;
   readonly position: TrainPosition;
-  readonly lossHistory: number[];
+  /** Every step's loss and their moving average (all runs of this model). */
+  readonly losses: LossHistory;
   readonly evaluations: LmEvaluationRecord[];
   bestValidationLoss: number | null;
   evalsWithoutImprovement: number;
-  smoothLoss: number;
-  /** Training seconds of earlier runs (restored from the checkpoint). */
+  /** Training seconds (time in steps) of earlier runs (restored from the checkpoint). */
   trainSecondsBefore: number;
   /** The step of the last checkpoint written (−1: none yet). */
   lastCheckpointStep = -1;
-  /** The step of lossHistory[0]. */
-  lossHistoryFirstStep = 1;
 
   /** The training workspace; `workspace.state` is the state carried into the next chunk. */
   readonly ws: LmWorkspace;
@@ -307,9 +283,8 @@ export class LmTrainer {
   private bestWeights: Record<string, Matrix> | null = null;
   private readonly params: Record<string, Matrix>;
   private readonly grads: Record<string, Matrix>;
-  private readonly gradList: Matrix[];
-  /** Gradient names in backward order (the output layer's first): the order the check reports. */
-  private readonly backwardOrder: string[];
+  /** Check, clip, optimizer step (training/core/loop.ts). */
+  private readonly update: Update;
   private readonly targets: Int32Array;
   /** Stream length L and steps per epoch. */
   readonly streamLength: number;
@@ -334,21 +309,17 @@ export class LmTrainer {
     this.stepsPerEpoch = Math.floor((L - 1) / T);
     this.params = lmParameters(model);
     this.grads = lmGradients(model);
-    this.gradList = Object.values(this.grads);
-    this.backwardOrder = Object.keys(this.grads).reverse();
     this.ws = createLmWorkspace(model, T, B);
     this.targets = new Int32Array(T * B);
     if (state) {
       this.optimizer = state.optimizer;
       this.rng = state.rng;
       this.position = { ...state.position };
-      this.lossHistory = state.lossHistory.slice();
-      this.lossHistoryFirstStep = state.lossHistoryFirstStep ?? 1;
+      this.losses = new LossHistory(state.lossHistory.slice(), state.smoothLoss, state.lossHistoryFirstStep ?? 1);
       checkPosition(op, state.position, this.stepsPerEpoch);
       this.evaluations = state.evaluations.slice();
       this.bestValidationLoss = state.bestValidationLoss;
       this.evalsWithoutImprovement = state.evalsWithoutImprovement;
-      this.smoothLoss = state.smoothLoss;
       this.trainSecondsBefore = state.trainSeconds;
       this.corpus = state.corpus ?? undefined;
       if (state.carriedState) {
@@ -359,16 +330,34 @@ export class LmTrainer {
       this.optimizer = createOptimizer(config.optimizer, this.params);
       this.rng = new Rng(model.config.seed);
       this.position = { step: 0, epoch: 0, chunk: 0 };
-      this.lossHistory = [];
+      this.losses = new LossHistory();
       this.evaluations = [];
       this.bestValidationLoss = null;
       this.evalsWithoutImprovement = 0;
-      this.smoothLoss = NaN;
       this.trainSecondsBefore = 0;
     }
+    // A failure names the first bad gradient in backward order (the output layer's first).
+    this.update = createUpdate(this.params, this.grads, this.optimizer, {
+      clip: config.clip, gradOrder: Object.keys(this.grads).reverse(), divergence: { op: 'train', advice: 'lower --lr' },
+    });
   }
 
-  /** Fill the input and target ids of the next chunk (stream b at L·b + chunk·T + t). */
+  /** Per step, the training loss (this run, and the last steps of earlier runs a checkpoint keeps). */
+  get lossHistory(): number[] {
+    return this.losses.values;
+  }
+
+  /** The step of lossHistory[0] (1 unless a resumed checkpoint dropped older steps). */
+  get lossHistoryFirstStep(): number {
+    return this.losses.firstStep;
+  }
+
+  /** The training loss's moving average (0.95 on the past; NaN before the first step). */
+  get smoothLoss(): number {
+    return this.losses.smoothed;
+  }
+
+  /** Keep a copy of the weights (the best evaluation's so far). */
   private rememberBestWeights(): void {
     if (this.bestWeights === null) {
       this.bestWeights = {};
@@ -385,6 +374,7 @@ export class LmTrainer {
     return true;
   }
 
+  /** Fill the input and target ids of the next chunk (stream b at L·b + chunk·T + t). */
   private fillBatch(): void {
     const { seqLen: T, batch: B } = this.config;
     const L = this.streamLength;
@@ -401,10 +391,12 @@ export class LmTrainer {
   }
 
   /**
-   * One step of truncated BPTT: forward the next chunk, mean cross-entropy, backward, check,
-   * clip, update. Returns what the progress callback gets (minus timing).
+   * One step of truncated BPTT: forward the next chunk, mean cross-entropy, backward, then the
+   * shared update (check, clip, optimizer step). Returns what the loop and the progress report
+   * get; `run` records the loss (lossHistory, smoothLoss).
    */
-  step(): { loss: number; gradNorm: number; clipRatio: number; lr: number } {
+  step(): LmStepInfo {
+    const { seqLen: T, batch: B } = this.config;
     const stepNumber = this.position.step + 1;
     if (this.position.chunk === 0) lmResetState(this.ws); // a new epoch: the streams restart
     this.fillBatch();
@@ -412,78 +404,29 @@ export class LmTrainer {
     const logits = lmForward(this.model, this.ws);
     // The logits buffer receives its own gradient (the loss reads each row before writing it).
     const loss = crossEntropyForwardBackward(logits, logits, this.targets, { reduction: 'mean' });
-    if (!Number.isFinite(loss)) this.failNonFinite(stepNumber, 'loss', loss);
-    checkDivergence(this.divergence, 'train', loss, stepNumber, `lower --lr${this.keptMessage()}`);
     lmBackward(this.model, this.ws, logits);
     this.afterBackward?.(stepNumber, this.grads);
-    const gradNorm = globalNorm(this.gradList);
-    if (!Number.isFinite(gradNorm)) this.failGradients(stepNumber, gradNorm);
-    let clipRatio = 0;
-    const clip = this.config.clip;
-    if (clip) {
-      if (clip.mode === 'norm') {
-        clipRatio = gradNorm / clip.max;
-        if (gradNorm > clip.max) {
-          const factor = clip.max / (gradNorm + CLIP_NORM_EPS);
-          for (const g of this.gradList) scaleInPlace(g, factor);
-        }
-      } else {
-        let worst = 0;
-        for (const g of this.gradList) worst = Math.max(worst, maxAbs(g));
-        clipRatio = worst / clip.max;
-        if (worst > clip.max) clipByValue(this.gradList, clip.max);
-      }
-    }
-    const lr = learningRateAt(this.optimizer.config.lr, this.optimizer.config.schedule, this.optimizer.step);
-    optimizerStep(this.optimizer, this.params, this.grads);
-    this.lossHistory.push(loss);
-    this.smoothLoss = Number.isNaN(this.smoothLoss) ? loss : EMA * this.smoothLoss + (1 - EMA) * loss;
+    const update = this.update(stepNumber, loss, this.kept);
     this.position.step = stepNumber;
     this.position.chunk++;
     if (this.position.chunk >= this.stepsPerEpoch) {
       this.position.chunk = 0;
       this.position.epoch++;
     }
-    return { loss, gradNorm, clipRatio, lr };
+    return { ...update, loss, epoch: this.epochsDone(), units: T * B };
   }
 
-  /** The first loss of this trainer: a loss far above it means the run diverged. */
-  private readonly divergence = createDivergenceWatch();
+  /** Fractional epochs done. */
+  private epochsDone(): number {
+    return this.position.epoch + this.position.chunk / this.stepsPerEpoch;
+  }
 
   /** The current run's LmRunOptions.afterBackward, checkpointPath and corpus (set by `run`). */
   private afterBackward: LmRunOptions['afterBackward'] | undefined;
   private checkpointPath: string | undefined;
   private corpus: Record<string, unknown> | undefined;
-
-  private failNonFinite(step: number, tensor: string, value: number): never {
-    // A bad loss usually comes from a bad weight: name the first one, if any.
-    let weight = '';
-    for (const [name, p] of Object.entries(this.params)) {
-      if (firstNonFinite(p)) {
-        weight = ` (first non-finite weight: ${name})`;
-        break;
-      }
-    }
-    throw new NumericalError(`${value} in ${tensor} at step ${step}${weight}${this.keptMessage()}`, step, tensor);
-  }
-
-  private failGradients(step: number, norm: number): never {
-    for (const name of this.backwardOrder) {
-      const at = firstNonFinite(this.grads[name]);
-      if (at) {
-        const value = this.grads[name].get(at[0], at[1]);
-        const tensor = `grad of ${name}`;
-        throw new NumericalError(`${value} in ${tensor} at step ${step} (entry [${at[0]}, ${at[1]}])${this.keptMessage()}`, step, tensor);
-      }
-    }
-    throw new NumericalError(`the gradient norm overflowed to ${norm} at step ${step}${this.keptMessage()}`, step, 'gradient norm');
-  }
-
-  private keptMessage(): string {
-    if (!this.checkpointPath) return '; training stopped, nothing was updated with it';
-    if (this.lastCheckpointStep < 0) return `; training stopped before any checkpoint was written to ${this.checkpointPath}`;
-    return `; training stopped, the last good checkpoint ${this.checkpointPath} (step ${this.lastCheckpointStep}) is kept`;
-  }
+  /** The end of a NumericalError's message: which checkpoint is kept. */
+  private readonly kept = (): string => keptNote(this.checkpointPath, this.lastCheckpointStep);
 
   /** Loss, perplexity and bits per token on the validation split (null when it is empty). */
   evaluate(maxTokens?: number): LmEvaluation | null {
@@ -496,6 +439,7 @@ export class LmTrainer {
 
   /** Everything a resume needs, as JSON. */
   checkpointJSON(corpus: Record<string, unknown> | undefined = this.corpus): LmCheckpointJSON {
+    const losses = this.losses.tail(LM_CHECKPOINT_LOSSES);
     return {
       kind: 'seqgrad.lm-checkpoint',
       version: 1,
@@ -509,8 +453,8 @@ export class LmTrainer {
       evalsWithoutImprovement: this.evalsWithoutImprovement,
       smoothLoss: Number.isNaN(this.smoothLoss) ? null : this.smoothLoss,
       trainSeconds: this.trainSecondsBefore,
-      lossHistory: this.lossHistory.slice(-LM_CHECKPOINT_LOSSES),
-      lossHistoryFirstStep: this.lossHistoryFirstStep + Math.max(0, this.lossHistory.length - LM_CHECKPOINT_LOSSES),
+      lossHistory: losses.values,
+      lossHistoryFirstStep: losses.firstStep,
       evaluations: this.evaluations,
       data: dataFingerprint(this.data),
       corpus: corpus ?? null,
@@ -523,47 +467,47 @@ export class LmTrainer {
     this.lastCheckpointStep = this.position.step;
   }
 
-  /** Train until epochs / maxSteps / time limit / early stopping; see LmRunOptions. */
+  /**
+   * Train until the step budget, the time limit, early stopping or a stop request (the shared
+   * loop); after each step evaluate and checkpoint as scheduled. The run ends with an evaluation
+   * (unless one was just made) and a checkpoint; see LmRunOptions.
+   */
   run(opts: LmRunOptions = {}): LmTrainResult {
     const now = opts.now ?? Date.now;
     const start = now();
-    const T = this.config.seqLen, B = this.config.batch;
-    const totalSteps = resolveTotalSteps(opts, this.stepsPerEpoch);
+    const { totalSteps, reason } = stepBudget('LmTrainer.run', opts, this.stepsPerEpoch);
     const evalEvery = opts.evalEvery ?? (opts.evalEverySeconds !== undefined ? Infinity : this.stepsPerEpoch);
+    const patience = opts.patience ?? 0;
     const checkpointEvery = opts.checkpointEvery;
     this.afterBackward = opts.afterBackward;
     this.checkpointPath = opts.checkpointPath;
     this.corpus = opts.corpus ?? this.corpus;
-    let evalSeconds = 0;
-    let stepsThisRun = 0;
     let lastEvalAt = start;
     let lastEvalStep = this.position.step;
-    let stopReason: LmStopReason | null = null;
-    let lastStepSeconds = 0;
     let last: LmEvaluationRecord | null = this.evaluations.at(-1) ?? null;
     let best: LmEvaluationRecord | null = null;
 
-    const trainSecondsNow = (): number => this.trainSecondsBefore + (now() - start) / 1000 - evalSeconds;
-    const doEvaluation = (): boolean => {
-      const t0 = now();
+    /** Evaluate; true when early stopping should end the run. `stepSeconds`: this run's time in steps. */
+    const evaluate = (stepSeconds: number): boolean => {
       const result = this.evaluate(opts.maxEvalTokens);
       lastEvalAt = now();
-      evalSeconds += (lastEvalAt - t0) / 1000;
       lastEvalStep = this.position.step;
       if (!result) return false;
-      const record: LmEvaluationRecord = { ...result, step: this.position.step, trainSeconds: trainSecondsNow(), trainLoss: this.smoothLoss };
+      const record: LmEvaluationRecord = {
+        ...result, step: this.position.step, trainSeconds: this.trainSecondsBefore + stepSeconds, trainLoss: this.smoothLoss,
+      };
       this.evaluations.push(record);
       last = record;
       if (this.bestValidationLoss === null || result.loss < this.bestValidationLoss) {
         this.bestValidationLoss = result.loss;
         this.evalsWithoutImprovement = 0;
         best = record;
-        if (opts.patience !== undefined && opts.patience > 0) this.rememberBestWeights();
+        if (patience > 0) this.rememberBestWeights();
       } else {
         this.evalsWithoutImprovement++;
       }
       opts.onEvaluation?.(record);
-      return opts.patience !== undefined && opts.patience > 0 && this.evalsWithoutImprovement >= opts.patience;
+      return patience > 0 && this.evalsWithoutImprovement >= patience;
     };
     const maybeCheckpoint = (force: boolean): void => {
       if (!opts.checkpointPath || this.position.step === this.lastCheckpointStep) return;
@@ -572,63 +516,38 @@ export class LmTrainer {
       }
     };
 
-    while (this.position.step < totalSteps) {
-      if (stopRequested(opts.stop)) {
-        stopReason = 'interrupted';
-        break;
-      }
-      if (opts.timeLimitSeconds !== undefined) {
-        const elapsed = (now() - start) / 1000;
-        if (elapsed + lastStepSeconds > opts.timeLimitSeconds) {
-          stopReason = 'time-limit';
-          break;
+    const loop = runTrainingLoop({
+      startStep: this.position.step, totalSteps, budgetReason: reason, losses: this.losses,
+      timeLimitSeconds: opts.timeLimitSeconds, signal: opts.signal, now,
+      step: () => this.step(),
+      onProgress: opts.onProgress && ((p, s) => opts.onProgress!({
+        ...p, gradNorm: s.gradNorm, clipRatio: s.clipRatio, lr: s.lr, tokensPerSecond: p.unitsPerSecond,
+      })),
+      afterStep: (p) => {
+        // By steps: at multiples of evalEvery (absolute, so a resumed run evaluates where an uninterrupted one does).
+        const dueBySteps = this.position.step % evalEvery === 0 || this.position.step - lastEvalStep >= evalEvery;
+        const dueBySeconds = opts.evalEverySeconds !== undefined && (now() - lastEvalAt) / 1000 >= opts.evalEverySeconds;
+        if (!dueBySteps && !dueBySeconds) {
+          maybeCheckpoint(false);
+          return undefined;
         }
-      }
-      const t0 = now();
-      const info = this.step();
-      stepsThisRun++;
-      lastStepSeconds = (now() - t0) / 1000;
-      const elapsedSeconds = (now() - start) / 1000;
-      opts.onProgress?.({
-        step: this.position.step,
-        totalSteps,
-        epoch: this.position.epoch + this.position.chunk / this.stepsPerEpoch,
-        loss: info.loss,
-        smoothLoss: this.smoothLoss,
-        gradNorm: info.gradNorm,
-        clipRatio: info.clipRatio,
-        lr: info.lr,
-        tokensPerSecond: (stepsThisRun * T * B) / Math.max(1e-9, elapsedSeconds - evalSeconds),
-        elapsedSeconds,
-      });
-      // By steps: at multiples of evalEvery (absolute, so a resumed run evaluates where an uninterrupted one does).
-      const dueBySteps = this.position.step % evalEvery === 0 || this.position.step - lastEvalStep >= evalEvery;
-      const dueBySeconds = opts.evalEverySeconds !== undefined && (now() - lastEvalAt) / 1000 >= opts.evalEverySeconds;
-      if (dueBySteps || dueBySeconds) {
-        const stop = doEvaluation();
+        const stop = evaluate(p.stepSeconds);
         maybeCheckpoint(checkpointEvery === undefined);
-        if (stop) {
-          stopReason = 'early-stopping';
-          break;
-        }
-      } else {
-        maybeCheckpoint(false);
-      }
-    }
+        return stop ? 'early-stopping' : undefined;
+      },
+    });
     // Early stopping ends with the weights of the best evaluation, not the last (they overfit since).
-    const restoredBest = stopReason === 'early-stopping' && this.restoreBestWeights();
-    stopReason ??= opts.maxSteps !== undefined && this.position.step >= opts.maxSteps ? 'max-steps' : 'epochs';
-    // Interrupted: stop promptly, validation is left to the next run.
-    if (stopReason !== 'interrupted' && (this.position.step !== lastEvalStep || this.evaluations.length === 0)) doEvaluation();
+    const restoredBest = loop.stopReason === 'early-stopping' && this.restoreBestWeights();
+    if (this.position.step !== lastEvalStep || this.evaluations.length === 0) evaluate(loop.stepSeconds);
     const seconds = (now() - start) / 1000;
-    this.trainSecondsBefore += seconds - evalSeconds;
+    this.trainSecondsBefore += loop.stepSeconds;
     maybeCheckpoint(true);
     return {
       steps: this.position.step,
-      epochs: this.position.epoch + this.position.chunk / this.stepsPerEpoch,
-      stopReason,
+      epochs: this.epochsDone(),
+      stopReason: loop.stopReason,
       seconds,
-      tokensPerSecond: (stepsThisRun * T * B) / Math.max(1e-9, seconds - evalSeconds),
+      tokensPerSecond: loop.unitsPerSecond,
       finalLoss: this.smoothLoss,
       bestValidationLoss: this.bestValidationLoss,
       restoredBest,
@@ -641,34 +560,13 @@ export class LmTrainer {
   }
 }
 
-function resolveTotalSteps(opts: LmRunOptions, stepsPerEpoch: number): number {
-  const byEpochs = opts.epochs !== undefined ? Math.round(opts.epochs * stepsPerEpoch) : Infinity;
-  const bySteps = opts.maxSteps ?? Infinity;
-  if (opts.epochs !== undefined && !(opts.epochs > 0)) throw new InputError(`LmTrainer.run: expected epochs > 0, got ${opts.epochs}`);
-  if (opts.maxSteps !== undefined && !(Number.isInteger(opts.maxSteps) && opts.maxSteps >= 0)) {
-    throw new InputError(`LmTrainer.run: expected maxSteps to be an integer ≥ 0, got ${opts.maxSteps}`);
-  }
-  const total = Math.min(byEpochs, bySteps);
-  return total === Infinity ? stepsPerEpoch : total; // neither given: one epoch
-}
-
-function scaleInPlace(g: Matrix, factor: number): void {
-  for (let r = 0; r < g.rows; r++) {
-    const s = g.offset + r * g.stride;
-    for (let c = 0; c < g.cols; c++) g.data[s + c] *= factor;
-  }
-}
-
 function checkTrainConfig(op: string, c: LmTrainConfig): void {
   const int = (name: string, v: number): void => {
     if (!Number.isInteger(v) || v < 1) throw new InputError(`${op}: expected ${name} to be an integer ≥ 1, got ${v}`);
   };
   int('seqLen', c.seqLen);
   int('batch', c.batch);
-  if (c.clip !== null && c.clip !== undefined) {
-    if (c.clip.mode !== 'norm' && c.clip.mode !== 'value') throw new InputError(`${op}: expected clip mode 'norm' or 'value', got ${JSON.stringify(c.clip.mode)}`);
-    if (!(c.clip.max > 0) || !Number.isFinite(c.clip.max)) throw new InputError(`${op}: expected a finite clip threshold > 0, got ${c.clip.max}`);
-  }
+  checkGradientClip(op, c.clip);
 }
 
 /**
@@ -826,7 +724,7 @@ export function lmCheckpointFromJSON(json: unknown, source = 'checkpoint'): LmCh
   }
   let optimizer: OptimizerState;
   try {
-    optimizer = optimizerFromJSON(j.optimizer as OptimizerStateJSON, lmParameters(model));
+    optimizer = optimizerFromJSON(optimizerWithCurrentNames(j.optimizer as OptimizerStateJSON, lmFormerNames(model)), lmParameters(model));
   } catch (err) {
     return fail((err as Error).message);
   }

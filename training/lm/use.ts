@@ -11,12 +11,14 @@
  *   step function (state, token) → (log-probabilities, state).
  */
 import { Matrix } from '../../engine/matrix.js';
+import { logSoftmaxRow } from '../../engine/softmax.js';
 import { Rng } from '../../engine/rng.js';
 import { beamSearch, type LengthPenalty } from '../decode/beam.js';
 import {
   createLmWorkspace, lmCopyState, lmForward, lmResetState, lmSetState, type LanguageModel,
 } from './model.js';
 import { sampleSequence, type StepFunction } from '../decode/sampling.js';
+import { createTransformerLmStepper, type TransformerLanguageModel } from './transformer-model.js';
 import { EOS, UNK, detokenize, tokenizeText } from '../text/vocab.js';
 
 /** The recurrent state of a model for one sequence: per layer [a] or [a, c], each [1, H]. */
@@ -50,30 +52,28 @@ export function createLmStepper(model: LanguageModel): LmStepper {
       lmSetState(ws, state);
       ws.inputIds[0] = token;
       const logits = lmForward(model, ws, 1);
-      logSoftmaxRowInto(logProbs, logits, 0);
+      logSoftmaxRow(logProbs, 0, logits.data, logits.offset, V);
       return { logProbs, state: lmCopyState(ws) };
     },
   };
 }
 
-/** out[j] = z_j − log Σ_k e^(z_k) for row r of z, in float64 (log-sum-exp shifted by the max). */
-function logSoftmaxRowInto(out: Float64Array, z: Matrix, r: number): void {
-  const s = z.offset + r * z.stride;
-  let max = -Infinity;
-  for (let j = 0; j < z.cols; j++) if (z.data[s + j] > max) max = z.data[s + j];
-  let sum = 0;
-  for (let j = 0; j < z.cols; j++) sum += Math.exp(z.data[s + j] - max);
-  const logSum = max + Math.log(sum);
-  for (let j = 0; j < z.cols; j++) out[j] = z.data[s + j] - logSum;
+/** Either language model: the recurrent one (model.ts) or the causal Transformer (transformer-model.ts). */
+export type AnyLanguageModel = LanguageModel | TransformerLanguageModel;
+
+/** The step function of either kind of model (its state is opaque to sampling and beam search). */
+function stepperFor(model: AnyLanguageModel): { initialState(): unknown; step: StepFunction<unknown> } {
+  if ('encoder' in model) return createTransformerLmStepper(model) as { initialState(): unknown; step: StepFunction<unknown> };
+  return createLmStepper(model) as unknown as { initialState(): unknown; step: StepFunction<unknown> };
 }
 
-function eosId(model: LanguageModel): number {
+function eosId(model: AnyLanguageModel): number {
   if (!model.vocab.has(EOS)) throw new Error(`language model: its vocabulary has no ${EOS} token`);
   return model.vocab.id(EOS);
 }
 
 /** The model's tokens of `text` (same level and lower-casing as training), unknown ones as `<UNK>`. */
-export function lmTokenize(model: LanguageModel, text: string): string[] {
+export function lmTokenize(model: AnyLanguageModel, text: string): string[] {
   const tokens = tokenizeText(text, { level: model.config.level, lowercase: model.config.lowercase });
   return tokens.map((t) => (model.vocab.has(t) ? t : UNK));
 }
@@ -122,7 +122,7 @@ export function sentenceLogProb(model: LanguageModel, text: string, opts: { endW
   const tokenLogProbs: number[] = [];
   let logProb = 0;
   for (let t = 0; t < T; t++) {
-    logSoftmaxRowInto(row, logits, t);
+    logSoftmaxRow(row, 0, logits.data, logits.offset + t * logits.stride, logits.cols);
     tokenLogProbs.push(row[targets[t]]);
     logProb += row[targets[t]];
   }
@@ -165,7 +165,7 @@ export interface GeneratedText {
 }
 
 /** State and start token after `<EOS>` and the prefix: the prefix's last token is the first one fed by the decoder. */
-function primed(model: LanguageModel, stepper: LmStepper, prefix: string | undefined): { state: LmState; start: number } {
+function primed(model: AnyLanguageModel, stepper: ReturnType<typeof stepperFor>, prefix: string | undefined): { state: unknown; start: number } {
   const eos = eosId(model);
   const ids = prefix ? lmTokenize(model, prefix).map((t) => model.vocab.id(t)) : [];
   let state = stepper.initialState();
@@ -177,15 +177,15 @@ function primed(model: LanguageModel, stepper: LmStepper, prefix: string | undef
   return { state, start };
 }
 
-function forbidden(model: LanguageModel, forbidUnk: boolean | undefined): number[] {
+function forbidden(model: AnyLanguageModel, forbidUnk: boolean | undefined): number[] {
   return forbidUnk !== false && model.vocab.has(UNK) ? [model.vocab.id(UNK)] : [];
 }
 
-function defaultMaxLength(model: LanguageModel): number {
+function defaultMaxLength(model: AnyLanguageModel): number {
   return model.config.level === 'char' ? 50 : 30;
 }
 
-function toText(model: LanguageModel, ids: number[], logProb: number, finished: boolean, multiline = false): GeneratedText {
+function toText(model: AnyLanguageModel, ids: number[], logProb: number, finished: boolean, multiline = false): GeneratedText {
   const tokens = model.vocab.decode(ids);
   if (!multiline) return { text: detokenize(tokens, model.config.level), tokens, logProb, finished };
   const lines: string[][] = [[]];
@@ -197,16 +197,16 @@ function toText(model: LanguageModel, ids: number[], logProb: number, finished: 
 }
 
 /** Sample novel sequences (the notes' "Sampling novel sequences"). Same rng state, same output. */
-export function sampleText(model: LanguageModel, opts: SampleOptions = {}): GeneratedText[] {
+export function sampleText(model: AnyLanguageModel, opts: SampleOptions = {}): GeneratedText[] {
   return [...sampleTextStream(model, opts)];
 }
 
 /** sampleText one sequence at a time, as each is drawn (memory stays flat for any count). */
-export function* sampleTextStream(model: LanguageModel, opts: SampleOptions = {}): Generator<GeneratedText> {
+export function* sampleTextStream(model: AnyLanguageModel, opts: SampleOptions = {}): Generator<GeneratedText> {
   const count = opts.count ?? 1;
   if (!Number.isInteger(count) || count < 1) throw new Error(`sampleText: expected count to be an integer ≥ 1, got ${count}`);
   const rng = opts.rng ?? new Rng(opts.seed ?? 0);
-  const stepper = createLmStepper(model);
+  const stepper = stepperFor(model);
   const { state, start } = primed(model, stepper, opts.prefix);
   for (let i = 0; i < count; i++) {
     const s = sampleSequence({
@@ -220,8 +220,8 @@ export function* sampleTextStream(model: LanguageModel, opts: SampleOptions = {}
 }
 
 /** Greedy decoding: the most probable token at every step. */
-export function greedyText(model: LanguageModel, opts: GenerationOptions = {}): GeneratedText {
-  const stepper = createLmStepper(model);
+export function greedyText(model: AnyLanguageModel, opts: GenerationOptions = {}): GeneratedText {
+  const stepper = stepperFor(model);
   const { state, start } = primed(model, stepper, opts.prefix);
   const s = sampleSequence({
     step: stepper.step, initialState: state, startToken: start, eosToken: eosId(model),
@@ -244,8 +244,8 @@ export interface BeamText extends GeneratedText {
 }
 
 /** Beam decoding through training/beam.ts: the n-best sequences, best first. */
-export function beamText(model: LanguageModel, opts: BeamTextOptions): BeamText[] {
-  const stepper = createLmStepper(model);
+export function beamText(model: AnyLanguageModel, opts: BeamTextOptions): BeamText[] {
+  const stepper = stepperFor(model);
   const { state, start } = primed(model, stepper, opts.prefix);
   const hyps = beamSearch({
     step: stepper.step, initialState: state, startToken: start, eosToken: eosId(model),

@@ -1,36 +1,23 @@
 /**
  * Sentiment classification, the notes' two models over word embeddings (Sequence Models, week 2):
- *   (a) 'avg':  average of the words' embeddings → softmax over the classes (this file);
- *   (b) 'lstm': embedding → LSTM many-to-one → softmax (added beside it; same data, batches,
- *       training loop, evaluation, model file and CLI: implement `SentimentModel` and a
+ *   (a) 'avg':  average of the words' embeddings → softmax over the classes
+ *       (training/classify/sentence-classifier.ts, shared with the trees' baseline);
+ *   (b) 'lstm': embedding → LSTM many-to-one → softmax (training/sentiment/lstm.ts; same data,
+ *       batches, training loop, evaluation, model file and CLI: implement `SentimentModel` and a
  *       `SentimentModelFactory`, and list the factory in cli/commands/sentiment.ts).
- *
- * Model (a), for a batch of B sentences padded to T words, time-major ids [T·B], mask m [T, B]:
- *   x⟨t⟩_b = E[id⟨t⟩_b]                          [T·B, d]  (embedding lookup)
- *   avg_b  = (1/n_b) Σ_t m⟨t⟩_b x⟨t⟩_b,  n_b = Σ_t m⟨t⟩_b   [B, d]  (0 for an empty sentence)
- *   z      = avg·Wᵀ + b                           [B, C]  (W [C, d], b [1, C])
- *   L      = −(1/B) Σ_b log softmax(z_b)[y_b]     (mean over the batch)
- * Backward: dAvg = dZ·W;  dx⟨t⟩_b = (m⟨t⟩_b / n_b)·dAvg_b;  dE[id] += dx (only the words used).
  *
  * Data: the UCI "Sentiment Labelled Sentences" files (`sentence<TAB>label`, header line skipped,
  * seeded 80/20 split of each source) and the Emojify set (train_emoji.csv / tesss.csv, 5 classes).
  */
 import { crossEntropy, crossEntropyBackward } from '../../engine/cross-entropy.js';
-import { Matrix, shapeOf, type DType } from '../../engine/matrix.js';
+import { Matrix } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
-import { createDense, denseBackward, denseForward, denseZeroGrad, type DenseLayer } from '../../layers/dense.js';
-import {
-  createEmbedding, embeddingBackward, embeddingForward, embeddingSgdStep, embeddingZeroGrad, wrapEmbedding,
-  type Embedding,
-} from '../../layers/embedding.js';
+import { embeddingSgdStep } from '../../layers/embedding.js';
+import { makeSentimentBatch, type SentimentModel } from '../classify/sentence-classifier.js';
 import { readTextFile } from '../io/files.js';
-import {
-  createOptimizer, learningRateAt, matrixFromJSON, matrixToJSON, optimizerStep,
-  type MatrixJSON, type OptimizerConfig, type ParamSet,
-} from '../core/optimizers.js';
-import type { WordVectors } from '../embeddings/vectors.js';
-import { PAD, UNK, Vocabulary, tokenizeWords, type VocabularyJSON } from '../text/vocab.js';
-import { stopRequested, type StopFlag } from '../core/stop.js';
+import { createUpdate, runTrainingLoop, type LoopControls } from '../core/loop.js';
+import { createOptimizer, type OptimizerConfig } from '../core/optimizers.js';
+import { PAD, UNK, Vocabulary, tokenizeWords } from '../text/vocab.js';
 
 // ---------------------------------------------------------------------------------------------
 // Data
@@ -191,292 +178,20 @@ export function buildSentimentVocabulary(train: SentimentExample[], extra: Itera
   return Vocabulary.build(tokens, { specials: [PAD, UNK] });
 }
 
-// ---------------------------------------------------------------------------------------------
-// Batches
-
-export interface SentimentBatch {
-  /** T: the longest sentence (≥ 1). */
-  steps: number;
-  /** B */
-  batch: number;
-  /** [T·B] time-major token ids (row t·B + b is word t of sentence b; `<PAD>` past the end). */
-  ids: Int32Array;
-  /** [T, B]: 1 for a word, 0 for padding. */
-  mask: Matrix;
-  /** [B] the number of words of each sentence. */
-  lengths: Int32Array;
-  /** [B] the class of each sentence. */
-  labels: Int32Array;
-}
-
 /** Token ids of a sentence (unknown words → `<UNK>`). */
 export function encodeSentence(vocab: Vocabulary, text: string): number[] {
   return vocab.encode(tokenizeSentence(text));
 }
 
-/** Pad B encoded sentences into one time-major batch. */
-export function makeSentimentBatch(encoded: number[][], labels: ArrayLike<number>, padId: number, dtype: DType = 'float32'): SentimentBatch {
-  const B = encoded.length;
-  if (B === 0 || labels.length !== B) throw new Error(`makeSentimentBatch: expected B ≥ 1 sentences and B labels, got ${B} and ${labels.length}`);
-  const T = Math.max(1, ...encoded.map((s) => s.length));
-  const ids = new Int32Array(T * B).fill(padId);
-  const mask = Matrix.zeros(T, B, dtype);
-  const lengths = new Int32Array(B);
-  encoded.forEach((sentence, b) => {
-    lengths[b] = sentence.length;
-    sentence.forEach((id, t) => {
-      ids[t * B + b] = id;
-      mask.set(t, b, 1);
-    });
-  });
-  return { steps: T, batch: B, ids, mask, lengths, labels: Int32Array.from(labels) };
-}
-
-// ---------------------------------------------------------------------------------------------
-// The model contract, shared by (a) and (b)
-
-export interface SentimentModel {
-  /** 'avg' or 'lstm' (the --model name). */
-  readonly kind: string;
-  readonly classes: string[];
-  readonly vocab: Vocabulary;
-  readonly embedding: Embedding;
-  readonly dtype: DType;
-  /** Trainable parameters by name (E left out when the embedding is frozen), for the optimizer. */
-  params(): ParamSet;
-  /** Their gradient buffers (same names and shapes). */
-  grads(): ParamSet;
-  /** Logits z [B, C] (a view valid until the next forward). */
-  forward(batch: SentimentBatch): Matrix;
-  /** From ∂L/∂z [B, C] of the last forward, accumulate into grads (the embedding: touched rows only). */
-  backward(batch: SentimentBatch, dLogits: Matrix): void;
-  zeroGrad(): void;
-  /** The model file's model-specific part (weights, sizes). */
-  toJSON(): SentimentModelJSON;
-}
-
-export interface SentimentModelJSON {
-  kind: 'seqgrad.sentiment';
-  version: 1;
-  model: string;
-  classes: string[];
-  vocab: VocabularyJSON;
-  frozen: boolean;
-  /** Data name, seed and hyper-parameters, so `sentiment eval` finds the same held-out split. */
-  meta?: Record<string, unknown>;
-  weights: Record<string, MatrixJSON>;
-}
-
-export interface SentimentModelOptions {
-  dim: number;
-  dtype?: DType;
-  /** Pretrained vectors for the embedding (words matched case-insensitively). */
-  vectors?: WordVectors;
-  /** Keep E fixed (default: true with pretrained vectors, false without). */
-  freeze?: boolean;
-  /** Extra model-specific sizes (e.g. the LSTM's hidden size). */
-  hidden?: number;
-  /** Recurrent models: stacked layers (default 1). */
-  layers?: number;
-  /** Recurrent models: every layer reads both ways (default false). */
-  bidirectional?: boolean;
-}
-
-/** How the CLI and loaders create a model of one kind. */
-export interface SentimentModelFactory {
-  kind: string;
-  create(vocab: Vocabulary, classes: string[], rng: Rng, opts: SentimentModelOptions): SentimentModel;
-  fromJSON(json: SentimentModelJSON): SentimentModel;
-}
-
-/**
- * The embedding of a sentiment model: N(0, 0.1²) rows (trained end to end), or the pretrained
- * vectors where the vocabulary word has one (case-insensitive). `<PAD>` (id 0) is the padding row;
- * `<UNK>` starts at 0 (it never occurs in the training sentences, so it stays neutral).
- * Words without a pretrained vector start random, or at 0 when the embedding is frozen.
- */
-export function createSentimentEmbedding(vocab: Vocabulary, rng: Rng, opts: SentimentModelOptions): { embedding: Embedding; matched: number } {
-  const dim = opts.vectors ? opts.vectors.vectors.cols : opts.dim;
-  const frozen = opts.freeze ?? opts.vectors !== undefined;
-  const padId = vocab.has(PAD) ? vocab.id(PAD) : -1;
-  const embedding = createEmbedding(vocab.size, dim, rng, { dtype: opts.dtype, std: 0.1, frozen, paddingIdx: padId >= 0 ? padId : undefined });
-  const E = embedding.weight;
-  const zeroRow = (r: number): void => void E.data.fill(0, r * dim, (r + 1) * dim);
-  if (vocab.has(UNK)) zeroRow(vocab.id(UNK));
-  let matched = 0;
-  if (opts.vectors) {
-    const lookup = new Map<string, number>();
-    opts.vectors.words.forEach((w, i) => {
-      const k = w.toLowerCase();
-      if (!lookup.has(k)) lookup.set(k, i);
-    });
-    for (let id = 0; id < vocab.size; id++) {
-      const token = vocab.token(id);
-      if (token === PAD || token === UNK) continue;
-      const row = lookup.get(token.toLowerCase());
-      if (row === undefined) {
-        if (frozen) zeroRow(id);
-        continue;
-      }
-      for (let c = 0; c < dim; c++) E.data[id * dim + c] = opts.vectors.vectors.get(row, c);
-      matched++;
-    }
-  }
-  return { embedding, matched };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Model (a): average of the embeddings → softmax
-
-export class AverageSentimentModel implements SentimentModel {
-  readonly kind = 'avg';
-  readonly classes: string[];
-  readonly vocab: Vocabulary;
-  readonly embedding: Embedding;
-  readonly dense: DenseLayer;
-  readonly dtype: DType;
-  /** Workspaces, grown to the largest batch seen and used through row views. */
-  private x = Matrix.zeros(0, 0);
-  private dx = Matrix.zeros(0, 0);
-  private avg = Matrix.zeros(0, 0);
-  private dAvg = Matrix.zeros(0, 0);
-  private logits = Matrix.zeros(0, 0);
-
-  constructor(vocab: Vocabulary, classes: string[], embedding: Embedding, dense: DenseLayer) {
-    if (dense.inputSize !== embedding.weight.cols || dense.outputSize !== classes.length) {
-      throw new Error(
-        `AverageSentimentModel: expected a dense layer ${embedding.weight.cols} → ${classes.length}, got ${dense.inputSize} → ${dense.outputSize}`,
-      );
-    }
-    if (embedding.weight.rows !== vocab.size) {
-      throw new Error(`AverageSentimentModel: expected an embedding of ${vocab.size} rows (the vocabulary), got ${shapeOf(embedding.weight)}`);
-    }
-    this.vocab = vocab;
-    this.classes = classes;
-    this.embedding = embedding;
-    this.dense = dense;
-    this.dtype = embedding.weight.dtype;
-  }
-
-  params(): ParamSet {
-    const p: ParamSet = { W: this.dense.params.W, b: this.dense.params.b! };
-    if (!this.embedding.frozen) p.E = this.embedding.weight;
-    return p;
-  }
-
-  grads(): ParamSet {
-    const g: ParamSet = { W: this.dense.grads.W, b: this.dense.grads.b! };
-    if (!this.embedding.frozen) g.E = this.embedding.grad;
-    return g;
-  }
-
-  private ensureCapacity(rows: number, batch: number): void {
-    const d = this.embedding.weight.cols, C = this.classes.length;
-    if (this.x.rows < rows) {
-      this.x = Matrix.zeros(rows, d, this.dtype);
-      this.dx = Matrix.zeros(rows, d, this.dtype);
-    }
-    if (this.avg.rows < batch) {
-      this.avg = Matrix.zeros(batch, d, this.dtype);
-      this.dAvg = Matrix.zeros(batch, d, this.dtype);
-      this.logits = Matrix.zeros(batch, C, this.dtype);
-    }
-  }
-
-  /** z = avg·Wᵀ + b with avg_b = (1/n_b) Σ_t m⟨t⟩_b E[id⟨t⟩_b]  ([B, C]). */
-  forward(batch: SentimentBatch): Matrix {
-    const { steps: T, batch: B } = batch;
-    checkBatch('AverageSentimentModel.forward', batch);
-    this.ensureCapacity(T * B, B);
-    const x = this.x.rowView(0, T * B), avg = this.avg.rowView(0, B), logits = this.logits.rowView(0, B);
-    embeddingForward(x, this.embedding, batch.ids);
-    const d = x.cols;
-    avg.data.fill(0, 0, B * d);
-    for (let b = 0; b < B; b++) {
-      let n = 0;
-      for (let t = 0; t < T; t++) {
-        const m = batch.mask.get(t, b);
-        if (m === 0) continue;
-        n += m;
-        const src = (t * B + b) * d;
-        for (let c = 0; c < d; c++) avg.data[b * d + c] += m * x.data[src + c];
-      }
-      if (n > 0) for (let c = 0; c < d; c++) avg.data[b * d + c] /= n;
-    }
-    return denseForward(logits, this.dense, avg);
-  }
-
-  /** dW += dZᵀ·avg, db += Σ dZ, dAvg = dZ·W, dE[id⟨t⟩_b] += (m⟨t⟩_b / n_b)·dAvg_b. */
-  backward(batch: SentimentBatch, dLogits: Matrix): void {
-    const { steps: T, batch: B } = batch;
-    const avg = this.avg.rowView(0, B), dAvg = this.dAvg.rowView(0, B), dx = this.dx.rowView(0, T * B);
-    denseBackward(this.dense, avg, dLogits, this.embedding.frozen ? null : dAvg);
-    if (this.embedding.frozen) return;
-    const d = dx.cols;
-    for (let b = 0; b < B; b++) {
-      let n = 0;
-      for (let t = 0; t < T; t++) n += batch.mask.get(t, b);
-      for (let t = 0; t < T; t++) {
-        const w = n > 0 ? batch.mask.get(t, b) / n : 0;
-        const dst = (t * B + b) * d;
-        for (let c = 0; c < d; c++) dx.data[dst + c] = w * dAvg.data[b * d + c];
-      }
-    }
-    embeddingBackward(this.embedding, batch.ids, dx);
-  }
-
-  zeroGrad(): void {
-    denseZeroGrad(this.dense);
-    embeddingZeroGrad(this.embedding);
-  }
-
-  toJSON(): SentimentModelJSON {
-    return {
-      kind: 'seqgrad.sentiment', version: 1, model: this.kind, classes: this.classes.slice(),
-      vocab: this.vocab.toJSON(), frozen: this.embedding.frozen,
-      weights: { E: matrixToJSON(this.embedding.weight), W: matrixToJSON(this.dense.params.W), b: matrixToJSON(this.dense.params.b!) },
-    };
-  }
-}
-
-function checkBatch(op: string, batch: SentimentBatch): void {
-  const { steps: T, batch: B } = batch;
-  if (batch.ids.length !== T * B || batch.mask.rows !== T || batch.mask.cols !== B || batch.labels.length !== B) {
-    throw new Error(`${op}: expected ids [T·B = ${T * B}], mask [${T}, ${B}], labels [${B}], got ${batch.ids.length}, ${shapeOf(batch.mask)}, ${batch.labels.length}`);
-  }
-}
-
-export const averageModelFactory: SentimentModelFactory = {
-  kind: 'avg',
-  create(vocab, classes, rng, opts) {
-    const { embedding } = createSentimentEmbedding(vocab, rng, opts);
-    const dense = createDense(embedding.weight.cols, classes.length, rng, { dtype: opts.dtype, init: 'xavier' });
-    return new AverageSentimentModel(vocab, classes, embedding, dense);
-  },
-  fromJSON(json) {
-    checkModelJSON(json, 'avg');
-    const vocab = Vocabulary.fromJSON(json.vocab);
-    const E = matrixFromJSON(json.weights.E), W = matrixFromJSON(json.weights.W), b = matrixFromJSON(json.weights.b);
-    const embedding = wrapEmbedding(E, { frozen: json.frozen, paddingIdx: vocab.has(PAD) ? vocab.id(PAD) : undefined });
-    const dense = createDense(W.cols, W.rows, new Rng(0), { dtype: W.dtype, init: 'zeros' });
-    dense.params.W.data.set(W.data);
-    dense.params.b!.data.set(b.data);
-    return new AverageSentimentModel(vocab, json.classes, embedding, dense);
-  },
-};
-
-/** Throws unless `json` is a sentiment model file of the given model kind. */
-export function checkModelJSON(json: SentimentModelJSON, model: string): void {
-  if (!json || json.kind !== 'seqgrad.sentiment' || json.version !== 1) {
-    throw new Error(`sentiment model: expected { kind: "seqgrad.sentiment", version: 1 }, got kind ${JSON.stringify(json?.kind)}`);
-  }
-  if (json.model !== model) throw new Error(`sentiment model: expected a '${model}' model, got '${json.model}'`);
-}
-
 // ---------------------------------------------------------------------------------------------
 // Training and evaluation (any SentimentModel)
 
-export interface TrainSentimentOptions {
+/**
+ * The shared loop's controls (time limit, stop signal, progress per batch) and the training's
+ * settings. The history holds the epochs that finished, and the partial one a stop request
+ * (`signal`, checked between batches) ended.
+ */
+export interface TrainSentimentOptions extends LoopControls {
   epochs: number;
   batchSize: number;
   /** Adam, SGD, … from training/optimizers.ts. With plain 'sgd' the embedding is updated sparsely (touched rows only). */
@@ -484,8 +199,6 @@ export interface TrainSentimentOptions {
   rng: Rng;
   /** Called after every epoch. */
   onEpoch?: (info: EpochInfo) => void;
-  /** Checked between batches: when set, training ends there (the partial epoch is the last entry). */
-  stop?: StopFlag;
 }
 
 export interface EpochInfo {
@@ -501,8 +214,13 @@ export function encodeExamples(vocab: Vocabulary, examples: SentimentExample[]):
   return { ids: examples.map((e) => encodeSentence(vocab, e.text)), labels: examples.map((e) => e.label) };
 }
 
-/** Mini-batch training with a seeded shuffle per epoch; the loss is the batch mean of −log p(y). */
+/**
+ * Mini-batch training with a seeded shuffle per epoch, through the shared training loop
+ * (training/core/loop.ts); the loss is the batch mean of −log p(y).
+ */
 export function trainSentiment(model: SentimentModel, train: SentimentExample[], opts: TrainSentimentOptions): EpochInfo[] {
+  if (train.length === 0) throw new Error('trainSentiment: expected at least one training sentence, got none');
+  const now = opts.now ?? Date.now;
   const { ids, labels } = encodeExamples(model.vocab, train);
   const padId = model.vocab.has(PAD) ? model.vocab.id(PAD) : 0;
   const sparseEmbedding = opts.optimizer.kind === 'sgd' && !opts.optimizer.weightDecay && !model.embedding.frozen;
@@ -511,30 +229,50 @@ export function trainSentiment(model: SentimentModel, train: SentimentExample[],
     delete params.E;
     delete grads.E;
   }
-  const optimizer = createOptimizer(opts.optimizer, params);
+  const update = createUpdate(params, grads, createOptimizer(opts.optimizer, params));
+  const perEpoch = Math.ceil(train.length / opts.batchSize);
   const history: EpochInfo[] = [];
-  for (let epoch = 1; epoch <= opts.epochs && !stopRequested(opts.stop); epoch++) {
-    const started = Date.now();
-    const order = opts.rng.permutation(train.length);
-    let lossSum = 0, batches = 0, correct = 0, seen = 0;
-    for (let start = 0; start < order.length; start += opts.batchSize) {
-      if (stopRequested(opts.stop)) break;
-      const chosen = order.slice(start, start + opts.batchSize);
+  let order: number[] = [];
+  let epoch = 0, k = perEpoch, started = 0, lossSum = 0, correct = 0, seen = 0, done = 0;
+  const loop = runTrainingLoop({
+    startStep: 0, totalSteps: opts.epochs * perEpoch, budgetReason: 'epochs',
+    timeLimitSeconds: opts.timeLimitSeconds, signal: opts.signal, now, onProgress: opts.onProgress,
+    step: () => {
+      if (k === perEpoch) {
+        epoch++;
+        started = now();
+        order = opts.rng.permutation(train.length);
+        k = 0;
+        lossSum = 0;
+        correct = 0;
+        seen = 0;
+      }
+      const chosen = order.slice(k * opts.batchSize, (k + 1) * opts.batchSize);
       const batch = makeSentimentBatch(chosen.map((i) => ids[i]), chosen.map((i) => labels[i]), padId, model.dtype);
       model.zeroGrad();
       const logits = model.forward(batch);
       correct += countCorrect(logits, batch.labels);
-      lossSum += crossEntropy(logits, batch.labels, { reduction: 'mean' });
-      batches++;
+      const loss = crossEntropy(logits, batch.labels, { reduction: 'mean' });
+      lossSum += loss;
       seen += chosen.length;
       const dLogits = crossEntropyBackward(Matrix.zeros(logits.rows, logits.cols, logits.dtype), logits, batch.labels, { reduction: 'mean' });
       model.backward(batch, dLogits);
-      const lr = learningRateAt(optimizer.config.lr, optimizer.config.schedule, optimizer.step);
-      optimizerStep(optimizer, params, grads);
+      const { lr } = update(done + 1, loss);
       if (sparseEmbedding) embeddingSgdStep(model.embedding, lr);
-    }
-    if (batches === 0) break;
-    const info = { epoch, loss: lossSum / batches, trainAccuracy: correct / seen, seconds: (Date.now() - started) / 1000 };
+      done++;
+      k++;
+      return { loss, epoch: epoch - 1 + k / perEpoch, units: chosen.length };
+    },
+    afterStep: () => {
+      if (k < perEpoch) return;
+      const info = { epoch, loss: lossSum / perEpoch, trainAccuracy: correct / train.length, seconds: (now() - started) / 1000 };
+      history.push(info);
+      opts.onEpoch?.(info);
+    },
+  });
+  // Interrupted within an epoch: its batches so far are the last entry (the CLI still saves the model).
+  if (loop.stopReason === 'interrupted' && k > 0 && k < perEpoch) {
+    const info = { epoch, loss: lossSum / k, trainAccuracy: correct / seen, seconds: (now() - started) / 1000 };
     history.push(info);
     opts.onEpoch?.(info);
   }

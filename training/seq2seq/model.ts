@@ -28,7 +28,7 @@
  * add nothing to L, and since they come after a row's last real step they change nothing earlier).
  *
  * Backward (all by hand): cross-entropy → output layer (one GEMM over all steps) → BPTT through the
- * decoder steps t = T_y … 1, driving the cell's stepBackward directly; at each step
+ * decoder steps t = T_y … 1 with the runner's step driver (layers/sequence.ts); at each step
  * ∂L/∂x⟨t⟩ = ∂L/∂xp⟨t⟩ · W_x splits into ∂e and ∂c⟨t⟩; ∂c⟨t⟩ goes through the attention step
  * (into ∂h′⟨t−1⟩ and ∂H_enc) or, without attention, sums into ∂m_0 → bridge → the encoder's final
  * state gradient and its outputs' gradient → encoder BPTT → source embedding.
@@ -37,24 +37,29 @@
  * shorter source runs attention over the workspace's T_x positions with the extra ones masked (one
  * attention workspace, not one per source length); a decoder step allocates nothing.
  *
- * Parameter names (optimizer state, model file): source_embedding.weight, encoder.l0.W_x,
- * encoder.l0_reverse.W_x, …, bridge.a.W/b (bridge.c.W/b for an LSTM), target_embedding.weight,
- * decoder.W_x/W_a/b (and the cell's other parameters), attention.W/U/b/v (or attention.W_a),
- * output.W, output.b.
+ * Parameter names (optimizer state, model file), by layers/architectures.ts' namedParameters under
+ * the prefixes encoder. and decoder.: encoder.embedding.weight, encoder.rnn.l0.W_x,
+ * encoder.rnn.l0_reverse.W_x, …, bridge.a.W/b (bridge.c.W/b for an LSTM), decoder.embedding.weight,
+ * decoder.rnn.l0.W_x/W_a/b (and the cell's other parameters), attention.W/U/b/v (or attention.W_a),
+ * decoder.head.W, decoder.head.b. Files written before this scheme named them source_embedding.weight,
+ * encoder.l0.W_x, target_embedding.weight, decoder.W_x, output.W: loading maps those names
+ * (seq2seqFormerNames).
  *
  * The model file is JSON { kind: "seqgrad.seq2seq", version: 1, config, sourceVocabulary,
- * targetVocabulary, weights: name → raw little-endian bytes in base64 (exact round trip), training? },
- * written atomically (training/io.ts).
+ * targetVocabulary, weights: name → raw little-endian bytes in base64 (exact round trip), training? }.
+ * This module touches no file system (the playground decodes in a browser); `model-file.ts` reads and
+ * writes the file (atomically) under Node.
  */
 import { crossEntropyBackward, crossEntropy } from '../../engine/cross-entropy.js';
+import { tanh, tanhBackward } from '../../engine/activations.js';
 import { gemm } from '../../engine/gemm.js';
 import { Matrix, copyInto, expectShape, stepView, zero, type DType } from '../../engine/matrix.js';
-import { addBias, sumRows } from '../../engine/ops.js';
+import { add, scale as scaleMatrix } from '../../engine/ops.js';
 import { Rng } from '../../engine/rng.js';
-import { logSoftmax } from '../../engine/softmax.js';
+import { logSoftmax, logSoftmaxRow } from '../../engine/softmax.js';
 import {
-  createEncoder, createEncoderWorkspace, encoderBackward, encoderForward,
-  type EncoderWorkspace, type SequenceEncoder,
+  createEncoder, createEncoderWorkspace, encoderBackward, encoderForward, namedParameters,
+  type EncoderWorkspace, type NamedParameters, type SequenceEncoder,
 } from '../../layers/architectures.js';
 import {
   attentionKeysBackward, attentionKeysForward, attentionStepBackward, attentionStepForward, attentionWeights,
@@ -62,22 +67,24 @@ import {
   type Attention, type AttentionScore, type AttentionWorkspace,
 } from '../../layers/attention/attention.js';
 import { isBidirectional } from '../../layers/bidirectional.js';
-import type { CellKind, CellWorkspace, RecurrentCell } from '../../layers/cells/cell.js';
+import type { CellKind, RecurrentCell } from '../../layers/cells/cell.js';
 import { CELL_KINDS, createCell } from '../../layers/cells/create-cell.js';
 import { createDense, denseBackward, denseForward, denseZeroGrad, type DenseLayer } from '../../layers/dense.js';
 import {
   createEmbedding, embeddingBackward, embeddingForward, embeddingZeroGrad, type Embedding,
 } from '../../layers/embedding.js';
-import { zeroGrads } from '../../layers/sequence.js';
 import {
-  createStackedRnn, stackedParameters, stackedZeroGrads, type LayerState,
+  backwardStep, beginBackwardSteps, beginSteps, createSequenceWorkspace, endBackwardSteps, forwardStep,
+  projectStepInput, stateAt, stateGradient, zeroGrads, type SequenceWorkspace,
+} from '../../layers/sequence.js';
+import {
+  createStackedRnn, stackedZeroGrads, type LayerState,
 } from '../../layers/stacked.js';
 import {
   beamSearch, scoreSequence, type Hypothesis, type LengthPenalty, type SequenceScore, type StepFunction,
 } from '../decode/beam.js';
-import { readJsonFile, writeFileAtomic } from '../io/files.js';
-import { checkConfigAgainstWeights, checkModelSize, copyWeightsFromJSON, readJsonInput } from '../io/model-file.js';
-import { matrixToJSON, type MatrixJSON } from '../core/optimizers.js';
+import { checkConfigAgainstWeights, checkModelSize, copyWeightsFromJSON, withCurrentNames } from '../io/weights-json.js';
+import { matrixToJSON, type MatrixJSON } from '../io/tensors.js';
 import {
   EOS, PAD, SOS, UNK, Vocabulary, detokenize, tokenizeText, type TokenLevel, type VocabularyJSON,
 } from '../text/vocab.js';
@@ -281,33 +288,49 @@ export function createSeq2Seq(opts: Seq2SeqOptions, sourceVocab: Vocabulary | nu
 
 // ---- parameters ----------------------------------------------------------------------------
 
-/** Every parameter and its gradient buffer by name, in forward order. */
-export function seq2seqParameters(model: Seq2SeqModel): { params: Record<string, Matrix>; grads: Record<string, Matrix> } {
+/** Every parameter and its gradient buffer by name (layers/architectures.ts' scheme), in forward order. */
+export function seq2seqParameters(model: Seq2SeqModel): NamedParameters {
   const params: Record<string, Matrix> = {};
   const grads: Record<string, Matrix> = {};
   const add = (name: string, p: Matrix, g: Matrix): void => {
     params[name] = p;
     grads[name] = g;
   };
-  if (model.encoder) {
-    const emb = model.encoder.embedding as Embedding;
-    add('source_embedding.weight', emb.weight, emb.grad);
-    const s = stackedParameters(model.encoder.rnn, 'encoder.');
-    for (const name of Object.keys(s.params)) add(name, s.params[name], s.grads[name]);
-  }
+  const addAll = (named: NamedParameters): void => {
+    for (const name of Object.keys(named.params)) add(name, named.params[name], named.grads[name]);
+  };
+  if (model.encoder) addAll(namedParameters({ embedding: model.encoder.embedding, rnn: model.encoder.rnn }, 'encoder.'));
   model.bridge?.forEach((dense, k) => {
     const name = k === 0 ? 'bridge.a' : 'bridge.c';
     add(`${name}.W`, dense.params.W, dense.grads.W);
     add(`${name}.b`, dense.params.b as Matrix, dense.grads.b as Matrix);
   });
-  add('target_embedding.weight', model.targetEmbedding.weight, model.targetEmbedding.grad);
-  for (const name of Object.keys(model.decoder.params)) add(`decoder.${name}`, model.decoder.params[name], model.decoder.grads[name]);
+  addAll(namedParameters({ embedding: model.targetEmbedding, rnn: model.decoder }, 'decoder.'));
   if (model.attention) {
     for (const name of Object.keys(model.attention.params)) add(`attention.${name}`, model.attention.params[name], model.attention.grads[name]);
   }
-  add('output.W', model.output.params.W, model.output.grads.W);
-  add('output.b', model.output.params.b as Matrix, model.output.grads.b as Matrix);
+  addAll(namedParameters({ head: model.output }, 'decoder.'));
   return { params, grads };
+}
+
+/**
+ * current name → the name files written before the one naming scheme used: encoder.embedding.weight
+ * was source_embedding.weight, encoder.rnn.l<k>… was encoder.l<k>…, decoder.embedding.weight was
+ * target_embedding.weight, decoder.rnn.l0.<p> was decoder.<p>, decoder.head.<p> was output.<p>.
+ * For model files and checkpoints (weights and optimizer state) of those versions.
+ */
+export function seq2seqFormerNames(model: Seq2SeqModel): Record<string, string> {
+  const former: Record<string, string> = {};
+  for (const name of Object.keys(seq2seqParameters(model).params)) {
+    const old = name
+      .replace(/^encoder\.embedding\./, 'source_embedding.')
+      .replace(/^encoder\.rnn\./, 'encoder.')
+      .replace(/^decoder\.embedding\./, 'target_embedding.')
+      .replace(/^decoder\.rnn\.l0\./, 'decoder.')
+      .replace(/^decoder\.head\./, 'output.');
+    if (old !== name) former[name] = old;
+  }
+  return former;
 }
 
 export function seq2seqParameterCount(model: Seq2SeqModel): number {
@@ -427,11 +450,10 @@ export class Seq2SeqWorkspace {
   /** m_k, the encoder's final state (or the features) per decoder state tensor  [B, n_h]. */
   readonly summary: Matrix[];
   readonly dSummary: Matrix[];
-  /** Decoder state history per state tensor: block t is h′⟨t⟩  [(T_y+1)·B, H_dec]. */
-  readonly history: Matrix[];
-  readonly prevStates: Matrix[][];
-  readonly nextStates: Matrix[][];
-  readonly cellWs: CellWorkspace;
+  /** h′⟨0⟩ per decoder state tensor, the bridge's output  [B, H_dec]. */
+  readonly initialState: Matrix[];
+  /** The decoder cell's runner workspace: the state history h′⟨0…T_y⟩, x⟨t⟩·W_xᵀ + b, its gradient, the caches. */
+  readonly decoderSteps: SequenceWorkspace;
   /** [h′⟨t⟩, e(y⟨t−1⟩), c⟨t⟩] per step  [T_y·B, H_dec + d + n_h]: the output layer's input. */
   readonly z: Matrix;
   /** Step views of z: the whole row block, the cell's input [e, c], and c alone. */
@@ -439,17 +461,12 @@ export class Seq2SeqWorkspace {
   readonly inputSteps: Matrix[];
   readonly contextSteps: Matrix[];
   readonly hiddenSteps: Matrix[];
-  /** x⟨t⟩·W_xᵀ + b per step  [T_y·B, G] and its gradient. */
-  readonly xp: Matrix;
-  readonly dxp: Matrix;
   readonly logits: Matrix;
   readonly dLogits: Matrix;
   /** ∂L/∂z  [T_y·B, H_dec + d + n_h]. */
   readonly dz: Matrix;
   /** ∂L/∂[e, c] per step (cell + output layer)  [T_y·B, d + n_h]. */
   readonly dInput: Matrix;
-  readonly dCarry: Matrix[];
-  readonly dSpare: Matrix[];
   /** Σ_t ∂L/∂c⟨t⟩ (no attention)  [B, n_h]. */
   readonly dContextSum: Matrix;
   /** ∂L/∂H_enc (attention)  [T_x·B, n_h]. */
@@ -481,34 +498,24 @@ export class Seq2SeqWorkspace {
     this.encoderWs = model.encoder ? createEncoderWorkspace(model.encoder, srcSteps, B) : null;
     this.summary = [];
     this.dSummary = [];
-    this.history = [];
-    this.dCarry = [];
-    this.dSpare = [];
+    this.initialState = [];
     for (let k = 0; k < cell.stateCount; k++) {
       this.summary.push(Matrix.zeros(B, nc, dtype));
       this.dSummary.push(Matrix.zeros(B, nc, dtype));
-      this.history.push(Matrix.zeros((Ty + 1) * B, H, dtype));
-      this.dCarry.push(Matrix.zeros(B, H, dtype));
-      this.dSpare.push(Matrix.zeros(B, H, dtype));
+      this.initialState.push(Matrix.zeros(B, H, dtype));
     }
-    this.cellWs = cell.createWorkspace(Ty, B);
+    this.decoderSteps = createSequenceWorkspace(cell, Ty, B);
     const width = H + d + nc;
     this.z = Matrix.zeros(Ty * B, width, dtype);
     this.dz = Matrix.zeros(Ty * B, width, dtype);
     this.dInput = Matrix.zeros(Ty * B, d + nc, dtype);
-    this.xp = Matrix.zeros(Ty * B, cell.gateWidth, dtype);
-    this.dxp = Matrix.zeros(Ty * B, cell.gateWidth, dtype);
     this.logits = Matrix.zeros(Ty * B, model.targetVocab.size, dtype);
     this.dLogits = Matrix.zeros(Ty * B, model.targetVocab.size, dtype);
-    this.prevStates = [];
-    this.nextStates = [];
     this.zSteps = [];
     this.inputSteps = [];
     this.contextSteps = [];
     this.hiddenSteps = [];
     for (let t = 0; t < Ty; t++) {
-      this.prevStates.push(this.history.map((h) => stepView(h, t, B)));
-      this.nextStates.push(this.history.map((h) => stepView(h, t + 1, B)));
       const zt = stepView(this.z, t, B);
       this.zSteps.push(zt);
       this.hiddenSteps.push(zt.colView(0, H));
@@ -558,7 +565,7 @@ function checkBatch(op: string, model: Seq2SeqModel, ws: Seq2SeqWorkspace, batch
 // ---- forward -------------------------------------------------------------------------------
 
 /**
- * Encoder (or features) → m_k; the bridge → h′⟨0⟩ in the history. Returns the encoder outputs
+ * Encoder (or features) → m_k; the bridge → h′⟨0⟩ (ws.initialState). Returns the encoder outputs
  * H_enc (null for captioning).
  */
 function encodeAndBridge(model: Seq2SeqModel, ws: Seq2SeqWorkspace, batch: Seq2SeqBatch): Matrix | null {
@@ -576,23 +583,16 @@ function encodeAndBridge(model: Seq2SeqModel, ws: Seq2SeqWorkspace, batch: Seq2S
   } else {
     for (let k = 0; k < states; k++) copyInto(ws.summary[k], batch.features as Matrix);
   }
-  const h0 = ws.prevStates[0];
+  const h0 = ws.initialState;
   for (let k = 0; k < states; k++) {
     if (model.bridge) {
       denseForward(h0[k], model.bridge[k], ws.summary[k]);
-      if (k === 0) tanhInPlace(h0[k]);
+      if (k === 0) tanh(h0[k], h0[k]);
     } else {
       copyInto(h0[k], ws.summary[k]);
     }
   }
   return encoderOutputs;
-}
-
-function tanhInPlace(m: Matrix): void {
-  for (let r = 0; r < m.rows; r++) {
-    const o = m.offset + r * m.stride;
-    for (let c = 0; c < m.cols; c++) m.data[o + c] = Math.tanh(m.data[o + c]);
-  }
 }
 
 /**
@@ -621,7 +621,6 @@ export function seq2seqForward(model: Seq2SeqModel, ws: Seq2SeqWorkspace, batch:
   checkBatch(op, model, ws, batch);
   const B = ws.batch, Ty = batch.tgtSteps, n = Ty * B;
   const { embeddingDim: d, decoderHidden: H } = model.config;
-  const cell = model.decoder;
   const encoderOutputs = encodeAndBridge(model, ws, batch);
 
   // e(y⟨t−1⟩) for all steps at once, into the e columns of z.
@@ -634,15 +633,12 @@ export function seq2seqForward(model: Seq2SeqModel, ws: Seq2SeqWorkspace, batch:
   if (model.attention) aws = attentionKeysPadded(ws, encoderOutputs as Matrix, batch.srcMask as Matrix);
   else for (let t = 0; t < Ty; t++) copyInto(ws.contextSteps[t], ws.summary[0]);
 
-  const Wx = cell.params.W_x, bias = cell.params.b;
+  const steps = ws.decoderSteps;
+  beginSteps(steps, Ty, { h0: ws.initialState });
   for (let t = 0; t < Ty; t++) {
-    const prev = ws.prevStates[t], next = ws.nextStates[t];
-    if (aws) attentionStepForward(ws.contextSteps[t], aws, t, prev[0]); // c⟨t⟩ from the query h′⟨t−1⟩
-    const xp = stepView(ws.xp, t, B);
-    gemm(xp, ws.inputSteps[t], Wx, false, true); // U e + C c
-    addBias(xp, xp, bias);
-    cell.stepForward(ws.cellWs, t, xp, prev, next);
-    copyInto(ws.hiddenSteps[t], next[0]);
+    if (aws) attentionStepForward(ws.contextSteps[t], aws, t, stateAt(steps, t)[0]); // c⟨t⟩ from the query h′⟨t−1⟩
+    projectStepInput(steps, t, ws.inputSteps[t]); // U e + C c + b
+    copyInto(ws.hiddenSteps[t], forwardStep(steps, t)[0]);
   }
 
   const logits = rows(ws.logits, n);
@@ -663,14 +659,8 @@ export function seq2seqExampleLosses(ws: Seq2SeqWorkspace): Float64Array {
     for (let b = 0; b < B; b++) {
       if (batch.tgtMask.get(t, b) === 0) continue;
       const r = t * B + b;
-      let max = -Infinity;
-      for (let j = 0; j < V; j++) {
-        row[j] = ws.logits.get(r, j);
-        if (row[j] > max) max = row[j];
-      }
-      let sum = 0;
-      for (let j = 0; j < V; j++) sum += Math.exp(row[j] - max);
-      out[b] += max + Math.log(sum) - row[batch.tgtOut[r]];
+      logSoftmaxRow(row, 0, ws.logits.data, ws.logits.offset + r * ws.logits.stride, V);
+      out[b] -= row[batch.tgtOut[r]];
     }
   }
   return out;
@@ -697,44 +687,38 @@ export function seq2seqBackward(model: Seq2SeqModel, ws: Seq2SeqWorkspace, scale
   const logits = rows(ws.logits, n);
   const dLogits = rows(ws.dLogits, n);
   crossEntropyBackward(dLogits, logits, ws.tgtOut.subarray(0, n), { mask: batch.tgtMask });
-  if (scale !== 1) scaleInPlace(dLogits, scale);
+  if (scale !== 1) scaleMatrix(dLogits, dLogits, scale);
   const zAll = rows(ws.z, n);
   const dz = rows(ws.dz, n);
   denseBackward(model.output, zAll, dLogits, dz);
 
   // Decoder BPTT, t = T_y … 1.
-  let carry = ws.dCarry;
-  let spare = ws.dSpare;
-  for (const m of carry) zero(m);
+  const steps = ws.decoderSteps;
+  beginBackwardSteps(steps);
   zero(ws.dContextSum);
   if (ws.dEncoder) zero(ws.dEncoder);
   const Wx = cell.params.W_x;
   for (let t = Ty - 1; t >= 0; t--) {
     const dzt = stepView(dz, t, B);
-    addInto(carry[0], dzt.colView(0, H)); // ∂L/∂h′⟨t⟩ from s⟨t⟩
-    const dxp = stepView(ws.dxp, t, B);
-    cell.stepBackward(ws.cellWs, t, carry, dxp, spare, ws.prevStates[t], ws.nextStates[t]);
+    const dh = stateGradient(steps)[0];
+    add(dh, dh, dzt.colView(0, H)); // ∂L/∂h′⟨t⟩ from s⟨t⟩
+    const dxp = backwardStep(steps, t);
     const dInput = stepView(ws.dInput, t, B); // ∂L/∂[e, c⟨t⟩] = dxp·W_x + (from s⟨t⟩)
     gemm(dInput, dxp, Wx, false, false);
-    addInto(dInput, dzt.colView(H, d + nc));
+    add(dInput, dInput, dzt.colView(H, d + nc));
     const dContext = dInput.colView(d, nc);
-    if (aws) attentionStepBackward(spare[0], ws.dEncoder as Matrix, aws, t, dContext); // into ∂h′⟨t−1⟩ and ∂H_enc
-    else addInto(ws.dContextSum, dContext);
-    const swap = carry;
-    carry = spare;
-    spare = swap;
+    if (aws) attentionStepBackward(stateGradient(steps)[0], ws.dEncoder as Matrix, aws, t, dContext); // into ∂h′⟨t−1⟩ and ∂H_enc
+    else add(ws.dContextSum, ws.dContextSum, dContext);
   }
-  // carry now holds ∂L/∂h′⟨0⟩.
+  const carry = stateGradient(steps); // ∂L/∂h′⟨0⟩
 
   // The cell's input projection over all steps, and the target embedding.
-  const dxpAll = rows(ws.dxp, n);
-  gemm(cell.grads.W_x, dxpAll, zAll.colView(H, d + nc), true, false, 1, 1);
-  sumRows(cell.grads.b, dxpAll, true);
+  endBackwardSteps(steps, zAll.colView(H, d + nc));
   embeddingBackward(model.targetEmbedding, ws.tgtIn.subarray(0, n), rows(ws.dInput, n).colView(0, d));
   if (aws) attentionKeysBackward(ws.dEncoder as Matrix, aws);
 
   // Bridge: ∂L/∂h′⟨0⟩ → ∂L/∂m_k (plus, without attention, the context's Σ_t ∂c⟨t⟩ on m_0).
-  const h0 = ws.prevStates[0];
+  const h0 = ws.initialState;
   for (let k = 0; k < cell.stateCount; k++) {
     const dm = ws.dSummary[k];
     if (model.bridge) {
@@ -742,14 +726,14 @@ export function seq2seqBackward(model: Seq2SeqModel, ws: Seq2SeqWorkspace, scale
       if (k === 0) {
         // tanh' = 1 − h′⟨0⟩²
         dPre = ws.bridgeScratch;
-        tanhBackwardInto(dPre, carry[k], h0[k]);
+        tanhBackward(dPre, carry[k], h0[k]);
       }
       denseBackward(model.bridge[k], ws.summary[k], dPre, dm);
     } else {
       copyInto(dm, carry[k]);
     }
   }
-  if (!aws) addInto(ws.dSummary[0], ws.dContextSum);
+  if (!aws) add(ws.dSummary[0], ws.dSummary[0], ws.dContextSum);
 
   if (model.encoder) {
     const encoder = model.encoder;
@@ -770,32 +754,7 @@ export function seq2seqBackward(model: Seq2SeqModel, ws: Seq2SeqWorkspace, scale
   } else {
     const dF = ws.dFeatures as Matrix;
     copyInto(dF, ws.dSummary[0]);
-    for (let k = 1; k < cell.stateCount; k++) addInto(dF, ws.dSummary[k]);
-  }
-}
-
-function addInto(out: Matrix, x: Matrix): void {
-  for (let r = 0; r < out.rows; r++) {
-    const o = out.offset + r * out.stride, s = x.offset + r * x.stride;
-    for (let c = 0; c < out.cols; c++) out.data[o + c] += x.data[s + c];
-  }
-}
-
-function scaleInPlace(m: Matrix, alpha: number): void {
-  for (let r = 0; r < m.rows; r++) {
-    const o = m.offset + r * m.stride;
-    for (let c = 0; c < m.cols; c++) m.data[o + c] *= alpha;
-  }
-}
-
-/** out = dy ∗ (1 − y²) (the derivative of y = tanh(x)). */
-function tanhBackwardInto(out: Matrix, dy: Matrix, y: Matrix): void {
-  for (let r = 0; r < out.rows; r++) {
-    const o = out.offset + r * out.stride, g = dy.offset + r * dy.stride, s = y.offset + r * y.stride;
-    for (let c = 0; c < out.cols; c++) {
-      const v = y.data[s + c];
-      out.data[o + c] = dy.data[g + c] * (1 - v * v);
-    }
+    for (let k = 1; k < cell.stateCount; k++) add(dF, dF, ws.dSummary[k]);
   }
 }
 
@@ -849,12 +808,10 @@ export class Seq2SeqDecoder {
   readonly model: Seq2SeqModel;
   private readonly encoderWs = new Map<number, EncoderWorkspace>();
   private readonly attentionWs = new Map<number, AttentionWorkspace>();
-  private readonly cellWs: CellWorkspace;
+  /** One decoder step of batch 1 on the runner's step driver (state⟨0⟩ = the hypothesis' state). */
+  private readonly steps: SequenceWorkspace;
   private readonly summary: Matrix[];
-  private readonly prev: Matrix[];
-  private readonly next: Matrix[];
   private readonly input: Matrix;
-  private readonly xp: Matrix;
   private readonly z: Matrix;
   private readonly logits: Matrix;
   private readonly logProbsM: Matrix;
@@ -865,18 +822,11 @@ export class Seq2SeqDecoder {
     const { dtype, embeddingDim: d, decoderHidden: H } = model.config;
     const nc = model.contextSize;
     const cell = model.decoder;
-    this.cellWs = cell.createWorkspace(1, 1);
+    this.steps = createSequenceWorkspace(cell, 1, 1);
     this.summary = [];
-    this.prev = [];
-    this.next = [];
-    for (let k = 0; k < cell.stateCount; k++) {
-      this.summary.push(Matrix.zeros(1, nc, dtype));
-      this.prev.push(Matrix.zeros(1, H, dtype));
-      this.next.push(Matrix.zeros(1, H, dtype));
-    }
+    for (let k = 0; k < cell.stateCount; k++) this.summary.push(Matrix.zeros(1, nc, dtype));
     this.z = Matrix.zeros(1, H + d + nc, dtype);
     this.input = this.z.colView(H, d + nc);
-    this.xp = Matrix.zeros(1, cell.gateWidth, dtype);
     this.logits = Matrix.zeros(1, model.targetVocab.size, dtype);
     this.logProbsM = Matrix.zeros(1, model.targetVocab.size, 'float64');
     this.logProbs = this.logProbsM.data as Float64Array;
@@ -930,7 +880,7 @@ export class Seq2SeqDecoder {
       const h = Matrix.zeros(1, model.config.decoderHidden, dtype);
       if (model.bridge) {
         denseForward(h, model.bridge[k], this.summary[k]);
-        if (k === 0) tanhInPlace(h);
+        if (k === 0) tanh(h, h);
       } else {
         copyInto(h, this.summary[k]);
       }
@@ -945,7 +895,7 @@ export class Seq2SeqDecoder {
         for (let i = 0; i < sourceLength; i++) alpha[i] = w.get(0, i);
         haveAlpha = true;
       }
-      return { logProbs: this.logProbs, state: { state: this.next.map((m) => m.clone()) } };
+      return { logProbs: this.logProbs, state: { state: stateAt(this.steps, 1).map((m) => m.clone()) } };
     };
     return {
       initialState: { state: initial },
@@ -955,24 +905,22 @@ export class Seq2SeqDecoder {
     };
   }
 
-  /** One decoder step for state and token, leaving the new state in this.next and log P in this.logProbs. */
+  /** One decoder step for state and token, leaving the new state in stateAt(this.steps, 1) and log P in this.logProbs. */
   private stepInto(state: Seq2SeqDecoderState, token: number, aws: AttentionWorkspace | null): void {
     const model = this.model;
     const { embeddingDim: d, decoderHidden: H } = model.config;
     const nc = model.contextSize;
     const V = model.targetVocab.size;
     if (!Number.isInteger(token) || token < 0 || token >= V) throw new Error(`Seq2SeqDecoder.step: expected a target token id in [0, ${V}), got ${token}`);
-    const cell = model.decoder;
-    for (let k = 0; k < cell.stateCount; k++) copyInto(this.prev[k], state.state[k]);
+    const steps = this.steps;
+    beginSteps(steps, 1, { h0: state.state });
     const E = model.targetEmbedding.weight;
     for (let j = 0; j < d; j++) this.z.set(0, H + j, E.get(token, j));
     const context = this.z.colView(H + d, nc);
-    if (aws) attentionStepForward(context, aws, 0, this.prev[0]);
+    if (aws) attentionStepForward(context, aws, 0, stateAt(steps, 0)[0]);
     else copyInto(context, this.summary[0]);
-    gemm(this.xp, this.input, cell.params.W_x, false, true);
-    addBias(this.xp, this.xp, cell.params.b);
-    cell.stepForward(this.cellWs, 0, this.xp, this.prev, this.next);
-    copyInto(this.z.colView(0, H), this.next[0]);
+    projectStepInput(steps, 0, this.input);
+    copyInto(this.z.colView(0, H), forwardStep(steps, 0)[0]);
     denseForward(this.logits, model.output, this.z);
     logSoftmax(this.logProbsM, this.logits.dtype === 'float64' ? this.logits : toFloat64(this.logits, this.logProbsM));
   }
@@ -1195,23 +1143,7 @@ export function seq2seqFromJSON(json: unknown, source = 'model'): Seq2SeqModel {
     return fail((err as Error).message);
   }
   const { params } = seq2seqParameters(model);
-  const weights = j.weights as Record<string, MatrixJSON>;
+  const weights = withCurrentNames(j.weights as Record<string, MatrixJSON>, seq2seqFormerNames(model));
   copyWeightsFromJSON(params, weights, fail, 'this model');
   return model;
-}
-
-/** Write the model file atomically (temp file + rename). */
-export function saveSeq2Seq(path: string, model: Seq2SeqModel, training?: Record<string, unknown>): void {
-  writeFileAtomic(path, JSON.stringify(seq2seqToJSON(model, training)));
-}
-
-/** Read a model file; a missing, empty, non-JSON or malformed file is an InputError naming it. */
-export function loadSeq2Seq(path: string): Seq2SeqModel {
-  return seq2seqFromJSON(readJsonInput(path, 'model file'), `model file ${path}`);
-}
-
-/** The `training` record stored in a model file (or null). */
-export function readSeq2SeqTrainingInfo(path: string): Record<string, unknown> | null {
-  const json = readJsonFile<Seq2SeqModelJSON>(path, 'model file');
-  return json.training ?? null;
 }

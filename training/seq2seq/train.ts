@@ -9,9 +9,12 @@
  * are put in a seeded random order, cut into windows of `bucketWindow` batches, each window is sorted
  * by source length (then target length) and cut into batches of B, and the batches are shuffled.
  *
- * One step: teacher-forced forward, mean cross-entropy per target token, BPTT, gradient clipping by
- * global norm (PyTorch's clip_grad_norm_), one optimizer update (Adam by default). A NaN or ±∞ loss or
- * gradient stops training before the update with a NumericalError (training/core/errors.ts).
+ * One step: teacher-forced forward, mean cross-entropy per target token, BPTT, then the shared update
+ * of training/core/loop.ts: gradient clipping by global norm (PyTorch's clip_grad_norm_), one
+ * optimizer update (Adam by default). A NaN or ±∞ loss or gradient stops training before the update
+ * with a NumericalError naming the step and the tensor. `run` drives the steps with the shared loop
+ * (stop reasons, time limit, progress, the loss's moving average) and evaluates and checkpoints
+ * after each step as scheduled.
  *
  * Evaluation: validation loss per token (teacher forcing, batched) and, on up to `maxEvalExamples`
  * validation pairs, greedy decoding: exact match (the output's tokens equal the reference's) and
@@ -21,27 +24,26 @@
  * the start of the epoch and the batch index), the step, the curves and the run's settings; a resumed
  * trainer continues with the same batches in the same order.
  */
-import { CLIP_NORM_EPS, globalNorm } from '../../engine/clip.js';
-import { Matrix } from '../../engine/matrix.js';
-import { firstNonFinite } from '../../engine/ops.js';
 import { Rng, type RngState } from '../../engine/rng.js';
 import { corpusBleu, type BleuSmoothing } from '../metrics/bleu.js';
 import type { LengthPenalty } from '../decode/beam.js';
 import { writeFileAtomic } from '../io/files.js';
-import { stopRequested, type StopFlag } from '../core/stop.js';
-import { readJsonInput } from '../io/model-file.js';
+import { optimizerWithCurrentNames, readJsonInput } from '../io/model-file.js';
 import {
-  createOptimizer, learningRateAt, optimizerFromJSON, optimizerStep, optimizerToJSON,
-  type OptimizerConfig, type OptimizerState, type OptimizerStateJSON,
+  CHECKPOINT_LOSSES, LossHistory, createUpdate, keptNote, runTrainingLoop, stepBudget,
+  type LoopControls, type StepLimits, type StepOutcome, type StopReason, type TrainProgress, type Update, type UpdateInfo,
+} from '../core/loop.js';
+import {
+  createOptimizer, optimizerFromJSON, optimizerToJSON, type OptimizerConfig, type OptimizerState, type OptimizerStateJSON,
 } from '../core/optimizers.js';
 import {
   Seq2SeqDecoder, attributeTranslationError, buildSourceVocabulary, buildTargetVocabulary, createSeq2SeqWorkspace,
-  makeSeq2SeqBatch, seq2seqForward, seq2seqBackward, seq2seqFromJSON, seq2seqParameters, seq2seqToJSON, seq2seqZeroGrad,
+  makeSeq2SeqBatch, seq2seqForward, seq2seqBackward, seq2seqFormerNames, seq2seqFromJSON, seq2seqParameters, seq2seqToJSON, seq2seqZeroGrad,
   translateIds, type ErrorVerdict, type Seq2SeqExample, type Seq2SeqModel, type Seq2SeqModelJSON, type Seq2SeqWorkspace,
 } from './model.js';
 import type { SeqPair } from './tasks.js';
 import { tokenizeText, type TokenLevel, type Vocabulary } from '../text/vocab.js';
-import { InputError, NumericalError } from '../core/errors.js';
+import { InputError } from '../core/errors.js';
 
 // ---- data ----------------------------------------------------------------------------------
 
@@ -146,43 +148,32 @@ export interface Seq2SeqTrainConfig {
   seed?: number;
 }
 
-/** The training losses a checkpoint keeps (the last ones): ~75 KB whatever the run's length. */
-export const SEQ2SEQ_CHECKPOINT_LOSSES = 4096;
+/** The training losses a checkpoint keeps (the last ones; training/core/loop.ts). */
+export const SEQ2SEQ_CHECKPOINT_LOSSES = CHECKPOINT_LOSSES;
 
-export interface Seq2SeqRunOptions {
-  /** Stop after this many epochs in total (default 1 when maxSteps is absent too). */
-  epochs?: number;
-  /** Stop after this many steps in total. */
-  maxSteps?: number;
-  /** Stop before a step that would end after this many seconds of this run. */
-  timeLimitSeconds?: number;
+/**
+ * The step budget (a fractional epoch count rounds up), time limit, stop signal and progress of
+ * the shared loop (training/core/loop.ts), and the evaluation schedule.
+ */
+export interface Seq2SeqRunOptions extends StepLimits, LoopControls<Seq2SeqProgress> {
   /** Evaluate every this many steps (default: at the end of each epoch), and at the end. */
   evalEvery?: number;
   /** Greedy-decode at most this many validation pairs per evaluation (default 300; 0 = loss only). */
   maxEvalExamples?: number;
   /** Write checkpoints here (atomically) at every evaluation and at the end. */
   checkpointPath?: string;
-  /** Checked between steps: when set, the run ends after the step under way ('interrupted'; checkpoint written, no evaluation). */
-  stop?: StopFlag;
-  onProgress?: (p: Seq2SeqProgress) => void;
   onEvaluation?: (e: Seq2SeqEvaluationRecord) => void;
-  /** Milliseconds clock (default Date.now). */
-  now?: () => number;
 }
 
-export interface Seq2SeqProgress {
-  step: number;
-  totalSteps: number;
-  /** Fractional epochs done. */
-  epoch: number;
-  /** Mean cross-entropy per target token of this batch (nats). */
-  loss: number;
-  /** Exponential moving average of loss (0.95 on the past). */
-  smoothLoss: number;
-  gradNorm: number;
-  lr: number;
+/** The loop's progress (loss: mean cross-entropy per target token of this batch, nats) and the step's update. */
+export interface Seq2SeqProgress extends TrainProgress, Omit<UpdateInfo, 'clipRatio'> {
+  /** unitsPerSecond: training examples per second. */
   examplesPerSecond: number;
-  elapsedSeconds: number;
+}
+
+/** What one step returns: its loss, its update, and its batch size. */
+export interface Seq2SeqStepInfo extends StepOutcome, UpdateInfo {
+  examples: number;
 }
 
 export interface Seq2SeqEvaluationRecord {
@@ -198,12 +189,10 @@ export interface Seq2SeqEvaluationRecord {
   decoded: number;
 }
 
-export type Seq2SeqStopReason = 'epochs' | 'max-steps' | 'time-limit' | 'interrupted';
-
 export interface Seq2SeqTrainResult {
   steps: number;
   epochs: number;
-  stopReason: Seq2SeqStopReason;
+  stopReason: StopReason;
   /** Seconds of this run (evaluations included). */
   seconds: number;
   /** Seconds spent in training steps over every run of this model. */
@@ -219,33 +208,33 @@ export interface Seq2SeqTrainResult {
 
 // ---- the trainer ---------------------------------------------------------------------------
 
-const EMA = 0.95;
-
 export class Seq2SeqTrainer {
   readonly model: Seq2SeqModel;
   readonly data: PreparedSeq2SeqData;
   readonly config: Required<Seq2SeqTrainConfig>;
   readonly optimizer: OptimizerState;
-  /** Free-form facts about the data (file, level, split), saved in checkpoints and the model file. */
-  dataInfo: Record<string, unknown> = {};
+  /** Facts about the data (file, level, split), saved in checkpoints and the model file. */
+  dataInfo: Seq2SeqDataInfo = {};
   step = 0;
   /** Epochs done, and the next batch of the current epoch. */
   epoch = 0;
   batchInEpoch = 0;
   trainSeconds = 0;
-  readonly lossHistory: number[] = [];
-  /** The step of lossHistory[0] (after a resume, older steps may have been dropped). */
-  lossHistoryFirstStep = 1;
+  /** Every step's loss and their moving average (all runs of this model). */
+  readonly losses = new LossHistory();
   readonly evaluations: Seq2SeqEvaluationRecord[] = [];
   private readonly rng: Rng;
   /** The generator state that produced this epoch's batches (saved, so a resume rebuilds them). */
   private epochRngState: RngState;
   private epochBatches: number[][];
-  private readonly params: Record<string, Matrix>;
-  private readonly grads: Record<string, Matrix>;
-  private readonly gradList: Matrix[];
+  /** Check, clip, optimizer step (training/core/loop.ts). */
+  private readonly update: Update;
   private readonly workspaces = new Map<number, Seq2SeqWorkspace>();
-  private smoothLoss = NaN;
+  /** The current run's checkpoint file, and the step of the last checkpoint written (−1: none). */
+  private checkpointPath: string | undefined;
+  private lastCheckpointStep = -1;
+  /** The end of a NumericalError's message: which checkpoint is kept. */
+  private readonly kept = (): string => keptNote(this.checkpointPath, this.lastCheckpointStep);
 
   constructor(model: Seq2SeqModel, data: PreparedSeq2SeqData, config: Seq2SeqTrainConfig, optimizer?: OptimizerState) {
     const op = 'Seq2SeqTrainer';
@@ -256,10 +245,10 @@ export class Seq2SeqTrainer {
     this.data = data;
     this.config = { bucketWindow: 50, seed: 1, ...config };
     const { params, grads } = seq2seqParameters(model);
-    this.params = params;
-    this.grads = grads;
-    this.gradList = Object.values(grads);
     this.optimizer = optimizer ?? createOptimizer(config.optimizer, params);
+    this.update = createUpdate(params, grads, this.optimizer, {
+      clip: config.clipNorm === null ? null : { mode: 'norm', max: config.clipNorm }, divergence: { op: 'seq2seq train', advice: 'lower --lr' },
+    });
     this.rng = new Rng(this.config.seed);
     this.epochRngState = this.rng.getState();
     this.epochBatches = this.planEpoch();
@@ -267,6 +256,16 @@ export class Seq2SeqTrainer {
 
   get stepsPerEpoch(): number {
     return this.epochBatches.length;
+  }
+
+  /** Per step, the training loss (this run, and the last steps of earlier runs a checkpoint keeps). */
+  get lossHistory(): number[] {
+    return this.losses.values;
+  }
+
+  /** The step of lossHistory[0] (1 unless a resumed checkpoint dropped older steps). */
+  get lossHistoryFirstStep(): number {
+    return this.losses.firstStep;
   }
 
   private planEpoch(): number[][] {
@@ -285,8 +284,11 @@ export class Seq2SeqTrainer {
     return ws;
   }
 
-  /** One training step on the next batch; returns the mean loss per target token. */
-  trainStep(): { loss: number; gradNorm: number; lr: number; examples: number } {
+  /**
+   * One training step on the next batch: teacher-forced forward, backward, the shared update.
+   * Returns the mean loss per target token and the update; `run` records the loss.
+   */
+  trainStep(): Seq2SeqStepInfo {
     if (this.batchInEpoch >= this.epochBatches.length) {
       this.epoch++;
       this.batchInEpoch = 0;
@@ -299,24 +301,16 @@ export class Seq2SeqTrainer {
     seq2seqZeroGrad(this.model);
     const loss = seq2seqForward(this.model, ws, batch) / batch.tokens;
     const stepNo = this.step + 1;
-    if (!Number.isFinite(loss)) throw new NumericalError(`seq2seq training: the loss is ${loss} at step ${stepNo}`, stepNo, 'loss');
     seq2seqBackward(this.model, ws, 1 / batch.tokens);
-    for (const [name, g] of Object.entries(this.grads)) {
-      const bad = firstNonFinite(g);
-      if (bad) throw new NumericalError(`seq2seq training: the gradient of ${name} is ${g.get(bad[0], bad[1])} at [${bad[0]}, ${bad[1]}] at step ${stepNo}`, stepNo, `grad of ${name}`);
-    }
-    const gradNorm = globalNorm(this.gradList);
-    const clip = this.config.clipNorm;
-    if (clip !== null && gradNorm > clip) {
-      const factor = clip / (gradNorm + CLIP_NORM_EPS);
-      for (const g of this.gradList) for (let i = 0; i < g.data.length; i++) g.data[i] *= factor;
-    }
-    const lr = learningRateAt(this.optimizer.config.lr, this.optimizer.config.schedule, this.optimizer.step);
-    optimizerStep(this.optimizer, this.params, this.grads);
+    const update = this.update(stepNo, loss, this.kept);
     this.step = stepNo;
     this.batchInEpoch++;
-    this.lossHistory.push(loss);
-    return { loss, gradNorm, lr, examples: examples.length };
+    return { ...update, loss, examples: examples.length, units: examples.length, epoch: this.epochsDone() };
+  }
+
+  /** Fractional epochs done. */
+  private epochsDone(): number {
+    return this.epoch + this.batchInEpoch / this.stepsPerEpoch;
   }
 
   /** Validation loss and greedy exact match / BLEU on up to maxExamples validation pairs. */
@@ -330,66 +324,50 @@ export class Seq2SeqTrainer {
     return { loss, exactMatch: r.exactMatch, bleu: r.bleu, decoded: n };
   }
 
-  /** Train until epochs / maxSteps / the time limit, evaluating and checkpointing on the way. */
+  /**
+   * Train until the step budget, the time limit or a stop request (the shared loop), evaluating
+   * (and checkpointing) every evalEvery steps; the run ends with an evaluation unless one was just
+   * made.
+   */
   run(opts: Seq2SeqRunOptions = {}): Seq2SeqTrainResult {
     const now = opts.now ?? Date.now;
     const start = now();
-    const epochsTarget = opts.epochs ?? (opts.maxSteps === undefined ? 1 : undefined);
-    const perEpoch = this.stepsPerEpoch;
-    const epochSteps = epochsTarget === undefined ? Infinity : Math.ceil(epochsTarget * perEpoch);
-    const totalSteps = Math.min(epochSteps, opts.maxSteps ?? Infinity);
-    if (!Number.isFinite(totalSteps)) throw new Error('Seq2SeqTrainer.run: expected epochs or maxSteps');
-    const evalEvery = opts.evalEvery ?? perEpoch;
+    const { totalSteps, reason } = stepBudget('Seq2SeqTrainer.run', opts, this.stepsPerEpoch, Math.ceil);
+    const evalEvery = opts.evalEvery ?? this.stepsPerEpoch;
     const maxEval = opts.maxEvalExamples ?? 300;
-    let stopReason: Seq2SeqStopReason = totalSteps === epochSteps ? 'epochs' : 'max-steps';
-    let lastStepMs = 0;
-    let examples = 0;
-    let runTrainMs = 0;
+    const trainSecondsBefore = this.trainSeconds;
+    this.checkpointPath = opts.checkpointPath;
     const evaluate = (): void => {
       const e = this.evaluate(maxEval);
       const record: Seq2SeqEvaluationRecord = {
-        step: this.step, trainSeconds: this.trainSeconds, trainLoss: this.smoothLoss, ...e,
+        step: this.step, trainSeconds: this.trainSeconds, trainLoss: this.losses.smoothed, ...e,
       };
       this.evaluations.push(record);
       opts.onEvaluation?.(record);
       if (opts.checkpointPath) this.saveCheckpoint(opts.checkpointPath);
     };
-    while (this.step < totalSteps) {
-      if (stopRequested(opts.stop)) {
-        stopReason = 'interrupted';
-        break;
-      }
-      if (opts.timeLimitSeconds !== undefined && (now() - start + lastStepMs) / 1000 > opts.timeLimitSeconds) {
-        stopReason = 'time-limit';
-        break;
-      }
-      const t0 = now();
-      const r = this.trainStep();
-      lastStepMs = now() - t0;
-      runTrainMs += lastStepMs;
-      this.trainSeconds += lastStepMs / 1000;
-      examples += r.examples;
-      this.smoothLoss = Number.isNaN(this.smoothLoss) ? r.loss : EMA * this.smoothLoss + (1 - EMA) * r.loss;
-      opts.onProgress?.({
-        step: this.step, totalSteps, epoch: this.epoch + this.batchInEpoch / perEpoch, loss: r.loss,
-        smoothLoss: this.smoothLoss, gradNorm: r.gradNorm, lr: r.lr,
-        examplesPerSecond: runTrainMs > 0 ? examples / (runTrainMs / 1000) : 0, elapsedSeconds: (now() - start) / 1000,
-      });
-      if (this.step % evalEvery === 0 && this.step < totalSteps) evaluate();
-    }
-    if (stopReason === 'interrupted') {
-      // Stop promptly: keep the position in a checkpoint, leave validation to the next run.
-      if (opts.checkpointPath) this.saveCheckpoint(opts.checkpointPath);
-    } else if (this.evaluations.length === 0 || this.evaluations[this.evaluations.length - 1].step !== this.step) evaluate();
+    const loop = runTrainingLoop({
+      startStep: this.step, totalSteps, budgetReason: reason, losses: this.losses,
+      timeLimitSeconds: opts.timeLimitSeconds, signal: opts.signal, now,
+      step: () => this.trainStep(),
+      onProgress: opts.onProgress && ((p, s) => opts.onProgress!({ ...p, gradNorm: s.gradNorm, lr: s.lr, examplesPerSecond: p.unitsPerSecond })),
+      afterStep: (p) => {
+        this.trainSeconds = trainSecondsBefore + p.stepSeconds;
+        if (this.step % evalEvery === 0 && this.step < totalSteps) evaluate();
+      },
+    });
+    this.trainSeconds = trainSecondsBefore + loop.stepSeconds;
+    // Whatever the stop reason (an interrupted run too): a last evaluation, which writes the checkpoint.
+    if (this.evaluations.length === 0 || this.evaluations[this.evaluations.length - 1].step !== this.step) evaluate();
     const last = this.evaluations[this.evaluations.length - 1] ?? null;
     return {
       steps: this.step,
-      epochs: this.epoch + this.batchInEpoch / perEpoch,
-      stopReason,
+      epochs: this.epochsDone(),
+      stopReason: loop.stopReason,
       seconds: (now() - start) / 1000,
       trainSeconds: this.trainSeconds,
-      examplesPerSecond: runTrainMs > 0 ? examples / (runTrainMs / 1000) : 0,
-      finalLoss: this.smoothLoss,
+      examplesPerSecond: loop.unitsPerSecond,
+      finalLoss: this.losses.smoothed,
       lossHistory: this.lossHistory.slice(),
       lossHistoryFirstStep: this.lossHistoryFirstStep,
       evaluations: this.evaluations.slice(),
@@ -400,6 +378,7 @@ export class Seq2SeqTrainer {
   // ---- checkpoints ----
 
   toCheckpointJSON(): Seq2SeqCheckpointJSON {
+    const losses = this.losses.tail(SEQ2SEQ_CHECKPOINT_LOSSES);
     return {
       kind: 'seqgrad.seq2seq-checkpoint',
       version: 1,
@@ -412,9 +391,9 @@ export class Seq2SeqTrainer {
         batchInEpoch: this.batchInEpoch,
         epochRngState: this.epochRngState,
         trainSeconds: this.trainSeconds,
-        smoothLoss: Number.isNaN(this.smoothLoss) ? null : this.smoothLoss,
-        lossHistory: this.lossHistory.slice(-SEQ2SEQ_CHECKPOINT_LOSSES),
-        lossHistoryFirstStep: this.lossHistoryFirstStep + Math.max(0, this.lossHistory.length - SEQ2SEQ_CHECKPOINT_LOSSES),
+        smoothLoss: Number.isNaN(this.losses.smoothed) ? null : this.losses.smoothed,
+        lossHistory: losses.values,
+        lossHistoryFirstStep: losses.firstStep,
         evaluations: this.evaluations,
       },
       data: { ...this.dataInfo, train: this.data.train.length, validation: this.data.validation.length },
@@ -423,6 +402,7 @@ export class Seq2SeqTrainer {
 
   saveCheckpoint(path: string): void {
     writeFileAtomic(path, JSON.stringify(this.toCheckpointJSON()));
+    this.lastCheckpointStep = this.step;
   }
 
   /** Continue from a checkpoint's position (used by resumeSeq2SeqTrainer). */
@@ -438,11 +418,12 @@ export class Seq2SeqTrainer {
     this.epoch = state.epoch;
     this.batchInEpoch = state.batchInEpoch;
     this.trainSeconds = state.trainSeconds;
-    this.smoothLoss = state.smoothLoss ?? NaN;
+    this.losses.smoothed = state.smoothLoss ?? NaN;
     // A loop, not push(...): a long history would overflow the call stack as arguments.
-    for (const loss of state.lossHistory) this.lossHistory.push(loss);
+    for (const loss of state.lossHistory) this.losses.values.push(loss);
     for (const e of state.evaluations) this.evaluations.push(e);
-    this.lossHistoryFirstStep = state.lossHistoryFirstStep ?? 1;
+    this.losses.firstStep = state.lossHistoryFirstStep ?? 1;
+    this.lastCheckpointStep = state.step;
     this.rng.setState(state.epochRngState);
     this.epochBatches = this.planEpoch();
   }
@@ -468,7 +449,21 @@ export interface Seq2SeqCheckpointJSON {
     evaluations: Seq2SeqEvaluationRecord[];
   };
   /** The data's description (file, level, split seed, …) and split sizes. */
-  data: Record<string, unknown>;
+  data: Seq2SeqDataInfo & { train?: number; validation?: number };
+}
+
+/**
+ * What a run records about its data (Seq2SeqTrainer.dataInfo, saved in checkpoints) so that a
+ * resume can prepare the same pairs the same way: the pairs file and the split's fraction and seed
+ * (level, case and vocabularies come from the checkpoint's model). Other facts may be added.
+ */
+export interface Seq2SeqDataInfo {
+  file?: string;
+  level?: TokenLevel;
+  lowercase?: boolean;
+  valFraction?: number;
+  seed?: number;
+  [fact: string]: unknown;
 }
 
 /** Read a checkpoint file (InputError naming it when missing or malformed). */
@@ -482,15 +477,38 @@ export function readSeq2SeqCheckpoint(path: string): Seq2SeqCheckpointJSON {
 
 /**
  * A trainer that continues a checkpoint: its model, optimizer and batch order. `data` must be the
- * same pairs prepared the same way with the checkpoint model's vocabularies.
+ * same pairs prepared the same way with the checkpoint model's vocabularies (see resumeSeq2SeqRun).
  */
 export function resumeSeq2SeqTrainer(checkpoint: Seq2SeqCheckpointJSON, data: PreparedSeq2SeqData, source = 'checkpoint'): Seq2SeqTrainer {
+  return continueRun(seq2seqFromJSON(checkpoint.model, source), checkpoint, data, source);
+}
+
+/** The pairs file a checkpoint's run was trained on, or null when its data description does not say. */
+export function checkpointPairsFile(checkpoint: Seq2SeqCheckpointJSON): string | null {
+  return typeof checkpoint.data.file === 'string' ? checkpoint.data.file : null;
+}
+
+/**
+ * Rebuild a checkpoint's run on its `pairs` (read from checkpointPairsFile, or given anew): they
+ * are prepared as the run prepared them — the checkpoint model's level, case and vocabularies, the
+ * split fraction and seed of its data description — and the trainer continues where it stopped.
+ */
+export function resumeSeq2SeqRun(checkpoint: Seq2SeqCheckpointJSON, pairs: readonly SeqPair[], source = 'checkpoint'): Seq2SeqTrainer {
   const model = seq2seqFromJSON(checkpoint.model, source);
-  const expected = checkpoint.data as { train?: number; validation?: number };
+  const info = checkpoint.data;
+  const data = prepareSeq2SeqData(pairs, {
+    level: model.config.level, lowercase: model.config.lowercase, valFraction: info.valFraction ?? 0.1,
+    seed: info.seed ?? 1, sourceVocab: model.sourceVocab ?? undefined, targetVocab: model.targetVocab,
+  });
+  return continueRun(model, checkpoint, data, source);
+}
+
+function continueRun(model: Seq2SeqModel, checkpoint: Seq2SeqCheckpointJSON, data: PreparedSeq2SeqData, source: string): Seq2SeqTrainer {
+  const expected = checkpoint.data;
   if (expected.train !== undefined && (expected.train !== data.train.length || expected.validation !== data.validation.length)) {
     throw new InputError(`${source}: expected the data it was trained on (${expected.train} training / ${expected.validation} validation pairs), got ${data.train.length} / ${data.validation.length}`);
   }
-  const optimizer = optimizerFromJSON(checkpoint.optimizer, seq2seqParameters(model).params);
+  const optimizer = optimizerFromJSON(optimizerWithCurrentNames(checkpoint.optimizer, seq2seqFormerNames(model)), seq2seqParameters(model).params);
   const trainer = new Seq2SeqTrainer(model, data, checkpoint.trainer.config, optimizer);
   trainer.dataInfo = { ...checkpoint.data };
   trainer.restorePosition(checkpoint.trainer);

@@ -28,7 +28,6 @@
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { clipGradNorm } from '../../engine/clip.js';
 import { Matrix, copyInto, shapeOf } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
 import {
@@ -42,12 +41,13 @@ import { isStackedRnn } from '../../layers/interchange.js';
 import { createStackedRnn } from '../../layers/stacked.js';
 import { readJsonFile, readTextFile, writeFileAtomic } from '../io/files.js';
 import { layerFromJSON, layerToJSON, type LayerJSON } from '../io/layer-json.js';
-import { createOptimizer, matrixFromJSON, matrixToJSON, optimizerStep, type MatrixJSON } from '../core/optimizers.js';
-import { precisionRecall, type PrecisionRecall } from '../trigger/trigger.js';
+import { LossHistory, createUpdate, runTrainingLoop, type LoopControls, type StopReason } from '../core/loop.js';
+import { createOptimizer } from '../core/optimizers.js';
+import { matrixFromJSON, matrixToJSON, type MatrixJSON } from '../io/tensors.js';
+import { precisionRecall, type PrecisionRecall } from '../metrics/detection.js';
 import { PAD, UNK, Vocabulary, type VocabularyJSON } from '../text/vocab.js';
 import { sigmoidScalar as sigmoid } from '../../engine/activations.js';
 import { InputError } from '../core/errors.js';
-import { stopRequested, type StopFlag } from '../core/stop.js';
 
 export interface TaggedSentence {
   tokens: string[];
@@ -374,7 +374,8 @@ function encode(tagger: Tagger, tokens: readonly string[]): Int32Array {
   return Int32Array.from(tokens, (t) => tagger.vocab.id(t));
 }
 
-export interface TaggerTrainOptions {
+/** The shared loop's controls (time limit, stop signal, progress) and the tagger's budget. */
+export interface TaggerTrainOptions extends LoopControls {
   /** Updates (default 1500). */
   steps?: number;
   /** Sentences per update (default 32). */
@@ -383,19 +384,25 @@ export interface TaggerTrainOptions {
   lr?: number;
   /** Clip the global gradient norm to this (default 5). */
   clipNorm?: number;
-  onStep?: (step: number, totalSteps: number, loss: number) => void;
-  /** Checked between updates: when set, training ends there (`steps` is the number done). */
-  stop?: StopFlag;
+}
+
+export interface TaggerTrainResult {
+  /** Updates done. */
+  steps: number;
+  /** The loss of every update. */
+  losses: number[];
+  seconds: number;
+  stopReason: StopReason;
 }
 
 /**
  * `steps` Adam updates on batches drawn in a fresh seeded shuffle each pass over the sentences
  * (the same budget for any model: uni- and bidirectional taggers see the same batches given the
- * same rng seed). Returns the loss of every update.
+ * same rng seed), through the shared training loop (training/core/loop.ts).
  */
 export function trainTagger(
   tagger: Tagger, sentences: readonly TaggedSentence[], opts: TaggerTrainOptions, rng: Rng,
-): { steps: number; losses: number[]; seconds: number } {
+): TaggerTrainResult {
   const op = 'trainTagger';
   const steps = opts.steps ?? 1500;
   const B = Math.min(opts.batchSize ?? 32, sentences.length);
@@ -410,35 +417,36 @@ export function trainTagger(
   const ws = createManyToManyWorkspace(tagger.net, T, B);
   const buf = createBatchBuffers(T, B);
   const { params, grads } = modelParameters(tagger.net);
-  const gradList = Object.values(grads);
   const optimizer = createOptimizer({ kind: 'adam', lr: opts.lr ?? 5e-3 }, params);
-  const clipNorm = opts.clipNorm ?? 5;
-  const losses: number[] = [];
-  const start = Date.now();
+  const update = createUpdate(params, grads, optimizer, { clip: { mode: 'norm', max: opts.clipNorm ?? 5 } });
+  const batchesPerPass = Math.floor(sentences.length / B);
+  const losses = new LossHistory();
   let order: number[] = [];
   let cursor = 0;
   let done = 0;
-  for (let step = 0; step < steps && !stopRequested(opts.stop); step++) {
-    if (cursor + B > order.length) {
-      order = rng.permutation(sentences.length);
-      cursor = 0;
-    }
-    const pickIds = order.slice(cursor, cursor + B);
-    cursor += B;
-    const batchSteps = fillBatch(buf, pickIds.map((i) => encoded[i]), pickIds.map((i) => sentences[i].labels));
-    const rows = batchSteps * B;
-    modelZeroGrads(tagger.net);
-    const r = manyToManyForward(tagger.net, ws, buf.ids.subarray(0, rows), buf.y.rowView(0, rows), {
-      mask: buf.mask.rowView(0, batchSteps), reduction: 'mean',
-    });
-    manyToManyBackward(tagger.net, ws);
-    clipGradNorm(gradList, clipNorm);
-    optimizerStep(optimizer, params, grads);
-    losses.push(r.loss);
-    done = step + 1;
-    opts.onStep?.(step + 1, steps, r.loss);
-  }
-  return { steps: done, losses, seconds: (Date.now() - start) / 1000 };
+  const result = runTrainingLoop({
+    startStep: 0, totalSteps: steps, budgetReason: 'max-steps', losses,
+    timeLimitSeconds: opts.timeLimitSeconds, signal: opts.signal, now: opts.now, onProgress: opts.onProgress,
+    step: () => {
+      if (cursor + B > order.length) {
+        order = rng.permutation(sentences.length);
+        cursor = 0;
+      }
+      const pickIds = order.slice(cursor, cursor + B);
+      cursor += B;
+      const batchSteps = fillBatch(buf, pickIds.map((i) => encoded[i]), pickIds.map((i) => sentences[i].labels));
+      const rows = batchSteps * B;
+      modelZeroGrads(tagger.net);
+      const r = manyToManyForward(tagger.net, ws, buf.ids.subarray(0, rows), buf.y.rowView(0, rows), {
+        mask: buf.mask.rowView(0, batchSteps), reduction: 'mean',
+      });
+      manyToManyBackward(tagger.net, ws);
+      update(done + 1, r.loss);
+      done++;
+      return { loss: r.loss, epoch: done / batchesPerPass, units: B };
+    },
+  });
+  return { steps: result.steps, losses: losses.values, seconds: result.seconds, stopReason: result.stopReason };
 }
 
 /** ŷ⟨t⟩ for every token of every sentence (unknown words are `<UNK>`). */

@@ -1,8 +1,10 @@
 /**
- * Gradient-check cases of the recursive (tree) network (its bag-of-embeddings baseline is
- * training/sentiment.ts's average model, checked in embedding-cases.ts): several trees of different shapes in one batch (a right chain of depth 5, a left chain, a
- * balanced tree, a one-word tree, a 4-ary node binarised into unlabelled intermediate nodes, a
- * word used at several leaves), with the loss at every labelled node or at the roots only.
+ * Gradient-check cases of the recursive (tree) network (its bag-of-embeddings baseline is the
+ * average model of training/classify/sentence-classifier.ts, checked in
+ * training/sentiment/gradcheck-cases.ts): several trees of different shapes in one batch (a right
+ * chain of depth 5, a left chain, a balanced tree, a one-word tree, a 4-ary node binarised into
+ * unlabelled intermediate nodes, a word used at several leaves), with the loss at every labelled
+ * node or at the roots only.
  */
 import { Matrix } from '../../engine/matrix.js';
 import type { Rng } from '../../engine/rng.js';

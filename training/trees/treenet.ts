@@ -20,15 +20,12 @@ import {
   createRecursiveNet, createRecursiveWorkspace, packTrees, recursiveBackward, recursiveForward, recursivePredict,
   recursiveZeroGrad, type IndexedTree, type RecursiveLossAt, type RecursiveNet,
 } from '../../layers/recursive.js';
-import {
-  createOptimizer, matrixFromJSON, matrixToJSON, optimizerStep, type MatrixJSON, type OptimizerKind,
-} from '../core/optimizers.js';
-import {
-  averageModelFactory, makeSentimentBatch, type AverageSentimentModel, type SentimentBatch, type SentimentModelJSON,
-} from '../sentiment/sentiment.js';
+import { createUpdate, runTrainingLoop, type LoopControls } from '../core/loop.js';
+import { createOptimizer, type OptimizerKind } from '../core/optimizers.js';
+import { matrixFromJSON, matrixToJSON, type MatrixJSON } from '../io/tensors.js';
+import { averageModelFactory, makeSentimentBatch, type AverageSentimentModel, type SentimentBatch, type SentimentModelJSON } from '../classify/sentence-classifier.js';
 import { binarize, isLeaf, treeLeaves, type Tree } from './trees.js';
 import { PAD, UNK, Vocabulary, type VocabularyJSON } from '../text/vocab.js';
-import { stopRequested, type StopFlag } from '../core/stop.js';
 
 // ───────────────────────── trees → the layer's indexed form ─────────────────────────
 
@@ -89,7 +86,12 @@ function indexAll(op: string, trees: readonly Tree[], vocab: Vocabulary, classes
 
 // ───────────────────────── common training options ─────────────────────────
 
-export interface TreeTrainOptions {
+/**
+ * The shared loop's controls (time limit, stop signal, progress: loss per counted node of each
+ * batch) and the models' training. The models are returned whatever stopped the run; onEpoch
+ * tells which epochs finished.
+ */
+export interface TreeTrainOptions extends LoopControls {
   /** Embedding (and node vector) size d (default 25). */
   dim?: number;
   /** Classes C (default: inferred from the labels). */
@@ -105,12 +107,8 @@ export interface TreeTrainOptions {
   weightDecay?: number;
   /** Train on every labelled node (default) or the roots only. */
   lossAt?: RecursiveLossAt;
-  /** Called after every update with (update, total updates, mean loss per counted node of the batch). */
-  onStep?: (step: number, total: number, loss: number) => void;
   /** Called after every epoch. */
   onEpoch?: (epoch: number, meanLoss: number) => void;
-  /** Checked between updates: when set, training ends there. */
-  stop?: StopFlag;
 }
 
 interface Resolved {
@@ -149,6 +147,43 @@ function* batches<T>(items: readonly T[], batchSize: number, rng: Rng): Generato
   for (let i = 0; i < order.length; i += batchSize) yield order.slice(i, i + batchSize).map((k) => items[k]);
 }
 
+/**
+ * The epochs of either model through the shared training loop (training/core/loop.ts): batches of
+ * a fresh permutation each epoch; `trainBatch` makes one update (its number is `step`) and returns
+ * the batch's summed loss and the nodes it counted; the loss reported is their quotient.
+ */
+function trainInBatches(
+  items: readonly IndexedTree[], o: Resolved, rng: Rng, options: TreeTrainOptions,
+  trainBatch: (batch: IndexedTree[], step: number) => { loss: number; n: number },
+): void {
+  const perEpoch = Math.ceil(items.length / o.batchSize);
+  let epochBatches: IndexedTree[][] = [];
+  let epoch = 0, k = perEpoch, epochLoss = 0, epochCount = 0, done = 0;
+  runTrainingLoop({
+    startStep: 0, totalSteps: o.epochs * perEpoch, budgetReason: 'epochs',
+    timeLimitSeconds: options.timeLimitSeconds, signal: options.signal, now: options.now, onProgress: options.onProgress,
+    step: () => {
+      if (k === perEpoch) {
+        epochBatches = [...batches(items, o.batchSize, rng)];
+        epoch++;
+        k = 0;
+        epochLoss = 0;
+        epochCount = 0;
+      }
+      const batch = epochBatches[k];
+      const { loss, n } = trainBatch(batch, done + 1);
+      done++;
+      k++;
+      epochLoss += loss;
+      epochCount += n;
+      return { loss: loss / Math.max(1, n), epoch: epoch - 1 + k / perEpoch, units: batch.length };
+    },
+    afterStep: () => {
+      if (k === perEpoch) options.onEpoch?.(epoch, epochLoss / Math.max(1, epochCount));
+    },
+  });
+}
+
 // ───────────────────────── the tree net ─────────────────────────
 
 export interface TreeNetModel {
@@ -169,26 +204,18 @@ export function trainTreeNet(trees: readonly Tree[], options: TreeTrainOptions, 
   const net = createRecursiveNet(vocab.size, o.dim, classes, rng);
   const ws = createRecursiveWorkspace(net);
   const opt = createOptimizer({ kind: o.optimizer, lr: o.lr, weightDecay: o.weightDecay }, net.params);
-  const total = o.epochs * Math.ceil(items.length / o.batchSize);
-  let step = 0;
-  training: for (let epoch = 1; epoch <= o.epochs; epoch++) {
-    let epochLoss = 0, epochCount = 0;
-    for (const batch of batches(items, o.batchSize, rng)) {
-      if (stopRequested(options.stop)) break training;
-      const packed = packTrees(batch, vocab.size, classes);
-      recursiveZeroGrad(net);
-      const loss = recursiveForward(ws, net, packed, o.lossAt);
-      recursiveBackward(net, ws);
-      // The mean over the batch's counted nodes, so the step size does not grow with the batch.
-      const n = Math.max(1, countedNodes(batch, o.lossAt));
-      for (const g of Object.values(net.grads)) scale(g, g, 1 / n);
-      optimizerStep(opt, net.params, net.grads);
-      epochLoss += loss;
-      epochCount += n;
-      options.onStep?.(++step, total, loss / n);
-    }
-    options.onEpoch?.(epoch, epochLoss / Math.max(1, epochCount));
-  }
+  const update = createUpdate(net.params, net.grads, opt);
+  trainInBatches(items, o, rng, options, (batch, step) => {
+    const packed = packTrees(batch, vocab.size, classes);
+    recursiveZeroGrad(net);
+    const loss = recursiveForward(ws, net, packed, o.lossAt);
+    recursiveBackward(net, ws);
+    // The mean over the batch's counted nodes, so the step size does not grow with the batch.
+    const n = Math.max(1, countedNodes(batch, o.lossAt));
+    for (const g of Object.values(net.grads)) scale(g, g, 1 / n);
+    update(step, loss / n);
+    return { loss, n };
+  });
   return { kind: 'treenet', vocab, classes, net };
 }
 
@@ -274,8 +301,9 @@ function scorePredictions(
 // ───────────────────────── the bag-of-embeddings baseline ─────────────────────────
 
 /**
- * The order-blind baseline, the notes' average-of-embeddings classifier (training/sentiment.ts's
- * AverageSentimentModel, reused): a phrase's vector is the average of its words' embeddings,
+ * The order-blind baseline, the notes' average-of-embeddings classifier (AverageSentimentModel of
+ * training/classify/sentence-classifier.ts, shared with sentiment): a phrase's vector is the
+ * average of its words' embeddings,
  *   x = (1/n)·Σ_{w ∈ phrase} E[w, :]  [d],   ŷ = softmax(W·x + b)  W [C, d], b [1, C]
  * so "not good" and "good not", "good but bad" and "bad but good" get the same vector. Trained on
  * the leaf spans of the same labelled nodes the tree net learns from.
@@ -335,31 +363,23 @@ export function trainBagOfEmbeddings(trees: readonly Tree[], options: TreeTrainO
   const bag: BagModel = { kind: 'bag', vocab, classes, model };
   const params = model.params(), grads = model.grads();
   const opt = createOptimizer({ kind: o.optimizer, lr: o.lr, weightDecay: o.weightDecay }, params);
-  const total = o.epochs * Math.ceil(items.length / o.batchSize);
-  let step = 0;
-  training: for (let epoch = 1; epoch <= o.epochs; epoch++) {
-    let epochLoss = 0, epochCount = 0;
-    for (const batch of batches(items, o.batchSize, rng)) {
-      if (stopRequested(options.stop)) break training;
-      const phrases = bagPhrases(batch, o.lossAt);
-      const n = phrases.targets.length;
-      model.zeroGrad();
-      let loss = 0;
-      if (n > 0) {
-        const sentences = phraseBatch(bag, phrases, 0, n);
-        const logits = model.forward(sentences);
-        const dlogits = Matrix.zeros(logits.rows, logits.cols, logits.dtype);
-        // The mean over the batch's phrases, as the tree net's mean over its counted nodes.
-        loss = n * crossEntropyForwardBackward(dlogits, logits, sentences.labels, { reduction: 'mean' });
-        model.backward(sentences, dlogits);
-      }
-      optimizerStep(opt, params, grads);
-      epochLoss += loss;
-      epochCount += n;
-      options.onStep?.(++step, total, loss / Math.max(1, n));
+  const update = createUpdate(params, grads, opt);
+  trainInBatches(items, o, rng, options, (batch, step) => {
+    const phrases = bagPhrases(batch, o.lossAt);
+    const n = phrases.targets.length;
+    model.zeroGrad();
+    let loss = 0;
+    if (n > 0) {
+      const sentences = phraseBatch(bag, phrases, 0, n);
+      const logits = model.forward(sentences);
+      const dlogits = Matrix.zeros(logits.rows, logits.cols, logits.dtype);
+      // The mean over the batch's phrases, as the tree net's mean over its counted nodes.
+      loss = n * crossEntropyForwardBackward(dlogits, logits, sentences.labels, { reduction: 'mean' });
+      model.backward(sentences, dlogits);
     }
-    options.onEpoch?.(epoch, epochLoss / Math.max(1, epochCount));
-  }
+    update(step, loss / Math.max(1, n));
+    return { loss, n };
+  });
   return bag;
 }
 
@@ -425,7 +445,7 @@ export interface TreeModelsJSON {
   classes: number;
   vocab: VocabularyJSON;
   tree: { dim: number; params: Record<'E' | 'W' | 'b' | 'Ws' | 'bs', MatrixJSON> };
-  /** The bag baseline as a sentiment model file (training/sentiment.ts), or null. */
+  /** The bag baseline as a sentiment model file (training/classify/sentence-classifier.ts), or null. */
   bag: SentimentModelJSON | null;
 }
 

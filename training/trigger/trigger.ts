@@ -44,7 +44,6 @@
  */
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
-import { clipGradNorm } from '../../engine/clip.js';
 import { Matrix, copyInto, shapeOf } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
 import {
@@ -62,11 +61,13 @@ import {
 } from './audio/synth.js';
 import { readJsonFile, writeFileAtomic } from '../io/files.js';
 import { layerFromJSON, layerToJSON, type LayerJSON } from '../io/layer-json.js';
-import { createOptimizer, matrixFromJSON, matrixToJSON, optimizerStep, type MatrixJSON } from '../core/optimizers.js';
+import { createUpdate, runTrainingLoop, type LoopControls, type StopReason } from '../core/loop.js';
+import { createOptimizer } from '../core/optimizers.js';
+import { matrixFromJSON, matrixToJSON, type MatrixJSON } from '../io/tensors.js';
+import { addCounts, precisionRecall, scoreDetections, type DetectionCounts, type PrecisionRecall } from '../metrics/detection.js';
 import { heatmapSvg } from '../plot/charts.js';
 import { sigmoidScalar as sigmoid } from '../../engine/activations.js';
 import { InputError } from '../core/errors.js';
-import { stopRequested, type StopFlag } from '../core/stop.js';
 
 // =============================================================================================
 // Labels, detection and scoring (pure functions; no audio needed)
@@ -107,66 +108,6 @@ export function detectTriggers(probabilities: ArrayLike<number>, threshold = 0.5
     inside = above;
   }
   return starts;
-}
-
-export interface DetectionCounts {
-  /** Detections inside the window of a trigger not matched before. */
-  truePositives: number;
-  /** Detections outside every window, or a second detection in an already matched window. */
-  falsePositives: number;
-  /** Triggers whose window got no detection. */
-  falseNegatives: number;
-}
-
-/**
- * Match detections (steps) to label windows, each window at most once, in time order. With
- * `early` > 0 a detection up to that many steps before a window's first step also matches it
- * (step k, the one in which the word ends, already holds the word's last frames).
- */
-export function scoreDetections(detections: readonly number[], windows: readonly [number, number][], early = 0): DetectionCounts {
-  if (!Number.isInteger(early) || early < 0) throw new Error(`scoreDetections: expected early to be an integer ≥ 0, got ${early}`);
-  const matched = new Uint8Array(windows.length);
-  let truePositives = 0, falsePositives = 0;
-  for (const d of detections) {
-    const w = windows.findIndex(([first, last], i) => matched[i] === 0 && d >= first - early && d <= last);
-    if (w >= 0) {
-      matched[w] = 1;
-      truePositives++;
-    } else {
-      falsePositives++;
-    }
-  }
-  return { truePositives, falsePositives, falseNegatives: windows.length - truePositives };
-}
-
-export interface PrecisionRecall {
-  precision: number;
-  recall: number;
-  f1: number;
-}
-
-/**
- * precision = TP / (TP + FP), recall = TP / (TP + FN), F1 = 2PR / (P + R); each is 0 when its
- * denominator is 0 (scikit-learn's zero_division = 0).
- */
-export function precisionRecall(counts: DetectionCounts): PrecisionRecall {
-  const { truePositives: tp, falsePositives: fp, falseNegatives: fn } = counts;
-  for (const [name, v] of [['truePositives', tp], ['falsePositives', fp], ['falseNegatives', fn]] as const) {
-    if (!Number.isInteger(v) || v < 0) throw new Error(`precisionRecall: expected ${name} to be an integer ≥ 0, got ${v}`);
-  }
-  const precision = tp + fp === 0 ? 0 : tp / (tp + fp);
-  const recall = tp + fn === 0 ? 0 : tp / (tp + fn);
-  const f1 = precision + recall === 0 ? 0 : (2 * precision * recall) / (precision + recall);
-  return { precision, recall, f1 };
-}
-
-/** Σ of several counts (e.g. over clips). */
-export function addCounts(a: DetectionCounts, b: DetectionCounts): DetectionCounts {
-  return {
-    truePositives: a.truePositives + b.truePositives,
-    falsePositives: a.falsePositives + b.falsePositives,
-    falseNegatives: a.falseNegatives + b.falseNegatives,
-  };
 }
 
 // =============================================================================================
@@ -561,7 +502,8 @@ function fillBatch(
   }
 }
 
-export interface TriggerTrainOptions {
+/** The shared loop's controls (time limit, stop signal, progress) and the trigger model's training. */
+export interface TriggerTrainOptions extends LoopControls {
   epochs?: number;
   /** Clips per update (default 16). */
   batchSize?: number;
@@ -569,23 +511,21 @@ export interface TriggerTrainOptions {
   lr?: number;
   /** Clip the global gradient norm to this (default 5). */
   clipNorm?: number;
-  /** Called after every update. */
-  onStep?: (step: number, totalSteps: number, loss: number) => void;
-  /** Checked between updates: when set, training ends there (`steps` is the number done). */
-  stop?: StopFlag;
 }
 
 export interface TriggerTrainResult {
   steps: number;
-  /** Mean loss of each epoch. */
+  /** Mean loss of each epoch (the epochs finished, and the partial one a stop request ended). */
   epochLosses: number[];
   seconds: number;
+  stopReason: StopReason;
 }
 
 /**
  * Train on the clips (labels at the model's pool: T_y = ⌊frames / pool⌋, else recomputed from the
  * trigger end times). Shuffles with `rng` every epoch; a last batch smaller than batchSize is
- * skipped that epoch (the next shuffle puts its clips elsewhere).
+ * skipped that epoch (the next shuffle puts its clips elsewhere). Adam with clipping by global
+ * norm, through the shared training loop (training/core/loop.ts).
  */
 export function trainTriggerModel(model: TriggerModel, clips: readonly TriggerClipData[], opts: TriggerTrainOptions, rng: Rng): TriggerTrainResult {
   const op = 'trainTriggerModel';
@@ -607,20 +547,21 @@ export function trainTriggerModel(model: TriggerModel, clips: readonly TriggerCl
   const y = Matrix.zeros(T * B, 1, 'float32');
   const mask = Matrix.zeros(T, B, 'float32');
   const { params, grads } = modelParameters(model.net);
-  const gradList = Object.values(grads);
   const optimizer = createOptimizer({ kind: 'adam', lr }, params);
+  const update = createUpdate(params, grads, optimizer, { clip: { mode: 'norm', max: clipNorm } });
   const perEpoch = Math.floor(clips.length / B);
-  const totalSteps = perEpoch * epochs;
   const epochLosses: number[] = [];
-  const start = Date.now();
-  let step = 0;
-  training: for (let epoch = 0; epoch < epochs; epoch++) {
-    const order = rng.permutation(clips.length);
-    let lossSum = 0;
-    for (let k = 0; k < perEpoch; k++) {
-      if (stopRequested(opts.stop)) {
-        if (k > 0) epochLosses.push(lossSum / k);
-        break training;
+  let order: number[] = [];
+  let epoch = -1, k = perEpoch, lossSum = 0, done = 0;
+  const result = runTrainingLoop({
+    startStep: 0, totalSteps: perEpoch * epochs, budgetReason: 'epochs',
+    timeLimitSeconds: opts.timeLimitSeconds, signal: opts.signal, now: opts.now, onProgress: opts.onProgress,
+    step: () => {
+      if (k === perEpoch) {
+        order = rng.permutation(clips.length);
+        epoch++;
+        k = 0;
+        lossSum = 0;
       }
       const pick = order.slice(k * B, (k + 1) * B);
       const steps = Math.max(...pick.map((i) => inputs[i].rows));
@@ -631,15 +572,17 @@ export function trainTriggerModel(model: TriggerModel, clips: readonly TriggerCl
         mask: steps === T ? mask : mask.rowView(0, steps), reduction: 'mean',
       });
       manyToManyBackward(model.net, ws, { inputGradient: false });
-      clipGradNorm(gradList, clipNorm);
-      optimizerStep(optimizer, params, grads);
+      update(done + 1, r.loss);
+      done++;
       lossSum += r.loss;
-      step++;
-      opts.onStep?.(step, totalSteps, r.loss);
-    }
-    epochLosses.push(lossSum / perEpoch);
-  }
-  return { steps: step, epochLosses, seconds: (Date.now() - start) / 1000 };
+      k++;
+      if (k === perEpoch) epochLosses.push(lossSum / perEpoch);
+      return { loss: r.loss, epoch: epoch + k / perEpoch, units: B };
+    },
+  });
+  // Interrupted within an epoch: the mean of its updates so far is the last entry.
+  if (result.stopReason === 'interrupted' && k > 0 && k < perEpoch) epochLosses.push(lossSum / k);
+  return { steps: result.steps, epochLosses, seconds: result.seconds, stopReason: result.stopReason };
 }
 
 /** The clip's labels at T_y steps: the stored ones when they match, else recomputed from the trigger ends. */

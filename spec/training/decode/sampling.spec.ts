@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../../engine/index.js';
-import { greedyToken, logSumExpRow, sampleSequence, sampleToken, tokenProbabilitiesInto, type TokenChoiceOptions } from '../../../training/decode/sampling.js';
+import { greedyToken, sampleSequence, sampleToken, tokenProbabilitiesInto, type TokenChoiceOptions } from '../../../training/decode/sampling.js';
 
 const logits = [1, 2, 0.5, -1, 1.5];
 
@@ -139,8 +139,11 @@ describe('sampleSequence', () => {
     expect(f.tokens).toEqual([1, 1, 1]);
   });
 
-  it('logSumExpRow is stable for large and −∞ entries', () => {
-    expect(logSumExpRow([1000, 1000])).toBeCloseTo(1000 + Math.log(2), 10);
-    expect(logSumExpRow([-Infinity, 0])).toBe(0);
+  it('sums log P of the drawn tokens under the softmax of the row: unnormalised, large and −∞ scores', () => {
+    // P = [1/4, 3/4, 0]: greedy draws token 1 twice, log P = 2·log(3/4)
+    const step = (s: number) => ({ logProbs: [1000, 1000 + Math.log(3), -Infinity], state: s + 1 });
+    const g = sampleSequence({ step, initialState: 0, startToken: 0, eosToken: 9, maxLength: 2, rng: new Rng(0), greedy: true });
+    expect(g.tokens).toEqual([1, 1]);
+    expect(g.logProb).toBeCloseTo(2 * Math.log(0.75), 10);
   });
 });

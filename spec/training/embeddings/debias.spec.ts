@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Matrix } from '../../../engine/index.js';
 import { biasDirection, biasProjection, debiasWordVectors, equalize, neutralize } from '../../../training/embeddings/debias.js';
-import { makeWordVectors } from '../../../training/embeddings/vectors.js';
+import { makeWordVectors } from '../../../training/io/vectors.js';
 
 const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => Array.from(a).reduce((s, v, i) => s + v * b[i], 0);
 const norm = (a: ArrayLike<number>): number => Math.sqrt(dot(a, a));

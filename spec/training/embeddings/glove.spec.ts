@@ -6,7 +6,7 @@ import { gloveCommand } from '../../../cli/commands/glove.js';
 import { Matrix } from '../../../engine/matrix.js';
 import { Rng } from '../../../engine/rng.js';
 import { countCooccurrences, gloveLoss, gloveWeight, trainGlove, type Cooccurrences } from '../../../training/embeddings/glove.js';
-import { readVectors } from '../../../training/embeddings/vectors.js';
+import { readVectors } from '../../../training/io/vectors.js';
 import { groupSeparation, syntheticSentences } from './synthetic.js';
 import { NumericalError } from '../../../training/core/errors.js';
 

@@ -5,7 +5,7 @@ import {
   analogy, averageRanks, cosineSimilarity, evaluateAnalogies, evaluateSimilarity, nearestNeighbors, parseAnalogies,
   parseSimilarityPairs, similarWords, spearman,
 } from '../../../training/embeddings/similarity.js';
-import { makeWordVectors, type WordVectors } from '../../../training/embeddings/vectors.js';
+import { makeWordVectors, type WordVectors } from '../../../training/io/vectors.js';
 
 function vectorsOf(entries: Record<string, number[]>): WordVectors {
   return makeWordVectors(Object.keys(entries), Matrix.fromArray(Object.values(entries), 'float64'));

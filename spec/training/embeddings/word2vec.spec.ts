@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { word2vecCommand } from '../../../cli/commands/word2vec.js';
-import { readVectors } from '../../../training/embeddings/vectors.js';
+import { readVectors } from '../../../training/io/vectors.js';
 import {
   keepProbability, trainWord2Vec, type Word2VecLoss, type Word2VecMethod, type Word2VecProgress,
 } from '../../../training/embeddings/word2vec.js';
@@ -204,6 +204,6 @@ describe('seqgrad word2vec', () => {
     expect(errorOf([])?.message).toMatch(/word2vec: expected --corpus FILE\|DIR/);
     const badDim = errorOf(['--corpus', path.join(tmp, 'nope.txt'), '--dim', '0']);
     expect(badDim?.message).toBe('word2vec: --dim expects an integer ≥ 1, got 0');
-    expect(badDim?.name).toBe('InputError');
+    expect(badDim?.name).toBe('UsageError'); // bad flags: exit 2 like bad input
   });
 });

@@ -3,8 +3,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  createLanguageModel, languageModelToJSON, lmParameters, loadLanguageModel, saveLanguageModel, type LanguageModel,
+  createLanguageModel, languageModelToJSON, lmParameters, type LanguageModel,
 } from '../../../training/lm/model.js';
+import { loadLanguageModel, saveLanguageModel } from '../../../training/lm/model-file.js';
 import { Vocabulary } from '../../../training/text/vocab.js';
 
 let dir: string;
@@ -35,25 +36,25 @@ function caught(f: () => unknown): Error {
 }
 
 describe('language model structure', () => {
-  it('names its parameters embedding → cells (layer prefixes) → dense, with the notes\' shapes', () => {
+  it('names its parameters embedding → rnn.l<k> → head (layers/architectures.ts\' scheme), with the notes\' shapes', () => {
     const model = createLanguageModel({ cell: 'lstm', hidden: 6, layers: 2, embeddingDim: 3 }, vocab);
     const shapes = Object.fromEntries(Object.entries(lmParameters(model)).map(([k, p]) => [k, p.shape]));
     // W_x [4H, D], W_a [4H, H], b [1, 4H]; layer 1 reads H; dense W_ya [V, H], b_y [1, V].
     expect(shapes).toEqual({
       'embedding.weight': [5, 3],
-      'lstm.W_x': [24, 3], 'lstm.W_a': [24, 6], 'lstm.b': [1, 24],
-      'lstm.l1.W_x': [24, 6], 'lstm.l1.W_a': [24, 6], 'lstm.l1.b': [1, 24],
-      'dense.W': [5, 6], 'dense.b': [1, 5],
+      'rnn.l0.W_x': [24, 3], 'rnn.l0.W_a': [24, 6], 'rnn.l0.b': [1, 24],
+      'rnn.l1.W_x': [24, 6], 'rnn.l1.W_a': [24, 6], 'rnn.l1.b': [1, 24],
+      'head.W': [5, 6], 'head.b': [1, 5],
     });
     // One-hot input: no embedding, the first cell reads V columns.
     const oneHot = createLanguageModel({ cell: 'gru', hidden: 4 }, vocab);
-    expect(Object.keys(lmParameters(oneHot))).toEqual(['gru.W_x', 'gru.W_a', 'gru.b', 'dense.W', 'dense.b']);
-    expect(lmParameters(oneHot)['gru.W_x'].shape).toEqual([12, 5]);
+    expect(Object.keys(lmParameters(oneHot))).toEqual(['rnn.l0.W_x', 'rnn.l0.W_a', 'rnn.l0.b', 'head.W', 'head.b']);
+    expect(lmParameters(oneHot)['rnn.l0.W_x'].shape).toEqual([12, 5]);
   });
 
   it('sets the LSTM forget-gate bias to 1 (block Γf of b)', () => {
     const model = createLanguageModel({ cell: 'lstm', hidden: 3 }, vocab);
-    const b = lmParameters(model)['lstm.b'].toArray()[0];
+    const b = lmParameters(model)['rnn.l0.b'].toArray()[0];
     expect(b.slice(3, 6)).toEqual([1, 1, 1]);
     expect(b.slice(0, 3).every((v) => Math.abs(v) <= 1 / Math.sqrt(3))).toBe(true);
   });
@@ -71,7 +72,7 @@ describe('model file', () => {
   it('round-trips exactly (every weight to the bit, config, vocabulary) and leaves no temp file', () => {
     const model = createLanguageModel({ level: 'word', lowercase: true, cell: 'gru', hidden: 7, layers: 2, embeddingDim: 4, seed: 3 }, vocab);
     // Awkward float32 values: subnormal, −0, the largest finite.
-    const w = lmParameters(model)['dense.W'].data;
+    const w = lmParameters(model)['head.W'].data;
     w[0] = 1.4e-45; w[1] = -0; w[2] = 3.4028234663852886e38;
     const file = path.join(dir, 'model.json');
     saveLanguageModel(file, model, { steps: 12 });
@@ -80,7 +81,7 @@ describe('model file', () => {
     expect(loaded.vocab.tokens).toEqual(vocab.tokens);
     expect(loaded.vocab.counts).toEqual(vocab.counts);
     expect(bytesOf(loaded)).toEqual(bytesOf(model));
-    expect(Object.is(lmParameters(loaded)['dense.W'].data[1], -0)).toBe(true);
+    expect(Object.is(lmParameters(loaded)['head.W'].data[1], -0)).toBe(true);
     expect(fs.readdirSync(dir)).toEqual(['model.json']);
     expect(JSON.parse(fs.readFileSync(file, 'utf8')).training).toEqual({ steps: 12 });
   });
@@ -112,18 +113,18 @@ describe('model file', () => {
     expect(caught(() => loadLanguageModel(other)).message).toMatch(/other\.json: expected kind "seqgrad.language-model", got "seqgrad.optimizer"/);
 
     const wrongShape = structuredClone(good);
-    wrongShape.weights['lstm.W_a'] = languageModelToJSON(createLanguageModel({ cell: 'lstm', hidden: 5 }, vocab)).weights['lstm.W_a'];
+    wrongShape.weights['rnn.l0.W_a'] = languageModelToJSON(createLanguageModel({ cell: 'lstm', hidden: 5 }, vocab)).weights['rnn.l0.W_a'];
     err = caught(() => loadLanguageModel(write('shape.json', wrongShape)));
     expect(err.name).toBe('InputError');
-    expect(err.message).toMatch(/shape\.json: expected weight 'lstm\.W_a' to be float32 \[16, 4\], got float32 \[20, 5\]/);
+    expect(err.message).toMatch(/shape\.json: expected weight 'rnn\.l0\.W_a' to be float32 \[16, 4\], got float32 \[20, 5\]/);
 
     const lacking = structuredClone(good);
-    delete (lacking.weights as Record<string, unknown>)['dense.b'];
-    expect(caught(() => loadLanguageModel(write('lacking.json', lacking))).message).toMatch(/lacking\.json: lacks weight 'dense\.b'/);
+    delete (lacking.weights as Record<string, unknown>)['head.b'];
+    expect(caught(() => loadLanguageModel(write('lacking.json', lacking))).message).toMatch(/lacking\.json: lacks weight 'head\.b'/);
 
     const truncated = structuredClone(good);
-    truncated.weights['dense.b'].data = truncated.weights['dense.b'].data.slice(0, 8);
-    expect(caught(() => loadLanguageModel(write('truncated.json', truncated))).message).toMatch(/truncated\.json: weight 'dense\.b': .*expected 20 bytes/);
+    truncated.weights['head.b'].data = truncated.weights['head.b'].data.slice(0, 8);
+    expect(caught(() => loadLanguageModel(write('truncated.json', truncated))).message).toMatch(/truncated\.json: weight 'head\.b': .*expected 20 bytes/);
 
     const badCell = structuredClone(good);
     (badCell.config as { cell: string }).cell = 'transformer';

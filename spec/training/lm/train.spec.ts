@@ -156,7 +156,7 @@ describe('truncated BPTT trainer', () => {
       trainer.run({
         maxSteps: 20, checkpointPath: file, checkpointEvery: 5,
         afterBackward: (step, grads) => {
-          if (step === 7) grads['lstm.W_a'].data[13] = NaN;
+          if (step === 7) grads['rnn.l0.W_a'].data[13] = NaN;
         },
       });
     } catch (e) {
@@ -165,8 +165,8 @@ describe('truncated BPTT trainer', () => {
     expect(err).toBeInstanceOf(NumericalError);
     const e = err as NumericalError;
     expect(e.step).toBe(7);
-    expect(e.tensor).toBe('grad of lstm.W_a');
-    expect(e.message).toBe(`NaN in grad of lstm.W_a at step 7 (entry [1, 5]); training stopped, the last good checkpoint ${file} (step 5) is kept`);
+    expect(e.tensor).toBe('grad of rnn.l0.W_a');
+    expect(e.message).toBe(`NaN in grad of rnn.l0.W_a at step 7 (entry [1, 5]); training stopped, the last good checkpoint ${file} (step 5) is kept`);
     const kept = readLmCheckpoint(file);
     expect(kept.state.position.step).toBe(5);
     for (const p of Object.values(lmParameters(kept.model))) expect(p.data.every(Number.isFinite)).toBe(true);
@@ -178,8 +178,8 @@ describe('truncated BPTT trainer', () => {
     const model = toyModel(corpus);
     const trainer = createLmTrainer(model, corpus, CONFIG);
     trainer.run({ maxSteps: 3 });
-    lmParameters(model)['dense.b'].data[2] = Infinity;
-    expect(() => trainer.run({ maxSteps: 5 })).toThrow(/^NaN in loss at step 4 \(first non-finite weight: dense\.b\); training stopped/);
+    lmParameters(model)['head.b'].data[2] = Infinity;
+    expect(() => trainer.run({ maxSteps: 5 })).toThrow(/^NaN in loss at step 4 \(first non-finite weight: head\.b\); training stopped/);
   });
 
   it('clips by global norm as PyTorch (update norm = maxNorm·‖g‖/(‖g‖ + 1e−6)) and reports ‖g‖/maxNorm', () => {
@@ -250,6 +250,23 @@ describe('truncated BPTT trainer', () => {
     expect(t.stopReason).toBe('time-limit');
     expect(t.steps).toBeGreaterThan(0);
     expect(t.steps).toBeLessThan(10);
+  });
+
+  it('a stop request ends the run after the step under way; the end of the run evaluates and checkpoints there', () => {
+    const corpus = toyCorpus();
+    const file = path.join(dir, 'ckpt.json');
+    const controller = new AbortController();
+    const trainer = createLmTrainer(toyModel(corpus), corpus, CONFIG);
+    const r = trainer.run({
+      maxSteps: 20, evalEvery: 5, checkpointPath: file, signal: controller.signal,
+      onProgress: (p) => {
+        if (p.step === 7) controller.abort();
+      },
+    });
+    expect(r.stopReason).toBe('interrupted');
+    expect(r.steps).toBe(7);
+    expect(r.evaluations.map((e) => e.step)).toEqual([5, 7]);
+    expect(readLmCheckpoint(file).state.position.step).toBe(7);
   });
 
   it('early stopping puts back the weights of the best evaluation', () => {

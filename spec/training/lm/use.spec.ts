@@ -32,9 +32,9 @@ function referenceLogProbs(model: LanguageModel, ids: number[]): number[] {
   for (const y of ids) {
     const x = P['embedding.weight'][input];
     const z = (row: number): number => {
-      let s = P['lstm.b'][0][row];
-      x.forEach((xv, k) => { s += P['lstm.W_x'][row][k] * xv; });
-      a.forEach((av, k) => { s += P['lstm.W_a'][row][k] * av; });
+      let s = P['rnn.l0.b'][0][row];
+      x.forEach((xv, k) => { s += P['rnn.l0.W_x'][row][k] * xv; });
+      a.forEach((av, k) => { s += P['rnn.l0.W_a'][row][k] * av; });
       return s;
     };
     const nextA: number[] = [], nextC: number[] = [];
@@ -45,7 +45,7 @@ function referenceLogProbs(model: LanguageModel, ids: number[]): number[] {
     }
     a = nextA;
     c = nextC;
-    const logits = Array.from({ length: V }, (_, v) => P['dense.b'][0][v] + a.reduce((s, av, k) => s + P['dense.W'][v][k] * av, 0));
+    const logits = Array.from({ length: V }, (_, v) => P['head.b'][0][v] + a.reduce((s, av, k) => s + P['head.W'][v][k] * av, 0));
     const logSum = Math.log(logits.reduce((s, l) => s + Math.exp(l), 0));
     out.push(logits[y] - logSum);
     input = y;

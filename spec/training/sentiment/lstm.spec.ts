@@ -6,11 +6,12 @@ import { sentimentCommand } from '../../../cli/commands/sentiment.js';
 import { Matrix } from '../../../engine/matrix.js';
 import { Rng } from '../../../engine/rng.js';
 import {
-  averageModelFactory, buildSentimentVocabulary, encodeSentence, evaluateSentiment, makeSentimentBatch, predictSentiment,
-  trainSentiment, type SentimentExample,
+  buildSentimentVocabulary, encodeSentence, evaluateSentiment, predictSentiment, trainSentiment,
+  type SentimentExample,
 } from '../../../training/sentiment/sentiment.js';
+import { averageModelFactory, makeSentimentBatch } from '../../../training/classify/sentence-classifier.js';
 import { LstmSentimentModel, lstmModelFactory } from '../../../training/sentiment/lstm.js';
-import { makeWordVectors } from '../../../training/embeddings/vectors.js';
+import { makeWordVectors } from '../../../training/io/vectors.js';
 import { Vocabulary } from '../../../training/text/vocab.js';
 
 const sigmoid = (v: number): number => 1 / (1 + Math.exp(-v));

@@ -6,9 +6,10 @@ import { Matrix, Rng } from '../../../engine/index.js';
 import { beamSearch, scoreSequence } from '../../../training/decode/beam.js';
 import {
   Seq2SeqDecoder, attributeError, buildSourceVocabulary, buildTargetVocabulary, createSeq2Seq, createSeq2SeqWorkspace,
-  loadSeq2Seq, makeSeq2SeqBatch, saveSeq2Seq, scoreTarget, seq2seqBackward, seq2seqExampleLosses, seq2seqForward,
+  makeSeq2SeqBatch, scoreTarget, seq2seqBackward, seq2seqExampleLosses, seq2seqForward,
   seq2seqParameters, seq2seqZeroGrad, translate, translateIds, type Seq2SeqExample, type Seq2SeqModel, type Seq2SeqOptions,
 } from '../../../training/seq2seq/model.js';
+import { loadSeq2Seq, saveSeq2Seq } from '../../../training/seq2seq/model-file.js';
 import { Seq2SeqTrainer, evaluateSeq2Seq, prepareSeq2SeqData } from '../../../training/seq2seq/train.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'seq2seq-model-'));
@@ -257,9 +258,9 @@ describe('seq2seq: the model file', () => {
     const file = path.join(tmp, 'trunc.json');
     saveSeq2Seq(file, model);
     const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as { weights: Record<string, unknown> };
-    delete parsed.weights['decoder.W_a'];
+    delete parsed.weights['decoder.rnn.l0.W_a'];
     fs.writeFileSync(file, JSON.stringify(parsed));
-    expect(() => loadSeq2Seq(file)).toThrow(/lacks weight 'decoder\.W_a' \(expected float64 \[20, 5\]\)/);
+    expect(() => loadSeq2Seq(file)).toThrow(/lacks weight 'decoder\.rnn\.l0\.W_a' \(expected float64 \[20, 5\]\)/);
   });
 });
 

@@ -6,7 +6,8 @@ import { Rng } from '../../../engine/index.js';
 import { NumericalError } from '../../../training/core/errors.js';
 import { createSeq2Seq, seq2seqParameters, type Seq2SeqExample } from '../../../training/seq2seq/model.js';
 import {
-  Seq2SeqTrainer, lengthBucketedBatches, prepareSeq2SeqData, readSeq2SeqCheckpoint, resumeSeq2SeqTrainer, scoresByLength,
+  Seq2SeqTrainer, checkpointPairsFile, lengthBucketedBatches, prepareSeq2SeqData, readSeq2SeqCheckpoint, resumeSeq2SeqRun,
+  resumeSeq2SeqTrainer, scoresByLength,
   type Seq2SeqEvalItem,
 } from '../../../training/seq2seq/train.js';
 import { generateDatePairs } from '../../../training/seq2seq/dates.js';
@@ -83,6 +84,26 @@ describe('seq2seq trainer', () => {
     expect(result.lossHistory).toEqual(straight.lossHistory);
   });
 
+  it('rebuilds a run from its checkpoint and the pairs: the same split and vocabularies, the same bits', () => {
+    const pairs = generateDatePairs(200, new Rng(1));
+    const straight = dateSetup().trainer;
+    straight.run({ maxSteps: 10, maxEvalExamples: 0, evalEvery: 100 });
+    const { trainer: first } = dateSetup();
+    first.dataInfo = { file: 'dates.tsv', valFraction: 0.1, seed: 2 };
+    const ck = path.join(tmp, 'run.json');
+    first.run({ maxSteps: 4, maxEvalExamples: 0, evalEvery: 100, checkpointPath: ck });
+    const checkpoint = readSeq2SeqCheckpoint(ck);
+    expect(checkpointPairsFile(checkpoint)).toBe('dates.tsv');
+    const resumed = resumeSeq2SeqRun(checkpoint, pairs);
+    expect(resumed.data.validationPairs).toEqual(straight.data.validationPairs);
+    resumed.run({ maxSteps: 10, maxEvalExamples: 0, evalEvery: 100 });
+    const a = seq2seqParameters(straight.model).params, b = seq2seqParameters(resumed.model).params;
+    for (const name of Object.keys(a)) expect(Array.from(b[name].data), name).toEqual(Array.from(a[name].data));
+    expect(() => resumeSeq2SeqRun(checkpoint, pairs.slice(0, 150), 'checkpoint run.json')).toThrow(
+      'checkpoint run.json: expected the data it was trained on (180 training / 20 validation pairs), got 135 / 15',
+    );
+  });
+
   it('the loss falls, the time limit stops it, and the evaluation reports validation loss, exact match and BLEU', () => {
     const { trainer } = dateSetup();
     let clock = 0;
@@ -102,7 +123,7 @@ describe('seq2seq trainer', () => {
   it('stops before the update on a non-finite loss, naming the step', () => {
     const { trainer } = dateSetup();
     trainer.run({ maxSteps: 2, maxEvalExamples: 0, evalEvery: 100 });
-    seq2seqParameters(trainer.model).params['output.b'].data[0] = NaN;
+    seq2seqParameters(trainer.model).params['decoder.head.b'].data[0] = NaN;
     let err: unknown = null;
     try { trainer.trainStep(); } catch (e) { err = e; }
     expect(err).toBeInstanceOf(NumericalError);

@@ -15,11 +15,22 @@ import {
 import type { GradCheckCase } from '../gradcheck.js';
 import { randomMatrix, weightedSum } from './engine-cases.js';
 
-const T = 6;
-const B = 3;
-const D = 3;
-const H = 4;
-const LENGTHS = [T, T - 2, 1];
+/** The sizes of a cell case and its mask (the playground lets the user choose them). */
+export interface CellCaseShape {
+  /** T */
+  steps: number;
+  /** B */
+  batch: number;
+  /** D */
+  inputSize: number;
+  /** H */
+  hidden: number;
+  /** Valid steps of each of the B sequences (a [T, B] mask), or null for no mask. */
+  lengths: number[] | null;
+}
+
+/** The suite's shape: T = 6, B = 3, D = 3, H = 4, ragged lengths [6, 4, 1]. */
+export const CELL_CASE_SHAPE: CellCaseShape = { steps: 6, batch: 3, inputSize: 3, hidden: 4, lengths: [6, 4, 1] };
 
 /** [T, B] mask with 1 for the first lengths[b] steps of column b. */
 export function lengthMask(lengths: number[], steps: number, dtype: DType = 'float64'): Matrix {
@@ -34,6 +45,7 @@ export function lengthMask(lengths: number[], steps: number, dtype: DType = 'flo
  */
 function minReluPreactivation(cell: RecurrentCell, x: Matrix, a0: Matrix, lengths: number[]): number {
   const { W_x, W_a, b } = cell.params;
+  const B = lengths.length, D = cell.inputSize, H = cell.hiddenSize;
   let smallest = Infinity;
   lengths.forEach((len, r) => {
     let a = Array.from({ length: H }, (_, j) => a0.get(r, j));
@@ -52,12 +64,25 @@ function minReluPreactivation(cell: RecurrentCell, x: Matrix, a0: Matrix, length
   return smallest;
 }
 
-function cellCase(op: string, kind: CellKind, extra: Partial<CreateCellOptions> = {}): GradCheckCase {
+/**
+ * The case of one cell kind. `wrap` replaces the cell the loss and gradients run through (the same
+ * parameters): the playground wraps a cell whose backward drops a term, to show the check failing.
+ */
+export function cellCase(
+  op: string, kind: CellKind, extra: Partial<CreateCellOptions> = {}, shape: CellCaseShape = CELL_CASE_SHAPE,
+  wrap?: (cell: RecurrentCell) => RecurrentCell,
+): GradCheckCase {
+  const { steps: T, batch: B, inputSize: D, hidden: H } = shape;
+  const lengths = shape.lengths ?? new Array<number>(B).fill(T);
+  if (lengths.length !== B || lengths.some((len) => !Number.isInteger(len) || len < 0 || len > T)) {
+    throw new Error(`cellCase: expected ${B} lengths in [0, ${T}], got [${lengths.join(', ')}]`);
+  }
   return {
     group: 'cells',
     op,
     build(rng: Rng) {
-      const cell = createCell(kind, { inputSize: D, hiddenSize: H, rng, dtype: 'float64', ...extra });
+      const created = createCell(kind, { inputSize: D, hiddenSize: H, rng, dtype: 'float64', ...extra });
+      const cell = wrap ? wrap(created) : created;
       // Random parameters of order 1 (peepholes too), so every path carries gradient.
       for (const p of Object.values(cell.params)) p.data.set(randomMatrix(rng, p.rows, p.cols, 0.8).data);
       const x = randomMatrix(rng, T * B, D, 1);
@@ -65,12 +90,12 @@ function cellCase(op: string, kind: CellKind, extra: Partial<CreateCellOptions> 
       if (cell.stateCount === 2) h0.push(randomMatrix(rng, B, H, 0.8));
       if (extra.activation === 'relu') {
         // Redraw until every valid pre-activation is clearly away from the kink at 0.
-        for (let tries = 0; minReluPreactivation(cell, x, h0[0], LENGTHS) < 0.01; tries++) {
+        for (let tries = 0; minReluPreactivation(cell, x, h0[0], lengths) < 0.01; tries++) {
           if (tries > 100) throw new Error(`${op}: could not draw pre-activations away from 0`);
           for (const p of Object.values(cell.params)) p.data.set(randomMatrix(rng, p.rows, p.cols, 0.8).data);
         }
       }
-      const mask = lengthMask(LENGTHS, T);
+      const mask = shape.lengths ? lengthMask(lengths, T) : undefined;
       const wOut = randomMatrix(rng, T * B, H);
       const wFinal = h0.map(() => randomMatrix(rng, B, H));
       const ws = createSequenceWorkspace(cell, T, B);

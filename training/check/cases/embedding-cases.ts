@@ -1,17 +1,14 @@
 /**
- * Gradient-check cases of the embedding utilities: the lookup's scatter-add backward (repeated
- * ids, ragged mask with a padding row), the t-SNE objective KL(P‖Q) w.r.t. Y, and sentiment
- * model (a) (average of embeddings → softmax) end to end.
+ * Gradient-check cases of the embedding lookup's scatter-add backward (repeated ids, ragged mask
+ * with a padding row). The t-SNE objective's case lives in training/embeddings/gradcheck-cases.ts,
+ * sentiment model (a)'s in training/sentiment/gradcheck-cases.ts (training/gradcheck-suite.ts
+ * lists them right after these, in this order).
  */
 import { Matrix } from '../../../engine/matrix.js';
 import type { Rng } from '../../../engine/rng.js';
 import { createEmbedding, embeddingBackward, embeddingForward, embeddingZeroGrad } from '../../../layers/embedding.js';
 import type { GradCheckCase } from '../gradcheck.js';
-import { averageModelFactory, makeSentimentBatch } from '../../sentiment/sentiment.js';
-import { createTsneWorkspace, jointProbabilities, tsneKlBackward, tsneKlForward } from '../../embeddings/tsne.js';
-import { Vocabulary } from '../../text/vocab.js';
 import { randomMatrix } from './engine-cases.js';
-import { sentimentObjective } from '../../sentiment/gradcheck-cases.js';
 
 const T = 5, B = 3, V = 6, D = 4;
 
@@ -61,51 +58,7 @@ function lookupCase(op: string, masked: boolean): GradCheckCase {
   };
 }
 
-/** KL(P‖Q) of t-SNE w.r.t. the low-dimensional points Y [n, 2], P from random 5-D data. */
-const tsneCase: GradCheckCase = {
-  group: 'embeddings',
-  op: 't-SNE KL(P‖Q) w.r.t. Y',
-  build(rng) {
-    const n = 9;
-    const p = jointProbabilities(randomMatrix(rng, n, 5, 2), 3);
-    const y = randomMatrix(rng, n, 2, 1.5);
-    const ws = createTsneWorkspace(n);
-    const dY = Matrix.zeros(n, 2, 'float64');
-    return {
-      params: { Y: y },
-      loss: () => tsneKlForward(p, y, ws),
-      gradients: () => {
-        dY.data.fill(0);
-        tsneKlForward(p, y, ws);
-        return { Y: tsneKlBackward(dY, p, y, ws) };
-      },
-    };
-  },
-};
-
-/** Sentiment model (a): average of the embeddings → dense → softmax cross-entropy, ragged batch. */
-const sentimentAverageCase: GradCheckCase = {
-  group: 'embeddings',
-  op: 'sentiment (a): mean embedding → softmax',
-  build(rng) {
-    const words = ['<PAD>', '<UNK>', 'good', 'bad', 'food', 'not', 'very'];
-    const vocab = new Vocabulary(words, words.map(() => 1));
-    const model = averageModelFactory.create(vocab, ['neg', 'pos', 'neutral'], rng, { dim: 4, dtype: 'float64', freeze: false });
-    // Re-draw E so no row is special (the factory zeroes <UNK>), then keep the padding row at 0.
-    for (let i = 0; i < model.embedding.weight.data.length; i++) model.embedding.weight.data[i] = rng.uniformIn(-1, 1);
-    model.embedding.weight.data.fill(0, 0, 4);
-    // Four sentences of lengths 6, 4, 2, 1 with repeated words (T = 6, B = 4).
-    const sentences = [[2, 2, 5, 6, 2, 4], [3, 4, 3, 1], [6, 6], [5]];
-    const batch = makeSentimentBatch(sentences, [1, 0, 2, 1], 0, 'float64');
-    const params = { E: model.embedding.weight, W: model.params().W, b: model.params().b };
-    const g = model.grads();
-    return { params, ...sentimentObjective(model, batch, { E: g.E, W: g.W, b: g.b }) };
-  },
-};
-
 export const embeddingCases: GradCheckCase[] = [
   lookupCase('embedding lookup, repeated ids', false),
   lookupCase('embedding lookup, ragged mask + padding row', true),
-  tsneCase,
-  sentimentAverageCase,
 ];

@@ -384,8 +384,8 @@ const encoderDecoderCase: GradCheckCase = {
       rnn: createStackedRnn({ kind: 'lstm', inputSize: d, hiddenSize: H, numLayers: 2, rng, dtype: 'float64' }),
       head: createOutputHead('softmax', H, Vt, rng, { dtype: 'float64' }),
     });
-    const enc = modelParameters(encoder);
-    const dec = modelParameters(decoder);
+    const enc = modelParameters(encoder, 'encoder.');
+    const dec = modelParameters(decoder, 'decoder.');
     randomize(enc.params, rng, 0.8);
     randomize(dec.params, rng, 0.8);
     const srcMask = raggedMask([Tx, 2, 4], Tx);
@@ -394,14 +394,12 @@ const encoderDecoderCase: GradCheckCase = {
     const targets = randomIds(rng, Vt, tgtMask);
     const encWs = createEncoderWorkspace(encoder, Tx, B);
     const decWs = createOneToManyWorkspace(decoder, T, B);
-    const prefixed = (prefix: string, set: Record<string, Matrix>): Record<string, Matrix> =>
-      Object.fromEntries(Object.entries(set).map(([k, v]) => [`${prefix}${k}`, v]));
     const forward = (): number => {
       const { finalState } = encoderForward(encoder, encWs, source, { mask: srcMask });
       return oneToManyForward(decoder, decWs, targets, { first: START, h0: finalState, mask: tgtMask }).loss;
     };
     return {
-      params: { ...prefixed('enc.', enc.params), ...prefixed('dec.', dec.params) },
+      params: { ...enc.params, ...dec.params },
       loss: forward,
       gradients: () => {
         modelZeroGrads(encoder);
@@ -409,7 +407,7 @@ const encoderDecoderCase: GradCheckCase = {
         forward();
         const { dh0 } = oneToManyBackward(decoder, decWs);
         encoderBackward(encoder, encWs, null, { dFinal: dh0 });
-        return { ...prefixed('enc.', enc.grads), ...prefixed('dec.', dec.grads) };
+        return { ...enc.grads, ...dec.grads };
       },
     };
   },
@@ -433,8 +431,8 @@ const biEncoderDecoderCase: GradCheckCase = {
       rnn: createStack([{ cell: cell('gru', d, 2 * H, rng) }]),
       head: createOutputHead('softmax', 2 * H, Vt, rng, { dtype: 'float64' }),
     });
-    const enc = modelParameters(encoder);
-    const dec = modelParameters(decoder);
+    const enc = modelParameters(encoder, 'encoder.');
+    const dec = modelParameters(decoder, 'decoder.');
     randomize(enc.params, rng, 0.8);
     randomize(dec.params, rng, 0.8);
     const srcMask = raggedMask([3, Tx, 1], Tx);
@@ -443,15 +441,13 @@ const biEncoderDecoderCase: GradCheckCase = {
     const targets = randomIds(rng, Vt, tgtMask);
     const encWs = createEncoderWorkspace(encoder, Tx, B);
     const decWs = createOneToManyWorkspace(decoder, T, B);
-    const prefixed = (prefix: string, set: Record<string, Matrix>): Record<string, Matrix> =>
-      Object.fromEntries(Object.entries(set).map(([k, v]) => [`${prefix}${k}`, v]));
     const forward = (): { loss: number; finalState: readonly LayerState[] } => {
       const { finalState } = encoderForward(encoder, encWs, source, { mask: srcMask });
       const { loss } = oneToManyForward(decoder, decWs, targets, { first: START, h0: concatDirections(finalState), mask: tgtMask });
       return { loss, finalState };
     };
     return {
-      params: { ...prefixed('enc.', enc.params), ...prefixed('dec.', dec.params) },
+      params: { ...enc.params, ...dec.params },
       loss: () => forward().loss,
       gradients: () => {
         modelZeroGrads(encoder);
@@ -459,7 +455,7 @@ const biEncoderDecoderCase: GradCheckCase = {
         const { finalState } = forward();
         const { dh0 } = oneToManyBackward(decoder, decWs);
         encoderBackward(encoder, encWs, null, { dFinal: splitDirections(dh0, finalState) });
-        return { ...prefixed('enc.', enc.grads), ...prefixed('dec.', dec.grads) };
+        return { ...enc.grads, ...dec.grads };
       },
     };
   },

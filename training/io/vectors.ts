@@ -12,7 +12,7 @@
  * Malformed lines raise an error that names the file and the line.
  */
 import { Matrix, shapeOf, type DType } from '../../engine/matrix.js';
-import { readTextFile, writeFileAtomic } from '../io/files.js';
+import { readTextFile, writeFileAtomic } from './files.js';
 
 /** A vocabulary of words and their vectors: vectors[i, :] is the vector of words[i]. */
 export interface WordVectors {

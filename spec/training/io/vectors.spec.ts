@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Matrix, Rng } from '../../../engine/index.js';
-import { formatVectorValue, parseVectors, readVectors, writeVectors } from '../../../training/embeddings/vectors.js';
+import { formatVectorValue, parseVectors, readVectors, writeVectors } from '../../../training/io/vectors.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seqgrad-vectors-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -1,0 +1,99 @@
+/**
+ * `seqgrad train --arch transformer`: the causal Transformer language model
+ * (training/lm/transformer-model.ts) on the same corpus flags as the RNN; --hidden is d_model,
+ * --layers the encoder layers, --seq-len the context T. Thin: builds the model and the trainer from the
+ * flags, shows progress, writes the model file (and the curve). No checkpoints or resume yet.
+ */
+import * as nodePath from 'node:path';
+import { UsageError, type FlagSpec, type FlagValues } from '../args.js';
+import { interrupted, stopFlag } from '../interrupt.js';
+import { createProgress, formatDuration, type Progress } from '../progress.js';
+import type { FeedForwardActivation } from '../../layers/transformer/feedforward.js';
+import type { PositionKind } from '../../layers/transformer/positions.js';
+import { writeFileAtomic } from '../../training/io/files.js';
+import type { OptimizerKind } from '../../training/core/optimizers.js';
+import type { LmTrainResult, PreparedLmCorpus } from '../../training/lm/train.js';
+import {
+  createTransformerLanguageModel, saveTransformerLm, transformerLmParameters, type TransformerLanguageModel,
+} from '../../training/lm/transformer-model.js';
+import { TransformerLmTrainer } from '../../training/lm/transformer-train.js';
+
+/** The flags only the Transformer reads (merged into `seqgrad train`'s). */
+export const transformerTrainFlags: Record<string, FlagSpec> = {
+  arch: { type: 'string', description: 'model: a recurrent LM or a causal Transformer (--hidden = d_model, --seq-len = context)', choices: ['rnn', 'transformer'], default: 'rnn' },
+  heads: { type: 'int', description: 'transformer: attention heads (must divide --hidden)', default: 4 },
+  ff: { type: 'int', description: 'transformer: feed-forward width F (default 4 × --hidden)' },
+  dropout: { type: 'number', description: 'transformer: dropout p during training', default: 0.1 },
+  positions: { type: 'string', description: 'transformer: positional encoding', choices: ['sinusoidal', 'learned'], default: 'sinusoidal' },
+  'norm-first': { type: 'boolean', description: 'transformer: pre-norm layers (default post-norm, as the paper)' },
+  'ffn-activation': { type: 'string', description: 'transformer: feed-forward activation', choices: ['relu', 'gelu'], default: 'relu' },
+};
+
+function parameterCount(model: TransformerLanguageModel): number {
+  return Object.values(transformerLmParameters(model).params).reduce((s, p) => s + p.size, 0);
+}
+
+/** Build, train and save; returns the exit code. `corpus` was read and split by `seqgrad train`. */
+export function trainTransformerFromFlags(
+  flags: FlagValues, data: PreparedLmCorpus, corpus: { file: string; level: 'char' | 'word'; lowercase: boolean },
+  backend: string, curveSvg: (title: string, result: LmTrainResult, unit: string) => string | null,
+): number {
+  const dModel = flags.hidden as number;
+  const dropout = flags.dropout as number;
+  if (!(dropout >= 0 && dropout < 1)) throw new UsageError(`--dropout expects a number in [0, 1), got ${dropout}`);
+  const heads = flags.heads as number;
+  if (!Number.isInteger(heads) || heads < 1 || dModel % heads !== 0) {
+    throw new UsageError(`--heads expects a positive divisor of --hidden ${dModel}, got ${heads}`);
+  }
+  const seqLen = flags['seq-len'] as number;
+  const model = createTransformerLanguageModel({
+    level: corpus.level, lowercase: corpus.lowercase, dModel, numHeads: heads, layers: flags.layers as number,
+    dimFeedforward: (flags.ff as number | undefined) ?? 4 * dModel, dropout,
+    activation: flags['ffn-activation'] as FeedForwardActivation, normFirst: flags['norm-first'] === true,
+    positions: flags.positions as PositionKind, maxLength: seqLen, seed: flags.seed as number,
+  }, data.vocab);
+  const clip = flags.clip as number;
+  const trainer = new TransformerLmTrainer(model, data, {
+    seqLen, batch: flags.batch as number,
+    optimizer: { kind: flags.optimizer as OptimizerKind, lr: flags.lr as number },
+    clip: clip > 0 ? { mode: flags['clip-mode'] as 'norm' | 'value', max: clip } : null,
+  });
+  const unit = corpus.level === 'char' ? 'char' : 'word';
+  let progress: Progress | null = null;
+  let lastVal = '';
+  const result = trainer.run({
+    signal: stopFlag,
+    epochs: (flags.epochs as number | undefined) ?? (flags.steps === undefined ? 10 : undefined),
+    maxSteps: flags.steps as number | undefined,
+    timeLimitSeconds: flags['time-limit'] as number | undefined,
+    evalEvery: flags['eval-every'] as number | undefined,
+    maxEvalTokens: flags['max-eval-tokens'] as number | undefined,
+    onProgress: (p) => {
+      progress ??= createProgress({ label: 'train transformer', total: p.totalSteps, unit: 'steps' });
+      progress.update(p.step, { loss: p.smoothLoss.toFixed(3), 'tok/s': Math.round(p.tokensPerSecond), ...(lastVal ? { [`val bp${unit[0]}`]: lastVal } : {}) });
+    },
+    onEvaluation: (e) => { lastVal = e.bitsPerToken.toFixed(3); },
+  });
+  (progress as Progress | null)?.finish(result.stopReason);
+  const e = result.lastEvaluation;
+  const summary = {
+    arch: 'transformer', config: model.config, vocabularySize: model.vocab.size, parameters: parameterCount(model),
+    train: trainer.config, backend, steps: result.steps, epochs: Number(result.epochs.toFixed(3)), stopReason: result.stopReason,
+    seconds: Number(result.seconds.toFixed(2)), tokensPerSecond: Math.round(result.tokensPerSecond), trainLoss: result.finalLoss,
+    validation: e ? { loss: e.loss, perplexity: e.perplexity, bitsPerToken: e.bitsPerToken, tokens: e.tokens, step: e.step } : null,
+    bestValidationLoss: result.bestValidationLoss,
+  };
+  saveTransformerLm(flags.out as string, model, summary);
+  const title = `${corpus.level}-level Transformer on ${nodePath.basename(corpus.file)} (d = ${dModel}, ${model.config.layers} layer${model.config.layers > 1 ? 's' : ''}, ${heads} heads)`;
+  const svg = flags.curve ? curveSvg(title, result, unit) : null;
+  if (svg) writeFileAtomic(flags.curve as string, svg);
+  if (flags.json) {
+    console.log(JSON.stringify({ ...summary, out: flags.out, curve: flags.curve ?? null, evaluations: result.evaluations }, null, 2));
+    return interrupted('train', result.steps, [flags.out as string]);
+  }
+  console.log(`${result.steps} steps (${result.epochs.toFixed(2)} epochs) in ${formatDuration(result.seconds)}, ${Math.round(result.tokensPerSecond)} tokens/s, stopped by ${result.stopReason}; ${summary.parameters} parameters, vocabulary ${model.vocab.size}`);
+  console.log(`train loss ${result.finalLoss.toFixed(4)} nats/${unit} (${(result.finalLoss / Math.LN2).toFixed(3)} bits/${unit})`);
+  console.log(e ? `validation: loss ${e.loss.toFixed(4)} nats/${unit}, perplexity ${e.perplexity.toFixed(3)}, ${e.bitsPerToken.toFixed(3)} bits/${unit} (${e.tokens} tokens)` : 'validation: none (empty validation split)');
+  console.log(`model written to ${String(flags.out)}${flags.curve ? `, loss curve to ${String(flags.curve)}` : ''}`);
+  return interrupted('train', result.steps, [flags.out as string]);
+}

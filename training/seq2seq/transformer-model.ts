@@ -1,0 +1,443 @@
+/**
+ * Sequence to sequence with the Transformer (Vaswani et al. 2017), beside the RNN encoder-decoder of
+ * model.ts: the same pairs, vocabularies, batches and decoding (beam.ts), with attention in place of
+ * the recurrences:
+ *
+ *   X = E_src[x] + P          [T_x·B, d]      memory M = Encoder(X)   (source padding masked as keys)
+ *   Y = E_tgt[y⟨t−1⟩] + P     [T_y·B, d]      (teacher forcing: <SOS>, y⟨1⟩, …)
+ *   H = Decoder(Y, M)         causal self-attention over the target, cross-attention to M (padding masked)
+ *   s⟨t⟩ = H⟨t⟩ W_oᵀ + b_o,   L = (1/N) Σ_t Σ_b m⟨t,b⟩ · −log softmax(s⟨t⟩_b)[y⟨t⟩_b]  (mean per target token)
+ *
+ * Encoder and decoder are the stacks of layers/transformer (post- or pre-norm, each with its final norm).
+ * Batches are model.ts's Seq2SeqBatch (time-major, right-padded, <SOS>/<EOS> added).
+ * Workspaces are made once per (T_x, T_y, B) shape and kept (a few shapes per run with length buckets).
+ *
+ * Decoding: the encoder runs once per source; a decoder step re-runs the decoder over the prefix
+ * (no key/value cache: O(T²) per sentence, fine for the short sequences of the tasks here) and returns
+ * log P(· | x, y⟨<t⟩) of the last position, as beam.ts's step function.
+ *
+ * Parameter names: source_embedding.weight, target_embedding.weight, source_positions.weight and
+ * target_positions.weight (learned positions), encoder.layers.<l>.…, encoder.norm.…, decoder.layers.<l>.…
+ * (self_attn, multihead_attn, linear1/2, norm1-3), decoder.norm.…, output.W, output.b.
+ */
+import { crossEntropy, crossEntropyBackward } from '../../engine/cross-entropy.js';
+import { Matrix, type DType } from '../../engine/matrix.js';
+import { Rng } from '../../engine/rng.js';
+import { logSoftmax } from '../../engine/softmax.js';
+import { causalMask, headAttentionWeights, type AttentionMasks } from '../../layers/attention/multihead.js';
+import { createDense, denseBackward, denseForward, denseZeroGrad, type DenseLayer } from '../../layers/dense.js';
+import { DROPOUT_OFF, type DropoutMode } from '../../layers/dropout.js';
+import { createEmbedding, embeddingBackward, embeddingForward, embeddingZeroGrad, type Embedding } from '../../layers/embedding.js';
+import {
+  createTransformerDecoder, createTransformerDecoderWorkspace, transformerDecoderBackward, transformerDecoderForward,
+  transformerDecoderParameters, zeroTransformerDecoderGrads, type TransformerDecoder, type TransformerDecoderWorkspace,
+} from '../../layers/transformer/decoder.js';
+import {
+  createTransformerEncoder, createTransformerEncoderWorkspace, transformerEncoderBackward, transformerEncoderForward,
+  transformerEncoderParameters, zeroTransformerEncoderGrads, type TransformerEncoder, type TransformerEncoderWorkspace,
+} from '../../layers/transformer/encoder.js';
+import type { FeedForwardActivation } from '../../layers/transformer/feedforward.js';
+import { resolveTransformerLayerOptions } from '../../layers/transformer/options.js';
+import {
+  createTransformerPositions, positionsBackward, positionsForward, type PositionKind, type TransformerPositions,
+} from '../../layers/transformer/positions.js';
+import { InputError } from '../core/errors.js';
+import { matrixToJSON, type MatrixJSON } from '../io/tensors.js';
+import { beamSearch, type LengthPenalty } from '../decode/beam.js';
+import { writeFileAtomic } from '../io/files.js';
+import { copyWeightsFromJSON, readJsonInput } from '../io/model-file.js';
+import { EOS, PAD, SOS, Vocabulary, detokenize, tokenizeText, type TokenLevel, type VocabularyJSON } from '../text/vocab.js';
+import type { Seq2SeqBatch, Seq2SeqModel, Translation, TranslateOptions } from './model.js';
+
+export interface TransformerSeq2SeqConfig {
+  level: TokenLevel;
+  lowercase: boolean;
+  dModel: number;
+  numHeads: number;
+  encoderLayers: number;
+  decoderLayers: number;
+  dimFeedforward: number;
+  dropout: number;
+  activation: FeedForwardActivation;
+  normFirst: boolean;
+  positions: PositionKind;
+  /** Rows of the position tables: the longest source and the longest target + 1 the model can take. */
+  maxLength: number;
+  seed: number;
+  dtype: DType;
+}
+
+export type TransformerSeq2SeqOptions = Partial<TransformerSeq2SeqConfig>;
+
+export interface TransformerSeq2SeqModel {
+  readonly config: TransformerSeq2SeqConfig;
+  readonly sourceVocab: Vocabulary;
+  readonly targetVocab: Vocabulary;
+  readonly sourceEmbedding: Embedding;
+  readonly targetEmbedding: Embedding;
+  readonly sourcePositions: TransformerPositions;
+  readonly targetPositions: TransformerPositions;
+  readonly encoder: TransformerEncoder;
+  readonly decoder: TransformerDecoder;
+  readonly output: DenseLayer;
+  readonly ids: { pad: number; sos: number; eos: number };
+}
+
+/** Defaults: char level, d = 64, 4 heads, 2 + 2 layers, F = 4d, dropout 0.1, ReLU, post-norm, sinusoidal, 128 positions. */
+export function resolveTransformerSeq2SeqConfig(opts: TransformerSeq2SeqOptions, op = 'createTransformerSeq2Seq'): TransformerSeq2SeqConfig {
+  const dModel = opts.dModel ?? 64;
+  const config: TransformerSeq2SeqConfig = {
+    level: opts.level ?? 'char', lowercase: opts.lowercase ?? false, dModel, numHeads: opts.numHeads ?? 4,
+    encoderLayers: opts.encoderLayers ?? 2, decoderLayers: opts.decoderLayers ?? 2,
+    dimFeedforward: opts.dimFeedforward ?? 4 * dModel, dropout: opts.dropout ?? 0.1, activation: opts.activation ?? 'relu',
+    normFirst: opts.normFirst ?? false, positions: opts.positions ?? 'sinusoidal', maxLength: opts.maxLength ?? 128,
+    seed: opts.seed ?? 1, dtype: opts.dtype ?? 'float32',
+  };
+  if (config.level !== 'char' && config.level !== 'word') throw new Error(`${op}: expected level 'char' or 'word', got ${JSON.stringify(config.level)}`);
+  resolveTransformerLayerOptions(op, { ...config });
+  for (const name of ['encoderLayers', 'decoderLayers', 'maxLength'] as const) {
+    if (!Number.isInteger(config[name]) || config[name] < 1) throw new Error(`${op}: expected ${name} to be an integer ≥ 1, got ${config[name]}`);
+  }
+  if (config.positions !== 'sinusoidal' && config.positions !== 'learned') {
+    throw new Error(`${op}: expected positions 'sinusoidal' or 'learned', got ${JSON.stringify(config.positions)}`);
+  }
+  return config;
+}
+
+export function createTransformerSeq2Seq(
+  opts: TransformerSeq2SeqOptions, sourceVocab: Vocabulary, targetVocab: Vocabulary, rng?: Rng,
+): TransformerSeq2SeqModel {
+  const config = resolveTransformerSeq2SeqConfig(opts);
+  for (const sp of [PAD, SOS, EOS]) {
+    if (!targetVocab.has(sp)) throw new Error(`createTransformerSeq2Seq: expected the target vocabulary to have ${sp} (build it with buildTargetVocabulary)`);
+  }
+  if (!sourceVocab.has(PAD)) throw new Error(`createTransformerSeq2Seq: expected the source vocabulary to have ${PAD} (build it with buildSourceVocabulary)`);
+  const gen = rng ?? new Rng(config.seed);
+  const { dModel: d, dtype, maxLength } = config;
+  const layerOptions = { ...config };
+  return {
+    config, sourceVocab, targetVocab,
+    sourceEmbedding: createEmbedding(sourceVocab.size, d, gen, { dtype }),
+    targetEmbedding: createEmbedding(targetVocab.size, d, gen, { dtype }),
+    sourcePositions: createTransformerPositions(config.positions, maxLength, d, gen, dtype),
+    targetPositions: createTransformerPositions(config.positions, maxLength, d, gen, dtype),
+    encoder: createTransformerEncoder({ ...layerOptions, numLayers: config.encoderLayers }, gen),
+    decoder: createTransformerDecoder({ ...layerOptions, numLayers: config.decoderLayers }, gen),
+    output: createDense(d, targetVocab.size, gen, { dtype }),
+    ids: { pad: targetVocab.id(PAD), sos: targetVocab.id(SOS), eos: targetVocab.id(EOS) },
+  };
+}
+
+export function transformerSeq2SeqParameters(model: TransformerSeq2SeqModel): { params: Record<string, Matrix>; grads: Record<string, Matrix> } {
+  const params: Record<string, Matrix> = {
+    'source_embedding.weight': model.sourceEmbedding.weight, 'target_embedding.weight': model.targetEmbedding.weight,
+  };
+  const grads: Record<string, Matrix> = {
+    'source_embedding.weight': model.sourceEmbedding.grad, 'target_embedding.weight': model.targetEmbedding.grad,
+  };
+  for (const [name, pos] of [['source_positions', model.sourcePositions], ['target_positions', model.targetPositions]] as const) {
+    if (pos.kind !== 'learned') continue;
+    params[`${name}.weight`] = pos.embedding.params.weight;
+    grads[`${name}.weight`] = pos.embedding.grads.weight;
+  }
+  for (const part of [transformerEncoderParameters(model.encoder, 'encoder.'), transformerDecoderParameters(model.decoder, 'decoder.')]) {
+    Object.assign(params, part.params);
+    Object.assign(grads, part.grads);
+  }
+  params['output.W'] = model.output.params.W;
+  grads['output.W'] = model.output.grads.W;
+  params['output.b'] = model.output.params.b!;
+  grads['output.b'] = model.output.grads.b!;
+  return { params, grads };
+}
+
+export function transformerSeq2SeqParameterCount(model: TransformerSeq2SeqModel): number {
+  return Object.values(transformerSeq2SeqParameters(model).params).reduce((s, p) => s + p.size, 0);
+}
+
+export function transformerSeq2SeqZeroGrad(model: TransformerSeq2SeqModel): void {
+  embeddingZeroGrad(model.sourceEmbedding);
+  embeddingZeroGrad(model.targetEmbedding);
+  for (const pos of [model.sourcePositions, model.targetPositions]) if (pos.kind === 'learned') pos.embedding.grads.weight.data.fill(0);
+  zeroTransformerEncoderGrads(model.encoder);
+  zeroTransformerDecoderGrads(model.decoder);
+  denseZeroGrad(model.output);
+}
+
+/**
+ * makeSeq2SeqBatch (model.ts) reads only the form, dtype, ids and source vocabulary of a model: this is
+ * that view of a Transformer, so both model kinds share one batching (padding, <SOS>/<EOS>, masks).
+ */
+export function batchView(model: TransformerSeq2SeqModel): Seq2SeqModel {
+  return {
+    config: { form: 'encoder-decoder', featureSize: 0, dtype: model.config.dtype },
+    ids: model.ids, sourceVocab: model.sourceVocab, targetVocab: model.targetVocab,
+  } as unknown as Seq2SeqModel;
+}
+
+// ---- forward and backward over a batch -------------------------------------------------------
+
+/** The buffers of one (T_x, T_y, B). */
+export interface TransformerSeq2SeqWorkspace {
+  readonly srcSteps: number; readonly tgtSteps: number; readonly batch: number;
+  readonly srcX: Matrix; readonly memory: Matrix; readonly dSrcX: Matrix; readonly dMemory: Matrix;
+  readonly tgtX: Matrix; readonly hidden: Matrix; readonly dTgtX: Matrix; readonly dHidden: Matrix;
+  readonly logits: Matrix;
+  readonly causal: Matrix;
+  readonly encoder: TransformerEncoderWorkspace;
+  readonly decoder: TransformerDecoderWorkspace;
+  /** The batch of the last forward call (its ids and masks are read by the backward pass). */
+  lastBatch: Seq2SeqBatch | null;
+}
+
+export function createTransformerSeq2SeqWorkspace(model: TransformerSeq2SeqModel, srcSteps: number, tgtSteps: number, batch: number): TransformerSeq2SeqWorkspace {
+  const op = 'createTransformerSeq2SeqWorkspace';
+  const longest = Math.max(srcSteps, tgtSteps);
+  if (longest > model.config.maxLength) {
+    throw new InputError(`${op}: expected sequences of at most ${model.config.maxLength} positions (the model's maxLength), got ${longest}`);
+  }
+  const { dModel: d, dtype } = model.config;
+  const src = (): Matrix => Matrix.zeros(srcSteps * batch, d, dtype);
+  const tgt = (): Matrix => Matrix.zeros(tgtSteps * batch, d, dtype);
+  return {
+    srcSteps, tgtSteps, batch,
+    srcX: src(), memory: src(), dSrcX: src(), dMemory: src(),
+    tgtX: tgt(), hidden: tgt(), dTgtX: tgt(), dHidden: tgt(),
+    logits: Matrix.zeros(tgtSteps * batch, model.targetVocab.size, dtype),
+    causal: causalMask(tgtSteps, dtype),
+    encoder: createTransformerEncoderWorkspace(model.encoder, srcSteps, batch),
+    decoder: createTransformerDecoderWorkspace(model.decoder, tgtSteps, srcSteps, batch),
+    lastBatch: null,
+  };
+}
+
+/** Workspaces by shape, made on first use. */
+export class TransformerSeq2SeqWorkspaces {
+  private readonly byShape = new Map<string, TransformerSeq2SeqWorkspace>();
+  constructor(readonly model: TransformerSeq2SeqModel) {}
+  get(batch: Seq2SeqBatch): TransformerSeq2SeqWorkspace {
+    const key = `${batch.srcSteps}x${batch.tgtSteps}x${batch.batch}`;
+    let ws = this.byShape.get(key);
+    if (!ws) {
+      ws = createTransformerSeq2SeqWorkspace(this.model, batch.srcSteps, batch.tgtSteps, batch.batch);
+      this.byShape.set(key, ws);
+    }
+    return ws;
+  }
+}
+
+/** Embed ids and add positions: out [T·B, d]. */
+function embed(out: Matrix, embedding: Embedding, positions: TransformerPositions, ids: Int32Array, batch: number): Matrix {
+  embeddingForward(out, embedding, ids);
+  return positionsForward(out, positions, out, batch);
+}
+
+/** Teacher-forced forward: returns the mean cross-entropy per real target token; logits stay in ws. */
+export function transformerSeq2SeqForward(
+  model: TransformerSeq2SeqModel, ws: TransformerSeq2SeqWorkspace, batch: Seq2SeqBatch, mode: DropoutMode,
+): number {
+  if (batch.srcSteps !== ws.srcSteps || batch.tgtSteps !== ws.tgtSteps || batch.batch !== ws.batch || !batch.srcMask) {
+    throw new Error(`transformerSeq2SeqForward: expected a batch of T_x ${ws.srcSteps}, T_y ${ws.tgtSteps}, B ${ws.batch} with a source mask, got T_x ${batch.srcSteps}, T_y ${batch.tgtSteps}, B ${batch.batch}`);
+  }
+  const B = batch.batch;
+  const srcMasks: AttentionMasks = { keyPaddingMask: batch.srcMask };
+  const tgtMasks: AttentionMasks = { keyPaddingMask: batch.tgtMask, attnMask: ws.causal };
+  embed(ws.srcX, model.sourceEmbedding, model.sourcePositions, batch.srcIds, B);
+  transformerEncoderForward(ws.memory, ws.encoder, ws.srcX, srcMasks, mode);
+  embed(ws.tgtX, model.targetEmbedding, model.targetPositions, batch.tgtIn, B);
+  transformerDecoderForward(ws.hidden, ws.decoder, ws.tgtX, ws.memory, tgtMasks, srcMasks, mode);
+  denseForward(ws.logits, model.output, ws.hidden);
+  ws.lastBatch = batch;
+  return crossEntropy(ws.logits, batch.tgtOut, { mask: batch.tgtMask, reduction: 'mean' });
+}
+
+/** Backward of the last forward for the mean loss: accumulates into every gradient of the model. */
+export function transformerSeq2SeqBackward(model: TransformerSeq2SeqModel, ws: TransformerSeq2SeqWorkspace): void {
+  const batch = ws.lastBatch;
+  if (!batch) throw new Error('transformerSeq2SeqBackward: expected a transformerSeq2SeqForward on this workspace first, got none');
+  const B = batch.batch;
+  crossEntropyBackward(ws.logits, ws.logits, batch.tgtOut, { mask: batch.tgtMask, reduction: 'mean' });
+  denseBackward(model.output, ws.hidden, ws.logits, ws.dHidden);
+  ws.dTgtX.data.fill(0);
+  ws.dMemory.data.fill(0);
+  transformerDecoderBackward(ws.dTgtX, ws.dMemory, ws.decoder, ws.dHidden);
+  positionsBackward(null, model.targetPositions, ws.dTgtX, B);
+  embeddingBackward(model.targetEmbedding, batch.tgtIn, ws.dTgtX);
+  ws.dSrcX.data.fill(0);
+  transformerEncoderBackward(ws.dSrcX, ws.encoder, ws.dMemory);
+  positionsBackward(null, model.sourcePositions, ws.dSrcX, B);
+  embeddingBackward(model.sourceEmbedding, batch.srcIds, ws.dSrcX);
+}
+
+// ---- decoding --------------------------------------------------------------------------------
+
+/** A hypothesis' state for beam search: the target tokens fed so far (<SOS> first). Never mutated. */
+export type TransformerDecoderState = readonly number[];
+
+export interface TransformerStepper {
+  initialState: TransformerDecoderState;
+  step(state: TransformerDecoderState, token: number): { logProbs: Float64Array; state: TransformerDecoderState };
+  /** Cross-attention weights of the last step's position: per decoder layer, per head, over the T_x source positions. */
+  lastCrossAttention(): number[][][];
+  sourceLength: number;
+}
+
+/** Inference buffers of one model (batch 1), by length. */
+export class TransformerSeq2SeqDecoder {
+  private readonly encoderWs = new Map<number, { ws: TransformerEncoderWorkspace; x: Matrix; memory: Matrix }>();
+  private readonly decoderWs = new Map<string, { ws: TransformerDecoderWorkspace; x: Matrix; h: Matrix; causal: Matrix; logits: Matrix }>();
+  private readonly logProbsRow: Matrix;
+  private readonly logProbs: Float64Array;
+  private last: TransformerDecoderWorkspace | null = null;
+
+  constructor(readonly model: TransformerSeq2SeqModel) {
+    this.logProbsRow = Matrix.zeros(1, model.targetVocab.size, model.config.dtype);
+    this.logProbs = new Float64Array(model.targetVocab.size);
+  }
+
+  /** Encode one source (ids) and return the step function over it. */
+  prepare(source: ArrayLike<number>): TransformerStepper {
+    const model = this.model;
+    const Tx = source.length;
+    if (Tx < 1 || Tx > model.config.maxLength) throw new InputError(`translate: expected a source of 1 to ${model.config.maxLength} tokens, got ${Tx}`);
+    let enc = this.encoderWs.get(Tx);
+    if (!enc) {
+      const m = (): Matrix => Matrix.zeros(Tx, model.config.dModel, model.config.dtype);
+      enc = { ws: createTransformerEncoderWorkspace(model.encoder, Tx, 1), x: m(), memory: m() };
+      this.encoderWs.set(Tx, enc);
+    }
+    embed(enc.x, model.sourceEmbedding, model.sourcePositions, Int32Array.from(source), 1);
+    const memory = transformerEncoderForward(enc.memory, enc.ws, enc.x, {}, DROPOUT_OFF).clone();
+    const step = (state: TransformerDecoderState, token: number): { logProbs: Float64Array; state: TransformerDecoderState } => {
+      const next = [...state, token];
+      this.decodePrefix(next, memory);
+      return { logProbs: this.logProbs, state: next };
+    };
+    const lastCrossAttention = (): number[][][] => {
+      const ws = this.last;
+      if (!ws) return [];
+      return ws.layers.map((layer) => Array.from({ length: model.config.numHeads }, (_, h) => {
+        const P = headAttentionWeights(layer.crossAttn, h, 0);
+        return P.toArray()[P.rows - 1];
+      }));
+    };
+    return { initialState: [], step, lastCrossAttention, sourceLength: Tx };
+  }
+
+  /** Run the decoder over `prefix` ([<SOS>, y⟨1⟩, …]) against `memory`; log-probabilities of the last position. */
+  private decodePrefix(prefix: readonly number[], memory: Matrix): void {
+    const model = this.model;
+    const T = prefix.length, Tx = memory.rows;
+    if (T > model.config.maxLength) throw new InputError(`translate: expected outputs of at most ${model.config.maxLength} positions (the model's maxLength), got ${T}`);
+    const key = `${T}x${Tx}`;
+    let dec = this.decoderWs.get(key);
+    if (!dec) {
+      const m = (): Matrix => Matrix.zeros(T, model.config.dModel, model.config.dtype);
+      dec = {
+        ws: createTransformerDecoderWorkspace(model.decoder, T, Tx, 1), x: m(), h: m(), causal: causalMask(T, model.config.dtype),
+        logits: Matrix.zeros(1, model.targetVocab.size, model.config.dtype),
+      };
+      this.decoderWs.set(key, dec);
+    }
+    embed(dec.x, model.targetEmbedding, model.targetPositions, Int32Array.from(prefix), 1);
+    transformerDecoderForward(dec.h, dec.ws, dec.x, memory, { attnMask: dec.causal }, {}, DROPOUT_OFF);
+    denseForward(dec.logits, model.output, dec.h.rowView(T - 1, 1));
+    logSoftmax(this.logProbsRow, dec.logits);
+    for (let j = 0; j < this.logProbs.length; j++) this.logProbs[j] = this.logProbsRow.get(0, j);
+    this.last = dec.ws;
+  }
+}
+
+export function transformerSourceIds(model: TransformerSeq2SeqModel, text: string): number[] {
+  return model.sourceVocab.encode(tokenizeText(text, { level: model.config.level, lowercase: model.config.lowercase }));
+}
+
+export function transformerTargetText(model: TransformerSeq2SeqModel, ids: readonly number[]): string {
+  return detokenize(model.targetVocab.decode([...ids]), model.config.level);
+}
+
+/** Greedy (beamWidth 1) or beam-search decoding of one source (ids); the n-best translations, best first. */
+export function transformerTranslateIds(decoder: TransformerSeq2SeqDecoder, source: ArrayLike<number>, opts: TranslateOptions = {}): Translation[] {
+  const model = decoder.model;
+  const stepper = decoder.prepare(source);
+  const hyps = beamSearch({
+    step: stepper.step, initialState: stepper.initialState, startToken: model.ids.sos, eosToken: model.ids.eos,
+    beamWidth: opts.beamWidth ?? 1, nBest: opts.nBest ?? 1,
+    maxLength: Math.min(opts.maxLength ?? 2 * source.length + 10, model.config.maxLength - 1),
+    lengthPenalty: opts.lengthPenalty as LengthPenalty | undefined, forbid: [model.ids.pad, model.ids.sos],
+  });
+  return hyps.map((h) => {
+    const ids = h.finished ? h.tokens.slice(0, -1) : h.tokens.slice();
+    return { ids, text: transformerTargetText(model, ids), logProb: h.logProb, score: h.score, finished: h.finished };
+  });
+}
+
+/**
+ * Cross-attention of every output step (ids without <EOS>; <EOS> gets a row too) over the source:
+ * [layer][head] → rows T_y, columns T_x ("attend draws each head").
+ */
+export function transformerAttentionMaps(decoder: TransformerSeq2SeqDecoder, source: readonly number[], output: readonly number[]): number[][][][] {
+  const model = decoder.model;
+  const stepper = decoder.prepare(source);
+  const maps = model.decoder.layers.map(() => Array.from({ length: model.config.numHeads }, () => [] as number[][]));
+  let state = stepper.initialState;
+  let input = model.ids.sos;
+  for (const token of [...output, model.ids.eos]) {
+    state = stepper.step(state, input).state;
+    stepper.lastCrossAttention().forEach((heads, l) => heads.forEach((row, h) => maps[l][h].push(row)));
+    input = token;
+  }
+  return maps;
+}
+
+// ---- the model file --------------------------------------------------------------------------
+
+export interface TransformerSeq2SeqJSON {
+  kind: 'seqgrad.transformer-seq2seq';
+  version: 1;
+  config: TransformerSeq2SeqConfig;
+  sourceVocabulary: VocabularyJSON;
+  targetVocabulary: VocabularyJSON;
+  weights: Record<string, MatrixJSON>;
+  training?: Record<string, unknown>;
+}
+
+export function transformerSeq2SeqToJSON(model: TransformerSeq2SeqModel, training?: Record<string, unknown>): TransformerSeq2SeqJSON {
+  const weights: Record<string, MatrixJSON> = {};
+  for (const [name, p] of Object.entries(transformerSeq2SeqParameters(model).params)) weights[name] = matrixToJSON(p);
+  const json: TransformerSeq2SeqJSON = {
+    kind: 'seqgrad.transformer-seq2seq', version: 1, config: { ...model.config },
+    sourceVocabulary: model.sourceVocab.toJSON(), targetVocabulary: model.targetVocab.toJSON(), weights,
+  };
+  if (training) json.training = training;
+  return json;
+}
+
+export function transformerSeq2SeqFromJSON(json: unknown, source = 'model'): TransformerSeq2SeqModel {
+  const fail = (what: string): never => { throw new InputError(`${source}: ${what}`); };
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) fail('expected a JSON object');
+  const j = json as Partial<TransformerSeq2SeqJSON>;
+  if (j.kind !== 'seqgrad.transformer-seq2seq') fail(`expected kind "seqgrad.transformer-seq2seq", got ${JSON.stringify(j.kind)}`);
+  if (j.version !== 1) fail(`expected version 1, got ${JSON.stringify(j.version)}`);
+  let config: TransformerSeq2SeqConfig;
+  let sourceVocab: Vocabulary, targetVocab: Vocabulary;
+  try {
+    config = resolveTransformerSeq2SeqConfig((j.config ?? {}) as TransformerSeq2SeqOptions, 'config');
+    sourceVocab = Vocabulary.fromJSON(j.sourceVocabulary as VocabularyJSON);
+    targetVocab = Vocabulary.fromJSON(j.targetVocabulary as VocabularyJSON);
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+  if (!j.weights || typeof j.weights !== 'object') fail('has no weights');
+  const model = createTransformerSeq2Seq(config, sourceVocab, targetVocab, new Rng(0));
+  copyWeightsFromJSON(transformerSeq2SeqParameters(model).params, j.weights as Record<string, MatrixJSON>, fail, 'this Transformer seq2seq model');
+  return model;
+}
+
+export function saveTransformerSeq2Seq(path: string, model: TransformerSeq2SeqModel, training?: Record<string, unknown>): void {
+  writeFileAtomic(path, JSON.stringify(transformerSeq2SeqToJSON(model, training)));
+}
+
+export function loadTransformerSeq2Seq(path: string): TransformerSeq2SeqModel {
+  return transformerSeq2SeqFromJSON(readJsonInput(path, 'model file'), `model file ${path}`);
+}

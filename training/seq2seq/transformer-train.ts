@@ -1,0 +1,232 @@
+/**
+ * Training and evaluating the Transformer encoder-decoder (transformer-model.ts) on text pairs, with the
+ * data, batching and records of the RNN trainer (train.ts): pairs prepared by prepareSeq2SeqData,
+ * length-bucketed batches (lengthBucketedBatches), one step = teacher-forced forward with dropout
+ * (masks from the seeded Rng), mean cross-entropy per target token, backward, global-norm clipping, one
+ * optimizer update; evaluation = validation loss (dropout off) and greedy exact match / BLEU on up to
+ * maxEvalExamples validation pairs. No checkpoints or resume yet.
+ *
+ * Batch shapes: a Transformer workspace has fixed (T_x, T_y, B), so each batch is padded further to
+ * lengths rounded up to a multiple of `lengthQuantum` (default 8) and workspaces are cached per rounded
+ * shape — a handful of shapes per run instead of one per length pair.
+ */
+import { clipGradNorm, globalNorm } from '../../engine/clip.js';
+import { Matrix } from '../../engine/matrix.js';
+import { Rng } from '../../engine/rng.js';
+import { DROPOUT_OFF, type DropoutMode } from '../../layers/dropout.js';
+import { InputError, NumericalError } from '../core/errors.js';
+import { createOptimizer, learningRateAt, optimizerStep, type OptimizerState } from '../core/optimizers.js';
+import { corpusBleu } from '../metrics/bleu.js';
+import { tokenizeText } from '../text/vocab.js';
+import { makeSeq2SeqBatch, type Seq2SeqBatch, type Seq2SeqExample } from './model.js';
+import type { SeqPair } from './tasks.js';
+import {
+  lengthBucketedBatches, type PreparedSeq2SeqData, type Seq2SeqEvalItem, type Seq2SeqEvaluationRecord, type Seq2SeqRunOptions,
+  type Seq2SeqTrainConfig, type Seq2SeqTrainResult,
+} from './train.js';
+import {
+  TransformerSeq2SeqDecoder, TransformerSeq2SeqWorkspaces, batchView, transformerSeq2SeqBackward, transformerSeq2SeqForward,
+  transformerSeq2SeqParameters, transformerSeq2SeqZeroGrad, transformerTranslateIds, type TransformerSeq2SeqModel,
+} from './transformer-model.js';
+import type { StopReason } from '../core/loop.js';
+import { stopRequested } from '../core/stop.js';
+
+const EMA = 0.95;
+
+/** `batch` padded to T_x′ ≥ T_x and T_y′ ≥ T_y steps (time-major: the new steps are appended, all padding). */
+export function padSeq2SeqBatch(batch: Seq2SeqBatch, srcSteps: number, tgtSteps: number, srcPad: number, tgtPad: number): Seq2SeqBatch {
+  if (srcSteps < batch.srcSteps || tgtSteps < batch.tgtSteps || !batch.srcMask) {
+    throw new Error(`padSeq2SeqBatch: expected T_x ≥ ${batch.srcSteps} and T_y ≥ ${batch.tgtSteps} for an encoder-decoder batch, got ${srcSteps} and ${tgtSteps}`);
+  }
+  const B = batch.batch;
+  const extend = (ids: Int32Array, steps: number, pad: number): Int32Array => {
+    const out = new Int32Array(steps * B).fill(pad);
+    out.set(ids);
+    return out;
+  };
+  const extendMask = (mask: Matrix, steps: number): Matrix => {
+    const out = Matrix.zeros(steps, B, mask.dtype);
+    for (let t = 0; t < mask.rows; t++) for (let b = 0; b < B; b++) out.set(t, b, mask.get(t, b));
+    return out;
+  };
+  return {
+    ...batch, srcSteps, tgtSteps,
+    srcIds: extend(batch.srcIds, srcSteps, srcPad), srcMask: extendMask(batch.srcMask, srcSteps),
+    tgtIn: extend(batch.tgtIn, tgtSteps, tgtPad), tgtOut: extend(batch.tgtOut, tgtSteps, tgtPad), tgtMask: extendMask(batch.tgtMask, tgtSteps),
+  };
+}
+
+export class TransformerSeq2SeqTrainer {
+  readonly model: TransformerSeq2SeqModel;
+  readonly data: PreparedSeq2SeqData;
+  readonly config: Required<Seq2SeqTrainConfig> & { lengthQuantum: number };
+  readonly optimizer: OptimizerState;
+  dataInfo: Record<string, unknown> = {};
+  step = 0;
+  epoch = 0;
+  batchInEpoch = 0;
+  trainSeconds = 0;
+  readonly lossHistory: number[] = [];
+  readonly evaluations: Seq2SeqEvaluationRecord[] = [];
+  private readonly rng: Rng;
+  private readonly trainMode: DropoutMode;
+  private epochBatches: number[][];
+  private readonly params: Record<string, Matrix>;
+  private readonly grads: Record<string, Matrix>;
+  private readonly gradList: Matrix[];
+  private readonly workspaces: TransformerSeq2SeqWorkspaces;
+  private smoothLoss = NaN;
+
+  constructor(model: TransformerSeq2SeqModel, data: PreparedSeq2SeqData, config: Seq2SeqTrainConfig & { lengthQuantum?: number }) {
+    const op = 'TransformerSeq2SeqTrainer';
+    if (!Number.isInteger(config.batch) || config.batch < 1) throw new Error(`${op}: expected batch to be an integer ≥ 1, got ${config.batch}`);
+    if (config.clipNorm !== null && !(config.clipNorm > 0)) throw new Error(`${op}: expected clipNorm > 0 or null, got ${config.clipNorm}`);
+    if (data.train.length === 0) throw new InputError(`${op}: expected at least one training pair, got none`);
+    const longest = Math.max(data.maxSourceLength, data.maxTargetLength + 1);
+    if (longest > model.config.maxLength) {
+      throw new InputError(`${op}: the pairs need ${longest} positions, the model has ${model.config.maxLength} (give a larger maxLength)`);
+    }
+    this.model = model;
+    this.data = data;
+    this.config = { bucketWindow: 50, seed: 1, lengthQuantum: 8, ...config };
+    ({ params: this.params, grads: this.grads } = transformerSeq2SeqParameters(model));
+    this.gradList = Object.values(this.grads);
+    this.optimizer = createOptimizer(config.optimizer, this.params);
+    this.rng = new Rng(this.config.seed);
+    this.trainMode = { kind: 'sample', rng: new Rng(model.config.seed) };
+    this.workspaces = new TransformerSeq2SeqWorkspaces(model);
+    this.epochBatches = lengthBucketedBatches(data.train, this.config.batch, this.config.bucketWindow, this.rng);
+  }
+
+  get stepsPerEpoch(): number {
+    return this.epochBatches.length;
+  }
+
+  /** The padded batch of these examples (lengths rounded up to the quantum, capped by maxLength). */
+  private batchOf(examples: readonly Seq2SeqExample[]): Seq2SeqBatch {
+    const batch = makeSeq2SeqBatch(batchView(this.model), examples);
+    const q = this.config.lengthQuantum, max = this.model.config.maxLength;
+    const round = (n: number): number => Math.min(Math.ceil(n / q) * q, max);
+    return padSeq2SeqBatch(batch, round(batch.srcSteps), round(batch.tgtSteps), this.model.sourceVocab.id('<PAD>'), this.model.ids.pad);
+  }
+
+  trainStep(): { loss: number; gradNorm: number; lr: number; examples: number } {
+    if (this.batchInEpoch >= this.epochBatches.length) {
+      this.epoch++;
+      this.batchInEpoch = 0;
+      this.epochBatches = lengthBucketedBatches(this.data.train, this.config.batch, this.config.bucketWindow, this.rng);
+    }
+    const examples = this.epochBatches[this.batchInEpoch].map((i) => this.data.train[i]);
+    const batch = this.batchOf(examples);
+    const ws = this.workspaces.get(batch);
+    const stepNo = this.step + 1;
+    transformerSeq2SeqZeroGrad(this.model);
+    const loss = transformerSeq2SeqForward(this.model, ws, batch, this.trainMode);
+    if (!Number.isFinite(loss)) throw new NumericalError(`seq2seq training: the loss is ${loss} at step ${stepNo}`, stepNo, 'loss');
+    transformerSeq2SeqBackward(this.model, ws);
+    const gradNorm = this.config.clipNorm !== null ? clipGradNorm(this.gradList, this.config.clipNorm) : globalNorm(this.gradList);
+    if (!Number.isFinite(gradNorm)) throw new NumericalError(`seq2seq training: the gradient norm is ${gradNorm} at step ${stepNo}`, stepNo, 'gradient norm');
+    const lr = learningRateAt(this.optimizer.config.lr, this.optimizer.config.schedule, this.optimizer.step);
+    optimizerStep(this.optimizer, this.params, this.grads);
+    this.step = stepNo;
+    this.batchInEpoch++;
+    this.lossHistory.push(loss);
+    return { loss, gradNorm, lr, examples: examples.length };
+  }
+
+  /** Validation loss per token (dropout off). */
+  validationLoss(): number {
+    const val = this.data.validation;
+    if (val.length === 0) return NaN;
+    let total = 0, tokens = 0;
+    for (let start = 0; start < val.length; start += this.config.batch) {
+      const batch = this.batchOf(val.slice(start, start + this.config.batch));
+      total += transformerSeq2SeqForward(this.model, this.workspaces.get(batch), batch, DROPOUT_OFF) * batch.tokens;
+      tokens += batch.tokens;
+    }
+    return total / tokens;
+  }
+
+  evaluate(maxExamples = 300): Omit<Seq2SeqEvaluationRecord, 'step' | 'trainSeconds' | 'trainLoss'> {
+    const loss = this.validationLoss();
+    const n = Math.min(maxExamples, this.data.validationPairs.length);
+    if (n === 0) return { loss, exactMatch: NaN, bleu: NaN, decoded: 0 };
+    const r = evaluateTransformerSeq2Seq(this.model, this.data.validationPairs.slice(0, n));
+    return { loss, exactMatch: r.exactMatch, bleu: r.bleu, decoded: n };
+  }
+
+  run(opts: Omit<Seq2SeqRunOptions, 'checkpointPath'> = {}): Seq2SeqTrainResult {
+    const now = opts.now ?? Date.now;
+    const start = now();
+    const epochsTarget = opts.epochs ?? (opts.maxSteps === undefined ? 1 : undefined);
+    const perEpoch = this.stepsPerEpoch;
+    const epochSteps = epochsTarget === undefined ? Infinity : Math.ceil(epochsTarget * perEpoch);
+    const totalSteps = Math.min(epochSteps, opts.maxSteps ?? Infinity);
+    const evalEvery = opts.evalEvery ?? perEpoch;
+    const maxEval = opts.maxEvalExamples ?? 300;
+    let stopReason: StopReason = totalSteps === epochSteps ? 'epochs' : 'max-steps';
+    let lastStepMs = 0, examples = 0, runTrainMs = 0;
+    const evaluate = (): void => {
+      const record: Seq2SeqEvaluationRecord = { step: this.step, trainSeconds: this.trainSeconds, trainLoss: this.smoothLoss, ...this.evaluate(maxEval) };
+      this.evaluations.push(record);
+      opts.onEvaluation?.(record);
+    };
+    while (this.step < totalSteps) {
+      if (stopRequested(opts.signal)) {
+        stopReason = 'interrupted';
+        break;
+      }
+      if (opts.timeLimitSeconds !== undefined && (now() - start + lastStepMs) / 1000 > opts.timeLimitSeconds) {
+        stopReason = 'time-limit';
+        break;
+      }
+      const t0 = now();
+      const r = this.trainStep();
+      lastStepMs = now() - t0;
+      runTrainMs += lastStepMs;
+      this.trainSeconds += lastStepMs / 1000;
+      examples += r.examples;
+      this.smoothLoss = Number.isNaN(this.smoothLoss) ? r.loss : EMA * this.smoothLoss + (1 - EMA) * r.loss;
+      opts.onProgress?.({
+        step: this.step, totalSteps, epoch: this.epoch + this.batchInEpoch / perEpoch, loss: r.loss, smoothLoss: this.smoothLoss,
+        gradNorm: r.gradNorm, lr: r.lr, examplesPerSecond: runTrainMs > 0 ? examples / (runTrainMs / 1000) : 0,
+        unitsPerSecond: runTrainMs > 0 ? examples / (runTrainMs / 1000) : 0, stepSeconds: lastStepMs / 1000,
+        elapsedSeconds: (now() - start) / 1000,
+      });
+      if (this.step % evalEvery === 0 && this.step < totalSteps) evaluate();
+    }
+    if (this.evaluations.length === 0 || this.evaluations[this.evaluations.length - 1].step !== this.step) evaluate();
+    return {
+      steps: this.step, epochs: this.epoch + this.batchInEpoch / perEpoch, stopReason, seconds: (now() - start) / 1000,
+      trainSeconds: this.trainSeconds, examplesPerSecond: runTrainMs > 0 ? examples / (runTrainMs / 1000) : 0,
+      finalLoss: this.smoothLoss, lossHistory: this.lossHistory.slice(), lossHistoryFirstStep: 1, evaluations: this.evaluations.slice(),
+      lastEvaluation: this.evaluations[this.evaluations.length - 1] ?? null,
+    };
+  }
+}
+
+/** Greedy (or beam) decode every pair's source and score the outputs: exact match, corpus BLEU, items. */
+export function evaluateTransformerSeq2Seq(
+  model: TransformerSeq2SeqModel, pairs: readonly SeqPair[], opts: { beamWidth?: number } = {},
+): { examples: number; exactMatch: number; bleu: number; items: Seq2SeqEvalItem[] } {
+  const decoder = new TransformerSeq2SeqDecoder(model);
+  const tok = { level: model.config.level, lowercase: model.config.lowercase };
+  const items: Seq2SeqEvalItem[] = [];
+  pairs.forEach((pair, i) => {
+    const srcTokens = tokenizeText(pair.source, tok);
+    if (srcTokens.length === 0) throw new InputError(`evaluateTransformerSeq2Seq: expected pair ${i + 1} to have a source with at least one token, got none`);
+    const referenceTokens = tokenizeText(pair.target, tok);
+    const ref = model.targetVocab.encode(referenceTokens);
+    const [best] = transformerTranslateIds(decoder, model.sourceVocab.encode(srcTokens), { beamWidth: opts.beamWidth ?? 1 });
+    let tokenMatches = 0;
+    for (let k = 0; k < ref.length; k++) if (best.ids[k] === ref[k]) tokenMatches++;
+    items.push({
+      source: pair.source, reference: pair.target, output: best.text, sourceLength: srcTokens.length,
+      correct: best.finished && best.ids.length === ref.length && tokenMatches === ref.length,
+      tokenMatches, referenceLength: ref.length, outputTokens: model.targetVocab.decode(best.ids), referenceTokens,
+    });
+  });
+  const n = items.length;
+  const bleu = n === 0 ? NaN : corpusBleu(items.map((it) => it.outputTokens), items.map((it) => [it.referenceTokens])).bleu;
+  return { examples: n, exactMatch: n === 0 ? NaN : items.filter((it) => it.correct).length / n, bleu, items };
+}
