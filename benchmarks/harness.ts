@@ -78,6 +78,19 @@ export function timedWorkload(impl: string, ours: boolean, call: () => void, hoo
   };
 }
 
+/**
+ * `make()` run with `backend` selected (restored after): a workload's matrices then come from that
+ * backend's allocator — on wasm, its WebAssembly memory, where its kernels use them in place.
+ */
+export function onBackend<T>(backend: string, make: () => T): T {
+  const previous = setBackend(backend);
+  try {
+    return make();
+  } finally {
+    setBackend(previous);
+  }
+}
+
 /** A seqgrad workload on a named backend (selected before each run, restored after). */
 export function seqgradWorkload(backend: string, call: () => void, dispose?: () => void): Workload {
   let previous = '';

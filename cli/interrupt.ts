@@ -6,7 +6,7 @@
  * Why a worker thread: the training loops are synchronous, and Node runs signal handlers only when
  * the main thread's event loop turns — never during a loop. So a training command runs in a worker
  * thread, and the main thread only waits: it receives the signal and sets a flag in shared memory
- * that the loop reads between steps (`stopFlag`, passed to the trainers as their `stop` option).
+ * that the loop reads between steps (`stopFlag`, passed to the trainers as their `signal` option).
  * For the abort, the worker reports the temporary files of saves under way, and the main thread
  * removes those that are left after it has stopped the worker.
  */
@@ -35,7 +35,7 @@ function signalNumber(): number {
   return shared ? Atomics.load(shared, 0) : localSignal;
 }
 
-/** Passed to the trainers as `stop`: true once SIGINT or SIGTERM came. */
+/** Passed to the trainers as `signal`: true once SIGINT or SIGTERM came. */
 export const stopFlag: StopFlag & { readonly stopRequested: boolean } = {
   get stopRequested(): boolean {
     return signalNumber() !== 0;

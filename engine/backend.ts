@@ -9,26 +9,26 @@
  * This file only keeps the registry and the lookups; the kernel types live in kernels/types.ts and
  * the reference kernels in kernels/*-js.ts (which import the types, never this file).
  */
-import type { FloatArray } from './matrix.js';
+import { setFloat32Allocator, type FloatArray } from './matrix.js';
 import type {
   Backend, GruGatesBackwardKernel, GruGatesForwardKernel, LstmGatesBackwardKernel, LstmGatesForwardKernel,
-  RnnTanhForwardKernel,
-} from './kernels/types.js';
-import type {
-  CellKernelSlots, GruFullCandidateBackwardKernel, GruFullCandidateForwardKernel, GruFullGatesBackwardKernel,
+  RnnTanhForwardKernel, CellKernelSlots, GruFullCandidateBackwardKernel, GruFullCandidateForwardKernel, GruFullGatesBackwardKernel,
   GruFullGatesForwardKernel, GruSimpleGatesBackwardKernel, GruSimpleGatesForwardKernel,
   LstmPeepholeGatesBackwardKernel, LstmPeepholeGatesForwardKernel, RnnReluBackwardKernel, RnnReluForwardKernel,
   RnnTanhBackwardKernel,
+  AddBiasKernel, ClampKernel, CrossEntropyRowsKernel, ParameterUpdateKernel, ScaleKernel, SoftmaxRowsKernel,
+  SumRowsKernel, SumSquaresKernel,
 } from './kernels/types.js';
 import { gemmJs } from './kernels/gemm-js.js';
 import {
   gruGatesBackwardJs, gruGatesForwardJs, lstmGatesBackwardJs, lstmGatesForwardJs, rnnTanhForwardJs,
-} from './kernels/gates-js.js';
-import {
   gruFullCandidateBackwardJs, gruFullCandidateForwardJs, gruFullGatesBackwardJs, gruFullGatesForwardJs,
   gruSimpleGatesBackwardJs, gruSimpleGatesForwardJs, lstmPeepholeGatesBackwardJs, lstmPeepholeGatesForwardJs,
   rnnReluBackwardJs, rnnReluForwardJs, rnnTanhBackwardJs,
 } from './kernels/gates-js.js';
+import {
+  addBiasJs, clampJs, crossEntropyRowsJs, parameterUpdateJs, scaleJs, softmaxRowsJs, sumRowsJs, sumSquaresJs,
+} from './kernels/vector-js.js';
 
 export type {
   Backend, GemmKernel, GruGatesBackwardKernel, GruGatesForwardKernel, LstmGatesBackwardKernel, LstmGatesForwardKernel,
@@ -39,6 +39,8 @@ export type {
   GruFullGatesForwardKernel, GruSimpleGatesBackwardKernel, GruSimpleGatesForwardKernel,
   LstmPeepholeGatesBackwardKernel, LstmPeepholeGatesForwardKernel, RnnReluBackwardKernel, RnnReluForwardKernel,
   RnnTanhBackwardKernel,
+  AddBiasKernel, ClampKernel, CrossEntropyRowsKernel, ParameterUpdateKernel, ScaleKernel, SoftmaxRowsKernel,
+  SumRowsKernel, SumSquaresKernel, UpdateRule,
 } from './kernels/types.js';
 
 let current: Backend | null = null;
@@ -46,7 +48,13 @@ const registry = new Map<string, Backend>();
 
 export function registerBackend(backend: Backend): void {
   registry.set(backend.name, backend);
-  if (current === null) current = backend;
+  if (current === null) select(backend);
+}
+
+/** Make `backend` current; Matrix.zeros then takes float32 storage from its allocator (if any). */
+function select(backend: Backend): void {
+  current = backend;
+  setFloat32Allocator(backend.allocateFloat32 ?? null);
 }
 
 /** The backend the engine dispatches to now. */
@@ -75,7 +83,7 @@ export function setBackend(name: string): string {
     throw new Error(`setBackend: expected one of ${[...registry.keys()].join(', ')}, got '${name}'`);
   }
   const previous = current?.name ?? '';
-  current = next;
+  select(next);
   return previous;
 }
 
@@ -179,4 +187,40 @@ export function rnnTanhBackwardKernel(): RnnTanhBackwardKernel {
 
 export function rnnReluBackwardKernel(): RnnReluBackwardKernel {
   return getBackend().rnnReluBackward ?? rnnReluBackwardJs;
+}
+
+// ---- the vector kernels (bias add, row sums, softmax / cross-entropy rows, optimizer updates,
+//      clipping): the current backend's, or the js ones where it has none. A backend that only runs
+//      float32 hands float64 (and operands it cannot use) to the js kernels itself. ----
+
+export function addBiasKernel(): AddBiasKernel {
+  return getBackend().addBias ?? addBiasJs;
+}
+
+export function sumRowsKernel(): SumRowsKernel {
+  return getBackend().sumRows ?? sumRowsJs;
+}
+
+export function softmaxRowsKernel(): SoftmaxRowsKernel {
+  return getBackend().softmaxRows ?? softmaxRowsJs;
+}
+
+export function crossEntropyRowsKernel(): CrossEntropyRowsKernel {
+  return getBackend().crossEntropyRows ?? crossEntropyRowsJs;
+}
+
+export function sumSquaresKernel(): SumSquaresKernel {
+  return getBackend().sumSquares ?? sumSquaresJs;
+}
+
+export function scaleKernel(): ScaleKernel {
+  return getBackend().scale ?? scaleJs;
+}
+
+export function clampKernel(): ClampKernel {
+  return getBackend().clamp ?? clampJs;
+}
+
+export function parameterUpdateKernel(): ParameterUpdateKernel {
+  return getBackend().parameterUpdate ?? parameterUpdateJs;
 }

@@ -5,7 +5,11 @@
  * - clipByValue: the notes' clipping, each entry clamped to [−m, m] (recurrentjs and brain.js use 5).
  * - clipGradNorm: PyTorch's clip_grad_norm_: with ‖g‖ = √(Σ over all buffers of Σ g²), scale every
  *   buffer by maxNorm / (‖g‖ + 1e−6) when ‖g‖ > maxNorm. Returns ‖g‖ before clipping.
+ * The sums, the scaling and the clamping run through the backend seam (wasm SIMD on 'wasm'; the
+ * scaling and clamping there in float64 lanes, so bit-identical to js; the sum of squares in lanes,
+ * so its last bits may differ).
  */
+import { clampKernel, scaleKernel } from './backend.js';
 import type { Matrix } from './matrix.js';
 import { sumSquares } from './ops.js';
 
@@ -28,22 +32,8 @@ export function clipByValue(grads: readonly Matrix[], maxValue: number): number 
     throw new Error(`clipByValue: expected a finite clip value m ≥ 0, got ${maxValue}`);
   }
   let clipped = 0;
-  const low = 0 - maxValue; // +0 rather than −0 when m = 0
-  for (const g of grads) {
-    for (let r = 0; r < g.rows; r++) {
-      const s = g.offset + r * g.stride;
-      for (let c = 0; c < g.cols; c++) {
-        const v = g.data[s + c];
-        if (v > maxValue) {
-          g.data[s + c] = maxValue;
-          clipped++;
-        } else if (v < low) {
-          g.data[s + c] = low;
-          clipped++;
-        }
-      }
-    }
-  }
+  const clamp = clampKernel();
+  for (const g of grads) clipped += clamp(g.rows, g.cols, g, maxValue);
   return clipped;
 }
 
@@ -61,12 +51,8 @@ export function clipGradNorm(grads: readonly Matrix[], maxNorm: number, norm = g
   if (!(maxNorm > 0)) throw new Error(`clipGradNorm: expected maxNorm > 0, got ${maxNorm}`);
   if (!Number.isFinite(norm) || norm <= maxNorm) return norm;
   const factor = maxNorm / (norm + CLIP_NORM_EPS);
-  for (const g of grads) {
-    for (let r = 0; r < g.rows; r++) {
-      const s = g.offset + r * g.stride;
-      for (let c = 0; c < g.cols; c++) g.data[s + c] *= factor;
-    }
-  }
+  const scale = scaleKernel();
+  for (const g of grads) scale(g.rows, g.cols, g, factor);
   return norm;
 }
 

@@ -18,8 +18,8 @@
  * logits (each row is read before it is written), which saves a [T·B, V] buffer.
  */
 import { sigmoidScalar } from './activations.js';
+import { crossEntropyRowsKernel } from './backend.js';
 import { Matrix, expectSameDType, expectSameShape, shapeOf } from './matrix.js';
-import { rowLogSumExpShifted, rowMax } from './softmax.js';
 
 export type LossReduction = 'sum' | 'mean';
 
@@ -103,29 +103,8 @@ function crossEntropyPass(
     counted += w;
   }
   const scale = reduction === 'mean' ? (counted > 0 ? 1 / counted : 0) : 1;
-
-  let loss = 0;
-  for (let r = 0; r < rows; r++) {
-    const w = (weights ? weights[r] : 1) * scale;
-    const s = logits.offset + r * logits.stride;
-    if (w === 0) {
-      if (dlogits && !accumulate) dlogits.data.fill(0, dlogits.offset + r * dlogits.stride, dlogits.offset + r * dlogits.stride + cols);
-      continue;
-    }
-    const y = targets[r];
-    // L⟨t⟩_b = −log ŷ_y = log Σ_j e^(x_j − m) − (x_y − m), m = max_j x_j
-    const m = rowMax(logits.data, s, cols);
-    const logSum = rowLogSumExpShifted(logits.data, s, cols, m);
-    loss += w * (logSum - (logits.data[s + y] - m));
-    if (!dlogits) continue;
-    // ∂L/∂x_j = w·(ŷ_j − [j = y]), ŷ_j = e^((x_j − m) − logSum); read x_j before writing (dlogits may alias logits)
-    const o = dlogits.offset + r * dlogits.stride;
-    for (let j = 0; j < cols; j++) {
-      const d = w * (Math.exp((logits.data[s + j] - m) - logSum) - (j === y ? 1 : 0));
-      dlogits.data[o + j] = accumulate ? dlogits.data[o + j] + d : d;
-    }
-  }
-  return loss;
+  // the rows themselves: the seam's kernel (js: float64 Math.exp; wasm: SIMD exp, float32 accuracy)
+  return crossEntropyRowsKernel()(rows, cols, logits, targets, weights, scale, dlogits, accumulate);
 }
 
 /**

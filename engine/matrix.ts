@@ -103,13 +103,18 @@ export class Matrix {
     return out;
   }
 
+  /**
+   * A new zero matrix. Float32 storage comes from the current backend's allocator where it has one
+   * (the wasm backend: its WebAssembly memory, so its kernels work on the matrix in place), else a
+   * plain Float32Array; float64 is always a plain Float64Array.
+   */
   static zeros(rows: number, cols: number, dtype: DType = 'float32'): Matrix {
     const n = rows * cols;
     // Name the shape before the typed array does ("Invalid typed array length: -3").
     if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0 || n > MAX_ENTRIES) {
       throw new Error(`Matrix.zeros: expected a non-negative integer shape of at most ${MAX_ENTRIES} entries, got [${rows}, ${cols}]`);
     }
-    return new Matrix(rows, cols, dtype === 'float64' ? new Float64Array(n) : new Float32Array(n));
+    return new Matrix(rows, cols, allocArray(n, dtype));
   }
 
   static fromArray(values: ArrayLike<number>[] | number[][], dtype: DType = 'float32'): Matrix {
@@ -134,8 +139,47 @@ export class Matrix {
   }
 }
 
+/** Zeroed storage for n entries: float32 from the installed allocator (see Matrix.zeros) when there is one. */
 export function allocArray(n: number, dtype: DType): FloatArray {
-  return dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+  if (dtype === 'float64') return new Float64Array(n);
+  return (float32Allocator !== null ? float32Allocator(n) : null) ?? new Float32Array(n);
+}
+
+/** Returns zeroed float32 storage, or null to fall back to a plain Float32Array. */
+export type Float32Allocator = (n: number) => Float32Array | null;
+
+let float32Allocator: Float32Allocator | null = null;
+
+/**
+ * Install the allocator `Matrix.zeros` uses for float32 (null: plain arrays). The backend seam
+ * calls this when a backend is selected (`setBackend`), with that backend's `allocateFloat32`.
+ */
+export function setFloat32Allocator(allocator: Float32Allocator | null): void {
+  float32Allocator = allocator;
+}
+
+/** Something that hands out storage and can take it back early (the wasm backend's heap). */
+export interface StorageOwner {
+  /** Free `data` now if it is one of this owner's arrays; false otherwise. */
+  release(data: FloatArray): boolean;
+}
+
+const storageOwners: StorageOwner[] = [];
+
+/** Register an owner for `releaseMatrix` (idempotent). */
+export function registerStorageOwner(owner: StorageOwner): void {
+  if (!storageOwners.includes(owner)) storageOwners.push(owner);
+}
+
+/**
+ * Give the storage of `m` back now instead of when it is garbage collected — for large temporary
+ * matrices in a long-running process on the wasm backend (its WebAssembly memory is not seen by the
+ * garbage collector, which only sees small array objects). Afterwards neither `m` nor any view
+ * sharing its data may be used. Plain JS arrays are left to the garbage collector (returns false).
+ */
+export function releaseMatrix(m: Matrix): boolean {
+  for (const owner of storageOwners) if (owner.release(m.data)) return true;
+  return false;
 }
 
 /** Human-readable shape for error messages: `[3, 4]`. */

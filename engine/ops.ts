@@ -3,6 +3,7 @@
  * may alias an input where the doc says so. Every op checks shapes and dtypes and names
  * itself in the error. All honour strided views.
  */
+import { addBiasKernel, sumRowsKernel, sumSquaresKernel } from './backend.js';
 import { Matrix, expectSameDType, expectSameShape, expectShape, shapeOf } from './matrix.js';
 
 function checkBinary(op: string, out: Matrix, a: Matrix, b: Matrix): void {
@@ -74,38 +75,28 @@ export function scale(out: Matrix, x: Matrix, alpha: number): Matrix {
   return out;
 }
 
-/** out[r, :] = x[r, :] + bias[0, :] — the row-broadcast bias add (bias is [1, cols]). out may alias x. */
+/**
+ * out[r, :] = x[r, :] + bias[0, :] — the row-broadcast bias add (bias is [1, cols]). out may alias x.
+ * Runs the backend seam's `addBias` kernel (wasm SIMD on 'wasm', bit-identical to js for float32).
+ */
 export function addBias(out: Matrix, x: Matrix, bias: Matrix): Matrix {
   expectSameShape('addBias', 'x', x, 'out', out);
   expectShape('addBias', 'bias', bias, 1, x.cols);
   expectSameDType('addBias', out, x);
   expectSameDType('addBias', out, bias);
-  const { rows, cols } = out;
-  const b = bias.offset;
-  // locals, not property reads, in the inner loop: this runs on every step of every layer
-  const od = out.data, xd = x.data, bd = bias.data;
-  for (let r = 0; r < rows; r++) {
-    const o = out.offset + r * out.stride, s = x.offset + r * x.stride;
-    for (let c = 0; c < cols; c++) od[o + c] = xd[s + c] + bd[b + c];
-  }
+  addBiasKernel()(out.rows, out.cols, out, x, bias);
   return out;
 }
 
 /**
  * Sum over rows: out[0, c] (+)= Σ_r x[r, c]; out is [1, cols]. With `accumulate` the sums are
- * added to out (the bias gradient of a batch, db += Σ_r dZ[r, :]).
+ * added to out (the bias gradient of a batch, db += Σ_r dZ[r, :]). Rows are added in order, so the
+ * seam's `sumRows` kernel (wasm SIMD across columns) gives the js bits.
  */
 export function sumRows(out: Matrix, x: Matrix, accumulate = false): Matrix {
   expectShape('sumRows', 'out', out, 1, x.cols);
   expectSameDType('sumRows', out, x);
-  const { rows, cols } = x;
-  const o = out.offset;
-  const od = out.data, xd = x.data;
-  if (!accumulate) od.fill(0, o, o + cols);
-  for (let r = 0; r < rows; r++) {
-    const s = x.offset + r * x.stride;
-    for (let c = 0; c < cols; c++) od[o + c] += xd[s + c];
-  }
+  sumRowsKernel()(x.rows, x.cols, out, x, accumulate);
   return out;
 }
 
@@ -133,17 +124,12 @@ export function sumAll(x: Matrix): number {
   return sum;
 }
 
-/** Σ of squared entries (‖x‖² in the Frobenius sense). */
+/**
+ * Σ of squared entries (‖x‖² in the Frobenius sense), summed in float64 (the seam's `sumSquares`:
+ * in row order on js; on wasm in SIMD lanes, so the last bits may differ).
+ */
 export function sumSquares(x: Matrix): number {
-  let sum = 0;
-  for (let r = 0; r < x.rows; r++) {
-    const s = x.offset + r * x.stride;
-    for (let c = 0; c < x.cols; c++) {
-      const v = x.data[s + c];
-      sum += v * v;
-    }
-  }
-  return sum;
+  return sumSquaresKernel()(x.rows, x.cols, x);
 }
 
 /**

@@ -12,7 +12,11 @@
  * ±1e30) give finite results: probabilities may underflow to 0, but log-probabilities stay exact
  * (logSoftmax([1000, −1000]) = [0, −2000]).
  */
+import { softmaxRowsKernel } from './backend.js';
+import { rowLogSumExpShifted, rowMax } from './kernels/vector-js.js';
 import { Matrix, expectSameDType, expectSameShape, type FloatArray } from './matrix.js';
+
+export { rowLogSumExpShifted, rowMax } from './kernels/vector-js.js';
 
 function checkForward(op: string, out: Matrix, x: Matrix): void {
   expectSameShape(op, 'x', x, 'out', out);
@@ -33,43 +37,13 @@ function checkTemperature(op: string, temperature: number): void {
   }
 }
 
-/** max_j x_j over the `cols` entries data[s … s + cols) — a raw-buffer helper shared with the losses. */
-export function rowMax(data: ArrayLike<number>, s: number, cols: number): number {
-  let m = data[s];
-  for (let j = 1; j < cols; j++) if (data[s + j] > m) m = data[s + j];
-  return m;
-}
-
-/**
- * log Σ_j e^(x_j − m) over the `cols` entries data[s … s + cols), m = rowMax (so it lies in
- * [0, log cols] and never overflows). log Σ_j e^(x_j) = m + this; keeping the two apart makes
- * x_j − log Σ e^x = (x_j − m) − this exact even for logits of 1e30.
- */
-export function rowLogSumExpShifted(data: ArrayLike<number>, s: number, cols: number, m: number): number {
-  let sum = 0;
-  for (let j = 0; j < cols; j++) sum += Math.exp(data[s + j] - m);
-  return Math.log(sum);
-}
-
 /**
  * out[r, :] = softmax(x[r, :] / T): ŷ_j = e^((x_j − m)/T) / Σ_k e^((x_k − m)/T), m = max_k x_k.
  * The max is subtracted *before* dividing by T, so a tiny T never overflows (T → 0 gives the
  * one-hot of the argmax, ties shared equally; T → ∞ gives the uniform distribution).
  */
 function softmaxRows(out: Matrix, x: Matrix, invTemperature: number): Matrix {
-  const { rows, cols } = x;
-  for (let r = 0; r < rows; r++) {
-    const s = x.offset + r * x.stride, o = out.offset + r * out.stride;
-    const m = rowMax(x.data, s, cols);
-    let sum = 0;
-    for (let j = 0; j < cols; j++) {
-      const e = Math.exp((x.data[s + j] - m) * invTemperature);
-      out.data[o + j] = e;
-      sum += e;
-    }
-    const inv = 1 / sum; // sum ≥ 1: the max entry contributes e^0
-    for (let j = 0; j < cols; j++) out.data[o + j] *= inv;
-  }
+  softmaxRowsKernel()(x.rows, x.cols, out, x, invTemperature); // the seam's kernel (wasm: SIMD exp, float32 accuracy)
   return out;
 }
 

@@ -1,12 +1,14 @@
 /**
  * `seqgrad bench gemm`: C = A·B for square float32 matrices, n = 64 … 1024 (`--sizes`), in
- * GFLOP/s counting 2·n³ flops (a multiply and an add per term). The operands are filled once from a
- * seeded generator; every call overwrites C (β = 0), so all runs do the same work.
+ * GFLOP/s counting 2·n³ flops (a multiply and an add per term). The operands are filled from a
+ * seeded generator, once per backend with that backend selected (on wasm they live in its
+ * WebAssembly memory, as a model's matrices do); every call overwrites C (β = 0), so all runs do
+ * the same work.
  */
 import { gemm } from '../../engine/gemm.js';
 import { Matrix } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
-import { gflops, seqgradWorkload, type BenchCase, type Suite } from '../harness.js';
+import { gflops, onBackend, seqgradWorkload, type BenchCase, type Suite } from '../harness.js';
 
 export interface GemmOperands {
   n: number;
@@ -32,14 +34,13 @@ export const gemmSuite: Suite = {
   cases(ctx) {
     return (ctx.sizes ?? this.defaultSizes!).map((n): BenchCase => {
       if (!Number.isInteger(n) || n < 1) throw new Error(`bench gemm: expected sizes to be positive integers, got ${n}`);
-      let operands: GemmOperands | null = null;
       return {
         suite: 'gemm',
         name: `n=${n}`,
         params: { n },
         metric: gflops(2 * n * n * n),
         ours(backend) {
-          const { a, b, c } = (operands ??= gemmOperands(n));
+          const { a, b, c } = onBackend(backend, () => gemmOperands(n));
           return seqgradWorkload(backend, () => gemm(c, a, b));
         },
       };

@@ -13,13 +13,17 @@
  *   allocated  bytes a step allocates, garbage included (heap growth over a window of steps with
  *              no GC in it): short-lived objects such as the typed-array views the wasm kernels
  *              make for their memcpys — freed by the next scavenge, so they do not grow the heap
+ *   wasm       on the wasm backend, its WebAssembly heap (where the model's matrices live): bytes
+ *              in use at the start and their growth by the end, each right after the full GC (so
+ *              blocks of collected arrays are back) — the V8 heap does not see this memory
  *
  * A full GC before each sample needs `gc()`: run `node --expose-gc dist/cli.js bench memory`, or
  * `NODE_OPTIONS=--expose-gc npx seqgrad bench memory`; without the flag the suite switches it on at
  * run time (v8.setFlagsFromString('--expose-gc') and takes gc from a fresh context) and says so;
  * where even that fails it samples without GC (then the numbers include garbage not yet collected).
  */
-import { setBackend } from '../../engine/backend.js';
+import { getBackend, setBackend } from '../../engine/backend.js';
+import type { WasmBackend } from '../../engine/wasm/index.js';
 import { DEFAULT_WORKLOAD, type Suite, type SuiteContext } from '../harness.js';
 import { trainWork } from '../workloads.js';
 
@@ -77,7 +81,15 @@ export interface HeapTrace {
   minorGcs: number;
   /** Bytes a step allocates (garbage included), from the heap growth over a window without any GC; null without gc(). */
   allocatedPerStep: number | null;
+  /** The wasm backend's WebAssembly heap: bytes in use after warm-up, and their growth over the run (null on other backends). */
+  wasmBytesAtStart: number | null;
+  wasmGrowthBytes: number | null;
   seconds: number;
+}
+
+/** Bytes in use in the current backend's WebAssembly heap, or null when it has none. */
+function wasmBytesInUse(): number | null {
+  return (getBackend() as Partial<WasmBackend>).heap?.bytesInUse ?? null;
 }
 
 /** Least-squares slope of y over x. */
@@ -141,6 +153,7 @@ export async function traceHeap(
     for (let i = 0; i < warmupSteps; i++) work.call();
     const every = Math.max(1, Math.floor(steps / SAMPLES));
     const samples: [number, number][] = [[0, await heapUsed(gc.gc)]];
+    const wasmBytesAtStart = wasmBytesInUse();
     const counter = await minorGcCounter();
     const start = performance.now();
     for (let step = 1; step <= steps; step++) {
@@ -148,6 +161,7 @@ export async function traceHeap(
       if (step % every === 0 || step === steps) samples.push([step, await heapUsed(gc.gc)]);
     }
     const seconds = (performance.now() - start) / 1000;
+    const wasmAtEnd = wasmBytesInUse();
     await flushObserver();
     const minorGcs = counter.count(); // the forced collections are full (major) ones: not counted
     const allocatedPerStep = await allocationPerStep(work.call, gc.gc, counter);
@@ -160,6 +174,8 @@ export async function traceHeap(
       bytesPerStepLate: slope(samples.slice(Math.floor(samples.length / 2))),
       minorGcs,
       allocatedPerStep,
+      wasmBytesAtStart,
+      wasmGrowthBytes: wasmBytesAtStart === null || wasmAtEnd === null ? null : wasmAtEnd - wasmBytesAtStart,
       seconds,
     };
   } finally {
@@ -172,12 +188,14 @@ function kib(bytes: number): string {
 }
 
 export function formatHeapTable(traces: HeapTrace[]): string {
-  const rows = [['backend', 'cell', 'steps', 'heap at start', 'growth', 'B/step', 'B/step, 2nd half', 'minor GCs', 'allocated B/step', 's']];
+  const rows = [['backend', 'cell', 'steps', 'heap at start', 'growth', 'B/step', 'B/step, 2nd half', 'minor GCs', 'allocated B/step', 'wasm heap', 'wasm growth', 's']];
   for (const t of traces) {
     rows.push([
       t.backend, t.cell, String(t.steps), kib(t.samples[0][1]), kib(t.growthBytes),
       t.bytesPerStep.toFixed(2), t.bytesPerStepLate.toFixed(2), String(t.minorGcs),
-      t.allocatedPerStep === null ? '—' : t.allocatedPerStep.toFixed(0), t.seconds.toFixed(1),
+      t.allocatedPerStep === null ? '—' : t.allocatedPerStep.toFixed(0),
+      t.wasmBytesAtStart === null ? '—' : kib(t.wasmBytesAtStart), t.wasmGrowthBytes === null ? '—' : kib(t.wasmGrowthBytes),
+      t.seconds.toFixed(1),
     ]);
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));

@@ -11,7 +11,7 @@
  * One work object per case serves every seqgrad backend (same weights, same data).
  */
 import {
-  DEFAULT_WORKLOAD, microsPer, millis, seqgradWorkload,
+  DEFAULT_WORKLOAD, microsPer, millis, onBackend, seqgradWorkload,
   type BenchCase, type Metric, type Suite, type SuiteContext,
 } from '../harness.js';
 import { benchCellKind, cellsWork, sampleWork, trainWork, type BenchWork } from '../workloads.js';
@@ -24,18 +24,17 @@ function hiddenSizes(suite: Suite, ctx: SuiteContext): number[] {
   return sizes;
 }
 
-/** A case whose seqgrad workload is `make()`'s call, built on first use. */
+/** A case whose seqgrad workload on each backend is `make()`'s call, built on that backend. */
 function modelCase(
   suite: string, name: string, params: Record<string, number | string>, metric: Metric, make: () => BenchWork,
 ): BenchCase {
-  let work: BenchWork | null = null;
   return {
     suite,
     name,
     params,
     metric,
     ours(backend) {
-      const w = (work ??= make());
+      const w = onBackend(backend, make);
       return seqgradWorkload(backend, () => w.call());
     },
   };

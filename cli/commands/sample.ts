@@ -5,7 +5,7 @@
 import { parseArgs, printHelp, UsageError, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
 import { MAX_BEAM_WIDTH } from '../../training/decode/beam.js';
-import { loadAnyLanguageModel } from '../../training/lm/transformer-model.js';
+import { loadAnyLanguageModel } from '../../training/lm/model-file.js';
 import { beamText, greedyText, sampleTextStream, type GeneratedText } from '../../training/lm/use.js';
 
 const spec: Record<string, FlagSpec> = {

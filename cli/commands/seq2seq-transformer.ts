@@ -20,9 +20,10 @@ import { heatmapSvg } from '../../training/plot/charts.js';
 import type { SeqPair } from '../../training/seq2seq/tasks.js';
 import { scoresByLength, type PreparedSeq2SeqData, type Seq2SeqTrainResult } from '../../training/seq2seq/train.js';
 import {
-  TransformerSeq2SeqDecoder, createTransformerSeq2Seq, saveTransformerSeq2Seq, transformerAttentionMaps, transformerSeq2SeqFromJSON,
+  TransformerSeq2SeqDecoder, createTransformerSeq2Seq, transformerAttentionMaps, transformerSeq2SeqFromJSON,
   transformerSeq2SeqParameterCount, transformerSourceIds, transformerTranslateIds, type TransformerSeq2SeqModel,
 } from '../../training/seq2seq/transformer-model.js';
+import { saveTransformerSeq2Seq } from '../../training/seq2seq/model-file.js';
 import { TransformerSeq2SeqTrainer, evaluateTransformerSeq2Seq } from '../../training/seq2seq/transformer-train.js';
 import { tokenizeText } from '../../training/text/vocab.js';
 

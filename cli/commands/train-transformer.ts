@@ -14,8 +14,9 @@ import { writeFileAtomic } from '../../training/io/files.js';
 import type { OptimizerKind } from '../../training/core/optimizers.js';
 import type { LmTrainResult, PreparedLmCorpus } from '../../training/lm/train.js';
 import {
-  createTransformerLanguageModel, saveTransformerLm, transformerLmParameters, type TransformerLanguageModel,
+  createTransformerLanguageModel, transformerLmParameters, type TransformerLanguageModel,
 } from '../../training/lm/transformer-model.js';
+import { saveTransformerLm } from '../../training/lm/model-file.js';
 import { TransformerLmTrainer } from '../../training/lm/transformer-train.js';
 
 /** The flags only the Transformer reads (merged into `seqgrad train`'s). */

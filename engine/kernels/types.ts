@@ -81,6 +81,75 @@ export type GruGatesBackwardKernel = (
 /** The tanh RNN's nonlinearity, in place: a [rows, H] ← tanh(a + xp) (a holds a⟨t−1⟩·W_aᵀ). */
 export type RnnTanhForwardKernel = (rows: number, H: number, a: StridedBuffer, xp: StridedBuffer) => void;
 
+// ---- the vector kernels: bias add, row sums, softmax / cross-entropy rows, optimizer updates, norms ----
+// The js references are in vector-js.ts (float32 and float64, arithmetic in float64 as the engine always
+// did); the wasm ones in engine/wasm/wasm-vector.ts. `rows × cols` entries of each StridedBuffer.
+
+/** out[r, :] = x[r, :] + bias[0, :] (bias one row, broadcast). out may alias x. */
+export type AddBiasKernel = (rows: number, cols: number, out: StridedBuffer, x: StridedBuffer, bias: StridedBuffer) => void;
+
+/** out[0, c] (+)= Σ_r x[r, c], summed in row order r = 0, 1, …; without `accumulate` out is zeroed first. */
+export type SumRowsKernel = (rows: number, cols: number, out: StridedBuffer, x: StridedBuffer, accumulate: boolean) => void;
+
+/** out[r, :] = softmax(x[r, :]·invT) with the row max subtracted first (cols ≥ 1). out may alias x. */
+export type SoftmaxRowsKernel = (rows: number, cols: number, out: StridedBuffer, x: StridedBuffer, invTemperature: number) => void;
+
+/**
+ * Categorical cross-entropy from logits, row by row (targets already validated by the caller):
+ * with w_r = (weights ? weights[r] : 1)·scale, m = max_j x_rj, ŷ = softmax(x_r),
+ *   returns Σ_r w_r·(log Σ_j e^(x_rj − m) − (x_r,y − m))   (rows with w_r = 0 skipped)
+ *   dlogits (when given) [r, j] (+)= w_r·(ŷ_j − [j = y_r]);  rows with w_r = 0 get 0 (or are left, accumulating)
+ * dlogits may alias logits unless `accumulate`.
+ */
+export type CrossEntropyRowsKernel = (
+  rows: number, cols: number, logits: StridedBuffer, targets: ArrayLike<number>,
+  weights: Float64Array | null, scale: number, dlogits: StridedBuffer | null, accumulate: boolean,
+) => number;
+
+/** Σ x² over the entries (a float64 sum). */
+export type SumSquaresKernel = (rows: number, cols: number, x: StridedBuffer) => number;
+
+/** x ← x·factor in place (the product in float64, stored in x's type). */
+export type ScaleKernel = (rows: number, cols: number, x: StridedBuffer, factor: number) => void;
+
+/** x ← clamp(x, −m, m) in place; returns how many entries changed (|x| > m); NaN stays NaN, uncounted. */
+export type ClampKernel = (rows: number, cols: number, x: StridedBuffer, maxValue: number) => number;
+
+/**
+ * The per-update constants of one optimizer rule (training/core/optimizers.ts has the formulas),
+ * filled once per update and shared by every parameter. `kind`: 0 sgd, 1 momentum, 2 rmsprop, 3 adam,
+ * 4 adagrad.
+ */
+export interface UpdateRule {
+  kind: number;
+  /** η_t, the L2 weight decay λ (0 when decoupled) and the decoupled shrink 1 − η_t·λ (else 1). */
+  lr: number;
+  l2: number;
+  shrink: number;
+  momentum: number;
+  dampening: number;
+  nesterov: boolean;
+  /** The update index t (1 for the first). */
+  t: number;
+  alpha: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** Adam's bias corrections 1 − β₁ᵗ and √(1 − β₂ᵗ). */
+  c1: number;
+  sqrtC2: number;
+}
+
+/**
+ * One optimizer update of a [rows, cols] parameter from its gradient (only read): θ, g are strided;
+ * the rule's state buffers slotA, slotB (velocity; square average; m, v; sum of squares — null where
+ * the rule has none) are contiguous [rows·cols]. Arithmetic in float64, stored in θ's type.
+ */
+export type ParameterUpdateKernel = (
+  rows: number, cols: number, param: StridedBuffer, grad: StridedBuffer,
+  slotA: FloatArray | null, slotB: FloatArray | null, rule: UpdateRule,
+) => void;
+
 export interface Backend extends CellKernelSlots {
   /** 'js', 'wasm', 'gpu', … */
   readonly name: string;
@@ -102,6 +171,24 @@ export interface Backend extends CellKernelSlots {
    * Use `withConstantOperands`, which falls back to plain `fn()`.
    */
   readonly runWithConstants?: <T>(arrays: readonly FloatArray[], fn: () => T) => T;
+
+  // ---- storage and the vector kernels (bias add, row sums, softmax / cross-entropy rows,
+  //      optimizer updates, norms): the slots below; absent slots get the js kernels ----
+
+  /**
+   * Optional: zeroed float32 storage where this backend's kernels work in place (the wasm
+   * backend's WebAssembly memory), or null to use a plain array. While the backend is selected,
+   * `Matrix.zeros` takes float32 storage from here.
+   */
+  readonly allocateFloat32?: (n: number) => Float32Array | null;
+  readonly addBias?: AddBiasKernel;
+  readonly sumRows?: SumRowsKernel;
+  readonly softmaxRows?: SoftmaxRowsKernel;
+  readonly crossEntropyRows?: CrossEntropyRowsKernel;
+  readonly sumSquares?: SumSquaresKernel;
+  readonly scale?: ScaleKernel;
+  readonly clamp?: ClampKernel;
+  readonly parameterUpdate?: ParameterUpdateKernel;
 }
 
 // ---- The other cells' elementwise steps ---------------------------------------------------------

@@ -11,6 +11,12 @@
  * (gradient checks) fall through to the js kernels,
  * so `supportsFloat64` is false and gradient checks keep running on `js`.
  *
+ * Memory: every kernel module imports one WebAssembly.Memory, the backend's `WasmHeap` (heap.ts) —
+ * shared where the host has SharedArrayBuffer. While the wasm backend is selected, `Matrix.zeros`
+ * (float32) allocates there (`allocateFloat32`), so weights, gradients, optimizer state and
+ * workspaces are where the kernels work and no kernel call copies them; arrays from elsewhere are
+ * copied per call as before. Without shared memory, matrices keep plain arrays (see heap.ts).
+ *
  * Relaxed SIMD: `f32x4.relaxed_madd` (one fused multiply-add per lane where the CPU has FMA) is
  * used when a probe module using it validates; else the kernel uses f32x4.mul + f32x4.add. Node 20
  * (V8 11.3) has relaxed SIMD behind `--experimental-wasm-relaxed-simd`: the async init switches
@@ -19,13 +25,18 @@
  * Where WebAssembly SIMD itself is missing, init prints a one-line notice and returns the js backend.
  */
 import { jsBackend, listBackends, registerBackend, type Backend } from '../backend.js';
+import { registerStorageOwner } from '../matrix.js';
+import { WasmHeap } from './heap.js';
 import { relaxedSimdProbeModule, simdProbeModule } from './sgemm-module.js';
 import { WasmGates } from './wasm-gates.js';
 import { WasmSgemm, type WasmSgemmOptions } from './wasm-gemm.js';
+import { WasmVectorKernels } from './wasm-vector.js';
 import { webAssembly } from './webassembly.js';
 
 export { WasmSgemm, type WasmSgemmOptions } from './wasm-gemm.js';
 export { WasmGates } from './wasm-gates.js';
+export { WasmVectorKernels } from './wasm-vector.js';
+export { WasmHeap, type WasmHeapOptions } from './heap.js';
 export { buildSgemmModule, DEFAULT_KERNEL_SHAPE, type SgemmKernelShape } from './sgemm-module.js';
 
 export interface WasmFeatures {
@@ -67,13 +78,29 @@ export interface WasmBackend extends Backend {
   readonly sgemm: WasmSgemm;
   /** The fused gate kernels of the LSTM, reset-after GRU and tanh RNN (float32, H a multiple of 4; the rest goes to the js kernels). */
   readonly gates: WasmGates;
+  /** The memory every kernel works in, and its allocator. */
+  readonly heap: WasmHeap;
+  /** Bias add, row sums, softmax / cross-entropy rows, optimizer updates, clipping (float32 operands in the heap). */
+  readonly vectors: WasmVectorKernels;
+}
+
+export interface CreateWasmBackendOptions extends WasmSgemmOptions {
+  relaxedSimd: boolean;
+  name?: string;
+  /**
+   * The heap to work in (default: a new one, shared where possible). A worker thread passes
+   * `new WasmHeap({ memory, region })` over the main thread's shared memory.
+   */
+  heap?: WasmHeap;
+  /** Where a new heap's memory is shared ('auto', default) or ordinary ('off': no matrices in it). */
+  sharedMemory?: 'auto' | 'off';
 }
 
 /**
  * Build a wasm backend (not registered). Throws where WebAssembly SIMD — or relaxed SIMD, when
  * `relaxedSimd` is true — does not validate. Tests use it to run both kernel paths.
  */
-export function createWasmBackend(options: WasmSgemmOptions & { relaxedSimd: boolean; name?: string }): WasmBackend {
+export function createWasmBackend(options: CreateWasmBackendOptions): WasmBackend {
   const features = probeWasmFeatures();
   if (!features.simd) {
     throw new Error('createWasmBackend: expected WebAssembly with SIMD128, this JavaScript engine has none');
@@ -81,12 +108,17 @@ export function createWasmBackend(options: WasmSgemmOptions & { relaxedSimd: boo
   if (options.relaxedSimd && !features.relaxedSimd) {
     throw new Error('createWasmBackend: expected relaxed SIMD (f32x4.relaxed_madd) to validate, it does not (call enableRelaxedSimd() first)');
   }
-  const sgemm = new WasmSgemm({ ...options, relaxedMadd: options.relaxedSimd });
-  const gates = new WasmGates();
+  const heap = options.heap ?? new WasmHeap({ shared: options.sharedMemory ?? 'auto' });
+  registerStorageOwner(heap);
+  const sgemm = new WasmSgemm(heap, { ...options, relaxedMadd: options.relaxedSimd });
+  const gates = new WasmGates(heap);
+  const vectors = new WasmVectorKernels(heap);
   return {
     name: options.name ?? 'wasm',
     supportsFloat64: false,
     relaxedSimd: options.relaxedSimd,
+    heap,
+    allocateFloat32: heap.shared ? (n) => heap.allocArray(n) : undefined,
     sgemm,
     gemm: sgemm.gemm,
     gates,
@@ -96,6 +128,15 @@ export function createWasmBackend(options: WasmSgemmOptions & { relaxedSimd: boo
     gruGatesBackward: gates.gruGatesBackward,
     rnnTanhForward: gates.rnnTanhForward,
     runWithConstants: (arrays, fn) => sgemm.runWithConstants(arrays, fn),
+    vectors,
+    addBias: vectors.addBias,
+    sumRows: vectors.sumRows,
+    softmaxRows: vectors.softmaxRows,
+    crossEntropyRows: vectors.crossEntropyRows,
+    sumSquares: vectors.sumSquares,
+    scale: vectors.scale,
+    clamp: vectors.clamp,
+    parameterUpdate: vectors.parameterUpdate,
   };
 }
 
@@ -107,6 +148,8 @@ export interface InitWasmOptions {
   notice?: (line: string) => void;
   /** The feature probe (tests replace it to exercise the fallback). */
   probe?: () => WasmFeatures;
+  /** 'auto' (default): matrices live in a shared WebAssembly memory where the host has one; 'off': never. */
+  sharedMemory?: 'auto' | 'off';
 }
 
 let registered: WasmBackend | null = null;
@@ -135,7 +178,7 @@ export function initWasmBackendSync(options: InitWasmOptions = {}): Backend {
   if (mode === 'on' && !features.relaxedSimd) {
     throw new Error("initWasmBackend: relaxedSimd 'on' expects f32x4.relaxed_madd to validate, it does not");
   }
-  const backend = createWasmBackend({ relaxedSimd: mode !== 'off' && features.relaxedSimd });
+  const backend = createWasmBackend({ relaxedSimd: mode !== 'off' && features.relaxedSimd, sharedMemory: options.sharedMemory });
   warmUp(backend);
   if (!listBackends().includes(backend.name)) registerBackend(backend);
   registered = backend;

@@ -1,17 +1,19 @@
 /**
  * The host side of the WebAssembly gate kernels (`gates-module.ts`): the backend seam's
  * `lstmGatesForward` / `lstmGatesBackward`, `gruGatesForward` / `gruGatesBackward` and
- * `rnnTanhForward` for float32. Each call copies the memory spans of its
- * operands into the module's linear memory (one memcpy each, ~0.1 ns per float), runs the kernel,
- * and copies the outputs' spans back — for an LSTM step at B = 32, H = 128 about 64 K floats move,
- * a few microseconds, against ~0.4 ms for the js loop's Math.exp / Math.tanh.
+ * `rnnTanhForward` for float32, in the backend's WasmHeap. An operand that lies in the heap (a
+ * workspace or parameter allocated on the wasm backend) is read and written where it is; any other
+ * is copied into this object's scratch (its memory span, one memcpy, ~0.1 ns per float) and the
+ * outputs' spans are copied back — for an LSTM step at B = 32, H = 128 about 64 K floats, a few
+ * microseconds, against ~0.4 ms for the js loop's Math.exp / Math.tanh.
  *
  * Falls back to the js kernels for float64 buffers and when H is not a multiple of 4 (the kernels
  * handle four units per f32x4 and have no scalar tail).
  *
- * An output that is a strided view (stride > width) gets its span copied in first, so the columns
- * between its rows come back unchanged. Memory grows only when a larger problem arrives. The views
- * the memcpys need come from a `SpanViews` cache: after the first training step, calls allocate nothing.
+ * A copied output that is a strided view (stride > width) gets its span copied in first, so the
+ * columns between its rows come back unchanged. The scratch grows only when a larger problem
+ * arrives. The views the memcpys need come from a `SpanViews` cache: after the first training step,
+ * calls allocate nothing.
  */
 import type {
   GruGatesBackwardKernel, GruGatesForwardKernel, LstmGatesBackwardKernel, LstmGatesForwardKernel, RnnTanhForwardKernel,
@@ -21,8 +23,9 @@ import {
   gruGatesBackwardJs, gruGatesForwardJs, lstmGatesBackwardJs, lstmGatesForwardJs, rnnTanhForwardJs,
 } from '../kernels/gates-js.js';
 import { buildGatesModule } from './gates-module.js';
-import { SpanViews } from './wasm-gemm.js';
-import { instantiate, type WasmMemory } from './webassembly.js';
+import { ALIGN_FLOATS, type WasmHeap } from './heap.js';
+import { ScratchBlock, SpanViews } from './wasm-gemm.js';
+import { instantiate } from './webassembly.js';
 
 type LstmForwardExport = (
   rows: number, h: number, z: number, ldz: number, xp: number, ldxp: number, cp: number, ldcp: number,
@@ -43,10 +46,6 @@ type GruBackwardExport = (
 ) => void;
 type RnnTanhExport = (rows: number, h: number, a: number, lda: number, xp: number, ldxp: number) => void;
 
-const PAGE_BYTES = 65536;
-const ALIGN_FLOATS = 16;
-const MAX_BYTES = 2 ** 31 - PAGE_BYTES;
-
 const roundUp = (x: number, to: number) => Math.ceil(x / to) * to;
 
 /** Floats from the first entry of row 0 to the last of row rows − 1. */
@@ -61,34 +60,98 @@ function allFloat32(
   return f32(a) && f32(b) && f32(c) && f32(d) && f32(e) && f32(f) && f32(g);
 }
 
+/** Most operands of one kernel call (the GRU backward has seven). */
+const MAX_OPERANDS = 8;
+
+/**
+ * Where one kernel call's operands are: each lies in the heap (used in place) or is copied into
+ * the scratch; `finish` copies the copied outputs back. Fixed arrays, reused: no allocation per call.
+ */
+export class OperandPlacer {
+  private readonly views = new SpanViews();
+  private readonly scratch: ScratchBlock;
+  private base = 0;
+  private top = 0;
+  private f32: Float32Array;
+  private readonly outs: StridedBuffer[] = [];
+  private readonly outAt: number[] = [];
+  private readonly outSpan: number[] = [];
+  private outCount = 0;
+  /** Operands copied in (for tests). */
+  copyCount = 0;
+
+  constructor(private readonly heap: WasmHeap) {
+    this.scratch = new ScratchBlock(heap);
+    this.f32 = heap.f32;
+  }
+
+  /** Start a call whose copied operands take at most `floats` floats (the sum of their spans). */
+  begin(floats: number): void {
+    this.base = this.scratch.ensure(floats + MAX_OPERANDS * ALIGN_FLOATS);
+    this.f32 = this.heap.f32;
+    this.top = 0;
+    this.outCount = 0;
+  }
+
+  /**
+   * The byte address of m[0, 0] (rows × width entries) for the kernel: where it lies, or a scratch
+   * copy — copied in when it is read (`input`) or is an output with gaps between its rows.
+   */
+  place(m: StridedBuffer, rows: number, width: number, input: boolean, output: boolean): number {
+    const at = this.heap.offsetOf(m.data);
+    if (at >= 0) return 4 * (at + m.offset);
+    const span = spanOf(rows, width, m);
+    const p = this.base + this.top;
+    this.top = roundUp(this.top + span, ALIGN_FLOATS);
+    if (input || (rows > 1 && m.stride !== width)) {
+      this.f32.set(this.views.view(m.data as Float32Array, m.offset, span), p);
+      this.copyCount++;
+    }
+    if (output) {
+      this.outs[this.outCount] = m;
+      this.outAt[this.outCount] = p;
+      this.outSpan[this.outCount] = span;
+      this.outCount++;
+    }
+    return 4 * p;
+  }
+
+  /** Copy the copied outputs back. */
+  finish(): void {
+    for (let i = 0; i < this.outCount; i++) {
+      const m = this.outs[i];
+      (m.data as Float32Array).set(this.views.view(this.f32, this.outAt[i], this.outSpan[i]), m.offset);
+      this.outs[i] = NO_BUFFER; // keep no caller's buffer alive
+    }
+    this.outCount = 0;
+  }
+}
+
+const NO_BUFFER: StridedBuffer = { data: new Float32Array(0), offset: 0, stride: 0 };
+
 export class WasmGates {
-  private readonly memory: WasmMemory;
   private readonly lstmFwd: LstmForwardExport;
   private readonly lstmBwd: LstmBackwardExport;
   private readonly gruFwd: GruForwardExport;
   private readonly gruBwd: GruBackwardExport;
   private readonly rnnTanh: RnnTanhExport;
   private readonly expExport: (src: number, dst: number, n: number) => void;
-  private heap: Float32Array;
-  private readonly views = new SpanViews();
-  /** Bump pointer (floats) while a call lays out its operands. */
-  private top = 0;
+  private readonly placer: OperandPlacer;
 
-  constructor() {
-    const instance = instantiate(buildGatesModule(), 'wasm gates');
-    this.memory = instance.exports.memory as WasmMemory;
+  constructor(private readonly heap: WasmHeap) {
+    const instance = instantiate(buildGatesModule(heap.importSpec), 'wasm gates', heap.memory);
     this.lstmFwd = instance.exports.lstm_fwd as LstmForwardExport;
     this.lstmBwd = instance.exports.lstm_bwd as LstmBackwardExport;
     this.gruFwd = instance.exports.gru_fwd as GruForwardExport;
     this.gruBwd = instance.exports.gru_bwd as GruBackwardExport;
     this.rnnTanh = instance.exports.rnn_tanh as RnnTanhExport;
     this.expExport = instance.exports.exp_f32x4 as (src: number, dst: number, n: number) => void;
-    this.heap = new Float32Array(this.memory.buffer);
+    this.placer = new OperandPlacer(heap);
   }
 
-  /** Bytes of linear memory held now. */
-  get memoryBytes(): number {
-    return this.memory.buffer.byteLength;
+  /** Operands copied into the heap so far (0 when every operand lies in it). */
+  get copyCount(): number {
+    return this.placer.copyCount;
   }
 
   readonly lstmGatesForward: LstmGatesForwardKernel = (rows, H, z, xp, cPrev, c, a, tanhC) => {
@@ -97,23 +160,15 @@ export class WasmGates {
       lstmGatesForwardJs(rows, H, z, xp, cPrev, c, a, tanhC);
       return;
     }
-    const G = 4 * H;
-    this.layout(spanOf(rows, G, z) + spanOf(rows, G, xp) + spanOf(rows, H, cPrev) +
-      spanOf(rows, H, c) + spanOf(rows, H, a) + spanOf(rows, H, tanhC) + 6 * ALIGN_FLOATS);
-    const pz = this.copyIn(z, rows, G, true);
-    const pxp = this.copyIn(xp, rows, G, true);
-    const pcp = this.copyIn(cPrev, rows, H, true);
-    const pc = this.copyIn(c, rows, H, false);
-    const pa = this.copyIn(a, rows, H, false);
-    const pt = this.copyIn(tanhC, rows, H, false);
+    const G = 4 * H, o = this.placer;
+    o.begin(spanOf(rows, G, z) + spanOf(rows, G, xp) + spanOf(rows, H, cPrev) +
+      spanOf(rows, H, c) + spanOf(rows, H, a) + spanOf(rows, H, tanhC));
     this.lstmFwd(
-      rows, H, 4 * pz, 4 * z.stride, 4 * pxp, 4 * xp.stride, 4 * pcp, 4 * cPrev.stride,
-      4 * pc, 4 * c.stride, 4 * pa, 4 * a.stride, 4 * pt, 4 * tanhC.stride,
+      rows, H, o.place(z, rows, G, true, true), 4 * z.stride, o.place(xp, rows, G, true, false), 4 * xp.stride,
+      o.place(cPrev, rows, H, true, false), 4 * cPrev.stride, o.place(c, rows, H, false, true), 4 * c.stride,
+      o.place(a, rows, H, false, true), 4 * a.stride, o.place(tanhC, rows, H, false, true), 4 * tanhC.stride,
     );
-    this.copyOut(z, rows, G, pz);
-    this.copyOut(c, rows, H, pc);
-    this.copyOut(a, rows, H, pa);
-    this.copyOut(tanhC, rows, H, pt);
+    o.finish();
   };
 
   readonly lstmGatesBackward: LstmGatesBackwardKernel = (rows, H, gates, tanhC, cPrev, da, dc, dz, dcPrev) => {
@@ -122,22 +177,16 @@ export class WasmGates {
       lstmGatesBackwardJs(rows, H, gates, tanhC, cPrev, da, dc, dz, dcPrev);
       return;
     }
-    const G = 4 * H;
-    this.layout(spanOf(rows, G, gates) + spanOf(rows, H, tanhC) + spanOf(rows, H, cPrev) + spanOf(rows, H, da) +
-      spanOf(rows, H, dc) + spanOf(rows, G, dz) + spanOf(rows, H, dcPrev) + 7 * ALIGN_FLOATS);
-    const pg = this.copyIn(gates, rows, G, true);
-    const pt = this.copyIn(tanhC, rows, H, true);
-    const pcp = this.copyIn(cPrev, rows, H, true);
-    const pda = this.copyIn(da, rows, H, true);
-    const pdc = this.copyIn(dc, rows, H, true);
-    const pdz = this.copyIn(dz, rows, G, false);
-    const pdcp = this.copyIn(dcPrev, rows, H, false);
+    const G = 4 * H, o = this.placer;
+    o.begin(spanOf(rows, G, gates) + spanOf(rows, H, tanhC) + spanOf(rows, H, cPrev) + spanOf(rows, H, da) +
+      spanOf(rows, H, dc) + spanOf(rows, G, dz) + spanOf(rows, H, dcPrev));
     this.lstmBwd(
-      rows, H, 4 * pg, 4 * gates.stride, 4 * pt, 4 * tanhC.stride, 4 * pcp, 4 * cPrev.stride,
-      4 * pda, 4 * da.stride, 4 * pdc, 4 * dc.stride, 4 * pdz, 4 * dz.stride, 4 * pdcp, 4 * dcPrev.stride,
+      rows, H, o.place(gates, rows, G, true, false), 4 * gates.stride, o.place(tanhC, rows, H, true, false), 4 * tanhC.stride,
+      o.place(cPrev, rows, H, true, false), 4 * cPrev.stride, o.place(da, rows, H, true, false), 4 * da.stride,
+      o.place(dc, rows, H, true, false), 4 * dc.stride, o.place(dz, rows, G, false, true), 4 * dz.stride,
+      o.place(dcPrev, rows, H, false, true), 4 * dcPrev.stride,
     );
-    this.copyOut(dz, rows, G, pdz);
-    this.copyOut(dcPrev, rows, H, pdcp);
+    o.finish();
   };
 
   readonly gruGatesForward: GruGatesForwardKernel = (rows, H, hp, bias, xp, hPrev, gates, hpn, h) => {
@@ -146,23 +195,16 @@ export class WasmGates {
       gruGatesForwardJs(rows, H, hp, bias, xp, hPrev, gates, hpn, h);
       return;
     }
-    const G = 3 * H;
-    this.layout(spanOf(rows, G, hp) + G + spanOf(rows, G, xp) + spanOf(rows, H, hPrev) +
-      spanOf(rows, G, gates) + spanOf(rows, H, hpn) + spanOf(rows, H, h) + 7 * ALIGN_FLOATS);
-    const php = this.copyIn(hp, rows, G, true);
-    const pba = this.copyIn(bias, 1, G, true);
-    const pxp = this.copyIn(xp, rows, G, true);
-    const ppr = this.copyIn(hPrev, rows, H, true);
-    const pg = this.copyIn(gates, rows, G, false);
-    const phn = this.copyIn(hpn, rows, H, false);
-    const ph = this.copyIn(h, rows, H, false);
+    const G = 3 * H, o = this.placer;
+    o.begin(spanOf(rows, G, hp) + G + spanOf(rows, G, xp) + spanOf(rows, H, hPrev) +
+      spanOf(rows, G, gates) + spanOf(rows, H, hpn) + spanOf(rows, H, h));
     this.gruFwd(
-      rows, H, 4 * php, 4 * hp.stride, 4 * pba, 4 * pxp, 4 * xp.stride, 4 * ppr, 4 * hPrev.stride,
-      4 * pg, 4 * gates.stride, 4 * phn, 4 * hpn.stride, 4 * ph, 4 * h.stride,
+      rows, H, o.place(hp, rows, G, true, false), 4 * hp.stride, o.place(bias, 1, G, true, false),
+      o.place(xp, rows, G, true, false), 4 * xp.stride, o.place(hPrev, rows, H, true, false), 4 * hPrev.stride,
+      o.place(gates, rows, G, false, true), 4 * gates.stride, o.place(hpn, rows, H, false, true), 4 * hpn.stride,
+      o.place(h, rows, H, false, true), 4 * h.stride,
     );
-    this.copyOut(gates, rows, G, pg);
-    this.copyOut(hpn, rows, H, phn);
-    this.copyOut(h, rows, H, ph);
+    o.finish();
   };
 
   readonly gruGatesBackward: GruGatesBackwardKernel = (rows, H, gates, hpn, hPrev, dh, dxp, dhp, dhPrev) => {
@@ -171,23 +213,16 @@ export class WasmGates {
       gruGatesBackwardJs(rows, H, gates, hpn, hPrev, dh, dxp, dhp, dhPrev);
       return;
     }
-    const G = 3 * H;
-    this.layout(spanOf(rows, G, gates) + spanOf(rows, H, hpn) + spanOf(rows, H, hPrev) + spanOf(rows, H, dh) +
-      spanOf(rows, G, dxp) + spanOf(rows, G, dhp) + spanOf(rows, H, dhPrev) + 7 * ALIGN_FLOATS);
-    const pg = this.copyIn(gates, rows, G, true);
-    const phn = this.copyIn(hpn, rows, H, true);
-    const ppr = this.copyIn(hPrev, rows, H, true);
-    const pdh = this.copyIn(dh, rows, H, true);
-    const pdx = this.copyIn(dxp, rows, G, false);
-    const pdhp = this.copyIn(dhp, rows, G, false);
-    const pdpr = this.copyIn(dhPrev, rows, H, false);
+    const G = 3 * H, o = this.placer;
+    o.begin(spanOf(rows, G, gates) + spanOf(rows, H, hpn) + spanOf(rows, H, hPrev) + spanOf(rows, H, dh) +
+      spanOf(rows, G, dxp) + spanOf(rows, G, dhp) + spanOf(rows, H, dhPrev));
     this.gruBwd(
-      rows, H, 4 * pg, 4 * gates.stride, 4 * phn, 4 * hpn.stride, 4 * ppr, 4 * hPrev.stride, 4 * pdh, 4 * dh.stride,
-      4 * pdx, 4 * dxp.stride, 4 * pdhp, 4 * dhp.stride, 4 * pdpr, 4 * dhPrev.stride,
+      rows, H, o.place(gates, rows, G, true, false), 4 * gates.stride, o.place(hpn, rows, H, true, false), 4 * hpn.stride,
+      o.place(hPrev, rows, H, true, false), 4 * hPrev.stride, o.place(dh, rows, H, true, false), 4 * dh.stride,
+      o.place(dxp, rows, G, false, true), 4 * dxp.stride, o.place(dhp, rows, G, false, true), 4 * dhp.stride,
+      o.place(dhPrev, rows, H, false, true), 4 * dhPrev.stride,
     );
-    this.copyOut(dxp, rows, G, pdx);
-    this.copyOut(dhp, rows, G, pdhp);
-    this.copyOut(dhPrev, rows, H, pdpr);
+    o.finish();
   };
 
   readonly rnnTanhForward: RnnTanhForwardKernel = (rows, H, a, xp) => {
@@ -196,53 +231,23 @@ export class WasmGates {
       rnnTanhForwardJs(rows, H, a, xp);
       return;
     }
-    this.layout(spanOf(rows, H, a) + spanOf(rows, H, xp) + 2 * ALIGN_FLOATS);
-    const pa = this.copyIn(a, rows, H, true);
-    const pxp = this.copyIn(xp, rows, H, true);
-    this.rnnTanh(rows, H, 4 * pa, 4 * a.stride, 4 * pxp, 4 * xp.stride);
-    this.copyOut(a, rows, H, pa);
+    const o = this.placer;
+    o.begin(spanOf(rows, H, a) + spanOf(rows, H, xp));
+    this.rnnTanh(rows, H, o.place(a, rows, H, true, true), 4 * a.stride, o.place(xp, rows, H, true, false), 4 * xp.stride);
+    o.finish();
   };
 
   /** out[i] = e^x[i] through the kernels' exp (n any length; for tests of its accuracy). */
   exp(out: Float32Array, x: Float32Array): void {
     const n = roundUp(x.length, 4);
-    this.layout(2 * n + 2 * ALIGN_FLOATS);
-    const src = this.reserve(n), dst = this.reserve(n);
-    this.heap.fill(0, src, src + n);
-    this.heap.set(x, src);
-    this.expExport(4 * src, 4 * dst, n);
-    out.set(this.heap.subarray(dst, dst + x.length));
-  }
-
-  /** Start a call's layout, growing the memory (once per new high-water mark) to hold `floats`. */
-  private layout(floats: number): void {
-    this.top = 0;
-    if (this.heap.length >= floats) return;
-    const bytes = floats * 4;
-    if (bytes > MAX_BYTES) throw new Error(`wasm gates: the operands need ${bytes} bytes of WebAssembly memory, more than the ${MAX_BYTES} it can address`);
-    this.memory.grow(Math.ceil(bytes / PAGE_BYTES) - this.memory.buffer.byteLength / PAGE_BYTES);
-    this.heap = new Float32Array(this.memory.buffer);
-  }
-
-  private reserve(floats: number): number {
-    const at = this.top;
-    this.top = roundUp(at + floats, ALIGN_FLOATS);
-    return at;
-  }
-
-  /**
-   * Reserve the operand's span; copy it in when it is read (`input`) or when it is an output with
-   * gaps between its rows (so the copy back leaves them unchanged). Returns its float offset.
-   */
-  private copyIn(m: StridedBuffer, rows: number, width: number, input: boolean): number {
-    const span = spanOf(rows, width, m);
-    const at = this.reserve(span);
-    if (input || (rows > 1 && m.stride !== width)) this.heap.set(this.views.view(m.data as Float32Array, m.offset, span), at);
-    return at;
-  }
-
-  private copyOut(m: StridedBuffer, rows: number, width: number, at: number): void {
-    const span = spanOf(rows, width, m);
-    (m.data as Float32Array).set(this.views.view(this.heap, at, span), m.offset);
+    const src = this.heap.allocFloats(n), dst = this.heap.allocFloats(n);
+    try {
+      this.heap.f32.set(x, src);
+      this.expExport(4 * src, 4 * dst, n);
+      out.set(this.heap.f32.subarray(dst, dst + x.length));
+    } finally {
+      this.heap.freeFloats(src);
+      this.heap.freeFloats(dst);
+    }
   }
 }

@@ -1,49 +1,46 @@
 /**
- * The host side of the WebAssembly SGEMM: C = α·op(A)·op(B) + β·C for float32. The operands are
- * copied into the module's linear memory, packed there, multiplied, and the result copied back.
+ * The host side of the WebAssembly SGEMM: C = α·op(A)·op(B) + β·C for float32, in the backend's
+ * WasmHeap (heap.ts).
+ *
+ * Where the operands are. An operand whose array lies in the heap (a matrix allocated on the wasm
+ * backend) is used where it is: A and B are read there, C is written there. Any other array (a JS
+ * array, a user's buffer) is copied into this driver's scratch first (TypedArray.set, a memcpy of
+ * its memory span; C only when β ≠ 0 or it is a strided view, so the columns between its rows
+ * round-trip unchanged) and C is copied back at the end.
  *
  * Per call:
- *   1. copy in (TypedArray.set, a memcpy): the memory span of A, of B, and of C when β ≠ 0 or C is
- *      a strided view (so the columns between its rows round-trip unchanged);
- *   2. for jc over n in panels of NC columns:   pack_b: op(B)[:, jc:jc+NC] (all k) → B̃, NR-wide strips
- *        for ic over m in blocks of MC rows:    pack_a: op(A)[ic:ic+MC, :] (all k) → Ã, MR-high strips
- *          zero C̃ [MC × NC];  for pc over k in chunks of KC: sgemm_macro: C̃ += Ã[:, pc:+KC]·B̃[pc:+KC, :]
- *          finish: C[ic:, jc:] = α·C̃ + β·C  (β = 0 does not read C)
- *   3. copy out the span of C (a memcpy).
+ *   for jc over n in panels of NC columns:   pack_b: op(B)[:, jc:jc+NC] (all k) → B̃, NR-wide strips
+ *     for ic over m in blocks of MC rows:    pack_a: op(A)[ic:ic+MC, :] (all k) → Ã, MR-high strips
+ *       for pc over k in chunks of KC:       sgemm_macro: C[ic:, jc:] (+)= Ã[:, pc:+KC]·B̃[pc:+KC, :]
  * Steps 2's loops are Goto & van de Geijn's: KC keeps a KC × NR strip of B̃ in L1 while it meets
  * every MR-strip of Ã, the MC × KC part of Ã stays in L2. Packing pads the edges with zeros to whole
- * MR × NR tiles, so the micro-kernel has no edge cases; only `finish` looks at the real m × n.
- *
- * What the copies cost: the memcpys run at ~0.1 ns per float (against ~2 ns per float for a JS
- * loop over typed arrays, which is why packing runs in WebAssembly from the raw copies); packing
- * reads op(A) once per NC-panel and op(B) once. Measured (square n, mul + add kernel): at n = 512
- * copies, packing and finish take under 10 % of the time; at n = 64 about 40 % (~19 of ~47 µs),
- * which the product itself would need to be larger to hide. The typed-array views (`subarray`)
- * that the memcpys need come from a `SpanViews` cache, so repeated calls of one shape allocate
- * nothing at all (a training step makes no garbage here after its first call).
+ * MR × NR tiles, so the micro-kernel has no edge cases. When α = 1, β ∈ {0, 1} and m, n are whole
+ * tiles (the recurrent products at batch 8–64), the macro kernel writes C itself: the first k-chunk
+ * starts from zero (β = 0, C not read) or from C (β = 1). Otherwise it fills a padded C̃ and `finish`
+ * forms C = α·C̃ + β·C on the real m × n (β = 0 does not read C).
  *
  * Fewer rows than a register tile (m < MR: batch 1 in sampling): no packing at all; each row of
- * op(A) is a vector–matrix product (gemv_t / gemv_n) on the raw copy of B, so the cost is the memcpy
- * of B plus one pass over it (m = 1, n = 512, k = 192: ~17 µs against ~100 µs through the packed path).
- *
- * Memory: raw A, B, C, then Ã (MC·k floats), B̃ (k·NC) and C̃ (MC·NC) at offsets fixed per call, in
- * one linear memory that grows only when a larger problem arrives (never shrinks): repeated calls
- * of one size allocate no memory and create no new heap view.
+ * op(A) is a vector–matrix product (gemv_t / gemv_n) on B where it lies.
  *
  * Constant operands (`runWithConstants(arrays, fn)`, the seam's `withConstantOperands`): inside fn
  * the caller promises that the listed arrays (typically the weights, during a forward + backward
- * or a sampling loop) do not change. They are copied into the memory once, below the per-call
- * scratch, and an A or B that lies in one of them is read there instead of being copied again
- * (for an LSTM step at batch 1 the weight memcpy is about half the GEMM's time). Leaving fn drops
- * them, so nothing can go stale after it; writing one of them as C inside fn throws.
+ * or a sampling loop) do not change. A listed array that is not in the heap is copied into it once;
+ * and the packed form of an operand that lies in a listed array is kept for the scope, so the
+ * recurrent weight W_a of a T-step sequence is packed once instead of 2T times. Leaving fn frees
+ * both, so nothing can go stale after it; writing a listed array as C inside fn throws.
+ *
+ * Memory: scratch for the copies, Ã, B̃ and C̃ is one heap block that grows only when a larger problem
+ * arrives: repeated calls of one size allocate nothing, in the heap or in the JS heap (the
+ * typed-array views the memcpys need come from a `SpanViews` cache).
  */
 import type { GemmKernel } from '../kernels/types.js';
 import { gemmJs } from '../kernels/gemm-js.js';
 import type { FloatArray } from '../matrix.js';
-import { instantiate, type WasmMemory } from './webassembly.js';
+import { ALIGN_FLOATS, type WasmHeap } from './heap.js';
+import { instantiate } from './webassembly.js';
 import { buildSgemmModule, DEFAULT_KERNEL_SHAPE, type SgemmKernelShape } from './sgemm-module.js';
 
-export interface WasmSgemmOptions extends Partial<SgemmKernelShape> {
+export interface WasmSgemmOptions extends Partial<Omit<SgemmKernelShape, 'relaxedMadd'>> {
   /** Rows of op(A) packed per block (rounded up to MR). */
   mc?: number;
   /** Depth of one macro-kernel call. */
@@ -61,15 +58,10 @@ type GemvKernel = (x: number, w: number, ld: number, y: number, n: number, k: nu
 type MacroKernel = (
   mc: number, nc: number, kc: number,
   aPtr: number, aStrip: number, bPtr: number, bStrip: number,
-  cPtr: number, ldc: number,
+  cPtr: number, ldc: number, loadC: number,
 ) => void;
 
-const PAGE_BYTES = 65536;
-/** Addresses are i32 in the kernels and compared signed in places: stay below 2 GiB. */
-const MAX_BYTES = 2 ** 31 - PAGE_BYTES;
-/** Offsets of the three regions are rounded to whole cache lines (16 floats). */
-const ALIGN_FLOATS = 16;
-/** What a freed slot of the resident list holds (so it keeps no caller's array alive). */
+/** What a freed slot of the constant list holds (so it keeps no caller's array alive). */
 const NO_ARRAY = new Float32Array(0);
 
 const roundUp = (x: number, to: number) => Math.ceil(x / to) * to;
@@ -112,6 +104,45 @@ export class SpanViews {
   }
 }
 
+/**
+ * A heap block that grows (never shrinks) to the largest size asked of it: a kernel's scratch.
+ * `ensure` returns its start in heap.f32 (fetch heap.f32 after it: the memory may have grown).
+ */
+export class ScratchBlock {
+  private start = -1;
+  private floats = 0;
+
+  constructor(private readonly heap: WasmHeap) {}
+
+  ensure(floats: number): number {
+    if (floats <= this.floats) return this.start;
+    if (this.start >= 0) this.heap.freeFloats(this.start);
+    this.floats = roundUp(Math.max(floats, 2 * this.floats), ALIGN_FLOATS);
+    this.start = this.heap.allocFloats(this.floats);
+    return this.start;
+  }
+
+  get size(): number {
+    return this.floats;
+  }
+}
+
+/** The packed form of one constant operand, valid while its scope is open. */
+interface PackedConstant {
+  data: Float32Array;
+  offset: number;
+  ld: number;
+  /** op(X) stored transposed. */
+  trans: boolean;
+  /** Packed for the A role (MR-high strips) or the B role (NR-wide strips). */
+  roleA: boolean;
+  /** Rows of op(A) or columns of op(B) packed, and the depth k. */
+  count: number;
+  k: number;
+  /** Heap float index of the packed strips. */
+  start: number;
+}
+
 export class WasmSgemm {
   readonly shape: SgemmKernelShape;
   readonly mr: number;
@@ -119,34 +150,40 @@ export class WasmSgemm {
   readonly mcBlock: number;
   readonly kcBlock: number;
   readonly ncPanel: number;
-  /** How many times the linear memory grew (for tests and the benchmark notes). */
-  growCount = 0;
+  /** Operand copies into the heap (arrays that do not lie in it), for tests and notes. */
+  copyCount = 0;
+  /** Operands packed (every pack_a / pack_b call), for tests. */
+  packCount = 0;
 
-  private readonly memory: WasmMemory;
   private readonly macro: MacroKernel;
   private readonly packA: PackKernel;
   private readonly packB: PackKernel;
   private readonly finish: FinishKernel;
   private readonly gemvT: GemvKernel;
   private readonly gemvN: GemvKernel;
-  private heap: Float32Array;
+  private readonly scratch: ScratchBlock;
   private readonly views = new SpanViews();
   /**
-   * Constant operands resident in the memory while a scope is open: residentArrays[i] sits at float
-   * offset residentOffsets[i], i < residentLength. Plain arrays, not a Map: entering and leaving a
-   * scope (once per training step) then allocates nothing; a scope holds a handful of weights.
+   * The constant operands of the open scopes: constArrays[i] is readable at heap float index
+   * constOffsets[i] (where it lies, or its copy), i < constLength; constCopied[i] when that is a copy
+   * to free on exit. Plain arrays, not a Map: entering and leaving a scope (once per training step)
+   * then allocates nothing; a scope holds a handful of weights.
    */
-  private readonly residentArrays: Float32Array[] = [];
-  private readonly residentOffsets: number[] = [];
-  private residentLength = 0;
-  /** First float of the per-call scratch: just past the resident arrays (0 when there are none). */
-  private scratchBase = 0;
+  private readonly constArrays: Float32Array[] = [];
+  private readonly constOffsets: number[] = [];
+  private readonly constCopied: boolean[] = [];
+  private constLength = 0;
+  /**
+   * Packed constants of the open scopes, in creation order: packed[i] for i < packedLength. The
+   * entry objects are kept and refilled (no new object per scope and weight).
+   */
+  private readonly packed: PackedConstant[] = [];
+  private packedLength = 0;
 
-  constructor(options: WasmSgemmOptions & { relaxedMadd: boolean }) {
+  constructor(readonly heap: WasmHeap, options: WasmSgemmOptions & { relaxedMadd: boolean }) {
     this.shape = {
       mr: options.mr ?? DEFAULT_KERNEL_SHAPE.mr,
       nv: options.nv ?? DEFAULT_KERNEL_SHAPE.nv,
-      unroll: options.unroll ?? DEFAULT_KERNEL_SHAPE.unroll,
       relaxedMadd: options.relaxedMadd,
     };
     this.mr = this.shape.mr;
@@ -154,68 +191,86 @@ export class WasmSgemm {
     this.mcBlock = roundUp(options.mc ?? 128, this.mr);
     this.kcBlock = options.kc ?? 256;
     this.ncPanel = roundUp(options.nc ?? 1024, this.nr);
-    const instance = instantiate(buildSgemmModule(this.shape), 'wasm gemm');
-    this.memory = instance.exports.memory as WasmMemory;
+    const instance = instantiate(buildSgemmModule(this.shape, heap.importSpec), 'wasm gemm', heap.memory);
     this.macro = instance.exports.sgemm_macro as MacroKernel;
     this.packA = instance.exports.pack_a as PackKernel;
     this.packB = instance.exports.pack_b as PackKernel;
     this.finish = instance.exports.finish as FinishKernel;
     this.gemvT = instance.exports.gemv_t as GemvKernel;
     this.gemvN = instance.exports.gemv_n as GemvKernel;
-    this.heap = new Float32Array(this.memory.buffer);
+    this.scratch = new ScratchBlock(heap);
   }
 
-  /** Bytes of linear memory held now. */
-  get memoryBytes(): number {
-    return this.memory.buffer.byteLength;
+  /** Floats of scratch held now (it grows to the largest problem seen). */
+  get scratchFloats(): number {
+    return this.scratch.size;
   }
 
   /**
-   * Run `fn` with `arrays` resident (see the header): the caller guarantees they do not change
+   * Run `fn` with `arrays` constant (see the header): the caller guarantees they do not change
    * inside fn. Float64 arrays are ignored (they never come here). Scopes nest; each removes what it added.
    */
   runWithConstants<T>(arrays: readonly (Float32Array | Float64Array)[], fn: () => T): T {
-    const lengthBefore = this.residentLength;
-    const baseBefore = this.scratchBase;
+    const lengthBefore = this.constLength;
+    const packedBefore = this.packedLength;
     try {
       for (let i = 0; i < arrays.length; i++) {
         const array = arrays[i];
-        if (!(array instanceof Float32Array) || this.residentIndex(array) >= 0) continue;
-        const at = this.scratchBase;
-        const heap = this.ensureFloats(at + array.length + ALIGN_FLOATS);
-        heap.set(array, at);
-        this.residentArrays[this.residentLength] = array;
-        this.residentOffsets[this.residentLength] = at;
-        this.residentLength++;
-        this.scratchBase = roundUp(at + array.length, ALIGN_FLOATS);
+        if (!(array instanceof Float32Array) || this.constIndex(array) >= 0) continue;
+        let at = this.heap.offsetOf(array);
+        const copied = at < 0;
+        if (copied) {
+          at = this.heap.allocFloats(array.length);
+          this.heap.f32.set(array, at);
+          this.copyCount++;
+        }
+        this.constArrays[this.constLength] = array;
+        this.constOffsets[this.constLength] = at;
+        this.constCopied[this.constLength] = copied;
+        this.constLength++;
       }
       return fn();
     } finally {
       // drop this scope's entries; the slots keep a placeholder so no caller's array stays referenced
-      for (let i = lengthBefore; i < this.residentLength; i++) this.residentArrays[i] = NO_ARRAY;
-      this.residentLength = lengthBefore;
-      this.scratchBase = baseBefore;
+      while (this.packedLength > packedBefore) {
+        const entry = this.packed[--this.packedLength];
+        this.heap.freeFloats(entry.start);
+        entry.data = NO_ARRAY;
+      }
+      for (let i = lengthBefore; i < this.constLength; i++) {
+        if (this.constCopied[i]) this.heap.freeFloats(this.constOffsets[i]);
+        this.constArrays[i] = NO_ARRAY;
+      }
+      this.constLength = lengthBefore;
     }
   }
 
-  /** How many constant operands are resident now (for tests). */
+  /** How many constant operands are declared now (for tests). */
   get residentCount(): number {
-    return this.residentLength;
+    return this.constLength;
   }
 
-  private residentIndex(data: Float32Array): number {
-    for (let i = 0; i < this.residentLength; i++) if (this.residentArrays[i] === data) return i;
+  /** How many packed constants the open scopes hold (for tests). */
+  get packedCount(): number {
+    return this.packedLength;
+  }
+
+  private constIndex(data: Float32Array): number {
+    for (let i = 0; i < this.constLength; i++) if (this.constArrays[i] === data) return i;
     return -1;
   }
 
-  /** The float offset of data[offset] when `data` is resident, else −1. */
-  private residentAt(data: Float32Array, offset: number): number {
-    const i = this.residentLength === 0 ? -1 : this.residentIndex(data);
-    return i < 0 ? -1 : this.residentOffsets[i] + offset;
+  /** The heap float index of data[offset] — where it lies, or its constant copy — else −1. */
+  private locate(data: Float32Array, offset: number): number {
+    const at = this.heap.offsetOf(data);
+    if (at >= 0) return at + offset;
+    if (this.constLength === 0) return -1;
+    const i = this.constIndex(data);
+    return i < 0 ? -1 : this.constOffsets[i] + offset;
   }
 
-  private checkNotResident(c: Float32Array): void {
-    if (this.residentIndex(c) >= 0) {
+  private checkNotConstant(c: Float32Array): void {
+    if (this.constIndex(c) >= 0) {
       throw new Error('wasm gemm: C is one of the constant operands of the enclosing withConstantOperands scope (it must not change inside it)');
     }
   }
@@ -227,7 +282,7 @@ export class WasmSgemm {
       return;
     }
     if (m === 0 || n === 0) return;
-    if (this.residentLength > 0) this.checkNotResident(c);
+    if (this.constLength > 0) this.checkNotConstant(c);
     if (k === 0 || alpha === 0) {
       scaleC(m, n, beta, c, cOff, ldc);
       return;
@@ -238,8 +293,9 @@ export class WasmSgemm {
 
   /**
    * Fewer rows than a register tile (batch 1 in sampling): packing op(B) would cost as much as
-   * the product, so each row of op(A) is a vector–matrix product straight from the raw copy of B
-   * (gemv_t for op(B) = Bᵀ, the x·Wᵀ of a layer; gemv_n otherwise).
+   * the product, so each row of op(A) is a vector–matrix product straight from B
+   * (gemv_t for op(B) = Bᵀ, the x·Wᵀ of a layer; gemv_n otherwise), written into C's row directly
+   * when α = 1 and β = 0.
    */
   private runFewRows(
     m: number, n: number, k: number, alpha: number,
@@ -249,23 +305,40 @@ export class WasmSgemm {
   ): void {
     const spanB = transB ? (n - 1) * ldb + k : (k - 1) * ldb + n;
     const spanC = (m - 1) * ldc + n;
-    const residentB = this.residentAt(b, bOff);
-    const rawB = residentB >= 0 ? residentB : this.scratchBase;
-    const rawC = roundUp(residentB >= 0 ? this.scratchBase : rawB + spanB, ALIGN_FLOATS);
-    const x = roundUp(rawC + spanC, ALIGN_FLOATS);
-    const y = roundUp(x + k, ALIGN_FLOATS);
-    const heap = this.ensureFloats(y + n);
-    if (residentB < 0) heap.set(this.views.view(b, bOff, spanB), rawB);
-    if (beta !== 0 || (m > 1 && ldc !== n)) heap.set(this.views.view(c, cOff, spanC), rawC);
+    const atA = transA ? -1 : this.locate(a, aOff); // a row of op(A) = A is contiguous: use it in place
+    const atB = this.locate(b, bOff);
+    const atC = this.heap.offsetOf(c);
+    const direct = alpha === 1 && beta === 0;
+    let top = 0;
+    const rawB = atB >= 0 ? -1 : top;
+    if (atB < 0) top = roundUp(top + spanB, ALIGN_FLOATS);
+    const rawC = atC >= 0 ? -1 : top;
+    if (atC < 0) top = roundUp(top + spanC, ALIGN_FLOATS);
+    const x = top;
+    if (atA < 0) top = roundUp(top + k, ALIGN_FLOATS);
+    const y = top;
+    if (!direct) top += n;
+    const base = this.scratch.ensure(top);
+    const heap = this.heap.f32;
+    const bAt = atB >= 0 ? atB : base + rawB;
+    const cAt = atC >= 0 ? atC + cOff : base + rawC;
+    if (atB < 0) this.copyIn(heap, b, bOff, spanB, bAt);
+    if (atC < 0 && (beta !== 0 || (m > 1 && ldc !== n))) this.copyIn(heap, c, cOff, spanC, cAt);
     const gemv = transB ? this.gemvT : this.gemvN;
     for (let i = 0; i < m; i++) {
-      // row i of op(A), gathered (k values: cheaper than a view for the memcpy)
-      if (transA) for (let p = 0; p < k; p++) heap[x + p] = a[aOff + p * lda + i];
-      else for (let p = 0, src = aOff + i * lda; p < k; p++) heap[x + p] = a[src + p];
-      gemv(4 * x, 4 * rawB, 4 * ldb, 4 * y, n, k);
-      this.finish(4 * y, 0, 4 * (rawC + i * ldc), 4 * ldc, 1, n, alpha, beta);
+      let xAt = base + x;
+      if (atA >= 0) xAt = atA + i * lda;
+      else if (transA) for (let p = 0; p < k; p++) heap[xAt + p] = a[aOff + p * lda + i];
+      else for (let p = 0, src = aOff + i * lda; p < k; p++) heap[xAt + p] = a[src + p];
+      const rowC = cAt + i * ldc;
+      if (direct) {
+        gemv(4 * xAt, 4 * bAt, 4 * ldb, 4 * rowC, n, k);
+      } else {
+        gemv(4 * xAt, 4 * bAt, 4 * ldb, 4 * (base + y), n, k);
+        this.finish(4 * (base + y), 0, 4 * rowC, 4 * ldc, 1, n, alpha, beta);
+      }
     }
-    c.set(this.views.view(heap, rawC, spanC), cOff);
+    if (atC < 0) c.set(this.views.view(heap, cAt, spanC), cOff);
   }
 
   private run(
@@ -281,64 +354,107 @@ export class WasmSgemm {
     const spanC = (m - 1) * ldc + n;
     const mcMax = Math.min(this.mcBlock, roundUp(m, mr));
     const ncMax = Math.min(this.ncPanel, roundUp(n, nr));
-    // raw copies of A and B in the scratch, unless they are resident constants
-    const residentA = this.residentAt(a, aOff), residentB = this.residentAt(b, bOff);
-    let top = this.scratchBase;
-    const rawA = residentA >= 0 ? residentA : top;
-    if (residentA < 0) top = roundUp(top + spanA, ALIGN_FLOATS);
-    const rawB = residentB >= 0 ? residentB : top;
-    if (residentB < 0) top = roundUp(top + spanB, ALIGN_FLOATS);
-    const rawC = top;
-    const packedA = roundUp(rawC + spanC, ALIGN_FLOATS);
-    const packedB = roundUp(packedA + mcMax * k, ALIGN_FLOATS);
-    const work = roundUp(packedB + k * ncMax, ALIGN_FLOATS);
-    const heap = this.ensureFloats(work + mcMax * ncMax);
-
-    if (residentA < 0) heap.set(this.views.view(a, aOff, spanA), rawA);
-    if (residentB < 0) heap.set(this.views.view(b, bOff, spanB), rawB);
-    if (beta !== 0 || (m > 1 && ldc !== n)) heap.set(this.views.view(c, cOff, spanC), rawC);
+    const atA = this.locate(a, aOff), atB = this.locate(b, bOff), atC = this.heap.offsetOf(c);
+    const direct = alpha === 1 && (beta === 0 || beta === 1) && m % mr === 0 && n % nr === 0;
     // byte strides of op(A)[i, p] along i and p, and of op(B)[p, j] along j and p
     const aSi = 4 * (transA ? 1 : lda), aSp = 4 * (transA ? lda : 1);
     const bSj = 4 * (transB ? ldb : 1), bSp = 4 * (transB ? 1 : ldb);
+    // a constant operand is packed once for the scope (whole, so every block finds its strips)
+    const cachedA = atA >= 0 && this.constLength > 0 && this.constIndex(a) >= 0
+      ? this.packedConstant(true, a, aOff, lda, transA, m, k, atA, aSi, aSp) : -1;
+    const cachedB = atB >= 0 && this.constLength > 0 && this.constIndex(b) >= 0
+      ? this.packedConstant(false, b, bOff, ldb, transB, n, k, atB, bSj, bSp) : -1;
+
+    // scratch: raw copies of what is not in the heap, the packed blocks, C̃
+    let top = 0;
+    const rawA = top;
+    if (atA < 0) top = roundUp(top + spanA, ALIGN_FLOATS);
+    const rawB = top;
+    if (atB < 0) top = roundUp(top + spanB, ALIGN_FLOATS);
+    const rawC = top;
+    if (atC < 0) top = roundUp(top + spanC, ALIGN_FLOATS);
+    const packedA = top;
+    if (cachedA < 0) top = roundUp(top + mcMax * k, ALIGN_FLOATS);
+    const packedB = top;
+    if (cachedB < 0) top = roundUp(top + k * ncMax, ALIGN_FLOATS);
+    const work = top;
+    if (!direct) top += mcMax * ncMax;
+    const base = this.scratch.ensure(top);
+    const heap = this.heap.f32;
+    const aAt = atA >= 0 ? atA : base + rawA;
+    const bAt = atB >= 0 ? atB : base + rawB;
+    const cAt = atC >= 0 ? atC + cOff : base + rawC;
+    if (atA < 0) this.copyIn(heap, a, aOff, spanA, aAt);
+    if (atB < 0) this.copyIn(heap, b, bOff, spanB, bAt);
+    if (atC < 0 && (beta !== 0 || (m > 1 && ldc !== n))) this.copyIn(heap, c, cOff, spanC, cAt);
 
     for (let jc = 0; jc < n; jc += this.ncPanel) {
       const nc = Math.min(this.ncPanel, n - jc);
       const ncPad = roundUp(nc, nr);
-      zeroPartialStrip(heap, packedB, nc, nr, k);
-      this.packB(4 * packedB, 4 * rawB + jc * bSj, nc, k, bSj, bSp);
+      let bPanel = cachedB + jc * k;
+      if (cachedB < 0) {
+        bPanel = base + packedB;
+        zeroPartialStrip(heap, bPanel, nc, nr, k);
+        this.packB(4 * bPanel, 4 * bAt + jc * bSj, nc, k, bSj, bSp);
+        this.packCount++;
+      }
       for (let ic = 0; ic < m; ic += this.mcBlock) {
         const mc = Math.min(this.mcBlock, m - ic);
         const mcPad = roundUp(mc, mr);
-        zeroPartialStrip(heap, packedA, mc, mr, k);
-        this.packA(4 * packedA, 4 * rawA + ic * aSi, mc, k, aSi, aSp);
-        heap.fill(0, work, work + mcPad * ncPad);
+        let aBlock = cachedA + ic * k;
+        if (cachedA < 0) {
+          aBlock = base + packedA;
+          zeroPartialStrip(heap, aBlock, mc, mr, k);
+          this.packA(4 * aBlock, 4 * aAt + ic * aSi, mc, k, aSi, aSp);
+          this.packCount++;
+        }
+        const cBlock = direct ? cAt + ic * ldc + jc : base + work;
+        const ldcBlock = direct ? 4 * ldc : 4 * ncPad;
         for (let pc = 0; pc < k; pc += kcBlock) {
           const kc = Math.min(kcBlock, k - pc);
-          this.macro(
-            mcPad, ncPad, kc,
-            4 * (packedA + pc * mr), 4 * k * mr,
-            4 * (packedB + pc * nr), 4 * k * nr,
-            4 * work, 4 * ncPad,
-          );
+          const loadC = pc > 0 || (direct && beta === 1) ? 1 : 0;
+          this.macro(mcPad, ncPad, kc, 4 * (aBlock + pc * mr), 4 * k * mr, 4 * (bPanel + pc * nr), 4 * k * nr, 4 * cBlock, ldcBlock, loadC);
         }
-        this.finish(4 * work, 4 * ncPad, 4 * (rawC + ic * ldc + jc), 4 * ldc, mc, nc, alpha, beta);
+        if (!direct) this.finish(4 * (base + work), 4 * ncPad, 4 * (cAt + ic * ldc + jc), 4 * ldc, mc, nc, alpha, beta);
       }
     }
-    c.set(this.views.view(heap, rawC, spanC), cOff);
+    if (atC < 0) c.set(this.views.view(heap, cAt, spanC), cOff);
   }
 
-  /** The heap view, after growing the memory (once per new high-water mark) to hold `floats`. */
-  private ensureFloats(floats: number): Float32Array {
-    if (this.heap.length >= floats) return this.heap;
-    const bytes = floats * 4;
-    if (bytes > MAX_BYTES) {
-      throw new Error(`wasm gemm: the operands need ${bytes} bytes of WebAssembly memory, more than the ${MAX_BYTES} it can address`);
+  /**
+   * The heap float index of the packed form of a constant operand (op(A)'s m rows into MR-high
+   * strips, or op(B)'s n columns into NR-wide strips, all k steps), packing it on first use in
+   * the scope. `at` is the operand's heap index, si / sp its byte strides along the packed index and p.
+   */
+  private packedConstant(
+    roleA: boolean, data: Float32Array, offset: number, ld: number, trans: boolean,
+    count: number, k: number, at: number, si: number, sp: number,
+  ): number {
+    for (let i = 0; i < this.packedLength; i++) {
+      const p = this.packed[i];
+      if (p.data === data && p.offset === offset && p.ld === ld && p.trans === trans && p.roleA === roleA && p.count === count && p.k === k) {
+        return p.start;
+      }
     }
-    const needed = Math.ceil(bytes / PAGE_BYTES) - this.memory.buffer.byteLength / PAGE_BYTES;
-    this.memory.grow(needed);
-    this.growCount++;
-    this.heap = new Float32Array(this.memory.buffer);
-    return this.heap;
+    const width = roleA ? this.mr : this.nr;
+    const start = this.heap.allocFloats(roundUp(count, width) * k, true, false);
+    zeroPartialStrip(this.heap.f32, start, count, width, k); // (the allocation may have grown the memory)
+    (roleA ? this.packA : this.packB)(4 * start, 4 * at, count, k, si, sp);
+    this.packCount++;
+    if (this.packedLength === this.packed.length) {
+      this.packed.push({ data, offset, ld, trans, roleA, count, k, start });
+    } else {
+      const entry = this.packed[this.packedLength];
+      entry.data = data; entry.offset = offset; entry.ld = ld; entry.trans = trans;
+      entry.roleA = roleA; entry.count = count; entry.k = k; entry.start = start;
+    }
+    this.packedLength++;
+    return start;
+  }
+
+  private copyIn(heap: Float32Array, src: Float32Array, offset: number, span: number, at: number): void {
+    heap.set(this.views.view(src, offset, span), at);
+    this.copyCount++;
   }
 }
 

@@ -6,8 +6,15 @@
  */
 
 export interface WasmMemory {
-  readonly buffer: ArrayBuffer;
+  /** An ArrayBuffer, or a SharedArrayBuffer for a shared memory (which `grow` never detaches). */
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
   grow(deltaPages: number): number;
+}
+
+export interface WasmMemoryDescriptor {
+  initial: number;
+  maximum?: number;
+  shared?: boolean;
 }
 
 export interface WasmInstance {
@@ -22,6 +29,7 @@ export interface WebAssemblyApi {
   validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => WasmModule;
   Instance: new (module: WasmModule, imports?: Record<string, Record<string, unknown>>) => WasmInstance;
+  Memory: new (descriptor: WasmMemoryDescriptor) => WasmMemory;
 }
 
 export function webAssembly(): WebAssemblyApi | null {
@@ -29,9 +37,12 @@ export function webAssembly(): WebAssemblyApi | null {
   return api && typeof api.validate === 'function' ? api : null;
 }
 
-/** Compile and instantiate `bytes` (synchronously: the kernels are a few kilobytes). */
-export function instantiate(bytes: Uint8Array, what: string): WasmInstance {
+/**
+ * Compile and instantiate `bytes` (synchronously: the kernels are a few kilobytes). `memory` is
+ * what a module that imports its memory gets as `env.memory`.
+ */
+export function instantiate(bytes: Uint8Array, what: string, memory?: WasmMemory): WasmInstance {
   const api = webAssembly();
   if (!api) throw new Error(`${what}: this JavaScript engine has no WebAssembly`);
-  return new api.Instance(new api.Module(bytes), {});
+  return new api.Instance(new api.Module(bytes), memory ? { env: { memory } } : {});
 }

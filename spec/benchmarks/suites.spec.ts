@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { millis, runCase, type BenchCase, type BenchResult } from '../../benchmarks/harness.js';
 import { gradcheckSuite } from '../../benchmarks/suites/gradcheck.js';
 import { formatHeapTable, traceHeap, type HeapTrace } from '../../benchmarks/suites/memory.js';
+import { initWasmBackend } from '../../engine/wasm/index.js';
 import { cellsWork, sampleWork, trainWork } from '../../benchmarks/workloads.js';
 import { UsageError } from '../../cli/args.js';
 import { benchCommand } from '../../cli/commands/bench.js';
@@ -66,9 +67,20 @@ describe('bench memory', () => {
     expect(trace.samples[trace.samples.length - 1][0]).toBe(40);
     expect(trace.growthBytes).toBe(trace.samples[trace.samples.length - 1][1] - trace.samples[0][1]);
     expect(Number.isFinite(trace.bytesPerStep)).toBe(true);
-    const fake: HeapTrace = { ...trace, backend: 'wasm', cell: 'lstm', growthBytes: 2048, bytesPerStep: 1.5, bytesPerStepLate: 0.25, allocatedPerStep: 96 };
-    expect(formatHeapTable([fake])).toMatch(/wasm\s+lstm\s+40\s+.*2\.0 KiB\s+1\.50\s+0\.25\s+\d+\s+96\s/);
+    const fake: HeapTrace = {
+      ...trace, backend: 'wasm', cell: 'lstm', growthBytes: 2048, bytesPerStep: 1.5, bytesPerStepLate: 0.25, allocatedPerStep: 96,
+      wasmBytesAtStart: 4096, wasmGrowthBytes: 0,
+    };
+    expect(formatHeapTable([fake])).toMatch(/wasm\s+lstm\s+40\s+.*2\.0 KiB\s+1\.50\s+0\.25\s+\d+\s+96\s+4\.0 KiB\s+0\.0 KiB\s/);
     expect(trace.allocatedPerStep).toBeNull(); // no gc() given
+    expect(trace.wasmBytesAtStart).toBeNull(); // js has no WebAssembly heap
+  });
+
+  it('on wasm the model lives in the WebAssembly heap, and training steps take no more of it', async () => {
+    await initWasmBackend();
+    const trace = await traceHeap('wasm', 'lstm', 8, 40, { gc: null, source: 'none' });
+    expect(trace.wasmBytesAtStart).toBeGreaterThan(4 * (4 * 8 * (8 + 8))); // at least the LSTM's weights and gradients
+    expect(trace.wasmGrowthBytes).toBe(0);
   });
 });
 

@@ -21,10 +21,12 @@
  *   adagrad:   s ← s + g²,  θ ← θ − η·g / (√s + ε)
  *
  * Arithmetic is done in float64 and stored in the parameter's dtype; the state buffers have the
- * parameter's dtype. Serialisation stores the raw bytes of every buffer (base64, little-endian), so
- * a save/load round trip is exact and a resumed run continues bit-identically.
+ * parameter's dtype. The update itself is the backend seam's `parameterUpdate` kernel (the js one,
+ * or wasm SIMD in float64 lanes: the same bits). Serialisation stores the raw bytes of every buffer
+ * (base64, little-endian), so a save/load round trip is exact and a resumed run continues bit-identically.
  */
-import { Matrix, shapeOf } from '../../engine/matrix.js';
+import { parameterUpdateKernel, type UpdateRule } from '../../engine/backend.js';
+import { Matrix, allocArray, shapeOf, type DType, type FloatArray } from '../../engine/matrix.js';
 import { matrixFromJSON, matrixToJSON, type MatrixJSON } from '../io/tensors.js';
 
 export type ParamSet = Record<string, Matrix>;
@@ -165,6 +167,7 @@ export function optimizerStep(state: OptimizerState, params: ParamSet, grads: Pa
   const { config } = state;
   const lr = learningRateAt(config.lr, config.schedule, state.step);
   const t = state.step + 1;
+  const update = fillRule(config, lr, t);
   // for…in, not Object.entries: no array per step in the training loop
   for (const name in params) {
     const param = params[name];
@@ -175,69 +178,47 @@ export function optimizerStep(state: OptimizerState, params: ParamSet, grads: Pa
     }
     const slots = state.slots[name];
     if (!slots) throw new Error(`optimizerStep: the optimizer has no state for parameter '${name}' (created for other parameters?)`);
-    updateParameter(config, lr, t, param, grad, slots);
+    updateParameter(config.kind, update, param, grad, slots);
   }
   state.step = t;
   return lr;
 }
 
-/** Apply the configured rule to one parameter, row by row (params may be strided views). */
-function updateParameter(
-  config: ResolvedOptimizerConfig,
-  lr: number,
-  t: number,
-  param: Matrix,
-  grad: Matrix,
-  slots: Record<string, Matrix>,
-): void {
-  const { kind, weightDecay, decoupledWeightDecay } = config;
-  const l2 = decoupledWeightDecay ? 0 : weightDecay;
-  const shrink = decoupledWeightDecay ? 1 - lr * weightDecay : 1;
-  const p = param.data;
-  const g = grad.data;
-  const a = kind === 'sgd' ? undefined : slots[SLOT_NAMES[kind][0]].data;
-  const b = kind === 'adam' ? slots.expAvgSq.data : undefined;
+const RULE_KINDS: Record<OptimizerKind, number> = { sgd: 0, momentum: 1, rmsprop: 2, adam: 3, adagrad: 4 };
+
+/** The constants of the current update, shared by every parameter (one object, refilled: no garbage per step). */
+const rule: UpdateRule = {
+  kind: 0, lr: 0, l2: 0, shrink: 1, momentum: 0, dampening: 0, nesterov: false, t: 1,
+  alpha: 0, beta1: 0, beta2: 0, eps: 0, c1: 1, sqrtC2: 1,
+};
+
+function fillRule(config: ResolvedOptimizerConfig, lr: number, t: number): UpdateRule {
+  const { weightDecay, decoupledWeightDecay } = config;
+  rule.kind = RULE_KINDS[config.kind];
+  rule.lr = lr;
+  rule.l2 = decoupledWeightDecay ? 0 : weightDecay;
+  rule.shrink = decoupledWeightDecay ? 1 - lr * weightDecay : 1;
+  rule.momentum = config.momentum;
+  rule.dampening = config.dampening;
+  rule.nesterov = config.nesterov;
+  rule.t = t;
+  rule.alpha = config.alpha;
+  rule.beta1 = config.beta1;
+  rule.beta2 = config.beta2;
+  rule.eps = config.eps;
   // Adam's bias corrections, in PyTorch's arrangement: θ ← θ − (η / c₁)·m / (√v / √c₂ + ε).
-  const c1 = 1 - config.beta1 ** t;
-  const sqrtC2 = Math.sqrt(1 - config.beta2 ** t);
-  for (let r = 0; r < param.rows; r++) {
-    const po = param.offset + r * param.stride;
-    const go = grad.offset + r * grad.stride;
-    const so = r * param.cols;
-    for (let c = 0; c < param.cols; c++) {
-      const theta = p[po + c] * shrink;
-      const gi = g[go + c] + l2 * p[po + c];
-      let delta: number;
-      switch (kind) {
-        case 'sgd':
-          delta = gi;
-          break;
-        case 'momentum': {
-          const v = t === 1 ? gi : config.momentum * a![so + c] + (1 - config.dampening) * gi;
-          a![so + c] = v;
-          delta = config.nesterov ? gi + config.momentum * a![so + c] : a![so + c];
-          break;
-        }
-        case 'rmsprop': {
-          a![so + c] = config.alpha * a![so + c] + (1 - config.alpha) * gi * gi;
-          delta = gi / (Math.sqrt(a![so + c]) + config.eps);
-          break;
-        }
-        case 'adam': {
-          a![so + c] = config.beta1 * a![so + c] + (1 - config.beta1) * gi;
-          b![so + c] = config.beta2 * b![so + c] + (1 - config.beta2) * gi * gi;
-          delta = a![so + c] / c1 / (Math.sqrt(b![so + c]) / sqrtC2 + config.eps);
-          break;
-        }
-        case 'adagrad': {
-          a![so + c] += gi * gi;
-          delta = gi / (Math.sqrt(a![so + c]) + config.eps);
-          break;
-        }
-      }
-      p[po + c] = theta - lr * delta;
-    }
-  }
+  rule.c1 = 1 - config.beta1 ** t;
+  rule.sqrtC2 = Math.sqrt(1 - config.beta2 ** t);
+  return rule;
+}
+
+/** Apply the configured rule to one parameter (params may be strided views; the slots are contiguous). */
+function updateParameter(
+  kind: OptimizerKind, update: UpdateRule, param: Matrix, grad: Matrix, slots: Record<string, Matrix>,
+): void {
+  const a = kind === 'sgd' ? null : slots[SLOT_NAMES[kind][0]].data;
+  const b = kind === 'adam' ? slots.expAvgSq.data : null;
+  parameterUpdateKernel()(param.rows, param.cols, param, grad, a, b, update);
 }
 
 // ---- serialisation -------------------------------------------------------------------------

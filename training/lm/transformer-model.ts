@@ -36,11 +36,11 @@ import {
 } from '../../layers/transformer/positions.js';
 import { InputError } from '../core/errors.js';
 import { matrixToJSON, type MatrixJSON } from '../io/tensors.js';
-import { writeFileAtomic } from '../io/files.js';
-import { copyWeightsFromJSON, readJsonInput } from '../io/model-file.js';
+import { copyWeightsFromJSON } from '../io/weights-json.js';
 import { Vocabulary, type VocabularyJSON } from '../text/vocab.js';
 import type { StepFunction } from '../decode/sampling.js';
 import { languageModelFromJSON, type LanguageModel, type LmLevel } from './model.js';
+import { logSoftmaxRow } from '../../engine/softmax.js';
 
 export interface TransformerLmConfig {
   level: LmLevel;
@@ -236,14 +236,6 @@ export function transformerLmFromJSON(json: unknown, source = 'model'): Transfor
   return model;
 }
 
-export function saveTransformerLm(path: string, model: TransformerLanguageModel, training?: Record<string, unknown>): void {
-  writeFileAtomic(path, JSON.stringify(transformerLmToJSON(model, training)));
-}
-
-export function loadTransformerLm(path: string): TransformerLanguageModel {
-  return transformerLmFromJSON(readJsonInput(path, 'model file'), `model file ${path}`);
-}
-
 // ---- generation ------------------------------------------------------------------------------
 
 /** A hypothesis' state for sampling and beam search: the tokens fed so far. Never mutated. */
@@ -274,22 +266,8 @@ export function createTransformerLmStepper(model: TransformerLanguageModel): { i
       }
       ws.inputIds.set(window);
       const logits = transformerLmForward(model, ws, DROPOUT_OFF);
-      let max = -Infinity;
-      for (let j = 0; j < V; j++) max = Math.max(max, logits.get(T - 1, j));
-      let sum = 0;
-      for (let j = 0; j < V; j++) sum += Math.exp(logits.get(T - 1, j) - max);
-      const logSum = max + Math.log(sum);
-      for (let j = 0; j < V; j++) logProbs[j] = logits.get(T - 1, j) - logSum;
+      logSoftmaxRow(logProbs, 0, logits.data, logits.offset + (T - 1) * logits.stride, V);
       return { logProbs, state: next };
     },
   };
-}
-
-/** A language model file of either kind: the Transformer's, or the recurrent model's (model.ts). */
-export function loadAnyLanguageModel(path: string): LanguageModel | TransformerLanguageModel {
-  const json = readJsonInput<{ kind?: unknown }>(path, 'model file');
-  if (json !== null && typeof json === 'object' && json.kind === 'seqgrad.transformer-language-model') {
-    return transformerLmFromJSON(json, `model file ${path}`);
-  }
-  return languageModelFromJSON(json, `model file ${path}`);
 }

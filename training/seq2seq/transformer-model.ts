@@ -44,8 +44,7 @@ import {
 import { InputError } from '../core/errors.js';
 import { matrixToJSON, type MatrixJSON } from '../io/tensors.js';
 import { beamSearch, type LengthPenalty } from '../decode/beam.js';
-import { writeFileAtomic } from '../io/files.js';
-import { copyWeightsFromJSON, readJsonInput } from '../io/model-file.js';
+import { copyWeightsFromJSON } from '../io/weights-json.js';
 import { EOS, PAD, SOS, Vocabulary, detokenize, tokenizeText, type TokenLevel, type VocabularyJSON } from '../text/vocab.js';
 import type { Seq2SeqBatch, Seq2SeqModel, Translation, TranslateOptions } from './model.js';
 
@@ -434,10 +433,3 @@ export function transformerSeq2SeqFromJSON(json: unknown, source = 'model'): Tra
   return model;
 }
 
-export function saveTransformerSeq2Seq(path: string, model: TransformerSeq2SeqModel, training?: Record<string, unknown>): void {
-  writeFileAtomic(path, JSON.stringify(transformerSeq2SeqToJSON(model, training)));
-}
-
-export function loadTransformerSeq2Seq(path: string): TransformerSeq2SeqModel {
-  return transformerSeq2SeqFromJSON(readJsonInput(path, 'model file'), `model file ${path}`);
-}
