@@ -82,6 +82,7 @@ function convert(command: string, name: string, s: FlagSpec, value: string, prev
       return v;
     }
     case 'int': {
+      // Decimal digits only: Number() would also take '0x10', '1e3' and '' (as 0).
       const v = parseDecimalInt(value);
       if (v === null) throw new UsageError(`${command}: --${name} expects an integer, got '${value}'`);
       if (s.min !== undefined && v < s.min) throw new UsageError(`${command}: --${name} expects an integer ≥ ${s.min}, got ${v}`);
@@ -149,4 +150,22 @@ export function num(flags: FlagValues, name: string): number {
 }
 export function bool(flags: FlagValues, name: string): boolean {
   return flags[name] === true;
+}
+
+/**
+ * A resumed run takes its model and optimisation settings from the checkpoint: a flag given on
+ * the command line (not a default) whose value differs from the checkpoint's is an error, not
+ * silently ignored. `saved` maps flag names to the checkpoint's values.
+ */
+export function checkResumeConflicts(command: string, argv: string[], flags: FlagValues, saved: Record<string, unknown>): void {
+  for (const [name, value] of Object.entries(saved)) {
+    const given = argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`) || a === `--no-${name}`);
+    if (!given || value === undefined) continue;
+    const mine = flags[name] === undefined ? false : flags[name];
+    if (mine !== value) {
+      throw new UsageError(
+        `${command}: --${name} ${String(mine)} conflicts with the checkpoint's ${String(value)} (a resumed run keeps its model and optimisation settings: drop the flag)`,
+      );
+    }
+  }
 }

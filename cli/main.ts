@@ -8,6 +8,7 @@ import { UsageError } from './args.js';
 import type { Command } from './command.js';
 import { prepareBackends } from './backend.js';
 import { commands } from './commands/index.js';
+import { TRAINING_COMMANDS, reportExitCode, runInWorker, workerArguments } from './interrupt.js';
 
 function usage(list: Command[]): string {
   const lines = ['usage: seqgrad <command> [flags]   (seqgrad <command> --help for its flags; seqgrad --version)', '', 'commands:'];
@@ -50,7 +51,19 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
+/**
+ * A training command runs in a worker thread so that Ctrl-C and SIGTERM can stop it between two
+ * steps with its work saved (cli/interrupt.ts); the worker runs `main` on the arguments it is given.
+ */
+function runCli(): Promise<number> {
+  const inWorker = workerArguments();
+  if (inWorker) return main(inWorker).then((code) => (reportExitCode(code), code));
+  const argv = process.argv.slice(2);
+  if (TRAINING_COMMANDS.has(argv[0]) && !argv.includes('--help')) return runInWorker(new URL(import.meta.url), argv);
+  return main(argv);
+}
+
+runCli().then(
   (code) => {
     process.exitCode = code;
   },

@@ -46,8 +46,17 @@ function checkReduction(op: string, reduction: LossReduction | undefined): LossR
   return r;
 }
 
+/** A mask given as a plain array (or anything else) is named as such, not as "[undefined, undefined]". */
+function expectMatrixMask(op: string, mask: unknown): void {
+  if (!(mask instanceof Matrix)) {
+    const what = Array.isArray(mask) ? `an array of length ${mask.length}` : typeof mask;
+    throw new Error(`${op}: expected mask to be a Matrix [T, B] (e.g. Matrix.fromArray(rows)), got ${what}`);
+  }
+}
+
 /** A [T, B] mask must cover the rows of `logits` exactly (T·B = rows); returns its weights per row. */
 function rowWeights(op: string, mask: Matrix, logits: Matrix): Float64Array {
+  expectMatrixMask(op, mask);
   if (mask.rows * mask.cols !== logits.rows) {
     throw new Error(
       `${op}: expected mask [T, B] with T·B = ${logits.rows} (the rows of logits ${shapeOf(logits)}), got ${shapeOf(mask)}`,
@@ -133,6 +142,7 @@ export function crossEntropyForwardBackward(
 /** The per-entry weights of a BCE mask: elementwise [N, K] or per row [T, B] (T·B = N); null = all 1. */
 function bceWeightAt(op: string, mask: Matrix | null | undefined, logits: Matrix): ((r: number, c: number) => number) | null {
   if (!mask) return null;
+  expectMatrixMask(op, mask);
   if (mask.rows === logits.rows && mask.cols === logits.cols) {
     for (let r = 0; r < mask.rows; r++) for (let c = 0; c < mask.cols; c++) checkWeight(op, mask.get(r, c), r, c);
     return (r, c) => mask.get(r, c);

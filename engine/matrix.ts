@@ -14,6 +14,9 @@
 export type DType = 'float32' | 'float64';
 export type FloatArray = Float32Array | Float64Array;
 
+/** The most entries one matrix may hold (2³¹ − 1: the longest typed array on every engine). */
+const MAX_ENTRIES = 2 ** 31 - 1;
+
 export class Matrix {
   readonly rows: number;
   readonly cols: number;
@@ -106,7 +109,12 @@ export class Matrix {
    * plain Float32Array; float64 is always a plain Float64Array.
    */
   static zeros(rows: number, cols: number, dtype: DType = 'float32'): Matrix {
-    return new Matrix(rows, cols, allocArray(rows * cols, dtype));
+    const n = rows * cols;
+    // Name the shape before the typed array does ("Invalid typed array length: -3").
+    if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0 || n > MAX_ENTRIES) {
+      throw new Error(`Matrix.zeros: expected a non-negative integer shape of at most ${MAX_ENTRIES} entries, got [${rows}, ${cols}]`);
+    }
+    return new Matrix(rows, cols, allocArray(n, dtype));
   }
 
   static fromArray(values: ArrayLike<number>[] | number[][], dtype: DType = 'float32'): Matrix {

@@ -9,6 +9,7 @@ import {
 import { loadPeers } from '../../benchmarks/load-peers.js';
 import { suites } from '../../benchmarks/suites/index.js';
 import { writeFileAtomic } from '../../training/io/files.js';
+import { planOutputs } from '../../training/io/outputs.js';
 
 const BACKENDS = ['js', 'wasm', 'gpu'];
 
@@ -56,6 +57,7 @@ export const benchCommand: Command = {
     const sizes = parseSizes(flags.sizes as string[] | undefined);
     const runs = flags.runs as number;
     const workload = workloadOptions(flags);
+    planOutputs({ command: 'bench', outputs: { '--json': flags.json as string | undefined } });
     const { backends, notes, dispose } = await prepareBackends(
       flags.backend as string[], flags['relaxed-simd'] as 'auto' | 'on' | 'off', flags['require-gpu'] === true,
     );

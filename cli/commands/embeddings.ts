@@ -14,6 +14,7 @@ import {
   type AnalogyScore,
 } from '../../training/embeddings/similarity.js';
 import { readTextFile, writeFileAtomic } from '../../training/io/files.js';
+import { planOutputs } from '../../training/io/outputs.js';
 import { scatterSvg } from '../../training/plot/charts.js';
 import { tsne } from '../../training/embeddings/tsne.js';
 import { readVectors, writeVectors, type ReadVectorsResult } from '../../training/io/vectors.js';
@@ -52,6 +53,10 @@ function parse(command: string, argv: string[], spec: Record<string, FlagSpec>, 
   if (parsed.flags.help) {
     printHelp(usage, summary, spec);
     return null;
+  }
+  for (const name of ['k', 'limit', 'top', 'iterations']) {
+    const v = parsed.flags[name] as number | undefined;
+    if (name in spec && v !== undefined && v < 1) throw new InputError(`${command}: --${name} expects an integer ≥ 1, got ${v}`);
   }
   return parsed;
 }
@@ -232,6 +237,7 @@ export const tsneCommand: Command = {
     const top = p.flags.top as number | undefined;
     if ((words === undefined) === (top === undefined)) throw new InputError('tsne: expected exactly one of --words a,b,c and --top N');
     if (top !== undefined && top < 2) throw new InputError(`tsne: expected --top N with N ≥ 2, got ${top}`);
+    planOutputs({ command: 'tsne', inputs: { VECTORS: path }, outputs: { '--out': p.flags.out as string | undefined } });
     const wv = loadVectors(path, undefined, 'tsne');
     let rows: number[];
     if (words) rows = words.map((w) => rowOf(wv, w, path));
@@ -305,6 +311,7 @@ export const debiasCommand: Command = {
     const p = parse('debias', argv, DEBIAS_SPEC, 'seqgrad debias VECTORS [--pairs a:b,…] [--equalize a:b,…] [--neutralize w,…] [--out FILE] [--json]', this.summary);
     if (!p) return 0;
     const [path] = p.positionals;
+    planOutputs({ command: 'debias', inputs: { VECTORS: path }, outputs: { '--out': p.flags.out as string | undefined } });
     const wv = loadVectors(path, undefined, 'debias');
     const definitional = parsePairs(p.flags.pairs as string[], 'pairs');
     const equalizePairs = parsePairs(p.flags.equalize as string[] | undefined, 'equalize');

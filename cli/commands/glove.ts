@@ -11,6 +11,8 @@ import { createProgress, type Progress } from '../progress.js';
 import { trainGlove } from '../../training/embeddings/glove.js';
 import { writeVectors } from '../../training/io/vectors.js';
 import { InputError } from '../../training/core/errors.js';
+import { planOutputs } from '../../training/io/outputs.js';
+import { interrupted, stopFlag } from '../interrupt.js';
 
 const spec: Record<string, FlagSpec> = {
   corpus: { type: 'string', description: 'a text file, or a directory of .txt files' },
@@ -42,6 +44,7 @@ export const gloveCommand: Command = {
         throw new InputError(`glove: --${name} expects a positive number, got ${String(flags[name])}`);
       }
     }
+    planOutputs({ command: 'glove', inputs: { '--corpus': flags.corpus as string | undefined }, outputs: { '--out': flags.out as string } });
     const corpus = readCorpusInput('glove', flags.corpus as string | undefined);
     const epochs = flags.epochs as number;
     let progress: Progress | null = null;
@@ -55,6 +58,7 @@ export const gloveCommand: Command = {
       epochs,
       combine: flags.combine as 'average' | 'sum',
       seed: flags.seed as number,
+      signal: stopFlag,
       onProgress: (p) => {
         if (p.stage === 'count') {
           console.error(`glove: ${p.entries} non-zero co-occurrences counted in ${p.elapsedSeconds.toFixed(1)} s (${Math.round(p.rate)} words/s)`);
@@ -88,6 +92,6 @@ export const gloveCommand: Command = {
         `${summary.wordsPerSecond} corpus words/s, final cost ${summary.finalCost} → ${out}`,
       );
     }
-    return 0;
+    return interrupted('glove', null, [out]);
   },
 };

@@ -8,6 +8,7 @@ import type { Command } from '../command.js';
 import type { CellKind } from '../../layers/cells/cell.js';
 import { formatGradFlowTable, gradFlowSvg, gradientFlow } from '../../training/check/gradflow.js';
 import { writeFileAtomic } from '../../training/io/files.js';
+import { planOutputs } from '../../training/io/outputs.js';
 
 const CELLS: Record<string, CellKind[]> = { rnn: ['rnn'], gru: ['gru'], lstm: ['lstm'], all: ['rnn', 'gru', 'lstm'] };
 
@@ -30,6 +31,7 @@ export const gradflowCommand: Command = {
   run(argv) {
     const { flags } = parseArgs('gradflow', argv, spec);
     if (flags.help) return printHelp('seqgrad gradflow [--cell rnn|gru|lstm|all] [--steps 100] [--hidden 32] [--out gradflow.svg] [--json]', this.summary, spec);
+    planOutputs({ command: 'gradflow', outputs: { '--out': flags.out as string } });
     const results = CELLS[flags.cell as string].map((cell) => gradientFlow({
       cell,
       steps: flags.steps as number,

@@ -5,8 +5,9 @@
 import { parseArgs, printHelp, UsageError, type FlagSpec } from '../args.js';
 import { BACKEND_FLAG, selectBackend } from '../backend.js';
 import type { Command } from '../command.js';
+import { MAX_BEAM_WIDTH } from '../../training/decode/beam.js';
 import { loadAnyLanguageModel } from '../../training/lm/model-file.js';
-import { beamText, greedyText, sampleText, type GeneratedText } from '../../training/lm/use.js';
+import { beamText, greedyText, sampleTextStream, type GeneratedText } from '../../training/lm/use.js';
 
 const spec: Record<string, FlagSpec> = {
   model: { type: 'string', description: 'model file written by seqgrad train' },
@@ -39,6 +40,8 @@ export const sampleCommand: Command = {
     const temperature = flags.temperature as number;
     if (!(temperature >= 0)) throw new UsageError(`--temperature expects a number ≥ 0, got ${temperature}`);
     const backend = await selectBackend(flags.backend as string);
+    const beam = flags.beam as number | undefined;
+    if (beam !== undefined && beam > MAX_BEAM_WIDTH) throw new UsageError(`--beam expects a width ≤ ${MAX_BEAM_WIDTH}, got ${beam}`);
     const model = loadAnyLanguageModel(flags.model as string); // recurrent or Transformer
     const common = {
       maxLength: flags['max-length'] as number | undefined,
@@ -46,7 +49,7 @@ export const sampleCommand: Command = {
       prefix: flags.prefix as string | undefined,
     };
     let mode: string;
-    let out: (GeneratedText & { score?: number })[];
+    let out: Iterable<GeneratedText & { score?: number }>;
     if (flags.beam !== undefined) {
       mode = `beam ${String(flags.beam)}`;
       const kind = flags['length-penalty'] as 'none' | 'notes' | 'gnmt';
@@ -56,11 +59,18 @@ export const sampleCommand: Command = {
       out = [greedyText(model, common)];
     } else {
       mode = `sampled, temperature ${temperature}${flags['top-k'] ? `, top-${String(flags['top-k'])}` : ''}, seed ${String(flags.seed)}`;
-      out = sampleText(model, { ...common, count: n, temperature, topK: flags['top-k'] as number | undefined, seed: flags.seed as number, multiline: flags.multiline === true });
+      out = sampleTextStream(model, { ...common, count: n, temperature, topK: flags['top-k'] as number | undefined, seed: flags.seed as number, multiline: flags.multiline === true });
     }
     const prefix = (flags.prefix as string | undefined) ?? '';
+    // Printed as they are made: `--n 1000000000` streams instead of holding every sequence.
     if (flags.json) {
-      console.log(JSON.stringify({ mode, prefix, backend, sequences: out.map((s) => ({ text: s.text, logProb: s.logProb, score: s.score, finished: s.finished })) }, null, 2));
+      console.log(`{\n  "mode": ${JSON.stringify(mode)},\n  "prefix": ${JSON.stringify(prefix)},\n  "backend": ${JSON.stringify(backend)},\n  "sequences": [`);
+      let first = true;
+      for (const s of out) {
+        console.log(`${first ? '' : ','}    ${JSON.stringify({ text: s.text, logProb: s.logProb, score: s.score, finished: s.finished })}`);
+        first = false;
+      }
+      console.log('  ]\n}');
     } else {
       console.log(`# ${mode}`);
       for (const s of out) {

@@ -10,6 +10,7 @@ import { createProgress } from '../progress.js';
 import { runSubcommand, type SubcommandRun } from '../subcommands.js';
 import { Rng } from '../../engine/rng.js';
 import { readJsonFile, writeFileAtomic } from '../../training/io/files.js';
+import { planOutputs } from '../../training/io/outputs.js';
 import type { OptimizerConfig } from '../../training/core/optimizers.js';
 import {
   buildSentimentVocabulary, evaluateSentiment, formatConfusion, loadSentimentData, predictSentiment,
@@ -19,6 +20,7 @@ import { averageModelFactory, type SentimentModel, type SentimentModelFactory, t
 import { readVectors, type WordVectors } from '../../training/io/vectors.js';
 import { lstmModelFactory } from '../../training/sentiment/lstm.js';
 import { InputError } from '../../training/core/errors.js';
+import { interrupted, stopFlag } from '../interrupt.js';
 
 /** The model kinds `--model` accepts. */
 export const MODEL_FACTORIES: Record<string, SentimentModelFactory> = {
@@ -100,6 +102,7 @@ function printEvaluation(label: string, model: SentimentModel, data: SentimentDa
 }
 
 function train(flags: FlagValues): number {
+  planOutputs({ command: 'sentiment train', inputs: { '--vectors': flags.vectors as string | undefined }, outputs: { '--out': flags.out as string | undefined } });
   const seed = (flags.seed as number | undefined) ?? 1;
   const data = loadData(flags, flags.data as string | undefined, seed);
   const factory = MODEL_FACTORIES[flags.model as string];
@@ -127,7 +130,7 @@ function train(flags: FlagValues): number {
   const progress = createProgress({ label: `sentiment ${flags.model} on ${data.name}`, total: epochs, unit: 'epochs' });
   const started = Date.now();
   const history = trainSentiment(model, data.train, {
-    epochs, batchSize: flags.batch as number, optimizer, rng,
+    epochs, batchSize: flags.batch as number, optimizer, rng, signal: stopFlag,
     onEpoch: (e) => progress.update(e.epoch, { loss: e.loss.toFixed(4), 'train acc': `${(100 * e.trainAccuracy).toFixed(1)}%` }),
   });
   const seconds = (Date.now() - started) / 1000;
@@ -147,13 +150,13 @@ function train(flags: FlagValues): number {
       epochs, seconds, finalLoss: last?.loss, trainAccuracy: last?.trainAccuracy,
       testAccuracy: result.accuracy, confusion: result.confusion, classes: data.classes,
     }, null, 2));
-    return 0;
+    return interrupted('sentiment train', null, [flags.out as string | undefined]);
   }
   console.log(`${flags.model} model, d = ${model.embedding.weight.cols}, vocabulary ${vocab.size}${model.embedding.frozen ? ', embedding frozen' : ''}; ${data.train.length} training sentences`);
   console.log(`final training loss ${last?.loss.toFixed(4)}, training accuracy ${(100 * (last?.trainAccuracy ?? 0)).toFixed(1)}%`);
   printEvaluation(testName, model, data);
   if (flags.out) console.log(`wrote ${flags.out}`);
-  return 0;
+  return interrupted('sentiment train', null, [flags.out as string | undefined]);
 }
 
 function evaluate(flags: FlagValues): number {

@@ -8,6 +8,7 @@
  */
 import * as fs from 'node:fs';
 import { UsageError, type FlagSpec, type FlagValues } from '../args.js';
+import { interrupted, stopFlag } from '../interrupt.js';
 import { createProgress, formatDuration, type Progress } from '../progress.js';
 import type { FeedForwardActivation } from '../../layers/transformer/feedforward.js';
 import type { PositionKind } from '../../layers/transformer/positions.js';
@@ -66,6 +67,7 @@ export function trainTransformerSeq2Seq(
   let progress: Progress | null = null;
   let lastVal = '';
   const result = trainer.run({
+    signal: stopFlag,
     epochs: (flags.epochs as number | undefined) ?? (flags.steps === undefined ? 10 : undefined),
     maxSteps: flags.steps as number | undefined,
     timeLimitSeconds: flags['time-limit'] as number | undefined,
@@ -92,13 +94,13 @@ export function trainTransformerSeq2Seq(
   if (flags.curve) writeFileAtomic(flags.curve as string, curveSvg(`seq2seq Transformer (d = ${dModel}, ${model.config.encoderLayers} + ${model.config.decoderLayers} layers, ${heads} heads)`, result));
   if (flags.json) {
     console.log(JSON.stringify({ ...summary, out: flags.out, evaluations: result.evaluations }, null, 2));
-    return 0;
+    return interrupted('seq2seq train', result.steps, [flags.out as string]);
   }
   console.log(`${result.steps} steps (${result.epochs.toFixed(2)} epochs) in ${formatDuration(result.seconds)} (${formatDuration(result.trainSeconds)} training), ${Math.round(result.examplesPerSecond)} examples/s, stopped by ${result.stopReason}; ${summary.parameters} parameters`);
   console.log(`train loss ${result.finalLoss.toFixed(4)} nats/token`);
   if (e) console.log(`validation: loss ${e.loss.toFixed(4)} nats/token, greedy exact match ${(100 * e.exactMatch).toFixed(1)}%, BLEU ${e.bleu.toFixed(4)} (${e.decoded} pairs decoded)`);
   console.log(`model written to ${String(flags.out)}${flags.curve ? `, curve to ${String(flags.curve)}` : ''}`);
-  return 0;
+  return interrupted('seq2seq train', result.steps, [flags.out as string]);
 }
 
 interface DecodeFlags { beamWidth: number; lengthPenalty: LengthPenalty; maxLength?: number }

@@ -13,7 +13,7 @@
  * Thin: parses flags and calls training/seq2seq/ (model.ts, train.ts, tasks.ts, dates.ts, curve.ts).
  */
 import * as fs from 'node:fs';
-import { parseArgs, parseDecimalInt, positiveNumber, printHelp, UsageError, type FlagSpec, type FlagValues } from '../args.js';
+import { checkResumeConflicts, parseArgs, parseDecimalInt, positiveNumber, printHelp, UsageError, type FlagSpec, type FlagValues } from '../args.js';
 import { BACKEND_FLAG, selectBackend } from '../backend.js';
 import type { Command } from '../command.js';
 import { readInputText } from '../files.js';
@@ -22,10 +22,11 @@ import { runSubcommand, type SubcommandRun } from '../subcommands.js';
 import { Rng } from '../../engine/rng.js';
 import type { CellKind } from '../../layers/cells/cell.js';
 import { CELL_KINDS } from '../../layers/cells/create-cell.js';
-import type { LengthPenalty } from '../../training/decode/beam.js';
+import { MAX_BEAM_WIDTH, type LengthPenalty } from '../../training/decode/beam.js';
 import { seq2seqCurveSvg } from '../../training/seq2seq/curve.js';
 import { DATE_FORMATS, generateDatePairs } from '../../training/seq2seq/dates.js';
 import { writeFileAtomic } from '../../training/io/files.js';
+import { planOutputs } from '../../training/io/outputs.js';
 import type { OptimizerKind } from '../../training/core/optimizers.js';
 import { heatmapSvg, lineChartSvg } from '../../training/plot/charts.js';
 import {
@@ -41,6 +42,7 @@ import {
   createTransliteration, parsePairsTsv, reversalPairs, transliterationPairs, writePairsTsv, type SeqPair,
 } from '../../training/seq2seq/tasks.js';
 import { InputError } from '../../training/core/errors.js';
+import { interrupted, stopFlag } from '../interrupt.js';
 import {
   attendWithTransformer, evalWithTransformer, readTransformerSeq2Seq, trainTransformerSeq2Seq, transformerSeq2SeqFlags, translateWithTransformer,
 } from './seq2seq-transformer.js';
@@ -123,6 +125,12 @@ async function runTrain(argv: string[]): Promise<number> {
   positiveNumber(c, flags, 'clip', true);
   const vf = flags['val-fraction'] as number;
   if (!(vf >= 0 && vf < 1)) throw new UsageError(`${c}: --val-fraction expects a number in [0, 1), got ${vf}`);
+  planOutputs({
+    command: c,
+    inputs: { '--pairs': flags.pairs as string | undefined, '--resume': flags.resume as string | undefined },
+    outputs: { '--out': flags.out as string, '--checkpoint': flags.checkpoint as string | undefined, '--curve': flags.curve as string | undefined },
+    updates: { '--checkpoint': '--resume' },
+  });
   const backend = await selectBackend(flags.backend as string);
 
   if (flags.arch === 'transformer' && (flags.resume || flags.checkpoint)) throw new UsageError(`${c}: --arch transformer has no checkpoints or --resume yet`);
@@ -131,6 +139,12 @@ async function runTrain(argv: string[]): Promise<number> {
     const checkpoint = readSeq2SeqCheckpoint(flags.resume as string);
     const file = (flags.pairs as string | undefined) ?? checkpointPairsFile(checkpoint);
     if (!file) throw new InputError(`${c}: checkpoint ${String(flags.resume)} does not name its pairs file; give --pairs`);
+    const m = checkpoint.model.config, t = checkpoint.trainer.config, info = checkpoint.data;
+    checkResumeConflicts(c, argv, flags, {
+      level: m.level, lowercase: m.lowercase, attention: m.attention, cell: m.cell, hidden: m.encoderHidden, 'decoder-hidden': m.decoderHidden,
+      bidirectional: m.bidirectional, layers: m.encoderLayers, embedding: m.embeddingDim, 'attention-size': m.attentionSize || undefined,
+      batch: t.batch, lr: t.optimizer.lr, optimizer: t.optimizer.kind, clip: t.clipNorm ?? 0, seed: info.seed, 'val-fraction': info.valFraction,
+    });
     trainer = resumeSeq2SeqRun(checkpoint, readPairs(c, file), `checkpoint ${String(flags.resume)}`);
   } else {
     const file = required(c, flags, 'pairs', 'FILE.tsv');
@@ -172,6 +186,7 @@ async function runTrain(argv: string[]): Promise<number> {
     evalEvery: flags['eval-every'] as number | undefined,
     maxEvalExamples: flags['max-eval'] as number,
     checkpointPath: flags.checkpoint as string | undefined,
+    signal: stopFlag,
     onProgress: (p) => {
       progress ??= createProgress({ label: `seq2seq ${model.config.cell}/${model.config.attention}`, total: p.totalSteps, unit: 'steps' });
       progress.update(p.step, {
@@ -211,7 +226,7 @@ async function runTrain(argv: string[]): Promise<number> {
     if (e) console.log(`validation: loss ${e.loss.toFixed(4)} nats/token, greedy exact match ${fmtPct(e.exactMatch)}, BLEU ${fmt(e.bleu)} (${e.decoded} pairs decoded)`);
     console.log(`model written to ${String(flags.out)}${flags.curve ? `, curve to ${String(flags.curve)}` : ''}`);
   }
-  return 0;
+  return interrupted(c, result.steps, [flags.out as string, flags.checkpoint as string | undefined]);
 }
 
 function fmt(v: number): string {
@@ -228,6 +243,7 @@ const translateSpec: Record<string, FlagSpec> = {
   model: { type: 'string', description: 'model file written by seqgrad seq2seq train' },
   beam: { type: 'int', description: 'beam width (1 = greedy)', min: 1, default: 5 },
   nbest: { type: 'int', description: 'print the n best outputs per line', min: 1, default: 1 },
+  'max-source': { type: 'int', description: 'longest source line in tokens (decoding time grows with its square)', min: 1, default: 1000 },
   ...penaltyFlags,
   backend: BACKEND_FLAG,
   json: { type: 'boolean', description: 'print one JSON object per input line' },
@@ -237,10 +253,11 @@ const translateSpec: Record<string, FlagSpec> = {
 async function runTranslate(argv: string[]): Promise<number> {
   const c = 'seq2seq translate';
   const { flags, positionals } = parseArgs(c, argv, translateSpec);
-  if (flags.help) return printHelp('seqgrad seq2seq translate --model M [--beam 5] [--nbest 3] [--length-penalty notes] < sources.txt', 'translate every line of stdin (empty lines are skipped)', translateSpec);
+  if (flags.help) return printHelp('seqgrad seq2seq translate --model M [--beam 5] [--nbest 3] [--length-penalty notes] < sources.txt', 'translate every line of stdin (one output per line; an empty line gives an empty output)', translateSpec);
   noPositionals(c, positionals);
   positiveNumber(c, flags, 'alpha', true);
   const backend = await selectBackend(flags.backend as string);
+  checkBeamWidth(c, flags.beam as number);
   const transformer = readTransformerSeq2Seq(required(c, flags, 'model', 'FILE'));
   if (transformer) {
     return translateWithTransformer(c, transformer, {
@@ -249,14 +266,29 @@ async function runTranslate(argv: string[]): Promise<number> {
   }
   const model = loadSeq2Seq(required(c, flags, 'model', 'FILE'));
   if (model.config.form !== 'encoder-decoder') throw new InputError(`${c}: the model is a ${model.config.form} model; translate needs an encoder-decoder`);
+  const maxSource = flags['max-source'] as number;
   const beamWidth = flags.beam as number;
   const nBest = flags.nbest as number;
   if (nBest > beamWidth) throw new UsageError(`${c}: --nbest ${nBest} exceeds --beam ${beamWidth} (the beam keeps at most B hypotheses per step)`);
   const decoder = new Seq2SeqDecoder(model);
-  const input = fs.readFileSync(0, 'utf8');
-  for (const line of input.split(/\r?\n/)) {
-    if (line.trim() === '') continue;
-    if (encodeSource(model, line).length === 0) continue;
+  const input = fs.readFileSync(0, 'utf8').replace(/\r?\n$/, '');
+  let warnedUnknown = false;
+  const lines = input === '' ? [] : input.split(/\r?\n/);
+  for (const [index, line] of lines.entries()) {
+    // One output per input line, so outputs line up with inputs (an empty source gives an empty output).
+    const tokens = line.trim() === '' ? [] : seq2seqTokens(model, line);
+    if (tokens.length > maxSource) {
+      throw new InputError(`${c}: line ${index + 1} has ${tokens.length} tokens, more than --max-source ${maxSource}`);
+    }
+    if (tokens.length === 0) {
+      console.log(flags.json ? JSON.stringify({ source: line, outputs: [] }) : nBest === 1 ? '' : `# ${line}`);
+      continue;
+    }
+    const unknown = tokens.find((t) => !model.sourceVocab!.has(t));
+    if (unknown !== undefined && !warnedUnknown) {
+      warnedUnknown = true;
+      console.error(`${c}: line ${index + 1}: ${JSON.stringify(unknown)} is not in the model's source vocabulary; unknown tokens are read as <UNK> (reported once)`);
+    }
     const outs = translate(decoder, line, { beamWidth, nBest, lengthPenalty: lengthPenalty(flags), maxLength: flags['max-length'] as number | undefined });
     if (flags.json) {
       console.log(JSON.stringify({ source: line, backend, outputs: outs.map((o) => ({ text: o.text, logProb: o.logProb, score: o.score, finished: o.finished })) }));
@@ -286,9 +318,15 @@ const evalSpec: Record<string, FlagSpec> = {
   help: { type: 'boolean', description: '' },
 };
 
+/** A beam wider than MAX_BEAM_WIDTH costs B decoder steps per output token for nothing: refuse it. */
+function checkBeamWidth(c: string, width: number): void {
+  if (width > MAX_BEAM_WIDTH) throw new UsageError(`${c}: --beam expects a width ≤ ${MAX_BEAM_WIDTH}, got ${width}`);
+}
+
 function beamWidths(c: string, flags: FlagValues): number[] {
   const widths = (flags.beam as string[]).map((s) => parseDecimalInt(s) ?? NaN);
   for (const w of widths) if (!(w >= 1)) throw new UsageError(`${c}: --beam expects integers ≥ 1, got '${(flags.beam as string[]).join(',')}'`);
+  for (const w of widths) checkBeamWidth(c, w);
   if (widths.length === 0) throw new UsageError(`${c}: --beam expects at least one width`);
   return widths;
 }
@@ -374,6 +412,8 @@ function runAttend(argv: string[]): number {
   const { flags, positionals } = parseArgs(c, argv, attendSpec);
   if (flags.help) return printHelp('seqgrad seq2seq attend --model M "source text" [--out heat.svg] [--beam 1]', 'translate one source and draw the attention weights α⟨t,i⟩ (rows: output tokens, columns: source tokens)', attendSpec);
   if (positionals.length !== 1) throw new UsageError(`${c}: expected one source text argument, got ${positionals.length} (quote it)`);
+  checkBeamWidth(c, flags.beam as number);
+  planOutputs({ command: c, inputs: { '--model': flags.model as string | undefined }, outputs: { '--out': flags.out as string } });
   const transformer = readTransformerSeq2Seq(required(c, flags, 'model', 'FILE'));
   if (transformer) {
     return attendWithTransformer(c, transformer, positionals[0], flags.out as string, {
@@ -429,8 +469,14 @@ function runLengthCurve(argv: string[]): number {
   if (flags.help) return printHelp('seqgrad seq2seq length-curve --model A.json,B.json --pairs test.tsv [--metric bleu] [--bucket 5] --out curve.svg',
     "score vs source length for each model: the notes' curve 'BLEU falls with sentence length without attention'", curveSpec);
   noPositionals(c, positionals);
+  checkBeamWidth(c, flags.beam as number);
   const paths = (flags.model as string[] | undefined) ?? [];
   if (paths.length === 0) throw new UsageError(`${c}: expected --model FILE[,FILE…] (see 'seqgrad ${c} --help')`);
+  planOutputs({
+    command: c,
+    inputs: { '--pairs': flags.pairs as string | undefined, ...Object.fromEntries(paths.map((p, k) => [`--model #${k + 1}`, p])) },
+    outputs: { '--out': flags.out as string },
+  });
   let pairs = readPairs(c, required(c, flags, 'pairs', 'FILE.tsv'));
   if (flags.max !== undefined) pairs = pairs.slice(0, flags.max as number);
   const labels = (flags.label as string[] | undefined) ?? [];
@@ -484,6 +530,7 @@ function runDates(argv: string[]): number {
   if (flags.help) return printHelp('seqgrad seq2seq dates --n 20000 --out dates.tsv [--seed 1]', 'write human-readable dates in many formats → ISO yyyy-mm-dd pairs', datesSpec);
   noPositionals(c, positionals);
   const out = required(c, flags, 'out', 'FILE.tsv');
+  planOutputs({ command: c, outputs: { '--out': out } });
   let pairs: SeqPair[];
   try {
     pairs = generateDatePairs(flags.n as number, new Rng(flags.seed as number), {
@@ -516,6 +563,7 @@ function runGenerate(argv: string[]): number {
     'write long-input synthetic pairs (space-separated letters; use --level word)', generateSpec);
   noPositionals(c, positionals);
   const out = required(c, flags, 'out', 'FILE.tsv');
+  planOutputs({ command: c, outputs: { '--out': out } });
   const rng = new Rng(flags.seed as number);
   const opts = { minLength: flags['min-length'] as number, maxLength: flags['max-length'] as number, vocabSize: flags.vocab as number };
   let pairs: SeqPair[];

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, positiveNumber, printHelp, UsageError, type FlagSpec } from '../args.js';
 import { selectBackend } from '../backend.js';
 import type { Command } from '../command.js';
-import { ensureParentDir, readInputText } from '../files.js';
+import { readInputText } from '../files.js';
 import { runWithProgress } from '../lm-progress.js';
 import { formatDuration } from '../progress.js';
 import { runGradCheckCases } from '../../training/check/gradcheck.js';
@@ -23,9 +23,11 @@ import { Rng } from '../../engine/rng.js';
 import { writeFileAtomic } from '../../training/io/files.js';
 import { lmCurveSvg } from '../../training/lm/curve.js';
 import { saveLanguageModel } from '../../training/lm/model-file.js';
+import { planOutputs } from '../../training/io/outputs.js';
 import { createLanguageModel, lmParameterCount } from '../../training/lm/model.js';
 import { createLmTrainer, prepareLmCorpus } from '../../training/lm/train.js';
 import { sampleText } from '../../training/lm/use.js';
+import { interrupted } from '../interrupt.js';
 
 const spec: Record<string, FlagSpec> = {
   data: { type: 'string', description: 'names file, one per line (default: the shipped data/dinos.txt)' },
@@ -80,6 +82,10 @@ export const startCommand: Command = {
     const timeLimit = flags['time-limit'] as number;
     const quick = flags.quick === true;
     const dataPath = (flags.data as string | undefined) ?? shippedDataFile('dinos.txt');
+    const modelPath = (flags['model-out'] as string | undefined) ?? nodePath.join(nodePath.dirname(flags.out as string), 'dinos.json');
+    planOutputs({
+      command: 'start', inputs: { '--data': dataPath }, outputs: { '--out': flags.out as string, '--model-out': modelPath }, createParents: true,
+    });
     const text = readInputText('start', 'data', dataPath, 'names file');
     const seed = flags.seed as number;
 
@@ -126,16 +132,13 @@ export const startCommand: Command = {
     }
 
     const svgPath = flags.out as string;
-    ensureParentDir(svgPath);
     writeFileAtomic(svgPath, lmCurveSvg(`char LSTM on ${nodePath.basename(dataPath)} (H = ${hidden})`, result, 'step', 'char'));
     console.log(`\n4. loss curve (bits/char, train and validation, by step): ${svgPath}`);
 
-    const modelPath = (flags['model-out'] as string | undefined) ?? nodePath.join(nodePath.dirname(svgPath), 'dinos.json');
-    ensureParentDir(modelPath);
     saveLanguageModel(modelPath, model, { data: dataPath, steps: result.steps, seed });
     console.log(`5. the model: ${modelPath} — next, try:`);
     for (const line of nextCommands(modelPath)) console.log(`   ${line}`);
-    return failed > 0 ? 1 : 0;
+    return failed > 0 ? 1 : interrupted('start', result.steps, [svgPath, modelPath]);
   },
 };
 

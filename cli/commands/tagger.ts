@@ -4,8 +4,8 @@
  */
 import { bool, num, parseArgs, printHelp, str, UsageError, type FlagSpec, type FlagValues } from '../args.js';
 import type { Command } from '../command.js';
-import { ensureParentDir } from '../files.js';
 import { createProgress } from '../progress.js';
+import { planOutputs } from '../../training/io/outputs.js';
 import { runSubcommand } from '../subcommands.js';
 import { Rng } from '../../engine/rng.js';
 import { modelParameters } from '../../layers/architectures.js';
@@ -14,6 +14,7 @@ import {
   saveTagger, trainTagger, type NameLists, type TaggedSentence, type TaggerEvaluation,
 } from '../../training/tagger/tagger.js';
 import { tokenizeWords } from '../../training/text/vocab.js';
+import { interrupted, stopFlag } from '../interrupt.js';
 
 const SUMMARY = 'per-word name tagger (embedding → LSTM → sigmoid), uni- vs bidirectional: train | eval | tag';
 
@@ -76,6 +77,10 @@ async function runTrain(argv: string[]): Promise<number> {
   const { flags } = parseArgs(command, argv, TRAIN);
   if (flags.help) return printHelp('seqgrad tagger train [flags]', 'train unidirectional and/or bidirectional taggers on generated sentences; report token F1 on held-out sentences', TRAIN);
   const seed = num(flags, 'seed');
+  const direction = str(flags, 'direction');
+  const kinds = direction === 'both' ? ['uni', 'bi'] : [direction];
+  const out = str(flags, 'out');
+  planOutputs({ command, outputs: Object.fromEntries(kinds.map((kind) => [`--out (${kind})`, `${out}-${kind}.json`])), createParents: true });
   const lists = names(flags);
   const ambiguousRate = rate(command, flags, 'ambiguous-rate');
   const train = generateTaggedSentences(new Rng(seed), num(flags, 'train'), lists, { ambiguousRate });
@@ -86,26 +91,25 @@ async function runTrain(argv: string[]): Promise<number> {
   const vocab = buildTaggerVocabulary(train, num(flags, 'min-count'));
   const lr = num(flags, 'lr');
   if (!(lr > 0)) throw new UsageError(`${command}: --lr expects a positive number, got ${lr}`);
-  const direction = str(flags, 'direction');
-  const kinds = direction === 'both' ? ['uni', 'bi'] : [direction];
-  const out = str(flags, 'out');
   const results: Record<string, { evaluation: TaggerEvaluation; seconds: number; finalLoss: number; parameters: number; file: string }> = {};
+  let stepsDone = 0;
   for (const kind of kinds) {
+    if (stopFlag.stopRequested) break; // interrupted during the first model: do not start the second
     // The same seed for both models: the same initial embedding rows and the same batches.
     const tagger = createTagger(vocab, {
       embeddingDim: num(flags, 'dim'), hidden: num(flags, 'hidden'), bidirectional: kind === 'bi',
     }, new Rng(seed + 2));
     let progress: ReturnType<typeof createProgress> | null = null;
     const r = trainTagger(tagger, train, {
-      steps: num(flags, 'steps'), batchSize: num(flags, 'batch'), lr,
+      steps: num(flags, 'steps'), batchSize: num(flags, 'batch'), lr, signal: stopFlag,
       onProgress: (p) => {
         progress ??= createProgress({ label: `${kind}directional`, total: p.totalSteps, unit: 'updates' });
         progress.update(p.step, { loss: p.smoothLoss.toFixed(4) });
       },
     }, new Rng(seed + 3));
     (progress as ReturnType<typeof createProgress> | null)?.finish();
+    stepsDone = r.steps;
     const file = `${out}-${kind}.json`;
-    ensureParentDir(file);
     saveTagger(file, tagger);
     const parameters = Object.values(modelParameters(tagger.net).params).reduce((n, p) => n + p.size, 0);
     results[kind] = { evaluation: evaluateTagger(tagger, test), seconds: r.seconds, finalLoss: r.losses.at(-1)!, parameters, file };
@@ -121,7 +125,7 @@ async function runTrain(argv: string[]): Promise<number> {
     console.log(scoreTable(Object.entries(results).map(([k, v]) => [`${k}directional (${v.parameters} params)`, v.evaluation])));
     console.log(`models saved to ${Object.values(results).map((v) => v.file).join(', ')}`);
   }
-  return 0;
+  return interrupted(command, stepsDone, Object.values(results).map((v) => v.file));
 }
 
 function scoreTable(rows: [string, TaggerEvaluation][]): string {

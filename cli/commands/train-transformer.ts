@@ -6,6 +6,7 @@
  */
 import * as nodePath from 'node:path';
 import { UsageError, type FlagSpec, type FlagValues } from '../args.js';
+import { interrupted, stopFlag } from '../interrupt.js';
 import { createProgress, formatDuration, type Progress } from '../progress.js';
 import type { FeedForwardActivation } from '../../layers/transformer/feedforward.js';
 import type { PositionKind } from '../../layers/transformer/positions.js';
@@ -62,6 +63,7 @@ export function trainTransformerFromFlags(
   let progress: Progress | null = null;
   let lastVal = '';
   const result = trainer.run({
+    signal: stopFlag,
     epochs: (flags.epochs as number | undefined) ?? (flags.steps === undefined ? 10 : undefined),
     maxSteps: flags.steps as number | undefined,
     timeLimitSeconds: flags['time-limit'] as number | undefined,
@@ -88,11 +90,11 @@ export function trainTransformerFromFlags(
   if (svg) writeFileAtomic(flags.curve as string, svg);
   if (flags.json) {
     console.log(JSON.stringify({ ...summary, out: flags.out, curve: flags.curve ?? null, evaluations: result.evaluations }, null, 2));
-    return 0;
+    return interrupted('train', result.steps, [flags.out as string]);
   }
   console.log(`${result.steps} steps (${result.epochs.toFixed(2)} epochs) in ${formatDuration(result.seconds)}, ${Math.round(result.tokensPerSecond)} tokens/s, stopped by ${result.stopReason}; ${summary.parameters} parameters, vocabulary ${model.vocab.size}`);
   console.log(`train loss ${result.finalLoss.toFixed(4)} nats/${unit} (${(result.finalLoss / Math.LN2).toFixed(3)} bits/${unit})`);
   console.log(e ? `validation: loss ${e.loss.toFixed(4)} nats/${unit}, perplexity ${e.perplexity.toFixed(3)}, ${e.bitsPerToken.toFixed(3)} bits/${unit} (${e.tokens} tokens)` : 'validation: none (empty validation split)');
   console.log(`model written to ${String(flags.out)}${flags.curve ? `, loss curve to ${String(flags.curve)}` : ''}`);
-  return 0;
+  return interrupted('train', result.steps, [flags.out as string]);
 }

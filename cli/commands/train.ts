@@ -5,7 +5,7 @@
  * atomically. Thin: parses flags, calls the library.
  */
 import * as nodePath from 'node:path';
-import { parseArgs, positiveNumber, printHelp, UsageError, type FlagSpec, type FlagValues } from '../args.js';
+import { checkResumeConflicts, parseArgs, positiveNumber, printHelp, UsageError, type FlagSpec, type FlagValues } from '../args.js';
 import { selectBackend } from '../backend.js';
 import type { Command } from '../command.js';
 import { readInputText } from '../files.js';
@@ -24,6 +24,8 @@ import {
 } from '../../training/lm/train.js';
 import type { OptimizerKind } from '../../training/core/optimizers.js';
 import { InputError } from '../../training/core/errors.js';
+import { planOutputs } from '../../training/io/outputs.js';
+import { interrupted } from '../interrupt.js';
 import { trainTransformerFromFlags, transformerTrainFlags } from './train-transformer.js';
 
 const spec: Record<string, FlagSpec> = {
@@ -97,6 +99,12 @@ export const trainCommand: Command = {
     );
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (see 'seqgrad train --help')`);
     checkFlags(flags);
+    planOutputs({
+      command: 'train',
+      inputs: { '--data': flags.data as string | undefined, '--resume': flags.resume as string | undefined },
+      outputs: { '--out': flags.out as string, '--checkpoint': flags.checkpoint as string | undefined, '--curve': flags.curve as string | undefined },
+      updates: { '--checkpoint': '--resume' },
+    });
     const backend = await selectBackend(flags.backend as string);
 
     if (flags.arch === 'transformer' && (flags.resume || flags.checkpoint)) throw new UsageError('--arch transformer has no checkpoints or --resume yet');
@@ -106,6 +114,12 @@ export const trainCommand: Command = {
       const checkpoint = readLmCheckpoint(flags.resume as string);
       const saved = checkpoint.corpus as CorpusInfo | null;
       if (!saved) throw new InputError(`train: checkpoint ${String(flags.resume)} does not say how its corpus was read`);
+      const m = checkpoint.model.config, t = checkpoint.train;
+      checkResumeConflicts('train', argv, flags, {
+        level: m.level, cell: m.cell, hidden: m.hidden, layers: m.layers, embedding: m.embeddingDim, seed: m.seed, lowercase: m.lowercase,
+        'seq-len': t.seqLen, batch: t.batch, lr: t.optimizer.lr, optimizer: t.optimizer.kind, clip: t.clip?.max ?? 0, 'clip-mode': t.clip?.mode,
+        'min-count': saved.minCount, 'max-vocab': saved.maxVocab ?? undefined, 'val-fraction': saved.valFraction, 'keep-empty-lines': saved.keepEmptyLines,
+      });
       corpus = { ...saved, file: (flags.data as string | undefined) ?? saved.file };
       const text = readInputText('train', 'data', corpus.file, 'training corpus');
       const data = prepareLmCorpus(text, { ...corpus, vocab: checkpoint.model.vocab });
@@ -161,7 +175,7 @@ export const trainCommand: Command = {
       printSummary(model, result, unit);
       console.log(`model written to ${String(flags.out)}${flags.curve ? `, loss curve to ${String(flags.curve)}` : ''}`);
     }
-    return 0;
+    return interrupted('train', result.steps, [flags.out as string, flags.checkpoint as string | undefined]);
   },
 };
 
@@ -195,6 +209,6 @@ function printSummary(model: LanguageModel, result: LmTrainResult, unit: string)
   if (e) {
     console.log(`validation: loss ${e.loss.toFixed(4)} nats/${unit}, perplexity ${e.perplexity.toFixed(3)}, ${e.bitsPerToken.toFixed(3)} bits/${unit} (${e.tokens} tokens)`);
   } else {
-    console.log('validation: none (empty validation split)');
+    console.log(`validation: none (${result.stopReason === 'interrupted' ? 'interrupted before one was done' : 'empty validation split'})`);
   }
 }

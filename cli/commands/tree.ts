@@ -8,12 +8,14 @@ import { createProgress } from '../progress.js';
 import { runSubcommand } from '../subcommands.js';
 import { Rng } from '../../engine/rng.js';
 import { readJsonFile, readTextFile, writeFileAtomic } from '../../training/io/files.js';
+import { planOutputs } from '../../training/io/outputs.js';
 import { generateSentimentTrees, parseTrees, treeToString, type Tree } from '../../training/trees/trees.js';
 import {
   evaluateBag, evaluateTreeNet, inferClasses, labelClass, trainBagOfEmbeddings, trainTreeNet, treeModelsFromJSON,
   treeModelsToJSON, type TreeEvaluation, type TreeModelsJSON, type TreeTrainOptions,
 } from '../../training/trees/treenet.js';
 import { InputError } from '../../training/core/errors.js';
+import { interrupted, stopFlag } from '../interrupt.js';
 
 const SUMMARY = 'recursive (tree) net on sentiment trees vs a bag of embeddings: generate | train | eval';
 
@@ -95,6 +97,7 @@ function runGenerate(argv: string[]): number {
   const { flags } = parseArgs(command, argv, GENERATE);
   if (flags.help) return printHelp('seqgrad tree generate [flags]', 'write seeded sentiment trees with negation and intensifiers (labels follow the rules of training/trees.ts)', GENERATE);
   const count = num(flags, 'count');
+  planOutputs({ command, outputs: { '--out': flags.out as string | undefined } });
   const classes = checkClasses(command, num(flags, 'classes'));
   const negation = num(flags, 'negation');
   if (!(negation >= 0 && negation <= 1)) throw new UsageError(`${command}: --negation expects a probability in [0, 1], got ${negation}`);
@@ -122,6 +125,7 @@ async function runTrain(argv: string[]): Promise<number> {
   const classesFlag = flags.classes as number | undefined;
   const trainPath = flags.train as string | undefined;
   const testPath = flags.test as string | undefined;
+  planOutputs({ command, inputs: { '--train': trainPath, '--test': testPath }, outputs: { '--out': flags.out as string | undefined } });
   let classes = classesFlag;
   if (classes !== undefined && !(Number.isInteger(classes) && classes >= 2)) throw new UsageError(`${command}: --classes expects an integer ≥ 2, got ${classes}`);
   const train = trainPath
@@ -167,13 +171,14 @@ async function runTrain(argv: string[]): Promise<number> {
     console.log(accuracyTable([[`tree net (d=${options.dim})`, treeEval], ...(bagEval ? [['bag of embeddings', bagEval] as [string, TreeEvaluation]] : [])]));
     if (out) console.log(`models saved to ${out}`);
   }
-  return 0;
+  return interrupted(command, null, [out]);
 }
 
 function withProgress(options: TreeTrainOptions, label: string): TreeTrainOptions {
   let progress: ReturnType<typeof createProgress> | null = null;
   return {
     ...options,
+    signal: stopFlag,
     onProgress: (p) => {
       progress ??= createProgress({ label, total: p.totalSteps, unit: 'batches' });
       progress.update(p.step, { loss: p.loss });

@@ -6,7 +6,6 @@ import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { num, parseArgs, printHelp, str, UsageError, type FlagSpec, type FlagValues } from '../args.js';
 import type { Command } from '../command.js';
-import { ensureParentDir } from '../files.js';
 import { createProgress } from '../progress.js';
 import { runSubcommand } from '../subcommands.js';
 import { Rng } from '../../engine/rng.js';
@@ -14,6 +13,7 @@ import type { CellKind } from '../../layers/cells/cell.js';
 import { ESPEAK_MISSING_MESSAGE, hasEspeak, type ClipEvent } from '../../training/trigger/audio/synth.js';
 import { readWav } from '../../training/trigger/audio/wav.js';
 import { readJsonFile, writeFileAtomic } from '../../training/io/files.js';
+import { planOutputs } from '../../training/io/outputs.js';
 import {
   bandStatistics, createTriggerModel, detectTriggers, evaluateTrigger, loadTriggerModel, loadTriggerSplit,
   predictTrigger, readTriggerManifest, saveTriggerModel, spectrogramOfAudio, synthesizeTriggerDataset,
@@ -21,6 +21,7 @@ import {
 } from '../../training/trigger/trigger.js';
 import { precisionRecall, scoreDetections } from '../../training/metrics/detection.js';
 import { InputError } from '../../training/core/errors.js';
+import { interrupted, stopFlag } from '../interrupt.js';
 
 const SUMMARY = 'trigger-word detection ("activate") on espeak-ng speech: synth | train | detect';
 
@@ -136,6 +137,8 @@ async function runTrain(argv: string[]): Promise<number> {
   const clipNorm = num(flags, 'clip-norm');
   if (!(clipNorm > 0)) throw new UsageError(`${command}: --clip-norm expects a positive number, got ${clipNorm}`);
   const seed = num(flags, 'seed');
+  const plotPath = flags.plot ? str(flags, 'plot') : undefined;
+  planOutputs({ command, inputs: { '--data': dir }, outputs: { '--out': str(flags, 'out'), '--plot': plotPath }, createParents: true });
 
   let manifest = readTriggerManifest(dir);
   if (manifest === null) {
@@ -158,7 +161,7 @@ async function runTrain(argv: string[]): Promise<number> {
   }, new Rng(seed), bandStatistics(train.map((c) => c.features)));
   let progress: ReturnType<typeof createProgress> | null = null;
   const result = trainTriggerModel(model, train, {
-    epochs, batchSize, lr, clipNorm,
+    epochs, batchSize, lr, clipNorm, signal: stopFlag,
     onProgress: (p) => {
       progress ??= createProgress({ label: 'training', total: p.totalSteps, unit: 'batches' });
       progress.update(p.step, { loss: p.smoothLoss.toFixed(4) });
@@ -172,14 +175,12 @@ async function runTrain(argv: string[]): Promise<number> {
   const heldOutEarly = test.length > 0 && early > 0 ? evaluateTrigger(model, test, threshold, early, testProbabilities) : null;
   const trainEval = evaluateTrigger(model, train.slice(0, Math.min(train.length, 100)), threshold);
   const out = str(flags, 'out');
-  ensureParentDir(out);
   saveTriggerModel(out, model);
   let plot: string | null = null;
   if (test.length > 0 && flags.plot) {
     plot = str(flags, 'plot');
     const clip = test[0];
     const p = testProbabilities[0];
-    ensureParentDir(plot);
     writeFileAtomic(plot, triggerPlotSvg({
       title: `held-out clip 0: log spectrogram and P(activate) — ${clip.events.map((e) => e.word).join(', ') || 'no words'}`,
       spectrogram: clip.features, probabilities: p, pool, frameSeconds: manifest.spectrogram.hopMs / 1000,
@@ -199,7 +200,7 @@ async function runTrain(argv: string[]): Promise<number> {
     console.log(describeEvaluation(`training (first ${trainEval.clips})`, trainEval));
     console.log(`model saved to ${out}${plot ? `; plot of held-out clip 0 in ${plot}` : ''}`);
   }
-  return 0;
+  return interrupted(command, result.steps, [out, plot ?? undefined]);
 }
 
 function describeEvaluation(name: string, e: ReturnType<typeof evaluateTrigger>): string {
@@ -227,6 +228,10 @@ function runDetect(argv: string[]): number {
   if (positionals.length !== 1) throw new UsageError(`${command}: expected one WAV file, got ${positionals.length === 0 ? 'none' : positionals.join(' ')}`);
   const wavPath = positionals[0];
   const threshold = probability(command, flags, 'threshold');
+  planOutputs({
+    command, inputs: { '--model': modelPath, WAV: wavPath, '--truth': flags.truth as string | undefined },
+    outputs: { '--out': flags.out as string | undefined }, createParents: true,
+  });
   const model = loadTriggerModel(modelPath);
   const audio = readWav(wavPath);
   const spectrogram = spectrogramOfAudio(model, audio.samples, audio.sampleRate);
@@ -241,7 +246,6 @@ function runDetect(argv: string[]): number {
   const counts = windows ? scoreDetections(detections, windows) : null;
   const out = flags.out as string | undefined;
   if (out) {
-    ensureParentDir(out);
     writeFileAtomic(out, triggerPlotSvg({
       title: `${nodePath.basename(wavPath)}: log spectrogram and P(activate)`, spectrogram, probabilities: p, pool: model.config.pool,
       frameSeconds: model.config.spectrogram.hopMs / 1000, windows,

@@ -12,6 +12,8 @@ import { createProgress, type Progress } from '../progress.js';
 import { writeVectors } from '../../training/io/vectors.js';
 import { trainWord2Vec, type Word2VecKernel, type Word2VecLoss, type Word2VecMethod } from '../../training/embeddings/word2vec.js';
 import { InputError } from '../../training/core/errors.js';
+import { planOutputs } from '../../training/io/outputs.js';
+import { interrupted, stopFlag } from '../interrupt.js';
 
 const spec: Record<string, FlagSpec> = {
   corpus: { type: 'string', description: 'a text file, or a directory of .txt files' },
@@ -42,6 +44,7 @@ export const word2vecCommand: Command = {
     );
     if ((flags.sample as number) < 0) throw new InputError(`word2vec: --sample expects a number ≥ 0, got ${flags.sample}`);
     if (flags.alpha !== undefined && !((flags.alpha as number) > 0)) throw new InputError(`word2vec: --alpha expects a positive number, got ${flags.alpha}`);
+    planOutputs({ command: 'word2vec', inputs: { '--corpus': flags.corpus as string | undefined }, outputs: { '--out': flags.out as string } });
     const corpus = readCorpusInput('word2vec', flags.corpus as string | undefined);
     const method = flags.method as Word2VecMethod;
     const loss = flags.loss as Word2VecLoss;
@@ -58,6 +61,7 @@ export const word2vecCommand: Command = {
       alpha: flags.alpha as number | undefined,
       seed: flags.seed as number,
       kernel: flags.kernel as Word2VecKernel,
+      signal: stopFlag,
       onProgress: (p) => {
         progress ??= createProgress({ label, total: p.totalWords, unit: 'words' });
         progress.update(p.wordsDone, {
@@ -86,6 +90,6 @@ export const word2vecCommand: Command = {
         `${summary.wordsPerSecond} words/s (${result.kernel} kernel), mean loss of the last epoch ${summary.finalLoss} → ${out}`,
       );
     }
-    return 0;
+    return interrupted('word2vec', null, [out]);
   },
 };

@@ -90,6 +90,36 @@ export interface RecurrentCell<W extends CellWorkspace = CellWorkspace> {
   ): void;
 }
 
+/**
+ * The cheap shape check of one stepForward / stepBackward call (the cell contract is public): t
+ * within the workspace, xp (or dxp) [B, G] with B the workspace's batch, and every state tensor
+ * of the state groups `s0` … `s3` (prev/next, or dNext/dPrev/prev/next) [B, H]. A wrong width
+ * would read past a buffer on wasm; name it instead. Fixed parameters, not an array of groups:
+ * nothing is allocated per step.
+ */
+export function checkStepShapes(
+  op: string, cell: RecurrentCell, ws: CellWorkspace, t: number, xp: Matrix,
+  s0: readonly Matrix[], s1: readonly Matrix[], s2?: readonly Matrix[], s3?: readonly Matrix[],
+): void {
+  if (!Number.isInteger(t) || t < 0 || t >= ws.steps) throw new Error(`${op}: expected step t in [0, ${ws.steps}) of the workspace, got ${t}`);
+  if (xp.rows !== ws.batch || xp.cols !== cell.gateWidth) {
+    throw new Error(`${op}: expected xp [${ws.batch}, ${cell.gateWidth}] (the workspace's batch, G), got [${xp.rows}, ${xp.cols}]`);
+  }
+  checkStateGroup(op, cell, xp.rows, s0);
+  checkStateGroup(op, cell, xp.rows, s1);
+  if (s2) checkStateGroup(op, cell, xp.rows, s2);
+  if (s3) checkStateGroup(op, cell, xp.rows, s3);
+}
+
+function checkStateGroup(op: string, cell: RecurrentCell, B: number, group: readonly Matrix[]): void {
+  for (let k = 0; k < cell.stateCount; k++) {
+    const s = group[k];
+    if (!s || s.rows !== B || s.cols !== cell.hiddenSize) {
+      throw new Error(`${op}: expected state tensor ${k} to be [${B}, ${cell.hiddenSize}] (xp's batch, H), got ${s ? `[${s.rows}, ${s.cols}]` : 'none'}`);
+    }
+  }
+}
+
 /** What `createCell(config.kind, { ...config, rng })` needs to rebuild a cell's structure (for saving). */
 export interface CellConfig {
   kind: CellKind;

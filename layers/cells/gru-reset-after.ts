@@ -19,7 +19,7 @@ import { gemm } from '../../engine/gemm.js';
 import { Matrix, stepView, type DType } from '../../engine/matrix.js';
 import { sumRows } from '../../engine/ops.js';
 import {
-  allocateParams, checkCellOptions, initCellParams,
+  allocateParams, checkCellOptions, checkStepShapes, initCellParams,
   type CellConfig, type CellOptions, type CellWorkspace, type RecurrentCell,
 } from './cell.js';
 
@@ -76,6 +76,7 @@ export class ResetAfterGruCell implements RecurrentCell<ResetAfterGruWorkspace> 
    * n = tanh(xp_n + r ∗ hp_n);  h′ = (1 − z) ∗ n + z ∗ h.  Caches r, z, n and hp_n.
    */
   stepForward(ws: ResetAfterGruWorkspace, t: number, xp: Matrix, prev: readonly Matrix[], next: readonly Matrix[]): void {
+    checkStepShapes('gru-reset-after.stepForward', this, ws, t, xp, prev, next);
     const hp = ws.scratch;
     gemm(hp, prev[0], this.params.W_a, false, true, 1, 0);
     gruGatesForwardKernel()(hp.rows, this.hiddenSize, hp, this.params.b_a, xp, prev[0], ws.gates[t], ws.hpn[t], next[0]);
@@ -90,6 +91,7 @@ export class ResetAfterGruCell implements RecurrentCell<ResetAfterGruWorkspace> 
     ws: ResetAfterGruWorkspace, t: number, dNext: readonly Matrix[], dxp: Matrix, dPrev: readonly Matrix[],
     prev: readonly Matrix[], _next: readonly Matrix[],
   ): void {
+    checkStepShapes('gru-reset-after.stepBackward', this, ws, t, dxp, dNext, dPrev, prev, _next);
     const dhp = ws.scratch, hPrev = prev[0], dhPrev = dPrev[0];
     gruGatesBackwardKernel()(dhp.rows, this.hiddenSize, ws.gates[t], ws.hpn[t], hPrev, dNext[0], dxp, dhp, dhPrev);
     gemm(dhPrev, dhp, this.params.W_a, false, false, 1, 1);

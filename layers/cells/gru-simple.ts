@@ -17,7 +17,7 @@ import { gruSimpleGatesBackwardKernel, gruSimpleGatesForwardKernel } from '../..
 import { gemm } from '../../engine/gemm.js';
 import { Matrix, stepView, type DType } from '../../engine/matrix.js';
 import {
-  allocateParams, checkCellOptions, initCellParams,
+  allocateParams, checkCellOptions, checkStepShapes, initCellParams,
   type CellConfig, type CellOptions, type CellWorkspace, type RecurrentCell,
 } from './cell.js';
 
@@ -61,6 +61,7 @@ export class SimpleGruCell implements RecurrentCell<SimpleGruWorkspace> {
 
   /** [z_u z_c] = xp + c⟨t−1⟩·W_aᵀ;  Γu = σ(z_u), c̃ = tanh(z_c);  c⟨t⟩ = Γu ∗ c̃ + (1 − Γu) ∗ c⟨t−1⟩ */
   stepForward(ws: SimpleGruWorkspace, t: number, xp: Matrix, prev: readonly Matrix[], next: readonly Matrix[]): void {
+    checkStepShapes('gru-simple.stepForward', this, ws, t, xp, prev, next);
     const gates = ws.gates[t];
     gemm(gates, prev[0], this.params.W_a, false, true, 1, 0);
     gruSimpleGatesForwardKernel()(gates.rows, this.hiddenSize, gates, xp, prev[0], next[0]);
@@ -74,6 +75,7 @@ export class SimpleGruCell implements RecurrentCell<SimpleGruWorkspace> {
     ws: SimpleGruWorkspace, t: number, dNext: readonly Matrix[], dxp: Matrix, dPrev: readonly Matrix[],
     prev: readonly Matrix[], _next: readonly Matrix[],
   ): void {
+    checkStepShapes('gru-simple.stepBackward', this, ws, t, dxp, dNext, dPrev, prev, _next);
     const gates = ws.gates[t], cPrev = prev[0], dcPrev = dPrev[0];
     gruSimpleGatesBackwardKernel()(gates.rows, this.hiddenSize, gates, cPrev, dNext[0], dxp, dcPrev);
     gemm(dcPrev, dxp, this.params.W_a, false, false, 1, 1);

@@ -24,7 +24,7 @@ import {
 import { gemm } from '../../engine/gemm.js';
 import { Matrix, stepView, type DType } from '../../engine/matrix.js';
 import {
-  allocateParams, checkCellOptions, initCellParams,
+  allocateParams, checkCellOptions, checkStepShapes, initCellParams,
   type CellConfig, type CellOptions, type CellWorkspace, type RecurrentCell,
 } from './cell.js';
 
@@ -105,6 +105,7 @@ export class GruCell implements RecurrentCell<GruWorkspace> {
    * z_c = xp[:, 2H:3H] + rc·W_caᵀ;  c̃ = tanh(z_c);  c⟨t⟩ = Γu ∗ c̃ + (1 − Γu) ∗ c⟨t−1⟩
    */
   stepForward(ws: GruWorkspace, t: number, xp: Matrix, prev: readonly Matrix[], next: readonly Matrix[]): void {
+    checkStepShapes('gru.stepForward', this, ws, t, xp, prev, next);
     const H = this.hiddenSize;
     const gates = ws.gates[t], rc = ws.resetState[t], cPrev = prev[0];
     gemm(ws.gatesRU[t], cPrev, this.wGates, false, true, 1, 0);
@@ -122,6 +123,7 @@ export class GruCell implements RecurrentCell<GruWorkspace> {
     ws: GruWorkspace, t: number, dNext: readonly Matrix[], dxp: Matrix, dPrev: readonly Matrix[],
     prev: readonly Matrix[], _next: readonly Matrix[],
   ): void {
+    checkStepShapes('gru.stepBackward', this, ws, t, dxp, dNext, dPrev, prev, _next);
     const H = this.hiddenSize;
     const gates = ws.gates[t], rc = ws.resetState[t], drc = ws.dResetState, dzRU = ws.dzRU, dzC = ws.dzC;
     const cPrev = prev[0], dcPrev = dPrev[0];

@@ -19,7 +19,7 @@
 import { lstmPeepholeGatesBackwardKernel, lstmPeepholeGatesForwardKernel } from '../../engine/backend.js';
 import { gemm } from '../../engine/gemm.js';
 import type { DType, Matrix } from '../../engine/matrix.js';
-import type { CellConfig, RecurrentCell } from './cell.js';
+import { checkStepShapes, type CellConfig, type RecurrentCell } from './cell.js';
 import { createLstmParams, createLstmWorkspace, type LstmCellOptions, type LstmWorkspace } from './lstm.js';
 
 export class PeepholeLstmCell implements RecurrentCell<LstmWorkspace> {
@@ -51,6 +51,7 @@ export class PeepholeLstmCell implements RecurrentCell<LstmWorkspace> {
 
   /** z = xp⟨t⟩ + a⟨t−1⟩·W_aᵀ  [B, 4H]; gates (with the peephole terms), c⟨t⟩ and a⟨t⟩ as in the header. */
   stepForward(ws: LstmWorkspace, t: number, xp: Matrix, prev: readonly Matrix[], next: readonly Matrix[]): void {
+    checkStepShapes('lstm-peephole.stepForward', this, ws, t, xp, prev, next);
     const gates = ws.gates[t];
     const P = this.params;
     gemm(gates, prev[0], P.W_a, false, true, 1, 0);
@@ -70,6 +71,7 @@ export class PeepholeLstmCell implements RecurrentCell<LstmWorkspace> {
     ws: LstmWorkspace, t: number, dNext: readonly Matrix[], dxp: Matrix, dPrev: readonly Matrix[],
     prev: readonly Matrix[], next: readonly Matrix[],
   ): void {
+    checkStepShapes('lstm-peephole.stepBackward', this, ws, t, dxp, dNext, dPrev, prev, next);
     const gates = ws.gates[t];
     const P = this.params, G = this.grads;
     lstmPeepholeGatesBackwardKernel()(

@@ -26,7 +26,7 @@ import { lstmGatesBackwardKernel, lstmGatesForwardKernel } from '../../engine/ba
 import { gemm } from '../../engine/gemm.js';
 import { Matrix, stepView, type DType } from '../../engine/matrix.js';
 import {
-  allocateParams, checkCellOptions, initCellParams,
+  allocateParams, checkCellOptions, checkStepShapes, initCellParams,
   type CellConfig, type CellOptions, type CellWorkspace, type RecurrentCell,
 } from './cell.js';
 
@@ -106,6 +106,7 @@ export class LstmCell implements RecurrentCell<LstmWorkspace> {
    * (row, unit) computing all four gates.
    */
   stepForward(ws: LstmWorkspace, t: number, xp: Matrix, prev: readonly Matrix[], next: readonly Matrix[]): void {
+    checkStepShapes('lstm.stepForward', this, ws, t, xp, prev, next);
     const gates = ws.gates[t];
     gemm(gates, prev[0], this.params.W_a, false, true, 1, 0);
     lstmGatesForwardKernel()(gates.rows, this.hiddenSize, gates, xp, prev[1], next[1], next[0], ws.tanhC[t]);
@@ -123,6 +124,7 @@ export class LstmCell implements RecurrentCell<LstmWorkspace> {
     ws: LstmWorkspace, t: number, dNext: readonly Matrix[], dxp: Matrix, dPrev: readonly Matrix[],
     prev: readonly Matrix[], _next: readonly Matrix[],
   ): void {
+    checkStepShapes('lstm.stepBackward', this, ws, t, dxp, dNext, dPrev, prev, _next);
     const gates = ws.gates[t];
     lstmGatesBackwardKernel()(gates.rows, this.hiddenSize, gates, ws.tanhC[t], prev[1], dNext[0], dNext[1], dxp, dPrev[1]);
     gemm(dPrev[0], dxp, this.params.W_a, false, false, 1, 0);

@@ -24,7 +24,7 @@ import { gemm } from '../../engine/gemm.js';
 import { initIdentity, initNormal } from '../../engine/init.js';
 import { zero, type DType, type Matrix } from '../../engine/matrix.js';
 import {
-  allocateParams, checkCellOptions, initCellParams,
+  allocateParams, checkCellOptions, checkStepShapes, initCellParams,
   type CellConfig, type CellOptions, type CellWorkspace, type RecurrentCell,
 } from './cell.js';
 
@@ -89,6 +89,7 @@ export class RnnCell implements RecurrentCell {
 
   /** a⟨t⟩ = g(xp⟨t⟩ + a⟨t−1⟩·W_aaᵀ)   xp [B, H], a⟨t−1⟩ [B, H] → a⟨t⟩ [B, H] */
   stepForward(_ws: CellWorkspace, _t: number, xp: Matrix, prev: readonly Matrix[], next: readonly Matrix[]): void {
+    checkStepShapes('rnn.stepForward', this, _ws, _t, xp, prev, next);
     const a = next[0];
     gemm(a, prev[0], this.params.W_a, false, true, 1, 0);
     this.forwardKernel()(a.rows, this.hiddenSize, a, xp);
@@ -101,6 +102,7 @@ export class RnnCell implements RecurrentCell {
     _ws: CellWorkspace, _t: number, dNext: readonly Matrix[], dxp: Matrix, dPrev: readonly Matrix[],
     prev: readonly Matrix[], next: readonly Matrix[],
   ): void {
+    checkStepShapes('rnn.stepBackward', this, _ws, _t, dxp, dNext, dPrev, prev, next);
     const a = next[0];
     this.backwardKernel()(a.rows, this.hiddenSize, a, dNext[0], dxp);
     gemm(dPrev[0], dxp, this.params.W_a, false, false, 1, 0);

@@ -99,7 +99,7 @@ describe('seqgrad seq2seq', () => {
     }
   }, 60_000);
 
-  it('as a process: translate reads stdin (n-best, empty lines skipped); bad input exits with 2 and one line', async () => {
+  it('as a process: translate reads stdin (n-best, one output per input line); bad input exits with 2 and one line', async () => {
     const pairs = path.join(dir, 'small.tsv');
     fs.writeFileSync(pairs, 'ab\tba\nabc\tcba\nb\tb\n');
     const model = path.join(dir, 'small.json');
@@ -111,13 +111,30 @@ describe('seqgrad seq2seq', () => {
     ]);
     expect(tr.code, tr.stderr).toBe(0);
     const lines = tr.stdout.trim().split('\n').map((l) => JSON.parse(l) as { source: string; outputs: { score: number }[] });
-    expect(lines.map((l) => l.source)).toEqual(['ab', 'ba']);
-    for (const l of lines) {
+    // one output line per input line: the empty source gets an empty list
+    expect(lines.map((l) => l.source)).toEqual(['ab', '', 'ba']);
+    expect(lines[1].outputs).toEqual([]);
+    for (const l of [lines[0], lines[2]]) {
       expect(l.outputs).toHaveLength(2);
       expect(l.outputs[0].score).toBeGreaterThanOrEqual(l.outputs[1].score);
     }
     expect(bad.code).toBe(2);
     expect(bad.stderr.split('\n')).toHaveLength(1);
     expect(bad.stderr).toMatch(/pairs file .*missing\.tsv does not exist/);
+
+    // unknown characters: one warning for the whole input; a line over --max-source: exit 2 naming the line
+    const [unknown, tooLong, wideBeam] = await Promise.all([
+      seqgrad(['translate', '--model', model, '--beam', '1'], 'axz\n\nzzq\nba\n'),
+      seqgrad(['translate', '--model', model, '--max-source', '5'], 'ab\nabababab\n'),
+      seqgrad(['translate', '--model', model, '--beam', '1000000'], 'ab\n'),
+    ]);
+    expect(unknown.code, unknown.stderr).toBe(0);
+    expect(unknown.stdout.split('\n')).toHaveLength(5); // four lines and the final newline
+    expect(unknown.stdout.split('\n')[1]).toBe('');
+    expect(unknown.stderr).toMatch(/^seq2seq translate: line 1: "x" is not in the model's source vocabulary; unknown tokens are read as <UNK> \(reported once\)$/);
+    expect(tooLong.code).toBe(2);
+    expect(tooLong.stderr).toBe('seqgrad seq2seq translate: line 2 has 8 tokens, more than --max-source 5');
+    expect(wideBeam.code).toBe(2);
+    expect(wideBeam.stderr).toMatch(/--beam expects a width ≤ 1000, got 1000000$/);
   }, 60_000);
 });

@@ -5,12 +5,14 @@
  *
  *   - the stop reasons: the step budget ('epochs' or 'max-steps', see stepBudget), the time limit,
  *     an early stop the trainer asks for after a step ('early-stopping', e.g. the validation loss
- *     stopped improving), and a stop request ('interrupted': `signal.aborted`, checked between
+ *     stopped improving), and a stop request ('interrupted': the `signal` StopFlag of
+ *     training/core/stop.ts — the CLI's Ctrl-C/SIGTERM flag, or an AbortSignal — checked between
  *     steps, so the step under way always finishes);
  *   - the time limit: no step is started when the seconds of this run plus the last step's
  *     duration would pass it;
  *   - the loss record: every step's loss and their moving average, 0.95 on the past (LossHistory;
- *     trainers that checkpoint pass theirs in, so a resumed run continues it);
+ *     trainers that checkpoint pass theirs in, so a resumed run continues it; a checkpoint keeps
+ *     only its last CHECKPOINT_LOSSES losses, see LossHistory.tail);
  *   - progress: one TrainProgress after every step, before the trainer's afterStep hook;
  *   - the hook after each step (`afterStep`), where trainers evaluate, write checkpoints and ask for
  *     an early stop. The end of a run (a last evaluation, the last checkpoint) is the trainer's,
@@ -19,29 +21,28 @@
  * A step is the trainer's: it computes the gradient (forward, loss, backward) and then calls the
  * shared update made by `createUpdate`: the non-finite guard (a NaN or ±∞ in the loss or in any
  * gradient throws a NumericalError naming the step and the tensor before anything is updated, so
- * the weights in memory, and any checkpoint on disk, are the last good ones), gradient clipping
+ * the weights in memory, and any checkpoint on disk, are the last good ones), the divergence guard
+ * (a loss far above the run's first one, training/core/divergence.ts: same error, same promise),
+ * gradient clipping
  * through engine/clip.ts (global norm as PyTorch's clip_grad_norm_, or by value), one optimizer
  * step.
  *
- * Two seams for later, unused today: a Ctrl-C/SIGTERM handler only has to abort the `signal` it
- * passes to a run (the trainer's end of run then evaluates and saves as after any stop); data-
- * parallel workers would compute a step's gradient into the trainer's gradient buffers and leave
- * the update, unchanged, to the main thread.
+ * The CLI's Ctrl-C/SIGTERM handler (cli/interrupt.ts) sets the StopFlag it passes to a run as
+ * `signal`; the trainer's end of run then saves as after any stop (skipping a last evaluation).
+ * A seam for later: data-parallel workers would compute a step's gradient into the trainer's
+ * gradient buffers and leave the update, unchanged, to the main thread.
  */
 import { clipByValue, clipGradNorm, globalNorm } from '../../engine/clip.js';
 import type { Matrix } from '../../engine/matrix.js';
 import { firstNonFinite, maxAbs } from '../../engine/ops.js';
+import { checkDivergence, createDivergenceWatch } from './divergence.js';
 import { InputError, NumericalError } from './errors.js';
 import { optimizerStep, type OptimizerState, type ParamSet } from './optimizers.js';
+import { stopRequested, type StopFlag } from './stop.js';
 
 // ---- stop reasons and the step budget ------------------------------------------------------
 
 export type StopReason = 'epochs' | 'max-steps' | 'time-limit' | 'early-stopping' | 'interrupted';
-
-/** A stop request, checked between steps; an AbortSignal is one. */
-export interface StopSignal {
-  readonly aborted: boolean;
-}
 
 export interface StepLimits {
   /** Stop after this many epochs in total (default 1 when maxSteps is absent too). */
@@ -79,14 +80,31 @@ export function movingAverage(previous: number, loss: number): number {
   return Number.isNaN(previous) ? loss : LOSS_SMOOTHING * previous + (1 - LOSS_SMOOTHING) * loss;
 }
 
-/** Every step's loss and their moving average, kept over the runs (and resumes) of a trainer. */
+/** The training losses a checkpoint keeps (the last ones): ~75 KB whatever the run's length. */
+export const CHECKPOINT_LOSSES = 4096;
+
+/**
+ * Every step's loss and their moving average, kept over the runs (and resumes) of a trainer.
+ * A resumed history starts with the last losses its checkpoint kept: values[0] is the loss of
+ * step `firstStep` (1 when nothing was dropped).
+ */
 export class LossHistory {
   /** `values` is taken, not copied. `smoothed` NaN: no loss yet. */
-  constructor(readonly values: number[] = [], public smoothed = NaN) {}
+  constructor(readonly values: number[] = [], public smoothed = NaN, public firstStep = 1) {}
 
   add(loss: number): void {
     this.values.push(loss);
     this.smoothed = movingAverage(this.smoothed, loss);
+  }
+
+  /**
+   * What a checkpoint keeps: the last `limit` losses (a copy) and the step of the first of them,
+   * so a checkpoint stays bounded however long the run. The moving average is stored apart
+   * (`smoothed`), so a resume continues it bit for bit.
+   */
+  tail(limit = CHECKPOINT_LOSSES): { values: number[]; firstStep: number } {
+    const dropped = Math.max(0, this.values.length - limit);
+    return { values: this.values.slice(dropped), firstStep: this.firstStep + dropped };
   }
 }
 
@@ -115,8 +133,8 @@ export interface TrainProgress {
 export interface LoopControls<P extends TrainProgress = TrainProgress> {
   /** Stop before a step that would end after this many seconds of this run. */
   timeLimitSeconds?: number;
-  /** Stop after the step under way once `signal.aborted` (stop reason 'interrupted'). */
-  signal?: StopSignal;
+  /** Stop after the step under way once the flag asks to (stop reason 'interrupted'): the CLI's StopFlag, or an AbortSignal. */
+  signal?: StopFlag;
   /** Called after every step. */
   onProgress?: (p: P) => void;
   /** Milliseconds clock (default Date.now). */
@@ -175,7 +193,7 @@ export function runTrainingLoop<S extends StepOutcome>(opts: LoopOptions<S>): Lo
   let stopReason: StopReason = opts.budgetReason;
   const perSecond = (): number => (stepMs > 0 ? units / (stepMs / 1000) : 0);
   while (step < opts.totalSteps) {
-    if (opts.signal?.aborted) {
+    if (stopRequested(opts.signal)) {
       stopReason = 'interrupted';
       break;
     }
@@ -256,11 +274,18 @@ export interface UpdateOptions {
   clip?: GradientClip | null;
   /** Gradient names in the order a failure looks for the first bad one (default: the order of `grads`). */
   gradOrder?: readonly string[];
+  /**
+   * The divergence guard's message (training/core/divergence.ts): `op` names the command or
+   * function ("train"), `advice` what to change ("lower --lr"); the guard's `kept` note follows it.
+   * Default: 'training', 'lower the learning rate'.
+   */
+  divergence?: { op: string; advice: string };
 }
 
 /**
- * One update of a model's parameters from the gradients of a step: check, clip, optimizer step.
- * `step` is the number of the step (1-based) and `loss` its loss, for the guard; `kept` gives the
+ * One update of a model's parameters from the gradients of a step: check (non-finite values,
+ * divergence: a loss far above the first one this update saw), clip, optimizer step.
+ * `step` is the number of the step (1-based) and `loss` its loss, for the guards; `kept` gives the
  * end of the guard's message, only called on a failure (see keptNote; default: nothing was updated).
  */
 export type Update = (step: number, loss: number, kept?: () => string) => UpdateInfo;
@@ -270,8 +295,11 @@ export function createUpdate(params: ParamSet, grads: ParamSet, optimizer: Optim
   const gradList = Object.values(grads);
   const gradOrder = opts.gradOrder ?? Object.keys(grads);
   const clip = opts.clip ?? null;
+  const { op, advice } = opts.divergence ?? { op: 'training', advice: 'lower the learning rate' };
+  const watch = createDivergenceWatch();
   return (step, loss, kept = nothingKept) => {
     if (!Number.isFinite(loss)) failLoss(step, loss, params, kept());
+    checkDivergence(watch, op, loss, step, () => `${advice}${kept()}`);
     const gradNorm = globalNorm(gradList);
     if (!Number.isFinite(gradNorm)) failGradients(step, gradNorm, grads, gradOrder, kept());
     const clipRatio = clipGradients(gradList, clip, gradNorm);

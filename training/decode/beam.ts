@@ -87,22 +87,23 @@ export function beamSearch<S>(opts: BeamSearchOptions<S>): Hypothesis[] {
   const B = opts.beamWidth;
   const nBest = opts.nBest ?? 1;
   const penalty = opts.lengthPenalty ?? { kind: 'none' };
-  if (!Number.isInteger(B) || B < 1) throw new Error(`${op}: expected beamWidth to be an integer ≥ 1, got ${B}`);
+  if (!Number.isInteger(B) || B < 1 || B > MAX_BEAM_WIDTH) {
+    throw new Error(`${op}: expected beamWidth to be an integer in [1, ${MAX_BEAM_WIDTH}], got ${B}`);
+  }
   if (!Number.isInteger(opts.maxLength) || opts.maxLength < 1) throw new Error(`${op}: expected maxLength to be an integer ≥ 1, got ${opts.maxLength}`);
   if (!Number.isInteger(nBest) || nBest < 1) throw new Error(`${op}: expected nBest to be an integer ≥ 1, got ${nBest}`);
   checkPenalty(op, penalty);
 
-  // The B best extensions of this step, sorted by logProb (descending); ties keep scan order.
-  const topLogProb = new Float64Array(B);
-  const topParent = new Int32Array(B);
-  const topToken = new Int32Array(B);
+  // The B best extensions of this step: a min-heap of candidates (worst at the root), so keeping
+  // the best B of B·V candidates costs O(log B) each, not O(B).
+  const top = new TopK(B);
 
   let live: Live<S>[] = [{ tokens: [], logProb: 0, state: opts.initialState }];
   let lastTokens: number[] = [opts.startToken];
   const finished: Hypothesis[] = [];
 
   for (let t = 0; t < opts.maxLength && live.length > 0; t++) {
-    let count = 0;
+    top.clear();
     const nextStates: S[] = [];
     for (let p = 0; p < live.length; p++) {
       const out = opts.step(live[p].state, lastTokens[p]);
@@ -114,21 +115,12 @@ export function beamSearch<S>(opts: BeamSearchOptions<S>): Hypothesis[] {
         const lp = row[token];
         if (Number.isNaN(lp)) throw new Error(`${op}: step returned NaN log-probability for token ${token} at output position ${t}`);
         if (lp === -Infinity || isForbidden(token, opts.forbid)) continue;
-        const total = base + lp;
-        if (count === B && !(total > topLogProb[B - 1])) continue;
-        // Insert after every entry ≥ total (stable), dropping the last when full.
-        let i = count < B ? count++ : B - 1;
-        while (i > 0 && topLogProb[i - 1] < total) {
-          topLogProb[i] = topLogProb[i - 1];
-          topParent[i] = topParent[i - 1];
-          topToken[i] = topToken[i - 1];
-          i--;
-        }
-        topLogProb[i] = total;
-        topParent[i] = p;
-        topToken[i] = token;
+        top.offer(base + lp, p, token);
       }
     }
+    // Sorted by logProb (descending); ties keep scan order.
+    const count = top.sort();
+    const { logProb: topLogProb, parent: topParent, token: topToken } = top;
     const nextLive: Live<S>[] = [];
     const nextLast: number[] = [];
     for (let i = 0; i < count; i++) {
@@ -151,6 +143,99 @@ export function beamSearch<S>(opts: BeamSearchOptions<S>): Hypothesis[] {
   // Array.prototype.sort is stable, so ties keep finishing order.
   finished.sort((a, b) => b.score - a.score);
   return finished.slice(0, nBest);
+}
+
+/** The widest beam beamSearch accepts: wider costs B model steps per output token for no gain. */
+export const MAX_BEAM_WIDTH = 1000;
+
+/**
+ * The k best of a stream of (logProb, parent, token) candidates, better = higher logProb, ties:
+ * the earlier offered. A binary min-heap by (logProb, then later-offered first) while collecting;
+ * `sort` then orders the kept ones best first in place.
+ */
+class TopK {
+  readonly logProb: Float64Array;
+  readonly parent: Int32Array;
+  readonly token: Int32Array;
+  private readonly order: Float64Array;
+  private size = 0;
+  private offered = 0;
+
+  constructor(readonly k: number) {
+    this.logProb = new Float64Array(k);
+    this.parent = new Int32Array(k);
+    this.token = new Int32Array(k);
+    this.order = new Float64Array(k);
+  }
+
+  clear(): void {
+    this.size = 0;
+    this.offered = 0;
+  }
+
+  offer(logProb: number, parent: number, token: number): void {
+    const order = this.offered++;
+    if (this.size < this.k) {
+      this.put(this.size, logProb, parent, token, order);
+      this.siftUp(this.size++);
+    } else if (logProb > this.logProb[0]) {
+      this.put(0, logProb, parent, token, order);
+      this.siftDown(0);
+    }
+  }
+
+  /** Orders the kept candidates best first (ties: earlier offered first); returns how many. */
+  sort(): number {
+    const n = this.size;
+    const idx = Array.from({ length: n }, (_, i) => i);
+    idx.sort((a, b) => this.logProb[b] - this.logProb[a] || this.order[a] - this.order[b]);
+    const lp = idx.map((i) => this.logProb[i]), pa = idx.map((i) => this.parent[i]), to = idx.map((i) => this.token[i]);
+    for (let i = 0; i < n; i++) {
+      this.logProb[i] = lp[i];
+      this.parent[i] = pa[i];
+      this.token[i] = to[i];
+    }
+    return n;
+  }
+
+  /** True when entry a is worse than entry b (lower logProb, or equal and offered later). */
+  private worse(a: number, b: number): boolean {
+    return this.logProb[a] < this.logProb[b] || (this.logProb[a] === this.logProb[b] && this.order[a] > this.order[b]);
+  }
+
+  private put(i: number, logProb: number, parent: number, token: number, order: number): void {
+    this.logProb[i] = logProb;
+    this.parent[i] = parent;
+    this.token[i] = token;
+    this.order[i] = order;
+  }
+
+  private swap(i: number, j: number): void {
+    const lp = this.logProb[i], pa = this.parent[i], to = this.token[i], or = this.order[i];
+    this.put(i, this.logProb[j], this.parent[j], this.token[j], this.order[j]);
+    this.put(j, lp, pa, to, or);
+  }
+
+  private siftUp(i: number): void {
+    while (i > 0) {
+      const up = (i - 1) >> 1;
+      if (!this.worse(i, up)) return;
+      this.swap(i, up);
+      i = up;
+    }
+  }
+
+  private siftDown(i: number): void {
+    for (;;) {
+      const l = 2 * i + 1, r = l + 1;
+      let worst = i;
+      if (l < this.size && this.worse(l, worst)) worst = l;
+      if (r < this.size && this.worse(r, worst)) worst = r;
+      if (worst === i) return;
+      this.swap(i, worst);
+      i = worst;
+    }
+  }
 }
 
 export interface ScoreSequenceOptions<S> {

@@ -25,6 +25,9 @@ import { Matrix, expectSameDType, shapeOf } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
 import { runTrainingLoop, type LoopControls, type StopReason } from '../core/loop.js';
 import { buildWord2VecVocabulary, encodeCorpus } from './word2vec.js';
+import { stopRequested } from '../core/stop.js';
+import { checkDivergence, createDivergenceWatch } from '../core/divergence.js';
+import { InputError } from '../core/errors.js';
 
 /** The non-zero entries of X as parallel arrays: X[rows[k], cols[k]] = values[k]. */
 export interface Cooccurrences {
@@ -203,8 +206,9 @@ export function gloveBackward(grads: GloveParams, p: GloveParams, X: Cooccurrenc
 }
 
 /**
- * The shared loop's time limit and stop signal (checked between epochs: a step of the loop is one
- * epoch over the entries) and GloVe's settings.
+ * The shared loop's time limit and stop signal (a step of the loop is one epoch over the entries;
+ * the signal is also checked every 1024 entries, so a stop request ends the run there: stop
+ * reason 'interrupted') and GloVe's settings.
  */
 export interface GloveOptions extends Omit<LoopControls, 'onProgress'> {
   dim?: number;
@@ -258,6 +262,13 @@ export interface GloveResult {
   stopReason: StopReason;
 }
 
+/** The mean of `costOf(k)` over entries 0 … n − 1 (0 for none). */
+function initialCost(n: number, costOf: (k: number) => number): number {
+  let sum = 0;
+  for (let k = 0; k < n; k++) sum += costOf(k);
+  return n > 0 ? sum / n : 0;
+}
+
 /** Count co-occurrences in `corpus` and fit GloVe vectors; deterministic for a given seed. */
 export function trainGlove(corpus: string[][], opts: GloveOptions = {}): GloveResult {
   const op = 'trainGlove';
@@ -282,7 +293,7 @@ export function trainGlove(corpus: string[][], opts: GloveOptions = {}): GloveRe
   const started = performance.now();
   const vocab = buildWord2VecVocabulary(corpus, minCount);
   const V = vocab.size;
-  if (V < 2) throw new Error(`${op}: expected at least 2 words seen ≥ minCount = ${minCount} times, got ${V}`);
+  if (V < 2) throw new InputError(`${op}: expected at least 2 words seen ≥ minCount = ${minCount} times, got ${V}`);
   const docs = encodeCorpus(corpus, vocab);
   const trainWords = docs.reduce((s, doc) => s + doc.length, 0);
   const X = countCooccurrences(docs, V, window);
@@ -312,8 +323,18 @@ export function trainGlove(corpus: string[][], opts: GloveOptions = {}): GloveRe
   for (let k = 0; k < X.size; k++) order[k] = k;
 
   const epochCosts: number[] = [];
+  // The cost of the initial vectors (on the first entries) is the start a diverging run climbs far above.
+  const divergence = createDivergenceWatch();
+  divergence.startLoss = initialCost(Math.min(X.size, 4096), (k) => {
+    let dot = 0;
+    for (let c = 0; c < d; c++) dot += W1[X.rows[k] * d + c] * W2[X.cols[k] * d + c];
+    const r = dot + B1[X.rows[k]] + B2[X.cols[k]] - logX[k];
+    return 0.5 * weight[k] * r * r;
+  });
   const trainStart = performance.now();
   let epoch = 0;
+  let interrupted = false;
+  const diverged = (cost: number): void => checkDivergence(divergence, op, cost, epoch + 1, 'lower --eta; no vectors were written', 'epoch');
   const loop = runTrainingLoop({
     startStep: 0, totalSteps: epochs, budgetReason: 'epochs', timeLimitSeconds: opts.timeLimitSeconds, signal: opts.signal, now: opts.now,
     step: () => {
@@ -321,6 +342,10 @@ export function trainGlove(corpus: string[][], opts: GloveOptions = {}): GloveRe
       let cost = 0;
       const epochStart = performance.now();
       for (let n = 0; n < X.size; n++) {
+        if ((n & 1023) === 0 && stopRequested(opts.signal)) {
+          interrupted = true; // mid-epoch: the loop ends after this step, as 'interrupted'
+          return { loss: n > 0 ? cost / n : 0, epoch: epoch + n / X.size, units: n };
+        }
         const k = order[n];
         const i = X.rows[k], j = X.cols[k];
         const l1 = i * d, l2 = j * d;
@@ -350,6 +375,7 @@ export function trainGlove(corpus: string[][], opts: GloveOptions = {}): GloveRe
         B2[j] -= tb / Math.sqrt(GB2[j]);
         GB1[i] += tb * tb;
         GB2[j] += tb * tb;
+        if ((n + 1) % progressEvery === 0) diverged(cost / (n + 1));
         if (opts.onProgress && (n + 1) % progressEvery === 0) {
           const elapsed = (performance.now() - epochStart) / 1000;
           opts.onProgress({
@@ -358,6 +384,7 @@ export function trainGlove(corpus: string[][], opts: GloveOptions = {}): GloveRe
           });
         }
       }
+      diverged(cost / X.size);
       epochCosts.push(cost / X.size);
       const elapsed = (performance.now() - epochStart) / 1000;
       opts.onProgress?.({
@@ -367,6 +394,7 @@ export function trainGlove(corpus: string[][], opts: GloveOptions = {}): GloveRe
       epoch++;
       return { loss: cost / X.size, epoch, units: X.size };
     },
+    afterStep: () => (interrupted ? 'interrupted' : undefined),
   });
   const trainSeconds = (performance.now() - trainStart) / 1000;
   const vectors = Matrix.zeros(V, d, 'float32');

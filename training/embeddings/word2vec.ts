@@ -47,6 +47,8 @@ import { FunctionBuilder, ModuleBuilder, ValType } from '../../engine/wasm/emitt
 import { instantiate, webAssembly, type WasmMemory } from '../../engine/wasm/webassembly.js';
 import { runTrainingLoop, type LoopControls, type StopReason } from '../core/loop.js';
 import { Vocabulary } from '../text/vocab.js';
+import { stopRequested } from '../core/stop.js';
+import { InputError } from '../core/errors.js';
 
 export type Word2VecMethod = 'skipgram' | 'cbow';
 export type Word2VecLoss = 'softmax' | 'hs' | 'neg';
@@ -58,8 +60,9 @@ export type Word2VecLoss = 'softmax' | 'hs' | 'neg';
 export type Word2VecKernel = 'auto' | 'js' | 'wasm';
 
 /**
- * The shared loop's time limit and stop signal (checked between epochs: a step of the loop is one
- * epoch over the corpus) and word2vec's settings.
+ * The shared loop's time limit and stop signal (a step of the loop is one epoch over the corpus;
+ * the signal is also checked between sentences, so a stop request ends the run there: stop reason
+ * 'interrupted') and word2vec's settings.
  */
 export interface Word2VecOptions extends Omit<LoopControls, 'onProgress'> {
   /** 'skipgram' (default) or 'cbow'. */
@@ -261,7 +264,7 @@ export function trainWord2Vec(corpus: string[][], options: Word2VecOptions = {})
   const vocab = buildWord2VecVocabulary(corpus, o.minCount);
   const V = vocab.size;
   if (V < 2) {
-    throw new Error(`trainWord2Vec: expected at least 2 words seen ≥ minCount = ${o.minCount} times, got ${V}`);
+    throw new InputError(`trainWord2Vec: expected at least 2 words seen ≥ minCount = ${o.minCount} times, got ${V}`);
   }
   const docs = encodeCorpus(corpus, vocab);
   const counts = vocab.counts;
@@ -381,15 +384,20 @@ export function trainWord2Vec(corpus: string[][], options: Word2VecOptions = {})
     }
   };
 
+  let interrupted = false;
   const loop = runTrainingLoop({
     startStep: 0, totalSteps: o.epochs, budgetReason: 'epochs',
     timeLimitSeconds: options.timeLimitSeconds, signal: options.signal, now: options.now,
     step: () => {
       epochLoss = 0;
       epochExamples = 0;
-      for (const doc of docs) {
+      corpus: for (const doc of docs) {
         let i = 0;
         while (i < doc.length) {
+          if (stopRequested(options.signal)) {
+            interrupted = true; // mid-epoch: the loop ends after this step, as 'interrupted'
+            break corpus;
+          }
           // Read a sentence: up to maxSentenceLength words that survive subsampling.
           let length = 0;
           while (i < doc.length && length < o.maxSentenceLength) {
@@ -411,6 +419,7 @@ export function trainWord2Vec(corpus: string[][], options: Word2VecOptions = {})
       epoch++;
       return { loss: epochExamples > 0 ? epochLoss / epochExamples : NaN, epoch, units: trainWords };
     },
+    afterStep: () => (interrupted ? 'interrupted' : undefined),
   });
   if (options.onProgress) report();
   const seconds = (performance.now() - start) / 1000;

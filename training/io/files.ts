@@ -4,30 +4,73 @@
  * - Writes are atomic: data goes to a temporary file `path.tmp-<pid>-<n>` in the same directory,
  *   is fsync'ed, and only then renamed over `path`. A crash or a failing write leaves the old
  *   file intact (rename within one directory is atomic on POSIX file systems), and the temporary
- *   file is removed on failure.
+ *   file is removed on failure (and, when a killed save left one, before the next save).
  * - Reads fail with one clear line naming the file and what it was supposed to be ("model file",
  *   "training corpus"), and for JSON the line and column of a syntax error.
  */
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
+import { InputError } from '../core/errors.js';
+import { resolveOutputTarget } from './outputs.js';
 
 /** What `writeFileAtomic` accepts: a whole string or byte array, or chunks produced one by one. */
 export type AtomicWriteData = string | Uint8Array | Iterable<string | Uint8Array>;
 
 let tempCounter = 0;
 
+/** Temporary files this process is writing right now (absolute paths). */
+const activeTempFiles = new Set<string>();
+/** Told of each temporary file as it is opened (true) and gone (false); see `observeTempFiles`. */
+let tempObserver: ((path: string, open: boolean) => void) | null = null;
+
+/**
+ * Have `observer` told of every temporary file `writeFileAtomic` opens and removes or renames: a
+ * supervisor that may have to stop this thread in the middle of a save (the CLI's second Ctrl-C)
+ * removes the ones still open. Pass null to stop.
+ */
+export function observeTempFiles(observer: ((path: string, open: boolean) => void) | null): void {
+  tempObserver = observer;
+}
+
+/** Remove the temporary files of saves still under way (on exit; a sync save cannot be, but be safe). */
+export function removeActiveTempFiles(): void {
+  for (const path of activeTempFiles) fs.rmSync(path, { force: true });
+  activeTempFiles.clear();
+}
+process.on('exit', removeActiveTempFiles);
+
 /**
  * Write `data` to `path` atomically: temp file in the same directory → fsync → rename.
  * `data` may be an iterable of chunks (e.g. a generator serialising a large model piece by piece);
  * if the iterable throws, the old file stays as it was and the temp file is removed.
- * Errors name the operation and the target path.
+ *
+ * - A symlink is written through: its final target gets the new contents, the link stays.
+ * - An existing file keeps its permission bits.
+ * - An existing path that is not a regular file (FIFO, device, folder) is refused.
+ * - Temporary files of the same target left by killed saves (`<name>.tmp-<pid>-<n>` of a process
+ *   that no longer runs) are removed first.
+ *
+ * A failing system call becomes an `InputError` (exit 2) naming `path` (never the temporary name)
+ * with the system error's code kept; any other failure (e.g. of the chunk generator) a plain Error.
+ * Both start `writeFileAtomic: could not write <path>: `.
  */
 export function writeFileAtomic(path: string, data: AtomicWriteData): void {
-  const target = nodePath.resolve(path);
+  let target: string;
+  let existing: fs.Stats | null;
+  try {
+    ({ target, existing } = resolveOutputTarget(path));
+  } catch (err) {
+    if (err instanceof InputError) throw new InputError(`writeFileAtomic: could not write ${err.message}`, { code: err.code });
+    throw failure(path, path, err);
+  }
+  removeStaleTempFiles(target);
   const tempPath = `${target}.tmp-${process.pid}-${tempCounter++}`;
   let fd: number | undefined;
   try {
-    fd = fs.openSync(tempPath, 'wx');
+    fd = fs.openSync(tempPath, 'wx', existing ? existing.mode & 0o7777 : 0o666);
+    activeTempFiles.add(tempPath);
+    tempObserver?.(tempPath, true);
+    if (existing) fs.fchmodSync(fd, existing.mode & 0o7777); // the umask applied at open
     for (const chunk of chunksOf(data)) writeAll(fd, chunk);
     fs.fsyncSync(fd);
     fs.closeSync(fd);
@@ -46,9 +89,50 @@ export function writeFileAtomic(path: string, data: AtomicWriteData): void {
     } catch {
       // Same: keep the original error.
     }
-    throw new Error(`writeFileAtomic: could not write ${path}: ${messageOf(err)}`);
+    throw failure(path, tempPath, err);
+  } finally {
+    if (activeTempFiles.delete(tempPath)) tempObserver?.(tempPath, false);
   }
   syncDirectory(nodePath.dirname(target));
+}
+
+/** The error of a failed write: names the user's path, keeps a system error's code. */
+function failure(path: string, tempPath: string, err: unknown): Error {
+  const message = `writeFileAtomic: could not write ${path}: ${messageOf(err).split(tempPath).join(path)}`;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' ? new InputError(message, { code, cause: err }) : new Error(message, { cause: err });
+}
+
+/** Remove `<target>.tmp-<pid>-<n>` files whose process is gone (saves killed by SIGKILL or a crash). */
+function removeStaleTempFiles(target: string): void {
+  const dir = nodePath.dirname(target);
+  const prefix = `${nodePath.basename(target)}.tmp-`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return; // the write itself will report the folder
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const m = /^(\d+)-\d+$/.exec(name.slice(prefix.length));
+    if (!m || processIsAlive(Number(m[1]))) continue;
+    try {
+      fs.rmSync(nodePath.join(dir, name), { force: true });
+    } catch {
+      // Not ours to insist on: a stale file we cannot remove does not stop the save.
+    }
+  }
+}
+
+function processIsAlive(pid: number): boolean {
+  if (pid === process.pid) return true; // our own saves under way (another thread of this process)
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, someone else's
+  }
 }
 
 function* chunksOf(data: AtomicWriteData): Generator<Uint8Array> {
@@ -85,7 +169,7 @@ function syncDirectory(dir: string): void {
 /**
  * Read a UTF-8 text file. `what` describes it for the error message ("training corpus").
  * Throws `readTextFile: <what> <path> does not exist` / `is a directory` / `is empty` /
- * `could not be read: <reason>`.
+ * `is not a text file (…)` (binary: NUL bytes or mostly invalid UTF-8) / `could not be read: <reason>`.
  */
 export function readTextFile(path: string, what: string): string {
   let text: string;
@@ -99,7 +183,22 @@ export function readTextFile(path: string, what: string): string {
     throw new Error(`readTextFile: ${what} ${path} could not be read: ${messageOf(err)}`);
   }
   if (text.trim().length === 0) throw new Error(`readTextFile: ${what} ${path} is empty`);
+  const binary = binaryEvidence(text);
+  if (binary) throw new Error(`readTextFile: ${what} ${path} is not a text file (${binary})`);
   return text;
+}
+
+/**
+ * Why `text` (decoded as UTF-8) looks like a binary file, or null: a NUL character (text files
+ * have none), or more than 1 in 100 characters that were not valid UTF-8 (U+FFFD).
+ */
+function binaryEvidence(text: string): string | null {
+  const nul = text.indexOf('\0');
+  if (nul >= 0) return `a NUL byte at character ${nul + 1}`;
+  let invalid = 0;
+  for (let i = text.indexOf('\uFFFD'); i >= 0; i = text.indexOf('\uFFFD', i + 1)) invalid++;
+  if (invalid > 0 && invalid * 100 > text.length) return `${invalid} of ${text.length} characters are not valid UTF-8`;
+  return null;
 }
 
 /**
@@ -108,12 +207,40 @@ export function readTextFile(path: string, what: string): string {
  */
 export function readJsonFile<T = unknown>(path: string, what: string): T {
   const text = readTextFile(path, what).replace(/^\uFEFF/, '');
+  let value: T;
   try {
-    return JSON.parse(text) as T;
+    value = JSON.parse(text) as T;
   } catch (err) {
-    const where = jsonErrorLocation(text);
+    let where = '';
+    try {
+      where = jsonErrorLocation(text);
+    } catch {
+      // The scanner recurses: a file nested deeper than the stack gets no position.
+    }
     throw new Error(`readJsonFile: ${what} ${path} is not valid JSON${where}: ${messageOf(err)}`);
   }
+  // Every reader after this one (messages that quote a value, too) may recurse: bound the depth here.
+  if (jsonDepth(value) > MAX_JSON_DEPTH) throw new Error(`readJsonFile: ${what} ${path} nests deeper than ${MAX_JSON_DEPTH} levels`);
+  return value;
+}
+
+/** The deepest nesting any seqgrad file may have (they need fewer than 10). */
+const MAX_JSON_DEPTH = 1000;
+
+/** The nesting depth of a parsed JSON value (a scalar is 0), without recursion. */
+function jsonDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    deepest = Math.max(deepest, depth + 1);
+    if (deepest > MAX_JSON_DEPTH) return deepest;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return deepest;
 }
 
 /**

@@ -7,7 +7,9 @@
 import { readJsonFile } from './files.js';
 import { InputError } from '../core/errors.js';
 
-export { copyWeightsFromJSON, optimizerWithCurrentNames, withCurrentNames } from './weights-json.js';
+export {
+  checkConfigAgainstWeights, checkModelSize, copyWeightsFromJSON, MAX_MODEL_WEIGHTS, optimizerWithCurrentNames, withCurrentNames,
+} from './weights-json.js';
 
 /**
  * Read and parse a JSON file; a missing, empty or non-JSON file is an InputError

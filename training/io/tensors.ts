@@ -43,6 +43,11 @@ export function matrixFromJSON(json: MatrixJSON): Matrix {
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const data: FloatArray = json.dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
-  for (let i = 0; i < n; i++) data[i] = bytesPer === 8 ? view.getFloat64(i * 8, true) : view.getFloat32(i * 4, true);
+  for (let i = 0; i < n; i++) {
+    const v = bytesPer === 8 ? view.getFloat64(i * 8, true) : view.getFloat32(i * 4, true);
+    // A stored weight or optimizer state is never NaN or ±Inf: one would poison every output.
+    if (!Number.isFinite(v)) throw new Error(`${op}: expected finite values, got ${v} at [${Math.floor(i / json.cols)}, ${i % json.cols}]`);
+    data[i] = v;
+  }
   return Matrix.fromData(json.rows, json.cols, data);
 }

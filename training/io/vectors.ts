@@ -107,6 +107,7 @@ export function parseVectors(text: string, source: string, opts: ReadVectorsOpti
 
   const vectors = Matrix.zeros(count, dim, opts.dtype ?? 'float32');
   const words: string[] = new Array(count);
+  const lineOf = new Map<string, number>();
   for (let k = 0; k < count; k++) {
     const lineNo = body[k] + 1;
     const fields = splitFields(lines[body[k]].replace(/\r$/, ''));
@@ -117,6 +118,9 @@ export function parseVectors(text: string, source: string, opts: ReadVectorsOpti
       );
     }
     words[k] = fields[0];
+    const earlier = lineOf.get(fields[0]);
+    if (earlier !== undefined) throw new Error(`${op}: ${source} line ${lineNo}: '${clip(fields[0])}' is listed twice (first on line ${earlier})`);
+    lineOf.set(fields[0], lineNo);
     const base = k * dim;
     for (let c = 0; c < dim; c++) {
       const field = fields[c + 1];
@@ -124,6 +128,10 @@ export function parseVectors(text: string, source: string, opts: ReadVectorsOpti
         throw new Error(`${op}: ${source} line ${lineNo}: value ${c + 1} of '${clip(fields[0])}' is not a number: '${clip(field)}'`);
       }
       vectors.data[base + c] = Number(field);
+      // 1e39 is a number, but Infinity in float32: it would rank NaN first in every similarity.
+      if (!Number.isFinite(vectors.data[base + c])) {
+        throw new Error(`${op}: ${source} line ${lineNo}: value ${c + 1} of '${clip(fields[0])}' is ${field}, beyond the ${vectors.dtype} range`);
+      }
     }
   }
   return { ...makeWordVectors(words, vectors), format };

@@ -4,6 +4,7 @@
  * browser (training/lm/model.ts) import this; reading the file is `model-file.ts`'s part.
  */
 import { copyInto, shapeOf, type Matrix } from '../../engine/matrix.js';
+import { InputError } from '../core/errors.js';
 import type { OptimizerStateJSON } from '../core/optimizers.js';
 import { matrixFromJSON, type MatrixJSON } from './tensors.js';
 
@@ -55,4 +56,31 @@ export function withCurrentNames<T>(byName: Record<string, T>, formerNames: Reco
 export function optimizerWithCurrentNames(json: OptimizerStateJSON, formerNames: Record<string, string>): OptimizerStateJSON {
   if (json === null || typeof json !== 'object' || json.slots === null || typeof json.slots !== 'object') return json;
   return { ...json, slots: withCurrentNames(json.slots, formerNames) };
+}
+
+/** The most weights a model may have (2²⁸ ≈ 268 M: 1 GB in float32, before gradients and optimizer state). */
+export const MAX_MODEL_WEIGHTS = 2 ** 28;
+
+/**
+ * Before allocating a model: refuse one that needs more than MAX_MODEL_WEIGHTS weights (`needed`
+ * is a lower bound from its configuration), as an InputError naming `op` and `what` it is.
+ */
+export function checkModelSize(op: string, needed: number, what: string): void {
+  if (!(needed <= MAX_MODEL_WEIGHTS)) {
+    throw new InputError(`${op}: ${what} needs at least ${needed.toExponential(2)} weights, more than the ${MAX_MODEL_WEIGHTS} a model may have`);
+  }
+}
+
+/**
+ * Before building a model from a file's configuration: a model that would need at least
+ * `needed` weights (a lower bound from the configuration) cannot be filled from a file holding
+ * fewer, so refuse it at once instead of allocating it first (`"layers": 100000` in a 14 KB file).
+ * `what` describes the configuration ("lstm, hidden 100000, 1 layer(s)").
+ */
+export function checkConfigAgainstWeights(needed: number, weights: Record<string, MatrixJSON>, fail: (what: string) => never, what: string): void {
+  let stored = 0;
+  for (const w of Object.values(weights)) {
+    if (w && Number.isInteger(w.rows) && Number.isInteger(w.cols) && w.rows >= 0 && w.cols >= 0) stored += w.rows * w.cols;
+  }
+  if (!(needed <= stored)) fail(`its config (${what}) needs at least ${needed} weights, the file holds ${stored}`);
 }

@@ -13,11 +13,14 @@ const bits = (nats: number): number => nats / Math.LN2;
  * it is the smoothed loss recorded at each validation. `unit` names the token ("char", "word").
  */
 export function lmCurveSvg(
-  title: string, result: Pick<LmTrainResult, 'lossHistory' | 'evaluations'>, x: 'step' | 'time', unit: string,
+  title: string, result: Pick<LmTrainResult, 'lossHistory' | 'evaluations'> & { lossHistoryFirstStep?: number },
+  x: 'step' | 'time', unit: string,
 ): string {
+  // A resumed run's history may start after step 1 (its checkpoint kept only the last losses).
+  const offset = (result.lossHistoryFirstStep ?? 1) - 1;
   const series: LineSeries[] = x === 'step'
     ? [
-      { name: 'train (smoothed)', points: smoothedCurve(result.lossHistory).map(([step, loss]) => [step, bits(loss)]) },
+      { name: 'train (smoothed)', points: smoothedCurve(result.lossHistory).map(([i, loss]) => [i + offset, bits(loss)]) },
       { name: 'validation', points: result.evaluations.map((e) => [e.step, bits(e.loss)]) },
     ]
     : [

@@ -39,7 +39,7 @@ import {
   createStack, createStackedWorkspace, stackedBackward, stackedForward, stackedZeroGrads,
   type LayerState, type StackedBackwardOptions, type StackedForwardOptions, type StackedRnn, type StackedWorkspace,
 } from '../../layers/stacked.js';
-import { copyWeightsFromJSON, withCurrentNames } from '../io/weights-json.js';
+import { checkConfigAgainstWeights, checkModelSize, copyWeightsFromJSON, withCurrentNames } from '../io/weights-json.js';
 import { matrixToJSON, type MatrixJSON } from '../io/tensors.js';
 import { Vocabulary, type VocabularyJSON } from '../text/vocab.js';
 import { InputError } from '../core/errors.js';
@@ -128,6 +128,10 @@ export function createLanguageModel(opts: LanguageModelOptions, vocab: Vocabular
   if (!(vocab instanceof Vocabulary) || vocab.size < 2) {
     throw new Error(`createLanguageModel: expected a Vocabulary of at least 2 tokens, got ${vocab instanceof Vocabulary ? vocab.size : typeof vocab}`);
   }
+  // At least W_aa [H, H] and W_ax [H, in] per layer, and W_ya [V, H]: checked before allocating.
+  const input = config.embeddingDim > 0 ? config.embeddingDim : vocab.size;
+  checkModelSize('createLanguageModel', config.layers * config.hidden * (config.hidden + input) + vocab.size * config.hidden,
+    `a ${config.cell} of hidden ${config.hidden} × ${config.layers} layer(s) over ${vocab.size} tokens`);
   const gen = rng ?? new Rng(config.seed);
   const V = vocab.size;
   const { dtype } = config;
@@ -370,6 +374,9 @@ export function languageModelFromJSON(json: unknown, source = 'model'): Language
     return fail(`bad vocabulary: ${(err as Error).message}`);
   }
   if (!j.weights || typeof j.weights !== 'object') fail('has no weights');
+  // At least W_aa [H, H] per layer and W_ya [V, H]: checked before anything is allocated.
+  const needed = config.layers * config.hidden * config.hidden + vocab.size * config.hidden;
+  checkConfigAgainstWeights(needed, j.weights as Record<string, MatrixJSON>, fail, `${config.cell}, hidden ${config.hidden}, ${config.layers} layer(s)`);
   const model = createLanguageModel(config, vocab, new Rng(0));
   const params = lmParameters(model);
   const weights = withCurrentNames(j.weights as Record<string, MatrixJSON>, lmFormerNames(model));

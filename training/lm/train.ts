@@ -41,7 +41,7 @@ import {
 import { writeFileAtomic } from '../io/files.js';
 import { optimizerWithCurrentNames, readJsonInput } from '../io/model-file.js';
 import {
-  LossHistory, checkGradientClip, createUpdate, keptNote, runTrainingLoop, stepBudget,
+  CHECKPOINT_LOSSES, LossHistory, checkGradientClip, createUpdate, keptNote, runTrainingLoop, stepBudget,
   type GradientClip, type LoopControls, type StepLimits, type StepOutcome, type StopReason, type TrainProgress,
   type Update, type UpdateInfo,
 } from '../core/loop.js';
@@ -67,16 +67,30 @@ export interface LmCorpusOptions {
  * `\r\n` counts as a line break; the text after the last newline is a line when it is not empty.
  */
 export function tokenizeCorpus(text: string, opts: LmCorpusOptions): string[] {
-  const lines = text.split(/\r?\n/);
-  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop(); // the final newline ends a line, it starts none
-  const out: string[] = [];
-  for (const line of lines) {
+  return [...corpusTokens(text, opts)];
+}
+
+/**
+ * tokenizeCorpus one token at a time, without holding them all (a 100 MB corpus as a string[] of
+ * characters takes gigabytes); at most the first `limit` tokens.
+ */
+export function* corpusTokens(text: string, opts: LmCorpusOptions, limit = Infinity): Generator<string> {
+  let count = 0;
+  let start = 0;
+  while (start < text.length && count < limit) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const line = text.slice(start, end < text.length && end > start && text[end - 1] === '\r' ? end - 1 : end);
+    start = end + 1;
     const tokens = tokenizeText(line, { level: opts.level, lowercase: opts.lowercase });
     if (tokens.length === 0 && !(opts.keepEmptyLines && line.length === 0)) continue;
-    for (const t of tokens) out.push(t);
-    out.push(EOS);
+    for (const t of tokens) {
+      if (count++ >= limit) return;
+      yield t;
+    }
+    if (count++ >= limit) return;
+    yield EOS;
   }
-  return out;
 }
 
 export interface LmVocabularyOptions {
@@ -88,7 +102,19 @@ export interface LmVocabularyOptions {
 
 /** The vocabulary of a language model: specials `<EOS>`, `<UNK>` first, then by frequency. */
 export function buildLmVocabulary(tokens: Iterable<string>, opts: LmVocabularyOptions = {}): Vocabulary {
-  return Vocabulary.build(tokens, { ...opts, specials: [EOS, UNK] });
+  let vocab: Vocabulary;
+  try {
+    vocab = Vocabulary.build(tokens, { ...opts, specials: [EOS, UNK] });
+  } catch (err) {
+    throw new InputError(`buildLmVocabulary: ${(err as Error).message}`);
+  }
+  // Only the specials: every token would be <UNK>, and the model would learn nothing worth saving.
+  if (vocab.size <= 2) {
+    throw new InputError(
+      `buildLmVocabulary: no token is left besides <EOS> and <UNK> (minCount ${opts.minCount ?? 1}, maxSize ${opts.maxSize ?? 'none'}): lower --min-count or raise --max-vocab`,
+    );
+  }
+  return vocab;
 }
 
 export interface LmData {
@@ -116,12 +142,17 @@ export interface PreparedLmCorpus extends LmData {
 export function prepareLmCorpus(
   text: string, opts: LmCorpusOptions & LmVocabularyOptions & { valFraction: number; vocab?: Vocabulary },
 ): PreparedLmCorpus {
-  const tokens = tokenizeCorpus(text, opts);
-  if (tokens.length < 2) throw new InputError(`prepareLmCorpus: expected a corpus of at least 2 tokens, got ${tokens.length}`);
-  const nVal = Math.floor(tokens.length * opts.valFraction);
-  const vocab = opts.vocab ?? buildLmVocabulary(tokens.slice(0, tokens.length - nVal), opts);
-  const { train, validation } = splitLmData(vocab.encode(tokens), opts.valFraction);
-  return { vocab, train, validation, tokenCount: tokens.length };
+  // Three passes over the text (count, vocabulary, ids) instead of one list of every token: memory
+  // stays at the text plus 4 bytes per token.
+  let n = 0;
+  for (const _ of corpusTokens(text, opts)) n++;
+  if (n < 2) throw new InputError(`prepareLmCorpus: expected a corpus of at least 2 tokens, got ${n}`);
+  const nVal = Math.floor(n * opts.valFraction);
+  const vocab = opts.vocab ?? buildLmVocabulary(corpusTokens(text, opts, n - nVal), opts);
+  const ids = new Int32Array(n);
+  let i = 0;
+  for (const t of corpusTokens(text, opts)) ids[i++] = vocab.id(t);
+  return { vocab, train: ids.subarray(0, n - nVal), validation: ids.subarray(n - nVal), tokenCount: n };
 }
 
 // ---- options, progress, results ------------------------------------------------------------
@@ -206,8 +237,10 @@ export interface LmTrainResult {
   /** The evaluation with the lowest validation loss in this run. */
   bestEvaluation: LmEvaluationRecord | null;
   lastEvaluation: LmEvaluationRecord | null;
-  /** Per step, the training loss (all runs of this model). */
+  /** Per step, the training loss (this run, and the last steps of earlier runs a checkpoint keeps). */
   lossHistory: number[];
+  /** The step of lossHistory[0] (1 unless a resumed checkpoint dropped older steps). */
+  lossHistoryFirstStep: number;
   evaluations: LmEvaluationRecord[];
 }
 
@@ -221,6 +254,9 @@ interface TrainPosition {
   /** Chunk index of the next step within the epoch. */
   chunk: number;
 }
+
+/** The training losses a checkpoint keeps (the last ones; training/core/loop.ts). */
+export const LM_CHECKPOINT_LOSSES = CHECKPOINT_LOSSES;
 
 export class LmTrainer {
   readonly model: LanguageModel;
@@ -279,7 +315,8 @@ export class LmTrainer {
       this.optimizer = state.optimizer;
       this.rng = state.rng;
       this.position = { ...state.position };
-      this.losses = new LossHistory(state.lossHistory.slice(), state.smoothLoss);
+      this.losses = new LossHistory(state.lossHistory.slice(), state.smoothLoss, state.lossHistoryFirstStep ?? 1);
+      checkPosition(op, state.position, this.stepsPerEpoch);
       this.evaluations = state.evaluations.slice();
       this.bestValidationLoss = state.bestValidationLoss;
       this.evalsWithoutImprovement = state.evalsWithoutImprovement;
@@ -300,12 +337,19 @@ export class LmTrainer {
       this.trainSecondsBefore = 0;
     }
     // A failure names the first bad gradient in backward order (the output layer's first).
-    this.update = createUpdate(this.params, this.grads, this.optimizer, { clip: config.clip, gradOrder: Object.keys(this.grads).reverse() });
+    this.update = createUpdate(this.params, this.grads, this.optimizer, {
+      clip: config.clip, gradOrder: Object.keys(this.grads).reverse(), divergence: { op: 'train', advice: 'lower --lr' },
+    });
   }
 
-  /** Per step, the training loss (all runs of this model). */
+  /** Per step, the training loss (this run, and the last steps of earlier runs a checkpoint keeps). */
   get lossHistory(): number[] {
     return this.losses.values;
+  }
+
+  /** The step of lossHistory[0] (1 unless a resumed checkpoint dropped older steps). */
+  get lossHistoryFirstStep(): number {
+    return this.losses.firstStep;
   }
 
   /** The training loss's moving average (0.95 on the past; NaN before the first step). */
@@ -395,6 +439,7 @@ export class LmTrainer {
 
   /** Everything a resume needs, as JSON. */
   checkpointJSON(corpus: Record<string, unknown> | undefined = this.corpus): LmCheckpointJSON {
+    const losses = this.losses.tail(LM_CHECKPOINT_LOSSES);
     return {
       kind: 'seqgrad.lm-checkpoint',
       version: 1,
@@ -408,7 +453,8 @@ export class LmTrainer {
       evalsWithoutImprovement: this.evalsWithoutImprovement,
       smoothLoss: Number.isNaN(this.smoothLoss) ? null : this.smoothLoss,
       trainSeconds: this.trainSecondsBefore,
-      lossHistory: this.lossHistory,
+      lossHistory: losses.values,
+      lossHistoryFirstStep: losses.firstStep,
       evaluations: this.evaluations,
       data: dataFingerprint(this.data),
       corpus: corpus ?? null,
@@ -508,6 +554,7 @@ export class LmTrainer {
       bestEvaluation: best,
       lastEvaluation: last,
       lossHistory: this.lossHistory,
+      lossHistoryFirstStep: this.lossHistoryFirstStep,
       evaluations: this.evaluations,
     };
   }
@@ -520,6 +567,19 @@ function checkTrainConfig(op: string, c: LmTrainConfig): void {
   int('seqLen', c.seqLen);
   int('batch', c.batch);
   checkGradientClip(op, c.clip);
+}
+
+/**
+ * A checkpoint's position must be one this data can be at: chunk within an epoch, and the step
+ * count that epoch and chunk imply (a hand-edited `position.chunk: 999999` is refused, not run).
+ */
+function checkPosition(op: string, pos: TrainPosition, stepsPerEpoch: number): void {
+  if (pos.chunk >= stepsPerEpoch || pos.step !== pos.epoch * stepsPerEpoch + pos.chunk) {
+    throw new InputError(
+      `${op}: checkpoint position { step ${pos.step}, epoch ${pos.epoch}, chunk ${pos.chunk} } does not fit this data ` +
+      `(${stepsPerEpoch} steps per epoch: expected chunk < ${stepsPerEpoch} and step = epoch × ${stepsPerEpoch} + chunk)`,
+    );
+  }
 }
 
 function checkIds(op: string, ids: Int32Array, V: number, what: string): void {
@@ -587,7 +647,10 @@ export interface LmCheckpointJSON {
   evalsWithoutImprovement: number;
   smoothLoss: number | null;
   trainSeconds: number;
+  /** The losses of the last (at most LM_CHECKPOINT_LOSSES) steps, so checkpoints stay bounded. */
   lossHistory: number[];
+  /** The step of lossHistory[0] (absent in older checkpoints: 1). */
+  lossHistoryFirstStep?: number;
   evaluations: LmEvaluationRecord[];
   /** Sizes and a hash of the token ids: a resume must see the same data. */
   data: LmDataFingerprint;
@@ -630,6 +693,7 @@ export interface LmTrainerState {
   smoothLoss: number;
   trainSeconds: number;
   lossHistory: number[];
+  lossHistoryFirstStep?: number;
   evaluations: LmEvaluationRecord[];
   /** How the corpus was read, carried into the next checkpoints. */
   corpus?: Record<string, unknown> | null;
@@ -701,6 +765,7 @@ export function lmCheckpointFromJSON(json: unknown, source = 'checkpoint'): LmCh
       smoothLoss: j.smoothLoss ?? NaN,
       trainSeconds: j.trainSeconds ?? 0,
       lossHistory: Array.isArray(j.lossHistory) ? j.lossHistory : [],
+      lossHistoryFirstStep: Number.isInteger(j.lossHistoryFirstStep) && j.lossHistoryFirstStep! >= 1 ? j.lossHistoryFirstStep : 1,
       evaluations: Array.isArray(j.evaluations) ? j.evaluations : [],
       corpus: j.corpus ?? null,
     },

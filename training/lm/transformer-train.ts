@@ -29,6 +29,7 @@ import {
   type TransformerLanguageModel, type TransformerLmWorkspace,
 } from './transformer-model.js';
 import type { StopReason } from '../core/loop.js';
+import { stopRequested, type StopFlag } from '../core/stop.js';
 
 export interface TransformerLmRunOptions {
   /** Stop after this many epochs (default 1 when maxSteps is absent too). */
@@ -36,6 +37,8 @@ export interface TransformerLmRunOptions {
   maxSteps?: number;
   /** Stop before a step that would end after this many seconds. */
   timeLimitSeconds?: number;
+  /** Checked between steps: the run ends after the step under way ('interrupted'). */
+  signal?: StopFlag;
   /** Evaluate every this many steps (default: once per epoch) and at the end. */
   evalEvery?: number;
   maxEvalTokens?: number;
@@ -210,6 +213,10 @@ export class TransformerLmTrainer {
       opts.onEvaluation?.(record);
     };
     while (this.step < totalSteps) {
+      if (stopRequested(opts.signal)) {
+        stopReason = 'interrupted';
+        break;
+      }
       if (opts.timeLimitSeconds !== undefined && (now() - start) / 1000 + lastStepSeconds > opts.timeLimitSeconds) {
         stopReason = 'time-limit';
         break;
@@ -242,6 +249,7 @@ export class TransformerLmTrainer {
       bestEvaluation: best,
       lastEvaluation: this.evaluations.at(-1) ?? null,
       lossHistory: this.lossHistory,
+      lossHistoryFirstStep: 1,
       evaluations: this.evaluations,
     };
   }

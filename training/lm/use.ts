@@ -198,12 +198,16 @@ function toText(model: AnyLanguageModel, ids: number[], logProb: number, finishe
 
 /** Sample novel sequences (the notes' "Sampling novel sequences"). Same rng state, same output. */
 export function sampleText(model: AnyLanguageModel, opts: SampleOptions = {}): GeneratedText[] {
+  return [...sampleTextStream(model, opts)];
+}
+
+/** sampleText one sequence at a time, as each is drawn (memory stays flat for any count). */
+export function* sampleTextStream(model: AnyLanguageModel, opts: SampleOptions = {}): Generator<GeneratedText> {
   const count = opts.count ?? 1;
   if (!Number.isInteger(count) || count < 1) throw new Error(`sampleText: expected count to be an integer ≥ 1, got ${count}`);
   const rng = opts.rng ?? new Rng(opts.seed ?? 0);
   const stepper = stepperFor(model);
   const { state, start } = primed(model, stepper, opts.prefix);
-  const out: GeneratedText[] = [];
   for (let i = 0; i < count; i++) {
     const s = sampleSequence({
       // With multiline, no id is the end token (−1), so only maxLength stops the draw.
@@ -211,9 +215,8 @@ export function sampleText(model: AnyLanguageModel, opts: SampleOptions = {}): G
       maxLength: opts.maxLength ?? defaultMaxLength(model), rng,
       temperature: opts.temperature ?? 1, topK: opts.topK, forbid: forbidden(model, opts.forbidUnk),
     });
-    out.push(toText(model, s.tokens, s.logProb, s.finished, opts.multiline));
+    yield toText(model, s.tokens, s.logProb, s.finished, opts.multiline);
   }
-  return out;
 }
 
 /** Greedy decoding: the most probable token at every step. */

@@ -188,7 +188,8 @@ export function encodeSentence(vocab: Vocabulary, text: string): number[] {
 
 /**
  * The shared loop's controls (time limit, stop signal, progress per batch) and the training's
- * settings. The history holds the epochs that finished.
+ * settings. The history holds the epochs that finished, and the partial one a stop request
+ * (`signal`, checked between batches) ended.
  */
 export interface TrainSentimentOptions extends LoopControls {
   epochs: number;
@@ -232,8 +233,8 @@ export function trainSentiment(model: SentimentModel, train: SentimentExample[],
   const perEpoch = Math.ceil(train.length / opts.batchSize);
   const history: EpochInfo[] = [];
   let order: number[] = [];
-  let epoch = 0, k = perEpoch, started = 0, lossSum = 0, correct = 0, done = 0;
-  runTrainingLoop({
+  let epoch = 0, k = perEpoch, started = 0, lossSum = 0, correct = 0, seen = 0, done = 0;
+  const loop = runTrainingLoop({
     startStep: 0, totalSteps: opts.epochs * perEpoch, budgetReason: 'epochs',
     timeLimitSeconds: opts.timeLimitSeconds, signal: opts.signal, now, onProgress: opts.onProgress,
     step: () => {
@@ -244,6 +245,7 @@ export function trainSentiment(model: SentimentModel, train: SentimentExample[],
         k = 0;
         lossSum = 0;
         correct = 0;
+        seen = 0;
       }
       const chosen = order.slice(k * opts.batchSize, (k + 1) * opts.batchSize);
       const batch = makeSentimentBatch(chosen.map((i) => ids[i]), chosen.map((i) => labels[i]), padId, model.dtype);
@@ -252,6 +254,7 @@ export function trainSentiment(model: SentimentModel, train: SentimentExample[],
       correct += countCorrect(logits, batch.labels);
       const loss = crossEntropy(logits, batch.labels, { reduction: 'mean' });
       lossSum += loss;
+      seen += chosen.length;
       const dLogits = crossEntropyBackward(Matrix.zeros(logits.rows, logits.cols, logits.dtype), logits, batch.labels, { reduction: 'mean' });
       model.backward(batch, dLogits);
       const { lr } = update(done + 1, loss);
@@ -267,6 +270,12 @@ export function trainSentiment(model: SentimentModel, train: SentimentExample[],
       opts.onEpoch?.(info);
     },
   });
+  // Interrupted within an epoch: its batches so far are the last entry (the CLI still saves the model).
+  if (loop.stopReason === 'interrupted' && k > 0 && k < perEpoch) {
+    const info = { epoch, loss: lossSum / k, trainAccuracy: correct / seen, seconds: (now() - started) / 1000 };
+    history.push(info);
+    opts.onEpoch?.(info);
+  }
   return history;
 }
 

@@ -83,7 +83,7 @@ import {
 import {
   beamSearch, scoreSequence, type Hypothesis, type LengthPenalty, type SequenceScore, type StepFunction,
 } from '../decode/beam.js';
-import { copyWeightsFromJSON, withCurrentNames } from '../io/weights-json.js';
+import { checkConfigAgainstWeights, checkModelSize, copyWeightsFromJSON, withCurrentNames } from '../io/weights-json.js';
 import { matrixToJSON, type MatrixJSON } from '../io/tensors.js';
 import {
   EOS, PAD, SOS, UNK, Vocabulary, detokenize, tokenizeText, type TokenLevel, type VocabularyJSON,
@@ -246,6 +246,8 @@ export function createSeq2Seq(opts: Seq2SeqOptions, sourceVocab: Vocabulary | nu
   const config = resolveSeq2SeqConfig(opts, op);
   const captioning = config.form === 'captioning';
   if (!(targetVocab instanceof Vocabulary)) throw new Error(`${op}: expected a target Vocabulary, got ${typeof targetVocab}`);
+  checkModelSize(op, config.encoderLayers * config.encoderHidden ** 2 + config.decoderHidden ** 2 + targetVocab.size * config.decoderHidden,
+    `encoder hidden ${config.encoderHidden} × ${config.encoderLayers} layer(s), decoder hidden ${config.decoderHidden}`);
   for (const special of [PAD, SOS, EOS]) {
     if (!targetVocab.has(special)) throw new Error(`${op}: expected the target vocabulary to contain ${special} (buildTargetVocabulary adds it)`);
   }
@@ -1131,6 +1133,9 @@ export function seq2seqFromJSON(json: unknown, source = 'model'): Seq2SeqModel {
     return fail(`bad vocabulary: ${(err as Error).message}`);
   }
   if (!j.weights || typeof j.weights !== 'object') fail('has no weights');
+  // At least one [H, H] recurrent matrix per encoder layer, the decoder's, and its output layer.
+  const needed = config.encoderLayers * config.encoderHidden ** 2 + config.decoderHidden ** 2 + targetVocab.size * config.decoderHidden;
+  checkConfigAgainstWeights(needed, j.weights as Record<string, MatrixJSON>, fail, `encoder hidden ${config.encoderHidden} × ${config.encoderLayers} layer(s), decoder hidden ${config.decoderHidden}`);
   let model: Seq2SeqModel;
   try {
     model = createSeq2Seq(config, sourceVocab, targetVocab, new Rng(0));

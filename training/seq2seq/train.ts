@@ -30,7 +30,7 @@ import type { LengthPenalty } from '../decode/beam.js';
 import { writeFileAtomic } from '../io/files.js';
 import { optimizerWithCurrentNames, readJsonInput } from '../io/model-file.js';
 import {
-  LossHistory, createUpdate, keptNote, runTrainingLoop, stepBudget,
+  CHECKPOINT_LOSSES, LossHistory, createUpdate, keptNote, runTrainingLoop, stepBudget,
   type LoopControls, type StepLimits, type StepOutcome, type StopReason, type TrainProgress, type Update, type UpdateInfo,
 } from '../core/loop.js';
 import {
@@ -148,6 +148,9 @@ export interface Seq2SeqTrainConfig {
   seed?: number;
 }
 
+/** The training losses a checkpoint keeps (the last ones; training/core/loop.ts). */
+export const SEQ2SEQ_CHECKPOINT_LOSSES = CHECKPOINT_LOSSES;
+
 /**
  * The step budget (a fractional epoch count rounds up), time limit, stop signal and progress of
  * the shared loop (training/core/loop.ts), and the evaluation schedule.
@@ -197,6 +200,8 @@ export interface Seq2SeqTrainResult {
   examplesPerSecond: number;
   finalLoss: number;
   lossHistory: number[];
+  /** The step of lossHistory[0]. */
+  lossHistoryFirstStep: number;
   evaluations: Seq2SeqEvaluationRecord[];
   lastEvaluation: Seq2SeqEvaluationRecord | null;
 }
@@ -241,7 +246,9 @@ export class Seq2SeqTrainer {
     this.config = { bucketWindow: 50, seed: 1, ...config };
     const { params, grads } = seq2seqParameters(model);
     this.optimizer = optimizer ?? createOptimizer(config.optimizer, params);
-    this.update = createUpdate(params, grads, this.optimizer, { clip: config.clipNorm === null ? null : { mode: 'norm', max: config.clipNorm } });
+    this.update = createUpdate(params, grads, this.optimizer, {
+      clip: config.clipNorm === null ? null : { mode: 'norm', max: config.clipNorm }, divergence: { op: 'seq2seq train', advice: 'lower --lr' },
+    });
     this.rng = new Rng(this.config.seed);
     this.epochRngState = this.rng.getState();
     this.epochBatches = this.planEpoch();
@@ -251,9 +258,14 @@ export class Seq2SeqTrainer {
     return this.epochBatches.length;
   }
 
-  /** Per step, the training loss (all runs of this model). */
+  /** Per step, the training loss (this run, and the last steps of earlier runs a checkpoint keeps). */
   get lossHistory(): number[] {
     return this.losses.values;
+  }
+
+  /** The step of lossHistory[0] (1 unless a resumed checkpoint dropped older steps). */
+  get lossHistoryFirstStep(): number {
+    return this.losses.firstStep;
   }
 
   private planEpoch(): number[][] {
@@ -345,6 +357,7 @@ export class Seq2SeqTrainer {
       },
     });
     this.trainSeconds = trainSecondsBefore + loop.stepSeconds;
+    // Whatever the stop reason (an interrupted run too): a last evaluation, which writes the checkpoint.
     if (this.evaluations.length === 0 || this.evaluations[this.evaluations.length - 1].step !== this.step) evaluate();
     const last = this.evaluations[this.evaluations.length - 1] ?? null;
     return {
@@ -356,6 +369,7 @@ export class Seq2SeqTrainer {
       examplesPerSecond: loop.unitsPerSecond,
       finalLoss: this.losses.smoothed,
       lossHistory: this.lossHistory.slice(),
+      lossHistoryFirstStep: this.lossHistoryFirstStep,
       evaluations: this.evaluations.slice(),
       lastEvaluation: last,
     };
@@ -364,6 +378,7 @@ export class Seq2SeqTrainer {
   // ---- checkpoints ----
 
   toCheckpointJSON(): Seq2SeqCheckpointJSON {
+    const losses = this.losses.tail(SEQ2SEQ_CHECKPOINT_LOSSES);
     return {
       kind: 'seqgrad.seq2seq-checkpoint',
       version: 1,
@@ -377,7 +392,8 @@ export class Seq2SeqTrainer {
         epochRngState: this.epochRngState,
         trainSeconds: this.trainSeconds,
         smoothLoss: Number.isNaN(this.losses.smoothed) ? null : this.losses.smoothed,
-        lossHistory: this.lossHistory,
+        lossHistory: losses.values,
+        lossHistoryFirstStep: losses.firstStep,
         evaluations: this.evaluations,
       },
       data: { ...this.dataInfo, train: this.data.train.length, validation: this.data.validation.length },
@@ -391,13 +407,22 @@ export class Seq2SeqTrainer {
 
   /** Continue from a checkpoint's position (used by resumeSeq2SeqTrainer). */
   restorePosition(state: Seq2SeqCheckpointJSON['trainer']): void {
+    const perEpoch = this.stepsPerEpoch;
+    const { step, epoch, batchInEpoch } = state;
+    if (![step, epoch, batchInEpoch].every((v) => Number.isInteger(v) && v >= 0) || batchInEpoch > perEpoch || step > (epoch + 1) * perEpoch) {
+      throw new InputError(
+        `resumeSeq2SeqTrainer: checkpoint position { step ${step}, epoch ${epoch}, batchInEpoch ${batchInEpoch} } does not fit this data (${perEpoch} batches per epoch)`,
+      );
+    }
     this.step = state.step;
     this.epoch = state.epoch;
     this.batchInEpoch = state.batchInEpoch;
     this.trainSeconds = state.trainSeconds;
     this.losses.smoothed = state.smoothLoss ?? NaN;
-    this.losses.values.push(...state.lossHistory);
-    this.evaluations.push(...state.evaluations);
+    // A loop, not push(...): a long history would overflow the call stack as arguments.
+    for (const loss of state.lossHistory) this.losses.values.push(loss);
+    for (const e of state.evaluations) this.evaluations.push(e);
+    this.losses.firstStep = state.lossHistoryFirstStep ?? 1;
     this.lastCheckpointStep = state.step;
     this.rng.setState(state.epochRngState);
     this.epochBatches = this.planEpoch();
@@ -417,7 +442,10 @@ export interface Seq2SeqCheckpointJSON {
     epochRngState: RngState;
     trainSeconds: number;
     smoothLoss: number | null;
+    /** The losses of the last (at most SEQ2SEQ_CHECKPOINT_LOSSES) steps, so checkpoints stay bounded. */
     lossHistory: number[];
+    /** The step of lossHistory[0] (absent in older checkpoints: 1). */
+    lossHistoryFirstStep?: number;
     evaluations: Seq2SeqEvaluationRecord[];
   };
   /** The data's description (file, level, split seed, …) and split sizes. */

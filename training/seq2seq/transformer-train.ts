@@ -29,6 +29,7 @@ import {
   transformerSeq2SeqParameters, transformerSeq2SeqZeroGrad, transformerTranslateIds, type TransformerSeq2SeqModel,
 } from './transformer-model.js';
 import type { StopReason } from '../core/loop.js';
+import { stopRequested } from '../core/stop.js';
 
 const EMA = 0.95;
 
@@ -171,6 +172,10 @@ export class TransformerSeq2SeqTrainer {
       opts.onEvaluation?.(record);
     };
     while (this.step < totalSteps) {
+      if (stopRequested(opts.signal)) {
+        stopReason = 'interrupted';
+        break;
+      }
       if (opts.timeLimitSeconds !== undefined && (now() - start + lastStepMs) / 1000 > opts.timeLimitSeconds) {
         stopReason = 'time-limit';
         break;
@@ -194,7 +199,7 @@ export class TransformerSeq2SeqTrainer {
     return {
       steps: this.step, epochs: this.epoch + this.batchInEpoch / perEpoch, stopReason, seconds: (now() - start) / 1000,
       trainSeconds: this.trainSeconds, examplesPerSecond: runTrainMs > 0 ? examples / (runTrainMs / 1000) : 0,
-      finalLoss: this.smoothLoss, lossHistory: this.lossHistory.slice(), evaluations: this.evaluations.slice(),
+      finalLoss: this.smoothLoss, lossHistory: this.lossHistory.slice(), lossHistoryFirstStep: 1, evaluations: this.evaluations.slice(),
       lastEvaluation: this.evaluations[this.evaluations.length - 1] ?? null,
     };
   }

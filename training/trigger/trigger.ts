@@ -515,7 +515,7 @@ export interface TriggerTrainOptions extends LoopControls {
 
 export interface TriggerTrainResult {
   steps: number;
-  /** Mean loss of each epoch (the epochs finished). */
+  /** Mean loss of each epoch (the epochs finished, and the partial one a stop request ended). */
   epochLosses: number[];
   seconds: number;
   stopReason: StopReason;
@@ -580,6 +580,8 @@ export function trainTriggerModel(model: TriggerModel, clips: readonly TriggerCl
       return { loss: r.loss, epoch: epoch + k / perEpoch, units: B };
     },
   });
+  // Interrupted within an epoch: the mean of its updates so far is the last entry.
+  if (result.stopReason === 'interrupted' && k > 0 && k < perEpoch) epochLosses.push(lossSum / k);
   return { steps: result.steps, epochLosses, seconds: result.seconds, stopReason: result.stopReason };
 }
 

@@ -44,6 +44,15 @@ describe('the loss record', () => {
     expect(h.values).toEqual([1, 1, 3]);
     expect(h.smoothed).toBeCloseTo(1.1, 15);
   });
+
+  it('a checkpoint keeps the last losses and the step of the first of them', () => {
+    const h = new LossHistory([], NaN, 11); // resumed: values[0] is step 11
+    for (let i = 0; i < 10; i++) h.add(i);
+    expect(h.tail(4)).toEqual({ values: [6, 7, 8, 9], firstStep: 17 });
+    expect(h.tail(100)).toEqual({ values: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], firstStep: 11 });
+    h.tail(4).values.push(99); // a copy
+    expect(h.values).toHaveLength(10);
+  });
 });
 
 /** A trainer stand-in whose steps take `ms` milliseconds of a fake clock; losses 1, 2, 3, … */
@@ -116,6 +125,18 @@ describe('the training loop', () => {
     expect(early.steps).toBe(4);
   });
 
+  it('takes the CLI stop flag ({ stopRequested }) as its signal too', () => {
+    const f = fakeTrainer();
+    const flag = { stopRequested: false };
+    const r = runTrainingLoop({
+      startStep: 0, totalSteps: 10, budgetReason: 'epochs', now: f.clock, step: f.step, signal: flag,
+      afterStep: (p) => {
+        if (p.step === 2) flag.stopRequested = true;
+      },
+    });
+    expect([r.stopReason, r.steps]).toEqual(['interrupted', 2]);
+  });
+
   it('adds to the record it is given and lets a step failure through', () => {
     const losses = new LossHistory([5], 5);
     const f = fakeTrainer();
@@ -185,5 +206,40 @@ describe('the update', () => {
     expect(params.W.toArray()).toEqual([[1, 2], [3, 4]]);
     expect(optimizer.step).toBe(0);
     expect(keptNote('ck.json', -1)).toBe('; training stopped before any checkpoint was written to ck.json');
+  });
+});
+
+describe('the divergence guard of the update', () => {
+  const setup = () => {
+    const params = { W: Matrix.fromArray([[1, 2]], 'float64') };
+    const grads = { W: Matrix.fromArray([[0.5, 0]], 'float64') };
+    return { params, grads, optimizer: createOptimizer({ kind: 'sgd', lr: 1 }, params) };
+  };
+
+  it('stops before the update when the loss is more than 100× and 100 nats above the first one, saying what to change', () => {
+    const { params, grads, optimizer } = setup();
+    const update = createUpdate(params, grads, optimizer, { divergence: { op: 'train', advice: 'lower --lr' } });
+    update(1, 2);
+    update(2, 150); // 75×: not yet
+    expect(optimizer.step).toBe(2);
+    const before = params.W.toArray();
+    let err: unknown;
+    try {
+      update(3, 300, () => keptNote('ck.json', 2));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(NumericalError);
+    expect((err as Error).message).toBe('train: the loss rose from 2.000 to 300.0 at step 3: training diverged (lower --lr; training stopped, the last good checkpoint ck.json (step 2) is kept)');
+    expect(params.W.toArray()).toEqual(before);
+    expect(optimizer.step).toBe(2);
+  });
+
+  it('needs both: a small first loss may grow 100× as long as it stays within 100 nats', () => {
+    const { params, grads, optimizer } = setup();
+    const update = createUpdate(params, grads, optimizer);
+    update(1, 0.01);
+    expect(() => update(2, 50)).not.toThrow();
+    expect(() => update(3, 101)).toThrow(/^training: the loss rose from 0\.01000 to 101\.0 at step 3: training diverged \(lower the learning rate; training stopped, nothing was updated with it\)$/);
   });
 });

@@ -172,7 +172,8 @@ describe('beamSearch', () => {
 
   it('rejects bad options with clear messages', () => {
     const base = { step: handStep, initialState: 0, startToken: 0, eosToken: 2, beamWidth: 2, maxLength: 3 };
-    expect(() => beamSearch({ ...base, beamWidth: 0 })).toThrow(/beamWidth to be an integer ≥ 1, got 0/);
+    expect(() => beamSearch({ ...base, beamWidth: 0 })).toThrow(/beamWidth to be an integer in \[1, 1000\], got 0/);
+    expect(() => beamSearch({ ...base, beamWidth: 1_000_000 })).toThrow(/beamWidth to be an integer in \[1, 1000\], got 1000000/);
     expect(() => beamSearch({ ...base, maxLength: 0 })).toThrow(/maxLength/);
     expect(() => beamSearch({ ...base, eosToken: 7 })).toThrow(/eosToken to be an id in \[0, 3\), got 7/);
     expect(() => beamSearch({ ...base, lengthPenalty: { kind: 'bogus' as 'none' } })).toThrow(/none\|notes\|gnmt/);

@@ -8,6 +8,7 @@ import { Rng } from '../../../engine/rng.js';
 import { countCooccurrences, gloveLoss, gloveWeight, trainGlove, type Cooccurrences } from '../../../training/embeddings/glove.js';
 import { readVectors } from '../../../training/io/vectors.js';
 import { groupSeparation, syntheticSentences } from './synthetic.js';
+import { NumericalError } from '../../../training/core/errors.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'seqgrad-glove-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -129,5 +130,20 @@ describe('seqgrad glove', () => {
     const wv = readVectors(out);
     expect(wv.format).toBe('glove');
     expect(wv.words.length).toBe(22);
+  });
+});
+
+describe('GloVe divergence', () => {
+  it('stops with a NumericalError when the cost climbs far above its start (eta 1e9), and trains normally at the default eta', () => {
+    const corpus = syntheticSentences(3, 200);
+    let error: unknown = null;
+    try {
+      trainGlove(corpus, { dim: 8, window: 3, minCount: 1, epochs: 2, eta: 1e9, seed: 1 });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(NumericalError);
+    expect((error as Error).message).toMatch(/^trainGlove: the (loss rose from [\d.]+ to [\d.e+]+|loss is (NaN|Infinity)) at epoch 1: training diverged \(lower --eta; no vectors were written\)$/);
+    expect(() => trainGlove(corpus, { dim: 8, window: 3, minCount: 1, epochs: 2, seed: 1 })).not.toThrow();
   });
 });

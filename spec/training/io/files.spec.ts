@@ -120,3 +120,25 @@ describe('readTextFile and readJsonFile', () => {
     }
   });
 });
+
+describe('hostile input files', () => {
+  it('refuses a binary file as text (NUL bytes, mostly invalid UTF-8), naming it', () => {
+    const bin = path.join(dir, 'program');
+    fs.writeFileSync(bin, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x02, 0x00, 0x00, 0x61, 0x0a]));
+    expect(() => readTextFile(bin, 'training corpus')).toThrow(/^readTextFile: training corpus .*program is not a text file \(a NUL byte at character 6\)$/);
+    const latin = path.join(dir, 'latin1.txt');
+    fs.writeFileSync(latin, Buffer.from([0xe9, 0xe8, 0x20, 0x61, 0x0a]));
+    expect(() => readTextFile(latin, 'corpus')).toThrow(/is not a text file \(2 of 5 characters are not valid UTF-8\)/);
+    const mostlyFine = path.join(dir, 'fine.txt');
+    fs.writeFileSync(mostlyFine, Buffer.concat([Buffer.from('a'.repeat(500)), Buffer.from([0xe9])]));
+    expect(readTextFile(mostlyFine, 'corpus')).toHaveLength(501);
+  });
+
+  it('names the file of a JSON nested too deeply, parsed or not', () => {
+    const deep = path.join(dir, 'deep.json');
+    fs.writeFileSync(deep, `{"kind": ${'['.repeat(100000)}${']'.repeat(100000)}}`);
+    expect(() => readJsonFile(deep, 'model file')).toThrow(/^readJsonFile: model file .*deep\.json nests deeper than 1000 levels$/);
+    fs.writeFileSync(deep, '['.repeat(200000));
+    expect(() => readJsonFile(deep, 'model file')).toThrow(/^readJsonFile: model file .*deep\.json is not valid JSON/);
+  });
+});

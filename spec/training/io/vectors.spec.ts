@@ -40,6 +40,9 @@ describe('vectors files', () => {
     expect(() => parseVectors('a 1 2\nb 1 x\n', 'bad.txt')).toThrow(/bad\.txt line 2: value 2 of 'b' is not a number: 'x'/);
     expect(() => parseVectors('a 1 2\n\nb 1 2 3 4\n', 'bad.txt')).toThrow(/bad\.txt line 3: expected a word and 2 values, got 4 values/);
     expect(() => parseVectors('a 1 NaN\n', 'bad.txt')).toThrow(/line 1: value 2 of 'a' is not a number: 'NaN'/);
+    // 1e39 is beyond float32 (Infinity); a word listed twice would shadow its first vector
+    expect(() => parseVectors('a 1 2\nb 1e39 0\n', 'inf.txt')).toThrow(/^readVectors: inf\.txt line 2: value 1 of 'b' is 1e39, beyond the float32 range$/);
+    expect(() => parseVectors('2 2\na 1 2\n\na 3 4\n', 'dup.txt')).toThrow(/^readVectors: dup\.txt line 4: 'a' is listed twice \(first on line 2\)$/);
     expect(() => parseVectors('3 2\na 1 2\nb 3 4\n', 'short.txt')).toThrow(/short\.txt: the header announces 3 words, the file has 2/);
     expect(() => parseVectors('a 1 2\n', 'x.txt', { format: 'word2vec' })).toThrow(/x\.txt line 1: expected the word2vec header/);
     expect(() => readVectors(path.join(dir, 'missing.txt'))).toThrow(/vectors file .*missing\.txt does not exist/);
