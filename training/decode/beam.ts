@@ -81,69 +81,72 @@ interface Live<S> {
   state: S;
 }
 
-/** Beam search over `step`; returns the n-best finished hypotheses, best first. */
-export function beamSearch<S>(opts: BeamSearchOptions<S>): Hypothesis[] {
-  const op = 'beamSearch';
-  const B = opts.beamWidth;
-  const nBest = opts.nBest ?? 1;
-  const penalty = opts.lengthPenalty ?? { kind: 'none' };
+/**
+ * The B best extensions of one beam at one step, sorted by Σ log P (descending); ties keep scan
+ * order (parents in beam order, tokens in id order). Shared by beamSearch and beamSearchBatch, so
+ * both choose exactly the same hypotheses from the same rows.
+ */
+class TopExtensions {
+  readonly logProb: Float64Array;
+  readonly parent: Int32Array;
+  readonly token: Int32Array;
+  count = 0;
+
+  constructor(readonly width: number) {
+    this.logProb = new Float64Array(width);
+    this.parent = new Int32Array(width);
+    this.token = new Int32Array(width);
+  }
+
+  /** Offer every token of parent p: row[o + token] = log P(token | p's prefix), base = p's Σ log P. */
+  offer(op: string, row: ArrayLike<number>, o: number, V: number, base: number, p: number, forbid: BeamSearchOptions<unknown>['forbid'], t: number): void {
+    const B = this.width, top = this.logProb, parent = this.parent, tok = this.token;
+    for (let token = 0; token < V; token++) {
+      const lp = row[o + token];
+      if (Number.isNaN(lp)) throw new Error(`${op}: step returned NaN log-probability for token ${token} at output position ${t}`);
+      if (lp === -Infinity || isForbidden(token, forbid)) continue;
+      const total = base + lp;
+      if (this.count === B && !(total > top[B - 1])) continue;
+      // Insert after every entry ≥ total (stable), dropping the last when full.
+      let i = this.count < B ? this.count++ : B - 1;
+      while (i > 0 && top[i - 1] < total) {
+        top[i] = top[i - 1];
+        parent[i] = parent[i - 1];
+        tok[i] = tok[i - 1];
+        i--;
+      }
+      top[i] = total;
+      parent[i] = p;
+      tok[i] = token;
+    }
+  }
+
+  /**
+   * The kept extensions: those ending in eos go to `finished`, the others are returned in rank
+   * order (`state(parent)` gives each its state).
+   */
+  take<S>(live: readonly Live<unknown>[], eos: number, penalty: LengthPenalty, finished: Hypothesis[], state: (parent: number) => S): Live<S>[] {
+    const next: Live<S>[] = [];
+    for (let i = 0; i < this.count; i++) {
+      const tokens = [...live[this.parent[i]].tokens, this.token[i]];
+      if (this.token[i] === eos) finished.push(makeHypothesis(tokens, this.logProb[i], penalty, true));
+      else next.push({ tokens, logProb: this.logProb[i], state: state(this.parent[i]) });
+    }
+    this.count = 0;
+    return next;
+  }
+}
+
+/** Checks shared by beamSearch and beamSearchBatch. */
+function checkBeamOptions(op: string, B: number, maxLengths: readonly number[], nBest: number, penalty: LengthPenalty): void {
   if (!Number.isInteger(B) || B < 1) throw new Error(`${op}: expected beamWidth to be an integer ≥ 1, got ${B}`);
-  if (!Number.isInteger(opts.maxLength) || opts.maxLength < 1) throw new Error(`${op}: expected maxLength to be an integer ≥ 1, got ${opts.maxLength}`);
+  for (const m of maxLengths) if (!Number.isInteger(m) || m < 1) throw new Error(`${op}: expected maxLength to be an integer ≥ 1, got ${m}`);
   if (!Number.isInteger(nBest) || nBest < 1) throw new Error(`${op}: expected nBest to be an integer ≥ 1, got ${nBest}`);
   checkPenalty(op, penalty);
+}
 
-  // The B best extensions of this step, sorted by logProb (descending); ties keep scan order.
-  const topLogProb = new Float64Array(B);
-  const topParent = new Int32Array(B);
-  const topToken = new Int32Array(B);
-
-  let live: Live<S>[] = [{ tokens: [], logProb: 0, state: opts.initialState }];
-  let lastTokens: number[] = [opts.startToken];
-  const finished: Hypothesis[] = [];
-
-  for (let t = 0; t < opts.maxLength && live.length > 0; t++) {
-    let count = 0;
-    const nextStates: S[] = [];
-    for (let p = 0; p < live.length; p++) {
-      const out = opts.step(live[p].state, lastTokens[p]);
-      nextStates.push(out.state);
-      const row = out.logProbs;
-      checkRow(op, row, opts.eosToken, t);
-      const base = live[p].logProb;
-      for (let token = 0; token < row.length; token++) {
-        const lp = row[token];
-        if (Number.isNaN(lp)) throw new Error(`${op}: step returned NaN log-probability for token ${token} at output position ${t}`);
-        if (lp === -Infinity || isForbidden(token, opts.forbid)) continue;
-        const total = base + lp;
-        if (count === B && !(total > topLogProb[B - 1])) continue;
-        // Insert after every entry ≥ total (stable), dropping the last when full.
-        let i = count < B ? count++ : B - 1;
-        while (i > 0 && topLogProb[i - 1] < total) {
-          topLogProb[i] = topLogProb[i - 1];
-          topParent[i] = topParent[i - 1];
-          topToken[i] = topToken[i - 1];
-          i--;
-        }
-        topLogProb[i] = total;
-        topParent[i] = p;
-        topToken[i] = token;
-      }
-    }
-    const nextLive: Live<S>[] = [];
-    const nextLast: number[] = [];
-    for (let i = 0; i < count; i++) {
-      const parent = live[topParent[i]];
-      const tokens = [...parent.tokens, topToken[i]];
-      if (topToken[i] === opts.eosToken) {
-        finished.push(makeHypothesis(tokens, topLogProb[i], penalty, true));
-      } else {
-        nextLive.push({ tokens, logProb: topLogProb[i], state: nextStates[topParent[i]] });
-        nextLast.push(topToken[i]);
-      }
-    }
-    live = nextLive;
-    lastTokens = nextLast;
-  }
+/** The remaining live hypotheses finish as they are; returns the n best, best first. */
+function nBestOf<S>(op: string, finished: Hypothesis[], live: readonly Live<S>[], penalty: LengthPenalty, nBest: number): Hypothesis[] {
   for (const h of live) finished.push(makeHypothesis(h.tokens, h.logProb, penalty, false));
   if (finished.length === 0) {
     throw new Error(`${op}: no hypothesis survived: every token had log-probability −∞ or was forbidden at the first step`);
@@ -151,6 +154,114 @@ export function beamSearch<S>(opts: BeamSearchOptions<S>): Hypothesis[] {
   // Array.prototype.sort is stable, so ties keep finishing order.
   finished.sort((a, b) => b.score - a.score);
   return finished.slice(0, nBest);
+}
+
+/** Beam search over `step`; returns the n-best finished hypotheses, best first. */
+export function beamSearch<S>(opts: BeamSearchOptions<S>): Hypothesis[] {
+  const op = 'beamSearch';
+  const B = opts.beamWidth;
+  const nBest = opts.nBest ?? 1;
+  const penalty = opts.lengthPenalty ?? { kind: 'none' };
+  checkBeamOptions(op, B, [opts.maxLength], nBest, penalty);
+
+  const top = new TopExtensions(B);
+  let live: Live<S>[] = [{ tokens: [], logProb: 0, state: opts.initialState }];
+  let lastTokens: number[] = [opts.startToken];
+  const finished: Hypothesis[] = [];
+
+  for (let t = 0; t < opts.maxLength && live.length > 0; t++) {
+    const nextStates: S[] = [];
+    for (let p = 0; p < live.length; p++) {
+      const out = opts.step(live[p].state, lastTokens[p]);
+      nextStates.push(out.state);
+      const row = out.logProbs;
+      checkRow(op, row, opts.eosToken, t);
+      top.offer(op, row, 0, row.length, live[p].logProb, p, opts.forbid, t);
+    }
+    live = top.take(live, opts.eosToken, penalty, finished, (parent) => nextStates[parent]);
+    lastTokens = live.map((h) => h.tokens[h.tokens.length - 1]);
+  }
+  return nBestOf(op, finished, live, penalty, nBest);
+}
+
+/**
+ * A model that advances many hypotheses as one batch: `sources` independent inputs, `slots`
+ * hypothesis slots each; slot i = s·slots + k belongs to source s. It keeps one decoder state per
+ * slot (every slot starts in its source's initial state).
+ */
+export interface BatchStepModel {
+  readonly sources: number;
+  readonly slots: number;
+  /** V, the width of a log-probability row. */
+  readonly vocabSize: number;
+  /**
+   * Feed tokens[i] to every slot i (one batched step; slots no hypothesis uses are fed something
+   * and ignored) and write log P(next token | slot i's prefix) into logProbs[i·V … i·V + V).
+   * The slots' states are not advanced until `reorder`.
+   */
+  step(tokens: Int32Array, logProbs: Float64Array): void;
+  /**
+   * After a step: slot i takes the state the step produced for slot parents[i] (a slot of the
+   * same source), for every slot.
+   */
+  reorder(parents: Int32Array): void;
+}
+
+export interface BeamSearchBatchOptions extends Omit<BeamSearchOptions<unknown>, 'step' | 'initialState' | 'maxLength'> {
+  /** Longest output in tokens (the EOS included): one for all sources, or one per source. */
+  maxLength: number | readonly number[];
+}
+
+/**
+ * beamSearch for every source of `model` at once: at each step all live hypotheses of all sources
+ * are one batched `model.step`. Each source's search is exactly beamSearch's (the same scan order,
+ * ties, lengths and scores), so the n-best lists are those of beamSearch over a step function
+ * that gives the same rows. Returns one n-best list per source.
+ */
+export function beamSearchBatch(model: BatchStepModel, opts: BeamSearchBatchOptions): Hypothesis[][] {
+  const op = 'beamSearchBatch';
+  const { sources: S, slots: K, vocabSize: V } = model;
+  const B = opts.beamWidth;
+  const nBest = opts.nBest ?? 1;
+  const penalty = opts.lengthPenalty ?? { kind: 'none' };
+  const maxLengths = typeof opts.maxLength === 'number' ? new Array<number>(S).fill(opts.maxLength) : opts.maxLength;
+  if (maxLengths.length !== S) throw new Error(`${op}: expected one maxLength per source (${S}), got ${maxLengths.length}`);
+  checkBeamOptions(op, B, maxLengths, nBest, penalty);
+  if (B > K) throw new Error(`${op}: expected beamWidth ≤ the model's ${K} slots per source, got ${B}`);
+  if (!Number.isInteger(opts.eosToken) || opts.eosToken < 0 || opts.eosToken >= V) {
+    throw new Error(`${op}: expected eosToken to be an id in [0, ${V}), got ${opts.eosToken}`);
+  }
+
+  const top = new TopExtensions(B);
+  const tokens = new Int32Array(S * K).fill(opts.startToken);
+  const parents = new Int32Array(S * K);
+  const logProbs = new Float64Array(S * K * V);
+  // Hypothesis p of source s sits in slot s·K + p; its `state` is the beam index of its parent.
+  const live: Live<number>[][] = [];
+  const finished: Hypothesis[][] = [];
+  for (let s = 0; s < S; s++) {
+    live.push([{ tokens: [], logProb: 0, state: 0 }]);
+    finished.push([]);
+  }
+  const parentIndex = (parent: number): number => parent;
+  const searching = (s: number, t: number): boolean => live[s].length > 0 && t < maxLengths[s];
+  for (let t = 0; live.some((_, s) => searching(s, t)); t++) {
+    model.step(tokens, logProbs);
+    for (let i = 0; i < parents.length; i++) parents[i] = i;
+    for (let s = 0; s < S; s++) {
+      if (!searching(s, t)) continue;
+      const beam = live[s];
+      for (let p = 0; p < beam.length; p++) top.offer(op, logProbs, (s * K + p) * V, V, beam[p].logProb, p, opts.forbid, t);
+      const next = top.take(beam, opts.eosToken, penalty, finished[s], parentIndex);
+      next.forEach((h, i) => {
+        parents[s * K + i] = s * K + h.state;
+        tokens[s * K + i] = h.tokens[h.tokens.length - 1];
+      });
+      live[s] = next;
+    }
+    model.reorder(parents);
+  }
+  return live.map((beam, s) => nBestOf(op, finished[s], beam, penalty, nBest));
 }
 
 export interface ScoreSequenceOptions<S> {

@@ -77,7 +77,8 @@ import {
   createStackedRnn, stackedParameters, stackedZeroGrads, type LayerState,
 } from '../../layers/stacked.js';
 import {
-  beamSearch, scoreSequence, type Hypothesis, type LengthPenalty, type SequenceScore, type StepFunction,
+  beamSearchBatch, scoreSequence, type BatchStepModel, type Hypothesis, type LengthPenalty, type SequenceScore,
+  type StepFunction,
 } from '../decode/beam.js';
 import { readJsonFile, writeFileAtomic } from '../io/files.js';
 import { copyWeightsFromJSON, readJsonInput } from '../io/model-file.js';
@@ -905,6 +906,172 @@ export class Seq2SeqDecoder {
   }
 }
 
+// ---- decoding: many sources and hypotheses as one batch -----------------------------------------
+
+/**
+ * The decoder over S sources with K hypothesis slots each as one batch of R = S·K decoder rows
+ * (beam.ts's BatchStepModel; slot s·K + k belongs to source s). The encoder runs once, over the S
+ * sources as one right-padded batch (source mask; a padded source position gets α = 0, and the
+ * encoder keeps each row's state at its last real step); the attention keys are projected once
+ * per decode, for all R rows; a step is one batched decoder step over all R rows — target
+ * embedding rows, attention context, cell, output layer, log-softmax — the per-hypothesis
+ * decoder's step (Seq2SeqDecoder) on R rows at once. Buffers are allocated once, in the
+ * constructor; `step` and `reorder` allocate nothing.
+ */
+export class Seq2SeqBatchDecoder implements BatchStepModel {
+  readonly model: Seq2SeqModel;
+  readonly sources: number;
+  readonly slots: number;
+  readonly vocabSize: number;
+  /** T_x of each source (0 for captioning). */
+  readonly sourceLengths: number[];
+  /** The slots' decoder states, one [R, H_dec] matrix per state tensor. */
+  private readonly state: Matrix[];
+  private readonly steps: SequenceWorkspace;
+  private readonly beginOptions: { h0: readonly Matrix[] };
+  private readonly attentionWs: AttentionWorkspace | null;
+  /** [h′⟨t⟩, e(y⟨t−1⟩), c⟨t⟩] of every slot [R, H_dec + d + n_h] and its column blocks. */
+  private readonly z: Matrix;
+  private readonly hidden: Matrix;
+  private readonly embedded: Matrix;
+  private readonly context: Matrix;
+  private readonly input: Matrix;
+  private readonly logits: Matrix;
+
+  /** sources: token ids (at least one each), or feature vectors of length F for captioning; slots ≥ 1. */
+  constructor(model: Seq2SeqModel, sources: readonly (readonly number[] | ArrayLike<number>)[], slots: number) {
+    const op = 'Seq2SeqBatchDecoder';
+    const S = sources.length;
+    if (S === 0) throw new Error(`${op}: expected at least one source, got none`);
+    if (!Number.isInteger(slots) || slots < 1) throw new Error(`${op}: expected slots to be an integer ≥ 1, got ${slots}`);
+    const { dtype, embeddingDim: d, decoderHidden: H } = model.config;
+    const nc = model.contextSize;
+    const cell = model.decoder;
+    const R = S * slots;
+    this.model = model;
+    this.sources = S;
+    this.slots = slots;
+    this.vocabSize = model.targetVocab.size;
+    this.z = Matrix.zeros(R, H + d + nc, dtype);
+    this.hidden = this.z.colView(0, H);
+    this.embedded = this.z.colView(H, d);
+    this.context = this.z.colView(H + d, nc);
+    this.input = this.z.colView(H, d + nc);
+    this.logits = Matrix.zeros(R, this.vocabSize, dtype);
+    this.steps = createSequenceWorkspace(cell, 1, R);
+    this.state = [];
+    for (let k = 0; k < cell.stateCount; k++) this.state.push(Matrix.zeros(R, H, dtype));
+    this.beginOptions = { h0: this.state };
+
+    const { summary, encoderOutputs, srcMask, lengths } = encodeSources(op, model, sources);
+    this.sourceLengths = lengths;
+    for (let k = 0; k < cell.stateCount; k++) {
+      const h0 = Matrix.zeros(S, H, dtype);
+      if (model.bridge) {
+        denseForward(h0, model.bridge[k], summary[k]);
+        if (k === 0) tanh(h0, h0);
+      } else {
+        copyInto(h0, summary[k]);
+      }
+      repeatRows(this.state[k], h0, slots);
+    }
+    this.attentionWs = null;
+    if (model.attention && encoderOutputs && srcMask) {
+      // Every slot attends over its source: H_enc and the mask with each source's column repeated K times.
+      const Tx = srcMask.rows;
+      const keysInput = Matrix.zeros(Tx * R, nc, dtype);
+      const mask = Matrix.zeros(Tx, R, dtype);
+      for (let i = 0; i < Tx; i++) {
+        repeatRows(stepView(keysInput, i, R), stepView(encoderOutputs, i, S), slots);
+        for (let r = 0; r < R; r++) mask.set(i, r, srcMask.get(i, Math.floor(r / slots)));
+      }
+      this.attentionWs = createAttentionWorkspace(model.attention, Tx, 1, R);
+      attentionKeysForward(this.attentionWs, keysInput, mask);
+    } else {
+      repeatRows(this.context, summary[0], slots); // without attention c⟨t⟩ = m_0 at every step
+    }
+  }
+
+  step(tokens: Int32Array, logProbs: Float64Array): void {
+    const model = this.model;
+    const V = this.vocabSize;
+    embeddingForward(this.embedded, model.targetEmbedding, tokens);
+    const steps = this.steps;
+    beginSteps(steps, 1, this.beginOptions);
+    if (this.attentionWs) attentionStepForward(this.context, this.attentionWs, 0, this.state[0]);
+    projectStepInput(steps, 0, this.input);
+    copyInto(this.hidden, forwardStep(steps, 0)[0]);
+    denseForward(this.logits, model.output, this.z);
+    const L = this.logits;
+    for (let r = 0; r < L.rows; r++) logSoftmaxRow(logProbs, r * V, L.data, L.offset + r * L.stride, V);
+  }
+
+  reorder(parents: Int32Array): void {
+    const next = stateAt(this.steps, 1);
+    for (let k = 0; k < this.state.length; k++) gatherStateRows(this.state[k], next[k], parents);
+  }
+}
+
+/** out[i, :] = src[parents[i], :] (same shapes, no aliasing). */
+function gatherStateRows(out: Matrix, src: Matrix, parents: Int32Array): void {
+  const od = out.data, sd = src.data, cols = out.cols;
+  for (let i = 0; i < out.rows; i++) {
+    const o = out.offset + i * out.stride, p = src.offset + parents[i] * src.stride;
+    for (let j = 0; j < cols; j++) od[o + j] = sd[p + j];
+  }
+}
+
+/** out [S·K, n]: row s·K + k = src row s (K = times). */
+function repeatRows(out: Matrix, src: Matrix, times: number): void {
+  for (let s = 0; s < src.rows; s++) {
+    for (let k = 0; k < times; k++) copyInto(out.rowView(s * times + k, 1), src.rowView(s, 1));
+  }
+}
+
+/**
+ * Encode S sources as one right-padded batch: m_k [S, n_h] per decoder state tensor, H_enc
+ * [T_x·S, n_h] and the mask [T_x, S] (null for captioning, whose m_k are the feature vectors).
+ */
+function encodeSources(
+  op: string, model: Seq2SeqModel, sources: readonly (readonly number[] | ArrayLike<number>)[],
+): { summary: Matrix[]; encoderOutputs: Matrix | null; srcMask: Matrix | null; lengths: number[] } {
+  const { dtype } = model.config;
+  const S = sources.length;
+  const nc = model.contextSize;
+  const states = model.decoder.stateCount;
+  const summary: Matrix[] = [];
+  for (let k = 0; k < states; k++) summary.push(Matrix.zeros(S, nc, dtype));
+  if (!model.encoder) {
+    sources.forEach((f, s) => {
+      if (f.length !== model.config.featureSize) throw new Error(`${op}: expected feature vector ${s} of length F = ${model.config.featureSize}, got ${f.length}`);
+      for (let k = 0; k < states; k++) for (let j = 0; j < f.length; j++) summary[k].set(s, j, f[j]);
+    });
+    return { summary, encoderOutputs: null, srcMask: null, lengths: sources.map(() => 0) };
+  }
+  const lengths = sources.map((ids, s) => {
+    if (ids.length === 0) throw new Error(`${op}: expected at least one token in source ${s}, got none`);
+    return ids.length;
+  });
+  const Tx = Math.max(...lengths);
+  const srcIds = new Int32Array(Tx * S).fill((model.sourceVocab as Vocabulary).id(PAD));
+  const srcMask = Matrix.zeros(Tx, S, dtype);
+  sources.forEach((ids, s) => {
+    for (let t = 0; t < ids.length; t++) {
+      srcIds[t * S + s] = ids[t];
+      srcMask.set(t, s, 1);
+    }
+  });
+  const ews = createEncoderWorkspace(model.encoder, Tx, S);
+  const r = encoderForward(model.encoder, ews, srcIds, { mask: srcMask });
+  const top = r.finalState[r.finalState.length - 1];
+  const Hf = top.forward[0].cols;
+  for (let k = 0; k < states; k++) {
+    copyInto(summary[k].colView(0, Hf), top.forward[k]);
+    if (top.backward) copyInto(summary[k].colView(Hf, top.backward[k].cols), top.backward[k]);
+  }
+  return { summary, encoderOutputs: r.outputs, srcMask, lengths };
+}
+
 /** Copy a [1, V] float32 row into the float64 buffer (then log-softmax runs in place, in float64). */
 function toFloat64(src: Matrix, out: Matrix): Matrix {
   for (let j = 0; j < src.cols; j++) out.data[out.offset + j] = src.data[src.offset + j];
@@ -941,29 +1108,52 @@ export function forbiddenTargets(model: Seq2SeqModel): number[] {
   return [model.ids.pad, model.ids.sos];
 }
 
-function defaultMaxLength(stepper: Seq2SeqStepper): number {
-  return stepper.sourceLength > 0 ? 2 * stepper.sourceLength + 10 : 50;
+/** 2·T_x + 10, or 50 for captioning (T_x = 0). */
+function defaultMaxLengthFor(sourceLength: number): number {
+  return sourceLength > 0 ? 2 * sourceLength + 10 : 50;
 }
 
 /**
  * Greedy or beam-search decoding (training/beam.ts) of one source: token ids, or the feature vector
- * of a captioning model. Returns the n-best translations, best first.
+ * of a captioning model. Returns the n-best translations, best first. (translateManyIds with one
+ * source: the hypotheses of the beam are one batched decoder step.)
  */
 export function translateIds(decoder: Seq2SeqDecoder, source: readonly number[] | ArrayLike<number>, opts: TranslateOptions = {}): Translation[] {
-  const model = decoder.model;
-  const stepper = decoder.prepare(source);
-  const hyps = beamSearch({
-    step: stepper.step,
-    initialState: stepper.initialState,
-    startToken: model.ids.sos,
-    eosToken: model.ids.eos,
-    beamWidth: opts.beamWidth ?? 1,
-    nBest: opts.nBest ?? 1,
-    maxLength: opts.maxLength ?? defaultMaxLength(stepper),
-    lengthPenalty: opts.lengthPenalty,
-    forbid: forbiddenTargets(model),
-  });
-  return hyps.map((h) => toTranslation(model, h));
+  return translateManyIds(decoder.model, [source], opts)[0];
+}
+
+/** Sources decoded together by translateManyIds (R = this × beam width decoder rows per step). */
+export const DECODE_CHUNK = 64;
+
+/**
+ * translateIds for many sources: chunks of up to `chunk` sources (in order of source length, so a
+ * chunk pads little) are encoded as one batch each and searched together (beamSearchBatch over a
+ * Seq2SeqBatchDecoder): every step advances every live hypothesis of every source of the chunk as
+ * one decoder batch. Each source's n-best list is the one translateIds would give alone, up to float
+ * rounding. Returns one list per source, in the order given.
+ */
+export function translateManyIds(
+  model: Seq2SeqModel, sources: readonly (readonly number[] | ArrayLike<number>)[], opts: TranslateOptions = {}, chunk = DECODE_CHUNK,
+): Translation[][] {
+  if (!Number.isInteger(chunk) || chunk < 1) throw new Error(`translateManyIds: expected chunk to be an integer ≥ 1, got ${chunk}`);
+  const beamWidth = opts.beamWidth ?? 1;
+  const order = sources.map((_, i) => i).sort((a, b) => sources[a].length - sources[b].length);
+  const out: Translation[][] = new Array<Translation[]>(sources.length);
+  for (let start = 0; start < order.length; start += chunk) {
+    const picked = order.slice(start, start + chunk);
+    const decoder = new Seq2SeqBatchDecoder(model, picked.map((i) => sources[i]), beamWidth);
+    const lists = beamSearchBatch(decoder, {
+      startToken: model.ids.sos,
+      eosToken: model.ids.eos,
+      beamWidth,
+      nBest: opts.nBest ?? 1,
+      maxLength: opts.maxLength ?? decoder.sourceLengths.map(defaultMaxLengthFor),
+      lengthPenalty: opts.lengthPenalty,
+      forbid: forbiddenTargets(model),
+    });
+    lists.forEach((hyps, j) => { out[picked[j]] = hyps.map((h) => toTranslation(model, h)); });
+  }
+  return out;
 }
 
 function toTranslation(model: Seq2SeqModel, h: Hypothesis): Translation {
