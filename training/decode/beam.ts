@@ -205,6 +205,11 @@ export interface BatchStepModel {
    * same source), for every slot.
    */
   reorder(parents: Int32Array): void;
+  /**
+   * Optional, after reorder: active[s] = 1 for the sources still searching. A model may stop
+   * computing the others (their rows of logProbs are then never read again).
+   */
+  setActive?(active: Uint8Array): void;
 }
 
 export interface BeamSearchBatchOptions extends Omit<BeamSearchOptions<unknown>, 'step' | 'initialState' | 'maxLength'> {
@@ -244,6 +249,7 @@ export function beamSearchBatch(model: BatchStepModel, opts: BeamSearchBatchOpti
     finished.push([]);
   }
   const parentIndex = (parent: number): number => parent;
+  const active = new Uint8Array(S);
   const searching = (s: number, t: number): boolean => live[s].length > 0 && t < maxLengths[s];
   for (let t = 0; live.some((_, s) => searching(s, t)); t++) {
     model.step(tokens, logProbs);
@@ -260,6 +266,8 @@ export function beamSearchBatch(model: BatchStepModel, opts: BeamSearchBatchOpti
       live[s] = next;
     }
     model.reorder(parents);
+    for (let s = 0; s < S; s++) active[s] = searching(s, t + 1) ? 1 : 0;
+    model.setActive?.(active);
   }
   return live.map((beam, s) => nBestOf(op, finished[s], beam, penalty, nBest));
 }

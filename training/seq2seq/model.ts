@@ -909,14 +909,16 @@ export class Seq2SeqDecoder {
 // ---- decoding: many sources and hypotheses as one batch -----------------------------------------
 
 /**
- * The decoder over S sources with K hypothesis slots each as one batch of R = S·K decoder rows
- * (beam.ts's BatchStepModel; slot s·K + k belongs to source s). The encoder runs once, over the S
- * sources as one right-padded batch (source mask; a padded source position gets α = 0, and the
- * encoder keeps each row's state at its last real step); the attention keys are projected once
- * per decode, for all R rows; a step is one batched decoder step over all R rows — target
- * embedding rows, attention context, cell, output layer, log-softmax — the per-hypothesis
- * decoder's step (Seq2SeqDecoder) on R rows at once. Buffers are allocated once, in the
- * constructor; `step` and `reorder` allocate nothing.
+ * The decoder over S sources with K hypothesis slots each (beam.ts's BatchStepModel; slot s·K + k
+ * belongs to source s). The encoder runs once, over the S sources as one right-padded batch (source
+ * mask; a padded source position gets α = 0, and the encoder keeps each row's state at its last
+ * real step). A step is one batched decoder step — target embedding rows, attention context, cell,
+ * output layer, log-softmax: the per-hypothesis decoder's step (Seq2SeqDecoder) on many rows — over
+ * the K slots of every source still searching. The sources in the batch are its blocks (block b
+ * holds rows b·K … b·K + K − 1); when `setActive` leaves half of them or fewer searching, the batch
+ * is rebuilt with those alone (so a few long searches do not drag the whole batch along); the
+ * attention keys are projected when a batch is built — once, then at most log₂ S times more, on
+ * ever smaller batches. `step` and `reorder` allocate nothing.
  */
 export class Seq2SeqBatchDecoder implements BatchStepModel {
   readonly model: Seq2SeqModel;
@@ -925,18 +927,24 @@ export class Seq2SeqBatchDecoder implements BatchStepModel {
   readonly vocabSize: number;
   /** T_x of each source (0 for captioning). */
   readonly sourceLengths: number[];
-  /** The slots' decoder states, one [R, H_dec] matrix per state tensor. */
-  private readonly state: Matrix[];
-  private readonly steps: SequenceWorkspace;
-  private readonly beginOptions: { h0: readonly Matrix[] };
-  private readonly attentionWs: AttentionWorkspace | null;
-  /** [h′⟨t⟩, e(y⟨t−1⟩), c⟨t⟩] of every slot [R, H_dec + d + n_h] and its column blocks. */
-  private readonly z: Matrix;
-  private readonly hidden: Matrix;
-  private readonly embedded: Matrix;
-  private readonly context: Matrix;
-  private readonly input: Matrix;
-  private readonly logits: Matrix;
+  /** What the batch is built from: m_0 [S, n_h] (the context without attention), H_enc [T_x·S, n_h] and its mask. */
+  private readonly summary0: Matrix;
+  private readonly encoderOutputs: Matrix | null;
+  private readonly srcMask: Matrix | null;
+  /** The current batch: blocks[b] = its source; its buffers (rows = blocks.length · K). */
+  private blocks: Int32Array;
+  private state: Matrix[];
+  private steps: SequenceWorkspace;
+  private beginOptions: { h0: readonly Matrix[] };
+  private attentionWs: AttentionWorkspace | null = null;
+  /** [h′⟨t⟩, e(y⟨t−1⟩), c⟨t⟩] of every row [rows, H_dec + d + n_h] and its column blocks. */
+  private z: Matrix;
+  private hidden: Matrix;
+  private embedded: Matrix;
+  private context: Matrix;
+  private input: Matrix;
+  private logits: Matrix;
+  private rowTokens: Int32Array;
 
   /** sources: token ids (at least one each), or feature vectors of length F for captioning; slots ≥ 1. */
   constructor(model: Seq2SeqModel, sources: readonly (readonly number[] | ArrayLike<number>)[], slots: number) {
@@ -944,28 +952,19 @@ export class Seq2SeqBatchDecoder implements BatchStepModel {
     const S = sources.length;
     if (S === 0) throw new Error(`${op}: expected at least one source, got none`);
     if (!Number.isInteger(slots) || slots < 1) throw new Error(`${op}: expected slots to be an integer ≥ 1, got ${slots}`);
-    const { dtype, embeddingDim: d, decoderHidden: H } = model.config;
-    const nc = model.contextSize;
-    const cell = model.decoder;
-    const R = S * slots;
+    const { dtype, decoderHidden: H } = model.config;
     this.model = model;
     this.sources = S;
     this.slots = slots;
     this.vocabSize = model.targetVocab.size;
-    this.z = Matrix.zeros(R, H + d + nc, dtype);
-    this.hidden = this.z.colView(0, H);
-    this.embedded = this.z.colView(H, d);
-    this.context = this.z.colView(H + d, nc);
-    this.input = this.z.colView(H, d + nc);
-    this.logits = Matrix.zeros(R, this.vocabSize, dtype);
-    this.steps = createSequenceWorkspace(cell, 1, R);
-    this.state = [];
-    for (let k = 0; k < cell.stateCount; k++) this.state.push(Matrix.zeros(R, H, dtype));
-    this.beginOptions = { h0: this.state };
-
     const { summary, encoderOutputs, srcMask, lengths } = encodeSources(op, model, sources);
     this.sourceLengths = lengths;
-    for (let k = 0; k < cell.stateCount; k++) {
+    this.summary0 = summary[0];
+    this.encoderOutputs = encoderOutputs;
+    this.srcMask = srcMask;
+    // h′⟨0⟩ of every source through the bridge, then one copy per slot.
+    const initial: Matrix[] = [];
+    for (let k = 0; k < model.decoder.stateCount; k++) {
       const h0 = Matrix.zeros(S, H, dtype);
       if (model.bridge) {
         denseForward(h0, model.bridge[k], summary[k]);
@@ -973,29 +972,69 @@ export class Seq2SeqBatchDecoder implements BatchStepModel {
       } else {
         copyInto(h0, summary[k]);
       }
-      repeatRows(this.state[k], h0, slots);
+      initial.push(h0);
     }
-    this.attentionWs = null;
-    if (model.attention && encoderOutputs && srcMask) {
-      // Every slot attends over its source: H_enc and the mask with each source's column repeated K times.
-      const Tx = srcMask.rows;
+    const all = Int32Array.from({ length: S }, (_, s) => s);
+    // (the fields are set by build; the assignments below only satisfy the compiler)
+    this.blocks = all;
+    this.state = [];
+    this.steps = createSequenceWorkspace(model.decoder, 1, slots);
+    this.beginOptions = { h0: this.state };
+    this.z = this.hidden = this.embedded = this.context = this.input = this.logits = initial[0];
+    this.rowTokens = new Int32Array(0);
+    this.build(all, (k, b, out) => copyInto(out, initial[k].rowView(b, 1)));
+  }
+
+  /**
+   * The batch of the given sources (blocks[b] = source of block b); `fill(k, b, row)` writes the
+   * state tensor k of every slot of block b (here: each row of block b in turn).
+   */
+  private build(blocks: Int32Array, fill: (k: number, b: number, row: Matrix) => void): void {
+    const model = this.model, K = this.slots;
+    const { dtype, embeddingDim: d, decoderHidden: H } = model.config;
+    const nc = model.contextSize;
+    const R = blocks.length * K;
+    const state: Matrix[] = [];
+    for (let k = 0; k < model.decoder.stateCount; k++) {
+      const m = Matrix.zeros(R, H, dtype);
+      for (let r = 0; r < R; r++) fill(k, Math.floor(r / K), m.rowView(r, 1));
+      state.push(m);
+    }
+    this.blocks = blocks;
+    this.state = state;
+    this.beginOptions = { h0: state };
+    this.steps = createSequenceWorkspace(model.decoder, 1, R);
+    this.z = Matrix.zeros(R, H + d + nc, dtype);
+    this.hidden = this.z.colView(0, H);
+    this.embedded = this.z.colView(H, d);
+    this.context = this.z.colView(H + d, nc);
+    this.input = this.z.colView(H, d + nc);
+    this.logits = Matrix.zeros(R, this.vocabSize, dtype);
+    this.rowTokens = new Int32Array(R);
+    if (model.attention && this.encoderOutputs && this.srcMask) {
+      // Every row attends over its source: H_enc and the mask with each block's source column repeated K times.
+      const S = this.sources, Tx = this.srcMask.rows;
       const keysInput = Matrix.zeros(Tx * R, nc, dtype);
       const mask = Matrix.zeros(Tx, R, dtype);
       for (let i = 0; i < Tx; i++) {
-        repeatRows(stepView(keysInput, i, R), stepView(encoderOutputs, i, S), slots);
-        for (let r = 0; r < R; r++) mask.set(i, r, srcMask.get(i, Math.floor(r / slots)));
+        for (let r = 0; r < R; r++) {
+          const s = blocks[Math.floor(r / K)];
+          copyInto(keysInput.rowView(i * R + r, 1), this.encoderOutputs.rowView(i * S + s, 1));
+          mask.set(i, r, this.srcMask.get(i, s));
+        }
       }
       this.attentionWs = createAttentionWorkspace(model.attention, Tx, 1, R);
       attentionKeysForward(this.attentionWs, keysInput, mask);
     } else {
-      repeatRows(this.context, summary[0], slots); // without attention c⟨t⟩ = m_0 at every step
+      for (let r = 0; r < R; r++) copyInto(this.context.rowView(r, 1), this.summary0.rowView(blocks[Math.floor(r / K)], 1)); // c⟨t⟩ = m_0
     }
   }
 
   step(tokens: Int32Array, logProbs: Float64Array): void {
-    const model = this.model;
-    const V = this.vocabSize;
-    embeddingForward(this.embedded, model.targetEmbedding, tokens);
+    const model = this.model, K = this.slots, V = this.vocabSize, blocks = this.blocks;
+    const rowTokens = this.rowTokens;
+    for (let r = 0; r < rowTokens.length; r++) rowTokens[r] = tokens[blocks[Math.floor(r / K)] * K + (r % K)];
+    embeddingForward(this.embedded, model.targetEmbedding, rowTokens);
     const steps = this.steps;
     beginSteps(steps, 1, this.beginOptions);
     if (this.attentionWs) attentionStepForward(this.context, this.attentionWs, 0, this.state[0]);
@@ -1003,29 +1042,49 @@ export class Seq2SeqBatchDecoder implements BatchStepModel {
     copyInto(this.hidden, forwardStep(steps, 0)[0]);
     denseForward(this.logits, model.output, this.z);
     const L = this.logits;
-    for (let r = 0; r < L.rows; r++) logSoftmaxRow(logProbs, r * V, L.data, L.offset + r * L.stride, V);
+    for (let r = 0; r < L.rows; r++) {
+      const slot = blocks[Math.floor(r / K)] * K + (r % K);
+      logSoftmaxRow(logProbs, slot * V, L.data, L.offset + r * L.stride, V);
+    }
   }
 
   reorder(parents: Int32Array): void {
     const next = stateAt(this.steps, 1);
-    for (let k = 0; k < this.state.length; k++) gatherStateRows(this.state[k], next[k], parents);
+    const K = this.slots, blocks = this.blocks;
+    for (let k = 0; k < this.state.length; k++) {
+      const out = this.state[k], src = next[k];
+      for (let r = 0; r < out.rows; r++) {
+        const s = blocks[Math.floor(r / K)];
+        copyRow(out, r, src, Math.floor(r / K) * K + (parents[s * K + (r % K)] - s * K));
+      }
+    }
+  }
+
+  /** Sources whose search ended are dropped from the batch once half of its blocks or more have. */
+  setActive(active: Uint8Array): void {
+    let count = 0;
+    for (const s of this.blocks) count += active[s];
+    if (count === 0 || 2 * count > this.blocks.length) return;
+    const kept = new Int32Array(count);
+    const from = new Int32Array(count); // the old block of each kept source
+    let j = 0;
+    this.blocks.forEach((s, b) => {
+      if (active[s] === 0) return;
+      kept[j] = s;
+      from[j++] = b;
+    });
+    const old = this.state, K = this.slots;
+    this.build(kept, () => undefined);
+    for (let k = 0; k < old.length; k++) {
+      for (let r = 0; r < this.state[k].rows; r++) copyRow(this.state[k], r, old[k], from[Math.floor(r / K)] * K + (r % K));
+    }
   }
 }
 
-/** out[i, :] = src[parents[i], :] (same shapes, no aliasing). */
-function gatherStateRows(out: Matrix, src: Matrix, parents: Int32Array): void {
-  const od = out.data, sd = src.data, cols = out.cols;
-  for (let i = 0; i < out.rows; i++) {
-    const o = out.offset + i * out.stride, p = src.offset + parents[i] * src.stride;
-    for (let j = 0; j < cols; j++) od[o + j] = sd[p + j];
-  }
-}
-
-/** out [S·K, n]: row s·K + k = src row s (K = times). */
-function repeatRows(out: Matrix, src: Matrix, times: number): void {
-  for (let s = 0; s < src.rows; s++) {
-    for (let k = 0; k < times; k++) copyInto(out.rowView(s * times + k, 1), src.rowView(s, 1));
-  }
+/** out[row, :] = src[srcRow, :] (same widths). */
+function copyRow(out: Matrix, row: number, src: Matrix, srcRow: number): void {
+  const od = out.data, sd = src.data, o = out.offset + row * out.stride, p = src.offset + srcRow * src.stride;
+  for (let j = 0; j < out.cols; j++) od[o + j] = sd[p + j];
 }
 
 /**
