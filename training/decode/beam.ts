@@ -195,21 +195,16 @@ export interface BatchStepModel {
   /** V, the width of a log-probability row. */
   readonly vocabSize: number;
   /**
-   * Feed tokens[i] to every slot i (one batched step; slots no hypothesis uses are fed something
-   * and ignored) and write log P(next token | slot i's prefix) into logProbs[i·V … i·V + V).
-   * The slots' states are not advanced until `reorder`.
+   * One batched step of the `count` live slots live[0 … count): feed tokens[slot] to each and write
+   * log P(next token | the slot's prefix) into logProbs[slot·V … slot·V + V). The other slots are
+   * not computed (their rows are not read). The slots' states are not advanced until `reorder`.
    */
-  step(tokens: Int32Array, logProbs: Float64Array): void;
+  step(tokens: Int32Array, logProbs: Float64Array, live: Int32Array, count: number): void;
   /**
    * After a step: slot i takes the state the step produced for slot parents[i] (a slot of the
    * same source), for every slot.
    */
   reorder(parents: Int32Array): void;
-  /**
-   * Optional, after reorder: active[s] = 1 for the sources still searching. A model may stop
-   * computing the others (their rows of logProbs are then never read again).
-   */
-  setActive?(active: Uint8Array): void;
 }
 
 export interface BeamSearchBatchOptions extends Omit<BeamSearchOptions<unknown>, 'step' | 'initialState' | 'maxLength'> {
@@ -249,10 +244,14 @@ export function beamSearchBatch(model: BatchStepModel, opts: BeamSearchBatchOpti
     finished.push([]);
   }
   const parentIndex = (parent: number): number => parent;
-  const active = new Uint8Array(S);
+  const liveSlots = new Int32Array(S * K);
   const searching = (s: number, t: number): boolean => live[s].length > 0 && t < maxLengths[s];
   for (let t = 0; live.some((_, s) => searching(s, t)); t++) {
-    model.step(tokens, logProbs);
+    let count = 0;
+    for (let s = 0; s < S; s++) {
+      if (searching(s, t)) for (let p = 0; p < live[s].length; p++) liveSlots[count++] = s * K + p;
+    }
+    model.step(tokens, logProbs, liveSlots, count);
     for (let i = 0; i < parents.length; i++) parents[i] = i;
     for (let s = 0; s < S; s++) {
       if (!searching(s, t)) continue;
@@ -266,8 +265,6 @@ export function beamSearchBatch(model: BatchStepModel, opts: BeamSearchBatchOpti
       live[s] = next;
     }
     model.reorder(parents);
-    for (let s = 0; s < S; s++) active[s] = searching(s, t + 1) ? 1 : 0;
-    model.setActive?.(active);
   }
   return live.map((beam, s) => nBestOf(op, finished[s], beam, penalty, nBest));
 }

@@ -908,17 +908,35 @@ export class Seq2SeqDecoder {
 
 // ---- decoding: many sources and hypotheses as one batch -----------------------------------------
 
+/** The buffers of one batch size (a bucket of live-row counts): made on first use, then reused. */
+interface PackedBatch {
+  readonly rows: number;
+  readonly steps: SequenceWorkspace;
+  readonly h0: Matrix[];
+  readonly beginOptions: { h0: readonly Matrix[] };
+  readonly attentionWs: AttentionWorkspace | null;
+  /** H_enc rows of each packed row's source [T_x·rows, n_h] (attention reads it through attentionWs.encoder). */
+  readonly encoder: Matrix | null;
+  /** [h′⟨t⟩, e(y⟨t−1⟩), c⟨t⟩] of every row [rows, H_dec + d + n_h] and its column blocks. */
+  readonly z: Matrix;
+  readonly hidden: Matrix;
+  readonly embedded: Matrix;
+  readonly context: Matrix;
+  readonly input: Matrix;
+  readonly logits: Matrix;
+  readonly tokens: Int32Array;
+}
+
 /**
  * The decoder over S sources with K hypothesis slots each (beam.ts's BatchStepModel; slot s·K + k
  * belongs to source s). The encoder runs once, over the S sources as one right-padded batch (source
  * mask; a padded source position gets α = 0, and the encoder keeps each row's state at its last
- * real step). A step is one batched decoder step — target embedding rows, attention context, cell,
- * output layer, log-softmax: the per-hypothesis decoder's step (Seq2SeqDecoder) on many rows — over
- * the K slots of every source still searching. The sources in the batch are its blocks (block b
- * holds rows b·K … b·K + K − 1); when `setActive` leaves half of them or fewer searching, the batch
- * is rebuilt with those alone (so a few long searches do not drag the whole batch along); the
- * attention keys are projected when a batch is built — once, then at most log₂ S times more, on
- * ever smaller batches. `step` and `reorder` allocate nothing.
+ * real step), and the attention keys are projected once, for the S sources. A step is one batched
+ * decoder step — target embedding rows, attention context, cell, output layer, log-softmax: the
+ * per-hypothesis decoder's step (Seq2SeqDecoder) on many rows — over the live slots only, packed
+ * into the rows of a batch (sizes in buckets, extra rows fully masked and ignored); each packed
+ * row gets its source's keys, encoder outputs and mask by a row copy. Slot states stay in slot
+ * layout. After warm-up (one batch per bucket), `step` and `reorder` allocate nothing.
  */
 export class Seq2SeqBatchDecoder implements BatchStepModel {
   readonly model: Seq2SeqModel;
@@ -927,24 +945,15 @@ export class Seq2SeqBatchDecoder implements BatchStepModel {
   readonly vocabSize: number;
   /** T_x of each source (0 for captioning). */
   readonly sourceLengths: number[];
-  /** What the batch is built from: m_0 [S, n_h] (the context without attention), H_enc [T_x·S, n_h] and its mask. */
+  /** m_0 [S, n_h] (the context without attention); H_enc [T_x·S, n_h], its mask and keys (attention). */
   private readonly summary0: Matrix;
   private readonly encoderOutputs: Matrix | null;
   private readonly srcMask: Matrix | null;
-  /** The current batch: blocks[b] = its source; its buffers (rows = blocks.length · K). */
-  private blocks: Int32Array;
-  private state: Matrix[];
-  private steps: SequenceWorkspace;
-  private beginOptions: { h0: readonly Matrix[] };
-  private attentionWs: AttentionWorkspace | null = null;
-  /** [h′⟨t⟩, e(y⟨t−1⟩), c⟨t⟩] of every row [rows, H_dec + d + n_h] and its column blocks. */
-  private z: Matrix;
-  private hidden: Matrix;
-  private embedded: Matrix;
-  private context: Matrix;
-  private input: Matrix;
-  private logits: Matrix;
-  private rowTokens: Int32Array;
+  private readonly sourceAttention: AttentionWorkspace | null;
+  /** Slot states [S·K, H_dec] per state tensor, and the states the last step produced (slot layout). */
+  private readonly state: Matrix[];
+  private readonly next: Matrix[];
+  private readonly batches = new Map<number, PackedBatch>();
 
   /** sources: token ids (at least one each), or feature vectors of length F for captioning; slots ≥ 1. */
   constructor(model: Seq2SeqModel, sources: readonly (readonly number[] | ArrayLike<number>)[], slots: number) {
@@ -962,8 +971,14 @@ export class Seq2SeqBatchDecoder implements BatchStepModel {
     this.summary0 = summary[0];
     this.encoderOutputs = encoderOutputs;
     this.srcMask = srcMask;
-    // h′⟨0⟩ of every source through the bridge, then one copy per slot.
-    const initial: Matrix[] = [];
+    this.sourceAttention = null;
+    if (model.attention && encoderOutputs && srcMask) {
+      this.sourceAttention = createAttentionWorkspace(model.attention, srcMask.rows, 1, S);
+      attentionKeysForward(this.sourceAttention, encoderOutputs, srcMask);
+    }
+    // h′⟨0⟩ of every source through the bridge, one copy per slot.
+    this.state = [];
+    this.next = [];
     for (let k = 0; k < model.decoder.stateCount; k++) {
       const h0 = Matrix.zeros(S, H, dtype);
       if (model.bridge) {
@@ -972,111 +987,97 @@ export class Seq2SeqBatchDecoder implements BatchStepModel {
       } else {
         copyInto(h0, summary[k]);
       }
-      initial.push(h0);
+      const m = Matrix.zeros(S * slots, H, dtype);
+      for (let r = 0; r < S * slots; r++) copyRow(m, r, h0, Math.floor(r / slots));
+      this.state.push(m);
+      this.next.push(Matrix.zeros(S * slots, H, dtype));
     }
-    const all = Int32Array.from({ length: S }, (_, s) => s);
-    // (the fields are set by build; the assignments below only satisfy the compiler)
-    this.blocks = all;
-    this.state = [];
-    this.steps = createSequenceWorkspace(model.decoder, 1, slots);
-    this.beginOptions = { h0: this.state };
-    this.z = this.hidden = this.embedded = this.context = this.input = this.logits = initial[0];
-    this.rowTokens = new Int32Array(0);
-    this.build(all, (k, b, out) => copyInto(out, initial[k].rowView(b, 1)));
   }
 
-  /**
-   * The batch of the given sources (blocks[b] = source of block b); `fill(k, b, row)` writes the
-   * state tensor k of every slot of block b (here: each row of block b in turn).
-   */
-  private build(blocks: Int32Array, fill: (k: number, b: number, row: Matrix) => void): void {
-    const model = this.model, K = this.slots;
+  /** The batch for n live rows: the smallest bucket (8, 12, 16, 24, 32, 48, …, or all slots) that holds them. */
+  private batchFor(n: number): PackedBatch {
+    const all = this.sources * this.slots;
+    let rows = 8;
+    while (rows < n) rows = (rows & (rows - 1)) === 0 ? rows + rows / 2 : (rows / 3) * 4;
+    if (rows > all) rows = all;
+    return this.batches.get(rows) ?? this.makeBatch(rows);
+  }
+
+  private makeBatch(rows: number): PackedBatch {
+    const model = this.model;
     const { dtype, embeddingDim: d, decoderHidden: H } = model.config;
     const nc = model.contextSize;
-    const R = blocks.length * K;
-    const state: Matrix[] = [];
-    for (let k = 0; k < model.decoder.stateCount; k++) {
-      const m = Matrix.zeros(R, H, dtype);
-      for (let r = 0; r < R; r++) fill(k, Math.floor(r / K), m.rowView(r, 1));
-      state.push(m);
+    const h0: Matrix[] = [];
+    for (let k = 0; k < model.decoder.stateCount; k++) h0.push(Matrix.zeros(rows, H, dtype));
+    const z = Matrix.zeros(rows, H + d + nc, dtype);
+    let attentionWs: AttentionWorkspace | null = null;
+    let encoder: Matrix | null = null;
+    if (model.attention && this.srcMask) {
+      const Tx = this.srcMask.rows;
+      attentionWs = createAttentionWorkspace(model.attention, Tx, 1, rows);
+      encoder = Matrix.zeros(Tx * rows, nc, dtype);
+      attentionKeysForward(attentionWs, encoder, Matrix.zeros(Tx, rows, dtype)); // sets the encoder; keys and mask are copied per step
     }
-    this.blocks = blocks;
-    this.state = state;
-    this.beginOptions = { h0: state };
-    this.steps = createSequenceWorkspace(model.decoder, 1, R);
-    this.z = Matrix.zeros(R, H + d + nc, dtype);
-    this.hidden = this.z.colView(0, H);
-    this.embedded = this.z.colView(H, d);
-    this.context = this.z.colView(H + d, nc);
-    this.input = this.z.colView(H, d + nc);
-    this.logits = Matrix.zeros(R, this.vocabSize, dtype);
-    this.rowTokens = new Int32Array(R);
-    if (model.attention && this.encoderOutputs && this.srcMask) {
-      // Every row attends over its source: H_enc and the mask with each block's source column repeated K times.
-      const S = this.sources, Tx = this.srcMask.rows;
-      const keysInput = Matrix.zeros(Tx * R, nc, dtype);
-      const mask = Matrix.zeros(Tx, R, dtype);
-      for (let i = 0; i < Tx; i++) {
-        for (let r = 0; r < R; r++) {
-          const s = blocks[Math.floor(r / K)];
-          copyInto(keysInput.rowView(i * R + r, 1), this.encoderOutputs.rowView(i * S + s, 1));
-          mask.set(i, r, this.srcMask.get(i, s));
-        }
+    const batch: PackedBatch = {
+      rows, steps: createSequenceWorkspace(model.decoder, 1, rows), h0, beginOptions: { h0 }, attentionWs, encoder,
+      z, hidden: z.colView(0, H), embedded: z.colView(H, d), context: z.colView(H + d, nc), input: z.colView(H, d + nc),
+      logits: Matrix.zeros(rows, this.vocabSize, dtype), tokens: new Int32Array(rows),
+    };
+    this.batches.set(rows, batch);
+    return batch;
+  }
+
+  /** Packed row r reads slot live[r] (r < n); the rest of the batch is masked out (α = 0, outputs ignored). */
+  private pack(batch: PackedBatch, tokens: Int32Array, live: Int32Array, n: number): void {
+    const K = this.slots;
+    for (let r = 0; r < batch.rows; r++) {
+      const slot = r < n ? live[r] : live[0];
+      batch.tokens[r] = tokens[slot];
+      for (let k = 0; k < this.state.length; k++) copyRow(batch.h0[k], r, this.state[k], slot);
+    }
+    const src = this.sourceAttention;
+    if (src === null || batch.attentionWs === null || batch.encoder === null) {
+      for (let r = 0; r < batch.rows; r++) copyRow(batch.context, r, this.summary0, Math.floor((r < n ? live[r] : live[0]) / K)); // c⟨t⟩ = m_0
+      return;
+    }
+    // Attention over each row's source: its keys, encoder outputs and mask (AttentionWorkspace's documented fields).
+    const aws = batch.attentionWs, S = this.sources, R = batch.rows, Tx = aws.srcSteps;
+    const H = this.encoderOutputs as Matrix, keyed = aws.keys.cols > 0;
+    for (let i = 0; i < Tx; i++) {
+      for (let r = 0; r < R; r++) {
+        const s = Math.floor((r < n ? live[r] : live[0]) / K);
+        copyRow(batch.encoder, i * R + r, H, i * S + s);
+        if (keyed) copyRow(aws.keys, i * R + r, src.keys, i * S + s);
+        aws.mask[i * R + r] = r < n ? src.mask[i * S + s] : 0;
       }
-      this.attentionWs = createAttentionWorkspace(model.attention, Tx, 1, R);
-      attentionKeysForward(this.attentionWs, keysInput, mask);
-    } else {
-      for (let r = 0; r < R; r++) copyInto(this.context.rowView(r, 1), this.summary0.rowView(blocks[Math.floor(r / K)], 1)); // c⟨t⟩ = m_0
     }
   }
 
-  step(tokens: Int32Array, logProbs: Float64Array): void {
-    const model = this.model, K = this.slots, V = this.vocabSize, blocks = this.blocks;
-    const rowTokens = this.rowTokens;
-    for (let r = 0; r < rowTokens.length; r++) rowTokens[r] = tokens[blocks[Math.floor(r / K)] * K + (r % K)];
-    embeddingForward(this.embedded, model.targetEmbedding, rowTokens);
-    const steps = this.steps;
-    beginSteps(steps, 1, this.beginOptions);
-    if (this.attentionWs) attentionStepForward(this.context, this.attentionWs, 0, this.state[0]);
-    projectStepInput(steps, 0, this.input);
-    copyInto(this.hidden, forwardStep(steps, 0)[0]);
-    denseForward(this.logits, model.output, this.z);
-    const L = this.logits;
-    for (let r = 0; r < L.rows; r++) {
-      const slot = blocks[Math.floor(r / K)] * K + (r % K);
-      logSoftmaxRow(logProbs, slot * V, L.data, L.offset + r * L.stride, V);
+  step(tokens: Int32Array, logProbs: Float64Array, rows: Int32Array, n: number): void {
+    if (n < 1) return;
+    const model = this.model, V = this.vocabSize;
+    const batch = this.batchFor(n);
+    this.pack(batch, tokens, rows, n);
+    embeddingForward(batch.embedded, model.targetEmbedding, batch.tokens);
+    const steps = batch.steps;
+    beginSteps(steps, 1, batch.beginOptions);
+    if (batch.attentionWs) attentionStepForward(batch.context, batch.attentionWs, 0, batch.h0[0]);
+    projectStepInput(steps, 0, batch.input);
+    const out = forwardStep(steps, 0);
+    copyInto(batch.hidden, out[0]);
+    denseForward(batch.logits, model.output, batch.z);
+    const L = batch.logits;
+    for (let r = 0; r < n; r++) {
+      logSoftmaxRow(logProbs, rows[r] * V, L.data, L.offset + r * L.stride, V);
+      for (let k = 0; k < this.next.length; k++) copyRow(this.next[k], rows[r], out[k], r);
     }
   }
 
+  /** Every slot takes the state of its parent slot (slots without a live hypothesis get any state: never read). */
   reorder(parents: Int32Array): void {
-    const next = stateAt(this.steps, 1);
-    const K = this.slots, blocks = this.blocks;
     for (let k = 0; k < this.state.length; k++) {
-      const out = this.state[k], src = next[k];
-      for (let r = 0; r < out.rows; r++) {
-        const s = blocks[Math.floor(r / K)];
-        copyRow(out, r, src, Math.floor(r / K) * K + (parents[s * K + (r % K)] - s * K));
-      }
-    }
-  }
-
-  /** Sources whose search ended are dropped from the batch once half of its blocks or more have. */
-  setActive(active: Uint8Array): void {
-    let count = 0;
-    for (const s of this.blocks) count += active[s];
-    if (count === 0 || 2 * count > this.blocks.length) return;
-    const kept = new Int32Array(count);
-    const from = new Int32Array(count); // the old block of each kept source
-    let j = 0;
-    this.blocks.forEach((s, b) => {
-      if (active[s] === 0) return;
-      kept[j] = s;
-      from[j++] = b;
-    });
-    const old = this.state, K = this.slots;
-    this.build(kept, () => undefined);
-    for (let k = 0; k < old.length; k++) {
-      for (let r = 0; r < this.state[k].rows; r++) copyRow(this.state[k], r, old[k], from[Math.floor(r / K)] * K + (r % K));
+      const out = this.state[k], src = this.next[k];
+      for (let r = 0; r < out.rows; r++) copyRow(out, r, src, parents[r]);
     }
   }
 }
