@@ -16,8 +16,9 @@
  * projection is then a row gather and its gradient a scatter-add — no GEMM over one-hot rows:
  *   XP[r] = W_x[:, id_r]ᵀ + b   (bit-identical to the GEMM: 1·w plus zeros)
  *   dW_x[:, id_r] += dXP[r],  db += Σ_rows dXP   (the same sums, in row order)
- * ∂L/∂x is not formed for ids (backward needs inputGradient: false). Both go through W_xᵀ [D, G] in
- * the workspace (one transposition per call), so the gather and the scatter read and write rows.
+ * ∂L/∂x is not formed for ids (backward needs inputGradient: false). With T·B ≥ D both go through
+ * W_xᵀ [D, G] in the workspace (one transposition per call), so the gather and the scatter read and
+ * write rows; with fewer rows (a sampling step) they read and write W_x's columns directly.
  *
  * Masks ([T, B], 1 = valid, 0 = padding) give variable-length sequences in one batch: at a masked
  * step a row keeps its state (state⟨t⟩ = state⟨t−1⟩), outputs 0 and gets no gradient — its
@@ -493,22 +494,38 @@ function inputWeightT(ws: SequenceWorkspace): Matrix {
   return ws.inputWeightT ?? (ws.inputWeightT = Matrix.zeros(cell.inputSize, cell.gateWidth, cell.dtype));
 }
 
-/** XP[r] = W_x[:, id_r]ᵀ + b for the one-hot rows of `ids` (a row gather of W_xᵀ). */
+/**
+ * XP[r] = W_x[:, id_r]ᵀ + b for the one-hot rows of `ids`: a row gather of W_xᵀ, or — fewer rows
+ * than D (a sampling step), where transposing W_x would cost more than the gather — of W_x's columns.
+ */
 function gatherInputProjection(op: string, ws: SequenceWorkspace, xp: Matrix, ids: Int32Array): void {
   const { params, inputSize: D, gateWidth: G } = ws.cell;
-  const wt = transpose(inputWeightT(ws), params.W_x);
-  const wd = wt.data, xd = xp.data, bd = params.b.data, bo = params.b.offset;
+  const columns = ids.length < D;
+  const w = columns ? params.W_x : transpose(inputWeightT(ws), params.W_x);
+  const wd = w.data, xd = xp.data, bd = params.b.data, bo = params.b.offset;
+  const step = columns ? w.stride : 1; // from gate g to g + 1
   for (let r = 0; r < ids.length; r++) {
     const id = ids[r];
     if (id < 0 || id >= D) throw new Error(`${op}: expected token ids in [0, ${D}) (the cell's input size), got ${id} at position ${r}`);
-    const w = wt.offset + id * wt.stride, o = xp.offset + r * xp.stride;
-    for (let g = 0; g < G; g++) xd[o + g] = wd[w + g] + bd[bo + g];
+    const start = w.offset + (columns ? id : id * w.stride), o = xp.offset + r * xp.stride;
+    for (let g = 0; g < G; g++) xd[o + g] = wd[start + g * step] + bd[bo + g];
   }
 }
 
-/** dW_x[:, id_r] += dXP[r] over the rows (summed in row order into dW_xᵀ, then added transposed). */
+/**
+ * dW_x[:, id_r] += dXP[r] over the rows: summed in row order into dW_xᵀ, then added transposed; or,
+ * with fewer rows than D, added into W_x's columns directly.
+ */
 function scatterInputGradient(ws: SequenceWorkspace, dxp: Matrix, ids: Int32Array): void {
   const { grads, gateWidth: G, inputSize: D } = ws.cell;
+  if (ids.length < D) {
+    const dW = grads.W_x, wd = dW.data, dd = dxp.data;
+    for (let r = 0; r < ids.length; r++) {
+      const start = dW.offset + ids[r], o = dxp.offset + r * dxp.stride;
+      for (let g = 0; g < G; g++) wd[start + g * dW.stride] += dd[o + g];
+    }
+    return;
+  }
   const dwt = inputWeightT(ws);
   zero(dwt);
   const td = dwt.data, dd = dxp.data;

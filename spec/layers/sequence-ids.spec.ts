@@ -106,6 +106,30 @@ for (const backend of ['js', 'wasm']) {
   });
 }
 
+describe('one-hot input by ids: fewer rows than D (the column path)', () => {
+  for (const kind of ['lstm', 'gru-reset-after'] as const) {
+    it(`${kind}: T·B = 4 < D = 7 gives the one-hot GEMM's outputs and gradients`, () => {
+      const rng = new Rng(21);
+      const cell = createCell(kind, { inputSize: V, hiddenSize: H, rng, dtype: 'float64' });
+      const tokens = Int32Array.from([3, 6, 3, 0]);
+      const x = Matrix.zeros(4, V, 'float64');
+      tokens.forEach((id, r) => x.set(r, id, 1));
+      const dOut = uniformMatrix(rng, 4, H);
+      const ws = createSequenceWorkspace(cell, 4, 1);
+      zeroGrads(cell);
+      const dense = sequenceForward(cell, ws, x).outputs.clone();
+      sequenceBackward(cell, ws, dOut, { inputGradient: false });
+      const denseGrads = cloneGrads(cell);
+      zeroGrads(cell);
+      const gathered = sequenceForward(cell, ws, tokens).outputs.clone();
+      sequenceBackward(cell, ws, dOut, { inputGradient: false });
+      expect(Array.from(gathered.data)).toEqual(Array.from(dense.data));
+      for (const [name, g] of Object.entries(cell.grads)) expect(relDiff(g, denseGrads[name]), name).toBeLessThan(1e-14);
+      expect(cell.grads.W_x.get(0, 5)).toBe(0); // id 5 never came
+    });
+  }
+});
+
 describe('one-hot input by ids: stacked and errors', () => {
   it('a 2-layer stack reads ids in its first layer like one-hot rows', () => {
     const rng = new Rng(3);
