@@ -7,8 +7,18 @@
  *   output⟨t⟩ = a⟨t⟩ (the first state tensor), 0 where the mask says the step is padding.
  * Backward (BPTT), t = T … 1:
  *   ∂L/∂state⟨t⟩ = ∂L/∂a⟨t⟩ (from dOutputs) + what step t+1 sends back; the cell turns it into
- *   ∂L/∂XP⟨t⟩ and ∂L/∂state⟨t−1⟩; after the loop, one GEMM each:
+ *   ∂L/∂XP⟨t⟩ and ∂L/∂state⟨t−1⟩; after the loop, one GEMM each over all T·B rows:
+ *   dW_a += dZᵀ·State_prev (the cell's accumulateRecurrentGrads; dZ = dXP for RNN and LSTM),
  *   dW_x += dXPᵀ·X,  db += Σ_rows dXP,  dX = dXP·W_x.
+ *
+ * One-hot input (token ids): `sequenceForward(cell, ws, ids)` with ids an Int32Array of T·B token ids
+ * reads x⟨t⟩_b = one-hot(ids[t·B + b]) over the D input columns without building it. The input
+ * projection is then a row gather and its gradient a scatter-add — no GEMM over one-hot rows:
+ *   XP[r] = W_x[:, id_r]ᵀ + b   (bit-identical to the GEMM: 1·w plus zeros)
+ *   dW_x[:, id_r] += dXP[r],  db += Σ_rows dXP   (the same sums, in row order)
+ * ∂L/∂x is not formed for ids (backward needs inputGradient: false). With T·B ≥ D both go through
+ * W_xᵀ [D, G] in the workspace (one transposition per call), so the gather and the scatter read and
+ * write rows; with fewer rows (a sampling step) they read and write W_x's columns directly.
  *
  * Masks ([T, B], 1 = valid, 0 = padding) give variable-length sequences in one batch: at a masked
  * step a row keeps its state (state⟨t⟩ = state⟨t−1⟩), outputs 0 and gets no gradient — its
@@ -40,13 +50,15 @@ import { gemm } from '../engine/gemm.js';
 import {
   Matrix, expectSameShape, expectShape, shapeOf, stepView, zero, type FloatArray,
 } from '../engine/matrix.js';
-import { addBias, sumRows } from '../engine/ops.js';
+import { addBias, sumRows, transpose } from '../engine/ops.js';
 import type { CellWorkspace, RecurrentCell } from './cells/cell.js';
 
 /** The workspace's views for sequences of T steps: row prefixes of its buffers (made once per T). */
 interface ChunkViews {
   /** Rows [0, T·B) of xp, dxp, dx and outputs. */
   readonly xp: Matrix;
+  /** state⟨0…T−1⟩ per state tensor: rows [0, T·B) of each history (the steps' `prev`). */
+  readonly prevStates: Matrix[];
   readonly dxp: Matrix;
   readonly dx: Matrix;
   readonly outputs: Matrix;
@@ -86,8 +98,12 @@ export class SequenceWorkspace {
   /** valid[t·B + b] = 1 when step t of row b is real data; stepMasked[t] = 1 when any row of step t is padding. */
   readonly valid: Uint8Array;
   readonly stepMasked: Uint8Array;
-  /** What the last forward saw (backward needs it); null X when the step driver ran it. */
+  /** What the last forward saw (backward needs it); null X when the step driver ran it or ids came. */
   lastX: Matrix | null = null;
+  /** The token ids of the last forward when it read one-hot input by ids, else null. */
+  lastIds: Int32Array | null = null;
+  /** W_xᵀ, then dW_xᵀ [D, G]: the id path's row-major copy (made on its first use). */
+  inputWeightT: Matrix | null = null;
   lastSteps = 0;
   lastMasked = false;
   /** The step driver's position: forward steps run since beginSteps; the next backward step (−1: none). */
@@ -152,6 +168,7 @@ function makeChunkViews(ws: SequenceWorkspace, T: number): ChunkViews {
   const source = ws.history[0].rowView(ws.batch, rows); // contiguous: history is a whole matrix
   const views: ChunkViews = {
     xp: prefix(ws.xp),
+    prevStates: ws.history.map((h) => h.rowView(0, rows)),
     dxp: prefix(ws.dxp),
     dx: prefix(ws.dx),
     outputs: prefix(ws.outputs),
@@ -204,30 +221,28 @@ function checkWorkspace(op: string, cell: RecurrentCell, ws: SequenceWorkspace):
 }
 
 /**
- * Forward through the sequence x [T·B, D] (T ≤ ws.steps, B = ws.batch).
+ * Forward through the sequence x [T·B, D] (T ≤ ws.steps, B = ws.batch), or through the one-hot
+ * inputs of T·B token ids in [0, D) (an Int32Array; see the header).
  * Returns the outputs [T·B, H] and the final state(s); both are views into `ws`.
  */
 export function sequenceForward(
-  cell: RecurrentCell, ws: SequenceWorkspace, x: Matrix, opts: SequenceForwardOptions = NO_OPTIONS,
+  cell: RecurrentCell, ws: SequenceWorkspace, x: Matrix | Int32Array, opts: SequenceForwardOptions = NO_OPTIONS,
 ): SequenceForwardResult {
   const op = 'sequenceForward';
   checkWorkspace(op, cell, ws);
   const B = ws.batch;
-  const D = cell.inputSize;
-  if (x.cols !== D || x.rows === 0 || x.rows % B !== 0 || x.rows / B > ws.steps) {
-    throw new Error(
-      `${op}: expected x to be [T·B, D] with B = ${B}, D = ${D} and 1 ≤ T ≤ ${ws.steps}, got ${shapeOf(x)}`,
-    );
-  }
-  if (x.dtype !== cell.dtype) throw new Error(`${op}: expected x to be ${cell.dtype} like the cell, got ${x.dtype}`);
-  const T = x.rows / B;
+  const T = checkSequenceInput(op, cell, ws, x);
   const views = chunkViewsFor(ws, T);
   startForward(op, ws, T, opts);
 
-  // XP = X·W_xᵀ + b for all T steps at once.
+  // XP = X·W_xᵀ + b for all T steps at once (a row gather of W_xᵀ for one-hot ids).
   const xp = views.xp;
-  gemm(xp, x, cell.params.W_x, false, true, 1, 0);
-  addBias(xp, xp, cell.params.b);
+  if (x instanceof Matrix) {
+    gemm(xp, x, cell.params.W_x, false, true, 1, 0);
+    addBias(xp, xp, cell.params.b);
+  } else {
+    gatherInputProjection(op, ws, xp, x);
+  }
 
   for (let t = 0; t < T; t++) runForwardStep(ws, t);
 
@@ -235,7 +250,8 @@ export function sequenceForward(
   outputs.data.set(views.historyOutputs, outputs.offset); // outputs = a⟨1…T⟩ (both contiguous)
   if (ws.lastMasked) zeroMaskedRows(outputs, ws.valid, T * B);
 
-  ws.lastX = x;
+  if (x instanceof Matrix) ws.lastX = x;
+  else ws.lastIds = x;
   const result = ws.forwardResult;
   result.outputs = outputs;
   result.finalState = ws.nextStates[T - 1];
@@ -259,8 +275,11 @@ export function sequenceBackward(
 ): SequenceBackwardResult<Matrix | null> {
   const op = 'sequenceBackward';
   checkWorkspace(op, cell, ws);
-  const x = ws.lastX;
+  const x = ws.lastX ?? ws.lastIds;
   if (x === null) throw new Error(`${op}: expected a sequenceForward on this workspace first, got none`);
+  if (x === ws.lastIds && opts.inputGradient !== false) {
+    throw new Error(`${op}: the last forward read token ids (one-hot input, data): expected inputGradient: false, got ${String(opts.inputGradient ?? 'the default true')}`);
+  }
   const T = ws.lastSteps;
   const B = ws.batch;
   const H = cell.hiddenSize;
@@ -275,8 +294,9 @@ export function sequenceBackward(
     runBackwardStep(ws, t);
   }
 
-  // The input projection's gradients, one GEMM each over all T steps.
+  // The recurrent and input projections' gradients, one GEMM each over all T steps.
   const views = chunkViewsFor(ws, T);
+  recurrentBackward(ws, views);
   inputProjectionBackward(ws, views.dxp, x);
   const result = ws.backwardResult;
   result.dh0 = ws.dState;
@@ -304,7 +324,8 @@ export function sequenceBackward(
 //   for t = T−1 … 0:
 //     add ∂L/∂a⟨t+1⟩ from outside (the step's output, a head, attention) into stateGradient(ws)[0]
 //     backwardStep(ws, t)              returns ∂L/∂xp⟨t⟩ [B, G]; stateGradient(ws) is now ∂L/∂state⟨t⟩
-//   endBackwardSteps(ws, X)            dW_x += dXPᵀ·X, db += Σ dXP over the T steps (X [T·B, D]: the inputs)
+//   endBackwardSteps(ws, X)            dW_a (the cell's accumulateRecurrentGrads), dW_x += dXPᵀ·X,
+//                                      db += Σ dXP over the T steps (X [T·B, D]: the inputs)
 //
 // ∂L/∂x⟨t⟩ = ∂L/∂xp⟨t⟩·W_x is the caller's (one GEMM per step, or one over all steps). The steps must
 // come in this order (each call checks it), backward after all T forward steps. Nothing allocates;
@@ -365,8 +386,8 @@ export function stateGradient(ws: SequenceWorkspace): readonly Matrix[] {
 }
 
 /**
- * BPTT through step t (the next one, T−1 down to 0): the cell's backward accumulates into its
- * recurrent parameters' gradients; returns ∂L/∂xp⟨t⟩ [B, G] (a view into ws).
+ * BPTT through step t (the next one, T−1 down to 0); returns ∂L/∂xp⟨t⟩ [B, G] (a view into ws).
+ * The recurrent parameters' gradients are formed by endBackwardSteps, over all T steps at once.
  */
 export function backwardStep(ws: SequenceWorkspace, t: number): Matrix {
   const op = 'backwardStep';
@@ -378,13 +399,16 @@ export function backwardStep(ws: SequenceWorkspace, t: number): Matrix {
 }
 
 /**
- * After the last backwardStep: the input projection's gradients over the T steps, one GEMM each,
+ * After the last backwardStep: the recurrent parameters' gradients (the cell's
+ * accumulateRecurrentGrads) and the input projection's, over the T steps, one GEMM each:
  * dW_x += dXPᵀ·X and db += Σ_rows dXP. x [T·B, D] holds the inputs x⟨0…T−1⟩ the steps read.
  */
 export function endBackwardSteps(ws: SequenceWorkspace, x: Matrix): void {
   const op = 'endBackwardSteps';
   if (ws.backwardNext !== -1 || ws.lastSteps === 0) throw new Error(`${op}: expected every backward step first, got step ${ws.backwardNext} next`);
-  inputProjectionBackward(ws, chunkViewsFor(ws, ws.lastSteps).dxp, x);
+  const views = chunkViewsFor(ws, ws.lastSteps);
+  recurrentBackward(ws, views);
+  inputProjectionBackward(ws, views.dxp, x);
 }
 
 function checkStep(op: string, ws: SequenceWorkspace, t: number, last: number): void {
@@ -397,7 +421,8 @@ function startForward(op: string, ws: SequenceWorkspace, T: number, opts: Sequen
   setInitialState(op, ws.cell, ws, opts.h0);
   ws.lastMasked = readMask(op, ws, opts.mask, T);
   ws.lastSteps = T;
-  ws.lastX = null; // sequenceForward sets it once its steps ran
+  ws.lastX = null; // sequenceForward sets one of them once its steps ran
+  ws.lastIds = null;
   ws.forwardDone = 0;
   ws.backwardNext = -1;
 }
@@ -432,10 +457,87 @@ function runBackwardStep(ws: SequenceWorkspace, t: number): void {
   ws.backwardNext = t - 1;
 }
 
-/** dW_x += dXPᵀ·X, db += Σ_rows dXP (dxp [T·B, G], x [T·B, D]). */
-function inputProjectionBackward(ws: SequenceWorkspace, dxp: Matrix, x: Matrix): void {
-  gemm(ws.cell.grads.W_x, dxp, x, true, false, 1, 1);
+/** The cell's recurrent weight gradients over the T steps of the last forward (one GEMM, not T). */
+function recurrentBackward(ws: SequenceWorkspace, views: ChunkViews): void {
+  ws.cell.accumulateRecurrentGrads(ws.cellWorkspace, ws.lastSteps, views.dxp, views.prevStates);
+}
+
+/** dW_x += dXPᵀ·X (a scatter-add for one-hot ids), db += Σ_rows dXP (dxp [T·B, G], x [T·B, D]). */
+function inputProjectionBackward(ws: SequenceWorkspace, dxp: Matrix, x: Matrix | Int32Array): void {
+  if (x instanceof Matrix) gemm(ws.cell.grads.W_x, dxp, x, true, false, 1, 1);
+  else scatterInputGradient(ws, dxp, x);
   sumRows(ws.cell.grads.b, dxp, true);
+}
+
+/** Checks x (a [T·B, D] matrix or T·B token ids) against the cell and workspace; returns T. */
+function checkSequenceInput(op: string, cell: RecurrentCell, ws: SequenceWorkspace, x: Matrix | Int32Array): number {
+  const B = ws.batch;
+  const D = cell.inputSize;
+  if (!(x instanceof Matrix)) {
+    if (!(x instanceof Int32Array) || x.length === 0 || x.length % B !== 0 || x.length / B > ws.steps) {
+      throw new Error(`${op}: expected x to be [T·B, D] or an Int32Array of T·B token ids with B = ${B} and 1 ≤ T ≤ ${ws.steps}, got ${x instanceof Int32Array ? `${x.length} ids` : typeof x}`);
+    }
+    return x.length / B;
+  }
+  if (x.cols !== D || x.rows === 0 || x.rows % B !== 0 || x.rows / B > ws.steps) {
+    throw new Error(
+      `${op}: expected x to be [T·B, D] with B = ${B}, D = ${D} and 1 ≤ T ≤ ${ws.steps}, got ${shapeOf(x)}`,
+    );
+  }
+  if (x.dtype !== cell.dtype) throw new Error(`${op}: expected x to be ${cell.dtype} like the cell, got ${x.dtype}`);
+  return x.rows / B;
+}
+
+/** The id path's [D, G] buffer (allocated on first use, then reused). */
+function inputWeightT(ws: SequenceWorkspace): Matrix {
+  const cell = ws.cell;
+  return ws.inputWeightT ?? (ws.inputWeightT = Matrix.zeros(cell.inputSize, cell.gateWidth, cell.dtype));
+}
+
+/**
+ * XP[r] = W_x[:, id_r]ᵀ + b for the one-hot rows of `ids`: a row gather of W_xᵀ, or — fewer rows
+ * than D (a sampling step), where transposing W_x would cost more than the gather — of W_x's columns.
+ */
+function gatherInputProjection(op: string, ws: SequenceWorkspace, xp: Matrix, ids: Int32Array): void {
+  const { params, inputSize: D, gateWidth: G } = ws.cell;
+  const columns = ids.length < D;
+  const w = columns ? params.W_x : transpose(inputWeightT(ws), params.W_x);
+  const wd = w.data, xd = xp.data, bd = params.b.data, bo = params.b.offset;
+  const step = columns ? w.stride : 1; // from gate g to g + 1
+  for (let r = 0; r < ids.length; r++) {
+    const id = ids[r];
+    if (id < 0 || id >= D) throw new Error(`${op}: expected token ids in [0, ${D}) (the cell's input size), got ${id} at position ${r}`);
+    const start = w.offset + (columns ? id : id * w.stride), o = xp.offset + r * xp.stride;
+    for (let g = 0; g < G; g++) xd[o + g] = wd[start + g * step] + bd[bo + g];
+  }
+}
+
+/**
+ * dW_x[:, id_r] += dXP[r] over the rows: summed in row order into dW_xᵀ, then added transposed; or,
+ * with fewer rows than D, added into W_x's columns directly.
+ */
+function scatterInputGradient(ws: SequenceWorkspace, dxp: Matrix, ids: Int32Array): void {
+  const { grads, gateWidth: G, inputSize: D } = ws.cell;
+  if (ids.length < D) {
+    const dW = grads.W_x, wd = dW.data, dd = dxp.data;
+    for (let r = 0; r < ids.length; r++) {
+      const start = dW.offset + ids[r], o = dxp.offset + r * dxp.stride;
+      for (let g = 0; g < G; g++) wd[start + g * dW.stride] += dd[o + g];
+    }
+    return;
+  }
+  const dwt = inputWeightT(ws);
+  zero(dwt);
+  const td = dwt.data, dd = dxp.data;
+  for (let r = 0; r < ids.length; r++) {
+    const t = dwt.offset + ids[r] * dwt.stride, o = dxp.offset + r * dxp.stride;
+    for (let g = 0; g < G; g++) td[t + g] += dd[o + g];
+  }
+  const dW = grads.W_x, wd = dW.data;
+  for (let g = 0; g < G; g++) {
+    const w = dW.offset + g * dW.stride;
+    for (let d = 0; d < D; d++) wd[w + d] += td[dwt.offset + d * dwt.stride + g];
+  }
 }
 
 /** The default options of forward and backward (shared: a default `{}` would be a fresh object per call). */

@@ -149,6 +149,8 @@ export class StackedWorkspace {
   readonly dh0: LayerState[];
   lastSteps = 0;
   lastMask: Matrix | undefined = undefined;
+  /** The last forward read token ids (one-hot) instead of an input matrix. */
+  lastReadIds = false;
   /** Option and result objects reused by every call: no allocation per training step. */
   readonly sequenceForwardOpts: { h0: readonly Matrix[] | undefined; mask: Matrix | undefined } = { h0: undefined, mask: undefined };
   readonly bidirectionalForwardOpts: { h0: LayerState | undefined; mask: Matrix | undefined } = { h0: undefined, mask: undefined };
@@ -233,22 +235,22 @@ function zeroPaddedRows(m: Matrix, mask: Matrix, B: number): void {
 /**
  * Forward through every layer: x [T·B, D] (T ≤ ws.steps) → y[L−1] [T·B, W]. Returns views into
  * `ws`. x is read again by backward: do not change it in between.
+ * x may also be T·B token ids (an Int32Array): one-hot inputs of width D that the first layer
+ * reads by a row gather of its W_x (layers/sequence.ts); that layer must then be unidirectional
+ * and not residual, and backward needs inputGradient: false.
  */
 export function stackedForward(
-  stack: StackedRnn, ws: StackedWorkspace, x: Matrix, opts: StackedForwardOptions = {},
+  stack: StackedRnn, ws: StackedWorkspace, x: Matrix | Int32Array, opts: StackedForwardOptions = {},
 ): StackedForwardResult {
   const op = 'stackedForward';
   checkWorkspace(op, stack, ws);
   const B = ws.batch;
-  if (x.cols !== stack.inputSize || x.rows === 0 || x.rows % B !== 0 || x.rows / B > ws.steps) {
-    throw new Error(`${op}: expected x to be [T·B, D] with B = ${B}, D = ${stack.inputSize} and 1 ≤ T ≤ ${ws.steps}, got ${shapeOf(x)}`);
-  }
+  const T = checkStackInput(op, stack, ws, x);
   const L = stack.layers.length;
   checkPerLayer(op, 'h0', opts.h0, L);
-  const T = x.rows / B;
   if (opts.mask) maskLengthsOrShape(op, ws, opts.mask, T, B);
 
-  let input = x;
+  let input: Matrix | Int32Array = x;
   for (let l = 0; l < L; l++) {
     const layer = stack.layers[l];
     const h0 = opts.h0?.[l];
@@ -257,7 +259,7 @@ export function stackedForward(
       const unitOpts = ws.bidirectionalForwardOpts;
       unitOpts.h0 = h0;
       unitOpts.mask = opts.mask;
-      const r = bidirectionalForward(layer.unit, ws.units[l] as BidirectionalWorkspace, input, unitOpts);
+      const r = bidirectionalForward(layer.unit, ws.units[l] as BidirectionalWorkspace, input as Matrix, unitOpts);
       outputs = r.outputs;
       ws.finalState[l].forward = r.finalState.forward;
       ws.finalState[l].backward = r.finalState.backward;
@@ -272,7 +274,7 @@ export function stackedForward(
     }
     if (layer.residual) {
       const sum = (ws.sums[l] as Matrix).rowView(0, T * B);
-      addInto(sum, outputs, input);
+      addInto(sum, outputs, input as Matrix);
       if (opts.mask) zeroPaddedRows(sum, opts.mask, B);
       outputs = sum;
     }
@@ -280,8 +282,28 @@ export function stackedForward(
   }
   ws.lastSteps = T;
   ws.lastMask = opts.mask;
-  ws.forwardResult.outputs = input;
+  ws.lastReadIds = !(x instanceof Matrix);
+  ws.forwardResult.outputs = input as Matrix;
   return ws.forwardResult as StackedForwardResult;
+}
+
+/** x: [T·B, D], or T·B token ids when the first layer can read them; returns T. */
+function checkStackInput(op: string, stack: StackedRnn, ws: StackedWorkspace, x: Matrix | Int32Array): number {
+  const B = ws.batch;
+  if (x instanceof Matrix) {
+    if (x.cols !== stack.inputSize || x.rows === 0 || x.rows % B !== 0 || x.rows / B > ws.steps) {
+      throw new Error(`${op}: expected x to be [T·B, D] with B = ${B}, D = ${stack.inputSize} and 1 ≤ T ≤ ${ws.steps}, got ${shapeOf(x)}`);
+    }
+    return x.rows / B;
+  }
+  const first = stack.layers[0];
+  if (isBidirectional(first.unit) || first.residual) {
+    throw new Error(`${op}: token-id input needs a unidirectional, non-residual first layer, got a ${isBidirectional(first.unit) ? 'bidirectional' : 'residual'} one (pass one-hot rows [T·B, D] instead)`);
+  }
+  if (!(x instanceof Int32Array) || x.length === 0 || x.length % B !== 0 || x.length / B > ws.steps) {
+    throw new Error(`${op}: expected x to be [T·B, D] or an Int32Array of T·B token ids with B = ${B} and 1 ≤ T ≤ ${ws.steps}, got ${x instanceof Int32Array ? `${x.length} ids` : typeof x}`);
+  }
+  return x.length / B;
 }
 
 /** Shape-check the mask here so the error names the stack (the units re-check its entries). */
@@ -317,6 +339,9 @@ export function stackedBackward(
     if (dOutputs.dtype !== stack.dtype) throw new Error(`${op}: expected dOutputs to be ${stack.dtype}, got ${dOutputs.dtype}`);
   }
   const wantInput = opts.inputGradient !== false;
+  if (wantInput && ws.lastReadIds) {
+    throw new Error(`${op}: the last forward read token ids (one-hot input, data): expected inputGradient: false, got true`);
+  }
 
   let dOut: Matrix | null = dOutputs;
   for (let l = L - 1; l >= 0; l--) {

@@ -6,8 +6,10 @@
  *   1. projects the inputs of all T steps with one GEMM: XP = X·W_xᵀ + b  ([T·B, G], G = gateWidth);
  *   2. calls `stepForward` for t = 0 … T−1 with the step's slice of XP and the previous state;
  *   3. applies the [T, B] mask (a masked row keeps its previous state; its output is 0);
- *   4. in backward, calls `stepBackward` for t = T−1 … 0, then forms dW_x = dXPᵀ·X, db = Σ dXP and
- *      dX = dXP·W_x with one GEMM each over all T steps.
+ *   4. in backward, calls `stepBackward` for t = T−1 … 0, then `accumulateRecurrentGrads` (the
+ *      recurrent weight gradient dW_a = Σ_t dZ⟨t⟩ᵀ·state⟨t−1⟩ as one GEMM over all T·B rows, not T
+ *      products of K = B rows that each read and write the whole [G, H] gradient), then forms
+ *      dW_x = dXPᵀ·X, db = Σ dXP and dX = dXP·W_x with one GEMM each over all T steps.
  *
  * Names and shapes (H = hiddenSize, D = inputSize, B = batch):
  *   params.W_x  [G, D]  input weights of all gates, fused (rows in the cell's documented gate order)
@@ -69,15 +71,18 @@ export interface RecurrentCell<W extends CellWorkspace = CellWorkspace> {
 
   /**
    * One forward step at time t: from xp = (x⟨t⟩·W_xᵀ + b) [B, G] and the previous state, write the
-   * new state into `next` (each [B, H]) and keep in `ws` what the backward step needs.
+   * new state into `next` (each [B, H]) and keep in `ws` what the backward step needs (and what
+   * accumulateRecurrentGrads needs beyond the runner's state history).
    * `next` never aliases `prev`.
    */
   stepForward(ws: W, t: number, xp: Matrix, prev: readonly Matrix[], next: readonly Matrix[]): void;
 
   /**
    * One backward step at time t: given dNext (∂L/∂ state⟨t⟩, each [B, H], already including the
-   * output's gradient), write ∂L/∂xp into `dxp` [B, G], write ∂L/∂ state⟨t−1⟩ into `dPrev`, and
-   * accumulate (+=) the gradients of the recurrent parameters into `grads`.
+   * output's gradient), write ∂L/∂xp into `dxp` [B, G] and ∂L/∂ state⟨t−1⟩ into `dPrev`. Gradients
+   * of per-unit parameters (peepholes) may be accumulated (+=) here; the recurrent weights' (W_a,
+   * b_a) are not — the cell keeps in `ws` whatever of ∂L/∂(recurrent pre-activation) of step t
+   * differs from dxp, and accumulateRecurrentGrads forms them once after the time loop.
    * `prev` and `next` are the states the forward step read and wrote (the runner keeps the state
    * history, so cells need not cache it); for rows the runner masked, `next` holds the carried
    * state, not the cell's output, and dNext is 0 there.
@@ -88,6 +93,17 @@ export interface RecurrentCell<W extends CellWorkspace = CellWorkspace> {
     ws: W, t: number, dNext: readonly Matrix[], dxp: Matrix, dPrev: readonly Matrix[],
     prev: readonly Matrix[], next: readonly Matrix[],
   ): void;
+
+  /**
+   * After stepBackward ran for t = T−1 … 0 (steps = T): accumulate (+=) the recurrent parameters'
+   * gradients of all T steps, one GEMM over the T·B rows — e.g. dW_a += dXPᵀ·A_prev for LSTM and
+   * RNN, where the recurrent pre-activation's gradient is dxp itself.
+   *   dxp        [T·B, G]  ∂L/∂XP of the T steps, as stepBackward wrote them (row block t = step t)
+   *   prevStates per state tensor, [T·B, H]: state⟨0…T−1⟩ (row block t = the `prev` of step t)
+   * Rows the runner masked are zero in dxp (and in the cell's own per-step gradient rows), so they
+   * add nothing. Both are the runner's views, stable per T; nothing is allocated once warm.
+   */
+  accumulateRecurrentGrads(ws: W, steps: number, dxp: Matrix, prevStates: readonly Matrix[]): void;
 }
 
 /**
@@ -158,6 +174,14 @@ export function checkCellOptions(op: string, opts: CellOptions): DType {
   if (dtype !== 'float32' && dtype !== 'float64') throw new Error(`${op}: expected dtype float32 or float64, got '${dtype as string}'`);
   if (!opts.rng || typeof opts.rng.uniform !== 'function') throw new Error(`${op}: expected an Rng in opts.rng, got ${typeof opts.rng}`);
   return dtype;
+}
+
+/**
+ * The row prefix [0, T·B) of a buffer of per-step row blocks ([capacity·B, n]), made once per T and
+ * kept in `cache[T]` (so a cell's accumulateRecurrentGrads allocates nothing once warm).
+ */
+export function stepPrefix(cache: (Matrix | undefined)[], all: Matrix, steps: number, batch: number): Matrix {
+  return cache[steps] ?? (cache[steps] = steps * batch === all.rows ? all : all.rowView(0, steps * batch));
 }
 
 /** Zero parameters and matching zero gradients from a table of shapes. */

@@ -19,7 +19,7 @@ import { gemm } from '../../engine/gemm.js';
 import { Matrix, stepView, type DType } from '../../engine/matrix.js';
 import { sumRows } from '../../engine/ops.js';
 import {
-  allocateParams, checkCellOptions, checkStepShapes, initCellParams,
+  allocateParams, checkCellOptions, checkStepShapes, initCellParams, stepPrefix,
   type CellConfig, type CellOptions, type CellWorkspace, type RecurrentCell,
 } from './cell.js';
 
@@ -28,8 +28,13 @@ export interface ResetAfterGruWorkspace extends CellWorkspace {
   readonly gates: Matrix[];
   /** W_hn h + b_hn of step t, [B, H] each. */
   readonly hpn: Matrix[];
-  /** One-step scratch [B, 3H]: the recurrent pre-activation h·W_aᵀ, then its gradient. */
+  /** One-step scratch [B, 3H]: the recurrent pre-activation h·W_aᵀ (forward). */
   readonly scratch: Matrix;
+  /** dhp = ∂L/∂(h·W_aᵀ + b_a) of step t, [B, 3H] each: row blocks of dhpAll [T·B, 3H] (backward). */
+  readonly dhp: Matrix[];
+  readonly dhpAll: Matrix;
+  /** Rows [0, T·B) of dhpAll per T (made on first use). */
+  readonly dhpPrefix: (Matrix | undefined)[];
 }
 
 export class ResetAfterGruCell implements RecurrentCell<ResetAfterGruWorkspace> {
@@ -64,11 +69,14 @@ export class ResetAfterGruCell implements RecurrentCell<ResetAfterGruWorkspace> 
     const hpnAll = Matrix.zeros(steps * batch, H, this.dtype);
     const gates: Matrix[] = [];
     const hpn: Matrix[] = [];
+    const dhpAll = Matrix.zeros(steps * batch, 3 * H, this.dtype);
+    const dhp: Matrix[] = [];
     for (let t = 0; t < steps; t++) {
       gates.push(stepView(gatesAll, t, batch));
       hpn.push(stepView(hpnAll, t, batch));
+      dhp.push(stepView(dhpAll, t, batch));
     }
-    return { steps, batch, gates, hpn, scratch: Matrix.zeros(batch, 3 * H, this.dtype) };
+    return { steps, batch, gates, hpn, scratch: Matrix.zeros(batch, 3 * H, this.dtype), dhp, dhpAll, dhpPrefix: [] };
   }
 
   /**
@@ -85,17 +93,22 @@ export class ResetAfterGruCell implements RecurrentCell<ResetAfterGruWorkspace> 
   /**
    * dz_n = dh′ ∗ (1 − z) ∗ (1 − n²);  dz_z = dh′ ∗ (h − n) ∗ z(1 − z);  dz_r = dz_n ∗ hp_n ∗ r(1 − r)
    * dxp = [dz_r dz_z dz_n];  dhp = [dz_r dz_z dz_n ∗ r]  [B, 3H]
-   * dh = dh′ ∗ z + dhp·W_a;  dW_a += dhpᵀ·h;  db_a += Σ_b dhp
+   * dh = dh′ ∗ z + dhp·W_a   (dhp kept per step; dW_a and db_a: accumulateRecurrentGrads)
    */
   stepBackward(
     ws: ResetAfterGruWorkspace, t: number, dNext: readonly Matrix[], dxp: Matrix, dPrev: readonly Matrix[],
     prev: readonly Matrix[], _next: readonly Matrix[],
   ): void {
     checkStepShapes('gru-reset-after.stepBackward', this, ws, t, dxp, dNext, dPrev, prev, _next);
-    const dhp = ws.scratch, hPrev = prev[0], dhPrev = dPrev[0];
+    const dhp = ws.dhp[t], hPrev = prev[0], dhPrev = dPrev[0];
     gruGatesBackwardKernel()(dhp.rows, this.hiddenSize, ws.gates[t], ws.hpn[t], hPrev, dNext[0], dxp, dhp, dhPrev);
     gemm(dhPrev, dhp, this.params.W_a, false, false, 1, 1);
-    gemm(this.grads.W_a, dhp, hPrev, true, false, 1, 1);
+  }
+
+  /** Over all T·B rows:  dW_a += dHPᵀ·H_prev;  db_a += Σ_rows dHP  (dHP: the steps' dhp). */
+  accumulateRecurrentGrads(ws: ResetAfterGruWorkspace, steps: number, _dxp: Matrix, prevStates: readonly Matrix[]): void {
+    const dhp = stepPrefix(ws.dhpPrefix, ws.dhpAll, steps, ws.batch);
+    gemm(this.grads.W_a, dhp, prevStates[0], true, false, 1, 1);
     sumRows(this.grads.b_a, dhp, true);
   }
 }

@@ -69,7 +69,7 @@ export class SimpleGruCell implements RecurrentCell<SimpleGruWorkspace> {
 
   /**
    * dz_u = dc ∗ (c̃ − c⟨t−1⟩) ∗ Γu(1 − Γu);  dz_c = dc ∗ Γu ∗ (1 − c̃²)
-   * dc⟨t−1⟩ = dc ∗ (1 − Γu) + [dz_u dz_c]·W_a;  dW_a += [dz_u dz_c]ᵀ·c⟨t−1⟩
+   * dc⟨t−1⟩ = dc ∗ (1 − Γu) + [dz_u dz_c]·W_a   (dW_a: accumulateRecurrentGrads)
    */
   stepBackward(
     ws: SimpleGruWorkspace, t: number, dNext: readonly Matrix[], dxp: Matrix, dPrev: readonly Matrix[],
@@ -79,7 +79,11 @@ export class SimpleGruCell implements RecurrentCell<SimpleGruWorkspace> {
     const gates = ws.gates[t], cPrev = prev[0], dcPrev = dPrev[0];
     gruSimpleGatesBackwardKernel()(gates.rows, this.hiddenSize, gates, cPrev, dNext[0], dxp, dcPrev);
     gemm(dcPrev, dxp, this.params.W_a, false, false, 1, 1);
-    gemm(this.grads.W_a, dxp, cPrev, true, false, 1, 1);
+  }
+
+  /** dW_a += dXPᵀ·A_prev over all T·B rows (the recurrent pre-activation's gradient is dxp). */
+  accumulateRecurrentGrads(_ws: SimpleGruWorkspace, _steps: number, dxp: Matrix, prevStates: readonly Matrix[]): void {
+    gemm(this.grads.W_a, dxp, prevStates[0], true, false, 1, 1);
   }
 }
 

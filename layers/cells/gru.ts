@@ -24,15 +24,20 @@ import {
 import { gemm } from '../../engine/gemm.js';
 import { Matrix, stepView, type DType } from '../../engine/matrix.js';
 import {
-  allocateParams, checkCellOptions, checkStepShapes, initCellParams,
+  allocateParams, checkCellOptions, checkStepShapes, initCellParams, stepPrefix,
   type CellConfig, type CellOptions, type CellWorkspace, type RecurrentCell,
 } from './cell.js';
 
 export interface GruWorkspace extends CellWorkspace {
   /** Activated gates [Γr Γu c̃] of step t, [B, 3H] each. */
   readonly gates: Matrix[];
-  /** Γr ∗ c⟨t−1⟩ of step t, [B, H] each. */
+  /** Γr ∗ c⟨t−1⟩ of step t, [B, H] each: row blocks of resetAll [T·B, H]. */
   readonly resetState: Matrix[];
+  readonly resetAll: Matrix;
+  /** Per T (made on first use): rows [0, T·B) of resetAll, and the [Γr Γu] and c̃ columns of the runner's dXP. */
+  readonly resetPrefix: (Matrix | undefined)[];
+  readonly dxpRU: (Matrix | undefined)[];
+  readonly dxpC: (Matrix | undefined)[];
   /** Per-step views of the gates' [Γr Γu] columns and c̃ column (precomputed: no allocation per step). */
   readonly gatesRU: Matrix[];
   readonly gatesC: Matrix[];
@@ -93,7 +98,7 @@ export class GruCell implements RecurrentCell<GruWorkspace> {
       gatesC.push(g.colView(2 * H, H));
     }
     return {
-      steps, batch, gates, resetState, gatesRU, gatesC,
+      steps, batch, gates, resetState, gatesRU, gatesC, resetAll, resetPrefix: [], dxpRU: [], dxpC: [],
       dResetState: Matrix.zeros(batch, H, this.dtype),
       dzRU: Matrix.zeros(batch, 2 * H, this.dtype),
       dzC: Matrix.zeros(batch, H, this.dtype),
@@ -116,8 +121,8 @@ export class GruCell implements RecurrentCell<GruWorkspace> {
 
   /**
    * From dc = ∂L/∂c⟨t⟩:  dz_c = dc ∗ Γu ∗ (1 − c̃²);  dz_u = dc ∗ (c̃ − c⟨t−1⟩) ∗ Γu(1 − Γu)
-   * dW_ca += dz_cᵀ·rc;  drc = dz_c·W_ca;  dz_r = drc ∗ c⟨t−1⟩ ∗ Γr(1 − Γr)
-   * dc⟨t−1⟩ = dc ∗ (1 − Γu) + drc ∗ Γr + [dz_r dz_u]·[W_ra; W_ua];  d[W_ra; W_ua] += [dz_r dz_u]ᵀ·c⟨t−1⟩
+   * drc = dz_c·W_ca;  dz_r = drc ∗ c⟨t−1⟩ ∗ Γr(1 − Γr);  dxp = [dz_r dz_u dz_c]
+   * dc⟨t−1⟩ = dc ∗ (1 − Γu) + drc ∗ Γr + [dz_r dz_u]·[W_ra; W_ua]   (dW_a: accumulateRecurrentGrads)
    */
   stepBackward(
     ws: GruWorkspace, t: number, dNext: readonly Matrix[], dxp: Matrix, dPrev: readonly Matrix[],
@@ -125,14 +130,24 @@ export class GruCell implements RecurrentCell<GruWorkspace> {
   ): void {
     checkStepShapes('gru.stepBackward', this, ws, t, dxp, dNext, dPrev, prev, _next);
     const H = this.hiddenSize;
-    const gates = ws.gates[t], rc = ws.resetState[t], drc = ws.dResetState, dzRU = ws.dzRU, dzC = ws.dzC;
+    const gates = ws.gates[t], drc = ws.dResetState, dzRU = ws.dzRU, dzC = ws.dzC;
     const cPrev = prev[0], dcPrev = dPrev[0];
     gruFullCandidateBackwardKernel()(gates.rows, H, gates, cPrev, dNext[0], dzRU, dzC, dcPrev);
-    gemm(this.dwCand, dzC, rc, true, false, 1, 1);
     gemm(drc, dzC, this.wCand, false, false, 1, 0);
     gruFullGatesBackwardKernel()(gates.rows, H, gates, cPrev, drc, dzRU, dzC, dxp, dcPrev);
-    gemm(this.dwGates, dzRU, cPrev, true, false, 1, 1);
     gemm(dcPrev, dzRU, this.wGates, false, false, 1, 1);
+  }
+
+  /**
+   * Over all T·B rows, from dXP = [dZ_r dZ_u dZ_c]:  d[W_ra; W_ua] += [dZ_r dZ_u]ᵀ·C_prev  (the gates
+   * see c⟨t−1⟩);  dW_ca += dZ_cᵀ·(Γr ∗ C_prev)  (c̃ sees the reset state, cached per step).
+   */
+  accumulateRecurrentGrads(ws: GruWorkspace, steps: number, dxp: Matrix, prevStates: readonly Matrix[]): void {
+    const H = this.hiddenSize;
+    const dxpRU = ws.dxpRU[steps] ?? (ws.dxpRU[steps] = dxp.colView(0, 2 * H));
+    const dxpC = ws.dxpC[steps] ?? (ws.dxpC[steps] = dxp.colView(2 * H, H));
+    gemm(this.dwGates, dxpRU, prevStates[0], true, false, 1, 1);
+    gemm(this.dwCand, dxpC, stepPrefix(ws.resetPrefix, ws.resetAll, steps, ws.batch), true, false, 1, 1);
   }
 }
 

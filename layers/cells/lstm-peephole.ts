@@ -64,7 +64,7 @@ export class PeepholeLstmCell implements RecurrentCell<LstmWorkspace> {
    *   dc  = dc⟨t⟩ + da ∗ Γo ∗ (1 − tanh²(c)) + dz_o ∗ p_o
    *   dz_u = dc ∗ c̃ ∗ Γu(1 − Γu);   dz_f = dc ∗ c⟨t−1⟩ ∗ Γf(1 − Γf);   dz_c = dc ∗ Γu ∗ (1 − c̃²)
    *   dc⟨t−1⟩ = dc ∗ Γf + dz_u ∗ p_u + dz_f ∗ p_f
-   *   dxp = [dz_u dz_f dz_c dz_o]  [B, 4H];  da⟨t−1⟩ = dxp·W_a;  dW_a += dxpᵀ·a⟨t−1⟩
+   *   dxp = [dz_u dz_f dz_c dz_o]  [B, 4H];  da⟨t−1⟩ = dxp·W_a   (dW_a: accumulateRecurrentGrads)
    *   dp_u += Σ_b dz_u ∗ c⟨t−1⟩;  dp_f += Σ_b dz_f ∗ c⟨t−1⟩;  dp_o += Σ_b dz_o ∗ c⟨t⟩
    */
   stepBackward(
@@ -79,7 +79,11 @@ export class PeepholeLstmCell implements RecurrentCell<LstmWorkspace> {
       P.p_u, P.p_f, P.p_o, G.p_u, G.p_f, G.p_o,
     );
     gemm(dPrev[0], dxp, P.W_a, false, false, 1, 0);
-    gemm(G.W_a, dxp, prev[0], true, false, 1, 1);
+  }
+
+  /** dW_a += dXPᵀ·A_prev over all T·B rows (the recurrent pre-activation's gradient is dxp). */
+  accumulateRecurrentGrads(_ws: LstmWorkspace, _steps: number, dxp: Matrix, prevStates: readonly Matrix[]): void {
+    gemm(this.grads.W_a, dxp, prevStates[0], true, false, 1, 1);
   }
 }
 

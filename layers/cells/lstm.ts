@@ -118,7 +118,7 @@ export class LstmCell implements RecurrentCell<LstmWorkspace> {
    *   dc  = dc⟨t⟩ + da ∗ Γo ∗ (1 − tanh²(c))
    *   dz_u = dc ∗ c̃ ∗ Γu(1 − Γu);   dz_f = dc ∗ c⟨t−1⟩ ∗ Γf(1 − Γf);   dz_c = dc ∗ Γu ∗ (1 − c̃²)
    *   dc⟨t−1⟩ = dc ∗ Γf
-   *   dxp = [dz_u dz_f dz_c dz_o]  [B, 4H];  da⟨t−1⟩ = dxp·W_a;  dW_a += dxpᵀ·a⟨t−1⟩
+   *   dxp = [dz_u dz_f dz_c dz_o]  [B, 4H];  da⟨t−1⟩ = dxp·W_a   (dW_a: accumulateRecurrentGrads)
    */
   stepBackward(
     ws: LstmWorkspace, t: number, dNext: readonly Matrix[], dxp: Matrix, dPrev: readonly Matrix[],
@@ -128,7 +128,11 @@ export class LstmCell implements RecurrentCell<LstmWorkspace> {
     const gates = ws.gates[t];
     lstmGatesBackwardKernel()(gates.rows, this.hiddenSize, gates, ws.tanhC[t], prev[1], dNext[0], dNext[1], dxp, dPrev[1]);
     gemm(dPrev[0], dxp, this.params.W_a, false, false, 1, 0);
-    gemm(this.grads.W_a, dxp, prev[0], true, false, 1, 1);
+  }
+
+  /** dW_a += dXPᵀ·A_prev over all T·B rows (the recurrent pre-activation's gradient is dxp). */
+  accumulateRecurrentGrads(_ws: LstmWorkspace, _steps: number, dxp: Matrix, prevStates: readonly Matrix[]): void {
+    gemm(this.grads.W_a, dxp, prevStates[0], true, false, 1, 1);
   }
 }
 

@@ -96,17 +96,21 @@ export class RnnCell implements RecurrentCell {
   }
 
   /**
-   * dz = da⟨t⟩ ∗ g′  (→ dxp [B, H]);  da⟨t−1⟩ = dz·W_aa;  dW_aa += dzᵀ·a⟨t−1⟩.
+   * dz = da⟨t⟩ ∗ g′  (→ dxp [B, H]);  da⟨t−1⟩ = dz·W_aa   (dW_aa: accumulateRecurrentGrads).
    */
   stepBackward(
     _ws: CellWorkspace, _t: number, dNext: readonly Matrix[], dxp: Matrix, dPrev: readonly Matrix[],
-    prev: readonly Matrix[], next: readonly Matrix[],
+    _prev: readonly Matrix[], next: readonly Matrix[],
   ): void {
-    checkStepShapes('rnn.stepBackward', this, _ws, _t, dxp, dNext, dPrev, prev, next);
+    checkStepShapes('rnn.stepBackward', this, _ws, _t, dxp, dNext, dPrev, _prev, next);
     const a = next[0];
     this.backwardKernel()(a.rows, this.hiddenSize, a, dNext[0], dxp);
     gemm(dPrev[0], dxp, this.params.W_a, false, false, 1, 0);
-    gemm(this.grads.W_a, dxp, prev[0], true, false, 1, 1);
+  }
+
+  /** dW_a += dXPᵀ·A_prev over all T·B rows (the recurrent pre-activation's gradient is dxp). */
+  accumulateRecurrentGrads(_ws: CellWorkspace, _steps: number, dxp: Matrix, prevStates: readonly Matrix[]): void {
+    gemm(this.grads.W_a, dxp, prevStates[0], true, false, 1, 1);
   }
 }
 

@@ -81,68 +81,45 @@ interface Live<S> {
   state: S;
 }
 
-/** Beam search over `step`; returns the n-best finished hypotheses, best first. */
-export function beamSearch<S>(opts: BeamSearchOptions<S>): Hypothesis[] {
-  const op = 'beamSearch';
-  const B = opts.beamWidth;
-  const nBest = opts.nBest ?? 1;
-  const penalty = opts.lengthPenalty ?? { kind: 'none' };
-  if (!Number.isInteger(B) || B < 1 || B > MAX_BEAM_WIDTH) {
-    throw new Error(`${op}: expected beamWidth to be an integer in [1, ${MAX_BEAM_WIDTH}], got ${B}`);
+/**
+ * The B best extensions of one beam at one step, sorted by Σ log P (descending); ties keep scan
+ * order (parents in beam order, tokens in id order). Shared by beamSearch and beamSearchBatch, so
+ * both choose exactly the same hypotheses from the same rows. Candidates go through a min-heap
+ * (TopK), so keeping the best B of B·V candidates costs O(log B) each, not O(B).
+ */
+class TopExtensions {
+  private readonly top: TopK;
+
+  constructor(readonly width: number) {
+    this.top = new TopK(width);
   }
-  if (!Number.isInteger(opts.maxLength) || opts.maxLength < 1) throw new Error(`${op}: expected maxLength to be an integer ≥ 1, got ${opts.maxLength}`);
-  if (!Number.isInteger(nBest) || nBest < 1) throw new Error(`${op}: expected nBest to be an integer ≥ 1, got ${nBest}`);
-  checkPenalty(op, penalty);
 
-  // The B best extensions of this step: a min-heap of candidates (worst at the root), so keeping
-  // the best B of B·V candidates costs O(log B) each, not O(B).
-  const top = new TopK(B);
-
-  let live: Live<S>[] = [{ tokens: [], logProb: 0, state: opts.initialState }];
-  let lastTokens: number[] = [opts.startToken];
-  const finished: Hypothesis[] = [];
-
-  for (let t = 0; t < opts.maxLength && live.length > 0; t++) {
-    top.clear();
-    const nextStates: S[] = [];
-    for (let p = 0; p < live.length; p++) {
-      const out = opts.step(live[p].state, lastTokens[p]);
-      nextStates.push(out.state);
-      const row = out.logProbs;
-      checkRow(op, row, opts.eosToken, t);
-      const base = live[p].logProb;
-      for (let token = 0; token < row.length; token++) {
-        const lp = row[token];
-        if (Number.isNaN(lp)) throw new Error(`${op}: step returned NaN log-probability for token ${token} at output position ${t}`);
-        if (lp === -Infinity || isForbidden(token, opts.forbid)) continue;
-        top.offer(base + lp, p, token);
-      }
+  /** Offer every token of parent p: row[o + token] = log P(token | p's prefix), base = p's Σ log P. */
+  offer(op: string, row: ArrayLike<number>, o: number, V: number, base: number, p: number, forbid: BeamSearchOptions<unknown>['forbid'], t: number): void {
+    for (let token = 0; token < V; token++) {
+      const lp = row[o + token];
+      if (Number.isNaN(lp)) throw new Error(`${op}: step returned NaN log-probability for token ${token} at output position ${t}`);
+      if (lp === -Infinity || isForbidden(token, forbid)) continue;
+      this.top.offer(base + lp, p, token);
     }
-    // Sorted by logProb (descending); ties keep scan order.
-    const count = top.sort();
-    const { logProb: topLogProb, parent: topParent, token: topToken } = top;
-    const nextLive: Live<S>[] = [];
-    const nextLast: number[] = [];
+  }
+
+  /**
+   * The kept extensions: those ending in eos go to `finished`, the others are returned in rank
+   * order (`state(parent)` gives each its state).
+   */
+  take<S>(live: readonly Live<unknown>[], eos: number, penalty: LengthPenalty, finished: Hypothesis[], state: (parent: number) => S): Live<S>[] {
+    const count = this.top.sort();
+    const { logProb, parent, token } = this.top;
+    const next: Live<S>[] = [];
     for (let i = 0; i < count; i++) {
-      const parent = live[topParent[i]];
-      const tokens = [...parent.tokens, topToken[i]];
-      if (topToken[i] === opts.eosToken) {
-        finished.push(makeHypothesis(tokens, topLogProb[i], penalty, true));
-      } else {
-        nextLive.push({ tokens, logProb: topLogProb[i], state: nextStates[topParent[i]] });
-        nextLast.push(topToken[i]);
-      }
+      const tokens = [...live[parent[i]].tokens, token[i]];
+      if (token[i] === eos) finished.push(makeHypothesis(tokens, logProb[i], penalty, true));
+      else next.push({ tokens, logProb: logProb[i], state: state(parent[i]) });
     }
-    live = nextLive;
-    lastTokens = nextLast;
+    this.top.clear();
+    return next;
   }
-  for (const h of live) finished.push(makeHypothesis(h.tokens, h.logProb, penalty, false));
-  if (finished.length === 0) {
-    throw new Error(`${op}: no hypothesis survived: every token had log-probability −∞ or was forbidden at the first step`);
-  }
-  // Array.prototype.sort is stable, so ties keep finishing order.
-  finished.sort((a, b) => b.score - a.score);
-  return finished.slice(0, nBest);
 }
 
 /** The widest beam beamSearch accepts: wider costs B model steps per output token for no gain. */
@@ -236,6 +213,140 @@ class TopK {
       i = worst;
     }
   }
+}
+
+/** Checks shared by beamSearch and beamSearchBatch. */
+function checkBeamOptions(op: string, B: number, maxLengths: readonly number[], nBest: number, penalty: LengthPenalty): void {
+  if (!Number.isInteger(B) || B < 1 || B > MAX_BEAM_WIDTH) {
+    throw new Error(`${op}: expected beamWidth to be an integer in [1, ${MAX_BEAM_WIDTH}], got ${B}`);
+  }
+  for (const m of maxLengths) if (!Number.isInteger(m) || m < 1) throw new Error(`${op}: expected maxLength to be an integer ≥ 1, got ${m}`);
+  if (!Number.isInteger(nBest) || nBest < 1) throw new Error(`${op}: expected nBest to be an integer ≥ 1, got ${nBest}`);
+  checkPenalty(op, penalty);
+}
+
+/** The remaining live hypotheses finish as they are; returns the n best, best first. */
+function nBestOf<S>(op: string, finished: Hypothesis[], live: readonly Live<S>[], penalty: LengthPenalty, nBest: number): Hypothesis[] {
+  for (const h of live) finished.push(makeHypothesis(h.tokens, h.logProb, penalty, false));
+  if (finished.length === 0) {
+    throw new Error(`${op}: no hypothesis survived: every token had log-probability −∞ or was forbidden at the first step`);
+  }
+  // Array.prototype.sort is stable, so ties keep finishing order.
+  finished.sort((a, b) => b.score - a.score);
+  return finished.slice(0, nBest);
+}
+
+/** Beam search over `step`; returns the n-best finished hypotheses, best first. */
+export function beamSearch<S>(opts: BeamSearchOptions<S>): Hypothesis[] {
+  const op = 'beamSearch';
+  const B = opts.beamWidth;
+  const nBest = opts.nBest ?? 1;
+  const penalty = opts.lengthPenalty ?? { kind: 'none' };
+  checkBeamOptions(op, B, [opts.maxLength], nBest, penalty);
+
+  const top = new TopExtensions(B);
+  let live: Live<S>[] = [{ tokens: [], logProb: 0, state: opts.initialState }];
+  let lastTokens: number[] = [opts.startToken];
+  const finished: Hypothesis[] = [];
+
+  for (let t = 0; t < opts.maxLength && live.length > 0; t++) {
+    const nextStates: S[] = [];
+    for (let p = 0; p < live.length; p++) {
+      const out = opts.step(live[p].state, lastTokens[p]);
+      nextStates.push(out.state);
+      const row = out.logProbs;
+      checkRow(op, row, opts.eosToken, t);
+      top.offer(op, row, 0, row.length, live[p].logProb, p, opts.forbid, t);
+    }
+    live = top.take(live, opts.eosToken, penalty, finished, (parent) => nextStates[parent]);
+    lastTokens = live.map((h) => h.tokens[h.tokens.length - 1]);
+  }
+  return nBestOf(op, finished, live, penalty, nBest);
+}
+
+/**
+ * A model that advances many hypotheses as one batch: `sources` independent inputs, `slots`
+ * hypothesis slots each; slot i = s·slots + k belongs to source s. It keeps one decoder state per
+ * slot (every slot starts in its source's initial state).
+ */
+export interface BatchStepModel {
+  readonly sources: number;
+  readonly slots: number;
+  /** V, the width of a log-probability row. */
+  readonly vocabSize: number;
+  /**
+   * One batched step of the `count` live slots live[0 … count): feed tokens[slot] to each and write
+   * log P(next token | the slot's prefix) into logProbs[slot·V … slot·V + V). The other slots are
+   * not computed (their rows are not read). The slots' states are not advanced until `reorder`.
+   */
+  step(tokens: Int32Array, logProbs: Float64Array, live: Int32Array, count: number): void;
+  /**
+   * After a step: slot i takes the state the step produced for slot parents[i] (a slot of the
+   * same source), for every slot.
+   */
+  reorder(parents: Int32Array): void;
+}
+
+export interface BeamSearchBatchOptions extends Omit<BeamSearchOptions<unknown>, 'step' | 'initialState' | 'maxLength'> {
+  /** Longest output in tokens (the EOS included): one for all sources, or one per source. */
+  maxLength: number | readonly number[];
+}
+
+/**
+ * beamSearch for every source of `model` at once: at each step all live hypotheses of all sources
+ * are one batched `model.step`. Each source's search is exactly beamSearch's (the same scan order,
+ * ties, lengths and scores), so the n-best lists are those of beamSearch over a step function
+ * that gives the same rows. Returns one n-best list per source.
+ */
+export function beamSearchBatch(model: BatchStepModel, opts: BeamSearchBatchOptions): Hypothesis[][] {
+  const op = 'beamSearchBatch';
+  const { sources: S, slots: K, vocabSize: V } = model;
+  const B = opts.beamWidth;
+  const nBest = opts.nBest ?? 1;
+  const penalty = opts.lengthPenalty ?? { kind: 'none' };
+  const maxLengths = typeof opts.maxLength === 'number' ? new Array<number>(S).fill(opts.maxLength) : opts.maxLength;
+  if (maxLengths.length !== S) throw new Error(`${op}: expected one maxLength per source (${S}), got ${maxLengths.length}`);
+  checkBeamOptions(op, B, maxLengths, nBest, penalty);
+  if (B > K) throw new Error(`${op}: expected beamWidth ≤ the model's ${K} slots per source, got ${B}`);
+  if (!Number.isInteger(opts.eosToken) || opts.eosToken < 0 || opts.eosToken >= V) {
+    throw new Error(`${op}: expected eosToken to be an id in [0, ${V}), got ${opts.eosToken}`);
+  }
+
+  const top = new TopExtensions(B);
+  const tokens = new Int32Array(S * K).fill(opts.startToken);
+  const parents = new Int32Array(S * K);
+  const logProbs = new Float64Array(S * K * V);
+  // Hypothesis p of source s sits in slot s·K + p; its `state` is the beam index of its parent.
+  const live: Live<number>[][] = [];
+  const finished: Hypothesis[][] = [];
+  for (let s = 0; s < S; s++) {
+    live.push([{ tokens: [], logProb: 0, state: 0 }]);
+    finished.push([]);
+  }
+  const parentIndex = (parent: number): number => parent;
+  const liveSlots = new Int32Array(S * K);
+  const searching = (s: number, t: number): boolean => live[s].length > 0 && t < maxLengths[s];
+  for (let t = 0; live.some((_, s) => searching(s, t)); t++) {
+    let count = 0;
+    for (let s = 0; s < S; s++) {
+      if (searching(s, t)) for (let p = 0; p < live[s].length; p++) liveSlots[count++] = s * K + p;
+    }
+    model.step(tokens, logProbs, liveSlots, count);
+    for (let i = 0; i < parents.length; i++) parents[i] = i;
+    for (let s = 0; s < S; s++) {
+      if (!searching(s, t)) continue;
+      const beam = live[s];
+      for (let p = 0; p < beam.length; p++) top.offer(op, logProbs, (s * K + p) * V, V, beam[p].logProb, p, opts.forbid, t);
+      const next = top.take(beam, opts.eosToken, penalty, finished[s], parentIndex);
+      next.forEach((h, i) => {
+        parents[s * K + i] = s * K + h.state;
+        tokens[s * K + i] = h.tokens[h.tokens.length - 1];
+      });
+      live[s] = next;
+    }
+    model.reorder(parents);
+  }
+  return live.map((beam, s) => nBestOf(op, finished[s], beam, penalty, nBest));
 }
 
 export interface ScoreSequenceOptions<S> {

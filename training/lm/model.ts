@@ -2,7 +2,9 @@
  * The recurrent language model of the notes (Sequence Models week 1, "Language model and sequence
  * generation"): read y⟨1⟩ … y⟨t−1⟩, predict y⟨t⟩.
  *
- *   x⟨t⟩ = E[y⟨t−1⟩]  (a learnt embedding, [T·B, d])  or  one-hot(y⟨t−1⟩)  ([T·B, V], the notes' form)
+ *   x⟨t⟩ = E[y⟨t−1⟩]  (a learnt embedding, [T·B, d])  or  one-hot(y⟨t−1⟩)  ([T·B, V], the notes' form;
+ *                      never built: the first cell reads the ids, W_x·one-hot(y) = column y of W_x,
+ *                      a row gather in layers/sequence.ts, and its gradient a scatter-add)
  *   a⟨t⟩ = cell(x⟨t⟩, a⟨t−1⟩)                         (L stacked cells, each [T·B, H] out)
  *   z⟨t⟩ = a⟨t⟩·W_yaᵀ + b_y                          [T·B, V]   (layers/dense.ts)
  *   ŷ⟨t⟩ = softmax(z⟨t⟩),  L = −Σ_t log ŷ⟨t⟩[y⟨t⟩]   (engine/cross-entropy.ts takes the logits z)
@@ -25,7 +27,7 @@
  * and writes the file (atomically) under Node.
  */
 import { crossEntropy } from '../../engine/cross-entropy.js';
-import { Matrix, fill, zero, type DType } from '../../engine/matrix.js';
+import { Matrix, zero, type DType } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
 import { namedParameters, type NamedParameters } from '../../layers/architectures.js';
 import type { CellKind, RecurrentCell } from '../../layers/cells/cell.js';
@@ -204,8 +206,8 @@ export interface LmWorkspace {
   readonly batch: number;
   /** Input ids, time-major: entry t·B + b is stream b's token at step t. Fill before lmForward. */
   readonly inputIds: Int32Array;
-  /** x [T·B, d] (embedding) or [T·B, V] (one-hot). */
-  readonly x: Matrix;
+  /** x [T·B, d] (embedding); null for one-hot input, which the first cell reads as ids. */
+  readonly x: Matrix | null;
   readonly stack: StackedWorkspace;
   /** Per layer, the state the next chunk starts from ([a] or [a, c], each [B, H]). */
   readonly state: Matrix[][];
@@ -229,14 +231,13 @@ export function createLmWorkspace(model: LanguageModel, steps: number, batch: nu
   }
   const { dtype, hidden } = model.config;
   const V = model.vocab.size;
-  const inputWidth = model.embedding ? model.config.embeddingDim : V;
   const state = model.cells.map((cell) => zeroState(cell, batch));
   const h0: LayerState[] = state.map((forward) => ({ forward }));
   return {
     steps,
     batch,
     inputIds: new Int32Array(steps * batch),
-    x: Matrix.zeros(steps * batch, inputWidth, dtype),
+    x: model.embedding ? Matrix.zeros(steps * batch, model.config.embeddingDim, dtype) : null,
     stack: createStackedWorkspace(model.stack, steps, batch),
     state,
     h0,
@@ -279,9 +280,13 @@ export function lmForward(model: LanguageModel, ws: LmWorkspace, steps: number =
   }
   const n = steps * ws.batch;
   const ids = n === ws.inputIds.length ? ws.inputIds : ws.inputIds.subarray(0, n);
-  const x = rowsOf(ws.x, n);
-  if (model.embedding) embeddingForward(x, model.embedding, ids);
-  else oneHotInto(x, ids);
+  let x: Matrix | Int32Array = ids;
+  if (model.embedding) {
+    x = rowsOf(ws.x as Matrix, n);
+    embeddingForward(x, model.embedding, ids);
+  } else {
+    checkTokenIds(ids, model.vocab.size);
+  }
   const { outputs, finalState } = stackedForward(model.stack, ws.stack, x, ws.forwardOpts);
   // h0 was copied into the runners' histories: safe to overwrite it with the final state now.
   for (let l = 0; l < finalState.length; l++) copyStateInto(ws.state[l], finalState[l].forward);
@@ -311,15 +316,11 @@ export function lmBackward(model: LanguageModel, ws: LmWorkspace, dLogits: Matri
   }
 }
 
-/** x[i, :] = one-hot(ids[i]) over the V columns. */
-function oneHotInto(x: Matrix, ids: ArrayLike<number>): void {
-  fill(x, 0);
+/** Throws (naming lmForward) unless every id is in [0, V). */
+function checkTokenIds(ids: Int32Array, V: number): void {
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i];
-    if (!Number.isInteger(id) || id < 0 || id >= x.cols) {
-      throw new Error(`lmForward: expected token ids in [0, ${x.cols}), got ${id} at position ${i}`);
-    }
-    x.data[x.offset + i * x.stride + id] = 1;
+    if (id < 0 || id >= V) throw new Error(`lmForward: expected token ids in [0, ${V}), got ${id} at position ${i}`);
   }
 }
 

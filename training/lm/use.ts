@@ -10,12 +10,12 @@
  * - Greedy decoding (argmax at every step) and beam decoding (training/beam.ts) over the model's
  *   step function (state, token) → (log-probabilities, state).
  */
-import { Matrix } from '../../engine/matrix.js';
+import { Matrix, copyInto } from '../../engine/matrix.js';
 import { logSoftmaxRow } from '../../engine/softmax.js';
 import { Rng } from '../../engine/rng.js';
-import { beamSearch, type LengthPenalty } from '../decode/beam.js';
+import { beamSearch, beamSearchBatch, type BatchStepModel, type LengthPenalty } from '../decode/beam.js';
 import {
-  createLmWorkspace, lmCopyState, lmForward, lmResetState, lmSetState, type LanguageModel,
+  createLmWorkspace, lmCopyState, lmForward, lmResetState, lmSetState, type LanguageModel, type LmWorkspace,
 } from './model.js';
 import { sampleSequence, type StepFunction } from '../decode/sampling.js';
 import { createTransformerLmStepper, type TransformerLanguageModel } from './transformer-model.js';
@@ -243,8 +243,27 @@ export interface BeamText extends GeneratedText {
   score: number;
 }
 
-/** Beam decoding through training/beam.ts: the n-best sequences, best first. */
+/**
+ * Beam decoding through decode/beam.ts: the n-best sequences, best first. For the recurrent model the
+ * hypotheses of the beam advance as one batch (beamSearchBatch over an LmBeamModel; the n-best list is
+ * beamSearch's over createLmStepper's step function, up to float rounding); the Transformer steps each
+ * hypothesis through its step function.
+ */
 export function beamText(model: AnyLanguageModel, opts: BeamTextOptions): BeamText[] {
+  if ('encoder' in model) return beamTextByStepper(model, opts);
+  const stepper = createLmStepper(model);
+  const { state, start } = primed(model, stepper as ReturnType<typeof stepperFor>, opts.prefix);
+  if (!Number.isInteger(opts.beamWidth) || opts.beamWidth < 1) throw new Error(`beamSearchBatch: expected beamWidth to be an integer ≥ 1, got ${opts.beamWidth}`);
+  const [hyps] = beamSearchBatch(new LmBeamModel(model, state as LmState, opts.beamWidth), {
+    startToken: start, eosToken: eosId(model),
+    beamWidth: opts.beamWidth, maxLength: opts.maxLength ?? defaultMaxLength(model), nBest: opts.nBest,
+    lengthPenalty: opts.lengthPenalty, forbid: forbidden(model, opts.forbidUnk),
+  });
+  return hyps.map((h) => ({ ...toText(model, h.tokens, h.logProb, h.finished), score: h.score }));
+}
+
+/** beamSearch over the model's one-hypothesis step function (the Transformer's path). */
+function beamTextByStepper(model: AnyLanguageModel, opts: BeamTextOptions): BeamText[] {
   const stepper = stepperFor(model);
   const { state, start } = primed(model, stepper, opts.prefix);
   const hyps = beamSearch({
@@ -253,4 +272,48 @@ export function beamText(model: AnyLanguageModel, opts: BeamTextOptions): BeamTe
     lengthPenalty: opts.lengthPenalty, forbid: forbidden(model, opts.forbidUnk),
   });
   return hyps.map((h) => ({ ...toText(model, h.tokens, h.logProb, h.finished), score: h.score }));
+}
+
+/**
+ * The language model as beam.ts's BatchStepModel for one sequence: K hypothesis slots are the K
+ * rows of one LmWorkspace (T = 1, B = K), so a step advances every hypothesis with one lmForward.
+ * Slots without a live hypothesis are computed too (K is small) and ignored.
+ */
+class LmBeamModel implements BatchStepModel {
+  readonly sources = 1;
+  readonly slots: number;
+  readonly vocabSize: number;
+  private readonly ws: LmWorkspace;
+  /** The states the last step produced (copied out of ws.state, which reorder refills). */
+  private readonly next: Matrix[][];
+
+  constructor(private readonly model: LanguageModel, initial: LmState, slots: number) {
+    this.slots = slots;
+    this.vocabSize = model.vocab.size;
+    this.ws = createLmWorkspace(model, 1, slots);
+    this.ws.state.forEach((layer, l) => layer.forEach((m, k) => {
+      for (let r = 0; r < slots; r++) copyStateRow(m, r, initial[l][k], 0);
+    }));
+    this.next = this.ws.state.map((layer) => layer.map((m) => m.clone()));
+  }
+
+  step(tokens: Int32Array, logProbs: Float64Array): void {
+    const V = this.vocabSize;
+    this.ws.inputIds.set(tokens.subarray(0, this.slots));
+    const logits = lmForward(this.model, this.ws, 1);
+    for (let r = 0; r < this.slots; r++) logSoftmaxRow(logProbs, r * V, logits.data, logits.offset + r * logits.stride, V);
+    this.ws.state.forEach((layer, l) => layer.forEach((m, k) => copyInto(this.next[l][k], m)));
+  }
+
+  reorder(parents: Int32Array): void {
+    this.ws.state.forEach((layer, l) => layer.forEach((m, k) => {
+      for (let r = 0; r < this.slots; r++) copyStateRow(m, r, this.next[l][k], parents[r]);
+    }));
+  }
+}
+
+/** out[row, :] = src[srcRow, :] (same widths). */
+function copyStateRow(out: Matrix, row: number, src: Matrix, srcRow: number): void {
+  const o = out.offset + row * out.stride, s = src.offset + srcRow * src.stride;
+  for (let j = 0; j < out.cols; j++) out.data[o + j] = src.data[s + j];
 }

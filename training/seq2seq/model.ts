@@ -81,7 +81,8 @@ import {
   createStackedRnn, stackedZeroGrads, type LayerState,
 } from '../../layers/stacked.js';
 import {
-  beamSearch, scoreSequence, type Hypothesis, type LengthPenalty, type SequenceScore, type StepFunction,
+  beamSearchBatch, scoreSequence, type BatchStepModel, type Hypothesis, type LengthPenalty, type SequenceScore,
+  type StepFunction,
 } from '../decode/beam.js';
 import { checkConfigAgainstWeights, checkModelSize, copyWeightsFromJSON, withCurrentNames } from '../io/weights-json.js';
 import { matrixToJSON, type MatrixJSON } from '../io/tensors.js';
@@ -926,6 +927,232 @@ export class Seq2SeqDecoder {
   }
 }
 
+// ---- decoding: many sources and hypotheses as one batch -----------------------------------------
+
+/** The buffers of one batch size (a bucket of live-row counts): made on first use, then reused. */
+interface PackedBatch {
+  readonly rows: number;
+  readonly steps: SequenceWorkspace;
+  readonly h0: Matrix[];
+  readonly beginOptions: { h0: readonly Matrix[] };
+  readonly attentionWs: AttentionWorkspace | null;
+  /** H_enc rows of each packed row's source [T_x·rows, n_h] (attention reads it through attentionWs.encoder). */
+  readonly encoder: Matrix | null;
+  /** [h′⟨t⟩, e(y⟨t−1⟩), c⟨t⟩] of every row [rows, H_dec + d + n_h] and its column blocks. */
+  readonly z: Matrix;
+  readonly hidden: Matrix;
+  readonly embedded: Matrix;
+  readonly context: Matrix;
+  readonly input: Matrix;
+  readonly logits: Matrix;
+  readonly tokens: Int32Array;
+}
+
+/**
+ * The decoder over S sources with K hypothesis slots each (beam.ts's BatchStepModel; slot s·K + k
+ * belongs to source s). The encoder runs once, over the S sources as one right-padded batch (source
+ * mask; a padded source position gets α = 0, and the encoder keeps each row's state at its last
+ * real step), and the attention keys are projected once, for the S sources. A step is one batched
+ * decoder step — target embedding rows, attention context, cell, output layer, log-softmax: the
+ * per-hypothesis decoder's step (Seq2SeqDecoder) on many rows — over the live slots only, packed
+ * into the rows of a batch (sizes in buckets, extra rows fully masked and ignored); each packed
+ * row gets its source's keys, encoder outputs and mask by a row copy. Slot states stay in slot
+ * layout. After warm-up (one batch per bucket), `step` and `reorder` allocate nothing.
+ */
+export class Seq2SeqBatchDecoder implements BatchStepModel {
+  readonly model: Seq2SeqModel;
+  readonly sources: number;
+  readonly slots: number;
+  readonly vocabSize: number;
+  /** T_x of each source (0 for captioning). */
+  readonly sourceLengths: number[];
+  /** m_0 [S, n_h] (the context without attention); H_enc [T_x·S, n_h], its mask and keys (attention). */
+  private readonly summary0: Matrix;
+  private readonly encoderOutputs: Matrix | null;
+  private readonly srcMask: Matrix | null;
+  private readonly sourceAttention: AttentionWorkspace | null;
+  /** Slot states [S·K, H_dec] per state tensor, and the states the last step produced (slot layout). */
+  private readonly state: Matrix[];
+  private readonly next: Matrix[];
+  private readonly batches = new Map<number, PackedBatch>();
+
+  /** sources: token ids (at least one each), or feature vectors of length F for captioning; slots ≥ 1. */
+  constructor(model: Seq2SeqModel, sources: readonly (readonly number[] | ArrayLike<number>)[], slots: number) {
+    const op = 'Seq2SeqBatchDecoder';
+    const S = sources.length;
+    if (S === 0) throw new Error(`${op}: expected at least one source, got none`);
+    if (!Number.isInteger(slots) || slots < 1) throw new Error(`${op}: expected slots to be an integer ≥ 1, got ${slots}`);
+    const { dtype, decoderHidden: H } = model.config;
+    this.model = model;
+    this.sources = S;
+    this.slots = slots;
+    this.vocabSize = model.targetVocab.size;
+    const { summary, encoderOutputs, srcMask, lengths } = encodeSources(op, model, sources);
+    this.sourceLengths = lengths;
+    this.summary0 = summary[0];
+    this.encoderOutputs = encoderOutputs;
+    this.srcMask = srcMask;
+    this.sourceAttention = null;
+    if (model.attention && encoderOutputs && srcMask) {
+      this.sourceAttention = createAttentionWorkspace(model.attention, srcMask.rows, 1, S);
+      attentionKeysForward(this.sourceAttention, encoderOutputs, srcMask);
+    }
+    // h′⟨0⟩ of every source through the bridge, one copy per slot.
+    this.state = [];
+    this.next = [];
+    for (let k = 0; k < model.decoder.stateCount; k++) {
+      const h0 = Matrix.zeros(S, H, dtype);
+      if (model.bridge) {
+        denseForward(h0, model.bridge[k], summary[k]);
+        if (k === 0) tanh(h0, h0);
+      } else {
+        copyInto(h0, summary[k]);
+      }
+      const m = Matrix.zeros(S * slots, H, dtype);
+      for (let r = 0; r < S * slots; r++) copyRow(m, r, h0, Math.floor(r / slots));
+      this.state.push(m);
+      this.next.push(Matrix.zeros(S * slots, H, dtype));
+    }
+  }
+
+  /** The batch for n live rows: the smallest bucket (8, 12, 16, 24, 32, 48, …, or all slots) that holds them. */
+  private batchFor(n: number): PackedBatch {
+    const all = this.sources * this.slots;
+    let rows = 8;
+    while (rows < n) rows = (rows & (rows - 1)) === 0 ? rows + rows / 2 : (rows / 3) * 4;
+    if (rows > all) rows = all;
+    return this.batches.get(rows) ?? this.makeBatch(rows);
+  }
+
+  private makeBatch(rows: number): PackedBatch {
+    const model = this.model;
+    const { dtype, embeddingDim: d, decoderHidden: H } = model.config;
+    const nc = model.contextSize;
+    const h0: Matrix[] = [];
+    for (let k = 0; k < model.decoder.stateCount; k++) h0.push(Matrix.zeros(rows, H, dtype));
+    const z = Matrix.zeros(rows, H + d + nc, dtype);
+    let attentionWs: AttentionWorkspace | null = null;
+    let encoder: Matrix | null = null;
+    if (model.attention && this.srcMask) {
+      const Tx = this.srcMask.rows;
+      attentionWs = createAttentionWorkspace(model.attention, Tx, 1, rows);
+      encoder = Matrix.zeros(Tx * rows, nc, dtype);
+      attentionKeysForward(attentionWs, encoder, Matrix.zeros(Tx, rows, dtype)); // sets the encoder; keys and mask are copied per step
+    }
+    const batch: PackedBatch = {
+      rows, steps: createSequenceWorkspace(model.decoder, 1, rows), h0, beginOptions: { h0 }, attentionWs, encoder,
+      z, hidden: z.colView(0, H), embedded: z.colView(H, d), context: z.colView(H + d, nc), input: z.colView(H, d + nc),
+      logits: Matrix.zeros(rows, this.vocabSize, dtype), tokens: new Int32Array(rows),
+    };
+    this.batches.set(rows, batch);
+    return batch;
+  }
+
+  /** Packed row r reads slot live[r] (r < n); the rest of the batch is masked out (α = 0, outputs ignored). */
+  private pack(batch: PackedBatch, tokens: Int32Array, live: Int32Array, n: number): void {
+    const K = this.slots;
+    for (let r = 0; r < batch.rows; r++) {
+      const slot = r < n ? live[r] : live[0];
+      batch.tokens[r] = tokens[slot];
+      for (let k = 0; k < this.state.length; k++) copyRow(batch.h0[k], r, this.state[k], slot);
+    }
+    const src = this.sourceAttention;
+    if (src === null || batch.attentionWs === null || batch.encoder === null) {
+      for (let r = 0; r < batch.rows; r++) copyRow(batch.context, r, this.summary0, Math.floor((r < n ? live[r] : live[0]) / K)); // c⟨t⟩ = m_0
+      return;
+    }
+    // Attention over each row's source: its keys, encoder outputs and mask (AttentionWorkspace's documented fields).
+    const aws = batch.attentionWs, S = this.sources, R = batch.rows, Tx = aws.srcSteps;
+    const H = this.encoderOutputs as Matrix, keyed = aws.keys.cols > 0;
+    for (let i = 0; i < Tx; i++) {
+      for (let r = 0; r < R; r++) {
+        const s = Math.floor((r < n ? live[r] : live[0]) / K);
+        copyRow(batch.encoder, i * R + r, H, i * S + s);
+        if (keyed) copyRow(aws.keys, i * R + r, src.keys, i * S + s);
+        aws.mask[i * R + r] = r < n ? src.mask[i * S + s] : 0;
+      }
+    }
+  }
+
+  step(tokens: Int32Array, logProbs: Float64Array, rows: Int32Array, n: number): void {
+    if (n < 1) return;
+    const model = this.model, V = this.vocabSize;
+    const batch = this.batchFor(n);
+    this.pack(batch, tokens, rows, n);
+    embeddingForward(batch.embedded, model.targetEmbedding, batch.tokens);
+    const steps = batch.steps;
+    beginSteps(steps, 1, batch.beginOptions);
+    if (batch.attentionWs) attentionStepForward(batch.context, batch.attentionWs, 0, batch.h0[0]);
+    projectStepInput(steps, 0, batch.input);
+    const out = forwardStep(steps, 0);
+    copyInto(batch.hidden, out[0]);
+    denseForward(batch.logits, model.output, batch.z);
+    const L = batch.logits;
+    for (let r = 0; r < n; r++) {
+      logSoftmaxRow(logProbs, rows[r] * V, L.data, L.offset + r * L.stride, V);
+      for (let k = 0; k < this.next.length; k++) copyRow(this.next[k], rows[r], out[k], r);
+    }
+  }
+
+  /** Every slot takes the state of its parent slot (slots without a live hypothesis get any state: never read). */
+  reorder(parents: Int32Array): void {
+    for (let k = 0; k < this.state.length; k++) {
+      const out = this.state[k], src = this.next[k];
+      for (let r = 0; r < out.rows; r++) copyRow(out, r, src, parents[r]);
+    }
+  }
+}
+
+/** out[row, :] = src[srcRow, :] (same widths). */
+function copyRow(out: Matrix, row: number, src: Matrix, srcRow: number): void {
+  const od = out.data, sd = src.data, o = out.offset + row * out.stride, p = src.offset + srcRow * src.stride;
+  for (let j = 0; j < out.cols; j++) od[o + j] = sd[p + j];
+}
+
+/**
+ * Encode S sources as one right-padded batch: m_k [S, n_h] per decoder state tensor, H_enc
+ * [T_x·S, n_h] and the mask [T_x, S] (null for captioning, whose m_k are the feature vectors).
+ */
+function encodeSources(
+  op: string, model: Seq2SeqModel, sources: readonly (readonly number[] | ArrayLike<number>)[],
+): { summary: Matrix[]; encoderOutputs: Matrix | null; srcMask: Matrix | null; lengths: number[] } {
+  const { dtype } = model.config;
+  const S = sources.length;
+  const nc = model.contextSize;
+  const states = model.decoder.stateCount;
+  const summary: Matrix[] = [];
+  for (let k = 0; k < states; k++) summary.push(Matrix.zeros(S, nc, dtype));
+  if (!model.encoder) {
+    sources.forEach((f, s) => {
+      if (f.length !== model.config.featureSize) throw new Error(`${op}: expected feature vector ${s} of length F = ${model.config.featureSize}, got ${f.length}`);
+      for (let k = 0; k < states; k++) for (let j = 0; j < f.length; j++) summary[k].set(s, j, f[j]);
+    });
+    return { summary, encoderOutputs: null, srcMask: null, lengths: sources.map(() => 0) };
+  }
+  const lengths = sources.map((ids, s) => {
+    if (ids.length === 0) throw new Error(`${op}: expected at least one token in source ${s}, got none`);
+    return ids.length;
+  });
+  const Tx = Math.max(...lengths);
+  const srcIds = new Int32Array(Tx * S).fill((model.sourceVocab as Vocabulary).id(PAD));
+  const srcMask = Matrix.zeros(Tx, S, dtype);
+  sources.forEach((ids, s) => {
+    for (let t = 0; t < ids.length; t++) {
+      srcIds[t * S + s] = ids[t];
+      srcMask.set(t, s, 1);
+    }
+  });
+  const ews = createEncoderWorkspace(model.encoder, Tx, S);
+  const r = encoderForward(model.encoder, ews, srcIds, { mask: srcMask });
+  const top = r.finalState[r.finalState.length - 1];
+  const Hf = top.forward[0].cols;
+  for (let k = 0; k < states; k++) {
+    copyInto(summary[k].colView(0, Hf), top.forward[k]);
+    if (top.backward) copyInto(summary[k].colView(Hf, top.backward[k].cols), top.backward[k]);
+  }
+  return { summary, encoderOutputs: r.outputs, srcMask, lengths };
+}
+
 /** Copy a [1, V] float32 row into the float64 buffer (then log-softmax runs in place, in float64). */
 function toFloat64(src: Matrix, out: Matrix): Matrix {
   for (let j = 0; j < src.cols; j++) out.data[out.offset + j] = src.data[src.offset + j];
@@ -962,29 +1189,52 @@ export function forbiddenTargets(model: Seq2SeqModel): number[] {
   return [model.ids.pad, model.ids.sos];
 }
 
-function defaultMaxLength(stepper: Seq2SeqStepper): number {
-  return stepper.sourceLength > 0 ? 2 * stepper.sourceLength + 10 : 50;
+/** 2·T_x + 10, or 50 for captioning (T_x = 0). */
+function defaultMaxLengthFor(sourceLength: number): number {
+  return sourceLength > 0 ? 2 * sourceLength + 10 : 50;
 }
 
 /**
  * Greedy or beam-search decoding (training/beam.ts) of one source: token ids, or the feature vector
- * of a captioning model. Returns the n-best translations, best first.
+ * of a captioning model. Returns the n-best translations, best first. (translateManyIds with one
+ * source: the hypotheses of the beam are one batched decoder step.)
  */
 export function translateIds(decoder: Seq2SeqDecoder, source: readonly number[] | ArrayLike<number>, opts: TranslateOptions = {}): Translation[] {
-  const model = decoder.model;
-  const stepper = decoder.prepare(source);
-  const hyps = beamSearch({
-    step: stepper.step,
-    initialState: stepper.initialState,
-    startToken: model.ids.sos,
-    eosToken: model.ids.eos,
-    beamWidth: opts.beamWidth ?? 1,
-    nBest: opts.nBest ?? 1,
-    maxLength: opts.maxLength ?? defaultMaxLength(stepper),
-    lengthPenalty: opts.lengthPenalty,
-    forbid: forbiddenTargets(model),
-  });
-  return hyps.map((h) => toTranslation(model, h));
+  return translateManyIds(decoder.model, [source], opts)[0];
+}
+
+/** Sources decoded together by translateManyIds (R = this × beam width decoder rows per step). */
+export const DECODE_CHUNK = 64;
+
+/**
+ * translateIds for many sources: chunks of up to `chunk` sources (in order of source length, so a
+ * chunk pads little) are encoded as one batch each and searched together (beamSearchBatch over a
+ * Seq2SeqBatchDecoder): every step advances every live hypothesis of every source of the chunk as
+ * one decoder batch. Each source's n-best list is the one translateIds would give alone, up to float
+ * rounding. Returns one list per source, in the order given.
+ */
+export function translateManyIds(
+  model: Seq2SeqModel, sources: readonly (readonly number[] | ArrayLike<number>)[], opts: TranslateOptions = {}, chunk = DECODE_CHUNK,
+): Translation[][] {
+  if (!Number.isInteger(chunk) || chunk < 1) throw new Error(`translateManyIds: expected chunk to be an integer ≥ 1, got ${chunk}`);
+  const beamWidth = opts.beamWidth ?? 1;
+  const order = sources.map((_, i) => i).sort((a, b) => sources[a].length - sources[b].length);
+  const out: Translation[][] = new Array<Translation[]>(sources.length);
+  for (let start = 0; start < order.length; start += chunk) {
+    const picked = order.slice(start, start + chunk);
+    const decoder = new Seq2SeqBatchDecoder(model, picked.map((i) => sources[i]), beamWidth);
+    const lists = beamSearchBatch(decoder, {
+      startToken: model.ids.sos,
+      eosToken: model.ids.eos,
+      beamWidth,
+      nBest: opts.nBest ?? 1,
+      maxLength: opts.maxLength ?? decoder.sourceLengths.map(defaultMaxLengthFor),
+      lengthPenalty: opts.lengthPenalty,
+      forbid: forbiddenTargets(model),
+    });
+    lists.forEach((hyps, j) => { out[picked[j]] = hyps.map((h) => toTranslation(model, h)); });
+  }
+  return out;
 }
 
 function toTranslation(model: Seq2SeqModel, h: Hypothesis): Translation {

@@ -39,7 +39,7 @@ import {
 import {
   Seq2SeqDecoder, attributeTranslationError, buildSourceVocabulary, buildTargetVocabulary, createSeq2SeqWorkspace,
   makeSeq2SeqBatch, seq2seqForward, seq2seqBackward, seq2seqFormerNames, seq2seqFromJSON, seq2seqParameters, seq2seqToJSON, seq2seqZeroGrad,
-  translateIds, type ErrorVerdict, type Seq2SeqExample, type Seq2SeqModel, type Seq2SeqModelJSON, type Seq2SeqWorkspace,
+  translateManyIds, type ErrorVerdict, type Seq2SeqExample, type Seq2SeqModel, type Seq2SeqModelJSON, type Seq2SeqWorkspace,
 } from './model.js';
 import type { SeqPair } from './tasks.js';
 import { tokenizeText, type TokenLevel, type Vocabulary } from '../text/vocab.js';
@@ -604,13 +604,19 @@ export function evaluateSeq2Seq(model: Seq2SeqModel, pairs: readonly SeqPair[], 
   const candidates: string[][] = [];
   const references: string[][][] = [];
   let search = 0, modelErrors = 0, matched = 0, refTokens = 0;
+  // Every source decoded first, many at once (translateManyIds batches sources and hypotheses).
+  const sources = pairs.map((pair, i) => {
+    const srcTokens = tokenizeText(pair.source, tok);
+    if (srcTokens.length === 0) throw new InputError(`evaluateSeq2Seq: expected pair ${i + 1} to have a source with at least one token, got none`);
+    return (model.sourceVocab as Vocabulary).encode(srcTokens);
+  });
+  const outputs = translateManyIds(model, sources, { beamWidth: opts.beamWidth ?? 1, lengthPenalty: opts.lengthPenalty, maxLength: opts.maxLength });
   pairs.forEach((pair, i) => {
     const srcTokens = tokenizeText(pair.source, tok);
     const refTokensList = tokenizeText(pair.target, tok);
-    if (srcTokens.length === 0) throw new InputError(`evaluateSeq2Seq: expected pair ${i + 1} to have a source with at least one token, got none`);
-    const src = (model.sourceVocab as Vocabulary).encode(srcTokens);
+    const src = sources[i];
     const ref = model.targetVocab.encode(refTokensList);
-    const [best] = translateIds(decoder, src, { beamWidth: opts.beamWidth ?? 1, lengthPenalty: opts.lengthPenalty, maxLength: opts.maxLength });
+    const [best] = outputs[i];
     const outTokens = model.targetVocab.decode(best.ids);
     const correct = best.finished && best.ids.length === ref.length && best.ids.every((t, k) => t === ref[k]);
     let tokenMatches = 0;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../../engine/rng.js';
-import { scoreSequence } from '../../../training/decode/beam.js';
+import { beamSearch, scoreSequence } from '../../../training/decode/beam.js';
 import { createLanguageModel, lmParameters, type LanguageModel } from '../../../training/lm/model.js';
 import { beamText, createLmStepper, greedyText, sampleText, sentenceLogProb } from '../../../training/lm/use.js';
 import { EOS, UNK, Vocabulary } from '../../../training/text/vocab.js';
@@ -129,5 +129,27 @@ describe('sampling novel sequences', () => {
       expect(h.logProb).toBeCloseTo(sentenceLogProb(model, h.text).logProb, 10);
     }
     for (let i = 1; i < hyps.length; i++) expect(hyps[i - 1].score).toBeGreaterThanOrEqual(hyps[i].score);
+  });
+
+  it('the batched beam (all hypotheses one lmForward) gives beamSearch\'s n-best over the one-row step function', () => {
+    for (const [seed, prefix] of [[8, undefined], [9, 'the apple']] as const) {
+      const model = wordModel(seed);
+      const stepper = createLmStepper(model);
+      let state = stepper.initialState();
+      let start = model.vocab.id(EOS);
+      for (const w of prefix ? prefix.split(' ') : []) {
+        state = stepper.step(state, start).state;
+        start = model.vocab.id(w);
+      }
+      const forbid = [model.vocab.id(UNK)];
+      const reference = beamSearch({ step: stepper.step, initialState: state, startToken: start, eosToken: model.vocab.id(EOS), beamWidth: 5, nBest: 4, maxLength: 7, forbid, lengthPenalty: { kind: 'notes' } });
+      const batched = beamText(model, { beamWidth: 5, nBest: 4, maxLength: 7, prefix, lengthPenalty: { kind: 'notes' } });
+      expect(batched.map((h) => h.tokens)).toEqual(reference.map((h) => model.vocab.decode(h.tokens)));
+      batched.forEach((h, i) => {
+        expect(h.finished).toBe(reference[i].finished);
+        expect(Math.abs(h.logProb - reference[i].logProb)).toBeLessThan(1e-10);
+        expect(Math.abs(h.score - reference[i].score)).toBeLessThan(1e-10);
+      });
+    }
   });
 });
