@@ -169,7 +169,8 @@ describe('seq2seq: decoding', () => {
     for (const { source } of pairs.slice(0, 30)) {
       const greedy = translate(decoder, source, { beamWidth: 1 })[0];
       const beam = translate(decoder, source, { beamWidth: 5, nBest: 3 });
-      expect(beam[0].score).toBeGreaterThanOrEqual(greedy.score - 1e-12);
+      // Float32 model: beam (hypotheses batched) and greedy (batch 1) may round differently in the last bits.
+      expect(beam[0].score).toBeGreaterThanOrEqual(greedy.score - 1e-5);
       for (let i = 1; i < beam.length; i++) expect(beam[i].score).toBeLessThanOrEqual(beam[i - 1].score);
     }
   });
