@@ -50,7 +50,7 @@ export function parseArgs(command: string, argv: string[], spec: Record<string, 
       value = name.slice(eq + 1);
       name = name.slice(0, eq);
     }
-    let s = spec[name];
+    const s = spec[name];
     if (!s && name.startsWith('no-') && spec[name.slice(3)]?.type === 'boolean' && value === undefined) {
       flags[name.slice(3)] = false;
       continue;

@@ -10,7 +10,7 @@
  * Stable for |x| up to 1e4 and beyond: sigmoid never evaluates exp of a positive number, and
  * Math.tanh saturates cleanly to ±1.
  */
-import { Matrix, expectSameDType, expectSameShape } from './matrix.js';
+import { type Matrix, expectSameDType, expectSameShape } from './matrix.js';
 
 /** σ(x) = 1 / (1 + e^(−x)), computed without overflow for any finite x. */
 export function sigmoidScalar(x: number): number {

@@ -3,7 +3,7 @@
  *   GELU(x) = x · Φ(x) = ½ x (1 + erf(x/√2)),  GELU′(x) = Φ(x) + x φ(x),  φ(x) = e^{−x²/2}/√(2π).
  * Not the tanh approximation: the fixtures compare with PyTorch to 1e−10.
  */
-import { Matrix, expectSameDType, expectSameShape } from './matrix.js';
+import { type Matrix, expectSameDType, expectSameShape } from './matrix.js';
 
 const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);

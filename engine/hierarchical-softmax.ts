@@ -21,7 +21,7 @@
  * Stability: σ and softplus are computed from e^(−|x|) only, so scores of ±1000 (or more) give
  * finite losses and gradients (word2vec.c instead skips nodes with |x| ≥ 6).
  */
-import { Matrix, expectSameDType, shapeOf, type FloatArray } from './matrix.js';
+import { type Matrix, expectSameDType, shapeOf, type FloatArray } from './matrix.js';
 import { sigmoidScalar as sigmoid } from './activations.js';
 import {
   accumulateRowGradients, checkGradientBuffers, dotRows, dotRowsUnrolled, sgdRowUpdate, softplusScalar,

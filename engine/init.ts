@@ -2,7 +2,7 @@
  * Weight initialisers. Each fills `out` in place from the seeded generator and returns it.
  * Weights are [out, in] (fan_out = rows, fan_in = cols), as in the notes and PyTorch.
  */
-import { Matrix } from './matrix.js';
+import type { Matrix } from './matrix.js';
 import type { Rng } from './rng.js';
 
 function forEach(out: Matrix, f: (r: number, c: number) => number): Matrix {

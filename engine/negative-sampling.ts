@@ -16,7 +16,7 @@
  * Stability: everything is computed from e^(−|x|), so scores of ±1000 give finite losses and
  * gradients (word2vec.c clamps at ±6 instead).
  */
-import { Matrix, expectSameDType, shapeOf, type FloatArray } from './matrix.js';
+import { type Matrix, expectSameDType, shapeOf, type FloatArray } from './matrix.js';
 import type { Rng } from './rng.js';
 import { sigmoidScalar as sigmoid } from './activations.js';
 import {

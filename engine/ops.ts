@@ -4,7 +4,7 @@
  * itself in the error. All honour strided views.
  */
 import { addBiasKernel, sumRowsKernel, sumSquaresKernel } from './backend.js';
-import { Matrix, expectSameDType, expectSameShape, expectShape, shapeOf } from './matrix.js';
+import { type Matrix, expectSameDType, expectSameShape, expectShape, shapeOf } from './matrix.js';
 
 function checkBinary(op: string, out: Matrix, a: Matrix, b: Matrix): void {
   expectSameShape(op, 'a', a, 'b', b);
@@ -195,7 +195,7 @@ export function maxAbs(x: Matrix): number {
     const s = x.offset + r * x.stride;
     for (let c = 0; c < x.cols; c++) {
       const v = Math.abs(x.data[s + c]);
-      if (v > m || v !== v) m = v;
+      if (v > m || Number.isNaN(v)) m = v;
     }
   }
   return m;

@@ -14,7 +14,7 @@
  */
 import { softmaxRowsKernel } from './backend.js';
 import { rowLogSumExpShifted, rowMax } from './kernels/vector-js.js';
-import { Matrix, expectSameDType, expectSameShape, type FloatArray } from './matrix.js';
+import { type Matrix, expectSameDType, expectSameShape, type FloatArray } from './matrix.js';
 
 export { rowLogSumExpShifted, rowMax } from './kernels/vector-js.js';
 

@@ -91,7 +91,7 @@
  *   'gru' (the notes' full GRU): no PyTorch equivalent (reset before the matmul); Keras
  *     reset_after=False as above.
  */
-import { type Matrix } from '../engine/matrix.js';
+import type { Matrix } from '../engine/matrix.js';
 import { isBidirectional, type BidirectionalRnn } from './bidirectional.js';
 import type { CellKind, RecurrentCell } from './cells/cell.js';
 import type { StackedRnn } from './stacked.js';

@@ -25,14 +25,6 @@ const SKIP = new Set(['benchmarks/peers']);
 const SHARED = ['core', 'check', 'io', 'text', 'decode', 'metrics', 'plot', 'classify'];
 const APPLICATIONS = ['lm', 'embeddings', 'sentiment', 'seq2seq', 'trigger', 'tagger', 'trees'];
 
-/**
- * Edges that break a rule and are being removed on another branch of issue 11; delete an entry
- * when its import is gone.
- */
-const KNOWN: Record<string, string> = {
-  'benchmarks/word2vec-compare.ts -> cli/args.ts': 'the benchmark parses its flags with the CLI parser (issue 11, rule 9: cli branch)',
-};
-
 interface Edge {
   from: string;
   to: string;
@@ -124,7 +116,7 @@ describe('the layout', () => {
   it('has no import against the arrows', () => {
     const broken = edges
       .map((e) => ({ edge: `${e.from} -> ${e.to}`, rule: brokenRule(e) }))
-      .filter((x) => x.rule !== null && !(x.edge in KNOWN))
+      .filter((x) => x.rule !== null)
       .map((x) => `${x.edge}: ${x.rule}`);
     expect(broken).toEqual([]);
   });

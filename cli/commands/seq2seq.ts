@@ -30,13 +30,12 @@ import { planOutputs } from '../../training/io/outputs.js';
 import type { OptimizerKind } from '../../training/core/optimizers.js';
 import { heatmapSvg, lineChartSvg } from '../../training/plot/charts.js';
 import {
-  Seq2SeqDecoder, SEQ2SEQ_ATTENTIONS, attentionMap, createSeq2Seq, encodeSource,
-  seq2seqFromJSON, seq2seqParameterCount, seq2seqTokens, translate, type Seq2SeqAttention, type Seq2SeqModel,
+  Seq2SeqDecoder, SEQ2SEQ_ATTENTIONS, attentionMap, createSeq2Seq, encodeSource,seq2seqParameterCount, seq2seqTokens, translate, type Seq2SeqAttention, type Seq2SeqModel,
 } from '../../training/seq2seq/model.js';
 import { loadSeq2Seq, saveSeq2Seq } from '../../training/seq2seq/model-file.js';
 import {
   Seq2SeqTrainer, checkpointPairsFile, evaluateSeq2Seq, prepareSeq2SeqData, readSeq2SeqCheckpoint, resumeSeq2SeqRun,
-  scoresByLength, type Seq2SeqEvalResult, type Seq2SeqTrainResult,
+  scoresByLength, type Seq2SeqEvalResult, 
 } from '../../training/seq2seq/train.js';
 import {
   createTransliteration, parsePairsTsv, reversalPairs, transliterationPairs, writePairsTsv, type SeqPair,

@@ -19,7 +19,7 @@
  *
  * Both own their kernels: `dispose()` destroys them, which deletes their textures.
  */
-import { Matrix, expectShape, shapeOf } from '../matrix.js';
+import { type Matrix, expectShape, shapeOf } from '../matrix.js';
 import type { GpuBackend, GpuKernel } from './backend.js';
 import {
   lstmGatesKernel, lstmHelperFunctions, lstmInitStateKernel, lstmInputProjectionKernel,

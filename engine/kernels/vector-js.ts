@@ -9,7 +9,6 @@ import type {
   AddBiasKernel, ClampKernel, CrossEntropyRowsKernel, ParameterUpdateKernel, ScaleKernel, SoftmaxRowsKernel,
   SumRowsKernel, SumSquaresKernel,
 } from './types.js';
-import type { FloatArray } from '../matrix.js';
 
 /** max_j x_j over the `cols` entries data[s … s + cols) — a raw-buffer helper shared with the losses. */
 export function rowMax(data: ArrayLike<number>, s: number, cols: number): number {

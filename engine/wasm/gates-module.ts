@@ -31,7 +31,7 @@ import { importHeapMemory } from './sgemm-module.js';
 const EXP_CONSTANTS = {
   lo: -87.3,
   hi: 88.3,
-  log2e: 1.44269504088896341,
+  log2e: Math.LOG2E,
   /** 1.5·2²³: adding it rounds to an integer (to nearest, ties to even) kept in the low mantissa bits. */
   round: 12582912,
   c1: 0.693359375,

@@ -111,7 +111,7 @@ function buildSumRows(): FunctionBuilder {
 }
 
 /** Push max over the row at `x` (cols ≥ 1): f32x4.max across, lanes folded, then the tail. */
-function rowMax(f: FunctionBuilder, x: number, cols: number, cb4: number, cb: number, jb: number, mv: number, m: number): void {
+function rowMax(f: FunctionBuilder, x: number, cb4: number, cb: number, jb: number, mv: number, m: number): void {
   f.localGet(x).f32Load().localSet(m);
   f.localGet(m).f32x4Splat().localSet(mv);
   columns(f, jb, cb4, cb,
@@ -135,7 +135,7 @@ function buildSoftmaxRows(): FunctionBuilder {
   f.block();
   f.loop();
   f.localGet(left).i32Eqz().brIf(1);
-  rowMax(f, x, cols, cb4, cb, jb, mv, m);
+  rowMax(f, x, cb4, cb, jb, mv, m);
   f.f32x4Splat().localSet(mv);
   f.f32Const(0).f32x4Splat().localSet(sv);
   f.f32Const(0).localSet(s);
@@ -202,7 +202,7 @@ function buildCrossEntropyRows(): FunctionBuilder {
     f.else();
     {
       f.localGet(targets).i32Load().i32Const(2).i32Shl().localSet(y);
-      rowMax(f, x, cols, cb4, cb, jb, mv, m);
+      rowMax(f, x, cb4, cb, jb, mv, m);
       f.localSet(m);
       f.localGet(m).f32x4Splat().localSet(mv);
       f.localGet(x).localGet(y).i32Add().f32Load().localGet(m).f32Sub().localSet(xy); // before d (maybe x) is written

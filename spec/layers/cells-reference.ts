@@ -5,7 +5,7 @@
  * Nothing here shares code with layers/.
  */
 import { Matrix } from '../../engine/matrix.js';
-import { Rng } from '../../engine/rng.js';
+import type { Rng } from '../../engine/rng.js';
 
 export type Vec = number[];
 export type Mat = number[][];

@@ -7,7 +7,7 @@
  * (0 when both are zero), the shape and the worst entries. seqgrad's promise: ≤ 1e−7 for every
  * backward pass, on several time steps, batch > 1, with masks.
  */
-import { Matrix, shapeOf } from '../../engine/matrix.js';
+import { type Matrix, shapeOf } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
 
 export interface GradCheckProblem {

@@ -294,7 +294,7 @@ export const averageModelFactory: SentimentModelFactory = {
 
 /** Throws unless `json` is a sentiment model file of the given model kind. */
 export function checkModelJSON(json: SentimentModelJSON, model: string): void {
-  if (!json || json.kind !== 'seqgrad.sentiment' || json.version !== 1) {
+  if (json?.kind !== 'seqgrad.sentiment' || json.version !== 1) {
     throw new Error(`sentiment model: expected { kind: "seqgrad.sentiment", version: 1 }, got kind ${JSON.stringify(json?.kind)}`);
   }
   if (json.model !== model) throw new Error(`sentiment model: expected a '${model}' model, got '${json.model}'`);

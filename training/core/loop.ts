@@ -166,7 +166,7 @@ export interface LoopOptions<S extends StepOutcome> extends Omit<LoopControls, '
   step: () => S;
   onProgress?: (p: TrainProgress, outcome: S) => void;
   /** After each step's progress report: evaluate, checkpoint; a stop reason returned ends the run. */
-  afterStep?: (p: TrainProgress, outcome: S) => StopReason | void;
+  afterStep?: (p: TrainProgress, outcome: S) => StopReason | undefined;
 }
 
 export interface LoopResult {

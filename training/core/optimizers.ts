@@ -26,7 +26,7 @@
  * (base64, little-endian), so a save/load round trip is exact and a resumed run continues bit-identically.
  */
 import { parameterUpdateKernel, type UpdateRule } from '../../engine/backend.js';
-import { Matrix, allocArray, shapeOf, type DType, type FloatArray } from '../../engine/matrix.js';
+import { Matrix, shapeOf } from '../../engine/matrix.js';
 import { matrixFromJSON, matrixToJSON, type MatrixJSON } from '../io/tensors.js';
 
 export type ParamSet = Record<string, Matrix>;
@@ -246,7 +246,7 @@ export function optimizerToJSON(state: OptimizerState): OptimizerStateJSON {
  */
 export function optimizerFromJSON(json: OptimizerStateJSON, params?: ParamSet): OptimizerState {
   const op = 'optimizerFromJSON';
-  if (!json || json.kind !== 'seqgrad.optimizer' || json.version !== 1) {
+  if (json?.kind !== 'seqgrad.optimizer' || json.version !== 1) {
     throw new Error(`${op}: expected { kind: "seqgrad.optimizer", version: 1 }, got kind ${JSON.stringify(json?.kind)} version ${JSON.stringify(json?.version)}`);
   }
   const config = resolveOptimizerConfig(json.config);

@@ -31,7 +31,7 @@
  * Memory: the workspaces are allocated when the trainer is made; a step allocates no buffers.
  */
 import { crossEntropyForwardBackward } from '../../engine/cross-entropy.js';
-import { Matrix, copyInto } from '../../engine/matrix.js';
+import { type Matrix, copyInto } from '../../engine/matrix.js';
 import { Rng, type RngState } from '../../engine/rng.js';
 import {
   createLmWorkspace, languageModelFromJSON, languageModelToJSON, lmBackward, lmForward,

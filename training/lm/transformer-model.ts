@@ -39,7 +39,7 @@ import { matrixToJSON, type MatrixJSON } from '../io/tensors.js';
 import { copyWeightsFromJSON } from '../io/weights-json.js';
 import { Vocabulary, type VocabularyJSON } from '../text/vocab.js';
 import type { StepFunction } from '../decode/sampling.js';
-import { languageModelFromJSON, type LanguageModel, type LmLevel } from './model.js';
+import type { LmLevel } from './model.js';
 import { logSoftmaxRow } from '../../engine/softmax.js';
 
 export interface TransformerLmConfig {

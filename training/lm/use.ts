@@ -10,7 +10,7 @@
  * - Greedy decoding (argmax at every step) and beam decoding (training/beam.ts) over the model's
  *   step function (state, token) → (log-probabilities, state).
  */
-import { Matrix, copyInto } from '../../engine/matrix.js';
+import { type Matrix, copyInto } from '../../engine/matrix.js';
 import { logSoftmaxRow } from '../../engine/softmax.js';
 import { Rng } from '../../engine/rng.js';
 import { beamSearch, beamSearchBatch, type BatchStepModel, type LengthPenalty } from '../decode/beam.js';

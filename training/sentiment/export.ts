@@ -60,7 +60,7 @@ export function sentimentFromTensors(tensors: Record<string, SafeTensor>, doc: M
   try {
     if (!Array.isArray(classes) || !classes.every((c) => typeof c === 'string')) throw new Error(`expected app.classes to be a list of names, got ${JSON.stringify(classes)}`);
     const tensor = tensors['embedding.weight'];
-    if (!tensor || tensor.shape.length !== 2) throw new Error("expected the tensor 'embedding.weight' (V, d)");
+    if (tensor?.shape.length !== 2) throw new Error("expected the tensor 'embedding.weight' (V, d)");
     model = createLstmSentimentModel(Vocabulary.fromJSON(vocabulary as VocabularyJSON), classes as string[], new Rng(0), {
       dim: tensor.shape[1], hidden: config?.hidden, layers: config?.layers, bidirectional: config?.bidirectional, freeze: frozen === true,
     });

@@ -33,7 +33,7 @@ import { denseBackward, denseForward } from '../../layers/dense.js';
 import { wrapEmbedding, type Embedding } from '../../layers/embedding.js';
 import { createOutputHead } from '../../layers/heads.js';
 import { createStackedRnn } from '../../layers/stacked.js';
-import { type ParamSet } from '../core/optimizers.js';
+import type { ParamSet } from '../core/optimizers.js';
 import { matrixFromJSON, matrixToJSON, type MatrixJSON } from '../io/tensors.js';
 import { checkModelJSON, createSentimentEmbedding, type SentimentBatch, type SentimentModel, type SentimentModelFactory, type SentimentModelJSON, type SentimentModelOptions } from '../classify/sentence-classifier.js';
 import { PAD, Vocabulary } from '../text/vocab.js';

@@ -469,7 +469,7 @@ export interface Seq2SeqDataInfo {
 /** Read a checkpoint file (InputError naming it when missing or malformed). */
 export function readSeq2SeqCheckpoint(path: string): Seq2SeqCheckpointJSON {
   const json = readJsonInput<Seq2SeqCheckpointJSON>(path, 'checkpoint');
-  if (!json || json.kind !== 'seqgrad.seq2seq-checkpoint' || json.version !== 1 || !json.trainer || !json.optimizer) {
+  if (json?.kind !== 'seqgrad.seq2seq-checkpoint' || json.version !== 1 || !json.trainer || !json.optimizer) {
     throw new InputError(`checkpoint ${path}: expected kind "seqgrad.seq2seq-checkpoint" version 1, got ${JSON.stringify((json as { kind?: unknown })?.kind)}`);
   }
   return json;

@@ -521,7 +521,7 @@ export function evaluateTagger(tagger: Tagger, sentences: readonly TaggedSentenc
   const probabilities = predictTagger(tagger, sentences.map((s) => s.tokens));
   const predicted = probabilities.map((p) => Array.from(p, (v) => (v > threshold ? 1 : 0)));
   const gold = sentences.map((s) => s.labels);
-  const subset = sentences.map((s, i) => i).filter((i) => hasAmbiguousFirstWord(sentences[i]));
+  const subset = sentences.map((_, i) => i).filter((i) => hasAmbiguousFirstWord(sentences[i]));
   const firstCorrect = subset.filter((i) => predicted[i][0] === gold[i][0]).length;
   const firstNames = subset.filter((i) => gold[i][0] === 1).length;
   return {

@@ -6,7 +6,7 @@
  * unlabelled intermediate nodes, a word used at several leaves), with the loss at every labelled
  * node or at the roots only.
  */
-import { Matrix } from '../../engine/matrix.js';
+import type { Matrix } from '../../engine/matrix.js';
 import type { Rng } from '../../engine/rng.js';
 import { createRecursiveNet, createRecursiveWorkspace, packTrees, recursiveBackward, recursiveForward, recursiveZeroGrad, type RecursiveLossAt } from '../../layers/recursive.js';
 import type { GradCheckCase } from '../check/gradcheck.js';

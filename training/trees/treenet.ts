@@ -454,14 +454,14 @@ export function treeModelsToJSON(tree: TreeNetModel, bag: BagModel | null): Tree
   return {
     kind: 'seqgrad.treenet', version: 1, classes: tree.classes, vocab: tree.vocab.toJSON(),
     tree: { dim: tree.net.dim, params: { E: matrixToJSON(p.E), W: matrixToJSON(p.W), b: matrixToJSON(p.b), Ws: matrixToJSON(p.Ws), bs: matrixToJSON(p.bs) } },
-    bag: bag && bag.model.toJSON(),
+    bag: bag ? bag.model.toJSON() : null,
   };
 }
 
 /** Restore the models saved by treeModelsToJSON; `source` names the file in errors. */
 export function treeModelsFromJSON(json: TreeModelsJSON, source = 'model'): { tree: TreeNetModel; bag: BagModel | null } {
   const op = 'treeModelsFromJSON';
-  if (!json || json.kind !== 'seqgrad.treenet' || json.version !== 1) {
+  if (json?.kind !== 'seqgrad.treenet' || json.version !== 1) {
     throw new Error(`${op}: ${source}: expected { kind: "seqgrad.treenet", version: 1 }, got kind ${JSON.stringify(json?.kind)}`);
   }
   const vocab = Vocabulary.fromJSON(json.vocab);

@@ -100,7 +100,7 @@ describe('model file', () => {
     fs.writeFileSync(broken, '{"kind": "seqgrad.language-model",\n "version": 1,,}');
     err = caught(() => loadLanguageModel(broken));
     expect(err.name).toBe('InputError');
-    expect(err.message).toMatch(new RegExp(`model file .*broken\\.json is not valid JSON at line 2, column 15`));
+    expect(err.message).toMatch(/model file .*broken\.json is not valid JSON at line 2, column 15/);
 
     const model = createLanguageModel({ cell: 'lstm', hidden: 4 }, vocab);
     const write = (name: string, json: unknown): string => {

@@ -10,7 +10,7 @@ import {
   type SentimentExample,
 } from '../../../training/sentiment/sentiment.js';
 import { averageModelFactory, makeSentimentBatch } from '../../../training/classify/sentence-classifier.js';
-import { LstmSentimentModel, lstmModelFactory } from '../../../training/sentiment/lstm.js';
+import { type LstmSentimentModel, lstmModelFactory } from '../../../training/sentiment/lstm.js';
 import { makeWordVectors } from '../../../training/io/vectors.js';
 import { Vocabulary } from '../../../training/text/vocab.js';
 

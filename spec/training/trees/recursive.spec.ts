@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Matrix } from '../../../engine/matrix.js';
+import type { Matrix } from '../../../engine/matrix.js';
 import { Rng } from '../../../engine/rng.js';
 import {
   createRecursiveNet, createRecursiveWorkspace, packTrees, recursiveBackward, recursiveForward, recursivePredict,

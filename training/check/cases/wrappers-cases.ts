@@ -21,7 +21,7 @@ import type { CellKind, RecurrentCell } from '../../../layers/cells/cell.js';
 import { createCell } from '../../../layers/cells/create-cell.js';
 import { createEmbedding, type Embedding } from '../../../layers/embedding.js';
 import {
-  createHeadWorkspace, createOutputHead, headBackward, headForward, headParameters, headZeroGrads, type OutputHead,
+  createHeadWorkspace, createOutputHead, headBackward, headForward, headParameters, headZeroGrads, 
 } from '../../../layers/heads.js';
 import {
   createStack, createStackedRnn, createStackedWorkspace, stackedBackward, stackedForward, stackedParameters,

@@ -32,7 +32,7 @@ function fourCC(bytes: Uint8Array, at: number): string {
   return String.fromCharCode(bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]);
 }
 
-const FORMAT_NAMES: Record<number, string> = { 1: 'PCM', 3: 'IEEE float', 6: 'A-law', 7: 'µ-law', 0xfffe: 'extensible' };
+const FORMAT_NAMES: Record<number, string> = { 1: 'PCM', 3: 'IEEE float', 6: 'A-law', 7: 'µ-law', 65534: 'extensible' };
 
 /** Decode a WAV file's bytes; `source` names it in errors. */
 export function decodeWav(bytes: Uint8Array, source = 'WAV data'): WavAudio {
