@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CI: the real WebGL path of the optional `gpu` backend (gpu.js on headless-gl, Mesa's software
 # renderer under Xvfb). Installs the Debian packages, builds the native `gl` module (skipped by the
-# default `npm ci`: package.json allowScripts has "gl": false), then runs spec/backend-gpu.spec.ts
+# default `npm ci`: package.json allowScripts has "gl": false), then runs spec/engine/backend-gpu.spec.ts
 # under xvfb-run with SEQGRAD_REQUIRE_GPU=1, so a silent fallback to gpu.js' WebAssembly/CPU kernels
 # fails the run. Prints the gpu.js mode it got. Exits non-zero on any failure.
 # Called from .ci/run after `npm ci` (needs node_modules). Takes 2–5 minutes, most of it the gl build.
@@ -48,11 +48,11 @@ fi
 
 # 3. The gpu spec on the WebGL path. --reporter=default: leave reports/vitest.json to the main run.
 log=/tmp/seqgrad-gpu-spec.log
-SEQGRAD_REQUIRE_GPU=1 NO_COLOR=1 xvfb-run -a npx vitest run spec/backend-gpu.spec.ts --reporter=default 2>&1 | tee "$log"
+SEQGRAD_REQUIRE_GPU=1 NO_COLOR=1 xvfb-run -a npx vitest run spec/engine/backend-gpu.spec.ts --reporter=default 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 mode=$(grep -o "asked gpu.js for 'gpu', it runs: [a-z0-9]*" "$log" | head -n 1 | sed 's/.*it runs: //')
 say "gpu.js mode under xvfb-run: ${mode:-unknown}"
-[ "$status" = 0 ] || fail "spec/backend-gpu.spec.ts under xvfb-run (exit $status)"
+[ "$status" = 0 ] || fail "spec/engine/backend-gpu.spec.ts under xvfb-run (exit $status)"
 case "$mode" in
   headlessgl|webgl|webgl2|webgpu) say "OK: the WebGL path was exercised ($mode)" ;;
   *) fail "expected a WebGL mode, got '${mode:-none}'" ;;
