@@ -165,7 +165,8 @@ for (const requested of ['gpu', 'cpu']) {
     it('gpu.js caps a loop bounded by an argument at loopMaxIterations; the GEMM kernel sets it above k', () => {
       if (backend instanceof Error) return expect(backend.message).toMatch(LOAD_ERROR);
       const b = ok();
-      const count = b.createKernel((n: number): number => {
+      // A function expression, not an arrow: gpu.js parses the kernel's source and rejects arrows ("source not a function string").
+      const count = b.createKernel(function (n: number): number {
         let s = 0;
         for (let i = 0; i < n; i++) s += 1;
         return s;
