@@ -5,49 +5,40 @@
  * There is no state to carry: each chunk is one causal context of T tokens (T ≤ the model's maxLength).
  *
  * One step: forward with dropout (masks drawn from the trainer's seeded Rng), mean cross-entropy over
- * the T·B predictions, backward, gradient clipping (global norm or value), one optimizer update. A NaN or
- * ±Infinity in the loss or the gradient norm stops training with a NumericalError before the update.
+ * the T·B predictions, backward, then the shared update of training/core/loop.ts (createUpdate: the
+ * non-finite and divergence guards, which stop training with a NumericalError before anything is
+ * updated; clipping by global norm or value; one optimizer step). `run` is the shared loop
+ * (runTrainingLoop: step budget, time limit, stop signal, the loss's moving average, progress).
  *
  * Evaluation (dropout off): the validation split in min(B, …) streams cut into contexts of T tokens
  * (the last shorter one too): loss per token (nats), perplexity, bits per token.
  * Results, progress and evaluation records have the shapes of the RNN trainer's (train.ts), so the CLI's
  * summaries and curves serve both. No checkpoints or resume (yet).
  */
-import { clipByValue, clipGradNorm, globalNorm } from '../../engine/clip.js';
 import { crossEntropy, crossEntropyForwardBackward } from '../../engine/cross-entropy.js';
 import type { Matrix } from '../../engine/matrix.js';
-import { maxAbs } from '../../engine/ops.js';
 import { Rng } from '../../engine/rng.js';
 import { DROPOUT_OFF, type DropoutMode } from '../../layers/dropout.js';
-import { InputError, NumericalError } from '../core/errors.js';
-import { createOptimizer, learningRateAt, optimizerStep, type OptimizerState } from '../core/optimizers.js';
+import { InputError } from '../core/errors.js';
+import {
+  LossHistory, createUpdate, runTrainingLoop, stepBudget, type LoopControls, type StepLimits, type Update,
+} from '../core/loop.js';
+import { createOptimizer, type OptimizerState } from '../core/optimizers.js';
 import type {
-  LmData, LmEvaluation, LmEvaluationRecord, LmProgress, LmTrainConfig, LmTrainResult,
+  LmData, LmEvaluation, LmEvaluationRecord, LmProgress, LmStepInfo, LmTrainConfig, LmTrainResult,
 } from './train.js';
 import {
   createTransformerLmWorkspace, transformerLmBackward, transformerLmForward, transformerLmParameters, transformerLmZeroGrad,
   type TransformerLanguageModel, type TransformerLmWorkspace,
 } from './transformer-model.js';
-import type { StopReason } from '../core/loop.js';
-import { stopRequested, type StopFlag } from '../core/stop.js';
 
-export interface TransformerLmRunOptions {
-  /** Stop after this many epochs (default 1 when maxSteps is absent too). */
-  epochs?: number;
-  maxSteps?: number;
-  /** Stop before a step that would end after this many seconds. */
-  timeLimitSeconds?: number;
-  /** Checked between steps: the run ends after the step under way ('interrupted'). */
-  signal?: StopFlag;
+/** The step budget, time limit, stop signal and progress of the shared loop (training/core/loop.ts), and the evaluations. */
+export interface TransformerLmRunOptions extends StepLimits, LoopControls<LmProgress> {
   /** Evaluate every this many steps (default: once per epoch) and at the end. */
   evalEvery?: number;
   maxEvalTokens?: number;
-  onProgress?: (p: LmProgress) => void;
   onEvaluation?: (e: LmEvaluationRecord) => void;
-  now?: () => number;
 }
-
-const EMA = 0.95;
 
 export class TransformerLmTrainer {
   readonly model: TransformerLanguageModel;
@@ -58,15 +49,17 @@ export class TransformerLmTrainer {
   readonly rng: Rng;
   readonly streamLength: number;
   readonly stepsPerEpoch: number;
-  readonly lossHistory: number[] = [];
+  /** Every step's loss and their moving average (all runs of this trainer). */
+  readonly losses = new LossHistory();
   readonly evaluations: LmEvaluationRecord[] = [];
+  /** Steps done. */
   step = 0;
-  smoothLoss = NaN;
   private readonly ws: TransformerLmWorkspace;
   private readonly targets: Int32Array;
   private readonly params: Record<string, Matrix>;
   private readonly grads: Record<string, Matrix>;
-  private readonly gradList: Matrix[];
+  /** Check, clip, optimizer step (training/core/loop.ts). */
+  private readonly update: Update;
   private readonly trainMode: DropoutMode;
   /** Evaluation workspaces by context length (the full T and the last, shorter context). */
   private readonly evalWs = new Map<string, { ws: TransformerLmWorkspace; targets: Int32Array }>();
@@ -92,12 +85,24 @@ export class TransformerLmTrainer {
     this.streamLength = L;
     this.stepsPerEpoch = Math.floor((L - 1) / T);
     ({ params: this.params, grads: this.grads } = transformerLmParameters(model));
-    this.gradList = Object.values(this.grads);
     this.optimizer = createOptimizer(config.optimizer, this.params);
+    this.update = createUpdate(this.params, this.grads, this.optimizer, {
+      clip: config.clip, divergence: { op: 'train-transformer', advice: 'lower --lr' },
+    });
     this.rng = new Rng(model.config.seed);
     this.trainMode = { kind: 'sample', rng: this.rng };
     this.ws = createTransformerLmWorkspace(model, T, B);
     this.targets = new Int32Array(T * B);
+  }
+
+  /** Per step, the training loss (all runs of this trainer). */
+  get lossHistory(): number[] {
+    return this.losses.values;
+  }
+
+  /** The training loss's moving average (0.95 on the past; NaN before the first step). */
+  get smoothLoss(): number {
+    return this.losses.smoothed;
   }
 
   /** The epoch of the next step and its chunk within the epoch. */
@@ -117,39 +122,21 @@ export class TransformerLmTrainer {
     }
   }
 
-  /** One training step (see the file comment). */
-  trainStep(): { loss: number; gradNorm: number; clipRatio: number; lr: number } {
+  /**
+   * One training step (see the file comment): forward, loss, backward, then the shared update
+   * (check, clip, optimizer step). `run`'s loop records the loss (lossHistory, smoothLoss).
+   */
+  trainStep(): LmStepInfo {
+    const { seqLen: T, batch: B } = this.config;
     const stepNumber = this.step + 1;
     this.fillBatch();
     transformerLmZeroGrad(this.model);
     const logits = transformerLmForward(this.model, this.ws, this.trainMode);
     const loss = crossEntropyForwardBackward(logits, logits, this.targets, { reduction: 'mean' });
-    if (!Number.isFinite(loss)) throw new NumericalError(`${loss} in loss at step ${stepNumber}; training stopped, nothing was updated with it`, stepNumber, 'loss');
     transformerLmBackward(this.model, this.ws, logits);
-    let gradNorm: number;
-    let clipRatio = 0;
-    const clip = this.config.clip;
-    if (clip?.mode === 'norm') {
-      gradNorm = clipGradNorm(this.gradList, clip.max);
-      clipRatio = gradNorm / clip.max;
-    } else {
-      gradNorm = globalNorm(this.gradList);
-    }
-    if (!Number.isFinite(gradNorm)) {
-      throw new NumericalError(`the gradient norm is ${gradNorm} at step ${stepNumber}; training stopped, nothing was updated with it`, stepNumber, 'gradient norm');
-    }
-    if (clip?.mode === 'value') {
-      let worst = 0;
-      for (const g of this.gradList) worst = Math.max(worst, maxAbs(g));
-      clipRatio = worst / clip.max;
-      clipByValue(this.gradList, clip.max);
-    }
-    const lr = learningRateAt(this.optimizer.config.lr, this.optimizer.config.schedule, this.optimizer.step);
-    optimizerStep(this.optimizer, this.params, this.grads);
-    this.lossHistory.push(loss);
-    this.smoothLoss = Number.isNaN(this.smoothLoss) ? loss : EMA * this.smoothLoss + (1 - EMA) * loss;
+    const update = this.update(stepNumber, loss);
     this.step = stepNumber;
-    return { loss, gradNorm, clipRatio, lr };
+    return { ...update, loss, epoch: this.step / this.stepsPerEpoch, units: T * B };
   }
 
   /** Loss, perplexity and bits per token on the validation split (null when it is empty). */
@@ -182,29 +169,21 @@ export class TransformerLmTrainer {
     return { loss, perplexity: Math.exp(loss), bitsPerToken: loss / Math.LN2, tokens: count };
   }
 
-  /** Train until epochs / maxSteps / the time limit; evaluates every evalEvery steps and at the end. */
+  /** Train until the step budget, the time limit or a stop request (the shared loop); evaluates every evalEvery steps and at the end. */
   run(opts: TransformerLmRunOptions = {}): LmTrainResult {
     const now = opts.now ?? Date.now;
     const start = now();
-    const { seqLen: T, batch: B } = this.config;
-    if (opts.epochs !== undefined && !(opts.epochs > 0)) throw new InputError(`TransformerLmTrainer.run: expected epochs > 0, got ${opts.epochs}`);
-    const byEpochs = opts.epochs !== undefined ? Math.round(opts.epochs * this.stepsPerEpoch) : Infinity;
-    const total = Math.min(byEpochs, opts.maxSteps ?? Infinity);
-    const totalSteps = total === Infinity ? this.stepsPerEpoch : total;
+    const { totalSteps, reason } = stepBudget('TransformerLmTrainer.run', opts, this.stepsPerEpoch);
     const evalEvery = opts.evalEvery ?? this.stepsPerEpoch;
-    let evalSeconds = 0, stepsThisRun = 0, lastStepSeconds = 0, lastEvalStep = -1;
-    let stopReason: StopReason | null = null;
+    let lastEvalStep = -1;
     let best: LmEvaluationRecord | null = null;
     let bestLoss: number | null = null;
-    const evaluateNow = (): void => {
-      const t0 = now();
+    /** `stepSeconds`: this run's time in steps. */
+    const evaluateNow = (stepSeconds: number): void => {
       const result = this.evaluate(opts.maxEvalTokens);
-      evalSeconds += (now() - t0) / 1000;
       lastEvalStep = this.step;
       if (!result) return;
-      const record: LmEvaluationRecord = {
-        ...result, step: this.step, trainSeconds: (now() - start) / 1000 - evalSeconds, trainLoss: this.smoothLoss,
-      };
+      const record: LmEvaluationRecord = { ...result, step: this.step, trainSeconds: stepSeconds, trainLoss: this.smoothLoss };
       this.evaluations.push(record);
       if (bestLoss === null || record.loss < bestLoss) {
         bestLoss = record.loss;
@@ -212,37 +191,25 @@ export class TransformerLmTrainer {
       }
       opts.onEvaluation?.(record);
     };
-    while (this.step < totalSteps) {
-      if (stopRequested(opts.signal)) {
-        stopReason = 'interrupted';
-        break;
-      }
-      if (opts.timeLimitSeconds !== undefined && (now() - start) / 1000 + lastStepSeconds > opts.timeLimitSeconds) {
-        stopReason = 'time-limit';
-        break;
-      }
-      const t0 = now();
-      const info = this.trainStep();
-      stepsThisRun++;
-      lastStepSeconds = (now() - t0) / 1000;
-      const elapsedSeconds = (now() - start) / 1000;
-      opts.onProgress?.({
-        step: this.step, totalSteps, epoch: this.step / this.stepsPerEpoch, loss: info.loss, smoothLoss: this.smoothLoss,
-        gradNorm: info.gradNorm, clipRatio: info.clipRatio, lr: info.lr,
-        tokensPerSecond: (stepsThisRun * T * B) / Math.max(1e-9, elapsedSeconds - evalSeconds), elapsedSeconds,
-        unitsPerSecond: (stepsThisRun * T * B) / Math.max(1e-9, elapsedSeconds - evalSeconds), stepSeconds: lastStepSeconds,
-      });
-      if (this.step % evalEvery === 0) evaluateNow();
-    }
-    stopReason ??= opts.maxSteps !== undefined && this.step >= opts.maxSteps ? 'max-steps' : 'epochs';
-    if (lastEvalStep !== this.step) evaluateNow();
-    const seconds = (now() - start) / 1000;
+    const loop = runTrainingLoop({
+      startStep: this.step, totalSteps, budgetReason: reason, losses: this.losses,
+      timeLimitSeconds: opts.timeLimitSeconds, signal: opts.signal, now,
+      step: () => this.trainStep(),
+      onProgress: opts.onProgress && ((p, s) => opts.onProgress!({
+        ...p, gradNorm: s.gradNorm, clipRatio: s.clipRatio, lr: s.lr, tokensPerSecond: p.unitsPerSecond,
+      })),
+      afterStep: (p) => {
+        if (this.step % evalEvery === 0) evaluateNow(p.stepSeconds);
+        return undefined;
+      },
+    });
+    if (lastEvalStep !== this.step) evaluateNow(loop.stepSeconds);
     return {
       steps: this.step,
       epochs: this.step / this.stepsPerEpoch,
-      stopReason,
-      seconds,
-      tokensPerSecond: (stepsThisRun * T * B) / Math.max(1e-9, seconds - evalSeconds),
+      stopReason: loop.stopReason,
+      seconds: (now() - start) / 1000,
+      tokensPerSecond: loop.unitsPerSecond,
       finalLoss: this.smoothLoss,
       bestValidationLoss: bestLoss,
       restoredBest: false,

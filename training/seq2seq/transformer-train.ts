@@ -2,36 +2,34 @@
  * Training and evaluating the Transformer encoder-decoder (transformer-model.ts) on text pairs, with the
  * data, batching and records of the RNN trainer (train.ts): pairs prepared by prepareSeq2SeqData,
  * length-bucketed batches (lengthBucketedBatches), one step = teacher-forced forward with dropout
- * (masks from the seeded Rng), mean cross-entropy per target token, backward, global-norm clipping, one
- * optimizer update; evaluation = validation loss (dropout off) and greedy exact match / BLEU on up to
+ * (masks from the seeded Rng), mean cross-entropy per target token, backward, then the shared update of
+ * training/core/loop.ts (createUpdate: non-finite and divergence guards, global-norm clipping, one
+ * optimizer step); `run` is the shared loop (runTrainingLoop: step budget, time limit, stop signal,
+ * the loss's moving average, progress); evaluation = validation loss (dropout off) and greedy exact match / BLEU on up to
  * maxEvalExamples validation pairs. No checkpoints or resume yet.
  *
  * Batch shapes: a Transformer workspace has fixed (T_x, T_y, B), so each batch is padded further to
  * lengths rounded up to a multiple of `lengthQuantum` (default 8) and workspaces are cached per rounded
  * shape — a handful of shapes per run instead of one per length pair.
  */
-import { clipGradNorm, globalNorm } from '../../engine/clip.js';
 import { Matrix } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
 import { DROPOUT_OFF, type DropoutMode } from '../../layers/dropout.js';
-import { InputError, NumericalError } from '../core/errors.js';
-import { createOptimizer, learningRateAt, optimizerStep, type OptimizerState } from '../core/optimizers.js';
+import { InputError } from '../core/errors.js';
+import { LossHistory, createUpdate, runTrainingLoop, stepBudget, type Update } from '../core/loop.js';
+import { createOptimizer, type OptimizerState } from '../core/optimizers.js';
 import { corpusBleu } from '../metrics/bleu.js';
 import { tokenizeText } from '../text/vocab.js';
 import { makeSeq2SeqBatch, type Seq2SeqBatch, type Seq2SeqExample } from './model.js';
 import type { SeqPair } from './tasks.js';
 import {
   lengthBucketedBatches, type PreparedSeq2SeqData, type Seq2SeqEvalItem, type Seq2SeqEvaluationRecord, type Seq2SeqRunOptions,
-  type Seq2SeqTrainConfig, type Seq2SeqTrainResult,
+  type Seq2SeqStepInfo, type Seq2SeqTrainConfig, type Seq2SeqTrainResult,
 } from './train.js';
 import {
   TransformerSeq2SeqDecoder, TransformerSeq2SeqWorkspaces, batchView, transformerSeq2SeqBackward, transformerSeq2SeqForward,
   transformerSeq2SeqParameters, transformerSeq2SeqZeroGrad, transformerTranslateIds, type TransformerSeq2SeqModel,
 } from './transformer-model.js';
-import type { StopReason } from '../core/loop.js';
-import { stopRequested } from '../core/stop.js';
-
-const EMA = 0.95;
 
 /** `batch` padded to T_x′ ≥ T_x and T_y′ ≥ T_y steps (time-major: the new steps are appended, all padding). */
 export function padSeq2SeqBatch(batch: Seq2SeqBatch, srcSteps: number, tgtSteps: number, srcPad: number, tgtPad: number): Seq2SeqBatch {
@@ -66,16 +64,15 @@ export class TransformerSeq2SeqTrainer {
   epoch = 0;
   batchInEpoch = 0;
   trainSeconds = 0;
-  readonly lossHistory: number[] = [];
+  /** Every step's loss and their moving average (all runs of this trainer). */
+  readonly losses = new LossHistory();
   readonly evaluations: Seq2SeqEvaluationRecord[] = [];
   private readonly rng: Rng;
   private readonly trainMode: DropoutMode;
   private epochBatches: number[][];
-  private readonly params: Record<string, Matrix>;
-  private readonly grads: Record<string, Matrix>;
-  private readonly gradList: Matrix[];
+  /** Check, clip, optimizer step (training/core/loop.ts). */
+  private readonly update: Update;
   private readonly workspaces: TransformerSeq2SeqWorkspaces;
-  private smoothLoss = NaN;
 
   constructor(model: TransformerSeq2SeqModel, data: PreparedSeq2SeqData, config: Seq2SeqTrainConfig & { lengthQuantum?: number }) {
     const op = 'TransformerSeq2SeqTrainer';
@@ -89,9 +86,12 @@ export class TransformerSeq2SeqTrainer {
     this.model = model;
     this.data = data;
     this.config = { bucketWindow: 50, seed: 1, lengthQuantum: 8, ...config };
-    ({ params: this.params, grads: this.grads } = transformerSeq2SeqParameters(model));
-    this.gradList = Object.values(this.grads);
-    this.optimizer = createOptimizer(config.optimizer, this.params);
+    const { params, grads } = transformerSeq2SeqParameters(model);
+    this.optimizer = createOptimizer(config.optimizer, params);
+    this.update = createUpdate(params, grads, this.optimizer, {
+      clip: config.clipNorm === null ? null : { mode: 'norm', max: config.clipNorm },
+      divergence: { op: 'seq2seq-transformer train', advice: 'lower --lr' },
+    });
     this.rng = new Rng(this.config.seed);
     this.trainMode = { kind: 'sample', rng: new Rng(model.config.seed) };
     this.workspaces = new TransformerSeq2SeqWorkspaces(model);
@@ -102,6 +102,16 @@ export class TransformerSeq2SeqTrainer {
     return this.epochBatches.length;
   }
 
+  /** Per step, the training loss (all runs of this trainer). */
+  get lossHistory(): number[] {
+    return this.losses.values;
+  }
+
+  /** Fractional epochs done. */
+  private epochsDone(): number {
+    return this.epoch + this.batchInEpoch / this.stepsPerEpoch;
+  }
+
   /** The padded batch of these examples (lengths rounded up to the quantum, capped by maxLength). */
   private batchOf(examples: readonly Seq2SeqExample[]): Seq2SeqBatch {
     const batch = makeSeq2SeqBatch(batchView(this.model), examples);
@@ -110,7 +120,11 @@ export class TransformerSeq2SeqTrainer {
     return padSeq2SeqBatch(batch, round(batch.srcSteps), round(batch.tgtSteps), this.model.sourceVocab.id('<PAD>'), this.model.ids.pad);
   }
 
-  trainStep(): { loss: number; gradNorm: number; lr: number; examples: number } {
+  /**
+   * One training step on the next batch: teacher-forced forward, backward, the shared update.
+   * Returns the mean loss per target token and the update; `run`'s loop records the loss.
+   */
+  trainStep(): Seq2SeqStepInfo {
     if (this.batchInEpoch >= this.epochBatches.length) {
       this.epoch++;
       this.batchInEpoch = 0;
@@ -122,16 +136,11 @@ export class TransformerSeq2SeqTrainer {
     const stepNo = this.step + 1;
     transformerSeq2SeqZeroGrad(this.model);
     const loss = transformerSeq2SeqForward(this.model, ws, batch, this.trainMode);
-    if (!Number.isFinite(loss)) throw new NumericalError(`seq2seq training: the loss is ${loss} at step ${stepNo}`, stepNo, 'loss');
     transformerSeq2SeqBackward(this.model, ws);
-    const gradNorm = this.config.clipNorm !== null ? clipGradNorm(this.gradList, this.config.clipNorm) : globalNorm(this.gradList);
-    if (!Number.isFinite(gradNorm)) throw new NumericalError(`seq2seq training: the gradient norm is ${gradNorm} at step ${stepNo}`, stepNo, 'gradient norm');
-    const lr = learningRateAt(this.optimizer.config.lr, this.optimizer.config.schedule, this.optimizer.step);
-    optimizerStep(this.optimizer, this.params, this.grads);
+    const update = this.update(stepNo, loss);
     this.step = stepNo;
     this.batchInEpoch++;
-    this.lossHistory.push(loss);
-    return { loss, gradNorm, lr, examples: examples.length };
+    return { ...update, loss, examples: examples.length, units: examples.length, epoch: this.epochsDone() };
   }
 
   /** Validation loss per token (dropout off). */
@@ -155,51 +164,40 @@ export class TransformerSeq2SeqTrainer {
     return { loss, exactMatch: r.exactMatch, bleu: r.bleu, decoded: n };
   }
 
+  /**
+   * Train until the step budget (a fractional epoch count rounds up), the time limit or a stop
+   * request (the shared loop), evaluating every evalEvery steps; the run ends with an evaluation
+   * unless one was just made.
+   */
   run(opts: Omit<Seq2SeqRunOptions, 'checkpointPath'> = {}): Seq2SeqTrainResult {
     const now = opts.now ?? Date.now;
     const start = now();
-    const epochsTarget = opts.epochs ?? (opts.maxSteps === undefined ? 1 : undefined);
-    const perEpoch = this.stepsPerEpoch;
-    const epochSteps = epochsTarget === undefined ? Infinity : Math.ceil(epochsTarget * perEpoch);
-    const totalSteps = Math.min(epochSteps, opts.maxSteps ?? Infinity);
-    const evalEvery = opts.evalEvery ?? perEpoch;
+    const { totalSteps, reason } = stepBudget('TransformerSeq2SeqTrainer.run', opts, this.stepsPerEpoch, Math.ceil);
+    const evalEvery = opts.evalEvery ?? this.stepsPerEpoch;
     const maxEval = opts.maxEvalExamples ?? 300;
-    let stopReason: StopReason = totalSteps === epochSteps ? 'epochs' : 'max-steps';
-    let lastStepMs = 0, examples = 0, runTrainMs = 0;
+    const trainSecondsBefore = this.trainSeconds;
     const evaluate = (): void => {
-      const record: Seq2SeqEvaluationRecord = { step: this.step, trainSeconds: this.trainSeconds, trainLoss: this.smoothLoss, ...this.evaluate(maxEval) };
+      const record: Seq2SeqEvaluationRecord = { step: this.step, trainSeconds: this.trainSeconds, trainLoss: this.losses.smoothed, ...this.evaluate(maxEval) };
       this.evaluations.push(record);
       opts.onEvaluation?.(record);
     };
-    while (this.step < totalSteps) {
-      if (stopRequested(opts.signal)) {
-        stopReason = 'interrupted';
-        break;
-      }
-      if (opts.timeLimitSeconds !== undefined && (now() - start + lastStepMs) / 1000 > opts.timeLimitSeconds) {
-        stopReason = 'time-limit';
-        break;
-      }
-      const t0 = now();
-      const r = this.trainStep();
-      lastStepMs = now() - t0;
-      runTrainMs += lastStepMs;
-      this.trainSeconds += lastStepMs / 1000;
-      examples += r.examples;
-      this.smoothLoss = Number.isNaN(this.smoothLoss) ? r.loss : EMA * this.smoothLoss + (1 - EMA) * r.loss;
-      opts.onProgress?.({
-        step: this.step, totalSteps, epoch: this.epoch + this.batchInEpoch / perEpoch, loss: r.loss, smoothLoss: this.smoothLoss,
-        gradNorm: r.gradNorm, lr: r.lr, examplesPerSecond: runTrainMs > 0 ? examples / (runTrainMs / 1000) : 0,
-        unitsPerSecond: runTrainMs > 0 ? examples / (runTrainMs / 1000) : 0, stepSeconds: lastStepMs / 1000,
-        elapsedSeconds: (now() - start) / 1000,
-      });
-      if (this.step % evalEvery === 0 && this.step < totalSteps) evaluate();
-    }
+    const loop = runTrainingLoop({
+      startStep: this.step, totalSteps, budgetReason: reason, losses: this.losses,
+      timeLimitSeconds: opts.timeLimitSeconds, signal: opts.signal, now,
+      step: () => this.trainStep(),
+      onProgress: opts.onProgress && ((p, s) => opts.onProgress!({ ...p, gradNorm: s.gradNorm, lr: s.lr, examplesPerSecond: p.unitsPerSecond })),
+      afterStep: (p) => {
+        this.trainSeconds = trainSecondsBefore + p.stepSeconds;
+        if (this.step % evalEvery === 0 && this.step < totalSteps) evaluate();
+        return undefined;
+      },
+    });
+    this.trainSeconds = trainSecondsBefore + loop.stepSeconds;
     if (this.evaluations.length === 0 || this.evaluations[this.evaluations.length - 1].step !== this.step) evaluate();
     return {
-      steps: this.step, epochs: this.epoch + this.batchInEpoch / perEpoch, stopReason, seconds: (now() - start) / 1000,
-      trainSeconds: this.trainSeconds, examplesPerSecond: runTrainMs > 0 ? examples / (runTrainMs / 1000) : 0,
-      finalLoss: this.smoothLoss, lossHistory: this.lossHistory.slice(), lossHistoryFirstStep: 1, evaluations: this.evaluations.slice(),
+      steps: this.step, epochs: this.epochsDone(), stopReason: loop.stopReason, seconds: (now() - start) / 1000,
+      trainSeconds: this.trainSeconds, examplesPerSecond: loop.unitsPerSecond,
+      finalLoss: this.losses.smoothed, lossHistory: this.lossHistory.slice(), lossHistoryFirstStep: 1, evaluations: this.evaluations.slice(),
       lastEvaluation: this.evaluations[this.evaluations.length - 1] ?? null,
     };
   }
