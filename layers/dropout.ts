@@ -6,7 +6,7 @@
  *
  * The mask lives in the workspace, so one forward call chooses how it is obtained (`DropoutMode`):
  *   'off'    evaluation (and p = 0): identity;
- *   'sample' training: draw a new mask from the seeded Rng passed in (never Math.random);
+ *   'sample' training: draw a new mask from the seeded Rng passed in (never an unseeded source);
  *   'fixed'  reuse the mask already in the workspace (gradient checks perturb inputs and weights with the
  *            mask held fixed; `sampleDropoutMask` draws it once).
  */
