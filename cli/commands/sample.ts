@@ -65,12 +65,13 @@ export const sampleCommand: Command = {
     // Printed as they are made: `--n 1000000000` streams instead of holding every sequence.
     if (flags.json) {
       console.log(`{\n  "mode": ${JSON.stringify(mode)},\n  "prefix": ${JSON.stringify(prefix)},\n  "backend": ${JSON.stringify(backend)},\n  "sequences": [`);
+      // Streamed: each sequence is written as it comes; its separator goes before the next one.
       let first = true;
       for (const s of out) {
-        console.log(`${first ? '' : ','}    ${JSON.stringify({ text: s.text, logProb: s.logProb, score: s.score, finished: s.finished })}`);
+        process.stdout.write(`${first ? '' : ',\n'}    ${JSON.stringify({ text: s.text, logProb: s.logProb, score: s.score, finished: s.finished })}`);
         first = false;
       }
-      console.log('  ]\n}');
+      console.log(`${first ? '' : '\n'}  ]\n}`);
     } else {
       console.log(`# ${mode}`);
       for (const s of out) {
