@@ -3,7 +3,7 @@
  * Nothing here computes gradients; the charts are the library's SVG charts (training/plot/charts.ts).
  */
 import { lineChartSvg, type LineSeries } from '../training/plot/charts.js';
-import type { CheckCellKey, DatesResult, FromWorker, GradCheckRowData, ToWorker, TrainSettings } from './protocol.js';
+import type { CheckCellKey, DatesResult, DeviceInfo, FromWorker, GradCheckRowData, ToWorker, TrainSettings } from './protocol.js';
 
 const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
 const send = (msg: ToWorker): void => worker.postMessage(msg);
@@ -144,7 +144,19 @@ function runSettings(): Omit<TrainSettings, 'cell' | 'hidden'> {
     batch: numberField('tr-batch', 'Batch B'),
     lr: numberField('tr-lr', 'Learning rate', false),
     temperature: Number(byId<HTMLInputElement>('tr-temp').value),
+    device: byId<HTMLSelectElement>('tr-device').value === 'gpu' ? 'gpu' : 'wasm',
   };
+}
+
+/** What the training really runs on, in words (gpu.js' real kernel class, not the one asked for). */
+function deviceText(d: DeviceInfo): string {
+  if (d.gpuMode === null) return `matrix products on ${d.backend === 'wasm' ? 'WebAssembly SIMD' : 'plain JavaScript'}`;
+  if (d.accelerated) {
+    const software = d.renderer !== null && /swiftshader|llvmpipe|softpipe|software/i.test(d.renderer);
+    return `matrix products on gpu.js, mode ${d.gpuMode} (WebGL${d.renderer ? `, renderer ${d.renderer}` : ''}` +
+      `${software ? ': a software rasteriser on the CPU, not a GPU' : ''})`;
+  }
+  return `matrix products on gpu.js, mode ${d.gpuMode}: not on a GPU (${d.fallbackReason ?? 'gpu.js fell back to its CPU kernels'})`;
 }
 
 function startTraining(event: Event): void {
@@ -316,11 +328,17 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
     case 'gradcheck-result': return showGradCheck(msg.rows, msg.milliseconds);
     case 'gradflow-result': return showGradFlow(msg.svg, msg.summary);
     case 'dates-result': return showDates(msg);
-    case 'train-started':
+    case 'train-started': {
       byId('tr-status').textContent = `Training a ${msg.model.cell} (H = ${msg.model.hidden}, ${msg.model.vocabSize} symbols, ` +
         `${msg.model.parameters.toLocaleString('en')} parameters) on ${msg.model.source}: ${msg.trainTokens.toLocaleString('en')} characters, ` +
         `${msg.validationTokens.toLocaleString('en')} for validation…`;
+      const device = byId('tr-device-status');
+      device.textContent = `Running: ${deviceText(msg.device)}.`;
+      device.dataset.backend = msg.device.backend;
+      device.dataset.gpuMode = msg.device.gpuMode ?? '';
+      device.dataset.renderer = msg.device.renderer ?? '';
       return;
+    }
     case 'train-progress': return onProgress(msg.step, msg.losses, msg.tokensPerSecond);
     case 'evaluation':
       if (msg.validationLoss !== null) validation.push([msg.step, msg.validationLoss]);

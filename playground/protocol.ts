@@ -50,6 +50,8 @@ export interface TrainSettings {
   batch: number;
   lr: number;
   temperature: number;
+  /** Where the float32 matrix products run: the wasm SIMD backend, or gpu.js (WebGL where the browser has it). */
+  device: 'wasm' | 'gpu';
 }
 
 export interface DatesRequest {
@@ -108,6 +110,20 @@ export interface BackendInfo {
   crossOriginIsolated: boolean;
 }
 
+/** What the training really runs on, as found when it starts (gpu.js may fall back to its CPU kernels). */
+export interface DeviceInfo {
+  /** The engine backend selected for training: 'wasm' (or 'js' without WebAssembly SIMD) or 'gpu'. */
+  backend: string;
+  /** gpu.js' kernel class that really runs ('webgl2', 'webgl', … or 'cpu'); null off gpu.js. */
+  gpuMode: string | null;
+  /** True when gpu.js runs on a GPU path (WebGL/WebGPU). */
+  accelerated: boolean;
+  /** The WebGL renderer (a GPU's name, or a software one such as SwiftShader); null off WebGL. */
+  renderer: string | null;
+  /** Why gpu.js is not on a GPU path (its one-line reason), else null. */
+  fallbackReason: string | null;
+}
+
 export interface ModelInfo {
   cell: CellKind;
   hidden: number;
@@ -121,7 +137,7 @@ export type FromWorker =
   | { type: 'gradcheck-result'; id: number; rows: GradCheckRowData[]; milliseconds: number }
   | { type: 'gradflow-result'; id: number; svg: string; summary: string }
   | DatesResult
-  | { type: 'train-started'; model: ModelInfo; trainTokens: number; validationTokens: number }
+  | { type: 'train-started'; model: ModelInfo; device: DeviceInfo; trainTokens: number; validationTokens: number }
   | { type: 'train-progress'; step: number; losses: number[]; tokensPerSecond: number }
   | { type: 'evaluation'; step: number; trainLoss: number; validationLoss: number | null }
   | { type: 'samples'; step: number; texts: string[] }

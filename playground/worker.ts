@@ -4,9 +4,17 @@
  * to the page); the float64 gradient checks and gradient-flow curves run on the js kernels (the
  * wasm backend has no float64 kernels). Training runs in slices of ~40 ms, so gradient-check and
  * gradient-flow requests are answered between two slices.
+ *
+ * The training form can also put the model's matrix products on gpu.js (the engine's optional `gpu`
+ * backend, loaded only when asked). gpu.js takes WebGL2/WebGL through an OffscreenCanvas where the
+ * browser gives a worker one and otherwise falls back, silently, to its CPU kernels; the page is
+ * told the kernel class that really runs (`GpuBackend.mode`), never the one that was asked for.
+ * Only the training slices (steps, validation, samples) run on the chosen backend: the checks,
+ * the gradient-flow curves and the dates model stay on wasm.
  */
 import dinosaurNames from '../data/dinos.txt';
-import { setBackend } from '../engine/backend.js';
+import { backendName, setBackend } from '../engine/backend.js';
+import { initGpuBackend } from '../engine/gpu/index.js';
 import { initWasmBackend, probeWasmFeatures } from '../engine/wasm/index.js';
 import type { CellKind } from '../layers/cells/cell.js';
 import { runGradCheckCases } from '../training/check/gradcheck.js';
@@ -21,7 +29,7 @@ import {
 import { dropRecurrentTerm } from './broken-backward.js';
 import { CharModelSession, charCorpusTokens } from './char-model.js';
 import type {
-  CheckCellKey, DatesRequest, DatesResult, FromWorker, GradCheckRequest, GradFlowRequest, ModelInfo, ToWorker, TrainSettings,
+  CheckCellKey, DatesRequest, DatesResult, DeviceInfo, FromWorker, GradCheckRequest, GradFlowRequest, ModelInfo, ToWorker, TrainSettings,
 } from './protocol.js';
 
 interface WorkerScope {
@@ -144,6 +152,31 @@ let temperature = 0.8;
 let lastEvalStep = 0;
 let lastSampleAt = 0;
 let smoothLoss = NaN;
+/** The backend the worker chose at start (wasm, or js without SIMD), and the one training runs on. */
+let floatBackend = 'js';
+let trainBackend = 'js';
+
+/** Select where training's float32 products run; report what really runs there. */
+async function selectDevice(device: TrainSettings['device']): Promise<DeviceInfo> {
+  if (device === 'gpu') {
+    // A literal import, so esbuild bundles gpu.js' browser build into the worker (offline, no CDN).
+    const gpu = await initGpuBackend({ notice: () => {}, load: () => import('gpu.js') });
+    trainBackend = gpu.name;
+    return { backend: gpu.name, gpuMode: gpu.mode, accelerated: gpu.accelerated, renderer: gpu.renderer, fallbackReason: gpu.fallbackReason };
+  }
+  trainBackend = floatBackend;
+  return { backend: floatBackend, gpuMode: null, accelerated: false, renderer: null, fallbackReason: null };
+}
+
+/** Run `fn` on the training backend, then give the rest of the page's work its backend back. */
+function onTrainBackend<T>(fn: () => T): T {
+  const previous = setBackend(trainBackend);
+  try {
+    return fn();
+  } finally {
+    setBackend(previous);
+  }
+}
 
 function modelInfo(s: CharModelSession, from: string): ModelInfo {
   const c = s.model.config;
@@ -154,13 +187,14 @@ function corpusText(settings: Pick<TrainSettings, 'text'>): string {
   return settings.text ?? dinosaurNames;
 }
 
-function startTraining(settings: TrainSettings): void {
+async function startTraining(settings: TrainSettings): Promise<void> {
   running = false;
-  session = new CharModelSession(charCorpusTokens(corpusText(settings)), settings);
+  const device = await selectDevice(settings.device);
+  session = onTrainBackend(() => new CharModelSession(charCorpusTokens(corpusText(settings)), settings));
   source = settings.source;
   temperature = settings.temperature;
   post({
-    type: 'train-started', model: modelInfo(session, source),
+    type: 'train-started', model: modelInfo(session, source), device,
     trainTokens: session.train.length, validationTokens: session.validation.length,
   });
   resetClocks();
@@ -186,8 +220,10 @@ function evaluate(s: CharModelSession): void {
 }
 
 function trainSlice(): void {
-  const s = session;
-  if (!running || !s) return;
+  if (running && session) onTrainBackend(() => trainSliceOn(session as CharModelSession));
+}
+
+function trainSliceOn(s: CharModelSession): void {
   const start = performance.now();
   const losses: number[] = [];
   try {
@@ -219,7 +255,7 @@ function saveModel(id: number): void {
 }
 
 /** Replace the model with a model file's; training resumes with the page's text, T, B and learning rate. */
-function loadModel(id: number, text: string, fileName: string, settings: Omit<TrainSettings, 'cell' | 'hidden'>): void {
+async function loadModel(id: number, text: string, fileName: string, settings: Omit<TrainSettings, 'cell' | 'hidden'>): Promise<void> {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -229,15 +265,17 @@ function loadModel(id: number, text: string, fileName: string, settings: Omit<Tr
   const model = languageModelFromJSON(json, `model file ${fileName}`);
   if (model.config.level !== 'char') throw new Error(`model file ${fileName}: expected a character-level model, got level '${model.config.level}'`);
   running = false;
-  session = new CharModelSession(
+  await selectDevice(settings.device);
+  session = onTrainBackend(() => new CharModelSession(
     charCorpusTokens(corpusText(settings)), { ...settings, cell: model.config.cell, hidden: model.config.hidden }, model,
-  );
+  ));
   source = fileName;
   temperature = settings.temperature;
   resetClocks();
   post({ type: 'train-state', running: false });
   post({ type: 'loaded', id, model: modelInfo(session, fileName) });
-  post({ type: 'samples', step: session.steps, texts: session.samples(5, temperature) });
+  const loaded = session;
+  post({ type: 'samples', step: loaded.steps, texts: onTrainBackend(() => loaded.samples(5, temperature)) });
 }
 
 // ---- dispatch --------------------------------------------------------------------------------
@@ -247,6 +285,7 @@ async function handle(msg: ToWorker): Promise<void> {
     case 'init': {
       const backend = await initWasmBackend({ notice: () => {} });
       setBackend(backend.name);
+      floatBackend = trainBackend = backendName();
       const features = probeWasmFeatures();
       post({
         type: 'ready',

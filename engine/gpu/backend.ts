@@ -183,6 +183,18 @@ function isGlContext(gl: unknown): gl is { createTexture(): object | null; delet
   return !!g && typeof g.createTexture === 'function' && typeof g.deleteTexture === 'function';
 }
 
+/** The part of a WebGL context `renderer` reads. */
+interface GlInfoContext {
+  readonly RENDERER: number;
+  getParameter(name: number): unknown;
+  getExtension(name: string): { UNMASKED_RENDERER_WEBGL?: number } | null;
+}
+
+function isGlInfoContext(gl: unknown): gl is GlInfoContext {
+  const g = gl as Partial<GlInfoContext> | null;
+  return !!g && typeof g.getParameter === 'function' && typeof g.getExtension === 'function' && typeof g.RENDERER === 'number';
+}
+
 function firstLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).split('\n')[0];
 }
@@ -312,6 +324,23 @@ export class GpuBackend implements Backend {
   /** True when the kernels run on a GPU path (WebGL/WebGPU), false for gpu.js' WebAssembly/CPU kernels. */
   get accelerated(): boolean {
     return GL_MODES.includes(this.mode);
+  }
+
+  /**
+   * The WebGL renderer behind the kernels (the unmasked one where the browser tells it), e.g. a
+   * GPU's name or a software rasteriser such as SwiftShader or llvmpipe — WebGL is not always a
+   * GPU. Null outside WebGL (gpu.js' CPU/WebAssembly kernels) or when the context will not say.
+   */
+  get renderer(): string | null {
+    const gl = this.gpu.context;
+    if (!this.accelerated || !isGlInfoContext(gl)) return null;
+    try {
+      const unmasked = gl.getExtension('WEBGL_debug_renderer_info')?.UNMASKED_RENDERER_WEBGL;
+      const name = gl.getParameter(unmasked ?? gl.RENDERER);
+      return typeof name === 'string' && name.length > 0 ? name : null;
+    } catch {
+      return null; // a context that refuses the query still runs the kernels
+    }
   }
 
   get isDisposed(): boolean {

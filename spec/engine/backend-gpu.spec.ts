@@ -117,7 +117,11 @@ for (const requested of ['gpu', 'cpu']) {
       if (b.accelerated) {
         expect(b.fallbackReason).toBeNull();
         expect(notices).toEqual([]);
+        // headless-gl names its renderer (Mesa's llvmpipe under xvfb): a string, never a number or ''
+        const renderer = b.renderer;
+        if (renderer !== null) expect(renderer).toMatch(/\S/);
       } else {
+        expect(b.renderer).toBeNull();
         expect(b.fallbackReason).toMatch(/gpu\.js (fell back to|runs) its '(webasm|cpu)' kernels/);
         // a silent fallback of the auto mode is announced; an explicit 'cpu' is not a surprise
         expect(notices.length).toBe(requested === 'gpu' ? 1 : 0);

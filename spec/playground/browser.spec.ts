@@ -209,6 +209,44 @@ describe.skipIf(!HAVE_CHROMIUM)('the playground in Chromium', () => {
     expect(correct).toBeGreaterThanOrEqual(4);
   });
 
+  it('gpu.js: training runs with its products on gpu.js and the page names the mode that really runs', async () => {
+    // What this browser gives a worker: WebGL2/WebGL through an OffscreenCanvas, or nothing (then
+    // gpu.js falls back to its CPU kernels and the page must say so rather than claim a GPU).
+    const gl = await page.evaluate<string>(`(async () => {
+      const probe = 'const c = new OffscreenCanvas(1, 1); postMessage(c.getContext("webgl2") ? "webgl2" : c.getContext("webgl") ? "webgl" : "none");';
+      const w = new Worker(URL.createObjectURL(new Blob([probe], { type: 'text/javascript' })));
+      const answer = await new Promise((done) => { w.onmessage = (e) => done(e.data); });
+      w.terminate();
+      return answer;
+    })()`);
+    await page.selectOption('#tr-device', 'gpu');
+    await page.fill('#tr-hidden', '16');
+    await page.fill('#tr-steps', '8');
+    await page.fill('#tr-batch', '8');
+    await page.click('input[name="corpus"][value="dinos"]');
+    await page.click('#tr-start');
+    await page.waitForSelector('#tr-device-status[data-backend="gpu"]', { timeout: 30_000 });
+    const mode = await page.getAttribute('#tr-device-status', 'data-gpu-mode');
+    const text = await page.textContent('#tr-device-status');
+    if (gl === 'none') {
+      expect(mode).toMatch(/^(cpu|webasm)$/);
+      expect(text).toMatch(/not on a GPU/);
+    } else {
+      expect(mode).toBe(gl);
+      expect(text).toMatch(new RegExp(`mode ${gl} \\(WebGL`));
+      // Chromium without a GPU renders WebGL with SwiftShader: the page must not call that a GPU.
+      const renderer = (await page.getAttribute('#tr-device-status', 'data-renderer')) ?? '';
+      if (/swiftshader|llvmpipe/i.test(renderer)) expect(text).toMatch(/software rasteriser on the CPU, not a GPU/);
+    }
+    await inPage(page, `Number(document.querySelector('#tr-status').dataset.step) >= 40`, 60_000);
+    const first = Number(await page.getAttribute('#tr-status', 'data-first-loss'));
+    expect(Number(await page.getAttribute('#tr-status', 'data-loss'))).toBeLessThan(first);
+    await page.click('#tr-pause');
+    await page.waitForSelector('#tr-pause[aria-pressed="true"]');
+    await page.selectOption('#tr-device', 'wasm');
+    console.info(`playground gpu.js test: worker WebGL = ${gl}, gpu.js mode = ${mode}: ${text}`);
+  }, 90_000);
+
   it('fits a phone-width screen without sideways scrolling; every control has a label', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     // Elements reaching past the right edge (inside a scrolling table wrapper is fine), then also
