@@ -8,7 +8,7 @@ import { InputError } from '../../../training/core/errors.js';
 import { gradCheckCases } from '../../../training/gradcheck-suite.js';
 import { modelCases } from '../../../training/model/gradcheck-cases.js';
 import {
-  checkpointFile, createModel, DEFAULT_SEED, loadModel, modelFromJSON, saveModel,
+  checkpointFile, createModel, DEFAULT_MODEL_SEED, loadModel, modelFromJSON, saveModel,
   type ModelConfig, type ModelJSON, type SequenceData,
 } from '../../../training/model/index.js';
 
@@ -158,6 +158,13 @@ describe('Model.predict', () => {
     expect(model.predict([[1, 2]])).toEqual([[3, 4]]);
     expect(model.predict([[]], { maxSteps: 2 })).toEqual([[1, 2]]);
   });
+
+  it('samples from the Rng it is given: the same seed draws the same tokens', () => {
+    const model = createModel({ ...configs['one-to-many'], shape: 'one-to-many' });
+    const draw = (seed: number): number[][] => model.predict([[], [], []], { sample: true, temperature: 2, maxSteps: 8, rng: new Rng(seed) });
+    expect(draw(5)).toEqual(draw(5));
+    expect([6, 7, 8].map(draw)).not.toEqual([5, 5, 5].map(draw));
+  });
 });
 
 describe('save → load', () => {
@@ -187,10 +194,10 @@ describe('save → load', () => {
     }
   });
 
-  it('names the default seed: createModel without an rng is createModel with new Rng(DEFAULT_SEED)', () => {
+  it('names the default seed: createModel without an rng is createModel with new Rng(DEFAULT_MODEL_SEED)', () => {
     const a = createModel(configs['many-to-one']).toJSON();
-    const b = createModel(configs['many-to-one'], { rng: new Rng(DEFAULT_SEED) }).toJSON();
-    const c = createModel(configs['many-to-one'], { rng: new Rng(DEFAULT_SEED + 1) }).toJSON();
+    const b = createModel(configs['many-to-one'], { rng: new Rng(DEFAULT_MODEL_SEED) }).toJSON();
+    const c = createModel(configs['many-to-one'], { rng: new Rng(DEFAULT_MODEL_SEED + 1) }).toJSON();
     expect(a.weights).toEqual(b.weights);
     expect(a.weights).not.toEqual(c.weights);
   });
