@@ -17,7 +17,9 @@
  *   Validation runs every `validateEvery` steps (default: once per epoch) and at the end; early
  *   stopping ends the run after `patience` validations without improvement and, by default,
  *   puts the weights of the best validation back (also after any other stop). Checkpoints go to a
- *   CheckpointSink (model-file.ts `checkpointFile`: atomic writes) every `every` steps and at the end.
+ *   CheckpointSink (model-file.ts `checkpointFile`: atomic writes) every `every` steps and at the
+ *   end (the run's state at its last step, before the best weights are put back: save the model
+ *   itself with saveModel); `fit(data, { resume })` continues one bit-identically.
  * - The loss is the head's cross-entropy (softmax) or binary cross-entropy (sigmoid), the mean over
  *   the valid predictions of a batch (every sequence's label; every valid step's target).
  * - Randomness: one Rng (createModel's `rng`, default `new Rng(DEFAULT_MODEL_SEED)`) initialises the
@@ -27,7 +29,7 @@
  * This file touches no file system (the model also runs in a browser); files are model-file.ts's.
  */
 import { copyInto, type DType, type Matrix } from '../../engine/matrix.js';
-import { Rng } from '../../engine/rng.js';
+import { Rng, type RngState } from '../../engine/rng.js';
 import { sigmoidScalar } from '../../engine/activations.js';
 import {
   concatDirections, createEncoderWorkspace, encoderForward, oneToManyStepFunction, type NamedParameters,
@@ -39,8 +41,10 @@ import {
   checkGradientClip, createUpdate, keptNote, LossHistory, runTrainingLoop, stepBudget,
   type GradientClip, type LoopControls, type StopReason, type TrainProgress,
 } from '../core/loop.js';
-import { createOptimizer, optimizerToJSON, type OptimizerConfig, type OptimizerState, type OptimizerStateJSON } from '../core/optimizers.js';
-import { matrixToJSON, type MatrixJSON } from '../io/tensors.js';
+import {
+  createOptimizer, optimizerFromJSON, optimizerToJSON, type OptimizerConfig, type OptimizerState, type OptimizerStateJSON,
+} from '../core/optimizers.js';
+import { matrixFromJSON, matrixToJSON, type MatrixJSON } from '../io/tensors.js';
 import { checkConfigAgainstWeights, checkModelSize, copyWeightsFromJSON } from '../io/weights-json.js';
 import { checkData, longestSequences, makeBatch, type Batch, type SequenceData } from './batches.js';
 import { configSummary, minimumWeights, resolveModelConfig, type ModelConfig, type ModelShape, type ResolvedModelConfig } from './config.js';
@@ -67,8 +71,30 @@ export interface ModelJSON {
   version: 1;
   config: ResolvedModelConfig;
   weights: Record<string, MatrixJSON>;
-  /** A checkpoint's training state (loadModel ignores it). */
-  training?: { step: number; optimizer: OptimizerStateJSON; losses: { values: number[]; firstStep: number }; smoothedLoss: number };
+  /** A checkpoint's training state: what `fit({ resume })` continues from (loadModel ignores it). */
+  training?: FitStateJSON;
+}
+
+/**
+ * Where a run of fit stands after a step, as a checkpoint stores it: with the model's weights,
+ * enough to continue bit-identically (`fit(data, { resume })` with the same data and options).
+ */
+export interface FitStateJSON {
+  step: number;
+  optimizer: OptimizerStateJSON;
+  /** The last losses (LossHistory.tail) and their moving average. */
+  losses: { values: number[]; firstStep: number };
+  smoothedLoss: number;
+  /** The shuffling Rng, this epoch's order of the sequences and the position in it. */
+  rng: RngState;
+  order: number[];
+  cursor: number;
+  validations: ValidationRecord[];
+  /** validations[best] is the best so far (−1: none); validations since then without improvement. */
+  best: number;
+  sinceBest: number;
+  /** Early stopping's copy of the best validation's weights. */
+  bestWeights: Record<string, MatrixJSON> | null;
 }
 
 /** Where fit writes checkpoints (model-file.ts `checkpointFile` writes them atomically). */
@@ -109,6 +135,12 @@ export interface FitOptions extends Omit<LoopControls, 'onProgress'> {
   rng?: Rng;
   onProgress?: (p: TrainProgress) => void;
   onValidation?: (record: ValidationRecord) => void;
+  /**
+   * Continue a checkpointed run: a checkpoint's `training` (loadCheckpoint in model-file.ts), on
+   * the model loaded from the same checkpoint, with the same data and options. The optimizer (and
+   * its schedule) comes from the checkpoint; `rng` (or the model's) is set to the saved state.
+   */
+  resume?: FitStateJSON;
 }
 
 export interface Evaluation {
@@ -328,23 +360,26 @@ export class Model<S extends ModelShape = ModelShape> {
     const validateEvery = positiveSteps(op, 'validateEvery', opts.validateEvery ?? stepsPerEpoch);
     const checkpointEvery = positiveSteps(op, 'checkpoint.every', opts.checkpoint?.every ?? stepsPerEpoch);
     const { totalSteps, reason } = stepBudget(op, { epochs: opts.epochs, maxSteps: opts.maxSteps }, stepsPerEpoch);
-    const optimizer = fitOptimizer(op, opts.optimizer ?? { kind: 'adam', lr: 0.01 }, this.parameters);
+    const resumed = opts.resume ? checkResume(op, opts.resume, this.parameters, n) : null;
+    const optimizer = resumed ? resumed.optimizer : fitOptimizer(op, opts.optimizer ?? { kind: 'adam', lr: 0.01 }, this.parameters);
     const update = createUpdate(this.parameters, this.gradients, optimizer, {
       clip: opts.clip === undefined ? { mode: 'norm', max: 5 } : opts.clip,
       divergence: { op, advice: 'lower the learning rate (optimizer.lr)' },
     });
     const capacity = longestSequences(this.config, data);
     const rng = opts.rng ?? this.rng;
-    const losses = new LossHistory();
-    const validations: ValidationRecord[] = [];
+    const saved = opts.resume;
+    if (saved) rng.setState(saved.rng);
+    const losses = saved ? new LossHistory([...saved.losses.values], saved.smoothedLoss, saved.losses.firstStep) : new LossHistory();
+    const validations: ValidationRecord[] = saved ? saved.validations.map((v) => ({ ...v })) : [];
     const minDelta = opts.earlyStopping?.minDelta ?? 0;
-    let best: ValidationRecord | null = null;
-    let bestWeights: Record<string, Matrix> | null = null;
-    let sinceBest = 0;
-    let lastCheckpointStep = -1;
-    let order: number[] = [];
-    let cursor = 0;
-    let step = 0;
+    let best: ValidationRecord | null = saved && saved.best >= 0 ? validations[saved.best] : null;
+    let bestWeights: Record<string, Matrix> | null = resumed?.bestWeights ?? null;
+    let sinceBest = saved?.sinceBest ?? 0;
+    let lastCheckpointStep = saved ? saved.step : -1;
+    let order: number[] = saved ? [...saved.order] : [];
+    let cursor = saved?.cursor ?? 0;
+    let step = saved?.step ?? 0;
     const kept = (): string => keptNote(opts.checkpoint?.path, lastCheckpointStep);
 
     const validate = (p: { step: number; epoch: number }): boolean => {
@@ -364,13 +399,17 @@ export class Model<S extends ModelShape = ModelShape> {
       if (!opts.checkpoint) return;
       opts.checkpoint.save({
         ...this.toJSON(),
-        training: { step: s, optimizer: optimizerToJSON(optimizer), losses: losses.tail(), smoothedLoss: losses.smoothed },
+        training: {
+          step: s, optimizer: optimizerToJSON(optimizer), losses: losses.tail(), smoothedLoss: losses.smoothed,
+          rng: rng.getState(), order, cursor, validations, best: best ? validations.indexOf(best) : -1, sinceBest,
+          bestWeights: bestWeights ? weightsToJSON(bestWeights) : null,
+        },
       });
       lastCheckpointStep = s;
     };
 
     const result = runTrainingLoop({
-      startStep: 0, totalSteps, budgetReason: reason, losses,
+      startStep: step, totalSteps, budgetReason: reason, losses,
       timeLimitSeconds: opts.timeLimitSeconds, signal: opts.signal, now: opts.now,
       onProgress: opts.onProgress,
       step: () => {
@@ -395,15 +434,17 @@ export class Model<S extends ModelShape = ModelShape> {
 
     const lastValidation = validations.length > 0 ? validations[validations.length - 1].step : 0;
     if (opts.validation && result.stopReason !== 'interrupted' && step > 0 && lastValidation < step) validate({ step, epoch: step / stepsPerEpoch });
+    // The last checkpoint is the run's state at its last step (what a resume continues), written
+    // before the best weights are put back into the model in memory.
+    if (opts.checkpoint && lastCheckpointStep !== step) checkpoint(step);
     // (Assigned in the loop's callbacks: TypeScript's narrowing does not see it.)
     const bestRecord = best as ValidationRecord | null;
-    const saved = bestWeights as Record<string, Matrix> | null;
+    const bestSaved = bestWeights as Record<string, Matrix> | null;
     let restoredBest = false;
-    if (saved && bestRecord && bestRecord.step !== step && opts.earlyStopping?.restoreBest !== false) {
-      for (const [name, m] of Object.entries(saved)) copyInto(this.parameters[name], m);
+    if (bestSaved && bestRecord && bestRecord.step !== step && opts.earlyStopping?.restoreBest !== false) {
+      for (const [name, m] of Object.entries(bestSaved)) copyInto(this.parameters[name], m);
       restoredBest = true;
     }
-    if (opts.checkpoint && (lastCheckpointStep !== step || restoredBest)) checkpoint(step);
     return {
       stopReason: result.stopReason, steps: result.steps, epochs: step / stepsPerEpoch, losses: losses.values,
       validations, best: bestRecord, restoredBest, seconds: result.seconds,
@@ -412,9 +453,7 @@ export class Model<S extends ModelShape = ModelShape> {
 
   /** The model file's JSON: config and every weight, exact. */
   toJSON(): ModelJSON {
-    const weights: Record<string, MatrixJSON> = {};
-    for (const [name, p] of Object.entries(this.parameters)) weights[name] = matrixToJSON(p);
-    return { kind: MODEL_FILE_KIND, version: 1, config: { ...this.config, rnn: { ...this.config.rnn } }, weights };
+    return { kind: MODEL_FILE_KIND, version: 1, config: { ...this.config, rnn: { ...this.config.rnn } }, weights: weightsToJSON(this.parameters) };
   }
 }
 
@@ -456,6 +495,38 @@ export function modelFromJSON(json: unknown, source = 'model JSON'): Model {
 
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from }, (_, i) => from + i);
+}
+
+function weightsToJSON(params: Record<string, Matrix>): Record<string, MatrixJSON> {
+  const weights: Record<string, MatrixJSON> = {};
+  for (const [name, p] of Object.entries(params)) weights[name] = matrixToJSON(p);
+  return weights;
+}
+
+/**
+ * The parts of a checkpoint's training state that need checking and decoding: the optimizer (its
+ * state for exactly these parameters) and early stopping's best weights. An InputError names `op`.
+ */
+function checkResume(op: string, state: FitStateJSON, params: Record<string, Matrix>, n: number): { optimizer: OptimizerState; bestWeights: Record<string, Matrix> | null } {
+  const fail = (what: string): never => { throw new InputError(`${op}: resume: ${what}`); };
+  if (state === null || typeof state !== 'object' || !Number.isInteger(state.step) || state.step < 0) return fail('expected the training state of a checkpoint ({ step, optimizer, … }), got none');
+  if (!Array.isArray(state.order) || state.order.length !== n) fail(`expected the data of the checkpointed run (${Array.isArray(state.order) ? state.order.length : '?'} sequences), got ${n}`);
+  try {
+    const optimizer = optimizerFromJSON(state.optimizer, params);
+    let bestWeights: Record<string, Matrix> | null = null;
+    if (state.bestWeights) {
+      bestWeights = {};
+      for (const [name, p] of Object.entries(params)) {
+        const m = matrixFromJSON(state.bestWeights[name]);
+        if (m.rows !== p.rows || m.cols !== p.cols || m.dtype !== p.dtype) fail(`expected bestWeights['${name}'] to be ${p.dtype} [${p.rows}, ${p.cols}]`);
+        bestWeights[name] = m;
+      }
+    }
+    return { optimizer, bestWeights };
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    return fail((err as Error).message);
+  }
 }
 
 /** The optimizer of a run; a bad config is an InputError naming `op`. */

@@ -8,7 +8,7 @@ import { InputError } from '../../../training/core/errors.js';
 import { gradCheckCases } from '../../../training/gradcheck-suite.js';
 import { modelCases } from '../../../training/model/gradcheck-cases.js';
 import {
-  checkpointFile, createModel, DEFAULT_MODEL_SEED, loadModel, modelFromJSON, saveModel,
+  checkpointFile, createModel, DEFAULT_MODEL_SEED, loadCheckpoint, loadModel, modelFromJSON, saveModel,
   type ModelConfig, type ModelJSON, type SequenceData,
 } from '../../../training/model/index.js';
 
@@ -129,6 +129,31 @@ describe('Model.fit', () => {
     expect(json.training?.step).toBe(3);
     expect(json.training?.optimizer.step).toBe(3);
     expect(loadModel(file).predict([[1, 2, 3]])).toEqual(model.predict([[1, 2, 3]]));
+  });
+
+  it('resumes a checkpointed run bit-identically: weights, losses, validations (Ctrl-C mid-epoch)', () => {
+    const data = taskFor('many-to-one');
+    const validation = { inputs: data.inputs?.slice(0, 16), targets: data.targets.slice(0, 16) };
+    const opts = {
+      epochs: 3, batchSize: 10, validation, validateEvery: 2, earlyStopping: { patience: 100 },
+      optimizer: { kind: 'adam' as const, lr: 0.01, schedule: { kind: 'step' as const, stepSize: 3, gamma: 0.5 } },
+    };
+    const whole = createModel(configs['many-to-one'], { rng: new Rng(2) });
+    const full = whole.fit(data, opts);
+    const flag = { stopRequested: false };
+    const file = path.join(dir, 'resume.ckpt.json');
+    const first = createModel(configs['many-to-one'], { rng: new Rng(2) });
+    // 48 sequences in batches of 10: step 7 is the second batch of epoch 2.
+    const stopped = first.fit(data, { ...opts, signal: flag, checkpoint: checkpointFile(file), onProgress: (p) => { if (p.step === 7) flag.stopRequested = true; } });
+    expect(stopped.steps).toBe(7);
+    const { model, resume } = loadCheckpoint(file);
+    const rest = model.fit(data, { ...opts, resume });
+    expect(rest.steps).toBe(full.steps);
+    expect(rest.losses).toEqual(full.losses);
+    expect(rest.validations).toEqual(full.validations);
+    expect(model.toJSON().weights).toEqual(whole.toJSON().weights);
+    saveModel(path.join(dir, 'not-a-checkpoint.json'), model);
+    expect(() => loadCheckpoint(path.join(dir, 'not-a-checkpoint.json'))).toThrow(/expected the training state of a checkpoint/);
   });
 
   it('refuses bad options with one InputError naming Model.fit', () => {
