@@ -58,3 +58,4 @@ export * from './training/lm/transformer-model.js';
 export * from './training/lm/transformer-train.js';
 export * from './training/seq2seq/transformer-model.js';
 export * from './training/seq2seq/transformer-train.js';
+export * from './training/model/index.js';

@@ -16,6 +16,7 @@ import { sentimentAverageCases, sentimentCases } from './sentiment/gradcheck-cas
 import { transformerCases } from './check/cases/transformer-cases.js';
 import { transformerLmCases } from './lm/transformer-gradcheck-cases.js';
 import { transformerSeq2SeqCases } from './seq2seq/transformer-gradcheck-cases.js';
+import { modelCases } from './model/gradcheck-cases.js';
 
 export const gradCheckCases: GradCheckCase[] = [
   ...engineCases,
@@ -34,4 +35,5 @@ export const gradCheckCases: GradCheckCase[] = [
   ...transformerCases,
   ...transformerLmCases,
   ...transformerSeq2SeqCases,
+  ...modelCases,
 ];

@@ -2,8 +2,9 @@
  * Which seqgrad model files `seqgrad export` and `seqgrad import` handle, and the library call
  * for each: the language model (`seqgrad train`), the tagger (`seqgrad tagger train`) and the
  * recurrent sentiment model (`seqgrad sentiment train --model lstm`), and as safetensors the
- * sequence-to-sequence model (`seqgrad seq2seq train`) and any recurrent layer saved by the library
- * (`saveLayer`). Thin: recognise the file, call the application's loader and its export glue
+ * sequence-to-sequence model (`seqgrad seq2seq train`), any recurrent layer saved by the library
+ * (`saveLayer`) and any model of the Model API (`saveModel`, training/model/: all three formats when it
+ * is a single-stack SequenceNet, else safetensors). Thin: recognise the file, call the application's loader and its export glue
  * (training/<app>/export.ts, training/io/layer-safetensors.ts).
  */
 import * as fs from 'node:fs';
@@ -27,8 +28,11 @@ import { taggerExportable, taggerFromTensors, TAGGER_MODEL_KIND } from '../../tr
 import { saveSeq2SeqSafetensors, seq2seqFromTensors, SEQ2SEQ_MODEL_KIND } from '../../training/seq2seq/export.js';
 import { seq2seqFromJSON } from '../../training/seq2seq/model.js';
 import { saveSeq2Seq } from '../../training/seq2seq/model-file.js';
+import { MODEL_API_KIND, modelExportable, modelFromTensors, saveModelApiSafetensors } from '../../training/model/export.js';
+import { MODEL_FILE_KIND, modelFromJSON } from '../../training/model/model.js';
+import { saveModel } from '../../training/model/model-file.js';
 
-const KNOWN = 'a language model (seqgrad train), a tagger (seqgrad tagger train), an lstm sentiment model (seqgrad sentiment train --model lstm), a seq2seq model (seqgrad seq2seq train) or a recurrent layer (saveLayer)';
+const KNOWN = 'a language model (seqgrad train), a tagger (seqgrad tagger train), an lstm sentiment model (seqgrad sentiment train --model lstm), a seq2seq model (seqgrad seq2seq train), a recurrent layer (saveLayer) or a Model API model (saveModel)';
 
 /** A loaded model: its kind, a one-line description, and what it can be exported as. */
 export interface LoadedModel {
@@ -81,6 +85,13 @@ export function loadModelFile(path: string): LoadedModel {
         saveSafetensors: (path) => saveLayerSafetensors(path, layer),
       };
     }
+    case MODEL_FILE_KIND: {
+      const model = modelFromJSON(json, source);
+      return {
+        kind: MODEL_API_KIND, summary: model.summary, exportable: modelExportable(model),
+        saveSafetensors: (path) => saveModelApiSafetensors(path, model),
+      };
+    }
     default:
       throw new InputError(`${source}: expected ${KNOWN}, got a file of kind ${JSON.stringify(tag ?? null)}`);
   }
@@ -104,8 +115,11 @@ export function importModel(tensors: Record<string, SafeTensor>, doc: ModelDocum
     case LAYER_MODEL_KIND:
       saveLayer(out, layerFromTensors(tensors, doc, source));
       break;
+    case MODEL_API_KIND:
+      saveModel(out, modelFromTensors(tensors, doc, source));
+      break;
     default:
-      throw new InputError(`${source}: expected model ${[LM_MODEL_KIND, TAGGER_MODEL_KIND, SENTIMENT_MODEL_KIND, SEQ2SEQ_MODEL_KIND, LAYER_MODEL_KIND].join(', ')}, got '${doc.model}'`);
+      throw new InputError(`${source}: expected model ${[LM_MODEL_KIND, TAGGER_MODEL_KIND, SENTIMENT_MODEL_KIND, SEQ2SEQ_MODEL_KIND, LAYER_MODEL_KIND, MODEL_API_KIND].join(', ')}, got '${doc.model}'`);
   }
   return doc.model;
 }
