@@ -25,9 +25,7 @@
  * tokens and on the sentences whose first word is ambiguous (plus the accuracy on that first
  * word alone).
  */
-import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Matrix, copyInto, shapeOf } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
 import {
@@ -39,7 +37,7 @@ import { createEmbedding } from '../../layers/embedding.js';
 import { createOutputHead } from '../../layers/heads.js';
 import { isStackedRnn } from '../../layers/interchange.js';
 import { createStackedRnn } from '../../layers/stacked.js';
-import { readJsonFile, readTextFile, writeFileAtomic } from '../io/files.js';
+import { readJsonFile, readTextFile, shippedDataPath, writeFileAtomic } from '../io/files.js';
 import { layerFromJSON, layerToJSON, type LayerJSON } from '../io/layer-json.js';
 import { LossHistory, createUpdate, runTrainingLoop, type LoopControls, type StopReason } from '../core/loop.js';
 import { createOptimizer } from '../core/optimizers.js';
@@ -64,15 +62,9 @@ export interface NameLists {
   last: string[];
 }
 
-/** data/names of the package, found upwards from this module (works under tsx and from dist/). */
+/** data/names of the package (found from the module, so any current folder works). */
 export function shippedNamesDir(): string {
-  let dir = nodePath.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const candidate = nodePath.join(dir, 'data', 'names');
-    if (fs.existsSync(nodePath.join(candidate, 'first.txt'))) return candidate;
-    dir = nodePath.dirname(dir);
-  }
-  throw new Error(`shippedNamesDir: data/names/first.txt was not found above ${nodePath.dirname(fileURLToPath(import.meta.url))}`);
+  return shippedDataPath('names');
 }
 
 /** Read first.txt and last.txt (one capitalised name per line; blank lines and # comments skipped). */
