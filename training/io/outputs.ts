@@ -32,6 +32,11 @@ export interface OutputPlan {
   updates?: Record<string, string>;
   /** Create missing parent folders of the outputs (`mkdir -p`), for defaults like out/model.json. */
   createParents?: boolean;
+  /**
+   * Folders the command writes files into (a data set directory): each must be a folder or not exist
+   * yet, and is created here (`mkdir -p`) so a path through a file or an unwritable place fails now.
+   */
+  folders?: NamedPaths;
 }
 
 /**
@@ -58,6 +63,31 @@ export function planOutputs(plan: OutputPlan): void {
     const other = outputIds.get(id);
     if (other !== undefined) throw new InputError(`${where} is the same file as ${other}: two outputs cannot share a file`);
     outputIds.set(id, `${flag} ${path}`);
+  }
+  for (const [flag, path] of Object.entries(plan.folders ?? {})) {
+    if (path !== undefined) checkOutputFolder(`${plan.command}: ${flag}`, path);
+  }
+}
+
+/** An output folder exists (or is created now) and is writable; a file or device in its place is refused. */
+function checkOutputFolder(flag: string, path: string): void {
+  const where = `${flag} ${path}`;
+  if (path === '') throw new InputError(`${flag}: expected a folder name, got an empty one`);
+  const st = statOrNull(path);
+  if (st && !st.isDirectory()) throw new InputError(`${where} exists and is not a folder (${st.isFile() ? 'a file' : kindOf(st)})`, { code: 'ENOTDIR' });
+  if (!st) {
+    try {
+      fs.mkdirSync(path, { recursive: true });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'ENOTDIR' || code === 'EEXIST' ? 'a part of the path is a file' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+      throw new InputError(`${where}: could not create the folder: ${why}`, { code });
+    }
+  }
+  try {
+    fs.accessSync(path, fs.constants.W_OK);
+  } catch (err) {
+    throw new InputError(`${where}: the folder is not writable`, { code: (err as NodeJS.ErrnoException).code });
   }
 }
 
