@@ -33,8 +33,8 @@ export interface OutputPlan {
   /** Create missing parent folders of the outputs (`mkdir -p`), for defaults like out/model.json. */
   createParents?: boolean;
   /**
-   * Folders the command writes files into (a data set directory): each must be a folder or not exist
-   * yet, and is created here (`mkdir -p`) so a path through a file or an unwritable place fails now.
+   * Folders the command writes files into (a data set directory): each must be a folder, or creatable
+   * (no file on its path, a writable folder above it), so such a mistake fails before any work.
    */
   folders?: NamedPaths;
 }
@@ -69,25 +69,29 @@ export function planOutputs(plan: OutputPlan): void {
   }
 }
 
-/** An output folder exists (or is created now) and is writable; a file or device in its place is refused. */
+/**
+ * An output folder exists, or can be created: its nearest existing ancestor is a writable folder.
+ * Nothing is created here (the command makes it when it writes). A file, device or FIFO in its place
+ * or on its path is refused.
+ */
 function checkOutputFolder(flag: string, path: string): void {
   const where = `${flag} ${path}`;
   if (path === '') throw new InputError(`${flag}: expected a folder name, got an empty one`);
-  const st = statOrNull(path);
-  if (st && !st.isDirectory()) throw new InputError(`${where} exists and is not a folder (${st.isFile() ? 'a file' : kindOf(st)})`, { code: 'ENOTDIR' });
-  if (!st) {
-    try {
-      fs.mkdirSync(path, { recursive: true });
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      const why = code === 'ENOTDIR' || code === 'EEXIST' ? 'a part of the path is a file' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
-      throw new InputError(`${where}: could not create the folder: ${why}`, { code });
-    }
+  let existing = nodePath.resolve(path);
+  let st = statOrNull(existing);
+  while (!st && nodePath.dirname(existing) !== existing) {
+    existing = nodePath.dirname(existing);
+    st = statOrNull(existing);
+  }
+  if (st && !st.isDirectory()) {
+    const what = st.isFile() ? 'a file' : kindOf(st);
+    if (existing === nodePath.resolve(path)) throw new InputError(`${where} exists and is not a folder (${what})`, { code: 'ENOTDIR' });
+    throw new InputError(`${where}: cannot be created, ${existing} is not a folder (${what})`, { code: 'ENOTDIR' });
   }
   try {
-    fs.accessSync(path, fs.constants.W_OK);
+    fs.accessSync(existing, fs.constants.W_OK);
   } catch (err) {
-    throw new InputError(`${where}: the folder is not writable`, { code: (err as NodeJS.ErrnoException).code });
+    throw new InputError(`${where}: ${existing === nodePath.resolve(path) ? 'the folder' : `its parent ${existing}`} is not writable`, { code: (err as NodeJS.ErrnoException).code });
   }
 }
 

@@ -47,6 +47,7 @@ import { layerFromJSON, layerToJSON, type LayerJSON } from '../io/layer-json.js'
 import { LossHistory, createUpdate, runTrainingLoop, type LoopControls, type StopReason } from '../core/loop.js';
 import { createOptimizer } from '../core/optimizers.js';
 import { matrixFromJSON, matrixToJSON, type MatrixJSON } from '../io/tensors.js';
+import { checkModelSize, storedWeightCount } from '../io/weights-json.js';
 import { precisionRecall, type PrecisionRecall } from '../metrics/detection.js';
 import { PAD, UNK, Vocabulary, type VocabularyJSON } from '../text/vocab.js';
 import { sigmoidScalar as sigmoid } from '../../engine/activations.js';
@@ -339,6 +340,10 @@ export function createTagger(vocab: Vocabulary, config: Partial<TaggerConfig>, r
   if (!vocab.has(PAD) || vocab.id(PAD) !== 0 || vocab.unkId < 0) {
     throw new Error(`${op}: expected a vocabulary with ${PAD} at id 0 and ${UNK} (buildTaggerVocabulary), got ${vocab.tokens.slice(0, 3).join(', ')}…`);
   }
+  // At least E [V, d], W_a [H, H] and W_x [H, d] per layer and direction, and the head: checked before allocating.
+  const directions = c.bidirectional ? 2 : 1, outputs = c.tags?.length ?? 1;
+  checkModelSize(op, vocab.size * c.embeddingDim + directions * c.layers * c.hidden * (c.hidden + c.embeddingDim) + outputs * directions * c.hidden,
+    `a ${c.cell} tagger of hidden ${c.hidden} × ${c.layers} layer(s), embedding ${c.embeddingDim}, over ${vocab.size} words`);
   const embedding = createEmbedding(vocab.size, c.embeddingDim, rng, { std: 0.3, paddingIdx: 0 });
   const rnn = createStackedRnn({
     kind: c.cell, inputSize: c.embeddingDim, hiddenSize: c.hidden, numLayers: c.layers, bidirectional: c.bidirectional, rng,
@@ -677,9 +682,21 @@ export function taggerFromJSON(json: TaggerJSON, source = 'tagger'): Tagger {
   if (json?.format !== 'seqgrad.tagger' || json.version !== 1) {
     return fail(`expected format "seqgrad.tagger" version 1, got ${JSON.stringify(json?.format)} version ${JSON.stringify(json?.version)}`);
   }
+  let vocab: Vocabulary;
+  try {
+    vocab = Vocabulary.fromJSON(json.vocab);
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+  // The config's sizes must be ones the file's weights can fill: refused before the network is allocated.
+  const c = json.config ?? ({} as Partial<TaggerConfig>);
+  const [d, H, L] = [Number(c.embeddingDim ?? 32), Number(c.hidden ?? 32), Number(c.layers ?? 1)];
+  const needed = vocab.size * d + L * H * (H + d);
+  const stored = storedWeightCount({ embedding: json.embedding, W: json.head?.W }) + storedWeightCount((json.rnn as { weights?: unknown } | undefined)?.weights);
+  if (Number.isFinite(needed) && needed > stored) return fail(`its config (embedding ${d}, hidden ${H} × ${L} layer(s), ${vocab.size} words) needs at least ${needed} weights, the file holds ${stored}`);
   let tagger: Tagger;
   try {
-    tagger = createTagger(Vocabulary.fromJSON(json.vocab), json.config, new Rng(0));
+    tagger = createTagger(vocab, json.config, new Rng(0));
   } catch (err) {
     return fail((err as Error).message);
   }

@@ -1,7 +1,7 @@
 /**
  * Output folders (`planOutputs({ folders })`, issue 12): a data set directory such as
- * `trigger synth --out DIR` exists or is created before any work; a file in its place, or a path
- * through a file, fails at once with one line (exit 2 in the CLI).
+ * `trigger synth --out DIR` exists or can be created, checked before any work (nothing is created
+ * by the check); a file in its place, or a path through a file, fails at once with one line.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -17,18 +17,18 @@ const at = (name: string): string => path.join(dir, name);
 const plan = (folder: string): void => planOutputs({ command: 'trigger synth', outputs: {}, folders: { '--out': folder } });
 
 describe('output folders', () => {
-  it('an existing folder is fine; a missing one is created with its parents', () => {
+  it('an existing folder is fine, and so is a missing one under a folder (the check creates nothing)', () => {
     fs.mkdirSync(at('there'));
     plan(at('there'));
     plan(at('new/deeper/data'));
-    expect(fs.statSync(at('new/deeper/data')).isDirectory()).toBe(true);
+    expect(fs.existsSync(at('new'))).toBe(false);
   });
 
   it('a file in its place, a path through a file, an empty name: one InputError each, nothing created', () => {
     fs.writeFileSync(at('file.txt'), 'mine');
     expect(() => plan(at('file.txt'))).toThrow(InputError);
     expect(() => plan(at('file.txt'))).toThrow(/^trigger synth: --out .*file\.txt exists and is not a folder \(a file\)$/);
-    expect(() => plan(at('file.txt/sub'))).toThrow(/^trigger synth: --out .*file\.txt\/sub: could not create the folder: a part of the path is a file$/);
+    expect(() => plan(at('file.txt/sub/deeper'))).toThrow(/^trigger synth: --out .*file\.txt\/sub\/deeper: cannot be created, .*file\.txt is not a folder \(a file\)$/);
     expect(() => plan('')).toThrow(/expected a folder name, got an empty one/);
     expect(fs.readFileSync(at('file.txt'), 'utf8')).toBe('mine');
   });
