@@ -9,7 +9,8 @@ import type { Command } from '../command.js';
 import { writeFileAtomic } from '../../training/io/files.js';
 import { sequenceNetToOnnx } from '../../training/io/onnx.js';
 import { writePytorchFolder } from '../../training/io/pytorch-export.js';
-import { checkOutputPath, loadModelFile } from './interchange-models.js';
+import { planOutputs } from '../../training/io/outputs.js';
+import { loadModelFile } from './interchange-models.js';
 
 const FORMATS = ['safetensors', 'pytorch', 'onnx'];
 
@@ -32,7 +33,8 @@ export const exportCommand: Command = {
     if (positionals.length > 0) throw new UsageError(`export: unexpected argument '${positionals[0]}' (see 'seqgrad export --help')`);
     const model = flags.model as string | undefined, format = flags.format as string | undefined, out = flags.out as string | undefined;
     if (!model || !format || !out) throw new UsageError("export: expected --model FILE --format safetensors|pytorch|onnx --out PATH (see 'seqgrad export --help')");
-    checkOutputPath('export', out, [model], format === 'pytorch' ? 'directory' : 'file');
+    // --format pytorch writes a folder of files; the others one file.
+    planOutputs({ command: 'export', inputs: { '--model': model }, ...(format === 'pytorch' ? { outputs: {}, folders: { '--out': out } } : { outputs: { '--out': out } }) });
     const loaded = loadModelFile(model);
     if (format === 'safetensors') {
       loaded.saveSafetensors(out);

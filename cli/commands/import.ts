@@ -7,7 +7,8 @@
 import { helpText, parseArgs, UsageError, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
 import { readModelSafetensors } from '../../training/io/sequence-net.js';
-import { checkOutputPath, importModel } from './interchange-models.js';
+import { planOutputs } from '../../training/io/outputs.js';
+import { importModel } from './interchange-models.js';
 
 const spec: Record<string, FlagSpec> = {
   config: { type: 'string', description: 'JSON { model, net?, app } when the file carries no seqgrad config (a PyTorch state_dict)' },
@@ -28,7 +29,7 @@ export const importCommand: Command = {
     const out = flags.out as string | undefined;
     if (!out) throw new UsageError("import: expected --out model.json (see 'seqgrad import --help')");
     const file = positionals[0], config = flags.config as string | undefined;
-    checkOutputPath('import', out, config ? [file, config] : [file]);
+    planOutputs({ command: 'import', inputs: { FILE: file, '--config': config }, outputs: { '--out': out } });
     const { tensors, document, source } = readModelSafetensors(file, config);
     const kind = importModel(tensors, document, source, out);
     console.log(`wrote ${out}: ${kind} from ${file}`);

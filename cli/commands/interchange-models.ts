@@ -7,9 +7,6 @@
  * is a single-stack SequenceNet, else safetensors). Thin: recognise the file, call the application's loader and its export glue
  * (training/<app>/export.ts, training/io/layer-safetensors.ts).
  */
-import * as fs from 'node:fs';
-import * as nodePath from 'node:path';
-import { UsageError } from '../args.js';
 import { InputError } from '../../training/core/errors.js';
 import { writeFileAtomic } from '../../training/io/files.js';
 import { LAYER_FORMAT, layerFromJSON, saveLayer } from '../../training/io/layer-json.js';
@@ -122,21 +119,4 @@ export function importModel(tensors: Record<string, SafeTensor>, doc: ModelDocum
       throw new InputError(`${source}: expected model ${[LM_MODEL_KIND, TAGGER_MODEL_KIND, SENTIMENT_MODEL_KIND, SEQ2SEQ_MODEL_KIND, LAYER_MODEL_KIND, MODEL_API_KIND].join(', ')}, got '${doc.model}'`);
   }
   return doc.model;
-}
-
-/**
- * Refuse an output path that is one of the inputs or that exists as something other than what
- * will be written (a regular file, or a directory for `kind` 'directory').
- */
-export function checkOutputPath(command: string, out: string, inputs: string[], kind: 'file' | 'directory' = 'file'): void {
-  const resolved = nodePath.resolve(out);
-  for (const input of inputs) {
-    if (nodePath.resolve(input) === resolved || (fs.existsSync(out) && fs.existsSync(input) && fs.realpathSync(input) === fs.realpathSync(out))) {
-      throw new UsageError(`${command}: --out ${out} is also an input: write to another path`);
-    }
-  }
-  if (!fs.existsSync(out)) return;
-  const stat = fs.statSync(out);
-  if (kind === 'file' && !stat.isFile()) throw new UsageError(`${command}: --out ${out} exists and is not a regular file`);
-  if (kind === 'directory' && !stat.isDirectory()) throw new UsageError(`${command}: --out ${out} exists and is not a directory (--format pytorch writes a folder)`);
 }

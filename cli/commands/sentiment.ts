@@ -9,12 +9,13 @@ import type { Command } from '../command.js';
 import { createProgress } from '../progress.js';
 import { runSubcommand, type SubcommandRun } from '../subcommands.js';
 import { Rng } from '../../engine/rng.js';
+import * as nodePath from 'node:path';
 import { readJsonFile, writeFileAtomic } from '../../training/io/files.js';
 import { planOutputs } from '../../training/io/outputs.js';
 import type { OptimizerConfig } from '../../training/core/optimizers.js';
 import {
-  buildSentimentVocabulary, evaluateSentiment, formatConfusion, loadSentimentData, predictSentiment,
-  SENTIMENT_DATA_NAMES, trainSentiment, EMOJI_SYMBOLS, type SentimentDataName, type SentimentDataset,
+  buildSentimentVocabulary, evaluateSentiment, formatConfusion, isSentimentDataName, loadSentimentData, loadSentimentFile,
+  predictSentiment, SENTIMENT_DATA_NAMES, sentimentDataFiles, trainSentiment, EMOJI_CLASSES, EMOJI_SYMBOLS, type SentimentDataset,
 } from '../../training/sentiment/sentiment.js';
 import { averageModelFactory, type SentimentModel, type SentimentModelFactory, type SentimentModelJSON } from '../../training/classify/sentence-classifier.js';
 import { readVectors, type WordVectors } from '../../training/io/vectors.js';
@@ -29,8 +30,8 @@ export const MODEL_FACTORIES: Record<string, SentimentModelFactory> = {
 };
 
 const COMMON: Record<string, FlagSpec> = {
-  data: { type: 'string', description: 'data set', choices: SENTIMENT_DATA_NAMES },
-  'data-dir': { type: 'string', description: 'the shared data folder', default: '../shared/data' },
+  data: { type: 'string', description: `a shipped data set (${SENTIMENT_DATA_NAMES.join('|')}) or your own file: TSV 'label<TAB>text' or CSV with a header naming the label and text columns` },
+  'data-dir': { type: 'string', description: "folder holding the shipped sets' files (default: seqgrad's own data/)" },
   seed: { type: 'int', description: 'seed of the 80/20 split (and of the model in train)' },
   json: { type: 'boolean', description: 'print the result as JSON' },
   help: { type: 'boolean', description: '' },
@@ -65,20 +66,40 @@ const PREDICT: Record<string, FlagSpec> = {
 };
 
 const USAGE = [
-  'seqgrad sentiment train --data yelp|amazon|imdb|all|emojify [--model avg|lstm [--hidden 64] [--layers 1] [--bidirectional]] [--vectors FILE] [--out model.json] [--json]',
+  'seqgrad sentiment train --data yelp|amazon|imdb|all|emojify|FILE.tsv|FILE.csv [--model avg|lstm [--hidden 64] [--layers 1] [--bidirectional]] [--vectors FILE] [--out model.json] [--json]',
   '       seqgrad sentiment eval --in model.json [--data NAME] [--json]',
   '       seqgrad sentiment predict --in model.json "a sentence" […]',
 ].join('\n');
 
 const SUMMARY = 'sentiment classifiers (average of embeddings → softmax; embedding → LSTM → softmax): train | eval | predict';
 
-function loadData(flags: FlagValues, name: string | undefined, seed: number): SentimentDataset {
-  if (!name) throw new UsageError(`sentiment: expected --data ${SENTIMENT_DATA_NAMES.join('|')}`);
+/** A shipped set by name, or the user's file (with `classes`: the model's, which its labels must use). */
+function loadData(flags: FlagValues, name: string | undefined, seed: number, classes?: string[]): SentimentDataset {
+  if (!name) throw new UsageError(`sentiment: expected --data ${SENTIMENT_DATA_NAMES.join('|')}|FILE`);
+  if (!isSentimentDataName(name)) return loadSentimentFile(name, { seed, classes });
   try {
-    return loadSentimentData(name as SentimentDataName, flags['data-dir'] as string, { seed });
+    return loadSentimentData(name, flags['data-dir'] as string | undefined, { seed });
   } catch (err) {
     throw new InputError((err as Error).message);
   }
+}
+
+/** The files --data reads (a named set's files, or the user's file), for the output checks. */
+function dataInputs(flags: FlagValues): Record<string, string> {
+  const name = flags.data as string | undefined;
+  if (name === undefined) return {};
+  if (!isSentimentDataName(name)) return { '--data': name };
+  try {
+    return Object.fromEntries(sentimentDataFiles(name, flags['data-dir'] as string | undefined).map((f) => [`--data ${name}`, f]));
+  } catch {
+    return {}; // not found: loadData reports it
+  }
+}
+
+/** Emojify's classes get their emoji beside the name. */
+function classLabels(classes: string[]): string[] {
+  const emojify = classes.length === EMOJI_CLASSES.length && classes.every((c, i) => c === EMOJI_CLASSES[i]);
+  return emojify ? classes.map((c, i) => `${c} ${EMOJI_SYMBOLS[i]}`) : classes;
 }
 
 function loadModel(path: string | undefined): SentimentModel & { json: SentimentModelJSON } {
@@ -95,14 +116,17 @@ function loadModel(path: string | undefined): SentimentModel & { json: Sentiment
 
 function printEvaluation(label: string, model: SentimentModel, data: SentimentDataset): { accuracy: number; confusion: number[][]; total: number } {
   const result = evaluateSentiment(model, data.test);
-  const classes = data.name === 'emojify' ? data.classes.map((c, i) => `${c} ${EMOJI_SYMBOLS[i]}`) : data.classes;
+  const classes = classLabels(data.classes);
   console.log(`${label}: accuracy ${(100 * result.accuracy).toFixed(1)}% (${Math.round(result.accuracy * result.total)}/${result.total})`);
   console.log(formatConfusion(result.confusion, classes));
   return result;
 }
 
 function train(flags: FlagValues): number {
-  planOutputs({ command: 'sentiment train', inputs: { '--vectors': flags.vectors as string | undefined }, outputs: { '--out': flags.out as string | undefined } });
+  planOutputs({
+    command: 'sentiment train', inputs: { ...dataInputs(flags), '--vectors': flags.vectors as string | undefined },
+    outputs: { '--out': flags.out as string | undefined },
+  });
   const seed = (flags.seed as number | undefined) ?? 1;
   const data = loadData(flags, flags.data as string | undefined, seed);
   const factory = MODEL_FACTORIES[flags.model as string];
@@ -137,7 +161,9 @@ function train(flags: FlagValues): number {
   progress.finish(`trained in ${seconds.toFixed(1)} s`);
   if (flags.out) {
     const json = model.toJSON();
-    json.meta = { data: data.name, seed, vectors: flags.vectors ?? null, epochs, optimizer };
+    // A file is kept as an absolute path, so `sentiment eval` finds it from any folder.
+    const dataName = isSentimentDataName(data.name) ? data.name : nodePath.resolve(data.name);
+    json.meta = { data: dataName, seed, vectors: flags.vectors ?? null, epochs, optimizer };
     writeFileAtomic(flags.out as string, JSON.stringify(json));
   }
   const last = history[history.length - 1];
@@ -164,7 +190,7 @@ function evaluate(flags: FlagValues): number {
   const meta = model.json.meta ?? {};
   const name = (flags.data as string | undefined) ?? (meta.data as string | undefined);
   const seed = (flags.seed as number | undefined) ?? (meta.seed as number | undefined) ?? 1;
-  const data = loadData(flags, name, seed);
+  const data = loadData(flags, name, seed, isSentimentDataName(name ?? '') ? undefined : model.classes);
   if (data.classes.length !== model.classes.length) {
     throw new InputError(`sentiment eval: the model has ${model.classes.length} classes, data set '${data.name}' has ${data.classes.length}`);
   }
@@ -181,7 +207,8 @@ function predict(flags: FlagValues, texts: string[]): number {
   const model = loadModel(flags.in as string | undefined);
   if (texts.length === 0) throw new UsageError('sentiment predict: expected at least one sentence');
   const labels = predictSentiment(model, texts);
-  const names = labels.map((l) => model.classes[l] + (model.classes.length === 5 ? ` ${EMOJI_SYMBOLS[l]}` : ''));
+  const shown = classLabels(model.classes);
+  const names = labels.map((l) => shown[l]);
   if (flags.json) console.log(JSON.stringify(texts.map((text, i) => ({ text, label: labels[i], class: model.classes[labels[i]] })), null, 2));
   else texts.forEach((t, i) => console.log(`${names[i]}\t${t}`));
   return 0;

@@ -25,7 +25,7 @@ import {
 } from '../../training/seq2seq/transformer-model.js';
 import { saveTransformerSeq2Seq } from '../../training/seq2seq/model-file.js';
 import { TransformerSeq2SeqTrainer, evaluateTransformerSeq2Seq } from '../../training/seq2seq/transformer-train.js';
-import { tokenizeText } from '../../training/text/vocab.js';
+import { tokenizeText, type TokenLevel } from '../../training/text/vocab.js';
 
 export const transformerSeq2SeqFlags: Record<string, FlagSpec> = {
   arch: { type: 'string', description: 'recurrent encoder-decoder or Transformer (--hidden = d_model, --layers = encoder and decoder layers)', choices: ['rnn', 'transformer'], default: 'rnn' },
@@ -54,7 +54,7 @@ export function trainTransformerSeq2Seq(
   if (!(dropout >= 0 && dropout < 1)) throw new UsageError(`${c}: --dropout expects a number in [0, 1), got ${dropout}`);
   const longest = Math.max(data.maxSourceLength, data.maxTargetLength + 1);
   const model = createTransformerSeq2Seq({
-    level: dataInfo.level as 'char' | 'word', lowercase: dataInfo.lowercase as boolean, dModel, numHeads: heads,
+    sourceLevel: dataInfo.sourceLevel as TokenLevel, targetLevel: dataInfo.targetLevel as TokenLevel, lowercase: dataInfo.lowercase as boolean, dModel, numHeads: heads,
     encoderLayers: flags.layers as number, decoderLayers: flags.layers as number, dimFeedforward: (flags.ff as number | undefined) ?? 4 * dModel,
     dropout, activation: flags['ffn-activation'] as FeedForwardActivation, normFirst: flags['norm-first'] === true,
     positions: flags.positions as PositionKind, maxLength: 2 * longest + 12, seed: flags.seed as number,
@@ -155,7 +155,7 @@ export function attendWithTransformer(c: string, model: TransformerSeq2SeqModel,
   const [best] = transformerTranslateIds(decoder, ids, opts);
   const maps = transformerAttentionMaps(decoder, ids, best.ids);
   const show = (t: string): string => (t === ' ' ? '␣' : t);
-  const colLabels = tokenizeText(source, { level: model.config.level, lowercase: model.config.lowercase }).map(show);
+  const colLabels = tokenizeText(source, { level: model.config.sourceLevel, lowercase: model.config.lowercase }).map(show);
   const rowLabels = [...model.targetVocab.decode(best.ids).map(show), '<EOS>'];
   const base = out.replace(/\.svg$/, '');
   const files: string[] = [];

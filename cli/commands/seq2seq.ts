@@ -41,6 +41,7 @@ import {
   createTransliteration, parsePairsTsv, reversalPairs, transliterationPairs, writePairsTsv, type SeqPair,
 } from '../../training/seq2seq/tasks.js';
 import { InputError } from '../../training/core/errors.js';
+import type { TokenLevel } from '../../training/text/vocab.js';
 import { interrupted, stopFlag } from '../interrupt.js';
 import {
   attendWithTransformer, evalWithTransformer, readTransformerSeq2Seq, trainTransformerSeq2Seq, transformerSeq2SeqFlags, translateWithTransformer,
@@ -81,7 +82,9 @@ function lengthPenalty(flags: FlagValues): LengthPenalty {
 
 const trainSpec: Record<string, FlagSpec> = {
   pairs: { type: 'string', description: 'training pairs, one source<TAB>target per line' },
-  level: { type: 'string', description: 'tokens', choices: ['char', 'word'], default: 'char' },
+  level: { type: 'string', description: 'tokens of both sides (shorthand for --source-level and --target-level)', choices: ['char', 'word'], default: 'char' },
+  'source-level': { type: 'string', description: 'source tokens (default: --level)', choices: ['char', 'word'] },
+  'target-level': { type: 'string', description: 'target tokens (default: --level); grapheme-to-phoneme: --source-level char --target-level word', choices: ['char', 'word'] },
   lowercase: { type: 'boolean', description: 'lower-case both sides first' },
   attention: { type: 'string', description: 'attention score', choices: [...SEQ2SEQ_ATTENTIONS], default: 'bahdanau' },
   cell: { type: 'string', description: 'cell of encoder and decoder', choices: [...CELL_KINDS], default: 'lstm' },
@@ -140,7 +143,9 @@ async function runTrain(argv: string[]): Promise<number> {
     if (!file) throw new InputError(`${c}: checkpoint ${String(flags.resume)} does not name its pairs file; give --pairs`);
     const m = checkpoint.model.config, t = checkpoint.trainer.config, info = checkpoint.data;
     checkResumeConflicts(c, argv, flags, {
-      level: m.level, lowercase: m.lowercase, attention: m.attention, cell: m.cell, hidden: m.encoderHidden, 'decoder-hidden': m.decoderHidden,
+      // Files written before the two levels have one `level` for both sides.
+      'source-level': m.sourceLevel ?? (m as { level?: string }).level, 'target-level': m.targetLevel ?? (m as { level?: string }).level,
+      lowercase: m.lowercase, attention: m.attention, cell: m.cell, hidden: m.encoderHidden, 'decoder-hidden': m.decoderHidden,
       bidirectional: m.bidirectional, layers: m.encoderLayers, embedding: m.embeddingDim, 'attention-size': m.attentionSize || undefined,
       batch: t.batch, lr: t.optimizer.lr, optimizer: t.optimizer.kind, clip: t.clipNorm ?? 0, seed: info.seed, 'val-fraction': info.valFraction,
     });
@@ -148,17 +153,20 @@ async function runTrain(argv: string[]): Promise<number> {
   } else {
     const file = required(c, flags, 'pairs', 'FILE.tsv');
     const pairs = readPairs(c, file);
-    const level = flags.level as 'char' | 'word';
+    const levels = {
+      sourceLevel: ((flags['source-level'] as string | undefined) ?? flags.level) as TokenLevel,
+      targetLevel: ((flags['target-level'] as string | undefined) ?? flags.level) as TokenLevel,
+    };
     const seed = flags.seed as number;
-    const data = prepareSeq2SeqData(pairs, { level, lowercase: flags.lowercase === true, valFraction: vf, seed });
+    const data = prepareSeq2SeqData(pairs, { ...levels, lowercase: flags.lowercase === true, valFraction: vf, seed });
     if (flags.arch === 'transformer') {
-      return trainTransformerSeq2Seq(c, flags, data, { file, level, lowercase: flags.lowercase === true, valFraction: vf, seed }, backend, seq2seqCurveSvg);
+      return trainTransformerSeq2Seq(c, flags, data, { file, ...levels, lowercase: flags.lowercase === true, valFraction: vf, seed }, backend, seq2seqCurveSvg);
     }
     const attention = flags.attention as Seq2SeqAttention;
     let model: Seq2SeqModel;
     try {
       model = createSeq2Seq({
-        level, lowercase: flags.lowercase === true, cell: flags.cell as CellKind, embeddingDim: flags.embedding as number,
+        ...levels, lowercase: flags.lowercase === true, cell: flags.cell as CellKind, embeddingDim: flags.embedding as number,
         encoderHidden: flags.hidden as number, encoderLayers: flags.layers as number, bidirectional: flags.bidirectional === true,
         decoderHidden: flags['decoder-hidden'] as number | undefined, attention,
         attentionSize: flags['attention-size'] as number | undefined, seed,
@@ -173,7 +181,7 @@ async function runTrain(argv: string[]): Promise<number> {
       clipNorm: clip > 0 ? clip : null,
       seed,
     });
-    trainer.dataInfo = { file, level, lowercase: flags.lowercase === true, valFraction: vf, seed };
+    trainer.dataInfo = { file, ...levels, lowercase: flags.lowercase === true, valFraction: vf, seed };
   }
   const model = trainer.model;
   let progress: Progress | null = null;

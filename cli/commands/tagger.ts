@@ -10,8 +10,9 @@ import { runSubcommand } from '../subcommands.js';
 import { Rng } from '../../engine/rng.js';
 import { modelParameters } from '../../layers/architectures.js';
 import {
-  buildTaggerVocabulary, createTagger, evaluateTagger, generateTaggedSentences, loadNameLists, loadTagger, predictTagger,
-  saveTagger, trainTagger, type NameLists, type TaggedSentence, type TaggerEvaluation,
+  buildTaggerVocabulary, createTagger, evaluateTagger, evaluateTagSet, generateTaggedSentences, loadConllFile, loadNameLists,
+  loadTagger, predictTagger, predictTags, saveTagger, trainTagger, type NameLists, type TaggedSentence, type TaggerEvaluation,
+  type TagSetEvaluation,
 } from '../../training/tagger/tagger.js';
 import { tokenizeWords } from '../../training/text/vocab.js';
 import { interrupted, stopFlag } from '../interrupt.js';
@@ -20,11 +21,17 @@ const SUMMARY = 'per-word name tagger (embedding → LSTM → sigmoid), uni- vs 
 
 const USAGE = [
   'seqgrad tagger train [--direction both|uni|bi] [--train N] [--test M] [--steps S] [--out PREFIX] [--json]',
+  '       seqgrad tagger train --data FILE.conll [--test-data FILE.conll] [--direction both|uni|bi] [--steps S] [--out PREFIX] [--json]',
   '       seqgrad tagger eval --model model.json [--count N] [--seed S] [--json]',
+  '       seqgrad tagger eval --model model.json --data FILE.conll [--json]',
   '       seqgrad tagger tag --model model.json "Teddy Roosevelt was a great president." [more sentences] [--json]',
 ].join('\n');
 
+const CONLL = "a CoNLL file: token<TAB>tag per line (first column the token, last the tag; columns between ignored), a blank line between sentences, -DOCSTART- lines skipped";
+
 const TRAIN: Record<string, FlagSpec> = {
+  data: { type: 'string', description: `${CONLL}: learn its tags (default: generated name sentences)` },
+  'test-data': { type: 'string', description: 'held-out CoNLL sentences for --data (default: 10% of --data, split by --seed)' },
   direction: { type: 'string', description: 'which models to train (both: the same data, batches and budget for each)', default: 'both', choices: ['both', 'uni', 'bi'] },
   train: { type: 'int', description: 'generated training sentences', min: 1, default: 4000 },
   test: { type: 'int', description: 'generated held-out sentences (those also in the training set are dropped)', min: 1, default: 1000 },
@@ -44,6 +51,7 @@ const TRAIN: Record<string, FlagSpec> = {
 
 const EVAL: Record<string, FlagSpec> = {
   model: { type: 'string', description: 'a model written by `seqgrad tagger train`' },
+  data: { type: 'string', description: `${CONLL} to score a model trained with --data on` },
   count: { type: 'int', description: 'generated sentences', min: 1, default: 1000 },
   seed: { type: 'int', description: 'seed of the generated sentences (2 = the held-out set of `train --seed 1`)', default: 2 },
   names: { type: 'string', description: 'directory with first.txt and last.txt (default: the shipped data/names)' },
@@ -72,15 +80,15 @@ function names(flags: FlagValues): NameLists {
 
 const key = (s: TaggedSentence): string => s.tokens.join(' ');
 
-async function runTrain(argv: string[]): Promise<number> {
-  const command = 'tagger train';
-  const { flags } = parseArgs(command, argv, TRAIN);
-  if (flags.help) return printHelp('seqgrad tagger train [flags]', 'train unidirectional and/or bidirectional taggers on generated sentences; report token F1 on held-out sentences', TRAIN);
-  const seed = num(flags, 'seed');
-  const direction = str(flags, 'direction');
-  const kinds = direction === 'both' ? ['uni', 'bi'] : [direction];
-  const out = str(flags, 'out');
-  planOutputs({ command, outputs: Object.fromEntries(kinds.map((kind) => [`--out (${kind})`, `${out}-${kind}.json`])), createParents: true });
+/** Training and held-out sentences: generated names, or a CoNLL file's (then `tags` are its tag set). */
+interface TaggerData {
+  train: TaggedSentence[];
+  test: TaggedSentence[];
+  tags?: string[];
+  droppedDuplicates: number;
+}
+
+function generatedData(command: string, flags: FlagValues, seed: number): TaggerData {
   const lists = names(flags);
   const ambiguousRate = rate(command, flags, 'ambiguous-rate');
   const train = generateTaggedSentences(new Rng(seed), num(flags, 'train'), lists, { ambiguousRate });
@@ -88,16 +96,51 @@ async function runTrain(argv: string[]): Promise<number> {
   const generated = generateTaggedSentences(new Rng(seed + 1), num(flags, 'test'), lists, { ambiguousRate });
   const test = generated.filter((s) => !seen.has(key(s)));
   if (test.length === 0) throw new UsageError(`${command}: every held-out sentence also occurs in the training set; raise --test`);
+  return { train, test, droppedDuplicates: generated.length - test.length };
+}
+
+/** --data (and --test-data, whose tags must be the training file's; else 10% of --data held out). */
+function conllData(command: string, flags: FlagValues, seed: number): TaggerData {
+  const { tags, sentences } = loadConllFile(str(flags, 'data'));
+  const testFile = flags['test-data'] as string | undefined;
+  if (testFile !== undefined) return { train: sentences, test: loadConllFile(testFile, tags).sentences, tags, droppedDuplicates: 0 };
+  if (sentences.length < 2) throw new UsageError(`${command}: --data ${str(flags, 'data')} has ${sentences.length} sentence; give --test-data or more sentences`);
+  const order = new Rng(seed).permutation(sentences.length);
+  const nTest = Math.max(1, Math.round(sentences.length / 10));
+  return { train: order.slice(nTest).map((i) => sentences[i]), test: order.slice(0, nTest).map((i) => sentences[i]), tags, droppedDuplicates: 0 };
+}
+
+type Scores = { kind: 'names'; evaluation: TaggerEvaluation } | { kind: 'tags'; evaluation: TagSetEvaluation };
+
+function evaluate(tagger: ReturnType<typeof createTagger>, test: TaggedSentence[]): Scores {
+  return tagger.config.tags ? { kind: 'tags', evaluation: evaluateTagSet(tagger, test) } : { kind: 'names', evaluation: evaluateTagger(tagger, test) };
+}
+
+async function runTrain(argv: string[]): Promise<number> {
+  const command = 'tagger train';
+  const { flags } = parseArgs(command, argv, TRAIN);
+  if (flags.help) return printHelp('seqgrad tagger train [flags]', 'train unidirectional and/or bidirectional taggers on generated name sentences or a CoNLL file (--data); report token scores on held-out sentences', TRAIN);
+  const seed = num(flags, 'seed');
+  const direction = str(flags, 'direction');
+  const kinds = direction === 'both' ? ['uni', 'bi'] : [direction];
+  const out = str(flags, 'out');
+  if (flags['test-data'] !== undefined && flags.data === undefined) throw new UsageError(`${command}: --test-data needs --data`);
+  planOutputs({
+    command, inputs: { '--data': flags.data as string | undefined, '--test-data': flags['test-data'] as string | undefined },
+    outputs: Object.fromEntries(kinds.map((kind) => [`--out (${kind})`, `${out}-${kind}.json`])), createParents: true,
+  });
+  const data = flags.data === undefined ? generatedData(command, flags, seed) : conllData(command, flags, seed);
+  const { train, test } = data;
   const vocab = buildTaggerVocabulary(train, num(flags, 'min-count'));
   const lr = num(flags, 'lr');
   if (!(lr > 0)) throw new UsageError(`${command}: --lr expects a positive number, got ${lr}`);
-  const results: Record<string, { evaluation: TaggerEvaluation; seconds: number; finalLoss: number; parameters: number; file: string }> = {};
+  const results: Record<string, Scores & { seconds: number; finalLoss: number; parameters: number; file: string }> = {};
   let stepsDone = 0;
   for (const kind of kinds) {
     if (stopFlag.stopRequested) break; // interrupted during the first model: do not start the second
     // The same seed for both models: the same initial embedding rows and the same batches.
     const tagger = createTagger(vocab, {
-      embeddingDim: num(flags, 'dim'), hidden: num(flags, 'hidden'), bidirectional: kind === 'bi',
+      embeddingDim: num(flags, 'dim'), hidden: num(flags, 'hidden'), bidirectional: kind === 'bi', tags: data.tags,
     }, new Rng(seed + 2));
     let progress: ReturnType<typeof createProgress> | null = null;
     const r = trainTagger(tagger, train, {
@@ -112,20 +155,43 @@ async function runTrain(argv: string[]): Promise<number> {
     const file = `${out}-${kind}.json`;
     saveTagger(file, tagger);
     const parameters = Object.values(modelParameters(tagger.net).params).reduce((n, p) => n + p.size, 0);
-    results[kind] = { evaluation: evaluateTagger(tagger, test), seconds: r.seconds, finalLoss: r.losses.at(-1)!, parameters, file };
+    results[kind] = { ...evaluate(tagger, test), seconds: r.seconds, finalLoss: r.losses.at(-1)!, parameters, file };
   }
   const report = {
-    train: train.length, test: test.length, droppedDuplicates: generated.length - test.length, vocabulary: vocab.size,
+    data: flags.data ?? 'generated', tags: data.tags ?? null,
+    train: train.length, test: test.length, droppedDuplicates: data.droppedDuplicates, vocabulary: vocab.size,
     budget: { steps: num(flags, 'steps'), batch: num(flags, 'batch'), lr, dim: num(flags, 'dim'), hidden: num(flags, 'hidden') },
-    models: results,
+    models: Object.fromEntries(Object.entries(results).map(([k, { kind: _kind, ...rest }]) => [k, rest])),
   };
   if (flags.json) console.log(JSON.stringify(report, null, 2));
   else {
-    console.log(`${train.length} training sentences, ${test.length} held-out (${report.droppedDuplicates} duplicates of training sentences dropped), vocabulary ${vocab.size}`);
-    console.log(scoreTable(Object.entries(results).map(([k, v]) => [`${k}directional (${v.parameters} params)`, v.evaluation])));
+    const dropped = data.tags ? '' : ` (${report.droppedDuplicates} duplicates of training sentences dropped)`;
+    console.log(`${train.length} training sentences, ${test.length} held-out${dropped}, vocabulary ${vocab.size}${data.tags ? `, ${data.tags.length} tags` : ''}`);
+    console.log(resultsTable(Object.entries(results).map(([k, v]) => [`${k}directional (${v.parameters} params)`, v])));
     console.log(`models saved to ${Object.values(results).map((v) => v.file).join(', ')}`);
   }
   return interrupted(command, stepsDone, Object.values(results).map((v) => v.file));
+}
+
+/** The name tagger's table, or a tag-set model's (accuracy, macro F1, per-tag F1). */
+function resultsTable(rows: [string, Scores][]): string {
+  const names = rows.filter((r): r is [string, Scores & { kind: 'names' }] => r[1].kind === 'names');
+  if (names.length === rows.length) return scoreTable(names.map(([n, s]) => [n, s.evaluation]));
+  return tagSetTable(rows.map(([n, s]) => [n, s.evaluation as TagSetEvaluation]));
+}
+
+function tagSetTable(rows: [string, TagSetEvaluation][]): string {
+  const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+  const tags = Object.keys(rows[0][1].perTag);
+  const header = ['model', 'token acc.', 'macro F1', ...tags.map((t) => `F1 ${t}`)];
+  return formatTable(header, rows.map(([name, e]) => [name, pct(e.accuracy), pct(e.macroF1), ...tags.map((t) => pct(e.perTag[t].f1))]));
+}
+
+/** Columns padded to their widest cell, a rule under the header. */
+function formatTable(header: string[], body: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
 function scoreTable(rows: [string, TaggerEvaluation][]): string {
@@ -136,9 +202,7 @@ function scoreTable(rows: [string, TaggerEvaluation][]): string {
     `${pct(e.ambiguousFirst.f1)} (${e.ambiguousFirst.sentences} sent.)`,
     `${pct(e.ambiguousFirst.firstTokenAccuracy)} (${pct(e.ambiguousFirst.majorityRate)})`,
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+  return formatTable(header, body);
 }
 
 function requireModel(command: string, flags: FlagValues): string {
@@ -153,6 +217,7 @@ function runEval(argv: string[]): number {
   if (flags.help) return printHelp('seqgrad tagger eval --model model.json [flags]', 'token precision/recall/F1 of a saved tagger on generated sentences', EVAL);
   const modelPath = requireModel(command, flags);
   const tagger = loadTagger(modelPath);
+  if (tagger.config.tags || flags.data !== undefined) return evalOnFile(flags, modelPath, tagger);
   const count = num(flags, 'count');
   const sentences = generateTaggedSentences(new Rng(num(flags, 'seed')), count, names(flags), { ambiguousRate: rate(command, flags, 'ambiguous-rate') });
   const progress = createProgress({ label: 'evaluating', total: 1, unit: 'sets' });
@@ -168,10 +233,28 @@ function runEval(argv: string[]): number {
   return 0;
 }
 
+/** A tag-set model scored on a CoNLL file (its tags must be the model's). */
+function evalOnFile(flags: FlagValues, modelPath: string, tagger: ReturnType<typeof loadTagger>): number {
+  const command = 'tagger eval';
+  const tags = tagger.config.tags;
+  if (!tags) throw new UsageError(`${command}: ${modelPath} is the name tagger (trained on generated sentences); --data needs a model trained with --data`);
+  if (flags.data === undefined) throw new UsageError(`${command}: ${modelPath} was trained on a CoNLL file; give --data FILE to score it`);
+  const data = str(flags, 'data');
+  const { sentences } = loadConllFile(data, tags);
+  const evaluation = evaluateTagSet(tagger, sentences);
+  const label = `${tagger.config.bidirectional ? 'bi' : 'uni'}directional ${tagger.config.cell}`;
+  if (flags.json) console.log(JSON.stringify({ model: modelPath, config: tagger.config, data, ...evaluation }, null, 2));
+  else {
+    console.log(`${sentences.length} sentences of ${data}, model ${modelPath}`);
+    console.log(tagSetTable([[label, evaluation]]));
+  }
+  return 0;
+}
+
 function runTag(argv: string[]): number {
   const command = 'tagger tag';
   const { flags, positionals } = parseArgs(command, argv, TAG);
-  if (flags.help) return printHelp('seqgrad tagger tag --model model.json "sentence" …', 'tag each word of the sentences: [brackets] around the words tagged as names, with ŷ', TAG);
+  if (flags.help) return printHelp('seqgrad tagger tag --model model.json "sentence" …', 'tag each word of the sentences: [brackets] around the words tagged as names, with ŷ (a model trained with --data: word/TAG)', TAG);
   const modelPath = requireModel(command, flags);
   if (positionals.length === 0) throw new UsageError(`${command}: expected at least one sentence, e.g. "Teddy Roosevelt was a great president."`);
   const threshold = num(flags, 'threshold');
@@ -182,6 +265,7 @@ function runTag(argv: string[]): number {
     if (tokens.length === 0) throw new UsageError(`${command}: sentence ${i + 1} has no words`);
     return tokens;
   });
+  if (tagger.config.tags) return printTags(tagger, sentences, bool(flags, 'json'));
   const probabilities = predictTagger(tagger, sentences);
   const tagged = sentences.map((tokens, i) => ({
     tokens, probabilities: Array.from(probabilities[i], (p) => Number(p.toFixed(4))),
@@ -193,6 +277,23 @@ function runTag(argv: string[]): number {
     for (const s of tagged) {
       console.log(s.tokens.map((t, i) => (s.tags[i] ? `[${t}]` : t)).join(' '));
       console.log(`  ŷ: ${s.tokens.map((t, i) => `${t} ${s.probabilities[i].toFixed(2)}`).join(' | ')}`);
+      if (s.unknown.length) console.log(`  (not in the vocabulary, read as <UNK>: ${s.unknown.join(', ')})`);
+    }
+  }
+  return 0;
+}
+
+/** A tag-set model's tags by name: `token/TAG` per word, or JSON with each tag's probability. */
+function printTags(tagger: ReturnType<typeof loadTagger>, sentences: string[][], json: boolean): number {
+  const tags = tagger.config.tags as string[];
+  const tagged = predictTags(tagger, sentences).map((p, i) => ({
+    tokens: sentences[i], tags: Array.from(p.ids, (id) => tags[id]), probabilities: Array.from(p.probabilities, (v) => Number(v.toFixed(4))),
+    unknown: sentences[i].filter((t) => !tagger.vocab.has(t)),
+  }));
+  if (json) console.log(JSON.stringify(tagged, null, 2));
+  else {
+    for (const s of tagged) {
+      console.log(s.tokens.map((t, k) => `${t}/${s.tags[k]}`).join(' '));
       if (s.unknown.length) console.log(`  (not in the vocabulary, read as <UNK>: ${s.unknown.join(', ')})`);
     }
   }

@@ -12,7 +12,7 @@ import type { FeedForwardActivation } from '../../layers/transformer/feedforward
 import type { PositionKind } from '../../layers/transformer/positions.js';
 import { writeFileAtomic } from '../../training/io/files.js';
 import type { OptimizerKind } from '../../training/core/optimizers.js';
-import type { LmTrainResult, PreparedLmCorpus } from '../../training/lm/train.js';
+import { DEFAULT_MAX_EVAL_TOKENS, type LmTrainResult, type PreparedLmCorpus } from '../../training/lm/train.js';
 import {
   createTransformerLanguageModel, transformerLmParameters, type TransformerLanguageModel,
 } from '../../training/lm/transformer-model.js';
@@ -77,11 +77,12 @@ export function trainTransformerFromFlags(
   });
   (progress as Progress | null)?.finish(result.stopReason);
   const e = result.lastEvaluation;
+  const maxEvalTokens = (flags['max-eval-tokens'] as number | undefined) ?? DEFAULT_MAX_EVAL_TOKENS;
   const summary = {
     arch: 'transformer', config: model.config, vocabularySize: model.vocab.size, parameters: parameterCount(model),
     train: trainer.config, backend, steps: result.steps, epochs: Number(result.epochs.toFixed(3)), stopReason: result.stopReason,
     seconds: Number(result.seconds.toFixed(2)), tokensPerSecond: Math.round(result.tokensPerSecond), trainLoss: result.finalLoss,
-    validation: e ? { loss: e.loss, perplexity: e.perplexity, bitsPerToken: e.bitsPerToken, tokens: e.tokens, step: e.step } : null,
+    validation: e ? { loss: e.loss, perplexity: e.perplexity, bitsPerToken: e.bitsPerToken, tokens: e.tokens, maxEvalTokens, step: e.step } : null,
     bestValidationLoss: result.bestValidationLoss,
   };
   saveTransformerLm(flags.out as string, model, summary);
@@ -94,7 +95,7 @@ export function trainTransformerFromFlags(
   }
   console.log(`${result.steps} steps (${result.epochs.toFixed(2)} epochs) in ${formatDuration(result.seconds)}, ${Math.round(result.tokensPerSecond)} tokens/s, stopped by ${result.stopReason}; ${summary.parameters} parameters, vocabulary ${model.vocab.size}`);
   console.log(`train loss ${result.finalLoss.toFixed(4)} nats/${unit} (${(result.finalLoss / Math.LN2).toFixed(3)} bits/${unit})`);
-  console.log(e ? `validation: loss ${e.loss.toFixed(4)} nats/${unit}, perplexity ${e.perplexity.toFixed(3)}, ${e.bitsPerToken.toFixed(3)} bits/${unit} (${e.tokens} tokens)` : 'validation: none (empty validation split)');
+  console.log(e ? `validation: loss ${e.loss.toFixed(4)} nats/${unit}, perplexity ${e.perplexity.toFixed(3)}, ${e.bitsPerToken.toFixed(3)} bits/${unit} (${e.tokens} of ${data.validation.length} tokens; --max-eval-tokens ${maxEvalTokens || 'all'})` : 'validation: none (empty validation split)');
   console.log(`model written to ${String(flags.out)}${flags.curve ? `, loss curve to ${String(flags.curve)}` : ''}`);
   return interrupted('train', result.steps, [flags.out as string]);
 }

@@ -20,7 +20,7 @@ import {
 } from '../../training/lm/model.js';
 import { saveLanguageModel } from '../../training/lm/model-file.js';
 import {
-  createLmTrainer, prepareLmCorpus, readLmCheckpoint, resumeLmTrainer, type LmTrainResult, type LmTrainer,
+  createLmTrainer, DEFAULT_MAX_EVAL_TOKENS, prepareLmCorpus, readLmCheckpoint, resumeLmTrainer, type LmTrainResult, type LmTrainer,
 } from '../../training/lm/train.js';
 import type { OptimizerKind } from '../../training/core/optimizers.js';
 import { InputError } from '../../training/core/errors.js';
@@ -48,7 +48,7 @@ const spec: Record<string, FlagSpec> = {
   'val-fraction': { type: 'number', description: 'last fraction of the corpus held out for validation', default: 0.1 },
   'eval-every': { type: 'int', description: 'validate every N steps (default: once per epoch)', min: 1 },
   'eval-every-seconds': { type: 'number', description: 'validate every N seconds' },
-  'max-eval-tokens': { type: 'int', description: 'validate on at most N tokens (default all)', min: 1 },
+  'max-eval-tokens': { type: 'int', description: `validate on at most N tokens (default ${DEFAULT_MAX_EVAL_TOKENS}; 0 = the whole validation split)`, min: 0 },
   patience: { type: 'int', description: 'stop after N validations without improvement (0 = never)', min: 0, default: 0 },
   seed: { type: 'int', description: 'seed of the initial weights', default: 1 },
   lowercase: { type: 'boolean', description: 'lower-case the text first' },
@@ -166,20 +166,21 @@ export const trainCommand: Command = {
     });
     const model = trainer.model;
     const unit = model.config.level === 'char' ? 'char' : 'word';
-    const summary = trainingSummary(trainer, result, backend);
+    const maxEvalTokens = (flags['max-eval-tokens'] as number | undefined) ?? DEFAULT_MAX_EVAL_TOKENS;
+    const summary = trainingSummary(trainer, result, backend, maxEvalTokens);
     saveLanguageModel(flags.out as string, model, summary);
     if (flags.curve) writeFileAtomic(flags.curve as string, lmCurveSvg(`${model.config.level}-level ${model.config.cell} on ${nodePath.basename(corpus.file)} (H = ${model.config.hidden}, ${model.config.layers} layer${model.config.layers > 1 ? 's' : ''})`, result, flags['curve-x'] as 'step' | 'time', unit));
     if (flags.json) {
       console.log(JSON.stringify({ ...summary, out: flags.out, curve: flags.curve ?? null, evaluations: result.evaluations }, null, 2));
     } else {
-      printSummary(model, result, unit);
+      printSummary(model, result, unit, { validationTokens: trainer.data.validation.length, maxEvalTokens });
       console.log(`model written to ${String(flags.out)}${flags.curve ? `, loss curve to ${String(flags.curve)}` : ''}`);
     }
     return interrupted('train', result.steps, [flags.out as string, flags.checkpoint as string | undefined]);
   },
 };
 
-function trainingSummary(trainer: LmTrainer, result: LmTrainResult, backend: string): Record<string, unknown> {
+function trainingSummary(trainer: LmTrainer, result: LmTrainResult, backend: string, maxEvalTokens: number): Record<string, unknown> {
   const model = trainer.model;
   const e = result.restoredBest ? result.bestEvaluation : result.lastEvaluation; // the weights the model ends with
   return {
@@ -194,12 +195,13 @@ function trainingSummary(trainer: LmTrainer, result: LmTrainResult, backend: str
     seconds: Number(result.seconds.toFixed(2)),
     tokensPerSecond: Math.round(result.tokensPerSecond),
     trainLoss: result.finalLoss,
-    validation: e ? { loss: e.loss, perplexity: e.perplexity, bitsPerToken: e.bitsPerToken, tokens: e.tokens, step: e.step } : null,
+    validation: e ? { loss: e.loss, perplexity: e.perplexity, bitsPerToken: e.bitsPerToken, tokens: e.tokens, maxEvalTokens, step: e.step } : null,
     bestValidationLoss: result.bestValidationLoss,
   };
 }
 
-function printSummary(model: LanguageModel, result: LmTrainResult, unit: string): void {
+function printSummary(model: LanguageModel, result: LmTrainResult, unit: string, evaluated: { validationTokens: number; maxEvalTokens: number }): void {
+  const { validationTokens, maxEvalTokens } = evaluated;
   const e = result.restoredBest ? result.bestEvaluation : result.lastEvaluation; // the weights the model ends with
   console.log(
     `${result.steps} steps (${result.epochs.toFixed(2)} epochs) in ${formatDuration(result.seconds)}, ${Math.round(result.tokensPerSecond)} tokens/s, stopped by ${result.stopReason}; ` +
@@ -207,7 +209,7 @@ function printSummary(model: LanguageModel, result: LmTrainResult, unit: string)
   );
   console.log(`train loss ${result.finalLoss.toFixed(4)} nats/${unit} (${(result.finalLoss / Math.LN2).toFixed(3)} bits/${unit})`);
   if (e) {
-    console.log(`validation: loss ${e.loss.toFixed(4)} nats/${unit}, perplexity ${e.perplexity.toFixed(3)}, ${e.bitsPerToken.toFixed(3)} bits/${unit} (${e.tokens} tokens)`);
+    console.log(`validation: loss ${e.loss.toFixed(4)} nats/${unit}, perplexity ${e.perplexity.toFixed(3)}, ${e.bitsPerToken.toFixed(3)} bits/${unit} (${e.tokens} of ${validationTokens} tokens; --max-eval-tokens ${maxEvalTokens || 'all'})`);
   } else {
     console.log(`validation: none (${result.stopReason === 'interrupted' ? 'interrupted before one was done' : 'empty validation split'})`);
   }

@@ -112,6 +112,7 @@ function runSynth(argv: string[]): number {
   };
   if (!(options.seconds! >= 1 && options.seconds! <= 60)) throw new UsageError(`${command}: --seconds expects a number in [1, 60], got ${options.seconds}`);
   if (options.train! + options.test! === 0) throw new UsageError(`${command}: expected at least one clip, got --train 0 --test 0`);
+  planOutputs({ command, outputs: {}, folders: { '--out': out } });
   if (!hasEspeak()) return espeakMissing();
   const manifest = synthesize(out, options);
   if (flags.json) console.log(JSON.stringify({ dir: out, ...manifest }, null, 2));

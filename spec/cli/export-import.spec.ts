@@ -120,7 +120,7 @@ describe('seqgrad export --format safetensors / seqgrad import', () => {
     fs.mkdirSync(file('a-folder'), { recursive: true });
     const cases: [Command, string[], typeof InputError | typeof UsageError, RegExp][] = [
       [importCommand, ['spec/fixtures/torch-safetensors/lstm.safetensors', '--out', file('x.json')], InputError, /^safetensors file .*lstm\.safetensors: expected seqgrad's config in __metadata__ .* needs --config FILE\.json/],
-      [exportCommand, ['--model', file('lm.json'), '--format', 'safetensors', '--out', file('a-folder')], UsageError, /^export: --out .*a-folder exists and is not a regular file$/],
+      [exportCommand, ['--model', file('lm.json'), '--format', 'safetensors', '--out', file('a-folder')], InputError, /^export: --out .*a-folder is a folder, expected a file$/],
       [exportCommand, ['--model', file('lm-config.json'), '--format', 'onnx', '--out', file('x.onnx')], InputError, /^model file .*lm-config\.json: expected a language model .*, got a file of kind null$/],
       [exportCommand, ['--model', file('seq2seq.json'), '--format', 'onnx', '--out', file('x.onnx')], UsageError, /^export: --format onnx takes a language model, tagger or sentiment model; a seq2seq model exports as --format safetensors$/],
     ];
@@ -135,6 +135,6 @@ describe('seqgrad export --format safetensors / seqgrad import', () => {
     ]);
     expect(runs.map((r) => r.code)).toEqual([2, 2]);
     expect(runs[0].stderr).toMatch(/^seqgrad import: safetensors file .*truncated\.safetensors: (header longer than the file|truncated file)[^\n]*$/);
-    expect(runs[1].stderr).toMatch(/^seqgrad export: --out .*lm\.json is also an input: write to another path$/);
+    expect(runs[1].stderr).toMatch(/^seqgrad export: --out .*lm\.json is the same file as --model .*lm\.json: refusing to overwrite an input$/);
   });
 });

@@ -11,7 +11,7 @@ describe('the dates model the playground ships', () => {
   it('is a seq2seq model file the CLI loads, with attention, at most a few hundred KB', () => {
     expect(statSync(FILE).size).toBeLessThan(400 * 1024);
     const model = loadSeq2Seq(FILE.pathname);
-    expect(model.config).toMatchObject({ level: 'char', attention: 'bahdanau', bidirectional: true });
+    expect(model.config).toMatchObject({ sourceLevel: 'char', targetLevel: 'char', attention: 'bahdanau', bidirectional: true });
   });
 
   it('writes fresh dates (a seed it was not trained on) in ISO form', () => {

@@ -20,6 +20,7 @@ import {
 } from '../../layers/embedding.js';
 import type { ParamSet } from '../core/optimizers.js';
 import { matrixFromJSON, matrixToJSON, type MatrixJSON } from '../io/tensors.js';
+import { checkModelSize } from '../io/weights-json.js';
 import type { WordVectors } from '../io/vectors.js';
 import { PAD, UNK, Vocabulary, type VocabularyJSON } from '../text/vocab.js';
 
@@ -276,6 +277,8 @@ function checkBatch(op: string, batch: SentimentBatch): void {
 export const averageModelFactory: SentimentModelFactory = {
   kind: 'avg',
   create(vocab, classes, rng, opts) {
+    const d = opts.vectors ? opts.vectors.vectors.cols : opts.dim;
+    checkModelSize('averageModelFactory.create', (vocab.size + classes.length) * d, `an embedding of ${vocab.size} words × ${d} and ${classes.length} classes`);
     const { embedding } = createSentimentEmbedding(vocab, rng, opts);
     const dense = createDense(embedding.weight.cols, classes.length, rng, { dtype: opts.dtype, init: 'xavier' });
     return new AverageSentimentModel(vocab, classes, embedding, dense);

@@ -10,6 +10,7 @@
  */
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { InputError } from '../core/errors.js';
 import { resolveOutputTarget } from './outputs.js';
 
@@ -367,4 +368,20 @@ export function findJsonErrorOffset(text: string): number {
 /** The error's message on one line (Node's JSON messages quote multi-line snippets). */
 function messageOf(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim();
+}
+
+/**
+ * A path under the package's own `data/` folder (the copies shipped with seqgrad: data/names,
+ * the sentiment sets, …), found upwards from this module, so it resolves the same from any current
+ * folder, under tsx (training/io/) and from the build (dist/…). Throws when `relative` is not there.
+ */
+export function shippedDataPath(relative: string): string {
+  const here = nodePath.dirname(fileURLToPath(import.meta.url));
+  let dir = here;
+  for (let i = 0; i < 6; i++) {
+    const candidate = nodePath.join(dir, 'data', relative);
+    if (fs.existsSync(candidate)) return candidate;
+    dir = nodePath.dirname(dir);
+  }
+  throw new Error(`shippedDataPath: data/${relative} of the seqgrad package was not found above ${here}`);
 }

@@ -32,6 +32,7 @@ import { isStackedRnn, type RecurrentLayer } from '../../layers/interchange.js';
 import { createStack, stackedParameters, type StackedLayerSpec } from '../../layers/stacked.js';
 import { readJsonFile, writeFileAtomic } from './files.js';
 import { matrixFromJSON, matrixToJSON, type MatrixJSON } from './tensors.js';
+import { storedWeightCount } from './weights-json.js';
 import { InputError } from '../core/errors.js';
 
 export const LAYER_FORMAT = 'seqgrad.recurrent-layer';
@@ -102,13 +103,18 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** Rebuild one cell's structure from its config (weights come later). */
-function cellFromConfig(config: unknown, where: string, dtype: DType, fail: (what: string) => never): RecurrentCell {
+function cellFromConfig(config: unknown, where: string, dtype: DType, fail: (what: string) => never, storedWeights?: number): RecurrentCell {
   if (!isObject(config)) return fail(`expected ${where} to be a cell config { kind, inputSize, hiddenSize, dtype }, got ${describe(config)}`);
   const { kind, inputSize, hiddenSize, activation } = config;
   if (typeof kind !== 'string' || !(CELL_KINDS as readonly string[]).includes(kind)) {
     return fail(`expected ${where}.kind to be one of ${CELL_KINDS.join(', ')}, got ${describe(kind)}`);
   }
   if (config.dtype !== dtype) return fail(`expected ${where}.dtype to be the file's dtype ${dtype}, got ${describe(config.dtype)}`);
+  // A cell holds at least W_a [H, H] and W_x [H, in]: refuse sizes the file's weights cannot fill before allocating them.
+  const needed = Number(hiddenSize) * (Number(hiddenSize) + Number(inputSize));
+  if (storedWeights !== undefined && needed > storedWeights) {
+    return fail(`${where} (hidden ${String(hiddenSize)}, input ${String(inputSize)}) needs at least ${needed} weights, the file holds ${storedWeights}`);
+  }
   try {
     return createCell(kind as CellConfig['kind'], {
       inputSize: inputSize as number, hiddenSize: hiddenSize as number, dtype,
@@ -119,8 +125,11 @@ function cellFromConfig(config: unknown, where: string, dtype: DType, fail: (wha
   }
 }
 
-/** Build a layer's structure (fresh weights) from the kind and config of its JSON; `fail` throws naming the field. */
-export function structureFromJSON(json: Record<string, unknown>, dtype: DType, fail: (what: string) => never): RecurrentLayer {
+/**
+ * Build a layer's structure (fresh weights) from the kind and config of its JSON; `fail` throws naming the field.
+ * With `storedWeights` (how many weights the file holds), a cell whose sizes need more is refused before it is allocated.
+ */
+export function structureFromJSON(json: Record<string, unknown>, dtype: DType, fail: (what: string) => never, storedWeights?: number): RecurrentLayer {
   const { kind, config } = json;
   const wrap = <T>(build: () => T, what: string): T => {
     try {
@@ -129,11 +138,11 @@ export function structureFromJSON(json: Record<string, unknown>, dtype: DType, f
       return fail(`bad ${what}: ${(err as Error).message}`);
     }
   };
-  if (kind === 'cell') return cellFromConfig(config, 'config', dtype, fail);
+  if (kind === 'cell') return cellFromConfig(config, 'config', dtype, fail, storedWeights);
   if (kind === 'bidirectional') {
     if (!isObject(config)) return fail(`expected config to be { forward, backward }, got ${describe(config)}`);
-    const forward = cellFromConfig(config.forward, 'config.forward', dtype, fail);
-    const backward = cellFromConfig(config.backward, 'config.backward', dtype, fail);
+    const forward = cellFromConfig(config.forward, 'config.forward', dtype, fail, storedWeights);
+    const backward = cellFromConfig(config.backward, 'config.backward', dtype, fail, storedWeights);
     return wrap(() => createBidirectional(forward, backward), 'bidirectional config');
   }
   if (kind === 'stacked') {
@@ -143,8 +152,8 @@ export function structureFromJSON(json: Record<string, unknown>, dtype: DType, f
     const specs = config.layers.map((l: unknown, k: number): StackedLayerSpec => {
       if (!isObject(l)) return fail(`expected config.layers[${k}] to be { cell, backwardCell?, residual }, got ${describe(l)}`);
       if (typeof l.residual !== 'boolean') return fail(`expected config.layers[${k}].residual to be true or false, got ${describe(l.residual)}`);
-      const cell = cellFromConfig(l.cell, `config.layers[${k}].cell`, dtype, fail);
-      const backwardCell = l.backwardCell === undefined ? undefined : cellFromConfig(l.backwardCell, `config.layers[${k}].backwardCell`, dtype, fail);
+      const cell = cellFromConfig(l.cell, `config.layers[${k}].cell`, dtype, fail, storedWeights);
+      const backwardCell = l.backwardCell === undefined ? undefined : cellFromConfig(l.backwardCell, `config.layers[${k}].backwardCell`, dtype, fail, storedWeights);
       return { cell, backwardCell, residual: l.residual };
     });
     return wrap(() => createStack(specs), 'stacked config');
@@ -163,7 +172,7 @@ export function layerFromJSON(json: unknown, source = 'layer JSON'): RecurrentLa
   if (json.version !== 1) return fail(`expected version 1, got ${JSON.stringify(json.version)}`);
   const dtype = json.dtype;
   if (dtype !== 'float32' && dtype !== 'float64') return fail(`expected dtype "float32" or "float64", got ${describe(dtype)}`);
-  const layer = structureFromJSON(json, dtype, fail);
+  const layer = structureFromJSON(json, dtype, fail, storedWeightCount(json.weights));
   const params = layerParameters(layer);
 
   const shapes = json.shapes;

@@ -32,6 +32,11 @@ export interface OutputPlan {
   updates?: Record<string, string>;
   /** Create missing parent folders of the outputs (`mkdir -p`), for defaults like out/model.json. */
   createParents?: boolean;
+  /**
+   * Folders the command writes files into (a data set directory): each must be a folder, or creatable
+   * (no file on its path, a writable folder above it), so such a mistake fails before any work.
+   */
+  folders?: NamedPaths;
 }
 
 /**
@@ -58,6 +63,35 @@ export function planOutputs(plan: OutputPlan): void {
     const other = outputIds.get(id);
     if (other !== undefined) throw new InputError(`${where} is the same file as ${other}: two outputs cannot share a file`);
     outputIds.set(id, `${flag} ${path}`);
+  }
+  for (const [flag, path] of Object.entries(plan.folders ?? {})) {
+    if (path !== undefined) checkOutputFolder(`${plan.command}: ${flag}`, path);
+  }
+}
+
+/**
+ * An output folder exists, or can be created: its nearest existing ancestor is a writable folder.
+ * Nothing is created here (the command makes it when it writes). A file, device or FIFO in its place
+ * or on its path is refused.
+ */
+function checkOutputFolder(flag: string, path: string): void {
+  const where = `${flag} ${path}`;
+  if (path === '') throw new InputError(`${flag}: expected a folder name, got an empty one`);
+  let existing = nodePath.resolve(path);
+  let st = statOrNull(existing);
+  while (!st && nodePath.dirname(existing) !== existing) {
+    existing = nodePath.dirname(existing);
+    st = statOrNull(existing);
+  }
+  if (st && !st.isDirectory()) {
+    const what = st.isFile() ? 'a file' : kindOf(st);
+    if (existing === nodePath.resolve(path)) throw new InputError(`${where} exists and is not a folder (${what})`, { code: 'ENOTDIR' });
+    throw new InputError(`${where}: cannot be created, ${existing} is not a folder (${what})`, { code: 'ENOTDIR' });
+  }
+  try {
+    fs.accessSync(existing, fs.constants.W_OK);
+  } catch (err) {
+    throw new InputError(`${where}: ${existing === nodePath.resolve(path) ? 'the folder' : `its parent ${existing}`} is not writable`, { code: (err as NodeJS.ErrnoException).code });
   }
 }
 

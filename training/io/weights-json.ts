@@ -78,9 +78,21 @@ export function checkModelSize(op: string, needed: number, what: string): void {
  * `what` describes the configuration ("lstm, hidden 100000, 1 layer(s)").
  */
 export function checkConfigAgainstWeights(needed: number, weights: Record<string, MatrixJSON>, fail: (what: string) => never, what: string): void {
-  let stored = 0;
-  for (const w of Object.values(weights)) {
-    if (w && Number.isInteger(w.rows) && Number.isInteger(w.cols) && w.rows >= 0 && w.cols >= 0) stored += w.rows * w.cols;
-  }
+  const stored = storedWeightCount(weights);
   if (!(needed <= stored)) fail(`its config (${what}) needs at least ${needed} weights, the file holds ${stored}`);
+}
+
+/**
+ * How many weights a file's matrices (name → MatrixJSON) can fill: per matrix rows·cols, but no
+ * more than its base64 data holds (a file claiming `rows: 1e9` with no data fills nothing).
+ */
+export function storedWeightCount(weights: unknown): number {
+  let stored = 0;
+  if (weights === null || typeof weights !== 'object') return 0;
+  for (const w of Object.values(weights as Record<string, Partial<MatrixJSON> | null>)) {
+    if (!w || !Number.isInteger(w.rows) || !Number.isInteger(w.cols) || (w.rows as number) < 0 || (w.cols as number) < 0) continue;
+    const held = typeof w.data === 'string' ? Math.floor((w.data.length * 3) / 4 / (w.dtype === 'float64' ? 8 : 4)) : 0;
+    stored += Math.min((w.rows as number) * (w.cols as number), held);
+  }
+  return stored;
 }

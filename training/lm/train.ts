@@ -169,6 +169,14 @@ export interface LmTrainConfig {
 }
 
 /**
+ * The validation tokens an evaluation reads by default: all of a typical corpus's split (tiny
+ * Shakespeare's 10% is 111,539 characters), a bounded sample of a very large one (a 100 MB corpus's
+ * 10.5 M tokens took longer than the training between two evaluations). At ~1.5 nats of spread
+ * per token, 200,000 tokens give the mean loss a standard error near 0.003 nats.
+ */
+export const DEFAULT_MAX_EVAL_TOKENS = 200_000;
+
+/**
  * How long and how watched a run is (may change on resume): the step budget, time limit, stop
  * signal and progress of the shared loop (training/core/loop.ts), and the evaluation schedule.
  */
@@ -177,7 +185,10 @@ export interface LmRunOptions extends StepLimits, LoopControls<LmProgress> {
   evalEvery?: number;
   /** …and/or every this many seconds (wall clock of this run). */
   evalEverySeconds?: number;
-  /** Evaluate on at most this many validation tokens (default all). */
+  /**
+   * Evaluate on at most this many validation tokens (default DEFAULT_MAX_EVAL_TOKENS; 0 = all), so
+   * validating a very large corpus's split does not dominate the run.
+   */
   maxEvalTokens?: number;
   /** Stop when this many evaluations in a row did not improve the best validation loss (0 = never). */
   patience?: number;
@@ -489,7 +500,7 @@ export class LmTrainer {
 
     /** Evaluate; true when early stopping should end the run. `stepSeconds`: this run's time in steps. */
     const evaluate = (stepSeconds: number): boolean => {
-      const result = this.evaluate(opts.maxEvalTokens);
+      const result = this.evaluate(opts.maxEvalTokens ?? DEFAULT_MAX_EVAL_TOKENS);
       lastEvalAt = now();
       lastEvalStep = this.position.step;
       if (!result) return false;

@@ -24,6 +24,7 @@ import {
   LossHistory, createUpdate, runTrainingLoop, stepBudget, type LoopControls, type StepLimits, type Update,
 } from '../core/loop.js';
 import { createOptimizer, type OptimizerState } from '../core/optimizers.js';
+import { DEFAULT_MAX_EVAL_TOKENS } from './train.js';
 import type {
   LmData, LmEvaluation, LmEvaluationRecord, LmProgress, LmStepInfo, LmTrainConfig, LmTrainResult,
 } from './train.js';
@@ -180,7 +181,7 @@ export class TransformerLmTrainer {
     let bestLoss: number | null = null;
     /** `stepSeconds`: this run's time in steps. */
     const evaluateNow = (stepSeconds: number): void => {
-      const result = this.evaluate(opts.maxEvalTokens);
+      const result = this.evaluate(opts.maxEvalTokens ?? DEFAULT_MAX_EVAL_TOKENS);
       lastEvalStep = this.step;
       if (!result) return;
       const record: LmEvaluationRecord = { ...result, step: this.step, trainSeconds: stepSeconds, trainLoss: this.smoothLoss };

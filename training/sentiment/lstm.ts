@@ -35,6 +35,7 @@ import { createOutputHead } from '../../layers/heads.js';
 import { createStackedRnn } from '../../layers/stacked.js';
 import type { ParamSet } from '../core/optimizers.js';
 import { matrixFromJSON, matrixToJSON, type MatrixJSON } from '../io/tensors.js';
+import { checkModelSize } from '../io/weights-json.js';
 import { checkModelJSON, createSentimentEmbedding, type SentimentBatch, type SentimentModel, type SentimentModelFactory, type SentimentModelJSON, type SentimentModelOptions } from '../classify/sentence-classifier.js';
 import { PAD, Vocabulary } from '../text/vocab.js';
 
@@ -239,6 +240,10 @@ export function createLstmSentimentModel(vocab: Vocabulary, classes: string[], r
   const hidden = opts.hidden ?? 64, layers = opts.layers ?? 1;
   if (!Number.isInteger(hidden) || hidden < 1) throw new Error(`${op}: expected hidden to be a positive integer, got ${hidden}`);
   if (!Number.isInteger(layers) || layers < 1) throw new Error(`${op}: expected layers to be a positive integer, got ${layers}`);
+  // At least E [V, d], W_a [H, H] and W_x [H, d] per layer and direction, and the head [C, H]: checked before allocating.
+  const d = opts.vectors ? opts.vectors.vectors.cols : opts.dim, directions = opts.bidirectional ? 2 : 1;
+  checkModelSize(op, vocab.size * d + directions * layers * hidden * (hidden + d) + classes.length * hidden,
+    `an LSTM of hidden ${hidden} × ${layers} layer(s) over ${vocab.size} words of size ${d}`);
   const { embedding } = createSentimentEmbedding(vocab, rng, opts);
   const dtype = embedding.weight.dtype;
   const rnn = createStackedRnn({
@@ -266,9 +271,18 @@ export const lstmModelFactory: SentimentModelFactory = {
   fromJSON(json) {
     checkModelJSON(json, 'lstm');
     const vocab = Vocabulary.fromJSON(json.vocab);
+    // The sizes come from the weights' shapes: decode them first, so a shape the data cannot fill
+    // ("rows": 1e9 with no bytes) fails here instead of sizing the network built below.
+    const decoded = Object.fromEntries(Object.entries(json.weights ?? {}).map(([name, w]) => {
+      try {
+        return [name, matrixFromJSON(w)];
+      } catch (err) {
+        throw new Error(`sentiment model: weight '${name}': ${(err as Error).message}`);
+      }
+    }));
     const config = lstmConfigFromWeights(json.weights);
-    if (!json.weights.E) throw new Error(`sentiment model: expected the embedding weight 'E' in the model file, got ${Object.keys(json.weights).join(', ')}`);
-    const E = matrixFromJSON(json.weights.E);
+    if (!decoded.E) throw new Error(`sentiment model: expected the embedding weight 'E' in the model file, got ${Object.keys(json.weights).join(', ')}`);
+    const E = decoded.E;
     const embedding = wrapEmbedding(E, { frozen: json.frozen, paddingIdx: vocab.has(PAD) ? vocab.id(PAD) : undefined });
     const rng = new Rng(0); // the weights are overwritten below
     const rnn = createStackedRnn({
@@ -280,9 +294,8 @@ export const lstmModelFactory: SentimentModelFactory = {
     const { params } = modelParameters(model.net);
     for (const [name, target] of Object.entries(params)) {
       if (name === 'embedding.weight') continue;
-      const stored = json.weights[name];
-      if (!stored) throw new Error(`sentiment model: expected weight '${name}' in the model file, got none`);
-      const m = matrixFromJSON(stored);
+      const m = decoded[name];
+      if (!m) throw new Error(`sentiment model: expected weight '${name}' in the model file, got none`);
       if (m.rows !== target.rows || m.cols !== target.cols) {
         throw new Error(`sentiment model: expected '${name}' to be ${shapeOf(target)}, got ${shapeOf(m)}`);
       }

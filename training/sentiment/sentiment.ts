@@ -7,14 +7,17 @@
  *       `SentimentModelFactory`, and list the factory in cli/commands/sentiment.ts).
  *
  * Data: the UCI "Sentiment Labelled Sentences" files (`sentence<TAB>label`, header line skipped,
- * seeded 80/20 split of each source) and the Emojify set (train_emoji.csv / tesss.csv, 5 classes).
+ * seeded 80/20 split of each source) and the Emojify set (train_emoji.csv / tesss.csv, 5 classes),
+ * both shipped under data/; or the user's own TSV/CSV file (`parseLabelledFile`, any classes).
  */
 import { crossEntropy, crossEntropyBackward } from '../../engine/cross-entropy.js';
 import { Matrix } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
 import { embeddingSgdStep } from '../../layers/embedding.js';
 import { makeSentimentBatch, type SentimentModel } from '../classify/sentence-classifier.js';
-import { readTextFile } from '../io/files.js';
+import { DelimitedSyntaxError, detectDelimitedFormat, parseCsv, parseTsv, type DelimitedRecord } from '../io/delimited.js';
+import { readTextFile, shippedDataPath } from '../io/files.js';
+import { InputError } from '../core/errors.js';
 import { createUpdate, runTrainingLoop, type LoopControls } from '../core/loop.js';
 import { createOptimizer, type OptimizerConfig } from '../core/optimizers.js';
 import { PAD, UNK, Vocabulary, tokenizeWords } from '../text/vocab.js';
@@ -81,28 +84,6 @@ export function parseLabelledSentences(text: string, source: string): SentimentE
   return out;
 }
 
-/** Split a CSV line into fields (double quotes group; "" is a quote). */
-function csvFields(line: string): string[] {
-  const fields: string[] = [];
-  let field = '', quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      fields.push(field);
-      field = '';
-    } else field += ch;
-  }
-  fields.push(field);
-  return fields;
-}
-
 /**
  * Parse an Emojify CSV: the first two columns are the sentence and the label 0–4 (train_emoji.csv
  * has `sentence,label,,` and sometimes a 4th field like ` [0]`; tesss.csv has `"sentence<TAB>",label`,
@@ -110,18 +91,130 @@ function csvFields(line: string): string[] {
  */
 export function parseEmojiCsv(text: string, source: string): SentimentExample[] {
   const out: SentimentExample[] = [];
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
-  for (let i = 0; i < lines.length; i++) {
-    if (lines[i].trim().length === 0) continue;
-    const fields = csvFields(lines[i]);
+  for (const { fields, line } of csvRecords(text, source, 'parseEmojiCsv')) {
     const label = (fields[1] ?? '').trim();
     if (fields.length < 2 || !/^[0-4]$/.test(label)) {
-      throw new Error(`parseEmojiCsv: ${source} line ${i + 1}: expected 'sentence,label' with a label 0–4, got '${lines[i].slice(0, 60)}'`);
+      throw new Error(`parseEmojiCsv: ${source} line ${line}: expected 'sentence,label' with a label 0–4, got '${fields.join(',').slice(0, 60)}'`);
     }
-    out.push({ text: fields[0].trim(), label: Number(label), source: `${source}:${i + 1}` });
+    out.push({ text: fields[0].trim(), label: Number(label), source: `${source}:${line}` });
   }
   if (out.length === 0) throw new Error(`parseEmojiCsv: ${source} holds no rows`);
   return out;
+}
+
+function csvRecords(text: string, source: string, op: string): DelimitedRecord[] {
+  try {
+    return parseCsv(text);
+  } catch (err) {
+    if (err instanceof DelimitedSyntaxError) throw new InputError(`${op}: ${source} line ${err.line}: a quoted field is never closed`);
+    throw err;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The user's own labelled files
+
+/** A labelled row of a user's file, its label still the file's string. */
+export interface LabelledText {
+  text: string;
+  label: string;
+  /** `file:line`. */
+  source: string;
+}
+
+/** Header names (case-insensitive) of the label column and of the text column. */
+export const LABEL_COLUMNS = ['label', 'labels', 'class', 'category', 'sentiment', 'target', 'y'];
+export const TEXT_COLUMNS = ['text', 'sentence', 'sentences', 'review', 'reviews', 'content', 'document', 'x'];
+
+/** The label and text column of a header row, or null when the header does not name both. */
+function headerColumns(fields: string[]): { label: number; text: number } | null {
+  const names = fields.map((f) => f.trim().toLowerCase());
+  const label = names.findIndex((n) => LABEL_COLUMNS.includes(n));
+  const text = names.findIndex((n) => TEXT_COLUMNS.includes(n));
+  return label >= 0 && text >= 0 && label !== text ? { label, text } : null;
+}
+
+/**
+ * Parse a user's labelled file (any number of classes; labels are strings):
+ * - TSV: `label<TAB>text` per line (a text holding tabs keeps them). A first line whose fields
+ *   name a label and a text column (e.g. `label<TAB>text`, or the UCI files' `reviews<TAB>sentiment`)
+ *   is a header, and its column order is used.
+ * - CSV: a header line naming the label column (label, class, category, sentiment, target, y) and
+ *   the text column (text, sentence, review, content, document, x); other columns are ignored.
+ *   Quoted fields may hold commas, line breaks and doubled quotes.
+ * The format comes from the extension (.csv, .tsv/.tab) or else the first line (tab or comma).
+ * Every problem is one InputError naming the file and the line.
+ */
+export function parseLabelledFile(text: string, source: string): LabelledText[] {
+  const op = 'sentiment data';
+  const format = detectDelimitedFormat(source, text);
+  if (format === null) {
+    throw new InputError(`${op}: ${source} line 1: expected a TSV line 'label<TAB>text' or a CSV header 'label,text', got neither a tab nor a comma`);
+  }
+  const records = format === 'tsv' ? parseTsv(text) : csvRecords(text, source, op);
+  if (records.length === 0) throw new InputError(`${op}: ${source} holds no rows`);
+  let columns = headerColumns(records[0].fields);
+  if (format === 'csv' && columns === null) {
+    throw new InputError(
+      `${op}: ${source} line ${records[0].line}: expected a CSV header naming a label column (${LABEL_COLUMNS.join('|')}) and a text column (${TEXT_COLUMNS.join('|')}), got '${records[0].fields.join(',').slice(0, 60)}'`,
+    );
+  }
+  const hasHeader = columns !== null;
+  const body = hasHeader ? records.slice(1) : records;
+  columns ??= { label: 0, text: 1 };
+  const out: LabelledText[] = [];
+  for (const { fields, line } of body) {
+    const where = `${op}: ${source} line ${line}`;
+    const needed = Math.max(columns.label, columns.text) + 1;
+    if (fields.length < needed) {
+      const shape = format === 'tsv' ? "'label<TAB>text'" : `${needed} comma-separated fields`;
+      throw new InputError(`${where}: expected ${shape}, got '${fields.join(format === 'tsv' ? '\t' : ',').slice(0, 60)}'`);
+    }
+    const label = fields[columns.label].trim();
+    if (label === '') throw new InputError(`${where}: expected a label, got an empty one`);
+    // TSV without a header: everything after the first tab is the text.
+    const textField = format === 'tsv' && !hasHeader ? fields.slice(1).join('\t') : fields[columns.text];
+    out.push({ text: fixCp1252Controls(textField.trim()), label, source: `${source}:${line}` });
+  }
+  if (out.length === 0) throw new InputError(`${op}: ${source} holds a header but no rows`);
+  return out;
+}
+
+/** The distinct labels in a stable order: numerically when all are numbers, else by code point. */
+export function labelClasses(rows: readonly LabelledText[]): string[] {
+  const labels = [...new Set(rows.map((r) => r.label))];
+  const numeric = labels.every((l) => /^[-+]?\d+(\.\d+)?$/.test(l));
+  return labels.sort(numeric ? (a, b) => Number(a) - Number(b) : (a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** Rows with their label's index in `classes`; a label not there is an InputError naming the row. */
+export function indexLabels(rows: readonly LabelledText[], classes: readonly string[]): SentimentExample[] {
+  const index = new Map(classes.map((c, i) => [c, i]));
+  return rows.map((r) => {
+    const label = index.get(r.label);
+    if (label === undefined) throw new InputError(`sentiment data: ${r.source}: label '${r.label}' is not one of the model's classes (${classes.join(', ')})`);
+    return { text: r.text, label, source: r.source };
+  });
+}
+
+/**
+ * A user's labelled file as a data set: its classes (`classes` given: the model's, and every label
+ * must be one of them; else the file's, at least two), split 80/20 by a seeded shuffle.
+ */
+export function loadSentimentFile(path: string, opts: { seed?: number; testFraction?: number; classes?: readonly string[] } = {}): SentimentDataset {
+  let text: string;
+  try {
+    text = readTextFile(path, 'sentiment data file');
+  } catch (err) {
+    throw new InputError((err as Error).message);
+  }
+  const rows = parseLabelledFile(text, path);
+  const classes = opts.classes ? [...opts.classes] : labelClasses(rows);
+  if (classes.length < 2) throw new InputError(`sentiment data: ${path}: expected at least 2 classes, got ${classes.length} ('${classes.join("', '")}')`);
+  const examples = indexLabels(rows, classes);
+  if (examples.length < 3) throw new InputError(`sentiment data: ${path}: expected at least 3 labelled rows (20% are held out), got ${examples.length}`);
+  const [train, test] = splitExamples(examples, new Rng((opts.seed ?? 1) * 1000), opts.testFraction);
+  return { name: path, classes, train, test };
 }
 
 /** A seeded shuffle of `examples` split into the first (1 − testFraction) and the rest. */
@@ -134,14 +227,16 @@ export function splitExamples(examples: SentimentExample[], rng: Rng, testFracti
 }
 
 /**
- * Load a data set from `dataDir` (the shared data folder): one UCI source or all three (each
+ * Load a named data set from `dataDir` (default: the copies shipped in the package's data/ folder,
+ * found from this module, so any current folder works): one UCI source or all three (each
  * split 80/20 by its own seeded shuffle, so 'all' has the same held-out sentences as the three
  * single runs), or Emojify (its own train and test files).
  */
-export function loadSentimentData(name: SentimentDataName, dataDir: string, opts: { seed?: number; testFraction?: number } = {}): SentimentDataset {
+export function loadSentimentData(name: SentimentDataName, dataDir?: string, opts: { seed?: number; testFraction?: number } = {}): SentimentDataset {
   const seed = opts.seed ?? 1;
+  const file = (relative: string): string => dataFile(dataDir, relative);
   if (name === 'emojify') {
-    const trainPath = `${dataDir}/emojify/train_emoji.csv`, testPath = `${dataDir}/emojify/tesss.csv`;
+    const trainPath = file('emojify/train_emoji.csv'), testPath = file('emojify/tesss.csv');
     return {
       name,
       classes: EMOJI_CLASSES,
@@ -155,7 +250,7 @@ export function loadSentimentData(name: SentimentDataName, dataDir: string, opts
   }
   const train: SentimentExample[] = [], test: SentimentExample[] = [];
   for (const source of sources) {
-    const path = `${dataDir}/${SENTENCE_FILES[source]}`;
+    const path = file(SENTENCE_FILES[source]);
     const examples = parseLabelledSentences(readTextFile(path, `${source} sentences file`), path);
     const splitSeed = seed * 1000 + Object.keys(SENTENCE_FILES).indexOf(source);
     const [tr, te] = splitExamples(examples, new Rng(splitSeed), opts.testFraction);
@@ -163,6 +258,24 @@ export function loadSentimentData(name: SentimentDataName, dataDir: string, opts
     test.push(...te);
   }
   return { name, classes: BINARY_CLASSES, train, test };
+}
+
+/** A file of a named set: under `dataDir`, or the copy shipped with the package. */
+function dataFile(dataDir: string | undefined, relative: string): string {
+  return dataDir === undefined ? shippedDataPath(relative) : `${dataDir}/${relative}`;
+}
+
+/** True for the names of the data sets shipped with seqgrad (anything else is a file). */
+export function isSentimentDataName(name: string): name is SentimentDataName {
+  return (SENTIMENT_DATA_NAMES as string[]).includes(name);
+}
+
+/** The files a named data set is read from (for the output checks: no output may be one of them). */
+export function sentimentDataFiles(name: SentimentDataName, dataDir?: string): string[] {
+  const file = (relative: string): string => dataFile(dataDir, relative);
+  if (name === 'emojify') return [file('emojify/train_emoji.csv'), file('emojify/tesss.csv')];
+  const sources = name === 'all' ? (['yelp', 'amazon', 'imdb'] as const) : [name];
+  return sources.map((source) => file(SENTENCE_FILES[source]));
 }
 
 /** The notes' preprocessing: lower-cased word tokens ("Wasn't good." → wasn't, good, .). */

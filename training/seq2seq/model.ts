@@ -99,8 +99,10 @@ export type Seq2SeqForm = 'encoder-decoder' | 'captioning';
 export interface Seq2SeqConfig {
   /** 'encoder-decoder' (x → y) or 'captioning' (feature vector → y). */
   form: Seq2SeqForm;
-  /** Tokens are characters or words (both sides). */
-  level: TokenLevel;
+  /** Source tokens are characters or words. */
+  sourceLevel: TokenLevel;
+  /** Target tokens are characters or words (grapheme-to-phoneme: letters in, space-separated phonemes out). */
+  targetLevel: TokenLevel;
   /** Lower-case both sides before tokenising. */
   lowercase: boolean;
   /** Cell kind of the encoder and the decoder. */
@@ -128,7 +130,9 @@ export interface Seq2SeqConfig {
 /** What `createSeq2Seq` accepts; anything left out takes the default shown. */
 export interface Seq2SeqOptions {
   form?: Seq2SeqForm;            // 'encoder-decoder'
-  level?: TokenLevel;            // 'char'
+  level?: TokenLevel;            // 'char': the shorthand for both sides
+  sourceLevel?: TokenLevel;      // level
+  targetLevel?: TokenLevel;      // level
   lowercase?: boolean;           // false
   cell?: CellKind;               // 'lstm'
   embeddingDim?: number;         // 32
@@ -165,6 +169,25 @@ export interface Seq2SeqModel {
 const TARGET_SPECIALS = [PAD, SOS, EOS, UNK];
 const SOURCE_SPECIALS = [PAD, UNK];
 
+/** The token levels of the two sides, as options give them: `level` sets both, a side's own wins. */
+export interface Seq2SeqLevelOptions {
+  level?: TokenLevel;
+  sourceLevel?: TokenLevel;
+  targetLevel?: TokenLevel;
+}
+
+/**
+ * Source and target levels from `level` (the shorthand for both; default 'char') and the sides'
+ * own `sourceLevel` / `targetLevel`; throws naming the field when one is not 'char' or 'word'.
+ */
+export function resolveLevels(opts: Seq2SeqLevelOptions, op: string): { sourceLevel: TokenLevel; targetLevel: TokenLevel } {
+  const levels = { sourceLevel: opts.sourceLevel ?? opts.level ?? 'char', targetLevel: opts.targetLevel ?? opts.level ?? 'char' };
+  for (const [name, value] of Object.entries(levels)) {
+    if (value !== 'char' && value !== 'word') throw new Error(`${op}: expected ${name} 'char' or 'word', got ${JSON.stringify(value)}`);
+  }
+  return levels;
+}
+
 /** Vocabulary of source texts: `<PAD>`, `<UNK>`, then the tokens by frequency. */
 export function buildSourceVocabulary(tokens: Iterable<string>, opts: { minCount?: number; maxSize?: number } = {}): Vocabulary {
   return Vocabulary.build(tokens, { ...opts, specials: [...SOURCE_SPECIALS] });
@@ -192,7 +215,7 @@ export function resolveSeq2SeqConfig(opts: Seq2SeqOptions, op = 'createSeq2Seq')
   const decoderHidden = opts.decoderHidden ?? (captioning ? 64 : contextSize);
   const config: Seq2SeqConfig = {
     form,
-    level: opts.level ?? 'char',
+    ...resolveLevels(opts, op),
     lowercase: opts.lowercase ?? false,
     cell: opts.cell ?? 'lstm',
     embeddingDim: opts.embeddingDim ?? 32,
@@ -206,7 +229,6 @@ export function resolveSeq2SeqConfig(opts: Seq2SeqOptions, op = 'createSeq2Seq')
     seed: opts.seed ?? 1,
     dtype: opts.dtype ?? 'float32',
   };
-  if (config.level !== 'char' && config.level !== 'word') throw new Error(`${op}: expected level 'char' or 'word', got ${JSON.stringify(config.level)}`);
   if (!CELL_KINDS.includes(config.cell)) throw new Error(`${op}: expected cell among ${CELL_KINDS.join('|')}, got ${JSON.stringify(config.cell)}`);
   if (!SEQ2SEQ_ATTENTIONS.includes(attention)) throw new Error(`${op}: expected attention among ${SEQ2SEQ_ATTENTIONS.join('|')}, got ${JSON.stringify(attention)}`);
   const positive = (name: string, v: number): void => {
@@ -761,9 +783,10 @@ export function seq2seqBackward(model: Seq2SeqModel, ws: Seq2SeqWorkspace, scale
 
 // ---- text ↔ ids ----------------------------------------------------------------------------
 
-/** Tokens of a text the way the model reads it (its level and lower-casing). */
-export function seq2seqTokens(model: Seq2SeqModel, text: string): string[] {
-  return tokenizeText(text, { level: model.config.level, lowercase: model.config.lowercase });
+/** Tokens of a source (or, with side 'target', a target) text the way the model reads it (that side's level, lower-casing). */
+export function seq2seqTokens(model: Seq2SeqModel, text: string, side: 'source' | 'target' = 'source'): string[] {
+  const level = side === 'source' ? model.config.sourceLevel : model.config.targetLevel;
+  return tokenizeText(text, { level, lowercase: model.config.lowercase });
 }
 
 /** Source text → ids (unknown tokens → <UNK>). */
@@ -774,12 +797,12 @@ export function encodeSource(model: Seq2SeqModel, text: string): number[] {
 
 /** Target text → ids, without <EOS>. */
 export function encodeTarget(model: Seq2SeqModel, text: string): number[] {
-  return model.targetVocab.encode(seq2seqTokens(model, text));
+  return model.targetVocab.encode(seq2seqTokens(model, text, 'target'));
 }
 
 /** Decoder ids → text (stops at <EOS>). */
 export function decodeTarget(model: Seq2SeqModel, ids: readonly number[]): string {
-  return detokenize(model.targetVocab.decode([...ids]), model.config.level);
+  return detokenize(model.targetVocab.decode([...ids]), model.config.targetLevel);
 }
 
 // ---- decoding: a step function over one source -----------------------------------------------

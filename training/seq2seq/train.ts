@@ -39,7 +39,7 @@ import {
 import {
   Seq2SeqDecoder, attributeTranslationError, buildSourceVocabulary, buildTargetVocabulary, createSeq2SeqWorkspace,
   makeSeq2SeqBatch, seq2seqForward, seq2seqBackward, seq2seqFormerNames, seq2seqFromJSON, seq2seqParameters, seq2seqToJSON, seq2seqZeroGrad,
-  translateManyIds, type ErrorVerdict, type Seq2SeqExample, type Seq2SeqModel, type Seq2SeqModelJSON, type Seq2SeqWorkspace,
+  resolveLevels, translateManyIds, type ErrorVerdict, type Seq2SeqLevelOptions, type Seq2SeqExample, type Seq2SeqModel, type Seq2SeqModelJSON, type Seq2SeqWorkspace,
 } from './model.js';
 import type { SeqPair } from './tasks.js';
 import { tokenizeText, type TokenLevel, type Vocabulary } from '../text/vocab.js';
@@ -47,8 +47,8 @@ import { InputError } from '../core/errors.js';
 
 // ---- data ----------------------------------------------------------------------------------
 
-export interface Seq2SeqDataOptions {
-  level: TokenLevel;
+/** `level` sets both sides' token level (default 'char'); `sourceLevel` / `targetLevel` one side's. */
+export interface Seq2SeqDataOptions extends Seq2SeqLevelOptions {
   lowercase?: boolean;
   /** Fraction of the pairs held out for validation (default 0.1). */
   valFraction?: number;
@@ -83,10 +83,11 @@ export function prepareSeq2SeqData(pairs: readonly SeqPair[], opts: Seq2SeqDataO
   const valFraction = opts.valFraction ?? 0.1;
   if (!(valFraction >= 0 && valFraction < 1)) throw new Error(`${op}: expected valFraction in [0, 1), got ${valFraction}`);
   if (pairs.length === 0) throw new InputError(`${op}: expected at least one pair, got none`);
-  const tok = { level: opts.level, lowercase: opts.lowercase ?? false };
+  const { sourceLevel, targetLevel } = resolveLevels(opts, op);
+  const lowercase = opts.lowercase ?? false;
   const tokenized = pairs.map((p, i) => {
-    const source = tokenizeText(p.source, tok);
-    const target = tokenizeText(p.target, tok);
+    const source = tokenizeText(p.source, { level: sourceLevel, lowercase });
+    const target = tokenizeText(p.target, { level: targetLevel, lowercase });
     if (source.length === 0 || target.length === 0) {
       throw new InputError(`${op}: expected a source and a target with at least one token each, pair ${i + 1} has ${source.length} and ${target.length}`);
     }
@@ -460,6 +461,8 @@ export interface Seq2SeqCheckpointJSON {
 export interface Seq2SeqDataInfo {
   file?: string;
   level?: TokenLevel;
+  sourceLevel?: TokenLevel;
+  targetLevel?: TokenLevel;
   lowercase?: boolean;
   valFraction?: number;
   seed?: number;
@@ -497,7 +500,7 @@ export function resumeSeq2SeqRun(checkpoint: Seq2SeqCheckpointJSON, pairs: reado
   const model = seq2seqFromJSON(checkpoint.model, source);
   const info = checkpoint.data;
   const data = prepareSeq2SeqData(pairs, {
-    level: model.config.level, lowercase: model.config.lowercase, valFraction: info.valFraction ?? 0.1,
+    sourceLevel: model.config.sourceLevel, targetLevel: model.config.targetLevel, lowercase: model.config.lowercase, valFraction: info.valFraction ?? 0.1,
     seed: info.seed ?? 1, sourceVocab: model.sourceVocab ?? undefined, targetVocab: model.targetVocab,
   });
   return continueRun(model, checkpoint, data, source);
@@ -588,7 +591,7 @@ export interface Seq2SeqEvalResult {
   examples: number;
   /** Fraction of outputs whose tokens equal the reference's. */
   exactMatch: number;
-  /** Corpus BLEU over target tokens (characters at char level), n = 1…4. */
+  /** Corpus BLEU over target tokens (characters at a char-level target), n = 1…4. */
   bleu: number;
   /** Σ position-wise token matches / Σ reference lengths. */
   tokenAccuracy: number;
@@ -599,7 +602,8 @@ export interface Seq2SeqEvalResult {
 /** Decode every pair's source (greedy or beam) and score the outputs against the references. */
 export function evaluateSeq2Seq(model: Seq2SeqModel, pairs: readonly SeqPair[], opts: Seq2SeqEvalOptions = {}): Seq2SeqEvalResult {
   const decoder = new Seq2SeqDecoder(model);
-  const tok = { level: model.config.level, lowercase: model.config.lowercase };
+  const tok = { level: model.config.sourceLevel, lowercase: model.config.lowercase };
+  const targetTok = { level: model.config.targetLevel, lowercase: model.config.lowercase };
   const items: Seq2SeqEvalItem[] = [];
   const candidates: string[][] = [];
   const references: string[][][] = [];
@@ -613,7 +617,7 @@ export function evaluateSeq2Seq(model: Seq2SeqModel, pairs: readonly SeqPair[], 
   const outputs = translateManyIds(model, sources, { beamWidth: opts.beamWidth ?? 1, lengthPenalty: opts.lengthPenalty, maxLength: opts.maxLength });
   pairs.forEach((pair, i) => {
     const srcTokens = tokenizeText(pair.source, tok);
-    const refTokensList = tokenizeText(pair.target, tok);
+    const refTokensList = tokenizeText(pair.target, targetTok);
     const src = sources[i];
     const ref = model.targetVocab.encode(refTokensList);
     const [best] = outputs[i];

@@ -46,10 +46,12 @@ import { matrixToJSON, type MatrixJSON } from '../io/tensors.js';
 import { beamSearch, type LengthPenalty } from '../decode/beam.js';
 import { copyWeightsFromJSON } from '../io/weights-json.js';
 import { EOS, PAD, SOS, Vocabulary, detokenize, tokenizeText, type TokenLevel, type VocabularyJSON } from '../text/vocab.js';
-import type { Seq2SeqBatch, Seq2SeqModel, Translation, TranslateOptions } from './model.js';
+import { resolveLevels, type Seq2SeqBatch, type Seq2SeqLevelOptions, type Seq2SeqModel, type Translation, type TranslateOptions } from './model.js';
 
 export interface TransformerSeq2SeqConfig {
-  level: TokenLevel;
+  /** Source and target tokens: characters or words (each side its own). */
+  sourceLevel: TokenLevel;
+  targetLevel: TokenLevel;
   lowercase: boolean;
   dModel: number;
   numHeads: number;
@@ -66,7 +68,8 @@ export interface TransformerSeq2SeqConfig {
   dtype: DType;
 }
 
-export type TransformerSeq2SeqOptions = Partial<TransformerSeq2SeqConfig>;
+/** Anything left out takes its default; `level` is the shorthand for both sides' levels. */
+export type TransformerSeq2SeqOptions = Partial<TransformerSeq2SeqConfig> & Seq2SeqLevelOptions;
 
 export interface TransformerSeq2SeqModel {
   readonly config: TransformerSeq2SeqConfig;
@@ -86,13 +89,12 @@ export interface TransformerSeq2SeqModel {
 export function resolveTransformerSeq2SeqConfig(opts: TransformerSeq2SeqOptions, op = 'createTransformerSeq2Seq'): TransformerSeq2SeqConfig {
   const dModel = opts.dModel ?? 64;
   const config: TransformerSeq2SeqConfig = {
-    level: opts.level ?? 'char', lowercase: opts.lowercase ?? false, dModel, numHeads: opts.numHeads ?? 4,
+    ...resolveLevels(opts, op), lowercase: opts.lowercase ?? false, dModel, numHeads: opts.numHeads ?? 4,
     encoderLayers: opts.encoderLayers ?? 2, decoderLayers: opts.decoderLayers ?? 2,
     dimFeedforward: opts.dimFeedforward ?? 4 * dModel, dropout: opts.dropout ?? 0.1, activation: opts.activation ?? 'relu',
     normFirst: opts.normFirst ?? false, positions: opts.positions ?? 'sinusoidal', maxLength: opts.maxLength ?? 128,
     seed: opts.seed ?? 1, dtype: opts.dtype ?? 'float32',
   };
-  if (config.level !== 'char' && config.level !== 'word') throw new Error(`${op}: expected level 'char' or 'word', got ${JSON.stringify(config.level)}`);
   resolveTransformerLayerOptions(op, { ...config });
   for (const name of ['encoderLayers', 'decoderLayers', 'maxLength'] as const) {
     if (!Number.isInteger(config[name]) || config[name] < 1) throw new Error(`${op}: expected ${name} to be an integer ≥ 1, got ${config[name]}`);
@@ -348,11 +350,11 @@ export class TransformerSeq2SeqDecoder {
 }
 
 export function transformerSourceIds(model: TransformerSeq2SeqModel, text: string): number[] {
-  return model.sourceVocab.encode(tokenizeText(text, { level: model.config.level, lowercase: model.config.lowercase }));
+  return model.sourceVocab.encode(tokenizeText(text, { level: model.config.sourceLevel, lowercase: model.config.lowercase }));
 }
 
 export function transformerTargetText(model: TransformerSeq2SeqModel, ids: readonly number[]): string {
-  return detokenize(model.targetVocab.decode([...ids]), model.config.level);
+  return detokenize(model.targetVocab.decode([...ids]), model.config.targetLevel);
 }
 
 /** Greedy (beamWidth 1) or beam-search decoding of one source (ids); the n-best translations, best first. */

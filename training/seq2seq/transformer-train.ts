@@ -208,12 +208,13 @@ export function evaluateTransformerSeq2Seq(
   model: TransformerSeq2SeqModel, pairs: readonly SeqPair[], opts: { beamWidth?: number } = {},
 ): { examples: number; exactMatch: number; bleu: number; items: Seq2SeqEvalItem[] } {
   const decoder = new TransformerSeq2SeqDecoder(model);
-  const tok = { level: model.config.level, lowercase: model.config.lowercase };
+  const tok = { level: model.config.sourceLevel, lowercase: model.config.lowercase };
+  const targetTok = { level: model.config.targetLevel, lowercase: model.config.lowercase };
   const items: Seq2SeqEvalItem[] = [];
   pairs.forEach((pair, i) => {
     const srcTokens = tokenizeText(pair.source, tok);
     if (srcTokens.length === 0) throw new InputError(`evaluateTransformerSeq2Seq: expected pair ${i + 1} to have a source with at least one token, got none`);
-    const referenceTokens = tokenizeText(pair.target, tok);
+    const referenceTokens = tokenizeText(pair.target, targetTok);
     const ref = model.targetVocab.encode(referenceTokens);
     const [best] = transformerTranslateIds(decoder, model.sourceVocab.encode(srcTokens), { beamWidth: opts.beamWidth ?? 1 });
     let tokenMatches = 0;

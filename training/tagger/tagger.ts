@@ -24,10 +24,13 @@
  * Evaluation: token-level precision/recall/F1 of the name class (ŷ > 0.5), on all held-out
  * tokens and on the sentences whose first word is ambiguous (plus the accuracy on that first
  * word alone).
+ *
+ * The user's own data (`loadConllFile`, format in conll.ts): a tag-set model, the same network with
+ * a softmax head over the file's K tags, ŷ⟨t⟩ = softmax(W_y a⟨t⟩ + b_y) [T·B, K], and
+ * L = (1/Σm) Σ_t Σ_b m⟨t⟩_b · (−log ŷ⟨t⟩_b[y⟨t⟩_b]); the tag names are saved in the model's config
+ * and evaluation (`evaluateTagSet`) reports token accuracy and per-tag precision/recall/F1 by name.
  */
-import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Matrix, copyInto, shapeOf } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
 import {
@@ -39,15 +42,17 @@ import { createEmbedding } from '../../layers/embedding.js';
 import { createOutputHead } from '../../layers/heads.js';
 import { isStackedRnn } from '../../layers/interchange.js';
 import { createStackedRnn } from '../../layers/stacked.js';
-import { readJsonFile, readTextFile, writeFileAtomic } from '../io/files.js';
+import { readJsonFile, readTextFile, shippedDataPath, writeFileAtomic } from '../io/files.js';
 import { layerFromJSON, layerToJSON, type LayerJSON } from '../io/layer-json.js';
 import { LossHistory, createUpdate, runTrainingLoop, type LoopControls, type StopReason } from '../core/loop.js';
 import { createOptimizer } from '../core/optimizers.js';
 import { matrixFromJSON, matrixToJSON, type MatrixJSON } from '../io/tensors.js';
+import { checkModelSize, storedWeightCount } from '../io/weights-json.js';
 import { precisionRecall, type PrecisionRecall } from '../metrics/detection.js';
 import { PAD, UNK, Vocabulary, type VocabularyJSON } from '../text/vocab.js';
 import { sigmoidScalar as sigmoid } from '../../engine/activations.js';
 import { InputError } from '../core/errors.js';
+import { conllTagIds, conllTagSet, parseConll } from './conll.js';
 
 export interface TaggedSentence {
   tokens: string[];
@@ -64,15 +69,9 @@ export interface NameLists {
   last: string[];
 }
 
-/** data/names of the package, found upwards from this module (works under tsx and from dist/). */
+/** data/names of the package (found from the module, so any current folder works). */
 export function shippedNamesDir(): string {
-  let dir = nodePath.dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const candidate = nodePath.join(dir, 'data', 'names');
-    if (fs.existsSync(nodePath.join(candidate, 'first.txt'))) return candidate;
-    dir = nodePath.dirname(dir);
-  }
-  throw new Error(`shippedNamesDir: data/names/first.txt was not found above ${nodePath.dirname(fileURLToPath(import.meta.url))}`);
+  return shippedDataPath('names');
 }
 
 /** Read first.txt and last.txt (one capitalised name per line; blank lines and # comments skipped). */
@@ -307,6 +306,11 @@ export interface TaggerConfig {
   cell: CellKind;
   /** Stacked layers (default 1). */
   layers: number;
+  /**
+   * The tag names of a tag-set model (a CoNLL file's tags): a softmax over them per step, labels are
+   * tag ids. Absent: the notes' name tagger, one sigmoid per step (labels 0/1).
+   */
+  tags?: string[];
 }
 
 export interface Tagger {
@@ -325,31 +329,46 @@ export function createTagger(vocab: Vocabulary, config: Partial<TaggerConfig>, r
   const c: TaggerConfig = {
     embeddingDim: config.embeddingDim ?? 32, hidden: config.hidden ?? 32, bidirectional: config.bidirectional ?? true,
     cell: config.cell ?? 'lstm', layers: config.layers ?? 1,
+    ...(config.tags === undefined ? {} : { tags: [...config.tags] }),
   };
+  if (c.tags !== undefined && (!Array.isArray(c.tags) || c.tags.length < 2 || new Set(c.tags).size !== c.tags.length || !c.tags.every((t) => typeof t === 'string' && t !== ''))) {
+    throw new Error(`${op}: expected tags to be at least 2 distinct non-empty names, got ${JSON.stringify(c.tags).slice(0, 80)}`);
+  }
   for (const name of ['embeddingDim', 'hidden', 'layers'] as const) {
     if (!Number.isInteger(c[name]) || c[name] < 1) throw new Error(`${op}: expected ${name} to be a positive integer, got ${c[name]}`);
   }
   if (!vocab.has(PAD) || vocab.id(PAD) !== 0 || vocab.unkId < 0) {
     throw new Error(`${op}: expected a vocabulary with ${PAD} at id 0 and ${UNK} (buildTaggerVocabulary), got ${vocab.tokens.slice(0, 3).join(', ')}…`);
   }
+  // At least E [V, d], W_a [H, H] and W_x [H, d] per layer and direction, and the head: checked before allocating.
+  const directions = c.bidirectional ? 2 : 1, outputs = c.tags?.length ?? 1;
+  checkModelSize(op, vocab.size * c.embeddingDim + directions * c.layers * c.hidden * (c.hidden + c.embeddingDim) + outputs * directions * c.hidden,
+    `a ${c.cell} tagger of hidden ${c.hidden} × ${c.layers} layer(s), embedding ${c.embeddingDim}, over ${vocab.size} words`);
   const embedding = createEmbedding(vocab.size, c.embeddingDim, rng, { std: 0.3, paddingIdx: 0 });
   const rnn = createStackedRnn({
     kind: c.cell, inputSize: c.embeddingDim, hiddenSize: c.hidden, numLayers: c.layers, bidirectional: c.bidirectional, rng,
     ...(c.cell.startsWith('lstm') ? { forgetBias: 1 } : {}),
   });
-  const head = createOutputHead('sigmoid', rnn.outputSize, 1, rng);
+  const head = c.tags ? createOutputHead('softmax', rnn.outputSize, c.tags.length, rng) : createOutputHead('sigmoid', rnn.outputSize, 1, rng);
   return { vocab, config: c, net: createManyToMany({ rnn, head, embedding }) };
 }
 
-/** Time-major ids [T·B] (PAD after each sentence), labels [T·B, 1] and mask [T, B] of a batch. */
+/**
+ * Time-major ids [T·B] (PAD after each sentence), labels [T·B, 1] (the sigmoid head's targets) and
+ * the same labels as class ids [T·B] (the softmax head's), and the mask [T, B] of a batch.
+ */
 interface TaggerBatch {
   ids: Int32Array;
   y: Matrix;
+  classes: Int32Array;
   mask: Matrix;
 }
 
 function createBatchBuffers(steps: number, batch: number): TaggerBatch {
-  return { ids: new Int32Array(steps * batch), y: Matrix.zeros(steps * batch, 1, 'float32'), mask: Matrix.zeros(steps, batch, 'float32') };
+  return {
+    ids: new Int32Array(steps * batch), y: Matrix.zeros(steps * batch, 1, 'float32'), classes: new Int32Array(steps * batch),
+    mask: Matrix.zeros(steps, batch, 'float32'),
+  };
 }
 
 /** Fill the first T·B entries of the buffers; returns T (the longest sentence of the batch). */
@@ -358,11 +377,15 @@ function fillBatch(buf: TaggerBatch, encoded: readonly Int32Array[], labels: rea
   const T = Math.max(...encoded.map((e) => e.length));
   buf.ids.fill(0, 0, T * B);
   buf.y.data.fill(0, 0, T * B);
+  buf.classes.fill(0, 0, T * B);
   buf.mask.data.fill(0, 0, T * B);
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < encoded[b].length; t++) {
       buf.ids[t * B + b] = encoded[b][t];
-      if (labels) buf.y.data[t * B + b] = labels[b][t];
+      if (labels) {
+        buf.y.data[t * B + b] = labels[b][t];
+        buf.classes[t * B + b] = labels[b][t];
+      }
       buf.mask.data[t * B + b] = 1;
     }
   }
@@ -409,8 +432,10 @@ export function trainTagger(
   if (sentences.length === 0) throw new Error(`${op}: expected at least one training sentence, got none`);
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`${op}: expected a positive integer number of steps, got ${steps}`);
   if (!Number.isInteger(B) || B < 1) throw new Error(`${op}: expected a positive integer batch size, got ${opts.batchSize}`);
+  const classes = tagger.config.tags?.length ?? 2;
   sentences.forEach((s, i) => {
     if (s.tokens.length !== s.labels.length) throw new Error(`${op}: sentence ${i} has ${s.tokens.length} tokens but ${s.labels.length} labels`);
+    if (!s.labels.every((y) => Number.isInteger(y) && y >= 0 && y < classes)) throw new Error(`${op}: sentence ${i} has a label outside 0…${classes - 1}`);
   });
   const encoded = sentences.map((s) => encode(tagger, s.tokens));
   const T = Math.max(...encoded.map((e) => e.length));
@@ -437,7 +462,8 @@ export function trainTagger(
       const batchSteps = fillBatch(buf, pickIds.map((i) => encoded[i]), pickIds.map((i) => sentences[i].labels));
       const rows = batchSteps * B;
       modelZeroGrads(tagger.net);
-      const r = manyToManyForward(tagger.net, ws, buf.ids.subarray(0, rows), buf.y.rowView(0, rows), {
+      const targets = tagger.config.tags ? buf.classes.subarray(0, rows) : buf.y.rowView(0, rows);
+      const r = manyToManyForward(tagger.net, ws, buf.ids.subarray(0, rows), targets, {
         mask: buf.mask.rowView(0, batchSteps), reduction: 'mean',
       });
       manyToManyBackward(tagger.net, ws);
@@ -449,8 +475,9 @@ export function trainTagger(
   return { steps: result.steps, losses: losses.values, seconds: result.seconds, stopReason: result.stopReason };
 }
 
-/** ŷ⟨t⟩ for every token of every sentence (unknown words are `<UNK>`). */
-export function predictTagger(tagger: Tagger, sentences: readonly (readonly string[])[], batchSize = 64): Float32Array[] {
+/** The logits z⟨t⟩ [K] of every token, row after row (length T_b·K per sentence; unknown words are `<UNK>`). */
+function sentenceLogits(tagger: Tagger, sentences: readonly (readonly string[])[], batchSize: number): Float32Array[] {
+  const K = tagger.net.head.outputSize;
   const out: Float32Array[] = [];
   const workspaces = new Map<string, ManyToManyWorkspace>();
   for (let start = 0; start < sentences.length; start += batchSize) {
@@ -467,12 +494,37 @@ export function predictTagger(tagger: Tagger, sentences: readonly (readonly stri
     fillBatch(buf, encoded, null);
     const { logits } = manyToManyLogits(tagger.net, ws, buf.ids, { mask: buf.mask });
     for (let b = 0; b < B; b++) {
-      const p = new Float32Array(encoded[b].length);
-      for (let t = 0; t < p.length; t++) p[t] = sigmoid(logits.get(t * B + b, 0));
-      out.push(p);
+      const z = new Float32Array(encoded[b].length * K);
+      for (let t = 0; t < encoded[b].length; t++) for (let k = 0; k < K; k++) z[t * K + k] = logits.get(t * B + b, k);
+      out.push(z);
     }
   }
   return out;
+}
+
+/** ŷ⟨t⟩ for every token of every sentence, for the name tagger (sigmoid head; unknown words are `<UNK>`). */
+export function predictTagger(tagger: Tagger, sentences: readonly (readonly string[])[], batchSize = 64): Float32Array[] {
+  if (tagger.config.tags) throw new Error('predictTagger: expected a name tagger (sigmoid), got a tag-set model: use predictTags');
+  return sentenceLogits(tagger, sentences, batchSize).map((z) => z.map((v) => sigmoid(v)));
+}
+
+/** A tag-set model's choice for every token: the most probable tag id and its softmax probability. */
+export function predictTags(tagger: Tagger, sentences: readonly (readonly string[])[], batchSize = 64): { ids: Int32Array; probabilities: Float32Array }[] {
+  const tags = tagger.config.tags;
+  if (!tags) throw new Error('predictTags: expected a tag-set model (softmax over tags), got the name tagger: use predictTagger');
+  const K = tags.length;
+  return sentenceLogits(tagger, sentences, batchSize).map((z) => {
+    const T = z.length / K;
+    const ids = new Int32Array(T), probabilities = new Float32Array(T);
+    for (let t = 0; t < T; t++) {
+      let best = 0, max = -Infinity, sum = 0;
+      for (let k = 0; k < K; k++) if (z[t * K + k] > max) { max = z[t * K + k]; best = k; }
+      for (let k = 0; k < K; k++) sum += Math.exp(z[t * K + k] - max);
+      ids[t] = best;
+      probabilities[t] = 1 / sum;
+    }
+    return { ids, probabilities };
+  });
 }
 
 // =============================================================================================
@@ -536,6 +588,68 @@ export function evaluateTagger(tagger: Tagger, sentences: readonly TaggedSentenc
   };
 }
 
+/** Scores of one tag: token-level precision, recall and F1, and how many gold tokens have it. */
+export interface TagScores extends PrecisionRecall {
+  support: number;
+}
+
+export interface TagSetEvaluation {
+  sentences: number;
+  tokens: number;
+  /** Tokens whose predicted tag is the gold one / tokens. */
+  accuracy: number;
+  /** Token-level scores per tag, by name. */
+  perTag: Record<string, TagScores>;
+  /** The mean F1 over the tags other than 'O' that occur in the gold data (over all tags when there is no 'O'). */
+  macroF1: number;
+}
+
+/** Token-level scores of a tag-set model (per tag and overall; no span matching of B-/I- chunks). */
+export function evaluateTagSet(tagger: Tagger, sentences: readonly TaggedSentence[]): TagSetEvaluation {
+  const tags = tagger.config.tags;
+  if (!tags) throw new Error('evaluateTagSet: expected a tag-set model, got the name tagger: use evaluateTagger');
+  const predicted = predictTags(tagger, sentences.map((s) => s.tokens));
+  const tp = new Array<number>(tags.length).fill(0), fp = [...tp], fn = [...tp], support = [...tp];
+  let tokens = 0, correct = 0;
+  sentences.forEach((s, i) => s.labels.forEach((gold, t) => {
+    const guess = predicted[i].ids[t];
+    tokens++;
+    support[gold]++;
+    if (guess === gold) {
+      correct++;
+      tp[gold]++;
+    } else {
+      fp[guess]++;
+      fn[gold]++;
+    }
+  }));
+  const perTag: Record<string, TagScores> = {};
+  tags.forEach((tag, k) => {
+    perTag[tag] = { ...precisionRecall({ truePositives: tp[k], falsePositives: fp[k], falseNegatives: fn[k] }), support: support[k] };
+  });
+  const scored = tags.filter((tag, k) => support[k] > 0 && (tag !== 'O' || !tags.includes('O')));
+  const macroF1 = scored.length ? scored.reduce((sum, tag) => sum + perTag[tag].f1, 0) / scored.length : 0;
+  return { sentences: sentences.length, tokens, accuracy: tokens ? correct / tokens : 0, perTag, macroF1 };
+}
+
+/**
+ * A CoNLL file as tagged sentences: with `tags` (a model's), every tag must be one of them;
+ * without, the file's own tag set (at least two tags). Errors name the file and the line.
+ */
+export function loadConllFile(path: string, tags?: readonly string[]): { tags: string[]; sentences: TaggedSentence[] } {
+  let text: string;
+  try {
+    text = readTextFile(path, 'CoNLL file');
+  } catch (err) {
+    throw new InputError((err as Error).message);
+  }
+  const parsed = parseConll(text, path);
+  const tagSet = tags ? [...tags] : conllTagSet(parsed);
+  if (tagSet.length < 2) throw new InputError(`CoNLL file ${path}: expected at least 2 different tags, got ${tagSet.length} ('${tagSet.join("', '")}')`);
+  const ids = conllTagIds(parsed, tagSet, path);
+  return { tags: tagSet, sentences: parsed.map((s, i) => ({ tokens: s.tokens, labels: ids[i] })) };
+}
+
 // =============================================================================================
 // Saving and loading
 
@@ -568,9 +682,21 @@ export function taggerFromJSON(json: TaggerJSON, source = 'tagger'): Tagger {
   if (json?.format !== 'seqgrad.tagger' || json.version !== 1) {
     return fail(`expected format "seqgrad.tagger" version 1, got ${JSON.stringify(json?.format)} version ${JSON.stringify(json?.version)}`);
   }
+  let vocab: Vocabulary;
+  try {
+    vocab = Vocabulary.fromJSON(json.vocab);
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+  // The config's sizes must be ones the file's weights can fill: refused before the network is allocated.
+  const c = json.config ?? ({} as Partial<TaggerConfig>);
+  const [d, H, L] = [Number(c.embeddingDim ?? 32), Number(c.hidden ?? 32), Number(c.layers ?? 1)];
+  const needed = vocab.size * d + L * H * (H + d);
+  const stored = storedWeightCount({ embedding: json.embedding, W: json.head?.W }) + storedWeightCount((json.rnn as { weights?: unknown } | undefined)?.weights);
+  if (Number.isFinite(needed) && needed > stored) return fail(`its config (embedding ${d}, hidden ${H} × ${L} layer(s), ${vocab.size} words) needs at least ${needed} weights, the file holds ${stored}`);
   let tagger: Tagger;
   try {
-    tagger = createTagger(Vocabulary.fromJSON(json.vocab), json.config, new Rng(0));
+    tagger = createTagger(vocab, json.config, new Rng(0));
   } catch (err) {
     return fail((err as Error).message);
   }

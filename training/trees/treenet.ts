@@ -23,6 +23,7 @@ import {
 import { createUpdate, runTrainingLoop, type LoopControls } from '../core/loop.js';
 import { createOptimizer, type OptimizerKind } from '../core/optimizers.js';
 import { matrixFromJSON, matrixToJSON, type MatrixJSON } from '../io/tensors.js';
+import { checkModelSize, storedWeightCount } from '../io/weights-json.js';
 import { averageModelFactory, makeSentimentBatch, type AverageSentimentModel, type SentimentBatch, type SentimentModelJSON } from '../classify/sentence-classifier.js';
 import { binarize, isLeaf, treeLeaves, type Tree } from './trees.js';
 import { PAD, UNK, Vocabulary, type VocabularyJSON } from '../text/vocab.js';
@@ -201,6 +202,7 @@ export function trainTreeNet(trees: readonly Tree[], options: TreeTrainOptions, 
   const classes = options.classes ?? inferClasses(trees);
   const vocab = buildTreeVocabulary(trees);
   const items = indexAll('trainTreeNet', trees, vocab, classes);
+  checkModelSize(op, vocab.size * o.dim + 2 * o.dim * o.dim + classes * o.dim, `a recursive net of dim ${o.dim} over ${vocab.size} words`);
   const net = createRecursiveNet(vocab.size, o.dim, classes, rng);
   const ws = createRecursiveWorkspace(net);
   const opt = createOptimizer({ kind: o.optimizer, lr: o.lr, weightDecay: o.weightDecay }, net.params);
@@ -466,7 +468,14 @@ export function treeModelsFromJSON(json: TreeModelsJSON, source = 'model'): { tr
   }
   const vocab = Vocabulary.fromJSON(json.vocab);
   const classes = json.classes;
-  const net = createRecursiveNet(vocab.size, json.tree.dim, classes, new Rng(0));
+  // E [V, d], W [d, 2d] and W_s [C, d] at least: sizes the file's weights cannot fill are refused before allocating.
+  const dim = json.tree?.dim;
+  const needed = vocab.size * dim + 2 * dim * dim + classes * dim;
+  const stored = storedWeightCount(json.tree?.params);
+  if (Number.isFinite(needed) && needed > stored) {
+    throw new Error(`${op}: ${source}: its config (dim ${dim}, ${classes} classes, ${vocab.size} words) needs at least ${needed} weights, the file holds ${stored}`);
+  }
+  const net = createRecursiveNet(vocab.size, dim, classes, new Rng(0));
   for (const name of ['E', 'W', 'b', 'Ws', 'bs'] as const) copyParam(op, source, `tree.${name}`, net.params[name], json.tree.params[name]);
   let bag: BagModel | null = null;
   if (json.bag) {

@@ -64,6 +64,7 @@ import { layerFromJSON, layerToJSON, type LayerJSON } from '../io/layer-json.js'
 import { createUpdate, runTrainingLoop, type LoopControls, type StopReason } from '../core/loop.js';
 import { createOptimizer } from '../core/optimizers.js';
 import { matrixFromJSON, matrixToJSON, type MatrixJSON } from '../io/tensors.js';
+import { checkModelSize } from '../io/weights-json.js';
 import { addCounts, precisionRecall, scoreDetections, type DetectionCounts, type PrecisionRecall } from '../metrics/detection.js';
 import { heatmapSvg } from '../plot/charts.js';
 import { sigmoidScalar as sigmoid } from '../../engine/activations.js';
@@ -463,6 +464,8 @@ export function createTriggerModel(
     if (!Number.isInteger(c[name]) || c[name] < 1) throw new Error(`${op}: expected ${name} to be a positive integer, got ${c[name]}`);
   }
   if (c.spectrogram.bands !== c.bands) throw new Error(`${op}: expected spectrogram.bands = bands = ${c.bands}, got ${c.spectrogram.bands}`);
+  // At least W_a [H, H] and W_x [H, in] per layer: checked before allocating.
+  checkModelSize(op, c.layers * c.hidden * (c.hidden + c.bands), `a ${c.cell} of hidden ${c.hidden} × ${c.layers} layer(s) over ${c.bands} bands`);
   const rnn = createStackedRnn({ kind: c.cell, inputSize: c.bands, hiddenSize: c.hidden, numLayers: c.layers, rng });
   const head = createOutputHead('sigmoid', c.hidden, 1, rng);
   const mean = stats?.mean ?? new Float32Array(c.bands);
@@ -767,6 +770,11 @@ export function triggerModelFromJSON(json: TriggerModelJSON, source = 'trigger m
   }
   const rnn = layerFromJSON(json.rnn, `${source} (rnn)`);
   if (!isStackedRnn(rnn)) return fail('expected rnn to be a stacked layer');
+  // The config builds a network of its own before the weights are compared: its sizes must be the rnn's from the file.
+  const c = json.config as Partial<TriggerModelConfig> | undefined;
+  if (c?.hidden !== rnn.outputSize || c?.bands !== rnn.inputSize || (c.layers ?? 1) !== rnn.layers.length) {
+    return fail(`expected config hidden ${rnn.outputSize}, bands ${rnn.inputSize}, layers ${rnn.layers.length} (the rnn's), got ${c?.hidden}, ${c?.bands}, ${c?.layers}`);
+  }
   let model: TriggerModel;
   try {
     model = createTriggerModel(json.config, new Rng(0), { mean: Float32Array.from(json.mean), std: Float32Array.from(json.std) });
