@@ -3,6 +3,7 @@
  *
  * Forward (the notes' "forward propagation through time"), time-major, B sequences at once:
  *   XP = X·W_xᵀ + b                          [T·B, G]  one GEMM for the inputs of all T steps
+ *                                                       (XP = X·W_xᵀ for a cell that `ownsBias`)
  *   state⟨t⟩ = cell(XP⟨t⟩, state⟨t−1⟩)        [B, H] each, t = 1 … T (state⟨0⟩ = h0, zeros by default)
  *   output⟨t⟩ = a⟨t⟩ (the first state tensor), 0 where the mask says the step is padding.
  * Backward (BPTT), t = T … 1:
@@ -259,7 +260,7 @@ export function sequenceForward(
   const xp = views.xp;
   if (x instanceof Matrix) {
     gemm(xp, x, cell.params.W_x, false, true, 1, 0);
-    addBias(xp, xp, cell.params.b);
+    if (cell.ownsBias !== true) addBias(xp, xp, cell.params.b);
   } else {
     gatherInputProjection(op, ws, xp, x);
   }
@@ -366,7 +367,7 @@ export function projectStepInput(ws: SequenceWorkspace, t: number, x: Matrix): v
   checkStep('projectStepInput', ws, t, ws.lastSteps - 1);
   const xp = ws.xpSteps[t];
   gemm(xp, x, ws.cell.params.W_x, false, true, 1, 0);
-  addBias(xp, xp, ws.cell.params.b);
+  if (ws.cell.ownsBias !== true) addBias(xp, xp, ws.cell.params.b);
 }
 
 /** Run step t (the next one) of the cell on xp⟨t⟩; returns state⟨t+1⟩ (views into ws). */
@@ -548,7 +549,7 @@ function multiplyRows(d: Matrix, m: Matrix): void {
 function inputProjectionBackward(ws: SequenceWorkspace, dxp: Matrix, x: Matrix | Int32Array): void {
   if (x instanceof Matrix) gemm(ws.cell.grads.W_x, dxp, x, true, false, 1, 1);
   else scatterInputGradient(ws, dxp, x);
-  sumRows(ws.cell.grads.b, dxp, true);
+  if (ws.cell.ownsBias !== true) sumRows(ws.cell.grads.b, dxp, true);
 }
 
 /** Checks x (a [T·B, D] matrix or T·B token ids) against the cell and workspace; returns T. */
@@ -585,12 +586,14 @@ function gatherInputProjection(op: string, ws: SequenceWorkspace, xp: Matrix, id
   const columns = ids.length < D;
   const w = columns ? params.W_x : transpose(inputWeightT(ws), params.W_x);
   const wd = w.data, xd = xp.data, bd = params.b.data, bo = params.b.offset;
+  const withBias = ws.cell.ownsBias !== true; // false: the cell adds b itself
   const step = columns ? w.stride : 1; // from gate g to g + 1
   for (let r = 0; r < ids.length; r++) {
     const id = ids[r];
     if (id < 0 || id >= D) throw new Error(`${op}: expected token ids in [0, ${D}) (the cell's input size), got ${id} at position ${r}`);
     const start = w.offset + (columns ? id : id * w.stride), o = xp.offset + r * xp.stride;
-    for (let g = 0; g < G; g++) xd[o + g] = wd[start + g * step] + bd[bo + g];
+    if (withBias) for (let g = 0; g < G; g++) xd[o + g] = wd[start + g * step] + bd[bo + g];
+    else for (let g = 0; g < G; g++) xd[o + g] = wd[start + g * step];
   }
 }
 

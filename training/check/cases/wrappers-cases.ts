@@ -241,6 +241,18 @@ const stackedVariationalDropoutCase: GradCheckCase = {
   },
 };
 
+/** createStackedRnn: 2 layer-normalised LSTM layers with variational dropout p = 0.25 (fixed masks). */
+const stackedLayerNormDropoutCase: GradCheckCase = {
+  group: 'wrappers',
+  op: 'stacked depth 2, layer-normalised LSTM, variational dropout p = 0.25 (createStackedRnn), fixed masks, ragged',
+  build(rng) {
+    const stack = createStackedRnn({
+      kind: 'lstm', layerNorm: true, inputSize: 3, hiddenSize: 4, numLayers: 2, dropout: 0.25, dropoutMode: 'variational', rng, dtype: 'float64',
+    });
+    return stackedProblem(rng, stack);
+  },
+};
+
 /** The heads alone on [T·B, H] inputs: loss = headForward, gradients = headBackward (W, b, inputs). */
 function headCase(op: string, kind: 'softmax' | 'sigmoid', reduction: 'sum' | 'mean'): GradCheckCase {
   return {
@@ -506,6 +518,7 @@ export const wrappersCases: GradCheckCase[] = [
   stackedUniformCase,
   stackedBetweenDropoutCase,
   stackedVariationalDropoutCase,
+  stackedLayerNormDropoutCase,
   headCase('softmax head, per-step cross-entropy summed over time, ragged', 'softmax', 'sum'),
   headCase('sigmoid head, per-step binary labels (mean), ragged', 'sigmoid', 'mean'),
 ];
