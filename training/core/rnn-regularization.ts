@@ -59,6 +59,11 @@ export function cellRegularizationOf(config: RnnRegularization): { layerNorm?: t
   return config.layerNorm ? { layerNorm: true } : {};
 }
 
+/** The createStackedRnn options of a resolved config ({} when nothing is set). */
+export function stackRegularizationOf(config: RnnRegularization): { dropout?: number; dropoutMode?: RnnDropoutMode; layerNorm?: true } {
+  return { ...(config.dropout ? { dropout: config.dropout, dropoutMode: config.dropoutMode } : {}), ...cellRegularizationOf(config) };
+}
+
 /** A training step's dropout mode: masks drawn from `rng` when the model has dropout; off otherwise (no draw). */
 export function trainingDropout(config: RnnRegularization, rng: Rng): DropoutMode {
   return config.dropout ? { kind: 'sample', rng } : DROPOUT_OFF;

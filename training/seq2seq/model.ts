@@ -59,7 +59,7 @@ import { Rng } from '../../engine/rng.js';
 import { DROPOUT_OFF, type DropoutMode } from '../../layers/dropout.js';
 import type { RnnDropoutMode } from '../../layers/stacked-dropout.js';
 import {
-  cellRegularizationOf, resolveRnnRegularization, type RnnRegularization,
+  cellRegularizationOf, resolveRnnRegularization, stackRegularizationOf, type RnnRegularization,
 } from '../core/rnn-regularization.js';
 import { logSoftmax, logSoftmaxRow } from '../../engine/softmax.js';
 import {
@@ -276,8 +276,7 @@ export function createSeq2Seq(opts: Seq2SeqOptions, sourceVocab: Vocabulary | nu
     const sourceEmbedding = createEmbedding((sourceVocab as Vocabulary).size, d, gen, { dtype });
     const rnn = createStackedRnn({
       kind: config.cell, inputSize: d, hiddenSize: config.encoderHidden, numLayers: config.encoderLayers,
-      bidirectional: config.bidirectional, rng: gen, dtype, ...cellExtras,
-      ...(config.dropout ? { dropout: config.dropout, dropoutMode: config.dropoutMode } : {}),
+      bidirectional: config.bidirectional, rng: gen, dtype, ...cellExtras, ...stackRegularizationOf(config),
     });
     encoder = createEncoder(rnn, sourceEmbedding);
     contextSize = rnn.outputSize;
