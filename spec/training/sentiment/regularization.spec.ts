@@ -9,7 +9,7 @@ const texts = ['good food', 'bad food', 'not good', 'not bad', 'great place', 'a
 const train: SentimentExample[] = texts.map((text, i) => ({ text, label: i % 2 === 0 ? 1 : 0, source: 'toy' }));
 const vocab = buildSentimentVocabulary(train);
 
-function fit(extra: { dropout?: number; dropoutMode?: 'between' | 'variational'; layerNorm?: boolean }): { model: LstmSentimentModel; rng: Rng } {
+function trained(extra: { dropout?: number; dropoutMode?: 'between' | 'variational'; layerNorm?: boolean }): { model: LstmSentimentModel; rng: Rng } {
   const model = lstmModelFactory.create(vocab, ['neg', 'pos'], new Rng(1), { dim: 4, hidden: 5, layers: 2, dtype: 'float64', ...extra }) as LstmSentimentModel;
   const rng = new Rng(2);
   trainSentiment(model, train, { epochs: 3, batchSize: 4, optimizer: { kind: 'adam', lr: 0.02 }, rng });
@@ -20,15 +20,15 @@ const weights = (m: LstmSentimentModel): number[][] => Object.values(m.params())
 
 describe('sentiment LSTM dropout and layer normalisation', () => {
   it('absent or p = 0: the same bits, the same generator state and no `rnn` entry in the file', () => {
-    const a = fit({}), b = fit({ dropout: 0, layerNorm: false });
+    const a = trained({}), b = trained({ dropout: 0, layerNorm: false });
     expect(weights(b.model)).toEqual(weights(a.model));
     expect(b.rng.getState()).toEqual(a.rng.getState());
     expect(a.model.toJSON()).not.toHaveProperty('rnn');
   });
 
   it('dropout draws from the training generator and changes the weights; evaluation has none; the file keeps it', () => {
-    const plain = fit({});
-    const { model, rng } = fit({ dropout: 0.4, dropoutMode: 'variational', layerNorm: true });
+    const plain = trained({});
+    const { model, rng } = trained({ dropout: 0.4, dropoutMode: 'variational', layerNorm: true });
     expect(rng.getState()).not.toEqual(plain.rng.getState());
     expect(weights(model)).not.toEqual(weights(plain.model));
     const first = predictSentiment(model, texts), again = predictSentiment(model, texts);
