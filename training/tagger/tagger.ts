@@ -29,6 +29,8 @@ import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Matrix, copyInto, shapeOf } from '../../engine/matrix.js';
+import type { DropoutMode } from '../../layers/dropout.js';
+import { resolveRnnRegularization, stackRegularizationOf, type RnnRegularization } from '../core/rnn-regularization.js';
 import { Rng } from '../../engine/rng.js';
 import {
   createManyToMany, createManyToManyWorkspace, manyToManyBackward, manyToManyForward, manyToManyLogits,
@@ -297,7 +299,8 @@ export function sentenceText(tokens: readonly string[]): string {
 // =============================================================================================
 // The model
 
-export interface TaggerConfig {
+/** The tagger's structure; dropout and layerNorm (training/core/rnn-regularization.ts) only when set. */
+export interface TaggerConfig extends RnnRegularization {
   /** Embedding size d (default 32). */
   embeddingDim: number;
   /** Hidden size H per direction (default 32). */
@@ -326,6 +329,7 @@ export function createTagger(vocab: Vocabulary, config: Partial<TaggerConfig>, r
     embeddingDim: config.embeddingDim ?? 32, hidden: config.hidden ?? 32, bidirectional: config.bidirectional ?? true,
     cell: config.cell ?? 'lstm', layers: config.layers ?? 1,
   };
+  Object.assign(c, resolveRnnRegularization(op, config, c.cell));
   for (const name of ['embeddingDim', 'hidden', 'layers'] as const) {
     if (!Number.isInteger(c[name]) || c[name] < 1) throw new Error(`${op}: expected ${name} to be a positive integer, got ${c[name]}`);
   }
@@ -335,7 +339,7 @@ export function createTagger(vocab: Vocabulary, config: Partial<TaggerConfig>, r
   const embedding = createEmbedding(vocab.size, c.embeddingDim, rng, { std: 0.3, paddingIdx: 0 });
   const rnn = createStackedRnn({
     kind: c.cell, inputSize: c.embeddingDim, hiddenSize: c.hidden, numLayers: c.layers, bidirectional: c.bidirectional, rng,
-    ...(c.cell.startsWith('lstm') ? { forgetBias: 1 } : {}),
+    ...(c.cell.startsWith('lstm') ? { forgetBias: 1 } : {}), ...stackRegularizationOf(c),
   });
   const head = createOutputHead('sigmoid', rnn.outputSize, 1, rng);
   return { vocab, config: c, net: createManyToMany({ rnn, head, embedding }) };
@@ -424,6 +428,8 @@ export function trainTagger(
   let order: number[] = [];
   let cursor = 0;
   let done = 0;
+  // With dropout the masks come from rng too (a tagger without dropout draws nothing: the same bits as before).
+  const dropout: DropoutMode = { kind: 'sample', rng };
   const result = runTrainingLoop({
     startStep: 0, totalSteps: steps, budgetReason: 'max-steps', losses,
     timeLimitSeconds: opts.timeLimitSeconds, signal: opts.signal, now: opts.now, onProgress: opts.onProgress,
@@ -438,7 +444,7 @@ export function trainTagger(
       const rows = batchSteps * B;
       modelZeroGrads(tagger.net);
       const r = manyToManyForward(tagger.net, ws, buf.ids.subarray(0, rows), buf.y.rowView(0, rows), {
-        mask: buf.mask.rowView(0, batchSteps), reduction: 'mean',
+        mask: buf.mask.rowView(0, batchSteps), reduction: 'mean', dropout,
       });
       manyToManyBackward(tagger.net, ws);
       update(done + 1, r.loss);
