@@ -28,6 +28,7 @@ import {
   createHeadWorkspace, headBackward, headForward, headLogits, headZeroGrads,
   type HeadLossOptions, type HeadTargets, type HeadWorkspace, type OutputHead,
 } from './heads.js';
+import type { DropoutMode } from './dropout.js';
 import { isStackedRnn } from './interchange.js';
 import {
   createStackedWorkspace, copyLayerStates, stackedBackward, stackedForward, stackedParameters, stackedZeroGrads,
@@ -99,6 +100,8 @@ export interface EncoderForwardOptions {
   h0?: readonly (LayerState | undefined)[];
   /** [T, B] mask (right-padded). */
   mask?: Matrix;
+  /** The stack's dropout in this call (layers/stacked.ts): off by default (evaluation). */
+  dropout?: DropoutMode;
 }
 
 export interface EncoderForwardResult {

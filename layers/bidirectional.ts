@@ -130,6 +130,8 @@ export interface BidirectionalForwardOptions {
   h0?: { forward?: readonly Matrix[]; backward?: readonly Matrix[] };
   /** [T, B] right-padded validity mask (1 = real step); absent: every step is valid. */
   mask?: Matrix;
+  /** Variational dropout of either direction's recurrent state, m [B, H] (layers/sequence.ts). */
+  recurrentMasks?: { forward?: Matrix | null; backward?: Matrix | null };
 }
 
 export interface BidirectionalForwardResult {
@@ -230,10 +232,11 @@ export function bidirectionalForward(
   maskLengths(op, ws.lengths, opts.mask, T, B);
   fillReversalMap(ws.rowMap, ws.lengths, T, B);
 
-  const fwd = sequenceForward(layer.forward, ws.forwardWs, x, { h0: opts.h0?.forward, mask: opts.mask });
+  const masks = opts.recurrentMasks;
+  const fwd = sequenceForward(layer.forward, ws.forwardWs, x, { h0: opts.h0?.forward, mask: opts.mask, recurrentMask: masks?.forward });
   const reversedX = rows === ws.reversedX.rows ? ws.reversedX : ws.reversedX.rowView(0, rows);
   gatherRows(reversedX, x, ws.rowMap, rows);
-  const bwd = sequenceForward(layer.backward, ws.backwardWs, reversedX, { h0: opts.h0?.backward, mask: opts.mask });
+  const bwd = sequenceForward(layer.backward, ws.backwardWs, reversedX, { h0: opts.h0?.backward, mask: opts.mask, recurrentMask: masks?.backward });
 
   const outputs = rows === ws.outputs.rows ? ws.outputs : ws.outputs.rowView(0, rows);
   const Hf = layer.forward.hiddenSize;

@@ -44,8 +44,11 @@ export function createDropoutWorkspace(p: number, rows: number, cols: number, dt
 export function sampleDropoutMask(ws: DropoutWorkspace, rng: Rng): void {
   const keep = 1 - ws.p, scale = 1 / keep;
   const threshold = keep * 4294967296;
-  const m = ws.mask.data;
-  for (let i = 0; i < m.length; i++) m[i] = rng.nextUint32() < threshold ? scale : 0;
+  const m = ws.mask, d = m.data;
+  for (let r = 0; r < m.rows; r++) { // row by row: the mask may be a row view of a larger buffer
+    const o = m.offset + r * m.stride;
+    for (let c = 0; c < m.cols; c++) d[o + c] = rng.nextUint32() < threshold ? scale : 0;
+  }
 }
 
 /** y = x ∗ m (or y = x when off or p = 0): x, y [N, D] like the mask; y may alias x. */

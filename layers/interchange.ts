@@ -266,6 +266,7 @@ function torchUnits(op: string, layer: RecurrentLayer): TorchUnit[] {
     if (!TORCH_KINDS.includes(cell.kind)) {
       throw new Error(`${op}: expected cells of kind ${TORCH_KINDS.join(', ')}, got a '${cell.kind}' cell at ${suffix}: ${torchUnsupported(cell.kind)}`);
     }
+    if (cell.config.layerNorm) throw new Error(`${op}: nn.RNN/GRU/LSTM have no layer normalisation, got a layer-normalised ${cell.kind} cell at ${suffix} (save it with layerToJSON)`);
   }
   return units;
 }
@@ -402,6 +403,7 @@ interface KerasLayout {
 }
 
 function kerasLayout(op: string, cell: RecurrentCell): KerasLayout {
+  if (cell.config.layerNorm) throw new Error(`${op}: Keras' recurrent layers have no layer normalisation, got a layer-normalised ${cell.kind} cell (save it with layerToJSON)`);
   switch (cell.kind) {
     case 'rnn': return { rows: [0], signs: [1], twoBiases: false };
     case 'lstm': return { rows: [0, 1, 2, 3], signs: [1, 1, 1, 1], twoBiases: false };

@@ -3,6 +3,7 @@
  *
  * Forward (the notes' "forward propagation through time"), time-major, B sequences at once:
  *   XP = X·W_xᵀ + b                          [T·B, G]  one GEMM for the inputs of all T steps
+ *                                                       (XP = X·W_xᵀ for a cell that `ownsBias`)
  *   state⟨t⟩ = cell(XP⟨t⟩, state⟨t−1⟩)        [B, H] each, t = 1 … T (state⟨0⟩ = h0, zeros by default)
  *   output⟨t⟩ = a⟨t⟩ (the first state tensor), 0 where the mask says the step is padding.
  * Backward (BPTT), t = T … 1:
@@ -35,6 +36,14 @@
  * valid until its next forward/backward; copy what you keep (`copyState`). The result objects are
  * the workspace's too (reused by its next call). X is read again by backward: do not change it in
  * between.
+ *
+ * Variational dropout of the recurrent state (Gal & Ghahramani 2016): with `recurrentMask` m [B, H]
+ * (entries 0 or 1/(1 − p), one per sequence and unit, the same at every step) the cell reads
+ * ã⟨t−1⟩ = a⟨t−1⟩ ∗ m where it reads a⟨t−1⟩, and the runner keeps the unmasked a⟨t−1⟩ in its history:
+ *   state⟨t⟩ = cell(XP⟨t⟩, [ã⟨t−1⟩, c⟨t−1⟩])      ∂L/∂a⟨t−1⟩ = (∂L/∂ã⟨t−1⟩) ∗ m      dW_a += dZᵀ·Ã_prev
+ * Only for cells whose a⟨t−1⟩ enters through the recurrent products alone (`masksRecurrentProducts`:
+ * rnn, lstm, lstm-peephole): a GRU also carries a⟨t−1⟩ into a⟨t⟩ (Γu-interpolation), where a mask
+ * would scale the carried state itself. A masked (padded) row carries its unmasked state.
  *
  * Truncated BPTT: run chunk k+1 with `h0 = finalState` of chunk k (copied first — `detachState`);
  * its backward returns dh0 but the training loop simply drops it, so no gradient crosses the
@@ -82,6 +91,13 @@ export class SequenceWorkspace {
   readonly outputs: Matrix;
   /** ∂L/∂X  [T·B, D]. */
   readonly dx: Matrix;
+  /** The recurrent dropout mask m [B, H] of the last forward, or null (see the header). */
+  recurrentMask: Matrix | null = null;
+  /** ã⟨0…T−1⟩ = a⟨t⟩ ∗ m [T·B, H] and the per-step state lists the cell reads with it (made on first use). */
+  maskedHistory: Matrix | null = null;
+  maskedPrevStates: Matrix[][] | null = null;
+  /** maskedInputs[T]: what accumulateRecurrentGrads reads after T masked steps (made once per T). */
+  readonly maskedInputs: (Matrix[] | undefined)[] = [];
   /**
    * Ping-pong buffers of the state gradient ([B, H] each): dState is ∂L/∂state⟨t⟩ of the step the
    * backward pass is at, dStateSpare receives ∂L/∂state⟨t−1⟩; they swap after every step.
@@ -188,6 +204,11 @@ export interface SequenceForwardOptions {
   h0?: readonly Matrix[];
   /** [T, B] validity mask: 1 = real step, 0 = padding. Absent: every step is valid. */
   mask?: Matrix;
+  /**
+   * Variational dropout of the recurrent state: m [B, H] (0 or 1/(1 − p)), the cell reads
+   * a⟨t−1⟩ ∗ m at every step (see the header). Read during forward and backward: keep it unchanged.
+   */
+  recurrentMask?: Matrix | null;
 }
 
 export interface SequenceForwardResult {
@@ -239,7 +260,7 @@ export function sequenceForward(
   const xp = views.xp;
   if (x instanceof Matrix) {
     gemm(xp, x, cell.params.W_x, false, true, 1, 0);
-    addBias(xp, xp, cell.params.b);
+    if (cell.ownsBias !== true) addBias(xp, xp, cell.params.b);
   } else {
     gatherInputProjection(op, ws, xp, x);
   }
@@ -346,7 +367,7 @@ export function projectStepInput(ws: SequenceWorkspace, t: number, x: Matrix): v
   checkStep('projectStepInput', ws, t, ws.lastSteps - 1);
   const xp = ws.xpSteps[t];
   gemm(xp, x, ws.cell.params.W_x, false, true, 1, 0);
-  addBias(xp, xp, ws.cell.params.b);
+  if (ws.cell.ownsBias !== true) addBias(xp, xp, ws.cell.params.b);
 }
 
 /** Run step t (the next one) of the cell on xp⟨t⟩; returns state⟨t+1⟩ (views into ws). */
@@ -420,6 +441,7 @@ function checkStep(op: string, ws: SequenceWorkspace, t: number, last: number): 
 function startForward(op: string, ws: SequenceWorkspace, T: number, opts: SequenceForwardOptions): void {
   setInitialState(op, ws.cell, ws, opts.h0);
   ws.lastMasked = readMask(op, ws, opts.mask, T);
+  ws.recurrentMask = opts.recurrentMask ? checkRecurrentMask(op, ws, opts.recurrentMask) : null;
   ws.lastSteps = T;
   ws.lastX = null; // sequenceForward sets one of them once its steps ran
   ws.lastIds = null;
@@ -431,7 +453,7 @@ function startForward(op: string, ws: SequenceWorkspace, T: number, opts: Sequen
 function runForwardStep(ws: SequenceWorkspace, t: number): void {
   const prev = ws.prevStates[t];
   const next = ws.nextStates[t];
-  ws.cell.stepForward(ws.cellWorkspace, t, ws.xpSteps[t], prev, next);
+  ws.cell.stepForward(ws.cellWorkspace, t, ws.xpSteps[t], cellPrevStates(ws, t, true), next);
   if (ws.lastMasked && ws.stepMasked[t] === 1) carryMaskedRows(ws, t, prev, next);
   ws.forwardDone = t + 1;
 }
@@ -450,7 +472,8 @@ function runBackwardStep(ws: SequenceWorkspace, t: number): void {
   const carry = ws.dState, spare = ws.dStateSpare;
   const maskedStep = ws.lastMasked && ws.stepMasked[t] === 1;
   if (maskedStep) moveMaskedRowsAside(ws, t, carry);
-  ws.cell.stepBackward(ws.cellWorkspace, t, carry, ws.dxpSteps[t], spare, ws.prevStates[t], ws.nextStates[t]);
+  ws.cell.stepBackward(ws.cellWorkspace, t, carry, ws.dxpSteps[t], spare, cellPrevStates(ws, t, false), ws.nextStates[t]);
+  if (ws.recurrentMask !== null) multiplyRows(spare[0], ws.recurrentMask); // ∂L/∂a⟨t−1⟩ = ∂L/∂ã⟨t−1⟩ ∗ m
   if (maskedStep) addPassThrough(ws, t, spare);
   ws.dState = spare;
   ws.dStateSpare = carry;
@@ -459,14 +482,74 @@ function runBackwardStep(ws: SequenceWorkspace, t: number): void {
 
 /** The cell's recurrent weight gradients over the T steps of the last forward (one GEMM, not T). */
 function recurrentBackward(ws: SequenceWorkspace, views: ChunkViews): void {
-  ws.cell.accumulateRecurrentGrads(ws.cellWorkspace, ws.lastSteps, views.dxp, views.prevStates);
+  ws.cell.accumulateRecurrentGrads(ws.cellWorkspace, ws.lastSteps, views.dxp, recurrentInputs(ws, views));
+}
+
+/** The cells whose a⟨t−1⟩ enters a step only through the recurrent products (so a mask on it is Gal's). */
+export function masksRecurrentProducts(cell: RecurrentCell): boolean {
+  return cell.kind === 'rnn' || cell.kind === 'lstm' || cell.kind === 'lstm-peephole';
+}
+
+function checkRecurrentMask(op: string, ws: SequenceWorkspace, m: Matrix): Matrix {
+  if (!masksRecurrentProducts(ws.cell)) {
+    throw new Error(`${op}: a recurrent dropout mask needs a cell whose a⟨t−1⟩ enters only through W_a (rnn, lstm, lstm-peephole), got ${ws.cell.kind}`);
+  }
+  expectShape(op, 'recurrentMask', m, ws.batch, ws.cell.hiddenSize);
+  if (m.dtype !== ws.cell.dtype) throw new Error(`${op}: expected recurrentMask to be ${ws.cell.dtype}, got ${m.dtype}`);
+  if (ws.maskedHistory === null) allocateMaskedHistory(ws);
+  return m;
+}
+
+function allocateMaskedHistory(ws: SequenceWorkspace): void {
+  const { steps: T, batch: B, cell } = ws;
+  const masked = Matrix.zeros(T * B, cell.hiddenSize, cell.dtype);
+  ws.maskedHistory = masked;
+  ws.maskedPrevStates = ws.prevStates.map((states, t) => [stepView(masked, t, B), ...states.slice(1)]);
+}
+
+/**
+ * The state list step t's cell reads: state⟨t⟩ itself, or [ã⟨t⟩ = a⟨t⟩ ∗ m, c⟨t⟩] with a recurrent
+ * mask (ã written when `fill`, in forward; backward reads the value forward wrote).
+ */
+function cellPrevStates(ws: SequenceWorkspace, t: number, fill: boolean): readonly Matrix[] {
+  const m = ws.recurrentMask;
+  if (m === null) return ws.prevStates[t];
+  const states = (ws.maskedPrevStates as Matrix[][])[t];
+  if (fill) {
+    const a = ws.prevStates[t][0], out = states[0];
+    for (let r = 0; r < a.rows; r++) {
+      const o = out.offset + r * out.stride, s = a.offset + r * a.stride, k = m.offset + r * m.stride;
+      for (let j = 0; j < a.cols; j++) out.data[o + j] = a.data[s + j] * m.data[k + j];
+    }
+  }
+  return states;
+}
+
+/** What accumulateRecurrentGrads reads: state⟨0…T−1⟩, with ã in place of a under a recurrent mask. */
+function recurrentInputs(ws: SequenceWorkspace, views: ChunkViews): readonly Matrix[] {
+  if (ws.recurrentMask === null) return views.prevStates;
+  const T = ws.lastSteps;
+  const cached = ws.maskedInputs[T];
+  if (cached) return cached;
+  const masked = ws.maskedHistory as Matrix;
+  const inputs = [T === ws.steps ? masked : masked.rowView(0, T * ws.batch), ...views.prevStates.slice(1)];
+  ws.maskedInputs[T] = inputs;
+  return inputs;
+}
+
+/** d ∗= m, row by row (both [B, H]). */
+function multiplyRows(d: Matrix, m: Matrix): void {
+  for (let r = 0; r < d.rows; r++) {
+    const o = d.offset + r * d.stride, k = m.offset + r * m.stride;
+    for (let j = 0; j < d.cols; j++) d.data[o + j] *= m.data[k + j];
+  }
 }
 
 /** dW_x += dXPᵀ·X (a scatter-add for one-hot ids), db += Σ_rows dXP (dxp [T·B, G], x [T·B, D]). */
 function inputProjectionBackward(ws: SequenceWorkspace, dxp: Matrix, x: Matrix | Int32Array): void {
   if (x instanceof Matrix) gemm(ws.cell.grads.W_x, dxp, x, true, false, 1, 1);
   else scatterInputGradient(ws, dxp, x);
-  sumRows(ws.cell.grads.b, dxp, true);
+  if (ws.cell.ownsBias !== true) sumRows(ws.cell.grads.b, dxp, true);
 }
 
 /** Checks x (a [T·B, D] matrix or T·B token ids) against the cell and workspace; returns T. */
@@ -503,12 +586,14 @@ function gatherInputProjection(op: string, ws: SequenceWorkspace, xp: Matrix, id
   const columns = ids.length < D;
   const w = columns ? params.W_x : transpose(inputWeightT(ws), params.W_x);
   const wd = w.data, xd = xp.data, bd = params.b.data, bo = params.b.offset;
+  const withBias = ws.cell.ownsBias !== true; // false: the cell adds b itself
   const step = columns ? w.stride : 1; // from gate g to g + 1
   for (let r = 0; r < ids.length; r++) {
     const id = ids[r];
     if (id < 0 || id >= D) throw new Error(`${op}: expected token ids in [0, ${D}) (the cell's input size), got ${id} at position ${r}`);
     const start = w.offset + (columns ? id : id * w.stride), o = xp.offset + r * xp.stride;
-    for (let g = 0; g < G; g++) xd[o + g] = wd[start + g * step] + bd[bo + g];
+    if (withBias) for (let g = 0; g < G; g++) xd[o + g] = wd[start + g * step] + bd[bo + g];
+    else for (let g = 0; g < G; g++) xd[o + g] = wd[start + g * step];
   }
 }
 

@@ -22,6 +22,12 @@
  * is bidirectional) apply to every layer. Backward runs the layers top to bottom:
  *   ∂L/∂y[l−1] = ∂L/∂x of layer l  (+ ∂L/∂y[l] on valid rows when layer l is residual)
  * and accumulates (+=) into every cell's grads. Nothing is allocated per time step.
+ *
+ * Dropout (optional, `createStack(specs, { dropout: { p, mode } })`): 'between' drops each layer's
+ * output except the last's (PyTorch's nn.LSTM dropout), 'variational' drops every layer's input, the
+ * stack's output and every cell's recurrent state with one mask per sequence (Gal & Ghahramani);
+ * layers/stacked-dropout.ts has the equations. A forward call samples the masks only when given
+ * `dropout: { kind: 'sample', rng }` (training); by default it is off (evaluation: the identity).
  */
 import { Matrix, copyInto, expectShape, shapeOf, type DType } from '../engine/matrix.js';
 import type { CellKind, RecurrentCell } from './cells/cell.js';
@@ -31,9 +37,14 @@ import {
   createBidirectionalWorkspace, isBidirectional, maskLengths,
   type BidirectionalRnn, type BidirectionalWorkspace,
 } from './bidirectional.js';
+import { DROPOUT_OFF, type DropoutMode } from './dropout.js';
 import {
-  createSequenceWorkspace, sequenceBackward, sequenceForward, zeroGrads, type SequenceWorkspace,
+  createSequenceWorkspace, masksRecurrentProducts, sequenceBackward, sequenceForward, zeroGrads, type SequenceWorkspace,
 } from './sequence.js';
+import {
+  StackDropout, beginStackDropout, checkRnnDropout, dropAt, dropBackwardAt, recurrentMasks,
+  type RnnDropout, type RnnDropoutMode,
+} from './stacked-dropout.js';
 
 /** One recurrent layer: a single cell (left to right) or a bidirectional pair. */
 export type RecurrentUnit = RecurrentCell | BidirectionalRnn;
@@ -63,6 +74,8 @@ export interface StackedRnn {
   /** W_{L−1}: the width of the top layer's outputs. */
   readonly outputSize: number;
   readonly dtype: DType;
+  /** Dropout in training (layers/stacked-dropout.ts); null or absent: none. */
+  readonly dropout?: RnnDropout | null;
 }
 
 /** A layer of `createStack`: a cell, optionally a second cell for the backward direction, a skip flag. */
@@ -74,8 +87,12 @@ export interface StackedLayerSpec {
   residual?: boolean;
 }
 
-/** A stack from explicit layers (any cell per layer); layer l's inputSize must be layer l−1's width. */
-export function createStack(specs: readonly StackedLayerSpec[]): StackedRnn {
+/**
+ * A stack from explicit layers (any cell per layer); layer l's inputSize must be layer l−1's width.
+ * `dropout` with p > 0 adds dropout in training; 'variational' needs cells whose a⟨t−1⟩ enters only
+ * through W_a (rnn, lstm, lstm-peephole: layers/sequence.ts).
+ */
+export function createStack(specs: readonly StackedLayerSpec[], opts: { dropout?: RnnDropout | null } = {}): StackedRnn {
   const op = 'createStack';
   if (!Array.isArray(specs) || specs.length === 0) throw new Error(`${op}: expected at least one layer, got ${Array.isArray(specs) ? 0 : typeof specs}`);
   const layers: StackedLayer[] = [];
@@ -96,7 +113,19 @@ export function createStack(specs: readonly StackedLayerSpec[]): StackedRnn {
     layers.push({ unit, residual, inputSize: width, outputSize });
     width = outputSize;
   });
-  return { layers, inputSize, outputSize: width, dtype };
+  const dropout = opts.dropout ? checkRnnDropout(op, opts.dropout) : null;
+  if (dropout?.mode === 'variational') checkVariationalCells(op, layers);
+  return { layers, inputSize, outputSize: width, dtype, dropout: dropout && dropout.p > 0 ? dropout : null };
+}
+
+function checkVariationalCells(op: string, layers: readonly StackedLayer[]): void {
+  for (const [l, layer] of layers.entries()) {
+    const cells = isBidirectional(layer.unit) ? [layer.unit.forward, layer.unit.backward] : [layer.unit];
+    const bad = cells.find((c) => !masksRecurrentProducts(c));
+    if (bad) {
+      throw new Error(`${op}: variational dropout masks the recurrent state a⟨t−1⟩ where W_a reads it, which needs an rnn, lstm or lstm-peephole cell; layer ${l} is ${bad.kind} (use dropout mode 'between')`);
+    }
+  }
 }
 
 /** PyTorch-style configuration of a uniform stack (nn.LSTM(input_size, hidden_size, num_layers, bidirectional)). */
@@ -109,6 +138,10 @@ export interface StackedRnnOptions extends Omit<CreateCellOptions, 'inputSize'> 
   bidirectional?: boolean;
   /** A residual connection around every layer l ≥ 1 (default false). */
   residual?: boolean;
+  /** Dropout probability in training (default 0: none), PyTorch's `dropout` with mode 'between'. */
+  dropout?: number;
+  /** 'between' (default) or 'variational' (layers/stacked-dropout.ts). */
+  dropoutMode?: RnnDropoutMode;
 }
 
 /**
@@ -120,7 +153,7 @@ export function createStackedRnn(opts: StackedRnnOptions): StackedRnn {
   if (!Number.isInteger(numLayers) || numLayers < 1) {
     throw new Error(`createStackedRnn: expected numLayers to be a positive integer, got ${numLayers}`);
   }
-  const { kind, numLayers: _n, bidirectional, residual, ...cellOpts } = opts;
+  const { kind, numLayers: _n, bidirectional, residual, dropout, dropoutMode, ...cellOpts } = opts;
   const specs: StackedLayerSpec[] = [];
   let width = opts.inputSize;
   for (let l = 0; l < numLayers; l++) {
@@ -129,7 +162,7 @@ export function createStackedRnn(opts: StackedRnnOptions): StackedRnn {
     specs.push({ cell, backwardCell, residual: residual === true && l > 0 });
     width = bidirectional ? 2 * opts.hiddenSize : opts.hiddenSize;
   }
-  return createStack(specs);
+  return createStack(specs, { dropout: dropout ? { p: dropout, mode: dropoutMode ?? 'between' } : null });
 }
 
 type UnitWorkspace = SequenceWorkspace | BidirectionalWorkspace;
@@ -145,6 +178,8 @@ export class StackedWorkspace {
   /** ∂L/∂y[l−1] = dx_l + ∂L/∂y[l] for residual layers  [T·B, W_{l−1}] (null for plain layers). */
   readonly dInputs: (Matrix | null)[];
   readonly lengths: Int32Array;
+  /** The dropout masks and buffers (null: the stack has no dropout). */
+  readonly dropout: StackDropout | null;
   readonly finalState: LayerState[];
   readonly dh0: LayerState[];
   lastSteps = 0;
@@ -152,8 +187,10 @@ export class StackedWorkspace {
   /** The last forward read token ids (one-hot) instead of an input matrix. */
   lastReadIds = false;
   /** Option and result objects reused by every call: no allocation per training step. */
-  readonly sequenceForwardOpts: { h0: readonly Matrix[] | undefined; mask: Matrix | undefined } = { h0: undefined, mask: undefined };
-  readonly bidirectionalForwardOpts: { h0: LayerState | undefined; mask: Matrix | undefined } = { h0: undefined, mask: undefined };
+  readonly sequenceForwardOpts: { h0: readonly Matrix[] | undefined; mask: Matrix | undefined; recurrentMask: Matrix | null } = { h0: undefined, mask: undefined, recurrentMask: null };
+  readonly bidirectionalForwardOpts: {
+    h0: LayerState | undefined; mask: Matrix | undefined; recurrentMasks: { forward: Matrix | null; backward: Matrix | null } | undefined;
+  } = { h0: undefined, mask: undefined, recurrentMasks: undefined };
   readonly sequenceBackwardOpts: { dFinal: readonly Matrix[] | undefined; inputGradient: boolean } = { dFinal: undefined, inputGradient: true };
   readonly bidirectionalBackwardOpts: { dFinal: LayerState | undefined; inputGradient: boolean } = { dFinal: undefined, inputGradient: true };
   readonly forwardResult: { outputs: Matrix | null; finalState: readonly LayerState[] };
@@ -169,11 +206,20 @@ export class StackedWorkspace {
     this.sums = stack.layers.map((layer) => (layer.residual ? Matrix.zeros(steps * batch, layer.outputSize, stack.dtype) : null));
     this.dInputs = stack.layers.map((layer) => (layer.residual ? Matrix.zeros(steps * batch, layer.inputSize, stack.dtype) : null));
     this.lengths = new Int32Array(batch);
+    this.dropout = stack.dropout ? createStackDropout(stack, stack.dropout, steps, batch) : null;
     this.finalState = stack.layers.map(() => ({ forward: [] }));
     this.dh0 = stack.layers.map(() => ({ forward: [] }));
     this.forwardResult = { outputs: null, finalState: this.finalState };
     this.backwardResult = { dx: null, dh0: this.dh0 };
   }
+}
+
+function createStackDropout(stack: StackedRnn, config: RnnDropout, steps: number, batch: number): StackDropout {
+  const widths = [...stack.layers.map((layer) => layer.inputSize), stack.outputSize];
+  const hidden = stack.layers.map((layer) => (isBidirectional(layer.unit)
+    ? { forward: layer.unit.forward.hiddenSize, backward: layer.unit.backward.hiddenSize }
+    : { forward: layer.unit.hiddenSize, backward: null }));
+  return new StackDropout(config, widths, hidden, steps, batch, stack.dtype);
 }
 
 export function createStackedWorkspace(stack: StackedRnn, steps: number, batch: number): StackedWorkspace {
@@ -188,6 +234,11 @@ export interface StackedForwardOptions {
   h0?: readonly (LayerState | undefined)[];
   /** [T, B] validity mask (1 = real step; right-padded when a layer is bidirectional). */
   mask?: Matrix;
+  /**
+   * The stack's dropout in this call: DROPOUT_OFF (default: evaluation), `{ kind: 'sample', rng }`
+   * (training: fresh masks) or DROPOUT_FIXED (the masks of the previous call: gradient checks).
+   */
+  dropout?: DropoutMode;
 }
 
 export interface StackedForwardResult {
@@ -250,15 +301,20 @@ export function stackedForward(
   checkPerLayer(op, 'h0', opts.h0, L);
   if (opts.mask) maskLengthsOrShape(op, ws, opts.mask, T, B);
 
+  const mode = opts.dropout ?? DROPOUT_OFF;
+  const drop = ws.dropout !== null && beginStackDropout(ws.dropout, mode) ? ws.dropout : null;
   let input: Matrix | Int32Array = x;
   for (let l = 0; l < L; l++) {
     const layer = stack.layers[l];
     const h0 = opts.h0?.[l];
+    if (input instanceof Matrix) input = dropAt(drop, l, input, mode);
+    const masks = recurrentMasks(drop, l);
     let outputs: Matrix;
     if (isBidirectional(layer.unit)) {
       const unitOpts = ws.bidirectionalForwardOpts;
       unitOpts.h0 = h0;
       unitOpts.mask = opts.mask;
+      unitOpts.recurrentMasks = masks ?? undefined;
       const r = bidirectionalForward(layer.unit, ws.units[l] as BidirectionalWorkspace, input as Matrix, unitOpts);
       outputs = r.outputs;
       ws.finalState[l].forward = r.finalState.forward;
@@ -268,6 +324,7 @@ export function stackedForward(
       const unitOpts = ws.sequenceForwardOpts;
       unitOpts.h0 = h0?.forward;
       unitOpts.mask = opts.mask;
+      unitOpts.recurrentMask = masks?.forward ?? null;
       const r = sequenceForward(layer.unit, ws.units[l] as SequenceWorkspace, input, unitOpts);
       outputs = r.outputs;
       ws.finalState[l].forward = r.finalState;
@@ -280,6 +337,7 @@ export function stackedForward(
     }
     input = outputs;
   }
+  input = dropAt(drop, L, input as Matrix, mode);
   ws.lastSteps = T;
   ws.lastMask = opts.mask;
   ws.lastReadIds = !(x instanceof Matrix);
@@ -343,7 +401,8 @@ export function stackedBackward(
     throw new Error(`${op}: the last forward read token ids (one-hot input, data): expected inputGradient: false, got true`);
   }
 
-  let dOut: Matrix | null = dOutputs;
+  const drop = ws.dropout;
+  let dOut: Matrix | null = dOutputs === null ? null : dropBackwardAt(drop, L, dOutputs);
   for (let l = L - 1; l >= 0; l--) {
     const layer = stack.layers[l];
     const dFinal = opts.dFinal?.[l];
@@ -378,7 +437,8 @@ export function stackedBackward(
       }
       dx = sum;
     }
-    dOut = dx;
+    // Layer l read u[l] = y[l−1] ∗ m: ∂L/∂y[l−1] = ∂L/∂u[l] ∗ m (nothing was dropped at token ids).
+    dOut = dx === null || (l === 0 && ws.lastReadIds) ? dx : dropBackwardAt(drop, l, dx);
   }
   ws.backwardResult.dx = wantInput ? dOut : null;
   return ws.backwardResult;

@@ -4,6 +4,7 @@
  * Thin: parses flags, calls training/sentiment.ts. Model kinds are listed in MODEL_FACTORIES
  * (model (b), the LSTM, is added there beside 'avg').
  */
+import { rnnRegularizationFlags, rnnRegularizationFromFlags } from '../rnn-flags.js';
 import { parseArgs, printHelp, UsageError, type FlagSpec, type FlagValues } from '../args.js';
 import type { Command } from '../command.js';
 import { createProgress } from '../progress.js';
@@ -46,6 +47,7 @@ const TRAIN: Record<string, FlagSpec> = {
   hidden: { type: 'int', description: 'hidden size (recurrent models)', default: 64 },
   layers: { type: 'int', description: 'stacked recurrent layers (recurrent models)', default: 1 },
   bidirectional: { type: 'boolean', description: 'bidirectional recurrent layers (recurrent models)' },
+  ...rnnRegularizationFlags,
   epochs: { type: 'int', description: 'passes over the training sentences', default: 30 },
   batch: { type: 'int', description: 'sentences per update', default: 32 },
   optimizer: { type: 'string', description: 'update rule (sgd updates the embedding sparsely)', default: 'adam', choices: ['adam', 'sgd'] },
@@ -144,7 +146,7 @@ function train(flags: FlagValues): number {
   const rng = new Rng(seed);
   const model = factory.create(vocab, data.classes, rng, {
     dim: flags.dim as number, vectors, freeze: flags.freeze as boolean | undefined, hidden: flags.hidden as number,
-    layers: flags.layers as number, bidirectional: flags.bidirectional === true,
+    layers: flags.layers as number, bidirectional: flags.bidirectional === true, ...rnnRegularizationFromFlags(flags),
   });
   const kind = flags.optimizer as 'adam' | 'sgd';
   const optimizer: OptimizerConfig = {

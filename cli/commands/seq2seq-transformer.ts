@@ -6,6 +6,7 @@
  * `attend` draws one heatmap per decoder layer and head of the cross-attention. Thin: flags in, library out.
  * No checkpoints or resume, and no search/model error analysis for this architecture yet.
  */
+import { DROPOUT_FLAG } from '../rnn-flags.js';
 import * as fs from 'node:fs';
 import { UsageError, type FlagSpec, type FlagValues } from '../args.js';
 import { interrupted, stopFlag } from '../interrupt.js';
@@ -31,7 +32,7 @@ export const transformerSeq2SeqFlags: Record<string, FlagSpec> = {
   arch: { type: 'string', description: 'recurrent encoder-decoder or Transformer (--hidden = d_model, --layers = encoder and decoder layers)', choices: ['rnn', 'transformer'], default: 'rnn' },
   heads: { type: 'int', description: 'transformer: attention heads (must divide --hidden)', default: 4 },
   ff: { type: 'int', description: 'transformer: feed-forward width F (default 4 × --hidden)' },
-  dropout: { type: 'number', description: 'transformer: dropout p during training', default: 0.1 },
+  dropout: DROPOUT_FLAG,
   positions: { type: 'string', description: 'transformer: positional encoding', choices: ['sinusoidal', 'learned'], default: 'sinusoidal' },
   'norm-first': { type: 'boolean', description: 'transformer: pre-norm layers (default post-norm, as the paper)' },
   'ffn-activation': { type: 'string', description: 'transformer: feed-forward activation', choices: ['relu', 'gelu'], default: 'relu' },
@@ -49,7 +50,7 @@ export function trainTransformerSeq2Seq(
   c: string, flags: FlagValues, data: PreparedSeq2SeqData, dataInfo: Record<string, unknown>, backend: string,
   curveSvg: (title: string, result: Seq2SeqTrainResult) => string,
 ): number {
-  const dModel = flags.hidden as number, heads = flags.heads as number, dropout = flags.dropout as number;
+  const dModel = flags.hidden as number, heads = flags.heads as number, dropout = (flags.dropout as number | undefined) ?? 0.1;
   if (!Number.isInteger(heads) || heads < 1 || dModel % heads !== 0) throw new UsageError(`${c}: --heads expects a positive divisor of --hidden ${dModel}, got ${heads}`);
   if (!(dropout >= 0 && dropout < 1)) throw new UsageError(`${c}: --dropout expects a number in [0, 1), got ${dropout}`);
   const longest = Math.max(data.maxSourceLength, data.maxTargetLength + 1);

@@ -13,6 +13,7 @@
  * Thin: parses flags and calls training/seq2seq/ (model.ts, train.ts, tasks.ts, dates.ts, curve.ts).
  */
 import * as fs from 'node:fs';
+import { rnnRegularizationFlags, rnnRegularizationFromFlags } from '../rnn-flags.js';
 import { checkResumeConflicts, parseArgs, parseDecimalInt, positiveNumber, printHelp, UsageError, type FlagSpec, type FlagValues } from '../args.js';
 import { BACKEND_FLAG, selectBackend } from '../backend.js';
 import type { Command } from '../command.js';
@@ -111,6 +112,7 @@ const trainSpec: Record<string, FlagSpec> = {
   curve: { type: 'string', description: 'write the loss / exact-match curve (SVG) here' },
   backend: BACKEND_FLAG,
   json: { type: 'boolean', description: 'print the summary as JSON' },
+  ...rnnRegularizationFlags,
   ...transformerSeq2SeqFlags,
   help: { type: 'boolean', description: '' },
 };
@@ -147,6 +149,7 @@ async function runTrain(argv: string[]): Promise<number> {
       'source-level': m.sourceLevel ?? (m as { level?: string }).level, 'target-level': m.targetLevel ?? (m as { level?: string }).level,
       lowercase: m.lowercase, attention: m.attention, cell: m.cell, hidden: m.encoderHidden, 'decoder-hidden': m.decoderHidden,
       bidirectional: m.bidirectional, layers: m.encoderLayers, embedding: m.embeddingDim, 'attention-size': m.attentionSize || undefined,
+      dropout: m.dropout ?? 0, 'dropout-mode': m.dropoutMode ?? 'between', 'layer-norm': m.layerNorm ?? false,
       batch: t.batch, lr: t.optimizer.lr, optimizer: t.optimizer.kind, clip: t.clipNorm ?? 0, seed: info.seed, 'val-fraction': info.valFraction,
     });
     trainer = resumeSeq2SeqRun(checkpoint, readPairs(c, file), `checkpoint ${String(flags.resume)}`);
@@ -169,7 +172,7 @@ async function runTrain(argv: string[]): Promise<number> {
         ...levels, lowercase: flags.lowercase === true, cell: flags.cell as CellKind, embeddingDim: flags.embedding as number,
         encoderHidden: flags.hidden as number, encoderLayers: flags.layers as number, bidirectional: flags.bidirectional === true,
         decoderHidden: flags['decoder-hidden'] as number | undefined, attention,
-        attentionSize: flags['attention-size'] as number | undefined, seed,
+        attentionSize: flags['attention-size'] as number | undefined, seed, ...rnnRegularizationFromFlags(flags),
       }, data.sourceVocab, data.targetVocab);
     } catch (err) {
       throw new UsageError(`${c}: ${(err as Error).message}`);

@@ -2,6 +2,7 @@
  * `seqgrad tagger train|eval|tag`: the notes' per-step name tagger (embedding → LSTM → sigmoid per
  * word), unidirectional vs bidirectional. Thin: parses flags, calls training/tagger.ts.
  */
+import { rnnRegularizationFlags, rnnRegularizationFromFlags } from '../rnn-flags.js';
 import { bool, num, parseArgs, printHelp, str, UsageError, type FlagSpec, type FlagValues } from '../args.js';
 import type { Command } from '../command.js';
 import { createProgress } from '../progress.js';
@@ -44,6 +45,7 @@ const TRAIN: Record<string, FlagSpec> = {
   hidden: { type: 'int', description: 'LSTM hidden size H (per direction)', min: 1, default: 32 },
   lr: { type: 'number', description: 'Adam learning rate', default: 5e-3 },
   'min-count': { type: 'int', description: 'words seen fewer times become <UNK>', min: 1, default: 2 },
+  ...rnnRegularizationFlags,
   out: { type: 'string', description: 'save the models as PREFIX-uni.json / PREFIX-bi.json', default: 'out/tagger' },
   json: { type: 'boolean', description: 'print the results as JSON' },
   help: { type: 'boolean', description: '' },
@@ -140,7 +142,7 @@ async function runTrain(argv: string[]): Promise<number> {
     if (stopFlag.stopRequested) break; // interrupted during the first model: do not start the second
     // The same seed for both models: the same initial embedding rows and the same batches.
     const tagger = createTagger(vocab, {
-      embeddingDim: num(flags, 'dim'), hidden: num(flags, 'hidden'), bidirectional: kind === 'bi', tags: data.tags,
+      embeddingDim: num(flags, 'dim'), hidden: num(flags, 'hidden'), bidirectional: kind === 'bi', tags: data.tags, ...rnnRegularizationFromFlags(flags),
     }, new Rng(seed + 2));
     let progress: ReturnType<typeof createProgress> | null = null;
     const r = trainTagger(tagger, train, {

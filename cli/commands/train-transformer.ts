@@ -4,6 +4,7 @@
  * --layers the encoder layers, --seq-len the context T. Thin: builds the model and the trainer from the
  * flags, shows progress, writes the model file (and the curve). No checkpoints or resume yet.
  */
+import { DROPOUT_FLAG } from '../rnn-flags.js';
 import * as nodePath from 'node:path';
 import { UsageError, type FlagSpec, type FlagValues } from '../args.js';
 import { interrupted, stopFlag } from '../interrupt.js';
@@ -24,7 +25,7 @@ export const transformerTrainFlags: Record<string, FlagSpec> = {
   arch: { type: 'string', description: 'model: a recurrent LM or a causal Transformer (--hidden = d_model, --seq-len = context)', choices: ['rnn', 'transformer'], default: 'rnn' },
   heads: { type: 'int', description: 'transformer: attention heads (must divide --hidden)', default: 4 },
   ff: { type: 'int', description: 'transformer: feed-forward width F (default 4 × --hidden)' },
-  dropout: { type: 'number', description: 'transformer: dropout p during training', default: 0.1 },
+  dropout: DROPOUT_FLAG,
   positions: { type: 'string', description: 'transformer: positional encoding', choices: ['sinusoidal', 'learned'], default: 'sinusoidal' },
   'norm-first': { type: 'boolean', description: 'transformer: pre-norm layers (default post-norm, as the paper)' },
   'ffn-activation': { type: 'string', description: 'transformer: feed-forward activation', choices: ['relu', 'gelu'], default: 'relu' },
@@ -40,7 +41,7 @@ export function trainTransformerFromFlags(
   backend: string, curveSvg: (title: string, result: LmTrainResult, unit: string) => string | null,
 ): number {
   const dModel = flags.hidden as number;
-  const dropout = flags.dropout as number;
+  const dropout = (flags.dropout as number | undefined) ?? 0.1;
   if (!(dropout >= 0 && dropout < 1)) throw new UsageError(`--dropout expects a number in [0, 1), got ${dropout}`);
   const heads = flags.heads as number;
   if (!Number.isInteger(heads) || heads < 1 || dModel % heads !== 0) {

@@ -27,6 +27,7 @@ import { InputError } from '../../training/core/errors.js';
 import { planOutputs } from '../../training/io/outputs.js';
 import { interrupted } from '../interrupt.js';
 import { trainTransformerFromFlags, transformerTrainFlags } from './train-transformer.js';
+import { rnnRegularizationFlags, rnnRegularizationFromFlags } from '../rnn-flags.js';
 
 const spec: Record<string, FlagSpec> = {
   data: { type: 'string', description: 'training text file (one sentence / name / line per line)' },
@@ -63,6 +64,7 @@ const spec: Record<string, FlagSpec> = {
   'curve-x': { type: 'string', description: 'x axis of the curve', choices: ['step', 'time'], default: 'step' },
   backend: { type: 'string', description: 'GEMM backend', choices: ['wasm', 'js'], default: 'wasm' },
   json: { type: 'boolean', description: 'print the summary as JSON' },
+  ...rnnRegularizationFlags,
   ...transformerTrainFlags,
   help: { type: 'boolean', description: '' },
 };
@@ -117,6 +119,7 @@ export const trainCommand: Command = {
       const m = checkpoint.model.config, t = checkpoint.train;
       checkResumeConflicts('train', argv, flags, {
         level: m.level, cell: m.cell, hidden: m.hidden, layers: m.layers, embedding: m.embeddingDim, seed: m.seed, lowercase: m.lowercase,
+        dropout: m.dropout ?? 0, 'dropout-mode': m.dropoutMode ?? 'between', 'layer-norm': m.layerNorm ?? false,
         'seq-len': t.seqLen, batch: t.batch, lr: t.optimizer.lr, optimizer: t.optimizer.kind, clip: t.clip?.max ?? 0, 'clip-mode': t.clip?.mode,
         'min-count': saved.minCount, 'max-vocab': saved.maxVocab ?? undefined, 'val-fraction': saved.valFraction, 'keep-empty-lines': saved.keepEmptyLines,
       });
@@ -143,6 +146,7 @@ export const trainCommand: Command = {
       const model = createLanguageModel({
         level, lowercase: corpus.lowercase, cell: flags.cell as CellKind, hidden: flags.hidden as number,
         layers: flags.layers as number, embeddingDim: flags.embedding as number | undefined, seed: flags.seed as number,
+        ...rnnRegularizationFromFlags(flags),
       }, data.vocab);
       const clip = flags.clip as number;
       trainer = createLmTrainer(model, data, {

@@ -65,6 +65,12 @@ export interface RecurrentCell<W extends CellWorkspace = CellWorkspace> {
   readonly params: Record<string, Matrix>;
   /** Gradient buffers with the keys and shapes of params; backward accumulates into them. */
   readonly grads: Record<string, Matrix>;
+  /**
+   * True when the cell adds b itself after its own transformation of XP (the layer-normalised
+   * cells: b comes after the normalisation). The runner then forms XP = X·W_xᵀ without b and
+   * leaves db to the cell's stepBackward. Absent or false: XP = X·W_xᵀ + b, db += Σ dXP (runner).
+   */
+  readonly ownsBias?: boolean;
 
   /** Allocate the caches for T steps of batch B (done once per (T, B), reused across calls). */
   createWorkspace(steps: number, batch: number): W;
@@ -144,6 +150,8 @@ export interface CellConfig {
   dtype: DType;
   /** RNN only: the non-linearity g. */
   activation?: 'tanh' | 'relu';
+  /** LSTM and reset-after GRU: layer-normalised (Ba et al. 2016); absent = false. */
+  layerNorm?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------

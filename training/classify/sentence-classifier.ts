@@ -13,7 +13,10 @@
  * Backward: dAvg = dZ·W;  dx⟨t⟩_b = (m⟨t⟩_b / n_b)·dAvg_b;  dE[id] += dx (only the words used).
  */
 import { Matrix, shapeOf, type DType } from '../../engine/matrix.js';
+import type { DropoutMode } from '../../layers/dropout.js';
+import type { RnnRegularization } from '../core/rnn-regularization.js';
 import { Rng } from '../../engine/rng.js';
+import { InputError } from '../core/errors.js';
 import { createDense, denseBackward, denseForward, denseZeroGrad, type DenseLayer } from '../../layers/dense.js';
 import {
   createEmbedding, embeddingBackward, embeddingForward, embeddingZeroGrad, wrapEmbedding, type Embedding,
@@ -74,8 +77,11 @@ export interface SentimentModel {
   params(): ParamSet;
   /** Their gradient buffers (same names and shapes). */
   grads(): ParamSet;
-  /** Logits z [B, C] (a view valid until the next forward). */
-  forward(batch: SentimentBatch): Matrix;
+  /**
+   * Logits z [B, C] (a view valid until the next forward). `dropout`: a training forward's mode
+   * (`{ kind: 'sample', rng }`) for models with dropout; absent: off (evaluation).
+   */
+  forward(batch: SentimentBatch, dropout?: DropoutMode): Matrix;
   /** From ∂L/∂z [B, C] of the last forward, accumulate into grads (the embedding: touched rows only). */
   backward(batch: SentimentBatch, dLogits: Matrix): void;
   zeroGrad(): void;
@@ -92,10 +98,12 @@ export interface SentimentModelJSON {
   frozen: boolean;
   /** Data name, seed and hyper-parameters, so `sentiment eval` finds the same held-out split. */
   meta?: Record<string, unknown>;
+  /** Recurrent models: dropout and layer normalisation (training/core/rnn-regularization.ts), when set. */
+  rnn?: RnnRegularization;
   weights: Record<string, MatrixJSON>;
 }
 
-export interface SentimentModelOptions {
+export interface SentimentModelOptions extends RnnRegularization {
   dim: number;
   dtype?: DType;
   /** Pretrained vectors for the embedding (words matched case-insensitively). */
@@ -277,6 +285,7 @@ function checkBatch(op: string, batch: SentimentBatch): void {
 export const averageModelFactory: SentimentModelFactory = {
   kind: 'avg',
   create(vocab, classes, rng, opts) {
+    if (opts.dropout || opts.layerNorm) throw new InputError(`createAverageSentimentModel: the average model has no recurrent layers: expected no dropout or layerNorm, got ${JSON.stringify({ dropout: opts.dropout, layerNorm: opts.layerNorm })}`);
     const d = opts.vectors ? opts.vectors.vectors.cols : opts.dim;
     checkModelSize('averageModelFactory.create', (vocab.size + classes.length) * d, `an embedding of ${vocab.size} words × ${d} and ${classes.length} classes`);
     const { embedding } = createSentimentEmbedding(vocab, rng, opts);

@@ -105,7 +105,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 /** Rebuild one cell's structure from its config (weights come later). */
 function cellFromConfig(config: unknown, where: string, dtype: DType, fail: (what: string) => never, storedWeights?: number): RecurrentCell {
   if (!isObject(config)) return fail(`expected ${where} to be a cell config { kind, inputSize, hiddenSize, dtype }, got ${describe(config)}`);
-  const { kind, inputSize, hiddenSize, activation } = config;
+  const { kind, inputSize, hiddenSize, activation, layerNorm } = config;
   if (typeof kind !== 'string' || !(CELL_KINDS as readonly string[]).includes(kind)) {
     return fail(`expected ${where}.kind to be one of ${CELL_KINDS.join(', ')}, got ${describe(kind)}`);
   }
@@ -118,7 +118,7 @@ function cellFromConfig(config: unknown, where: string, dtype: DType, fail: (wha
   try {
     return createCell(kind as CellConfig['kind'], {
       inputSize: inputSize as number, hiddenSize: hiddenSize as number, dtype,
-      activation: activation as CellConfig['activation'], rng: new Rng(0),
+      activation: activation as CellConfig['activation'], rng: new Rng(0), ...(layerNorm === true ? { layerNorm: true } : {}),
     });
   } catch (err) {
     return fail(`bad ${where}: ${(err as Error).message}`);

@@ -129,6 +129,7 @@ function blockRows(out: Float32Array, at: number, m: Entries | null, blocks: Blo
 /** One recurrent layer as an ONNX RNN/GRU/LSTM node; returns Y [T, dirs, B, H]. */
 function recurrentLayer(g: GraphBuilder, input: string, cells: RecurrentCell[], k: number): string {
   const first = cells[0];
+  if (cells.some((c) => c.config.layerNorm)) throw new Error(`sequenceNetToOnnx: ONNX's ${first.kind.toUpperCase()} has no layer normalisation, got a layer-normalised ${first.kind} cell`);
   const map = cellMapping(first.kind);
   const H = first.hiddenSize, D = first.inputSize, G = map.blocks.length * H, dirs = cells.length;
   const W = new Float32Array(dirs * G * D), R = new Float32Array(dirs * G * H), B = new Float32Array(dirs * 2 * G);

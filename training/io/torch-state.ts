@@ -51,16 +51,23 @@ export function torchUnits(layer: RecurrentLayer): TorchUnit[] {
 
 /** The kinds whose names and layout are PyTorch's own (layers/interchange.ts maps them). */
 function isTorchKind(cell: RecurrentCell): boolean {
-  return cell.kind === 'rnn' || cell.kind === 'gru-reset-after' || cell.kind === 'lstm';
+  return (cell.kind === 'rnn' || cell.kind === 'gru-reset-after' || cell.kind === 'lstm') && cell.config.layerNorm !== true;
 }
 
 /** seqgrad parameter → name stem, for the kinds PyTorch lacks. */
 const OWN_LAYOUT_NAMES: Record<string, string> = {
   W_x: 'weight_ih', W_a: 'weight_hh', b: 'bias_ih', p_u: 'peephole_i', p_f: 'peephole_f', p_o: 'peephole_o',
+  // the layer-normalised cells (layers/cells/layer-norm-cells.ts)
+  b_a: 'bias_hh', 'layernorm_i.weight': 'layernorm_i_weight', 'layernorm_i.bias': 'layernorm_i_bias',
+  'layernorm_h.weight': 'layernorm_h_weight', 'layernorm_h.bias': 'layernorm_h_bias',
+  'layernorm_c.weight': 'layernorm_c_weight', 'layernorm_c.bias': 'layernorm_c_bias',
 };
 
 /** seqgrad parameters that are vectors [1, n] (1-D (n) in PyTorch); everything else is a matrix. */
-const VECTOR_PARAMS = new Set(['b', 'b_a', 'p_u', 'p_f', 'p_o']);
+const VECTOR_PARAMS = new Set([
+  'b', 'b_a', 'p_u', 'p_f', 'p_o',
+  'layernorm_i.weight', 'layernorm_i.bias', 'layernorm_h.weight', 'layernorm_h.bias', 'layernorm_c.weight', 'layernorm_c.bias',
+]);
 
 /** PyTorch's shape of a seqgrad parameter: a vector [1, n] → (n), a matrix [rows, cols]. */
 function torchShape(m: Matrix, vector: boolean): number[] {

@@ -45,11 +45,16 @@ import { checkConfigAgainstWeights, checkModelSize, copyWeightsFromJSON, withCur
 import { matrixToJSON, type MatrixJSON } from '../io/tensors.js';
 import { Vocabulary, type VocabularyJSON } from '../text/vocab.js';
 import { InputError } from '../core/errors.js';
+import {
+  cellRegularizationOf, resolveRnnRegularization, stackDropoutOf, type RnnRegularization,
+} from '../core/rnn-regularization.js';
+import type { RnnDropoutMode } from '../../layers/stacked-dropout.js';
+import { DROPOUT_OFF, type DropoutMode } from '../../layers/dropout.js';
 
 export type LmLevel = 'char' | 'word';
 
-/** Everything that fixes the model's structure (saved in the model file). */
-export interface LanguageModelConfig {
+/** Everything that fixes the model's structure (saved in the model file); dropout and layerNorm only when set. */
+export interface LanguageModelConfig extends RnnRegularization {
   /** Tokens are characters or words. */
   level: LmLevel;
   /** The text was lower-cased before tokenising (scoring and prompts do the same). */
@@ -76,6 +81,9 @@ export interface LanguageModelOptions {
   embeddingDim?: number;      // char: 0 (one-hot), word: 64
   seed?: number;              // 1
   dtype?: DType;              // 'float32'
+  dropout?: number;           // 0 (none)
+  dropoutMode?: RnnDropoutMode; // 'between'
+  layerNorm?: boolean;        // false
 }
 
 export interface LanguageModel {
@@ -117,7 +125,7 @@ export function resolveLanguageModelConfig(opts: LanguageModelOptions, op = 'cre
   if (!Number.isInteger(config.seed)) throw new Error(`${op}: expected an integer seed, got ${config.seed}`);
   if (config.dtype !== 'float32' && config.dtype !== 'float64') throw new Error(`${op}: expected dtype float32 or float64, got ${JSON.stringify(config.dtype)}`);
   if (typeof config.lowercase !== 'boolean') throw new Error(`${op}: expected lowercase to be true or false, got ${JSON.stringify(config.lowercase)}`);
-  return config;
+  return { ...config, ...resolveRnnRegularization(op, opts, config.cell) };
 }
 
 /**
@@ -143,11 +151,11 @@ export function createLanguageModel(opts: LanguageModelOptions, vocab: Vocabular
     const inputSize = l === 0 ? (embedding ? config.embeddingDim : V) : config.hidden;
     const isLstm = config.cell === 'lstm' || config.cell === 'lstm-peephole';
     cells.push(createCell(config.cell, {
-      inputSize, hiddenSize: config.hidden, rng: gen, dtype, ...(isLstm ? { forgetBias: 1 } : {}),
+      inputSize, hiddenSize: config.hidden, rng: gen, dtype, ...(isLstm ? { forgetBias: 1 } : {}), ...cellRegularizationOf(config),
     }));
   }
   const output = createDense(config.hidden, V, gen, { dtype });
-  const stack = createStack(cells.map((cell) => ({ cell })));
+  const stack = createStack(cells.map((cell) => ({ cell })), { dropout: stackDropoutOf(config) });
   return { config, vocab, embedding, cells, stack, output };
 }
 
@@ -221,7 +229,7 @@ export interface LmWorkspace {
   lastTop: Matrix | null;
   lastSteps: number;
   /** The options passed to the stack on every step (reused: no allocation per training step). */
-  readonly forwardOpts: StackedForwardOptions;
+  readonly forwardOpts: StackedForwardOptions & { dropout: DropoutMode };
   readonly backwardOpts: StackedBackwardOptions;
 }
 
@@ -245,7 +253,7 @@ export function createLmWorkspace(model: LanguageModel, steps: number, batch: nu
     dTop: Matrix.zeros(steps * batch, hidden, dtype),
     lastTop: null,
     lastSteps: 0,
-    forwardOpts: { h0: h0 },
+    forwardOpts: { h0: h0, dropout: DROPOUT_OFF },
     backwardOpts: { inputGradient: model.embedding !== null },
   };
 }
@@ -273,8 +281,9 @@ function rowsOf(m: Matrix, rows: number): Matrix {
 /**
  * Forward over T ≤ ws.steps steps of the ids in ws.inputIds[0 … T·B): returns the logits
  * z [T·B, V] (a view into ws). Starts every layer from ws.state and leaves its final state there.
+ * `dropout`: the stack's dropout in this call (training: `{ kind: 'sample', rng }`); off by default.
  */
-export function lmForward(model: LanguageModel, ws: LmWorkspace, steps: number = ws.steps): Matrix {
+export function lmForward(model: LanguageModel, ws: LmWorkspace, steps: number = ws.steps, dropout: DropoutMode = DROPOUT_OFF): Matrix {
   if (!Number.isInteger(steps) || steps < 1 || steps > ws.steps) {
     throw new Error(`lmForward: expected 1 ≤ steps ≤ ${ws.steps}, got ${steps}`);
   }
@@ -287,6 +296,7 @@ export function lmForward(model: LanguageModel, ws: LmWorkspace, steps: number =
   } else {
     checkTokenIds(ids, model.vocab.size);
   }
+  ws.forwardOpts.dropout = dropout;
   const { outputs, finalState } = stackedForward(model.stack, ws.stack, x, ws.forwardOpts);
   // h0 was copied into the runners' histories: safe to overwrite it with the final state now.
   for (let l = 0; l < finalState.length; l++) copyStateInto(ws.state[l], finalState[l].forward);

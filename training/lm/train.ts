@@ -32,6 +32,8 @@
  */
 import { crossEntropyForwardBackward } from '../../engine/cross-entropy.js';
 import { type Matrix, copyInto } from '../../engine/matrix.js';
+import type { DropoutMode } from '../../layers/dropout.js';
+import { trainingDropout } from '../core/rnn-regularization.js';
 import { Rng, type RngState } from '../../engine/rng.js';
 import {
   createLmWorkspace, languageModelFromJSON, languageModelToJSON, lmBackward, lmForward,
@@ -296,6 +298,8 @@ export class LmTrainer {
   private readonly grads: Record<string, Matrix>;
   /** Check, clip, optimizer step (training/core/loop.ts). */
   private readonly update: Update;
+  /** The stack's dropout in training steps: masks from `rng` (saved with it), or off (no draw). */
+  private readonly dropout: DropoutMode;
   private readonly targets: Int32Array;
   /** Stream length L and steps per epoch. */
   readonly streamLength: number;
@@ -347,6 +351,7 @@ export class LmTrainer {
       this.evalsWithoutImprovement = 0;
       this.trainSecondsBefore = 0;
     }
+    this.dropout = trainingDropout(model.config, this.rng);
     // A failure names the first bad gradient in backward order (the output layer's first).
     this.update = createUpdate(this.params, this.grads, this.optimizer, {
       clip: config.clip, gradOrder: Object.keys(this.grads).reverse(), divergence: { op: 'train', advice: 'lower --lr' },
@@ -412,7 +417,7 @@ export class LmTrainer {
     if (this.position.chunk === 0) lmResetState(this.ws); // a new epoch: the streams restart
     this.fillBatch();
     lmZeroGrad(this.model);
-    const logits = lmForward(this.model, this.ws);
+    const logits = lmForward(this.model, this.ws, this.ws.steps, this.dropout);
     // The logits buffer receives its own gradient (the loss reads each row before writing it).
     const loss = crossEntropyForwardBackward(logits, logits, this.targets, { reduction: 'mean' });
     lmBackward(this.model, this.ws, logits);

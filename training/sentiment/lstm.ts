@@ -23,6 +23,8 @@
  * Workspaces are kept per batch size and grown to the longest batch seen.
  */
 import { Matrix, copyInto, shapeOf, zero, type DType } from '../../engine/matrix.js';
+import { DROPOUT_OFF, type DropoutMode } from '../../layers/dropout.js';
+import { resolveRnnRegularization, stackRegularizationOf, type RnnRegularization } from '../core/rnn-regularization.js';
 import { Rng } from '../../engine/rng.js';
 import {
   createEncoderWorkspace, createManyToOne, encoderBackward, encoderForward, modelParameters, modelZeroGrads,
@@ -83,10 +85,12 @@ export class LstmSentimentModel implements SentimentModel {
   readonly net: ManyToOneModel;
   readonly config: LstmSentimentConfig;
   readonly dtype: DType;
+  /** Dropout and layer normalisation, as set (saved in the model file's `rnn`). */
+  readonly regularization: RnnRegularization;
   private readonly workspaces = new Map<number, LstmSentimentWorkspace>();
   private last: LstmSentimentWorkspace | null = null;
 
-  constructor(vocab: Vocabulary, classes: string[], net: ManyToOneModel) {
+  constructor(vocab: Vocabulary, classes: string[], net: ManyToOneModel, regularization: RnnRegularization = {}) {
     const op = 'LstmSentimentModel';
     if (!net.embedding) throw new Error(`${op}: expected a many-to-one model with an embedding, got none`);
     if (net.embedding.weight.rows !== vocab.size) {
@@ -105,6 +109,7 @@ export class LstmSentimentModel implements SentimentModel {
     this.net = net;
     this.dtype = net.rnn.dtype;
     this.config = { hidden: cell.hiddenSize, layers: net.rnn.layers.length, bidirectional: isBidirectional(first) };
+    this.regularization = regularization;
   }
 
   get embedding(): Embedding {
@@ -139,13 +144,13 @@ export class LstmSentimentModel implements SentimentModel {
   }
 
   /** z = s·W_yᵀ + b_y with s_b the top layer's last valid state ([B, C], a view into the workspace). */
-  forward(batch: SentimentBatch): Matrix {
+  forward(batch: SentimentBatch, dropout: DropoutMode = DROPOUT_OFF): Matrix {
     const op = 'LstmSentimentModel.forward';
     checkBatch(op, batch);
     const { steps: T, batch: B } = batch;
     const ws = this.workspaceFor(T, B);
     maskLengths(op, ws.lengths, batch.mask, T, B);
-    const { outputs } = encoderForward(this.net, ws.encoder, batch.ids, { mask: batch.mask });
+    const { outputs } = encoderForward(this.net, ws.encoder, batch.ids, { mask: batch.mask, dropout });
     gatherLastValid(ws.summary, outputs, ws.lengths, B, this.summarySplit());
     ws.lastSteps = T;
     this.last = ws;
@@ -185,7 +190,8 @@ export class LstmSentimentModel implements SentimentModel {
     for (const [k, m] of Object.entries(modelParameters(this.net).params)) weights[k === 'embedding.weight' ? 'E' : k] = matrixToJSON(m);
     return {
       kind: 'seqgrad.sentiment', version: 1, model: this.kind, classes: this.classes.slice(),
-      vocab: this.vocab.toJSON(), frozen: this.embedding.frozen, weights,
+      vocab: this.vocab.toJSON(), frozen: this.embedding.frozen,
+      ...(Object.keys(this.regularization).length > 0 ? { rnn: { ...this.regularization } } : {}), weights,
     };
   }
 }
@@ -240,6 +246,7 @@ export function createLstmSentimentModel(vocab: Vocabulary, classes: string[], r
   const hidden = opts.hidden ?? 64, layers = opts.layers ?? 1;
   if (!Number.isInteger(hidden) || hidden < 1) throw new Error(`${op}: expected hidden to be a positive integer, got ${hidden}`);
   if (!Number.isInteger(layers) || layers < 1) throw new Error(`${op}: expected layers to be a positive integer, got ${layers}`);
+  const regularization = resolveRnnRegularization(op, opts, 'lstm');
   // At least E [V, d], W_a [H, H] and W_x [H, d] per layer and direction, and the head [C, H]: checked before allocating.
   const d = opts.vectors ? opts.vectors.vectors.cols : opts.dim, directions = opts.bidirectional ? 2 : 1;
   checkModelSize(op, vocab.size * d + directions * layers * hidden * (hidden + d) + classes.length * hidden,
@@ -248,10 +255,10 @@ export function createLstmSentimentModel(vocab: Vocabulary, classes: string[], r
   const dtype = embedding.weight.dtype;
   const rnn = createStackedRnn({
     kind: 'lstm', inputSize: embedding.weight.cols, hiddenSize: hidden, numLayers: layers,
-    bidirectional: opts.bidirectional === true, rng, dtype, forgetBias: 1,
+    bidirectional: opts.bidirectional === true, rng, dtype, forgetBias: 1, ...stackRegularizationOf(regularization),
   });
   const head = createOutputHead('softmax', rnn.outputSize, classes.length, rng, { dtype, init: 'xavier' });
-  return new LstmSentimentModel(vocab, classes, createManyToOne({ rnn, head, embedding }));
+  return new LstmSentimentModel(vocab, classes, createManyToOne({ rnn, head, embedding }), regularization);
 }
 
 /** The structure a model file's weights describe: layers from 'rnn.lN.W_x', H from W_a [4H, H], '_reverse' → bidirectional. */
@@ -285,12 +292,13 @@ export const lstmModelFactory: SentimentModelFactory = {
     const E = decoded.E;
     const embedding = wrapEmbedding(E, { frozen: json.frozen, paddingIdx: vocab.has(PAD) ? vocab.id(PAD) : undefined });
     const rng = new Rng(0); // the weights are overwritten below
+    const regularization = resolveRnnRegularization('sentiment model rnn', json.rnn ?? {}, 'lstm');
     const rnn = createStackedRnn({
       kind: 'lstm', inputSize: E.cols, hiddenSize: config.hidden, numLayers: config.layers,
-      bidirectional: config.bidirectional, rng, dtype: E.dtype,
+      bidirectional: config.bidirectional, rng, dtype: E.dtype, ...stackRegularizationOf(regularization),
     });
     const head = createOutputHead('softmax', rnn.outputSize, json.classes.length, rng, { dtype: E.dtype });
-    const model = new LstmSentimentModel(vocab, json.classes, createManyToOne({ rnn, head, embedding }));
+    const model = new LstmSentimentModel(vocab, json.classes, createManyToOne({ rnn, head, embedding }), regularization);
     const { params } = modelParameters(model.net);
     for (const [name, target] of Object.entries(params)) {
       if (name === 'embedding.weight') continue;

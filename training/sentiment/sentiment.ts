@@ -12,6 +12,7 @@
  */
 import { crossEntropy, crossEntropyBackward } from '../../engine/cross-entropy.js';
 import { Matrix } from '../../engine/matrix.js';
+import type { DropoutMode } from '../../layers/dropout.js';
 import { Rng } from '../../engine/rng.js';
 import { embeddingSgdStep } from '../../layers/embedding.js';
 import { makeSentimentBatch, type SentimentModel } from '../classify/sentence-classifier.js';
@@ -344,6 +345,8 @@ export function trainSentiment(model: SentimentModel, train: SentimentExample[],
   }
   const update = createUpdate(params, grads, createOptimizer(opts.optimizer, params));
   const perEpoch = Math.ceil(train.length / opts.batchSize);
+  // A model with dropout draws its masks from opts.rng (one without draws nothing: the same bits as before).
+  const dropout: DropoutMode = { kind: 'sample', rng: opts.rng };
   const history: EpochInfo[] = [];
   let order: number[] = [];
   let epoch = 0, k = perEpoch, started = 0, lossSum = 0, correct = 0, seen = 0, done = 0;
@@ -363,7 +366,7 @@ export function trainSentiment(model: SentimentModel, train: SentimentExample[],
       const chosen = order.slice(k * opts.batchSize, (k + 1) * opts.batchSize);
       const batch = makeSentimentBatch(chosen.map((i) => ids[i]), chosen.map((i) => labels[i]), padId, model.dtype);
       model.zeroGrad();
-      const logits = model.forward(batch);
+      const logits = model.forward(batch, dropout);
       correct += countCorrect(logits, batch.labels);
       const loss = crossEntropy(logits, batch.labels, { reduction: 'mean' });
       lossSum += loss;

@@ -56,6 +56,11 @@ import { gemm } from '../../engine/gemm.js';
 import { Matrix, copyInto, expectShape, stepView, zero, type DType } from '../../engine/matrix.js';
 import { add, scale as scaleMatrix } from '../../engine/ops.js';
 import { Rng } from '../../engine/rng.js';
+import { DROPOUT_OFF, type DropoutMode } from '../../layers/dropout.js';
+import type { RnnDropoutMode } from '../../layers/stacked-dropout.js';
+import {
+  cellRegularizationOf, resolveRnnRegularization, stackRegularizationOf, type RnnRegularization,
+} from '../core/rnn-regularization.js';
 import { logSoftmax, logSoftmaxRow } from '../../engine/softmax.js';
 import {
   createEncoder, createEncoderWorkspace, encoderBackward, encoderForward, namedParameters,
@@ -95,8 +100,12 @@ export type Seq2SeqAttention = 'none' | 'bahdanau' | 'dot' | 'general';
 export const SEQ2SEQ_ATTENTIONS: readonly Seq2SeqAttention[] = ['none', 'bahdanau', 'dot', 'general'];
 export type Seq2SeqForm = 'encoder-decoder' | 'captioning';
 
-/** Everything that fixes the model's structure (saved in the model file). */
-export interface Seq2SeqConfig {
+/**
+ * Everything that fixes the model's structure (saved in the model file). Dropout (only when set)
+ * acts in the encoder's stack, as nn.LSTM's `dropout` argument; layerNorm makes every cell
+ * layer-normalised, the decoder's too.
+ */
+export interface Seq2SeqConfig extends RnnRegularization {
   /** 'encoder-decoder' (x → y) or 'captioning' (feature vector → y). */
   form: Seq2SeqForm;
   /** Source tokens are characters or words. */
@@ -145,6 +154,9 @@ export interface Seq2SeqOptions {
   featureSize?: number;          // captioning only, required there
   seed?: number;                 // 1
   dtype?: DType;                 // 'float32'
+  dropout?: number;              // 0 (none)
+  dropoutMode?: RnnDropoutMode;  // 'between'
+  layerNorm?: boolean;           // false
 }
 
 export interface Seq2SeqModel {
@@ -252,7 +264,7 @@ export function resolveSeq2SeqConfig(opts: Seq2SeqOptions, op = 'createSeq2Seq')
   if (typeof config.lowercase !== 'boolean' || typeof config.bidirectional !== 'boolean') {
     throw new Error(`${op}: expected lowercase and bidirectional to be true or false`);
   }
-  return config;
+  return { ...config, ...resolveRnnRegularization(op, opts, config.cell) };
 }
 
 function isLstm(kind: CellKind): boolean {
@@ -278,7 +290,7 @@ export function createSeq2Seq(opts: Seq2SeqOptions, sourceVocab: Vocabulary | nu
   if (!captioning && !(sourceVocab instanceof Vocabulary)) throw new Error(`${op}: expected a source Vocabulary, got ${sourceVocab === null ? 'null' : typeof sourceVocab}`);
   const gen = rng ?? new Rng(config.seed);
   const { dtype, embeddingDim: d, decoderHidden: Hd } = config;
-  const cellExtras = isLstm(config.cell) ? { forgetBias: 1 } : {};
+  const cellExtras = { ...(isLstm(config.cell) ? { forgetBias: 1 } : {}), ...cellRegularizationOf(config) };
 
   let encoder: SequenceEncoder | null = null;
   let contextSize = config.featureSize;
@@ -286,7 +298,7 @@ export function createSeq2Seq(opts: Seq2SeqOptions, sourceVocab: Vocabulary | nu
     const sourceEmbedding = createEmbedding((sourceVocab as Vocabulary).size, d, gen, { dtype });
     const rnn = createStackedRnn({
       kind: config.cell, inputSize: d, hiddenSize: config.encoderHidden, numLayers: config.encoderLayers,
-      bidirectional: config.bidirectional, rng: gen, dtype, ...cellExtras,
+      bidirectional: config.bidirectional, rng: gen, dtype, ...cellExtras, ...stackRegularizationOf(config),
     });
     encoder = createEncoder(rnn, sourceEmbedding);
     contextSize = rnn.outputSize;
@@ -591,11 +603,11 @@ function checkBatch(op: string, model: Seq2SeqModel, ws: Seq2SeqWorkspace, batch
  * Encoder (or features) → m_k; the bridge → h′⟨0⟩ (ws.initialState). Returns the encoder outputs
  * H_enc (null for captioning).
  */
-function encodeAndBridge(model: Seq2SeqModel, ws: Seq2SeqWorkspace, batch: Seq2SeqBatch): Matrix | null {
+function encodeAndBridge(model: Seq2SeqModel, ws: Seq2SeqWorkspace, batch: Seq2SeqBatch, dropout: DropoutMode): Matrix | null {
   const states = model.decoder.stateCount;
   let encoderOutputs: Matrix | null = null;
   if (model.encoder) {
-    const r = encoderForward(model.encoder, ws.encoderWs as EncoderWorkspace, batch.srcIds, { mask: batch.srcMask as Matrix });
+    const r = encoderForward(model.encoder, ws.encoderWs as EncoderWorkspace, batch.srcIds, { mask: batch.srcMask as Matrix, dropout });
     encoderOutputs = r.outputs;
     const top = r.finalState[r.finalState.length - 1];
     const Hf = top.forward[0].cols;
@@ -637,14 +649,15 @@ function attentionKeysPadded(ws: Seq2SeqWorkspace, encoderOutputs: Matrix, srcMa
 /**
  * Teacher-forced forward pass over a batch: returns L = Σ over the counted target tokens of
  * −log P(y⟨t⟩ | x, y⟨<t⟩) (sum, not mean), and keeps what seq2seqBackward needs in `ws`.
- * The logits [T_y·B, V] stay in ws.logits.
+ * The logits [T_y·B, V] stay in ws.logits. `dropout`: the encoder stack's dropout in this call
+ * (training: `{ kind: 'sample', rng }`); off by default.
  */
-export function seq2seqForward(model: Seq2SeqModel, ws: Seq2SeqWorkspace, batch: Seq2SeqBatch): number {
+export function seq2seqForward(model: Seq2SeqModel, ws: Seq2SeqWorkspace, batch: Seq2SeqBatch, dropout: DropoutMode = DROPOUT_OFF): number {
   const op = 'seq2seqForward';
   checkBatch(op, model, ws, batch);
   const B = ws.batch, Ty = batch.tgtSteps, n = Ty * B;
   const { embeddingDim: d, decoderHidden: H } = model.config;
-  const encoderOutputs = encodeAndBridge(model, ws, batch);
+  const encoderOutputs = encodeAndBridge(model, ws, batch, dropout);
 
   // e(y⟨t−1⟩) for all steps at once, into the e columns of z.
   ws.tgtIn.set(batch.tgtIn);

@@ -24,6 +24,8 @@
  * the start of the epoch and the batch index), the step, the curves and the run's settings; a resumed
  * trainer continues with the same batches in the same order.
  */
+import { DROPOUT_OFF, type DropoutMode } from '../../layers/dropout.js';
+import { trainingDropout } from '../core/rnn-regularization.js';
 import { Rng, type RngState } from '../../engine/rng.js';
 import { corpusBleu, type BleuSmoothing } from '../metrics/bleu.js';
 import type { LengthPenalty } from '../decode/beam.js';
@@ -172,6 +174,9 @@ export interface Seq2SeqProgress extends TrainProgress, Omit<UpdateInfo, 'clipRa
   examplesPerSecond: number;
 }
 
+/** The dropout generator's seed is the run's seed plus this (a stream apart from the batch order's). */
+const DROPOUT_SEED_OFFSET = 0x5eed;
+
 /** What one step returns: its loss, its update, and its batch size. */
 export interface Seq2SeqStepInfo extends StepOutcome, UpdateInfo {
   examples: number;
@@ -227,6 +232,12 @@ export class Seq2SeqTrainer {
   private readonly rng: Rng;
   /** The generator state that produced this epoch's batches (saved, so a resume rebuilds them). */
   private epochRngState: RngState;
+  /**
+   * The dropout masks' own generator (seeded from the seed, saved in checkpoints): apart from `rng`,
+   * whose saved state is the epoch's start, so a resume redraws the same masks. Null without dropout.
+   */
+  private readonly dropoutRng: Rng | null;
+  private readonly dropout: DropoutMode;
   private epochBatches: number[][];
   /** Check, clip, optimizer step (training/core/loop.ts). */
   private readonly update: Update;
@@ -253,6 +264,8 @@ export class Seq2SeqTrainer {
     this.rng = new Rng(this.config.seed);
     this.epochRngState = this.rng.getState();
     this.epochBatches = this.planEpoch();
+    this.dropoutRng = model.config.dropout ? new Rng(this.config.seed + DROPOUT_SEED_OFFSET) : null;
+    this.dropout = this.dropoutRng ? trainingDropout(model.config, this.dropoutRng) : DROPOUT_OFF;
   }
 
   get stepsPerEpoch(): number {
@@ -300,7 +313,7 @@ export class Seq2SeqTrainer {
     const batch = makeSeq2SeqBatch(this.model, examples);
     const ws = this.workspaceFor(examples.length);
     seq2seqZeroGrad(this.model);
-    const loss = seq2seqForward(this.model, ws, batch) / batch.tokens;
+    const loss = seq2seqForward(this.model, ws, batch, this.dropout) / batch.tokens;
     const stepNo = this.step + 1;
     seq2seqBackward(this.model, ws, 1 / batch.tokens);
     const update = this.update(stepNo, loss, this.kept);
@@ -391,6 +404,7 @@ export class Seq2SeqTrainer {
         epoch: this.epoch,
         batchInEpoch: this.batchInEpoch,
         epochRngState: this.epochRngState,
+        ...(this.dropoutRng ? { dropoutRngState: this.dropoutRng.getState() } : {}),
         trainSeconds: this.trainSeconds,
         smoothLoss: Number.isNaN(this.losses.smoothed) ? null : this.losses.smoothed,
         lossHistory: losses.values,
@@ -427,6 +441,10 @@ export class Seq2SeqTrainer {
     this.lastCheckpointStep = state.step;
     this.rng.setState(state.epochRngState);
     this.epochBatches = this.planEpoch();
+    if (this.dropoutRng) {
+      if (!state.dropoutRngState) throw new InputError('resumeSeq2SeqTrainer: the model has dropout but the checkpoint keeps no dropout generator state (dropoutRngState)');
+      this.dropoutRng.setState(state.dropoutRngState);
+    }
   }
 }
 
@@ -441,6 +459,8 @@ export interface Seq2SeqCheckpointJSON {
     epoch: number;
     batchInEpoch: number;
     epochRngState: RngState;
+    /** The dropout masks' generator (only with dropout). */
+    dropoutRngState?: RngState;
     trainSeconds: number;
     smoothLoss: number | null;
     /** The losses of the last (at most SEQ2SEQ_CHECKPOINT_LOSSES) steps, so checkpoints stay bounded. */

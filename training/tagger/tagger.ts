@@ -32,6 +32,8 @@
  */
 import * as nodePath from 'node:path';
 import { Matrix, copyInto, shapeOf } from '../../engine/matrix.js';
+import type { DropoutMode } from '../../layers/dropout.js';
+import { resolveRnnRegularization, stackRegularizationOf, type RnnRegularization } from '../core/rnn-regularization.js';
 import { Rng } from '../../engine/rng.js';
 import {
   createManyToMany, createManyToManyWorkspace, manyToManyBackward, manyToManyForward, manyToManyLogits,
@@ -296,7 +298,8 @@ export function sentenceText(tokens: readonly string[]): string {
 // =============================================================================================
 // The model
 
-export interface TaggerConfig {
+/** The tagger's structure; dropout and layerNorm (training/core/rnn-regularization.ts) only when set. */
+export interface TaggerConfig extends RnnRegularization {
   /** Embedding size d (default 32). */
   embeddingDim: number;
   /** Hidden size H per direction (default 32). */
@@ -334,6 +337,7 @@ export function createTagger(vocab: Vocabulary, config: Partial<TaggerConfig>, r
   if (c.tags !== undefined && (!Array.isArray(c.tags) || c.tags.length < 2 || new Set(c.tags).size !== c.tags.length || !c.tags.every((t) => typeof t === 'string' && t !== ''))) {
     throw new Error(`${op}: expected tags to be at least 2 distinct non-empty names, got ${JSON.stringify(c.tags).slice(0, 80)}`);
   }
+  Object.assign(c, resolveRnnRegularization(op, config, c.cell));
   for (const name of ['embeddingDim', 'hidden', 'layers'] as const) {
     if (!Number.isInteger(c[name]) || c[name] < 1) throw new Error(`${op}: expected ${name} to be a positive integer, got ${c[name]}`);
   }
@@ -347,7 +351,7 @@ export function createTagger(vocab: Vocabulary, config: Partial<TaggerConfig>, r
   const embedding = createEmbedding(vocab.size, c.embeddingDim, rng, { std: 0.3, paddingIdx: 0 });
   const rnn = createStackedRnn({
     kind: c.cell, inputSize: c.embeddingDim, hiddenSize: c.hidden, numLayers: c.layers, bidirectional: c.bidirectional, rng,
-    ...(c.cell.startsWith('lstm') ? { forgetBias: 1 } : {}),
+    ...(c.cell.startsWith('lstm') ? { forgetBias: 1 } : {}), ...stackRegularizationOf(c),
   });
   const head = c.tags ? createOutputHead('softmax', rnn.outputSize, c.tags.length, rng) : createOutputHead('sigmoid', rnn.outputSize, 1, rng);
   return { vocab, config: c, net: createManyToMany({ rnn, head, embedding }) };
@@ -449,6 +453,8 @@ export function trainTagger(
   let order: number[] = [];
   let cursor = 0;
   let done = 0;
+  // With dropout the masks come from rng too (a tagger without dropout draws nothing: the same bits as before).
+  const dropout: DropoutMode = { kind: 'sample', rng };
   const result = runTrainingLoop({
     startStep: 0, totalSteps: steps, budgetReason: 'max-steps', losses,
     timeLimitSeconds: opts.timeLimitSeconds, signal: opts.signal, now: opts.now, onProgress: opts.onProgress,
@@ -464,7 +470,7 @@ export function trainTagger(
       modelZeroGrads(tagger.net);
       const targets = tagger.config.tags ? buf.classes.subarray(0, rows) : buf.y.rowView(0, rows);
       const r = manyToManyForward(tagger.net, ws, buf.ids.subarray(0, rows), targets, {
-        mask: buf.mask.rowView(0, batchSteps), reduction: 'mean',
+        mask: buf.mask.rowView(0, batchSteps), reduction: 'mean', dropout,
       });
       manyToManyBackward(tagger.net, ws);
       update(done + 1, r.loss);

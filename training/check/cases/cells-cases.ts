@@ -129,4 +129,6 @@ export const cellsCases: GradCheckCase[] = [
   cellCase('GRU (reset-after), masked', 'gru-reset-after'),
   cellCase('LSTM, masked', 'lstm'),
   cellCase('LSTM (peephole), masked', 'lstm-peephole'),
+  cellCase('LSTM, layer-normalised (Ba et al.), masked', 'lstm', { layerNorm: true }),
+  cellCase('GRU (reset-after), layer-normalised, masked', 'gru-reset-after', { layerNorm: true }),
 ];

@@ -27,6 +27,7 @@ import {
   createStack, createStackedRnn, createStackedWorkspace, stackedBackward, stackedForward, stackedParameters,
   stackedZeroGrads, type LayerState, type StackedRnn,
 } from '../../../layers/stacked.js';
+import { DROPOUT_FIXED, DROPOUT_OFF } from '../../../layers/dropout.js';
 import type { GradCheckCase, GradCheckProblem } from '../gradcheck.js';
 import { randomMatrix, raggedMask, weightedSum } from './engine-cases.js';
 
@@ -138,7 +139,10 @@ function bidirectionalCase(op: string, forwardKind: CellKind, backwardKind: Cell
   };
 }
 
-/** A stack with a loss on its outputs and on every layer's final state; x and every h0 checked. */
+/**
+ * A stack with a loss on its outputs and on every layer's final state; x and every h0 checked.
+ * A stack with dropout draws its masks once here, then every pass holds them (DROPOUT_FIXED).
+ */
 function stackedProblem(rng: Rng, stack: StackedRnn): GradCheckProblem {
   const { params, grads } = stackedParameters(stack);
   randomize(params, rng, 0.7);
@@ -148,15 +152,17 @@ function stackedProblem(rng: Rng, stack: StackedRnn): GradCheckProblem {
   const wOut = randomMatrix(rng, T * B, stack.outputSize);
   const wFinal = randomLike(rng, h0);
   const ws = createStackedWorkspace(stack, T, B);
+  const dropout = stack.dropout ? DROPOUT_FIXED : DROPOUT_OFF;
+  if (stack.dropout) stackedForward(stack, ws, x, { h0, mask, dropout: { kind: 'sample', rng } });
   return {
     params: { ...params, x, ...stateEntries('h0.', h0) },
     loss: () => {
-      const r = stackedForward(stack, ws, x, { h0, mask });
+      const r = stackedForward(stack, ws, x, { h0, mask, dropout });
       return weightedSum(r.outputs, wOut) + weightedStates(r.finalState, wFinal);
     },
     gradients: () => {
       stackedZeroGrads(stack);
-      stackedForward(stack, ws, x, { h0, mask });
+      stackedForward(stack, ws, x, { h0, mask, dropout });
       const r = stackedBackward(stack, ws, wOut, { dFinal: wFinal });
       return { ...grads, x: r.dx as Matrix, ...stateEntries('h0.', r.dh0) };
     },
@@ -199,6 +205,49 @@ const stackedUniformCase: GradCheckCase = {
   build(rng) {
     const stack = createStackedRnn({
       kind: 'lstm', inputSize: 3, hiddenSize: 2, numLayers: 3, bidirectional: true, residual: true, rng, dtype: 'float64',
+    });
+    return stackedProblem(rng, stack);
+  },
+};
+
+/** PyTorch's nn.LSTM dropout: layers 0 and 1's outputs dropped per entry (p = 0.4), fixed masks. */
+const stackedBetweenDropoutCase: GradCheckCase = {
+  group: 'wrappers',
+  op: 'stacked depth 3 (LSTM, bi GRU/RNN + skip, GRU-RA), dropout between layers p = 0.4, fixed masks, ragged',
+  build(rng) {
+    const stack = createStack([
+      { cell: cell('lstm', 3, 4, rng) },
+      { cell: cell('gru', 4, 2, rng), backwardCell: cell('rnn', 4, 2, rng), residual: true },
+      { cell: cell('gru-reset-after', 4, 4, rng) },
+    ], { dropout: { p: 0.4, mode: 'between' } });
+    return stackedProblem(rng, stack);
+  },
+};
+
+/**
+ * Gal & Ghahramani: per-sequence masks (p = 0.3) on x, on layers 1 and 2's inputs, on the output and
+ * on every cell's recurrent state (LSTM, bidirectional RNN/peephole LSTM + skip, RNN), fixed masks.
+ */
+const stackedVariationalDropoutCase: GradCheckCase = {
+  group: 'wrappers',
+  op: 'stacked depth 3 (LSTM, bi RNN/peephole + skip, RNN), variational dropout p = 0.3, fixed masks, ragged',
+  build(rng) {
+    const stack = createStack([
+      { cell: cell('lstm', 3, 4, rng) },
+      { cell: cell('rnn', 4, 2, rng), backwardCell: cell('lstm-peephole', 4, 2, rng), residual: true },
+      { cell: cell('rnn', 4, 3, rng) },
+    ], { dropout: { p: 0.3, mode: 'variational' } });
+    return stackedProblem(rng, stack);
+  },
+};
+
+/** createStackedRnn: 2 layer-normalised LSTM layers with variational dropout p = 0.25 (fixed masks). */
+const stackedLayerNormDropoutCase: GradCheckCase = {
+  group: 'wrappers',
+  op: 'stacked depth 2, layer-normalised LSTM, variational dropout p = 0.25 (createStackedRnn), fixed masks, ragged',
+  build(rng) {
+    const stack = createStackedRnn({
+      kind: 'lstm', layerNorm: true, inputSize: 3, hiddenSize: 4, numLayers: 2, dropout: 0.25, dropoutMode: 'variational', rng, dtype: 'float64',
     });
     return stackedProblem(rng, stack);
   },
@@ -467,6 +516,9 @@ export const wrappersCases: GradCheckCase[] = [
   stackedMixedCase,
   stackedInputSkipCase,
   stackedUniformCase,
+  stackedBetweenDropoutCase,
+  stackedVariationalDropoutCase,
+  stackedLayerNormDropoutCase,
   headCase('softmax head, per-step cross-entropy summed over time, ragged', 'softmax', 'sum'),
   headCase('sigmoid head, per-step binary labels (mean), ragged', 'sigmoid', 'mean'),
 ];
