@@ -2,7 +2,7 @@
  * Using word embeddings (the notes' "Properties of word embeddings"): cosine similarity,
  * nearest neighbours, analogies and the two standard intrinsic evaluations.
  *
- *   cos(u, v) = uᵀv / (‖u‖·‖v‖)
+ *   cos(u, v) = uᵀv / (‖u‖·‖v‖)   (and its backward, so objectives on cosines can be trained)
  *   analogy a : b :: c : ?   = argmax_w cos(e_w, e_b − e_a + e_c),  w ∉ {a, b, c}
  *
  * Nearest neighbours of many queries are one GEMM: with every row of E scaled to unit length
@@ -17,7 +17,7 @@
  * scores and the cosines, with average ranks for ties).
  */
 import { gemm } from '../../engine/gemm.js';
-import { Matrix, shapeOf } from '../../engine/matrix.js';
+import { type FloatArray, Matrix, shapeOf } from '../../engine/matrix.js';
 import type { WordVectors } from '../io/vectors.js';
 
 /** cos(u, v) = uᵀv / (‖u‖‖v‖); 0 when either vector is zero. */
@@ -32,6 +32,32 @@ export function cosineSimilarity(u: ArrayLike<number>, v: ArrayLike<number>): nu
     vv += v[i] * v[i];
   }
   return uu === 0 || vv === 0 ? 0 : dot / Math.sqrt(uu * vv);
+}
+
+/**
+ * Backward of c = cos(u, v) = uᵀv / (‖u‖‖v‖), for training objectives built on cosines (analogies,
+ * a bias projection): with dc = ∂L/∂c, ACCUMULATES
+ *   du += dc · (v / (‖u‖‖v‖) − c · u / ‖u‖²),   dv += dc · (u / (‖u‖‖v‖) − c · v / ‖v‖²).
+ * Either of du, dv may be null (not wanted). A zero vector has cos ≡ 0 (cosineSimilarity's
+ * convention), so nothing is added when u or v is zero. du and dv must not alias u, v or each other.
+ */
+export function cosineSimilarityBackward(
+  du: FloatArray | null, dv: FloatArray | null, u: ArrayLike<number>, v: ArrayLike<number>, dc: number,
+): void {
+  const op = 'cosineSimilarityBackward';
+  if (u.length !== v.length) throw new Error(`${op}: expected vectors of equal length, got ${u.length} and ${v.length}`);
+  if (du && du.length !== u.length) throw new Error(`${op}: expected du of length ${u.length}, got ${du.length}`);
+  if (dv && dv.length !== v.length) throw new Error(`${op}: expected dv of length ${v.length}, got ${dv.length}`);
+  let dot = 0, uu = 0, vv = 0;
+  for (let i = 0; i < u.length; i++) {
+    dot += u[i] * v[i];
+    uu += u[i] * u[i];
+    vv += v[i] * v[i];
+  }
+  if (uu === 0 || vv === 0) return;
+  const inv = 1 / Math.sqrt(uu * vv), c = dot * inv;
+  if (du) for (let i = 0; i < u.length; i++) du[i] += dc * (v[i] * inv - (c * u[i]) / uu);
+  if (dv) for (let i = 0; i < v.length; i++) dv[i] += dc * (u[i] * inv - (c * v[i]) / vv);
 }
 
 /** out[r, :] = x[r, :] / ‖x[r, :]‖ (a zero row stays zero). out may alias x. */

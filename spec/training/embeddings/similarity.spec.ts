@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Matrix, Rng } from '../../../engine/index.js';
 import {
-  analogy, averageRanks, cosineSimilarity, evaluateAnalogies, evaluateSimilarity, nearestNeighbors, parseAnalogies,
+  analogy, averageRanks, cosineSimilarity, cosineSimilarityBackward, evaluateAnalogies, evaluateSimilarity, nearestNeighbors, parseAnalogies,
   parseSimilarityPairs, similarWords, spearman,
 } from '../../../training/embeddings/similarity.js';
 import { makeWordVectors, type WordVectors } from '../../../training/io/vectors.js';
@@ -66,6 +66,62 @@ describe('cosine similarity and neighbours', () => {
     const wv = vectorsOf({ cat: [1, 0.1], dog: [1, 0.3], car: [0, 1], kitten: [1, 0] });
     expect(similarWords(wv, 'cat', 2).map((n) => n.word)).toEqual(['kitten', 'dog']);
     expect(() => similarWords(wv, 'zebra')).toThrow(/'zebra' is not in the vocabulary \(4 words\)/);
+  });
+});
+
+describe('cosineSimilarityBackward', () => {
+  it('matches the hand-derived gradient on a 2-D example', () => {
+    // u = (1, 0), v = (1, 1): c = 1/√2; ∂c/∂u = v/(‖u‖‖v‖) − c·u/‖u‖² = (1/√2, 1/√2) − (1/√2, 0) = (0, 1/√2);
+    // ∂c/∂v = u/(‖u‖‖v‖) − c·v/‖v‖² = (1/√2, 0) − (1/(2√2))(1, 1) = (1/(2√2), −1/(2√2)).
+    const du = new Float64Array([10, 10]), dv = new Float64Array(2);
+    cosineSimilarityBackward(du, dv, [1, 0], [1, 1], 2);
+    const r = Math.SQRT1_2;
+    expect([...du].map((x) => x - 10)).toEqual([expect.closeTo(0, 14), expect.closeTo(2 * r, 14)]); // accumulated onto 10
+    expect([...dv]).toEqual([expect.closeTo(r, 14), expect.closeTo(-r, 14)]);
+    const none = new Float64Array(2);
+    cosineSimilarityBackward(none, null, [0, 0], [1, 1], 1);
+    expect([...none]).toEqual([0, 0]);
+    expect(() => cosineSimilarityBackward(new Float64Array(3), null, [1, 0], [1, 1], 1)).toThrow(/cosineSimilarityBackward: expected du of length 2, got 3/);
+  });
+
+  it('trains an analogy objective (king − man + woman → queen) and a debias objective (cos(e, g) → 0)', () => {
+    const rng = new Rng(3);
+    const d = 8;
+    const random = (): Float64Array => Float64Array.from({ length: d }, () => rng.uniformIn(-1, 1));
+    const [man, woman, king, queen] = [random(), random(), random(), random()];
+    const target = new Float64Array(d), dTarget = new Float64Array(d), dQueen = new Float64Array(d);
+    const analogyCos = (): number => {
+      for (let j = 0; j < d; j++) target[j] = king[j] - man[j] + woman[j];
+      return cosineSimilarity(target, queen);
+    };
+    const before = analogyCos();
+    for (let step = 0; step < 200; step++) {
+      analogyCos();
+      dTarget.fill(0);
+      dQueen.fill(0);
+      cosineSimilarityBackward(dTarget, dQueen, target, queen, 1); // ascend L = cos
+      for (let j = 0; j < d; j++) {
+        king[j] += 0.1 * dTarget[j];
+        woman[j] += 0.1 * dTarget[j];
+        man[j] -= 0.1 * dTarget[j];
+        queen[j] += 0.1 * dQueen[j];
+      }
+    }
+    expect(before).toBeLessThan(0.5);
+    expect(analogyCos()).toBeGreaterThan(0.99);
+
+    // Debias: minimise L = cos(e, g)² over e with the bias direction g fixed.
+    const g = Float64Array.from({ length: d }, (_, j) => woman[j] - man[j]);
+    const doctor = Float64Array.from(g, (x, j) => x + 0.3 * queen[j]);
+    const cos0 = cosineSimilarity(doctor, g);
+    const dDoctor = new Float64Array(d);
+    for (let step = 0; step < 200; step++) {
+      dDoctor.fill(0);
+      cosineSimilarityBackward(dDoctor, null, doctor, g, 2 * cosineSimilarity(doctor, g));
+      for (let j = 0; j < d; j++) doctor[j] -= 0.5 * dDoctor[j];
+    }
+    expect(Math.abs(cos0)).toBeGreaterThan(0.5);
+    expect(Math.abs(cosineSimilarity(doctor, g))).toBeLessThan(1e-3);
   });
 });
 
