@@ -8,7 +8,7 @@ import type { Command } from '../command.js';
 import { createProgress } from '../progress.js';
 import { Matrix } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
-import { debiasWordVectors, type BiasMethod } from '../../training/embeddings/debias.js';
+import { debiasWordVectors, type BiasMethod, type EqualizeVariant } from '../../training/embeddings/debias.js';
 import {
   analogy, evaluateAnalogies, evaluateSimilarity, nearestNeighbors, parseAnalogies, parseSimilarityPairs,
   type AnalogyScore,
@@ -287,6 +287,7 @@ const DEBIAS_SPEC: Record<string, FlagSpec> = {
   pairs: { type: 'list', description: 'definitional pairs a:b for the bias direction', default: ['woman:man', 'she:he', 'her:his', 'girl:boy', 'mother:father'] },
   method: { type: 'string', description: 'bias direction: mean of differences or first principal component', default: 'mean', choices: ['mean', 'pca'] },
   equalize: { type: 'list', description: 'pairs a:b to equalize' },
+  'equalize-variant': { type: 'string', description: "equalize formula: the paper's on unit vectors, or the course notebook's on raw vectors (with --pairs woman:man)", default: 'paper', choices: ['paper', 'course'] },
   neutralize: { type: 'list', description: 'words to neutralize (default: every word in no pair and not in --keep)' },
   keep: { type: 'list', description: 'words left alone (legitimately gendered, e.g. king,queen)' },
   renormalize: { type: 'boolean', description: "rescale neutralized vectors to unit length (the paper's option)" },
@@ -321,6 +322,7 @@ export const debiasCommand: Command = {
     }
     const result = debiasWordVectors(wv, {
       definitional, method: p.flags.method as BiasMethod, equalize: equalizePairs, neutralize: neutralizeWords,
+      equalizeVariant: p.flags['equalize-variant'] as EqualizeVariant,
       keep: p.flags.keep as string[] | undefined, renormalize: p.flags.renormalize === true,
       reportWords: p.flags.report as string[] | undefined,
     });

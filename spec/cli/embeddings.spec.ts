@@ -74,6 +74,17 @@ describe('embedding commands', () => {
     expect(fs.readFileSync(out, 'utf8').split('\n')[0]).toBe('8 3');
   });
 
+  it("debias --equalize-variant course: the notebook's formula on raw vectors (hand-computed projection)", async () => {
+    // g = woman − man = (−1, 1, 0); girl (0.1, 0.9, 0.1), boy (0.9, 0, 0.1): μ·g/‖g‖² = −0.025,
+    // ν = μ − μ_B = (0.475, 0.475, 0.1), ‖ν‖² = 0.46125; girl: (e·g/‖g‖² − μ·g/‖g‖²) = 0.425, ‖girl − μ‖ = √0.3625;
+    // girl' = ν + √0.53875·0.425/√0.3625 · g, so girl'·g/‖g‖ = √2·√0.53875·0.425/√0.3625.
+    const r = await run(debiasCommand, [vectorsFile, '--pairs', 'woman:man', '--equalize', 'girl:boy', '--equalize-variant', 'course', '--json']);
+    const girl = JSON.parse(r.out).report.find((x: { word: string }) => x.word === 'girl');
+    expect(girl.after).toBeCloseTo((Math.SQRT2 * Math.sqrt(0.53875) * 0.425) / Math.sqrt(0.3625), 6); // the file is read as float32
+    const paper = await run(debiasCommand, [vectorsFile, '--pairs', 'woman:man', '--equalize', 'girl:boy', '--json']);
+    expect(Math.abs(JSON.parse(paper.out).report.find((x: { word: string }) => x.word === 'girl').after - girl.after)).toBeGreaterThan(0.01);
+  });
+
   it('unknown words and missing files are input errors (exit 2), --help is not', async () => {
     await expect(run(analogyCommand, [vectorsFile, 'man', 'woman', 'emperor'])).rejects.toMatchObject({
       name: 'InputError', message: expect.stringMatching(/'emperor' is not in the vocabulary of .*vectors\.txt \(8 words\)/),
