@@ -38,6 +38,19 @@ describe('embedding commands', () => {
     expect(out.split('\n')[0]).toBe('man : woman :: king : queen');
   });
 
+  it('analogy --scoring course --scores: the notebook\'s scoring and every word\'s score', async () => {
+    // δ = woman − man = (−1, 1, 0); queen − king = δ: score 1; apple − king = (−1, 0, 0): 1/√2.
+    const { code, out } = await run(analogyCommand, [vectorsFile, 'man', 'woman', 'king', '--scoring', 'course', '--scores', '--json']);
+    expect(code).toBe(0);
+    const json = JSON.parse(out);
+    expect(json.answers[0].word).toBe('queen');
+    expect(json.answers[0].similarity).toBeCloseTo(1, 6);
+    expect(json.scores).toHaveLength(8);
+    expect(json.scores.find((s: { word: string }) => s.word === 'apple').score).toBeCloseTo(Math.SQRT1_2, 6);
+    const text = await run(analogyCommand, [vectorsFile, 'man', 'woman', 'king', '--scoring', 'course', '--scores']);
+    expect(text.out).toMatch(/every word's score \(course\):\n {2}queen +1\.0000/);
+  });
+
   it('similar --json lists neighbours without the word itself', async () => {
     const { out } = await run(similarCommand, [vectorsFile, 'boy', '--k', '2', '--json']);
     const [result] = JSON.parse(out);

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Matrix, Rng } from '../../../engine/index.js';
 import {
-  analogy, averageRanks, cosineSimilarity, cosineSimilarityBackward, evaluateAnalogies, evaluateSimilarity, nearestNeighbors, parseAnalogies,
+  analogy, analogyScores, averageRanks, cosineSimilarity, cosineSimilarityBackward, evaluateAnalogies, evaluateSimilarity, nearestNeighbors, parseAnalogies,
   parseSimilarityPairs, similarWords, spearman,
 } from '../../../training/embeddings/similarity.js';
 import { makeWordVectors, type WordVectors } from '../../../training/io/vectors.js';
@@ -140,6 +140,28 @@ describe('analogies', () => {
     // unit inputs: t = (−1 + 1/√2, 1, 1/√2); cos(t, queen) = (1 + 1/√2)(1/√2) / ‖t‖
     const t = [-1 + Math.SQRT1_2, 1, Math.SQRT1_2];
     expect(best.similarity).toBeCloseTo(((1 + Math.SQRT1_2) * Math.SQRT1_2) / Math.hypot(...t), 12);
+  });
+
+  it("scoring 'course': cos(e_b − e_a, e_w − e_c) on raw vectors, per-word scores exposed", () => {
+    // 2-D: δ = woman − man = (−1, 1). far − king = (−5, 5) ∥ δ: score exactly 1; queen − king = (−0.8, 1):
+    // (0.8 + 1)/(√2·√1.64). 3CosAdd (unit inputs) prefers queen: t = (−1 + 1/√2, 1/√2 + 1)·… points near (0, 2).
+    const v = vectorsOf({ man: [1, 0], woman: [0, 1], king: [1, 1], queen: [0.2, 2], far: [-4, 6], apple: [3, -1] });
+    const scores = analogyScores(v, 'man', 'woman', 'king', { scoring: 'course' });
+    expect(scores[v.index.get('far')!]).toBeCloseTo(1, 12);
+    expect(scores[v.index.get('queen')!]).toBeCloseTo(1.8 / (Math.SQRT2 * Math.sqrt(1.64)), 12);
+    expect(scores[v.index.get('king')!]).toBe(0); // e_w − e_c = 0
+    for (const w of v.words) {
+      const ew = row(v, w), ec = row(v, 'king');
+      const diff = ew.map((x, j) => x - ec[j]);
+      expect(scores[v.index.get(w)!]).toBeCloseTo(w === 'king' ? 0 : cosineSimilarity([-1, 1], diff), 12);
+    }
+    expect(analogy(v, 'man', 'woman', 'king', 1, { scoring: 'course' })[0].word).toBe('far');
+    expect(analogy(v, 'man', 'woman', 'king')[0].word).toBe('queen');
+    // 3CosAdd's per-word scores are the cosines with the unit-input target.
+    const add = analogyScores(v, 'man', 'woman', 'king');
+    const t = [-1 + Math.SQRT1_2, 1 + Math.SQRT1_2];
+    expect(add[v.index.get('apple')!]).toBeCloseTo(cosineSimilarity(t, [3, -1]), 12);
+    expect(() => analogyScores(v, 'man', 'woman', 'king', { scoring: 'x' as never })).toThrow(/analogy: expected scoring '3cosadd' or 'course', got 'x'/);
   });
 
   it('never answers a, b or c, even when b is the closest vector', () => {
