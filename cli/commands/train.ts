@@ -20,7 +20,8 @@ import {
 } from '../../training/lm/model.js';
 import { saveLanguageModel } from '../../training/lm/model-file.js';
 import {
-  createLmTrainer, prepareLmCorpus, readLmCheckpoint, resumeLmTrainer, type LmTrainResult, type LmTrainer,
+  createLmTrainer, prepareLmCorpus, readLmCheckpoint, resumeLmTrainer, type LmBatches, type LmCorpusFormat, type LmTrainResult,
+  type LmTrainer,
 } from '../../training/lm/train.js';
 import type { OptimizerKind } from '../../training/core/optimizers.js';
 import { InputError } from '../../training/core/errors.js';
@@ -31,6 +32,8 @@ import { trainTransformerFromFlags, transformerTrainFlags } from './train-transf
 const spec: Record<string, FlagSpec> = {
   data: { type: 'string', description: 'training text file (one sentence / name / line per line)' },
   level: { type: 'string', description: 'tokens', choices: ['char', 'word'], default: 'char' },
+  format: { type: 'string', description: 'lines: each line + <EOS>, empty lines skipped; stream: every character of the file, newlines included (char-rnn)', choices: ['lines', 'stream'], default: 'lines' },
+  batches: { type: 'string', description: 'streams: B contiguous streams, state carried; random: B windows at random offsets, zero state', choices: ['streams', 'random'], default: 'streams' },
   cell: { type: 'string', description: 'recurrent cell', choices: [...CELL_KINDS], default: 'lstm' },
   hidden: { type: 'int', description: 'state size H', min: 1, default: 128 },
   layers: { type: 'int', description: 'stacked recurrent layers L', min: 1, default: 1 },
@@ -81,6 +84,8 @@ function checkFlags(flags: FlagValues): void {
 interface CorpusInfo extends Record<string, unknown> {
   file: string;
   level: 'char' | 'word';
+  /** Absent in checkpoints written before --format: 'lines'. */
+  format?: LmCorpusFormat;
   lowercase: boolean;
   keepEmptyLines: boolean;
   valFraction: number;
@@ -94,7 +99,7 @@ export const trainCommand: Command = {
   async run(argv) {
     const { flags, positionals } = parseArgs('train', argv, spec);
     if (flags.help) return printHelp(
-      'seqgrad train --data FILE [--level char|word] [--cell rnn|gru|lstm] [--hidden 128] [--layers 1] [--epochs 10] [--seq-len 50] [--batch 32] [--lr 0.002] [--optimizer adam] [--clip 5] [--time-limit S] [--val-fraction 0.1] [--seed 1] [--checkpoint FILE] [--resume FILE] [--out model.json]',
+      'seqgrad train --data FILE [--level char|word] [--format lines|stream] [--batches streams|random] [--cell rnn|gru|lstm] [--hidden 128] [--layers 1] [--epochs 10] [--seq-len 50] [--batch 32] [--lr 0.002] [--optimizer adam] [--clip 5] [--time-limit S] [--val-fraction 0.1] [--seed 1] [--checkpoint FILE] [--resume FILE] [--out model.json]',
       this.summary, spec,
     );
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (see 'seqgrad train --help')`);
@@ -119,6 +124,7 @@ export const trainCommand: Command = {
         level: m.level, cell: m.cell, hidden: m.hidden, layers: m.layers, embedding: m.embeddingDim, seed: m.seed, lowercase: m.lowercase,
         'seq-len': t.seqLen, batch: t.batch, lr: t.optimizer.lr, optimizer: t.optimizer.kind, clip: t.clip?.max ?? 0, 'clip-mode': t.clip?.mode,
         'min-count': saved.minCount, 'max-vocab': saved.maxVocab ?? undefined, 'val-fraction': saved.valFraction, 'keep-empty-lines': saved.keepEmptyLines,
+        format: saved.format ?? 'lines', batches: t.batches ?? 'streams',
       });
       corpus = { ...saved, file: (flags.data as string | undefined) ?? saved.file };
       const text = readInputText('train', 'data', corpus.file, 'training corpus');
@@ -129,6 +135,7 @@ export const trainCommand: Command = {
       corpus = {
         file: flags.data as string,
         level,
+        format: flags.format as LmCorpusFormat,
         lowercase: flags.lowercase === true,
         keepEmptyLines: flags['keep-empty-lines'] === true,
         valFraction: flags['val-fraction'] as number,
@@ -150,6 +157,7 @@ export const trainCommand: Command = {
         batch: flags.batch as number,
         optimizer: { kind: flags.optimizer as OptimizerKind, lr: flags.lr as number },
         clip: clip > 0 ? { mode: flags['clip-mode'] as 'norm' | 'value', max: clip } : null,
+        batches: flags.batches as LmBatches,
       });
     }
     const result = runWithProgress(trainer, `train ${trainer.model.config.cell}`, {

@@ -66,6 +66,49 @@ describe('corpus', () => {
   });
 });
 
+describe('corpus as a character stream (char-rnn)', () => {
+  it('keeps every character: newlines are tokens (<EOS>), empty lines stay, nothing is appended', () => {
+    expect(tokenizeCorpus('Ab\n\nc', { level: 'char', format: 'stream' })).toEqual(['A', 'b', EOS, EOS, 'c']);
+    expect(tokenizeCorpus('a\r\n', { level: 'char', format: 'stream', lowercase: true })).toEqual(['a', '\r', EOS]);
+    // The same file as lines: the empty line is dropped and an <EOS> is appended after 'c'.
+    expect(tokenizeCorpus('Ab\n\nc', { level: 'char' })).toEqual(['A', 'b', EOS, 'c', EOS]);
+    expect(() => tokenizeCorpus('a b', { level: 'word', format: 'stream' })).toThrow(/format 'stream' reads characters; expected level 'char', got 'word'/);
+  });
+
+  it("builds the vocabulary on the whole file without <UNK> (char-rnn's classes), with <UNK> under --min-count", () => {
+    const c = prepareLmCorpus('ab\nab\n\n\nxy', { level: 'char', format: 'stream', valFraction: 0.25 }); // 10 characters, 2 held out
+    expect(c.train.length).toBe(8);
+    expect(c.validation.length).toBe(2);
+    expect([...c.vocab.tokens].sort()).toEqual(['<EOS>', 'a', 'b', 'x', 'y']);
+    expect(c.vocab.tokens[0]).toBe(EOS);
+    expect(c.vocab.decode(Array.from(c.validation))).toEqual(['x', 'y']);
+    const pruned = prepareLmCorpus('ab\nab\n\n\nxy', { level: 'char', format: 'stream', valFraction: 0.25, minCount: 2 });
+    expect(pruned.vocab.tokens).toEqual(['<EOS>', '<UNK>', 'a', 'b']);
+  });
+
+  it("random batches: B windows at offsets drawn from the trainer's Rng, each from a zero state", () => {
+    const corpus = toyCorpus();
+    const config: LmTrainConfig = { ...CONFIG, batches: 'random' };
+    const trainer = createLmTrainer(toyModel(corpus), corpus, config);
+    const twin = new Rng(trainer.model.config.seed); // the trainer's generator starts at the model's seed
+    trainer.step();
+    trainer.step();
+    twin.int(corpus.train.length - 8); // step 1's draws
+    for (let b = 1; b < 10; b++) twin.int(corpus.train.length - 8);
+    for (let b = 0; b < 10; b++) {
+      const start = twin.int(corpus.train.length - 8);
+      for (let t = 0; t < 8; t++) expect(trainer.ws.inputIds[t * 10 + b]).toBe(corpus.train[start + t]);
+    }
+    // Zero state at every step: a carried state overwritten before step 2 changes nothing.
+    const a = createLmTrainer(toyModel(corpus), corpus, config), b = createLmTrainer(toyModel(corpus), corpus, config);
+    a.step();
+    b.step();
+    b.ws.state.forEach((layer) => layer.forEach((m) => m.data.fill(0.5)));
+    expect(b.step().loss).toBe(a.step().loss);
+    expect(() => createLmTrainer(toyModel(corpus), corpus, { ...CONFIG, batches: 'shuffled' as never })).toThrow(/expected batches 'streams' or 'random', got "shuffled"/);
+  });
+});
+
 describe('truncated BPTT trainer', () => {
   it('cuts B parallel streams of L = ⌊N/B⌋ tokens and feeds chunk k at positions b·L + k·T + t', () => {
     const corpus = toyCorpus();
