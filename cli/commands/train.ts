@@ -16,7 +16,7 @@ import { CELL_KINDS } from '../../layers/cells/create-cell.js';
 import { writeFileAtomic } from '../../training/io/files.js';
 import { lmCurveSvg } from '../../training/lm/curve.js';
 import {
-  createLanguageModel, lmParameterCount, type LanguageModel,
+  createLanguageModel, LM_INITS, lmParameterCount, type LanguageModel, type LmInit,
 } from '../../training/lm/model.js';
 import { saveLanguageModel } from '../../training/lm/model-file.js';
 import {
@@ -36,6 +36,8 @@ const spec: Record<string, FlagSpec> = {
   batches: { type: 'string', description: 'streams: B contiguous streams, state carried; random: B windows at random offsets, zero state', choices: ['streams', 'random'], default: 'streams' },
   cell: { type: 'string', description: 'recurrent cell', choices: [...CELL_KINDS], default: 'lstm' },
   hidden: { type: 'int', description: 'state size H', min: 1, default: 128 },
+  init: { type: 'string', description: "cell initialisation: default (U(±1/√H), LSTM b_f = 1), pytorch (nn.LSTM's, both biases), orthogonal (W_a), irnn (--cell rnn); default: pytorch with --format stream, else default", choices: [...LM_INITS] },
+  activation: { type: 'string', description: 'the RNN cell\'s g (--cell rnn)', choices: ['tanh', 'relu'], default: 'tanh' },
   layers: { type: 'int', description: 'stacked recurrent layers L', min: 1, default: 1 },
   bidirectional: { type: 'string', description: 'must be no: a left-to-right language model cannot read the future', choices: ['yes', 'no'], default: 'no' },
   embedding: { type: 'int', description: 'input embedding size d, 0 = one-hot input (default: char 0, word 64)', min: 0 },
@@ -77,6 +79,8 @@ function checkFlags(flags: FlagValues): void {
   }
   for (const name of ['epochs', 'lr', 'time-limit', 'eval-every-seconds']) positiveNumber(c, flags, name);
   positiveNumber(c, flags, 'clip', true);
+  if (flags.init === 'irnn' && flags.cell !== 'rnn') throw new UsageError(`${c}: --init irnn is for --cell rnn, got --cell ${String(flags.cell)}`);
+  if (flags.activation !== 'tanh' && flags.cell !== 'rnn') throw new UsageError(`${c}: --activation is for --cell rnn, got --cell ${String(flags.cell)}`);
   const vf = flags['val-fraction'] as number;
   if (!(vf >= 0 && vf < 1)) throw new UsageError(`${c}: --val-fraction expects a number in [0, 1), got ${vf}`);
 }
@@ -99,7 +103,7 @@ export const trainCommand: Command = {
   async run(argv) {
     const { flags, positionals } = parseArgs('train', argv, spec);
     if (flags.help) return printHelp(
-      'seqgrad train --data FILE [--level char|word] [--format lines|stream] [--batches streams|random] [--cell rnn|gru|lstm] [--hidden 128] [--layers 1] [--epochs 10] [--seq-len 50] [--batch 32] [--lr 0.002] [--optimizer adam] [--clip 5] [--time-limit S] [--val-fraction 0.1] [--seed 1] [--checkpoint FILE] [--resume FILE] [--out model.json]',
+      'seqgrad train --data FILE [--level char|word] [--format lines|stream] [--batches streams|random] [--cell rnn|gru|lstm] [--init default|pytorch|orthogonal|irnn] [--activation tanh|relu] [--hidden 128] [--layers 1] [--epochs 10] [--seq-len 50] [--batch 32] [--lr 0.002] [--optimizer adam] [--clip 5] [--time-limit S] [--val-fraction 0.1] [--seed 1] [--checkpoint FILE] [--resume FILE] [--out model.json]',
       this.summary, spec,
     );
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (see 'seqgrad train --help')`);
@@ -122,6 +126,7 @@ export const trainCommand: Command = {
       const m = checkpoint.model.config, t = checkpoint.train;
       checkResumeConflicts('train', argv, flags, {
         level: m.level, cell: m.cell, hidden: m.hidden, layers: m.layers, embedding: m.embeddingDim, seed: m.seed, lowercase: m.lowercase,
+        init: m.init ?? 'default', activation: m.activation ?? 'tanh',
         'seq-len': t.seqLen, batch: t.batch, lr: t.optimizer.lr, optimizer: t.optimizer.kind, clip: t.clip?.max ?? 0, 'clip-mode': t.clip?.mode,
         'min-count': saved.minCount, 'max-vocab': saved.maxVocab ?? undefined, 'val-fraction': saved.valFraction, 'keep-empty-lines': saved.keepEmptyLines,
         format: saved.format ?? 'lines', batches: t.batches ?? 'streams',
@@ -150,6 +155,8 @@ export const trainCommand: Command = {
       const model = createLanguageModel({
         level, lowercase: corpus.lowercase, cell: flags.cell as CellKind, hidden: flags.hidden as number,
         layers: flags.layers as number, embeddingDim: flags.embedding as number | undefined, seed: flags.seed as number,
+        init: (flags.init as LmInit | undefined) ?? (corpus.format === 'stream' ? 'pytorch' : 'default'),
+        activation: flags.activation as 'tanh' | 'relu',
       }, data.vocab);
       const clip = flags.clip as number;
       trainer = createLmTrainer(model, data, {

@@ -60,6 +60,8 @@ describe('seqgrad train / sample / score', () => {
         expect(String(log.mock.calls[0][0])).toMatch(new RegExp(`^usage: seqgrad ${command.name} `));
         await expect(async () => command.run(['--frobnicate'])).rejects.toThrow(/unknown flag --frobnicate/);
       }
+      await expect(async () => trainCommand.run(['--data', 'data/dinos.txt', '--init', 'irnn'])).rejects.toThrow(/^train: --init irnn is for --cell rnn, got --cell lstm$/);
+      await expect(async () => trainCommand.run(['--data', 'data/dinos.txt', '--activation', 'relu', '--cell', 'gru'])).rejects.toThrow(/^train: --activation is for --cell rnn, got --cell gru$/);
     } finally {
       log.mockRestore();
     }
@@ -82,6 +84,7 @@ describe('seqgrad train / sample / score', () => {
     expect(streamed.vocabularySize).toBe(3);
     expect(streamed.validation.tokens).toBe(16); // 20 held-out characters in 4 streams of 5: 4 × 4 predictions
     expect(streamed.train.batches).toBe('random');
+    expect(streamed.config.init).toBe('pytorch'); // a character stream defaults to PyTorch's initialisation and biases
 
     const [sample, score] = await Promise.all([
       seqgrad('sample', '--model', model, '--n', '3', '--seed', '2', '--json'),

@@ -40,7 +40,7 @@ import { type Matrix, copyInto } from '../../engine/matrix.js';
 import { Rng, type RngState } from '../../engine/rng.js';
 import {
   createLmWorkspace, languageModelFromJSON, languageModelToJSON, lmBackward, lmForward,
-  lmFormerNames, lmGradients, lmLoss, lmParameters, lmResetState, lmZeroGrad,
+  lmFormerNames, lmLoss, lmOptimizerParameters, lmResetState, lmZeroGrad,
   type LanguageModel, type LanguageModelJSON, type LmLevel, type LmWorkspace,
 } from './model.js';
 import { writeFileAtomic } from '../io/files.js';
@@ -352,8 +352,7 @@ export class LmTrainer {
     this.data = data;
     this.streamLength = L;
     this.stepsPerEpoch = Math.floor((L - 1) / T);
-    this.params = lmParameters(model);
-    this.grads = lmGradients(model);
+    ({ params: this.params, grads: this.grads } = lmOptimizerParameters(model));
     this.ws = createLmWorkspace(model, T, B);
     this.targets = new Int32Array(T * B);
     this.windowStarts = new Int32Array(B);
@@ -779,7 +778,7 @@ export function lmCheckpointFromJSON(json: unknown, source = 'checkpoint'): LmCh
   }
   let optimizer: OptimizerState;
   try {
-    optimizer = optimizerFromJSON(optimizerWithCurrentNames(j.optimizer as OptimizerStateJSON, lmFormerNames(model)), lmParameters(model));
+    optimizer = optimizerFromJSON(optimizerWithCurrentNames(j.optimizer as OptimizerStateJSON, lmFormerNames(model)), lmOptimizerParameters(model).params);
   } catch (err) {
     return fail((err as Error).message);
   }

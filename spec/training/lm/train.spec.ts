@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Matrix, zero } from '../../../engine/matrix.js';
 import { Rng } from '../../../engine/rng.js';
-import { createLanguageModel, lmParameters, type LanguageModel } from '../../../training/lm/model.js';
+import { createLanguageModel, lmOptimizerParameters, lmParameters, type LanguageModel } from '../../../training/lm/model.js';
 import {
   createLmTrainer, evaluateLanguageModel, prepareLmCorpus, readLmCheckpoint, resumeLmTrainer, tokenizeCorpus,
   type LmTrainConfig, type LmTrainer, type PreparedLmCorpus,
@@ -106,6 +106,41 @@ describe('corpus as a character stream (char-rnn)', () => {
     b.ws.state.forEach((layer) => layer.forEach((m) => m.data.fill(0.5)));
     expect(b.step().loss).toBe(a.step().loss);
     expect(() => createLmTrainer(toyModel(corpus), corpus, { ...CONFIG, batches: 'shuffled' as never })).toThrow(/expected batches 'streams' or 'random', got "shuffled"/);
+  });
+});
+
+describe("init 'pytorch': initialised and optimised as nn.LSTM", () => {
+  it('lists each cell bias twice for the optimizer (b_ih, b_hh), so Adam moves it 2·η in its first step', () => {
+    const corpus = toyCorpus();
+    const model = toyModel(corpus, { init: 'pytorch' });
+    expect(model.config.init).toBe('pytorch');
+    const { params } = lmOptimizerParameters(model);
+    expect(Object.keys(params)).toEqual(['embedding.weight', 'rnn.l0.W_x', 'rnn.l0.W_a', 'rnn.l0.b', 'rnn.l0.b.hh', 'head.W', 'head.b']);
+    expect(params['rnn.l0.b.hh']).toBe(params['rnn.l0.b']);
+    expect(Object.keys(lmOptimizerParameters(toyModel(corpus)).params)).not.toContain('rnn.l0.b.hh');
+    // Adam's first step is η·g/(|g| + ε) ≈ η·sign(g) per update: b gets two updates, W_a one.
+    const b0 = params['rnn.l0.b'].clone(), w0 = params['rnn.l0.W_a'].clone();
+    const trainer = createLmTrainer(model, corpus, { ...CONFIG, clip: null });
+    trainer.step();
+    const { grads } = lmOptimizerParameters(model);
+    // Entries with |g| > 1e−4, where ε = 1e−8 changes the step by < 1e−4 of itself.
+    const moves = (name: string, before: Matrix): number[] =>
+      Array.from(params[name].data, (v, i) => (Math.abs(grads[name].data[i]) > 1e-4 ? Math.abs(v - before.data[i]) : -1)).filter((m) => m >= 0);
+    expect(moves('rnn.l0.b', b0).length).toBeGreaterThan(10);
+    for (const m of moves('rnn.l0.b', b0)) expect(m).toBeCloseTo(2 * 0.01, 5);
+    for (const m of moves('rnn.l0.W_a', w0)) expect(m).toBeCloseTo(0.01, 5);
+  });
+
+  it('resumes a checkpoint bit-identically (the optimizer state holds both bias entries)', () => {
+    const corpus = toyCorpus();
+    const straight = createLmTrainer(toyModel(corpus, { init: 'pytorch' }), corpus, CONFIG);
+    straight.run({ maxSteps: 6 });
+    const file = path.join(dir, 'ckpt-pt.json');
+    createLmTrainer(toyModel(corpus, { init: 'pytorch' }), corpus, CONFIG).run({ maxSteps: 3, checkpointPath: file });
+    const resumed = resumeLmTrainer(readLmCheckpoint(file), corpus);
+    expect(Object.keys(resumed.optimizer.slots)).toContain('rnn.l0.b.hh');
+    resumed.run({ maxSteps: 6 });
+    expect(bits(resumed)).toEqual(bits(straight));
   });
 });
 
