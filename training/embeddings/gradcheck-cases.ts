@@ -1,5 +1,5 @@
 /**
- * Gradient-check cases of the word-vector trainers' losses: the full-softmax skip-gram loss,
+ * Gradient-check cases of the word-vector trainers' losses: the full-softmax skip-gram and CBOW losses,
  * hierarchical softmax over a Huffman tree, negative sampling with fixed drawn negatives (a
  * repeated one and one equal to the target, which is skipped), the GloVe objective (entries on
  * both sides of x_max) and Bengio's neural language model end to end. Batches > 1 with repeated
@@ -16,7 +16,7 @@ import { countCooccurrences, gloveBackward, gloveLoss, type GloveParams } from '
 import { createNplm, createNplmWorkspace, nplmBackward, nplmForward, nplmZeroGrad } from './nplm.js';
 import { createTsneWorkspace, jointProbabilities, tsneKlBackward, tsneKlForward } from './tsne.js';
 import { cosineSimilarity, cosineSimilarityBackward } from './similarity.js';
-import { skipGramSoftmaxBackward, skipGramSoftmaxLoss } from './word2vec.js';
+import { cbowSoftmaxBackward, cbowSoftmaxLoss, skipGramSoftmaxBackward, skipGramSoftmaxLoss } from './word2vec.js';
 import { randomMatrix } from '../check/cases/engine-cases.js';
 
 const skipGramSoftmaxCase: GradCheckCase = {
@@ -37,6 +37,30 @@ const skipGramSoftmaxCase: GradCheckCase = {
         zero(dE);
         zero(dTheta);
         skipGramSoftmaxBackward(dE, dTheta, E, theta, contexts, targets);
+        return { E: dE, theta: dTheta };
+      },
+    };
+  },
+};
+
+const cbowSoftmaxCase: GradCheckCase = {
+  group: 'embeddings',
+  op: 'word2vec full softmax (CBOW)',
+  build(rng) {
+    const V = 7, d = 4;
+    const E = randomMatrix(rng, V, d);
+    const theta = randomMatrix(rng, V, d);
+    const contexts = [[1, 3, 5, 0], [2, 2, 6], [4, 1], [0, 6, 3, 3]]; // windows of different sizes, repeated words
+    const targets = [2, 5, 6, 1];
+    const dE = Matrix.zeros(V, d, 'float64');
+    const dTheta = Matrix.zeros(V, d, 'float64');
+    return {
+      params: { E, theta },
+      loss: () => cbowSoftmaxLoss(E, theta, contexts, targets),
+      gradients: () => {
+        zero(dE);
+        zero(dTheta);
+        cbowSoftmaxBackward(dE, dTheta, E, theta, contexts, targets);
         return { E: dE, theta: dTheta };
       },
     };
@@ -212,6 +236,7 @@ const cosineAnalogyCase: GradCheckCase = {
 export const embeddingsTrainingCases: GradCheckCase[] = [
   cosineAnalogyCase,
   skipGramSoftmaxCase,
+  cbowSoftmaxCase,
   hierarchicalSoftmaxCase,
   negativeSamplingCase,
   gloveCase,
