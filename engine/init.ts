@@ -41,6 +41,16 @@ export function initPytorchDefault(out: Matrix, rng: Rng, hidden: number): Matri
 }
 
 /**
+ * PyTorch's two recurrent biases b_ih + b_hh (nn.RNN/GRU/LSTM) as the one bias b of a cell that
+ * adds them: the sum of two U(−1/√H, 1/√H) draws per entry (a triangular distribution on ±2/√H,
+ * variance 2/(3H), twice that of one draw).
+ */
+export function initPytorchBiasPair(out: Matrix, rng: Rng, hidden: number): Matrix {
+  const k = 1 / Math.sqrt(hidden);
+  return forEach(out, () => rng.uniformIn(-k, k) + rng.uniformIn(-k, k));
+}
+
+/**
  * The identity times `scale` (zeros off the diagonal) — the notes' trick for ReLU RNNs
  * (IRNN, Le, Jaitly & Hinton 2015: W_aa = I, b = 0).
  */

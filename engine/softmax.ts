@@ -92,14 +92,38 @@ export function softmaxWithTemperature(out: Matrix, x: Matrix, temperature: numb
 
 /**
  * dx (+)= (1/T)·y ∗ (dy − Σ_j dy_j·y_j) per row, y = softmax(x / T) [B, V]. dx may alias dy.
- * (Gradient with respect to the logits x; T is a constant.)
+ *
+ * A learnable temperature: given `dTemperature` (a buffer of length ≥ 1), also ACCUMULATES
+ *   ∂L/∂T = −(1/T) Σ_r Σ_j g_rj·z_rj,   g_r = y_r ∗ (dy_r − ⟨dy_r, y_r⟩),  z = x/T,
+ * summed over the rows (one T shared by the batch) into dTemperature[0]. It needs only y: Σ_j g_rj = 0,
+ * so z_rj may be replaced by log y_rj = z_rj − log Σ_k e^(z_rk) (a term with y_rj = 0 has g_rj = 0 and
+ * is skipped). dTemperature is read before dx is written, so dx may still alias dy.
  */
 export function softmaxWithTemperatureBackward(
-  dx: Matrix, dy: Matrix, y: Matrix, temperature: number, accumulate = false,
+  dx: Matrix, dy: Matrix, y: Matrix, temperature: number, accumulate = false, dTemperature?: FloatArray,
 ): Matrix {
   checkBackward('softmaxWithTemperatureBackward', dx, dy, y);
   checkTemperature('softmaxWithTemperatureBackward', temperature);
+  if (dTemperature) {
+    if (dTemperature.length < 1) throw new Error('softmaxWithTemperatureBackward: expected a dTemperature buffer of length ≥ 1, got length 0');
+    dTemperature[0] += temperatureGradient(dy, y, temperature);
+  }
   return softmaxRowsBackward(dx, dy, y, 1 / temperature, accumulate);
+}
+
+/** ∂L/∂T = −(1/T) Σ_r Σ_j y_rj (dy_rj − ⟨dy_r, y_r⟩) log y_rj (see softmaxWithTemperatureBackward). */
+function temperatureGradient(dy: Matrix, y: Matrix, temperature: number): number {
+  let sum = 0;
+  for (let r = 0; r < y.rows; r++) {
+    const g = dy.offset + r * dy.stride, s = y.offset + r * y.stride;
+    let dot = 0;
+    for (let j = 0; j < y.cols; j++) dot += dy.data[g + j] * y.data[s + j];
+    for (let j = 0; j < y.cols; j++) {
+      const p = y.data[s + j];
+      if (p > 0) sum += p * (dy.data[g + j] - dot) * Math.log(p);
+    }
+  }
+  return -sum / temperature;
 }
 
 /**

@@ -421,8 +421,11 @@ export function createOneToMany(parts: { rnn: StackedRnn; head: OutputHead; embe
   return { embedding: parts.embedding, rnn: parts.rnn, head: parts.head };
 }
 
-/** The first input: [B, d] vectors, a token id (its embedding, every row), or null/undefined for x = ∅ (zeros). */
-export type FirstInput = Matrix | number | null | undefined;
+/**
+ * The first input: [B, d] vectors, a token id (its embedding, every row), one token id per row
+ * (an Int32Array or number[] of length B), or null/undefined for x = ∅ (zeros).
+ */
+export type FirstInput = Matrix | number | Int32Array | readonly number[] | null | undefined;
 
 export class OneToManyWorkspace {
   readonly encoder: EncoderWorkspace;
@@ -462,8 +465,27 @@ function writeFirstInput(op: string, model: OneToManyModel, inputs: Matrix, firs
     embeddingForward(rows, model.embedding, startIds.subarray(0, B));
     return 'token';
   }
+  if (first instanceof Int32Array || Array.isArray(first)) {
+    if (first.length !== B) throw new Error(`${op}: expected ${B} first token ids (one per row), got ${first.length}`);
+    startIds.set(first);
+    embeddingForward(rows, model.embedding, startIds.subarray(0, B));
+    return 'token';
+  }
+  if (first !== null && first !== undefined) {
+    throw new Error(`${op}: expected the first input as a Matrix, a token id, an Int32Array or number[] of ids, or null; got ${describeFirst(first)}`);
+  }
   zero(rows);
   return 'none';
+}
+
+/** The batch a first input implies: its rows, its number of ids, else 1. */
+function firstBatch(first: FirstInput): number {
+  if (first instanceof Matrix) return first.rows;
+  return first instanceof Int32Array || Array.isArray(first) ? first.length : 1;
+}
+
+function describeFirst(first: unknown): string {
+  return ArrayBuffer.isView(first) ? first.constructor.name : typeof first;
 }
 
 export interface OneToManyForwardOptions extends SequenceLossOptions {
@@ -528,7 +550,7 @@ export function oneToManyBackward(
 }
 
 export interface GenerateOptions {
-  /** Sequences generated at once (default 1, or first.rows). */
+  /** Sequences generated at once (default 1, or first.rows, or the number of first ids). */
   batch?: number;
   /** input⟨1⟩ (default ∅: zeros); a token id is e.g. `<BOS>`/`<EOS>` for a language model or decoder. */
   first?: FirstInput;
@@ -555,7 +577,7 @@ export function oneToManyGenerate(model: OneToManyModel, opts: GenerateOptions):
   const op = 'oneToManyGenerate';
   if (!Number.isInteger(opts.maxSteps) || opts.maxSteps < 1) throw new Error(`${op}: expected maxSteps to be an integer ≥ 1, got ${opts.maxSteps}`);
   if (typeof opts.pick !== 'function') throw new Error(`${op}: expected a pick(logits, row, step) function, got ${typeof opts.pick}`);
-  const B = opts.batch ?? (opts.first instanceof Matrix ? opts.first.rows : 1);
+  const B = opts.batch ?? firstBatch(opts.first);
   if (!Number.isInteger(B) || B < 1) throw new Error(`${op}: expected batch to be a positive integer, got ${B}`);
   const V = model.head.outputSize;
   const enc = createEncoderWorkspace(model, 1, B);
@@ -716,9 +738,26 @@ export function namedParameters(parts: NamedParts, prefix = ''): NamedParameters
   return { params, grads };
 }
 
-/** The parameters of any model above, by `namedParameters`' scheme (under `prefix`, default none). */
+/**
+ * Every weight of any model above, by `namedParameters`' scheme (under `prefix`, default none):
+ * what a model file saves, a frozen embedding included. Give an optimizer `trainableParameters`.
+ */
 export function modelParameters(model: SequenceEncoder & { head?: OutputHead }, prefix = ''): NamedParameters {
   return namedParameters({ embedding: model.embedding, rnn: model.rnn, head: model.head?.dense }, prefix);
+}
+
+/**
+ * The parameters an optimizer may move: `modelParameters` without a frozen embedding. Frozen means
+ * untouched by every optimizer — its gradient is never written, and leaving it out of the list is
+ * what also keeps weight decay (λθ, or AdamW's shrink) off it.
+ */
+export function trainableParameters(model: SequenceEncoder & { head?: OutputHead }, prefix = ''): NamedParameters {
+  const named = modelParameters(model, prefix);
+  if (model.embedding?.frozen) {
+    delete named.params[`${prefix}embedding.weight`];
+    delete named.grads[`${prefix}embedding.weight`];
+  }
+  return named;
 }
 
 /** Zero every gradient of the model (the embedding's touched rows, the stack, the head). */

@@ -8,10 +8,10 @@ import type { Command } from '../command.js';
 import { createProgress } from '../progress.js';
 import { Matrix } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
-import { debiasWordVectors, type BiasMethod } from '../../training/embeddings/debias.js';
+import { debiasWordVectors, type BiasMethod, type EqualizeVariant } from '../../training/embeddings/debias.js';
 import {
-  analogy, evaluateAnalogies, evaluateSimilarity, nearestNeighbors, parseAnalogies, parseSimilarityPairs,
-  type AnalogyScore,
+  analogy, analogyScores, evaluateAnalogies, evaluateSimilarity, nearestNeighbors, parseAnalogies, parseSimilarityPairs,
+  type AnalogyScore, type AnalogyScoring,
 } from '../../training/embeddings/similarity.js';
 import { readTextFile, writeFileAtomic } from '../../training/io/files.js';
 import { planOutputs } from '../../training/io/outputs.js';
@@ -65,6 +65,8 @@ function parse(command: string, argv: string[], spec: Record<string, FlagSpec>, 
 
 const ANALOGY_SPEC: Record<string, FlagSpec> = {
   k: { type: 'int', description: 'how many answers', default: 5 },
+  scoring: { type: 'string', description: "3cosadd: cos(e_w, e_b − e_a + e_c); course: the notebook's cos(e_b − e_a, e_w − e_c) on raw vectors", default: '3cosadd', choices: ['3cosadd', 'course'] },
+  scores: { type: 'boolean', description: 'also list every word with its score, best first (a, b, c included)' },
   raw: { type: 'boolean', description: 'form e_b − e_a + e_c from the raw vectors instead of unit vectors' },
   limit: LIMIT,
   json: JSON_FLAG,
@@ -73,24 +75,34 @@ const ANALOGY_SPEC: Record<string, FlagSpec> = {
 
 export const analogyCommand: Command = {
   name: 'analogy',
-  summary: 'a : b :: c : ? — argmax cos(e_w, e_b − e_a + e_c) over the vocabulary',
+  summary: 'a : b :: c : ? — argmax cos(e_w, e_b − e_a + e_c) (or the course\'s cos(e_b − e_a, e_w − e_c)) over the vocabulary',
   run(argv) {
-    const p = parse('analogy', argv, ANALOGY_SPEC, 'seqgrad analogy VECTORS a b c [--k 5] [--json]', this.summary);
+    const p = parse('analogy', argv, ANALOGY_SPEC, 'seqgrad analogy VECTORS a b c [--k 5] [--scoring 3cosadd|course] [--scores] [--json]', this.summary);
     if (!p) return 0;
     const [path, a, b, c, ...extra] = p.positionals;
     if (!c || extra.length > 0) throw new InputError(`analogy: expected VECTORS a b c (4 arguments), got ${p.positionals.length}`);
     const wv = loadVectors(path, p.flags.limit as number | undefined, 'analogy');
     for (const w of [a, b, c]) rowOf(wv, w, path);
-    const answers = analogy(wv, a, b, c, p.flags.k as number, { unitInputs: !p.flags.raw });
+    const opts = { scoring: p.flags.scoring as AnalogyScoring, unitInputs: p.flags.raw ? false : undefined };
+    const answers = analogy(wv, a, b, c, p.flags.k as number, opts);
+    const scores = p.flags.scores ? rankedScores(wv.words, analogyScores(wv, a, b, c, opts)) : undefined;
     if (p.flags.json) {
-      console.log(JSON.stringify({ a, b, c, answers: answers.map(({ word, similarity }) => ({ word, similarity })) }, null, 2));
+      console.log(JSON.stringify({ a, b, c, scoring: opts.scoring, answers: answers.map(({ word, similarity }) => ({ word, similarity })), scores }, null, 2));
       return 0;
     }
     console.log(`${a} : ${b} :: ${c} : ${answers[0]?.word ?? '?'}`);
     answers.forEach((n, i) => console.log(`  ${String(i + 1).padStart(2)}. ${n.word.padEnd(20)} ${n.similarity.toFixed(4)}`));
+    if (scores) {
+      console.log(`every word's score (${opts.scoring}):`);
+      for (const s of scores) console.log(`  ${s.word.padEnd(20)} ${s.score.toFixed(4)}`);
+    }
     return 0;
   },
 };
+
+function rankedScores(words: string[], scores: Float64Array): { word: string; score: number }[] {
+  return Array.from(scores, (score, i) => ({ word: words[i], score })).sort((x, y) => y.score - x.score);
+}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -287,6 +299,7 @@ const DEBIAS_SPEC: Record<string, FlagSpec> = {
   pairs: { type: 'list', description: 'definitional pairs a:b for the bias direction', default: ['woman:man', 'she:he', 'her:his', 'girl:boy', 'mother:father'] },
   method: { type: 'string', description: 'bias direction: mean of differences or first principal component', default: 'mean', choices: ['mean', 'pca'] },
   equalize: { type: 'list', description: 'pairs a:b to equalize' },
+  'equalize-variant': { type: 'string', description: "equalize formula: the paper's on unit vectors, or the course notebook's on raw vectors (with --pairs woman:man)", default: 'paper', choices: ['paper', 'course'] },
   neutralize: { type: 'list', description: 'words to neutralize (default: every word in no pair and not in --keep)' },
   keep: { type: 'list', description: 'words left alone (legitimately gendered, e.g. king,queen)' },
   renormalize: { type: 'boolean', description: "rescale neutralized vectors to unit length (the paper's option)" },
@@ -321,6 +334,7 @@ export const debiasCommand: Command = {
     }
     const result = debiasWordVectors(wv, {
       definitional, method: p.flags.method as BiasMethod, equalize: equalizePairs, neutralize: neutralizeWords,
+      equalizeVariant: p.flags['equalize-variant'] as EqualizeVariant,
       keep: p.flags.keep as string[] | undefined, renormalize: p.flags.renormalize === true,
       reportWords: p.flags.report as string[] | undefined,
     });

@@ -16,11 +16,12 @@ import { CELL_KINDS } from '../../layers/cells/create-cell.js';
 import { writeFileAtomic } from '../../training/io/files.js';
 import { lmCurveSvg } from '../../training/lm/curve.js';
 import {
-  createLanguageModel, lmParameterCount, type LanguageModel,
+  createLanguageModel, LM_INITS, lmParameterCount, type LanguageModel, type LmInit,
 } from '../../training/lm/model.js';
 import { saveLanguageModel } from '../../training/lm/model-file.js';
 import {
-  createLmTrainer, DEFAULT_MAX_EVAL_TOKENS, prepareLmCorpus, readLmCheckpoint, resumeLmTrainer, type LmTrainResult, type LmTrainer,
+  createLmTrainer, DEFAULT_MAX_EVAL_TOKENS, prepareLmCorpus, readLmCheckpoint, resumeLmTrainer, type LmBatches, type LmCorpusFormat,
+  type LmTrainResult, type LmTrainer,
 } from '../../training/lm/train.js';
 import type { OptimizerKind } from '../../training/core/optimizers.js';
 import { InputError } from '../../training/core/errors.js';
@@ -32,8 +33,12 @@ import { rnnRegularizationFlags, rnnRegularizationFromFlags } from '../rnn-flags
 const spec: Record<string, FlagSpec> = {
   data: { type: 'string', description: 'training text file (one sentence / name / line per line)' },
   level: { type: 'string', description: 'tokens', choices: ['char', 'word'], default: 'char' },
+  format: { type: 'string', description: 'lines: each line + <EOS>, empty lines skipped; stream: every character of the file, newlines included (char-rnn)', choices: ['lines', 'stream'], default: 'lines' },
+  batches: { type: 'string', description: 'streams: B contiguous streams, state carried; random: B windows at random offsets, zero state', choices: ['streams', 'random'], default: 'streams' },
   cell: { type: 'string', description: 'recurrent cell', choices: [...CELL_KINDS], default: 'lstm' },
   hidden: { type: 'int', description: 'state size H', min: 1, default: 128 },
+  init: { type: 'string', description: "cell initialisation: default (U(±1/√H), LSTM b_f = 1), pytorch (nn.LSTM's, both biases), orthogonal (W_a), irnn (--cell rnn); default: pytorch with --format stream, else default", choices: [...LM_INITS] },
+  activation: { type: 'string', description: 'the RNN cell\'s g (--cell rnn)', choices: ['tanh', 'relu'], default: 'tanh' },
   layers: { type: 'int', description: 'stacked recurrent layers L', min: 1, default: 1 },
   bidirectional: { type: 'string', description: 'must be no: a left-to-right language model cannot read the future', choices: ['yes', 'no'], default: 'no' },
   embedding: { type: 'int', description: 'input embedding size d, 0 = one-hot input (default: char 0, word 64)', min: 0 },
@@ -76,6 +81,8 @@ function checkFlags(flags: FlagValues): void {
   }
   for (const name of ['epochs', 'lr', 'time-limit', 'eval-every-seconds']) positiveNumber(c, flags, name);
   positiveNumber(c, flags, 'clip', true);
+  if (flags.init === 'irnn' && flags.cell !== 'rnn') throw new UsageError(`${c}: --init irnn is for --cell rnn, got --cell ${String(flags.cell)}`);
+  if (flags.activation !== 'tanh' && flags.cell !== 'rnn') throw new UsageError(`${c}: --activation is for --cell rnn, got --cell ${String(flags.cell)}`);
   const vf = flags['val-fraction'] as number;
   if (!(vf >= 0 && vf < 1)) throw new UsageError(`${c}: --val-fraction expects a number in [0, 1), got ${vf}`);
 }
@@ -83,6 +90,8 @@ function checkFlags(flags: FlagValues): void {
 interface CorpusInfo extends Record<string, unknown> {
   file: string;
   level: 'char' | 'word';
+  /** Absent in checkpoints written before --format: 'lines'. */
+  format?: LmCorpusFormat;
   lowercase: boolean;
   keepEmptyLines: boolean;
   valFraction: number;
@@ -96,7 +105,7 @@ export const trainCommand: Command = {
   async run(argv) {
     const { flags, positionals } = parseArgs('train', argv, spec);
     if (flags.help) return printHelp(
-      'seqgrad train --data FILE [--level char|word] [--cell rnn|gru|lstm] [--hidden 128] [--layers 1] [--epochs 10] [--seq-len 50] [--batch 32] [--lr 0.002] [--optimizer adam] [--clip 5] [--time-limit S] [--val-fraction 0.1] [--seed 1] [--checkpoint FILE] [--resume FILE] [--out model.json]',
+      'seqgrad train --data FILE [--level char|word] [--format lines|stream] [--batches streams|random] [--cell rnn|gru|lstm] [--init default|pytorch|orthogonal|irnn] [--activation tanh|relu] [--hidden 128] [--layers 1] [--epochs 10] [--seq-len 50] [--batch 32] [--lr 0.002] [--optimizer adam] [--clip 5] [--time-limit S] [--val-fraction 0.1] [--seed 1] [--checkpoint FILE] [--resume FILE] [--out model.json]',
       this.summary, spec,
     );
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (see 'seqgrad train --help')`);
@@ -120,8 +129,10 @@ export const trainCommand: Command = {
       checkResumeConflicts('train', argv, flags, {
         level: m.level, cell: m.cell, hidden: m.hidden, layers: m.layers, embedding: m.embeddingDim, seed: m.seed, lowercase: m.lowercase,
         dropout: m.dropout ?? 0, 'dropout-mode': m.dropoutMode ?? 'between', 'layer-norm': m.layerNorm ?? false,
+        init: m.init ?? 'default', activation: m.activation ?? 'tanh',
         'seq-len': t.seqLen, batch: t.batch, lr: t.optimizer.lr, optimizer: t.optimizer.kind, clip: t.clip?.max ?? 0, 'clip-mode': t.clip?.mode,
         'min-count': saved.minCount, 'max-vocab': saved.maxVocab ?? undefined, 'val-fraction': saved.valFraction, 'keep-empty-lines': saved.keepEmptyLines,
+        format: saved.format ?? 'lines', batches: t.batches ?? 'streams',
       });
       corpus = { ...saved, file: (flags.data as string | undefined) ?? saved.file };
       const text = readInputText('train', 'data', corpus.file, 'training corpus');
@@ -132,6 +143,7 @@ export const trainCommand: Command = {
       corpus = {
         file: flags.data as string,
         level,
+        format: flags.format as LmCorpusFormat,
         lowercase: flags.lowercase === true,
         keepEmptyLines: flags['keep-empty-lines'] === true,
         valFraction: flags['val-fraction'] as number,
@@ -147,6 +159,8 @@ export const trainCommand: Command = {
         level, lowercase: corpus.lowercase, cell: flags.cell as CellKind, hidden: flags.hidden as number,
         layers: flags.layers as number, embeddingDim: flags.embedding as number | undefined, seed: flags.seed as number,
         ...rnnRegularizationFromFlags(flags),
+        init: (flags.init as LmInit | undefined) ?? (corpus.format === 'stream' ? 'pytorch' : 'default'),
+        activation: flags.activation as 'tanh' | 'relu',
       }, data.vocab);
       const clip = flags.clip as number;
       trainer = createLmTrainer(model, data, {
@@ -154,6 +168,7 @@ export const trainCommand: Command = {
         batch: flags.batch as number,
         optimizer: { kind: flags.optimizer as OptimizerKind, lr: flags.lr as number },
         clip: clip > 0 ? { mode: flags['clip-mode'] as 'norm' | 'value', max: clip } : null,
+        batches: flags.batches as LmBatches,
       });
     }
     const result = runWithProgress(trainer, `train ${trainer.model.config.cell}`, {

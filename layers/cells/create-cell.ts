@@ -3,6 +3,8 @@
  * take the cell kind as configuration (`createCell(cell.config.kind, { ...cell.config, rng })`
  * rebuilds a cell's structure).
  */
+import { initOrthogonal, initPytorchBiasPair } from '../../engine/init.js';
+import { scale } from '../../engine/ops.js';
 import type { CellKind, CellOptions, RecurrentCell } from './cell.js';
 import { GruCell } from './gru.js';
 import { ResetAfterGruCell } from './gru-reset-after.js';
@@ -12,9 +14,26 @@ import { LstmCell } from './lstm.js';
 import { PeepholeLstmCell } from './lstm-peephole.js';
 import { RnnCell, type RnnActivation } from './rnn.js';
 
+/**
+ * 'pytorch' (default): U(±1/√H) (see CellOptions); 'xavier'; 'irnn' (the RNN only: W_aa = I,
+ * b = 0, small Gaussian W_ax); 'orthogonal': as 'pytorch', then each gate's [H, H] block of W_a
+ * an orthogonal matrix (Saxe et al. 2014; QR by Gram–Schmidt of a Gaussian draw, engine/init.ts),
+ * so a linear recurrence neither shrinks nor grows ‖a‖ at the start.
+ */
+export type CellInit = 'pytorch' | 'xavier' | 'irnn' | 'orthogonal';
+
+export const CELL_INITS: readonly CellInit[] = ['pytorch', 'xavier', 'irnn', 'orthogonal'];
+
 export interface CreateCellOptions extends Omit<CellOptions, 'init'> {
-  /** 'pytorch' (default) or 'xavier'; 'irnn' for the RNN only. */
-  init?: 'pytorch' | 'xavier' | 'irnn';
+  init?: CellInit;
+  /**
+   * With init 'pytorch': draw a one-bias cell's b, which stands for PyTorch's b_ih + b_hh, as the
+   * sum of two U(±1/√H) draws (their distribution), not one. The reset-after GRU has both biases
+   * already. Default false.
+   */
+  pytorchBiasPair?: boolean;
+  /** Multiply W_a by this after initialisation (1: unchanged; > 1 makes gradients explode, < 1 vanish). */
+  recurrentScale?: number;
   /** RNN: g = 'tanh' (default) or 'relu'. */
   activation?: RnnActivation;
   /** RNN with init 'irnn': std of W_ax (default 0.001). */
@@ -32,13 +51,33 @@ export const CELL_KINDS: readonly CellKind[] = ['rnn', 'gru', 'gru-simple', 'gru
 
 export function createCell(kind: CellKind, opts: CreateCellOptions): RecurrentCell {
   const op = 'createCell';
-  if (kind !== 'rnn' && opts.init === 'irnn') throw new Error(`${op}: expected init 'irnn' only for kind 'rnn', got kind '${kind}'`);
+  const init = opts.init ?? 'pytorch';
+  if (!CELL_INITS.includes(init)) throw new Error(`${op}: expected init among ${CELL_INITS.join(', ')}, got '${String(init)}'`);
+  if (kind !== 'rnn' && init === 'irnn') throw new Error(`${op}: expected init 'irnn' only for kind 'rnn', got kind '${kind}'`);
   if (kind !== 'rnn' && opts.activation !== undefined) throw new Error(`${op}: expected activation only for kind 'rnn', got kind '${kind}'`);
-  const base = { ...opts, init: opts.init as 'pytorch' | 'xavier' | undefined };
+  if (opts.pytorchBiasPair && init !== 'pytorch') throw new Error(`${op}: expected pytorchBiasPair only with init 'pytorch', got init '${init}'`);
+  if (opts.pytorchBiasPair && opts.forgetBias !== undefined) {
+    throw new Error(`${op}: expected either pytorchBiasPair (PyTorch's biases) or forgetBias, got both`);
+  }
+  const scaleBy = opts.recurrentScale ?? 1;
+  if (!Number.isFinite(scaleBy)) throw new Error(`${op}: expected a finite recurrentScale, got ${scaleBy}`);
+  const cell = constructCell(kind, { ...opts, init: init === 'orthogonal' ? 'pytorch' : init });
+  const H = cell.hiddenSize;
+  if (init === 'orthogonal') {
+    const W = cell.params.W_a;
+    for (let g = 0; g < W.rows / H; g++) initOrthogonal(W.rowView(g * H, H), opts.rng);
+  }
+  if (opts.pytorchBiasPair && kind !== 'gru-reset-after') initPytorchBiasPair(cell.params.b, opts.rng, H);
+  if (scaleBy !== 1) scale(cell.params.W_a, cell.params.W_a, scaleBy);
+  return cell;
+}
+
+function constructCell(kind: CellKind, opts: CreateCellOptions & { init: 'pytorch' | 'xavier' | 'irnn' }): RecurrentCell {
+  const base = { ...opts, init: opts.init as 'pytorch' | 'xavier' };
   if (opts.layerNorm === true) {
     if (kind === 'lstm') return new LayerNormLstmCell(base);
     if (kind === 'gru-reset-after') return new LayerNormGruCell(base);
-    throw new Error(`${op}: expected layerNorm only for kinds ${LAYER_NORM_KINDS.join(', ')}, got kind '${kind}'`);
+    throw new Error(`createCell: expected layerNorm only for kinds ${LAYER_NORM_KINDS.join(', ')}, got kind '${kind}'`);
   }
   switch (kind) {
     case 'rnn': return new RnnCell(opts);
@@ -47,6 +86,6 @@ export function createCell(kind: CellKind, opts: CreateCellOptions): RecurrentCe
     case 'gru-reset-after': return new ResetAfterGruCell(base);
     case 'lstm': return new LstmCell(base);
     case 'lstm-peephole': return new PeepholeLstmCell(base);
-    default: throw new Error(`${op}: expected a kind among ${CELL_KINDS.join(', ')}, got '${kind as string}'`);
+    default: throw new Error(`createCell: expected a kind among ${CELL_KINDS.join(', ')}, got '${kind as string}'`);
   }
 }

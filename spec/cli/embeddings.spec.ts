@@ -38,6 +38,19 @@ describe('embedding commands', () => {
     expect(out.split('\n')[0]).toBe('man : woman :: king : queen');
   });
 
+  it('analogy --scoring course --scores: the notebook\'s scoring and every word\'s score', async () => {
+    // δ = woman − man = (−1, 1, 0); queen − king = δ: score 1; apple − king = (−1, 0, 0): 1/√2.
+    const { code, out } = await run(analogyCommand, [vectorsFile, 'man', 'woman', 'king', '--scoring', 'course', '--scores', '--json']);
+    expect(code).toBe(0);
+    const json = JSON.parse(out);
+    expect(json.answers[0].word).toBe('queen');
+    expect(json.answers[0].similarity).toBeCloseTo(1, 6);
+    expect(json.scores).toHaveLength(8);
+    expect(json.scores.find((s: { word: string }) => s.word === 'apple').score).toBeCloseTo(Math.SQRT1_2, 6);
+    const text = await run(analogyCommand, [vectorsFile, 'man', 'woman', 'king', '--scoring', 'course', '--scores']);
+    expect(text.out).toMatch(/every word's score \(course\):\n {2}queen +1\.0000/);
+  });
+
   it('similar --json lists neighbours without the word itself', async () => {
     const { out } = await run(similarCommand, [vectorsFile, 'boy', '--k', '2', '--json']);
     const [result] = JSON.parse(out);
@@ -72,6 +85,17 @@ describe('embedding commands', () => {
     expect(Math.abs(doctor.after)).toBeLessThan(1e-6);
     expect(Math.abs(doctor.before)).toBeGreaterThan(0.1);
     expect(fs.readFileSync(out, 'utf8').split('\n')[0]).toBe('8 3');
+  });
+
+  it("debias --equalize-variant course: the notebook's formula on raw vectors (hand-computed projection)", async () => {
+    // g = woman − man = (−1, 1, 0); girl (0.1, 0.9, 0.1), boy (0.9, 0, 0.1): μ·g/‖g‖² = −0.025,
+    // ν = μ − μ_B = (0.475, 0.475, 0.1), ‖ν‖² = 0.46125; girl: (e·g/‖g‖² − μ·g/‖g‖²) = 0.425, ‖girl − μ‖ = √0.3625;
+    // girl' = ν + √0.53875·0.425/√0.3625 · g, so girl'·g/‖g‖ = √2·√0.53875·0.425/√0.3625.
+    const r = await run(debiasCommand, [vectorsFile, '--pairs', 'woman:man', '--equalize', 'girl:boy', '--equalize-variant', 'course', '--json']);
+    const girl = JSON.parse(r.out).report.find((x: { word: string }) => x.word === 'girl');
+    expect(girl.after).toBeCloseTo((Math.SQRT2 * Math.sqrt(0.53875) * 0.425) / Math.sqrt(0.3625), 6); // the file is read as float32
+    const paper = await run(debiasCommand, [vectorsFile, '--pairs', 'woman:man', '--equalize', 'girl:boy', '--json']);
+    expect(Math.abs(JSON.parse(paper.out).report.find((x: { word: string }) => x.word === 'girl').after - girl.after)).toBeGreaterThan(0.01);
   });
 
   it('unknown words and missing files are input errors (exit 2), --help is not', async () => {

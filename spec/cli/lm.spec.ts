@@ -30,17 +30,19 @@ describe('seqgrad train / sample / score', () => {
     const broken = path.join(dir, 'broken.json');
     fs.writeFileSync(broken, '{"kind": ');
     const missing = path.join(dir, 'missing.txt');
-    const [bidi, noFile, emptyFile, badModel] = await Promise.all([
+    const [bidi, noFile, emptyFile, badModel, streamOfWords] = await Promise.all([
       seqgrad('train', '--data', 'data/dinos.txt', '--bidirectional', 'yes'),
       seqgrad('train', '--data', missing),
       seqgrad('train', '--data', empty),
       seqgrad('score', '--model', broken, 'some text'),
+      seqgrad('train', '--data', 'data/dinos.txt', '--format', 'stream', '--level', 'word'),
     ]);
     const cases: [CliRun, RegExp][] = [
       [bidi, /^seqgrad train: --bidirectional yes is not possible for a language model: .*must not see the future/],
       [noFile, new RegExp(`^seqgrad train: training corpus ${missing} does not exist$`)],
       [emptyFile, new RegExp(`^seqgrad train: training corpus ${empty} is empty$`)],
       [badModel, new RegExp(`^seqgrad score: model file ${broken} is not valid JSON`)],
+      [streamOfWords, /^seqgrad train: corpus: format 'stream' reads characters; expected level 'char', got 'word'$/],
     ];
     for (const [run, pattern] of cases) {
       expect(run.stderr).toMatch(pattern);
@@ -58,6 +60,8 @@ describe('seqgrad train / sample / score', () => {
         expect(String(log.mock.calls[0][0])).toMatch(new RegExp(`^usage: seqgrad ${command.name} `));
         await expect(async () => command.run(['--frobnicate'])).rejects.toThrow(/unknown flag --frobnicate/);
       }
+      await expect(async () => trainCommand.run(['--data', 'data/dinos.txt', '--init', 'irnn'])).rejects.toThrow(/^train: --init irnn is for --cell rnn, got --cell lstm$/);
+      await expect(async () => trainCommand.run(['--data', 'data/dinos.txt', '--activation', 'relu', '--cell', 'gru'])).rejects.toThrow(/^train: --activation is for --cell rnn, got --cell gru$/);
     } finally {
       log.mockRestore();
     }
@@ -73,6 +77,14 @@ describe('seqgrad train / sample / score', () => {
     expect(summary.steps).toBe(3);
     expect(summary.vocabularySize).toBe(4); // <EOS>, <UNK>, a, b
     expect(summary.validation.bitsPerToken).toBeCloseTo(summary.validation.loss / Math.LN2, 12);
+    // The same file as a character stream: newline, a, b (no <UNK>); 40 lines × 5 characters, 10 % held out.
+    const stream = await seqgrad('train', '--data', data, '--format', 'stream', '--batches', 'random', '--steps', '2', '--seq-len', '5', '--batch', '4', '--hidden', '8', '--backend', 'js', '--out', path.join(dir, 's.json'), '--json');
+    expect(stream.code).toBe(0);
+    const streamed = JSON.parse(stream.stdout);
+    expect(streamed.vocabularySize).toBe(3);
+    expect(streamed.validation.tokens).toBe(16); // 20 held-out characters in 4 streams of 5: 4 × 4 predictions
+    expect(streamed.train.batches).toBe('random');
+    expect(streamed.config.init).toBe('pytorch'); // a character stream defaults to PyTorch's initialisation and biases
 
     const [sample, score] = await Promise.all([
       seqgrad('sample', '--model', model, '--n', '3', '--seed', '2', '--json'),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  Matrix, Rng, gemm, initIdentity, initNormal, initOrthogonal, initPytorchDefault, initUniform, initXavierNormal,
+  Matrix, Rng, gemm, initIdentity, initNormal, initOrthogonal, initPytorchBiasPair, initPytorchDefault, initUniform, initXavierNormal,
   initXavierUniform, type RngState,
 } from '../../engine/index.js';
 
@@ -224,6 +224,22 @@ describe('initialisers', () => {
     expect(max).toBeLessThanOrEqual(bound);
     expect(max).toBeGreaterThan(0.99 * bound);
     expect(Math.abs(sum / w.size)).toBeLessThan(5 * bound / Math.sqrt(3 * w.size));
+  });
+
+  it("PyTorch's bias pair b_ih + b_hh: the sum of two U(±1/√H) draws (triangular on ±2/√H, variance 2/(3H))", () => {
+    const H = 16, k = 1 / Math.sqrt(H);
+    const b = initPytorchBiasPair(Matrix.zeros(1, 20000, 'float64'), new Rng(4), H);
+    let sum2 = 0, beyondOne = 0;
+    for (const v of b.data) {
+      expect(Math.abs(v)).toBeLessThan(2 * k);
+      sum2 += v * v;
+      if (Math.abs(v) > k) beyondOne++;
+    }
+    expect(sum2 / b.size).toBeCloseTo(2 / (3 * H), 3); // one draw: 1/(3H)
+    expect(beyondOne / b.size).toBeCloseTo(0.25, 1); // P(|u + v| > k) = 1/4 for u, v ~ U(±k)
+    // The same draws in the same order as two initPytorchDefault calls interleaved entry by entry.
+    const r = new Rng(4), first = [r.uniformIn(-k, k), r.uniformIn(-k, k)];
+    expect(b.data[0]).toBe(first[0] + first[1]);
   });
 
   it('identity (IRNN trick): scale on the diagonal, 0 elsewhere, also for non-square', () => {

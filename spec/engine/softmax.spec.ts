@@ -210,6 +210,21 @@ describe('softmax family: backward by hand', () => {
     expectClose(softmaxWithTemperatureBackward(Matrix.zeros(1, 2, 'float64'), dy, y, 0.5), [[0.54, -0.54]], 1e-15);
   });
 
+  it('softmaxWithTemperatureBackward accumulates ∂L/∂T (hand computation)', () => {
+    // x = [0, ln 9 / 2], T = 0.5: z = x/T = [0, ln 9], y = [0.1, 0.9]; dy = [2, −1].
+    // g = y ∗ (dy − ⟨dy, y⟩) = [0.27, −0.27]; ∂L/∂T = −(1/T) Σ_j g_j z_j = −2·(−0.27·ln 9) = 0.54·ln 9.
+    const y = softmaxWithTemperature(Matrix.zeros(1, 2, 'float64'), Matrix.fromArray([[0, Math.log(9) / 2]], 'float64'), 0.5);
+    const dy = Matrix.fromArray([[2, -1]], 'float64');
+    const dT = new Float64Array([1]);
+    softmaxWithTemperatureBackward(Matrix.zeros(1, 2, 'float64'), dy, y, 0.5, false, dT);
+    expect(dT[0]).toBeCloseTo(1 + 0.54 * Math.log(9), 12); // accumulated onto the 1 already there
+    // Two rows share one T: the contributions add (a second, uniform row gives 0: z_j all equal).
+    const y2 = softmaxWithTemperature(Matrix.zeros(2, 2, 'float64'), Matrix.fromArray([[0, Math.log(9) / 2], [3, 3]], 'float64'), 0.5);
+    const dT2 = new Float64Array(1);
+    softmaxWithTemperatureBackward(Matrix.zeros(2, 2, 'float64'), Matrix.fromArray([[2, -1], [5, 1]], 'float64'), y2, 0.5, false, dT2);
+    expect(dT2[0]).toBeCloseTo(0.54 * Math.log(9), 12);
+  });
+
   it('logSoftmaxBackward: dy − softmax ∗ Σ dy', () => {
     const y = Matrix.fromArray([[Math.log(0.25), Math.log(0.75)]], 'float64');
     const dy = Matrix.fromArray([[1, 2]], 'float64');

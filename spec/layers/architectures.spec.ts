@@ -4,7 +4,8 @@ import { Rng } from '../../engine/rng.js';
 import {
   createEncoder, createEncoderWorkspace, createManyToMany, createManyToManyWorkspace, createManyToOne,
   createManyToOneWorkspace, createOneToMany, createOneToManyWorkspace, encoderForward, manyToManyForward,
-  manyToOneForward, manyToOneLogits, oneToManyForward, oneToManyGenerate, oneToManyStepFunction,
+  manyToOneForward, manyToOneLogits, modelParameters, modelZeroGrads, oneToManyBackward, oneToManyForward,
+  oneToManyGenerate, oneToManyStepFunction, trainableParameters,
 } from '../../layers/architectures.js';
 import type { CellKind, RecurrentCell } from '../../layers/cells/cell.js';
 import { createCell } from '../../layers/cells/create-cell.js';
@@ -13,6 +14,7 @@ import { createHeadWorkspace, createOutputHead, headForward, type OutputHead } f
 import { createStack, createStackedRnn } from '../../layers/stacked.js';
 import { beamSearch } from '../../training/decode/beam.js';
 import { sampleSequence } from '../../training/decode/sampling.js';
+import { createOptimizer, optimizerStep } from '../../training/core/optimizers.js';
 import { matVec, refGru, refLstm, refRnn, rowOf, uniformMatrix, type Vec } from './cells-reference.js';
 
 const T = 5, B = 3;
@@ -223,5 +225,76 @@ describe('architectures: encoder → decoder state passing', () => {
       refLstm(decCell.params, H, false, xs, enc.final[0], enc.final[1]).outputs.forEach((a, t) => { want += nll(decoder.head, a, targets[t * B + b]); });
     });
     expect(r.loss).toBeCloseTo(want, 11);
+  });
+});
+
+describe('architectures: first ids as a typed array, frozen embeddings', () => {
+  const rng = new Rng(21);
+  const V = 6, d = 3, H = 4;
+  const build = (frozen = false) => {
+    const emb = createEmbedding(V, d, rng, { dtype: 'float64', frozen });
+    return createOneToMany({ embedding: emb, rnn: createStack([{ cell: makeCell('lstm', d, H, rng) }]), head: softmaxHead(H, V, rng) });
+  };
+  const targets = [1, 2, 3, 4, 0, 5, 2, 2, 1];
+
+  it('one-to-many: first ids (Int32Array or number[]) feed E[id] at step 1 and send its gradient to those rows', () => {
+    const model = build();
+    const ws = createOneToManyWorkspace(model, 3, B);
+    const ids = Int32Array.from([4, 0, 4]);
+    // The same input given as vectors: the rows E[4], E[0], E[4].
+    const gathered = Matrix.fromArray([...ids].map((id) => model.embedding.weight.toArray()[id]), 'float64');
+    modelZeroGrads(model);
+    const asVectors = oneToManyForward(model, ws, targets, { first: gathered }).loss;
+    const dFirst = oneToManyBackward(model, ws).dFirst!.clone();
+    const gradVectors = model.embedding.grad.clone();
+    modelZeroGrads(model);
+    const asIds = oneToManyForward(model, ws, targets, { first: ids }).loss;
+    oneToManyBackward(model, ws);
+    expect(asIds).toBe(asVectors);
+    expect(oneToManyForward(model, ws, targets, { first: [4, 0, 4] }).loss).toBe(asVectors);
+    expect(oneToManyForward(model, ws, targets, { first: null }).loss).not.toBe(asVectors);
+    // grad(ids) − grad(vectors) = dFirst scattered into rows 4, 0, 4.
+    for (let v = 0; v < V; v++) {
+      for (let j = 0; j < d; j++) {
+        const want = [...ids].reduce((s, id, b) => s + (id === v ? dFirst.get(b, j) : 0), 0);
+        expect(model.embedding.grad.get(v, j) - gradVectors.get(v, j)).toBeCloseTo(want, 12);
+      }
+    }
+    expect(Math.abs(dFirst.get(1, 0))).toBeGreaterThan(0);
+  });
+
+  it('one-to-many: other typed arrays and a wrong number of ids are rejected with one line', () => {
+    const model = build();
+    const ws = createOneToManyWorkspace(model, 3, B);
+    expect(() => oneToManyForward(model, ws, targets, { first: new Float32Array([1, 2, 3]) as never })).toThrow(
+      /^oneToManyForward: expected the first input as a Matrix, a token id, an Int32Array or number\[\] of ids, or null; got Float32Array$/,
+    );
+    expect(() => oneToManyForward(model, ws, targets, { first: Int32Array.from([1, 2]) })).toThrow(/oneToManyForward: expected 3 first token ids \(one per row\), got 2/);
+    expect(oneToManyGenerate(model, { maxSteps: 2, pick: () => 1, first: Int32Array.from([3, 5]) })).toHaveLength(2);
+  });
+
+  it('a frozen embedding is left out of trainableParameters: Adam with weight decay 0.1 does not move it', () => {
+    const model = build(true);
+    const ws = createOneToManyWorkspace(model, 3, B);
+    const E0 = model.embedding.weight.clone();
+    const W0 = model.head.dense.params.W.clone();
+    const step = (named: ReturnType<typeof modelParameters>): void => {
+      const opt = createOptimizer({ kind: 'adam', lr: 0.1, weightDecay: 0.1 }, named.params);
+      modelZeroGrads(model);
+      oneToManyForward(model, ws, targets, { first: Int32Array.from([1, 2, 3]) });
+      oneToManyBackward(model, ws);
+      optimizerStep(opt, named.params, named.grads);
+    };
+    const trainable = trainableParameters(model);
+    expect(Object.keys(trainable.params)).not.toContain('embedding.weight');
+    expect(Object.keys(modelParameters(model).params)).toContain('embedding.weight'); // a model file still saves it
+    step(trainable);
+    expect(model.embedding.weight.toArray()).toEqual(E0.toArray());
+    expect(model.head.dense.params.W.toArray()).not.toEqual(W0.toArray());
+    // Handed every parameter instead, Adam's first step moves each entry of E by ≈ lr = 0.1
+    // (g = 0 + λθ, m̂/√v̂ = sign θ): the bug the list above avoids.
+    step(modelParameters(model));
+    const moved = model.embedding.weight.toArray().flat().map((x, i) => Math.abs(x - E0.toArray().flat()[i]));
+    for (const m of moved) expect(m).toBeCloseTo(0.1, 6);
   });
 });

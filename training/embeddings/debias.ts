@@ -16,11 +16,16 @@
  *      e_i ← ν + √(1 − ‖ν‖²) · (e_iB − μ_B) / ‖e_iB − μ_B‖.
  *    Both results are unit vectors with the same component ν orthogonal to g and opposite
  *    projections ±√(1 − ‖ν‖²) on ĝ, so they are equidistant from every neutralized word.
- *    Normalisation chosen: the paper's. The course notebook instead works on the raw (not unit)
- *    vectors and uses √|1 − ‖ν‖²| · (e_iB − μ_B) / ‖e_i − ν − μ_B‖: the denominator is the whole
- *    residual ‖e_i − μ‖, not its part along g. Its two results also have opposite projections
- *    (so equidistance holds there too), but of size √|1 − ‖ν‖²|·|(e_i − μ)·ĝ| / ‖e_i − μ‖, below
- *    √(1 − ‖ν‖²), so they are not unit vectors; the |·| hides 1 − ‖ν‖² < 0 for long raw vectors.
+ *    Two normalisations, selectable (`EqualizeVariant`):
+ *    - 'paper' (default): the formula above on unit vectors.
+ *    - 'course': the course notebook's version, on the raw (not unit) vectors, with g used as given
+ *      (the notebook's g = e_woman − e_man: definitional pairs [['woman', 'man']], method 'mean'),
+ *      projections e_B = (e·g/‖g‖²) g, and
+ *        e_i ← ν + √|1 − ‖ν‖²| · (e_iB − μ_B) / ‖e_i − ν − μ_B‖:
+ *      the denominator is the whole residual ‖e_i − μ‖, not its part along g. Its two results also
+ *      have opposite projections (so equidistance holds there too), but of size
+ *      √|1 − ‖ν‖²|·|(e_i − μ)·ĝ| / ‖e_i − μ‖, below √(1 − ‖ν‖²), so they are not unit vectors; the
+ *      |·| hides 1 − ‖ν‖² < 0 for long raw vectors.
  */
 import type { Matrix } from '../../engine/matrix.js';
 import { makeWordVectors, type WordVectors } from '../io/vectors.js';
@@ -105,13 +110,21 @@ export function neutralize(e: ArrayLike<number>, g: ArrayLike<number>, opts: { r
   return out;
 }
 
-/** The paper's equalize (on unit vectors): the new [e_1, e_2] (see the file comment). */
-export function equalize(e1: ArrayLike<number>, e2: ArrayLike<number>, g: ArrayLike<number>): [Float64Array, Float64Array] {
+/** Which equalize formula: Bolukbasi et al.'s on unit vectors, or the course notebook's on raw vectors. */
+export type EqualizeVariant = 'paper' | 'course';
+
+/** Equalize a pair along g (see the file comment for the two variants): the new [e_1, e_2]. */
+export function equalize(
+  e1: ArrayLike<number>, e2: ArrayLike<number>, g: ArrayLike<number>, opts: { variant?: EqualizeVariant } = {},
+): [Float64Array, Float64Array] {
   checkSameLength('equalize', e1, e2);
   checkSameLength('equalize', e1, g);
-  const d = g.length;
   const gn = norm(g);
   if (gn === 0) throw new Error('equalize: expected a non-zero bias direction');
+  const variant = opts.variant ?? 'paper';
+  if (variant === 'course') return equalizeCourse(e1, e2, g);
+  if (variant !== 'paper') throw new Error(`equalize: expected variant 'paper' or 'course', got '${String(variant)}'`);
+  const d = g.length;
   const gHat = Float64Array.from(g, (x) => x / gn);
   const unit = (e: ArrayLike<number>): Float64Array => {
     const len = norm(e);
@@ -120,7 +133,7 @@ export function equalize(e1: ArrayLike<number>, e2: ArrayLike<number>, g: ArrayL
   };
   const u1 = unit(e1), u2 = unit(e2);
   const p1 = dot(u1, gHat), p2 = dot(u2, gHat);
-  if (Math.abs(p1 - p2) < 1e-12) throw new Error('equalize: the two words have the same projection on g; nothing to equalize');
+  checkDistinctProjections(p1, p2);
   const muB = (p1 + p2) / 2; // μ_B = muB·ĝ
   const nu = Float64Array.from({ length: d }, (_, i) => (u1[i] + u2[i]) / 2 - muB * gHat[i]);
   const scale = Math.sqrt(Math.max(0, 1 - dot(nu, nu)));
@@ -132,12 +145,38 @@ export function equalize(e1: ArrayLike<number>, e2: ArrayLike<number>, g: ArrayL
   ];
 }
 
+function checkDistinctProjections(p1: number, p2: number): void {
+  if (Math.abs(p1 - p2) < 1e-12) throw new Error('equalize: the two words have the same projection on g; nothing to equalize');
+}
+
+/**
+ * The course notebook's equalize on raw vectors: e_B = (e·g/‖g‖²) g, μ = (e_1 + e_2)/2, ν = μ − μ_B,
+ * e_i ← ν + √|1 − ‖ν‖²| · (e_iB − μ_B) / ‖e_i − ν − μ_B‖.
+ */
+function equalizeCourse(e1: ArrayLike<number>, e2: ArrayLike<number>, g: ArrayLike<number>): [Float64Array, Float64Array] {
+  const d = g.length;
+  const gg = dot(g, g);
+  const c1 = dot(e1, g) / gg, c2 = dot(e2, g) / gg; // e_iB = c_i·g
+  checkDistinctProjections(c1 * Math.sqrt(gg), c2 * Math.sqrt(gg));
+  const cMu = (c1 + c2) / 2; // μ_B = cMu·g
+  const nu = Float64Array.from({ length: d }, (_, i) => (e1[i] + e2[i]) / 2 - cMu * g[i]);
+  const scale = Math.sqrt(Math.abs(1 - dot(nu, nu)));
+  const corrected = (e: ArrayLike<number>, c: number): Float64Array => {
+    const residual = Float64Array.from({ length: d }, (_, i) => e[i] - nu[i] - cMu * g[i]); // e_i − ν − μ_B
+    const k = (scale * (c - cMu)) / norm(residual);
+    return Float64Array.from({ length: d }, (_, i) => nu[i] + k * g[i]);
+  };
+  return [corrected(e1, c1), corrected(e2, c2)];
+}
+
 export interface DebiasOptions {
   /** Definitional pairs for the bias direction, e.g. [['woman', 'man'], ['she', 'he']]. */
   definitional: [string, string][];
   method?: BiasMethod;
   /** Pairs to equalize (e.g. [['actress', 'actor']]). */
   equalize?: [string, string][];
+  /** The equalize formula (default 'paper'; 'course': the notebook's, on raw vectors). */
+  equalizeVariant?: EqualizeVariant;
   /** Words to neutralize (default: every word in no pair and not in `keep`). */
   neutralize?: string[];
   /** Words that legitimately carry the attribute and are left alone (the paper's gender-specific list). */
@@ -192,7 +231,7 @@ export function debiasWordVectors(wv: WordVectors, opts: DebiasOptions): DebiasR
   for (const r of neutralRows) setRow(out, r, neutralize(rowArray(E, r), g, { renormalize: opts.renormalize }));
   for (const [a, b] of pairs) {
     const ia = find(a), ib = find(b);
-    const [ea, eb] = equalize(rowArray(E, ia), rowArray(E, ib), g);
+    const [ea, eb] = equalize(rowArray(E, ia), rowArray(E, ib), g, { variant: opts.equalizeVariant });
     setRow(out, ia, ea);
     setRow(out, ib, eb);
   }

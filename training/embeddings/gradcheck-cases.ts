@@ -1,9 +1,9 @@
 /**
- * Gradient-check cases of the word-vector trainers' losses: the full-softmax skip-gram loss,
+ * Gradient-check cases of the word-vector trainers' losses: the full-softmax skip-gram and CBOW losses,
  * hierarchical softmax over a Huffman tree, negative sampling with fixed drawn negatives (a
  * repeated one and one equal to the target, which is skipped), the GloVe objective (entries on
  * both sides of x_max) and Bengio's neural language model end to end. Batches > 1 with repeated
- * words, so accumulation into shared rows is checked too. Also t-SNE's objective KL(P‖Q) w.r.t. Y.
+ * words, so accumulation into shared rows is checked too. The cosine's backward inside an analogy objective. Also t-SNE's objective KL(P‖Q) w.r.t. Y.
  */
 import {
   buildHuffmanTree, hierarchicalSoftmaxBackward, hierarchicalSoftmaxLoss,
@@ -15,7 +15,8 @@ import type { GradCheckCase } from '../check/gradcheck.js';
 import { countCooccurrences, gloveBackward, gloveLoss, type GloveParams } from './glove.js';
 import { createNplm, createNplmWorkspace, nplmBackward, nplmForward, nplmZeroGrad } from './nplm.js';
 import { createTsneWorkspace, jointProbabilities, tsneKlBackward, tsneKlForward } from './tsne.js';
-import { skipGramSoftmaxBackward, skipGramSoftmaxLoss } from './word2vec.js';
+import { cosineSimilarity, cosineSimilarityBackward } from './similarity.js';
+import { cbowSoftmaxBackward, cbowSoftmaxLoss, skipGramSoftmaxBackward, skipGramSoftmaxLoss } from './word2vec.js';
 import { randomMatrix } from '../check/cases/engine-cases.js';
 
 const skipGramSoftmaxCase: GradCheckCase = {
@@ -36,6 +37,30 @@ const skipGramSoftmaxCase: GradCheckCase = {
         zero(dE);
         zero(dTheta);
         skipGramSoftmaxBackward(dE, dTheta, E, theta, contexts, targets);
+        return { E: dE, theta: dTheta };
+      },
+    };
+  },
+};
+
+const cbowSoftmaxCase: GradCheckCase = {
+  group: 'embeddings',
+  op: 'word2vec full softmax (CBOW)',
+  build(rng) {
+    const V = 7, d = 4;
+    const E = randomMatrix(rng, V, d);
+    const theta = randomMatrix(rng, V, d);
+    const contexts = [[1, 3, 5, 0], [2, 2, 6], [4, 1], [0, 6, 3, 3]]; // windows of different sizes, repeated words
+    const targets = [2, 5, 6, 1];
+    const dE = Matrix.zeros(V, d, 'float64');
+    const dTheta = Matrix.zeros(V, d, 'float64');
+    return {
+      params: { E, theta },
+      loss: () => cbowSoftmaxLoss(E, theta, contexts, targets),
+      gradients: () => {
+        zero(dE);
+        zero(dTheta);
+        cbowSoftmaxBackward(dE, dTheta, E, theta, contexts, targets);
         return { E: dE, theta: dTheta };
       },
     };
@@ -165,8 +190,53 @@ const nplmCase: GradCheckCase = {
   },
 };
 
+/**
+ * cosineSimilarityBackward inside an analogy objective over a batch of quadruples a : b :: c : d,
+ * L = Σ_k w_k · cos(e_b − e_a + e_c, e_d), with words shared between quadruples and within one
+ * (so the gradients of rows used twice add up).
+ */
+const cosineAnalogyCase: GradCheckCase = {
+  group: 'embeddings',
+  op: 'cosine similarity (analogy objective)',
+  build(rng: Rng) {
+    const V = 6, d = 4;
+    const E = randomMatrix(rng, V, d);
+    const quads = [[0, 1, 2, 3], [1, 4, 5, 0], [2, 2, 3, 5]];
+    const w = quads.map(() => rng.uniformIn(-1, 1));
+    const dE = Matrix.zeros(V, d, 'float64');
+    const target = new Float64Array(d), dTarget = new Float64Array(d);
+    const rowOf = (m: Matrix, r: number): Float64Array => m.data.subarray(r * d, (r + 1) * d) as Float64Array;
+    const formTarget = ([a, b, c]: number[]): void => {
+      for (let j = 0; j < d; j++) target[j] = E.get(b, j) - E.get(a, j) + E.get(c, j);
+    };
+    return {
+      params: { E },
+      loss: () => quads.reduce((L, q, k) => {
+        formTarget(q);
+        return L + w[k] * cosineSimilarity(target, rowOf(E, q[3]));
+      }, 0),
+      gradients: () => {
+        zero(dE);
+        quads.forEach(([a, b, c, dd], k) => {
+          formTarget([a, b, c]);
+          dTarget.fill(0);
+          cosineSimilarityBackward(dTarget, rowOf(dE, dd), target, rowOf(E, dd), w[k]);
+          for (let j = 0; j < d; j++) {
+            dE.data[a * d + j] -= dTarget[j];
+            dE.data[b * d + j] += dTarget[j];
+            dE.data[c * d + j] += dTarget[j];
+          }
+        });
+        return { E: dE };
+      },
+    };
+  },
+};
+
 export const embeddingsTrainingCases: GradCheckCase[] = [
+  cosineAnalogyCase,
   skipGramSoftmaxCase,
+  cbowSoftmaxCase,
   hierarchicalSoftmaxCase,
   negativeSamplingCase,
   gloveCase,

@@ -2,8 +2,9 @@
  * Using word embeddings (the notes' "Properties of word embeddings"): cosine similarity,
  * nearest neighbours, analogies and the two standard intrinsic evaluations.
  *
- *   cos(u, v) = uᵀv / (‖u‖·‖v‖)
- *   analogy a : b :: c : ?   = argmax_w cos(e_w, e_b − e_a + e_c),  w ∉ {a, b, c}
+ *   cos(u, v) = uᵀv / (‖u‖·‖v‖)   (and its backward, so objectives on cosines can be trained)
+ *   analogy a : b :: c : ?   = argmax_w cos(e_w, e_b − e_a + e_c),  w ∉ {a, b, c}   (3CosAdd, default)
+ *                            or argmax_w cos(e_b − e_a, e_w − e_c)                (the course notebook's)
  *
  * Nearest neighbours of many queries are one GEMM: with every row of E scaled to unit length
  * once (Ê [V, d]) and the queries scaled too (Q̂ [Q, d]), S = Q̂·Êᵀ [Q, V] holds every cosine.
@@ -17,7 +18,7 @@
  * scores and the cosines, with average ranks for ties).
  */
 import { gemm } from '../../engine/gemm.js';
-import { Matrix, shapeOf } from '../../engine/matrix.js';
+import { type FloatArray, Matrix, shapeOf } from '../../engine/matrix.js';
 import type { WordVectors } from '../io/vectors.js';
 
 /** cos(u, v) = uᵀv / (‖u‖‖v‖); 0 when either vector is zero. */
@@ -32,6 +33,32 @@ export function cosineSimilarity(u: ArrayLike<number>, v: ArrayLike<number>): nu
     vv += v[i] * v[i];
   }
   return uu === 0 || vv === 0 ? 0 : dot / Math.sqrt(uu * vv);
+}
+
+/**
+ * Backward of c = cos(u, v) = uᵀv / (‖u‖‖v‖), for training objectives built on cosines (analogies,
+ * a bias projection): with dc = ∂L/∂c, ACCUMULATES
+ *   du += dc · (v / (‖u‖‖v‖) − c · u / ‖u‖²),   dv += dc · (u / (‖u‖‖v‖) − c · v / ‖v‖²).
+ * Either of du, dv may be null (not wanted). A zero vector has cos ≡ 0 (cosineSimilarity's
+ * convention), so nothing is added when u or v is zero. du and dv must not alias u, v or each other.
+ */
+export function cosineSimilarityBackward(
+  du: FloatArray | null, dv: FloatArray | null, u: ArrayLike<number>, v: ArrayLike<number>, dc: number,
+): void {
+  const op = 'cosineSimilarityBackward';
+  if (u.length !== v.length) throw new Error(`${op}: expected vectors of equal length, got ${u.length} and ${v.length}`);
+  if (du && du.length !== u.length) throw new Error(`${op}: expected du of length ${u.length}, got ${du.length}`);
+  if (dv && dv.length !== v.length) throw new Error(`${op}: expected dv of length ${v.length}, got ${dv.length}`);
+  let dot = 0, uu = 0, vv = 0;
+  for (let i = 0; i < u.length; i++) {
+    dot += u[i] * v[i];
+    uu += u[i] * u[i];
+    vv += v[i] * v[i];
+  }
+  if (uu === 0 || vv === 0) return;
+  const inv = 1 / Math.sqrt(uu * vv), c = dot * inv;
+  if (du) for (let i = 0; i < u.length; i++) du[i] += dc * (v[i] * inv - (c * u[i]) / uu);
+  if (dv) for (let i = 0; i < v.length; i++) dv[i] += dc * (u[i] * inv - (c * v[i]) / vv);
 }
 
 /** out[r, :] = x[r, :] / ‖x[r, :]‖ (a zero row stays zero). out may alias x. */
@@ -140,8 +167,17 @@ export function similarWords(wv: WordVectors, word: string, k = 10, opts: Omit<N
   return nearestNeighbors(wv, rowOf(wv.vectors, i), k, { ...opts, exclude: [[i]] })[0];
 }
 
+/**
+ * How an analogy a : b :: c : ? scores a candidate w:
+ * - '3cosadd' (default; word2vec.c, gensim, the notes): cos(e_w, e_b − e_a + e_c);
+ * - 'course' (the course notebook's complete_analogy): cos(e_b − e_a, e_w − e_c), on the raw
+ *   vectors unless unitInputs is set.
+ */
+export type AnalogyScoring = '3cosadd' | 'course';
+
 export interface AnalogyOptions extends Omit<NeighborOptions, 'exclude'> {
-  /** Form e_b − e_a + e_c from unit vectors (default true, as word2vec.c and gensim). */
+  scoring?: AnalogyScoring;
+  /** Use unit vectors e/‖e‖ for a, b, c (and w) (default: true for 3cosadd as word2vec.c and gensim, false for course as the notebook). */
   unitInputs?: boolean;
 }
 
@@ -154,12 +190,64 @@ export function analogyTarget(wv: WordVectors, a: number, b: number, c: number, 
   return out;
 }
 
-/** a : b :: c : ? — the k best answers argmax_w cos(e_w, e_b − e_a + e_c), w ∉ {a, b, c}. */
-export function analogy(wv: WordVectors, a: string, b: string, c: string, k = 1, opts: AnalogyOptions = {}): Neighbor[] {
+/**
+ * The score of every word w of the first maxVocab rows for a : b :: c : ? (a, b and c included:
+ * the caller excludes them), by `opts.scoring`. 3CosAdd is one GEMM of the unit target against Ê;
+ * the course's cos(δ, e_w − e_c) with δ = e_b − e_a is one GEMM of [δ; e_c] against E:
+ *   δ·(e_w − e_c) / (‖δ‖·√(‖e_w‖² − 2 e_w·e_c + ‖e_c‖²))   (0 where e_w = e_c or δ = 0).
+ */
+export function analogyScores(wv: WordVectors, a: string, b: string, c: string, opts: AnalogyOptions = {}): Float64Array {
   const ia = wordIndex(wv, a, 'analogy'), ib = wordIndex(wv, b, 'analogy'), ic = wordIndex(wv, c, 'analogy');
-  const unit = opts.unit ?? unitRows(wv.vectors);
-  const target = analogyTarget(wv, ia, ib, ic, opts.unitInputs === false ? null : unit);
-  return nearestNeighbors(wv, target, k, { unit, maxVocab: opts.maxVocab, exclude: [[ia, ib, ic]] })[0];
+  const scoring = opts.scoring ?? '3cosadd';
+  const vocab = Math.min(opts.maxVocab ?? wv.vectors.rows, wv.vectors.rows);
+  if (scoring === '3cosadd') {
+    const unit = opts.unit ?? unitRows(wv.vectors);
+    const target = analogyTarget(wv, ia, ib, ic, opts.unitInputs === false ? null : unit);
+    const scores = Matrix.zeros(1, vocab, wv.vectors.dtype);
+    gemm(scores, normalizeRows(target, target), unit.rowView(0, vocab), false, true);
+    return Float64Array.from(scores.data.subarray(0, vocab));
+  }
+  if (scoring !== 'course') throw new Error(`analogy: expected scoring '3cosadd' or 'course', got '${String(scoring)}'`);
+  return courseAnalogyScores(opts.unitInputs === true ? (opts.unit ?? unitRows(wv.vectors)) : wv.vectors, ia, ib, ic, vocab);
+}
+
+/** cos(e_b − e_a, e_w − e_c) for w < vocab, over the rows of `src` (raw or unit vectors). */
+function courseAnalogyScores(src: Matrix, a: number, b: number, c: number, vocab: number): Float64Array {
+  const d = src.cols;
+  const queries = Matrix.zeros(2, d, src.dtype); // [δ; e_c]
+  for (let j = 0; j < d; j++) {
+    queries.set(0, j, src.get(b, j) - src.get(a, j));
+    queries.set(1, j, src.get(c, j));
+  }
+  const dots = Matrix.zeros(2, vocab, src.dtype);
+  const rows = src.rowView(0, vocab);
+  gemm(dots, queries, rows, false, true);
+  let deltaDotC = 0, deltaNorm2 = 0, cNorm2 = 0;
+  for (let j = 0; j < d; j++) {
+    const delta = queries.get(0, j), ec = queries.get(1, j);
+    deltaDotC += delta * ec;
+    deltaNorm2 += delta * delta;
+    cNorm2 += ec * ec;
+  }
+  const scores = new Float64Array(vocab);
+  for (let w = 0; w < vocab; w++) {
+    let ww = 0;
+    for (let j = 0; j < d; j++) ww += rows.get(w, j) * rows.get(w, j);
+    const diffNorm2 = ww - 2 * dots.get(1, w) + cNorm2;
+    scores[w] = diffNorm2 > 0 && deltaNorm2 > 0 ? (dots.get(0, w) - deltaDotC) / Math.sqrt(deltaNorm2 * diffNorm2) : 0;
+  }
+  return scores;
+}
+
+/**
+ * a : b :: c : ? — the k best answers w ∉ {a, b, c} by `opts.scoring` (3CosAdd by default:
+ * argmax_w cos(e_w, e_b − e_a + e_c)); `similarity` is the score. analogyScores gives every word's.
+ */
+export function analogy(wv: WordVectors, a: string, b: string, c: string, k = 1, opts: AnalogyOptions = {}): Neighbor[] {
+  if (!Number.isInteger(k) || k <= 0) throw new Error(`analogy: expected k to be a positive integer, got ${k}`);
+  const scores = analogyScores(wv, a, b, c, opts);
+  const excluded = [a, b, c].map((w) => wordIndex(wv, w, 'analogy'));
+  return topK(scores, 0, scores.length, k, excluded).map(([index, similarity]) => ({ word: wv.words[index], index, similarity }));
 }
 
 // ---------------------------------------------------------------------------------------------

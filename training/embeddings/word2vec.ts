@@ -651,3 +651,62 @@ export function skipGramSoftmaxBackward(
     for (let c = 0; c < E.cols; c++) dE.set(contexts[b], c, dE.get(contexts[b], c) + dH.get(b, c));
   }
 }
+
+function checkCbow(op: string, E: Matrix, theta: Matrix, contexts: readonly ArrayLike<number>[], targets: ArrayLike<number>): void {
+  if (contexts.length !== targets.length) throw new Error(`${op}: expected one context list per target, got ${contexts.length} lists and ${targets.length} targets`);
+  contexts.forEach((list, b) => {
+    if (list.length === 0) throw new Error(`${op}: expected a non-empty context for example ${b}, got none`);
+    checkSkipGram(op, E, theta, list, Array.from({ length: list.length }, () => targets[b]));
+  });
+}
+
+/** h_b = (1/|C_b|) Σ_{c ∈ C_b} e_c, one row per example. */
+function contextMeans(E: Matrix, contexts: readonly ArrayLike<number>[]): Matrix {
+  const H = Matrix.zeros(contexts.length, E.cols, E.dtype);
+  contexts.forEach((list, b) => {
+    for (let i = 0; i < list.length; i++) for (let c = 0; c < E.cols; c++) H.set(b, c, H.get(b, c) + E.get(list[i], c) / list.length);
+  });
+  return H;
+}
+
+/**
+ * The full-softmax CBOW loss of a batch of examples, as matrices (for gradient checks; training
+ * uses the SGD kernels): h_b = (1/|C_b|) Σ_{c ∈ C_b} e_c (the mean of example b's context rows of
+ * E [V, d], a word may repeat), z_b = Θ h_b, L = Σ_b −log softmax(z_b)[t_b].
+ */
+export function cbowSoftmaxLoss(E: Matrix, theta: Matrix, contexts: readonly ArrayLike<number>[], targets: ArrayLike<number>): number {
+  checkCbow('cbowSoftmaxLoss', E, theta, contexts, targets);
+  const H = contextMeans(E, contexts);
+  const logits = Matrix.zeros(H.rows, theta.rows, E.dtype);
+  gemm(logits, H, theta, false, true);
+  return crossEntropy(logits, targets);
+}
+
+/**
+ * Backward of cbowSoftmaxLoss, ACCUMULATING the true gradient: with dZ = softmax(Z) − onehot(t),
+ *   dTheta += dZᵀ·H,   dE[c, :] += (dZ·Θ)[b, :] / |C_b| for each c ∈ C_b (once per occurrence).
+ * (trainWord2Vec, like word2vec.c, gives every e_c the whole (dZ·Θ)[b, :] instead — |C_b| times
+ * this — see the file comment.)
+ */
+export function cbowSoftmaxBackward(
+  dE: Matrix, dTheta: Matrix, E: Matrix, theta: Matrix, contexts: readonly ArrayLike<number>[], targets: ArrayLike<number>,
+): void {
+  const op = 'cbowSoftmaxBackward';
+  checkCbow(op, E, theta, contexts, targets);
+  if (dE.rows !== E.rows || dE.cols !== E.cols) throw new Error(`${op}: expected dE to be ${shapeOf(E)}, got ${shapeOf(dE)}`);
+  if (dTheta.rows !== theta.rows || dTheta.cols !== theta.cols) {
+    throw new Error(`${op}: expected dTheta to be ${shapeOf(theta)}, got ${shapeOf(dTheta)}`);
+  }
+  const H = contextMeans(E, contexts);
+  const dZ = Matrix.zeros(H.rows, theta.rows, E.dtype);
+  gemm(dZ, H, theta, false, true);
+  crossEntropyBackward(dZ, dZ, targets);
+  gemm(dTheta, dZ, H, true, false, 1, 1);
+  const dH = Matrix.zeros(H.rows, H.cols, E.dtype);
+  gemm(dH, dZ, theta);
+  contexts.forEach((list, b) => {
+    for (let i = 0; i < list.length; i++) {
+      for (let c = 0; c < E.cols; c++) dE.set(list[i], c, dE.get(list[i], c) + dH.get(b, c) / list.length);
+    }
+  });
+}

@@ -31,7 +31,8 @@ import { Matrix, zero, type DType } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
 import { namedParameters, type NamedParameters } from '../../layers/architectures.js';
 import type { CellKind, RecurrentCell } from '../../layers/cells/cell.js';
-import { CELL_KINDS, createCell } from '../../layers/cells/create-cell.js';
+import { CELL_KINDS, createCell, type CreateCellOptions } from '../../layers/cells/create-cell.js';
+import type { RnnActivation } from '../../layers/cells/rnn.js';
 import { createDense, denseBackward, denseForward, denseZeroGrad, type DenseLayer } from '../../layers/dense.js';
 import {
   createEmbedding, embeddingBackward, embeddingForward, embeddingZeroGrad, type Embedding,
@@ -69,7 +70,24 @@ export interface LanguageModelConfig extends RnnRegularization {
   /** Seed of the initial weights. */
   seed: number;
   dtype: DType;
+  /** How the cells were initialised (see LmInit); absent = 'default'. */
+  init?: LmInit;
+  /** The RNN cell's g (cell 'rnn' only); absent = 'tanh'. */
+  activation?: RnnActivation;
 }
+
+/**
+ * Initialisation of the recurrent cells:
+ * - 'default': every weight and the bias U(±1/√H), the LSTM forget-gate bias b_f = 1;
+ * - 'pytorch': nn.RNN/GRU/LSTM's own: U(±1/√H) weights, the one bias drawn as PyTorch's
+ *   b_ih + b_hh (two U(±1/√H) draws summed), no forget-bias change — the setting of the
+ *   published char-rnn results in PyTorch;
+ * - 'orthogonal': 'default' with each gate's block of W_a orthogonal (Saxe et al. 2014);
+ * - 'irnn': cell 'rnn' only (Le et al. 2015): W_aa = I, b = 0, W_ax ~ N(0, 0.001²); use with ReLU.
+ */
+export type LmInit = 'default' | 'pytorch' | 'orthogonal' | 'irnn';
+
+export const LM_INITS: readonly LmInit[] = ['default', 'pytorch', 'orthogonal', 'irnn'];
 
 /** What `createLanguageModel` accepts: anything left out takes the default shown. */
 export interface LanguageModelOptions {
@@ -84,6 +102,8 @@ export interface LanguageModelOptions {
   dropout?: number;           // 0 (none)
   dropoutMode?: RnnDropoutMode; // 'between'
   layerNorm?: boolean;        // false
+  init?: LmInit;              // 'default'
+  activation?: RnnActivation; // 'tanh' (cell 'rnn' only)
 }
 
 export interface LanguageModel {
@@ -125,13 +145,22 @@ export function resolveLanguageModelConfig(opts: LanguageModelOptions, op = 'cre
   if (!Number.isInteger(config.seed)) throw new Error(`${op}: expected an integer seed, got ${config.seed}`);
   if (config.dtype !== 'float32' && config.dtype !== 'float64') throw new Error(`${op}: expected dtype float32 or float64, got ${JSON.stringify(config.dtype)}`);
   if (typeof config.lowercase !== 'boolean') throw new Error(`${op}: expected lowercase to be true or false, got ${JSON.stringify(config.lowercase)}`);
+  // init and activation are kept only when they differ from the defaults, so files stay as they were.
+  const init = opts.init ?? 'default';
+  if (!LM_INITS.includes(init)) throw new Error(`${op}: expected init among ${LM_INITS.join('|')}, got ${JSON.stringify(init)}`);
+  if (init === 'irnn' && config.cell !== 'rnn') throw new Error(`${op}: init 'irnn' is for cell 'rnn', got cell '${config.cell}'`);
+  if (init !== 'default') config.init = init;
+  const activation = opts.activation ?? 'tanh';
+  if (activation !== 'tanh' && activation !== 'relu') throw new Error(`${op}: expected activation 'tanh' or 'relu', got ${JSON.stringify(activation)}`);
+  if (activation !== 'tanh' && config.cell !== 'rnn') throw new Error(`${op}: an activation is for cell 'rnn', got cell '${config.cell}'`);
+  if (activation !== 'tanh') config.activation = activation;
   return { ...config, ...resolveRnnRegularization(op, opts, config.cell) };
 }
 
 /**
  * A new model over `vocab`, initialised from `rng` (default: a generator seeded with config.seed).
- * Cells take PyTorch's U(−1/√H, 1/√H) with the LSTM forget-gate bias set to 1; the embedding
- * N(0, 1); the output layer nn.Linear's default.
+ * Cells as config.init says (default: U(−1/√H, 1/√H) with the LSTM forget-gate bias set to 1);
+ * the embedding N(0, 1); the output layer nn.Linear's default.
  */
 export function createLanguageModel(opts: LanguageModelOptions, vocab: Vocabulary, rng?: Rng): LanguageModel {
   const config = resolveLanguageModelConfig(opts);
@@ -149,14 +178,25 @@ export function createLanguageModel(opts: LanguageModelOptions, vocab: Vocabular
   const cells: RecurrentCell[] = [];
   for (let l = 0; l < config.layers; l++) {
     const inputSize = l === 0 ? (embedding ? config.embeddingDim : V) : config.hidden;
-    const isLstm = config.cell === 'lstm' || config.cell === 'lstm-peephole';
     cells.push(createCell(config.cell, {
-      inputSize, hiddenSize: config.hidden, rng: gen, dtype, ...(isLstm ? { forgetBias: 1 } : {}), ...cellRegularizationOf(config),
+      inputSize, hiddenSize: config.hidden, rng: gen, dtype, ...cellInitOptions(config), ...cellRegularizationOf(config),
     }));
   }
   const output = createDense(config.hidden, V, gen, { dtype });
   const stack = createStack(cells.map((cell) => ({ cell })), { dropout: stackDropoutOf(config) });
   return { config, vocab, embedding, cells, stack, output };
+}
+
+/** createCell's options for config.init and config.activation. */
+function cellInitOptions(config: LanguageModelConfig): Partial<CreateCellOptions> {
+  const isLstm = config.cell === 'lstm' || config.cell === 'lstm-peephole';
+  const activation = config.activation ? { activation: config.activation } : {};
+  switch (config.init ?? 'default') {
+    case 'pytorch': return { init: 'pytorch', pytorchBiasPair: true, ...activation };
+    case 'orthogonal': return { init: 'orthogonal', ...(isLstm ? { forgetBias: 1 } : {}), ...activation };
+    case 'irnn': return { init: 'irnn', ...activation };
+    default: return { init: 'pytorch', ...(isLstm ? { forgetBias: 1 } : {}), ...activation };
+  }
 }
 
 /** Every parameter and its gradient by name (layers/architectures.ts' scheme), in forward order. */
@@ -172,6 +212,33 @@ export function lmParameters(model: LanguageModel): Record<string, Matrix> {
 /** The gradient buffers, with the names and order of `lmParameters`. */
 export function lmGradients(model: LanguageModel): Record<string, Matrix> {
   return lmNamedParameters(model).grads;
+}
+
+/**
+ * The parameters the optimizer updates, by name (and their gradients). lmParameters' — except for
+ * a model with init 'pytorch', which is optimised as PyTorch's nn.RNN/GRU/LSTM too: those hold
+ * the bias twice (b_ih and b_hh, always summed), so each receives the gradient of the sum and its
+ * own optimizer update. With Adam the sum then moves twice as far per step as one bias would (each
+ * update is ≈ η·sign(g)), and clip_grad_norm_ counts that gradient twice. A one-bias cell's b is
+ * therefore listed twice, as `rnn.l{k}.b` and `rnn.l{k}.b.hh` (the same matrix and gradient), which
+ * is exactly that — checked against PyTorch (benchmarks/char_rnn_torch.py). Weight decay then
+ * decays the sum rather than b_ih and b_hh apart, the one difference (only with λ > 0). The
+ * reset-after GRU has both biases already (b, b_a).
+ */
+export function lmOptimizerParameters(model: LanguageModel): NamedParameters {
+  const named = lmNamedParameters(model);
+  if (model.config.init !== 'pytorch' || model.config.cell === 'gru-reset-after') return named;
+  const params: Record<string, Matrix> = {};
+  const grads: Record<string, Matrix> = {};
+  for (const name of Object.keys(named.params)) {
+    params[name] = named.params[name];
+    grads[name] = named.grads[name];
+    if (/^rnn\.l\d+\.b$/.test(name)) {
+      params[`${name}.hh`] = named.params[name];
+      grads[`${name}.hh`] = named.grads[name];
+    }
+  }
+  return { params, grads };
 }
 
 /**

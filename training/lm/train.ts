@@ -3,11 +3,16 @@
  * classic char-rnn layout:
  *
  *   - the corpus is one token array: each line's tokens followed by `<EOS>` (the notes' end of
- *     sentence; for characters, `<EOS>` stands for the newline);
+ *     sentence; for characters, `<EOS>` stands for the newline); empty lines are skipped. With
+ *     `format: 'stream'` (characters only, as char-rnn reads a file) it is the file's characters
+ *     as they come: every newline is a token (the vocabulary's `<EOS>` entry, so sampling and
+ *     scoring treat it as the line break they know), nothing is appended and nothing is skipped;
  *   - the last `valFraction` of it is the validation split;
  *   - the training part is cut into B parallel streams of L = ⌊N / B⌋ tokens; step k feeds every
  *     stream's tokens k·T … k·T + T − 1 and asks for the next token at each position (teacher
- *     forcing: the input at t is the true y⟨t−1⟩, never a prediction);
+ *     forcing: the input at t is the true y⟨t−1⟩, never a prediction). With `batches: 'random'`
+ *     each step instead reads B windows of T + 1 tokens at offsets drawn uniformly from the
+ *     trainer's Rng, from a zero state (nothing carried); an epoch has the same number of steps;
  *   - the state a layer ends chunk k with is chunk k + 1's initial state (carried, but no gradient
  *     crosses the boundary); at the start of every epoch the streams restart from 0 with a zero
  *     state. An epoch is ⌊(L − 1) / T⌋ steps (a stream's tail shorter than T is left out).
@@ -37,7 +42,7 @@ import { trainingDropout } from '../core/rnn-regularization.js';
 import { Rng, type RngState } from '../../engine/rng.js';
 import {
   createLmWorkspace, languageModelFromJSON, languageModelToJSON, lmBackward, lmForward,
-  lmFormerNames, lmGradients, lmLoss, lmParameters, lmResetState, lmZeroGrad,
+  lmFormerNames, lmLoss, lmOptimizerParameters, lmResetState, lmZeroGrad,
   type LanguageModel, type LanguageModelJSON, type LmLevel, type LmWorkspace,
 } from './model.js';
 import { writeFileAtomic } from '../io/files.js';
@@ -56,8 +61,13 @@ import { InputError } from '../core/errors.js';
 
 // ---- the corpus ----------------------------------------------------------------------------
 
+/** How a file becomes tokens: 'lines' (each line's tokens + `<EOS>`) or 'stream' (every character, newlines included). */
+export type LmCorpusFormat = 'lines' | 'stream';
+
 export interface LmCorpusOptions {
   level: LmLevel;
+  /** Default 'lines'; 'stream' needs level 'char' (see the file comment). */
+  format?: LmCorpusFormat;
   /** Lower-case the text first (default false). */
   lowercase?: boolean;
   /** Keep empty lines as a lone `<EOS>` (default false: skip them, as the notes skip empty sentences). */
@@ -77,6 +87,10 @@ export function tokenizeCorpus(text: string, opts: LmCorpusOptions): string[] {
  * characters takes gigabytes); at most the first `limit` tokens.
  */
 export function* corpusTokens(text: string, opts: LmCorpusOptions, limit = Infinity): Generator<string> {
+  if (checkCorpusFormat(opts) === 'stream') {
+    yield* streamTokens(opts.lowercase ? text.toLowerCase() : text, limit);
+    return;
+  }
   let count = 0;
   let start = 0;
   while (start < text.length && count < limit) {
@@ -95,6 +109,22 @@ export function* corpusTokens(text: string, opts: LmCorpusOptions, limit = Infin
   }
 }
 
+function checkCorpusFormat(opts: LmCorpusOptions): LmCorpusFormat {
+  const format = opts.format ?? 'lines';
+  if (format !== 'lines' && format !== 'stream') throw new InputError(`corpus: expected format 'lines' or 'stream', got ${JSON.stringify(format)}`);
+  if (format === 'stream' && opts.level !== 'char') throw new InputError(`corpus: format 'stream' reads characters; expected level 'char', got '${opts.level}'`);
+  return format;
+}
+
+/** The characters of `text` (code points), a newline as `<EOS>`; at most `limit`. */
+function* streamTokens(text: string, limit: number): Generator<string> {
+  let count = 0;
+  for (const ch of text) {
+    if (count++ >= limit) return;
+    yield ch === '\n' ? EOS : ch;
+  }
+}
+
 export interface LmVocabularyOptions {
   /** Tokens seen fewer times become `<UNK>` (default 1). */
   minCount?: number;
@@ -102,18 +132,23 @@ export interface LmVocabularyOptions {
   maxSize?: number;
 }
 
-/** The vocabulary of a language model: specials `<EOS>`, `<UNK>` first, then by frequency. */
-export function buildLmVocabulary(tokens: Iterable<string>, opts: LmVocabularyOptions = {}): Vocabulary {
+/**
+ * The vocabulary of a language model: specials `<EOS>`, `<UNK>` first, then by frequency. With
+ * `withUnk: false` only `<EOS>` (a character stream that keeps every character needs no `<UNK>`,
+ * and an unused class would only take probability mass, as char-rnn's softmax has none).
+ */
+export function buildLmVocabulary(tokens: Iterable<string>, opts: LmVocabularyOptions & { withUnk?: boolean } = {}): Vocabulary {
+  const specials = opts.withUnk === false ? [EOS] : [EOS, UNK];
   let vocab: Vocabulary;
   try {
-    vocab = Vocabulary.build(tokens, { ...opts, specials: [EOS, UNK] });
+    vocab = Vocabulary.build(tokens, { minCount: opts.minCount, maxSize: opts.maxSize, specials });
   } catch (err) {
     throw new InputError(`buildLmVocabulary: ${(err as Error).message}`);
   }
   // Only the specials: every token would be <UNK>, and the model would learn nothing worth saving.
-  if (vocab.size <= 2) {
+  if (vocab.size <= specials.length) {
     throw new InputError(
-      `buildLmVocabulary: no token is left besides <EOS> and <UNK> (minCount ${opts.minCount ?? 1}, maxSize ${opts.maxSize ?? 'none'}): lower --min-count or raise --max-vocab`,
+      `buildLmVocabulary: no token is left besides ${specials.join(' and ')} (minCount ${opts.minCount ?? 1}, maxSize ${opts.maxSize ?? 'none'}): lower --min-count or raise --max-vocab`,
     );
   }
   return vocab;
@@ -139,7 +174,9 @@ export interface PreparedLmCorpus extends LmData {
 
 /**
  * Text → tokens → vocabulary (built on the training split only, unless `vocab` is given, e.g. a
- * resumed model's) → ids → train/validation split.
+ * resumed model's) → ids → train/validation split. A 'stream' keeping every character builds it
+ * on the whole file, as char-rnn does (no `<UNK>`: a character seen only in validation has its
+ * own class); with --min-count or --max-vocab it is built on the training split with `<UNK>`.
  */
 export function prepareLmCorpus(
   text: string, opts: LmCorpusOptions & LmVocabularyOptions & { valFraction: number; vocab?: Vocabulary },
@@ -150,7 +187,9 @@ export function prepareLmCorpus(
   for (const _ of corpusTokens(text, opts)) n++;
   if (n < 2) throw new InputError(`prepareLmCorpus: expected a corpus of at least 2 tokens, got ${n}`);
   const nVal = Math.floor(n * opts.valFraction);
-  const vocab = opts.vocab ?? buildLmVocabulary(corpusTokens(text, opts, n - nVal), opts);
+  const keepsEveryChar = (opts.format ?? 'lines') === 'stream' && (opts.minCount ?? 1) === 1 && opts.maxSize === undefined;
+  const vocab = opts.vocab ??
+    (keepsEveryChar ? buildLmVocabulary(corpusTokens(text, opts), { withUnk: false }) : buildLmVocabulary(corpusTokens(text, opts, n - nVal), opts));
   const ids = new Int32Array(n);
   let i = 0;
   for (const t of corpusTokens(text, opts)) ids[i++] = vocab.id(t);
@@ -168,7 +207,11 @@ export interface LmTrainConfig {
   optimizer: OptimizerConfig;
   /** null: no clipping. */
   clip: GradientClip | null;
+  /** 'streams' (default): B contiguous streams, state carried; 'random': B windows at random offsets, zero state. */
+  batches?: LmBatches;
 }
+
+export type LmBatches = 'streams' | 'random';
 
 /**
  * The validation tokens an evaluation reads by default: all of a typical corpus's split (tiny
@@ -301,6 +344,8 @@ export class LmTrainer {
   /** The stack's dropout in training steps: masks from `rng` (saved with it), or off (no draw). */
   private readonly dropout: DropoutMode;
   private readonly targets: Int32Array;
+  /** The first position of each row's window this step. */
+  private readonly windowStarts: Int32Array;
   /** Stream length L and steps per epoch. */
   readonly streamLength: number;
   readonly stepsPerEpoch: number;
@@ -322,10 +367,10 @@ export class LmTrainer {
     this.data = data;
     this.streamLength = L;
     this.stepsPerEpoch = Math.floor((L - 1) / T);
-    this.params = lmParameters(model);
-    this.grads = lmGradients(model);
+    ({ params: this.params, grads: this.grads } = lmOptimizerParameters(model));
     this.ws = createLmWorkspace(model, T, B);
     this.targets = new Int32Array(T * B);
+    this.windowStarts = new Int32Array(B);
     if (state) {
       this.optimizer = state.optimizer;
       this.rng = state.rng;
@@ -390,16 +435,21 @@ export class LmTrainer {
     return true;
   }
 
-  /** Fill the input and target ids of the next chunk (stream b at L·b + chunk·T + t). */
+  /**
+   * Fill the input and target ids of the next chunk: stream b at L·b + chunk·T + t, or (random
+   * batches) at offset o_b + t with o_b uniform in [0, N − T − 1], drawn per step.
+   */
   private fillBatch(): void {
     const { seqLen: T, batch: B } = this.config;
+    const random = this.config.batches === 'random';
     const L = this.streamLength;
     const train = this.data.train;
     const inputs = this.ws.inputIds;
-    const base = this.position.chunk * T;
+    const starts = this.windowStarts;
+    for (let b = 0; b < B; b++) starts[b] = random ? this.rng.int(train.length - T) : b * L + this.position.chunk * T;
     for (let t = 0; t < T; t++) {
       for (let b = 0; b < B; b++) {
-        const pos = b * L + base + t;
+        const pos = starts[b] + t;
         inputs[t * B + b] = train[pos];
         this.targets[t * B + b] = train[pos + 1];
       }
@@ -414,7 +464,8 @@ export class LmTrainer {
   step(): LmStepInfo {
     const { seqLen: T, batch: B } = this.config;
     const stepNumber = this.position.step + 1;
-    if (this.position.chunk === 0) lmResetState(this.ws); // a new epoch: the streams restart
+    // A new epoch: the streams restart; random windows start from zeros every step.
+    if (this.position.chunk === 0 || this.config.batches === 'random') lmResetState(this.ws);
     this.fillBatch();
     lmZeroGrad(this.model);
     const logits = lmForward(this.model, this.ws, this.ws.steps, this.dropout);
@@ -583,6 +634,9 @@ function checkTrainConfig(op: string, c: LmTrainConfig): void {
   int('seqLen', c.seqLen);
   int('batch', c.batch);
   checkGradientClip(op, c.clip);
+  if (c.batches !== undefined && c.batches !== 'streams' && c.batches !== 'random') {
+    throw new InputError(`${op}: expected batches 'streams' or 'random', got ${JSON.stringify(c.batches)}`);
+  }
 }
 
 /**
@@ -740,7 +794,7 @@ export function lmCheckpointFromJSON(json: unknown, source = 'checkpoint'): LmCh
   }
   let optimizer: OptimizerState;
   try {
-    optimizer = optimizerFromJSON(optimizerWithCurrentNames(j.optimizer as OptimizerStateJSON, lmFormerNames(model)), lmParameters(model));
+    optimizer = optimizerFromJSON(optimizerWithCurrentNames(j.optimizer as OptimizerStateJSON, lmFormerNames(model)), lmOptimizerParameters(model).params);
   } catch (err) {
     return fail((err as Error).message);
   }

@@ -54,6 +54,22 @@ describe('debiasing (Bolukbasi et al. 2016)', () => {
     expect(norm(a)).toBeCloseTo(1, 12);
   });
 
+  it("equalize variant 'course': the notebook's formula on raw vectors, hand-computed", () => {
+    // g = (2, 0, 0) (not unit), e1 = (1, 1, 0), e2 = (−2, 0.5, 0), all raw.
+    // μ = (−0.5, 0.75, 0); μ_B = (μ·g/‖g‖²) g = (−0.5, 0, 0); ν = (0, 0.75, 0); √|1 − 0.5625| = √0.4375.
+    // e1B = (1, 0, 0), e1B − μ_B = (1.5, 0, 0), ‖e1 − ν − μ_B‖ = ‖(1.5, 0.25, 0)‖ = √2.3125;
+    // e2B = (−2, 0, 0), e2B − μ_B = (−1.5, 0, 0), ‖e2 − ν − μ_B‖ = ‖(−1.5, −0.25, 0)‖ = √2.3125.
+    const [a, b] = equalize([1, 1, 0], [-2, 0.5, 0], [2, 0, 0], { variant: 'course' });
+    const x = 1.5 * Math.sqrt(0.4375 / 2.3125);
+    expect([...a]).toEqual([expect.closeTo(x, 14), expect.closeTo(0.75, 14), 0]);
+    expect([...b]).toEqual([expect.closeTo(-x, 14), expect.closeTo(0.75, 14), 0]);
+    // The paper's variant on the same input gives unit vectors, so a different pair.
+    const [pa] = equalize([1, 1, 0], [-2, 0.5, 0], [2, 0, 0]);
+    expect(norm(pa)).toBeCloseTo(1, 12);
+    expect(Math.abs(pa[0] - x)).toBeGreaterThan(0.1);
+    expect(() => equalize([1, 0, 0], [2, 0, 0], [0, 1, 0], { variant: 'course' })).toThrow(/equalize: the two words have the same projection/);
+  });
+
   it('after neutralize + equalize: opposite projections and equal distances to every neutral word', () => {
     const g = [1, 0.2, -0.1, 0];
     const [a, b] = equalize([0.9, 0.3, 0.2, 0.1], [-0.2, 0.7, 0.1, 0.5], g);

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Matrix, Rng } from '../../../engine/index.js';
 import {
-  analogy, averageRanks, cosineSimilarity, evaluateAnalogies, evaluateSimilarity, nearestNeighbors, parseAnalogies,
+  analogy, analogyScores, averageRanks, cosineSimilarity, cosineSimilarityBackward, evaluateAnalogies, evaluateSimilarity, nearestNeighbors, parseAnalogies,
   parseSimilarityPairs, similarWords, spearman,
 } from '../../../training/embeddings/similarity.js';
 import { makeWordVectors, type WordVectors } from '../../../training/io/vectors.js';
@@ -69,6 +69,62 @@ describe('cosine similarity and neighbours', () => {
   });
 });
 
+describe('cosineSimilarityBackward', () => {
+  it('matches the hand-derived gradient on a 2-D example', () => {
+    // u = (1, 0), v = (1, 1): c = 1/√2; ∂c/∂u = v/(‖u‖‖v‖) − c·u/‖u‖² = (1/√2, 1/√2) − (1/√2, 0) = (0, 1/√2);
+    // ∂c/∂v = u/(‖u‖‖v‖) − c·v/‖v‖² = (1/√2, 0) − (1/(2√2))(1, 1) = (1/(2√2), −1/(2√2)).
+    const du = new Float64Array([10, 10]), dv = new Float64Array(2);
+    cosineSimilarityBackward(du, dv, [1, 0], [1, 1], 2);
+    const r = Math.SQRT1_2;
+    expect([...du].map((x) => x - 10)).toEqual([expect.closeTo(0, 14), expect.closeTo(2 * r, 14)]); // accumulated onto 10
+    expect([...dv]).toEqual([expect.closeTo(r, 14), expect.closeTo(-r, 14)]);
+    const none = new Float64Array(2);
+    cosineSimilarityBackward(none, null, [0, 0], [1, 1], 1);
+    expect([...none]).toEqual([0, 0]);
+    expect(() => cosineSimilarityBackward(new Float64Array(3), null, [1, 0], [1, 1], 1)).toThrow(/cosineSimilarityBackward: expected du of length 2, got 3/);
+  });
+
+  it('trains an analogy objective (king − man + woman → queen) and a debias objective (cos(e, g) → 0)', () => {
+    const rng = new Rng(3);
+    const d = 8;
+    const random = (): Float64Array => Float64Array.from({ length: d }, () => rng.uniformIn(-1, 1));
+    const [man, woman, king, queen] = [random(), random(), random(), random()];
+    const target = new Float64Array(d), dTarget = new Float64Array(d), dQueen = new Float64Array(d);
+    const analogyCos = (): number => {
+      for (let j = 0; j < d; j++) target[j] = king[j] - man[j] + woman[j];
+      return cosineSimilarity(target, queen);
+    };
+    const before = analogyCos();
+    for (let step = 0; step < 200; step++) {
+      analogyCos();
+      dTarget.fill(0);
+      dQueen.fill(0);
+      cosineSimilarityBackward(dTarget, dQueen, target, queen, 1); // ascend L = cos
+      for (let j = 0; j < d; j++) {
+        king[j] += 0.1 * dTarget[j];
+        woman[j] += 0.1 * dTarget[j];
+        man[j] -= 0.1 * dTarget[j];
+        queen[j] += 0.1 * dQueen[j];
+      }
+    }
+    expect(before).toBeLessThan(0.5);
+    expect(analogyCos()).toBeGreaterThan(0.99);
+
+    // Debias: minimise L = cos(e, g)² over e with the bias direction g fixed.
+    const g = Float64Array.from({ length: d }, (_, j) => woman[j] - man[j]);
+    const doctor = Float64Array.from(g, (x, j) => x + 0.3 * queen[j]);
+    const cos0 = cosineSimilarity(doctor, g);
+    const dDoctor = new Float64Array(d);
+    for (let step = 0; step < 200; step++) {
+      dDoctor.fill(0);
+      cosineSimilarityBackward(dDoctor, null, doctor, g, 2 * cosineSimilarity(doctor, g));
+      for (let j = 0; j < d; j++) doctor[j] -= 0.5 * dDoctor[j];
+    }
+    expect(Math.abs(cos0)).toBeGreaterThan(0.5);
+    expect(Math.abs(cosineSimilarity(doctor, g))).toBeLessThan(1e-3);
+  });
+});
+
 describe('analogies', () => {
   // Hand-built 3-D vectors: axis 0 = "male", axis 1 = "female", axis 2 = "royal".
   const wv = vectorsOf({
@@ -84,6 +140,28 @@ describe('analogies', () => {
     // unit inputs: t = (−1 + 1/√2, 1, 1/√2); cos(t, queen) = (1 + 1/√2)(1/√2) / ‖t‖
     const t = [-1 + Math.SQRT1_2, 1, Math.SQRT1_2];
     expect(best.similarity).toBeCloseTo(((1 + Math.SQRT1_2) * Math.SQRT1_2) / Math.hypot(...t), 12);
+  });
+
+  it("scoring 'course': cos(e_b − e_a, e_w − e_c) on raw vectors, per-word scores exposed", () => {
+    // 2-D: δ = woman − man = (−1, 1). far − king = (−5, 5) ∥ δ: score exactly 1; queen − king = (−0.8, 1):
+    // (0.8 + 1)/(√2·√1.64). 3CosAdd (unit inputs) prefers queen: t = (−1 + 1/√2, 1/√2 + 1)·… points near (0, 2).
+    const v = vectorsOf({ man: [1, 0], woman: [0, 1], king: [1, 1], queen: [0.2, 2], far: [-4, 6], apple: [3, -1] });
+    const scores = analogyScores(v, 'man', 'woman', 'king', { scoring: 'course' });
+    expect(scores[v.index.get('far')!]).toBeCloseTo(1, 12);
+    expect(scores[v.index.get('queen')!]).toBeCloseTo(1.8 / (Math.SQRT2 * Math.sqrt(1.64)), 12);
+    expect(scores[v.index.get('king')!]).toBe(0); // e_w − e_c = 0
+    for (const w of v.words) {
+      const ew = row(v, w), ec = row(v, 'king');
+      const diff = ew.map((x, j) => x - ec[j]);
+      expect(scores[v.index.get(w)!]).toBeCloseTo(w === 'king' ? 0 : cosineSimilarity([-1, 1], diff), 12);
+    }
+    expect(analogy(v, 'man', 'woman', 'king', 1, { scoring: 'course' })[0].word).toBe('far');
+    expect(analogy(v, 'man', 'woman', 'king')[0].word).toBe('queen');
+    // 3CosAdd's per-word scores are the cosines with the unit-input target.
+    const add = analogyScores(v, 'man', 'woman', 'king');
+    const t = [-1 + Math.SQRT1_2, 1 + Math.SQRT1_2];
+    expect(add[v.index.get('apple')!]).toBeCloseTo(cosineSimilarity(t, [3, -1]), 12);
+    expect(() => analogyScores(v, 'man', 'woman', 'king', { scoring: 'x' as never })).toThrow(/analogy: expected scoring '3cosadd' or 'course', got 'x'/);
   });
 
   it('never answers a, b or c, even when b is the closest vector', () => {

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Matrix, zero } from '../../../engine/matrix.js';
 import { Rng } from '../../../engine/rng.js';
-import { createLanguageModel, lmParameters, type LanguageModel } from '../../../training/lm/model.js';
+import { createLanguageModel, lmOptimizerParameters, lmParameters, type LanguageModel } from '../../../training/lm/model.js';
 import {
   createLmTrainer, evaluateLanguageModel, prepareLmCorpus, readLmCheckpoint, resumeLmTrainer, tokenizeCorpus,
   type LmTrainConfig, type LmTrainer, type PreparedLmCorpus,
@@ -63,6 +63,84 @@ describe('corpus', () => {
     expect(c.validation.length).toBe(3);
     expect(c.vocab.tokens).toEqual(['<EOS>', '<UNK>', 'a', 'b']);
     expect(c.vocab.decode(Array.from(c.validation))).toEqual(['<UNK>', '<UNK>', '<EOS>']);
+  });
+});
+
+describe('corpus as a character stream (char-rnn)', () => {
+  it('keeps every character: newlines are tokens (<EOS>), empty lines stay, nothing is appended', () => {
+    expect(tokenizeCorpus('Ab\n\nc', { level: 'char', format: 'stream' })).toEqual(['A', 'b', EOS, EOS, 'c']);
+    expect(tokenizeCorpus('a\r\n', { level: 'char', format: 'stream', lowercase: true })).toEqual(['a', '\r', EOS]);
+    // The same file as lines: the empty line is dropped and an <EOS> is appended after 'c'.
+    expect(tokenizeCorpus('Ab\n\nc', { level: 'char' })).toEqual(['A', 'b', EOS, 'c', EOS]);
+    expect(() => tokenizeCorpus('a b', { level: 'word', format: 'stream' })).toThrow(/format 'stream' reads characters; expected level 'char', got 'word'/);
+  });
+
+  it("builds the vocabulary on the whole file without <UNK> (char-rnn's classes), with <UNK> under --min-count", () => {
+    const c = prepareLmCorpus('ab\nab\n\n\nxy', { level: 'char', format: 'stream', valFraction: 0.25 }); // 10 characters, 2 held out
+    expect(c.train.length).toBe(8);
+    expect(c.validation.length).toBe(2);
+    expect([...c.vocab.tokens].sort()).toEqual(['<EOS>', 'a', 'b', 'x', 'y']);
+    expect(c.vocab.tokens[0]).toBe(EOS);
+    expect(c.vocab.decode(Array.from(c.validation))).toEqual(['x', 'y']);
+    const pruned = prepareLmCorpus('ab\nab\n\n\nxy', { level: 'char', format: 'stream', valFraction: 0.25, minCount: 2 });
+    expect(pruned.vocab.tokens).toEqual(['<EOS>', '<UNK>', 'a', 'b']);
+  });
+
+  it("random batches: B windows at offsets drawn from the trainer's Rng, each from a zero state", () => {
+    const corpus = toyCorpus();
+    const config: LmTrainConfig = { ...CONFIG, batches: 'random' };
+    const trainer = createLmTrainer(toyModel(corpus), corpus, config);
+    const twin = new Rng(trainer.model.config.seed); // the trainer's generator starts at the model's seed
+    trainer.step();
+    trainer.step();
+    twin.int(corpus.train.length - 8); // step 1's draws
+    for (let b = 1; b < 10; b++) twin.int(corpus.train.length - 8);
+    for (let b = 0; b < 10; b++) {
+      const start = twin.int(corpus.train.length - 8);
+      for (let t = 0; t < 8; t++) expect(trainer.ws.inputIds[t * 10 + b]).toBe(corpus.train[start + t]);
+    }
+    // Zero state at every step: a carried state overwritten before step 2 changes nothing.
+    const a = createLmTrainer(toyModel(corpus), corpus, config), b = createLmTrainer(toyModel(corpus), corpus, config);
+    a.step();
+    b.step();
+    b.ws.state.forEach((layer) => layer.forEach((m) => m.data.fill(0.5)));
+    expect(b.step().loss).toBe(a.step().loss);
+    expect(() => createLmTrainer(toyModel(corpus), corpus, { ...CONFIG, batches: 'shuffled' as never })).toThrow(/expected batches 'streams' or 'random', got "shuffled"/);
+  });
+});
+
+describe("init 'pytorch': initialised and optimised as nn.LSTM", () => {
+  it('lists each cell bias twice for the optimizer (b_ih, b_hh), so Adam moves it 2·η in its first step', () => {
+    const corpus = toyCorpus();
+    const model = toyModel(corpus, { init: 'pytorch' });
+    expect(model.config.init).toBe('pytorch');
+    const { params } = lmOptimizerParameters(model);
+    expect(Object.keys(params)).toEqual(['embedding.weight', 'rnn.l0.W_x', 'rnn.l0.W_a', 'rnn.l0.b', 'rnn.l0.b.hh', 'head.W', 'head.b']);
+    expect(params['rnn.l0.b.hh']).toBe(params['rnn.l0.b']);
+    expect(Object.keys(lmOptimizerParameters(toyModel(corpus)).params)).not.toContain('rnn.l0.b.hh');
+    // Adam's first step is η·g/(|g| + ε) ≈ η·sign(g) per update: b gets two updates, W_a one.
+    const b0 = params['rnn.l0.b'].clone(), w0 = params['rnn.l0.W_a'].clone();
+    const trainer = createLmTrainer(model, corpus, { ...CONFIG, clip: null });
+    trainer.step();
+    const { grads } = lmOptimizerParameters(model);
+    // Entries with |g| > 1e−4, where ε = 1e−8 changes the step by < 1e−4 of itself.
+    const moves = (name: string, before: Matrix): number[] =>
+      Array.from(params[name].data, (v, i) => (Math.abs(grads[name].data[i]) > 1e-4 ? Math.abs(v - before.data[i]) : -1)).filter((m) => m >= 0);
+    expect(moves('rnn.l0.b', b0).length).toBeGreaterThan(10);
+    for (const m of moves('rnn.l0.b', b0)) expect(m).toBeCloseTo(2 * 0.01, 5);
+    for (const m of moves('rnn.l0.W_a', w0)) expect(m).toBeCloseTo(0.01, 5);
+  });
+
+  it('resumes a checkpoint bit-identically (the optimizer state holds both bias entries)', () => {
+    const corpus = toyCorpus();
+    const straight = createLmTrainer(toyModel(corpus, { init: 'pytorch' }), corpus, CONFIG);
+    straight.run({ maxSteps: 6 });
+    const file = path.join(dir, 'ckpt-pt.json');
+    createLmTrainer(toyModel(corpus, { init: 'pytorch' }), corpus, CONFIG).run({ maxSteps: 3, checkpointPath: file });
+    const resumed = resumeLmTrainer(readLmCheckpoint(file), corpus);
+    expect(Object.keys(resumed.optimizer.slots)).toContain('rnn.l0.b.hh');
+    resumed.run({ maxSteps: 6 });
+    expect(bits(resumed)).toEqual(bits(straight));
   });
 });
 

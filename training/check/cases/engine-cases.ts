@@ -71,6 +71,33 @@ function softmaxCase(op: string, forward: (y: Matrix, x: Matrix) => Matrix, back
 }
 
 /**
+ * A learnable temperature: loss Σ w ∗ softmax(x / T) with T a parameter ([1, 1]); checks ∂L/∂x and
+ * ∂L/∂T (softmaxWithTemperatureBackward's dTemperature) over a [4, 7] batch.
+ */
+const learnableTemperatureCase: GradCheckCase = {
+  group: 'engine',
+  op: 'softmax with a learnable temperature',
+  build(rng) {
+    const x = randomMatrix(rng, 4, 7, 3);
+    const w = randomMatrix(rng, 4, 7);
+    const T = Matrix.fromArray([[0.8]], 'float64');
+    const y = Matrix.zeros(4, 7, 'float64');
+    const dx = Matrix.zeros(4, 7, 'float64');
+    const dT = Matrix.zeros(1, 1, 'float64');
+    return {
+      params: { x, T },
+      loss: () => weightedSum(softmaxWithTemperature(y, x, T.data[0]), w),
+      gradients: () => {
+        dT.data[0] = 0;
+        softmaxWithTemperature(y, x, T.data[0]);
+        softmaxWithTemperatureBackward(dx, w, y, T.data[0], false, dT.data);
+        return { x: dx, T: dT };
+      },
+    };
+  },
+};
+
+/**
  * A ragged [T, B] mask: sequence b has length lengths[b] (time-major, 1 = counts, 0 = padded), as
  * a float64 matrix.
  */
@@ -164,6 +191,7 @@ export const engineCases: GradCheckCase[] = [
     (y, x) => softmaxWithTemperature(y, x, 0.7),
     (dx, dy, y) => softmaxWithTemperatureBackward(dx, dy, y, 0.7),
   ),
+  learnableTemperatureCase,
   crossEntropyCase('sum'),
   crossEntropyCase('mean'),
   bceCase('rows'),
