@@ -62,9 +62,9 @@ import {
   type EncoderWorkspace, type NamedParameters, type SequenceEncoder,
 } from '../../layers/architectures.js';
 import {
-  attentionKeysBackward, attentionKeysForward, attentionStepBackward, attentionStepForward, attentionWeights,
-  createAttention, createAttentionWorkspace, zeroAttentionGrads,
-  type Attention, type AttentionScore, type AttentionWorkspace,
+  attentionDecodeStep, attentionKeysBackward, attentionKeysForward, attentionStepBackward, attentionStepForward, attentionWeights,
+  createAttention, createAttentionDecodeScratch, createAttentionMemory, createAttentionWorkspace, zeroAttentionGrads,
+  type Attention, type AttentionDecodeScratch, type AttentionMemory, type AttentionScore, type AttentionWorkspace,
 } from '../../layers/attention/attention.js';
 import { isBidirectional } from '../../layers/bidirectional.js';
 import type { CellKind, RecurrentCell } from '../../layers/cells/cell.js';
@@ -935,9 +935,9 @@ interface PackedBatch {
   readonly steps: SequenceWorkspace;
   readonly h0: Matrix[];
   readonly beginOptions: { h0: readonly Matrix[] };
-  readonly attentionWs: AttentionWorkspace | null;
-  /** H_enc rows of each packed row's source [T_x·rows, n_h] (attention reads it through attentionWs.encoder). */
-  readonly encoder: Matrix | null;
+  readonly attention: AttentionDecodeScratch | null;
+  /** The source of each packed row (attention). */
+  readonly rowSources: Int32Array;
   /** [h′⟨t⟩, e(y⟨t−1⟩), c⟨t⟩] of every row [rows, H_dec + d + n_h] and its column blocks. */
   readonly z: Matrix;
   readonly hidden: Matrix;
@@ -951,13 +951,14 @@ interface PackedBatch {
 /**
  * The decoder over S sources with K hypothesis slots each (beam.ts's BatchStepModel; slot s·K + k
  * belongs to source s). The encoder runs once, over the S sources as one right-padded batch (source
- * mask; a padded source position gets α = 0, and the encoder keeps each row's state at its last
- * real step), and the attention keys are projected once, for the S sources. A step is one batched
- * decoder step — target embedding rows, attention context, cell, output layer, log-softmax: the
- * per-hypothesis decoder's step (Seq2SeqDecoder) on many rows — over the live slots only, packed
- * into the rows of a batch (sizes in buckets, extra rows fully masked and ignored); each packed
- * row gets its source's keys, encoder outputs and mask by a row copy. Slot states stay in slot
- * layout. After warm-up (one batch per bucket), `step` and `reorder` allocate nothing.
+ * mask; the encoder keeps each row's state at its last real step), and the attention keys are
+ * projected once, for the S sources, kept source-major (AttentionMemory: each source read only up
+ * to its length). A step is one batched decoder step — target embedding rows, attention context,
+ * cell, output layer, log-softmax: the per-hypothesis decoder's step (Seq2SeqDecoder) on many rows —
+ * over the live slots only, packed into the rows of a batch (sizes in buckets; the extra rows are
+ * ignored); attention runs per source over its packed rows (attentionDecodeStep), reading the
+ * memory in place. Slot states stay in slot layout. After warm-up (one batch per bucket), `step`
+ * and `reorder` allocate nothing.
  */
 export class Seq2SeqBatchDecoder implements BatchStepModel {
   readonly model: Seq2SeqModel;
@@ -968,9 +969,7 @@ export class Seq2SeqBatchDecoder implements BatchStepModel {
   readonly sourceLengths: number[];
   /** m_0 [S, n_h] (the context without attention); H_enc [T_x·S, n_h], its mask and keys (attention). */
   private readonly summary0: Matrix;
-  private readonly encoderOutputs: Matrix | null;
-  private readonly srcMask: Matrix | null;
-  private readonly sourceAttention: AttentionWorkspace | null;
+  private readonly memory: AttentionMemory | null;
   /** Slot states [S·K, H_dec] per state tensor, and the states the last step produced (slot layout). */
   private readonly state: Matrix[];
   private readonly next: Matrix[];
@@ -987,16 +986,10 @@ export class Seq2SeqBatchDecoder implements BatchStepModel {
     this.sources = S;
     this.slots = slots;
     this.vocabSize = model.targetVocab.size;
-    const { summary, encoderOutputs, srcMask, lengths } = encodeSources(op, model, sources);
+    const { summary, encoderOutputs, lengths } = encodeSources(op, model, sources);
     this.sourceLengths = lengths;
     this.summary0 = summary[0];
-    this.encoderOutputs = encoderOutputs;
-    this.srcMask = srcMask;
-    this.sourceAttention = null;
-    if (model.attention && encoderOutputs && srcMask) {
-      this.sourceAttention = createAttentionWorkspace(model.attention, srcMask.rows, 1, S);
-      attentionKeysForward(this.sourceAttention, encoderOutputs, srcMask);
-    }
+    this.memory = model.attention && encoderOutputs ? createAttentionMemory(model.attention, encoderOutputs, lengths) : null;
     // h′⟨0⟩ of every source through the bridge, one copy per slot.
     this.state = [];
     this.next = [];
@@ -1031,16 +1024,9 @@ export class Seq2SeqBatchDecoder implements BatchStepModel {
     const h0: Matrix[] = [];
     for (let k = 0; k < model.decoder.stateCount; k++) h0.push(Matrix.zeros(rows, H, dtype));
     const z = Matrix.zeros(rows, H + d + nc, dtype);
-    let attentionWs: AttentionWorkspace | null = null;
-    let encoder: Matrix | null = null;
-    if (model.attention && this.srcMask) {
-      const Tx = this.srcMask.rows;
-      attentionWs = createAttentionWorkspace(model.attention, Tx, 1, rows);
-      encoder = Matrix.zeros(Tx * rows, nc, dtype);
-      attentionKeysForward(attentionWs, encoder, Matrix.zeros(Tx, rows, dtype)); // sets the encoder; keys and mask are copied per step
-    }
     const batch: PackedBatch = {
-      rows, steps: createSequenceWorkspace(model.decoder, 1, rows), h0, beginOptions: { h0 }, attentionWs, encoder,
+      rows, steps: createSequenceWorkspace(model.decoder, 1, rows), h0, beginOptions: { h0 },
+      attention: this.memory ? createAttentionDecodeScratch(this.memory, rows) : null, rowSources: new Int32Array(rows),
       z, hidden: z.colView(0, H), embedded: z.colView(H, d), context: z.colView(H + d, nc), input: z.colView(H, d + nc),
       logits: Matrix.zeros(rows, this.vocabSize, dtype), tokens: new Int32Array(rows),
     };
@@ -1048,29 +1034,20 @@ export class Seq2SeqBatchDecoder implements BatchStepModel {
     return batch;
   }
 
-  /** Packed row r reads slot live[r] (r < n); the rest of the batch is masked out (α = 0, outputs ignored). */
+  /**
+   * Packed row r reads slot live[r] (r < n; live in increasing order, so the rows of a source are
+   * consecutive); the rest of the batch repeats live[0] and its outputs are ignored.
+   */
   private pack(batch: PackedBatch, tokens: Int32Array, live: Int32Array, n: number): void {
     const K = this.slots;
     for (let r = 0; r < batch.rows; r++) {
       const slot = r < n ? live[r] : live[0];
       batch.tokens[r] = tokens[slot];
+      batch.rowSources[r] = Math.floor(slot / K);
       for (let k = 0; k < this.state.length; k++) copyRow(batch.h0[k], r, this.state[k], slot);
     }
-    const src = this.sourceAttention;
-    if (src === null || batch.attentionWs === null || batch.encoder === null) {
-      for (let r = 0; r < batch.rows; r++) copyRow(batch.context, r, this.summary0, Math.floor((r < n ? live[r] : live[0]) / K)); // c⟨t⟩ = m_0
-      return;
-    }
-    // Attention over each row's source: its keys, encoder outputs and mask (AttentionWorkspace's documented fields).
-    const aws = batch.attentionWs, S = this.sources, R = batch.rows, Tx = aws.srcSteps;
-    const H = this.encoderOutputs as Matrix, keyed = aws.keys.cols > 0;
-    for (let i = 0; i < Tx; i++) {
-      for (let r = 0; r < R; r++) {
-        const s = Math.floor((r < n ? live[r] : live[0]) / K);
-        copyRow(batch.encoder, i * R + r, H, i * S + s);
-        if (keyed) copyRow(aws.keys, i * R + r, src.keys, i * S + s);
-        aws.mask[i * R + r] = r < n ? src.mask[i * S + s] : 0;
-      }
+    if (this.memory === null) {
+      for (let r = 0; r < batch.rows; r++) copyRow(batch.context, r, this.summary0, batch.rowSources[r]); // c⟨t⟩ = m_0
     }
   }
 
@@ -1082,7 +1059,7 @@ export class Seq2SeqBatchDecoder implements BatchStepModel {
     embeddingForward(batch.embedded, model.targetEmbedding, batch.tokens);
     const steps = batch.steps;
     beginSteps(steps, 1, batch.beginOptions);
-    if (batch.attentionWs) attentionStepForward(batch.context, batch.attentionWs, 0, batch.h0[0]);
+    if (this.memory && batch.attention) attentionDecodeStep(batch.context, this.memory, batch.h0[0], batch.rowSources, n, batch.attention);
     projectStepInput(steps, 0, batch.input);
     const out = forwardStep(steps, 0);
     copyInto(batch.hidden, out[0]);
