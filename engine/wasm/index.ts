@@ -138,6 +138,8 @@ export function createWasmBackend(options: CreateWasmBackendOptions): WasmBacken
     gruGatesForward: gates.gruGatesForward,
     gruGatesBackward: gates.gruGatesBackward,
     rnnTanhForward: gates.rnnTanhForward,
+    gruFullGatesForward: gates.gruFullGatesForward,
+    gruFullCandidateForward: gates.gruFullCandidateForward,
     additiveScores: attention.additiveScores,
     additiveScoresBackward: attention.additiveScoresBackward,
     runWithConstants: (arrays, fn) => sgemm.runWithConstants(arrays, fn),

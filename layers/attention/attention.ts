@@ -468,9 +468,13 @@ export interface AttentionMemory {
 
 /**
  * The memory of S sources from time-major encoder outputs H [T_x·S, n_h] (row i·S + s) and their
- * lengths (1 ≤ length ≤ T_x): reorders H source-major and projects the keys with one GEMM.
+ * lengths (1 ≤ length ≤ T_x): reorders H source-major and projects the keys with one GEMM. With
+ * `reuse` (an earlier memory of this layer, no longer read) its storage is taken where it is large
+ * enough, so decoding chunk after chunk allocates once.
  */
-export function createAttentionMemory(layer: Attention, encoderOutputs: Matrix, lengths: readonly number[]): AttentionMemory {
+export function createAttentionMemory(
+  layer: Attention, encoderOutputs: Matrix, lengths: readonly number[], reuse: AttentionMemory | null = null,
+): AttentionMemory {
   const op = 'createAttentionMemory';
   const S = lengths.length;
   checkSize(op, 'the number of sources', S);
@@ -480,7 +484,12 @@ export function createAttentionMemory(layer: Attention, encoderOutputs: Matrix, 
   lengths.forEach((len, s) => {
     if (!Number.isInteger(len) || len < 1 || len > Tx) throw new Error(`${op}: expected source lengths in [1, ${Tx}], got ${len} for source ${s}`);
   });
-  const encoder = Matrix.zeros(S * Tx, layer.encoderSize, encoderOutputs.dtype);
+  const dtype = encoderOutputs.dtype;
+  // a reused matrix is a view of its whole buffer (an earlier, smaller memory took only its first rows)
+  const storage = (old: Matrix | undefined, cols: number): Matrix => (
+    old && reuse?.layer === layer && old.dtype === dtype && old.cols === cols && old.stride === cols && old.data.length >= S * Tx * cols
+      ? new Matrix(S * Tx, cols, old.data) : Matrix.zeros(S * Tx, cols, dtype));
+  const encoder = storage(reuse?.encoder, layer.encoderSize);
   const n = layer.encoderSize;
   for (let s = 0; s < S; s++) {
     for (let i = 0; i < Tx; i++) {
@@ -490,11 +499,11 @@ export function createAttentionMemory(layer: Attention, encoderOutputs: Matrix, 
   }
   let keys = encoder;
   if (layer.score === 'additive') {
-    keys = Matrix.zeros(S * Tx, layer.attentionSize, encoder.dtype);
+    keys = storage(reuse?.keys, layer.attentionSize);
     gemm(keys, encoder, layer.params.U, false, true);
     addRowVector(keys, layer.params.b);
   } else if (layer.score === 'general') {
-    keys = Matrix.zeros(S * Tx, layer.querySize, encoder.dtype);
+    keys = storage(reuse?.keys, layer.querySize);
     gemm(keys, encoder, layer.params.W_a, false, true);
   }
   return { layer, sources: S, srcSteps: Tx, lengths: Int32Array.from(lengths), encoder, keys };
@@ -510,9 +519,11 @@ export interface AttentionDecodeScratch {
   readonly views: AdditiveRowViews;
 }
 
-export function createAttentionDecodeScratch(memory: AttentionMemory, rows: number): AttentionDecodeScratch {
+/** Scratch for up to `rows` decoder rows over memories of up to `srcSteps` positions per source. */
+export function createAttentionDecodeScratch(layer: Attention, rows: number, srcSteps: number): AttentionDecodeScratch {
   checkSize('createAttentionDecodeScratch', 'rows', rows);
-  const { layer, srcSteps } = memory, dtype = memory.encoder.dtype;
+  checkSize('createAttentionDecodeScratch', 'srcSteps', srcSteps);
+  const dtype = layer.dtype;
   const queryProj = Matrix.zeros(layer.score === 'additive' ? rows : 0, layer.attentionSize, dtype);
   const view = () => ({ data: queryProj.data, offset: 0, stride: 0 });
   return {
@@ -537,6 +548,7 @@ export function attentionDecodeStep(
   if (!Number.isInteger(rows) || rows < 0 || rows > scratch.rows || rows > query.rows || rows > context.rows || rows > rowSources.length) {
     throw new Error(`${op}: expected rows in [0, ${Math.min(scratch.rows, query.rows, context.rows, rowSources.length)}], got ${rows}`);
   }
+  if (memory.srcSteps > scratch.alpha.cols) throw new Error(`${op}: expected a scratch for ≥ ${memory.srcSteps} source positions, got ${scratch.alpha.cols}`);
   if (query.cols !== layer.querySize || context.cols !== layer.encoderSize) {
     throw new Error(`${op}: expected query [·, ${layer.querySize}] and context [·, ${layer.encoderSize}], got ${shapeOf(query)} and ${shapeOf(context)}`);
   }

@@ -973,10 +973,15 @@ export class Seq2SeqBatchDecoder implements BatchStepModel {
   /** Slot states [S·K, H_dec] per state tensor, and the states the last step produced (slot layout). */
   private readonly state: Matrix[];
   private readonly next: Matrix[];
-  private readonly batches = new Map<number, PackedBatch>();
+  private readonly buffers: Seq2SeqDecodeBuffers;
 
-  /** sources: token ids (at least one each), or feature vectors of length F for captioning; slots ≥ 1. */
-  constructor(model: Seq2SeqModel, sources: readonly (readonly number[] | ArrayLike<number>)[], slots: number) {
+  /**
+   * sources: token ids (at least one each), or feature vectors of length F for captioning; slots ≥ 1.
+   * `buffers` (translateManyIds passes one to every chunk) lends the workspaces; default: new ones.
+   */
+  constructor(
+    model: Seq2SeqModel, sources: readonly (readonly number[] | ArrayLike<number>)[], slots: number, buffers?: Seq2SeqDecodeBuffers,
+  ) {
     const op = 'Seq2SeqBatchDecoder';
     const S = sources.length;
     if (S === 0) throw new Error(`${op}: expected at least one source, got none`);
@@ -986,10 +991,15 @@ export class Seq2SeqBatchDecoder implements BatchStepModel {
     this.sources = S;
     this.slots = slots;
     this.vocabSize = model.targetVocab.size;
-    const { summary, encoderOutputs, lengths } = encodeSources(op, model, sources);
+    const longest = sources.reduce((m, ids) => Math.max(m, ids.length), 1);
+    this.buffers = buffers && buffers.model === model && buffers.slots === slots && buffers.maxSourceLength >= longest
+      ? buffers : new Seq2SeqDecodeBuffers(model, slots, longest);
+    const { summary, encoderOutputs, lengths } = encodeSources(op, model, sources, this.buffers);
     this.sourceLengths = lengths;
     this.summary0 = summary[0];
-    this.memory = model.attention && encoderOutputs ? createAttentionMemory(model.attention, encoderOutputs, lengths) : null;
+    this.memory = model.attention && encoderOutputs
+      ? createAttentionMemory(model.attention, encoderOutputs, lengths, this.buffers.memory) : null;
+    this.buffers.memory = this.memory;
     // h′⟨0⟩ of every source through the bridge, one copy per slot.
     this.state = [];
     this.next = [];
@@ -1014,7 +1024,7 @@ export class Seq2SeqBatchDecoder implements BatchStepModel {
     let rows = 8;
     while (rows < n) rows = (rows & (rows - 1)) === 0 ? rows + rows / 2 : (rows / 3) * 4;
     if (rows > all) rows = all;
-    return this.batches.get(rows) ?? this.makeBatch(rows);
+    return this.buffers.batches.get(rows) ?? this.makeBatch(rows);
   }
 
   private makeBatch(rows: number): PackedBatch {
@@ -1026,11 +1036,12 @@ export class Seq2SeqBatchDecoder implements BatchStepModel {
     const z = Matrix.zeros(rows, H + d + nc, dtype);
     const batch: PackedBatch = {
       rows, steps: createSequenceWorkspace(model.decoder, 1, rows), h0, beginOptions: { h0 },
-      attention: this.memory ? createAttentionDecodeScratch(this.memory, rows) : null, rowSources: new Int32Array(rows),
+      attention: model.attention ? createAttentionDecodeScratch(model.attention, rows, this.buffers.maxSourceLength) : null,
+      rowSources: new Int32Array(rows),
       z, hidden: z.colView(0, H), embedded: z.colView(H, d), context: z.colView(H + d, nc), input: z.colView(H, d + nc),
       logits: Matrix.zeros(rows, this.vocabSize, dtype), tokens: new Int32Array(rows),
     };
-    this.batches.set(rows, batch);
+    this.buffers.batches.set(rows, batch);
     return batch;
   }
 
@@ -1080,6 +1091,28 @@ export class Seq2SeqBatchDecoder implements BatchStepModel {
   }
 }
 
+/**
+ * The buffers batched decoding reuses from one chunk of sources to the next (translateManyIds): the
+ * encoder workspaces (by batch size, for up to maxSourceLength steps), the attention memory's storage
+ * and the packed decoder batches (by rows). For one model and slot count.
+ */
+export class Seq2SeqDecodeBuffers {
+  readonly encoders = new Map<number, EncoderWorkspace>();
+  readonly batches = new Map<number, PackedBatch>();
+  memory: AttentionMemory | null = null;
+
+  constructor(readonly model: Seq2SeqModel, readonly slots: number, readonly maxSourceLength: number) {}
+
+  encoderWorkspace(batch: number): EncoderWorkspace {
+    let ws = this.encoders.get(batch);
+    if (!ws) {
+      ws = createEncoderWorkspace(this.model.encoder as SequenceEncoder, this.maxSourceLength, batch);
+      this.encoders.set(batch, ws);
+    }
+    return ws;
+  }
+}
+
 /** out[row, :] = src[srcRow, :] (same widths). */
 function copyRow(out: Matrix, row: number, src: Matrix, srcRow: number): void {
   const od = out.data, sd = src.data, o = out.offset + row * out.stride, p = src.offset + srcRow * src.stride;
@@ -1091,7 +1124,7 @@ function copyRow(out: Matrix, row: number, src: Matrix, srcRow: number): void {
  * [T_x·S, n_h] and the mask [T_x, S] (null for captioning, whose m_k are the feature vectors).
  */
 function encodeSources(
-  op: string, model: Seq2SeqModel, sources: readonly (readonly number[] | ArrayLike<number>)[],
+  op: string, model: Seq2SeqModel, sources: readonly (readonly number[] | ArrayLike<number>)[], buffers: Seq2SeqDecodeBuffers,
 ): { summary: Matrix[]; encoderOutputs: Matrix | null; srcMask: Matrix | null; lengths: number[] } {
   const { dtype } = model.config;
   const S = sources.length;
@@ -1119,7 +1152,7 @@ function encodeSources(
       srcMask.set(t, s, 1);
     }
   });
-  const ews = createEncoderWorkspace(model.encoder, Tx, S);
+  const ews = buffers.encoderWorkspace(S);
   const r = encoderForward(model.encoder, ews, srcIds, { mask: srcMask });
   const top = r.finalState[r.finalState.length - 1];
   const Hf = top.forward[0].cols;
@@ -1197,9 +1230,11 @@ export function translateManyIds(
   const beamWidth = opts.beamWidth ?? 1;
   const order = sources.map((_, i) => i).sort((a, b) => sources[a].length - sources[b].length);
   const out: Translation[][] = new Array<Translation[]>(sources.length);
+  const longest = sources.reduce((m, ids) => Math.max(m, ids.length), 1);
+  const buffers = new Seq2SeqDecodeBuffers(model, beamWidth, longest);
   for (let start = 0; start < order.length; start += chunk) {
     const picked = order.slice(start, start + chunk);
-    const decoder = new Seq2SeqBatchDecoder(model, picked.map((i) => sources[i]), beamWidth);
+    const decoder = new Seq2SeqBatchDecoder(model, picked.map((i) => sources[i]), beamWidth, buffers);
     const lists = beamSearchBatch(decoder, {
       startToken: model.ids.sos,
       eosToken: model.ids.eos,
