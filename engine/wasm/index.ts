@@ -123,7 +123,7 @@ export function createWasmBackend(options: CreateWasmBackendOptions): WasmBacken
   const sgemm = new WasmSgemm(heap, { ...options, relaxedMadd: options.relaxedSimd });
   const gates = new WasmGates(heap);
   const vectors = new WasmVectorKernels(heap);
-  const attention = new WasmAttention(heap);
+  const attention = new WasmAttention(heap, options.relaxedSimd);
   return {
     name: options.name ?? 'wasm',
     supportsFloat64: false,

@@ -30,8 +30,9 @@ export class WasmAttention {
   private readonly backwardExport: ScoresBackwardExport;
   private readonly placer: OperandPlacer;
 
-  constructor(heap: WasmHeap) {
-    const instance = instantiate(buildAttentionModule(heap.importSpec), 'wasm attention', heap.memory);
+  /** relaxedMadd: the tanh's polynomials with f32x4.relaxed_madd (needs relaxed SIMD). */
+  constructor(heap: WasmHeap, relaxedMadd: boolean) {
+    const instance = instantiate(buildAttentionModule(heap.importSpec, relaxedMadd), 'wasm attention', heap.memory);
     this.scoresExport = instance.exports.additive_scores as ScoresExport;
     this.backwardExport = instance.exports.additive_scores_bwd as ScoresBackwardExport;
     this.placer = new OperandPlacer(heap);

@@ -9,7 +9,7 @@ import { additiveScoresBackwardJs, additiveScoresJs } from '../../engine/kernels
 import type { StridedBuffer } from '../../engine/kernels/types.js';
 import { Matrix, fill, type DType } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
-import { createWasmBackend, type WasmBackend } from '../../engine/wasm/index.js';
+import { createWasmBackend, enableRelaxedSimd, type WasmBackend } from '../../engine/wasm/index.js';
 
 function random(rng: Rng, rows: number, cols: number, dtype: DType = 'float32'): Matrix {
   const m = Matrix.zeros(rows, cols, dtype);
@@ -93,6 +93,26 @@ describe('wasm additive-score kernels against the js reference', () => {
       expect(maxDiff(got.dQ, ref.dQ)).toBeLessThan(1e-5);
     });
   }
+
+  it('the tanh (rational, mul + add and fused where relaxed SIMD is on) is within 1e−6 of Math.tanh on [−12, 12], saturates, keeps NaN', async () => {
+    const backends = [wasm];
+    if (await enableRelaxedSimd()) backends.push(createWasmBackend({ relaxedSimd: true, name: 'wasm-attention-relaxed' }));
+    const n = 4, count = 6001;
+    const q = Matrix.zeros(1, n), v = Matrix.fromArray([[1, 0, 0, 0]]), keys = Matrix.zeros(count, n);
+    for (let i = 0; i < count; i++) keys.set(i, 0, -12 + (24 * i) / (count - 1));
+    keys.set(0, 0, NaN);
+    keys.set(1, 0, 1e30);
+    for (const backend of backends) {
+      const hidden = Matrix.zeros(count, n), scores = Matrix.zeros(1, count);
+      backend.additiveScores!(1, count, n, q, keys, v, hidden, scores);
+      expect(scores.get(0, 0)).toBeNaN();
+      expect(scores.get(0, 1)).toBeCloseTo(1, 6);
+      let worst = 0;
+      for (let i = 2; i < count; i++) worst = Math.max(worst, Math.abs(scores.get(0, i) - Math.tanh(keys.get(i, 0))));
+      expect(worst).toBeLessThan(1e-6);
+      expect(hidden.get(count - 1, 1)).toBe(0); // tanh(0 + 0)
+    }
+  });
 
   it('float64 and n not a multiple of 4 go to the js kernels (bit for bit)', () => {
     const rng = new Rng(4);
