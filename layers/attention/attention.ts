@@ -450,26 +450,26 @@ export function attentionWeights(ws: AttentionWorkspace, t: number): Matrix {
 // ---- inference: many decoder rows over sources kept source-major --------------------------------
 
 /**
- * The encoder side of batched decoding (no backward): S sources kept SOURCE-major, so the T_x
- * positions of one source are consecutive rows, and each source is read only up to its length
- * (no padding work, no mask). Made once per batch of sources by `createAttentionMemory`.
+ * The encoder side of batched decoding (no backward): S sources as the encoder gives them,
+ * time-major (row i·S + s is h⟨i⟩ of source s), each read with a stride of S rows and only up to its
+ * length (no padding work, no mask). Made once per batch of sources by `createAttentionMemory`.
  */
 export interface AttentionMemory {
   readonly layer: Attention;
   readonly sources: number;
-  /** T_x: the rows each source takes (its first `lengths[s]` are its positions). */
+  /** T_x: the padded source length. */
   readonly srcSteps: number;
   readonly lengths: Int32Array;
-  /** h⟨i⟩ of source s at row s·T_x + i. [S·T_x, n_h] */
+  /** H [T_x·S, n_h], time-major: the caller's matrix itself (it must not change while the memory is used). */
   readonly encoder: Matrix;
-  /** The keys, rows as encoder: U h + b (additive), W_a h (general); the encoder itself for dot. */
+  /** The keys, rows as H: U h + b (additive), W_a h (general); H itself for dot. */
   readonly keys: Matrix;
 }
 
 /**
  * The memory of S sources from time-major encoder outputs H [T_x·S, n_h] (row i·S + s) and their
- * lengths (1 ≤ length ≤ T_x): reorders H source-major and projects the keys with one GEMM. With
- * `reuse` (an earlier memory of this layer, no longer read) its storage is taken where it is large
+ * lengths (1 ≤ length ≤ T_x): keeps H (no copy) and projects the keys with one GEMM. With `reuse`
+ * (an earlier memory of this layer, no longer read) its key storage is taken where it is large
  * enough, so decoding chunk after chunk allocates once.
  */
 export function createAttentionMemory(
@@ -486,27 +486,21 @@ export function createAttentionMemory(
   });
   const dtype = encoderOutputs.dtype;
   // a reused matrix is a view of its whole buffer (an earlier, smaller memory took only its first rows)
-  const storage = (old: Matrix | undefined, cols: number): Matrix => (
-    old && reuse?.layer === layer && old.dtype === dtype && old.cols === cols && old.stride === cols && old.data.length >= S * Tx * cols
-      ? new Matrix(S * Tx, cols, old.data) : Matrix.zeros(S * Tx, cols, dtype));
-  const encoder = storage(reuse?.encoder, layer.encoderSize);
-  const n = layer.encoderSize;
-  for (let s = 0; s < S; s++) {
-    for (let i = 0; i < Tx; i++) {
-      const from = encoderOutputs.offset + (i * S + s) * encoderOutputs.stride, to = encoder.offset + (s * Tx + i) * encoder.stride;
-      for (let j = 0; j < n; j++) encoder.data[to + j] = encoderOutputs.data[from + j];
-    }
-  }
-  let keys = encoder;
+  const storage = (cols: number): Matrix => {
+    const old = reuse?.layer === layer && reuse.keys !== reuse.encoder ? reuse.keys : null;
+    return old && old.dtype === dtype && old.cols === cols && old.stride === cols && old.data.length >= S * Tx * cols
+      ? new Matrix(S * Tx, cols, old.data) : Matrix.zeros(S * Tx, cols, dtype);
+  };
+  let keys = encoderOutputs;
   if (layer.score === 'additive') {
-    keys = storage(reuse?.keys, layer.attentionSize);
-    gemm(keys, encoder, layer.params.U, false, true);
+    keys = storage(layer.attentionSize);
+    gemm(keys, encoderOutputs, layer.params.U, false, true);
     addRowVector(keys, layer.params.b);
   } else if (layer.score === 'general') {
-    keys = storage(reuse?.keys, layer.querySize);
-    gemm(keys, encoder, layer.params.W_a, false, true);
+    keys = storage(layer.querySize);
+    gemm(keys, encoderOutputs, layer.params.W_a, false, true);
   }
-  return { layer, sources: S, srcSteps: Tx, lengths: Int32Array.from(lengths), encoder, keys };
+  return { layer, sources: S, srcSteps: Tx, lengths: Int32Array.from(lengths), encoder: encoderOutputs, keys };
 }
 
 /** Buffers of `attentionDecodeStep` for up to `rows` decoder rows (made once, reused every step). */
@@ -544,7 +538,7 @@ export function attentionDecodeStep(
   context: Matrix, memory: AttentionMemory, query: Matrix, rowSources: Int32Array, rows: number, scratch: AttentionDecodeScratch,
 ): void {
   const op = 'attentionDecodeStep';
-  const { layer, srcSteps: Tx, lengths } = memory;
+  const { layer, lengths } = memory;
   if (!Number.isInteger(rows) || rows < 0 || rows > scratch.rows || rows > query.rows || rows > context.rows || rows > rowSources.length) {
     throw new Error(`${op}: expected rows in [0, ${Math.min(scratch.rows, query.rows, context.rows, rowSources.length)}], got ${rows}`);
   }
@@ -556,6 +550,7 @@ export function attentionDecodeStep(
   expectSameDType(op, memory.encoder, context);
   const additive = layer.score === 'additive';
   const alpha = scratch.alpha, views = scratch.views, K = memory.keys, H = memory.encoder, qp = scratch.queryProj;
+  const S = memory.sources; // source s: rows s, S + s, 2S + s, … of H and K
   const scores = additiveScoresKernel(), product = getBackend().gemm; // raw kernels: no Matrix views per step
   if (additive && rows > 0) {
     const W = layer.params.W; // W s  [rows, n_att]
@@ -567,18 +562,18 @@ export function attentionDecodeStep(
     if (!Number.isInteger(s) || s < 0 || s >= memory.sources) throw new Error(`${op}: expected row sources in [0, ${memory.sources}), got ${s} for row ${r0}`);
     let r1 = r0 + 1;
     while (r1 < rows && rowSources[r1] === s) r1++;
-    const L = lengths[s], keyRow = K.offset + s * Tx * K.stride;
+    const L = lengths[s], keyRow = K.offset + s * K.stride, keyStride = S * K.stride;
     if (additive) {
       const q = views.query, k = views.keys, e = views.scores;
       q.data = qp.data; q.offset = qp.offset + r0 * qp.stride; q.stride = qp.stride;
-      k.data = K.data; k.offset = keyRow; k.stride = K.stride;
+      k.data = K.data; k.offset = keyRow; k.stride = keyStride;
       e.data = alpha.data; e.offset = alpha.offset + r0 * alpha.stride; e.stride = alpha.stride;
       scores(r1 - r0, L, layer.attentionSize, q, k, layer.params.v, null, e);
     } else {
       for (let r = r0; r < r1; r++) {
         const q = query.offset + r * query.stride, a = alpha.offset + r * alpha.stride;
         for (let i = 0; i < L; i++) {
-          const k = keyRow + i * K.stride;
+          const k = keyRow + i * keyStride;
           let e = 0;
           for (let j = 0; j < layer.querySize; j++) e += query.data[q + j] * K.data[k + j];
           alpha.data[a + i] = e;
@@ -588,7 +583,7 @@ export function attentionDecodeStep(
     for (let r = r0; r < r1; r++) attentionSoftmaxRow(alpha.data, alpha.offset + r * alpha.stride, L);
     // c = α·H_s for the group's rows: [r1 − r0, L]·[L, n_h]
     product(r1 - r0, layer.encoderSize, L, 1, alpha.data, alpha.offset + r0 * alpha.stride, alpha.stride, false,
-      H.data, H.offset + s * Tx * H.stride, H.stride, false, 0, context.data, context.offset + r0 * context.stride, context.stride);
+      H.data, H.offset + s * H.stride, S * H.stride, false, 0, context.data, context.offset + r0 * context.stride, context.stride);
     r0 = r1;
   }
 }

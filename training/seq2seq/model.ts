@@ -50,6 +50,7 @@
  * This module touches no file system (the playground decodes in a browser); `model-file.ts` reads and
  * writes the file (atomically) under Node.
  */
+import { withConstantOperands } from '../../engine/backend.js';
 import { crossEntropyBackward, crossEntropy } from '../../engine/cross-entropy.js';
 import { tanh, tanhBackward } from '../../engine/activations.js';
 import { gemm } from '../../engine/gemm.js';
@@ -1094,7 +1095,8 @@ export class Seq2SeqBatchDecoder implements BatchStepModel {
 /**
  * The buffers batched decoding reuses from one chunk of sources to the next (translateManyIds): the
  * encoder workspaces (by batch size, for up to maxSourceLength steps), the attention memory's storage
- * and the packed decoder batches (by rows). For one model and slot count.
+ * and the packed decoder batches (by rows). For one model and slot count, and one decoder at a time:
+ * a new Seq2SeqBatchDecoder on these buffers overwrites what the previous one reads.
  */
 export class Seq2SeqDecodeBuffers {
   readonly encoders = new Map<number, EncoderWorkspace>();
@@ -1230,8 +1232,18 @@ export function translateManyIds(
   const beamWidth = opts.beamWidth ?? 1;
   const order = sources.map((_, i) => i).sort((a, b) => sources[a].length - sources[b].length);
   const out: Translation[][] = new Array<Translation[]>(sources.length);
-  const longest = sources.reduce((m, ids) => Math.max(m, ids.length), 1);
-  const buffers = new Seq2SeqDecodeBuffers(model, beamWidth, longest);
+  const buffers = decodeBuffersFor(model, beamWidth, sources.reduce((m, ids) => Math.max(m, ids.length), 1));
+  // the weights are constant while decoding: the wasm backend packs each once for the whole call
+  const weights = Object.values(seq2seqParameters(model).params).map((m) => m.data);
+  withConstantOperands(weights, () => decodeChunks(model, sources, order, chunk, opts, buffers, out));
+  return out;
+}
+
+function decodeChunks(
+  model: Seq2SeqModel, sources: readonly (readonly number[] | ArrayLike<number>)[], order: number[], chunk: number,
+  opts: TranslateOptions, buffers: Seq2SeqDecodeBuffers, out: Translation[][],
+): void {
+  const beamWidth = opts.beamWidth ?? 1;
   for (let start = 0; start < order.length; start += chunk) {
     const picked = order.slice(start, start + chunk);
     const decoder = new Seq2SeqBatchDecoder(model, picked.map((i) => sources[i]), beamWidth, buffers);
@@ -1246,7 +1258,21 @@ export function translateManyIds(
     });
     lists.forEach((hyps, j) => { out[picked[j]] = hyps.map((h) => toTranslation(model, h)); });
   }
-  return out;
+}
+
+/**
+ * The decode buffers of a model, kept with it (a WeakMap: they go when the model goes) so that
+ * repeated translateManyIds calls (an evaluation after every few training steps, a benchmark) allocate
+ * their workspaces once; replaced when the beam width changes or a longer source arrives.
+ */
+const decodeBuffers = new WeakMap<Seq2SeqModel, Seq2SeqDecodeBuffers>();
+
+function decodeBuffersFor(model: Seq2SeqModel, slots: number, longest: number): Seq2SeqDecodeBuffers {
+  const kept = decodeBuffers.get(model);
+  if (kept && kept.slots === slots && kept.maxSourceLength >= longest) return kept;
+  const buffers = new Seq2SeqDecodeBuffers(model, slots, Math.max(longest, kept?.maxSourceLength ?? 0));
+  decodeBuffers.set(model, buffers);
+  return buffers;
 }
 
 function toTranslation(model: Seq2SeqModel, h: Hypothesis): Translation {
