@@ -9,7 +9,12 @@ import { additiveScoresBackwardJs, additiveScoresJs } from '../../engine/kernels
 import type { StridedBuffer } from '../../engine/kernels/types.js';
 import { Matrix, fill, type DType } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
-import { createWasmBackend, enableRelaxedSimd, type WasmBackend } from '../../engine/wasm/index.js';
+import { setBackend } from '../../engine/backend.js';
+import { createWasmBackend, enableRelaxedSimd, initWasmBackend, type WasmBackend } from '../../engine/wasm/index.js';
+import {
+  attentionKeysBackward, attentionKeysForward, attentionStepBackward, attentionStepForward, createAttention,
+  createAttentionWorkspace, sourceMaskFromLengths,
+} from '../../layers/attention/attention.js';
 
 function random(rng: Rng, rows: number, cols: number, dtype: DType = 'float32'): Matrix {
   const m = Matrix.zeros(rows, cols, dtype);
@@ -123,5 +128,38 @@ describe('wasm additive-score kernels against the js reference', () => {
       wasm.additiveScores!(2, 3, n, q, keys, v, null, got);
       expect(Array.from(got.data)).toEqual(Array.from(ref.data));
     }
+  });
+});
+
+describe('the additive attention layer on wasm agrees with js', () => {
+  it('forward α, c and backward dQuery, dH, dW, dU, db, dv over 3 decoder steps with a ragged source mask (1e−4)', async () => {
+    await initWasmBackend();
+    const Tx = 5, Ty = 3, B = 3, nS = 8, nH = 12, nAtt = 16;
+    const run = (backend: string) => {
+      const previous = setBackend(backend);
+      try {
+        const layer = createAttention({ score: 'additive', querySize: nS, encoderSize: nH, attentionSize: nAtt }, new Rng(1));
+        const rng = new Rng(2);
+        const H = random(rng, Tx * B, nH), queries = [0, 1, 2].map(() => random(rng, B, nS)), dContexts = [0, 1, 2].map(() => random(rng, B, nH));
+        const ws = createAttentionWorkspace(layer, Tx, Ty, B);
+        attentionKeysForward(ws, H, sourceMaskFromLengths([5, 3, 1], Tx));
+        const contexts = queries.map((q, t) => attentionStepForward(Matrix.zeros(B, nH), ws, t, q).clone());
+        const dH = Matrix.zeros(Tx * B, nH), dQueries = queries.map(() => Matrix.zeros(B, nS));
+        for (let t = Ty - 1; t >= 0; t--) attentionStepBackward(dQueries[t], dH, ws, t, dContexts[t]);
+        attentionKeysBackward(dH, ws);
+        return [...contexts, ws.alpha.clone(), dH, ...dQueries, ...Object.values(layer.grads).map((g) => g.clone())];
+      } finally {
+        setBackend(previous);
+      }
+    };
+    const ref = run('js'), got = run('wasm');
+    expect(got.length).toBe(ref.length);
+    for (let k = 0; k < ref.length; k++) {
+      let scale = 1;
+      for (let i = 0; i < ref[k].data.length; i++) scale = Math.max(scale, Math.abs(ref[k].data[i]));
+      expect(maxDiff(got[k], ref[k]) / scale).toBeLessThan(1e-4);
+    }
+    expect(ref[3].get(2, 1)).toBe(0); // α of a masked position is exactly 0 on both
+    expect(got[3].get(2, 1)).toBe(0);
   });
 });
