@@ -22,7 +22,7 @@ import { importHeapMemory } from './sgemm-module.js';
 
 /** Eigen's generic_fast_tanh_float: the clamp, the odd numerator's and the even denominator's coefficients (low degree first). */
 const TANH = {
-  clamp: 7.90531110763549805,
+  clamp: 7.905311107635498,
   p: [4.89352455891786e-03, 6.37261928875436e-04, 1.48572235717979e-05, 5.12229709037114e-08,
     -8.60467152213735e-11, 2.00018790482477e-13, -2.76076847742355e-16],
   q: [4.89352518554385e-03, 2.26843463243900e-03, 1.18534705686654e-04, 1.19825839466702e-06],
