@@ -10,6 +10,9 @@ steps (the dates task's outputs are 10 characters + <EOS>), so the work per step
 beam; PyTorch's GRU is reset-after (seqgrad's 'gru' is the notes' reset-before: the same GEMM sizes).
 
   /usr/bin/python3 benchmarks/seq2seq_decode_torch.py --pairs test.tsv --n 1000 --beam 5 --threads 1
+
+`seqgrad bench decode --peers` runs the same work through benchmarks/peers/torch_peer.py (load_sources,
+decoding_model, make_chunks and decode_all below).
 """
 import argparse
 import time
@@ -73,6 +76,39 @@ def decode_chunk(model, src, lengths, beam, steps, sos):
     return scores
 
 
+def load_sources(path, n):
+    """The first n source strings of a pairs file (source<TAB>target per line)."""
+    with open(path, encoding='utf8') as f:
+        return [line.split('\t')[0] for line in f.read().strip().split('\n')][:n]
+
+
+def decoding_model(sources):
+    """The model over the sources' characters (0 = <PAD>, 1 = <UNK>) and the id of each character; 15 target tokens."""
+    chars = sorted({ch for s in sources for ch in s})
+    sid = {ch: i + 2 for i, ch in enumerate(chars)}
+    return Seq2Seq(len(chars) + 2, 15).eval(), sid
+
+
+def make_chunks(sources, sid, chunk):
+    """Sources in order of length (as seqgrad), chunks of `chunk`: (src [T_x, B] right-padded, lengths) each."""
+    order = sorted(range(len(sources)), key=lambda i: len(sources[i]))
+    chunks = []
+    for start in range(0, len(order), chunk):
+        picked = [sources[i] for i in order[start: start + chunk]]
+        lengths = torch.tensor([len(s) for s in picked])
+        src = torch.zeros(int(lengths.max()), len(picked), dtype=torch.long)
+        for b, s in enumerate(picked):
+            src[: len(s), b] = torch.tensor([sid[ch] for ch in s])
+        chunks.append((src, lengths))
+    return chunks
+
+
+def decode_all(model, chunks, beam, steps):
+    with torch.no_grad():
+        for src, lengths in chunks:
+            decode_chunk(model, src, lengths, beam, steps, 1)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--pairs', required=True)
@@ -84,25 +120,13 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
-    sources = [line.split('\t')[0] for line in open(args.pairs, encoding='utf8').read().strip().split('\n')][: args.n]
-    chars = sorted({ch for s in sources for ch in s})
-    sid = {ch: i + 2 for i, ch in enumerate(chars)}  # 0 = <PAD>, 1 = <UNK>
-    model = Seq2Seq(len(chars) + 2, 15).eval()
-    order = sorted(range(len(sources)), key=lambda i: len(sources[i]))  # as seqgrad: chunks of similar lengths
-    chunks = []
-    for start in range(0, len(order), args.chunk):
-        picked = [sources[i] for i in order[start: start + args.chunk]]
-        lengths = torch.tensor([len(s) for s in picked])
-        src = torch.zeros(int(lengths.max()), len(picked), dtype=torch.long)
-        for b, s in enumerate(picked):
-            src[: len(s), b] = torch.tensor([sid[ch] for ch in s])
-        chunks.append((src, lengths))
-    with torch.no_grad():
-        decode_chunk(model, *chunks[0], args.beam, args.steps, 1)  # warm-up
-        c0, w0 = time.process_time(), time.perf_counter()
-        for src, lengths in chunks:
-            decode_chunk(model, src, lengths, args.beam, args.steps, 1)
-        cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+    sources = load_sources(args.pairs, args.n)
+    model, sid = decoding_model(sources)
+    chunks = make_chunks(sources, sid, args.chunk)
+    decode_all(model, chunks[:1], args.beam, args.steps)  # warm-up
+    c0, w0 = time.process_time(), time.perf_counter()
+    decode_all(model, chunks, args.beam, args.steps)
+    cpu, wall = time.process_time() - c0, time.perf_counter() - w0
     print(f'torch {torch.__version__} threads {args.threads}: beam {args.beam} n {len(sources)} steps {args.steps}: '
           f'cpu {cpu:.2f} s (wall {wall:.1f} s)')
 

@@ -10,6 +10,7 @@
  *                                   lr 0.1 on the loss / B as the PyTorch peer, or Adam lr 1e−3)
  *   sample { cell, D, H, V, tokens } batch 1: `tokens` steps of embedding → cell step → dense →
  *                                   softmax → draw the next token
+ *   decode { beam, n, steps, chunk } batched greedy / beam-search decoding of n date sources (decodeWork)
  *
  * `cell` is one of rnn (tanh), gru (PyTorch's reset-after GRU, as the peers run), lstm.
  *
@@ -37,6 +38,10 @@ import {
 import { createOptimizer, optimizerStep, type OptimizerKind } from '../training/core/optimizers.js';
 import { sampleToken } from '../training/decode/sampling.js';
 import { Vocabulary } from '../training/text/vocab.js';
+import { generateDatePairs, type DatePair } from '../training/seq2seq/dates.js';
+import {
+  buildSourceVocabulary, buildTargetVocabulary, createSeq2Seq, encodeSource, translateManyIds,
+} from '../training/seq2seq/model.js';
 
 /** The bench's cell names and the seqgrad cell each one runs. */
 export const BENCH_CELLS: Record<string, CellKind> = { rnn: 'rnn', gru: 'gru-reset-after', lstm: 'lstm' };
@@ -204,5 +209,46 @@ export function sampleWork(p: SampleParams): BenchWork {
       withConstantOperands(weights, generate);
     },
     lastLoss: () => last,
+  };
+}
+
+export interface DecodeParams {
+  /** Beam width (1: greedy). */
+  beam: number;
+  /** Sources decoded per call. */
+  n: number;
+  /** Decoder steps of every hypothesis (the dates task's outputs: 10 characters + <EOS>). */
+  steps: number;
+  /** Sources per decoder batch. */
+  chunk: number;
+}
+
+/** The n date pairs of the decode suite (seed 3): the seqgrad workload and the PyTorch peer decode the same sources. */
+export function decodePairs(n: number): DatePair[] {
+  return generateDatePairs(n, new Rng(3));
+}
+
+/**
+ * Batched seq2seq decoding of n date sources (translateManyIds: greedy or beam search, all live
+ * hypotheses of `chunk` sources one decoder batch) with benchmarks/seq2seq_decode_torch.py's model
+ * sizes: embedding 32, biGRU encoder 64+64, Bahdanau attention n_att 128, GRU decoder 128, output
+ * layer over [h′, e, c]. Random weights (seeded), as the peer's; <EOS> is made unreachable (its output
+ * bias −10⁴) so every hypothesis runs exactly `steps` decoder steps, as the peer's fixed-length loop.
+ */
+export function decodeWork(p: DecodeParams): BenchWork {
+  const pairs = decodePairs(p.n);
+  const model = createSeq2Seq(
+    { cell: 'gru', bidirectional: true, encoderHidden: 64, decoderHidden: 128, embeddingDim: 32, attention: 'bahdanau', attentionSize: 128, seed: 1 },
+    buildSourceVocabulary(pairs.flatMap((q) => [...q.source])), buildTargetVocabulary(pairs.flatMap((q) => [...q.target])),
+  );
+  (model.output.params.b as Matrix).data[model.ids.eos] = -1e4;
+  const sources = pairs.map((q) => encodeSource(model, q.source));
+  let length = 0;
+  return {
+    call() {
+      const out = translateManyIds(model, sources, { beamWidth: p.beam, maxLength: p.steps }, p.chunk);
+      length = out[0][0].ids.length;
+    },
+    lastLoss: () => length,
   };
 }

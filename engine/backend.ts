@@ -17,8 +17,9 @@ import type {
   LstmPeepholeGatesBackwardKernel, LstmPeepholeGatesForwardKernel, RnnReluBackwardKernel, RnnReluForwardKernel,
   RnnTanhBackwardKernel,
   AddBiasKernel, ClampKernel, CrossEntropyRowsKernel, ParameterUpdateKernel, ScaleKernel, SoftmaxRowsKernel,
-  SumRowsKernel, SumSquaresKernel,
+  SumRowsKernel, SumSquaresKernel, AdditiveScoresKernel, AdditiveScoresBackwardKernel,
 } from './kernels/types.js';
+import { additiveScoresBackwardJs, additiveScoresJs } from './kernels/attention-js.js';
 import { gemmJs } from './kernels/gemm-js.js';
 import {
   gruGatesBackwardJs, gruGatesForwardJs, lstmGatesBackwardJs, lstmGatesForwardJs, rnnTanhForwardJs,
@@ -40,7 +41,7 @@ export type {
   LstmPeepholeGatesBackwardKernel, LstmPeepholeGatesForwardKernel, RnnReluBackwardKernel, RnnReluForwardKernel,
   RnnTanhBackwardKernel,
   AddBiasKernel, ClampKernel, CrossEntropyRowsKernel, ParameterUpdateKernel, ScaleKernel, SoftmaxRowsKernel,
-  SumRowsKernel, SumSquaresKernel, UpdateRule,
+  SumRowsKernel, SumSquaresKernel, UpdateRule, AdditiveScoresKernel, AdditiveScoresBackwardKernel,
 } from './kernels/types.js';
 
 /** The backend in use; null until the first kernel call or `setBackend` (then the default is chosen). */
@@ -148,6 +149,8 @@ export const jsBackend: Backend = {
   gruGatesForward: gruGatesForwardJs,
   gruGatesBackward: gruGatesBackwardJs,
   rnnTanhForward: rnnTanhForwardJs,
+  additiveScores: additiveScoresJs,
+  additiveScoresBackward: additiveScoresBackwardJs,
 };
 registerBackend(jsBackend);
 
@@ -170,6 +173,15 @@ export function gruGatesBackwardKernel(): GruGatesBackwardKernel {
 
 export function rnnTanhForwardKernel(): RnnTanhForwardKernel {
   return getBackend().rnnTanhForward ?? rnnTanhForwardJs;
+}
+
+/** The current backend's additive attention score kernels, or the js ones where it has none. */
+export function additiveScoresKernel(): AdditiveScoresKernel {
+  return getBackend().additiveScores ?? additiveScoresJs;
+}
+
+export function additiveScoresBackwardKernel(): AdditiveScoresBackwardKernel {
+  return getBackend().additiveScoresBackward ?? additiveScoresBackwardJs;
 }
 
 // ---- The other cells' kernels (the CellKernelSlots block of kernels/types.ts) ------------------

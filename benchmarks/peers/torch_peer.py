@@ -14,6 +14,8 @@ Workloads (the same as seqgrad's suites; one thread, float32, CPU):
                                   cross-entropy (summed) at every step (without V: loss = sum of outputs)
   train  {cell, B, T, D, H, V}    embedding → cell → linear → cross-entropy summed over time, backward, SGD step
   sample {cell, D, H, V, tokens}  batch 1: `tokens` steps of embedding → cell step → linear → softmax → multinomial
+  decode {beam, n, steps, chunk, pairs}  batched greedy (beam 1) / beam search of the first n sources of the
+                                  pairs file with ../seq2seq_decode_torch.py's model (biGRU 64+64, Bahdanau, GRU 128)
 """
 import json
 import os
@@ -107,6 +109,21 @@ def sample(p):
     return call
 
 
+def decode(p):
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    import seq2seq_decode_torch as s2s  # benchmarks/seq2seq_decode_torch.py
+
+    sources = s2s.load_sources(p["pairs"], int(p["n"]))
+    model, sid = s2s.decoding_model(sources)
+    chunks = s2s.make_chunks(sources, sid, int(p["chunk"]))
+    beam, steps = int(p["beam"]), int(p["steps"])
+
+    def call():
+        s2s.decode_all(model, chunks, beam, steps)
+
+    return call
+
+
 def blas_libraries():
     """The BLAS shared objects really loaded (Debian's torch links libblas.so.3, which the alternatives
     system points at the reference BLAS or at OpenBLAS: a 20x difference in GEMM)."""
@@ -119,7 +136,7 @@ def blas_libraries():
     return ", ".join(sorted(os.path.realpath(n) for n in names)) or "unknown"
 
 
-WORKLOADS = {"gemm": gemm, "cells": cells, "train": train, "sample": sample}
+WORKLOADS = {"gemm": gemm, "cells": cells, "train": train, "sample": sample, "decode": decode}
 
 
 def main():

@@ -19,9 +19,10 @@
  * `memory` (heap growth over many training steps; it runs itself, `Suite.run`).
  */
 import type { Suite } from '../harness.js';
+import { decodeSuite } from './decode.js';
 import { gemmSuite } from './gemm.js';
 import { gradcheckSuite } from './gradcheck.js';
 import { memorySuite } from './memory.js';
 import { cellsSuite, sampleSuite, trainSuite } from './models.js';
 
-export const suites: Suite[] = [gemmSuite, cellsSuite, trainSuite, sampleSuite, gradcheckSuite, memorySuite];
+export const suites: Suite[] = [gemmSuite, cellsSuite, trainSuite, sampleSuite, decodeSuite, gradcheckSuite, memorySuite];

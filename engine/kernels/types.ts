@@ -150,6 +150,33 @@ export type ParameterUpdateKernel = (
   slotA: FloatArray | null, slotB: FloatArray | null, rule: UpdateRule,
 ) => void;
 
+/**
+ * The additive (Bahdanau) attention score, fused: `rows` query rows against `count` key rows,
+ *   scores[r, i] = Σ_j v_j·tanh(q[r, j] + k[i, j])   (j < n; the sum in float64 on js)
+ *   hidden[r·count + i, j] = tanh(q[r, j] + k[i, j])  (only when hidden is given: the backward's cache)
+ * q [rows, n] (the query projection W s⟨t−1⟩), k [count, n] (the keys U h⟨i⟩ + b), v [1, n],
+ * scores [rows, count], hidden [rows·count, n] or null. The strides let one call read the keys of one
+ * batch row out of a time-major [T_x·B, n] matrix (stride B rows). Outputs must not overlap the inputs.
+ */
+export type AdditiveScoresKernel = (
+  rows: number, count: number, n: number,
+  query: StridedBuffer, keys: StridedBuffer, v: StridedBuffer,
+  hidden: StridedBuffer | null, scores: StridedBuffer,
+) => void;
+
+/**
+ * Its backward, from the cached hidden = tanh(q + k) and dScores = ∂L/∂scores [rows, count]:
+ *   dz[r, i, j] = dScores[r, i]·v_j·(1 − hidden[r·count + i, j]²)
+ *   ADDS dv[0, j] += Σ_{r,i} dScores[r, i]·hidden[r·count + i, j],  dKeys[i, j] += Σ_r dz[r, i, j],
+ *   dQuery[r, j] += Σ_i dz[r, i, j]   (a (r, i) whose dScores entry is 0 adds nothing)
+ * dv [1, n], dKeys [count, n], dQuery [rows, n]; they must not overlap each other or the inputs.
+ */
+export type AdditiveScoresBackwardKernel = (
+  rows: number, count: number, n: number,
+  hidden: StridedBuffer, dScores: StridedBuffer, v: StridedBuffer,
+  dv: StridedBuffer, dKeys: StridedBuffer, dQuery: StridedBuffer,
+) => void;
+
 export interface Backend extends CellKernelSlots {
   /** 'js', 'wasm', 'gpu', … */
   readonly name: string;
@@ -165,6 +192,9 @@ export interface Backend extends CellKernelSlots {
   readonly gruGatesForward?: GruGatesForwardKernel;
   readonly gruGatesBackward?: GruGatesBackwardKernel;
   readonly rnnTanhForward?: RnnTanhForwardKernel;
+  /** The additive attention score and its backward (optional: the js ones otherwise). */
+  readonly additiveScores?: AdditiveScoresKernel;
+  readonly additiveScoresBackward?: AdditiveScoresBackwardKernel;
   /**
    * Optional: run `fn` with `arrays` declared constant for its duration, so the backend may keep
    * copies of them (e.g. resident in WebAssembly memory) instead of copying them at every call.

@@ -8,6 +8,8 @@
  *       ba: the one bias row)
  *   gru_bwd(rows, h, g, ldg, hpn, ldhpn, hprev, ldhprev, dh, lddh, dxp, lddxp, dhp, lddhp, dhprev, lddhprev)
  *   rnn_tanh(rows, h, a, lda, xp, ldxp)
+ *   gru_full_gates_fwd(rows, h, g, ldg, xp, ldxp, cp, ldcp, rs, ldrs)   (the notes' full GRU, both halves
+ *   gru_full_cand_fwd(rows, h, g, ldg, xp, ldxp, cp, ldcp, c, ldc)        of its step; see types.ts)
  *   exp_f32x4(src, dst, n)          dst[i] = exp(src[i]), n a multiple of 4 (for the tests)
  * Pointers and row strides in bytes; h (units per gate) a multiple of 4; four units per f32x4.
  *
@@ -318,6 +320,55 @@ function buildGruBackward(): FunctionBuilder {
   return f;
 }
 
+/**
+ * gru_full_gates_fwd(rows, h, g, ldg, xp, ldxp, cp, ldcp, rs, ldrs) — the notes' full GRU, first half:
+ * g[:, 0:2H] ← [Γr Γu] = σ(g + xp) (in place), rs = Γr ∗ c⟨t−1⟩.
+ */
+function buildGruFullGatesForward(): FunctionBuilder {
+  const i32 = ValType.i32, v128 = ValType.v128;
+  const f = new FunctionBuilder(Array(10).fill(i32));
+  const [rows, h, g, ldg, xp, ldxp, cp, ldcp, rs, ldrs] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const math = new VectorMath(f);
+  const r = f.local(v128);
+  math.init();
+  const block = gateBlockOffsets(f, h);
+  rowsTimesUnits(f, rows, h, [[g, ldg], [xp, ldxp], [cp, ldcp], [rs, ldrs]], (jb) => {
+    addressAt(f, g, jb, null);
+    loadAt(f, g, jb, null); loadAt(f, xp, jb, null); f.f32x4Add();
+    math.sigmoid(); f.localTee(r).v128Store();
+    addressAt(f, g, jb, block[1]);
+    loadAt(f, g, jb, block[1]); loadAt(f, xp, jb, block[1]); f.f32x4Add();
+    math.sigmoid(); f.v128Store();
+    addressAt(f, rs, jb, null);
+    f.localGet(r); loadAt(f, cp, jb, null); f.f32x4Mul().v128Store();
+  });
+  return f;
+}
+
+/**
+ * gru_full_cand_fwd(rows, h, g, ldg, xp, ldxp, cp, ldcp, c, ldc) — its second half, g[:, 2H:3H] holding
+ * (Γr ∗ c⟨t−1⟩)·W_caᵀ: g[:, 2H:3H] ← c̃ = tanh(· + xp_c) (in place), c = Γu ∗ c̃ + (1 − Γu) ∗ c⟨t−1⟩.
+ */
+function buildGruFullCandidateForward(): FunctionBuilder {
+  const i32 = ValType.i32, v128 = ValType.v128;
+  const f = new FunctionBuilder(Array(10).fill(i32));
+  const [rows, h, g, ldg, xp, ldxp, cp, ldcp, c, ldc] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+  const math = new VectorMath(f);
+  const cand = f.local(v128), u = f.local(v128);
+  math.init();
+  const block = gateBlockOffsets(f, h);
+  rowsTimesUnits(f, rows, h, [[g, ldg], [xp, ldxp], [cp, ldcp], [c, ldc]], (jb) => {
+    addressAt(f, g, jb, block[2]);
+    loadAt(f, g, jb, block[2]); loadAt(f, xp, jb, block[2]); f.f32x4Add();
+    math.tanh(); f.localTee(cand).v128Store();
+    loadAt(f, g, jb, block[1]); f.localSet(u);
+    addressAt(f, c, jb, null);
+    f.localGet(u).localGet(cand).f32x4Mul();
+    f.localGet(math.one).localGet(u).f32x4Sub(); loadAt(f, cp, jb, null); f.f32x4Mul().f32x4Add().v128Store();
+  });
+  return f;
+}
+
 /** rnn_tanh(rows, h, a, lda, xp, ldxp): a ← tanh(a + xp). */
 function buildRnnTanh(): FunctionBuilder {
   const i32 = ValType.i32;
@@ -363,6 +414,8 @@ export function buildGatesModule(heap: HeapImport): Uint8Array {
   m.addFunction(buildGruForward(), 'gru_fwd');
   m.addFunction(buildGruBackward(), 'gru_bwd');
   m.addFunction(buildRnnTanh(), 'rnn_tanh');
+  m.addFunction(buildGruFullGatesForward(), 'gru_full_gates_fwd');
+  m.addFunction(buildGruFullCandidateForward(), 'gru_full_cand_fwd');
   m.addFunction(buildExp(), 'exp_f32x4');
   return m.toBytes();
 }

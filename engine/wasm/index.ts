@@ -35,11 +35,13 @@ import { relaxedSimdProbeModule, simdProbeModule } from './sgemm-module.js';
 import { WasmGates } from './wasm-gates.js';
 import { WasmSgemm, type WasmSgemmOptions } from './wasm-gemm.js';
 import { WasmVectorKernels } from './wasm-vector.js';
+import { WasmAttention } from './wasm-attention.js';
 import { webAssembly } from './webassembly.js';
 
 export { WasmSgemm, type WasmSgemmOptions } from './wasm-gemm.js';
 export { WasmGates } from './wasm-gates.js';
 export { WasmVectorKernels } from './wasm-vector.js';
+export { WasmAttention } from './wasm-attention.js';
 export { WasmHeap, type WasmHeapOptions } from './heap.js';
 export { buildSgemmModule, DEFAULT_KERNEL_SHAPE, type SgemmKernelShape } from './sgemm-module.js';
 
@@ -121,6 +123,7 @@ export function createWasmBackend(options: CreateWasmBackendOptions): WasmBacken
   const sgemm = new WasmSgemm(heap, { ...options, relaxedMadd: options.relaxedSimd });
   const gates = new WasmGates(heap);
   const vectors = new WasmVectorKernels(heap);
+  const attention = new WasmAttention(heap, options.relaxedSimd);
   return {
     name: options.name ?? 'wasm',
     supportsFloat64: false,
@@ -135,6 +138,10 @@ export function createWasmBackend(options: CreateWasmBackendOptions): WasmBacken
     gruGatesForward: gates.gruGatesForward,
     gruGatesBackward: gates.gruGatesBackward,
     rnnTanhForward: gates.rnnTanhForward,
+    gruFullGatesForward: gates.gruFullGatesForward,
+    gruFullCandidateForward: gates.gruFullCandidateForward,
+    additiveScores: attention.additiveScores,
+    additiveScoresBackward: attention.additiveScoresBackward,
     runWithConstants: (arrays, fn) => sgemm.runWithConstants(arrays, fn),
     vectors,
     addBias: vectors.addBias,

@@ -16,11 +16,11 @@
  * calls allocate nothing.
  */
 import type {
-  GruGatesBackwardKernel, GruGatesForwardKernel, LstmGatesBackwardKernel, LstmGatesForwardKernel, RnnTanhForwardKernel,
+  GruFullCandidateForwardKernel, GruFullGatesForwardKernel, GruGatesBackwardKernel, GruGatesForwardKernel, LstmGatesBackwardKernel, LstmGatesForwardKernel, RnnTanhForwardKernel,
   StridedBuffer,
 } from '../kernels/types.js';
 import {
-  gruGatesBackwardJs, gruGatesForwardJs, lstmGatesBackwardJs, lstmGatesForwardJs, rnnTanhForwardJs,
+  gruFullCandidateForwardJs, gruFullGatesForwardJs, gruGatesBackwardJs, gruGatesForwardJs, lstmGatesBackwardJs, lstmGatesForwardJs, rnnTanhForwardJs,
 } from '../kernels/gates-js.js';
 import { buildGatesModule } from './gates-module.js';
 import { ALIGN_FLOATS, type WasmHeap } from './heap.js';
@@ -45,6 +45,9 @@ type GruBackwardExport = (
   dh: number, lddh: number, dxp: number, lddxp: number, dhp: number, lddhp: number, dhprev: number, lddhprev: number,
 ) => void;
 type RnnTanhExport = (rows: number, h: number, a: number, lda: number, xp: number, ldxp: number) => void;
+type GruFullExport = (
+  rows: number, h: number, g: number, ldg: number, xp: number, ldxp: number, cp: number, ldcp: number, out: number, ldout: number,
+) => void;
 
 const roundUp = (x: number, to: number) => Math.ceil(x / to) * to;
 
@@ -135,6 +138,8 @@ export class WasmGates {
   private readonly gruFwd: GruForwardExport;
   private readonly gruBwd: GruBackwardExport;
   private readonly rnnTanh: RnnTanhExport;
+  private readonly gruFullGatesFwd: GruFullExport;
+  private readonly gruFullCandFwd: GruFullExport;
   private readonly expExport: (src: number, dst: number, n: number) => void;
   private readonly placer: OperandPlacer;
 
@@ -145,6 +150,8 @@ export class WasmGates {
     this.gruFwd = instance.exports.gru_fwd as GruForwardExport;
     this.gruBwd = instance.exports.gru_bwd as GruBackwardExport;
     this.rnnTanh = instance.exports.rnn_tanh as RnnTanhExport;
+    this.gruFullGatesFwd = instance.exports.gru_full_gates_fwd as GruFullExport;
+    this.gruFullCandFwd = instance.exports.gru_full_cand_fwd as GruFullExport;
     this.expExport = instance.exports.exp_f32x4 as (src: number, dst: number, n: number) => void;
     this.placer = new OperandPlacer(heap);
   }
@@ -234,6 +241,36 @@ export class WasmGates {
     const o = this.placer;
     o.begin(spanOf(rows, H, a) + spanOf(rows, H, xp));
     this.rnnTanh(rows, H, o.place(a, rows, H, true, true), 4 * a.stride, o.place(xp, rows, H, true, false), 4 * xp.stride);
+    o.finish();
+  };
+
+  readonly gruFullGatesForward: GruFullGatesForwardKernel = (rows, H, gates, xp, cPrev, resetState) => {
+    if (rows === 0 || H === 0) return;
+    if (H % 4 !== 0 || !allFloat32(gates, xp, cPrev, resetState)) {
+      gruFullGatesForwardJs(rows, H, gates, xp, cPrev, resetState);
+      return;
+    }
+    const G = 3 * H, o = this.placer;
+    o.begin(spanOf(rows, G, gates) + spanOf(rows, G, xp) + spanOf(rows, H, cPrev) + spanOf(rows, H, resetState));
+    this.gruFullGatesFwd(
+      rows, H, o.place(gates, rows, G, true, true), 4 * gates.stride, o.place(xp, rows, G, true, false), 4 * xp.stride,
+      o.place(cPrev, rows, H, true, false), 4 * cPrev.stride, o.place(resetState, rows, H, false, true), 4 * resetState.stride,
+    );
+    o.finish();
+  };
+
+  readonly gruFullCandidateForward: GruFullCandidateForwardKernel = (rows, H, gates, xp, cPrev, c) => {
+    if (rows === 0 || H === 0) return;
+    if (H % 4 !== 0 || !allFloat32(gates, xp, cPrev, c)) {
+      gruFullCandidateForwardJs(rows, H, gates, xp, cPrev, c);
+      return;
+    }
+    const G = 3 * H, o = this.placer;
+    o.begin(spanOf(rows, G, gates) + spanOf(rows, G, xp) + spanOf(rows, H, cPrev) + spanOf(rows, H, c));
+    this.gruFullCandFwd(
+      rows, H, o.place(gates, rows, G, true, true), 4 * gates.stride, o.place(xp, rows, G, true, false), 4 * xp.stride,
+      o.place(cPrev, rows, H, true, false), 4 * cPrev.stride, o.place(c, rows, H, false, true), 4 * c.stride,
+    );
     o.finish();
   };
 

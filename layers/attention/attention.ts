@@ -24,10 +24,11 @@
  * H and every query must stay unchanged between the forward and the backward calls (the workspace
  * keeps a reference to H and copies of the queries). The steps allocate nothing.
  */
+import { additiveScoresBackwardKernel, additiveScoresKernel, getBackend } from '../../engine/backend.js';
 import { gemm } from '../../engine/gemm.js';
 import { initXavierUniform } from '../../engine/init.js';
 import {
-  Matrix, expectSameDType, expectShape, zero, type DType, type FloatArray,
+  Matrix, expectSameDType, expectShape, shapeOf, zero, type DType, type FloatArray,
 } from '../../engine/matrix.js';
 import { sumRows } from '../../engine/ops.js';
 import type { Rng } from '../../engine/rng.js';
@@ -117,8 +118,10 @@ export interface AttentionWorkspace {
   readonly hidden: Matrix;
   /** Additive scratch: W s [B, n_att] in forward, dL/d(W s) in backward. */
   readonly queryProj: Matrix;
-  /** Scratch dL/de of one step, [B·T_x] (float64 whatever the dtype). */
-  readonly dScores: Float64Array;
+  /** Scratch dL/de of one step, [B, T_x] (row b: batch row b over the source positions). */
+  readonly dScores: Matrix;
+  /** Additive: the strided views one batch row's score kernel call reads and writes (refilled, never reallocated). */
+  readonly rowViews: AdditiveRowViews;
   /** Source mask as bytes, index i·B + b (1 = valid). */
   readonly mask: Uint8Array;
   /** The encoder outputs of the current sequence (set by attentionKeysForward). */
@@ -145,7 +148,11 @@ export function createAttentionWorkspace(layer: Attention, srcSteps: number, tgt
     querySteps,
     hidden: additive ? Matrix.zeros(tgtSteps * srcSteps * batch, layer.attentionSize, dtype) : Matrix.zeros(0, 0, dtype),
     queryProj: additive ? Matrix.zeros(batch, layer.attentionSize, dtype) : Matrix.zeros(0, 0, dtype),
-    dScores: new Float64Array(batch * srcSteps),
+    dScores: Matrix.zeros(batch, srcSteps, dtype),
+    rowViews: {
+      query: { data: queries.data, offset: 0, stride: 0 }, keys: { data: queries.data, offset: 0, stride: 0 },
+      hidden: { data: queries.data, offset: 0, stride: 0 }, scores: { data: queries.data, offset: 0, stride: 0 },
+    },
     mask: new Uint8Array(srcSteps * batch),
     encoder: null,
   };
@@ -262,22 +269,14 @@ export function attentionStepForward(context: Matrix, ws: AttentionWorkspace, t:
   // 1. scores e⟨t,i⟩ into the α rows (−∞ where masked)
   if (layer.score === 'additive') {
     gemm(ws.queryProj, s, layer.params.W, false, true); // W s  [B, n_att]
-    const n = layer.attentionSize;
-    const qp = ws.queryProj, K = ws.keys, A = ws.hidden, v = layer.params.v;
-    for (let i = 0; i < Tx; i++) {
-      for (let b = 0; b < B; b++) {
-        const at = alphaBase + b * ws.alpha.stride + i;
-        if (mask[i * B + b] === 0) { alpha[at] = -Infinity; continue; }
-        const q = qp.offset + b * qp.stride, k = K.offset + (i * B + b) * K.stride;
-        const a = A.offset + ((t * Tx + i) * B + b) * A.stride;
-        let e = 0;
-        for (let j = 0; j < n; j++) {
-          const h = Math.tanh(qp.data[q + j] + K.data[k + j]);
-          A.data[a + j] = h;
-          e += h * v.data[v.offset + j];
-        }
-        alpha[at] = e;
-      }
+    const scores = additiveScoresKernel(), views = ws.rowViews, v = layer.params.v;
+    for (let b = 0; b < B; b++) {
+      // batch row b: its query against its T_x keys (rows i·B + b of K), the tanh rows into the cache
+      setRowViews(ws, t, b, ws.queryProj, ws.keys, ws.hidden);
+      views.scores.data = alpha;
+      views.scores.offset = alphaBase + b * ws.alpha.stride;
+      scores(1, Tx, layer.attentionSize, views.query, views.keys, v, views.hidden, views.scores);
+      for (let i = 0; i < Tx; i++) if (mask[i * B + b] === 0) alpha[alphaBase + b * ws.alpha.stride + i] = -Infinity;
     }
   } else {
     const K = layer.score === 'dot' ? H : ws.keys; // dot: e = s·h; general: e = s·(W_a h)
@@ -309,6 +308,22 @@ export function attentionStepForward(context: Matrix, ws: AttentionWorkspace, t:
     }
   }
   return context;
+}
+
+/** Batch row b's views for the score kernels: the query row b of Q, the keys rows i·B + b of K, the cache rows of step t. */
+function setRowViews(ws: AttentionWorkspace, t: number, b: number, Q: Matrix, K: Matrix, A: Matrix): void {
+  const { query, keys, hidden } = ws.rowViews, B = ws.batch;
+  query.data = Q.data; query.offset = Q.offset + b * Q.stride; query.stride = Q.stride;
+  keys.data = K.data; keys.offset = K.offset + b * K.stride; keys.stride = B * K.stride;
+  hidden.data = A.data; hidden.offset = A.offset + (t * ws.srcSteps * B + b) * A.stride; hidden.stride = B * A.stride;
+}
+
+/** The mutable strided views of AttentionWorkspace.rowViews. */
+interface AdditiveRowViews {
+  query: { data: FloatArray; offset: number; stride: number };
+  keys: { data: FloatArray; offset: number; stride: number };
+  hidden: { data: FloatArray; offset: number; stride: number };
+  scores: { data: FloatArray; offset: number; stride: number };
 }
 
 function copyRows(out: Matrix, src: Matrix): void {
@@ -344,7 +359,7 @@ export function attentionStepBackward(
   const s = ws.querySteps[t];
   const alpha = ws.alpha.data;
   const alphaBase = ws.alpha.offset + t * B * ws.alpha.stride;
-  const de = ws.dScores;
+  const de = ws.dScores.data;
   const n = layer.encoderSize;
 
   // dα, the direct part of dH, and the softmax backward → de [B, T_x]
@@ -368,24 +383,14 @@ export function attentionStepBackward(
   }
 
   if (layer.score === 'additive') {
-    const m = layer.attentionSize;
-    const dqp = ws.queryProj, dK = ws.dKeys, A = ws.hidden;
-    const v = layer.params.v, dv = layer.grads.v;
+    const dqp = ws.queryProj, views = ws.rowViews;
+    const scoresBackward = additiveScoresBackwardKernel();
     zero(dqp);
-    for (let i = 0; i < Tx; i++) {
-      for (let b = 0; b < B; b++) {
-        const d = de[b * Tx + i];
-        if (d === 0) continue;
-        const a = A.offset + ((t * Tx + i) * B + b) * A.stride;
-        const k = dK.offset + (i * B + b) * dK.stride, q = dqp.offset + b * dqp.stride;
-        for (let j = 0; j < m; j++) {
-          const h = A.data[a + j];
-          dv.data[dv.offset + j] += d * h;
-          const dz = d * v.data[v.offset + j] * (1 - h * h);
-          dK.data[k + j] += dz;
-          dqp.data[q + j] += dz;
-        }
-      }
+    for (let b = 0; b < B; b++) {
+      setRowViews(ws, t, b, dqp, ws.dKeys, ws.hidden);
+      views.scores.data = de;
+      views.scores.offset = ws.dScores.offset + b * ws.dScores.stride;
+      scoresBackward(1, Tx, layer.attentionSize, views.hidden, views.scores, layer.params.v, layer.grads.v, views.keys, views.query);
     }
     gemm(layer.grads.W, dqp, s, true, false, 1, 1); // dW += dQPᵀ s
     if (dQuery) gemm(dQuery, dqp, layer.params.W, false, false, 1, 1); // dS += dQP W
@@ -441,3 +446,144 @@ export function attentionWeights(ws: AttentionWorkspace, t: number): Matrix {
   return ws.alpha.rowView(t * ws.batch, ws.batch);
 }
 
+
+// ---- inference: many decoder rows over sources kept source-major --------------------------------
+
+/**
+ * The encoder side of batched decoding (no backward): S sources as the encoder gives them,
+ * time-major (row i·S + s is h⟨i⟩ of source s), each read with a stride of S rows and only up to its
+ * length (no padding work, no mask). Made once per batch of sources by `createAttentionMemory`.
+ */
+export interface AttentionMemory {
+  readonly layer: Attention;
+  readonly sources: number;
+  /** T_x: the padded source length. */
+  readonly srcSteps: number;
+  readonly lengths: Int32Array;
+  /** H [T_x·S, n_h], time-major: the caller's matrix itself (it must not change while the memory is used). */
+  readonly encoder: Matrix;
+  /** The keys, rows as H: U h + b (additive), W_a h (general); H itself for dot. */
+  readonly keys: Matrix;
+}
+
+/**
+ * The memory of S sources from time-major encoder outputs H [T_x·S, n_h] (row i·S + s) and their
+ * lengths (1 ≤ length ≤ T_x): keeps H (no copy) and projects the keys with one GEMM. With `reuse`
+ * (an earlier memory of this layer, no longer read) its key storage is taken where it is large
+ * enough, so decoding chunk after chunk allocates once.
+ */
+export function createAttentionMemory(
+  layer: Attention, encoderOutputs: Matrix, lengths: readonly number[], reuse: AttentionMemory | null = null,
+): AttentionMemory {
+  const op = 'createAttentionMemory';
+  const S = lengths.length;
+  checkSize(op, 'the number of sources', S);
+  const Tx = encoderOutputs.rows / S;
+  if (!Number.isInteger(Tx) || Tx < 1) throw new Error(`${op}: expected encoder outputs with T_x·${S} rows, got ${encoderOutputs.rows}`);
+  expectShape(op, 'encoder outputs H', encoderOutputs, Tx * S, layer.encoderSize);
+  lengths.forEach((len, s) => {
+    if (!Number.isInteger(len) || len < 1 || len > Tx) throw new Error(`${op}: expected source lengths in [1, ${Tx}], got ${len} for source ${s}`);
+  });
+  const dtype = encoderOutputs.dtype;
+  // a reused matrix is a view of its whole buffer (an earlier, smaller memory took only its first rows)
+  const storage = (cols: number): Matrix => {
+    const old = reuse?.layer === layer && reuse.keys !== reuse.encoder ? reuse.keys : null;
+    return old && old.dtype === dtype && old.cols === cols && old.stride === cols && old.data.length >= S * Tx * cols
+      ? new Matrix(S * Tx, cols, old.data) : Matrix.zeros(S * Tx, cols, dtype);
+  };
+  let keys = encoderOutputs;
+  if (layer.score === 'additive') {
+    keys = storage(layer.attentionSize);
+    gemm(keys, encoderOutputs, layer.params.U, false, true);
+    addRowVector(keys, layer.params.b);
+  } else if (layer.score === 'general') {
+    keys = storage(layer.querySize);
+    gemm(keys, encoderOutputs, layer.params.W_a, false, true);
+  }
+  return { layer, sources: S, srcSteps: Tx, lengths: Int32Array.from(lengths), encoder: encoderOutputs, keys };
+}
+
+/** Buffers of `attentionDecodeStep` for up to `rows` decoder rows (made once, reused every step). */
+export interface AttentionDecodeScratch {
+  readonly rows: number;
+  /** W s of every row (additive). [rows, n_att] */
+  readonly queryProj: Matrix;
+  /** e, then α, of every row over its source's positions. [rows, T_x] */
+  readonly alpha: Matrix;
+  readonly views: AdditiveRowViews;
+}
+
+/** Scratch for up to `rows` decoder rows over memories of up to `srcSteps` positions per source. */
+export function createAttentionDecodeScratch(layer: Attention, rows: number, srcSteps: number): AttentionDecodeScratch {
+  checkSize('createAttentionDecodeScratch', 'rows', rows);
+  checkSize('createAttentionDecodeScratch', 'srcSteps', srcSteps);
+  const dtype = layer.dtype;
+  const queryProj = Matrix.zeros(layer.score === 'additive' ? rows : 0, layer.attentionSize, dtype);
+  const view = () => ({ data: queryProj.data, offset: 0, stride: 0 });
+  return {
+    rows, queryProj, alpha: Matrix.zeros(rows, srcSteps, dtype),
+    views: { query: view(), keys: view(), hidden: view(), scores: view() },
+  };
+}
+
+/**
+ * One decoder step of attention for `rows` rows, row r attending to source rowSources[r] of the
+ * memory (rows of one source consecutive, as a beam's hypotheses are): the same α and c as
+ * attentionStepForward over that source alone (its positions i < length), without the backward's
+ * caches. The additive score runs as one kernel call per source (its rows against its keys), the
+ * context c = α·H_s as one GEMM per source.
+ *   context [≥ rows, n_h] (rows 0 … rows−1 written), query s⟨t−1⟩ [≥ rows, n_s]; α stays in scratch.alpha.
+ */
+export function attentionDecodeStep(
+  context: Matrix, memory: AttentionMemory, query: Matrix, rowSources: Int32Array, rows: number, scratch: AttentionDecodeScratch,
+): void {
+  const op = 'attentionDecodeStep';
+  const { layer, lengths } = memory;
+  if (!Number.isInteger(rows) || rows < 0 || rows > scratch.rows || rows > query.rows || rows > context.rows || rows > rowSources.length) {
+    throw new Error(`${op}: expected rows in [0, ${Math.min(scratch.rows, query.rows, context.rows, rowSources.length)}], got ${rows}`);
+  }
+  if (memory.srcSteps > scratch.alpha.cols) throw new Error(`${op}: expected a scratch for ≥ ${memory.srcSteps} source positions, got ${scratch.alpha.cols}`);
+  if (query.cols !== layer.querySize || context.cols !== layer.encoderSize) {
+    throw new Error(`${op}: expected query [·, ${layer.querySize}] and context [·, ${layer.encoderSize}], got ${shapeOf(query)} and ${shapeOf(context)}`);
+  }
+  expectSameDType(op, memory.encoder, query);
+  expectSameDType(op, memory.encoder, context);
+  const additive = layer.score === 'additive';
+  const alpha = scratch.alpha, views = scratch.views, K = memory.keys, H = memory.encoder, qp = scratch.queryProj;
+  const S = memory.sources; // source s: rows s, S + s, 2S + s, … of H and K
+  const scores = additiveScoresKernel(), product = getBackend().gemm; // raw kernels: no Matrix views per step
+  if (additive && rows > 0) {
+    const W = layer.params.W; // W s  [rows, n_att]
+    product(rows, layer.attentionSize, layer.querySize, 1, query.data, query.offset, query.stride, false,
+      W.data, W.offset, W.stride, true, 0, qp.data, qp.offset, qp.stride);
+  }
+  for (let r0 = 0; r0 < rows;) {
+    const s = rowSources[r0];
+    if (!Number.isInteger(s) || s < 0 || s >= memory.sources) throw new Error(`${op}: expected row sources in [0, ${memory.sources}), got ${s} for row ${r0}`);
+    let r1 = r0 + 1;
+    while (r1 < rows && rowSources[r1] === s) r1++;
+    const L = lengths[s], keyRow = K.offset + s * K.stride, keyStride = S * K.stride;
+    if (additive) {
+      const q = views.query, k = views.keys, e = views.scores;
+      q.data = qp.data; q.offset = qp.offset + r0 * qp.stride; q.stride = qp.stride;
+      k.data = K.data; k.offset = keyRow; k.stride = keyStride;
+      e.data = alpha.data; e.offset = alpha.offset + r0 * alpha.stride; e.stride = alpha.stride;
+      scores(r1 - r0, L, layer.attentionSize, q, k, layer.params.v, null, e);
+    } else {
+      for (let r = r0; r < r1; r++) {
+        const q = query.offset + r * query.stride, a = alpha.offset + r * alpha.stride;
+        for (let i = 0; i < L; i++) {
+          const k = keyRow + i * keyStride;
+          let e = 0;
+          for (let j = 0; j < layer.querySize; j++) e += query.data[q + j] * K.data[k + j];
+          alpha.data[a + i] = e;
+        }
+      }
+    }
+    for (let r = r0; r < r1; r++) attentionSoftmaxRow(alpha.data, alpha.offset + r * alpha.stride, L);
+    // c = α·H_s for the group's rows: [r1 − r0, L]·[L, n_h]
+    product(r1 - r0, layer.encoderSize, L, 1, alpha.data, alpha.offset + r0 * alpha.stride, alpha.stride, false,
+      H.data, H.offset + s * H.stride, S * H.stride, false, 0, context.data, context.offset + r0 * context.stride, context.stride);
+    r0 = r1;
+  }
+}

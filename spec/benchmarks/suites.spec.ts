@@ -10,7 +10,7 @@ import { millis, runCase, type BenchCase, type BenchResult } from '../../benchma
 import { gradcheckSuite } from '../../benchmarks/suites/gradcheck.js';
 import { formatHeapTable, traceHeap, type HeapTrace } from '../../benchmarks/suites/memory.js';
 import { initWasmBackend } from '../../engine/wasm/index.js';
-import { cellsWork, sampleWork, trainWork } from '../../benchmarks/workloads.js';
+import { cellsWork, decodeWork, sampleWork, trainWork } from '../../benchmarks/workloads.js';
 import { UsageError } from '../../cli/args.js';
 import { benchCommand } from '../../cli/commands/bench.js';
 
@@ -51,6 +51,14 @@ describe('bench workloads', () => {
       drawn.add(a.lastLoss());
     }
     for (const token of drawn) expect(token >= 0 && token < 6 && Number.isInteger(token)).toBe(true);
+  });
+
+  it('decode: <EOS> unreachable, every hypothesis runs the given number of steps (as the PyTorch peer\'s loop)', () => {
+    for (const beam of [1, 3]) {
+      const work = decodeWork({ beam, n: 9, steps: 4, chunk: 4 });
+      work.call();
+      expect(work.lastLoss()).toBe(4); // the best hypothesis of the first source: 4 tokens, unfinished
+    }
   });
 
   it('rejects a cell it does not know', () => {

@@ -11,7 +11,7 @@ import {
 } from '../../engine/backend.js';
 import { gemm } from '../../engine/gemm.js';
 import {
-  gruGatesBackwardJs, gruGatesForwardJs, lstmGatesBackwardJs, lstmGatesForwardJs, rnnTanhForwardJs,
+  gruFullCandidateForwardJs, gruFullGatesForwardJs, gruGatesBackwardJs, gruGatesForwardJs, lstmGatesBackwardJs, lstmGatesForwardJs, rnnTanhForwardJs,
 } from '../../engine/kernels/gates-js.js';
 import { Matrix, type DType } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
@@ -190,6 +190,27 @@ describe('wasm gate kernels against the js ones (1e−5)', () => {
       for (let k = 0; k < 3; k++) expect(relDiff(b2[k], b1[k])).toBeLessThan(1e-5);
     });
 
+    it(`full GRU forward (gates, then candidate), ${rows} × ${H}, strided views`, () => {
+      const rng = new Rng(rows * 13 + H);
+      const gates = stridedView(rng, rows, 3 * H), xp = stridedView(rng, rows, 3 * H), cPrev = stridedView(rng, rows, H);
+      const g1 = gates.clone(), g2 = gates.clone();
+      const [rs1, rs2] = [stridedView(rng, rows, H), stridedView(rng, rows, H)];
+      const rsBefore = rs2.data.slice();
+      gruFullGatesForwardJs(rows, H, g1, xp, cPrev, rs1);
+      wasm.gruFullGatesForward!(rows, H, g2, xp, cPrev, rs2);
+      expect(maxAbsDiff(g2, g1)).toBeLessThan(1e-5);
+      expect(maxAbsDiff(g2, g1)).toBeGreaterThan(0); // really another implementation
+      expect(relDiff(rs2, rs1)).toBeLessThan(1e-5);
+      expect(gapsUnchanged(rs2, rsBefore)).toBe(true);
+      const [c1, c2] = [stridedView(rng, rows, H), stridedView(rng, rows, H)];
+      const cBefore = c2.data.slice();
+      gruFullCandidateForwardJs(rows, H, g1, xp, cPrev, c1);
+      wasm.gruFullCandidateForward!(rows, H, g2, xp, cPrev, c2);
+      expect(maxAbsDiff(g2, g1)).toBeLessThan(1e-5);
+      expect(relDiff(c2, c1)).toBeLessThan(1e-5);
+      expect(gapsUnchanged(c2, cBefore)).toBe(true);
+    });
+
     it(`RNN tanh, ${rows} × ${H}, strided views`, () => {
       const rng = new Rng(rows + H);
       const a = stridedView(rng, rows, H), xp = stridedView(rng, rows, H);
@@ -286,7 +307,7 @@ describe('the seam', () => {
     expect(gruGatesForwardKernel()).toBe(backend.gates.gruGatesForward);
   });
 
-  for (const kind of ['lstm', 'gru-reset-after', 'rnn'] as const) {
+  for (const kind of ['lstm', 'gru-reset-after', 'gru', 'rnn'] as const) {
     it(`a whole ${kind} layer (forward + BPTT, ragged mask) on wasm agrees with js to 1e−4`, async () => {
       await initWasmBackend();
       const T = 6, B = 3, D = 5, H = 8;

@@ -50,6 +50,7 @@
  * This module touches no file system (the playground decodes in a browser); `model-file.ts` reads and
  * writes the file (atomically) under Node.
  */
+import { withConstantOperands } from '../../engine/backend.js';
 import { crossEntropyBackward, crossEntropy } from '../../engine/cross-entropy.js';
 import { tanh, tanhBackward } from '../../engine/activations.js';
 import { gemm } from '../../engine/gemm.js';
@@ -67,9 +68,9 @@ import {
   type EncoderWorkspace, type NamedParameters, type SequenceEncoder,
 } from '../../layers/architectures.js';
 import {
-  attentionKeysBackward, attentionKeysForward, attentionStepBackward, attentionStepForward, attentionWeights,
-  createAttention, createAttentionWorkspace, zeroAttentionGrads,
-  type Attention, type AttentionScore, type AttentionWorkspace,
+  attentionDecodeStep, attentionKeysBackward, attentionKeysForward, attentionStepBackward, attentionStepForward, attentionWeights,
+  createAttention, createAttentionDecodeScratch, createAttentionMemory, createAttentionWorkspace, zeroAttentionGrads,
+  type Attention, type AttentionDecodeScratch, type AttentionMemory, type AttentionScore, type AttentionWorkspace,
 } from '../../layers/attention/attention.js';
 import { isBidirectional } from '../../layers/bidirectional.js';
 import type { CellKind, RecurrentCell } from '../../layers/cells/cell.js';
@@ -971,9 +972,9 @@ interface PackedBatch {
   readonly steps: SequenceWorkspace;
   readonly h0: Matrix[];
   readonly beginOptions: { h0: readonly Matrix[] };
-  readonly attentionWs: AttentionWorkspace | null;
-  /** H_enc rows of each packed row's source [T_x·rows, n_h] (attention reads it through attentionWs.encoder). */
-  readonly encoder: Matrix | null;
+  readonly attention: AttentionDecodeScratch | null;
+  /** The source of each packed row (attention). */
+  readonly rowSources: Int32Array;
   /** [h′⟨t⟩, e(y⟨t−1⟩), c⟨t⟩] of every row [rows, H_dec + d + n_h] and its column blocks. */
   readonly z: Matrix;
   readonly hidden: Matrix;
@@ -987,13 +988,14 @@ interface PackedBatch {
 /**
  * The decoder over S sources with K hypothesis slots each (beam.ts's BatchStepModel; slot s·K + k
  * belongs to source s). The encoder runs once, over the S sources as one right-padded batch (source
- * mask; a padded source position gets α = 0, and the encoder keeps each row's state at its last
- * real step), and the attention keys are projected once, for the S sources. A step is one batched
- * decoder step — target embedding rows, attention context, cell, output layer, log-softmax: the
- * per-hypothesis decoder's step (Seq2SeqDecoder) on many rows — over the live slots only, packed
- * into the rows of a batch (sizes in buckets, extra rows fully masked and ignored); each packed
- * row gets its source's keys, encoder outputs and mask by a row copy. Slot states stay in slot
- * layout. After warm-up (one batch per bucket), `step` and `reorder` allocate nothing.
+ * mask; the encoder keeps each row's state at its last real step), and the attention keys are
+ * projected once, for the S sources, kept source-major (AttentionMemory: each source read only up
+ * to its length). A step is one batched decoder step — target embedding rows, attention context,
+ * cell, output layer, log-softmax: the per-hypothesis decoder's step (Seq2SeqDecoder) on many rows —
+ * over the live slots only, packed into the rows of a batch (sizes in buckets; the extra rows are
+ * ignored); attention runs per source over its packed rows (attentionDecodeStep), reading the
+ * memory in place. Slot states stay in slot layout. After warm-up (one batch per bucket), `step`
+ * and `reorder` allocate nothing.
  */
 export class Seq2SeqBatchDecoder implements BatchStepModel {
   readonly model: Seq2SeqModel;
@@ -1004,16 +1006,19 @@ export class Seq2SeqBatchDecoder implements BatchStepModel {
   readonly sourceLengths: number[];
   /** m_0 [S, n_h] (the context without attention); H_enc [T_x·S, n_h], its mask and keys (attention). */
   private readonly summary0: Matrix;
-  private readonly encoderOutputs: Matrix | null;
-  private readonly srcMask: Matrix | null;
-  private readonly sourceAttention: AttentionWorkspace | null;
+  private readonly memory: AttentionMemory | null;
   /** Slot states [S·K, H_dec] per state tensor, and the states the last step produced (slot layout). */
   private readonly state: Matrix[];
   private readonly next: Matrix[];
-  private readonly batches = new Map<number, PackedBatch>();
+  private readonly buffers: Seq2SeqDecodeBuffers;
 
-  /** sources: token ids (at least one each), or feature vectors of length F for captioning; slots ≥ 1. */
-  constructor(model: Seq2SeqModel, sources: readonly (readonly number[] | ArrayLike<number>)[], slots: number) {
+  /**
+   * sources: token ids (at least one each), or feature vectors of length F for captioning; slots ≥ 1.
+   * `buffers` (translateManyIds passes one to every chunk) lends the workspaces; default: new ones.
+   */
+  constructor(
+    model: Seq2SeqModel, sources: readonly (readonly number[] | ArrayLike<number>)[], slots: number, buffers?: Seq2SeqDecodeBuffers,
+  ) {
     const op = 'Seq2SeqBatchDecoder';
     const S = sources.length;
     if (S === 0) throw new Error(`${op}: expected at least one source, got none`);
@@ -1023,16 +1028,15 @@ export class Seq2SeqBatchDecoder implements BatchStepModel {
     this.sources = S;
     this.slots = slots;
     this.vocabSize = model.targetVocab.size;
-    const { summary, encoderOutputs, srcMask, lengths } = encodeSources(op, model, sources);
+    const longest = sources.reduce((m, ids) => Math.max(m, ids.length), 1);
+    this.buffers = buffers && buffers.model === model && buffers.slots === slots && buffers.maxSourceLength >= longest
+      ? buffers : new Seq2SeqDecodeBuffers(model, slots, longest);
+    const { summary, encoderOutputs, lengths } = encodeSources(op, model, sources, this.buffers);
     this.sourceLengths = lengths;
     this.summary0 = summary[0];
-    this.encoderOutputs = encoderOutputs;
-    this.srcMask = srcMask;
-    this.sourceAttention = null;
-    if (model.attention && encoderOutputs && srcMask) {
-      this.sourceAttention = createAttentionWorkspace(model.attention, srcMask.rows, 1, S);
-      attentionKeysForward(this.sourceAttention, encoderOutputs, srcMask);
-    }
+    this.memory = model.attention && encoderOutputs
+      ? createAttentionMemory(model.attention, encoderOutputs, lengths, this.buffers.memory) : null;
+    this.buffers.memory = this.memory;
     // h′⟨0⟩ of every source through the bridge, one copy per slot.
     this.state = [];
     this.next = [];
@@ -1057,7 +1061,7 @@ export class Seq2SeqBatchDecoder implements BatchStepModel {
     let rows = 8;
     while (rows < n) rows = (rows & (rows - 1)) === 0 ? rows + rows / 2 : (rows / 3) * 4;
     if (rows > all) rows = all;
-    return this.batches.get(rows) ?? this.makeBatch(rows);
+    return this.buffers.batches.get(rows) ?? this.makeBatch(rows);
   }
 
   private makeBatch(rows: number): PackedBatch {
@@ -1067,46 +1071,31 @@ export class Seq2SeqBatchDecoder implements BatchStepModel {
     const h0: Matrix[] = [];
     for (let k = 0; k < model.decoder.stateCount; k++) h0.push(Matrix.zeros(rows, H, dtype));
     const z = Matrix.zeros(rows, H + d + nc, dtype);
-    let attentionWs: AttentionWorkspace | null = null;
-    let encoder: Matrix | null = null;
-    if (model.attention && this.srcMask) {
-      const Tx = this.srcMask.rows;
-      attentionWs = createAttentionWorkspace(model.attention, Tx, 1, rows);
-      encoder = Matrix.zeros(Tx * rows, nc, dtype);
-      attentionKeysForward(attentionWs, encoder, Matrix.zeros(Tx, rows, dtype)); // sets the encoder; keys and mask are copied per step
-    }
     const batch: PackedBatch = {
-      rows, steps: createSequenceWorkspace(model.decoder, 1, rows), h0, beginOptions: { h0 }, attentionWs, encoder,
+      rows, steps: createSequenceWorkspace(model.decoder, 1, rows), h0, beginOptions: { h0 },
+      attention: model.attention ? createAttentionDecodeScratch(model.attention, rows, this.buffers.maxSourceLength) : null,
+      rowSources: new Int32Array(rows),
       z, hidden: z.colView(0, H), embedded: z.colView(H, d), context: z.colView(H + d, nc), input: z.colView(H, d + nc),
       logits: Matrix.zeros(rows, this.vocabSize, dtype), tokens: new Int32Array(rows),
     };
-    this.batches.set(rows, batch);
+    this.buffers.batches.set(rows, batch);
     return batch;
   }
 
-  /** Packed row r reads slot live[r] (r < n); the rest of the batch is masked out (α = 0, outputs ignored). */
+  /**
+   * Packed row r reads slot live[r] (r < n; live in increasing order, so the rows of a source are
+   * consecutive); the rest of the batch repeats live[0] and its outputs are ignored.
+   */
   private pack(batch: PackedBatch, tokens: Int32Array, live: Int32Array, n: number): void {
     const K = this.slots;
     for (let r = 0; r < batch.rows; r++) {
       const slot = r < n ? live[r] : live[0];
       batch.tokens[r] = tokens[slot];
+      batch.rowSources[r] = Math.floor(slot / K);
       for (let k = 0; k < this.state.length; k++) copyRow(batch.h0[k], r, this.state[k], slot);
     }
-    const src = this.sourceAttention;
-    if (src === null || batch.attentionWs === null || batch.encoder === null) {
-      for (let r = 0; r < batch.rows; r++) copyRow(batch.context, r, this.summary0, Math.floor((r < n ? live[r] : live[0]) / K)); // c⟨t⟩ = m_0
-      return;
-    }
-    // Attention over each row's source: its keys, encoder outputs and mask (AttentionWorkspace's documented fields).
-    const aws = batch.attentionWs, S = this.sources, R = batch.rows, Tx = aws.srcSteps;
-    const H = this.encoderOutputs as Matrix, keyed = aws.keys.cols > 0;
-    for (let i = 0; i < Tx; i++) {
-      for (let r = 0; r < R; r++) {
-        const s = Math.floor((r < n ? live[r] : live[0]) / K);
-        copyRow(batch.encoder, i * R + r, H, i * S + s);
-        if (keyed) copyRow(aws.keys, i * R + r, src.keys, i * S + s);
-        aws.mask[i * R + r] = r < n ? src.mask[i * S + s] : 0;
-      }
+    if (this.memory === null) {
+      for (let r = 0; r < batch.rows; r++) copyRow(batch.context, r, this.summary0, batch.rowSources[r]); // c⟨t⟩ = m_0
     }
   }
 
@@ -1118,7 +1107,7 @@ export class Seq2SeqBatchDecoder implements BatchStepModel {
     embeddingForward(batch.embedded, model.targetEmbedding, batch.tokens);
     const steps = batch.steps;
     beginSteps(steps, 1, batch.beginOptions);
-    if (batch.attentionWs) attentionStepForward(batch.context, batch.attentionWs, 0, batch.h0[0]);
+    if (this.memory && batch.attention) attentionDecodeStep(batch.context, this.memory, batch.h0[0], batch.rowSources, n, batch.attention);
     projectStepInput(steps, 0, batch.input);
     const out = forwardStep(steps, 0);
     copyInto(batch.hidden, out[0]);
@@ -1139,6 +1128,29 @@ export class Seq2SeqBatchDecoder implements BatchStepModel {
   }
 }
 
+/**
+ * The buffers batched decoding reuses from one chunk of sources to the next (translateManyIds): the
+ * encoder workspaces (by batch size, for up to maxSourceLength steps), the attention memory's storage
+ * and the packed decoder batches (by rows). For one model and slot count, and one decoder at a time:
+ * a new Seq2SeqBatchDecoder on these buffers overwrites what the previous one reads.
+ */
+export class Seq2SeqDecodeBuffers {
+  readonly encoders = new Map<number, EncoderWorkspace>();
+  readonly batches = new Map<number, PackedBatch>();
+  memory: AttentionMemory | null = null;
+
+  constructor(readonly model: Seq2SeqModel, readonly slots: number, readonly maxSourceLength: number) {}
+
+  encoderWorkspace(batch: number): EncoderWorkspace {
+    let ws = this.encoders.get(batch);
+    if (!ws) {
+      ws = createEncoderWorkspace(this.model.encoder as SequenceEncoder, this.maxSourceLength, batch);
+      this.encoders.set(batch, ws);
+    }
+    return ws;
+  }
+}
+
 /** out[row, :] = src[srcRow, :] (same widths). */
 function copyRow(out: Matrix, row: number, src: Matrix, srcRow: number): void {
   const od = out.data, sd = src.data, o = out.offset + row * out.stride, p = src.offset + srcRow * src.stride;
@@ -1150,7 +1162,7 @@ function copyRow(out: Matrix, row: number, src: Matrix, srcRow: number): void {
  * [T_x·S, n_h] and the mask [T_x, S] (null for captioning, whose m_k are the feature vectors).
  */
 function encodeSources(
-  op: string, model: Seq2SeqModel, sources: readonly (readonly number[] | ArrayLike<number>)[],
+  op: string, model: Seq2SeqModel, sources: readonly (readonly number[] | ArrayLike<number>)[], buffers: Seq2SeqDecodeBuffers,
 ): { summary: Matrix[]; encoderOutputs: Matrix | null; srcMask: Matrix | null; lengths: number[] } {
   const { dtype } = model.config;
   const S = sources.length;
@@ -1178,7 +1190,7 @@ function encodeSources(
       srcMask.set(t, s, 1);
     }
   });
-  const ews = createEncoderWorkspace(model.encoder, Tx, S);
+  const ews = buffers.encoderWorkspace(S);
   const r = encoderForward(model.encoder, ews, srcIds, { mask: srcMask });
   const top = r.finalState[r.finalState.length - 1];
   const Hf = top.forward[0].cols;
@@ -1256,9 +1268,21 @@ export function translateManyIds(
   const beamWidth = opts.beamWidth ?? 1;
   const order = sources.map((_, i) => i).sort((a, b) => sources[a].length - sources[b].length);
   const out: Translation[][] = new Array<Translation[]>(sources.length);
+  const buffers = decodeBuffersFor(model, beamWidth, sources.reduce((m, ids) => Math.max(m, ids.length), 1));
+  // the weights are constant while decoding: the wasm backend packs each once for the whole call
+  const weights = Object.values(seq2seqParameters(model).params).map((m) => m.data);
+  withConstantOperands(weights, () => decodeChunks(model, sources, order, chunk, opts, buffers, out));
+  return out;
+}
+
+function decodeChunks(
+  model: Seq2SeqModel, sources: readonly (readonly number[] | ArrayLike<number>)[], order: number[], chunk: number,
+  opts: TranslateOptions, buffers: Seq2SeqDecodeBuffers, out: Translation[][],
+): void {
+  const beamWidth = opts.beamWidth ?? 1;
   for (let start = 0; start < order.length; start += chunk) {
     const picked = order.slice(start, start + chunk);
-    const decoder = new Seq2SeqBatchDecoder(model, picked.map((i) => sources[i]), beamWidth);
+    const decoder = new Seq2SeqBatchDecoder(model, picked.map((i) => sources[i]), beamWidth, buffers);
     const lists = beamSearchBatch(decoder, {
       startToken: model.ids.sos,
       eosToken: model.ids.eos,
@@ -1270,7 +1294,21 @@ export function translateManyIds(
     });
     lists.forEach((hyps, j) => { out[picked[j]] = hyps.map((h) => toTranslation(model, h)); });
   }
-  return out;
+}
+
+/**
+ * The decode buffers of a model, kept with it (a WeakMap: they go when the model goes) so that
+ * repeated translateManyIds calls (an evaluation after every few training steps, a benchmark) allocate
+ * their workspaces once; replaced when the beam width changes or a longer source arrives.
+ */
+const decodeBuffers = new WeakMap<Seq2SeqModel, Seq2SeqDecodeBuffers>();
+
+function decodeBuffersFor(model: Seq2SeqModel, slots: number, longest: number): Seq2SeqDecodeBuffers {
+  const kept = decodeBuffers.get(model);
+  if (kept && kept.slots === slots && kept.maxSourceLength >= longest) return kept;
+  const buffers = new Seq2SeqDecodeBuffers(model, slots, Math.max(longest, kept?.maxSourceLength ?? 0));
+  decodeBuffers.set(model, buffers);
+  return buffers;
 }
 
 function toTranslation(model: Seq2SeqModel, h: Hypothesis): Translation {
