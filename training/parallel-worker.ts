@@ -5,8 +5,9 @@
  * applications (gradcheck-suite.ts): the shared layer never imports an application.
  */
 import { workerData } from 'node:worker_threads';
+import { createGloveHogwildJob, GLOVE_HOGWILD_JOB } from './embeddings/glove.js';
 import { createLmGradientJob, LM_GRADIENT_JOB } from './lm/parallel.js';
 import type { PoolWorkerData } from './parallel/pool.js';
 import { runGradientWorker } from './parallel/worker-loop.js';
 
-runGradientWorker(workerData as PoolWorkerData, { [LM_GRADIENT_JOB]: createLmGradientJob });
+runGradientWorker(workerData as PoolWorkerData, { [LM_GRADIENT_JOB]: createLmGradientJob, [GLOVE_HOGWILD_JOB]: createGloveHogwildJob });

@@ -14,7 +14,9 @@ import { getBackend } from '../../engine/backend.js';
 import { crossEntropyForwardBackward } from '../../engine/cross-entropy.js';
 import { fill, Matrix, zero } from '../../engine/matrix.js';
 import type { WasmBackend } from '../../engine/wasm/index.js';
-import { GradientPool, threadsRefusal } from '../parallel/pool.js';
+import { batchShares, GradientPool, threadsRefusal, type Share } from '../parallel/pool.js';
+
+export { batchShares } from '../parallel/pool.js';
 import { buildOnSharedWeights, sharedLayout, sharedMatrix, WeightSnapshot, type SharedLayout } from '../parallel/shared-weights.js';
 import type { GradientJob } from '../parallel/worker-loop.js';
 import { InputError } from '../core/errors.js';
@@ -26,17 +28,6 @@ import {
 
 /** The job kind of the worker entry (training/parallel-worker.ts). */
 export const LM_GRADIENT_JOB = 'lm-gradient';
-
-/** Streams [start, end) of the batch. */
-export interface Share {
-  start: number;
-  end: number;
-}
-
-/** N contiguous shares of B rows, share k = [⌊k·B/N⌋, ⌊(k+1)·B/N⌋). */
-export function batchShares(batch: number, threads: number): Share[] {
-  return Array.from({ length: threads }, (_, k) => ({ start: Math.floor((k * batch) / threads), end: Math.floor(((k + 1) * batch) / threads) }));
-}
 
 /** What decides a share's batch: T, B, the stream length L, the training ids. */
 interface ShareData {
@@ -98,8 +89,9 @@ interface LmWorkerInit {
 }
 
 /** The worker side: the model over the main thread's weights, the share's step. */
-export function createLmGradientJob(init: unknown, backend: WasmBackend): GradientJob {
+export function createLmGradientJob(init: unknown, wasm: WasmBackend | null): GradientJob {
   const i = init as LmWorkerInit;
+  const backend = wasm as WasmBackend; // the pool gives this job a region: always a backend
   const vocab = Vocabulary.fromJSON(i.vocab);
   const model = buildOnSharedWeights(() => createLanguageModel(i.config, vocab), lmParameters, i.weights, backend.heap);
   const state = i.state.map((layer) => layer.map((s) => sharedMatrix(backend.heap, s.offset, s.rows, s.cols)));

@@ -54,8 +54,9 @@ export interface PoolWorkerData {
   index: number;
   control: SharedArrayBuffer;
   results: SharedArrayBuffer;
-  memory: WasmMemory;
-  region: { start: number; end: number };
+  /** The wasm backend's memory and this worker's region of it; absent for a job that needs no matrices (Hogwild). */
+  memory?: WasmMemory;
+  region?: { start: number; end: number };
   relaxedSimd: boolean;
   port: MessagePort;
 }
@@ -75,7 +76,10 @@ export interface GradientPoolOptions {
   job: string;
   /** The init data of worker k (1 … N − 1). */
   init: (worker: number) => unknown;
-  /** Floats of wasm memory each worker may allocate in. */
+  /**
+   * Floats of wasm memory each worker may allocate in (its own wasm backend over the shared memory);
+   * 0: the job uses no matrices — no backend in the worker (its data comes in SharedArrayBuffers).
+   */
   regionFloats: number;
 }
 
@@ -112,6 +116,17 @@ export function threadsRefusal(op: string, params: readonly Matrix[]): string | 
   return null;
 }
 
+/** Rows [start, end) of a batch (or entries of a pass). */
+export interface Share {
+  start: number;
+  end: number;
+}
+
+/** N contiguous shares of `rows`, share k = [⌊k·rows/N⌋, ⌊(k+1)·rows/N⌋): fixed for a given N. */
+export function batchShares(rows: number, threads: number): Share[] {
+  return Array.from({ length: threads }, (_, k) => ({ start: Math.floor((k * rows) / threads), end: Math.floor(((k + 1) * rows) / threads) }));
+}
+
 /** Worker threads started by pools and not yet seen leaving (tests check that none outlives its pool). */
 let runningWorkers = 0;
 
@@ -130,7 +145,7 @@ export class GradientPool {
   private readonly ports: MessagePort[] = [];
   private readonly regions: { start: number; end: number }[] = [];
   private readonly api: WorkerThreads;
-  private readonly backend: WasmBackend;
+  private readonly backend: WasmBackend | null;
   private readonly op: string;
   private sequence = 0;
   private closed = false;
@@ -139,7 +154,7 @@ export class GradientPool {
   constructor(opts: GradientPoolOptions) {
     this.op = opts.op;
     this.api = workerThreads(opts.op);
-    this.backend = getBackend() as WasmBackend;
+    this.backend = opts.regionFloats > 0 ? (getBackend() as WasmBackend) : null;
     this.threads = opts.threads;
     const workers = opts.threads - 1;
     this.control = new Int32Array(new SharedArrayBuffer(4 * SLOT * opts.threads));
@@ -155,14 +170,15 @@ export class GradientPool {
   }
 
   private startWorker(entry: URL, k: number, opts: GradientPoolOptions): void {
-    const region = this.backend.heap.reserveRegion(opts.regionFloats);
-    this.regions.push(region);
+    const heap = this.backend?.heap;
+    const region = heap?.reserveRegion(opts.regionFloats);
+    if (region) this.regions.push(region);
     const { port1, port2 } = new this.api.MessageChannel();
     this.ports.push(port1);
     const data: PoolWorkerData = {
       job: opts.job, init: opts.init(k), index: k, control: this.control.buffer as SharedArrayBuffer,
-      results: this.results.buffer as SharedArrayBuffer, memory: this.backend.heap.memory, region,
-      relaxedSimd: this.backend.relaxedSimd, port: port2,
+      results: this.results.buffer as SharedArrayBuffer, memory: heap?.memory, region,
+      relaxedSimd: this.backend?.relaxedSimd ?? false, port: port2,
     };
     const worker = startModuleWorker(entry, { workerData: data, transferList: [port2] });
     worker.unref();
@@ -184,7 +200,7 @@ export class GradientPool {
     message ??= this.failIfReported(k);
     if (!message?.grads) throw new Error(`${this.op}: worker thread ${k} started without reporting its gradients`);
     const grads: Record<string, Matrix> = {};
-    for (const [name, g] of Object.entries(message.grads)) grads[name] = sharedMatrix(this.backend.heap, g.offset, g.rows, g.cols);
+    for (const [name, g] of Object.entries(message.grads)) grads[name] = sharedMatrix(this.backend!.heap, g.offset, g.rows, g.cols);
     this.workerGrads.push(grads);
   }
 
@@ -258,7 +274,7 @@ export class GradientPool {
     for (const worker of this.workers) void worker.terminate();
     for (const port of this.ports) port.close();
     // A worker still running might write its region: then it is left allocated (a leak, not a corruption).
-    if (allLeft) for (const region of this.regions) this.backend.heap.freeFloats(region.start);
+    if (allLeft) for (const region of this.regions) this.backend?.heap.freeFloats(region.start);
   }
 }
 

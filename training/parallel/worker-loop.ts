@@ -20,11 +20,12 @@ export interface GradientJob {
   run(args: Int32Array): number;
 }
 
-/** Builds a job from its init data, on this worker's backend (already selected). */
-export type GradientJobFactory = (init: unknown, backend: WasmBackend) => GradientJob;
+/** Builds a job from its init data, on this worker's backend (already selected; null for a job without matrices). */
+export type GradientJobFactory = (init: unknown, backend: WasmBackend | null) => GradientJob;
 
-/** Select a wasm backend over the worker's region before anything allocates a matrix. */
-function workerBackend(data: PoolWorkerData): WasmBackend {
+/** Select a wasm backend over the worker's region before anything allocates a matrix (none without a region). */
+function workerBackend(data: PoolWorkerData): WasmBackend | null {
+  if (!data.memory || !data.region) return null;
   const heap = new WasmHeap({ memory: data.memory, region: data.region });
   const backend = createWasmBackend({ relaxedSimd: data.relaxedSimd, heap });
   registerBackend(backend);
@@ -49,12 +50,11 @@ export function runGradientWorker(data: PoolWorkerData, factories: Record<string
     if (!factory) throw new Error(`threads: no job kind '${data.job}' in the worker (known: ${Object.keys(factories).join(', ')})`);
     const backend = workerBackend(data);
     job = factory(data.init, backend);
-    const heap = backend.heap;
     const grads: PoolMessage['grads'] = {};
     for (const [name, g] of Object.entries(job.grads)) {
-      const offset = heap.offsetOf(g.data);
+      const offset = backend ? backend.heap.offsetOf(g.data) : -1;
       if (offset < 0 || !g.isContiguous || g.offset !== 0) {
-        throw new Error(`threads: worker ${data.index} could not keep the gradient of ${name} in its ${data.region.end - data.region.start} floats of wasm memory`);
+        throw new Error(`threads: worker ${data.index} could not keep the gradient of ${name} in its region of wasm memory`);
       }
       grads[name] = { offset, rows: g.rows, cols: g.cols };
     }
