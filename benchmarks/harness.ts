@@ -33,6 +33,11 @@ export function millis(): Metric {
   return { unit: 'ms', higherIsBetter: false, fromMs: (ms) => ms };
 }
 
+/** Items per second when one call handles `items` items (e.g. tokens/s). */
+export function perSecond(items: number, item: string): Metric {
+  return { unit: `${item}/s`, higherIsBetter: true, fromMs: (ms) => (items * 1000) / ms };
+}
+
 /** Microseconds per item when one call handles `items` items (e.g. µs/token). */
 export function microsPer(items: number, item: string): Metric {
   return { unit: `µs/${item}`, higherIsBetter: false, fromMs: (ms) => (ms * 1000) / items };
@@ -166,10 +171,12 @@ export interface WorkloadOptions {
   optimizer: 'sgd' | 'adam';
   /** Training steps the memory suite runs. */
   heapSteps: number;
+  /** The train suite's thread counts, one row each (seqgrad data-parallel, PyTorch set_num_threads). */
+  threads: number[];
 }
 
 export const DEFAULT_WORKLOAD: WorkloadOptions = {
-  cells: ['rnn', 'gru', 'lstm'], batch: 32, steps: 50, input: 64, vocab: 64, tokens: 100, optimizer: 'sgd', heapSteps: 10000,
+  cells: ['rnn', 'gru', 'lstm'], batch: 32, steps: 50, input: 64, vocab: 64, tokens: 100, optimizer: 'sgd', heapSteps: 10000, threads: [1],
 };
 
 export type Clock = 'wall' | 'cpu';

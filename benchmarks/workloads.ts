@@ -8,9 +8,14 @@
  *   train  { cell, B, T, D, H, V }  ids → embedding V→D → cell → dense → softmax CE summed over time,
  *                                   backward, then one optimizer update of every parameter (SGD with
  *                                   lr 0.1 on the loss / B as the PyTorch peer, or Adam lr 1e−3)
+ *   charlm { B, T, H, V }           the Tiny Shakespeare race's step: one-hot ids → LSTM → dense →
+ *                                   batch-mean softmax CE, backward, clip 5, Adam 2e−3
  *   sample { cell, D, H, V, tokens } batch 1: `tokens` steps of embedding → cell step → dense →
  *                                   softmax → draw the next token
  *   decode { beam, n, steps, chunk } batched greedy / beam-search decoding of n date sources (decodeWork)
+ *
+ * train and charlm take `threads` (default 1): N > 1 runs the step data-parallel on N threads
+ * (training/lm/parallel.ts), the PyTorch peer with torch.set_num_threads(N).
  *
  * `cell` is one of rnn (tanh), gru (PyTorch's reset-after GRU, as the peers run), lstm.
  *
@@ -35,7 +40,9 @@ import {
   createLanguageModel, createLmWorkspace, lmBackward, lmForward, lmGradients, lmParameters, lmResetState, lmZeroGrad,
   type LanguageModel,
 } from '../training/lm/model.js';
-import { createOptimizer, optimizerStep, type OptimizerKind } from '../training/core/optimizers.js';
+import { clipGradients, type GradientClip } from '../training/core/loop.js';
+import { createOptimizer, optimizerStep, type OptimizerConfig, type OptimizerKind } from '../training/core/optimizers.js';
+import { LmParallelStep } from '../training/lm/parallel.js';
 import { sampleToken } from '../training/decode/sampling.js';
 import { Vocabulary } from '../training/text/vocab.js';
 import { generateDatePairs, type DatePair } from '../training/seq2seq/dates.js';
@@ -57,6 +64,8 @@ export interface BenchWork {
   call(): void;
   /** The loss of the last call, where there is one (for sanity checks). */
   lastLoss(): number;
+  /** Stop what the work started (the worker threads of a threaded training step). */
+  dispose?(): void;
 }
 
 function randomMatrix(rng: Rng, rows: number, cols: number): Matrix {
@@ -112,6 +121,8 @@ export function cellsWork(p: CellsParams): BenchWork {
 
 export interface TrainParams extends CellsParams {
   optimizer?: OptimizerKind;
+  /** Threads per step (default 1: this thread, the code below; N > 1: training/lm/parallel.ts). */
+  threads?: number;
 }
 
 /** A vocabulary of V placeholder tokens (the language model needs one; the bench only uses ids). */
@@ -129,12 +140,16 @@ export function benchLanguageModel(cell: string, D: number, H: number, V: number
 /** One full training step of the language model: forward, loss, BPTT, optimizer update. */
 export function trainWork(p: TrainParams): BenchWork {
   const model = benchLanguageModel(p.cell, p.D, p.H, p.V);
+  const kind = p.optimizer ?? 'sgd';
+  if ((p.threads ?? 1) > 1) {
+    // The threaded step takes the batch-mean loss: SGD with lr 0.1·T on it is the peer's step (lr 0.1 on L / B).
+    return threadedTrainWork(model, p, { kind, lr: kind === 'sgd' ? 0.1 * p.T : 1e-3 }, null);
+  }
   const ws = createLmWorkspace(model, p.T, p.B);
   const rng = new Rng(7);
   ws.inputIds.set(randomIds(rng, p.T * p.B, p.V));
   const targets = randomIds(rng, p.T * p.B, p.V);
   const params = lmParameters(model), grads = lmGradients(model);
-  const kind = p.optimizer ?? 'sgd';
   // SGD on L / B with lr 0.1 (the PyTorch peer's step) is SGD on L with lr 0.1 / B
   const opt = createOptimizer({ kind, lr: kind === 'sgd' ? 0.1 / p.B : 1e-3 }, params);
   const weights = Object.values(params).map((m) => m.data);
@@ -149,6 +164,73 @@ export function trainWork(p: TrainParams): BenchWork {
       lmResetState(ws); // every step starts from the zero state, as the peers do
       lmZeroGrad(model);
       withConstantOperands(weights, forwardBackward);
+      optimizerStep(opt, params, grads);
+    },
+    lastLoss: () => loss,
+  };
+}
+
+/**
+ * A training step on `p.threads` threads (training/lm/parallel.ts): the batch's streams in fixed
+ * shares, one worker per share but the first, gradients summed, then clipping (when `clip`) and the
+ * optimizer update on this thread. Every step starts from the zero state, as the peers do.
+ */
+function threadedTrainWork(
+  model: LanguageModel, p: { B: number; T: number; V: number; threads?: number }, optimizer: OptimizerConfig, clip: GradientClip | null,
+): BenchWork {
+  const rng = new Rng(7);
+  const ws = createLmWorkspace(model, 1, p.B); // only its carried state: the shares view their rows of it
+  const data = { seqLen: p.T, batch: p.B, streamLength: p.T + 1, train: randomIds(rng, p.B * (p.T + 1), p.V) };
+  const step = new LmParallelStep('bench train', model, data, ws.state, p.threads ?? 1);
+  const params = lmParameters(model), grads = lmGradients(model), gradList = Object.values(grads);
+  const opt = createOptimizer(optimizer, params);
+  let loss = NaN;
+  return {
+    call() {
+      lmResetState(ws);
+      loss = step.step(0);
+      clipGradients(gradList, clip);
+      optimizerStep(opt, params, grads);
+    },
+    lastLoss: () => loss,
+    dispose: () => step.close(),
+  };
+}
+
+/** The char-LM of the issue's race: one-hot input over V characters, one LSTM layer, Adam 2e−3, clip 5. */
+export interface CharLmParams {
+  B: number;
+  T: number;
+  H: number;
+  V: number;
+  threads?: number;
+}
+
+/**
+ * One training step of the char-LM: forward over one-hot ids (a row gather of W_x), the batch-mean
+ * cross-entropy, BPTT, global-norm clipping at 5, Adam (lr 2e−3) — `seqgrad train`'s defaults with
+ * H and T of the Tiny Shakespeare race. On `threads` > 1 threads as the trainer runs it.
+ */
+export function charLmWork(p: CharLmParams): BenchWork {
+  const model = createLanguageModel({ level: 'char', cell: 'lstm', hidden: p.H, embeddingDim: 0, seed: 42 }, benchVocabulary(p.V));
+  const optimizer: OptimizerConfig = { kind: 'adam', lr: 2e-3 };
+  const clip: GradientClip = { mode: 'norm', max: 5 };
+  if ((p.threads ?? 1) > 1) return threadedTrainWork(model, p, optimizer, clip);
+  const ws = createLmWorkspace(model, p.T, p.B);
+  const rng = new Rng(7);
+  ws.inputIds.set(randomIds(rng, p.T * p.B, p.V));
+  const targets = randomIds(rng, p.T * p.B, p.V);
+  const params = lmParameters(model), grads = lmGradients(model), gradList = Object.values(grads);
+  const opt = createOptimizer(optimizer, params);
+  let loss = NaN;
+  return {
+    call() {
+      lmResetState(ws);
+      lmZeroGrad(model);
+      const logits = lmForward(model, ws);
+      loss = crossEntropyForwardBackward(logits, logits, targets, { reduction: 'mean' });
+      lmBackward(model, ws, logits);
+      clipGradients(gradList, clip);
       optimizerStep(opt, params, grads);
     },
     lastLoss: () => loss,

@@ -11,8 +11,9 @@
  * removes those that are left after it has stopped the worker.
  */
 import * as fs from 'node:fs';
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { observeTempFiles } from '../training/io/files.js';
+import { startModuleWorker } from '../training/parallel/start-worker.js';
 import type { StopFlag } from '../training/core/stop.js';
 
 /** The commands whose work is a training loop, run in a worker (everything else runs in-line). */
@@ -81,18 +82,6 @@ export function reportExitCode(code: number): void {
 }
 
 /**
- * A worker running `entry`. Run from source (`node --import tsx cli/main.ts`, `npx tsx`), the
- * worker does not inherit the TypeScript loader: register it there first.
- */
-function startWorker(entry: URL, data: WorkerData): Worker {
-  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData: data });
-  // Resolved here, where the project's node_modules is known: the worker's eval code resolves from the working folder.
-  const tsxApi = import.meta.resolve('tsx/esm/api');
-  const boot = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`;
-  return new Worker(boot, { eval: true, workerData: data });
-}
-
-/**
  * Run `argv` in a worker thread started from `entry` (the CLI's own module), handling SIGINT and
  * SIGTERM as described above. Resolves to the exit code.
  */
@@ -102,7 +91,7 @@ export function runInWorker(entry: URL, argv: string[]): Promise<number> {
     seqgradArgv: argv, stop: stop.buffer as SharedArrayBuffer,
     stderr: { isTTY: Boolean(process.stderr.isTTY), columns: process.stderr.columns },
   };
-  const worker = startWorker(entry, data);
+  const worker = startModuleWorker(entry, { workerData: data });
   const tempFiles = new Set<string>();
   let exitCode: number | null = null;
   let aborting = false;

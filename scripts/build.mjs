@@ -23,7 +23,8 @@ await build({
 });
 await build({
   ...common,
-  entryPoints: { cli: 'cli/main.ts' },
+  // the data-parallel worker threads' entry (training/parallel/pool.ts finds it next to the bundle that starts it)
+  entryPoints: { cli: 'cli/main.ts', 'parallel-worker': 'training/parallel-worker.ts' },
   outdir: 'dist',
   banner: { js: '#!/usr/bin/env node' },
 });

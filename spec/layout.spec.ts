@@ -22,7 +22,7 @@ const SOURCE = ['index.ts', 'engine', 'layers', 'training', 'cli', 'benchmarks',
 /** Not part of the package's import graph: the peers' own package. */
 const SKIP = new Set(['benchmarks/peers']);
 
-const SHARED = ['core', 'check', 'io', 'text', 'decode', 'metrics', 'plot', 'classify', 'model'];
+const SHARED = ['core', 'check', 'io', 'text', 'decode', 'metrics', 'plot', 'classify', 'model', 'parallel'];
 const APPLICATIONS = ['lm', 'embeddings', 'sentiment', 'seq2seq', 'trigger', 'tagger', 'trees'];
 
 interface Edge {

@@ -71,7 +71,8 @@ export async function createPeer() {
     versions: [`brain.js ${version}`],
     async workloads(benchCase) {
       const make = factories[benchCase.suite];
-      if (!make) return [];
+      // no char-LM workload here, and one thread only (the train suite's --threads rows above 1 are not ours)
+      if (!make || benchCase.params.model !== undefined || (benchCase.params.threads ?? 1) > 1) return [];
       const work = make(benchCase.params);
       return [{
         impl: 'brain.js',

@@ -174,7 +174,8 @@ export async function createPeer() {
     versions: [`@tensorflow/tfjs ${tf.version.tfjs} (${backends.map((b) => (b === 'wasm' ? `wasm ${simd}` : b)).join(', ')})`],
     async workloads(benchCase) {
       const make = factories[benchCase.suite];
-      if (!make) return [];
+      // no char-LM workload here, and one thread only (the train suite's --threads rows above 1 are not ours)
+      if (!make || benchCase.params.model !== undefined || (benchCase.params.threads ?? 1) > 1) return [];
       const out = [];
       for (const backend of backends) {
         await tf.setBackend(backend);

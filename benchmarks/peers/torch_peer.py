@@ -13,6 +13,8 @@ Workloads (the same as seqgrad's suites; one thread, float32, CPU):
   cells  {cell, B, T, D, H, V}    forward + backward of the cell over T steps with a linear head to V and
                                   cross-entropy (summed) at every step (without V: loss = sum of outputs)
   train  {cell, B, T, D, H, V}    embedding → cell → linear → cross-entropy summed over time, backward, SGD step
+  charlm {B, T, H, V}             (train suite, params.model) one-hot → LSTM → linear → mean CE, clip 5, Adam 2e-3
+  A case's params.threads (default 1) sets torch.set_num_threads before each timed run.
   sample {cell, D, H, V, tokens}  batch 1: `tokens` steps of embedding → cell step → linear → softmax → multinomial
   decode {beam, n, steps, chunk, pairs}  batched greedy (beam 1) / beam search of the first n sources of the
                                   pairs file with ../seq2seq_decode_torch.py's model (biGRU 64+64, Bahdanau, GRU 128)
@@ -86,6 +88,38 @@ def train(p):
     return call
 
 
+class CharLstm(torch.nn.Module):
+    """One-hot input over V characters, one LSTM layer, a linear head (benchmarks/tiny_shakespeare_torch.py)."""
+
+    def __init__(self, V, H):
+        super().__init__()
+        self.V = V
+        self.lstm = torch.nn.LSTM(V, H)
+        self.head = torch.nn.Linear(H, V)
+
+    def forward(self, ids):
+        out, _ = self.lstm(torch.nn.functional.one_hot(ids, self.V).float())
+        return self.head(out)
+
+
+def charlm(p):
+    B, T, H, V = int(p["B"]), int(p["T"]), int(p["H"]), int(p["V"])
+    model = CharLstm(V, H)
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    tokens = torch.randint(0, V, (T, B))
+    targets = torch.randint(0, V, (T * B,))
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def call():
+        opt.zero_grad(set_to_none=False)
+        loss = loss_fn(model(tokens).reshape(T * B, V), targets)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+
+    return call
+
+
 def sample(p):
     cell, D, H, V, n = p["cell"], int(p["D"]), int(p["H"]), int(p["V"]), int(p["tokens"])
     emb = torch.nn.Embedding(V, D)
@@ -136,7 +170,7 @@ def blas_libraries():
     return ", ".join(sorted(os.path.realpath(n) for n in names)) or "unknown"
 
 
-WORKLOADS = {"gemm": gemm, "cells": cells, "train": train, "sample": sample, "decode": decode}
+WORKLOADS = {"gemm": gemm, "cells": cells, "train": train, "charlm": charlm, "sample": sample, "decode": decode}
 
 
 def main():
@@ -151,14 +185,16 @@ def main():
             if cmd == "hello":
                 reply = {"torch": torch.__version__, "threads": torch.get_num_threads(), "blas": blas_libraries()}
             elif cmd == "setup":
-                make = WORKLOADS.get(req["suite"])
+                params = req["params"]
+                make = WORKLOADS.get(params.get("model", req["suite"]))
                 if make is None:
                     reply = {"ok": False, "reason": f"no torch workload for suite {req['suite']}"}
                 else:
-                    calls[req["id"]] = make(req["params"])
+                    calls[req["id"]] = (make(params), int(params.get("threads", 1)))
                     reply = {"ok": True}
             elif cmd == "run":
-                call = calls[req["id"]]
+                call, threads = calls[req["id"]]
+                torch.set_num_threads(threads)  # the case's thread count (the train suite's --threads)
                 reps = int(req["reps"])
                 t0, c0 = time.perf_counter(), time.process_time()
                 for _ in range(reps):

@@ -142,13 +142,18 @@ async function heapUsed(gc: (() => void) | null): Promise<number> {
   return process.memoryUsage().heapUsed;
 }
 
+/**
+ * `threads` > 1: the data-parallel step (wasm only); the samples are this thread's heap and the
+ * shared WebAssembly memory (the workers' regions included), not the workers' own JS heaps.
+ */
 export async function traceHeap(
-  backend: string, cell: string, H: number, steps: number, gc: { gc: (() => void) | null; source: GcSource },
+  backend: string, cell: string, H: number, steps: number, gc: { gc: (() => void) | null; source: GcSource }, threads = 1,
 ): Promise<HeapTrace> {
-  const params = { cell, B: 4, T: 10, D: 8, H, V: 16 };
+  const params = { cell, B: 4, T: 10, D: 8, H, V: 16, threads };
   const previous = setBackend(backend);
+  let work: ReturnType<typeof trainWork> | null = null;
   try {
-    const work = trainWork(params);
+    work = trainWork(params);
     const warmupSteps = Math.min(WARMUP_STEPS, steps);
     for (let i = 0; i < warmupSteps; i++) work.call();
     const every = Math.max(1, Math.floor(steps / SAMPLES));
@@ -165,8 +170,9 @@ export async function traceHeap(
     await flushObserver();
     const minorGcs = counter.count(); // the forced collections are full (major) ones: not counted
     const allocatedPerStep = await allocationPerStep(work.call, gc.gc, counter);
+    const done = work;
     counter.stop();
-    if (!Number.isFinite(work.lastLoss())) throw new Error(`bench memory: the ${cell} training diverged (loss ${work.lastLoss()})`);
+    if (!Number.isFinite(done.lastLoss())) throw new Error(`bench memory: the ${cell} training diverged (loss ${done.lastLoss()})`);
     return {
       backend, cell, params, steps, warmupSteps, gc: gc.source, samples,
       growthBytes: samples[samples.length - 1][1] - samples[0][1],
@@ -179,6 +185,7 @@ export async function traceHeap(
       seconds,
     };
   } finally {
+    work?.dispose?.();
     setBackend(previous);
   }
 }
@@ -190,8 +197,9 @@ function kib(bytes: number): string {
 export function formatHeapTable(traces: HeapTrace[]): string {
   const rows = [['backend', 'cell', 'steps', 'heap at start', 'growth', 'B/step', 'B/step, 2nd half', 'minor GCs', 'allocated B/step', 'wasm heap', 'wasm growth', 's']];
   for (const t of traces) {
+    const threads = Number(t.params.threads ?? 1);
     rows.push([
-      t.backend, t.cell, String(t.steps), kib(t.samples[0][1]), kib(t.growthBytes),
+      t.backend, threads > 1 ? `${t.cell} ×${threads} threads` : t.cell, String(t.steps), kib(t.samples[0][1]), kib(t.growthBytes),
       t.bytesPerStep.toFixed(2), t.bytesPerStepLate.toFixed(2), String(t.minorGcs),
       t.allocatedPerStep === null ? '—' : t.allocatedPerStep.toFixed(0),
       t.wasmBytesAtStart === null ? '—' : kib(t.wasmBytesAtStart), t.wasmGrowthBytes === null ? '—' : kib(t.wasmGrowthBytes),
@@ -217,8 +225,11 @@ export const memorySuite: Suite = {
     for (const H of ctx.sizes ?? this.defaultSizes!) {
       for (const backend of ctx.backends) {
         for (const cell of w.cells) {
-          ctx.log(`bench: memory ${backend} ${cell} H=${H}, ${w.heapSteps} steps …`);
-          traces.push(await traceHeap(backend, cell, H, w.heapSteps, gc));
+          for (const threads of w.threads ?? [1]) {
+            if (threads > 1 && backend !== 'wasm') continue; // worker threads share the wasm memory only
+            ctx.log(`bench: memory ${backend} ${cell} H=${H}${threads > 1 ? ` ×${threads} threads` : ''}, ${w.heapSteps} steps …`);
+            traces.push(await traceHeap(backend, cell, H, w.heapSteps, gc, threads));
+          }
         }
       }
     }

@@ -2,7 +2,10 @@
  * The model suites of `seqgrad bench` (workloads in ../workloads.ts, the same work in every peer):
  *
  *   cells   one recurrent layer + dense head + softmax CE at every step: forward + backward, ms
- *   train   the full training step of a one-layer language model (+ the optimizer update), ms
+ *   train   the full training step of a one-layer language model (+ the optimizer update), ms; and
+ *           the char-LM of the Tiny Shakespeare race (one-hot V 65, LSTM H 256, T 100, B 32, Adam,
+ *           clip 5), tokens/s; one row per --threads count (threads > 1: wasm only; the CPU clock
+ *           then counts every thread's time, so compare those rows on the wall clock)
  *   sample  batch-1 generation, µs per token
  *
  * Shapes from the bench flags (`WorkloadOptions`): --cell rnn,gru,lstm, --batch B, --seq-len T,
@@ -11,10 +14,10 @@
  * One work object per case serves every seqgrad backend (same weights, same data).
  */
 import {
-  DEFAULT_WORKLOAD, microsPer, millis, onBackend, seqgradWorkload,
+  DEFAULT_WORKLOAD, microsPer, millis, onBackend, perSecond, seqgradWorkload,
   type BenchCase, type Metric, type Suite, type SuiteContext,
 } from '../harness.js';
-import { benchCellKind, cellsWork, sampleWork, trainWork, type BenchWork } from '../workloads.js';
+import { benchCellKind, cellsWork, charLmWork, sampleWork, trainWork, type BenchWork } from '../workloads.js';
 
 function hiddenSizes(suite: Suite, ctx: SuiteContext): number[] {
   const sizes = ctx.sizes ?? suite.defaultSizes!;
@@ -33,9 +36,11 @@ function modelCase(
     name,
     params,
     metric,
+    // Worker threads share the wasm backend's memory: a threaded row has no js (or gpu) run.
+    ...(Number(params.threads ?? 1) > 1 ? { onlyBackends: ['wasm'] } : {}),
     ours(backend) {
       const w = onBackend(backend, make);
-      return seqgradWorkload(backend, () => w.call());
+      return seqgradWorkload(backend, () => w.call(), w.dispose && (() => w.dispose!()));
     },
   };
 }
@@ -62,12 +67,23 @@ export const trainSuite: Suite = {
   defaultSizes: [128],
   cases(ctx) {
     const w = ctx.workload ?? DEFAULT_WORKLOAD;
-    return hiddenSizes(this, ctx).flatMap((H) => w.cells.map((cell) => {
+    const threads = w.threads ?? [1];
+    for (const n of threads) if (!(Number.isInteger(n) && n >= 1)) throw new Error(`bench train: expected thread counts ≥ 1, got ${n}`);
+    const suffix = (n: number): string => (threads.length === 1 && n === 1 ? '' : ` threads=${n}`);
+    const steps = hiddenSizes(this, ctx).flatMap((H) => w.cells.flatMap((cell) => threads.map((n) => {
       benchCellKind('bench train', cell);
-      const params = { cell, B: w.batch, T: w.steps, D: w.input, H, V: w.vocab, optimizer: w.optimizer };
-      const name = `${cell} B=${w.batch} T=${w.steps} D=${w.input} H=${H} V=${w.vocab}${w.optimizer === 'sgd' ? '' : ` ${w.optimizer}`}`;
+      const params = { cell, B: w.batch, T: w.steps, D: w.input, H, V: w.vocab, optimizer: w.optimizer, threads: n };
+      const name = `${cell} B=${w.batch} T=${w.steps} D=${w.input} H=${H} V=${w.vocab}${w.optimizer === 'sgd' ? '' : ` ${w.optimizer}`}${suffix(n)}`;
       return modelCase('train', name, params, millis(), () => trainWork(params));
-    }));
+    })));
+    // The Tiny Shakespeare race's model and step (fixed shape), in tokens per second.
+    const charLm = threads.map((n) => {
+      const params = { model: 'charlm', B: 32, T: 100, H: 256, V: 65, threads: n };
+      const name = `char-LM lstm one-hot V=65 H=256 T=100 B=32 adam clip 5${suffix(n)}`;
+      // wasm only: the race is about the fast path (a js step of this size takes seconds)
+      return { ...modelCase('train', name, params, perSecond(32 * 100, 'tokens'), () => charLmWork(params)), onlyBackends: ['wasm'] };
+    });
+    return [...steps, ...charLm];
   },
 };
 

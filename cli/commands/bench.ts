@@ -23,6 +23,7 @@ const spec: Record<string, FlagSpec> = {
   input: { type: 'int', description: 'model suites: input / embedding width D', min: 1, default: DEFAULT_WORKLOAD.input },
   vocab: { type: 'int', description: 'model suites: vocabulary V (the dense head\'s width)', min: 1, default: DEFAULT_WORKLOAD.vocab },
   tokens: { type: 'int', description: 'sample: tokens per timed call', min: 1, default: DEFAULT_WORKLOAD.tokens },
+  threads: { type: 'list', description: 'train: thread counts, one row each (seqgrad data-parallel on the wasm backend, PyTorch torch.set_num_threads); default 1' },
   optimizer: { type: 'string', choices: ['sgd', 'adam'], description: 'train: the update rule', default: DEFAULT_WORKLOAD.optimizer },
   'heap-steps': { type: 'int', description: 'memory: training steps to watch the heap over', min: 1, default: DEFAULT_WORKLOAD.heapSteps },
   runs: { type: 'int', description: 'timed runs per row (median and min–max over them)', min: 1, default: 5 },
@@ -127,7 +128,18 @@ function workloadOptions(flags: Record<string, unknown>): WorkloadOptions {
     tokens: flags.tokens as number,
     optimizer: flags.optimizer as 'sgd' | 'adam',
     heapSteps: flags['heap-steps'] as number,
+    threads: parseThreads(flags.threads as string[] | undefined),
   };
+}
+
+/** --threads 1,2: the train suite's thread counts (default 1). */
+function parseThreads(values: string[] | undefined): number[] {
+  if (!values || values.length === 0) return [1];
+  return values.map((v) => {
+    const n = parseDecimalInt(v);
+    if (n === null || n < 1) throw new UsageError(`bench: --threads expects thread counts ≥ 1, got '${v}'`);
+    return n;
+  });
 }
 
 function parseSizes(values: string[] | undefined): number[] | null {

@@ -25,6 +25,10 @@ const spec: Record<string, FlagSpec> = {
   epochs: { type: 'int', description: 'passes over the co-occurrence entries', min: 1, default: 15 },
   combine: { type: 'string', description: 'final vectors (e + θ)/2 or e + θ', choices: ['average', 'sum'], default: 'average' },
   seed: { type: 'int', description: 'seed of the init and the shuffles', default: 1 },
+  threads: {
+    type: 'int', min: 1, default: 1,
+    description: "Hogwild threads as glove.c's: N > 1 updates the shared vectors from N threads without locks, so a run is NOT reproducible bit for bit (the seed fixes only the init and the shuffles); 1 (default): the same seed, the same bits",
+  },
   out: { type: 'string', description: 'output vectors file (GloVe text format)', default: 'glove.txt' },
   json: { type: 'boolean', description: 'print the run summary as JSON' },
   help: { type: 'boolean', description: '' },
@@ -36,7 +40,7 @@ export const gloveCommand: Command = {
   run(argv) {
     const { flags } = parseArgs('glove', argv, spec);
     if (flags.help) return printHelp(
-      'seqgrad glove --corpus FILE|DIR [--dim 100] [--window 15] [--min-count 5] [--epochs 15] [--combine average|sum] [--out glove.txt]',
+      'seqgrad glove --corpus FILE|DIR [--dim 100] [--window 15] [--min-count 5] [--epochs 15] [--combine average|sum] [--threads 1] [--out glove.txt]',
       this.summary, spec,
     );
     for (const name of ['x-max', 'alpha', 'eta']) {
@@ -58,6 +62,7 @@ export const gloveCommand: Command = {
       epochs,
       combine: flags.combine as 'average' | 'sum',
       seed: flags.seed as number,
+      threads: flags.threads as number,
       signal: stopFlag,
       onProgress: (p) => {
         if (p.stage === 'count') {

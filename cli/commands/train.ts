@@ -27,6 +27,7 @@ import type { OptimizerKind } from '../../training/core/optimizers.js';
 import { InputError } from '../../training/core/errors.js';
 import { planOutputs } from '../../training/io/outputs.js';
 import { interrupted } from '../interrupt.js';
+import { THREADS_FLAG, threadsFromFlags } from '../threads.js';
 import { trainTransformerFromFlags, transformerTrainFlags } from './train-transformer.js';
 import { rnnRegularizationFlags, rnnRegularizationFromFlags } from '../rnn-flags.js';
 
@@ -68,6 +69,7 @@ const spec: Record<string, FlagSpec> = {
   curve: { type: 'string', description: 'write the loss curve (SVG) here' },
   'curve-x': { type: 'string', description: 'x axis of the curve', choices: ['step', 'time'], default: 'step' },
   backend: { type: 'string', description: 'GEMM backend', choices: ['wasm', 'js'], default: 'wasm' },
+  threads: THREADS_FLAG,
   json: { type: 'boolean', description: 'print the summary as JSON' },
   ...rnnRegularizationFlags,
   ...transformerTrainFlags,
@@ -105,7 +107,7 @@ export const trainCommand: Command = {
   async run(argv) {
     const { flags, positionals } = parseArgs('train', argv, spec);
     if (flags.help) return printHelp(
-      'seqgrad train --data FILE [--level char|word] [--format lines|stream] [--batches streams|random] [--cell rnn|gru|lstm] [--init default|pytorch|orthogonal|irnn] [--activation tanh|relu] [--hidden 128] [--layers 1] [--epochs 10] [--seq-len 50] [--batch 32] [--lr 0.002] [--optimizer adam] [--clip 5] [--time-limit S] [--val-fraction 0.1] [--seed 1] [--checkpoint FILE] [--resume FILE] [--out model.json]',
+      'seqgrad train --data FILE [--level char|word] [--format lines|stream] [--batches streams|random] [--cell rnn|gru|lstm] [--init default|pytorch|orthogonal|irnn] [--activation tanh|relu] [--hidden 128] [--layers 1] [--epochs 10] [--seq-len 50] [--batch 32] [--lr 0.002] [--optimizer adam] [--clip 5] [--time-limit S] [--val-fraction 0.1] [--seed 1] [--threads N] [--checkpoint FILE] [--resume FILE] [--out model.json]',
       this.summary, spec,
     );
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (see 'seqgrad train --help')`);
@@ -182,6 +184,7 @@ export const trainCommand: Command = {
       checkpointPath: flags.checkpoint as string | undefined,
       checkpointEvery: flags['checkpoint-every'] as number | undefined,
       corpus,
+      threads: threadsFromFlags(flags, backend, trainer.parallelUnsupported()),
     });
     const model = trainer.model;
     const unit = model.config.level === 'char' ? 'char' : 'word';
@@ -208,6 +211,7 @@ function trainingSummary(trainer: LmTrainer, result: LmTrainResult, backend: str
     parameters: lmParameterCount(model),
     train: trainer.config,
     backend,
+    threads: result.threads,
     steps: result.steps,
     epochs: Number(result.epochs.toFixed(3)),
     stopReason: result.stopReason,

@@ -10,7 +10,9 @@ import { millis, runCase, type BenchCase, type BenchResult } from '../../benchma
 import { gradcheckSuite } from '../../benchmarks/suites/gradcheck.js';
 import { formatHeapTable, traceHeap, type HeapTrace } from '../../benchmarks/suites/memory.js';
 import { initWasmBackend } from '../../engine/wasm/index.js';
-import { cellsWork, decodeWork, sampleWork, trainWork } from '../../benchmarks/workloads.js';
+import { cellsWork, charLmWork, decodeWork, sampleWork, trainWork } from '../../benchmarks/workloads.js';
+import { setBackend } from '../../engine/backend.js';
+import { runningWorkerThreads } from '../../training/parallel/pool.js';
 import { UsageError } from '../../cli/args.js';
 import { benchCommand } from '../../cli/commands/bench.js';
 
@@ -61,6 +63,30 @@ describe('bench workloads', () => {
     }
   });
 
+  it('train and char-LM on 2 threads: the loss falls, and dispose leaves no worker thread', async () => {
+    setBackend((await initWasmBackend()).name);
+    const work = trainWork({ cell: 'lstm', ...tiny, optimizer: 'adam', threads: 2 });
+    try {
+      work.call();
+      const first = work.lastLoss();
+      expect(first / Math.log(tiny.V)).toBeGreaterThan(0.8); // the batch mean: about ln V per prediction
+      for (let i = 0; i < 30; i++) work.call();
+      expect(work.lastLoss()).toBeLessThan(first);
+    } finally {
+      work.dispose?.();
+    }
+    expect(runningWorkerThreads()).toBe(0);
+    const charLm = charLmWork({ B: 4, T: 5, H: 8, V: 65, threads: 2 });
+    try {
+      charLm.call();
+      expect(charLm.lastLoss() / Math.log(65)).toBeGreaterThan(0.8);
+      expect(charLm.lastLoss() / Math.log(65)).toBeLessThan(1.25);
+    } finally {
+      charLm.dispose?.();
+    }
+    expect(runningWorkerThreads()).toBe(0);
+  });
+
   it('rejects a cell it does not know', () => {
     expect(() => cellsWork({ cell: 'transformer', ...tiny })).toThrow(/expected cell rnn\|gru\|lstm, got 'transformer'/);
   });
@@ -90,6 +116,15 @@ describe('bench memory', () => {
     expect(trace.wasmBytesAtStart).toBeGreaterThan(4 * (4 * 8 * (8 + 8))); // at least the LSTM's weights and gradients
     expect(trace.wasmGrowthBytes).toBe(0);
   });
+
+  it('with 2 worker threads the steps take no more wasm memory, and the workers are gone after', async () => {
+    await initWasmBackend();
+    const trace = await traceHeap('wasm', 'lstm', 8, 40, { gc: null, source: 'none' }, 2);
+    expect(trace.params.threads).toBe(2);
+    expect(trace.wasmGrowthBytes).toBe(0);
+    expect(formatHeapTable([trace])).toMatch(/wasm\s+lstm ×2 threads\s+40\s/);
+    expect(runningWorkerThreads()).toBe(0);
+  });
 });
 
 describe('seqgrad bench model suites', () => {
@@ -115,6 +150,7 @@ describe('seqgrad bench model suites', () => {
         'cells lstm B=2 T=3 D=4 H=8 V=5 seqgrad js ms', 'cells lstm B=2 T=3 D=4 H=8 V=5 seqgrad wasm ms',
         'train rnn B=2 T=3 D=4 H=8 V=5 seqgrad js ms', 'train rnn B=2 T=3 D=4 H=8 V=5 seqgrad wasm ms',
         'train lstm B=2 T=3 D=4 H=8 V=5 seqgrad js ms', 'train lstm B=2 T=3 D=4 H=8 V=5 seqgrad wasm ms',
+        'train char-LM lstm one-hot V=65 H=256 T=100 B=32 adam clip 5 seqgrad wasm tokens/s',
         'sample rnn D=4 H=8 V=5 seqgrad js µs/token', 'sample rnn D=4 H=8 V=5 seqgrad wasm µs/token',
         'sample lstm D=4 H=8 V=5 seqgrad js µs/token', 'sample lstm D=4 H=8 V=5 seqgrad wasm µs/token',
       ]);

@@ -67,6 +67,20 @@ describe('seqgrad train / sample / score', () => {
     }
   });
 
+  it('--threads: 2 threads on wasm (the summary says so), a one-line refusal on js (exit 2)', async () => {
+    const data = path.join(dir, 'threads.txt');
+    fs.writeFileSync(data, Array.from({ length: 60 }, (_, i) => ['abba', 'baab', 'abab'][i % 3]).join('\n') + '\n');
+    const common = ['train', '--data', data, '--steps', '2', '--seq-len', '4', '--batch', '4', '--hidden', '8', '--threads', '2'];
+    const [wasm, js] = await Promise.all([
+      seqgrad(...common, '--out', path.join(dir, 't2.json'), '--json'),
+      seqgrad(...common, '--backend', 'js', '--out', path.join(dir, 'tjs.json')),
+    ]);
+    expect(wasm.code).toBe(0);
+    expect(JSON.parse(wasm.stdout).threads).toBe(2);
+    expect(js.code).toBe(2);
+    expect(js.stderr).toMatch(/^seqgrad train: --threads > 1 needs the wasm backend .*use --threads 1$/);
+  });
+
   it('trains, samples and scores end to end with --json', async () => {
     const data = path.join(dir, 'names.txt');
     fs.writeFileSync(data, Array.from({ length: 40 }, (_, i) => ['abba', 'baab', 'abab'][i % 3]).join('\n') + '\n');

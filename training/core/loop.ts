@@ -29,8 +29,9 @@
  *
  * The CLI's Ctrl-C/SIGTERM handler (cli/interrupt.ts) sets the StopFlag it passes to a run as
  * `signal`; the trainer's end of run then saves as after any stop (skipping a last evaluation).
- * A seam for later: data-parallel workers would compute a step's gradient into the trainer's
- * gradient buffers and leave the update, unchanged, to the main thread.
+ * Data-parallel training (training/parallel/, used by the language model's trainer with threads > 1)
+ * uses this split: worker threads compute a step's gradient into their buffers, the trainer sums them
+ * into its own, and the update stays, unchanged, on the calling thread.
  */
 import { clipByValue, clipGradNorm, globalNorm } from '../../engine/clip.js';
 import type { Matrix } from '../../engine/matrix.js';

@@ -23,7 +23,9 @@
  */
 import { Matrix, expectSameDType, shapeOf } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
-import { runTrainingLoop, type LoopControls, type StopReason } from '../core/loop.js';
+import { runTrainingLoop, type LoopControls, type LoopResult, type StopReason } from '../core/loop.js';
+import { batchShares, GradientPool, type Share } from '../parallel/pool.js';
+import type { GradientJob } from '../parallel/worker-loop.js';
 import { buildWord2VecVocabulary, encodeCorpus } from './word2vec.js';
 import { stopRequested } from '../core/stop.js';
 import { checkDivergence, createDivergenceWatch } from '../core/divergence.js';
@@ -223,6 +225,12 @@ export interface GloveOptions extends Omit<LoopControls, 'onProgress'> {
   epochs?: number;
   /** Clip of each vector-gradient component (default 100, glove.c's). */
   gradClip?: number;
+  /**
+   * Threads (default 1). N > 1: Hogwild as glove.c — each epoch's shuffled entries in N shares, N − 1
+   * worker threads updating the same vectors at the same time without locks, so such a run is NOT
+   * reproducible bit for bit; 1 keeps the single-thread, bit-identical run.
+   */
+  threads?: number;
   seed?: number;
   /** 'average' (default): (e + θ)/2; 'sum': e + θ. */
   combine?: 'average' | 'sum';
@@ -269,6 +277,126 @@ function initialCost(n: number, costOf: (k: number) => number): number {
   return n > 0 ? sum / n : 0;
 }
 
+/** The arrays one AdaGrad pass works on (in SharedArrayBuffers when several threads share them). */
+export interface GloveState {
+  /** θ, e [V, d] and the biases b, b̃ [V], row-major. */
+  W1: Float64Array;
+  W2: Float64Array;
+  B1: Float64Array;
+  B2: Float64Array;
+  /** AdaGrad's sums of squared steps, starting at 1 (glove.c). */
+  G1: Float64Array;
+  G2: Float64Array;
+  GB1: Float64Array;
+  GB2: Float64Array;
+  /** The entries: X[rows[k], cols[k]], log X and f(X) of each. */
+  rows: Int32Array;
+  cols: Int32Array;
+  logX: Float64Array;
+  weight: Float64Array;
+  /** This epoch's order of the entries. */
+  order: Int32Array;
+  d: number;
+  eta: number;
+  clip: number;
+}
+
+/** What the calling thread watches during its pass: a stop request (every 1024 entries) and progress (every `every`). */
+interface GloveHooks {
+  stop(): boolean;
+  progress(done: number, cost: number): void;
+}
+
+/**
+ * One AdaGrad update per entry order[from … to) (glove.c's, see the module comment); returns the
+ * cost Σ ½ f·r² of those entries and the entry index at which `hooks.stop` ended the pass (−1: none).
+ */
+export function gloveUpdates(s: GloveState, from: number, to: number, hooks?: GloveHooks, every = 1_000_000): { cost: number; stoppedAt: number } {
+  const { W1, W2, B1, B2, G1, G2, GB1, GB2, rows, cols, logX, weight, order, d, eta, clip } = s;
+  let cost = 0;
+  for (let n = from; n < to; n++) {
+    if (hooks && (n & 1023) === 0 && hooks.stop()) return { cost, stoppedAt: n };
+    const k = order[n];
+    const i = rows[k], j = cols[k];
+    const l1 = i * d, l2 = j * d;
+    let dot = 0;
+    for (let c = 0; c < d; c++) dot += W1[l1 + c] * W2[l2 + c];
+    const r = dot + B1[i] + B2[j] - logX[k];
+    const fr = weight[k] * r;
+    if (!Number.isFinite(fr)) continue;
+    cost += 0.5 * fr * r;
+    // AdaGrad on ½J, glove.c's way (see the module comment). Component c of both vectors is
+    // read before either is written, so one pass does what glove.c does in two; its check that
+    // the steps are finite always passes here (fr is finite, steps are clipped, G ≥ 1).
+    for (let c = 0; c < d; c++) {
+      const w1 = W1[l1 + c], w2 = W2[l2 + c];
+      let g1 = fr * w2, g2 = fr * w1;
+      if (g1 > clip) g1 = clip; else if (g1 < -clip) g1 = -clip;
+      if (g2 > clip) g2 = clip; else if (g2 < -clip) g2 = -clip;
+      const t1 = g1 * eta, t2 = g2 * eta;
+      const q1 = G1[l1 + c], q2 = G2[l2 + c];
+      W1[l1 + c] = w1 - t1 / Math.sqrt(q1);
+      W2[l2 + c] = w2 - t2 / Math.sqrt(q2);
+      G1[l1 + c] = q1 + t1 * t1;
+      G2[l2 + c] = q2 + t2 * t2;
+    }
+    const tb = eta * fr;
+    B1[i] -= tb / Math.sqrt(GB1[i]);
+    B2[j] -= tb / Math.sqrt(GB2[j]);
+    GB1[i] += tb * tb;
+    GB2[j] += tb * tb;
+    if (hooks && (n + 1) % every === 0) hooks.progress(n + 1, cost);
+  }
+  return { cost, stoppedAt: -1 };
+}
+
+/** The job kind of the worker entry (training/parallel-worker.ts). */
+export const GLOVE_HOGWILD_JOB = 'glove-hogwild';
+
+/** A worker's pass over its share of each epoch's order, on the shared arrays (no lock: Hogwild). */
+export function createGloveHogwildJob(init: unknown): GradientJob {
+  const { state, share } = init as { state: GloveState; share: Share };
+  return { grads: {}, run: () => gloveUpdates(state, share.start, share.end).cost };
+}
+
+/**
+ * Hogwild threads for GloVe, as glove.c has them: each epoch's shuffled order is cut into N
+ * contiguous shares, the calling thread does the first while N − 1 workers do the others at the
+ * same time, all updating the same arrays without locks — so runs with threads > 1 are not
+ * reproducible bit for bit (the interleaving of the updates varies).
+ */
+class GloveHogwild {
+  private readonly pool: GradientPool;
+  private readonly shares: Share[];
+  private readonly none = new Int32Array(0);
+
+  constructor(state: GloveState, threads: number) {
+    this.shares = batchShares(state.order.length, Math.min(threads, Math.max(1, state.order.length)));
+    this.pool = new GradientPool({
+      op: 'glove', threads: this.shares.length, job: GLOVE_HOGWILD_JOB, regionFloats: 0,
+      init: (k) => ({ state, share: this.shares[k] }),
+    });
+  }
+
+  /** Start the workers on this epoch's order; returns the end of the calling thread's share. */
+  post(): number {
+    this.pool.post(this.none);
+    return this.shares[0].end;
+  }
+
+  /** Wait for the workers; returns the cost of their entries. */
+  wait(): number {
+    this.pool.wait();
+    let cost = 0;
+    for (let k = 1; k < this.shares.length; k++) cost += this.pool.results[k];
+    return cost;
+  }
+
+  close(): void {
+    this.pool.close();
+  }
+}
+
 /** Count co-occurrences in `corpus` and fit GloVe vectors; deterministic for a given seed. */
 export function trainGlove(corpus: string[][], opts: GloveOptions = {}): GloveResult {
   const op = 'trainGlove';
@@ -304,23 +432,37 @@ export function trainGlove(corpus: string[][], opts: GloveOptions = {}): GloveRe
   });
 
   const rng = new Rng(opts.seed ?? 1);
+  const threads = opts.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1) throw new InputError(`${op}: expected threads to be an integer ≥ 1, got ${threads}`);
+  // With threads, every array the updates touch lives in a SharedArrayBuffer (the workers write them too).
+  const floats = (n: number): Float64Array => (threads > 1 ? new Float64Array(new SharedArrayBuffer(8 * n)) : new Float64Array(n));
   const params: GloveParams = {
-    theta: Matrix.zeros(V, d, 'float64'),
-    e: Matrix.zeros(V, d, 'float64'),
-    b: Matrix.zeros(V, 1, 'float64'),
-    bPrime: Matrix.zeros(V, 1, 'float64'),
+    theta: new Matrix(V, d, floats(V * d)),
+    e: new Matrix(V, d, floats(V * d)),
+    b: new Matrix(V, 1, floats(V)),
+    bPrime: new Matrix(V, 1, floats(V)),
   };
   for (const m of [params.theta, params.e, params.b, params.bPrime]) {
     for (let i = 0; i < m.data.length; i++) m.data[i] = (rng.uniform() - 0.5) / d;
   }
   const W1 = params.theta.data as Float64Array, W2 = params.e.data as Float64Array;
   const B1 = params.b.data as Float64Array, B2 = params.bPrime.data as Float64Array;
-  const G1 = new Float64Array(V * d).fill(1), G2 = new Float64Array(V * d).fill(1);
-  const GB1 = new Float64Array(V).fill(1), GB2 = new Float64Array(V).fill(1);
-  const logX = X.values.map(Math.log);
-  const weight = X.values.map((x) => gloveWeight(x, xMax, alpha));
-  const order = new Int32Array(X.size);
+  const G1 = floats(V * d).fill(1), G2 = floats(V * d).fill(1);
+  const GB1 = floats(V).fill(1), GB2 = floats(V).fill(1);
+  const logX = floats(X.size), weight = floats(X.size);
+  for (let k = 0; k < X.size; k++) {
+    logX[k] = Math.log(X.values[k]);
+    weight[k] = gloveWeight(X.values[k], xMax, alpha);
+  }
+  const order = threads > 1 ? new Int32Array(new SharedArrayBuffer(4 * X.size)) : new Int32Array(X.size);
   for (let k = 0; k < X.size; k++) order[k] = k;
+  const ints = (a: Int32Array): Int32Array => {
+    if (threads === 1) return a;
+    const shared = new Int32Array(new SharedArrayBuffer(4 * a.length));
+    shared.set(a);
+    return shared;
+  };
+  const state: GloveState = { W1, W2, B1, B2, G1, G2, GB1, GB2, rows: ints(X.rows), cols: ints(X.cols), logX, weight, order, d, eta, clip };
 
   const epochCosts: number[] = [];
   // The cost of the initial vectors (on the first entries) is the start a diverging run climbs far above.
@@ -335,54 +477,33 @@ export function trainGlove(corpus: string[][], opts: GloveOptions = {}): GloveRe
   let epoch = 0;
   let interrupted = false;
   const diverged = (cost: number): void => checkDivergence(divergence, op, cost, epoch + 1, 'lower --eta; no vectors were written', 'epoch');
-  const loop = runTrainingLoop({
+  const hogwild = threads > 1 ? new GloveHogwild(state, threads) : null;
+  let loop: LoopResult;
+  try {
+  loop = runTrainingLoop({
     startStep: 0, totalSteps: epochs, budgetReason: 'epochs', timeLimitSeconds: opts.timeLimitSeconds, signal: opts.signal, now: opts.now,
     step: () => {
       rng.shuffle(order);
-      let cost = 0;
       const epochStart = performance.now();
-      for (let n = 0; n < X.size; n++) {
-        if ((n & 1023) === 0 && stopRequested(opts.signal)) {
-          interrupted = true; // mid-epoch: the loop ends after this step, as 'interrupted'
-          return { loss: n > 0 ? cost / n : 0, epoch: epoch + n / X.size, units: n };
-        }
-        const k = order[n];
-        const i = X.rows[k], j = X.cols[k];
-        const l1 = i * d, l2 = j * d;
-        let dot = 0;
-        for (let c = 0; c < d; c++) dot += W1[l1 + c] * W2[l2 + c];
-        const r = dot + B1[i] + B2[j] - logX[k];
-        const fr = weight[k] * r;
-        if (!Number.isFinite(fr)) continue;
-        cost += 0.5 * fr * r;
-        // AdaGrad on ½J, glove.c's way (see the module comment). Component c of both vectors is
-        // read before either is written, so one pass does what glove.c does in two; its check that
-        // the steps are finite always passes here (fr is finite, steps are clipped, G ≥ 1).
-        for (let c = 0; c < d; c++) {
-          const w1 = W1[l1 + c], w2 = W2[l2 + c];
-          let g1 = fr * w2, g2 = fr * w1;
-          if (g1 > clip) g1 = clip; else if (g1 < -clip) g1 = -clip;
-          if (g2 > clip) g2 = clip; else if (g2 < -clip) g2 = -clip;
-          const t1 = g1 * eta, t2 = g2 * eta;
-          const q1 = G1[l1 + c], q2 = G2[l2 + c];
-          W1[l1 + c] = w1 - t1 / Math.sqrt(q1);
-          W2[l2 + c] = w2 - t2 / Math.sqrt(q2);
-          G1[l1 + c] = q1 + t1 * t1;
-          G2[l2 + c] = q2 + t2 * t2;
-        }
-        const tb = eta * fr;
-        B1[i] -= tb / Math.sqrt(GB1[i]);
-        B2[j] -= tb / Math.sqrt(GB2[j]);
-        GB1[i] += tb * tb;
-        GB2[j] += tb * tb;
-        if ((n + 1) % progressEvery === 0) diverged(cost / (n + 1));
-        if (opts.onProgress && (n + 1) % progressEvery === 0) {
+      // This thread's entries: all of them, or with threads the first share while the workers do theirs.
+      const mine = hogwild ? hogwild.post() : X.size;
+      const { cost: own, stoppedAt } = gloveUpdates(state, 0, mine, {
+        stop: () => stopRequested(opts.signal),
+        progress: (n, sum) => {
+          diverged(sum / n);
+          if (!opts.onProgress) return;
           const elapsed = (performance.now() - epochStart) / 1000;
           opts.onProgress({
-            stage: 'train', epoch, done: n + 1, entries: X.size, cost: cost / (n + 1),
-            rate: (n + 1) / Math.max(elapsed, 1e-9), elapsedSeconds: (performance.now() - started) / 1000,
+            stage: 'train', epoch, done: n, entries: X.size, cost: sum / n,
+            rate: n / Math.max(elapsed, 1e-9), elapsedSeconds: (performance.now() - started) / 1000,
           });
-        }
+        },
+      }, progressEvery);
+      const cost = hogwild ? own + hogwild.wait() : own;
+      if (stoppedAt >= 0) {
+        interrupted = true; // mid-epoch: the loop ends after this step, as 'interrupted'
+        const n = hogwild ? stoppedAt + X.size - mine : stoppedAt;
+        return { loss: n > 0 ? cost / n : 0, epoch: epoch + n / X.size, units: n };
       }
       diverged(cost / X.size);
       epochCosts.push(cost / X.size);
@@ -396,6 +517,9 @@ export function trainGlove(corpus: string[][], opts: GloveOptions = {}): GloveRe
     },
     afterStep: () => (interrupted ? 'interrupted' : undefined),
   });
+  } finally {
+    hogwild?.close(); // no worker thread outlives the run
+  }
   const trainSeconds = (performance.now() - trainStart) / 1000;
   const vectors = Matrix.zeros(V, d, 'float32');
   const scale = combine === 'average' ? 0.5 : 1;

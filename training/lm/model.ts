@@ -300,13 +300,17 @@ export interface LmWorkspace {
   readonly backwardOpts: StackedBackwardOptions;
 }
 
-export function createLmWorkspace(model: LanguageModel, steps: number, batch: number): LmWorkspace {
+/**
+ * `state`: the carried state to use (per layer, [B, H] matrices, taken, not copied — a data-parallel
+ * share passes views of its rows of the whole batch's state); default new zeroed matrices.
+ */
+export function createLmWorkspace(model: LanguageModel, steps: number, batch: number, state?: Matrix[][]): LmWorkspace {
   if (!Number.isInteger(steps) || steps < 1 || !Number.isInteger(batch) || batch < 1) {
     throw new Error(`createLmWorkspace: expected positive integer steps and batch, got T=${steps}, B=${batch}`);
   }
   const { dtype, hidden } = model.config;
   const V = model.vocab.size;
-  const state = model.cells.map((cell) => zeroState(cell, batch));
+  state ??= model.cells.map((cell) => zeroState(cell, batch));
   const h0: LayerState[] = state.map((forward) => ({ forward }));
   return {
     steps,

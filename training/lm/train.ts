@@ -49,7 +49,7 @@ import { writeFileAtomic } from '../io/files.js';
 import { optimizerWithCurrentNames, readJsonInput } from '../io/model-file.js';
 import {
   CHECKPOINT_LOSSES, LossHistory, checkGradientClip, createUpdate, keptNote, runTrainingLoop, stepBudget,
-  type GradientClip, type LoopControls, type StepLimits, type StepOutcome, type StopReason, type TrainProgress,
+  type GradientClip, type LoopControls, type LoopResult, type StepLimits, type StepOutcome, type StopReason, type TrainProgress,
   type Update, type UpdateInfo,
 } from '../core/loop.js';
 import {
@@ -58,6 +58,7 @@ import {
 import { matrixFromJSON, matrixToJSON, type MatrixJSON } from '../io/tensors.js';
 import { EOS, UNK, Vocabulary, tokenizeText } from '../text/vocab.js';
 import { InputError } from '../core/errors.js';
+import { LmParallelStep } from './parallel.js';
 
 // ---- the corpus ----------------------------------------------------------------------------
 
@@ -246,6 +247,14 @@ export interface LmRunOptions extends StepLimits, LoopControls<LmProgress> {
   corpus?: Record<string, unknown>;
   /** Called after each backward pass, before the gradients are checked (tests inject faults here). */
   afterBackward?: (step: number, grads: Record<string, Matrix>) => void;
+  /**
+   * Threads computing each step's gradient (default 1: this thread only). N > 1: the batch's
+   * streams are cut into N fixed shares, N − 1 worker threads (started for this run, stopped at its
+   * end) each compute one on the same weights, the gradients are summed in a fixed order and one
+   * update follows (training/lm/parallel.ts): the same N and seed give the same bits; N = 1 is the
+   * single-thread path. At most B threads are used. Needs the wasm backend and a float32 model.
+   */
+  threads?: number;
 }
 
 /** The loop's progress (loss: mean cross-entropy per token of this step, nats) and the step's update. */
@@ -298,6 +307,8 @@ export interface LmTrainResult {
   /** The step of lossHistory[0] (1 unless a resumed checkpoint dropped older steps). */
   lossHistoryFirstStep: number;
   evaluations: LmEvaluationRecord[];
+  /** Threads that computed the steps' gradients (LmRunOptions.threads, at most B). */
+  threads: number;
 }
 
 // ---- the trainer ---------------------------------------------------------------------------
@@ -466,12 +477,7 @@ export class LmTrainer {
     const stepNumber = this.position.step + 1;
     // A new epoch: the streams restart; random windows start from zeros every step.
     if (this.position.chunk === 0 || this.config.batches === 'random') lmResetState(this.ws);
-    this.fillBatch();
-    lmZeroGrad(this.model);
-    const logits = lmForward(this.model, this.ws, this.ws.steps, this.dropout);
-    // The logits buffer receives its own gradient (the loss reads each row before writing it).
-    const loss = crossEntropyForwardBackward(logits, logits, this.targets, { reduction: 'mean' });
-    lmBackward(this.model, this.ws, logits);
+    const loss = this.parallel ? this.parallel.step(this.position.chunk) : this.gradient();
     this.afterBackward?.(stepNumber, this.grads);
     const update = this.update(stepNumber, loss, this.kept);
     this.position.step = stepNumber;
@@ -481,6 +487,31 @@ export class LmTrainer {
       this.position.epoch++;
     }
     return { ...update, loss, epoch: this.epochsDone(), units: T * B };
+  }
+
+  /** The gradient of the next chunk's mean loss on this thread alone; returns the loss. */
+  private gradient(): number {
+    this.fillBatch();
+    lmZeroGrad(this.model);
+    const logits = lmForward(this.model, this.ws, this.ws.steps, this.dropout);
+    // The logits buffer receives its own gradient (the loss reads each row before writing it).
+    const loss = crossEntropyForwardBackward(logits, logits, this.targets, { reduction: 'mean' });
+    lmBackward(this.model, this.ws, logits);
+    return loss;
+  }
+
+  /** The worker threads of a run with threads > 1 (null otherwise). */
+  private parallel: LmParallelStep | null = null;
+
+  /**
+   * Why this run cannot use worker threads (null: it can). The workers replay the streams' fixed
+   * windows; random windows and dropout masks are drawn from the trainer's one Rng, which they do
+   * not share, so such runs stay on one thread (the CLI's default then is 1).
+   */
+  parallelUnsupported(): string | null {
+    if (this.config.batches === 'random') return "random batches (batches 'random')";
+    if (this.model.config.dropout) return 'dropout';
+    return null;
   }
 
   /** Fractional epochs done. */
@@ -583,26 +614,41 @@ export class LmTrainer {
       }
     };
 
-    const loop = runTrainingLoop({
-      startStep: this.position.step, totalSteps, budgetReason: reason, losses: this.losses,
-      timeLimitSeconds: opts.timeLimitSeconds, signal: opts.signal, now,
-      step: () => this.step(),
-      onProgress: opts.onProgress && ((p, s) => opts.onProgress!({
-        ...p, gradNorm: s.gradNorm, clipRatio: s.clipRatio, lr: s.lr, tokensPerSecond: p.unitsPerSecond,
-      })),
-      afterStep: (p) => {
-        // By steps: at multiples of evalEvery (absolute, so a resumed run evaluates where an uninterrupted one does).
-        const dueBySteps = this.position.step % evalEvery === 0 || this.position.step - lastEvalStep >= evalEvery;
-        const dueBySeconds = opts.evalEverySeconds !== undefined && (now() - lastEvalAt) / 1000 >= opts.evalEverySeconds;
-        if (!dueBySteps && !dueBySeconds) {
-          maybeCheckpoint(false);
-          return undefined;
-        }
-        const stop = evaluate(p.stepSeconds);
-        maybeCheckpoint(checkpointEvery === undefined);
-        return stop ? 'early-stopping' : undefined;
-      },
-    });
+    const threads = opts.threads ?? 1;
+    if (!(Number.isInteger(threads) && threads >= 1)) throw new InputError(`LmTrainer.run: expected threads to be an integer ≥ 1, got ${threads}`);
+    if (threads > 1) {
+      const unsupported = this.parallelUnsupported();
+      if (unsupported) throw new InputError(`LmTrainer.run: threads > 1 do not support ${unsupported} yet: expected threads 1, got ${threads}`);
+      const { seqLen, batch } = this.config;
+      this.parallel = new LmParallelStep('train', this.model, { seqLen, batch, streamLength: this.streamLength, train: this.data.train }, this.ws.state, threads);
+    }
+    const threadsUsed = this.parallel?.threads ?? 1;
+    let loop: LoopResult;
+    try {
+      loop = runTrainingLoop({
+        startStep: this.position.step, totalSteps, budgetReason: reason, losses: this.losses,
+        timeLimitSeconds: opts.timeLimitSeconds, signal: opts.signal, now,
+        step: () => this.step(),
+        onProgress: opts.onProgress && ((p, s) => opts.onProgress!({
+          ...p, gradNorm: s.gradNorm, clipRatio: s.clipRatio, lr: s.lr, tokensPerSecond: p.unitsPerSecond,
+        })),
+        afterStep: (p) => {
+          // By steps: at multiples of evalEvery (absolute, so a resumed run evaluates where an uninterrupted one does).
+          const dueBySteps = this.position.step % evalEvery === 0 || this.position.step - lastEvalStep >= evalEvery;
+          const dueBySeconds = opts.evalEverySeconds !== undefined && (now() - lastEvalAt) / 1000 >= opts.evalEverySeconds;
+          if (!dueBySteps && !dueBySeconds) {
+            maybeCheckpoint(false);
+            return undefined;
+          }
+          const stop = evaluate(p.stepSeconds);
+          maybeCheckpoint(checkpointEvery === undefined);
+          return stop ? 'early-stopping' : undefined;
+        },
+      });
+    } finally {
+      this.parallel?.close(); // no worker thread outlives the run
+      this.parallel = null;
+    }
     // Early stopping ends with the weights of the best evaluation, not the last (they overfit since).
     const restoredBest = loop.stopReason === 'early-stopping' && this.restoreBestWeights();
     if (this.position.step !== lastEvalStep || this.evaluations.length === 0) evaluate(loop.stepSeconds);
@@ -623,6 +669,7 @@ export class LmTrainer {
       lossHistory: this.lossHistory,
       lossHistoryFirstStep: this.lossHistoryFirstStep,
       evaluations: this.evaluations,
+      threads: threadsUsed,
     };
   }
 }

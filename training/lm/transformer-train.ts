@@ -214,6 +214,7 @@ export class TransformerLmTrainer {
       finalLoss: this.smoothLoss,
       bestValidationLoss: bestLoss,
       restoredBest: false,
+      threads: 1,
       bestEvaluation: best,
       lastEvaluation: this.evaluations.at(-1) ?? null,
       lossHistory: this.lossHistory,

@@ -9,6 +9,7 @@ import { countCooccurrences, gloveLoss, gloveWeight, trainGlove, type Cooccurren
 import { readVectors } from '../../../training/io/vectors.js';
 import { groupSeparation, syntheticSentences } from './synthetic.js';
 import { NumericalError } from '../../../training/core/errors.js';
+import { runningWorkerThreads } from '../../../training/parallel/pool.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'seqgrad-glove-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -102,6 +103,19 @@ describe('trainGlove', () => {
     expect(Buffer.from(b.params.theta.data.buffer).equals(Buffer.from(theta.data.buffer))).toBe(true);
     const c = trainGlove(docs, { dim: 4, window: 3, minCount: 1, epochs: 3, seed: 10 });
     expect(Buffer.from(c.params.theta.data.buffer).equals(Buffer.from(theta.data.buffer))).toBe(false);
+  });
+
+  it('Hogwild threads (2 and 3): the cost falls as with one thread, the groups separate, no worker thread is left', () => {
+    const one = trainGlove(docs, { dim: 5, window: 3, minCount: 1, epochs: 40, xMax: 10, seed: 4 });
+    for (const threads of [2, 3]) {
+      const r = trainGlove(docs, { dim: 5, window: 3, minCount: 1, epochs: 40, xMax: 10, seed: 4, threads });
+      expect(r.epochCosts[0]).toBeCloseTo(one.epochCosts[0], 1); // same init and order: the first epoch costs about the same
+      expect(r.epochCosts.at(-1)!).toBeLessThan(1.5 * one.epochCosts.at(-1)!);
+      expect(r.epochCosts.at(-1)!).toBeLessThan(0.2 * r.epochCosts[0]);
+      expect(groupSeparation(r.words, r.vectors).nearestInGroup).toBe(8);
+    }
+    expect(runningWorkerThreads()).toBe(0);
+    expect(() => trainGlove(docs, { threads: 0 })).toThrow(/^trainGlove: expected threads to be an integer ≥ 1, got 0$/);
   });
 
   it('rejects bad options by name', () => {

@@ -1,0 +1,174 @@
+/**
+ * The language model's data-parallel step (training/parallel/): the B streams of a batch are cut
+ * into N contiguous shares [a_k, b_k) (a_k = ⌊k·B/N⌋); the calling thread computes share 0 and
+ * worker k share k, each on the same weights, each from its rows of the carried state (views of the
+ * trainer's [B, H] state matrices, so truncated BPTT carries exactly as with one thread).
+ *
+ * Loss scaling: the batch loss is the mean over all n = T·B predictions, so a share's loss is
+ * Σ_{its rows} ℓ_r / n and its gradient ∂/∂z of that — each row weighted 1/n (a float64 mask with
+ * reduction 'sum'), exactly the per-row gradient of one thread's 'mean'. The gradients are then
+ * summed in worker order and one update follows (the trainer's), so a run with the same N and seed
+ * gives the same bits; only the order of additions differs from N = 1 (float32 rounding).
+ */
+import { getBackend } from '../../engine/backend.js';
+import { crossEntropyForwardBackward } from '../../engine/cross-entropy.js';
+import { fill, Matrix, zero } from '../../engine/matrix.js';
+import type { WasmBackend } from '../../engine/wasm/index.js';
+import { batchShares, GradientPool, threadsRefusal, type Share } from '../parallel/pool.js';
+
+export { batchShares } from '../parallel/pool.js';
+import { buildOnSharedWeights, sharedLayout, sharedMatrix, WeightSnapshot, type SharedLayout } from '../parallel/shared-weights.js';
+import type { GradientJob } from '../parallel/worker-loop.js';
+import { InputError } from '../core/errors.js';
+import { Vocabulary, type VocabularyJSON } from '../text/vocab.js';
+import {
+  createLanguageModel, createLmWorkspace, lmBackward, lmForward, lmGradients, lmParameters, lmZeroGrad,
+  type LanguageModel, type LanguageModelConfig, type LmWorkspace,
+} from './model.js';
+
+/** The job kind of the worker entry (training/parallel-worker.ts). */
+export const LM_GRADIENT_JOB = 'lm-gradient';
+
+/** What decides a share's batch: T, B, the stream length L, the training ids. */
+interface ShareData {
+  seqLen: number;
+  batch: number;
+  streamLength: number;
+  train: Int32Array;
+}
+
+/** One share's forward and backward over the streams [start, end) of each chunk. */
+class LmShareStep {
+  private readonly ws: LmWorkspace;
+  private readonly targets: Int32Array;
+  /** [T, b − a], every entry 1/(T·B): the share's rows of the batch mean. */
+  private readonly weights: Matrix;
+
+  constructor(private readonly model: LanguageModel, private readonly data: ShareData, private readonly share: Share, state: Matrix[][]) {
+    const rows = share.end - share.start;
+    this.ws = createLmWorkspace(model, data.seqLen, rows, state);
+    this.targets = new Int32Array(data.seqLen * rows);
+    this.weights = fill(Matrix.zeros(data.seqLen, rows, 'float64'), 1 / (data.seqLen * data.batch));
+  }
+
+  /** Zero the gradients, then forward + backward of chunk `chunk` (stream b reads L·b + chunk·T + t); returns the share's part of the mean loss. */
+  run(chunk: number): number {
+    const { seqLen: T, streamLength: L, train } = this.data;
+    const rows = this.share.end - this.share.start;
+    const inputs = this.ws.inputIds;
+    for (let t = 0; t < T; t++) {
+      for (let j = 0; j < rows; j++) {
+        const pos = (this.share.start + j) * L + chunk * T + t;
+        inputs[t * rows + j] = train[pos];
+        this.targets[t * rows + j] = train[pos + 1];
+      }
+    }
+    lmZeroGrad(this.model);
+    const logits = lmForward(this.model, this.ws);
+    const loss = crossEntropyForwardBackward(logits, logits, this.targets, { mask: this.weights, reduction: 'sum' });
+    lmBackward(this.model, this.ws, logits);
+    return loss;
+  }
+}
+
+/** Where a worker finds its rows of one carried-state matrix. */
+interface StatePlace {
+  offset: number;
+  rows: number;
+  cols: number;
+}
+
+/** A worker's init data (structured-cloned). */
+interface LmWorkerInit {
+  config: LanguageModelConfig;
+  vocab: VocabularyJSON;
+  weights: SharedLayout;
+  state: StatePlace[][];
+  data: ShareData;
+  share: Share;
+}
+
+/** The worker side: the model over the main thread's weights, the share's step. */
+export function createLmGradientJob(init: unknown, wasm: WasmBackend | null): GradientJob {
+  const i = init as LmWorkerInit;
+  const backend = wasm as WasmBackend; // the pool gives this job a region: always a backend
+  const vocab = Vocabulary.fromJSON(i.vocab);
+  const model = buildOnSharedWeights(() => createLanguageModel(i.config, vocab), lmParameters, i.weights, backend.heap);
+  const state = i.state.map((layer) => layer.map((s) => sharedMatrix(backend.heap, s.offset, s.rows, s.cols)));
+  const step = new LmShareStep(model, i.data, i.share, state);
+  return { grads: lmGradients(model), run: (args) => step.run(args[0]) };
+}
+
+/** Rows [start, end) of a [B, H] matrix of the shared memory, as the worker will view them. */
+function statePlace(heap: WasmBackend['heap'], m: Matrix, share: Share): StatePlace {
+  return { offset: heap.offsetOf(m.data) + m.offset + share.start * m.stride, rows: share.end - share.start, cols: m.cols };
+}
+
+/**
+ * The main thread's side: its share, the pool of workers, the sum. Made at the start of a run and
+ * closed at its end (no thread outlives a run).
+ */
+export class LmParallelStep {
+  readonly threads: number;
+  private readonly own: LmShareStep;
+  private readonly pool: GradientPool;
+  private readonly args = new Int32Array(1);
+  private readonly grads: Record<string, Matrix>;
+
+  /**
+   * `threads` is clamped to B (a share has at least one stream). `state`: the trainer's carried
+   * state (per layer, [B, H] matrices in the shared memory). Throws an InputError naming `op` where
+   * threads cannot run (see threadsRefusal).
+   */
+  constructor(op: string, private readonly model: LanguageModel, data: ShareData, state: Matrix[][], threads: number) {
+    const params = lmParameters(model);
+    this.grads = lmGradients(model);
+    const refusal = threadsRefusal(op, [...Object.values(params), ...state.flat()]);
+    if (refusal) throw new InputError(refusal);
+    this.threads = Math.min(threads, data.batch);
+    const shares = batchShares(data.batch, this.threads);
+    const { heap } = getBackend() as WasmBackend;
+    const before = heap.bytesInUse;
+    this.own = new LmShareStep(model, data, shares[0], state.map((layer) => layer.map((s) => s.rowView(shares[0].start, shares[0].end - shares[0].start))));
+    const shareFloats = (heap.bytesInUse - before) / 4;
+    const paramFloats = Object.values(params).reduce((n, p) => n + p.size, 0);
+    const layout = sharedLayout(params, heap);
+    // The workers read the training ids from one shared copy (a typed array over a SharedArrayBuffer is not cloned).
+    const train = new Int32Array(new SharedArrayBuffer(4 * data.train.length));
+    train.set(data.train);
+    const workerData: ShareData = { ...data, train };
+    const snapshot = new WeightSnapshot(Object.values(params));
+    try {
+      this.pool = new GradientPool({
+        op, threads: this.threads, job: LM_GRADIENT_JOB, regionFloats: 2 * paramFloats + Math.ceil(1.5 * shareFloats) + (4 << 20),
+        init: (k): LmWorkerInit => ({
+          config: model.config, vocab: model.vocab.toJSON(), weights: layout,
+          state: state.map((layer) => layer.map((s) => statePlace(heap, s, shares[k]))), data: workerData, share: shares[k],
+        }),
+      });
+    } finally {
+      snapshot.restore(); // the workers' builders initialised the shared weights: put them back
+    }
+  }
+
+  /** The gradient of chunk `chunk`'s batch mean loss into the model's gradient buffers; returns that loss. */
+  step(chunk: number): number {
+    this.args[0] = chunk;
+    this.pool.post(this.args);
+    // The embedding's gradient is zeroed by touched rows; the workers' sums touch others: zero it whole.
+    if (this.model.embedding) zero(this.model.embedding.grad);
+    let loss: number;
+    try {
+      loss = this.own.run(chunk);
+    } finally {
+      this.pool.wait(); // also after a failure here: the workers must be done before anything else runs
+    }
+    this.pool.sumInto(this.grads);
+    for (let k = 1; k < this.threads; k++) loss += this.pool.results[k];
+    return loss;
+  }
+
+  close(): void {
+    this.pool.close();
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * The entry of the data-parallel worker threads (training/parallel/pool.ts starts it; the build
+ * bundles it as dist/parallel-worker.js). It lists the job kinds — one per trainer that trains on
+ * threads — which is why it sits at the root of training/, beside the other lists of the
+ * applications (gradcheck-suite.ts): the shared layer never imports an application.
+ */
+import { workerData } from 'node:worker_threads';
+import { createGloveHogwildJob, GLOVE_HOGWILD_JOB } from './embeddings/glove.js';
+import { createLmGradientJob, LM_GRADIENT_JOB } from './lm/parallel.js';
+import type { PoolWorkerData } from './parallel/pool.js';
+import { runGradientWorker } from './parallel/worker-loop.js';
+
+runGradientWorker(workerData as PoolWorkerData, { [LM_GRADIENT_JOB]: createLmGradientJob, [GLOVE_HOGWILD_JOB]: createGloveHogwildJob });

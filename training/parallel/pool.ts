@@ -1,0 +1,293 @@
+/**
+ * Data-parallel training on worker threads: a pool of N − 1 workers that, with the calling thread,
+ * compute the gradient of one step's batch in N fixed shares (contiguous rows [a, b) of the batch),
+ * against the SAME weights, which live in the wasm backend's shared WebAssembly.Memory and are read
+ * in place (no copy per step, see shared-weights.ts).
+ *
+ *   main thread                              worker k (k = 1 … N − 1)
+ *   ───────────                              ────────────────────────
+ *   post(args) ── Atomics.notify ──────────▶  job.run(args): forward + backward of rows [a_k, b_k)
+ *   its own share (rows [a_0, b_0))           into ITS gradient buffers (in its region of the memory)
+ *   wait() ◀──── Atomics.notify ────────────  result (its loss) → results[k]
+ *   sumInto(grads): g ← g + g_1 + g_2 + …      (fixed order: a run is reproducible bit for bit)
+ *   one optimizer update
+ *
+ * Synchronisation is a few Atomics on one SharedArrayBuffer per step (no postMessage per step): a
+ * step costs the workers' wake-up (microseconds) plus the sum of the gradients.
+ *
+ * Memory: each worker gets a region of the main heap (WasmHeap.reserveRegion) for its gradients,
+ * workspaces and kernel scratch, and builds its own wasm backend over it; `close` gives the regions
+ * back once the workers have left, so a pool per run leaves no growth behind.
+ *
+ * Failure: a job that throws in a worker makes `wait` close the pool (every worker stops) and throw
+ * one Error carrying the worker's message. The workers are unref'd: they never keep a process alive.
+ *
+ * Node only, reached through process.getBuiltinModule (no static import of node:worker_threads), so
+ * the modules that use the pool still bundle for a browser, where `threads > 1` is refused.
+ */
+import type { MessagePort, Worker } from 'node:worker_threads';
+import { getBackend } from '../../engine/backend.js';
+import type { Matrix } from '../../engine/matrix.js';
+import { add } from '../../engine/ops.js';
+import type { WasmBackend } from '../../engine/wasm/index.js';
+import type { WasmMemory } from '../../engine/wasm/webassembly.js';
+import { InputError } from '../core/errors.js';
+import { sharedMatrix } from './shared-weights.js';
+import { startModuleWorker } from './start-worker.js';
+
+/** Int32 slots per worker in the control array. */
+export const SLOT = 16;
+/** Slot offsets: the command sequence number (−1: leave), the last one done, its status, readiness, the job's arguments. */
+export const CMD = 0, DONE = 1, STATUS = 2, READY = 3, ARGS = 4;
+export const MAX_ARGS = SLOT - ARGS;
+/** STATUS / READY values. */
+export const OK = 1, FAILED = 2;
+/** DONE after the worker left its loop. */
+export const LEFT = -1;
+
+/** What the main thread hands a worker (structured-cloned). */
+export interface PoolWorkerData {
+  /** The job kind, a key of the worker entry's factory table (training/parallel-worker.ts). */
+  job: string;
+  /** The job's own data (model config, offsets of the weights, its rows, …). */
+  init: unknown;
+  index: number;
+  control: SharedArrayBuffer;
+  results: SharedArrayBuffer;
+  /** The wasm backend's memory and this worker's region of it; absent for a job that needs no matrices (Hogwild). */
+  memory?: WasmMemory;
+  region?: { start: number; end: number };
+  relaxedSimd: boolean;
+  port: MessagePort;
+}
+
+/** A worker's message on its port: its gradient buffers when ready, or a failure. */
+export interface PoolMessage {
+  grads?: Record<string, { offset: number; rows: number; cols: number }>;
+  error?: string;
+}
+
+export interface GradientPoolOptions {
+  /** The operation named in errors ("train"). */
+  op: string;
+  /** Threads in all, the caller's included: N − 1 workers are started. */
+  threads: number;
+  /** The job kind (see PoolWorkerData.job). */
+  job: string;
+  /** The init data of worker k (1 … N − 1). */
+  init: (worker: number) => unknown;
+  /**
+   * Floats of wasm memory each worker may allocate in (its own wasm backend over the shared memory);
+   * 0: the job uses no matrices — no backend in the worker (its data comes in SharedArrayBuffers).
+   */
+  regionFloats: number;
+}
+
+interface WorkerThreads {
+  MessageChannel: new () => { port1: MessagePort; port2: MessagePort };
+  receiveMessageOnPort(port: MessagePort): { message: unknown } | undefined;
+}
+
+/** How long a worker may take to start (module loading, building its model) before the pool gives up. */
+const START_TIMEOUT_MS = 120_000;
+
+function workerThreads(op: string): WorkerThreads {
+  const host = globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } };
+  const mod = host.process?.getBuiltinModule?.('node:worker_threads') as WorkerThreads | undefined;
+  if (!mod) throw new InputError(`${op}: threads > 1 need Node's worker_threads (Node ≥ 20.16), not available here`);
+  return mod;
+}
+
+/**
+ * Why `threads > 1` cannot run here (null when it can): the workers read the weights in place, so
+ * they must be float32 matrices in the wasm backend's shared memory.
+ */
+export function threadsRefusal(op: string, params: readonly Matrix[]): string | null {
+  const backend = getBackend() as Partial<WasmBackend>;
+  const heap = backend.heap;
+  if (!heap) return `${op}: --threads > 1 needs the wasm backend (the workers share its memory), got backend '${backend.name}'; use --threads 1`;
+  if (!heap.shared) return `${op}: --threads > 1 needs a shared WebAssembly memory (SharedArrayBuffer), which this host does not give; use --threads 1`;
+  for (const p of params) {
+    if (p.dtype !== 'float32') return `${op}: --threads > 1 trains float32 models only, got a ${p.dtype} model; use --threads 1`;
+    if (heap.offsetOf(p.data) < 0 || p.data.length !== p.size) {
+      return `${op}: --threads > 1 needs the weights in the wasm backend's memory; this model was built before the backend was selected (build it after setBackend), or use --threads 1`;
+    }
+  }
+  return null;
+}
+
+/** Rows [start, end) of a batch (or entries of a pass). */
+export interface Share {
+  start: number;
+  end: number;
+}
+
+/** N contiguous shares of `rows`, share k = [⌊k·rows/N⌋, ⌊(k+1)·rows/N⌋): fixed for a given N. */
+export function batchShares(rows: number, threads: number): Share[] {
+  return Array.from({ length: threads }, (_, k) => ({ start: Math.floor((k * rows) / threads), end: Math.floor(((k + 1) * rows) / threads) }));
+}
+
+/** Worker threads started by pools and not yet seen leaving (tests check that none outlives its pool). */
+let runningWorkers = 0;
+
+export function runningWorkerThreads(): number {
+  return runningWorkers;
+}
+
+export class GradientPool {
+  readonly threads: number;
+  /** Per worker (index k − 1 for worker k), views of its gradient buffers in the shared memory. */
+  readonly workerGrads: Record<string, Matrix>[] = [];
+  /** results[k]: what worker k's job returned for the last step (results[0] is unused: the caller's). */
+  readonly results: Float64Array;
+  private readonly control: Int32Array;
+  private readonly workers: Worker[] = [];
+  private readonly ports: MessagePort[] = [];
+  private readonly regions: { start: number; end: number }[] = [];
+  private readonly api: WorkerThreads;
+  private readonly backend: WasmBackend | null;
+  private readonly op: string;
+  private sequence = 0;
+  private closed = false;
+
+  /** Start the workers and wait (blocking) until each has built its job; throws, leaving nothing running, when one fails. */
+  constructor(opts: GradientPoolOptions) {
+    this.op = opts.op;
+    this.api = workerThreads(opts.op);
+    this.backend = opts.regionFloats > 0 ? (getBackend() as WasmBackend) : null;
+    this.threads = opts.threads;
+    const workers = opts.threads - 1;
+    this.control = new Int32Array(new SharedArrayBuffer(4 * SLOT * opts.threads));
+    this.results = new Float64Array(new SharedArrayBuffer(8 * opts.threads));
+    const entry = workerEntry();
+    try {
+      for (let k = 1; k <= workers; k++) this.startWorker(entry, k, opts);
+      for (let k = 1; k <= workers; k++) this.awaitReady(k);
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
+  private startWorker(entry: URL, k: number, opts: GradientPoolOptions): void {
+    const heap = this.backend?.heap;
+    const region = heap?.reserveRegion(opts.regionFloats);
+    if (region) this.regions.push(region);
+    const { port1, port2 } = new this.api.MessageChannel();
+    this.ports.push(port1);
+    const data: PoolWorkerData = {
+      job: opts.job, init: opts.init(k), index: k, control: this.control.buffer as SharedArrayBuffer,
+      results: this.results.buffer as SharedArrayBuffer, memory: heap?.memory, region,
+      relaxedSimd: this.backend?.relaxedSimd ?? false, port: port2,
+    };
+    const worker = startModuleWorker(entry, { workerData: data, transferList: [port2] });
+    worker.unref();
+    // Errors reach the caller through the control array and the port; the events are only for the event loop.
+    worker.on('error', () => {});
+    this.workers.push(worker);
+    runningWorkers++;
+  }
+
+  private awaitReady(k: number): void {
+    const at = k * SLOT + READY;
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    let message: PoolMessage | undefined;
+    while (Atomics.load(this.control, at) === 0) {
+      if (Date.now() > deadline) throw new Error(`${this.op}: worker thread ${k} did not start within ${START_TIMEOUT_MS / 1000} s`);
+      Atomics.wait(this.control, at, 0, 100);
+      message ??= this.failIfReported(k);
+    }
+    message ??= this.failIfReported(k);
+    if (!message?.grads) throw new Error(`${this.op}: worker thread ${k} started without reporting its gradients`);
+    const grads: Record<string, Matrix> = {};
+    for (const [name, g] of Object.entries(message.grads)) grads[name] = sharedMatrix(this.backend!.heap, g.offset, g.rows, g.cols);
+    this.workerGrads.push(grads);
+  }
+
+  /** The worker's message, if any; throws its error when it reported one. */
+  private failIfReported(k: number): PoolMessage | undefined {
+    const received = this.api.receiveMessageOnPort(this.ports[k - 1]);
+    const message = received?.message as PoolMessage | undefined;
+    if (message?.error !== undefined) throw new Error(message.error);
+    return message;
+  }
+
+  /** Wake every worker on a job with these integer arguments (at most MAX_ARGS). */
+  post(args: ArrayLike<number>): void {
+    if (this.closed) throw new Error(`${this.op}: the worker pool is closed`);
+    this.sequence++;
+    for (let k = 1; k < this.threads; k++) {
+      const base = k * SLOT;
+      for (let i = 0; i < args.length; i++) this.control[base + ARGS + i] = args[i];
+      Atomics.store(this.control, base + CMD, this.sequence);
+      Atomics.notify(this.control, base + CMD);
+    }
+  }
+
+  /** Wait for every worker's job (in worker order); a failed job closes the pool and throws its message. */
+  wait(): void {
+    for (let k = 1; k < this.threads; k++) {
+      const base = k * SLOT;
+      for (;;) {
+        const done = Atomics.load(this.control, base + DONE);
+        if (done === this.sequence) break;
+        Atomics.wait(this.control, base + DONE, done, 1000);
+      }
+      if (Atomics.load(this.control, base + STATUS) === FAILED) {
+        let message = `${this.op}: worker thread ${k} failed`;
+        try {
+          this.failIfReported(k);
+        } catch (err) {
+          message = (err as Error).message;
+        }
+        this.close();
+        throw new Error(message);
+      }
+    }
+  }
+
+  /** grads ← grads + Σ_k workerGrads[k], k = 1, 2, … in that order (same names and shapes). */
+  sumInto(grads: Record<string, Matrix>): void {
+    for (const worker of this.workerGrads) {
+      for (const name in grads) add(grads[name], grads[name], worker[name]);
+    }
+  }
+
+  /** Stop every worker, and give their memory back once they have left. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (let k = 1; k <= this.workers.length; k++) {
+      Atomics.store(this.control, k * SLOT + CMD, -1);
+      Atomics.notify(this.control, k * SLOT + CMD);
+    }
+    const deadline = Date.now() + 5000; // a worker still starting leaves as soon as its job is built
+    let allLeft = true;
+    for (let k = 1; k <= this.workers.length; k++) {
+      const at = k * SLOT + DONE;
+      while (Atomics.load(this.control, at) !== LEFT && Date.now() < deadline) {
+        Atomics.wait(this.control, at, Atomics.load(this.control, at), 50);
+      }
+      if (Atomics.load(this.control, at) === LEFT) runningWorkers--;
+      else allLeft = false;
+    }
+    for (const worker of this.workers) void worker.terminate();
+    for (const port of this.ports) port.close();
+    // A worker still running might write its region: then it is left allocated (a leak, not a corruption).
+    if (allLeft) for (const region of this.regions) this.backend?.heap.freeFloats(region.start);
+  }
+}
+
+/** The worker entry (training/parallel-worker.ts), run from source or from the bundles in dist/. */
+function workerEntry(): URL {
+  const here = import.meta.url;
+  if (here.endsWith('.ts')) return new URL('../parallel-worker.ts', here);
+  // Bundled: dist/index.js, dist/cli.js or a chunk in dist/chunks/ — the worker bundle is dist/parallel-worker.js.
+  const fs = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.('node:fs') as
+    { existsSync(p: URL): boolean } | undefined;
+  for (const candidate of ['./parallel-worker.js', '../parallel-worker.js']) {
+    const url = new URL(candidate, here);
+    if (fs?.existsSync(url)) return url;
+  }
+  throw new Error(`threads: the worker module parallel-worker.js was not found next to ${here}`);
+}
