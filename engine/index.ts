@@ -15,4 +15,5 @@ export * from './clip.js';
 export * from './hierarchical-softmax.js';
 export * from './negative-sampling.js';
 export * from './init.js';
+export * from './create.js';
 export * from './wasm/index.js';

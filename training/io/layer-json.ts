@@ -110,10 +110,10 @@ function cellFromConfig(config: unknown, where: string, dtype: DType, fail: (wha
   }
   if (config.dtype !== dtype) return fail(`expected ${where}.dtype to be the file's dtype ${dtype}, got ${describe(config.dtype)}`);
   try {
-    return createCell(kind as CellConfig['kind'], {
-      inputSize: inputSize as number, hiddenSize: hiddenSize as number, dtype,
-      activation: activation as CellConfig['activation'], rng: new Rng(0),
-    });
+    return createCell({
+      kind: kind as CellConfig['kind'], inputSize: inputSize as number, hiddenSize: hiddenSize as number,
+      activation: activation as CellConfig['activation'],
+    }, { dtype, rng: new Rng(0) });
   } catch (err) {
     return fail(`bad ${where}: ${(err as Error).message}`);
   }

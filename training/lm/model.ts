@@ -137,16 +137,16 @@ export function createLanguageModel(opts: LanguageModelOptions, vocab: Vocabular
   const gen = rng ?? new Rng(config.seed);
   const V = vocab.size;
   const { dtype } = config;
-  const embedding = config.embeddingDim > 0 ? createEmbedding(V, config.embeddingDim, gen, { dtype }) : null;
+  const embedding = config.embeddingDim > 0 ? createEmbedding({ vocabSize: V, dim: config.embeddingDim }, { rng: gen, dtype }) : null;
   const cells: RecurrentCell[] = [];
   for (let l = 0; l < config.layers; l++) {
     const inputSize = l === 0 ? (embedding ? config.embeddingDim : V) : config.hidden;
     const isLstm = config.cell === 'lstm' || config.cell === 'lstm-peephole';
-    cells.push(createCell(config.cell, {
-      inputSize, hiddenSize: config.hidden, rng: gen, dtype, ...(isLstm ? { forgetBias: 1 } : {}),
-    }));
+    cells.push(createCell({
+      inputSize, hiddenSize: config.hidden, ...(isLstm ? { forgetBias: 1 } : {}), kind: config.cell,
+    }, { rng: gen, dtype }));
   }
-  const output = createDense(config.hidden, V, gen, { dtype });
+  const output = createDense({ inputSize: config.hidden, outputSize: V }, { rng: gen, dtype });
   const stack = createStack(cells.map((cell) => ({ cell })));
   return { config, vocab, embedding, cells, stack, output };
 }

@@ -243,9 +243,11 @@ export function createLstmSentimentModel(vocab: Vocabulary, classes: string[], r
   const dtype = embedding.weight.dtype;
   const rnn = createStackedRnn({
     kind: 'lstm', inputSize: embedding.weight.cols, hiddenSize: hidden, numLayers: layers,
-    bidirectional: opts.bidirectional === true, rng, dtype, forgetBias: 1,
-  });
-  const head = createOutputHead('softmax', rnn.outputSize, classes.length, rng, { dtype, init: 'xavier' });
+    bidirectional: opts.bidirectional === true, forgetBias: 1,
+  }, { rng, dtype });
+  const head = createOutputHead({
+    kind: 'softmax', inputSize: rnn.outputSize, outputSize: classes.length, init: 'xavier',
+  }, { rng, dtype });
   return new LstmSentimentModel(vocab, classes, createManyToOne({ rnn, head, embedding }));
 }
 
@@ -273,9 +275,11 @@ export const lstmModelFactory: SentimentModelFactory = {
     const rng = new Rng(0); // the weights are overwritten below
     const rnn = createStackedRnn({
       kind: 'lstm', inputSize: E.cols, hiddenSize: config.hidden, numLayers: config.layers,
-      bidirectional: config.bidirectional, rng, dtype: E.dtype,
-    });
-    const head = createOutputHead('softmax', rnn.outputSize, json.classes.length, rng, { dtype: E.dtype });
+      bidirectional: config.bidirectional,
+    }, { rng, dtype: E.dtype });
+    const head = createOutputHead({
+      kind: 'softmax', inputSize: rnn.outputSize, outputSize: json.classes.length,
+    }, { rng, dtype: E.dtype });
     const model = new LstmSentimentModel(vocab, json.classes, createManyToOne({ rnn, head, embedding }));
     const { params } = modelParameters(model.net);
     for (const [name, target] of Object.entries(params)) {

@@ -332,12 +332,12 @@ export function createTagger(vocab: Vocabulary, config: Partial<TaggerConfig>, r
   if (!vocab.has(PAD) || vocab.id(PAD) !== 0 || vocab.unkId < 0) {
     throw new Error(`${op}: expected a vocabulary with ${PAD} at id 0 and ${UNK} (buildTaggerVocabulary), got ${vocab.tokens.slice(0, 3).join(', ')}…`);
   }
-  const embedding = createEmbedding(vocab.size, c.embeddingDim, rng, { std: 0.3, paddingIdx: 0 });
+  const embedding = createEmbedding({ vocabSize: vocab.size, dim: c.embeddingDim, std: 0.3, paddingIdx: 0 }, { rng });
   const rnn = createStackedRnn({
-    kind: c.cell, inputSize: c.embeddingDim, hiddenSize: c.hidden, numLayers: c.layers, bidirectional: c.bidirectional, rng,
-    ...(c.cell.startsWith('lstm') ? { forgetBias: 1 } : {}),
-  });
-  const head = createOutputHead('sigmoid', rnn.outputSize, 1, rng);
+    kind: c.cell, inputSize: c.embeddingDim, hiddenSize: c.hidden, numLayers: c.layers,
+    bidirectional: c.bidirectional, ...(c.cell.startsWith('lstm') ? { forgetBias: 1 } : {}),
+  }, { rng });
+  const head = createOutputHead({ kind: 'sigmoid', inputSize: rnn.outputSize, outputSize: 1 }, { rng });
   return { vocab, config: c, net: createManyToMany({ rnn, head, embedding }) };
 }
 

@@ -201,7 +201,7 @@ export function trainTreeNet(trees: readonly Tree[], options: TreeTrainOptions, 
   const classes = options.classes ?? inferClasses(trees);
   const vocab = buildTreeVocabulary(trees);
   const items = indexAll('trainTreeNet', trees, vocab, classes);
-  const net = createRecursiveNet(vocab.size, o.dim, classes, rng);
+  const net = createRecursiveNet({ vocabSize: vocab.size, dim: o.dim, classes }, { rng });
   const ws = createRecursiveWorkspace(net);
   const opt = createOptimizer({ kind: o.optimizer, lr: o.lr, weightDecay: o.weightDecay }, net.params);
   const update = createUpdate(net.params, net.grads, opt);
@@ -466,7 +466,7 @@ export function treeModelsFromJSON(json: TreeModelsJSON, source = 'model'): { tr
   }
   const vocab = Vocabulary.fromJSON(json.vocab);
   const classes = json.classes;
-  const net = createRecursiveNet(vocab.size, json.tree.dim, classes, new Rng(0));
+  const net = createRecursiveNet({ vocabSize: vocab.size, dim: json.tree.dim, classes }, { rng: new Rng(0) });
   for (const name of ['E', 'W', 'b', 'Ws', 'bs'] as const) copyParam(op, source, `tree.${name}`, net.params[name], json.tree.params[name]);
   let bag: BagModel | null = null;
   if (json.bag) {

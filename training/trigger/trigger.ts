@@ -463,8 +463,8 @@ export function createTriggerModel(
     if (!Number.isInteger(c[name]) || c[name] < 1) throw new Error(`${op}: expected ${name} to be a positive integer, got ${c[name]}`);
   }
   if (c.spectrogram.bands !== c.bands) throw new Error(`${op}: expected spectrogram.bands = bands = ${c.bands}, got ${c.spectrogram.bands}`);
-  const rnn = createStackedRnn({ kind: c.cell, inputSize: c.bands, hiddenSize: c.hidden, numLayers: c.layers, rng });
-  const head = createOutputHead('sigmoid', c.hidden, 1, rng);
+  const rnn = createStackedRnn({ kind: c.cell, inputSize: c.bands, hiddenSize: c.hidden, numLayers: c.layers }, { rng });
+  const head = createOutputHead({ kind: 'sigmoid', inputSize: c.hidden, outputSize: 1 }, { rng });
   const mean = stats?.mean ?? new Float32Array(c.bands);
   const std = stats?.std ?? new Float32Array(c.bands).fill(1);
   if (mean.length !== c.bands || std.length !== c.bands) throw new Error(`${op}: expected band statistics of ${c.bands} entries, got ${mean.length} and ${std.length}`);
