@@ -9,6 +9,7 @@ export * from './backend.js';
 export * from './gemm.js';
 export * from './ops.js';
 export * from './activations.js';
+export * from './gelu.js';
 export * from './softmax.js';
 export * from './cross-entropy.js';
 export * from './clip.js';

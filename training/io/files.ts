@@ -8,8 +8,7 @@
  * - Reads fail with one clear line naming the file and what it was supposed to be ("model file",
  *   "training corpus"), and for JSON the line and column of a syntax error.
  */
-import * as fs from 'node:fs';
-import * as nodePath from 'node:path';
+import { fs, nodePath, type FsStats } from './node-builtins.js';
 import { InputError } from '../core/errors.js';
 import { resolveOutputTarget } from './outputs.js';
 
@@ -56,7 +55,7 @@ process.on('exit', removeActiveTempFiles);
  */
 export function writeFileAtomic(path: string, data: AtomicWriteData): void {
   let target: string;
-  let existing: fs.Stats | null;
+  let existing: FsStats | null;
   try {
     ({ target, existing } = resolveOutputTarget(path));
   } catch (err) {

@@ -25,9 +25,7 @@
  * tokens and on the sentences whose first word is ambiguous (plus the accuracy on that first
  * word alone).
  */
-import * as fs from 'node:fs';
-import * as nodePath from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fs, nodePath, url } from '../io/node-builtins.js';
 import { Matrix, copyInto, shapeOf } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
 import {
@@ -66,13 +64,13 @@ export interface NameLists {
 
 /** data/names of the package, found upwards from this module (works under tsx and from dist/). */
 export function shippedNamesDir(): string {
-  let dir = nodePath.dirname(fileURLToPath(import.meta.url));
+  let dir = nodePath.dirname(url.fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
     const candidate = nodePath.join(dir, 'data', 'names');
     if (fs.existsSync(nodePath.join(candidate, 'first.txt'))) return candidate;
     dir = nodePath.dirname(dir);
   }
-  throw new Error(`shippedNamesDir: data/names/first.txt was not found above ${nodePath.dirname(fileURLToPath(import.meta.url))}`);
+  throw new Error(`shippedNamesDir: data/names/first.txt was not found above ${nodePath.dirname(url.fileURLToPath(import.meta.url))}`);
 }
 
 /** Read first.txt and last.txt (one capitalised name per line; blank lines and # comments skipped). */

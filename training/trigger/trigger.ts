@@ -42,8 +42,7 @@
  * size of float32). Every file is written atomically, and synthesis skips clips already on disk,
  * so an interrupted synthesis resumes where it stopped.
  */
-import * as fs from 'node:fs';
-import * as nodePath from 'node:path';
+import { fs, nodePath } from '../io/node-builtins.js';
 import { Matrix, copyInto, shapeOf } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
 import {
