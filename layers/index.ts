@@ -37,3 +37,4 @@ export * from './recursive.js';
 export * from './interchange.js';
 export * from './attention/attention.js';
 export * from './attention/multihead.js';
+export * from './internals.js';
