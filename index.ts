@@ -1,61 +1,35 @@
 /**
- * seqgrad — sequence models with hand-written forward and backward passes.
- * The math core is also importable alone as `seqgrad/engine`.
+ * seqgrad — sequence models with hand-written forward and backward passes (BPTT).
+ *
+ * The root holds the few names most programs start with; everything is in the namespaced entries:
+ *   seqgrad/engine      matrices, GEMM, elementwise ops, activations, softmax, clipping, Rng, backends
+ *   seqgrad/layers      cells and the BPTT runner, bidirectional/stacked RNNs, dense, heads, embeddings,
+ *                       attention, layer norm, dropout, Transformer blocks, recursive nets, interchange
+ *   seqgrad/training    the shared layer: training loop, optimizers, gradient checks, formats, vocabularies,
+ *                       decoding (sampling, beam search), metrics, SVG plots
+ *   seqgrad/lm, seqgrad/embeddings, seqgrad/sentiment, seqgrad/seq2seq, seqgrad/trigger, seqgrad/tagger,
+ *   seqgrad/trees       one per application
+ *   seqgrad/node        file and process I/O (model files, corpora, checkpoints): Node only
+ *   seqgrad/gpu         the optional gpu.js backend;  seqgrad/ndarray  the scijs ndarray adapter
+ * Every entry but seqgrad/node bundles for the browser.
+ *
+ * Constructors: `createX(config, { rng?, dtype? })` (rng default `new Rng(DEFAULT_SEED)`, dtype 'float32').
  */
-export * from './engine/index.js';
-export * from './engine/gelu.js';
-export * from './engine/gpu/index.js';
-export * from './layers/index.js';
-export * from './layers/attention/attention.js';
-export * from './layers/attention/multihead.js';
-export * from './layers/bidirectional.js';
-export * from './layers/stacked.js';
-export * from './layers/heads.js';
-export * from './layers/architectures.js';
-export * from './training/check/gradflow.js';
-export * from './training/check/gradcheck.js';
-export * from './training/io/files.js';
-export * from './training/text/vocab.js';
-export * from './training/core/loop.js';
-export * from './training/core/optimizers.js';
-export * from './training/io/tensors.js';
-export * from './training/decode/sampling.js';
-export * from './training/decode/beam.js';
-export * from './training/lm/model.js';
-export * from './training/lm/model-file.js';
-export * from './training/lm/train.js';
-export * from './training/lm/use.js';
-export * from './training/metrics/bleu.js';
-export * from './training/metrics/detection.js';
-export * from './training/plot/charts.js';
-export * from './layers/embedding.js';
-export * from './training/io/vectors.js';
-export * from './training/embeddings/similarity.js';
-export * from './training/embeddings/tsne.js';
-export * from './training/embeddings/debias.js';
-export * from './training/classify/sentence-classifier.js';
-export * from './training/sentiment/sentiment.js';
-export * from './training/sentiment/lstm.js';
-export * from './training/text/corpus.js';
-export * from './training/embeddings/word2vec.js';
-export * from './training/embeddings/glove.js';
-export * from './training/embeddings/nplm.js';
-export * from './layers/recursive.js';
-export * from './training/trees/trees.js';
-export * from './training/trees/treenet.js';
-export * from './training/trigger/audio/fft.js';
-export * from './training/trigger/audio/wav.js';
-export * from './training/trigger/audio/spectrogram.js';
-export * from './training/trigger/audio/synth.js';
-export * from './training/trigger/trigger.js';
-export * from './training/tagger/tagger.js';
-export * from './layers/interchange.js';
-export * from './training/io/layer-json.js';
-export * from './training/seq2seq/model.js';
-export * from './training/seq2seq/model-file.js';
-export * from './training/seq2seq/train.js';
-export * from './training/lm/transformer-model.js';
-export * from './training/lm/transformer-train.js';
-export * from './training/seq2seq/transformer-model.js';
-export * from './training/seq2seq/transformer-train.js';
-export * from './training/model/index.js';
+// the default wasm backend is offered to the seam on import (engine/wasm/index.ts)
+export { Matrix, stepView, type DType } from './engine/matrix.js';
+export { Rng } from './engine/rng.js';
+export { DEFAULT_SEED, type CreateOptions } from './engine/create.js';
+export { backendName, setBackend } from './engine/backend.js';
+export { initWasmBackend } from './engine/wasm/index.js';
+export { CELL_KINDS, createCell, type CellSpec } from './layers/cells/create-cell.js';
+export type { CellKind, RecurrentCell } from './layers/cells/cell.js';
+export {
+  createSequenceWorkspace, sequenceBackward, sequenceForward, zeroGrads, type SequenceWorkspace,
+} from './layers/sequence.js';
+export { createStackedRnn, createStackedWorkspace, stackedBackward, stackedForward } from './layers/stacked.js';
+export { createDense, denseBackward, denseForward } from './layers/dense.js';
+export { createEmbedding } from './layers/embedding.js';
+export { createOutputHead } from './layers/heads.js';
+export { gradCheck, type GradCheckProblem, type GradCheckResult } from './training/check/gradcheck.js';
+export { createOptimizer, optimizerStep, type OptimizerConfig } from './training/core/optimizers.js';
+export { Vocabulary } from './training/text/vocab.js';

@@ -93,8 +93,8 @@ export interface CellsParams {
 export function cellsWork(p: CellsParams): BenchWork {
   const kind = benchCellKind('bench cells', p.cell);
   const rng = new Rng(42);
-  const cell: RecurrentCell = createCell(kind, { inputSize: p.D, hiddenSize: p.H, rng });
-  const head = createDense(p.H, p.V, rng);
+  const cell: RecurrentCell = createCell({ kind, inputSize: p.D, hiddenSize: p.H }, { rng });
+  const head = createDense({ inputSize: p.H, outputSize: p.V }, { rng });
   const ws = createSequenceWorkspace(cell, p.T, p.B);
   const x = randomMatrix(rng, p.T * p.B, p.D);
   const targets = randomIds(rng, p.T * p.B, p.V);

@@ -13,6 +13,7 @@ import { gemm } from '../engine/gemm.js';
 import { initPytorchDefault, initXavierUniform } from '../engine/init.js';
 import { Matrix, expectShape, shapeOf, zero, type DType } from '../engine/matrix.js';
 import { addBias, sumRows } from '../engine/ops.js';
+import { resolveCreateOptions, type CreateOptions } from '../engine/create.js';
 import type { Rng } from '../engine/rng.js';
 
 export interface DenseParams {
@@ -43,14 +44,27 @@ export interface DenseOptions {
   init?: 'pytorch' | 'xavier' | 'zeros';
 }
 
-export function createDense(inputSize: number, outputSize: number, rng: Rng, opts: DenseOptions = {}): DenseLayer {
+/** The structure of a dense layer: in → out and the options above. */
+export interface DenseConfig extends DenseOptions {
+  inputSize: number;
+  outputSize: number;
+}
+
+/** A new dense layer inputSize → outputSize, initialised from `options.rng` (default seed, see engine/create.ts). */
+export function createDense(config: DenseConfig, options?: CreateOptions): DenseLayer;
+/** @deprecated Use `createDense({ inputSize, outputSize, ...opts }, { rng, dtype })`. */
+export function createDense(inputSize: number, outputSize: number, rng: Rng, opts?: DenseOptions): DenseLayer;
+export function createDense(first: DenseConfig | number, second?: CreateOptions | number, oldRng?: Rng, oldOpts: DenseOptions = {}): DenseLayer {
+  const config: DenseConfig = typeof first === 'number' ? { ...oldOpts, inputSize: first, outputSize: second as number } : first;
+  const options = typeof first === 'number' ? { rng: oldRng } : second as CreateOptions | undefined;
+  const { inputSize, outputSize } = config;
   for (const [name, v] of [['inputSize', inputSize], ['outputSize', outputSize]] as const) {
     if (!Number.isInteger(v) || v <= 0) throw new Error(`createDense: expected a positive integer ${name}, got ${v}`);
   }
-  const dtype = opts.dtype ?? 'float32';
-  const init = opts.init ?? 'pytorch';
+  const { rng, dtype } = resolveCreateOptions('createDense', options, config.dtype);
+  const init = config.init ?? 'pytorch';
   const W = Matrix.zeros(outputSize, inputSize, dtype);
-  const b = opts.bias === false ? undefined : Matrix.zeros(1, outputSize, dtype);
+  const b = config.bias === false ? undefined : Matrix.zeros(1, outputSize, dtype);
   switch (init) {
     case 'pytorch':
       initPytorchDefault(W, rng, inputSize);

@@ -30,7 +30,22 @@ export function checkDropoutProbability(op: string, p: number): void {
   if (!(p >= 0 && p < 1)) throw new Error(`${op}: expected a dropout probability in [0, 1), got ${p}`);
 }
 
-export function createDropoutWorkspace(p: number, rows: number, cols: number, dtype: DType = 'float32'): DropoutWorkspace {
+/** The sizes of a dropout workspace: probability p and the [rows, cols] of the masked matrix. */
+export interface DropoutWorkspaceConfig {
+  p: number;
+  rows: number;
+  cols: number;
+}
+
+/** A workspace whose mask starts all ones (dtype default float32). */
+export function createDropoutWorkspace(config: DropoutWorkspaceConfig, options?: { dtype?: DType }): DropoutWorkspace;
+/** @deprecated Use `createDropoutWorkspace({ p, rows, cols }, { dtype })`. */
+export function createDropoutWorkspace(p: number, rows: number, cols: number, dtype?: DType): DropoutWorkspace;
+export function createDropoutWorkspace(
+  first: DropoutWorkspaceConfig | number, second?: { dtype?: DType } | number, oldCols?: number, oldDType?: DType,
+): DropoutWorkspace {
+  const { p, rows, cols } = typeof first === 'number' ? { p: first, rows: second as number, cols: oldCols as number } : first;
+  const dtype = (typeof first === 'number' ? oldDType : (second as { dtype?: DType } | undefined)?.dtype) ?? 'float32';
   checkDropoutProbability('createDropoutWorkspace', p);
   const mask = Matrix.zeros(rows, cols, dtype);
   mask.data.fill(1);

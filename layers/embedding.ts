@@ -16,6 +16,7 @@
  * pass is a no-op and E stays as loaded.
  */
 import { Matrix, shapeOf, type DType } from '../engine/matrix.js';
+import { resolveCreateOptions, type CreateOptions } from '../engine/create.js';
 import type { Rng } from '../engine/rng.js';
 
 export interface Embedding {
@@ -51,8 +52,20 @@ export interface EmbeddingOptions {
   paddingIdx?: number;
 }
 
-/** A new [V, d] embedding with a seeded initialisation. */
-export function createEmbedding(vocabSize: number, dim: number, rng: Rng, opts: EmbeddingOptions = {}): Embedding {
+/** The structure of an embedding: V rows of d entries and the options above. */
+export interface EmbeddingConfig extends EmbeddingOptions {
+  vocabSize: number;
+  dim: number;
+}
+
+/** A new [V, d] embedding initialised from `options.rng` (default seed, see engine/create.ts). */
+export function createEmbedding(config: EmbeddingConfig, options?: CreateOptions): Embedding;
+/** @deprecated Use `createEmbedding({ vocabSize, dim, ...opts }, { rng, dtype })`. */
+export function createEmbedding(vocabSize: number, dim: number, rng: Rng, opts?: EmbeddingOptions): Embedding;
+export function createEmbedding(first: EmbeddingConfig | number, second?: CreateOptions | number, oldRng?: Rng, oldOpts: EmbeddingOptions = {}): Embedding {
+  const opts: EmbeddingConfig = typeof first === 'number' ? { ...oldOpts, vocabSize: first, dim: second as number } : first;
+  const { vocabSize, dim } = opts;
+  const { rng, dtype } = resolveCreateOptions('createEmbedding', typeof first === 'number' ? { rng: oldRng } : second as CreateOptions | undefined, opts.dtype);
   if (!Number.isInteger(vocabSize) || vocabSize <= 0 || !Number.isInteger(dim) || dim <= 0) {
     throw new Error(`createEmbedding: expected positive integer V and d, got V=${vocabSize}, d=${dim}`);
   }
@@ -60,7 +73,6 @@ export function createEmbedding(vocabSize: number, dim: number, rng: Rng, opts: 
   if (paddingIdx !== -1 && (!Number.isInteger(paddingIdx) || paddingIdx < 0 || paddingIdx >= vocabSize)) {
     throw new Error(`createEmbedding: expected paddingIdx in [0, ${vocabSize}), got ${paddingIdx}`);
   }
-  const dtype = opts.dtype ?? 'float32';
   const weight = Matrix.zeros(vocabSize, dim, dtype);
   const init = opts.init ?? 'normal';
   const w = weight.data;

@@ -19,6 +19,7 @@ import {
   binaryCrossEntropyWithLogits, binaryCrossEntropyWithLogitsBackward, crossEntropyForwardBackward, type LossReduction,
 } from '../engine/cross-entropy.js';
 import { Matrix, shapeOf, type DType } from '../engine/matrix.js';
+import { isRng, type CreateOptions } from '../engine/create.js';
 import type { Rng } from '../engine/rng.js';
 import { createDense, denseBackward, denseForward, denseZeroGrad, type DenseLayer, type DenseOptions } from './dense.js';
 
@@ -38,13 +39,28 @@ export interface OutputHead {
 /** Softmax targets: one class id per row. Sigmoid targets: an [N, K] matrix of labels in [0, 1]. */
 export type HeadTargets = ArrayLike<number> | Matrix;
 
+/** The structure of a head: its kind, H → K, and the dense layer's options (init, bias). */
+export interface OutputHeadConfig extends DenseOptions {
+  kind: HeadKind;
+  inputSize: number;
+  outputSize: number;
+}
+
+/** A softmax or sigmoid head H → K, its dense layer initialised from `options.rng` (default seed). */
+export function createOutputHead(config: OutputHeadConfig, options?: CreateOptions): OutputHead;
+/** @deprecated Use `createOutputHead({ kind, inputSize, outputSize, ...opts }, { rng, dtype })`. */
+export function createOutputHead(kind: HeadKind, inputSize: number, outputSize: number, rng: Rng, opts?: DenseOptions): OutputHead;
 export function createOutputHead(
-  kind: HeadKind, inputSize: number, outputSize: number, rng: Rng, opts: DenseOptions = {},
+  first: OutputHeadConfig | HeadKind, second?: CreateOptions | number, oldOutputSize?: number, oldRng?: Rng, oldOpts: DenseOptions = {},
 ): OutputHead {
+  const config: OutputHeadConfig = typeof first === 'string'
+    ? { ...oldOpts, kind: first, inputSize: second as number, outputSize: oldOutputSize as number } : first;
+  const options = typeof first === 'string' ? { rng: oldRng } : isRng(second) ? { rng: second } : second as CreateOptions | undefined;
+  const { kind, inputSize, outputSize, ...denseOptions } = config;
   if (kind !== 'softmax' && kind !== 'sigmoid') {
     throw new Error(`createOutputHead: expected kind 'softmax' or 'sigmoid', got '${String(kind)}'`);
   }
-  const dense = createDense(inputSize, outputSize, rng, opts);
+  const dense = createDense({ ...denseOptions, inputSize, outputSize }, options);
   return { kind, dense, inputSize, outputSize, dtype: dense.dtype };
 }
 

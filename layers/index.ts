@@ -1,7 +1,11 @@
 /**
- * seqgrad layers: cells and wrappers, each with explicit forward and backward passes.
- * Imports only engine/. (Each area adds its `export * from` line here.)
+ * seqgrad/layers — cells and wrappers, each with explicit forward and backward passes: the recurrent
+ * cells and their BPTT runner, bidirectional and stacked RNNs, dense and output heads, embeddings,
+ * attention (additive/dot/general and multi-head), layer norm, dropout, the Transformer blocks,
+ * recursive nets, the architectures (many-to-one, many-to-many, one-to-many, encoder) and the
+ * PyTorch/Keras weight interchange. Imports only engine/. (Each area adds its `export * from` line here.)
  */
+import '../engine/wasm/index.js'; // offers the default wasm backend on import
 export * from './cells/cell.js';
 export * from './sequence.js';
 export * from './cells/rnn.js';
@@ -24,3 +28,13 @@ export * from './transformer/encoder.js';
 export * from './transformer/decoder.js';
 export * from './transformer/positions.js';
 export * from './transformer/state-dict.js';
+export * from './bidirectional.js';
+export * from './stacked.js';
+export * from './heads.js';
+export * from './embedding.js';
+export * from './architectures.js';
+export * from './recursive.js';
+export * from './interchange.js';
+export * from './attention/attention.js';
+export * from './attention/multihead.js';
+export * from './internals.js';

@@ -32,9 +32,20 @@ export interface LayerNormOptions {
   dtype?: DType;
 }
 
+/** The structure of a layer norm: D features and ε. */
+export interface LayerNormConfig extends LayerNormOptions {
+  dim: number;
+}
+
 /** A layer norm over D features, γ = 1 and β = 0 as nn.LayerNorm initialises them. */
-export function createLayerNorm(dim: number, options: LayerNormOptions = {}): LayerNorm {
+export function createLayerNorm(config: LayerNormConfig, options?: { dtype?: DType }): LayerNorm;
+/** @deprecated Use `createLayerNorm({ dim, eps }, { dtype })`. */
+export function createLayerNorm(dim: number, options?: LayerNormOptions): LayerNorm;
+export function createLayerNorm(first: LayerNormConfig | number, second: LayerNormOptions = {}): LayerNorm {
   const op = 'createLayerNorm';
+  const config: LayerNormConfig = typeof first === 'number' ? { ...second, dim: first } : first;
+  const { dim } = config;
+  const options = { eps: config.eps, dtype: second.dtype ?? config.dtype };
   if (!Number.isInteger(dim) || dim <= 0) throw new Error(`${op}: expected dim to be a positive integer, got ${dim}`);
   const eps = options.eps ?? 1e-5;
   if (!(eps >= 0) || !Number.isFinite(eps)) throw new Error(`${op}: expected eps to be a finite number ≥ 0, got ${eps}`);

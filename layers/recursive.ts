@@ -29,6 +29,7 @@ import { gemm } from '../engine/gemm.js';
 import { initUniform, initXavierUniform } from '../engine/init.js';
 import { Matrix, zero, type DType } from '../engine/matrix.js';
 import { addBias, sumRows } from '../engine/ops.js';
+import { resolveCreateOptions, type CreateOptions } from '../engine/create.js';
 import type { Rng } from '../engine/rng.js';
 import { createDense, denseBackward, denseForward, denseZeroGrad, type DenseLayer } from './dense.js';
 import { createEmbedding, embeddingBackward, embeddingForward, embeddingZeroGrad, type Embedding } from './embedding.js';
@@ -94,20 +95,33 @@ export interface RecursiveNetOptions {
   embeddingRange?: number;
 }
 
+/** The structure of a recursive net: V words of d entries, C classes, and the leaf range. */
+export interface RecursiveNetConfig extends RecursiveNetOptions {
+  vocabSize: number;
+  dim: number;
+  classes: number;
+}
+
 /**
  * A new net: E ~ U(±embeddingRange), W = ½[I I] + Glorot noise·0.5 (a parent starts near the
  * average of its children, so signals pass up deep trees at the start of training), b = 0,
  * W_s Glorot uniform, b_s = 0.
  */
+export function createRecursiveNet(config: RecursiveNetConfig, options?: CreateOptions): RecursiveNet;
+/** @deprecated Use `createRecursiveNet({ vocabSize, dim, classes, embeddingRange }, { rng, dtype })`. */
+export function createRecursiveNet(vocabSize: number, dim: number, classes: number, rng: Rng, options?: RecursiveNetOptions): RecursiveNet;
 export function createRecursiveNet(
-  vocabSize: number, dim: number, classes: number, rng: Rng, options: RecursiveNetOptions = {},
+  first: RecursiveNetConfig | number, second?: CreateOptions | number, oldClasses?: number, oldRng?: Rng, oldOptions: RecursiveNetOptions = {},
 ): RecursiveNet {
+  const config: RecursiveNetConfig = typeof first === 'number'
+    ? { ...oldOptions, vocabSize: first, dim: second as number, classes: oldClasses as number } : first;
+  const { vocabSize, dim, classes } = config;
   for (const [name, v] of [['vocabSize', vocabSize], ['dim', dim], ['classes', classes]] as const) {
     if (!Number.isInteger(v) || v <= 0) throw new Error(`createRecursiveNet: expected a positive integer ${name}, got ${v}`);
   }
-  const dtype = options.dtype ?? 'float32';
-  const range = options.embeddingRange ?? 0.1;
-  const embedding = createEmbedding(vocabSize, dim, rng, { dtype, init: 'zeros' });
+  const { rng, dtype } = resolveCreateOptions('createRecursiveNet', typeof first === 'number' ? { rng: oldRng } : second as CreateOptions | undefined, config.dtype);
+  const range = config.embeddingRange ?? 0.1;
+  const embedding = createEmbedding({ vocabSize, dim, init: 'zeros' }, { rng, dtype });
   initUniform(embedding.weight, rng, -range, range);
   const W = Matrix.zeros(dim, 2 * dim, dtype);
   initXavierUniform(W, rng, 0.5);
@@ -116,7 +130,7 @@ export function createRecursiveNet(
     W.set(i, dim + i, W.get(i, dim + i) + 0.5);
   }
   const b = Matrix.zeros(1, dim, dtype);
-  const classifier = createDense(dim, classes, rng, { dtype, init: 'xavier' });
+  const classifier = createDense({ inputSize: dim, outputSize: classes, init: 'xavier' }, { rng, dtype });
   const Ws = classifier.params.W, bs = classifier.params.b as Matrix;
   return {
     vocabSize, dim, classes, dtype, embedding, classifier,

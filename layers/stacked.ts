@@ -30,7 +30,8 @@
  * `dropout: { kind: 'sample', rng }` (training); by default it is off (evaluation: the identity).
  */
 import { Matrix, copyInto, expectShape, shapeOf, type DType } from '../engine/matrix.js';
-import type { CellKind, RecurrentCell } from './cells/cell.js';
+import type { CreateOptions } from '../engine/create.js';
+import { cellOptionsOf, type CellKind, type CellSettings, type RecurrentCell } from './cells/cell.js';
 import { createCell, type CreateCellOptions } from './cells/create-cell.js';
 import {
   bidirectionalBackward, bidirectionalForward, bidirectionalParameters, bidirectionalZeroGrads, createBidirectional,
@@ -144,11 +145,15 @@ export interface StackedRnnOptions extends Omit<CreateCellOptions, 'inputSize'> 
   dropoutMode?: RnnDropoutMode;
 }
 
+/** The structure of a uniform stack (the rng belongs in the constructor's options). */
+export type StackedRnnConfig = CellSettings<StackedRnnOptions>;
+
 /**
- * L layers of one cell kind and hidden size. Cells are created (and initialised from opts.rng) in
- * PyTorch's order: layer 0 forward, layer 0 backward, layer 1 forward, …
+ * L layers of one cell kind and hidden size. Cells are created (and initialised from options.rng,
+ * default seed: engine/create.ts) in PyTorch's order: layer 0 forward, layer 0 backward, layer 1 forward, …
  */
-export function createStackedRnn(opts: StackedRnnOptions): StackedRnn {
+export function createStackedRnn(config: StackedRnnConfig, options?: CreateOptions): StackedRnn {
+  const opts = cellOptionsOf<StackedRnnOptions>('createStackedRnn', config, options);
   const numLayers = opts.numLayers ?? 1;
   if (!Number.isInteger(numLayers) || numLayers < 1) {
     throw new Error(`createStackedRnn: expected numLayers to be a positive integer, got ${numLayers}`);
@@ -157,8 +162,9 @@ export function createStackedRnn(opts: StackedRnnOptions): StackedRnn {
   const specs: StackedLayerSpec[] = [];
   let width = opts.inputSize;
   for (let l = 0; l < numLayers; l++) {
-    const cell = createCell(kind, { ...cellOpts, inputSize: width });
-    const backwardCell = bidirectional ? createCell(kind, { ...cellOpts, inputSize: width }) : undefined;
+    const { rng, dtype, ...settings } = cellOpts;
+    const cell = createCell({ ...settings, kind, inputSize: width }, { rng, dtype });
+    const backwardCell = bidirectional ? createCell({ ...settings, kind, inputSize: width }, { rng, dtype }) : undefined;
     specs.push({ cell, backwardCell, residual: residual === true && l > 0 });
     width = bidirectional ? 2 * opts.hiddenSize : opts.hiddenSize;
   }

@@ -1,5 +1,6 @@
 // Bundles the library entries and the CLI into dist/ with esbuild (type declarations come from tsc).
 import { build } from 'esbuild';
+import { readFileSync } from 'node:fs';
 
 const common = {
   bundle: true,
@@ -13,10 +14,25 @@ const common = {
   logLevel: 'warning',
 };
 
+/**
+ * The package entries, read from package.json's exports: `./dist/<name>.js` is bundled from the source whose
+ * declarations are `./dist/types/<source>.d.ts` (one list for the build, the types and
+ * the package tests, spec/package/entries.ts).
+ */
+function packageEntries() {
+  const { exports } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  const entries = {};
+  for (const target of Object.values(exports)) {
+    if (typeof target === 'string') continue;
+    entries[target.import.replace(/^\.\/dist\/|\.js$/g, '')] = target.types.replace(/^\.\/dist\/types\/|\.d\.ts$/g, '') + '.ts';
+  }
+  return entries;
+}
+
 await build({
   ...common,
-  entryPoints: { index: 'index.ts', engine: 'engine/index.ts', ndarray: 'interop/ndarray.ts' },
-  // shared chunks: one Matrix class for seqgrad, seqgrad/engine and seqgrad/ndarray (instanceof works across entries)
+  entryPoints: packageEntries(),
+  // shared chunks: one Matrix class for every entry (instanceof works across entries)
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
   outdir: 'dist',

@@ -18,7 +18,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const SOURCE = ['index.ts', 'engine', 'layers', 'training', 'cli', 'benchmarks', 'interop', 'scripts'];
+const SOURCE = ['index.ts', 'node.ts', 'engine', 'layers', 'training', 'cli', 'benchmarks', 'interop', 'scripts'];
 /** Not part of the package's import graph: the peers' own package. */
 const SKIP = new Set(['benchmarks/peers']);
 

@@ -31,6 +31,7 @@ import {
   Matrix, expectSameDType, expectShape, shapeOf, zero, type DType, type FloatArray,
 } from '../../engine/matrix.js';
 import { sumRows } from '../../engine/ops.js';
+import { isRng, resolveCreateOptions, type CreateOptions } from '../../engine/create.js';
 import type { Rng } from '../../engine/rng.js';
 
 export type AttentionScore = 'additive' | 'dot' | 'general';
@@ -43,6 +44,7 @@ export interface AttentionOptions {
   encoderSize: number;
   /** n_att: width of the additive score's hidden layer (additive only; default querySize). */
   attentionSize?: number;
+  /** Prefer `options.dtype` of createAttention; used when that is absent. */
   dtype?: DType;
 }
 
@@ -66,16 +68,19 @@ function checkSize(op: string, name: string, n: number): void {
 /**
  * A new attention layer. Initialisation: W, U, v and W_a Xavier-uniform (Glorot & Bengio 2010) from `rng`, b = 0.
  */
-export function createAttention(options: AttentionOptions, rng: Rng): Attention {
+export function createAttention(config: AttentionOptions, options?: CreateOptions): Attention;
+/** @deprecated Use `createAttention(config, { rng })`. */
+export function createAttention(config: AttentionOptions, rng: Rng): Attention;
+export function createAttention(config: AttentionOptions, second?: CreateOptions | Rng): Attention {
   const op = 'createAttention';
-  const { score, querySize, encoderSize } = options;
-  const dtype = options.dtype ?? 'float32';
+  const { score, querySize, encoderSize } = config;
+  const { rng, dtype } = resolveCreateOptions(op, isRng(second) ? { rng: second } : second, config.dtype);
   checkSize(op, 'querySize', querySize);
   checkSize(op, 'encoderSize', encoderSize);
   const params: Record<string, Matrix> = {};
   let attentionSize = 0;
   if (score === 'additive') {
-    attentionSize = options.attentionSize ?? querySize;
+    attentionSize = config.attentionSize ?? querySize;
     checkSize(op, 'attentionSize', attentionSize);
     params.W = initXavierUniform(Matrix.zeros(attentionSize, querySize, dtype), rng);
     params.U = initXavierUniform(Matrix.zeros(attentionSize, encoderSize, dtype), rng);

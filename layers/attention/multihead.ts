@@ -28,6 +28,7 @@ import {
   Matrix, expectSameDType, expectShape, zero, type DType,
 } from '../../engine/matrix.js';
 import { addBias, sumRows } from '../../engine/ops.js';
+import { isRng, resolveCreateOptions, type CreateOptions } from '../../engine/create.js';
 import type { Rng } from '../../engine/rng.js';
 import { attentionSoftmaxRow, readAttentionMask } from './attention.js';
 
@@ -39,7 +40,11 @@ export interface AttentionMasks {
 }
 
 /** The [T, T] causal mask: 1 on and below the diagonal (query t sees keys 0 … t), 0 above. */
-export function causalMask(steps: number, dtype: DType = 'float32'): Matrix {
+export function causalMask(steps: number, options?: { dtype?: DType }): Matrix;
+/** @deprecated Use `causalMask(steps, { dtype })`. */
+export function causalMask(steps: number, dtype: DType): Matrix;
+export function causalMask(steps: number, second?: { dtype?: DType } | DType): Matrix {
+  const dtype = (typeof second === 'string' ? second : second?.dtype) ?? 'float32';
   const m = Matrix.zeros(steps, steps, dtype);
   for (let q = 0; q < steps; q++) for (let k = 0; k <= q; k++) m.set(q, k, 1);
   return m;
@@ -71,9 +76,25 @@ function checkPositive(op: string, name: string, n: number): void {
   if (!Number.isInteger(n) || n <= 0) throw new Error(`${op}: expected ${name} to be a positive integer, got ${n}`);
 }
 
-/** Buffers of scaled dot-product attention for (T_q, T_k, B). `attn` may be given (a view of a bigger cache). */
-export function createSdpaWorkspace(queryLen: number, keyLen: number, batch: number, dtype: DType = 'float32', attn?: Matrix): SdpaWorkspace {
+/** The sizes of a scaled dot-product workspace; `attn` [B·T_q, T_k] may be given (a view of a bigger cache). */
+export interface SdpaWorkspaceConfig {
+  queryLen: number;
+  keyLen: number;
+  batch: number;
+  attn?: Matrix;
+}
+
+/** Buffers of scaled dot-product attention for (T_q, T_k, B), in `options.dtype` (default float32). */
+export function createSdpaWorkspace(config: SdpaWorkspaceConfig, options?: { dtype?: DType }): SdpaWorkspace;
+/** @deprecated Use `createSdpaWorkspace({ queryLen, keyLen, batch, attn }, { dtype })`. */
+export function createSdpaWorkspace(queryLen: number, keyLen: number, batch: number, dtype?: DType, attn?: Matrix): SdpaWorkspace;
+export function createSdpaWorkspace(
+  first: SdpaWorkspaceConfig | number, second?: { dtype?: DType } | number, oldBatch?: number, oldDType?: DType, oldAttn?: Matrix,
+): SdpaWorkspace {
   const op = 'createSdpaWorkspace';
+  const { queryLen, keyLen, batch, attn } = typeof first === 'number'
+    ? { queryLen: first, keyLen: second as number, batch: oldBatch as number, attn: oldAttn } : first;
+  const dtype = (typeof first === 'number' ? oldDType : (second as { dtype?: DType } | undefined)?.dtype) ?? attn?.dtype ?? 'float32';
   checkPositive(op, 'queryLen (T_q)', queryLen);
   checkPositive(op, 'keyLen (T_k)', keyLen);
   checkPositive(op, 'batch', batch);
@@ -200,10 +221,13 @@ const MHA_NAMES = ['W_q', 'W_k', 'W_v', 'W_o', 'b_q', 'b_k', 'b_v', 'b_o'] as co
  * A new multi-head attention layer, initialised like PyTorch's nn.MultiheadAttention: the packed
  * [W_q; W_k; W_v] (3E × E) Xavier-uniform, U(±√(6 / 4E)); W_o U(±1/√E) (nn.Linear's default); biases 0.
  */
-export function createMultiheadAttention(options: MultiheadAttentionOptions, rng: Rng): MultiheadAttention {
+export function createMultiheadAttention(config: MultiheadAttentionOptions, options?: CreateOptions): MultiheadAttention;
+/** @deprecated Use `createMultiheadAttention(config, { rng })`. */
+export function createMultiheadAttention(config: MultiheadAttentionOptions, rng: Rng): MultiheadAttention;
+export function createMultiheadAttention(config: MultiheadAttentionOptions, second?: CreateOptions | Rng): MultiheadAttention {
   const op = 'createMultiheadAttention';
-  const { embedDim: E, numHeads } = options;
-  const dtype = options.dtype ?? 'float32';
+  const { embedDim: E, numHeads } = config;
+  const { rng, dtype } = resolveCreateOptions(op, isRng(second) ? { rng: second } : second, config.dtype);
   checkPositive(op, 'embedDim', E);
   checkPositive(op, 'numHeads', numHeads);
   if (E % numHeads !== 0) throw new Error(`${op}: expected numHeads to divide embedDim, got embedDim ${E} and numHeads ${numHeads}`);
@@ -255,7 +279,7 @@ export function createMhaWorkspace(mha: MultiheadAttention, queryLen: number, ke
   const attn = Matrix.zeros(numHeads * batch * queryLen, keyLen, dtype);
   const heads: SdpaWorkspace[] = [];
   for (let j = 0; j < numHeads; j++) {
-    heads.push(createSdpaWorkspace(queryLen, keyLen, batch, dtype, attn.rowView(j * batch * queryLen, batch * queryLen)));
+    heads.push(createSdpaWorkspace({ queryLen, keyLen, batch, attn: attn.rowView(j * batch * queryLen, batch * queryLen) }, { dtype }));
   }
   const q = (): Matrix => Matrix.zeros(queryLen * batch, E, dtype);
   const k = (): Matrix => Matrix.zeros(keyLen * batch, E, dtype);
@@ -523,14 +547,26 @@ export interface LearnedPositionalEmbedding {
   readonly grads: { weight: Matrix };
 }
 
-/** weight [maxLength, dim] ~ N(0, std²) from `rng` (std 0.02 by default, as in GPT-2). */
+/** The structure of a learned positional embedding: maxLength rows of dim entries, N(0, std²) (std default 0.02). */
+export interface LearnedPositionalEmbeddingConfig {
+  maxLength: number;
+  dim: number;
+  std?: number;
+}
+
+/** weight [maxLength, dim] ~ N(0, std²) from `options.rng` (std 0.02 by default, as in GPT-2). */
+export function createLearnedPositionalEmbedding(config: LearnedPositionalEmbeddingConfig, options?: CreateOptions): LearnedPositionalEmbedding;
+/** @deprecated Use `createLearnedPositionalEmbedding({ maxLength, dim, std }, { rng, dtype })`. */
+export function createLearnedPositionalEmbedding(maxLength: number, dim: number, rng: Rng, options?: { dtype?: DType; std?: number }): LearnedPositionalEmbedding;
 export function createLearnedPositionalEmbedding(
-  maxLength: number, dim: number, rng: Rng, options: { dtype?: DType; std?: number } = {},
+  first: LearnedPositionalEmbeddingConfig | number, second?: CreateOptions | number, oldRng?: Rng, oldOptions: { dtype?: DType; std?: number } = {},
 ): LearnedPositionalEmbedding {
   const op = 'createLearnedPositionalEmbedding';
+  const config = typeof first === 'number' ? { maxLength: first, dim: second as number, std: oldOptions.std } : first;
+  const { maxLength, dim } = config;
   checkPositive(op, 'maxLength', maxLength);
   checkPositive(op, 'dim', dim);
-  const dtype = options.dtype ?? 'float32';
-  const weight = initNormal(Matrix.zeros(maxLength, dim, dtype), rng, 0, options.std ?? 0.02);
+  const { rng, dtype } = resolveCreateOptions(op, typeof first === 'number' ? { rng: oldRng, dtype: oldOptions.dtype } : second as CreateOptions | undefined);
+  const weight = initNormal(Matrix.zeros(maxLength, dim, dtype), rng, 0, config.std ?? 0.02);
   return { maxLength, dim, params: { weight }, grads: { weight: Matrix.zeros(maxLength, dim, dtype) } };
 }

@@ -24,6 +24,7 @@
  */
 import { initPytorchDefault, initXavierUniform } from '../../engine/init.js';
 import { Matrix, zero, type DType } from '../../engine/matrix.js';
+import { resolveCreateOptions, type CreateOptions } from '../../engine/create.js';
 import type { Rng } from '../../engine/rng.js';
 
 export type CellKind =
@@ -142,7 +143,7 @@ function checkStateGroup(op: string, cell: RecurrentCell, B: number, group: read
   }
 }
 
-/** What `createCell(config.kind, { ...config, rng })` needs to rebuild a cell's structure (for saving). */
+/** What `createCell(config, { rng })` needs to rebuild a cell's structure (for saving). */
 export interface CellConfig {
   kind: CellKind;
   inputSize: number;
@@ -170,6 +171,21 @@ export interface CellOptions {
    * 'xavier': each gate's [H, D] block of W_x and [H, H] block of W_a Xavier-uniform, biases 0.
    */
   init?: 'pytorch' | 'xavier';
+}
+
+/**
+ * The options of a cell as its public constructor takes them: the structure, without the rng (which
+ * belongs in the `{ rng, dtype }` argument; inside the config it is still read, deprecated).
+ */
+export type CellSettings<O extends { rng: Rng }> = Omit<O, 'rng'> & {
+  /** @deprecated Give the generator in the constructor's options: `createX(config, { rng })`. */
+  rng?: Rng;
+};
+
+/** A cell's full options from `createX(config, { rng?, dtype? })`: the defaults of engine/create.ts filled in. */
+export function cellOptionsOf<O extends { rng: Rng; dtype?: DType }>(op: string, config: CellSettings<O>, options?: CreateOptions): O {
+  const { rng, dtype } = resolveCreateOptions(op, { rng: options?.rng ?? config.rng, dtype: options?.dtype }, config.dtype);
+  return { ...config, rng, dtype } as O;
 }
 
 /** Throws unless the sizes are positive integers; returns the dtype. */

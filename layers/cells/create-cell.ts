@@ -1,11 +1,12 @@
 /**
- * `createCell(kind, opts)`: any recurrent cell by name — for wrappers, models and loaders that
- * take the cell kind as configuration (`createCell(cell.config.kind, { ...cell.config, rng })`
- * rebuilds a cell's structure).
+ * `createCell({ kind, inputSize, hiddenSize, … }, { rng?, dtype? })`: any recurrent cell by name —
+ * for wrappers, models and loaders that take the cell kind as configuration
+ * (`createCell(cell.config, { rng })` rebuilds a cell's structure). Defaults: engine/create.ts.
  */
+import type { CreateOptions } from '../../engine/create.js';
 import { initOrthogonal, initPytorchBiasPair } from '../../engine/init.js';
 import { scale } from '../../engine/ops.js';
-import type { CellKind, CellOptions, RecurrentCell } from './cell.js';
+import { cellOptionsOf, type CellKind, type CellOptions, type CellSettings, type RecurrentCell } from './cell.js';
 import { GruCell } from './gru.js';
 import { ResetAfterGruCell } from './gru-reset-after.js';
 import { SimpleGruCell } from './gru-simple.js';
@@ -47,10 +48,19 @@ export interface CreateCellOptions extends Omit<CellOptions, 'init'> {
 /** The kinds with a layer-normalised variant. */
 export const LAYER_NORM_KINDS: readonly CellKind[] = ['lstm', 'gru-reset-after'];
 
+/** The structure of a cell of any kind: `cell.config` is one. */
+export type CellSpec = CellSettings<CreateCellOptions> & { kind: CellKind };
+
 export const CELL_KINDS: readonly CellKind[] = ['rnn', 'gru', 'gru-simple', 'gru-reset-after', 'lstm', 'lstm-peephole'];
 
-export function createCell(kind: CellKind, opts: CreateCellOptions): RecurrentCell {
+export function createCell(config: CellSpec, options?: CreateOptions): RecurrentCell;
+/** @deprecated Use `createCell({ kind, ...opts }, { rng, dtype })`. */
+export function createCell(kind: CellKind, opts: CreateCellOptions): RecurrentCell;
+export function createCell(first: CellSpec | CellKind, second?: CreateOptions | CreateCellOptions): RecurrentCell {
   const op = 'createCell';
+  const { kind, ...settings }: CellSpec = typeof first === 'string' ? { ...(second as CreateCellOptions), kind: first } : first;
+  // the deprecated form carries rng and dtype in its options, which are the settings here
+  const opts = cellOptionsOf<CreateCellOptions>(op, settings, typeof first === 'string' ? undefined : second as CreateOptions | undefined);
   const init = opts.init ?? 'pytorch';
   if (!CELL_INITS.includes(init)) throw new Error(`${op}: expected init among ${CELL_INITS.join(', ')}, got '${String(init)}'`);
   if (kind !== 'rnn' && init === 'irnn') throw new Error(`${op}: expected init 'irnn' only for kind 'rnn', got kind '${kind}'`);

@@ -22,6 +22,8 @@ import {
   allocateParams, checkCellOptions, checkStepShapes, initCellParams, stepPrefix,
   type CellConfig, type CellOptions, type CellWorkspace, type RecurrentCell,
 } from './cell.js';
+import type { CreateOptions } from '../../engine/create.js';
+import { cellOptionsOf, type CellSettings } from './cell.js';
 
 export interface ResetAfterGruWorkspace extends CellWorkspace {
   /** Activated gates [r z n] of step t, [B, 3H] each. */
@@ -114,6 +116,7 @@ export class ResetAfterGruCell implements RecurrentCell<ResetAfterGruWorkspace> 
 }
 
 /** PyTorch's GRU cell (reset after the matmul). */
-export function createResetAfterGruCell(opts: CellOptions): ResetAfterGruCell {
-  return new ResetAfterGruCell(opts);
+/** `createResetAfterGruCell({ inputSize, hiddenSize, … }, { rng?, dtype? })` (defaults: engine/create.ts). */
+export function createResetAfterGruCell(config: CellSettings<CellOptions>, options?: CreateOptions): ResetAfterGruCell {
+  return new ResetAfterGruCell(cellOptionsOf('createResetAfterGruCell', config, options));
 }

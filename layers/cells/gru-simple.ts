@@ -20,6 +20,8 @@ import {
   allocateParams, checkCellOptions, checkStepShapes, initCellParams,
   type CellConfig, type CellOptions, type CellWorkspace, type RecurrentCell,
 } from './cell.js';
+import type { CreateOptions } from '../../engine/create.js';
+import { cellOptionsOf, type CellSettings } from './cell.js';
 
 export interface SimpleGruWorkspace extends CellWorkspace {
   /** Activated gates [Γu c̃] of step t, [B, 2H] each. */
@@ -88,6 +90,7 @@ export class SimpleGruCell implements RecurrentCell<SimpleGruWorkspace> {
 }
 
 /** The notes' simplified GRU cell (update gate only). */
-export function createSimpleGruCell(opts: CellOptions): SimpleGruCell {
-  return new SimpleGruCell(opts);
+/** `createSimpleGruCell({ inputSize, hiddenSize, … }, { rng?, dtype? })` (defaults: engine/create.ts). */
+export function createSimpleGruCell(config: CellSettings<CellOptions>, options?: CreateOptions): SimpleGruCell {
+  return new SimpleGruCell(cellOptionsOf('createSimpleGruCell', config, options));
 }

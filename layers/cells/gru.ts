@@ -27,6 +27,8 @@ import {
   allocateParams, checkCellOptions, checkStepShapes, initCellParams, stepPrefix,
   type CellConfig, type CellOptions, type CellWorkspace, type RecurrentCell,
 } from './cell.js';
+import type { CreateOptions } from '../../engine/create.js';
+import { cellOptionsOf, type CellSettings } from './cell.js';
 
 export interface GruWorkspace extends CellWorkspace {
   /** Activated gates [Γr Γu c̃] of step t, [B, 3H] each. */
@@ -152,6 +154,7 @@ export class GruCell implements RecurrentCell<GruWorkspace> {
 }
 
 /** The notes' full GRU cell. */
-export function createGruCell(opts: CellOptions): GruCell {
-  return new GruCell(opts);
+/** `createGruCell({ inputSize, hiddenSize, … }, { rng?, dtype? })` (defaults: engine/create.ts). */
+export function createGruCell(config: CellSettings<CellOptions>, options?: CreateOptions): GruCell {
+  return new GruCell(cellOptionsOf('createGruCell', config, options));
 }

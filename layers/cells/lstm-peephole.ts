@@ -21,6 +21,8 @@ import { gemm } from '../../engine/gemm.js';
 import type { DType, Matrix } from '../../engine/matrix.js';
 import { checkStepShapes, type CellConfig, type RecurrentCell } from './cell.js';
 import { createLstmParams, createLstmWorkspace, type LstmCellOptions, type LstmWorkspace } from './lstm.js';
+import type { CreateOptions } from '../../engine/create.js';
+import { cellOptionsOf, type CellSettings } from './cell.js';
 
 export class PeepholeLstmCell implements RecurrentCell<LstmWorkspace> {
   readonly kind = 'lstm-peephole' as const;
@@ -88,6 +90,7 @@ export class PeepholeLstmCell implements RecurrentCell<LstmWorkspace> {
 }
 
 /** A peephole LSTM cell (Gers & Schmidhuber 2000). */
-export function createPeepholeLstmCell(opts: LstmCellOptions): PeepholeLstmCell {
-  return new PeepholeLstmCell(opts);
+/** `createPeepholeLstmCell({ inputSize, hiddenSize, … }, { rng?, dtype? })` (defaults: engine/create.ts). */
+export function createPeepholeLstmCell(config: CellSettings<LstmCellOptions>, options?: CreateOptions): PeepholeLstmCell {
+  return new PeepholeLstmCell(cellOptionsOf('createPeepholeLstmCell', config, options));
 }

@@ -29,6 +29,8 @@ import {
   allocateParams, checkCellOptions, checkStepShapes, initCellParams,
   type CellConfig, type CellOptions, type CellWorkspace, type RecurrentCell,
 } from './cell.js';
+import type { CreateOptions } from '../../engine/create.js';
+import { cellOptionsOf, type CellSettings } from './cell.js';
 
 export interface LstmCellOptions extends CellOptions {
   /** When given, b_f is set to this value after initialisation (1 is the usual choice). */
@@ -137,6 +139,7 @@ export class LstmCell implements RecurrentCell<LstmWorkspace> {
 }
 
 /** An LSTM cell (the notes' equations; createPeepholeLstmCell for Gers & Schmidhuber's variant). */
-export function createLstmCell(opts: LstmCellOptions): LstmCell {
-  return new LstmCell(opts);
+/** `createLstmCell({ inputSize, hiddenSize, … }, { rng?, dtype? })` (defaults: engine/create.ts). */
+export function createLstmCell(config: CellSettings<LstmCellOptions>, options?: CreateOptions): LstmCell {
+  return new LstmCell(cellOptionsOf('createLstmCell', config, options));
 }

@@ -27,6 +27,8 @@ import {
   allocateParams, checkCellOptions, checkStepShapes, initCellParams,
   type CellConfig, type CellOptions, type CellWorkspace, type RecurrentCell,
 } from './cell.js';
+import type { CreateOptions } from '../../engine/create.js';
+import { cellOptionsOf, type CellSettings } from './cell.js';
 
 export type RnnActivation = 'tanh' | 'relu';
 
@@ -115,6 +117,7 @@ export class RnnCell implements RecurrentCell {
 }
 
 /** An RNN cell: a⟨t⟩ = g(W_aa a⟨t−1⟩ + W_ax x⟨t⟩ + b_a). */
-export function createRnnCell(opts: RnnCellOptions): RnnCell {
-  return new RnnCell(opts);
+/** `createRnnCell({ inputSize, hiddenSize, … }, { rng?, dtype? })` (defaults: engine/create.ts). */
+export function createRnnCell(config: CellSettings<RnnCellOptions>, options?: CreateOptions): RnnCell {
+  return new RnnCell(cellOptionsOf('createRnnCell', config, options));
 }

@@ -15,6 +15,7 @@
  * Backward ACCUMULATES into dx, dMemory and every parameter gradient. Workspaces: once per (T, S, B).
  */
 import { Matrix, zero } from '../../engine/matrix.js';
+import { isRng, resolveCreateOptions, type CreateOptions } from '../../engine/create.js';
 import type { Rng } from '../../engine/rng.js';
 import {
   createMhaWorkspace, createMultiheadAttention, multiheadAttentionBackward, multiheadAttentionForward,
@@ -44,15 +45,19 @@ export interface TransformerDecoderLayer {
   readonly norm3: LayerNorm;
 }
 
-export function createTransformerDecoderLayer(options: TransformerLayerOptions, rng: Rng): TransformerDecoderLayer {
-  const o = resolveTransformerLayerOptions('createTransformerDecoderLayer', options);
-  const attention = (): MultiheadAttention => createMultiheadAttention({ embedDim: o.dModel, numHeads: o.numHeads, dtype: o.dtype }, rng);
-  const norm = (): LayerNorm => createLayerNorm(o.dModel, { eps: o.layerNormEps, dtype: o.dtype });
+export function createTransformerDecoderLayer(config: TransformerLayerOptions, options?: CreateOptions): TransformerDecoderLayer;
+/** @deprecated Use `createTransformerDecoderLayer(config, { rng, dtype })`. */
+export function createTransformerDecoderLayer(config: TransformerLayerOptions, rng: Rng): TransformerDecoderLayer;
+export function createTransformerDecoderLayer(config: TransformerLayerOptions, second?: CreateOptions | Rng): TransformerDecoderLayer {
+  const { rng, dtype } = resolveCreateOptions('createTransformerDecoderLayer', isRng(second) ? { rng: second } : second, config.dtype);
+  const o = resolveTransformerLayerOptions('createTransformerDecoderLayer', { ...config, dtype });
+  const attention = (): MultiheadAttention => createMultiheadAttention({ embedDim: o.dModel, numHeads: o.numHeads }, { rng, dtype: o.dtype });
+  const norm = (): LayerNorm => createLayerNorm({ dim: o.dModel, eps: o.layerNormEps }, { dtype: o.dtype });
   const selfAttn = attention();
   const crossAttn = attention();
   return {
     options: o, selfAttn, crossAttn,
-    ffn: createFeedForward(o.dModel, o.dimFeedforward, rng, { activation: o.activation, dropout: o.dropout, dtype: o.dtype }),
+    ffn: createFeedForward({ dModel: o.dModel, dimFeedforward: o.dimFeedforward, activation: o.activation, dropout: o.dropout }, { rng, dtype: o.dtype }),
     norm1: norm(), norm2: norm(), norm3: norm(),
   };
 }

@@ -6,6 +6,7 @@
  * Backward ACCUMULATES into dx, dMemory (the sum over the layers) and every gradient.
  */
 import { Matrix, copyInto, zero } from '../../engine/matrix.js';
+import { isRng, resolveCreateOptions, type CreateOptions } from '../../engine/create.js';
 import type { Rng } from '../../engine/rng.js';
 import type { AttentionMasks } from '../attention/multihead.js';
 import type { DropoutMode, DropoutWorkspace } from '../dropout.js';
@@ -26,13 +27,17 @@ export interface TransformerDecoder {
   readonly norm: LayerNorm | null;
 }
 
+export function createTransformerDecoder(config: TransformerLayerOptions & { numLayers: number; finalNorm?: boolean }, options?: CreateOptions): TransformerDecoder;
+/** @deprecated Use `createTransformerDecoder(config, { rng, dtype })`. */
+export function createTransformerDecoder(config: TransformerLayerOptions & { numLayers: number; finalNorm?: boolean }, rng: Rng): TransformerDecoder;
 export function createTransformerDecoder(
-  options: TransformerLayerOptions & { numLayers: number; finalNorm?: boolean }, rng: Rng,
+  config: TransformerLayerOptions & { numLayers: number; finalNorm?: boolean }, second?: CreateOptions | Rng,
 ): TransformerDecoder {
-  checkLayerCount('createTransformerDecoder', options.numLayers);
-  const layers = Array.from({ length: options.numLayers }, () => createTransformerDecoderLayer(options, rng));
+  checkLayerCount('createTransformerDecoder', config.numLayers);
+  const options = resolveCreateOptions('createTransformerDecoder', isRng(second) ? { rng: second } : second, config.dtype);
+  const layers = Array.from({ length: config.numLayers }, () => createTransformerDecoderLayer(config, options));
   const { dModel, layerNormEps, dtype } = layers[0].options;
-  return { layers, norm: options.finalNorm === false ? null : createLayerNorm(dModel, { eps: layerNormEps, dtype }) };
+  return { layers, norm: config.finalNorm === false ? null : createLayerNorm({ dim: dModel, eps: layerNormEps }, { dtype }) };
 }
 
 export function zeroTransformerDecoderGrads(decoder: TransformerDecoder): void {

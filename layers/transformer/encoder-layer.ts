@@ -12,6 +12,7 @@
  * Backward ACCUMULATES into dx and every parameter gradient. Workspaces are allocated once per (T, B).
  */
 import { Matrix, zero } from '../../engine/matrix.js';
+import { isRng, resolveCreateOptions, type CreateOptions } from '../../engine/create.js';
 import type { Rng } from '../../engine/rng.js';
 import {
   createMhaWorkspace, createMultiheadAttention, multiheadAttentionBackward, multiheadAttentionForward,
@@ -39,13 +40,17 @@ export interface TransformerEncoderLayer {
 }
 
 /** Initialised as PyTorch does: attention as nn.MultiheadAttention, linears as nn.Linear, norms γ = 1, β = 0. */
-export function createTransformerEncoderLayer(options: TransformerLayerOptions, rng: Rng): TransformerEncoderLayer {
-  const o = resolveTransformerLayerOptions('createTransformerEncoderLayer', options);
-  const norm = (): LayerNorm => createLayerNorm(o.dModel, { eps: o.layerNormEps, dtype: o.dtype });
+export function createTransformerEncoderLayer(config: TransformerLayerOptions, options?: CreateOptions): TransformerEncoderLayer;
+/** @deprecated Use `createTransformerEncoderLayer(config, { rng, dtype })`. */
+export function createTransformerEncoderLayer(config: TransformerLayerOptions, rng: Rng): TransformerEncoderLayer;
+export function createTransformerEncoderLayer(config: TransformerLayerOptions, second?: CreateOptions | Rng): TransformerEncoderLayer {
+  const { rng, dtype } = resolveCreateOptions('createTransformerEncoderLayer', isRng(second) ? { rng: second } : second, config.dtype);
+  const o = resolveTransformerLayerOptions('createTransformerEncoderLayer', { ...config, dtype });
+  const norm = (): LayerNorm => createLayerNorm({ dim: o.dModel, eps: o.layerNormEps }, { dtype: o.dtype });
   return {
     options: o,
-    selfAttn: createMultiheadAttention({ embedDim: o.dModel, numHeads: o.numHeads, dtype: o.dtype }, rng),
-    ffn: createFeedForward(o.dModel, o.dimFeedforward, rng, { activation: o.activation, dropout: o.dropout, dtype: o.dtype }),
+    selfAttn: createMultiheadAttention({ embedDim: o.dModel, numHeads: o.numHeads }, { rng, dtype: o.dtype }),
+    ffn: createFeedForward({ dModel: o.dModel, dimFeedforward: o.dimFeedforward, activation: o.activation, dropout: o.dropout }, { rng, dtype: o.dtype }),
     norm1: norm(),
     norm2: norm(),
   };

@@ -6,6 +6,7 @@
  * Backward ACCUMULATES into dx and every gradient. Workspaces: once per (T, B).
  */
 import { Matrix, copyInto, zero } from '../../engine/matrix.js';
+import { isRng, resolveCreateOptions, type CreateOptions } from '../../engine/create.js';
 import type { Rng } from '../../engine/rng.js';
 import type { AttentionMasks } from '../attention/multihead.js';
 import type { DropoutMode, DropoutWorkspace } from '../dropout.js';
@@ -31,13 +32,17 @@ export function checkLayerCount(op: string, numLayers: number): void {
 }
 
 /** numLayers layers with their own weights (drawn in order from rng) and a final norm unless finalNorm is false. */
+export function createTransformerEncoder(config: TransformerLayerOptions & { numLayers: number; finalNorm?: boolean }, options?: CreateOptions): TransformerEncoder;
+/** @deprecated Use `createTransformerEncoder(config, { rng, dtype })`. */
+export function createTransformerEncoder(config: TransformerLayerOptions & { numLayers: number; finalNorm?: boolean }, rng: Rng): TransformerEncoder;
 export function createTransformerEncoder(
-  options: TransformerLayerOptions & { numLayers: number; finalNorm?: boolean }, rng: Rng,
+  config: TransformerLayerOptions & { numLayers: number; finalNorm?: boolean }, second?: CreateOptions | Rng,
 ): TransformerEncoder {
-  checkLayerCount('createTransformerEncoder', options.numLayers);
-  const layers = Array.from({ length: options.numLayers }, () => createTransformerEncoderLayer(options, rng));
+  checkLayerCount('createTransformerEncoder', config.numLayers);
+  const options = resolveCreateOptions('createTransformerEncoder', isRng(second) ? { rng: second } : second, config.dtype);
+  const layers = Array.from({ length: config.numLayers }, () => createTransformerEncoderLayer(config, options));
   const { dModel, layerNormEps, dtype } = layers[0].options;
-  return { layers, norm: options.finalNorm === false ? null : createLayerNorm(dModel, { eps: layerNormEps, dtype }) };
+  return { layers, norm: config.finalNorm === false ? null : createLayerNorm({ dim: dModel, eps: layerNormEps }, { dtype }) };
 }
 
 export function zeroTransformerEncoderGrads(encoder: TransformerEncoder): void {

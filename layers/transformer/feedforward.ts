@@ -11,6 +11,7 @@
 import { relu, reluBackward } from '../../engine/activations.js';
 import { gelu, geluBackward } from '../../engine/gelu.js';
 import { Matrix, expectShape, zero, type DType } from '../../engine/matrix.js';
+import { resolveCreateOptions, type CreateOptions } from '../../engine/create.js';
 import type { Rng } from '../../engine/rng.js';
 import { createDense, denseBackward, denseForward, denseZeroGrad, type DenseLayer } from '../dense.js';
 import { createDropoutWorkspace, dropoutBackward, dropoutForward, type DropoutMode, type DropoutWorkspace } from '../dropout.js';
@@ -31,16 +32,31 @@ export function checkFeedForwardActivation(op: string, activation: string): Feed
   return activation;
 }
 
+/** The structure of a position-wise feed-forward block E → F → E. */
+export interface FeedForwardConfig {
+  dModel: number;
+  dimFeedforward: number;
+  activation?: FeedForwardActivation;
+  dropout?: number;
+}
+
+export function createFeedForward(config: FeedForwardConfig, options?: CreateOptions): FeedForward;
+/** @deprecated Use `createFeedForward({ dModel, dimFeedforward, activation, dropout }, { rng, dtype })`. */
 export function createFeedForward(
-  dModel: number, dimFeedforward: number, rng: Rng,
-  options: { activation?: FeedForwardActivation; dropout?: number; dtype?: DType } = {},
+  dModel: number, dimFeedforward: number, rng: Rng, options?: { activation?: FeedForwardActivation; dropout?: number; dtype?: DType },
+): FeedForward;
+export function createFeedForward(
+  first: FeedForwardConfig | number, second?: CreateOptions | number, oldRng?: Rng,
+  oldOptions: { activation?: FeedForwardActivation; dropout?: number; dtype?: DType } = {},
 ): FeedForward {
-  const dtype = options.dtype ?? 'float32';
+  const config = typeof first === 'number' ? { ...oldOptions, dModel: first, dimFeedforward: second as number } : first;
+  const options = resolveCreateOptions('createFeedForward', typeof first === 'number' ? { rng: oldRng, dtype: oldOptions.dtype } : second as CreateOptions | undefined);
+  const { dModel, dimFeedforward } = config;
   return {
-    activation: checkFeedForwardActivation('createFeedForward', options.activation ?? 'relu'),
-    dropout: options.dropout ?? 0,
-    linear1: createDense(dModel, dimFeedforward, rng, { dtype }),
-    linear2: createDense(dimFeedforward, dModel, rng, { dtype }),
+    activation: checkFeedForwardActivation('createFeedForward', config.activation ?? 'relu'),
+    dropout: config.dropout ?? 0,
+    linear1: createDense({ inputSize: dModel, outputSize: dimFeedforward }, options),
+    linear2: createDense({ inputSize: dimFeedforward, outputSize: dModel }, options),
   };
 }
 
@@ -64,7 +80,7 @@ export function createFeedForwardWorkspace(ffn: FeedForward, rows: number): Feed
   const m = (): Matrix => Matrix.zeros(rows, F, dtype);
   return {
     ffn, rows, hidden: m(), activated: m(), dropped: m(), dDropped: m(), dActivated: m(),
-    dropout: createDropoutWorkspace(ffn.dropout, rows, F, dtype), input: null,
+    dropout: createDropoutWorkspace({ p: ffn.dropout, rows, cols: F }, { dtype }), input: null,
   };
 }
 

@@ -4,6 +4,7 @@
  * layers/attention/multihead.ts. out[t·B + b] = x[t·B + b] + P[t], time-major, for T ≤ maxLength.
  */
 import { Matrix, type DType } from '../../engine/matrix.js';
+import { resolveCreateOptions, type CreateOptions } from '../../engine/create.js';
 import type { Rng } from '../../engine/rng.js';
 import {
   addPositionalBackward, addPositionalForward, createLearnedPositionalEmbedding, sinusoidalPositionalEncoding,
@@ -16,8 +17,24 @@ export type TransformerPositions =
   | { readonly kind: 'sinusoidal'; readonly table: Matrix }
   | { readonly kind: 'learned'; readonly embedding: LearnedPositionalEmbedding };
 
-export function createTransformerPositions(kind: PositionKind, maxLength: number, dim: number, rng: Rng, dtype: DType = 'float32'): TransformerPositions {
-  if (kind === 'learned') return { kind, embedding: createLearnedPositionalEmbedding(maxLength, dim, rng, { dtype }) };
+/** The structure of the positions: their kind and the [maxLength, dim] table. */
+export interface TransformerPositionsConfig {
+  kind: PositionKind;
+  maxLength: number;
+  dim: number;
+}
+
+/** Positions of `config.kind`; a learned table is drawn from `options.rng` (default seed). */
+export function createTransformerPositions(config: TransformerPositionsConfig, options?: CreateOptions): TransformerPositions;
+/** @deprecated Use `createTransformerPositions({ kind, maxLength, dim }, { rng, dtype })`. */
+export function createTransformerPositions(kind: PositionKind, maxLength: number, dim: number, rng: Rng, dtype?: DType): TransformerPositions;
+export function createTransformerPositions(
+  first: TransformerPositionsConfig | PositionKind, second?: CreateOptions | number, oldDim?: number, oldRng?: Rng, oldDType?: DType,
+): TransformerPositions {
+  const { kind, maxLength, dim } = typeof first === 'string' ? { kind: first, maxLength: second as number, dim: oldDim as number } : first;
+  const { rng, dtype } = resolveCreateOptions('createTransformerPositions',
+    typeof first === 'string' ? { rng: oldRng, dtype: oldDType } : second as CreateOptions | undefined);
+  if (kind === 'learned') return { kind, embedding: createLearnedPositionalEmbedding({ maxLength, dim }, { rng, dtype }) };
   if (kind !== 'sinusoidal') throw new Error(`createTransformerPositions: expected 'sinusoidal' or 'learned', got '${kind as string}'`);
   if (!Number.isInteger(maxLength) || maxLength <= 0) throw new Error(`createTransformerPositions: expected maxLength to be a positive integer, got ${maxLength}`);
   return { kind, table: sinusoidalPositionalEncoding(Matrix.zeros(maxLength, dim, dtype)) };

@@ -37,7 +37,9 @@ export function createResidualWorkspace(norm: LayerNorm, normFirst: boolean, dro
   const dtype: DType = norm.dtype, E = norm.dim;
   const m = (): Matrix => Matrix.zeros(rows, E, dtype);
   return {
-    normFirst, norm: createLayerNormWorkspace(norm, rows), dropout: createDropoutWorkspace(dropout, rows, E, dtype),
+    normFirst, norm: createLayerNormWorkspace(norm, rows), dropout: createDropoutWorkspace({
+      p: dropout, rows, cols: E,
+    }, { dtype }),
     normed: m(), subOut: m(), sum: m(), dNormed: m(), dSubOut: m(), dSum: m(),
   };
 }

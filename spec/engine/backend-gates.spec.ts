@@ -291,7 +291,7 @@ describe('the seam', () => {
     for (const [name, kernels] of Object.entries(expected)) {
       for (const k of Object.keys(calls)) delete calls[k];
       const [kind, activation] = name.split(' ') as [CellKind, 'relu' | undefined];
-      const cell = createCell(kind, { inputSize: D, hiddenSize: H, rng: new Rng(1), dtype: 'float64', activation });
+      const cell = createCell({ kind, inputSize: D, hiddenSize: H, activation }, { rng: new Rng(1), dtype: 'float64' });
       const ws = createSequenceWorkspace(cell, T, B);
       sequenceForward(cell, ws, random(new Rng(2), T * B, D, 1, 'float64'));
       sequenceBackward(cell, ws, random(new Rng(3), T * B, H, 1, 'float64'));
@@ -313,7 +313,7 @@ describe('the seam', () => {
       const T = 6, B = 3, D = 5, H = 8;
       const run = (backend: string) => {
         setBackend(backend);
-        const cell = createCell(kind, { inputSize: D, hiddenSize: H, rng: new Rng(1) });
+        const cell = createCell({ kind, inputSize: D, hiddenSize: H }, { rng: new Rng(1) });
         const rng = new Rng(2);
         const x = random(rng, T * B, D, 1), dOut = random(rng, T * B, H, 1);
         const mask = Matrix.zeros(T, B);

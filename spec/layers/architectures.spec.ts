@@ -21,7 +21,7 @@ const T = 5, B = 3;
 const LENGTHS = [5, 2, 3];
 
 function makeCell(kind: CellKind, D: number, H: number, rng: Rng): RecurrentCell {
-  const cell = createCell(kind, { inputSize: D, hiddenSize: H, rng, dtype: 'float64' });
+  const cell = createCell({ kind, inputSize: D, hiddenSize: H }, { rng, dtype: 'float64' });
   for (const p of Object.values(cell.params)) p.data.set(uniformMatrix(rng, p.rows, p.cols, 0.8).data);
   return cell;
 }
@@ -31,7 +31,7 @@ function lengthMask(lengths: number[], steps = T): Matrix {
 }
 
 function softmaxHead(H: number, K: number, rng: Rng): OutputHead {
-  const head = createOutputHead('softmax', H, K, rng, { dtype: 'float64' });
+  const head = createOutputHead({ kind: 'softmax', inputSize: H, outputSize: K }, { rng, dtype: 'float64' });
   head.dense.params.W.data.set(uniformMatrix(rng, K, H, 1).data);
   return head;
 }
@@ -65,7 +65,7 @@ describe('architectures: heads compute the notes\' per-step losses', () => {
   });
 
   it('sigmoid head: L = Σ m · BCE(σ(W a + b), y) over every label', () => {
-    const head = createOutputHead('sigmoid', H, 2, rng, { dtype: 'float64' });
+    const head = createOutputHead({ kind: 'sigmoid', inputSize: H, outputSize: 2 }, { rng, dtype: 'float64' });
     const labels = Matrix.fromArray(Array.from({ length: T * B }, (_, r) => [r % 2, (r >> 1) % 2]), 'float64');
     const W = head.dense.params.W.toArray(), bias = (head.dense.params.b as Matrix).toArray()[0];
     let want = 0;
@@ -134,7 +134,7 @@ describe('architectures: many-to-many and one-to-many', () => {
   const mask = lengthMask(LENGTHS);
 
   it('many-to-many: ids → E → RNN → softmax at every valid step', () => {
-    const emb = createEmbedding(V, d, rng, { dtype: 'float64' });
+    const emb = createEmbedding({ vocabSize: V, dim: d }, { rng, dtype: 'float64' });
     const cell = makeCell('rnn', d, H, rng);
     const model = createManyToMany({ embedding: emb, rnn: createStack([{ cell }]), head: softmaxHead(H, V, rng) });
     const ids = Array.from({ length: T * B }, (_, r) => (Math.floor(r / B) < LENGTHS[r % B] ? (r * 7) % V : -1));
@@ -148,7 +148,7 @@ describe('architectures: many-to-many and one-to-many', () => {
     expect(r.loss).toBeCloseTo(want, 11);
   });
 
-  const emb = createEmbedding(V, d, rng, { dtype: 'float64' });
+  const emb = createEmbedding({ vocabSize: V, dim: d }, { rng, dtype: 'float64' });
   const cell = makeCell('gru', d, H, rng);
   const model = createOneToMany({ embedding: emb, rnn: createStack([{ cell }]), head: softmaxHead(H, V, rng) });
 
@@ -206,9 +206,11 @@ describe('architectures: encoder → decoder state passing', () => {
     const rng = new Rng(4);
     const Vs = 6, Vt = 5, d = 3, H = 3, Tx = 4;
     const srcLengths = [4, 1, 3];
-    const encoder = createEncoder(createStackedRnn({ kind: 'lstm', inputSize: d, hiddenSize: H, rng, dtype: 'float64' }), createEmbedding(Vs, d, rng, { dtype: 'float64' }));
+    const encoder = createEncoder(createStackedRnn({ kind: 'lstm', inputSize: d, hiddenSize: H }, { rng, dtype: 'float64' }), createEmbedding({
+      vocabSize: Vs, dim: d,
+    }, { rng, dtype: 'float64' }));
     const decCell = makeCell('lstm', d, H, rng);
-    const decoder = createOneToMany({ embedding: createEmbedding(Vt, d, rng, { dtype: 'float64' }), rnn: createStack([{ cell: decCell }]), head: softmaxHead(H, Vt, rng) });
+    const decoder = createOneToMany({ embedding: createEmbedding({ vocabSize: Vt, dim: d }, { rng, dtype: 'float64' }), rnn: createStack([{ cell: decCell }]), head: softmaxHead(H, Vt, rng) });
     const source = Array.from({ length: Tx * B }, (_, r) => (Math.floor(r / B) < srcLengths[r % B] ? (r * 5) % Vs : -1));
     const targets = Array.from({ length: T * B }, (_, r) => (Math.floor(r / B) < LENGTHS[r % B] ? (r * 2) % Vt : -1));
     const { finalState } = encoderForward(encoder, createEncoderWorkspace(encoder, Tx, B), source, { mask: lengthMask(srcLengths, Tx) });

@@ -56,7 +56,7 @@ describe('decoder attention (Bahdanau additive, Luong dot and general)', () => {
       const rng = new Rng(11);
       const Tx = 6, Ty = 3, B = 4, nh = 4, ns = score === 'general' ? 3 : 4;
       const lengths = [6, 4, 1, 0]; // the last row has no source at all
-      const layer = createAttention({ score, querySize: ns, encoderSize: nh, attentionSize: 5, dtype: 'float64' }, rng);
+      const layer = createAttention({ score, querySize: ns, encoderSize: nh, attentionSize: 5 }, { rng, dtype: 'float64' });
       if (layer.params.b) for (let j = 0; j < 5; j++) layer.params.b.set(0, j, rng.uniformIn(-1, 1));
       const H = random(rng, Tx * B, nh);
       const ws = createAttentionWorkspace(layer, Tx, Ty, B);
@@ -85,7 +85,7 @@ describe('decoder attention (Bahdanau additive, Luong dot and general)', () => {
     // B = 2, T_x = 2, n = 2; H is time-major: row i·B + b.
     // row 0: h0 = [1, 0], h1 = [0, 1], s = [ln 3, 0] → e = [ln 3, 0], α = [3/4, 1/4], c = [3/4, 1/4]
     // row 1: h0 = [2, 1], h1 = [1, 1], s = [1, −1] → e = [1, 0], α0 = e/(e + 1), c = [1 + α0, 1]
-    const layer = createAttention({ score: 'dot', querySize: 2, encoderSize: 2, dtype: 'float64' }, new Rng(0));
+    const layer = createAttention({ score: 'dot', querySize: 2, encoderSize: 2 }, { rng: new Rng(0), dtype: 'float64' });
     const H = Matrix.fromArray([[1, 0], [2, 1], [0, 1], [1, 1]], 'float64');
     const s = Matrix.fromArray([[Math.log(3), 0], [1, -1]], 'float64');
     const ws = createAttentionWorkspace(layer, 2, 1, 2);
@@ -105,7 +105,9 @@ describe('decoder attention (Bahdanau additive, Luong dot and general)', () => {
   it('padded encoder outputs change nothing and get no gradient', () => {
     const rng = new Rng(5);
     const Tx = 5, B = 2;
-    const layer = createAttention({ score: 'additive', querySize: 3, encoderSize: 4, attentionSize: 3, dtype: 'float64' }, rng);
+    const layer = createAttention({
+      score: 'additive', querySize: 3, encoderSize: 4, attentionSize: 3,
+    }, { rng, dtype: 'float64' });
     const H = random(rng, Tx * B, 4);
     const s = random(rng, B, 3);
     const mask = sourceMaskFromLengths([5, 2], Tx, 'float64');
@@ -126,7 +128,9 @@ describe('decoder attention (Bahdanau additive, Luong dot and general)', () => {
 
   it('backward accumulates: two identical backward passes give twice the gradients', () => {
     const rng = new Rng(9);
-    const layer = createAttention({ score: 'additive', querySize: 3, encoderSize: 2, attentionSize: 4, dtype: 'float64' }, rng);
+    const layer = createAttention({
+      score: 'additive', querySize: 3, encoderSize: 2, attentionSize: 4,
+    }, { rng, dtype: 'float64' });
     const H = random(rng, 5 * 2, 2);
     const S = random(rng, 3 * 2, 3);
     const dc = random(rng, 3 * 2, 2);
@@ -154,7 +158,7 @@ describe('decoder attention (Bahdanau additive, Luong dot and general)', () => {
   it('float32 agrees with float64', () => {
     const run = (dtype: 'float32' | 'float64'): number[][] => {
       const rng = new Rng(21);
-      const layer = createAttention({ score: 'additive', querySize: 4, encoderSize: 6, attentionSize: 5, dtype }, rng);
+      const layer = createAttention({ score: 'additive', querySize: 4, encoderSize: 6, attentionSize: 5 }, { rng, dtype });
       const H = random(rng, 7 * 3, 6, dtype);
       const s = random(rng, 3, 4, dtype);
       const ws = createAttentionWorkspace(layer, 7, 1, 3);
@@ -167,13 +171,13 @@ describe('decoder attention (Bahdanau additive, Luong dot and general)', () => {
 
   it('bad inputs throw errors naming the op, the expectation and what came', () => {
     const rng = new Rng(1);
-    expect(() => createAttention({ score: 'dot', querySize: 3, encoderSize: 4 }, rng)).toThrow(
+    expect(() => createAttention({ score: 'dot', querySize: 3, encoderSize: 4 }, { rng })).toThrow(
       'createAttention: the dot score needs querySize = encoderSize, got 3 and 4',
     );
-    expect(() => createAttention({ score: 'cosine' as AttentionScore, querySize: 3, encoderSize: 4 }, rng)).toThrow(
+    expect(() => createAttention({ score: 'cosine' as AttentionScore, querySize: 3, encoderSize: 4 }, { rng })).toThrow(
       "createAttention: expected score 'additive', 'dot' or 'general', got 'cosine'",
     );
-    const layer = createAttention({ score: 'additive', querySize: 3, encoderSize: 4, dtype: 'float64' }, rng);
+    const layer = createAttention({ score: 'additive', querySize: 3, encoderSize: 4 }, { rng, dtype: 'float64' });
     const ws = createAttentionWorkspace(layer, 5, 2, 2);
     const c = Matrix.zeros(2, 4, 'float64');
     expect(() => attentionStepForward(c, ws, 0, Matrix.zeros(2, 3, 'float64'))).toThrow(

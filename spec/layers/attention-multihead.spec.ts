@@ -48,7 +48,7 @@ describe('scaled dot-product attention', () => {
     const B = 3, Tq = 4, Tk = 5;
     const q = random(rng, Tq * B, 3), k = random(rng, Tk * B, 3), v = random(rng, Tk * B, 2);
     const lengths = [5, 2, 4];
-    const ws = createSdpaWorkspace(Tq, Tk, B, 'float64');
+    const ws = createSdpaWorkspace({ queryLen: Tq, keyLen: Tk, batch: B }, { dtype: 'float64' });
     const out = scaledDotProductAttentionForward(Matrix.zeros(Tq * B, 2, 'float64'), ws, q, k, v, {
       keyPaddingMask: sourceMaskFromLengths(lengths, Tk, 'float64'),
     });
@@ -65,7 +65,7 @@ describe('scaled dot-product attention', () => {
 
   it('a query row whose keys are all masked gives weights 0 and output 0 (no NaN)', () => {
     const rng = new Rng(4);
-    const ws = createSdpaWorkspace(2, 3, 2, 'float64');
+    const ws = createSdpaWorkspace({ queryLen: 2, keyLen: 3, batch: 2 }, { dtype: 'float64' });
     const out = scaledDotProductAttentionForward(
       Matrix.zeros(4, 2, 'float64'), ws, random(rng, 4, 2), random(rng, 6, 2), random(rng, 6, 2),
       { keyPaddingMask: sourceMaskFromLengths([3, 0], 3, 'float64') },
@@ -75,11 +75,11 @@ describe('scaled dot-product attention', () => {
   });
 
   it('rejects mismatched shapes naming the op', () => {
-    const ws = createSdpaWorkspace(2, 3, 2, 'float64');
+    const ws = createSdpaWorkspace({ queryLen: 2, keyLen: 3, batch: 2 }, { dtype: 'float64' });
     const q = Matrix.zeros(4, 2, 'float64');
     expect(() => scaledDotProductAttentionForward(Matrix.zeros(4, 2, 'float64'), ws, q, Matrix.zeros(6, 3, 'float64'), Matrix.zeros(6, 2, 'float64')))
       .toThrow('scaledDotProductAttentionForward: expected k to be [6, 2], got [6, 3]');
-    expect(() => scaledDotProductAttentionForward(Matrix.zeros(4, 2, 'float64'), ws, q, Matrix.zeros(6, 2, 'float64'), Matrix.zeros(6, 2, 'float64'), { attnMask: causalMask(2, 'float64') }))
+    expect(() => scaledDotProductAttentionForward(Matrix.zeros(4, 2, 'float64'), ws, q, Matrix.zeros(6, 2, 'float64'), Matrix.zeros(6, 2, 'float64'), { attnMask: causalMask(2, { dtype: 'float64' }) }))
       .toThrow('scaledDotProductAttentionForward: expected attnMask to be [2, 3], got [2, 2]');
   });
 });
@@ -88,10 +88,10 @@ describe('multi-head attention', () => {
   it('the causal mask makes the output at position t independent of inputs after t', () => {
     const rng = new Rng(8);
     const T = 6, B = 2, E = 8;
-    const mha = createMultiheadAttention({ embedDim: E, numHeads: 2, dtype: 'float64' }, rng);
+    const mha = createMultiheadAttention({ embedDim: E, numHeads: 2 }, { rng, dtype: 'float64' });
     const ws = createMhaWorkspace(mha, T, T, B);
     const x = random(rng, T * B, E);
-    const mask = { attnMask: causalMask(T, 'float64') };
+    const mask = { attnMask: causalMask(T, { dtype: 'float64' }) };
     const before = multiheadAttentionForward(Matrix.zeros(T * B, E, 'float64'), ws, x, x, x, mask).toArray();
     const t = 3;
     for (let r = (t + 1) * B; r < T * B; r++) for (let c = 0; c < E; c++) x.set(r, c, x.get(r, c) + rng.uniformIn(-2, 2));
@@ -106,7 +106,7 @@ describe('multi-head attention', () => {
   it('with one head it equals scaled dot-product attention of the projections, then W_o', () => {
     const rng = new Rng(12);
     const Tq = 3, Tk = 4, B = 2, E = 5;
-    const mha = createMultiheadAttention({ embedDim: E, numHeads: 1, dtype: 'float64' }, rng);
+    const mha = createMultiheadAttention({ embedDim: E, numHeads: 1 }, { rng, dtype: 'float64' });
     for (const p of Object.values(mha.params)) for (let i = 0; i < p.data.length; i++) p.data[i] = rng.uniformIn(-1, 1);
     const query = random(rng, Tq * B, E), key = random(rng, Tk * B, E), value = random(rng, Tk * B, E);
     const lengths = [4, 2];
@@ -127,7 +127,7 @@ describe('multi-head attention', () => {
   it('heads split by columns: head j attends with columns [j·d, (j+1)·d) of the projections', () => {
     const rng = new Rng(13);
     const T = 3, B = 2, E = 6, h = 3, d = 2;
-    const mha = createMultiheadAttention({ embedDim: E, numHeads: h, dtype: 'float64' }, rng);
+    const mha = createMultiheadAttention({ embedDim: E, numHeads: h }, { rng, dtype: 'float64' });
     const x = random(rng, T * B, E);
     const ws = createMhaWorkspace(mha, T, T, B);
     multiheadAttentionForward(Matrix.zeros(T * B, E, 'float64'), ws, x, x, x);
@@ -154,12 +154,12 @@ describe('multi-head attention', () => {
   it('the key bias gets zero gradient (softmax is invariant to a per-row shift)', () => {
     const rng = new Rng(14);
     const T = 4, B = 2, E = 4;
-    const mha = createMultiheadAttention({ embedDim: E, numHeads: 2, dtype: 'float64' }, rng);
+    const mha = createMultiheadAttention({ embedDim: E, numHeads: 2 }, { rng, dtype: 'float64' });
     for (const p of Object.values(mha.params)) for (let i = 0; i < p.data.length; i++) p.data[i] = rng.uniformIn(-1, 1);
     const x = random(rng, T * B, E);
     const ws = createMhaWorkspace(mha, T, T, B);
     zeroMultiheadAttentionGrads(mha);
-    multiheadAttentionForward(Matrix.zeros(T * B, E, 'float64'), ws, x, x, x, { attnMask: causalMask(T, 'float64') });
+    multiheadAttentionForward(Matrix.zeros(T * B, E, 'float64'), ws, x, x, x, { attnMask: causalMask(T, { dtype: 'float64' }) });
     multiheadAttentionBackward(null, null, null, ws, random(rng, T * B, E));
     for (const g of mha.grads.b_k.toArray()[0]) expect(Math.abs(g)).toBeLessThan(1e-14);
     expect(mha.grads.b_q.toArray()[0].some((g) => Math.abs(g) > 1e-3)).toBe(true);
@@ -167,10 +167,10 @@ describe('multi-head attention', () => {
 
   it('bad inputs throw errors naming the op', () => {
     const rng = new Rng(1);
-    expect(() => createMultiheadAttention({ embedDim: 6, numHeads: 4 }, rng)).toThrow(
+    expect(() => createMultiheadAttention({ embedDim: 6, numHeads: 4 }, { rng })).toThrow(
       'createMultiheadAttention: expected numHeads to divide embedDim, got embedDim 6 and numHeads 4',
     );
-    const mha = createMultiheadAttention({ embedDim: 4, numHeads: 2, dtype: 'float64' }, rng);
+    const mha = createMultiheadAttention({ embedDim: 4, numHeads: 2 }, { rng, dtype: 'float64' });
     const ws = createMhaWorkspace(mha, 3, 5, 2);
     const q = Matrix.zeros(6, 4, 'float64');
     expect(() => multiheadAttentionForward(Matrix.zeros(6, 4, 'float64'), ws, q, Matrix.zeros(10, 3, 'float64'), Matrix.zeros(10, 4, 'float64')))
@@ -204,7 +204,7 @@ describe('positional encodings', () => {
     const table = Matrix.fromArray([[0.1, 0.2], [0.3, 0.4], [0.5, 0.6], [9, 9]], 'float64'); // a spare row
     const out = addPositionalForward(Matrix.zeros(T * B, d, 'float64'), x, table, B).toArray();
     expect(maxDiff(out, [[1.1, 2.2], [3.1, 4.2], [5.3, 6.4], [7.3, 8.4], [9.5, 10.6], [11.5, 12.6]])).toBeLessThan(1e-14);
-    const pe = createLearnedPositionalEmbedding(4, d, new Rng(0), { dtype: 'float64' });
+    const pe = createLearnedPositionalEmbedding({ maxLength: 4, dim: d }, { rng: new Rng(0), dtype: 'float64' });
     const dx = Matrix.zeros(T * B, d, 'float64');
     addPositionalBackward(pe.grads.weight, dx, x, B);
     expect(pe.grads.weight.toArray()).toEqual([[4, 6], [12, 14], [20, 22], [0, 0]]);

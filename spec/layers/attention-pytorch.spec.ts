@@ -57,7 +57,7 @@ describe('multi-head attention matches PyTorch nn.MultiheadAttention (float64 fi
   for (const c of fixture.cases) {
     const { embed_dim: E, num_heads: heads, L, S, N } = c.config;
     const build = () => {
-      const mha = createMultiheadAttention({ embedDim: E, numHeads: heads, dtype: 'float64' }, new Rng(0));
+      const mha = createMultiheadAttention({ embedDim: E, numHeads: heads }, { rng: new Rng(0), dtype: 'float64' });
       loadMultiheadAttentionStateDict(mha, c.state_dict);
       const ws = createMhaWorkspace(mha, L, S, N);
       const query = Matrix.fromArray(c.query, 'float64');
@@ -93,7 +93,7 @@ describe('multi-head attention matches PyTorch nn.MultiheadAttention (float64 fi
         expect(maxDiff(dValue.toArray(), c.grads.value as number[][])).toBeLessThan(1e-10);
       }
       // the gradients in PyTorch's packed layout: reuse the state-dict writer on a layer holding the grads
-      const gradLayer = createMultiheadAttention({ embedDim: E, numHeads: heads, dtype: 'float64' }, new Rng(0));
+      const gradLayer = createMultiheadAttention({ embedDim: E, numHeads: heads }, { rng: new Rng(0), dtype: 'float64' });
       for (const name of Object.keys(mha.grads) as (keyof typeof mha.grads)[]) {
         gradLayer.params[name].data.set(mha.grads[name].data);
       }
@@ -108,7 +108,7 @@ describe('multi-head attention matches PyTorch nn.MultiheadAttention (float64 fi
   it('the state dict round-trips and rejects wrong shapes naming the op', () => {
     const c = fixture.cases[0];
     const E = c.config.embed_dim;
-    const mha = createMultiheadAttention({ embedDim: E, numHeads: c.config.num_heads, dtype: 'float64' }, new Rng(3));
+    const mha = createMultiheadAttention({ embedDim: E, numHeads: c.config.num_heads }, { rng: new Rng(3), dtype: 'float64' });
     loadMultiheadAttentionStateDict(mha, c.state_dict);
     expect(multiheadAttentionStateDict(mha)).toEqual(c.state_dict);
     expect(mha.params.W_k.toArray()).toEqual(c.state_dict.in_proj_weight.slice(E, 2 * E)); // [W_q; W_k; W_v]

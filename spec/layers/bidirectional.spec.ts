@@ -14,7 +14,7 @@ const T = 6, B = 3, D = 3;
 const LENGTHS = [6, 4, 1];
 
 function makeCell(kind: CellKind, H: number, rng: Rng): RecurrentCell {
-  const cell = createCell(kind, { inputSize: D, hiddenSize: H, rng, dtype: 'float64' });
+  const cell = createCell({ kind, inputSize: D, hiddenSize: H }, { rng, dtype: 'float64' });
   for (const p of Object.values(cell.params)) p.data.set(uniformMatrix(rng, p.rows, p.cols, 0.8).data);
   return cell;
 }
@@ -120,7 +120,7 @@ describe('wrappers: bidirectional errors name the op', () => {
   const ws = createBidirectionalWorkspace(layer, 4, 2);
 
   it('rejects cells of different input sizes or the same cell twice', () => {
-    const other = createCell('gru', { inputSize: D + 1, hiddenSize: 2, rng, dtype: 'float64' });
+    const other = createCell({ kind: 'gru', inputSize: D + 1, hiddenSize: 2 }, { rng, dtype: 'float64' });
     expect(() => createBidirectional(layer.forward, other)).toThrow(/createBidirectional: .*D=3.*D=4/);
     expect(() => createBidirectional(layer.forward, layer.forward)).toThrow(/createBidirectional/);
   });

@@ -37,7 +37,7 @@ function reference(v: Variant, cell: RecurrentCell, xs: Vec[], s0: Vec[]): RefRe
 /** Runner vs reference, sample by sample; returns the largest absolute difference. */
 function compare(v: Variant, dtype: 'float32' | 'float64', seed: number): number {
   const rng = new Rng(seed);
-  const cell = createCell(v.kind, { inputSize: D, hiddenSize: H, rng, dtype, activation: v.activation });
+  const cell = createCell({ kind: v.kind, inputSize: D, hiddenSize: H, activation: v.activation }, { rng, dtype });
   for (const p of Object.values(cell.params)) p.data.set(uniformMatrix(rng, p.rows, p.cols, 0.9).data);
   const x = uniformMatrix(rng, T * B, D, 1.5, dtype);
   const h0 = Array.from({ length: cell.stateCount }, () => uniformMatrix(rng, B, H, 0.9, dtype));
@@ -64,7 +64,7 @@ describe('cells: forward values against straightforward per-sample implementatio
   }
 
   it('a hand-computed RNN step: H = D = 1, tanh(0.5·0.2 + 2·1 + 0.1)', () => {
-    const cell = createCell('rnn', { inputSize: 1, hiddenSize: 1, rng: new Rng(0), dtype: 'float64' });
+    const cell = createCell({ kind: 'rnn', inputSize: 1, hiddenSize: 1 }, { rng: new Rng(0), dtype: 'float64' });
     cell.params.W_a.set(0, 0, 0.5);
     cell.params.W_x.set(0, 0, 2);
     cell.params.b.set(0, 0, 0.1);
@@ -78,7 +78,7 @@ describe('cells: forward values against straightforward per-sample implementatio
   });
 
   it('a hand-computed LSTM step with zero weights: gates 0.5, c = 0.5·tanh(0) + 0.5·c0', () => {
-    const cell = createCell('lstm', { inputSize: 1, hiddenSize: 1, rng: new Rng(0), dtype: 'float64' });
+    const cell = createCell({ kind: 'lstm', inputSize: 1, hiddenSize: 1 }, { rng: new Rng(0), dtype: 'float64' });
     for (const p of Object.values(cell.params)) p.data.fill(0);
     cell.params.b.set(0, 2, 1); // b_c = 1: c̃ = tanh(1)
     const { finalState } = sequenceForward(cell, createSequenceWorkspace(cell, 1, 1), Matrix.zeros(1, 1, 'float64'), {
@@ -96,7 +96,7 @@ describe('cells: construction and initialisation', () => {
   };
   for (const kind of CELL_KINDS) {
     it(`${kind}: fused shapes, gradient buffers and config`, () => {
-      const cell = createCell(kind, { inputSize: D, hiddenSize: H, rng: new Rng(1) });
+      const cell = createCell({ kind, inputSize: D, hiddenSize: H }, { rng: new Rng(1) });
       expect(cell.kind).toBe(kind);
       expect(cell.gateWidth).toBe(widths[kind]);
       expect(cell.params.W_x.shape).toEqual([widths[kind], D]);
@@ -105,7 +105,7 @@ describe('cells: construction and initialisation', () => {
       expect(cell.stateCount).toBe(kind.startsWith('lstm') ? 2 : 1);
       expect(Object.keys(cell.grads)).toEqual(Object.keys(cell.params));
       expect(cell.config).toMatchObject({ kind, inputSize: D, hiddenSize: H, dtype: 'float32' });
-      const rebuilt = createCell(cell.config.kind, { ...cell.config, rng: new Rng(99) });
+      const rebuilt = createCell(cell.config, { rng: new Rng(99) });
       expect(rebuilt.config).toEqual(cell.config);
       expect(Object.values(rebuilt.params).map((p) => p.shape)).toEqual(Object.values(cell.params).map((p) => p.shape));
       // 'pytorch' init: every entry in U(−1/√H, 1/√H), and not all zero.
@@ -118,14 +118,16 @@ describe('cells: construction and initialisation', () => {
 
   it('peephole weights exist only for lstm-peephole, b_a only for gru-reset-after', () => {
     const rng = new Rng(2);
-    expect(Object.keys(createCell('lstm-peephole', { inputSize: 2, hiddenSize: 3, rng }).params).sort())
+    expect(Object.keys(createCell({ kind: 'lstm-peephole', inputSize: 2, hiddenSize: 3 }, { rng }).params).sort())
       .toEqual(['W_a', 'W_x', 'b', 'p_f', 'p_o', 'p_u']);
-    expect(Object.keys(createCell('lstm', { inputSize: 2, hiddenSize: 3, rng }).params).sort()).toEqual(['W_a', 'W_x', 'b']);
-    expect(createCell('gru-reset-after', { inputSize: 2, hiddenSize: 3, rng }).params.b_a.shape).toEqual([1, 9]);
+    expect(Object.keys(createCell({ kind: 'lstm', inputSize: 2, hiddenSize: 3 }, { rng }).params).sort()).toEqual(['W_a', 'W_x', 'b']);
+    expect(createCell({ kind: 'gru-reset-after', inputSize: 2, hiddenSize: 3 }, { rng }).params.b_a.shape).toEqual([1, 9]);
   });
 
   it('IRNN: W_aa = I, b = 0, W_ax small Gaussian (std 0.001)', () => {
-    const cell = createCell('rnn', { inputSize: 50, hiddenSize: 40, rng: new Rng(3), init: 'irnn', activation: 'relu' });
+    const cell = createCell({
+      kind: 'rnn', inputSize: 50, hiddenSize: 40, init: 'irnn', activation: 'relu',
+    }, { rng: new Rng(3) });
     for (let i = 0; i < 40; i++) for (let j = 0; j < 40; j++) expect(cell.params.W_a.get(i, j)).toBe(i === j ? 1 : 0);
     expect(cell.params.b.data.every((v) => v === 0)).toBe(true);
     const w = Array.from(cell.params.W_x.data);
@@ -135,14 +137,14 @@ describe('cells: construction and initialisation', () => {
   });
 
   it('forgetBias sets exactly the Γf block of b (second block of [i f g o])', () => {
-    const cell = createCell('lstm', { inputSize: 2, hiddenSize: 3, rng: new Rng(4), forgetBias: 1 });
+    const cell = createCell({ kind: 'lstm', inputSize: 2, hiddenSize: 3, forgetBias: 1 }, { rng: new Rng(4) });
     const b = cell.params.b.toArray()[0];
     expect(b.slice(3, 6)).toEqual([1, 1, 1]);
     for (const v of [...b.slice(0, 3), ...b.slice(6)]) expect(Math.abs(v)).toBeLessThan(1);
   });
 
   it("'xavier': each gate block within ±√(6/(fan_in + fan_out)), biases 0", () => {
-    const cell = createCell('gru', { inputSize: 6, hiddenSize: 10, rng: new Rng(5), init: 'xavier' });
+    const cell = createCell({ kind: 'gru', inputSize: 6, hiddenSize: 10, init: 'xavier' }, { rng: new Rng(5) });
     const limitX = Math.sqrt(6 / (10 + 6)), limitA = Math.sqrt(6 / (10 + 10));
     for (const v of cell.params.W_x.data) expect(Math.abs(v)).toBeLessThanOrEqual(limitX);
     for (const v of cell.params.W_a.data) expect(Math.abs(v)).toBeLessThanOrEqual(limitA);
@@ -151,8 +153,8 @@ describe('cells: construction and initialisation', () => {
   });
 
   it('the same seed gives the same weights', () => {
-    const a = createCell('lstm', { inputSize: 3, hiddenSize: 4, rng: new Rng(9) });
-    const b = createCell('lstm', { inputSize: 3, hiddenSize: 4, rng: new Rng(9) });
+    const a = createCell({ kind: 'lstm', inputSize: 3, hiddenSize: 4 }, { rng: new Rng(9) });
+    const b = createCell({ kind: 'lstm', inputSize: 3, hiddenSize: 4 }, { rng: new Rng(9) });
     expect(Array.from(a.params.W_a.data)).toEqual(Array.from(b.params.W_a.data));
   });
 });

@@ -7,7 +7,7 @@ import { createCell } from '../../layers/cells/create-cell.js';
 const H = 3, D = 2, B = 4, T = 2;
 
 describe.each(['rnn', 'gru', 'gru-simple', 'gru-reset-after', 'lstm', 'lstm-peephole'] as const)('%s cell step guards', (kind) => {
-  const cell = createCell(kind, { inputSize: D, hiddenSize: H, rng: new Rng(1) });
+  const cell = createCell({ kind, inputSize: D, hiddenSize: H }, { rng: new Rng(1) });
   const ws = cell.createWorkspace(T, B);
   const states = (rows = B, cols = H): Matrix[] => Array.from({ length: cell.stateCount }, () => Matrix.zeros(rows, cols));
   const xp = (rows = B, cols = cell.gateWidth): Matrix => Matrix.zeros(rows, cols);

@@ -38,7 +38,7 @@ describe("cells: the notes' GRU is Keras' GRU(reset_after=False) with Γu = 1 �
     const xs = uniformMatrix(rng, T, D, 1).toArray();
     const h0 = uniformMatrix(rng, 1, U, 0.8).toArray()[0];
 
-    const cell = createGruCell({ inputSize: D, hiddenSize: U, rng, dtype: 'float64' });
+    const cell = createGruCell({ inputSize: D, hiddenSize: U }, { rng, dtype: 'float64' });
     // Ours: rows [Γr; Γu; c̃] of W = Kᵀ. Keras columns [z r h]. Γu = 1 − z = σ(−(…)): negate z.
     const kerasBlock = { r: 1, u: 0, c: 2 } as const;
     (['r', 'u', 'c'] as const).forEach((gate, g) => {
@@ -66,7 +66,7 @@ describe("cells: the notes' GRU is Keras' GRU(reset_after=False) with Γu = 1 �
     const bias = uniformMatrix(rng, 1, 3 * U, 0.5).toArray()[0];
     const xs = uniformMatrix(rng, T, D, 1).toArray();
     const h0 = [0.3, -0.2, 0.5];
-    const cell = createGruCell({ inputSize: D, hiddenSize: U, rng, dtype: 'float64' });
+    const cell = createGruCell({ inputSize: D, hiddenSize: U }, { rng, dtype: 'float64' });
     const order = [1, 0, 2]; // our [r u c] ← Keras [z r h] blocks, z NOT negated
     order.forEach((kb, g) => {
       for (let i = 0; i < U; i++) {

@@ -31,7 +31,7 @@ function rowOfMatrix(m: Matrix, r: number): Matrix {
 
 function setup(kind: CellKind, seed: number) {
   const rng = new Rng(seed);
-  const cell = createCell(kind, { inputSize: D, hiddenSize: H, rng, dtype: 'float64' });
+  const cell = createCell({ kind, inputSize: D, hiddenSize: H }, { rng, dtype: 'float64' });
   for (const p of Object.values(cell.params)) p.data.set(uniformMatrix(rng, p.rows, p.cols, 0.8).data);
   const x = uniformMatrix(rng, T * B, D, 1);
   const h0 = Array.from({ length: cell.stateCount }, () => uniformMatrix(rng, B, H, 0.8));

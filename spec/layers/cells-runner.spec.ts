@@ -19,7 +19,7 @@ const D = 3, H = 4, B = 2;
 
 function makeCell(kind: CellKind, seed: number): RecurrentCell {
   const rng = new Rng(seed);
-  const cell = createCell(kind, { inputSize: D, hiddenSize: H, rng, dtype: 'float64' });
+  const cell = createCell({ kind, inputSize: D, hiddenSize: H }, { rng, dtype: 'float64' });
   for (const p of Object.values(cell.params)) p.data.set(uniformMatrix(rng, p.rows, p.cols, 0.8).data);
   return cell;
 }
@@ -222,18 +222,18 @@ describe('cells: bad input throws an error naming the operation', () => {
 
   it('cell constructors and the workspace', () => {
     const rng = new Rng(0);
-    expect(() => createRnnCell({ inputSize: 2, hiddenSize: 3, rng, activation: 'sigmoid' as 'tanh' }))
+    expect(() => createRnnCell({ inputSize: 2, hiddenSize: 3, activation: 'sigmoid' as 'tanh' }, { rng }))
       .toThrow(/createRnnCell: expected activation 'tanh' or 'relu', got 'sigmoid'/);
-    expect(() => createLstmCell({ inputSize: 0, hiddenSize: 3, rng })).toThrow(/createLstmCell: expected positive integer inputSize and hiddenSize, got 0 and 3/);
-    expect(() => createGruCell({ inputSize: 2, hiddenSize: 1.5, rng })).toThrow(/createGruCell: expected positive integer inputSize and hiddenSize, got 2 and 1.5/);
-    expect(() => createSimpleGruCell({ inputSize: 2, hiddenSize: 3, rng, init: 'he' as 'xavier' }))
+    expect(() => createLstmCell({ inputSize: 0, hiddenSize: 3 }, { rng })).toThrow(/createLstmCell: expected positive integer inputSize and hiddenSize, got 0 and 3/);
+    expect(() => createGruCell({ inputSize: 2, hiddenSize: 1.5 }, { rng })).toThrow(/createGruCell: expected positive integer inputSize and hiddenSize, got 2 and 1.5/);
+    expect(() => createSimpleGruCell({ inputSize: 2, hiddenSize: 3, init: 'he' as 'xavier' }, { rng }))
       .toThrow(/createSimpleGruCell: expected init 'pytorch' or 'xavier', got 'he'/);
-    expect(() => createResetAfterGruCell({ inputSize: 2, hiddenSize: 3, rng, dtype: 'float16' as 'float32' }))
+    expect(() => createResetAfterGruCell({ inputSize: 2, hiddenSize: 3 }, { rng, dtype: 'float16' as 'float32' }))
       .toThrow(/createResetAfterGruCell: expected dtype float32 or float64, got 'float16'/);
-    expect(() => createPeepholeLstmCell({ inputSize: 2, hiddenSize: 3, rng, forgetBias: NaN }))
+    expect(() => createPeepholeLstmCell({ inputSize: 2, hiddenSize: 3, forgetBias: NaN }, { rng }))
       .toThrow(/createPeepholeLstmCell: expected a finite forgetBias, got NaN/);
-    expect(() => createCell('lstm', { inputSize: 2, hiddenSize: 3, rng, init: 'irnn' })).toThrow(/createCell: expected init 'irnn' only for kind 'rnn'/);
-    expect(() => createCell('transformer' as CellKind, { inputSize: 2, hiddenSize: 3, rng })).toThrow(/createCell: expected a kind among rnn, gru/);
+    expect(() => createCell({ kind: 'lstm', inputSize: 2, hiddenSize: 3, init: 'irnn' }, { rng })).toThrow(/createCell: expected init 'irnn' only for kind 'rnn'/);
+    expect(() => createCell({ kind: 'transformer' as CellKind, inputSize: 2, hiddenSize: 3 }, { rng })).toThrow(/createCell: expected a kind among rnn, gru/);
     expect(() => createSequenceWorkspace(cell, 0, 2)).toThrow(/createSequenceWorkspace: expected positive integer steps and batch, got T=0, B=2/);
   });
 });

@@ -7,7 +7,7 @@ import { createDense, denseBackward, denseForward, denseZeroGrad } from '../../l
 // with dY = [[1, 0, 0], [0, 1, 1]]:
 //   dW = dYᵀ·X = [[1, 1], [2, −1], [2, −1]],  db = [1, 1, 1],  dX = dY·W = [[1, 2], [8, 10]]
 function handLayer() {
-  const layer = createDense(2, 3, new Rng(0), { dtype: 'float64' });
+  const layer = createDense({ inputSize: 2, outputSize: 3 }, { rng: new Rng(0), dtype: 'float64' });
   layer.params.W.data.set([1, 2, 3, 4, 5, 6]);
   layer.params.b!.data.set([0.5, -1, 2]);
   return layer;
@@ -40,7 +40,7 @@ describe('dense layer Y = X·Wᵀ + b', () => {
   });
 
   it('without bias: Y = X·Wᵀ and no b gradient', () => {
-    const layer = createDense(2, 3, new Rng(0), { dtype: 'float64', bias: false });
+    const layer = createDense({ inputSize: 2, outputSize: 3, bias: false }, { rng: new Rng(0), dtype: 'float64' });
     expect(layer.params.b).toBeUndefined();
     expect(layer.grads.b).toBeUndefined();
     layer.params.W.data.set([1, 2, 3, 4, 5, 6]);
@@ -48,7 +48,7 @@ describe('dense layer Y = X·Wᵀ + b', () => {
   });
 
   it('initialisation: PyTorch U(±1/√in) by default, Xavier, zeros; same seed, same weights', () => {
-    const a = createDense(16, 40, new Rng(3));
+    const a = createDense({ inputSize: 16, outputSize: 40 }, { rng: new Rng(3) });
     expect(a.dtype).toBe('float32');
     expect(a.params.W.shape).toEqual([40, 16]);
     expect(a.params.b!.shape).toEqual([1, 40]);
@@ -58,18 +58,18 @@ describe('dense layer Y = X·Wᵀ + b', () => {
     expect(max).toBeLessThanOrEqual(bound);
     expect(max).toBeGreaterThan(0.9 * bound);
     for (const v of a.params.b!.data) expect(Math.abs(v)).toBeLessThanOrEqual(bound);
-    expect(Array.from(createDense(16, 40, new Rng(3)).params.W.data)).toEqual(Array.from(a.params.W.data));
-    const x = createDense(16, 40, new Rng(3), { init: 'xavier' });
+    expect(Array.from(createDense({ inputSize: 16, outputSize: 40 }, { rng: new Rng(3) }).params.W.data)).toEqual(Array.from(a.params.W.data));
+    const x = createDense({ inputSize: 16, outputSize: 40, init: 'xavier' }, { rng: new Rng(3) });
     const limit = Math.sqrt(6 / 56);
     for (const v of x.params.W.data) expect(Math.abs(v)).toBeLessThanOrEqual(limit);
     expect(Array.from(x.params.b!.data).every((v) => v === 0)).toBe(true);
-    const z = createDense(3, 2, new Rng(3), { init: 'zeros' });
+    const z = createDense({ inputSize: 3, outputSize: 2, init: 'zeros' }, { rng: new Rng(3) });
     expect(Array.from(z.params.W.data).every((v) => v === 0)).toBe(true);
   });
 
   it('bad sizes and shapes throw errors naming the op, expected and actual', () => {
-    expect(() => createDense(0, 3, new Rng(0))).toThrow(/^createDense: expected a positive integer inputSize, got 0/);
-    expect(() => createDense(2, 3, new Rng(0), { init: 'he' as 'zeros' })).toThrow(/^createDense: expected init/);
+    expect(() => createDense({ inputSize: 0, outputSize: 3 }, { rng: new Rng(0) })).toThrow(/^createDense: expected a positive integer inputSize, got 0/);
+    expect(() => createDense({ inputSize: 2, outputSize: 3, init: 'he' as 'zeros' }, { rng: new Rng(0) })).toThrow(/^createDense: expected init/);
     const layer = handLayer();
     expect(() => denseForward(Matrix.zeros(2, 3, 'float64'), layer, Matrix.zeros(2, 4, 'float64'))).toThrow(/^denseForward: expected x \[N, 2\] .*got \[2, 4\]/);
     expect(() => denseForward(Matrix.zeros(2, 2, 'float64'), layer, X())).toThrow(/^denseForward: expected y to be \[2, 3\], got \[2, 2\]/);

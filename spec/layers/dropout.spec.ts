@@ -10,7 +10,7 @@ describe('inverted dropout', () => {
     const p = 0.3, rows = 200, cols = 50;
     const x = Matrix.zeros(rows, cols, 'float64');
     x.data.fill(2);
-    const a = createDropoutWorkspace(p, rows, cols, 'float64');
+    const a = createDropoutWorkspace({ p, rows, cols }, { dtype: 'float64' });
     const y = dropoutForward(Matrix.zeros(rows, cols, 'float64'), a, x, { kind: 'sample', rng: new Rng(7) });
     let kept = 0, other = 0;
     for (const v of y.data) {
@@ -20,13 +20,13 @@ describe('inverted dropout', () => {
     expect(other).toBe(0);
     const share = kept / (rows * cols); // binomial: sd √(0.21 / 10000) ≈ 0.0046
     expect(Math.abs(share - 0.7)).toBeLessThan(0.02);
-    const b = createDropoutWorkspace(p, rows, cols, 'float64');
+    const b = createDropoutWorkspace({ p, rows, cols }, { dtype: 'float64' });
     dropoutForward(Matrix.zeros(rows, cols, 'float64'), b, x, { kind: 'sample', rng: new Rng(7) });
     expect(b.mask.data).toEqual(a.mask.data);
   });
 
   it('evaluation is the identity, forward and backward; a fixed mask is reused as is', () => {
-    const ws = createDropoutWorkspace(0.5, 1, 3, 'float64');
+    const ws = createDropoutWorkspace({ p: 0.5, rows: 1, cols: 3 }, { dtype: 'float64' });
     ws.mask.data.set([2, 0, 2]);
     const x = Matrix.fromArray([[1, 2, 3]], 'float64');
     expect(dropoutForward(Matrix.zeros(1, 3, 'float64'), ws, x, DROPOUT_OFF).toArray()).toEqual([[1, 2, 3]]);
@@ -39,6 +39,6 @@ describe('inverted dropout', () => {
   });
 
   it('rejects p outside [0, 1) naming the op', () => {
-    expect(() => createDropoutWorkspace(1, 2, 2)).toThrow('createDropoutWorkspace: expected a dropout probability in [0, 1), got 1');
+    expect(() => createDropoutWorkspace({ p: 1, rows: 2, cols: 2 })).toThrow('createDropoutWorkspace: expected a dropout probability in [0, 1), got 1');
   });
 });

@@ -16,7 +16,7 @@ describe('embedding lookup', () => {
   it('row j of the lookup equals o_jᵀ·E (one-hot product by GEMM), for a time-major T·B id list', () => {
     const rng = new Rng(3);
     const V = 9, d = 5, T = 4, B = 3;
-    const emb = createEmbedding(V, d, rng, { dtype: 'float64' });
+    const emb = createEmbedding({ vocabSize: V, dim: d }, { rng, dtype: 'float64' });
     const ids = Int32Array.from({ length: T * B }, (_, i) => (i * 7) % V);
     const lookup = embeddingForward(Matrix.zeros(T * B, d, 'float64'), emb, ids);
     const viaOneHot = gemm(Matrix.zeros(T * B, d, 'float64'), oneHot(ids, V), emb.weight);
@@ -28,7 +28,7 @@ describe('embedding lookup', () => {
   it('backward with repeated ids equals Oᵀ·dOut (the one-hot product\'s gradient) and accumulates', () => {
     const rng = new Rng(4);
     const V = 6, d = 3;
-    const emb = createEmbedding(V, d, rng, { dtype: 'float64' });
+    const emb = createEmbedding({ vocabSize: V, dim: d }, { rng, dtype: 'float64' });
     const ids = [2, 4, 2, 2, 0, 4];
     const dOut = Matrix.zeros(ids.length, d, 'float64');
     for (let i = 0; i < dOut.data.length; i++) dOut.data[i] = rng.uniformIn(-1, 1);
@@ -41,7 +41,7 @@ describe('embedding lookup', () => {
   });
 
   it('tracks exactly the distinct touched rows, and zeroGrad clears just those', () => {
-    const emb = createEmbedding(10, 2, new Rng(1), { dtype: 'float64' });
+    const emb = createEmbedding({ vocabSize: 10, dim: 2 }, { rng: new Rng(1), dtype: 'float64' });
     const ids = [7, 3, 7, 1, 3];
     embeddingBackward(emb, ids, Matrix.fromArray(ids.map(() => [1, 1]), 'float64'));
     expect([...touchedRows(emb)].sort()).toEqual([1, 3, 7]);
@@ -53,7 +53,7 @@ describe('embedding lookup', () => {
   });
 
   it('sparse SGD changes only the touched rows and matches the dense rule E − η·dE', () => {
-    const emb = createEmbedding(8, 3, new Rng(2), { dtype: 'float64' });
+    const emb = createEmbedding({ vocabSize: 8, dim: 3 }, { rng: new Rng(2), dtype: 'float64' });
     const before = emb.weight.clone();
     const ids = [5, 2, 5];
     const dOut = Matrix.fromArray([[1, 2, 3], [4, 5, 6], [-1, 0, 1]], 'float64');
@@ -70,7 +70,7 @@ describe('embedding lookup', () => {
   });
 
   it('a frozen embedding ignores backward and SGD (the notes\' transfer learning without fine-tuning)', () => {
-    const emb = createEmbedding(4, 2, new Rng(5), { dtype: 'float64', frozen: true });
+    const emb = createEmbedding({ vocabSize: 4, dim: 2, frozen: true }, { rng: new Rng(5), dtype: 'float64' });
     const before = emb.weight.toArray();
     embeddingBackward(emb, [1, 2], Matrix.fromArray([[1, 1], [1, 1]], 'float64'));
     embeddingSgdStep(emb, 1);
@@ -82,7 +82,7 @@ describe('embedding lookup', () => {
   });
 
   it('the padding row starts at 0 and never receives a gradient', () => {
-    const emb = createEmbedding(5, 3, new Rng(6), { dtype: 'float64', paddingIdx: 0 });
+    const emb = createEmbedding({ vocabSize: 5, dim: 3, paddingIdx: 0 }, { rng: new Rng(6), dtype: 'float64' });
     expect(emb.weight.toArray()[0]).toEqual([0, 0, 0]);
     embeddingBackward(emb, [0, 3, 0], Matrix.fromArray([[1, 2, 3], [1, 1, 1], [4, 5, 6]], 'float64'));
     expect(emb.grad.toArray()[0]).toEqual([0, 0, 0]);
@@ -91,7 +91,7 @@ describe('embedding lookup', () => {
   });
 
   it('loads pretrained vectors into the mapped rows and leaves the others', () => {
-    const emb = createEmbedding(4, 2, new Rng(7), { dtype: 'float32' });
+    const emb = createEmbedding({ vocabSize: 4, dim: 2 }, { rng: new Rng(7), dtype: 'float32' });
     const untouched = emb.weight.toArray()[1];
     const n = loadPretrained(emb, Matrix.fromArray([[1, 2], [3, 4]]), [3, 0]);
     expect(n).toBe(2);
@@ -104,18 +104,18 @@ describe('embedding lookup', () => {
   });
 
   it('rejects bad ids, shapes and dimensions with the operation named', () => {
-    const emb = createEmbedding(4, 2, new Rng(8));
+    const emb = createEmbedding({ vocabSize: 4, dim: 2 }, { rng: new Rng(8) });
     expect(() => embeddingForward(Matrix.zeros(2, 2), emb, [0, 4])).toThrow(/embeddingForward: expected token ids in \[0, 4\), got 4 at position 1/);
     expect(() => embeddingForward(Matrix.zeros(2, 2), emb, [0, 1.5])).toThrow(/embeddingForward/);
     expect(() => embeddingForward(Matrix.zeros(3, 2), emb, [0, 1])).toThrow(/expected out to be \[2, 2\]/);
     expect(() => embeddingBackward(emb, [0, -1], Matrix.zeros(2, 2))).toThrow(/embeddingBackward: expected token ids/);
     expect(() => loadPretrained(emb, Matrix.zeros(4, 3))).toThrow(/loadPretrained: expected vectors of dimension d=2/);
-    expect(() => createEmbedding(0, 2, new Rng(1))).toThrow(/createEmbedding/);
+    expect(() => createEmbedding({ vocabSize: 0, dim: 2 }, { rng: new Rng(1) })).toThrow(/createEmbedding/);
   });
 
   it('initialises from the seeded generator only (same seed, same bits)', () => {
-    const a = createEmbedding(20, 4, new Rng(42), { init: 'uniform' });
-    const b = createEmbedding(20, 4, new Rng(42), { init: 'uniform' });
+    const a = createEmbedding({ vocabSize: 20, dim: 4, init: 'uniform' }, { rng: new Rng(42) });
+    const b = createEmbedding({ vocabSize: 20, dim: 4, init: 'uniform' }, { rng: new Rng(42) });
     expect(Array.from(a.weight.data)).toEqual(Array.from(b.weight.data));
     expect(Math.max(...Array.from(a.weight.data, Math.abs))).toBeLessThanOrEqual(0.5 / 4);
   });

@@ -40,7 +40,7 @@ function scramble(layer: RecurrentLayer, rng: Rng): void {
 function exampleLayers(dtype: DType): [string, RecurrentLayer][] {
   const rng = new Rng(9);
   const cell = (kind: (typeof CELL_KINDS)[number], inputSize: number, hiddenSize: number, activation?: 'relu') =>
-    createCell(kind, { inputSize, hiddenSize, dtype, rng, activation });
+    createCell({ kind, inputSize, hiddenSize, activation }, { dtype, rng });
   const out: [string, RecurrentLayer][] = CELL_KINDS.map((kind) => [`${kind} cell`, cell(kind, 3, 4)]);
   out.push(['relu rnn cell', cell('rnn', 2, 3, 'relu')]);
   out.push(['bidirectional lstm/gru-simple', createBidirectional(cell('lstm', 3, 4), cell('gru-simple', 3, 2))]);

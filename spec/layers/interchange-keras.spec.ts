@@ -114,7 +114,7 @@ describe('Keras weights in seqgrad cells reproduce Keras equations', () => {
       const xs = Array.from({ length: B }, () => rand(rng, T, D, 1));
       const h0 = rand(rng, B, U, 0.7), c0 = rand(rng, B, U, 0.7);
 
-      const cell = createCell(c.kind, { inputSize: D, hiddenSize: U, dtype: 'float64', activation: c.activation, rng });
+      const cell = createCell({ kind: c.kind, inputSize: D, hiddenSize: U, activation: c.activation }, { dtype: 'float64', rng });
       loadKerasWeights(cell, [w.kernel, w.recurrent, w.bias]);
       const ws = createSequenceWorkspace(cell, T, B);
       const x = Matrix.zeros(T * B, D, 'float64');
@@ -138,7 +138,9 @@ describe('Keras weights in seqgrad cells reproduce Keras equations', () => {
       expect(saved).toEqual({ kernel: w.kernel, recurrent_kernel: w.recurrent, bias: w.bias });
       const flat = kerasWeights(cell);
       expect(flat.kernel).toEqual({ shape: [D, G], data: w.kernel.flat() });
-      const again = createCell(c.kind, { inputSize: D, hiddenSize: U, dtype: 'float64', activation: c.activation, rng });
+      const again = createCell({
+        kind: c.kind, inputSize: D, hiddenSize: U, activation: c.activation,
+      }, { dtype: 'float64', rng });
       loadKerasWeights(again, flat);
       for (const name of Object.keys(cell.params)) expect(again.params[name].toArray()).toEqual(cell.params[name].toArray());
     });
@@ -146,7 +148,7 @@ describe('Keras weights in seqgrad cells reproduce Keras equations', () => {
 
   it("the notes' gru holds Keras' update-gate block negated in its Γu rows", () => {
     const rng = new Rng(2);
-    const cell = createCell('gru', { inputSize: 1, hiddenSize: 1, dtype: 'float64', rng });
+    const cell = createCell({ kind: 'gru', inputSize: 1, hiddenSize: 1 }, { dtype: 'float64', rng });
     // Keras columns [z r h] = [0.25 0.5 0.75]; seqgrad rows [Γr Γu c̃] = [0.5, −0.25, 0.75].
     loadKerasWeights(cell, { kernel: [[0.25, 0.5, 0.75]], recurrent_kernel: [[1, 2, 3]], bias: [-1, -2, -3] });
     expect(cell.params.W_x.toArray()).toEqual([[0.5], [-0.25], [0.75]]);
@@ -156,14 +158,14 @@ describe('Keras weights in seqgrad cells reproduce Keras equations', () => {
 
   it('errors name the weight, the expected and the actual shape', () => {
     const rng = new Rng(3);
-    const ra = createCell('gru-reset-after', { inputSize: 3, hiddenSize: 4, rng });
+    const ra = createCell({ kind: 'gru-reset-after', inputSize: 3, hiddenSize: 4 }, { rng });
     const ok = kerasWeights(ra);
     expect(() => loadKerasWeights(ra, { ...ok, bias: { shape: [12], data: new Array(12).fill(0) } }))
       .toThrow("loadKerasWeights: key 'bias': expected shape [2, 12] for a gru-reset-after cell (D=3, U=4), got [12]");
     const { recurrent_kernel: _r, ...noRecurrent } = ok;
     expect(() => loadKerasWeights(ra, noRecurrent as KerasRecurrentWeights)).toThrow("loadKerasWeights: missing 'recurrent_kernel' (expected shape [4, 12])");
     expect(() => loadKerasWeights(ra, [ok.kernel, ok.bias])).toThrow('expected get_weights()\'s list [kernel, recurrent_kernel, bias], got 2 arrays');
-    expect(() => kerasWeights(createCell('lstm-peephole', { inputSize: 2, hiddenSize: 2, rng }))).toThrow(/kerasWeights: expected a cell of kind rnn, gru, gru-reset-after or lstm, got 'lstm-peephole'/);
-    expect(() => loadKerasWeights(createCell('gru-simple', { inputSize: 2, hiddenSize: 2, rng }), ok)).toThrow(/got 'gru-simple'/);
+    expect(() => kerasWeights(createCell({ kind: 'lstm-peephole', inputSize: 2, hiddenSize: 2 }, { rng }))).toThrow(/kerasWeights: expected a cell of kind rnn, gru, gru-reset-after or lstm, got 'lstm-peephole'/);
+    expect(() => loadKerasWeights(createCell({ kind: 'gru-simple', inputSize: 2, hiddenSize: 2 }, { rng }), ok)).toThrow(/got 'gru-simple'/);
   });
 });

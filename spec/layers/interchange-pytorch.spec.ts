@@ -67,8 +67,8 @@ function buildLayer(c: TorchCase, seed = 1): RecurrentLayer {
   if (c.config.num_layers > 1) {
     return createStackedRnn({ ...opts, kind, numLayers: c.config.num_layers, bidirectional: c.config.bidirectional });
   }
-  if (c.config.bidirectional) return createBidirectional(createCell(kind, opts), createCell(kind, opts));
-  return createCell(kind, opts);
+  if (c.config.bidirectional) return createBidirectional(createCell({ ...opts, kind }), createCell({ ...opts, kind }));
+  return createCell({ ...opts, kind });
 }
 
 function maskOf(c: TorchCase): Matrix | undefined {
@@ -241,9 +241,13 @@ describe('saving to PyTorch layout and loading back', () => {
       const rng = new Rng(5);
       const layers: [RecurrentLayer, () => RecurrentLayer][] = [];
       for (const [kind, activation] of [['rnn', 'relu'], ['gru-reset-after', undefined], ['lstm', undefined]] as const) {
-        const make = (seed: number) => createStackedRnn({ kind, activation, inputSize: 3, hiddenSize: 4, numLayers: 3, bidirectional: true, dtype, rng: new Rng(seed) });
+        const make = (seed: number) => createStackedRnn({
+          kind, activation, inputSize: 3, hiddenSize: 4, numLayers: 3, bidirectional: true,
+        }, { dtype, rng: new Rng(seed) });
         layers.push([make(rng.nextUint32()), () => make(rng.nextUint32())]);
-        const cell = (seed: number) => createCell(kind, { activation, inputSize: 2, hiddenSize: 5, dtype, rng: new Rng(seed) });
+        const cell = (seed: number) => createCell({
+          kind, activation, inputSize: 2, hiddenSize: 5,
+        }, { dtype, rng: new Rng(seed) });
         layers.push([cell(11), () => cell(12)]);
         layers.push([createBidirectional(cell(13), cell(14)), () => createBidirectional(cell(15), cell(16))]);
       }
@@ -261,8 +265,8 @@ describe('saving to PyTorch layout and loading back', () => {
   it('a stack with different cells per layer maps each layer by its own kind', () => {
     const rng = new Rng(3);
     const stack = createStack([
-      { cell: createCell('lstm', { inputSize: 2, hiddenSize: 3, dtype: 'float64', rng }) },
-      { cell: createCell('gru-reset-after', { inputSize: 3, hiddenSize: 2, dtype: 'float64', rng }) },
+      { cell: createCell({ kind: 'lstm', inputSize: 2, hiddenSize: 3 }, { dtype: 'float64', rng }) },
+      { cell: createCell({ kind: 'gru-reset-after', inputSize: 3, hiddenSize: 2 }, { dtype: 'float64', rng }) },
     ]);
     const sd = rnnStateDict(stack, { nested: true });
     expect(Object.fromEntries(Object.entries(sd).map(([k, v]) => [k, [(v as unknown[]).length, Array.isArray((v as unknown[])[0]) ? ((v as unknown[][])[0]).length : null]]))).toEqual({
@@ -320,10 +324,10 @@ describe('state_dict errors name the key and the shapes', () => {
   it('cells and stacks PyTorch lacks are refused with the reason', () => {
     const rng = new Rng(1);
     const opts = { inputSize: 2, hiddenSize: 2, rng };
-    expect(() => rnnStateDict(createCell('gru', opts))).toThrow(/rnnStateDict: expected cells of kind rnn, gru-reset-after, lstm, got a 'gru' cell at l0: PyTorch has no GRU with the reset before the matmul .*Keras GRU\(reset_after=False\)/);
-    expect(() => rnnStateDict(createCell('lstm-peephole', opts))).toThrow(/got a 'lstm-peephole' cell at l0: PyTorch has no 'lstm-peephole' cell: save it as seqgrad JSON/);
-    expect(() => loadRnnStateDict(createCell('gru-simple', opts), {})).toThrow(/got a 'gru-simple' cell at l0/);
-    const residual = createStackedRnn({ kind: 'lstm', inputSize: 2, hiddenSize: 2, numLayers: 2, residual: true, rng });
+    expect(() => rnnStateDict(createCell({ ...opts, kind: 'gru' }))).toThrow(/rnnStateDict: expected cells of kind rnn, gru-reset-after, lstm, got a 'gru' cell at l0: PyTorch has no GRU with the reset before the matmul .*Keras GRU\(reset_after=False\)/);
+    expect(() => rnnStateDict(createCell({ ...opts, kind: 'lstm-peephole' }))).toThrow(/got a 'lstm-peephole' cell at l0: PyTorch has no 'lstm-peephole' cell: save it as seqgrad JSON/);
+    expect(() => loadRnnStateDict(createCell({ ...opts, kind: 'gru-simple' }), {})).toThrow(/got a 'gru-simple' cell at l0/);
+    const residual = createStackedRnn({ kind: 'lstm', inputSize: 2, hiddenSize: 2, numLayers: 2, residual: true }, { rng });
     expect(() => rnnStateDict(residual)).toThrow('rnnStateDict: expected a stack without residual connections (PyTorch\'s recurrent modules have none), layer 1 is residual');
   });
 });

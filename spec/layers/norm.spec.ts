@@ -6,7 +6,7 @@ import {
 
 describe('layer norm', () => {
   it('normalises each row by hand: [1, 2, 3] → [−√1.5, 0, √1.5] (ε = 0), then γ ∗ x̂ + β', () => {
-    const norm = createLayerNorm(3, { eps: 0, dtype: 'float64' });
+    const norm = createLayerNorm({ dim: 3, eps: 0 }, { dtype: 'float64' });
     loadLayerNormStateDict(norm, { weight: [2, 1, 0.5], bias: [0, 1, -1] });
     const ws = createLayerNormWorkspace(norm, 2);
     const x = Matrix.fromArray([[1, 2, 3], [5, 5, 8]], 'float64');
@@ -18,7 +18,7 @@ describe('layer norm', () => {
   });
 
   it('ε enters under the square root: a constant row gives β, and x̂ = (x − μ)/√(σ² + ε)', () => {
-    const norm = createLayerNorm(2, { eps: 0.25, dtype: 'float64' });
+    const norm = createLayerNorm({ dim: 2, eps: 0.25 }, { dtype: 'float64' });
     const ws = createLayerNormWorkspace(norm, 2);
     const x = Matrix.fromArray([[3, 3], [0, 1]], 'float64');
     const y = layerNormForward(Matrix.zeros(2, 2, 'float64'), ws, x).toArray();
@@ -29,7 +29,7 @@ describe('layer norm', () => {
   });
 
   it('backward accumulates; the input gradient of a pure shift is 0 (dx sums to 0 per row)', () => {
-    const norm = createLayerNorm(4, { dtype: 'float64' });
+    const norm = createLayerNorm({ dim: 4 }, { dtype: 'float64' });
     const ws = createLayerNormWorkspace(norm, 1);
     const x = Matrix.fromArray([[0.3, -1, 2, 0.5]], 'float64');
     layerNormForward(Matrix.zeros(1, 4, 'float64'), ws, x);
@@ -42,12 +42,12 @@ describe('layer norm', () => {
   });
 
   it('rejects bad shapes and state dicts naming the op', () => {
-    const norm = createLayerNorm(3);
+    const norm = createLayerNorm({ dim: 3 });
     const ws = createLayerNormWorkspace(norm, 2);
     expect(() => layerNormForward(Matrix.zeros(2, 3), ws, Matrix.zeros(2, 4))).toThrow('layerNormForward: expected x to be [2, 3], got [2, 4]');
     expect(() => loadLayerNormStateDict(norm, { weight: [1, 2], bias: [0, 0, 0] }, 'norm1.')).toThrow(
       "loadLayerNormStateDict: expected 'norm1.weight' to be 3 numbers, got 2 entries",
     );
-    expect(() => createLayerNorm(0)).toThrow('createLayerNorm: expected dim to be a positive integer, got 0');
+    expect(() => createLayerNorm({ dim: 0 })).toThrow('createLayerNorm: expected dim to be a positive integer, got 0');
   });
 });

@@ -20,7 +20,7 @@ const B = 3;
 
 function makeCell(kind: CellKind, D: number, H: number, seed: number): RecurrentCell {
   const rng = new Rng(seed);
-  const cell = createCell(kind, { inputSize: D, hiddenSize: H, rng, dtype: 'float64' });
+  const cell = createCell({ kind, inputSize: D, hiddenSize: H }, { rng, dtype: 'float64' });
   for (const p of Object.values(cell.params)) p.data.set(uniformMatrix(rng, p.rows, p.cols, 0.8).data);
   return cell;
 }

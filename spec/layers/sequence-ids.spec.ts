@@ -71,7 +71,7 @@ for (const backend of ['js', 'wasm']) {
       for (const kind of CELL_KINDS) {
         it(`${kind} ${dtype}: same outputs and recurrent gradients as the one-hot GEMM, dW_x up to summation order (ragged mask)`, () => {
           const rng = new Rng(11);
-          const cell = createCell(kind, { inputSize: V, hiddenSize: H, rng, dtype });
+          const cell = createCell({ kind, inputSize: V, hiddenSize: H }, { rng, dtype });
           const tokens = ids(rng);
           const dOutTyped = uniformMatrix(rng, T * B, H, 1, dtype);
           const mask = raggedMask(dtype);
@@ -110,7 +110,7 @@ describe('one-hot input by ids: fewer rows than D (the column path)', () => {
   for (const kind of ['lstm', 'gru-reset-after'] as const) {
     it(`${kind}: T·B = 4 < D = 7 gives the one-hot GEMM's outputs and gradients`, () => {
       const rng = new Rng(21);
-      const cell = createCell(kind, { inputSize: V, hiddenSize: H, rng, dtype: 'float64' });
+      const cell = createCell({ kind, inputSize: V, hiddenSize: H }, { rng, dtype: 'float64' });
       const tokens = Int32Array.from([3, 6, 3, 0]);
       const x = Matrix.zeros(4, V, 'float64');
       tokens.forEach((id, r) => x.set(r, id, 1));
@@ -134,8 +134,8 @@ describe('one-hot input by ids: stacked and errors', () => {
   it('a 2-layer stack reads ids in its first layer like one-hot rows', () => {
     const rng = new Rng(3);
     const cells = [
-      createCell('lstm', { inputSize: V, hiddenSize: H, rng, dtype: 'float64' }),
-      createCell('gru', { inputSize: H, hiddenSize: H, rng, dtype: 'float64' }),
+      createCell({ kind: 'lstm', inputSize: V, hiddenSize: H }, { rng, dtype: 'float64' }),
+      createCell({ kind: 'gru', inputSize: H, hiddenSize: H }, { rng, dtype: 'float64' }),
     ];
     const stack = createStack(cells.map((cell) => ({ cell })));
     const ws = createStackedWorkspace(stack, T, B);
@@ -160,7 +160,7 @@ describe('one-hot input by ids: stacked and errors', () => {
 
   it('rejects ids out of range, the wrong count, and an input gradient of ids', () => {
     const rng = new Rng(5);
-    const cell = createCell('rnn', { inputSize: V, hiddenSize: H, rng, dtype: 'float64' });
+    const cell = createCell({ kind: 'rnn', inputSize: V, hiddenSize: H }, { rng, dtype: 'float64' });
     const ws = createSequenceWorkspace(cell, T, B);
     const bad = ids(rng);
     bad[4] = V;

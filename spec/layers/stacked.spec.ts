@@ -14,7 +14,7 @@ const T = 5, B = 3;
 const LENGTHS = [5, 2, 4];
 
 function makeCell(kind: CellKind, D: number, H: number, rng: Rng): RecurrentCell {
-  const cell = createCell(kind, { inputSize: D, hiddenSize: H, rng, dtype: 'float64' });
+  const cell = createCell({ kind, inputSize: D, hiddenSize: H }, { rng, dtype: 'float64' });
   for (const p of Object.values(cell.params)) p.data.set(uniformMatrix(rng, p.rows, p.cols, 0.8).data);
   return cell;
 }
@@ -104,7 +104,9 @@ describe('wrappers: stacked RNN of depth 3 follows a[l]⟨t⟩ = f_l(a[l]⟨t−
 
 describe('wrappers: createStackedRnn (PyTorch num_layers / bidirectional)', () => {
   it('builds L layers reading D, then 2H inputs, with PyTorch-style parameter names', () => {
-    const stack = createStackedRnn({ kind: 'gru-reset-after', inputSize: 5, hiddenSize: 3, numLayers: 3, bidirectional: true, rng: new Rng(1) });
+    const stack = createStackedRnn({
+      kind: 'gru-reset-after', inputSize: 5, hiddenSize: 3, numLayers: 3, bidirectional: true,
+    }, { rng: new Rng(1) });
     expect(stack.layers.map((l) => [l.inputSize, l.outputSize])).toEqual([[5, 6], [6, 6], [6, 6]]);
     expect(stack.outputSize).toBe(6);
     const names = Object.keys(stackedParameters(stack).params);
@@ -114,7 +116,9 @@ describe('wrappers: createStackedRnn (PyTorch num_layers / bidirectional)', () =
   });
 
   it('residual: true adds skips from layer 1 on (layer 0 maps D → H)', () => {
-    const stack = createStackedRnn({ kind: 'rnn', inputSize: 2, hiddenSize: 4, numLayers: 3, residual: true, rng: new Rng(1) });
+    const stack = createStackedRnn({
+      kind: 'rnn', inputSize: 2, hiddenSize: 4, numLayers: 3, residual: true,
+    }, { rng: new Rng(1) });
     expect(stack.layers.map((l) => l.residual)).toEqual([false, true, true]);
   });
 });
@@ -127,7 +131,7 @@ describe('wrappers: stacked errors name the op', () => {
     expect(() => createStack([{ cell: makeCell('rnn', 3, 4, rng), residual: true }]))
       .toThrow(/createStack: a residual layer .* layer 0 maps 3 → 4/);
     expect(() => createStack([])).toThrow(/createStack: expected at least one layer/);
-    expect(() => createStackedRnn({ kind: 'rnn', inputSize: 2, hiddenSize: 2, numLayers: 0, rng })).toThrow(/createStackedRnn: expected numLayers/);
+    expect(() => createStackedRnn({ kind: 'rnn', inputSize: 2, hiddenSize: 2, numLayers: 0 }, { rng })).toThrow(/createStackedRnn: expected numLayers/);
   });
 
   it('rejects a wrong input, a wrong h0 list, and backward before forward', () => {

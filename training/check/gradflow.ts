@@ -81,7 +81,9 @@ function setUp(opts: GradFlowOptions): Setup {
   }
   const rng = new Rng(opts.seed ?? 1);
   const dtype: DType = 'float64';
-  const cell = createCell(opts.cell, { inputSize: D, hiddenSize: H, rng, dtype, forgetBias: opts.forgetBias, activation: opts.activation });
+  const cell = createCell({
+    kind: opts.cell, inputSize: D, hiddenSize: H, forgetBias: opts.forgetBias, activation: opts.activation,
+  }, { rng, dtype });
   const recurrentScale = opts.recurrentScale ?? 1;
   if (!Number.isFinite(recurrentScale)) throw new Error(`${op}: expected a finite recurrentScale, got ${recurrentScale}`);
   if (recurrentScale !== 1) scale(cell.params.W_a, cell.params.W_a, recurrentScale);

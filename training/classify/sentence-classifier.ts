@@ -135,7 +135,9 @@ export function createSentimentEmbedding(vocab: Vocabulary, rng: Rng, opts: Sent
   const dim = opts.vectors ? opts.vectors.vectors.cols : opts.dim;
   const frozen = opts.freeze ?? opts.vectors !== undefined;
   const padId = vocab.has(PAD) ? vocab.id(PAD) : -1;
-  const embedding = createEmbedding(vocab.size, dim, rng, { dtype: opts.dtype, std: 0.1, frozen, paddingIdx: padId >= 0 ? padId : undefined });
+  const embedding = createEmbedding({
+    vocabSize: vocab.size, dim, std: 0.1, frozen, paddingIdx: padId >= 0 ? padId : undefined,
+  }, { rng, dtype: opts.dtype });
   const E = embedding.weight;
   const zeroRow = (r: number): void => void E.data.fill(0, r * dim, (r + 1) * dim);
   if (vocab.has(UNK)) zeroRow(vocab.id(UNK));
@@ -289,7 +291,9 @@ export const averageModelFactory: SentimentModelFactory = {
     const d = opts.vectors ? opts.vectors.vectors.cols : opts.dim;
     checkModelSize('averageModelFactory.create', (vocab.size + classes.length) * d, `an embedding of ${vocab.size} words × ${d} and ${classes.length} classes`);
     const { embedding } = createSentimentEmbedding(vocab, rng, opts);
-    const dense = createDense(embedding.weight.cols, classes.length, rng, { dtype: opts.dtype, init: 'xavier' });
+    const dense = createDense({
+      inputSize: embedding.weight.cols, outputSize: classes.length, init: 'xavier',
+    }, { rng, dtype: opts.dtype });
     return new AverageSentimentModel(vocab, classes, embedding, dense);
   },
   fromJSON(json) {
@@ -297,7 +301,7 @@ export const averageModelFactory: SentimentModelFactory = {
     const vocab = Vocabulary.fromJSON(json.vocab);
     const E = matrixFromJSON(json.weights.E), W = matrixFromJSON(json.weights.W), b = matrixFromJSON(json.weights.b);
     const embedding = wrapEmbedding(E, { frozen: json.frozen, paddingIdx: vocab.has(PAD) ? vocab.id(PAD) : undefined });
-    const dense = createDense(W.cols, W.rows, new Rng(0), { dtype: W.dtype, init: 'zeros' });
+    const dense = createDense({ inputSize: W.cols, outputSize: W.rows, init: 'zeros' }, { rng: new Rng(0), dtype: W.dtype });
     dense.params.W.data.set(W.data);
     dense.params.b!.data.set(b.data);
     return new AverageSentimentModel(vocab, json.classes, embedding, dense);

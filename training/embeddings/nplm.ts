@@ -67,9 +67,9 @@ export function createNplm(config: NplmConfig, rng: Rng): Nplm {
   const dtype = config.dtype ?? 'float32';
   return {
     vocabSize: V, contextSize: n, dim: m, hidden: h,
-    embedding: createEmbedding(V, m, rng, { dtype, init: 'normal', std: 0.1 }),
-    hiddenLayer: createDense(n * m, h, rng, { dtype, init: 'xavier' }),
-    outputLayer: createDense(h, V, rng, { dtype, init: 'xavier' }),
+    embedding: createEmbedding({ vocabSize: V, dim: m, init: 'normal', std: 0.1 }, { rng, dtype }),
+    hiddenLayer: createDense({ inputSize: n * m, outputSize: h, init: 'xavier' }, { rng, dtype }),
+    outputLayer: createDense({ inputSize: h, outputSize: V, init: 'xavier' }, { rng, dtype }),
   };
 }
 

@@ -8,9 +8,7 @@
  * - Reads fail with one clear line naming the file and what it was supposed to be ("model file",
  *   "training corpus"), and for JSON the line and column of a syntax error.
  */
-import * as fs from 'node:fs';
-import * as nodePath from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fs, nodePath, url, type FsStats } from './node-builtins.js';
 import { InputError } from '../core/errors.js';
 import { resolveOutputTarget } from './outputs.js';
 
@@ -57,7 +55,7 @@ process.on('exit', removeActiveTempFiles);
  */
 export function writeFileAtomic(path: string, data: AtomicWriteData): void {
   let target: string;
-  let existing: fs.Stats | null;
+  let existing: FsStats | null;
   try {
     ({ target, existing } = resolveOutputTarget(path));
   } catch (err) {
@@ -376,7 +374,7 @@ function messageOf(err: unknown): string {
  * folder, under tsx (training/io/) and from the build (dist/…). Throws when `relative` is not there.
  */
 export function shippedDataPath(relative: string): string {
-  const here = nodePath.dirname(fileURLToPath(import.meta.url));
+  const here = nodePath.dirname(url.fileURLToPath(import.meta.url));
   let dir = here;
   for (let i = 0; i < 6; i++) {
     const candidate = nodePath.join(dir, 'data', relative);

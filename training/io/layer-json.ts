@@ -116,10 +116,10 @@ function cellFromConfig(config: unknown, where: string, dtype: DType, fail: (wha
     return fail(`${where} (hidden ${String(hiddenSize)}, input ${String(inputSize)}) needs at least ${needed} weights, the file holds ${storedWeights}`);
   }
   try {
-    return createCell(kind as CellConfig['kind'], {
-      inputSize: inputSize as number, hiddenSize: hiddenSize as number, dtype,
-      activation: activation as CellConfig['activation'], rng: new Rng(0), ...(layerNorm === true ? { layerNorm: true } : {}),
-    });
+    return createCell({
+      kind: kind as CellConfig['kind'], inputSize: inputSize as number, hiddenSize: hiddenSize as number,
+      activation: activation as CellConfig['activation'], ...(layerNorm === true ? { layerNorm: true } : {}),
+    }, { dtype, rng: new Rng(0) });
   } catch (err) {
     return fail(`bad ${where}: ${(err as Error).message}`);
   }

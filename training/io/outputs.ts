@@ -11,8 +11,7 @@
  * Every command that writes files calls `planOutputs` with its inputs and outputs first thing, so a
  * bad `--out` fails in a second with exit 2 instead of after an hour of training.
  */
-import * as fs from 'node:fs';
-import * as nodePath from 'node:path';
+import { fs, nodePath, type FsStats } from './node-builtins.js';
 import { InputError } from '../core/errors.js';
 
 /** Paths by the flag that named them ('--out', '--data', …); undefined entries are ignored. */
@@ -100,7 +99,7 @@ function checkOutputFolder(flag: string, path: string): void {
  * link survives and the target gets the new contents). Throws an `InputError` for an existing
  * path that is not a regular file, and for a symlink whose target is missing.
  */
-export function resolveOutputTarget(path: string): { target: string; existing: fs.Stats | null } {
+export function resolveOutputTarget(path: string): { target: string; existing: FsStats | null } {
   const where = path;
   if (path.endsWith('/') || path.endsWith(nodePath.sep)) throw new InputError(`${where} names a folder, expected a file`, { code: 'EISDIR' });
   const link = lstatOrNull(path);
@@ -123,7 +122,7 @@ export function resolveOutputTarget(path: string): { target: string; existing: f
 function checkOutput(flag: string, path: string, createParents: boolean): string {
   const where = `${flag} ${path}`;
   if (path === '') throw new InputError(`${flag}: expected a file name, got an empty one`);
-  let resolved: { target: string; existing: fs.Stats | null };
+  let resolved: { target: string; existing: FsStats | null };
   try {
     resolved = resolveOutputTarget(path);
   } catch (err) {
@@ -151,7 +150,7 @@ function checkOutput(flag: string, path: string, createParents: boolean): string
 }
 
 /** lstat, or null when nothing is there (also when a parent is not a folder: the caller reports that). */
-function lstatOrNull(path: string, follow = false): fs.Stats | null {
+function lstatOrNull(path: string, follow = false): FsStats | null {
   try {
     return (follow ? fs.statSync : fs.lstatSync)(path, { throwIfNoEntry: false }) ?? null;
   } catch (err) {
@@ -160,15 +159,15 @@ function lstatOrNull(path: string, follow = false): fs.Stats | null {
   }
 }
 
-function statOrNull(path: string): fs.Stats | null {
+function statOrNull(path: string): FsStats | null {
   return lstatOrNull(path, true);
 }
 
-function fileId(st: fs.Stats): string {
+function fileId(st: FsStats): string {
   return `${st.dev}:${st.ino}`;
 }
 
-function kindOf(st: fs.Stats): string {
+function kindOf(st: FsStats): string {
   if (st.isFIFO()) return 'a FIFO';
   if (st.isCharacterDevice()) return 'a character device';
   if (st.isBlockDevice()) return 'a block device';

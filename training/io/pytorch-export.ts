@@ -15,8 +15,7 @@
  * safetensors file it loads. They are kept here as text so that the built CLI (one bundled file)
  * carries them.
  */
-import * as fs from 'node:fs';
-import * as nodePath from 'node:path';
+import { fs, nodePath } from './node-builtins.js';
 import { writeFileAtomic } from './files.js';
 import { saveModelSafetensors, type ExportableModel } from './sequence-net.js';
 

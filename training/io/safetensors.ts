@@ -21,7 +21,7 @@
  * offsets out of range, overlapping or leaving holes, a shape whose size does not match its byte
  * span, data shorter than the offsets say (a truncated file).
  */
-import { readFileSync } from 'node:fs';
+import { fs } from './node-builtins.js';
 import { writeFileAtomic } from './files.js';
 import { InputError } from '../core/errors.js';
 
@@ -248,7 +248,7 @@ export function writeSafetensorsFile(path: string, tensors: Record<string, SafeT
 export function readSafetensorsFile(path: string): SafetensorsFile {
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(path);
+    bytes = fs.readFileSync(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new InputError(`safetensors file ${path}: could not read it (${code ?? (err as Error).message})`, { code, cause: err });

@@ -150,13 +150,15 @@ export function parseNetDescription(json: unknown, source: string): NetDescripti
 /** A net of the described structure; its weights come from the rng (then usually from a file). */
 export function createSequenceNet(desc: NetDescription, rng: Rng = new Rng(0)): SequenceNet {
   const { dtype } = desc;
-  const embedding = desc.embeddingDim > 0 ? createEmbedding(desc.vocabSize, desc.embeddingDim, rng, { dtype }) : null;
+  const embedding = desc.embeddingDim > 0 ? createEmbedding({
+    vocabSize: desc.vocabSize, dim: desc.embeddingDim,
+  }, { rng, dtype }) : null;
   const rnn = createStackedRnn({
     kind: desc.cell, inputSize: embedding ? desc.embeddingDim : desc.vocabSize, hiddenSize: desc.hidden,
-    numLayers: desc.layers, bidirectional: desc.bidirectional, rng, dtype,
+    numLayers: desc.layers, bidirectional: desc.bidirectional,
     ...(desc.cell === 'rnn' ? { activation: desc.activation ?? 'tanh' } : {}),
-  });
-  const head = createOutputHead(desc.head, rnn.outputSize, desc.outputSize, rng, { dtype });
+  }, { rng, dtype });
+  const head = createOutputHead({ kind: desc.head, inputSize: rnn.outputSize, outputSize: desc.outputSize }, { rng, dtype });
   return { embedding, rnn, head, readout: desc.readout };
 }
 

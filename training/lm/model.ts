@@ -174,15 +174,15 @@ export function createLanguageModel(opts: LanguageModelOptions, vocab: Vocabular
   const gen = rng ?? new Rng(config.seed);
   const V = vocab.size;
   const { dtype } = config;
-  const embedding = config.embeddingDim > 0 ? createEmbedding(V, config.embeddingDim, gen, { dtype }) : null;
+  const embedding = config.embeddingDim > 0 ? createEmbedding({ vocabSize: V, dim: config.embeddingDim }, { rng: gen, dtype }) : null;
   const cells: RecurrentCell[] = [];
   for (let l = 0; l < config.layers; l++) {
     const inputSize = l === 0 ? (embedding ? config.embeddingDim : V) : config.hidden;
-    cells.push(createCell(config.cell, {
-      inputSize, hiddenSize: config.hidden, rng: gen, dtype, ...cellInitOptions(config), ...cellRegularizationOf(config),
-    }));
+    cells.push(createCell({
+      kind: config.cell, inputSize, hiddenSize: config.hidden, ...cellInitOptions(config), ...cellRegularizationOf(config),
+    }, { rng: gen, dtype }));
   }
-  const output = createDense(config.hidden, V, gen, { dtype });
+  const output = createDense({ inputSize: config.hidden, outputSize: V }, { rng: gen, dtype });
   const stack = createStack(cells.map((cell) => ({ cell })), { dropout: stackDropoutOf(config) });
   return { config, vocab, embedding, cells, stack, output };
 }

@@ -111,10 +111,12 @@ export function createTransformerLanguageModel(opts: TransformerLmOptions, vocab
   }
   const gen = rng ?? new Rng(config.seed);
   const { dModel: d, dtype } = config;
-  const embedding = createEmbedding(vocab.size, d, gen, { dtype });
-  const positions = createTransformerPositions(config.positions, config.maxLength, d, gen, dtype);
-  const encoder = createTransformerEncoder({ ...config, numLayers: config.layers }, gen);
-  const output = createDense(d, vocab.size, gen, { dtype });
+  const embedding = createEmbedding({ vocabSize: vocab.size, dim: d }, { rng: gen, dtype });
+  const positions = createTransformerPositions({
+    kind: config.positions, maxLength: config.maxLength, dim: d,
+  }, { rng: gen, dtype });
+  const encoder = createTransformerEncoder({ ...config, numLayers: config.layers }, { rng: gen });
+  const output = createDense({ inputSize: d, outputSize: vocab.size }, { rng: gen, dtype });
   return { config, vocab, embedding, positions, encoder, output };
 }
 
@@ -168,7 +170,7 @@ export function createTransformerLmWorkspace(model: TransformerLanguageModel, st
     steps, batch, inputIds: new Int32Array(steps * batch),
     x: m(), h: m(), dx: m(), dh: m(),
     logits: Matrix.zeros(steps * batch, model.vocab.size, dtype),
-    masks: { attnMask: causalMask(steps, dtype) },
+    masks: { attnMask: causalMask(steps, { dtype }) },
     encoder: ensureTransformerEncoderWorkspace(null, model.encoder, steps, batch),
   };
 }

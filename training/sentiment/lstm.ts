@@ -255,9 +255,11 @@ export function createLstmSentimentModel(vocab: Vocabulary, classes: string[], r
   const dtype = embedding.weight.dtype;
   const rnn = createStackedRnn({
     kind: 'lstm', inputSize: embedding.weight.cols, hiddenSize: hidden, numLayers: layers,
-    bidirectional: opts.bidirectional === true, rng, dtype, forgetBias: 1, ...stackRegularizationOf(regularization),
-  });
-  const head = createOutputHead('softmax', rnn.outputSize, classes.length, rng, { dtype, init: 'xavier' });
+    bidirectional: opts.bidirectional === true, forgetBias: 1, ...stackRegularizationOf(regularization),
+  }, { rng, dtype });
+  const head = createOutputHead({
+    kind: 'softmax', inputSize: rnn.outputSize, outputSize: classes.length, init: 'xavier',
+  }, { rng, dtype });
   return new LstmSentimentModel(vocab, classes, createManyToOne({ rnn, head, embedding }), regularization);
 }
 
@@ -295,9 +297,11 @@ export const lstmModelFactory: SentimentModelFactory = {
     const regularization = resolveRnnRegularization('sentiment model rnn', json.rnn ?? {}, 'lstm');
     const rnn = createStackedRnn({
       kind: 'lstm', inputSize: E.cols, hiddenSize: config.hidden, numLayers: config.layers,
-      bidirectional: config.bidirectional, rng, dtype: E.dtype, ...stackRegularizationOf(regularization),
-    });
-    const head = createOutputHead('softmax', rnn.outputSize, json.classes.length, rng, { dtype: E.dtype });
+      bidirectional: config.bidirectional, ...stackRegularizationOf(regularization),
+    }, { rng, dtype: E.dtype });
+    const head = createOutputHead({
+      kind: 'softmax', inputSize: rnn.outputSize, outputSize: json.classes.length,
+    }, { rng, dtype: E.dtype });
     const model = new LstmSentimentModel(vocab, json.classes, createManyToOne({ rnn, head, embedding }), regularization);
     const { params } = modelParameters(model.net);
     for (const [name, target] of Object.entries(params)) {

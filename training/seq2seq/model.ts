@@ -296,26 +296,30 @@ export function createSeq2Seq(opts: Seq2SeqOptions, sourceVocab: Vocabulary | nu
   let encoder: SequenceEncoder | null = null;
   let contextSize = config.featureSize;
   if (!captioning) {
-    const sourceEmbedding = createEmbedding((sourceVocab as Vocabulary).size, d, gen, { dtype });
+    const sourceEmbedding = createEmbedding({ vocabSize: (sourceVocab as Vocabulary).size, dim: d }, { rng: gen, dtype });
     const rnn = createStackedRnn({
       kind: config.cell, inputSize: d, hiddenSize: config.encoderHidden, numLayers: config.encoderLayers,
-      bidirectional: config.bidirectional, rng: gen, dtype, ...cellExtras, ...stackRegularizationOf(config),
-    });
+      bidirectional: config.bidirectional, ...cellExtras, ...stackRegularizationOf(config),
+    }, { rng: gen, dtype });
     encoder = createEncoder(rnn, sourceEmbedding);
     contextSize = rnn.outputSize;
   }
-  const decoder = createCell(config.cell, { inputSize: d + contextSize, hiddenSize: Hd, rng: gen, dtype, ...cellExtras });
+  const decoder = createCell({
+    inputSize: d + contextSize, hiddenSize: Hd, ...cellExtras, kind: config.cell,
+  }, { rng: gen, dtype });
   let bridge: DenseLayer[] | null = null;
   if (captioning || contextSize !== Hd) {
     bridge = [];
-    for (let k = 0; k < decoder.stateCount; k++) bridge.push(createDense(contextSize, Hd, gen, { dtype }));
+    for (let k = 0; k < decoder.stateCount; k++) bridge.push(createDense({
+      inputSize: contextSize, outputSize: Hd,
+    }, { rng: gen, dtype }));
   }
-  const targetEmbedding = createEmbedding(targetVocab.size, d, gen, { dtype });
+  const targetEmbedding = createEmbedding({ vocabSize: targetVocab.size, dim: d }, { rng: gen, dtype });
   const attention = config.attention === 'none' ? null : createAttention({
     score: attentionScore(config.attention), querySize: Hd, encoderSize: contextSize,
-    attentionSize: config.attention === 'bahdanau' ? config.attentionSize : undefined, dtype,
-  }, gen);
-  const output = createDense(Hd + d + contextSize, targetVocab.size, gen, { dtype });
+    attentionSize: config.attention === 'bahdanau' ? config.attentionSize : undefined,
+  }, { rng: gen, dtype });
+  const output = createDense({ inputSize: Hd + d + contextSize, outputSize: targetVocab.size }, { rng: gen, dtype });
   return {
     config, sourceVocab, targetVocab, encoder, bridge, targetEmbedding, decoder, attention, output, contextSize,
     ids: { pad: targetVocab.id(PAD), sos: targetVocab.id(SOS), eos: targetVocab.id(EOS) },

@@ -118,13 +118,13 @@ export function createTransformerSeq2Seq(
   const layerOptions = { ...config };
   return {
     config, sourceVocab, targetVocab,
-    sourceEmbedding: createEmbedding(sourceVocab.size, d, gen, { dtype }),
-    targetEmbedding: createEmbedding(targetVocab.size, d, gen, { dtype }),
-    sourcePositions: createTransformerPositions(config.positions, maxLength, d, gen, dtype),
-    targetPositions: createTransformerPositions(config.positions, maxLength, d, gen, dtype),
-    encoder: createTransformerEncoder({ ...layerOptions, numLayers: config.encoderLayers }, gen),
-    decoder: createTransformerDecoder({ ...layerOptions, numLayers: config.decoderLayers }, gen),
-    output: createDense(d, targetVocab.size, gen, { dtype }),
+    sourceEmbedding: createEmbedding({ vocabSize: sourceVocab.size, dim: d }, { rng: gen, dtype }),
+    targetEmbedding: createEmbedding({ vocabSize: targetVocab.size, dim: d }, { rng: gen, dtype }),
+    sourcePositions: createTransformerPositions({ kind: config.positions, maxLength, dim: d }, { rng: gen, dtype }),
+    targetPositions: createTransformerPositions({ kind: config.positions, maxLength, dim: d }, { rng: gen, dtype }),
+    encoder: createTransformerEncoder({ ...layerOptions, numLayers: config.encoderLayers }, { rng: gen }),
+    decoder: createTransformerDecoder({ ...layerOptions, numLayers: config.decoderLayers }, { rng: gen }),
+    output: createDense({ inputSize: d, outputSize: targetVocab.size }, { rng: gen, dtype }),
     ids: { pad: targetVocab.id(PAD), sos: targetVocab.id(SOS), eos: targetVocab.id(EOS) },
   };
 }
@@ -205,7 +205,7 @@ export function createTransformerSeq2SeqWorkspace(model: TransformerSeq2SeqModel
     srcX: src(), memory: src(), dSrcX: src(), dMemory: src(),
     tgtX: tgt(), hidden: tgt(), dTgtX: tgt(), dHidden: tgt(),
     logits: Matrix.zeros(tgtSteps * batch, model.targetVocab.size, dtype),
-    causal: causalMask(tgtSteps, dtype),
+    causal: causalMask(tgtSteps, { dtype }),
     encoder: createTransformerEncoderWorkspace(model.encoder, srcSteps, batch),
     decoder: createTransformerDecoderWorkspace(model.decoder, tgtSteps, srcSteps, batch),
     lastBatch: null,
@@ -335,7 +335,7 @@ export class TransformerSeq2SeqDecoder {
     if (!dec) {
       const m = (): Matrix => Matrix.zeros(T, model.config.dModel, model.config.dtype);
       dec = {
-        ws: createTransformerDecoderWorkspace(model.decoder, T, Tx, 1), x: m(), h: m(), causal: causalMask(T, model.config.dtype),
+        ws: createTransformerDecoderWorkspace(model.decoder, T, Tx, 1), x: m(), h: m(), causal: causalMask(T, { dtype: model.config.dtype }),
         logits: Matrix.zeros(1, model.targetVocab.size, model.config.dtype),
       };
       this.decoderWs.set(key, dec);

@@ -30,7 +30,7 @@
  * L = (1/Σm) Σ_t Σ_b m⟨t⟩_b · (−log ŷ⟨t⟩_b[y⟨t⟩_b]); the tag names are saved in the model's config
  * and evaluation (`evaluateTagSet`) reports token accuracy and per-tag precision/recall/F1 by name.
  */
-import * as nodePath from 'node:path';
+import { nodePath } from '../io/node-builtins.js';
 import { Matrix, copyInto, shapeOf } from '../../engine/matrix.js';
 import type { DropoutMode } from '../../layers/dropout.js';
 import { resolveRnnRegularization, stackRegularizationOf, type RnnRegularization } from '../core/rnn-regularization.js';
@@ -348,12 +348,14 @@ export function createTagger(vocab: Vocabulary, config: Partial<TaggerConfig>, r
   const directions = c.bidirectional ? 2 : 1, outputs = c.tags?.length ?? 1;
   checkModelSize(op, vocab.size * c.embeddingDim + directions * c.layers * c.hidden * (c.hidden + c.embeddingDim) + outputs * directions * c.hidden,
     `a ${c.cell} tagger of hidden ${c.hidden} × ${c.layers} layer(s), embedding ${c.embeddingDim}, over ${vocab.size} words`);
-  const embedding = createEmbedding(vocab.size, c.embeddingDim, rng, { std: 0.3, paddingIdx: 0 });
+  const embedding = createEmbedding({ vocabSize: vocab.size, dim: c.embeddingDim, std: 0.3, paddingIdx: 0 }, { rng });
   const rnn = createStackedRnn({
-    kind: c.cell, inputSize: c.embeddingDim, hiddenSize: c.hidden, numLayers: c.layers, bidirectional: c.bidirectional, rng,
-    ...(c.cell.startsWith('lstm') ? { forgetBias: 1 } : {}), ...stackRegularizationOf(c),
-  });
-  const head = c.tags ? createOutputHead('softmax', rnn.outputSize, c.tags.length, rng) : createOutputHead('sigmoid', rnn.outputSize, 1, rng);
+    kind: c.cell, inputSize: c.embeddingDim, hiddenSize: c.hidden, numLayers: c.layers,
+    bidirectional: c.bidirectional, ...(c.cell.startsWith('lstm') ? { forgetBias: 1 } : {}), ...stackRegularizationOf(c),
+  }, { rng });
+  const head = c.tags
+    ? createOutputHead({ kind: 'softmax', inputSize: rnn.outputSize, outputSize: c.tags.length }, { rng })
+    : createOutputHead({ kind: 'sigmoid', inputSize: rnn.outputSize, outputSize: 1 }, { rng });
   return { vocab, config: c, net: createManyToMany({ rnn, head, embedding }) };
 }
 

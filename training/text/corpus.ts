@@ -15,8 +15,7 @@
  * so "Don’t" → "don't", "well-known" → "well" "known", "_Emma_" → "emma", "1812," → "1812",
  * and punctuation is dropped (word2vec and GloVe learn from words only).
  */
-import * as fs from 'node:fs';
-import * as nodePath from 'node:path';
+import { fs, nodePath, type FsStats } from '../io/node-builtins.js';
 import { readTextFile } from '../io/files.js';
 
 /** One file of a corpus: its path and its words. */
@@ -63,7 +62,7 @@ export function readCorpusFile(path: string): CorpusDocument {
  * on every machine. Throws when the path does not exist or a directory holds no .txt file.
  */
 export function readCorpus(path: string): Corpus {
-  let stat: fs.Stats;
+  let stat: FsStats;
   try {
     stat = fs.statSync(path);
   } catch {

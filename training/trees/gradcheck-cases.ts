@@ -35,7 +35,7 @@ function recursiveCase(lossAt: RecursiveLossAt): GradCheckCase {
     build(rng) {
       const vocab = buildTreeVocabulary(CASE_TREES);
       const items = CASE_TREES.map((t) => treeToIndexed(t, vocab, CLASSES));
-      const net = createRecursiveNet(vocab.size, 4, CLASSES, rng, { dtype: 'float64' });
+      const net = createRecursiveNet({ vocabSize: vocab.size, dim: 4, classes: CLASSES }, { rng, dtype: 'float64' });
       for (const [name, p] of Object.entries(net.params)) randomize(p, rng, name === 'W' ? 0.6 : 0.8);
       const batch = packTrees(items, vocab.size, CLASSES);
       const ws = createRecursiveWorkspace(net, 4); // small on purpose: the forward must grow it

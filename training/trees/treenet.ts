@@ -203,7 +203,7 @@ export function trainTreeNet(trees: readonly Tree[], options: TreeTrainOptions, 
   const vocab = buildTreeVocabulary(trees);
   const items = indexAll('trainTreeNet', trees, vocab, classes);
   checkModelSize(op, vocab.size * o.dim + 2 * o.dim * o.dim + classes * o.dim, `a recursive net of dim ${o.dim} over ${vocab.size} words`);
-  const net = createRecursiveNet(vocab.size, o.dim, classes, rng);
+  const net = createRecursiveNet({ vocabSize: vocab.size, dim: o.dim, classes }, { rng });
   const ws = createRecursiveWorkspace(net);
   const opt = createOptimizer({ kind: o.optimizer, lr: o.lr, weightDecay: o.weightDecay }, net.params);
   const update = createUpdate(net.params, net.grads, opt);
@@ -475,7 +475,7 @@ export function treeModelsFromJSON(json: TreeModelsJSON, source = 'model'): { tr
   if (Number.isFinite(needed) && needed > stored) {
     throw new Error(`${op}: ${source}: its config (dim ${dim}, ${classes} classes, ${vocab.size} words) needs at least ${needed} weights, the file holds ${stored}`);
   }
-  const net = createRecursiveNet(vocab.size, dim, classes, new Rng(0));
+  const net = createRecursiveNet({ vocabSize: vocab.size, dim, classes }, { rng: new Rng(0) });
   for (const name of ['E', 'W', 'b', 'Ws', 'bs'] as const) copyParam(op, source, `tree.${name}`, net.params[name], json.tree.params[name]);
   let bag: BagModel | null = null;
   if (json.bag) {

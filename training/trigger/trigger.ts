@@ -42,8 +42,7 @@
  * size of float32). Every file is written atomically, and synthesis skips clips already on disk,
  * so an interrupted synthesis resumes where it stopped.
  */
-import * as fs from 'node:fs';
-import * as nodePath from 'node:path';
+import { fs, nodePath } from '../io/node-builtins.js';
 import { Matrix, copyInto, shapeOf } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
 import {
@@ -466,8 +465,8 @@ export function createTriggerModel(
   if (c.spectrogram.bands !== c.bands) throw new Error(`${op}: expected spectrogram.bands = bands = ${c.bands}, got ${c.spectrogram.bands}`);
   // At least W_a [H, H] and W_x [H, in] per layer: checked before allocating.
   checkModelSize(op, c.layers * c.hidden * (c.hidden + c.bands), `a ${c.cell} of hidden ${c.hidden} × ${c.layers} layer(s) over ${c.bands} bands`);
-  const rnn = createStackedRnn({ kind: c.cell, inputSize: c.bands, hiddenSize: c.hidden, numLayers: c.layers, rng });
-  const head = createOutputHead('sigmoid', c.hidden, 1, rng);
+  const rnn = createStackedRnn({ kind: c.cell, inputSize: c.bands, hiddenSize: c.hidden, numLayers: c.layers }, { rng });
+  const head = createOutputHead({ kind: 'sigmoid', inputSize: c.hidden, outputSize: 1 }, { rng });
   const mean = stats?.mean ?? new Float32Array(c.bands);
   const std = stats?.std ?? new Float32Array(c.bands).fill(1);
   if (mean.length !== c.bands || std.length !== c.bands) throw new Error(`${op}: expected band statistics of ${c.bands} entries, got ${mean.length} and ${std.length}`);

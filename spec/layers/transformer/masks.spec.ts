@@ -22,7 +22,9 @@ describe('Transformer masks (behaviour, both norm orders)', () => {
   for (const normFirst of [false, true]) {
     it(`${normFirst ? 'pre' : 'post'}-norm encoder: a padded step changes no real step; without the mask it does`, () => {
       const T = 5, B = 2, E = 8, rng = new Rng(3);
-      const encoder = createTransformerEncoder({ dModel: E, numHeads: 2, dimFeedforward: 16, numLayers: 2, normFirst, dtype: 'float64' }, rng);
+      const encoder = createTransformerEncoder({
+        dModel: E, numHeads: 2, dimFeedforward: 16, numLayers: 2, normFirst,
+      }, { rng, dtype: 'float64' });
       const ws = createTransformerEncoderWorkspace(encoder, T, B);
       const x = random(rng, T * B, E);
       const masks = { keyPaddingMask: sourceMaskFromLengths([5, 3], T, 'float64') };
@@ -37,11 +39,13 @@ describe('Transformer masks (behaviour, both norm orders)', () => {
 
     it(`${normFirst ? 'pre' : 'post'}-norm decoder: causal — step t depends on no later target step, padded memory is ignored`, () => {
       const T = 4, S = 3, B = 2, E = 6, rng = new Rng(5);
-      const decoder = createTransformerDecoder({ dModel: E, numHeads: 3, dimFeedforward: 12, numLayers: 2, normFirst, activation: 'gelu', dtype: 'float64' }, rng);
+      const decoder = createTransformerDecoder({
+        dModel: E, numHeads: 3, dimFeedforward: 12, numLayers: 2, normFirst, activation: 'gelu',
+      }, { rng, dtype: 'float64' });
       const ws = createTransformerDecoderWorkspace(decoder, T, S, B);
       const x = random(rng, T * B, E);
       const memory = random(rng, S * B, E);
-      const tgt = { attnMask: causalMask(T, 'float64') };
+      const tgt = { attnMask: causalMask(T, { dtype: 'float64' }) };
       const mem = { keyPaddingMask: sourceMaskFromLengths([3, 2], S, 'float64') };
       const run = (): Matrix => transformerDecoderForward(Matrix.zeros(T * B, E, 'float64'), ws, x, memory, tgt, mem, DROPOUT_OFF).clone();
       const before = run();

@@ -92,7 +92,7 @@ function run(c: TorchCase): Run {
   const rng = new Rng(0);
   const masks = c.masks ?? {};
   if (c.kind === 'layer_norm') {
-    const norm = createLayerNorm(c.config.normalized_shape as number, { eps: c.config.eps as number, dtype: 'float64' });
+    const norm = createLayerNorm({ dim: c.config.normalized_shape as number, eps: c.config.eps as number }, { dtype: 'float64' });
     loadLayerNormStateDict(norm, c.state_dict as unknown as { weight: number[]; bias: number[] });
     const x = input('x');
     const ws = createLayerNormWorkspace(norm, x.rows);
@@ -108,14 +108,14 @@ function run(c: TorchCase): Run {
     if (masks.src_mask) m.attnMask = attnMask(masks.src_mask);
     const output = zerosLike(src), dSrc = zerosLike(src);
     if (c.kind === 'encoder_layer') {
-      const layer = createTransformerEncoderLayer(layerOptions(c), rng);
+      const layer = createTransformerEncoderLayer(layerOptions(c), { rng });
       loadEncoderLayerStateDict(layer, c.state_dict);
       const ws = createEncoderLayerWorkspace(layer, T, N);
       encoderLayerForward(output, ws, src, m, DROPOUT_OFF);
       encoderLayerBackward(dSrc, ws, upstream);
       return { output, inputGrads: { src: dSrc }, paramGrads: encoderLayerStateDict(layer, 'grads'), loaded: encoderLayerStateDict(layer) };
     }
-    const encoder = createTransformerEncoder({ ...layerOptions(c), numLayers: c.config.num_layers as number }, rng);
+    const encoder = createTransformerEncoder({ ...layerOptions(c), numLayers: c.config.num_layers as number }, { rng });
     loadEncoderStateDict(encoder, c.state_dict);
     const ws = createTransformerEncoderWorkspace(encoder, T, N);
     transformerEncoderForward(output, ws, src, m, DROPOUT_OFF);
@@ -128,14 +128,14 @@ function run(c: TorchCase): Run {
   const memoryMasks: AttentionMasks = { keyPaddingMask: keyPadding(masks.memory_key_padding_mask!) };
   const output = zerosLike(tgt), dTgt = zerosLike(tgt), dMemory = zerosLike(memory);
   if (c.kind === 'decoder_layer') {
-    const layer = createTransformerDecoderLayer(layerOptions(c), rng);
+    const layer = createTransformerDecoderLayer(layerOptions(c), { rng });
     loadDecoderLayerStateDict(layer, c.state_dict);
     const ws = createDecoderLayerWorkspace(layer, T, S, N);
     decoderLayerForward(output, ws, tgt, memory, tgtMasks, memoryMasks, DROPOUT_OFF);
     decoderLayerBackward(dTgt, dMemory, ws, upstream);
     return { output, inputGrads: { tgt: dTgt, memory: dMemory }, paramGrads: decoderLayerStateDict(layer, 'grads'), loaded: decoderLayerStateDict(layer) };
   }
-  const decoder = createTransformerDecoder({ ...layerOptions(c), numLayers: c.config.num_layers as number }, rng);
+  const decoder = createTransformerDecoder({ ...layerOptions(c), numLayers: c.config.num_layers as number }, { rng });
   loadDecoderStateDict(decoder, c.state_dict);
   const ws = createTransformerDecoderWorkspace(decoder, T, S, N);
   transformerDecoderForward(output, ws, tgt, memory, tgtMasks, memoryMasks, DROPOUT_OFF);
@@ -175,7 +175,7 @@ describe('Transformer layers match PyTorch (float64 fixture, state_dict names)',
 
   it('a missing or misshapen entry is named', () => {
     const c = fixture.cases.find((k) => k.kind === 'encoder_layer')!;
-    const layer = createTransformerEncoderLayer(layerOptions(c), new Rng(0));
+    const layer = createTransformerEncoderLayer(layerOptions(c), { rng: new Rng(0) });
     const { 'linear1.weight': _dropped, ...missing } = c.state_dict;
     expect(() => loadEncoderLayerStateDict(layer, missing)).toThrow("loadEncoderLayerStateDict: expected the state_dict to have 'linear1.weight', it does not");
     const bad = { ...c.state_dict, 'linear2.bias': [1, 2] };

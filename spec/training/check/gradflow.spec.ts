@@ -32,7 +32,7 @@ describe('gradflow: ‖∂L/∂a⟨t⟩‖ with the loss at the last step', () =
     const H = 3, D = 2;
     const r = gradientFlow({ cell: 'rnn', steps: 1, hidden: H, inputSize: D, batch: 1, seed: 5 });
     const rng = new Rng(5);
-    const cell = createCell('rnn', { inputSize: D, hiddenSize: H, rng, dtype: 'float64' });
+    const cell = createCell({ kind: 'rnn', inputSize: D, hiddenSize: H }, { rng, dtype: 'float64' });
     const x = [rng.normal(0, 1), rng.normal(0, 1)];
     const w = [rng.normal(0, 1), rng.normal(0, 1), rng.normal(0, 1)];
     const wn = Math.hypot(...w);

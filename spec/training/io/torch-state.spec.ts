@@ -25,8 +25,8 @@ type Wrapper = 'cell' | 'bidirectional' | 'stacked';
 function build(kind: CellKind, wrapper: Wrapper, seed: number, dtype: 'float32' | 'float64' = 'float32'): RecurrentLayer {
   const rng = new Rng(seed);
   const opts = { inputSize: 3, hiddenSize: 4, rng, dtype, ...(kind === 'rnn' ? { activation: 'relu' as const } : {}) };
-  if (wrapper === 'cell') return createCell(kind, opts);
-  if (wrapper === 'bidirectional') return createBidirectional(createCell(kind, opts), createCell(kind, opts));
+  if (wrapper === 'cell') return createCell({ ...opts, kind });
+  if (wrapper === 'bidirectional') return createBidirectional(createCell({ ...opts, kind }), createCell({ ...opts, kind }));
   return createStackedRnn({ kind, ...opts, numLayers: 2, bidirectional: true });
 }
 

@@ -19,7 +19,7 @@ function setAll(m: Matrix, values: number[][]): void {
 const TINY: IndexedTree = { word: [0, 1, -1], left: [-1, -1, 0], right: [-1, -1, 1], label: [0, 1, 1] };
 
 function tinyNet(): RecursiveNet {
-  const net = createRecursiveNet(2, 2, 2, new Rng(0), { dtype: 'float64' });
+  const net = createRecursiveNet({ vocabSize: 2, dim: 2, classes: 2 }, { rng: new Rng(0), dtype: 'float64' });
   setAll(net.params.E, [[0.5, -0.2], [0.1, 0.4]]);
   setAll(net.params.W, [[0.3, -0.1, 0.2, 0.5], [-0.4, 0.2, 0.1, -0.3]]);
   setAll(net.params.b, [[0.05, -0.1]]);
@@ -101,7 +101,7 @@ describe('batching over a list of trees', () => {
   }
 
   it('the loss and gradients of a forest are the sums over its trees', () => {
-    const net = createRecursiveNet(vocab.size, 3, 3, new Rng(4), { dtype: 'float64' });
+    const net = createRecursiveNet({ vocabSize: vocab.size, dim: 3, classes: 3 }, { rng: new Rng(4), dtype: 'float64' });
     const together = lossAndGrads(net, items);
     const separate = items.map((item) => lossAndGrads(net, [item]));
     expect(together.loss).toBeCloseTo(separate.reduce((s, x) => s + x.loss, 0), 12);
@@ -111,7 +111,7 @@ describe('batching over a list of trees', () => {
   });
 
   it('backward accumulates (+=): two calls give twice the gradient', () => {
-    const net = createRecursiveNet(vocab.size, 3, 3, new Rng(4), { dtype: 'float64' });
+    const net = createRecursiveNet({ vocabSize: vocab.size, dim: 3, classes: 3 }, { rng: new Rng(4), dtype: 'float64' });
     const once = lossAndGrads(net, items).grads;
     const ws = createRecursiveWorkspace(net);
     recursiveForward(ws, net, packTrees(items, vocab.size, 3));
@@ -149,7 +149,7 @@ describe('batching over a list of trees', () => {
     bad({ label: [0, 1] }, 'packTrees: trees[1]: expected word, left, right and label of equal length, got 3, 3, 3, 2');
     bad({ left: [-1, -1, 1] }, 'packTrees: trees[1] node 2: both children are node 1');
     expect(() => packTrees([], 5, 2)).toThrow('packTrees: expected at least one tree, got none');
-    const net = createRecursiveNet(3, 2, 2, new Rng(0));
+    const net = createRecursiveNet({ vocabSize: 3, dim: 2, classes: 2 }, { rng: new Rng(0) });
     expect(() => recursiveForward(createRecursiveWorkspace(net), net, packTrees([TINY], 9, 2), 'middle' as 'all'))
       .toThrow("recursiveForward: expected lossAt 'all' or 'root', got 'middle'");
     expect(() => recursiveBackward(net, createRecursiveWorkspace(net))).toThrow('recursiveBackward: expected a recursiveForward on this workspace first');

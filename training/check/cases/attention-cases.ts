@@ -44,7 +44,7 @@ function decoderAttentionCase(score: AttentionScore): GradCheckCase {
       const Tx = 6, Ty = 4, B = 3;
       const encoderSize = 4;
       const querySize = score === 'general' ? 3 : 4;
-      const layer = createAttention({ score, querySize, encoderSize, attentionSize: 5, dtype: 'float64' }, rng);
+      const layer = createAttention({ score, querySize, encoderSize, attentionSize: 5 }, { rng, dtype: 'float64' });
       for (const p of Object.values(layer.params)) randomize(p, rng, 0.8); // b ≠ 0 too
       const H = randomMatrix(rng, Tx * B, encoderSize);
       const S = randomMatrix(rng, Ty * B, querySize);
@@ -92,8 +92,8 @@ function sdpaCase(kind: 'padding' | 'causal'): GradCheckCase {
       const w = randomMatrix(rng, Tq * B, dv);
       const masks: AttentionMasks = kind === 'padding'
         ? { keyPaddingMask: sourceMaskFromLengths([6, 4, 2], Tk, 'float64') }
-        : { attnMask: causalMask(Tq, 'float64') };
-      const ws = createSdpaWorkspace(Tq, Tk, B, 'float64');
+        : { attnMask: causalMask(Tq, { dtype: 'float64' }) };
+      const ws = createSdpaWorkspace({ queryLen: Tq, keyLen: Tk, batch: B }, { dtype: 'float64' });
       const out = Matrix.zeros(Tq * B, dv, 'float64');
       const dq = Matrix.zeros(Tq * B, dk, 'float64');
       const dk_ = Matrix.zeros(Tk * B, dk, 'float64');
@@ -121,7 +121,7 @@ function mhaCase(kind: 'cross' | 'self'): GradCheckCase {
       : 'multi-head self-attention (2 heads), causal + padding masks',
     build(rng) {
       const E = 6, B = 2, Tq = 5, Tk = kind === 'cross' ? 6 : 5;
-      const mha = createMultiheadAttention({ embedDim: E, numHeads: 2, dtype: 'float64' }, rng);
+      const mha = createMultiheadAttention({ embedDim: E, numHeads: 2 }, { rng, dtype: 'float64' });
       for (const p of Object.values(mha.params)) randomize(p, rng, 0.7);
       const query = randomMatrix(rng, Tq * B, E);
       const key = kind === 'cross' ? randomMatrix(rng, Tk * B, E) : query;
@@ -129,7 +129,7 @@ function mhaCase(kind: 'cross' | 'self'): GradCheckCase {
       const w = randomMatrix(rng, Tq * B, E);
       const masks: AttentionMasks = kind === 'cross'
         ? { keyPaddingMask: sourceMaskFromLengths([6, 3], Tk, 'float64') }
-        : { keyPaddingMask: sourceMaskFromLengths([5, 3], Tk, 'float64'), attnMask: causalMask(Tq, 'float64') };
+        : { keyPaddingMask: sourceMaskFromLengths([5, 3], Tk, 'float64'), attnMask: causalMask(Tq, { dtype: 'float64' }) };
       const ws = createMhaWorkspace(mha, Tq, Tk, B);
       const out = Matrix.zeros(Tq * B, E, 'float64');
       const dQuery = Matrix.zeros(Tq * B, E, 'float64');
@@ -165,7 +165,7 @@ const learnedPositionalCase: GradCheckCase = {
   op: 'learned positional embedding',
   build(rng) {
     const T = 5, B = 2, d = 3;
-    const pe = createLearnedPositionalEmbedding(7, d, rng, { dtype: 'float64', std: 0.5 });
+    const pe = createLearnedPositionalEmbedding({ maxLength: 7, dim: d, std: 0.5 }, { rng, dtype: 'float64' });
     const x = randomMatrix(rng, T * B, d);
     const w = randomMatrix(rng, T * B, d);
     const z = Matrix.zeros(T * B, d, 'float64');

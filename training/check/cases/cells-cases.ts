@@ -81,7 +81,7 @@ export function cellCase(
     group: 'cells',
     op,
     build(rng: Rng) {
-      const created = createCell(kind, { inputSize: D, hiddenSize: H, rng, dtype: 'float64', ...extra });
+      const created = createCell({ inputSize: D, hiddenSize: H, ...extra, kind }, { rng, dtype: 'float64' });
       const cell = wrap ? wrap(created) : created;
       // Random parameters of order 1 (peepholes too), so every path carries gradient.
       for (const p of Object.values(cell.params)) p.data.set(randomMatrix(rng, p.rows, p.cols, 0.8).data);

@@ -29,7 +29,7 @@ function lookupCase(op: string, masked: boolean): GradCheckCase {
       const lengths = masked ? [5, 3, 1] : [T, T, T];
       const padding: number[][] = [];
       for (let b = 0; b < B; b++) for (let t = lengths[b]; t < T; t++) padding.push([t, b]);
-      const emb = createEmbedding(V, D, rng, { dtype: 'float64', paddingIdx: masked ? 0 : undefined });
+      const emb = createEmbedding({ vocabSize: V, dim: D, paddingIdx: masked ? 0 : undefined }, { rng, dtype: 'float64' });
       const ids = repeatedIds(rng, padding);
       const w = randomMatrix(rng, T * B, D);
       const x = Matrix.zeros(T * B, D, 'float64');

@@ -163,7 +163,7 @@ const denseCase: GradCheckCase = {
   op: 'dense',
   build(rng) {
     const T = 5, B = 2, inputSize = 4, outputSize = 3;
-    const layer = createDense(inputSize, outputSize, rng, { dtype: 'float64' });
+    const layer = createDense({ inputSize, outputSize }, { rng, dtype: 'float64' });
     const x = randomMatrix(rng, T * B, inputSize);
     const w = randomMatrix(rng, T * B, outputSize);
     const y = Matrix.zeros(T * B, outputSize, 'float64');

@@ -51,7 +51,7 @@ const layerNormCase: GradCheckCase = {
   op: 'layer norm (last axis, ε = 1e−5)',
   build(rng) {
     const T = 4, B = 3, D = 6;
-    const norm = createLayerNorm(D, { dtype: 'float64' });
+    const norm = createLayerNorm({ dim: D }, { dtype: 'float64' });
     randomize(norm.params.weight, rng, 1.5);
     randomize(norm.params.bias, rng, 0.5);
     const x = randomMatrix(rng, T * B, D, 2);
@@ -100,7 +100,7 @@ const dropoutCase: GradCheckCase = {
   group: 'transformer',
   op: 'dropout p = 0.3, fixed mask',
   build(rng) {
-    const ws = createDropoutWorkspace(0.3, 8, 5, 'float64');
+    const ws = createDropoutWorkspace({ p: 0.3, rows: 8, cols: 5 }, { dtype: 'float64' });
     drawMasks([ws], rng);
     const x = randomMatrix(rng, 8, 5);
     const w = randomMatrix(rng, 8, 5);
@@ -126,7 +126,7 @@ function feedForwardCase(activation: FeedForwardActivation): GradCheckCase {
     op: `position-wise feed-forward (${activation === 'relu' ? 'ReLU' : 'GELU'}), fixed dropout mask`,
     build(rng) {
       const N = 12, E = 5, F = 7;
-      const ffn = createFeedForward(E, F, rng, { activation, dropout: 0.25, dtype: 'float64' });
+      const ffn = createFeedForward({ dModel: E, dimFeedforward: F, activation, dropout: 0.25 }, { rng, dtype: 'float64' });
       const ws = createFeedForwardWorkspace(ffn, N);
       drawMasks([ws.dropout], rng);
       const x = randomMatrix(rng, N, E, 1.5);
@@ -195,13 +195,14 @@ function encoderLayerCase(normFirst: boolean, activation: FeedForwardActivation,
     maxEntries: 40,
     build(rng) {
       const T = 5, B = 3, E = 6;
-      const layer = createTransformerEncoderLayer(
-        { dModel: E, numHeads: 2, dimFeedforward: 10, dropout: 0.2, activation, normFirst, dtype: 'float64' }, rng);
+      const layer = createTransformerEncoderLayer({
+        dModel: E, numHeads: 2, dimFeedforward: 10, dropout: 0.2, activation, normFirst,
+      }, { rng, dtype: 'float64' });
       const checked = randomizedChecked(encoderLayerParameters(layer), rng);
       const ws = createEncoderLayerWorkspace(layer, T, B);
       drawMasks(ws.dropouts, rng);
       const masks: AttentionMasks = { keyPaddingMask: sourceMaskFromLengths([5, 2, 4], T, 'float64') };
-      if (causal) masks.attnMask = causalMask(T, 'float64');
+      if (causal) masks.attnMask = causalMask(T, { dtype: 'float64' });
       const x = randomMatrix(rng, T * B, E);
       const w = randomMatrix(rng, T * B, E);
       const y = Matrix.zeros(T * B, E, 'float64');
@@ -226,12 +227,13 @@ function decoderLayerCase(normFirst: boolean, activation: FeedForwardActivation)
     maxEntries: 30,
     build(rng) {
       const T = 4, S = 5, B = 3, E = 6;
-      const layer = createTransformerDecoderLayer(
-        { dModel: E, numHeads: 3, dimFeedforward: 8, dropout: 0.15, activation, normFirst, dtype: 'float64' }, rng);
+      const layer = createTransformerDecoderLayer({
+        dModel: E, numHeads: 3, dimFeedforward: 8, dropout: 0.15, activation, normFirst,
+      }, { rng, dtype: 'float64' });
       const checked = randomizedChecked(decoderLayerParameters(layer), rng);
       const ws = createDecoderLayerWorkspace(layer, T, S, B);
       drawMasks(ws.dropouts, rng);
-      const tgtMasks: AttentionMasks = { keyPaddingMask: sourceMaskFromLengths([4, 2, 3], T, 'float64'), attnMask: causalMask(T, 'float64') };
+      const tgtMasks: AttentionMasks = { keyPaddingMask: sourceMaskFromLengths([4, 2, 3], T, 'float64'), attnMask: causalMask(T, { dtype: 'float64' }) };
       const memoryMasks: AttentionMasks = { keyPaddingMask: sourceMaskFromLengths([5, 3, 1], S, 'float64') };
       const x = randomMatrix(rng, T * B, E);
       const memory = randomMatrix(rng, S * B, E);
@@ -259,10 +261,11 @@ function encoderStackCase(normFirst: boolean, positionKind: PositionKind): GradC
     maxEntries: 20,
     build(rng) {
       const T = 5, B = 2, E = 6;
-      const encoder = createTransformerEncoder(
-        { dModel: E, numHeads: 2, dimFeedforward: 8, dropout: 0.1, normFirst, numLayers: 2, dtype: 'float64' }, rng);
+      const encoder = createTransformerEncoder({
+        dModel: E, numHeads: 2, dimFeedforward: 8, dropout: 0.1, normFirst, numLayers: 2,
+      }, { rng, dtype: 'float64' });
       const named = transformerEncoderParameters(encoder);
-      const positions = createTransformerPositions(positionKind, 7, E, rng, 'float64');
+      const positions = createTransformerPositions({ kind: positionKind, maxLength: 7, dim: E }, { rng, dtype: 'float64' });
       if (positions.kind === 'learned') {
         named.params['positions.weight'] = positions.embedding.params.weight;
         named.grads['positions.weight'] = positions.embedding.grads.weight;
@@ -301,12 +304,13 @@ function decoderStackCase(normFirst: boolean): GradCheckCase {
     maxEntries: 20,
     build(rng) {
       const T = 4, S = 3, B = 2, E = 4;
-      const decoder = createTransformerDecoder(
-        { dModel: E, numHeads: 2, dimFeedforward: 6, dropout: 0.1, normFirst, activation: 'gelu', numLayers: 2, dtype: 'float64' }, rng);
+      const decoder = createTransformerDecoder({
+        dModel: E, numHeads: 2, dimFeedforward: 6, dropout: 0.1, normFirst, activation: 'gelu', numLayers: 2,
+      }, { rng, dtype: 'float64' });
       const checked = randomizedChecked(transformerDecoderParameters(decoder), rng);
       const ws = createTransformerDecoderWorkspace(decoder, T, S, B);
       drawMasks(ws.dropouts, rng);
-      const tgtMasks: AttentionMasks = { keyPaddingMask: sourceMaskFromLengths([4, 2], T, 'float64'), attnMask: causalMask(T, 'float64') };
+      const tgtMasks: AttentionMasks = { keyPaddingMask: sourceMaskFromLengths([4, 2], T, 'float64'), attnMask: causalMask(T, { dtype: 'float64' }) };
       const memoryMasks: AttentionMasks = { keyPaddingMask: sourceMaskFromLengths([2, 3], S, 'float64') };
       const x = randomMatrix(rng, T * B, E);
       const memory = randomMatrix(rng, S * B, E);

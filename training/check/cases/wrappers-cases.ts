@@ -36,7 +36,7 @@ const B = 3;
 const LENGTHS = [T, 4, 1];
 
 function cell(kind: CellKind, inputSize: number, hiddenSize: number, rng: Rng): RecurrentCell {
-  return createCell(kind, { inputSize, hiddenSize, rng, dtype: 'float64' });
+  return createCell({ kind, inputSize, hiddenSize }, { rng, dtype: 'float64' });
 }
 
 /** Replace every parameter by U(−scale, scale) entries, so every path carries gradient. */
@@ -93,7 +93,7 @@ function randomIds(rng: Rng, vocab: number, mask: Matrix | null, steps = T): Int
 }
 
 function randomEmbedding(rng: Rng, vocab: number, dim: number): Embedding {
-  return createEmbedding(vocab, dim, rng, { dtype: 'float64' });
+  return createEmbedding({ vocabSize: vocab, dim }, { rng, dtype: 'float64' });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -204,8 +204,8 @@ const stackedUniformCase: GradCheckCase = {
   maxEntries: 60,
   build(rng) {
     const stack = createStackedRnn({
-      kind: 'lstm', inputSize: 3, hiddenSize: 2, numLayers: 3, bidirectional: true, residual: true, rng, dtype: 'float64',
-    });
+      kind: 'lstm', inputSize: 3, hiddenSize: 2, numLayers: 3, bidirectional: true, residual: true,
+    }, { rng, dtype: 'float64' });
     return stackedProblem(rng, stack);
   },
 };
@@ -260,7 +260,7 @@ function headCase(op: string, kind: 'softmax' | 'sigmoid', reduction: 'sum' | 'm
     op,
     build(rng) {
       const H = 4, K = 5;
-      const head = createOutputHead(kind, H, K, rng, { dtype: 'float64' });
+      const head = createOutputHead({ kind, inputSize: H, outputSize: K }, { rng, dtype: 'float64' });
       const { params, grads } = headParameters(head);
       randomize(params, rng);
       const inputs = randomMatrix(rng, T * B, H, 1.5);
@@ -300,7 +300,9 @@ const manyToManyCase: GradCheckCase = {
       { cell: cell('lstm', d, 3, rng), backwardCell: cell('gru', d, 2, rng) },
       { cell: cell('gru', 5, 3, rng) },
     ]);
-    const model = createManyToMany({ embedding: randomEmbedding(rng, V, d), rnn, head: createOutputHead('softmax', 3, K, rng, { dtype: 'float64' }) });
+    const model = createManyToMany({ embedding: randomEmbedding(rng, V, d), rnn, head: createOutputHead({
+      kind: 'softmax', inputSize: 3, outputSize: K,
+    }, { rng, dtype: 'float64' }) });
     const { params, grads } = modelParameters(model);
     randomize(params, rng, 0.8);
     const mask = raggedMask(LENGTHS, T);
@@ -328,7 +330,9 @@ const manyToManySigmoidCase: GradCheckCase = {
   build(rng) {
     const D = 3, K = 2;
     const rnn = createStack([{ cell: cell('rnn', D, 4, rng) }, { cell: cell('gru-reset-after', 4, 3, rng) }]);
-    const model = createManyToMany({ rnn, head: createOutputHead('sigmoid', 3, K, rng, { dtype: 'float64' }) });
+    const model = createManyToMany({ rnn, head: createOutputHead({
+      kind: 'sigmoid', inputSize: 3, outputSize: K,
+    }, { rng, dtype: 'float64' }) });
     const { params, grads } = modelParameters(model);
     randomize(params, rng, 0.8);
     const mask = raggedMask(LENGTHS, T);
@@ -360,7 +364,7 @@ function manyToOneCase(op: string, bidirectionalTop: boolean, withEmbedding: boo
       const rnn = createStack(bidirectionalTop
         ? [{ cell: cell('gru', D, 3, rng) }, { cell: cell('lstm', 3, 2, rng), backwardCell: cell('gru-reset-after', 3, 3, rng) }]
         : [{ cell: cell('lstm-peephole', D, 4, rng) }, { cell: cell('rnn', 4, 4, rng), residual: true }]);
-      const head = createOutputHead('softmax', rnn.outputSize, K, rng, { dtype: 'float64' });
+      const head = createOutputHead({ kind: 'softmax', inputSize: rnn.outputSize, outputSize: K }, { rng, dtype: 'float64' });
       const model = createManyToOne({ rnn, head, embedding: withEmbedding ? randomEmbedding(rng, V, D) : null });
       const { params, grads } = modelParameters(model);
       randomize(params, rng, 0.8);
@@ -392,7 +396,9 @@ const oneToManyCase: GradCheckCase = {
   build(rng) {
     const V = 5, d = 3;
     const rnn = createStack([{ cell: cell('lstm', d, 3, rng) }, { cell: cell('gru', 3, 4, rng) }]);
-    const model = createOneToMany({ embedding: randomEmbedding(rng, V, d), rnn, head: createOutputHead('softmax', 4, V, rng, { dtype: 'float64' }) });
+    const model = createOneToMany({ embedding: randomEmbedding(rng, V, d), rnn, head: createOutputHead({
+      kind: 'softmax', inputSize: 4, outputSize: V,
+    }, { rng, dtype: 'float64' }) });
     const { params, grads } = modelParameters(model);
     randomize(params, rng, 0.8);
     const mask = raggedMask(LENGTHS, T);
@@ -425,13 +431,13 @@ const encoderDecoderCase: GradCheckCase = {
   build(rng) {
     const Vs = 6, Vt = 5, d = 3, H = 3, Tx = 5, START = 0;
     const encoder = createEncoder(
-      createStackedRnn({ kind: 'lstm', inputSize: d, hiddenSize: H, numLayers: 2, rng, dtype: 'float64' }),
+      createStackedRnn({ kind: 'lstm', inputSize: d, hiddenSize: H, numLayers: 2 }, { rng, dtype: 'float64' }),
       randomEmbedding(rng, Vs, d),
     );
     const decoder = createOneToMany({
       embedding: randomEmbedding(rng, Vt, d),
-      rnn: createStackedRnn({ kind: 'lstm', inputSize: d, hiddenSize: H, numLayers: 2, rng, dtype: 'float64' }),
-      head: createOutputHead('softmax', H, Vt, rng, { dtype: 'float64' }),
+      rnn: createStackedRnn({ kind: 'lstm', inputSize: d, hiddenSize: H, numLayers: 2 }, { rng, dtype: 'float64' }),
+      head: createOutputHead({ kind: 'softmax', inputSize: H, outputSize: Vt }, { rng, dtype: 'float64' }),
     });
     const enc = modelParameters(encoder, 'encoder.');
     const dec = modelParameters(decoder, 'decoder.');
@@ -478,7 +484,7 @@ const biEncoderDecoderCase: GradCheckCase = {
     const decoder = createOneToMany({
       embedding: randomEmbedding(rng, Vt, d),
       rnn: createStack([{ cell: cell('gru', d, 2 * H, rng) }]),
-      head: createOutputHead('softmax', 2 * H, Vt, rng, { dtype: 'float64' }),
+      head: createOutputHead({ kind: 'softmax', inputSize: 2 * H, outputSize: Vt }, { rng, dtype: 'float64' }),
     });
     const enc = modelParameters(encoder, 'encoder.');
     const dec = modelParameters(decoder, 'decoder.');

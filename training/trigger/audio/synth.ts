@@ -14,10 +14,7 @@
  * Clips are 10 seconds by default (the notes' length; `seconds` makes them shorter). Where
  * espeak-ng is missing, `hasEspeak()` is false and synthesis throws ESPEAK_MISSING_MESSAGE.
  */
-import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as nodePath from 'node:path';
+import { childProcess, fs, os, nodePath } from '../../io/node-builtins.js';
 import type { Matrix } from '../../../engine/matrix.js';
 import type { Rng } from '../../../engine/rng.js';
 import { writeFileAtomic } from '../../io/files.js';
@@ -45,7 +42,7 @@ export function hasEspeak(): boolean {
   const key = process.env.PATH ?? '';
   let available = espeakProbes.get(key);
   if (available === undefined) {
-    const probe = spawnSync('espeak-ng', ['--version'], { encoding: 'utf8', timeout: 10_000 });
+    const probe = childProcess.spawnSync('espeak-ng', ['--version'], { encoding: 'utf8', timeout: 10_000 });
     available = !probe.error && probe.status === 0;
     espeakProbes.set(key, available);
   }
@@ -94,7 +91,7 @@ export function synthesizeSpeech(text: string, options: VoiceOptions = {}, sampl
   const file = nodePath.join(dir, 'speech.wav');
   try {
     const args = ['-v', voice, '-s', String(Math.round(speed)), '-p', String(Math.round(pitch)), '-z', '-w', file, text];
-    const run = spawnSync('espeak-ng', args, { encoding: 'utf8', timeout: 30_000 });
+    const run = childProcess.spawnSync('espeak-ng', args, { encoding: 'utf8', timeout: 30_000 });
     if (run.error || run.status !== 0) {
       const why = run.error ? run.error.message : (run.stderr || `exit status ${run.status}`).trim();
       throw new Error(`${op}: espeak-ng ${args.join(' ')} failed: ${why}`);

@@ -13,7 +13,7 @@
  * leave when they cannot seek back: the data then runs to the end of the file. Any other size
  * larger than what the file holds is an error (a truncated file).
  */
-import * as fs from 'node:fs';
+import { fs } from '../../io/node-builtins.js';
 import { writeFileAtomic } from '../../io/files.js';
 import { InputError } from '../../core/errors.js';
 

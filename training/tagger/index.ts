@@ -1,0 +1,13 @@
+/**
+ * seqgrad/tagger — the name tagger (uni- and bidirectional many-to-many models over generated sentences).
+ */
+import '../../engine/wasm/index.js'; // offers the default wasm backend on import
+export {
+  AMBIGUOUS_STARTS, buildTaggerVocabulary, createTagger, evaluateTagger, generateTaggedSentences,
+  hasAmbiguousFirstWord, predictTagger, sentenceText, taggerFromJSON, taggerToJSON, tokenScores, trainTagger,
+} from './tagger.js';
+export type {
+  GeneratorOptions, NameLists, TaggedSentence, Tagger, TaggerConfig, TaggerEvaluation, TaggerJSON,
+  TaggerTrainOptions, TaggerTrainResult, TokenScores,
+} from './tagger.js';
+export { TAGGER_MODEL_KIND, taggerExportable, taggerFromTensors, taggerSequenceNet } from './export.js';
