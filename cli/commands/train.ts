@@ -5,7 +5,7 @@
  * atomically. Thin: parses flags, calls the library.
  */
 import * as nodePath from 'node:path';
-import { checkResumeConflicts, parseArgs, positiveNumber, printHelp, UsageError, type FlagSpec, type FlagValues } from '../args.js';
+import { checkResumeConflicts, deprecated, parseArgs, positiveNumber, printHelp, UsageError, type FlagSpec, type FlagValues } from '../args.js';
 import { selectBackend } from '../backend.js';
 import type { Command } from '../command.js';
 import { readInputText } from '../files.js';
@@ -34,7 +34,7 @@ const spec: Record<string, FlagSpec> = {
   cell: { type: 'string', description: 'recurrent cell', choices: [...CELL_KINDS], default: 'lstm' },
   hidden: { type: 'int', description: 'state size H', min: 1, default: 128 },
   layers: { type: 'int', description: 'stacked recurrent layers L', min: 1, default: 1 },
-  bidirectional: { type: 'string', description: 'must be no: a left-to-right language model cannot read the future', choices: ['yes', 'no'], default: 'no' },
+  bidirectional: { type: 'boolean', description: 'refused: a left-to-right language model cannot read the future', formerYesNo: true },
   embedding: { type: 'int', description: 'input embedding size d, 0 = one-hot input (default: char 0, word 64)', min: 0 },
   epochs: { type: 'number', description: 'passes over the training split (default 10 unless --steps is given)' },
   steps: { type: 'int', description: 'stop after this many steps in total (before --epochs are done)', min: 0 },
@@ -59,8 +59,10 @@ const spec: Record<string, FlagSpec> = {
   'checkpoint-every': { type: 'int', description: 'checkpoint every N steps (default: at each validation)', min: 1 },
   resume: { type: 'string', description: 'continue a checkpoint (model and optimisation flags come from it)' },
   out: { type: 'string', description: 'model file to write', default: 'model.json' },
-  curve: { type: 'string', description: 'write the loss curve (SVG) here' },
-  'curve-x': { type: 'string', description: 'x axis of the curve', choices: ['step', 'time'], default: 'step' },
+  plot: { type: 'string', description: 'write the loss curve (SVG) here' },
+  'plot-x': { type: 'string', description: 'x axis of the loss curve', choices: ['step', 'time'], default: 'step' },
+  curve: deprecated('plot'),
+  'curve-x': deprecated('plot-x'),
   backend: { type: 'string', description: 'GEMM backend', choices: ['wasm', 'js'], default: 'wasm' },
   json: { type: 'boolean', description: 'print the summary as JSON' },
   ...transformerTrainFlags,
@@ -69,8 +71,8 @@ const spec: Record<string, FlagSpec> = {
 
 function checkFlags(flags: FlagValues): void {
   const c = 'train';
-  if (flags.bidirectional === 'yes') {
-    throw new UsageError(`--bidirectional yes is not possible for a language model: it predicts y⟨t⟩ from y⟨1⟩…y⟨t−1⟩ and must not see the future tokens a backward RNN would read`);
+  if (flags.bidirectional === true) {
+    throw new UsageError(`--bidirectional is not possible for a language model: it predicts y⟨t⟩ from y⟨1⟩…y⟨t−1⟩ and must not see the future tokens a backward RNN would read`);
   }
   for (const name of ['epochs', 'lr', 'time-limit', 'eval-every-seconds']) positiveNumber(c, flags, name);
   positiveNumber(c, flags, 'clip', true);
@@ -102,7 +104,7 @@ export const trainCommand: Command = {
     planOutputs({
       command: 'train',
       inputs: { '--data': flags.data as string | undefined, '--resume': flags.resume as string | undefined },
-      outputs: { '--out': flags.out as string, '--checkpoint': flags.checkpoint as string | undefined, '--curve': flags.curve as string | undefined },
+      outputs: { '--out': flags.out as string, '--checkpoint': flags.checkpoint as string | undefined, '--plot': flags.plot as string | undefined },
       updates: { '--checkpoint': '--resume' },
     });
     const backend = await selectBackend(flags.backend as string);
@@ -138,7 +140,7 @@ export const trainCommand: Command = {
       const text = readInputText('train', 'data', corpus.file, 'training corpus');
       const data = prepareLmCorpus(text, { ...corpus, maxSize: corpus.maxVocab ?? undefined });
       if (flags.arch === 'transformer') {
-        return trainTransformerFromFlags(flags, data, corpus, backend, (title, result, unit) => lmCurveSvg(title, result, flags['curve-x'] as 'step' | 'time', unit));
+        return trainTransformerFromFlags(flags, data, corpus, backend, (title, result, unit) => lmCurveSvg(title, result, flags['plot-x'] as 'step' | 'time', unit));
       }
       const model = createLanguageModel({
         level, lowercase: corpus.lowercase, cell: flags.cell as CellKind, hidden: flags.hidden as number,
@@ -168,12 +170,12 @@ export const trainCommand: Command = {
     const unit = model.config.level === 'char' ? 'char' : 'word';
     const summary = trainingSummary(trainer, result, backend);
     saveLanguageModel(flags.out as string, model, summary);
-    if (flags.curve) writeFileAtomic(flags.curve as string, lmCurveSvg(`${model.config.level}-level ${model.config.cell} on ${nodePath.basename(corpus.file)} (H = ${model.config.hidden}, ${model.config.layers} layer${model.config.layers > 1 ? 's' : ''})`, result, flags['curve-x'] as 'step' | 'time', unit));
+    if (flags.plot) writeFileAtomic(flags.plot as string, lmCurveSvg(`${model.config.level}-level ${model.config.cell} on ${nodePath.basename(corpus.file)} (H = ${model.config.hidden}, ${model.config.layers} layer${model.config.layers > 1 ? 's' : ''})`, result, flags['plot-x'] as 'step' | 'time', unit));
     if (flags.json) {
-      console.log(JSON.stringify({ ...summary, out: flags.out, curve: flags.curve ?? null, evaluations: result.evaluations }, null, 2));
+      console.log(JSON.stringify({ ...summary, out: flags.out, plot: flags.plot ?? null, evaluations: result.evaluations }, null, 2));
     } else {
       printSummary(model, result, unit);
-      console.log(`model written to ${String(flags.out)}${flags.curve ? `, loss curve to ${String(flags.curve)}` : ''}`);
+      console.log(`model written to ${String(flags.out)}${flags.plot ? `, loss curve to ${String(flags.plot)}` : ''}`);
     }
     return interrupted('train', result.steps, [flags.out as string, flags.checkpoint as string | undefined]);
   },

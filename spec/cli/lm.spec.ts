@@ -31,13 +31,13 @@ describe('seqgrad train / sample / score', () => {
     fs.writeFileSync(broken, '{"kind": ');
     const missing = path.join(dir, 'missing.txt');
     const [bidi, noFile, emptyFile, badModel] = await Promise.all([
-      seqgrad('train', '--data', 'data/dinos.txt', '--bidirectional', 'yes'),
+      seqgrad('train', '--data', 'data/dinos.txt', '--bidirectional'),
       seqgrad('train', '--data', missing),
       seqgrad('train', '--data', empty),
       seqgrad('score', '--model', broken, 'some text'),
     ]);
     const cases: [CliRun, RegExp][] = [
-      [bidi, /^seqgrad train: --bidirectional yes is not possible for a language model: .*must not see the future/],
+      [bidi, /^seqgrad train: --bidirectional is not possible for a language model: .*must not see the future/],
       [noFile, new RegExp(`^seqgrad train: training corpus ${missing} does not exist$`)],
       [emptyFile, new RegExp(`^seqgrad train: training corpus ${empty} is empty$`)],
       [badModel, new RegExp(`^seqgrad score: model file ${broken} is not valid JSON`)],
