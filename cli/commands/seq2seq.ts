@@ -120,6 +120,13 @@ async function runTrain(argv: string[]): Promise<number> {
   if (flags.help) return printHelp(
     'seqgrad seq2seq train --pairs FILE.tsv [--level char|word] [--attention none|bahdanau|dot|general] [--cell lstm] [--hidden 64] [--bidirectional] [--layers 1] [--epochs 10] [--time-limit S] [--checkpoint FILE] [--resume FILE] --out M',
     'train an encoder-decoder on source<TAB>target pairs (teacher forcing, Adam, clipping, validation exact match and BLEU)', trainSpec,
+    [
+      'progress (stderr): steps done/total, %, time elapsed, eta, then',
+      '  loss       smoothed training loss, nats per target token (the summary\'s unit)',
+      '  ex/s       training pairs per second',
+      '  epoch      passes over the training split so far',
+      '  val exact  greedy exact match of the last validation',
+    ].join('\n'),
   );
   noPositionals(c, positionals);
   for (const name of ['epochs', 'lr', 'time-limit']) positiveNumber(c, flags, name);

@@ -15,7 +15,7 @@ import { deprecated, deprecationNotice, parseArgs, positiveNumber, printHelp, Us
 import { selectBackend } from '../backend.js';
 import type { Command } from '../command.js';
 import { readInputText } from '../files.js';
-import { runWithProgress } from '../lm-progress.js';
+import { LM_PROGRESS_NOTE, runWithProgress } from '../lm-progress.js';
 import { formatDuration } from '../progress.js';
 import { runGradCheckCases } from '../../training/check/gradcheck.js';
 import { gradCheckCases } from '../../training/gradcheck-suite.js';
@@ -77,7 +77,7 @@ export const startCommand: Command = {
   summary: 'the main job: cell gradient checks, then a char LSTM on dinosaur names, samples and a loss curve',
   async run(argv) {
     const { flags, positionals } = parseArgs('start', argv, spec);
-    if (flags.help) return printHelp('seqgrad start [--data FILE] [--time-limit 75] [--quick] [--seed 1] [--out out/dinos.json] [--plot out/dinos-loss.svg]', this.summary, spec);
+    if (flags.help) return printHelp('seqgrad start [--data FILE] [--time-limit 75] [--quick] [--seed 1] [--out out/dinos.json] [--plot out/dinos-loss.svg]', this.summary, spec, LM_PROGRESS_NOTE);
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (see 'seqgrad start --help')`);
     formerSvgOut(argv, flags);
     positiveNumber('start', flags, 'time-limit');

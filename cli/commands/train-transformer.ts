@@ -8,6 +8,7 @@ import * as nodePath from 'node:path';
 import { UsageError, type FlagSpec, type FlagValues } from '../args.js';
 import { interrupted, stopFlag } from '../interrupt.js';
 import { createProgress, formatDuration, type Progress } from '../progress.js';
+import { bitsUnit } from '../lm-progress.js';
 import type { FeedForwardActivation } from '../../layers/transformer/feedforward.js';
 import type { PositionKind } from '../../layers/transformer/positions.js';
 import { writeFileAtomic } from '../../training/io/files.js';
@@ -71,7 +72,10 @@ export function trainTransformerFromFlags(
     maxEvalTokens: flags['max-eval-tokens'] as number | undefined,
     onProgress: (p) => {
       progress ??= createProgress({ label: 'train transformer', total: p.totalSteps, unit: 'steps' });
-      progress.update(p.step, { loss: p.smoothLoss.toFixed(3), 'tok/s': Math.round(p.tokensPerSecond), ...(lastVal ? { [`val bp${unit[0]}`]: lastVal } : {}) });
+      progress.update(p.step, {
+        [`train ${bitsUnit(corpus.level)}`]: (p.smoothLoss / Math.LN2).toFixed(3), 'tok/s': Math.round(p.tokensPerSecond),
+        ...(lastVal ? { [`val ${bitsUnit(corpus.level)}`]: lastVal } : {}),
+      });
     },
     onEvaluation: (e) => { lastVal = e.bitsPerToken.toFixed(3); },
   });

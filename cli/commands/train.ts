@@ -9,7 +9,7 @@ import { checkResumeConflicts, deprecated, parseArgs, positiveNumber, printHelp,
 import { selectBackend } from '../backend.js';
 import type { Command } from '../command.js';
 import { readInputText } from '../files.js';
-import { runWithProgress } from '../lm-progress.js';
+import { LM_PROGRESS_NOTE, runWithProgress } from '../lm-progress.js';
 import { formatDuration } from '../progress.js';
 import type { CellKind } from '../../layers/cells/cell.js';
 import { CELL_KINDS } from '../../layers/cells/create-cell.js';
@@ -97,7 +97,7 @@ export const trainCommand: Command = {
     const { flags, positionals } = parseArgs('train', argv, spec);
     if (flags.help) return printHelp(
       'seqgrad train --data FILE [--level char|word] [--cell rnn|gru|lstm] [--hidden 128] [--layers 1] [--epochs 10] [--seq-len 50] [--batch 32] [--lr 0.002] [--optimizer adam] [--clip 5] [--time-limit S] [--val-fraction 0.1] [--seed 1] [--checkpoint FILE] [--resume FILE] [--out model.json]',
-      this.summary, spec,
+      this.summary, spec, LM_PROGRESS_NOTE,
     );
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (see 'seqgrad train --help')`);
     checkFlags(flags);
