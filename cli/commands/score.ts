@@ -9,7 +9,7 @@ import { loadLanguageModel } from '../../training/lm/model-file.js';
 import { sentenceLogProb } from '../../training/lm/use.js';
 
 const spec: Record<string, FlagSpec> = {
-  model: { type: 'string', description: 'model file written by seqgrad train' },
+  model: { type: 'string', description: 'model file written by seqgrad train (or its --checkpoint)' },
   tokens: { type: 'boolean', description: 'also print log P of every token' },
   eos: { type: 'boolean', description: 'score the final <EOS> (--no-eos: score the text as a prefix)', default: true },
   backend: BACKEND_FLAG,
