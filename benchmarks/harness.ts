@@ -176,7 +176,7 @@ export interface WorkloadOptions {
 }
 
 export const DEFAULT_WORKLOAD: WorkloadOptions = {
-  cells: ['rnn', 'gru', 'lstm'], batch: 32, steps: 50, input: 64, vocab: 64, tokens: 100, optimizer: 'sgd', heapSteps: 10000, threads: [1],
+  cells: ['rnn', 'gru-reset-after', 'lstm'], batch: 32, steps: 50, input: 64, vocab: 64, tokens: 100, optimizer: 'sgd', heapSteps: 10000, threads: [1],
 };
 
 export type Clock = 'wall' | 'cpu';
@@ -294,12 +294,18 @@ async function warmUp(w: Workload, options: RunOptions): Promise<number> {
 export async function runCase(benchCase: BenchCase, ctx: SuiteContext, peers: Peer[]): Promise<BenchResult[]> {
   const backends = benchCase.onlyBackends ? ctx.backends.filter((b) => benchCase.onlyBackends!.includes(b)) : ctx.backends;
   const workloads = backends.map((b) => benchCase.ours(b));
-  for (const peer of peers) workloads.push(...(await peer.workloads(benchCase)));
+  for (const peer of peers) workloads.push(...(await peer.workloads(peerCase(benchCase))));
   try {
     return await measureInterleaved(benchCase, workloads, ctx);
   } finally {
     for (const w of workloads) await w.dispose?.();
   }
+}
+
+/** The case as the peers name it: their GRU (PyTorch's, TensorFlow.js's, brain.js's) is called 'gru'. */
+function peerCase(benchCase: BenchCase): BenchCase {
+  if (benchCase.params.cell !== 'gru-reset-after') return benchCase;
+  return { ...benchCase, params: { ...benchCase.params, cell: 'gru' } };
 }
 
 // --- reporting ---

@@ -50,8 +50,11 @@ import {
   buildSourceVocabulary, buildTargetVocabulary, createSeq2Seq, encodeSource, translateManyIds,
 } from '../training/seq2seq/model.js';
 
-/** The bench's cell names and the seqgrad cell each one runs. */
-export const BENCH_CELLS: Record<string, CellKind> = { rnn: 'rnn', gru: 'gru-reset-after', lstm: 'lstm' };
+/**
+ * The bench's cell names and the seqgrad cell each one runs: the names of `seqgrad train --cell`,
+ * one meaning each (`gru-reset-after` is PyTorch's GRU, the one the peers run; `gru` the notes').
+ */
+export const BENCH_CELLS: Record<string, CellKind> = { rnn: 'rnn', 'gru-reset-after': 'gru-reset-after', lstm: 'lstm' };
 
 export function benchCellKind(op: string, cell: string): CellKind {
   const kind = BENCH_CELLS[cell];

@@ -4,6 +4,10 @@
  * which the CLI prints as one line and exits with code 2. An 'int' flag takes decimal digits
  * only (`--hidden 0x10`, `--hidden 1e3` and `--hidden ""` are refused) and, with `min` in its
  * spec, checks the lower bound — the one place the commands' integer flags are checked.
+ *
+ * One flag vocabulary for every command (the README's table; spec/cli/flag-vocabulary.spec.ts
+ * enforces it): a former name stays as a `deprecated(...)` alias, parsed as its new name after
+ * one notice line on stderr, and hidden from --help.
  */
 
 export class UsageError extends Error {
@@ -23,6 +27,26 @@ export interface FlagSpec {
   choices?: string[];
   /** Smallest value an 'int' flag accepts (absent: any integer). */
   min?: number;
+  /** A deprecated name of the flag `aliasOf` (built by `deprecated`): parsed as that flag, after a notice. */
+  aliasOf?: string;
+  /** A boolean that once took `yes|no` as a separate argument: `--flag yes` still works, after a notice. */
+  formerYesNo?: boolean;
+}
+
+/** A former flag name, kept so old command lines still run: parsed as `--${newName}` after one notice on stderr. */
+export function deprecated(newName: string): FlagSpec {
+  return { type: 'string', description: '', aliasOf: newName };
+}
+
+/** Notices already printed in this process: each deprecated spelling is announced once. */
+const noticed = new Set<string>();
+
+/** One line on stderr telling that `old` is deprecated in favour of `now` (once per process and spelling). */
+export function deprecationNotice(command: string, old: string, now: string): void {
+  const line = `seqgrad ${command}: ${old} is deprecated, use ${now}`;
+  if (noticed.has(line)) return;
+  noticed.add(line);
+  console.error(line);
 }
 
 export type FlagValues = Record<string, string | number | boolean | string[] | undefined>;
@@ -50,6 +74,12 @@ export function parseArgs(command: string, argv: string[], spec: Record<string, 
       value = name.slice(eq + 1);
       name = name.slice(0, eq);
     }
+    const negated = !spec[name] && name.startsWith('no-');
+    const alias = spec[negated ? name.slice(3) : name]?.aliasOf;
+    if (alias !== undefined) {
+      deprecationNotice(command, `--${name}`, `--${negated ? 'no-' : ''}${alias}`);
+      name = negated ? `no-${alias}` : alias;
+    }
     const s = spec[name];
     if (!s && name.startsWith('no-') && spec[name.slice(3)]?.type === 'boolean' && value === undefined) {
       flags[name.slice(3)] = false;
@@ -59,6 +89,10 @@ export function parseArgs(command: string, argv: string[], spec: Record<string, 
       throw new UsageError(`${command}: unknown flag --${name} (see 'seqgrad ${command} --help')`);
     }
     if (s.type === 'boolean') {
+      if (value === undefined && s.formerYesNo && /^(yes|no)$/.test(argv[i + 1] ?? '')) {
+        value = argv[++i];
+        deprecationNotice(command, `--${name} ${value}`, value === 'yes' ? `--${name}` : `--no-${name}`);
+      }
       if (value === undefined) flags[name] = true;
       else if (value === 'true' || value === 'yes') flags[name] = true;
       else if (value === 'false' || value === 'no') flags[name] = false;
@@ -108,29 +142,34 @@ export function parseDecimalInt(text: string): number | null {
   return Number.isSafeInteger(v) ? v : null;
 }
 
-/** The --help text of a command from its flag spec. */
 /** Where flag descriptions start in --help (a flag and its argument longer than this get their own line). */
 const HELP_COLUMN = 34;
 
-export function helpText(usage: string, summary: string, spec: Record<string, FlagSpec>): string {
+/**
+ * The --help text of a command from its flag spec: a boolean shows as `--[no-]name` (both forms
+ * work), deprecated aliases are not listed; `notes` (e.g. what the progress columns mean) come last.
+ */
+export function helpText(usage: string, summary: string, spec: Record<string, FlagSpec>, notes?: string): string {
   const lines = [`usage: ${usage}`, '', summary, ''];
-  const entries = Object.entries(spec).filter(([name]) => name !== 'help');
+  const entries = Object.entries(spec).filter(([name, s]) => name !== 'help' && s.aliasOf === undefined);
   if (entries.length > 0) lines.push('flags:');
   for (const [name, s] of entries) {
     const arg = s.type === 'boolean' ? '' : s.choices ? ` ${s.choices.join('|')}` : ` ${s.type === 'list' ? 'a,b,…' : s.type.toUpperCase()}`;
-    const def = s.default !== undefined && s.default !== false ? ` (default ${Array.isArray(s.default) ? s.default.join(',') : s.default})` : '';
-    const head = `  --${name}${arg}`;
+    const shown = s.default === true ? 'yes' : Array.isArray(s.default) ? s.default.join(',') : s.default;
+    const def = s.default !== undefined && s.default !== false ? ` (default ${shown})` : '';
+    const head = `  --${s.type === 'boolean' ? '[no-]' : ''}${name}${arg}`;
     // A long choice list gets a line of its own: a description never runs into it.
     if (head.length > HELP_COLUMN - 2) lines.push(head, ' '.repeat(HELP_COLUMN) + `${s.description}${def}`);
     else lines.push(head.padEnd(HELP_COLUMN) + `${s.description}${def}`);
   }
   lines.push('  --help'.padEnd(HELP_COLUMN) + 'show this help');
+  if (notes) lines.push('', notes);
   return lines.join('\n');
 }
 
 /** Print a command's --help text; returns the exit code 0. */
-export function printHelp(usage: string, summary: string, spec: Record<string, FlagSpec>): number {
-  console.log(helpText(usage, summary, spec));
+export function printHelp(usage: string, summary: string, spec: Record<string, FlagSpec>, notes?: string): number {
+  console.log(helpText(usage, summary, spec, notes));
   return 0;
 }
 

@@ -3,7 +3,9 @@
  *
  * On a terminal (stderr is a TTY) it redraws one line in place: a bar, done/total, rate and the
  * caller's numbers (loss, tokens/s, …), at most ten times a second. Elsewhere (a pipe, CI, a log
- * file) it prints a plain line every few seconds, so logs stay readable. It writes to stderr only,
+ * file) it prints a plain line every few seconds, so logs stay readable — and never the same line
+ * twice: the last step's line is printed by `finish` (with the latest info and its message), and a
+ * `finish` after a line already printed for the same step adds only its message. It writes to stderr only,
  * so `--json` output on stdout stays clean.
  */
 
@@ -17,7 +19,10 @@ export interface ProgressOptions {
 export interface Progress {
   /** Report that `done` of `total` units are finished; `info` is shown as `key value` pairs. */
   update(done: number, info?: Record<string, number | string>): void;
-  /** End the bar (a final line, with `message` when given). Further updates are ignored. */
+  /**
+   * End the bar (a final line, with `message` when given). Further updates are ignored. Off a TTY
+   * the last step's line waits for finish, so every caller ends with finish.
+   */
   finish(message?: string): void;
 }
 
@@ -48,6 +53,8 @@ export function createProgress(opts: ProgressOptions, sink: ProgressSink = stder
   let finished = false;
   let lastDone = 0;
   let lastInfo: Record<string, number | string> | undefined;
+  /** The done count and info of the last plain line printed (off a TTY): `finish` does not repeat it. */
+  let printed: { done: number; info: string } | null = null;
 
   const render = (done: number, info?: Record<string, number | string>): string => {
     const elapsedS = Math.max(1e-9, (now() - start) / 1000);
@@ -75,6 +82,7 @@ export function createProgress(opts: ProgressOptions, sink: ProgressSink = stder
       const t = now();
       const interval = sink.isTTY ? TTY_INTERVAL_MS : LOG_INTERVAL_MS;
       if (t - lastDraw < interval && done < opts.total) return;
+      if (!sink.isTTY && done >= opts.total) return; // finish prints it, with the info as it is then
       lastDraw = t;
       const line = render(done, info);
       if (sink.isTTY) {
@@ -83,6 +91,7 @@ export function createProgress(opts: ProgressOptions, sink: ProgressSink = stder
         lastLine = fitted;
       } else {
         sink.write(line + '\n');
+        printed = { done, info: formatInfo(info) };
       }
     },
     finish(message) {
@@ -92,6 +101,8 @@ export function createProgress(opts: ProgressOptions, sink: ProgressSink = stder
       if (sink.isTTY) {
         const fitted = fit(line, sink.columns);
         sink.write(`\r${fitted}${' '.repeat(Math.max(0, lastLine.length - fitted.length))}\n`);
+      } else if (printed?.done === lastDone && printed.info === formatInfo(lastInfo)) {
+        if (message) sink.write(`${opts.label}  ${message}\n`);
       } else {
         sink.write(line + '\n');
       }

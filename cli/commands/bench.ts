@@ -1,4 +1,4 @@
-import { helpText, parseArgs, parseDecimalInt, UsageError, type FlagSpec } from '../args.js';
+import { deprecationNotice, helpText, parseArgs, parseDecimalInt, UsageError, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
 import { listBackends } from '../../engine/backend.js';
 import { initWasmBackend, type WasmBackend } from '../../engine/wasm/index.js';
@@ -17,7 +17,7 @@ const spec: Record<string, FlagSpec> = {
   sizes: { type: 'list', description: 'workload sizes (gemm: n; cells, train, sample, memory: hidden sizes H)' },
   backend: { type: 'list', description: `seqgrad backends to run, side by side (${BACKENDS.join('|')})`, default: ['js', 'wasm'] },
   'require-gpu': { type: 'boolean', description: 'gpu: fail unless gpu.js really runs WebGL (instead of its WebAssembly/CPU fallback)' },
-  cell: { type: 'list', description: 'cells of the model suites (rnn|gru|lstm; gru = PyTorch\'s reset-after GRU)', default: DEFAULT_WORKLOAD.cells },
+  cell: { type: 'list', description: `cells of the model suites (${DEFAULT_WORKLOAD.cells.join('|')}; gru-reset-after = PyTorch's GRU)`, default: DEFAULT_WORKLOAD.cells },
   batch: { type: 'int', description: 'model suites: batch B', min: 1, default: DEFAULT_WORKLOAD.batch },
   'seq-len': { type: 'int', description: 'model suites: time steps T', min: 1, default: DEFAULT_WORKLOAD.steps },
   input: { type: 'int', description: 'model suites: input / embedding width D', min: 1, default: DEFAULT_WORKLOAD.input },
@@ -32,7 +32,8 @@ const spec: Record<string, FlagSpec> = {
   'relaxed-simd': { type: 'string', choices: ['auto', 'on', 'off'], description: 'wasm: f32x4.relaxed_madd (auto = where it validates) or mul + add', default: 'auto' },
   clock: { type: 'string', choices: ['wall', 'cpu'], description: 'the table\'s clock: wall time, or CPU time of the working process (for a busy machine)', default: 'wall' },
   peers: { type: 'boolean', description: 'also run TensorFlow.js (cpu, wasm), brain.js and PyTorch where installed' },
-  json: { type: 'string', description: 'write the header and every result to this JSON file' },
+  json: { type: 'boolean', description: 'print the header and every result as JSON on stdout (the tables go to stderr)' },
+  'json-file': { type: 'string', description: 'write the header and every result to this JSON file' },
   list: { type: 'boolean', description: 'list the suites and exit' },
 };
 
@@ -42,10 +43,11 @@ export const benchCommand: Command = {
   async run(argv) {
     if (argv.includes('--help')) {
       const names = suites.map((s) => `  ${s.name.padEnd(12)}${s.summary}`).join('\n');
-      console.log(`${helpText('seqgrad bench [suite…] [--sizes a,b] [--backend js,wasm,gpu] [--clock cpu] [--peers] [--json FILE]', this.summary, spec)}\n\nsuites:\n${names}\n\nmemory: run node with --expose-gc for a full GC before each heap sample (else it is switched on at run time).`);
+      console.log(`${helpText('seqgrad bench [suite…] [--sizes a,b] [--backend js,wasm,gpu] [--clock cpu] [--peers] [--json] [--json-file FILE]', this.summary, spec)}\n\nsuites:\n${names}\n\nmemory: run node with --expose-gc for a full GC before each heap sample (else it is switched on at run time).`);
       return 0;
     }
-    const { flags, positionals } = parseArgs('bench', argv, spec);
+    const { flags, positionals } = parseArgs('bench', formerJsonFile(argv), spec);
+    const print = flags.json ? console.error : console.log;
     if (flags.list) {
       for (const s of suites) console.log(`${s.name.padEnd(12)}${s.summary}${s.defaultSizes ? ` (sizes ${s.defaultSizes.join(',')})` : ''}`);
       return 0;
@@ -58,7 +60,7 @@ export const benchCommand: Command = {
     const sizes = parseSizes(flags.sizes as string[] | undefined);
     const runs = flags.runs as number;
     const workload = workloadOptions(flags);
-    planOutputs({ command: 'bench', outputs: { '--json': flags.json as string | undefined } });
+    planOutputs({ command: 'bench', outputs: { '--json-file': flags['json-file'] as string | undefined } });
     const { backends, notes, dispose } = await prepareBackends(
       flags.backend as string[], flags['relaxed-simd'] as 'auto' | 'on' | 'off', flags['require-gpu'] === true,
     );
@@ -81,13 +83,13 @@ export const benchCommand: Command = {
       };
       const info = machineInfo(backends, notes, peers);
       const clock = flags.clock as Clock;
-      console.log(formatHeader(info, ctx, clock));
+      print(formatHeader(info, ctx, clock));
       const results: BenchResult[] = [];
       const reports: Record<string, unknown> = {};
       for (const suite of chosen) {
         if (suite.run) {
           const report = await suite.run(ctx);
-          console.log(`\n${suite.name}: ${suite.summary}\n${report.text}`);
+          print(`\n${suite.name}: ${suite.summary}\n${report.text}`);
           reports[suite.name] = report.results;
           continue;
         }
@@ -96,14 +98,15 @@ export const benchCommand: Command = {
           ctx.log(`bench: ${suite.name} ${benchCase.name} …`);
           suiteResults.push(...(await runCase(benchCase, ctx, peers)));
         }
-        console.log(`\n${suite.name}: ${suite.summary}\n${formatTable(suiteResults, clock)}`);
+        print(`\n${suite.name}: ${suite.summary}\n${formatTable(suiteResults, clock)}`);
         results.push(...suiteResults);
       }
-      if (flags.json) {
-        const path = flags.json as string;
-        const options = { runs: ctx.runs, warmupMs: ctx.warmupMs, minRunMs: ctx.minRunMs, clock, workload };
-        writeFileAtomic(path, `${JSON.stringify({ machine: info, options, results, reports }, null, 2)}\n`);
-        console.error(`bench: results written to ${path}`);
+      const options = { runs: ctx.runs, warmupMs: ctx.warmupMs, minRunMs: ctx.minRunMs, clock, workload };
+      const document = `${JSON.stringify({ machine: info, options, results, reports }, null, 2)}\n`;
+      if (flags.json) process.stdout.write(document);
+      if (flags['json-file']) {
+        writeFileAtomic(flags['json-file'] as string, document);
+        console.error(`bench: results written to ${String(flags['json-file'])}`);
       }
       return 0;
     } finally {
@@ -113,9 +116,33 @@ export const benchCommand: Command = {
   },
 };
 
+/**
+ * `--json FILE` once wrote the file (now `--json-file FILE`; `--json` prints to stdout): a `--json`
+ * followed by a value that is no suite name, or `--json=FILE`, is still taken as the file, after a notice.
+ */
+function formerJsonFile(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1];
+    const valued = argv[i].startsWith('--json=') && !/^--json=(yes|no|true|false)$/.test(argv[i]);
+    const separate = argv[i] === '--json' && next !== undefined && !next.startsWith('--') && !suites.some((s) => s.name === next);
+    if (!valued && !separate) {
+      out.push(argv[i]);
+      continue;
+    }
+    deprecationNotice('bench', '--json FILE', '--json-file FILE (--json prints to stdout)');
+    out.push('--json-file', valued ? argv[i].slice('--json='.length) : argv[++i]);
+  }
+  return out;
+}
+
 /** The model suites' shape from the flags. */
 function workloadOptions(flags: Record<string, unknown>): WorkloadOptions {
-  const cells = flags.cell as string[];
+  const cells = (flags.cell as string[]).map((c) => {
+    if (c !== 'gru') return c;
+    deprecationNotice('bench', '--cell gru', '--cell gru-reset-after (the notes\' GRU is train\'s gru)');
+    return 'gru-reset-after';
+  });
   for (const c of cells) {
     if (!DEFAULT_WORKLOAD.cells.includes(c)) throw new UsageError(`bench: --cell expects ${DEFAULT_WORKLOAD.cells.join('|')}, got '${c}'`);
   }

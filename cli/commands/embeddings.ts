@@ -3,7 +3,7 @@
  * tsne | debias`. Thin: read the vectors file (word2vec or GloVe text format, detected), call
  * training/embeddings.ts, tsne.ts, debias.ts, print a table or JSON.
  */
-import { parseArgs, printHelp, type FlagSpec, type FlagValues } from '../args.js';
+import { deprecated, parseArgs, printHelp, type FlagSpec, type FlagValues } from '../args.js';
 import type { Command } from '../command.js';
 import { createProgress } from '../progress.js';
 import { Matrix } from '../../engine/matrix.js';
@@ -228,7 +228,8 @@ export const evalSimilarityCommand: Command = {
 const TSNE_SPEC: Record<string, FlagSpec> = {
   words: { type: 'list', description: 'the words to plot' },
   top: { type: 'int', description: 'plot the first N words of the file that contain a letter' },
-  out: { type: 'string', description: 'write the SVG scatter plot here' },
+  plot: { type: 'string', description: 'write the SVG scatter plot here' },
+  out: deprecated('plot'),
   perplexity: { type: 'number', description: 'effective neighbours (lowered to (n − 1)/3 for few points)', default: 30 },
   iterations: { type: 'int', description: 'gradient steps', default: 1000 },
   'learning-rate': { type: 'number', description: 'η', default: 200 },
@@ -242,14 +243,14 @@ export const tsneCommand: Command = {
   name: 'tsne',
   summary: 'exact t-SNE of word vectors to 2-D, with an SVG scatter plot of the labelled words',
   run(argv) {
-    const p = parse('tsne', argv, TSNE_SPEC, 'seqgrad tsne VECTORS --words a,b,c | --top N [--out plot.svg] [--json]', this.summary);
+    const p = parse('tsne', argv, TSNE_SPEC, 'seqgrad tsne VECTORS --words a,b,c | --top N [--plot plot.svg] [--json]', this.summary);
     if (!p) return 0;
     const [path] = p.positionals;
     const words = p.flags.words as string[] | undefined;
     const top = p.flags.top as number | undefined;
     if ((words === undefined) === (top === undefined)) throw new InputError('tsne: expected exactly one of --words a,b,c and --top N');
     if (top !== undefined && top < 2) throw new InputError(`tsne: expected --top N with N ≥ 2, got ${top}`);
-    planOutputs({ command: 'tsne', inputs: { VECTORS: path }, outputs: { '--out': p.flags.out as string | undefined } });
+    planOutputs({ command: 'tsne', inputs: { VECTORS: path }, outputs: { '--plot': p.flags.plot as string | undefined } });
     const wv = loadVectors(path, undefined, 'tsne');
     let rows: number[];
     if (words) rows = words.map((w) => rowOf(wv, w, path));
@@ -282,12 +283,12 @@ export const tsneCommand: Command = {
     });
     progress.finish(`t-SNE: ${rows.length} points, KL(P‖Q) = ${finalKl.toFixed(4)}, ${((Date.now() - started) / 1000).toFixed(1)} s`);
     const points = rows.map((r, i) => ({ x: y.get(i, 0), y: y.get(i, 1), label: wv.words[r] }));
-    if (p.flags.out) {
+    if (p.flags.plot) {
       const title = (p.flags.title as string | undefined) ?? `t-SNE of ${rows.length} words (${path}, perplexity ${perplexity.toFixed(1)})`;
-      writeFileAtomic(p.flags.out as string, scatterSvg({ title, points }));
+      writeFileAtomic(p.flags.plot as string, scatterSvg({ title, points }));
     }
     if (p.flags.json) console.log(JSON.stringify({ perplexity, kl: finalKl, points: points.map((q) => ({ word: q.label, x: q.x, y: q.y })) }, null, 2));
-    else if (p.flags.out) console.log(`wrote ${p.flags.out}`);
+    else if (p.flags.plot) console.log(`wrote ${p.flags.plot}`);
     else points.forEach((q) => console.log(`${q.label}\t${q.x.toFixed(4)}\t${q.y.toFixed(4)}`));
     return 0;
   },

@@ -4,7 +4,7 @@
  * in GloVe's text format (no header) atomically. Thin: training/text/corpus.ts,
  * training/embeddings/glove.ts and vectors.ts.
  */
-import { parseArgs, printHelp, type FlagSpec } from '../args.js';
+import { deprecated, parseArgs, printHelp, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
 import { readCorpusInput } from '../files.js';
 import { createProgress, type Progress } from '../progress.js';
@@ -16,7 +16,8 @@ import { interrupted, stopFlag } from '../interrupt.js';
 
 const spec: Record<string, FlagSpec> = {
   corpus: { type: 'string', description: 'a text file, or a directory of .txt files' },
-  dim: { type: 'int', description: 'vector size d', min: 1, default: 100 },
+  embedding: { type: 'int', description: 'vector size d', min: 1, default: 100 },
+  dim: deprecated('embedding'),
   window: { type: 'int', description: 'symmetric window (pairs at distance d weigh 1/d)', min: 1, default: 15 },
   'min-count': { type: 'int', description: 'drop words seen fewer times', min: 1, default: 5 },
   'x-max': { type: 'number', description: 'x_max of f(x) = (x/x_max)^α', default: 100 },
@@ -40,7 +41,7 @@ export const gloveCommand: Command = {
   run(argv) {
     const { flags } = parseArgs('glove', argv, spec);
     if (flags.help) return printHelp(
-      'seqgrad glove --corpus FILE|DIR [--dim 100] [--window 15] [--min-count 5] [--epochs 15] [--combine average|sum] [--threads 1] [--out glove.txt]',
+      'seqgrad glove --corpus FILE|DIR [--embedding 100] [--window 15] [--min-count 5] [--epochs 15] [--combine average|sum] [--threads 1] [--out glove.txt]',
       this.summary, spec,
     );
     for (const name of ['x-max', 'alpha', 'eta']) {
@@ -53,7 +54,7 @@ export const gloveCommand: Command = {
     const epochs = flags.epochs as number;
     let progress: Progress | null = null;
     const result = trainGlove(corpus.documents.map((d) => d.tokens), {
-      dim: flags.dim as number,
+      dim: flags.embedding as number,
       window: flags.window as number,
       minCount: flags['min-count'] as number,
       xMax: flags['x-max'] as number,
@@ -83,7 +84,7 @@ export const gloveCommand: Command = {
     const seconds = result.countSeconds + result.trainSeconds;
     const summary = {
       corpus: flags.corpus, documents: corpus.documents.length, tokens: corpus.tokenCount,
-      dim: flags.dim, window: flags.window, minCount: flags['min-count'], epochs, seed: flags.seed,
+      dim: flags.embedding, window: flags.window, minCount: flags['min-count'], epochs, seed: flags.seed,
       vocabulary: result.words.length, trainWords: result.trainWords, entries: result.cooccurrences.size,
       countSeconds: Number(result.countSeconds.toFixed(3)), trainSeconds: Number(result.trainSeconds.toFixed(3)),
       wordsPerSecond: Math.round(result.wordsPerSecond),
@@ -92,7 +93,7 @@ export const gloveCommand: Command = {
     if (flags.json) console.log(JSON.stringify(summary, null, 2));
     else {
       console.log(
-        `glove: ${summary.vocabulary} words × ${flags.dim}, ${summary.entries} co-occurrences, ${epochs} epochs in ` +
+        `glove: ${summary.vocabulary} words × ${flags.embedding}, ${summary.entries} co-occurrences, ${epochs} epochs in ` +
         `${seconds.toFixed(1)} s (count ${summary.countSeconds} s, train ${summary.trainSeconds} s), ` +
         `${summary.wordsPerSecond} corpus words/s, final cost ${summary.finalCost} → ${out}`,
       );

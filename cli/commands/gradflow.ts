@@ -3,7 +3,7 @@
  * GRU and LSTM — the notes' vanishing gradient, printed and plotted on one log-scale chart.
  * Thin: parses flags, calls training/check/gradflow.ts.
  */
-import { parseArgs, printHelp, type FlagSpec } from '../args.js';
+import { deprecated, parseArgs, printHelp, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
 import type { CellKind } from '../../layers/cells/cell.js';
 import { formatGradFlowTable, gradFlowSvg, gradientFlow } from '../../training/check/gradflow.js';
@@ -19,7 +19,8 @@ const spec: Record<string, FlagSpec> = {
   batch: { type: 'int', description: 'sequences averaged per norm', min: 1, default: 8 },
   seed: { type: 'int', description: 'seed of the weights (PyTorch default init), inputs and loss direction', default: 1 },
   'forget-bias': { type: 'number', description: 'LSTM: set b_f to this after init (default: PyTorch init unchanged)' },
-  out: { type: 'string', description: 'the SVG chart (log scale)', default: 'gradflow.svg' },
+  plot: { type: 'string', description: 'the SVG chart (log scale)', default: 'gradflow.svg' },
+  out: deprecated('plot'),
   every: { type: 'int', description: 'table: every N-th step (plus the first and last)', min: 1, default: 10 },
   json: { type: 'boolean', description: 'print every norm as JSON instead of the table' },
   help: { type: 'boolean', description: '' },
@@ -30,8 +31,8 @@ export const gradflowCommand: Command = {
   summary: 'vanishing gradients: ‖∂L/∂a⟨t⟩‖ per step for RNN, GRU, LSTM (table + log-scale SVG)',
   run(argv) {
     const { flags } = parseArgs('gradflow', argv, spec);
-    if (flags.help) return printHelp('seqgrad gradflow [--cell rnn|gru|lstm|all] [--steps 100] [--hidden 32] [--out gradflow.svg] [--json]', this.summary, spec);
-    planOutputs({ command: 'gradflow', outputs: { '--out': flags.out as string } });
+    if (flags.help) return printHelp('seqgrad gradflow [--cell rnn|gru|lstm|all] [--steps 100] [--hidden 32] [--plot gradflow.svg] [--json]', this.summary, spec);
+    planOutputs({ command: 'gradflow', outputs: { '--plot': flags.plot as string } });
     const results = CELLS[flags.cell as string].map((cell) => gradientFlow({
       cell,
       steps: flags.steps as number,
@@ -40,7 +41,7 @@ export const gradflowCommand: Command = {
       seed: flags.seed as number,
       forgetBias: cell === 'lstm' ? (flags['forget-bias'] as number | undefined) : undefined,
     }));
-    const out = flags.out as string;
+    const out = flags.plot as string;
     writeFileAtomic(out, gradFlowSvg(results));
     if (flags.json) {
       console.log(JSON.stringify({ svg: out, results }, null, 2));

@@ -10,7 +10,7 @@ import { loadAnyLanguageModel } from '../../training/lm/model-file.js';
 import { beamText, greedyText, sampleTextStream, type GeneratedText } from '../../training/lm/use.js';
 
 const spec: Record<string, FlagSpec> = {
-  model: { type: 'string', description: 'model file written by seqgrad train' },
+  model: { type: 'string', description: 'model file written by seqgrad train (or its --checkpoint)' },
   n: { type: 'int', description: 'how many sequences (with --beam: the n best)', min: 1, default: 10 },
   temperature: { type: 'number', description: 'τ: < 1 sharper, > 1 flatter, 0 greedy', default: 1 },
   'top-k': { type: 'int', description: 'draw among the k most probable tokens only', min: 1 },

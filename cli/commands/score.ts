@@ -9,9 +9,9 @@ import { loadLanguageModel } from '../../training/lm/model-file.js';
 import { sentenceLogProb } from '../../training/lm/use.js';
 
 const spec: Record<string, FlagSpec> = {
-  model: { type: 'string', description: 'model file written by seqgrad train' },
+  model: { type: 'string', description: 'model file written by seqgrad train (or its --checkpoint)' },
   tokens: { type: 'boolean', description: 'also print log P of every token' },
-  'no-eos': { type: 'boolean', description: 'do not score the final <EOS>' },
+  eos: { type: 'boolean', description: 'score the final <EOS> (--no-eos: score the text as a prefix)', default: true },
   backend: BACKEND_FLAG,
   json: { type: 'boolean', description: 'print the scores as JSON (each names the backend used)' },
   help: { type: 'boolean', description: '' },
@@ -28,8 +28,8 @@ export const scoreCommand: Command = {
     const backend = await selectBackend(flags.backend as string);
     const model = loadLanguageModel(flags.model as string);
     const scores = positionals.map((text) => {
-      if (text.trim().length === 0 && flags['no-eos']) throw new UsageError('expected a non-empty text');
-      return { text, ...sentenceLogProb(model, text, { endWithEos: flags['no-eos'] !== true }) };
+      if (text.trim().length === 0 && flags.eos !== true) throw new UsageError('expected a non-empty text');
+      return { text, ...sentenceLogProb(model, text, { endWithEos: flags.eos === true }) };
     });
     if (flags.json) {
       console.log(JSON.stringify(scores.map((s) => ({ ...s, backend })), null, 2));

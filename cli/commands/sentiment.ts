@@ -5,7 +5,7 @@
  * (model (b), the LSTM, is added there beside 'avg').
  */
 import { rnnRegularizationFlags, rnnRegularizationFromFlags } from '../rnn-flags.js';
-import { parseArgs, printHelp, UsageError, type FlagSpec, type FlagValues } from '../args.js';
+import { deprecated, parseArgs, printHelp, UsageError, type FlagSpec, type FlagValues } from '../args.js';
 import type { Command } from '../command.js';
 import { createProgress } from '../progress.js';
 import { runSubcommand, type SubcommandRun } from '../subcommands.js';
@@ -24,7 +24,7 @@ import { lstmModelFactory } from '../../training/sentiment/lstm.js';
 import { InputError } from '../../training/core/errors.js';
 import { interrupted, stopFlag } from '../interrupt.js';
 
-/** The model kinds `--model` accepts. */
+/** The model kinds `--arch` accepts. */
 export const MODEL_FACTORIES: Record<string, SentimentModelFactory> = {
   avg: averageModelFactory,
   lstm: lstmModelFactory,
@@ -40,10 +40,12 @@ const COMMON: Record<string, FlagSpec> = {
 
 const TRAIN: Record<string, FlagSpec> = {
   ...COMMON,
-  model: { type: 'string', description: 'model kind', default: 'avg', choices: Object.keys(MODEL_FACTORIES) },
+  arch: { type: 'string', description: 'model: average of embeddings or an LSTM', default: 'avg', choices: Object.keys(MODEL_FACTORIES) },
+  model: deprecated('arch'),
   vectors: { type: 'string', description: 'pretrained word vectors (word2vec/GloVe text) for the embedding' },
   freeze: { type: 'boolean', description: 'keep the embedding fixed (default: yes with --vectors, no without)' },
-  dim: { type: 'int', description: 'embedding size without --vectors', default: 50 },
+  embedding: { type: 'int', description: 'embedding size without --vectors', default: 50 },
+  dim: deprecated('embedding'),
   hidden: { type: 'int', description: 'hidden size (recurrent models)', default: 64 },
   layers: { type: 'int', description: 'stacked recurrent layers (recurrent models)', default: 1 },
   bidirectional: { type: 'boolean', description: 'bidirectional recurrent layers (recurrent models)' },
@@ -58,19 +60,21 @@ const TRAIN: Record<string, FlagSpec> = {
 
 const EVAL: Record<string, FlagSpec> = {
   ...COMMON,
-  in: { type: 'string', description: 'a model file from `seqgrad sentiment train --out`' },
+  model: { type: 'string', description: 'a model file from `seqgrad sentiment train --out`' },
+  in: deprecated('model'),
 };
 
 const PREDICT: Record<string, FlagSpec> = {
-  in: { type: 'string', description: 'a model file from `seqgrad sentiment train --out`' },
+  model: { type: 'string', description: 'a model file from `seqgrad sentiment train --out`' },
+  in: deprecated('model'),
   json: { type: 'boolean', description: 'print the predictions as JSON' },
   help: { type: 'boolean', description: '' },
 };
 
 const USAGE = [
-  'seqgrad sentiment train --data yelp|amazon|imdb|all|emojify|FILE.tsv|FILE.csv [--model avg|lstm [--hidden 64] [--layers 1] [--bidirectional]] [--vectors FILE] [--out model.json] [--json]',
-  '       seqgrad sentiment eval --in model.json [--data NAME] [--json]',
-  '       seqgrad sentiment predict --in model.json "a sentence" […]',
+  'seqgrad sentiment train --data yelp|amazon|imdb|all|emojify|FILE.tsv|FILE.csv [--arch avg|lstm [--hidden 64] [--layers 1] [--bidirectional]] [--vectors FILE] [--out model.json] [--json]',
+  '       seqgrad sentiment eval --model model.json [--data NAME] [--json]',
+  '       seqgrad sentiment predict --model model.json "a sentence" […]',
 ].join('\n');
 
 const SUMMARY = 'sentiment classifiers (average of embeddings → softmax; embedding → LSTM → softmax): train | eval | predict';
@@ -105,7 +109,7 @@ function classLabels(classes: string[]): string[] {
 }
 
 function loadModel(path: string | undefined): SentimentModel & { json: SentimentModelJSON } {
-  if (!path) throw new UsageError('sentiment: expected --in model.json');
+  if (!path) throw new UsageError('sentiment: expected --model model.json');
   try {
     const json = readJsonFile<SentimentModelJSON>(path, 'sentiment model file');
     const factory = MODEL_FACTORIES[json?.model];
@@ -131,7 +135,7 @@ function train(flags: FlagValues): number {
   });
   const seed = (flags.seed as number | undefined) ?? 1;
   const data = loadData(flags, flags.data as string | undefined, seed);
-  const factory = MODEL_FACTORIES[flags.model as string];
+  const factory = MODEL_FACTORIES[flags.arch as string];
   let vectors: WordVectors | undefined;
   if (flags.vectors) {
     try {
@@ -145,7 +149,7 @@ function train(flags: FlagValues): number {
   const vocab = buildSentimentVocabulary(data.train, vectors ? vectors.words.map((w) => w.toLowerCase()) : []);
   const rng = new Rng(seed);
   const model = factory.create(vocab, data.classes, rng, {
-    dim: flags.dim as number, vectors, freeze: flags.freeze as boolean | undefined, hidden: flags.hidden as number,
+    dim: flags.embedding as number, vectors, freeze: flags.freeze as boolean | undefined, hidden: flags.hidden as number,
     layers: flags.layers as number, bidirectional: flags.bidirectional === true, ...rnnRegularizationFromFlags(flags),
   });
   const kind = flags.optimizer as 'adam' | 'sgd';
@@ -153,7 +157,7 @@ function train(flags: FlagValues): number {
     kind, lr: (flags.lr as number | undefined) ?? (kind === 'adam' ? 0.01 : 0.5), weightDecay: flags['weight-decay'] as number,
   };
   const epochs = flags.epochs as number;
-  const progress = createProgress({ label: `sentiment ${flags.model} on ${data.name}`, total: epochs, unit: 'epochs' });
+  const progress = createProgress({ label: `sentiment ${flags.arch} on ${data.name}`, total: epochs, unit: 'epochs' });
   const started = Date.now();
   const history = trainSentiment(model, data.train, {
     epochs, batchSize: flags.batch as number, optimizer, rng, signal: stopFlag,
@@ -173,14 +177,14 @@ function train(flags: FlagValues): number {
   if (flags.json) {
     const result = evaluateSentiment(model, data.test);
     console.log(JSON.stringify({
-      data: data.name, model: flags.model, vectors: flags.vectors ?? null, frozen: model.embedding.frozen,
+      data: data.name, model: flags.arch, vectors: flags.vectors ?? null, frozen: model.embedding.frozen,
       vocabulary: vocab.size, dim: model.embedding.weight.cols, train: data.train.length, test: data.test.length,
       epochs, seconds, finalLoss: last?.loss, trainAccuracy: last?.trainAccuracy,
       testAccuracy: result.accuracy, confusion: result.confusion, classes: data.classes,
     }, null, 2));
     return interrupted('sentiment train', null, [flags.out as string | undefined]);
   }
-  console.log(`${flags.model} model, d = ${model.embedding.weight.cols}, vocabulary ${vocab.size}${model.embedding.frozen ? ', embedding frozen' : ''}; ${data.train.length} training sentences`);
+  console.log(`${flags.arch} model, d = ${model.embedding.weight.cols}, vocabulary ${vocab.size}${model.embedding.frozen ? ', embedding frozen' : ''}; ${data.train.length} training sentences`);
   console.log(`final training loss ${last?.loss.toFixed(4)}, training accuracy ${(100 * (last?.trainAccuracy ?? 0)).toFixed(1)}%`);
   printEvaluation(testName, model, data);
   if (flags.out) console.log(`wrote ${flags.out}`);
@@ -188,7 +192,7 @@ function train(flags: FlagValues): number {
 }
 
 function evaluate(flags: FlagValues): number {
-  const model = loadModel(flags.in as string | undefined);
+  const model = loadModel(flags.model as string | undefined);
   const meta = model.json.meta ?? {};
   const name = (flags.data as string | undefined) ?? (meta.data as string | undefined);
   const seed = (flags.seed as number | undefined) ?? (meta.seed as number | undefined) ?? 1;
@@ -206,7 +210,7 @@ function evaluate(flags: FlagValues): number {
 }
 
 function predict(flags: FlagValues, texts: string[]): number {
-  const model = loadModel(flags.in as string | undefined);
+  const model = loadModel(flags.model as string | undefined);
   if (texts.length === 0) throw new UsageError('sentiment predict: expected at least one sentence');
   const labels = predictSentiment(model, texts);
   const shown = classLabels(model.classes);

@@ -63,7 +63,7 @@ export function trainTransformerSeq2Seq(
   const clip = flags.clip as number;
   const trainer = new TransformerSeq2SeqTrainer(model, data, {
     batch: flags.batch as number, optimizer: { kind: flags.optimizer as OptimizerKind, lr: flags.lr as number },
-    clipNorm: clip > 0 ? clip : null, seed: flags.seed as number,
+    clipNorm: clip > 0 ? clip : null, clipMode: flags['clip-mode'] as 'norm' | 'value', seed: flags.seed as number,
   });
   let progress: Progress | null = null;
   let lastVal = '';
@@ -92,7 +92,7 @@ export function trainTransformerSeq2Seq(
     validation: e ? { loss: e.loss, exactMatch: e.exactMatch, bleu: e.bleu, decoded: e.decoded, step: e.step } : null,
   };
   saveTransformerSeq2Seq(flags.out as string, model, summary);
-  if (flags.curve) writeFileAtomic(flags.curve as string, curveSvg(`seq2seq Transformer (d = ${dModel}, ${model.config.encoderLayers} + ${model.config.decoderLayers} layers, ${heads} heads)`, result));
+  if (flags.plot) writeFileAtomic(flags.plot as string, curveSvg(`seq2seq Transformer (d = ${dModel}, ${model.config.encoderLayers} + ${model.config.decoderLayers} layers, ${heads} heads)`, result));
   if (flags.json) {
     console.log(JSON.stringify({ ...summary, out: flags.out, evaluations: result.evaluations }, null, 2));
     return interrupted('seq2seq train', result.steps, [flags.out as string]);
@@ -100,7 +100,7 @@ export function trainTransformerSeq2Seq(
   console.log(`${result.steps} steps (${result.epochs.toFixed(2)} epochs) in ${formatDuration(result.seconds)} (${formatDuration(result.trainSeconds)} training), ${Math.round(result.examplesPerSecond)} examples/s, stopped by ${result.stopReason}; ${summary.parameters} parameters`);
   console.log(`train loss ${result.finalLoss.toFixed(4)} nats/token`);
   if (e) console.log(`validation: loss ${e.loss.toFixed(4)} nats/token, greedy exact match ${(100 * e.exactMatch).toFixed(1)}%, BLEU ${e.bleu.toFixed(4)} (${e.decoded} pairs decoded)`);
-  console.log(`model written to ${String(flags.out)}${flags.curve ? `, curve to ${String(flags.curve)}` : ''}`);
+  console.log(`model written to ${String(flags.out)}${flags.plot ? `, curve to ${String(flags.plot)}` : ''}`);
   return interrupted('seq2seq train', result.steps, [flags.out as string]);
 }
 

@@ -14,7 +14,7 @@
  */
 import * as fs from 'node:fs';
 import { rnnRegularizationFlags, rnnRegularizationFromFlags } from '../rnn-flags.js';
-import { checkResumeConflicts, parseArgs, parseDecimalInt, positiveNumber, printHelp, UsageError, type FlagSpec, type FlagValues } from '../args.js';
+import { checkResumeConflicts, deprecated, parseArgs, parseDecimalInt, positiveNumber, printHelp, UsageError, type FlagSpec, type FlagValues } from '../args.js';
 import { BACKEND_FLAG, selectBackend } from '../backend.js';
 import type { Command } from '../command.js';
 import { readInputText } from '../files.js';
@@ -100,7 +100,8 @@ const trainSpec: Record<string, FlagSpec> = {
   batch: { type: 'int', description: 'examples per batch (batches group similar lengths)', min: 1, default: 64 },
   lr: { type: 'number', description: 'learning rate', default: 0.003 },
   optimizer: { type: 'string', description: 'update rule', choices: ['sgd', 'momentum', 'rmsprop', 'adam', 'adagrad'], default: 'adam' },
-  clip: { type: 'number', description: 'clip the global gradient norm to this (0 = no clipping)', default: 5 },
+  clip: { type: 'number', description: 'clip threshold (0 = no clipping)', default: 5 },
+  'clip-mode': { type: 'string', description: 'clip the global norm or each value', choices: ['norm', 'value'], default: 'norm' },
   'time-limit': { type: 'number', description: 'stop before this many seconds have passed' },
   'val-fraction': { type: 'number', description: 'fraction of the pairs held out for validation', default: 0.1 },
   'eval-every': { type: 'int', description: 'validate every N steps (default: once per epoch)', min: 1 },
@@ -109,7 +110,8 @@ const trainSpec: Record<string, FlagSpec> = {
   checkpoint: { type: 'string', description: 'write checkpoints here (atomically) at every validation' },
   resume: { type: 'string', description: 'continue a checkpoint (model and optimisation flags come from it)' },
   out: { type: 'string', description: 'model file to write', default: 'seq2seq.json' },
-  curve: { type: 'string', description: 'write the loss / exact-match curve (SVG) here' },
+  plot: { type: 'string', description: 'write the loss / exact-match curve (SVG) here' },
+  curve: deprecated('plot'),
   backend: BACKEND_FLAG,
   json: { type: 'boolean', description: 'print the summary as JSON' },
   ...rnnRegularizationFlags,
@@ -123,6 +125,13 @@ async function runTrain(argv: string[]): Promise<number> {
   if (flags.help) return printHelp(
     'seqgrad seq2seq train --pairs FILE.tsv [--level char|word] [--attention none|bahdanau|dot|general] [--cell lstm] [--hidden 64] [--bidirectional] [--layers 1] [--epochs 10] [--time-limit S] [--checkpoint FILE] [--resume FILE] --out M',
     'train an encoder-decoder on source<TAB>target pairs (teacher forcing, Adam, clipping, validation exact match and BLEU)', trainSpec,
+    [
+      'progress (stderr): steps done/total, %, time elapsed, eta, then',
+      '  loss       smoothed training loss, nats per target token (the summary\'s unit)',
+      '  ex/s       training pairs per second',
+      '  epoch      passes over the training split so far',
+      '  val exact  greedy exact match of the last validation',
+    ].join('\n'),
   );
   noPositionals(c, positionals);
   for (const name of ['epochs', 'lr', 'time-limit']) positiveNumber(c, flags, name);
@@ -132,7 +141,7 @@ async function runTrain(argv: string[]): Promise<number> {
   planOutputs({
     command: c,
     inputs: { '--pairs': flags.pairs as string | undefined, '--resume': flags.resume as string | undefined },
-    outputs: { '--out': flags.out as string, '--checkpoint': flags.checkpoint as string | undefined, '--curve': flags.curve as string | undefined },
+    outputs: { '--out': flags.out as string, '--checkpoint': flags.checkpoint as string | undefined, '--plot': flags.plot as string | undefined },
     updates: { '--checkpoint': '--resume' },
   });
   const backend = await selectBackend(flags.backend as string);
@@ -150,7 +159,7 @@ async function runTrain(argv: string[]): Promise<number> {
       lowercase: m.lowercase, attention: m.attention, cell: m.cell, hidden: m.encoderHidden, 'decoder-hidden': m.decoderHidden,
       bidirectional: m.bidirectional, layers: m.encoderLayers, embedding: m.embeddingDim, 'attention-size': m.attentionSize || undefined,
       dropout: m.dropout ?? 0, 'dropout-mode': m.dropoutMode ?? 'between', 'layer-norm': m.layerNorm ?? false,
-      batch: t.batch, lr: t.optimizer.lr, optimizer: t.optimizer.kind, clip: t.clipNorm ?? 0, seed: info.seed, 'val-fraction': info.valFraction,
+      batch: t.batch, lr: t.optimizer.lr, optimizer: t.optimizer.kind, clip: t.clipNorm ?? 0, 'clip-mode': t.clipMode ?? 'norm', seed: info.seed, 'val-fraction': info.valFraction,
     });
     trainer = resumeSeq2SeqRun(checkpoint, readPairs(c, file), `checkpoint ${String(flags.resume)}`);
   } else {
@@ -182,6 +191,7 @@ async function runTrain(argv: string[]): Promise<number> {
       batch: flags.batch as number,
       optimizer: { kind: flags.optimizer as OptimizerKind, lr: flags.lr as number },
       clipNorm: clip > 0 ? clip : null,
+      clipMode: flags['clip-mode'] as 'norm' | 'value',
       seed,
     });
     trainer.dataInfo = { file, ...levels, lowercase: flags.lowercase === true, valFraction: vf, seed };
@@ -227,14 +237,14 @@ async function runTrain(argv: string[]): Promise<number> {
     validation: e ? { loss: e.loss, exactMatch: e.exactMatch, bleu: e.bleu, decoded: e.decoded, step: e.step } : null,
   };
   saveSeq2Seq(flags.out as string, model, summary);
-  if (flags.curve) writeFileAtomic(flags.curve as string, seq2seqCurveSvg(`seq2seq ${model.config.cell}, attention ${model.config.attention}`, result));
+  if (flags.plot) writeFileAtomic(flags.plot as string, seq2seqCurveSvg(`seq2seq ${model.config.cell}, attention ${model.config.attention}`, result));
   if (flags.json) {
     console.log(JSON.stringify({ ...summary, out: flags.out, evaluations: result.evaluations }, null, 2));
   } else {
     console.log(`${result.steps} steps (${result.epochs.toFixed(2)} epochs) in ${formatDuration(result.seconds)} (${formatDuration(result.trainSeconds)} training), ${Math.round(result.examplesPerSecond)} examples/s, stopped by ${result.stopReason}; ${summary.parameters} parameters`);
     console.log(`train loss ${result.finalLoss.toFixed(4)} nats/token`);
     if (e) console.log(`validation: loss ${e.loss.toFixed(4)} nats/token, greedy exact match ${fmtPct(e.exactMatch)}, BLEU ${fmt(e.bleu)} (${e.decoded} pairs decoded)`);
-    console.log(`model written to ${String(flags.out)}${flags.curve ? `, curve to ${String(flags.curve)}` : ''}`);
+    console.log(`model written to ${String(flags.out)}${flags.plot ? `, curve to ${String(flags.plot)}` : ''}`);
   }
   return interrupted(c, result.steps, [flags.out as string, flags.checkpoint as string | undefined]);
 }
@@ -410,7 +420,8 @@ async function runEval(argv: string[]): Promise<number> {
 
 const attendSpec: Record<string, FlagSpec> = {
   model: { type: 'string', description: 'model file (with attention)' },
-  out: { type: 'string', description: 'SVG file to write', default: 'attention.svg' },
+  plot: { type: 'string', description: 'SVG heatmap to write', default: 'attention.svg' },
+  out: deprecated('plot'),
   beam: { type: 'int', description: 'beam width of the translation shown', min: 1, default: 1 },
   ...penaltyFlags,
   json: { type: 'boolean', description: 'print α as JSON' },
@@ -420,13 +431,13 @@ const attendSpec: Record<string, FlagSpec> = {
 function runAttend(argv: string[]): number {
   const c = 'seq2seq attend';
   const { flags, positionals } = parseArgs(c, argv, attendSpec);
-  if (flags.help) return printHelp('seqgrad seq2seq attend --model M "source text" [--out heat.svg] [--beam 1]', 'translate one source and draw the attention weights α⟨t,i⟩ (rows: output tokens, columns: source tokens)', attendSpec);
+  if (flags.help) return printHelp('seqgrad seq2seq attend --model M "source text" [--plot heat.svg] [--beam 1]', 'translate one source and draw the attention weights α⟨t,i⟩ (rows: output tokens, columns: source tokens)', attendSpec);
   if (positionals.length !== 1) throw new UsageError(`${c}: expected one source text argument, got ${positionals.length} (quote it)`);
   checkBeamWidth(c, flags.beam as number);
-  planOutputs({ command: c, inputs: { '--model': flags.model as string | undefined }, outputs: { '--out': flags.out as string } });
+  planOutputs({ command: c, inputs: { '--model': flags.model as string | undefined }, outputs: { '--plot': flags.plot as string } });
   const transformer = readTransformerSeq2Seq(required(c, flags, 'model', 'FILE'));
   if (transformer) {
-    return attendWithTransformer(c, transformer, positionals[0], flags.out as string, {
+    return attendWithTransformer(c, transformer, positionals[0], flags.plot as string, {
       beamWidth: flags.beam as number, lengthPenalty: lengthPenalty(flags), maxLength: flags['max-length'] as number | undefined, json: flags.json === true,
     });
   }
@@ -442,12 +453,12 @@ function runAttend(argv: string[]): number {
   const colLabels = seq2seqTokens(model, source).map(show);
   const rowLabels = [...model.targetVocab.decode(best.ids).map(show), '<EOS>'];
   const svg = heatmapSvg({ title: `attention α: ${source} → ${best.text}`, values: alpha, rowLabels, colLabels });
-  writeFileAtomic(flags.out as string, svg);
+  writeFileAtomic(flags.plot as string, svg);
   if (flags.json) {
-    console.log(JSON.stringify({ source, output: best.text, rows: rowLabels, columns: colLabels, alpha, out: flags.out }, null, 2));
+    console.log(JSON.stringify({ source, output: best.text, rows: rowLabels, columns: colLabels, alpha, plot: flags.plot }, null, 2));
   } else {
     console.log(`${source} → ${best.text}`);
-    console.log(`attention heatmap (${rowLabels.length} × ${colLabels.length}) written to ${String(flags.out)}`);
+    console.log(`attention heatmap (${rowLabels.length} × ${colLabels.length}) written to ${String(flags.plot)}`);
   }
   return 0;
 }
@@ -458,7 +469,8 @@ const curveSpec: Record<string, FlagSpec> = {
   model: { type: 'list', description: 'model files (comma-separated or repeated)' },
   label: { type: 'list', description: 'a legend name per model, no commas (default: attention kind and file name)' },
   pairs: { type: 'string', description: 'test pairs, source<TAB>target' },
-  out: { type: 'string', description: 'SVG file to write', default: 'length-curve.svg' },
+  plot: { type: 'string', description: 'SVG chart to write', default: 'length-curve.svg' },
+  out: deprecated('plot'),
   metric: { type: 'string', description: 'score on the y axis', choices: ['bleu', 'exact', 'token-accuracy'], default: 'bleu' },
   bucket: { type: 'int', description: 'width of a source-length bucket (tokens)', min: 1, default: 5 },
   beam: { type: 'int', description: 'beam width (1 = greedy)', min: 1, default: 1 },
@@ -476,7 +488,7 @@ function modelLabel(model: Seq2SeqModel, path: string): string {
 function runLengthCurve(argv: string[]): number {
   const c = 'seq2seq length-curve';
   const { flags, positionals } = parseArgs(c, argv, curveSpec);
-  if (flags.help) return printHelp('seqgrad seq2seq length-curve --model A.json,B.json --pairs test.tsv [--metric bleu] [--bucket 5] --out curve.svg',
+  if (flags.help) return printHelp('seqgrad seq2seq length-curve --model A.json,B.json --pairs test.tsv [--metric bleu] [--bucket 5] --plot curve.svg',
     "score vs source length for each model: the notes' curve 'BLEU falls with sentence length without attention'", curveSpec);
   noPositionals(c, positionals);
   checkBeamWidth(c, flags.beam as number);
@@ -485,7 +497,7 @@ function runLengthCurve(argv: string[]): number {
   planOutputs({
     command: c,
     inputs: { '--pairs': flags.pairs as string | undefined, ...Object.fromEntries(paths.map((p, k) => [`--model #${k + 1}`, p])) },
-    outputs: { '--out': flags.out as string },
+    outputs: { '--plot': flags.plot as string },
   });
   let pairs = readPairs(c, required(c, flags, 'pairs', 'FILE.tsv'));
   if (flags.max !== undefined) pairs = pairs.slice(0, flags.max as number);
@@ -509,15 +521,15 @@ function runLengthCurve(argv: string[]): number {
     title: `${yLabel} vs source length`, xLabel: 'source length (tokens, bucket centre)', yLabel,
     series: curves.map((cv) => ({ name: cv.label, points: cv.buckets.map((b): [number, number] => [(b.from + b.to) / 2, value(b)]) })),
   });
-  writeFileAtomic(flags.out as string, svg);
+  writeFileAtomic(flags.plot as string, svg);
   if (flags.json) {
-    console.log(JSON.stringify({ pairs: flags.pairs, examples: pairs.length, metric, out: flags.out, curves }, null, 2));
+    console.log(JSON.stringify({ pairs: flags.pairs, examples: pairs.length, metric, plot: flags.plot, curves }, null, 2));
   } else {
     for (const cv of curves) {
       console.log(`${cv.label}: BLEU ${fmt(cv.overall.bleu)}, exact ${fmtPct(cv.overall.exactMatch)}, token accuracy ${fmtPct(cv.overall.tokenAccuracy)}`);
       console.log(`  ${cv.buckets.map((b) => `${b.from}–${b.to}: ${fmt(value(b))}`).join(', ')}`);
     }
-    console.log(`curve written to ${String(flags.out)}`);
+    console.log(`curve written to ${String(flags.plot)}`);
   }
   return 0;
 }

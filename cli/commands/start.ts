@@ -11,11 +11,11 @@
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, positiveNumber, printHelp, UsageError, type FlagSpec } from '../args.js';
+import { deprecated, deprecationNotice, parseArgs, positiveNumber, printHelp, UsageError, type FlagSpec, type FlagValues } from '../args.js';
 import { selectBackend } from '../backend.js';
 import type { Command } from '../command.js';
 import { readInputText } from '../files.js';
-import { runWithProgress } from '../lm-progress.js';
+import { LM_PROGRESS_NOTE, runWithProgress } from '../lm-progress.js';
 import { formatDuration } from '../progress.js';
 import { runGradCheckCases } from '../../training/check/gradcheck.js';
 import { gradCheckCases } from '../../training/gradcheck-suite.js';
@@ -34,8 +34,9 @@ const spec: Record<string, FlagSpec> = {
   'time-limit': { type: 'number', description: 'stop training before this many seconds', default: 75 },
   quick: { type: 'boolean', description: 'a small model for a few seconds (for tests)' },
   seed: { type: 'int', description: 'seed of the weights and of the sampled names', default: 1 },
-  out: { type: 'string', description: 'where the loss curve goes', default: 'out/dinos-loss.svg' },
-  'model-out': { type: 'string', description: 'where the trained model goes (default: dinos.json beside --out)' },
+  out: { type: 'string', description: 'where the trained model goes', default: 'out/dinos.json' },
+  plot: { type: 'string', description: 'where the loss curve (SVG) goes', default: 'out/dinos-loss.svg' },
+  'model-out': deprecated('out'),
   backend: { type: 'string', description: 'GEMM backend', choices: ['wasm', 'js'], default: 'wasm' },
   help: { type: 'boolean', description: '' },
 };
@@ -76,15 +77,16 @@ export const startCommand: Command = {
   summary: 'the main job: cell gradient checks, then a char LSTM on dinosaur names, samples and a loss curve',
   async run(argv) {
     const { flags, positionals } = parseArgs('start', argv, spec);
-    if (flags.help) return printHelp('seqgrad start [--data FILE] [--time-limit 75] [--quick] [--seed 1] [--out out/dinos-loss.svg] [--model-out out/dinos.json]', this.summary, spec);
+    if (flags.help) return printHelp('seqgrad start [--data FILE] [--time-limit 75] [--quick] [--seed 1] [--out out/dinos.json] [--plot out/dinos-loss.svg]', this.summary, spec, LM_PROGRESS_NOTE);
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (see 'seqgrad start --help')`);
+    formerSvgOut(argv, flags);
     positiveNumber('start', flags, 'time-limit');
     const timeLimit = flags['time-limit'] as number;
     const quick = flags.quick === true;
     const dataPath = (flags.data as string | undefined) ?? shippedDataFile('dinos.txt');
-    const modelPath = (flags['model-out'] as string | undefined) ?? nodePath.join(nodePath.dirname(flags.out as string), 'dinos.json');
+    const modelPath = flags.out as string;
     planOutputs({
-      command: 'start', inputs: { '--data': dataPath }, outputs: { '--out': flags.out as string, '--model-out': modelPath }, createParents: true,
+      command: 'start', inputs: { '--data': dataPath }, outputs: { '--out': modelPath, '--plot': flags.plot as string }, createParents: true,
     });
     const text = readInputText('start', 'data', dataPath, 'names file');
     const seed = flags.seed as number;
@@ -114,7 +116,7 @@ export const startCommand: Command = {
     });
     const e = result.restoredBest ? result.bestEvaluation : result.lastEvaluation; // the weights the model ends with
     console.log(
-      `   trained in ${formatDuration(result.seconds)} (${result.seconds.toFixed(1)} s): ${result.steps} steps, ${result.epochs.toFixed(1)} epochs, ` +
+      `   trained in ${formatDuration(result.seconds)}: ${result.steps} steps, ${result.epochs.toFixed(1)} epochs, ` +
       `${Math.round(result.tokensPerSecond)} characters/s, stopped by ${result.stopReason}`,
     );
     console.log(
@@ -131,7 +133,7 @@ export const startCommand: Command = {
       console.log(`   ${capitalize(s.text).padEnd(26)} ${s.finished ? '' : '… '}${note}`);
     }
 
-    const svgPath = flags.out as string;
+    const svgPath = flags.plot as string;
     writeFileAtomic(svgPath, lmCurveSvg(`char LSTM on ${nodePath.basename(dataPath)} (H = ${hidden})`, result, 'step', 'char'));
     console.log(`\n4. loss curve (bits/char, train and validation, by step): ${svgPath}`);
 
@@ -150,6 +152,26 @@ function nextCommands(modelPath: string): string[] {
     `npx seqgrad score --model ${model} --tokens "tyrannosaurus" "xqzzkw"    # how probable is each name, per letter`,
     'npx seqgrad gradflow --cell all    # how the gradient fades through time in the RNN, GRU and LSTM',
   ];
+}
+
+/**
+ * `--out` once named the loss curve (the model was `--model-out`): an `--out FILE.svg` given without
+ * `--plot` is still taken as the curve, after a notice; the model then goes to `--model-out`, or beside it.
+ */
+function formerSvgOut(argv: string[], flags: FlagValues): void {
+  const given = (name: string): string | undefined => {
+    let value: string | undefined;
+    argv.forEach((a, i) => {
+      if (a === `--${name}`) value = argv[i + 1];
+      else if (a.startsWith(`--${name}=`)) value = a.slice(name.length + 3);
+    });
+    return value;
+  };
+  const out = given('out');
+  if (out === undefined || !out.toLowerCase().endsWith('.svg') || given('plot') !== undefined) return;
+  deprecationNotice('start', '--out FILE.svg (the loss curve)', '--plot FILE.svg (--out is now the model)');
+  flags.plot = out;
+  flags.out = given('model-out') ?? nodePath.join(nodePath.dirname(out), 'dinos.json');
 }
 
 /** The non-empty lines of `text` in a seeded random order, one per line. */

@@ -3,7 +3,7 @@
  * word), unidirectional vs bidirectional. Thin: parses flags, calls training/tagger.ts.
  */
 import { rnnRegularizationFlags, rnnRegularizationFromFlags } from '../rnn-flags.js';
-import { bool, num, parseArgs, printHelp, str, UsageError, type FlagSpec, type FlagValues } from '../args.js';
+import { bool, deprecated, num, parseArgs, printHelp, str, UsageError, type FlagSpec, type FlagValues } from '../args.js';
 import type { Command } from '../command.js';
 import { createProgress } from '../progress.js';
 import { planOutputs } from '../../training/io/outputs.js';
@@ -41,7 +41,8 @@ const TRAIN: Record<string, FlagSpec> = {
   'ambiguous-rate': { type: 'number', description: 'fraction of sentences that start with an ambiguous word', default: 0.4 },
   steps: { type: 'int', description: 'Adam updates per model', min: 1, default: 1500 },
   batch: { type: 'int', description: 'sentences per update', min: 1, default: 32 },
-  dim: { type: 'int', description: 'embedding size d', min: 1, default: 32 },
+  embedding: { type: 'int', description: 'embedding size d', min: 1, default: 32 },
+  dim: deprecated('embedding'),
   hidden: { type: 'int', description: 'LSTM hidden size H (per direction)', min: 1, default: 32 },
   lr: { type: 'number', description: 'Adam learning rate', default: 5e-3 },
   'min-count': { type: 'int', description: 'words seen fewer times become <UNK>', min: 1, default: 2 },
@@ -142,7 +143,7 @@ async function runTrain(argv: string[]): Promise<number> {
     if (stopFlag.stopRequested) break; // interrupted during the first model: do not start the second
     // The same seed for both models: the same initial embedding rows and the same batches.
     const tagger = createTagger(vocab, {
-      embeddingDim: num(flags, 'dim'), hidden: num(flags, 'hidden'), bidirectional: kind === 'bi', tags: data.tags, ...rnnRegularizationFromFlags(flags),
+      embeddingDim: num(flags, 'embedding'), hidden: num(flags, 'hidden'), bidirectional: kind === 'bi', tags: data.tags, ...rnnRegularizationFromFlags(flags),
     }, new Rng(seed + 2));
     let progress: ReturnType<typeof createProgress> | null = null;
     const r = trainTagger(tagger, train, {
@@ -162,7 +163,7 @@ async function runTrain(argv: string[]): Promise<number> {
   const report = {
     data: flags.data ?? 'generated', tags: data.tags ?? null,
     train: train.length, test: test.length, droppedDuplicates: data.droppedDuplicates, vocabulary: vocab.size,
-    budget: { steps: num(flags, 'steps'), batch: num(flags, 'batch'), lr, dim: num(flags, 'dim'), hidden: num(flags, 'hidden') },
+    budget: { steps: num(flags, 'steps'), batch: num(flags, 'batch'), lr, dim: num(flags, 'embedding'), hidden: num(flags, 'hidden') },
     models: Object.fromEntries(Object.entries(results).map(([k, { kind: _kind, ...rest }]) => [k, rest])),
   };
   if (flags.json) console.log(JSON.stringify(report, null, 2));

@@ -9,6 +9,7 @@ import * as nodePath from 'node:path';
 import { UsageError, type FlagSpec, type FlagValues } from '../args.js';
 import { interrupted, stopFlag } from '../interrupt.js';
 import { createProgress, formatDuration, type Progress } from '../progress.js';
+import { bitsUnit } from '../lm-progress.js';
 import type { FeedForwardActivation } from '../../layers/transformer/feedforward.js';
 import type { PositionKind } from '../../layers/transformer/positions.js';
 import { writeFileAtomic } from '../../training/io/files.js';
@@ -72,7 +73,10 @@ export function trainTransformerFromFlags(
     maxEvalTokens: flags['max-eval-tokens'] as number | undefined,
     onProgress: (p) => {
       progress ??= createProgress({ label: 'train transformer', total: p.totalSteps, unit: 'steps' });
-      progress.update(p.step, { loss: p.smoothLoss.toFixed(3), 'tok/s': Math.round(p.tokensPerSecond), ...(lastVal ? { [`val bp${unit[0]}`]: lastVal } : {}) });
+      progress.update(p.step, {
+        [`train ${bitsUnit(corpus.level)}`]: (p.smoothLoss / Math.LN2).toFixed(3), 'tok/s': Math.round(p.tokensPerSecond),
+        ...(lastVal ? { [`val ${bitsUnit(corpus.level)}`]: lastVal } : {}),
+      });
     },
     onEvaluation: (e) => { lastVal = e.bitsPerToken.toFixed(3); },
   });
@@ -88,15 +92,15 @@ export function trainTransformerFromFlags(
   };
   saveTransformerLm(flags.out as string, model, summary);
   const title = `${corpus.level}-level Transformer on ${nodePath.basename(corpus.file)} (d = ${dModel}, ${model.config.layers} layer${model.config.layers > 1 ? 's' : ''}, ${heads} heads)`;
-  const svg = flags.curve ? curveSvg(title, result, unit) : null;
-  if (svg) writeFileAtomic(flags.curve as string, svg);
+  const svg = flags.plot ? curveSvg(title, result, unit) : null;
+  if (svg) writeFileAtomic(flags.plot as string, svg);
   if (flags.json) {
-    console.log(JSON.stringify({ ...summary, out: flags.out, curve: flags.curve ?? null, evaluations: result.evaluations }, null, 2));
+    console.log(JSON.stringify({ ...summary, out: flags.out, plot: flags.plot ?? null, evaluations: result.evaluations }, null, 2));
     return interrupted('train', result.steps, [flags.out as string]);
   }
   console.log(`${result.steps} steps (${result.epochs.toFixed(2)} epochs) in ${formatDuration(result.seconds)}, ${Math.round(result.tokensPerSecond)} tokens/s, stopped by ${result.stopReason}; ${summary.parameters} parameters, vocabulary ${model.vocab.size}`);
   console.log(`train loss ${result.finalLoss.toFixed(4)} nats/${unit} (${(result.finalLoss / Math.LN2).toFixed(3)} bits/${unit})`);
   console.log(e ? `validation: loss ${e.loss.toFixed(4)} nats/${unit}, perplexity ${e.perplexity.toFixed(3)}, ${e.bitsPerToken.toFixed(3)} bits/${unit} (${e.tokens} of ${data.validation.length} tokens; --max-eval-tokens ${maxEvalTokens || 'all'})` : 'validation: none (empty validation split)');
-  console.log(`model written to ${String(flags.out)}${flags.curve ? `, loss curve to ${String(flags.curve)}` : ''}`);
+  console.log(`model written to ${String(flags.out)}${flags.plot ? `, loss curve to ${String(flags.plot)}` : ''}`);
   return interrupted('train', result.steps, [flags.out as string]);
 }

@@ -5,11 +5,11 @@
  * atomically. Thin: parses flags, calls the library.
  */
 import * as nodePath from 'node:path';
-import { checkResumeConflicts, parseArgs, positiveNumber, printHelp, UsageError, type FlagSpec, type FlagValues } from '../args.js';
+import { checkResumeConflicts, deprecated, parseArgs, positiveNumber, printHelp, UsageError, type FlagSpec, type FlagValues } from '../args.js';
 import { selectBackend } from '../backend.js';
 import type { Command } from '../command.js';
 import { readInputText } from '../files.js';
-import { runWithProgress } from '../lm-progress.js';
+import { LM_PROGRESS_NOTE, runWithProgress } from '../lm-progress.js';
 import { formatDuration } from '../progress.js';
 import type { CellKind } from '../../layers/cells/cell.js';
 import { CELL_KINDS } from '../../layers/cells/create-cell.js';
@@ -41,7 +41,7 @@ const spec: Record<string, FlagSpec> = {
   init: { type: 'string', description: "cell initialisation: default (U(±1/√H), LSTM b_f = 1), pytorch (nn.LSTM's, both biases), orthogonal (W_a), irnn (--cell rnn); default: pytorch with --format stream, else default", choices: [...LM_INITS] },
   activation: { type: 'string', description: 'the RNN cell\'s g (--cell rnn)', choices: ['tanh', 'relu'], default: 'tanh' },
   layers: { type: 'int', description: 'stacked recurrent layers L', min: 1, default: 1 },
-  bidirectional: { type: 'string', description: 'must be no: a left-to-right language model cannot read the future', choices: ['yes', 'no'], default: 'no' },
+  bidirectional: { type: 'boolean', description: 'refused: a left-to-right language model cannot read the future', formerYesNo: true },
   embedding: { type: 'int', description: 'input embedding size d, 0 = one-hot input (default: char 0, word 64)', min: 0 },
   epochs: { type: 'number', description: 'passes over the training split (default 10 unless --steps is given)' },
   steps: { type: 'int', description: 'stop after this many steps in total (before --epochs are done)', min: 0 },
@@ -66,8 +66,10 @@ const spec: Record<string, FlagSpec> = {
   'checkpoint-every': { type: 'int', description: 'checkpoint every N steps (default: at each validation)', min: 1 },
   resume: { type: 'string', description: 'continue a checkpoint (model and optimisation flags come from it)' },
   out: { type: 'string', description: 'model file to write', default: 'model.json' },
-  curve: { type: 'string', description: 'write the loss curve (SVG) here' },
-  'curve-x': { type: 'string', description: 'x axis of the curve', choices: ['step', 'time'], default: 'step' },
+  plot: { type: 'string', description: 'write the loss curve (SVG) here' },
+  'plot-x': { type: 'string', description: 'x axis of the loss curve', choices: ['step', 'time'], default: 'step' },
+  curve: deprecated('plot'),
+  'curve-x': deprecated('plot-x'),
   backend: { type: 'string', description: 'GEMM backend', choices: ['wasm', 'js'], default: 'wasm' },
   threads: THREADS_FLAG,
   json: { type: 'boolean', description: 'print the summary as JSON' },
@@ -78,8 +80,8 @@ const spec: Record<string, FlagSpec> = {
 
 function checkFlags(flags: FlagValues): void {
   const c = 'train';
-  if (flags.bidirectional === 'yes') {
-    throw new UsageError(`--bidirectional yes is not possible for a language model: it predicts y⟨t⟩ from y⟨1⟩…y⟨t−1⟩ and must not see the future tokens a backward RNN would read`);
+  if (flags.bidirectional === true) {
+    throw new UsageError(`--bidirectional is not possible for a language model: it predicts y⟨t⟩ from y⟨1⟩…y⟨t−1⟩ and must not see the future tokens a backward RNN would read`);
   }
   for (const name of ['epochs', 'lr', 'time-limit', 'eval-every-seconds']) positiveNumber(c, flags, name);
   positiveNumber(c, flags, 'clip', true);
@@ -108,14 +110,14 @@ export const trainCommand: Command = {
     const { flags, positionals } = parseArgs('train', argv, spec);
     if (flags.help) return printHelp(
       'seqgrad train --data FILE [--level char|word] [--format lines|stream] [--batches streams|random] [--cell rnn|gru|lstm] [--init default|pytorch|orthogonal|irnn] [--activation tanh|relu] [--hidden 128] [--layers 1] [--epochs 10] [--seq-len 50] [--batch 32] [--lr 0.002] [--optimizer adam] [--clip 5] [--time-limit S] [--val-fraction 0.1] [--seed 1] [--threads N] [--checkpoint FILE] [--resume FILE] [--out model.json]',
-      this.summary, spec,
+      this.summary, spec, LM_PROGRESS_NOTE,
     );
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (see 'seqgrad train --help')`);
     checkFlags(flags);
     planOutputs({
       command: 'train',
       inputs: { '--data': flags.data as string | undefined, '--resume': flags.resume as string | undefined },
-      outputs: { '--out': flags.out as string, '--checkpoint': flags.checkpoint as string | undefined, '--curve': flags.curve as string | undefined },
+      outputs: { '--out': flags.out as string, '--checkpoint': flags.checkpoint as string | undefined, '--plot': flags.plot as string | undefined },
       updates: { '--checkpoint': '--resume' },
     });
     const backend = await selectBackend(flags.backend as string);
@@ -155,7 +157,7 @@ export const trainCommand: Command = {
       const text = readInputText('train', 'data', corpus.file, 'training corpus');
       const data = prepareLmCorpus(text, { ...corpus, maxSize: corpus.maxVocab ?? undefined });
       if (flags.arch === 'transformer') {
-        return trainTransformerFromFlags(flags, data, corpus, backend, (title, result, unit) => lmCurveSvg(title, result, flags['curve-x'] as 'step' | 'time', unit));
+        return trainTransformerFromFlags(flags, data, corpus, backend, (title, result, unit) => lmCurveSvg(title, result, flags['plot-x'] as 'step' | 'time', unit));
       }
       const model = createLanguageModel({
         level, lowercase: corpus.lowercase, cell: flags.cell as CellKind, hidden: flags.hidden as number,
@@ -191,12 +193,12 @@ export const trainCommand: Command = {
     const maxEvalTokens = (flags['max-eval-tokens'] as number | undefined) ?? DEFAULT_MAX_EVAL_TOKENS;
     const summary = trainingSummary(trainer, result, backend, maxEvalTokens);
     saveLanguageModel(flags.out as string, model, summary);
-    if (flags.curve) writeFileAtomic(flags.curve as string, lmCurveSvg(`${model.config.level}-level ${model.config.cell} on ${nodePath.basename(corpus.file)} (H = ${model.config.hidden}, ${model.config.layers} layer${model.config.layers > 1 ? 's' : ''})`, result, flags['curve-x'] as 'step' | 'time', unit));
+    if (flags.plot) writeFileAtomic(flags.plot as string, lmCurveSvg(`${model.config.level}-level ${model.config.cell} on ${nodePath.basename(corpus.file)} (H = ${model.config.hidden}, ${model.config.layers} layer${model.config.layers > 1 ? 's' : ''})`, result, flags['plot-x'] as 'step' | 'time', unit));
     if (flags.json) {
-      console.log(JSON.stringify({ ...summary, out: flags.out, curve: flags.curve ?? null, evaluations: result.evaluations }, null, 2));
+      console.log(JSON.stringify({ ...summary, out: flags.out, plot: flags.plot ?? null, evaluations: result.evaluations }, null, 2));
     } else {
       printSummary(model, result, unit, { validationTokens: trainer.data.validation.length, maxEvalTokens });
-      console.log(`model written to ${String(flags.out)}${flags.curve ? `, loss curve to ${String(flags.curve)}` : ''}`);
+      console.log(`model written to ${String(flags.out)}${flags.plot ? `, loss curve to ${String(flags.plot)}` : ''}`);
     }
     return interrupted('train', result.steps, [flags.out as string, flags.checkpoint as string | undefined]);
   },

@@ -2,7 +2,7 @@
  * `seqgrad tree generate|train|eval`: the recursive (tree) network on sentiment trees, against
  * the bag-of-embeddings baseline. Thin: parses flags, calls training/trees.ts and treenet.ts.
  */
-import { bool, num, parseArgs, printHelp, str, UsageError, type FlagSpec } from '../args.js';
+import { bool, deprecated, num, parseArgs, printHelp, str, UsageError, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
 import { createProgress } from '../progress.js';
 import { runSubcommand } from '../subcommands.js';
@@ -21,7 +21,7 @@ const SUMMARY = 'recursive (tree) net on sentiment trees vs a bag of embeddings:
 
 const USAGE = [
   'seqgrad tree generate [--count N] [--seed S] [--classes 3|5] [--out trees.txt] [--json]',
-  '       seqgrad tree train [--train trees.txt] [--test trees.txt] [--dim D] [--epochs E] [--out model.json] [--json]',
+  '       seqgrad tree train [--train trees.txt] [--test trees.txt] [--embedding D] [--epochs E] [--out model.json] [--json]',
   '       seqgrad tree eval --model model.json [--trees trees.txt | --count N --seed S] [--json]',
 ].join('\n');
 
@@ -42,7 +42,8 @@ const TRAIN: Record<string, FlagSpec> = {
   'test-count': { type: 'int', description: 'generated held-out trees', min: 1, default: 500 },
   seed: { type: 'int', description: 'seed: training trees use S, held-out trees S+1, the models S+2', default: 1 },
   classes: { type: 'int', description: 'label classes (default: 5 for generated trees, else inferred from the labels)' },
-  dim: { type: 'int', description: 'embedding and node vector size d', min: 1, default: 25 },
+  embedding: { type: 'int', description: 'embedding and node vector size d', min: 1, default: 25 },
+  dim: deprecated('embedding'),
   epochs: { type: 'int', description: 'passes over the training trees', min: 1, default: 20 },
   batch: { type: 'int', description: 'trees per update', min: 1, default: 25 },
   optimizer: { type: 'string', description: 'update rule', default: 'adagrad', choices: ['adagrad', 'adam'] },
@@ -136,7 +137,7 @@ async function runTrain(argv: string[]): Promise<number> {
     ? loadTrees(testPath, 'held-out trees', classes)
     : generated(num(flags, 'test-count'), seed + 1, checkClasses(command, classes));
   const options: TreeTrainOptions = {
-    dim: num(flags, 'dim'), classes, epochs: num(flags, 'epochs'),
+    dim: num(flags, 'embedding'), classes, epochs: num(flags, 'epochs'),
     batchSize: num(flags, 'batch'), optimizer: str(flags, 'optimizer') as 'adagrad' | 'adam',
     lr: flags.lr as number | undefined, weightDecay: num(flags, 'weight-decay'),
     lossAt: str(flags, 'loss-at') as 'all' | 'root',

@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
-import { num, parseArgs, printHelp, str, UsageError, type FlagSpec, type FlagValues } from '../args.js';
+import { deprecated, num, parseArgs, positiveNumber, printHelp, str, UsageError, type FlagSpec, type FlagValues } from '../args.js';
 import type { Command } from '../command.js';
 import { createProgress } from '../progress.js';
 import { runSubcommand } from '../subcommands.js';
@@ -28,7 +28,7 @@ const SUMMARY = 'trigger-word detection ("activate") on espeak-ng speech: synth 
 const USAGE = [
   'seqgrad trigger synth --out DIR [--train N] [--test M] [--seed S] [--json]',
   '       seqgrad trigger train --data DIR [--out model.json] [--epochs E] [--hidden H] [--layers L] [--plot plot.svg] [--json]',
-  '       seqgrad trigger detect --model model.json clip.wav [--out plot.svg] [--threshold 0.5] [--json]',
+  '       seqgrad trigger detect --model model.json clip.wav [--plot plot.svg] [--threshold 0.5] [--json]',
 ].join('\n');
 
 const SYNTH: Record<string, FlagSpec> = {
@@ -58,7 +58,9 @@ const TRAIN: Record<string, FlagSpec> = {
   cell: { type: 'string', description: 'recurrent cell', default: 'gru', choices: ['gru', 'gru-reset-after', 'gru-simple', 'lstm', 'rnn'] },
   pool: { type: 'int', description: 'front end: average-pool frames by P (1 = none; default: the data set\'s)', min: 1 },
   lr: { type: 'number', description: 'Adam learning rate', default: 3e-3 },
-  'clip-norm': { type: 'number', description: 'clip the global gradient norm to this', default: 5 },
+  clip: { type: 'number', description: 'clip threshold (0 = no clipping)', default: 5 },
+  'clip-mode': { type: 'string', description: 'clip the global norm or each value', choices: ['norm', 'value'], default: 'norm' },
+  'clip-norm': deprecated('clip'),
   threshold: { type: 'number', description: 'detection threshold on ŷ', default: 0.5 },
   early: { type: 'int', description: 'also report scores where a detection this many steps before the label window counts', min: 0, default: 1 },
   seed: { type: 'int', description: 'seed of the initial weights and shuffling', default: 1 },
@@ -70,7 +72,8 @@ const TRAIN: Record<string, FlagSpec> = {
 
 const DETECT: Record<string, FlagSpec> = {
   model: { type: 'string', description: 'a model written by `seqgrad trigger train`' },
-  out: { type: 'string', description: 'SVG of the spectrogram with ŷ over time' },
+  plot: { type: 'string', description: 'SVG of the spectrogram with ŷ over time' },
+  out: deprecated('plot'),
   threshold: { type: 'number', description: 'detection threshold on ŷ', default: 0.5 },
   truth: { type: 'string', description: 'the clip\'s words (JSON written by synth; default: CLIP.json beside CLIP.wav when it exists)' },
   json: { type: 'boolean', description: 'print the detections as JSON' },
@@ -135,8 +138,8 @@ async function runTrain(argv: string[]): Promise<number> {
   const threshold = probability(command, flags, 'threshold');
   const lr = num(flags, 'lr');
   if (!(lr > 0)) throw new UsageError(`${command}: --lr expects a positive number, got ${lr}`);
-  const clipNorm = num(flags, 'clip-norm');
-  if (!(clipNorm > 0)) throw new UsageError(`${command}: --clip-norm expects a positive number, got ${clipNorm}`);
+  positiveNumber(command, flags, 'clip', true);
+  const clipping = num(flags, 'clip') > 0 ? { mode: str(flags, 'clip-mode') as 'norm' | 'value', max: num(flags, 'clip') } : null;
   const seed = num(flags, 'seed');
   const plotPath = flags.plot ? str(flags, 'plot') : undefined;
   planOutputs({ command, inputs: { '--data': dir }, outputs: { '--out': str(flags, 'out'), '--plot': plotPath }, createParents: true });
@@ -162,7 +165,7 @@ async function runTrain(argv: string[]): Promise<number> {
   }, new Rng(seed), bandStatistics(train.map((c) => c.features)));
   let progress: ReturnType<typeof createProgress> | null = null;
   const result = trainTriggerModel(model, train, {
-    epochs, batchSize, lr, clipNorm, signal: stopFlag,
+    epochs, batchSize, lr, clip: clipping, signal: stopFlag,
     onProgress: (p) => {
       progress ??= createProgress({ label: 'training', total: p.totalSteps, unit: 'batches' });
       progress.update(p.step, { loss: p.smoothLoss.toFixed(4) });
@@ -231,7 +234,7 @@ function runDetect(argv: string[]): number {
   const threshold = probability(command, flags, 'threshold');
   planOutputs({
     command, inputs: { '--model': modelPath, WAV: wavPath, '--truth': flags.truth as string | undefined },
-    outputs: { '--out': flags.out as string | undefined }, createParents: true,
+    outputs: { '--plot': flags.plot as string | undefined }, createParents: true,
   });
   const model = loadTriggerModel(modelPath);
   const audio = readWav(wavPath);
@@ -245,7 +248,7 @@ function runDetect(argv: string[]): number {
   const ends = truth ? truth.events.filter((e) => e.trigger).map((e) => e.end) : [];
   const windows = truth ? triggerWindows(ends, p.length, truth.seconds, model.config.run) : undefined;
   const counts = windows ? scoreDetections(detections, windows) : null;
-  const out = flags.out as string | undefined;
+  const out = flags.plot as string | undefined;
   if (out) {
     writeFileAtomic(out, triggerPlotSvg({
       title: `${nodePath.basename(wavPath)}: log spectrogram and P(activate)`, spectrogram, probabilities: p, pool: model.config.pool,

@@ -5,7 +5,7 @@
  * text format (`V d` header) atomically. Thin: training/text/corpus.ts, training/embeddings/word2vec.ts
  * and vectors.ts.
  */
-import { parseArgs, printHelp, type FlagSpec } from '../args.js';
+import { deprecated, parseArgs, printHelp, type FlagSpec } from '../args.js';
 import type { Command } from '../command.js';
 import { readCorpusInput } from '../files.js';
 import { createProgress, type Progress } from '../progress.js';
@@ -19,7 +19,8 @@ const spec: Record<string, FlagSpec> = {
   corpus: { type: 'string', description: 'a text file, or a directory of .txt files' },
   method: { type: 'string', description: 'architecture', choices: ['skipgram', 'cbow'], default: 'skipgram' },
   loss: { type: 'string', description: 'output layer', choices: ['softmax', 'hs', 'neg'], default: 'neg' },
-  dim: { type: 'int', description: 'vector size d', min: 1, default: 100 },
+  embedding: { type: 'int', description: 'vector size d', min: 1, default: 100 },
+  dim: deprecated('embedding'),
   window: { type: 'int', description: 'largest context distance (shrunk at random per position)', min: 1, default: 5 },
   negative: { type: 'int', description: 'negatives per example (--loss neg)', min: 1, default: 5 },
   'min-count': { type: 'int', description: 'drop words seen fewer times', min: 1, default: 5 },
@@ -39,7 +40,7 @@ export const word2vecCommand: Command = {
   run(argv) {
     const { flags } = parseArgs('word2vec', argv, spec);
     if (flags.help) return printHelp(
-      'seqgrad word2vec --corpus FILE|DIR [--method skipgram|cbow] [--loss softmax|hs|neg] [--dim 100] [--window 5] [--negative 5] [--min-count 5] [--epochs 5] [--seed 1] [--out word2vec.txt]',
+      'seqgrad word2vec --corpus FILE|DIR [--method skipgram|cbow] [--loss softmax|hs|neg] [--embedding 100] [--window 5] [--negative 5] [--min-count 5] [--epochs 5] [--seed 1] [--out word2vec.txt]',
       this.summary, spec,
     );
     if ((flags.sample as number) < 0) throw new InputError(`word2vec: --sample expects a number ≥ 0, got ${flags.sample}`);
@@ -52,7 +53,7 @@ export const word2vecCommand: Command = {
     let progress: Progress | null = null;
     const result = trainWord2Vec(corpus.documents.map((d) => d.tokens), {
       method, loss,
-      dim: flags.dim as number,
+      dim: flags.embedding as number,
       window: flags.window as number,
       negative: flags.negative as number,
       minCount: flags['min-count'] as number,
@@ -76,7 +77,7 @@ export const word2vecCommand: Command = {
     writeVectors(out, result.words, result.vectors, { header: true });
     const summary = {
       corpus: flags.corpus, documents: corpus.documents.length, tokens: corpus.tokenCount,
-      method, loss, dim: flags.dim, window: flags.window, negative: loss === 'neg' ? flags.negative : undefined,
+      method, loss, dim: flags.embedding, window: flags.window, negative: loss === 'neg' ? flags.negative : undefined,
       minCount: flags['min-count'], epochs: flags.epochs, seed: flags.seed, kernel: result.kernel,
       vocabulary: result.words.length, trainWords: result.trainWords, examples: result.examples,
       seconds: Number(result.seconds.toFixed(3)), wordsPerSecond: Math.round(result.wordsPerSecond),
@@ -85,7 +86,7 @@ export const word2vecCommand: Command = {
     if (flags.json) console.log(JSON.stringify(summary, null, 2));
     else {
       console.log(
-        `${label}: ${summary.vocabulary} words × ${flags.dim} from ${summary.trainWords} training words ` +
+        `${label}: ${summary.vocabulary} words × ${flags.embedding} from ${summary.trainWords} training words ` +
         `(${corpus.documents.length} file${corpus.documents.length === 1 ? '' : 's'}) in ${summary.seconds} s, ` +
         `${summary.wordsPerSecond} words/s (${result.kernel} kernel), mean loss of the last epoch ${summary.finalLoss} → ${out}`,
       );

@@ -63,6 +63,8 @@ describe('bench harness', () => {
 });
 
 describe('seqgrad bench', () => {
+  afterEach(() => vi.restoreAllMocks());
+
   it('runs the gemm suite on js and wasm and writes the JSON results', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'seqgrad-bench-'));
     const file = join(dir, 'bench.json');
@@ -70,7 +72,7 @@ describe('seqgrad bench', () => {
     vi.spyOn(console, 'log').mockImplementation((line: string) => { printed.push(line); });
     vi.spyOn(console, 'error').mockImplementation(() => {});
     try {
-      const code = await benchCommand.run(['gemm', '--sizes', '24,40', '--backend', 'js,wasm', '--runs', '5', '--warmup-ms', '0', '--min-run-ms', '1', '--json', file]);
+      const code = await benchCommand.run(['gemm', '--sizes', '24,40', '--backend', 'js,wasm', '--runs', '5', '--warmup-ms', '0', '--min-run-ms', '1', '--json-file', file]);
       expect(code).toBe(0);
       const out = JSON.parse(readFileSync(file, 'utf8'));
       expect(out.machine.backends).toEqual(['js', 'wasm']);
@@ -87,6 +89,29 @@ describe('seqgrad bench', () => {
         }
       }
       expect(printed.join('\n')).toMatch(/machine: .*\d+ cores?.*Node v\d+.*V8/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--json prints the results on stdout (tables to stderr); the former --json FILE still writes the file, with one notice', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'seqgrad-bench-'));
+    const file = join(dir, 'old.json');
+    const stdout: string[] = [];
+    const stderr: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => { stdout.push(String(chunk)); return true; });
+    vi.spyOn(console, 'log').mockImplementation((line: string) => { stdout.push(line); });
+    vi.spyOn(console, 'error').mockImplementation((line: string) => { stderr.push(line); });
+    const quick = ['gemm', '--sizes', '8', '--backend', 'js', '--runs', '1', '--warmup-ms', '0', '--min-run-ms', '1'];
+    try {
+      expect(await benchCommand.run([...quick, '--json'])).toBe(0);
+      const printed = JSON.parse(stdout.join(''));
+      expect(printed.results.map((r: BenchResult) => `${r.case} ${r.impl}`)).toEqual(['n=8 seqgrad js']);
+      expect(stderr.join('\n')).toMatch(/machine: /);
+      stderr.length = 0;
+      expect(await benchCommand.run([...quick, '--json', file])).toBe(0);
+      expect(JSON.parse(readFileSync(file, 'utf8')).results).toHaveLength(1);
+      expect(stderr.filter((l) => /deprecated/.test(l))).toEqual(['seqgrad bench: --json FILE is deprecated, use --json-file FILE (--json prints to stdout)']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -20,7 +20,7 @@ const tiny = { B: 3, T: 4, D: 5, H: 8, V: 6 };
 
 describe('bench workloads', () => {
   it('cells: the loss of near-uniform predictions is about T·B·ln V, and it is the same every call', () => {
-    for (const cell of ['rnn', 'gru', 'lstm']) {
+    for (const cell of ['rnn', 'gru-reset-after', 'lstm']) {
       const work = cellsWork({ cell, ...tiny });
       work.call();
       const first = work.lastLoss();
@@ -43,8 +43,8 @@ describe('bench workloads', () => {
   });
 
   it('sample: draws tokens of the vocabulary, the same ones from the same seed', () => {
-    const a = sampleWork({ cell: 'gru', D: 5, H: 8, V: 6, tokens: 20 });
-    const b = sampleWork({ cell: 'gru', D: 5, H: 8, V: 6, tokens: 20 });
+    const a = sampleWork({ cell: 'gru-reset-after', D: 5, H: 8, V: 6, tokens: 20 });
+    const b = sampleWork({ cell: 'gru-reset-after', D: 5, H: 8, V: 6, tokens: 20 });
     const drawn = new Set<number>();
     for (let i = 0; i < 5; i++) {
       a.call();
@@ -88,7 +88,7 @@ describe('bench workloads', () => {
   });
 
   it('rejects a cell it does not know', () => {
-    expect(() => cellsWork({ cell: 'transformer', ...tiny })).toThrow(/expected cell rnn\|gru\|lstm, got 'transformer'/);
+    expect(() => cellsWork({ cell: 'transformer', ...tiny })).toThrow(/expected cell rnn\|gru-reset-after\|lstm, got 'transformer'/);
   });
 });
 
@@ -140,7 +140,7 @@ describe('seqgrad bench model suites', () => {
       const code = await benchCommand.run([
         'cells', 'train', 'sample', 'memory', '--cell', 'rnn,lstm', '--batch', '2', '--seq-len', '3', '--input', '4',
         '--vocab', '5', '--sizes', '8', '--tokens', '7', '--heap-steps', '20', '--backend', 'js,wasm',
-        '--runs', '1', '--warmup-ms', '0', '--min-run-ms', '1', '--clock', 'cpu', '--json', file,
+        '--runs', '1', '--warmup-ms', '0', '--min-run-ms', '1', '--clock', 'cpu', '--json-file', file,
       ]);
       expect(code).toBe(0);
       const out = JSON.parse(readFileSync(file, 'utf8'));

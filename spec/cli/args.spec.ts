@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { UsageError, parseArgs, parseDecimalInt, positiveNumber, type FlagSpec } from '../../cli/args.js';
+import { describe, expect, it, vi } from 'vitest';
+import { UsageError, deprecated, parseArgs, parseDecimalInt, positiveNumber, type FlagSpec } from '../../cli/args.js';
 
 const spec: Record<string, FlagSpec> = {
   hidden: { type: 'int', description: 'H', min: 1, default: 8 },
@@ -50,5 +50,34 @@ describe('positiveNumber', () => {
     expect(() => positiveNumber('train', { lr: 0 }, 'lr')).toThrow('train: --lr expects a number > 0, got 0');
     expect(() => positiveNumber('train', { clip: 0 }, 'clip', true)).not.toThrow();
     expect(() => positiveNumber('train', { clip: -1 }, 'clip', true)).toThrow('train: --clip expects a number ≥ 0, got -1');
+  });
+});
+
+describe('deprecated flag names', () => {
+  const withAliases: Record<string, FlagSpec> = {
+    plot: { type: 'string', description: 'SVG' },
+    curve: deprecated('plot'),
+    bidirectional: { type: 'boolean', description: 'both ways', formerYesNo: true },
+    reverse: deprecated('bidirectional'),
+  };
+
+  it('parse as the new name, with one notice line per spelling on stderr', () => {
+    const errors: string[] = [];
+    const spy = vi.spyOn(console, 'error').mockImplementation((line: string) => { errors.push(line); });
+    try {
+      expect(parseArgs('aliases', ['--curve', 'a.svg'], withAliases).flags).toEqual({ plot: 'a.svg' });
+      expect(parseArgs('aliases', ['--curve=b.svg'], withAliases).flags).toEqual({ plot: 'b.svg' });
+      expect(parseArgs('aliases', ['--no-reverse'], withAliases).flags).toEqual({ bidirectional: false });
+      const yesNo = parseArgs('aliases', ['--bidirectional', 'no', 'file.txt'], withAliases);
+      expect(yesNo).toEqual({ flags: { bidirectional: false }, positionals: ['file.txt'] });
+      expect(parseArgs('aliases', ['--bidirectional', 'file.txt'], withAliases).positionals).toEqual(['file.txt']);
+      expect(errors).toEqual([
+        'seqgrad aliases: --curve is deprecated, use --plot',
+        'seqgrad aliases: --no-reverse is deprecated, use --no-bidirectional',
+        'seqgrad aliases: --bidirectional no is deprecated, use --no-bidirectional',
+      ]);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

@@ -70,7 +70,7 @@ describe('embedding commands', () => {
 
   it('tsne writes an SVG scatter plot with the word labels', async () => {
     const svg = path.join(dir, 'plot.svg');
-    const { code } = await run(tsneCommand, [vectorsFile, '--words', 'man,woman,king,queen,apple,boy,girl', '--iterations', '100', '--out', svg]);
+    const { code } = await run(tsneCommand, [vectorsFile, '--words', 'man,woman,king,queen,apple,boy,girl', '--iterations', '100', '--plot', svg]);
     expect(code).toBe(0);
     const text = fs.readFileSync(svg, 'utf8');
     expect(text.startsWith('<svg') || text.startsWith('<?xml')).toBe(true);

@@ -27,7 +27,7 @@ async function printed(run: () => Promise<number> | number): Promise<string> {
 /** The sub-command names of a dispatcher command (its UsageError lists them). */
 async function subcommandsOf(run: (argv: string[]) => Promise<number> | number): Promise<string[]> {
   try {
-    await run(['no-such-sub-command']);
+    await run(['no-such-sub-command', '--help']); // --help: a plain command prints its help and runs nothing
   } catch (err) {
     const m = /unknown sub-command 'no-such-sub-command' \(one of: ([^)]*)\)/.exec((err as Error).message);
     if (m) return m[1].split(', ');
@@ -54,7 +54,8 @@ describe('--help of every command', () => {
     let read = 0;
     for (const command of commands) {
       const overview = await printed(() => command.run(['--help']));
-      const subs = overview.includes('<sub-command>') ? await subcommandsOf((argv) => command.run(argv)) : [];
+      // Every dispatcher (seq2seq, sentiment, tree, trigger, tagger) names its sub-commands on an unknown one.
+      const subs = await subcommandsOf((argv) => command.run(argv));
       if (overview.includes('<sub-command>')) expect(subs.length, `seqgrad ${command.name}`).toBeGreaterThan(1);
       const argvs = subs.length > 0 ? subs.map((s) => [s, '--help']) : [['--help']];
       for (const argv of argvs) {
@@ -64,7 +65,7 @@ describe('--help of every command', () => {
         read++;
       }
     }
-    expect(read).toBeGreaterThan(commands.length);
+    expect(read).toBeGreaterThan(commands.length + 10);
   });
 });
 

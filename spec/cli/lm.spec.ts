@@ -13,7 +13,7 @@ let dir: string;
 let startRun: Promise<CliRun>;
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seqgrad-lm-cli-'));
-  startRun = seqgrad('start', '--quick', '--time-limit', '20', '--out', path.join(dir, 'curve', 'dinos-loss.svg'));
+  startRun = seqgrad('start', '--quick', '--time-limit', '20', '--plot', path.join(dir, 'curve', 'dinos-loss.svg'), '--out', path.join(dir, 'curve', 'dinos.json'));
 });
 afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
@@ -31,14 +31,14 @@ describe('seqgrad train / sample / score', () => {
     fs.writeFileSync(broken, '{"kind": ');
     const missing = path.join(dir, 'missing.txt');
     const [bidi, noFile, emptyFile, badModel, streamOfWords] = await Promise.all([
-      seqgrad('train', '--data', 'data/dinos.txt', '--bidirectional', 'yes'),
+      seqgrad('train', '--data', 'data/dinos.txt', '--bidirectional'),
       seqgrad('train', '--data', missing),
       seqgrad('train', '--data', empty),
       seqgrad('score', '--model', broken, 'some text'),
       seqgrad('train', '--data', 'data/dinos.txt', '--format', 'stream', '--level', 'word'),
     ]);
     const cases: [CliRun, RegExp][] = [
-      [bidi, /^seqgrad train: --bidirectional yes is not possible for a language model: .*must not see the future/],
+      [bidi, /^seqgrad train: --bidirectional is not possible for a language model: .*must not see the future/],
       [noFile, new RegExp(`^seqgrad train: training corpus ${missing} does not exist$`)],
       [emptyFile, new RegExp(`^seqgrad train: training corpus ${empty} is empty$`)],
       [badModel, new RegExp(`^seqgrad score: model file ${broken} is not valid JSON`)],
@@ -124,6 +124,7 @@ describe('seqgrad train / sample / score', () => {
     const trainNames = Number(/2\. character-level LSTM language model on dinos\.txt: (\d+) training names/.exec(out)?.[1]);
     expect(trainNames).toBeGreaterThan(0.85 * 1536);
     expect(trainNames).toBeLessThan(0.95 * 1536);
+    expect(out).toMatch(/^ {3}trained in \d+(\.\d)?s: \d+ steps/m); // the time once, not "8.5s (8.5 s)"
     const names = out.slice(out.indexOf('3. ten names')).split('\n').slice(1, 11);
     expect(names).toHaveLength(10);
     for (const n of names) expect(n).toMatch(/^ {3}\S*.*\((novel|in the training list|empty)\)$/);
@@ -138,5 +139,31 @@ describe('seqgrad train / sample / score', () => {
     const sampled = await seqgrad('sample', '--model', model, '--n', '3', '--json');
     expect(sampled.code).toBe(0);
     expect(JSON.parse(sampled.stdout).sequences).toHaveLength(3);
+  });
+
+  it('sample and score read a training checkpoint as the model it holds', async () => {
+    const data = path.join(dir, 'ck-names.txt');
+    fs.writeFileSync(data, Array.from({ length: 40 }, (_, i) => ['abba', 'baab', 'abab'][i % 3]).join('\n') + '\n');
+    const [model, checkpoint] = [path.join(dir, 'ck-model.json'), path.join(dir, 'ck.json')];
+    const lines: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => { lines.push(args.join(' ')); });
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      // The checkpoint of the last step (3) holds the same weights as the model file.
+      expect(await trainCommand.run(['--data', data, '--steps', '3', '--seq-len', '5', '--batch', '4', '--hidden', '8', '--backend', 'js',
+        '--checkpoint', checkpoint, '--checkpoint-every', '3', '--out', model, '--json'])).toBe(0);
+      expect(JSON.parse(fs.readFileSync(checkpoint, 'utf8')).kind).toBe('seqgrad.lm-checkpoint');
+      const outputs: string[][] = [];
+      for (const file of [model, checkpoint]) {
+        lines.length = 0;
+        expect(await sampleCommand.run(['--model', file, '--n', '3', '--seed', '5', '--backend', 'js'])).toBe(0);
+        expect(await scoreCommand.run(['--model', file, 'abba', 'bbbb', '--backend', 'js'])).toBe(0);
+        outputs.push([...lines]);
+      }
+      expect(outputs[1]).toEqual(outputs[0]);
+      expect(outputs[0].filter((l) => l.startsWith('log P ='))).toHaveLength(2);
+    } finally {
+      vi.restoreAllMocks();
+    }
   });
 });

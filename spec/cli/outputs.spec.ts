@@ -47,7 +47,7 @@ describe('output paths are checked before any work', () => {
     for (const out of ['corpus.txt', 'corpus-link.txt', 'corpus-hard.txt']) {
       expect(await refusal(() => trainCommand.run(['--data', at('corpus.txt'), '--out', at(out), '--steps', '1']))).toMatch(/--out .* is the same file as --data/);
     }
-    expect(await refusal(() => trainCommand.run(['--data', at('corpus.txt'), '--curve', at('corpus-link.txt'), '--out', at('m.json')]))).toMatch(/--curve .* same file as --data/);
+    expect(await refusal(() => trainCommand.run(['--data', at('corpus.txt'), '--plot', at('corpus-link.txt'), '--out', at('m.json')]))).toMatch(/--plot .* same file as --data/);
     expect(await refusal(() => trainCommand.run(['--data', at('corpus.txt'), '--checkpoint', at('m.json'), '--out', at('m.json')]))).toMatch(/two outputs cannot share a file/);
     expect(fs.readFileSync(at('corpus.txt'), 'utf8')).toBe(before);
     expect(fs.existsSync(at('m.json'))).toBe(false);
@@ -64,8 +64,8 @@ describe('output paths are checked before any work', () => {
     expect(await refusal(() => word2vecCommand.run(['--corpus', at('corpus.txt'), '--out', at('corpus-hard.txt')]))).toMatch(/^word2vec: --out .* same file as --corpus/);
     expect(await refusal(() => gloveCommand.run(['--corpus', at('corpus.txt'), '--out', at('corpus-link.txt')]))).toMatch(/^glove: --out .* same file as --corpus/);
     expect(await refusal(() => seq2seqCommand.run(['train', '--pairs', at('pairs.tsv'), '--out', at('pairs.tsv')]))).toMatch(/^seq2seq train: --out .* same file as --pairs/);
-    expect(await refusal(() => seq2seqCommand.run(['train', '--pairs', at('pairs.tsv'), '--curve', at('nodir/c.svg')]))).toMatch(/does not exist/);
-    expect(await refusal(() => tsneCommand.run([at('corpus.txt'), '--top', '3', '--out', at('corpus.txt')]))).toMatch(/^tsne: --out .* same file as VECTORS/);
+    expect(await refusal(() => seq2seqCommand.run(['train', '--pairs', at('pairs.tsv'), '--plot', at('nodir/c.svg')]))).toMatch(/does not exist/);
+    expect(await refusal(() => tsneCommand.run([at('corpus.txt'), '--top', '3', '--plot', at('corpus.txt')]))).toMatch(/^tsne: --plot .* same file as VECTORS/);
     expect(await refusal(() => treeCommand.run(['train', '--train', at('corpus.txt'), '--out', at('corpus.txt')]))).toMatch(/same file as --train/);
     expect(fs.readFileSync(at('pairs.tsv'), 'utf8')).toBe('abc\tcba\nxyz\tzyx\n');
   });

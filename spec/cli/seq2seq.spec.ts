@@ -75,7 +75,7 @@ describe('seqgrad seq2seq', () => {
     }
 
     const heat = path.join(dir, 'heat.svg');
-    const att = await inProcess(['attend', '--model', model, '3 May 1979', '--out', heat, '--json']);
+    const att = await inProcess(['attend', '--model', model, '3 May 1979', '--plot', heat, '--json']);
     expect(att.code, String(att.error)).toBe(0);
     const attj = JSON.parse(att.stdout) as { alpha: number[][]; columns: string[]; rows: string[] };
     expect(attj.columns).toHaveLength('3 May 1979'.length);

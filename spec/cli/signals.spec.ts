@@ -56,7 +56,7 @@ describe('signals during training', () => {
     fs.writeFileSync(at('pairs.tsv'), Array.from({ length: 400 }, (_, i) => `${i}abc${i % 7}\t${i % 7}cba${i}`).join('\n'));
     const [train, w2v, s2s] = await Promise.all([
       signalled(['train', '--data', at('corpus.txt'), '--steps', '1000000', '--hidden', '32', '--out', at('lm.json'), '--checkpoint', at('lm-ck.json')], /steps/, ['SIGINT']),
-      signalled(['word2vec', '--corpus', at('words.txt'), '--epochs', '100000', '--min-count', '1', '--dim', '8', '--out', at('vec.txt')], /words/, ['SIGTERM']),
+      signalled(['word2vec', '--corpus', at('words.txt'), '--epochs', '100000', '--min-count', '1', '--embedding', '8', '--out', at('vec.txt')], /words/, ['SIGTERM']),
       signalled(['seq2seq', 'train', '--pairs', at('pairs.tsv'), '--steps', '1000000', '--hidden', '16', '--out', at('s2s.json'), '--checkpoint', at('s2s-ck.json')], /steps/, ['SIGTERM']),
     ]);
     expect(train.code).toBe(130);

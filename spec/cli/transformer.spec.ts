@@ -60,7 +60,7 @@ describe('seqgrad train --arch transformer', () => {
     const [translate, evaluation, attend] = await Promise.all([
       runSeqgrad(['seq2seq', 'translate', '--model', model, '--beam', '2', '--nbest', '2', '--json'], 'a b c\n\nd a\n'),
       runSeqgrad(['seq2seq', 'eval', '--model', model, '--pairs', pairs, '--beam', '1', '--max', '4', '--json']),
-      runSeqgrad(['seq2seq', 'attend', '--model', model, 'a b c', '--out', out]),
+      runSeqgrad(['seq2seq', 'attend', '--model', model, 'a b c', '--plot', out]),
     ]);
     expect(translate.code).toBe(0);
     const lines = translate.stdout.trim().split('\n').map((l) => JSON.parse(l));

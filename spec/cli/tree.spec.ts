@@ -41,7 +41,7 @@ describe('seqgrad tree', () => {
     const trainFile = path.join(dir, 'train.txt'), testFile = path.join(dir, 'test.txt'), model = path.join(dir, 'model.json');
     await run(['generate', '--count', '200', '--seed', '1', '--out', trainFile]);
     await run(['generate', '--count', '60', '--seed', '2', '--out', testFile, '--classes', '5']);
-    const trained = await run(['train', '--train', trainFile, '--test', testFile, '--dim', '8', '--epochs', '2', '--out', model, '--json']);
+    const trained = await run(['train', '--train', trainFile, '--test', testFile, '--embedding', '8', '--epochs', '2', '--out', model, '--json']);
     expect(trained.code).toBe(0);
     const result = JSON.parse(trained.out);
     expect(result.classes).toBe(5);

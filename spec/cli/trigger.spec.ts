@@ -52,7 +52,7 @@ writeTriggerClip(wavBase, testClip);
 describe('seqgrad trigger', () => {
   it('detect reads a WAV, reports detections scored against the CLIP.json beside it, writes the plot', async () => {
     const plot = path.join(dir, 'plots', 'clip.svg');
-    const { code, out } = await run(['detect', '--model', modelFile, `${wavBase}.wav`, '--out', plot, '--json']);
+    const { code, out } = await run(['detect', '--model', modelFile, `${wavBase}.wav`, '--plot', plot, '--json']);
     expect(code).toBe(0);
     const r = JSON.parse(out);
     expect(r.steps).toBe(49);

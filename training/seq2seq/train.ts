@@ -143,8 +143,10 @@ export interface Seq2SeqTrainConfig {
   /** B, examples per batch. */
   batch: number;
   optimizer: OptimizerConfig;
-  /** Clip the global gradient norm to this (null: no clipping). */
+  /** The clipping threshold: of the global norm, or of each value with clipMode 'value' (null: no clipping). */
   clipNorm: number | null;
+  /** What clipNorm bounds (default 'norm': the global norm, as PyTorch's clip_grad_norm_). */
+  clipMode?: 'norm' | 'value';
   /** Batches per length-sorting window (default 50). */
   bucketWindow?: number;
   /** Seed of the batch order (default 1). */
@@ -255,11 +257,11 @@ export class Seq2SeqTrainer {
     if (data.train.length === 0) throw new InputError(`${op}: expected at least one training pair, got none`);
     this.model = model;
     this.data = data;
-    this.config = { bucketWindow: 50, seed: 1, ...config };
+    this.config = { bucketWindow: 50, seed: 1, clipMode: 'norm', ...config };
     const { params, grads } = seq2seqParameters(model);
     this.optimizer = optimizer ?? createOptimizer(config.optimizer, params);
     this.update = createUpdate(params, grads, this.optimizer, {
-      clip: config.clipNorm === null ? null : { mode: 'norm', max: config.clipNorm }, divergence: { op: 'seq2seq train', advice: 'lower --lr' },
+      clip: config.clipNorm === null ? null : { mode: config.clipMode ?? 'norm', max: config.clipNorm }, divergence: { op: 'seq2seq train', advice: 'lower --lr' },
     });
     this.rng = new Rng(this.config.seed);
     this.epochRngState = this.rng.getState();

@@ -85,11 +85,11 @@ export class TransformerSeq2SeqTrainer {
     }
     this.model = model;
     this.data = data;
-    this.config = { bucketWindow: 50, seed: 1, lengthQuantum: 8, ...config };
+    this.config = { bucketWindow: 50, seed: 1, lengthQuantum: 8, clipMode: 'norm', ...config };
     const { params, grads } = transformerSeq2SeqParameters(model);
     this.optimizer = createOptimizer(config.optimizer, params);
     this.update = createUpdate(params, grads, this.optimizer, {
-      clip: config.clipNorm === null ? null : { mode: 'norm', max: config.clipNorm },
+      clip: config.clipNorm === null ? null : { mode: config.clipMode ?? 'norm', max: config.clipNorm },
       divergence: { op: 'seq2seq-transformer train', advice: 'lower --lr' },
     });
     this.rng = new Rng(this.config.seed);

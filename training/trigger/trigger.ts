@@ -60,7 +60,7 @@ import {
 } from './audio/synth.js';
 import { readJsonFile, writeFileAtomic } from '../io/files.js';
 import { layerFromJSON, layerToJSON, type LayerJSON } from '../io/layer-json.js';
-import { createUpdate, runTrainingLoop, type LoopControls, type StopReason } from '../core/loop.js';
+import { createUpdate, runTrainingLoop, type GradientClip, type LoopControls, type StopReason } from '../core/loop.js';
 import { createOptimizer } from '../core/optimizers.js';
 import { matrixFromJSON, matrixToJSON, type MatrixJSON } from '../io/tensors.js';
 import { checkModelSize } from '../io/weights-json.js';
@@ -511,8 +511,8 @@ export interface TriggerTrainOptions extends LoopControls {
   batchSize?: number;
   /** Adam's learning rate (default 3e−3). */
   lr?: number;
-  /** Clip the global gradient norm to this (default 5). */
-  clipNorm?: number;
+  /** Gradient clipping (default: the global norm to 5; null: none). */
+  clip?: GradientClip | null;
 }
 
 export interface TriggerTrainResult {
@@ -526,14 +526,14 @@ export interface TriggerTrainResult {
 /**
  * Train on the clips (labels at the model's pool: T_y = ⌊frames / pool⌋, else recomputed from the
  * trigger end times). Shuffles with `rng` every epoch; a last batch smaller than batchSize is
- * skipped that epoch (the next shuffle puts its clips elsewhere). Adam with clipping by global
- * norm, through the shared training loop (training/core/loop.ts).
+ * skipped that epoch (the next shuffle puts its clips elsewhere). Adam with gradient clipping (global
+ * norm by default), through the shared training loop (training/core/loop.ts).
  */
 export function trainTriggerModel(model: TriggerModel, clips: readonly TriggerClipData[], opts: TriggerTrainOptions, rng: Rng): TriggerTrainResult {
   const op = 'trainTriggerModel';
   const epochs = opts.epochs ?? 10;
   const lr = opts.lr ?? 3e-3;
-  const clipNorm = opts.clipNorm ?? 5;
+  const clip = opts.clip === undefined ? { mode: 'norm' as const, max: 5 } : opts.clip;
   if (clips.length === 0) throw new Error(`${op}: expected at least one training clip, got none`);
   const B = Math.min(opts.batchSize ?? 16, clips.length);
   if (!Number.isInteger(B) || B < 1) throw new Error(`${op}: expected a positive integer batch size, got ${opts.batchSize}`);
@@ -550,7 +550,7 @@ export function trainTriggerModel(model: TriggerModel, clips: readonly TriggerCl
   const mask = Matrix.zeros(T, B, 'float32');
   const { params, grads } = modelParameters(model.net);
   const optimizer = createOptimizer({ kind: 'adam', lr }, params);
-  const update = createUpdate(params, grads, optimizer, { clip: { mode: 'norm', max: clipNorm } });
+  const update = createUpdate(params, grads, optimizer, { clip });
   const perEpoch = Math.floor(clips.length / B);
   const epochLosses: number[] = [];
   let order: number[] = [];

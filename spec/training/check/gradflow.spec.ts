@@ -73,7 +73,7 @@ describe('seqgrad gradflow', () => {
     const out = join(dir, 'flow.svg');
     const log = vi.spyOn(console, 'log').mockImplementation(() => {});
     try {
-      const code = await gradflowCommand.run(['--steps', '12', '--hidden', '4', '--batch', '2', '--out', out, '--json']);
+      const code = await gradflowCommand.run(['--steps', '12', '--hidden', '4', '--batch', '2', '--plot', out, '--json']);
       expect(code).toBe(0);
       const printed = JSON.parse(String(log.mock.calls[0][0])) as { results: { cell: string; norms: number[] }[] };
       expect(printed.results.map((r) => r.cell)).toEqual(['rnn', 'gru', 'lstm']);

@@ -134,7 +134,7 @@ describe('seqgrad glove', () => {
     const err = console.error;
     console.error = () => {};
     try {
-      expect(gloveCommand.run(['--corpus', corpus, '--dim', '3', '--min-count', '1', '--epochs', '2', '--out', out])).toBe(0);
+      expect(gloveCommand.run(['--corpus', corpus, '--embedding', '3', '--min-count', '1', '--epochs', '2', '--out', out])).toBe(0);
     } finally {
       console.log = log;
       console.error = err;

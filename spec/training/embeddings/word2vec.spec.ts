@@ -174,7 +174,7 @@ describe('seqgrad word2vec', () => {
     console.log = (...args: unknown[]) => void lines.push(args.join(' '));
     let code: number | Promise<number>;
     try {
-      code = word2vecCommand.run(['--corpus', corpus, '--dim', '6', '--min-count', '1', '--loss', 'hs', '--out', out, '--json']);
+      code = word2vecCommand.run(['--corpus', corpus, '--embedding', '6', '--min-count', '1', '--loss', 'hs', '--out', out, '--json']);
     } finally {
       console.log = log;
     }
@@ -202,8 +202,8 @@ describe('seqgrad word2vec', () => {
     expect(missing?.message).toMatch(/corpus .*nope\.txt does not exist/);
     expect(missing?.name).toBe('InputError');
     expect(errorOf([])?.message).toMatch(/word2vec: expected --corpus FILE\|DIR/);
-    const badDim = errorOf(['--corpus', path.join(tmp, 'nope.txt'), '--dim', '0']);
-    expect(badDim?.message).toBe('word2vec: --dim expects an integer ≥ 1, got 0');
+    const badDim = errorOf(['--corpus', path.join(tmp, 'nope.txt'), '--embedding', '0']);
+    expect(badDim?.message).toBe('word2vec: --embedding expects an integer ≥ 1, got 0');
     expect(badDim?.name).toBe('UsageError'); // bad flags: exit 2 like bad input
   });
 });

@@ -251,15 +251,15 @@ describe('sentiment model (b): model file, pretrained vectors, CLI', () => {
 
   it('`sentiment train --model lstm` trains on Emojify, saves a model that `eval` and `predict` load', async () => {
     const out = path.join(dir, 'lstm.json');
-    const train = await run(['train', '--data', 'emojify', '--data-dir', '../shared/data', '--model', 'lstm', '--dim', '8', '--hidden', '8',
+    const train = await run(['train', '--data', 'emojify', '--data-dir', '../shared/data', '--arch', 'lstm', '--embedding', '8', '--hidden', '8',
       '--bidirectional', '--epochs', '2', '--out', out, '--json']);
     expect(train.code).toBe(0);
     const result = JSON.parse(train.out);
     expect(result).toMatchObject({ model: 'lstm', data: 'emojify', train: 132, test: 56 });
     expect(result.confusion.flat().reduce((s: number, v: number) => s + v, 0)).toBe(56);
-    const evaluated = JSON.parse((await run(['eval', '--in', out, '--data-dir', '../shared/data', '--json'])).out);
+    const evaluated = JSON.parse((await run(['eval', '--model', out, '--data-dir', '../shared/data', '--json'])).out);
     expect(evaluated.accuracy).toBe(result.testAccuracy);
-    const predicted = JSON.parse((await run(['predict', '--in', out, '--json', 'I love you', 'lets play ball'])).out);
+    const predicted = JSON.parse((await run(['predict', '--model', out, '--json', 'I love you', 'lets play ball'])).out);
     expect(predicted).toHaveLength(2);
   });
 });

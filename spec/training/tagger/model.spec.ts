@@ -104,7 +104,7 @@ describe('name tagger: save, load, CLI', () => {
 
   it('train --json: both models with the same budget, held-out duplicates of training sentences dropped; eval agrees with the library', async () => {
     const prefix = path.join(dir, 'm');
-    const { code, out } = await run(['train', '--train', '200', '--test', '100', '--steps', '5', '--dim', '4', '--hidden', '4', '--out', prefix, '--json']);
+    const { code, out } = await run(['train', '--train', '200', '--test', '100', '--steps', '5', '--embedding', '4', '--hidden', '4', '--out', prefix, '--json']);
     expect(code).toBe(0);
     const r = JSON.parse(out);
     expect(Object.keys(r.models)).toEqual(['uni', 'bi']);
