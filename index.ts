@@ -33,3 +33,5 @@ export { createOutputHead } from './layers/heads.js';
 export { gradCheck, type GradCheckProblem, type GradCheckResult } from './training/check/gradcheck.js';
 export { createOptimizer, optimizerStep, type OptimizerConfig } from './training/core/optimizers.js';
 export { Vocabulary } from './training/text/vocab.js';
+export { createModel, type Model } from './training/model/model.js';
+export type { ModelConfig } from './training/model/config.js';

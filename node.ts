@@ -7,6 +7,7 @@ import './engine/wasm/index.js'; // offers the default wasm backend on import
 export * from './training/io/files.js';
 export * from './training/io/outputs.js';
 export * from './training/io/pytorch-export.js';
+export * from './training/model/model-file.js';
 export * from './training/lm/model-file.js';
 export * from './training/seq2seq/model-file.js';
 export { loadLayer, saveLayer } from './training/io/layer-json.js';

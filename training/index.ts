@@ -46,3 +46,7 @@ export * from './metrics/detection.js';
 export * from './plot/charts.js';
 export * from './plot/smoothing.js';
 export * from './classify/sentence-classifier.js';
+// The Model API (its file functions, saveModel / loadModel / checkpointFile / loadCheckpoint, are in seqgrad/node).
+export * from './model/config.js';
+export * from './model/batches.js';
+export * from './model/model.js';

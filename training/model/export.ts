@@ -29,7 +29,8 @@ import {
   recurrentShapes, recurrentTensors,
 } from '../io/torch-state.js';
 import { configSummary, minimumWeights, resolveModelConfig } from './config.js';
-import { DEFAULT_MODEL_SEED, Model } from './model.js';
+import { DEFAULT_SEED } from '../../engine/create.js';
+import { Model } from './model.js';
 import type { Network } from './network.js';
 
 export const MODEL_API_KIND = 'model-api';
@@ -108,7 +109,7 @@ export function modelFromTensors(tensors: Record<string, SafeTensor>, doc: Model
     if (bad >= 0) fail(`tensor '${name}': expected finite values, got ${t.data[bad]} at entry ${bad}`);
   }
   if (minimumWeights(config) > stored) fail(`its config (${configSummary(config)}) needs at least ${minimumWeights(config)} weights, the file holds ${stored}`);
-  const model = new Model(config, new Rng(DEFAULT_MODEL_SEED));
+  const model = new Model(config, new Rng(DEFAULT_SEED));
   if (doc.net) {
     const built = modelDocument(model).net;
     if (JSON.stringify(built) !== JSON.stringify(doc.net)) fail(`the net config ${JSON.stringify(doc.net)} does not match the model config, which builds ${JSON.stringify(built ?? null)}`);

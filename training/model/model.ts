@@ -22,7 +22,7 @@
  *   itself with saveModel); `fit(data, { resume })` continues one bit-identically.
  * - The loss is the head's cross-entropy (softmax) or binary cross-entropy (sigmoid), the mean over
  *   the valid predictions of a batch (every sequence's label; every valid step's target).
- * - Randomness: one Rng (createModel's `rng`, default `new Rng(DEFAULT_MODEL_SEED)`) initialises the
+ * - Randomness: one Rng (createModel's `rng`, default `new Rng(DEFAULT_SEED)`) initialises the
  *   weights and then shuffles and samples: the same seed gives the same bits.
  * - dtype: float32 (default) or float64 (gradient checks: `lossAndGradients` is the model's whole
  *   forward and backward for one batch).
@@ -30,6 +30,7 @@
  */
 import { copyInto, type DType, type Matrix } from '../../engine/matrix.js';
 import { Rng, type RngState } from '../../engine/rng.js';
+import { DEFAULT_SEED } from '../../engine/create.js';
 import { sigmoidScalar } from '../../engine/activations.js';
 import {
   concatDirections, createEncoderWorkspace, encoderForward, oneToManyStepFunction, type NamedParameters,
@@ -54,12 +55,11 @@ import {
 } from './network.js';
 
 /** The seed of the Rng a model draws from when createModel is given none. */
-export const DEFAULT_MODEL_SEED = 0;
 
 export const MODEL_FILE_KIND = 'seqgrad.model';
 
 export interface CreateModelOptions {
-  /** Initial weights, then shuffling and sampling (default new Rng(DEFAULT_MODEL_SEED)). */
+  /** Initial weights, then shuffling and sampling (default new Rng(DEFAULT_SEED)). */
   rng?: Rng;
   /** 'float32' (default) or 'float64' (gradient checks); the config's dtype, if it has one, must agree. */
   dtype?: DType;
@@ -465,7 +465,7 @@ export function createModel<S extends ModelShape>(config: ModelConfig & { shape:
   }
   const resolved = resolveModelConfig(opts.dtype ? { ...config, dtype: opts.dtype } : config, `${op}: config`);
   checkModelSize(op, minimumWeights(resolved), configSummary(resolved));
-  return new Model(resolved as ResolvedModelConfig & { shape: S }, opts.rng ?? new Rng(DEFAULT_MODEL_SEED));
+  return new Model(resolved as ResolvedModelConfig & { shape: S }, opts.rng ?? new Rng(DEFAULT_SEED));
 }
 
 /**
@@ -486,7 +486,7 @@ export function modelFromJSON(json: unknown, source = 'model JSON'): Model {
   const what = configSummary(config);
   checkModelSize(`${source}`, minimumWeights(config), what);
   checkConfigAgainstWeights(minimumWeights(config), weights, fail, what);
-  const model = new Model(config, new Rng(DEFAULT_MODEL_SEED));
+  const model = new Model(config, new Rng(DEFAULT_SEED));
   copyWeightsFromJSON(model.parameters, weights, fail, `this ${what} model`);
   return model;
 }

@@ -7,8 +7,9 @@ import { CELL_KINDS } from '../../../layers/cells/create-cell.js';
 import { InputError } from '../../../training/core/errors.js';
 import { gradCheckCases } from '../../../training/gradcheck-suite.js';
 import { modelCases } from '../../../training/model/gradcheck-cases.js';
+import { DEFAULT_SEED } from '../../../engine/create.js';
 import {
-  checkpointFile, createModel, DEFAULT_MODEL_SEED, loadCheckpoint, loadModel, modelFromJSON, saveModel,
+  checkpointFile, createModel, loadCheckpoint, loadModel, modelFromJSON, saveModel,
   type ModelConfig, type ModelJSON, type SequenceData,
 } from '../../../training/model/index.js';
 
@@ -219,10 +220,10 @@ describe('save → load', () => {
     }
   });
 
-  it('names the default seed: createModel without an rng is createModel with new Rng(DEFAULT_MODEL_SEED)', () => {
+  it('names the default seed: createModel without an rng is createModel with new Rng(DEFAULT_SEED)', () => {
     const a = createModel(configs['many-to-one']).toJSON();
-    const b = createModel(configs['many-to-one'], { rng: new Rng(DEFAULT_MODEL_SEED) }).toJSON();
-    const c = createModel(configs['many-to-one'], { rng: new Rng(DEFAULT_MODEL_SEED + 1) }).toJSON();
+    const b = createModel(configs['many-to-one'], { rng: new Rng(DEFAULT_SEED) }).toJSON();
+    const c = createModel(configs['many-to-one'], { rng: new Rng(DEFAULT_SEED + 1) }).toJSON();
     expect(a.weights).toEqual(b.weights);
     expect(a.weights).not.toEqual(c.weights);
   });
