@@ -4,7 +4,7 @@
 import '../../engine/wasm/index.js'; // offers the default wasm backend on import
 export * from './model.js';
 export {
-  LM_CHECKPOINT_LOSSES, LmTrainer, buildLmVocabulary, corpusTokens, createLmTrainer, dataFingerprint,
+  DEFAULT_MAX_EVAL_TOKENS, LM_CHECKPOINT_LOSSES, LmTrainer, buildLmVocabulary, corpusTokens, createLmTrainer, dataFingerprint,
   evaluateLanguageModel, lmCheckpointFromJSON, prepareLmCorpus, splitLmData, tokenizeCorpus,
 } from './train.js';
 export type {

@@ -58,7 +58,14 @@ export interface PoolWorkerData {
   memory?: WasmMemory;
   region?: { start: number; end: number };
   relaxedSimd: boolean;
-  port: MessagePort;
+  /** The worker's end of its node:worker_threads MessageChannel (typed here, so the public declarations need no Node types). */
+  port: PoolPort;
+}
+
+/** The part of a node:worker_threads MessagePort a worker uses. */
+export interface PoolPort {
+  postMessage(message: PoolMessage): void;
+  close(): void;
 }
 
 /** A worker's message on its port: its gradient buffers when ready, or a failure. */

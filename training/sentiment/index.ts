@@ -3,7 +3,8 @@
  */
 import '../../engine/wasm/index.js'; // offers the default wasm backend on import
 export {
-  BINARY_CLASSES, EMOJI_CLASSES, EMOJI_SYMBOLS, SENTIMENT_DATA_NAMES, buildSentimentVocabulary, confusionReport,
+  BINARY_CLASSES, EMOJI_CLASSES, EMOJI_SYMBOLS, LABEL_COLUMNS, SENTIMENT_DATA_NAMES, TEXT_COLUMNS, indexLabels, isSentimentDataName,
+  labelClasses, parseLabelledFile, buildSentimentVocabulary, confusionReport,
   encodeExamples, encodeSentence, evaluateSentiment, fixCp1252Controls, formatConfusion, parseEmojiCsv,
   parseLabelledSentences, predictSentiment, splitExamples, tokenizeSentence, trainSentiment,
 } from './sentiment.js';
