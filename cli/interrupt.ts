@@ -11,7 +11,7 @@
  * removes those that are left after it has stopped the worker.
  */
 import * as fs from 'node:fs';
-import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData, type Worker } from 'node:worker_threads';
 import { observeTempFiles } from '../training/io/files.js';
 import { startModuleWorker } from '../training/parallel/start-worker.js';
 import type { StopFlag } from '../training/core/stop.js';
@@ -91,7 +91,7 @@ export function runInWorker(entry: URL, argv: string[]): Promise<number> {
     seqgradArgv: argv, stop: stop.buffer as SharedArrayBuffer,
     stderr: { isTTY: Boolean(process.stderr.isTTY), columns: process.stderr.columns },
   };
-  const worker = startModuleWorker(entry, { workerData: data });
+  const worker = startModuleWorker(entry, { workerData: data }) as unknown as Worker;
   const tempFiles = new Set<string>();
   let exitCode: number | null = null;
   let aborting = false;

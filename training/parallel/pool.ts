@@ -25,7 +25,6 @@
  * Node only, reached through process.getBuiltinModule (no static import of node:worker_threads), so
  * the modules that use the pool still bundle for a browser, where `threads > 1` is refused.
  */
-import type { MessagePort, Worker } from 'node:worker_threads';
 import { getBackend } from '../../engine/backend.js';
 import type { Matrix } from '../../engine/matrix.js';
 import { add } from '../../engine/ops.js';
@@ -33,7 +32,7 @@ import type { WasmBackend } from '../../engine/wasm/index.js';
 import type { WasmMemory } from '../../engine/wasm/webassembly.js';
 import { InputError } from '../core/errors.js';
 import { sharedMatrix } from './shared-weights.js';
-import { startModuleWorker } from './start-worker.js';
+import { startModuleWorker, type WorkerPort, type WorkerThread } from './start-worker.js';
 
 /** Int32 slots per worker in the control array. */
 export const SLOT = 16;
@@ -58,14 +57,7 @@ export interface PoolWorkerData {
   memory?: WasmMemory;
   region?: { start: number; end: number };
   relaxedSimd: boolean;
-  /** The worker's end of its node:worker_threads MessageChannel (typed here, so the public declarations need no Node types). */
-  port: PoolPort;
-}
-
-/** The part of a node:worker_threads MessagePort a worker uses. */
-export interface PoolPort {
-  postMessage(message: PoolMessage): void;
-  close(): void;
+  port: WorkerPort;
 }
 
 /** A worker's message on its port: its gradient buffers when ready, or a failure. */
@@ -91,8 +83,8 @@ export interface GradientPoolOptions {
 }
 
 interface WorkerThreads {
-  MessageChannel: new () => { port1: MessagePort; port2: MessagePort };
-  receiveMessageOnPort(port: MessagePort): { message: unknown } | undefined;
+  MessageChannel: new () => { port1: WorkerPort; port2: WorkerPort };
+  receiveMessageOnPort(port: WorkerPort): { message: unknown } | undefined;
 }
 
 /** How long a worker may take to start (module loading, building its model) before the pool gives up. */
@@ -148,8 +140,8 @@ export class GradientPool {
   /** results[k]: what worker k's job returned for the last step (results[0] is unused: the caller's). */
   readonly results: Float64Array;
   private readonly control: Int32Array;
-  private readonly workers: Worker[] = [];
-  private readonly ports: MessagePort[] = [];
+  private readonly workers: WorkerThread[] = [];
+  private readonly ports: WorkerPort[] = [];
   private readonly regions: { start: number; end: number }[] = [];
   private readonly api: WorkerThreads;
   private readonly backend: WasmBackend | null;

@@ -3,7 +3,27 @@
  * worker does not inherit the TypeScript loader, so for a `.ts` entry it first registers tsx there.
  * Node only (through process.getBuiltinModule, so importing this module stays browser-safe).
  */
-import type { Worker, WorkerOptions } from 'node:worker_threads';
+// Node's worker types, declared here (not imported from node:worker_threads) so that the package's
+// type declarations need no @types/node in a consumer.
+/** The part of node:worker_threads' MessagePort the pool uses. */
+export interface WorkerPort {
+  postMessage(value: unknown): void;
+  close(): void;
+}
+
+/** The part of node:worker_threads' Worker the pool and the CLI use. */
+export interface WorkerThread {
+  unref(): void;
+  terminate(): Promise<number>;
+  on(event: string, listener: (...args: never[]) => void): unknown;
+}
+
+/** The options of node:worker_threads' Worker that are used here. */
+export interface WorkerStartOptions {
+  workerData?: unknown;
+  transferList?: unknown[];
+  eval?: boolean;
+}
 
 interface NodeHost {
   process?: { getBuiltinModule?: (id: string) => unknown };
@@ -16,8 +36,8 @@ function builtin<T>(id: string): T {
 }
 
 /** A worker running `entry` with `options` (a `.ts` entry runs through tsx). */
-export function startModuleWorker(entry: URL, options: WorkerOptions = {}): Worker {
-  const { Worker: WorkerCtor } = builtin<{ Worker: new (file: URL | string, options?: WorkerOptions) => Worker }>('node:worker_threads');
+export function startModuleWorker(entry: URL, options: WorkerStartOptions = {}): WorkerThread {
+  const { Worker: WorkerCtor } = builtin<{ Worker: new (file: URL | string, options?: WorkerStartOptions) => WorkerThread }>('node:worker_threads');
   if (!entry.pathname.endsWith('.ts')) return new WorkerCtor(entry, options);
   // Resolved here, where the project's node_modules is known: the worker's eval code resolves from the working folder.
   const { createRequire } = builtin<{ createRequire(from: string | URL): { resolve(id: string): string } }>('node:module');
