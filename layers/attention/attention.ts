@@ -23,6 +23,12 @@
  *             attentionKeysBackward(dH, ws)                                     (once, accumulates)
  * H and every query must stay unchanged between the forward and the backward calls (the workspace
  * keeps a reference to H and copies of the queries). The steps allocate nothing.
+ *
+ * The additive score, tanh and the dot with v fused, runs as a backend kernel (additiveScoresKernel:
+ * js reference, wasm SIMD), one call per batch row and step; so does its backward (dv, dK, dW s).
+ * Inference over many sources (batched greedy / beam decoding) has its own entry without caches:
+ * createAttentionMemory (keys projected once per batch of sources) and attentionDecodeStep (rows of
+ * one source scored against that source's keys only, up to its length).
  */
 import { additiveScoresBackwardKernel, additiveScoresKernel, getBackend } from '../../engine/backend.js';
 import { gemm } from '../../engine/gemm.js';
