@@ -93,41 +93,41 @@ describe('sentiment train --data, from a folder outside the repository', () => {
     expect(result.testAccuracy).toBe(1);
     expect(JSON.parse(fs.readFileSync(at('topics.json'), 'utf8')).classes).toEqual(['fruit', 'sport', 'weather']);
 
-    const predict = await seqgradIn(dir, ['sentiment', 'predict', '--in', 'topics.json', 'a storm with rain', 'my apple']);
-    expect(predict.stdout.trim().split('\n')).toEqual(['weather\ta storm with rain', 'fruit\tmy apple']);
     // eval finds the file from the model (an absolute path) from another folder too.
-    const evaluated = await seqgradIn(os.tmpdir(), ['sentiment', 'eval', '--in', at('topics.json'), '--json']);
+    const [predict, evaluated] = await Promise.all([
+      seqgradIn(dir, ['sentiment', 'predict', '--in', 'topics.json', 'a storm with rain', 'my apple']),
+      seqgradIn(os.tmpdir(), ['sentiment', 'eval', '--in', at('topics.json'), '--json']),
+    ]);
+    expect(predict.stdout.trim().split('\n')).toEqual(['weather\ta storm with rain', 'fruit\tmy apple']);
     expect(JSON.parse(evaluated.stdout)).toMatchObject({ accuracy: 1, total: 12, classes: ['fruit', 'sport', 'weather'] });
   }, 60_000);
 
-  it('the named sets resolve from the package, not the current folder', async () => {
-    const r = await seqgradIn(dir, ['sentiment', 'train', '--data', 'emojify', '--epochs', '1', '--json']);
-    expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ data: 'emojify', train: 132, test: 56, classes: ['heart', 'baseball', 'smile', 'disappointed', 'fork_and_knife'] });
-  }, 60_000);
-
-  it('a bad file: exit 2 and one line naming the file and the line', async () => {
+  it('named sets from the package; a bad file; an output that is an input (data file or a named set\'s file): spawned together', async () => {
     fs.writeFileSync(at('bad.tsv'), 'pos\tfine\nneg\tbad\nthird line without a tab\n');
-    const r = await seqgradIn(dir, ['sentiment', 'train', '--data', 'bad.tsv', '--epochs', '1']);
-    expect(r.code).toBe(2);
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/bad\.tsv line 3: expected 'label<TAB>text'/);
-  }, 60_000);
-
-  it('no output may be an input: --out the data file, or a named set\'s file, is refused before any work', async () => {
     const before = fs.readFileSync(at('bad.tsv'), 'utf8');
-    const same = await seqgradIn(dir, ['sentiment', 'train', '--data', 'bad.tsv', '--out', 'bad.tsv']);
-    expect(same.code).toBe(2);
-    expect(same.stderr).toMatch(/--out bad\.tsv is the same file as --data bad\.tsv/);
-    expect(fs.readFileSync(at('bad.tsv'), 'utf8')).toBe(before);
-
     const shared = at('shared');
     fs.mkdirSync(path.join(shared, 'emojify'), { recursive: true });
     for (const f of ['train_emoji.csv', 'tesss.csv']) fs.copyFileSync(path.join(repoRoot, 'data/emojify', f), path.join(shared, 'emojify', f));
     const target = path.join(shared, 'emojify', 'tesss.csv');
-    const named = await seqgradIn(dir, ['sentiment', 'train', '--data', 'emojify', '--data-dir', shared, '--out', target]);
-    expect(named.code).toBe(2);
-    expect(named.stderr).toMatch(/is the same file as --data emojify/);
+    const [named, bad, same, sharedOut] = await Promise.all([
+      seqgradIn(dir, ['sentiment', 'train', '--data', 'emojify', '--epochs', '1', '--json']),
+      seqgradIn(dir, ['sentiment', 'train', '--data', 'bad.tsv', '--epochs', '1']),
+      seqgradIn(dir, ['sentiment', 'train', '--data', 'bad.tsv', '--out', 'bad.tsv']),
+      seqgradIn(dir, ['sentiment', 'train', '--data', 'emojify', '--data-dir', shared, '--out', target]),
+    ]);
+    // The named set resolves from the package, not the current folder.
+    expect(named.code).toBe(0);
+    expect(JSON.parse(named.stdout)).toMatchObject({ data: 'emojify', train: 132, test: 56, classes: ['heart', 'baseball', 'smile', 'disappointed', 'fork_and_knife'] });
+    // A bad file: exit 2 and one line naming the file and the line.
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/bad\.tsv line 3: expected 'label<TAB>text'/);
+    // No output may be an input, refused before any work.
+    expect(same.code).toBe(2);
+    expect(same.stderr).toMatch(/--out bad\.tsv is the same file as --data bad\.tsv/);
+    expect(fs.readFileSync(at('bad.tsv'), 'utf8')).toBe(before);
+    expect(sharedOut.code).toBe(2);
+    expect(sharedOut.stderr).toMatch(/is the same file as --data emojify/);
     expect(fs.readFileSync(target)).toEqual(fs.readFileSync(path.join(repoRoot, 'data/emojify/tesss.csv')));
-  }, 60_000);
+  }, 120_000);
 });
