@@ -126,6 +126,7 @@ async function translateDate(req: DatesRequest): Promise<void> {
     values: attentionMap(decoder, source, best.ids),
     rowLabels: [...model.targetVocab.decode(best.ids).map(show), '<EOS>'],
     colLabels: seq2seqTokens(model, req.text).map(show),
+    xLabel: 'source token i', yLabel: 'output token t', valueLabel: 'α⟨t,i⟩',
   });
   let analysis: DatesResult['analysis'] = null;
   const expected = req.expected.trim();

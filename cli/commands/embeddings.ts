@@ -285,7 +285,7 @@ export const tsneCommand: Command = {
     const points = rows.map((r, i) => ({ x: y.get(i, 0), y: y.get(i, 1), label: wv.words[r] }));
     if (p.flags.plot) {
       const title = (p.flags.title as string | undefined) ?? `t-SNE of ${rows.length} words (${path}, perplexity ${perplexity.toFixed(1)})`;
-      writeFileAtomic(p.flags.plot as string, scatterSvg({ title, points }));
+      writeFileAtomic(p.flags.plot as string, scatterSvg({ title, points, xLabel: 't-SNE dimension 1', yLabel: 't-SNE dimension 2' }));
     }
     if (p.flags.json) console.log(JSON.stringify({ perplexity, kl: finalKl, points: points.map((q) => ({ word: q.label, x: q.x, y: q.y })) }, null, 2));
     else if (p.flags.plot) console.log(`wrote ${p.flags.plot}`);

@@ -162,7 +162,10 @@ export function attendWithTransformer(c: string, model: TransformerSeq2SeqModel,
   const files: string[] = [];
   maps.forEach((heads, l) => heads.forEach((values, h) => {
     const file = `${base}-layer${l}-head${h}.svg`;
-    writeFileAtomic(file, heatmapSvg({ title: `cross-attention, decoder layer ${l}, head ${h}: ${source} → ${best.text}`, values, rowLabels, colLabels }));
+    writeFileAtomic(file, heatmapSvg({
+      title: `cross-attention, decoder layer ${l}, head ${h}: ${source} → ${best.text}`, values, rowLabels, colLabels,
+      xLabel: 'source token', yLabel: 'output token', valueLabel: 'attention weight',
+    }));
     files.push(file);
   }));
   if (opts.json) {

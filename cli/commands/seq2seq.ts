@@ -452,7 +452,10 @@ function runAttend(argv: string[]): number {
   const show = (t: string): string => (t === ' ' ? '␣' : t);
   const colLabels = seq2seqTokens(model, source).map(show);
   const rowLabels = [...model.targetVocab.decode(best.ids).map(show), '<EOS>'];
-  const svg = heatmapSvg({ title: `attention α: ${source} → ${best.text}`, values: alpha, rowLabels, colLabels });
+  const svg = heatmapSvg({
+    title: `attention α: ${source} → ${best.text}`, values: alpha, rowLabels, colLabels,
+    xLabel: 'source token i', yLabel: 'output token t', valueLabel: 'α⟨t,i⟩',
+  });
   writeFileAtomic(flags.plot as string, svg);
   if (flags.json) {
     console.log(JSON.stringify({ source, output: best.text, rows: rowLabels, columns: colLabels, alpha, plot: flags.plot }, null, 2));

@@ -10,7 +10,7 @@ import type { Command } from '../command.js';
 import { readCorpusInput } from '../files.js';
 import { createProgress, type Progress } from '../progress.js';
 import { writeVectors } from '../../training/io/vectors.js';
-import { trainWord2Vec, type Word2VecKernel, type Word2VecLoss, type Word2VecMethod } from '../../training/embeddings/word2vec.js';
+import { fullSoftmaxCost, trainWord2Vec, type Word2VecKernel, type Word2VecLoss, type Word2VecMethod } from '../../training/embeddings/word2vec.js';
 import { InputError } from '../../training/core/errors.js';
 import { planOutputs } from '../../training/io/outputs.js';
 import { interrupted, stopFlag } from '../interrupt.js';
@@ -51,13 +51,18 @@ export const word2vecCommand: Command = {
     const loss = flags.loss as Word2VecLoss;
     const label = `word2vec ${method}/${loss}`;
     let progress: Progress | null = null;
-    const result = trainWord2Vec(corpus.documents.map((d) => d.tokens), {
-      method, loss,
+    const sentences = corpus.documents.map((d) => d.tokens);
+    const shape = {
+      method,
       dim: flags.embedding as number,
       window: flags.window as number,
       negative: flags.negative as number,
       minCount: flags['min-count'] as number,
       epochs: flags.epochs as number,
+    };
+    if (loss === 'softmax') warnOfFullSoftmax(sentences, shape);
+    const result = trainWord2Vec(sentences, {
+      ...shape, loss,
       sample: flags.sample as number,
       alpha: flags.alpha as number | undefined,
       seed: flags.seed as number,
@@ -94,3 +99,17 @@ export const word2vecCommand: Command = {
     return interrupted('word2vec', null, [out]);
   },
 };
+
+/** Above this many words a full softmax is slow enough to say so before it starts. */
+const LARGE_SOFTMAX_VOCABULARY = 1000;
+
+/** One line on stderr before a full-softmax run on a large vocabulary: its cost, and the usual choice instead. */
+function warnOfFullSoftmax(sentences: string[][], shape: Parameters<typeof fullSoftmaxCost>[1] & object): void {
+  const cost = fullSoftmaxCost(sentences, shape);
+  if (cost.vocabulary < LARGE_SOFTMAX_VOCABULARY) return;
+  console.error(
+    `word2vec: warning: --loss softmax normalises over all V = ${cost.vocabulary} words at every example: ` +
+    `about ${cost.multiplyAdds.toExponential(1)} multiply-adds (${cost.examples.toExponential(1)} examples × 3·V·d), ` +
+    `${Math.round(cost.timesNegativeSampling)}× the work of negative sampling — use --loss neg (or --loss hs) unless the full softmax is the point`,
+  );
+}

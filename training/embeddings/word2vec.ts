@@ -206,6 +206,33 @@ export function keepProbability(count: number, totalWords: number, sample: numbe
   return Math.min(1, (Math.sqrt(count / st) + 1) * (st / count));
 }
 
+/** The work of a full-softmax run, known before it starts (see fullSoftmaxCost). */
+export interface FullSoftmaxCost {
+  /** V, the words kept (seen ≥ minCount times). */
+  vocabulary: number;
+  /** Training examples over every epoch (before subsampling, which only lowers it). */
+  examples: number;
+  /** Multiply-adds: examples · 3·V·d. */
+  multiplyAdds: number;
+  /** How many times the work of negative sampling with the same settings: V / (negative + 1). */
+  timesNegativeSampling: number;
+}
+
+/**
+ * The cost of `loss: 'softmax'` on `corpus`, for a warning before a long run. Each example costs
+ * 3·V·d multiply-adds (the logits Θe, then ∂Θ and ∂e), against 3·(k+1)·d with k negatives. Examples:
+ * skip-gram has one per (centre, context) pair — the window is shrunk at random to b ∈ 1…window, so
+ * (window + 1) contexts per word on average — CBOW one per centre word.
+ */
+export function fullSoftmaxCost(corpus: string[][], options: Word2VecOptions = {}): FullSoftmaxCost {
+  const o = resolveOptions(options);
+  const vocab = buildWord2VecVocabulary(corpus, o.minCount);
+  const V = vocab.size;
+  const trainWords = vocab.counts.reduce((a, b) => a + b, 0);
+  const examples = trainWords * o.epochs * (o.method === 'skipgram' ? o.window + 1 : 1);
+  return { vocabulary: V, examples, multiplyAdds: examples * 3 * V * o.dim, timesNegativeSampling: V / (o.negative + 1) };
+}
+
 /** The vocabulary of a corpus (minCount, descending count) without specials. */
 export function buildWord2VecVocabulary(corpus: string[][], minCount: number): Vocabulary {
   return Vocabulary.build(iterateTokens(corpus), { minCount, specials: [] });

@@ -3,18 +3,29 @@
  * (embeddings in 2-D) and heatmaps (attention weights α⟨t,i⟩). Each function returns a complete
  * standalone SVG document as a string; every piece of user text is XML-escaped.
  *
- * Axes: linear axes get "nice" ticks (1, 2, 5 × 10^k steps); a log axis gets one tick per decade
- * (…, 0.01, 0.1, 1, 10, …) and needs strictly positive values.
+ * Axes: linear axes get "nice" ticks (1, 2, 5 × 10^k steps); a log axis gets decade ticks
+ * (…, 0.01, 0.1, 1, 10, …; every 2nd, 5th … decade when there are many) and needs strictly positive
+ * values. Every chart has axis titles; legends sit inside the frame; all text stays inside the
+ * viewBox (its width estimated as TEXT_EM × font size per character, spec/training/plot checks it).
  */
 
 const WIDTH = 720;
 const HEIGHT = 440;
-const MARGIN = { left: 72, right: 160, top: 44, bottom: 56 };
+const MARGIN = { left: 72, right: 24, top: 44, bottom: 56 };
+/** Average glyph width of the sans-serif text, in font sizes (a generous estimate: digits are ~0.56). */
+const TEXT_EM = 0.6;
+/** At most this many labelled decades on a log axis. */
+const MAX_LOG_LABELS = 8;
 const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 
 export interface LineSeries {
   name: string;
   points: [number, number][];
+  /**
+   * On a log axis, y = 0 is allowed (an error rate that reached 0): such points are not drawn as
+   * values but as hollow marks on the bottom edge, and the line breaks there.
+   */
+  zerosOffScale?: boolean;
 }
 
 export interface LineChartOptions {
@@ -29,6 +40,9 @@ export interface LineChartOptions {
 export interface ScatterOptions {
   title: string;
   points: { x: number; y: number; label?: string }[];
+  /** Axis titles (default 'x', 'y'). */
+  xLabel?: string;
+  yLabel?: string;
 }
 
 export interface HeatmapOptions {
@@ -39,6 +53,11 @@ export interface HeatmapOptions {
   colLabels: string[];
   /** One value per column, drawn as a bar strip above the grid (e.g. a per-token score). */
   overlay?: { name: string; values: number[] };
+  /** Axis titles: what the columns and the rows are (default 'column', 'row'). */
+  xLabel?: string;
+  yLabel?: string;
+  /** Title of the colour bar (default 'value'). */
+  valueLabel?: string;
 }
 
 /** Escape text for use in SVG/XML content and attribute values. */
@@ -70,7 +89,10 @@ export function linearTicks(min: number, max: number, target = 6): number[] {
   return ticks;
 }
 
-/** Decade ticks 10^k for every integer k with 10^floor(log10 min) ≤ 10^k ≤ 10^ceil(log10 max). */
+/**
+ * Decade ticks 10^k for every integer k with 10^floor(log10 min) ≤ 10^k ≤ 10^ceil(log10 max); the
+ * axis runs over all of them, `labelledLogTicks` picks the ones to label.
+ */
 export function logTicks(min: number, max: number): number[] {
   if (!(min > 0) || !(max >= min) || !Number.isFinite(max)) {
     throw new Error(`logTicks: expected 0 < min ≤ max (finite), got [${min}, ${max}]`);
@@ -81,6 +103,15 @@ export function logTicks(min: number, max: number): number[] {
   const ticks: number[] = [];
   for (let k = lo; k <= hi; k++) ticks.push(Number(`1e${k}`));
   return ticks;
+}
+
+/** Of many decade ticks, every n-th (n = 1, 2, 5, 10, …) so at most `most` are labelled; the last one kept. */
+export function labelledLogTicks(ticks: number[], most = MAX_LOG_LABELS): number[] {
+  if (ticks.length <= most) return ticks;
+  const steps = [2, 5, 10, 20, 50, 100];
+  const every = steps.find((n) => Math.ceil(ticks.length / n) <= most) ?? Math.ceil(ticks.length / most);
+  const last = ticks.length - 1;
+  return ticks.filter((_, i) => (last - i) % every === 0);
 }
 
 /** Tick label: plain decimals for moderate magnitudes, exponent form ("1e-5") otherwise. */
@@ -96,7 +127,10 @@ export function formatTick(value: number): string {
   return String(Number(value.toPrecision(6)));
 }
 
-/** A line chart of one or more series, with a legend; `logY` puts y on a log scale. */
+/**
+ * A line chart of one or more series, with a legend inside the frame (top right); `logY` puts y on
+ * a log scale (a series with zerosOffScale may hold y = 0, drawn as hollow marks on the bottom edge).
+ */
 export function lineChartSvg(opts: LineChartOptions): string {
   const op = 'lineChartSvg';
   if (!opts || !Array.isArray(opts.series) || opts.series.length === 0) {
@@ -104,20 +138,22 @@ export function lineChartSvg(opts: LineChartOptions): string {
   }
   const xs: number[] = [];
   const ys: number[] = [];
+  const offScale = (s: LineSeries, y: number): boolean => opts.logY === true && s.zerosOffScale === true && y === 0;
   for (const s of opts.series) {
     if (!Array.isArray(s.points)) throw new Error(`${op}: expected series "${s.name}" to have a points array`);
     s.points.forEach(([x, y], i) => {
       if (!Number.isFinite(x) || !Number.isFinite(y)) {
         throw new Error(`${op}: expected finite points, series "${s.name}" point ${i} is (${x}, ${y})`);
       }
-      if (opts.logY && y <= 0) {
+      if (opts.logY && y <= 0 && !offScale(s, y)) {
         throw new Error(`${op}: a log y axis needs y > 0, series "${s.name}" point ${i} has y = ${y}`);
       }
       xs.push(x);
-      ys.push(y);
+      if (!offScale(s, y)) ys.push(y);
     });
   }
   if (xs.length === 0) throw new Error(`${op}: expected at least one point across the series, got none`);
+  if (ys.length === 0) ys.push(1); // only off-scale zeros: any decade will do
 
   const xAxis = linearAxis(Math.min(...xs), Math.max(...xs));
   const yAxis = opts.logY ? logAxis(Math.min(...ys), Math.max(...ys)) : linearAxis(Math.min(...ys), Math.max(...ys));
@@ -131,27 +167,40 @@ export function lineChartSvg(opts: LineChartOptions): string {
   };
 
   const parts: string[] = [svgOpen(opts.title), titleText(opts.title)];
-  parts.push(...axesMarkup(plot, xAxis.ticks, yAxis.ticks, px, py));
+  parts.push(...axesMarkup(plot, xAxis.ticks, yAxis.labelled ?? yAxis.ticks, px, py));
   parts.push(axisLabels(plot, opts.xLabel, opts.yLabel));
+  const bottom = plot.y0 + plot.height;
   opts.series.forEach((s, i) => {
     const color = PALETTE[i % PALETTE.length];
-    const d = s.points.map(([x, y], j) => `${j === 0 ? 'M' : 'L'}${fmt(px(x))},${fmt(py(y))}`).join(' ');
-    if (s.points.length === 1) {
-      const [x, y] = s.points[0];
+    // A point off the scale breaks the line: the next one starts a new piece.
+    let pen = 'M';
+    const d = s.points.map(([x, y]) => {
+      if (offScale(s, y)) return ((pen = 'M'), '');
+      const piece = `${pen}${fmt(px(x))},${fmt(py(y))}`;
+      pen = 'L';
+      return piece;
+    }).filter((piece) => piece.length > 0).join(' ');
+    const drawn = s.points.filter(([, y]) => !offScale(s, y));
+    if (drawn.length === 1) {
+      const [x, y] = drawn[0];
       parts.push(`<circle cx="${fmt(px(x))}" cy="${fmt(py(y))}" r="3" fill="${color}"/>`);
     } else if (d) {
       parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="1.5"/>`);
     }
-    const ly = plot.y0 + 8 + i * 18;
-    const lx = plot.x0 + plot.width + 14;
-    parts.push(`<line x1="${lx}" y1="${ly}" x2="${lx + 18}" y2="${ly}" stroke="${color}" stroke-width="2"/>`);
-    parts.push(`<text x="${lx + 24}" y="${ly + 4}" font-size="12">${escapeXml(s.name)}</text>`);
+    for (const [x, y] of s.points) {
+      if (offScale(s, y)) parts.push(`<circle cx="${fmt(px(x))}" cy="${bottom}" r="3.5" fill="white" stroke="${color}" stroke-width="1.5"><title>${escapeXml(`${s.name}: 0 (off the log scale)`)}</title></circle>`);
+    }
   });
+  parts.push(...legendMarkup(plot, opts.series.map((s) => (opts.logY && s.zerosOffScale && s.points.some(([, y]) => y === 0) ? `${s.name} (○ on the bottom edge: 0)` : s.name))));
   parts.push('</svg>');
   return parts.join('\n') + '\n';
 }
 
-/** A scatter plot with optional text labels next to the points (e.g. words in a 2-D embedding). */
+/**
+ * A scatter plot with text labels next to the points (e.g. words in a 2-D embedding). Labels never
+ * overlap: they are placed in the order given (put the important points first), and a point whose
+ * label would cover another label stays a dot.
+ */
 export function scatterSvg(opts: ScatterOptions): string {
   const op = 'scatterSvg';
   if (!opts || !Array.isArray(opts.points) || opts.points.length === 0) {
@@ -169,17 +218,29 @@ export function scatterSvg(opts: ScatterOptions): string {
   };
   const xAxis = padded(opts.points.map((p) => p.x));
   const yAxis = padded(opts.points.map((p) => p.y));
-  const plot = plotArea(MARGIN.left);
+  const plot = plotArea();
   const px = (x: number): number => plot.x0 + ((x - xAxis.min) / (xAxis.max - xAxis.min)) * plot.width;
   const py = (y: number): number => plot.y0 + plot.height - ((y - yAxis.min) / (yAxis.max - yAxis.min)) * plot.height;
 
   const parts: string[] = [svgOpen(opts.title), titleText(opts.title)];
   parts.push(...axesMarkup(plot, xAxis.ticks, yAxis.ticks, px, py));
+  parts.push(axisLabels(plot, opts.xLabel ?? 'x', opts.yLabel ?? 'y'));
+  for (const p of opts.points) parts.push(`<circle cx="${fmt(px(p.x))}" cy="${fmt(py(p.y))}" r="3" fill="${PALETTE[0]}"/>`);
+  const taken: Box[] = [];
+  let unlabelled = 0;
   for (const p of opts.points) {
-    const cx = fmt(px(p.x));
-    const cy = fmt(py(p.y));
-    parts.push(`<circle cx="${cx}" cy="${cy}" r="3" fill="${PALETTE[0]}"/>`);
-    if (p.label !== undefined) parts.push(`<text x="${fmt(px(p.x) + 5)}" y="${fmt(py(p.y) - 4)}" font-size="11">${escapeXml(p.label)}</text>`);
+    if (p.label === undefined) continue;
+    const box = labelBox(p.label, px(p.x), py(p.y), plot);
+    if (!box || taken.some((t) => overlaps(t, box))) {
+      unlabelled++;
+      continue;
+    }
+    taken.push(box);
+    parts.push(`<text x="${fmt(box.x)}" y="${fmt(box.y + box.h - 2)}" font-size="${SCATTER_FONT}">${escapeXml(p.label)}</text>`);
+  }
+  if (unlabelled > 0) {
+    const note = `${taken.length} of ${taken.length + unlabelled} points labelled (the rest would overlap)`;
+    parts.push(`<text x="${WIDTH - 8}" y="${HEIGHT - 8}" text-anchor="end" font-size="11" fill="#555">${escapeXml(note)}</text>`);
   }
   parts.push('</svg>');
   return parts.join('\n') + '\n';
@@ -207,23 +268,35 @@ export function heatmapSvg(opts: HeatmapOptions): string {
   }
 
   const cell = Math.max(12, Math.min(36, Math.floor(560 / Math.max(rows, cols))));
-  const longestRow = Math.max(...opts.rowLabels.map((l) => l.length));
-  const longestCol = Math.max(...opts.colLabels.map((l) => l.length));
+  const rowLabels = opts.rowLabels.map((l) => clipLabel(l, MAX_LABEL_CHARS));
+  const colLabels = opts.colLabels.map((l) => clipLabel(l, MAX_LABEL_CHARS));
+  const longestRow = Math.max(...rowLabels.map((l) => l.length));
+  const longestCol = Math.max(...colLabels.map((l) => l.length));
   const overlayHeight = opts.overlay ? 60 : 0;
-  const left = 16 + Math.min(200, 7 * longestRow);
-  const top = 40 + overlayHeight + Math.min(160, 7 * longestCol);
-  const width = Math.max(left + cols * cell + 90, 40 + 8 * opts.title.length);
-  const height = top + rows * cell + 20;
+  const left = 40 + Math.ceil(textWidth('x'.repeat(longestRow), 12));
+  // Column labels rise at 60°: a label of width w needs w·sin 60° above the grid and reaches w·cos 60° to the right.
+  const colRise = Math.ceil(textWidth('x'.repeat(longestCol), 12) * Math.sin(Math.PI / 3));
+  const colReach = Math.ceil(textWidth('x'.repeat(longestCol), 12) * Math.cos(Math.PI / 3));
+  const top = 40 + overlayHeight + colRise + 8;
   let lo = Infinity;
   let hi = -Infinity;
   for (const row of opts.values) for (const v of row) {
     lo = Math.min(lo, v);
     hi = Math.max(hi, v);
   }
+  const barTicks = hi > lo ? linearTicks(lo, hi, 5) : [lo];
+  const valueLabel = opts.valueLabel ?? 'value';
+  const barX = left + cols * cell + Math.max(16, colReach);
+  const barWidth = Math.max(14 + 6 + Math.max(...barTicks.map((t) => textWidth(formatTick(t), 11))), textWidth(valueLabel, 12));
+  const barHeight = Math.max(60, Math.min(rows * cell, 200));
+  const gridBottom = top + rows * cell;
+  const width = Math.ceil(Math.max(barX + barWidth + 12, textWidth(opts.title, 15) + 20, left + (cols * cell) / 2 + textWidth(opts.xLabel ?? 'column', 13) / 2 + 12));
+  const height = Math.max(gridBottom, top + barHeight + 24) + 40;
 
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">`,
     `<title>${escapeXml(opts.title)}</title>`,
+    `<defs><linearGradient id="colour-bar" x1="0" y1="1" x2="0" y2="0"><stop offset="0" stop-color="${blueScale(0)}"/><stop offset="1" stop-color="${blueScale(1)}"/></linearGradient></defs>`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
     `<text x="${width / 2}" y="20" text-anchor="middle" font-size="15">${escapeXml(opts.title)}</text>`,
   ];
@@ -238,14 +311,18 @@ export function heatmapSvg(opts: HeatmapOptions): string {
       );
     }
     parts.push(
-      `<text x="${left - 6}" y="${top + r * cell + cell / 2 + 4}" text-anchor="end" font-size="12">${escapeXml(opts.rowLabels[r])}</text>`,
+      `<text x="${left - 6}" y="${top + r * cell + cell / 2 + 4}" text-anchor="end" font-size="12">${escapeXml(rowLabels[r])}</text>`,
     );
   }
   for (let c = 0; c < cols; c++) {
     const x = left + c * cell + cell / 2 + 4;
     const y = top - 6;
-    parts.push(`<text x="${x}" y="${y}" transform="rotate(-60 ${x} ${y})" font-size="12">${escapeXml(opts.colLabels[c])}</text>`);
+    parts.push(`<text x="${x}" y="${y}" transform="rotate(-60 ${x} ${y})" font-size="12">${escapeXml(colLabels[c])}</text>`);
   }
+  // Axis titles: the rows' on the left (rotated), the columns' under the grid.
+  const yMid = top + (rows * cell) / 2;
+  parts.push(`<text x="16" y="${yMid}" transform="rotate(-90 16 ${yMid})" text-anchor="middle" font-size="13">${escapeXml(opts.yLabel ?? 'row')}</text>`);
+  parts.push(`<text x="${left + (cols * cell) / 2}" y="${gridBottom + 22}" text-anchor="middle" font-size="13">${escapeXml(opts.xLabel ?? 'column')}</text>`);
   if (opts.overlay) {
     const values = opts.overlay.values;
     const maxAbs = Math.max(1e-300, ...values.map((v) => Math.abs(v)));
@@ -258,14 +335,17 @@ export function heatmapSvg(opts: HeatmapOptions): string {
         )}</title></rect>`,
       );
     }
-    parts.push(`<text x="${left + cols * cell + 8}" y="${base}" font-size="12">${escapeXml(opts.overlay.name)}</text>`);
+    parts.push(`<text x="${left - 6}" y="${base}" text-anchor="end" font-size="12">${escapeXml(clipLabel(opts.overlay.name, Math.floor((left - 10) / textWidth('x', 12))))}</text>`);
   }
-  // Colour key: the range of values.
-  const kx = left + cols * cell + 16;
-  parts.push(`<rect x="${kx}" y="${top}" width="14" height="14" fill="${blueScale(1)}"/>`);
-  parts.push(`<text x="${kx + 18}" y="${top + 11}" font-size="11">${escapeXml(formatTick(hi))}</text>`);
-  parts.push(`<rect x="${kx}" y="${top + 20}" width="14" height="14" fill="${blueScale(0)}" stroke="#999"/>`);
-  parts.push(`<text x="${kx + 18}" y="${top + 31}" font-size="11">${escapeXml(formatTick(lo))}</text>`);
+  // Colour bar: the scale from the smallest value (white) to the largest (dark blue), with ticks.
+  const barY = (v: number): number => top + barHeight - (hi > lo ? (v - lo) / (hi - lo) : 0) * barHeight;
+  parts.push(`<rect class="colour-bar" x="${barX}" y="${top}" width="14" height="${barHeight}" fill="url(#colour-bar)" stroke="#999"/>`);
+  for (const t of barTicks) {
+    const y = fmt(barY(t));
+    parts.push(`<line x1="${barX + 14}" y1="${y}" x2="${barX + 18}" y2="${y}" stroke="#333"/>`);
+    parts.push(`<text class="bar-tick" x="${barX + 20}" y="${fmt(barY(t) + 4)}" font-size="11">${escapeXml(formatTick(t))}</text>`);
+  }
+  parts.push(`<text x="${barX}" y="${top + barHeight + 18}" font-size="12">${escapeXml(valueLabel)}</text>`);
   parts.push('</svg>');
   return parts.join('\n') + '\n';
 }
@@ -276,6 +356,61 @@ interface Axis {
   min: number;
   max: number;
   ticks: number[];
+  /** The ticks with a label and a grid line (a log axis with many decades labels some). */
+  labelled?: number[];
+}
+
+interface Box {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+/** Labels longer than this are cut with an ellipsis (rows and columns of a heatmap). */
+const MAX_LABEL_CHARS = 28;
+const SCATTER_FONT = 11;
+const LEGEND_FONT = 12;
+
+/** The estimated width of `text` at `fontSize` (TEXT_EM per character). */
+export function textWidth(text: string, fontSize: number): number {
+  return [...text].length * TEXT_EM * fontSize;
+}
+
+function clipLabel(text: string, most: number): string {
+  const chars = [...text];
+  return chars.length <= most ? text : `${chars.slice(0, Math.max(1, most - 1)).join('')}…`;
+}
+
+/** The box of a scatter label right of and above its point, moved left of it at the right edge; null if it fits nowhere. */
+function labelBox(label: string, x: number, y: number, plot: PlotArea): Box | null {
+  const w = textWidth(label, SCATTER_FONT);
+  const h = SCATTER_FONT + 2;
+  const right = plot.x0 + plot.width;
+  const bx = x + 5 + w <= right ? x + 5 : x - 5 - w;
+  const by = Math.max(plot.y0, y - 4 - h + 2);
+  if (bx < plot.x0) return null;
+  return { x: bx, y: by, w, h };
+}
+
+function overlaps(a: Box, b: Box): boolean {
+  return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+}
+
+/** The legend: a white box in the frame's top-right corner, one line per series. */
+function legendMarkup(plot: PlotArea, names: string[]): string[] {
+  const lineHeight = 18;
+  const w = 24 + Math.max(...names.map((n) => textWidth(n, LEGEND_FONT))) + 12;
+  const x = plot.x0 + plot.width - w - 8;
+  const y = plot.y0 + 8;
+  const parts = [`<rect class="legend" x="${fmt(x)}" y="${y}" width="${fmt(w)}" height="${names.length * lineHeight + 8}" fill="white" fill-opacity="0.85" stroke="#ccc"/>`];
+  names.forEach((name, i) => {
+    const ly = y + 12 + i * lineHeight;
+    const color = PALETTE[i % PALETTE.length];
+    parts.push(`<line x1="${fmt(x + 6)}" y1="${ly}" x2="${fmt(x + 24)}" y2="${ly}" stroke="${color}" stroke-width="2"/>`);
+    parts.push(`<text x="${fmt(x + 30)}" y="${ly + 4}" font-size="${LEGEND_FONT}">${escapeXml(name)}</text>`);
+  });
+  return parts;
 }
 
 interface PlotArea {
@@ -285,11 +420,11 @@ interface PlotArea {
   height: number;
 }
 
-function plotArea(rightMargin = MARGIN.right): PlotArea {
+function plotArea(): PlotArea {
   return {
     x0: MARGIN.left,
     y0: MARGIN.top,
-    width: WIDTH - MARGIN.left - rightMargin,
+    width: WIDTH - MARGIN.left - MARGIN.right,
     height: HEIGHT - MARGIN.top - MARGIN.bottom,
   };
 }
@@ -310,7 +445,7 @@ function linearAxis(min: number, max: number): Axis {
 
 function logAxis(min: number, max: number): Axis {
   const ticks = logTicks(min, max);
-  return { min: ticks[0], max: ticks[ticks.length - 1], ticks };
+  return { min: ticks[0], max: ticks[ticks.length - 1], ticks, labelled: labelledLogTicks(ticks) };
 }
 
 function svgOpen(title: string): string {
@@ -321,8 +456,10 @@ function svgOpen(title: string): string {
   ].join('\n');
 }
 
+/** The chart's title, cut with an ellipsis where it would run past the edges. */
 function titleText(title: string): string {
-  return `<text x="${WIDTH / 2}" y="24" text-anchor="middle" font-size="15">${escapeXml(title)}</text>`;
+  const fits = Math.floor((WIDTH - 16) / textWidth('x', 15));
+  return `<text x="${WIDTH / 2}" y="24" text-anchor="middle" font-size="15">${escapeXml(clipLabel(title, fits))}</text>`;
 }
 
 function axesMarkup(

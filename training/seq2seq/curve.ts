@@ -18,8 +18,8 @@ export function seq2seqCurveSvg(
     series: [
       { name: 'train loss (smoothed)', points: smoothedCurve(result.lossHistory).map(([i, loss]): [number, number] => [i + offset, loss]) },
       { name: 'validation loss', points: val },
-      // a log axis needs y > 0: a perfect exact match is drawn at 10⁻⁴
-      { name: '1 − greedy exact match', points: exact.map(([x, y]): [number, number] => [x, Math.max(y, 1e-4)]) },
+      // A perfect exact match (1 − 1 = 0) has no place on a log axis: a hollow mark on the bottom edge, not a value.
+      { name: '1 − greedy exact match', points: exact, zerosOffScale: true },
     ].filter((s) => s.points.length > 0),
   });
 }

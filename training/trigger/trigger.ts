@@ -732,6 +732,7 @@ export function triggerPlotSvg(opts: TriggerPlotOptions): string {
   return heatmapSvg({
     title: opts.title, values, rowLabels, colLabels,
     overlay: { name: `ŷ, max ${peak.toFixed(2)}`, values: overlay },
+    xLabel: 'time', yLabel: 'frequency', valueLabel: 'log power',
   });
 }
 

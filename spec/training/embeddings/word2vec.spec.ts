@@ -1,10 +1,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { word2vecCommand } from '../../../cli/commands/word2vec.js';
 import { readVectors } from '../../../training/io/vectors.js';
 import {
+  fullSoftmaxCost,
   keepProbability, trainWord2Vec, type Word2VecLoss, type Word2VecMethod, type Word2VecProgress,
 } from '../../../training/embeddings/word2vec.js';
 import { groupSeparation, syntheticSentences } from './synthetic.js';
@@ -205,5 +206,42 @@ describe('seqgrad word2vec', () => {
     const badDim = errorOf(['--corpus', path.join(tmp, 'nope.txt'), '--embedding', '0']);
     expect(badDim?.message).toBe('word2vec: --embedding expects an integer ≥ 1, got 0');
     expect(badDim?.name).toBe('UsageError'); // bad flags: exit 2 like bad input
+  });
+
+  it('warns on stderr before a full softmax over a large vocabulary, with its cost and --loss neg instead', () => {
+    const words = (n: number) => Array.from({ length: n }, (_, i) => `w${i}`).join(' ');
+    const errors: string[] = [];
+    const spies = [
+      vi.spyOn(console, 'error').mockImplementation((line: string) => { errors.push(line); }),
+      vi.spyOn(console, 'log').mockImplementation(() => {}),
+      vi.spyOn(process.stderr, 'write').mockImplementation(() => true),
+    ];
+    try {
+      const run = (n: number, loss: string) => {
+        const corpus = path.join(tmp, `words-${n}.txt`);
+        fs.writeFileSync(corpus, `${words(n)}\n`);
+        errors.length = 0;
+        expect(word2vecCommand.run(['--corpus', corpus, '--loss', loss, '--min-count', '1', '--window', '1', '--embedding', '2', '--epochs', '1', '--out', path.join(tmp, 'v.txt')])).toBe(0);
+        return errors.filter((l) => l.includes('warning'));
+      };
+      // V = 1000 words seen once: 1000 · 1 epoch · (window 1 + 1) = 2000 examples, each 3·V·d = 6000 multiply-adds.
+      const [line] = run(1000, 'softmax');
+      expect(line).toMatch(/^word2vec: warning: --loss softmax normalises over all V = 1000 words/);
+      expect(line).toContain('about 1.2e+7 multiply-adds (2.0e+3 examples × 3·V·d)');
+      expect(line).toContain('167× the work of negative sampling'); // 1000 / (5 + 1)
+      expect(line).toMatch(/use --loss neg/);
+      expect(run(999, 'softmax')).toEqual([]);
+      expect(run(1000, 'hs')).toEqual([]);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+  });
+
+  it('fullSoftmaxCost: examples and multiply-adds by hand', () => {
+    const corpus = [['a', 'b', 'a'], ['c']]; // V = 3, 4 training words
+    const skip = fullSoftmaxCost(corpus, { method: 'skipgram', minCount: 1, window: 2, epochs: 2, dim: 4 });
+    expect(skip).toEqual({ vocabulary: 3, examples: 4 * 2 * 3, multiplyAdds: 24 * 3 * 3 * 4, timesNegativeSampling: 3 / 6 });
+    const cbow = fullSoftmaxCost(corpus, { method: 'cbow', minCount: 2, window: 2, epochs: 1, dim: 4, negative: 2 });
+    expect(cbow).toEqual({ vocabulary: 1, examples: 2, multiplyAdds: 2 * 3 * 1 * 4, timesNegativeSampling: 1 / 3 });
   });
 });

@@ -117,8 +117,8 @@ describe('scatterSvg and heatmapSvg', () => {
       overlay: { name: 'score', values: [1, -0.5] },
     });
     const names = checkXml(svg);
-    // 6 cells + 2 overlay bars + 2 key swatches + the background.
-    expect(names.filter((n) => n === 'rect')).toHaveLength(6 + 2 + 2 + 1);
+    // 6 cells + 2 overlay bars + the colour bar + the background.
+    expect(names.filter((n) => n === 'rect')).toHaveLength(6 + 2 + 1 + 1);
     expect(svg).toContain('&lt;May&gt;');
     expect(svg).toContain('fill="rgb(8,48,107)"><title>1979 / &lt;May&gt;: 0.9</title>');
     expect(svg).toContain('fill="rgb(255,255,255)"><title>1979 / 3: 0.1</title>');
