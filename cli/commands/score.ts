@@ -5,7 +5,7 @@
 import { parseArgs, printHelp, UsageError, type FlagSpec } from '../args.js';
 import { BACKEND_FLAG, selectBackend } from '../backend.js';
 import type { Command } from '../command.js';
-import { loadLanguageModel } from '../../training/lm/model-file.js';
+import { loadAnyLanguageModel } from '../../training/lm/model-file.js';
 import { sentenceLogProb } from '../../training/lm/use.js';
 
 const spec: Record<string, FlagSpec> = {
@@ -26,7 +26,7 @@ export const scoreCommand: Command = {
     if (!flags.model) throw new UsageError("expected --model FILE (see 'seqgrad score --help')");
     if (positionals.length === 0) throw new UsageError('expected at least one text to score, e.g. seqgrad score --model model.json "The apple and pear salad"');
     const backend = await selectBackend(flags.backend as string);
-    const model = loadLanguageModel(flags.model as string);
+    const model = loadAnyLanguageModel(flags.model as string); // recurrent or Transformer
     const scores = positionals.map((text) => {
       if (text.trim().length === 0 && flags.eos !== true) throw new UsageError('expected a non-empty text');
       return { text, ...sentenceLogProb(model, text, { endWithEos: flags.eos === true }) };

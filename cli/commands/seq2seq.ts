@@ -14,6 +14,8 @@
  */
 import * as fs from 'node:fs';
 import { rnnRegularizationFlags, rnnRegularizationFromFlags } from '../rnn-flags.js';
+import { evaluateTransformerSeq2Seq } from '../../training/seq2seq/transformer-train.js';
+import type { TransformerSeq2SeqModel } from '../../training/seq2seq/transformer-model.js';
 import { checkResumeConflicts, deprecated, parseArgs, parseDecimalInt, positiveNumber, printHelp, UsageError, type FlagSpec, type FlagValues } from '../args.js';
 import { BACKEND_FLAG, selectBackend } from '../backend.js';
 import type { Command } from '../command.js';
@@ -488,6 +490,18 @@ function modelLabel(model: Seq2SeqModel, path: string): string {
   return `${model.config.attention === 'none' ? 'no attention' : model.config.attention} (${name})`;
 }
 
+/** One Transformer's curve (greedy or beam as --beam; its decoder has no length penalty or --max-length). */
+function transformerLengthCurve(model: TransformerSeq2SeqModel, path: string, label: string | undefined, pairs: SeqPair[], flags: FlagValues) {
+  const r = evaluateTransformerSeq2Seq(model, pairs, { beamWidth: flags.beam as number });
+  const matches = r.items.reduce((s, it) => s + it.tokenMatches, 0), total = r.items.reduce((s, it) => s + it.referenceLength, 0);
+  const name = (path.split('/').pop() as string).replace(/\.json$/, '');
+  return {
+    path, label: label ?? `transformer (${name})`,
+    overall: { bleu: r.bleu, exactMatch: r.exactMatch, tokenAccuracy: total === 0 ? NaN : matches / total },
+    buckets: scoresByLength(r.items, flags.bucket as number),
+  };
+}
+
 function runLengthCurve(argv: string[]): number {
   const c = 'seq2seq length-curve';
   const { flags, positionals } = parseArgs(c, argv, curveSpec);
@@ -508,6 +522,8 @@ function runLengthCurve(argv: string[]): number {
   if (labels.length > 0 && labels.length !== paths.length) throw new UsageError(`${c}: expected one --label per --model (${paths.length}), got ${labels.length}`);
   const metric = flags.metric as 'bleu' | 'exact' | 'token-accuracy';
   const curves = paths.map((path, k) => {
+    const transformer = readTransformerSeq2Seq(path);
+    if (transformer) return transformerLengthCurve(transformer, path, labels[k], pairs, flags);
     const model = loadSeq2Seq(path);
     if (model.config.form !== 'encoder-decoder') throw new InputError(`${c}: model ${path} is a ${model.config.form} model`);
     const progress = createProgress({ label: `decode ${path.split('/').pop()}`, total: pairs.length, unit: 'pairs' });

@@ -2,7 +2,8 @@
  * `seqgrad train --arch transformer`: the causal Transformer language model
  * (training/lm/transformer-model.ts) on the same corpus flags as the RNN; --hidden is d_model,
  * --layers the encoder layers, --seq-len the context T. Thin: builds the model and the trainer from the
- * flags, shows progress, writes the model file (and the curve). No checkpoints or resume yet.
+ * flags, shows progress, writes the model file (and the curve); --checkpoint and --resume as the RNN's
+ * (`seqgrad train` hands a Transformer checkpoint to `resumeTransformerFromCheckpoint`).
  */
 import { DROPOUT_FLAG } from '../rnn-flags.js';
 import * as nodePath from 'node:path';
@@ -19,7 +20,10 @@ import {
   createTransformerLanguageModel, transformerLmParameters, type TransformerLanguageModel,
 } from '../../training/lm/transformer-model.js';
 import { saveTransformerLm } from '../../training/lm/model-file.js';
-import { TransformerLmTrainer } from '../../training/lm/transformer-train.js';
+import {
+  TransformerLmTrainer, resumeTransformerLmTrainer, type TransformerLmCheckpoint,
+} from '../../training/lm/transformer-train.js';
+import { InputError } from '../../training/core/errors.js';
 
 /** The flags only the Transformer reads (merged into `seqgrad train`'s). */
 export const transformerTrainFlags: Record<string, FlagSpec> = {
@@ -36,10 +40,12 @@ function parameterCount(model: TransformerLanguageModel): number {
   return Object.values(transformerLmParameters(model).params).reduce((s, p) => s + p.size, 0);
 }
 
+type CurveSvg = (title: string, result: LmTrainResult, unit: string) => string | null;
+
 /** Build, train and save; returns the exit code. `corpus` was read and split by `seqgrad train`. */
 export function trainTransformerFromFlags(
   flags: FlagValues, data: PreparedLmCorpus, corpus: { file: string; level: 'char' | 'word'; lowercase: boolean },
-  backend: string, curveSvg: (title: string, result: LmTrainResult, unit: string) => string | null,
+  backend: string, curveSvg: CurveSvg,
 ): number {
   const dModel = flags.hidden as number;
   const dropout = (flags.dropout as number | undefined) ?? 0.1;
@@ -61,6 +67,32 @@ export function trainTransformerFromFlags(
     optimizer: { kind: flags.optimizer as OptimizerKind, lr: flags.lr as number },
     clip: clip > 0 ? { mode: flags['clip-mode'] as 'norm' | 'value', max: clip } : null,
   });
+  return runTransformerLm(flags, trainer, corpus, backend, curveSvg);
+}
+
+/**
+ * Continue a Transformer checkpoint (read by `seqgrad train --resume`) on the corpus it names (or
+ * --data); its model and optimisation settings come from the checkpoint.
+ */
+export function resumeTransformerFromCheckpoint(
+  flags: FlagValues, checkpoint: TransformerLmCheckpoint, readCorpus: (corpus: Record<string, unknown>) => PreparedLmCorpus,
+  backend: string, curveSvg: CurveSvg,
+): number {
+  const saved = checkpoint.state.corpus;
+  if (!saved) throw new InputError(`train: checkpoint ${String(flags.resume)} does not say how its corpus was read`);
+  const corpus = { ...saved, file: (flags.data as string | undefined) ?? (saved.file as string) };
+  const trainer = resumeTransformerLmTrainer(checkpoint, readCorpus(corpus));
+  const { level, lowercase } = trainer.model.config;
+  return runTransformerLm(flags, trainer, { ...corpus, level, lowercase }, backend, curveSvg);
+}
+
+/** Run, save, report; returns the exit code. */
+function runTransformerLm(
+  flags: FlagValues, trainer: TransformerLmTrainer, corpus: { file: string; level: 'char' | 'word'; lowercase: boolean },
+  backend: string, curveSvg: CurveSvg,
+): number {
+  const model = trainer.model;
+  const { dModel, numHeads: heads } = model.config;
   const unit = corpus.level === 'char' ? 'char' : 'word';
   let progress: Progress | null = null;
   let lastVal = '';
@@ -71,6 +103,9 @@ export function trainTransformerFromFlags(
     timeLimitSeconds: flags['time-limit'] as number | undefined,
     evalEvery: flags['eval-every'] as number | undefined,
     maxEvalTokens: flags['max-eval-tokens'] as number | undefined,
+    checkpointPath: flags.checkpoint as string | undefined,
+    checkpointEvery: flags['checkpoint-every'] as number | undefined,
+    corpus,
     onProgress: (p) => {
       progress ??= createProgress({ label: 'train transformer', total: p.totalSteps, unit: 'steps' });
       progress.update(p.step, {
@@ -96,11 +131,11 @@ export function trainTransformerFromFlags(
   if (svg) writeFileAtomic(flags.plot as string, svg);
   if (flags.json) {
     console.log(JSON.stringify({ ...summary, out: flags.out, plot: flags.plot ?? null, evaluations: result.evaluations }, null, 2));
-    return interrupted('train', result.steps, [flags.out as string]);
+    return interrupted('train', result.steps, [flags.out as string, flags.checkpoint as string | undefined]);
   }
   console.log(`${result.steps} steps (${result.epochs.toFixed(2)} epochs) in ${formatDuration(result.seconds)}, ${Math.round(result.tokensPerSecond)} tokens/s, stopped by ${result.stopReason}; ${summary.parameters} parameters, vocabulary ${model.vocab.size}`);
   console.log(`train loss ${result.finalLoss.toFixed(4)} nats/${unit} (${(result.finalLoss / Math.LN2).toFixed(3)} bits/${unit})`);
-  console.log(e ? `validation: loss ${e.loss.toFixed(4)} nats/${unit}, perplexity ${e.perplexity.toFixed(3)}, ${e.bitsPerToken.toFixed(3)} bits/${unit} (${e.tokens} of ${data.validation.length} tokens; --max-eval-tokens ${maxEvalTokens || 'all'})` : 'validation: none (empty validation split)');
+  console.log(e ? `validation: loss ${e.loss.toFixed(4)} nats/${unit}, perplexity ${e.perplexity.toFixed(3)}, ${e.bitsPerToken.toFixed(3)} bits/${unit} (${e.tokens} of ${trainer.data.validation.length} tokens; --max-eval-tokens ${maxEvalTokens || 'all'})` : 'validation: none (empty validation split)');
   console.log(`model written to ${String(flags.out)}${flags.plot ? `, loss curve to ${String(flags.plot)}` : ''}`);
-  return interrupted('train', result.steps, [flags.out as string]);
+  return interrupted('train', result.steps, [flags.out as string, flags.checkpoint as string | undefined]);
 }

@@ -20,7 +20,7 @@ import {
 } from '../../training/lm/model.js';
 import { saveLanguageModel } from '../../training/lm/model-file.js';
 import {
-  createLmTrainer, DEFAULT_MAX_EVAL_TOKENS, prepareLmCorpus, readLmCheckpoint, resumeLmTrainer, type LmBatches, type LmCorpusFormat,
+  createLmTrainer, DEFAULT_MAX_EVAL_TOKENS, prepareLmCorpus, resumeLmTrainer, type LmBatches, type LmCorpusFormat,
   type LmTrainResult, type LmTrainer,
 } from '../../training/lm/train.js';
 import type { OptimizerKind } from '../../training/core/optimizers.js';
@@ -28,7 +28,8 @@ import { InputError } from '../../training/core/errors.js';
 import { planOutputs } from '../../training/io/outputs.js';
 import { interrupted } from '../interrupt.js';
 import { THREADS_FLAG, threadsFromFlags } from '../threads.js';
-import { trainTransformerFromFlags, transformerTrainFlags } from './train-transformer.js';
+import { resumeTransformerFromCheckpoint, trainTransformerFromFlags, transformerTrainFlags } from './train-transformer.js';
+import { readAnyLmCheckpoint } from '../../training/lm/transformer-train.js';
 import { rnnRegularizationFlags, rnnRegularizationFromFlags } from '../rnn-flags.js';
 
 const spec: Record<string, FlagSpec> = {
@@ -122,11 +123,15 @@ export const trainCommand: Command = {
     });
     const backend = await selectBackend(flags.backend as string);
 
-    if (flags.arch === 'transformer' && (flags.resume || flags.checkpoint)) throw new UsageError('--arch transformer has no checkpoints or --resume yet');
     let trainer: LmTrainer;
     let corpus: CorpusInfo;
     if (flags.resume) {
-      const checkpoint = readLmCheckpoint(flags.resume as string);
+      const any = readAnyLmCheckpoint(flags.resume as string);
+      if (any.arch === 'transformer') {
+        const readCorpus = (c: Record<string, unknown>) => prepareLmCorpus(readInputText('train', 'data', c.file as string, 'training corpus'), { ...(c as CorpusInfo), vocab: any.checkpoint.model.vocab });
+        return resumeTransformerFromCheckpoint(flags, any.checkpoint, readCorpus, backend, (title, result, unit) => lmCurveSvg(title, result, flags['curve-x'] as 'step' | 'time', unit));
+      }
+      const checkpoint = any.checkpoint;
       const saved = checkpoint.corpus as CorpusInfo | null;
       if (!saved) throw new InputError(`train: checkpoint ${String(flags.resume)} does not say how its corpus was read`);
       const m = checkpoint.model.config, t = checkpoint.train;

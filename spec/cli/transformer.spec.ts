@@ -57,10 +57,12 @@ describe('seqgrad train --arch transformer', () => {
     expect(summary.config).toMatchObject({ dModel: 8, numHeads: 2, encoderLayers: 2, decoderLayers: 2 });
     expect(summary.validation.decoded).toBe(5);
     const out = path.join(dir, 'att.svg');
-    const [translate, evaluation, attend] = await Promise.all([
+    const curve = path.join(dir, 'curve.svg');
+    const [translate, evaluation, attend, lengthCurve] = await Promise.all([
       runSeqgrad(['seq2seq', 'translate', '--model', model, '--beam', '2', '--nbest', '2', '--json'], 'a b c\n\nd a\n'),
       runSeqgrad(['seq2seq', 'eval', '--model', model, '--pairs', pairs, '--beam', '1', '--max', '4', '--json']),
       runSeqgrad(['seq2seq', 'attend', '--model', model, 'a b c', '--plot', out]),
+      runSeqgrad(['seq2seq', 'length-curve', '--model', model, '--pairs', pairs, '--max', '4', '--bucket', '2', '--plot', curve, '--json']),
     ]);
     expect(translate.code).toBe(0);
     const lines = translate.stdout.trim().split('\n').map((l) => JSON.parse(l));
@@ -68,6 +70,13 @@ describe('seqgrad train --arch transformer', () => {
     for (const l of lines) expect(l.outputs).toHaveLength(2);
     expect(evaluation.code).toBe(0);
     expect(JSON.parse(evaluation.stdout).examples).toBe(4);
+    // length-curve reads a Transformer file too: its buckets cover the 4 pairs (sources of 2–4 words)
+    expect(lengthCurve.code).toBe(0);
+    const [tc] = JSON.parse(lengthCurve.stdout).curves;
+    expect(tc.label).toBe('transformer (s2s)');
+    expect(tc.buckets.reduce((s: number, b: { examples: number }) => s + b.examples, 0)).toBe(4);
+    expect(tc.overall.exactMatch).toBe(JSON.parse(evaluation.stdout).results[0].exactMatch);
+    expect(fs.readFileSync(curve, 'utf8')).toMatch(/^<svg/);
     expect(attend.code).toBe(0);
     for (const l of [0, 1]) for (const h of [0, 1]) expect(fs.readFileSync(path.join(dir, `att-layer${l}-head${h}.svg`), 'utf8')).toMatch(/^<svg/);
   });

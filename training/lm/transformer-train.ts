@@ -13,30 +13,45 @@
  * Evaluation (dropout off): the validation split in min(B, …) streams cut into contexts of T tokens
  * (the last shorter one too): loss per token (nats), perplexity, bits per token.
  * Results, progress and evaluation records have the shapes of the RNN trainer's (train.ts), so the CLI's
- * summaries and curves serve both. No checkpoints or resume (yet).
+ * summaries and curves serve both.
+ *
+ * Checkpoints (kind 'seqgrad.transformer-lm-checkpoint'): the model, the optimizer's state, the generator
+ * (every dropout mask comes from it), the step, the losses and evaluations, and the data's fingerprint;
+ * K steps + checkpoint + resume + (N − K) steps give the bits of N steps straight, as the RNN LM's.
  */
 import { crossEntropy, crossEntropyForwardBackward } from '../../engine/cross-entropy.js';
 import type { Matrix } from '../../engine/matrix.js';
-import { Rng } from '../../engine/rng.js';
+import { Rng, type RngState } from '../../engine/rng.js';
 import { DROPOUT_OFF, type DropoutMode } from '../../layers/dropout.js';
 import { InputError } from '../core/errors.js';
 import {
-  LossHistory, createUpdate, runTrainingLoop, stepBudget, type LoopControls, type StepLimits, type Update,
+  CHECKPOINT_LOSSES, LossHistory, createUpdate, runTrainingLoop, stepBudget, type LoopControls, type StepLimits, type Update,
 } from '../core/loop.js';
-import { createOptimizer, type OptimizerState } from '../core/optimizers.js';
+import {
+  createOptimizer, optimizerFromJSON, optimizerToJSON, type OptimizerState, type OptimizerStateJSON,
+} from '../core/optimizers.js';
+import { writeFileAtomic } from '../io/files.js';
+import { readJsonInput } from '../io/model-file.js';
 import { DEFAULT_MAX_EVAL_TOKENS } from './train.js';
-import type {
-  LmData, LmEvaluation, LmEvaluationRecord, LmProgress, LmStepInfo, LmTrainConfig, LmTrainResult,
+import {
+  dataFingerprint, lmCheckpointFromJSON, type LmCheckpoint,
+  type LmData, type LmDataFingerprint, type LmEvaluation, type LmEvaluationRecord, type LmProgress, type LmStepInfo, type LmTrainConfig, type LmTrainResult,
 } from './train.js';
 import {
-  createTransformerLmWorkspace, transformerLmBackward, transformerLmForward, transformerLmParameters, transformerLmZeroGrad,
-  type TransformerLanguageModel, type TransformerLmWorkspace,
+  createTransformerLmWorkspace, transformerLmBackward, transformerLmForward, transformerLmFromJSON, transformerLmParameters,
+  transformerLmToJSON, transformerLmZeroGrad,
+  type TransformerLanguageModel, type TransformerLmJSON, type TransformerLmWorkspace,
 } from './transformer-model.js';
 
 /** The step budget, time limit, stop signal and progress of the shared loop (training/core/loop.ts), and the evaluations. */
 export interface TransformerLmRunOptions extends StepLimits, LoopControls<LmProgress> {
   /** Evaluate every this many steps (default: once per epoch) and at the end. */
   evalEvery?: number;
+  /** Write a checkpoint here (atomically) at every evaluation (or every checkpointEvery steps) and at the end. */
+  checkpointPath?: string;
+  checkpointEvery?: number;
+  /** How the corpus was read (for the CLI's resume), kept in the checkpoints. */
+  corpus?: Record<string, unknown>;
   maxEvalTokens?: number;
   onEvaluation?: (e: LmEvaluationRecord) => void;
 }
@@ -55,6 +70,10 @@ export class TransformerLmTrainer {
   readonly evaluations: LmEvaluationRecord[] = [];
   /** Steps done. */
   step = 0;
+  /** Training seconds (time in steps) of earlier runs (restored from the checkpoint). */
+  trainSecondsBefore = 0;
+  /** How the corpus was read (restored from the checkpoint, or given to `run`). */
+  corpus: Record<string, unknown> | null = null;
   private readonly ws: TransformerLmWorkspace;
   private readonly targets: Int32Array;
   private readonly params: Record<string, Matrix>;
@@ -65,7 +84,7 @@ export class TransformerLmTrainer {
   /** Evaluation workspaces by context length (the full T and the last, shorter context). */
   private readonly evalWs = new Map<string, { ws: TransformerLmWorkspace; targets: Int32Array }>();
 
-  constructor(model: TransformerLanguageModel, data: LmData, config: LmTrainConfig) {
+  constructor(model: TransformerLanguageModel, data: LmData, config: LmTrainConfig, state?: TransformerLmTrainerState) {
     const op = 'TransformerLmTrainer';
     const { seqLen: T, batch: B } = config;
     for (const [name, v] of [['seqLen', T], ['batch', B]] as const) {
@@ -86,14 +105,52 @@ export class TransformerLmTrainer {
     this.streamLength = L;
     this.stepsPerEpoch = Math.floor((L - 1) / T);
     ({ params: this.params, grads: this.grads } = transformerLmParameters(model));
-    this.optimizer = createOptimizer(config.optimizer, this.params);
+    this.optimizer = state?.optimizer ?? createOptimizer(config.optimizer, this.params);
     this.update = createUpdate(this.params, this.grads, this.optimizer, {
       clip: config.clip, divergence: { op: 'train-transformer', advice: 'lower --lr' },
     });
-    this.rng = new Rng(model.config.seed);
+    this.rng = state?.rng ?? new Rng(model.config.seed);
     this.trainMode = { kind: 'sample', rng: this.rng };
+    if (state) this.restore(op, state);
     this.ws = createTransformerLmWorkspace(model, T, B);
     this.targets = new Int32Array(T * B);
+  }
+
+  private restore(op: string, state: TransformerLmTrainerState): void {
+    if (!Number.isInteger(state.step) || state.step < 0) throw new InputError(`${op}: expected a checkpoint step ≥ 0, got ${state.step}`);
+    this.step = state.step;
+    for (const loss of state.lossHistory) this.losses.values.push(loss);
+    this.losses.smoothed = state.smoothLoss;
+    this.losses.firstStep = state.lossHistoryFirstStep;
+    for (const e of state.evaluations) this.evaluations.push(e);
+    this.trainSecondsBefore = state.trainSeconds;
+    this.corpus = state.corpus;
+  }
+
+  /** Everything a resume needs, as JSON. */
+  checkpointJSON(): TransformerLmCheckpointJSON {
+    const losses = this.losses.tail(CHECKPOINT_LOSSES);
+    return {
+      kind: TRANSFORMER_LM_CHECKPOINT,
+      version: 1,
+      model: transformerLmToJSON(this.model),
+      train: { ...this.config },
+      optimizer: optimizerToJSON(this.optimizer),
+      rng: this.rng.getState(),
+      step: this.step,
+      smoothLoss: Number.isNaN(this.smoothLoss) ? null : this.smoothLoss,
+      trainSeconds: this.trainSecondsBefore,
+      lossHistory: losses.values,
+      lossHistoryFirstStep: losses.firstStep,
+      evaluations: this.evaluations,
+      data: dataFingerprint(this.data),
+      corpus: this.corpus,
+    };
+  }
+
+  /** Write a checkpoint atomically. */
+  saveCheckpoint(path: string): void {
+    writeFileAtomic(path, JSON.stringify(this.checkpointJSON()));
   }
 
   /** Per step, the training loss (all runs of this trainer). */
@@ -176,6 +233,15 @@ export class TransformerLmTrainer {
     const start = now();
     const { totalSteps, reason } = stepBudget('TransformerLmTrainer.run', opts, this.stepsPerEpoch);
     const evalEvery = opts.evalEvery ?? this.stepsPerEpoch;
+    if (opts.corpus) this.corpus = opts.corpus;
+    let lastCheckpointStep = this.step;
+    const checkpoint = (force: boolean): void => {
+      if (!opts.checkpointPath || this.step === lastCheckpointStep) return;
+      if (force || opts.checkpointEvery === undefined || this.step % opts.checkpointEvery === 0) {
+        this.saveCheckpoint(opts.checkpointPath);
+        lastCheckpointStep = this.step;
+      }
+    };
     let lastEvalStep = -1;
     let best: LmEvaluationRecord | null = null;
     let bestLoss: number | null = null;
@@ -184,7 +250,7 @@ export class TransformerLmTrainer {
       const result = this.evaluate(opts.maxEvalTokens ?? DEFAULT_MAX_EVAL_TOKENS);
       lastEvalStep = this.step;
       if (!result) return;
-      const record: LmEvaluationRecord = { ...result, step: this.step, trainSeconds: stepSeconds, trainLoss: this.smoothLoss };
+      const record: LmEvaluationRecord = { ...result, step: this.step, trainSeconds: this.trainSecondsBefore + stepSeconds, trainLoss: this.smoothLoss };
       this.evaluations.push(record);
       if (bestLoss === null || record.loss < bestLoss) {
         bestLoss = record.loss;
@@ -200,11 +266,15 @@ export class TransformerLmTrainer {
         ...p, gradNorm: s.gradNorm, clipRatio: s.clipRatio, lr: s.lr, tokensPerSecond: p.unitsPerSecond,
       })),
       afterStep: (p) => {
-        if (this.step % evalEvery === 0) evaluateNow(p.stepSeconds);
+        const due = this.step % evalEvery === 0;
+        if (due) evaluateNow(p.stepSeconds);
+        if (due || opts.checkpointEvery !== undefined) checkpoint(false);
         return undefined;
       },
     });
     if (lastEvalStep !== this.step) evaluateNow(loop.stepSeconds);
+    this.trainSecondsBefore += loop.stepSeconds;
+    checkpoint(true);
     return {
       steps: this.step,
       epochs: this.step / this.stepsPerEpoch,
@@ -218,8 +288,111 @@ export class TransformerLmTrainer {
       bestEvaluation: best,
       lastEvaluation: this.evaluations.at(-1) ?? null,
       lossHistory: this.lossHistory,
-      lossHistoryFirstStep: 1,
+      lossHistoryFirstStep: this.losses.firstStep,
       evaluations: this.evaluations,
     };
   }
+}
+
+// ---- checkpoints ---------------------------------------------------------------------------
+
+export const TRANSFORMER_LM_CHECKPOINT = 'seqgrad.transformer-lm-checkpoint';
+
+export interface TransformerLmCheckpointJSON {
+  kind: typeof TRANSFORMER_LM_CHECKPOINT;
+  version: 1;
+  model: TransformerLmJSON;
+  train: LmTrainConfig;
+  optimizer: OptimizerStateJSON;
+  rng: RngState;
+  step: number;
+  smoothLoss: number | null;
+  trainSeconds: number;
+  /** The losses of the last (at most CHECKPOINT_LOSSES) steps. */
+  lossHistory: number[];
+  lossHistoryFirstStep: number;
+  evaluations: LmEvaluationRecord[];
+  /** Sizes and a hash of the token ids: a resume must see the same data. */
+  data: LmDataFingerprint;
+  corpus: Record<string, unknown> | null;
+}
+
+/** The trainer's state as restored from a checkpoint. */
+export interface TransformerLmTrainerState {
+  optimizer: OptimizerState;
+  rng: Rng;
+  step: number;
+  smoothLoss: number;
+  trainSeconds: number;
+  lossHistory: number[];
+  lossHistoryFirstStep: number;
+  evaluations: LmEvaluationRecord[];
+  corpus: Record<string, unknown> | null;
+}
+
+export interface TransformerLmCheckpoint {
+  model: TransformerLanguageModel;
+  train: LmTrainConfig;
+  state: TransformerLmTrainerState;
+  data: LmDataFingerprint;
+}
+
+/** Parse and check a checkpoint's JSON (every problem is an InputError naming `source`). */
+export function transformerLmCheckpointFromJSON(json: unknown, source = 'checkpoint'): TransformerLmCheckpoint {
+  const fail = (what: string): never => { throw new InputError(`${source}: ${what}`); };
+  if (json === null || typeof json !== 'object') fail('expected a JSON object');
+  const j = json as Partial<TransformerLmCheckpointJSON>;
+  if (j.kind !== TRANSFORMER_LM_CHECKPOINT) fail(`expected kind "${TRANSFORMER_LM_CHECKPOINT}", got ${JSON.stringify(j.kind)}`);
+  if (j.version !== 1) fail(`expected version 1, got ${JSON.stringify(j.version)}`);
+  const model = transformerLmFromJSON(j.model, `${source} (model)`);
+  if (!j.train || typeof j.train !== 'object') fail('has no training configuration');
+  let optimizer: OptimizerState;
+  const rng = new Rng(0);
+  try {
+    optimizer = optimizerFromJSON(j.optimizer as OptimizerStateJSON, transformerLmParameters(model).params);
+    rng.setState(j.rng as RngState);
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+  if (!Number.isInteger(j.step) || (j.step as number) < 0) fail(`expected step to be an integer ≥ 0, got ${JSON.stringify(j.step)}`);
+  if (!j.data || typeof j.data.hash !== 'string') fail('has no data fingerprint');
+  return {
+    model,
+    train: j.train as LmTrainConfig,
+    data: j.data as LmDataFingerprint,
+    state: {
+      optimizer, rng, step: j.step as number,
+      smoothLoss: j.smoothLoss ?? NaN,
+      trainSeconds: j.trainSeconds ?? 0,
+      lossHistory: Array.isArray(j.lossHistory) ? j.lossHistory : [],
+      lossHistoryFirstStep: Number.isInteger(j.lossHistoryFirstStep) && (j.lossHistoryFirstStep as number) >= 1 ? j.lossHistoryFirstStep as number : 1,
+      evaluations: Array.isArray(j.evaluations) ? j.evaluations : [],
+      corpus: j.corpus ?? null,
+    },
+  };
+}
+
+/** Read a checkpoint file (InputError naming the file when missing, empty or malformed). */
+export function readTransformerLmCheckpoint(path: string): TransformerLmCheckpoint {
+  return transformerLmCheckpointFromJSON(readJsonInput(path, 'checkpoint'), `checkpoint ${path}`);
+}
+
+/** Either language model's checkpoint, told apart by its kind. */
+export function readAnyLmCheckpoint(path: string): { arch: 'rnn'; checkpoint: LmCheckpoint } | { arch: 'transformer'; checkpoint: TransformerLmCheckpoint } {
+  const json = readJsonInput<{ kind?: unknown }>(path, 'checkpoint');
+  if (json !== null && typeof json === 'object' && json.kind === TRANSFORMER_LM_CHECKPOINT) {
+    return { arch: 'transformer', checkpoint: transformerLmCheckpointFromJSON(json, `checkpoint ${path}`) };
+  }
+  return { arch: 'rnn', checkpoint: lmCheckpointFromJSON(json, `checkpoint ${path}`) };
+}
+
+/** A trainer that continues a checkpoint on `data` (which must be the data it was made on). */
+export function resumeTransformerLmTrainer(checkpoint: TransformerLmCheckpoint, data: LmData): TransformerLmTrainer {
+  const fp = dataFingerprint(data), saved = checkpoint.data;
+  if (fp.hash !== saved.hash || fp.trainTokens !== saved.trainTokens || fp.validationTokens !== saved.validationTokens) {
+    throw new InputError(
+      `resumeTransformerLmTrainer: the checkpoint was made on other data (${saved.trainTokens} + ${saved.validationTokens} tokens, hash ${saved.hash}), got ${fp.trainTokens} + ${fp.validationTokens} tokens, hash ${fp.hash}`,
+    );
+  }
+  return new TransformerLmTrainer(checkpoint.model, data, checkpoint.train, checkpoint.state);
 }

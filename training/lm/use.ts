@@ -96,10 +96,12 @@ export interface SentenceScore {
 }
 
 /**
- * log P of a sentence by the chain rule, in one forward pass over [<EOS>, y⟨1⟩ … y⟨T−1⟩] that
- * predicts [y⟨1⟩ … y⟨T⟩] (y⟨T⟩ = `<EOS>` unless `endWithEos: false`).
+ * log P of a sentence by the chain rule over [<EOS>, y⟨1⟩ … y⟨T−1⟩] predicting [y⟨1⟩ … y⟨T⟩]
+ * (y⟨T⟩ = `<EOS>` unless `endWithEos: false`): one forward pass of the recurrent model; the
+ * Transformer's step function token by token (its context window slides past maxLength tokens
+ * exactly as in sampling and beam search).
  */
-export function sentenceLogProb(model: LanguageModel, text: string, opts: { endWithEos?: boolean } = {}): SentenceScore {
+export function sentenceLogProb(model: AnyLanguageModel, text: string, opts: { endWithEos?: boolean } = {}): SentenceScore {
   const eos = eosId(model);
   const raw = tokenizeText(text, { level: model.config.level, lowercase: model.config.lowercase });
   const tokens = lmTokenize(model, text);
@@ -114,6 +116,7 @@ export function sentenceLogProb(model: LanguageModel, text: string, opts: { endW
   }
   if (targets.length === 0) throw new Error('sentenceLogProb: expected a text with at least one token, got none');
   const T = targets.length;
+  if ('encoder' in model) return scoreByStepping(model, eos, targets, tokens, unknownTokens);
   const ws = createLmWorkspace(model, T, 1);
   ws.inputIds[0] = eos;
   for (let t = 1; t < T; t++) ws.inputIds[t] = targets[t - 1];
@@ -126,6 +129,26 @@ export function sentenceLogProb(model: LanguageModel, text: string, opts: { endW
     tokenLogProbs.push(row[targets[t]]);
     logProb += row[targets[t]];
   }
+  return {
+    tokens, tokenLogProbs, logProb, bits: -logProb / Math.LN2, logProbPerToken: logProb / T,
+    perplexity: Math.exp(-logProb / T), unknownTokens,
+  };
+}
+
+/** The Transformer's sentence score: log P(y⟨t⟩ | <EOS>, y⟨<t⟩) from its step function, t = 1 … T. */
+function scoreByStepping(model: TransformerLanguageModel, eos: number, targets: number[], tokens: string[], unknownTokens: number): SentenceScore {
+  const stepper = createTransformerLmStepper(model);
+  let state = stepper.initialState();
+  let input = eos;
+  const tokenLogProbs: number[] = [];
+  for (const target of targets) {
+    const r = stepper.step(state, input);
+    tokenLogProbs.push(r.logProbs[target]);
+    state = r.state;
+    input = target;
+  }
+  const logProb = tokenLogProbs.reduce((s, v) => s + v, 0);
+  const T = targets.length;
   return {
     tokens, tokenLogProbs, logProb, bits: -logProb / Math.LN2, logProbPerToken: logProb / T,
     perplexity: Math.exp(-logProb / T), unknownTokens,
