@@ -142,8 +142,9 @@ export const trainCommand: Command = {
       }
       const model = createLanguageModel({
         level, lowercase: corpus.lowercase, cell: flags.cell as CellKind, hidden: flags.hidden as number,
-        layers: flags.layers as number, embeddingDim: flags.embedding as number | undefined, seed: flags.seed as number,
-      }, data.vocab);
+        layers: flags.layers as number, embeddingDim: flags.embedding as number | undefined,
+        seed: flags.seed as number, vocab: data.vocab,
+      });
       const clip = flags.clip as number;
       trainer = createLmTrainer(model, data, {
         seqLen: flags['seq-len'] as number,

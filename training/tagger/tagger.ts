@@ -46,6 +46,7 @@ import { precisionRecall, type PrecisionRecall } from '../metrics/detection.js';
 import { PAD, UNK, Vocabulary, type VocabularyJSON } from '../text/vocab.js';
 import { sigmoidScalar as sigmoid } from '../../engine/activations.js';
 import { InputError } from '../core/errors.js';
+import { resolveCreateOptions, type CreateOptions } from '../../engine/create.js';
 
 export interface TaggedSentence {
   tokens: string[];
@@ -318,8 +319,16 @@ export function buildTaggerVocabulary(sentences: readonly TaggedSentence[], minC
   return Vocabulary.build(sentences.flatMap((s) => s.tokens), { minCount });
 }
 
-export function createTagger(vocab: Vocabulary, config: Partial<TaggerConfig>, rng: Rng): Tagger {
+/** A new tagger over `config.vocab` (buildTaggerVocabulary); sizes default as TaggerConfig says. */
+export function createTagger(config: Partial<TaggerConfig> & { vocab: Vocabulary }, options?: CreateOptions): Tagger;
+/** @deprecated Use `createTagger({ vocab, ...config }, { rng })`. */
+export function createTagger(vocab: Vocabulary, config: Partial<TaggerConfig>, rng: Rng): Tagger;
+export function createTagger(
+  first: Vocabulary | (Partial<TaggerConfig> & { vocab: Vocabulary }), second?: CreateOptions | Partial<TaggerConfig>, oldRng?: Rng,
+): Tagger {
   const op = 'createTagger';
+  const { vocab, ...config } = first instanceof Vocabulary ? { ...(second as Partial<TaggerConfig>), vocab: first } : first;
+  const { rng } = resolveCreateOptions(op, first instanceof Vocabulary ? { rng: oldRng } : second as CreateOptions | undefined);
   const c: TaggerConfig = {
     embeddingDim: config.embeddingDim ?? 32, hidden: config.hidden ?? 32, bidirectional: config.bidirectional ?? true,
     cell: config.cell ?? 'lstm', layers: config.layers ?? 1,
@@ -568,7 +577,7 @@ export function taggerFromJSON(json: TaggerJSON, source = 'tagger'): Tagger {
   }
   let tagger: Tagger;
   try {
-    tagger = createTagger(Vocabulary.fromJSON(json.vocab), json.config, new Rng(0));
+    tagger = createTagger({ vocab: Vocabulary.fromJSON(json.vocab), ...json.config }, { rng: new Rng(0) });
   } catch (err) {
     return fail((err as Error).message);
   }
