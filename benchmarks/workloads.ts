@@ -137,7 +137,7 @@ function benchVocabulary(V: number): Vocabulary {
 /** A one-layer language model with a learnt embedding of width D (training/language-model.ts). */
 export function benchLanguageModel(cell: string, D: number, H: number, V: number, seed = 42): LanguageModel {
   const kind = benchCellKind('bench', cell);
-  return createLanguageModel({ level: 'word', cell: kind, hidden: H, embeddingDim: D, seed }, benchVocabulary(V));
+  return createLanguageModel({ level: 'word', cell: kind, hidden: H, embeddingDim: D, seed, vocab: benchVocabulary(V) });
 }
 
 /** One full training step of the language model: forward, loss, BPTT, optimizer update. */

@@ -110,6 +110,20 @@ export interface StateDictOptions {
   prefix?: string;
 }
 
+/** Options of loadRnnStateDict. */
+export interface LoadStateDictOptions extends StateDictOptions {
+  /**
+   * What an unexpected key does. 'error': every key under the prefix that the layer lacks throws. 'ignore':
+   * none does. Default: 'error' with a prefix; without one (a state_dict with the model's other parts
+   * beside the recurrent module's keys), only keys named like a recurrent parameter (`weight_ih_l2`,
+   * `weight_hr_l0`, `bias_hh_l1_reverse`, …: a structure that does not match) throw, the rest are ignored.
+   */
+  extraKeys?: 'error' | 'ignore';
+}
+
+/** PyTorch's names of nn.RNN/GRU/LSTM parameters (weight_hr: LSTM projections). */
+const RECURRENT_KEY = /^(weight|bias)_(ih|hh|hr)_l\d+(_reverse)?$/;
+
 export interface StateDictSaveOptions extends StateDictOptions {
   /** Write nested arrays (like tensor.tolist()) instead of { shape, data }. Default false. */
   nested?: boolean;
@@ -296,11 +310,11 @@ function extraKeyHint(key: string): string {
 /**
  * Load a PyTorch state_dict (nn.RNN / nn.GRU / nn.LSTM, as JSON) into a cell, a bidirectional
  * pair or a stack, copying into the existing parameter matrices. Every key is checked before any
- * weight is written: a missing key, an unexpected key or a wrong shape throws an Error naming the
- * key, the expected and the actual shape, and leaves the layer unchanged.
+ * weight is written: a missing key, an unexpected key (see `extraKeys`) or a wrong shape throws an Error
+ * naming the key, the expected and the actual shape, and leaves the layer unchanged.
  * RNN and LSTM: b = bias_ih + bias_hh. GRU ('gru-reset-after'): b = bias_ih, b_a = bias_hh.
  */
-export function loadRnnStateDict(layer: RecurrentLayer, stateDict: TorchStateDict, opts: StateDictOptions = {}): void {
+export function loadRnnStateDict(layer: RecurrentLayer, stateDict: TorchStateDict, opts: LoadStateDictOptions = {}): void {
   const op = 'loadRnnStateDict';
   const prefix = opts.prefix ?? '';
   if (stateDict === null || typeof stateDict !== 'object' || Array.isArray(stateDict)) {
@@ -315,7 +329,9 @@ export function loadRnnStateDict(layer: RecurrentLayer, stateDict: TorchStateDic
     const list = missing.map((e) => `'${e.key}' ${formatShape(e.shape)}`).join(', ');
     throw new Error(`${op}: the state_dict lacks ${list} (expected for a ${describeLayer(layer)})`);
   }
-  const extra = Object.keys(stateDict).filter((k) => k.startsWith(prefix) && !expectedKeys.has(k));
+  const checked = opts.extraKeys ?? (prefix === '' ? 'recurrent' : 'error');
+  const extra = checked === 'ignore' ? [] : Object.keys(stateDict)
+    .filter((k) => k.startsWith(prefix) && !expectedKeys.has(k) && (checked === 'error' || RECURRENT_KEY.test(k)));
   if (extra.length > 0) {
     const list = extra.map((k) => `'${k}'${extraKeyHint(k)}`).join(', ');
     throw new Error(`${op}: unexpected key(s) ${list} in the state_dict of a ${describeLayer(layer)} (expected ${[...expectedKeys].map((k) => `'${k}'`).join(', ')})`);

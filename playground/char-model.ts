@@ -75,7 +75,7 @@ export class CharModelSession {
     const seed = opts.seed ?? 1;
     const nVal = Math.floor(tokens.length * VALIDATION_FRACTION);
     const vocab = model?.vocab ?? Vocabulary.build(tokens.slice(0, tokens.length - nVal), { specials: [EOS, UNK] });
-    this.model = model ?? createLanguageModel({ level: 'char', cell: opts.cell, hidden: opts.hidden, seed }, vocab);
+    this.model = model ?? createLanguageModel({ level: 'char', cell: opts.cell, hidden: opts.hidden, seed, vocab });
     const ids = Int32Array.from(vocab.encode(tokens));
     this.train = ids.subarray(0, ids.length - nVal);
     this.validation = ids.subarray(ids.length - nVal);

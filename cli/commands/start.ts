@@ -98,7 +98,7 @@ export const startCommand: Command = {
     // validation are names like the others, not only the ones starting with T–Z.
     const corpus = prepareLmCorpus(shuffledLines(text, seed), { level: 'char', lowercase: true, valFraction: 0.1 });
     const hidden = quick ? 32 : 128;
-    const model = createLanguageModel({ level: 'char', lowercase: true, cell: 'lstm', hidden, seed }, corpus.vocab);
+    const model = createLanguageModel({ level: 'char', lowercase: true, cell: 'lstm', hidden, seed, vocab: corpus.vocab });
     const batch = Math.max(1, Math.min(32, Math.floor(corpus.train.length / 26)));
     const trainer = createLmTrainer(model, corpus, {
       seqLen: 25, batch, optimizer: { kind: 'adam', lr: 0.005 }, clip: { mode: 'norm', max: 5 },

@@ -142,9 +142,10 @@ async function runTrain(argv: string[]): Promise<number> {
   for (const kind of kinds) {
     if (stopFlag.stopRequested) break; // interrupted during the first model: do not start the second
     // The same seed for both models: the same initial embedding rows and the same batches.
-    const tagger = createTagger(vocab, {
-      embeddingDim: num(flags, 'embedding'), hidden: num(flags, 'hidden'), bidirectional: kind === 'bi', tags: data.tags, ...rnnRegularizationFromFlags(flags),
-    }, new Rng(seed + 2));
+    const tagger = createTagger({
+      vocab, embeddingDim: num(flags, 'embedding'), hidden: num(flags, 'hidden'), bidirectional: kind === 'bi', tags: data.tags,
+      ...rnnRegularizationFromFlags(flags),
+    }, { rng: new Rng(seed + 2) });
     let progress: ReturnType<typeof createProgress> | null = null;
     const r = trainTagger(tagger, train, {
       steps: num(flags, 'steps'), batchSize: num(flags, 'batch'), lr, signal: stopFlag,

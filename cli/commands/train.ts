@@ -169,8 +169,8 @@ export const trainCommand: Command = {
         layers: flags.layers as number, embeddingDim: flags.embedding as number | undefined, seed: flags.seed as number,
         ...rnnRegularizationFromFlags(flags),
         init: (flags.init as LmInit | undefined) ?? (corpus.format === 'stream' ? 'pytorch' : 'default'),
-        activation: flags.activation as 'tanh' | 'relu',
-      }, data.vocab);
+        activation: flags.activation as 'tanh' | 'relu', vocab: data.vocab,
+      });
       const clip = flags.clip as number;
       trainer = createLmTrainer(model, data, {
         seqLen: flags['seq-len'] as number,

@@ -26,12 +26,20 @@ const file = (name: string): string => path.join(dir, name);
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seqgrad-export-cli-'));
   const chars = Vocabulary.build('the cat sat on the mat'.split(''));
-  saveLanguageModel(file('lm.json'), createLanguageModel({ cell: 'gru-reset-after', hidden: 6, layers: 2, embeddingDim: 4 }, chars, new Rng(3)));
-  saveLanguageModel(file('lm-peephole.json'), createLanguageModel({ cell: 'lstm-peephole', hidden: 5, embeddingDim: 0 }, chars, new Rng(4)));
+  saveLanguageModel(file('lm.json'), createLanguageModel({
+    cell: 'gru-reset-after', hidden: 6, layers: 2, embeddingDim: 4, vocab: chars,
+  }, { rng: new Rng(3) }));
+  saveLanguageModel(file('lm-peephole.json'), createLanguageModel({
+    cell: 'lstm-peephole', hidden: 5, embeddingDim: 0, vocab: chars,
+  }, { rng: new Rng(4) }));
   const words = buildTaggerVocabulary([{ tokens: ['Teddy', 'bears', 'are', 'on', 'sale', 'Teddy', 'bears'], labels: [0, 0, 0, 0, 0, 0, 0] }], 1);
-  saveTagger(file('tagger.json'), createTagger(words, { hidden: 5, embeddingDim: 4, bidirectional: true }, new Rng(5)));
+  saveTagger(file('tagger.json'), createTagger({
+    vocab: words, hidden: 5, embeddingDim: 4, bidirectional: true,
+  }, { rng: new Rng(5) }));
   const sentimentVocab = Vocabulary.build(['good', 'bad', 'not', 'good'], { specials: ['<PAD>', '<UNK>'] });
-  const sentiment = createLstmSentimentModel(sentimentVocab, ['negative', 'positive'], new Rng(6), { dim: 4, hidden: 3, bidirectional: true });
+  const sentiment = createLstmSentimentModel({
+    vocab: sentimentVocab, classes: ['negative', 'positive'], dim: 4, hidden: 3, bidirectional: true,
+  }, { rng: new Rng(6) });
   fs.writeFileSync(file('sentiment.json'), JSON.stringify({ ...sentiment.toJSON(), meta: { data: 'emojify', seed: 4 } }));
   const source = buildSourceVocabulary('may 3rd 1979'.split('')), target = buildTargetVocabulary('1979-05-03'.split(''));
   saveSeq2Seq(file('seq2seq.json'), createSeq2Seq({ cell: 'lstm', bidirectional: true, encoderHidden: 4, decoderHidden: 5, embeddingDim: 3, attention: 'bahdanau' }, source, target, new Rng(7)));

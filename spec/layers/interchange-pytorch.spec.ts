@@ -291,6 +291,14 @@ describe('state_dict errors name the key and the shapes', () => {
     expect(load({ ...sd, weight_ih_l2: [[1]] })).toThrow(/unexpected key\(s\) 'weight_ih_l2' in the state_dict of a 2-layer stack/);
   });
 
+  it('other parts of a model beside the recurrent keys: ignored without a prefix, an error under one unless extraKeys is ignore', () => {
+    expect(load({ ...sd, 'embedding.weight': [[1, 2]], 'linear.bias': [0] })).not.toThrow();
+    const prefixed = Object.fromEntries(Object.entries(sd).map(([k, v]) => [`rnn.${k}`, v]));
+    expect(load({ ...prefixed, 'rnn.extra': [0] }, { prefix: 'rnn.' })).toThrow(/unexpected key\(s\) 'rnn.extra'/);
+    expect(load({ ...prefixed, 'rnn.extra': [0], 'linear.bias': [0] }, { prefix: 'rnn.', extraKeys: 'ignore' })).not.toThrow();
+    expect(load({ ...sd, bias: [0] }, { extraKeys: 'error' })).toThrow(/unexpected key\(s\) 'bias'/);
+  });
+
   it('a wrong shape, in either JSON form, and a ragged or non-numeric tensor', () => {
     const wide = (sd.weight_ih_l1 as Nested).map((row) => [...row, 0]);
     expect(load({ ...sd, weight_ih_l1: wide })).toThrow("loadRnnStateDict: key 'weight_ih_l1': expected shape [12, 6], got [12, 7]");

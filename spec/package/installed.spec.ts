@@ -47,7 +47,7 @@ const y = denseForward(Matrix.zeros(2, 1), dense, a);
 const cellA = createCell({ kind: 'gru', inputSize: 2, hiddenSize: 3 });
 const cellB = createCell({ kind: 'gru', inputSize: 2, hiddenSize: 3 }, { rng: new engine.Rng(DEFAULT_SEED) });
 const vocab = Vocabulary.build('a b c a'.split(' '));
-const lm = createLanguageModel({ cell: 'gru', hidden: 4 }, vocab);
+const lm = createLanguageModel({ cell: 'gru', hidden: 4, vocab });
 const wav = decodeWav(encodeWav({ sampleRate: 8000, samples: new Float32Array([0, 0.5]) }));
 writeFileAtomic('out.txt', 'seqgrad');
 console.log(JSON.stringify({

@@ -113,7 +113,8 @@ export interface SampleSequenceOptions<S> extends TokenChoiceOptions {
   eosToken: number;
   /** At most this many tokens are drawn (≥ 1). */
   maxLength: number;
-  rng: Rng;
+  /** The generator of the draws; not needed (and not read) when greedy. */
+  rng?: Rng;
   /** true: argmax at every step instead of drawing (default false). */
   greedy?: boolean;
 }
@@ -129,12 +130,15 @@ export interface SampledSequence {
 
 /**
  * The notes' sampling of a novel sequence: draw y⟨t⟩ from the model's distribution, feed it back
- * as the next input, stop at `<EOS>` or after maxLength tokens.
+ * as the next input, stop at `<EOS>` or after maxLength tokens. `greedy: true` takes the argmax and
+ * needs no rng; drawing needs one.
  */
 export function sampleSequence<S>(opts: SampleSequenceOptions<S>): SampledSequence {
   if (!Number.isInteger(opts.maxLength) || opts.maxLength < 1) {
     throw new Error(`sampleSequence: expected maxLength to be an integer ≥ 1, got ${opts.maxLength}`);
   }
+  const { rng } = opts;
+  if (!opts.greedy && !rng) throw new Error('sampleSequence: expected an rng to draw with (or greedy: true), got none');
   let state = opts.initialState;
   let token = opts.startToken;
   let scratch: Float64Array | undefined;
@@ -145,7 +149,7 @@ export function sampleSequence<S>(opts: SampleSequenceOptions<S>): SampledSequen
     state = out.state;
     const row = out.logProbs;
     if (!scratch || scratch.length < row.length) scratch = new Float64Array(row.length);
-    token = opts.greedy ? greedyToken(row, opts) : sampleToken(row, opts.rng, opts, scratch);
+    token = opts.greedy ? greedyToken(row, opts) : sampleToken(row, rng as Rng, opts, scratch);
     logSoftmaxRow(scratch, 0, row, 0, row.length); // the drawn token's log P (the row may be unnormalised logits)
     logProb += scratch[token];
     tokens.push(token);

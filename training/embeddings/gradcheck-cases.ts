@@ -154,7 +154,7 @@ const nplmCase: GradCheckCase = {
   op: 'neural LM (Bengio 2003, n = 3)',
   build(rng: Rng) {
     const V = 9, n = 3, B = 4;
-    const model = createNplm({ vocabSize: V, contextSize: n, dim: 4, hidden: 5, dtype: 'float64' }, rng);
+    const model = createNplm({ vocabSize: V, contextSize: n, dim: 4, hidden: 5 }, { rng, dtype: 'float64' });
     // Larger weights than the init, so tanh is in its non-linear range.
     for (const m of [model.embedding.weight, model.hiddenLayer.params.W, model.outputLayer.params.W]) {
       for (let i = 0; i < m.data.length; i++) m.data[i] = rng.uniformIn(-0.8, 0.8);

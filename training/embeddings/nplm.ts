@@ -27,6 +27,7 @@ import {
 import { createDense, denseBackward, denseForward, denseZeroGrad, type DenseLayer } from '../../layers/dense.js';
 import { runTrainingLoop, type LoopControls, type StopReason } from '../core/loop.js';
 import { UNK, Vocabulary } from '../text/vocab.js';
+import { isRng, resolveCreateOptions, type CreateOptions } from '../../engine/create.js';
 
 export interface NplmConfig {
   vocabSize: number;
@@ -56,7 +57,10 @@ export interface Nplm {
  * A new model. Init: E ~ N(0, 0.1²), H and U Xavier-uniform, biases 0 (a small E keeps tanh
  * out of saturation at the start).
  */
-export function createNplm(config: NplmConfig, rng: Rng): Nplm {
+export function createNplm(config: NplmConfig, options?: CreateOptions): Nplm;
+/** @deprecated Use `createNplm(config, { rng })`. */
+export function createNplm(config: NplmConfig, rng: Rng): Nplm;
+export function createNplm(config: NplmConfig, second?: CreateOptions | Rng): Nplm {
   const V = config.vocabSize;
   const n = config.contextSize ?? 3;
   const m = config.dim ?? 30;
@@ -64,7 +68,7 @@ export function createNplm(config: NplmConfig, rng: Rng): Nplm {
   for (const [name, v] of [['vocabSize', V], ['contextSize', n], ['dim', m], ['hidden', h]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`createNplm: expected ${name} to be a positive integer, got ${v}`);
   }
-  const dtype = config.dtype ?? 'float32';
+  const { rng, dtype } = resolveCreateOptions('createNplm', isRng(second) ? { rng: second } : second, config.dtype);
   return {
     vocabSize: V, contextSize: n, dim: m, hidden: h,
     embedding: createEmbedding({ vocabSize: V, dim: m, init: 'normal', std: 0.1 }, { rng, dtype }),
@@ -218,7 +222,7 @@ export function trainNplm(corpus: string[][], opts: NplmTrainOptions = {}): Nplm
     offset += d.length;
   });
   if (positions.length === 0) throw new Error(`trainNplm: expected documents longer than the context (${n} words)`);
-  const model = createNplm({ vocabSize: vocab.size, contextSize: n, dim: opts.dim, hidden: opts.hidden }, rng);
+  const model = createNplm({ vocabSize: vocab.size, contextSize: n, dim: opts.dim, hidden: opts.hidden }, { rng });
   const ws = createNplmWorkspace(model, batchSize);
   const contexts = new Int32Array(batchSize * n);
   const targets = new Int32Array(batchSize);

@@ -49,7 +49,7 @@ export function languageModelFromTensors(tensors: Record<string, SafeTensor>, do
   } catch (err) {
     return fail(`bad app.vocabulary: ${(err as Error).message}`);
   }
-  const model = createLanguageModel(config, vocab, new Rng(0));
+  const model = createLanguageModel({ ...config, vocab }, { rng: new Rng(0) });
   loadNetFromFile(lmSequenceNet(model), tensors, doc, source);
   return model;
 }

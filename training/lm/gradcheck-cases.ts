@@ -23,7 +23,7 @@ function lmCase(op: string, cell: CellKind, layers: number, embeddingDim: number
     build(rng: Rng) {
       const vocab = new Vocabulary(['<EOS>', '<UNK>', 'a', 'b', 'c', 'd'], [1, 0, 1, 1, 1, 1]);
       const V = vocab.size;
-      const model = createLanguageModel({ cell, hidden: H, layers, embeddingDim, dtype: 'float64', seed: 0 }, vocab, rng);
+      const model = createLanguageModel({ cell, hidden: H, layers, embeddingDim, seed: 0, vocab }, { rng, dtype: 'float64' });
       const ws = createLmWorkspace(model, T, B);
       const h0 = model.cells.map((c) => Array.from({ length: c.stateCount }, () => randomMatrix(rng, B, H, 0.8)));
       const inputs = Array.from({ length: T * B }, () => rng.int(V));

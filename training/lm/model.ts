@@ -51,6 +51,7 @@ import {
 } from '../core/rnn-regularization.js';
 import type { RnnDropoutMode } from '../../layers/stacked-dropout.js';
 import { DROPOUT_OFF, type DropoutMode } from '../../layers/dropout.js';
+import type { CreateOptions } from '../../engine/create.js';
 
 export type LmLevel = 'char' | 'word';
 
@@ -158,12 +159,23 @@ export function resolveLanguageModelConfig(opts: LanguageModelOptions, op = 'cre
 }
 
 /**
- * A new model over `vocab`, initialised from `rng` (default: a generator seeded with config.seed).
+ * A new model over `config.vocab`, initialised from `options.rng` (default: a generator seeded with
+ * config.seed, whose default is DEFAULT_SEED); `options.dtype` overrides config.dtype.
  * Cells as config.init says (default: U(−1/√H, 1/√H) with the LSTM forget-gate bias set to 1);
  * the embedding N(0, 1); the output layer nn.Linear's default.
  */
-export function createLanguageModel(opts: LanguageModelOptions, vocab: Vocabulary, rng?: Rng): LanguageModel {
-  const config = resolveLanguageModelConfig(opts);
+export function createLanguageModel(config: LanguageModelOptions & { vocab: Vocabulary }, options?: CreateOptions): LanguageModel;
+/** @deprecated Use `createLanguageModel({ ...opts, vocab }, { rng })`. */
+export function createLanguageModel(opts: LanguageModelOptions, vocab: Vocabulary, rng?: Rng): LanguageModel;
+export function createLanguageModel(
+  first: LanguageModelOptions & { vocab?: Vocabulary }, second?: Vocabulary | CreateOptions, oldRng?: Rng,
+): LanguageModel {
+  const legacy = second instanceof Vocabulary;
+  const { vocab: configVocab, ...opts } = first;
+  const vocab = (legacy ? second : configVocab) as Vocabulary;
+  const options: CreateOptions = legacy ? { rng: oldRng } : second ?? {};
+  const config = resolveLanguageModelConfig({ ...opts, dtype: options.dtype ?? opts.dtype });
+  const rng = options.rng;
   if (!(vocab instanceof Vocabulary) || vocab.size < 2) {
     throw new Error(`createLanguageModel: expected a Vocabulary of at least 2 tokens, got ${vocab instanceof Vocabulary ? vocab.size : typeof vocab}`);
   }
@@ -459,7 +471,7 @@ export function languageModelFromJSON(json: unknown, source = 'model'): Language
   // At least W_aa [H, H] per layer and W_ya [V, H]: checked before anything is allocated.
   const needed = config.layers * config.hidden * config.hidden + vocab.size * config.hidden;
   checkConfigAgainstWeights(needed, j.weights as Record<string, MatrixJSON>, fail, `${config.cell}, hidden ${config.hidden}, ${config.layers} layer(s)`);
-  const model = createLanguageModel(config, vocab, new Rng(0));
+  const model = createLanguageModel({ ...config, vocab }, { rng: new Rng(0) });
   const params = lmParameters(model);
   const weights = withCurrentNames(j.weights as Record<string, MatrixJSON>, lmFormerNames(model));
   copyWeightsFromJSON(params, weights, fail, `this ${config.cell} model (${config.layers} layer(s))`);

@@ -61,9 +61,10 @@ export function sentimentFromTensors(tensors: Record<string, SafeTensor>, doc: M
     if (!Array.isArray(classes) || !classes.every((c) => typeof c === 'string')) throw new Error(`expected app.classes to be a list of names, got ${JSON.stringify(classes)}`);
     const tensor = tensors['embedding.weight'];
     if (tensor?.shape.length !== 2) throw new Error("expected the tensor 'embedding.weight' (V, d)");
-    model = createLstmSentimentModel(Vocabulary.fromJSON(vocabulary as VocabularyJSON), classes as string[], new Rng(0), {
-      dim: tensor.shape[1], hidden: config?.hidden, layers: config?.layers, bidirectional: config?.bidirectional, freeze: frozen === true,
-    });
+    model = createLstmSentimentModel({
+      vocab: Vocabulary.fromJSON(vocabulary as VocabularyJSON), classes: classes as string[], dim: tensor.shape[1],
+      hidden: config?.hidden, layers: config?.layers, bidirectional: config?.bidirectional, freeze: frozen === true,
+    }, { rng: new Rng(0) });
   } catch (err) {
     throw new InputError(`${source}: bad sentiment config: ${(err as Error).message}`);
   }

@@ -40,6 +40,7 @@ import { matrixFromJSON, matrixToJSON, type MatrixJSON } from '../io/tensors.js'
 import { checkModelSize } from '../io/weights-json.js';
 import { checkModelJSON, createSentimentEmbedding, type SentimentBatch, type SentimentModel, type SentimentModelFactory, type SentimentModelJSON, type SentimentModelOptions } from '../classify/sentence-classifier.js';
 import { PAD, Vocabulary } from '../text/vocab.js';
+import { resolveCreateOptions, type CreateOptions } from '../../engine/create.js';
 
 /** The recurrent part's structure (stored implicitly in the model file's weight shapes). */
 export interface LstmSentimentConfig {
@@ -241,8 +242,21 @@ export function scatterLastValid(dOutputs: Matrix, dS: Matrix, lengths: Int32Arr
  * for model (a)), L LSTM layers of H units (PyTorch init, forget-gate bias 1), a softmax head
  * (Xavier). Sizes from opts: hidden (default 64), layers (default 1), bidirectional (default false).
  */
-export function createLstmSentimentModel(vocab: Vocabulary, classes: string[], rng: Rng, opts: SentimentModelOptions): LstmSentimentModel {
+export function createLstmSentimentModel(
+  config: SentimentModelOptions & { vocab: Vocabulary; classes: string[] }, options?: CreateOptions,
+): LstmSentimentModel;
+/** @deprecated Use `createLstmSentimentModel({ vocab, classes, ...opts }, { rng, dtype })`. */
+export function createLstmSentimentModel(vocab: Vocabulary, classes: string[], rng: Rng, opts: SentimentModelOptions): LstmSentimentModel;
+export function createLstmSentimentModel(
+  first: Vocabulary | (SentimentModelOptions & { vocab: Vocabulary; classes: string[] }), second?: CreateOptions | string[],
+  oldRng?: Rng, oldOpts?: SentimentModelOptions,
+): LstmSentimentModel {
   const op = 'createLstmSentimentModel';
+  const { vocab, classes, ...config } = first instanceof Vocabulary
+    ? { ...(oldOpts as SentimentModelOptions), vocab: first, classes: second as string[] } : first;
+  const resolved = resolveCreateOptions(op, first instanceof Vocabulary ? { rng: oldRng } : second as CreateOptions | undefined, config.dtype);
+  const rng = resolved.rng;
+  const opts: SentimentModelOptions = { ...config, dtype: resolved.dtype };
   const hidden = opts.hidden ?? 64, layers = opts.layers ?? 1;
   if (!Number.isInteger(hidden) || hidden < 1) throw new Error(`${op}: expected hidden to be a positive integer, got ${hidden}`);
   if (!Number.isInteger(layers) || layers < 1) throw new Error(`${op}: expected layers to be a positive integer, got ${layers}`);

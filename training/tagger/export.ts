@@ -32,7 +32,9 @@ export function taggerFromTensors(tensors: Record<string, SafeTensor>, doc: Mode
   if (doc.model !== TAGGER_MODEL_KIND) throw new InputError(`${source}: expected a '${TAGGER_MODEL_KIND}' model, got '${doc.model}'`);
   let tagger: Tagger;
   try {
-    tagger = createTagger(Vocabulary.fromJSON(doc.app.vocabulary as VocabularyJSON), doc.app.config as Partial<TaggerConfig>, new Rng(0));
+    tagger = createTagger({
+      vocab: Vocabulary.fromJSON(doc.app.vocabulary as VocabularyJSON), ...doc.app.config as Partial<TaggerConfig>,
+    }, { rng: new Rng(0) });
   } catch (err) {
     throw new InputError(`${source}: bad tagger config or vocabulary: ${(err as Error).message}`);
   }

@@ -55,6 +55,7 @@ import { PAD, UNK, Vocabulary, type VocabularyJSON } from '../text/vocab.js';
 import { sigmoidScalar as sigmoid } from '../../engine/activations.js';
 import { InputError } from '../core/errors.js';
 import { conllTagIds, conllTagSet, parseConll } from './conll.js';
+import { resolveCreateOptions, type CreateOptions } from '../../engine/create.js';
 
 export interface TaggedSentence {
   tokens: string[];
@@ -327,8 +328,16 @@ export function buildTaggerVocabulary(sentences: readonly TaggedSentence[], minC
   return Vocabulary.build(sentences.flatMap((s) => s.tokens), { minCount });
 }
 
-export function createTagger(vocab: Vocabulary, config: Partial<TaggerConfig>, rng: Rng): Tagger {
+/** A new tagger over `config.vocab` (buildTaggerVocabulary); sizes default as TaggerConfig says. */
+export function createTagger(config: Partial<TaggerConfig> & { vocab: Vocabulary }, options?: CreateOptions): Tagger;
+/** @deprecated Use `createTagger({ vocab, ...config }, { rng })`. */
+export function createTagger(vocab: Vocabulary, config: Partial<TaggerConfig>, rng: Rng): Tagger;
+export function createTagger(
+  first: Vocabulary | (Partial<TaggerConfig> & { vocab: Vocabulary }), second?: CreateOptions | Partial<TaggerConfig>, oldRng?: Rng,
+): Tagger {
   const op = 'createTagger';
+  const { vocab, ...config } = first instanceof Vocabulary ? { ...(second as Partial<TaggerConfig>), vocab: first } : first;
+  const { rng } = resolveCreateOptions(op, first instanceof Vocabulary ? { rng: oldRng } : second as CreateOptions | undefined);
   const c: TaggerConfig = {
     embeddingDim: config.embeddingDim ?? 32, hidden: config.hidden ?? 32, bidirectional: config.bidirectional ?? true,
     cell: config.cell ?? 'lstm', layers: config.layers ?? 1,
@@ -704,7 +713,7 @@ export function taggerFromJSON(json: TaggerJSON, source = 'tagger'): Tagger {
   if (Number.isFinite(needed) && needed > stored) return fail(`its config (embedding ${d}, hidden ${H} × ${L} layer(s), ${vocab.size} words) needs at least ${needed} weights, the file holds ${stored}`);
   let tagger: Tagger;
   try {
-    tagger = createTagger(vocab, json.config, new Rng(0));
+    tagger = createTagger({ vocab, ...json.config }, { rng: new Rng(0) });
   } catch (err) {
     return fail((err as Error).message);
   }

@@ -131,12 +131,14 @@ describe('sampleSequence', () => {
     expect(Math.abs(ones / N - 0.2)).toBeLessThanOrEqual(5 * Math.sqrt((0.2 * 0.8) / N));
   });
 
-  it('greedy follows the argmax; forbid keeps a token out of every step', () => {
-    const g = sampleSequence({ step, initialState: 0, startToken: 2, eosToken: 2, maxLength: 3, rng: new Rng(0), greedy: true });
+  it('greedy follows the argmax and needs no rng; drawing without one throws; forbid keeps a token out of every step', () => {
+    const g = sampleSequence({ step, initialState: 0, startToken: 2, eosToken: 2, maxLength: 3, greedy: true });
     expect(g.tokens).toEqual([0, 0, 0]);
     expect(g.finished).toBe(false);
     const f = sampleSequence({ step, initialState: 0, startToken: 2, eosToken: 2, maxLength: 3, rng: new Rng(0), greedy: true, forbid: 0 });
     expect(f.tokens).toEqual([1, 1, 1]);
+    expect(() => sampleSequence({ step, initialState: 0, startToken: 2, eosToken: 2, maxLength: 3 }))
+      .toThrow('sampleSequence: expected an rng to draw with (or greedy: true), got none');
   });
 
   it('sums log P of the drawn tokens under the softmax of the row: unnormalised, large and −∞ scores', () => {

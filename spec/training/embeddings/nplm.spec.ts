@@ -5,7 +5,7 @@ import { groupSeparation, syntheticSentences } from './synthetic.js';
 
 describe('neural language model (Bengio 2003)', () => {
   it('forward equals a plain-loop computation of −log softmax(U·tanh(H·[e…] + d) + b)[target]', () => {
-    const model = createNplm({ vocabSize: 5, contextSize: 2, dim: 3, hidden: 4, dtype: 'float64' }, new Rng(1));
+    const model = createNplm({ vocabSize: 5, contextSize: 2, dim: 3, hidden: 4 }, { rng: new Rng(1), dtype: 'float64' });
     const ws = createNplmWorkspace(model, 2);
     const contexts = [1, 4, 0, 1];
     const targets = [2, 3];
@@ -42,7 +42,7 @@ describe('neural language model (Bengio 2003)', () => {
   });
 
   it('rejects a batch that does not match the workspace', () => {
-    const model = createNplm({ vocabSize: 5, contextSize: 2 }, new Rng(1));
+    const model = createNplm({ vocabSize: 5, contextSize: 2 }, { rng: new Rng(1) });
     const ws = createNplmWorkspace(model, 2);
     expect(() => nplmForward(ws, model, [1, 2, 3], [0, 1])).toThrow(/nplmForward: expected B·n = 2·2 = 4 context ids, got 3/);
     expect(() => nplmForward(ws, model, [1, 2, 3, 4, 0, 0], [0, 1, 2])).toThrow(/expected 1 … 2 targets/);

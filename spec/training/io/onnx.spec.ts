@@ -62,9 +62,15 @@ function nets(): { name: string; model: ExportableModel }[] {
   const sentimentWords = Vocabulary.build(['good', 'bad', 'not'], { specials: ['<PAD>', '<UNK>'] });
   return [
     ...generic,
-    { name: 'language model (one-hot, 2-layer LSTM)', model: lmExportable(createLanguageModel({ cell: 'lstm', hidden: 6, layers: 2 }, chars, new Rng(1))) },
-    { name: 'tagger (bidirectional LSTM, sigmoid)', model: taggerExportable(createTagger(words, { hidden: 5, embeddingDim: 4 }, new Rng(2))) },
-    { name: 'sentiment (bidirectional LSTM, last step)', model: sentimentExportable(createLstmSentimentModel(sentimentWords, ['negative', 'positive'], new Rng(3), { dim: 4, hidden: 3, bidirectional: true })) },
+    { name: 'language model (one-hot, 2-layer LSTM)', model: lmExportable(createLanguageModel({
+      cell: 'lstm', hidden: 6, layers: 2, vocab: chars,
+    }, { rng: new Rng(1) })) },
+    { name: 'tagger (bidirectional LSTM, sigmoid)', model: taggerExportable(createTagger({
+      vocab: words, hidden: 5, embeddingDim: 4,
+    }, { rng: new Rng(2) })) },
+    { name: 'sentiment (bidirectional LSTM, last step)', model: sentimentExportable(createLstmSentimentModel({
+      vocab: sentimentWords, classes: ['negative', 'positive'], dim: 4, hidden: 3, bidirectional: true,
+    }, { rng: new Rng(3) })) },
   ];
 }
 

@@ -121,7 +121,9 @@ describe('seqgrad export --format pytorch', () => {
   it.skipIf(!hasTorchrun)('train_ddp.py runs 3 steps under torchrun --nproc_per_node 2 (gloo) and seqgrad imports the result (skips without torch)', async () => {
     const text = fs.readFileSync('data/dinos.txt', 'utf8');
     const vocab = buildLmVocabulary(tokenizeCorpus(text, { level: 'char', lowercase: true }));
-    const model = createLanguageModel({ level: 'char', lowercase: true, cell: 'lstm', hidden: 16, embeddingDim: 8 }, vocab, new Rng(5));
+    const model = createLanguageModel({
+      level: 'char', lowercase: true, cell: 'lstm', hidden: 16, embeddingDim: 8, vocab,
+    }, { rng: new Rng(5) });
     const folder = path.join(dir, 'lm');
     expect(writePytorchFolder(folder, lmExportable(model)).files).toEqual(['model.safetensors', 'model.py', 'train_ddp.py']);
     const port = await freePort();

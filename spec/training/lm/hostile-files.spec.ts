@@ -15,7 +15,7 @@ import { LM_CHECKPOINT_LOSSES, createLmTrainer, lmCheckpointFromJSON, prepareLmC
 const text = Array.from({ length: 300 }, (_, i) => ['apple', 'pear', 'salad'][new Rng(i).int(3)]).join('\n') + '\n';
 const corpus = prepareLmCorpus(text, { level: 'word', valFraction: 0.1 });
 const model = (): ReturnType<typeof createLanguageModel> =>
-  createLanguageModel({ level: 'word', cell: 'gru', hidden: 4, embeddingDim: 3, seed: 2 }, corpus.vocab);
+  createLanguageModel({ level: 'word', cell: 'gru', hidden: 4, embeddingDim: 3, seed: 2, vocab: corpus.vocab });
 
 function inputError(fn: () => unknown): string {
   try {
@@ -40,7 +40,7 @@ describe('hostile model files', () => {
   });
 
   it('refuses a model larger than MAX_MODEL_WEIGHTS when it is created (train --hidden 1000000000)', () => {
-    const message = inputError(() => createLanguageModel({ level: 'word', hidden: 1e9, embeddingDim: 3 }, corpus.vocab));
+    const message = inputError(() => createLanguageModel({ level: 'word', hidden: 1e9, embeddingDim: 3, vocab: corpus.vocab }));
     expect(message).toMatch(new RegExp(`^createLanguageModel: a lstm of hidden 1000000000 × 1 layer\\(s\\) over ${corpus.vocab.size} tokens needs at least .* weights, more than the ${MAX_MODEL_WEIGHTS} a model may have$`));
   });
 

@@ -37,7 +37,7 @@ function caught(f: () => unknown): Error {
 
 describe('language model structure', () => {
   it('names its parameters embedding → rnn.l<k> → head (layers/architectures.ts\' scheme), with the notes\' shapes', () => {
-    const model = createLanguageModel({ cell: 'lstm', hidden: 6, layers: 2, embeddingDim: 3 }, vocab);
+    const model = createLanguageModel({ cell: 'lstm', hidden: 6, layers: 2, embeddingDim: 3, vocab });
     const shapes = Object.fromEntries(Object.entries(lmParameters(model)).map(([k, p]) => [k, p.shape]));
     // W_x [4H, D], W_a [4H, H], b [1, 4H]; layer 1 reads H; dense W_ya [V, H], b_y [1, V].
     expect(shapes).toEqual({
@@ -47,22 +47,22 @@ describe('language model structure', () => {
       'head.W': [5, 6], 'head.b': [1, 5],
     });
     // One-hot input: no embedding, the first cell reads V columns.
-    const oneHot = createLanguageModel({ cell: 'gru', hidden: 4 }, vocab);
+    const oneHot = createLanguageModel({ cell: 'gru', hidden: 4, vocab });
     expect(Object.keys(lmParameters(oneHot))).toEqual(['rnn.l0.W_x', 'rnn.l0.W_a', 'rnn.l0.b', 'head.W', 'head.b']);
     expect(lmParameters(oneHot)['rnn.l0.W_x'].shape).toEqual([12, 5]);
   });
 
   it('sets the LSTM forget-gate bias to 1 (block Γf of b)', () => {
-    const model = createLanguageModel({ cell: 'lstm', hidden: 3 }, vocab);
+    const model = createLanguageModel({ cell: 'lstm', hidden: 3, vocab });
     const b = lmParameters(model)['rnn.l0.b'].toArray()[0];
     expect(b.slice(3, 6)).toEqual([1, 1, 1]);
     expect(b.slice(0, 3).every((v) => Math.abs(v) <= 1 / Math.sqrt(3))).toBe(true);
   });
 
   it('is deterministic under its seed', () => {
-    const a = createLanguageModel({ hidden: 5, seed: 7 }, vocab);
-    const b = createLanguageModel({ hidden: 5, seed: 7 }, vocab);
-    const c = createLanguageModel({ hidden: 5, seed: 8 }, vocab);
+    const a = createLanguageModel({ hidden: 5, seed: 7, vocab });
+    const b = createLanguageModel({ hidden: 5, seed: 7, vocab });
+    const c = createLanguageModel({ hidden: 5, seed: 8, vocab });
     expect(bytesOf(a)).toEqual(bytesOf(b));
     expect(bytesOf(a)).not.toEqual(bytesOf(c));
   });
@@ -85,7 +85,9 @@ describe('model file', () => {
   });
 
   it('round-trips exactly (every weight to the bit, config, vocabulary) and leaves no temp file', () => {
-    const model = createLanguageModel({ level: 'word', lowercase: true, cell: 'gru', hidden: 7, layers: 2, embeddingDim: 4, seed: 3 }, vocab);
+    const model = createLanguageModel({
+      level: 'word', lowercase: true, cell: 'gru', hidden: 7, layers: 2, embeddingDim: 4, seed: 3, vocab,
+    });
     // Awkward float32 values: subnormal, −0, the largest finite.
     const w = lmParameters(model)['head.W'].data;
     w[0] = 1.4e-45; w[1] = -0; w[2] = 3.4028234663852886e38;
@@ -117,7 +119,7 @@ describe('model file', () => {
     expect(err.name).toBe('InputError');
     expect(err.message).toMatch(/model file .*broken\.json is not valid JSON at line 2, column 15/);
 
-    const model = createLanguageModel({ cell: 'lstm', hidden: 4 }, vocab);
+    const model = createLanguageModel({ cell: 'lstm', hidden: 4, vocab });
     const write = (name: string, json: unknown): string => {
       const f = path.join(dir, name);
       fs.writeFileSync(f, JSON.stringify(json));
@@ -128,7 +130,7 @@ describe('model file', () => {
     expect(caught(() => loadLanguageModel(other)).message).toMatch(/other\.json: expected kind "seqgrad.language-model", got "seqgrad.optimizer"/);
 
     const wrongShape = structuredClone(good);
-    wrongShape.weights['rnn.l0.W_a'] = languageModelToJSON(createLanguageModel({ cell: 'lstm', hidden: 5 }, vocab)).weights['rnn.l0.W_a'];
+    wrongShape.weights['rnn.l0.W_a'] = languageModelToJSON(createLanguageModel({ cell: 'lstm', hidden: 5, vocab })).weights['rnn.l0.W_a'];
     err = caught(() => loadLanguageModel(write('shape.json', wrongShape)));
     expect(err.name).toBe('InputError');
     expect(err.message).toMatch(/shape\.json: expected weight 'rnn\.l0\.W_a' to be float32 \[16, 4\], got float32 \[20, 5\]/);

@@ -32,7 +32,9 @@ function toyCorpus(lines = 600): PreparedLmCorpus {
 }
 
 function toyModel(corpus: PreparedLmCorpus, extra: Parameters<typeof createLanguageModel>[0] = {}): LanguageModel {
-  return createLanguageModel({ level: 'word', cell: 'lstm', hidden: 8, embeddingDim: 4, seed: 11, ...extra }, corpus.vocab);
+  return createLanguageModel({
+    level: 'word', cell: 'lstm', hidden: 8, embeddingDim: 4, seed: 11, ...extra, vocab: corpus.vocab,
+  });
 }
 
 const CONFIG: LmTrainConfig = { seqLen: 8, batch: 10, optimizer: { kind: 'adam', lr: 0.01 }, clip: { mode: 'norm', max: 1 } };

@@ -9,7 +9,9 @@ const words = ['<EOS>', '<UNK>', 'the', 'apple', 'and', 'pear', 'salad', 'is', '
 const wordVocab = new Vocabulary(words, words.map(() => 1));
 
 function wordModel(seed = 2): LanguageModel {
-  const model = createLanguageModel({ level: 'word', lowercase: true, cell: 'lstm', hidden: 5, embeddingDim: 3, seed, dtype: 'float64' }, wordVocab);
+  const model = createLanguageModel({
+    level: 'word', lowercase: true, cell: 'lstm', hidden: 5, embeddingDim: 3, seed, vocab: wordVocab,
+  }, { dtype: 'float64' });
   // Weights of order 1, so the distributions are far from uniform.
   const rng = new Rng(seed + 100);
   for (const p of Object.values(lmParameters(model))) for (let i = 0; i < p.data.length; i++) p.data[i] = rng.uniformIn(-1.5, 1.5);

@@ -46,7 +46,7 @@ describe('a toy rule that needs the future: label = 1 iff the next token is x', 
   const majorityRate = labels.filter((y) => y === 0).length / labels.length;
 
   function accuracy(bidirectional: boolean): number {
-    const tagger = createTagger(vocab, { embeddingDim: 8, hidden: 8, bidirectional }, new Rng(3));
+    const tagger = createTagger({ vocab, embeddingDim: 8, hidden: 8, bidirectional }, { rng: new Rng(3) });
     trainTagger(tagger, train, { steps: 300, batchSize: 16, lr: 0.02 }, new Rng(4));
     return evaluateTagger(tagger, test).all.accuracy;
   }
@@ -64,7 +64,9 @@ describe('a toy rule that needs the future: label = 1 iff the next token is x', 
 describe('name tagger: save, load, CLI', () => {
   const names = loadNameLists();
   const train = generateTaggedSentences(new Rng(1), 300, names);
-  const tagger = createTagger(buildTaggerVocabulary(train), { embeddingDim: 8, hidden: 8, bidirectional: true }, new Rng(2));
+  const tagger = createTagger({
+    vocab: buildTaggerVocabulary(train), embeddingDim: 8, hidden: 8, bidirectional: true,
+  }, { rng: new Rng(2) });
   trainTagger(tagger, train, { steps: 30, batchSize: 16 }, new Rng(3));
   const modelFile = path.join(dir, 'tagger.json');
   saveTagger(modelFile, tagger);
