@@ -117,6 +117,9 @@ export const trainCommand: Command = {
     const backend = await selectBackend(flags.backend as string);
 
     if (flags.arch === 'transformer' && (flags.resume || flags.checkpoint)) throw new UsageError('--arch transformer has no checkpoints or --resume yet');
+    if (flags.arch === 'transformer' && (flags.init !== undefined || flags.activation !== 'tanh' || flags.batches !== 'streams')) {
+      throw new UsageError('--init, --activation and --batches random are for the recurrent model, not --arch transformer');
+    }
     let trainer: LmTrainer;
     let corpus: CorpusInfo;
     if (flags.resume) {
