@@ -146,6 +146,7 @@ const EVAL_SPEC: Record<string, FlagSpec> = {
   limit: { type: 'int', description: 'only the first N vectors take part (gensim: restrict_vocab)', default: 30000 },
   'case-sensitive': { type: 'boolean', description: 'match words with their case (default: ignore case)' },
   raw: { type: 'boolean', description: 'form e_b − e_a + e_c from the raw vectors instead of unit vectors' },
+  scoring: { type: 'string', description: "3cosadd, or the course notebook's cos(e_b − e_a, e_w − e_c) on raw vectors", default: '3cosadd', choices: ['3cosadd', 'course'] },
   json: JSON_FLAG,
   help: HELP,
 };
@@ -176,7 +177,8 @@ export const evalAnalogiesCommand: Command = {
     }
     const started = Date.now();
     const report = evaluateAnalogies(wv, sections, {
-      maxVocab: p.flags.limit as number, caseInsensitive: !p.flags['case-sensitive'], unitInputs: !p.flags.raw,
+      maxVocab: p.flags.limit as number, caseInsensitive: !p.flags['case-sensitive'], unitInputs: p.flags.raw ? false : undefined,
+      scoring: p.flags.scoring as AnalogyScoring,
     });
     const seconds = (Date.now() - started) / 1000;
     if (p.flags.json) {

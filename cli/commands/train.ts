@@ -123,6 +123,9 @@ export const trainCommand: Command = {
     });
     const backend = await selectBackend(flags.backend as string);
 
+    if (flags.arch === 'transformer' && (flags.init !== undefined || flags.activation !== 'tanh' || flags.batches !== 'streams')) {
+      throw new UsageError('--init, --activation and --batches random are for the recurrent model, not --arch transformer');
+    }
     let trainer: LmTrainer;
     let corpus: CorpusInfo;
     if (flags.resume) {

@@ -62,6 +62,7 @@ describe('seqgrad train / sample / score', () => {
       }
       await expect(async () => trainCommand.run(['--data', 'data/dinos.txt', '--init', 'irnn'])).rejects.toThrow(/^train: --init irnn is for --cell rnn, got --cell lstm$/);
       await expect(async () => trainCommand.run(['--data', 'data/dinos.txt', '--activation', 'relu', '--cell', 'gru'])).rejects.toThrow(/^train: --activation is for --cell rnn, got --cell gru$/);
+      await expect(async () => trainCommand.run(['--data', 'data/dinos.txt', '--arch', 'transformer', '--batches', 'random'])).rejects.toThrow(/^--init, --activation and --batches random are for the recurrent model, not --arch transformer$/);
     } finally {
       log.mockRestore();
     }

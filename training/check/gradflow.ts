@@ -12,8 +12,11 @@
  * path multiplies by the forget gate Γf instead, and the GRU's by 1 − Γu. (For the LSTM and GRU
  * ∂L/∂a⟨t⟩ is the gradient w.r.t. the hidden state a⟨t⟩ with c⟨t⟩ held separately.)
  *
- * Everything is float64 with PyTorch's default initialisation U(±1/√H), seeded, so the curves are
- * reproducible and far below float32's range (1e−38) still meaningful.
+ * Everything is float64, seeded (PyTorch's default initialisation U(±1/√H) unless `init` says
+ * otherwise), so the curves are reproducible and far below float32's range (1e−38) still
+ * meaningful. Exploding gradients: scale W_a up (`recurrentScale` > 1), or a ReLU RNN with the
+ * IRNN initialisation (W_aa = I) scaled above 1 — each step then multiplies the gradient of the
+ * active units by the scale.
  *
  * Two ways to get g⟨t⟩ (they agree to rounding; a test checks it):
  *   `gradientFlow`            one forward and one BPTT pass, the backward driven step by step by the
@@ -23,7 +26,6 @@
  *                             returns dh0 = ∂L/∂a⟨t⟩ (O(T²); for checking).
  */
 import { Matrix, type DType } from '../../engine/matrix.js';
-import { scale } from '../../engine/ops.js';
 import { Rng } from '../../engine/rng.js';
 import type { CellKind, RecurrentCell } from '../../layers/cells/cell.js';
 import { createCell } from '../../layers/cells/create-cell.js';
@@ -50,6 +52,11 @@ export interface GradFlowOptions {
   recurrentScale?: number;
   /** RNN only: g = 'tanh' (default) or 'relu'. */
   activation?: 'tanh' | 'relu';
+  /**
+   * 'pytorch' (default) U(±1/√H); 'orthogonal' (each gate's block of W_a orthogonal: no growth or
+   * decay from W_a alone); 'irnn' (RNN only, W_aa = I: with ReLU and a scale > 1 the gradient explodes).
+   */
+  init?: 'pytorch' | 'orthogonal' | 'irnn';
 }
 
 export interface GradFlowResult {
@@ -82,11 +89,9 @@ function setUp(opts: GradFlowOptions): Setup {
   const rng = new Rng(opts.seed ?? 1);
   const dtype: DType = 'float64';
   const cell = createCell({
-    kind: opts.cell, inputSize: D, hiddenSize: H, forgetBias: opts.forgetBias, activation: opts.activation,
+    kind: opts.cell, inputSize: D, hiddenSize: H, forgetBias: opts.forgetBias, activation: opts.activation, init: opts.init,
+    recurrentScale: opts.recurrentScale,
   }, { rng, dtype });
-  const recurrentScale = opts.recurrentScale ?? 1;
-  if (!Number.isFinite(recurrentScale)) throw new Error(`${op}: expected a finite recurrentScale, got ${recurrentScale}`);
-  if (recurrentScale !== 1) scale(cell.params.W_a, cell.params.W_a, recurrentScale);
   const x = Matrix.zeros(T * B, D, dtype);
   for (let i = 0; i < x.data.length; i++) x.data[i] = rng.normal(0, 1);
   const w = new Float64Array(H);

@@ -188,7 +188,27 @@ export interface NplmTrainOptions extends LoopControls {
   /** Learning rate for the batch-mean loss (default 0.1). */
   lr?: number;
   seed?: number;
-  onEpoch?: (info: { epoch: number; loss: number; perplexity: number }) => void;
+  /** Held-out documents, scored after every epoch (evaluateNplm; their unknown words count as <UNK>). */
+  validation?: string[][];
+  onEpoch?: (info: NplmEpochInfo) => void;
+}
+
+export interface NplmEpochInfo {
+  epoch: number;
+  /** Mean training loss per predicted word of the epoch (nats) and its perplexity. */
+  loss: number;
+  perplexity: number;
+  /** The validation documents' score after the epoch (when given). */
+  validation?: NplmEvaluation;
+}
+
+export interface NplmEvaluation {
+  /** Mean −log p(w_t | w_{t−n} … w_{t−1}) per predicted word (nats). */
+  loss: number;
+  /** e^loss. */
+  perplexity: number;
+  /** Words predicted (every position t ≥ n of every document). */
+  words: number;
 }
 
 export interface NplmTrainResult {
@@ -196,14 +216,76 @@ export interface NplmTrainResult {
   model: Nplm;
   /** Mean loss per predicted word of each epoch (the epochs finished). */
   epochLosses: number[];
+  /** The validation score after each finished epoch (empty without validation documents). */
+  validation: NplmEvaluation[];
   stopReason: StopReason;
+}
+
+/** Every position t ≥ n of every document, as an index into the documents laid end to end. */
+function documentPositions(docs: Int32Array[], n: number): { flat: Int32Array; positions: number[] } {
+  const flat = new Int32Array(docs.reduce((s, d) => s + d.length, 0));
+  const positions: number[] = [];
+  let offset = 0;
+  for (const d of docs) {
+    flat.set(d, offset);
+    for (let t = n; t < d.length; t++) positions.push(offset + t);
+    offset += d.length;
+  }
+  return { flat, positions };
+}
+
+/** Fill a batch: targets[b] = flat[p], its context flat[p − n … p − 1], for the positions from `start`. */
+function fillNplmBatch(flat: Int32Array, positions: number[], start: number, B: number, n: number, contexts: Int32Array, targets: Int32Array): void {
+  for (let b = 0; b < B; b++) {
+    const p = positions[start + b];
+    targets[b] = flat[p];
+    for (let j = 0; j < n; j++) contexts[b * n + j] = flat[p - n + j];
+  }
+}
+
+/**
+ * The model's loss per predicted word and perplexity on documents of tokens: every position
+ * t ≥ n predicted from its n previous words, in batches of `batchSize` (default 256). Words
+ * outside the vocabulary are <UNK>.
+ */
+export function evaluateNplm(model: Nplm, vocab: Vocabulary, documents: string[][], batchSize = 256): NplmEvaluation {
+  const n = model.contextSize;
+  const { flat, positions } = documentPositions(documents.map((d) => Int32Array.from(vocab.encode(d))), n);
+  if (positions.length === 0) throw new Error(`evaluateNplm: expected documents longer than the context (${n} words)`);
+  const ws = createNplmWorkspace(model, Math.min(batchSize, positions.length));
+  const contexts = new Int32Array(ws.maxBatch * n);
+  const targets = new Int32Array(ws.maxBatch);
+  let total = 0;
+  for (let start = 0; start < positions.length; start += ws.maxBatch) {
+    const B = Math.min(ws.maxBatch, positions.length - start);
+    fillNplmBatch(flat, positions, start, B, n, contexts, targets);
+    total += nplmForward(ws, model, contexts.subarray(0, B * n), targets.subarray(0, B));
+  }
+  const loss = total / positions.length;
+  return { loss, perplexity: Math.exp(loss), words: positions.length };
+}
+
+/**
+ * The last ⌊fraction·length⌋ tokens of every document, held out (as validation), and the rest:
+ * [train, validation]. Documents left with nothing are dropped from either list.
+ */
+export function holdOutDocumentTails(documents: string[][], fraction: number): [string[][], string[][]] {
+  if (!(fraction >= 0 && fraction < 1)) throw new Error(`holdOutDocumentTails: expected a fraction in [0, 1), got ${fraction}`);
+  const train: string[][] = [], validation: string[][] = [];
+  for (const d of documents) {
+    const cut = d.length - Math.floor(fraction * d.length);
+    if (cut > 0) train.push(d.slice(0, cut));
+    if (cut < d.length) validation.push(d.slice(cut));
+  }
+  return [train, validation];
 }
 
 /**
  * Train on documents of tokens: every position t ≥ n of a document is one example (its n
  * previous words predict it); positions are visited in a seeded random order each epoch, in
  * batches, with SGD on the batch-mean loss (nplmSgdStep: the embedding's touched rows only), through
- * the shared training loop (training/core/loop.ts). Words below minCount map to <UNK>.
+ * the shared training loop (training/core/loop.ts). Words below minCount map to <UNK>. With
+ * `validation` documents, their perplexity is measured after every epoch.
  */
 export function trainNplm(corpus: string[][], opts: NplmTrainOptions = {}): NplmTrainResult {
   const n = opts.contextSize ?? 3;
@@ -212,21 +294,14 @@ export function trainNplm(corpus: string[][], opts: NplmTrainOptions = {}): Nplm
   const lr = opts.lr ?? 0.1;
   const rng = new Rng(opts.seed ?? 1);
   const vocab = Vocabulary.build((function* () { for (const d of corpus) yield* d; })(), { minCount: opts.minCount ?? 1, specials: [UNK] });
-  const docs = corpus.map((d) => Int32Array.from(vocab.encode(d)));
-  const positions: number[] = [];
-  let offset = 0;
-  const flat = new Int32Array(docs.reduce((s, d) => s + d.length, 0));
-  docs.forEach((d) => {
-    flat.set(d, offset);
-    for (let t = n; t < d.length; t++) positions.push(offset + t);
-    offset += d.length;
-  });
+  const { flat, positions } = documentPositions(corpus.map((d) => Int32Array.from(vocab.encode(d))), n);
   if (positions.length === 0) throw new Error(`trainNplm: expected documents longer than the context (${n} words)`);
   const model = createNplm({ vocabSize: vocab.size, contextSize: n, dim: opts.dim, hidden: opts.hidden }, { rng });
   const ws = createNplmWorkspace(model, batchSize);
   const contexts = new Int32Array(batchSize * n);
   const targets = new Int32Array(batchSize);
   const epochLosses: number[] = [];
+  const validation: NplmEvaluation[] = [];
   const perEpoch = Math.ceil(positions.length / batchSize);
   let epoch = -1, k = perEpoch, total = 0;
   const result = runTrainingLoop({
@@ -241,11 +316,7 @@ export function trainNplm(corpus: string[][], opts: NplmTrainOptions = {}): Nplm
       }
       const start = k * batchSize;
       const B = Math.min(batchSize, positions.length - start);
-      for (let b = 0; b < B; b++) {
-        const p = positions[start + b];
-        targets[b] = flat[p];
-        for (let j = 0; j < n; j++) contexts[b * n + j] = flat[p - n + j];
-      }
+      fillNplmBatch(flat, positions, start, B, n, contexts, targets);
       const ctx = contexts.subarray(0, B * n);
       const tgt = targets.subarray(0, B);
       nplmZeroGrad(model);
@@ -260,8 +331,10 @@ export function trainNplm(corpus: string[][], opts: NplmTrainOptions = {}): Nplm
       if (k < perEpoch) return;
       const loss = total / positions.length;
       epochLosses.push(loss);
-      opts.onEpoch?.({ epoch, loss, perplexity: Math.exp(loss) });
+      const scored = opts.validation && opts.validation.length > 0 ? evaluateNplm(model, vocab, opts.validation) : undefined;
+      if (scored) validation.push(scored);
+      opts.onEpoch?.({ epoch, loss, perplexity: Math.exp(loss), validation: scored });
     },
   });
-  return { vocab, model, epochLosses, stopReason: result.stopReason };
+  return { vocab, model, epochLosses, validation, stopReason: result.stopReason };
 }

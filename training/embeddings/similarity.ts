@@ -323,12 +323,16 @@ export interface AnalogyEvalOptions {
   caseInsensitive?: boolean;
   /** Use only the first maxVocab rows (gensim's restrict_vocab; files are sorted by frequency). */
   maxVocab?: number;
+  /** '3cosadd' (default) or the course notebook's 'course' (see AnalogyScoring). */
+  scoring?: AnalogyScoring;
+  /** Default: true for 3cosadd, false for course (as analogy). */
   unitInputs?: boolean;
   unit?: Matrix;
 }
 
 /**
- * Accuracy of argmax_w cos(e_w, e_b − e_a + e_c) (w ∉ {a, b, c}) = d on each section. Questions
+ * Accuracy of argmax_w cos(e_w, e_b − e_a + e_c) (w ∉ {a, b, c}) = d on each section (or of the
+ * course's argmax_w cos(e_b − e_a, e_w − e_c) with scoring 'course'). Questions
  * with a word outside the vocabulary are not scored but counted in `total` (the coverage).
  */
 export function evaluateAnalogies(wv: WordVectors, sections: AnalogySection[], opts: AnalogyEvalOptions = {}): AnalogyReport {
@@ -351,7 +355,21 @@ export function evaluateAnalogies(wv: WordVectors, sections: AnalogySection[], o
   const scores: AnalogyScore[] = [];
   const targets = Matrix.zeros(QUERY_CHUNK, E.cols, E.dtype);
   const sims = Matrix.zeros(QUERY_CHUNK, vocab, E.dtype);
-  const src = opts.unitInputs === false ? E : unitAll;
+  const scoring = opts.scoring ?? '3cosadd';
+  if (scoring !== '3cosadd' && scoring !== 'course') throw new Error(`evaluateAnalogies: expected scoring '3cosadd' or 'course', got '${String(scoring)}'`);
+  const src = scoring === 'course' ? (opts.unitInputs === true ? unitAll : E) : opts.unitInputs === false ? E : unitAll;
+  const bestOf = (scores: ArrayLike<number>, base: number, a: number, b: number, c: number): number => {
+    let best = -1, bestScore = -Infinity;
+    for (let j = 0; j < vocab; j++) {
+      const v = scores[base + j];
+      if (v <= bestScore) continue;
+      const cj = canonical[j];
+      if (cj === a || cj === b || cj === c) continue;
+      best = j;
+      bestScore = v;
+    }
+    return best;
+  };
   for (const section of sections) {
     const known: [number, number, number, number][] = [];
     for (const q of section.questions) {
@@ -359,6 +377,15 @@ export function evaluateAnalogies(wv: WordVectors, sections: AnalogySection[], o
       if (ids.every((id) => id >= 0)) known.push(ids as [number, number, number, number]);
     }
     let correct = 0;
+    if (scoring === 'course') {
+      // One [2, V] GEMM per question (cos(e_b − e_a, e_w − e_c) has no single target vector).
+      for (const [a, b, c, d] of known) {
+        const best = bestOf(courseAnalogyScores(src, a, b, c, vocab), 0, a, b, c);
+        if (best >= 0 && canonical[best] === d) correct++;
+      }
+      scores.push(score(section.name, section.questions.length, known.length, correct));
+      continue;
+    }
     for (let start = 0; start < known.length; start += QUERY_CHUNK) {
       const n = Math.min(QUERY_CHUNK, known.length - start);
       const t = targets.rowView(0, n);
@@ -371,16 +398,7 @@ export function evaluateAnalogies(wv: WordVectors, sections: AnalogySection[], o
       gemm(s, t, unit, false, true);
       for (let i = 0; i < n; i++) {
         const [a, b, c, d] = known[start + i];
-        let best = -1, bestScore = -Infinity;
-        const base = s.offset + i * s.stride;
-        for (let j = 0; j < vocab; j++) {
-          const v = s.data[base + j];
-          if (v <= bestScore) continue;
-          const cj = canonical[j];
-          if (cj === a || cj === b || cj === c) continue;
-          best = j;
-          bestScore = v;
-        }
+        const best = bestOf(s.data, s.offset + i * s.stride, a, b, c);
         if (best >= 0 && canonical[best] === d) correct++;
       }
     }

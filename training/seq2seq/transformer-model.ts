@@ -290,6 +290,8 @@ export class TransformerSeq2SeqDecoder {
   private readonly logProbsRow: Matrix;
   private readonly logProbs: Float64Array;
   private last: TransformerDecoderWorkspace | null = null;
+  /** The source length the buffers in `decoderWs` were made for. */
+  private decoderSourceLength = 0;
 
   constructor(readonly model: TransformerSeq2SeqModel) {
     this.logProbsRow = Matrix.zeros(1, model.targetVocab.size, model.config.dtype);
@@ -309,6 +311,12 @@ export class TransformerSeq2SeqDecoder {
     }
     embed(enc.x, model.sourceEmbedding, model.sourcePositions, Int32Array.from(source), 1);
     const memory = transformerEncoderForward(enc.memory, enc.ws, enc.x, {}, DROPOUT_OFF).clone();
+    // Decoder buffers are made per (prefix length, source length): keep only this source length's,
+    // so translating many sources of many lengths does not hold one set for every pair of lengths.
+    if (this.decoderSourceLength !== Tx) {
+      this.decoderWs.clear();
+      this.decoderSourceLength = Tx;
+    }
     const step = (state: TransformerDecoderState, token: number): { logProbs: Float64Array; state: TransformerDecoderState } => {
       const next = [...state, token];
       this.decodePrefix(next, memory);

@@ -68,6 +68,22 @@ describe('gradflow: ‖∂L/∂a⟨t⟩‖ with the loss at the last step', () =
 });
 
 describe('seqgrad gradflow', () => {
+  it('shows exploding gradients (--init irnn --activation relu --recurrent-scale 1.2) and refuses irnn for gated cells', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gradflow-'));
+    const log = vi.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      const argv = ['--cell', 'rnn', '--init', 'irnn', '--activation', 'relu', '--recurrent-scale', '1.2', '--steps', '40', '--hidden', '8', '--out', join(dir, 'x.svg')];
+      expect(await gradflowCommand.run(argv)).toBe(0);
+      const printed = log.mock.calls.map((c) => String(c[0])).join('\n');
+      expect(printed).toMatch(/irnn init, W_a × 1\.2, RNN g = relu/);
+      expect(printed).toMatch(/orders of magnitude from t = 40 to t = 0: rnn \+\d+\.\d \(exploding\)/);
+      await expect(async () => gradflowCommand.run(['--init', 'irnn', '--out', join(dir, 'y.svg')])).rejects.toThrow(/^gradflow: --init irnn is for --cell rnn, got --cell all$/);
+    } finally {
+      log.mockRestore();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('prints every norm with --json and writes the three cells into one SVG', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gradflow-'));
     const out = join(dir, 'flow.svg');

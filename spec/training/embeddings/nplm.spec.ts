@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../../engine/rng.js';
-import { createNplm, createNplmWorkspace, nplmForward, trainNplm } from '../../../training/embeddings/nplm.js';
+import { createNplm, createNplmWorkspace, evaluateNplm, holdOutDocumentTails, nplmForward, trainNplm } from '../../../training/embeddings/nplm.js';
 import { groupSeparation, syntheticSentences } from './synthetic.js';
 
 describe('neural language model (Bengio 2003)', () => {
@@ -32,6 +32,27 @@ describe('neural language model (Bengio 2003)', () => {
     const r = trainNplm([doc], { contextSize: 2, dim: 8, hidden: 16, epochs: 10, lr: 0.5, batchSize: 16, seed: 1 });
     expect(r.epochLosses[0]).toBeGreaterThan(r.epochLosses[r.epochLosses.length - 1]); // it starts near log 7 (6 words + <UNK>)
     expect(Math.exp(r.epochLosses[r.epochLosses.length - 1])).toBeLessThan(1.2);
+  });
+
+  it('scores held-out text: an untrained model is near the uniform perplexity V; after training the validation perplexity of the cycle is ≈ 1', () => {
+    const words = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const doc = Array.from({ length: 700 }, (_, i) => words[i % 6]);
+    const [train, validation] = holdOutDocumentTails([doc], 1 / 7);
+    expect(train[0]).toHaveLength(600);
+    expect(validation[0]).toHaveLength(100);
+    expect(validation[0].slice(0, 3)).toEqual(['a', 'b', 'c']); // position 600 = 6·100
+    const epochs: number[] = [];
+    const r = trainNplm(train, { contextSize: 2, dim: 8, hidden: 16, epochs: 10, lr: 0.5, batchSize: 16, seed: 1, validation, onEpoch: (e) => epochs.push(e.validation!.perplexity) });
+    expect(r.validation).toHaveLength(10);
+    expect(r.validation.map((v) => v.perplexity)).toEqual(epochs);
+    expect(r.validation[9].words).toBe(98); // 100 words, the first 2 only as context
+    expect(r.validation[9].perplexity).toBeLessThan(1.2);
+    // Untrained: E, H, U small ⇒ logits ≈ 0 ⇒ perplexity ≈ V = 7 (6 words + <UNK>); unknown words count as <UNK>.
+    const fresh = createNplm({ vocabSize: r.vocab.size, contextSize: 2, dim: 8, hidden: 16 }, new Rng(2));
+    const score = evaluateNplm(fresh, r.vocab, [['a', 'b', 'zebra', 'c']]);
+    expect(score.words).toBe(2);
+    expect(Math.abs(score.perplexity - 7)).toBeLessThan(0.5);
+    expect(score.perplexity).toBeCloseTo(Math.exp(score.loss), 12);
   });
 
   it('its embedding matrix puts words that share contexts closer', () => {

@@ -162,6 +162,13 @@ describe('analogies', () => {
     const t = [-1 + Math.SQRT1_2, 1 + Math.SQRT1_2];
     expect(add[v.index.get('apple')!]).toBeCloseTo(cosineSimilarity(t, [3, -1]), 12);
     expect(() => analogyScores(v, 'man', 'woman', 'king', { scoring: 'x' as never })).toThrow(/analogy: expected scoring '3cosadd' or 'course', got 'x'/);
+    // An analogy file scored both ways: each scoring gets exactly the question whose answer it prefers.
+    const sections = parseAnalogies(': s\nman woman king far\nman woman king queen\n', 'q.txt');
+    expect(evaluateAnalogies(v, sections, { scoring: 'course' }).overall.correct).toBe(1);
+    expect(evaluateAnalogies(v, sections, { scoring: 'course' }).sections[0].accuracy).toBe(0.5);
+    const byAdd = evaluateAnalogies(v, parseAnalogies(': s\nman woman king queen\n', 'q.txt'));
+    const byCourse = evaluateAnalogies(v, parseAnalogies(': s\nman woman king queen\n', 'q.txt'), { scoring: 'course' });
+    expect([byAdd.overall.correct, byCourse.overall.correct]).toEqual([1, 0]);
   });
 
   it('never answers a, b or c, even when b is the closest vector', () => {
