@@ -15,7 +15,7 @@ import { interrupted, stopFlag } from '../interrupt.js';
 const spec: Record<string, FlagSpec> = {
   corpus: { type: 'string', description: 'a text file, or a directory of .txt files' },
   context: { type: 'int', description: 'n, previous words that predict the next', min: 1, default: 3 },
-  dim: { type: 'int', description: 'embedding size m', min: 1, default: 30 },
+  embedding: { type: 'int', description: 'embedding size m', min: 1, default: 30 },
   hidden: { type: 'int', description: 'hidden tanh units h', min: 1, default: 50 },
   'min-count': { type: 'int', description: 'words seen fewer times become <UNK>', min: 1, default: 1 },
   epochs: { type: 'int', description: 'passes over the training words', min: 1, default: 5 },
@@ -35,7 +35,7 @@ export const nplmCommand: Command = {
   run(argv) {
     const { flags } = parseArgs('nplm', argv, spec);
     if (flags.help) return printHelp(
-      'seqgrad nplm --corpus FILE|DIR [--context 3] [--dim 30] [--hidden 50] [--epochs 5] [--lr 0.1] [--val-fraction 0.1] [--out nplm.txt] [--json]',
+      'seqgrad nplm --corpus FILE|DIR [--context 3] [--embedding 30] [--hidden 50] [--epochs 5] [--lr 0.1] [--val-fraction 0.1] [--out nplm.txt] [--json]',
       this.summary, spec,
     );
     for (const name of ['lr', 'time-limit']) positiveNumber('nplm', flags, name);
@@ -46,7 +46,7 @@ export const nplmCommand: Command = {
     const [train, validation] = holdOutDocumentTails(corpus.documents.map((d) => d.tokens), vf);
     const epochs: NplmEpochInfo[] = [];
     const result = trainNplm(train, {
-      contextSize: flags.context as number, dim: flags.dim as number, hidden: flags.hidden as number,
+      contextSize: flags.context as number, dim: flags.embedding as number, hidden: flags.hidden as number,
       minCount: flags['min-count'] as number, epochs: flags.epochs as number, batchSize: flags.batch as number,
       lr: flags.lr as number, seed: flags.seed as number, validation,
       timeLimitSeconds: flags['time-limit'] as number | undefined, signal: stopFlag,
@@ -72,7 +72,7 @@ export const nplmCommand: Command = {
       }, null, 2));
     } else {
       if (last && !finished) console.log(`validation perplexity ${last.perplexity.toFixed(2)} (${last.words} words) when stopped by ${result.stopReason}`);
-      console.log(`${result.vocab.size} words × ${String(flags.dim)} → ${out} (stopped by ${result.stopReason})`);
+      console.log(`${result.vocab.size} words × ${String(flags.embedding)} → ${out} (stopped by ${result.stopReason})`);
     }
     return interrupted('nplm', null, [out]);
   },
