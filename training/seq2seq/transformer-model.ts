@@ -286,12 +286,12 @@ export interface TransformerStepper {
 /** Inference buffers of one model (batch 1), by length. */
 export class TransformerSeq2SeqDecoder {
   private readonly encoderWs = new Map<number, { ws: TransformerEncoderWorkspace; x: Matrix; memory: Matrix }>();
-  private readonly decoderWs = new Map<string, { ws: TransformerDecoderWorkspace; x: Matrix; h: Matrix; causal: Matrix; logits: Matrix }>();
+  private readonly decoderWs = new Map<string, { ws: TransformerDecoderWorkspace; x: Matrix; h: Matrix; causal: Matrix; logits: Matrix; ids: Int32Array }>();
   private readonly logProbsRow: Matrix;
   private readonly logProbs: Float64Array;
   private last: TransformerDecoderWorkspace | null = null;
-  /** The source length the buffers in `decoderWs` were made for. */
-  private decoderSourceLength = 0;
+  /** The row of `last` that holds the last prefix position (the rows after it are padding). */
+  private lastRow = 0;
 
   constructor(readonly model: TransformerSeq2SeqModel) {
     this.logProbsRow = Matrix.zeros(1, model.targetVocab.size, model.config.dtype);
@@ -311,12 +311,7 @@ export class TransformerSeq2SeqDecoder {
     }
     embed(enc.x, model.sourceEmbedding, model.sourcePositions, Int32Array.from(source), 1);
     const memory = transformerEncoderForward(enc.memory, enc.ws, enc.x, {}, DROPOUT_OFF).clone();
-    // Decoder buffers are made per (prefix length, source length): keep only this source length's,
-    // so translating many sources of many lengths does not hold one set for every pair of lengths.
-    if (this.decoderSourceLength !== Tx) {
-      this.decoderWs.clear();
-      this.decoderSourceLength = Tx;
-    }
+
     const step = (state: TransformerDecoderState, token: number): { logProbs: Float64Array; state: TransformerDecoderState } => {
       const next = [...state, token];
       this.decodePrefix(next, memory);
@@ -327,33 +322,46 @@ export class TransformerSeq2SeqDecoder {
       if (!ws) return [];
       return ws.layers.map((layer) => Array.from({ length: model.config.numHeads }, (_, h) => {
         const P = headAttentionWeights(layer.crossAttn, h, 0);
-        return P.toArray()[P.rows - 1];
+        return P.toArray()[this.lastRow];
       }));
     };
     return { initialState: [], step, lastCrossAttention, sourceLength: Tx };
   }
 
-  /** Run the decoder over `prefix` ([<SOS>, y⟨1⟩, …]) against `memory`; log-probabilities of the last position. */
+  /**
+   * Run the decoder over `prefix` ([<SOS>, y⟨1⟩, …]) against `memory`; log-probabilities of the last
+   * position. The prefix is padded to a bucket of 8, 16, 32, … rows (at most maxLength), so one
+   * source length needs a handful of buffer sets rather than one per prefix length (they are kept
+   * for the model's life, and a long synchronous decode would otherwise fill the heap long before
+   * the garbage collector returns any). Padding changes nothing before it: the decoder's
+   * self-attention is causal (row i reads rows ≤ i) and every other sublayer works row by row.
+   */
   private decodePrefix(prefix: readonly number[], memory: Matrix): void {
     const model = this.model;
     const T = prefix.length, Tx = memory.rows;
     if (T > model.config.maxLength) throw new InputError(`translate: expected outputs of at most ${model.config.maxLength} positions (the model's maxLength), got ${T}`);
-    const key = `${T}x${Tx}`;
+    let rows = 8;
+    while (rows < T) rows *= 2;
+    rows = Math.min(rows, model.config.maxLength);
+    const key = `${rows}x${Tx}`;
     let dec = this.decoderWs.get(key);
     if (!dec) {
-      const m = (): Matrix => Matrix.zeros(T, model.config.dModel, model.config.dtype);
+      const m = (): Matrix => Matrix.zeros(rows, model.config.dModel, model.config.dtype);
       dec = {
-        ws: createTransformerDecoderWorkspace(model.decoder, T, Tx, 1), x: m(), h: m(), causal: causalMask(T, { dtype: model.config.dtype }),
-        logits: Matrix.zeros(1, model.targetVocab.size, model.config.dtype),
+        ws: createTransformerDecoderWorkspace(model.decoder, rows, Tx, 1), x: m(), h: m(), causal: causalMask(rows, { dtype: model.config.dtype }),
+        logits: Matrix.zeros(1, model.targetVocab.size, model.config.dtype), ids: new Int32Array(rows),
       };
       this.decoderWs.set(key, dec);
     }
-    embed(dec.x, model.targetEmbedding, model.targetPositions, Int32Array.from(prefix), 1);
+    dec.ids.fill(prefix[T - 1]);
+    dec.ids.set(prefix);
+    embed(dec.x, model.targetEmbedding, model.targetPositions, dec.ids, 1);
     transformerDecoderForward(dec.h, dec.ws, dec.x, memory, { attnMask: dec.causal }, {}, DROPOUT_OFF);
     denseForward(dec.logits, model.output, dec.h.rowView(T - 1, 1));
     logSoftmax(this.logProbsRow, dec.logits);
     for (let j = 0; j < this.logProbs.length; j++) this.logProbs[j] = this.logProbsRow.get(0, j);
     this.last = dec.ws;
+    this.lastRow = T - 1;
   }
 }
 
