@@ -1,10 +1,13 @@
 /**
  * Data-parallel RNN encoder-decoder training (training/seq2seq/parallel.ts): the same N and seed
  * give the same bits, N = 1 is the single-thread path, N = 2 and 3 follow N = 1 within float32
- * rounding (epoch boundaries, a last batch smaller than N included), a worker's failure reaches the
+ * rounding (epoch boundaries, a last batch smaller than N included), resume stays bit-identical, a worker's failure reaches the
  * caller as one line and leaves no thread running, and dropout, the js backend and the Transformer
  * are refused with one line.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backendName, setBackend } from '../../../engine/backend.js';
 import { Rng } from '../../../engine/rng.js';
@@ -14,7 +17,9 @@ import { runningWorkerThreads } from '../../../training/parallel/pool.js';
 import { generateDatePairs } from '../../../training/seq2seq/dates.js';
 import { createSeq2Seq, seq2seqParameters, type Seq2SeqOptions } from '../../../training/seq2seq/model.js';
 import { reversalPairs } from '../../../training/seq2seq/tasks.js';
-import { prepareSeq2SeqData, Seq2SeqTrainer, type PreparedSeq2SeqData } from '../../../training/seq2seq/train.js';
+import {
+  prepareSeq2SeqData, readSeq2SeqCheckpoint, resumeSeq2SeqTrainer, Seq2SeqTrainer, type PreparedSeq2SeqData,
+} from '../../../training/seq2seq/train.js';
 import { createTransformerSeq2Seq } from '../../../training/seq2seq/transformer-model.js';
 import { TransformerSeq2SeqTrainer } from '../../../training/seq2seq/transformer-train.js';
 
@@ -98,6 +103,21 @@ describe('data-parallel seq2seq training', () => {
     expect(three).toHaveLength(12);
     three.forEach((loss, i) => expect(Math.abs(loss - one[i])).toBeLessThan(1e-5 * loss));
     expect(runningWorkerThreads()).toBe(0);
+  });
+
+  it('resumes bit-identically with threads 2: K steps + checkpoint + resume + the rest = all steps straight', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seqgrad-seq2seq-parallel-'));
+    try {
+      const straight = trained(2, 14);
+      const file = path.join(dir, 'ckpt.json');
+      dateTrainer().run({ maxSteps: 9, maxEvalExamples: 0, evalEvery: 1000, checkpointPath: file, threads: 2 });
+      const resumed = resumeSeq2SeqTrainer(readSeq2SeqCheckpoint(file), dateData());
+      resumed.run({ maxSteps: 14, maxEvalExamples: 0, evalEvery: 1000, threads: 2 });
+      expect(bits(resumed)).toEqual(bits(straight));
+      expect(resumed.lossHistory).toEqual(straight.lossHistory);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("a worker's failure stops the run with its one-line message, and no worker thread is left", () => {
