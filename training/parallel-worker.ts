@@ -8,6 +8,15 @@ import { workerData } from 'node:worker_threads';
 import { createGloveHogwildJob, GLOVE_HOGWILD_JOB } from './embeddings/glove.js';
 import { createLmGradientJob, LM_GRADIENT_JOB } from './lm/parallel.js';
 import type { PoolWorkerData } from './parallel/pool.js';
+import { createSentimentGradientJob, SENTIMENT_GRADIENT_JOB } from './sentiment/parallel.js';
+import { createTaggerGradientJob, TAGGER_GRADIENT_JOB } from './tagger/parallel.js';
+import { createSeq2SeqGradientJob, SEQ2SEQ_GRADIENT_JOB } from './seq2seq/parallel.js';
 import { runGradientWorker } from './parallel/worker-loop.js';
 
-runGradientWorker(workerData as PoolWorkerData, { [LM_GRADIENT_JOB]: createLmGradientJob, [GLOVE_HOGWILD_JOB]: createGloveHogwildJob });
+runGradientWorker(workerData as PoolWorkerData, {
+  [LM_GRADIENT_JOB]: createLmGradientJob,
+  [GLOVE_HOGWILD_JOB]: createGloveHogwildJob,
+  [SEQ2SEQ_GRADIENT_JOB]: createSeq2SeqGradientJob,
+  [SENTIMENT_GRADIENT_JOB]: createSentimentGradientJob,
+  [TAGGER_GRADIENT_JOB]: createTaggerGradientJob,
+});

@@ -10,13 +10,15 @@ import type { Command } from '../command.js';
 import { createProgress } from '../progress.js';
 import { runSubcommand, type SubcommandRun } from '../subcommands.js';
 import { Rng } from '../../engine/rng.js';
+import { backendName } from '../../engine/backend.js';
+import { THREADS_FLAG, threadsFromFlags } from '../threads.js';
 import * as nodePath from 'node:path';
 import { readJsonFile, writeFileAtomic } from '../../training/io/files.js';
 import { planOutputs } from '../../training/io/outputs.js';
 import type { OptimizerConfig } from '../../training/core/optimizers.js';
 import {
   buildSentimentVocabulary, evaluateSentiment, formatConfusion, isSentimentDataName, loadSentimentData, loadSentimentFile,
-  predictSentiment, SENTIMENT_DATA_NAMES, sentimentDataFiles, trainSentiment, EMOJI_CLASSES, EMOJI_SYMBOLS, type SentimentDataset,
+  predictSentiment, SENTIMENT_DATA_NAMES, sentimentDataFiles, sentimentParallelUnsupported, trainSentiment, EMOJI_CLASSES, EMOJI_SYMBOLS, type SentimentDataset,
 } from '../../training/sentiment/sentiment.js';
 import { averageModelFactory, type SentimentModel, type SentimentModelFactory, type SentimentModelJSON } from '../../training/classify/sentence-classifier.js';
 import { readVectors, type WordVectors } from '../../training/io/vectors.js';
@@ -56,6 +58,7 @@ const TRAIN: Record<string, FlagSpec> = {
   lr: { type: 'number', description: 'learning rate (default: adam 0.01, sgd 0.5)' },
   'weight-decay': { type: 'number', description: 'L2 weight decay λ', default: 0 },
   out: { type: 'string', description: 'save the trained model (JSON) here' },
+  threads: THREADS_FLAG,
 };
 
 const EVAL: Record<string, FlagSpec> = {
@@ -72,7 +75,7 @@ const PREDICT: Record<string, FlagSpec> = {
 };
 
 const USAGE = [
-  'seqgrad sentiment train --data yelp|amazon|imdb|all|emojify|FILE.tsv|FILE.csv [--arch avg|lstm [--hidden 64] [--layers 1] [--bidirectional]] [--vectors FILE] [--out model.json] [--json]',
+  'seqgrad sentiment train --data yelp|amazon|imdb|all|emojify|FILE.tsv|FILE.csv [--arch avg|lstm [--hidden 64] [--layers 1] [--bidirectional] [--threads N]] [--vectors FILE] [--out model.json] [--json]',
   '       seqgrad sentiment eval --model model.json [--data NAME] [--json]',
   '       seqgrad sentiment predict --model model.json "a sentence" […]',
 ].join('\n');
@@ -161,6 +164,7 @@ function train(flags: FlagValues): number {
   const started = Date.now();
   const history = trainSentiment(model, data.train, {
     epochs, batchSize: flags.batch as number, optimizer, rng, signal: stopFlag,
+    threads: threadsFromFlags(flags, backendName(), sentimentParallelUnsupported(model, optimizer)),
     onEpoch: (e) => progress.update(e.epoch, { loss: e.loss.toFixed(4), 'train acc': `${(100 * e.trainAccuracy).toFixed(1)}%` }),
   });
   const seconds = (Date.now() - started) / 1000;

@@ -18,6 +18,7 @@ import { evaluateTransformerSeq2Seq } from '../../training/seq2seq/transformer-t
 import type { TransformerSeq2SeqModel } from '../../training/seq2seq/transformer-model.js';
 import { checkResumeConflicts, deprecated, parseArgs, parseDecimalInt, positiveNumber, printHelp, UsageError, type FlagSpec, type FlagValues } from '../args.js';
 import { BACKEND_FLAG, selectBackend } from '../backend.js';
+import { THREADS_FLAG, threadsFromFlags } from '../threads.js';
 import type { Command } from '../command.js';
 import { readInputText } from '../files.js';
 import { createProgress, formatDuration, type Progress } from '../progress.js';
@@ -115,6 +116,7 @@ const trainSpec: Record<string, FlagSpec> = {
   plot: { type: 'string', description: 'write the loss / exact-match curve (SVG) here' },
   curve: deprecated('plot'),
   backend: BACKEND_FLAG,
+  threads: THREADS_FLAG,
   json: { type: 'boolean', description: 'print the summary as JSON' },
   ...rnnRegularizationFlags,
   ...transformerSeq2SeqFlags,
@@ -125,7 +127,7 @@ async function runTrain(argv: string[]): Promise<number> {
   const c = 'seq2seq train';
   const { flags, positionals } = parseArgs(c, argv, trainSpec);
   if (flags.help) return printHelp(
-    'seqgrad seq2seq train --pairs FILE.tsv [--level char|word] [--attention none|bahdanau|dot|general] [--cell lstm] [--hidden 64] [--bidirectional] [--layers 1] [--epochs 10] [--time-limit S] [--checkpoint FILE] [--resume FILE] --out M',
+    'seqgrad seq2seq train --pairs FILE.tsv [--level char|word] [--attention none|bahdanau|dot|general] [--cell lstm] [--hidden 64] [--bidirectional] [--layers 1] [--epochs 10] [--time-limit S] [--threads N] [--checkpoint FILE] [--resume FILE] --out M',
     'train an encoder-decoder on source<TAB>target pairs (teacher forcing, Adam, clipping, validation exact match and BLEU)', trainSpec,
     [
       'progress (stderr): steps done/total, %, time elapsed, eta, then',
@@ -174,6 +176,7 @@ async function runTrain(argv: string[]): Promise<number> {
     const seed = flags.seed as number;
     const data = prepareSeq2SeqData(pairs, { ...levels, lowercase: flags.lowercase === true, valFraction: vf, seed });
     if (flags.arch === 'transformer') {
+      if ((flags.threads ?? 1) !== 1) throw new UsageError(`${c}: --arch transformer trains on one thread: expected --threads 1, got ${String(flags.threads)}`);
       return trainTransformerSeq2Seq(c, flags, data, { file, ...levels, lowercase: flags.lowercase === true, valFraction: vf, seed }, backend, seq2seqCurveSvg);
     }
     const attention = flags.attention as Seq2SeqAttention;
@@ -208,6 +211,7 @@ async function runTrain(argv: string[]): Promise<number> {
     evalEvery: flags['eval-every'] as number | undefined,
     maxEvalExamples: flags['max-eval'] as number,
     checkpointPath: flags.checkpoint as string | undefined,
+    threads: threadsFromFlags(flags, backend, trainer.parallelUnsupported()),
     signal: stopFlag,
     onProgress: (p) => {
       progress ??= createProgress({ label: `seq2seq ${model.config.cell}/${model.config.attention}`, total: p.totalSteps, unit: 'steps' });
@@ -229,6 +233,7 @@ async function runTrain(argv: string[]): Promise<number> {
     data: { ...trainer.dataInfo, train: trainer.data.train.length, validation: trainer.data.validation.length },
     train: trainer.config,
     backend,
+    threads: result.threads,
     steps: result.steps,
     epochs: Number(result.epochs.toFixed(3)),
     stopReason: result.stopReason,

@@ -9,10 +9,12 @@ import { createProgress } from '../progress.js';
 import { planOutputs } from '../../training/io/outputs.js';
 import { runSubcommand } from '../subcommands.js';
 import { Rng } from '../../engine/rng.js';
+import { backendName } from '../../engine/backend.js';
+import { THREADS_FLAG, threadsFromFlags } from '../threads.js';
 import { modelParameters } from '../../layers/architectures.js';
 import {
   buildTaggerVocabulary, createTagger, evaluateTagger, evaluateTagSet, generateTaggedSentences, loadConllFile, loadNameLists,
-  loadTagger, predictTagger, predictTags, saveTagger, trainTagger, type NameLists, type TaggedSentence, type TaggerEvaluation,
+  loadTagger, predictTagger, predictTags, saveTagger, taggerParallelUnsupported, trainTagger, type NameLists, type TaggedSentence, type TaggerEvaluation,
   type TagSetEvaluation,
 } from '../../training/tagger/tagger.js';
 import { tokenizeWords } from '../../training/text/vocab.js';
@@ -21,7 +23,7 @@ import { interrupted, stopFlag } from '../interrupt.js';
 const SUMMARY = 'per-word name tagger (embedding → LSTM → sigmoid), uni- vs bidirectional: train | eval | tag';
 
 const USAGE = [
-  'seqgrad tagger train [--direction both|uni|bi] [--train N] [--test M] [--steps S] [--out PREFIX] [--json]',
+  'seqgrad tagger train [--direction both|uni|bi] [--train N] [--test M] [--steps S] [--threads N] [--out PREFIX] [--json]',
   '       seqgrad tagger train --data FILE.conll [--test-data FILE.conll] [--direction both|uni|bi] [--steps S] [--out PREFIX] [--json]',
   '       seqgrad tagger eval --model model.json [--count N] [--seed S] [--json]',
   '       seqgrad tagger eval --model model.json --data FILE.conll [--json]',
@@ -48,6 +50,7 @@ const TRAIN: Record<string, FlagSpec> = {
   'min-count': { type: 'int', description: 'words seen fewer times become <UNK>', min: 1, default: 2 },
   ...rnnRegularizationFlags,
   out: { type: 'string', description: 'save the models as PREFIX-uni.json / PREFIX-bi.json', default: 'out/tagger' },
+  threads: THREADS_FLAG,
   json: { type: 'boolean', description: 'print the results as JSON' },
   help: { type: 'boolean', description: '' },
 };
@@ -149,6 +152,7 @@ async function runTrain(argv: string[]): Promise<number> {
     let progress: ReturnType<typeof createProgress> | null = null;
     const r = trainTagger(tagger, train, {
       steps: num(flags, 'steps'), batchSize: num(flags, 'batch'), lr, signal: stopFlag,
+      threads: threadsFromFlags(flags, backendName(), taggerParallelUnsupported(tagger)),
       onProgress: (p) => {
         progress ??= createProgress({ label: `${kind}directional`, total: p.totalSteps, unit: 'updates' });
         progress.update(p.step, { loss: p.smoothLoss.toFixed(4) });

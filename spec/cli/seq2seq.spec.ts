@@ -99,6 +99,25 @@ describe('seqgrad seq2seq', () => {
     }
   }, 60_000);
 
+  it('train --threads: 2 threads on wasm (the summary says so); js, dropout and the Transformer refuse N > 1 in one line', async () => {
+    const pairs = path.join(dir, 'threads.tsv');
+    fs.writeFileSync(pairs, Array.from({ length: 40 }, (_, i) => ['ab\tba', 'abc\tcba', 'b\tb', 'ca\tac'][i % 4]).join('\n') + '\n');
+    const common = ['train', '--pairs', pairs, '--hidden', '4', '--embedding', '3', '--steps', '2', '--batch', '8', '--max-eval', '0', '--threads', '2'];
+    const wasm = await inProcess([...common, '--backend', 'wasm', '--out', path.join(dir, 't2.json'), '--json']);
+    expect(wasm.code, String(wasm.error)).toBe(0);
+    expect((JSON.parse(wasm.stdout) as { threads: number }).threads).toBe(2);
+    const refusals: [string[], RegExp][] = [
+      [['--backend', 'js'], /^seq2seq train: --threads > 1 needs the wasm backend .*use --threads 1$/],
+      [['--backend', 'wasm', '--layers', '2', '--dropout', '0.2'], /^Seq2SeqTrainer\.run: threads > 1 do not support dropout yet: expected threads 1, got 2$/],
+      [['--backend', 'wasm', '--arch', 'transformer'], /^seq2seq train: --arch transformer trains on one thread: expected --threads 1, got 2$/],
+    ];
+    for (const [extra, message] of refusals) {
+      const r = await inProcess([...common, ...extra, '--out', path.join(dir, 'refused.json')]);
+      expect(isBadInput(r.error), String(r.error)).toBe(true);
+      expect(r.error?.message).toMatch(message);
+    }
+  }, 60_000);
+
   it('as a process: translate reads stdin (n-best, one output per input line); bad input exits with 2 and one line', async () => {
     const pairs = path.join(dir, 'small.tsv');
     fs.writeFileSync(pairs, 'ab\tba\nabc\tcba\nb\tb\n');

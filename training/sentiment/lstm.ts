@@ -288,6 +288,24 @@ export function lstmConfigFromWeights(weights: Record<string, MatrixJSON>): Lstm
   return { hidden: Wa.cols, layers, bidirectional: weights['rnn.l0_reverse.W_x'] !== undefined };
 }
 
+/**
+ * A model of this structure over the embedding matrix E [V, d] (wrapped, not copied; frozen or
+ * not), its other weights initialised from Rng(0) — for weights loaded or shared right after
+ * (a model file's, a training thread's view of the main thread's).
+ */
+export function lstmSentimentOver(
+  E: Matrix, vocab: Vocabulary, classes: string[], config: LstmSentimentConfig, regularization: RnnRegularization, frozen: boolean,
+): LstmSentimentModel {
+  const embedding = wrapEmbedding(E, { frozen, paddingIdx: vocab.has(PAD) ? vocab.id(PAD) : undefined });
+  const rng = new Rng(0);
+  const rnn = createStackedRnn({
+    kind: 'lstm', inputSize: E.cols, hiddenSize: config.hidden, numLayers: config.layers,
+    bidirectional: config.bidirectional, ...stackRegularizationOf(regularization),
+  }, { rng, dtype: E.dtype });
+  const head = createOutputHead({ kind: 'softmax', inputSize: rnn.outputSize, outputSize: classes.length }, { rng, dtype: E.dtype });
+  return new LstmSentimentModel(vocab, classes, createManyToOne({ rnn, head, embedding }), regularization);
+}
+
 export const lstmModelFactory: SentimentModelFactory = {
   kind: 'lstm',
   create: createLstmSentimentModel,
@@ -305,18 +323,8 @@ export const lstmModelFactory: SentimentModelFactory = {
     }));
     const config = lstmConfigFromWeights(json.weights);
     if (!decoded.E) throw new Error(`sentiment model: expected the embedding weight 'E' in the model file, got ${Object.keys(json.weights).join(', ')}`);
-    const E = decoded.E;
-    const embedding = wrapEmbedding(E, { frozen: json.frozen, paddingIdx: vocab.has(PAD) ? vocab.id(PAD) : undefined });
-    const rng = new Rng(0); // the weights are overwritten below
     const regularization = resolveRnnRegularization('sentiment model rnn', json.rnn ?? {}, 'lstm');
-    const rnn = createStackedRnn({
-      kind: 'lstm', inputSize: E.cols, hiddenSize: config.hidden, numLayers: config.layers,
-      bidirectional: config.bidirectional, ...stackRegularizationOf(regularization),
-    }, { rng, dtype: E.dtype });
-    const head = createOutputHead({
-      kind: 'softmax', inputSize: rnn.outputSize, outputSize: json.classes.length,
-    }, { rng, dtype: E.dtype });
-    const model = new LstmSentimentModel(vocab, json.classes, createManyToOne({ rnn, head, embedding }), regularization);
+    const model = lstmSentimentOver(decoded.E, vocab, json.classes, config, regularization, json.frozen);
     const { params } = modelParameters(model.net);
     for (const [name, target] of Object.entries(params)) {
       if (name === 'embedding.weight') continue;

@@ -22,6 +22,8 @@ import { InputError } from '../core/errors.js';
 import { createUpdate, runTrainingLoop, type LoopControls } from '../core/loop.js';
 import { createOptimizer, type OptimizerConfig } from '../core/optimizers.js';
 import { PAD, UNK, Vocabulary, tokenizeWords } from '../text/vocab.js';
+import { LstmSentimentModel } from './lstm.js';
+import { SentimentParallelStep } from './parallel.js';
 
 // ---------------------------------------------------------------------------------------------
 // Data
@@ -313,6 +315,37 @@ export interface TrainSentimentOptions extends LoopControls {
   rng: Rng;
   /** Called after every epoch. */
   onEpoch?: (info: EpochInfo) => void;
+  /**
+   * Threads computing each batch's gradient (default 1): the batch's sentences are cut into N
+   * fixed shares, N − 1 worker threads (started for this run, stopped at its end) compute theirs
+   * on the same weights, the gradients are summed in worker order and one update follows
+   * (training/sentiment/parallel.ts): the same N and seed give the same bits; N = 1 is the
+   * single-thread path. At most B threads are used. Needs the wasm backend, a float32 LSTM model,
+   * no dropout and no sparse SGD embedding update (see sentimentParallelUnsupported).
+   */
+  threads?: number;
+}
+
+/**
+ * Why training `model` with `optimizer` cannot use worker threads (null: it can): the averaged
+ * model stays on one thread; dropout masks come from the trainer's generator, which the workers do
+ * not share; plain SGD updates the embedding by the rows the main thread touched, not the workers'.
+ */
+export function sentimentParallelUnsupported(model: SentimentModel, optimizer: OptimizerConfig): string | null {
+  if (!(model instanceof LstmSentimentModel)) return `the '${model.kind}' model (only 'lstm')`;
+  if (model.regularization.dropout) return 'dropout';
+  if (optimizer.kind === 'sgd' && !optimizer.weightDecay && !model.embedding.frozen) return "plain SGD's sparse embedding update (use --optimizer adam)";
+  return null;
+}
+
+/** The run's worker threads (null for one thread), or a one-line refusal. */
+function startThreads(model: SentimentModel, opts: TrainSentimentOptions, data: { ids: number[][]; labels: number[]; padId: number }): SentimentParallelStep | null {
+  const threads = opts.threads ?? 1;
+  if (!(Number.isInteger(threads) && threads >= 1)) throw new InputError(`trainSentiment: expected threads to be an integer ≥ 1, got ${threads}`);
+  if (threads === 1) return null;
+  const unsupported = sentimentParallelUnsupported(model, opts.optimizer);
+  if (unsupported) throw new InputError(`trainSentiment: threads > 1 do not support ${unsupported} yet: expected threads 1, got ${threads}`);
+  return new SentimentParallelStep('sentiment train', model as LstmSentimentModel, data, opts.batchSize, threads);
 }
 
 export interface EpochInfo {
@@ -350,42 +383,54 @@ export function trainSentiment(model: SentimentModel, train: SentimentExample[],
   const history: EpochInfo[] = [];
   let order: number[] = [];
   let epoch = 0, k = perEpoch, started = 0, lossSum = 0, correct = 0, seen = 0, done = 0;
-  const loop = runTrainingLoop({
-    startStep: 0, totalSteps: opts.epochs * perEpoch, budgetReason: 'epochs',
-    timeLimitSeconds: opts.timeLimitSeconds, signal: opts.signal, now, onProgress: opts.onProgress,
-    step: () => {
-      if (k === perEpoch) {
-        epoch++;
-        started = now();
-        order = opts.rng.permutation(train.length);
-        k = 0;
-        lossSum = 0;
-        correct = 0;
-        seen = 0;
-      }
-      const chosen = order.slice(k * opts.batchSize, (k + 1) * opts.batchSize);
-      const batch = makeSentimentBatch(chosen.map((i) => ids[i]), chosen.map((i) => labels[i]), padId, model.dtype);
-      model.zeroGrad();
-      const logits = model.forward(batch, dropout);
-      correct += countCorrect(logits, batch.labels);
-      const loss = crossEntropy(logits, batch.labels, { reduction: 'mean' });
-      lossSum += loss;
-      seen += chosen.length;
-      const dLogits = crossEntropyBackward(Matrix.zeros(logits.rows, logits.cols, logits.dtype), logits, batch.labels, { reduction: 'mean' });
-      model.backward(batch, dLogits);
-      const { lr } = update(done + 1, loss);
-      if (sparseEmbedding) embeddingSgdStep(model.embedding, lr);
-      done++;
-      k++;
-      return { loss, epoch: epoch - 1 + k / perEpoch, units: chosen.length };
-    },
-    afterStep: () => {
-      if (k < perEpoch) return;
-      const info = { epoch, loss: lossSum / perEpoch, trainAccuracy: correct / train.length, seconds: (now() - started) / 1000 };
-      history.push(info);
-      opts.onEpoch?.(info);
-    },
-  });
+  const parallel = startThreads(model, opts, { ids, labels, padId });
+  /** One thread's gradient of the batch's mean loss into the model's buffers; returns that loss and the correct predictions. */
+  const gradient = (chosen: number[]): { loss: number; correct: number } => {
+    const batch = makeSentimentBatch(chosen.map((i) => ids[i]), chosen.map((i) => labels[i]), padId, model.dtype);
+    model.zeroGrad();
+    const logits = model.forward(batch, dropout);
+    const right = countCorrect(logits, batch.labels);
+    const loss = crossEntropy(logits, batch.labels, { reduction: 'mean' });
+    const dLogits = crossEntropyBackward(Matrix.zeros(logits.rows, logits.cols, logits.dtype), logits, batch.labels, { reduction: 'mean' });
+    model.backward(batch, dLogits);
+    return { loss, correct: right };
+  };
+  let loop: ReturnType<typeof runTrainingLoop>;
+  try {
+    loop = runTrainingLoop({
+      startStep: 0, totalSteps: opts.epochs * perEpoch, budgetReason: 'epochs',
+      timeLimitSeconds: opts.timeLimitSeconds, signal: opts.signal, now, onProgress: opts.onProgress,
+      step: () => {
+        if (k === perEpoch) {
+          epoch++;
+          started = now();
+          order = opts.rng.permutation(train.length);
+          k = 0;
+          lossSum = 0;
+          correct = 0;
+          seen = 0;
+        }
+        const chosen = order.slice(k * opts.batchSize, (k + 1) * opts.batchSize);
+        const { loss, correct: right } = parallel ? parallel.step(chosen) : gradient(chosen);
+        correct += right;
+        lossSum += loss;
+        seen += chosen.length;
+        const { lr } = update(done + 1, loss);
+        if (sparseEmbedding) embeddingSgdStep(model.embedding, lr);
+        done++;
+        k++;
+        return { loss, epoch: epoch - 1 + k / perEpoch, units: chosen.length };
+      },
+      afterStep: () => {
+        if (k < perEpoch) return;
+        const info = { epoch, loss: lossSum / perEpoch, trainAccuracy: correct / train.length, seconds: (now() - started) / 1000 };
+        history.push(info);
+        opts.onEpoch?.(info);
+      },
+    });
+  } finally {
+    parallel?.close(); // no worker thread outlives the run
+  }
   // Interrupted within an epoch: its batches so far are the last entry (the CLI still saves the model).
   if (loop.stopReason === 'interrupted' && k > 0 && k < perEpoch) {
     const info = { epoch, loss: lossSum / k, trainAccuracy: correct / seen, seconds: (now() - started) / 1000 };
@@ -401,7 +446,8 @@ function argmaxRow(m: Matrix, r: number): number {
   return best;
 }
 
-function countCorrect(logits: Matrix, labels: ArrayLike<number>): number {
+/** Rows whose largest logit (ties: the first) is the label's. */
+export function countCorrect(logits: Matrix, labels: ArrayLike<number>): number {
   let n = 0;
   for (let r = 0; r < logits.rows; r++) if (argmaxRow(logits, r) === labels[r]) n++;
   return n;

@@ -40,9 +40,10 @@ import {
 } from '../core/optimizers.js';
 import {
   Seq2SeqDecoder, attributeTranslationError, buildSourceVocabulary, buildTargetVocabulary, createSeq2SeqWorkspace,
-  makeSeq2SeqBatch, seq2seqForward, seq2seqBackward, seq2seqFormerNames, seq2seqFromJSON, seq2seqParameters, seq2seqToJSON, seq2seqZeroGrad,
+  makeSeq2SeqBatch, seq2seqForward, type Seq2SeqBatch, seq2seqBackward, seq2seqFormerNames, seq2seqFromJSON, seq2seqParameters, seq2seqToJSON, seq2seqZeroGrad,
   resolveLevels, translateManyIds, type ErrorVerdict, type Seq2SeqLevelOptions, type Seq2SeqExample, type Seq2SeqModel, type Seq2SeqModelJSON, type Seq2SeqWorkspace,
 } from './model.js';
+import { Seq2SeqParallelStep } from './parallel.js';
 import type { SeqPair } from './tasks.js';
 import { tokenizeText, type TokenLevel, type Vocabulary } from '../text/vocab.js';
 import { InputError } from '../core/errors.js';
@@ -168,6 +169,15 @@ export interface Seq2SeqRunOptions extends StepLimits, LoopControls<Seq2SeqProgr
   /** Write checkpoints here (atomically) at every evaluation and at the end. */
   checkpointPath?: string;
   onEvaluation?: (e: Seq2SeqEvaluationRecord) => void;
+  /**
+   * Threads computing each step's gradient (default 1): the batch's examples are cut into N fixed
+   * shares, N − 1 worker threads (started for this run, stopped at its end) compute theirs on the
+   * same weights, the gradients are summed in worker order and one update follows
+   * (training/seq2seq/parallel.ts): the same N and seed give the same bits; N = 1 is the
+   * single-thread path. At most B threads are used. Needs the wasm backend, a float32 model and no
+   * dropout (see Seq2SeqTrainer.parallelUnsupported).
+   */
+  threads?: number;
 }
 
 /** The loop's progress (loss: mean cross-entropy per target token of this batch, nats) and the step's update. */
@@ -212,6 +222,8 @@ export interface Seq2SeqTrainResult {
   lossHistoryFirstStep: number;
   evaluations: Seq2SeqEvaluationRecord[];
   lastEvaluation: Seq2SeqEvaluationRecord | null;
+  /** Threads that computed the steps' gradients (Seq2SeqRunOptions.threads, at most B). */
+  threads: number;
 }
 
 // ---- the trainer ---------------------------------------------------------------------------
@@ -289,11 +301,19 @@ export class Seq2SeqTrainer {
     return lengthBucketedBatches(this.data.train, this.config.batch, this.config.bucketWindow, this.rng);
   }
 
+  /** The workspaces' sizes: the longest source and target (+ <EOS>) of both splits. */
+  private longest(): { maxSrc: number; maxTgt: number } {
+    const { train, validation } = this.data;
+    return {
+      maxSrc: Math.max(1, ...train.map((e) => e.source?.length ?? 0), ...validation.map((e) => e.source?.length ?? 0)),
+      maxTgt: 1 + Math.max(...train.map((e) => e.target.length), ...validation.map((e) => e.target.length), 0),
+    };
+  }
+
   private workspaceFor(batchSize: number): Seq2SeqWorkspace {
     let ws = this.workspaces.get(batchSize);
     if (!ws) {
-      const maxSrc = Math.max(1, ...this.data.train.map((e) => e.source?.length ?? 0), ...this.data.validation.map((e) => e.source?.length ?? 0));
-      const maxTgt = 1 + Math.max(...this.data.train.map((e) => e.target.length), ...this.data.validation.map((e) => e.target.length), 0);
+      const { maxSrc, maxTgt } = this.longest();
       ws = createSeq2SeqWorkspace(this.model, maxSrc, maxTgt, batchSize);
       this.workspaces.set(batchSize, ws);
     }
@@ -313,15 +333,43 @@ export class Seq2SeqTrainer {
     const indices = this.epochBatches[this.batchInEpoch];
     const examples = indices.map((i) => this.data.train[i]);
     const batch = makeSeq2SeqBatch(this.model, examples);
-    const ws = this.workspaceFor(examples.length);
-    seq2seqZeroGrad(this.model);
-    const loss = seq2seqForward(this.model, ws, batch, this.dropout) / batch.tokens;
+    const loss = (this.parallel ? this.parallel.step(indices, batch.tokens) : this.gradient(batch)) / batch.tokens;
     const stepNo = this.step + 1;
-    seq2seqBackward(this.model, ws, 1 / batch.tokens);
     const update = this.update(stepNo, loss, this.kept);
     this.step = stepNo;
     this.batchInEpoch++;
     return { ...update, loss, examples: examples.length, units: examples.length, epoch: this.epochsDone() };
+  }
+
+  /** One thread's gradient of the batch's mean loss into the model's gradient buffers; returns the summed loss. */
+  private gradient(batch: Seq2SeqBatch): number {
+    const ws = this.workspaceFor(batch.batch);
+    seq2seqZeroGrad(this.model);
+    const loss = seq2seqForward(this.model, ws, batch, this.dropout);
+    seq2seqBackward(this.model, ws, 1 / batch.tokens);
+    return loss;
+  }
+
+  /** The worker threads of a run with threads > 1 (null otherwise). */
+  private parallel: Seq2SeqParallelStep | null = null;
+
+  /**
+   * Why this run cannot use worker threads (null: it can). Dropout masks are drawn from the
+   * trainer's generator, which the workers do not share, so such runs stay on one thread (the
+   * CLI's default then is 1).
+   */
+  parallelUnsupported(): string | null {
+    return this.model.config.dropout ? 'dropout' : null;
+  }
+
+  /** Start the run's worker threads (threads > 1), or refuse with one line. */
+  private startThreads(threads: number): void {
+    if (!(Number.isInteger(threads) && threads >= 1)) throw new InputError(`Seq2SeqTrainer.run: expected threads to be an integer ≥ 1, got ${threads}`);
+    if (threads === 1) return;
+    const unsupported = this.parallelUnsupported();
+    if (unsupported) throw new InputError(`Seq2SeqTrainer.run: threads > 1 do not support ${unsupported} yet: expected threads 1, got ${threads}`);
+    const { maxSrc, maxTgt } = this.longest();
+    this.parallel = new Seq2SeqParallelStep('seq2seq train', this.model, { train: this.data.train, maxSource: maxSrc, maxTarget: maxTgt }, this.config.batch, threads);
   }
 
   /** Fractional epochs done. */
@@ -362,16 +410,24 @@ export class Seq2SeqTrainer {
       opts.onEvaluation?.(record);
       if (opts.checkpointPath) this.saveCheckpoint(opts.checkpointPath);
     };
-    const loop = runTrainingLoop({
-      startStep: this.step, totalSteps, budgetReason: reason, losses: this.losses,
-      timeLimitSeconds: opts.timeLimitSeconds, signal: opts.signal, now,
-      step: () => this.trainStep(),
-      onProgress: opts.onProgress && ((p, s) => opts.onProgress!({ ...p, gradNorm: s.gradNorm, lr: s.lr, examplesPerSecond: p.unitsPerSecond })),
-      afterStep: (p) => {
-        this.trainSeconds = trainSecondsBefore + p.stepSeconds;
-        if (this.step % evalEvery === 0 && this.step < totalSteps) evaluate();
-      },
-    });
+    this.startThreads(opts.threads ?? 1);
+    const threads = this.parallel?.threads ?? 1;
+    let loop: ReturnType<typeof runTrainingLoop>;
+    try {
+      loop = runTrainingLoop({
+        startStep: this.step, totalSteps, budgetReason: reason, losses: this.losses,
+        timeLimitSeconds: opts.timeLimitSeconds, signal: opts.signal, now,
+        step: () => this.trainStep(),
+        onProgress: opts.onProgress && ((p, s) => opts.onProgress!({ ...p, gradNorm: s.gradNorm, lr: s.lr, examplesPerSecond: p.unitsPerSecond })),
+        afterStep: (p) => {
+          this.trainSeconds = trainSecondsBefore + p.stepSeconds;
+          if (this.step % evalEvery === 0 && this.step < totalSteps) evaluate();
+        },
+      });
+    } finally {
+      this.parallel?.close(); // no worker thread outlives the run
+      this.parallel = null;
+    }
     this.trainSeconds = trainSecondsBefore + loop.stepSeconds;
     // Whatever the stop reason (an interrupted run too): a last evaluation, which writes the checkpoint.
     if (this.evaluations.length === 0 || this.evaluations[this.evaluations.length - 1].step !== this.step) evaluate();
@@ -388,6 +444,7 @@ export class Seq2SeqTrainer {
       lossHistoryFirstStep: this.lossHistoryFirstStep,
       evaluations: this.evaluations.slice(),
       lastEvaluation: last,
+      threads,
     };
   }
 

@@ -170,6 +170,7 @@ export class TransformerSeq2SeqTrainer {
    * unless one was just made.
    */
   run(opts: Omit<Seq2SeqRunOptions, 'checkpointPath'> = {}): Seq2SeqTrainResult {
+    if ((opts.threads ?? 1) !== 1) throw new InputError(`TransformerSeq2SeqTrainer.run: the Transformer trains on one thread: expected threads 1, got ${opts.threads}`);
     const now = opts.now ?? Date.now;
     const start = now();
     const { totalSteps, reason } = stepBudget('TransformerSeq2SeqTrainer.run', opts, this.stepsPerEpoch, Math.ceil);
@@ -199,6 +200,7 @@ export class TransformerSeq2SeqTrainer {
       trainSeconds: this.trainSeconds, examplesPerSecond: loop.unitsPerSecond,
       finalLoss: this.losses.smoothed, lossHistory: this.lossHistory.slice(), lossHistoryFirstStep: 1, evaluations: this.evaluations.slice(),
       lastEvaluation: this.evaluations[this.evaluations.length - 1] ?? null,
+      threads: 1,
     };
   }
 }

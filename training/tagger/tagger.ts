@@ -48,6 +48,7 @@ import { readJsonFile, readTextFile, shippedDataPath, writeFileAtomic } from '..
 import { layerFromJSON, layerToJSON, type LayerJSON } from '../io/layer-json.js';
 import { LossHistory, createUpdate, runTrainingLoop, type LoopControls, type StopReason } from '../core/loop.js';
 import { createOptimizer } from '../core/optimizers.js';
+import { TaggerParallelStep } from './parallel.js';
 import { matrixFromJSON, matrixToJSON, type MatrixJSON } from '../io/tensors.js';
 import { checkModelSize, storedWeightCount } from '../io/weights-json.js';
 import { precisionRecall, type PrecisionRecall } from '../metrics/detection.js';
@@ -372,14 +373,14 @@ export function createTagger(
  * Time-major ids [T·B] (PAD after each sentence), labels [T·B, 1] (the sigmoid head's targets) and
  * the same labels as class ids [T·B] (the softmax head's), and the mask [T, B] of a batch.
  */
-interface TaggerBatch {
+export interface TaggerBatch {
   ids: Int32Array;
   y: Matrix;
   classes: Int32Array;
   mask: Matrix;
 }
 
-function createBatchBuffers(steps: number, batch: number): TaggerBatch {
+export function createBatchBuffers(steps: number, batch: number): TaggerBatch {
   return {
     ids: new Int32Array(steps * batch), y: Matrix.zeros(steps * batch, 1, 'float32'), classes: new Int32Array(steps * batch),
     mask: Matrix.zeros(steps, batch, 'float32'),
@@ -387,7 +388,7 @@ function createBatchBuffers(steps: number, batch: number): TaggerBatch {
 }
 
 /** Fill the first T·B entries of the buffers; returns T (the longest sentence of the batch). */
-function fillBatch(buf: TaggerBatch, encoded: readonly Int32Array[], labels: readonly (readonly number[])[] | null): number {
+export function fillBatch(buf: TaggerBatch, encoded: readonly Int32Array[], labels: readonly (readonly number[])[] | null): number {
   const B = encoded.length;
   const T = Math.max(...encoded.map((e) => e.length));
   buf.ids.fill(0, 0, T * B);
@@ -422,6 +423,23 @@ export interface TaggerTrainOptions extends LoopControls {
   lr?: number;
   /** Clip the global gradient norm to this (default 5). */
   clipNorm?: number;
+  /**
+   * Threads computing each batch's gradient (default 1): the batch's sentences are cut into N
+   * fixed shares, N − 1 worker threads (started for this run, stopped at its end) compute theirs
+   * on the same weights, the gradients are summed in worker order and one update follows
+   * (training/tagger/parallel.ts): the same N and seed give the same bits; N = 1 is the
+   * single-thread path. At most B threads are used. Needs the wasm backend, a float32 tagger and
+   * no dropout (see taggerParallelUnsupported).
+   */
+  threads?: number;
+}
+
+/**
+ * Why training `tagger` cannot use worker threads (null: it can): dropout masks are drawn from the
+ * trainer's generator, which the workers do not share.
+ */
+export function taggerParallelUnsupported(tagger: Tagger): string | null {
+  return tagger.config.dropout ? 'dropout' : null;
 }
 
 export interface TaggerTrainResult {
@@ -466,29 +484,46 @@ export function trainTagger(
   let done = 0;
   // With dropout the masks come from rng too (a tagger without dropout draws nothing: the same bits as before).
   const dropout: DropoutMode = { kind: 'sample', rng };
-  const result = runTrainingLoop({
-    startStep: 0, totalSteps: steps, budgetReason: 'max-steps', losses,
-    timeLimitSeconds: opts.timeLimitSeconds, signal: opts.signal, now: opts.now, onProgress: opts.onProgress,
-    step: () => {
-      if (cursor + B > order.length) {
-        order = rng.permutation(sentences.length);
-        cursor = 0;
-      }
-      const pickIds = order.slice(cursor, cursor + B);
-      cursor += B;
-      const batchSteps = fillBatch(buf, pickIds.map((i) => encoded[i]), pickIds.map((i) => sentences[i].labels));
-      const rows = batchSteps * B;
-      modelZeroGrads(tagger.net);
-      const targets = tagger.config.tags ? buf.classes.subarray(0, rows) : buf.y.rowView(0, rows);
-      const r = manyToManyForward(tagger.net, ws, buf.ids.subarray(0, rows), targets, {
-        mask: buf.mask.rowView(0, batchSteps), reduction: 'mean', dropout,
-      });
-      manyToManyBackward(tagger.net, ws);
-      update(done + 1, r.loss);
-      done++;
-      return { loss: r.loss, epoch: done / batchesPerPass, units: B };
-    },
-  });
+  const threads = opts.threads ?? 1;
+  if (!(Number.isInteger(threads) && threads >= 1)) throw new InputError(`${op}: expected threads to be an integer ≥ 1, got ${threads}`);
+  const unsupported = threads > 1 ? taggerParallelUnsupported(tagger) : null;
+  if (unsupported) throw new InputError(`${op}: threads > 1 do not support ${unsupported} yet: expected threads 1, got ${threads}`);
+  const parallel = threads > 1
+    ? new TaggerParallelStep('tagger train', tagger, { encoded, labels: sentences.map((s) => s.labels.slice()), longest: T }, B, threads)
+    : null;
+  /** One thread's gradient of the batch's mean loss into the tagger's buffers; returns that loss. */
+  const gradient = (pickIds: number[]): number => {
+    const batchSteps = fillBatch(buf, pickIds.map((i) => encoded[i]), pickIds.map((i) => sentences[i].labels));
+    const rows = batchSteps * B;
+    modelZeroGrads(tagger.net);
+    const targets = tagger.config.tags ? buf.classes.subarray(0, rows) : buf.y.rowView(0, rows);
+    const r = manyToManyForward(tagger.net, ws, buf.ids.subarray(0, rows), targets, {
+      mask: buf.mask.rowView(0, batchSteps), reduction: 'mean', dropout,
+    });
+    manyToManyBackward(tagger.net, ws);
+    return r.loss;
+  };
+  let result: ReturnType<typeof runTrainingLoop>;
+  try {
+    result = runTrainingLoop({
+      startStep: 0, totalSteps: steps, budgetReason: 'max-steps', losses,
+      timeLimitSeconds: opts.timeLimitSeconds, signal: opts.signal, now: opts.now, onProgress: opts.onProgress,
+      step: () => {
+        if (cursor + B > order.length) {
+          order = rng.permutation(sentences.length);
+          cursor = 0;
+        }
+        const pickIds = order.slice(cursor, cursor + B);
+        cursor += B;
+        const loss = parallel ? parallel.step(pickIds, pickIds.reduce((n, i) => n + encoded[i].length, 0)) : gradient(pickIds);
+        update(done + 1, loss);
+        done++;
+        return { loss, epoch: done / batchesPerPass, units: B };
+      },
+    });
+  } finally {
+    parallel?.close(); // no worker thread outlives the run
+  }
   return { steps: result.steps, losses: losses.values, seconds: result.seconds, stopReason: result.stopReason };
 }
 

@@ -1,0 +1,167 @@
+/**
+ * The tagger's data-parallel step (training/parallel/): the B sentences of a batch are cut into N
+ * contiguous shares (batchShares); the calling thread computes share 0 and worker k share k, each
+ * on the same weights (read in place in the shared memory), each padded to its own longest
+ * sentence (the 0/1 mask keeps padding out of the recurrence).
+ *
+ * Loss scaling: the batch loss is the mean over its `tokens` tagged tokens, so the head's loss
+ * takes a second mask, 1/tokens on each real token, with reduction 'sum': a share's loss is its
+ * part of the mean and its gradient exactly the per-token gradient of one thread. The gradients
+ * are summed in worker order and the trainer's one update follows: the same N and seed give the
+ * same bits; only the order of the additions differs from N = 1 (float32 rounding).
+ *
+ * Per step the main thread writes the batch's sentence indices into a shared Int32Array and posts
+ * (B, tokens); each side builds its share's batch from its own copy of the encoded sentences.
+ */
+import { getBackend } from '../../engine/backend.js';
+import { Matrix, zero } from '../../engine/matrix.js';
+import type { WasmBackend } from '../../engine/wasm/index.js';
+import {
+  createManyToManyWorkspace, encoderForward, manyToManyBackward, modelParameters, modelZeroGrads, type ManyToManyWorkspace,
+} from '../../layers/architectures.js';
+import { headForward } from '../../layers/heads.js';
+import { Rng } from '../../engine/rng.js';
+import { InputError } from '../core/errors.js';
+import { batchShares, GradientPool, threadsRefusal } from '../parallel/pool.js';
+import { buildOnSharedWeights, sharedLayout, WeightSnapshot, type SharedLayout } from '../parallel/shared-weights.js';
+import type { GradientJob } from '../parallel/worker-loop.js';
+import { Vocabulary, type VocabularyJSON } from '../text/vocab.js';
+import { createBatchBuffers, createTagger, fillBatch, type Tagger, type TaggerConfig } from './tagger.js';
+
+/** The job kind of the worker entry (training/parallel-worker.ts). */
+export const TAGGER_GRADIENT_JOB = 'tagger-gradient';
+
+/** What every share reads: the encoded training sentences, their labels, the longest one. */
+interface ShareData {
+  encoded: Int32Array[];
+  labels: number[][];
+  longest: number;
+}
+
+/** Share `share` of N of each step's batch: forward + backward of its sentences. */
+class TaggerShareStep {
+  /** By share size (a share of a full batch has one size: B is fixed). */
+  private readonly workspaces = new Map<number, { ws: ManyToManyWorkspace; buf: ReturnType<typeof createBatchBuffers>; weights: Matrix }>();
+
+  constructor(private readonly tagger: Tagger, private readonly data: ShareData, private readonly share: number, private readonly threads: number) {}
+
+  private buffersFor(rows: number): { ws: ManyToManyWorkspace; buf: ReturnType<typeof createBatchBuffers>; weights: Matrix } {
+    let b = this.workspaces.get(rows);
+    if (!b) {
+      const T = this.data.longest;
+      b = { ws: createManyToManyWorkspace(this.tagger.net, T, rows), buf: createBatchBuffers(T, rows), weights: Matrix.zeros(T, rows, 'float64') };
+      this.workspaces.set(rows, b);
+    }
+    return b;
+  }
+
+  /**
+   * Zero the gradients, then the gradient of this share's part of the mean loss of the batch
+   * `indices[0 … n)` (`tokens` tagged tokens in all) into them; returns that part of the loss.
+   */
+  run(indices: Int32Array, n: number, tokens: number): number {
+    const net = this.tagger.net;
+    modelZeroGrads(net);
+    const { start, end } = batchShares(n, this.threads)[this.share];
+    if (end === start) return 0;
+    const picked = Array.from(indices.subarray(start, end));
+    const { ws, buf, weights } = this.buffersFor(end - start);
+    const T = fillBatch(buf, picked.map((i) => this.data.encoded[i]), picked.map((i) => this.data.labels[i]));
+    const rows = T * (end - start);
+    const mask = buf.mask.rowView(0, T);
+    const w = weights.rowView(0, T);
+    for (let i = 0; i < rows; i++) w.data[i] = mask.data[i] / tokens;
+    const { outputs } = encoderForward(net, ws.encoder, buf.ids.subarray(0, rows), { mask });
+    const targets = this.tagger.config.tags ? buf.classes.subarray(0, rows) : buf.y.rowView(0, rows);
+    const loss = headForward(net.head, ws.head, outputs, targets, { mask: w, reduction: 'sum' });
+    manyToManyBackward(net, ws);
+    return loss;
+  }
+}
+
+/** A worker's init data (structured-cloned). */
+interface TaggerWorkerInit {
+  vocab: VocabularyJSON;
+  config: TaggerConfig;
+  weights: SharedLayout;
+  data: ShareData;
+  indices: Int32Array;
+  share: number;
+  threads: number;
+}
+
+const weightsOf = (t: Tagger): Record<string, Matrix> => modelParameters(t.net).params;
+
+/** The worker side: the tagger over the main thread's weights, its share's step. Args: [n, tokens]. */
+export function createTaggerGradientJob(init: unknown, wasm: WasmBackend | null): GradientJob {
+  const i = init as TaggerWorkerInit;
+  const backend = wasm as WasmBackend; // the pool gives this job a region: always a backend
+  const vocab = Vocabulary.fromJSON(i.vocab);
+  const tagger = buildOnSharedWeights(() => createTagger(vocab, i.config, new Rng(0)), weightsOf, i.weights, backend.heap);
+  const step = new TaggerShareStep(tagger, i.data, i.share, i.threads);
+  return { grads: modelParameters(tagger.net).grads, run: (args) => step.run(i.indices, args[0], args[1]) };
+}
+
+/**
+ * The main thread's side: its share, the pool of workers, the sum. Made at the start of a run and
+ * closed at its end (no thread outlives a run).
+ */
+export class TaggerParallelStep {
+  readonly threads: number;
+  private readonly own: TaggerShareStep;
+  private readonly pool: GradientPool;
+  private readonly indices: Int32Array;
+  private readonly args = new Int32Array(2);
+  private readonly grads: Record<string, Matrix>;
+
+  /** `threads` is clamped to `batch` (B). Throws an InputError naming `op` where threads cannot run (see threadsRefusal). */
+  constructor(op: string, private readonly tagger: Tagger, data: ShareData, batch: number, threads: number) {
+    const { params, grads } = modelParameters(tagger.net);
+    this.grads = grads;
+    const refusal = threadsRefusal(op, Object.values(params));
+    if (refusal) throw new InputError(refusal);
+    this.threads = Math.min(threads, batch);
+    this.indices = new Int32Array(new SharedArrayBuffer(4 * batch));
+    this.own = new TaggerShareStep(tagger, data, 0, this.threads);
+    const { heap } = getBackend() as WasmBackend;
+    const before = heap.bytesInUse;
+    createManyToManyWorkspace(tagger.net, data.longest, Math.ceil(batch / this.threads)); // measured, then dropped: the workers' need
+    const shareFloats = (heap.bytesInUse - before) / 4;
+    const paramFloats = Object.values(params).reduce((n, p) => n + p.size, 0);
+    const layout = sharedLayout(params, heap);
+    const snapshot = new WeightSnapshot(Object.values(params));
+    try {
+      this.pool = new GradientPool({
+        op, threads: this.threads, job: TAGGER_GRADIENT_JOB, regionFloats: 2 * paramFloats + 2 * shareFloats + (4 << 20),
+        init: (k): TaggerWorkerInit => ({
+          vocab: tagger.vocab.toJSON(), config: tagger.config, weights: layout, data, indices: this.indices, share: k, threads: this.threads,
+        }),
+      });
+    } finally {
+      snapshot.restore(); // the workers' builders initialised the shared weights: put them back
+    }
+  }
+
+  /** The gradient of the mean loss of the batch `indices` (`tokens` tagged tokens) into the tagger's gradient buffers; returns that loss. */
+  step(indices: readonly number[], tokens: number): number {
+    this.indices.set(indices);
+    this.args[0] = indices.length;
+    this.args[1] = tokens;
+    this.pool.post(this.args);
+    // The embedding's gradient is zeroed by touched rows; the workers' sums touch others: zero it whole.
+    if (this.tagger.net.embedding) zero(this.tagger.net.embedding.grad);
+    let loss: number;
+    try {
+      loss = this.own.run(this.indices, indices.length, tokens);
+    } finally {
+      this.pool.wait(); // also after a failure here: the workers must be done before anything else runs
+    }
+    this.pool.sumInto(this.grads);
+    for (let k = 1; k < this.threads; k++) loss += this.pool.results[k];
+    return loss;
+  }
+
+  close(): void {
+    this.pool.close();
+  }
+}
