@@ -4,7 +4,7 @@
 import '../../engine/wasm/index.js'; // offers the default wasm backend on import
 export {
   BINARY_CLASSES, EMOJI_CLASSES, EMOJI_SYMBOLS, LABEL_COLUMNS, SENTIMENT_DATA_NAMES, TEXT_COLUMNS, indexLabels, isSentimentDataName,
-  labelClasses, parseLabelledFile, buildSentimentVocabulary, confusionReport,
+  labelClasses, parseLabelledFile, countCorrect, sentimentParallelUnsupported, buildSentimentVocabulary, confusionReport,
   encodeExamples, encodeSentence, evaluateSentiment, fixCp1252Controls, formatConfusion, parseEmojiCsv,
   parseLabelledSentences, predictSentiment, splitExamples, tokenizeSentence, trainSentiment,
 } from './sentiment.js';

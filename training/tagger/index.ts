@@ -3,7 +3,7 @@
  */
 import '../../engine/wasm/index.js'; // offers the default wasm backend on import
 export {
-  AMBIGUOUS_STARTS, buildTaggerVocabulary, createTagger, evaluateTagSet, evaluateTagger, predictTags, generateTaggedSentences,
+  AMBIGUOUS_STARTS, buildTaggerVocabulary, createBatchBuffers, createTagger, fillBatch, taggerParallelUnsupported, evaluateTagSet, evaluateTagger, predictTags, generateTaggedSentences,
   hasAmbiguousFirstWord, predictTagger, sentenceText, taggerFromJSON, taggerToJSON, tokenScores, trainTagger,
 } from './tagger.js';
 export type {
