@@ -40,8 +40,8 @@ train_pair() {
 }
 
 train_pair dates --pairs "$OUT/dates-train.tsv"
-# batch 16: the Transformer trainer keeps one workspace per padded batch shape, and at batch 64 the shapes
-# of sources 5–60 words long fill the 2 GiB of WebAssembly memory within a few hundred steps
+# batch 16: the figures in the README were taken so (before the Transformer trainer padded to powers of two,
+# its batch-64 workspaces for sources 5–60 words long did not fit in WebAssembly memory)
 train_pair reversal --pairs "$OUT/reversal-train.tsv" --level word --batch 16
 
 {
