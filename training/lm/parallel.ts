@@ -17,7 +17,7 @@ import type { WasmBackend } from '../../engine/wasm/index.js';
 import { batchShares, GradientPool, threadsRefusal, type Share } from '../parallel/pool.js';
 
 export { batchShares } from '../parallel/pool.js';
-import { buildOnSharedWeights, sharedLayout, sharedMatrix, WeightSnapshot, type SharedLayout } from '../parallel/shared-weights.js';
+import { buildOnSharedWeights, sharedLayout, sharedMatrix, type SharedLayout } from '../parallel/shared-weights.js';
 import type { GradientJob } from '../parallel/worker-loop.js';
 import { InputError } from '../core/errors.js';
 import { Vocabulary, type VocabularyJSON } from '../text/vocab.js';
@@ -137,18 +137,14 @@ export class LmParallelStep {
     const train = new Int32Array(new SharedArrayBuffer(4 * data.train.length));
     train.set(data.train);
     const workerData: ShareData = { ...data, train };
-    const snapshot = new WeightSnapshot(Object.values(params));
-    try {
-      this.pool = new GradientPool({
-        op, threads: this.threads, job: LM_GRADIENT_JOB, regionFloats: 2 * paramFloats + Math.ceil(1.5 * shareFloats) + (4 << 20),
-        init: (k): LmWorkerInit => ({
-          config: model.config, vocab: model.vocab.toJSON(), weights: layout,
-          state: state.map((layer) => layer.map((s) => statePlace(heap, s, shares[k]))), data: workerData, share: shares[k],
-        }),
-      });
-    } finally {
-      snapshot.restore(); // the workers' builders initialised the shared weights: put them back
-    }
+    this.pool = new GradientPool({
+      sharedWeights: Object.values(params),
+      op, threads: this.threads, job: LM_GRADIENT_JOB, regionFloats: 2 * paramFloats + Math.ceil(1.5 * shareFloats) + (4 << 20),
+      init: (k): LmWorkerInit => ({
+        config: model.config, vocab: model.vocab.toJSON(), weights: layout,
+        state: state.map((layer) => layer.map((s) => statePlace(heap, s, shares[k]))), data: workerData, share: shares[k],
+      }),
+    });
   }
 
   /** The gradient of chunk `chunk`'s batch mean loss into the model's gradient buffers; returns that loss. */

@@ -31,7 +31,7 @@ import { add } from '../../engine/ops.js';
 import type { WasmBackend } from '../../engine/wasm/index.js';
 import type { WasmMemory } from '../../engine/wasm/webassembly.js';
 import { InputError } from '../core/errors.js';
-import { sharedMatrix } from './shared-weights.js';
+import { WeightSnapshot, sharedMatrix } from './shared-weights.js';
 import { startModuleWorker, type WorkerPort, type WorkerThread } from './start-worker.js';
 
 /** Int32 slots per worker in the control array. */
@@ -80,6 +80,12 @@ export interface GradientPoolOptions {
    * 0: the job uses no matrices — no backend in the worker (its data comes in SharedArrayBuffers).
    */
   regionFloats: number;
+  /**
+   * The main thread's weights that the workers build their models over (buildOnSharedWeights): their
+   * builders' initialisation writes into them, so the pool keeps a copy and puts it back once every
+   * worker is ready (or has failed).
+   */
+  sharedWeights?: readonly Matrix[];
 }
 
 interface WorkerThreads {
@@ -159,12 +165,15 @@ export class GradientPool {
     this.control = new Int32Array(new SharedArrayBuffer(4 * SLOT * opts.threads));
     this.results = new Float64Array(new SharedArrayBuffer(8 * opts.threads));
     const entry = workerEntry();
+    const snapshot = opts.sharedWeights ? new WeightSnapshot(opts.sharedWeights) : null;
     try {
       for (let k = 1; k <= workers; k++) this.startWorker(entry, k, opts);
       for (let k = 1; k <= workers; k++) this.awaitReady(k);
     } catch (err) {
       this.close();
       throw err;
+    } finally {
+      snapshot?.restore();
     }
   }
 

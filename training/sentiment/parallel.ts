@@ -23,7 +23,7 @@ import { makeSentimentBatch } from '../classify/sentence-classifier.js';
 import { InputError } from '../core/errors.js';
 import type { RnnRegularization } from '../core/rnn-regularization.js';
 import { batchShares, GradientPool, threadsRefusal } from '../parallel/pool.js';
-import { buildOnSharedWeights, sharedLayout, WeightSnapshot, type SharedLayout } from '../parallel/shared-weights.js';
+import { buildOnSharedWeights, sharedLayout, type SharedLayout } from '../parallel/shared-weights.js';
 import type { GradientJob } from '../parallel/worker-loop.js';
 import { Vocabulary, type VocabularyJSON } from '../text/vocab.js';
 import { countCorrect } from './sentiment.js';
@@ -135,19 +135,15 @@ export class SentimentParallelStep {
     // Workspaces per share size (≤ 2) of the longest sentence: 4 gate rows and a few more per step and row.
     const shareFloats = 16 * longest * Math.ceil(batch / this.threads) * model.net.rnn.outputSize * model.config.layers;
     const layout = sharedLayout(params, heap);
-    const snapshot = new WeightSnapshot(Object.values(params));
-    try {
-      this.pool = new GradientPool({
-        op, threads: this.threads, job: SENTIMENT_GRADIENT_JOB, regionFloats: 2 * paramFloats + 2 * shareFloats + (4 << 20),
-        init: (k): SentimentWorkerInit => ({
-          vocab: model.vocab.toJSON(), classes: model.classes, config: model.config, regularization: model.regularization,
-          frozen: model.embedding.frozen, dim: model.embedding.weight.cols, weights: layout, data,
-          indices: this.indices, counts: this.counts, share: k, threads: this.threads,
-        }),
-      });
-    } finally {
-      snapshot.restore(); // the workers' builders initialised the shared weights: put them back
-    }
+    this.pool = new GradientPool({
+      sharedWeights: Object.values(params),
+      op, threads: this.threads, job: SENTIMENT_GRADIENT_JOB, regionFloats: 2 * paramFloats + 2 * shareFloats + (4 << 20),
+      init: (k): SentimentWorkerInit => ({
+        vocab: model.vocab.toJSON(), classes: model.classes, config: model.config, regularization: model.regularization,
+        frozen: model.embedding.frozen, dim: model.embedding.weight.cols, weights: layout, data,
+        indices: this.indices, counts: this.counts, share: k, threads: this.threads,
+      }),
+    });
   }
 
   /** The gradient of the batch `indices`' mean loss into the model's gradient buffers; returns that loss and the correct predictions. */

@@ -20,7 +20,7 @@ import { type Matrix, zero } from '../../engine/matrix.js';
 import type { WasmBackend } from '../../engine/wasm/index.js';
 import { InputError } from '../core/errors.js';
 import { batchShares, GradientPool, threadsRefusal } from '../parallel/pool.js';
-import { buildOnSharedWeights, sharedLayout, WeightSnapshot, type SharedLayout } from '../parallel/shared-weights.js';
+import { buildOnSharedWeights, sharedLayout, type SharedLayout } from '../parallel/shared-weights.js';
 import type { GradientJob } from '../parallel/worker-loop.js';
 import { Vocabulary, type VocabularyJSON } from '../text/vocab.js';
 import {
@@ -126,18 +126,14 @@ export class Seq2SeqParallelStep {
     const shareFloats = (heap.bytesInUse - before) / 4;
     const paramFloats = Object.values(params).reduce((n, p) => n + p.size, 0);
     const layout = sharedLayout(params, heap);
-    const snapshot = new WeightSnapshot(Object.values(params));
-    try {
-      this.pool = new GradientPool({
-        op, threads: this.threads, job: SEQ2SEQ_GRADIENT_JOB, regionFloats: 2 * paramFloats + 2 * shareFloats + (4 << 20),
-        init: (k): Seq2SeqWorkerInit => ({
-          config: model.config, sourceVocab: model.sourceVocab?.toJSON() ?? null, targetVocab: model.targetVocab.toJSON(),
-          weights: layout, data, indices: this.indices, share: k, threads: this.threads,
-        }),
-      });
-    } finally {
-      snapshot.restore(); // the workers' builders initialised the shared weights: put them back
-    }
+    this.pool = new GradientPool({
+      sharedWeights: Object.values(params),
+      op, threads: this.threads, job: SEQ2SEQ_GRADIENT_JOB, regionFloats: 2 * paramFloats + 2 * shareFloats + (4 << 20),
+      init: (k): Seq2SeqWorkerInit => ({
+        config: model.config, sourceVocab: model.sourceVocab?.toJSON() ?? null, targetVocab: model.targetVocab.toJSON(),
+        weights: layout, data, indices: this.indices, share: k, threads: this.threads,
+      }),
+    });
   }
 
   /**

@@ -23,7 +23,7 @@ import { headForward } from '../../layers/heads.js';
 import { Rng } from '../../engine/rng.js';
 import { InputError } from '../core/errors.js';
 import { batchShares, GradientPool, threadsRefusal } from '../parallel/pool.js';
-import { buildOnSharedWeights, sharedLayout, WeightSnapshot, type SharedLayout } from '../parallel/shared-weights.js';
+import { buildOnSharedWeights, sharedLayout, type SharedLayout } from '../parallel/shared-weights.js';
 import type { GradientJob } from '../parallel/worker-loop.js';
 import { Vocabulary, type VocabularyJSON } from '../text/vocab.js';
 import { createBatchBuffers, createTagger, fillBatch, type Tagger, type TaggerConfig } from './tagger.js';
@@ -129,17 +129,13 @@ export class TaggerParallelStep {
     const shareFloats = (heap.bytesInUse - before) / 4;
     const paramFloats = Object.values(params).reduce((n, p) => n + p.size, 0);
     const layout = sharedLayout(params, heap);
-    const snapshot = new WeightSnapshot(Object.values(params));
-    try {
-      this.pool = new GradientPool({
-        op, threads: this.threads, job: TAGGER_GRADIENT_JOB, regionFloats: 2 * paramFloats + 2 * shareFloats + (4 << 20),
-        init: (k): TaggerWorkerInit => ({
-          vocab: tagger.vocab.toJSON(), config: tagger.config, weights: layout, data, indices: this.indices, share: k, threads: this.threads,
-        }),
-      });
-    } finally {
-      snapshot.restore(); // the workers' builders initialised the shared weights: put them back
-    }
+    this.pool = new GradientPool({
+      sharedWeights: Object.values(params),
+      op, threads: this.threads, job: TAGGER_GRADIENT_JOB, regionFloats: 2 * paramFloats + 2 * shareFloats + (4 << 20),
+      init: (k): TaggerWorkerInit => ({
+        vocab: tagger.vocab.toJSON(), config: tagger.config, weights: layout, data, indices: this.indices, share: k, threads: this.threads,
+      }),
+    });
   }
 
   /** The gradient of the mean loss of the batch `indices` (`tokens` tagged tokens) into the tagger's gradient buffers; returns that loss. */
