@@ -8,7 +8,8 @@
  *          Rng to several constructors to draw them from one stream);
  *   dtype  'float32' (default) or 'float64' (gradient checks); a `dtype` in the config (a rebuilt
  *          structure such as `cell.config`) is used when the options give none.
- * A constructor whose weights are loaded right after can omit both.
+ * A constructor whose weights are loaded right after can omit both, or pass `rng: NO_INIT`
+ * (engine/init.ts) so that no random weight is drawn only to be overwritten.
  */
 import type { DType } from './matrix.js';
 import { Rng } from './rng.js';

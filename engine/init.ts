@@ -3,7 +3,24 @@
  * Weights are [out, in] (fan_out = rows, fan_in = cols), as in the notes and PyTorch.
  */
 import type { Matrix } from './matrix.js';
-import type { Rng } from './rng.js';
+import { Rng } from './rng.js';
+
+/** The class of NO_INIT (its instances are the generator that initialisers do not draw from). */
+class SkipInitRng extends Rng {}
+
+/**
+ * The generator to give a constructor whose weights are copied in right after (a model file, a
+ * checkpoint): every initialiser of this file, and createEmbedding, leaves the weights as
+ * allocated (zeros) when handed it, so loading a model draws no random numbers that the file's
+ * weights then overwrite (an H 256 LSTM language model: ~300k draws). Anything else drawing from
+ * it gets the stream of `new Rng(0)`. Never train from it: every weight would start at zero.
+ */
+export const NO_INIT: Rng = new SkipInitRng(0);
+
+/** True for NO_INIT (or a copy of its class): the weights are about to be loaded, do not draw them. */
+export function skipsInit(rng: Rng): boolean {
+  return rng instanceof SkipInitRng;
+}
 
 function forEach(out: Matrix, f: (r: number, c: number) => number): Matrix {
   for (let r = 0; r < out.rows; r++) for (let c = 0; c < out.cols; c++) out.set(r, c, f(r, c));
@@ -12,11 +29,13 @@ function forEach(out: Matrix, f: (r: number, c: number) => number): Matrix {
 
 /** U(low, high) */
 export function initUniform(out: Matrix, rng: Rng, low: number, high: number): Matrix {
+  if (skipsInit(rng)) return out;
   return forEach(out, () => rng.uniformIn(low, high));
 }
 
 /** N(mean, std²) */
 export function initNormal(out: Matrix, rng: Rng, mean = 0, std = 1): Matrix {
+  if (skipsInit(rng)) return out;
   return forEach(out, () => rng.normal(mean, std));
 }
 
@@ -46,6 +65,7 @@ export function initPytorchDefault(out: Matrix, rng: Rng, hidden: number): Matri
  * variance 2/(3H), twice that of one draw).
  */
 export function initPytorchBiasPair(out: Matrix, rng: Rng, hidden: number): Matrix {
+  if (skipsInit(rng)) return out;
   const k = 1 / Math.sqrt(hidden);
   return forEach(out, () => rng.uniformIn(-k, k) + rng.uniformIn(-k, k));
 }
@@ -64,6 +84,7 @@ export function initIdentity(out: Matrix, scale = 1): Matrix {
  * distributed. Rows are orthonormal when rows ≤ cols, columns when rows ≥ cols.
  */
 export function initOrthogonal(out: Matrix, rng: Rng, gain = 1): Matrix {
+  if (skipsInit(rng)) return out;
   const tall = out.rows >= out.cols;
   const n = tall ? out.rows : out.cols; // length of each vector
   const k = tall ? out.cols : out.rows; // number of orthonormal vectors

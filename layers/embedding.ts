@@ -18,6 +18,7 @@
 import { Matrix, shapeOf, type DType } from '../engine/matrix.js';
 import { resolveCreateOptions, type CreateOptions } from '../engine/create.js';
 import type { Rng } from '../engine/rng.js';
+import { skipsInit } from '../engine/init.js';
 
 export interface Embedding {
   /** E [V, d]: row j is e_j. */
@@ -76,12 +77,13 @@ export function createEmbedding(first: EmbeddingConfig | number, second?: Create
   const weight = Matrix.zeros(vocabSize, dim, dtype);
   const init = opts.init ?? 'normal';
   const w = weight.data;
+  const draw = !skipsInit(rng); // NO_INIT: E is loaded right after, leave it at zero
   if (init === 'normal') {
     const std = opts.std ?? 1;
-    for (let i = 0; i < w.length; i++) w[i] = rng.normal(0, std);
+    if (draw) for (let i = 0; i < w.length; i++) w[i] = rng.normal(0, std);
   } else if (init === 'uniform') {
     const limit = 0.5 / dim;
-    for (let i = 0; i < w.length; i++) w[i] = rng.uniformIn(-limit, limit);
+    if (draw) for (let i = 0; i < w.length; i++) w[i] = rng.uniformIn(-limit, limit);
   } else if (init !== 'zeros') {
     throw new Error(`createEmbedding: expected init 'normal', 'uniform' or 'zeros', got '${String(init)}'`);
   }

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   Matrix, Rng, gemm, initIdentity, initNormal, initOrthogonal, initPytorchBiasPair, initPytorchDefault, initUniform, initXavierNormal,
-  initXavierUniform, type RngState,
+  initXavierUniform, NO_INIT, skipsInit, type RngState,
 } from '../../engine/index.js';
+import { createCell } from '../../layers/cells/create-cell.js';
+import { createEmbedding } from '../../layers/embedding.js';
 
 const N = 100_000;
 
@@ -268,5 +270,30 @@ describe('initialisers', () => {
     const qqt = gemm(Matrix.zeros(6, 6, 'float64'), q, q, false, true);
     for (let r = 0; r < 6; r++) for (let c = 0; c < 6; c++) expect(Math.abs(qqt.get(r, c) - (r === c ? 4 : 0))).toBeLessThan(1e-12);
     expect(initOrthogonal(Matrix.zeros(6, 6, 'float64'), new Rng(9), 2).toArray()).toEqual(q.toArray());
+  });
+});
+
+describe('NO_INIT: constructors whose weights are loaded right after draw nothing', () => {
+  it('every initialiser leaves its matrix as allocated (zeros) when given NO_INIT, and draws with any other generator', () => {
+    const inits: [string, (m: Matrix, rng: Rng) => Matrix][] = [
+      ['uniform', (m, rng) => initUniform(m, rng, -1, 1)], ['normal', (m, rng) => initNormal(m, rng)],
+      ['xavier uniform', (m, rng) => initXavierUniform(m, rng)], ['xavier normal', (m, rng) => initXavierNormal(m, rng)],
+      ['pytorch', (m, rng) => initPytorchDefault(m, rng, 4)], ['pytorch bias pair', (m, rng) => initPytorchBiasPair(m, rng, 4)],
+      ['orthogonal', (m, rng) => initOrthogonal(m, rng)],
+    ];
+    for (const [name, init] of inits) {
+      expect(init(Matrix.zeros(5, 4, 'float64'), NO_INIT).toArray().flat().every((v) => v === 0), name).toBe(true);
+      expect(init(Matrix.zeros(5, 4, 'float64'), new Rng(3)).toArray().flat().some((v) => v !== 0), name).toBe(true);
+    }
+    expect(skipsInit(NO_INIT)).toBe(true);
+    expect(skipsInit(new Rng(0))).toBe(false);
+  });
+
+  it('createEmbedding and createCell with NO_INIT: zero weights (the LSTM forget-gate bias still 1)', () => {
+    const embedding = createEmbedding({ vocabSize: 6, dim: 3 }, { rng: NO_INIT });
+    expect(embedding.weight.toArray().flat().every((v) => v === 0)).toBe(true);
+    const cell = createCell({ kind: 'lstm', inputSize: 3, hiddenSize: 4, forgetBias: 1 }, { rng: NO_INIT });
+    const values = Object.values(cell.params).flatMap((p) => p.toArray().flat());
+    expect(values.filter((v) => v !== 0)).toEqual([1, 1, 1, 1]);
   });
 });

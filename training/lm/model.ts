@@ -29,6 +29,7 @@
 import { crossEntropy } from '../../engine/cross-entropy.js';
 import { Matrix, zero, type DType } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
+import { NO_INIT } from '../../engine/init.js';
 import { namedParameters, type NamedParameters } from '../../layers/architectures.js';
 import type { CellKind, RecurrentCell } from '../../layers/cells/cell.js';
 import { CELL_KINDS, createCell, type CreateCellOptions } from '../../layers/cells/create-cell.js';
@@ -471,7 +472,7 @@ export function languageModelFromJSON(json: unknown, source = 'model'): Language
   // At least W_aa [H, H] per layer and W_ya [V, H]: checked before anything is allocated.
   const needed = config.layers * config.hidden * config.hidden + vocab.size * config.hidden;
   checkConfigAgainstWeights(needed, j.weights as Record<string, MatrixJSON>, fail, `${config.cell}, hidden ${config.hidden}, ${config.layers} layer(s)`);
-  const model = createLanguageModel({ ...config, vocab }, { rng: new Rng(0) });
+  const model = createLanguageModel({ ...config, vocab }, { rng: NO_INIT }); // every weight comes from the file
   const params = lmParameters(model);
   const weights = withCurrentNames(j.weights as Record<string, MatrixJSON>, lmFormerNames(model));
   copyWeightsFromJSON(params, weights, fail, `this ${config.cell} model (${config.layers} layer(s))`);

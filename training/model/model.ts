@@ -31,6 +31,7 @@
 import { copyInto, type DType, type Matrix } from '../../engine/matrix.js';
 import { Rng, type RngState } from '../../engine/rng.js';
 import { DEFAULT_SEED } from '../../engine/create.js';
+import { NO_INIT } from '../../engine/init.js';
 import { sigmoidScalar } from '../../engine/activations.js';
 import {
   concatDirections, createEncoderWorkspace, encoderForward, oneToManyStepFunction, type NamedParameters,
@@ -194,10 +195,11 @@ export class Model<S extends ModelShape = ModelShape> {
   readonly rng: Rng;
   private readonly workspaces = new Map<string, NetworkWorkspace>();
 
-  constructor(config: ResolvedModelConfig & { shape: S }, rng: Rng) {
+  /** `init` draws the initial weights (default `rng`; NO_INIT when they are loaded right after). */
+  constructor(config: ResolvedModelConfig & { shape: S }, rng: Rng, init: Rng = rng) {
     this.config = config;
     this.rng = rng;
-    this.network = buildNetwork(config, rng);
+    this.network = buildNetwork(config, init);
     const { params, grads } = networkParameters(this.network);
     this.parameters = params;
     this.gradients = grads;
@@ -486,7 +488,7 @@ export function modelFromJSON(json: unknown, source = 'model JSON'): Model {
   const what = configSummary(config);
   checkModelSize(`${source}`, minimumWeights(config), what);
   checkConfigAgainstWeights(minimumWeights(config), weights, fail, what);
-  const model = new Model(config, new Rng(DEFAULT_SEED));
+  const model = new Model(config, new Rng(DEFAULT_SEED), NO_INIT); // every weight comes from the file
   copyWeightsFromJSON(model.parameters, weights, fail, `this ${what} model`);
   return model;
 }
