@@ -7,7 +7,7 @@ import { isInputError } from '../training/core/errors.js';
 import { UsageError } from './args.js';
 import type { Command } from './command.js';
 import { prepareBackends } from './backend.js';
-import { commands } from './commands/index.js';
+import { COMMAND_NAMES, loadCommand, loadCommands } from './commands/index.js';
 import { TRAINING_COMMANDS, reportExitCode, runInWorker, workerArguments } from './interrupt.js';
 
 function usage(list: Command[]): string {
@@ -25,21 +25,21 @@ function packageVersion(): string {
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    console.log(usage(commands));
+    console.log(usage(await loadCommands()));
     return name ? 0 : 2;
   }
   if (name === '--version' || name === '-v' || name === 'version') {
     console.log(packageVersion());
     return 0;
   }
-  const command = commands.find((c) => c.name === name);
-  if (!command) {
-    console.error(`seqgrad: unknown command '${name}' (one of: ${commands.map((c) => c.name).join(', ')})`);
+  if (!COMMAND_NAMES.includes(name)) {
+    console.error(`seqgrad: unknown command '${name}' (one of: ${COMMAND_NAMES.join(', ')})`);
     return 2;
   }
   try {
-    await prepareBackends();
-    return await command.run(rest);
+    // Only this command's module is loaded (cli/commands/index.ts), while the backends are prepared.
+    const [command] = await Promise.all([loadCommand(name), prepareBackends()]);
+    return await (command as Command).run(rest);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     const text = message.replace(/^seqgrad /, '');

@@ -42,6 +42,9 @@ await build({
   // the data-parallel worker threads' entry (training/parallel/pool.ts finds it next to the bundle that starts it)
   entryPoints: { cli: 'cli/main.ts', 'parallel-worker': 'training/parallel-worker.ts' },
   outdir: 'dist',
+  // Each command in its own chunk (cli/commands/index.ts imports them on demand): a command reads only its code.
+  splitting: true,
+  chunkNames: 'cli-chunks/[name]-[hash]',
   banner: { js: '#!/usr/bin/env node' },
 });
 

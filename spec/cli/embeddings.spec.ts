@@ -4,8 +4,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { analogyCommand, debiasCommand, evalAnalogiesCommand, similarCommand, tsneCommand } from '../../cli/commands/embeddings.js';
-import { commands } from '../../cli/commands/index.js';
+import { loadCommands } from '../../cli/commands/index.js';
 import { sentimentCommand } from '../../cli/commands/sentiment.js';
+
+const commands = await loadCommands();
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seqgrad-emb-cli-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

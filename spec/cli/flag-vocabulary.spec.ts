@@ -8,9 +8,11 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Command } from '../../cli/command.js';
-import { commands } from '../../cli/commands/index.js';
+import { loadCommands } from '../../cli/commands/index.js';
 import { CELL_KINDS } from '../../layers/cells/create-cell.js';
 import { repoRoot } from './helpers.js';
+
+const commands = await loadCommands();
 
 interface FlagLine {
   help: string;

@@ -9,8 +9,10 @@ import * as path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { helpText } from '../../cli/args.js';
 import type { Command } from '../../cli/command.js';
-import { commands } from '../../cli/commands/index.js';
+import { COMMAND_NAMES, loadCommand, loadCommands } from '../../cli/commands/index.js';
 import { repoRoot, runSeqgrad } from './helpers.js';
+
+const commands = await loadCommands();
 
 /** What `run(argv)` prints with console.log. */
 async function printed(run: () => Promise<number> | number): Promise<string> {
@@ -42,6 +44,13 @@ function runOnFlagLines(help: string): string[] {
 
 describe('--help of every command', () => {
   afterEach(() => { vi.restoreAllMocks(); });
+
+  it('the command index names every command (known before any is loaded) in the order of the loaded ones; one loads alone', async () => {
+    expect(commands.map((c) => c.name)).toEqual(COMMAND_NAMES);
+    expect(COMMAND_NAMES).toContain('sample');
+    expect((await loadCommand('tsne'))?.name).toBe('tsne');
+    expect(await loadCommand('no-such-command')).toBeNull();
+  });
 
   it('the formatter puts a long choice list on its own line', () => {
     const help = helpText('x', 'y', { cell: { type: 'string', description: 'recurrent cell', choices: ['rnn', 'gru', 'gru-simple', 'lstm-peephole'], default: 'lstm' } });

@@ -2,8 +2,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { commands } from '../../cli/commands/index.js';
+import { loadCommands } from '../../cli/commands/index.js';
 import { nplmCommand } from '../../cli/commands/nplm.js';
+
+const commands = await loadCommands();
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seqgrad-nplm-cli-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -116,4 +116,13 @@ describe('the packed package, installed into a fresh project', () => {
       tree: 2, file: 'seqgrad', gpu: 'object',
     });
   }, 120_000);
+
+  it('runs the installed seqgrad command: its entry and the command chunks it loads on demand are shipped', async () => {
+    const bin = path.join(app, 'node_modules/seqgrad/dist/cli.js');
+    const help = await run(process.execPath, [bin, 'sample', '--help'], { cwd: app });
+    expect(help.stdout).toContain('--temperature');
+    const unknown = await run(process.execPath, [bin, 'no-such-command'], { cwd: app }).catch((err: { code: number; stderr: string }) => err);
+    expect(unknown).toMatchObject({ code: 2 });
+    expect((unknown as { stderr: string }).stderr).toContain("unknown command 'no-such-command' (one of: start, gradcheck,");
+  }, 120_000);
 });
