@@ -83,6 +83,8 @@ export function loadModelFile(path: string): LoadedModel {
       };
     }
     case MODEL_FILE_KIND: {
+      // A tagger's file is a Model API file with its vocabulary beside it: exported as the tagger it is.
+      if (json.tagger !== undefined) return fromExportable(taggerExportable(taggerFromJSON(json as unknown as TaggerJSON, source)));
       const model = modelFromJSON(json, source);
       return {
         kind: MODEL_API_KIND, summary: model.summary, exportable: modelExportable(model),

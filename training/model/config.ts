@@ -13,7 +13,9 @@
  *     "vocabSize": V,              input token ids in [0, V) (the source vocabulary of an encoder-decoder)
  *     "embeddingDim": d,           0 = one-hot inputs of width V (many-to-one and many-to-many only)
  *     "rnn": { "cell": CellKind, "hidden": H, "layers": L, "bidirectional": bool, "residual": bool,
- *              "activation"?: "tanh" | "relu" (rnn only) },
+ *              "activation"?: "tanh" | "relu" (rnn only),
+ *              "dropout"?: p, "dropoutMode"?: "between" | "variational", "layerNorm"?: true
+ *              (training/core/rnn-regularization.ts: written only when set) },
  *     "head": "softmax" | "sigmoid", K = "outputSize" classes or labels (one-to-many: V;
  *              encoder-decoder: the target vocabulary); generating shapes have a softmax head,
  *     "startToken"?: id fed at step 1 of one-to-many (absent: x⟨1⟩ = ∅) and of the decoder (required),
@@ -32,12 +34,14 @@ import type { CellKind } from '../../layers/cells/cell.js';
 import { CELL_KINDS } from '../../layers/cells/create-cell.js';
 import type { HeadKind } from '../../layers/heads.js';
 import { InputError } from '../core/errors.js';
+import { resolveRnnRegularization, type RnnRegularization } from '../core/rnn-regularization.js';
 
 export type ModelShape = 'many-to-one' | 'many-to-many' | 'one-to-many' | 'encoder-decoder';
 
 export const MODEL_SHAPES: readonly ModelShape[] = ['many-to-one', 'many-to-many', 'one-to-many', 'encoder-decoder'];
 
-export interface RecurrentConfig {
+/** The stack; dropout (in fit only) and layer normalisation as the trainers have them (rnn-regularization.ts). */
+export interface RecurrentConfig extends RnnRegularization {
   cell: CellKind;
   /** H per direction. */
   hidden: number;
@@ -70,7 +74,7 @@ export interface ModelConfig {
 
 /** A config with every default filled in: what a model file stores. */
 export interface ResolvedModelConfig extends ModelConfig {
-  rnn: Required<Omit<RecurrentConfig, 'activation'>> & Pick<RecurrentConfig, 'activation'>;
+  rnn: Required<Omit<RecurrentConfig, 'activation' | keyof RnnRegularization>> & Pick<RecurrentConfig, 'activation' | keyof RnnRegularization>;
   head: HeadKind;
   outputSize: number;
   dtype: DType;
@@ -124,6 +128,11 @@ export function resolveModelConfig(json: unknown, source = 'model config'): Reso
   };
   if (cell === 'rnn') rnn.activation = oneOf(r, 'activation', ['tanh', 'relu'] as const, 'tanh', 'rnn.activation');
   else if (r.activation !== undefined) fail(`expected no rnn.activation for a '${cell}' cell (only 'rnn' has one), got ${describe(r.activation)}`);
+  try {
+    Object.assign(rnn, resolveRnnRegularization('rnn', r, cell));
+  } catch (err) {
+    fail((err as Error).message);
+  }
 
   const generates = shape === 'one-to-many' || shape === 'encoder-decoder';
   const head = oneOf(json, 'head', ['softmax', 'sigmoid'] as const, 'softmax');

@@ -3,8 +3,8 @@
  * building, forward and backward through the architectures of layers/architectures.ts — against
  * central differences of `loss` on the same batch, float64, ragged sequences (batch > 1, masks).
  * The pieces have their own checks (check/cases/wrappers-cases.ts); these check their assembly
- * from a config: one-hot inputs, a residual stack and a sigmoid head per step; and a
- * bidirectional encoder bridged to its decoder.
+ * from a config: one-hot inputs, a residual stack and a sigmoid head per step; a bidirectional
+ * encoder bridged to its decoder; layer-normalised cells from the config.
  */
 import { Rng } from '../../engine/rng.js';
 import type { GradCheckCase } from '../check/gradcheck.js';
@@ -43,5 +43,10 @@ export const modelCases: GradCheckCase[] = [
     { shape: 'encoder-decoder', vocabSize: 6, embeddingDim: 3, rnn: { cell: 'lstm', hidden: 2, bidirectional: true }, outputSize: 5, startToken: 0, decoderEmbeddingDim: 2 },
     { inputs: [[1, 2, 3, 4], [5], [2, 4, 1]], targets: [[4, 3, 2, 1], [3, 1], [1, 2, 3, 4, 1]] },
     60,
+  ),
+  modelCase(
+    'Model many-to-one: embedding → layer-normalised LSTM (rnn.layerNorm) → softmax, ragged',
+    { shape: 'many-to-one', vocabSize: 5, embeddingDim: 3, rnn: { cell: 'lstm', hidden: 3, layerNorm: true }, outputSize: 3 },
+    { inputs: [[1, 2, 3], [4], [2, 2]], targets: [0, 2, 1] },
   ),
 ];

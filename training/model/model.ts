@@ -19,7 +19,11 @@
  *   puts the weights of the best validation back (also after any other stop). Checkpoints go to a
  *   CheckpointSink (model-file.ts `checkpointFile`: atomic writes) every `every` steps and at the
  *   end (the run's state at its last step, before the best weights are put back: save the model
- *   itself with saveModel); `fit(data, { resume })` continues one bit-identically.
+ *   itself with saveModel); `fit(data, { resume })` continues one bit-identically. `dropLast`
+ *   keeps every batch full (an epoch is ⌊n/B⌋ steps); `gradient` replaces the model's own forward
+ *   and backward of a batch (a data-parallel step plugs in there: training/tagger/parallel.ts).
+ * - Dropout (config rnn.dropout) draws its masks in fit only, from the shuffling Rng; evaluate and
+ *   predict run without.
  * - The loss is the head's cross-entropy (softmax) or binary cross-entropy (sigmoid), the mean over
  *   the valid predictions of a batch (every sequence's label; every valid step's target).
  * - Randomness: one Rng (createModel's `rng`, default `new Rng(DEFAULT_SEED)`) initialises the
@@ -36,7 +40,9 @@ import { sigmoidScalar } from '../../engine/activations.js';
 import {
   concatDirections, createEncoderWorkspace, encoderForward, oneToManyStepFunction, type NamedParameters,
 } from '../../layers/architectures.js';
+import type { DropoutMode } from '../../layers/dropout.js';
 import { copyLayerStates, type LayerState } from '../../layers/stacked.js';
+import { trainingDropout } from '../core/rnn-regularization.js';
 import { sampleSequence, type TokenChoiceOptions } from '../decode/sampling.js';
 import { InputError } from '../core/errors.js';
 import {
@@ -52,7 +58,7 @@ import { checkData, longestSequences, makeBatch, type Batch, type SequenceData }
 import { configSummary, minimumWeights, resolveModelConfig, type ModelConfig, type ModelShape, type ResolvedModelConfig } from './config.js';
 import {
   buildNetwork, createNetworkWorkspace, networkBackward, networkForward, networkLogits, networkParameters, networkZeroGrads,
-  type Network, type NetworkWorkspace,
+  type Network, type NetworkInit, type NetworkWorkspace,
 } from './network.js';
 
 /** The seed of the Rng a model draws from when createModel is given none. */
@@ -64,6 +70,8 @@ export interface CreateModelOptions {
   rng?: Rng;
   /** 'float32' (default) or 'float64' (gradient checks); the config's dtype, if it has one, must agree. */
   dtype?: DType;
+  /** How the initial weights are drawn beyond the layers' defaults (embedding std, LSTM forget-gate bias); not saved. */
+  init?: NetworkInit;
 }
 
 /** A model file: the resolved config and every weight by name, exact (matrixToJSON). */
@@ -122,6 +130,18 @@ export interface FitOptions extends Omit<LoopControls, 'onProgress'> {
   maxSteps?: number;
   /** Sequences per batch (default 32, at most the data's size). */
   batchSize?: number;
+  /**
+   * Drop each epoch's last batch when it would be smaller than batchSize (PyTorch's drop_last):
+   * every step sees B sequences, an epoch is ⌊n/B⌋ steps and the next one reshuffles (default false).
+   */
+  dropLast?: boolean;
+  /**
+   * The gradient of one batch in place of the model's own forward and backward: given the batch's
+   * sequence indices into the data, leave ∂L/∂θ of the batch's mean loss in `model.gradients` and
+   * return that loss. A data-parallel step plugs in here (worker threads over the model's shared
+   * weights, training/parallel/; e.g. training/tagger/parallel.ts). Dropout is then the hook's.
+   */
+  gradient?: (indices: readonly number[]) => number;
   /** Default { kind: 'adam', lr: 0.01 }; `schedule` sets a learning-rate schedule. */
   optimizer?: OptimizerConfig;
   /** Default global-norm clipping at 5; null: none. */
@@ -195,11 +215,11 @@ export class Model<S extends ModelShape = ModelShape> {
   readonly rng: Rng;
   private readonly workspaces = new Map<string, NetworkWorkspace>();
 
-  /** `init` draws the initial weights (default `rng`; NO_INIT when they are loaded right after). */
-  constructor(config: ResolvedModelConfig & { shape: S }, rng: Rng, init: Rng = rng) {
+  /** `init.rng` draws the initial weights (default `rng`; NO_INIT when they are loaded right after). */
+  constructor(config: ResolvedModelConfig & { shape: S }, rng: Rng, init: NetworkInit & { rng?: Rng } = {}) {
     this.config = config;
     this.rng = rng;
-    this.network = buildNetwork(config, init);
+    this.network = buildNetwork(config, init.rng ?? rng, init);
     const { params, grads } = networkParameters(this.network);
     this.parameters = params;
     this.gradients = grads;
@@ -238,12 +258,13 @@ export class Model<S extends ModelShape = ModelShape> {
 
   /**
    * The whole forward and backward of one batch: zeroes every gradient, then leaves ∂L/∂θ of the
-   * mean loss in `gradients`; returns the loss.
+   * mean loss in `gradients`; returns the loss. `dropout`: the stack's masks (fit draws them when
+   * the config has dropout; off by default).
    */
-  lossAndGradients(batch: Batch, capacity: { inputSteps: number; targetSteps: number } = batch): number {
+  lossAndGradients(batch: Batch, capacity: { inputSteps: number; targetSteps: number } = batch, dropout?: DropoutMode): number {
     const ws = this.workspaceFor(batch, capacity);
     networkZeroGrads(this.network);
-    const { loss } = networkForward(this.network, ws, batch, this.config, 'mean');
+    const { loss } = networkForward(this.network, ws, batch, this.config, 'mean', dropout);
     networkBackward(this.network, ws, this.config);
     return loss;
   }
@@ -358,7 +379,7 @@ export class Model<S extends ModelShape = ModelShape> {
     if (patience !== undefined && !(Number.isInteger(patience) && patience >= 1)) throw new InputError(`${op}: expected earlyStopping.patience to be an integer ≥ 1, got ${patience}`);
     checkGradientClip(op, opts.clip);
     const B = Math.min(checkBatchSize(op, opts.batchSize ?? 32), n);
-    const stepsPerEpoch = Math.ceil(n / B);
+    const stepsPerEpoch = opts.dropLast ? Math.floor(n / B) : Math.ceil(n / B);
     const validateEvery = positiveSteps(op, 'validateEvery', opts.validateEvery ?? stepsPerEpoch);
     const checkpointEvery = positiveSteps(op, 'checkpoint.every', opts.checkpoint?.every ?? stepsPerEpoch);
     const { totalSteps, reason } = stepBudget(op, { epochs: opts.epochs, maxSteps: opts.maxSteps }, stepsPerEpoch);
@@ -370,6 +391,7 @@ export class Model<S extends ModelShape = ModelShape> {
     });
     const capacity = longestSequences(this.config, data);
     const rng = opts.rng ?? this.rng;
+    const dropout = trainingDropout(this.config.rnn, rng);
     const saved = opts.resume;
     if (saved) rng.setState(saved.rng);
     const losses = saved ? new LossHistory([...saved.losses.values], saved.smoothedLoss, saved.losses.firstStep) : new LossHistory();
@@ -415,16 +437,16 @@ export class Model<S extends ModelShape = ModelShape> {
       timeLimitSeconds: opts.timeLimitSeconds, signal: opts.signal, now: opts.now,
       onProgress: opts.onProgress,
       step: () => {
-        if (cursor >= order.length) {
+        if (cursor >= order.length || (opts.dropLast && cursor + B > order.length)) {
           order = rng.permutation(n);
           cursor = 0;
         }
-        const batch = this.batch(data, order.slice(cursor, cursor + B));
+        const indices = order.slice(cursor, cursor + B);
         cursor += B;
-        const loss = this.lossAndGradients(batch, capacity);
+        const loss = opts.gradient ? opts.gradient(indices) : this.lossAndGradients(this.batch(data, indices), capacity, dropout);
         update(step + 1, loss, kept);
         step++;
-        return { loss, epoch: step / stepsPerEpoch, units: batch.size };
+        return { loss, epoch: step / stepsPerEpoch, units: indices.length };
       },
       afterStep: (p) => {
         let stop: StopReason | undefined;
@@ -467,7 +489,7 @@ export function createModel<S extends ModelShape>(config: ModelConfig & { shape:
   }
   const resolved = resolveModelConfig(opts.dtype ? { ...config, dtype: opts.dtype } : config, `${op}: config`);
   checkModelSize(op, minimumWeights(resolved), configSummary(resolved));
-  return new Model(resolved as ResolvedModelConfig & { shape: S }, opts.rng ?? new Rng(DEFAULT_SEED));
+  return new Model(resolved as ResolvedModelConfig & { shape: S }, opts.rng ?? new Rng(DEFAULT_SEED), opts.init);
 }
 
 /**
@@ -488,7 +510,7 @@ export function modelFromJSON(json: unknown, source = 'model JSON'): Model {
   const what = configSummary(config);
   checkModelSize(`${source}`, minimumWeights(config), what);
   checkConfigAgainstWeights(minimumWeights(config), weights, fail, what);
-  const model = new Model(config, new Rng(DEFAULT_SEED), NO_INIT); // every weight comes from the file
+  const model = new Model(config, new Rng(DEFAULT_SEED), { rng: NO_INIT }); // every weight comes from the file
   copyWeightsFromJSON(model.parameters, weights, fail, `this ${what} model`);
   return model;
 }

@@ -27,6 +27,8 @@ import {
 import { createEmbedding, type Embedding } from '../../layers/embedding.js';
 import { createOutputHead, type HeadTargets } from '../../layers/heads.js';
 import { createStackedRnn, type LayerState, type StackedRnn } from '../../layers/stacked.js';
+import type { DropoutMode } from '../../layers/dropout.js';
+import { stackRegularizationOf } from '../core/rnn-regularization.js';
 import type { Batch } from './batches.js';
 import type { ResolvedModelConfig } from './config.js';
 
@@ -36,28 +38,40 @@ export type Network =
   | { shape: 'one-to-many'; model: OneToManyModel }
   | { shape: 'encoder-decoder'; encoder: SequenceEncoder; decoder: OneToManyModel };
 
-function stack(config: ResolvedModelConfig, inputSize: number, hiddenSize: number, bidirectional: boolean, rng: Rng): StackedRnn {
+/**
+ * How fresh weights are drawn, beyond the layers' defaults (not part of the config: a loaded
+ * model has its file's weights). `embeddingStd`: E ~ N(0, std²) (default 1); `forgetBias`: the
+ * LSTM cells' initial b_f (default: drawn like the other biases).
+ */
+export interface NetworkInit {
+  embeddingStd?: number;
+  forgetBias?: number;
+}
+
+function stack(config: ResolvedModelConfig, inputSize: number, hiddenSize: number, bidirectional: boolean, rng: Rng, init: NetworkInit): StackedRnn {
   const { rnn, dtype } = config;
   return createStackedRnn({
     kind: rnn.cell, inputSize, hiddenSize, numLayers: rnn.layers, bidirectional, residual: rnn.residual, rng, dtype,
     ...(rnn.cell === 'rnn' ? { activation: rnn.activation } : {}),
+    ...(init.forgetBias !== undefined && rnn.cell.startsWith('lstm') ? { forgetBias: init.forgetBias } : {}),
+    ...stackRegularizationOf(rnn),
   });
 }
 
-function embedding(vocab: number, dim: number, config: ResolvedModelConfig, rng: Rng): Embedding | null {
-  return dim > 0 ? createEmbedding(vocab, dim, rng, { dtype: config.dtype }) : null;
+function embedding(vocab: number, dim: number, config: ResolvedModelConfig, rng: Rng, init: NetworkInit): Embedding | null {
+  return dim > 0 ? createEmbedding({ vocabSize: vocab, dim, std: init.embeddingStd }, { rng, dtype: config.dtype }) : null;
 }
 
 /** Fresh layers for a (resolved) config, every weight drawn from `rng` in the order input → stack → head. */
-export function buildNetwork(config: ResolvedModelConfig, rng: Rng): Network {
+export function buildNetwork(config: ResolvedModelConfig, rng: Rng, init: NetworkInit = {}): Network {
   const { dtype, rnn } = config;
-  const emb = embedding(config.vocabSize, config.embeddingDim, config, rng);
+  const emb = embedding(config.vocabSize, config.embeddingDim, config, rng, init);
   const inputSize = emb ? config.embeddingDim : config.vocabSize;
-  const encoderStack = stack(config, inputSize, rnn.hidden, rnn.bidirectional, rng);
+  const encoderStack = stack(config, inputSize, rnn.hidden, rnn.bidirectional, rng, init);
   if (config.shape === 'encoder-decoder') {
     const dt = config.decoderEmbeddingDim as number;
-    const targetEmbedding = createEmbedding(config.outputSize, dt, rng, { dtype });
-    const decoderStack = stack(config, dt, encoderStack.layers[0].outputSize, false, rng);
+    const targetEmbedding = createEmbedding({ vocabSize: config.outputSize, dim: dt, std: init.embeddingStd }, { rng, dtype });
+    const decoderStack = stack(config, dt, encoderStack.layers[0].outputSize, false, rng, init);
     const head = createOutputHead('softmax', decoderStack.outputSize, config.outputSize, rng, { dtype });
     return {
       shape: 'encoder-decoder', encoder: createEncoder(encoderStack, emb),
@@ -119,29 +133,30 @@ function targetsOf(batch: Batch): HeadTargets {
 
 /**
  * The loss of a batch (and the head's ∂L/∂Z kept for `networkBackward`). `reduction` 'mean'
- * averages over valid predictions (entries for a sigmoid head), 'sum' adds them up.
+ * averages over valid predictions (entries for a sigmoid head), 'sum' adds them up. `dropout`:
+ * the stacks' dropout in this call (training; off by default).
  */
 export function networkForward(
-  net: Network, nws: NetworkWorkspace, batch: Batch, config: ResolvedModelConfig, reduction: 'sum' | 'mean',
+  net: Network, nws: NetworkWorkspace, batch: Batch, config: ResolvedModelConfig, reduction: 'sum' | 'mean', dropout?: DropoutMode,
 ): NetworkLoss {
   const input = batch.oneHot ?? batch.inputIds;
   const mask = batch.inputMask ?? undefined;
   if (net.shape === 'many-to-one' && nws.shape === 'many-to-one') {
-    return manyToOneForward(net.model, nws.ws, input, targetsOf(batch), { mask, reduction });
+    return manyToOneForward(net.model, nws.ws, input, targetsOf(batch), { mask, reduction, dropout });
   }
   if (net.shape === 'many-to-many' && nws.shape === 'many-to-many') {
-    return manyToManyForward(net.model, nws.ws, input, targetsOf(batch), { mask, reduction });
+    return manyToManyForward(net.model, nws.ws, input, targetsOf(batch), { mask, reduction, dropout });
   }
   const targets = batch.targetIds as Int32Array;
   const targetMask = batch.targetMask ?? undefined;
   if (net.shape === 'one-to-many' && nws.shape === 'one-to-many') {
-    return oneToManyForward(net.model, nws.ws, targets, { first: config.startToken, mask: targetMask, reduction });
+    return oneToManyForward(net.model, nws.ws, targets, { first: config.startToken, mask: targetMask, reduction, dropout });
   }
   if (net.shape === 'encoder-decoder' && nws.shape === 'encoder-decoder') {
-    const { finalState } = encoderForward(net.encoder, nws.encoder, input, { mask });
+    const { finalState } = encoderForward(net.encoder, nws.encoder, input, { mask, dropout });
     nws.finalState = finalState;
     const h0 = config.rnn.bidirectional ? concatDirections(finalState) : finalState;
-    return oneToManyForward(net.decoder, nws.decoder, targets, { first: config.startToken, h0, mask: targetMask, reduction });
+    return oneToManyForward(net.decoder, nws.decoder, targets, { first: config.startToken, h0, mask: targetMask, reduction, dropout });
   }
   throw new Error(`networkForward: expected a workspace of this ${net.shape} network, got one of a ${nws.shape} network`);
 }

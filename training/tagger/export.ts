@@ -3,7 +3,7 @@
  * cells (uni- or bidirectional) → linear [1, W] at every step → sigmoid, under PyTorch's names,
  * with model 'tagger' and app = { config: TaggerConfig, vocabulary } in `__metadata__`.
  */
-import { Rng } from '../../engine/rng.js';
+import { NO_INIT } from '../../engine/init.js';
 import { InputError } from '../core/errors.js';
 import {
   exportable, loadNetFromFile, readModelSafetensors, saveModelSafetensors, type ExportableModel, type ModelDocument, type SequenceNet,
@@ -34,7 +34,7 @@ export function taggerFromTensors(tensors: Record<string, SafeTensor>, doc: Mode
   try {
     tagger = createTagger({
       vocab: Vocabulary.fromJSON(doc.app.vocabulary as VocabularyJSON), ...doc.app.config as Partial<TaggerConfig>,
-    }, { rng: new Rng(0) });
+    }, { rng: NO_INIT }); // the weights come from the tensors
   } catch (err) {
     throw new InputError(`${source}: bad tagger config or vocabulary: ${(err as Error).message}`);
   }

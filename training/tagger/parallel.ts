@@ -20,7 +20,7 @@ import {
   createManyToManyWorkspace, encoderForward, manyToManyBackward, modelParameters, modelZeroGrads, type ManyToManyWorkspace,
 } from '../../layers/architectures.js';
 import { headForward } from '../../layers/heads.js';
-import { Rng } from '../../engine/rng.js';
+import { NO_INIT } from '../../engine/init.js';
 import { InputError } from '../core/errors.js';
 import { batchShares, GradientPool, threadsRefusal } from '../parallel/pool.js';
 import { buildOnSharedWeights, sharedLayout, type SharedLayout } from '../parallel/shared-weights.js';
@@ -97,7 +97,7 @@ export function createTaggerGradientJob(init: unknown, wasm: WasmBackend | null)
   const i = init as TaggerWorkerInit;
   const backend = wasm as WasmBackend; // the pool gives this job a region: always a backend
   const vocab = Vocabulary.fromJSON(i.vocab);
-  const tagger = buildOnSharedWeights(() => createTagger(vocab, i.config, new Rng(0)), weightsOf, i.weights, backend.heap);
+  const tagger = buildOnSharedWeights(() => createTagger({ vocab, ...i.config }, { rng: NO_INIT }), weightsOf, i.weights, backend.heap);
   const step = new TaggerShareStep(tagger, i.data, i.share, i.threads);
   return { grads: modelParameters(tagger.net).grads, run: (args) => step.run(i.indices, args[0], args[1]) };
 }

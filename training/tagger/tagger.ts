@@ -17,7 +17,10 @@
  *   a⟨t⟩ = [a→⟨t⟩, a←⟨t⟩]                            [T·B, 2H]    bidirectional (the notes' BRNN)
  *   ŷ⟨t⟩ = σ(W_y a⟨t⟩ + b_y)                          [T·B, 1]     sigmoid head per step
  *   L = (1/Σm) Σ_t Σ_b m⟨t⟩_b · BCE(ŷ⟨t⟩_b, y⟨t⟩_b)
- * (layers/architectures.ts createManyToMany). A unidirectional model decides ŷ⟨1⟩ from x⟨1⟩
+ * (layers/architectures.ts createManyToMany, assembled by the Model API: a tagger is a many-to-many
+ * `Model` of training/model/ with its vocabulary, trained by Model.fit — the worker threads plug in
+ * as its gradient hook — and saved as the Model's file with the vocabulary and tags beside it;
+ * files of the format before, "seqgrad.tagger", still load). A unidirectional model decides ŷ⟨1⟩ from x⟨1⟩
  * alone, so on an ambiguous first word it can at best guess the majority reading; the
  * bidirectional one sees a←⟨1⟩, which has read the whole sentence.
  *
@@ -32,31 +35,25 @@
  */
 import { nodePath } from '../io/node-builtins.js';
 import { Matrix, copyInto, shapeOf } from '../../engine/matrix.js';
-import type { DropoutMode } from '../../layers/dropout.js';
-import { resolveRnnRegularization, stackRegularizationOf, type RnnRegularization } from '../core/rnn-regularization.js';
-import { Rng } from '../../engine/rng.js';
-import {
-  createManyToMany, createManyToManyWorkspace, manyToManyBackward, manyToManyForward, manyToManyLogits,
-  modelParameters, modelZeroGrads, type ManyToManyModel, type ManyToManyWorkspace,
-} from '../../layers/architectures.js';
+import { resolveRnnRegularization, type RnnRegularization } from '../core/rnn-regularization.js';
+import type { Rng } from '../../engine/rng.js';
+import { createManyToMany, modelParameters, type ManyToManyModel } from '../../layers/architectures.js';
 import type { CellKind } from '../../layers/cells/cell.js';
-import { createEmbedding } from '../../layers/embedding.js';
-import { createOutputHead } from '../../layers/heads.js';
 import { isStackedRnn } from '../../layers/interchange.js';
-import { createStackedRnn } from '../../layers/stacked.js';
 import { readJsonFile, readTextFile, shippedDataPath, writeFileAtomic } from '../io/files.js';
-import { layerFromJSON, layerToJSON, type LayerJSON } from '../io/layer-json.js';
-import { LossHistory, createUpdate, runTrainingLoop, type LoopControls, type StopReason } from '../core/loop.js';
-import { createOptimizer } from '../core/optimizers.js';
+import { layerFromJSON, type LayerJSON } from '../io/layer-json.js';
+import type { LoopControls, StopReason } from '../core/loop.js';
 import { TaggerParallelStep } from './parallel.js';
-import { matrixFromJSON, matrixToJSON, type MatrixJSON } from '../io/tensors.js';
+import { matrixFromJSON, type MatrixJSON } from '../io/tensors.js';
 import { checkModelSize, storedWeightCount } from '../io/weights-json.js';
 import { precisionRecall, type PrecisionRecall } from '../metrics/detection.js';
 import { PAD, UNK, Vocabulary, type VocabularyJSON } from '../text/vocab.js';
-import { sigmoidScalar as sigmoid } from '../../engine/activations.js';
 import { InputError } from '../core/errors.js';
 import { conllTagIds, conllTagSet, parseConll } from './conll.js';
 import { resolveCreateOptions, type CreateOptions } from '../../engine/create.js';
+import { NO_INIT } from '../../engine/init.js';
+import type { ModelConfig } from '../model/config.js';
+import { createModel, MODEL_FILE_KIND, modelFromJSON, type FitResult, type Model, type ModelJSON } from '../model/model.js';
 
 export interface TaggedSentence {
   tokens: string[];
@@ -321,7 +318,10 @@ export interface TaggerConfig extends RnnRegularization {
 export interface Tagger {
   readonly vocab: Vocabulary;
   readonly config: TaggerConfig;
+  /** The layers (the Model's network). */
   readonly net: ManyToManyModel;
+  /** The Model API model (training/model/) that trains, predicts and is saved. */
+  readonly model: Model<'many-to-many'>;
 }
 
 /** Vocabulary of the training sentences (case kept): `<PAD>` = 0, `<EOS>`, `<UNK>`; words seen fewer than minCount times are `<UNK>`. */
@@ -358,15 +358,27 @@ export function createTagger(
   const directions = c.bidirectional ? 2 : 1, outputs = c.tags?.length ?? 1;
   checkModelSize(op, vocab.size * c.embeddingDim + directions * c.layers * c.hidden * (c.hidden + c.embeddingDim) + outputs * directions * c.hidden,
     `a ${c.cell} tagger of hidden ${c.hidden} × ${c.layers} layer(s), embedding ${c.embeddingDim}, over ${vocab.size} words`);
-  const embedding = createEmbedding({ vocabSize: vocab.size, dim: c.embeddingDim, std: 0.3, paddingIdx: 0 }, { rng });
-  const rnn = createStackedRnn({
-    kind: c.cell, inputSize: c.embeddingDim, hiddenSize: c.hidden, numLayers: c.layers,
-    bidirectional: c.bidirectional, ...(c.cell.startsWith('lstm') ? { forgetBias: 1 } : {}), ...stackRegularizationOf(c),
-  }, { rng });
-  const head = c.tags
-    ? createOutputHead({ kind: 'softmax', inputSize: rnn.outputSize, outputSize: c.tags.length }, { rng })
-    : createOutputHead({ kind: 'sigmoid', inputSize: rnn.outputSize, outputSize: 1 }, { rng });
-  return { vocab, config: c, net: createManyToMany({ rnn, head, embedding }) };
+  // E ~ N(0, 0.3²) and the LSTM's forget-gate bias 1: the tagger's initialisation (drawn in the same order as before the Model API).
+  return taggerOver(vocab, c, createModel(taggerModelConfig(vocab, c), { rng, init: { embeddingStd: 0.3, forgetBias: 1 } }));
+}
+
+/**
+ * The Model API config of a tagger (training/model/): many-to-many over the vocabulary's ids, a
+ * sigmoid per step (the name tagger) or a softmax over the tags.
+ */
+export function taggerModelConfig(vocab: Vocabulary, c: TaggerConfig): ModelConfig & { shape: 'many-to-many' } {
+  return {
+    shape: 'many-to-many', vocabSize: vocab.size, embeddingDim: c.embeddingDim,
+    rnn: { cell: c.cell, hidden: c.hidden, layers: c.layers, bidirectional: c.bidirectional, ...resolveRnnRegularization('tagger', c, c.cell) },
+    head: c.tags ? 'softmax' : 'sigmoid', outputSize: c.tags?.length ?? 1,
+  };
+}
+
+/** The tagger around its Model (whose network is the tagger's `net`). */
+function taggerOver(vocab: Vocabulary, config: TaggerConfig, model: Model): Tagger {
+  const { network } = model;
+  if (network.shape !== 'many-to-many' || !network.model.embedding) throw new Error(`tagger: expected a many-to-many model with an embedding, got ${model.summary}`);
+  return { vocab, config, net: network.model, model: model as Model<'many-to-many'> };
 }
 
 /**
@@ -454,7 +466,7 @@ export interface TaggerTrainResult {
 /**
  * `steps` Adam updates on batches drawn in a fresh seeded shuffle each pass over the sentences
  * (the same budget for any model: uni- and bidirectional taggers see the same batches given the
- * same rng seed), through the shared training loop (training/core/loop.ts).
+ * same rng seed), by Model.fit (training/model/: the shared training loop of training/core/loop.ts).
  */
 export function trainTagger(
   tagger: Tagger, sentences: readonly TaggedSentence[], opts: TaggerTrainOptions, rng: Rng,
@@ -472,18 +484,6 @@ export function trainTagger(
   });
   const encoded = sentences.map((s) => encode(tagger, s.tokens));
   const T = Math.max(...encoded.map((e) => e.length));
-  const ws = createManyToManyWorkspace(tagger.net, T, B);
-  const buf = createBatchBuffers(T, B);
-  const { params, grads } = modelParameters(tagger.net);
-  const optimizer = createOptimizer({ kind: 'adam', lr: opts.lr ?? 5e-3 }, params);
-  const update = createUpdate(params, grads, optimizer, { clip: { mode: 'norm', max: opts.clipNorm ?? 5 } });
-  const batchesPerPass = Math.floor(sentences.length / B);
-  const losses = new LossHistory();
-  let order: number[] = [];
-  let cursor = 0;
-  let done = 0;
-  // With dropout the masks come from rng too (a tagger without dropout draws nothing: the same bits as before).
-  const dropout: DropoutMode = { kind: 'sample', rng };
   const threads = opts.threads ?? 1;
   if (!(Number.isInteger(threads) && threads >= 1)) throw new InputError(`${op}: expected threads to be an integer ≥ 1, got ${threads}`);
   const unsupported = threads > 1 ? taggerParallelUnsupported(tagger) : null;
@@ -491,90 +491,45 @@ export function trainTagger(
   const parallel = threads > 1
     ? new TaggerParallelStep('tagger train', tagger, { encoded, labels: sentences.map((s) => s.labels.slice()), longest: T }, B, threads)
     : null;
-  /** One thread's gradient of the batch's mean loss into the tagger's buffers; returns that loss. */
-  const gradient = (pickIds: number[]): number => {
-    const batchSteps = fillBatch(buf, pickIds.map((i) => encoded[i]), pickIds.map((i) => sentences[i].labels));
-    const rows = batchSteps * B;
-    modelZeroGrads(tagger.net);
-    const targets = tagger.config.tags ? buf.classes.subarray(0, rows) : buf.y.rowView(0, rows);
-    const r = manyToManyForward(tagger.net, ws, buf.ids.subarray(0, rows), targets, {
-      mask: buf.mask.rowView(0, batchSteps), reduction: 'mean', dropout,
-    });
-    manyToManyBackward(tagger.net, ws);
-    return r.loss;
-  };
-  let result: ReturnType<typeof runTrainingLoop>;
+  let result: FitResult;
   try {
-    result = runTrainingLoop({
-      startStep: 0, totalSteps: steps, budgetReason: 'max-steps', losses,
+    // Model.fit: B sentences per step (dropLast: a fresh shuffle from `rng` when fewer are left), Adam, the
+    // global norm clipped; dropout masks from `rng` too. With threads, the pool computes each batch's gradient.
+    result = tagger.model.fit({ inputs: encoded.map((e) => Array.from(e)), targets: sentences.map((s) => s.labels) }, {
+      maxSteps: steps, batchSize: B, dropLast: true, optimizer: { kind: 'adam', lr: opts.lr ?? 5e-3 },
+      clip: { mode: 'norm', max: opts.clipNorm ?? 5 }, rng,
       timeLimitSeconds: opts.timeLimitSeconds, signal: opts.signal, now: opts.now, onProgress: opts.onProgress,
-      step: () => {
-        if (cursor + B > order.length) {
-          order = rng.permutation(sentences.length);
-          cursor = 0;
-        }
-        const pickIds = order.slice(cursor, cursor + B);
-        cursor += B;
-        const loss = parallel ? parallel.step(pickIds, pickIds.reduce((n, i) => n + encoded[i].length, 0)) : gradient(pickIds);
-        update(done + 1, loss);
-        done++;
-        return { loss, epoch: done / batchesPerPass, units: B };
-      },
+      ...(parallel ? { gradient: (ids: readonly number[]) => parallel.step(ids, ids.reduce((n, i) => n + encoded[i].length, 0)) } : {}),
     });
   } finally {
     parallel?.close(); // no worker thread outlives the run
   }
-  return { steps: result.steps, losses: losses.values, seconds: result.seconds, stopReason: result.stopReason };
+  return { steps: result.steps, losses: result.losses, seconds: result.seconds, stopReason: result.stopReason };
 }
 
-/** The logits z⟨t⟩ [K] of every token, row after row (length T_b·K per sentence; unknown words are `<UNK>`). */
-function sentenceLogits(tagger: Tagger, sentences: readonly (readonly string[])[], batchSize: number): Float32Array[] {
-  const K = tagger.net.head.outputSize;
-  const out: Float32Array[] = [];
-  const workspaces = new Map<string, ManyToManyWorkspace>();
-  for (let start = 0; start < sentences.length; start += batchSize) {
-    const encoded = sentences.slice(start, start + batchSize).map((s) => encode(tagger, s));
-    const B = encoded.length;
-    const T = Math.max(...encoded.map((e) => e.length));
-    const key = `${T}x${B}`;
-    let ws = workspaces.get(key);
-    if (!ws) {
-      ws = createManyToManyWorkspace(tagger.net, T, B);
-      workspaces.set(key, ws);
-    }
-    const buf = createBatchBuffers(T, B);
-    fillBatch(buf, encoded, null);
-    const { logits } = manyToManyLogits(tagger.net, ws, buf.ids, { mask: buf.mask });
-    for (let b = 0; b < B; b++) {
-      const z = new Float32Array(encoded[b].length * K);
-      for (let t = 0; t < encoded[b].length; t++) for (let k = 0; k < K; k++) z[t * K + k] = logits.get(t * B + b, k);
-      out.push(z);
-    }
-  }
-  return out;
+/** The Model's probabilities of every token: [sentence][t][k] (unknown words are `<UNK>`). */
+function sentenceProbabilities(tagger: Tagger, sentences: readonly (readonly string[])[], batchSize: number): number[][][] {
+  return tagger.model.predict(sentences.map((s) => Array.from(encode(tagger, s))), { batchSize });
 }
 
 /** ŷ⟨t⟩ for every token of every sentence, for the name tagger (sigmoid head; unknown words are `<UNK>`). */
 export function predictTagger(tagger: Tagger, sentences: readonly (readonly string[])[], batchSize = 64): Float32Array[] {
   if (tagger.config.tags) throw new Error('predictTagger: expected a name tagger (sigmoid), got a tag-set model: use predictTags');
-  return sentenceLogits(tagger, sentences, batchSize).map((z) => z.map((v) => sigmoid(v)));
+  return sentenceProbabilities(tagger, sentences, batchSize).map((rows) => Float32Array.from(rows, (p) => p[0]));
 }
 
 /** A tag-set model's choice for every token: the most probable tag id and its softmax probability. */
 export function predictTags(tagger: Tagger, sentences: readonly (readonly string[])[], batchSize = 64): { ids: Int32Array; probabilities: Float32Array }[] {
   const tags = tagger.config.tags;
   if (!tags) throw new Error('predictTags: expected a tag-set model (softmax over tags), got the name tagger: use predictTagger');
-  const K = tags.length;
-  return sentenceLogits(tagger, sentences, batchSize).map((z) => {
-    const T = z.length / K;
-    const ids = new Int32Array(T), probabilities = new Float32Array(T);
-    for (let t = 0; t < T; t++) {
-      let best = 0, max = -Infinity, sum = 0;
-      for (let k = 0; k < K; k++) if (z[t * K + k] > max) { max = z[t * K + k]; best = k; }
-      for (let k = 0; k < K; k++) sum += Math.exp(z[t * K + k] - max);
+  return sentenceProbabilities(tagger, sentences, batchSize).map((rows) => {
+    const ids = new Int32Array(rows.length), probabilities = new Float32Array(rows.length);
+    rows.forEach((p, t) => {
+      let best = 0;
+      for (let k = 1; k < p.length; k++) if (p[k] > p[best]) best = k;
       ids[t] = best;
-      probabilities[t] = 1 / sum;
-    }
+      probabilities[t] = p[best];
+    });
     return { ids, probabilities };
   });
 }
@@ -705,7 +660,17 @@ export function loadConllFile(path: string, tags?: readonly string[]): { tags: s
 // =============================================================================================
 // Saving and loading
 
-export interface TaggerJSON {
+/**
+ * A tagger's model file: a Model API file (training/model/: `kind` "seqgrad.model", the config and
+ * every weight by name) with the tagger's own part beside it — the vocabulary of its input ids and,
+ * for a tag-set model, the tag names. `loadModel` reads it as a plain many-to-many Model.
+ */
+export interface TaggerJSON extends ModelJSON {
+  tagger: { vocab: VocabularyJSON; tags?: string[] };
+}
+
+/** The file `tagger train` wrote before the Model API (still read by taggerFromJSON / loadTagger). */
+export interface LegacyTaggerJSON {
   format: 'seqgrad.tagger';
   version: 1;
   config: TaggerConfig;
@@ -716,30 +681,61 @@ export interface TaggerJSON {
 }
 
 export function taggerToJSON(tagger: Tagger): TaggerJSON {
-  const { W, b } = tagger.net.head.dense.params;
-  return {
-    format: 'seqgrad.tagger', version: 1, config: { ...tagger.config }, vocab: tagger.vocab.toJSON(),
-    embedding: matrixToJSON((tagger.net.embedding as NonNullable<ManyToManyModel['embedding']>).weight),
-    rnn: layerToJSON(tagger.net.rnn), head: { W: matrixToJSON(W), b: matrixToJSON(b as Matrix) },
-  };
+  const tags = tagger.config.tags;
+  return { ...tagger.model.toJSON(), tagger: { vocab: tagger.vocab.toJSON(), ...(tags ? { tags: [...tags] } : {}) } };
 }
 
 export function saveTagger(path: string, tagger: Tagger): void {
   writeFileAtomic(path, JSON.stringify(taggerToJSON(tagger)) + '\n');
 }
 
-/** Rebuild a tagger from its JSON; every problem is an InputError naming `source` and the field. */
-export function taggerFromJSON(json: TaggerJSON, source = 'tagger'): Tagger {
+/**
+ * Rebuild a tagger from its JSON — a Model API file with its tagger part, or the format before it
+ * (LegacyTaggerJSON); every problem is an InputError naming `source` and the field.
+ */
+export function taggerFromJSON(json: TaggerJSON | LegacyTaggerJSON, source = 'tagger'): Tagger {
   const fail = (what: string): never => { throw new InputError(`${source}: ${what}`); };
-  if (json?.format !== 'seqgrad.tagger' || json.version !== 1) {
-    return fail(`expected format "seqgrad.tagger" version 1, got ${JSON.stringify(json?.format)} version ${JSON.stringify(json?.version)}`);
+  if ((json as Partial<LegacyTaggerJSON>)?.format === 'seqgrad.tagger') return legacyTaggerFromJSON(json as LegacyTaggerJSON, source);
+  if ((json as Partial<TaggerJSON>)?.kind !== MODEL_FILE_KIND) {
+    return fail(`expected a tagger model file (kind "${MODEL_FILE_KIND}" with a "tagger" part, or format "seqgrad.tagger"), got kind ${JSON.stringify((json as Partial<TaggerJSON>)?.kind)}`);
   }
+  const part = (json as TaggerJSON).tagger;
+  if (part === null || typeof part !== 'object') return fail('expected the tagger part { vocab, tags? } beside the model (a Model API file without it is no tagger: read it with loadModel)');
+  const vocab = taggerVocabulary(part.vocab, fail);
+  const model = modelFromJSON(json, source);
+  const { config } = model;
+  if (config.shape !== 'many-to-many' || config.embeddingDim < 1 || config.vocabSize !== vocab.size) {
+    fail(`expected a many-to-many model with an embedding of the vocabulary's ${vocab.size} words, got ${model.summary}`);
+  }
+  const tags = part.tags;
+  if (tags !== undefined && !(Array.isArray(tags) && config.head === 'softmax' && tags.length === config.outputSize)) {
+    fail(`expected tags to name the ${config.outputSize} classes of the softmax head, got ${JSON.stringify(tags).slice(0, 80)}`);
+  }
+  if (tags === undefined && !(config.head === 'sigmoid' && config.outputSize === 1)) fail(`expected the name tagger's sigmoid head of 1 output (no tags given), got ${config.head} ${config.outputSize}`);
+  const { cell, hidden, layers, bidirectional, dropout, dropoutMode, layerNorm } = config.rnn;
+  const taggerConfig: TaggerConfig = {
+    embeddingDim: config.embeddingDim, hidden, bidirectional, cell, layers, ...(tags ? { tags: [...tags] } : {}),
+    ...resolveRnnRegularization(source, { dropout, dropoutMode, layerNorm }, cell),
+  };
+  return taggerOver(vocab, taggerConfig, model);
+}
+
+function taggerVocabulary(json: VocabularyJSON, fail: (what: string) => never): Vocabulary {
   let vocab: Vocabulary;
   try {
-    vocab = Vocabulary.fromJSON(json.vocab);
+    vocab = Vocabulary.fromJSON(json);
   } catch (err) {
     return fail((err as Error).message);
   }
+  if (!vocab.has(PAD) || vocab.id(PAD) !== 0 || vocab.unkId < 0) fail(`expected a vocabulary with ${PAD} at id 0 and ${UNK}, got ${vocab.tokens.slice(0, 3).join(', ')}…`);
+  return vocab;
+}
+
+/** The format before the Model API: a tagger of its config (no weights drawn), the file's embedding, stack and head copied in. */
+function legacyTaggerFromJSON(json: LegacyTaggerJSON, source: string): Tagger {
+  const fail = (what: string): never => { throw new InputError(`${source}: ${what}`); };
+  if (json.version !== 1) return fail(`expected format "seqgrad.tagger" version 1, got version ${JSON.stringify(json.version)}`);
+  const vocab = taggerVocabulary(json.vocab, fail);
   // The config's sizes must be ones the file's weights can fill: refused before the network is allocated.
   const c = json.config ?? ({} as Partial<TaggerConfig>);
   const [d, H, L] = [Number(c.embeddingDim ?? 32), Number(c.hidden ?? 32), Number(c.layers ?? 1)];
@@ -748,7 +744,7 @@ export function taggerFromJSON(json: TaggerJSON, source = 'tagger'): Tagger {
   if (Number.isFinite(needed) && needed > stored) return fail(`its config (embedding ${d}, hidden ${H} × ${L} layer(s), ${vocab.size} words) needs at least ${needed} weights, the file holds ${stored}`);
   let tagger: Tagger;
   try {
-    tagger = createTagger({ vocab, ...json.config }, { rng: new Rng(0) });
+    tagger = createTagger({ vocab, ...json.config }, { rng: NO_INIT });
   } catch (err) {
     return fail((err as Error).message);
   }
@@ -770,13 +766,21 @@ export function taggerFromJSON(json: TaggerJSON, source = 'tagger'): Tagger {
   load('embedding', embedding.weight, json.embedding);
   load('head.W', tagger.net.head.dense.params.W, json.head?.W);
   load('head.b', tagger.net.head.dense.params.b as Matrix, json.head?.b);
-  return { ...tagger, net: createManyToMany({ rnn, head: tagger.net.head, embedding }) };
+  // The stack's weights by their names (rnn.l{k}.W_x, …): every one of the model's, in the model's shapes.
+  const fromFile = modelParameters(createManyToMany({ rnn, head: tagger.net.head, embedding })).params;
+  for (const [name, into] of Object.entries(tagger.model.parameters)) {
+    if (!name.startsWith('rnn.')) continue;
+    const m = fromFile[name];
+    if (!m || m.rows !== into.rows || m.cols !== into.cols) return fail(`expected rnn weight '${name}' ${shapeOf(into)} (from the config), got ${m ? shapeOf(m) : 'none'}`);
+    copyInto(into, m);
+  }
+  return tagger;
 }
 
 export function loadTagger(path: string): Tagger {
-  let json: TaggerJSON;
+  let json: TaggerJSON | LegacyTaggerJSON;
   try {
-    json = readJsonFile<TaggerJSON>(path, 'tagger model file');
+    json = readJsonFile<TaggerJSON | LegacyTaggerJSON>(path, 'tagger model file');
   } catch (err) {
     throw new InputError((err as Error).message);
   }

@@ -4,7 +4,10 @@
  * "Invalid typed array length" or gigabytes of zeros. Each hostile file is a real saved model with
  * one configuration field blown up, so it can only be refused by the check under test.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { repoRoot } from '../../cli/helpers.js';
 import { Rng } from '../../../engine/rng.js';
 import { averageModelFactory } from '../../../training/classify/sentence-classifier.js';
 import { InputError } from '../../../training/core/errors.js';
@@ -50,8 +53,12 @@ describe('model sizes checked before allocating', () => {
     const vocab = buildTaggerVocabulary([{ tokens: ['a', 'b'], labels: [0, 1] }], 1);
     expect(inputError(() => createTagger(vocab, { hidden: 1e6 }, new Rng(1)))).toMatch(/createTagger: a lstm tagger of hidden 1000000/);
     const json = clone(taggerToJSON(createTagger(vocab, { hidden: 4, embeddingDim: 3 }, new Rng(1))));
-    json.config.layers = 100_000;
-    expect(inputError(() => taggerFromJSON(json, 'tagger file t.json'))).toMatch(/^tagger file t\.json: its config \(embedding 3, hidden 4 × 100000 layer\(s\), \d+ words\) needs at least \d+ weights, the file holds \d+$/);
+    json.config.rnn.layers = 100_000;
+    expect(inputError(() => taggerFromJSON(json, 'tagger file t.json'))).toMatch(/^tagger file t\.json: its config \(many-to-many: embedding \d+×3 → 100000-layer bidirectional lstm H=4 → sigmoid 1\) needs at least \d+ weights, the file holds \d+$/);
+    // The format before the Model API keeps its own check.
+    const legacy = JSON.parse(fs.readFileSync(path.join(repoRoot, 'spec/fixtures/tagger/names-bi.json'), 'utf8'));
+    legacy.config.layers = 100_000;
+    expect(inputError(() => taggerFromJSON(legacy, 'tagger file t.json'))).toMatch(/^tagger file t\.json: its config \(embedding 2, hidden 2 × 100000 layer\(s\), \d+ words\) needs at least \d+ weights, the file holds \d+$/);
   });
 
   it('trigger and layer files: a config or a cell larger than the stored weights', () => {

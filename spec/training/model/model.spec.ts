@@ -167,6 +167,75 @@ describe('Model.fit', () => {
   });
 });
 
+describe('Model.fit: dropLast, a gradient hook, dropout and layer normalisation, initialisation options', () => {
+  it('dropLast: every step sees batchSize sequences, an epoch is ⌊n/B⌋ steps without repeats, then a fresh shuffle', () => {
+    const data = taskFor('many-to-one'); // 48 sequences: 4 steps of 10 per epoch, 8 left out each time
+    const model = createModel(configs['many-to-one']);
+    const batches: number[][] = [];
+    const result = model.fit(data, {
+      maxSteps: 8, batchSize: 10, dropLast: true,
+      gradient: (ids) => { batches.push([...ids]); return model.lossAndGradients(model.batch(data, ids)); },
+    });
+    expect(result.epochs).toBe(2);
+    expect(batches.map((b) => b.length)).toEqual(new Array(8).fill(10));
+    for (const epoch of [batches.slice(0, 4).flat(), batches.slice(4).flat()]) expect(new Set(epoch).size).toBe(40);
+    expect(batches.slice(4).flat()).not.toEqual(batches.slice(0, 4).flat());
+  });
+
+  it('a gradient hook that computes the model\'s own gradient trains bit for bit as fit does without it', () => {
+    const data = taskFor('many-to-many');
+    const plain = createModel(configs['many-to-many'], { rng: new Rng(4) });
+    const r1 = plain.fit(data, { maxSteps: 5, batchSize: 12 });
+    const hooked = createModel(configs['many-to-many'], { rng: new Rng(4) });
+    let calls = 0;
+    const r2 = hooked.fit(data, { maxSteps: 5, batchSize: 12, gradient: (ids) => { calls++; return hooked.lossAndGradients(hooked.batch(data, ids)); } });
+    expect(calls).toBe(5);
+    expect(r2.losses).toEqual(r1.losses);
+    expect(hooked.toJSON().weights).toEqual(plain.toJSON().weights);
+  });
+
+  it('rnn.dropout: masks in fit only (the training loss moves, evaluation and prediction are deterministic); the config is saved', () => {
+    const data = taskFor('many-to-one');
+    const config: ModelConfig = { ...configs['many-to-one'], rnn: { cell: 'lstm', hidden: 8, layers: 2, dropout: 0.5 } };
+    const withDropout = createModel(config, { rng: new Rng(3) });
+    const without = createModel({ ...config, rnn: { cell: 'lstm', hidden: 8, layers: 2 } }, { rng: new Rng(3) });
+    expect(withDropout.toJSON().weights).toEqual(without.toJSON().weights); // the same initial weights
+    expect(withDropout.evaluate(data)).toEqual(without.evaluate(data)); // no masks outside fit
+    const a = withDropout.fit(data, { maxSteps: 1, batchSize: 8, rng: new Rng(1) });
+    const b = without.fit(data, { maxSteps: 1, batchSize: 8, rng: new Rng(1) });
+    expect(a.losses[0]).not.toBe(b.losses[0]);
+    expect(withDropout.predict([[1, 2, 3]])).toEqual(withDropout.predict([[1, 2, 3]]));
+    const file = path.join(dir, 'dropout.json');
+    saveModel(file, withDropout);
+    expect(loadModel(file).config.rnn).toEqual({ cell: 'lstm', hidden: 8, layers: 2, bidirectional: false, residual: false, dropout: 0.5, dropoutMode: 'between' });
+    expect(() => createModel({ ...config, rnn: { cell: 'gru', hidden: 4, dropout: 0.5, dropoutMode: 'variational' } })).toThrow(/createModel: config: .*variational dropout/);
+  });
+
+  it('rnn.layerNorm: layer-normalised cells, their gains and biases saved and loaded (predictions bit for bit)', () => {
+    const model = createModel({ ...configs['many-to-one'], rnn: { cell: 'lstm', hidden: 4, layerNorm: true } });
+    const plain = createModel({ ...configs['many-to-one'], rnn: { cell: 'lstm', hidden: 4 } });
+    expect(Object.keys(model.parameters).length).toBeGreaterThan(Object.keys(plain.parameters).length);
+    model.fit(taskFor('many-to-one'), { maxSteps: 2, batchSize: 8 });
+    const file = path.join(dir, 'layer-norm.json');
+    saveModel(file, model);
+    const loaded = loadModel(file);
+    expect(loaded.config.rnn.layerNorm).toBe(true);
+    expect(loaded.predict([[1, 2, 3], [4]])).toEqual(model.predict([[1, 2, 3], [4]]));
+    expect(() => createModel({ ...configs['many-to-one'], rnn: { cell: 'rnn', hidden: 4, layerNorm: true } })).toThrow(/createModel: config: .*layer normalisation/);
+  });
+
+  it('init: E ~ N(0, embeddingStd²) from the same draws, the LSTM forget-gate bias set; neither is saved', () => {
+    const config: ModelConfig = { shape: 'many-to-many', vocabSize: 6, embeddingDim: 3, rnn: { cell: 'lstm', hidden: 4 }, outputSize: 2 };
+    const standard = createModel(config, { rng: new Rng(8) });
+    const scaled = createModel(config, { rng: new Rng(8), init: { embeddingStd: 0.3, forgetBias: 1 } });
+    const E1 = standard.parameters['embedding.weight'].toArray().flat(), E3 = scaled.parameters['embedding.weight'].toArray().flat();
+    E1.forEach((v, i) => expect(E3[i]).toBeCloseTo(0.3 * v, 6));
+    expect(standard.parameters['rnn.l0.b'].toArray().flat().filter((v) => v === 1)).toHaveLength(0);
+    expect(scaled.parameters['rnn.l0.b'].toArray().flat().filter((v) => v === 1)).toHaveLength(4);
+    expect(scaled.toJSON().config).toEqual(standard.toJSON().config);
+  });
+});
+
 describe('Model.predict', () => {
   it('gives probabilities that sum to 1 per sequence (many-to-one) and per step (many-to-many)', () => {
     const m2o = createModel({ ...configs['many-to-one'], shape: 'many-to-one' }).predict([[2, 3], [4, 5, 6, 7]]);
