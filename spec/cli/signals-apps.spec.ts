@@ -49,7 +49,7 @@ describe('SIGINT during the application trainers', () => {
 
     expect(tagger.code).toBe(130);
     expect(tagger.stderr).toMatch(/seqgrad tagger train: interrupted by SIGINT after step \d+; saved .*tagger-uni\.json/);
-    expect(json(at('tagger-uni.json'))).toMatchObject({ format: 'seqgrad.tagger' });
+    expect(json(at('tagger-uni.json'))).toMatchObject({ kind: 'seqgrad.model', config: { shape: 'many-to-many' }, tagger: { vocab: { kind: 'seqgrad.vocabulary' } } });
 
     expect(tree.code).toBe(130);
     expect(tree.stderr).toMatch(/seqgrad tree train: interrupted by SIGINT; saved .*tree\.json/);
