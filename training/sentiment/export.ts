@@ -6,7 +6,7 @@
  * is the last valid step of a sentence fed alone. The averaging model (a) has no recurrent part
  * and is not exported.
  */
-import { Rng } from '../../engine/rng.js';
+import { NO_INIT } from '../../engine/init.js';
 import { InputError } from '../core/errors.js';
 import {
   exportable, loadNetFromFile, readModelSafetensors, saveModelSafetensors, type ExportableModel, type ModelDocument, type SequenceNet,
@@ -64,7 +64,7 @@ export function sentimentFromTensors(tensors: Record<string, SafeTensor>, doc: M
     model = createLstmSentimentModel({
       vocab: Vocabulary.fromJSON(vocabulary as VocabularyJSON), classes: classes as string[], dim: tensor.shape[1],
       hidden: config?.hidden, layers: config?.layers, bidirectional: config?.bidirectional, freeze: frozen === true,
-    }, { rng: new Rng(0) });
+    }, { rng: NO_INIT }); // every weight comes from the tensors
   } catch (err) {
     throw new InputError(`${source}: bad sentiment config: ${(err as Error).message}`);
   }

@@ -25,7 +25,8 @@
 import { Matrix, copyInto, shapeOf, zero, type DType } from '../../engine/matrix.js';
 import { DROPOUT_OFF, type DropoutMode } from '../../layers/dropout.js';
 import { resolveRnnRegularization, stackRegularizationOf, type RnnRegularization } from '../core/rnn-regularization.js';
-import { Rng } from '../../engine/rng.js';
+import type { Rng } from '../../engine/rng.js';
+import { NO_INIT } from '../../engine/init.js';
 import {
   createEncoderWorkspace, createManyToOne, encoderBackward, encoderForward, modelParameters, modelZeroGrads,
   type EncoderWorkspace, type ManyToOneModel,
@@ -290,14 +291,14 @@ export function lstmConfigFromWeights(weights: Record<string, MatrixJSON>): Lstm
 
 /**
  * A model of this structure over the embedding matrix E [V, d] (wrapped, not copied; frozen or
- * not), its other weights initialised from Rng(0) — for weights loaded or shared right after
+ * not), its other weights left at zero (NO_INIT) — for weights loaded or shared right after
  * (a model file's, a training thread's view of the main thread's).
  */
 export function lstmSentimentOver(
   E: Matrix, vocab: Vocabulary, classes: string[], config: LstmSentimentConfig, regularization: RnnRegularization, frozen: boolean,
 ): LstmSentimentModel {
   const embedding = wrapEmbedding(E, { frozen, paddingIdx: vocab.has(PAD) ? vocab.id(PAD) : undefined });
-  const rng = new Rng(0);
+  const rng = NO_INIT;
   const rnn = createStackedRnn({
     kind: 'lstm', inputSize: E.cols, hiddenSize: config.hidden, numLayers: config.layers,
     bidirectional: config.bidirectional, ...stackRegularizationOf(regularization),
