@@ -211,6 +211,24 @@ describe('trainWord2Vec on Hogwild threads (word2vec.c -threads)', () => {
     expect(() => trainWord2Vec(docs, { threads: 0 })).toThrow(/^trainWord2Vec: expected threads to be an integer ≥ 1, got 0$/);
   });
 
+  it('a stop request ends every thread mid-epoch (interrupted), and no worker thread is left', () => {
+    const stop = new AbortController();
+    const reports: Word2VecProgress[] = [];
+    const r = trainWord2Vec(docs, {
+      minCount: 1, dim: 8, epochs: 50, threads: 2, progressEvery: 500, signal: stop.signal,
+      onProgress: (p) => {
+        reports.push(p);
+        if (p.epoch === 2) stop.abort();
+      },
+    });
+    expect(r.stopReason).toBe('interrupted');
+    expect(runningWorkerThreads()).toBe(0);
+    const last = reports.at(-1)!;
+    // both threads' words are counted, and the run ended in its third epoch of 50
+    expect(last.wordsDone).toBeGreaterThan(2 * r.trainWords);
+    expect(last.wordsDone).toBeLessThan(3 * r.trainWords);
+  });
+
   it('a failure on the calling thread stops the workers: its one line reaches the caller, no worker thread is left', () => {
     let sentences = 0;
     expect(() => trainWord2Vec(docs, {
