@@ -311,7 +311,7 @@ interface Word2VecShared {
   /** The corpus, every document's word ids one after the other; document i ends at docEnds[i]. */
   words: Int32Array;
   docEnds: Int32Array;
-  /** The wasm kernel's memory (see Word2VecLayout), shared with the workers; null for the js kernel (one thread). */
+  /** The wasm kernel's memory (see word2vecLayout), shared with the workers; null for the js kernel (one thread). */
   memory: WasmMemory | null;
   /** [0]: the words read by every thread so far, all epochs (word2vec.c's word_count_actual), added to with Atomics. */
   wordCount: BigInt64Array;
@@ -324,12 +324,14 @@ interface Word2VecShared {
 /**
  * Where the tables lie, in floats: syn0 = E [V, d] at 0, syn1 = Θ [thetaRows, d] after it, then per
  * thread k its neu1 (CBOW's h) and neu1e (−α·∂L/∂h), d floats each — thread 0's where the
- * single-thread trainer always had them.
+ * single-thread trainer always had them, the next thread's 64 bytes further on (no cache line
+ * written by two threads).
  */
 function word2vecLayout(V: number, thetaRows: number, d: number, threads: number) {
   const syn1 = V * d;
   const scratch = syn1 + thetaRows * d;
-  return { syn1, neu1: (k: number) => scratch + 2 * d * k, floats: scratch + 2 * d * threads };
+  const perThread = 16 * Math.ceil((2 * d) / 16) + 16;
+  return { syn1, neu1: (k: number) => scratch + perThread * k, floats: scratch + perThread * threads };
 }
 
 /** What the calling thread adds to its pass: a stop request, progress reports, the sentences. */
