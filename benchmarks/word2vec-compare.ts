@@ -3,7 +3,7 @@
  *
  *   npx tsx benchmarks/word2vec-compare.ts --corpus DIR|FILE [--loss neg,hs] [--method skipgram]
  *       [--dim 100] [--window 5] [--negative 5] [--min-count 5] [--epochs 1] [--sample 1e-3]
- *       [--analogies data/analogies-small.txt] [--seed 1] [--kernel wasm,js] [--json]
+ *       [--analogies data/analogies-small.txt] [--seed 1] [--kernel wasm,js] [--threads 1,2] [--json]
  *
  * The corpus is required (e.g. the shared Gutenberg books, ../shared/data/english-corpus from the
  * repository root). Flags are read with node:util's parseArgs: benchmarks/ does not import cli/.
@@ -13,11 +13,13 @@
  * it is installed on demand the first time (npm install --prefix benchmarks/peers-word2vec),
  * never a dependency of seqgrad. Both read the same text: the corpus is tokenised once by
  * training/corpus.ts and written one document per line, so the vocabularies match (word2vec.c adds
- * its `</s>` line-end token). The C code runs with -threads 1 (seqgrad is single-threaded).
+ * its `</s>` line-end token). Each count of --threads (default 1) runs both with that many threads
+ * (word2vec.c's -threads, seqgrad's Hogwild `threads`; the js kernel runs on one thread only).
  *
  * Reported per run: wall and CPU time (vocabulary + training; word2vec.c's also includes writing
  * its vectors), words/s = epochs·T / CPU time (T = in-vocabulary training words; CPU time is the
- * steadier figure on a shared machine), and, with the
+ * steadier figure on a shared machine, and sums every thread's) and epochs·T / wall time (what
+ * threads gain), and, with the
  * analogy evaluator of training/embeddings.ts, the accuracy on the analogy file's questions whose
  * words are all in both vocabularies (the same evaluator scores both sets of vectors).
  * Run it with `nice` on a shared machine: a full run on the 7-book corpus takes minutes.
@@ -55,6 +57,7 @@ interface Options {
   analogies: string;
   seed: number;
   kernels: ('wasm' | 'js')[];
+  threads: number[];
   json: boolean;
 }
 
@@ -71,6 +74,7 @@ const FLAGS = {
   analogies: { type: 'string', default: path.join(repo, 'data', 'analogies-small.txt') },
   seed: { type: 'string', default: '1' },
   kernel: { type: 'string', default: 'wasm,js' },
+  threads: { type: 'string', default: '1' },
   json: { type: 'boolean', default: false },
 } as const;
 
@@ -118,6 +122,7 @@ function readOptions(argv: string[]): Options {
     analogies: values.analogies,
     seed: int('seed', values.seed),
     kernels: listOf('kernel', values.kernel, ['wasm', 'js'] as const),
+    threads: values.threads.split(',').map((t) => int('threads', t.trim(), 1)),
     json: values.json,
   };
 }
@@ -125,6 +130,7 @@ function readOptions(argv: string[]): Options {
 interface Row {
   impl: string;
   loss: string;
+  threads: number;
   vocabulary: number;
   trainWords: number;
   /** Wall-clock seconds. */
@@ -133,6 +139,8 @@ interface Row {
   cpuSeconds: number;
   /** epochs·T / CPU seconds */
   wordsPerSecond: number;
+  /** epochs·T / wall-clock seconds */
+  wordsPerWallSecond: number;
   analogy: { answered: number; total: number; correct: number; accuracy: number } | null;
 }
 
@@ -190,26 +198,29 @@ function main(): void {
   console.error(`corpus: ${corpus.documents.length} files, ${corpus.tokenCount} tokens; work dir ${work}`);
 
   const rows: Row[] = [];
-  for (const loss of losses) {
+  /** Both implementations with `loss` on `threads` threads (seqgrad's js kernel on one thread only). */
+  const compareAt = (loss: Word2VecLoss, threads: number): void => {
     const ourRuns: { kernel: string; path: string; result: ReturnType<typeof trainWord2Vec>; seconds: number; cpuSeconds: number }[] = [];
     for (const kernel of kernels) {
-      const ours = path.join(work, `seqgrad-${loss}-${kernel}.txt`);
+      if (kernel === 'js' && threads > 1) continue;
+      const ours = path.join(work, `seqgrad-${loss}-${kernel}-${threads}.txt`);
       const t0 = performance.now();
       const cpu0 = ownCpuSeconds();
-      const result = trainWord2Vec(docs, { method, loss, dim, window, negative, minCount, epochs, sample, seed, kernel });
+      const result = trainWord2Vec(docs, { method, loss, dim, window, negative, minCount, epochs, sample, seed, kernel, threads });
       const seconds = (performance.now() - t0) / 1000;
       const cpuSeconds = ownCpuSeconds() - cpu0;
       writeVectors(ours, result.words, result.vectors, { header: true });
       ourRuns.push({ kernel, path: ours, result, seconds, cpuSeconds });
-      console.error(`${loss}: seqgrad (${kernel}) ${seconds.toFixed(1)} s (${cpuSeconds.toFixed(1)} s CPU)`);
+      console.error(`${loss}: seqgrad (${kernel}, ${threads} thread(s)) ${seconds.toFixed(1)} s (${cpuSeconds.toFixed(1)} s CPU)`);
     }
+    if (ourRuns.length === 0) return;
     const result = ourRuns[0].result;
     // word2vec.c
-    const theirs = path.join(work, `word2vec-c-${loss}.txt`);
+    const theirs = path.join(work, `word2vec-c-${loss}-${threads}.txt`);
     const args = [
       '-train', textPath, '-output', theirs, '-cbow', method === 'cbow' ? '1' : '0', '-size', String(dim),
       '-window', String(window), '-sample', String(sample), '-hs', loss === 'hs' ? '1' : '0',
-      '-negative', loss === 'neg' ? String(negative) : '0', '-threads', '1', '-binary', '0', '-iter', String(epochs),
+      '-negative', loss === 'neg' ? String(negative) : '0', '-threads', String(threads), '-binary', '0', '-iter', String(epochs),
       '-min-count', String(minCount), '-alpha', method === 'cbow' ? '0.05' : '0.025',
     ];
     const c0 = performance.now();
@@ -222,30 +233,34 @@ function main(): void {
     // Questions scored: all four words in both vocabularies, so both answer the same questions.
     const cWords = new Set(readVectors(theirs).words);
     const both = new Set(result.words.filter((w) => cWords.has(w)));
+    const words = epochs * result.trainWords;
     for (const run of ourRuns) {
       rows.push({
-        impl: `seqgrad ${run.kernel}`, loss, vocabulary: run.result.words.length, trainWords: run.result.trainWords,
-        seconds: run.seconds, cpuSeconds: run.cpuSeconds, wordsPerSecond: (epochs * run.result.trainWords) / run.cpuSeconds,
+        impl: `seqgrad ${run.kernel}`, loss, threads, vocabulary: run.result.words.length, trainWords: run.result.trainWords,
+        seconds: run.seconds, cpuSeconds: run.cpuSeconds, wordsPerSecond: words / run.cpuSeconds, wordsPerWallSecond: words / run.seconds,
         analogy: analogyScore(run.path, analogiesText, both),
       });
     }
     rows.push({
-      impl: 'word2vec.c', loss, vocabulary: cVocab, trainWords: result.trainWords, seconds: cSeconds, cpuSeconds: cCpuSeconds,
-      wordsPerSecond: (epochs * result.trainWords) / cCpuSeconds, analogy: analogyScore(theirs, analogiesText, both),
+      impl: 'word2vec.c', loss, threads, vocabulary: cVocab, trainWords: result.trainWords, seconds: cSeconds, cpuSeconds: cCpuSeconds,
+      wordsPerSecond: words / cCpuSeconds, wordsPerWallSecond: words / cSeconds, analogy: analogyScore(theirs, analogiesText, both),
     });
-    console.error(`${loss}: word2vec.c ${cSeconds.toFixed(1)} s (${cCpuSeconds.toFixed(1)} s CPU)`);
-  }
+    console.error(`${loss}: word2vec.c (${threads} thread(s)) ${cSeconds.toFixed(1)} s (${cCpuSeconds.toFixed(1)} s CPU)`);
+  };
+  for (const loss of losses) for (const threads of options.threads) compareAt(loss, threads);
   if (options.json) {
     console.log(JSON.stringify({ method, dim, window, negative, minCount, epochs, sample, rows }, null, 2));
+    fs.rmSync(work, { recursive: true, force: true });
     return;
   }
-  console.log(`word2vec ${method}, d=${dim}, window ${window}, min-count ${minCount}, sample ${sample}, ${epochs} epoch(s), 1 thread; ${os.cpus()[0]?.model ?? ''}`);
-  console.log('impl          loss  vocab   train words  wall (s)  CPU (s)  words/CPU-s  analogies (correct/answered of total)');
+  console.log(`word2vec ${method}, d=${dim}, window ${window}, min-count ${minCount}, sample ${sample}, ${epochs} epoch(s); ${os.cpus()[0]?.model ?? ''}`);
+  console.log('impl          loss  threads  vocab   train words  wall (s)  CPU (s)  words/CPU-s  words/wall-s  analogies (correct/answered of total)');
   for (const r of rows) {
     const a = r.analogy ? `${(100 * r.analogy.accuracy).toFixed(1)}% (${r.analogy.correct}/${r.analogy.answered} of ${r.analogy.total})` : '-';
     console.log(
-      `${r.impl.padEnd(13)} ${r.loss.padEnd(5)} ${String(r.vocabulary).padStart(6)}  ${String(r.trainWords).padStart(11)}  ` +
-      `${r.seconds.toFixed(1).padStart(8)}  ${r.cpuSeconds.toFixed(1).padStart(7)}  ${String(Math.round(r.wordsPerSecond)).padStart(11)}  ${a}`,
+      `${r.impl.padEnd(13)} ${r.loss.padEnd(5)} ${String(r.threads).padStart(7)}  ${String(r.vocabulary).padStart(6)}  ${String(r.trainWords).padStart(11)}  ` +
+      `${r.seconds.toFixed(1).padStart(8)}  ${r.cpuSeconds.toFixed(1).padStart(7)}  ${String(Math.round(r.wordsPerSecond)).padStart(11)}  ` +
+      `${String(Math.round(r.wordsPerWallSecond)).padStart(12)}  ${a}`,
     );
   }
   fs.rmSync(work, { recursive: true, force: true });

@@ -6,6 +6,7 @@
  */
 import { workerData } from 'node:worker_threads';
 import { createGloveHogwildJob, GLOVE_HOGWILD_JOB } from './embeddings/glove.js';
+import { createWord2VecHogwildJob, WORD2VEC_HOGWILD_JOB } from './embeddings/word2vec.js';
 import { createLmGradientJob, LM_GRADIENT_JOB } from './lm/parallel.js';
 import type { PoolWorkerData } from './parallel/pool.js';
 import { createSentimentGradientJob, SENTIMENT_GRADIENT_JOB } from './sentiment/parallel.js';
@@ -16,6 +17,7 @@ import { runGradientWorker } from './parallel/worker-loop.js';
 runGradientWorker(workerData as PoolWorkerData, {
   [LM_GRADIENT_JOB]: createLmGradientJob,
   [GLOVE_HOGWILD_JOB]: createGloveHogwildJob,
+  [WORD2VEC_HOGWILD_JOB]: createWord2VecHogwildJob,
   [SEQ2SEQ_GRADIENT_JOB]: createSeq2SeqGradientJob,
   [SENTIMENT_GRADIENT_JOB]: createSentimentGradientJob,
   [TAGGER_GRADIENT_JOB]: createTaggerGradientJob,

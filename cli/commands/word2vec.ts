@@ -10,10 +10,13 @@ import type { Command } from '../command.js';
 import { readCorpusInput } from '../files.js';
 import { createProgress, type Progress } from '../progress.js';
 import { writeVectors } from '../../training/io/vectors.js';
-import { fullSoftmaxCost, trainWord2Vec, type Word2VecKernel, type Word2VecLoss, type Word2VecMethod } from '../../training/embeddings/word2vec.js';
+import {
+  fullSoftmaxCost, trainWord2Vec, word2vecThreadsRefusal, type Word2VecKernel, type Word2VecLoss, type Word2VecMethod,
+} from '../../training/embeddings/word2vec.js';
 import { InputError } from '../../training/core/errors.js';
 import { planOutputs } from '../../training/io/outputs.js';
 import { interrupted, stopFlag } from '../interrupt.js';
+import { threadsFromFlags } from '../threads.js';
 
 const spec: Record<string, FlagSpec> = {
   corpus: { type: 'string', description: 'a text file, or a directory of .txt files' },
@@ -29,6 +32,10 @@ const spec: Record<string, FlagSpec> = {
   alpha: { type: 'number', description: 'starting learning rate (default 0.025 skip-gram, 0.05 CBOW)' },
   seed: { type: 'int', description: 'seed of every random choice', default: 1 },
   kernel: { type: 'string', description: 'inner loops: WebAssembly SIMD or plain JS (auto: wasm when available)', choices: ['auto', 'wasm', 'js'], default: 'auto' },
+  threads: {
+    type: 'int', min: 1,
+    description: "Hogwild threads as word2vec.c's -threads (default: all cores with the wasm kernel, else 1): the corpus in N contiguous shares trained at the same time on shared vectors without locks, so N > 1 is NOT reproducible bit for bit (the seed fixes only the init and each thread's random choices); 1: the same seed, the same bits",
+  },
   out: { type: 'string', description: 'output vectors file (word2vec text format)', default: 'word2vec.txt' },
   json: { type: 'boolean', description: 'print the run summary as JSON' },
   help: { type: 'boolean', description: '' },
@@ -40,7 +47,7 @@ export const word2vecCommand: Command = {
   run(argv) {
     const { flags } = parseArgs('word2vec', argv, spec);
     if (flags.help) return printHelp(
-      'seqgrad word2vec --corpus FILE|DIR [--method skipgram|cbow] [--loss softmax|hs|neg] [--embedding 100] [--window 5] [--negative 5] [--min-count 5] [--epochs 5] [--seed 1] [--out word2vec.txt]',
+      'seqgrad word2vec --corpus FILE|DIR [--method skipgram|cbow] [--loss softmax|hs|neg] [--embedding 100] [--window 5] [--negative 5] [--min-count 5] [--epochs 5] [--seed 1] [--threads N] [--out word2vec.txt]',
       this.summary, spec,
     );
     if ((flags.sample as number) < 0) throw new InputError(`word2vec: --sample expects a number ≥ 0, got ${flags.sample}`);
@@ -49,6 +56,9 @@ export const word2vecCommand: Command = {
     const corpus = readCorpusInput('word2vec', flags.corpus as string | undefined);
     const method = flags.method as Word2VecMethod;
     const loss = flags.loss as Word2VecLoss;
+    const kernel = flags.kernel as Word2VecKernel;
+    // The default: every core where the threads can share the wasm kernel's memory.
+    const threads = threadsFromFlags(flags, 'wasm', word2vecThreadsRefusal(kernel));
     const label = `word2vec ${method}/${loss}`;
     let progress: Progress | null = null;
     const sentences = corpus.documents.map((d) => d.tokens);
@@ -66,7 +76,8 @@ export const word2vecCommand: Command = {
       sample: flags.sample as number,
       alpha: flags.alpha as number | undefined,
       seed: flags.seed as number,
-      kernel: flags.kernel as Word2VecKernel,
+      kernel,
+      threads,
       signal: stopFlag,
       onProgress: (p) => {
         progress ??= createProgress({ label, total: p.totalWords, unit: 'words' });
@@ -83,7 +94,7 @@ export const word2vecCommand: Command = {
     const summary = {
       corpus: flags.corpus, documents: corpus.documents.length, tokens: corpus.tokenCount,
       method, loss, dim: flags.embedding, window: flags.window, negative: loss === 'neg' ? flags.negative : undefined,
-      minCount: flags['min-count'], epochs: flags.epochs, seed: flags.seed, kernel: result.kernel,
+      minCount: flags['min-count'], epochs: flags.epochs, seed: flags.seed, kernel: result.kernel, threads: result.threads,
       vocabulary: result.words.length, trainWords: result.trainWords, examples: result.examples,
       seconds: Number(result.seconds.toFixed(3)), wordsPerSecond: Math.round(result.wordsPerSecond),
       finalLoss: Number(result.finalLoss.toFixed(5)), out,
@@ -93,7 +104,7 @@ export const word2vecCommand: Command = {
       console.log(
         `${label}: ${summary.vocabulary} words × ${flags.embedding} from ${summary.trainWords} training words ` +
         `(${corpus.documents.length} file${corpus.documents.length === 1 ? '' : 's'}) in ${summary.seconds} s, ` +
-        `${summary.wordsPerSecond} words/s (${result.kernel} kernel), mean loss of the last epoch ${summary.finalLoss} → ${out}`,
+        `${summary.wordsPerSecond} words/s (${result.kernel} kernel, ${result.threads} thread${result.threads === 1 ? '' : 's'}), mean loss of the last epoch ${summary.finalLoss} → ${out}`,
       );
     }
     return interrupted('word2vec', null, [out]);

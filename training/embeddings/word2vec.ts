@@ -1,6 +1,9 @@
 /**
  * word2vec (Mikolov et al. 2013, arXiv:1301.3781 and 1310.4546), trained as the reference C code
- * trains it — one thread, plain SGD on Float32Array, the update of each example applied at once.
+ * trains it — plain SGD on Float32Array, the update of each example applied at once; on one thread
+ * (the default, reproducible bit for bit), or on N Hogwild threads as word2vec.c's -threads
+ * (Word2VecOptions.threads: contiguous shares of the corpus, shared tables, no locks, a shared word
+ * count for α — not reproducible bit for bit).
  *
  * Pairs. For every position of a sentence the window is shrunk at random: b ~ U{0 … window−1}
  * and the words at distance 1 … window − b on either side are the context (word2vec.c's rule).
@@ -30,7 +33,8 @@
  * - init: e ~ U(−0.5/d, 0.5/d), Θ = 0.
  * Unlike it: σ is exact (no ±6 table and no skipped updates), negatives come from an alias table
  * (engine NegativeSampler), and every random choice — init, subsampling, window shrink, negatives —
- * comes from one seeded Rng, so the same seed gives bit-identical vectors (per kernel).
+ * comes from one seeded Rng, so the same seed gives bit-identical vectors (per kernel) on one thread
+ * (with threads: one Rng per thread, the workers' seeded from the first).
  *
  * Kernels: the per-row arithmetic (θᵀh, then e += g·θ and θ += g·h) runs either in the engine's
  * scalar JS kernels or in WebAssembly SIMD emitted at run time (the default where available,
@@ -45,7 +49,9 @@ import { Rng } from '../../engine/rng.js';
 import { logSoftmaxRow } from '../../engine/softmax.js';
 import { FunctionBuilder, ModuleBuilder, ValType } from '../../engine/wasm/emitter.js';
 import { instantiate, webAssembly, type WasmMemory } from '../../engine/wasm/webassembly.js';
-import { runTrainingLoop, type LoopControls, type StopReason } from '../core/loop.js';
+import { runTrainingLoop, type LoopControls, type LoopResult, type StopReason } from '../core/loop.js';
+import { batchShares, GradientPool, type Share } from '../parallel/pool.js';
+import type { GradientJob } from '../parallel/worker-loop.js';
 import { Vocabulary } from '../text/vocab.js';
 import { stopRequested } from '../core/stop.js';
 import { InputError } from '../core/errors.js';
@@ -89,20 +95,31 @@ export interface Word2VecOptions extends Omit<LoopControls, 'onProgress'> {
   kernel?: Word2VecKernel;
   /** Cut sentences after this many kept words (default 1000, word2vec.c's MAX_SENTENCE_LENGTH). */
   maxSentenceLength?: number;
-  /** Called every `progressEvery` words with the running figures. */
+  /**
+   * Threads (default 1). N > 1: Hogwild as word2vec.c's -threads — the corpus is cut into N
+   * contiguous shares of its words, and every epoch the calling thread trains the first while N − 1
+   * worker threads train the others at the same time, all updating the same E and Θ (a shared
+   * WebAssembly memory) without locks, each with its own Rng; α decays with the words read by all
+   * threads (a shared counter, word2vec.c's word_count_actual). Such a run is NOT reproducible bit
+   * for bit (the interleaving of the updates varies; the seed fixes the init and each thread's
+   * random choices); 1 keeps the single-thread, bit-identical run. Needs the 'wasm' kernel.
+   */
+  threads?: number;
+  /** Called every `progressEvery` words with the running figures (with threads: the loss of the calling thread's examples). */
   onProgress?: (progress: Word2VecProgress) => void;
   /** Words between two progress reports (default 10,000). */
   progressEvery?: number;
   /**
    * Called with every sentence as it is trained on (word ids after subsampling, at most
-   * maxSentenceLength of them; a view valid during the call) — for inspection and tests.
+   * maxSentenceLength of them; a view valid during the call) — for inspection and tests. With
+   * threads, only the calling thread's sentences (the first share of the corpus).
    */
   onSentence?: (ids: Int32Array) => void;
 }
 
 export interface Word2VecProgress {
   epoch: number;
-  /** In-vocabulary words read so far (before subsampling, word2vec.c's word_count), all epochs. */
+  /** In-vocabulary words read so far (before subsampling, word2vec.c's word_count), all epochs, all threads. */
   wordsDone: number;
   /** epochs · T */
   totalWords: number;
@@ -136,6 +153,8 @@ export interface Word2VecResult {
   wordsPerSecond: number;
   /** The kernel that ran ('js' or 'wasm'). */
   kernel: 'js' | 'wasm';
+  /** Threads that trained (see Word2VecOptions.threads). */
+  threads: number;
   stopReason: StopReason;
 }
 
@@ -282,92 +301,169 @@ export function fullSoftmaxSgdStep(
   return loss;
 }
 
+/** The arrays and settings every thread of a run reads (structured-cloned to the workers: with threads > 1 every array is in a SharedArrayBuffer). */
+interface Word2VecShared {
+  o: ResolvedOptions;
+  counts: number[];
+  /** T: in-vocabulary words per epoch. */
+  trainWords: number;
+  threads: number;
+  /** The corpus, every document's word ids one after the other; document i ends at docEnds[i]. */
+  words: Int32Array;
+  docEnds: Int32Array;
+  /** The wasm kernel's memory (see word2vecLayout), shared with the workers; null for the js kernel (one thread). */
+  memory: WasmMemory | null;
+  /** [0]: the words read by every thread so far, all epochs (word2vec.c's word_count_actual), added to with Atomics. */
+  wordCount: BigInt64Array;
+  /** [0] ≠ 0: every thread ends its pass at the next sentence (a stop request, or a failure in a thread). */
+  stop: Int32Array;
+  /** Thread k's last pass: [2k] its loss, [2k + 1] its examples. */
+  stats: Float64Array;
+}
+
 /**
- * Train word vectors on `corpus` (documents of tokens; windows stay inside a document).
- * Returns E, Θ, the vocabulary and the run's figures. Deterministic for a given seed.
+ * Where the tables lie, in floats: syn0 = E [V, d] at 0, syn1 = Θ [thetaRows, d] after it, then per
+ * thread k its neu1 (CBOW's h) and neu1e (−α·∂L/∂h), d floats each — thread 0's where the
+ * single-thread trainer always had them, the next thread's 64 bytes further on (no cache line
+ * written by two threads).
  */
-export function trainWord2Vec(corpus: string[][], options: Word2VecOptions = {}): Word2VecResult {
-  const o = resolveOptions(options);
-  const vocab = buildWord2VecVocabulary(corpus, o.minCount);
-  const V = vocab.size;
-  if (V < 2) {
-    throw new InputError(`trainWord2Vec: expected at least 2 words seen ≥ minCount = ${o.minCount} times, got ${V}`);
+function word2vecLayout(V: number, thetaRows: number, d: number, threads: number) {
+  const syn1 = V * d;
+  const scratch = syn1 + thetaRows * d;
+  const perThread = 16 * Math.ceil((2 * d) / 16) + 16;
+  return { syn1, neu1: (k: number) => scratch + perThread * k, floats: scratch + perThread * threads };
+}
+
+/** What the calling thread adds to its pass: a stop request, progress reports, the sentences. */
+interface PassHooks {
+  stop(): boolean;
+  /** Called between sentences; the thread's figures are its public fields. */
+  betweenSentences?(): void;
+  onSentence?(ids: Int32Array): void;
+}
+
+/**
+ * The training of one thread — all of it for a single-thread run — as word2vec.c's TrainModelThread:
+ * passes over contiguous word ranges of the corpus with its own Rng (subsampling, window shrink,
+ * negatives), SGD on the tables it shares with the other threads without locks (Hogwild), and α
+ * recomputed from the words read by every thread (the shared wordCount).
+ */
+class Word2VecThread {
+  /** This thread's words read (before subsampling), all epochs, and how many of them wordCount has. */
+  wordsDone = 0;
+  private counted = 0;
+  private lastAlphaUpdate = 0;
+  alpha: number;
+  /** Loss and examples of the current pass, since the last report (reset by the reporter), and in all. */
+  passLoss = 0;
+  passExamples = 0;
+  reportLoss = 0;
+  reportExamples = 0;
+  examples = 0;
+  private readonly syn0: Float32Array;
+  private readonly syn1: Float32Array;
+  private readonly neu1: Float32Array;
+  private readonly neu1e: Float32Array;
+  /** Byte addresses of the same, for the SIMD kernels. */
+  private readonly syn1Ptr: number;
+  private readonly neu1Ptr: number;
+  private readonly neu1ePtr: number;
+  readonly tree: HuffmanTree | null;
+  private readonly sampler: NegativeSampler | null;
+  private readonly keep: Float64Array;
+  private readonly negatives: Int32Array;
+  private readonly scores: Float64Array;
+  private readonly sentence: Int32Array;
+  private readonly alphaEvery: number;
+  private readonly totalWords: number;
+
+  constructor(
+    private readonly s: Word2VecShared, thread: number, private readonly rng: Rng,
+    private readonly simd: SimdKernels | null, floats: Float32Array,
+  ) {
+    const { o, counts, trainWords } = s;
+    const V = counts.length, d = o.dim;
+    const thetaRows = o.loss === 'hs' ? V - 1 : V;
+    const at = word2vecLayout(V, thetaRows, d, s.threads);
+    this.syn0 = floats.subarray(0, V * d);
+    this.syn1 = floats.subarray(at.syn1, at.syn1 + thetaRows * d);
+    this.neu1 = floats.subarray(at.neu1(thread), at.neu1(thread) + d);
+    this.neu1e = floats.subarray(at.neu1(thread) + d, at.neu1(thread) + 2 * d);
+    this.syn1Ptr = 4 * at.syn1;
+    this.neu1Ptr = 4 * at.neu1(thread);
+    this.neu1ePtr = this.neu1Ptr + 4 * d;
+    this.tree = o.loss === 'hs' ? buildHuffmanTree(counts) : null;
+    this.sampler = o.loss === 'neg' ? new NegativeSampler(counts, 0.75) : null;
+    this.keep = new Float64Array(V);
+    for (let w = 0; w < V; w++) this.keep[w] = keepProbability(counts[w], trainWords, o.sample);
+    // Workspaces: no allocation inside the loops.
+    this.negatives = new Int32Array(Math.max(1, o.negative));
+    this.scores = o.loss === 'softmax' ? new Float64Array(V) : new Float64Array(0);
+    this.sentence = new Int32Array(o.maxSentenceLength);
+    this.totalWords = o.epochs * trainWords;
+    this.alphaEvery = Math.max(1, Math.min(10000, Math.floor(this.totalWords / 100)));
+    this.alpha = o.alpha;
   }
-  const docs = encodeCorpus(corpus, vocab);
-  const counts = vocab.counts;
-  let trainWords = 0;
-  for (const c of counts) trainWords += c;
 
-  const rng = new Rng(o.seed);
-  const d = o.dim;
-  const thetaRows = o.loss === 'hs' ? V - 1 : V;
-  // Storage: syn0 = E [V, d], syn1 = Θ, neu1 (CBOW's h), neu1e (−α·∂L/∂h) — in the SIMD module's
-  // memory for the 'wasm' kernel (then *Ptr are their byte addresses), plain arrays for 'js'.
-  const simd = o.kernel === 'js' ? null : createSimdKernels(V * d + thetaRows * d + 2 * d);
-  if (o.kernel === 'wasm' && !simd) throw new Error("trainWord2Vec: kernel 'wasm' asked for, but this JavaScript engine has no WebAssembly SIMD");
-  const floats = simd ? simd.floats : new Float32Array(V * d + thetaRows * d + 2 * d);
-  const syn0Ptr = 0, syn1Ptr = 4 * V * d, neu1Ptr = syn1Ptr + 4 * thetaRows * d, neu1ePtr = neu1Ptr + 4 * d;
-  const syn0 = floats.subarray(0, V * d);
-  const syn1 = floats.subarray(syn1Ptr / 4, syn1Ptr / 4 + thetaRows * d);
-  const neu1 = floats.subarray(neu1Ptr / 4, neu1Ptr / 4 + d);
-  const neu1e = floats.subarray(neu1ePtr / 4, neu1ePtr / 4 + d);
-  const half = 0.5 / d;
-  for (let i = 0; i < syn0.length; i++) syn0[i] = rng.uniformIn(-half, half);
-  const tree = o.loss === 'hs' ? buildHuffmanTree(counts) : null;
-  const sampler = o.loss === 'neg' ? new NegativeSampler(counts, 0.75) : null;
+  /** Words read by every thread as far as this one knows: the shared count and its own words not yet in it. */
+  globalWordsDone(): number {
+    return Number(Atomics.load(this.s.wordCount, 0)) + this.wordsDone - this.counted;
+  }
 
-  const keep = new Float64Array(V);
-  for (let w = 0; w < V; w++) keep[w] = keepProbability(counts[w], trainWords, o.sample);
+  /** Add this thread's new words to the shared count; returns the count. */
+  private countWords(): number {
+    const delta = this.wordsDone - this.counted;
+    this.counted = this.wordsDone;
+    return Number(Atomics.add(this.s.wordCount, 0, BigInt(delta))) + delta;
+  }
 
-  // Workspaces: no allocation inside the loops.
-  const negatives = new Int32Array(Math.max(1, o.negative));
-  const scores = o.loss === 'softmax' ? new Float64Array(V) : new Float64Array(0);
-  const sentence = new Int32Array(o.maxSentenceLength);
-
-  const k = o.negative;
   /**
-   * One example: predict `target` from h = h[hOffset …] (at byte address hPtr for the SIMD
-   * kernels); neu1e collects −α·∂L/∂h. Returns the example's loss.
+   * One pass over words [from, to) of the corpus: sentences of up to maxSentenceLength kept words,
+   * inside a document and inside the range. Returns false when `hooks.stop` ended it early.
    */
-  const trainExample = (h: Float32Array, hOffset: number, hPtr: number, target: number, alpha: number): number => {
-    if (sampler) for (let j = 0; j < k; j++) negatives[j] = sampler.sample(rng);
-    if (simd) {
-      if (tree) return simdHierarchicalSoftmaxStep(simd, syn1Ptr, hPtr, neu1ePtr, d, tree, target, alpha);
-      if (sampler) return simdNegativeSamplingStep(simd, syn1Ptr, hPtr, neu1ePtr, d, target, negatives, k, alpha);
-      return simdFullSoftmaxStep(simd, syn1Ptr, hPtr, neu1ePtr, d, V, target, alpha, scores);
+  pass(from: number, to: number, hooks: PassHooks): boolean {
+    const { o } = this.s;
+    const { words, docEnds } = this.s;
+    const { keep, rng, sentence } = this;
+    this.passLoss = 0;
+    this.passExamples = 0;
+    let doc = 0;
+    let i = from;
+    try {
+      while (i < to) {
+        while (docEnds[doc] <= i) doc++;
+        const end = Math.min(to, docEnds[doc]);
+        while (i < end) {
+          if (hooks.stop()) return false;
+          // Read a sentence: up to maxSentenceLength words that survive subsampling.
+          let length = 0;
+          while (i < end && length < o.maxSentenceLength) {
+            const w = words[i++];
+            this.wordsDone++;
+            if (keep[w] < 1 && rng.uniform() >= keep[w]) continue;
+            sentence[length++] = w;
+          }
+          if (this.wordsDone - this.lastAlphaUpdate >= this.alphaEvery) {
+            this.alpha = Math.max(o.alpha * 1e-4, o.alpha * (1 - this.countWords() / (this.totalWords + 1)));
+            this.lastAlphaUpdate = this.wordsDone;
+          }
+          hooks.betweenSentences?.();
+          if (length === 0) continue;
+          hooks.onSentence?.(sentence.subarray(0, length));
+          this.trainSentence(length);
+        }
+      }
+    } finally {
+      this.countWords();
     }
-    if (tree) return hierarchicalSoftmaxSgdStep(neu1e, syn1, h, hOffset, d, tree, target, alpha);
-    if (sampler) return negativeSamplingSgdStep(neu1e, syn1, h, hOffset, d, target, negatives, 0, k, alpha);
-    return fullSoftmaxSgdStep(neu1e, syn1, h, hOffset, d, V, target, alpha, scores);
-  };
-
-  const totalWords = o.epochs * trainWords;
-  const alphaEvery = Math.max(1, Math.min(10000, Math.floor(totalWords / 100)));
-  const start = performance.now();
-  let alpha = o.alpha;
-  let wordsDone = 0;
-  let lastAlphaUpdate = 0;
-  let lastReport = 0;
-  let reportLoss = 0, reportExamples = 0;
-  let epochLoss = 0, epochExamples = 0;
-  let examples = 0;
-  let epoch = 0;
-
-  const report = (): void => {
-    const elapsed = (performance.now() - start) / 1000;
-    options.onProgress?.({
-      epoch, wordsDone, totalWords, progress: wordsDone / totalWords, alpha,
-      loss: reportExamples > 0 ? reportLoss / reportExamples : NaN,
-      wordsPerSecond: elapsed > 0 ? wordsDone / elapsed : 0, elapsedSeconds: elapsed,
-    });
-    reportLoss = 0;
-    reportExamples = 0;
-    lastReport = wordsDone;
-  };
+    return true;
+  }
 
   /** Train on sentence[0 … length): every position with its shrunk window. */
-  const trainSentence = (length: number): void => {
-    const win = o.window;
+  private trainSentence(length: number): void {
+    const { o } = this.s;
+    const { sentence, syn0, neu1, neu1e, rng } = this;
+    const d = o.dim, win = o.window;
     for (let pos = 0; pos < length; pos++) {
       const word = sentence[pos];
       const b = rng.int(win);
@@ -379,7 +475,7 @@ export function trainWord2Vec(corpus: string[][], options: Word2VecOptions = {})
           if (c === pos) continue;
           const l1 = sentence[c] * d;
           neu1e.fill(0);
-          loss += trainExample(syn0, l1, syn0Ptr + 4 * l1, word, alpha);
+          loss += this.trainExample(syn0, l1, 4 * l1, word);
           for (let i = 0; i < d; i++) syn0[l1 + i] += neu1e[i];
           n++;
         }
@@ -395,7 +491,7 @@ export function trainWord2Vec(corpus: string[][], options: Word2VecOptions = {})
         const inv = 1 / n;
         for (let i = 0; i < d; i++) neu1[i] *= inv;
         neu1e.fill(0);
-        loss = trainExample(neu1, 0, neu1Ptr, word, alpha);
+        loss = this.trainExample(neu1, 0, this.neu1Ptr, word);
         for (let c = from; c <= to; c++) {
           if (c === pos) continue;
           const l1 = sentence[c] * d;
@@ -403,69 +499,229 @@ export function trainWord2Vec(corpus: string[][], options: Word2VecOptions = {})
         }
         n = 1;
       }
-      reportLoss += loss;
-      reportExamples += n;
-      epochLoss += loss;
-      epochExamples += n;
-      examples += n;
+      this.reportLoss += loss;
+      this.reportExamples += n;
+      this.passLoss += loss;
+      this.passExamples += n;
+      this.examples += n;
     }
+  }
+
+  /**
+   * One example: predict `target` from h = h[hOffset …] (at byte address hPtr for the SIMD
+   * kernels); neu1e collects −α·∂L/∂h. Returns the example's loss.
+   */
+  private trainExample(h: Float32Array, hOffset: number, hPtr: number, target: number): number {
+    const { simd, tree, sampler, negatives, scores, alpha } = this;
+    const d = this.s.o.dim, k = this.s.o.negative, V = this.s.counts.length;
+    if (sampler) for (let j = 0; j < k; j++) negatives[j] = sampler.sample(this.rng);
+    if (simd) {
+      if (tree) return simdHierarchicalSoftmaxStep(simd, this.syn1Ptr, hPtr, this.neu1ePtr, d, tree, target, alpha);
+      if (sampler) return simdNegativeSamplingStep(simd, this.syn1Ptr, hPtr, this.neu1ePtr, d, target, negatives, k, alpha);
+      return simdFullSoftmaxStep(simd, this.syn1Ptr, hPtr, this.neu1ePtr, d, V, target, alpha, scores);
+    }
+    if (tree) return hierarchicalSoftmaxSgdStep(this.neu1e, this.syn1, h, hOffset, d, tree, target, alpha);
+    if (sampler) return negativeSamplingSgdStep(this.neu1e, this.syn1, h, hOffset, d, target, negatives, 0, k, alpha);
+    return fullSoftmaxSgdStep(this.neu1e, this.syn1, h, hOffset, d, V, target, alpha, scores);
+  }
+}
+
+/** The job kind of the worker entry (training/parallel-worker.ts). */
+export const WORD2VEC_HOGWILD_JOB = 'word2vec-hogwild';
+
+/** What worker k is given: the run's shared arrays, its thread index, the seed of its Rng, its words. */
+interface Word2VecWorkerInit {
+  shared: Word2VecShared;
+  thread: number;
+  seed: number;
+  share: Share;
+}
+
+/**
+ * Worker k's job: each command is one pass over its share of the corpus, on the tables in the
+ * shared memory (its SIMD module imports that memory), without locks (Hogwild). A failure sets the
+ * shared stop flag first, so the other threads end their passes and the caller sees the error soon.
+ */
+export function createWord2VecHogwildJob(init: unknown): GradientJob {
+  const { shared, thread, seed, share } = init as Word2VecWorkerInit;
+  const simd = createSimdKernels(0, shared.memory ?? undefined);
+  if (!simd) throw new Error(`trainWord2Vec: worker thread ${thread} has no WebAssembly SIMD`);
+  const t = new Word2VecThread(shared, thread, new Rng(seed), simd, simd.floats);
+  const stop = { stop: () => Atomics.load(shared.stop, 0) !== 0 };
+  return {
+    grads: {},
+    run: () => {
+      try {
+        t.pass(share.start, share.end, stop);
+      } catch (err) {
+        Atomics.store(shared.stop, 0, 1);
+        throw err;
+      }
+      shared.stats[2 * thread] = t.passLoss;
+      shared.stats[2 * thread + 1] = t.passExamples;
+      return t.passLoss;
+    },
+  };
+}
+
+/**
+ * Why `threads` > 1 cannot run with `kernel` here, in one line (null when they can): the threads
+ * share the SIMD kernel's WebAssembly memory, so they need that kernel and SharedArrayBuffer.
+ */
+export function word2vecThreadsRefusal(kernel: Word2VecKernel = 'auto'): string | null {
+  const op = 'trainWord2Vec';
+  if (kernel === 'js') return `${op}: threads > 1 need the wasm kernel (the threads share its WebAssembly memory), got kernel 'js'; use threads 1`;
+  if (typeof SharedArrayBuffer !== 'function') return `${op}: threads > 1 need SharedArrayBuffer, which this host does not give; use threads 1`;
+  if (!simdModule(true)) return `${op}: threads > 1 need the wasm kernel, and this JavaScript engine has no WebAssembly SIMD (or no shared memory); use threads 1`;
+  return null;
+}
+
+/** The whole corpus as one array of word ids, and where each document ends (in SharedArrayBuffers when `shared`). */
+function flattenCorpus(docs: Int32Array[], shared: boolean): { words: Int32Array; docEnds: Int32Array } {
+  const ints = (n: number): Int32Array => (shared ? new Int32Array(new SharedArrayBuffer(4 * n)) : new Int32Array(n));
+  const docEnds = ints(docs.length);
+  let n = 0;
+  docs.forEach((doc, i) => {
+    n += doc.length;
+    docEnds[i] = n;
+  });
+  const words = ints(n);
+  docs.forEach((doc, i) => words.set(doc, docEnds[i] - doc.length));
+  return { words, docEnds };
+}
+
+/**
+ * Train word vectors on `corpus` (documents of tokens; windows stay inside a document).
+ * Returns E, Θ, the vocabulary and the run's figures. Deterministic for a given seed with one
+ * thread; see Word2VecOptions.threads for more.
+ */
+export function trainWord2Vec(corpus: string[][], options: Word2VecOptions = {}): Word2VecResult {
+  const o = resolveOptions(options);
+  const threads = options.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1) throw new InputError(`trainWord2Vec: expected threads to be an integer ≥ 1, got ${threads}`);
+  const vocab = buildWord2VecVocabulary(corpus, o.minCount);
+  const V = vocab.size;
+  if (V < 2) {
+    throw new InputError(`trainWord2Vec: expected at least 2 words seen ≥ minCount = ${o.minCount} times, got ${V}`);
+  }
+  const counts = vocab.counts;
+  let trainWords = 0;
+  for (const c of counts) trainWords += c;
+
+  const rng = new Rng(o.seed);
+  const d = o.dim;
+  const thetaRows = o.loss === 'hs' ? V - 1 : V;
+  const layout = word2vecLayout(V, thetaRows, d, threads);
+  const sharing = threads > 1;
+  const refusal = sharing ? word2vecThreadsRefusal(o.kernel) : null;
+  if (refusal) throw new InputError(refusal);
+  // Storage: syn0, syn1 and the threads' neu1, neu1e (word2vecLayout) in the SIMD module's memory
+  // for the 'wasm' kernel — with threads, a shared memory the workers' modules import — plain
+  // arrays for 'js'.
+  const memory = sharing ? sharedMemory(layout.floats) : undefined;
+  const simd = o.kernel === 'js' ? null : createSimdKernels(layout.floats, memory);
+  if (o.kernel === 'wasm' && !simd) throw new Error("trainWord2Vec: kernel 'wasm' asked for, but this JavaScript engine has no WebAssembly SIMD");
+  const floats = simd ? simd.floats : new Float32Array(layout.floats);
+  const half = 0.5 / d;
+  for (let i = 0; i < V * d; i++) floats[i] = rng.uniformIn(-half, half);
+
+  const { words, docEnds } = flattenCorpus(encodeCorpus(corpus, vocab), sharing);
+  const shared: Word2VecShared = {
+    o, counts: counts.slice(), trainWords, threads, words, docEnds, memory: memory ?? null,
+    wordCount: new BigInt64Array(sharing ? new SharedArrayBuffer(8) : new ArrayBuffer(8)),
+    stop: new Int32Array(sharing ? new SharedArrayBuffer(4) : new ArrayBuffer(4)),
+    stats: new Float64Array(sharing ? new SharedArrayBuffer(16 * threads) : new ArrayBuffer(16)),
+  };
+  const main = new Word2VecThread(shared, 0, rng, simd, floats);
+  const totalWords = o.epochs * trainWords;
+  const start = performance.now();
+  let epoch = 0;
+  let lastReport = 0;
+  let epochLoss = 0, epochExamples = 0, examples = 0;
+
+  const report = (): void => {
+    const elapsed = (performance.now() - start) / 1000;
+    const wordsDone = main.globalWordsDone();
+    options.onProgress?.({
+      epoch, wordsDone, totalWords, progress: wordsDone / totalWords, alpha: main.alpha,
+      loss: main.reportExamples > 0 ? main.reportLoss / main.reportExamples : NaN,
+      wordsPerSecond: elapsed > 0 ? wordsDone / elapsed : 0, elapsedSeconds: elapsed,
+    });
+    main.reportLoss = 0;
+    main.reportExamples = 0;
+    lastReport = main.wordsDone;
+  };
+  const hooks: PassHooks = {
+    stop: () => {
+      if (stopRequested(options.signal)) Atomics.store(shared.stop, 0, 1);
+      return Atomics.load(shared.stop, 0) !== 0;
+    },
+    betweenSentences: options.onProgress
+      ? () => {
+          if (main.wordsDone - lastReport >= o.progressEvery) report();
+        }
+      : undefined,
+    onSentence: options.onSentence,
   };
 
+  // Hogwild (word2vec.c's threads): the corpus in `threads` contiguous shares; each epoch the
+  // calling thread trains the first while the workers train theirs, all at the same time.
+  const shares = batchShares(words.length, threads);
+  const pool = sharing
+    ? new GradientPool({
+        op: 'trainWord2Vec', threads, job: WORD2VEC_HOGWILD_JOB, regionFloats: 0,
+        init: (k): Word2VecWorkerInit => ({ shared, thread: k, seed: rng.nextUint32(), share: shares[k] }),
+      })
+    : null;
   let interrupted = false;
-  const loop = runTrainingLoop({
-    startStep: 0, totalSteps: o.epochs, budgetReason: 'epochs',
-    timeLimitSeconds: options.timeLimitSeconds, signal: options.signal, now: options.now,
-    step: () => {
-      epochLoss = 0;
-      epochExamples = 0;
-      corpus: for (const doc of docs) {
-        let i = 0;
-        while (i < doc.length) {
-          if (stopRequested(options.signal)) {
-            interrupted = true; // mid-epoch: the loop ends after this step, as 'interrupted'
-            break corpus;
-          }
-          // Read a sentence: up to maxSentenceLength words that survive subsampling.
-          let length = 0;
-          while (i < doc.length && length < o.maxSentenceLength) {
-            const w = doc[i++];
-            wordsDone++;
-            if (keep[w] < 1 && rng.uniform() >= keep[w]) continue;
-            sentence[length++] = w;
-          }
-          if (wordsDone - lastAlphaUpdate >= alphaEvery) {
-            alpha = Math.max(o.alpha * 1e-4, o.alpha * (1 - wordsDone / (totalWords + 1)));
-            lastAlphaUpdate = wordsDone;
-          }
-          if (wordsDone - lastReport >= o.progressEvery && options.onProgress) report();
-          if (length === 0) continue;
-          options.onSentence?.(sentence.subarray(0, length));
-          trainSentence(length);
+  let loop: LoopResult;
+  try {
+    loop = runTrainingLoop({
+      startStep: 0, totalSteps: o.epochs, budgetReason: 'epochs',
+      timeLimitSeconds: options.timeLimitSeconds, signal: options.signal, now: options.now,
+      step: () => {
+        pool?.post(NO_ARGS);
+        // mid-epoch: the loop ends after this step, as 'interrupted'
+        interrupted = !main.pass(shares[0].start, shares[0].end, hooks);
+        pool?.wait();
+        epochLoss = main.passLoss;
+        epochExamples = main.passExamples;
+        for (let k = 1; k < threads; k++) {
+          epochLoss += shared.stats[2 * k];
+          epochExamples += shared.stats[2 * k + 1];
         }
-      }
-      epoch++;
-      return { loss: epochExamples > 0 ? epochLoss / epochExamples : NaN, epoch, units: trainWords };
-    },
-    afterStep: () => (interrupted ? 'interrupted' : undefined),
-  });
+        examples += epochExamples;
+        epoch++;
+        return { loss: epochExamples > 0 ? epochLoss / epochExamples : NaN, epoch, units: trainWords };
+      },
+      afterStep: () => (interrupted ? 'interrupted' : undefined),
+    });
+  } finally {
+    Atomics.store(shared.stop, 0, 1); // workers still in a pass end it: no thread outlives the run
+    pool?.close();
+  }
   if (options.onProgress) report();
   const seconds = (performance.now() - start) / 1000;
+  const wordsDone = Number(shared.wordCount[0]);
   return {
     words: vocab.tokens.slice(),
     counts: counts.slice(),
     // copies, so that the results do not keep the SIMD module's memory alive
-    vectors: Matrix.fromData(V, d, syn0.slice()),
-    output: Matrix.fromData(thetaRows, d, syn1.slice()),
-    tree,
+    vectors: Matrix.fromData(V, d, floats.slice(0, V * d)),
+    output: Matrix.fromData(thetaRows, d, floats.slice(layout.syn1, layout.syn1 + thetaRows * d)),
+    tree: main.tree,
     trainWords,
     examples,
     finalLoss: epochExamples > 0 ? epochLoss / epochExamples : NaN,
     seconds,
     wordsPerSecond: seconds > 0 ? wordsDone / seconds : 0,
     kernel: simd ? 'wasm' : 'js',
+    threads,
     stopReason: loop.stopReason,
   };
 }
+
+const NO_ARGS = new Int32Array(0);
 
 // ---------------------------------------------------------------------------------------------
 // WebAssembly SIMD kernels (kernel 'wasm'): the per-row arithmetic of the training loop —
@@ -478,34 +734,54 @@ export function trainWord2Vec(corpus: string[][], options: Word2VecOptions = {})
 interface SimdKernels {
   dot: (a: number, b: number, n: number) => number;
   step: (theta: number, h: number, e: number, n: number, g: number) => void;
-  /** The module's whole memory as floats. */
+  /** The module's memory as floats (its first `floatsNeeded`, or all of a shared one). */
   floats: Float32Array;
 }
 
-let simdModule: Uint8Array | null | undefined;
+/** The module with a memory of its own (one thread) and the one that imports a shared memory (threads); null: no SIMD. */
+const simdModules: { own?: Uint8Array | null; shared?: Uint8Array | null } = {};
 
-/** A fresh instance whose memory holds at least `floatsNeeded` floats, or null without SIMD. */
-function createSimdKernels(floatsNeeded: number): SimdKernels | null {
+function simdModule(shared: boolean): Uint8Array | null {
   const api = webAssembly();
   if (!api) return null;
-  if (simdModule === undefined) {
-    const bytes = buildWord2VecSimdModule();
-    simdModule = api.validate(bytes) ? bytes : null;
+  const key = shared ? 'shared' : 'own';
+  if (simdModules[key] === undefined) {
+    const bytes = buildWord2VecSimdModule(shared);
+    simdModules[key] = api.validate(bytes) ? bytes : null;
   }
-  if (!simdModule) return null;
-  const instance = instantiate(simdModule, 'trainWord2Vec');
-  const memory = instance.exports.memory as WasmMemory;
-  const pages = Math.ceil((4 * floatsNeeded) / 65536);
-  const have = memory.buffer.byteLength / 65536;
-  if (pages > have) memory.grow(pages - have);
+  return simdModules[key];
+}
+
+/**
+ * A fresh instance, or null without SIMD: over a memory of its own that holds at least
+ * `floatsNeeded` floats, or over `shared` (a shared memory that other threads' instances import too).
+ */
+function createSimdKernels(floatsNeeded: number, shared?: WasmMemory): SimdKernels | null {
+  const bytes = simdModule(shared !== undefined);
+  if (!bytes) return null;
+  const instance = instantiate(bytes, 'trainWord2Vec', shared);
+  const memory = shared ?? (instance.exports.memory as WasmMemory);
+  if (!shared) {
+    const pages = Math.ceil((4 * floatsNeeded) / 65536);
+    const have = memory.buffer.byteLength / 65536;
+    if (pages > have) memory.grow(pages - have);
+  }
   return {
     dot: instance.exports.dot as SimdKernels['dot'],
     step: instance.exports.step as SimdKernels['step'],
-    floats: new Float32Array(memory.buffer, 0, floatsNeeded),
+    floats: new Float32Array(memory.buffer, 0, shared ? memory.buffer.byteLength / 4 : floatsNeeded),
   };
 }
 
-function buildWord2VecSimdModule(): Uint8Array {
+/** A shared memory for `floats` floats (no more: its maximum is its size); see word2vecThreadsRefusal. */
+function sharedMemory(floats: number): WasmMemory {
+  const api = webAssembly()!;
+  const pages = Math.max(1, Math.ceil((4 * floats) / 65536));
+  return new api.Memory({ initial: pages, maximum: pages, shared: true });
+}
+
+/** The kernels' module; `shared`: it imports a shared memory (env.memory) instead of defining its own. */
+function buildWord2VecSimdModule(shared: boolean): Uint8Array {
   const { i32, f32, v128 } = ValType;
 
   const dot = new FunctionBuilder([i32, i32, i32], [f32]);
@@ -562,7 +838,8 @@ function buildWord2VecSimdModule(): Uint8Array {
   const module = new ModuleBuilder();
   module.addFunction(dot, 'dot');
   module.addFunction(step, 'step');
-  module.setMemory(1, null, 'memory');
+  if (shared) module.importMemory({ module: 'env', field: 'memory', minPages: 1, maxPages: 65536, shared: true });
+  else module.setMemory(1, null, 'memory');
   return module.toBytes();
 }
 

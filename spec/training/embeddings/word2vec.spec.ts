@@ -5,9 +5,11 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { word2vecCommand } from '../../../cli/commands/word2vec.js';
 import { readVectors } from '../../../training/io/vectors.js';
 import {
-  fullSoftmaxCost,
-  keepProbability, trainWord2Vec, type Word2VecLoss, type Word2VecMethod, type Word2VecProgress,
+  fullSoftmaxCost, keepProbability, trainWord2Vec, WORD2VEC_HOGWILD_JOB,
+  type Word2VecLoss, type Word2VecMethod, type Word2VecProgress,
 } from '../../../training/embeddings/word2vec.js';
+import { GradientPool, runningWorkerThreads } from '../../../training/parallel/pool.js';
+import { webAssembly } from '../../../engine/wasm/webassembly.js';
 import { groupSeparation, syntheticSentences } from './synthetic.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'seqgrad-w2v-'));
@@ -165,6 +167,101 @@ describe('trainWord2Vec learns: words that share contexts end up closer', () => 
   }
 });
 
+describe('trainWord2Vec on Hogwild threads (word2vec.c -threads)', () => {
+  const docs = syntheticSentences(2, 500);
+  const bits = (r: { vectors: { data: ArrayLike<number> & { buffer: ArrayBufferLike } } }) => Buffer.from(r.vectors.data.buffer);
+
+  it('threads 1 is exactly the run without the option (every bit, both kernels)', () => {
+    for (const kernel of ['wasm', 'js'] as const) {
+      for (const [method, loss] of [['skipgram', 'neg'], ['cbow', 'hs']] as const) {
+        const opts = { method, loss, kernel, dim: 8, window: 3, minCount: 1, epochs: 2, seed: 7 };
+        const plain = trainWord2Vec(docs, opts);
+        const one = trainWord2Vec(docs, { ...opts, threads: 1 });
+        expect(one.threads).toBe(1);
+        expect(bits(one).equals(bits(plain))).toBe(true);
+        expect(Buffer.from(one.output.data.buffer).equals(Buffer.from(plain.output.data.buffer))).toBe(true);
+        expect([one.examples, one.finalLoss]).toEqual([plain.examples, plain.finalLoss]);
+      }
+    }
+  });
+
+  it('threads 2 learns as one thread does: the loss falls, the same nearest neighbours, a loss within 10%', () => {
+    // Tolerance: the two runs differ only in the order of the updates and the second share's random
+    // choices, so they end near the same loss (stated: 10%) and both separate the groups (the reason
+    // in synthetic.ts), but not in the same bits.
+    const opts = { dim: 16, window: 3, minCount: 1, sample: 0, epochs: 8, seed: 2, progressEvery: 1000 };
+    const one = trainWord2Vec(docs, opts);
+    const losses: number[] = [];
+    const two = trainWord2Vec(docs, { ...opts, threads: 2, onProgress: (p) => losses.push(p.loss) });
+    expect(two.threads).toBe(2);
+    expect(runningWorkerThreads()).toBe(0);
+    expect(two.examples).toBeGreaterThan(0.9 * one.examples);
+    expect(two.examples).toBeLessThan(1.1 * one.examples);
+    expect(losses.at(-1)!).toBeLessThan(0.8 * losses[0]);
+    expect(Math.abs(two.finalLoss - one.finalLoss) / one.finalLoss).toBeLessThan(0.1);
+    const a = groupSeparation(one.words, one.vectors), b = groupSeparation(two.words, two.vectors);
+    expect([a.nearestInGroup, b.nearestInGroup]).toEqual([8, 8]);
+    expect(b.gap).toBeGreaterThan(0.5 * a.gap);
+    expect(bits(two).equals(bits(one))).toBe(false); // the worker's share trained with its own random choices
+  });
+
+  it('refuses threads > 1 with the js kernel, and a bad count, in one line', () => {
+    expect(() => trainWord2Vec(docs, { kernel: 'js', minCount: 1, threads: 2 }))
+      .toThrow(/^trainWord2Vec: threads > 1 need the wasm kernel \(the threads share its WebAssembly memory\), got kernel 'js'; use threads 1$/);
+    expect(() => trainWord2Vec(docs, { threads: 0 })).toThrow(/^trainWord2Vec: expected threads to be an integer ≥ 1, got 0$/);
+  });
+
+  it('a stop request ends every thread mid-epoch (interrupted), and no worker thread is left', () => {
+    const stop = new AbortController();
+    const reports: Word2VecProgress[] = [];
+    const r = trainWord2Vec(docs, {
+      minCount: 1, dim: 8, epochs: 50, threads: 2, progressEvery: 500, signal: stop.signal,
+      onProgress: (p) => {
+        reports.push(p);
+        if (p.epoch === 2) stop.abort();
+      },
+    });
+    expect(r.stopReason).toBe('interrupted');
+    expect(runningWorkerThreads()).toBe(0);
+    const last = reports.at(-1)!;
+    // both threads' words are counted, and the run ended in its third epoch of 50
+    expect(last.wordsDone).toBeGreaterThan(2 * r.trainWords);
+    expect(last.wordsDone).toBeLessThan(3 * r.trainWords);
+  });
+
+  it('a failure on the calling thread stops the workers: its one line reaches the caller, no worker thread is left', () => {
+    let sentences = 0;
+    expect(() => trainWord2Vec(docs, {
+      minCount: 1, dim: 8, epochs: 50, threads: 2,
+      onSentence: () => {
+        if (++sentences === 700) throw new Error('onSentence: stop here');
+      },
+    })).toThrow(/^onSentence: stop here$/);
+    expect(runningWorkerThreads()).toBe(0);
+  });
+
+  it("a worker's failure reaches the caller as one line, and no worker thread is left", () => {
+    // Worker 1 of a real job, over data it cannot train on: word ids far outside its 64 KiB of
+    // vectors, so its SIMD kernel's first load traps.
+    const memory = new (webAssembly()!.Memory)({ initial: 1, maximum: 1, shared: true });
+    const shared = (n: number) => new SharedArrayBuffer(n);
+    const words = new Int32Array(shared(4 * 8)).fill(1 << 20);
+    const init = {
+      o: { method: 'skipgram', loss: 'neg', dim: 4, window: 2, negative: 2, minCount: 1, epochs: 1, sample: 0, alpha: 0.025, seed: 1, maxSentenceLength: 1000, progressEvery: 10000, kernel: 'wasm' },
+      counts: [4, 4], trainWords: 8, threads: 2, words, docEnds: new Int32Array(shared(4)).fill(8), memory,
+      wordCount: new BigInt64Array(shared(8)), stop: new Int32Array(shared(4)), stats: new Float64Array(shared(32)),
+    };
+    const pool = new GradientPool({
+      op: 'trainWord2Vec', threads: 2, job: WORD2VEC_HOGWILD_JOB, regionFloats: 0,
+      init: (k) => ({ shared: init, thread: k, seed: 1, share: { start: 0, end: 8 } }),
+    });
+    pool.post(new Int32Array(0));
+    expect(() => pool.wait()).toThrow(/^memory access out of bounds$/);
+    expect(runningWorkerThreads()).toBe(0);
+    expect(init.stop[0]).toBe(1); // the other threads were told to end their passes
+  });
+});
+
 describe('seqgrad word2vec', () => {
   it('trains on a file and writes the word2vec text format atomically', () => {
     const corpus = path.join(tmp, 'corpus.txt');
@@ -188,6 +285,32 @@ describe('seqgrad word2vec', () => {
     expect(wv.words).toContain('cat');
     expect(wv.words).not.toContain('license');
     expect(fs.readdirSync(tmp).filter((f) => f.includes('.tmp-'))).toEqual([]);
+  });
+
+  it('--threads: the summary names the threads (default: every core with the wasm kernel, 1 with js); js refuses N > 1 in one line', () => {
+    const corpus = path.join(tmp, 'threads.txt');
+    fs.writeFileSync(corpus, syntheticSentences(4, 200).map((s) => s.join(' ')).join('.\n'));
+    const summaryOf = (argv: string[]) => {
+      const spy = vi.spyOn(console, 'log').mockImplementation(() => {});
+      try {
+        expect(word2vecCommand.run(['--corpus', corpus, '--embedding', '4', '--min-count', '1', '--epochs', '1', '--out', path.join(tmp, 't.txt'), '--json', ...argv])).toBe(0);
+        return JSON.parse(spy.mock.calls.map((c) => c.join(' ')).join('\n')) as { threads: number; kernel: string };
+      } finally {
+        spy.mockRestore();
+      }
+    };
+    expect(summaryOf(['--threads', '2'])).toMatchObject({ threads: 2, kernel: 'wasm' });
+    expect(summaryOf([]).threads).toBe(os.availableParallelism());
+    expect(summaryOf(['--kernel', 'js'])).toMatchObject({ threads: 1, kernel: 'js' });
+    let refusal: Error | undefined;
+    try {
+      word2vecCommand.run(['--corpus', corpus, '--min-count', '1', '--kernel', 'js', '--threads', '2', '--out', path.join(tmp, 't.txt')]);
+    } catch (err) {
+      refusal = err as Error;
+    }
+    expect(refusal?.message).toMatch(/^trainWord2Vec: threads > 1 need the wasm kernel .*; use threads 1$/);
+    expect(refusal?.name).toBe('InputError'); // exit 2, one line
+    expect(runningWorkerThreads()).toBe(0);
   });
 
   it('reports a missing corpus as an input error', () => {
@@ -221,7 +344,7 @@ describe('seqgrad word2vec', () => {
         const corpus = path.join(tmp, `words-${n}.txt`);
         fs.writeFileSync(corpus, `${words(n)}\n`);
         errors.length = 0;
-        expect(word2vecCommand.run(['--corpus', corpus, '--loss', loss, '--min-count', '1', '--window', '1', '--embedding', '2', '--epochs', '1', '--out', path.join(tmp, 'v.txt')])).toBe(0);
+        expect(word2vecCommand.run(['--corpus', corpus, '--loss', loss, '--min-count', '1', '--window', '1', '--embedding', '2', '--epochs', '1', '--threads', '1', '--out', path.join(tmp, 'v.txt')])).toBe(0);
         return errors.filter((l) => l.includes('warning'));
       };
       // V = 1000 words seen once: 1000 · 1 epoch · (window 1 + 1) = 2000 examples, each 3·V·d = 6000 multiply-adds.
