@@ -322,10 +322,10 @@ export function decodePairs(n: number): DatePair[] {
  */
 export function decodeWork(p: DecodeParams): BenchWork {
   const pairs = decodePairs(p.n);
-  const model = createSeq2Seq(
-    { cell: 'gru', bidirectional: true, encoderHidden: 64, decoderHidden: 128, embeddingDim: 32, attention: 'bahdanau', attentionSize: 128, seed: 1 },
-    buildSourceVocabulary(pairs.flatMap((q) => [...q.source])), buildTargetVocabulary(pairs.flatMap((q) => [...q.target])),
-  );
+  const model = createSeq2Seq({
+    cell: 'gru', bidirectional: true, encoderHidden: 64, decoderHidden: 128, embeddingDim: 32, attention: 'bahdanau', attentionSize: 128, seed: 1,
+    sourceVocab: buildSourceVocabulary(pairs.flatMap((q) => [...q.source])), targetVocab: buildTargetVocabulary(pairs.flatMap((q) => [...q.target])),
+  });
   (model.output.params.b as Matrix).data[model.ids.eos] = -1e4;
   const sources = pairs.map((q) => encodeSource(model, q.source));
   let length = 0;

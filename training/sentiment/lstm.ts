@@ -265,7 +265,7 @@ export function createLstmSentimentModel(
   const d = opts.vectors ? opts.vectors.vectors.cols : opts.dim, directions = opts.bidirectional ? 2 : 1;
   checkModelSize(op, vocab.size * d + directions * layers * hidden * (hidden + d) + classes.length * hidden,
     `an LSTM of hidden ${hidden} × ${layers} layer(s) over ${vocab.size} words of size ${d}`);
-  const { embedding } = createSentimentEmbedding(vocab, rng, opts);
+  const { embedding } = createSentimentEmbedding({ ...opts, vocab }, { rng });
   const dtype = embedding.weight.dtype;
   const rnn = createStackedRnn({
     kind: 'lstm', inputSize: embedding.weight.cols, hiddenSize: hidden, numLayers: layers,

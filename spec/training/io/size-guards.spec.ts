@@ -55,8 +55,8 @@ describe('model sizes checked before allocating', () => {
   });
 
   it('trigger and layer files: a config or a cell larger than the stored weights', () => {
-    expect(inputError(() => createTriggerModel({ bands: 16, hidden: 1e6 }, new Rng(1)))).toMatch(/createTriggerModel: a gru of hidden 1000000/);
-    const json = clone(triggerModelToJSON(createTriggerModel({ bands: 4, hidden: 3 }, new Rng(1))));
+    expect(inputError(() => createTriggerModel({ bands: 16, hidden: 1e6 }, { rng: new Rng(1) }))).toMatch(/createTriggerModel: a gru of hidden 1000000/);
+    const json = clone(triggerModelToJSON(createTriggerModel({ bands: 4, hidden: 3 }, { rng: new Rng(1) })));
     json.config.layers = 100_000;
     expect(inputError(() => triggerModelFromJSON(json, 'm.json'))).toMatch(/^m\.json: expected config hidden 3, bands 4, layers 1 \(the rnn's\), got 3, 4, 100000$/);
     const layer = clone(layerToJSON(createStackedRnn({ kind: 'gru', inputSize: 2, hiddenSize: 3, numLayers: 1, rng: new Rng(1) })));
