@@ -266,7 +266,10 @@ export function resolveSeq2SeqConfig(opts: Seq2SeqOptions, op = 'createSeq2Seq')
   if (typeof config.lowercase !== 'boolean' || typeof config.bidirectional !== 'boolean') {
     throw new Error(`${op}: expected lowercase and bidirectional to be true or false`);
   }
-  return { ...config, ...resolveRnnRegularization(op, opts, config.cell) };
+  if (captioning && (opts.dropout ?? 0) > 0) {
+    throw new InputError(`${op}: dropout acts in the encoder's stack and the captioning form has none: expected no dropout, got ${opts.dropout}`);
+  }
+  return { ...config, ...resolveRnnRegularization(op, opts, config.cell, config.encoderLayers, 'encoderLayers') };
 }
 
 function isLstm(kind: CellKind): boolean {

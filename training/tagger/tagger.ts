@@ -347,7 +347,7 @@ export function createTagger(
   if (c.tags !== undefined && (!Array.isArray(c.tags) || c.tags.length < 2 || new Set(c.tags).size !== c.tags.length || !c.tags.every((t) => typeof t === 'string' && t !== ''))) {
     throw new Error(`${op}: expected tags to be at least 2 distinct non-empty names, got ${JSON.stringify(c.tags).slice(0, 80)}`);
   }
-  Object.assign(c, resolveRnnRegularization(op, config, c.cell));
+  Object.assign(c, resolveRnnRegularization(op, config, c.cell, c.layers));
   for (const name of ['embeddingDim', 'hidden', 'layers'] as const) {
     if (!Number.isInteger(c[name]) || c[name] < 1) throw new Error(`${op}: expected ${name} to be a positive integer, got ${c[name]}`);
   }
