@@ -215,7 +215,7 @@ export interface CharLmParams {
  * H and T of the Tiny Shakespeare race. On `threads` > 1 threads as the trainer runs it.
  */
 export function charLmWork(p: CharLmParams): BenchWork {
-  const model = createLanguageModel({ level: 'char', cell: 'lstm', hidden: p.H, embeddingDim: 0, seed: 42 }, benchVocabulary(p.V));
+  const model = createLanguageModel({ level: 'char', cell: 'lstm', hidden: p.H, embeddingDim: 0, seed: 42, vocab: benchVocabulary(p.V) });
   const optimizer: OptimizerConfig = { kind: 'adam', lr: 2e-3 };
   const clip: GradientClip = { mode: 'norm', max: 5 };
   if ((p.threads ?? 1) > 1) return threadedTrainWork(model, p, optimizer, clip);

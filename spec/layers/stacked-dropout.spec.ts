@@ -47,7 +47,7 @@ describe('stack dropout', () => {
 
   it('p = 0 or no dropout builds the same stack as before (no dropout state at all)', () => {
     const rng = new Rng(1);
-    const stack = createStack([{ cell: createCell('gru', { inputSize: D, hiddenSize: H, rng }) }], { dropout: { p: 0, mode: 'between' } });
+    const stack = createStack([{ cell: createCell({ kind: 'gru', inputSize: D, hiddenSize: H }, { rng }) }], { dropout: { p: 0, mode: 'between' } });
     expect(stack.dropout).toBeNull();
     expect(createStackedWorkspace(stack, T, B).dropout).toBeNull();
   });

@@ -45,7 +45,7 @@ function stack(config: ResolvedModelConfig, inputSize: number, hiddenSize: numbe
 }
 
 function embedding(vocab: number, dim: number, config: ResolvedModelConfig, rng: Rng): Embedding | null {
-  return dim > 0 ? createEmbedding(vocab, dim, rng, { dtype: config.dtype }) : null;
+  return dim > 0 ? createEmbedding({ vocabSize: vocab, dim }, { rng, dtype: config.dtype }) : null;
 }
 
 /** Fresh layers for a (resolved) config, every weight drawn from `rng` in the order input → stack → head. */
@@ -56,15 +56,15 @@ export function buildNetwork(config: ResolvedModelConfig, rng: Rng): Network {
   const encoderStack = stack(config, inputSize, rnn.hidden, rnn.bidirectional, rng);
   if (config.shape === 'encoder-decoder') {
     const dt = config.decoderEmbeddingDim as number;
-    const targetEmbedding = createEmbedding(config.outputSize, dt, rng, { dtype });
+    const targetEmbedding = createEmbedding({ vocabSize: config.outputSize, dim: dt }, { rng, dtype });
     const decoderStack = stack(config, dt, encoderStack.layers[0].outputSize, false, rng);
-    const head = createOutputHead('softmax', decoderStack.outputSize, config.outputSize, rng, { dtype });
+    const head = createOutputHead({ kind: 'softmax', inputSize: decoderStack.outputSize, outputSize: config.outputSize }, { rng, dtype });
     return {
       shape: 'encoder-decoder', encoder: createEncoder(encoderStack, emb),
       decoder: createOneToMany({ embedding: targetEmbedding, rnn: decoderStack, head }),
     };
   }
-  const head = createOutputHead(config.head, encoderStack.outputSize, config.outputSize, rng, { dtype });
+  const head = createOutputHead({ kind: config.head, inputSize: encoderStack.outputSize, outputSize: config.outputSize }, { rng, dtype });
   switch (config.shape) {
     case 'many-to-one': return { shape: config.shape, model: createManyToOne({ rnn: encoderStack, head, embedding: emb }) };
     case 'many-to-many': return { shape: config.shape, model: createManyToMany({ rnn: encoderStack, head, embedding: emb }) };

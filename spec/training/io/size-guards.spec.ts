@@ -48,8 +48,8 @@ describe('model sizes checked before allocating', () => {
 
   it('tagger: --hidden too large; a file whose config asks for more than its weights', () => {
     const vocab = buildTaggerVocabulary([{ tokens: ['a', 'b'], labels: [0, 1] }], 1);
-    expect(inputError(() => createTagger(vocab, { hidden: 1e6 }, new Rng(1)))).toMatch(/createTagger: a lstm tagger of hidden 1000000/);
-    const json = clone(taggerToJSON(createTagger(vocab, { hidden: 4, embeddingDim: 3 }, new Rng(1))));
+    expect(inputError(() => createTagger({ vocab, hidden: 1e6 }, { rng: new Rng(1) }))).toMatch(/createTagger: a lstm tagger of hidden 1000000/);
+    const json = clone(taggerToJSON(createTagger({ vocab, hidden: 4, embeddingDim: 3 }, { rng: new Rng(1) })));
     json.config.layers = 100_000;
     expect(inputError(() => taggerFromJSON(json, 'tagger file t.json'))).toMatch(/^tagger file t\.json: its config \(embedding 3, hidden 4 × 100000 layer\(s\), \d+ words\) needs at least \d+ weights, the file holds \d+$/);
   });
