@@ -215,7 +215,7 @@ export interface CharLmParams {
  * H and T of the Tiny Shakespeare race. On `threads` > 1 threads as the trainer runs it.
  */
 export function charLmWork(p: CharLmParams): BenchWork {
-  const model = createLanguageModel({ level: 'char', cell: 'lstm', hidden: p.H, embeddingDim: 0, seed: 42 }, benchVocabulary(p.V));
+  const model = createLanguageModel({ level: 'char', cell: 'lstm', hidden: p.H, embeddingDim: 0, seed: 42, vocab: benchVocabulary(p.V) });
   const optimizer: OptimizerConfig = { kind: 'adam', lr: 2e-3 };
   const clip: GradientClip = { mode: 'norm', max: 5 };
   if ((p.threads ?? 1) > 1) return threadedTrainWork(model, p, optimizer, clip);
@@ -322,10 +322,10 @@ export function decodePairs(n: number): DatePair[] {
  */
 export function decodeWork(p: DecodeParams): BenchWork {
   const pairs = decodePairs(p.n);
-  const model = createSeq2Seq(
-    { cell: 'gru', bidirectional: true, encoderHidden: 64, decoderHidden: 128, embeddingDim: 32, attention: 'bahdanau', attentionSize: 128, seed: 1 },
-    buildSourceVocabulary(pairs.flatMap((q) => [...q.source])), buildTargetVocabulary(pairs.flatMap((q) => [...q.target])),
-  );
+  const model = createSeq2Seq({
+    cell: 'gru', bidirectional: true, encoderHidden: 64, decoderHidden: 128, embeddingDim: 32, attention: 'bahdanau', attentionSize: 128, seed: 1,
+    sourceVocab: buildSourceVocabulary(pairs.flatMap((q) => [...q.source])), targetVocab: buildTargetVocabulary(pairs.flatMap((q) => [...q.target])),
+  });
   (model.output.params.b as Matrix).data[model.ids.eos] = -1e4;
   const sources = pairs.map((q) => encodeSource(model, q.source));
   let length = 0;

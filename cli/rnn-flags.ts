@@ -13,7 +13,7 @@ export const DROPOUT_FLAG: FlagSpec = { type: 'number', description: 'dropout p 
 export const rnnRegularizationFlags: Record<string, FlagSpec> = {
   dropout: DROPOUT_FLAG,
   'dropout-mode': {
-    type: 'string', description: 'RNN dropout: between stacked layers (PyTorch) or variational (one mask per sequence on inputs, outputs and a⟨t−1⟩)',
+    type: 'string', description: 'RNN dropout: between stacked layers (PyTorch; needs 2 layers or more) or variational (one mask per sequence on inputs, outputs and a⟨t−1⟩)',
     choices: ['between', 'variational'], default: 'between',
   },
   'layer-norm': { type: 'boolean', description: 'layer-normalised cells (lstm, gru-reset-after; Ba et al. 2016)' },

@@ -8,10 +8,11 @@
  * the notes call a⟨t+1⟩ (their time is 1-based). B = batch, H = hidden size; every view is [B, H] unless said.
  * The gate, candidate and state views alias the workspace's caches (no copy: valid until the next forward on
  * that workspace; writing into one changes what backward reads — don't). `preactivation` is computed on each
- * call (a new matrix; it is not cached by the forward pass).
+ * call from the step's inputs and caches (a new matrix; the forward pass does not keep it).
  */
 import { gemm } from '../engine/gemm.js';
 import { Matrix, copyInto, stepView } from '../engine/matrix.js';
+import { addBias } from '../engine/ops.js';
 import { isBidirectional, type BidirectionalWorkspace } from './bidirectional.js';
 import type { GruWorkspace } from './cells/gru.js';
 import type { ResetAfterGruWorkspace } from './cells/gru-reset-after.js';
@@ -83,29 +84,75 @@ export function stepInternals(ws: SequenceWorkspace, t: number): StepInternals {
 }
 
 /**
- * The pre-activations of step t, z⟨t⟩ = x⟨t⟩·W_xᵀ + b + a⟨t−1⟩·W_aᵀ  [B, G] (G = gateWidth), in the cell's fused
- * gate order: rnn [z] (a = g(z)); lstm [Γu Γf c̃ Γo] before σ/tanh; gru-simple [Γu c̃]; gru [Γr Γu c̃], whose c̃
- * block is W_c[Γr ∗ c⟨t−1⟩, x⟨t⟩] + b_c. A new matrix per call. Not for 'lstm-peephole' (its gates also read
- * c through the peepholes) nor 'gru-reset-after' (two biases around r): those throw.
+ * The pre-activations of step t: what the cell's σ and tanh received, [B, G] (G = gateWidth) in its fused gate
+ * order, with xp⟨t⟩ = x⟨t⟩·W_xᵀ + b and a⟨t−1⟩ the state the cell read (ã⟨t−1⟩ = a⟨t−1⟩ ∗ m under a
+ * variational recurrent-dropout mask):
+ *   rnn             [z]               z = xp + a⟨t−1⟩·W_aᵀ   (a⟨t⟩ = g(z))
+ *   lstm            [Γu Γf c̃ Γo]     xp + a⟨t−1⟩·W_aᵀ   (before σ, tanh, σ, σ)
+ *   lstm-peephole   [Γu Γf c̃ Γo]     the LSTM's, plus p_u ∗ c⟨t−1⟩ in the Γu block, p_f ∗ c⟨t−1⟩ in Γf and
+ *                                     p_o ∗ c⟨t⟩ in Γo (c⟨t⟩ = Γu ∗ c̃ + Γf ∗ c⟨t−1⟩ from the cached gates)
+ *   gru-simple      [Γu c̃]           xp + a⟨t−1⟩·W_aᵀ
+ *   gru             [Γr Γu c̃]        Γr, Γu: xp + c⟨t−1⟩·W_aᵀ;  c̃: W_c[Γr ∗ c⟨t−1⟩, x⟨t⟩] + b_c
+ *   gru-reset-after [r z n]           r, z: W_i x + b_i + W_h h + b_h (b = bias_ih, b_a = bias_hh);
+ *                                     n: W_in x + b_in + r ∗ (W_hn h + b_hn)   (PyTorch's nn.GRU)
+ * At a masked step (a row past its sequence's length) the row is what the cell computed, as the gates of
+ * stepInternals. A new matrix per call. Layer-normalised cells throw (their sums are normalised per path).
  */
 export function preactivation(ws: SequenceWorkspace, t: number): Matrix {
   const { cell } = ws;
-  if (cell.kind === 'lstm-peephole' || cell.kind === 'gru-reset-after') {
-    throw new Error(`preactivation: expected a cell of kind rnn, lstm, gru or gru-simple, got '${cell.kind}'`);
+  if (cell.ownsBias === true) {
+    throw new Error(`preactivation: expected a cell without layer normalisation, got a layer-normalised '${cell.kind}' (its gates: stepInternals)`);
   }
-  const [prev] = stateAt(ws, t);
+  const states = stateAt(ws, t);
+  const prev = ws.recurrentMask === null ? states[0] : (ws.maskedPrevStates as Matrix[][])[t][0];
   const z = Matrix.zeros(ws.batch, cell.gateWidth, cell.dtype);
   copyInto(z, stepView(ws.xp, t, ws.batch));
   const H = cell.hiddenSize;
-  const W_a = cell.params.W_a;
-  if (cell.kind !== 'gru') {
-    gemm(z, prev, W_a, false, true, 1, 1);
-    return z;
+  const { W_a } = cell.params;
+  switch (cell.kind) {
+    case 'gru':
+      // Γr, Γu read c⟨t−1⟩; c̃ reads Γr ∗ c⟨t−1⟩ (cached by the forward pass)
+      gemm(z.colView(0, 2 * H), prev, W_a.rowView(0, 2 * H), false, true, 1, 1);
+      gemm(z.colView(2 * H, H), (ws.cellWorkspace as GruWorkspace).resetState[t], W_a.rowView(2 * H, H), false, true, 1, 1);
+      return z;
+    case 'gru-reset-after':
+      resetAfterRecurrentTerms(z, ws.cellWorkspace as ResetAfterGruWorkspace, t, prev, cell.params);
+      return z;
+    case 'lstm-peephole':
+      gemm(z, prev, W_a, false, true, 1, 1);
+      addPeepholeTerms(z, (ws.cellWorkspace as LstmWorkspace).gates[t], states[1], cell.params);
+      return z;
+    default:
+      gemm(z, prev, W_a, false, true, 1, 1);
+      return z;
   }
-  // the full GRU: Γr, Γu read c⟨t−1⟩; c̃ reads Γr ∗ c⟨t−1⟩ (cached by the forward pass)
-  gemm(z.colView(0, 2 * H), prev, W_a.rowView(0, 2 * H), false, true, 1, 1);
-  gemm(z.colView(2 * H, H), (ws.cellWorkspace as GruWorkspace).resetState[t], W_a.rowView(2 * H, H), false, true, 1, 1);
-  return z;
+}
+
+/** z_r, z_z += h·W_aᵀ + b_a (their blocks); z_n += r ∗ (W_hn h + b_hn), both cached by the forward pass. */
+function resetAfterRecurrentTerms(z: Matrix, cached: ResetAfterGruWorkspace, t: number, h: Matrix, params: Record<string, Matrix>): void {
+  const H = h.cols;
+  const rz = z.colView(0, 2 * H);
+  gemm(rz, h, params.W_a.rowView(0, 2 * H), false, true, 1, 1);
+  addBias(rz, rz, params.b_a.colView(0, 2 * H));
+  const gates = cached.gates[t], hpn = cached.hpn[t];
+  for (let b = 0; b < z.rows; b++) {
+    for (let j = 0; j < H; j++) z.set(b, 2 * H + j, z.get(b, 2 * H + j) + gates.get(b, j) * hpn.get(b, j));
+  }
+}
+
+/** z_u += p_u ∗ c⟨t−1⟩, z_f += p_f ∗ c⟨t−1⟩, z_o += p_o ∗ c⟨t⟩ with c⟨t⟩ = Γu ∗ c̃ + Γf ∗ c⟨t−1⟩ (the cached gates). */
+function addPeepholeTerms(z: Matrix, gates: Matrix, cPrev: Matrix, params: Record<string, Matrix>): void {
+  const H = cPrev.cols;
+  const { p_u, p_f, p_o } = params;
+  for (let b = 0; b < z.rows; b++) {
+    for (let j = 0; j < H; j++) {
+      const c0 = cPrev.get(b, j);
+      const c1 = gates.get(b, j) * gates.get(b, 2 * H + j) + gates.get(b, H + j) * c0;
+      z.set(b, j, z.get(b, j) + p_u.get(0, j) * c0);
+      z.set(b, H + j, z.get(b, H + j) + p_f.get(0, j) * c0);
+      z.set(b, 3 * H + j, z.get(b, 3 * H + j) + p_o.get(0, j) * c1);
+    }
+  }
 }
 
 /**

@@ -42,6 +42,24 @@ export function checkRnnDropout(op: string, d: RnnDropout): RnnDropout {
   return { p: d.p, mode: d.mode };
 }
 
+/**
+ * The one-line problem with dropout `d` on a stack of `layers` layers, or null: 'between' drops only between
+ * stacked layers, so on one layer it would do nothing (and no stack at all, 0 layers, takes no dropout).
+ * `field` names the layer count in the message (`layers`, `numLayers`, `encoderLayers`).
+ *
+ * Refused, not warned about: PyTorch's nn.LSTM(num_layers=1, dropout=p) emits a UserWarning and trains without
+ * dropout; seqgrad treats it as the bad input it is (one line, before any work), because a warning scrolls by
+ * at the start of the very run the user did not ask for, and the model's config would save a dropout p its
+ * weights never had. Every other option that cannot act is refused the same way (variational dropout on a
+ * GRU, layer norm on an rnn). The fix is one option either way: two layers or more, or mode 'variational'.
+ */
+export function inertDropoutProblem(d: RnnDropout, layers: number, field = 'layers'): string | null {
+  if (!(d.p > 0)) return null;
+  if (layers < 1) return `expected a recurrent stack for dropout ${d.p} to act in, got ${field} ${layers}`;
+  if (d.mode !== 'between' || layers >= 2) return null;
+  return `dropout mode 'between' acts only between stacked layers, so dropout ${d.p} on one layer would do nothing: expected ${field} ≥ 2 or dropout mode 'variational', got ${field} ${layers}`;
+}
+
 /** One dropout point of a stack: the mask [capacity·B, W], the dropped values and the gradient buffer. */
 interface DropoutPoint {
   readonly mask: DropoutWorkspace;

@@ -43,7 +43,7 @@ import {
   createSequenceWorkspace, masksRecurrentProducts, sequenceBackward, sequenceForward, zeroGrads, type SequenceWorkspace,
 } from './sequence.js';
 import {
-  StackDropout, beginStackDropout, checkRnnDropout, dropAt, dropBackwardAt, recurrentMasks,
+  StackDropout, beginStackDropout, checkRnnDropout, dropAt, dropBackwardAt, inertDropoutProblem, recurrentMasks,
   type RnnDropout, type RnnDropoutMode,
 } from './stacked-dropout.js';
 
@@ -90,8 +90,9 @@ export interface StackedLayerSpec {
 
 /**
  * A stack from explicit layers (any cell per layer); layer l's inputSize must be layer l−1's width.
- * `dropout` with p > 0 adds dropout in training; 'variational' needs cells whose a⟨t−1⟩ enters only
- * through W_a (rnn, lstm, lstm-peephole: layers/sequence.ts).
+ * `dropout` with p > 0 adds dropout in training; 'between' needs two layers or more (refused on one, where
+ * it would do nothing: inertDropoutProblem); 'variational' needs cells whose a⟨t−1⟩ enters only through W_a
+ * (rnn, lstm, lstm-peephole: layers/sequence.ts).
  */
 export function createStack(specs: readonly StackedLayerSpec[], opts: { dropout?: RnnDropout | null } = {}): StackedRnn {
   const op = 'createStack';
@@ -115,6 +116,8 @@ export function createStack(specs: readonly StackedLayerSpec[], opts: { dropout?
     width = outputSize;
   });
   const dropout = opts.dropout ? checkRnnDropout(op, opts.dropout) : null;
+  const inert = dropout && inertDropoutProblem(dropout, layers.length);
+  if (inert) throw new Error(`${op}: ${inert}`);
   if (dropout?.mode === 'variational') checkVariationalCells(op, layers);
   return { layers, inputSize, outputSize: width, dtype, dropout: dropout && dropout.p > 0 ? dropout : null };
 }
@@ -159,6 +162,8 @@ export function createStackedRnn(config: StackedRnnConfig, options?: CreateOptio
     throw new Error(`createStackedRnn: expected numLayers to be a positive integer, got ${numLayers}`);
   }
   const { kind, numLayers: _n, bidirectional, residual, dropout, dropoutMode, ...cellOpts } = opts;
+  const inert = dropout ? inertDropoutProblem(checkRnnDropout('createStackedRnn', { p: dropout, mode: dropoutMode ?? 'between' }), numLayers, 'numLayers') : null;
+  if (inert) throw new Error(`createStackedRnn: ${inert}`);
   const specs: StackedLayerSpec[] = [];
   let width = opts.inputSize;
   for (let l = 0; l < numLayers; l++) {

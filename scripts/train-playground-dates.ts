@@ -35,8 +35,8 @@ async function main(): Promise<void> {
   const data = prepareSeq2SeqData(pairs, { level: 'char', valFraction: 0.05, seed: SEED });
   const model = createSeq2Seq({
     level: 'char', cell: 'lstm', embeddingDim: 16, encoderHidden: 32, bidirectional: true, decoderHidden: 64,
-    attention: 'bahdanau', attentionSize: 32, seed: SEED,
-  }, data.sourceVocab, data.targetVocab);
+    attention: 'bahdanau', attentionSize: 32, seed: SEED, sourceVocab: data.sourceVocab, targetVocab: data.targetVocab,
+  });
   console.log(`dates model: ${seq2seqParameterCount(model)} parameters, ${data.train.length} training pairs`);
   const trainer = new Seq2SeqTrainer(model, data, { batch: 64, optimizer: { kind: 'adam', lr: 0.005 }, clipNorm: 5, seed: SEED });
   const result = trainer.run({

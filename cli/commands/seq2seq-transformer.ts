@@ -59,7 +59,8 @@ export function trainTransformerSeq2Seq(
     encoderLayers: flags.layers as number, decoderLayers: flags.layers as number, dimFeedforward: (flags.ff as number | undefined) ?? 4 * dModel,
     dropout, activation: flags['ffn-activation'] as FeedForwardActivation, normFirst: flags['norm-first'] === true,
     positions: flags.positions as PositionKind, maxLength: 2 * longest + 12, seed: flags.seed as number,
-  }, data.sourceVocab, data.targetVocab);
+    sourceVocab: data.sourceVocab, targetVocab: data.targetVocab,
+  });
   const clip = flags.clip as number;
   const trainer = new TransformerSeq2SeqTrainer(model, data, {
     batch: flags.batch as number, optimizer: { kind: flags.optimizer as OptimizerKind, lr: flags.lr as number },

@@ -187,7 +187,8 @@ async function runTrain(argv: string[]): Promise<number> {
         encoderHidden: flags.hidden as number, encoderLayers: flags.layers as number, bidirectional: flags.bidirectional === true,
         decoderHidden: flags['decoder-hidden'] as number | undefined, attention,
         attentionSize: flags['attention-size'] as number | undefined, seed, ...rnnRegularizationFromFlags(flags),
-      }, data.sourceVocab, data.targetVocab);
+        sourceVocab: data.sourceVocab, targetVocab: data.targetVocab,
+      });
     } catch (err) {
       throw new UsageError(`${c}: ${(err as Error).message}`);
     }
@@ -616,7 +617,7 @@ function runGenerate(argv: string[]): number {
   try {
     pairs = flags.task === 'reversal'
       ? reversalPairs(flags.n as number, rng, opts)
-      : transliterationPairs(flags.n as number, rng, createTransliteration(new Rng(flags['table-seed'] as number), opts.vocabSize), opts);
+      : transliterationPairs(flags.n as number, rng, createTransliteration({ vocabSize: opts.vocabSize }, { rng: new Rng(flags['table-seed'] as number) }), opts);
   } catch (err) {
     throw new UsageError(`${c}: ${(err as Error).message}`);
   }

@@ -59,8 +59,8 @@ export function trainTransformerFromFlags(
     level: corpus.level, lowercase: corpus.lowercase, dModel, numHeads: heads, layers: flags.layers as number,
     dimFeedforward: (flags.ff as number | undefined) ?? 4 * dModel, dropout,
     activation: flags['ffn-activation'] as FeedForwardActivation, normFirst: flags['norm-first'] === true,
-    positions: flags.positions as PositionKind, maxLength: seqLen, seed: flags.seed as number,
-  }, data.vocab);
+    positions: flags.positions as PositionKind, maxLength: seqLen, seed: flags.seed as number, vocab: data.vocab,
+  });
   const clip = flags.clip as number;
   const trainer = new TransformerLmTrainer(model, data, {
     seqLen, batch: flags.batch as number,

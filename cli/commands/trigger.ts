@@ -161,8 +161,8 @@ async function runTrain(argv: string[]): Promise<number> {
   const run = Math.max(1, Math.round((manifest.run * manifest.pool) / pool));
   const model = createTriggerModel({
     bands: manifest.spectrogram.bands, pool, hidden, layers, cell: str(flags, 'cell') as CellKind, run,
-    spectrogram: manifest.spectrogram,
-  }, new Rng(seed), bandStatistics(train.map((c) => c.features)));
+    spectrogram: manifest.spectrogram, stats: bandStatistics(train.map((c) => c.features)),
+  }, { rng: new Rng(seed) });
   let progress: ReturnType<typeof createProgress> | null = null;
   const result = trainTriggerModel(model, train, {
     epochs, batchSize, lr, clip: clipping, signal: stopFlag,

@@ -42,11 +42,11 @@ beforeAll(() => {
   }, { rng: new Rng(6) });
   fs.writeFileSync(file('sentiment.json'), JSON.stringify({ ...sentiment.toJSON(), meta: { data: 'emojify', seed: 4 } }));
   const source = buildSourceVocabulary('may 3rd 1979'.split('')), target = buildTargetVocabulary('1979-05-03'.split(''));
-  saveSeq2Seq(file('seq2seq.json'), createSeq2Seq({ cell: 'lstm', bidirectional: true, encoderHidden: 4, decoderHidden: 5, embeddingDim: 3, attention: 'bahdanau' }, source, target, new Rng(7)));
+  saveSeq2Seq(file('seq2seq.json'), createSeq2Seq({ cell: 'lstm', bidirectional: true, encoderHidden: 4, decoderHidden: 5, embeddingDim: 3, attention: 'bahdanau', sourceVocab: source, targetVocab: target }, { rng: new Rng(7) }));
   saveLayer(file('layer.json'), createStackedRnn({
     kind: 'lstm-peephole', inputSize: 3, hiddenSize: 4, numLayers: 2, bidirectional: true,
   }, { rng: new Rng(9), dtype: 'float64' }));
-  saveSeq2Seq(file('seq2seq-gru.json'), createSeq2Seq({ cell: 'gru', encoderHidden: 4, embeddingDim: 3, attention: 'general' }, source, target, new Rng(8)));
+  saveSeq2Seq(file('seq2seq-gru.json'), createSeq2Seq({ cell: 'gru', encoderHidden: 4, embeddingDim: 3, attention: 'general', sourceVocab: source, targetVocab: target }, { rng: new Rng(8) }));
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 

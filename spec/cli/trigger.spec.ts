@@ -41,7 +41,7 @@ const clips: TriggerClipData[] = Array.from({ length: 16 }, (_, index) => {
   const clip = composeClip(rng, bank, { seconds: 2, triggers: [1, 2], others: [0, 1] });
   return { split: 'train', index, seconds: clip.seconds, events: clip.events, ...clipFeatures(clip, { bands: 16 }, 4, 4) };
 });
-const model = createTriggerModel({ bands: 16, hidden: 8, pool: 4, run: 4 }, new Rng(1), bandStatistics(clips.map((c) => c.features)));
+const model = createTriggerModel({ bands: 16, hidden: 8, pool: 4, run: 4, stats: bandStatistics(clips.map((c) => c.features)) }, { rng: new Rng(1) });
 trainTriggerModel(model, clips, { epochs: 3, batchSize: 8 }, new Rng(2));
 const modelFile = path.join(dir, 'model.json');
 saveTriggerModel(modelFile, model);

@@ -138,7 +138,7 @@ describe('the additive attention layer on wasm agrees with js', () => {
     const run = (backend: string) => {
       const previous = setBackend(backend);
       try {
-        const layer = createAttention({ score: 'additive', querySize: nS, encoderSize: nH, attentionSize: nAtt }, new Rng(1));
+        const layer = createAttention({ score: 'additive', querySize: nS, encoderSize: nH, attentionSize: nAtt }, { rng: new Rng(1) });
         const rng = new Rng(2);
         const H = random(rng, Tx * B, nH), queries = [0, 1, 2].map(() => random(rng, B, nS)), dContexts = [0, 1, 2].map(() => random(rng, B, nH));
         const ws = createAttentionWorkspace(layer, Tx, Ty, B);

@@ -234,7 +234,7 @@ describe('architectures: first ids as a typed array, frozen embeddings', () => {
   const rng = new Rng(21);
   const V = 6, d = 3, H = 4;
   const build = (frozen = false) => {
-    const emb = createEmbedding(V, d, rng, { dtype: 'float64', frozen });
+    const emb = createEmbedding({ vocabSize: V, dim: d, frozen }, { rng, dtype: 'float64' });
     return createOneToMany({ embedding: emb, rnn: createStack([{ cell: makeCell('lstm', d, H, rng) }]), head: softmaxHead(H, V, rng) });
   };
   const targets = [1, 2, 3, 4, 0, 5, 2, 2, 1];

@@ -39,7 +39,7 @@ function inputs(rng: Rng): Matrix {
 describe('layer-normalised LSTM (Ba et al. 2016)', () => {
   it("matches the paper's equations (written out with arrays) on every output and the final c", () => {
     const rng = new Rng(5);
-    const cell = createCell('lstm', { inputSize: D, hiddenSize: H, rng, dtype: 'float64', layerNorm: true });
+    const cell = createCell({ kind: 'lstm', inputSize: D, hiddenSize: H, layerNorm: true }, { rng, dtype: 'float64' });
     randomize(cell.params, rng);
     const x = inputs(rng);
     const { outputs, finalState } = sequenceForward(cell, createSequenceWorkspace(cell, T, B), x);
@@ -64,7 +64,7 @@ describe('layer-normalised LSTM (Ba et al. 2016)', () => {
   });
 
   it('by hand, H = 1: LN of one value is its bias, so a⟨t⟩ = Γo · tanh(β_c) whatever c⟨t⟩ is', () => {
-    const cell = createCell('lstm', { inputSize: 1, hiddenSize: 1, rng: new Rng(1), dtype: 'float64', layerNorm: true });
+    const cell = createCell({ kind: 'lstm', inputSize: 1, hiddenSize: 1, layerNorm: true }, { rng: new Rng(1), dtype: 'float64' });
     // With one unit per gate block the LN of the 4 gate pre-activations still mixes them; pin them:
     // W_x = 0, W_a = 0 → both LNs see (0, 0, 0, 0) → x̂ = 0, so z = β_i + β_h + b.
     cell.params.W_x.data.fill(0);
@@ -80,7 +80,7 @@ describe('layer-normalised LSTM (Ba et al. 2016)', () => {
   });
 
   it('has its own gain/bias parameters under PyTorch-style names, gains 1 and biases 0 at the start', () => {
-    const cell = createCell('lstm', { inputSize: D, hiddenSize: H, rng: new Rng(1), layerNorm: true, forgetBias: 1 });
+    const cell = createCell({ kind: 'lstm', inputSize: D, hiddenSize: H, layerNorm: true, forgetBias: 1 }, { rng: new Rng(1) });
     expect(Object.keys(cell.params)).toEqual([
       'W_x', 'W_a', 'b', 'layernorm_i.weight', 'layernorm_i.bias', 'layernorm_h.weight', 'layernorm_h.bias', 'layernorm_c.weight', 'layernorm_c.bias',
     ]);
@@ -94,7 +94,7 @@ describe('layer-normalised LSTM (Ba et al. 2016)', () => {
 describe('layer-normalised GRU (reset-after)', () => {
   it('matches u = LN(W_x x) + b, v = LN(W_a a) + b_a, r, z = σ(u + v), n = tanh(u_n + r ∗ v_n), a = (1 − z) n + z a', () => {
     const rng = new Rng(8);
-    const cell = createCell('gru-reset-after', { inputSize: D, hiddenSize: H, rng, dtype: 'float64', layerNorm: true });
+    const cell = createCell({ kind: 'gru-reset-after', inputSize: D, hiddenSize: H, layerNorm: true }, { rng, dtype: 'float64' });
     randomize(cell.params, rng);
     const x = inputs(rng);
     const { outputs } = sequenceForward(cell, createSequenceWorkspace(cell, T, B), x);
@@ -115,7 +115,7 @@ describe('layer-normalised GRU (reset-after)', () => {
   });
 
   it('is offered for lstm and gru-reset-after only; token ids run the same as one-hot rows', () => {
-    expect(() => createCell('gru', { inputSize: D, hiddenSize: H, rng: new Rng(1), layerNorm: true })).toThrow(/layerNorm only for kinds lstm, gru-reset-after, got kind 'gru'/);
+    expect(() => createCell({ kind: 'gru', inputSize: D, hiddenSize: H, layerNorm: true }, { rng: new Rng(1) })).toThrow(/layerNorm only for kinds lstm, gru-reset-after, got kind 'gru'/);
     const stack = createStackedRnn({ kind: 'lstm', inputSize: 5, hiddenSize: H, rng: new Rng(2), dtype: 'float64', layerNorm: true });
     const cell = stack.layers[0].unit as ReturnType<typeof createCell>;
     randomize(cell.params, new Rng(3));

@@ -7,9 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { Matrix } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
 import { createCell } from '../../layers/cells/create-cell.js';
-import type { RecurrentCell } from '../../layers/cells/cell.js';
+import type { CellKind, RecurrentCell } from '../../layers/cells/cell.js';
 import { preactivation, stackedLayerOutputs, stackedLayerWorkspaces, stepInternals } from '../../layers/internals.js';
-import { createSequenceWorkspace, sequenceForward } from '../../layers/sequence.js';
+import { createSequenceWorkspace, sequenceForward, type SequenceWorkspace } from '../../layers/sequence.js';
 import { createStackedRnn, createStackedWorkspace, stackedForward } from '../../layers/stacked.js';
 
 const T = 3, B = 2;
@@ -17,13 +17,25 @@ const xs = [[0.5, -1.0], [1.5, 0.25], [-0.75, 2.0]]; // xs[t][b]
 const sigma = (v: number): number => 1 / (1 + Math.exp(-v));
 const input = (): Matrix => new Matrix(T * B, 1, new Float64Array(xs.flat()));
 
-function cellWith(kind: 'rnn' | 'lstm' | 'gru', W_x: number[], W_a: number[], b: number[]): RecurrentCell {
+function cellWith(kind: CellKind, W_x: number[], W_a: number[], b: number[], extra: Record<string, number[]> = {}): RecurrentCell {
   const cell = createCell({ kind, inputSize: 1, hiddenSize: 1 }, { rng: new Rng(1), dtype: 'float64' });
   cell.params.W_x.data.set(W_x);
   cell.params.W_a.data.set(W_a);
   cell.params.b.data.set(b);
+  for (const [name, values] of Object.entries(extra)) cell.params[name].data.set(values);
   return cell;
 }
+
+/** Row b of preactivation(ws, t), as plain numbers. */
+const zRow = (ws: SequenceWorkspace, t: number, b: number): number[] => {
+  const z = preactivation(ws, t);
+  return Array.from({ length: z.cols }, (_, k) => z.get(b, k));
+};
+
+const expectClose = (got: number[], want: number[]): void => {
+  expect(got.length).toBe(want.length);
+  got.forEach((v, k) => expect(v).toBeCloseTo(want[k], 12));
+};
 
 describe('stepInternals and preactivation', () => {
   it('LSTM: Γu, Γf, c̃, Γo, c⟨t⟩, a⟨t⟩ and z⟨t⟩ equal the notes’ equations', () => {
@@ -74,6 +86,65 @@ describe('stepInternals and preactivation', () => {
         expect(z.get(b, 2)).toBeCloseTo(zc, 12);
       }
     }
+  });
+
+  it('peephole LSTM: z⟨t⟩ carries p_u ∗ c⟨t−1⟩, p_f ∗ c⟨t−1⟩ and p_o ∗ c⟨t⟩ (Gers & Schmidhuber)', () => {
+    const [Wx, Wa, bb] = [[0.3, -0.2, 0.8, 0.5], [0.1, 0.4, -0.6, 0.7], [0.05, 1.0, -0.1, 0.2]];
+    const [pu, pf, po] = [0.9, -0.7, 1.3];
+    const cell = cellWith('lstm-peephole', Wx, Wa, bb, { p_u: [pu], p_f: [pf], p_o: [po] });
+    const ws = createSequenceWorkspace(cell, T, B);
+    sequenceForward(cell, ws, input());
+    for (let b = 0; b < B; b++) {
+      let a = 0, c = 0;
+      for (let t = 0; t < T; t++) {
+        const lin = [0, 1, 2, 3].map((k) => Wx[k] * xs[t][b] + Wa[k] * a + bb[k]);
+        const zu = lin[0] + pu * c, zf = lin[1] + pf * c, zc = lin[2];
+        const cNext = sigma(zu) * Math.tanh(zc) + sigma(zf) * c;
+        const zo = lin[3] + po * cNext;
+        expectClose(zRow(ws, t, b), [zu, zf, zc, zo]);
+        c = cNext;
+        a = sigma(zo) * Math.tanh(c);
+        expect(stepInternals(ws, t).a.get(b, 0)).toBeCloseTo(a, 12);
+      }
+    }
+  });
+
+  it('reset-after GRU (PyTorch’s nn.GRU): [r z n] with both biases, n’s recurrent term inside r ∗ (W_hn h + b_hn)', () => {
+    const [Wx, Wa, bi, bh] = [[0.6, -0.4, 0.9], [0.3, 0.5, -0.8], [0.1, -0.2, 0.05], [0.15, 0.3, -0.25]];
+    const cell = cellWith('gru-reset-after', Wx, Wa, bi, { b_a: bh });
+    const ws = createSequenceWorkspace(cell, T, B);
+    sequenceForward(cell, ws, input());
+    for (let b = 0; b < B; b++) {
+      let h = 0;
+      for (let t = 0; t < T; t++) {
+        const x = xs[t][b];
+        const zr = Wx[0] * x + bi[0] + Wa[0] * h + bh[0];
+        const zz = Wx[1] * x + bi[1] + Wa[1] * h + bh[1];
+        const zn = Wx[2] * x + bi[2] + sigma(zr) * (Wa[2] * h + bh[2]);
+        expectClose(zRow(ws, t, b), [zr, zz, zn]);
+        h = (1 - sigma(zz)) * Math.tanh(zn) + sigma(zz) * h;
+        expect(stepInternals(ws, t).a.get(b, 0)).toBeCloseTo(h, 12);
+      }
+    }
+  });
+
+  it('under a variational recurrent mask z⟨t⟩ reads ã⟨t−1⟩ = a⟨t−1⟩ ∗ m; a layer-normalised cell is refused', () => {
+    const cell = cellWith('rnn', [0.7], [-0.5], [0.2]);
+    const ws = createSequenceWorkspace(cell, T, B);
+    const m = [2, 0];
+    sequenceForward(cell, ws, input(), { recurrentMask: new Matrix(B, 1, new Float64Array(m)) });
+    for (let b = 0; b < B; b++) {
+      let a = 0;
+      for (let t = 0; t < T; t++) {
+        const z = 0.7 * xs[t][b] - 0.5 * a * m[b] + 0.2;
+        a = Math.tanh(z);
+        expect(preactivation(ws, t).get(b, 0)).toBeCloseTo(z, 12);
+      }
+    }
+    const normed = createCell({ kind: 'gru-reset-after', inputSize: 1, hiddenSize: 1, layerNorm: true }, { dtype: 'float64' });
+    const normedWs = createSequenceWorkspace(normed, T, B);
+    sequenceForward(normed, normedWs, input());
+    expect(() => preactivation(normedWs, 0)).toThrow("preactivation: expected a cell without layer normalisation, got a layer-normalised 'gru-reset-after'");
   });
 
   it('RNN: z⟨t⟩ = W_x x + W_a a⟨t−1⟩ + b and a⟨t⟩ = tanh(z⟨t⟩); a bad step throws naming the operation', () => {

@@ -47,9 +47,22 @@ describe('stack dropout', () => {
 
   it('p = 0 or no dropout builds the same stack as before (no dropout state at all)', () => {
     const rng = new Rng(1);
-    const stack = createStack([{ cell: createCell('gru', { inputSize: D, hiddenSize: H, rng }) }], { dropout: { p: 0, mode: 'between' } });
+    const stack = createStack([{ cell: createCell({ kind: 'gru', inputSize: D, hiddenSize: H }, { rng }) }], { dropout: { p: 0, mode: 'between' } });
     expect(stack.dropout).toBeNull();
     expect(createStackedWorkspace(stack, T, B).dropout).toBeNull();
+  });
+
+  it("'between' on one layer (where it would drop nothing) is refused in one line naming the option; variational is not", () => {
+    const cell = (): ReturnType<typeof createCell> => createCell({ kind: 'gru', inputSize: D, hiddenSize: H });
+    expect(() => createStackedRnn({ kind: 'lstm', inputSize: D, hiddenSize: H, dropout: 0.3 })).toThrow(
+      "createStackedRnn: dropout mode 'between' acts only between stacked layers, so dropout 0.3 on one layer would do nothing: expected numLayers ≥ 2 or dropout mode 'variational', got numLayers 1",
+    );
+    expect(() => createStack([{ cell: cell() }], { dropout: { p: 0.3, mode: 'between' } })).toThrow(
+      /^createStack: dropout mode 'between' acts only between stacked layers, .* expected layers ≥ 2 or dropout mode 'variational', got layers 1$/,
+    );
+    expect(createStack([{ cell: cell() }, { cell: createCell({ kind: 'gru', inputSize: H, hiddenSize: H }) }], { dropout: { p: 0.3, mode: 'between' } }).dropout)
+      .toEqual({ p: 0.3, mode: 'between' });
+    expect(createStackedRnn({ kind: 'lstm', inputSize: D, hiddenSize: H, dropout: 0.3, dropoutMode: 'variational' }).dropout).toEqual({ p: 0.3, mode: 'variational' });
   });
 
   it("'between' drops each layer's output except the last's, per entry, kept ones scaled by 1/(1 − p); seeded", () => {

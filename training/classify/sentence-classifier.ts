@@ -16,6 +16,7 @@ import { Matrix, shapeOf, type DType } from '../../engine/matrix.js';
 import type { DropoutMode } from '../../layers/dropout.js';
 import type { RnnRegularization } from '../core/rnn-regularization.js';
 import { Rng } from '../../engine/rng.js';
+import { resolveCreateOptions, type CreateOptions } from '../../engine/create.js';
 import { InputError } from '../core/errors.js';
 import { createDense, denseBackward, denseForward, denseZeroGrad, type DenseLayer } from '../../layers/dense.js';
 import {
@@ -125,19 +126,30 @@ export interface SentimentModelFactory {
   fromJSON(json: SentimentModelJSON): SentimentModel;
 }
 
+/** What `createSentimentEmbedding` builds from: the vocabulary, d (or the pretrained vectors' size), freezing. */
+export type SentimentEmbeddingConfig = Pick<SentimentModelOptions, 'dim' | 'dtype' | 'vectors' | 'freeze'> & { vocab: Vocabulary };
+
 /**
  * The embedding of a sentiment model: N(0, 0.1²) rows (trained end to end), or the pretrained
  * vectors where the vocabulary word has one (case-insensitive). `<PAD>` (id 0) is the padding row;
  * `<UNK>` starts at 0 (it never occurs in the training sentences, so it stays neutral).
  * Words without a pretrained vector start random, or at 0 when the embedding is frozen.
  */
-export function createSentimentEmbedding(vocab: Vocabulary, rng: Rng, opts: SentimentModelOptions): { embedding: Embedding; matched: number } {
+export function createSentimentEmbedding(config: SentimentEmbeddingConfig, options?: CreateOptions): { embedding: Embedding; matched: number };
+/** @deprecated Use `createSentimentEmbedding({ ...opts, vocab }, { rng })`. */
+export function createSentimentEmbedding(vocab: Vocabulary, rng: Rng, opts: SentimentModelOptions): { embedding: Embedding; matched: number };
+export function createSentimentEmbedding(
+  first: SentimentEmbeddingConfig | Vocabulary, second?: CreateOptions | Rng, oldOpts?: SentimentModelOptions,
+): { embedding: Embedding; matched: number } {
+  const legacy = first instanceof Vocabulary;
+  const { vocab, ...opts } = legacy ? { ...(oldOpts as SentimentModelOptions), vocab: first } : first;
+  const { rng, dtype } = resolveCreateOptions('createSentimentEmbedding', legacy ? { rng: second as Rng } : second as CreateOptions | undefined, opts.dtype);
   const dim = opts.vectors ? opts.vectors.vectors.cols : opts.dim;
   const frozen = opts.freeze ?? opts.vectors !== undefined;
   const padId = vocab.has(PAD) ? vocab.id(PAD) : -1;
   const embedding = createEmbedding({
     vocabSize: vocab.size, dim, std: 0.1, frozen, paddingIdx: padId >= 0 ? padId : undefined,
-  }, { rng, dtype: opts.dtype });
+  }, { rng, dtype });
   const E = embedding.weight;
   const zeroRow = (r: number): void => void E.data.fill(0, r * dim, (r + 1) * dim);
   if (vocab.has(UNK)) zeroRow(vocab.id(UNK));
@@ -290,7 +302,7 @@ export const averageModelFactory: SentimentModelFactory = {
     if (opts.dropout || opts.layerNorm) throw new InputError(`createAverageSentimentModel: the average model has no recurrent layers: expected no dropout or layerNorm, got ${JSON.stringify({ dropout: opts.dropout, layerNorm: opts.layerNorm })}`);
     const d = opts.vectors ? opts.vectors.vectors.cols : opts.dim;
     checkModelSize('averageModelFactory.create', (vocab.size + classes.length) * d, `an embedding of ${vocab.size} words × ${d} and ${classes.length} classes`);
-    const { embedding } = createSentimentEmbedding(vocab, rng, opts);
+    const { embedding } = createSentimentEmbedding({ ...opts, vocab }, { rng });
     const dense = createDense({
       inputSize: embedding.weight.cols, outputSize: classes.length, init: 'xavier',
     }, { rng, dtype: opts.dtype });

@@ -8,7 +8,7 @@
 import type { CellKind } from '../../layers/cells/cell.js';
 import { LAYER_NORM_KINDS } from '../../layers/cells/create-cell.js';
 import { DROPOUT_OFF, type DropoutMode } from '../../layers/dropout.js';
-import { RNN_DROPOUT_MODES, type RnnDropout, type RnnDropoutMode } from '../../layers/stacked-dropout.js';
+import { RNN_DROPOUT_MODES, inertDropoutProblem, type RnnDropout, type RnnDropoutMode } from '../../layers/stacked-dropout.js';
 import type { Rng } from '../../engine/rng.js';
 import { InputError } from './errors.js';
 
@@ -25,10 +25,14 @@ export interface RnnRegularization {
 const VARIATIONAL_KINDS: readonly CellKind[] = ['rnn', 'lstm', 'lstm-peephole'];
 
 /**
- * Check the options for `cell` and return only what is set (p > 0; layerNorm true), for a config.
- * Throws an InputError naming `op` and the field.
+ * Check the options for a stack of `layers` layers of `cell` (`layersField`: the config's name for that count)
+ * and return only what is set (p > 0; layerNorm true), for a config. Throws an InputError naming `op` and the
+ * field — also for dropout that could not act: mode 'between' on one layer (inertDropoutProblem,
+ * layers/stacked-dropout.ts, says why this is refused rather than warned about, as PyTorch does).
  */
-export function resolveRnnRegularization(op: string, opts: RnnRegularization, cell: CellKind): RnnRegularization {
+export function resolveRnnRegularization(
+  op: string, opts: RnnRegularization, cell: CellKind, layers: number, layersField = 'layers',
+): RnnRegularization {
   const out: RnnRegularization = {};
   const p = opts.dropout ?? 0;
   if (typeof p !== 'number' || !(p >= 0 && p < 1)) throw new InputError(`${op}: expected dropout to be a number in [0, 1), got ${JSON.stringify(opts.dropout)}`);
@@ -38,6 +42,8 @@ export function resolveRnnRegularization(op: string, opts: RnnRegularization, ce
     if (mode === 'variational' && !VARIATIONAL_KINDS.includes(cell)) {
       throw new InputError(`${op}: variational dropout masks a⟨t−1⟩ where W_a reads it, which needs cell ${VARIATIONAL_KINDS.join(', ')}; got ${cell} (use dropout mode between)`);
     }
+    const inert = inertDropoutProblem({ p, mode }, layers, layersField);
+    if (inert) throw new InputError(`${op}: ${inert}`);
     out.dropout = p;
     out.dropoutMode = mode;
   }

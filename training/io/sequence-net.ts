@@ -16,7 +16,8 @@
  * plus whatever the application adds (its model kind, config and vocabulary, as JSON strings).
  */
 import { Matrix, type DType } from '../../engine/matrix.js';
-import { Rng } from '../../engine/rng.js';
+import type { Rng } from '../../engine/rng.js';
+import { isRng, resolveCreateOptions, type CreateOptions } from '../../engine/create.js';
 import {
   createManyToMany, createManyToManyWorkspace, createManyToOne, createManyToOneWorkspace, manyToManyLogits, manyToOneLogits,
 } from '../../layers/architectures.js';
@@ -147,9 +148,15 @@ export function parseNetDescription(json: unknown, source: string): NetDescripti
   return desc;
 }
 
-/** A net of the described structure; its weights come from the rng (then usually from a file). */
-export function createSequenceNet(desc: NetDescription, rng: Rng = new Rng(0)): SequenceNet {
-  const { dtype } = desc;
+/**
+ * A net of the described structure; its weights come from `options.rng` (default `new Rng(DEFAULT_SEED)`;
+ * then usually from a file), in `options.dtype` (default desc.dtype, else float32).
+ */
+export function createSequenceNet(desc: Omit<NetDescription, 'dtype'> & { dtype?: DType }, options?: CreateOptions): SequenceNet;
+/** @deprecated Use `createSequenceNet(desc, { rng })`. */
+export function createSequenceNet(desc: NetDescription, rng: Rng): SequenceNet;
+export function createSequenceNet(desc: Omit<NetDescription, 'dtype'> & { dtype?: DType }, second?: CreateOptions | Rng): SequenceNet {
+  const { rng, dtype } = resolveCreateOptions('createSequenceNet', isRng(second) ? { rng: second } : second, desc.dtype);
   const embedding = desc.embeddingDim > 0 ? createEmbedding({
     vocabSize: desc.vocabSize, dim: desc.embeddingDim,
   }, { rng, dtype }) : null;

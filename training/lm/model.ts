@@ -156,7 +156,7 @@ export function resolveLanguageModelConfig(opts: LanguageModelOptions, op = 'cre
   if (activation !== 'tanh' && activation !== 'relu') throw new Error(`${op}: expected activation 'tanh' or 'relu', got ${JSON.stringify(activation)}`);
   if (activation !== 'tanh' && config.cell !== 'rnn') throw new Error(`${op}: an activation is for cell 'rnn', got cell '${config.cell}'`);
   if (activation !== 'tanh') config.activation = activation;
-  return { ...config, ...resolveRnnRegularization(op, opts, config.cell) };
+  return { ...config, ...resolveRnnRegularization(op, opts, config.cell, config.layers) };
 }
 
 /**

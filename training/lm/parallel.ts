@@ -93,7 +93,7 @@ export function createLmGradientJob(init: unknown, wasm: WasmBackend | null): Gr
   const i = init as LmWorkerInit;
   const backend = wasm as WasmBackend; // the pool gives this job a region: always a backend
   const vocab = Vocabulary.fromJSON(i.vocab);
-  const model = buildOnSharedWeights(() => createLanguageModel(i.config, vocab), lmParameters, i.weights, backend.heap);
+  const model = buildOnSharedWeights(() => createLanguageModel({ ...i.config, vocab }), lmParameters, i.weights, backend.heap);
   const state = i.state.map((layer) => layer.map((s) => sharedMatrix(backend.heap, s.offset, s.rows, s.cols)));
   const step = new LmShareStep(model, i.data, i.share, state);
   return { grads: lmGradients(model), run: (args) => step.run(args[0]) };

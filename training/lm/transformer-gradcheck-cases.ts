@@ -25,8 +25,8 @@ function transformerLmCase(normFirst: boolean, positions: PositionKind): GradChe
       const vocab = new Vocabulary(['<EOS>', '<UNK>', 'a', 'b', 'c', 'd'], [1, 0, 1, 1, 1, 1]);
       const model = createTransformerLanguageModel({
         dModel: 6, numHeads: 2, layers: 2, dimFeedforward: 8, dropout: 0.1, normFirst, positions,
-        activation: normFirst ? 'gelu' : 'relu', maxLength: 7, dtype: 'float64',
-      }, vocab, rng);
+        activation: normFirst ? 'gelu' : 'relu', maxLength: 7, vocab,
+      }, { rng, dtype: 'float64' });
       const ws = createTransformerLmWorkspace(model, T, B);
       for (const d of ws.encoder.dropouts) sampleDropoutMask(d, rng);
       const inputs = Array.from({ length: T * B }, () => rng.int(vocab.size));

@@ -19,6 +19,7 @@
  */
 import { Matrix, type DType } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
+import { resolveCreateOptions, type CreateOptions } from '../../engine/create.js';
 import { causalMask, type AttentionMasks } from '../../layers/attention/multihead.js';
 import { createDense, denseBackward, denseForward, denseZeroGrad, type DenseLayer } from '../../layers/dense.js';
 import { DROPOUT_OFF, type DropoutMode } from '../../layers/dropout.js';
@@ -104,12 +105,26 @@ export function resolveTransformerLmConfig(opts: TransformerLmOptions, op = 'cre
   return config;
 }
 
-export function createTransformerLanguageModel(opts: TransformerLmOptions, vocab: Vocabulary, rng?: Rng): TransformerLanguageModel {
-  const config = resolveTransformerLmConfig(opts);
+/**
+ * A new model over `config.vocab`, initialised from `options.rng` (default: a generator seeded with
+ * config.seed, whose default is DEFAULT_SEED); `options.dtype` overrides config.dtype.
+ */
+export function createTransformerLanguageModel(config: TransformerLmOptions & { vocab: Vocabulary }, options?: CreateOptions): TransformerLanguageModel;
+/** @deprecated Use `createTransformerLanguageModel({ ...opts, vocab }, { rng })`. */
+export function createTransformerLanguageModel(opts: TransformerLmOptions, vocab: Vocabulary, rng?: Rng): TransformerLanguageModel;
+export function createTransformerLanguageModel(
+  first: TransformerLmOptions & { vocab?: Vocabulary }, second?: Vocabulary | CreateOptions, oldRng?: Rng,
+): TransformerLanguageModel {
+  const op = 'createTransformerLanguageModel';
+  const legacy = second instanceof Vocabulary;
+  const { vocab: configVocab, ...opts } = first;
+  const vocab = (legacy ? second : configVocab) as Vocabulary;
+  const options: CreateOptions = legacy ? { rng: oldRng } : (second as CreateOptions | undefined) ?? {};
+  const config = resolveTransformerLmConfig({ ...opts, dtype: options.dtype ?? opts.dtype }, op);
   if (!(vocab instanceof Vocabulary) || vocab.size < 2) {
-    throw new Error(`createTransformerLanguageModel: expected a Vocabulary of at least 2 tokens, got ${vocab instanceof Vocabulary ? vocab.size : typeof vocab}`);
+    throw new Error(`${op}: expected a Vocabulary of at least 2 tokens, got ${vocab instanceof Vocabulary ? vocab.size : typeof vocab}`);
   }
-  const gen = rng ?? new Rng(config.seed);
+  const gen = resolveCreateOptions(op, { rng: options.rng ?? new Rng(config.seed) }).rng;
   const { dModel: d, dtype } = config;
   const embedding = createEmbedding({ vocabSize: vocab.size, dim: d }, { rng: gen, dtype });
   const positions = createTransformerPositions({
@@ -233,7 +248,7 @@ export function transformerLmFromJSON(json: unknown, source = 'model'): Transfor
     return fail(`bad vocabulary: ${(err as Error).message}`);
   }
   if (!j.weights || typeof j.weights !== 'object') fail('has no weights');
-  const model = createTransformerLanguageModel(config, vocab, new Rng(0));
+  const model = createTransformerLanguageModel({ ...config, vocab }, { rng: new Rng(0) });
   copyWeightsFromJSON(transformerLmParameters(model).params, j.weights as Record<string, MatrixJSON>, fail, `this Transformer (${config.layers} layer(s))`);
   return model;
 }

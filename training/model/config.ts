@@ -129,7 +129,7 @@ export function resolveModelConfig(json: unknown, source = 'model config'): Reso
   if (cell === 'rnn') rnn.activation = oneOf(r, 'activation', ['tanh', 'relu'] as const, 'tanh', 'rnn.activation');
   else if (r.activation !== undefined) fail(`expected no rnn.activation for a '${cell}' cell (only 'rnn' has one), got ${describe(r.activation)}`);
   try {
-    Object.assign(rnn, resolveRnnRegularization('rnn', r, cell));
+    Object.assign(rnn, resolveRnnRegularization('rnn', r, cell, rnn.layers, 'rnn.layers'));
   } catch (err) {
     fail((err as Error).message);
   }

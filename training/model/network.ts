@@ -72,13 +72,13 @@ export function buildNetwork(config: ResolvedModelConfig, rng: Rng, init: Networ
     const dt = config.decoderEmbeddingDim as number;
     const targetEmbedding = createEmbedding({ vocabSize: config.outputSize, dim: dt, std: init.embeddingStd }, { rng, dtype });
     const decoderStack = stack(config, dt, encoderStack.layers[0].outputSize, false, rng, init);
-    const head = createOutputHead('softmax', decoderStack.outputSize, config.outputSize, rng, { dtype });
+    const head = createOutputHead({ kind: 'softmax', inputSize: decoderStack.outputSize, outputSize: config.outputSize }, { rng, dtype });
     return {
       shape: 'encoder-decoder', encoder: createEncoder(encoderStack, emb),
       decoder: createOneToMany({ embedding: targetEmbedding, rnn: decoderStack, head }),
     };
   }
-  const head = createOutputHead(config.head, encoderStack.outputSize, config.outputSize, rng, { dtype });
+  const head = createOutputHead({ kind: config.head, inputSize: encoderStack.outputSize, outputSize: config.outputSize }, { rng, dtype });
   switch (config.shape) {
     case 'many-to-one': return { shape: config.shape, model: createManyToOne({ rnn: encoderStack, head, embedding: emb }) };
     case 'many-to-many': return { shape: config.shape, model: createManyToMany({ rnn: encoderStack, head, embedding: emb }) };

@@ -261,12 +261,12 @@ export function createLstmSentimentModel(
   const hidden = opts.hidden ?? 64, layers = opts.layers ?? 1;
   if (!Number.isInteger(hidden) || hidden < 1) throw new Error(`${op}: expected hidden to be a positive integer, got ${hidden}`);
   if (!Number.isInteger(layers) || layers < 1) throw new Error(`${op}: expected layers to be a positive integer, got ${layers}`);
-  const regularization = resolveRnnRegularization(op, opts, 'lstm');
+  const regularization = resolveRnnRegularization(op, opts, 'lstm', layers);
   // At least E [V, d], W_a [H, H] and W_x [H, d] per layer and direction, and the head [C, H]: checked before allocating.
   const d = opts.vectors ? opts.vectors.vectors.cols : opts.dim, directions = opts.bidirectional ? 2 : 1;
   checkModelSize(op, vocab.size * d + directions * layers * hidden * (hidden + d) + classes.length * hidden,
     `an LSTM of hidden ${hidden} × ${layers} layer(s) over ${vocab.size} words of size ${d}`);
-  const { embedding } = createSentimentEmbedding(vocab, rng, opts);
+  const { embedding } = createSentimentEmbedding({ ...opts, vocab }, { rng });
   const dtype = embedding.weight.dtype;
   const rnn = createStackedRnn({
     kind: 'lstm', inputSize: embedding.weight.cols, hiddenSize: hidden, numLayers: layers,
@@ -324,7 +324,7 @@ export const lstmModelFactory: SentimentModelFactory = {
     }));
     const config = lstmConfigFromWeights(json.weights);
     if (!decoded.E) throw new Error(`sentiment model: expected the embedding weight 'E' in the model file, got ${Object.keys(json.weights).join(', ')}`);
-    const regularization = resolveRnnRegularization('sentiment model rnn', json.rnn ?? {}, 'lstm');
+    const regularization = resolveRnnRegularization('sentiment model rnn', json.rnn ?? {}, 'lstm', config.layers);
     const model = lstmSentimentOver(decoded.E, vocab, json.classes, config, regularization, json.frozen);
     const { params } = modelParameters(model.net);
     for (const [name, target] of Object.entries(params)) {

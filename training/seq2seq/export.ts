@@ -62,7 +62,7 @@ export function seq2seqFromTensors(tensors: Record<string, SafeTensor>, doc: Mod
   try {
     const config = resolveSeq2SeqConfig(doc.app.config as Seq2SeqConfig, 'app.config');
     const sourceVocab = doc.app.sourceVocabulary ? Vocabulary.fromJSON(doc.app.sourceVocabulary as VocabularyJSON) : null;
-    model = createSeq2Seq(config, sourceVocab, Vocabulary.fromJSON(doc.app.targetVocabulary as VocabularyJSON), new Rng(0));
+    model = createSeq2Seq({ ...config, sourceVocab, targetVocab: Vocabulary.fromJSON(doc.app.targetVocabulary as VocabularyJSON) }, { rng: new Rng(0) });
   } catch (err) {
     throw new InputError(`${source}: bad seq2seq config or vocabularies: ${(err as Error).message}`);
   }

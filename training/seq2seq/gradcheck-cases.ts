@@ -35,7 +35,7 @@ function buildCase(spec: CaseSpec): GradCheckCase {
       const captioning = spec.options.form === 'captioning';
       const sourceVocab = captioning ? null : buildSourceVocabulary(['a', 'b', 'c', 'd', 'e']);
       const targetVocab = buildTargetVocabulary(['x', 'y', 'z']);
-      const model = createSeq2Seq({ ...spec.options, embeddingDim: 3, dtype: 'float64' }, sourceVocab, targetVocab, rng);
+      const model = createSeq2Seq({ ...spec.options, embeddingDim: 3, sourceVocab, targetVocab }, { rng, dtype: 'float64' });
       const { params, grads } = seq2seqParameters(model);
       // Non-zero everywhere (attention b starts at 0), entries of order 1; the attention weights
       // larger, so that α varies enough for its gradients to stand well above the round-off of L.

@@ -96,6 +96,7 @@ import {
   EOS, PAD, SOS, UNK, Vocabulary, detokenize, tokenizeText, type TokenLevel, type VocabularyJSON,
 } from '../text/vocab.js';
 import { InputError } from '../core/errors.js';
+import { resolveCreateOptions, type CreateOptions } from '../../engine/create.js';
 
 export type Seq2SeqAttention = 'none' | 'bahdanau' | 'dot' | 'general';
 export const SEQ2SEQ_ATTENTIONS: readonly Seq2SeqAttention[] = ['none', 'bahdanau', 'dot', 'general'];
@@ -265,21 +266,40 @@ export function resolveSeq2SeqConfig(opts: Seq2SeqOptions, op = 'createSeq2Seq')
   if (typeof config.lowercase !== 'boolean' || typeof config.bidirectional !== 'boolean') {
     throw new Error(`${op}: expected lowercase and bidirectional to be true or false`);
   }
-  return { ...config, ...resolveRnnRegularization(op, opts, config.cell) };
+  if (captioning && (opts.dropout ?? 0) > 0) {
+    throw new InputError(`${op}: dropout acts in the encoder's stack and the captioning form has none: expected no dropout, got ${opts.dropout}`);
+  }
+  return { ...config, ...resolveRnnRegularization(op, opts, config.cell, config.encoderLayers, 'encoderLayers') };
 }
 
 function isLstm(kind: CellKind): boolean {
   return kind === 'lstm' || kind === 'lstm-peephole';
 }
 
+/** What `createSeq2Seq` builds from: the structure and both vocabularies (no source vocabulary for captioning). */
+export type Seq2SeqCreateConfig = Seq2SeqOptions & { sourceVocab?: Vocabulary | null; targetVocab: Vocabulary };
+
 /**
- * A new model. Initialisation from `rng` (default: seeded with config.seed): cells PyTorch's
- * U(−1/√H, 1/√H) with the LSTM forget bias 1; embeddings N(0, 1); attention Xavier; dense layers
- * nn.Linear's default. `sourceVocab` is null for captioning.
+ * A new model over `config.sourceVocab` (null or left out for captioning) and `config.targetVocab`.
+ * Initialisation from `options.rng` (default: a generator seeded with config.seed, whose default is
+ * DEFAULT_SEED); `options.dtype` overrides config.dtype. Cells PyTorch's U(−1/√H, 1/√H) with the LSTM
+ * forget bias 1; embeddings N(0, 1); attention Xavier; dense layers nn.Linear's default.
  */
-export function createSeq2Seq(opts: Seq2SeqOptions, sourceVocab: Vocabulary | null, targetVocab: Vocabulary, rng?: Rng): Seq2SeqModel {
+export function createSeq2Seq(config: Seq2SeqCreateConfig, options?: CreateOptions): Seq2SeqModel;
+/** @deprecated Use `createSeq2Seq({ ...opts, sourceVocab, targetVocab }, { rng })`. */
+export function createSeq2Seq(opts: Seq2SeqOptions, sourceVocab: Vocabulary | null, targetVocab: Vocabulary, rng?: Rng): Seq2SeqModel;
+export function createSeq2Seq(
+  first: Seq2SeqOptions & { sourceVocab?: Vocabulary | null; targetVocab?: Vocabulary },
+  second?: CreateOptions | Vocabulary | null, oldTarget?: Vocabulary, oldRng?: Rng,
+): Seq2SeqModel {
   const op = 'createSeq2Seq';
-  const config = resolveSeq2SeqConfig(opts, op);
+  const legacy = second === null || second instanceof Vocabulary;
+  const { sourceVocab: configSource, targetVocab: configTarget, ...opts } = first;
+  const sourceVocab = (legacy ? second : configSource ?? null) as Vocabulary | null;
+  const targetVocab = (legacy ? oldTarget : configTarget) as Vocabulary;
+  const options: CreateOptions = legacy ? { rng: oldRng } : (second as CreateOptions | undefined) ?? {};
+  const config = resolveSeq2SeqConfig({ ...opts, dtype: options.dtype ?? opts.dtype }, op);
+  const gen = resolveCreateOptions(op, { rng: options.rng ?? new Rng(config.seed) }).rng;
   const captioning = config.form === 'captioning';
   if (!(targetVocab instanceof Vocabulary)) throw new Error(`${op}: expected a target Vocabulary, got ${typeof targetVocab}`);
   checkModelSize(op, config.encoderLayers * config.encoderHidden ** 2 + config.decoderHidden ** 2 + targetVocab.size * config.decoderHidden,
@@ -289,7 +309,6 @@ export function createSeq2Seq(opts: Seq2SeqOptions, sourceVocab: Vocabulary | nu
   }
   if (captioning && sourceVocab !== null) throw new Error(`${op}: the captioning form reads feature vectors, expected no source vocabulary, got one`);
   if (!captioning && !(sourceVocab instanceof Vocabulary)) throw new Error(`${op}: expected a source Vocabulary, got ${sourceVocab === null ? 'null' : typeof sourceVocab}`);
-  const gen = rng ?? new Rng(config.seed);
   const { dtype, embeddingDim: d, decoderHidden: Hd } = config;
   const cellExtras = { ...(isLstm(config.cell) ? { forgetBias: 1 } : {}), ...cellRegularizationOf(config) };
 
@@ -1466,7 +1485,7 @@ export function seq2seqFromJSON(json: unknown, source = 'model'): Seq2SeqModel {
   checkConfigAgainstWeights(needed, j.weights as Record<string, MatrixJSON>, fail, `encoder hidden ${config.encoderHidden} × ${config.encoderLayers} layer(s), decoder hidden ${config.decoderHidden}`);
   let model: Seq2SeqModel;
   try {
-    model = createSeq2Seq(config, sourceVocab, targetVocab, new Rng(0));
+    model = createSeq2Seq({ ...config, sourceVocab, targetVocab }, { rng: new Rng(0) });
   } catch (err) {
     return fail((err as Error).message);
   }

@@ -90,7 +90,7 @@ export function createSeq2SeqGradientJob(init: unknown, wasm: WasmBackend | null
   const sourceVocab = i.sourceVocab ? Vocabulary.fromJSON(i.sourceVocab) : null;
   const targetVocab = Vocabulary.fromJSON(i.targetVocab);
   const params = (m: Seq2SeqModel): Record<string, Matrix> => seq2seqParameters(m).params;
-  const model = buildOnSharedWeights(() => createSeq2Seq(i.config, sourceVocab, targetVocab), params, i.weights, backend.heap);
+  const model = buildOnSharedWeights(() => createSeq2Seq({ ...i.config, sourceVocab, targetVocab }), params, i.weights, backend.heap);
   const step = new Seq2SeqShareStep(model, i.data, i.share, i.threads);
   return { grads: seq2seqParameters(model).grads, run: (args) => step.run(i.indices, args[0], args[1]) };
 }

@@ -13,6 +13,7 @@
  * Pairs are written as TSV, one `source<TAB>target` per line.
  */
 import type { Rng } from '../../engine/rng.js';
+import { isRng, resolveCreateOptions, type CreateOptions } from '../../engine/create.js';
 import { readTextFile, writeFileAtomic } from '../io/files.js';
 
 export interface SeqPair {
@@ -62,9 +63,19 @@ export function reversalPairs(n: number, rng: Rng, options: SeqTaskOptions = {})
 /** Source letter → its one or two target letters. */
 export type TransliterationTable = Record<string, string[]>;
 
-/** A random table for the first `vocabSize` letters: each maps to 1 or 2 letters of A–Z. */
-export function createTransliteration(rng: Rng, vocabSize = 20): TransliterationTable {
-  resolve('createTransliteration', { vocabSize });
+/**
+ * A random table for the first `config.vocabSize` letters (default 20): each maps to 1 or 2 letters of
+ * A–Z, drawn from `options.rng` (default `new Rng(DEFAULT_SEED)`; a table has no dtype).
+ */
+export function createTransliteration(config?: { vocabSize?: number }, options?: Pick<CreateOptions, 'rng'>): TransliterationTable;
+/** @deprecated Use `createTransliteration({ vocabSize }, { rng })`. */
+export function createTransliteration(rng: Rng, vocabSize?: number): TransliterationTable;
+export function createTransliteration(first?: { vocabSize?: number } | Rng, second?: Pick<CreateOptions, 'rng'> | number): TransliterationTable {
+  const op = 'createTransliteration';
+  const legacy = isRng(first);
+  const vocabSize = (legacy ? second as number | undefined : first?.vocabSize) ?? 20;
+  const { rng } = resolveCreateOptions(op, legacy ? { rng: first } : second as Pick<CreateOptions, 'rng'> | undefined);
+  resolve(op, { vocabSize });
   const table: TransliterationTable = {};
   for (let i = 0; i < vocabSize; i++) {
     const width = 1 + rng.int(2);

@@ -24,8 +24,8 @@ function transformerSeq2SeqCase(normFirst: boolean, positions: PositionKind): Gr
       const targetVocab = buildTargetVocabulary(['x', 'y', 'z']);
       const model = createTransformerSeq2Seq({
         dModel: 6, numHeads: 2, encoderLayers: 1, decoderLayers: 2, dimFeedforward: 8, dropout: 0.1, normFirst, positions,
-        activation: normFirst ? 'gelu' : 'relu', maxLength: 8, dtype: 'float64',
-      }, sourceVocab, targetVocab, rng);
+        activation: normFirst ? 'gelu' : 'relu', maxLength: 8, sourceVocab, targetVocab,
+      }, { rng, dtype: 'float64' });
       const s = (t: string): number[] => sourceVocab.encode(t.split(''));
       const y = (t: string): number[] => targetVocab.encode(t.split(''));
       const batch = makeSeq2SeqBatch(batchView(model), [

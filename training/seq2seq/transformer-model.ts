@@ -23,6 +23,7 @@
 import { crossEntropy, crossEntropyBackward } from '../../engine/cross-entropy.js';
 import { Matrix, type DType } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
+import { resolveCreateOptions, type CreateOptions } from '../../engine/create.js';
 import { logSoftmax } from '../../engine/softmax.js';
 import { causalMask, headAttentionWeights, type AttentionMasks } from '../../layers/attention/multihead.js';
 import { createDense, denseBackward, denseForward, denseZeroGrad, type DenseLayer } from '../../layers/dense.js';
@@ -105,15 +106,36 @@ export function resolveTransformerSeq2SeqConfig(opts: TransformerSeq2SeqOptions,
   return config;
 }
 
+/**
+ * A new model over `config.sourceVocab` and `config.targetVocab`, initialised from `options.rng` (default:
+ * a generator seeded with config.seed, whose default is DEFAULT_SEED); `options.dtype` overrides config.dtype.
+ */
+export function createTransformerSeq2Seq(
+  config: TransformerSeq2SeqOptions & { sourceVocab: Vocabulary; targetVocab: Vocabulary }, options?: CreateOptions,
+): TransformerSeq2SeqModel;
+/** @deprecated Use `createTransformerSeq2Seq({ ...opts, sourceVocab, targetVocab }, { rng })`. */
 export function createTransformerSeq2Seq(
   opts: TransformerSeq2SeqOptions, sourceVocab: Vocabulary, targetVocab: Vocabulary, rng?: Rng,
+): TransformerSeq2SeqModel;
+export function createTransformerSeq2Seq(
+  first: TransformerSeq2SeqOptions & { sourceVocab?: Vocabulary; targetVocab?: Vocabulary },
+  second?: Vocabulary | CreateOptions, oldTarget?: Vocabulary, oldRng?: Rng,
 ): TransformerSeq2SeqModel {
-  const config = resolveTransformerSeq2SeqConfig(opts);
+  const op = 'createTransformerSeq2Seq';
+  const legacy = second instanceof Vocabulary;
+  const { sourceVocab: configSource, targetVocab: configTarget, ...opts } = first;
+  const sourceVocab = (legacy ? second : configSource) as Vocabulary;
+  const targetVocab = (legacy ? oldTarget : configTarget) as Vocabulary;
+  const options: CreateOptions = legacy ? { rng: oldRng } : (second as CreateOptions | undefined) ?? {};
+  const config = resolveTransformerSeq2SeqConfig({ ...opts, dtype: options.dtype ?? opts.dtype }, op);
+  for (const [name, vocab] of [['sourceVocab', sourceVocab], ['targetVocab', targetVocab]] as const) {
+    if (!(vocab instanceof Vocabulary)) throw new Error(`${op}: expected config.${name} to be a Vocabulary, got ${typeof vocab}`);
+  }
   for (const sp of [PAD, SOS, EOS]) {
     if (!targetVocab.has(sp)) throw new Error(`createTransformerSeq2Seq: expected the target vocabulary to have ${sp} (build it with buildTargetVocabulary)`);
   }
   if (!sourceVocab.has(PAD)) throw new Error(`createTransformerSeq2Seq: expected the source vocabulary to have ${PAD} (build it with buildSourceVocabulary)`);
-  const gen = rng ?? new Rng(config.seed);
+  const gen = resolveCreateOptions(op, { rng: options.rng ?? new Rng(config.seed) }).rng;
   const { dModel: d, dtype, maxLength } = config;
   const layerOptions = { ...config };
   return {
@@ -446,7 +468,7 @@ export function transformerSeq2SeqFromJSON(json: unknown, source = 'model'): Tra
     return fail((err as Error).message);
   }
   if (!j.weights || typeof j.weights !== 'object') fail('has no weights');
-  const model = createTransformerSeq2Seq(config, sourceVocab, targetVocab, new Rng(0));
+  const model = createTransformerSeq2Seq({ ...config, sourceVocab, targetVocab }, { rng: new Rng(0) });
   copyWeightsFromJSON(transformerSeq2SeqParameters(model).params, j.weights as Record<string, MatrixJSON>, fail, 'this Transformer seq2seq model');
   return model;
 }

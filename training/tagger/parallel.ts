@@ -97,7 +97,7 @@ export function createTaggerGradientJob(init: unknown, wasm: WasmBackend | null)
   const i = init as TaggerWorkerInit;
   const backend = wasm as WasmBackend; // the pool gives this job a region: always a backend
   const vocab = Vocabulary.fromJSON(i.vocab);
-  const tagger = buildOnSharedWeights(() => createTagger({ vocab, ...i.config }, { rng: NO_INIT }), weightsOf, i.weights, backend.heap);
+  const tagger = buildOnSharedWeights(() => createTagger({ ...i.config, vocab }, { rng: NO_INIT }), weightsOf, i.weights, backend.heap);
   const step = new TaggerShareStep(tagger, i.data, i.share, i.threads);
   return { grads: modelParameters(tagger.net).grads, run: (args) => step.run(i.indices, args[0], args[1]) };
 }

@@ -347,7 +347,7 @@ export function createTagger(
   if (c.tags !== undefined && (!Array.isArray(c.tags) || c.tags.length < 2 || new Set(c.tags).size !== c.tags.length || !c.tags.every((t) => typeof t === 'string' && t !== ''))) {
     throw new Error(`${op}: expected tags to be at least 2 distinct non-empty names, got ${JSON.stringify(c.tags).slice(0, 80)}`);
   }
-  Object.assign(c, resolveRnnRegularization(op, config, c.cell));
+  Object.assign(c, resolveRnnRegularization(op, config, c.cell, c.layers));
   for (const name of ['embeddingDim', 'hidden', 'layers'] as const) {
     if (!Number.isInteger(c[name]) || c[name] < 1) throw new Error(`${op}: expected ${name} to be a positive integer, got ${c[name]}`);
   }
@@ -369,7 +369,7 @@ export function createTagger(
 export function taggerModelConfig(vocab: Vocabulary, c: TaggerConfig): ModelConfig & { shape: 'many-to-many' } {
   return {
     shape: 'many-to-many', vocabSize: vocab.size, embeddingDim: c.embeddingDim,
-    rnn: { cell: c.cell, hidden: c.hidden, layers: c.layers, bidirectional: c.bidirectional, ...resolveRnnRegularization('tagger', c, c.cell) },
+    rnn: { cell: c.cell, hidden: c.hidden, layers: c.layers, bidirectional: c.bidirectional, ...resolveRnnRegularization('tagger', c, c.cell, c.layers) },
     head: c.tags ? 'softmax' : 'sigmoid', outputSize: c.tags?.length ?? 1,
   };
 }
@@ -715,7 +715,7 @@ export function taggerFromJSON(json: TaggerJSON | LegacyTaggerJSON, source = 'ta
   const { cell, hidden, layers, bidirectional, dropout, dropoutMode, layerNorm } = config.rnn;
   const taggerConfig: TaggerConfig = {
     embeddingDim: config.embeddingDim, hidden, bidirectional, cell, layers, ...(tags ? { tags: [...tags] } : {}),
-    ...resolveRnnRegularization(source, { dropout, dropoutMode, layerNorm }, cell),
+    ...resolveRnnRegularization(source, { dropout, dropoutMode, layerNorm }, cell, layers),
   };
   return taggerOver(vocab, taggerConfig, model);
 }

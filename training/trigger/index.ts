@@ -9,7 +9,7 @@ export {
   triggerPlotSvg, triggerWindows,
 } from './trigger.js';
 export type {
-  TriggerClipData, TriggerDataOptions, TriggerEvaluation, TriggerManifest, TriggerModel, TriggerModelConfig,
+  BandStatistics, TriggerClipData, TriggerDataOptions, TriggerEvaluation, TriggerManifest, TriggerModel, TriggerModelConfig,
   TriggerModelJSON, TriggerPlotOptions, TriggerSplit, TriggerTrainOptions, TriggerTrainResult,
 } from './trigger.js';
 export * from './audio/fft.js';

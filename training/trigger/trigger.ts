@@ -45,6 +45,7 @@
 import { fs, nodePath } from '../io/node-builtins.js';
 import { Matrix, copyInto, shapeOf } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
+import { isRng, resolveCreateOptions, type CreateOptions } from '../../engine/create.js';
 import {
   createManyToMany, createManyToManyWorkspace, manyToManyBackward, manyToManyForward, manyToManyLogits,
   modelParameters, modelZeroGrads, type ManyToManyModel, type ManyToManyWorkspace,
@@ -145,7 +146,7 @@ export function poolAndNormalize(features: Matrix, pool: number, mean: Float32Ar
 }
 
 /** Per-band mean and standard deviation (population; floor 1e−3) over every frame of every clip. */
-export function bandStatistics(spectrograms: readonly Matrix[]): { mean: Float32Array; std: Float32Array } {
+export function bandStatistics(spectrograms: readonly Matrix[]): BandStatistics {
   if (spectrograms.length === 0) throw new Error('bandStatistics: expected at least one spectrogram, got none');
   const bands = spectrograms[0].cols;
   const sum = new Float64Array(bands), sumSq = new Float64Array(bands);
@@ -449,11 +450,29 @@ export interface TriggerModel {
   readonly std: Float32Array;
 }
 
+/** The front end's per-band normalisation (bandStatistics of the training clips). */
+export interface BandStatistics {
+  mean: Float32Array;
+  std: Float32Array;
+}
+
+/**
+ * A new model: defaults pool 4, hidden 64, 1 layer, GRU, run 9; `config.stats` the band statistics
+ * (default mean 0, std 1). Weights from `options.rng` (default `new Rng(DEFAULT_SEED)`), in `options.dtype`.
+ */
 export function createTriggerModel(
-  config: Partial<TriggerModelConfig> & { bands: number }, rng: Rng,
-  stats?: { mean: Float32Array; std: Float32Array },
+  config: Partial<TriggerModelConfig> & { bands: number; stats?: BandStatistics }, options?: CreateOptions,
+): TriggerModel;
+/** @deprecated Use `createTriggerModel({ ...config, stats }, { rng })`. */
+export function createTriggerModel(config: Partial<TriggerModelConfig> & { bands: number }, rng: Rng, stats?: BandStatistics): TriggerModel;
+export function createTriggerModel(
+  first: Partial<TriggerModelConfig> & { bands: number; stats?: BandStatistics }, second?: CreateOptions | Rng, oldStats?: BandStatistics,
 ): TriggerModel {
   const op = 'createTriggerModel';
+  const legacy = isRng(second);
+  const { stats: configStats, ...config } = first;
+  const stats = legacy ? oldStats : configStats;
+  const { rng, dtype } = resolveCreateOptions(op, legacy ? { rng: second } : second);
   const c: TriggerModelConfig = {
     bands: config.bands, pool: config.pool ?? 4, hidden: config.hidden ?? 64, layers: config.layers ?? 1,
     cell: config.cell ?? 'gru', run: config.run ?? 9,
@@ -465,8 +484,8 @@ export function createTriggerModel(
   if (c.spectrogram.bands !== c.bands) throw new Error(`${op}: expected spectrogram.bands = bands = ${c.bands}, got ${c.spectrogram.bands}`);
   // At least W_a [H, H] and W_x [H, in] per layer: checked before allocating.
   checkModelSize(op, c.layers * c.hidden * (c.hidden + c.bands), `a ${c.cell} of hidden ${c.hidden} × ${c.layers} layer(s) over ${c.bands} bands`);
-  const rnn = createStackedRnn({ kind: c.cell, inputSize: c.bands, hiddenSize: c.hidden, numLayers: c.layers }, { rng });
-  const head = createOutputHead({ kind: 'sigmoid', inputSize: c.hidden, outputSize: 1 }, { rng });
+  const rnn = createStackedRnn({ kind: c.cell, inputSize: c.bands, hiddenSize: c.hidden, numLayers: c.layers }, { rng, dtype });
+  const head = createOutputHead({ kind: 'sigmoid', inputSize: c.hidden, outputSize: 1 }, { rng, dtype });
   const mean = stats?.mean ?? new Float32Array(c.bands);
   const std = stats?.std ?? new Float32Array(c.bands).fill(1);
   if (mean.length !== c.bands || std.length !== c.bands) throw new Error(`${op}: expected band statistics of ${c.bands} entries, got ${mean.length} and ${std.length}`);
@@ -777,7 +796,7 @@ export function triggerModelFromJSON(json: TriggerModelJSON, source = 'trigger m
   }
   let model: TriggerModel;
   try {
-    model = createTriggerModel(json.config, new Rng(0), { mean: Float32Array.from(json.mean), std: Float32Array.from(json.std) });
+    model = createTriggerModel({ ...json.config, stats: { mean: Float32Array.from(json.mean), std: Float32Array.from(json.std) } }, { rng: new Rng(0) });
   } catch (err) {
     return fail((err as Error).message);
   }

@@ -31,7 +31,7 @@ describe('sentence classifiers: batches, the average-of-embeddings model, pretra
 
   it('initialises from pretrained vectors (case-insensitive), frozen by default; <UNK> and <PAD> at 0', () => {
     const vectors = makeWordVectors(['Good', 'bad'], Matrix.fromArray([[1, 2, 3], [4, 5, 6]]));
-    const { embedding, matched } = createSentimentEmbedding(vocab, new Rng(1), { dim: 50, vectors });
+    const { embedding, matched } = createSentimentEmbedding({ vocab, dim: 50, vectors }, { rng: new Rng(1) });
     expect(matched).toBe(2);
     expect(embedding.frozen).toBe(true);
     expect(embedding.weight.cols).toBe(3);

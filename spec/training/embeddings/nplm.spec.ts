@@ -48,7 +48,7 @@ describe('neural language model (Bengio 2003)', () => {
     expect(r.validation[9].words).toBe(98); // 100 words, the first 2 only as context
     expect(r.validation[9].perplexity).toBeLessThan(1.2);
     // Untrained: E, H, U small ⇒ logits ≈ 0 ⇒ perplexity ≈ V = 7 (6 words + <UNK>); unknown words count as <UNK>.
-    const fresh = createNplm({ vocabSize: r.vocab.size, contextSize: 2, dim: 8, hidden: 16 }, new Rng(2));
+    const fresh = createNplm({ vocabSize: r.vocab.size, contextSize: 2, dim: 8, hidden: 16 }, { rng: new Rng(2) });
     const score = evaluateNplm(fresh, r.vocab, [['a', 'b', 'zebra', 'c']]);
     expect(score.words).toBe(2);
     expect(Math.abs(score.perplexity - 7)).toBeLessThan(0.5);

@@ -55,7 +55,7 @@ function nets(): { name: string; model: ExportableModel }[] {
       { ...base, ...activation, cell, embeddingDim: 3, layers: 2, bidirectional: true, head: 'sigmoid', readout: 'every-step' },
       { ...base, ...activation, cell, embeddingDim: 3, layers: 1, bidirectional: true, head: 'softmax', readout: 'last-step' },
     ];
-    return descs.map((d, i) => ({ name: `${cell} ${d.bidirectional ? 'bidirectional' : 'forward'} ${d.readout} #${i}`, model: exportable('test', createSequenceNet(d, new Rng(7 + i)), {}) }));
+    return descs.map((d, i) => ({ name: `${cell} ${d.bidirectional ? 'bidirectional' : 'forward'} ${d.readout} #${i}`, model: exportable('test', createSequenceNet(d, { rng: new Rng(7 + i) }), {}) }));
   });
   const chars = Vocabulary.build('a stitch in time saves nine'.split(''));
   const words = buildTaggerVocabulary([{ tokens: ['Teddy', 'bears', 'are', 'on', 'sale', 'Teddy'], labels: [0, 0, 0, 0, 0, 0] }], 1);

@@ -74,7 +74,7 @@ describe('seqgrad export --format pytorch', () => {
     const T = 6, B = 3;
     const rng = new Rng(17);
     const cases = descriptions().map((desc, i) => {
-      const net = createSequenceNet(desc, new Rng(100 + i));
+      const net = createSequenceNet(desc, { rng: new Rng(100 + i) });
       const folder = path.join(dir, `net-${i}`);
       writePytorchFolder(folder, exportable('test', net, {}));
       const ids = Array.from({ length: T * B }, () => rng.int(desc.vocabSize));

@@ -51,8 +51,8 @@ describe('model sizes checked before allocating', () => {
 
   it('tagger: --hidden too large; a file whose config asks for more than its weights', () => {
     const vocab = buildTaggerVocabulary([{ tokens: ['a', 'b'], labels: [0, 1] }], 1);
-    expect(inputError(() => createTagger(vocab, { hidden: 1e6 }, new Rng(1)))).toMatch(/createTagger: a lstm tagger of hidden 1000000/);
-    const json = clone(taggerToJSON(createTagger(vocab, { hidden: 4, embeddingDim: 3 }, new Rng(1))));
+    expect(inputError(() => createTagger({ vocab, hidden: 1e6 }, { rng: new Rng(1) }))).toMatch(/createTagger: a lstm tagger of hidden 1000000/);
+    const json = clone(taggerToJSON(createTagger({ vocab, hidden: 4, embeddingDim: 3 }, { rng: new Rng(1) })));
     json.config.rnn.layers = 100_000;
     expect(inputError(() => taggerFromJSON(json, 'tagger file t.json'))).toMatch(/^tagger file t\.json: its config \(many-to-many: embedding \d+×3 → 100000-layer bidirectional lstm H=4 → sigmoid 1\) needs at least \d+ weights, the file holds \d+$/);
     // The format before the Model API keeps its own check.
@@ -62,8 +62,8 @@ describe('model sizes checked before allocating', () => {
   });
 
   it('trigger and layer files: a config or a cell larger than the stored weights', () => {
-    expect(inputError(() => createTriggerModel({ bands: 16, hidden: 1e6 }, new Rng(1)))).toMatch(/createTriggerModel: a gru of hidden 1000000/);
-    const json = clone(triggerModelToJSON(createTriggerModel({ bands: 4, hidden: 3 }, new Rng(1))));
+    expect(inputError(() => createTriggerModel({ bands: 16, hidden: 1e6 }, { rng: new Rng(1) }))).toMatch(/createTriggerModel: a gru of hidden 1000000/);
+    const json = clone(triggerModelToJSON(createTriggerModel({ bands: 4, hidden: 3 }, { rng: new Rng(1) })));
     json.config.layers = 100_000;
     expect(inputError(() => triggerModelFromJSON(json, 'm.json'))).toMatch(/^m\.json: expected config hidden 3, bands 4, layers 1 \(the rnn's\), got 3, 4, 100000$/);
     const layer = clone(layerToJSON(createStackedRnn({ kind: 'gru', inputSize: 2, hiddenSize: 3, numLayers: 1, rng: new Rng(1) })));

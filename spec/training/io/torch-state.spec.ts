@@ -85,7 +85,7 @@ describe('a sequence net in a safetensors file', () => {
   };
 
   it('saves the weights and the config, and loads them back into the same outputs', () => {
-    const net = createSequenceNet(desc, new Rng(11));
+    const net = createSequenceNet(desc, { rng: new Rng(11) });
     const file = path.join(dir, 'net.safetensors');
     saveSequenceNet(file, net, { 'seqgrad.model': 'test' });
     const loaded = loadSequenceNet(file);
@@ -97,7 +97,7 @@ describe('a sequence net in a safetensors file', () => {
   });
 
   it('refuses tensors whose shapes do not match the config, naming the tensor and both shapes', () => {
-    const net = createSequenceNet({ ...desc, hidden: 6 }, new Rng(1));
+    const net = createSequenceNet({ ...desc, hidden: 6 }, { rng: new Rng(1) });
     const file = path.join(dir, 'wrong-shapes.safetensors');
     writeSafetensorsFile(file, sequenceNetTensors(net));
     expect(() => loadSequenceNet(file, desc)).toThrow(InputError);
@@ -105,7 +105,7 @@ describe('a sequence net in a safetensors file', () => {
   });
 
   it('refuses a file without the net config when none is given, and missing or extra tensors', () => {
-    const net = createSequenceNet(desc, new Rng(1));
+    const net = createSequenceNet(desc, { rng: new Rng(1) });
     const file = path.join(dir, 'bare.safetensors');
     const tensors = sequenceNetTensors(net);
     writeSafetensorsFile(file, tensors);
@@ -118,7 +118,7 @@ describe('a sequence net in a safetensors file', () => {
   });
 
   it('refuses a bad config field with one line naming it', () => {
-    const net = createSequenceNet(desc, new Rng(1));
+    const net = createSequenceNet(desc, { rng: new Rng(1) });
     const file = path.join(dir, 'bad-config.safetensors');
     writeSafetensorsFile(file, sequenceNetTensors(net), { 'seqgrad.net': JSON.stringify({ ...desc, cell: 'transformer' }) });
     expect(() => loadSequenceNet(file)).toThrow(/__metadata__\['seqgrad\.net'\]: expected the net config's cell to be one of rnn, gru, gru-simple, gru-reset-after, lstm, lstm-peephole, got "transformer"/);

@@ -16,7 +16,7 @@ describe('validation token cap', () => {
     // 600,000 characters, half held out: a 300,000-token validation split (above the default cap).
     const corpus = prepareLmCorpus('abcdefghi\n'.repeat(60_000), { level: 'char', valFraction: 0.5 });
     expect(corpus.validation.length).toBeGreaterThan(DEFAULT_MAX_EVAL_TOKENS + 50_000);
-    const model = createLanguageModel({ level: 'char', cell: 'rnn', hidden: 2, embeddingDim: 2, seed: 1 }, corpus.vocab);
+    const model = createLanguageModel({ level: 'char', cell: 'rnn', hidden: 2, embeddingDim: 2, seed: 1, vocab: corpus.vocab });
     const trainer = createLmTrainer(model, corpus, { seqLen: 50, batch: 100, optimizer: { kind: 'sgd', lr: 0.1 }, clip: null });
     const tokensRead = (maxEvalTokens?: number): number => {
       const result = trainer.run({ maxSteps: trainer.position.step + 1, ...(maxEvalTokens === undefined ? {} : { maxEvalTokens }) });

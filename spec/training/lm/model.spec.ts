@@ -70,7 +70,7 @@ describe('language model structure', () => {
 
 describe('model file', () => {
   it('keeps init and the RNN activation (a ReLU IRNN loads as a ReLU IRNN); older files without them are the defaults', () => {
-    const model = createLanguageModel({ cell: 'rnn', hidden: 5, init: 'irnn', activation: 'relu' }, vocab);
+    const model = createLanguageModel({ cell: 'rnn', hidden: 5, init: 'irnn', activation: 'relu', vocab });
     expect(model.cells[0].config.activation).toBe('relu');
     expect(model.cells[0].params.W_a.toArray()).toEqual(Array.from({ length: 5 }, (_, r) => Array.from({ length: 5 }, (__, c) => (r === c ? 1 : 0))));
     const file = path.join(dir, 'irnn.json');
@@ -78,10 +78,10 @@ describe('model file', () => {
     const loaded = loadLanguageModel(file);
     expect(loaded.config).toMatchObject({ init: 'irnn', activation: 'relu' });
     expect(loaded.cells[0].config.activation).toBe('relu');
-    const plain = createLanguageModel({ cell: 'lstm', hidden: 5 }, vocab);
+    const plain = createLanguageModel({ cell: 'lstm', hidden: 5, vocab });
     expect('init' in plain.config || 'activation' in plain.config).toBe(false);
-    expect(() => createLanguageModel({ cell: 'lstm', init: 'irnn' }, vocab)).toThrow(/init 'irnn' is for cell 'rnn', got cell 'lstm'/);
-    expect(() => createLanguageModel({ cell: 'gru', activation: 'relu' }, vocab)).toThrow(/an activation is for cell 'rnn', got cell 'gru'/);
+    expect(() => createLanguageModel({ cell: 'lstm', init: 'irnn', vocab })).toThrow(/init 'irnn' is for cell 'rnn', got cell 'lstm'/);
+    expect(() => createLanguageModel({ cell: 'gru', activation: 'relu', vocab })).toThrow(/an activation is for cell 'rnn', got cell 'gru'/);
   });
 
   it('round-trips exactly (every weight to the bit, config, vocabulary) and leaves no temp file', () => {

@@ -38,7 +38,7 @@ function toyText(lines: number, seed = 5): string {
 
 const corpusOf = (): PreparedLmCorpus => prepareLmCorpus(toyText(800), { level: 'word', valFraction: 0.1 });
 const modelOf = (corpus: PreparedLmCorpus, extra: LanguageModelOptions = {}): LanguageModel =>
-  createLanguageModel({ level: 'word', cell: 'lstm', hidden: 12, embeddingDim: 6, seed: 11, ...extra }, corpus.vocab);
+  createLanguageModel({ level: 'word', cell: 'lstm', hidden: 12, embeddingDim: 6, seed: 11, ...extra, vocab: corpus.vocab });
 const CONFIG: LmTrainConfig = { seqLen: 6, batch: 10, optimizer: { kind: 'adam', lr: 0.01 }, clip: { mode: 'norm', max: 1 } };
 
 /** Every bit of the weights, the optimizer state and the carried state. */
@@ -96,7 +96,7 @@ describe('data-parallel language-model training', () => {
   it('one-hot char models and GRUs train on threads too (3 threads, uneven shares)', () => {
     const corpus = prepareLmCorpus(toyText(600), { level: 'char', valFraction: 0.1 });
     const run = (threads: number): number[] => {
-      const t = createLmTrainer(createLanguageModel({ cell: 'gru', hidden: 8, seed: 2 }, corpus.vocab), corpus, CONFIG);
+      const t = createLmTrainer(createLanguageModel({ cell: 'gru', hidden: 8, seed: 2, vocab: corpus.vocab }), corpus, CONFIG);
       return t.run({ maxSteps: 4, evalEvery: 1000, threads }).lossHistory;
     };
     const three = run(3), one = run(1);

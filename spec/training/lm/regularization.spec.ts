@@ -29,7 +29,7 @@ function toyText(lines: number, seed = 5): string {
 const corpus = (): PreparedLmCorpus => prepareLmCorpus(toyText(600), { level: 'word', valFraction: 0.1 });
 
 function model(data: PreparedLmCorpus, extra: LanguageModelOptions = {}): LanguageModel {
-  return createLanguageModel({ level: 'word', cell: 'lstm', hidden: 8, layers: 2, embeddingDim: 4, seed: 11, ...extra }, data.vocab);
+  return createLanguageModel({ level: 'word', cell: 'lstm', hidden: 8, layers: 2, embeddingDim: 4, seed: 11, ...extra, vocab: data.vocab });
 }
 
 const CONFIG: LmTrainConfig = { seqLen: 8, batch: 10, optimizer: { kind: 'adam', lr: 0.01 }, clip: { mode: 'norm', max: 1 } };

@@ -18,7 +18,7 @@ const data = () => prepareLmCorpus(text, { level: 'char', valFraction: 0.2 });
 
 function trainer(): TransformerLmTrainer {
   const d = data();
-  const model = createTransformerLanguageModel({ dModel: 8, numHeads: 2, layers: 1, dimFeedforward: 16, dropout: 0.2, maxLength: 8, seed: 5 }, d.vocab);
+  const model = createTransformerLanguageModel({ dModel: 8, numHeads: 2, layers: 1, dimFeedforward: 16, dropout: 0.2, maxLength: 8, seed: 5, vocab: d.vocab });
   return new TransformerLmTrainer(model, d, { seqLen: 8, batch: 4, optimizer: { kind: 'adam', lr: 0.01 }, clip: { mode: 'norm', max: 1 } });
 }
 

@@ -12,7 +12,7 @@ const data = prepareLmCorpus(Array.from({ length: 30 }, () => 'abcdefg').join('\
 
 describe('sentenceLogProb on the Transformer LM', () => {
   it('equals the log-softmax of one causal forward pass over [<EOS>, y⟨1⟩ … y⟨T−1⟩] read at y⟨1⟩ … y⟨T⟩', () => {
-    const model = createTransformerLanguageModel({ dModel: 8, numHeads: 2, layers: 2, maxLength: 12, seed: 3, dtype: 'float64' }, data.vocab);
+    const model = createTransformerLanguageModel({ dModel: 8, numHeads: 2, layers: 2, maxLength: 12, seed: 3, dtype: 'float64', vocab: data.vocab });
     const score = sentenceLogProb(model, 'cafe');
     expect(score.tokens).toEqual(['c', 'a', 'f', 'e', EOS]);
     const targets = score.tokens.map((t) => model.vocab.id(t));
@@ -27,7 +27,7 @@ describe('sentenceLogProb on the Transformer LM', () => {
   });
 
   it('scores a sentence longer than the context (the window slides, as in sampling)', () => {
-    const model = createTransformerLanguageModel({ dModel: 8, numHeads: 2, layers: 1, maxLength: 4, seed: 3 }, data.vocab);
+    const model = createTransformerLanguageModel({ dModel: 8, numHeads: 2, layers: 1, maxLength: 4, seed: 3, vocab: data.vocab });
     const score = sentenceLogProb(model, 'abcdefgab');
     expect(score.tokenLogProbs).toHaveLength(10);
     for (const v of score.tokenLogProbs) expect(v).toBeLessThan(0);

@@ -16,7 +16,7 @@ const data = () => prepareLmCorpus(periodic, { level: 'char', valFraction: 0.2 }
 
 function trainer(seed: number, dropout = 0.1): TransformerLmTrainer {
   const d = data();
-  const model = createTransformerLanguageModel({ dModel: 16, numHeads: 2, layers: 1, dimFeedforward: 32, dropout, maxLength: 16, seed }, d.vocab);
+  const model = createTransformerLanguageModel({ dModel: 16, numHeads: 2, layers: 1, dimFeedforward: 32, dropout, maxLength: 16, seed, vocab: d.vocab });
   return new TransformerLmTrainer(model, d, { seqLen: 16, batch: 4, optimizer: { kind: 'adam', lr: 0.01 }, clip: { mode: 'norm', max: 1 } });
 }
 
@@ -35,7 +35,7 @@ describe('causal Transformer language model', () => {
 
   it('the step function gives the log-probabilities of a full causal forward pass at every position', () => {
     const d = data();
-    const model = createTransformerLanguageModel({ dModel: 8, numHeads: 2, layers: 2, maxLength: 8, seed: 4, dtype: 'float64' }, d.vocab);
+    const model = createTransformerLanguageModel({ dModel: 8, numHeads: 2, layers: 2, maxLength: 8, seed: 4, dtype: 'float64', vocab: d.vocab });
     const ids = [2, 5, 3, 3, 7];
     const ws = createTransformerLmWorkspace(model, ids.length, 1);
     ws.inputIds.set(ids);
@@ -52,7 +52,7 @@ describe('causal Transformer language model', () => {
 
   it('is causal: the logits of step t ignore every later input', () => {
     const d = data();
-    const model = createTransformerLanguageModel({ dModel: 8, numHeads: 2, layers: 2, maxLength: 6, seed: 2, normFirst: true }, d.vocab);
+    const model = createTransformerLanguageModel({ dModel: 8, numHeads: 2, layers: 2, maxLength: 6, seed: 2, normFirst: true, vocab: d.vocab });
     const ws = createTransformerLmWorkspace(model, 6, 2);
     ws.inputIds.set([2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5]);
     const before = transformerLmForward(model, ws, DROPOUT_OFF).toArray();
@@ -84,7 +84,7 @@ describe('causal Transformer language model', () => {
 
   it('rejects a context longer than the model’s maxLength naming the op', () => {
     const d = data();
-    const model = createTransformerLanguageModel({ dModel: 8, numHeads: 2, layers: 1, maxLength: 4 }, d.vocab);
+    const model = createTransformerLanguageModel({ dModel: 8, numHeads: 2, layers: 1, maxLength: 4, vocab: d.vocab });
     expect(() => new TransformerLmTrainer(model, d, { seqLen: 8, batch: 2, optimizer: { kind: 'adam', lr: 0.01 }, clip: null })).toThrow(
       "TransformerLmTrainer: expected seq-len ≤ the model's context 4, got 8",
     );

@@ -36,7 +36,7 @@ function expectSameLists(batched: Translation[], reference: Hypothesis[], tolera
 function trainedDateModel(opts: Seq2SeqOptions, seed: number): { model: Seq2SeqModel; sources: number[][] } {
   const pairs = generateDatePairs(400, new Rng(seed));
   const data = prepareSeq2SeqData(pairs, { level: 'char', valFraction: 0 });
-  const model = createSeq2Seq({ embeddingDim: 8, encoderHidden: 12, seed, ...opts }, data.sourceVocab, data.targetVocab);
+  const model = createSeq2Seq({ embeddingDim: 8, encoderHidden: 12, seed, ...opts, sourceVocab: data.sourceVocab, targetVocab: data.targetVocab });
   new Seq2SeqTrainer(model, data, { batch: 16, optimizer: { kind: 'adam', lr: 0.01 }, clipNorm: 5 }).run({ maxSteps: 25, maxEvalExamples: 0 });
   const held = generateDatePairs(24, new Rng(seed + 100));
   return { model, sources: held.map((p) => encodeSource(model, p.source)) };
@@ -66,7 +66,7 @@ describe('batched decoding gives the per-hypothesis decoder\'s n-best lists', ()
 
   it('captioning: feature vectors decoded together', () => {
     const tgt = buildTargetVocabulary(['x', 'y', 'z', 'w']);
-    const model = createSeq2Seq({ form: 'captioning', featureSize: 3, decoderHidden: 5, embeddingDim: 4, cell: 'gru', dtype: 'float64' }, null, tgt, new Rng(9));
+    const model = createSeq2Seq({ form: 'captioning', featureSize: 3, decoderHidden: 5, embeddingDim: 4, cell: 'gru', dtype: 'float64', targetVocab: tgt }, { rng: new Rng(9) });
     const rng = new Rng(10);
     const features = Array.from({ length: 5 }, () => Float64Array.from({ length: 3 }, () => rng.uniformIn(-2, 2)));
     const batched = translateManyIds(model, features, { beamWidth: 3, nBest: 3, maxLength: 6 });

@@ -8,7 +8,7 @@ import { generateDatePairs } from '../../../training/seq2seq/dates.js';
 
 function setup(): { trainer: Seq2SeqTrainer; data: ReturnType<typeof prepareSeq2SeqData> } {
   const data = prepareSeq2SeqData(generateDatePairs(60, new Rng(1)), { level: 'char', valFraction: 0.1, seed: 2 });
-  const model = createSeq2Seq({ cell: 'gru', embeddingDim: 4, encoderHidden: 4, attention: 'none', seed: 3 }, data.sourceVocab, data.targetVocab);
+  const model = createSeq2Seq({ cell: 'gru', embeddingDim: 4, encoderHidden: 4, attention: 'none', seed: 3, sourceVocab: data.sourceVocab, targetVocab: data.targetVocab });
   return { trainer: new Seq2SeqTrainer(model, data, { batch: 8, optimizer: { kind: 'adam', lr: 0.01 }, clipNorm: 1 }), data };
 }
 

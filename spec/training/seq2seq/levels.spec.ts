@@ -44,7 +44,7 @@ describe('seq2seq token levels per side', () => {
 
   it('the levels are saved in the model file and used to encode and decode; older files with one level still load', () => {
     const data = prepareSeq2SeqData(pairs, { sourceLevel: 'char', targetLevel: 'word', valFraction: 0 });
-    const model = createSeq2Seq({ sourceLevel: 'char', targetLevel: 'word', encoderHidden: 4, embeddingDim: 3 }, data.sourceVocab, data.targetVocab, new Rng(1));
+    const model = createSeq2Seq({ sourceLevel: 'char', targetLevel: 'word', encoderHidden: 4, embeddingDim: 3, sourceVocab: data.sourceVocab, targetVocab: data.targetVocab }, { rng: new Rng(1) });
     const json = seq2seqToJSON(model);
     expect(json.config).toMatchObject({ sourceLevel: 'char', targetLevel: 'word' });
     const loaded = seq2seqFromJSON(JSON.parse(JSON.stringify(json)));
@@ -58,7 +58,7 @@ describe('seq2seq token levels per side', () => {
     const old = seq2seqFromJSON({ ...json, config: { ...older, level: 'word' } });
     expect(old.config).toMatchObject({ sourceLevel: 'word', targetLevel: 'word' });
 
-    const transformer = createTransformerSeq2Seq({ sourceLevel: 'char', targetLevel: 'word', dModel: 8, numHeads: 2, encoderLayers: 1, decoderLayers: 1 }, data.sourceVocab, data.targetVocab);
+    const transformer = createTransformerSeq2Seq({ sourceLevel: 'char', targetLevel: 'word', dModel: 8, numHeads: 2, encoderLayers: 1, decoderLayers: 1, sourceVocab: data.sourceVocab, targetVocab: data.targetVocab });
     const again = transformerSeq2SeqFromJSON(JSON.parse(JSON.stringify(transformerSeq2SeqToJSON(transformer))));
     expect(again.config).toMatchObject({ sourceLevel: 'char', targetLevel: 'word' });
     expect(transformerTargetText(again, ['K', 'AE1', 'T'].map((t) => data.targetVocab.id(t)))).toBe('K AE1 T');

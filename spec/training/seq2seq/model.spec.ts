@@ -18,7 +18,7 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 function tinyModel(opts: Seq2SeqOptions, seed = 5): Seq2SeqModel {
   const src = buildSourceVocabulary(['a', 'b', 'c', 'd', 'e', 'f']);
   const tgt = buildTargetVocabulary(['x', 'y', 'z', 'w']);
-  return createSeq2Seq({ embeddingDim: 4, encoderHidden: 3, decoderHidden: 5, attentionSize: 4, dtype: 'float64', ...opts }, src, tgt, new Rng(seed));
+  return createSeq2Seq({ embeddingDim: 4, encoderHidden: 3, decoderHidden: 5, attentionSize: 4, dtype: 'float64', ...opts, sourceVocab: src, targetVocab: tgt }, { rng: new Rng(seed) });
 }
 
 function randomExamples(rng: Rng, lengths: [number, number][]): Seq2SeqExample[] {
@@ -45,7 +45,7 @@ describe('seq2seq: a tiny copy task', () => {
       if (!held.has(s)) train.push({ source: s, target: s });
     }
     const data = prepareSeq2SeqData(train, { level: 'char', valFraction: 0 });
-    const model = createSeq2Seq({ cell: 'gru', embeddingDim: 8, encoderHidden: 16, attention: 'bahdanau', seed: 3 }, data.sourceVocab, data.targetVocab);
+    const model = createSeq2Seq({ cell: 'gru', embeddingDim: 8, encoderHidden: 16, attention: 'bahdanau', seed: 3, sourceVocab: data.sourceVocab, targetVocab: data.targetVocab });
     const before = evaluateSeq2Seq(model, test.map((s) => ({ source: s, target: s })));
     expect(before.exactMatch).toBeLessThan(0.2); // an untrained decoder does not copy
     const trainer = new Seq2SeqTrainer(model, data, { batch: 16, optimizer: { kind: 'adam', lr: 0.02 }, clipNorm: 5 });
@@ -163,7 +163,7 @@ describe('seq2seq: decoding', () => {
       return { source: s, target: [...s].reverse().join('') };
     });
     const data = prepareSeq2SeqData(pairs, { level: 'char', valFraction: 0 });
-    const model = createSeq2Seq({ cell: 'gru', embeddingDim: 8, encoderHidden: 12, attention: 'none', seed: 4 }, data.sourceVocab, data.targetVocab);
+    const model = createSeq2Seq({ cell: 'gru', embeddingDim: 8, encoderHidden: 12, attention: 'none', seed: 4, sourceVocab: data.sourceVocab, targetVocab: data.targetVocab });
     new Seq2SeqTrainer(model, data, { batch: 16, optimizer: { kind: 'adam', lr: 0.01 }, clipNorm: 5 }).run({ maxSteps: 60, maxEvalExamples: 0 });
     const decoder = new Seq2SeqDecoder(model);
     for (const { source } of pairs.slice(0, 30)) {
@@ -235,7 +235,7 @@ describe('seq2seq: the model file', () => {
 
   it('the captioning form round-trips and decodes from a feature vector', () => {
     const tgt = buildTargetVocabulary(['x', 'y']);
-    const model = createSeq2Seq({ form: 'captioning', featureSize: 3, decoderHidden: 4, embeddingDim: 3, cell: 'gru' }, null, tgt, new Rng(2));
+    const model = createSeq2Seq({ form: 'captioning', featureSize: 3, decoderHidden: 4, embeddingDim: 3, cell: 'gru', targetVocab: tgt }, { rng: new Rng(2) });
     const file = path.join(tmp, 'caption.json');
     saveSeq2Seq(file, model);
     const loaded = loadSeq2Seq(file);

@@ -33,7 +33,7 @@ const DATE_MODEL: Seq2SeqOptions = { cell: 'gru', embeddingDim: 6, encoderHidden
 
 function dateTrainer(extra: Seq2SeqOptions = {}): Seq2SeqTrainer {
   const data = dateData();
-  const model = createSeq2Seq({ ...DATE_MODEL, ...extra }, data.sourceVocab, data.targetVocab);
+  const model = createSeq2Seq({ ...DATE_MODEL, ...extra, sourceVocab: data.sourceVocab, targetVocab: data.targetVocab });
   return new Seq2SeqTrainer(model, data, { batch: 16, optimizer: { kind: 'adam', lr: 0.01 }, clipNorm: 1 });
 }
 
@@ -95,7 +95,7 @@ describe('data-parallel seq2seq training', () => {
     const data = prepareSeq2SeqData(reversalPairs(40, new Rng(4), { minLength: 2, maxLength: 6, vocabSize: 6 }), { level: 'word', valFraction: 0.05, seed: 1 });
     expect(data.train.length % 4).toBe(2);
     const run = (threads: number): number[] => {
-      const model = createSeq2Seq({ cell: 'lstm', embeddingDim: 5, encoderHidden: 6, attention: 'general', seed: 8 }, data.sourceVocab, data.targetVocab);
+      const model = createSeq2Seq({ cell: 'lstm', embeddingDim: 5, encoderHidden: 6, attention: 'general', seed: 8, sourceVocab: data.sourceVocab, targetVocab: data.targetVocab });
       const t = new Seq2SeqTrainer(model, data, { batch: 4, optimizer: { kind: 'adam', lr: 0.01 }, clipNorm: 1 });
       return t.run({ maxSteps: 12, maxEvalExamples: 0, evalEvery: 1000, threads }).lossHistory;
     };
@@ -144,7 +144,7 @@ describe('data-parallel seq2seq training', () => {
     expect(() => dropout.run({ maxSteps: 1, threads: 2 })).toThrow(/^Seq2SeqTrainer\.run: threads > 1 do not support dropout yet: expected threads 1, got 2$/);
     const data = dateData();
     const transformer = new TransformerSeq2SeqTrainer(
-      createTransformerSeq2Seq({ dModel: 8, numHeads: 2, dimFeedforward: 8, encoderLayers: 1, decoderLayers: 1, maxLength: 40, seed: 1 }, data.sourceVocab, data.targetVocab),
+      createTransformerSeq2Seq({ dModel: 8, numHeads: 2, dimFeedforward: 8, encoderLayers: 1, decoderLayers: 1, maxLength: 40, seed: 1, sourceVocab: data.sourceVocab, targetVocab: data.targetVocab }),
       data, { batch: 16, optimizer: { kind: 'adam', lr: 0.01 }, clipNorm: 1 },
     );
     expect(() => transformer.run({ maxSteps: 1, threads: 2 })).toThrow(/^TransformerSeq2SeqTrainer\.run: the Transformer trains on one thread: expected threads 1, got 2$/);

@@ -14,7 +14,7 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const data = prepareSeq2SeqData(generateDatePairs(80, new Rng(1)), { level: 'char', valFraction: 0.1, seed: 2 });
 
 function trainer(extra: Seq2SeqOptions = {}): Seq2SeqTrainer {
-  const model = createSeq2Seq({ cell: 'lstm', embeddingDim: 4, encoderHidden: 6, encoderLayers: 2, attention: 'dot', seed: 3, ...extra }, data.sourceVocab, data.targetVocab);
+  const model = createSeq2Seq({ cell: 'lstm', embeddingDim: 4, encoderHidden: 6, encoderLayers: 2, attention: 'dot', seed: 3, ...extra, sourceVocab: data.sourceVocab, targetVocab: data.targetVocab });
   return new Seq2SeqTrainer(model, data, { batch: 8, optimizer: { kind: 'adam', lr: 0.01 }, clipNorm: 1 });
 }
 

@@ -24,7 +24,7 @@ describe('long-input sequence tasks', () => {
   });
 
   it('transliteration: monotone, one or two target letters per source letter, by a fixed table', () => {
-    const table = createTransliteration(new Rng(2), 6);
+    const table = createTransliteration({ vocabSize: 6 }, { rng: new Rng(2) });
     expect(Object.keys(table)).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
     for (const out of Object.values(table)) {
       expect(out.length === 1 || out.length === 2).toBe(true);
@@ -44,7 +44,8 @@ describe('long-input sequence tasks', () => {
   it('is deterministic by seed', () => {
     expect(reversalPairs(20, new Rng(4))).toEqual(reversalPairs(20, new Rng(4)));
     expect(reversalPairs(20, new Rng(4))).not.toEqual(reversalPairs(20, new Rng(5)));
-    expect(createTransliteration(new Rng(6))).toEqual(createTransliteration(new Rng(6)));
+    expect(createTransliteration({}, { rng: new Rng(6) })).toEqual(createTransliteration({}, { rng: new Rng(6) }));
+    expect(createTransliteration({}, { rng: new Rng(6) })).not.toEqual(createTransliteration({}, { rng: new Rng(7) }));
   });
 
   it('TSV round-trips; bad lines and bad options are named', () => {

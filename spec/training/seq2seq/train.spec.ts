@@ -64,7 +64,7 @@ describe('seq2seq data', () => {
 function dateSetup(seed = 1): { trainer: Seq2SeqTrainer; data: ReturnType<typeof prepareSeq2SeqData> } {
   const pairs = generateDatePairs(200, new Rng(seed));
   const data = prepareSeq2SeqData(pairs, { level: 'char', valFraction: 0.1, seed: 2 });
-  const model = createSeq2Seq({ cell: 'gru', embeddingDim: 6, encoderHidden: 8, bidirectional: true, attention: 'bahdanau', attentionSize: 6, seed: 3 }, data.sourceVocab, data.targetVocab);
+  const model = createSeq2Seq({ cell: 'gru', embeddingDim: 6, encoderHidden: 8, bidirectional: true, attention: 'bahdanau', attentionSize: 6, seed: 3, sourceVocab: data.sourceVocab, targetVocab: data.targetVocab });
   return { trainer: new Seq2SeqTrainer(model, data, { batch: 16, optimizer: { kind: 'adam', lr: 0.01 }, clipNorm: 1 }), data };
 }
 

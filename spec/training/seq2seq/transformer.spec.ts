@@ -15,7 +15,7 @@ import { TransformerSeq2SeqTrainer, padSeq2SeqBatch } from '../../../training/se
 function smallModel(normFirst = false) {
   const sourceVocab = buildSourceVocabulary(['a', 'b', 'c']);
   const targetVocab = buildTargetVocabulary(['x', 'y', 'z']);
-  const model = createTransformerSeq2Seq({ dModel: 8, numHeads: 2, encoderLayers: 2, decoderLayers: 2, maxLength: 12, normFirst, dtype: 'float64', seed: 3 }, sourceVocab, targetVocab);
+  const model = createTransformerSeq2Seq({ dModel: 8, numHeads: 2, encoderLayers: 2, decoderLayers: 2, maxLength: 12, normFirst, dtype: 'float64', seed: 3, sourceVocab, targetVocab });
   return { model, s: (t: string) => sourceVocab.encode(t.split('')), y: (t: string) => targetVocab.encode(t.split('')) };
 }
 
@@ -47,7 +47,8 @@ describe('Transformer encoder-decoder', () => {
     const data = prepareSeq2SeqData(pairs, { level: 'word', valFraction: 0.1 });
     const model = createTransformerSeq2Seq({
       level: 'word', dModel: 16, numHeads: 2, encoderLayers: 1, decoderLayers: 1, dimFeedforward: 32, dropout: 0, maxLength: 8, normFirst: true,
-    }, data.sourceVocab, data.targetVocab);
+      sourceVocab: data.sourceVocab, targetVocab: data.targetVocab,
+    });
     const trainer = new TransformerSeq2SeqTrainer(model, data, { batch: 16, optimizer: { kind: 'adam', lr: 0.01 }, clipNorm: 1 });
     const before = trainer.evaluate(60);
     expect(before.exactMatch).toBe(0);

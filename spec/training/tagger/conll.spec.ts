@@ -63,7 +63,7 @@ describe('a tag-set tagger', () => {
 
   function trained(bidirectional: boolean): { tagger: ReturnType<typeof createTagger>; train: TaggedSentence[]; tags: string[] } {
     const { tags, sentences } = loadConllFile(at('pos.conll'));
-    const tagger = createTagger(buildTaggerVocabulary(sentences, 1), { embeddingDim: 8, hidden: 8, bidirectional, tags }, new Rng(3));
+    const tagger = createTagger({ vocab: buildTaggerVocabulary(sentences, 1), embeddingDim: 8, hidden: 8, bidirectional, tags }, { rng: new Rng(3) });
     trainTagger(tagger, sentences, { steps: 150, batchSize: 16, lr: 0.02 }, new Rng(4));
     return { tagger, train: sentences, tags };
   }

@@ -22,7 +22,7 @@ const names = loadNameLists();
 const sentences = (): TaggedSentence[] => generateTaggedSentences(new Rng(5), 60, names);
 
 function trained(threads: number | undefined, config: Partial<TaggerConfig> = {}, data = sentences()): { tagger: Tagger; losses: number[] } {
-  const tagger = createTagger(buildTaggerVocabulary(data, 1), { embeddingDim: 6, hidden: 6, ...config }, new Rng(3));
+  const tagger = createTagger({ vocab: buildTaggerVocabulary(data, 1), embeddingDim: 6, hidden: 6, ...config }, { rng: new Rng(3) });
   const r = trainTagger(tagger, data, { steps: 8, batchSize: 10, lr: 0.02, ...(threads === undefined ? {} : { threads }) }, new Rng(4));
   return { tagger, losses: r.losses };
 }

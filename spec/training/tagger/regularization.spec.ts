@@ -21,7 +21,7 @@ const sentences: TaggedSentence[] = [
 const vocab = buildTaggerVocabulary(sentences, 1);
 
 function trained(extra: Partial<TaggerConfig>): { weights: number[][]; rng: Rng; tagger: ReturnType<typeof createTagger> } {
-  const tagger = createTagger(vocab, { embeddingDim: 3, hidden: 4, layers: 2, ...extra }, new Rng(4));
+  const tagger = createTagger({ vocab, embeddingDim: 3, hidden: 4, layers: 2, ...extra }, { rng: new Rng(4) });
   const rng = new Rng(5);
   trainTagger(tagger, sentences, { steps: 6, batchSize: 2 }, rng);
   return { weights: Object.values(modelParameters(tagger.net).params).map((p) => Array.from(p.data)), rng, tagger };

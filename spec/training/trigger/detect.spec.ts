@@ -88,7 +88,7 @@ function toneClips(seed: number, count: number): TriggerClipData[] {
 describe('a tiny GRU detector learns to tell the trigger burst from the other burst', () => {
   const train = toneClips(1, 48);
   const test = toneClips(2, 24);
-  const model = createTriggerModel({ bands: 16, hidden: 8, pool: 4, run: 4 }, new Rng(3), bandStatistics(train.map((c) => c.features)));
+  const model = createTriggerModel({ bands: 16, hidden: 8, pool: 4, run: 4, stats: bandStatistics(train.map((c) => c.features)) }, { rng: new Rng(3) });
 
   it('labels come one per output step (⌊198 frames / 4⌋ = 49)', () => {
     expect(train[0].features.rows).toBe(198); // 1 + ⌊(32000 − 400) / 160⌋
