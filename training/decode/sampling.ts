@@ -104,9 +104,14 @@ export function sampleToken(row: ScoreRow, rng: Rng, opts: TokenChoiceOptions = 
 /** The step contract shared with the beam decoder: feed `token`, get scores for the next one. */
 export type StepFunction<S> = (state: S, token: number) => { logProbs: ScoreRow; state: S };
 
-export interface SampleSequenceOptions<S> extends TokenChoiceOptions {
-  step: StepFunction<S>;
-  initialState: S;
+/**
+ * One stream that keeps its own state: feed `token`, get the scores (logits or log-probabilities) of
+ * the next one — a row the stream may overwrite at its next call. The fast path of sampling (a
+ * language model's LmTokenSampler), with no state object per token.
+ */
+export type TokenStream = (token: number) => ScoreRow;
+
+export interface SampleStreamOptions extends TokenChoiceOptions {
   /** Fed at the first step (for a language model: `<EOS>` or a start token, or a prompt's last). */
   startToken: number;
   /** Stops the sequence when drawn (it is included in the result). */
@@ -117,6 +122,11 @@ export interface SampleSequenceOptions<S> extends TokenChoiceOptions {
   rng?: Rng;
   /** true: argmax at every step instead of drawing (default false). */
   greedy?: boolean;
+}
+
+export interface SampleSequenceOptions<S> extends SampleStreamOptions {
+  step: StepFunction<S>;
+  initialState: S;
 }
 
 export interface SampledSequence {
@@ -131,23 +141,35 @@ export interface SampledSequence {
 /**
  * The notes' sampling of a novel sequence: draw y⟨t⟩ from the model's distribution, feed it back
  * as the next input, stop at `<EOS>` or after maxLength tokens. `greedy: true` takes the argmax and
- * needs no rng; drawing needs one.
+ * needs no rng; drawing needs one. The loop is sampleStream's, over the step function.
  */
 export function sampleSequence<S>(opts: SampleSequenceOptions<S>): SampledSequence {
+  let state = opts.initialState;
+  const { step } = opts;
+  return drawTokens('sampleSequence', (token) => {
+    const out = step(state, token);
+    state = out.state;
+    return out.logProbs;
+  }, opts);
+}
+
+/** sampleSequence over a stream that keeps its own state (started where the caller left it). */
+export function sampleStream(next: TokenStream, opts: SampleStreamOptions): SampledSequence {
+  return drawTokens('sampleStream', next, opts);
+}
+
+function drawTokens(op: string, next: TokenStream, opts: SampleStreamOptions): SampledSequence {
   if (!Number.isInteger(opts.maxLength) || opts.maxLength < 1) {
-    throw new Error(`sampleSequence: expected maxLength to be an integer ≥ 1, got ${opts.maxLength}`);
+    throw new Error(`${op}: expected maxLength to be an integer ≥ 1, got ${opts.maxLength}`);
   }
   const { rng } = opts;
-  if (!opts.greedy && !rng) throw new Error('sampleSequence: expected an rng to draw with (or greedy: true), got none');
-  let state = opts.initialState;
+  if (!opts.greedy && !rng) throw new Error(`${op}: expected an rng to draw with (or greedy: true), got none`);
   let token = opts.startToken;
   let scratch: Float64Array | undefined;
   const tokens: number[] = [];
   let logProb = 0;
   for (let t = 0; t < opts.maxLength; t++) {
-    const out = opts.step(state, token);
-    state = out.state;
-    const row = out.logProbs;
+    const row = next(token);
     if (!scratch || scratch.length < row.length) scratch = new Float64Array(row.length);
     token = opts.greedy ? greedyToken(row, opts) : sampleToken(row, rng as Rng, opts, scratch);
     logSoftmaxRow(scratch, 0, row, 0, row.length); // the drawn token's log P (the row may be unnormalised logits)
