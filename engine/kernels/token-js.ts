@@ -25,6 +25,8 @@ function rowTimesTransposed(n: number, k: number, w: StridedBuffer, x: StridedBu
  * the reference, not the fast path.
  */
 export const tokenStepsJs: TokenStepKernels = {
+  recurrentWeights: (wa) => wa,
+
   denseRow(n, k, w, x, b, y) {
     rowTimesTransposed(n, k, w, x, y);
     if (b) addBiasJs(1, n, y, y, b);

@@ -5,24 +5,32 @@
  * the new state — with no JavaScript in between; another forms the dense head's row. Exports:
  *
  *   dense_row(n, k, w, ldw, x, y, b, hasBias)      y = W·x (+ b)         W [n, k], x [k], y and b [n]
- *   lstm_token(h, wa, ldwa, xp, a, c, z)           z = W_a·a (scratch [4H]); then the LSTM gates with
+ *   lstm_token(h, wp, xp, a, c, z)                 z = W_a·a (scratch [4H↑32]); then the LSTM gates with
  *                                                  xp [4H] and c⟨t−1⟩ = c: a, c ← a⟨t⟩, c⟨t⟩ in place
- *   gru_token(h, wa, ldwa, ba, xp, s, z)           reset-after GRU: z = W_a·s (scratch [3H]); s ← s⟨t⟩
- *   rnn_token(h, wa, ldwa, xp, a, z, relu)         z = W_a·a (scratch [H]); a ← g(z + xp), g = tanh or ReLU
+ *   gru_token(h, wp, ba, xp, s, z)                 reset-after GRU: z = W_a·s (scratch [3H↑32]); s ← s⟨t⟩
+ *   rnn_token(h, wp, xp, a, z, relu)               z = W_a·a (scratch [H↑32]); a ← g(z + xp), g = tanh or ReLU
+ *   pack_panels(n, k, w, ldw, wp)                  W [n, k] → wp in panels of PANEL_ROWS rows (see below)
  *
- * Pointers and row strides in bytes; h (units per gate) a multiple of 4; n and k any (n ≥ 1, k ≥ 1).
+ * Pointers and row strides in bytes; h (units per gate) a multiple of 4; n and k any (n ≥ 1, k ≥ 1);
+ * n↑32: n rounded up to a multiple of PANEL_ROWS.
  *
- * The product y[j] = Σ_p W[j, p]·x[p] takes four rows of W at a time, one f32x4 accumulator per row
- * over the whole f32x4s of k (relaxed_madd where the backend has it), then one transposing reduction
- * turns the four accumulators into the four sums at once, each lane folded as (l₀ + l₁) + (l₂ + l₃);
- * the last k mod 4 terms are added one by one, and the last n mod 4 rows are done alone — the order of
- * the GEMM's few-rows path (sgemm-module.ts' gemv_t), so the sums are the ones an M = 1 GEMM gives.
- * (Measured on W [4H, H] at H 128 and 256: this row form, six-row and eight-row forms, two accumulators
- * per row, and a column form over W packed into panels are all within noise of each other — the
- * product reads W once, and its speed is that of the cache W lives in.)
+ * dense_row's product y[j] = Σ_p W[j, p]·x[p] takes four rows of W at a time, one f32x4 accumulator per
+ * row over the whole f32x4s of k (relaxed_madd where the backend has it), then one transposing reduction
+ * turns the four accumulators into the four sums at once, each lane folded as (l₀ + l₁) + (l₂ + l₃); the
+ * last k mod 4 terms are added one by one, and the last n mod 4 rows are done alone — the order of the
+ * GEMM's few-rows path (sgemm-module.ts' gemv_t), so the sums are the ones an M = 1 GEMM gives.
+ *
+ * The recurrent product z = W_a·s reads W_a packed (pack_panels, once per sampler): panel q holds rows
+ * [32q, 32q + 32) column by column — for p = 0 … k−1 the 32 entries W[32q + i, p] — zero rows past n.
+ * A panel's 8 f32x4 accumulators stay in registers while p runs (one splat of s[p], 8 multiply-adds at
+ * fixed offsets), and the whole of W_a is one sequential stream. With W_a hot in the cache every form
+ * measured the same (the product reads W once: its speed is that of the cache W lives in); with the
+ * cache emptied between steps, as on a busy machine, the sequential stream took 0.8× the row form's time
+ * at H 128 and 0.7× at H 256. Each z[j] is then Σ_p in order p = 0, 1, … (one chain of multiply-adds).
  *
  * The gate arithmetic is the gate kernels' (gates-module.ts, VectorMath's exp / σ / tanh) for one row,
- * operation for operation, so a token step gives the bits of the GEMM + gate-kernel step.
+ * operation for operation: a token step differs from the GEMM + gate-kernel step only by the order of
+ * the recurrent product's sums (float32 rounding).
  */
 import { FunctionBuilder, ModuleBuilder, ValType } from './emitter.js';
 import { VectorMath } from './gates-module.js';
@@ -30,6 +38,10 @@ import type { HeapImport } from './heap.js';
 import { importHeapMemory } from './sgemm-module.js';
 
 const i32 = ValType.i32, f32 = ValType.f32, v128 = ValType.v128;
+
+/** Rows per panel of a packed W_a (8 f32x4 accumulators). */
+export const PANEL_ROWS = 32;
+const PANEL_VECTORS = PANEL_ROWS / 4;
 
 /** acc ← x·w + acc (one rounding with relaxed_madd, else mul then add). Pushes nothing. */
 function multiplyAdd(f: FunctionBuilder, relaxedMadd: boolean, acc: number, pushX: () => void, pushW: () => void): void {
@@ -187,20 +199,76 @@ function buildDenseRow(relaxedMadd: boolean): FunctionBuilder {
   return f;
 }
 
-/** z = W_a·s for the G·h rows of W_a (the gate blocks stacked), into the scratch z. */
-function recurrentProduct(f: FunctionBuilder, relaxedMadd: boolean, gates: number, h: number, wa: number, ldwa: number, s: number, z: number): void {
-  const rows = f.local(i32);
-  f.localGet(h).i32Const(gates).i32Mul().localSet(rows);
-  emitRowProducts(f, relaxedMadd, { x: s, w: wa, ldw: ldwa, y: z, n: rows, k: h });
+/**
+ * z[0, G·h↑32) = W_a·s from W_a packed in panels (the header), k = h: the G·h rows of W_a (the gate
+ * blocks stacked), into the scratch z.
+ */
+function recurrentProduct(f: FunctionBuilder, relaxedMadd: boolean, gates: number, h: number, wp: number, s: number, z: number): void {
+  const acc = Array.from({ length: PANEL_VECTORS }, () => f.local(v128));
+  const sv = f.local(v128), w = f.local(i32), y = f.local(i32), yEnd = f.local(i32), ps = f.local(i32), pEnd = f.local(i32);
+  f.localGet(wp).localSet(w).localGet(z).localSet(y);
+  // z + 4·(G·h rounded up to a panel)
+  f.localGet(z).localGet(h).i32Const(gates).i32Mul().i32Const(PANEL_ROWS - 1).i32Add().i32Const(-PANEL_ROWS).i32And().i32Const(2).i32Shl().i32Add().localSet(yEnd);
+  f.localGet(s).localGet(h).i32Const(2).i32Shl().i32Add().localSet(pEnd);
+  f.loop();
+  {
+    for (const a of acc) f.f32Const(0).f32x4Splat().localSet(a);
+    f.localGet(s).localSet(ps);
+    f.loop();
+    f.localGet(ps).v128Load32Splat().localSet(sv);
+    acc.forEach((a, v) => multiplyAdd(f, relaxedMadd, a, () => f.localGet(sv), () => f.localGet(w).v128Load(16 * v)));
+    f.localGet(w).i32Const(4 * PANEL_ROWS).i32Add().localSet(w);
+    f.localGet(ps).i32Const(4).i32Add().localTee(ps).localGet(pEnd).i32Ne().brIf(0);
+    f.end();
+    acc.forEach((a, v) => f.localGet(y).localGet(a).v128Store(16 * v));
+    f.localGet(y).i32Const(4 * PANEL_ROWS).i32Add().localTee(y).localGet(yEnd).i32LtU().brIf(0);
+  }
+  f.end();
+}
+
+/** pack_panels(n, k, w, ldw, wp): W [n, k] (row stride ldw bytes) into panels (the header), zero rows past n. */
+function buildPackPanels(): FunctionBuilder {
+  const f = new FunctionBuilder(Array(5).fill(i32));
+  const [n, k, w, ldw, wp] = [0, 1, 2, 3, 4];
+  const row = f.local(i32), rows = f.local(i32), p = f.local(i32), i = f.local(i32), value = f.local(f32);
+  f.localGet(n).i32Const(PANEL_ROWS - 1).i32Add().i32Const(-PANEL_ROWS).i32And().localSet(rows);
+  f.i32Const(0).localSet(row);
+  f.block();
+  f.loop();
+  f.localGet(row).localGet(rows).i32GeS().brIf(1);
+  f.i32Const(0).localSet(p);
+  f.block();
+  f.loop();
+  f.localGet(p).localGet(k).i32GeS().brIf(1);
+  f.i32Const(0).localSet(i);
+  f.loop();
+  // wp ← row + i < n ? W[row + i, p] : 0
+  f.f32Const(0).localSet(value);
+  f.localGet(row).localGet(i).i32Add().localGet(n).i32LtS();
+  f.if();
+  f.localGet(w).localGet(row).localGet(i).i32Add().localGet(ldw).i32Mul().i32Add().localGet(p).i32Const(2).i32Shl().i32Add();
+  f.f32Load().localSet(value);
+  f.end();
+  f.localGet(wp).localGet(value).f32Store();
+  f.i32Increment(wp, 4);
+  f.i32Increment(i, 1).localGet(i).i32Const(PANEL_ROWS).i32LtS().brIf(0);
+  f.end();
+  f.i32Increment(p, 1).br(0);
+  f.end();
+  f.end();
+  f.i32Increment(row, PANEL_ROWS).br(0);
+  f.end();
+  f.end();
+  return f;
 }
 
 /** lstm_token: the gates as gates-module's lstm_fwd computes them, for one row, state in place. */
 function buildLstmToken(relaxedMadd: boolean): FunctionBuilder {
-  const f = new FunctionBuilder(Array(7).fill(i32));
-  const [h, wa, ldwa, xp, a, c, z] = [0, 1, 2, 3, 4, 5, 6];
+  const f = new FunctionBuilder(Array(6).fill(i32));
+  const [h, wp, xp, a, c, z] = [0, 1, 2, 3, 4, 5];
   const math = new VectorMath(f);
   const gi = f.local(v128), gf = f.local(v128), gg = f.local(v128), go = f.local(v128), cn = f.local(v128);
-  recurrentProduct(f, relaxedMadd, 4, h, wa, ldwa, a, z);
+  recurrentProduct(f, relaxedMadd, 4, h, wp, a, z);
   math.init();
   const hb = gateBytes(f, h);
   eachUnitVector(f, h, (jb) => {
@@ -221,11 +289,11 @@ function buildLstmToken(relaxedMadd: boolean): FunctionBuilder {
 
 /** gru_token: gates-module's gru_fwd for one row (r, u, n; s ← (1 − u) ∗ n + u ∗ s), state in place. */
 function buildGruToken(relaxedMadd: boolean): FunctionBuilder {
-  const f = new FunctionBuilder(Array(7).fill(i32));
-  const [h, wa, ldwa, ba, xp, s, z] = [0, 1, 2, 3, 4, 5, 6];
+  const f = new FunctionBuilder(Array(6).fill(i32));
+  const [h, wp, ba, xp, s, z] = [0, 1, 2, 3, 4, 5];
   const math = new VectorMath(f);
   const r = f.local(v128), u = f.local(v128), n = f.local(v128);
-  recurrentProduct(f, relaxedMadd, 3, h, wa, ldwa, s, z);
+  recurrentProduct(f, relaxedMadd, 3, h, wp, s, z);
   math.init();
   const hb = gateBytes(f, h);
   eachUnitVector(f, h, (jb) => {
@@ -246,11 +314,11 @@ function buildGruToken(relaxedMadd: boolean): FunctionBuilder {
 
 /** rnn_token: a ← tanh(W_a·a + xp) (gates-module's rnn_tanh) or max(W_a·a + xp, 0) (relu ≠ 0). */
 function buildRnnToken(relaxedMadd: boolean): FunctionBuilder {
-  const f = new FunctionBuilder(Array(7).fill(i32));
-  const [h, wa, ldwa, xp, a, z, relu] = [0, 1, 2, 3, 4, 5, 6];
+  const f = new FunctionBuilder(Array(6).fill(i32));
+  const [h, wp, xp, a, z, relu] = [0, 1, 2, 3, 4, 5];
   const math = new VectorMath(f);
   const zero = f.local(v128);
-  recurrentProduct(f, relaxedMadd, 1, h, wa, ldwa, a, z);
+  recurrentProduct(f, relaxedMadd, 1, h, wp, a, z);
   math.init();
   f.f32Const(0).f32x4Splat().localSet(zero);
   f.localGet(relu).if();
@@ -276,5 +344,6 @@ export function buildTokenModule(heap: HeapImport, relaxedMadd: boolean): Uint8A
   m.addFunction(buildLstmToken(relaxedMadd), 'lstm_token');
   m.addFunction(buildGruToken(relaxedMadd), 'gru_token');
   m.addFunction(buildRnnToken(relaxedMadd), 'rnn_token');
+  m.addFunction(buildPackPanels(), 'pack_panels');
   return m.toBytes();
 }

@@ -15,8 +15,10 @@
  * of a product with W_x. Tables over MAX_TABLE_FLOATS (a large word vocabulary) are not kept: the row
  * is then formed at every step.
  *
- * Lifetime: a sampler keeps the table rows it made, so it is for weights that do not change while it
- * lives — make a new one after training steps (sampleText and greedyText make one per call). Cells:
+ * Lifetime: a sampler keeps the table rows it made and W_a in the form its kernels read (on wasm a
+ * packed copy), and it runs the kernels of the backend current when it was made — so it is for weights
+ * that do not change while it lives: make a new one after training steps (sampleText and greedyText make
+ * one per call). Cells:
  * the LSTM, the reset-after GRU and the RNN (tanh or ReLU), without layer normalisation; for any
  * other cell `createLmTokenSampler` returns null and the caller steps the generic way (use.ts).
  */
@@ -43,7 +45,7 @@ export interface LmTokenSampler {
   state(): TokenSamplerState;
 }
 
-type LayerStep = (k: TokenStepKernels, xp: Matrix) => void;
+type LayerStep = (xp: Matrix) => void;
 
 /** One layer's state in place and its kernel call. */
 interface LayerRunner {
@@ -52,37 +54,38 @@ interface LayerRunner {
   readonly step: LayerStep;
 }
 
-/** The token kernel call of `cell`, over its state (in place) and a scratch of 8H; null for a cell without one. */
-function layerRunner(cell: RecurrentCell): LayerRunner | null {
+/** The kind of token step `cell` has, or null (subclasses and other cells step the generic way). */
+function stepKind(cell: RecurrentCell): 'lstm' | 'gru' | 'rnn' | null {
+  if (cell instanceof LstmCell && cell.constructor === LstmCell) return 'lstm';
+  if (cell instanceof ResetAfterGruCell && cell.constructor === ResetAfterGruCell) return 'gru';
+  if (cell instanceof RnnCell && cell.constructor === RnnCell) return 'rnn';
+  return null;
+}
+
+/** The token kernel call of `cell` (kind from stepKind), over its state (in place), W_a as k reads it and a scratch of 8H. */
+function layerRunner(k: TokenStepKernels, cell: RecurrentCell, kind: 'lstm' | 'gru' | 'rnn'): LayerRunner {
   const H = cell.hiddenSize, dtype = cell.dtype, p = cell.params;
   const work = Matrix.zeros(1, 8 * H, dtype);
   const vector = () => Matrix.zeros(1, H, dtype);
-  if (cell instanceof LstmCell && cell.constructor === LstmCell) {
+  const wa = k.recurrentWeights(p.W_a, cell.gateWidth, H);
+  if (kind === 'lstm') {
     const state = [vector(), vector()];
-    return { cell, state, step: (k, xp) => k.lstmStep(H, p.W_a, xp, state[0], state[1], work) };
+    return { cell, state, step: (xp) => k.lstmStep(H, wa, xp, state[0], state[1], work) };
   }
-  if (cell instanceof ResetAfterGruCell && cell.constructor === ResetAfterGruCell) {
-    const state = [vector()];
-    return { cell, state, step: (k, xp) => k.gruStep(H, p.W_a, p.b_a, xp, state[0], work) };
-  }
-  if (cell instanceof RnnCell && cell.constructor === RnnCell) {
-    const state = [vector()];
-    const relu = cell.activation === 'relu';
-    return { cell, state, step: (k, xp) => k.rnnStep(H, p.W_a, xp, state[0], work, relu) };
-  }
-  return null;
+  const state = [vector()];
+  if (kind === 'gru') return { cell, state, step: (xp) => k.gruStep(H, wa, p.b_a, xp, state[0], work) };
+  const relu = (cell as RnnCell).activation === 'relu';
+  return { cell, state, step: (xp) => k.rnnStep(H, wa, xp, state[0], work, relu) };
 }
 
 /** The fast path for `model`, or null when one of its cells has no token kernel (see the header). */
 export function createLmTokenSampler(model: LanguageModel): LmTokenSampler | null {
   if (model.cells.some((cell) => cell.ownsBias === true)) return null; // layer-normalised cells
-  const runners: LayerRunner[] = [];
-  for (const cell of model.cells) {
-    const runner = layerRunner(cell);
-    if (!runner) return null;
-    runners.push(runner);
-  }
-  return new TokenSampler(model, runners);
+  const kinds = model.cells.map(stepKind);
+  if (kinds.includes(null)) return null;
+  const k = tokenStepKernels();
+  const runners = model.cells.map((cell, l) => layerRunner(k, cell, kinds[l] as 'lstm' | 'gru' | 'rnn'));
+  return new TokenSampler(model, k, runners);
 }
 
 class TokenSampler implements LmTokenSampler {
@@ -100,7 +103,7 @@ class TokenSampler implements LmTokenSampler {
   private readonly embeddingRow: { data: Matrix['data']; offset: number; stride: number } | null;
   private readonly embeddingOffset: number;
 
-  constructor(private readonly model: LanguageModel, private readonly runners: LayerRunner[]) {
+  constructor(private readonly model: LanguageModel, private readonly k: TokenStepKernels, private readonly runners: LayerRunner[]) {
     const V = model.vocab.size, dtype = model.config.dtype;
     const G = model.cells[0].gateWidth;
     this.V = V;
@@ -135,13 +138,12 @@ class TokenSampler implements LmTokenSampler {
     if (!(token >= 0 && token < this.V) || Math.floor(token) !== token) {
       throw new Error(`LmTokenSampler.step: expected a token id in [0, ${this.V}), got ${token}`);
     }
-    const k = tokenStepKernels();
-    const { runners, model } = this;
-    runners[0].step(k, this.firstInput(k, token));
+    const { runners, model, k } = this;
+    runners[0].step(this.firstInput(k, token));
     for (let l = 1; l < runners.length; l++) {
       const cell = runners[l].cell, xp = this.inputRows[l];
       k.denseRow(cell.gateWidth, cell.inputSize, cell.params.W_x, runners[l - 1].state[0], cell.params.b, xp);
-      runners[l].step(k, xp);
+      runners[l].step(xp);
     }
     const top = runners[runners.length - 1].state[0], head = model.output;
     k.denseRow(this.V, head.inputSize, head.params.W, top, head.params.b ?? null, this.logits);
