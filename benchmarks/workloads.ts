@@ -19,20 +19,17 @@
  *
  * `cell` is one of rnn (tanh), gru (PyTorch's reset-after GRU, as the peers run), lstm.
  *
- * The weights are declared constant (`withConstantOperands`) around each forward + backward and
- * around each sampling loop — the optimizer update runs outside — so the wasm backend copies them
- * into its memory once per call instead of once per GEMM.
+ * The weights are declared constant (`withConstantOperands`) around each forward + backward — the
+ * optimizer update runs outside — so the wasm backend copies them into its memory once per call
+ * instead of once per GEMM (where they do not live there already).
  */
 import { withConstantOperands } from '../engine/backend.js';
 import { crossEntropyForwardBackward } from '../engine/cross-entropy.js';
-import { gemm } from '../engine/gemm.js';
 import { Matrix } from '../engine/matrix.js';
-import { addBias } from '../engine/ops.js';
 import { Rng } from '../engine/rng.js';
 import type { CellKind, RecurrentCell } from '../layers/cells/cell.js';
 import { createCell } from '../layers/cells/create-cell.js';
 import { createDense, denseBackward, denseForward, denseZeroGrad } from '../layers/dense.js';
-import { embeddingForward } from '../layers/embedding.js';
 import {
   createSequenceWorkspace, sequenceBackward, sequenceForward, zeroGrads,
 } from '../layers/sequence.js';
@@ -43,7 +40,8 @@ import {
 import { clipGradients, type GradientClip } from '../training/core/loop.js';
 import { createOptimizer, optimizerStep, type OptimizerConfig, type OptimizerKind } from '../training/core/optimizers.js';
 import { LmParallelStep } from '../training/lm/parallel.js';
-import { sampleToken } from '../training/decode/sampling.js';
+import { sampleStream } from '../training/decode/sampling.js';
+import { createLmTokenSampler } from '../training/lm/token-sampler.js';
 import { Vocabulary } from '../training/text/vocab.js';
 import { generateDatePairs, type DatePair } from '../training/seq2seq/dates.js';
 import {
@@ -240,12 +238,6 @@ export function charLmWork(p: CharLmParams): BenchWork {
   };
 }
 
-/** y = x·Wᵀ + b (the runner's input projection for one step). */
-function denseForwardInto(y: Matrix, x: Matrix, W: Matrix, b: Matrix): void {
-  gemm(y, x, W, false, true, 1, 0);
-  addBias(y, y, b);
-}
-
 export interface SampleParams {
   cell: string;
   D: number;
@@ -255,43 +247,25 @@ export interface SampleParams {
 }
 
 /**
- * Batch-1 sampling from a language model: per token one embedding row, one cell step, the dense
- * head and a draw from softmax(z) (sampleToken: float64 probabilities, one uniform per token).
- * Runs the cell's step kernel directly on a one-step workspace, so the loop allocates nothing.
+ * Batch-1 sampling from a language model as `seqgrad sample` does it (training/lm/use.ts): per token
+ * the token sampler's step (training/lm/token-sampler.ts: the embedding's row of the input table
+ * E·W_xᵀ + b, one cell step in place, the dense head) and a draw from softmax(z) (sampleStream:
+ * float64 probabilities, one uniform per token, and the token's log P). Each call starts a stream from
+ * the zero state; the sampler lives as long as the workload (one sampling session: the weights do not
+ * change), so its input table is made during the warm-up, as the peers' modules are.
  */
 export function sampleWork(p: SampleParams): BenchWork {
   const model = benchLanguageModel(p.cell, p.D, p.H, p.V);
-  const cell = model.cells[0];
-  const emb = model.embedding!;
-  const cws = cell.createWorkspace(1, 1);
-  const x = Matrix.zeros(1, p.D);
-  const xp = Matrix.zeros(1, cell.gateWidth);
-  const states = [0, 1].map(() => Array.from({ length: cell.stateCount }, () => Matrix.zeros(1, p.H)));
-  const logits = Matrix.zeros(1, p.V);
-  const row = logits.data; // [1, V]: the row is the whole buffer
-  const probs = new Float64Array(p.V);
-  const ids = new Int32Array(1);
+  const sampler = createLmTokenSampler(model);
+  if (!sampler) throw new Error(`bench sample: expected a cell with a token step (lstm, gru-reset-after, rnn), got ${p.cell}`);
+  const next = (token: number) => sampler.step(token);
   const rng = new Rng(7);
-  const weights = Object.values(lmParameters(model)).map((m) => m.data);
   let last = 0;
-  const generate = () => {
-    for (const s of states[0]) s.data.fill(0);
-    let cur = 0;
-    let token = 0;
-    for (let t = 0; t < p.tokens; t++) {
-      ids[0] = token;
-      embeddingForward(x, emb, ids);
-      denseForwardInto(xp, x, cell.params.W_x, cell.params.b);
-      cell.stepForward(cws, 0, xp, states[cur], states[1 - cur]);
-      cur = 1 - cur;
-      denseForward(logits, model.output, states[cur][0]);
-      token = sampleToken(row, rng, {}, probs);
-    }
-    last = token;
-  };
   return {
     call() {
-      withConstantOperands(weights, generate);
+      sampler.reset();
+      const { tokens } = sampleStream(next, { startToken: 0, eosToken: -1, maxLength: p.tokens, rng });
+      last = tokens[tokens.length - 1];
     },
     lastLoss: () => last,
   };

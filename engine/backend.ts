@@ -19,6 +19,8 @@ import type {
   AddBiasKernel, ClampKernel, CrossEntropyRowsKernel, ParameterUpdateKernel, ScaleKernel, SoftmaxRowsKernel,
   SumRowsKernel, SumSquaresKernel, AdditiveScoresKernel, AdditiveScoresBackwardKernel,
 } from './kernels/types.js';
+import type { TokenStepKernels } from './kernels/types.js';
+import { tokenStepsJs } from './kernels/token-js.js';
 import { additiveScoresBackwardJs, additiveScoresJs } from './kernels/attention-js.js';
 import { gemmJs } from './kernels/gemm-js.js';
 import {
@@ -43,6 +45,7 @@ export type {
   AddBiasKernel, ClampKernel, CrossEntropyRowsKernel, ParameterUpdateKernel, ScaleKernel, SoftmaxRowsKernel,
   SumRowsKernel, SumSquaresKernel, UpdateRule, AdditiveScoresKernel, AdditiveScoresBackwardKernel,
 } from './kernels/types.js';
+export type { TokenStepKernels } from './kernels/types.js';
 
 /** The backend in use; null until the first kernel call or `setBackend` (then the default is chosen). */
 let current: Backend | null = null;
@@ -266,4 +269,9 @@ export function clampKernel(): ClampKernel {
 
 export function parameterUpdateKernel(): ParameterUpdateKernel {
   return getBackend().parameterUpdate ?? parameterUpdateJs;
+}
+
+/** The current backend's token-step kernels of batch-1 sampling, or the js ones where it has none. */
+export function tokenStepKernels(): TokenStepKernels {
+  return getBackend().tokenSteps ?? tokenStepsJs;
 }

@@ -201,6 +201,8 @@ export interface Backend extends CellKernelSlots {
    * Use `withConstantOperands`, which falls back to plain `fn()`.
    */
   readonly runWithConstants?: <T>(arrays: readonly FloatArray[], fn: () => T) => T;
+  /** Optional: the token step of batch-1 sampling (the js kernels otherwise). */
+  readonly tokenSteps?: TokenStepKernels;
 
   // ---- storage and the vector kernels (bias add, row sums, softmax / cross-entropy rows,
   //      optimizer updates, norms): the slots below; absent slots get the js kernels ----
@@ -335,4 +337,33 @@ export interface CellKernelSlots {
   readonly rnnReluForward?: RnnReluForwardKernel;
   readonly rnnTanhBackward?: RnnTanhBackwardKernel;
   readonly rnnReluBackward?: RnnReluBackwardKernel;
+}
+
+// ---- The token step of batch-1 sampling ---------------------------------------------------------
+
+/**
+ * One recurrent layer of one stream advanced by one token, its state updated in place, and the
+ * dense rows around it (training/lm/token-sampler.ts). Vectors are contiguous from their `offset`
+ * (their stride is not read); a weight W is row-major with row stride W.stride. A step reads W_a as
+ * `recurrentWeights` gave it (taken once per sampler). `work` is scratch of at least 8H floats (the js
+ * kernels keep their gate and tanh caches there). Nothing may overlap except as stated. A backend
+ * that cannot run a call (float64, an operand outside its memory, H not a multiple of 4) hands it to
+ * the js kernels (kernels/token-js.ts) itself. The js kernels are the GEMM and gate kernels of a cell
+ * step with one row; a backend may sum the products in another order (float32 rounding apart, the
+ * same numbers).
+ */
+export interface TokenStepKernels {
+  /**
+   * W_a [rows, cols] in the form this backend's steps read: the js kernels read W_a itself; wasm a
+   * copy packed for one sequential pass (so made again after W_a changes).
+   */
+  recurrentWeights(wa: StridedBuffer, rows: number, cols: number): StridedBuffer;
+  /** y [n] = W·x + b (b null: W·x), W [n, k], x [k], b [n]. */
+  denseRow(n: number, k: number, w: StridedBuffer, x: StridedBuffer, b: StridedBuffer | null, y: StridedBuffer): void;
+  /** LSTM: z = W_a·a [4H], then LstmGatesForwardKernel with xp [4H] and cPrev = c: a, c [H] ← a⟨t⟩, c⟨t⟩. */
+  lstmStep(H: number, wa: StridedBuffer, xp: StridedBuffer, a: StridedBuffer, c: StridedBuffer, work: StridedBuffer): void;
+  /** Reset-after GRU: hp = W_a·s [3H], then GruGatesForwardKernel with b_a [3H] and xp [3H]: s [H] ← s⟨t⟩. */
+  gruStep(H: number, wa: StridedBuffer, ba: StridedBuffer, xp: StridedBuffer, s: StridedBuffer, work: StridedBuffer): void;
+  /** RNN: a [H] ← g(W_a·a + xp), g = tanh, or ReLU when `relu`. */
+  rnnStep(H: number, wa: StridedBuffer, xp: StridedBuffer, a: StridedBuffer, work: StridedBuffer, relu: boolean): void;
 }

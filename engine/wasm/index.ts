@@ -36,12 +36,14 @@ import { WasmGates } from './wasm-gates.js';
 import { WasmSgemm, type WasmSgemmOptions } from './wasm-gemm.js';
 import { WasmVectorKernels } from './wasm-vector.js';
 import { WasmAttention } from './wasm-attention.js';
+import { WasmTokenKernels } from './wasm-token.js';
 import { webAssembly } from './webassembly.js';
 
 export { WasmSgemm, type WasmSgemmOptions } from './wasm-gemm.js';
 export { WasmGates } from './wasm-gates.js';
 export { WasmVectorKernels } from './wasm-vector.js';
 export { WasmAttention } from './wasm-attention.js';
+export { WasmTokenKernels } from './wasm-token.js';
 export { WasmHeap, type WasmHeapOptions } from './heap.js';
 export { buildSgemmModule, DEFAULT_KERNEL_SHAPE, type SgemmKernelShape } from './sgemm-module.js';
 
@@ -92,6 +94,8 @@ export interface WasmBackend extends Backend {
   readonly heap: WasmHeap;
   /** Bias add, row sums, softmax / cross-entropy rows, optimizer updates, clipping (float32 operands in the heap). */
   readonly vectors: WasmVectorKernels;
+  /** The token step of batch-1 sampling: a layer's step, or a dense row, in one call (float32 operands in the heap). */
+  readonly tokenSteps: WasmTokenKernels;
 }
 
 export interface CreateWasmBackendOptions extends WasmSgemmOptions {
@@ -152,6 +156,7 @@ export function createWasmBackend(options: CreateWasmBackendOptions): WasmBacken
     scale: vectors.scale,
     clamp: vectors.clamp,
     parameterUpdate: vectors.parameterUpdate,
+    tokenSteps: new WasmTokenKernels(heap, options.relaxedSimd),
   };
 }
 

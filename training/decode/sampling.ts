@@ -52,6 +52,20 @@ export function greedyToken(row: ScoreRow, opts: Pick<TokenChoiceOptions, 'forbi
  * `probs` may be longer than the row; it must not alias it.
  */
 export function tokenProbabilitiesInto(probs: Float64Array, row: ScoreRow, opts: TokenChoiceOptions = {}): Float64Array {
+  probabilitiesInto(probs, row, opts, false);
+  return probs;
+}
+
+/**
+ * What the last probabilitiesInto found: with `scoreAll`, the sum Σ_i e^(s_i − m) over EVERY token in
+ * index order when the draw's exponentials were those terms (τ = 1 and the row's maximum m among the
+ * kept tokens) — logSoftmaxRow's sum, so (s_y − m) − log(allSum) is its log P(y), bit for bit — else NaN.
+ * Module state, not a result object: the sampling loop allocates nothing per token.
+ */
+const lastPass = { max: 0, allSum: NaN };
+
+/** tokenProbabilitiesInto, and with `scoreAll` the sum lastPass describes (an extra e^x only for the tokens not kept). */
+function probabilitiesInto(probs: Float64Array, row: ScoreRow, opts: TokenChoiceOptions, scoreAll: boolean): void {
   const op = 'tokenProbabilities';
   const V = row.length;
   checkRow(op, row);
@@ -63,30 +77,38 @@ export function tokenProbabilitiesInto(probs: Float64Array, row: ScoreRow, opts:
   const topK = opts.topK ?? V;
   if (!Number.isInteger(topK) || topK < 1) throw new Error(`${op}: expected topK to be an integer ≥ 1, got ${topK}`);
 
+  lastPass.allSum = NaN;
   if (temperature === 0) {
     probs.fill(0, 0, V);
     probs[greedyToken(row, opts)] = 1;
-    return probs;
+    return;
   }
   // Threshold: the k-th largest allowed score (−∞ keeps every allowed token).
   const threshold = topK < V ? kthLargestAllowed(probs, row, topK, opts.forbid) : -Infinity;
   let max = -Infinity;
+  let rowMax = -Infinity;
   for (let i = 0; i < V; i++) {
     const s = row[i];
     if (Number.isNaN(s)) throw new Error(`${op}: expected scores, got NaN at token ${i}`);
+    if (s > rowMax) rowMax = s;
     if (!isForbidden(i, opts.forbid) && s >= threshold && s > max) max = s;
   }
   if (max === -Infinity) throw new Error(`${op}: expected at least one allowed token with a finite score, got none of ${V}`);
   if (max === Infinity) throw new Error(`${op}: expected finite scores, got +Infinity`);
+  // (s − m) / 1 is s − m exactly: at τ = 1 a kept token's weight is its logSoftmaxRow term
+  const sumAll = scoreAll && temperature === 1 && max === rowMax;
   let total = 0;
+  let all = 0;
   for (let i = 0; i < V; i++) {
     const keep = !isForbidden(i, opts.forbid) && row[i] >= threshold;
     const w = keep ? Math.exp((row[i] - max) / temperature) : 0;
     probs[i] = w;
     total += w;
+    if (sumAll) all += keep ? w : Math.exp(row[i] - max);
   }
   for (let i = 0; i < V; i++) probs[i] /= total;
-  return probs;
+  lastPass.max = max;
+  if (sumAll) lastPass.allSum = all;
 }
 
 /**
@@ -104,9 +126,14 @@ export function sampleToken(row: ScoreRow, rng: Rng, opts: TokenChoiceOptions = 
 /** The step contract shared with the beam decoder: feed `token`, get scores for the next one. */
 export type StepFunction<S> = (state: S, token: number) => { logProbs: ScoreRow; state: S };
 
-export interface SampleSequenceOptions<S> extends TokenChoiceOptions {
-  step: StepFunction<S>;
-  initialState: S;
+/**
+ * One stream that keeps its own state: feed `token`, get the scores (logits or log-probabilities) of
+ * the next one — a row the stream may overwrite at its next call. The fast path of sampling (a
+ * language model's LmTokenSampler), with no state object per token.
+ */
+export type TokenStream = (token: number) => ScoreRow;
+
+export interface SampleStreamOptions extends TokenChoiceOptions {
   /** Fed at the first step (for a language model: `<EOS>` or a start token, or a prompt's last). */
   startToken: number;
   /** Stops the sequence when drawn (it is included in the result). */
@@ -117,6 +144,11 @@ export interface SampleSequenceOptions<S> extends TokenChoiceOptions {
   rng?: Rng;
   /** true: argmax at every step instead of drawing (default false). */
   greedy?: boolean;
+}
+
+export interface SampleSequenceOptions<S> extends SampleStreamOptions {
+  step: StepFunction<S>;
+  initialState: S;
 }
 
 export interface SampledSequence {
@@ -131,27 +163,51 @@ export interface SampledSequence {
 /**
  * The notes' sampling of a novel sequence: draw y⟨t⟩ from the model's distribution, feed it back
  * as the next input, stop at `<EOS>` or after maxLength tokens. `greedy: true` takes the argmax and
- * needs no rng; drawing needs one.
+ * needs no rng; drawing needs one. The loop is sampleStream's, over the step function.
  */
 export function sampleSequence<S>(opts: SampleSequenceOptions<S>): SampledSequence {
+  let state = opts.initialState;
+  const { step } = opts;
+  return drawTokens('sampleSequence', (token) => {
+    const out = step(state, token);
+    state = out.state;
+    return out.logProbs;
+  }, opts);
+}
+
+/** sampleSequence over a stream that keeps its own state (started where the caller left it). */
+export function sampleStream(next: TokenStream, opts: SampleStreamOptions): SampledSequence {
+  return drawTokens('sampleStream', next, opts);
+}
+
+function drawTokens(op: string, next: TokenStream, opts: SampleStreamOptions): SampledSequence {
   if (!Number.isInteger(opts.maxLength) || opts.maxLength < 1) {
-    throw new Error(`sampleSequence: expected maxLength to be an integer ≥ 1, got ${opts.maxLength}`);
+    throw new Error(`${op}: expected maxLength to be an integer ≥ 1, got ${opts.maxLength}`);
   }
   const { rng } = opts;
-  if (!opts.greedy && !rng) throw new Error('sampleSequence: expected an rng to draw with (or greedy: true), got none');
-  let state = opts.initialState;
+  if (!opts.greedy && !rng) throw new Error(`${op}: expected an rng to draw with (or greedy: true), got none`);
   let token = opts.startToken;
   let scratch: Float64Array | undefined;
   const tokens: number[] = [];
   let logProb = 0;
+  const greedy = opts.greedy === true || (opts.temperature ?? 1) === 0;
   for (let t = 0; t < opts.maxLength; t++) {
-    const out = opts.step(state, token);
-    state = out.state;
-    const row = out.logProbs;
+    const row = next(token);
     if (!scratch || scratch.length < row.length) scratch = new Float64Array(row.length);
-    token = opts.greedy ? greedyToken(row, opts) : sampleToken(row, rng as Rng, opts, scratch);
-    logSoftmaxRow(scratch, 0, row, 0, row.length); // the drawn token's log P (the row may be unnormalised logits)
-    logProb += scratch[token];
+    if (greedy) {
+      token = greedyToken(row, opts);
+    } else {
+      // sampleToken's draw, keeping the sum of the log-softmax below when it is the draw's own
+      probabilitiesInto(scratch, row, opts, true);
+      token = (rng as Rng).categorical(scratch, row.length);
+    }
+    // the drawn token's log P (the row may be unnormalised logits), logSoftmaxRow's value
+    if (greedy || Number.isNaN(lastPass.allSum)) {
+      logSoftmaxRow(scratch, 0, row, 0, row.length);
+      logProb += scratch[token];
+    } else {
+      logProb += (row[token] - lastPass.max) - Math.log(lastPass.allSum);
+    }
     tokens.push(token);
     if (token === opts.eosToken) return { tokens, logProb, finished: true };
   }

@@ -13,6 +13,7 @@ export type {
   PreparedLmCorpus,
 } from './train.js';
 export * from './use.js';
+export * from './token-sampler.js';
 export * from './transformer-model.js';
 export * from './transformer-train.js';
 export { LM_MODEL_KIND, languageModelFromTensors, lmExportable, lmSequenceNet } from './export.js';

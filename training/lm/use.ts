@@ -17,7 +17,8 @@ import { beamSearch, beamSearchBatch, type BatchStepModel, type LengthPenalty } 
 import {
   createLmWorkspace, lmCopyState, lmForward, lmResetState, lmSetState, type LanguageModel, type LmWorkspace,
 } from './model.js';
-import { sampleSequence, type StepFunction } from '../decode/sampling.js';
+import { sampleStream, type StepFunction, type TokenStream } from '../decode/sampling.js';
+import { createLmTokenSampler } from './token-sampler.js';
 import { createTransformerLmStepper, type TransformerLanguageModel } from './transformer-model.js';
 import { EOS, UNK, detokenize, tokenizeText } from '../text/vocab.js';
 
@@ -189,15 +190,55 @@ export interface GeneratedText {
 
 /** State and start token after `<EOS>` and the prefix: the prefix's last token is the first one fed by the decoder. */
 function primed(model: AnyLanguageModel, stepper: ReturnType<typeof stepperFor>, prefix: string | undefined): { state: unknown; start: number } {
-  const eos = eosId(model);
-  const ids = prefix ? lmTokenize(model, prefix).map((t) => model.vocab.id(t)) : [];
   let state = stepper.initialState();
-  let start = eos;
+  const start = feedPrefix(model, prefix, (token) => { state = stepper.step(state, token).state; });
+  return { state, start };
+}
+
+/** Feed `<EOS>` and the prefix but its last token; returns that last token (or `<EOS>`), the first one to feed next. */
+function feedPrefix(model: AnyLanguageModel, prefix: string | undefined, feed: (token: number) => void): number {
+  const ids = prefix ? lmTokenize(model, prefix).map((t) => model.vocab.id(t)) : [];
+  let start = eosId(model);
   for (const id of ids) {
-    state = stepper.step(state, start).state;
+    feed(start);
     start = id;
   }
-  return { state, start };
+  return start;
+}
+
+/** A stream primed with `<EOS>` and the prefix, which every sequence drawn from it starts again from. */
+interface PrimedStream {
+  /** The first token to feed. */
+  start: number;
+  /** Back to the primed state (before each sequence). */
+  rewind(): void;
+  next: TokenStream;
+}
+
+/**
+ * What sampleText and greedyText draw from: a recurrent model's token sampler (token-sampler.ts: its
+ * state in place, one kernel call per layer and token) where it has one, else the model's step function.
+ */
+function primedStream(model: AnyLanguageModel, prefix: string | undefined): PrimedStream {
+  const sampler = 'encoder' in model ? null : createLmTokenSampler(model);
+  if (sampler) {
+    sampler.reset();
+    const start = feedPrefix(model, prefix, (token) => sampler.step(token));
+    const state = sampler.state();
+    return { start, rewind: () => sampler.reset(state), next: (token) => sampler.step(token) };
+  }
+  const stepper = stepperFor(model);
+  const { state, start } = primed(model, stepper, prefix);
+  let current = state;
+  return {
+    start,
+    rewind: () => { current = state; },
+    next: (token) => {
+      const out = stepper.step(current, token);
+      current = out.state;
+      return out.logProbs;
+    },
+  };
 }
 
 function forbidden(model: AnyLanguageModel, forbidUnk: boolean | undefined): number[] {
@@ -229,12 +270,12 @@ export function* sampleTextStream(model: AnyLanguageModel, opts: SampleOptions =
   const count = opts.count ?? 1;
   if (!Number.isInteger(count) || count < 1) throw new Error(`sampleText: expected count to be an integer ≥ 1, got ${count}`);
   const rng = opts.rng ?? new Rng(opts.seed ?? 0);
-  const stepper = stepperFor(model);
-  const { state, start } = primed(model, stepper, opts.prefix);
+  const stream = primedStream(model, opts.prefix);
   for (let i = 0; i < count; i++) {
-    const s = sampleSequence({
+    stream.rewind();
+    const s = sampleStream(stream.next, {
       // With multiline, no id is the end token (−1), so only maxLength stops the draw.
-      step: stepper.step, initialState: state, startToken: start, eosToken: opts.multiline ? -1 : eosId(model),
+      startToken: stream.start, eosToken: opts.multiline ? -1 : eosId(model),
       maxLength: opts.maxLength ?? defaultMaxLength(model), rng,
       temperature: opts.temperature ?? 1, topK: opts.topK, forbid: forbidden(model, opts.forbidUnk),
     });
@@ -244,10 +285,9 @@ export function* sampleTextStream(model: AnyLanguageModel, opts: SampleOptions =
 
 /** Greedy decoding: the most probable token at every step. */
 export function greedyText(model: AnyLanguageModel, opts: GenerationOptions = {}): GeneratedText {
-  const stepper = stepperFor(model);
-  const { state, start } = primed(model, stepper, opts.prefix);
-  const s = sampleSequence({
-    step: stepper.step, initialState: state, startToken: start, eosToken: eosId(model),
+  const stream = primedStream(model, opts.prefix);
+  const s = sampleStream(stream.next, {
+    startToken: stream.start, eosToken: eosId(model),
     maxLength: opts.maxLength ?? defaultMaxLength(model), rng: new Rng(0), greedy: true,
     forbid: forbidden(model, opts.forbidUnk),
   });

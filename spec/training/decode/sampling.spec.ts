@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../../engine/index.js';
-import { greedyToken, sampleSequence, sampleToken, tokenProbabilitiesInto, type TokenChoiceOptions } from '../../../training/decode/sampling.js';
+import { logSoftmaxRow } from '../../../engine/softmax.js';
+import {
+  greedyToken, sampleSequence, sampleStream, sampleToken, tokenProbabilitiesInto, type TokenChoiceOptions,
+} from '../../../training/decode/sampling.js';
 
 const logits = [1, 2, 0.5, -1, 1.5];
 
@@ -147,5 +150,51 @@ describe('sampleSequence', () => {
     const g = sampleSequence({ step, initialState: 0, startToken: 0, eosToken: 9, maxLength: 2, rng: new Rng(0), greedy: true });
     expect(g.tokens).toEqual([1, 1]);
     expect(g.logProb).toBeCloseTo(2 * Math.log(0.75), 10);
+  });
+});
+
+describe('sampleStream', () => {
+  /** 12 rows of 9 scores; token 4 has the largest score of every row (forbidding it moves the maximum). */
+  function rows(): Float32Array[] {
+    const rng = new Rng(21);
+    return Array.from({ length: 12 }, () => {
+      const r = Float32Array.from({ length: 9 }, () => 3 * rng.normal());
+      r[4] = Math.max(...r) + 0.5;
+      return r;
+    });
+  }
+
+  it('draws what sampleToken draws and sums what logSoftmaxRow gives, bit for bit (τ, top-k, forbidden tokens, greedy)', () => {
+    const options: (TokenChoiceOptions & { greedy?: boolean })[] = [
+      {}, { forbid: 2 }, { forbid: [4] }, { topK: 3 }, { topK: 3, forbid: [4, 7] }, { temperature: 0.7 }, { temperature: 1.6, forbid: 1 },
+      { temperature: 0 }, { greedy: true, forbid: [4] },
+    ];
+    for (const o of options) {
+      const table = rows();
+      let t = 0;
+      const got = sampleStream(() => table[t++], { ...o, startToken: 0, eosToken: -1, maxLength: table.length, rng: new Rng(5) });
+      // the reference: sampleToken (or greedyToken) and logSoftmaxRow on each row
+      const rng = new Rng(5);
+      const scratch = new Float64Array(9);
+      let logProb = 0;
+      const tokens = table.map((row) => {
+        const token = o.greedy ? greedyToken(row, o) : sampleToken(row, rng, o, scratch);
+        logSoftmaxRow(scratch, 0, row, 0, 9);
+        logProb += scratch[token];
+        return token;
+      });
+      expect(got.tokens, JSON.stringify(o)).toEqual(tokens);
+      expect(Object.is(got.logProb, logProb), `${JSON.stringify(o)}: ${got.logProb} vs ${logProb}`).toBe(true);
+    }
+  });
+
+  it('feeds each drawn token back to the stream, starting with startToken', () => {
+    const fed: number[] = [];
+    const row = [0, 0, 5, 0];
+    const s = sampleStream((token) => { fed.push(token); return row; }, { startToken: 3, eosToken: -1, maxLength: 3, greedy: true });
+    expect(s.tokens).toEqual([2, 2, 2]);
+    expect(fed).toEqual([3, 2, 2]);
+    expect(() => sampleStream(() => row, { startToken: 0, eosToken: -1, maxLength: 0, greedy: true }))
+      .toThrow('sampleStream: expected maxLength to be an integer ≥ 1, got 0');
   });
 });
