@@ -14,13 +14,14 @@
  *       for pc over k in chunks of KC:       sgemm_macro: C[ic:, jc:] (+)= Ã[:, pc:+KC]·B̃[pc:+KC, :]
  * Steps 2's loops are Goto & van de Geijn's: KC keeps a KC × NR strip of B̃ in L1 while it meets
  * every MR-strip of Ã, the MC × KC part of Ã stays in L2. Packing pads the edges with zeros to whole
- * MR × NR tiles, so the micro-kernel has no edge cases. When α = 1, β ∈ {0, 1} and m, n are whole
- * tiles (the recurrent products at batch 8–64), the macro kernel writes C itself: the first k-chunk
- * starts from zero (β = 0, C not read) or from C (β = 1). Otherwise it fills a padded C̃ and `finish`
- * forms C = α·C̃ + β·C on the real m × n (β = 0 does not read C).
+ * MR × NR tiles, so the micro-kernel has no edge cases. When α = 1 and β ∈ {0, 1}, the macro kernel
+ * writes C itself on every block of whole tiles (all of C when m and n are multiples of MR and NR;
+ * otherwise all but the last, partial row block and column panel): the first k-chunk starts from
+ * zero (β = 0, C not read) or from C (β = 1). Other blocks (and other α, β) fill a padded C̃ and
+ * `finish` forms C = α·C̃ + β·C on the real block (β = 0 does not read C).
  *
- * Fewer rows than a register tile (m < MR: batch 1 in sampling): no packing at all; each row of
- * op(A) is a vector–matrix product (gemv_t / gemv_n) on B where it lies.
+ * Fewer than four rows (batch 1–3, as in sampling): no packing at all; each row of op(A) is a
+ * vector–matrix product (gemv_t / gemv_n) on B where it lies.
  *
  * Constant operands (`runWithConstants(arrays, fn)`, the seam's `withConstantOperands`): inside fn
  * the caller promises that the listed arrays (typically the weights, during a forward + backward
@@ -60,6 +61,12 @@ type MacroKernel = (
   aPtr: number, aStrip: number, bPtr: number, bStrip: number,
   cPtr: number, ldc: number, loadC: number,
 ) => void;
+
+/**
+ * Products of fewer rows go row by row through gemv (batch 1–3: packing op(B) would cost as much as
+ * the product); from four rows on, the packed kernel pays off even with its tile padded to MR rows.
+ */
+const GEMV_ROWS_BELOW = 4;
 
 /** What a freed slot of the constant list holds (so it keeps no caller's array alive). */
 const NO_ARRAY = new Float32Array(0);
@@ -287,13 +294,13 @@ export class WasmSgemm {
       scaleC(m, n, beta, c, cOff, ldc);
       return;
     }
-    if (m < this.mr) this.runFewRows(m, n, k, alpha, a, aOff, lda, transA, b, bOff, ldb, transB, beta, c, cOff, ldc);
+    if (m < GEMV_ROWS_BELOW) this.runFewRows(m, n, k, alpha, a, aOff, lda, transA, b, bOff, ldb, transB, beta, c, cOff, ldc);
     else this.run(m, n, k, alpha, a, aOff, lda, transA, b, bOff, ldb, transB, beta, c, cOff, ldc);
   };
 
   /**
-   * Fewer rows than a register tile (batch 1 in sampling): packing op(B) would cost as much as
-   * the product, so each row of op(A) is a vector–matrix product straight from B
+   * Fewer than four rows (batch 1 in sampling): packing op(B) would cost as much as the product,
+   * so each row of op(A) is a vector–matrix product straight from B
    * (gemv_t for op(B) = Bᵀ, the x·Wᵀ of a layer; gemv_n otherwise), written into C's row directly
    * when α = 1 and β = 0.
    */
@@ -355,7 +362,10 @@ export class WasmSgemm {
     const mcMax = Math.min(this.mcBlock, roundUp(m, mr));
     const ncMax = Math.min(this.ncPanel, roundUp(n, nr));
     const atA = this.locate(a, aOff), atB = this.locate(b, bOff), atC = this.heap.offsetOf(c);
-    const direct = alpha === 1 && (beta === 0 || beta === 1) && m % mr === 0 && n % nr === 0;
+    // α = 1, β ∈ {0, 1}: the macro kernel writes C itself on blocks of whole tiles (all but the last,
+    // partial block when m or n is not a multiple of MR or NR); the others go through C̃ and finish
+    const directScalars = alpha === 1 && (beta === 0 || beta === 1);
+    const allDirect = directScalars && m % mr === 0 && n % nr === 0;
     // byte strides of op(A)[i, p] along i and p, and of op(B)[p, j] along j and p
     const aSi = 4 * (transA ? 1 : lda), aSp = 4 * (transA ? lda : 1);
     const bSj = 4 * (transB ? ldb : 1), bSp = 4 * (transB ? 1 : ldb);
@@ -378,7 +388,7 @@ export class WasmSgemm {
     const packedB = top;
     if (cachedB < 0) top = roundUp(top + k * ncMax, ALIGN_FLOATS);
     const work = top;
-    if (!direct) top += mcMax * ncMax;
+    if (!allDirect) top += mcMax * ncMax;
     const base = this.scratch.ensure(top);
     const heap = this.heap.f32;
     const aAt = atA >= 0 ? atA : base + rawA;
@@ -408,6 +418,7 @@ export class WasmSgemm {
           this.packA(4 * aBlock, 4 * aAt + ic * aSi, mc, k, aSi, aSp);
           this.packCount++;
         }
+        const direct = directScalars && mc === mcPad && nc === ncPad;
         const cBlock = direct ? cAt + ic * ldc + jc : base + work;
         const ldcBlock = direct ? 4 * ldc : 4 * ncPad;
         for (let pc = 0; pc < k; pc += kcBlock) {

@@ -123,6 +123,8 @@ describe('backend parity: gemm against the js backend (1e-4 relative)', () => {
       createWasmBackend({ relaxedSimd: true, name: 'wasm relaxed_madd' }),
       // tiny blocks, so the small shapes below cross every MC, KC and NC boundary
       createWasmBackend({ relaxedSimd: false, name: 'wasm small blocks', mc: 8, kc: 16, nc: 16 }),
+      // the former 4 × 8 register tile (no row splatted by load32_splat; whole groups of four only)
+      createWasmBackend({ relaxedSimd: true, name: 'wasm 4×8 tiles', mr: 4, nv: 2 }),
     );
   });
 
@@ -157,7 +159,7 @@ describe('backend parity: gemm against the js backend (1e-4 relative)', () => {
     }
   });
 
-  for (const variant of ['wasm mul+add', 'wasm relaxed_madd', 'wasm small blocks']) {
+  for (const variant of ['wasm mul+add', 'wasm relaxed_madd', 'wasm small blocks', 'wasm 4×8 tiles']) {
     it(`${variant}: all transpositions, odd sizes, α and β`, () => {
       const backend = variants.find((v) => v.name === variant)!;
       let worst = 0;
@@ -212,6 +214,25 @@ describe('backend parity: gemm against the js backend (1e-4 relative)', () => {
       expect(relativeError(c, expected)).toBeLessThan(1e-5);
     });
   }
+
+  it('α = 1, β ∈ {0, 1}: blocks of whole tiles written in place and partial last blocks through C̃ agree with js', () => {
+    // with MC = 10 (small blocks: 8 rounded up to MR = 5) and NC = 16: m = 25 is two whole row
+    // blocks and a half one, m = 20 only whole ones; n = 40 whole panels, n = 37 a partial last one
+    for (const backend of variants) {
+      for (const [m, n, k] of [[20, 40, 33], [25, 40, 33], [20, 37, 33], [25, 37, 290], [135, 24, 300]]) {
+        for (const beta of [0, 1]) {
+          const rng = new Rng(m + n + k + beta);
+          const a = random(rng, m, k), b = random(rng, k, n);
+          const ref = random(rng, m, n);
+          const got = ref.clone();
+          runKernel(jsBackend, ref, a, b, false, false, 1, beta);
+          runKernel(backend, got, a, b, false, false, 1, beta);
+          const err = relativeError(got, ref);
+          if (!(err < 1e-4)) throw new Error(`${backend.name} m=${m} n=${n} k=${k} β=${beta}: relative error ${err}`);
+        }
+      }
+    }
+  });
 
   it('β = 0 does not read C: NaN in C does not propagate', () => {
     for (const backend of variants) {
