@@ -47,7 +47,7 @@ function naive(a: Matrix, b: Matrix, c0: Matrix, ta: boolean, tb: boolean, alpha
   return out;
 }
 
-// [m, n, k]: edges of every tile size (1, not multiples of 4 or 8), k across the KC = 256 chunks,
+// [m, n, k]: edges of every tile size (1, not multiples of 4 or 8), k across the KC = 512 chunks,
 // m < 4 (one vector–matrix product per row)
 const shapes: [number, number, number][] = [
   [1, 1, 1], [1, 37, 5], [29, 1, 3], [7, 9, 1], [5, 3, 70], [33, 35, 37], [64, 64, 64],
@@ -215,11 +215,13 @@ describe('backend parity: gemm against the js backend (1e-4 relative)', () => {
     });
   }
 
-  it('α = 1, β ∈ {0, 1}: blocks of whole tiles written in place and partial last blocks through C̃ agree with js', () => {
+  it('α = 1, β ∈ {0, 1}: whole tiles written in place, partial row strips and column panels through C̃, agree with js', () => {
     // with MC = 10 (small blocks: 8 rounded up to MR = 5) and NC = 16: m = 25 is two whole row
-    // blocks and a half one, m = 20 only whole ones; n = 40 whole panels, n = 37 a partial last one
+    // blocks and a half one, m = 20 only whole ones (m = 20 at MR = 5; m = 25 ends in a partial strip
+    // at MR = 4); n = 40 whole panels, n = 37 a partial last one; 128 rows are one default block of
+    // 25 whole 5-row strips and a partial one
     for (const backend of variants) {
-      for (const [m, n, k] of [[20, 40, 33], [25, 40, 33], [20, 37, 33], [25, 37, 290], [135, 24, 300]]) {
+      for (const [m, n, k] of [[20, 40, 33], [25, 40, 33], [20, 37, 33], [25, 37, 290], [135, 24, 300], [128, 32, 40]]) {
         for (const beta of [0, 1]) {
           const rng = new Rng(m + n + k + beta);
           const a = random(rng, m, k), b = random(rng, k, n);
