@@ -21,10 +21,11 @@
  *
  * The tile, 5 × 8, is set by what V8 11.3 does with the step (read from --print-wasm-code on the
  * development machine, AMD EPYC, 3.5 GHz). A chain of fused multiply-adds into one accumulator
- * waits ~4 cycles per step, while the core issues several a cycle (a probe loop of independent
- * chains: 4 → 27, 8 → 50, 12 → 83, 14 → 98 GFLOP/s): the kernel is bound by its number of
- * accumulators, 8 at 4 × 8. V8 has 15 allocatable xmm registers, and it schedules every load of a
- * basic block before the block's arithmetic, so all the loaded values of a step are live at once:
+ * waits ~4 cycles per step, and the core starts two a cycle (peak 2 · 8 flops · 3.5 GHz = 56
+ * GFLOP/s): a probe loop of independent chains reached 4 → 27, 6 → 41, 8 → 49, 10 and 12 → 55
+ * GFLOP/s, so the 8 accumulators of 4 × 8 leave ~12 % on the table and 10 do not. V8 has 15
+ * allocatable xmm registers, and it schedules every load of a basic block before the block's
+ * arithmetic, so all the loaded values of a step are live at once:
  * with load32_splat, 4 × 8 takes 8 + 2 + 4 = 14 registers, while 5 × 8 (17) and 6 × 8 (20) spill
  * accumulators and ran slower (unrolling the loop, reordering rows or locals did not change the
  * hoisting). Shuffles are pure and are placed just before their multiply-adds, so one load + a
