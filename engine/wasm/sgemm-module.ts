@@ -59,8 +59,31 @@ export function importHeapMemory(m: ModuleBuilder, heap: HeapImport): void {
   m.importMemory({ module: 'env', field: 'memory', minPages: 1, maxPages: heap.shared ? 65536 : null, shared: heap.shared });
 }
 
+/**
+ * The module for a kernel shape. Besides `sgemm_macro` / `pack_a` for MR rows it has, when MR ≠ 4,
+ * `sgemm_macro_4` / `pack_a_4` for 4-row tiles (same B̃ strips): the host takes them for row counts
+ * that the MR-row tile would pad more (the batches of 8, 16 or 32 rows of the recurrent products).
+ */
 export function buildSgemmModule(shape: SgemmKernelShape, heap: HeapImport): Uint8Array {
   const { mr, nv, relaxedMadd } = shape;
+  const nr = 4 * nv;
+  const m = new ModuleBuilder();
+  importHeapMemory(m, heap);
+  m.addFunction(buildMacro(mr, nv, relaxedMadd), 'sgemm_macro');
+  m.addFunction(buildPack(mr), 'pack_a');
+  if (mr !== 4) {
+    m.addFunction(buildMacro(4, nv, relaxedMadd), 'sgemm_macro_4');
+    m.addFunction(buildPack(4), 'pack_a_4');
+  }
+  m.addFunction(buildPack(nr), 'pack_b');
+  m.addFunction(buildFinish(), 'finish');
+  m.addFunction(buildGemvT(relaxedMadd), 'gemv_t');
+  m.addFunction(buildGemvN(relaxedMadd), 'gemv_n');
+  return m.toBytes();
+}
+
+/** sgemm_macro for MR × 4·NV tiles (see the header). */
+function buildMacro(mr: number, nv: number, relaxedMadd: boolean): FunctionBuilder {
   const nr = 4 * nv;
   const i32 = ValType.i32;
   const f = new FunctionBuilder(Array(10).fill(i32));
@@ -146,15 +169,7 @@ export function buildSgemmModule(shape: SgemmKernelShape, heap: HeapImport): Uin
   }
   f.end();
 
-  const m = new ModuleBuilder();
-  importHeapMemory(m, heap);
-  m.addFunction(f, 'sgemm_macro');
-  m.addFunction(buildPack(mr), 'pack_a');
-  m.addFunction(buildPack(nr), 'pack_b');
-  m.addFunction(buildFinish(), 'finish');
-  m.addFunction(buildGemvT(relaxedMadd), 'gemv_t');
-  m.addFunction(buildGemvN(relaxedMadd), 'gemv_n');
-  return m.toBytes();
+  return f;
 }
 
 /**

@@ -215,13 +215,19 @@ describe('backend parity: gemm against the js backend (1e-4 relative)', () => {
     });
   }
 
+  it('the row tile: 4 × 8 where 5-row tiles would pad more than they gain (8, 16, 32 rows), 5 × 8 otherwise', () => {
+    const sgemm = createWasmBackend({ relaxedSimd: true }).sgemm;
+    expect([4, 8, 16, 32, 24, 48, 64, 65, 128, 512].map((m) => sgemm.tileRows(m))).toEqual([4, 4, 4, 4, 5, 5, 5, 5, 5, 5]);
+    expect(createWasmBackend({ relaxedSimd: true, mr: 4 }).sgemm.tileRows(65)).toBe(4);
+  });
+
   it('α = 1, β ∈ {0, 1}: whole tiles written in place, partial row strips and column panels through C̃, agree with js', () => {
     // with MC = 10 (small blocks: 8 rounded up to MR = 5) and NC = 16: m = 25 is two whole row
     // blocks and a half one, m = 20 only whole ones (m = 20 at MR = 5; m = 25 ends in a partial strip
     // at MR = 4); n = 40 whole panels, n = 37 a partial last one; 128 rows are one default block of
-    // 25 whole 5-row strips and a partial one
+    // 25 whole 5-row strips and a partial one; 32 and 8 rows take 4 × 8 tiles (whole strips)
     for (const backend of variants) {
-      for (const [m, n, k] of [[20, 40, 33], [25, 40, 33], [20, 37, 33], [25, 37, 290], [135, 24, 300], [128, 32, 40]]) {
+      for (const [m, n, k] of [[20, 40, 33], [25, 40, 33], [20, 37, 33], [25, 37, 290], [135, 24, 300], [128, 32, 40], [32, 40, 33], [8, 37, 20]]) {
         for (const beta of [0, 1]) {
           const rng = new Rng(m + n + k + beta);
           const a = random(rng, m, k), b = random(rng, k, n);
