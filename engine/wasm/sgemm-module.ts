@@ -15,16 +15,26 @@
  * C is row-major with row stride `ldc` bytes. mc and nc are multiples of MR and NR (the host pads
  * with zeros), kc ≥ 1. For each MR × NR tile the MR·NV f32x4 accumulators live in locals (which
  * V8's optimising compiler keeps in xmm registers); each step p loads NV vectors of B̃, splats MR
- * scalars of Ã (v128.load32_splat), and does MR·NV multiply-adds: `relaxed_madd` (a fused
- * multiply-add where the hardware has one) or `f32x4.mul` + `f32x4.add`.
+ * scalars of Ã, and does MR·NV multiply-adds: `relaxed_madd` (a fused multiply-add where the
+ * hardware has one) or `f32x4.mul` + `f32x4.add`. The splats: rows in whole groups of four come from
+ * one v128 load of the group and a shuffle per row, the other rows from v128.load32_splat.
  *
- * The 4 × 8 tile was the fastest of 4×8, 4×12, 5×8, 6×8, 8×4, 2×16 and 3×12 measured on the
- * development machine (AMD EPYC Zen 4, V8 11.3): V8 hoists the four splats of a step, so 8
- * accumulators + 2 B vectors + 4 splats use 14 of its xmm registers; larger tiles spill and run at
- * half speed. V8 unrolls the p loop itself (three steps per iteration); unrolled in the emitted code
- * it measured slower. Reading unpacked operands through general strides (register offsets for the
- * splats, a B row per step) measured slower than packing them: packing stays, and constant operands
- * are packed once per `withConstantOperands` scope instead (wasm-gemm.ts).
+ * The tile, 5 × 8, is set by what V8 11.3 does with the step (read from --print-wasm-code on the
+ * development machine, AMD EPYC, 3.5 GHz). A chain of fused multiply-adds into one accumulator
+ * waits ~4 cycles per step, and the core starts two a cycle (peak 2 · 8 flops · 3.5 GHz = 56
+ * GFLOP/s): a probe loop of independent chains reached 4 → 27, 6 → 41, 8 → 49, 10 and 12 → 55
+ * GFLOP/s, so the 8 accumulators of 4 × 8 leave ~12 % on the table and 10 do not. V8 has 15
+ * allocatable xmm registers, and it schedules every load of a basic block before the block's
+ * arithmetic, so all the loaded values of a step are live at once:
+ * with load32_splat, 4 × 8 takes 8 + 2 + 4 = 14 registers, while 5 × 8 (17) and 6 × 8 (20) spill
+ * accumulators and ran slower (unrolling the loop, reordering rows or locals did not change the
+ * hoisting). Shuffles are pure and are placed just before their multiply-adds, so one load + a
+ * shuffle register serve four rows: 5 × 8 = 10 accumulators + 2 B + 1 group of four + 1 splat of
+ * row 5 + 1 shuffled splat = 15 registers, no spill (6 × 8 would need 17). Measured in the same
+ * process (macro kernel, 120 × 256 × 256 blocks, CPU time): 5 × 8 ~4–6 % above 4 × 8 and 3 × 12.
+ * Reading unpacked operands through general strides (register offsets for the splats, a B row per
+ * step) measured slower than packing them: packing stays, and constant operands are packed once per
+ * `withConstantOperands` scope instead (wasm-gemm.ts).
  */
 import { FunctionBuilder, ModuleBuilder, ValType } from './emitter.js';
 import type { HeapImport } from './heap.js';
@@ -38,8 +48,8 @@ export interface SgemmKernelShape {
   relaxedMadd: boolean;
 }
 
-/** 4 × 8 tiles: 8 accumulators + 2 B vectors + 4 splats. */
-export const DEFAULT_KERNEL_SHAPE: Omit<SgemmKernelShape, 'relaxedMadd'> = { mr: 4, nv: 2 };
+/** 5 × 8 tiles: 10 accumulators + 2 B vectors + 3 registers for the splats (see the header). */
+export const DEFAULT_KERNEL_SHAPE: Omit<SgemmKernelShape, 'relaxedMadd'> = { mr: 5, nv: 2 };
 
 /**
  * The memory import every kernel module declares: the heap's memory — shared (which needs a declared
@@ -49,8 +59,31 @@ export function importHeapMemory(m: ModuleBuilder, heap: HeapImport): void {
   m.importMemory({ module: 'env', field: 'memory', minPages: 1, maxPages: heap.shared ? 65536 : null, shared: heap.shared });
 }
 
+/**
+ * The module for a kernel shape. Besides `sgemm_macro` / `pack_a` for MR rows it has, when MR ≠ 4,
+ * `sgemm_macro_4` / `pack_a_4` for 4-row tiles (same B̃ strips): the host takes them for row counts
+ * that the MR-row tile would pad more (the batches of 8, 16 or 32 rows of the recurrent products).
+ */
 export function buildSgemmModule(shape: SgemmKernelShape, heap: HeapImport): Uint8Array {
   const { mr, nv, relaxedMadd } = shape;
+  const nr = 4 * nv;
+  const m = new ModuleBuilder();
+  importHeapMemory(m, heap);
+  m.addFunction(buildMacro(mr, nv, relaxedMadd), 'sgemm_macro');
+  m.addFunction(buildPack(mr), 'pack_a');
+  if (mr !== 4) {
+    m.addFunction(buildMacro(4, nv, relaxedMadd), 'sgemm_macro_4');
+    m.addFunction(buildPack(4), 'pack_a_4');
+  }
+  m.addFunction(buildPack(nr), 'pack_b');
+  m.addFunction(buildFinish(), 'finish');
+  m.addFunction(buildGemvT(relaxedMadd), 'gemv_t');
+  m.addFunction(buildGemvN(relaxedMadd), 'gemv_n');
+  return m.toBytes();
+}
+
+/** sgemm_macro for MR × 4·NV tiles (see the header). */
+function buildMacro(mr: number, nv: number, relaxedMadd: boolean): FunctionBuilder {
   const nr = 4 * nv;
   const i32 = ValType.i32;
   const f = new FunctionBuilder(Array(10).fill(i32));
@@ -62,12 +95,25 @@ export function buildSgemmModule(shape: SgemmKernelShape, heap: HeapImport): Uin
   for (let r = 0; r < mr; r++) acc.push(Array.from({ length: nv }, () => f.local(ValType.v128)));
   const bv = Array.from({ length: nv }, () => f.local(ValType.v128));
   const av = f.local(ValType.v128);
+  const shuffledRows = mr - (mr % 4);
+  const aQuad = Array.from({ length: shuffledRows / 4 }, () => f.local(ValType.v128));
 
-  /** One step p of the micro-kernel, reading Ã and B̃ at pa, pb. */
+  /**
+   * One step p of the micro-kernel, reading Ã and B̃ at pa, pb. Rows in whole groups of four get
+   * their splat from one v128 load of the group by a shuffle; the other rows by v128.load32_splat.
+   * (V8 schedules a block's loads before its arithmetic, so every loaded value is live at once, while
+   * the shuffles, being pure, are placed just before their multiply-adds: one register for four splats.)
+   */
   const step = () => {
     for (let v = 0; v < nv; v++) f.localGet(pb).v128Load(16 * v).localSet(bv[v]);
+    for (let g = 0; g < aQuad.length; g++) f.localGet(pa).v128Load(16 * g).localSet(aQuad[g]);
     for (let r = 0; r < mr; r++) {
-      f.localGet(pa).v128Load32Splat(4 * r).localSet(av);
+      if (r < shuffledRows) {
+        const lane = r & 3;
+        f.localGet(aQuad[r >> 2]).localGet(aQuad[r >> 2]).f32x4Shuffle([lane, lane, lane, lane]).localSet(av);
+      } else {
+        f.localGet(pa).v128Load32Splat(4 * r).localSet(av);
+      }
       for (let v = 0; v < nv; v++) {
         if (relaxedMadd) f.localGet(av).localGet(bv[v]).localGet(acc[r][v]).f32x4RelaxedMadd();
         else f.localGet(acc[r][v]).localGet(av).localGet(bv[v]).f32x4Mul().f32x4Add();
@@ -123,15 +169,7 @@ export function buildSgemmModule(shape: SgemmKernelShape, heap: HeapImport): Uin
   }
   f.end();
 
-  const m = new ModuleBuilder();
-  importHeapMemory(m, heap);
-  m.addFunction(f, 'sgemm_macro');
-  m.addFunction(buildPack(mr), 'pack_a');
-  m.addFunction(buildPack(nr), 'pack_b');
-  m.addFunction(buildFinish(), 'finish');
-  m.addFunction(buildGemvT(relaxedMadd), 'gemv_t');
-  m.addFunction(buildGemvN(relaxedMadd), 'gemv_n');
-  return m.toBytes();
+  return f;
 }
 
 /**
@@ -139,9 +177,11 @@ export function buildSgemmModule(shape: SgemmKernelShape, heap: HeapImport): Uin
  * src + i·si + p·sp (bytes), into strips of W indices: strip s, step p → W consecutive floats at
  * dst + (s·k + p)·W·4. Only whole strips are written; the host zero-fills the last, partial strip
  * and its valid indices are copied here too (the ones past `count` keep their zeros).
- * When si = 4 (the W values of a step are contiguous: op(A) = Aᵀ, op(B) = B) it moves f32x4 vectors;
- * when sp = 4 (each index's steps are contiguous: op(A) = A, op(B) = Bᵀ) it reads four steps of four
- * indices as four f32x4 and transposes them with shuffles; otherwise it moves floats one by one.
+ * When si = 4 (the W values of a step are contiguous: op(A) = Aᵀ, op(B) = B) it moves f32x4 vectors
+ * (and the last W mod 4 floats of a step), row by row over all whole strips; when sp = 4 (each index's
+ * steps are contiguous: op(A) = A, op(B) = Bᵀ) it reads four steps of four indices as four f32x4 and
+ * transposes them with shuffles (the last W mod 4 indices: four steps as one f32x4, stored lane by
+ * lane); otherwise it moves floats one by one.
  */
 function buildPack(width: number): FunctionBuilder {
   const i32 = ValType.i32;
@@ -150,8 +190,58 @@ function buildPack(width: number): FunctionBuilder {
   const s = f.local(i32), p = f.local(i32), q = f.local(i32), o = f.local(i32), po = f.local(i32);
   const rows = f.local(i32), r = f.local(i32);
   const qr = Array.from({ length: width }, () => f.local(i32));
+  const quads = Math.floor(width / 4);
+  const sp2 = f.local(i32), sp3 = f.local(i32), rowSrc = f.local(i32), rowDst = f.local(i32);
   const rowv = Array.from({ length: 4 }, () => f.local(ValType.v128));
   const half = Array.from({ length: 4 }, () => f.local(ValType.v128));
+  // contiguous indices (si = 4: op(A) = Aᵀ, op(B) = B): the whole strips row by row, PACK_ROWS steps
+  // of every strip at a time (then single steps): the source is read sequentially, and each strip gets
+  // whole cache lines at once. (Strip by strip instead, the k rows of a strip are a stride of ld
+  // apart; with ld a multiple of 512 bytes they fall in a few L1 sets and every strip re-reads B from L2.)
+  f.localGet(si).i32Const(4).i32Eq();
+  f.if();
+  {
+    f.localGet(sp).i32Const(2).i32Mul().localSet(sp2).localGet(sp).i32Const(3).i32Mul().localSet(sp3);
+    f.localGet(src).localSet(rowSrc).localGet(dst).localSet(rowDst).localGet(k).localSet(p);
+    const pass = (steps: number) => {
+      f.block();
+      f.loop();
+      f.localGet(p).i32Const(steps).i32LtS().brIf(1);
+      f.localGet(rowSrc).localSet(q).localGet(rowDst).localSet(o).localGet(count).localSet(rows);
+      f.block();
+      f.loop();
+      f.localGet(rows).i32Const(width).i32LtS().brIf(1);
+      for (let g = 0; g < steps; g++) {
+        const from = () => {
+          f.localGet(q);
+          if (g > 0) f.localGet([0, sp, sp2, sp3][g]).i32Add();
+        };
+        for (let v = 0; v < quads; v++) {
+          f.localGet(o);
+          from();
+          f.v128Load(16 * v).v128Store(4 * g * width + 16 * v);
+        }
+        for (let i = 4 * quads; i < width; i++) {
+          f.localGet(o);
+          from();
+          f.f32Load(4 * i).f32Store(4 * (g * width + i));
+        }
+      }
+      f.i32Increment(q, 4 * width).i32Increment(rows, -width);
+      f.localGet(o).localGet(k).i32Const(4 * width).i32Mul().i32Add().localSet(o);
+      f.br(0);
+      f.end();
+      f.end();
+      f.localGet(rowSrc).localGet(sp).i32Const(steps).i32Mul().i32Add().localSet(rowSrc);
+      f.i32Increment(rowDst, 4 * width * steps).i32Increment(p, -steps);
+      f.br(0);
+      f.end();
+      f.end();
+    };
+    pass(PACK_ROWS);
+    pass(1);
+  }
+  f.end();
   f.localGet(dst).localSet(o);
   f.i32Const(0).localSet(s);
   f.block(); // strips
@@ -166,13 +256,8 @@ function buildPack(width: number): FunctionBuilder {
     {
       f.localGet(si).i32Const(4).i32Eq();
       f.if();
-      // contiguous indices: W/4 vector moves per step
-      f.localGet(k).localSet(p);
-      f.loop();
-      for (let v = 0; v < width / 4; v++) f.localGet(o).localGet(q).v128Load(16 * v).v128Store(16 * v);
-      f.localGet(q).localGet(sp).i32Add().localSet(q);
-      f.i32Increment(o, 4 * width).i32Increment(p, -1).localGet(p).brIf(0);
-      f.end();
+      // contiguous indices: packed above, row by row; step over the strip
+      f.localGet(o).localGet(k).i32Const(4 * width).i32Mul().i32Add().localSet(o);
       f.else();
       // strided indices: W streams qr[r] + p·sp
       for (let i = 0; i < width; i++) {
@@ -188,7 +273,7 @@ function buildPack(width: number): FunctionBuilder {
       f.block();
       f.loop();
       f.localGet(p).i32Const(4).i32LtS().brIf(1);
-      for (let g = 0; g < width / 4; g++) {
+      for (let g = 0; g < quads; g++) {
         for (let i = 0; i < 4; i++) f.localGet(qr[4 * g + i]).localGet(po).i32Add().v128Load().localSet(rowv[i]);
         f.localGet(rowv[0]).localGet(rowv[1]).f32x4Shuffle([0, 4, 1, 5]).localSet(half[0]); // a0 b0 a1 b1
         f.localGet(rowv[0]).localGet(rowv[1]).f32x4Shuffle([2, 6, 3, 7]).localSet(half[1]); // a2 b2 a3 b3
@@ -199,6 +284,11 @@ function buildPack(width: number): FunctionBuilder {
           const lanes: [number, number, number, number] = step % 2 === 0 ? [0, 1, 4, 5] : [2, 3, 6, 7];
           f.localGet(o).localGet(lo).localGet(hi).f32x4Shuffle(lanes).v128Store(4 * (step * width + 4 * g));
         }
+      }
+      // the last W mod 4 streams: four steps of each as one f32x4, stored lane by lane
+      for (let i = 4 * quads; i < width; i++) {
+        f.localGet(qr[i]).localGet(po).i32Add().v128Load().localSet(rowv[0]);
+        for (let step = 0; step < 4; step++) f.localGet(o).localGet(rowv[0]).v128Store32Lane(step, 4 * (step * width + i));
       }
       f.i32Increment(po, 16).i32Increment(o, 16 * width).i32Increment(p, -4).br(0);
       f.end();
@@ -239,6 +329,9 @@ function buildPack(width: number): FunctionBuilder {
   f.end();
   return f;
 }
+
+/** Steps per row-by-row pass of pack's contiguous case (at most 4: the offsets 0, sp, 2·sp, 3·sp). */
+const PACK_ROWS = 4;
 
 /**
  * finish(w, ldw, c, ldc, mc, nc, alpha, beta): C = α·C̃ + β·C on an mc × nc block (row strides

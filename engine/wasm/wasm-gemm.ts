@@ -14,13 +14,18 @@
  *       for pc over k in chunks of KC:       sgemm_macro: C[ic:, jc:] (+)= Ã[:, pc:+KC]·B̃[pc:+KC, :]
  * Steps 2's loops are Goto & van de Geijn's: KC keeps a KC × NR strip of B̃ in L1 while it meets
  * every MR-strip of Ã, the MC × KC part of Ã stays in L2. Packing pads the edges with zeros to whole
- * MR × NR tiles, so the micro-kernel has no edge cases. When α = 1, β ∈ {0, 1} and m, n are whole
- * tiles (the recurrent products at batch 8–64), the macro kernel writes C itself: the first k-chunk
- * starts from zero (β = 0, C not read) or from C (β = 1). Otherwise it fills a padded C̃ and `finish`
- * forms C = α·C̃ + β·C on the real m × n (β = 0 does not read C).
+ * MR × NR tiles, so the micro-kernel has no edge cases. When α = 1 and β ∈ {0, 1}, the macro kernel
+ * writes C itself on the whole tiles (all of C when m and n are multiples of MR and NR; otherwise
+ * all but each block's last, partial row strip and the last, partial column panel): the first
+ * k-chunk starts from zero (β = 0, C not read) or from C (β = 1). The rest (and all of C for other
+ * α, β) goes to a padded C̃, and `finish` forms C = α·C̃ + β·C on the real rows and columns (β = 0
+ * does not read C).
  *
- * Fewer rows than a register tile (m < MR: batch 1 in sampling): no packing at all; each row of
- * op(A) is a vector–matrix product (gemv_t / gemv_n) on B where it lies.
+ * The register tile is 5 × 8 (sgemm-module.ts), or 4 × 8 for row counts that 5-row strips would
+ * pad more than they gain (`rowTile`: the batches of 8, 16 and 32 rows of the recurrent products).
+ *
+ * Fewer than four rows (batch 1–3, as in sampling): no packing at all; each row of op(A) is a
+ * vector–matrix product (gemv_t / gemv_n) on B where it lies.
  *
  * Constant operands (`runWithConstants(arrays, fn)`, the seam's `withConstantOperands`): inside fn
  * the caller promises that the listed arrays (typically the weights, during a forward + backward
@@ -60,6 +65,25 @@ type MacroKernel = (
   aPtr: number, aStrip: number, bPtr: number, bStrip: number,
   cPtr: number, ldc: number, loadC: number,
 ) => void;
+
+/**
+ * Depth of a macro-kernel call. 512 keeps a B̃ strip (512 × 8 floats, 16 KiB) in a 32 KiB L1 and the
+ * 130 × 512 block of Ã (260 KiB) in L2; against 256 it halves the loads and stores of each C tile
+ * for k > 256 and measured ~5 % faster at n = 512 and 1024 (same process, CPU time, busy machine).
+ */
+const DEFAULT_KC = 512;
+
+/**
+ * How much faster a 5 × 8 tile runs than a 4 × 8 one per useful flop, for `rowTile`: ~4–6 % in the
+ * macro kernel (same process, CPU time); below it, padding m up to a multiple of 5 costs more.
+ */
+const FIVE_ROW_SPEEDUP = 1.05;
+
+/**
+ * Products of fewer rows go row by row through gemv (batch 1–3: packing op(B) would cost as much as
+ * the product); from four rows on, the packed kernel pays off even with its tile padded to MR rows.
+ */
+const GEMV_ROWS_BELOW = 4;
 
 /** What a freed slot of the constant list holds (so it keeps no caller's array alive). */
 const NO_ARRAY = new Float32Array(0);
@@ -136,11 +160,21 @@ interface PackedConstant {
   trans: boolean;
   /** Packed for the A role (MR-high strips) or the B role (NR-wide strips). */
   roleA: boolean;
+  /** Strip width (the tile's MR for the A role, NR for B). */
+  width: number;
   /** Rows of op(A) or columns of op(B) packed, and the depth k. */
   count: number;
   k: number;
   /** Heap float index of the packed strips. */
   start: number;
+}
+
+/** A register tile's row count, its block of op(A) rows, and its kernels. */
+interface RowTile {
+  mr: number;
+  mcBlock: number;
+  macro: MacroKernel;
+  packA: PackKernel;
 }
 
 export class WasmSgemm {
@@ -155,8 +189,8 @@ export class WasmSgemm {
   /** Operands packed (every pack_a / pack_b call), for tests. */
   packCount = 0;
 
-  private readonly macro: MacroKernel;
-  private readonly packA: PackKernel;
+  /** The MR-row tile, then (when MR ≠ 4) the 4-row one: `rowTile` picks one per product. */
+  private readonly tiles: RowTile[];
   private readonly packB: PackKernel;
   private readonly finish: FinishKernel;
   private readonly gemvT: GemvKernel;
@@ -189,11 +223,14 @@ export class WasmSgemm {
     this.mr = this.shape.mr;
     this.nr = 4 * this.shape.nv;
     this.mcBlock = roundUp(options.mc ?? 128, this.mr);
-    this.kcBlock = options.kc ?? 256;
+    this.kcBlock = options.kc ?? DEFAULT_KC;
     this.ncPanel = roundUp(options.nc ?? 1024, this.nr);
     const instance = instantiate(buildSgemmModule(this.shape, heap.importSpec), 'wasm gemm', heap.memory);
-    this.macro = instance.exports.sgemm_macro as MacroKernel;
-    this.packA = instance.exports.pack_a as PackKernel;
+    const mc = options.mc ?? 128;
+    this.tiles = [{ mr: this.mr, mcBlock: this.mcBlock, macro: instance.exports.sgemm_macro as MacroKernel, packA: instance.exports.pack_a as PackKernel }];
+    if (this.mr !== 4) {
+      this.tiles.push({ mr: 4, mcBlock: roundUp(mc, 4), macro: instance.exports.sgemm_macro_4 as MacroKernel, packA: instance.exports.pack_a_4 as PackKernel });
+    }
     this.packB = instance.exports.pack_b as PackKernel;
     this.finish = instance.exports.finish as FinishKernel;
     this.gemvT = instance.exports.gemv_t as GemvKernel;
@@ -287,13 +324,13 @@ export class WasmSgemm {
       scaleC(m, n, beta, c, cOff, ldc);
       return;
     }
-    if (m < this.mr) this.runFewRows(m, n, k, alpha, a, aOff, lda, transA, b, bOff, ldb, transB, beta, c, cOff, ldc);
+    if (m < GEMV_ROWS_BELOW) this.runFewRows(m, n, k, alpha, a, aOff, lda, transA, b, bOff, ldb, transB, beta, c, cOff, ldc);
     else this.run(m, n, k, alpha, a, aOff, lda, transA, b, bOff, ldb, transB, beta, c, cOff, ldc);
   };
 
   /**
-   * Fewer rows than a register tile (batch 1 in sampling): packing op(B) would cost as much as
-   * the product, so each row of op(A) is a vector–matrix product straight from B
+   * Fewer than four rows (batch 1 in sampling): packing op(B) would cost as much as the product,
+   * so each row of op(A) is a vector–matrix product straight from B
    * (gemv_t for op(B) = Bᵀ, the x·Wᵀ of a layer; gemv_n otherwise), written into C's row directly
    * when α = 1 and β = 0.
    */
@@ -347,23 +384,27 @@ export class WasmSgemm {
     b: Float32Array, bOff: number, ldb: number, transB: boolean,
     beta: number, c: Float32Array, cOff: number, ldc: number,
   ): void {
-    const { mr, nr, kcBlock } = this;
+    const tile = this.rowTile(m);
+    const { mr, mcBlock } = tile;
+    const { nr, kcBlock } = this;
     // memory spans of the stored operands: A is [m, k] (or [k, m] when transposed), B [k, n] (or [n, k])
     const spanA = transA ? (k - 1) * lda + m : (m - 1) * lda + k;
     const spanB = transB ? (n - 1) * ldb + k : (k - 1) * ldb + n;
     const spanC = (m - 1) * ldc + n;
-    const mcMax = Math.min(this.mcBlock, roundUp(m, mr));
+    const mcMax = Math.min(mcBlock, roundUp(m, mr));
     const ncMax = Math.min(this.ncPanel, roundUp(n, nr));
     const atA = this.locate(a, aOff), atB = this.locate(b, bOff), atC = this.heap.offsetOf(c);
-    const direct = alpha === 1 && (beta === 0 || beta === 1) && m % mr === 0 && n % nr === 0;
+    // α = 1, β ∈ {0, 1}: the macro kernel writes C itself on whole tiles (see the header)
+    const directScalars = alpha === 1 && (beta === 0 || beta === 1);
+    const allDirect = directScalars && m % mr === 0 && n % nr === 0;
     // byte strides of op(A)[i, p] along i and p, and of op(B)[p, j] along j and p
     const aSi = 4 * (transA ? 1 : lda), aSp = 4 * (transA ? lda : 1);
     const bSj = 4 * (transB ? ldb : 1), bSp = 4 * (transB ? 1 : ldb);
     // a constant operand is packed once for the scope (whole, so every block finds its strips)
     const cachedA = atA >= 0 && this.constLength > 0 && this.constIndex(a) >= 0
-      ? this.packedConstant(true, a, aOff, lda, transA, m, k, atA, aSi, aSp) : -1;
+      ? this.packedConstant(tile, a, aOff, lda, transA, m, k, atA, aSi, aSp) : -1;
     const cachedB = atB >= 0 && this.constLength > 0 && this.constIndex(b) >= 0
-      ? this.packedConstant(false, b, bOff, ldb, transB, n, k, atB, bSj, bSp) : -1;
+      ? this.packedConstant(null, b, bOff, ldb, transB, n, k, atB, bSj, bSp) : -1;
 
     // scratch: raw copies of what is not in the heap, the packed blocks, C̃
     let top = 0;
@@ -378,7 +419,7 @@ export class WasmSgemm {
     const packedB = top;
     if (cachedB < 0) top = roundUp(top + k * ncMax, ALIGN_FLOATS);
     const work = top;
-    if (!direct) top += mcMax * ncMax;
+    if (!allDirect) top += mcMax * ncMax;
     const base = this.scratch.ensure(top);
     const heap = this.heap.f32;
     const aAt = atA >= 0 ? atA : base + rawA;
@@ -398,55 +439,83 @@ export class WasmSgemm {
         this.packB(4 * bPanel, 4 * bAt + jc * bSj, nc, k, bSj, bSp);
         this.packCount++;
       }
-      for (let ic = 0; ic < m; ic += this.mcBlock) {
-        const mc = Math.min(this.mcBlock, m - ic);
+      for (let ic = 0; ic < m; ic += mcBlock) {
+        const mc = Math.min(mcBlock, m - ic);
         const mcPad = roundUp(mc, mr);
         let aBlock = cachedA + ic * k;
         if (cachedA < 0) {
           aBlock = base + packedA;
           zeroPartialStrip(heap, aBlock, mc, mr, k);
-          this.packA(4 * aBlock, 4 * aAt + ic * aSi, mc, k, aSi, aSp);
+          tile.packA(4 * aBlock, 4 * aAt + ic * aSi, mc, k, aSi, aSp);
           this.packCount++;
         }
-        const cBlock = direct ? cAt + ic * ldc + jc : base + work;
-        const ldcBlock = direct ? 4 * ldc : 4 * ncPad;
+        // the block's whole row strips straight into C when α, β and its columns allow; the rest
+        // (the last, partial strip, or all) into C̃, then finish
+        const directRows = directScalars && nc === ncPad ? mc - (mc % mr) : 0;
+        const restRows = mc - directRows;
+        const cDirect = cAt + ic * ldc + jc;
         for (let pc = 0; pc < k; pc += kcBlock) {
           const kc = Math.min(kcBlock, k - pc);
-          const loadC = pc > 0 || (direct && beta === 1) ? 1 : 0;
-          this.macro(mcPad, ncPad, kc, 4 * (aBlock + pc * mr), 4 * k * mr, 4 * (bPanel + pc * nr), 4 * k * nr, 4 * cBlock, ldcBlock, loadC);
+          const aChunk = aBlock + pc * mr, bChunk = 4 * (bPanel + pc * nr);
+          if (directRows > 0) {
+            const loadC = pc > 0 || beta === 1 ? 1 : 0;
+            tile.macro(directRows, ncPad, kc, 4 * aChunk, 4 * k * mr, bChunk, 4 * k * nr, 4 * cDirect, 4 * ldc, loadC);
+          }
+          if (restRows > 0) {
+            const loadC = pc > 0 ? 1 : 0;
+            tile.macro(mcPad - directRows, ncPad, kc, 4 * (aChunk + directRows * k), 4 * k * mr, bChunk, 4 * k * nr, 4 * (base + work), 4 * ncPad, loadC);
+          }
         }
-        if (!direct) this.finish(4 * (base + work), 4 * ncPad, 4 * (cAt + ic * ldc + jc), 4 * ldc, mc, nc, alpha, beta);
+        if (restRows > 0) this.finish(4 * (base + work), 4 * ncPad, 4 * (cDirect + directRows * ldc), 4 * ldc, restRows, nc, alpha, beta);
       }
     }
     if (atC < 0) c.set(this.views.view(heap, cAt, spanC), cOff);
   }
 
   /**
-   * The heap float index of the packed form of a constant operand (op(A)'s m rows into MR-high
-   * strips, or op(B)'s n columns into NR-wide strips, all k steps), packing it on first use in
-   * the scope. `at` is the operand's heap index, si / sp its byte strides along the packed index and p.
+   * The row tile for a product of m rows: the MR-row one unless the 4-row tile pads m to fewer
+   * rows by more than MR-row tiles gain in speed (FIVE_ROW_SPEEDUP): m = 8, 16, 32 get 4 × 8
+   * tiles, m = 64, 128, 512 (1.6 %, 1.6 %, 0.6 % padding) 5 × 8.
+   */
+  /** The MR of the register tile a product of m rows (m ≥ 4) runs with (for tests and notes). */
+  tileRows(m: number): number {
+    return this.rowTile(m).mr;
+  }
+
+  private rowTile(m: number): RowTile {
+    const [preferred, fourRows] = this.tiles;
+    if (fourRows === undefined) return preferred;
+    return roundUp(m, 4) * FIVE_ROW_SPEEDUP < roundUp(m, preferred.mr) ? fourRows : preferred;
+  }
+
+  /**
+   * The heap float index of the packed form of a constant operand (op(A)'s m rows into the row
+   * tile's MR-high strips when `tile` is given, else op(B)'s n columns into NR-wide strips; all k
+   * steps), packing it on first use in the scope. `at` is the operand's heap index, si / sp its
+   * byte strides along the packed index and p.
    */
   private packedConstant(
-    roleA: boolean, data: Float32Array, offset: number, ld: number, trans: boolean,
+    tile: RowTile | null, data: Float32Array, offset: number, ld: number, trans: boolean,
     count: number, k: number, at: number, si: number, sp: number,
   ): number {
+    const roleA = tile !== null;
+    const width = tile === null ? this.nr : tile.mr;
     for (let i = 0; i < this.packedLength; i++) {
       const p = this.packed[i];
-      if (p.data === data && p.offset === offset && p.ld === ld && p.trans === trans && p.roleA === roleA && p.count === count && p.k === k) {
+      if (p.data === data && p.offset === offset && p.ld === ld && p.trans === trans && p.roleA === roleA && p.width === width && p.count === count && p.k === k) {
         return p.start;
       }
     }
-    const width = roleA ? this.mr : this.nr;
     const start = this.heap.allocFloats(roundUp(count, width) * k, true, false);
     zeroPartialStrip(this.heap.f32, start, count, width, k); // (the allocation may have grown the memory)
-    (roleA ? this.packA : this.packB)(4 * start, 4 * at, count, k, si, sp);
+    (tile === null ? this.packB : tile.packA)(4 * start, 4 * at, count, k, si, sp);
     this.packCount++;
     if (this.packedLength === this.packed.length) {
-      this.packed.push({ data, offset, ld, trans, roleA, count, k, start });
+      this.packed.push({ data, offset, ld, trans, roleA, width, count, k, start });
     } else {
       const entry = this.packed[this.packedLength];
       entry.data = data; entry.offset = offset; entry.ld = ld; entry.trans = trans;
-      entry.roleA = roleA; entry.count = count; entry.k = k; entry.start = start;
+      entry.roleA = roleA; entry.width = width; entry.count = count; entry.k = k; entry.start = start;
     }
     this.packedLength++;
     return start;

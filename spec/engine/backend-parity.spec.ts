@@ -47,7 +47,7 @@ function naive(a: Matrix, b: Matrix, c0: Matrix, ta: boolean, tb: boolean, alpha
   return out;
 }
 
-// [m, n, k]: edges of every tile size (1, not multiples of 4 or 8), k across the KC = 256 chunks,
+// [m, n, k]: edges of every tile size (1, not multiples of 4 or 8), k across the KC = 512 chunks,
 // m < 4 (one vector–matrix product per row)
 const shapes: [number, number, number][] = [
   [1, 1, 1], [1, 37, 5], [29, 1, 3], [7, 9, 1], [5, 3, 70], [33, 35, 37], [64, 64, 64],
@@ -123,6 +123,8 @@ describe('backend parity: gemm against the js backend (1e-4 relative)', () => {
       createWasmBackend({ relaxedSimd: true, name: 'wasm relaxed_madd' }),
       // tiny blocks, so the small shapes below cross every MC, KC and NC boundary
       createWasmBackend({ relaxedSimd: false, name: 'wasm small blocks', mc: 8, kc: 16, nc: 16 }),
+      // the former 4 × 8 register tile (no row splatted by load32_splat; whole groups of four only)
+      createWasmBackend({ relaxedSimd: true, name: 'wasm 4×8 tiles', mr: 4, nv: 2 }),
     );
   });
 
@@ -157,7 +159,7 @@ describe('backend parity: gemm against the js backend (1e-4 relative)', () => {
     }
   });
 
-  for (const variant of ['wasm mul+add', 'wasm relaxed_madd', 'wasm small blocks']) {
+  for (const variant of ['wasm mul+add', 'wasm relaxed_madd', 'wasm small blocks', 'wasm 4×8 tiles']) {
     it(`${variant}: all transpositions, odd sizes, α and β`, () => {
       const backend = variants.find((v) => v.name === variant)!;
       let worst = 0;
@@ -212,6 +214,33 @@ describe('backend parity: gemm against the js backend (1e-4 relative)', () => {
       expect(relativeError(c, expected)).toBeLessThan(1e-5);
     });
   }
+
+  it('the row tile: 4 × 8 where 5-row tiles would pad more than they gain (8, 16, 32 rows), 5 × 8 otherwise', () => {
+    const sgemm = createWasmBackend({ relaxedSimd: true }).sgemm;
+    expect([4, 8, 16, 32, 24, 48, 64, 65, 128, 512].map((m) => sgemm.tileRows(m))).toEqual([4, 4, 4, 4, 5, 5, 5, 5, 5, 5]);
+    expect(createWasmBackend({ relaxedSimd: true, mr: 4 }).sgemm.tileRows(65)).toBe(4);
+  });
+
+  it('α = 1, β ∈ {0, 1}: whole tiles written in place, partial row strips and column panels through C̃, agree with js', () => {
+    // with MC = 10 (small blocks: 8 rounded up to MR = 5) and NC = 16: m = 25 is two whole row
+    // blocks and a half one, m = 20 only whole ones (m = 20 at MR = 5; m = 25 ends in a partial strip
+    // at MR = 4); n = 40 whole panels, n = 37 a partial last one; 128 rows are one default block of
+    // 25 whole 5-row strips and a partial one; 32 and 8 rows take 4 × 8 tiles (whole strips)
+    for (const backend of variants) {
+      for (const [m, n, k] of [[20, 40, 33], [25, 40, 33], [20, 37, 33], [25, 37, 290], [135, 24, 300], [128, 32, 40], [32, 40, 33], [8, 37, 20]]) {
+        for (const beta of [0, 1]) {
+          const rng = new Rng(m + n + k + beta);
+          const a = random(rng, m, k), b = random(rng, k, n);
+          const ref = random(rng, m, n);
+          const got = ref.clone();
+          runKernel(jsBackend, ref, a, b, false, false, 1, beta);
+          runKernel(backend, got, a, b, false, false, 1, beta);
+          const err = relativeError(got, ref);
+          if (!(err < 1e-4)) throw new Error(`${backend.name} m=${m} n=${n} k=${k} β=${beta}: relative error ${err}`);
+        }
+      }
+    }
+  });
 
   it('β = 0 does not read C: NaN in C does not propagate', () => {
     for (const backend of variants) {

@@ -125,4 +125,40 @@ describe('constant operands are packed once per scope', () => {
       setBackend('js');
     }
   });
+
+  it('constants in the A role are packed once in the strips of the tile their row count takes (4 × 8 for 32 rows, 5 × 8 for 65)', async () => {
+    const backend = (await initWasmBackend()) as WasmBackend;
+    setBackend('wasm');
+    try {
+      const rng = new Rng(35);
+      const w32 = heapMatrix(backend, rng, 32, 70), w65 = heapMatrix(backend, rng, 65, 70), x = heapMatrix(backend, rng, 70, 24);
+      const plain32 = Matrix.zeros(32, 24), plain65 = Matrix.zeros(65, 24);
+      gemm(plain32, w32, x);
+      gemm(plain65, w65, x);
+      const scoped32 = Matrix.zeros(32, 24), scoped65 = Matrix.zeros(65, 24);
+      expect([backend.sgemm.tileRows(32), backend.sgemm.tileRows(65)]).toEqual([4, 5]);
+      const packsBefore = backend.sgemm.packCount;
+      withConstantOperands([w32.data, w65.data], () => {
+        for (let t = 0; t < 3; t++) {
+          gemm(scoped32, w32, x);
+          gemm(scoped65, w65, x);
+        }
+        expect(backend.sgemm.packedCount).toBe(2);
+      });
+      // 6 × B (x is not constant) + each W once
+      expect(backend.sgemm.packCount - packsBefore).toBe(8);
+      expect(Array.from(scoped32.data)).toEqual(Array.from(plain32.data));
+      expect(Array.from(scoped65.data)).toEqual(Array.from(plain65.data));
+      // and both agree with the js reference
+      const ref32 = Matrix.zeros(32, 24), ref65 = Matrix.zeros(65, 24);
+      setBackend('js');
+      gemm(ref32, w32, x);
+      gemm(ref65, w65, x);
+      for (const [got, ref] of [[scoped32, ref32], [scoped65, ref65]]) {
+        for (let i = 0; i < got.data.length; i++) expect(Math.abs(got.data[i] - ref.data[i])).toBeLessThan(1e-4 * 70);
+      }
+    } finally {
+      setBackend('js');
+    }
+  });
 });
