@@ -55,7 +55,8 @@
  * decoder with attention) or who watch every step (gradient flow). sequenceForward and
  * sequenceBackward are that driver with the inputs of all T steps projected by one GEMM.
  */
-import { gemm } from '../engine/gemm.js';
+import { withConstantOperands } from '../engine/backend.js';
+import { gemm, gemmTransAccumulate } from '../engine/gemm.js';
 import {
   Matrix, expectSameShape, expectShape, shapeOf, stepView, zero, type FloatArray,
 } from '../engine/matrix.js';
@@ -127,6 +128,16 @@ export class SequenceWorkspace {
   backwardNext = -1;
   /** chunkViews[T]: the views for sequences of T steps, made on first use. */
   readonly chunkViews: (ChunkViews | undefined)[] = [];
+  /**
+   * The cell's parameter arrays, declared constant around the time loops (`withConstantOperands`):
+   * the wasm backend then packs W_a once per pass instead of once per step.
+   */
+  readonly constantWeights: FloatArray[];
+  /** The time loops as functions made once (a closure per call would be garbage); they read loopOutputsGrad. */
+  readonly forwardLoop: () => void;
+  readonly backwardLoop: () => void;
+  /** dOutputs of the running sequenceBackward (null outside it, or when the loss sits on the final state). */
+  loopOutputsGrad: Matrix | null = null;
   /** The result objects handed out (reused: a call allocates nothing). */
   readonly forwardResult: SequenceForwardResult;
   readonly backwardResult: SequenceBackwardResult<Matrix | null>;
@@ -166,6 +177,9 @@ export class SequenceWorkspace {
     }
     this.valid = new Uint8Array(steps * batch);
     this.stepMasked = new Uint8Array(steps);
+    this.constantWeights = Object.values(cell.params).map((m) => m.data);
+    this.forwardLoop = () => runForwardSteps(this);
+    this.backwardLoop = () => runBackwardSteps(this);
     this.forwardResult = { outputs: this.outputs, finalState: this.nextStates[steps - 1] };
     this.backwardResult = { dx: this.dx, dh0: this.dState };
     chunkViewsFor(this, steps);
@@ -265,7 +279,7 @@ export function sequenceForward(
     gatherInputProjection(op, ws, xp, x);
   }
 
-  for (let t = 0; t < T; t++) runForwardStep(ws, t);
+  withConstantOperands(ws.constantWeights, ws.forwardLoop);
 
   const outputs = views.outputs;
   outputs.data.set(views.historyOutputs, outputs.offset); // outputs = a⟨1…T⟩ (both contiguous)
@@ -310,9 +324,11 @@ export function sequenceBackward(
   }
 
   startBackward(op, ws, opts.dFinal);
-  for (let t = T - 1; t >= 0; t--) {
-    if (dOutputs !== null) addStepOutputGradient(ws.dState[0], dOutputs, t, B, ws.lastMasked ? ws.valid : null);
-    runBackwardStep(ws, t);
+  ws.loopOutputsGrad = dOutputs;
+  try {
+    withConstantOperands(ws.constantWeights, ws.backwardLoop);
+  } finally {
+    ws.loopOutputsGrad = null; // keep no caller's matrix alive
   }
 
   // The recurrent and input projections' gradients, one GEMM each over all T steps.
@@ -458,6 +474,20 @@ function runForwardStep(ws: SequenceWorkspace, t: number): void {
   ws.forwardDone = t + 1;
 }
 
+/** Steps 0 … T−1 of sequenceForward (T = ws.lastSteps), inside its constant-weights scope. */
+function runForwardSteps(ws: SequenceWorkspace): void {
+  for (let t = 0; t < ws.lastSteps; t++) runForwardStep(ws, t);
+}
+
+/** Steps T−1 … 0 of sequenceBackward, each after adding ∂L/∂a⟨t+1⟩ of the step's output. */
+function runBackwardSteps(ws: SequenceWorkspace): void {
+  const dOutputs = ws.loopOutputsGrad, B = ws.batch;
+  for (let t = ws.lastSteps - 1; t >= 0; t--) {
+    if (dOutputs !== null) addStepOutputGradient(ws.dState[0], dOutputs, t, B, ws.lastMasked ? ws.valid : null);
+    runBackwardStep(ws, t);
+  }
+}
+
 /** The backward's start, shared by sequenceBackward and beginBackwardSteps. */
 function startBackward(op: string, ws: SequenceWorkspace, dFinal: readonly Matrix[] | undefined): void {
   setFinalGradient(op, ws.cell, ws.dState, dFinal, ws.batch);
@@ -547,7 +577,7 @@ function multiplyRows(d: Matrix, m: Matrix): void {
 
 /** dW_x += dXPᵀ·X (a scatter-add for one-hot ids), db += Σ_rows dXP (dxp [T·B, G], x [T·B, D]). */
 function inputProjectionBackward(ws: SequenceWorkspace, dxp: Matrix, x: Matrix | Int32Array): void {
-  if (x instanceof Matrix) gemm(ws.cell.grads.W_x, dxp, x, true, false, 1, 1);
+  if (x instanceof Matrix) gemmTransAccumulate(ws.cell.grads.W_x, dxp, x);
   else scatterInputGradient(ws, dxp, x);
   if (ws.cell.ownsBias !== true) sumRows(ws.cell.grads.b, dxp, true);
 }
