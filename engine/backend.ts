@@ -18,6 +18,7 @@ import type {
   RnnTanhBackwardKernel,
   AddBiasKernel, ClampKernel, CrossEntropyRowsKernel, ParameterUpdateKernel, ScaleKernel, SoftmaxRowsKernel,
   SumRowsKernel, SumSquaresKernel, AdditiveScoresKernel, AdditiveScoresBackwardKernel,
+  AddRowsKernel, GatherRowsKernel, ScatterAddRowsKernel,
 } from './kernels/types.js';
 import { additiveScoresBackwardJs, additiveScoresJs } from './kernels/attention-js.js';
 import { gemmJs } from './kernels/gemm-js.js';
@@ -29,6 +30,7 @@ import {
 } from './kernels/gates-js.js';
 import {
   addBiasJs, clampJs, crossEntropyRowsJs, parameterUpdateJs, scaleJs, softmaxRowsJs, sumRowsJs, sumSquaresJs,
+  addRowsJs, gatherRowsJs, scatterAddRowsJs,
 } from './kernels/vector-js.js';
 
 export type {
@@ -42,6 +44,7 @@ export type {
   RnnTanhBackwardKernel,
   AddBiasKernel, ClampKernel, CrossEntropyRowsKernel, ParameterUpdateKernel, ScaleKernel, SoftmaxRowsKernel,
   SumRowsKernel, SumSquaresKernel, UpdateRule, AdditiveScoresKernel, AdditiveScoresBackwardKernel,
+  AddRowsKernel, GatherRowsKernel, ScatterAddRowsKernel,
 } from './kernels/types.js';
 
 /** The backend in use; null until the first kernel call or `setBackend` (then the default is chosen). */
@@ -242,6 +245,18 @@ export function addBiasKernel(): AddBiasKernel {
 
 export function sumRowsKernel(): SumRowsKernel {
   return getBackend().sumRows ?? sumRowsJs;
+}
+
+export function gatherRowsKernel(): GatherRowsKernel {
+  return getBackend().gatherRows ?? gatherRowsJs;
+}
+
+export function scatterAddRowsKernel(): ScatterAddRowsKernel {
+  return getBackend().scatterAddRows ?? scatterAddRowsJs;
+}
+
+export function addRowsKernel(): AddRowsKernel {
+  return getBackend().addRows ?? addRowsJs;
 }
 
 export function softmaxRowsKernel(): SoftmaxRowsKernel {

@@ -55,7 +55,7 @@
  * decoder with attention) or who watch every step (gradient flow). sequenceForward and
  * sequenceBackward are that driver with the inputs of all T steps projected by one GEMM.
  */
-import { withConstantOperands } from '../engine/backend.js';
+import { addRowsKernel, gatherRowsKernel, scatterAddRowsKernel, withConstantOperands } from '../engine/backend.js';
 import { gemm, gemmTransAccumulate } from '../engine/gemm.js';
 import {
   Matrix, expectSameShape, expectShape, shapeOf, stepView, zero, type FloatArray,
@@ -138,6 +138,8 @@ export class SequenceWorkspace {
   readonly backwardLoop: () => void;
   /** dOutputs of the running sequenceBackward (null outside it, or when the loss sits on the final state). */
   loopOutputsGrad: Matrix | null = null;
+  /** Step t's rows of loopOutputsGrad (refilled per step; its data is a placeholder outside backward). */
+  readonly outputStep: { data: FloatArray; offset: number; stride: number };
   /** The result objects handed out (reused: a call allocates nothing). */
   readonly forwardResult: SequenceForwardResult;
   readonly backwardResult: SequenceBackwardResult<Matrix | null>;
@@ -178,6 +180,7 @@ export class SequenceWorkspace {
     this.valid = new Uint8Array(steps * batch);
     this.stepMasked = new Uint8Array(steps);
     this.constantWeights = Object.values(cell.params).map((m) => m.data);
+    this.outputStep = { data: this.dx.data, offset: 0, stride: 0 };
     this.forwardLoop = () => runForwardSteps(this);
     this.backwardLoop = () => runBackwardSteps(this);
     this.forwardResult = { outputs: this.outputs, finalState: this.nextStates[steps - 1] };
@@ -329,6 +332,7 @@ export function sequenceBackward(
     withConstantOperands(ws.constantWeights, ws.backwardLoop);
   } finally {
     ws.loopOutputsGrad = null; // keep no caller's matrix alive
+    ws.outputStep.data = ws.dx.data;
   }
 
   // The recurrent and input projections' gradients, one GEMM each over all T steps.
@@ -483,7 +487,7 @@ function runForwardSteps(ws: SequenceWorkspace): void {
 function runBackwardSteps(ws: SequenceWorkspace): void {
   const dOutputs = ws.loopOutputsGrad, B = ws.batch;
   for (let t = ws.lastSteps - 1; t >= 0; t--) {
-    if (dOutputs !== null) addStepOutputGradient(ws.dState[0], dOutputs, t, B, ws.lastMasked ? ws.valid : null);
+    if (dOutputs !== null) addStepOutputGradient(ws, ws.dState[0], dOutputs, t, B, ws.lastMasked ? ws.valid : null);
     runBackwardStep(ws, t);
   }
 }
@@ -613,17 +617,20 @@ function inputWeightT(ws: SequenceWorkspace): Matrix {
  */
 function gatherInputProjection(op: string, ws: SequenceWorkspace, xp: Matrix, ids: Int32Array): void {
   const { params, inputSize: D, gateWidth: G } = ws.cell;
-  const columns = ids.length < D;
-  const w = columns ? params.W_x : transpose(inputWeightT(ws), params.W_x);
-  const wd = w.data, xd = xp.data, bd = params.b.data, bo = params.b.offset;
-  const withBias = ws.cell.ownsBias !== true; // false: the cell adds b itself
-  const step = columns ? w.stride : 1; // from gate g to g + 1
   for (let r = 0; r < ids.length; r++) {
     const id = ids[r];
     if (id < 0 || id >= D) throw new Error(`${op}: expected token ids in [0, ${D}) (the cell's input size), got ${id} at position ${r}`);
-    const start = w.offset + (columns ? id : id * w.stride), o = xp.offset + r * xp.stride;
-    if (withBias) for (let g = 0; g < G; g++) xd[o + g] = wd[start + g * step] + bd[bo + g];
-    else for (let g = 0; g < G; g++) xd[o + g] = wd[start + g * step];
+  }
+  const withBias = ws.cell.ownsBias !== true; // false: the cell adds b itself
+  if (ids.length >= D) {
+    gatherRowsKernel()(ids.length, G, xp, transpose(inputWeightT(ws), params.W_x), ids, withBias ? params.b : null);
+    return;
+  }
+  const w = params.W_x, wd = w.data, xd = xp.data, bd = params.b.data, bo = params.b.offset;
+  for (let r = 0; r < ids.length; r++) {
+    const start = w.offset + ids[r], o = xp.offset + r * xp.stride;
+    if (withBias) for (let g = 0; g < G; g++) xd[o + g] = wd[start + g * w.stride] + bd[bo + g];
+    else for (let g = 0; g < G; g++) xd[o + g] = wd[start + g * w.stride];
   }
 }
 
@@ -643,11 +650,8 @@ function scatterInputGradient(ws: SequenceWorkspace, dxp: Matrix, ids: Int32Arra
   }
   const dwt = inputWeightT(ws);
   zero(dwt);
-  const td = dwt.data, dd = dxp.data;
-  for (let r = 0; r < ids.length; r++) {
-    const t = dwt.offset + ids[r] * dwt.stride, o = dxp.offset + r * dxp.stride;
-    for (let g = 0; g < G; g++) td[t + g] += dd[o + g];
-  }
+  scatterAddRowsKernel()(ids.length, G, dwt, ids, dxp, -1);
+  const td = dwt.data;
   const dW = grads.W_x, wd = dW.data;
   for (let g = 0; g < G; g++) {
     const w = dW.offset + g * dW.stride;
@@ -743,8 +747,18 @@ function zeroMaskedRows(m: Matrix, valid: Uint8Array, rows: number): void {
 }
 
 /** carry += dOutputs⟨t⟩ on the valid rows (a padded step's output is the constant 0). */
-function addStepOutputGradient(carry: Matrix, dOutputs: Matrix, t: number, B: number, valid: Uint8Array | null): void {
+function addStepOutputGradient(
+  ws: SequenceWorkspace, carry: Matrix, dOutputs: Matrix, t: number, B: number, valid: Uint8Array | null,
+): void {
   const H = carry.cols;
+  if (valid === null) {
+    const step = ws.outputStep; // rows [t·B, t·B + B) of dOutputs, without a view object per step
+    step.data = dOutputs.data;
+    step.offset = dOutputs.offset + t * B * dOutputs.stride;
+    step.stride = dOutputs.stride;
+    addRowsKernel()(B, H, carry, step);
+    return;
+  }
   const cd = carry.data, gd = dOutputs.data;
   for (let b = 0; b < B; b++) {
     if (valid !== null && valid[t * B + b] === 0) continue;
