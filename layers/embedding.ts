@@ -159,6 +159,32 @@ export function embeddingBackward(emb: Embedding, ids: ArrayLike<number>, dOut: 
   scatterAddRowsKernel()(ids.length, G.cols, G, ids, dOut, emb.paddingIdx);
 }
 
+/**
+ * The same backward from ∂L/∂E already summed per row — dE [V, d] (written by a layer that folded
+ * the lookup into its own product, layers/sequence.ts' `dEmbedding`; only the rows of `ids` are
+ * read): dE_grad[v, :] += dE[v, :] once for each distinct v in ids (not the padding row), marking it
+ * touched. A no-op when emb.frozen.
+ */
+export function embeddingBackwardFromRows(emb: Embedding, ids: ArrayLike<number>, dE: Matrix): void {
+  const G = emb.grad;
+  if (dE.rows !== G.rows || dE.cols !== G.cols || dE.data.constructor !== G.data.constructor) {
+    throw new Error(`embeddingBackwardFromRows: expected dE to be [${G.rows}, ${G.cols}] ${G.dtype} like E, got ${shapeOf(dE)} ${dE.dtype}`);
+  }
+  if (emb.frozen) return;
+  checkIds('embeddingBackwardFromRows', ids, G.rows);
+  const { mark } = emb.touched;
+  const d = G.cols;
+  for (let i = 0; i < ids.length; i++) {
+    const row = ids[i];
+    if (row === emb.paddingIdx || mark[row] === 2) continue; // 2: added in this call
+    if (mark[row] === 0) emb.touched.rows[emb.touched.count++] = row;
+    mark[row] = 2;
+    const dst = G.offset + row * G.stride, src = dE.offset + row * dE.stride;
+    for (let c = 0; c < d; c++) G.data[dst + c] += dE.data[src + c];
+  }
+  for (let i = 0; i < ids.length; i++) if (mark[ids[i]] === 2) mark[ids[i]] = 1;
+}
+
 /** The touched rows as a view (valid until the next zeroGrad). */
 export function touchedRows(emb: Embedding): Int32Array {
   return emb.touched.rows.subarray(0, emb.touched.count);

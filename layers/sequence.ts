@@ -21,6 +21,15 @@
  * W_xᵀ [D, G] in the workspace (one transposition per call), so the gather and the scatter read and
  * write rows; with fewer rows (a sampling step) they read and write W_x's columns directly.
  *
+ * Embedded ids: with `{ embedding: E }` (E [V, D]) the ids index E's rows, x⟨t⟩_b = E[ids[t·B + b]],
+ * and the runner folds E into the input projection instead of gathering X = E[ids] and multiplying
+ * all T·B rows — V·D·G multiply-adds instead of T·B·D·G, for each of the three products:
+ *   P = E·W_xᵀ [V, G],  XP[r] = P[id_r] + b
+ *   S [V, G] = Σ_{r: id_r = v} dXP[r] (a scatter-add),  dW_x += Sᵀ·E,  db += Σ_rows dXP,
+ *   ∂L/∂E = S·W_x [V, D]  (written; `dEmbedding` of the result, unless inputGradient: false)
+ * The same sums as the X path up to their order; worth it when V is well below T·B (a character or
+ * small-vocabulary model), which the caller decides.
+ *
  * Masks ([T, B], 1 = valid, 0 = padding) give variable-length sequences in one batch: at a masked
  * step a row keeps its state (state⟨t⟩ = state⟨t−1⟩), outputs 0 and gets no gradient — its
  * incoming state gradient passes through unchanged to state⟨t−1⟩. So a masked row's final state is
@@ -121,6 +130,11 @@ export class SequenceWorkspace {
   lastIds: Int32Array | null = null;
   /** W_xᵀ, then dW_xᵀ [D, G]: the id path's row-major copy (made on its first use). */
   inputWeightT: Matrix | null = null;
+  /** The embedding the last forward read its ids through, or null (see the header). */
+  lastEmbedding: Matrix | null = null;
+  /** P = E·W_xᵀ, then S [V, G], and ∂L/∂E [V, D]: the embedded-ids path's buffers (made on first use, per V). */
+  embeddingTable: Matrix | null = null;
+  embeddingGrad: Matrix | null = null;
   lastSteps = 0;
   lastMasked = false;
   /** The step driver's position: forward steps run since beginSteps; the next backward step (−1: none). */
@@ -184,7 +198,7 @@ export class SequenceWorkspace {
     this.forwardLoop = () => runForwardSteps(this);
     this.backwardLoop = () => runBackwardSteps(this);
     this.forwardResult = { outputs: this.outputs, finalState: this.nextStates[steps - 1] };
-    this.backwardResult = { dx: this.dx, dh0: this.dState };
+    this.backwardResult = { dx: this.dx, dh0: this.dState, dEmbedding: null };
     chunkViewsFor(this, steps);
   }
 }
@@ -226,6 +240,11 @@ export interface SequenceForwardOptions {
    * a⟨t−1⟩ ∗ m at every step (see the header). Read during forward and backward: keep it unchanged.
    */
   recurrentMask?: Matrix | null;
+  /**
+   * With token ids: the embedding E [V, D] whose rows they index (x⟨t⟩ = E[id]), folded into the
+   * input projection (see the header). Read during forward and backward: keep it unchanged in between.
+   */
+  embedding?: Matrix | null;
 }
 
 export interface SequenceForwardResult {
@@ -250,6 +269,8 @@ export interface SequenceBackwardResult<DX extends Matrix | null = Matrix> {
   dx: DX;
   /** ∂L/∂h0 per state tensor, [B, H] each. */
   dh0: readonly Matrix[];
+  /** ∂L/∂E [V, D] (written) when the forward read ids through an embedding and inputGradient is not false; else null. */
+  dEmbedding?: Matrix | null;
 }
 
 function checkWorkspace(op: string, cell: RecurrentCell, ws: SequenceWorkspace): void {
@@ -278,6 +299,8 @@ export function sequenceForward(
   if (x instanceof Matrix) {
     gemm(xp, x, cell.params.W_x, false, true, 1, 0);
     if (cell.ownsBias !== true) addBias(xp, xp, cell.params.b);
+  } else if (opts.embedding) {
+    gatherEmbeddedProjection(op, ws, xp, x, opts.embedding);
   } else {
     gatherInputProjection(op, ws, xp, x);
   }
@@ -290,6 +313,7 @@ export function sequenceForward(
 
   if (x instanceof Matrix) ws.lastX = x;
   else ws.lastIds = x;
+  ws.lastEmbedding = x instanceof Matrix ? null : opts.embedding ?? null;
   const result = ws.forwardResult;
   result.outputs = outputs;
   result.finalState = ws.nextStates[T - 1];
@@ -315,7 +339,7 @@ export function sequenceBackward(
   checkWorkspace(op, cell, ws);
   const x = ws.lastX ?? ws.lastIds;
   if (x === null) throw new Error(`${op}: expected a sequenceForward on this workspace first, got none`);
-  if (x === ws.lastIds && opts.inputGradient !== false) {
+  if (x === ws.lastIds && ws.lastEmbedding === null && opts.inputGradient !== false) {
     throw new Error(`${op}: the last forward read token ids (one-hot input, data): expected inputGradient: false, got ${String(opts.inputGradient ?? 'the default true')}`);
   }
   const T = ws.lastSteps;
@@ -342,7 +366,12 @@ export function sequenceBackward(
   const result = ws.backwardResult;
   result.dh0 = ws.dState;
   result.dx = null;
+  result.dEmbedding = null;
   if (opts.inputGradient === false) return result;
+  if (ws.lastEmbedding !== null) {
+    result.dEmbedding = embeddingInputGradient(ws);
+    return result;
+  }
   const dx = views.dx;
   gemm(dx, views.dxp, cell.params.W_x, false, false, 1, 0);
   result.dx = dx;
@@ -582,6 +611,7 @@ function multiplyRows(d: Matrix, m: Matrix): void {
 /** dW_x += dXPᵀ·X (a scatter-add for one-hot ids), db += Σ_rows dXP (dxp [T·B, G], x [T·B, D]). */
 function inputProjectionBackward(ws: SequenceWorkspace, dxp: Matrix, x: Matrix | Int32Array): void {
   if (x instanceof Matrix) gemmTransAccumulate(ws.cell.grads.W_x, dxp, x);
+  else if (ws.lastEmbedding !== null) scatterEmbeddedGradient(ws, dxp, x, ws.lastEmbedding);
   else scatterInputGradient(ws, dxp, x);
   if (ws.cell.ownsBias !== true) sumRows(ws.cell.grads.b, dxp, true);
 }
@@ -657,6 +687,45 @@ function scatterInputGradient(ws: SequenceWorkspace, dxp: Matrix, ids: Int32Arra
     const w = dW.offset + g * dW.stride;
     for (let d = 0; d < D; d++) wd[w + d] += td[dwt.offset + d * dwt.stride + g];
   }
+}
+
+/** The embedded-ids path's [V, G] table and [V, D] gradient for an embedding of V rows (made once per V). */
+function embeddingBuffers(ws: SequenceWorkspace, V: number): { table: Matrix; grad: Matrix } {
+  const { inputSize: D, gateWidth: G, dtype } = ws.cell;
+  if (ws.embeddingTable === null || ws.embeddingTable.rows !== V) {
+    ws.embeddingTable = Matrix.zeros(V, G, dtype);
+    ws.embeddingGrad = Matrix.zeros(V, D, dtype);
+  }
+  return { table: ws.embeddingTable, grad: ws.embeddingGrad as Matrix };
+}
+
+/** P = E·W_xᵀ [V, G], then XP[r] = P[id_r] + b (see the header). */
+function gatherEmbeddedProjection(op: string, ws: SequenceWorkspace, xp: Matrix, ids: Int32Array, E: Matrix): void {
+  const { params, inputSize: D, gateWidth: G, dtype } = ws.cell;
+  if (E.cols !== D || E.dtype !== dtype) {
+    throw new Error(`${op}: expected the embedding to be [V, ${D}] ${dtype} (the cell's input size and dtype), got ${shapeOf(E)} ${E.dtype}`);
+  }
+  for (let r = 0; r < ids.length; r++) {
+    const id = ids[r];
+    if (id < 0 || id >= E.rows) throw new Error(`${op}: expected token ids in [0, ${E.rows}) (the embedding's rows), got ${id} at position ${r}`);
+  }
+  const { table } = embeddingBuffers(ws, E.rows);
+  gemm(table, E, params.W_x, false, true, 1, 0);
+  gatherRowsKernel()(ids.length, G, xp, table, ids, ws.cell.ownsBias !== true ? params.b : null);
+}
+
+/** S = the rows of dXP summed per id [V, G], then dW_x += Sᵀ·E (S stays for ∂L/∂E). */
+function scatterEmbeddedGradient(ws: SequenceWorkspace, dxp: Matrix, ids: Int32Array, E: Matrix): void {
+  const { table: S } = embeddingBuffers(ws, E.rows);
+  zero(S);
+  scatterAddRowsKernel()(ids.length, ws.cell.gateWidth, S, ids, dxp, -1);
+  gemm(ws.cell.grads.W_x, S, E, true, false, 1, 1);
+}
+
+/** ∂L/∂E = S·W_x [V, D] (after scatterEmbeddedGradient). */
+function embeddingInputGradient(ws: SequenceWorkspace): Matrix {
+  const { table: S, grad } = embeddingBuffers(ws, (ws.lastEmbedding as Matrix).rows);
+  return gemm(grad, S, ws.cell.params.W_x, false, false, 1, 0);
 }
 
 /** The default options of forward and backward (shared: a default `{}` would be a fresh object per call). */
