@@ -138,6 +138,7 @@ export function createWasmBackend(options: CreateWasmBackendOptions): WasmBacken
     gruGatesForward: gates.gruGatesForward,
     gruGatesBackward: gates.gruGatesBackward,
     rnnTanhForward: gates.rnnTanhForward,
+    rnnTanhBackward: gates.rnnTanhBackward,
     gruFullGatesForward: gates.gruFullGatesForward,
     gruFullCandidateForward: gates.gruFullCandidateForward,
     additiveScores: attention.additiveScores,
