@@ -41,6 +41,9 @@
  * views of the workspace on its first run, then reuses them). A workspace for T steps also runs
  * any shorter sequence (T' ≤ T) of the same batch size.
  *
+ * The time loops run with the cell's parameters declared constant (`withConstantOperands`): on
+ * the wasm backend W_a is then packed for the GEMM once per pass instead of once per step.
+ *
  * Lifetimes: the returned matrices (outputs, finalState, dx, dh0) are views into the workspace,
  * valid until its next forward/backward; copy what you keep (`copyState`). The result objects are
  * the workspace's too (reused by its next call). X is read again by backward: do not change it in
@@ -689,14 +692,14 @@ function scatterInputGradient(ws: SequenceWorkspace, dxp: Matrix, ids: Int32Arra
   }
 }
 
-/** The embedded-ids path's [V, G] table and [V, D] gradient for an embedding of V rows (made once per V). */
-function embeddingBuffers(ws: SequenceWorkspace, V: number): { table: Matrix; grad: Matrix } {
+/** The embedded-ids path's [V, G] table for an embedding of V rows, and its [V, D] gradient (made once per V). */
+function embeddingTable(ws: SequenceWorkspace, V: number): Matrix {
   const { inputSize: D, gateWidth: G, dtype } = ws.cell;
   if (ws.embeddingTable === null || ws.embeddingTable.rows !== V) {
     ws.embeddingTable = Matrix.zeros(V, G, dtype);
     ws.embeddingGrad = Matrix.zeros(V, D, dtype);
   }
-  return { table: ws.embeddingTable, grad: ws.embeddingGrad as Matrix };
+  return ws.embeddingTable;
 }
 
 /** P = E·W_xᵀ [V, G], then XP[r] = P[id_r] + b (see the header). */
@@ -709,14 +712,14 @@ function gatherEmbeddedProjection(op: string, ws: SequenceWorkspace, xp: Matrix,
     const id = ids[r];
     if (id < 0 || id >= E.rows) throw new Error(`${op}: expected token ids in [0, ${E.rows}) (the embedding's rows), got ${id} at position ${r}`);
   }
-  const { table } = embeddingBuffers(ws, E.rows);
+  const table = embeddingTable(ws, E.rows);
   gemm(table, E, params.W_x, false, true, 1, 0);
   gatherRowsKernel()(ids.length, G, xp, table, ids, ws.cell.ownsBias !== true ? params.b : null);
 }
 
 /** S = the rows of dXP summed per id [V, G], then dW_x += Sᵀ·E (S stays for ∂L/∂E). */
 function scatterEmbeddedGradient(ws: SequenceWorkspace, dxp: Matrix, ids: Int32Array, E: Matrix): void {
-  const { table: S } = embeddingBuffers(ws, E.rows);
+  const S = embeddingTable(ws, E.rows);
   zero(S);
   scatterAddRowsKernel()(ids.length, ws.cell.gateWidth, S, ids, dxp, -1);
   gemm(ws.cell.grads.W_x, S, E, true, false, 1, 1);
@@ -724,8 +727,8 @@ function scatterEmbeddedGradient(ws: SequenceWorkspace, dxp: Matrix, ids: Int32A
 
 /** ∂L/∂E = S·W_x [V, D] (after scatterEmbeddedGradient). */
 function embeddingInputGradient(ws: SequenceWorkspace): Matrix {
-  const { table: S, grad } = embeddingBuffers(ws, (ws.lastEmbedding as Matrix).rows);
-  return gemm(grad, S, ws.cell.params.W_x, false, false, 1, 0);
+  const S = embeddingTable(ws, (ws.lastEmbedding as Matrix).rows);
+  return gemm(ws.embeddingGrad as Matrix, S, ws.cell.params.W_x, false, false, 1, 0);
 }
 
 /** The default options of forward and backward (shared: a default `{}` would be a fresh object per call). */

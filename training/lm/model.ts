@@ -2,7 +2,9 @@
  * The recurrent language model of the notes (Sequence Models week 1, "Language model and sequence
  * generation"): read y⟨1⟩ … y⟨t−1⟩, predict y⟨t⟩.
  *
- *   x⟨t⟩ = E[y⟨t−1⟩]  (a learnt embedding, [T·B, d])  or  one-hot(y⟨t−1⟩)  ([T·B, V], the notes' form;
+ *   x⟨t⟩ = E[y⟨t−1⟩]  (a learnt embedding, [T·B, d]; with V ≤ T·B/2 never built either: E is folded
+ *                      into the first cell's input projection, E·W_xᵀ gathered per id — foldsEmbedding)
+ *          or  one-hot(y⟨t−1⟩)  ([T·B, V], the notes' form;
  *                      never built: the first cell reads the ids, W_x·one-hot(y) = column y of W_x,
  *                      a row gather in layers/sequence.ts, and its gradient a scatter-add)
  *   a⟨t⟩ = cell(x⟨t⟩, a⟨t−1⟩)                         (L stacked cells, each [T·B, H] out)
