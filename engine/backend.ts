@@ -18,6 +18,7 @@ import type {
   RnnTanhBackwardKernel,
   AddBiasKernel, ClampKernel, CrossEntropyRowsKernel, ParameterUpdateKernel, ScaleKernel, SoftmaxRowsKernel,
   SumRowsKernel, SumSquaresKernel, AdditiveScoresKernel, AdditiveScoresBackwardKernel,
+  AddRowsKernel, GatherRowsKernel, ScatterAddRowsKernel,
 } from './kernels/types.js';
 import type { TokenStepKernels } from './kernels/types.js';
 import { tokenStepsJs } from './kernels/token-js.js';
@@ -31,6 +32,7 @@ import {
 } from './kernels/gates-js.js';
 import {
   addBiasJs, clampJs, crossEntropyRowsJs, parameterUpdateJs, scaleJs, softmaxRowsJs, sumRowsJs, sumSquaresJs,
+  addRowsJs, gatherRowsJs, scatterAddRowsJs,
 } from './kernels/vector-js.js';
 
 export type {
@@ -44,6 +46,7 @@ export type {
   RnnTanhBackwardKernel,
   AddBiasKernel, ClampKernel, CrossEntropyRowsKernel, ParameterUpdateKernel, ScaleKernel, SoftmaxRowsKernel,
   SumRowsKernel, SumSquaresKernel, UpdateRule, AdditiveScoresKernel, AdditiveScoresBackwardKernel,
+  AddRowsKernel, GatherRowsKernel, ScatterAddRowsKernel,
 } from './kernels/types.js';
 export type { TokenStepKernels } from './kernels/types.js';
 
@@ -245,6 +248,18 @@ export function addBiasKernel(): AddBiasKernel {
 
 export function sumRowsKernel(): SumRowsKernel {
   return getBackend().sumRows ?? sumRowsJs;
+}
+
+export function gatherRowsKernel(): GatherRowsKernel {
+  return getBackend().gatherRows ?? gatherRowsJs;
+}
+
+export function scatterAddRowsKernel(): ScatterAddRowsKernel {
+  return getBackend().scatterAddRows ?? scatterAddRowsJs;
+}
+
+export function addRowsKernel(): AddRowsKernel {
+  return getBackend().addRows ?? addRowsJs;
 }
 
 export function softmaxRowsKernel(): SoftmaxRowsKernel {

@@ -46,3 +46,39 @@ export function matmul(a: Matrix, b: Matrix, transA = false, transB = false): Ma
   const out = Matrix.zeros(transA ? a.cols : a.rows, transB ? b.rows : b.cols, a.dtype);
   return gemm(out, a, b, transA, transB);
 }
+
+/**
+ * Rows of A and B per partial product in `gemmTransAccumulate`: the depth one macro pass of the
+ * wasm driver covers (its k-chunk), so the sums come out in the same order as one long product.
+ */
+export const ACCUMULATE_ROWS = 256;
+
+/**
+ * C += Aᵀ·B for A [k, m], B [k, n], C [m, n] — a weight gradient summed over k = T·B rows (dW += dZᵀ·X) —
+ * as a sequence of products over ACCUMULATE_ROWS rows at a time. Why: the wasm driver packs op(A)
+ * over the whole depth k at once; with k in the thousands the packed block falls out of the cache,
+ * and chunks of 256 rows measured 15–20% faster (the char-LM's dW_a, k = 3200: 49 → 40 ms). Each
+ * chunk adds into C (β = 1), the order one long product sums in. Checks as `gemm`; no allocation.
+ */
+export function gemmTransAccumulate(c: Matrix, a: Matrix, b: Matrix): Matrix {
+  if (a.rows !== b.rows || c.rows !== a.cols || c.cols !== b.cols) {
+    throw new Error(`gemmTransAccumulate: expected A [k, m], B [k, n] and C [m, n]; got A ${shapeOf(a)}, B ${shapeOf(b)}, C ${shapeOf(c)}`);
+  }
+  if (a.rows <= ACCUMULATE_ROWS) return gemm(c, a, b, true, false, 1, 1);
+  expectSameDType('gemmTransAccumulate', c, a);
+  expectSameDType('gemmTransAccumulate', c, b);
+  if (overlaps(c, a) || overlaps(c, b)) {
+    throw new Error('gemmTransAccumulate: C must not overlap A or B (write the product to a separate buffer)');
+  }
+  const kernel = getBackend().gemm;
+  for (let p = 0; p < a.rows; p += ACCUMULATE_ROWS) {
+    const k = Math.min(ACCUMULATE_ROWS, a.rows - p);
+    kernel(
+      c.rows, c.cols, k, 1,
+      a.data, a.offset + p * a.stride, a.stride, true,
+      b.data, b.offset + p * b.stride, b.stride, false,
+      1, c.data, c.offset, c.stride,
+    );
+  }
+  return c;
+}

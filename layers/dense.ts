@@ -9,7 +9,7 @@
  * Backward ACCUMULATES into the layer's gradients (zero them explicitly between updates):
  *   dW += dYᵀ·X  [out, in],  db += Σ_rows dY  [1, out],  dX = dY·W  [N, in] (written, or added).
  */
-import { gemm } from '../engine/gemm.js';
+import { gemm, gemmTransAccumulate } from '../engine/gemm.js';
 import { initPytorchDefault, initXavierUniform } from '../engine/init.js';
 import { Matrix, expectShape, shapeOf, zero, type DType } from '../engine/matrix.js';
 import { addBias, sumRows } from '../engine/ops.js';
@@ -108,7 +108,7 @@ export function denseBackward(layer: DenseLayer, x: Matrix, dy: Matrix, dx: Matr
   checkInput('denseBackward', layer, x);
   expectShape('denseBackward', 'dy', dy, x.rows, layer.outputSize);
   if (dx) expectShape('denseBackward', 'dx', dx, x.rows, layer.inputSize);
-  gemm(layer.grads.W, dy, x, true, false, 1, 1);
+  gemmTransAccumulate(layer.grads.W, dy, x);
   if (layer.grads.b) sumRows(layer.grads.b, dy, true);
   if (dx) gemm(dx, dy, layer.params.W, false, false, 1, accumulateDx ? 1 : 0);
 }

@@ -15,6 +15,7 @@
  * (2) transfer it to the new task, (3) optionally fine-tune: with `frozen = true` the backward
  * pass is a no-op and E stays as loaded.
  */
+import { gatherRowsKernel, scatterAddRowsKernel } from '../engine/backend.js';
 import { Matrix, shapeOf, type DType } from '../engine/matrix.js';
 import { resolveCreateOptions, type CreateOptions } from '../engine/create.js';
 import type { Rng } from '../engine/rng.js';
@@ -130,12 +131,7 @@ export function embeddingForward(out: Matrix, emb: Embedding, ids: ArrayLike<num
     throw new Error(`embeddingForward: expected out to have E's dtype ${E.dtype}, got ${out.dtype}`);
   }
   checkIds('embeddingForward', ids, E.rows);
-  const d = E.cols;
-  for (let i = 0; i < ids.length; i++) {
-    const src = ids[i] * d;
-    const dst = out.offset + i * out.stride;
-    for (let c = 0; c < d; c++) out.data[dst + c] = E.data[src + c];
-  }
+  gatherRowsKernel()(ids.length, E.cols, out, E, ids, null);
   return out;
 }
 
@@ -155,19 +151,40 @@ export function embeddingBackward(emb: Embedding, ids: ArrayLike<number>, dOut: 
   }
   if (emb.frozen) return;
   checkIds('embeddingBackward', ids, G.rows);
-  const d = G.cols;
   const touched = emb.touched;
   for (let i = 0; i < ids.length; i++) {
     const row = ids[i];
-    if (row === emb.paddingIdx) continue;
-    if (touched.mark[row] === 0) {
-      touched.mark[row] = 1;
-      touched.rows[touched.count++] = row;
-    }
-    const dst = row * d;
-    const src = dOut.offset + i * dOut.stride;
-    for (let c = 0; c < d; c++) G.data[dst + c] += dOut.data[src + c];
+    if (row === emb.paddingIdx || touched.mark[row] === 1) continue;
+    touched.mark[row] = 1;
+    touched.rows[touched.count++] = row;
   }
+  scatterAddRowsKernel()(ids.length, G.cols, G, ids, dOut, emb.paddingIdx);
+}
+
+/**
+ * The same backward from ∂L/∂E already summed per row — dE [V, d] (written by a layer that folded
+ * the lookup into its own product, layers/sequence.ts' `dEmbedding`; only the rows of `ids` are
+ * read): dE_grad[v, :] += dE[v, :] once for each distinct v in ids (not the padding row), marking it
+ * touched. A no-op when emb.frozen.
+ */
+export function embeddingBackwardFromRows(emb: Embedding, ids: ArrayLike<number>, dE: Matrix): void {
+  const G = emb.grad;
+  if (dE.rows !== G.rows || dE.cols !== G.cols || dE.data.constructor !== G.data.constructor) {
+    throw new Error(`embeddingBackwardFromRows: expected dE to be [${G.rows}, ${G.cols}] ${G.dtype} like E, got ${shapeOf(dE)} ${dE.dtype}`);
+  }
+  if (emb.frozen) return;
+  checkIds('embeddingBackwardFromRows', ids, G.rows);
+  const { mark } = emb.touched;
+  const d = G.cols;
+  for (let i = 0; i < ids.length; i++) {
+    const row = ids[i];
+    if (row === emb.paddingIdx || mark[row] === 2) continue; // 2: added in this call
+    if (mark[row] === 0) emb.touched.rows[emb.touched.count++] = row;
+    mark[row] = 2;
+    const dst = G.offset + row * G.stride, src = dE.offset + row * dE.stride;
+    for (let c = 0; c < d; c++) G.data[dst + c] += dE.data[src + c];
+  }
+  for (let i = 0; i < ids.length; i++) if (mark[ids[i]] === 2) mark[ids[i]] = 1;
 }
 
 /** The touched rows as a view (valid until the next zeroGrad). */

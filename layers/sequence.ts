@@ -21,6 +21,15 @@
  * W_xᵀ [D, G] in the workspace (one transposition per call), so the gather and the scatter read and
  * write rows; with fewer rows (a sampling step) they read and write W_x's columns directly.
  *
+ * Embedded ids: with `{ embedding: E }` (E [V, D]) the ids index E's rows, x⟨t⟩_b = E[ids[t·B + b]],
+ * and the runner folds E into the input projection instead of gathering X = E[ids] and multiplying
+ * all T·B rows — V·D·G multiply-adds instead of T·B·D·G, for each of the three products:
+ *   P = E·W_xᵀ [V, G],  XP[r] = P[id_r] + b
+ *   S [V, G] = Σ_{r: id_r = v} dXP[r] (a scatter-add),  dW_x += Sᵀ·E,  db += Σ_rows dXP,
+ *   ∂L/∂E = S·W_x [V, D]  (written; `dEmbedding` of the result, unless inputGradient: false)
+ * The same sums as the X path up to their order; worth it when V is well below T·B (a character or
+ * small-vocabulary model), which the caller decides.
+ *
  * Masks ([T, B], 1 = valid, 0 = padding) give variable-length sequences in one batch: at a masked
  * step a row keeps its state (state⟨t⟩ = state⟨t−1⟩), outputs 0 and gets no gradient — its
  * incoming state gradient passes through unchanged to state⟨t−1⟩. So a masked row's final state is
@@ -31,6 +40,9 @@
  * nothing at all — per time step or per call — once warm (a shorter sequence T' < T makes its
  * views of the workspace on its first run, then reuses them). A workspace for T steps also runs
  * any shorter sequence (T' ≤ T) of the same batch size.
+ *
+ * The time loops run with the cell's parameters declared constant (`withConstantOperands`): on
+ * the wasm backend W_a is then packed for the GEMM once per pass instead of once per step.
  *
  * Lifetimes: the returned matrices (outputs, finalState, dx, dh0) are views into the workspace,
  * valid until its next forward/backward; copy what you keep (`copyState`). The result objects are
@@ -55,7 +67,8 @@
  * decoder with attention) or who watch every step (gradient flow). sequenceForward and
  * sequenceBackward are that driver with the inputs of all T steps projected by one GEMM.
  */
-import { gemm } from '../engine/gemm.js';
+import { addRowsKernel, gatherRowsKernel, scatterAddRowsKernel, withConstantOperands } from '../engine/backend.js';
+import { gemm, gemmTransAccumulate } from '../engine/gemm.js';
 import {
   Matrix, expectSameShape, expectShape, shapeOf, stepView, zero, type FloatArray,
 } from '../engine/matrix.js';
@@ -120,6 +133,11 @@ export class SequenceWorkspace {
   lastIds: Int32Array | null = null;
   /** W_xᵀ, then dW_xᵀ [D, G]: the id path's row-major copy (made on its first use). */
   inputWeightT: Matrix | null = null;
+  /** The embedding the last forward read its ids through, or null (see the header). */
+  lastEmbedding: Matrix | null = null;
+  /** P = E·W_xᵀ, then S [V, G], and ∂L/∂E [V, D]: the embedded-ids path's buffers (made on first use, per V). */
+  embeddingTable: Matrix | null = null;
+  embeddingGrad: Matrix | null = null;
   lastSteps = 0;
   lastMasked = false;
   /** The step driver's position: forward steps run since beginSteps; the next backward step (−1: none). */
@@ -127,6 +145,18 @@ export class SequenceWorkspace {
   backwardNext = -1;
   /** chunkViews[T]: the views for sequences of T steps, made on first use. */
   readonly chunkViews: (ChunkViews | undefined)[] = [];
+  /**
+   * The cell's parameter arrays, declared constant around the time loops (`withConstantOperands`):
+   * the wasm backend then packs W_a once per pass instead of once per step.
+   */
+  readonly constantWeights: FloatArray[];
+  /** The time loops as functions made once (a closure per call would be garbage); they read loopOutputsGrad. */
+  readonly forwardLoop: () => void;
+  readonly backwardLoop: () => void;
+  /** dOutputs of the running sequenceBackward (null outside it, or when the loss sits on the final state). */
+  loopOutputsGrad: Matrix | null = null;
+  /** Step t's rows of loopOutputsGrad (refilled per step; its data is a placeholder outside backward). */
+  readonly outputStep: { data: FloatArray; offset: number; stride: number };
   /** The result objects handed out (reused: a call allocates nothing). */
   readonly forwardResult: SequenceForwardResult;
   readonly backwardResult: SequenceBackwardResult<Matrix | null>;
@@ -166,8 +196,12 @@ export class SequenceWorkspace {
     }
     this.valid = new Uint8Array(steps * batch);
     this.stepMasked = new Uint8Array(steps);
+    this.constantWeights = Object.values(cell.params).map((m) => m.data);
+    this.outputStep = { data: this.dx.data, offset: 0, stride: 0 };
+    this.forwardLoop = () => runForwardSteps(this);
+    this.backwardLoop = () => runBackwardSteps(this);
     this.forwardResult = { outputs: this.outputs, finalState: this.nextStates[steps - 1] };
-    this.backwardResult = { dx: this.dx, dh0: this.dState };
+    this.backwardResult = { dx: this.dx, dh0: this.dState, dEmbedding: null };
     chunkViewsFor(this, steps);
   }
 }
@@ -209,6 +243,11 @@ export interface SequenceForwardOptions {
    * a⟨t−1⟩ ∗ m at every step (see the header). Read during forward and backward: keep it unchanged.
    */
   recurrentMask?: Matrix | null;
+  /**
+   * With token ids: the embedding E [V, D] whose rows they index (x⟨t⟩ = E[id]), folded into the
+   * input projection (see the header). Read during forward and backward: keep it unchanged in between.
+   */
+  embedding?: Matrix | null;
 }
 
 export interface SequenceForwardResult {
@@ -233,6 +272,8 @@ export interface SequenceBackwardResult<DX extends Matrix | null = Matrix> {
   dx: DX;
   /** ∂L/∂h0 per state tensor, [B, H] each. */
   dh0: readonly Matrix[];
+  /** ∂L/∂E [V, D] (written) when the forward read ids through an embedding and inputGradient is not false; else null. */
+  dEmbedding?: Matrix | null;
 }
 
 function checkWorkspace(op: string, cell: RecurrentCell, ws: SequenceWorkspace): void {
@@ -261,11 +302,13 @@ export function sequenceForward(
   if (x instanceof Matrix) {
     gemm(xp, x, cell.params.W_x, false, true, 1, 0);
     if (cell.ownsBias !== true) addBias(xp, xp, cell.params.b);
+  } else if (opts.embedding) {
+    gatherEmbeddedProjection(op, ws, xp, x, opts.embedding);
   } else {
     gatherInputProjection(op, ws, xp, x);
   }
 
-  for (let t = 0; t < T; t++) runForwardStep(ws, t);
+  withConstantOperands(ws.constantWeights, ws.forwardLoop);
 
   const outputs = views.outputs;
   outputs.data.set(views.historyOutputs, outputs.offset); // outputs = a⟨1…T⟩ (both contiguous)
@@ -273,6 +316,7 @@ export function sequenceForward(
 
   if (x instanceof Matrix) ws.lastX = x;
   else ws.lastIds = x;
+  ws.lastEmbedding = x instanceof Matrix ? null : opts.embedding ?? null;
   const result = ws.forwardResult;
   result.outputs = outputs;
   result.finalState = ws.nextStates[T - 1];
@@ -298,7 +342,7 @@ export function sequenceBackward(
   checkWorkspace(op, cell, ws);
   const x = ws.lastX ?? ws.lastIds;
   if (x === null) throw new Error(`${op}: expected a sequenceForward on this workspace first, got none`);
-  if (x === ws.lastIds && opts.inputGradient !== false) {
+  if (x === ws.lastIds && ws.lastEmbedding === null && opts.inputGradient !== false) {
     throw new Error(`${op}: the last forward read token ids (one-hot input, data): expected inputGradient: false, got ${String(opts.inputGradient ?? 'the default true')}`);
   }
   const T = ws.lastSteps;
@@ -310,9 +354,12 @@ export function sequenceBackward(
   }
 
   startBackward(op, ws, opts.dFinal);
-  for (let t = T - 1; t >= 0; t--) {
-    if (dOutputs !== null) addStepOutputGradient(ws.dState[0], dOutputs, t, B, ws.lastMasked ? ws.valid : null);
-    runBackwardStep(ws, t);
+  ws.loopOutputsGrad = dOutputs;
+  try {
+    withConstantOperands(ws.constantWeights, ws.backwardLoop);
+  } finally {
+    ws.loopOutputsGrad = null; // keep no caller's matrix alive
+    ws.outputStep.data = ws.dx.data;
   }
 
   // The recurrent and input projections' gradients, one GEMM each over all T steps.
@@ -322,7 +369,12 @@ export function sequenceBackward(
   const result = ws.backwardResult;
   result.dh0 = ws.dState;
   result.dx = null;
+  result.dEmbedding = null;
   if (opts.inputGradient === false) return result;
+  if (ws.lastEmbedding !== null) {
+    result.dEmbedding = embeddingInputGradient(ws);
+    return result;
+  }
   const dx = views.dx;
   gemm(dx, views.dxp, cell.params.W_x, false, false, 1, 0);
   result.dx = dx;
@@ -458,6 +510,20 @@ function runForwardStep(ws: SequenceWorkspace, t: number): void {
   ws.forwardDone = t + 1;
 }
 
+/** Steps 0 … T−1 of sequenceForward (T = ws.lastSteps), inside its constant-weights scope. */
+function runForwardSteps(ws: SequenceWorkspace): void {
+  for (let t = 0; t < ws.lastSteps; t++) runForwardStep(ws, t);
+}
+
+/** Steps T−1 … 0 of sequenceBackward, each after adding ∂L/∂a⟨t+1⟩ of the step's output. */
+function runBackwardSteps(ws: SequenceWorkspace): void {
+  const dOutputs = ws.loopOutputsGrad, B = ws.batch;
+  for (let t = ws.lastSteps - 1; t >= 0; t--) {
+    if (dOutputs !== null) addStepOutputGradient(ws, ws.dState[0], dOutputs, t, B, ws.lastMasked ? ws.valid : null);
+    runBackwardStep(ws, t);
+  }
+}
+
 /** The backward's start, shared by sequenceBackward and beginBackwardSteps. */
 function startBackward(op: string, ws: SequenceWorkspace, dFinal: readonly Matrix[] | undefined): void {
   setFinalGradient(op, ws.cell, ws.dState, dFinal, ws.batch);
@@ -547,7 +613,8 @@ function multiplyRows(d: Matrix, m: Matrix): void {
 
 /** dW_x += dXPᵀ·X (a scatter-add for one-hot ids), db += Σ_rows dXP (dxp [T·B, G], x [T·B, D]). */
 function inputProjectionBackward(ws: SequenceWorkspace, dxp: Matrix, x: Matrix | Int32Array): void {
-  if (x instanceof Matrix) gemm(ws.cell.grads.W_x, dxp, x, true, false, 1, 1);
+  if (x instanceof Matrix) gemmTransAccumulate(ws.cell.grads.W_x, dxp, x);
+  else if (ws.lastEmbedding !== null) scatterEmbeddedGradient(ws, dxp, x, ws.lastEmbedding);
   else scatterInputGradient(ws, dxp, x);
   if (ws.cell.ownsBias !== true) sumRows(ws.cell.grads.b, dxp, true);
 }
@@ -583,17 +650,20 @@ function inputWeightT(ws: SequenceWorkspace): Matrix {
  */
 function gatherInputProjection(op: string, ws: SequenceWorkspace, xp: Matrix, ids: Int32Array): void {
   const { params, inputSize: D, gateWidth: G } = ws.cell;
-  const columns = ids.length < D;
-  const w = columns ? params.W_x : transpose(inputWeightT(ws), params.W_x);
-  const wd = w.data, xd = xp.data, bd = params.b.data, bo = params.b.offset;
-  const withBias = ws.cell.ownsBias !== true; // false: the cell adds b itself
-  const step = columns ? w.stride : 1; // from gate g to g + 1
   for (let r = 0; r < ids.length; r++) {
     const id = ids[r];
     if (id < 0 || id >= D) throw new Error(`${op}: expected token ids in [0, ${D}) (the cell's input size), got ${id} at position ${r}`);
-    const start = w.offset + (columns ? id : id * w.stride), o = xp.offset + r * xp.stride;
-    if (withBias) for (let g = 0; g < G; g++) xd[o + g] = wd[start + g * step] + bd[bo + g];
-    else for (let g = 0; g < G; g++) xd[o + g] = wd[start + g * step];
+  }
+  const withBias = ws.cell.ownsBias !== true; // false: the cell adds b itself
+  if (ids.length >= D) {
+    gatherRowsKernel()(ids.length, G, xp, transpose(inputWeightT(ws), params.W_x), ids, withBias ? params.b : null);
+    return;
+  }
+  const w = params.W_x, wd = w.data, xd = xp.data, bd = params.b.data, bo = params.b.offset;
+  for (let r = 0; r < ids.length; r++) {
+    const start = w.offset + ids[r], o = xp.offset + r * xp.stride;
+    if (withBias) for (let g = 0; g < G; g++) xd[o + g] = wd[start + g * w.stride] + bd[bo + g];
+    else for (let g = 0; g < G; g++) xd[o + g] = wd[start + g * w.stride];
   }
 }
 
@@ -613,16 +683,52 @@ function scatterInputGradient(ws: SequenceWorkspace, dxp: Matrix, ids: Int32Arra
   }
   const dwt = inputWeightT(ws);
   zero(dwt);
-  const td = dwt.data, dd = dxp.data;
-  for (let r = 0; r < ids.length; r++) {
-    const t = dwt.offset + ids[r] * dwt.stride, o = dxp.offset + r * dxp.stride;
-    for (let g = 0; g < G; g++) td[t + g] += dd[o + g];
-  }
+  scatterAddRowsKernel()(ids.length, G, dwt, ids, dxp, -1);
+  const td = dwt.data;
   const dW = grads.W_x, wd = dW.data;
   for (let g = 0; g < G; g++) {
     const w = dW.offset + g * dW.stride;
     for (let d = 0; d < D; d++) wd[w + d] += td[dwt.offset + d * dwt.stride + g];
   }
+}
+
+/** The embedded-ids path's [V, G] table for an embedding of V rows, and its [V, D] gradient (made once per V). */
+function embeddingTable(ws: SequenceWorkspace, V: number): Matrix {
+  const { inputSize: D, gateWidth: G, dtype } = ws.cell;
+  if (ws.embeddingTable === null || ws.embeddingTable.rows !== V) {
+    ws.embeddingTable = Matrix.zeros(V, G, dtype);
+    ws.embeddingGrad = Matrix.zeros(V, D, dtype);
+  }
+  return ws.embeddingTable;
+}
+
+/** P = E·W_xᵀ [V, G], then XP[r] = P[id_r] + b (see the header). */
+function gatherEmbeddedProjection(op: string, ws: SequenceWorkspace, xp: Matrix, ids: Int32Array, E: Matrix): void {
+  const { params, inputSize: D, gateWidth: G, dtype } = ws.cell;
+  if (E.cols !== D || E.dtype !== dtype) {
+    throw new Error(`${op}: expected the embedding to be [V, ${D}] ${dtype} (the cell's input size and dtype), got ${shapeOf(E)} ${E.dtype}`);
+  }
+  for (let r = 0; r < ids.length; r++) {
+    const id = ids[r];
+    if (id < 0 || id >= E.rows) throw new Error(`${op}: expected token ids in [0, ${E.rows}) (the embedding's rows), got ${id} at position ${r}`);
+  }
+  const table = embeddingTable(ws, E.rows);
+  gemm(table, E, params.W_x, false, true, 1, 0);
+  gatherRowsKernel()(ids.length, G, xp, table, ids, ws.cell.ownsBias !== true ? params.b : null);
+}
+
+/** S = the rows of dXP summed per id [V, G], then dW_x += Sᵀ·E (S stays for ∂L/∂E). */
+function scatterEmbeddedGradient(ws: SequenceWorkspace, dxp: Matrix, ids: Int32Array, E: Matrix): void {
+  const S = embeddingTable(ws, E.rows);
+  zero(S);
+  scatterAddRowsKernel()(ids.length, ws.cell.gateWidth, S, ids, dxp, -1);
+  gemm(ws.cell.grads.W_x, S, E, true, false, 1, 1);
+}
+
+/** ∂L/∂E = S·W_x [V, D] (after scatterEmbeddedGradient). */
+function embeddingInputGradient(ws: SequenceWorkspace): Matrix {
+  const S = embeddingTable(ws, (ws.lastEmbedding as Matrix).rows);
+  return gemm(ws.embeddingGrad as Matrix, S, ws.cell.params.W_x, false, false, 1, 0);
 }
 
 /** The default options of forward and backward (shared: a default `{}` would be a fresh object per call). */
@@ -713,8 +819,18 @@ function zeroMaskedRows(m: Matrix, valid: Uint8Array, rows: number): void {
 }
 
 /** carry += dOutputs⟨t⟩ on the valid rows (a padded step's output is the constant 0). */
-function addStepOutputGradient(carry: Matrix, dOutputs: Matrix, t: number, B: number, valid: Uint8Array | null): void {
+function addStepOutputGradient(
+  ws: SequenceWorkspace, carry: Matrix, dOutputs: Matrix, t: number, B: number, valid: Uint8Array | null,
+): void {
   const H = carry.cols;
+  if (valid === null) {
+    const step = ws.outputStep; // rows [t·B, t·B + B) of dOutputs, without a view object per step
+    step.data = dOutputs.data;
+    step.offset = dOutputs.offset + t * B * dOutputs.stride;
+    step.stride = dOutputs.stride;
+    addRowsKernel()(B, H, carry, step);
+    return;
+  }
   const cd = carry.data, gd = dOutputs.data;
   for (let b = 0; b < B; b++) {
     if (valid !== null && valid[t * B + b] === 0) continue;

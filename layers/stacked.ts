@@ -197,15 +197,19 @@ export class StackedWorkspace {
   lastMask: Matrix | undefined = undefined;
   /** The last forward read token ids (one-hot) instead of an input matrix. */
   lastReadIds = false;
+  /** The embedding the last forward's ids went through (folded into layer 0), or null. */
+  lastEmbedding: Matrix | null = null;
   /** Option and result objects reused by every call: no allocation per training step. */
-  readonly sequenceForwardOpts: { h0: readonly Matrix[] | undefined; mask: Matrix | undefined; recurrentMask: Matrix | null } = { h0: undefined, mask: undefined, recurrentMask: null };
+  readonly sequenceForwardOpts: {
+    h0: readonly Matrix[] | undefined; mask: Matrix | undefined; recurrentMask: Matrix | null; embedding: Matrix | null;
+  } = { h0: undefined, mask: undefined, recurrentMask: null, embedding: null };
   readonly bidirectionalForwardOpts: {
     h0: LayerState | undefined; mask: Matrix | undefined; recurrentMasks: { forward: Matrix | null; backward: Matrix | null } | undefined;
   } = { h0: undefined, mask: undefined, recurrentMasks: undefined };
   readonly sequenceBackwardOpts: { dFinal: readonly Matrix[] | undefined; inputGradient: boolean } = { dFinal: undefined, inputGradient: true };
   readonly bidirectionalBackwardOpts: { dFinal: LayerState | undefined; inputGradient: boolean } = { dFinal: undefined, inputGradient: true };
   readonly forwardResult: { outputs: Matrix | null; finalState: readonly LayerState[] };
-  readonly backwardResult: { dx: Matrix | null; dh0: readonly LayerState[] };
+  readonly backwardResult: { dx: Matrix | null; dh0: readonly LayerState[]; dEmbedding: Matrix | null };
 
   constructor(stack: StackedRnn, steps: number, batch: number) {
     this.stack = stack;
@@ -221,7 +225,7 @@ export class StackedWorkspace {
     this.finalState = stack.layers.map(() => ({ forward: [] }));
     this.dh0 = stack.layers.map(() => ({ forward: [] }));
     this.forwardResult = { outputs: null, finalState: this.finalState };
-    this.backwardResult = { dx: null, dh0: this.dh0 };
+    this.backwardResult = { dx: null, dh0: this.dh0, dEmbedding: null };
   }
 }
 
@@ -250,6 +254,12 @@ export interface StackedForwardOptions {
    * (training: fresh masks) or DROPOUT_FIXED (the masks of the previous call: gradient checks).
    */
   dropout?: DropoutMode;
+  /**
+   * With token ids: the embedding E [V, D] they index, folded into the first layer's input
+   * projection (layers/sequence.ts); backward then gives ∂L/∂E as `dEmbedding`. Not with a dropout
+   * of the stack's input (variational), which would have to drop E[ids] itself.
+   */
+  embedding?: Matrix | null;
 }
 
 export interface StackedForwardResult {
@@ -271,6 +281,8 @@ export interface StackedBackwardResult {
   dx: Matrix | null;
   /** ∂L/∂h0 per layer (views into the workspace). */
   dh0: readonly LayerState[];
+  /** ∂L/∂E [V, D] (written) after a forward of ids through `embedding` with inputGradient; else null. */
+  dEmbedding: Matrix | null;
 }
 
 function checkWorkspace(op: string, stack: StackedRnn, ws: StackedWorkspace): void {
@@ -313,6 +325,10 @@ export function stackedForward(
   if (opts.mask) maskLengthsOrShape(op, ws, opts.mask, T, B);
 
   const mode = opts.dropout ?? DROPOUT_OFF;
+  const embedding = x instanceof Matrix ? null : opts.embedding ?? null;
+  if (embedding !== null && ws.dropout !== null && ws.dropout.points[0] !== null) {
+    throw new Error(`${op}: an embedding folded into the first layer needs a stack that does not drop its input, got ${ws.dropout.config.mode} dropout (pass x = E[ids] instead)`);
+  }
   const drop = ws.dropout !== null && beginStackDropout(ws.dropout, mode) ? ws.dropout : null;
   let input: Matrix | Int32Array = x;
   for (let l = 0; l < L; l++) {
@@ -336,6 +352,7 @@ export function stackedForward(
       unitOpts.h0 = h0?.forward;
       unitOpts.mask = opts.mask;
       unitOpts.recurrentMask = masks?.forward ?? null;
+      unitOpts.embedding = l === 0 ? embedding : null;
       const r = sequenceForward(layer.unit, ws.units[l] as SequenceWorkspace, input, unitOpts);
       outputs = r.outputs;
       ws.finalState[l].forward = r.finalState;
@@ -352,6 +369,7 @@ export function stackedForward(
   ws.lastSteps = T;
   ws.lastMask = opts.mask;
   ws.lastReadIds = !(x instanceof Matrix);
+  ws.lastEmbedding = embedding;
   ws.forwardResult.outputs = input as Matrix;
   return ws.forwardResult as StackedForwardResult;
 }
@@ -408,7 +426,7 @@ export function stackedBackward(
     if (dOutputs.dtype !== stack.dtype) throw new Error(`${op}: expected dOutputs to be ${stack.dtype}, got ${dOutputs.dtype}`);
   }
   const wantInput = opts.inputGradient !== false;
-  if (wantInput && ws.lastReadIds) {
+  if (wantInput && ws.lastReadIds && ws.lastEmbedding === null) {
     throw new Error(`${op}: the last forward read token ids (one-hot input, data): expected inputGradient: false, got true`);
   }
 
@@ -435,6 +453,7 @@ export function stackedBackward(
       unitOpts.inputGradient = inputGradient;
       const r = sequenceBackward(layer.unit, ws.units[l] as SequenceWorkspace, dOut, unitOpts);
       dx = r.dx;
+      if (l === 0) ws.backwardResult.dEmbedding = r.dEmbedding ?? null;
       ws.dh0[l].forward = r.dh0;
     }
     if (layer.residual && inputGradient) {
@@ -451,7 +470,7 @@ export function stackedBackward(
     // Layer l read u[l] = y[l−1] ∗ m: ∂L/∂y[l−1] = ∂L/∂u[l] ∗ m (nothing was dropped at token ids).
     dOut = dx === null || (l === 0 && ws.lastReadIds) ? dx : dropBackwardAt(drop, l, dx);
   }
-  ws.backwardResult.dx = wantInput ? dOut : null;
+  ws.backwardResult.dx = wantInput && !ws.lastReadIds ? dOut : null;
   return ws.backwardResult;
 }
 

@@ -91,6 +91,27 @@ export type AddBiasKernel = (rows: number, cols: number, out: StridedBuffer, x: 
 /** out[0, c] (+)= Σ_r x[r, c], summed in row order r = 0, 1, …; without `accumulate` out is zeroed first. */
 export type SumRowsKernel = (rows: number, cols: number, out: StridedBuffer, x: StridedBuffer, accumulate: boolean) => void;
 
+/**
+ * out[r, :] = table[ids[r], :] (+ bias[0, :] when given), r = 0 … rows−1: an embedding lookup, or
+ * the one-hot input projection XP[r] = W_xᵀ[id_r] + b. Ids in [0, table rows) (the caller checks).
+ * Each entry is one f32 copy or one f32 add, so every backend gives the same bits.
+ */
+export type GatherRowsKernel = (
+  rows: number, cols: number, out: StridedBuffer, table: StridedBuffer, ids: ArrayLike<number>, bias: StridedBuffer | null,
+) => void;
+
+/**
+ * table[ids[r], :] += x[r, :] for r = 0 … rows−1 in that order (so the same bits everywhere),
+ * leaving out the rows whose id is `skip` (−1: none): the gradient of a gather (an embedding's, or
+ * one-hot W_xᵀ's). Ids in [0, table rows); table must not overlap x.
+ */
+export type ScatterAddRowsKernel = (
+  rows: number, cols: number, table: StridedBuffer, ids: ArrayLike<number>, x: StridedBuffer, skip: number,
+) => void;
+
+/** out += x entry by entry (one f32 add each: the same bits everywhere); out must not overlap x. */
+export type AddRowsKernel = (rows: number, cols: number, out: StridedBuffer, x: StridedBuffer) => void;
+
 /** out[r, :] = softmax(x[r, :]·invT) with the row max subtracted first (cols ≥ 1). out may alias x. */
 export type SoftmaxRowsKernel = (rows: number, cols: number, out: StridedBuffer, x: StridedBuffer, invTemperature: number) => void;
 
@@ -215,6 +236,9 @@ export interface Backend extends CellKernelSlots {
   readonly allocateFloat32?: (n: number) => Float32Array | null;
   readonly addBias?: AddBiasKernel;
   readonly sumRows?: SumRowsKernel;
+  readonly gatherRows?: GatherRowsKernel;
+  readonly scatterAddRows?: ScatterAddRowsKernel;
+  readonly addRows?: AddRowsKernel;
   readonly softmaxRows?: SoftmaxRowsKernel;
   readonly crossEntropyRows?: CrossEntropyRowsKernel;
   readonly sumSquares?: SumSquaresKernel;

@@ -6,8 +6,8 @@
  * training/core/optimizers.ts always used, so their results are bit for bit what they were.
  */
 import type {
-  AddBiasKernel, ClampKernel, CrossEntropyRowsKernel, ParameterUpdateKernel, ScaleKernel, SoftmaxRowsKernel,
-  SumRowsKernel, SumSquaresKernel,
+  AddBiasKernel, AddRowsKernel, ClampKernel, CrossEntropyRowsKernel, GatherRowsKernel, ParameterUpdateKernel,
+  ScaleKernel, ScatterAddRowsKernel, SoftmaxRowsKernel, SumRowsKernel, SumSquaresKernel,
 } from './types.js';
 
 /** max_j x_j over the `cols` entries data[s … s + cols) — a raw-buffer helper shared with the losses. */
@@ -35,6 +35,37 @@ export const addBiasJs: AddBiasKernel = (rows, cols, out, x, bias) => {
   for (let r = 0; r < rows; r++) {
     const o = out.offset + r * out.stride, s = x.offset + r * x.stride;
     for (let c = 0; c < cols; c++) od[o + c] = xd[s + c] + bd[b + c];
+  }
+};
+
+export const gatherRowsJs: GatherRowsKernel = (rows, cols, out, table, ids, bias) => {
+  const od = out.data, td = table.data;
+  for (let r = 0; r < rows; r++) {
+    const o = out.offset + r * out.stride, s = table.offset + ids[r] * table.stride;
+    if (bias === null) {
+      for (let c = 0; c < cols; c++) od[o + c] = td[s + c];
+    } else {
+      const bd = bias.data, b = bias.offset;
+      for (let c = 0; c < cols; c++) od[o + c] = td[s + c] + bd[b + c];
+    }
+  }
+};
+
+export const scatterAddRowsJs: ScatterAddRowsKernel = (rows, cols, table, ids, x, skip) => {
+  const td = table.data, xd = x.data;
+  for (let r = 0; r < rows; r++) {
+    const id = ids[r];
+    if (id === skip) continue;
+    const t = table.offset + id * table.stride, s = x.offset + r * x.stride;
+    for (let c = 0; c < cols; c++) td[t + c] += xd[s + c];
+  }
+};
+
+export const addRowsJs: AddRowsKernel = (rows, cols, out, x) => {
+  const od = out.data, xd = x.data;
+  for (let r = 0; r < rows; r++) {
+    const o = out.offset + r * out.stride, s = x.offset + r * x.stride;
+    for (let c = 0; c < cols; c++) od[o + c] += xd[s + c];
   }
 };
 

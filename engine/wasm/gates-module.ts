@@ -8,6 +8,7 @@
  *       ba: the one bias row)
  *   gru_bwd(rows, h, g, ldg, hpn, ldhpn, hprev, ldhprev, dh, lddh, dxp, lddxp, dhp, lddhp, dhprev, lddhprev)
  *   rnn_tanh(rows, h, a, lda, xp, ldxp)
+ *   rnn_tanh_bwd(rows, h, a, lda, da, ldda, dz, lddz)   dz = da ∗ (1 − a²) (f32 arithmetic)
  *   gru_full_gates_fwd(rows, h, g, ldg, xp, ldxp, cp, ldcp, rs, ldrs)   (the notes' full GRU, both halves
  *   gru_full_cand_fwd(rows, h, g, ldg, xp, ldxp, cp, ldcp, c, ldc)        of its step; see types.ts)
  *   exp_f32x4(src, dst, n)          dst[i] = exp(src[i]), n a multiple of 4 (for the tests)
@@ -385,6 +386,23 @@ function buildRnnTanh(): FunctionBuilder {
   return f;
 }
 
+/** rnn_tanh_bwd(rows, h, a, lda, da, ldda, dz, lddz): dz = da ∗ (1 − a²). */
+function buildRnnTanhBackward(): FunctionBuilder {
+  const i32 = ValType.i32;
+  const f = new FunctionBuilder(Array(8).fill(i32));
+  const [rows, h, a, lda, da, ldda, dz, lddz] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const math = new VectorMath(f);
+  const y = f.local(ValType.v128);
+  math.init();
+  rowsTimesUnits(f, rows, h, [[a, lda], [da, ldda], [dz, lddz]], (jb) => {
+    addressAt(f, dz, jb, null);
+    loadAt(f, da, jb, null);
+    f.localGet(math.one); loadAt(f, a, jb, null); f.localTee(y).localGet(y).f32x4Mul().f32x4Sub();
+    f.f32x4Mul().v128Store();
+  });
+  return f;
+}
+
 /** exp_f32x4(src, dst, n): dst[i] = e^src[i] for i < n (n a multiple of 4), for testing the exp. */
 function buildExp(): FunctionBuilder {
   const i32 = ValType.i32;
@@ -414,6 +432,7 @@ export function buildGatesModule(heap: HeapImport): Uint8Array {
   m.addFunction(buildGruForward(), 'gru_fwd');
   m.addFunction(buildGruBackward(), 'gru_bwd');
   m.addFunction(buildRnnTanh(), 'rnn_tanh');
+  m.addFunction(buildRnnTanhBackward(), 'rnn_tanh_bwd');
   m.addFunction(buildGruFullGatesForward(), 'gru_full_gates_fwd');
   m.addFunction(buildGruFullCandidateForward(), 'gru_full_cand_fwd');
   m.addFunction(buildExp(), 'exp_f32x4');

@@ -5,6 +5,11 @@
  *
  *   bias_add(rows, cols, out, ldo, x, ldx, b)          out = x + b (b one row)        — f32 adds: the js bits
  *   sum_rows(rows, cols, out, x, ldx, accumulate)      out (+)= Σ_r x[r, :] in row order — the js bits
+ *   gather_rows(rows, cols, out, ldo, table, ldt, ids, b, withBias)
+ *                                                      out[r] = table[ids[r]] (+ b); ids i32 — the js bits
+ *   scatter_add_rows(rows, cols, table, ldt, ids, x, ldx, skip)
+ *                                                      table[ids[r]] += x[r] in row order, ids[r] ≠ skip — the js bits
+ *   add_rows(rows, cols, out, ldo, x, ldx)             out += x                         — the js bits
  *   softmax_rows(rows, cols, out, ldo, x, ldx, invT)   out = softmax(x·invT) per row (SIMD exp)
  *   ce_rows(rows, cols, x, ldx, d, ldd, targets, weights, stats, flags)
  *       per row r with w = weights[r] (f32; flags & 4, else 1) ≠ 0: m = max x, s = Σ e^(x − m) and
@@ -88,6 +93,77 @@ function buildBiasAdd(): FunctionBuilder {
   eachRow(f, rows, cols, [[out, ldo], [x, ldx]],
     (jb) => { at(f, out, jb); at(f, x, jb).v128Load(); at(f, b, jb).v128Load(); f.f32x4Add().v128Store(); },
     (jb) => { at(f, out, jb); at(f, x, jb).f32Load(); at(f, b, jb).f32Load(); f.f32Add().f32Store(); });
+  return f;
+}
+
+/**
+ * For each of `rows` rows: `row()` with `src` set to table + ids[r]·ldt (the row's table row), then
+ * out += ldo and ids += 4. Shared by the gather and the scatter-add.
+ */
+function eachIdRow(
+  f: FunctionBuilder, rows: number, ids: number, table: number, ldt: number, out: number, ldo: number,
+  src: number, row: () => void,
+): void {
+  const left = f.local(i32);
+  f.localGet(rows).localSet(left);
+  f.block();
+  f.loop();
+  f.localGet(left).i32Eqz().brIf(1);
+  f.localGet(table).localGet(ids).i32Load().localGet(ldt).i32Mul().i32Add().localSet(src);
+  row();
+  f.localGet(out).localGet(ldo).i32Add().localSet(out);
+  f.i32Increment(ids, 4);
+  f.i32Increment(left, -1).br(0);
+  f.end();
+  f.end();
+}
+
+/** gather_rows(rows, cols, out, ldo, table, ldt, ids, b, withBias): out[r] = table[ids[r]] (+ b). */
+function buildGatherRows(): FunctionBuilder {
+  const f = new FunctionBuilder(Array(9).fill(i32));
+  const [rows, cols, out, ldo, table, ldt, ids, b, withBias] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const src = f.local(i32), jb = f.local(i32), cb = f.local(i32), cb4 = f.local(i32);
+  f.localGet(cols).i32Const(2).i32Shl().localSet(cb);
+  f.localGet(cols).i32Const(-4).i32And().i32Const(2).i32Shl().localSet(cb4);
+  eachIdRow(f, rows, ids, table, ldt, out, ldo, src, () => {
+    f.localGet(withBias).if();
+    columns(f, jb, cb4, cb,
+      (j) => { at(f, out, j); at(f, src, j).v128Load(); at(f, b, j).v128Load(); f.f32x4Add().v128Store(); },
+      (j) => { at(f, out, j); at(f, src, j).f32Load(); at(f, b, j).f32Load(); f.f32Add().f32Store(); });
+    f.else();
+    columns(f, jb, cb4, cb,
+      (j) => { at(f, out, j); at(f, src, j).v128Load().v128Store(); },
+      (j) => { at(f, out, j); at(f, src, j).f32Load().f32Store(); });
+    f.end();
+  });
+  return f;
+}
+
+/** scatter_add_rows(rows, cols, table, ldt, ids, x, ldx, skip): table[ids[r]] += x[r] unless ids[r] = skip. */
+function buildScatterAddRows(): FunctionBuilder {
+  const f = new FunctionBuilder(Array(8).fill(i32));
+  const [rows, cols, table, ldt, ids, x, ldx, skip] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const dst = f.local(i32), jb = f.local(i32), cb = f.local(i32), cb4 = f.local(i32);
+  f.localGet(cols).i32Const(2).i32Shl().localSet(cb);
+  f.localGet(cols).i32Const(-4).i32And().i32Const(2).i32Shl().localSet(cb4);
+  // the "out" of eachIdRow is x (advanced by ldx per row); dst is the id's table row
+  eachIdRow(f, rows, ids, table, ldt, x, ldx, dst, () => {
+    f.localGet(ids).i32Load().localGet(skip).i32Ne().if();
+    columns(f, jb, cb4, cb,
+      (j) => { at(f, dst, j); at(f, dst, j).v128Load(); at(f, x, j).v128Load(); f.f32x4Add().v128Store(); },
+      (j) => { at(f, dst, j); at(f, dst, j).f32Load(); at(f, x, j).f32Load(); f.f32Add().f32Store(); });
+    f.end();
+  });
+  return f;
+}
+
+/** add_rows(rows, cols, out, ldo, x, ldx): out += x. */
+function buildAddRows(): FunctionBuilder {
+  const f = new FunctionBuilder(Array(6).fill(i32));
+  const [rows, cols, out, ldo, x, ldx] = [0, 1, 2, 3, 4, 5];
+  eachRow(f, rows, cols, [[out, ldo], [x, ldx]],
+    (jb) => { at(f, out, jb); at(f, out, jb).v128Load(); at(f, x, jb).v128Load(); f.f32x4Add().v128Store(); },
+    (jb) => { at(f, out, jb); at(f, out, jb).f32Load(); at(f, x, jb).f32Load(); f.f32Add().f32Store(); });
   return f;
 }
 
@@ -448,6 +524,9 @@ export function buildVectorModule(heap: HeapImport): Uint8Array {
   importHeapMemory(m, heap);
   m.addFunction(buildBiasAdd(), 'bias_add');
   m.addFunction(buildSumRows(), 'sum_rows');
+  m.addFunction(buildGatherRows(), 'gather_rows');
+  m.addFunction(buildScatterAddRows(), 'scatter_add_rows');
+  m.addFunction(buildAddRows(), 'add_rows');
   m.addFunction(buildSoftmaxRows(), 'softmax_rows');
   m.addFunction(buildCrossEntropyRows(), 'ce_rows');
   m.addFunction(buildSumSquares(), 'sum_squares');

@@ -16,11 +16,11 @@
  * calls allocate nothing.
  */
 import type {
-  GruFullCandidateForwardKernel, GruFullGatesForwardKernel, GruGatesBackwardKernel, GruGatesForwardKernel, LstmGatesBackwardKernel, LstmGatesForwardKernel, RnnTanhForwardKernel,
+  GruFullCandidateForwardKernel, GruFullGatesForwardKernel, GruGatesBackwardKernel, GruGatesForwardKernel, LstmGatesBackwardKernel, LstmGatesForwardKernel, RnnTanhBackwardKernel, RnnTanhForwardKernel,
   StridedBuffer,
 } from '../kernels/types.js';
 import {
-  gruFullCandidateForwardJs, gruFullGatesForwardJs, gruGatesBackwardJs, gruGatesForwardJs, lstmGatesBackwardJs, lstmGatesForwardJs, rnnTanhForwardJs,
+  gruFullCandidateForwardJs, gruFullGatesForwardJs, gruGatesBackwardJs, gruGatesForwardJs, lstmGatesBackwardJs, lstmGatesForwardJs, rnnTanhBackwardJs, rnnTanhForwardJs,
 } from '../kernels/gates-js.js';
 import { buildGatesModule } from './gates-module.js';
 import { ALIGN_FLOATS, type WasmHeap } from './heap.js';
@@ -45,6 +45,7 @@ type GruBackwardExport = (
   dh: number, lddh: number, dxp: number, lddxp: number, dhp: number, lddhp: number, dhprev: number, lddhprev: number,
 ) => void;
 type RnnTanhExport = (rows: number, h: number, a: number, lda: number, xp: number, ldxp: number) => void;
+type RnnTanhBackwardExport = (rows: number, h: number, a: number, lda: number, da: number, ldda: number, dz: number, lddz: number) => void;
 type GruFullExport = (
   rows: number, h: number, g: number, ldg: number, xp: number, ldxp: number, cp: number, ldcp: number, out: number, ldout: number,
 ) => void;
@@ -138,6 +139,7 @@ export class WasmGates {
   private readonly gruFwd: GruForwardExport;
   private readonly gruBwd: GruBackwardExport;
   private readonly rnnTanh: RnnTanhExport;
+  private readonly rnnTanhBwd: RnnTanhBackwardExport;
   private readonly gruFullGatesFwd: GruFullExport;
   private readonly gruFullCandFwd: GruFullExport;
   private readonly expExport: (src: number, dst: number, n: number) => void;
@@ -150,6 +152,7 @@ export class WasmGates {
     this.gruFwd = instance.exports.gru_fwd as GruForwardExport;
     this.gruBwd = instance.exports.gru_bwd as GruBackwardExport;
     this.rnnTanh = instance.exports.rnn_tanh as RnnTanhExport;
+    this.rnnTanhBwd = instance.exports.rnn_tanh_bwd as RnnTanhBackwardExport;
     this.gruFullGatesFwd = instance.exports.gru_full_gates_fwd as GruFullExport;
     this.gruFullCandFwd = instance.exports.gru_full_cand_fwd as GruFullExport;
     this.expExport = instance.exports.exp_f32x4 as (src: number, dst: number, n: number) => void;
@@ -241,6 +244,22 @@ export class WasmGates {
     const o = this.placer;
     o.begin(spanOf(rows, H, a) + spanOf(rows, H, xp));
     this.rnnTanh(rows, H, o.place(a, rows, H, true, true), 4 * a.stride, o.place(xp, rows, H, true, false), 4 * xp.stride);
+    o.finish();
+  };
+
+  /** dz = da ∗ (1 − a²) in f32 (the js kernel rounds once from float64: float32 accuracy, not its bits). */
+  readonly rnnTanhBackward: RnnTanhBackwardKernel = (rows, H, a, da, dz) => {
+    if (rows === 0 || H === 0) return;
+    if (H % 4 !== 0 || !allFloat32(a, da, dz)) {
+      rnnTanhBackwardJs(rows, H, a, da, dz);
+      return;
+    }
+    const o = this.placer;
+    o.begin(spanOf(rows, H, a) + spanOf(rows, H, da) + spanOf(rows, H, dz));
+    this.rnnTanhBwd(
+      rows, H, o.place(a, rows, H, true, false), 4 * a.stride, o.place(da, rows, H, true, false), 4 * da.stride,
+      o.place(dz, rows, H, false, true), 4 * dz.stride,
+    );
     o.finish();
   };
 

@@ -1,5 +1,6 @@
 /**
  * The host side of the vector kernels (`vector-module.ts`): the backend seam's addBias, sumRows,
+ * gatherRows, scatterAddRows, addRows,
  * softmaxRows, crossEntropyRows, sumSquares, scale, clamp and parameterUpdate for float32 operands
  * that lie in the backend heap (matrices allocated on the wasm backend). These kernels move a few
  * bytes per flop: copying an operand in and out would cost as much as the work, so an operand
@@ -12,11 +13,11 @@
  * float64, one Math.log per row.
  */
 import type {
-  AddBiasKernel, ClampKernel, CrossEntropyRowsKernel, ParameterUpdateKernel, ScaleKernel, SoftmaxRowsKernel,
+  AddBiasKernel, AddRowsKernel, GatherRowsKernel, ScatterAddRowsKernel, ClampKernel, CrossEntropyRowsKernel, ParameterUpdateKernel, ScaleKernel, SoftmaxRowsKernel,
   StridedBuffer, SumRowsKernel, SumSquaresKernel, UpdateRule,
 } from '../kernels/types.js';
 import {
-  addBiasJs, clampJs, crossEntropyRowsJs, parameterUpdateJs, scaleJs, softmaxRowsJs, sumRowsJs, sumSquaresJs,
+  addBiasJs, addRowsJs, clampJs, gatherRowsJs, scatterAddRowsJs, crossEntropyRowsJs, parameterUpdateJs, scaleJs, softmaxRowsJs, sumRowsJs, sumSquaresJs,
 } from '../kernels/vector-js.js';
 import type { FloatArray } from '../matrix.js';
 import type { WasmHeap } from './heap.js';
@@ -33,6 +34,9 @@ export class WasmVectorKernels {
   jsCalls = 0;
 
   private readonly biasAdd: (rows: number, cols: number, out: number, ldo: number, x: number, ldx: number, b: number) => void;
+  private readonly gather: (rows: number, cols: number, out: number, ldo: number, table: number, ldt: number, ids: number, b: number, withBias: number) => void;
+  private readonly scatterAdd: (rows: number, cols: number, table: number, ldt: number, ids: number, x: number, ldx: number, skip: number) => void;
+  private readonly add: (rows: number, cols: number, out: number, ldo: number, x: number, ldx: number) => void;
   private readonly sumRowsExport: (rows: number, cols: number, out: number, x: number, ldx: number, accumulate: number) => void;
   private readonly softmax: (rows: number, cols: number, out: number, ldo: number, x: number, ldx: number, invT: number) => void;
   private readonly ce: RowsExport;
@@ -52,6 +56,9 @@ export class WasmVectorKernels {
     const e = instantiate(buildVectorModule(heap.importSpec), 'wasm vector kernels', heap.memory).exports;
     this.biasAdd = e.bias_add as WasmVectorKernels['biasAdd'];
     this.sumRowsExport = e.sum_rows as WasmVectorKernels['sumRowsExport'];
+    this.gather = e.gather_rows as WasmVectorKernels['gather'];
+    this.scatterAdd = e.scatter_add_rows as WasmVectorKernels['scatterAdd'];
+    this.add = e.add_rows as WasmVectorKernels['add'];
     this.softmax = e.softmax_rows as WasmVectorKernels['softmax'];
     this.ce = e.ce_rows as RowsExport;
     this.sumSq = e.sum_squares as WasmVectorKernels['sumSq'];
@@ -95,6 +102,59 @@ export class WasmVectorKernels {
     this.sumRowsExport(rows, cols, 4 * o, 4 * s, 4 * x.stride, accumulate ? 1 : 0);
   };
 
+  readonly gatherRows: GatherRowsKernel = (rows, cols, out, table, ids, bias) => {
+    const o = this.at(out), t = this.at(table), b = bias === null ? 0 : this.at(bias);
+    if (o < 0 || t < 0 || b < 0) {
+      this.jsCalls++;
+      gatherRowsJs(rows, cols, out, table, ids, bias);
+      return;
+    }
+    this.wasmCalls++;
+    const idsAt = this.copyIds(ids, rows);
+    this.gather(rows, cols, 4 * o, 4 * out.stride, 4 * t, 4 * table.stride, 4 * idsAt, 4 * b, bias === null ? 0 : 1);
+  };
+
+  readonly scatterAddRows: ScatterAddRowsKernel = (rows, cols, table, ids, x, skip) => {
+    const t = this.at(table), s = this.at(x);
+    if (t < 0 || s < 0) {
+      this.jsCalls++;
+      scatterAddRowsJs(rows, cols, table, ids, x, skip);
+      return;
+    }
+    this.wasmCalls++;
+    const idsAt = this.copyIds(ids, rows);
+    this.scatterAdd(rows, cols, 4 * t, 4 * table.stride, 4 * idsAt, 4 * s, 4 * x.stride, skip);
+  };
+
+  readonly addRows: AddRowsKernel = (rows, cols, out, x) => {
+    const o = this.at(out), s = this.at(x);
+    if (o < 0 || s < 0) {
+      this.jsCalls++;
+      addRowsJs(rows, cols, out, x);
+      return;
+    }
+    this.wasmCalls++;
+    this.add(rows, cols, 4 * o, 4 * out.stride, 4 * s, 4 * x.stride);
+  };
+
+  /** ids[0 … rows) as i32 into the scratch block; returns its heap index. */
+  private copyIds(ids: ArrayLike<number>, rows: number): number {
+    const base = this.scratch.ensure(rows);
+    const ints = this.heapInts();
+    for (let r = 0; r < rows; r++) ints[base + r] = ids[r];
+    return base;
+  }
+
+  /** An Int32Array over the whole heap (re-made when the memory grew). */
+  private heapInts(): Int32Array {
+    const f32 = this.heap.f32;
+    if (this.intsOf !== f32) {
+      this.ints = new Int32Array(f32.buffer, f32.byteOffset, f32.length);
+      this.intsOf = f32;
+    }
+    return this.ints;
+  }
+
   readonly softmaxRows: SoftmaxRowsKernel = (rows, cols, out, x, invTemperature) => {
     const o = this.at(out), s = this.at(x);
     if (o < 0 || s < 0 || cols === 0) {
@@ -116,11 +176,7 @@ export class WasmVectorKernels {
     // scratch: targets (i32), weights (f32, ×scale), stats (s, x_y − m) per row
     const base = this.scratch.ensure(4 * rows);
     const f32 = this.heap.f32;
-    if (this.intsOf !== f32) {
-      this.ints = new Int32Array(f32.buffer, f32.byteOffset, f32.length);
-      this.intsOf = f32;
-    }
-    const i32 = this.ints;
+    const i32 = this.heapInts();
     const weighted = weights !== null || scale !== 1;
     for (let r = 0; r < rows; r++) {
       const w = (weights ? weights[r] : 1) * scale;

@@ -15,7 +15,7 @@
  * step (allocated once per (T, B)): the gates [r z n] [B, 3H] and W_hn h + b_hn [B, H].
  */
 import { gruGatesBackwardKernel, gruGatesForwardKernel } from '../../engine/backend.js';
-import { gemm } from '../../engine/gemm.js';
+import { gemm, gemmTransAccumulate } from '../../engine/gemm.js';
 import { Matrix, stepView, type DType } from '../../engine/matrix.js';
 import { sumRows } from '../../engine/ops.js';
 import {
@@ -110,7 +110,7 @@ export class ResetAfterGruCell implements RecurrentCell<ResetAfterGruWorkspace> 
   /** Over all T·B rows:  dW_a += dHPᵀ·H_prev;  db_a += Σ_rows dHP  (dHP: the steps' dhp). */
   accumulateRecurrentGrads(ws: ResetAfterGruWorkspace, steps: number, _dxp: Matrix, prevStates: readonly Matrix[]): void {
     const dhp = stepPrefix(ws.dhpPrefix, ws.dhpAll, steps, ws.batch);
-    gemm(this.grads.W_a, dhp, prevStates[0], true, false, 1, 1);
+    gemmTransAccumulate(this.grads.W_a, dhp, prevStates[0]);
     sumRows(this.grads.b_a, dhp, true);
   }
 }

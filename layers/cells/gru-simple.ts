@@ -14,7 +14,7 @@
  * (T, B)): the activated gates [Γu c̃] [B, 2H].
  */
 import { gruSimpleGatesBackwardKernel, gruSimpleGatesForwardKernel } from '../../engine/backend.js';
-import { gemm } from '../../engine/gemm.js';
+import { gemm, gemmTransAccumulate } from '../../engine/gemm.js';
 import { Matrix, stepView, type DType } from '../../engine/matrix.js';
 import {
   allocateParams, checkCellOptions, checkStepShapes, initCellParams,
@@ -85,7 +85,7 @@ export class SimpleGruCell implements RecurrentCell<SimpleGruWorkspace> {
 
   /** dW_a += dXPᵀ·A_prev over all T·B rows (the recurrent pre-activation's gradient is dxp). */
   accumulateRecurrentGrads(_ws: SimpleGruWorkspace, _steps: number, dxp: Matrix, prevStates: readonly Matrix[]): void {
-    gemm(this.grads.W_a, dxp, prevStates[0], true, false, 1, 1);
+    gemmTransAccumulate(this.grads.W_a, dxp, prevStates[0]);
   }
 }
 

@@ -21,7 +21,7 @@
 import {
   gruFullCandidateBackwardKernel, gruFullCandidateForwardKernel, gruFullGatesBackwardKernel, gruFullGatesForwardKernel,
 } from '../../engine/backend.js';
-import { gemm } from '../../engine/gemm.js';
+import { gemm, gemmTransAccumulate } from '../../engine/gemm.js';
 import { Matrix, stepView, type DType } from '../../engine/matrix.js';
 import {
   allocateParams, checkCellOptions, checkStepShapes, initCellParams, stepPrefix,
@@ -148,8 +148,8 @@ export class GruCell implements RecurrentCell<GruWorkspace> {
     const H = this.hiddenSize;
     const dxpRU = ws.dxpRU[steps] ?? (ws.dxpRU[steps] = dxp.colView(0, 2 * H));
     const dxpC = ws.dxpC[steps] ?? (ws.dxpC[steps] = dxp.colView(2 * H, H));
-    gemm(this.dwGates, dxpRU, prevStates[0], true, false, 1, 1);
-    gemm(this.dwCand, dxpC, stepPrefix(ws.resetPrefix, ws.resetAll, steps, ws.batch), true, false, 1, 1);
+    gemmTransAccumulate(this.dwGates, dxpRU, prevStates[0]);
+    gemmTransAccumulate(this.dwCand, dxpC, stepPrefix(ws.resetPrefix, ws.resetAll, steps, ws.batch));
   }
 }
 

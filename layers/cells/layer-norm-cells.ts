@@ -34,7 +34,7 @@
  * Caches per step (allocated once per (T, B)): the activated gates, the three LNs' x̂ and 1/σ
  * (layers/norm.ts workspaces), dhp; the LSTM's tanh(ℓ), the GRU's v_n. Plain JS loops (no backend kernels).
  */
-import { gemm } from '../../engine/gemm.js';
+import { gemm, gemmTransAccumulate } from '../../engine/gemm.js';
 import { Matrix, copyInto, stepView, zero, type DType } from '../../engine/matrix.js';
 import { sumRows } from '../../engine/ops.js';
 import {
@@ -184,7 +184,7 @@ abstract class LayerNormCellBase implements RecurrentCell<LayerNormCellWorkspace
 
   /** dW_a += dHPᵀ·A_prev over all T·B rows. */
   accumulateRecurrentGrads(ws: LayerNormCellWorkspace, steps: number, _dxp: Matrix, prevStates: readonly Matrix[]): void {
-    gemm(this.grads.W_a, stepPrefix(ws.dhpPrefix, ws.dhpAll, steps, ws.batch), prevStates[0], true, false, 1, 1);
+    gemmTransAccumulate(this.grads.W_a, stepPrefix(ws.dhpPrefix, ws.dhpAll, steps, ws.batch), prevStates[0]);
   }
 }
 

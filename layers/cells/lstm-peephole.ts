@@ -17,7 +17,7 @@
  * `lstmPeepholeGatesBackward` kernels (engine/kernels/gates-js.ts). Caches as the LSTM's.
  */
 import { lstmPeepholeGatesBackwardKernel, lstmPeepholeGatesForwardKernel } from '../../engine/backend.js';
-import { gemm } from '../../engine/gemm.js';
+import { gemm, gemmTransAccumulate } from '../../engine/gemm.js';
 import type { DType, Matrix } from '../../engine/matrix.js';
 import { checkStepShapes, type CellConfig, type RecurrentCell } from './cell.js';
 import { createLstmParams, createLstmWorkspace, type LstmCellOptions, type LstmWorkspace } from './lstm.js';
@@ -85,7 +85,7 @@ export class PeepholeLstmCell implements RecurrentCell<LstmWorkspace> {
 
   /** dW_a += dXPᵀ·A_prev over all T·B rows (the recurrent pre-activation's gradient is dxp). */
   accumulateRecurrentGrads(_ws: LstmWorkspace, _steps: number, dxp: Matrix, prevStates: readonly Matrix[]): void {
-    gemm(this.grads.W_a, dxp, prevStates[0], true, false, 1, 1);
+    gemmTransAccumulate(this.grads.W_a, dxp, prevStates[0]);
   }
 }
 

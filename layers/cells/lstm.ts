@@ -23,7 +23,7 @@
  * Cache per step (allocated once per (T, B)): the activated gates [B, 4H] and tanh(c⟨t⟩) [B, H].
  */
 import { lstmGatesBackwardKernel, lstmGatesForwardKernel } from '../../engine/backend.js';
-import { gemm } from '../../engine/gemm.js';
+import { gemm, gemmTransAccumulate } from '../../engine/gemm.js';
 import { Matrix, stepView, type DType } from '../../engine/matrix.js';
 import {
   allocateParams, checkCellOptions, checkStepShapes, initCellParams,
@@ -134,7 +134,7 @@ export class LstmCell implements RecurrentCell<LstmWorkspace> {
 
   /** dW_a += dXPᵀ·A_prev over all T·B rows (the recurrent pre-activation's gradient is dxp). */
   accumulateRecurrentGrads(_ws: LstmWorkspace, _steps: number, dxp: Matrix, prevStates: readonly Matrix[]): void {
-    gemm(this.grads.W_a, dxp, prevStates[0], true, false, 1, 1);
+    gemmTransAccumulate(this.grads.W_a, dxp, prevStates[0]);
   }
 }
 

@@ -20,7 +20,7 @@ import {
   rnnReluBackwardKernel, rnnReluForwardKernel, rnnTanhBackwardKernel, rnnTanhForwardKernel,
   type RnnTanhBackwardKernel, type RnnTanhForwardKernel,
 } from '../../engine/backend.js';
-import { gemm } from '../../engine/gemm.js';
+import { gemm, gemmTransAccumulate } from '../../engine/gemm.js';
 import { initIdentity, initNormal } from '../../engine/init.js';
 import { zero, type DType, type Matrix } from '../../engine/matrix.js';
 import {
@@ -112,7 +112,7 @@ export class RnnCell implements RecurrentCell {
 
   /** dW_a += dXPᵀ·A_prev over all T·B rows (the recurrent pre-activation's gradient is dxp). */
   accumulateRecurrentGrads(_ws: CellWorkspace, _steps: number, dxp: Matrix, prevStates: readonly Matrix[]): void {
-    gemm(this.grads.W_a, dxp, prevStates[0], true, false, 1, 1);
+    gemmTransAccumulate(this.grads.W_a, dxp, prevStates[0]);
   }
 }
 

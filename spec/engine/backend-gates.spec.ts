@@ -11,7 +11,7 @@ import {
 } from '../../engine/backend.js';
 import { gemm } from '../../engine/gemm.js';
 import {
-  gruFullCandidateForwardJs, gruFullGatesForwardJs, gruGatesBackwardJs, gruGatesForwardJs, lstmGatesBackwardJs, lstmGatesForwardJs, rnnTanhForwardJs,
+  gruFullCandidateForwardJs, gruFullGatesForwardJs, gruGatesBackwardJs, gruGatesForwardJs, lstmGatesBackwardJs, lstmGatesForwardJs, rnnTanhBackwardJs, rnnTanhForwardJs,
 } from '../../engine/kernels/gates-js.js';
 import { Matrix, type DType } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
@@ -220,6 +220,20 @@ describe('wasm gate kernels against the js ones (1e−5)', () => {
       wasm.rnnTanhForward!(rows, H, a2, xp);
       expect(maxAbsDiff(a2, a1)).toBeLessThan(1e-6);
       expect(gapsUnchanged(a2, before)).toBe(true);
+    });
+
+    it(`RNN tanh backward, ${rows} × ${H}, strided views`, () => {
+      const rng = new Rng(3 * rows + H);
+      const a = stridedView(rng, rows, H), da = stridedView(rng, rows, H);
+      const dz1 = stridedView(rng, rows, H), dz2 = dz1.clone();
+      const before = dz2.data.slice();
+      rnnTanhBackwardJs(rows, H, a, da, dz1);
+      wasm.rnnTanhBackward!(rows, H, a, da, dz2);
+      expect(relDiff(dz2, dz1)).toBeLessThan(1e-6);
+      expect(gapsUnchanged(dz2, before)).toBe(true);
+      // independently: da ∗ (1 − a²) at one entry
+      const y = a.get(rows - 1, H - 1);
+      expect(dz2.get(rows - 1, H - 1)).toBeCloseTo(da.get(rows - 1, H - 1) * (1 - y * y), 5);
     });
   }
 

@@ -14,9 +14,10 @@ import type { GradCheckCase } from '../check/gradcheck.js';
 import { Vocabulary } from '../text/vocab.js';
 import { randomMatrix } from '../check/cases/engine-cases.js';
 
-const T = 5, B = 2, H = 4;
+const T = 5, H = 4;
 
-function lmCase(op: string, cell: CellKind, layers: number, embeddingDim: number): GradCheckCase {
+/** B = 3: T·B = 15 rows ≥ 2V, so an embedding is folded into the first layer's input projection (model.ts). */
+function lmCase(op: string, cell: CellKind, layers: number, embeddingDim: number, B = 2): GradCheckCase {
   return {
     group: 'training',
     op,
@@ -53,4 +54,5 @@ export const lmCases: GradCheckCase[] = [
   lmCase('LM: embedding → LSTM → dense → CE', 'lstm', 1, 3),
   lmCase('LM: one-hot → 2-layer GRU → dense → CE', 'gru', 2, 0),
   lmCase('LM: embedding → RNN → dense → CE', 'rnn', 1, 3),
+  lmCase('LM: embedding folded into the input projection → LSTM → dense → CE', 'lstm', 1, 3, 3),
 ];

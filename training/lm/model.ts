@@ -2,7 +2,9 @@
  * The recurrent language model of the notes (Sequence Models week 1, "Language model and sequence
  * generation"): read y⟨1⟩ … y⟨t−1⟩, predict y⟨t⟩.
  *
- *   x⟨t⟩ = E[y⟨t−1⟩]  (a learnt embedding, [T·B, d])  or  one-hot(y⟨t−1⟩)  ([T·B, V], the notes' form;
+ *   x⟨t⟩ = E[y⟨t−1⟩]  (a learnt embedding, [T·B, d]; with V ≤ T·B/2 never built either: E is folded
+ *                      into the first cell's input projection, E·W_xᵀ gathered per id — foldsEmbedding)
+ *          or  one-hot(y⟨t−1⟩)  ([T·B, V], the notes' form;
  *                      never built: the first cell reads the ids, W_x·one-hot(y) = column y of W_x,
  *                      a row gather in layers/sequence.ts, and its gradient a scatter-add)
  *   a⟨t⟩ = cell(x⟨t⟩, a⟨t−1⟩)                         (L stacked cells, each [T·B, H] out)
@@ -36,7 +38,7 @@ import { CELL_KINDS, createCell, type CreateCellOptions } from '../../layers/cel
 import type { RnnActivation } from '../../layers/cells/rnn.js';
 import { createDense, denseBackward, denseForward, denseZeroGrad, type DenseLayer } from '../../layers/dense.js';
 import {
-  createEmbedding, embeddingBackward, embeddingForward, embeddingZeroGrad, type Embedding,
+  createEmbedding, embeddingBackward, embeddingBackwardFromRows, embeddingForward, embeddingZeroGrad, type Embedding,
 } from '../../layers/embedding.js';
 import { copyStateInto, zeroState } from '../../layers/sequence.js';
 import {
@@ -337,7 +339,7 @@ export function createLmWorkspace(model: LanguageModel, steps: number, batch: nu
     dTop: Matrix.zeros(steps * batch, hidden, dtype),
     lastTop: null,
     lastSteps: 0,
-    forwardOpts: { h0: h0, dropout: DROPOUT_OFF },
+    forwardOpts: { h0: h0, dropout: DROPOUT_OFF, embedding: null },
     backwardOpts: { inputGradient: model.embedding !== null },
   };
 }
@@ -374,12 +376,14 @@ export function lmForward(model: LanguageModel, ws: LmWorkspace, steps: number =
   const n = steps * ws.batch;
   const ids = n === ws.inputIds.length ? ws.inputIds : ws.inputIds.subarray(0, n);
   let x: Matrix | Int32Array = ids;
-  if (model.embedding) {
+  const fold = foldsEmbedding(model, n);
+  if (model.embedding && !fold) {
     x = rowsOf(ws.x as Matrix, n);
     embeddingForward(x, model.embedding, ids);
   } else {
     checkTokenIds(ids, model.vocab.size);
   }
+  ws.forwardOpts.embedding = fold ? (model.embedding as Embedding).weight : null;
   ws.forwardOpts.dropout = dropout;
   const { outputs, finalState } = stackedForward(model.stack, ws.stack, x, ws.forwardOpts);
   // h0 was copied into the runners' histories: safe to overwrite it with the final state now.
@@ -403,11 +407,21 @@ export function lmBackward(model: LanguageModel, ws: LmWorkspace, dLogits: Matri
   const dTop = rowsOf(ws.dTop, n);
   denseBackward(model.output, top, dLogits, dTop);
   // One-hot input is data: skip ∂L/∂x (a [T·B, V] GEMM) unless an embedding needs it.
-  const { dx } = stackedBackward(model.stack, ws.stack, dTop, ws.backwardOpts);
-  if (model.embedding && dx) {
-    const ids = n === ws.inputIds.length ? ws.inputIds : ws.inputIds.subarray(0, n);
-    embeddingBackward(model.embedding, ids, dx);
-  }
+  const { dx, dEmbedding } = stackedBackward(model.stack, ws.stack, dTop, ws.backwardOpts);
+  const ids = n === ws.inputIds.length ? ws.inputIds : ws.inputIds.subarray(0, n);
+  if (model.embedding && dEmbedding) embeddingBackwardFromRows(model.embedding, ids, dEmbedding);
+  else if (model.embedding && dx) embeddingBackward(model.embedding, ids, dx);
+}
+
+/**
+ * Whether a forward of n rows reads its ids through the embedding folded into the first layer's
+ * input projection (layers/sequence.ts): three products of V·d·G instead of n·d·G, so when the
+ * vocabulary is at most half the rows (a character model, the bench's V 64 at T·B 1600) — and the
+ * stack does not drop its input (variational dropout drops E[ids] itself).
+ */
+function foldsEmbedding(model: LanguageModel, n: number): boolean {
+  if (!model.embedding || 2 * model.vocab.size > n) return false;
+  return model.stack.dropout?.mode !== 'variational';
 }
 
 /** Throws (naming lmForward) unless every id is in [0, V). */
