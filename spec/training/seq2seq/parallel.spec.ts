@@ -123,7 +123,7 @@ describe('data-parallel seq2seq training', () => {
   it("a worker's failure stops the run with its one-line message, and no worker thread is left", () => {
     const t = dateTrainer();
     // A bad id in the first batch's last example, which only worker 1 reads.
-    const firstBatch = (t as unknown as { epochBatches: number[][] }).epochBatches[0];
+    const firstBatch = t.order.current();
     const bad = t.data.sourceVocab.size + 7;
     (t.data.train[firstBatch[firstBatch.length - 1]].source as number[])[0] = bad;
     let message = '';
