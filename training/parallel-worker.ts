@@ -11,6 +11,7 @@ import type { PoolWorkerData } from './parallel/pool.js';
 import { createSentimentGradientJob, SENTIMENT_GRADIENT_JOB } from './sentiment/parallel.js';
 import { createTaggerGradientJob, TAGGER_GRADIENT_JOB } from './tagger/parallel.js';
 import { createSeq2SeqGradientJob, SEQ2SEQ_GRADIENT_JOB } from './seq2seq/parallel.js';
+import { createTransformerSeq2SeqGradientJob, TRANSFORMER_SEQ2SEQ_GRADIENT_JOB } from './seq2seq/transformer-parallel.js';
 import { runGradientWorker } from './parallel/worker-loop.js';
 
 runGradientWorker(workerData as PoolWorkerData, {
@@ -19,4 +20,5 @@ runGradientWorker(workerData as PoolWorkerData, {
   [SEQ2SEQ_GRADIENT_JOB]: createSeq2SeqGradientJob,
   [SENTIMENT_GRADIENT_JOB]: createSentimentGradientJob,
   [TAGGER_GRADIENT_JOB]: createTaggerGradientJob,
+  [TRANSFORMER_SEQ2SEQ_GRADIENT_JOB]: createTransformerSeq2SeqGradientJob,
 });

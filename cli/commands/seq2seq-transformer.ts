@@ -11,6 +11,7 @@ import { DROPOUT_FLAG } from '../rnn-flags.js';
 import * as fs from 'node:fs';
 import { UsageError, checkResumeConflicts, type FlagSpec, type FlagValues } from '../args.js';
 import { interrupted, stopFlag } from '../interrupt.js';
+import { threadsFromFlags } from '../threads.js';
 import { createProgress, formatDuration, type Progress } from '../progress.js';
 import type { FeedForwardActivation } from '../../layers/transformer/feedforward.js';
 import type { PositionKind } from '../../layers/transformer/positions.js';
@@ -105,6 +106,7 @@ function runTransformerSeq2Seq(c: string, flags: FlagValues, trainer: Transforme
     evalEvery: flags['eval-every'] as number | undefined,
     maxEvalExamples: flags['max-eval'] as number,
     checkpointPath: flags.checkpoint as string | undefined,
+    threads: threadsFromFlags(flags, backend),
     onProgress: (p) => {
       progress ??= createProgress({ label: 'seq2seq transformer', total: p.totalSteps, unit: 'steps' });
       progress.update(p.step, { loss: p.smoothLoss.toFixed(3), 'ex/s': Math.round(p.examplesPerSecond), epoch: p.epoch.toFixed(2), ...(lastVal ? { 'val exact': lastVal } : {}) });
@@ -116,7 +118,7 @@ function runTransformerSeq2Seq(c: string, flags: FlagValues, trainer: Transforme
   const summary = {
     arch: 'transformer', config: model.config, parameters: transformerSeq2SeqParameterCount(model),
     vocabulary: { source: model.sourceVocab.size, target: model.targetVocab.size },
-    data: { ...trainer.dataInfo, train: data.train.length, validation: data.validation.length }, train: trainer.config, backend,
+    data: { ...trainer.dataInfo, train: data.train.length, validation: data.validation.length }, train: trainer.config, backend, threads: result.threads,
     steps: result.steps, epochs: Number(result.epochs.toFixed(3)), stopReason: result.stopReason,
     seconds: Number(result.seconds.toFixed(2)), trainSeconds: Number(result.trainSeconds.toFixed(2)),
     examplesPerSecond: Math.round(result.examplesPerSecond), trainLoss: result.finalLoss,

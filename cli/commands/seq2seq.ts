@@ -178,7 +178,6 @@ async function runTrain(argv: string[]): Promise<number> {
     const seed = flags.seed as number;
     const data = prepareSeq2SeqData(pairs, { ...levels, lowercase: flags.lowercase === true, valFraction: vf, seed });
     if (flags.arch === 'transformer') {
-      if ((flags.threads ?? 1) !== 1) throw new UsageError(`${c}: --arch transformer trains on one thread: expected --threads 1, got ${String(flags.threads)}`);
       return trainTransformerSeq2Seq(c, flags, data, { file, ...levels, lowercase: flags.lowercase === true, valFraction: vf, seed }, backend, seq2seqCurveSvg);
     }
     const attention = flags.attention as Seq2SeqAttention;

@@ -8,6 +8,12 @@
  * the loss's moving average, progress); evaluation = validation loss (dropout off) and greedy exact match / BLEU on up to
  * maxEvalExamples validation pairs.
  *
+ * Threads (run's `threads`, default 1): N > 1 computes each step's gradient in N fixed shares of the
+ * batch's examples on worker threads (transformer-parallel.ts), gradients summed in worker order, one
+ * update; dropout masks are drawn for the whole batch on the calling thread and shared out by rows,
+ * so N changes only the order of the sums (the same N and seed give the same bits; N = 1 is this
+ * file's single-thread step).
+ *
  * Checkpoints (kind 'seqgrad.transformer-seq2seq-checkpoint', written atomically at every evaluation
  * and at the end of a run, whatever its stop reason): the model, the optimizer's state and the
  * `trainer` section of the RNN trainer's checkpoints (seq2seqRunJSON: the batch order, the dropout
@@ -22,7 +28,6 @@
  * loop), and with multiples the shapes of sources 5–60 words long at batch 64 filled the 2 GiB of
  * WebAssembly memory within ~100 steps.
  */
-import { Matrix } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
 import { DROPOUT_OFF, type DropoutMode } from '../../layers/dropout.js';
 import { InputError } from '../core/errors.js';
@@ -32,7 +37,9 @@ import { writeFileAtomic } from '../io/files.js';
 import { readJsonInput } from '../io/model-file.js';
 import { corpusBleu } from '../metrics/bleu.js';
 import { tokenizeText } from '../text/vocab.js';
-import { makeSeq2SeqBatch, type Seq2SeqBatch, type Seq2SeqExample } from './model.js';
+import type { Seq2SeqBatch, Seq2SeqExample } from './model.js';
+import { paddedSteps, transformerSeq2SeqBatch } from './transformer-batch.js';
+import { TransformerSeq2SeqParallelStep } from './transformer-parallel.js';
 import type { SeqPair } from './tasks.js';
 import {
   Seq2SeqBatchOrder, checkCheckpointData, prepareCheckpointPairs, restoreSeq2SeqRun, seq2seqCheckpointFromJSON, seq2seqRunJSON,
@@ -40,7 +47,7 @@ import {
   type Seq2SeqRun, type Seq2SeqRunOptions, type Seq2SeqStepInfo, type Seq2SeqTrainConfig, type Seq2SeqTrainResult,
 } from './train.js';
 import {
-  TransformerSeq2SeqDecoder, TransformerSeq2SeqWorkspaces, batchView, transformerSeq2SeqBackward, transformerSeq2SeqForward,
+  TransformerSeq2SeqDecoder, TransformerSeq2SeqWorkspaces, transformerSeq2SeqBackward, transformerSeq2SeqForward,
   transformerSeq2SeqFromJSON, transformerSeq2SeqParameters, transformerSeq2SeqToJSON, transformerSeq2SeqZeroGrad, transformerTranslateIds,
   type TransformerSeq2SeqJSON, type TransformerSeq2SeqModel,
 } from './transformer-model.js';
@@ -48,28 +55,7 @@ import {
 /** The trainer's settings: the RNN trainer's and the padding quantum. */
 export type TransformerSeq2SeqTrainConfig = Seq2SeqTrainConfig & { lengthQuantum?: number };
 
-/** `batch` padded to T_x′ ≥ T_x and T_y′ ≥ T_y steps (time-major: the new steps are appended, all padding). */
-export function padSeq2SeqBatch(batch: Seq2SeqBatch, srcSteps: number, tgtSteps: number, srcPad: number, tgtPad: number): Seq2SeqBatch {
-  if (srcSteps < batch.srcSteps || tgtSteps < batch.tgtSteps || !batch.srcMask) {
-    throw new Error(`padSeq2SeqBatch: expected T_x ≥ ${batch.srcSteps} and T_y ≥ ${batch.tgtSteps} for an encoder-decoder batch, got ${srcSteps} and ${tgtSteps}`);
-  }
-  const B = batch.batch;
-  const extend = (ids: Int32Array, steps: number, pad: number): Int32Array => {
-    const out = new Int32Array(steps * B).fill(pad);
-    out.set(ids);
-    return out;
-  };
-  const extendMask = (mask: Matrix, steps: number): Matrix => {
-    const out = Matrix.zeros(steps, B, mask.dtype);
-    for (let t = 0; t < mask.rows; t++) for (let b = 0; b < B; b++) out.set(t, b, mask.get(t, b));
-    return out;
-  };
-  return {
-    ...batch, srcSteps, tgtSteps,
-    srcIds: extend(batch.srcIds, srcSteps, srcPad), srcMask: extendMask(batch.srcMask, srcSteps),
-    tgtIn: extend(batch.tgtIn, tgtSteps, tgtPad), tgtOut: extend(batch.tgtOut, tgtSteps, tgtPad), tgtMask: extendMask(batch.tgtMask, tgtSteps),
-  };
-}
+export { padSeq2SeqBatch } from './transformer-batch.js';
 
 export class TransformerSeq2SeqTrainer implements Seq2SeqRun {
   readonly model: TransformerSeq2SeqModel;
@@ -142,14 +128,7 @@ export class TransformerSeq2SeqTrainer implements Seq2SeqRun {
 
   /** The padded batch of these examples (lengths rounded up to the quantum times a power of two, capped by maxLength). */
   private batchOf(examples: readonly Seq2SeqExample[]): Seq2SeqBatch {
-    const batch = makeSeq2SeqBatch(batchView(this.model), examples);
-    const q = this.config.lengthQuantum, max = this.model.config.maxLength;
-    const round = (n: number): number => {
-      let rows = q;
-      while (rows < n) rows *= 2;
-      return Math.min(rows, max);
-    };
-    return padSeq2SeqBatch(batch, round(batch.srcSteps), round(batch.tgtSteps), this.model.sourceVocab.id('<PAD>'), this.model.ids.pad);
+    return transformerSeq2SeqBatch(this.model, examples, this.config.lengthQuantum);
   }
 
   /**
@@ -157,17 +136,36 @@ export class TransformerSeq2SeqTrainer implements Seq2SeqRun {
    * Returns the mean loss per target token and the update; `run`'s loop records the loss.
    */
   trainStep(): Seq2SeqStepInfo {
-    const examples = this.order.current().map((i) => this.data.train[i]);
+    const indices = this.order.current();
+    const examples = indices.map((i) => this.data.train[i]);
     const batch = this.batchOf(examples);
-    const ws = this.workspaces.get(batch);
     const stepNo = this.step + 1;
-    transformerSeq2SeqZeroGrad(this.model);
-    const loss = transformerSeq2SeqForward(this.model, ws, batch, this.trainMode);
-    transformerSeq2SeqBackward(this.model, ws);
+    const loss = this.parallel ? this.parallel.step(indices, batch.tokens, batch, this.dropoutRng) / batch.tokens : this.gradient(batch);
     const update = this.update(stepNo, loss, this.kept);
     this.step = stepNo;
     this.order.advance();
     return { ...update, loss, examples: examples.length, units: examples.length, epoch: this.order.epochsDone() };
+  }
+
+  /** One thread's gradient of the batch's mean loss into the model's gradient buffers; returns that loss. */
+  private gradient(batch: Seq2SeqBatch): number {
+    const ws = this.workspaces.get(batch);
+    transformerSeq2SeqZeroGrad(this.model);
+    const loss = transformerSeq2SeqForward(this.model, ws, batch, this.trainMode);
+    transformerSeq2SeqBackward(this.model, ws);
+    return loss;
+  }
+
+  /** The worker threads of a run with threads > 1 (null otherwise). */
+  private parallel: TransformerSeq2SeqParallelStep | null = null;
+
+  /** Start the run's worker threads (threads > 1), or refuse with one line. */
+  private startThreads(threads: number): void {
+    if (!(Number.isInteger(threads) && threads >= 1)) throw new InputError(`TransformerSeq2SeqTrainer.run: expected threads to be an integer ≥ 1, got ${threads}`);
+    if (threads === 1) return;
+    const q = this.config.lengthQuantum, max = this.model.config.maxLength;
+    const longest = { srcSteps: paddedSteps(this.data.maxSourceLength, q, max), tgtSteps: paddedSteps(this.data.maxTargetLength + 1, q, max) };
+    this.parallel = new TransformerSeq2SeqParallelStep('seq2seq train', this.model, this.data.train, this.config.batch, threads, longest);
   }
 
   /** Validation loss per token (dropout off). */
@@ -197,7 +195,6 @@ export class TransformerSeq2SeqTrainer implements Seq2SeqRun {
    * with an evaluation unless one was just made.
    */
   run(opts: Seq2SeqRunOptions = {}): Seq2SeqTrainResult {
-    if ((opts.threads ?? 1) !== 1) throw new InputError(`TransformerSeq2SeqTrainer.run: the Transformer trains on one thread: expected threads 1, got ${opts.threads}`);
     const now = opts.now ?? Date.now;
     const start = now();
     const { totalSteps, reason } = stepBudget('TransformerSeq2SeqTrainer.run', opts, this.stepsPerEpoch, Math.ceil);
@@ -211,26 +208,34 @@ export class TransformerSeq2SeqTrainer implements Seq2SeqRun {
       opts.onEvaluation?.(record);
       if (opts.checkpointPath) this.saveCheckpoint(opts.checkpointPath);
     };
-    const loop = runTrainingLoop({
-      startStep: this.step, totalSteps, budgetReason: reason, losses: this.losses,
-      timeLimitSeconds: opts.timeLimitSeconds, signal: opts.signal, now,
-      step: () => this.trainStep(),
-      onProgress: opts.onProgress && ((p, s) => opts.onProgress!({ ...p, gradNorm: s.gradNorm, lr: s.lr, examplesPerSecond: p.unitsPerSecond })),
-      afterStep: (p) => {
-        this.trainSeconds = trainSecondsBefore + p.stepSeconds;
-        if (this.step % evalEvery === 0 && this.step < totalSteps) evaluate();
-        return undefined;
-      },
-    });
+    this.startThreads(opts.threads ?? 1);
+    const threads = this.parallel?.threads ?? 1;
+    let loop: ReturnType<typeof runTrainingLoop>;
+    try {
+      loop = runTrainingLoop({
+        startStep: this.step, totalSteps, budgetReason: reason, losses: this.losses,
+        timeLimitSeconds: opts.timeLimitSeconds, signal: opts.signal, now,
+        step: () => this.trainStep(),
+        onProgress: opts.onProgress && ((p, s) => opts.onProgress!({ ...p, gradNorm: s.gradNorm, lr: s.lr, examplesPerSecond: p.unitsPerSecond })),
+        afterStep: (p) => {
+          this.trainSeconds = trainSecondsBefore + p.stepSeconds;
+          if (this.step % evalEvery === 0 && this.step < totalSteps) evaluate();
+          return undefined;
+        },
+      });
+    } finally {
+      this.parallel?.close(); // no worker thread outlives the run
+      this.parallel = null;
+    }
     this.trainSeconds = trainSecondsBefore + loop.stepSeconds;
     // Whatever the stop reason (an interrupted run too): a last evaluation, which writes the checkpoint.
     if (this.evaluations.length === 0 || this.evaluations[this.evaluations.length - 1].step !== this.step) evaluate();
     return {
       steps: this.step, epochs: this.order.epochsDone(), stopReason: loop.stopReason, seconds: (now() - start) / 1000,
       trainSeconds: this.trainSeconds, examplesPerSecond: loop.unitsPerSecond,
-      finalLoss: this.losses.smoothed, lossHistory: this.lossHistory.slice(), lossHistoryFirstStep: 1, evaluations: this.evaluations.slice(),
+      finalLoss: this.losses.smoothed, lossHistory: this.lossHistory.slice(), lossHistoryFirstStep: this.losses.firstStep, evaluations: this.evaluations.slice(),
       lastEvaluation: this.evaluations[this.evaluations.length - 1] ?? null,
-      threads: 1,
+      threads,
     };
   }
 
