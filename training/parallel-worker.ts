@@ -7,6 +7,7 @@
 import { workerData } from 'node:worker_threads';
 import { createGloveHogwildJob, GLOVE_HOGWILD_JOB } from './embeddings/glove.js';
 import { createLmGradientJob, LM_GRADIENT_JOB } from './lm/parallel.js';
+import { createTransformerLmGradientJob, TRANSFORMER_LM_GRADIENT_JOB } from './lm/transformer-parallel.js';
 import type { PoolWorkerData } from './parallel/pool.js';
 import { createSentimentGradientJob, SENTIMENT_GRADIENT_JOB } from './sentiment/parallel.js';
 import { createTaggerGradientJob, TAGGER_GRADIENT_JOB } from './tagger/parallel.js';
@@ -21,4 +22,5 @@ runGradientWorker(workerData as PoolWorkerData, {
   [SENTIMENT_GRADIENT_JOB]: createSentimentGradientJob,
   [TAGGER_GRADIENT_JOB]: createTaggerGradientJob,
   [TRANSFORMER_SEQ2SEQ_GRADIENT_JOB]: createTransformerSeq2SeqGradientJob,
+  [TRANSFORMER_LM_GRADIENT_JOB]: createTransformerLmGradientJob,
 });
