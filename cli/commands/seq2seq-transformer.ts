@@ -3,13 +3,15 @@
  * behind the seq2seq sub-commands. `train` builds it from the flags (--hidden = d_model, --layers = encoder
  * and decoder layers, --heads, --ff, --dropout, --positions, --norm-first, --ffn-activation); `translate`,
  * `eval` and `attend` recognise its model file (kind "seqgrad.transformer-seq2seq") and come here;
- * `attend` draws one heatmap per decoder layer and head of the cross-attention. Thin: flags in, library out.
- * No checkpoints or resume, and no search/model error analysis for this architecture yet.
+ * `attend` draws one heatmap per decoder layer and head of the cross-attention; `train --checkpoint` and
+ * `--resume` as the RNN's (`seq2seq train --resume` hands a Transformer checkpoint to resumeTransformerSeq2Seq).
+ * Thin: flags in, library out. No search/model error analysis for this architecture yet.
  */
 import { DROPOUT_FLAG } from '../rnn-flags.js';
 import * as fs from 'node:fs';
-import { UsageError, type FlagSpec, type FlagValues } from '../args.js';
+import { UsageError, checkResumeConflicts, type FlagSpec, type FlagValues } from '../args.js';
 import { interrupted, stopFlag } from '../interrupt.js';
+import { threadsFromFlags } from '../threads.js';
 import { createProgress, formatDuration, type Progress } from '../progress.js';
 import type { FeedForwardActivation } from '../../layers/transformer/feedforward.js';
 import type { PositionKind } from '../../layers/transformer/positions.js';
@@ -25,7 +27,9 @@ import {
   transformerSeq2SeqParameterCount, transformerSourceIds, transformerTranslateIds, type TransformerSeq2SeqModel,
 } from '../../training/seq2seq/transformer-model.js';
 import { saveTransformerSeq2Seq } from '../../training/seq2seq/model-file.js';
-import { TransformerSeq2SeqTrainer, evaluateTransformerSeq2Seq } from '../../training/seq2seq/transformer-train.js';
+import {
+  TransformerSeq2SeqTrainer, evaluateTransformerSeq2Seq, resumeTransformerSeq2SeqRun, type TransformerSeq2SeqCheckpointJSON,
+} from '../../training/seq2seq/transformer-train.js';
 import { tokenizeText, type TokenLevel } from '../../training/text/vocab.js';
 
 export const transformerSeq2SeqFlags: Record<string, FlagSpec> = {
@@ -45,10 +49,11 @@ export function readTransformerSeq2Seq(path: string): TransformerSeq2SeqModel | 
   return transformerSeq2SeqFromJSON(json, `model file ${path}`);
 }
 
+type CurveSvg = (title: string, result: Seq2SeqTrainResult) => string;
+
 /** Build and train from the flags; returns the exit code. */
 export function trainTransformerSeq2Seq(
-  c: string, flags: FlagValues, data: PreparedSeq2SeqData, dataInfo: Record<string, unknown>, backend: string,
-  curveSvg: (title: string, result: Seq2SeqTrainResult) => string,
+  c: string, flags: FlagValues, data: PreparedSeq2SeqData, dataInfo: Record<string, unknown>, backend: string, curveSvg: CurveSvg,
 ): number {
   const dModel = flags.hidden as number, heads = flags.heads as number, dropout = (flags.dropout as number | undefined) ?? 0.1;
   if (!Number.isInteger(heads) || heads < 1 || dModel % heads !== 0) throw new UsageError(`${c}: --heads expects a positive divisor of --hidden ${dModel}, got ${heads}`);
@@ -66,6 +71,32 @@ export function trainTransformerSeq2Seq(
     batch: flags.batch as number, optimizer: { kind: flags.optimizer as OptimizerKind, lr: flags.lr as number },
     clipNorm: clip > 0 ? clip : null, clipMode: flags['clip-mode'] as 'norm' | 'value', seed: flags.seed as number,
   });
+  trainer.dataInfo = { ...dataInfo };
+  return runTransformerSeq2Seq(c, flags, trainer, backend, curveSvg);
+}
+
+/**
+ * Continue a Transformer checkpoint (read by `seq2seq train --resume`) on its pairs: model and
+ * optimisation settings come from the checkpoint, a flag given with another value is refused.
+ */
+export function resumeTransformerSeq2Seq(
+  c: string, argv: string[], flags: FlagValues, checkpoint: TransformerSeq2SeqCheckpointJSON, pairs: SeqPair[], backend: string, curveSvg: CurveSvg,
+): number {
+  const m = checkpoint.model.config, t = checkpoint.trainer.config, info = checkpoint.data;
+  checkResumeConflicts(c, argv, flags, {
+    arch: 'transformer', 'source-level': m.sourceLevel, 'target-level': m.targetLevel, lowercase: m.lowercase,
+    hidden: m.dModel, heads: m.numHeads, layers: m.encoderLayers, ff: m.dimFeedforward, dropout: m.dropout, positions: m.positions,
+    'norm-first': m.normFirst, 'ffn-activation': m.activation,
+    batch: t.batch, lr: t.optimizer.lr, optimizer: t.optimizer.kind, clip: t.clipNorm ?? 0, 'clip-mode': t.clipMode ?? 'norm', seed: info.seed, 'val-fraction': info.valFraction,
+  });
+  const trainer = resumeTransformerSeq2SeqRun(checkpoint, pairs, `checkpoint ${String(flags.resume)}`);
+  return runTransformerSeq2Seq(c, flags, trainer, backend, curveSvg);
+}
+
+/** Run (writing checkpoints to --checkpoint), save, report; returns the exit code. */
+function runTransformerSeq2Seq(c: string, flags: FlagValues, trainer: TransformerSeq2SeqTrainer, backend: string, curveSvg: CurveSvg): number {
+  const model = trainer.model, data = trainer.data;
+  const { dModel, numHeads: heads } = model.config;
   let progress: Progress | null = null;
   let lastVal = '';
   const result = trainer.run({
@@ -75,6 +106,8 @@ export function trainTransformerSeq2Seq(
     timeLimitSeconds: flags['time-limit'] as number | undefined,
     evalEvery: flags['eval-every'] as number | undefined,
     maxEvalExamples: flags['max-eval'] as number,
+    checkpointPath: flags.checkpoint as string | undefined,
+    threads: threadsFromFlags(flags, backend),
     onProgress: (p) => {
       progress ??= createProgress({ label: 'seq2seq transformer', total: p.totalSteps, unit: 'steps' });
       progress.update(p.step, { loss: p.smoothLoss.toFixed(3), 'ex/s': Math.round(p.examplesPerSecond), epoch: p.epoch.toFixed(2), ...(lastVal ? { 'val exact': lastVal } : {}) });
@@ -86,7 +119,7 @@ export function trainTransformerSeq2Seq(
   const summary = {
     arch: 'transformer', config: model.config, parameters: transformerSeq2SeqParameterCount(model),
     vocabulary: { source: model.sourceVocab.size, target: model.targetVocab.size },
-    data: { ...dataInfo, train: data.train.length, validation: data.validation.length }, train: trainer.config, backend,
+    data: { ...trainer.dataInfo, train: data.train.length, validation: data.validation.length }, train: trainer.config, backend, threads: result.threads,
     steps: result.steps, epochs: Number(result.epochs.toFixed(3)), stopReason: result.stopReason,
     seconds: Number(result.seconds.toFixed(2)), trainSeconds: Number(result.trainSeconds.toFixed(2)),
     examplesPerSecond: Math.round(result.examplesPerSecond), trainLoss: result.finalLoss,
@@ -96,13 +129,13 @@ export function trainTransformerSeq2Seq(
   if (flags.plot) writeFileAtomic(flags.plot as string, curveSvg(`seq2seq Transformer (d = ${dModel}, ${model.config.encoderLayers} + ${model.config.decoderLayers} layers, ${heads} heads)`, result));
   if (flags.json) {
     console.log(JSON.stringify({ ...summary, out: flags.out, evaluations: result.evaluations }, null, 2));
-    return interrupted('seq2seq train', result.steps, [flags.out as string]);
+    return interrupted(c, result.steps, [flags.out as string, flags.checkpoint as string | undefined]);
   }
   console.log(`${result.steps} steps (${result.epochs.toFixed(2)} epochs) in ${formatDuration(result.seconds)} (${formatDuration(result.trainSeconds)} training), ${Math.round(result.examplesPerSecond)} examples/s, stopped by ${result.stopReason}; ${summary.parameters} parameters`);
   console.log(`train loss ${result.finalLoss.toFixed(4)} nats/token`);
   if (e) console.log(`validation: loss ${e.loss.toFixed(4)} nats/token, greedy exact match ${(100 * e.exactMatch).toFixed(1)}%, BLEU ${e.bleu.toFixed(4)} (${e.decoded} pairs decoded)`);
   console.log(`model written to ${String(flags.out)}${flags.plot ? `, curve to ${String(flags.plot)}` : ''}`);
-  return interrupted('seq2seq train', result.steps, [flags.out as string]);
+  return interrupted(c, result.steps, [flags.out as string, flags.checkpoint as string | undefined]);
 }
 
 interface DecodeFlags { beamWidth: number; lengthPenalty: LengthPenalty; maxLength?: number }

@@ -14,7 +14,7 @@
  */
 import * as fs from 'node:fs';
 import { rnnRegularizationFlags, rnnRegularizationFromFlags } from '../rnn-flags.js';
-import { evaluateTransformerSeq2Seq } from '../../training/seq2seq/transformer-train.js';
+import { evaluateTransformerSeq2Seq, readAnySeq2SeqCheckpoint } from '../../training/seq2seq/transformer-train.js';
 import type { TransformerSeq2SeqModel } from '../../training/seq2seq/transformer-model.js';
 import { checkResumeConflicts, deprecated, parseArgs, parseDecimalInt, positiveNumber, printHelp, UsageError, type FlagSpec, type FlagValues } from '../args.js';
 import { BACKEND_FLAG, selectBackend } from '../backend.js';
@@ -38,7 +38,7 @@ import {
 } from '../../training/seq2seq/model.js';
 import { loadSeq2Seq, saveSeq2Seq } from '../../training/seq2seq/model-file.js';
 import {
-  Seq2SeqTrainer, checkpointPairsFile, evaluateSeq2Seq, prepareSeq2SeqData, readSeq2SeqCheckpoint, resumeSeq2SeqRun,
+  Seq2SeqTrainer, checkpointPairsFile, evaluateSeq2Seq, prepareSeq2SeqData, resumeSeq2SeqRun,
   scoresByLength, type Seq2SeqEvalResult, 
 } from '../../training/seq2seq/train.js';
 import {
@@ -48,7 +48,7 @@ import { InputError } from '../../training/core/errors.js';
 import type { TokenLevel } from '../../training/text/vocab.js';
 import { interrupted, stopFlag } from '../interrupt.js';
 import {
-  attendWithTransformer, evalWithTransformer, readTransformerSeq2Seq, trainTransformerSeq2Seq, transformerSeq2SeqFlags, translateWithTransformer,
+  attendWithTransformer, evalWithTransformer, readTransformerSeq2Seq, resumeTransformerSeq2Seq, trainTransformerSeq2Seq, transformerSeq2SeqFlags, translateWithTransformer,
 } from './seq2seq-transformer.js';
 
 // ---- shared flag helpers -------------------------------------------------------------------
@@ -150,14 +150,16 @@ async function runTrain(argv: string[]): Promise<number> {
   });
   const backend = await selectBackend(flags.backend as string);
 
-  if (flags.arch === 'transformer' && (flags.resume || flags.checkpoint)) throw new UsageError(`${c}: --arch transformer has no checkpoints or --resume yet`);
   let trainer: Seq2SeqTrainer;
   if (flags.resume) {
-    const checkpoint = readSeq2SeqCheckpoint(flags.resume as string);
-    const file = (flags.pairs as string | undefined) ?? checkpointPairsFile(checkpoint);
+    const any = readAnySeq2SeqCheckpoint(flags.resume as string);
+    const file = (flags.pairs as string | undefined) ?? checkpointPairsFile(any.checkpoint);
     if (!file) throw new InputError(`${c}: checkpoint ${String(flags.resume)} does not name its pairs file; give --pairs`);
+    if (any.arch === 'transformer') return resumeTransformerSeq2Seq(c, argv, flags, any.checkpoint, readPairs(c, file), backend, seq2seqCurveSvg);
+    const checkpoint = any.checkpoint;
     const m = checkpoint.model.config, t = checkpoint.trainer.config, info = checkpoint.data;
     checkResumeConflicts(c, argv, flags, {
+      arch: 'rnn',
       // Files written before the two levels have one `level` for both sides.
       'source-level': m.sourceLevel ?? (m as { level?: string }).level, 'target-level': m.targetLevel ?? (m as { level?: string }).level,
       lowercase: m.lowercase, attention: m.attention, cell: m.cell, hidden: m.encoderHidden, 'decoder-hidden': m.decoderHidden,
@@ -176,7 +178,6 @@ async function runTrain(argv: string[]): Promise<number> {
     const seed = flags.seed as number;
     const data = prepareSeq2SeqData(pairs, { ...levels, lowercase: flags.lowercase === true, valFraction: vf, seed });
     if (flags.arch === 'transformer') {
-      if ((flags.threads ?? 1) !== 1) throw new UsageError(`${c}: --arch transformer trains on one thread: expected --threads 1, got ${String(flags.threads)}`);
       return trainTransformerSeq2Seq(c, flags, data, { file, ...levels, lowercase: flags.lowercase === true, valFraction: vf, seed }, backend, seq2seqCurveSvg);
     }
     const attention = flags.attention as Seq2SeqAttention;

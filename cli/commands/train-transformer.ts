@@ -11,6 +11,7 @@ import { UsageError, type FlagSpec, type FlagValues } from '../args.js';
 import { interrupted, stopFlag } from '../interrupt.js';
 import { createProgress, formatDuration, type Progress } from '../progress.js';
 import { bitsUnit } from '../lm-progress.js';
+import { threadsFromFlags } from '../threads.js';
 import type { FeedForwardActivation } from '../../layers/transformer/feedforward.js';
 import type { PositionKind } from '../../layers/transformer/positions.js';
 import { writeFileAtomic } from '../../training/io/files.js';
@@ -105,6 +106,7 @@ function runTransformerLm(
     maxEvalTokens: flags['max-eval-tokens'] as number | undefined,
     checkpointPath: flags.checkpoint as string | undefined,
     checkpointEvery: flags['checkpoint-every'] as number | undefined,
+    threads: threadsFromFlags(flags, backend),
     corpus,
     onProgress: (p) => {
       progress ??= createProgress({ label: 'train transformer', total: p.totalSteps, unit: 'steps' });
@@ -120,7 +122,7 @@ function runTransformerLm(
   const maxEvalTokens = (flags['max-eval-tokens'] as number | undefined) ?? DEFAULT_MAX_EVAL_TOKENS;
   const summary = {
     arch: 'transformer', config: model.config, vocabularySize: model.vocab.size, parameters: parameterCount(model),
-    train: trainer.config, backend, steps: result.steps, epochs: Number(result.epochs.toFixed(3)), stopReason: result.stopReason,
+    train: trainer.config, backend, threads: result.threads, steps: result.steps, epochs: Number(result.epochs.toFixed(3)), stopReason: result.stopReason,
     seconds: Number(result.seconds.toFixed(2)), tokensPerSecond: Math.round(result.tokensPerSecond), trainLoss: result.finalLoss,
     validation: e ? { loss: e.loss, perplexity: e.perplexity, bitsPerToken: e.bitsPerToken, tokens: e.tokens, maxEvalTokens, step: e.step } : null,
     bestValidationLoss: result.bestValidationLoss,

@@ -30,3 +30,21 @@ export function runSeqgrad(args: string[], stdin?: string): Promise<CliRun> {
     child.stdin.end(stdin ?? '');
   });
 }
+
+/** `seqgrad ...args`, sent `signal` once its stderr matches `ready` (a progress line: training is under way). */
+export function runSeqgradSignalled(args: string[], ready: RegExp, signal: NodeJS.Signals = 'SIGINT'): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { cwd: repoRoot, env: { ...process.env, NO_COLOR: '1' } });
+    let stdout = '', stderr = '', sent = false;
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (!sent && ready.test(stderr)) {
+        sent = true;
+        child.kill(signal);
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}

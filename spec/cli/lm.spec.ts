@@ -68,16 +68,19 @@ describe('seqgrad train / sample / score', () => {
     }
   });
 
-  it('--threads: 2 threads on wasm (the summary says so), a one-line refusal on js (exit 2)', async () => {
+  it('--threads: 2 threads on wasm (the summary says so; the Transformer too), a one-line refusal on js (exit 2)', async () => {
     const data = path.join(dir, 'threads.txt');
     fs.writeFileSync(data, Array.from({ length: 60 }, (_, i) => ['abba', 'baab', 'abab'][i % 3]).join('\n') + '\n');
     const common = ['train', '--data', data, '--steps', '2', '--seq-len', '4', '--batch', '4', '--hidden', '8', '--threads', '2'];
-    const [wasm, js] = await Promise.all([
+    const [wasm, js, transformer] = await Promise.all([
       seqgrad(...common, '--out', path.join(dir, 't2.json'), '--json'),
       seqgrad(...common, '--backend', 'js', '--out', path.join(dir, 'tjs.json')),
+      seqgrad(...common, '--arch', 'transformer', '--heads', '2', '--out', path.join(dir, 't2t.json'), '--json'),
     ]);
     expect(wasm.code).toBe(0);
     expect(JSON.parse(wasm.stdout).threads).toBe(2);
+    expect(transformer.code, transformer.stderr).toBe(0);
+    expect(JSON.parse(transformer.stdout)).toMatchObject({ arch: 'transformer', threads: 2, steps: 2 });
     expect(js.code).toBe(2);
     expect(js.stderr).toMatch(/^seqgrad train: --threads > 1 needs the wasm backend .*use --threads 1$/);
   });

@@ -99,17 +99,19 @@ describe('seqgrad seq2seq', () => {
     }
   }, 60_000);
 
-  it('train --threads: 2 threads on wasm (the summary says so); js, dropout and the Transformer refuse N > 1 in one line', async () => {
+  it('train --threads: 2 threads on wasm (the summary says so, the Transformer with dropout too); js and RNN dropout refuse N > 1 in one line', async () => {
     const pairs = path.join(dir, 'threads.tsv');
     fs.writeFileSync(pairs, Array.from({ length: 40 }, (_, i) => ['ab\tba', 'abc\tcba', 'b\tb', 'ca\tac'][i % 4]).join('\n') + '\n');
     const common = ['train', '--pairs', pairs, '--hidden', '4', '--embedding', '3', '--steps', '2', '--batch', '8', '--max-eval', '0', '--threads', '2'];
     const wasm = await inProcess([...common, '--backend', 'wasm', '--out', path.join(dir, 't2.json'), '--json']);
     expect(wasm.code, String(wasm.error)).toBe(0);
     expect((JSON.parse(wasm.stdout) as { threads: number }).threads).toBe(2);
+    const transformer = await inProcess([...common, '--backend', 'wasm', '--arch', 'transformer', '--heads', '2', '--dropout', '0.1', '--out', path.join(dir, 't2t.json'), '--json']);
+    expect(transformer.code, String(transformer.error)).toBe(0);
+    expect(JSON.parse(transformer.stdout)).toMatchObject({ arch: 'transformer', threads: 2, steps: 2 });
     const refusals: [string[], RegExp][] = [
       [['--backend', 'js'], /^seq2seq train: --threads > 1 needs the wasm backend .*use --threads 1$/],
       [['--backend', 'wasm', '--layers', '2', '--dropout', '0.2'], /^Seq2SeqTrainer\.run: threads > 1 do not support dropout yet: expected threads 1, got 2$/],
-      [['--backend', 'wasm', '--arch', 'transformer'], /^seq2seq train: --arch transformer trains on one thread: expected --threads 1, got 2$/],
     ];
     for (const [extra, message] of refusals) {
       const r = await inProcess([...common, ...extra, '--out', path.join(dir, 'refused.json')]);

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runSeqgrad } from './helpers.js';
+import { runSeqgrad, runSeqgradSignalled } from './helpers.js';
 
 let dir: string;
 beforeAll(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seqgrad-transformer-cli-')); });
@@ -80,4 +80,29 @@ describe('seqgrad train --arch transformer', () => {
     expect(attend.code).toBe(0);
     for (const l of [0, 1]) for (const h of [0, 1]) expect(fs.readFileSync(path.join(dir, `att-layer${l}-head${h}.svg`), 'utf8')).toMatch(/^<svg/);
   });
+
+  it('seq2seq train --arch transformer: Ctrl-C saves the model and the checkpoint (exit 130), --resume continues it, conflicting flags are refused', async () => {
+    const pairs = path.join(dir, 'rev-long.tsv');
+    fs.writeFileSync(pairs, Array.from({ length: 200 }, (_, i) => `${i}abc${i % 7}\t${i % 7}cba${i}`).join('\n') + '\n');
+    const model = path.join(dir, 'ctrl-c.json'), checkpoint = path.join(dir, 'ctrl-c-ck.json');
+    const run = await runSeqgradSignalled(['seq2seq', 'train', '--arch', 'transformer', '--pairs', pairs, '--hidden', '8', '--heads', '2', '--layers', '1',
+      '--steps', '1000000', '--max-eval', '2', '--out', model, '--checkpoint', checkpoint], /steps/);
+    expect(run.code).toBe(130);
+    expect(run.stderr).toMatch(/seqgrad seq2seq train: interrupted by SIGINT after step \d+; saved .*ctrl-c\.json, .*ctrl-c-ck\.json/);
+    expect(JSON.parse(fs.readFileSync(model, 'utf8')).kind).toBe('seqgrad.transformer-seq2seq');
+    const saved = JSON.parse(fs.readFileSync(checkpoint, 'utf8'));
+    expect(saved.kind).toBe('seqgrad.transformer-seq2seq-checkpoint');
+    const step = saved.trainer.step as number;
+    expect(step).toBeGreaterThan(0);
+    expect(step).toBeLessThan(1000000);
+    expect(fs.readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    const [resumed, conflict] = await Promise.all([
+      runSeqgrad(['seq2seq', 'train', '--resume', checkpoint, '--steps', String(step + 2), '--max-eval', '2', '--out', path.join(dir, 'resumed.json'), '--json']),
+      runSeqgrad(['seq2seq', 'train', '--resume', checkpoint, '--heads', '4', '--out', path.join(dir, 'no.json')]),
+    ]);
+    expect(resumed.code).toBe(0);
+    expect(JSON.parse(resumed.stdout)).toMatchObject({ arch: 'transformer', steps: step + 2, data: { file: pairs } });
+    expect(conflict.code).toBe(2);
+    expect(conflict.stderr).toBe("seqgrad seq2seq train: --heads 4 conflicts with the checkpoint's 2 (a resumed run keeps its model and optimisation settings: drop the flag)");
+  }, 120_000);
 });

@@ -9,6 +9,9 @@
  * non-finite and divergence guards, which stop training with a NumericalError before anything is
  * updated; clipping by global norm or value; one optimizer step). `run` is the shared loop
  * (runTrainingLoop: step budget, time limit, stop signal, the loss's moving average, progress).
+ * With `threads` N > 1 the B streams are cut into N fixed shares computed on worker threads
+ * (transformer-parallel.ts: gradients summed in worker order, one update; the whole batch's dropout
+ * masks drawn here and shared out by rows, so N does not change them).
  *
  * Evaluation (dropout off): the validation split in min(B, …) streams cut into contexts of T tokens
  * (the last shorter one too): loss per token (nats), perplexity, bits per token.
@@ -42,6 +45,7 @@ import {
   transformerLmToJSON, transformerLmZeroGrad,
   type TransformerLanguageModel, type TransformerLmJSON, type TransformerLmWorkspace,
 } from './transformer-model.js';
+import { TransformerLmParallelStep } from './transformer-parallel.js';
 
 /** The step budget, time limit, stop signal and progress of the shared loop (training/core/loop.ts), and the evaluations. */
 export interface TransformerLmRunOptions extends StepLimits, LoopControls<LmProgress> {
@@ -54,6 +58,15 @@ export interface TransformerLmRunOptions extends StepLimits, LoopControls<LmProg
   corpus?: Record<string, unknown>;
   maxEvalTokens?: number;
   onEvaluation?: (e: LmEvaluationRecord) => void;
+  /**
+   * Threads computing each step's gradient (default 1): the B streams are cut into N fixed shares,
+   * N − 1 worker threads (started for this run, stopped at its end) compute theirs on the same
+   * weights, the gradients are summed in worker order and one update follows
+   * (transformer-parallel.ts; dropout masks drawn for the whole batch, so N does not change them):
+   * the same N and seed give the same bits; N = 1 is the single-thread path. At most B threads.
+   * Needs the wasm backend and a float32 model.
+   */
+  threads?: number;
 }
 
 export class TransformerLmTrainer {
@@ -187,14 +200,31 @@ export class TransformerLmTrainer {
   trainStep(): LmStepInfo {
     const { seqLen: T, batch: B } = this.config;
     const stepNumber = this.step + 1;
+    const loss = this.parallel ? this.parallel.step(this.chunk, this.rng) : this.gradient();
+    const update = this.update(stepNumber, loss);
+    this.step = stepNumber;
+    return { ...update, loss, epoch: this.step / this.stepsPerEpoch, units: T * B };
+  }
+
+  /** One thread's gradient of the step's mean loss into the model's gradient buffers; returns that loss. */
+  private gradient(): number {
     this.fillBatch();
     transformerLmZeroGrad(this.model);
     const logits = transformerLmForward(this.model, this.ws, this.trainMode);
     const loss = crossEntropyForwardBackward(logits, logits, this.targets, { reduction: 'mean' });
     transformerLmBackward(this.model, this.ws, logits);
-    const update = this.update(stepNumber, loss);
-    this.step = stepNumber;
-    return { ...update, loss, epoch: this.step / this.stepsPerEpoch, units: T * B };
+    return loss;
+  }
+
+  /** The worker threads of a run with threads > 1 (null otherwise). */
+  private parallel: TransformerLmParallelStep | null = null;
+
+  /** Start the run's worker threads (threads > 1), or refuse with one line. */
+  private startThreads(threads: number): void {
+    if (!(Number.isInteger(threads) && threads >= 1)) throw new InputError(`TransformerLmTrainer.run: expected threads to be an integer ≥ 1, got ${threads}`);
+    if (threads === 1) return;
+    const { seqLen, batch } = this.config;
+    this.parallel = new TransformerLmParallelStep('train', this.model, { seqLen, batch, streamLength: this.streamLength, train: this.data.train }, threads);
   }
 
   /** Loss, perplexity and bits per token on the validation split (null when it is empty). */
@@ -258,20 +288,28 @@ export class TransformerLmTrainer {
       }
       opts.onEvaluation?.(record);
     };
-    const loop = runTrainingLoop({
-      startStep: this.step, totalSteps, budgetReason: reason, losses: this.losses,
-      timeLimitSeconds: opts.timeLimitSeconds, signal: opts.signal, now,
-      step: () => this.trainStep(),
-      onProgress: opts.onProgress && ((p, s) => opts.onProgress!({
-        ...p, gradNorm: s.gradNorm, clipRatio: s.clipRatio, lr: s.lr, tokensPerSecond: p.unitsPerSecond,
-      })),
-      afterStep: (p) => {
-        const due = this.step % evalEvery === 0;
-        if (due) evaluateNow(p.stepSeconds);
-        if (due || opts.checkpointEvery !== undefined) checkpoint(false);
-        return undefined;
-      },
-    });
+    this.startThreads(opts.threads ?? 1);
+    const threads = this.parallel?.threads ?? 1;
+    let loop: ReturnType<typeof runTrainingLoop>;
+    try {
+      loop = runTrainingLoop({
+        startStep: this.step, totalSteps, budgetReason: reason, losses: this.losses,
+        timeLimitSeconds: opts.timeLimitSeconds, signal: opts.signal, now,
+        step: () => this.trainStep(),
+        onProgress: opts.onProgress && ((p, s) => opts.onProgress!({
+          ...p, gradNorm: s.gradNorm, clipRatio: s.clipRatio, lr: s.lr, tokensPerSecond: p.unitsPerSecond,
+        })),
+        afterStep: (p) => {
+          const due = this.step % evalEvery === 0;
+          if (due) evaluateNow(p.stepSeconds);
+          if (due || opts.checkpointEvery !== undefined) checkpoint(false);
+          return undefined;
+        },
+      });
+    } finally {
+      this.parallel?.close(); // no worker thread outlives the run
+      this.parallel = null;
+    }
     if (lastEvalStep !== this.step) evaluateNow(loop.stepSeconds);
     this.trainSecondsBefore += loop.stepSeconds;
     checkpoint(true);
@@ -284,7 +322,7 @@ export class TransformerLmTrainer {
       finalLoss: this.smoothLoss,
       bestValidationLoss: bestLoss,
       restoredBest: false,
-      threads: 1,
+      threads,
       bestEvaluation: best,
       lastEvaluation: this.evaluations.at(-1) ?? null,
       lossHistory: this.lossHistory,

@@ -5,13 +5,13 @@
 import '../../engine/wasm/index.js'; // offers the default wasm backend on import
 export * from './model.js';
 export {
-  SEQ2SEQ_CHECKPOINT_LOSSES, Seq2SeqTrainer, checkpointPairsFile, evaluateSeq2Seq, lengthBucketedBatches,
-  prepareSeq2SeqData, scoresByLength, validationLoss,
+  SEQ2SEQ_CHECKPOINT_LOSSES, Seq2SeqBatchOrder, Seq2SeqTrainer, checkCheckpointData, checkpointPairsFile, evaluateSeq2Seq, lengthBucketedBatches,
+  prepareCheckpointPairs, prepareSeq2SeqData, restoreSeq2SeqRun, scoresByLength, seq2seqCheckpointFromJSON, seq2seqRunJSON, validationLoss,
 } from './train.js';
 export type {
   ErrorAnalysisSummary, LengthBucket, PreparedSeq2SeqData, Seq2SeqCheckpointJSON, Seq2SeqDataInfo,
   Seq2SeqDataOptions, Seq2SeqEvalItem, Seq2SeqEvalOptions, Seq2SeqEvalResult, Seq2SeqEvaluationRecord,
-  Seq2SeqProgress, Seq2SeqRunOptions, Seq2SeqStepInfo, Seq2SeqTrainConfig, Seq2SeqTrainResult,
+  Seq2SeqProgress, Seq2SeqRun, Seq2SeqRunOptions, Seq2SeqStepInfo, Seq2SeqTrainConfig, Seq2SeqTrainResult,
 } from './train.js';
 export {
   createTransliteration, pairsToTsv, parsePairsTsv, reversalPairs, transliterate, transliterationPairs,

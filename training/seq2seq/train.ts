@@ -137,6 +137,77 @@ export function lengthBucketedBatches(examples: readonly Seq2SeqExample[], batch
   return batches;
 }
 
+/**
+ * The order of a run's batches, as both seq2seq trainers (RNN and Transformer) draw it: every epoch's
+ * batches are planned by lengthBucketedBatches from one generator (seeded by the run's seed), whose
+ * state at the epoch's start is kept, so a checkpoint's { epoch, batchInEpoch, epochRngState }
+ * re-plans the same epoch on resume and the run continues with the same batches in the same order.
+ */
+export class Seq2SeqBatchOrder {
+  /** Epochs done, and the next batch of the current epoch. */
+  epoch = 0;
+  batchInEpoch = 0;
+  private readonly rng: Rng;
+  /** The generator state that produced this epoch's batches. */
+  private epochRngState: RngState;
+  private batches: number[][];
+
+  constructor(private readonly examples: readonly Seq2SeqExample[], private readonly config: Required<Pick<Seq2SeqTrainConfig, 'batch' | 'bucketWindow' | 'seed'>>) {
+    this.rng = new Rng(config.seed);
+    this.epochRngState = this.rng.getState();
+    this.batches = this.plan();
+  }
+
+  private plan(): number[][] {
+    this.epochRngState = this.rng.getState();
+    return lengthBucketedBatches(this.examples, this.config.batch, this.config.bucketWindow, this.rng);
+  }
+
+  get stepsPerEpoch(): number {
+    return this.batches.length;
+  }
+
+  /** The next step's example indices (when the epoch is done, the next epoch is planned first). */
+  current(): readonly number[] {
+    if (this.batchInEpoch >= this.batches.length) {
+      this.epoch++;
+      this.batchInEpoch = 0;
+      this.batches = this.plan();
+    }
+    return this.batches[this.batchInEpoch];
+  }
+
+  /** The current batch was trained on (called after its update, so a failed step is not skipped). */
+  advance(): void {
+    this.batchInEpoch++;
+  }
+
+  /** Fractional epochs done. */
+  epochsDone(): number {
+    return this.epoch + this.batchInEpoch / this.stepsPerEpoch;
+  }
+
+  /** What a checkpoint keeps of the order. */
+  position(): { epoch: number; batchInEpoch: number; epochRngState: RngState } {
+    return { epoch: this.epoch, batchInEpoch: this.batchInEpoch, epochRngState: this.epochRngState };
+  }
+
+  /** Continue at a checkpoint's position (InputError naming `op` when it cannot be one of this data's). */
+  restore(op: string, state: { step: number; epoch: number; batchInEpoch: number; epochRngState: RngState }): void {
+    const perEpoch = this.stepsPerEpoch;
+    const { step, epoch, batchInEpoch } = state;
+    if (![step, epoch, batchInEpoch].every((v) => Number.isInteger(v) && v >= 0) || batchInEpoch > perEpoch || step > (epoch + 1) * perEpoch) {
+      throw new InputError(
+        `${op}: checkpoint position { step ${step}, epoch ${epoch}, batchInEpoch ${batchInEpoch} } does not fit this data (${perEpoch} batches per epoch)`,
+      );
+    }
+    this.epoch = epoch;
+    this.batchInEpoch = batchInEpoch;
+    this.rng.setState(state.epochRngState);
+    this.batches = this.plan();
+  }
+}
+
 // ---- configuration, progress, results ------------------------------------------------------
 
 /** What decides the numbers of a run (saved in the checkpoint). */
@@ -236,23 +307,18 @@ export class Seq2SeqTrainer {
   /** Facts about the data (file, level, split), saved in checkpoints and the model file. */
   dataInfo: Seq2SeqDataInfo = {};
   step = 0;
-  /** Epochs done, and the next batch of the current epoch. */
-  epoch = 0;
-  batchInEpoch = 0;
   trainSeconds = 0;
   /** Every step's loss and their moving average (all runs of this model). */
   readonly losses = new LossHistory();
   readonly evaluations: Seq2SeqEvaluationRecord[] = [];
-  private readonly rng: Rng;
-  /** The generator state that produced this epoch's batches (saved, so a resume rebuilds them). */
-  private epochRngState: RngState;
+  /** The batches' order (epoch, batch within it; saved, so a resume rebuilds them). */
+  readonly order: Seq2SeqBatchOrder;
   /**
-   * The dropout masks' own generator (seeded from the seed, saved in checkpoints): apart from `rng`,
-   * whose saved state is the epoch's start, so a resume redraws the same masks. Null without dropout.
+   * The dropout masks' own generator (seeded from the seed, saved in checkpoints): apart from the
+   * order's, whose saved state is the epoch's start, so a resume redraws the same masks. Null without dropout.
    */
-  private readonly dropoutRng: Rng | null;
+  readonly dropoutRng: Rng | null;
   private readonly dropout: DropoutMode;
-  private epochBatches: number[][];
   /** Check, clip, optimizer step (training/core/loop.ts). */
   private readonly update: Update;
   private readonly workspaces = new Map<number, Seq2SeqWorkspace>();
@@ -275,15 +341,22 @@ export class Seq2SeqTrainer {
     this.update = createUpdate(params, grads, this.optimizer, {
       clip: config.clipNorm === null ? null : { mode: config.clipMode ?? 'norm', max: config.clipNorm }, divergence: { op: 'seq2seq train', advice: 'lower --lr' },
     });
-    this.rng = new Rng(this.config.seed);
-    this.epochRngState = this.rng.getState();
-    this.epochBatches = this.planEpoch();
+    this.order = new Seq2SeqBatchOrder(data.train, this.config);
     this.dropoutRng = model.config.dropout ? new Rng(this.config.seed + DROPOUT_SEED_OFFSET) : null;
     this.dropout = this.dropoutRng ? trainingDropout(model.config, this.dropoutRng) : DROPOUT_OFF;
   }
 
   get stepsPerEpoch(): number {
-    return this.epochBatches.length;
+    return this.order.stepsPerEpoch;
+  }
+
+  /** Epochs done, and the next batch of the current epoch. */
+  get epoch(): number {
+    return this.order.epoch;
+  }
+
+  get batchInEpoch(): number {
+    return this.order.batchInEpoch;
   }
 
   /** Per step, the training loss (this run, and the last steps of earlier runs a checkpoint keeps). */
@@ -294,11 +367,6 @@ export class Seq2SeqTrainer {
   /** The step of lossHistory[0] (1 unless a resumed checkpoint dropped older steps). */
   get lossHistoryFirstStep(): number {
     return this.losses.firstStep;
-  }
-
-  private planEpoch(): number[][] {
-    this.epochRngState = this.rng.getState();
-    return lengthBucketedBatches(this.data.train, this.config.batch, this.config.bucketWindow, this.rng);
   }
 
   /** The workspaces' sizes: the longest source and target (+ <EOS>) of both splits. */
@@ -325,20 +393,15 @@ export class Seq2SeqTrainer {
    * Returns the mean loss per target token and the update; `run` records the loss.
    */
   trainStep(): Seq2SeqStepInfo {
-    if (this.batchInEpoch >= this.epochBatches.length) {
-      this.epoch++;
-      this.batchInEpoch = 0;
-      this.epochBatches = this.planEpoch();
-    }
-    const indices = this.epochBatches[this.batchInEpoch];
+    const indices = this.order.current();
     const examples = indices.map((i) => this.data.train[i]);
     const batch = makeSeq2SeqBatch(this.model, examples);
     const loss = (this.parallel ? this.parallel.step(indices, batch.tokens) : this.gradient(batch)) / batch.tokens;
     const stepNo = this.step + 1;
     const update = this.update(stepNo, loss, this.kept);
     this.step = stepNo;
-    this.batchInEpoch++;
-    return { ...update, loss, examples: examples.length, units: examples.length, epoch: this.epochsDone() };
+    this.order.advance();
+    return { ...update, loss, examples: examples.length, units: examples.length, epoch: this.order.epochsDone() };
   }
 
   /** One thread's gradient of the batch's mean loss into the model's gradient buffers; returns the summed loss. */
@@ -370,11 +433,6 @@ export class Seq2SeqTrainer {
     if (unsupported) throw new InputError(`Seq2SeqTrainer.run: threads > 1 do not support ${unsupported} yet: expected threads 1, got ${threads}`);
     const { maxSrc, maxTgt } = this.longest();
     this.parallel = new Seq2SeqParallelStep('seq2seq train', this.model, { train: this.data.train, maxSource: maxSrc, maxTarget: maxTgt }, this.config.batch, threads);
-  }
-
-  /** Fractional epochs done. */
-  private epochsDone(): number {
-    return this.epoch + this.batchInEpoch / this.stepsPerEpoch;
   }
 
   /** Validation loss and greedy exact match / BLEU on up to maxExamples validation pairs. */
@@ -434,7 +492,7 @@ export class Seq2SeqTrainer {
     const last = this.evaluations[this.evaluations.length - 1] ?? null;
     return {
       steps: this.step,
-      epochs: this.epochsDone(),
+      epochs: this.order.epochsDone(),
       stopReason: loop.stopReason,
       seconds: (now() - start) / 1000,
       trainSeconds: this.trainSeconds,
@@ -451,25 +509,12 @@ export class Seq2SeqTrainer {
   // ---- checkpoints ----
 
   toCheckpointJSON(): Seq2SeqCheckpointJSON {
-    const losses = this.losses.tail(SEQ2SEQ_CHECKPOINT_LOSSES);
     return {
       kind: 'seqgrad.seq2seq-checkpoint',
       version: 1,
       model: seq2seqToJSON(this.model),
       optimizer: optimizerToJSON(this.optimizer),
-      trainer: {
-        config: this.config,
-        step: this.step,
-        epoch: this.epoch,
-        batchInEpoch: this.batchInEpoch,
-        epochRngState: this.epochRngState,
-        ...(this.dropoutRng ? { dropoutRngState: this.dropoutRng.getState() } : {}),
-        trainSeconds: this.trainSeconds,
-        smoothLoss: Number.isNaN(this.losses.smoothed) ? null : this.losses.smoothed,
-        lossHistory: losses.values,
-        lossHistoryFirstStep: losses.firstStep,
-        evaluations: this.evaluations,
-      },
+      trainer: seq2seqRunJSON(this),
       data: { ...this.dataInfo, train: this.data.train.length, validation: this.data.validation.length },
     };
   }
@@ -481,29 +526,55 @@ export class Seq2SeqTrainer {
 
   /** Continue from a checkpoint's position (used by resumeSeq2SeqTrainer). */
   restorePosition(state: Seq2SeqCheckpointJSON['trainer']): void {
-    const perEpoch = this.stepsPerEpoch;
-    const { step, epoch, batchInEpoch } = state;
-    if (![step, epoch, batchInEpoch].every((v) => Number.isInteger(v) && v >= 0) || batchInEpoch > perEpoch || step > (epoch + 1) * perEpoch) {
-      throw new InputError(
-        `resumeSeq2SeqTrainer: checkpoint position { step ${step}, epoch ${epoch}, batchInEpoch ${batchInEpoch} } does not fit this data (${perEpoch} batches per epoch)`,
-      );
-    }
-    this.step = state.step;
-    this.epoch = state.epoch;
-    this.batchInEpoch = state.batchInEpoch;
-    this.trainSeconds = state.trainSeconds;
-    this.losses.smoothed = state.smoothLoss ?? NaN;
-    // A loop, not push(...): a long history would overflow the call stack as arguments.
-    for (const loss of state.lossHistory) this.losses.values.push(loss);
-    for (const e of state.evaluations) this.evaluations.push(e);
-    this.losses.firstStep = state.lossHistoryFirstStep ?? 1;
+    restoreSeq2SeqRun('resumeSeq2SeqTrainer', this, state);
     this.lastCheckpointStep = state.step;
-    this.rng.setState(state.epochRngState);
-    this.epochBatches = this.planEpoch();
-    if (this.dropoutRng) {
-      if (!state.dropoutRngState) throw new InputError('resumeSeq2SeqTrainer: the model has dropout but the checkpoint keeps no dropout generator state (dropoutRngState)');
-      this.dropoutRng.setState(state.dropoutRngState);
-    }
+  }
+}
+
+/**
+ * What both seq2seq trainers (RNN and Transformer) keep of a run: the `trainer` section of their
+ * checkpoints is made of it (seq2seqRunJSON) and a resume puts it back (restoreSeq2SeqRun).
+ */
+export interface Seq2SeqRun {
+  readonly config: Required<Seq2SeqTrainConfig>;
+  step: number;
+  trainSeconds: number;
+  readonly losses: LossHistory;
+  readonly evaluations: Seq2SeqEvaluationRecord[];
+  readonly order: Seq2SeqBatchOrder;
+  /** The dropout masks' generator (null: the run draws none). */
+  readonly dropoutRng: Rng | null;
+}
+
+/** A run's `trainer` section of a checkpoint (the last SEQ2SEQ_CHECKPOINT_LOSSES losses). */
+export function seq2seqRunJSON(run: Seq2SeqRun): Seq2SeqCheckpointJSON['trainer'] {
+  const losses = run.losses.tail(SEQ2SEQ_CHECKPOINT_LOSSES);
+  return {
+    config: run.config,
+    step: run.step,
+    ...run.order.position(),
+    ...(run.dropoutRng ? { dropoutRngState: run.dropoutRng.getState() } : {}),
+    trainSeconds: run.trainSeconds,
+    smoothLoss: Number.isNaN(run.losses.smoothed) ? null : run.losses.smoothed,
+    lossHistory: losses.values,
+    lossHistoryFirstStep: losses.firstStep,
+    evaluations: run.evaluations,
+  };
+}
+
+/** Continue a fresh run (step 0) at a checkpoint's `trainer` section; InputErrors name `op`. */
+export function restoreSeq2SeqRun(op: string, run: Seq2SeqRun, state: Seq2SeqCheckpointJSON['trainer']): void {
+  run.order.restore(op, state);
+  run.step = state.step;
+  run.trainSeconds = state.trainSeconds;
+  run.losses.smoothed = state.smoothLoss ?? NaN;
+  // A loop, not push(...): a long history would overflow the call stack as arguments.
+  for (const loss of state.lossHistory) run.losses.values.push(loss);
+  for (const e of state.evaluations) run.evaluations.push(e);
+  run.losses.firstStep = state.lossHistoryFirstStep ?? 1;
+  if (run.dropoutRng) {
+    if (!state.dropoutRngState) throw new InputError(`${op}: the model has dropout but the checkpoint keeps no dropout generator state (dropoutRngState)`);
+    run.dropoutRng.setState(state.dropoutRngState);
   }
 }
 
@@ -550,11 +621,16 @@ export interface Seq2SeqDataInfo {
 
 /** Read a checkpoint file (InputError naming it when missing or malformed). */
 export function readSeq2SeqCheckpoint(path: string): Seq2SeqCheckpointJSON {
-  const json = readJsonInput<Seq2SeqCheckpointJSON>(path, 'checkpoint');
-  if (json?.kind !== 'seqgrad.seq2seq-checkpoint' || json.version !== 1 || !json.trainer || !json.optimizer) {
+  return seq2seqCheckpointFromJSON(readJsonInput(path, 'checkpoint'), path);
+}
+
+/** A checkpoint's parsed JSON, checked for its kind and parts (InputError naming the file `path`). */
+export function seq2seqCheckpointFromJSON(json: unknown, path: string): Seq2SeqCheckpointJSON {
+  const j = json as Seq2SeqCheckpointJSON | null;
+  if (j?.kind !== 'seqgrad.seq2seq-checkpoint' || j.version !== 1 || !j.trainer || !j.optimizer) {
     throw new InputError(`checkpoint ${path}: expected kind "seqgrad.seq2seq-checkpoint" version 1, got ${JSON.stringify((json as { kind?: unknown })?.kind)}`);
   }
-  return json;
+  return j;
 }
 
 /**
@@ -566,7 +642,7 @@ export function resumeSeq2SeqTrainer(checkpoint: Seq2SeqCheckpointJSON, data: Pr
 }
 
 /** The pairs file a checkpoint's run was trained on, or null when its data description does not say. */
-export function checkpointPairsFile(checkpoint: Seq2SeqCheckpointJSON): string | null {
+export function checkpointPairsFile(checkpoint: Pick<Seq2SeqCheckpointJSON, 'data'>): string | null {
   return typeof checkpoint.data.file === 'string' ? checkpoint.data.file : null;
 }
 
@@ -577,19 +653,32 @@ export function checkpointPairsFile(checkpoint: Seq2SeqCheckpointJSON): string |
  */
 export function resumeSeq2SeqRun(checkpoint: Seq2SeqCheckpointJSON, pairs: readonly SeqPair[], source = 'checkpoint'): Seq2SeqTrainer {
   const model = seq2seqFromJSON(checkpoint.model, source);
-  const info = checkpoint.data;
-  const data = prepareSeq2SeqData(pairs, {
+  return continueRun(model, checkpoint, prepareCheckpointPairs(checkpoint.data, model, pairs), source);
+}
+
+/**
+ * A checkpoint's pairs prepared as its run prepared them (either seq2seq trainer): the model's
+ * levels, case and vocabularies, the split fraction and seed of the checkpoint's data description.
+ */
+export function prepareCheckpointPairs(
+  info: Seq2SeqCheckpointJSON['data'], model: Pick<Seq2SeqModel, 'sourceVocab' | 'targetVocab'> & { config: Pick<Seq2SeqModel['config'], 'sourceLevel' | 'targetLevel' | 'lowercase'> },
+  pairs: readonly SeqPair[],
+): PreparedSeq2SeqData {
+  return prepareSeq2SeqData(pairs, {
     sourceLevel: model.config.sourceLevel, targetLevel: model.config.targetLevel, lowercase: model.config.lowercase, valFraction: info.valFraction ?? 0.1,
     seed: info.seed ?? 1, sourceVocab: model.sourceVocab ?? undefined, targetVocab: model.targetVocab,
   });
-  return continueRun(model, checkpoint, data, source);
 }
 
-function continueRun(model: Seq2SeqModel, checkpoint: Seq2SeqCheckpointJSON, data: PreparedSeq2SeqData, source: string): Seq2SeqTrainer {
-  const expected = checkpoint.data;
+/** A resume must see the data its checkpoint was made on: the same split sizes (InputError naming `source`). */
+export function checkCheckpointData(source: string, expected: Seq2SeqCheckpointJSON['data'], data: PreparedSeq2SeqData): void {
   if (expected.train !== undefined && (expected.train !== data.train.length || expected.validation !== data.validation.length)) {
     throw new InputError(`${source}: expected the data it was trained on (${expected.train} training / ${expected.validation} validation pairs), got ${data.train.length} / ${data.validation.length}`);
   }
+}
+
+function continueRun(model: Seq2SeqModel, checkpoint: Seq2SeqCheckpointJSON, data: PreparedSeq2SeqData, source: string): Seq2SeqTrainer {
+  checkCheckpointData(source, checkpoint.data, data);
   const optimizer = optimizerFromJSON(optimizerWithCurrentNames(checkpoint.optimizer, seq2seqFormerNames(model)), seq2seqParameters(model).params);
   const trainer = new Seq2SeqTrainer(model, data, checkpoint.trainer.config, optimizer);
   trainer.dataInfo = { ...checkpoint.data };

@@ -24,6 +24,7 @@ import { crossEntropy, crossEntropyBackward } from '../../engine/cross-entropy.j
 import { Matrix, type DType } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
 import { resolveCreateOptions, type CreateOptions } from '../../engine/create.js';
+import { scale } from '../../engine/ops.js';
 import { logSoftmax } from '../../engine/softmax.js';
 import { causalMask, headAttentionWeights, type AttentionMasks } from '../../layers/attention/multihead.js';
 import { createDense, denseBackward, denseForward, denseZeroGrad, type DenseLayer } from '../../layers/dense.js';
@@ -274,12 +275,17 @@ export function transformerSeq2SeqForward(
   return crossEntropy(ws.logits, batch.tgtOut, { mask: batch.tgtMask, reduction: 'mean' });
 }
 
-/** Backward of the last forward for the mean loss: accumulates into every gradient of the model. */
-export function transformerSeq2SeqBackward(model: TransformerSeq2SeqModel, ws: TransformerSeq2SeqWorkspace): void {
+/**
+ * Backward of the last forward: accumulates into every gradient of the model. The loss is the
+ * forward's mean per target token, or with `lossTokens` Σ ℓ / lossTokens (a share of a larger batch
+ * of lossTokens target tokens: its part of that batch's mean, transformer-parallel.ts).
+ */
+export function transformerSeq2SeqBackward(model: TransformerSeq2SeqModel, ws: TransformerSeq2SeqWorkspace, lossTokens?: number): void {
   const batch = ws.lastBatch;
   if (!batch) throw new Error('transformerSeq2SeqBackward: expected a transformerSeq2SeqForward on this workspace first, got none');
   const B = batch.batch;
-  crossEntropyBackward(ws.logits, ws.logits, batch.tgtOut, { mask: batch.tgtMask, reduction: 'mean' });
+  if (lossTokens === undefined) crossEntropyBackward(ws.logits, ws.logits, batch.tgtOut, { mask: batch.tgtMask, reduction: 'mean' });
+  else scale(ws.logits, crossEntropyBackward(ws.logits, ws.logits, batch.tgtOut, { mask: batch.tgtMask, reduction: 'sum' }), 1 / lossTokens);
   denseBackward(model.output, ws.hidden, ws.logits, ws.dHidden);
   ws.dTgtX.data.fill(0);
   ws.dMemory.data.fill(0);

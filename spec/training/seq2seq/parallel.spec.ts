@@ -2,8 +2,8 @@
  * Data-parallel RNN encoder-decoder training (training/seq2seq/parallel.ts): the same N and seed
  * give the same bits, N = 1 is the single-thread path, N = 2 and 3 follow N = 1 within float32
  * rounding (epoch boundaries, a last batch smaller than N included), resume stays bit-identical, a worker's failure reaches the
- * caller as one line and leaves no thread running, and dropout, the js backend and the Transformer
- * are refused with one line.
+ * caller as one line and leaves no thread running, and dropout and the js backend are refused with
+ * one line (the Transformer's threads: transformer-parallel.spec.ts).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -20,8 +20,6 @@ import { reversalPairs } from '../../../training/seq2seq/tasks.js';
 import {
   prepareSeq2SeqData, readSeq2SeqCheckpoint, resumeSeq2SeqTrainer, Seq2SeqTrainer, type PreparedSeq2SeqData,
 } from '../../../training/seq2seq/train.js';
-import { createTransformerSeq2Seq } from '../../../training/seq2seq/transformer-model.js';
-import { TransformerSeq2SeqTrainer } from '../../../training/seq2seq/transformer-train.js';
 
 beforeAll(async () => {
   setBackend((await initWasmBackend()).name);
@@ -123,7 +121,7 @@ describe('data-parallel seq2seq training', () => {
   it("a worker's failure stops the run with its one-line message, and no worker thread is left", () => {
     const t = dateTrainer();
     // A bad id in the first batch's last example, which only worker 1 reads.
-    const firstBatch = (t as unknown as { epochBatches: number[][] }).epochBatches[0];
+    const firstBatch = t.order.current();
     const bad = t.data.sourceVocab.size + 7;
     (t.data.train[firstBatch[firstBatch.length - 1]].source as number[])[0] = bad;
     let message = '';
@@ -138,16 +136,10 @@ describe('data-parallel seq2seq training', () => {
     expect(t.step).toBe(0); // nothing was updated
   });
 
-  it('refuses threads > 1 with dropout, on the js backend and for the Transformer, each in one line', () => {
+  it('refuses threads > 1 with dropout and on the js backend, each in one line', () => {
     const dropout = dateTrainer({ dropout: 0.2, encoderLayers: 2 });
     expect(dropout.parallelUnsupported()).toBe('dropout');
     expect(() => dropout.run({ maxSteps: 1, threads: 2 })).toThrow(/^Seq2SeqTrainer\.run: threads > 1 do not support dropout yet: expected threads 1, got 2$/);
-    const data = dateData();
-    const transformer = new TransformerSeq2SeqTrainer(
-      createTransformerSeq2Seq({ dModel: 8, numHeads: 2, dimFeedforward: 8, encoderLayers: 1, decoderLayers: 1, maxLength: 40, seed: 1, sourceVocab: data.sourceVocab, targetVocab: data.targetVocab }),
-      data, { batch: 16, optimizer: { kind: 'adam', lr: 0.01 }, clipNorm: 1 },
-    );
-    expect(() => transformer.run({ maxSteps: 1, threads: 2 })).toThrow(/^TransformerSeq2SeqTrainer\.run: the Transformer trains on one thread: expected threads 1, got 2$/);
     const previous = setBackend('js');
     try {
       const t = dateTrainer();
