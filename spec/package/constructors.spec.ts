@@ -93,6 +93,8 @@ const NOT_CONSTRUCTORS: Record<string, string> = {
   createDivergenceWatch: 'a loss monitor',
   createLmTrainer: 'a trainer of an existing model',
   createLmStepper: 'the sampling step of an existing model',
+  createLmTokenSampler: 'the fused sampling step of an existing model (or null)',
+  createWord2VecHogwildJob: 'a worker thread\'s job over shared tables (its init message)',
   createTransformerLmStepper: 'the sampling step of an existing model',
   createGloveHogwildJob: 'a worker thread job',
   createWasmBackend: 'a backend',

@@ -28,7 +28,8 @@ const VARIATIONAL_KINDS: readonly CellKind[] = ['rnn', 'lstm', 'lstm-peephole'];
  * Check the options for a stack of `layers` layers of `cell` (`layersField`: the config's name for that count)
  * and return only what is set (p > 0; layerNorm true), for a config. Throws an InputError naming `op` and the
  * field — also for dropout that could not act: mode 'between' on one layer (inertDropoutProblem,
- * layers/stacked-dropout.ts, says why this is refused rather than warned about, as PyTorch does).
+ * layers/stacked-dropout.ts, says why this is refused rather than warned about, as PyTorch does). Model file
+ * readers pass the file's options through withoutInertDropout first, so files saved before the refusal load.
  */
 export function resolveRnnRegularization(
   op: string, opts: RnnRegularization, cell: CellKind, layers: number, layersField = 'layers',
@@ -53,6 +54,25 @@ export function resolveRnnRegularization(
     out.layerNorm = true;
   }
   return out;
+}
+
+/**
+ * A model FILE's options before they are resolved: `config` without its dropout when that dropout never acted —
+ * mode 'between' (or absent) on a stack of `layers` = 1 layer, or any mode on no stack (`layers` = 0, seq2seq's
+ * captioning form); otherwise `config` itself. Files saved before resolveRnnRegularization refused such a
+ * setting hold it (it was accepted, and did nothing: no mask was ever drawn, so no generator draw either). The
+ * loaded model is therefore the same model, the file keeps loading, and a run resumed from a checkpoint trains
+ * exactly as before (no dropout); the setting is gone from what the loaded model saves. New models — flags,
+ * library configs — still get the refusal: only file readers call this. An invalid p, mode or layer count is
+ * left in place for resolveRnnRegularization (or the layer check) to refuse.
+ */
+export function withoutInertDropout<T extends RnnRegularization>(config: T, layers: number): T {
+  if (config === null || typeof config !== 'object' || !Number.isInteger(layers) || layers < 0) return config;
+  const p = config.dropout, mode = config.dropoutMode ?? 'between';
+  if (typeof p !== 'number' || !(p > 0 && p < 1) || !RNN_DROPOUT_MODES.includes(mode)) return config;
+  if (inertDropoutProblem({ p, mode }, layers) === null) return config;
+  const { dropout: _p, dropoutMode: _mode, ...rest } = config;
+  return rest as T;
 }
 
 /** The stack's dropout from a resolved config (null: none). */

@@ -13,7 +13,7 @@ import {
 } from '../io/sequence-net.js';
 import type { SafeTensor } from '../io/safetensors.js';
 import { Vocabulary, type VocabularyJSON } from '../text/vocab.js';
-import { createLanguageModel, resolveLanguageModelConfig, type LanguageModel, type LanguageModelConfig } from './model.js';
+import { createLanguageModel, resolveLanguageModelFileConfig, type LanguageModel, type LanguageModelConfig } from './model.js';
 
 export const LM_MODEL_KIND = 'language-model';
 
@@ -39,7 +39,7 @@ export function languageModelFromTensors(tensors: Record<string, SafeTensor>, do
   if (doc.model !== LM_MODEL_KIND) fail(`expected a '${LM_MODEL_KIND}' model, got '${doc.model}'`);
   let config: LanguageModelConfig;
   try {
-    config = resolveLanguageModelConfig(doc.app.config as LanguageModelConfig, 'app.config');
+    config = resolveLanguageModelFileConfig(doc.app.config as LanguageModelConfig, 'app.config');
   } catch (err) {
     return fail((err as Error).message);
   }

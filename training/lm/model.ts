@@ -50,7 +50,7 @@ import { matrixToJSON, type MatrixJSON } from '../io/tensors.js';
 import { Vocabulary, type VocabularyJSON } from '../text/vocab.js';
 import { InputError } from '../core/errors.js';
 import {
-  cellRegularizationOf, resolveRnnRegularization, stackDropoutOf, type RnnRegularization,
+  cellRegularizationOf, resolveRnnRegularization, stackDropoutOf, withoutInertDropout, type RnnRegularization,
 } from '../core/rnn-regularization.js';
 import type { RnnDropoutMode } from '../../layers/stacked-dropout.js';
 import { DROPOUT_OFF, type DropoutMode } from '../../layers/dropout.js';
@@ -159,6 +159,15 @@ export function resolveLanguageModelConfig(opts: LanguageModelOptions, op = 'cre
   if (activation !== 'tanh' && config.cell !== 'rnn') throw new Error(`${op}: an activation is for cell 'rnn', got cell '${config.cell}'`);
   if (activation !== 'tanh') config.activation = activation;
   return { ...config, ...resolveRnnRegularization(op, opts, config.cell, config.layers) };
+}
+
+/**
+ * The config of a model FILE (model file, checkpoint, safetensors document), resolved as a new model's except
+ * that dropout which never acted — saved before resolveLanguageModelConfig refused it — is dropped first
+ * (withoutInertDropout, training/core/rnn-regularization.ts): the file loads as the same model.
+ */
+export function resolveLanguageModelFileConfig(config: LanguageModelConfig, op: string): LanguageModelConfig {
+  return resolveLanguageModelConfig(withoutInertDropout(config, config?.layers), op);
 }
 
 /**
@@ -472,7 +481,7 @@ export function languageModelFromJSON(json: unknown, source = 'model'): Language
   if (!j.config || typeof j.config !== 'object') fail('has no config');
   let config: LanguageModelConfig;
   try {
-    config = resolveLanguageModelConfig(j.config as LanguageModelConfig, 'config');
+    config = resolveLanguageModelFileConfig(j.config as LanguageModelConfig, 'config');
   } catch (err) {
     return fail((err as Error).message);
   }

@@ -34,7 +34,7 @@ import type { CellKind } from '../../layers/cells/cell.js';
 import { CELL_KINDS } from '../../layers/cells/create-cell.js';
 import type { HeadKind } from '../../layers/heads.js';
 import { InputError } from '../core/errors.js';
-import { resolveRnnRegularization, type RnnRegularization } from '../core/rnn-regularization.js';
+import { resolveRnnRegularization, withoutInertDropout, type RnnRegularization } from '../core/rnn-regularization.js';
 
 export type ModelShape = 'many-to-one' | 'many-to-many' | 'one-to-many' | 'encoder-decoder';
 
@@ -161,6 +161,18 @@ export function resolveModelConfig(json: unknown, source = 'model config'): Reso
   }
   if (rnn.residual && rnn.layers < 2) fail(`expected rnn.layers ≥ 2 with rnn.residual (the skip connections go around layers l ≥ 1), got ${rnn.layers}`);
   return config;
+}
+
+/**
+ * The config of a model FILE (model file, checkpoint, safetensors document), resolved as a user's config
+ * (createModel) except that rnn dropout which never acted — mode 'between' on one layer, saved before
+ * resolveModelConfig refused it — is dropped first (withoutInertDropout, training/core/rnn-regularization.ts):
+ * the file loads as the same model. Only file readers call this; a config given to createModel is refused.
+ */
+export function resolveModelFileConfig(json: unknown, source: string): ResolvedModelConfig {
+  if (!isObject(json) || !isObject(json.rnn)) return resolveModelConfig(json, source);
+  const layers = json.rnn.layers ?? 1; // resolveModelConfig's default
+  return resolveModelConfig({ ...json, rnn: withoutInertDropout(json.rnn, layers as number) }, source);
 }
 
 /** W per layer of a stack: H, or 2H when bidirectional. */

@@ -28,7 +28,7 @@ import {
   checkTensorNames, embeddingTensors, linearTensors, loadEmbeddingTensors, loadLinearTensors, loadRecurrentTensors,
   recurrentShapes, recurrentTensors,
 } from '../io/torch-state.js';
-import { configSummary, minimumWeights, resolveModelConfig } from './config.js';
+import { configSummary, minimumWeights, resolveModelFileConfig } from './config.js';
 import { DEFAULT_SEED } from '../../engine/create.js';
 import { Model } from './model.js';
 import type { Network } from './network.js';
@@ -100,7 +100,7 @@ export function modelExportable(model: Model): ExportableModel | null {
 export function modelFromTensors(tensors: Record<string, SafeTensor>, doc: ModelDocument, source: string): Model {
   const fail = (what: string): never => { throw new InputError(`${source}: ${what}`); };
   if (doc.model !== MODEL_API_KIND) fail(`expected a '${MODEL_API_KIND}' model, got '${doc.model}'`);
-  const config = resolveModelConfig(doc.app.config, `${source}: app.config`);
+  const config = resolveModelFileConfig(doc.app.config, `${source}: app.config`);
   let stored = 0;
   for (const [name, t] of Object.entries(tensors)) {
     stored += t.data.length;

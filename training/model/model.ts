@@ -55,7 +55,7 @@ import {
 import { matrixFromJSON, matrixToJSON, type MatrixJSON } from '../io/tensors.js';
 import { checkConfigAgainstWeights, checkModelSize, copyWeightsFromJSON } from '../io/weights-json.js';
 import { checkData, longestSequences, makeBatch, type Batch, type SequenceData } from './batches.js';
-import { configSummary, minimumWeights, resolveModelConfig, type ModelConfig, type ModelShape, type ResolvedModelConfig } from './config.js';
+import { configSummary, minimumWeights, resolveModelConfig, resolveModelFileConfig, type ModelConfig, type ModelShape, type ResolvedModelConfig } from './config.js';
 import {
   buildNetwork, createNetworkWorkspace, networkBackward, networkForward, networkLogits, networkParameters, networkZeroGrads,
   type Network, type NetworkInit, type NetworkWorkspace,
@@ -504,7 +504,7 @@ export function modelFromJSON(json: unknown, source = 'model JSON'): Model {
   const j = json as Partial<ModelJSON>;
   if (j.kind !== MODEL_FILE_KIND) fail(`expected kind "${MODEL_FILE_KIND}", got ${JSON.stringify(j.kind)} (not a seqgrad Model API file)`);
   if (j.version !== 1) fail(`expected version 1, got ${JSON.stringify(j.version)}`);
-  const config = resolveModelConfig(j.config, `${source}: config`);
+  const config = resolveModelFileConfig(j.config, `${source}: config`);
   const weights = j.weights;
   if (weights === null || typeof weights !== 'object' || Array.isArray(weights)) return fail('expected weights to be an object (name → matrix)');
   const what = configSummary(config);

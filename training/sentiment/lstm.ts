@@ -24,7 +24,7 @@
  */
 import { Matrix, copyInto, shapeOf, zero, type DType } from '../../engine/matrix.js';
 import { DROPOUT_OFF, type DropoutMode } from '../../layers/dropout.js';
-import { resolveRnnRegularization, stackRegularizationOf, type RnnRegularization } from '../core/rnn-regularization.js';
+import { resolveRnnRegularization, stackRegularizationOf, withoutInertDropout, type RnnRegularization } from '../core/rnn-regularization.js';
 import type { Rng } from '../../engine/rng.js';
 import { NO_INIT } from '../../engine/init.js';
 import {
@@ -324,7 +324,8 @@ export const lstmModelFactory: SentimentModelFactory = {
     }));
     const config = lstmConfigFromWeights(json.weights);
     if (!decoded.E) throw new Error(`sentiment model: expected the embedding weight 'E' in the model file, got ${Object.keys(json.weights).join(', ')}`);
-    const regularization = resolveRnnRegularization('sentiment model rnn', json.rnn ?? {}, 'lstm', config.layers);
+    // Dropout that never acted (saved before it was refused) is dropped: the same model, and the file loads.
+    const regularization = resolveRnnRegularization('sentiment model rnn', withoutInertDropout(json.rnn ?? {}, config.layers), 'lstm', config.layers);
     const model = lstmSentimentOver(decoded.E, vocab, json.classes, config, regularization, json.frozen);
     const { params } = modelParameters(model.net);
     for (const [name, target] of Object.entries(params)) {

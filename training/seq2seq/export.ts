@@ -20,7 +20,7 @@ import {
   loadRecurrentTensors, matrixTensor, recurrentShapes, recurrentTensors,
 } from '../io/torch-state.js';
 import { Vocabulary, type VocabularyJSON } from '../text/vocab.js';
-import { createSeq2Seq, resolveSeq2SeqConfig, type Seq2SeqConfig, type Seq2SeqModel } from './model.js';
+import { createSeq2Seq, resolveSeq2SeqFileConfig, type Seq2SeqConfig, type Seq2SeqModel } from './model.js';
 
 export const SEQ2SEQ_MODEL_KIND = 'seq2seq';
 
@@ -60,7 +60,7 @@ export function seq2seqFromTensors(tensors: Record<string, SafeTensor>, doc: Mod
   if (doc.model !== SEQ2SEQ_MODEL_KIND) throw new InputError(`${source}: expected a '${SEQ2SEQ_MODEL_KIND}' model, got '${doc.model}'`);
   let model: Seq2SeqModel;
   try {
-    const config = resolveSeq2SeqConfig(doc.app.config as Seq2SeqConfig, 'app.config');
+    const config = resolveSeq2SeqFileConfig(doc.app.config as Seq2SeqConfig, 'app.config');
     const sourceVocab = doc.app.sourceVocabulary ? Vocabulary.fromJSON(doc.app.sourceVocabulary as VocabularyJSON) : null;
     model = createSeq2Seq({ ...config, sourceVocab, targetVocab: Vocabulary.fromJSON(doc.app.targetVocabulary as VocabularyJSON) }, { rng: new Rng(0) });
   } catch (err) {

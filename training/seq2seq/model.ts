@@ -60,7 +60,7 @@ import { Rng } from '../../engine/rng.js';
 import { DROPOUT_OFF, type DropoutMode } from '../../layers/dropout.js';
 import type { RnnDropoutMode } from '../../layers/stacked-dropout.js';
 import {
-  cellRegularizationOf, resolveRnnRegularization, stackRegularizationOf, type RnnRegularization,
+  cellRegularizationOf, resolveRnnRegularization, stackRegularizationOf, withoutInertDropout, type RnnRegularization,
 } from '../core/rnn-regularization.js';
 import { logSoftmax, logSoftmaxRow } from '../../engine/softmax.js';
 import {
@@ -270,6 +270,16 @@ export function resolveSeq2SeqConfig(opts: Seq2SeqOptions, op = 'createSeq2Seq')
     throw new InputError(`${op}: dropout acts in the encoder's stack and the captioning form has none: expected no dropout, got ${opts.dropout}`);
   }
   return { ...config, ...resolveRnnRegularization(op, opts, config.cell, config.encoderLayers, 'encoderLayers') };
+}
+
+/**
+ * The config of a model FILE (model file, checkpoint, safetensors document), resolved as a new model's except
+ * that dropout which never acted — 'between' on one encoder layer, or any on the captioning form (encoderLayers
+ * 0), saved before resolveSeq2SeqConfig refused it — is dropped first (withoutInertDropout,
+ * training/core/rnn-regularization.ts): the file loads as the same model.
+ */
+export function resolveSeq2SeqFileConfig(config: Seq2SeqConfig, op: string): Seq2SeqConfig {
+  return resolveSeq2SeqConfig(withoutInertDropout(config, config?.encoderLayers), op);
 }
 
 function isLstm(kind: CellKind): boolean {
@@ -1467,7 +1477,7 @@ export function seq2seqFromJSON(json: unknown, source = 'model'): Seq2SeqModel {
   if (!j.config || typeof j.config !== 'object') fail('has no config');
   let config: Seq2SeqConfig;
   try {
-    config = resolveSeq2SeqConfig(j.config as Seq2SeqConfig, 'config');
+    config = resolveSeq2SeqFileConfig(j.config as Seq2SeqConfig, 'config');
   } catch (err) {
     return fail((err as Error).message);
   }

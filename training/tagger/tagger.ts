@@ -35,7 +35,7 @@
  */
 import { nodePath } from '../io/node-builtins.js';
 import { Matrix, copyInto, shapeOf } from '../../engine/matrix.js';
-import { resolveRnnRegularization, type RnnRegularization } from '../core/rnn-regularization.js';
+import { resolveRnnRegularization, withoutInertDropout, type RnnRegularization } from '../core/rnn-regularization.js';
 import type { Rng } from '../../engine/rng.js';
 import { createManyToMany, modelParameters, type ManyToManyModel } from '../../layers/architectures.js';
 import type { CellKind } from '../../layers/cells/cell.js';
@@ -744,7 +744,7 @@ function legacyTaggerFromJSON(json: LegacyTaggerJSON, source: string): Tagger {
   if (Number.isFinite(needed) && needed > stored) return fail(`its config (embedding ${d}, hidden ${H} × ${L} layer(s), ${vocab.size} words) needs at least ${needed} weights, the file holds ${stored}`);
   let tagger: Tagger;
   try {
-    tagger = createTagger({ vocab, ...json.config }, { rng: NO_INIT });
+    tagger = createTagger({ vocab, ...withoutInertDropout(c, L) }, { rng: NO_INIT }); // dropout that never acted: dropped, the same tagger
   } catch (err) {
     return fail((err as Error).message);
   }
