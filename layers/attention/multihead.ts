@@ -570,3 +570,155 @@ export function createLearnedPositionalEmbedding(
   const weight = initNormal(Matrix.zeros(maxLength, dim, dtype), rng, 0, config.std ?? 0.02);
   return { maxLength, dim, params: { weight }, grads: { weight: Matrix.zeros(maxLength, dim, dtype) } };
 }
+
+// ---------------------------------------------------------------------------------------------
+// One new position per call: attention over cached keys and values (incremental decoding)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The buffers of multi-head attention for one new query per row, R rows, over at most `maxKeys`
+ * cached keys (layers/transformer/incremental.ts drives it). Allocated once; a call allocates nothing.
+ */
+export interface MhaStepWorkspace {
+  readonly mha: MultiheadAttention;
+  readonly rows: number;
+  readonly maxKeys: number;
+  /** q = x W_qᵀ + b_q; k, v likewise (self-attention: appended to the cache) [R, E]. */
+  readonly q: Matrix; readonly k: Matrix; readonly v: Matrix;
+  /** Concatenated head outputs [R, E]. */
+  readonly concat: Matrix;
+  /** Row r's keys: rows keyBase[r] + i·keyStride of the key matrix, i < keyCount[r]. */
+  readonly keyBase: Int32Array; readonly keyCount: Int32Array;
+  /** One row's scores then weights (float64), and one head's output accumulator. */
+  readonly scores: Float64Array; readonly acc: Float64Array;
+}
+
+export function createMhaStepWorkspace(mha: MultiheadAttention, rows: number, maxKeys: number): MhaStepWorkspace {
+  const op = 'createMhaStepWorkspace';
+  checkPositive(op, 'rows', rows);
+  checkPositive(op, 'maxKeys', maxKeys);
+  const m = (): Matrix => Matrix.zeros(rows, mha.embedDim, mha.dtype);
+  return {
+    mha, rows, maxKeys, q: m(), k: m(), v: m(), concat: m(),
+    keyBase: new Int32Array(rows), keyCount: new Int32Array(rows),
+    scores: new Float64Array(maxKeys), acc: new Float64Array(mha.headDim),
+  };
+}
+
+/** K = M W_kᵀ + b_k, V = M W_vᵀ + b_v (the keys and values of a fixed memory, projected once): keys, values, memory [N, E]. */
+export function projectKeysValues(keys: Matrix, values: Matrix, mha: MultiheadAttention, memory: Matrix): void {
+  const op = 'projectKeysValues';
+  expectShape(op, 'keys', keys, memory.rows, mha.embedDim);
+  expectShape(op, 'values', values, memory.rows, mha.embedDim);
+  project(keys, memory, mha.params.W_k, mha.params.b_k);
+  project(values, memory, mha.params.W_v, mha.params.b_v);
+}
+
+/**
+ * Self-attention of one new position per row over a key/value cache. For r < n, with slot = rowSlots[r]:
+ *   q, k, v = x W_{q,k,v}ᵀ + b;  K[slot·T + t] ← k_r, V[slot·T + t] ← v_r  (T = slotSteps, t = position);
+ *   head j: o_rj = softmax(q_rj K_j[slot·T + 0 … t]ᵀ / √d) V_j[slot·T + 0 … t];  out = Concat(o) W_oᵀ + b_o.
+ * This is row t of the teacher-forced forward under the causal mask (query t sees keys 0 … t).
+ *   out, x [R, E] (out written, must not overlap x); keys, values [slots·T, E] (the cache, slot-major);
+ *   rows r ≥ n are padding: their output is finite and meaningless, and they touch no cache row.
+ */
+export function multiheadAttentionSelfStep(
+  out: Matrix, ws: MhaStepWorkspace, x: Matrix, keys: Matrix, values: Matrix,
+  rowSlots: Int32Array, n: number, position: number, slotSteps: number,
+): Matrix {
+  const op = 'multiheadAttentionSelfStep';
+  const { mha, rows: R } = ws;
+  const E = mha.embedDim;
+  expectShape(op, 'x', x, R, E);
+  expectShape(op, 'out', out, R, E);
+  if (keys.rows % slotSteps !== 0 || keys.cols !== E) throw new Error(`${op}: expected a key cache of slots·${slotSteps} rows and ${E} columns, got [${keys.rows}, ${keys.cols}]`);
+  expectShape(op, 'values', values, keys.rows, E);
+  if (!(position >= 0 && position < slotSteps && position < ws.maxKeys)) throw new Error(`${op}: expected a position in [0, ${Math.min(slotSteps, ws.maxKeys)}), got ${position}`);
+  if (!(n >= 0 && n <= R)) throw new Error(`${op}: expected n in [0, ${R}], got ${n}`);
+  const { params } = mha;
+  project(ws.q, x, params.W_q, params.b_q);
+  project(ws.k, x, params.W_k, params.b_k);
+  project(ws.v, x, params.W_v, params.b_v);
+  for (let r = 0; r < n; r++) {
+    const slot = rowSlots[r];
+    if (!((slot + 1) * slotSteps <= keys.rows && slot >= 0)) throw new Error(`${op}: expected slots in [0, ${keys.rows / slotSteps}), got ${slot} for row ${r}`);
+    copyRowInto(keys, slot * slotSteps + position, ws.k, r);
+    copyRowInto(values, slot * slotSteps + position, ws.v, r);
+    ws.keyBase[r] = slot * slotSteps;
+    ws.keyCount[r] = position + 1;
+  }
+  attendRows(ws, keys, values, 1, n);
+  project(out, ws.concat, params.W_o, params.b_o);
+  return out;
+}
+
+/**
+ * Cross-attention of one new position per row over a projected memory (projectKeysValues), time-major
+ * over `sources` sources: row r < n reads source s = rowSources[r], its keys K[i·S + s] for i < lengths[s]
+ * (the padding after a source's length is never attended: the key padding mask of the teacher-forced pass).
+ *   out, x [R, E]; keys, values [T_x·S, E].
+ */
+export function multiheadAttentionCrossStep(
+  out: Matrix, ws: MhaStepWorkspace, x: Matrix, keys: Matrix, values: Matrix,
+  rowSources: Int32Array, lengths: Int32Array, n: number,
+): Matrix {
+  const op = 'multiheadAttentionCrossStep';
+  const { mha, rows: R } = ws;
+  const E = mha.embedDim;
+  const S = lengths.length;
+  expectShape(op, 'x', x, R, E);
+  expectShape(op, 'out', out, R, E);
+  if (keys.rows % S !== 0 || keys.cols !== E) throw new Error(`${op}: expected keys of T_x·${S} rows and ${E} columns, got [${keys.rows}, ${keys.cols}]`);
+  expectShape(op, 'values', values, keys.rows, E);
+  const steps = keys.rows / S;
+  project(ws.q, x, mha.params.W_q, mha.params.b_q);
+  for (let r = 0; r < n; r++) {
+    const s = rowSources[r];
+    if (!(s >= 0 && s < S) || !(lengths[s] >= 1 && lengths[s] <= steps && lengths[s] <= ws.maxKeys)) {
+      throw new Error(`${op}: expected row ${r} to read a source in [0, ${S}) of 1 to ${Math.min(steps, ws.maxKeys)} steps, got source ${s} of ${lengths[s]}`);
+    }
+    ws.keyBase[r] = s;
+    ws.keyCount[r] = lengths[s];
+  }
+  attendRows(ws, keys, values, S, n);
+  project(out, ws.concat, mha.params.W_o, mha.params.b_o);
+  return out;
+}
+
+/** out[row, :] = src[srcRow, :] (same widths). */
+function copyRowInto(out: Matrix, row: number, src: Matrix, srcRow: number): void {
+  const od = out.data, sd = src.data, o = out.offset + row * out.stride, p = src.offset + srcRow * src.stride;
+  for (let c = 0; c < out.cols; c++) od[o + c] = sd[p + c];
+}
+
+/**
+ * ws.concat row r (r < n), head j = softmax(q_rj K_jᵀ / √d) V_j over keys keyBase[r] + i·keyStride,
+ * i < keyCount[r] (scores, softmax and the weighted sum in float64); padding rows r ≥ n get 0.
+ */
+function attendRows(ws: MhaStepWorkspace, keys: Matrix, values: Matrix, keyStride: number, n: number): void {
+  const { numHeads, headDim: d } = ws.mha;
+  const { q, concat, scores, acc } = ws;
+  const scale = 1 / Math.sqrt(d);
+  const qd = q.data, kd = keys.data, vd = values.data, od = concat.data;
+  for (let r = 0; r < n; r++) {
+    const count = ws.keyCount[r], base = ws.keyBase[r];
+    for (let j = 0; j < numHeads; j++) {
+      const qo = q.offset + r * q.stride + j * d;
+      for (let i = 0; i < count; i++) {
+        const ko = keys.offset + (base + i * keyStride) * keys.stride + j * d;
+        let s = 0;
+        for (let c = 0; c < d; c++) s += qd[qo + c] * kd[ko + c];
+        scores[i] = s * scale;
+      }
+      attentionSoftmaxRow(scores, 0, count);
+      acc.fill(0);
+      for (let i = 0; i < count; i++) {
+        const p = scores[i], vo = values.offset + (base + i * keyStride) * values.stride + j * d;
+        for (let c = 0; c < d; c++) acc[c] += p * vd[vo + c];
+      }
+      const oo = concat.offset + r * concat.stride + j * d;
+      for (let c = 0; c < d; c++) od[oo + c] = acc[c];
+    }
+  }
+  for (let r = n; r < concat.rows; r++) od.fill(0, concat.offset + r * concat.stride, concat.offset + r * concat.stride + concat.cols);
+}
