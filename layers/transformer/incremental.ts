@@ -202,9 +202,7 @@ export function transformerStackStep(
   const isDecoder = 'crossAttn' in stack.layers[0];
   if (isDecoder && (!memory || !rows.rowSources)) throw new Error(`${op}: a decoder stack needs the cross memory and rowSources, got ${memory ? 'no rowSources' : 'no memory'}`);
   let input = x;
-  ws.layers.forEach((_, l) => {
-    input = layerStep(ws.outputs[l], ws.layers[l], input, cache, l, rows, memory);
-  });
+  for (let l = 0; l < ws.layers.length; l++) input = layerStep(ws.outputs[l], ws.layers[l], input, cache, l, rows, memory);
   if (ws.norm) return layerNormForward(y, ws.norm, input);
   return copyInto(y, input);
 }
@@ -212,7 +210,7 @@ export function transformerStackStep(
 function layerStep(
   y: Matrix, lw: LayerStepWorkspace, x: Matrix, cache: KvCache, l: number, rows: StepRows, memory: CrossMemory | null,
 ): Matrix {
-  const [resSelf] = lw.residuals;
+  const resSelf = lw.residuals[0];
   const s1 = residualInput(resSelf, x);
   multiheadAttentionSelfStep(resSelf.subOut, lw.self, s1, cache.keys[l], cache.values[l], rows.rowSlots, rows.n, rows.position, cache.maxSteps);
   let h = residualOutput(lw.hidden[0], resSelf, x, DROPOUT_OFF);
