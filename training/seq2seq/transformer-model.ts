@@ -57,6 +57,8 @@ import { InputError } from '../core/errors.js';
 import { matrixToJSON, type MatrixJSON } from '../io/tensors.js';
 import { beamSearch, beamSearchBatch, type BatchStepModel, type Hypothesis, type LengthPenalty } from '../decode/beam.js';
 import { copyWeightsFromJSON } from '../io/weights-json.js';
+import { incrementalStepFunction, type IncrementalDecoder, type TokenState } from '../decode/incremental.js';
+import type { StepFunction } from '../decode/sampling.js';
 import { EOS, PAD, SOS, Vocabulary, detokenize, tokenizeText, type TokenLevel, type VocabularyJSON } from '../text/vocab.js';
 import { resolveLevels, type Seq2SeqBatch, type Seq2SeqLevelOptions, type Seq2SeqModel, type Translation, type TranslateOptions } from './model.js';
 
@@ -306,6 +308,9 @@ export class TransformerSeq2SeqDecoder {
   private lastRow = 0;
 
   private buffers: TransformerDecodeBuffers | null = null;
+  /** prepareCached's one-slot buffers and the source it last prepared. */
+  private single: TransformerDecodeBuffers | null = null;
+  private prepared: TransformerSeq2SeqBatchDecoder | null = null;
 
   constructor(readonly model: TransformerSeq2SeqModel) {
     this.logProbsRow = Matrix.zeros(1, model.targetVocab.size, model.config.dtype);
@@ -333,6 +338,10 @@ export class TransformerSeq2SeqDecoder {
   release(): void {
     this.buffers?.release();
     this.buffers = null;
+    this.prepared?.release();
+    this.prepared = null;
+    this.single?.release();
+    this.single = null;
     for (const enc of this.encoderWs.values()) {
       releaseTransformerEncoderWorkspace(enc.ws);
       for (const m of [enc.x, enc.memory]) releaseMatrix(m);
@@ -374,6 +383,33 @@ export class TransformerSeq2SeqDecoder {
       }));
     };
     return { initialState: [], step, lastCrossAttention, sourceLength: Tx };
+  }
+
+  /**
+   * `prepare` with the key/value cache: encode one source and return its step function
+   * (decode/incremental.ts: continuing the last state feeds one position; another state is replayed),
+   * for sampling (decode/sampling.ts sampleSequence) and scoring. Valid until the next prepareCached or
+   * release of this decoder (one cache of one sequence).
+   */
+  prepareCached(source: ArrayLike<number>): { initialState: TokenState; step: StepFunction<TokenState>; sourceLength: number } {
+    const model = this.model, { maxLength } = model.config;
+    this.prepared?.release();
+    this.prepared = null;
+    this.single ??= new TransformerDecodeBuffers(model, 1, maxLength, maxLength);
+    const batch = new TransformerSeq2SeqBatchDecoder(model, [source], 1, this.single);
+    this.prepared = batch;
+    const tokens = new Int32Array(1), live = new Int32Array(1), logProbs = new Float64Array(model.targetVocab.size);
+    const decoder: IncrementalDecoder = {
+      capacity: maxLength,
+      reset: () => batch.rewind(),
+      feed(token, position) {
+        if (position !== batch.steps) throw new Error(`TransformerSeq2SeqDecoder: expected position ${batch.steps}, got ${position}`);
+        tokens[0] = token;
+        batch.step(tokens, logProbs, live, 1);
+        return logProbs;
+      },
+    };
+    return { initialState: [], step: incrementalStepFunction(decoder), sourceLength: source.length };
   }
 
   /**
@@ -605,6 +641,16 @@ export class TransformerSeq2SeqBatchDecoder implements BatchStepModel {
 
   reorder(parents: Int32Array): void {
     reorderKvCache(this.buffers.cache, parents, this.position);
+  }
+
+  /** Steps taken (the position the next step feeds). */
+  get steps(): number {
+    return this.position;
+  }
+
+  /** Start the hypotheses again from position 0 (the cache's rows are overwritten as they are fed). */
+  rewind(): void {
+    this.position = 0;
   }
 
   /** Give this chunk's cross-attention memory back (the buffers stay with the decoder). */

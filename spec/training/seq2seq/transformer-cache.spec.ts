@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../../engine/rng.js';
+import { sampleSequence } from '../../../training/decode/sampling.js';
 import { buildSourceVocabulary, buildTargetVocabulary, type Translation } from '../../../training/seq2seq/model.js';
 import {
   TransformerSeq2SeqDecoder, createTransformerSeq2Seq, transformerTranslateIds, transformerTranslateIdsUncached, transformerTranslateManyIds,
@@ -53,6 +54,20 @@ describe('Transformer seq2seq decoding with the key/value cache', () => {
       }
     });
   }
+
+  it('sampling: prepareCached draws the reference step function\'s tokens with the same log-probabilities, source after source', () => {
+    const m = model('float64', true);
+    const decoder = new TransformerSeq2SeqDecoder(m);
+    for (const [i, src] of sources(m.sourceVocab.size).entries()) {
+      const opts = { startToken: m.ids.sos, eosToken: m.ids.eos, maxLength: 12, temperature: 1.3, forbid: [m.ids.pad, m.ids.sos] };
+      const cached = decoder.prepareCached(src);
+      const a = sampleSequence({ ...opts, step: cached.step, initialState: cached.initialState, rng: new Rng(i) });
+      const reference = decoder.prepare(src);
+      const b = sampleSequence({ ...opts, step: reference.step, initialState: reference.initialState, rng: new Rng(i) });
+      expect(a.tokens).toEqual(b.tokens);
+      expect(Math.abs(a.logProb - b.logProb)).toBeLessThan(1e-10);
+    }
+  });
 
   it('maxLength cuts the hypotheses as the reference does; decoding after release() allocates afresh and agrees', () => {
     const m = model('float64', false);
