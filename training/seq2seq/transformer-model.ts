@@ -26,7 +26,7 @@
  */
 import { withConstantOperands } from '../../engine/backend.js';
 import { crossEntropy, crossEntropyBackward } from '../../engine/cross-entropy.js';
-import { Matrix, releaseMatrix, type DType } from '../../engine/matrix.js';
+import { Matrix, type DType } from '../../engine/matrix.js';
 import { addBias } from '../../engine/ops.js';
 import { Rng } from '../../engine/rng.js';
 import { logSoftmax, logSoftmaxRow } from '../../engine/softmax.js';
@@ -52,7 +52,7 @@ import { resolveTransformerLayerOptions } from '../../layers/transformer/options
 import {
   createTransformerPositions, positionTable, positionsBackward, positionsForward, type PositionKind, type TransformerPositions,
 } from '../../layers/transformer/positions.js';
-import { releaseTransformerDecoderWorkspace, releaseTransformerEncoderWorkspace } from '../../layers/transformer/release.js';
+import { releaseMatrices, releaseTransformerDecoderWorkspace, releaseTransformerEncoderWorkspace } from '../../layers/transformer/release.js';
 import { InputError } from '../core/errors.js';
 import { matrixToJSON, type MatrixJSON } from '../io/tensors.js';
 import { beamSearch, beamSearchBatch, type BatchStepModel, type Hypothesis, type LengthPenalty } from '../decode/beam.js';
@@ -226,19 +226,56 @@ export function createTransformerSeq2SeqWorkspace(model: TransformerSeq2SeqModel
   };
 }
 
-/** Workspaces by shape, made on first use. */
+/**
+ * Workspaces by shape, made on first use; at most `keep` shapes are held: a new shape beyond them
+ * releases the least recently used one at once (releaseTransformerSeq2SeqWorkspace), so a run over many
+ * shapes holds the memory of `keep` of them, not of every shape it met (on the wasm backend a dropped
+ * workspace would come back only after a garbage collection, never inside the training loop).
+ */
 export class TransformerSeq2SeqWorkspaces {
+  /** In order of last use, the most recent last. */
   private readonly byShape = new Map<string, TransformerSeq2SeqWorkspace>();
-  constructor(readonly model: TransformerSeq2SeqModel) {}
+  constructor(readonly model: TransformerSeq2SeqModel, readonly keep = 8) {
+    if (!Number.isInteger(keep) || keep < 1) throw new Error(`TransformerSeq2SeqWorkspaces: expected keep to be an integer ≥ 1, got ${keep}`);
+  }
+
   get(batch: Seq2SeqBatch): TransformerSeq2SeqWorkspace {
     const key = `${batch.srcSteps}x${batch.tgtSteps}x${batch.batch}`;
     let ws = this.byShape.get(key);
-    if (!ws) {
+    if (ws) {
+      this.byShape.delete(key);
+    } else {
+      if (this.byShape.size >= this.keep) this.evictOldest();
       ws = createTransformerSeq2SeqWorkspace(this.model, batch.srcSteps, batch.tgtSteps, batch.batch);
-      this.byShape.set(key, ws);
     }
+    this.byShape.set(key, ws);
     return ws;
   }
+
+  /** Shapes held now. */
+  get size(): number {
+    return this.byShape.size;
+  }
+
+  /** Release every workspace held (they are made afresh on the next get). */
+  release(): void {
+    for (const ws of this.byShape.values()) releaseTransformerSeq2SeqWorkspace(ws);
+    this.byShape.clear();
+  }
+
+  private evictOldest(): void {
+    const [key, ws] = this.byShape.entries().next().value as [string, TransformerSeq2SeqWorkspace];
+    this.byShape.delete(key);
+    releaseTransformerSeq2SeqWorkspace(ws);
+  }
+}
+
+/** Give a workspace's storage back now (layers/transformer/release.ts); it must not be used afterwards. */
+export function releaseTransformerSeq2SeqWorkspace(ws: TransformerSeq2SeqWorkspace): void {
+  releaseTransformerEncoderWorkspace(ws.encoder);
+  releaseTransformerDecoderWorkspace(ws.decoder);
+  releaseMatrices(ws, [ws.srcX, ws.memory, ws.dSrcX, ws.dMemory, ws.tgtX, ws.hidden, ws.dTgtX, ws.dHidden, ws.logits, ws.causal]);
+  ws.lastBatch = null;
 }
 
 /** Embed ids and add positions: out [T·B, d]. */
@@ -344,12 +381,12 @@ export class TransformerSeq2SeqDecoder {
     this.single = null;
     for (const enc of this.encoderWs.values()) {
       releaseTransformerEncoderWorkspace(enc.ws);
-      for (const m of [enc.x, enc.memory]) releaseMatrix(m);
+      releaseMatrices(enc, [enc.x, enc.memory]);
     }
     this.encoderWs.clear();
     for (const dec of this.decoderWs.values()) {
       releaseTransformerDecoderWorkspace(dec.ws);
-      for (const m of [dec.x, dec.h, dec.causal, dec.logits]) releaseMatrix(m);
+      releaseMatrices(dec, [dec.x, dec.h, dec.causal, dec.logits]);
     }
     this.decoderWs.clear();
     this.last = null;
@@ -572,7 +609,7 @@ export class TransformerDecodeBuffers {
     releaseKvCache(this.cache);
     for (const b of this.batches.values()) {
       releaseTransformerStepWorkspace(b.ws);
-      for (const m of [b.x, b.h, b.logits]) releaseMatrix(m);
+      releaseMatrices(b, [b.x, b.h, b.logits]);
     }
     this.batches.clear();
   }
@@ -683,7 +720,7 @@ function encodeSources(model: TransformerSeq2SeqModel, sources: readonly ArrayLi
     return createCrossMemory(model.decoder, memory, sources.map((ids) => ids.length));
   } finally {
     releaseTransformerEncoderWorkspace(ws);
-    for (const m of [x, memory, srcMask]) releaseMatrix(m);
+    releaseMatrices(srcIds, [x, memory, srcMask]);
   }
 }
 
