@@ -57,7 +57,7 @@ export function releaseFeedForwardWorkspace(ws: FeedForwardWorkspace): void {
 
 export function releaseMhaWorkspace(ws: MhaWorkspace): void {
   releaseMatrices(ws, [
-    ws.attn, ...ws.heads.map((h) => h.dProbs), ws.qProj, ws.kProj, ws.vProj, ws.dqProj, ws.dkProj, ws.dvProj, ws.concat, ws.dConcat,
+    ws.sdpa.attn, ws.sdpa.dProbs, ws.qProj, ws.kProj, ws.vProj, ws.dqProj, ws.dkProj, ws.dvProj, ws.concat, ws.dConcat,
   ]);
 }
 
