@@ -115,19 +115,37 @@ export interface CrossMemory {
 }
 
 export function createCrossMemory(decoder: TransformerDecoder, memory: Matrix, lengths: ArrayLike<number>): CrossMemory {
-  const op = 'createCrossMemory';
   const S = lengths.length;
+  const cross = allocateCrossMemory(decoder, { sources: S, steps: S > 0 ? Math.floor(memory.rows / S) : 0 });
+  return loadCrossMemory(cross, decoder, memory, lengths);
+}
+
+/** The buffers of a CrossMemory of S sources of up to T_x steps (filled by loadCrossMemory; kept for a shape). */
+export function allocateCrossMemory(decoder: TransformerDecoder, config: { sources: number; steps: number }): CrossMemory {
+  const { sources: S, steps } = config;
+  if (!(Number.isInteger(S) && S >= 1 && Number.isInteger(steps) && steps >= 1)) {
+    throw new Error(`allocateCrossMemory: expected positive integer sources and steps, got ${S} and ${steps}`);
+  }
   const { dModel: E, dtype } = decoder.layers[0].options;
-  if (S < 1 || memory.rows % S !== 0 || memory.cols !== E) throw new Error(`${op}: expected a memory of T_x·${S} rows and ${E} columns, got [${memory.rows}, ${memory.cols}]`);
-  const steps = memory.rows / S;
-  const kept = Int32Array.from(lengths);
-  kept.forEach((len, s) => {
+  const m = (): Matrix => Matrix.zeros(steps * S, E, dtype);
+  return { sources: S, steps, lengths: new Int32Array(S), keys: decoder.layers.map(m), values: decoder.layers.map(m) };
+}
+
+/** Project memory [T_x·S, E] into `cross` (its shape) for every decoder layer; lengths[s] = real positions of source s. */
+export function loadCrossMemory(cross: CrossMemory, decoder: TransformerDecoder, memory: Matrix, lengths: ArrayLike<number>): CrossMemory {
+  const op = 'loadCrossMemory';
+  const { sources: S, steps } = cross;
+  const E = decoder.layers[0].options.dModel;
+  if (lengths.length !== S || memory.rows !== steps * S || memory.cols !== E) {
+    throw new Error(`${op}: expected ${S} lengths and a memory of [${steps * S}, ${E}], got ${lengths.length} lengths and [${memory.rows}, ${memory.cols}]`);
+  }
+  for (let s = 0; s < S; s++) {
+    const len = lengths[s];
     if (!(Number.isInteger(len) && len >= 1 && len <= steps)) throw new Error(`${op}: expected source ${s} to have 1 to ${steps} positions, got ${len}`);
-  });
-  const m = (): Matrix => Matrix.zeros(memory.rows, E, dtype);
-  const keys = decoder.layers.map(m), values = decoder.layers.map(m);
-  decoder.layers.forEach((layer, l) => projectKeysValues(keys[l], values[l], layer.crossAttn, memory));
-  return { sources: S, steps, lengths: kept, keys, values };
+    cross.lengths[s] = len;
+  }
+  decoder.layers.forEach((layer, l) => projectKeysValues(cross.keys[l], cross.values[l], layer.crossAttn, memory));
+  return cross;
 }
 
 // ---- the step --------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ import {
 } from '../../layers/transformer/encoder.js';
 import type { FeedForwardActivation } from '../../layers/transformer/feedforward.js';
 import {
-  createCrossMemory, createKvCache, createTransformerStepWorkspace, releaseCrossMemory, releaseKvCache,
+  allocateCrossMemory, createKvCache, loadCrossMemory, createTransformerStepWorkspace, releaseCrossMemory, releaseKvCache,
   releaseTransformerStepWorkspace, reorderKvCache, transformerStackStep, type CrossMemory, type KvCache, type StepRows,
   type TransformerStepWorkspace,
 } from '../../layers/transformer/incremental.js';
@@ -345,9 +345,8 @@ export class TransformerSeq2SeqDecoder {
   private lastRow = 0;
 
   private buffers: TransformerDecodeBuffers | null = null;
-  /** prepareCached's one-slot buffers and the source it last prepared. */
+  /** prepareCached's one-slot buffers. */
   private single: TransformerDecodeBuffers | null = null;
-  private prepared: TransformerSeq2SeqBatchDecoder | null = null;
 
   constructor(readonly model: TransformerSeq2SeqModel) {
     this.logProbsRow = Matrix.zeros(1, model.targetVocab.size, model.config.dtype);
@@ -375,8 +374,6 @@ export class TransformerSeq2SeqDecoder {
   release(): void {
     this.buffers?.release();
     this.buffers = null;
-    this.prepared?.release();
-    this.prepared = null;
     this.single?.release();
     this.single = null;
     for (const enc of this.encoderWs.values()) {
@@ -430,11 +427,8 @@ export class TransformerSeq2SeqDecoder {
    */
   prepareCached(source: ArrayLike<number>): { initialState: TokenState; step: StepFunction<TokenState>; sourceLength: number } {
     const model = this.model, { maxLength } = model.config;
-    this.prepared?.release();
-    this.prepared = null;
     this.single ??= new TransformerDecodeBuffers(model, 1, maxLength, maxLength);
     const batch = new TransformerSeq2SeqBatchDecoder(model, [source], 1, this.single);
-    this.prepared = batch;
     const tokens = new Int32Array(1), live = new Int32Array(1), logProbs = new Float64Array(model.targetVocab.size);
     const decoder: IncrementalDecoder = {
       capacity: maxLength,
@@ -547,15 +541,11 @@ export function transformerTranslateManyIds(
       const maxLength = picked.map((i) => transformerMaxOutput(model, sources[i].length, opts));
       const buffers = decoder.cacheBuffers(picked.length * beamWidth, Math.max(...maxLength), Math.max(...picked.map((i) => sources[i].length)));
       const batch = new TransformerSeq2SeqBatchDecoder(model, picked.map((i) => sources[i]), beamWidth, buffers);
-      try {
-        const lists = beamSearchBatch(batch, {
-          startToken: model.ids.sos, eosToken: model.ids.eos, beamWidth, nBest: opts.nBest ?? 1, maxLength,
-          lengthPenalty: opts.lengthPenalty, forbid: [model.ids.pad, model.ids.sos],
-        });
-        lists.forEach((hyps, j) => { out[picked[j]] = hyps.map((h) => toTranslation(model, h)); });
-      } finally {
-        batch.release();
-      }
+      const lists = beamSearchBatch(batch, {
+        startToken: model.ids.sos, eosToken: model.ids.eos, beamWidth, nBest: opts.nBest ?? 1, maxLength,
+        lengthPenalty: opts.lengthPenalty, forbid: [model.ids.pad, model.ids.sos],
+      });
+      lists.forEach((hyps, j) => { out[picked[j]] = hyps.map((h) => toTranslation(model, h)); });
     }
   });
   return out;
@@ -583,6 +573,9 @@ export class TransformerDecodeBuffers {
   /** Row t of the target position table as a [1, d] view (made once: a step allocates nothing). */
   readonly positionRows: Matrix[];
 
+  /** The encoder's buffers and the cross memory by (T_x rounded up to 8, S), the most recently used last. */
+  private readonly sourceBatches = new Map<string, SourceBatch>();
+
   constructor(readonly model: TransformerSeq2SeqModel, readonly slots: number, readonly maxSteps: number, readonly maxSourceLength: number) {
     this.cache = createKvCache(model.decoder, { slots, maxSteps });
     const table = positionTable(model.targetPositions);
@@ -605,8 +598,46 @@ export class TransformerDecodeBuffers {
     return b;
   }
 
+  /**
+   * Encode S sources as one right-padded time-major batch (T_x rounded up to a multiple of 8, the padding
+   * masked as keys) and project the memory for every decoder layer: the returned CrossMemory is these
+   * buffers' and valid until the next encode. At most SOURCE_SHAPES shapes are kept (the least recently
+   * used released), so decoding sources of many lengths allocates a few times, not once per chunk.
+   */
+  encode(sources: readonly ArrayLike<number>[]): CrossMemory {
+    const model = this.model, S = sources.length;
+    const longest = Math.max(...sources.map((ids) => ids.length));
+    const Tx = Math.min(Math.ceil(longest / 8) * 8, model.config.maxLength);
+    const key = `${Tx}x${S}`;
+    let sb = this.sourceBatches.get(key);
+    if (sb) {
+      this.sourceBatches.delete(key);
+    } else {
+      if (this.sourceBatches.size >= SOURCE_SHAPES) {
+        const [oldest, old] = this.sourceBatches.entries().next().value as [string, SourceBatch];
+        this.sourceBatches.delete(oldest);
+        releaseSourceBatch(old);
+      }
+      sb = createSourceBatch(model, Tx, S);
+    }
+    this.sourceBatches.set(key, sb);
+    sb.srcIds.fill(model.sourceVocab.id(PAD));
+    sb.srcMask.data.fill(0);
+    sources.forEach((ids, s) => {
+      for (let t = 0; t < ids.length; t++) {
+        sb.srcIds[t * S + s] = ids[t];
+        sb.srcMask.set(t, s, 1);
+      }
+    });
+    embed(sb.x, model.sourceEmbedding, model.sourcePositions, sb.srcIds, S);
+    transformerEncoderForward(sb.memory, sb.ws, sb.x, { keyPaddingMask: sb.srcMask }, DROPOUT_OFF);
+    return loadCrossMemory(sb.cross, model.decoder, sb.memory, sources.map((ids) => ids.length));
+  }
+
   release(): void {
     releaseKvCache(this.cache);
+    for (const sb of this.sourceBatches.values()) releaseSourceBatch(sb);
+    this.sourceBatches.clear();
     for (const b of this.batches.values()) {
       releaseTransformerStepWorkspace(b.ws);
       releaseMatrices(b, [b.x, b.h, b.logits]);
@@ -651,7 +682,7 @@ export class TransformerSeq2SeqBatchDecoder implements BatchStepModel {
     if (Math.min(...lengths) < 1 || Tx > Math.min(model.config.maxLength, buffers.maxSourceLength)) {
       throw new InputError(`translate: expected sources of 1 to ${Math.min(model.config.maxLength, buffers.maxSourceLength)} tokens, got ${Math.min(...lengths)} to ${Tx}`);
     }
-    this.memory = encodeSources(model, sources, Tx);
+    this.memory = buffers.encode(sources);
   }
 
   step(tokens: Int32Array, logProbs: Float64Array, live: Int32Array, n: number): void {
@@ -689,39 +720,34 @@ export class TransformerSeq2SeqBatchDecoder implements BatchStepModel {
   rewind(): void {
     this.position = 0;
   }
-
-  /** Give this chunk's cross-attention memory back (the buffers stay with the decoder). */
-  release(): void {
-    releaseCrossMemory(this.memory);
-  }
 }
 
-/**
- * Encode S sources as one right-padded time-major batch [T_x·S, d] (the padding masked as keys) and
- * project the memory for every decoder layer. The encoder's buffers of this (T_x, S) are released at
- * once: the next chunk has another T_x.
- */
-function encodeSources(model: TransformerSeq2SeqModel, sources: readonly ArrayLike<number>[], Tx: number): CrossMemory {
-  const S = sources.length;
+/** Source batches kept by a TransformerDecodeBuffers. */
+const SOURCE_SHAPES = 8;
+
+/** The encoder's buffers for S sources of T_x steps, and the cross memory they fill. */
+interface SourceBatch {
+  readonly srcIds: Int32Array;
+  readonly srcMask: Matrix;
+  readonly x: Matrix; readonly memory: Matrix;
+  readonly ws: TransformerEncoderWorkspace;
+  readonly cross: CrossMemory;
+}
+
+function createSourceBatch(model: TransformerSeq2SeqModel, Tx: number, S: number): SourceBatch {
   const { dModel: d, dtype } = model.config;
-  const srcIds = new Int32Array(Tx * S).fill(model.sourceVocab.id(PAD));
-  const srcMask = Matrix.zeros(Tx, S, dtype);
-  sources.forEach((ids, s) => {
-    for (let t = 0; t < ids.length; t++) {
-      srcIds[t * S + s] = ids[t];
-      srcMask.set(t, s, 1);
-    }
-  });
-  const ws = createTransformerEncoderWorkspace(model.encoder, Tx, S);
-  const x = Matrix.zeros(Tx * S, d, dtype), memory = Matrix.zeros(Tx * S, d, dtype);
-  try {
-    embed(x, model.sourceEmbedding, model.sourcePositions, srcIds, S);
-    transformerEncoderForward(memory, ws, x, { keyPaddingMask: srcMask }, DROPOUT_OFF);
-    return createCrossMemory(model.decoder, memory, sources.map((ids) => ids.length));
-  } finally {
-    releaseTransformerEncoderWorkspace(ws);
-    releaseMatrices(srcIds, [x, memory, srcMask]);
-  }
+  return {
+    srcIds: new Int32Array(Tx * S), srcMask: Matrix.zeros(Tx, S, dtype),
+    x: Matrix.zeros(Tx * S, d, dtype), memory: Matrix.zeros(Tx * S, d, dtype),
+    ws: createTransformerEncoderWorkspace(model.encoder, Tx, S),
+    cross: allocateCrossMemory(model.decoder, { sources: S, steps: Tx }),
+  };
+}
+
+function releaseSourceBatch(sb: SourceBatch): void {
+  releaseTransformerEncoderWorkspace(sb.ws);
+  releaseCrossMemory(sb.cross);
+  releaseMatrices(sb, [sb.srcMask, sb.x, sb.memory]);
 }
 
 /**
