@@ -82,3 +82,71 @@ export function gemmTransAccumulate(c: Matrix, a: Matrix, b: Matrix): Matrix {
   }
   return c;
 }
+
+/**
+ * Where the products of a batched GEMM lie: counts[0] × counts[1] products; product (i, l) reads each
+ * operand X ∈ {a, b, c} at X's offset + i·X[0] + l·X[1] (entries, ≥ 0), with X's shape and row stride.
+ * (Multi-head attention: i = head, l = batch row of a time-major sequence.)
+ */
+export interface GemmBatch {
+  counts: readonly [number, number];
+  a: readonly [number, number];
+  b: readonly [number, number];
+  c: readonly [number, number];
+}
+
+/**
+ * The batched GEMM: C_il = α·op(A_il)·op(B_il) + β·C_il for every product (i, l) of `batch`, where `c`, `a`,
+ * `b` are the views of product (0, 0) and product (i, l) is the same view moved by the batch steps.
+ * One validation for the whole batch (shapes, dtypes, every product inside its array, C's span apart
+ * from A's and B's), then one backend GEMM per product with no view or check in between: the many
+ * small products of attention (per head and batch row) pay the call overhead of one. The products
+ * of C must not overlap each other (they may interleave, as column blocks do).
+ */
+export function gemmBatched(
+  c: Matrix, a: Matrix, b: Matrix, batch: GemmBatch,
+  transA = false, transB = false, alpha = 1, beta = 0,
+): Matrix {
+  const op = 'gemmBatched';
+  const m = transA ? a.cols : a.rows;
+  const k = transA ? a.rows : a.cols;
+  const n = transB ? b.rows : b.cols;
+  if (k !== (transB ? b.cols : b.rows) || c.rows !== m || c.cols !== n) {
+    throw new Error(`${op}: expected op(A) [m, k], op(B) [k, n] and C [m, n]; got A ${shapeOf(a)}${transA ? 'ᵀ' : ''}, B ${shapeOf(b)}${transB ? 'ᵀ' : ''}, C ${shapeOf(c)}`);
+  }
+  expectSameDType(op, c, a);
+  expectSameDType(op, c, b);
+  const [n0, n1] = batch.counts;
+  if (!(Number.isInteger(n0) && n0 >= 0 && Number.isInteger(n1) && n1 >= 0)) throw new Error(`${op}: expected counts of non-negative integers, got [${n0}, ${n1}]`);
+  if (n0 === 0 || n1 === 0) return c;
+  const spanC = batchSpan(op, 'C', c, batch.c, n0, n1);
+  const spanA = batchSpan(op, 'A', a, batch.a, n0, n1);
+  const spanB = batchSpan(op, 'B', b, batch.b, n0, n1);
+  if ((c.data === a.data && spansMeet(spanC, spanA)) || (c.data === b.data && spansMeet(spanC, spanB))) {
+    throw new Error(`${op}: C must not overlap A or B (write the products to a separate buffer)`);
+  }
+  const kernel = getBackend().gemm;
+  const [a0, a1] = batch.a, [b0, b1] = batch.b, [c0, c1] = batch.c;
+  for (let i = 0; i < n0; i++) {
+    for (let l = 0; l < n1; l++) {
+      kernel(
+        m, n, k, alpha,
+        a.data, a.offset + i * a0 + l * a1, a.stride, transA,
+        b.data, b.offset + i * b0 + l * b1, b.stride, transB,
+        beta, c.data, c.offset + i * c0 + l * c1, c.stride,
+      );
+    }
+  }
+  return c;
+}
+
+/** [first, last) entries the batch's products of X touch; throws when one lies outside X's array. */
+function batchSpan(op: string, name: string, x: Matrix, steps: readonly [number, number], n0: number, n1: number): [number, number] {
+  const [s0, s1] = steps;
+  if (!(Number.isInteger(s0) && s0 >= 0 && Number.isInteger(s1) && s1 >= 0)) throw new Error(`${op}: expected non-negative integer steps for ${name}, got [${s0}, ${s1}]`);
+  const last = x.offset + (n0 - 1) * s0 + (n1 - 1) * s1 + (x.rows === 0 ? 0 : (x.rows - 1) * x.stride + x.cols);
+  if (last > x.data.length) throw new Error(`${op}: the last product of ${name} (${shapeOf(x)}) ends at entry ${last}, past its array of ${x.data.length}`);
+  return [x.offset, last];
+}
+
+const spansMeet = (p: [number, number], q: [number, number]): boolean => p[0] < q[1] && q[0] < p[1];

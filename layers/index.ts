@@ -28,6 +28,8 @@ export * from './transformer/encoder.js';
 export * from './transformer/decoder.js';
 export * from './transformer/positions.js';
 export * from './transformer/state-dict.js';
+export * from './transformer/incremental.js';
+export * from './transformer/release.js';
 export * from './bidirectional.js';
 export * from './stacked.js';
 export * from './heads.js';

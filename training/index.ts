@@ -41,6 +41,7 @@ export { stripGutenberg, tokenizeCorpusWords } from './text/corpus.js';
 export type { Corpus, CorpusDocument } from './text/corpus.js';
 export * from './decode/sampling.js';
 export * from './decode/beam.js';
+export * from './decode/incremental.js';
 export * from './metrics/bleu.js';
 export * from './metrics/detection.js';
 export * from './plot/charts.js';

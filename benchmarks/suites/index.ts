@@ -24,5 +24,6 @@ import { gemmSuite } from './gemm.js';
 import { gradcheckSuite } from './gradcheck.js';
 import { memorySuite } from './memory.js';
 import { cellsSuite, sampleSuite, trainSuite } from './models.js';
+import { transformerSuite } from './transformer.js';
 
-export const suites: Suite[] = [gemmSuite, cellsSuite, trainSuite, sampleSuite, decodeSuite, gradcheckSuite, memorySuite];
+export const suites: Suite[] = [gemmSuite, cellsSuite, trainSuite, sampleSuite, decodeSuite, transformerSuite, gradcheckSuite, memorySuite];

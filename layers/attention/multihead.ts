@@ -22,7 +22,7 @@
  * Backward passes accumulate (+=) into the input gradients and the parameter gradients. The inputs
  * must stay unchanged between forward and backward (the workspace keeps references).
  */
-import { gemm } from '../../engine/gemm.js';
+import { gemm, gemmBatched } from '../../engine/gemm.js';
 import { initNormal, initUniform } from '../../engine/init.js';
 import {
   Matrix, expectSameDType, expectShape, zero, type DType,
@@ -50,22 +50,24 @@ export function causalMask(steps: number, second?: { dtype?: DType } | DType): M
   return m;
 }
 
-/** Rows b, B + b, 2B + b, … of a time-major matrix: batch row b as a [T, D] strided view. */
-function batchRows(seq: Matrix, b: number, batch: number): Matrix {
-  return new Matrix(seq.rows / batch, seq.cols, seq.data, seq.offset + b * seq.stride, seq.stride * batch);
-}
-
 // ---------------------------------------------------------------------------------------------
-// Scaled dot-product attention
+// Scaled dot-product attention, over one or several heads at once
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * The buffers of scaled dot-product attention for (T_q, T_k, B) and h heads. Head j reads columns
+ * [j·d, (j+1)·d) of q, k, v and writes those of out (h = 1: the whole width). Every product of every
+ * head and batch row is one batched GEMM (engine/gemm.ts gemmBatched), the softmax one pass over all rows.
+ */
 export interface SdpaWorkspace {
   readonly queryLen: number;
   readonly keyLen: number;
   readonly batch: number;
-  /** P of every batch row: rows b·T_q … b·T_q + T_q − 1 hold P_b. [B·T_q, T_k] */
+  /** h (1 unless made for multi-head attention). */
+  readonly heads: number;
+  /** P of every head and batch row: rows (j·B + b)·T_q … (j·B + b)·T_q + T_q − 1 hold P of head j, batch row b. [h·B·T_q, T_k] */
   readonly attn: Matrix;
-  /** Backward scratch dL/dP then dL/dScores of one batch row, [T_q, T_k]. */
+  /** Backward scratch: dL/dP then dL/dScores, laid out as attn. [h·B·T_q, T_k] */
   readonly dProbs: Matrix;
   /** Masks as bytes: key padding (index k·B + b) and attention mask (index q·T_k + k). */
   readonly keyMask: Uint8Array;
@@ -76,15 +78,17 @@ function checkPositive(op: string, name: string, n: number): void {
   if (!Number.isInteger(n) || n <= 0) throw new Error(`${op}: expected ${name} to be a positive integer, got ${n}`);
 }
 
-/** The sizes of a scaled dot-product workspace; `attn` [B·T_q, T_k] may be given (a view of a bigger cache). */
+/** The sizes of a scaled dot-product workspace; `attn` [h·B·T_q, T_k] may be given (a view of a bigger cache). */
 export interface SdpaWorkspaceConfig {
   queryLen: number;
   keyLen: number;
   batch: number;
+  /** h, default 1. */
+  heads?: number;
   attn?: Matrix;
 }
 
-/** Buffers of scaled dot-product attention for (T_q, T_k, B), in `options.dtype` (default float32). */
+/** Buffers of scaled dot-product attention for (T_q, T_k, B, h), in `options.dtype` (default float32). */
 export function createSdpaWorkspace(config: SdpaWorkspaceConfig, options?: { dtype?: DType }): SdpaWorkspace;
 /** @deprecated Use `createSdpaWorkspace({ queryLen, keyLen, batch, attn }, { dtype })`. */
 export function createSdpaWorkspace(queryLen: number, keyLen: number, batch: number, dtype?: DType, attn?: Matrix): SdpaWorkspace;
@@ -92,17 +96,18 @@ export function createSdpaWorkspace(
   first: SdpaWorkspaceConfig | number, second?: { dtype?: DType } | number, oldBatch?: number, oldDType?: DType, oldAttn?: Matrix,
 ): SdpaWorkspace {
   const op = 'createSdpaWorkspace';
-  const { queryLen, keyLen, batch, attn } = typeof first === 'number'
+  const { queryLen, keyLen, batch, attn, heads = 1 } = typeof first === 'number'
     ? { queryLen: first, keyLen: second as number, batch: oldBatch as number, attn: oldAttn } : first;
   const dtype = (typeof first === 'number' ? oldDType : (second as { dtype?: DType } | undefined)?.dtype) ?? attn?.dtype ?? 'float32';
   checkPositive(op, 'queryLen (T_q)', queryLen);
   checkPositive(op, 'keyLen (T_k)', keyLen);
   checkPositive(op, 'batch', batch);
-  if (attn) expectShape(op, 'attn', attn, batch * queryLen, keyLen);
+  checkPositive(op, 'heads', heads);
+  if (attn) expectShape(op, 'attn', attn, heads * batch * queryLen, keyLen);
   return {
-    queryLen, keyLen, batch,
-    attn: attn ?? Matrix.zeros(batch * queryLen, keyLen, dtype),
-    dProbs: Matrix.zeros(queryLen, keyLen, dtype),
+    queryLen, keyLen, batch, heads,
+    attn: attn ?? Matrix.zeros(heads * batch * queryLen, keyLen, dtype),
+    dProbs: Matrix.zeros(heads * batch * queryLen, keyLen, dtype),
     keyMask: new Uint8Array(keyLen * batch),
     attnMask: new Uint8Array(queryLen * keyLen),
   };
@@ -117,19 +122,36 @@ function loadMasks(op: string, ws: SdpaWorkspace, masks: AttentionMasks): void {
 }
 
 function checkSdpaInputs(op: string, ws: SdpaWorkspace, q: Matrix, k: Matrix, v: Matrix): void {
-  const { queryLen: Tq, keyLen: Tk, batch: B } = ws;
+  const { queryLen: Tq, keyLen: Tk, batch: B, heads } = ws;
   if (q.rows !== Tq * B) throw new Error(`${op}: expected q to have T_q·B = ${Tq * B} rows, got [${q.rows}, ${q.cols}]`);
   expectShape(op, 'k', k, Tk * B, q.cols);
   if (v.rows !== Tk * B) throw new Error(`${op}: expected v to have T_k·B = ${Tk * B} rows, got [${v.rows}, ${v.cols}]`);
+  if (q.cols % heads !== 0 || v.cols % heads !== 0) throw new Error(`${op}: expected the widths of q and v to be multiples of the ${heads} heads, got ${q.cols} and ${v.cols}`);
   expectSameDType(op, ws.attn, q);
   expectSameDType(op, ws.attn, k);
   expectSameDType(op, ws.attn, v);
 }
 
 /**
- * out = softmax(Q Kᵀ/√d_k + M) V per batch row, time-major.
- *   out [T_q·B, d_v] (written; must not overlap q, k, v), q [T_q·B, d_k], k [T_k·B, d_k], v [T_k·B, d_v].
- * P is cached in ws.attn for the backward pass (and for inspection).
+ * The [T, d] view of head 0, batch row 0 of a time-major [T·B, h·d] matrix, and the batch steps that move
+ * it to head j (j·d columns) and batch row b (b rows of the sequence: one matrix row).
+ */
+function headView(x: Matrix, batch: number, heads: number): Matrix {
+  return new Matrix(x.rows / batch, x.cols / heads, x.data, x.offset, x.stride * batch);
+}
+const headSteps = (x: Matrix, heads: number): [number, number] => [x.cols / heads, x.stride];
+/** P's [T_q, T_k] block of head 0, batch row 0, and its steps (B·T_q rows per head, T_q per batch row). */
+function probsView(p: Matrix, ws: SdpaWorkspace): Matrix {
+  return new Matrix(ws.queryLen, ws.keyLen, p.data, p.offset, p.stride);
+}
+const probsSteps = (p: Matrix, ws: SdpaWorkspace): [number, number] => [ws.batch * ws.queryLen * p.stride, ws.queryLen * p.stride];
+
+/**
+ * out = softmax(Q Kᵀ/√d_k + M) V per head and batch row, time-major.
+ *   out [T_q·B, h·d_v] (written; must not overlap q, k, v), q [T_q·B, h·d_k], k [T_k·B, h·d_k], v [T_k·B, h·d_v];
+ *   head j uses column block j of each (ws.heads = h; 1: the whole width).
+ * The scores of every head and batch row are one batched GEMM, the products P V another. P is cached
+ * in ws.attn for the backward pass (and for inspection).
  */
 export function scaledDotProductAttentionForward(
   out: Matrix, ws: SdpaWorkspace, q: Matrix, k: Matrix, v: Matrix, masks: AttentionMasks = {},
@@ -139,30 +161,63 @@ export function scaledDotProductAttentionForward(
   expectShape(op, 'out', out, ws.queryLen * ws.batch, v.cols);
   expectSameDType(op, ws.attn, out);
   loadMasks(op, ws, masks);
-  const { queryLen: Tq, keyLen: Tk, batch: B } = ws;
-  const scale = 1 / Math.sqrt(q.cols);
+  const { batch: B, heads: h } = ws;
   const P = ws.attn;
-  for (let b = 0; b < B; b++) {
-    const Pb = P.rowView(b * Tq, Tq);
-    gemm(Pb, batchRows(q, b, B), batchRows(k, b, B), false, true, scale); // scores Q_b K_bᵀ / √d_k
-    for (let i = 0; i < Tq; i++) {
-      const row = Pb.offset + i * Pb.stride;
-      for (let j = 0; j < Tk; j++) {
-        if (ws.keyMask[j * B + b] === 0 || ws.attnMask[i * Tk + j] === 0) Pb.data[row + j] = -Infinity;
-      }
-      attentionSoftmaxRow(Pb.data, row, Tk);
-    }
-    gemm(batchRows(out, b, B), Pb, batchRows(v, b, B)); // out_b = P_b V_b
-  }
+  const counts: [number, number] = [h, B];
+  const scale = 1 / Math.sqrt(q.cols / h);
+  // scores Q_jb K_jbᵀ / √d_k for every head j and batch row b
+  gemmBatched(probsView(P, ws), headView(q, B, h), headView(k, B, h),
+    { counts, c: probsSteps(P, ws), a: headSteps(q, h), b: headSteps(k, h) }, false, true, scale);
+  maskedSoftmaxRows(ws);
+  // out_jb = P_jb V_jb
+  gemmBatched(headView(out, B, h), probsView(P, ws), headView(v, B, h),
+    { counts, c: headSteps(out, h), a: probsSteps(P, ws), b: headSteps(v, h) });
   return out;
 }
 
 /**
- * Backward of scaledDotProductAttentionForward, given dOut [T_q·B, d_v], per batch row:
- *   dV_b += P_bᵀ dO_b,  dP = dO_b V_bᵀ,  dS = P ∗ (dP − rowsum(P ∗ dP)) / √d_k,
- *   dQ_b += dS K_b,  dK_b += dSᵀ Q_b.
- * Accumulates into dq, dk, dv (shapes of q, k, v); they may be the same matrix (self-attention) but
- * must not overlap q, k, v or dOut. Masked entries have P = 0 and so get no gradient.
+ * Every row of ws.attn: the softmax over its allowed entries, 0 at the masked ones (a fully masked row
+ * is all 0) — attentionSoftmaxRow's result with the masked scores at −∞, bit for bit, fused into one
+ * pass for the max and one for the exponentials, which skips the masked entries (half of them under a
+ * causal mask): the softmax is the largest cost of attention besides its GEMMs.
+ */
+function maskedSoftmaxRows(ws: SdpaWorkspace): void {
+  const { queryLen: Tq, keyLen: Tk, batch: B, keyMask, attnMask } = ws;
+  const P = ws.attn, pd = P.data;
+  for (let row = 0; row < P.rows; row++) {
+    const i = row % Tq, b = Math.floor(row / Tq) % B;
+    const o = P.offset + row * P.stride, a = i * Tk;
+    let max = -Infinity;
+    for (let j = 0; j < Tk; j++) {
+      if (keyMask[j * B + b] === 0 || attnMask[a + j] === 0) pd[o + j] = -Infinity;
+      else if (pd[o + j] > max) max = pd[o + j];
+    }
+    if (max === -Infinity) {
+      pd.fill(0, o, o + Tk);
+      continue;
+    }
+    let sum = 0;
+    for (let j = 0; j < Tk; j++) {
+      const x = pd[o + j];
+      if (x === -Infinity) {
+        pd[o + j] = 0;
+      } else {
+        const e = Math.exp(x - max);
+        pd[o + j] = e;
+        sum += e;
+      }
+    }
+    const inv = 1 / sum;
+    for (let j = 0; j < Tk; j++) pd[o + j] *= inv;
+  }
+}
+
+/**
+ * Backward of scaledDotProductAttentionForward, given dOut [T_q·B, h·d_v], per head j and batch row b:
+ *   dV += Pᵀ dO,  dP = dO Vᵀ,  dS = P ∗ (dP − rowsum(P ∗ dP)) / √d_k,  dQ += dS K,  dK += dSᵀ Q
+ * (each product one batched GEMM over every head and batch row). Accumulates into dq, dk, dv (shapes of
+ * q, k, v); they may be the same matrix (self-attention) but must not overlap q, k, v or dOut. Masked
+ * entries have P = 0 and so get no gradient.
  */
 export function scaledDotProductAttentionBackward(
   dq: Matrix, dk: Matrix, dv: Matrix, ws: SdpaWorkspace, dOut: Matrix, q: Matrix, k: Matrix, v: Matrix,
@@ -173,22 +228,28 @@ export function scaledDotProductAttentionBackward(
   expectShape(op, 'dq', dq, q.rows, q.cols);
   expectShape(op, 'dk', dk, k.rows, k.cols);
   expectShape(op, 'dv', dv, v.rows, v.cols);
-  const { queryLen: Tq, keyLen: Tk, batch: B } = ws;
-  const scale = 1 / Math.sqrt(q.cols);
-  const dS = ws.dProbs;
-  for (let b = 0; b < B; b++) {
-    const Pb = ws.attn.rowView(b * Tq, Tq);
-    const dOb = batchRows(dOut, b, B);
-    gemm(batchRows(dv, b, B), Pb, dOb, true, false, 1, 1);
-    gemm(dS, dOb, batchRows(v, b, B), false, true);
-    for (let i = 0; i < Tq; i++) {
-      const p = Pb.offset + i * Pb.stride, d = dS.offset + i * dS.stride;
-      let weighted = 0;
-      for (let j = 0; j < Tk; j++) weighted += Pb.data[p + j] * dS.data[d + j];
-      for (let j = 0; j < Tk; j++) dS.data[d + j] = Pb.data[p + j] * (dS.data[d + j] - weighted) * scale;
-    }
-    gemm(batchRows(dq, b, B), dS, batchRows(k, b, B), false, false, 1, 1);
-    gemm(batchRows(dk, b, B), dS, batchRows(q, b, B), true, false, 1, 1);
+  const { batch: B, heads: h } = ws;
+  const counts: [number, number] = [h, B];
+  const scale = 1 / Math.sqrt(q.cols / h);
+  const P = probsView(ws.attn, ws), dS = probsView(ws.dProbs, ws);
+  const pSteps = probsSteps(ws.attn, ws), sSteps = probsSteps(ws.dProbs, ws);
+  const dO = headView(dOut, B, h), dOSteps = headSteps(dOut, h);
+  gemmBatched(headView(dv, B, h), P, dO, { counts, c: headSteps(dv, h), a: pSteps, b: dOSteps }, true, false, 1, 1);
+  gemmBatched(dS, dO, headView(v, B, h), { counts, c: sSteps, a: dOSteps, b: headSteps(v, h) }, false, true);
+  softmaxBackwardRows(ws, scale);
+  gemmBatched(headView(dq, B, h), dS, headView(k, B, h), { counts, c: headSteps(dq, h), a: sSteps, b: headSteps(k, h) }, false, false, 1, 1);
+  gemmBatched(headView(dk, B, h), dS, headView(q, B, h), { counts, c: headSteps(dk, h), a: sSteps, b: headSteps(q, h) }, true, false, 1, 1);
+}
+
+/** ws.dProbs row by row: dP → dS = P ∗ (dP − rowsum(P ∗ dP)) · scale. */
+function softmaxBackwardRows(ws: SdpaWorkspace, scale: number): void {
+  const P = ws.attn, dS = ws.dProbs, Tk = ws.keyLen;
+  const pd = P.data, sd = dS.data;
+  for (let row = 0; row < P.rows; row++) {
+    const p = P.offset + row * P.stride, d = dS.offset + row * dS.stride;
+    let weighted = 0;
+    for (let j = 0; j < Tk; j++) weighted += pd[p + j] * sd[d + j];
+    for (let j = 0; j < Tk; j++) sd[d + j] = pd[p + j] * (sd[d + j] - weighted) * scale;
   }
 }
 
@@ -259,8 +320,8 @@ export interface MhaWorkspace {
   readonly batch: number;
   /** Attention weights of every head: rows (j·B + b)·T_q + q hold P of head j, batch row b. [h·B·T_q, T_k] */
   readonly attn: Matrix;
-  /** One scaled dot-product workspace per head (its attn is a row block of `attn`). */
-  readonly heads: SdpaWorkspace[];
+  /** The scaled dot-product workspace of all h heads at once (its attn is `attn`). */
+  readonly sdpa: SdpaWorkspace;
   /** Projections Q W_qᵀ + b_q [T_q·B, E], K W_kᵀ + b_k, V W_vᵀ + b_v [T_k·B, E] and their gradients. */
   readonly qProj: Matrix; readonly kProj: Matrix; readonly vProj: Matrix;
   readonly dqProj: Matrix; readonly dkProj: Matrix; readonly dvProj: Matrix;
@@ -276,15 +337,11 @@ export function createMhaWorkspace(mha: MultiheadAttention, queryLen: number, ke
   checkPositive(op, 'keyLen (T_k)', keyLen);
   checkPositive(op, 'batch', batch);
   const { embedDim: E, numHeads, dtype } = mha;
-  const attn = Matrix.zeros(numHeads * batch * queryLen, keyLen, dtype);
-  const heads: SdpaWorkspace[] = [];
-  for (let j = 0; j < numHeads; j++) {
-    heads.push(createSdpaWorkspace({ queryLen, keyLen, batch, attn: attn.rowView(j * batch * queryLen, batch * queryLen) }, { dtype }));
-  }
+  const sdpa = createSdpaWorkspace({ queryLen, keyLen, batch, heads: numHeads }, { dtype });
   const q = (): Matrix => Matrix.zeros(queryLen * batch, E, dtype);
   const k = (): Matrix => Matrix.zeros(keyLen * batch, E, dtype);
   return {
-    mha, queryLen, keyLen, batch, attn, heads,
+    mha, queryLen, keyLen, batch, attn: sdpa.attn, sdpa,
     qProj: q(), kProj: k(), vProj: k(), dqProj: q(), dkProj: k(), dvProj: k(),
     concat: q(), dConcat: q(), inputs: null,
   };
@@ -306,7 +363,7 @@ export function multiheadAttentionForward(
 ): Matrix {
   const op = 'multiheadAttentionForward';
   const { mha, queryLen: Tq, keyLen: Tk, batch: B } = ws;
-  const { embedDim: E, headDim: d, params } = mha;
+  const { embedDim: E, params } = mha;
   expectShape(op, 'query', query, Tq * B, E);
   expectShape(op, 'key', key, Tk * B, E);
   expectShape(op, 'value', value, Tk * B, E);
@@ -317,12 +374,7 @@ export function multiheadAttentionForward(
   project(ws.qProj, query, params.W_q, params.b_q);
   project(ws.kProj, key, params.W_k, params.b_k);
   project(ws.vProj, value, params.W_v, params.b_v);
-  for (let j = 0; j < mha.numHeads; j++) {
-    scaledDotProductAttentionForward(
-      ws.concat.colView(j * d, d), ws.heads[j],
-      ws.qProj.colView(j * d, d), ws.kProj.colView(j * d, d), ws.vProj.colView(j * d, d), masks,
-    );
-  }
+  scaledDotProductAttentionForward(ws.concat, ws.sdpa, ws.qProj, ws.kProj, ws.vProj, masks); // every head at once
   project(out, ws.concat, params.W_o, params.b_o);
   ws.inputs = { query, key, value };
   return out;
@@ -347,7 +399,7 @@ export function multiheadAttentionBackward(
   const op = 'multiheadAttentionBackward';
   if (!ws.inputs) throw new Error(`${op}: call multiheadAttentionForward first`);
   const { mha, queryLen: Tq, keyLen: Tk, batch: B } = ws;
-  const { embedDim: E, headDim: d, params, grads } = mha;
+  const { embedDim: E, params, grads } = mha;
   const { query, key, value } = ws.inputs;
   expectShape(op, 'dOut', dOut, Tq * B, E);
   if (dQuery) expectShape(op, 'dQuery', dQuery, Tq * B, E);
@@ -359,13 +411,7 @@ export function multiheadAttentionBackward(
   zero(ws.dqProj);
   zero(ws.dkProj);
   zero(ws.dvProj);
-  for (let j = 0; j < mha.numHeads; j++) {
-    scaledDotProductAttentionBackward(
-      ws.dqProj.colView(j * d, d), ws.dkProj.colView(j * d, d), ws.dvProj.colView(j * d, d),
-      ws.heads[j], ws.dConcat.colView(j * d, d),
-      ws.qProj.colView(j * d, d), ws.kProj.colView(j * d, d), ws.vProj.colView(j * d, d),
-    );
-  }
+  scaledDotProductAttentionBackward(ws.dqProj, ws.dkProj, ws.dvProj, ws.sdpa, ws.dConcat, ws.qProj, ws.kProj, ws.vProj);
   projectBackward(dQuery, grads.W_q, grads.b_q, ws.dqProj, query, params.W_q);
   projectBackward(dKey, grads.W_k, grads.b_k, ws.dkProj, key, params.W_k);
   projectBackward(dValue, grads.W_v, grads.b_v, ws.dvProj, value, params.W_v);
@@ -569,4 +615,156 @@ export function createLearnedPositionalEmbedding(
   const { rng, dtype } = resolveCreateOptions(op, typeof first === 'number' ? { rng: oldRng, dtype: oldOptions.dtype } : second as CreateOptions | undefined);
   const weight = initNormal(Matrix.zeros(maxLength, dim, dtype), rng, 0, config.std ?? 0.02);
   return { maxLength, dim, params: { weight }, grads: { weight: Matrix.zeros(maxLength, dim, dtype) } };
+}
+
+// ---------------------------------------------------------------------------------------------
+// One new position per call: attention over cached keys and values (incremental decoding)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The buffers of multi-head attention for one new query per row, R rows, over at most `maxKeys`
+ * cached keys (layers/transformer/incremental.ts drives it). Allocated once; a call allocates nothing.
+ */
+export interface MhaStepWorkspace {
+  readonly mha: MultiheadAttention;
+  readonly rows: number;
+  readonly maxKeys: number;
+  /** q = x W_qᵀ + b_q; k, v likewise (self-attention: appended to the cache) [R, E]. */
+  readonly q: Matrix; readonly k: Matrix; readonly v: Matrix;
+  /** Concatenated head outputs [R, E]. */
+  readonly concat: Matrix;
+  /** Row r's keys: rows keyBase[r] + i·keyStride of the key matrix, i < keyCount[r]. */
+  readonly keyBase: Int32Array; readonly keyCount: Int32Array;
+  /** One row's scores then weights (float64), and one head's output accumulator. */
+  readonly scores: Float64Array; readonly acc: Float64Array;
+}
+
+export function createMhaStepWorkspace(mha: MultiheadAttention, rows: number, maxKeys: number): MhaStepWorkspace {
+  const op = 'createMhaStepWorkspace';
+  checkPositive(op, 'rows', rows);
+  checkPositive(op, 'maxKeys', maxKeys);
+  const m = (): Matrix => Matrix.zeros(rows, mha.embedDim, mha.dtype);
+  return {
+    mha, rows, maxKeys, q: m(), k: m(), v: m(), concat: m(),
+    keyBase: new Int32Array(rows), keyCount: new Int32Array(rows),
+    scores: new Float64Array(maxKeys), acc: new Float64Array(mha.headDim),
+  };
+}
+
+/** K = M W_kᵀ + b_k, V = M W_vᵀ + b_v (the keys and values of a fixed memory, projected once): keys, values, memory [N, E]. */
+export function projectKeysValues(keys: Matrix, values: Matrix, mha: MultiheadAttention, memory: Matrix): void {
+  const op = 'projectKeysValues';
+  expectShape(op, 'keys', keys, memory.rows, mha.embedDim);
+  expectShape(op, 'values', values, memory.rows, mha.embedDim);
+  project(keys, memory, mha.params.W_k, mha.params.b_k);
+  project(values, memory, mha.params.W_v, mha.params.b_v);
+}
+
+/**
+ * Self-attention of one new position per row over a key/value cache. For r < n, with slot = rowSlots[r]:
+ *   q, k, v = x W_{q,k,v}ᵀ + b;  K[slot·T + t] ← k_r, V[slot·T + t] ← v_r  (T = slotSteps, t = position);
+ *   head j: o_rj = softmax(q_rj K_j[slot·T + 0 … t]ᵀ / √d) V_j[slot·T + 0 … t];  out = Concat(o) W_oᵀ + b_o.
+ * This is row t of the teacher-forced forward under the causal mask (query t sees keys 0 … t).
+ *   out, x [R, E] (out written, must not overlap x); keys, values [slots·T, E] (the cache, slot-major);
+ *   rows r ≥ n are padding: their output is finite and meaningless, and they touch no cache row.
+ */
+export function multiheadAttentionSelfStep(
+  out: Matrix, ws: MhaStepWorkspace, x: Matrix, keys: Matrix, values: Matrix,
+  rowSlots: Int32Array, n: number, position: number, slotSteps: number,
+): Matrix {
+  const op = 'multiheadAttentionSelfStep';
+  const { mha, rows: R } = ws;
+  const E = mha.embedDim;
+  expectShape(op, 'x', x, R, E);
+  expectShape(op, 'out', out, R, E);
+  if (keys.rows % slotSteps !== 0 || keys.cols !== E) throw new Error(`${op}: expected a key cache of slots·${slotSteps} rows and ${E} columns, got [${keys.rows}, ${keys.cols}]`);
+  expectShape(op, 'values', values, keys.rows, E);
+  if (!(position >= 0 && position < slotSteps && position < ws.maxKeys)) throw new Error(`${op}: expected a position in [0, ${Math.min(slotSteps, ws.maxKeys)}), got ${position}`);
+  if (!(n >= 0 && n <= R)) throw new Error(`${op}: expected n in [0, ${R}], got ${n}`);
+  const { params } = mha;
+  project(ws.q, x, params.W_q, params.b_q);
+  project(ws.k, x, params.W_k, params.b_k);
+  project(ws.v, x, params.W_v, params.b_v);
+  for (let r = 0; r < n; r++) {
+    const slot = rowSlots[r];
+    if (!((slot + 1) * slotSteps <= keys.rows && slot >= 0)) throw new Error(`${op}: expected slots in [0, ${keys.rows / slotSteps}), got ${slot} for row ${r}`);
+    copyRowInto(keys, slot * slotSteps + position, ws.k, r);
+    copyRowInto(values, slot * slotSteps + position, ws.v, r);
+    ws.keyBase[r] = slot * slotSteps;
+    ws.keyCount[r] = position + 1;
+  }
+  attendRows(ws, keys, values, 1, n);
+  project(out, ws.concat, params.W_o, params.b_o);
+  return out;
+}
+
+/**
+ * Cross-attention of one new position per row over a projected memory (projectKeysValues), time-major
+ * over `sources` sources: row r < n reads source s = rowSources[r], its keys K[i·S + s] for i < lengths[s]
+ * (the padding after a source's length is never attended: the key padding mask of the teacher-forced pass).
+ *   out, x [R, E]; keys, values [T_x·S, E].
+ */
+export function multiheadAttentionCrossStep(
+  out: Matrix, ws: MhaStepWorkspace, x: Matrix, keys: Matrix, values: Matrix,
+  rowSources: Int32Array, lengths: Int32Array, n: number,
+): Matrix {
+  const op = 'multiheadAttentionCrossStep';
+  const { mha, rows: R } = ws;
+  const E = mha.embedDim;
+  const S = lengths.length;
+  expectShape(op, 'x', x, R, E);
+  expectShape(op, 'out', out, R, E);
+  if (keys.rows % S !== 0 || keys.cols !== E) throw new Error(`${op}: expected keys of T_x·${S} rows and ${E} columns, got [${keys.rows}, ${keys.cols}]`);
+  expectShape(op, 'values', values, keys.rows, E);
+  const steps = keys.rows / S;
+  project(ws.q, x, mha.params.W_q, mha.params.b_q);
+  for (let r = 0; r < n; r++) {
+    const s = rowSources[r];
+    if (!(s >= 0 && s < S) || !(lengths[s] >= 1 && lengths[s] <= steps && lengths[s] <= ws.maxKeys)) {
+      throw new Error(`${op}: expected row ${r} to read a source in [0, ${S}) of 1 to ${Math.min(steps, ws.maxKeys)} steps, got source ${s} of ${lengths[s]}`);
+    }
+    ws.keyBase[r] = s;
+    ws.keyCount[r] = lengths[s];
+  }
+  attendRows(ws, keys, values, S, n);
+  project(out, ws.concat, mha.params.W_o, mha.params.b_o);
+  return out;
+}
+
+/** out[row, :] = src[srcRow, :] (same widths). */
+function copyRowInto(out: Matrix, row: number, src: Matrix, srcRow: number): void {
+  const od = out.data, sd = src.data, o = out.offset + row * out.stride, p = src.offset + srcRow * src.stride;
+  for (let c = 0; c < out.cols; c++) od[o + c] = sd[p + c];
+}
+
+/**
+ * ws.concat row r (r < n), head j = softmax(q_rj K_jᵀ / √d) V_j over keys keyBase[r] + i·keyStride,
+ * i < keyCount[r] (scores, softmax and the weighted sum in float64); padding rows r ≥ n get 0.
+ */
+function attendRows(ws: MhaStepWorkspace, keys: Matrix, values: Matrix, keyStride: number, n: number): void {
+  const { numHeads, headDim: d } = ws.mha;
+  const { q, concat, scores, acc } = ws;
+  const scale = 1 / Math.sqrt(d);
+  const qd = q.data, kd = keys.data, vd = values.data, od = concat.data;
+  for (let r = 0; r < n; r++) {
+    const count = ws.keyCount[r], base = ws.keyBase[r];
+    for (let j = 0; j < numHeads; j++) {
+      const qo = q.offset + r * q.stride + j * d;
+      for (let i = 0; i < count; i++) {
+        const ko = keys.offset + (base + i * keyStride) * keys.stride + j * d;
+        let s = 0;
+        for (let c = 0; c < d; c++) s += qd[qo + c] * kd[ko + c];
+        scores[i] = s * scale;
+      }
+      attentionSoftmaxRow(scores, 0, count);
+      acc.fill(0);
+      for (let i = 0; i < count; i++) {
+        const p = scores[i], vo = values.offset + (base + i * keyStride) * values.stride + j * d;
+        for (let c = 0; c < d; c++) acc[c] += p * vd[vo + c];
+      }
+      const oo = concat.offset + r * concat.stride + j * d;
+      for (let c = 0; c < d; c++) od[oo + c] = acc[c];
+    }
+  }
+  for (let r = n; r < concat.rows; r++) od.fill(0, concat.offset + r * concat.stride, concat.offset + r * concat.stride + concat.cols);
 }

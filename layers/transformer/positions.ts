@@ -40,13 +40,14 @@ export function createTransformerPositions(
   return { kind, table: sinusoidalPositionalEncoding(Matrix.zeros(maxLength, dim, dtype)) };
 }
 
-function tableOf(positions: TransformerPositions): Matrix {
+/** The [maxLength, d] table P (the learned one is the parameter itself). */
+export function positionTable(positions: TransformerPositions): Matrix {
   return positions.kind === 'learned' ? positions.embedding.params.weight : positions.table;
 }
 
 /** out = x + P[t] per row; out may alias x. */
 export function positionsForward(out: Matrix, positions: TransformerPositions, x: Matrix, batch: number): Matrix {
-  return addPositionalForward(out, x, tableOf(positions), batch);
+  return addPositionalForward(out, x, positionTable(positions), batch);
 }
 
 /** dx += dOut (null to skip); a learned table also gets dP[t] += Σ_b dOut[t·B + b]. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gemm, Matrix, Rng, type DType } from '../../engine/index.js';
+import { gemm, gemmBatched, Matrix, Rng, type DType } from '../../engine/index.js';
 
 /** The reference: a naive triple loop in float64, C = α·op(A)·op(B) + β·C0. */
 function naiveGemm(a: Matrix, b: Matrix, c0: Matrix, ta: boolean, tb: boolean, alpha: number, beta: number): number[][] {
@@ -89,5 +89,43 @@ describe('gemm', () => {
     const a = Matrix.zeros(2, 3), b = Matrix.zeros(4, 5), c = Matrix.zeros(2, 5);
     expect(() => gemm(c, a, b)).toThrow('gemm: expected op(A) [m, k], op(B) [k, n] and C [m, n]; got A [2, 3], B [4, 5], C [2, 5]');
     expect(() => gemm(Matrix.zeros(2, 2), Matrix.zeros(2, 2, 'float64'), Matrix.zeros(2, 2))).toThrow(/gemm: expected matching dtypes/);
+  });
+});
+
+describe('gemmBatched', () => {
+  // Multi-head attention's layout: a time-major [T·B, h·d] matrix; product (j, b) = head j (columns
+  // j·d …), batch row b (rows b, B + b, …). Each product is checked against the naive loop on its own views.
+  const T = 5, Tk = 4, B = 3, h = 2, d = 3;
+  const headOf = (x: Matrix, steps: number, j: number, b: number) => new Matrix(steps, d, x.data, x.offset + j * d + b * x.stride, x.stride * B);
+  for (const dtype of ['float32', 'float64'] as const) {
+    it(`${dtype}: every head and batch row of Q Kᵀ (transB, α) and the accumulated Pᵀ dO (transA, β = 1) match the naive loop`, () => {
+      const rng = new Rng(9);
+      const q = random(rng, T * B, h * d, dtype), k = random(rng, Tk * B, h * d, dtype);
+      const scores = random(rng, h * B * T, Tk, dtype), before = scores.clone();
+      gemmBatched(new Matrix(T, Tk, scores.data, 0, Tk), headOf(q, T, 0, 0), headOf(k, Tk, 0, 0),
+        { counts: [h, B], c: [B * T * Tk, T * Tk], a: [d, q.stride], b: [d, k.stride] }, false, true, 0.5);
+      const dv = random(rng, Tk * B, h * d, dtype), dvBefore = dv.clone(), dO = random(rng, T * B, h * d, dtype);
+      gemmBatched(headOf(dv, Tk, 0, 0), new Matrix(T, Tk, scores.data, 0, Tk), headOf(dO, T, 0, 0),
+        { counts: [h, B], c: [d, dv.stride], a: [B * T * Tk, T * Tk], b: [d, dO.stride] }, true, false, 1, 1);
+      const tol = dtype === 'float64' ? 1e-12 : 1e-5;
+      for (let j = 0; j < h; j++) {
+        for (let b = 0; b < B; b++) {
+          const block = scores.rowView((j * B + b) * T, T);
+          expect(maxDiff(block, naiveGemm(headOf(q, T, j, b), headOf(k, Tk, j, b), before.rowView((j * B + b) * T, T), false, true, 0.5, 0))).toBeLessThan(tol);
+          expect(maxDiff(headOf(dv, Tk, j, b), naiveGemm(block, headOf(dO, T, j, b), headOf(dvBefore, Tk, j, b), true, false, 1, 1))).toBeLessThan(tol);
+        }
+      }
+    });
+  }
+
+  it('checks the whole batch once: a last product past its array, C overlapping A, mismatched shapes', () => {
+    const a = Matrix.zeros(4, 3), b = Matrix.zeros(3, 2), c = Matrix.zeros(8, 2);
+    const view = new Matrix(4, 2, c.data, 0, 2);
+    expect(() => gemmBatched(view, a, b, { counts: [1, 3], a: [0, 0], b: [0, 0], c: [0, 8] }))
+      .toThrow('gemmBatched: the last product of C ([4, 2]) ends at entry 24, past its array of 16');
+    expect(() => gemmBatched(view, new Matrix(4, 3, c.data, 0, 3), b, { counts: [1, 1], a: [0, 0], b: [0, 0], c: [0, 0] }))
+      .toThrow(/C must not overlap A or B/);
+    expect(() => gemmBatched(view, a, Matrix.zeros(2, 2), { counts: [1, 1], a: [0, 0], b: [0, 0], c: [0, 0] }))
+      .toThrow(/gemmBatched: expected op\(A\) \[m, k\]/);
   });
 });

@@ -18,6 +18,7 @@
  * "seqgrad.transformer-language-model".
  */
 import { Matrix, type DType } from '../../engine/matrix.js';
+import { addBias } from '../../engine/ops.js';
 import { Rng } from '../../engine/rng.js';
 import { resolveCreateOptions, type CreateOptions } from '../../engine/create.js';
 import { causalMask, type AttentionMasks } from '../../layers/attention/multihead.js';
@@ -32,14 +33,16 @@ import {
 } from '../../layers/transformer/encoder.js';
 import type { FeedForwardActivation } from '../../layers/transformer/feedforward.js';
 import { resolveTransformerLayerOptions } from '../../layers/transformer/options.js';
+import { createKvCache, createTransformerStepWorkspace, transformerStackStep } from '../../layers/transformer/incremental.js';
 import {
-  createTransformerPositions, positionsBackward, positionsForward, type PositionKind, type TransformerPositions,
+  createTransformerPositions, positionTable, positionsBackward, positionsForward, type PositionKind, type TransformerPositions,
 } from '../../layers/transformer/positions.js';
 import { InputError } from '../core/errors.js';
 import { matrixToJSON, type MatrixJSON } from '../io/tensors.js';
 import { copyWeightsFromJSON } from '../io/weights-json.js';
 import { Vocabulary, type VocabularyJSON } from '../text/vocab.js';
 import type { StepFunction } from '../decode/sampling.js';
+import { incrementalStepFunction, type IncrementalDecoder } from '../decode/incremental.js';
 import type { LmLevel } from './model.js';
 import { logSoftmaxRow } from '../../engine/softmax.js';
 
@@ -259,13 +262,57 @@ export function transformerLmFromJSON(json: unknown, source = 'model'): Transfor
 export type TransformerLmState = readonly number[];
 
 /**
- * The model as a step function (decode/sampling.ts, decode/beam.ts): step(state, token) runs the causal
- * model over the last ≤ maxLength tokens of state + token (a sliding window once the context is full:
- * positions restart, as in training where a context starts anywhere in the stream) and returns
- * log P(next | …) of the last position (float64, one buffer overwritten by the next call) and the new state.
- * O(T²) per token without a key/value cache; workspaces are kept per context length.
+ * The model as a step function (decode/sampling.ts, decode/beam.ts) with a key/value cache
+ * (layers/transformer/incremental.ts): step(state, token) feeds token at position |state| and returns
+ * log P(next | state + token) (float64, one buffer overwritten by the next call) and the new state.
+ * Continuing the state the last call returned (sampling, scoring) costs one position per token; another
+ * state (a beam's other hypothesis) is replayed into the cache first (decode/incremental.ts). Past
+ * maxLength tokens the context slides (positions restart, as in training where a context starts
+ * anywhere in the stream): every position changes, so those steps run the reference step function.
  */
 export function createTransformerLmStepper(model: TransformerLanguageModel): { initialState(): TransformerLmState; step: StepFunction<TransformerLmState> } {
+  const reference = createTransformerLmStepperUncached(model);
+  return { initialState: () => [], step: incrementalStepFunction(createTransformerLmCache(model), reference.step) };
+}
+
+/**
+ * The causal model as an incremental decoder of one sequence: a cache of maxLength positions, and the
+ * buffers of a one-row step (allocated once: feeding a token allocates nothing).
+ */
+export function createTransformerLmCache(model: TransformerLanguageModel): IncrementalDecoder {
+  const { dModel: d, dtype, maxLength } = model.config;
+  const V = model.vocab.size;
+  const cache = createKvCache(model.encoder, { slots: 1, maxSteps: maxLength });
+  const ws = createTransformerStepWorkspace(model.encoder, 1, maxLength);
+  const x = Matrix.zeros(1, d, dtype), h = Matrix.zeros(1, d, dtype), logits = Matrix.zeros(1, V, dtype);
+  const table = positionTable(model.positions);
+  const positionRows = Array.from({ length: maxLength }, (_, t) => table.rowView(t, 1));
+  const ids = new Int32Array(1);
+  const where = { n: 1, position: 0, rowSlots: new Int32Array(1) };
+  const logProbs = new Float64Array(V);
+  return {
+    capacity: maxLength,
+    reset() { /* positions are overwritten from 0: nothing to clear */ },
+    feed(token, position) {
+      if (!Number.isInteger(token) || token < 0 || token >= V) throw new Error(`transformerLmStep: expected a token id in [0, ${V}), got ${token}`);
+      ids[0] = token;
+      embeddingForward(x, model.embedding, ids);
+      addBias(x, x, positionRows[position]);
+      where.position = position;
+      transformerStackStep(h, ws, x, cache, where);
+      denseForward(logits, model.output, h);
+      logSoftmaxRow(logProbs, 0, logits.data, logits.offset, V);
+      return logProbs;
+    },
+  };
+}
+
+/**
+ * The reference step function: each step runs the causal model over the last ≤ maxLength tokens of
+ * state + token (no cache: O(T²) per token; workspaces kept per context length) and returns log P of
+ * the last position. The cached stepper's steps past maxLength come here.
+ */
+export function createTransformerLmStepperUncached(model: TransformerLanguageModel): { initialState(): TransformerLmState; step: StepFunction<TransformerLmState> } {
   const V = model.vocab.size;
   const logProbs = new Float64Array(V);
   const workspaces = new Map<number, TransformerLmWorkspace>();

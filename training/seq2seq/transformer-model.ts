@@ -12,20 +12,25 @@
  * Batches are model.ts's Seq2SeqBatch (time-major, right-padded, <SOS>/<EOS> added).
  * Workspaces are made once per (T_x, T_y, B) shape and kept (a few shapes per run with length buckets).
  *
- * Decoding: the encoder runs once per source; a decoder step re-runs the decoder over the prefix
- * (no key/value cache: O(T²) per sentence, fine for the short sequences of the tasks here) and returns
- * log P(· | x, y⟨<t⟩) of the last position, as beam.ts's step function.
+ * Decoding (transformerTranslateManyIds, transformerTranslateIds): sources in chunks, each encoded once as
+ * one batch; the decoder runs with a key/value cache (layers/transformer/incremental.ts): a step computes
+ * only the new position's queries, keys and values per layer and attends over the cache, cross-attention
+ * reads the memory projected once per chunk, and beam search reorders the cache by the hypotheses'
+ * parents. The reference decoder is kept (TransformerSeq2SeqDecoder.prepare, transformerTranslateIdsUncached):
+ * each step re-runs the decoder over the whole prefix and returns log P(· | x, y⟨<t⟩) of its last
+ * position, as beam.ts's step function; the cross-attention maps of `attend` come from it.
  *
  * Parameter names: source_embedding.weight, target_embedding.weight, source_positions.weight and
  * target_positions.weight (learned positions), encoder.layers.<l>.…, encoder.norm.…, decoder.layers.<l>.…
  * (self_attn, multihead_attn, linear1/2, norm1-3), decoder.norm.…, output.W, output.b.
  */
+import { withConstantOperands } from '../../engine/backend.js';
 import { crossEntropy, crossEntropyBackward } from '../../engine/cross-entropy.js';
 import { Matrix, type DType } from '../../engine/matrix.js';
+import { addBias, scale } from '../../engine/ops.js';
 import { Rng } from '../../engine/rng.js';
 import { resolveCreateOptions, type CreateOptions } from '../../engine/create.js';
-import { scale } from '../../engine/ops.js';
-import { logSoftmax } from '../../engine/softmax.js';
+import { logSoftmax, logSoftmaxRow } from '../../engine/softmax.js';
 import { causalMask, headAttentionWeights, type AttentionMasks } from '../../layers/attention/multihead.js';
 import { createDense, denseBackward, denseForward, denseZeroGrad, type DenseLayer } from '../../layers/dense.js';
 import { DROPOUT_OFF, type DropoutMode } from '../../layers/dropout.js';
@@ -39,14 +44,22 @@ import {
   transformerEncoderParameters, zeroTransformerEncoderGrads, type TransformerEncoder, type TransformerEncoderWorkspace,
 } from '../../layers/transformer/encoder.js';
 import type { FeedForwardActivation } from '../../layers/transformer/feedforward.js';
+import {
+  allocateCrossMemory, createKvCache, loadCrossMemory, createTransformerStepWorkspace, releaseCrossMemory, releaseKvCache,
+  releaseTransformerStepWorkspace, reorderKvCache, transformerStackStep, type CrossMemory, type KvCache, type StepRows,
+  type TransformerStepWorkspace,
+} from '../../layers/transformer/incremental.js';
 import { resolveTransformerLayerOptions } from '../../layers/transformer/options.js';
 import {
-  createTransformerPositions, positionsBackward, positionsForward, type PositionKind, type TransformerPositions,
+  createTransformerPositions, positionTable, positionsBackward, positionsForward, type PositionKind, type TransformerPositions,
 } from '../../layers/transformer/positions.js';
+import { releaseMatrices, releaseTransformerDecoderWorkspace, releaseTransformerEncoderWorkspace } from '../../layers/transformer/release.js';
 import { InputError } from '../core/errors.js';
 import { matrixToJSON, type MatrixJSON } from '../io/tensors.js';
-import { beamSearch, type LengthPenalty } from '../decode/beam.js';
+import { beamSearch, beamSearchBatch, type BatchStepModel, type Hypothesis, type LengthPenalty } from '../decode/beam.js';
 import { copyWeightsFromJSON } from '../io/weights-json.js';
+import { incrementalStepFunction, type IncrementalDecoder, type TokenState } from '../decode/incremental.js';
+import type { StepFunction } from '../decode/sampling.js';
 import { EOS, PAD, SOS, Vocabulary, detokenize, tokenizeText, type TokenLevel, type VocabularyJSON } from '../text/vocab.js';
 import { resolveLevels, type Seq2SeqBatch, type Seq2SeqLevelOptions, type Seq2SeqModel, type Translation, type TranslateOptions } from './model.js';
 
@@ -235,19 +248,56 @@ export function createTransformerSeq2SeqWorkspace(model: TransformerSeq2SeqModel
   };
 }
 
-/** Workspaces by shape, made on first use. */
+/**
+ * Workspaces by shape, made on first use; at most `keep` shapes are held: a new shape beyond them
+ * releases the least recently used one at once (releaseTransformerSeq2SeqWorkspace), so a run over many
+ * shapes holds the memory of `keep` of them, not of every shape it met (on the wasm backend a dropped
+ * workspace would come back only after a garbage collection, never inside the training loop).
+ */
 export class TransformerSeq2SeqWorkspaces {
+  /** In order of last use, the most recent last. */
   private readonly byShape = new Map<string, TransformerSeq2SeqWorkspace>();
-  constructor(readonly model: TransformerSeq2SeqModel) {}
+  constructor(readonly model: TransformerSeq2SeqModel, readonly keep = 8) {
+    if (!Number.isInteger(keep) || keep < 1) throw new Error(`TransformerSeq2SeqWorkspaces: expected keep to be an integer ≥ 1, got ${keep}`);
+  }
+
   get(batch: Seq2SeqBatch): TransformerSeq2SeqWorkspace {
     const key = `${batch.srcSteps}x${batch.tgtSteps}x${batch.batch}`;
     let ws = this.byShape.get(key);
-    if (!ws) {
+    if (ws) {
+      this.byShape.delete(key);
+    } else {
+      if (this.byShape.size >= this.keep) this.evictOldest();
       ws = createTransformerSeq2SeqWorkspace(this.model, batch.srcSteps, batch.tgtSteps, batch.batch);
-      this.byShape.set(key, ws);
     }
+    this.byShape.set(key, ws);
     return ws;
   }
+
+  /** Shapes held now. */
+  get size(): number {
+    return this.byShape.size;
+  }
+
+  /** Release every workspace held (they are made afresh on the next get). */
+  release(): void {
+    for (const ws of this.byShape.values()) releaseTransformerSeq2SeqWorkspace(ws);
+    this.byShape.clear();
+  }
+
+  private evictOldest(): void {
+    const [key, ws] = this.byShape.entries().next().value as [string, TransformerSeq2SeqWorkspace];
+    this.byShape.delete(key);
+    releaseTransformerSeq2SeqWorkspace(ws);
+  }
+}
+
+/** Give a workspace's storage back now (layers/transformer/release.ts); it must not be used afterwards. */
+export function releaseTransformerSeq2SeqWorkspace(ws: TransformerSeq2SeqWorkspace): void {
+  releaseTransformerEncoderWorkspace(ws.encoder);
+  releaseTransformerDecoderWorkspace(ws.decoder);
+  releaseMatrices(ws, [ws.srcX, ws.memory, ws.dSrcX, ws.dMemory, ws.tgtX, ws.hidden, ws.dTgtX, ws.dHidden, ws.logits, ws.causal]);
+  ws.lastBatch = null;
 }
 
 /** Embed ids and add positions: out [T·B, d]. */
@@ -321,9 +371,49 @@ export class TransformerSeq2SeqDecoder {
   /** The row of `last` that holds the last prefix position (the rows after it are padding). */
   private lastRow = 0;
 
+  private buffers: TransformerDecodeBuffers | null = null;
+  /** prepareCached's one-slot buffers. */
+  private single: TransformerDecodeBuffers | null = null;
+
   constructor(readonly model: TransformerSeq2SeqModel) {
     this.logProbsRow = Matrix.zeros(1, model.targetVocab.size, model.config.dtype);
     this.logProbs = new Float64Array(model.targetVocab.size);
+  }
+
+  /**
+   * The cached decoding buffers for `slots` hypotheses of up to `maxSteps` positions over sources of up
+   * to `maxSourceLength` tokens: the kept ones when they are large enough, else new ones (the old released).
+   */
+  cacheBuffers(slots: number, maxSteps: number, maxSourceLength: number): TransformerDecodeBuffers {
+    const kept = this.buffers;
+    if (kept && kept.slots >= slots && kept.maxSteps >= maxSteps && kept.maxSourceLength >= maxSourceLength) return kept;
+    kept?.release();
+    this.buffers = new TransformerDecodeBuffers(
+      this.model, Math.max(slots, kept?.slots ?? 0), Math.max(maxSteps, kept?.maxSteps ?? 0), Math.max(maxSourceLength, kept?.maxSourceLength ?? 0),
+    );
+    return this.buffers;
+  }
+
+  /**
+   * Give every buffer of this decoder back now (the cached decoding buffers and the reference path's
+   * workspaces); the decoder stays usable and allocates afresh on its next call.
+   */
+  release(): void {
+    this.buffers?.release();
+    this.buffers = null;
+    this.single?.release();
+    this.single = null;
+    for (const enc of this.encoderWs.values()) {
+      releaseTransformerEncoderWorkspace(enc.ws);
+      releaseMatrices(enc, [enc.x, enc.memory]);
+    }
+    this.encoderWs.clear();
+    for (const dec of this.decoderWs.values()) {
+      releaseTransformerDecoderWorkspace(dec.ws);
+      releaseMatrices(dec, [dec.x, dec.h, dec.causal, dec.logits]);
+    }
+    this.decoderWs.clear();
+    this.last = null;
   }
 
   /** Encode one source (ids) and return the step function over it. */
@@ -354,6 +444,30 @@ export class TransformerSeq2SeqDecoder {
       }));
     };
     return { initialState: [], step, lastCrossAttention, sourceLength: Tx };
+  }
+
+  /**
+   * `prepare` with the key/value cache: encode one source and return its step function
+   * (decode/incremental.ts: continuing the last state feeds one position; another state is replayed),
+   * for sampling (decode/sampling.ts sampleSequence) and scoring. Valid until the next prepareCached or
+   * release of this decoder (one cache of one sequence).
+   */
+  prepareCached(source: ArrayLike<number>): { initialState: TokenState; step: StepFunction<TokenState>; sourceLength: number } {
+    const model = this.model, { maxLength } = model.config;
+    this.single ??= new TransformerDecodeBuffers(model, 1, maxLength, maxLength);
+    const batch = new TransformerSeq2SeqBatchDecoder(model, [source], 1, this.single);
+    const tokens = new Int32Array(1), live = new Int32Array(1), logProbs = new Float64Array(model.targetVocab.size);
+    const decoder: IncrementalDecoder = {
+      capacity: maxLength,
+      reset: () => batch.rewind(),
+      feed(token, position) {
+        if (position !== batch.steps) throw new Error(`TransformerSeq2SeqDecoder: expected position ${batch.steps}, got ${position}`);
+        tokens[0] = token;
+        batch.step(tokens, logProbs, live, 1);
+        return logProbs;
+      },
+    };
+    return { initialState: [], step: incrementalStepFunction(decoder), sourceLength: source.length };
   }
 
   /**
@@ -401,20 +515,266 @@ export function transformerTargetText(model: TransformerSeq2SeqModel, ids: reado
   return detokenize(model.targetVocab.decode([...ids]), model.config.targetLevel);
 }
 
-/** Greedy (beamWidth 1) or beam-search decoding of one source (ids); the n-best translations, best first. */
+/** Greedy (beamWidth 1) or beam-search decoding of one source (ids) with the key/value cache; the n-best translations, best first. */
 export function transformerTranslateIds(decoder: TransformerSeq2SeqDecoder, source: ArrayLike<number>, opts: TranslateOptions = {}): Translation[] {
+  return transformerTranslateManyIds(decoder, [source], opts)[0];
+}
+
+/** The reference decoder: beamSearch over the prefix-recomputing step function of `decoder.prepare` (no cache). */
+export function transformerTranslateIdsUncached(decoder: TransformerSeq2SeqDecoder, source: ArrayLike<number>, opts: TranslateOptions = {}): Translation[] {
   const model = decoder.model;
   const stepper = decoder.prepare(source);
   const hyps = beamSearch({
     step: stepper.step, initialState: stepper.initialState, startToken: model.ids.sos, eosToken: model.ids.eos,
-    beamWidth: opts.beamWidth ?? 1, nBest: opts.nBest ?? 1,
-    maxLength: Math.min(opts.maxLength ?? 2 * source.length + 10, model.config.maxLength - 1),
+    beamWidth: opts.beamWidth ?? 1, nBest: opts.nBest ?? 1, maxLength: transformerMaxOutput(model, source.length, opts),
     lengthPenalty: opts.lengthPenalty as LengthPenalty | undefined, forbid: [model.ids.pad, model.ids.sos],
   });
-  return hyps.map((h) => {
-    const ids = h.finished ? h.tokens.slice(0, -1) : h.tokens.slice();
-    return { ids, text: transformerTargetText(model, ids), logProb: h.logProb, score: h.score, finished: h.finished };
+  return hyps.map((h) => toTranslation(model, h));
+}
+
+/** The longest output (<EOS> included) decoded for a source of `sourceLength` tokens: 2·T_x + 10 unless given, below maxLength. */
+function transformerMaxOutput(model: TransformerSeq2SeqModel, sourceLength: number, opts: TranslateOptions): number {
+  return Math.min(opts.maxLength ?? 2 * sourceLength + 10, model.config.maxLength - 1);
+}
+
+function toTranslation(model: TransformerSeq2SeqModel, h: Hypothesis): Translation {
+  const ids = h.finished ? h.tokens.slice(0, -1) : h.tokens.slice();
+  return { ids, text: transformerTargetText(model, ids), logProb: h.logProb, score: h.score, finished: h.finished };
+}
+
+/** Sources decoded together by transformerTranslateManyIds (chunk × beam width decoder rows per step). */
+export const TRANSFORMER_DECODE_CHUNK = 64;
+
+/**
+ * Greedy or beam-search decoding of many sources with the key/value cache: chunks of up to `chunk`
+ * sources (in order of length, so a chunk pads little) are encoded as one batch and searched together
+ * (beamSearchBatch over a TransformerSeq2SeqBatchDecoder), every live hypothesis of the chunk one row of
+ * each decoder step. Each source's n-best list is the one beamSearch gives over the reference step
+ * function (transformerTranslateIdsUncached), up to float rounding. One list per source, in order.
+ * The buffers are the decoder's (kept between calls; `decoder.release()` gives them back).
+ */
+export function transformerTranslateManyIds(
+  decoder: TransformerSeq2SeqDecoder, sources: readonly ArrayLike<number>[], opts: TranslateOptions = {}, chunk = TRANSFORMER_DECODE_CHUNK,
+): Translation[][] {
+  if (!Number.isInteger(chunk) || chunk < 1) throw new Error(`transformerTranslateManyIds: expected chunk to be an integer ≥ 1, got ${chunk}`);
+  const model = decoder.model;
+  const beamWidth = opts.beamWidth ?? 1;
+  const order = sources.map((_, i) => i).sort((a, b) => sources[a].length - sources[b].length);
+  const out = new Array<Translation[]>(sources.length);
+  const weights = Object.values(transformerSeq2SeqParameters(model).params).map((m) => m.data);
+  withConstantOperands(weights, () => {
+    for (let start = 0; start < order.length; start += chunk) {
+      const picked = order.slice(start, start + chunk);
+      const maxLength = picked.map((i) => transformerMaxOutput(model, sources[i].length, opts));
+      const buffers = decoder.cacheBuffers(picked.length * beamWidth, Math.max(...maxLength), Math.max(...picked.map((i) => sources[i].length)));
+      const batch = new TransformerSeq2SeqBatchDecoder(model, picked.map((i) => sources[i]), beamWidth, buffers);
+      const lists = beamSearchBatch(batch, {
+        startToken: model.ids.sos, eosToken: model.ids.eos, beamWidth, nBest: opts.nBest ?? 1, maxLength,
+        lengthPenalty: opts.lengthPenalty, forbid: [model.ids.pad, model.ids.sos],
+      });
+      lists.forEach((hyps, j) => { out[picked[j]] = hyps.map((h) => toTranslation(model, h)); });
+    }
   });
+  return out;
+}
+
+/** The rows of one decoder step: R rows (a bucket), their tokens, slots and sources, and its buffers. */
+interface StepBatch {
+  readonly rows: number;
+  readonly ws: TransformerStepWorkspace;
+  /** Embedded tokens plus the position's row, the decoder's output [R, d]; logits [R, V]. */
+  readonly x: Matrix; readonly h: Matrix; readonly logits: Matrix;
+  readonly tokens: Int32Array;
+  readonly where: StepRows & { rowSources: Int32Array };
+}
+
+/**
+ * The cached decoding buffers of one model, kept from chunk to chunk: the key/value cache of `slots`
+ * hypotheses of up to `maxSteps` positions, and the step buffers by row bucket. One batch decoder at a
+ * time uses them. `release` gives every buffer back at once (explicit: the wasm heap would otherwise
+ * see them again only after a garbage collection).
+ */
+export class TransformerDecodeBuffers {
+  readonly cache: KvCache;
+  private readonly batches = new Map<number, StepBatch>();
+  /** Row t of the target position table as a [1, d] view (made once: a step allocates nothing). */
+  readonly positionRows: Matrix[];
+
+  /** The encoder's buffers and the cross memory by (T_x rounded up to 8, S), the most recently used last. */
+  private readonly sourceBatches = new Map<string, SourceBatch>();
+
+  constructor(readonly model: TransformerSeq2SeqModel, readonly slots: number, readonly maxSteps: number, readonly maxSourceLength: number) {
+    this.cache = createKvCache(model.decoder, { slots, maxSteps });
+    const table = positionTable(model.targetPositions);
+    this.positionRows = Array.from({ length: maxSteps }, (_, t) => table.rowView(t, 1));
+  }
+
+  /** The step batch of R rows, made on first use. */
+  batch(rows: number): StepBatch {
+    let b = this.batches.get(rows);
+    if (!b) {
+      const { dModel: d, dtype } = this.model.config;
+      b = {
+        rows, ws: createTransformerStepWorkspace(this.model.decoder, rows, Math.max(this.maxSteps, this.maxSourceLength)),
+        x: Matrix.zeros(rows, d, dtype), h: Matrix.zeros(rows, d, dtype), logits: Matrix.zeros(rows, this.model.targetVocab.size, dtype),
+        tokens: new Int32Array(rows),
+        where: { n: 0, position: 0, rowSlots: new Int32Array(rows), rowSources: new Int32Array(rows) },
+      };
+      this.batches.set(rows, b);
+    }
+    return b;
+  }
+
+  /**
+   * Encode S sources as one right-padded time-major batch (T_x rounded up to a multiple of 8, the padding
+   * masked as keys) and project the memory for every decoder layer: the returned CrossMemory is these
+   * buffers' and valid until the next encode. At most SOURCE_SHAPES shapes are kept (the least recently
+   * used released), so decoding sources of many lengths allocates a few times, not once per chunk.
+   */
+  encode(sources: readonly ArrayLike<number>[]): CrossMemory {
+    const model = this.model, S = sources.length;
+    const longest = Math.max(...sources.map((ids) => ids.length));
+    const Tx = Math.min(Math.ceil(longest / 8) * 8, model.config.maxLength);
+    const key = `${Tx}x${S}`;
+    let sb = this.sourceBatches.get(key);
+    if (sb) {
+      this.sourceBatches.delete(key);
+    } else {
+      if (this.sourceBatches.size >= SOURCE_SHAPES) {
+        const [oldest, old] = this.sourceBatches.entries().next().value as [string, SourceBatch];
+        this.sourceBatches.delete(oldest);
+        releaseSourceBatch(old);
+      }
+      sb = createSourceBatch(model, Tx, S);
+    }
+    this.sourceBatches.set(key, sb);
+    sb.srcIds.fill(model.sourceVocab.id(PAD));
+    sb.srcMask.data.fill(0);
+    sources.forEach((ids, s) => {
+      for (let t = 0; t < ids.length; t++) {
+        sb.srcIds[t * S + s] = ids[t];
+        sb.srcMask.set(t, s, 1);
+      }
+    });
+    embed(sb.x, model.sourceEmbedding, model.sourcePositions, sb.srcIds, S);
+    transformerEncoderForward(sb.memory, sb.ws, sb.x, { keyPaddingMask: sb.srcMask }, DROPOUT_OFF);
+    return loadCrossMemory(sb.cross, model.decoder, sb.memory, sources.map((ids) => ids.length));
+  }
+
+  release(): void {
+    releaseKvCache(this.cache);
+    for (const sb of this.sourceBatches.values()) releaseSourceBatch(sb);
+    this.sourceBatches.clear();
+    for (const b of this.batches.values()) {
+      releaseTransformerStepWorkspace(b.ws);
+      releaseMatrices(b, [b.x, b.h, b.logits]);
+    }
+    this.batches.clear();
+  }
+}
+
+/** The bucket of a step of n live rows: 8, 12, 16, 24, 32, 48, … (or all rows), so a run keeps a handful of step batches. */
+function rowBucket(n: number, all: number): number {
+  let rows = 8;
+  while (rows < n) rows = (rows & (rows - 1)) === 0 ? rows + rows / 2 : (rows / 3) * 4;
+  return Math.min(rows, all);
+}
+
+/**
+ * The Transformer as beamSearchBatch's model (decode/beam.ts BatchStepModel) with a key/value cache:
+ * S sources encoded as one right-padded batch (key padding masked), the memory projected once per
+ * decoder layer into cross-attention keys and values (CrossMemory); K slots per source (slot s·K + k).
+ * A step feeds one token per live slot at position t (the number of steps so far): embedding plus
+ * P[t], one transformerStackStep over the live rows packed into a bucket (the extra rows are ignored),
+ * the output layer, log-softmax into the slot's row. `reorder` copies the cache rows 0 … t of each
+ * slot's parent. After the step batches exist (one per bucket), step and reorder allocate nothing.
+ */
+export class TransformerSeq2SeqBatchDecoder implements BatchStepModel {
+  readonly sources: number;
+  readonly slots: number;
+  readonly vocabSize: number;
+  private readonly memory: CrossMemory;
+  private position = 0;
+
+  constructor(readonly model: TransformerSeq2SeqModel, sources: readonly ArrayLike<number>[], slots: number, private readonly buffers: TransformerDecodeBuffers) {
+    const op = 'TransformerSeq2SeqBatchDecoder';
+    const S = sources.length;
+    if (S < 1) throw new Error(`${op}: expected at least one source, got none`);
+    if (!Number.isInteger(slots) || slots < 1 || S * slots > buffers.slots) throw new Error(`${op}: expected slots ≥ 1 with sources × slots ≤ the buffers' ${buffers.slots}, got ${S} × ${slots}`);
+    this.sources = S;
+    this.slots = slots;
+    this.vocabSize = model.targetVocab.size;
+    const lengths = sources.map((ids) => ids.length);
+    const Tx = Math.max(...lengths);
+    if (Math.min(...lengths) < 1 || Tx > Math.min(model.config.maxLength, buffers.maxSourceLength)) {
+      throw new InputError(`translate: expected sources of 1 to ${Math.min(model.config.maxLength, buffers.maxSourceLength)} tokens, got ${Math.min(...lengths)} to ${Tx}`);
+    }
+    this.memory = buffers.encode(sources);
+  }
+
+  step(tokens: Int32Array, logProbs: Float64Array, live: Int32Array, n: number): void {
+    if (n < 1) return;
+    const model = this.model, K = this.slots, V = this.vocabSize;
+    const t = this.position++;
+    if (t >= this.buffers.maxSteps) throw new Error(`TransformerSeq2SeqBatchDecoder: expected at most ${this.buffers.maxSteps} steps (the buffers' maxSteps), got step ${t + 1}`);
+    const b = this.buffers.batch(rowBucket(n, this.sources * K));
+    for (let r = 0; r < b.rows; r++) {
+      const slot = r < n ? live[r] : live[0];
+      b.tokens[r] = tokens[slot];
+      b.where.rowSlots[r] = slot;
+      b.where.rowSources[r] = Math.floor(slot / K);
+    }
+    b.where.n = n;
+    b.where.position = t;
+    embeddingForward(b.x, model.targetEmbedding, b.tokens);
+    addBias(b.x, b.x, this.buffers.positionRows[t]);
+    transformerStackStep(b.h, b.ws, b.x, this.buffers.cache, b.where, this.memory);
+    denseForward(b.logits, model.output, b.h);
+    const L = b.logits;
+    for (let r = 0; r < n; r++) logSoftmaxRow(logProbs, live[r] * V, L.data, L.offset + r * L.stride, V);
+  }
+
+  reorder(parents: Int32Array): void {
+    reorderKvCache(this.buffers.cache, parents, this.position);
+  }
+
+  /** Steps taken (the position the next step feeds). */
+  get steps(): number {
+    return this.position;
+  }
+
+  /** Start the hypotheses again from position 0 (the cache's rows are overwritten as they are fed). */
+  rewind(): void {
+    this.position = 0;
+  }
+}
+
+/** Source batches kept by a TransformerDecodeBuffers. */
+const SOURCE_SHAPES = 8;
+
+/** The encoder's buffers for S sources of T_x steps, and the cross memory they fill. */
+interface SourceBatch {
+  readonly srcIds: Int32Array;
+  readonly srcMask: Matrix;
+  readonly x: Matrix; readonly memory: Matrix;
+  readonly ws: TransformerEncoderWorkspace;
+  readonly cross: CrossMemory;
+}
+
+function createSourceBatch(model: TransformerSeq2SeqModel, Tx: number, S: number): SourceBatch {
+  const { dModel: d, dtype } = model.config;
+  return {
+    srcIds: new Int32Array(Tx * S), srcMask: Matrix.zeros(Tx, S, dtype),
+    x: Matrix.zeros(Tx * S, d, dtype), memory: Matrix.zeros(Tx * S, d, dtype),
+    ws: createTransformerEncoderWorkspace(model.encoder, Tx, S),
+    cross: allocateCrossMemory(model.decoder, { sources: S, steps: Tx }),
+  };
+}
+
+function releaseSourceBatch(sb: SourceBatch): void {
+  releaseTransformerEncoderWorkspace(sb.ws);
+  releaseCrossMemory(sb.cross);
+  releaseMatrices(sb, [sb.srcMask, sb.x, sb.memory]);
 }
 
 /**

@@ -334,6 +334,7 @@ export function evaluateTransformerSeq2Seq(
       tokenMatches, referenceLength: ref.length, outputTokens: model.targetVocab.decode(best.ids), referenceTokens,
     });
   });
+  decoder.release(); // its decode buffers now, not at a garbage collection
   const n = items.length;
   const bleu = n === 0 ? NaN : corpusBleu(items.map((it) => it.outputTokens), items.map((it) => [it.referenceTokens])).bleu;
   return { examples: n, exactMatch: n === 0 ? NaN : items.filter((it) => it.correct).length / n, bleu, items };
