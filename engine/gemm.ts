@@ -51,13 +51,14 @@ export function matmul(a: Matrix, b: Matrix, transA = false, transB = false): Ma
  * Rows of A and B per partial product in `gemmTransAccumulate`: the depth one macro pass of the
  * wasm driver covers (its k-chunk), so the sums come out in the same order as one long product.
  */
-export const ACCUMULATE_ROWS = 256;
+export const ACCUMULATE_ROWS = 512; // = DEFAULT_KC of engine/wasm/wasm-gemm.ts (a spec checks the bits)
 
 /**
  * C += Aᵀ·B for A [k, m], B [k, n], C [m, n] — a weight gradient summed over k = T·B rows (dW += dZᵀ·X) —
  * as a sequence of products over ACCUMULATE_ROWS rows at a time. Why: the wasm driver packs op(A)
  * over the whole depth k at once; with k in the thousands the packed block falls out of the cache,
- * and chunks of 256 rows measured 15–20% faster (the char-LM's dW_a, k = 3200: 49 → 40 ms). Each
+ * and chunks of one k-block measured 15–20% faster (the char-LM's dW_a, k = 3200: 49 → 40 ms, when the
+ * driver's k-block was 256; it is 512 since the 5 × 8 tile). Each
  * chunk adds into C (β = 1), the order one long product sums in. Checks as `gemm`; no allocation.
  */
 export function gemmTransAccumulate(c: Matrix, a: Matrix, b: Matrix): Matrix {

@@ -1,7 +1,7 @@
 /**
  * gemmTransAccumulate (C += Aᵀ·B over k rows, in products of ACCUMULATE_ROWS rows): against a float64
  * triple loop on both backends, for depths below, at and across the chunk size, on strided views;
- * and on wasm, for whole register tiles, bit for bit the one long product (the order it sums in).
+ * and on wasm, for whole register tiles (a partial row strip is summed in C̃, then added), bit for bit the one long product (the order it sums in).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ACCUMULATE_ROWS, gemm, gemmTransAccumulate, Matrix, Rng, setBackend } from '../../engine/index.js';
@@ -56,11 +56,11 @@ describe('gemmTransAccumulate', () => {
     }
   }
 
-  it('wasm, whole 4 × 8 tiles: the same bits as one gemm over all k rows', () => {
+  it('wasm, whole register tiles (m = 80: 5 × 8 or 4 × 8): the same bits as one gemm over all k rows', () => {
     onBackend('wasm', () => {
       const rng = new Rng(3);
       const k = 5 * ACCUMULATE_ROWS + 32;
-      const a = Matrix.zeros(k, 64), b = Matrix.zeros(k, 32), c = Matrix.zeros(64, 32);
+      const a = Matrix.zeros(k, 80), b = Matrix.zeros(k, 32), c = Matrix.zeros(80, 32);
       for (const m of [a, b, c]) for (let i = 0; i < m.data.length; i++) m.data[i] = rng.uniformIn(-1, 1);
       const whole = c.clone();
       gemm(whole, a, b, true, false, 1, 1);
