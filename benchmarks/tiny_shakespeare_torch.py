@@ -101,6 +101,8 @@ def main():
     ap.add_argument('--val-fraction', type=float, default=0.1)
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--threads', type=int, default=os.cpu_count())
+    ap.add_argument('--eval-every', type=int, default=0, help='also print validation bits/char every N steps (outside the clock)')
+    ap.add_argument('--steps', type=int, default=0, help='stop after N steps (0: only the clock stops the run)')
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -117,7 +119,8 @@ def main():
     limit = args.minutes * 60
     start = time.perf_counter()
     step, last_step_seconds, state, loss_avg = 0, 0.0, None, float('nan')
-    while time.perf_counter() - start + last_step_seconds <= limit:
+    paused = 0.0  # seconds spent in --eval-every validations, taken off the clock
+    while time.perf_counter() - start - paused + last_step_seconds <= limit and (args.steps == 0 or step < args.steps):
         t0 = time.perf_counter()
         chunk = step % steps_per_epoch
         if chunk == 0:
@@ -134,7 +137,12 @@ def main():
         step += 1
         loss_avg = loss.item() if math.isnan(loss_avg) else 0.95 * loss_avg + 0.05 * loss.item()
         last_step_seconds = time.perf_counter() - t0
-    seconds = time.perf_counter() - start
+        if args.eval_every and step % args.eval_every == 0:
+            t1 = time.perf_counter()
+            val_loss, _ = evaluate(model, val, T, B)
+            print(f'step {step}: train {loss_avg / math.log(2):.3f} (EMA), validation {val_loss / math.log(2):.3f} bits/char', flush=True)
+            paused += time.perf_counter() - t1
+    seconds = time.perf_counter() - start - paused
     val_loss, val_tokens = evaluate(model, val, T, B)
     print(f'pytorch {torch.__version__} ({args.threads} thread{"s" if args.threads != 1 else ""}): {step} steps '
           f'({step / steps_per_epoch:.2f} epochs) in {seconds:.1f} s, {step * T * B / seconds:.0f} tokens/s, '
