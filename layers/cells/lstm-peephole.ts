@@ -20,7 +20,8 @@ import { lstmPeepholeGatesBackwardKernel, lstmPeepholeGatesForwardKernel } from 
 import { gemm, gemmTransAccumulate } from '../../engine/gemm.js';
 import type { DType, Matrix } from '../../engine/matrix.js';
 import { checkStepShapes, type CellConfig, type RecurrentCell } from './cell.js';
-import { createLstmParams, createLstmWorkspace, type LstmCellOptions, type LstmWorkspace } from './lstm.js';
+import type { LstmCellOptions, LstmWorkspace } from './lstm.js';
+import { createLstmParams, createLstmWorkspace } from './lstm-parts.js';
 import type { CreateOptions } from '../../engine/create.js';
 import { cellOptionsOf, type CellSettings } from './cell.js';
 

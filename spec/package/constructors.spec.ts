@@ -103,7 +103,6 @@ const NOT_CONSTRUCTORS: Record<string, string> = {
   createGloveHogwildJob: 'a worker thread job',
   createWasmBackend: 'a backend',
   createGpuBackend: 'a backend',
-  createLstmParams: 'internal helper of the LSTM cells (exported by cells/lstm.ts’ `export *`): createLstmCell is the constructor',
 };
 
 /** Buffers sized for something that exists (its dtype comes with it): no weights to draw. */
