@@ -5,7 +5,7 @@
  * go to `work`, the state is updated in place (each kernel reads an entry of the old state before it
  * writes the same entry, so in place is safe for one row).
  */
-import type { StridedBuffer, TokenStepKernels } from './types.js';
+import type { StridedBuffer, TokenLayer, TokenStepKernels } from './types.js';
 import { gemmJs } from './gemm-js.js';
 import { gruGatesForwardJs, lstmGatesForwardJs, rnnReluForwardJs, rnnTanhForwardJs } from './gates-js.js';
 import { addBiasJs } from './vector-js.js';
@@ -18,6 +18,15 @@ function slice(buffer: StridedBuffer, at: number, n: number): StridedBuffer {
 /** y [n] = x [k]·Wᵀ — one row of the GEMM (W [n, k]). */
 function rowTimesTransposed(n: number, k: number, w: StridedBuffer, x: StridedBuffer, y: StridedBuffer): void {
   gemmJs(1, n, k, 1, x.data, x.offset, k, false, w.data, w.offset, w.stride, true, 0, y.data, y.offset, n);
+}
+
+/** `layer`'s step through k's per-call methods (the js kernels' bindStep; a backend's where it cannot bind). */
+export function stepPerCall(k: TokenStepKernels, layer: TokenLayer): (xp: StridedBuffer) => void {
+  switch (layer.kind) {
+    case 'lstm': return (xp) => k.lstmStep(layer.H, layer.wa, xp, layer.a, layer.c, layer.work);
+    case 'gru': return (xp) => k.gruStep(layer.H, layer.wa, layer.ba, xp, layer.s, layer.work);
+    case 'rnn': return (xp) => k.rnnStep(layer.H, layer.wa, xp, layer.a, layer.work, layer.relu);
+  }
 }
 
 /**
@@ -49,5 +58,13 @@ export const tokenStepsJs: TokenStepKernels = {
     rowTimesTransposed(H, H, wa, a, z);
     (relu ? rnnReluForwardJs : rnnTanhForwardJs)(1, H, z, xp);
     for (let j = 0; j < H; j++) a.data[a.offset + j] = z.data[z.offset + j];
+  },
+
+  bindStep(layer) {
+    return stepPerCall(tokenStepsJs, layer);
+  },
+
+  bindDenseRow(n, k, w, b, y) {
+    return (x) => tokenStepsJs.denseRow(n, k, w, x, b, y);
   },
 };

@@ -390,4 +390,19 @@ export interface TokenStepKernels {
   gruStep(H: number, wa: StridedBuffer, ba: StridedBuffer, xp: StridedBuffer, s: StridedBuffer, work: StridedBuffer): void;
   /** RNN: a [H] ← g(W_a·a + xp), g = tanh, or ReLU when `relu`. */
   rnnStep(H: number, wa: StridedBuffer, xp: StridedBuffer, a: StridedBuffer, work: StridedBuffer, relu: boolean): void;
+  /**
+   * `layer`'s step (lstmStep, gruStep or rnnStep of its operands) bound once, for a stream stepped
+   * token after token: the returned function takes the input row xp. The same numbers as the per-call
+   * step; a backend finds where the fixed operands live once instead of at every token. Lifetime: the
+   * operands must keep their storage (not be released) while the function is used.
+   */
+  bindStep(layer: TokenLayer): (xp: StridedBuffer) => void;
+  /** denseRow with W, b and y fixed (bound once, as bindStep): the returned function takes x. */
+  bindDenseRow(n: number, k: number, w: StridedBuffer, b: StridedBuffer | null, y: StridedBuffer): (x: StridedBuffer) => void;
 }
+
+/** One stream's recurrent layer as its token step reads it: W_a (from recurrentWeights), the state, the scratch. */
+export type TokenLayer =
+  | { readonly kind: 'lstm'; readonly H: number; readonly wa: StridedBuffer; readonly a: StridedBuffer; readonly c: StridedBuffer; readonly work: StridedBuffer }
+  | { readonly kind: 'gru'; readonly H: number; readonly wa: StridedBuffer; readonly ba: StridedBuffer; readonly s: StridedBuffer; readonly work: StridedBuffer }
+  | { readonly kind: 'rnn'; readonly H: number; readonly wa: StridedBuffer; readonly a: StridedBuffer; readonly work: StridedBuffer; readonly relu: boolean };

@@ -262,12 +262,18 @@ function buildPackPanels(): FunctionBuilder {
   return f;
 }
 
-/** lstm_token: the gates as gates-module's lstm_fwd computes them, for one row, state in place. */
+/**
+ * lstm_token: the gates as gates-module's lstm_fwd computes them, for one row, state in place, in two
+ * passes over the units: the first forms Γu, Γf, c̃, Γo and c⟨t⟩ (Γo kept in z's first gate block, whose
+ * entries it has read), the second a⟨t⟩ = Γo ∗ tanh(c⟨t⟩). The same operations as one pass; apart, each
+ * pass's units are independent chains the CPU overlaps (σ then tanh in one unit was a chain of two
+ * activations: ~25 % slower at H 128).
+ */
 function buildLstmToken(relaxedMadd: boolean): FunctionBuilder {
   const f = new FunctionBuilder(Array(6).fill(i32));
   const [h, wp, xp, a, c, z] = [0, 1, 2, 3, 4, 5];
   const math = new VectorMath(f);
-  const gi = f.local(v128), gf = f.local(v128), gg = f.local(v128), go = f.local(v128), cn = f.local(v128);
+  const gi = f.local(v128), gf = f.local(v128), gg = f.local(v128);
   recurrentProduct(f, relaxedMadd, 4, h, wp, a, z);
   math.init();
   const hb = gateBytes(f, h);
@@ -276,38 +282,52 @@ function buildLstmToken(relaxedMadd: boolean): FunctionBuilder {
     preactivation(0); math.sigmoid(); f.localSet(gi);
     preactivation(1); math.sigmoid(); f.localSet(gf);
     preactivation(2); math.tanh(); f.localSet(gg);
-    preactivation(3); math.sigmoid(); f.localSet(go);
-    // c = Γu ∗ c̃ + Γf ∗ c⟨t−1⟩;  a = Γo ∗ tanh(c)
+    f.localGet(z).localGet(jb).i32Add();
+    preactivation(3); math.sigmoid(); f.v128Store();
+    // c = Γu ∗ c̃ + Γf ∗ c⟨t−1⟩
+    f.localGet(c).localGet(jb).i32Add();
     f.localGet(gi).localGet(gg).f32x4Mul();
-    f.localGet(gf); load(f, c, jb); f.f32x4Mul().f32x4Add().localSet(cn);
-    f.localGet(c).localGet(jb).i32Add().localGet(cn).v128Store();
+    f.localGet(gf); load(f, c, jb); f.f32x4Mul().f32x4Add();
+    f.v128Store();
+  });
+  // a = Γo ∗ tanh(c)
+  eachUnitVector(f, h, (jb) => {
     f.localGet(a).localGet(jb).i32Add();
-    f.localGet(go).localGet(cn); math.tanh(); f.f32x4Mul().v128Store();
+    load(f, z, jb); load(f, c, jb); math.tanh(); f.f32x4Mul().v128Store();
   });
   return f;
 }
 
-/** gru_token: gates-module's gru_fwd for one row (r, u, n; s ← (1 − u) ∗ n + u ∗ s), state in place. */
+/**
+ * gru_token: gates-module's gru_fwd for one row (r, u, n; s ← (1 − u) ∗ n + u ∗ s), state in place, in
+ * two passes as lstm_token: Γr and Γu first (kept in z's first two gate blocks, whose entries they
+ * have read), then n and the new state — the same operations as one pass.
+ */
 function buildGruToken(relaxedMadd: boolean): FunctionBuilder {
   const f = new FunctionBuilder(Array(6).fill(i32));
   const [h, wp, ba, xp, s, z] = [0, 1, 2, 3, 4, 5];
   const math = new VectorMath(f);
-  const r = f.local(v128), u = f.local(v128), n = f.local(v128);
+  const n = f.local(v128);
   recurrentProduct(f, relaxedMadd, 3, h, wp, s, z);
   math.init();
   const hb = gateBytes(f, h);
   eachUnitVector(f, h, (jb) => {
-    for (const [k, gate] of [[0, r], [1, u]]) {
+    for (const k of [0, 1]) {
+      f.localGet(z).localGet(jb).i32Add();
+      if (k > 0) f.localGet(hb).i32Add();
       load(f, xp, jb, k, hb); load(f, z, jb, k, hb); f.f32x4Add();
       load(f, ba, jb, k, hb); f.f32x4Add();
-      math.sigmoid(); f.localSet(gate);
+      math.sigmoid(); f.v128Store();
     }
+  });
+  eachUnitVector(f, h, (jb) => {
+    const r = () => load(f, z, jb), u = () => load(f, z, jb, 1, hb);
     load(f, xp, jb, 2, hb);
-    f.localGet(r); load(f, z, jb, 2, hb); load(f, ba, jb, 2, hb); f.f32x4Add().f32x4Mul().f32x4Add();
+    r(); load(f, z, jb, 2, hb); load(f, ba, jb, 2, hb); f.f32x4Add().f32x4Mul().f32x4Add();
     math.tanh(); f.localSet(n);
     f.localGet(s).localGet(jb).i32Add();
-    f.localGet(math.one).localGet(u).f32x4Sub().localGet(n).f32x4Mul();
-    f.localGet(u); load(f, s, jb); f.f32x4Mul().f32x4Add().v128Store();
+    f.localGet(math.one); u(); f.f32x4Sub().localGet(n).f32x4Mul();
+    u(); load(f, s, jb); f.f32x4Mul().f32x4Add().v128Store();
   });
   return f;
 }

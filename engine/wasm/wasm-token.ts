@@ -11,8 +11,8 @@
  * kernels hands them that W_a (row-major, as they read it); a step given anything else (W_a itself,
  * or where the heap had no room for a copy) goes to the js kernels too.
  */
-import type { StridedBuffer, TokenStepKernels } from '../kernels/types.js';
-import { tokenStepsJs } from '../kernels/token-js.js';
+import type { StridedBuffer, TokenLayer, TokenStepKernels } from '../kernels/types.js';
+import { stepPerCall, tokenStepsJs } from '../kernels/token-js.js';
 import type { WasmHeap } from './heap.js';
 import { buildTokenModule, PANEL_ROWS } from './token-module.js';
 import { instantiate } from './webassembly.js';
@@ -110,6 +110,53 @@ export class WasmTokenKernels implements TokenStepKernels {
     }
     this.wasmCalls++;
     this.gru(H, pw, pb, px, ps, pz);
+  }
+
+  /**
+   * The layer's export with every address but xp's found now; the per-call step where one of them is
+   * not in the heap (or H is not a multiple of 4), and per call for an xp that is not.
+   */
+  bindStep(layer: TokenLayer): (xp: StridedBuffer) => void {
+    const perCall = stepPerCall(this, layer);
+    const H = layer.H, pz = this.at(layer.work);
+    if (H % 4 !== 0 || H === 0 || pz < 0) return perCall;
+    const bound = (call: (px: number) => void) => (xp: StridedBuffer) => {
+      const px = this.at(xp);
+      if (px < 0) perCall(xp);
+      else {
+        this.wasmCalls++;
+        call(px);
+      }
+    };
+    switch (layer.kind) {
+      case 'lstm': {
+        const { lstm } = this, pw = this.packedAt(layer.wa, 4 * H, H), pa = this.at(layer.a), pc = this.at(layer.c);
+        return pw < 0 || pa < 0 || pc < 0 ? perCall : bound((px) => lstm(H, pw, px, pa, pc, pz));
+      }
+      case 'gru': {
+        const { gru } = this, pw = this.packedAt(layer.wa, 3 * H, H), pb = this.at(layer.ba), ps = this.at(layer.s);
+        return pw < 0 || pb < 0 || ps < 0 ? perCall : bound((px) => gru(H, pw, pb, px, ps, pz));
+      }
+      case 'rnn': {
+        const { rnn } = this, pw = this.packedAt(layer.wa, H, H), pa = this.at(layer.a), relu = layer.relu ? 1 : 0;
+        return pw < 0 || pa < 0 ? perCall : bound((px) => rnn(H, pw, px, pa, pz, relu));
+      }
+    }
+  }
+
+  bindDenseRow(n: number, k: number, w: StridedBuffer, b: StridedBuffer | null, y: StridedBuffer): (x: StridedBuffer) => void {
+    const pw = this.at(w), py = this.at(y), pb = b ? this.at(b) : 0, hasBias = b ? 1 : 0, ldw = 4 * w.stride;
+    const perCall = (x: StridedBuffer) => this.denseRow(n, k, w, x, b, y);
+    if (pw < 0 || py < 0 || pb < 0 || n === 0 || k === 0) return perCall;
+    const { denseRowExport } = this;
+    return (x) => {
+      const px = this.at(x);
+      if (px < 0) perCall(x);
+      else {
+        this.wasmCalls++;
+        denseRowExport(n, k, pw, ldw, px, py, pb, hasBias);
+      }
+    };
   }
 
   rnnStep(H: number, wa: StridedBuffer, xp: StridedBuffer, a: StridedBuffer, work: StridedBuffer, relu: boolean): void {

@@ -159,6 +159,53 @@ describe('token-step kernels: wasm against js', () => {
     }
   });
 
+  it('bindStep and bindDenseRow give the per-call steps\' bits, token after token (lstm, gru, rnn; wasm and js)', () => {
+    const rng = new Rng(11);
+    const H = 12, steps = 4;
+    for (const kernels of [wasm.tokenSteps, tokenStepsJs]) {
+      const [wa] = pair(rng, 4 * H, H, 0.3), [ba] = pair(rng, 1, 4 * H), [w, wj] = pair(rng, 5, H), [b] = pair(rng, 1, 5);
+      const packed = kernels.recurrentWeights(wa, 4 * H, H), packed3 = kernels.recurrentWeights(wa.rowView(0, 3 * H), 3 * H, H);
+      const packed1 = kernels.recurrentWeights(wa.rowView(0, H), H, H);
+      const twoStreams = () => {
+        const [a] = pair(rng, 1, H, 0.5), [c] = pair(rng, 1, H, 0.5), [work] = scratch(H);
+        return { a, c, work, a2: onWasm(() => a.clone()), c2: onWasm(() => c.clone()), work2: scratch(H)[0] };
+      };
+      const l = twoStreams(), g = twoStreams(), r = twoStreams();
+      const lstm = kernels.bindStep({ kind: 'lstm', H, wa: packed, a: l.a, c: l.c, work: l.work });
+      const gru = kernels.bindStep({ kind: 'gru', H, wa: packed3, ba: ba.rowView(0, 1), s: g.a, work: g.work });
+      const rnn = kernels.bindStep({ kind: 'rnn', H, wa: packed1, a: r.a, work: r.work, relu: false });
+      const [y] = pair(rng, 1, 5), [y2] = pair(rng, 1, 5);
+      const head = kernels.bindDenseRow(5, H, w, b, y);
+      for (let t = 0; t < steps; t++) {
+        const [xp] = pair(rng, 1, 4 * H);
+        lstm(xp);
+        kernels.lstmStep(H, packed, xp, l.a2, l.c2, l.work2);
+        gru(xp);
+        kernels.gruStep(H, packed3, ba, xp, g.a2, g.work2);
+        rnn(xp);
+        kernels.rnnStep(H, packed1, xp, r.a2, r.work2, false);
+        head(l.a);
+        kernels.denseRow(5, H, w, l.a2, b, y2);
+        for (const [m, m2] of [[l.a, l.a2], [l.c, l.c2], [g.a, g.a2], [r.a, r.a2], [y, y2]]) expect(Array.from(m.data)).toEqual(Array.from(m2.data));
+      }
+      expect(Array.from(w.data)).toEqual(Array.from(wj.data)); // W unchanged
+    }
+  });
+
+  it('a bound step whose input row is outside the heap runs that call on the js kernels', () => {
+    const rng = new Rng(12);
+    const H = 8;
+    const [wa, waj] = pair(rng, 4 * H, H, 0.3), [xp, xpj] = pair(rng, 1, 4 * H);
+    const [a, aj] = pair(rng, 1, H), [c, cj] = pair(rng, 1, H), [work, workj] = scratch(H);
+    const step = wasm.tokenSteps.bindStep({ kind: 'lstm', H, wa: wasm.tokenSteps.recurrentWeights(wa, 4 * H, H), a, c, work });
+    const jsCalls = wasm.tokenSteps.jsCalls;
+    step(xpj); // a plain array
+    tokenStepsJs.lstmStep(H, waj, xp, aj, cj, workj);
+    expect(wasm.tokenSteps.jsCalls - jsCalls).toBe(1);
+    expect(Array.from(a.data)).toEqual(Array.from(aj.data));
+    expect(Array.from(c.data)).toEqual(Array.from(cj.data));
+  });
+
   it('recurrentWeights packs W_a into panels of 32 rows, column by column, zero rows past the end (js: W_a itself)', () => {
     const rng = new Rng(10);
     const [wa] = pair(rng, 36, 5);

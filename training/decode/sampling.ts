@@ -85,26 +85,38 @@ function probabilitiesInto(probs: Float64Array, row: ScoreRow, opts: TokenChoice
   }
   // Threshold: the k-th largest allowed score (−∞ keeps every allowed token).
   const threshold = topK < V ? kthLargestAllowed(probs, row, topK, opts.forbid) : -Infinity;
+  // Every token kept (no forbidden token, no top-k): the same sums without the per-token tests.
+  const everyToken = opts.forbid === undefined && threshold === -Infinity;
   let max = -Infinity;
   let rowMax = -Infinity;
   for (let i = 0; i < V; i++) {
     const s = row[i];
     if (Number.isNaN(s)) throw new Error(`${op}: expected scores, got NaN at token ${i}`);
     if (s > rowMax) rowMax = s;
-    if (!isForbidden(i, opts.forbid) && s >= threshold && s > max) max = s;
+    if (!everyToken && !isForbidden(i, opts.forbid) && s >= threshold && s > max) max = s;
   }
+  if (everyToken) max = rowMax;
   if (max === -Infinity) throw new Error(`${op}: expected at least one allowed token with a finite score, got none of ${V}`);
   if (max === Infinity) throw new Error(`${op}: expected finite scores, got +Infinity`);
   // (s − m) / 1 is s − m exactly: at τ = 1 a kept token's weight is its logSoftmaxRow term
   const sumAll = scoreAll && temperature === 1 && max === rowMax;
   let total = 0;
   let all = 0;
-  for (let i = 0; i < V; i++) {
-    const keep = !isForbidden(i, opts.forbid) && row[i] >= threshold;
-    const w = keep ? Math.exp((row[i] - max) / temperature) : 0;
-    probs[i] = w;
-    total += w;
-    if (sumAll) all += keep ? w : Math.exp(row[i] - max);
+  if (everyToken) {
+    for (let i = 0; i < V; i++) {
+      const w = Math.exp((row[i] - max) / temperature);
+      probs[i] = w;
+      total += w;
+    }
+    all = total; // every term kept: Σ over every token in index order is the draw's own sum
+  } else {
+    for (let i = 0; i < V; i++) {
+      const keep = !isForbidden(i, opts.forbid) && row[i] >= threshold;
+      const w = keep ? Math.exp((row[i] - max) / temperature) : 0;
+      probs[i] = w;
+      total += w;
+      if (sumAll) all += keep ? w : Math.exp(row[i] - max);
+    }
   }
   for (let i = 0; i < V; i++) probs[i] /= total;
   lastPass.max = max;

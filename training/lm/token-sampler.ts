@@ -2,7 +2,8 @@
  * The recurrent language model's fast path for batch-1 generation (sampling and greedy decoding):
  * one stream fed one token at a time, its state kept in place, each layer advanced by one call of the
  * backend's token-step kernel (engine/kernels/types.ts' TokenStepKernels; one WebAssembly call on
- * wasm) and the head by one more:
+ * wasm) and the head by one more, each bound once when the sampler is made (`bindStep`,
+ * `bindDenseRow`: on wasm the operands' addresses are found then, not at every token):
  *
  *   xp⁽¹⁾ = row y⟨t−1⟩ of the input table  T = E·W_xᵀ + b  [V, G·H]   (one-hot input: T = W_xᵀ + b)
  *   xp⁽ˡ⁾ = W_x⁽ˡ⁾·a⁽ˡ⁻¹⁾⟨t⟩ + b⁽ˡ⁾                                     (layers l ≥ 2)
@@ -62,7 +63,7 @@ function stepKind(cell: RecurrentCell): 'lstm' | 'gru' | 'rnn' | null {
   return null;
 }
 
-/** The token kernel call of `cell` (kind from stepKind), over its state (in place), W_a as k reads it and a scratch of 8H. */
+/** The token kernel step of `cell` (kind from stepKind), bound once over its state (in place), W_a as k reads it and a scratch of 8H. */
 function layerRunner(k: TokenStepKernels, cell: RecurrentCell, kind: 'lstm' | 'gru' | 'rnn'): LayerRunner {
   const H = cell.hiddenSize, dtype = cell.dtype, p = cell.params;
   const work = Matrix.zeros(1, 8 * H, dtype);
@@ -70,12 +71,11 @@ function layerRunner(k: TokenStepKernels, cell: RecurrentCell, kind: 'lstm' | 'g
   const wa = k.recurrentWeights(p.W_a, cell.gateWidth, H);
   if (kind === 'lstm') {
     const state = [vector(), vector()];
-    return { cell, state, step: (xp) => k.lstmStep(H, wa, xp, state[0], state[1], work) };
+    return { cell, state, step: k.bindStep({ kind, H, wa, a: state[0], c: state[1], work }) };
   }
   const state = [vector()];
-  if (kind === 'gru') return { cell, state, step: (xp) => k.gruStep(H, wa, p.b_a, xp, state[0], work) };
-  const relu = (cell as RnnCell).activation === 'relu';
-  return { cell, state, step: (xp) => k.rnnStep(H, wa, xp, state[0], work, relu) };
+  if (kind === 'gru') return { cell, state, step: k.bindStep({ kind, H, wa, ba: p.b_a, s: state[0], work }) };
+  return { cell, state, step: k.bindStep({ kind, H, wa, a: state[0], work, relu: (cell as RnnCell).activation === 'relu' }) };
 }
 
 /** The fast path for `model`, or null when one of its cells has no token kernel (see the header). */
@@ -98,6 +98,10 @@ class TokenSampler implements LmTokenSampler {
   /** xp of each layer when it is formed per step ([1, G]). */
   private readonly inputRows: Matrix[];
   private readonly logits: Matrix;
+  /** xp⁽ˡ⁾ = W_x⁽ˡ⁾·a⁽ˡ⁻¹⁾ + b⁽ˡ⁾ into inputRows[l], bound (entry 0 unused: the table's row or inputProjection). */
+  private readonly layerInputs: ((x: Matrix) => void)[];
+  /** z = W_ya·a⁽ᴸ⁾ + b_y into logits, bound. */
+  private readonly head: (x: Matrix) => void;
   private readonly logitsRow: Float32Array | Float64Array;
   /** The embedding row being read (moved over E, no view made per token), or null for one-hot input. */
   private readonly embeddingRow: { data: Matrix['data']; offset: number; stride: number } | null;
@@ -112,6 +116,9 @@ class TokenSampler implements LmTokenSampler {
     if (this.table) for (let v = 0; v < V; v++) this.tableRows.push(this.table.rowView(v, 1));
     this.inputRows = model.cells.map((cell) => Matrix.zeros(1, cell.gateWidth, dtype));
     this.logits = Matrix.zeros(1, V, dtype);
+    this.layerInputs = model.cells.map((cell, l) => k.bindDenseRow(cell.gateWidth, cell.inputSize, cell.params.W_x, cell.params.b, this.inputRows[l]));
+    const head = model.output;
+    this.head = k.bindDenseRow(V, head.inputSize, head.params.W, head.params.b ?? null, this.logits);
     this.logitsRow = this.logits.data.subarray(this.logits.offset, this.logits.offset + V);
     const E = model.embedding?.weight ?? null;
     this.embeddingRow = E ? { data: E.data, offset: E.offset, stride: E.stride } : null;
@@ -138,15 +145,13 @@ class TokenSampler implements LmTokenSampler {
     if (!(token >= 0 && token < this.V) || Math.floor(token) !== token) {
       throw new Error(`LmTokenSampler.step: expected a token id in [0, ${this.V}), got ${token}`);
     }
-    const { runners, model, k } = this;
-    runners[0].step(this.firstInput(k, token));
+    const { runners } = this;
+    runners[0].step(this.firstInput(this.k, token));
     for (let l = 1; l < runners.length; l++) {
-      const cell = runners[l].cell, xp = this.inputRows[l];
-      k.denseRow(cell.gateWidth, cell.inputSize, cell.params.W_x, runners[l - 1].state[0], cell.params.b, xp);
-      runners[l].step(xp);
+      this.layerInputs[l](runners[l - 1].state[0]);
+      runners[l].step(this.inputRows[l]);
     }
-    const top = runners[runners.length - 1].state[0], head = model.output;
-    k.denseRow(this.V, head.inputSize, head.params.W, top, head.params.b ?? null, this.logits);
+    this.head(runners[runners.length - 1].state[0]);
     return this.logitsRow;
   }
 
