@@ -168,6 +168,8 @@ export interface WorkloadOptions {
   vocab: number;
   /** Tokens per timed call of the sample suite. */
   tokens: number;
+  /** Date sources per timed call of the decode suite (the evaluation: 6,000 held-out pairs). */
+  sources: number;
   optimizer: 'sgd' | 'adam';
   /** Training steps the memory suite runs. */
   heapSteps: number;
@@ -176,7 +178,7 @@ export interface WorkloadOptions {
 }
 
 export const DEFAULT_WORKLOAD: WorkloadOptions = {
-  cells: ['rnn', 'gru-reset-after', 'lstm'], batch: 32, steps: 50, input: 64, vocab: 64, tokens: 100, optimizer: 'sgd', heapSteps: 10000, threads: [1],
+  cells: ['rnn', 'gru-reset-after', 'lstm'], batch: 32, steps: 50, input: 64, vocab: 64, tokens: 100, sources: 1000, optimizer: 'sgd', heapSteps: 10000, threads: [1],
 };
 
 export type Clock = 'wall' | 'cpu';
