@@ -28,12 +28,32 @@ import {
 /** The job kind of the worker entry (training/parallel-worker.ts). */
 export const LM_GRADIENT_JOB = 'lm-gradient';
 
-/** What decides a share's batch: T, B, the stream length L, the training ids. */
-interface ShareData {
+/** What decides a share's batch: T, B, the stream length L, the training ids (the Transformer LM's too). */
+export interface LmShareData {
   seqLen: number;
   batch: number;
   streamLength: number;
   train: Int32Array;
+}
+
+/** The share's inputs and targets of chunk `chunk`, [T, b − a] time-major: stream b reads L·b + chunk·T + t (and its next id). */
+export function readShareChunk(data: LmShareData, share: Share, chunk: number, inputs: Int32Array, targets: Int32Array): void {
+  const { seqLen: T, streamLength: L, train } = data;
+  const rows = share.end - share.start;
+  for (let t = 0; t < T; t++) {
+    for (let j = 0; j < rows; j++) {
+      const pos = (share.start + j) * L + chunk * T + t;
+      inputs[t * rows + j] = train[pos];
+      targets[t * rows + j] = train[pos + 1];
+    }
+  }
+}
+
+/** `data` with the training ids in one shared copy, which every worker reads (a typed array over a SharedArrayBuffer is not cloned). */
+export function withSharedIds(data: LmShareData): LmShareData {
+  const train = new Int32Array(new SharedArrayBuffer(4 * data.train.length));
+  train.set(data.train);
+  return { ...data, train };
 }
 
 /** One share's forward and backward over the streams [start, end) of each chunk. */
@@ -43,25 +63,16 @@ class LmShareStep {
   /** [T, b − a], every entry 1/(T·B): the share's rows of the batch mean. */
   private readonly weights: Matrix;
 
-  constructor(private readonly model: LanguageModel, private readonly data: ShareData, private readonly share: Share, state: Matrix[][]) {
+  constructor(private readonly model: LanguageModel, private readonly data: LmShareData, private readonly share: Share, state: Matrix[][]) {
     const rows = share.end - share.start;
     this.ws = createLmWorkspace(model, data.seqLen, rows, state);
     this.targets = new Int32Array(data.seqLen * rows);
     this.weights = fill(Matrix.zeros(data.seqLen, rows, 'float64'), 1 / (data.seqLen * data.batch));
   }
 
-  /** Zero the gradients, then forward + backward of chunk `chunk` (stream b reads L·b + chunk·T + t); returns the share's part of the mean loss. */
+  /** Zero the gradients, then forward + backward of chunk `chunk` (readShareChunk); returns the share's part of the mean loss. */
   run(chunk: number): number {
-    const { seqLen: T, streamLength: L, train } = this.data;
-    const rows = this.share.end - this.share.start;
-    const inputs = this.ws.inputIds;
-    for (let t = 0; t < T; t++) {
-      for (let j = 0; j < rows; j++) {
-        const pos = (this.share.start + j) * L + chunk * T + t;
-        inputs[t * rows + j] = train[pos];
-        this.targets[t * rows + j] = train[pos + 1];
-      }
-    }
+    readShareChunk(this.data, this.share, chunk, this.ws.inputIds, this.targets);
     lmZeroGrad(this.model);
     const logits = lmForward(this.model, this.ws);
     const loss = crossEntropyForwardBackward(logits, logits, this.targets, { mask: this.weights, reduction: 'sum' });
@@ -83,7 +94,7 @@ interface LmWorkerInit {
   vocab: VocabularyJSON;
   weights: SharedLayout;
   state: StatePlace[][];
-  data: ShareData;
+  data: LmShareData;
   share: Share;
 }
 
@@ -117,7 +128,7 @@ export class LmParallelStep {
    * state (per layer, [B, H] matrices in the shared memory: the workers carry their rows in place).
    * Throws an InputError naming `op` where threads cannot run (see dataParallelThreads).
    */
-  constructor(op: string, private readonly model: LanguageModel, data: ShareData, state: Matrix[][], threads: number) {
+  constructor(op: string, private readonly model: LanguageModel, data: LmShareData, state: Matrix[][], threads: number) {
     const params = lmParameters(model);
     this.threads = dataParallelThreads(op, [...Object.values(params), ...state.flat()], threads, data.batch);
     const shares = batchShares(data.batch, this.threads);
@@ -125,10 +136,7 @@ export class LmParallelStep {
     const before = heap.bytesInUse;
     this.own = new LmShareStep(model, data, shares[0], state.map((layer) => layer.map((s) => s.rowView(shares[0].start, shares[0].end - shares[0].start))));
     const shareFloats = (heap.bytesInUse - before) / 4;
-    // The workers read the training ids from one shared copy (a typed array over a SharedArrayBuffer is not cloned).
-    const train = new Int32Array(new SharedArrayBuffer(4 * data.train.length));
-    train.set(data.train);
-    const workerData: ShareData = { ...data, train };
+    const workerData = withSharedIds(data);
     this.pool = new GradientPool({
       op, threads: this.threads, job: LM_GRADIENT_JOB, weights: params, grads: lmGradients(model),
       regionFloats: gradientRegionFloats(params, Math.ceil(1.5 * shareFloats)),

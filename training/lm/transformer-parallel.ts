@@ -25,6 +25,7 @@ import { batchShares, dataParallelThreads, GradientPool, gradientRegionFloats, t
 import { buildOnSharedWeights, type SharedLayout } from '../parallel/shared-weights.js';
 import type { GradientJob } from '../parallel/worker-loop.js';
 import { Vocabulary, type VocabularyJSON } from '../text/vocab.js';
+import { readShareChunk, withSharedIds, type LmShareData } from './parallel.js';
 import {
   createTransformerLanguageModel, createTransformerLmWorkspace, transformerLmBackward, transformerLmForward, transformerLmParameters,
   transformerLmZeroGrad, type TransformerLanguageModel, type TransformerLmConfig, type TransformerLmWorkspace,
@@ -32,14 +33,6 @@ import {
 
 /** The job kind of the worker entry (training/parallel-worker.ts). */
 export const TRANSFORMER_LM_GRADIENT_JOB = 'transformer-lm-gradient';
-
-/** What decides a share's batch: T, B, the stream length L, the training ids. */
-interface ShareData {
-  seqLen: number;
-  batch: number;
-  streamLength: number;
-  train: Int32Array;
-}
 
 /** One share's forward and backward over the streams [start, end) of each chunk. */
 class TransformerLmShareStep {
@@ -50,7 +43,7 @@ class TransformerLmShareStep {
   /** The whole batch's masks of the step (set once the main thread has sized them). */
   masks: Float32Array<ArrayBufferLike> = new Float32Array(0);
 
-  constructor(private readonly model: TransformerLanguageModel, private readonly data: ShareData, private readonly share: Share) {
+  constructor(private readonly model: TransformerLanguageModel, private readonly data: LmShareData, private readonly share: Share) {
     const rows = share.end - share.start;
     this.ws = createTransformerLmWorkspace(model, data.seqLen, rows);
     this.targets = new Int32Array(data.seqLen * rows);
@@ -62,20 +55,11 @@ class TransformerLmShareStep {
     return maskPlan(this.ws.encoder.dropouts, this.share.end - this.share.start);
   }
 
-  /** Zero the gradients, then forward + backward of chunk `chunk` (stream b reads L·b + chunk·T + t); returns the share's part of the mean loss. */
+  /** Zero the gradients, then forward + backward of chunk `chunk` (readShareChunk); returns the share's part of the mean loss. */
   run(chunk: number): number {
-    const { seqLen: T, streamLength: L, train, batch } = this.data;
-    const rows = this.share.end - this.share.start;
-    const inputs = this.ws.inputIds;
-    for (let t = 0; t < T; t++) {
-      for (let j = 0; j < rows; j++) {
-        const pos = (this.share.start + j) * L + chunk * T + t;
-        inputs[t * rows + j] = train[pos];
-        this.targets[t * rows + j] = train[pos + 1];
-      }
-    }
+    readShareChunk(this.data, this.share, chunk, this.ws.inputIds, this.targets);
     transformerLmZeroGrad(this.model);
-    takeShareMasks(this.ws.encoder.dropouts, this.masks, batch, this.share);
+    takeShareMasks(this.ws.encoder.dropouts, this.masks, this.data.batch, this.share);
     const logits = transformerLmForward(this.model, this.ws, DROPOUT_FIXED);
     const loss = crossEntropyForwardBackward(logits, logits, this.targets, { mask: this.weights, reduction: 'sum' });
     transformerLmBackward(this.model, this.ws, logits);
@@ -88,7 +72,7 @@ interface TransformerLmWorkerInit {
   config: TransformerLmConfig;
   vocab: VocabularyJSON;
   weights: SharedLayout;
-  data: ShareData;
+  data: LmShareData;
   share: Share;
   masks: Float32Array;
 }
@@ -122,7 +106,7 @@ export class TransformerLmParallelStep {
    * `threads` is clamped to B (a share has at least one stream). Throws an InputError naming `op`
    * where threads cannot run (see dataParallelThreads).
    */
-  constructor(op: string, private readonly model: TransformerLanguageModel, data: ShareData, threads: number) {
+  constructor(op: string, private readonly model: TransformerLanguageModel, data: LmShareData, threads: number) {
     const { params, grads } = transformerLmParameters(model);
     this.threads = dataParallelThreads(op, Object.values(params), threads, data.batch);
     this.batch = data.batch;
@@ -134,10 +118,7 @@ export class TransformerLmParallelStep {
     this.plan = this.own.plan();
     this.masks = sharedMaskBuffer(maskFloats(this.plan, data.batch));
     this.own.masks = this.masks;
-    // The workers read the training ids from one shared copy (a typed array over a SharedArrayBuffer is not cloned).
-    const train = new Int32Array(new SharedArrayBuffer(4 * data.train.length));
-    train.set(data.train);
-    const workerData: ShareData = { ...data, train };
+    const workerData = withSharedIds(data);
     this.pool = new GradientPool({
       op, threads: this.threads, job: TRANSFORMER_LM_GRADIENT_JOB, weights: params, grads,
       regionFloats: gradientRegionFloats(params, Math.ceil(1.5 * shareFloats)),
