@@ -264,7 +264,7 @@ export class GradientPool {
 
   /**
    * Wake every worker on a job with these integer arguments (at most MAX_ARGS). `step` posts, runs
-   * the caller's share and waits; a job whose caller's part does not fit one call (Hogwild) posts and waits itself.
+   * the caller's share and waits; the Hogwild passes (word2vec, GloVe: nothing to sum) post and wait themselves.
    */
   post(args: ArrayLike<number>): void {
     if (this.closed) throw new Error(`${this.op}: the worker pool is closed`);
@@ -303,7 +303,8 @@ export class GradientPool {
    * One data-parallel step (the contract: see the header): post `args` to the workers, run the
    * caller's share, wait for every worker (also when the share throws), sum the workers' gradients
    * into `grads` in worker order; returns the caller's share's result + results[1] + … + results[N − 1],
-   * added in that order. A worker's failure closes the pool and throws its one-line message.
+   * added in that order. A worker's failure closes the pool and throws its one-line message (it
+   * comes out instead of the caller's share's error when both fail; the caller's alone leaves the pool open).
    */
   step(args: ArrayLike<number>, runOwnShare: () => number): number {
     this.post(args);
