@@ -6,20 +6,19 @@
  *
  * Loss scaling: the batch loss is the mean over all n = T·B predictions, so a share's loss is
  * Σ_{its rows} ℓ_r / n and its gradient ∂/∂z of that — each row weighted 1/n (a float64 mask with
- * reduction 'sum'), exactly the per-row gradient of one thread's 'mean'. The gradients are then
- * summed in worker order and one update follows (the trainer's), so a run with the same N and seed
- * gives the same bits; only the order of additions differs from N = 1 (float32 rounding).
+ * reduction 'sum'), exactly the per-row gradient of one thread's 'mean'. The shares' gradients and
+ * losses are summed, and the trainer's one update follows, as pool.ts's `step` states (the same N
+ * and seed: the same bits).
  */
 import { getBackend } from '../../engine/backend.js';
 import { crossEntropyForwardBackward } from '../../engine/cross-entropy.js';
 import { fill, Matrix, zero } from '../../engine/matrix.js';
 import type { WasmBackend } from '../../engine/wasm/index.js';
-import { batchShares, GradientPool, threadsRefusal, type Share } from '../parallel/pool.js';
+import { batchShares, dataParallelThreads, GradientPool, gradientRegionFloats, type Share } from '../parallel/pool.js';
 
 export { batchShares } from '../parallel/pool.js';
-import { buildOnSharedWeights, sharedLayout, sharedMatrix, type SharedLayout } from '../parallel/shared-weights.js';
+import { buildOnSharedWeights, sharedMatrix, type SharedLayout } from '../parallel/shared-weights.js';
 import type { GradientJob } from '../parallel/worker-loop.js';
-import { InputError } from '../core/errors.js';
 import { Vocabulary, type VocabularyJSON } from '../text/vocab.js';
 import {
   createLanguageModel, createLmWorkspace, lmBackward, lmForward, lmGradients, lmParameters, lmZeroGrad,
@@ -29,12 +28,32 @@ import {
 /** The job kind of the worker entry (training/parallel-worker.ts). */
 export const LM_GRADIENT_JOB = 'lm-gradient';
 
-/** What decides a share's batch: T, B, the stream length L, the training ids. */
-interface ShareData {
+/** What decides a share's batch: T, B, the stream length L, the training ids (the Transformer LM's too). */
+export interface LmShareData {
   seqLen: number;
   batch: number;
   streamLength: number;
   train: Int32Array;
+}
+
+/** The share's inputs and targets of chunk `chunk`, [T, b − a] time-major: stream b reads L·b + chunk·T + t (and its next id). */
+export function readShareChunk(data: LmShareData, share: Share, chunk: number, inputs: Int32Array, targets: Int32Array): void {
+  const { seqLen: T, streamLength: L, train } = data;
+  const rows = share.end - share.start;
+  for (let t = 0; t < T; t++) {
+    for (let j = 0; j < rows; j++) {
+      const pos = (share.start + j) * L + chunk * T + t;
+      inputs[t * rows + j] = train[pos];
+      targets[t * rows + j] = train[pos + 1];
+    }
+  }
+}
+
+/** `data` with the training ids in one shared copy, which every worker reads (a typed array over a SharedArrayBuffer is not cloned). */
+export function withSharedIds(data: LmShareData): LmShareData {
+  const train = new Int32Array(new SharedArrayBuffer(4 * data.train.length));
+  train.set(data.train);
+  return { ...data, train };
 }
 
 /** One share's forward and backward over the streams [start, end) of each chunk. */
@@ -44,25 +63,16 @@ class LmShareStep {
   /** [T, b − a], every entry 1/(T·B): the share's rows of the batch mean. */
   private readonly weights: Matrix;
 
-  constructor(private readonly model: LanguageModel, private readonly data: ShareData, private readonly share: Share, state: Matrix[][]) {
+  constructor(private readonly model: LanguageModel, private readonly data: LmShareData, private readonly share: Share, state: Matrix[][]) {
     const rows = share.end - share.start;
     this.ws = createLmWorkspace(model, data.seqLen, rows, state);
     this.targets = new Int32Array(data.seqLen * rows);
     this.weights = fill(Matrix.zeros(data.seqLen, rows, 'float64'), 1 / (data.seqLen * data.batch));
   }
 
-  /** Zero the gradients, then forward + backward of chunk `chunk` (stream b reads L·b + chunk·T + t); returns the share's part of the mean loss. */
+  /** Zero the gradients, then forward + backward of chunk `chunk` (readShareChunk); returns the share's part of the mean loss. */
   run(chunk: number): number {
-    const { seqLen: T, streamLength: L, train } = this.data;
-    const rows = this.share.end - this.share.start;
-    const inputs = this.ws.inputIds;
-    for (let t = 0; t < T; t++) {
-      for (let j = 0; j < rows; j++) {
-        const pos = (this.share.start + j) * L + chunk * T + t;
-        inputs[t * rows + j] = train[pos];
-        this.targets[t * rows + j] = train[pos + 1];
-      }
-    }
+    readShareChunk(this.data, this.share, chunk, this.ws.inputIds, this.targets);
     lmZeroGrad(this.model);
     const logits = lmForward(this.model, this.ws);
     const loss = crossEntropyForwardBackward(logits, logits, this.targets, { mask: this.weights, reduction: 'sum' });
@@ -84,7 +94,7 @@ interface LmWorkerInit {
   vocab: VocabularyJSON;
   weights: SharedLayout;
   state: StatePlace[][];
-  data: ShareData;
+  data: LmShareData;
   share: Share;
 }
 
@@ -105,43 +115,33 @@ function statePlace(heap: WasmBackend['heap'], m: Matrix, share: Share): StatePl
 }
 
 /**
- * The main thread's side: its share, the pool of workers, the sum. Made at the start of a run and
- * closed at its end (no thread outlives a run).
+ * The main thread's side: its share, the pool of workers (which sums the gradients: pool.ts's step).
+ * Made at the start of a run and closed at its end (no thread outlives a run).
  */
 export class LmParallelStep {
   readonly threads: number;
   private readonly own: LmShareStep;
   private readonly pool: GradientPool;
-  private readonly args = new Int32Array(1);
-  private readonly grads: Record<string, Matrix>;
 
   /**
    * `threads` is clamped to B (a share has at least one stream). `state`: the trainer's carried
-   * state (per layer, [B, H] matrices in the shared memory). Throws an InputError naming `op` where
-   * threads cannot run (see threadsRefusal).
+   * state (per layer, [B, H] matrices in the shared memory: the workers carry their rows in place).
+   * Throws an InputError naming `op` where threads cannot run (see dataParallelThreads).
    */
-  constructor(op: string, private readonly model: LanguageModel, data: ShareData, state: Matrix[][], threads: number) {
+  constructor(op: string, private readonly model: LanguageModel, data: LmShareData, state: Matrix[][], threads: number) {
     const params = lmParameters(model);
-    this.grads = lmGradients(model);
-    const refusal = threadsRefusal(op, [...Object.values(params), ...state.flat()]);
-    if (refusal) throw new InputError(refusal);
-    this.threads = Math.min(threads, data.batch);
+    this.threads = dataParallelThreads(op, [...Object.values(params), ...state.flat()], threads, data.batch);
     const shares = batchShares(data.batch, this.threads);
     const { heap } = getBackend() as WasmBackend;
     const before = heap.bytesInUse;
     this.own = new LmShareStep(model, data, shares[0], state.map((layer) => layer.map((s) => s.rowView(shares[0].start, shares[0].end - shares[0].start))));
     const shareFloats = (heap.bytesInUse - before) / 4;
-    const paramFloats = Object.values(params).reduce((n, p) => n + p.size, 0);
-    const layout = sharedLayout(params, heap);
-    // The workers read the training ids from one shared copy (a typed array over a SharedArrayBuffer is not cloned).
-    const train = new Int32Array(new SharedArrayBuffer(4 * data.train.length));
-    train.set(data.train);
-    const workerData: ShareData = { ...data, train };
+    const workerData = withSharedIds(data);
     this.pool = new GradientPool({
-      sharedWeights: Object.values(params),
-      op, threads: this.threads, job: LM_GRADIENT_JOB, regionFloats: 2 * paramFloats + Math.ceil(1.5 * shareFloats) + (4 << 20),
-      init: (k): LmWorkerInit => ({
-        config: model.config, vocab: model.vocab.toJSON(), weights: layout,
+      op, threads: this.threads, job: LM_GRADIENT_JOB, weights: params, grads: lmGradients(model),
+      regionFloats: gradientRegionFloats(params, Math.ceil(1.5 * shareFloats)),
+      init: (k, weights): LmWorkerInit => ({
+        config: model.config, vocab: model.vocab.toJSON(), weights,
         state: state.map((layer) => layer.map((s) => statePlace(heap, s, shares[k]))), data: workerData, share: shares[k],
       }),
     });
@@ -149,19 +149,11 @@ export class LmParallelStep {
 
   /** The gradient of chunk `chunk`'s batch mean loss into the model's gradient buffers; returns that loss. */
   step(chunk: number): number {
-    this.args[0] = chunk;
-    this.pool.post(this.args);
-    // The embedding's gradient is zeroed by touched rows; the workers' sums touch others: zero it whole.
-    if (this.model.embedding) zero(this.model.embedding.grad);
-    let loss: number;
-    try {
-      loss = this.own.run(chunk);
-    } finally {
-      this.pool.wait(); // also after a failure here: the workers must be done before anything else runs
-    }
-    this.pool.sumInto(this.grads);
-    for (let k = 1; k < this.threads; k++) loss += this.pool.results[k];
-    return loss;
+    return this.pool.step([chunk], () => {
+      // The embedding's gradient is zeroed by touched rows; the workers' sums touch others: zero it whole.
+      if (this.model.embedding) zero(this.model.embedding.grad);
+      return this.own.run(chunk);
+    });
   }
 
   close(): void {

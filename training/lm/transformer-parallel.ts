@@ -5,9 +5,9 @@
  * in place in the shared memory). There is no state to carry: each share is T·(b_k − a_k) tokens.
  *
  * Loss scaling: the batch loss is the mean over all T·B predictions, so a share's loss is
- * Σ_{its rows} ℓ_r / (T·B) (a float64 mask of 1/(T·B), reduction 'sum'): the per-row gradient of one
- * thread. The gradients are summed in worker order and the trainer's one update follows, so the same
- * N and seed give the same bits; only the order of the additions differs from N = 1.
+ * Σ_{its rows} ℓ_r / (T·B) (a float64 mask of 1/(T·B), reduction 'sum'): the per-row gradient of
+ * one thread. The shares' gradients and losses are summed, and the trainer's one update follows, as
+ * pool.ts's `step` states (the same N and seed: the same bits).
  *
  * Dropout: before each step the calling thread draws the whole batch's masks from the trainer's
  * generator, as one thread's forward pass would (training/parallel/dropout-masks.ts); every share
@@ -20,12 +20,12 @@ import { fill, Matrix, zero } from '../../engine/matrix.js';
 import type { Rng } from '../../engine/rng.js';
 import type { WasmBackend } from '../../engine/wasm/index.js';
 import { DROPOUT_FIXED } from '../../layers/dropout.js';
-import { InputError } from '../core/errors.js';
 import { drawBatchMasks, maskFloats, maskPlan, sharedMaskBuffer, takeShareMasks, type MaskPlanEntry } from '../parallel/dropout-masks.js';
-import { batchShares, GradientPool, threadsRefusal, type Share } from '../parallel/pool.js';
-import { buildOnSharedWeights, sharedLayout, type SharedLayout } from '../parallel/shared-weights.js';
+import { batchShares, dataParallelThreads, GradientPool, gradientRegionFloats, type Share } from '../parallel/pool.js';
+import { buildOnSharedWeights, type SharedLayout } from '../parallel/shared-weights.js';
 import type { GradientJob } from '../parallel/worker-loop.js';
 import { Vocabulary, type VocabularyJSON } from '../text/vocab.js';
+import { readShareChunk, withSharedIds, type LmShareData } from './parallel.js';
 import {
   createTransformerLanguageModel, createTransformerLmWorkspace, transformerLmBackward, transformerLmForward, transformerLmParameters,
   transformerLmZeroGrad, type TransformerLanguageModel, type TransformerLmConfig, type TransformerLmWorkspace,
@@ -33,14 +33,6 @@ import {
 
 /** The job kind of the worker entry (training/parallel-worker.ts). */
 export const TRANSFORMER_LM_GRADIENT_JOB = 'transformer-lm-gradient';
-
-/** What decides a share's batch: T, B, the stream length L, the training ids. */
-interface ShareData {
-  seqLen: number;
-  batch: number;
-  streamLength: number;
-  train: Int32Array;
-}
 
 /** One share's forward and backward over the streams [start, end) of each chunk. */
 class TransformerLmShareStep {
@@ -51,7 +43,7 @@ class TransformerLmShareStep {
   /** The whole batch's masks of the step (set once the main thread has sized them). */
   masks: Float32Array<ArrayBufferLike> = new Float32Array(0);
 
-  constructor(private readonly model: TransformerLanguageModel, private readonly data: ShareData, private readonly share: Share) {
+  constructor(private readonly model: TransformerLanguageModel, private readonly data: LmShareData, private readonly share: Share) {
     const rows = share.end - share.start;
     this.ws = createTransformerLmWorkspace(model, data.seqLen, rows);
     this.targets = new Int32Array(data.seqLen * rows);
@@ -63,20 +55,11 @@ class TransformerLmShareStep {
     return maskPlan(this.ws.encoder.dropouts, this.share.end - this.share.start);
   }
 
-  /** Zero the gradients, then forward + backward of chunk `chunk` (stream b reads L·b + chunk·T + t); returns the share's part of the mean loss. */
+  /** Zero the gradients, then forward + backward of chunk `chunk` (readShareChunk); returns the share's part of the mean loss. */
   run(chunk: number): number {
-    const { seqLen: T, streamLength: L, train, batch } = this.data;
-    const rows = this.share.end - this.share.start;
-    const inputs = this.ws.inputIds;
-    for (let t = 0; t < T; t++) {
-      for (let j = 0; j < rows; j++) {
-        const pos = (this.share.start + j) * L + chunk * T + t;
-        inputs[t * rows + j] = train[pos];
-        this.targets[t * rows + j] = train[pos + 1];
-      }
-    }
+    readShareChunk(this.data, this.share, chunk, this.ws.inputIds, this.targets);
     transformerLmZeroGrad(this.model);
-    takeShareMasks(this.ws.encoder.dropouts, this.masks, batch, this.share);
+    takeShareMasks(this.ws.encoder.dropouts, this.masks, this.data.batch, this.share);
     const logits = transformerLmForward(this.model, this.ws, DROPOUT_FIXED);
     const loss = crossEntropyForwardBackward(logits, logits, this.targets, { mask: this.weights, reduction: 'sum' });
     transformerLmBackward(this.model, this.ws, logits);
@@ -89,7 +72,7 @@ interface TransformerLmWorkerInit {
   config: TransformerLmConfig;
   vocab: VocabularyJSON;
   weights: SharedLayout;
-  data: ShareData;
+  data: LmShareData;
   share: Share;
   masks: Float32Array;
 }
@@ -107,8 +90,8 @@ export function createTransformerLmGradientJob(init: unknown, wasm: WasmBackend 
 }
 
 /**
- * The main thread's side: its share, the pool of workers, the masks, the sum. Made at the start of a
- * run and closed at its end (no thread outlives a run).
+ * The main thread's side: its share, the masks, the pool of workers (which sums the gradients:
+ * pool.ts's step). Made at the start of a run and closed at its end (no thread outlives a run).
  */
 export class TransformerLmParallelStep {
   readonly threads: number;
@@ -116,22 +99,17 @@ export class TransformerLmParallelStep {
   private readonly plan: MaskPlanEntry[];
   private readonly masks: Float32Array;
   private readonly pool: GradientPool;
-  private readonly args = new Int32Array(1);
-  private readonly grads: Record<string, Matrix>;
   /** B, the streams of a batch. */
   private readonly batch: number;
 
   /**
    * `threads` is clamped to B (a share has at least one stream). Throws an InputError naming `op`
-   * where threads cannot run (see threadsRefusal).
+   * where threads cannot run (see dataParallelThreads).
    */
-  constructor(op: string, private readonly model: TransformerLanguageModel, data: ShareData, threads: number) {
+  constructor(op: string, private readonly model: TransformerLanguageModel, data: LmShareData, threads: number) {
     const { params, grads } = transformerLmParameters(model);
-    this.grads = grads;
-    const refusal = threadsRefusal(op, Object.values(params));
-    if (refusal) throw new InputError(refusal);
+    this.threads = dataParallelThreads(op, Object.values(params), threads, data.batch);
     this.batch = data.batch;
-    this.threads = Math.min(threads, data.batch);
     const shares = batchShares(data.batch, this.threads);
     const { heap } = getBackend() as WasmBackend;
     const before = heap.bytesInUse;
@@ -140,37 +118,24 @@ export class TransformerLmParallelStep {
     this.plan = this.own.plan();
     this.masks = sharedMaskBuffer(maskFloats(this.plan, data.batch));
     this.own.masks = this.masks;
-    const paramFloats = Object.values(params).reduce((n, p) => n + p.size, 0);
-    const layout = sharedLayout(params, heap);
-    // The workers read the training ids from one shared copy (a typed array over a SharedArrayBuffer is not cloned).
-    const train = new Int32Array(new SharedArrayBuffer(4 * data.train.length));
-    train.set(data.train);
-    const workerData: ShareData = { ...data, train };
+    const workerData = withSharedIds(data);
     this.pool = new GradientPool({
-      sharedWeights: Object.values(params),
-      op, threads: this.threads, job: TRANSFORMER_LM_GRADIENT_JOB, regionFloats: 2 * paramFloats + Math.ceil(1.5 * shareFloats) + (4 << 20),
-      init: (k): TransformerLmWorkerInit => ({
-        config: model.config, vocab: model.vocab.toJSON(), weights: layout, data: workerData, share: shares[k], masks: this.masks,
+      op, threads: this.threads, job: TRANSFORMER_LM_GRADIENT_JOB, weights: params, grads,
+      regionFloats: gradientRegionFloats(params, Math.ceil(1.5 * shareFloats)),
+      init: (k, weights): TransformerLmWorkerInit => ({
+        config: model.config, vocab: model.vocab.toJSON(), weights, data: workerData, share: shares[k], masks: this.masks,
       }),
     });
   }
 
   /** The gradient of chunk `chunk`'s batch mean loss into the model's gradient buffers, dropout masks from `rng`; returns that loss. */
   step(chunk: number, rng: Rng): number {
-    drawBatchMasks(this.masks, this.plan, this.batch, rng);
-    this.args[0] = chunk;
-    this.pool.post(this.args);
-    // The embedding's gradient is zeroed by touched rows; the workers' sums touch others: zero it whole.
-    zero(this.model.embedding.grad);
-    let loss: number;
-    try {
-      loss = this.own.run(chunk);
-    } finally {
-      this.pool.wait(); // also after a failure here: the workers must be done before anything else runs
-    }
-    this.pool.sumInto(this.grads);
-    for (let k = 1; k < this.threads; k++) loss += this.pool.results[k];
-    return loss;
+    drawBatchMasks(this.masks, this.plan, this.batch, rng); // before the workers start: they read them
+    return this.pool.step([chunk], () => {
+      // The embedding's gradient is zeroed by touched rows; the workers' sums touch others: zero it whole.
+      zero(this.model.embedding.grad);
+      return this.own.run(chunk);
+    });
   }
 
   close(): void {

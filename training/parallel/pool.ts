@@ -4,23 +4,38 @@
  * against the SAME weights, which live in the wasm backend's shared WebAssembly.Memory and are read
  * in place (no copy per step, see shared-weights.ts).
  *
- *   main thread                              worker k (k = 1 … N − 1)
- *   ───────────                              ────────────────────────
- *   post(args) ── Atomics.notify ──────────▶  job.run(args): forward + backward of rows [a_k, b_k)
- *   its own share (rows [a_0, b_0))           into ITS gradient buffers (in its region of the memory)
- *   wait() ◀──── Atomics.notify ────────────  result (its loss) → results[k]
- *   sumInto(grads): g ← g + g_1 + g_2 + …      (fixed order: a run is reproducible bit for bit)
- *   one optimizer update
+ *   main thread: step(args, runOwnShare)       worker k (k = 1 … N − 1)
+ *   ────────────────────────────────────       ────────────────────────
+ *   post(args) ── Atomics.notify ────────────▶  job.run(args): zero ITS gradient buffers (in its
+ *   runOwnShare(): rows [a_0, b_0) into grads   region of the memory), forward + backward of rows
+ *   wait() ◀──── Atomics.notify ──────────────  [a_k, b_k) into them; its loss → results[k]
+ *   grads ← grads + g_1 + g_2 + …               (fixed order: a run is reproducible bit for bit)
+ *   returns own + results[1] + results[2] + …   (the same fixed order)
+ *   then the trainer's one optimizer update
+ *
+ * The data-parallel step's contract (the trainers' parallel.ts rely on it, and state only what is
+ * their own): `grads` (GradientPoolOptions) are the caller's gradient buffers, with the names and
+ * shapes of each worker job's `grads`; `runOwnShare` must leave in them the caller's share's gradient
+ * alone, so it zeroes them first — and a gradient its model zeroes only by the rows it touched (an
+ * embedding's) must be zeroed whole, since the sum adds the rows the workers touched. The workers
+ * run while `runOwnShare` does; `step` returns only once every worker is done, also when
+ * `runOwnShare` throws (nothing else may run meanwhile). The integer `args` (at most MAX_ARGS) are all
+ * a job hears of a step: what else it reads (the batch's indices, dropout masks) the caller writes
+ * into SharedArrayBuffers BEFORE calling `step`. Losses are added in float64 (results are numbers).
+ * So a run with the same N and seed gives the same bits, and one whose shares scale their losses as
+ * one thread's batch mean differs from N = 1 only in the order of the additions (float32 rounding).
  *
  * Synchronisation is a few Atomics on one SharedArrayBuffer per step (no postMessage per step): a
  * step costs the workers' wake-up (microseconds) plus the sum of the gradients.
  *
  * Memory: each worker gets a region of the main heap (WasmHeap.reserveRegion) for its gradients,
- * workspaces and kernel scratch, and builds its own wasm backend over it; `close` gives the regions
- * back once the workers have left, so a pool per run leaves no growth behind.
+ * workspaces and kernel scratch (gradientRegionFloats sizes it), and builds its own wasm backend over
+ * it; `close` gives the regions back once the workers have left, so a pool per run (made at its
+ * start, closed at its end, also after a failure) leaves no thread and no growth behind.
  *
- * Failure: a job that throws in a worker makes `wait` close the pool (every worker stops) and throw
- * one Error carrying the worker's message. The workers are unref'd: they never keep a process alive.
+ * Failure: a job that throws in a worker makes `wait` (so `step`) close the pool (every worker stops)
+ * and throw one Error carrying the worker's message. The workers are unref'd: they never keep a
+ * process alive.
  *
  * Node only, reached through process.getBuiltinModule (no static import of node:worker_threads), so
  * the modules that use the pool still bundle for a browser, where `threads > 1` is refused.
@@ -31,7 +46,7 @@ import { add } from '../../engine/ops.js';
 import type { WasmBackend } from '../../engine/wasm/index.js';
 import type { WasmMemory } from '../../engine/wasm/webassembly.js';
 import { InputError } from '../core/errors.js';
-import { WeightSnapshot, sharedMatrix } from './shared-weights.js';
+import { WeightSnapshot, sharedLayout, sharedMatrix, type SharedLayout } from './shared-weights.js';
 import { startModuleWorker, type WorkerPort, type WorkerThread } from './start-worker.js';
 
 /** Int32 slots per worker in the control array. */
@@ -73,19 +88,21 @@ export interface GradientPoolOptions {
   threads: number;
   /** The job kind (see PoolWorkerData.job). */
   job: string;
-  /** The init data of worker k (1 … N − 1). */
-  init: (worker: number) => unknown;
+  /** The init data of worker k (1 … N − 1); `weights`: where the shared weights lie (empty without `weights`). */
+  init: (worker: number, weights: SharedLayout) => unknown;
   /**
    * Floats of wasm memory each worker may allocate in (its own wasm backend over the shared memory);
    * 0: the job uses no matrices — no backend in the worker (its data comes in SharedArrayBuffers).
    */
   regionFloats: number;
   /**
-   * The main thread's weights that the workers build their models over (buildOnSharedWeights): their
-   * builders' initialisation writes into them, so the pool keeps a copy and puts it back once every
-   * worker is ready (or has failed).
+   * The main thread's weights that the workers build their models over (buildOnSharedWeights, from
+   * the layout handed to `init`): their builders' initialisation writes into them, so the pool keeps
+   * a copy and puts it back once every worker is ready (or has failed).
    */
-  sharedWeights?: readonly Matrix[];
+  weights?: Record<string, Matrix>;
+  /** The caller's gradient buffers, into which `step` sums the workers' (see the header); none: nothing is summed. */
+  grads?: Record<string, Matrix>;
 }
 
 interface WorkerThreads {
@@ -107,7 +124,7 @@ function workerThreads(op: string): WorkerThreads {
  * Why `threads > 1` cannot run here (null when it can): the workers read the weights in place, so
  * they must be float32 matrices in the wasm backend's shared memory.
  */
-export function threadsRefusal(op: string, params: readonly Matrix[]): string | null {
+function threadsRefusal(op: string, params: readonly Matrix[]): string | null {
   const backend = getBackend() as Partial<WasmBackend>;
   const heap = backend.heap;
   if (!heap) return `${op}: --threads > 1 needs the wasm backend (the workers share its memory), got backend '${backend.name}'; use --threads 1`;
@@ -119,6 +136,28 @@ export function threadsRefusal(op: string, params: readonly Matrix[]): string | 
     }
   }
   return null;
+}
+
+/**
+ * The threads a data-parallel trainer runs on: `threads` clamped to the batch's `rows` (a share has
+ * at least one row). Throws an InputError naming `op` where they cannot run (threadsRefusal): the
+ * workers read `shared` (the weights, and any state they share) in place.
+ */
+export function dataParallelThreads(op: string, shared: readonly Matrix[], threads: number, rows: number): number {
+  const refusal = threadsRefusal(op, shared);
+  if (refusal) throw new InputError(refusal);
+  return Math.min(threads, rows);
+}
+
+/**
+ * A gradient worker's region (GradientPoolOptions.regionFloats): its gradients and their scratch
+ * (twice the weights), its share's workspaces (`workspaceFloats`, the caller's measure with its
+ * margin), and 4 Mi floats of kernel scratch.
+ */
+export function gradientRegionFloats(weights: Record<string, Matrix>, workspaceFloats: number): number {
+  let weightFloats = 0;
+  for (const name in weights) weightFloats += weights[name].size;
+  return 2 * weightFloats + workspaceFloats + (4 << 20);
 }
 
 /** Rows [start, end) of a batch (or entries of a pass). */
@@ -152,6 +191,7 @@ export class GradientPool {
   private readonly api: WorkerThreads;
   private readonly backend: WasmBackend | null;
   private readonly op: string;
+  private readonly grads: Record<string, Matrix>;
   private sequence = 0;
   private closed = false;
 
@@ -161,13 +201,15 @@ export class GradientPool {
     this.api = workerThreads(opts.op);
     this.backend = opts.regionFloats > 0 ? (getBackend() as WasmBackend) : null;
     this.threads = opts.threads;
+    this.grads = opts.grads ?? {};
     const workers = opts.threads - 1;
     this.control = new Int32Array(new SharedArrayBuffer(4 * SLOT * opts.threads));
     this.results = new Float64Array(new SharedArrayBuffer(8 * opts.threads));
     const entry = workerEntry();
-    const snapshot = opts.sharedWeights ? new WeightSnapshot(opts.sharedWeights) : null;
+    const snapshot = opts.weights ? new WeightSnapshot(Object.values(opts.weights)) : null;
+    const layout = opts.weights ? sharedLayout(opts.weights, (getBackend() as WasmBackend).heap) : {};
     try {
-      for (let k = 1; k <= workers; k++) this.startWorker(entry, k, opts);
+      for (let k = 1; k <= workers; k++) this.startWorker(entry, k, opts, layout);
       for (let k = 1; k <= workers; k++) this.awaitReady(k);
     } catch (err) {
       this.close();
@@ -177,14 +219,14 @@ export class GradientPool {
     }
   }
 
-  private startWorker(entry: URL, k: number, opts: GradientPoolOptions): void {
+  private startWorker(entry: URL, k: number, opts: GradientPoolOptions, layout: SharedLayout): void {
     const heap = this.backend?.heap;
     const region = heap?.reserveRegion(opts.regionFloats);
     if (region) this.regions.push(region);
     const { port1, port2 } = new this.api.MessageChannel();
     this.ports.push(port1);
     const data: PoolWorkerData = {
-      job: opts.job, init: opts.init(k), index: k, control: this.control.buffer as SharedArrayBuffer,
+      job: opts.job, init: opts.init(k, layout), index: k, control: this.control.buffer as SharedArrayBuffer,
       results: this.results.buffer as SharedArrayBuffer, memory: heap?.memory, region,
       relaxedSimd: this.backend?.relaxedSimd ?? false, port: port2,
     };
@@ -220,7 +262,10 @@ export class GradientPool {
     return message;
   }
 
-  /** Wake every worker on a job with these integer arguments (at most MAX_ARGS). */
+  /**
+   * Wake every worker on a job with these integer arguments (at most MAX_ARGS). `step` posts, runs
+   * the caller's share and waits; the Hogwild passes (word2vec, GloVe: nothing to sum) post and wait themselves.
+   */
   post(args: ArrayLike<number>): void {
     if (this.closed) throw new Error(`${this.op}: the worker pool is closed`);
     this.sequence++;
@@ -254,8 +299,28 @@ export class GradientPool {
     }
   }
 
+  /**
+   * One data-parallel step (the contract: see the header): post `args` to the workers, run the
+   * caller's share, wait for every worker (also when the share throws), sum the workers' gradients
+   * into `grads` in worker order; returns the caller's share's result + results[1] + … + results[N − 1],
+   * added in that order. A worker's failure closes the pool and throws its one-line message (it
+   * comes out instead of the caller's share's error when both fail; the caller's alone leaves the pool open).
+   */
+  step(args: ArrayLike<number>, runOwnShare: () => number): number {
+    this.post(args);
+    let total: number;
+    try {
+      total = runOwnShare();
+    } finally {
+      this.wait();
+    }
+    this.sumInto(this.grads);
+    for (let k = 1; k < this.threads; k++) total += this.results[k];
+    return total;
+  }
+
   /** grads ← grads + Σ_k workerGrads[k], k = 1, 2, … in that order (same names and shapes). */
-  sumInto(grads: Record<string, Matrix>): void {
+  private sumInto(grads: Record<string, Matrix>): void {
     for (const worker of this.workerGrads) {
       for (const name in grads) add(grads[name], grads[name], worker[name]);
     }

@@ -5,25 +5,23 @@
  * longest sentence (the masks make padding count for nothing).
  *
  * Loss scaling: the batch loss is the mean of −log p(y_b) over the B sentences, so each row is
- * weighted 1/B (a float64 mask with reduction 'sum'): a share's loss is its part of the mean and
- * its gradient exactly the per-row gradient of one thread. The gradients are summed in worker order
- * and the trainer's one update follows: the same N and seed give the same bits; only the order of
- * the additions differs from N = 1 (float32 rounding). Each share also counts its correct
- * predictions (the epoch's training accuracy), worker k into counts[k].
+ * weighted 1/B (a float64 mask with reduction 'sum'): a share's loss is its part of the mean and its
+ * gradient exactly the per-row gradient of one thread. The shares' gradients and losses are summed,
+ * and the trainer's one update follows, as pool.ts's `step` states (the same N and seed: the same
+ * bits). Each share also counts its correct predictions (the epoch's training accuracy), worker k into
+ * counts[k].
  *
  * Per step the main thread writes the batch's sentence indices into a shared Int32Array and posts
  * B; each side builds its share's batch from its own copy of the encoded sentences.
  */
-import { getBackend } from '../../engine/backend.js';
 import { crossEntropyForwardBackward } from '../../engine/cross-entropy.js';
 import { fill, Matrix, zero } from '../../engine/matrix.js';
 import type { WasmBackend } from '../../engine/wasm/index.js';
 import { modelParameters } from '../../layers/architectures.js';
 import { makeSentimentBatch } from '../classify/sentence-classifier.js';
-import { InputError } from '../core/errors.js';
 import type { RnnRegularization } from '../core/rnn-regularization.js';
-import { batchShares, GradientPool, threadsRefusal } from '../parallel/pool.js';
-import { buildOnSharedWeights, sharedLayout, type SharedLayout } from '../parallel/shared-weights.js';
+import { batchShares, dataParallelThreads, GradientPool, gradientRegionFloats } from '../parallel/pool.js';
+import { buildOnSharedWeights, type SharedLayout } from '../parallel/shared-weights.js';
 import type { GradientJob } from '../parallel/worker-loop.js';
 import { Vocabulary, type VocabularyJSON } from '../text/vocab.js';
 import { countCorrect } from './sentiment.js';
@@ -105,8 +103,8 @@ export function createSentimentGradientJob(init: unknown, wasm: WasmBackend | nu
 }
 
 /**
- * The main thread's side: its share, the pool of workers, the sum. Made at the start of a run and
- * closed at its end (no thread outlives a run).
+ * The main thread's side: its share, the pool of workers (which sums the gradients: pool.ts's step),
+ * the workers' counts. Made at the start of a run and closed at its end (no thread outlives a run).
  */
 export class SentimentParallelStep {
   readonly threads: number;
@@ -116,31 +114,22 @@ export class SentimentParallelStep {
   private readonly indices: Int32Array;
   /** counts[k]: worker k's correct predictions of the last step. */
   private readonly counts: Int32Array;
-  private readonly args = new Int32Array(1);
-  private readonly grads: Record<string, Matrix>;
 
-  /** `threads` is clamped to `batch` (B). Throws an InputError naming `op` where threads cannot run (see threadsRefusal). */
+  /** `threads` is clamped to `batch` (B). Throws an InputError naming `op` where threads cannot run (see dataParallelThreads). */
   constructor(op: string, private readonly model: LstmSentimentModel, data: ShareData, batch: number, threads: number) {
     const params = allWeights(model);
-    this.grads = model.grads();
-    const refusal = threadsRefusal(op, Object.values(params));
-    if (refusal) throw new InputError(refusal);
-    this.threads = Math.min(threads, batch);
+    this.threads = dataParallelThreads(op, Object.values(params), threads, batch);
     this.indices = new Int32Array(new SharedArrayBuffer(4 * batch));
     this.counts = new Int32Array(new SharedArrayBuffer(4 * this.threads));
     this.own = new SentimentShareStep(model, data, 0, this.threads);
-    const { heap } = getBackend() as WasmBackend;
-    const paramFloats = Object.values(params).reduce((n, p) => n + p.size, 0);
     const longest = Math.max(1, ...data.ids.map((s) => s.length));
     // Workspaces per share size (≤ 2) of the longest sentence: 4 gate rows and a few more per step and row.
     const shareFloats = 16 * longest * Math.ceil(batch / this.threads) * model.net.rnn.outputSize * model.config.layers;
-    const layout = sharedLayout(params, heap);
     this.pool = new GradientPool({
-      sharedWeights: Object.values(params),
-      op, threads: this.threads, job: SENTIMENT_GRADIENT_JOB, regionFloats: 2 * paramFloats + 2 * shareFloats + (4 << 20),
-      init: (k): SentimentWorkerInit => ({
+      op, threads: this.threads, job: SENTIMENT_GRADIENT_JOB, weights: params, grads: model.grads(), regionFloats: gradientRegionFloats(params, 2 * shareFloats),
+      init: (k, weights): SentimentWorkerInit => ({
         vocab: model.vocab.toJSON(), classes: model.classes, config: model.config, regularization: model.regularization,
-        frozen: model.embedding.frozen, dim: model.embedding.weight.cols, weights: layout, data,
+        frozen: model.embedding.frozen, dim: model.embedding.weight.cols, weights, data,
         indices: this.indices, counts: this.counts, share: k, threads: this.threads,
       }),
     });
@@ -149,22 +138,15 @@ export class SentimentParallelStep {
   /** The gradient of the batch `indices`' mean loss into the model's gradient buffers; returns that loss and the correct predictions. */
   step(indices: readonly number[]): { loss: number; correct: number } {
     this.indices.set(indices);
-    this.args[0] = indices.length;
-    this.pool.post(this.args);
-    // The embedding's gradient is zeroed by touched rows; the workers' sums touch others: zero it whole.
-    if (!this.model.embedding.frozen) zero(this.model.embedding.grad);
-    let own: { loss: number; correct: number };
-    try {
-      own = this.own.run(this.indices, indices.length);
-    } finally {
-      this.pool.wait(); // also after a failure here: the workers must be done before anything else runs
-    }
-    this.pool.sumInto(this.grads);
-    let { loss, correct } = own;
-    for (let k = 1; k < this.threads; k++) {
-      loss += this.pool.results[k];
-      correct += this.counts[k];
-    }
+    let correct = 0;
+    const loss = this.pool.step([indices.length], () => {
+      // The embedding's gradient is zeroed by touched rows; the workers' sums touch others: zero it whole.
+      if (!this.model.embedding.frozen) zero(this.model.embedding.grad);
+      const own = this.own.run(this.indices, indices.length);
+      correct = own.correct;
+      return own.loss;
+    });
+    for (let k = 1; k < this.threads; k++) correct += this.counts[k];
     return { loss, correct };
   }
 

@@ -6,9 +6,8 @@
  *
  * Loss scaling: the step's loss is the mean over the batch's `tokens` counted target tokens, so a
  * share's part is Σ_{its tokens} ℓ / tokens and its backward runs with scale 1/tokens — exactly the
- * per-token gradient of one thread. The gradients are summed in worker order and the trainer's one
- * update follows, so the same N and seed give the same bits; only the order of the additions
- * differs from N = 1 (float32 rounding).
+ * per-token gradient of one thread. The shares' gradients and losses are summed, and the trainer's one
+ * update follows, as pool.ts's `step` states (the same N and seed: the same bits).
  *
  * Per step the main thread writes the batch's example indices into a shared Int32Array and posts
  * (n, tokens); each side builds its share's batch from its own copy of the training examples.
@@ -18,9 +17,8 @@
 import { getBackend } from '../../engine/backend.js';
 import { type Matrix, zero } from '../../engine/matrix.js';
 import type { WasmBackend } from '../../engine/wasm/index.js';
-import { InputError } from '../core/errors.js';
-import { batchShares, GradientPool, threadsRefusal } from '../parallel/pool.js';
-import { buildOnSharedWeights, sharedLayout, type SharedLayout } from '../parallel/shared-weights.js';
+import { batchShares, dataParallelThreads, GradientPool, gradientRegionFloats } from '../parallel/pool.js';
+import { buildOnSharedWeights, type SharedLayout } from '../parallel/shared-weights.js';
 import type { GradientJob } from '../parallel/worker-loop.js';
 import { Vocabulary, type VocabularyJSON } from '../text/vocab.js';
 import {
@@ -96,8 +94,8 @@ export function createSeq2SeqGradientJob(init: unknown, wasm: WasmBackend | null
 }
 
 /**
- * The main thread's side: its share, the pool of workers, the sum. Made at the start of a run and
- * closed at its end (no thread outlives a run).
+ * The main thread's side: its share, the pool of workers (which sums the gradients: pool.ts's step).
+ * Made at the start of a run and closed at its end (no thread outlives a run).
  */
 export class Seq2SeqParallelStep {
   readonly threads: number;
@@ -105,33 +103,25 @@ export class Seq2SeqParallelStep {
   private readonly pool: GradientPool;
   /** The batch's example indices, read by every share (a SharedArrayBuffer: not cloned). */
   private readonly indices: Int32Array;
-  private readonly args = new Int32Array(2);
-  private readonly grads: Record<string, Matrix>;
 
   /**
    * `threads` is clamped to `batch` (B, the trainer's batch size). Throws an InputError naming `op`
-   * where threads cannot run (see threadsRefusal).
+   * where threads cannot run (see dataParallelThreads).
    */
   constructor(op: string, private readonly model: Seq2SeqModel, data: ShareData, batch: number, threads: number) {
     const { params, grads } = seq2seqParameters(model);
-    this.grads = grads;
-    const refusal = threadsRefusal(op, Object.values(params));
-    if (refusal) throw new InputError(refusal);
-    this.threads = Math.min(threads, batch);
+    this.threads = dataParallelThreads(op, Object.values(params), threads, batch);
     this.indices = new Int32Array(new SharedArrayBuffer(4 * batch));
     this.own = new Seq2SeqShareStep(model, data, 0, this.threads);
     const { heap } = getBackend() as WasmBackend;
     const before = heap.bytesInUse;
     this.own.workspaceFor(Math.ceil(batch / this.threads)); // the largest share's workspace: its size tells the workers' need
     const shareFloats = (heap.bytesInUse - before) / 4;
-    const paramFloats = Object.values(params).reduce((n, p) => n + p.size, 0);
-    const layout = sharedLayout(params, heap);
     this.pool = new GradientPool({
-      sharedWeights: Object.values(params),
-      op, threads: this.threads, job: SEQ2SEQ_GRADIENT_JOB, regionFloats: 2 * paramFloats + 2 * shareFloats + (4 << 20),
-      init: (k): Seq2SeqWorkerInit => ({
+      op, threads: this.threads, job: SEQ2SEQ_GRADIENT_JOB, weights: params, grads, regionFloats: gradientRegionFloats(params, 2 * shareFloats),
+      init: (k, weights): Seq2SeqWorkerInit => ({
         config: model.config, sourceVocab: model.sourceVocab?.toJSON() ?? null, targetVocab: model.targetVocab.toJSON(),
-        weights: layout, data, indices: this.indices, share: k, threads: this.threads,
+        weights, data, indices: this.indices, share: k, threads: this.threads,
       }),
     });
   }
@@ -142,21 +132,12 @@ export class Seq2SeqParallelStep {
    */
   step(indices: readonly number[], tokens: number): number {
     this.indices.set(indices);
-    this.args[0] = indices.length;
-    this.args[1] = tokens;
-    this.pool.post(this.args);
-    // The embeddings' gradients are zeroed by touched rows; the workers' sums touch others: zero them whole.
-    if (this.model.encoder?.embedding) zero(this.model.encoder.embedding.grad);
-    zero(this.model.targetEmbedding.grad);
-    let loss: number;
-    try {
-      loss = this.own.run(this.indices, indices.length, tokens);
-    } finally {
-      this.pool.wait(); // also after a failure here: the workers must be done before anything else runs
-    }
-    this.pool.sumInto(this.grads);
-    for (let k = 1; k < this.threads; k++) loss += this.pool.results[k];
-    return loss;
+    return this.pool.step([indices.length, tokens], () => {
+      // The embeddings' gradients are zeroed by touched rows; the workers' sums touch others: zero them whole.
+      if (this.model.encoder?.embedding) zero(this.model.encoder.embedding.grad);
+      zero(this.model.targetEmbedding.grad);
+      return this.own.run(this.indices, indices.length, tokens);
+    });
   }
 
   close(): void {

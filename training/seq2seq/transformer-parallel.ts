@@ -6,9 +6,8 @@
  *
  * Loss scaling: the step's loss is the mean over the batch's `tokens` counted target tokens, so a
  * share's part is Σ_{its tokens} ℓ / tokens and its backward runs with lossTokens = tokens — the
- * per-token gradient of one thread. The gradients are summed in worker order and the trainer's one
- * update follows: the same N and seed give the same bits; only the order of the additions differs
- * from N = 1 (float32 rounding).
+ * per-token gradient of one thread. The shares' gradients and losses are summed, and the trainer's one
+ * update follows, as pool.ts's `step` states (the same N and seed: the same bits).
  *
  * Dropout: before each step the calling thread draws the whole batch's masks from the trainer's
  * generator, as one thread's forward pass would (training/parallel/dropout-masks.ts), into a buffer
@@ -23,10 +22,9 @@ import { type Matrix, zero } from '../../engine/matrix.js';
 import type { Rng } from '../../engine/rng.js';
 import { DROPOUT_FIXED, type DropoutWorkspace } from '../../layers/dropout.js';
 import type { WasmBackend } from '../../engine/wasm/index.js';
-import { InputError } from '../core/errors.js';
 import { drawBatchMasks, maskFloats, maskPlan, sharedMaskBuffer, takeShareMasks, type MaskPlanEntry } from '../parallel/dropout-masks.js';
-import { batchShares, GradientPool, threadsRefusal } from '../parallel/pool.js';
-import { buildOnSharedWeights, sharedLayout, type SharedLayout } from '../parallel/shared-weights.js';
+import { batchShares, dataParallelThreads, GradientPool, gradientRegionFloats } from '../parallel/pool.js';
+import { buildOnSharedWeights, type SharedLayout } from '../parallel/shared-weights.js';
 import type { GradientJob } from '../parallel/worker-loop.js';
 import { Vocabulary, type VocabularyJSON } from '../text/vocab.js';
 import type { Seq2SeqExample } from './model.js';
@@ -129,8 +127,8 @@ export function createTransformerSeq2SeqGradientJob(init: unknown, wasm: WasmBac
 }
 
 /**
- * The main thread's side: its share, the pool of workers, the masks, the sum. Made at the start of a
- * run and closed at its end (no thread outlives a run).
+ * The main thread's side: its share, the masks, the pool of workers (which sums the gradients:
+ * pool.ts's step). Made at the start of a run and closed at its end (no thread outlives a run).
  */
 export class TransformerSeq2SeqParallelStep {
   readonly threads: number;
@@ -140,20 +138,15 @@ export class TransformerSeq2SeqParallelStep {
   private readonly indices: Int32Array;
   /** The whole batch's dropout masks of the step (drawBatchMasks), read by every share. */
   private readonly masks: Float32Array;
-  private readonly args = new Int32Array(4);
-  private readonly grads: Record<string, Matrix>;
 
   /**
    * `threads` is clamped to `batch` (B, the trainer's batch size); `longest` is the largest padded
    * shape of the run's batches (it sizes the masks and the workers' memory). Throws an InputError
-   * naming `op` where threads cannot run (see threadsRefusal).
+   * naming `op` where threads cannot run (see dataParallelThreads).
    */
   constructor(op: string, private readonly model: TransformerSeq2SeqModel, train: readonly Seq2SeqExample[], batch: number, threads: number, longest: BatchShape) {
     const { params, grads } = transformerSeq2SeqParameters(model);
-    this.grads = grads;
-    const refusal = threadsRefusal(op, Object.values(params));
-    if (refusal) throw new InputError(refusal);
-    this.threads = Math.min(threads, batch);
+    this.threads = dataParallelThreads(op, Object.values(params), threads, batch);
     this.indices = new Int32Array(new SharedArrayBuffer(4 * batch));
     const { heap } = getBackend() as WasmBackend;
     const before = heap.bytesInUse;
@@ -164,15 +157,12 @@ export class TransformerSeq2SeqParallelStep {
     const shareFloats = (heap.bytesInUse - before) / 4;
     this.masks = sharedMaskBuffer(maskFloats(maskPlan(dropoutsOf(largest), rows), batch));
     this.own.masks = this.masks;
-    const paramFloats = Object.values(params).reduce((n, p) => n + p.size, 0);
-    const layout = sharedLayout(params, heap);
     this.pool = new GradientPool({
-      sharedWeights: Object.values(params),
       // Gradients and their scratch, the largest share's workspaces twice over (a run's smaller shapes), kernel scratch.
-      op, threads: this.threads, job: TRANSFORMER_SEQ2SEQ_GRADIENT_JOB, regionFloats: 2 * paramFloats + 2 * shareFloats + (4 << 20),
-      init: (k): TransformerSeq2SeqWorkerInit => ({
+      op, threads: this.threads, job: TRANSFORMER_SEQ2SEQ_GRADIENT_JOB, weights: params, grads, regionFloats: gradientRegionFloats(params, 2 * shareFloats),
+      init: (k, weights): TransformerSeq2SeqWorkerInit => ({
         config: model.config, sourceVocab: model.sourceVocab.toJSON(), targetVocab: model.targetVocab.toJSON(),
-        weights: layout, train, indices: this.indices, masks: this.masks, share: k, threads: this.threads,
+        weights, train, indices: this.indices, masks: this.masks, share: k, threads: this.threads,
       }),
     });
   }
@@ -184,25 +174,14 @@ export class TransformerSeq2SeqParallelStep {
    */
   step(indices: readonly number[], tokens: number, shape: BatchShape, rng: Rng): number {
     const n = indices.length;
-    drawBatchMasks(this.masks, this.own.planFor(shape, n), n, rng);
+    drawBatchMasks(this.masks, this.own.planFor(shape, n), n, rng); // before the workers start: they read them
     this.indices.set(indices);
-    this.args[0] = n;
-    this.args[1] = tokens;
-    this.args[2] = shape.srcSteps;
-    this.args[3] = shape.tgtSteps;
-    this.pool.post(this.args);
-    // The embeddings' gradients are zeroed by touched rows; the workers' sums touch others: zero them whole.
-    zero(this.model.sourceEmbedding.grad);
-    zero(this.model.targetEmbedding.grad);
-    let loss: number;
-    try {
-      loss = this.own.run(this.indices, n, tokens, shape);
-    } finally {
-      this.pool.wait(); // also after a failure here: the workers must be done before anything else runs
-    }
-    this.pool.sumInto(this.grads);
-    for (let k = 1; k < this.threads; k++) loss += this.pool.results[k];
-    return loss;
+    return this.pool.step([n, tokens, shape.srcSteps, shape.tgtSteps], () => {
+      // The embeddings' gradients are zeroed by touched rows; the workers' sums touch others: zero them whole.
+      zero(this.model.sourceEmbedding.grad);
+      zero(this.model.targetEmbedding.grad);
+      return this.own.run(this.indices, n, tokens, shape);
+    });
   }
 
   close(): void {

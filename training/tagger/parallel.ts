@@ -4,11 +4,11 @@
  * on the same weights (read in place in the shared memory), each padded to its own longest
  * sentence (the 0/1 mask keeps padding out of the recurrence).
  *
- * Loss scaling: the batch loss is the mean over its `tokens` tagged tokens, so the head's loss
- * takes a second mask, 1/tokens on each real token, with reduction 'sum': a share's loss is its
- * part of the mean and its gradient exactly the per-token gradient of one thread. The gradients
- * are summed in worker order and the trainer's one update follows: the same N and seed give the
- * same bits; only the order of the additions differs from N = 1 (float32 rounding).
+ * Loss scaling: the batch loss is the mean over its `tokens` tagged tokens, so the head's loss takes a
+ * second mask, 1/tokens on each real token, with reduction 'sum': a share's loss is its part of the
+ * mean and its gradient exactly the per-token gradient of one thread. The shares' gradients and losses
+ * are summed, and the trainer's one update follows, as pool.ts's `step` states (the same N and seed:
+ * the same bits).
  *
  * Per step the main thread writes the batch's sentence indices into a shared Int32Array and posts
  * (B, tokens); each side builds its share's batch from its own copy of the encoded sentences.
@@ -21,9 +21,8 @@ import {
 } from '../../layers/architectures.js';
 import { headForward } from '../../layers/heads.js';
 import { NO_INIT } from '../../engine/init.js';
-import { InputError } from '../core/errors.js';
-import { batchShares, GradientPool, threadsRefusal } from '../parallel/pool.js';
-import { buildOnSharedWeights, sharedLayout, type SharedLayout } from '../parallel/shared-weights.js';
+import { batchShares, dataParallelThreads, GradientPool, gradientRegionFloats } from '../parallel/pool.js';
+import { buildOnSharedWeights, type SharedLayout } from '../parallel/shared-weights.js';
 import type { GradientJob } from '../parallel/worker-loop.js';
 import { Vocabulary, type VocabularyJSON } from '../text/vocab.js';
 import { createBatchBuffers, createTagger, fillBatch, type Tagger, type TaggerConfig } from './tagger.js';
@@ -103,37 +102,30 @@ export function createTaggerGradientJob(init: unknown, wasm: WasmBackend | null)
 }
 
 /**
- * The main thread's side: its share, the pool of workers, the sum. Made at the start of a run and
- * closed at its end (no thread outlives a run).
+ * The main thread's side: its share, the pool of workers (which sums the gradients: pool.ts's step).
+ * Made at the start of a run and closed at its end (no thread outlives a run).
  */
 export class TaggerParallelStep {
   readonly threads: number;
   private readonly own: TaggerShareStep;
   private readonly pool: GradientPool;
+  /** The batch's sentence indices, read by every share (a SharedArrayBuffer: not cloned). */
   private readonly indices: Int32Array;
-  private readonly args = new Int32Array(2);
-  private readonly grads: Record<string, Matrix>;
 
-  /** `threads` is clamped to `batch` (B). Throws an InputError naming `op` where threads cannot run (see threadsRefusal). */
+  /** `threads` is clamped to `batch` (B). Throws an InputError naming `op` where threads cannot run (see dataParallelThreads). */
   constructor(op: string, private readonly tagger: Tagger, data: ShareData, batch: number, threads: number) {
     const { params, grads } = modelParameters(tagger.net);
-    this.grads = grads;
-    const refusal = threadsRefusal(op, Object.values(params));
-    if (refusal) throw new InputError(refusal);
-    this.threads = Math.min(threads, batch);
+    this.threads = dataParallelThreads(op, Object.values(params), threads, batch);
     this.indices = new Int32Array(new SharedArrayBuffer(4 * batch));
     this.own = new TaggerShareStep(tagger, data, 0, this.threads);
     const { heap } = getBackend() as WasmBackend;
     const before = heap.bytesInUse;
     createManyToManyWorkspace(tagger.net, data.longest, Math.ceil(batch / this.threads)); // measured, then dropped: the workers' need
     const shareFloats = (heap.bytesInUse - before) / 4;
-    const paramFloats = Object.values(params).reduce((n, p) => n + p.size, 0);
-    const layout = sharedLayout(params, heap);
     this.pool = new GradientPool({
-      sharedWeights: Object.values(params),
-      op, threads: this.threads, job: TAGGER_GRADIENT_JOB, regionFloats: 2 * paramFloats + 2 * shareFloats + (4 << 20),
-      init: (k): TaggerWorkerInit => ({
-        vocab: tagger.vocab.toJSON(), config: tagger.config, weights: layout, data, indices: this.indices, share: k, threads: this.threads,
+      op, threads: this.threads, job: TAGGER_GRADIENT_JOB, weights: params, grads, regionFloats: gradientRegionFloats(params, 2 * shareFloats),
+      init: (k, weights): TaggerWorkerInit => ({
+        vocab: tagger.vocab.toJSON(), config: tagger.config, weights, data, indices: this.indices, share: k, threads: this.threads,
       }),
     });
   }
@@ -141,20 +133,11 @@ export class TaggerParallelStep {
   /** The gradient of the mean loss of the batch `indices` (`tokens` tagged tokens) into the tagger's gradient buffers; returns that loss. */
   step(indices: readonly number[], tokens: number): number {
     this.indices.set(indices);
-    this.args[0] = indices.length;
-    this.args[1] = tokens;
-    this.pool.post(this.args);
-    // The embedding's gradient is zeroed by touched rows; the workers' sums touch others: zero it whole.
-    if (this.tagger.net.embedding) zero(this.tagger.net.embedding.grad);
-    let loss: number;
-    try {
-      loss = this.own.run(this.indices, indices.length, tokens);
-    } finally {
-      this.pool.wait(); // also after a failure here: the workers must be done before anything else runs
-    }
-    this.pool.sumInto(this.grads);
-    for (let k = 1; k < this.threads; k++) loss += this.pool.results[k];
-    return loss;
+    return this.pool.step([indices.length, tokens], () => {
+      // The embedding's gradient is zeroed by touched rows; the workers' sums touch others: zero it whole.
+      if (this.tagger.net.embedding) zero(this.tagger.net.embedding.grad);
+      return this.own.run(this.indices, indices.length, tokens);
+    });
   }
 
   close(): void {
