@@ -5,14 +5,14 @@
  * the new state — with no JavaScript in between; another forms the dense head's row. Exports:
  *
  *   dense_row(n, k, w, ldw, x, y, b, hasBias)      y = W·x (+ b)         W [n, k], x [k], y and b [n]
- *   lstm_token(h, wp, xp, a, c, z)                 z = W_a·a (scratch [4H↑32]); then the LSTM gates with
+ *   lstm_token(h, wp, xp, a, c, z)                 z = W_a·a (scratch [4H↑16]); then the LSTM gates with
  *                                                  xp [4H] and c⟨t−1⟩ = c: a, c ← a⟨t⟩, c⟨t⟩ in place
- *   gru_token(h, wp, ba, xp, s, z)                 reset-after GRU: z = W_a·s (scratch [3H↑32]); s ← s⟨t⟩
- *   rnn_token(h, wp, xp, a, z, relu)               z = W_a·a (scratch [H↑32]); a ← g(z + xp), g = tanh or ReLU
+ *   gru_token(h, wp, ba, xp, s, z)                 reset-after GRU: z = W_a·s (scratch [3H↑16]); s ← s⟨t⟩
+ *   rnn_token(h, wp, xp, a, z, relu)               z = W_a·a (scratch [H↑16]); a ← g(z + xp), g = tanh or ReLU
  *   pack_panels(n, k, w, ldw, wp)                  W [n, k] → wp in panels of PANEL_ROWS rows (see below)
  *
  * Pointers and row strides in bytes; h (units per gate) a multiple of 4; n and k any (n ≥ 1, k ≥ 1);
- * n↑32: n rounded up to a multiple of PANEL_ROWS.
+ * n↑16: n rounded up to a multiple of PANEL_ROWS.
  *
  * dense_row's product y[j] = Σ_p W[j, p]·x[p] takes four rows of W at a time, one f32x4 accumulator per
  * row over the whole f32x4s of k (relaxed_madd where the backend has it), then one transposing reduction
@@ -21,12 +21,15 @@
  * GEMM's few-rows path (sgemm-module.ts' gemv_t), so the sums are the ones an M = 1 GEMM gives.
  *
  * The recurrent product z = W_a·s reads W_a packed (pack_panels, once per sampler): panel q holds rows
- * [32q, 32q + 32) column by column — for p = 0 … k−1 the 32 entries W[32q + i, p] — zero rows past n.
- * A panel's 8 f32x4 accumulators stay in registers while p runs (one splat of s[p], 8 multiply-adds at
- * fixed offsets), and the whole of W_a is one sequential stream. With W_a hot in the cache every form
- * measured the same (the product reads W once: its speed is that of the cache W lives in); with the
- * cache emptied between steps, as on a busy machine, the sequential stream took 0.8× the row form's time
- * at H 128 and 0.7× at H 256. Each z[j] is then Σ_p in order p = 0, 1, … (one chain of multiply-adds).
+ * [16q, 16q + 16) column by column — for p = 0 … k−1 the 16 entries W[16q + i, p] — zero rows past n.
+ * A panel's 4 f32x4 accumulators stay in registers while p runs, two columns per turn of the loop (a
+ * splat of s[p], 4 multiply-adds, a splat of s[p + 1], 4 more; k is even), and the whole of W_a is one
+ * sequential stream. Each z[j] is Σ_p in order p = 0, 1, … (one chain of multiply-adds). The product
+ * reads each entry of W once, so its speed is that of the loads (with W_a hot in the cache, L1 or L2,
+ * the same): measured at H 128, panels of 16 rows two columns a turn took 0.85–0.9× the time of panels
+ * of 32 rows one column a turn (and of 8, 12 or 16 accumulators, or more columns a turn); with the
+ * cache emptied between steps, as on a busy machine, the sequential stream took 0.8× the time of a
+ * row-by-row product at H 128 and 0.7× at H 256.
  *
  * The gate arithmetic is the gate kernels' (gates-module.ts, VectorMath's exp / σ / tanh) for one row,
  * operation for operation: a token step differs from the GEMM + gate-kernel step only by the order of
@@ -39,8 +42,8 @@ import { importHeapMemory } from './sgemm-module.js';
 
 const i32 = ValType.i32, f32 = ValType.f32, v128 = ValType.v128;
 
-/** Rows per panel of a packed W_a (8 f32x4 accumulators). */
-export const PANEL_ROWS = 32;
+/** Rows per panel of a packed W_a (4 f32x4 accumulators). */
+export const PANEL_ROWS = 16;
 const PANEL_VECTORS = PANEL_ROWS / 4;
 
 /** acc ← x·w + acc (one rounding with relaxed_madd, else mul then add). Pushes nothing. */
@@ -200,7 +203,7 @@ function buildDenseRow(relaxedMadd: boolean): FunctionBuilder {
 }
 
 /**
- * z[0, G·h↑32) = W_a·s from W_a packed in panels (the header), k = h: the G·h rows of W_a (the gate
+ * z[0, G·h↑16) = W_a·s from W_a packed in panels (the header), k = h: the G·h rows of W_a (the gate
  * blocks stacked), into the scratch z.
  */
 function recurrentProduct(f: FunctionBuilder, relaxedMadd: boolean, gates: number, h: number, wp: number, s: number, z: number): void {
@@ -215,10 +218,12 @@ function recurrentProduct(f: FunctionBuilder, relaxedMadd: boolean, gates: numbe
     for (const a of acc) f.f32Const(0).f32x4Splat().localSet(a);
     f.localGet(s).localSet(ps);
     f.loop();
-    f.localGet(ps).v128Load32Splat().localSet(sv);
-    acc.forEach((a, v) => multiplyAdd(f, relaxedMadd, a, () => f.localGet(sv), () => f.localGet(w).v128Load(16 * v)));
-    f.localGet(w).i32Const(4 * PANEL_ROWS).i32Add().localSet(w);
-    f.localGet(ps).i32Const(4).i32Add().localTee(ps).localGet(pEnd).i32Ne().brIf(0);
+    for (const column of [0, 1]) {
+      f.localGet(ps).v128Load32Splat(4 * column).localSet(sv);
+      acc.forEach((a, v) => multiplyAdd(f, relaxedMadd, a, () => f.localGet(sv), () => f.localGet(w).v128Load(4 * PANEL_ROWS * column + 16 * v)));
+    }
+    f.localGet(w).i32Const(2 * 4 * PANEL_ROWS).i32Add().localSet(w);
+    f.localGet(ps).i32Const(8).i32Add().localTee(ps).localGet(pEnd).i32Ne().brIf(0);
     f.end();
     acc.forEach((a, v) => f.localGet(y).localGet(a).v128Store(16 * v));
     f.localGet(y).i32Const(4 * PANEL_ROWS).i32Add().localTee(y).localGet(yEnd).i32LtU().brIf(0);

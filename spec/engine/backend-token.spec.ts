@@ -206,15 +206,15 @@ describe('token-step kernels: wasm against js', () => {
     expect(Array.from(c.data)).toEqual(Array.from(cj.data));
   });
 
-  it('recurrentWeights packs W_a into panels of 32 rows, column by column, zero rows past the end (js: W_a itself)', () => {
+  it('recurrentWeights packs W_a into panels of 16 rows, column by column, zero rows past the end (js: W_a itself)', () => {
     const rng = new Rng(10);
     const [wa] = pair(rng, 36, 5);
     expect(tokenStepsJs.recurrentWeights(wa, 36, 5)).toBe(wa);
     const p = wasm.tokenSteps.recurrentWeights(wa, 36, 5);
-    expect(p.data.length).toBe(64 * 5);
-    for (let r = 0; r < 64; r++) {
+    expect(p.data.length).toBe(48 * 5);
+    for (let r = 0; r < 48; r++) {
       for (let k = 0; k < 5; k++) {
-        const at = Math.floor(r / 32) * 32 * 5 + k * 32 + (r % 32);
+        const at = Math.floor(r / 16) * 16 * 5 + k * 16 + (r % 16);
         expect(p.data[at]).toBe(r < 36 ? wa.get(r, k) : 0);
       }
     }
