@@ -24,7 +24,10 @@
  * [16q, 16q + 16) column by column — for p = 0 … k−1 the 16 entries W[16q + i, p] — zero rows past n.
  * A panel's 4 f32x4 accumulators stay in registers while p runs, two columns per turn of the loop (a
  * splat of s[p], 4 multiply-adds, a splat of s[p + 1], 4 more; k is even), and the whole of W_a is one
- * sequential stream. Each z[j] is Σ_p in order p = 0, 1, … (one chain of multiply-adds). The product
+ * sequential stream. Each z[j] is Σ_p in order p = 0, 1, … (one chain of multiply-adds), always as
+ * f32x4.mul then f32x4.add, also where the backend has relaxed_madd: each accumulator's chain bounds
+ * this loop, and a fused multiply-add's latency (4–5 cycles here, against the add's 3) made the whole
+ * token step ~12 % slower at H 128. The product
  * reads each entry of W once, so its speed is that of the loads (with W_a hot in the cache, L1 or L2,
  * the same): measured at H 128, panels of 16 rows two columns a turn took 0.85–0.9× the time of panels
  * of 32 rows one column a turn (and of 8, 12 or 16 accumulators, or more columns a turn); with the
@@ -206,7 +209,7 @@ function buildDenseRow(relaxedMadd: boolean): FunctionBuilder {
  * z[0, G·h↑16) = W_a·s from W_a packed in panels (the header), k = h: the G·h rows of W_a (the gate
  * blocks stacked), into the scratch z.
  */
-function recurrentProduct(f: FunctionBuilder, relaxedMadd: boolean, gates: number, h: number, wp: number, s: number, z: number): void {
+function recurrentProduct(f: FunctionBuilder, gates: number, h: number, wp: number, s: number, z: number): void {
   const acc = Array.from({ length: PANEL_VECTORS }, () => f.local(v128));
   const sv = f.local(v128), w = f.local(i32), y = f.local(i32), yEnd = f.local(i32), ps = f.local(i32), pEnd = f.local(i32);
   f.localGet(wp).localSet(w).localGet(z).localSet(y);
@@ -220,7 +223,7 @@ function recurrentProduct(f: FunctionBuilder, relaxedMadd: boolean, gates: numbe
     f.loop();
     for (const column of [0, 1]) {
       f.localGet(ps).v128Load32Splat(4 * column).localSet(sv);
-      acc.forEach((a, v) => multiplyAdd(f, relaxedMadd, a, () => f.localGet(sv), () => f.localGet(w).v128Load(4 * PANEL_ROWS * column + 16 * v)));
+      acc.forEach((a, v) => multiplyAdd(f, false, a, () => f.localGet(sv), () => f.localGet(w).v128Load(4 * PANEL_ROWS * column + 16 * v)));
     }
     f.localGet(w).i32Const(2 * 4 * PANEL_ROWS).i32Add().localSet(w);
     f.localGet(ps).i32Const(8).i32Add().localTee(ps).localGet(pEnd).i32Ne().brIf(0);
@@ -274,12 +277,12 @@ function buildPackPanels(): FunctionBuilder {
  * pass's units are independent chains the CPU overlaps (σ then tanh in one unit was a chain of two
  * activations: ~25 % slower at H 128).
  */
-function buildLstmToken(relaxedMadd: boolean): FunctionBuilder {
+function buildLstmToken(): FunctionBuilder {
   const f = new FunctionBuilder(Array(6).fill(i32));
   const [h, wp, xp, a, c, z] = [0, 1, 2, 3, 4, 5];
   const math = new VectorMath(f);
   const gi = f.local(v128), gf = f.local(v128), gg = f.local(v128);
-  recurrentProduct(f, relaxedMadd, 4, h, wp, a, z);
+  recurrentProduct(f, 4, h, wp, a, z);
   math.init();
   const hb = gateBytes(f, h);
   eachUnitVector(f, h, (jb) => {
@@ -308,12 +311,12 @@ function buildLstmToken(relaxedMadd: boolean): FunctionBuilder {
  * two passes as lstm_token: Γr and Γu first (kept in z's first two gate blocks, whose entries they
  * have read), then n and the new state — the same operations as one pass.
  */
-function buildGruToken(relaxedMadd: boolean): FunctionBuilder {
+function buildGruToken(): FunctionBuilder {
   const f = new FunctionBuilder(Array(6).fill(i32));
   const [h, wp, ba, xp, s, z] = [0, 1, 2, 3, 4, 5];
   const math = new VectorMath(f);
   const n = f.local(v128);
-  recurrentProduct(f, relaxedMadd, 3, h, wp, s, z);
+  recurrentProduct(f, 3, h, wp, s, z);
   math.init();
   const hb = gateBytes(f, h);
   eachUnitVector(f, h, (jb) => {
@@ -338,12 +341,12 @@ function buildGruToken(relaxedMadd: boolean): FunctionBuilder {
 }
 
 /** rnn_token: a ← tanh(W_a·a + xp) (gates-module's rnn_tanh) or max(W_a·a + xp, 0) (relu ≠ 0). */
-function buildRnnToken(relaxedMadd: boolean): FunctionBuilder {
+function buildRnnToken(): FunctionBuilder {
   const f = new FunctionBuilder(Array(6).fill(i32));
   const [h, wp, xp, a, z, relu] = [0, 1, 2, 3, 4, 5];
   const math = new VectorMath(f);
   const zero = f.local(v128);
-  recurrentProduct(f, relaxedMadd, 1, h, wp, a, z);
+  recurrentProduct(f, 1, h, wp, a, z);
   math.init();
   f.f32Const(0).f32x4Splat().localSet(zero);
   f.localGet(relu).if();
@@ -361,14 +364,14 @@ function buildRnnToken(relaxedMadd: boolean): FunctionBuilder {
   return f;
 }
 
-/** Build the module over the heap's memory; relaxedMadd as the backend's GEMM (the same sums). */
+/** Build the module over the heap's memory; dense_row multiply-adds as the backend's GEMM (relaxedMadd: the same sums), the recurrent product with mul + add. */
 export function buildTokenModule(heap: HeapImport, relaxedMadd: boolean): Uint8Array {
   const m = new ModuleBuilder();
   importHeapMemory(m, heap);
   m.addFunction(buildDenseRow(relaxedMadd), 'dense_row');
-  m.addFunction(buildLstmToken(relaxedMadd), 'lstm_token');
-  m.addFunction(buildGruToken(relaxedMadd), 'gru_token');
-  m.addFunction(buildRnnToken(relaxedMadd), 'rnn_token');
+  m.addFunction(buildLstmToken(), 'lstm_token');
+  m.addFunction(buildGruToken(), 'gru_token');
+  m.addFunction(buildRnnToken(), 'rnn_token');
   m.addFunction(buildPackPanels(), 'pack_panels');
   return m.toBytes();
 }
