@@ -20,11 +20,15 @@
  * ∂L/∂x is not formed for ids (backward needs inputGradient: false). With T·B ≥ D both go through
  * W_xᵀ [D, G] in the workspace (one transposition per call), so the gather and the scatter read and
  * write rows; with fewer rows (a sampling step) they read and write W_x's columns directly.
+ * The row gather runs per step, B rows into a [B, G] buffer right before the cell reads them
+ * (`gatherStepInput`), not for all T·B rows up front: the rows are still in cache when the cell
+ * reads them, and the [T·B, G] XP (13 MB for the char-LM: B 32, T 100, G 1024) is neither written
+ * nor read back from memory. Same rows, same bits.
  *
  * Embedded ids: with `{ embedding: E }` (E [V, D]) the ids index E's rows, x⟨t⟩_b = E[ids[t·B + b]],
  * and the runner folds E into the input projection instead of gathering X = E[ids] and multiplying
  * all T·B rows — V·D·G multiply-adds instead of T·B·D·G, for each of the three products:
- *   P = E·W_xᵀ [V, G],  XP[r] = P[id_r] + b
+ *   P = E·W_xᵀ [V, G],  XP[r] = P[id_r] + b   (gathered per step, as above)
  *   S [V, G] = Σ_{r: id_r = v} dXP[r] (a scatter-add),  dW_x += Sᵀ·E,  db += Σ_rows dXP,
  *   ∂L/∂E = S·W_x [V, D]  (written; `dEmbedding` of the result, unless inputGradient: false)
  * The same sums as the X path up to their order; worth it when V is well below T·B (a character or
@@ -133,6 +137,20 @@ export class SequenceWorkspace {
   lastIds: Int32Array | null = null;
   /** W_xᵀ, then dW_xᵀ [D, G]: the id path's row-major copy (made on its first use). */
   inputWeightT: Matrix | null = null;
+  /**
+   * The id paths' per-step gather (see the header): XP⟨t⟩[b] = stepTable[ids[t·B + b]] (+ stepBias)
+   * into xpStep [B, G] right before step t; stepTable is W_xᵀ or P = E·W_xᵀ. null: the forward formed
+   * XP whole (a matrix input, the step driver, or fewer ids than D) — or `gatheredPerStep` and a
+   * backward has since reused the table's buffer for its gradient.
+   */
+  stepTable: Matrix | null = null;
+  gatheredPerStep = false;
+  stepBias: Matrix | null = null;
+  stepInputIds: Int32Array | null = null;
+  /** [B, G], made on the first per-step gather. */
+  xpStep: Matrix | null = null;
+  /** Step t's B ids (copied per step: no subarray view per step). */
+  readonly stepIds: Int32Array;
   /** The embedding the last forward read its ids through, or null (see the header). */
   lastEmbedding: Matrix | null = null;
   /** P = E·W_xᵀ, then S [V, G], and ∂L/∂E [V, D]: the embedded-ids path's buffers (made on first use, per V). */
@@ -197,6 +215,7 @@ export class SequenceWorkspace {
     this.valid = new Uint8Array(steps * batch);
     this.stepMasked = new Uint8Array(steps);
     this.constantWeights = Object.values(cell.params).map((m) => m.data);
+    this.stepIds = new Int32Array(batch);
     this.outputStep = { data: this.dx.data, offset: 0, stride: 0 };
     this.forwardLoop = () => runForwardSteps(this);
     this.backwardLoop = () => runBackwardSteps(this);
@@ -297,13 +316,13 @@ export function sequenceForward(
   const views = chunkViewsFor(ws, T);
   startForward(op, ws, T, opts);
 
-  // XP = X·W_xᵀ + b for all T steps at once (a row gather of W_xᵀ for one-hot ids).
+  // XP = X·W_xᵀ + b for all T steps at once; for ids, a row gather of W_xᵀ (or E·W_xᵀ), per step.
   const xp = views.xp;
   if (x instanceof Matrix) {
     gemm(xp, x, cell.params.W_x, false, true, 1, 0);
     if (cell.ownsBias !== true) addBias(xp, xp, cell.params.b);
   } else if (opts.embedding) {
-    gatherEmbeddedProjection(op, ws, xp, x, opts.embedding);
+    gatherEmbeddedProjection(op, ws, x, opts.embedding);
   } else {
     gatherInputProjection(op, ws, xp, x);
   }
@@ -497,6 +516,10 @@ function startForward(op: string, ws: SequenceWorkspace, T: number, opts: Sequen
   ws.lastSteps = T;
   ws.lastX = null; // sequenceForward sets one of them once its steps ran
   ws.lastIds = null;
+  ws.stepTable = null; // sequenceForward sets it for ids after this
+  ws.gatheredPerStep = false;
+  ws.stepBias = null;
+  ws.stepInputIds = null;
   ws.forwardDone = 0;
   ws.backwardNext = -1;
 }
@@ -505,7 +528,8 @@ function startForward(op: string, ws: SequenceWorkspace, T: number, opts: Sequen
 function runForwardStep(ws: SequenceWorkspace, t: number): void {
   const prev = ws.prevStates[t];
   const next = ws.nextStates[t];
-  ws.cell.stepForward(ws.cellWorkspace, t, ws.xpSteps[t], cellPrevStates(ws, t, true), next);
+  const xp = ws.stepTable === null ? ws.xpSteps[t] : gatherStepInput(ws, t);
+  ws.cell.stepForward(ws.cellWorkspace, t, xp, cellPrevStates(ws, t, true), next);
   if (ws.lastMasked && ws.stepMasked[t] === 1) carryMaskedRows(ws, t, prev, next);
   ws.forwardDone = t + 1;
 }
@@ -613,6 +637,7 @@ function multiplyRows(d: Matrix, m: Matrix): void {
 
 /** dW_x += dXPᵀ·X (a scatter-add for one-hot ids), db += Σ_rows dXP (dxp [T·B, G], x [T·B, D]). */
 function inputProjectionBackward(ws: SequenceWorkspace, dxp: Matrix, x: Matrix | Int32Array): void {
+  ws.stepTable = null; // the id paths reuse its buffer for the gradient below
   if (x instanceof Matrix) gemmTransAccumulate(ws.cell.grads.W_x, dxp, x);
   else if (ws.lastEmbedding !== null) scatterEmbeddedGradient(ws, dxp, x, ws.lastEmbedding);
   else scatterInputGradient(ws, dxp, x);
@@ -656,7 +681,7 @@ function gatherInputProjection(op: string, ws: SequenceWorkspace, xp: Matrix, id
   }
   const withBias = ws.cell.ownsBias !== true; // false: the cell adds b itself
   if (ids.length >= D) {
-    gatherRowsKernel()(ids.length, G, xp, transpose(inputWeightT(ws), params.W_x), ids, withBias ? params.b : null);
+    gatherPerStep(ws, transpose(inputWeightT(ws), params.W_x), ids);
     return;
   }
   const w = params.W_x, wd = w.data, xd = xp.data, bd = params.b.data, bo = params.b.offset;
@@ -702,9 +727,9 @@ function embeddingTable(ws: SequenceWorkspace, V: number): Matrix {
   return ws.embeddingTable;
 }
 
-/** P = E·W_xᵀ [V, G], then XP[r] = P[id_r] + b (see the header). */
-function gatherEmbeddedProjection(op: string, ws: SequenceWorkspace, xp: Matrix, ids: Int32Array, E: Matrix): void {
-  const { params, inputSize: D, gateWidth: G, dtype } = ws.cell;
+/** P = E·W_xᵀ [V, G], then XP[r] = P[id_r] + b, gathered per step (see the header). */
+function gatherEmbeddedProjection(op: string, ws: SequenceWorkspace, ids: Int32Array, E: Matrix): void {
+  const { params, inputSize: D, dtype } = ws.cell;
   if (E.cols !== D || E.dtype !== dtype) {
     throw new Error(`${op}: expected the embedding to be [V, ${D}] ${dtype} (the cell's input size and dtype), got ${shapeOf(E)} ${E.dtype}`);
   }
@@ -714,7 +739,40 @@ function gatherEmbeddedProjection(op: string, ws: SequenceWorkspace, xp: Matrix,
   }
   const table = embeddingTable(ws, E.rows);
   gemm(table, E, params.W_x, false, true, 1, 0);
-  gatherRowsKernel()(ids.length, G, xp, table, ids, ws.cell.ownsBias !== true ? params.b : null);
+  gatherPerStep(ws, table, ids);
+}
+
+/** Let the forward steps gather XP⟨t⟩ from `table` (+ b unless the cell adds it) as they go. */
+function gatherPerStep(ws: SequenceWorkspace, table: Matrix, ids: Int32Array): void {
+  const { gateWidth: G, dtype } = ws.cell;
+  ws.stepTable = table;
+  ws.gatheredPerStep = true;
+  ws.stepBias = ws.cell.ownsBias !== true ? ws.cell.params.b : null;
+  ws.stepInputIds = ids;
+  ws.xpStep ??= Matrix.zeros(ws.batch, G, dtype);
+}
+
+/** XP⟨t⟩[b] = stepTable[ids[t·B + b]] (+ b) into ws.xpStep [B, G]; returns it. */
+function gatherStepInput(ws: SequenceWorkspace, t: number): Matrix {
+  const B = ws.batch, ids = ws.stepInputIds as Int32Array, stepIds = ws.stepIds, xp = ws.xpStep as Matrix;
+  for (let b = 0; b < B; b++) stepIds[b] = ids[t * B + b];
+  gatherRowsKernel()(B, xp.cols, xp, ws.stepTable as Matrix, stepIds, ws.stepBias);
+  return xp;
+}
+
+/**
+ * xp⟨t⟩ = x⟨t⟩·W_xᵀ + b of step t of the last forward [B, G]: the step's rows of XP, or — when the
+ * forward gathered its ids per step — gathered again (into the workspace's step buffer, valid until
+ * the next call), which works until the backward pass reuses the gather's table for its gradient.
+ * For inspection after a forward (layers/internals.ts), not for the hot path.
+ */
+export function stepInputProjection(op: string, ws: SequenceWorkspace, t: number): Matrix {
+  checkStep(op, ws, t, ws.lastSteps - 1);
+  if (ws.stepTable !== null) return gatherStepInput(ws, t);
+  if (ws.gatheredPerStep) {
+    throw new Error(`${op}: expected no backward pass since the forward over token ids (it reuses the input table), got one: read the step before backward`);
+  }
+  return ws.xpSteps[t];
 }
 
 /** S = the rows of dXP summed per id [V, G], then dW_x += Sᵀ·E (S stays for ∂L/∂E). */
