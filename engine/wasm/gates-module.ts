@@ -266,21 +266,26 @@ function buildGruForward(): FunctionBuilder {
   const block = gateBlockOffsets(f, h);
   // the bias row is the same for every row: its pointer does not move
   const pointers: [number, number][] = [[hp, ldhp], [xp, ldxp], [hprev, ldhprev], [g, ldg], [hpn, ldhpn], [out, ldout]];
+  // Two passes over each row, as lstm_fwd: n's tanh waits for r's exponential; apart, the passes'
+  // iterations are independent and overlap. The second reads r, z and hpn back from L1. Same bits.
   rowsTimesUnits(f, rows, h, pointers, (jb) => {
     for (const [k, gate] of [[0, r], [1, z]]) {
       loadAt(f, xp, jb, block[k]); loadAt(f, hp, jb, block[k]); f.f32x4Add();
       loadAt(f, ba, jb, block[k]); f.f32x4Add();
       math.sigmoid(); f.localSet(gate);
-    }
-    loadAt(f, hp, jb, block[2]); loadAt(f, ba, jb, block[2]); f.f32x4Add().localSet(hn);
-    loadAt(f, xp, jb, block[2]); f.localGet(r).localGet(hn).f32x4Mul().f32x4Add();
-    math.tanh(); f.localSet(n);
-    for (const [k, value] of [[0, r], [1, z], [2, n]]) {
       addressAt(f, g, jb, block[k]);
-      f.localGet(value).v128Store();
+      f.localGet(gate).v128Store();
     }
     addressAt(f, hpn, jb, null);
-    f.localGet(hn).v128Store();
+    loadAt(f, hp, jb, block[2]); loadAt(f, ba, jb, block[2]); f.f32x4Add().v128Store();
+  }, (jb) => {
+    loadAt(f, g, jb, block[0]); f.localSet(r);
+    loadAt(f, g, jb, block[1]); f.localSet(z);
+    loadAt(f, hpn, jb, null); f.localSet(hn);
+    loadAt(f, xp, jb, block[2]); f.localGet(r).localGet(hn).f32x4Mul().f32x4Add();
+    math.tanh(); f.localSet(n);
+    addressAt(f, g, jb, block[2]);
+    f.localGet(n).v128Store();
     // h = (1 − z) ∗ n + z ∗ h⟨t−1⟩
     addressAt(f, out, jb, null);
     f.localGet(math.one).localGet(z).f32x4Sub().localGet(n).f32x4Mul();
