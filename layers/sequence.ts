@@ -71,7 +71,7 @@
  * decoder with attention) or who watch every step (gradient flow). sequenceForward and
  * sequenceBackward are that driver with the inputs of all T steps projected by one GEMM.
  */
-import { addRowsKernel, gatherRowsKernel, scatterAddRowsKernel, withConstantOperands } from '../engine/backend.js';
+import { addRowsKernel, gatherRowsKernel, scatterAddRowsKernel, sumRowsKernel, withConstantOperands } from '../engine/backend.js';
 import { gemm, gemmTransAccumulate } from '../engine/gemm.js';
 import {
   Matrix, expectSameShape, expectShape, shapeOf, stepView, zero, type FloatArray,
@@ -151,6 +151,9 @@ export class SequenceWorkspace {
   xpStep: Matrix | null = null;
   /** Step t's B ids (copied per step: no subarray view per step). */
   readonly stepIds: Int32Array;
+  /** The id paths' gradient chunks (scatterRowsAndBias): their ids, and their rows of dXP as a reused view. */
+  readonly chunkIds = new Int32Array(ID_GRADIENT_CHUNK_ROWS);
+  readonly chunkRows: { data: FloatArray; offset: number; stride: number };
   /** The embedding the last forward read its ids through, or null (see the header). */
   lastEmbedding: Matrix | null = null;
   /** P = E·W_xᵀ, then S [V, G], and ∂L/∂E [V, D]: the embedded-ids path's buffers (made on first use, per V). */
@@ -216,6 +219,7 @@ export class SequenceWorkspace {
     this.stepMasked = new Uint8Array(steps);
     this.constantWeights = Object.values(cell.params).map((m) => m.data);
     this.stepIds = new Int32Array(batch);
+    this.chunkRows = { data: this.dx.data, offset: 0, stride: 0 };
     this.outputStep = { data: this.dx.data, offset: 0, stride: 0 };
     this.forwardLoop = () => runForwardSteps(this);
     this.backwardLoop = () => runBackwardSteps(this);
@@ -638,10 +642,42 @@ function multiplyRows(d: Matrix, m: Matrix): void {
 /** dW_x += dXPᵀ·X (a scatter-add for one-hot ids), db += Σ_rows dXP (dxp [T·B, G], x [T·B, D]). */
 function inputProjectionBackward(ws: SequenceWorkspace, dxp: Matrix, x: Matrix | Int32Array): void {
   ws.stepTable = null; // the id paths reuse its buffer for the gradient below
-  if (x instanceof Matrix) gemmTransAccumulate(ws.cell.grads.W_x, dxp, x);
-  else if (ws.lastEmbedding !== null) scatterEmbeddedGradient(ws, dxp, x, ws.lastEmbedding);
-  else scatterInputGradient(ws, dxp, x);
-  if (ws.cell.ownsBias !== true) sumRows(ws.cell.grads.b, dxp, true);
+  const withBias = ws.cell.ownsBias !== true;
+  if (x instanceof Matrix) {
+    gemmTransAccumulate(ws.cell.grads.W_x, dxp, x);
+    if (withBias) sumRows(ws.cell.grads.b, dxp, true);
+  } else if (ws.lastEmbedding !== null) {
+    scatterEmbeddedGradient(ws, dxp, x, ws.lastEmbedding);
+  } else {
+    scatterInputGradient(ws, dxp, x);
+  }
+}
+
+/**
+ * Rows of dXP per chunk of `scatterRowsAndBias`: 64 rows of the char-LM's G = 1024 are 256 KiB, still
+ * in L2 when the bias sum reads them right after the scatter-add.
+ */
+const ID_GRADIENT_CHUNK_ROWS = 64;
+
+/**
+ * table[id_r] += dXP[r] over the rows and db += Σ_rows dXP (unless the cell adds b itself), both in
+ * row order as one scatter-add and one sumRows over all rows would (the same bits), but chunk by
+ * chunk: dXP ([T·B, G], 13 MB for the char-LM) is read from memory once instead of twice.
+ */
+function scatterRowsAndBias(ws: SequenceWorkspace, table: Matrix, dxp: Matrix, ids: Int32Array): void {
+  const scatter = scatterAddRowsKernel(), sum = sumRowsKernel();
+  const G = ws.cell.gateWidth, bias = ws.cell.ownsBias !== true ? ws.cell.grads.b : null;
+  const chunkIds = ws.chunkIds, rows = ws.chunkRows;
+  rows.data = dxp.data;
+  rows.stride = dxp.stride;
+  for (let r0 = 0; r0 < ids.length; r0 += ID_GRADIENT_CHUNK_ROWS) {
+    const n = Math.min(ID_GRADIENT_CHUNK_ROWS, ids.length - r0);
+    for (let i = 0; i < n; i++) chunkIds[i] = ids[r0 + i];
+    rows.offset = dxp.offset + r0 * dxp.stride;
+    scatter(n, G, table, chunkIds, rows, -1);
+    if (bias !== null) sum(n, G, bias, rows, true);
+  }
+  rows.data = ws.dx.data; // keep no caller's array
 }
 
 /** Checks x (a [T·B, D] matrix or T·B token ids) against the cell and workspace; returns T. */
@@ -704,11 +740,12 @@ function scatterInputGradient(ws: SequenceWorkspace, dxp: Matrix, ids: Int32Arra
       const start = dW.offset + ids[r], o = dxp.offset + r * dxp.stride;
       for (let g = 0; g < G; g++) wd[start + g * dW.stride] += dd[o + g];
     }
+    if (ws.cell.ownsBias !== true) sumRows(grads.b, dxp, true);
     return;
   }
   const dwt = inputWeightT(ws);
   zero(dwt);
-  scatterAddRowsKernel()(ids.length, G, dwt, ids, dxp, -1);
+  scatterRowsAndBias(ws, dwt, dxp, ids);
   const td = dwt.data;
   const dW = grads.W_x, wd = dW.data;
   for (let g = 0; g < G; g++) {
@@ -779,7 +816,7 @@ export function stepInputProjection(op: string, ws: SequenceWorkspace, t: number
 function scatterEmbeddedGradient(ws: SequenceWorkspace, dxp: Matrix, ids: Int32Array, E: Matrix): void {
   const S = embeddingTable(ws, E.rows);
   zero(S);
-  scatterAddRowsKernel()(ids.length, ws.cell.gateWidth, S, ids, dxp, -1);
+  scatterRowsAndBias(ws, S, dxp, ids);
   gemm(ws.cell.grads.W_x, S, E, true, false, 1, 1);
 }
 
