@@ -8,17 +8,18 @@
  * the notes call a⟨t+1⟩ (their time is 1-based). B = batch, H = hidden size; every view is [B, H] unless said.
  * The gate, candidate and state views alias the workspace's caches (no copy: valid until the next forward on
  * that workspace; writing into one changes what backward reads — don't). `preactivation` is computed on each
- * call from the step's inputs and caches (a new matrix; the forward pass does not keep it).
+ * call from the step's inputs and caches (a new matrix; the forward pass does not keep it) — for token-id input,
+ * before the backward pass (which reuses the input table the steps gathered from).
  */
 import { gemm } from '../engine/gemm.js';
-import { Matrix, copyInto, stepView } from '../engine/matrix.js';
+import { Matrix, copyInto } from '../engine/matrix.js';
 import { addBias } from '../engine/ops.js';
 import { isBidirectional, type BidirectionalWorkspace } from './bidirectional.js';
 import type { GruWorkspace } from './cells/gru.js';
 import type { ResetAfterGruWorkspace } from './cells/gru-reset-after.js';
 import type { SimpleGruWorkspace } from './cells/gru-simple.js';
 import type { LstmWorkspace } from './cells/lstm.js';
-import { stateAt, type SequenceWorkspace } from './sequence.js';
+import { stateAt, stepInputProjection, type SequenceWorkspace } from './sequence.js';
 import type { StackedWorkspace } from './stacked.js';
 
 /** What one step of a cell computed; which fields are present depends on the cell kind (see stepInternals). */
@@ -106,7 +107,7 @@ export function preactivation(ws: SequenceWorkspace, t: number): Matrix {
   const states = stateAt(ws, t);
   const prev = ws.recurrentMask === null ? states[0] : (ws.maskedPrevStates as Matrix[][])[t][0];
   const z = Matrix.zeros(ws.batch, cell.gateWidth, cell.dtype);
-  copyInto(z, stepView(ws.xp, t, ws.batch));
+  copyInto(z, stepInputProjection('preactivation', ws, t));
   const H = cell.hiddenSize;
   const { W_a } = cell.params;
   switch (cell.kind) {

@@ -119,11 +119,12 @@ export class VectorMath {
 }
 
 /**
- * A loop over `rows` rows × `h` units in steps of four: `body` runs with the byte offset of the
- * current four units (local `jb`) inside each row; `rowPointers` are advanced by their strides.
+ * A loop over `rows` rows × `h` units in steps of four: each of `bodies` runs, in its own loop over the
+ * row's units, with the byte offset of the current four units (local `jb`) inside each row;
+ * `rowPointers` are advanced by their strides.
  */
 function rowsTimesUnits(
-  f: FunctionBuilder, rows: number, h: number, rowPointers: [number, number][], body: (jb: number) => void,
+  f: FunctionBuilder, rows: number, h: number, rowPointers: [number, number][], ...bodies: ((jb: number) => void)[]
 ): void {
   const i32 = ValType.i32;
   const hb = f.local(i32), jb = f.local(i32), left = f.local(i32);
@@ -132,11 +133,13 @@ function rowsTimesUnits(
   f.localGet(rows).localSet(left);
   f.loop();
   {
-    f.i32Const(0).localSet(jb);
-    f.loop();
-    body(jb);
-    f.i32Increment(jb, 16).localGet(jb).localGet(hb).i32LtS().brIf(0);
-    f.end();
+    for (const body of bodies) {
+      f.i32Const(0).localSet(jb);
+      f.loop();
+      body(jb);
+      f.i32Increment(jb, 16).localGet(jb).localGet(hb).i32LtS().brIf(0);
+      f.end();
+    }
     for (const [pointer, stride] of rowPointers) f.localGet(pointer).localGet(stride).i32Add().localSet(pointer);
     f.i32Increment(left, -1).localGet(left).brIf(0);
   }
@@ -175,6 +178,15 @@ function buildLstmForward(): FunctionBuilder {
   math.init();
   const block = gateBlockOffsets(f, h);
   const pointers: [number, number][] = [[z, ldz], [xp, ldxp], [cp, ldcp], [c, ldc], [a, lda], [t, ldt]];
+  const store = (pointer: number, jb: number, k: number, value: number) => {
+    addressAt(f, pointer, jb, block[k]);
+    f.localGet(value).v128Store();
+  };
+  // Two passes over each row. tanh(c⟨t⟩) waits for all four gates (two exponentials one after the
+  // other: the critical path of a fused loop, ~25 dependent operations each, which the core's
+  // reorder window cannot overlap with the next units'); apart, each pass's iterations are
+  // independent and overlap. The second pass reads back c and Γo while they are in L1. Same operations,
+  // same bits.
   rowsTimesUnits(f, rows, h, pointers, (jb) => {
     const preactivation = (k: number) => {
       loadAt(f, z, jb, block[k]);
@@ -185,18 +197,17 @@ function buildLstmForward(): FunctionBuilder {
     preactivation(1); math.sigmoid(); f.localSet(gf);
     preactivation(2); math.tanh(); f.localSet(gg);
     preactivation(3); math.sigmoid(); f.localSet(go);
-    // c = Γu ∗ c̃ + Γf ∗ c⟨t−1⟩, tanh(c), a = Γo ∗ tanh(c)
+    // c = Γu ∗ c̃ + Γf ∗ c⟨t−1⟩
     f.localGet(gi).localGet(gg).f32x4Mul();
     f.localGet(gf); loadAt(f, cp, jb, null); f.f32x4Mul().f32x4Add().localSet(cn);
-    f.localGet(cn); math.tanh(); f.localSet(tc);
-    const store = (pointer: number, k: number, value: number) => {
-      addressAt(f, pointer, jb, block[k]);
-      f.localGet(value).v128Store();
-    };
-    store(z, 0, gi); store(z, 1, gf); store(z, 2, gg); store(z, 3, go);
-    store(c, 0, cn); store(t, 0, tc);
+    store(z, jb, 0, gi); store(z, jb, 1, gf); store(z, jb, 2, gg); store(z, jb, 3, go);
+    store(c, jb, 0, cn);
+  }, (jb) => {
+    // tanh(c), a = Γo ∗ tanh(c)
+    loadAt(f, c, jb, null); math.tanh(); f.localSet(tc);
+    store(t, jb, 0, tc);
     addressAt(f, a, jb, null);
-    f.localGet(go).localGet(tc).f32x4Mul().v128Store();
+    loadAt(f, z, jb, block[3]); f.localGet(tc).f32x4Mul().v128Store();
   });
   return f;
 }
@@ -255,21 +266,26 @@ function buildGruForward(): FunctionBuilder {
   const block = gateBlockOffsets(f, h);
   // the bias row is the same for every row: its pointer does not move
   const pointers: [number, number][] = [[hp, ldhp], [xp, ldxp], [hprev, ldhprev], [g, ldg], [hpn, ldhpn], [out, ldout]];
+  // Two passes over each row, as lstm_fwd: n's tanh waits for r's exponential; apart, the passes'
+  // iterations are independent and overlap. The second reads r, z and hpn back from L1. Same bits.
   rowsTimesUnits(f, rows, h, pointers, (jb) => {
     for (const [k, gate] of [[0, r], [1, z]]) {
       loadAt(f, xp, jb, block[k]); loadAt(f, hp, jb, block[k]); f.f32x4Add();
       loadAt(f, ba, jb, block[k]); f.f32x4Add();
       math.sigmoid(); f.localSet(gate);
-    }
-    loadAt(f, hp, jb, block[2]); loadAt(f, ba, jb, block[2]); f.f32x4Add().localSet(hn);
-    loadAt(f, xp, jb, block[2]); f.localGet(r).localGet(hn).f32x4Mul().f32x4Add();
-    math.tanh(); f.localSet(n);
-    for (const [k, value] of [[0, r], [1, z], [2, n]]) {
       addressAt(f, g, jb, block[k]);
-      f.localGet(value).v128Store();
+      f.localGet(gate).v128Store();
     }
     addressAt(f, hpn, jb, null);
-    f.localGet(hn).v128Store();
+    loadAt(f, hp, jb, block[2]); loadAt(f, ba, jb, block[2]); f.f32x4Add().v128Store();
+  }, (jb) => {
+    loadAt(f, g, jb, block[0]); f.localSet(r);
+    loadAt(f, g, jb, block[1]); f.localSet(z);
+    loadAt(f, hpn, jb, null); f.localSet(hn);
+    loadAt(f, xp, jb, block[2]); f.localGet(r).localGet(hn).f32x4Mul().f32x4Add();
+    math.tanh(); f.localSet(n);
+    addressAt(f, g, jb, block[2]);
+    f.localGet(n).v128Store();
     // h = (1 − z) ∗ n + z ∗ h⟨t−1⟩
     addressAt(f, out, jb, null);
     f.localGet(math.one).localGet(z).f32x4Sub().localGet(n).f32x4Mul();

@@ -9,7 +9,7 @@ import { Rng } from '../../engine/rng.js';
 import { createCell } from '../../layers/cells/create-cell.js';
 import type { CellKind, RecurrentCell } from '../../layers/cells/cell.js';
 import { preactivation, stackedLayerOutputs, stackedLayerWorkspaces, stepInternals } from '../../layers/internals.js';
-import { createSequenceWorkspace, sequenceForward, type SequenceWorkspace } from '../../layers/sequence.js';
+import { createSequenceWorkspace, sequenceBackward, sequenceForward, type SequenceWorkspace } from '../../layers/sequence.js';
 import { createStackedRnn, createStackedWorkspace, stackedForward } from '../../layers/stacked.js';
 
 const T = 3, B = 2;
@@ -145,6 +145,32 @@ describe('stepInternals and preactivation', () => {
     const normedWs = createSequenceWorkspace(normed, T, B);
     sequenceForward(normed, normedWs, input());
     expect(() => preactivation(normedWs, 0)).toThrow("preactivation: expected a cell without layer normalisation, got a layer-normalised 'gru-reset-after'");
+  });
+
+  it('token ids (one-hot over D = 2, and through an embedding): z⟨t⟩ = W_x[:, id] + W_a a⟨t−1⟩ + b; read before backward', () => {
+    // T·B = 6 ids ≥ D: the runner gathers x⟨t⟩·W_xᵀ per step instead of keeping XP (layers/sequence.ts)
+    const ids = new Int32Array([0, 1, 1, 1, 0, 0]);
+    const cell = createCell({ kind: 'rnn', inputSize: 2, hiddenSize: 1 }, { rng: new Rng(1), dtype: 'float64' });
+    cell.params.W_x.data.set([0.7, -0.3]);
+    cell.params.W_a.data.set([-0.5]);
+    cell.params.b.data.set([0.2]);
+    const E = new Matrix(2, 2, new Float64Array([1, 2, -1, 0.5])); // x = E[id]
+    for (const embedding of [null, E]) {
+      const ws = createSequenceWorkspace(cell, T, B);
+      sequenceForward(cell, ws, ids, { embedding });
+      for (let b = 0; b < B; b++) {
+        let a = 0;
+        for (let t = 0; t < T; t++) {
+          const id = ids[t * B + b];
+          const wx = embedding === null ? [0.7, -0.3][id] : 0.7 * E.get(id, 0) - 0.3 * E.get(id, 1);
+          const z = wx - 0.5 * a + 0.2;
+          a = Math.tanh(z);
+          expect(preactivation(ws, t).get(b, 0)).toBeCloseTo(z, 12);
+        }
+      }
+      sequenceBackward(cell, ws, Matrix.zeros(T * B, 1, 'float64'), { inputGradient: false });
+      expect(() => preactivation(ws, 0)).toThrow('preactivation: expected no backward pass since the forward over token ids');
+    }
   });
 
   it('RNN: z⟨t⟩ = W_x x + W_a a⟨t−1⟩ + b and a⟨t⟩ = tanh(z⟨t⟩); a bad step throws naming the operation', () => {
