@@ -86,6 +86,13 @@ export interface GradientPoolOptions {
    * worker is ready (or has failed).
    */
   sharedWeights?: readonly Matrix[];
+  /**
+   * false: the constructor returns as soon as the workers are started, without waiting until they
+   * are ready — a job posted before then runs once the worker is, and `wait` reports a worker that
+   * failed to start. For jobs without gradient buffers (Hogwild), whose caller works on its own
+   * while the workers start. Default true.
+   */
+  awaitReady?: boolean;
 }
 
 interface WorkerThreads {
@@ -168,7 +175,7 @@ export class GradientPool {
     const snapshot = opts.sharedWeights ? new WeightSnapshot(opts.sharedWeights) : null;
     try {
       for (let k = 1; k <= workers; k++) this.startWorker(entry, k, opts);
-      for (let k = 1; k <= workers; k++) this.awaitReady(k);
+      if (opts.awaitReady ?? true) for (let k = 1; k <= workers; k++) this.awaitReady(k);
     } catch (err) {
       this.close();
       throw err;
@@ -236,12 +243,14 @@ export class GradientPool {
   wait(): void {
     for (let k = 1; k < this.threads; k++) {
       const base = k * SLOT;
+      let left = false; // before running the job: it failed to start (awaitReady false)
       for (;;) {
         const done = Atomics.load(this.control, base + DONE);
         if (done === this.sequence) break;
+        if ((left = done === LEFT)) break;
         Atomics.wait(this.control, base + DONE, done, 1000);
       }
-      if (Atomics.load(this.control, base + STATUS) === FAILED) {
+      if (left || Atomics.load(this.control, base + STATUS) === FAILED) {
         let message = `${this.op}: worker thread ${k} failed`;
         try {
           this.failIfReported(k);

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import {
+  createHogwildControl, hogwildChunk, hogwildStopRequested, HogwildThreads, requestHogwildStop, trainClaimedChunks,
+} from '../../../training/embeddings/hogwild.js';
+import { trainGlove } from '../../../training/embeddings/glove.js';
+import { runningWorkerThreads } from '../../../training/parallel/pool.js';
+import { Rng } from '../../../engine/rng.js';
+
+describe('Hogwild chunks (hogwild.ts)', () => {
+  it('claims every chunk of a pass exactly once, the last one short', () => {
+    const control = createHogwildControl();
+    const seen: [number, number][] = [];
+    expect(trainClaimedChunks(control, 10, 4, (from, to) => seen.push([from, to]) > 0)).toBe(true);
+    expect(seen).toEqual([[0, 4], [4, 8], [8, 10]]);
+    // the counter is past the end: a thread that comes late gets nothing
+    expect(trainClaimedChunks(control, 10, 4, () => { throw new Error('no chunk is left'); })).toBe(true);
+  });
+
+  it('ends the pass when the work stops, or at the next chunk after a stop request', () => {
+    const control = createHogwildControl();
+    let chunks = 0;
+    expect(trainClaimedChunks(control, 100, 10, () => ++chunks < 3)).toBe(false);
+    expect(chunks).toBe(3);
+    expect(hogwildStopRequested(control)).toBe(false);
+    const other = createHogwildControl();
+    chunks = 0;
+    expect(trainClaimedChunks(other, 100, 10, () => {
+      if (++chunks === 2) requestHogwildStop(other); // another thread's stop request
+      return true;
+    })).toBe(false);
+    expect(chunks).toBe(2);
+  });
+
+  it('chunk sizes: the largest for a long pass, ≥ 16 chunks a thread for a short one, never below the smallest', () => {
+    expect(hogwildChunk(546_611, 2, 1000, 10_000)).toBe(10_000);
+    expect(hogwildChunk(64_000, 2, 1000, 10_000)).toBe(2000);
+    expect(hogwildChunk(500, 2, 1000, 10_000)).toBe(1000);
+  });
+
+  it('a worker that fails to start: the calling thread does the pass, then its one line comes, and no worker thread is left', () => {
+    const control = createHogwildControl();
+    const threads = new HogwildThreads('hogwild-test', 2, 'no-such-job', () => null, control);
+    let items = 0;
+    try {
+      expect(() => threads.pass(50, 10, (from, to) => (items += to - from) > 0)).toThrow(/^threads: no job kind 'no-such-job' in the worker/);
+    } finally {
+      threads.close();
+    }
+    expect(items).toBe(50);
+    expect(runningWorkerThreads()).toBe(0);
+  });
+});
+
+describe('trainGlove on Hogwild threads: stop', () => {
+  it('a stop request ends every thread mid-epoch (interrupted), and no worker thread is left', () => {
+    // Random text over 300 words: tens of thousands of entries, so an epoch has many chunks.
+    const rng = new Rng(3);
+    const docs = [Array.from({ length: 20_000 }, () => `w${rng.int(300)}`)];
+    const stop = new AbortController();
+    const r = trainGlove(docs, {
+      dim: 5, window: 5, minCount: 1, epochs: 500, seed: 4, threads: 2, progressEvery: 100, signal: stop.signal,
+      onProgress: (p) => {
+        if (p.stage === 'train' && p.epoch === 1) stop.abort(); // after the calling thread's first chunk of epoch 1
+      },
+    });
+    expect(r.cooccurrences.size).toBeGreaterThan(20 * 1024);
+    expect(r.stopReason).toBe('interrupted');
+    expect(r.epochCosts.length).toBe(1);
+    expect(runningWorkerThreads()).toBe(0);
+  });
+});
