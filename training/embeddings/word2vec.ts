@@ -326,14 +326,15 @@ interface Word2VecShared {
 }
 
 /**
- * Where the tables lie, in floats: syn0 = E [V, d] at 0, syn1 = Θ [thetaRows, d] after it, then per
- * thread k its neu1 (CBOW's h) and neu1e (−α·∂L/∂h), d floats each — thread 0's where the
- * single-thread trainer always had them, the next thread's 64 bytes further on (no cache line
- * written by two threads).
+ * Where the tables lie, in floats: syn0 = E [V, d] at 0, syn1 = Θ [thetaRows, d] after it, then, from
+ * the next 64-byte boundary, per thread k its neu1 (CBOW's h) and neu1e (−α·∂L/∂h), d floats each,
+ * the next thread's 64 bytes further on: no cache line holds a thread's scratch and anything
+ * another thread writes (Θ's last row is hs's root, which every example updates). Where the
+ * scratch lies changes no result.
  */
 function word2vecLayout(V: number, thetaRows: number, d: number, threads: number) {
   const syn1 = V * d;
-  const scratch = syn1 + thetaRows * d;
+  const scratch = 16 * Math.ceil((syn1 + thetaRows * d) / 16);
   const perThread = 16 * Math.ceil((2 * d) / 16) + 16;
   return { syn1, neu1: (k: number) => scratch + perThread * k, floats: scratch + perThread * threads };
 }
