@@ -232,8 +232,8 @@ export interface GloveOptions extends Omit<LoopControls, 'onProgress'> {
    * Threads (default 1). N > 1: Hogwild as glove.c — every epoch the calling thread and N − 1 worker
    * threads take chunks of ≤ 16,384 entries of the shuffled order in turn (hogwild.ts) and update
    * the same vectors at the same time without locks, so such a run is NOT reproducible bit for bit;
-   * 1 keeps the single-thread, bit-identical run. Progress reports then count the calling thread's
-   * entries.
+   * 1 keeps the single-thread, bit-identical run. Progress reports then count the entries handed out
+   * to every thread, with the mean cost of the calling thread's.
    */
   threads?: number;
   seed?: number;
@@ -501,7 +501,9 @@ export function trainGlove(corpus: string[][], opts: GloveOptions = {}): GloveRe
         ownDone = r.stoppedAt >= 0 ? r.stoppedAt : X.size;
         completed = r.stoppedAt < 0;
       } else {
-        // Progress with threads: this thread's entries and cost, reported between its chunks.
+        // Progress with threads, between this thread's chunks: the entries handed out to every
+        // thread, with the mean cost of this thread's.
+        const mean = (): number => (ownDone > 0 ? own / ownDone : 0);
         const hooks: GloveHooks = {
           stop: () => {
             if (stopRequested(opts.signal)) requestHogwildStop(control!);
@@ -514,7 +516,8 @@ export function trainGlove(corpus: string[][], opts: GloveOptions = {}): GloveRe
           const r = gloveUpdates(state, from, to, hooks, Infinity);
           own += r.cost;
           ownDone += (r.stoppedAt >= 0 ? r.stoppedAt : to) - from;
-          if (ownDone - reported >= progressEvery) progress((reported = ownDone), own);
+          const done = hogwild.handedOut(X.size, chunk);
+          if (done - reported >= progressEvery) progress((reported = done), mean() * done);
           return r.stoppedAt < 0 && !hooks.stop(); // (a chunk may end before gloveUpdates' next check)
         });
       }

@@ -93,6 +93,11 @@ export class HogwildThreads {
     this.pool = new GradientPool({ op, threads, job, init, regionFloats: 0, awaitReady: false });
   }
 
+  /** Items of the current pass handed out so far, by every thread (the chunks claimed; for progress reports). */
+  handedOut(items: number, chunk: number): number {
+    return Math.min(items, Atomics.load(this.control.ints, NEXT) * chunk);
+  }
+
   /** What worker k returned for the last pass (its job's result). */
   result(k: number): number {
     return this.pool.results[k];
