@@ -7,23 +7,32 @@
  * A pass (an epoch) is cut into chunks of consecutive items (words of the corpus, entries of the
  * shuffled order) that the threads claim in turn from a shared counter (one Atomics.add per chunk,
  * e.g. every 10,000 words), rather than word2vec.c's N fixed contiguous shares, because of where
- * the time went with fixed shares (War and Peace, skip-gram neg, d 100, 546,611 words, `npx tsx`):
+ * the time went with fixed shares (War and Peace, skip-gram neg, d 100, 546,611 words, `npx tsx`,
+ * CPU time of each thread from /proc/thread-self/stat):
  *
- *   1 thread: setup on the calling thread (vocabulary, corpus ids, tables) 0.13 s, training 3.0 s.
- *   2 threads, fixed shares: setup 0.13 s, then 1.3 s waiting for the worker to start (it loads the
- *   worker entry — every trainer's module, transpiled by tsx; ~0.1 s from the bundle in dist/),
- *   then each half in ~1.9 s: no faster than one thread, and each share's end waits for the slower
- *   thread (another process on the machine takes a core now and then).
+ *   1 thread: setup on the calling thread (vocabulary, corpus ids, tables) 0.13–0.26 s, then the
+ *   pass, 3.0 s (5.4–6 µs CPU a word).
+ *   2 threads, fixed shares: the same setup, then 1.3 s with the calling thread blocked until the
+ *   worker had started (it loaded every trainer's module, which tsx transpiles; ~0.1 s from the
+ *   bundle in dist/), then the two halves side by side, the pass lasting as long as the slower
+ *   share (another process on the machine takes a core now and then): 3.4 s in all, no faster.
  *
- * With claimed chunks the calling thread starts training at once and a worker joins whenever it is
- * ready (GradientPoolOptions.awaitReady false), so its start-up overlaps the training instead of
- * preceding it, and a thread slowed down by the machine simply claims fewer chunks: the threads
- * end within one chunk of each other. What the threads write to the same cache lines is the weight
- * rows (inherent to Hogwild: the frequent words' rows, hit by negatives and by the Huffman tree's
- * top nodes, move between the cores — word2vec.c pays the same, ~10% more CPU per word on 2
- * threads) and, once per chunk, the counter; everything else a thread writes per word is its own
- * (its JS heap, its scratch rows ≥ 64 bytes apart), and the stop flag, read per sentence, sits on
- * a cache line of its own that is written once.
+ * Now the calling thread trains from the start, and a worker joins as soon as it has started
+ * (GradientPoolOptions.awaitReady false; the worker entry loads only its own job's module, ~0.2 s
+ * from source), so its start-up overlaps the pass instead of preceding it; a thread slowed down by
+ * the machine claims fewer chunks, and the threads end within one chunk of each other. No thread
+ * waits for another except at the end of a pass (GloVe's reshuffle between epochs, ~0.2 s on War and
+ * Peace's 2.8 M entries, runs on the calling thread alone); waiting is Atomics.wait, never a spin.
+ *
+ * CPU per word. The loop itself does the same work per word on any number of threads; what the
+ * threads write to the same cache lines is the weight rows — inherent to Hogwild: the frequent
+ * words' rows (negatives are drawn ∝ count^0.75, the Huffman tree's top nodes are on every path)
+ * move between the cores' caches, ~1 µs of CPU a word for skip-gram neg on 2 threads (word2vec.c
+ * pays about the same, 7.2 → 8.0 s CPU), within the noise for hs and CBOW — and, once per chunk,
+ * the counter, and every 10,000 words the shared word count. Everything else a thread writes per
+ * word is its own (its JS heap, its scratch rows on cache lines of their own), and the stop flag,
+ * read per sentence, sits on a cache line that is written once. The SIMD module over the shared
+ * memory was no slower than over a memory of its own (1 thread: 3.2–3.4 s against 2.9–3.5 s, noise).
  *
  * Not reproducible bit for bit (which thread trains which chunk, and the interleaving of the
  * updates, vary from run to run); a single-thread run never comes here and stays bit-identical.
