@@ -161,6 +161,8 @@ export class GradientPool {
   private readonly op: string;
   private sequence = 0;
   private closed = false;
+  /** When a worker not yet ready is given up on (see START_TIMEOUT_MS). */
+  private readonly startDeadline = Date.now() + START_TIMEOUT_MS;
 
   /** Start the workers and wait (blocking) until each has built its job; throws, leaving nothing running, when one fails. */
   constructor(opts: GradientPoolOptions) {
@@ -205,10 +207,9 @@ export class GradientPool {
 
   private awaitReady(k: number): void {
     const at = k * SLOT + READY;
-    const deadline = Date.now() + START_TIMEOUT_MS;
     let message: PoolMessage | undefined;
     while (Atomics.load(this.control, at) === 0) {
-      if (Date.now() > deadline) throw new Error(`${this.op}: worker thread ${k} did not start within ${START_TIMEOUT_MS / 1000} s`);
+      if (Date.now() > this.startDeadline) throw this.notStarted(k);
       Atomics.wait(this.control, at, 0, 100);
       message ??= this.failIfReported(k);
     }
@@ -217,6 +218,10 @@ export class GradientPool {
     const grads: Record<string, Matrix> = {};
     for (const [name, g] of Object.entries(message.grads)) grads[name] = sharedMatrix(this.backend!.heap, g.offset, g.rows, g.cols);
     this.workerGrads.push(grads);
+  }
+
+  private notStarted(k: number): Error {
+    return new Error(`${this.op}: worker thread ${k} did not start within ${START_TIMEOUT_MS / 1000} s`);
   }
 
   /** The worker's message, if any; throws its error when it reported one. */
@@ -248,6 +253,10 @@ export class GradientPool {
         const done = Atomics.load(this.control, base + DONE);
         if (done === this.sequence) break;
         if ((left = done === LEFT)) break;
+        if (Atomics.load(this.control, base + READY) === 0 && Date.now() > this.startDeadline) {
+          this.close(); // a worker that never started (awaitReady false) — e.g. its module did not load
+          throw this.notStarted(k);
+        }
         Atomics.wait(this.control, base + DONE, done, 1000);
       }
       if (left || Atomics.load(this.control, base + STATUS) === FAILED) {
