@@ -362,6 +362,7 @@ export const GLOVE_HOGWILD_JOB = 'glove-hogwild';
 interface GloveWorkerInit {
   state: GloveState;
   control: HogwildControl;
+  thread: number;
 }
 
 /**
@@ -370,7 +371,7 @@ interface GloveWorkerInit {
  * first, so the other threads end their passes and the caller sees the error soon.
  */
 export function createGloveHogwildJob(init: unknown): GradientJob {
-  const { state, control } = init as GloveWorkerInit;
+  const { state, control, thread } = init as GloveWorkerInit;
   const hooks: GloveHooks = { stop: () => hogwildStopRequested(control), progress: () => {} };
   return {
     grads: {},
@@ -378,7 +379,7 @@ export function createGloveHogwildJob(init: unknown): GradientJob {
       const { items, chunk } = passArguments(args);
       let cost = 0;
       try {
-        trainClaimedChunks(control, items, chunk, (from, to) => {
+        trainClaimedChunks(control, thread, items, chunk, (from, to) => {
           const r = gloveUpdates(state, from, to, hooks, Infinity);
           cost += r.cost;
           return r.stoppedAt < 0;
@@ -474,8 +475,8 @@ export function trainGlove(corpus: string[][], opts: GloveOptions = {}): GloveRe
   const diverged = (cost: number): void => checkDivergence(divergence, op, cost, epoch + 1, 'lower --eta; no vectors were written', 'epoch');
   // Hogwild (glove.c's threads, see hogwild.ts): every epoch the calling thread and the workers
   // claim chunks of the shuffled order in turn, all at the same time.
-  const control = threads > 1 ? createHogwildControl() : null;
-  const hogwild = control ? new HogwildThreads(op, threads, GLOVE_HOGWILD_JOB, (): GloveWorkerInit => ({ state, control }), control) : null;
+  const control = threads > 1 ? createHogwildControl(threads) : null;
+  const hogwild = control ? new HogwildThreads(op, threads, GLOVE_HOGWILD_JOB, (thread): GloveWorkerInit => ({ state, control, thread }), control) : null;
   const chunk = hogwildChunk(X.size, threads, 1024, 16384);
   let loop: LoopResult;
   try {

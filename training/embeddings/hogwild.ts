@@ -39,8 +39,14 @@
  */
 import { GradientPool } from '../parallel/pool.js';
 
-/** Int32 slots of the control array: the next chunk to claim and the stop flag, 64 bytes apart. */
-const NEXT = 0, STOP = 16, CONTROL_INTS = 32;
+/**
+ * Int32 slots of the control array, each on a cache line of its own (16 ints apart): the stop flag,
+ * then per region r its claims — the chunks taken from its front (low 16 bits) and from its back
+ * (high 16 bits), changed together by compareExchange.
+ */
+const STOP = 0, LINE = 16, BACK = 0x10000, FRONT_MASK = 0xffff;
+/** Chunks per region at most (the 16-bit halves of a region's claims; hogwildChunk grows the chunks). */
+const MAX_CHUNKS = 0x7fff;
 
 /** A thread's work on items [from, to) of the pass; false: it stopped (a stop request), the pass ends. */
 export type ChunkWork = (from: number, to: number) => boolean;
@@ -48,10 +54,11 @@ export type ChunkWork = (from: number, to: number) => boolean;
 /** The arrays the threads of a Hogwild run share for its control (structured-cloned to the workers). */
 export interface HogwildControl {
   ints: Int32Array;
+  threads: number;
 }
 
-export function createHogwildControl(): HogwildControl {
-  return { ints: new Int32Array(new SharedArrayBuffer(4 * CONTROL_INTS)) };
+export function createHogwildControl(threads: number): HogwildControl {
+  return { ints: new Int32Array(new SharedArrayBuffer(4 * LINE * (threads + 1))), threads };
 }
 
 /** Ask every thread to end its pass (at its next check: a sentence, 1024 entries, a chunk). */
@@ -65,24 +72,62 @@ export function hogwildStopRequested(control: HogwildControl): boolean {
 
 /**
  * Chunk size for a pass of `items` on `threads` threads: `largest` (about 10 ms of work), or smaller
- * so that each thread gets ≥ 16 chunks of a small pass, but not below `smallest`.
+ * so that each thread gets ≥ 16 chunks of a small pass, but not below `smallest` — and large enough
+ * that a region (items/threads) has at most MAX_CHUNKS chunks.
  */
 export function hogwildChunk(items: number, threads: number, smallest: number, largest: number): number {
-  return Math.max(smallest, Math.min(largest, Math.ceil(items / (16 * threads))));
+  const chunk = Math.max(smallest, Math.min(largest, Math.ceil(items / (16 * threads))));
+  return Math.max(chunk, Math.ceil(items / threads / MAX_CHUNKS));
+}
+
+/** Items [start, end) of region r of a pass (thread r's share, as word2vec.c's threads have them). */
+function region(items: number, threads: number, r: number): { start: number; end: number } {
+  return { start: Math.floor((r * items) / threads), end: Math.floor(((r + 1) * items) / threads) };
+}
+
+/** Claim the next chunk of region r from its front or its back; its index in the region, or −1 when none is left. */
+function claim(ints: Int32Array, r: number, chunks: number, fromBack: boolean): number {
+  const at = LINE * (r + 1);
+  for (;;) {
+    const claims = Atomics.load(ints, at);
+    const front = claims & FRONT_MASK, back = claims >>> 16;
+    if (front + back >= chunks) return -1;
+    if (Atomics.compareExchange(ints, at, claims, claims + (fromBack ? BACK : 1)) === claims) return fromBack ? chunks - 1 - back : front;
+  }
 }
 
 /**
- * Claim chunks of items [0, items) until none is left or the run is stopped, and `work` each one.
- * Returns false when `work` or a stop request ended it.
+ * Thread `thread`'s part of a pass over items [0, items): the chunks of its own region from the
+ * front, then, while any is left, those of the other regions from their backs (the threads that own
+ * them work from the front, far away in the corpus), each given to `work`. Returns false when
+ * `work` or a stop request ended it.
  */
-export function trainClaimedChunks(control: HogwildControl, items: number, chunk: number, work: ChunkWork): boolean {
-  const ints = control.ints;
-  for (;;) {
-    if (Atomics.load(ints, STOP) !== 0) return false;
-    const from = Atomics.add(ints, NEXT, 1) * chunk;
-    if (from >= items) return true;
-    if (!work(from, Math.min(items, from + chunk))) return false;
+export function trainClaimedChunks(control: HogwildControl, thread: number, items: number, chunk: number, work: ChunkWork): boolean {
+  const { ints, threads } = control;
+  for (let step = 0; step < threads; step++) {
+    const r = (thread + step) % threads;
+    const { start, end } = region(items, threads, r);
+    const chunks = Math.ceil((end - start) / chunk);
+    for (;;) {
+      if (Atomics.load(ints, STOP) !== 0) return false;
+      const c = claim(ints, r, chunks, step > 0);
+      if (c < 0) break;
+      const from = start + c * chunk;
+      if (!work(from, Math.min(end, from + chunk))) return false;
+    }
   }
+  return true;
+}
+
+/** Items of a pass handed out so far (the chunks claimed in every region; for progress reports). */
+export function hogwildItemsHandedOut(control: HogwildControl, items: number, chunk: number): number {
+  let total = 0;
+  for (let r = 0; r < control.threads; r++) {
+    const { start, end } = region(items, control.threads, r);
+    const claims = Atomics.load(control.ints, LINE * (r + 1));
+    total += Math.min(end - start, ((claims & FRONT_MASK) + (claims >>> 16)) * chunk);
+  }
+  return total;
 }
 
 /** The arguments of a worker's pass (GradientJob.run's args): items and chunk size. */
@@ -102,9 +147,9 @@ export class HogwildThreads {
     this.pool = new GradientPool({ op, threads, job, init, regionFloats: 0, awaitReady: false });
   }
 
-  /** Items of the current pass handed out so far, by every thread (the chunks claimed; for progress reports). */
+  /** Items of the current pass handed out so far, to every thread (for progress reports). */
   handedOut(items: number, chunk: number): number {
-    return Math.min(items, Atomics.load(this.control.ints, NEXT) * chunk);
+    return hogwildItemsHandedOut(this.control, items, chunk);
   }
 
   /** What worker k returned for the last pass (its job's result). */
@@ -118,13 +163,13 @@ export class HogwildThreads {
    * thread's `work` stopped (the others are told to stop too); throws a worker's failure.
    */
   pass(items: number, chunk: number, work: ChunkWork): boolean {
-    Atomics.store(this.control.ints, NEXT, 0); // no worker is in a pass here
+    for (let r = 0; r < this.threads; r++) Atomics.store(this.control.ints, LINE * (r + 1), 0); // no worker is in a pass here
     this.args[0] = items;
     this.args[1] = chunk;
     this.pool.post(this.args);
     let completed: boolean;
     try {
-      completed = trainClaimedChunks(this.control, items, chunk, work);
+      completed = trainClaimedChunks(this.control, 0, items, chunk, work);
     } catch (err) {
       requestHogwildStop(this.control);
       throw err;

@@ -576,7 +576,7 @@ export function createWord2VecHogwildJob(init: unknown): GradientJob {
       const { items, chunk } = passArguments(args);
       t.beginPass();
       try {
-        trainClaimedChunks(control, items, chunk, (from, to) => t.train(from, to, hooks));
+        trainClaimedChunks(control, thread, items, chunk, (from, to) => t.train(from, to, hooks));
       } catch (err) {
         requestHogwildStop(control);
         throw err;
@@ -653,7 +653,7 @@ export function trainWord2Vec(corpus: string[][], options: Word2VecOptions = {})
   const shared: Word2VecShared = {
     o, counts: counts.slice(), trainWords, threads, words, docEnds, memory: memory ?? null,
     wordCount: new BigInt64Array(sharing ? new SharedArrayBuffer(8) : new ArrayBuffer(8)),
-    control: sharing ? createHogwildControl() : null,
+    control: sharing ? createHogwildControl(threads) : null,
     stats: new Float64Array(sharing ? new SharedArrayBuffer(16 * threads) : new ArrayBuffer(16)),
   };
   const main = new Word2VecThread(shared, 0, rng, simd, floats);

@@ -250,7 +250,7 @@ describe('trainWord2Vec on Hogwild threads (word2vec.c -threads)', () => {
     const init = {
       o: { method: 'skipgram', loss: 'neg', dim: 4, window: 2, negative: 2, minCount: 1, epochs: 1, sample: 0, alpha: 0.025, seed: 1, maxSentenceLength: 1000, progressEvery: 10000, kernel: 'wasm' },
       counts: [4, 4], trainWords: 8, threads: 2, words, docEnds: new Int32Array(shared(4)).fill(8), memory,
-      wordCount: new BigInt64Array(shared(8)), control: createHogwildControl(), stats: new Float64Array(shared(32)),
+      wordCount: new BigInt64Array(shared(8)), control: createHogwildControl(2), stats: new Float64Array(shared(32)),
     };
     const pool = new GradientPool({
       op: 'trainWord2Vec', threads: 2, job: WORD2VEC_HOGWILD_JOB, regionFloats: 0,
