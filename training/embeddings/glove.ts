@@ -230,7 +230,8 @@ export interface GloveOptions extends Omit<LoopControls, 'onProgress'> {
   gradClip?: number;
   /**
    * Threads (default 1). N > 1: Hogwild as glove.c — every epoch the calling thread and N − 1 worker
-   * threads take chunks of ≤ 16,384 entries of the shuffled order in turn (hogwild.ts) and update
+   * threads each train a region of the shuffled order in chunks of ≤ 16,384 entries, then help with
+   * the chunks left at the ends of the others' (hogwild.ts), and update
    * the same vectors at the same time without locks, so such a run is NOT reproducible bit for bit;
    * 1 keeps the single-thread, bit-identical run. Progress reports then count the entries handed out
    * to every thread, with the mean cost of the calling thread's.
@@ -474,7 +475,7 @@ export function trainGlove(corpus: string[][], opts: GloveOptions = {}): GloveRe
   let interrupted = false;
   const diverged = (cost: number): void => checkDivergence(divergence, op, cost, epoch + 1, 'lower --eta; no vectors were written', 'epoch');
   // Hogwild (glove.c's threads, see hogwild.ts): every epoch the calling thread and the workers
-  // claim chunks of the shuffled order in turn, all at the same time.
+  // train their regions of the shuffled order in chunks, all at the same time.
   const control = threads > 1 ? createHogwildControl(threads) : null;
   const hogwild = control ? new HogwildThreads(op, threads, GLOVE_HOGWILD_JOB, (thread): GloveWorkerInit => ({ state, control, thread }), control) : null;
   const chunk = hogwildChunk(X.size, threads, 1024, 16384);

@@ -4,35 +4,43 @@
  * N − 1 workers of a GradientPool (training/parallel/pool.ts) share the tables (a shared
  * WebAssembly memory, SharedArrayBuffers) and one small control array (HogwildControl).
  *
- * A pass (an epoch) is cut into chunks of consecutive items (words of the corpus, entries of the
- * shuffled order) that the threads claim in turn from a shared counter (one Atomics.add per chunk,
- * e.g. every 10,000 words), rather than word2vec.c's N fixed contiguous shares, because of where
- * the time went with fixed shares (War and Peace, skip-gram neg, d 100, 546,611 words, `npx tsx`,
- * CPU time of each thread from /proc/thread-self/stat):
+ * A pass (an epoch) is cut as word2vec.c cuts it — region k = items [k·n/N, (k+1)·n/N) (words of the
+ * corpus, entries of the shuffled order) belongs to thread k — but a region is trained in chunks
+ * (≤ 10,000 words, ≤ 16,384 GloVe entries) claimed from a shared counter (one compareExchange per
+ * chunk): thread k takes its own region's chunks from the front, then helps with the others' from
+ * their backs. Why (War and Peace, skip-gram neg, d 100, 546,611 words, `npx tsx`; CPU time of each
+ * thread from /proc/thread-self/stat; the machine shared with other work, so figures vary ±15%):
  *
  *   1 thread: setup on the calling thread (vocabulary, corpus ids, tables) 0.13–0.26 s, then the
- *   pass, 3.0 s (5.4–6 µs CPU a word).
- *   2 threads, fixed shares: the same setup, then 1.3 s with the calling thread blocked until the
- *   worker had started (it loaded every trainer's module, which tsx transpiles; ~0.1 s from the
- *   bundle in dist/), then the two halves side by side, the pass lasting as long as the slower
- *   share (another process on the machine takes a core now and then): 3.4 s in all, no faster.
+ *   pass, ~3 s (5.4–6.6 µs CPU a word).
+ *   2 threads, fixed shares (before): the same setup, then 1.3 s with the calling thread blocked
+ *   until the worker had started (it loaded every trainer's module, which tsx transpiles; ~0.1 s
+ *   from the bundle in dist/), then the two halves side by side, the pass lasting as long as the
+ *   slower share (another process on the machine takes a core now and then): 3.4 s, no faster.
+ *   2 threads, one shared counter over the whole pass (tried): the calling thread no longer waits,
+ *   but the two threads train neighbouring chunks — the same chapter, the same names — and write
+ *   the same rows of E and Θ all the time: 1.5–1.8× the CPU a word, 3.0–3.7 s, still no faster.
+ *   2 threads, regions as above (now): the calling thread trains from the start; the worker joins
+ *   when it has started (GradientPoolOptions.awaitReady false; the worker entry loads only its
+ *   own job's module, ~0.2–0.4 s from source, ~0.05 s from dist/) and trains half a corpus away; a
+ *   thread slowed down by the machine is helped from the back of its region, so the threads end
+ *   within one chunk of each other: 2.2–2.7 s from source, and the training loop of `seqgrad
+ *   word2vec` (dist/) 1.7 s against 2.8–3.6 s on 1 thread.
  *
- * Now the calling thread trains from the start, and a worker joins as soon as it has started
- * (GradientPoolOptions.awaitReady false; the worker entry loads only its own job's module, ~0.2 s
- * from source), so its start-up overlaps the pass instead of preceding it; a thread slowed down by
- * the machine claims fewer chunks, and the threads end within one chunk of each other. No thread
- * waits for another except at the end of a pass (GloVe's reshuffle between epochs, ~0.2 s on War and
- * Peace's 2.8 M entries, runs on the calling thread alone); waiting is Atomics.wait, never a spin.
+ * No thread waits for another except at the end of a pass (GloVe's reshuffle between epochs, ~0.2 s
+ * on War and Peace's 2.8 M entries, runs on the calling thread alone); waiting is Atomics.wait,
+ * never a spin.
  *
- * CPU per word. The loop itself does the same work per word on any number of threads; what the
- * threads write to the same cache lines is the weight rows — inherent to Hogwild: the frequent
- * words' rows (negatives are drawn ∝ count^0.75, the Huffman tree's top nodes are on every path)
- * move between the cores' caches, ~1 µs of CPU a word for skip-gram neg on 2 threads (word2vec.c
- * pays about the same, 7.2 → 8.0 s CPU), within the noise for hs and CBOW — and, once per chunk,
- * the counter, and every 10,000 words the shared word count. Everything else a thread writes per
- * word is its own (its JS heap, its scratch rows on cache lines of their own), and the stop flag,
- * read per sentence, sits on a cache line that is written once. The SIMD module over the shared
- * memory was no slower than over a memory of its own (1 thread: 3.2–3.4 s against 2.9–3.5 s, noise).
+ * CPU per word. The loop does the same work per word on any number of threads; what the threads
+ * write to the same cache lines is the weight rows — inherent to Hogwild: the frequent words' rows
+ * (negatives are drawn ∝ count^0.75, the Huffman tree's top nodes are on every path) move between
+ * the cores' caches: 1.07× the 1-thread CPU a word for skip-gram hs, 1.0–1.3× for neg (median
+ * 1.27 when both threads really ran at once; word2vec.c: 1.11 on an idle machine) — and, once per
+ * chunk, the region's counter, and every 10,000 words the shared word count. Everything else a
+ * thread writes per word is its own (its JS heap, its scratch rows on cache lines of their own),
+ * and the stop flag, read per sentence, sits on a cache line that is written once. The SIMD module
+ * over the shared memory was no slower than over a memory of its own (1 thread: 3.2–3.4 s against
+ * 2.9–3.5 s, noise).
  *
  * Not reproducible bit for bit (which thread trains which chunk, and the interleaving of the
  * updates, vary from run to run); a single-thread run never comes here and stays bit-identical.

@@ -2,8 +2,9 @@
  * word2vec (Mikolov et al. 2013, arXiv:1301.3781 and 1310.4546), trained as the reference C code
  * trains it — plain SGD on Float32Array, the update of each example applied at once; on one thread
  * (the default, reproducible bit for bit), or on N Hogwild threads as word2vec.c's -threads
- * (Word2VecOptions.threads: chunks of the corpus claimed in turn, shared tables, no locks, a shared
- * word count for α — not reproducible bit for bit; hogwild.ts explains how the threads spend their time).
+ * (Word2VecOptions.threads: a region of the corpus per thread trained in chunks, shared tables, no
+ * locks, a shared word count for α — not reproducible bit for bit; hogwild.ts explains how the
+ * threads spend their time).
  *
  * Pairs. For every position of a sentence the window is shrunk at random: b ~ U{0 … window−1}
  * and the words at distance 1 … window − b on either side are the context (word2vec.c's rule).
@@ -100,8 +101,9 @@ export interface Word2VecOptions extends Omit<LoopControls, 'onProgress'> {
   maxSentenceLength?: number;
   /**
    * Threads (default 1). N > 1: Hogwild as word2vec.c's -threads — every epoch the calling thread
-   * and N − 1 worker threads train at the same time on chunks of ≤ 10,000 consecutive words of the
-   * corpus that they claim in turn (hogwild.ts; a worker joins as soon as it has started), all
+   * and N − 1 worker threads train at the same time, thread k on the k-th of N contiguous regions
+   * of the corpus, in chunks of ≤ 10,000 words, then on the chunks left at the ends of the others'
+   * (hogwild.ts; a worker joins as soon as it has started), all
    * updating the same E and Θ (a shared WebAssembly memory) without locks, each with its own Rng;
    * α decays with the words read by all threads (a shared counter, word2vec.c's word_count_actual).
    * Such a run is NOT reproducible bit for bit (which thread trains which chunk and the
@@ -116,7 +118,7 @@ export interface Word2VecOptions extends Omit<LoopControls, 'onProgress'> {
   /**
    * Called with every sentence as it is trained on (word ids after subsampling, at most
    * maxSentenceLength of them; a view valid during the call) — for inspection and tests. With
-   * threads, only the calling thread's sentences (those of the chunks it claimed).
+   * threads, only the calling thread's sentences (those of the chunks it trained).
    */
   onSentence?: (ids: Int32Array) => void;
 }
@@ -691,7 +693,7 @@ export function trainWord2Vec(corpus: string[][], options: Word2VecOptions = {})
   };
 
   // Hogwild (word2vec.c's threads, see hogwild.ts): every epoch the calling thread and the
-  // workers claim chunks of the corpus in turn, all at the same time.
+  // workers train their regions of the corpus in chunks, all at the same time.
   const hogwild = shared.control
     ? new HogwildThreads('trainWord2Vec', threads, WORD2VEC_HOGWILD_JOB, (k): Word2VecWorkerInit => ({ shared, thread: k, seed: rng.nextUint32() }), shared.control)
     : null;
