@@ -34,9 +34,12 @@
  * CPU per word. The loop does the same work per word on any number of threads; what the threads
  * write to the same cache lines is the weight rows — inherent to Hogwild: the frequent words' rows
  * (negatives are drawn ∝ count^0.75, the Huffman tree's top nodes are on every path) move between
- * the cores' caches: 1.07× the 1-thread CPU a word for skip-gram hs, 1.0–1.3× for neg (median
- * 1.27 when both threads really ran at once; word2vec.c: 1.11 on an idle machine) — and, once per
- * chunk, the region's counter, and every 10,000 words the shared word count. Everything else a
+ * the cores' caches: with both threads really running at once, 0.95–1.1× the 1-thread CPU a word
+ * in some runs (the pass then 1.66× faster for skip-gram neg, 1.89× for hs, 1.4–1.6× for CBOW,
+ * whose 1.7 s pass the worker's start-up from source weighs on) and 1.3–1.5× in others with the
+ * same code (the machine's other work and where its two virtual cores sit; word2vec.c: 1.11 on an
+ * idle machine) — and, once per chunk, the region's counter, and every 10,000 words the shared
+ * word count. Everything else a
  * thread writes per word is its own (its JS heap, its scratch rows on cache lines of their own),
  * and the stop flag, read per sentence, sits on a cache line that is written once. The SIMD module
  * over the shared memory was no slower than over a memory of its own (1 thread: 3.2–3.4 s against
