@@ -28,7 +28,7 @@ const spec: Record<string, FlagSpec> = {
   seed: { type: 'int', description: 'seed of the init and the shuffles', default: 1 },
   threads: {
     type: 'int', min: 1, default: 1,
-    description: "Hogwild threads as glove.c's: N > 1 updates the shared vectors from N threads without locks, so a run is NOT reproducible bit for bit (the seed fixes only the init and the shuffles); 1 (default): the same seed, the same bits",
+    description: "Hogwild threads as glove.c's: N > 1 updates the shared vectors from N threads, each on its region of the shuffled entries (then helping with the others' ends), without locks, so a run is NOT reproducible bit for bit (the seed fixes only the init and the shuffles); 1 (default): the same seed, the same bits",
   },
   out: { type: 'string', description: 'output vectors file (GloVe text format)', default: 'glove.txt' },
   json: { type: 'boolean', description: 'print the run summary as JSON' },

@@ -34,7 +34,7 @@ const spec: Record<string, FlagSpec> = {
   kernel: { type: 'string', description: 'inner loops: WebAssembly SIMD or plain JS (auto: wasm when available)', choices: ['auto', 'wasm', 'js'], default: 'auto' },
   threads: {
     type: 'int', min: 1,
-    description: "Hogwild threads as word2vec.c's -threads (default: all cores with the wasm kernel, else 1): the corpus in N contiguous shares trained at the same time on shared vectors without locks, so N > 1 is NOT reproducible bit for bit (the seed fixes only the init and each thread's random choices); 1: the same seed, the same bits",
+    description: "Hogwild threads as word2vec.c's -threads (default: all cores with the wasm kernel, else 1): thread k trains the k-th of N regions of the corpus (then helps with the others' ends), all at the same time on shared vectors without locks, so N > 1 is NOT reproducible bit for bit (the seed fixes only the init and each thread's random choices); 1: the same seed, the same bits",
   },
   out: { type: 'string', description: 'output vectors file (word2vec text format)', default: 'word2vec.txt' },
   json: { type: 'boolean', description: 'print the run summary as JSON' },

@@ -24,8 +24,11 @@
 import { Matrix, expectSameDType, shapeOf } from '../../engine/matrix.js';
 import { Rng } from '../../engine/rng.js';
 import { runTrainingLoop, type LoopControls, type LoopResult, type StopReason } from '../core/loop.js';
-import { batchShares, GradientPool, type Share } from '../parallel/pool.js';
 import type { GradientJob } from '../parallel/worker-loop.js';
+import {
+  createHogwildControl, hogwildChunk, hogwildStopRequested, HogwildThreads, passArguments, requestHogwildStop,
+  trainClaimedChunks, type HogwildControl,
+} from './hogwild.js';
 import { buildWord2VecVocabulary, encodeCorpus } from './word2vec.js';
 import { stopRequested } from '../core/stop.js';
 import { checkDivergence, createDivergenceWatch } from '../core/divergence.js';
@@ -226,9 +229,12 @@ export interface GloveOptions extends Omit<LoopControls, 'onProgress'> {
   /** Clip of each vector-gradient component (default 100, glove.c's). */
   gradClip?: number;
   /**
-   * Threads (default 1). N > 1: Hogwild as glove.c — each epoch's shuffled entries in N shares, N − 1
-   * worker threads updating the same vectors at the same time without locks, so such a run is NOT
-   * reproducible bit for bit; 1 keeps the single-thread, bit-identical run.
+   * Threads (default 1). N > 1: Hogwild as glove.c — every epoch the calling thread and N − 1 worker
+   * threads each train a region of the shuffled order in chunks of ≤ 16,384 entries, then help with
+   * the chunks left at the ends of the others' (hogwild.ts), and update
+   * the same vectors at the same time without locks, so such a run is NOT reproducible bit for bit;
+   * 1 keeps the single-thread, bit-identical run. Progress reports then count the entries handed out
+   * to every thread, with the mean cost of the calling thread's.
    */
   threads?: number;
   seed?: number;
@@ -353,48 +359,39 @@ export function gloveUpdates(s: GloveState, from: number, to: number, hooks?: Gl
 /** The job kind of the worker entry (training/parallel-worker.ts). */
 export const GLOVE_HOGWILD_JOB = 'glove-hogwild';
 
-/** A worker's pass over its share of each epoch's order, on the shared arrays (no lock: Hogwild). */
-export function createGloveHogwildJob(init: unknown): GradientJob {
-  const { state, share } = init as { state: GloveState; share: Share };
-  return { grads: {}, run: () => gloveUpdates(state, share.start, share.end).cost };
+/** What a worker is given: the shared arrays and the threads' control. */
+interface GloveWorkerInit {
+  state: GloveState;
+  control: HogwildControl;
+  thread: number;
 }
 
 /**
- * Hogwild threads for GloVe, as glove.c has them: each epoch's shuffled order is cut into N
- * contiguous shares, the calling thread does the first while N − 1 workers do the others at the
- * same time, all updating the same arrays without locks — so runs with threads > 1 are not
- * reproducible bit for bit (the interleaving of the updates varies).
+ * A worker's pass: the chunks of this epoch's order it claims (hogwild.ts), on the shared arrays
+ * (no lock: Hogwild), watching the stop flag every 1024 entries. A failure sets the stop flag
+ * first, so the other threads end their passes and the caller sees the error soon.
  */
-class GloveHogwild {
-  private readonly pool: GradientPool;
-  private readonly shares: Share[];
-  private readonly none = new Int32Array(0);
-
-  constructor(state: GloveState, threads: number) {
-    this.shares = batchShares(state.order.length, Math.min(threads, Math.max(1, state.order.length)));
-    this.pool = new GradientPool({
-      op: 'glove', threads: this.shares.length, job: GLOVE_HOGWILD_JOB, regionFloats: 0,
-      init: (k) => ({ state, share: this.shares[k] }),
-    });
-  }
-
-  /** Start the workers on this epoch's order; returns the end of the calling thread's share. */
-  post(): number {
-    this.pool.post(this.none);
-    return this.shares[0].end;
-  }
-
-  /** Wait for the workers; returns the cost of their entries. */
-  wait(): number {
-    this.pool.wait();
-    let cost = 0;
-    for (let k = 1; k < this.shares.length; k++) cost += this.pool.results[k];
-    return cost;
-  }
-
-  close(): void {
-    this.pool.close();
-  }
+export function createGloveHogwildJob(init: unknown): GradientJob {
+  const { state, control, thread } = init as GloveWorkerInit;
+  const hooks: GloveHooks = { stop: () => hogwildStopRequested(control), progress: () => {} };
+  return {
+    grads: {},
+    run: (args) => {
+      const { items, chunk } = passArguments(args);
+      let cost = 0;
+      try {
+        trainClaimedChunks(control, thread, items, chunk, (from, to) => {
+          const r = gloveUpdates(state, from, to, hooks, Infinity);
+          cost += r.cost;
+          return r.stoppedAt < 0;
+        });
+      } catch (err) {
+        requestHogwildStop(control);
+        throw err;
+      }
+      return cost;
+    },
+  };
 }
 
 /** Count co-occurrences in `corpus` and fit GloVe vectors; deterministic for a given seed. */
@@ -477,7 +474,11 @@ export function trainGlove(corpus: string[][], opts: GloveOptions = {}): GloveRe
   let epoch = 0;
   let interrupted = false;
   const diverged = (cost: number): void => checkDivergence(divergence, op, cost, epoch + 1, 'lower --eta; no vectors were written', 'epoch');
-  const hogwild = threads > 1 ? new GloveHogwild(state, threads) : null;
+  // Hogwild (glove.c's threads, see hogwild.ts): every epoch the calling thread and the workers
+  // train their regions of the shuffled order in chunks, all at the same time.
+  const control = threads > 1 ? createHogwildControl(threads) : null;
+  const hogwild = control ? new HogwildThreads(op, threads, GLOVE_HOGWILD_JOB, (thread): GloveWorkerInit => ({ state, control, thread }), control) : null;
+  const chunk = hogwildChunk(X.size, threads, 1024, 16384);
   let loop: LoopResult;
   try {
   loop = runTrainingLoop({
@@ -485,24 +486,48 @@ export function trainGlove(corpus: string[][], opts: GloveOptions = {}): GloveRe
     step: () => {
       rng.shuffle(order);
       const epochStart = performance.now();
-      // This thread's entries: all of them, or with threads the first share while the workers do theirs.
-      const mine = hogwild ? hogwild.post() : X.size;
-      const { cost: own, stoppedAt } = gloveUpdates(state, 0, mine, {
-        stop: () => stopRequested(opts.signal),
-        progress: (n, sum) => {
-          diverged(sum / n);
-          if (!opts.onProgress) return;
-          const elapsed = (performance.now() - epochStart) / 1000;
-          opts.onProgress({
-            stage: 'train', epoch, done: n, entries: X.size, cost: sum / n,
-            rate: n / Math.max(elapsed, 1e-9), elapsedSeconds: (performance.now() - started) / 1000,
-          });
-        },
-      }, progressEvery);
-      const cost = hogwild ? own + hogwild.wait() : own;
-      if (stoppedAt >= 0) {
+      let own = 0, ownDone = 0; // this thread's cost and entries (all of them on one thread)
+      const progress = (n: number, sum: number): void => {
+        diverged(sum / n);
+        if (!opts.onProgress) return;
+        const elapsed = (performance.now() - epochStart) / 1000;
+        opts.onProgress({
+          stage: 'train', epoch, done: n, entries: X.size, cost: sum / n,
+          rate: n / Math.max(elapsed, 1e-9), elapsedSeconds: (performance.now() - started) / 1000,
+        });
+      };
+      let completed: boolean;
+      if (!hogwild) {
+        const r = gloveUpdates(state, 0, X.size, { stop: () => stopRequested(opts.signal), progress }, progressEvery);
+        own = r.cost;
+        ownDone = r.stoppedAt >= 0 ? r.stoppedAt : X.size;
+        completed = r.stoppedAt < 0;
+      } else {
+        // Progress with threads, between this thread's chunks: the entries handed out to every
+        // thread, with the mean cost of this thread's.
+        const mean = (): number => (ownDone > 0 ? own / ownDone : 0);
+        const hooks: GloveHooks = {
+          stop: () => {
+            if (stopRequested(opts.signal)) requestHogwildStop(control!);
+            return hogwildStopRequested(control!);
+          },
+          progress: () => {},
+        };
+        let reported = 0;
+        completed = hogwild.pass(X.size, chunk, (from, to) => {
+          const r = gloveUpdates(state, from, to, hooks, Infinity);
+          own += r.cost;
+          ownDone += (r.stoppedAt >= 0 ? r.stoppedAt : to) - from;
+          const done = hogwild.handedOut(X.size, chunk);
+          if (done - reported >= progressEvery) progress((reported = done), mean() * done);
+          return r.stoppedAt < 0 && !hooks.stop(); // (a chunk may end before gloveUpdates' next check)
+        });
+      }
+      let cost = own;
+      for (let k = 1; k < threads; k++) cost += hogwild!.result(k);
+      if (!completed) {
         interrupted = true; // mid-epoch: the loop ends after this step, as 'interrupted'
-        const n = hogwild ? stoppedAt + X.size - mine : stoppedAt;
+        const n = hogwild ? ownDone * threads : ownDone; // (with threads: about as many as this thread's, per thread)
         return { loss: n > 0 ? cost / n : 0, epoch: epoch + n / X.size, units: n };
       }
       diverged(cost / X.size);

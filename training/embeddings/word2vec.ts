@@ -2,8 +2,9 @@
  * word2vec (Mikolov et al. 2013, arXiv:1301.3781 and 1310.4546), trained as the reference C code
  * trains it — plain SGD on Float32Array, the update of each example applied at once; on one thread
  * (the default, reproducible bit for bit), or on N Hogwild threads as word2vec.c's -threads
- * (Word2VecOptions.threads: contiguous shares of the corpus, shared tables, no locks, a shared word
- * count for α — not reproducible bit for bit).
+ * (Word2VecOptions.threads: a region of the corpus per thread trained in chunks, shared tables, no
+ * locks, a shared word count for α — not reproducible bit for bit; hogwild.ts explains how the
+ * threads spend their time).
  *
  * Pairs. For every position of a sentence the window is shrunk at random: b ~ U{0 … window−1}
  * and the words at distance 1 … window − b on either side are the context (word2vec.c's rule).
@@ -50,8 +51,11 @@ import { logSoftmaxRow } from '../../engine/softmax.js';
 import { FunctionBuilder, ModuleBuilder, ValType } from '../../engine/wasm/emitter.js';
 import { instantiate, webAssembly, type WasmMemory } from '../../engine/wasm/webassembly.js';
 import { runTrainingLoop, type LoopControls, type LoopResult, type StopReason } from '../core/loop.js';
-import { batchShares, GradientPool, type Share } from '../parallel/pool.js';
 import type { GradientJob } from '../parallel/worker-loop.js';
+import {
+  createHogwildControl, hogwildChunk, hogwildStopRequested, HogwildThreads, passArguments, requestHogwildStop,
+  trainClaimedChunks, type HogwildControl,
+} from './hogwild.js';
 import { Vocabulary } from '../text/vocab.js';
 import { stopRequested } from '../core/stop.js';
 import { InputError } from '../core/errors.js';
@@ -96,13 +100,15 @@ export interface Word2VecOptions extends Omit<LoopControls, 'onProgress'> {
   /** Cut sentences after this many kept words (default 1000, word2vec.c's MAX_SENTENCE_LENGTH). */
   maxSentenceLength?: number;
   /**
-   * Threads (default 1). N > 1: Hogwild as word2vec.c's -threads — the corpus is cut into N
-   * contiguous shares of its words, and every epoch the calling thread trains the first while N − 1
-   * worker threads train the others at the same time, all updating the same E and Θ (a shared
-   * WebAssembly memory) without locks, each with its own Rng; α decays with the words read by all
-   * threads (a shared counter, word2vec.c's word_count_actual). Such a run is NOT reproducible bit
-   * for bit (the interleaving of the updates varies; the seed fixes the init and each thread's
-   * random choices); 1 keeps the single-thread, bit-identical run. Needs the 'wasm' kernel.
+   * Threads (default 1). N > 1: Hogwild as word2vec.c's -threads — every epoch the calling thread
+   * and N − 1 worker threads train at the same time, thread k on the k-th of N contiguous regions
+   * of the corpus, in chunks of ≤ 10,000 words, then on the chunks left at the ends of the others'
+   * (hogwild.ts; a worker joins as soon as it has started), all
+   * updating the same E and Θ (a shared WebAssembly memory) without locks, each with its own Rng;
+   * α decays with the words read by all threads (a shared counter, word2vec.c's word_count_actual).
+   * Such a run is NOT reproducible bit for bit (which thread trains which chunk and the
+   * interleaving of the updates vary; the seed fixes the init and each thread's random choices);
+   * 1 keeps the single-thread, bit-identical run. Needs the 'wasm' kernel.
    */
   threads?: number;
   /** Called every `progressEvery` words with the running figures (with threads: the loss of the calling thread's examples). */
@@ -112,7 +118,7 @@ export interface Word2VecOptions extends Omit<LoopControls, 'onProgress'> {
   /**
    * Called with every sentence as it is trained on (word ids after subsampling, at most
    * maxSentenceLength of them; a view valid during the call) — for inspection and tests. With
-   * threads, only the calling thread's sentences (the first share of the corpus).
+   * threads, only the calling thread's sentences (those of the chunks it trained).
    */
   onSentence?: (ids: Int32Array) => void;
 }
@@ -315,23 +321,35 @@ interface Word2VecShared {
   memory: WasmMemory | null;
   /** [0]: the words read by every thread so far, all epochs (word2vec.c's word_count_actual), added to with Atomics. */
   wordCount: BigInt64Array;
-  /** [0] ≠ 0: every thread ends its pass at the next sentence (a stop request, or a failure in a thread). */
-  stop: Int32Array;
+  /** The threads' chunk counter and stop flag (threads > 1; a stop request or a failure ends every thread's pass at its next sentence). */
+  control: HogwildControl | null;
   /** Thread k's last pass: [2k] its loss, [2k + 1] its examples. */
   stats: Float64Array;
 }
 
 /**
- * Where the tables lie, in floats: syn0 = E [V, d] at 0, syn1 = Θ [thetaRows, d] after it, then per
- * thread k its neu1 (CBOW's h) and neu1e (−α·∂L/∂h), d floats each — thread 0's where the
- * single-thread trainer always had them, the next thread's 64 bytes further on (no cache line
- * written by two threads).
+ * Where the tables lie, in floats: syn0 = E [V, d] at 0, syn1 = Θ [thetaRows, d] after it, then, from
+ * the next 64-byte boundary, per thread k its neu1 (CBOW's h) and neu1e (−α·∂L/∂h), d floats each,
+ * the next thread's 64 bytes further on: no cache line holds a thread's scratch and anything
+ * another thread writes (Θ's last row is hs's root, which every example updates). Where the
+ * scratch lies changes no result.
  */
 function word2vecLayout(V: number, thetaRows: number, d: number, threads: number) {
   const syn1 = V * d;
-  const scratch = syn1 + thetaRows * d;
+  const scratch = 16 * Math.ceil((syn1 + thetaRows * d) / 16);
   const perThread = 16 * Math.ceil((2 * d) / 16) + 16;
   return { syn1, neu1: (k: number) => scratch + perThread * k, floats: scratch + perThread * threads };
+}
+
+/** The document that word `i` of the corpus lies in: the first d with docEnds[d] > i (binary search). */
+function documentAt(docEnds: Int32Array, i: number): number {
+  let lo = 0, hi = docEnds.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (docEnds[mid] <= i) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** What the calling thread adds to its pass: a stop request, progress reports, the sentences. */
@@ -417,17 +435,22 @@ class Word2VecThread {
     return Number(Atomics.add(this.s.wordCount, 0, BigInt(delta))) + delta;
   }
 
+  /** Start a pass (an epoch): its loss and examples from 0. */
+  beginPass(): void {
+    this.passLoss = 0;
+    this.passExamples = 0;
+  }
+
   /**
-   * One pass over words [from, to) of the corpus: sentences of up to maxSentenceLength kept words,
-   * inside a document and inside the range. Returns false when `hooks.stop` ended it early.
+   * Train on words [from, to) of the corpus — all of it on one thread, a claimed chunk with threads:
+   * sentences of up to maxSentenceLength kept words, inside a document and inside the range.
+   * Returns false when `hooks.stop` ended it early.
    */
-  pass(from: number, to: number, hooks: PassHooks): boolean {
+  train(from: number, to: number, hooks: PassHooks): boolean {
     const { o } = this.s;
     const { words, docEnds } = this.s;
     const { keep, rng, sentence } = this;
-    this.passLoss = 0;
-    this.passExamples = 0;
-    let doc = 0;
+    let doc = documentAt(docEnds, from);
     let i = from;
     try {
       while (i < to) {
@@ -529,32 +552,35 @@ class Word2VecThread {
 /** The job kind of the worker entry (training/parallel-worker.ts). */
 export const WORD2VEC_HOGWILD_JOB = 'word2vec-hogwild';
 
-/** What worker k is given: the run's shared arrays, its thread index, the seed of its Rng, its words. */
+/** What worker k is given: the run's shared arrays, its thread index, the seed of its Rng. */
 interface Word2VecWorkerInit {
   shared: Word2VecShared;
   thread: number;
   seed: number;
-  share: Share;
 }
 
 /**
- * Worker k's job: each command is one pass over its share of the corpus, on the tables in the
- * shared memory (its SIMD module imports that memory), without locks (Hogwild). A failure sets the
- * shared stop flag first, so the other threads end their passes and the caller sees the error soon.
+ * Worker k's job: each command is one pass, over the chunks of the corpus it claims (hogwild.ts),
+ * on the tables in the shared memory (its SIMD module imports that memory), without locks. A
+ * failure sets the shared stop flag first, so the other threads end their passes and the caller
+ * sees the error soon.
  */
 export function createWord2VecHogwildJob(init: unknown): GradientJob {
-  const { shared, thread, seed, share } = init as Word2VecWorkerInit;
+  const { shared, thread, seed } = init as Word2VecWorkerInit;
+  const control = shared.control!;
   const simd = createSimdKernels(0, shared.memory ?? undefined);
   if (!simd) throw new Error(`trainWord2Vec: worker thread ${thread} has no WebAssembly SIMD`);
   const t = new Word2VecThread(shared, thread, new Rng(seed), simd, simd.floats);
-  const stop = { stop: () => Atomics.load(shared.stop, 0) !== 0 };
+  const hooks: PassHooks = { stop: () => hogwildStopRequested(control) };
   return {
     grads: {},
-    run: () => {
+    run: (args) => {
+      const { items, chunk } = passArguments(args);
+      t.beginPass();
       try {
-        t.pass(share.start, share.end, stop);
+        trainClaimedChunks(control, thread, items, chunk, (from, to) => t.train(from, to, hooks));
       } catch (err) {
-        Atomics.store(shared.stop, 0, 1);
+        requestHogwildStop(control);
         throw err;
       }
       shared.stats[2 * thread] = t.passLoss;
@@ -629,7 +655,7 @@ export function trainWord2Vec(corpus: string[][], options: Word2VecOptions = {})
   const shared: Word2VecShared = {
     o, counts: counts.slice(), trainWords, threads, words, docEnds, memory: memory ?? null,
     wordCount: new BigInt64Array(sharing ? new SharedArrayBuffer(8) : new ArrayBuffer(8)),
-    stop: new Int32Array(sharing ? new SharedArrayBuffer(4) : new ArrayBuffer(4)),
+    control: sharing ? createHogwildControl(threads) : null,
     stats: new Float64Array(sharing ? new SharedArrayBuffer(16 * threads) : new ArrayBuffer(16)),
   };
   const main = new Word2VecThread(shared, 0, rng, simd, floats);
@@ -653,8 +679,10 @@ export function trainWord2Vec(corpus: string[][], options: Word2VecOptions = {})
   };
   const hooks: PassHooks = {
     stop: () => {
-      if (stopRequested(options.signal)) Atomics.store(shared.stop, 0, 1);
-      return Atomics.load(shared.stop, 0) !== 0;
+      const control = shared.control;
+      if (!control) return stopRequested(options.signal);
+      if (stopRequested(options.signal)) requestHogwildStop(control);
+      return hogwildStopRequested(control);
     },
     betweenSentences: options.onProgress
       ? () => {
@@ -664,15 +692,12 @@ export function trainWord2Vec(corpus: string[][], options: Word2VecOptions = {})
     onSentence: options.onSentence,
   };
 
-  // Hogwild (word2vec.c's threads): the corpus in `threads` contiguous shares; each epoch the
-  // calling thread trains the first while the workers train theirs, all at the same time.
-  const shares = batchShares(words.length, threads);
-  const pool = sharing
-    ? new GradientPool({
-        op: 'trainWord2Vec', threads, job: WORD2VEC_HOGWILD_JOB, regionFloats: 0,
-        init: (k): Word2VecWorkerInit => ({ shared, thread: k, seed: rng.nextUint32(), share: shares[k] }),
-      })
+  // Hogwild (word2vec.c's threads, see hogwild.ts): every epoch the calling thread and the
+  // workers train their regions of the corpus in chunks, all at the same time.
+  const hogwild = shared.control
+    ? new HogwildThreads('trainWord2Vec', threads, WORD2VEC_HOGWILD_JOB, (k): Word2VecWorkerInit => ({ shared, thread: k, seed: rng.nextUint32() }), shared.control)
     : null;
+  const chunk = hogwildChunk(words.length, threads, 1000, 10000);
   let interrupted = false;
   let loop: LoopResult;
   try {
@@ -680,10 +705,11 @@ export function trainWord2Vec(corpus: string[][], options: Word2VecOptions = {})
       startStep: 0, totalSteps: o.epochs, budgetReason: 'epochs',
       timeLimitSeconds: options.timeLimitSeconds, signal: options.signal, now: options.now,
       step: () => {
-        pool?.post(NO_ARGS);
+        main.beginPass();
         // mid-epoch: the loop ends after this step, as 'interrupted'
-        interrupted = !main.pass(shares[0].start, shares[0].end, hooks);
-        pool?.wait();
+        interrupted = hogwild
+          ? !hogwild.pass(words.length, chunk, (from, to) => main.train(from, to, hooks))
+          : !main.train(0, words.length, hooks);
         epochLoss = main.passLoss;
         epochExamples = main.passExamples;
         for (let k = 1; k < threads; k++) {
@@ -697,8 +723,7 @@ export function trainWord2Vec(corpus: string[][], options: Word2VecOptions = {})
       afterStep: () => (interrupted ? 'interrupted' : undefined),
     });
   } finally {
-    Atomics.store(shared.stop, 0, 1); // workers still in a pass end it: no thread outlives the run
-    pool?.close();
+    hogwild?.close(); // workers still in a pass end it: no thread outlives the run
   }
   if (options.onProgress) report();
   const seconds = (performance.now() - start) / 1000;
@@ -720,8 +745,6 @@ export function trainWord2Vec(corpus: string[][], options: Word2VecOptions = {})
     stopReason: loop.stopReason,
   };
 }
-
-const NO_ARGS = new Int32Array(0);
 
 // ---------------------------------------------------------------------------------------------
 // WebAssembly SIMD kernels (kernel 'wasm'): the per-row arithmetic of the training loop —

@@ -103,6 +103,13 @@ export interface GradientPoolOptions {
   weights?: Record<string, Matrix>;
   /** The caller's gradient buffers, into which `step` sums the workers' (see the header); none: nothing is summed. */
   grads?: Record<string, Matrix>;
+  /**
+   * false: the constructor returns as soon as the workers are started, without waiting until they
+   * are ready — a job posted before then runs once the worker is, and `wait` reports a worker that
+   * failed to start. For jobs without gradient buffers (Hogwild), whose caller works on its own
+   * while the workers start. Default true.
+   */
+  awaitReady?: boolean;
 }
 
 interface WorkerThreads {
@@ -194,6 +201,8 @@ export class GradientPool {
   private readonly grads: Record<string, Matrix>;
   private sequence = 0;
   private closed = false;
+  /** When a worker not yet ready is given up on (see START_TIMEOUT_MS). */
+  private readonly startDeadline = Date.now() + START_TIMEOUT_MS;
 
   /** Start the workers and wait (blocking) until each has built its job; throws, leaving nothing running, when one fails. */
   constructor(opts: GradientPoolOptions) {
@@ -210,7 +219,7 @@ export class GradientPool {
     const layout = opts.weights ? sharedLayout(opts.weights, (getBackend() as WasmBackend).heap) : {};
     try {
       for (let k = 1; k <= workers; k++) this.startWorker(entry, k, opts, layout);
-      for (let k = 1; k <= workers; k++) this.awaitReady(k);
+      if (opts.awaitReady ?? true) for (let k = 1; k <= workers; k++) this.awaitReady(k);
     } catch (err) {
       this.close();
       throw err;
@@ -240,10 +249,9 @@ export class GradientPool {
 
   private awaitReady(k: number): void {
     const at = k * SLOT + READY;
-    const deadline = Date.now() + START_TIMEOUT_MS;
     let message: PoolMessage | undefined;
     while (Atomics.load(this.control, at) === 0) {
-      if (Date.now() > deadline) throw new Error(`${this.op}: worker thread ${k} did not start within ${START_TIMEOUT_MS / 1000} s`);
+      if (Date.now() > this.startDeadline) throw this.notStarted(k);
       Atomics.wait(this.control, at, 0, 100);
       message ??= this.failIfReported(k);
     }
@@ -252,6 +260,10 @@ export class GradientPool {
     const grads: Record<string, Matrix> = {};
     for (const [name, g] of Object.entries(message.grads)) grads[name] = sharedMatrix(this.backend!.heap, g.offset, g.rows, g.cols);
     this.workerGrads.push(grads);
+  }
+
+  private notStarted(k: number): Error {
+    return new Error(`${this.op}: worker thread ${k} did not start within ${START_TIMEOUT_MS / 1000} s`);
   }
 
   /** The worker's message, if any; throws its error when it reported one. */
@@ -281,12 +293,18 @@ export class GradientPool {
   wait(): void {
     for (let k = 1; k < this.threads; k++) {
       const base = k * SLOT;
+      let left = false; // before running the job: it failed to start (awaitReady false)
       for (;;) {
         const done = Atomics.load(this.control, base + DONE);
         if (done === this.sequence) break;
+        if ((left = done === LEFT)) break;
+        if (Atomics.load(this.control, base + READY) === 0 && Date.now() > this.startDeadline) {
+          this.close(); // a worker that never started (awaitReady false) — e.g. its module did not load
+          throw this.notStarted(k);
+        }
         Atomics.wait(this.control, base + DONE, done, 1000);
       }
-      if (Atomics.load(this.control, base + STATUS) === FAILED) {
+      if (left || Atomics.load(this.control, base + STATUS) === FAILED) {
         let message = `${this.op}: worker thread ${k} failed`;
         try {
           this.failIfReported(k);

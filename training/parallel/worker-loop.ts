@@ -65,6 +65,7 @@ export function runGradientWorker(data: PoolWorkerData, factories: Record<string
     Atomics.store(control, base + DONE, LEFT);
     Atomics.store(control, base + READY, FAILED);
     Atomics.notify(control, base + READY);
+    Atomics.notify(control, base + DONE); // a caller already waiting for a job (GradientPoolOptions.awaitReady false)
     return;
   }
   Atomics.notify(control, base + READY);

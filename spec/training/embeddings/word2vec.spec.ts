@@ -9,6 +9,7 @@ import {
   type Word2VecLoss, type Word2VecMethod, type Word2VecProgress,
 } from '../../../training/embeddings/word2vec.js';
 import { GradientPool, runningWorkerThreads } from '../../../training/parallel/pool.js';
+import { createHogwildControl, hogwildStopRequested } from '../../../training/embeddings/hogwild.js';
 import { webAssembly } from '../../../engine/wasm/webassembly.js';
 import { groupSeparation, syntheticSentences } from './synthetic.js';
 
@@ -249,16 +250,16 @@ describe('trainWord2Vec on Hogwild threads (word2vec.c -threads)', () => {
     const init = {
       o: { method: 'skipgram', loss: 'neg', dim: 4, window: 2, negative: 2, minCount: 1, epochs: 1, sample: 0, alpha: 0.025, seed: 1, maxSentenceLength: 1000, progressEvery: 10000, kernel: 'wasm' },
       counts: [4, 4], trainWords: 8, threads: 2, words, docEnds: new Int32Array(shared(4)).fill(8), memory,
-      wordCount: new BigInt64Array(shared(8)), stop: new Int32Array(shared(4)), stats: new Float64Array(shared(32)),
+      wordCount: new BigInt64Array(shared(8)), control: createHogwildControl(2), stats: new Float64Array(shared(32)),
     };
     const pool = new GradientPool({
       op: 'trainWord2Vec', threads: 2, job: WORD2VEC_HOGWILD_JOB, regionFloats: 0,
-      init: (k) => ({ shared: init, thread: k, seed: 1, share: { start: 0, end: 8 } }),
+      init: (k) => ({ shared: init, thread: k, seed: 1 }),
     });
-    pool.post(new Int32Array(0));
+    pool.post(new Int32Array([8, 4])); // a pass over 8 words in chunks of 4
     expect(() => pool.wait()).toThrow(/^memory access out of bounds$/);
     expect(runningWorkerThreads()).toBe(0);
-    expect(init.stop[0]).toBe(1); // the other threads were told to end their passes
+    expect(hogwildStopRequested(init.control)).toBe(true); // the other threads were told to end their passes
   });
 });
 
