@@ -48,7 +48,7 @@ import {
 } from './train.js';
 import {
   TransformerSeq2SeqDecoder, TransformerSeq2SeqWorkspaces, transformerSeq2SeqBackward, transformerSeq2SeqForward,
-  transformerSeq2SeqFromJSON, transformerSeq2SeqParameters, transformerSeq2SeqToJSON, transformerSeq2SeqZeroGrad, transformerTranslateIds,
+  transformerSeq2SeqFromJSON, transformerSeq2SeqParameters, transformerSeq2SeqToJSON, transformerSeq2SeqZeroGrad, transformerTranslateManyIds,
   type TransformerSeq2SeqJSON, type TransformerSeq2SeqModel,
 } from './transformer-model.js';
 
@@ -312,27 +312,31 @@ export function resumeTransformerSeq2SeqRun(checkpoint: TransformerSeq2SeqCheckp
   return resumeTransformerSeq2SeqTrainer(checkpoint, prepareCheckpointPairs(checkpoint.data, model, pairs), source, model);
 }
 
-/** Greedy (or beam) decode every pair's source and score the outputs: exact match, corpus BLEU, items. */
+/** Greedy (or beam) decode every pair's source (all at once: transformerTranslateManyIds) and score the outputs: exact match, corpus BLEU, items. */
 export function evaluateTransformerSeq2Seq(
   model: TransformerSeq2SeqModel, pairs: readonly SeqPair[], opts: { beamWidth?: number } = {},
 ): { examples: number; exactMatch: number; bleu: number; items: Seq2SeqEvalItem[] } {
   const decoder = new TransformerSeq2SeqDecoder(model);
   const tok = { level: model.config.sourceLevel, lowercase: model.config.lowercase };
   const targetTok = { level: model.config.targetLevel, lowercase: model.config.lowercase };
-  const items: Seq2SeqEvalItem[] = [];
-  pairs.forEach((pair, i) => {
+  const sources = pairs.map((pair, i) => {
     const srcTokens = tokenizeText(pair.source, tok);
     if (srcTokens.length === 0) throw new InputError(`evaluateTransformerSeq2Seq: expected pair ${i + 1} to have a source with at least one token, got none`);
+    return srcTokens;
+  });
+  // every source decoded first, many at once (chunks of sources and their hypotheses as one batch per step)
+  const translations = transformerTranslateManyIds(decoder, sources.map((srcTokens) => model.sourceVocab.encode(srcTokens)), { beamWidth: opts.beamWidth ?? 1 });
+  const items: Seq2SeqEvalItem[] = pairs.map((pair, i) => {
     const referenceTokens = tokenizeText(pair.target, targetTok);
     const ref = model.targetVocab.encode(referenceTokens);
-    const [best] = transformerTranslateIds(decoder, model.sourceVocab.encode(srcTokens), { beamWidth: opts.beamWidth ?? 1 });
+    const [best] = translations[i];
     let tokenMatches = 0;
     for (let k = 0; k < ref.length; k++) if (best.ids[k] === ref[k]) tokenMatches++;
-    items.push({
-      source: pair.source, reference: pair.target, output: best.text, sourceLength: srcTokens.length,
+    return {
+      source: pair.source, reference: pair.target, output: best.text, sourceLength: sources[i].length,
       correct: best.finished && best.ids.length === ref.length && tokenMatches === ref.length,
       tokenMatches, referenceLength: ref.length, outputTokens: model.targetVocab.decode(best.ids), referenceTokens,
-    });
+    };
   });
   decoder.release(); // its decode buffers now, not at a garbage collection
   const n = items.length;

@@ -9,8 +9,9 @@ import { Rng } from '../../../engine/rng.js';
 import { sampleSequence } from '../../../training/decode/sampling.js';
 import { buildSourceVocabulary, buildTargetVocabulary, type Translation } from '../../../training/seq2seq/model.js';
 import {
-  TransformerSeq2SeqDecoder, createTransformerSeq2Seq, transformerTranslateIds, transformerTranslateIdsUncached, transformerTranslateManyIds,
+  TransformerSeq2SeqDecoder, createTransformerSeq2Seq, transformerSourceIds, transformerTranslateIds, transformerTranslateIdsUncached, transformerTranslateManyIds,
 } from '../../../training/seq2seq/transformer-model.js';
+import { evaluateTransformerSeq2Seq } from '../../../training/seq2seq/transformer-train.js';
 
 function model(dtype: 'float32' | 'float64', normFirst: boolean, positions: 'sinusoidal' | 'learned' = 'sinusoidal') {
   const sourceVocab = buildSourceVocabulary('abcdef'.split(''));
@@ -54,6 +55,25 @@ describe('Transformer seq2seq decoding with the key/value cache', () => {
       }
     });
   }
+
+  it('evaluateTransformerSeq2Seq decodes every pair at once and scores what the per-source reference decoder outputs', () => {
+    const m = model('float64', false);
+    const decoder = new TransformerSeq2SeqDecoder(m);
+    // the sources as text (plain letters: ids of the letters a–f only), read back as the evaluation reads them
+    const texts = sources(m.sourceVocab.size).map((src) => src.map((id) => 'abcdef'[id % 6]).join(m.config.sourceLevel === 'char' ? '' : ' '));
+    const srcs = texts.map((t) => transformerSourceIds(m, t));
+    expect(srcs.map((src) => src.length)).toEqual([5, 1, 7, 3, 2, 6]);
+    for (const beamWidth of [1, 3]) {
+      const want = srcs.map((src) => transformerTranslateIdsUncached(decoder, src, { beamWidth })[0]);
+      // one reference pair equal to the decoder's own output (an exact match), the others not
+      const pairs = texts.map((source, i) => ({ source, target: i === 3 ? want[i].text : 'uvw' }));
+      const r = evaluateTransformerSeq2Seq(m, pairs, { beamWidth });
+      expect(r.items.map((it) => it.output)).toEqual(want.map((h) => h.text));
+      expect(r.items.map((it) => it.sourceLength)).toEqual(srcs.map((src) => src.length));
+      expect(r.items[3].correct).toBe(want[3].finished);
+      expect(r.exactMatch).toBe(r.items.filter((it) => it.correct).length / srcs.length);
+    }
+  });
 
   it('sampling: prepareCached draws the reference step function\'s tokens with the same log-probabilities, source after source', () => {
     const m = model('float64', true);
