@@ -36,7 +36,8 @@
  *
  * The gate arithmetic is the gate kernels' (gates-module.ts, VectorMath's exp / σ / tanh) for one row,
  * operation for operation: a token step differs from the GEMM + gate-kernel step only by the order of
- * the recurrent product's sums (float32 rounding).
+ * the recurrent product's sums and, where the GEMM uses relaxed_madd, by its fused rounding (float32
+ * rounding either way).
  */
 import { FunctionBuilder, ModuleBuilder, ValType } from './emitter.js';
 import { VectorMath } from './gates-module.js';
@@ -207,7 +208,8 @@ function buildDenseRow(relaxedMadd: boolean): FunctionBuilder {
 
 /**
  * z[0, G·h↑16) = W_a·s from W_a packed in panels (the header), k = h: the G·h rows of W_a (the gate
- * blocks stacked), into the scratch z.
+ * blocks stacked), into the scratch z. h ≥ 4 and a multiple of 4 (the host checks): the loops run
+ * at least once and take two columns a turn.
  */
 function recurrentProduct(f: FunctionBuilder, gates: number, h: number, wp: number, s: number, z: number): void {
   const acc = Array.from({ length: PANEL_VECTORS }, () => f.local(v128));

@@ -176,6 +176,7 @@ describe('token-step kernels: wasm against js', () => {
       const rnn = kernels.bindStep({ kind: 'rnn', H, wa: packed1, a: r.a, work: r.work, relu: false });
       const [y] = pair(rng, 1, 5), [y2] = pair(rng, 1, 5);
       const head = kernels.bindDenseRow(5, H, w, b, y);
+      const wasmCalls = wasm.tokenSteps.wasmCalls, jsCalls = wasm.tokenSteps.jsCalls;
       for (let t = 0; t < steps; t++) {
         const [xp] = pair(rng, 1, 4 * H);
         lstm(xp);
@@ -189,6 +190,11 @@ describe('token-step kernels: wasm against js', () => {
         for (const [m, m2] of [[l.a, l.a2], [l.c, l.c2], [g.a, g.a2], [r.a, r.a2], [y, y2]]) expect(Array.from(m.data)).toEqual(Array.from(m2.data));
       }
       expect(Array.from(w.data)).toEqual(Array.from(wj.data)); // W unchanged
+      if (kernels === wasm.tokenSteps) {
+        // every call, bound and per call, ran in WebAssembly (the bound ones did not fall back)
+        expect(wasm.tokenSteps.wasmCalls - wasmCalls).toBe(8 * steps);
+        expect(wasm.tokenSteps.jsCalls - jsCalls).toBe(0);
+      }
     }
   });
 

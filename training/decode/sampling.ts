@@ -86,7 +86,7 @@ function probabilitiesInto(probs: Float64Array, row: ScoreRow, opts: TokenChoice
   // Threshold: the k-th largest allowed score (−∞ keeps every allowed token).
   const threshold = topK < V ? kthLargestAllowed(probs, row, topK, opts.forbid) : -Infinity;
   // Every token kept (no forbidden token, no top-k): the same sums without the per-token tests.
-  const everyToken = opts.forbid === undefined && threshold === -Infinity;
+  const everyToken = forbidsNone(opts.forbid) && threshold === -Infinity;
   let max = -Infinity;
   let rowMax = -Infinity;
   for (let i = 0; i < V; i++) {
@@ -108,7 +108,7 @@ function probabilitiesInto(probs: Float64Array, row: ScoreRow, opts: TokenChoice
       probs[i] = w;
       total += w;
     }
-    all = total; // every term kept: Σ over every token in index order is the draw's own sum
+    all = total; // every term kept: Σ over every token in index order is the draw's own sum (read when sumAll)
   } else {
     for (let i = 0; i < V; i++) {
       const keep = !isForbidden(i, opts.forbid) && row[i] >= threshold;
@@ -227,6 +227,11 @@ function drawTokens(op: string, next: TokenStream, opts: SampleStreamOptions): S
 }
 
 // ---- helpers -------------------------------------------------------------------------------
+
+/** No token forbidden: none given, or an empty list (sampleText's when the vocabulary has no <UNK>). */
+function forbidsNone(forbid: TokenChoiceOptions['forbid']): boolean {
+  return forbid === undefined || (typeof forbid !== 'number' && forbid.length === 0);
+}
 
 function isForbidden(i: number, forbid: TokenChoiceOptions['forbid']): boolean {
   if (forbid === undefined) return false;

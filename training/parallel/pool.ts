@@ -35,7 +35,9 @@
  *
  * Failure: a job that throws in a worker makes `wait` (so `step`) close the pool (every worker stops)
  * and throw one Error carrying the worker's message. The workers are unref'd: they never keep a
- * process alive.
+ * process alive. A pool made with `awaitReady: false` (Hogwild: the caller trains while its workers
+ * start; no grads, no weights) learns of a worker that failed to start in `wait`, and gives up on one
+ * that has not started START_TIMEOUT_MS (120 s) after the pool was made.
  *
  * Node only, reached through process.getBuiltinModule (no static import of node:worker_threads), so
  * the modules that use the pool still bundle for a browser, where `threads > 1` is refused.
@@ -204,8 +206,15 @@ export class GradientPool {
   /** When a worker not yet ready is given up on (see START_TIMEOUT_MS). */
   private readonly startDeadline = Date.now() + START_TIMEOUT_MS;
 
-  /** Start the workers and wait (blocking) until each has built its job; throws, leaving nothing running, when one fails. */
+  /**
+   * Start the workers and wait (blocking) until each has built its job; throws, leaving nothing
+   * running, when one fails. With `awaitReady: false` it returns once they are started (see there).
+   */
   constructor(opts: GradientPoolOptions) {
+    if (opts.awaitReady === false && (opts.grads || opts.weights)) {
+      // their gradient buffers are known, and the weights safe to restore, only once every worker is ready
+      throw new Error(`${opts.op}: a pool that does not await its workers takes no grads or weights`);
+    }
     this.op = opts.op;
     this.api = workerThreads(opts.op);
     this.backend = opts.regionFloats > 0 ? (getBackend() as WasmBackend) : null;
@@ -307,7 +316,8 @@ export class GradientPool {
       if (left || Atomics.load(this.control, base + STATUS) === FAILED) {
         let message = `${this.op}: worker thread ${k} failed`;
         try {
-          this.failIfReported(k);
+          // the worker's messages in order: with awaitReady false its ready message is still unread
+          while (this.failIfReported(k) !== undefined);
         } catch (err) {
           message = (err as Error).message;
         }

@@ -42,14 +42,17 @@ describe('sampleToken', () => {
     expectFrequencies(logits, { temperature: 2 }, expectedProbs(logits, 2, () => true), 3);
   });
 
-  it('with every token kept, the probabilities are those of the general path (an empty forbid list), bit for bit', () => {
+  it('with every token kept (no forbid list, or an empty one), the probabilities are those of the general path, bit for bit', () => {
     const rng = new Rng(21);
     for (const temperature of [1, 0.6, 1.5]) {
       for (let n = 0; n < 20; n++) {
         const row = Float32Array.from({ length: 65 }, (_, i) => (i === 7 ? -Infinity : 4 * rng.normal()));
         const fast = tokenProbabilitiesInto(new Float64Array(65), row, { temperature });
-        const general = tokenProbabilitiesInto(new Float64Array(65), row, { temperature, forbid: [], topK: 65 });
+        const emptyList = tokenProbabilitiesInto(new Float64Array(65), row, { temperature, forbid: [] });
+        // the general path: a forbidden id past the row's end forbids nothing but takes the per-token tests
+        const general = tokenProbabilitiesInto(new Float64Array(65), row, { temperature, forbid: [65], topK: 65 });
         expect(Array.from(fast)).toEqual(Array.from(general));
+        expect(Array.from(emptyList)).toEqual(Array.from(general));
         expect(fast[7]).toBe(0);
         const expected = expectedProbs(Array.from(row), temperature, () => true);
         fast.forEach((p, i) => expect(Math.abs(p - expected[i])).toBeLessThan(1e-12));

@@ -241,7 +241,7 @@ describe('trainWord2Vec on Hogwild threads (word2vec.c -threads)', () => {
     expect(runningWorkerThreads()).toBe(0);
   });
 
-  it("a worker's failure reaches the caller as one line, and no worker thread is left", () => {
+  for (const awaitReady of [true, false]) it(`a worker's failure reaches the caller as one line, and no worker thread is left (awaitReady ${awaitReady})`, () => {
     // Worker 1 of a real job, over data it cannot train on: word ids far outside its 64 KiB of
     // vectors, so its SIMD kernel's first load traps.
     const memory = new (webAssembly()!.Memory)({ initial: 1, maximum: 1, shared: true });
@@ -253,7 +253,7 @@ describe('trainWord2Vec on Hogwild threads (word2vec.c -threads)', () => {
       wordCount: new BigInt64Array(shared(8)), control: createHogwildControl(2), stats: new Float64Array(shared(32)),
     };
     const pool = new GradientPool({
-      op: 'trainWord2Vec', threads: 2, job: WORD2VEC_HOGWILD_JOB, regionFloats: 0,
+      op: 'trainWord2Vec', threads: 2, job: WORD2VEC_HOGWILD_JOB, regionFloats: 0, awaitReady,
       init: (k) => ({ shared: init, thread: k, seed: 1 }),
     });
     pool.post(new Int32Array([8, 4])); // a pass over 8 words in chunks of 4

@@ -7,7 +7,7 @@
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { setBackend } from '../../../engine/backend.js';
-import { fill, type Matrix } from '../../../engine/matrix.js';
+import { Matrix, fill } from '../../../engine/matrix.js';
 import { Rng } from '../../../engine/rng.js';
 import { initWasmBackend } from '../../../engine/wasm/index.js';
 import { modelParameters } from '../../../layers/architectures.js';
@@ -134,5 +134,15 @@ describe('GradientPool.step', () => {
     expect(message).toMatch(new RegExp(`^\\w+: expected token ids in \\[0, ${vocabSize}\\), got ${bad} at position \\d+$`));
     expect(runningWorkerThreads()).toBe(0);
     expect(() => pool.step(args, () => 0)).toThrow(/^pool spec: the worker pool is closed$/);
+  });
+
+  it('a pool that does not await its workers refuses grads and weights (they are known only once every worker is ready)', () => {
+    const grads = { w: Matrix.zeros(2, 2) };
+    for (const extra of [{ grads }, { weights: grads }]) {
+      expect(() => new GradientPool({
+        op: 'pool spec', threads: 2, job: TAGGER_GRADIENT_JOB, regionFloats: 0, awaitReady: false, init: () => null, ...extra,
+      })).toThrow(/^pool spec: a pool that does not await its workers takes no grads or weights$/);
+    }
+    expect(runningWorkerThreads()).toBe(0);
   });
 });
