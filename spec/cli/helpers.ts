@@ -31,8 +31,14 @@ export function runSeqgrad(args: string[], stdin?: string): Promise<CliRun> {
   });
 }
 
-/** `seqgrad ...args`, sent `signal` once its stderr matches `ready` (a progress line: training is under way). */
-export function runSeqgradSignalled(args: string[], ready: RegExp, signal: NodeJS.Signals = 'SIGINT'): Promise<CliRun> {
+/**
+ * `seqgrad ...args`, sent `signal` (or each of several signals, `gapMs` apart) once its stderr
+ * matches `ready` (a progress line: training is under way).
+ */
+export function runSeqgradSignalled(
+  args: string[], ready: RegExp, signal: NodeJS.Signals | NodeJS.Signals[] = 'SIGINT', gapMs = 0,
+): Promise<CliRun> {
+  const signals = Array.isArray(signal) ? signal : [signal];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { cwd: repoRoot, env: { ...process.env, NO_COLOR: '1' } });
     let stdout = '', stderr = '', sent = false;
@@ -41,7 +47,7 @@ export function runSeqgradSignalled(args: string[], ready: RegExp, signal: NodeJ
       stderr += d;
       if (!sent && ready.test(stderr)) {
         sent = true;
-        child.kill(signal);
+        signals.forEach((s, i) => setTimeout(() => child.kill(s), i * gapMs));
       }
     });
     child.on('error', reject);

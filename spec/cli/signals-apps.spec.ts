@@ -3,35 +3,19 @@
  * CLI is spawned, SIGINT is sent once its progress line shows training under way, and the run
  * must end with exit 130, a complete model file, and a line saying where it was saved.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ESPEAK_MISSING_MESSAGE, hasEspeak } from '../../training/trigger/audio/synth.js';
-import { repoRoot } from './helpers.js';
+import { repoRoot, runSeqgradSignalled } from './helpers.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seqgrad-signals-apps-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 const at = (name: string): string => path.join(dir, name);
 
-/** Spawn `seqgrad args`, send SIGINT once stderr matches `ready`, and collect the outcome. */
-function interrupted(args: string[], ready: RegExp): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { cwd: repoRoot, env: { ...process.env, NO_COLOR: '1' } });
-    let stdout = '', stderr = '', sent = false;
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-      if (!sent && ready.test(stderr)) {
-        sent = true;
-        child.kill('SIGINT');
-      }
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const interrupted = (args: string[], ready: RegExp) => runSeqgradSignalled(args, ready);
 
 const json = (file: string): Record<string, unknown> => JSON.parse(fs.readFileSync(file, 'utf8'));
 

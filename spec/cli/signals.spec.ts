@@ -4,12 +4,11 @@
  * a second signal aborts at once without leaving a partial or temporary file. The CLI is spawned
  * and real signals are sent once its progress line shows that training is under way.
  */
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from './helpers.js';
+import { repoRoot, runSeqgradSignalled } from './helpers.js';
 
 let dir: string;
 const at = (name: string): string => path.join(dir, name);
@@ -25,29 +24,8 @@ afterAll(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-interface SignalledRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Spawn `seqgrad args`, send `signals` (ms apart) once stderr contains `ready`, and collect the outcome. */
-function signalled(args: string[], ready: RegExp, signals: NodeJS.Signals[], gapMs = 0): Promise<SignalledRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { cwd: repoRoot, env: { ...process.env, NO_COLOR: '1' } });
-    let stdout = '', stderr = '', sent = false;
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-      if (!sent && ready.test(stderr)) {
-        sent = true;
-        signals.forEach((s, i) => setTimeout(() => child.kill(s), i * gapMs));
-      }
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const signalled = (args: string[], ready: RegExp, signals: NodeJS.Signals[], gapMs = 0) => runSeqgradSignalled(args, ready, signals, gapMs);
 
 const tempFiles = (): string[] => fs.readdirSync(dir).filter((f) => f.includes('.tmp-'));
 
